@@ -1,0 +1,211 @@
+package id.ktpbridge;
+
+import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+
+import javax.sql.DataSource;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.batch.BatchMonitor;
+import id.ktpbridge.collect.CallbackAuth;
+import id.ktpbridge.collect.CallbackReceiver;
+import id.ktpbridge.collect.Collector;
+import id.ktpbridge.collect.Poller;
+import id.ktpbridge.gtf.GtfClient;
+import id.ktpbridge.gtf.GtfHttp;
+import id.ktpbridge.gtf.GtfSettings;
+import id.ktpbridge.ingest.FailureReport;
+import id.ktpbridge.ingest.FileSidecar;
+import id.ktpbridge.ingest.ImageInspector;
+import id.ktpbridge.ingest.PartnerUserResolver;
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.SchemaMigrator;
+import id.ktpbridge.result.ResultPublisher;
+import id.ktpbridge.sandbox.GtfSandbox;
+import id.ktpbridge.sandbox.SandboxSettings;
+import id.ktpbridge.submit.FailureRecorder;
+import id.ktpbridge.submit.Intake;
+import id.ktpbridge.submit.Submitter;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.Registry;
+import org.apache.camel.support.service.ServiceSupport;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The wiring of the whole bundle on one screen: every bean the routes use, built from the
+ * properties (see README for each one) and bound in the registry under the name the routes use.
+ */
+public class BridgeConfiguration implements CamelConfiguration {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BridgeConfiguration.class);
+
+    private final BridgeMain main;
+
+    public BridgeConfiguration(BridgeMain main) {
+        this.main = main;
+    }
+
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        context.getPropertiesComponent().addPropertiesFunction(new AbsolutePathFunction(context));
+        Settings s = new Settings(context);
+        Registry registry = context.getRegistry();
+        ObjectMapper json = new ObjectMapper();
+
+        Path dataDir = s.path("ktp.data-dir");
+        Files.createDirectories(dataDir);
+        DataSource dataSource = dataSource(s, dataDir, context);
+        SchemaMigrator.migrate(dataSource);
+        Ledger ledger = new Ledger(dataSource);
+        registry.bind("ktpDataSource", dataSource);
+        registry.bind("ledger", ledger);
+
+        String callbackToken = s.optional("ktp.callback.auth-token").orElse(null);
+        GtfSettings gtfSettings = gtfSettings(s);
+        if (s.flag("gtf.sandbox.enabled", true)) {
+            if (callbackToken == null) {
+                callbackToken = UUID.randomUUID().toString();
+            }
+            GtfSandbox sandbox = startSandbox(s, context, gtfSettings, callbackToken);
+            registry.bind("gtfSandbox", sandbox);
+            gtfSettings = gtfSettings.withBaseUrls(sandbox.baseUrl(), sandbox.baseUrl());
+        } else {
+            requireRealGtf(s);
+        }
+
+        HttpClient http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(gtfSettings.connectTimeout())
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .build();
+        GtfClient gtf = new GtfClient(gtfSettings, new GtfHttp(http, json, gtfSettings.retryMaxAttempts(),
+                gtfSettings.retryInitialDelay(), gtfSettings.retryMaxDelay()), json);
+        registry.bind("gtfClient", gtf);
+
+        ResultPublisher publisher = new ResultPublisher(ledger, json, context.createProducerTemplate());
+        Duration retryDelay = s.duration("ktp.poll.initial-backoff", Duration.ofSeconds(2));
+        Collector collector = new Collector(ledger, gtf, publisher, retryDelay);
+        registry.bind("resultPublisher", publisher);
+        registry.bind("collector", collector);
+
+        registry.bind("intake", new Intake(ledger, new ImageInspector(s.number("ktp.source.max-size", 10L << 20)),
+                new PartnerUserResolver(s.optional("ktp.source.user-id-pattern").orElse(null),
+                        s.string("ktp.source.user-id-allowed"), s.string("ktp.source.user-id-type-allowed"),
+                        s.string("gtf.partner-user-id-type")),
+                publisher, json, gtfSettings.onboardingPartner(), dataDir.resolve("spool")));
+        registry.bind("submitter", new Submitter(gtf, ledger, collector, gtfSettings.primaryDocumentKey(),
+                s.duration("ktp.poll.first-delay", Duration.ofSeconds(3)),
+                s.duration("ktp.poll.deadline", Duration.ofMinutes(30))));
+        registry.bind("failureRecorder", new FailureRecorder(ledger, publisher));
+        registry.bind("failureReport", new FailureReport(json));
+        registry.bind("fileSidecar", new FileSidecar(json, s.path("ktp.source.done-dir"), s.path("ktp.source.failed-dir")));
+
+        int concurrency = s.integer("ktp.concurrency", 8);
+        ExecutorService pollWorkers = context.getExecutorServiceManager().newFixedThreadPool(this, "ktp-poll", concurrency);
+        registry.bind("pollWorkers", pollWorkers);
+        registry.bind("poller", new Poller(ledger, gtf, collector, s.integer("ktp.poll.batch-size", 100), retryDelay,
+                s.duration("ktp.poll.max-backoff", Duration.ofSeconds(30)),
+                s.duration("ktp.poll.stale-claim-after", Duration.ofMinutes(5))));
+
+        registry.bind("callbackReceiver", new CallbackReceiver(
+                new CallbackAuth(s.string("ktp.callback.auth-mode", "bearer"), callbackToken), json, ledger, collector));
+
+        if (s.flag("ktp.exit-when-done", false)) {
+            BatchMonitor monitor = new BatchMonitor(context, ledger, s.path("ktp.source.dir"), s.string("ktp.source.include"),
+                    s.duration("ktp.batch.max-wait", Duration.ofMinutes(35)), Duration.ofMillis(500), main::finish,
+                    System.out);
+            context.addStartupListener((ctx, alreadyStarted) -> monitor.start());
+        }
+    }
+
+    private static DataSource dataSource(Settings s, Path dataDir, CamelContext context) throws Exception {
+        String url = s.optional("ktp.db.url").orElse(
+                "jdbc:h2:file:" + dataDir.resolve("ledger").toString().replace('\\', '/') + ";DB_CLOSE_ON_EXIT=FALSE");
+        if (!url.startsWith("jdbc:h2:")) {
+            throw new IllegalStateException("ktp.db.url: only H2 is supported by this build (got "
+                    + url.substring(0, Math.min(url.length(), 16)) + "...)");
+        }
+        JdbcConnectionPool pool = JdbcConnectionPool.create(url, s.string("ktp.db.user", "sa"),
+                s.string("ktp.db.password", ""));
+        pool.setMaxConnections(s.integer("ktp.db.max-connections", 32));
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                pool.dispose();
+            }
+        });
+        return pool;
+    }
+
+    private static GtfSettings gtfSettings(Settings s) {
+        return new GtfSettings(
+                s.string("gtf.token-url", ""), s.string("gtf.api-url", ""),
+                s.string("gtf.client-id"), s.string("gtf.pass-key"), s.string("gtf.onboarding-partner"),
+                s.string("gtf.path.user-token", "/v2/coe/authentication"),
+                s.string("gtf.path.partner-token", "/v1/coe/partner/authentication"),
+                s.string("gtf.path.presign", "/coe/v1/submissions/urls"),
+                s.string("gtf.path.confirm", "/coe/v1/submissions/urls"),
+                s.string("gtf.path.status", "/coe/v1/submissions/{submissionId}/status"),
+                s.string("gtf.path.details", "/coe/v1/submissions"),
+                s.string("gtf.submission-type", "KTP_SCAN"),
+                s.string("gtf.primary-document-key", "KTP_FRONT"),
+                s.string("gtf.details.token-source", "user"),
+                s.duration("gtf.http.connect-timeout", Duration.ofSeconds(5)),
+                s.duration("gtf.http.read-timeout", Duration.ofSeconds(30)),
+                s.duration("gtf.http.upload-timeout", Duration.ofMinutes(2)),
+                s.duration("gtf.token.refresh-skew", Duration.ofMinutes(5)),
+                s.integer("gtf.token.cache-size", 10_000),
+                s.integer("gtf.retry.max-attempts", 4),
+                s.duration("gtf.retry.initial-delay", Duration.ofMillis(500)),
+                s.duration("gtf.retry.max-delay", Duration.ofSeconds(30)));
+    }
+
+    private static void requireRealGtf(Settings s) {
+        for (String key : new String[] {"gtf.token-url", "gtf.api-url"}) {
+            String url = s.string(key);
+            if (!url.matches("https?://[^/?#\\s]+/?")) {
+                throw new IllegalStateException("Setting '" + key + "' (" + Settings.envName(key)
+                        + ") must be a base URL: scheme, host and port only");
+            }
+        }
+    }
+
+    private static GtfSandbox startSandbox(Settings s, CamelContext context, GtfSettings gtf, String callbackToken)
+            throws Exception {
+        SandboxSettings sb = new SandboxSettings();
+        sb.setPort(s.integer("gtf.sandbox.port", 0));
+        sb.setClientId(gtf.clientId());
+        sb.setPassKey(gtf.passKey());
+        sb.setOnboardingPartner(gtf.onboardingPartner());
+        sb.setTokenTtlSeconds(s.number("gtf.sandbox.token-ttl", 5_184_000L));
+        sb.setUrlExpirySeconds(s.number("gtf.sandbox.url-expiry", 600L));
+        sb.setProcessingDelayMillis(s.duration("gtf.sandbox.processing-delay", Duration.ofMillis(1500)).toMillis());
+        sb.setDocumentKeys(Arrays.stream(s.string("gtf.sandbox.document-keys", "KTP_FRONT").split(","))
+                .map(String::trim).filter(k -> !k.isEmpty()).toList());
+        sb.setCallbackEnabled(s.flag("gtf.sandbox.callback.enabled", true));
+        sb.setCallbackUrl(s.string("gtf.sandbox.callback.url",
+                "http://127.0.0.1:" + s.string("ktp.callback.port") + "/coe/submissions-callback"));
+        sb.setCallbackAuthorization("Bearer " + callbackToken);
+        sb.setCallbackDuplicates(s.integer("gtf.sandbox.callback.duplicates", 1));
+        s.optional("gtf.sandbox.error-user-pattern").ifPresent(sb::setErrorUserPattern);
+        s.optional("gtf.sandbox.not-ektp-user-pattern").ifPresent(sb::setNotEktpUserPattern);
+        GtfSandbox sandbox = new GtfSandbox(sb).start();
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                sandbox.stop();
+            }
+        });
+        LOG.info("Embedded GTF sandbox listening on {} (gtf.sandbox.enabled=true: no real OneKYC is called)",
+                sandbox.baseUrl());
+        return sandbox;
+    }
+}

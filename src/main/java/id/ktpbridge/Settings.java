@@ -1,0 +1,69 @@
+package id.ktpbridge;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.PropertiesComponent;
+import org.apache.camel.util.TimeUtils;
+
+/**
+ * Typed read access to the bundle's properties. Every value goes through Camel's properties
+ * component, so an environment variable ({@code GTF_API_URL} for {@code gtf.api-url}) overrides it.
+ */
+public final class Settings {
+
+    private final PropertiesComponent properties;
+
+    public Settings(CamelContext context) {
+        this.properties = context.getPropertiesComponent();
+    }
+
+    public Optional<String> optional(String key) {
+        return properties.resolveProperty(key).map(String::trim).filter(v -> !v.isEmpty());
+    }
+
+    public String string(String key) {
+        return optional(key).orElseThrow(() -> new IllegalStateException(
+                "Missing required setting '" + key + "' (environment variable " + envName(key) + ")"));
+    }
+
+    public String string(String key, String fallback) {
+        return optional(key).orElse(fallback);
+    }
+
+    public int integer(String key, int fallback) {
+        return optional(key).map(v -> parse(key, v, Integer::parseInt)).orElse(fallback);
+    }
+
+    public long number(String key, long fallback) {
+        return optional(key).map(v -> parse(key, v, Long::parseLong)).orElse(fallback);
+    }
+
+    public boolean flag(String key, boolean fallback) {
+        return optional(key).map(Boolean::parseBoolean).orElse(fallback);
+    }
+
+    /** Durations accept Camel's forms: plain milliseconds ({@code 1500}) or {@code 2s}, {@code 5m}, {@code 1h30m}. */
+    public Duration duration(String key, Duration fallback) {
+        return optional(key).map(v -> Duration.ofMillis(parse(key, v, TimeUtils::toMilliSeconds))).orElse(fallback);
+    }
+
+    public Path path(String key) {
+        return Path.of(string(key)).toAbsolutePath().normalize();
+    }
+
+    public static String envName(String key) {
+        return key.toUpperCase(java.util.Locale.ROOT).replace('.', '_').replace('-', '_');
+    }
+
+    private static <T> T parse(String key, String value, java.util.function.Function<String, T> parser) {
+        try {
+            return parser.apply(value);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("Setting '" + key + "' has an invalid value: " + value, e);
+        }
+    }
+
+}

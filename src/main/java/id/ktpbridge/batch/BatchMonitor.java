@@ -1,0 +1,112 @@
+package id.ktpbridge.batch;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntConsumer;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerRecord;
+import org.apache.camel.CamelContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Batch mode ({@code ktp.exit-when-done=true}): waits until the source folder is drained, nothing
+ * is in flight and every submission has its result (or {@code ktp.batch.max-wait} passes), prints
+ * a summary and ends the run: exit 0 only when every input of this run has a result record.
+ */
+public class BatchMonitor implements Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BatchMonitor.class);
+
+    private final CamelContext context;
+    private final Ledger ledger;
+    private final Path sourceDir;
+    private final Pattern include;
+    private final Duration maxWait;
+    private final Duration checkEvery;
+    private final IntConsumer finish;
+    private final PrintStream out;
+    private final long startedAt = System.currentTimeMillis();
+
+    public BatchMonitor(CamelContext context, Ledger ledger, Path sourceDir, String includePattern, Duration maxWait,
+                        Duration checkEvery, IntConsumer finish, PrintStream out) {
+        this.context = context;
+        this.ledger = ledger;
+        this.sourceDir = sourceDir;
+        this.include = Pattern.compile(includePattern);
+        this.maxWait = maxWait;
+        this.checkEvery = checkEvery;
+        this.finish = finish;
+        this.out = out;
+    }
+
+    public void start() {
+        Thread t = new Thread(this, "ktp-batch-monitor");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    @Override
+    public void run() {
+        long deadline = startedAt + maxWait.toMillis();
+        int quietChecks = 0;
+        try {
+            while (System.currentTimeMillis() < deadline) {
+                Thread.sleep(checkEvery.toMillis());
+                boolean idle = waitingFiles() == 0 && context.getInflightRepository().size() == 0
+                        && ledger.openCounts().isEmpty();
+                quietChecks = idle ? quietChecks + 1 : 0;
+                if (quietChecks >= 2) {
+                    break;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        } catch (RuntimeException e) {
+            LOG.error("Batch monitor failed: {}", e.getMessage());
+        }
+        int code = report();
+        finish.accept(code);
+    }
+
+    /** Prints the summary; returns the exit code. */
+    int report() {
+        List<LedgerRecord> rows = ledger.createdSince(startedAt);
+        long waiting = waitingFiles();
+        Map<String, Integer> open = ledger.openCounts();
+        BatchSummary summary = BatchSummary.of(rows);
+        summary.print(out);
+        boolean complete = waiting == 0 && rows.stream().allMatch(r -> r.state().isFinal() && r.resultStatus() != null);
+        if (waiting > 0) {
+            out.printf("%d input(s) still waiting in the source folder%n", waiting);
+        }
+        if (!open.isEmpty()) {
+            out.printf("Open submissions: %s%n", open);
+        }
+        out.println(complete ? "Every input has a result record." : "Some inputs have no result record yet.");
+        out.flush();
+        return complete ? 0 : 1;
+    }
+
+    private long waitingFiles() {
+        if (!Files.isDirectory(sourceDir)) {
+            return 0;
+        }
+        try (Stream<Path> files = Files.list(sourceDir)) {
+            return files.filter(Files::isRegularFile)
+                    .filter(p -> include.matcher(p.getFileName().toString()).matches())
+                    .count();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+}

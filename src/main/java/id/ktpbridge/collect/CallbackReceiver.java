@@ -1,0 +1,108 @@
+package id.ktpbridge.collect;
+
+import java.io.IOException;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerRecord;
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP side of {@code POST /coe/submissions-callback}: checks auth and body and answers at
+ * once (401 / 400 with a JSON error and nothing written, else 200). The details fetch happens
+ * afterwards, off the request thread, in {@link #collect(String)}.
+ */
+public class CallbackReceiver {
+
+    /** Header carrying the accepted submission id to the asynchronous collection. */
+    public static final String SUBMISSION_ID = "KtpCallbackSubmissionId";
+
+    private static final Logger LOG = LoggerFactory.getLogger(CallbackReceiver.class);
+    private static final Pattern SUBMISSION_ID_SHAPE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,127}");
+    private static final Set<String> STATUSES = Set.of("COMPLETED", "ERROR", "PARTIALLY_COMPLETED", "IN_PROGRESS");
+
+    private final CallbackAuth auth;
+    private final ObjectMapper json;
+    private final Ledger ledger;
+    private final Collector collector;
+
+    public CallbackReceiver(CallbackAuth auth, ObjectMapper json, Ledger ledger, Collector collector) {
+        this.auth = auth;
+        this.json = json;
+        this.ledger = ledger;
+        this.collector = collector;
+    }
+
+    /** Camel bean method: validates the request and sets the HTTP answer. */
+    public void receive(Exchange exchange) {
+        var msg = exchange.getMessage();
+        String authorization = msg.getHeader("Authorization", String.class);
+        String body = msg.getBody(String.class);
+        msg.removeHeaders("*");
+        if (!auth.accepts(authorization)) {
+            answer(exchange, 401, error("UNAUTHORIZED", "missing or invalid Authorization header"));
+            return;
+        }
+        String problem = null;
+        String submissionId = null;
+        try {
+            JsonNode node = body == null || body.isBlank() ? null : json.readTree(body);
+            if (node == null || !node.isObject()) {
+                problem = "the body must be a JSON object";
+            } else if (!node.path("submissionId").isTextual()
+                    || !SUBMISSION_ID_SHAPE.matcher(node.get("submissionId").asText()).matches()) {
+                problem = "submissionId must be a string of letters, digits, '-' or '_'";
+            } else if (!node.path("status").isTextual() || !STATUSES.contains(node.get("status").asText())) {
+                problem = "status must be one of " + STATUSES;
+            } else if (!optionalText(node, "result") || !optionalText(node, "reasonCode")) {
+                problem = "result and reasonCode must be strings or null";
+            } else {
+                submissionId = node.get("submissionId").asText();
+            }
+        } catch (IOException e) {
+            problem = "the body is not valid JSON";
+        }
+        if (problem != null) {
+            answer(exchange, 400, error("MALFORMED_CALLBACK", problem));
+            return;
+        }
+        msg.setHeader(SUBMISSION_ID, submissionId);
+        answer(exchange, 200, json.createObjectNode().put("received", true));
+    }
+
+    /** Camel bean method, run asynchronously: records the callback and collects the result if it is ours. */
+    public void collect(String submissionId) {
+        LedgerRecord r = ledger.noteCallback(submissionId).orElse(null);
+        if (r == null) {
+            LOG.warn("Callback for unknown submission {} ignored", submissionId);
+            return;
+        }
+        switch (r.state()) {
+            case CONFIRMED -> collector.collect(r, Collector.VIA_CALLBACK);
+            case RECEIVED, PRESIGNED, UPLOADED ->
+                    LOG.debug("Callback for submission {} arrived before its confirm was recorded", submissionId);
+            default -> LOG.debug("Duplicate callback for submission {} ignored ({})", submissionId, r.state());
+        }
+    }
+
+    private static boolean optionalText(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        return v == null || v.isNull() || v.isTextual();
+    }
+
+    private ObjectNode error(String code, String message) {
+        return json.createObjectNode().put("error", code).put("message", message);
+    }
+
+    private static void answer(Exchange exchange, int status, ObjectNode body) {
+        exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, status);
+        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
+        exchange.getMessage().setBody(body.toString());
+    }
+}

@@ -1,0 +1,91 @@
+package id.ktpbridge.collect;
+
+import java.time.Duration;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.gtf.CallContext;
+import id.ktpbridge.gtf.GtfApiException;
+import id.ktpbridge.gtf.GtfClient;
+import id.ktpbridge.gtf.TokenKey;
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.result.ResultPublisher;
+import id.ktpbridge.result.ResultStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Fetches a finished submission's details and publishes its result. Poller and callback both come
+ * here; the ledger claim lets exactly one of them through per submission.
+ */
+public class Collector {
+
+    public static final String VIA_CALLBACK = "callback";
+    public static final String VIA_POLL = "poll";
+
+    private static final Logger LOG = LoggerFactory.getLogger(Collector.class);
+
+    private final Ledger ledger;
+    private final GtfClient gtf;
+    private final ResultPublisher publisher;
+    private final Duration retryDelay;
+
+    public Collector(Ledger ledger, GtfClient gtf, ResultPublisher publisher, Duration retryDelay) {
+        this.ledger = ledger;
+        this.gtf = gtf;
+        this.publisher = publisher;
+        this.retryDelay = retryDelay;
+    }
+
+    /** @return true when this call delivered the result, false when it was not (or not yet) ours to deliver */
+    public boolean collect(LedgerRecord r, String via) {
+        if (!ledger.claim(r.id(), via)) {
+            LOG.debug("Submission {} is not open for collection (already collected or not confirmed)", r.submissionId());
+            return false;
+        }
+        JsonNode details;
+        try {
+            details = gtf.details(context(r), r.submissionId());
+        } catch (GtfApiException e) {
+            LOG.warn("Details of submission {} not available ({}); retrying later", r.submissionId(), e.getMessage());
+            ledger.releaseClaim(r.id(), System.currentTimeMillis() + retryDelay.toMillis());
+            return false;
+        }
+        String status = details.path("status").asText("");
+        if (!isFinal(status)) {
+            LOG.info("Submission {} details say {}: not final yet", r.submissionId(), status.isEmpty() ? "nothing" : status);
+            ledger.releaseClaim(r.id(), System.currentTimeMillis() + retryDelay.toMillis());
+            return false;
+        }
+        publishClaimed(r, () -> publisher.publishOutcome(r, details, via));
+        return true;
+    }
+
+    /** The deadline passed without a final outcome: deliver TIMED_OUT once. */
+    public boolean timeOut(LedgerRecord r, String lastKnownStatus) {
+        if (!ledger.claim(r.id(), VIA_POLL)) {
+            return false;
+        }
+        publishClaimed(r, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
+                "no final status before ktp.poll.deadline (last status " + lastKnownStatus + ")", VIA_POLL));
+        return true;
+    }
+
+    private void publishClaimed(LedgerRecord r, Runnable publish) {
+        try {
+            publish.run();
+        } catch (RuntimeException e) {
+            // the claim goes stale and is released by the poller, so the result is delivered later
+            LOG.error("Result of submission {} could not be delivered: {}", r.submissionId(), e.getMessage());
+        }
+    }
+
+    public static boolean isFinal(String status) {
+        return "COMPLETED".equals(status) || "ERROR".equals(status);
+    }
+
+    static CallContext context(LedgerRecord r) {
+        return new CallContext(new TokenKey(r.onboardingPartner(), r.partnerUserId(), r.partnerUserIdType()),
+                r.partnerSessionId(), r.sdkSessionId());
+    }
+}

@@ -1,0 +1,75 @@
+package id.ktpbridge.collect;
+
+import java.time.Duration;
+import java.util.List;
+
+import id.ktpbridge.gtf.GtfApiException;
+import id.ktpbridge.gtf.GtfClient;
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One poll tick: picks the confirmed submissions whose next poll is due (a bounded batch), asks
+ * their status, collects the finished ones and reschedules the rest with growing back-off.
+ */
+public class Poller {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Poller.class);
+
+    private final Ledger ledger;
+    private final GtfClient gtf;
+    private final Collector collector;
+    private final int batchSize;
+    private final Duration initialBackoff;
+    private final Duration maxBackoff;
+    private final Duration staleClaimAfter;
+
+    public Poller(Ledger ledger, GtfClient gtf, Collector collector, int batchSize, Duration initialBackoff,
+                  Duration maxBackoff, Duration staleClaimAfter) {
+        this.ledger = ledger;
+        this.gtf = gtf;
+        this.collector = collector;
+        this.batchSize = batchSize;
+        this.initialBackoff = initialBackoff;
+        this.maxBackoff = maxBackoff;
+        this.staleClaimAfter = staleClaimAfter;
+    }
+
+    /** Camel bean method: the due batch (the route splits it over the poll workers). */
+    public List<LedgerRecord> dueBatch() {
+        long now = System.currentTimeMillis();
+        int released = ledger.releaseStaleClaims(now - staleClaimAfter.toMillis());
+        if (released > 0) {
+            LOG.warn("{} abandoned collection claim(s) released for another try", released);
+        }
+        return ledger.dueForPoll(now, batchSize);
+    }
+
+    /** Camel bean method: polls one submission. */
+    public void pollOne(LedgerRecord r) {
+        long now = System.currentTimeMillis();
+        String status;
+        try {
+            status = gtf.status(Collector.context(r), r.submissionId()).path("status").asText("");
+        } catch (GtfApiException e) {
+            LOG.warn("Status of submission {} not available: {}", r.submissionId(), e.getMessage());
+            status = "UNKNOWN";
+        }
+        if (Collector.isFinal(status)) {
+            collector.collect(r, Collector.VIA_POLL);
+        } else if (r.deadlineAt() != null && now >= r.deadlineAt()) {
+            LOG.warn("Submission {} passed its poll deadline in status {}", r.submissionId(), status);
+            collector.timeOut(r, status);
+        } else {
+            int attempts = r.pollAttempts() + 1;
+            ledger.reschedulePoll(r.id(), attempts, now + backoff(attempts));
+        }
+    }
+
+    long backoff(int attempts) {
+        long grown = initialBackoff.toMillis() * (1L << Math.min(attempts - 1, 20));
+        return Math.min(maxBackoff.toMillis(), grown);
+    }
+}

@@ -1,0 +1,56 @@
+package id.ktpbridge.gtf;
+
+/**
+ * A OneKYC call that did not succeed: the HTTP status and the first error of the envelope. The
+ * message never contains tokens, keys or URLs with signatures.
+ */
+public class GtfApiException extends RuntimeException {
+
+    private final String endpoint;
+    private final int httpStatus;
+    private final String code;
+    private final String errorCause;
+
+    public GtfApiException(String endpoint, int httpStatus, String code, String errorCause) {
+        super(endpoint + " answered HTTP " + httpStatus
+                + (code != null || errorCause != null ? " (code " + code + ", " + errorCause + ")" : ""));
+        this.endpoint = endpoint;
+        this.httpStatus = httpStatus;
+        this.code = code;
+        this.errorCause = errorCause;
+    }
+
+    public GtfApiException(String endpoint, String problem, Throwable cause) {
+        super(endpoint + " failed: " + problem, cause);
+        this.endpoint = endpoint;
+        this.httpStatus = 0;
+        this.code = null;
+        this.errorCause = problem;
+    }
+
+    public String endpoint() {
+        return endpoint;
+    }
+
+    /** 0 when no HTTP answer arrived (connect/read failure). */
+    public int httpStatus() {
+        return httpStatus;
+    }
+
+    public String code() {
+        return code;
+    }
+
+    public String errorCause() {
+        return errorCause;
+    }
+
+    public boolean isUnauthorized() {
+        return httpStatus == 401;
+    }
+
+    /** Worth another try later: no answer, throttled, or a server-side failure. */
+    public boolean isTransient() {
+        return httpStatus == 0 || httpStatus == 429 || httpStatus >= 500;
+    }
+}

@@ -1,0 +1,214 @@
+package id.ktpbridge.gtf;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The OneKYC KTP Scan API as this bundle uses it: tokens, presign, upload, confirm, status and
+ * details. Every call that carries a token is retried once with a fresh token after a 401.
+ */
+public class GtfClient {
+
+    private static final Logger LOG = LoggerFactory.getLogger(GtfClient.class);
+    private static final Pattern S3_ERROR_CODE = Pattern.compile("<Code>([^<]{1,64})</Code>");
+
+    private final GtfSettings settings;
+    private final GtfHttp http;
+    private final ObjectMapper json;
+    private final TokenCache tokens;
+
+    public GtfClient(GtfSettings settings, GtfHttp http, ObjectMapper json) {
+        this.settings = settings;
+        this.http = http;
+        this.json = json;
+        this.tokens = new TokenCache(this::fetchToken, settings.tokenRefreshSkew().toSeconds(),
+                settings.tokenCacheMaxEntries(), java.time.Clock.systemUTC());
+    }
+
+    public TokenCache tokens() {
+        return tokens;
+    }
+
+    public GtfSettings settings() {
+        return settings;
+    }
+
+    /** Step 2: creates a submission and returns its upload slots. */
+    public Presigned presign(CallContext ctx) {
+        JsonNode data = withToken(ctx.tokenKey(), token -> http.call("presign", () -> api(
+                settings.presignPath() + "?submissionType=" + settings.submissionType(), token, ctx).GET().build()));
+        String submissionId = data.path("submissionId").asText(null);
+        if (submissionId == null || submissionId.isBlank()) {
+            throw new GtfApiException("presign", 200, null, "NO_SUBMISSION_ID_IN_RESPONSE");
+        }
+        Map<String, Presigned.DocumentSlot> documents = new LinkedHashMap<>();
+        data.path("documents").fields().forEachRemaining(e -> documents.put(e.getKey(), new Presigned.DocumentSlot(
+                e.getValue().path("documentUrl").asText(null),
+                e.getValue().path("documentReference").asText(null),
+                parseLong(e.getValue().path("expiryInSeconds").asText("0")))));
+        return new Presigned(submissionId, data.path("status").asText(null), documents);
+    }
+
+    /**
+     * Step 3: PUTs the file to the presigned URL exactly as the server returned it (the URI is
+     * built from the raw string, so {@code %2F} stays {@code %2F}) with only a Content-Type:
+     * storage never sees OneKYC headers.
+     */
+    public void upload(Presigned.DocumentSlot slot, Path file, String contentType) {
+        if (slot.documentUrl() == null) {
+            throw new StorageUploadException("the presign response has no documentUrl", null);
+        }
+        URI target = URI.create(slot.documentUrl());
+        for (int attempt = 1; ; attempt++) {
+            int status;
+            String body;
+            try {
+                HttpRequest request = HttpRequest.newBuilder(target)
+                        .timeout(settings.uploadTimeout())
+                        .header("Content-Type", contentType)
+                        .PUT(HttpRequest.BodyPublishers.ofFile(file))
+                        .build();
+                HttpResponse<String> response = http.client().send(request, HttpResponse.BodyHandlers.ofString());
+                status = response.statusCode();
+                body = response.body();
+            } catch (FileNotFoundException e) {
+                throw new StorageUploadException("the source file vanished before upload", e);
+            } catch (IOException e) {
+                status = 0;
+                body = e.getClass().getSimpleName();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new StorageUploadException("interrupted", e);
+            }
+            if (status / 100 == 2) {
+                return;
+            }
+            boolean transientFailure = status == 0 || status >= 500;
+            if (!transientFailure || attempt >= settings.retryMaxAttempts()) {
+                throw status == 0 ? new StorageUploadException(body, null) : new StorageUploadException(status, s3Code(body));
+            }
+            long wait = http.backoff(attempt);
+            LOG.info("upload attempt {}/{} failed ({}); retrying in {} ms", attempt, settings.retryMaxAttempts(),
+                    status == 0 ? body : "HTTP " + status, wait);
+            pause(wait);
+        }
+    }
+
+    /** Step 4: starts processing of the uploaded documents. */
+    public void confirm(CallContext ctx, String submissionId, JsonNode metadata) {
+        ObjectNode body = json.createObjectNode().put("submissionId", submissionId);
+        if (metadata != null && metadata.isObject() && !metadata.isEmpty()) {
+            body.set("metadata", metadata);
+        }
+        String payload = body.toString();
+        withToken(ctx.tokenKey(), token -> http.call("confirm", () -> api(settings.confirmPath(), token, ctx)
+                .header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(payload)).build()));
+    }
+
+    /** Step 5: the submission's processing status ({@code data} of the envelope). */
+    public JsonNode status(CallContext ctx, String submissionId) {
+        return withToken(ctx.tokenKey(), token -> http.call("status",
+                () -> api(settings.statusPathFor(submissionId), token, ctx).GET().build()));
+    }
+
+    /** Step 6: the outcome with the OCR data, looked up by submission id and partner session id. */
+    public JsonNode details(CallContext ctx, String submissionId) {
+        TokenKey key = settings.detailsUsePartnerToken() ? TokenKey.partner(settings.onboardingPartner()) : ctx.tokenKey();
+        return withToken(key, token -> http.call("details", () -> HttpRequest.newBuilder(
+                        URI.create(settings.apiUrl() + settings.detailsPath()))
+                .timeout(settings.readTimeout())
+                .header("x-onekyc-token", token)
+                .header("x-submission-id", submissionId)
+                .header("x-partner-session-id", ctx.partnerSessionId())
+                .GET().build()));
+    }
+
+    /** Runs a call with the cached token; after a 401 the token is dropped and the call made once more. */
+    <T> T withToken(TokenKey key, Function<String, T> call) {
+        UserToken token = tokens.get(key);
+        try {
+            return call.apply(token.value());
+        } catch (GtfApiException e) {
+            if (!e.isUnauthorized()) {
+                throw e;
+            }
+            LOG.info("{} answered 401: refreshing the token and retrying once", e.endpoint());
+            tokens.invalidate(key, token);
+            return call.apply(tokens.get(key).value());
+        }
+    }
+
+    private UserToken fetchToken(TokenKey key) {
+        String endpoint = key.isPartnerToken() ? "partner-token" : "user-token";
+        String path = key.isPartnerToken() ? settings.partnerTokenPath() : settings.userTokenPath();
+        JsonNode data = http.call(endpoint, () -> {
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(settings.tokenUrl() + path))
+                    .timeout(settings.readTimeout())
+                    .header("client-id", settings.clientId())
+                    .header("pass-key", settings.passKey());
+            if (!key.isPartnerToken()) {
+                b.header("x-onboarding-partner", key.onboardingPartner())
+                        .header("x-partner-user-id", key.partnerUserId())
+                        .header("x-partner-user-id-type", key.partnerUserIdType());
+            }
+            return b.GET().build();
+        });
+        String token = data.path("token").asText(null);
+        if (token == null || token.isBlank()) {
+            throw new GtfApiException(endpoint, 200, null, "NO_TOKEN_IN_RESPONSE");
+        }
+        long now = System.currentTimeMillis() / 1000;
+        long expiresAt = parseLong(data.path("expires_at").asText(""));
+        if (expiresAt <= 0) {
+            long ttl = parseLong(data.path("expiry_seconds").asText(""));
+            expiresAt = now + (ttl > 0 ? ttl : 300);
+        }
+        return new UserToken(token, expiresAt);
+    }
+
+    private HttpRequest.Builder api(String pathAndQuery, String token, CallContext ctx) {
+        return HttpRequest.newBuilder(URI.create(settings.apiUrl() + pathAndQuery))
+                .timeout(settings.readTimeout())
+                .header("x-onekyc-token", token)
+                .header("x-partner-session-id", ctx.partnerSessionId())
+                .header("x-sdk-session-id", ctx.sdkSessionId());
+    }
+
+    private static long parseLong(String s) {
+        try {
+            return Long.parseLong(s.trim());
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    private static String s3Code(String body) {
+        Matcher m = S3_ERROR_CODE.matcher(body == null ? "" : body);
+        return m.find() ? m.group(1) : null;
+    }
+
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageUploadException("interrupted", e);
+        }
+    }
+}

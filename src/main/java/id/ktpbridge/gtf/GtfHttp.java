@@ -1,0 +1,135 @@
+package id.ktpbridge.gtf;
+
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends one OneKYC request: retries transient failures (no answer, 429, 5xx) with bounded
+ * exponential back-off and jitter, honours {@code Retry-After}, and unwraps the
+ * {@code {success, data, errors}} envelope.
+ */
+public class GtfHttp {
+
+    private static final Logger LOG = LoggerFactory.getLogger(GtfHttp.class);
+
+    private final HttpClient client;
+    private final ObjectMapper json;
+    private final int maxAttempts;
+    private final Duration initialDelay;
+    private final Duration maxDelay;
+
+    public GtfHttp(HttpClient client, ObjectMapper json, int maxAttempts, Duration initialDelay, Duration maxDelay) {
+        this.client = client;
+        this.json = json;
+        this.maxAttempts = Math.max(1, maxAttempts);
+        this.initialDelay = initialDelay;
+        this.maxDelay = maxDelay;
+    }
+
+    /** Returns the envelope's {@code data} (an empty object when absent) or throws {@link GtfApiException}. */
+    public JsonNode call(String endpoint, Supplier<HttpRequest> request) {
+        for (int attempt = 1; ; attempt++) {
+            GtfApiException failure;
+            long retryAfterMillis = -1;
+            try {
+                HttpResponse<String> response = client.send(request.get(), HttpResponse.BodyHandlers.ofString());
+                LOG.debug("{} -> HTTP {}", endpoint, response.statusCode());
+                if (response.statusCode() / 100 == 2) {
+                    return data(endpoint, response);
+                }
+                failure = error(endpoint, response);
+                retryAfterMillis = retryAfter(response);
+            } catch (IOException e) {
+                failure = new GtfApiException(endpoint, e.getClass().getSimpleName(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new GtfApiException(endpoint, "interrupted", e);
+            }
+            if (!failure.isTransient() || attempt >= maxAttempts) {
+                throw failure;
+            }
+            long wait = retryAfterMillis >= 0 ? retryAfterMillis : backoff(attempt);
+            LOG.info("{} attempt {}/{} failed ({}); retrying in {} ms", endpoint, attempt, maxAttempts,
+                    failure.httpStatus() == 0 ? failure.errorCause() : "HTTP " + failure.httpStatus(), wait);
+            sleep(wait, endpoint);
+        }
+    }
+
+    long backoff(int attempt) {
+        long base = Math.min(maxDelay.toMillis(), initialDelay.toMillis() * (1L << Math.min(attempt - 1, 20)));
+        return base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
+    }
+
+    private long retryAfter(HttpResponse<?> response) {
+        return response.headers().firstValue("Retry-After").map(v -> {
+            try {
+                return Math.min(maxDelay.toMillis(), Long.parseLong(v.trim()) * 1000);
+            } catch (NumberFormatException e) {
+                return -1L;
+            }
+        }).orElse(-1L);
+    }
+
+    private JsonNode data(String endpoint, HttpResponse<String> response) {
+        JsonNode root = parse(endpoint, response);
+        if (root.path("success").isBoolean() && !root.path("success").asBoolean()) {
+            throw firstError(endpoint, response.statusCode(), root);
+        }
+        JsonNode data = root.get("data");
+        return data == null || data.isNull() ? JsonNodeFactory.instance.objectNode() : data;
+    }
+
+    private GtfApiException error(String endpoint, HttpResponse<String> response) {
+        JsonNode root;
+        try {
+            root = json.readTree(response.body());
+        } catch (IOException | RuntimeException e) {
+            return new GtfApiException(endpoint, response.statusCode(), null, null);
+        }
+        return firstError(endpoint, response.statusCode(), root == null ? JsonNodeFactory.instance.objectNode() : root);
+    }
+
+    /** {@code errors[].code} arrives as a string on most pages and as a number on others: accept both. */
+    private static GtfApiException firstError(String endpoint, int status, JsonNode root) {
+        JsonNode first = root.path("errors").path(0);
+        String code = first.hasNonNull("code") ? first.get("code").asText() : null;
+        String cause = first.hasNonNull("cause") ? first.get("cause").asText() : null;
+        return new GtfApiException(endpoint, status, code, cause);
+    }
+
+    private JsonNode parse(String endpoint, HttpResponse<String> response) {
+        try {
+            JsonNode root = json.readTree(response.body());
+            if (root == null || !root.isObject()) {
+                throw new GtfApiException(endpoint, response.statusCode(), null, "NOT_A_JSON_OBJECT");
+            }
+            return root;
+        } catch (IOException e) {
+            throw new GtfApiException(endpoint, response.statusCode(), null, "MALFORMED_JSON");
+        }
+    }
+
+    private static void sleep(long millis, String endpoint) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new GtfApiException(endpoint, "interrupted", e);
+        }
+    }
+
+    public HttpClient client() {
+        return client;
+    }
+}

@@ -1,0 +1,120 @@
+package id.ktpbridge.gtf;
+
+import java.time.Clock;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+/**
+ * One OneKYC token per {@link TokenKey}, reused until it nears expiry. Callers asking for the
+ * same key while a fetch is under way wait for that fetch instead of starting their own. The
+ * number of entries is bounded: expired entries go first, then the ones expiring soonest.
+ */
+public class TokenCache {
+
+    private final Function<TokenKey, UserToken> fetcher;
+    private final long skewSeconds;
+    private final int maxEntries;
+    private final Clock clock;
+    private final Map<TokenKey, CompletableFuture<UserToken>> entries = new ConcurrentHashMap<>();
+    private final AtomicLong hits = new AtomicLong();
+    private final AtomicLong fetches = new AtomicLong();
+
+    public TokenCache(Function<TokenKey, UserToken> fetcher, long skewSeconds, int maxEntries, Clock clock) {
+        this.fetcher = fetcher;
+        this.skewSeconds = skewSeconds;
+        this.maxEntries = Math.max(1, maxEntries);
+        this.clock = clock;
+    }
+
+    public UserToken get(TokenKey key) {
+        while (true) {
+            CompletableFuture<UserToken> current = entries.get(key);
+            if (current != null) {
+                if (!current.isDone()) {
+                    UserToken shared = awaitShared(current);
+                    hits.incrementAndGet();
+                    return shared;
+                }
+                UserToken cached = current.getNow(null);
+                if (cached != null && cached.usableAt(nowSeconds(), skewSeconds)) {
+                    hits.incrementAndGet();
+                    return cached;
+                }
+            }
+            CompletableFuture<UserToken> mine = new CompletableFuture<>();
+            boolean won = current == null ? entries.putIfAbsent(key, mine) == null : entries.replace(key, current, mine);
+            if (won) {
+                return fetchInto(key, mine);
+            }
+        }
+    }
+
+    /** Drops a token the server refused (401), unless a fresher one has already replaced it. */
+    public void invalidate(TokenKey key, UserToken refused) {
+        entries.computeIfPresent(key, (k, f) -> f.isDone() && refused.equals(f.getNow(null)) ? null : f);
+    }
+
+    public long hits() {
+        return hits.get();
+    }
+
+    public long fetches() {
+        return fetches.get();
+    }
+
+    public int size() {
+        return entries.size();
+    }
+
+    private UserToken fetchInto(TokenKey key, CompletableFuture<UserToken> mine) {
+        try {
+            fetches.incrementAndGet();
+            UserToken token = fetcher.apply(key);
+            mine.complete(token);
+            evictIfOversized();
+            return token;
+        } catch (RuntimeException e) {
+            entries.remove(key, mine);
+            mine.completeExceptionally(e);
+            throw e;
+        }
+    }
+
+    /** Waits for another caller's fetch and shares its outcome, failure included. */
+    private static UserToken awaitShared(CompletableFuture<UserToken> inFlight) {
+        try {
+            return inFlight.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException cause) {
+                throw cause;
+            }
+            throw e;
+        }
+    }
+
+    private void evictIfOversized() {
+        int excess = entries.size() - maxEntries;
+        if (excess <= 0) {
+            return;
+        }
+        entries.entrySet().stream()
+                .filter(e -> e.getValue().isDone())
+                .sorted(Comparator.comparingLong(e -> expiry(e.getValue())))
+                .limit(excess)
+                .forEach(e -> entries.remove(e.getKey(), e.getValue()));
+    }
+
+    private static long expiry(CompletableFuture<UserToken> f) {
+        UserToken t = f.getNow(null);
+        return t == null ? Long.MIN_VALUE : t.expiresAtEpochSeconds();
+    }
+
+    private long nowSeconds() {
+        return clock.millis() / 1000;
+    }
+}

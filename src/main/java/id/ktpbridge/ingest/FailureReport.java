@@ -1,0 +1,56 @@
+package id.ktpbridge.ingest;
+
+import java.time.Instant;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import id.ktpbridge.gtf.GtfApiException;
+import id.ktpbridge.gtf.StorageUploadException;
+import id.ktpbridge.submit.WorkItem;
+import org.apache.camel.Exchange;
+
+/**
+ * The {@code <name>.error.json} a source writes next to a quarantined input: which input, the
+ * reason code and a message a person can act on.
+ */
+public class FailureReport {
+
+    private final ObjectMapper json;
+
+    public FailureReport(ObjectMapper json) {
+        this.json = json;
+    }
+
+    /** Camel bean method: replaces the body with the report of the exception being handled. */
+    public void describe(Exchange exchange) {
+        Exception failure = exchange.getException() != null ? exchange.getException()
+                : exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
+        ObjectNode report = json.createObjectNode();
+        report.put("sourceFile", exchange.getMessage().getHeader(InputHeaders.SOURCE_FILE, String.class));
+        report.put("reasonCode", reasonCode(failure));
+        report.put("message", message(failure));
+        report.put("ledgerId", exchange.getProperty(WorkItem.LEDGER_ID, String.class));
+        report.put("at", Instant.now().toString());
+        exchange.getMessage().setBody(report.toPrettyString());
+    }
+
+    public static String reasonCode(Exception e) {
+        if (e instanceof InputRejectedException r) {
+            return r.reason().name();
+        }
+        if (e instanceof GtfApiException g) {
+            return "GTF_" + g.endpoint().toUpperCase(java.util.Locale.ROOT).replace('-', '_') + "_FAILED";
+        }
+        if (e instanceof StorageUploadException) {
+            return "GTF_UPLOAD_FAILED";
+        }
+        return "INTERNAL_ERROR";
+    }
+
+    private static String message(Exception e) {
+        if (e instanceof InputRejectedException r) {
+            return r.reason().description() + ": " + r.detail();
+        }
+        return e == null ? "unknown error" : e.getMessage();
+    }
+}

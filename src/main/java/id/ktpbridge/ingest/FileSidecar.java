@@ -1,0 +1,112 @@
+package id.ktpbridge.ingest;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.camel.Exchange;
+import org.apache.camel.support.SynchronizationAdapter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The optional {@code <base>.json} next to a dropped image: {@code partnerUserId},
+ * {@code partnerUserIdType} and {@code metadata} override the name rules. A broken sidecar is
+ * reported through {@link InputHeaders#SIDECAR_ERROR} so the image is rejected with a reason.
+ * The sidecar follows its image to the done or failed folder.
+ */
+public class FileSidecar {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FileSidecar.class);
+    private static final long MAX_SIDECAR_BYTES = 64 * 1024;
+
+    private final ObjectMapper json;
+    private final Path doneDir;
+    private final Path failedDir;
+
+    public FileSidecar(ObjectMapper json, Path doneDir, Path failedDir) {
+        this.json = json;
+        this.doneDir = doneDir;
+        this.failedDir = failedDir;
+    }
+
+    /** Camel bean method: reads the sidecar of the file in the exchange, if there is one. */
+    public void read(Exchange exchange) {
+        String absolute = exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class);
+        if (absolute == null) {
+            return;
+        }
+        Path image = Path.of(absolute);
+        Path sidecar = image.resolveSibling(PartnerUserResolver.baseName(image.getFileName().toString()) + ".json");
+        if (!Files.isRegularFile(sidecar)) {
+            return;
+        }
+        exchange.getExchangeExtension().addOnCompletion(new FollowImage(sidecar));
+        try {
+            if (Files.size(sidecar) > MAX_SIDECAR_BYTES) {
+                exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "the sidecar is larger than 64 KB");
+                return;
+            }
+            JsonNode node = json.readTree(sidecar.toFile());
+            if (node == null || !node.isObject()) {
+                exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "the sidecar is not a JSON object");
+                return;
+            }
+            text(node, "partnerUserId", exchange, InputHeaders.PARTNER_USER_ID);
+            text(node, "partnerUserIdType", exchange, InputHeaders.PARTNER_USER_ID_TYPE);
+            JsonNode metadata = node.get("metadata");
+            if (metadata != null && !metadata.isNull()) {
+                if (!metadata.isObject()) {
+                    exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "'metadata' must be a JSON object");
+                    return;
+                }
+                exchange.getMessage().setHeader(InputHeaders.METADATA, metadata.toString());
+            }
+        } catch (IOException e) {
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "the sidecar is not valid JSON");
+        }
+    }
+
+    private static void text(JsonNode node, String field, Exchange exchange, String header) {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            return;
+        }
+        if (!value.isTextual()) {
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "'" + field + "' must be a string");
+            return;
+        }
+        exchange.getMessage().setHeader(header, value.asText());
+    }
+
+    /** Moves the sidecar where its image went. */
+    private final class FollowImage extends SynchronizationAdapter {
+        private final Path sidecar;
+
+        FollowImage(Path sidecar) {
+            this.sidecar = sidecar;
+        }
+
+        @Override
+        public void onComplete(Exchange exchange) {
+            move(doneDir);
+        }
+
+        @Override
+        public void onFailure(Exchange exchange) {
+            move(failedDir);
+        }
+
+        private void move(Path dir) {
+            try {
+                Files.createDirectories(dir);
+                Files.move(sidecar, dir.resolve(sidecar.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                LOG.warn("Could not move a sidecar to {}: {}", dir, e.getMessage());
+            }
+        }
+    }
+}

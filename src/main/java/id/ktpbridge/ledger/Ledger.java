@@ -1,0 +1,243 @@
+package id.ktpbridge.ledger;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+import javax.sql.DataSource;
+
+/**
+ * The durable record of every input and submission. Transitions are conditional updates on the
+ * current state, so two collectors (poller and callback, or two instances) can never both own
+ * the same outcome.
+ */
+public class Ledger {
+
+    private static final String COLUMNS = "id, source_type, source_ref, source_file, source_sha256, source_size,"
+            + " content_type, onboarding_partner, partner_user_id, partner_user_id_type, partner_session_id,"
+            + " sdk_session_id, submission_id, state, reason_code, error_message, confirm_metadata, callback_at,"
+            + " received_via, poll_attempts, next_poll_at, deadline_at, submitted_at, completed_at, result_status,"
+            + " result, delivered_at, created_at";
+
+    private final DataSource dataSource;
+
+    public Ledger(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    public void insert(NewInput in, SubmissionState state) {
+        long now = System.currentTimeMillis();
+        update("INSERT INTO ktp_submission (id, source_type, source_ref, source_file, source_sha256, source_size,"
+                        + " content_type, onboarding_partner, partner_user_id, partner_user_id_type, partner_session_id,"
+                        + " sdk_session_id, confirm_metadata, state, created_at, updated_at)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                in.id(), in.sourceType(), in.sourceRef(), in.sourceFile(), in.sourceSha256(), in.sourceSize(),
+                in.contentType(), in.onboardingPartner(), in.partnerUserId(), in.partnerUserIdType(),
+                in.partnerSessionId(), in.sdkSessionId(), in.confirmMetadata(), state.name(), now, now);
+    }
+
+    public void markPresigned(String id, String submissionId) {
+        requireOne(update("UPDATE ktp_submission SET state = ?, submission_id = ?, updated_at = ? WHERE id = ?",
+                SubmissionState.PRESIGNED.name(), submissionId, System.currentTimeMillis(), id), id);
+    }
+
+    public void markUploaded(String id) {
+        requireOne(update("UPDATE ktp_submission SET state = ?, updated_at = ? WHERE id = ?",
+                SubmissionState.UPLOADED.name(), System.currentTimeMillis(), id), id);
+    }
+
+    public void markConfirmed(String id, long submittedAt, long firstPollAt, long deadlineAt) {
+        requireOne(update("UPDATE ktp_submission SET state = ?, submitted_at = ?, next_poll_at = ?, deadline_at = ?,"
+                        + " poll_attempts = 0, updated_at = ? WHERE id = ? AND state IN (?, ?, ?)",
+                SubmissionState.CONFIRMED.name(), submittedAt, firstPollAt, deadlineAt, System.currentTimeMillis(), id,
+                SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name()), id);
+    }
+
+    /** Ends an input that never reached OneKYC's processing (rejected or failed). */
+    public void markEnded(String id, SubmissionState finalState, String reasonCode, String message) {
+        update("UPDATE ktp_submission SET state = ?, reason_code = ?, error_message = ?, completed_at = ?, updated_at = ?"
+                        + " WHERE id = ?",
+                finalState.name(), reasonCode, truncate(message, 2000), System.currentTimeMillis(),
+                System.currentTimeMillis(), id);
+    }
+
+    /** Notes that a callback arrived, whatever the current state; returns the row if the submission is ours. */
+    public Optional<LedgerRecord> noteCallback(String submissionId) {
+        update("UPDATE ktp_submission SET callback_at = ?, updated_at = ? WHERE submission_id = ? AND callback_at IS NULL",
+                System.currentTimeMillis(), System.currentTimeMillis(), submissionId);
+        return findBySubmissionId(submissionId);
+    }
+
+    /** Takes ownership of a confirmed submission's outcome; false if someone else already has it. */
+    public boolean claim(String id, String via) {
+        return update("UPDATE ktp_submission SET state = ?, received_via = ?, claimed_at = ?, updated_at = ?"
+                        + " WHERE id = ? AND state = ?",
+                SubmissionState.COLLECTING.name(), via, System.currentTimeMillis(), System.currentTimeMillis(), id,
+                SubmissionState.CONFIRMED.name()) == 1;
+    }
+
+    /** Gives an outcome back to the pool (details not ready or not reachable). */
+    public void releaseClaim(String id, long nextPollAt) {
+        update("UPDATE ktp_submission SET state = ?, received_via = NULL, claimed_at = NULL, next_poll_at = ?,"
+                        + " updated_at = ? WHERE id = ? AND state = ?",
+                SubmissionState.CONFIRMED.name(), nextPollAt, System.currentTimeMillis(), id,
+                SubmissionState.COLLECTING.name());
+    }
+
+    /** Claims whose owner vanished (crash) go back to the pool. */
+    public int releaseStaleClaims(long claimedBefore) {
+        return update("UPDATE ktp_submission SET state = ?, received_via = NULL, claimed_at = NULL, updated_at = ?"
+                        + " WHERE state = ? AND claimed_at < ?",
+                SubmissionState.CONFIRMED.name(), System.currentTimeMillis(), SubmissionState.COLLECTING.name(),
+                claimedBefore);
+    }
+
+    public void reschedulePoll(String id, int attempts, long nextPollAt) {
+        update("UPDATE ktp_submission SET poll_attempts = ?, next_poll_at = ?, updated_at = ? WHERE id = ? AND state = ?",
+                attempts, nextPollAt, System.currentTimeMillis(), id, SubmissionState.CONFIRMED.name());
+    }
+
+    public void recordOutcome(String id, String resultStatus, String result, String reasonCode, Long completedAt,
+                              String resultJson) {
+        update("UPDATE ktp_submission SET result_status = ?, result = ?, reason_code = ?, completed_at = ?,"
+                        + " result_json = ?, updated_at = ? WHERE id = ?",
+                resultStatus, result, reasonCode, completedAt, resultJson, System.currentTimeMillis(), id);
+    }
+
+    public void markDelivered(String id) {
+        update("UPDATE ktp_submission SET state = CASE WHEN state IN (?, ?) THEN state ELSE ? END, delivered_at = ?,"
+                        + " updated_at = ? WHERE id = ?",
+                SubmissionState.REJECTED.name(), SubmissionState.FAILED.name(), SubmissionState.DELIVERED.name(),
+                System.currentTimeMillis(), System.currentTimeMillis(), id);
+    }
+
+    public List<LedgerRecord> dueForPoll(long now, int limit) {
+        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE state = ? AND next_poll_at <= ?"
+                + " ORDER BY next_poll_at FETCH FIRST " + limit + " ROWS ONLY", SubmissionState.CONFIRMED.name(), now);
+    }
+
+    public Optional<LedgerRecord> findById(String id) {
+        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE id = ?", id).stream().findFirst();
+    }
+
+    public Optional<LedgerRecord> findBySubmissionId(String submissionId) {
+        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE submission_id = ?", submissionId)
+                .stream().findFirst();
+    }
+
+    public Optional<String> resultJson(String id) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT result_json FROM ktp_submission WHERE id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
+    public List<LedgerRecord> createdSince(long since) {
+        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE created_at >= ? ORDER BY created_at, id", since);
+    }
+
+    /** Rows not yet in a final state, by state name. */
+    public Map<String, Integer> openCounts() {
+        Map<String, Integer> counts = new TreeMap<>();
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement(
+                     "SELECT state, COUNT(*) FROM ktp_submission WHERE state NOT IN (?, ?, ?) GROUP BY state")) {
+            ps.setString(1, SubmissionState.DELIVERED.name());
+            ps.setString(2, SubmissionState.REJECTED.name());
+            ps.setString(3, SubmissionState.FAILED.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    counts.put(rs.getString(1), rs.getInt(2));
+                }
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+        return counts;
+    }
+
+    private static void requireOne(int rows, String id) {
+        if (rows != 1) {
+            throw new LedgerException("Ledger row " + id + " was not in the expected state");
+        }
+    }
+
+    private static String truncate(String s, int max) {
+        return s == null || s.length() <= max ? s : s.substring(0, max);
+    }
+
+    private int update(String sql, Object... args) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, args);
+            return ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
+    private List<LedgerRecord> query(String sql, Object... args) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, args);
+            try (ResultSet rs = ps.executeQuery()) {
+                List<LedgerRecord> rows = new ArrayList<>();
+                while (rs.next()) {
+                    rows.add(map(rs));
+                }
+                return rows;
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
+    private static void bind(PreparedStatement ps, Object[] args) throws SQLException {
+        for (int i = 0; i < args.length; i++) {
+            Object a = args[i];
+            if (a == null) {
+                ps.setNull(i + 1, Types.VARCHAR);
+            } else if (a instanceof Long l) {
+                ps.setLong(i + 1, l);
+            } else if (a instanceof Integer n) {
+                ps.setInt(i + 1, n);
+            } else {
+                ps.setString(i + 1, a.toString());
+            }
+        }
+    }
+
+    private static LedgerRecord map(ResultSet rs) throws SQLException {
+        return new LedgerRecord(
+                rs.getString("id"), rs.getString("source_type"), rs.getString("source_ref"),
+                rs.getString("source_file"), rs.getString("source_sha256"), nullableLong(rs, "source_size"),
+                rs.getString("content_type"), rs.getString("onboarding_partner"), rs.getString("partner_user_id"),
+                rs.getString("partner_user_id_type"), rs.getString("partner_session_id"),
+                rs.getString("sdk_session_id"), rs.getString("submission_id"),
+                SubmissionState.valueOf(rs.getString("state")), rs.getString("reason_code"),
+                rs.getString("error_message"), rs.getString("confirm_metadata"), nullableLong(rs, "callback_at"),
+                rs.getString("received_via"), rs.getInt("poll_attempts"), nullableLong(rs, "next_poll_at"),
+                nullableLong(rs, "deadline_at"), nullableLong(rs, "submitted_at"), nullableLong(rs, "completed_at"),
+                rs.getString("result_status"), rs.getString("result"), nullableLong(rs, "delivered_at"),
+                rs.getLong("created_at"));
+    }
+
+    private static Long nullableLong(ResultSet rs, String column) throws SQLException {
+        long v = rs.getLong(column);
+        return rs.wasNull() ? null : v;
+    }
+}

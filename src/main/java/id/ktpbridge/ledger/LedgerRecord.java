@@ -1,0 +1,33 @@
+package id.ktpbridge.ledger;
+
+/** One row of the ledger as read back. Times are epoch milliseconds, null when not reached yet. */
+public record LedgerRecord(
+        String id,
+        String sourceType,
+        String sourceRef,
+        String sourceFile,
+        String sourceSha256,
+        Long sourceSize,
+        String contentType,
+        String onboardingPartner,
+        String partnerUserId,
+        String partnerUserIdType,
+        String partnerSessionId,
+        String sdkSessionId,
+        String submissionId,
+        SubmissionState state,
+        String reasonCode,
+        String errorMessage,
+        String confirmMetadata,
+        Long callbackAt,
+        String receivedVia,
+        int pollAttempts,
+        Long nextPollAt,
+        Long deadlineAt,
+        Long submittedAt,
+        Long completedAt,
+        String resultStatus,
+        String result,
+        Long deliveredAt,
+        long createdAt) {
+}

@@ -1,0 +1,103 @@
+package id.ktpbridge.ledger;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies the numbered scripts under {@code db/migration} once each, in order, recording them in
+ * {@code ktp_schema_version}. Plain SQL that runs on H2 and PostgreSQL alike.
+ */
+public final class SchemaMigrator {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SchemaMigrator.class);
+
+    /** Every migration, oldest first. A new schema change is a new entry, never an edit. */
+    static final List<String> SCRIPTS = List.of("V1__ledger.sql");
+
+    private SchemaMigrator() {
+    }
+
+    public static void migrate(DataSource dataSource) {
+        try (Connection c = dataSource.getConnection()) {
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE IF NOT EXISTS ktp_schema_version ("
+                        + "version INT NOT NULL PRIMARY KEY, script VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)");
+            }
+            int applied = currentVersion(c);
+            for (int i = applied; i < SCRIPTS.size(); i++) {
+                apply(c, i + 1, SCRIPTS.get(i));
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("Ledger schema migration failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static int currentVersion(Connection c) throws SQLException {
+        try (Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT COALESCE(MAX(version), 0) FROM ktp_schema_version")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    private static void apply(Connection c, int version, String script) throws SQLException {
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try (Statement s = c.createStatement()) {
+            for (String sql : read(script).split(";")) {
+                String statement = stripComments(sql);
+                if (!statement.isBlank()) {
+                    s.execute(statement);
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO ktp_schema_version (version, script, applied_at) VALUES (?, ?, ?)")) {
+                ps.setInt(1, version);
+                ps.setString(2, script);
+                ps.setLong(3, System.currentTimeMillis());
+                ps.executeUpdate();
+            }
+            c.commit();
+            LOG.info("Ledger schema migrated to version {} ({})", version, script);
+        } catch (SQLException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(autoCommit);
+        }
+    }
+
+    private static String stripComments(String sql) {
+        StringBuilder out = new StringBuilder();
+        for (String line : sql.split("\n")) {
+            if (!line.strip().startsWith("--")) {
+                out.append(line).append('\n');
+            }
+        }
+        return out.toString().strip();
+    }
+
+    private static String read(String script) {
+        try (InputStream in = SchemaMigrator.class.getResourceAsStream("/db/migration/" + script)) {
+            if (in == null) {
+                throw new IllegalStateException("Migration script missing from the classpath: " + script);
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,28 @@
+package id.ktpbridge.ledger;
+
+/**
+ * Where an input stands. Each state is written before the external step that follows it, so the
+ * ledger always says what may have happened at OneKYC.
+ */
+public enum SubmissionState {
+    /** Accepted locally; about to presign. */
+    RECEIVED,
+    /** Presigned (submission id known); about to upload. */
+    PRESIGNED,
+    /** Bytes stored at the presigned URL; about to confirm. */
+    UPLOADED,
+    /** Confirmed at OneKYC; waiting for a final outcome by poll or callback. */
+    CONFIRMED,
+    /** One collector (poll or callback) owns the outcome; nobody else may deliver it. */
+    COLLECTING,
+    /** The result document has been delivered. Final. */
+    DELIVERED,
+    /** Refused locally (bad input); its REJECTED result has been delivered. Final. */
+    REJECTED,
+    /** Could not be submitted; its FAILED result has been delivered. Final. */
+    FAILED;
+
+    public boolean isFinal() {
+        return this == DELIVERED || this == REJECTED || this == FAILED;
+    }
+}

@@ -1,0 +1,59 @@
+package id.ktpbridge.result;
+
+import java.time.Instant;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import id.ktpbridge.ledger.LedgerRecord;
+
+/** Builds the one JSON document delivered per input; its fields are flat at the top level. */
+public final class ResultDocument {
+
+    private ResultDocument() {
+    }
+
+    /**
+     * @param details the {@code data} of the details response (null when there is none)
+     * @param errorMessage why a local outcome happened (REJECTED, FAILED, TIMED_OUT), else null
+     */
+    public static ObjectNode build(ObjectMapper json, LedgerRecord r, ResultStatus status, String result,
+                                   String reasonCode, JsonNode details, String receivedVia, Long completedAt,
+                                   String errorMessage) {
+        ObjectNode doc = json.createObjectNode();
+        doc.put("submissionId", r.submissionId());
+        doc.put("partnerUserId", r.partnerUserId());
+        doc.put("partnerUserIdType", r.partnerUserIdType());
+        doc.put("partnerSessionId", r.partnerSessionId());
+        doc.put("sourceType", r.sourceType());
+        doc.put("sourceFile", r.sourceFile());
+        doc.put("sourceSha256", r.sourceSha256());
+        if (r.sourceSize() == null) {
+            doc.putNull("sourceSize");
+        } else {
+            doc.put("sourceSize", r.sourceSize());
+        }
+        doc.put("status", status.name());
+        doc.put("result", result);
+        doc.put("reasonCode", reasonCode);
+        JsonNode submissionDetails = details == null ? null : details.get("submissionDetails");
+        doc.set("submissionDetails", submissionDetails == null ? json.nullNode() : submissionDetails);
+        doc.put("receivedVia", receivedVia);
+        doc.put("submittedAt", iso(r.submittedAt()));
+        doc.put("completedAt", iso(completedAt));
+        if (errorMessage != null) {
+            doc.put("errorMessage", errorMessage);
+        }
+        doc.put("ledgerId", r.id());
+        return doc;
+    }
+
+    /** The file name a result is stored under: the submission id, or the ledger id when it never got one. */
+    public static String name(LedgerRecord r) {
+        return r.submissionId() != null ? r.submissionId() : "local-" + r.id();
+    }
+
+    private static String iso(Long epochMillis) {
+        return epochMillis == null ? null : Instant.ofEpochMilli(epochMillis).toString();
+    }
+}

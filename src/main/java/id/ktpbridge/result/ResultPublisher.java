@@ -1,0 +1,81 @@
+package id.ktpbridge.result;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerRecord;
+import org.apache.camel.Exchange;
+import org.apache.camel.ProducerTemplate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns an outcome into a result document, stores it in the ledger and hands it to
+ * {@code direct:deliver-result}, the single place targets hang off. Callers own the outcome
+ * (a claim or a local rejection), so each input is published once.
+ */
+public class ResultPublisher {
+
+    public static final String DELIVER_ENDPOINT = "direct:deliver-result";
+    /** Header naming the result (without extension) for the targets. */
+    public static final String RESULT_NAME = "KtpResultName";
+    /** Header with the result's status, for targets that route on it. */
+    public static final String RESULT_STATUS = "KtpResultStatus";
+
+    private static final Logger LOG = LoggerFactory.getLogger(ResultPublisher.class);
+
+    private final Ledger ledger;
+    private final ObjectMapper json;
+    private final ProducerTemplate producer;
+
+    public ResultPublisher(Ledger ledger, ObjectMapper json, ProducerTemplate producer) {
+        this.ledger = ledger;
+        this.json = json;
+        this.producer = producer;
+    }
+
+    /** Publishes OneKYC's final outcome from the details response. */
+    public void publishOutcome(LedgerRecord r, JsonNode details, String receivedVia) {
+        ResultStatus status = "ERROR".equals(details.path("status").asText()) ? ResultStatus.ERROR : ResultStatus.COMPLETED;
+        String result = details.hasNonNull("result") ? details.get("result").asText() : null;
+        String reason = details.hasNonNull("reasonCode") ? details.get("reasonCode").asText() : null;
+        Long completedAt = parseInstant(details.path("processedAt").asText(null));
+        publish(r, ResultDocument.build(json, r, status, result, reason, details, receivedVia,
+                completedAt != null ? completedAt : System.currentTimeMillis(), null), status, result, reason);
+    }
+
+    /** Publishes an outcome decided by the bundle itself (REJECTED, FAILED, TIMED_OUT). */
+    public void publishLocal(LedgerRecord r, ResultStatus status, String reasonCode, String message, String receivedVia) {
+        publish(r, ResultDocument.build(json, r, status, null, reasonCode, null, receivedVia,
+                System.currentTimeMillis(), message), status, null, reasonCode);
+    }
+
+    private void publish(LedgerRecord r, ObjectNode doc, ResultStatus status, String result, String reasonCode) {
+        String body = doc.toPrettyString();
+        ledger.recordOutcome(r.id(), status.name(), result, reasonCode, parseInstant(doc.path("completedAt").asText(null)), body);
+        Exchange delivery = producer.send(DELIVER_ENDPOINT, exchange -> {
+            exchange.getMessage().setBody(body);
+            exchange.getMessage().setHeader(RESULT_NAME, ResultDocument.name(r));
+            exchange.getMessage().setHeader(RESULT_STATUS, status.name());
+        });
+        if (delivery.getException() != null) {
+            throw new IllegalStateException("Delivering the result of ledger " + r.id() + " failed: "
+                    + delivery.getException().getMessage(), delivery.getException());
+        }
+        ledger.markDelivered(r.id());
+        LOG.info("Result delivered: ledger {} submission {} status {} reason {}", r.id(), r.submissionId(), status,
+                reasonCode == null || reasonCode.isEmpty() ? "-" : reasonCode);
+    }
+
+    private static Long parseInstant(String iso) {
+        if (iso == null || iso.isBlank()) {
+            return null;
+        }
+        try {
+            return java.time.Instant.parse(iso).toEpochMilli();
+        } catch (java.time.format.DateTimeParseException e) {
+            return null;
+        }
+    }
+}

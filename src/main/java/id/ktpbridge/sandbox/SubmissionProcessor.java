@@ -1,0 +1,51 @@
+package id.ktpbridge.sandbox;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Simulates GTF's asynchronous processing: after a delay a confirmed submission becomes final. */
+final class SubmissionProcessor {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SubmissionProcessor.class);
+
+    private final SandboxSettings settings;
+    private final ScheduledExecutorService scheduler;
+    private final CallbackSender callbacks;
+
+    SubmissionProcessor(SandboxSettings settings, ScheduledExecutorService scheduler, CallbackSender callbacks) {
+        this.settings = settings;
+        this.scheduler = scheduler;
+        this.callbacks = callbacks;
+    }
+
+    void process(Submission submission) {
+        try {
+            scheduler.schedule(() -> finish(submission), Math.max(0, settings.getProcessingDelayMillis()),
+                    TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            LOG.debug("Sandbox stopped; submission {} stays IN_PROGRESS", submission.id());
+        }
+    }
+
+    private void finish(Submission submission) {
+        Outcome outcome = Outcome.forUser(submission.owner().partnerUserId(), settings);
+        submission.finish(outcome);
+        LOG.info("Sandbox submission {} finished: {} {}", submission.id(), outcome.status(), outcome.reasonCode());
+
+        String url = settings.getCallbackUrl();
+        if (settings.isCallbackEnabled() && url != null && !url.isBlank()) {
+            ObjectNode body = SandboxCore.JSON.createObjectNode();
+            body.put("submissionId", submission.id());
+            body.put("status", outcome.status());
+            body.put("result", outcome.result());
+            // the callback example shows null (not "") for a valid result
+            body.put("reasonCode", outcome == Outcome.VALID ? null : outcome.reasonCode());
+            callbacks.send(new CallbackSender.Delivery(url, settings.getCallbackAuthorization(), body.toString(),
+                    submission.id(), settings.getCallbackDuplicates(), settings.getCallbackMaxAttempts()));
+        }
+    }
+}

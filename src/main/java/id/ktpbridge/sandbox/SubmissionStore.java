@@ -1,0 +1,53 @@
+package id.ktpbridge.sandbox;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/** In-memory submissions by id, remembering creation order for the inspection hooks. */
+final class SubmissionStore {
+
+    private final Map<String, Submission> byId = new ConcurrentHashMap<>();
+    private final Queue<Submission> inOrder = new ConcurrentLinkedQueue<>();
+
+    void add(Submission submission) {
+        byId.put(submission.id(), submission);
+        inOrder.add(submission);
+    }
+
+    Submission get(String id) {
+        return id == null ? null : byId.get(id);
+    }
+
+    /**
+     * Latest submission created under a partner session id. When the caller is a user,
+     * that user's own submissions are preferred so another user's reuse of a session id
+     * does not shadow them.
+     */
+    Submission latestByPartnerSession(String partnerSessionId, UserKey preferredOwner) {
+        Submission latest = null;
+        Submission latestOwned = null;
+        for (Submission s : inOrder) {
+            if (partnerSessionId.equals(s.partnerSessionId())) {
+                latest = s;
+                if (s.owner().equals(preferredOwner)) {
+                    latestOwned = s;
+                }
+            }
+        }
+        return latestOwned != null ? latestOwned : latest;
+    }
+
+    List<String> ids() {
+        List<String> ids = new ArrayList<>();
+        inOrder.forEach(s -> ids.add(s.id()));
+        return ids;
+    }
+
+    int size() {
+        return byId.size();
+    }
+}

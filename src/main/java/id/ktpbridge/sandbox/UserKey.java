@@ -1,0 +1,5 @@
+package id.ktpbridge.sandbox;
+
+/** Identity a user token is bound to; a submission belongs to exactly one of these. */
+record UserKey(String onboardingPartner, String partnerUserId, String partnerUserIdType) {
+}

@@ -1,0 +1,172 @@
+package id.ktpbridge.submit;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.UUID;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.gtf.CallContext;
+import id.ktpbridge.gtf.TokenKey;
+import id.ktpbridge.ingest.ImageInspector;
+import id.ktpbridge.ingest.ImageInspector.Inspection;
+import id.ktpbridge.ingest.InputHeaders;
+import id.ktpbridge.ingest.InputRejectedException;
+import id.ktpbridge.ingest.PartnerUserResolver;
+import id.ktpbridge.ingest.PartnerUserResolver.PartnerUser;
+import id.ktpbridge.ingest.RejectReason;
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.NewInput;
+import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.result.ResultPublisher;
+import id.ktpbridge.result.ResultStatus;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+import org.apache.camel.component.file.GenericFile;
+import org.apache.camel.support.SynchronizationAdapter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * First step of {@code submit-ktp}: reads the neutral message, checks the image and the partner
+ * user, and writes the ledger row. A bad input gets a REJECTED row and result here, and the
+ * exchange fails with {@link InputRejectedException} so its source can quarantine it.
+ */
+public class Intake implements Processor {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Intake.class);
+
+    private final Ledger ledger;
+    private final ImageInspector inspector;
+    private final PartnerUserResolver users;
+    private final ResultPublisher publisher;
+    private final ObjectMapper json;
+    private final String onboardingPartner;
+    private final Path spoolDir;
+
+    public Intake(Ledger ledger, ImageInspector inspector, PartnerUserResolver users, ResultPublisher publisher,
+                  ObjectMapper json, String onboardingPartner, Path spoolDir) {
+        this.ledger = ledger;
+        this.inspector = inspector;
+        this.users = users;
+        this.publisher = publisher;
+        this.json = json;
+        this.onboardingPartner = onboardingPartner;
+        this.spoolDir = spoolDir;
+    }
+
+    @Override
+    public void process(Exchange exchange) throws Exception {
+        var msg = exchange.getMessage();
+        String sourceType = required(msg.getHeader(InputHeaders.SOURCE_TYPE, String.class), InputHeaders.SOURCE_TYPE);
+        String sourceFile = required(msg.getHeader(InputHeaders.SOURCE_FILE, String.class), InputHeaders.SOURCE_FILE);
+        String sourceRef = msg.getHeader(InputHeaders.SOURCE_REF, sourceFile, String.class);
+        String ledgerId = UUID.randomUUID().toString();
+        exchange.setProperty(WorkItem.LEDGER_ID, ledgerId);
+
+        Inspection image = inspect(exchange, ledgerId);
+        RejectReason reason = null;
+        String detail = null;
+        PartnerUser user = null;
+        JsonNode metadata = null;
+        try {
+            user = users.resolve(sourceFile, msg.getHeader(InputHeaders.PARTNER_USER_ID, String.class),
+                    msg.getHeader(InputHeaders.PARTNER_USER_ID_TYPE, String.class));
+            metadata = metadata(msg.getHeader(InputHeaders.METADATA, String.class));
+        } catch (InputRejectedException e) {
+            reason = e.reason();
+            detail = e.detail();
+        }
+        // the most specific cause wins: a broken sidecar, then the image itself, then the user id
+        String sidecarError = msg.getHeader(InputHeaders.SIDECAR_ERROR, String.class);
+        if (sidecarError != null) {
+            reason = RejectReason.INVALID_SIDECAR;
+            detail = sidecarError;
+        } else if (!image.accepted()) {
+            reason = image.rejection();
+            detail = image.detail();
+        }
+
+        NewInput input = new NewInput(ledgerId, sourceType, sourceRef, sourceFile, image.sha256(), image.size(),
+                image.contentType(), onboardingPartner, user == null ? null : user.id(),
+                user == null ? null : user.type(), UUID.randomUUID().toString(), UUID.randomUUID().toString(),
+                metadata == null ? null : metadata.toString());
+        if (reason != null) {
+            ledger.insert(input, SubmissionState.REJECTED);
+            ledger.markEnded(ledgerId, SubmissionState.REJECTED, reason.name(), detail);
+            LOG.warn("Input rejected: ledger {} source {} reason {} ({})", ledgerId, sourceType, reason, detail);
+            publisher.publishLocal(ledger.findById(ledgerId).orElseThrow(), ResultStatus.REJECTED, reason.name(),
+                    reason.description() + ": " + detail, null);
+            throw new InputRejectedException(reason, detail);
+        }
+        ledger.insert(input, SubmissionState.RECEIVED);
+        exchange.setProperty(WorkItem.PROPERTY, new WorkItem(ledgerId, image.file(), image.contentType(),
+                new CallContext(new TokenKey(onboardingPartner, user.id(), user.type()), input.partnerSessionId(),
+                        input.sdkSessionId()), metadata));
+    }
+
+    /** Local files are read in place; anything else is spooled to disk while it is inspected. */
+    private Inspection inspect(Exchange exchange, String ledgerId) throws IOException {
+        Object body = exchange.getMessage().getBody();
+        Path local = localFile(body);
+        if (local != null) {
+            return inspector.inspectFile(local);
+        }
+        InputStream in = exchange.getMessage().getBody(InputStream.class);
+        if (in == null) {
+            throw new InputRejectedException(RejectReason.UNREADABLE_SOURCE, "the message has no readable body");
+        }
+        Path spool = spoolDir.resolve(ledgerId + ".img");
+        exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+            @Override
+            public void onDone(Exchange done) {
+                try {
+                    Files.deleteIfExists(spool);
+                } catch (IOException e) {
+                    LOG.warn("Could not delete spool file of ledger {}: {}", ledgerId, e.getMessage());
+                }
+            }
+        });
+        try (in) {
+            return inspector.inspectStream(in, spool);
+        }
+    }
+
+    private static Path localFile(Object body) {
+        if (body instanceof GenericFile<?> gf && gf.getFile() instanceof File f) {
+            return f.toPath();
+        }
+        if (body instanceof File f) {
+            return f.toPath();
+        }
+        if (body instanceof Path p) {
+            return p;
+        }
+        return null;
+    }
+
+    private JsonNode metadata(String raw) {
+        if (raw == null || raw.isBlank()) {
+            return null;
+        }
+        try {
+            JsonNode node = json.readTree(raw);
+            if (node != null && node.isObject()) {
+                return node;
+            }
+        } catch (IOException e) {
+            // reported below
+        }
+        throw new InputRejectedException(RejectReason.INVALID_SIDECAR, "metadata is not a JSON object");
+    }
+
+    private static String required(String value, String header) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException("The source did not set the " + header + " header");
+        }
+        return value;
+    }
+}

@@ -1,0 +1,107 @@
+package id.ktpbridge.submit;
+
+import java.time.Duration;
+import java.util.Map;
+
+import id.ktpbridge.collect.Collector;
+import id.ktpbridge.gtf.GtfApiException;
+import id.ktpbridge.gtf.GtfClient;
+import id.ktpbridge.gtf.Presigned;
+import id.ktpbridge.gtf.StorageUploadException;
+import id.ktpbridge.ledger.Ledger;
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The three OneKYC steps of a submission. The ledger is written before each next external step;
+ * the recoverable answers of the API are handled here: storage 403 (URL expired) -> presign
+ * again, confirm 422 (upload missing) -> upload again, confirm 409 -> already confirmed.
+ */
+public class Submitter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Submitter.class);
+
+    private final GtfClient gtf;
+    private final Ledger ledger;
+    private final Collector collector;
+    private final String primaryDocumentKey;
+    private final Duration firstPollDelay;
+    private final Duration pollDeadline;
+
+    public Submitter(GtfClient gtf, Ledger ledger, Collector collector, String primaryDocumentKey,
+                     Duration firstPollDelay, Duration pollDeadline) {
+        this.gtf = gtf;
+        this.ledger = ledger;
+        this.collector = collector;
+        this.primaryDocumentKey = primaryDocumentKey;
+        this.firstPollDelay = firstPollDelay;
+        this.pollDeadline = pollDeadline;
+    }
+
+    public void presign(Exchange exchange) {
+        WorkItem work = work(exchange);
+        work.presigned = gtf.presign(work.context);
+        ledger.markPresigned(work.ledgerId, work.presigned.submissionId());
+        LOG.debug("Presigned: ledger {} submission {}", work.ledgerId, work.presigned.submissionId());
+    }
+
+    public void upload(Exchange exchange) {
+        WorkItem work = work(exchange);
+        try {
+            uploadImage(work);
+        } catch (StorageUploadException e) {
+            if (!e.isUrlRejected()) {
+                throw e;
+            }
+            LOG.info("Storage refused the presigned URL of ledger {} ({}); presigning again", work.ledgerId,
+                    e.storageCode());
+            presign(exchange);
+            uploadImage(work);
+        }
+        ledger.markUploaded(work.ledgerId);
+    }
+
+    public void confirm(Exchange exchange) {
+        WorkItem work = work(exchange);
+        String submissionId = work.presigned.submissionId();
+        try {
+            gtf.confirm(work.context, submissionId, work.metadata);
+        } catch (GtfApiException e) {
+            if (e.httpStatus() == 409) {
+                LOG.info("Confirm of submission {} answered 409: it is already confirmed", submissionId);
+            } else if (e.httpStatus() == 422) {
+                LOG.info("Confirm of submission {} answered 422: uploading again", submissionId);
+                uploadImage(work);
+                gtf.confirm(work.context, submissionId, work.metadata);
+            } else {
+                throw e;
+            }
+        }
+        long now = System.currentTimeMillis();
+        ledger.markConfirmed(work.ledgerId, now, now + firstPollDelay.toMillis(), now + pollDeadline.toMillis());
+        LOG.info("Submitted: ledger {} submission {}", work.ledgerId, submissionId);
+        // a callback may have arrived before the confirm was recorded: collect it now
+        ledger.findById(work.ledgerId)
+                .filter(r -> r.callbackAt() != null)
+                .ifPresent(r -> collector.collect(r, Collector.VIA_CALLBACK));
+    }
+
+    /** The primary document key gets the image; other keys are left to the server's rules. */
+    private void uploadImage(WorkItem work) {
+        Map<String, Presigned.DocumentSlot> documents = work.presigned.documents();
+        Presigned.DocumentSlot slot = documents.get(primaryDocumentKey);
+        if (slot == null && documents.size() == 1) {
+            slot = documents.values().iterator().next();
+        }
+        if (slot == null) {
+            throw new GtfApiException("presign", 200, null,
+                    "NO_DOCUMENT_SLOT_" + primaryDocumentKey + "_IN " + documents.keySet());
+        }
+        gtf.upload(slot, work.image, work.contentType);
+    }
+
+    private static WorkItem work(Exchange exchange) {
+        return exchange.getProperty(WorkItem.PROPERTY, WorkItem.class);
+    }
+}

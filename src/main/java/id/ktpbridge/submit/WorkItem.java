@@ -1,0 +1,39 @@
+package id.ktpbridge.submit;
+
+import java.nio.file.Path;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.gtf.CallContext;
+import id.ktpbridge.gtf.Presigned;
+
+/** What the submit steps pass along for one input (an exchange property, never logged). */
+public final class WorkItem {
+
+    public static final String PROPERTY = "KtpWorkItem";
+    /** Exchange property with the ledger id, set as soon as the input is taken in. */
+    public static final String LEDGER_ID = "KtpLedgerId";
+
+    final String ledgerId;
+    final Path image;
+    final String contentType;
+    final CallContext context;
+    final JsonNode metadata;
+    Presigned presigned;
+
+    WorkItem(String ledgerId, Path image, String contentType, CallContext context, JsonNode metadata) {
+        this.ledgerId = ledgerId;
+        this.image = image;
+        this.contentType = contentType;
+        this.context = context;
+        this.metadata = metadata;
+    }
+
+    public String ledgerId() {
+        return ledgerId;
+    }
+
+    @Override
+    public String toString() {
+        return "WorkItem[ledger=" + ledgerId + "]";
+    }
+}
