@@ -18,7 +18,9 @@ import org.apache.camel.main.Main;
  */
 public class BridgeMain extends Main {
 
-    static final String BUNDLED_ROUTES = "classpath:routes/*.yaml";
+    /** The YAML routes inside the jar (the {@code routes/} folder of the project). */
+    static final List<String> BUNDLED_ROUTES = List.of(
+            "ingest-file.yaml", "poll-status.yaml", "callback.yaml", "deliver-results.yaml");
 
     public BridgeMain() {
         this(Map.of());
@@ -33,13 +35,7 @@ public class BridgeMain extends Main {
         configure().addConfiguration(new BridgeConfiguration(this));
         configure().addRoutesBuilder(new SubmitRoutes());
         configure().addRoutesBuilder(new CollectRoutes());
-        Path localRoutes = Path.of("routes");
-        String excluded = localRouteOverrides(localRoutes);
-        configure().setRoutesIncludePattern(
-                Files.isDirectory(localRoutes) ? BUNDLED_ROUTES + ",file:routes/*.yaml" : BUNDLED_ROUTES);
-        if (!excluded.isEmpty()) {
-            configure().setRoutesExcludePattern(excluded);
-        }
+        configure().setRoutesIncludePattern(routeLocations(Path.of("routes")));
     }
 
     /** Ends the run with the given exit code (batch mode). */
@@ -48,19 +44,26 @@ public class BridgeMain extends Main {
         completed();
     }
 
-    /** A local routes/x.yaml replaces the bundled routes/x.yaml of the same name. */
-    static String localRouteOverrides(Path localDir) {
-        if (!Files.isDirectory(localDir)) {
-            return "";
+    /**
+     * Each bundled route, unless {@code <localDir>/<same name>} replaces it, plus any other YAML
+     * route in the local folder.
+     */
+    static String routeLocations(Path localDir) {
+        List<String> locations = new ArrayList<>();
+        for (String name : BUNDLED_ROUTES) {
+            Path local = localDir.resolve(name);
+            locations.add(Files.isRegularFile(local) ? "file:" + local.toAbsolutePath() : "classpath:routes/" + name);
         }
-        List<String> names = new ArrayList<>();
-        try (Stream<Path> files = Files.list(localDir)) {
-            files.map(p -> p.getFileName().toString())
-                    .filter(n -> n.endsWith(".yaml"))
-                    .forEach(n -> names.add("classpath:routes/" + n));
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot list " + localDir.toAbsolutePath(), e);
+        if (Files.isDirectory(localDir)) {
+            try (Stream<Path> files = Files.list(localDir)) {
+                files.filter(p -> p.getFileName().toString().endsWith(".yaml"))
+                        .filter(p -> !BUNDLED_ROUTES.contains(p.getFileName().toString()))
+                        .sorted()
+                        .forEach(p -> locations.add("file:" + p.toAbsolutePath()));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("cannot list " + localDir.toAbsolutePath(), e);
+            }
         }
-        return String.join(",", names);
+        return String.join(",", locations);
     }
 }

@@ -1,0 +1,119 @@
+package id.ktpbridge;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code POST /coe/submissions-callback} on the running application. */
+class CallbackTest {
+
+    private static final String TOKEN = "test-callback-token";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dataDir;
+
+    private BridgeApp app;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeEach
+    void start() {
+        app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false", "ktp.callback.auth-token", TOKEN,
+                "gtf.sandbox.callback.duplicates", "3"));
+    }
+
+    @AfterEach
+    void stop() {
+        app.close();
+    }
+
+    @Test
+    void duplicateCallbacksGiveOneResult() throws Exception {
+        Results.drop(app.inbox(), "u2001.png", SampleImages.card("u2001", "png"));
+        Results.drop(app.inbox(), "u2002.jpg", SampleImages.card("u2002", "jpg"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+        // the sandbox sends every callback three times; wait until all arrived, then replay one more
+        await().atMost(Duration.ofSeconds(10)).until(() -> app.sandbox().callbacksDelivered() == 6);
+        JsonNode first = Results.read(app.results()).get(0);
+        HttpResponse<String> replay = post("Bearer " + TOKEN, JSON.createObjectNode()
+                .put("submissionId", first.path("submissionId").asText()).put("status", "COMPLETED")
+                .put("result", "VALID").putNull("reasonCode").toString());
+        assertEquals(200, replay.statusCode());
+        await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(3))
+                .until(() -> Results.count(app.results()) == 2);
+        assertEquals(2, app.sandbox().submissionCount());
+        assertEquals(first.toString(), Results.read(app.results()).get(0).toString(), "result unchanged");
+    }
+
+    @Test
+    void wrongOrMissingAuthorizationIs401AndWritesNothing() throws Exception {
+        String body = "{\"submissionId\":\"3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44\",\"status\":\"COMPLETED\"}";
+        for (String auth : new String[] {null, "Bearer wrong", TOKEN, "Basic " + TOKEN}) {
+            HttpResponse<String> r = post(auth, body);
+            assertEquals(401, r.statusCode(), "auth " + auth);
+            assertEquals("UNAUTHORIZED", JSON.readTree(r.body()).path("error").asText());
+            assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
+        }
+        assertNothingWritten();
+    }
+
+    @Test
+    void malformedBodiesAre400WithAClearMessage() throws Exception {
+        String[] bodies = {
+            "", "not json", "[1,2]", "{\"status\":\"COMPLETED\"}",
+            "{\"submissionId\":\"../../etc/passwd\",\"status\":\"COMPLETED\"}",
+            "{\"submissionId\":\"abc\",\"status\":\"DONE\"}",
+            "{\"submissionId\":\"abc\",\"status\":\"COMPLETED\",\"result\":42}"
+        };
+        for (String body : bodies) {
+            HttpResponse<String> r = post("Bearer " + TOKEN, body);
+            assertEquals(400, r.statusCode(), body);
+            JsonNode error = JSON.readTree(r.body());
+            assertEquals("MALFORMED_CALLBACK", error.path("error").asText(), body);
+            assertTrue(error.path("message").asText().length() > 10, body);
+        }
+        assertNothingWritten();
+    }
+
+    @Test
+    void unknownSubmissionIsAcknowledgedAndIgnored() throws Exception {
+        HttpResponse<String> r = post("Bearer " + TOKEN,
+                "{\"submissionId\":\"00000000-0000-0000-0000-000000000000\",\"status\":\"ERROR\",\"result\":null}");
+        assertEquals(200, r.statusCode());
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2))
+                .until(() -> Results.count(app.results()) == 0);
+    }
+
+    private void assertNothingWritten() {
+        assertEquals(0, Results.count(app.results()));
+        assertEquals(0, app.ledger().createdSince(0).size());
+    }
+
+    private HttpResponse<String> post(String authorization, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(app.callbackUrl()))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (authorization != null) {
+            b.header("Authorization", authorization);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+}

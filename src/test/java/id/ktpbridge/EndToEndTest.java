@@ -1,0 +1,136 @@
+package id.ktpbridge;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.sandbox.ApiCall;
+import id.ktpbridge.sandbox.GtfSandbox;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A folder of images through the whole application and the embedded sandbox, once per collection path. */
+class EndToEndTest {
+
+    private static final List<String> IMAGES = List.of("u1001.png", "u1002.jpg", "u1003-notektp.png",
+            "u1004-error.jpg", "u1005.jpeg", "u1006.png");
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void callbacksOnlyDeliverOneResultPerImage() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false"))) {
+            dropAll(app);
+            Map<String, JsonNode> results = awaitResults(app);
+            assertOutcomes(results, "callback");
+            assertOneSubmissionEach(app.sandbox(), results);
+        }
+    }
+
+    @Test
+    void pollerAloneDeliversWhenCallbacksAreOff() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.sandbox.callback.enabled", "false"))) {
+            dropAll(app);
+            Map<String, JsonNode> results = awaitResults(app);
+            assertOutcomes(results, "poll");
+            assertOneSubmissionEach(app.sandbox(), results);
+            assertEquals(0, app.sandbox().callbackAttempts());
+        }
+    }
+
+    @Test
+    void bothPathsActiveStillDeliverExactlyOnce() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.sandbox.callback.duplicates", "2",
+                "ktp.poll.first-delay", "0", "ktp.poll.interval", "100"))) {
+            dropAll(app);
+            Map<String, JsonNode> results = awaitResults(app);
+            assertOneSubmissionEach(app.sandbox(), results);
+            // let late duplicate callbacks and poll ticks arrive; the count must not grow
+            await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5))
+                    .until(() -> Results.count(app.results()) == IMAGES.size());
+        }
+    }
+
+    private static void dropAll(BridgeApp app) throws Exception {
+        for (String name : IMAGES) {
+            String format = name.endsWith(".png") ? "png" : "jpg";
+            Results.drop(app.inbox(), name, SampleImages.card(name, format));
+        }
+    }
+
+    private static Map<String, JsonNode> awaitResults(BridgeApp app) {
+        await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) >= IMAGES.size());
+        Map<String, JsonNode> results = Results.bySourceFile(app.results());
+        assertEquals(Set.copyOf(IMAGES), results.keySet());
+        for (String name : IMAGES) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(app.done().resolve(name)));
+            assertFalse(Files.exists(app.inbox().resolve(name)), name + " left in the inbox");
+        }
+        return results;
+    }
+
+    private static void assertOutcomes(Map<String, JsonNode> results, String via) throws Exception {
+        for (JsonNode r : results.values()) {
+            String file = r.path("sourceFile").asText();
+            String user = file.substring(0, file.indexOf('.'));
+            assertEquals(user, r.path("partnerUserId").asText(), file);
+            assertEquals("PARTNER_USER_ID", r.path("partnerUserIdType").asText(), file);
+            assertEquals("file", r.path("sourceType").asText(), file);
+            assertEquals(via, r.path("receivedVia").asText(), file);
+            assertTrue(r.path("submissionId").asText().length() > 10, file);
+            assertTrue(r.path("partnerSessionId").asText().length() > 10, file);
+            assertEquals(64, r.path("sourceSha256").asText().length(), file);
+            assertTrue(r.path("sourceSize").asLong() > 1000, file);
+            assertTrue(r.hasNonNull("submittedAt") && r.hasNonNull("completedAt"), file);
+            if (file.contains("notektp")) {
+                assertEquals("COMPLETED", r.path("status").asText(), file);
+                assertEquals("INVALID", r.path("result").asText(), file);
+                assertEquals("NOT_EKTP", r.path("reasonCode").asText(), file);
+            } else if (file.contains("error")) {
+                assertEquals("ERROR", r.path("status").asText(), file);
+                assertEquals("VERIFICATION_FAILED", r.path("reasonCode").asText(), file);
+            } else {
+                assertEquals("COMPLETED", r.path("status").asText(), file);
+                assertEquals("VALID", r.path("result").asText(), file);
+                JsonNode ktp = r.path("submissionDetails").path("ktpData");
+                assertEquals(16, ktp.path("nik").asText().length(), file);
+                assertFalse(ktp.path("name").asText().isEmpty(), file);
+            }
+        }
+    }
+
+    /** One submission and one successful confirm per image, and one pair of session ids per submission. */
+    private static void assertOneSubmissionEach(GtfSandbox sandbox, Map<String, JsonNode> results) {
+        assertEquals(IMAGES.size(), sandbox.submissionCount());
+        Set<String> submissionIds = results.values().stream().map(r -> r.path("submissionId").asText())
+                .collect(Collectors.toSet());
+        assertEquals(Set.copyOf(sandbox.submissionIds()), submissionIds);
+        for (String id : submissionIds) {
+            assertEquals(1, sandbox.confirmCount(id), "confirms of " + id);
+            Set<String> partnerSessions = sandbox.requestLog().stream()
+                    .filter(c -> id.equals(c.submissionId()) && c.partnerSessionId() != null)
+                    .map(ApiCall::partnerSessionId).collect(Collectors.toSet());
+            Set<String> sdkSessions = sandbox.requestLog().stream()
+                    .filter(c -> id.equals(c.submissionId()) && c.sdkSessionId() != null)
+                    .map(ApiCall::sdkSessionId).collect(Collectors.toSet());
+            assertEquals(1, partnerSessions.size(), "partner session ids of " + id);
+            assertTrue(sdkSessions.size() <= 1, "sdk session ids of " + id);
+        }
+        // one token per partner user, not per call
+        assertEquals(IMAGES.size(), sandbox.tokenIssuedCount());
+    }
+}

@@ -1,0 +1,203 @@
+package id.ktpbridge.gtf;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.sandbox.GtfSandbox;
+import id.ktpbridge.sandbox.SandboxSettings;
+import id.ktpbridge.sandbox.StorageRequest;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The OneKYC client against the embedded sandbox over real HTTP. */
+class GtfClientTest {
+
+    private static final String PARTNER = "KTPBRIDGE-BE-KTP_SCAN";
+
+    @TempDir
+    Path tmp;
+
+    private GtfSandbox sandbox;
+    private GtfClient client;
+
+    @BeforeEach
+    void start() {
+        SandboxSettings settings = new SandboxSettings();
+        settings.setOnboardingPartner(PARTNER);
+        settings.setCallbackEnabled(false);
+        settings.setProcessingDelayMillis(100);
+        sandbox = new GtfSandbox(settings).start();
+        client = client(sandbox.baseUrl(), Duration.ofMinutes(5));
+    }
+
+    @AfterEach
+    void stop() {
+        sandbox.stop();
+    }
+
+    static GtfClient client(String baseUrl, Duration skew) {
+        GtfSettings s = new GtfSettings(baseUrl, baseUrl, "sandbox-client", "sandbox-pass-key", PARTNER,
+                "/v2/coe/authentication", "/v1/coe/partner/authentication", "/coe/v1/submissions/urls",
+                "/coe/v1/submissions/urls", "/coe/v1/submissions/{submissionId}/status", "/coe/v1/submissions",
+                "KTP_SCAN", "KTP_FRONT", "user", Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10),
+                skew, 100, 3, Duration.ofMillis(20), Duration.ofMillis(200));
+        ObjectMapper json = new ObjectMapper();
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        return new GtfClient(s, new GtfHttp(http, json, 3, Duration.ofMillis(20), Duration.ofMillis(200)), json);
+    }
+
+    private static CallContext ctx(String user) {
+        return new CallContext(new TokenKey(PARTNER, user, "PARTNER_USER_ID"), UUID.randomUUID().toString(),
+                UUID.randomUUID().toString());
+    }
+
+    @Test
+    void oneTokenPerUserIsReusedAcrossCalls() {
+        for (int i = 0; i < 5; i++) {
+            client.presign(ctx("alice"));
+        }
+        client.presign(ctx("bob"));
+        assertEquals(1, sandbox.tokenIssuedCount("alice"));
+        assertEquals(1, sandbox.tokenIssuedCount("bob"));
+        assertEquals(2, client.tokens().fetches());
+        assertEquals(4, client.tokens().hits());
+    }
+
+    @Test
+    void tokenNearExpiryIsRefreshed() {
+        // a 60 s token with a 120 s refresh margin is always "near expiry": every call fetches anew
+        sandbox.settings().setTokenTtlSeconds(60);
+        GtfClient eager = client(sandbox.baseUrl(), Duration.ofSeconds(120));
+        eager.presign(ctx("carol"));
+        eager.presign(ctx("carol"));
+        assertEquals(2, sandbox.tokenIssuedCount("carol"));
+        // with a 10 s margin the same token is kept
+        GtfClient normal = client(sandbox.baseUrl(), Duration.ofSeconds(10));
+        normal.presign(ctx("dave"));
+        normal.presign(ctx("dave"));
+        assertEquals(1, sandbox.tokenIssuedCount("dave"));
+    }
+
+    @Test
+    void concurrentCallersOfOneUserShareOneTokenFetch() throws Exception {
+        int callers = 24;
+        ExecutorService pool = Executors.newFixedThreadPool(callers);
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<Presigned>> calls = new ArrayList<>();
+        for (int i = 0; i < callers; i++) {
+            calls.add(pool.submit(() -> {
+                go.await();
+                return client.presign(ctx("erin"));
+            }));
+        }
+        go.countDown();
+        for (Future<Presigned> f : calls) {
+            assertTrue(f.get().submissionId().length() > 0);
+        }
+        pool.shutdown();
+        assertEquals(1, sandbox.tokenIssuedCount("erin"));
+    }
+
+    @Test
+    void refusedTokenIsRefreshedAndTheCallRetriedOnce() {
+        client.presign(ctx("frank"));
+        sandbox.revokeAllTokens();
+        Presigned afterRevoke = client.presign(ctx("frank"));
+        assertTrue(afterRevoke.submissionId().length() > 0);
+        assertEquals(2, sandbox.tokenIssuedCount("frank"));
+        assertEquals(2, client.tokens().fetches());
+    }
+
+    @Test
+    void persistent401IsNotRetriedForever() {
+        GtfClient wrongPartner = client(sandbox.baseUrl(), Duration.ofMinutes(5));
+        sandbox.settings().setPassKey("another-pass-key");
+        GtfApiException e = assertThrows(GtfApiException.class, () -> wrongPartner.presign(ctx("gina")));
+        assertEquals(401, e.httpStatus());
+        assertEquals("110", e.code());
+        assertFalse(e.getMessage().contains("sandbox-pass-key"));
+    }
+
+    @Test
+    void uploadUsesThePresignedUrlByteForByteAndSendsNoOneKycHeaders() throws Exception {
+        CallContext ctx = ctx("hana");
+        Presigned p = client.presign(ctx);
+        Presigned.DocumentSlot slot = p.documents().get("KTP_FRONT");
+        URI url = URI.create(slot.documentUrl());
+        assertTrue(url.getRawQuery().contains("%2F"), "the sandbox URL carries an encoded slash");
+        Path image = Files.write(tmp.resolve("hana.png"), SampleImages.card("hana", "png"));
+
+        client.upload(slot, image, "image/png");
+        client.confirm(ctx, p.submissionId(), null);
+
+        List<StorageRequest> puts = sandbox.storageRequests();
+        assertEquals(1, puts.size());
+        StorageRequest put = puts.get(0);
+        assertEquals("PUT", put.method());
+        assertEquals(url.getRawPath() + "?" + url.getRawQuery(), put.rawUri());
+        assertEquals(200, put.httpStatus());
+        assertEquals("image/png", put.contentType());
+        assertEquals(Files.size(image), put.bodySize());
+        for (String forbidden : Set.of("x-onekyc-token", "x-partner-session-id", "x-sdk-session-id", "client-id",
+                "pass-key", "authorization", "x-partner-user-id")) {
+            assertNull(put.header(forbidden), forbidden + " must not reach storage");
+        }
+        assertEquals(1, sandbox.confirmCount(p.submissionId()));
+    }
+
+    @Test
+    void expiredUploadUrlIsReportedAsRejected() throws Exception {
+        sandbox.settings().setUrlExpirySeconds(0);
+        Presigned p = client.presign(ctx("ivan"));
+        Path image = Files.write(tmp.resolve("ivan.jpg"), SampleImages.card("ivan", "jpg"));
+        StorageUploadException e = assertThrows(StorageUploadException.class,
+                () -> client.upload(p.documents().get("KTP_FRONT"), image, "image/jpeg"));
+        assertEquals(403, e.httpStatus());
+        assertTrue(e.isUrlRejected());
+    }
+
+    @Test
+    void statusAndDetailsUseTheSubmissionsSessionIds() throws Exception {
+        CallContext ctx = ctx("joko");
+        Presigned p = client.presign(ctx);
+        client.upload(p.documents().get("KTP_FRONT"), Files.write(tmp.resolve("j.png"),
+                SampleImages.card("j", "png")), "image/png");
+        client.confirm(ctx, p.submissionId(), new ObjectMapper().createObjectNode().put("batch", "b1"));
+        GtfApiException again = assertThrows(GtfApiException.class, () -> client.confirm(ctx, p.submissionId(), null));
+        assertEquals(409, again.httpStatus());
+
+        long deadline = System.currentTimeMillis() + 5000;
+        String status = "";
+        while (System.currentTimeMillis() < deadline && !"COMPLETED".equals(status)) {
+            status = client.status(ctx, p.submissionId()).path("status").asText();
+            Thread.sleep(50);
+        }
+        assertEquals("COMPLETED", status);
+        var details = client.details(ctx, p.submissionId());
+        assertEquals("VALID", details.path("result").asText());
+        assertEquals(ctx.partnerSessionId(), details.path("partnerSessionId").asText());
+        assertNotEquals("", details.path("submissionDetails").path("ktpData").path("nik").asText());
+    }
+}

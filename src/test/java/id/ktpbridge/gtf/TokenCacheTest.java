@@ -1,0 +1,338 @@
+package id.ktpbridge.gtf;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class TokenCacheTest {
+
+    private static final long START_SECONDS = 1_700_000_000L;
+    private static final long TTL_SECONDS = 300;
+    private static final long SKEW_SECONDS = 30;
+
+    private static final TokenKey ALICE = new TokenKey("partner-a", "alice", "PARTNER_USER_ID");
+    private static final TokenKey BOB = new TokenKey("partner-a", "bob", "PARTNER_USER_ID");
+
+    private final MutableClock clock = new MutableClock(START_SECONDS * 1000);
+    private final ExecutorService pool = Executors.newCachedThreadPool();
+
+    @AfterEach
+    void shutdown() throws InterruptedException {
+        pool.shutdownNow();
+        assertTrue(pool.awaitTermination(5, TimeUnit.SECONDS));
+    }
+
+    /** A clock the test moves by hand. */
+    private static final class MutableClock extends Clock {
+        private volatile long millis;
+
+        MutableClock(long millis) {
+            this.millis = millis;
+        }
+
+        void advanceSeconds(long seconds) {
+            millis += seconds * 1000;
+        }
+
+        void setMillis(long millis) {
+            this.millis = millis;
+        }
+
+        @Override
+        public long millis() {
+            return millis;
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.ofEpochMilli(millis);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+    }
+
+    /** Issues numbered tokens valid for TTL_SECONDS from the clock's current time, counting calls per key. */
+    private final class CountingFetcher implements Function<TokenKey, UserToken> {
+        final AtomicInteger calls = new AtomicInteger();
+        final Map<TokenKey, AtomicInteger> perKey = new ConcurrentHashMap<>();
+
+        @Override
+        public UserToken apply(TokenKey key) {
+            int n = calls.incrementAndGet();
+            perKey.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+            return new UserToken(key.partnerUserId() + "-" + n, clock.millis() / 1000 + TTL_SECONDS);
+        }
+    }
+
+    private TokenCache cache(Function<TokenKey, UserToken> fetcher, int maxEntries) {
+        return new TokenCache(fetcher, SKEW_SECONDS, maxEntries, clock);
+    }
+
+    @Test
+    void reusesTokenWithinItsLifetime() {
+        CountingFetcher fetcher = new CountingFetcher();
+        TokenCache cache = cache(fetcher, 100);
+
+        UserToken first = cache.get(ALICE);
+        for (int i = 0; i < 9; i++) {
+            clock.advanceSeconds(10);
+            assertSame(first, cache.get(ALICE));
+        }
+
+        assertEquals(1, fetcher.calls.get());
+        assertEquals(1, cache.fetches());
+        assertEquals(9, cache.hits());
+        assertEquals(1, cache.size());
+    }
+
+    @Test
+    void refreshesOnceNowReachesExpiryMinusSkew() {
+        CountingFetcher fetcher = new CountingFetcher();
+        TokenCache cache = cache(fetcher, 100);
+        UserToken first = cache.get(ALICE);
+        long refreshAtMillis = (first.expiresAtEpochSeconds() - SKEW_SECONDS) * 1000;
+
+        clock.setMillis(refreshAtMillis - 1);
+        assertSame(first, cache.get(ALICE), "one millisecond before expiry minus skew the token is still used");
+        assertEquals(1, fetcher.calls.get());
+
+        clock.setMillis(refreshAtMillis);
+        UserToken second = cache.get(ALICE);
+        assertNotEquals(first, second);
+        assertEquals(2, fetcher.calls.get());
+        assertSame(second, cache.get(ALICE), "the refreshed token is cached in turn");
+        assertEquals(2, cache.fetches());
+        assertEquals(1, cache.size());
+    }
+
+    @Test
+    void keepsSeparateTokensPerKey() {
+        CountingFetcher fetcher = new CountingFetcher();
+        TokenCache cache = cache(fetcher, 100);
+        TokenKey partnerOnly = TokenKey.partner("partner-a");
+        TokenKey otherType = new TokenKey("partner-a", "alice", "CLIENT_X_USER_ID");
+
+        UserToken alice = cache.get(ALICE);
+        UserToken bob = cache.get(BOB);
+        UserToken partner = cache.get(partnerOnly);
+        UserToken aliceOtherType = cache.get(otherType);
+
+        assertEquals(4, fetcher.calls.get());
+        assertEquals(4, List.of(alice, bob, partner, aliceOtherType).stream().distinct().count());
+        assertSame(alice, cache.get(ALICE));
+        assertSame(bob, cache.get(BOB));
+        assertSame(partner, cache.get(partnerOnly));
+        assertEquals(4, fetcher.calls.get());
+        assertEquals(4, cache.size());
+    }
+
+    @Test
+    void invalidateDropsOnlyThatToken() {
+        CountingFetcher fetcher = new CountingFetcher();
+        TokenCache cache = cache(fetcher, 100);
+        UserToken alice = cache.get(ALICE);
+        UserToken bob = cache.get(BOB);
+
+        cache.invalidate(ALICE, alice);
+
+        assertSame(bob, cache.get(BOB), "other keys are untouched");
+        UserToken aliceAgain = cache.get(ALICE);
+        assertNotEquals(alice, aliceAgain);
+        assertEquals(2, fetcher.perKey.get(ALICE).get());
+        assertEquals(1, fetcher.perKey.get(BOB).get());
+    }
+
+    @Test
+    void invalidatingAStaleTokenKeepsTheFresherOne() {
+        CountingFetcher fetcher = new CountingFetcher();
+        TokenCache cache = cache(fetcher, 100);
+        UserToken stale = cache.get(ALICE);
+        cache.invalidate(ALICE, stale);
+        UserToken fresh = cache.get(ALICE);
+
+        // a second caller that also got a 401 with the old token must not throw away the new one
+        cache.invalidate(ALICE, stale);
+
+        assertSame(fresh, cache.get(ALICE));
+        assertEquals(2, fetcher.calls.get());
+    }
+
+    @Test
+    void invalidatingAnUnknownKeyIsHarmless() {
+        CountingFetcher fetcher = new CountingFetcher();
+        TokenCache cache = cache(fetcher, 100);
+        cache.invalidate(BOB, new UserToken("never-issued", START_SECONDS + 10));
+        assertEquals(0, cache.size());
+        cache.get(BOB);
+        assertEquals(1, fetcher.calls.get());
+    }
+
+    @Test
+    void concurrentCallersShareOneFetch() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        Function<TokenKey, UserToken> slowFetcher = key -> {
+            calls.incrementAndGet();
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            return new UserToken("shared", START_SECONDS + TTL_SECONDS);
+        };
+        TokenCache cache = cache(slowFetcher, 100);
+        int threads = 32;
+        CountDownLatch ready = new CountDownLatch(threads);
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<UserToken>> results = new ArrayList<>();
+        for (int i = 0; i < threads; i++) {
+            results.add(pool.submit(() -> {
+                ready.countDown();
+                go.await();
+                return cache.get(ALICE);
+            }));
+        }
+        assertTrue(ready.await(5, TimeUnit.SECONDS));
+        go.countDown();
+
+        UserToken first = results.get(0).get(5, TimeUnit.SECONDS);
+        for (Future<UserToken> f : results) {
+            assertSame(first, f.get(5, TimeUnit.SECONDS));
+        }
+        assertEquals(1, calls.get());
+        assertEquals(1, cache.fetches());
+        assertEquals(threads - 1, cache.hits());
+    }
+
+    @Test
+    void failedFetchReachesEveryWaiterAndIsNotCached() throws Exception {
+        CountDownLatch fetchStarted = new CountDownLatch(1);
+        CountDownLatch releaseFetch = new CountDownLatch(1);
+        AtomicInteger calls = new AtomicInteger();
+        IllegalStateException boom = new IllegalStateException("token endpoint down");
+        Function<TokenKey, UserToken> fetcher = key -> {
+            if (calls.incrementAndGet() == 1) {
+                fetchStarted.countDown();
+                try {
+                    releaseFetch.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw boom;
+            }
+            return new UserToken("recovered", START_SECONDS + TTL_SECONDS);
+        };
+        TokenCache cache = cache(fetcher, 100);
+
+        Future<UserToken> owner = pool.submit(() -> cache.get(ALICE));
+        assertTrue(fetchStarted.await(5, TimeUnit.SECONDS));
+        int waiters = 8;
+        List<Thread> waiterThreads = new ArrayList<>();
+        List<Throwable> waiterErrors = new ArrayList<>();
+        for (int i = 0; i < waiters; i++) {
+            Thread t = new Thread(() -> {
+                try {
+                    cache.get(ALICE);
+                } catch (Throwable e) {
+                    synchronized (waiterErrors) {
+                        waiterErrors.add(e);
+                    }
+                }
+            });
+            waiterThreads.add(t);
+            t.start();
+        }
+        // only let the fetch fail once every waiter is parked on it, so none can start a fetch of its own
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!waiterThreads.stream().allMatch(t -> t.getState() == Thread.State.WAITING)) {
+            assertTrue(System.nanoTime() < deadline, "waiters never blocked on the in-flight fetch");
+            Thread.sleep(5);
+        }
+        releaseFetch.countDown();
+
+        ExecutionException ownerFailure =
+                assertThrows(ExecutionException.class, () -> owner.get(5, TimeUnit.SECONDS));
+        assertSame(boom, ownerFailure.getCause());
+        for (Thread t : waiterThreads) {
+            t.join(5000);
+        }
+        assertEquals(waiters, waiterErrors.size());
+        for (Throwable e : waiterErrors) {
+            assertSame(boom, e, "waiters see the fetch's own exception");
+        }
+        assertEquals(1, calls.get());
+        assertEquals(0, cache.size(), "a failure is not cached");
+
+        assertEquals("recovered", cache.get(ALICE).value());
+        assertEquals(2, calls.get());
+    }
+
+    @Test
+    void sizeBoundEvictsExpiredEntriesFirst() {
+        CountingFetcher fetcher = new CountingFetcher();
+        TokenCache cache = cache(fetcher, 2);
+        UserToken alice = cache.get(ALICE);
+        clock.advanceSeconds(TTL_SECONDS + 1);
+        UserToken bob = cache.get(BOB);
+        TokenKey carol = new TokenKey("partner-a", "carol", "PARTNER_USER_ID");
+        UserToken carolToken = cache.get(carol);
+
+        assertEquals(2, cache.size());
+        assertSame(bob, cache.get(BOB));
+        assertSame(carolToken, cache.get(carol));
+        assertEquals(3, fetcher.calls.get());
+        assertNotSame(alice, cache.get(ALICE), "the expired entry was the one evicted");
+        assertEquals(4, fetcher.calls.get());
+    }
+
+    @Test
+    void sizeBoundEvictsTheSoonestExpiringEntry() {
+        TokenKey carol = new TokenKey("partner-a", "carol", "PARTNER_USER_ID");
+        Map<TokenKey, Long> lifetimes = Map.of(ALICE, 600L, BOB, 200L, carol, 900L);
+        AtomicInteger calls = new AtomicInteger();
+        TokenCache cache = cache(key -> new UserToken(key.partnerUserId() + "-" + calls.incrementAndGet(),
+                START_SECONDS + lifetimes.get(key)), 2);
+
+        UserToken alice = cache.get(ALICE);
+        cache.get(BOB);
+        UserToken carolToken = cache.get(carol);
+
+        assertEquals(2, cache.size());
+        assertSame(alice, cache.get(ALICE));
+        assertSame(carolToken, cache.get(carol));
+        assertEquals(3, calls.get());
+        cache.get(BOB);
+        assertEquals(4, calls.get(), "bob's token, expiring soonest, had been evicted");
+        assertEquals(2, cache.size());
+    }
+}

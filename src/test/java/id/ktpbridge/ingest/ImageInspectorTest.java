@@ -1,0 +1,195 @@
+package id.ktpbridge.ingest;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import id.ktpbridge.ingest.ImageInspector.Inspection;
+import id.ktpbridge.testkit.SampleImages;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ImageInspectorTest {
+
+    private static final long LIMIT = 1L << 20;
+
+    @TempDir
+    Path dir;
+
+    private final ImageInspector inspector = new ImageInspector(LIMIT);
+
+    private static String sha256(byte[] bytes) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+
+    private static void assertAcceptedAs(Inspection result, byte[] original, String contentType) throws Exception {
+        assertTrue(result.accepted(), () -> "rejected: " + result.rejection() + " " + result.detail());
+        assertNull(result.rejection());
+        assertEquals(contentType, result.contentType());
+        assertEquals(original.length, result.size());
+        assertEquals(sha256(original), result.sha256());
+    }
+
+    @Test
+    void acceptsPngFile() throws Exception {
+        byte[] png = SampleImages.card("png-file", "png");
+        Path file = Files.write(dir.resolve("u1.png"), png);
+
+        Inspection result = inspector.inspectFile(file);
+
+        assertAcceptedAs(result, png, "image/png");
+        assertEquals(file, result.file());
+    }
+
+    @Test
+    void acceptsJpegFileWhateverItsName() throws Exception {
+        byte[] jpeg = SampleImages.card("jpeg-file", "jpg");
+        // the type comes from the first bytes, not the extension
+        Path file = Files.write(dir.resolve("u2.png"), jpeg);
+
+        assertAcceptedAs(inspector.inspectFile(file), jpeg, "image/jpeg");
+    }
+
+    @Test
+    void streamIsSpooledByteForByte() throws Exception {
+        byte[] jpeg = SampleImages.card("jpeg-stream", "jpg");
+        Path spool = dir.resolve("spool/nested/x.img");
+
+        Inspection result = inspector.inspectStream(new ByteArrayInputStream(jpeg), spool);
+
+        assertAcceptedAs(result, jpeg, "image/jpeg");
+        assertEquals(spool, result.file());
+        assertArrayEquals(jpeg, Files.readAllBytes(spool));
+    }
+
+    @Test
+    void headerSplitAcrossTinyReadsIsStillRecognised() throws Exception {
+        byte[] png = SampleImages.card("trickle", "png");
+        InputStream oneByteAtATime = new ByteArrayInputStream(png) {
+            @Override
+            public synchronized int read(byte[] b, int off, int len) {
+                return super.read(b, off, Math.min(len, 1));
+            }
+        };
+        Path spool = dir.resolve("trickle.img");
+
+        Inspection result = inspector.inspectStream(oneByteAtATime, spool);
+
+        assertAcceptedAs(result, png, "image/png");
+        assertArrayEquals(png, Files.readAllBytes(spool));
+    }
+
+    @Test
+    void emptyInputIsRejected() throws Exception {
+        Path empty = Files.createFile(dir.resolve("empty.jpg"));
+
+        Inspection fromFile = inspector.inspectFile(empty);
+        Inspection fromStream = inspector.inspectStream(InputStream.nullInputStream(), dir.resolve("empty.img"));
+
+        for (Inspection r : new Inspection[] {fromFile, fromStream}) {
+            assertFalse(r.accepted());
+            assertEquals(RejectReason.EMPTY_FILE, r.rejection());
+            assertEquals(0, r.size());
+            assertNull(r.contentType());
+        }
+    }
+
+    @Test
+    void textIsRejectedAsUnsupported() throws Exception {
+        byte[] text = "this is not a picture\n".getBytes(StandardCharsets.UTF_8);
+        Path file = Files.write(dir.resolve("not-an-image.jpg"), text);
+
+        Inspection result = inspector.inspectFile(file);
+
+        assertFalse(result.accepted());
+        assertEquals(RejectReason.UNSUPPORTED_FORMAT, result.rejection());
+        assertNull(result.contentType());
+        assertEquals(text.length, result.size());
+        assertEquals(sha256(text), result.sha256());
+    }
+
+    @Test
+    void truncatedMagicIsUnsupported() throws Exception {
+        // the first two JPEG bytes alone are not enough
+        byte[] stub = {(byte) 0xFF, (byte) 0xD8};
+        Inspection result = inspector.inspectStream(new ByteArrayInputStream(stub), dir.resolve("stub.img"));
+        assertEquals(RejectReason.UNSUPPORTED_FORMAT, result.rejection());
+    }
+
+    @Test
+    void fileAtTheLimitIsAcceptedAndOneByteMoreIsNot() throws Exception {
+        byte[] png = SampleImages.card("limit", "png");
+        ImageInspector exact = new ImageInspector(png.length);
+        ImageInspector tooSmall = new ImageInspector(png.length - 1);
+        Path file = Files.write(dir.resolve("limit.png"), png);
+
+        assertAcceptedAs(exact.inspectFile(file), png, "image/png");
+        assertAcceptedAs(exact.inspectStream(new ByteArrayInputStream(png), dir.resolve("a.img")), png, "image/png");
+        assertEquals(RejectReason.FILE_TOO_LARGE, tooSmall.inspectFile(file).rejection());
+        assertEquals(RejectReason.FILE_TOO_LARGE,
+                tooSmall.inspectStream(new ByteArrayInputStream(png), dir.resolve("b.img")).rejection());
+    }
+
+    @Test
+    void oversizedFileIsRejectedWithItsSize() throws Exception {
+        Path big = dir.resolve("big.jpg");
+        byte[] jpeg = SampleImages.card("big", "jpg");
+        Files.write(big, jpeg);
+        Files.write(big, new byte[(int) LIMIT], StandardOpenOption.APPEND);
+
+        Inspection result = inspector.inspectFile(big);
+
+        assertFalse(result.accepted());
+        assertEquals(RejectReason.FILE_TOO_LARGE, result.rejection());
+        assertEquals(jpeg.length + LIMIT, result.size());
+        assertNull(result.sha256());
+    }
+
+    @Test
+    void oversizedStreamStopsReading() throws Exception {
+        CountingEndlessJpeg endless = new CountingEndlessJpeg();
+
+        Inspection result = assertTimeoutPreemptively(Duration.ofSeconds(5),
+                () -> inspector.inspectStream(endless, dir.resolve("endless.img")));
+
+        assertFalse(result.accepted());
+        assertEquals(RejectReason.FILE_TOO_LARGE, result.rejection());
+        assertTrue(result.size() > LIMIT);
+        // it gave up within one buffer of the limit rather than draining the source
+        assertTrue(endless.served < LIMIT + 128 * 1024, "read " + endless.served + " bytes");
+    }
+
+    /** JPEG magic followed by zeros forever. */
+    private static final class CountingEndlessJpeg extends InputStream {
+        private static final byte[] MAGIC = {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF};
+        long served;
+
+        @Override
+        public int read() {
+            int b = served < MAGIC.length ? MAGIC[(int) served] & 0xFF : 0;
+            served++;
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            for (int i = 0; i < len; i++) {
+                b[off + i] = (byte) read();
+            }
+            return len;
+        }
+    }
+}

@@ -1,0 +1,415 @@
+package id.ktpbridge.ledger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class LedgerTest {
+
+    private JdbcConnectionPool ds;
+    private Ledger ledger;
+
+    @BeforeEach
+    void setUp() {
+        ds = JdbcConnectionPool.create("jdbc:h2:mem:ledger-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "");
+        SchemaMigrator.migrate(ds);
+        ledger = new Ledger(ds);
+    }
+
+    @AfterEach
+    void tearDown() throws SQLException {
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            s.execute("SHUTDOWN");
+        }
+        ds.dispose();
+    }
+
+    private static NewInput input(String id, String file) {
+        return new NewInput(id, "FILE", "/in/" + file, file, "ab".repeat(32), 1234L, "image/jpeg", "partner-a",
+                "user-" + id, "PARTNER_USER_ID", UUID.randomUUID().toString(), UUID.randomUUID().toString(),
+                "{\"channel\":\"test\"}");
+    }
+
+    private String newRow(SubmissionState state) {
+        String id = UUID.randomUUID().toString();
+        ledger.insert(input(id, id + ".jpg"), state);
+        return id;
+    }
+
+    /** A row taken through presign, upload and confirm, due for its first poll at {@code firstPollAt}. */
+    private String confirmedRow(long firstPollAt) {
+        String id = newRow(SubmissionState.RECEIVED);
+        ledger.markPresigned(id, "sub-" + id);
+        ledger.markUploaded(id);
+        ledger.markConfirmed(id, 1_000L, firstPollAt, firstPollAt + 60_000);
+        return id;
+    }
+
+    private LedgerRecord row(String id) {
+        return ledger.findById(id).orElseThrow();
+    }
+
+    @Test
+    void migratingTwiceIsANoOp() throws SQLException {
+        String id = newRow(SubmissionState.RECEIVED);
+
+        SchemaMigrator.migrate(ds);
+
+        assertTrue(ledger.findById(id).isPresent(), "existing rows survive");
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT COUNT(*), MAX(version) FROM ktp_schema_version")) {
+            assertTrue(rs.next());
+            assertEquals(SchemaMigrator.SCRIPTS.size(), rs.getInt(1));
+            assertEquals(SchemaMigrator.SCRIPTS.size(), rs.getInt(2));
+        }
+    }
+
+    @Test
+    void insertStoresTheInput() {
+        String id = UUID.randomUUID().toString();
+        NewInput in = input(id, "u00017.jpg");
+        long before = System.currentTimeMillis();
+
+        ledger.insert(in, SubmissionState.RECEIVED);
+
+        LedgerRecord r = row(id);
+        assertEquals(SubmissionState.RECEIVED, r.state());
+        assertEquals("FILE", r.sourceType());
+        assertEquals("/in/u00017.jpg", r.sourceRef());
+        assertEquals("u00017.jpg", r.sourceFile());
+        assertEquals(in.sourceSha256(), r.sourceSha256());
+        assertEquals(1234L, r.sourceSize());
+        assertEquals("image/jpeg", r.contentType());
+        assertEquals("partner-a", r.onboardingPartner());
+        assertEquals("user-" + id, r.partnerUserId());
+        assertEquals("PARTNER_USER_ID", r.partnerUserIdType());
+        assertEquals(in.partnerSessionId(), r.partnerSessionId());
+        assertEquals(in.sdkSessionId(), r.sdkSessionId());
+        assertEquals("{\"channel\":\"test\"}", r.confirmMetadata());
+        assertNull(r.submissionId());
+        assertNull(r.nextPollAt());
+        assertNull(r.callbackAt());
+        assertEquals(0, r.pollAttempts());
+        assertTrue(r.createdAt() >= before);
+    }
+
+    @Test
+    void statesFollowTheSubmissionSteps() {
+        String id = newRow(SubmissionState.RECEIVED);
+
+        ledger.markPresigned(id, "sub-1");
+        assertEquals(SubmissionState.PRESIGNED, row(id).state());
+        assertEquals("sub-1", row(id).submissionId());
+
+        ledger.markUploaded(id);
+        assertEquals(SubmissionState.UPLOADED, row(id).state());
+
+        ledger.markConfirmed(id, 1_000L, 2_000L, 3_000L);
+        LedgerRecord r = row(id);
+        assertEquals(SubmissionState.CONFIRMED, r.state());
+        assertEquals(1_000L, r.submittedAt());
+        assertEquals(2_000L, r.nextPollAt());
+        assertEquals(3_000L, r.deadlineAt());
+        assertEquals(0, r.pollAttempts());
+        assertEquals(id, ledger.findBySubmissionId("sub-1").orElseThrow().id());
+    }
+
+    @Test
+    void transitionsOfAnUnknownRowFail() {
+        assertThrows(LedgerException.class, () -> ledger.markPresigned("missing", "sub-x"));
+        assertThrows(LedgerException.class, () -> ledger.markUploaded("missing"));
+        assertThrows(LedgerException.class, () -> ledger.markConfirmed("missing", 1L, 2L, 3L));
+    }
+
+    @Test
+    void confirmingAFinalRowFails() {
+        String rejected = newRow(SubmissionState.RECEIVED);
+        ledger.markEnded(rejected, SubmissionState.REJECTED, "EMPTY_FILE", "0 bytes");
+        String delivered = confirmedRow(0L);
+        assertTrue(ledger.claim(delivered, "poll"));
+        ledger.markDelivered(delivered);
+
+        assertThrows(LedgerException.class, () -> ledger.markConfirmed(rejected, 1L, 2L, 3L));
+        assertThrows(LedgerException.class, () -> ledger.markConfirmed(delivered, 1L, 2L, 3L));
+        assertEquals(SubmissionState.REJECTED, row(rejected).state());
+        assertEquals(SubmissionState.DELIVERED, row(delivered).state());
+        // confirming twice is refused too: it would reset the poll schedule of a live submission
+        String confirmed = confirmedRow(5_000L);
+        assertThrows(LedgerException.class, () -> ledger.markConfirmed(confirmed, 1L, 2L, 3L));
+        assertEquals(5_000L, row(confirmed).nextPollAt());
+    }
+
+    @Test
+    void markEndedRecordsReasonAndTruncatesLongMessages() {
+        String id = newRow(SubmissionState.RECEIVED);
+
+        ledger.markEnded(id, SubmissionState.FAILED, "UPLOAD_FAILED", "x".repeat(5000));
+
+        LedgerRecord r = row(id);
+        assertEquals(SubmissionState.FAILED, r.state());
+        assertEquals("UPLOAD_FAILED", r.reasonCode());
+        assertEquals(2000, r.errorMessage().length());
+        assertNotNull(r.completedAt());
+    }
+
+    @Test
+    void claimWinsOnlyOnce() {
+        String id = confirmedRow(0L);
+
+        assertTrue(ledger.claim(id, "callback"));
+        assertFalse(ledger.claim(id, "poll"));
+
+        LedgerRecord r = row(id);
+        assertEquals(SubmissionState.COLLECTING, r.state());
+        assertEquals("callback", r.receivedVia());
+        assertFalse(ledger.claim(newRow(SubmissionState.RECEIVED), "poll"), "only confirmed rows can be claimed");
+        assertFalse(ledger.claim("missing", "poll"));
+    }
+
+    @Test
+    void concurrentClaimsHaveExactlyOneWinner() throws Exception {
+        String id = confirmedRow(0L);
+        int threads = 16;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            CountDownLatch ready = new CountDownLatch(threads);
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<Boolean>> outcomes = new ArrayList<>();
+            for (int i = 0; i < threads; i++) {
+                String via = "collector-" + i;
+                outcomes.add(pool.submit(() -> {
+                    ready.countDown();
+                    go.await();
+                    return ledger.claim(id, via);
+                }));
+            }
+            assertTrue(ready.await(5, TimeUnit.SECONDS));
+            go.countDown();
+
+            int winners = 0;
+            String winner = null;
+            for (int i = 0; i < threads; i++) {
+                if (outcomes.get(i).get(10, TimeUnit.SECONDS)) {
+                    winners++;
+                    winner = "collector-" + i;
+                }
+            }
+            assertEquals(1, winners);
+            assertEquals(winner, row(id).receivedVia(), "the row names the one winner");
+            assertEquals(SubmissionState.COLLECTING, row(id).state());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void releasedClaimCanBeClaimedAgain() {
+        String id = confirmedRow(0L);
+        assertTrue(ledger.claim(id, "poll"));
+
+        ledger.releaseClaim(id, 42_000L);
+
+        LedgerRecord r = row(id);
+        assertEquals(SubmissionState.CONFIRMED, r.state());
+        assertNull(r.receivedVia());
+        assertEquals(42_000L, r.nextPollAt());
+        assertTrue(ledger.claim(id, "callback"));
+        assertEquals("callback", row(id).receivedVia());
+    }
+
+    @Test
+    void releaseClaimLeavesUnclaimedRowsAlone() {
+        String id = confirmedRow(7_000L);
+        ledger.releaseClaim(id, 42_000L);
+        assertEquals(7_000L, row(id).nextPollAt(), "a row nobody claimed keeps its schedule");
+
+        String delivered = confirmedRow(0L);
+        assertTrue(ledger.claim(delivered, "poll"));
+        ledger.markDelivered(delivered);
+        ledger.releaseClaim(delivered, 42_000L);
+        assertEquals(SubmissionState.DELIVERED, row(delivered).state());
+    }
+
+    @Test
+    void staleClaimsGoBackToThePool() {
+        String stale = confirmedRow(0L);
+        String untouched = confirmedRow(0L);
+        long beforeClaim = System.currentTimeMillis();
+        assertTrue(ledger.claim(stale, "poll"));
+
+        assertEquals(0, ledger.releaseStaleClaims(beforeClaim), "a claim made after the cut-off is not stale");
+        assertEquals(SubmissionState.COLLECTING, row(stale).state());
+
+        assertEquals(1, ledger.releaseStaleClaims(System.currentTimeMillis() + 1));
+        LedgerRecord r = row(stale);
+        assertEquals(SubmissionState.CONFIRMED, r.state());
+        assertNull(r.receivedVia());
+        assertEquals(SubmissionState.CONFIRMED, row(untouched).state());
+        assertTrue(ledger.claim(stale, "poll"));
+    }
+
+    @Test
+    void dueForPollReturnsDueConfirmedRowsOldestFirst() {
+        long now = 1_000_000L;
+        String dueLate = confirmedRow(now);
+        String dueEarly = confirmedRow(now - 5_000);
+        String dueMiddle = confirmedRow(now - 1_000);
+        String future = confirmedRow(now + 1);
+        String claimed = confirmedRow(now - 9_000);
+        assertTrue(ledger.claim(claimed, "callback"));
+        newRow(SubmissionState.RECEIVED);
+
+        List<String> due = ledger.dueForPoll(now, 10).stream().map(LedgerRecord::id).toList();
+        assertEquals(List.of(dueEarly, dueMiddle, dueLate), due);
+
+        assertEquals(List.of(dueEarly, dueMiddle),
+                ledger.dueForPoll(now, 2).stream().map(LedgerRecord::id).toList());
+        assertEquals(List.of(dueEarly, dueMiddle, dueLate, future),
+                ledger.dueForPoll(now + 1, 10).stream().map(LedgerRecord::id).toList());
+    }
+
+    @Test
+    void reschedulePollMovesAConfirmedRow() {
+        String id = confirmedRow(1_000L);
+        ledger.reschedulePoll(id, 3, 9_000L);
+        LedgerRecord r = row(id);
+        assertEquals(3, r.pollAttempts());
+        assertEquals(9_000L, r.nextPollAt());
+        assertTrue(ledger.dueForPoll(8_999L, 10).isEmpty());
+    }
+
+    @Test
+    void noteCallbackMarksKnownSubmissionsOnly() {
+        String id = confirmedRow(0L);
+        long before = System.currentTimeMillis();
+
+        LedgerRecord r = ledger.noteCallback("sub-" + id).orElseThrow();
+
+        assertEquals(id, r.id());
+        assertNotNull(r.callbackAt());
+        assertTrue(r.callbackAt() >= before);
+        assertEquals(SubmissionState.CONFIRMED, r.state(), "noting a callback does not claim the row");
+        assertTrue(ledger.noteCallback("sub-unknown").isEmpty());
+    }
+
+    @Test
+    void noteCallbackKeepsTheFirstArrival() {
+        String id = confirmedRow(0L);
+        long first = ledger.noteCallback("sub-" + id).orElseThrow().callbackAt();
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            // push the first arrival into the past so a second write would be visible
+            s.executeUpdate("UPDATE ktp_submission SET callback_at = " + (first - 60_000) + " WHERE id = '" + id + "'");
+        } catch (SQLException e) {
+            throw new AssertionError(e);
+        }
+
+        assertEquals(first - 60_000, ledger.noteCallback("sub-" + id).orElseThrow().callbackAt());
+    }
+
+    @Test
+    void outcomeAndDeliveryOfACollectedRow() {
+        String id = confirmedRow(0L);
+        assertTrue(ledger.claim(id, "poll"));
+
+        ledger.recordOutcome(id, "SUCCEEDED", "PASS", null, 1_700_000_000_000L, "{\"result\":\"PASS\"}");
+        ledger.markDelivered(id);
+
+        LedgerRecord r = row(id);
+        assertEquals(SubmissionState.DELIVERED, r.state());
+        assertEquals("SUCCEEDED", r.resultStatus());
+        assertEquals("PASS", r.result());
+        assertNull(r.reasonCode());
+        assertEquals(1_700_000_000_000L, r.completedAt());
+        assertNotNull(r.deliveredAt());
+        assertEquals("{\"result\":\"PASS\"}", ledger.resultJson(id).orElseThrow());
+        assertFalse(ledger.claim(id, "callback"), "a delivered row cannot be collected again");
+    }
+
+    @Test
+    void deliveringARejectedRowKeepsItRejected() {
+        String id = newRow(SubmissionState.REJECTED);
+        ledger.markEnded(id, SubmissionState.REJECTED, "UNSUPPORTED_FORMAT", "not an image");
+        ledger.recordOutcome(id, "REJECTED", null, "UNSUPPORTED_FORMAT", null, "{}");
+
+        ledger.markDelivered(id);
+
+        LedgerRecord r = row(id);
+        assertEquals(SubmissionState.REJECTED, r.state());
+        assertEquals("UNSUPPORTED_FORMAT", r.reasonCode());
+        assertNotNull(r.deliveredAt());
+    }
+
+    @Test
+    void deliveringAFailedRowKeepsItFailed() {
+        String id = newRow(SubmissionState.RECEIVED);
+        ledger.markEnded(id, SubmissionState.FAILED, "PRESIGN_FAILED", "503");
+        ledger.markDelivered(id);
+        assertEquals(SubmissionState.FAILED, row(id).state());
+    }
+
+    @Test
+    void resultJsonOfUnknownOrEmptyRow() {
+        assertTrue(ledger.resultJson("missing").isEmpty());
+        assertTrue(ledger.resultJson(newRow(SubmissionState.RECEIVED)).isEmpty());
+    }
+
+    @Test
+    void openCountsCountOnlyNonFinalStates() {
+        assertEquals(Map.of(), ledger.openCounts());
+        newRow(SubmissionState.RECEIVED);
+        newRow(SubmissionState.RECEIVED);
+        confirmedRow(0L);
+        String collecting = confirmedRow(0L);
+        assertTrue(ledger.claim(collecting, "poll"));
+        String delivered = confirmedRow(0L);
+        assertTrue(ledger.claim(delivered, "poll"));
+        ledger.markDelivered(delivered);
+        newRow(SubmissionState.REJECTED);
+        String failed = newRow(SubmissionState.RECEIVED);
+        ledger.markEnded(failed, SubmissionState.FAILED, "X", "y");
+
+        assertEquals(Map.of("RECEIVED", 2, "CONFIRMED", 1, "COLLECTING", 1), ledger.openCounts());
+    }
+
+    @Test
+    void createdSinceReturnsRowsFromTheCutOff() throws Exception {
+        String old = newRow(SubmissionState.RECEIVED);
+        long cutOff = row(old).createdAt() + 1;
+        // created_at has millisecond resolution: make sure the next rows land after the cut-off
+        while (System.currentTimeMillis() < cutOff) {
+            Thread.sleep(1);
+        }
+        String a = newRow(SubmissionState.RECEIVED);
+        String b = newRow(SubmissionState.REJECTED);
+
+        List<LedgerRecord> since = ledger.createdSince(cutOff);
+
+        assertEquals(2, since.size());
+        assertEquals(Set.of(a, b), Set.of(since.get(0).id(), since.get(1).id()));
+        assertTrue(since.get(0).createdAt() <= since.get(1).createdAt());
+        assertEquals(3, ledger.createdSince(0L).size());
+        assertTrue(ledger.createdSince(System.currentTimeMillis() + 1_000).isEmpty());
+    }
+}

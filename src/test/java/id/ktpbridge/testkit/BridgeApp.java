@@ -1,0 +1,158 @@
+package id.ktpbridge.testkit;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import id.ktpbridge.BridgeMain;
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.sandbox.GtfSandbox;
+import org.apache.camel.CamelContext;
+import org.apache.camel.ServiceStatus;
+
+/**
+ * The real application, started in-process exactly as {@code java -jar} starts it (same main
+ * class, bundled routes and configuration), with test overrides: its own data folder, a free
+ * callback port and short timings.
+ */
+public final class BridgeApp implements AutoCloseable {
+
+    private final BridgeMain main;
+    private final CompletableFuture<Integer> exit = new CompletableFuture<>();
+    private final Path dataDir;
+    private final int callbackPort;
+
+    private BridgeApp(BridgeMain main, Path dataDir, int callbackPort) {
+        this.main = main;
+        this.dataDir = dataDir;
+        this.callbackPort = callbackPort;
+    }
+
+    /** Fast timings for tests; {@code overrides} win. */
+    public static Map<String, String> testProperties(Path dataDir, int callbackPort) {
+        Map<String, String> p = new HashMap<>();
+        p.put("ktp.data-dir", dataDir.toString());
+        p.put("ktp.callback.port", String.valueOf(callbackPort));
+        p.put("camel.server.host", "127.0.0.1");
+        p.put("ktp.source.poll-delay", "200");
+        p.put("ktp.source.read-lock-min-age", "0");
+        p.put("ktp.poll.interval", "250");
+        p.put("ktp.poll.first-delay", "400");
+        p.put("ktp.poll.initial-backoff", "300");
+        p.put("ktp.poll.max-backoff", "1000");
+        p.put("gtf.sandbox.processing-delay", "300");
+        p.put("gtf.retry.initial-delay", "50");
+        return p;
+    }
+
+    public static BridgeApp start(Path dataDir, Map<String, String> overrides) {
+        int port = freePort();
+        Map<String, String> props = testProperties(dataDir, port);
+        props.putAll(overrides);
+        BridgeApp app = new BridgeApp(new BridgeMain(props), dataDir, port);
+        Thread runner = new Thread(() -> {
+            try {
+                app.exit.complete(app.main.run(new String[0]));
+            } catch (Throwable t) {
+                app.exit.completeExceptionally(t);
+            }
+        }, "bridge-app");
+        runner.setDaemon(true);
+        runner.start();
+        app.awaitStarted(Duration.ofSeconds(60));
+        return app;
+    }
+
+    private void awaitStarted(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (exit.isDone()) {
+                throw new IllegalStateException("the application stopped during startup (exit " + exit.getNow(null) + ")");
+            }
+            CamelContext ctx = main.getCamelContext();
+            if (ctx != null && ctx.getStatus() == ServiceStatus.Started) {
+                return;
+            }
+            pause(50);
+        }
+        throw new IllegalStateException("the application did not start in " + timeout);
+    }
+
+    public CamelContext context() {
+        return main.getCamelContext();
+    }
+
+    public GtfSandbox sandbox() {
+        return context().getRegistry().lookupByNameAndType("gtfSandbox", GtfSandbox.class);
+    }
+
+    public Ledger ledger() {
+        return context().getRegistry().lookupByNameAndType("ledger", Ledger.class);
+    }
+
+    public <T> T bean(String name, Class<T> type) {
+        return context().getRegistry().lookupByNameAndType(name, type);
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public Path inbox() {
+        return dataDir.resolve("inbox");
+    }
+
+    public Path results() {
+        return dataDir.resolve("results");
+    }
+
+    public Path done() {
+        return dataDir.resolve("done");
+    }
+
+    public Path failed() {
+        return dataDir.resolve("failed");
+    }
+
+    public String callbackUrl() {
+        return "http://127.0.0.1:" + callbackPort + "/coe/submissions-callback";
+    }
+
+    /** The exit code once the application ends by itself (batch mode). */
+    public CompletableFuture<Integer> exit() {
+        return exit;
+    }
+
+    @Override
+    public void close() {
+        if (!exit.isDone()) {
+            main.completed();
+        }
+        try {
+            exit.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("the application did not stop", e);
+        }
+    }
+
+    public static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
