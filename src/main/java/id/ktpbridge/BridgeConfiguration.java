@@ -120,8 +120,7 @@ public class BridgeConfiguration implements CamelConfiguration {
 
         if (s.flag("ktp.exit-when-done", false)) {
             BatchMonitor monitor = new BatchMonitor(context, ledger, s.path("ktp.source.dir"), s.string("ktp.source.include"),
-                    s.duration("ktp.batch.max-wait", Duration.ofMinutes(35)), Duration.ofMillis(500), main::finish,
-                    System.out);
+                    s.duration("ktp.batch.max-wait", Duration.ofMinutes(35)), Duration.ofMillis(500), main::finish);
             context.addStartupListener((ctx, alreadyStarted) -> monitor.start());
         }
     }

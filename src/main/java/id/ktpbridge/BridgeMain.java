@@ -22,6 +22,8 @@ public class BridgeMain extends Main {
     static final List<String> BUNDLED_ROUTES = List.of(
             "ingest-file.yaml", "poll-status.yaml", "callback.yaml", "deliver-results.yaml");
 
+    private volatile String finalReport;
+
     public BridgeMain() {
         this(Map.of());
     }
@@ -38,10 +40,21 @@ public class BridgeMain extends Main {
         configure().setRoutesIncludePattern(routeLocations(Path.of("routes")));
     }
 
-    /** Ends the run with the given exit code (batch mode). */
-    public void finish(int code) {
+    /** Ends the run with the given exit code and a report printed once Camel has shut down (batch mode). */
+    public void finish(int code, String report) {
+        this.finalReport = report;
         exitCode.set(code);
         completed();
+    }
+
+    @Override
+    public int run(String[] args) throws Exception {
+        int code = super.run(args);
+        if (finalReport != null) {
+            System.out.print(finalReport);
+            System.out.flush();
+        }
+        return code;
     }
 
     /**

@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.sandbox.ApiCall;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
 import org.junit.jupiter.api.Test;
@@ -33,11 +34,13 @@ class EndToEndTest {
 
     @Test
     void callbacksOnlyDeliverOneResultPerImage() throws Exception {
-        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false"))) {
+        try (LogCapture logs = new LogCapture();
+             BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false"))) {
             dropAll(app);
             Map<String, JsonNode> results = awaitResults(app);
             assertOutcomes(results, "callback");
             assertOneSubmissionEach(app.sandbox(), results);
+            assertNoSecretsOrPersonalData(logs.text(), results);
         }
     }
 
@@ -62,6 +65,20 @@ class EndToEndTest {
             // let late duplicate callbacks and poll ticks arrive; the count must not grow
             await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5))
                     .until(() -> Results.count(app.results()) == IMAGES.size());
+        }
+    }
+
+    private static void assertNoSecretsOrPersonalData(String logText, Map<String, JsonNode> results) {
+        assertTrue(logText.contains("Result delivered"), "the capture saw the application's log");
+        for (String secret : List.of("sandbox-pass-key", "eyJ", "X-Amz-Signature", "X-Amz-Credential", "Bearer ")) {
+            assertFalse(logText.contains(secret), "log contains " + secret);
+        }
+        for (JsonNode r : results.values()) {
+            JsonNode ktp = r.path("submissionDetails").path("ktpData");
+            if (ktp.isObject()) {
+                assertFalse(logText.contains(ktp.path("nik").asText()), "log contains a NIK");
+                assertFalse(logText.contains(ktp.path("name").asText()), "log contains a name");
+            }
         }
     }
 

@@ -1,13 +1,15 @@
 package id.ktpbridge.batch;
 
 import java.io.IOException;
+import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.function.IntConsumer;
+import java.util.function.BiConsumer;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -32,12 +34,11 @@ public class BatchMonitor implements Runnable {
     private final Pattern include;
     private final Duration maxWait;
     private final Duration checkEvery;
-    private final IntConsumer finish;
-    private final PrintStream out;
+    private final BiConsumer<Integer, String> finish;
     private final long startedAt = System.currentTimeMillis();
 
     public BatchMonitor(CamelContext context, Ledger ledger, Path sourceDir, String includePattern, Duration maxWait,
-                        Duration checkEvery, IntConsumer finish, PrintStream out) {
+                        Duration checkEvery, BiConsumer<Integer, String> finish) {
         this.context = context;
         this.ledger = ledger;
         this.sourceDir = sourceDir;
@@ -45,7 +46,6 @@ public class BatchMonitor implements Runnable {
         this.maxWait = maxWait;
         this.checkEvery = checkEvery;
         this.finish = finish;
-        this.out = out;
     }
 
     public void start() {
@@ -74,12 +74,13 @@ public class BatchMonitor implements Runnable {
         } catch (RuntimeException e) {
             LOG.error("Batch monitor failed: {}", e.getMessage());
         }
-        int code = report();
-        finish.accept(code);
+        ByteArrayOutputStream text = new ByteArrayOutputStream();
+        int code = report(new PrintStream(text, true, StandardCharsets.UTF_8));
+        finish.accept(code, text.toString(StandardCharsets.UTF_8));
     }
 
     /** Prints the summary; returns the exit code. */
-    int report() {
+    int report(PrintStream out) {
         List<LedgerRecord> rows = ledger.createdSince(startedAt);
         long waiting = waitingFiles();
         Map<String, Integer> open = ledger.openCounts();

@@ -78,7 +78,8 @@ public class TokenCache {
             mine.complete(token);
             evictIfOversized();
             return token;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // waiters must never hang on a fetch that died, whatever killed it
             entries.remove(key, mine);
             mine.completeExceptionally(e);
             throw e;

@@ -4,7 +4,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -67,9 +66,10 @@ public class Ledger {
     /** Ends an input that never reached OneKYC's processing (rejected or failed). */
     public void markEnded(String id, SubmissionState finalState, String reasonCode, String message) {
         update("UPDATE ktp_submission SET state = ?, reason_code = ?, error_message = ?, completed_at = ?, updated_at = ?"
-                        + " WHERE id = ?",
+                        + " WHERE id = ? AND state IN (?, ?, ?, ?)",
                 finalState.name(), reasonCode, truncate(message, 2000), System.currentTimeMillis(),
-                System.currentTimeMillis(), id);
+                System.currentTimeMillis(), id, SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(),
+                SubmissionState.UPLOADED.name(), SubmissionState.REJECTED.name());
     }
 
     /** Notes that a callback arrived, whatever the current state; returns the row if the submission is ours. */
@@ -210,7 +210,8 @@ public class Ledger {
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
             if (a == null) {
-                ps.setNull(i + 1, Types.VARCHAR);
+                // untyped null: the column decides (PostgreSQL refuses a VARCHAR null for BIGINT)
+                ps.setObject(i + 1, null);
             } else if (a instanceof Long l) {
                 ps.setLong(i + 1, l);
             } else if (a instanceof Integer n) {

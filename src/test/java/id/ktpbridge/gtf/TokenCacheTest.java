@@ -269,6 +269,7 @@ class TokenCacheTest {
                     }
                 }
             });
+            t.setDaemon(true);
             waiterThreads.add(t);
             t.start();
         }
@@ -280,8 +281,7 @@ class TokenCacheTest {
         }
         releaseFetch.countDown();
 
-        ExecutionException ownerFailure =
-                assertThrows(ExecutionException.class, () -> owner.get(5, TimeUnit.SECONDS));
+        ExecutionException ownerFailure = assertThrows(ExecutionException.class, () -> owner.get(5, TimeUnit.SECONDS));
         assertSame(boom, ownerFailure.getCause());
         for (Thread t : waiterThreads) {
             t.join(5000);

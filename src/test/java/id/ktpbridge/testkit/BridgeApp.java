@@ -67,6 +67,14 @@ public final class BridgeApp implements AutoCloseable {
         return app;
     }
 
+    /** Runs the application in batch mode on this thread and returns its exit code. */
+    public static int runBatch(Path dataDir, Map<String, String> overrides) throws Exception {
+        Map<String, String> props = testProperties(dataDir, freePort());
+        props.put("ktp.exit-when-done", "true");
+        props.putAll(overrides);
+        return new BridgeMain(props).run(new String[0]);
+    }
+
     private void awaitStarted(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {

@@ -1,0 +1,108 @@
+package id.ktpbridge;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every kind of bad input is quarantined with a REJECTED record and a reason; good inputs keep flowing. */
+class BadInputTest {
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void eachBadInputIsRejectedWithItsReasonAndNothingIsSentForIt() throws Exception {
+        byte[] oversized = new byte[40_000];
+        byte[] pngMagic = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+        System.arraycopy(pngMagic, 0, oversized, 0, pngMagic.length);
+        Map<String, String> expected = Map.of(
+                "u3001-empty.png", "EMPTY_FILE",
+                "u3002-text.jpg", "UNSUPPORTED_FORMAT",
+                "u3003-huge.png", "FILE_TOO_LARGE",
+                "bad user!.png", "INVALID_PARTNER_USER_ID",
+                "u3005-sidecar.jpg", "INVALID_SIDECAR");
+
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.source.max-size", "30000"))) {
+            Files.createDirectories(app.inbox());
+            // the broken sidecar is in place before its image arrives
+            Files.writeString(app.inbox().resolve("u3005-sidecar.json"), "{ not json", StandardCharsets.UTF_8);
+            Results.drop(app.inbox(), "u3001-empty.png", new byte[0]);
+            Results.drop(app.inbox(), "u3002-text.jpg", "hello".getBytes(StandardCharsets.UTF_8));
+            Results.drop(app.inbox(), "u3003-huge.png", oversized);
+            Results.drop(app.inbox(), "bad user!.png", SampleImages.card("bad", "png"));
+            Results.drop(app.inbox(), "u3005-sidecar.jpg", SampleImages.card("u3005", "jpg"));
+            Results.drop(app.inbox(), "u3006-good.png", SampleImages.card("u3006", "png"));
+            Results.drop(app.inbox(), "notes.txt", "not an image name".getBytes(StandardCharsets.UTF_8));
+
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 6);
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+
+            for (var e : expected.entrySet()) {
+                String file = e.getKey();
+                JsonNode r = results.get(file);
+                assertEquals("REJECTED", r.path("status").asText(), file);
+                assertEquals(e.getValue(), r.path("reasonCode").asText(), file);
+                assertTrue(r.path("submissionId").isNull(), file);
+                assertTrue(r.path("errorMessage").asText().length() > 10, file);
+                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(app.failed().resolve(file)));
+                Path report = app.failed().resolve(file + ".error.json");
+                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(report));
+                assertEquals(e.getValue(), Results.parse(report).path("reasonCode").asText(), file);
+            }
+            assertTrue(Files.exists(app.failed().resolve("u3005-sidecar.json")), "the sidecar follows its image");
+            assertEquals("COMPLETED", results.get("u3006-good.png").path("status").asText());
+            await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(app.done().resolve("u3006-good.png")));
+
+            // nothing about the rejected inputs reached OneKYC: one submission, one token (the good file's)
+            assertEquals(1, app.sandbox().submissionCount());
+            assertEquals(1, app.sandbox().tokenIssuedCount());
+            // files that are not images are left alone
+            assertTrue(Files.exists(app.inbox().resolve("notes.txt")));
+
+            long rejectedRows = app.ledger().createdSince(0).stream()
+                    .map(LedgerRecord::state).filter(SubmissionState.REJECTED::equals).count();
+            assertEquals(5, rejectedRows);
+        }
+    }
+
+    @Test
+    void sidecarAndPatternDecideThePartnerUser() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir,
+                Map.of("ktp.source.user-id-pattern", "ktp_(?<user>[a-z0-9]+)_front"))) {
+            Files.createDirectories(app.inbox());
+            Files.writeString(app.inbox().resolve("anything.json"),
+                    "{\"partnerUserId\":\"cust-77\",\"partnerUserIdType\":\"CLIENT_X_USER_ID\",\"metadata\":{\"k\":\"v\"}}");
+            Results.drop(app.inbox(), "anything.png", SampleImages.card("a", "png"));
+            Results.drop(app.inbox(), "ktp_abc123_front.jpg", SampleImages.card("b", "jpg"));
+            Results.drop(app.inbox(), "no-match.jpg", SampleImages.card("c", "jpg"));
+
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 3);
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            assertEquals("cust-77", results.get("anything.png").path("partnerUserId").asText());
+            assertEquals("CLIENT_X_USER_ID", results.get("anything.png").path("partnerUserIdType").asText());
+            assertEquals("abc123", results.get("ktp_abc123_front.jpg").path("partnerUserId").asText());
+            assertEquals("PARTNER_USER_ID", results.get("ktp_abc123_front.jpg").path("partnerUserIdType").asText());
+            assertEquals("INVALID_PARTNER_USER_ID", results.get("no-match.jpg").path("reasonCode").asText());
+            assertEquals(1, app.sandbox().tokenIssuedCount("cust-77"));
+            assertEquals(1, app.sandbox().tokenIssuedCount("abc123"));
+            assertFalse(Arrays.asList(app.inbox().toFile().list()).contains("anything.json"));
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package id.ktpbridge;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code ktp.exit-when-done=true}: process what is there, print a summary, exit 0 only when all is accounted for. */
+class BatchModeTest {
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void exitsZeroWithASummaryWhenEveryInputHasAResult() throws Exception {
+        Path inbox = dataDir.resolve("inbox");
+        Results.drop(inbox, "u4001.png", SampleImages.card("u4001", "png"));
+        Results.drop(inbox, "u4002-notektp.jpg", SampleImages.card("u4002", "jpg"));
+        Results.drop(inbox, "u4003.jpg", "not an image".getBytes(StandardCharsets.UTF_8));
+
+        String printed = captureStdout(() -> assertEquals(0, BridgeApp.runBatch(dataDir, Map.of())));
+
+        assertEquals(3, Results.count(dataDir.resolve("results")));
+        assertTrue(printed.contains("batch summary"), printed);
+        assertTrue(printed.contains("u4001.png") && printed.contains("VALID"), printed);
+        assertTrue(printed.contains("u4002-notektp.jpg") && printed.contains("NOT_EKTP"), printed);
+        assertTrue(printed.contains("u4003.jpg") && printed.contains("REJECTED"), printed);
+        assertTrue(printed.contains("Every input has a result record."), printed);
+    }
+
+    @Test
+    void exitsNonZeroWhenResultsAreMissingAtTheDeadline() throws Exception {
+        Results.drop(dataDir.resolve("inbox"), "u4101.png", SampleImages.card("u4101", "png"));
+
+        String printed = captureStdout(() -> assertEquals(1, BridgeApp.runBatch(dataDir,
+                Map.of("gtf.sandbox.processing-delay", "60000", "ktp.batch.max-wait", "4000"))));
+
+        assertEquals(0, Results.count(dataDir.resolve("results")));
+        assertTrue(printed.contains("Some inputs have no result record yet."), printed);
+        assertTrue(printed.contains("CONFIRMED"), printed);
+    }
+
+    private interface Action {
+        void run() throws Exception;
+    }
+
+    private static String captureStdout(Action action) throws Exception {
+        PrintStream original = System.out;
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(buffer, true, StandardCharsets.UTF_8));
+        try {
+            action.run();
+        } finally {
+            System.setOut(original);
+        }
+        return buffer.toString(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,43 @@
+package id.ktpbridge.testkit;
+
+import java.io.StringWriter;
+
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.WriterAppender;
+import org.apache.logging.log4j.core.config.Configuration;
+import org.apache.logging.log4j.core.layout.PatternLayout;
+
+/** Collects every log line the application writes while it is open. */
+public final class LogCapture implements AutoCloseable {
+
+    private final StringWriter lines = new StringWriter();
+    private final WriterAppender appender;
+    private final LoggerContext context;
+
+    public LogCapture() {
+        context = (LoggerContext) LogManager.getContext(false);
+        Configuration config = context.getConfiguration();
+        appender = WriterAppender.newBuilder()
+                .setName("capture-" + System.nanoTime())
+                .setTarget(lines)
+                .setLayout(PatternLayout.newBuilder().withPattern("%level %c - %msg %throwable%n").build())
+                .build();
+        appender.start();
+        config.getRootLogger().addAppender(appender, null, null);
+        context.updateLoggers();
+    }
+
+    public String text() {
+        synchronized (lines) {
+            return lines.toString();
+        }
+    }
+
+    @Override
+    public void close() {
+        context.getConfiguration().getRootLogger().removeAppender(appender.getName());
+        context.updateLoggers();
+        appender.stop();
+    }
+}
