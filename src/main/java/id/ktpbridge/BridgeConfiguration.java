@@ -164,7 +164,8 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.integer("gtf.token.cache-size", 10_000),
                 s.integer("gtf.retry.max-attempts", 4),
                 s.duration("gtf.retry.initial-delay", Duration.ofMillis(500)),
-                s.duration("gtf.retry.max-delay", Duration.ofSeconds(30)));
+                s.duration("gtf.retry.max-delay", Duration.ofSeconds(30)),
+                "per-call".equalsIgnoreCase(s.string("gtf.partner-session-id.mode", "per-submission")));
     }
 
     private static void requireRealGtf(Settings s) {

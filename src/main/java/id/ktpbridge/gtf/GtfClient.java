@@ -130,13 +130,16 @@ public class GtfClient {
     /** Step 6: the outcome with the OCR data, looked up by submission id and partner session id. */
     public JsonNode details(CallContext ctx, String submissionId) {
         TokenKey key = settings.detailsUsePartnerToken() ? TokenKey.partner(settings.onboardingPartner()) : ctx.tokenKey();
-        return withToken(key, token -> http.call("details", () -> HttpRequest.newBuilder(
-                        URI.create(settings.apiUrl() + settings.detailsPath()))
-                .timeout(settings.readTimeout())
-                .header("x-onekyc-token", token)
-                .header("x-submission-id", submissionId)
-                .header("x-partner-session-id", ctx.partnerSessionId())
-                .GET().build()));
+        return withToken(key, token -> http.call("details", () -> {
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(settings.apiUrl() + settings.detailsPath()))
+                    .timeout(settings.readTimeout())
+                    .header("x-onekyc-token", token)
+                    .header("x-submission-id", submissionId);
+            if (!settings.partnerSessionPerCall()) {
+                b.header("x-partner-session-id", ctx.partnerSessionId());
+            }
+            return b.GET().build();
+        }));
     }
 
     /** Runs a call with the cached token; after a 401 the token is dropped and the call made once more. */
@@ -175,18 +178,22 @@ public class GtfClient {
         }
         long now = System.currentTimeMillis() / 1000;
         long expiresAt = parseLong(data.path("expires_at").asText(""));
+        if (expiresAt > 100_000_000_000L) {
+            expiresAt /= 1000; // documented as epoch seconds; tolerate milliseconds
+        }
+        long ttl = parseLong(data.path("expiry_seconds").asText(""));
         if (expiresAt <= 0) {
-            long ttl = parseLong(data.path("expiry_seconds").asText(""));
             expiresAt = now + (ttl > 0 ? ttl : 300);
         }
-        return new UserToken(token, expiresAt);
+        return new UserToken(token, expiresAt, ttl > 0 ? ttl : Math.max(0, expiresAt - now));
     }
 
     private HttpRequest.Builder api(String pathAndQuery, String token, CallContext ctx) {
         return HttpRequest.newBuilder(URI.create(settings.apiUrl() + pathAndQuery))
                 .timeout(settings.readTimeout())
                 .header("x-onekyc-token", token)
-                .header("x-partner-session-id", ctx.partnerSessionId())
+                .header("x-partner-session-id", settings.partnerSessionPerCall()
+                        ? java.util.UUID.randomUUID().toString() : ctx.partnerSessionId())
                 .header("x-sdk-session-id", ctx.sdkSessionId());
     }
 

@@ -6,6 +6,9 @@ import java.time.Duration;
  * Everything the OneKYC client needs to know about the API it talks to. Hosts, paths and the
  * answers to the reference's open questions are all settings.
  *
+ * @param partnerSessionPerCall false (default): one {@code x-partner-session-id} per submission, as the
+ *                              CoE details lookup needs; true: a fresh one per call, as the ESIGN pages
+ *                              describe (details are then looked up by submission id alone)
  * @param detailsTokenSource which token {@code GET /coe/v1/submissions} gets: {@code user} (the
  *                           submission's user token, as the KTP scan flow does) or {@code partner}
  *                           (the partner token the details page describes)
@@ -32,7 +35,8 @@ public record GtfSettings(
         int tokenCacheMaxEntries,
         int retryMaxAttempts,
         Duration retryInitialDelay,
-        Duration retryMaxDelay) {
+        Duration retryMaxDelay,
+        boolean partnerSessionPerCall) {
 
     public boolean detailsUsePartnerToken() {
         return "partner".equalsIgnoreCase(detailsTokenSource);
@@ -47,6 +51,6 @@ public record GtfSettings(
         return new GtfSettings(newTokenUrl, newApiUrl, clientId, passKey, onboardingPartner, userTokenPath,
                 partnerTokenPath, presignPath, confirmPath, statusPath, detailsPath, submissionType,
                 primaryDocumentKey, detailsTokenSource, connectTimeout, readTimeout, uploadTimeout, tokenRefreshSkew,
-                tokenCacheMaxEntries, retryMaxAttempts, retryInitialDelay, retryMaxDelay);
+                tokenCacheMaxEntries, retryMaxAttempts, retryInitialDelay, retryMaxDelay, partnerSessionPerCall);
     }
 }
