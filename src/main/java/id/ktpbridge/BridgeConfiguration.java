@@ -24,7 +24,10 @@ import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerIdempotentRepository;
 import id.ktpbridge.ledger.SchemaMigrator;
+import id.ktpbridge.result.DeliveryStore;
+import id.ktpbridge.result.Outbox;
 import id.ktpbridge.result.ResultPublisher;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
@@ -67,6 +70,9 @@ public class BridgeConfiguration implements CamelConfiguration {
         Ledger ledger = new Ledger(dataSource);
         registry.bind("ktpDataSource", dataSource);
         registry.bind("ledger", ledger);
+        // inputs already taken, per source, kept across restarts (sources refer to them by name)
+        registry.bind("sftpProcessedInputs", new LedgerIdempotentRepository(dataSource, "sftp"));
+        registry.bind("s3ProcessedInputs", new LedgerIdempotentRepository(dataSource, "s3"));
 
         String callbackToken = s.optional("ktp.callback.auth-token").orElse(null);
         GtfSettings gtfSettings = gtfSettings(s);
@@ -90,7 +96,14 @@ public class BridgeConfiguration implements CamelConfiguration {
                 gtfSettings.retryInitialDelay(), gtfSettings.retryMaxDelay()), json);
         registry.bind("gtfClient", gtf);
 
-        ResultPublisher publisher = new ResultPublisher(ledger, json, context.createProducerTemplate());
+        Outbox outbox = new Outbox(new DeliveryStore(dataSource), ledger, context.createProducerTemplate(),
+                Arrays.stream(s.string("ktp.results.targets", "file").split(",")).map(String::trim)
+                        .filter(t -> !t.isEmpty()).toList(),
+                s.duration("ktp.results.retry.initial-backoff", Duration.ofSeconds(2)),
+                s.duration("ktp.results.retry.max-backoff", Duration.ofMinutes(5)),
+                s.integer("ktp.results.retry.batch-size", 100));
+        registry.bind("outbox", outbox);
+        ResultPublisher publisher = new ResultPublisher(ledger, json, outbox);
         Duration retryDelay = s.duration("ktp.poll.initial-backoff", Duration.ofSeconds(2));
         Collector collector = new Collector(ledger, gtf, publisher, retryDelay);
         registry.bind("resultPublisher", publisher);

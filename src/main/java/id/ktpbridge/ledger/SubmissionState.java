@@ -15,7 +15,7 @@ public enum SubmissionState {
     CONFIRMED,
     /** One collector (poll or callback) owns the outcome; nobody else may deliver it. */
     COLLECTING,
-    /** The result document has been delivered. Final. */
+    /** The result document is stored and queued for every target (see the delivery outbox). Final. */
     DELIVERED,
     /** Refused locally (bad input); its REJECTED result has been delivered. Final. */
     REJECTED,

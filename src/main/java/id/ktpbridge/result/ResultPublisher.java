@@ -5,34 +5,33 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
-import org.apache.camel.Exchange;
-import org.apache.camel.ProducerTemplate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Turns an outcome into a result document, stores it in the ledger and hands it to
- * {@code direct:deliver-result}, the single place targets hang off. Callers own the outcome
- * (a claim or a local rejection), so each input is published once.
+ * Turns an outcome into a result document, stores it in the ledger and queues it in the
+ * {@link Outbox} for every configured target. Callers own the outcome (a claim or a local
+ * rejection), so each input is published once.
  */
 public class ResultPublisher {
 
-    public static final String DELIVER_ENDPOINT = "direct:deliver-result";
     /** Header naming the result (without extension) for the targets. */
     public static final String RESULT_NAME = "KtpResultName";
     /** Header with the result's status, for targets that route on it. */
     public static final String RESULT_STATUS = "KtpResultStatus";
+    /** Header with the ledger id of the result. */
+    public static final String LEDGER_ID = "KtpLedgerId";
 
     private static final Logger LOG = LoggerFactory.getLogger(ResultPublisher.class);
 
     private final Ledger ledger;
     private final ObjectMapper json;
-    private final ProducerTemplate producer;
+    private final Outbox outbox;
 
-    public ResultPublisher(Ledger ledger, ObjectMapper json, ProducerTemplate producer) {
+    public ResultPublisher(Ledger ledger, ObjectMapper json, Outbox outbox) {
         this.ledger = ledger;
         this.json = json;
-        this.producer = producer;
+        this.outbox = outbox;
     }
 
     /** Publishes OneKYC's final outcome from the details response. */
@@ -52,20 +51,12 @@ public class ResultPublisher {
     }
 
     private void publish(LedgerRecord r, ObjectNode doc, ResultStatus status, String result, String reasonCode) {
-        String body = doc.toPrettyString();
-        ledger.recordOutcome(r.id(), status.name(), result, reasonCode, parseInstant(doc.path("completedAt").asText(null)), body);
-        Exchange delivery = producer.send(DELIVER_ENDPOINT, exchange -> {
-            exchange.getMessage().setBody(body);
-            exchange.getMessage().setHeader(RESULT_NAME, ResultDocument.name(r));
-            exchange.getMessage().setHeader(RESULT_STATUS, status.name());
-        });
-        if (delivery.getException() != null) {
-            throw new IllegalStateException("Delivering the result of ledger " + r.id() + " failed: "
-                    + delivery.getException().getMessage(), delivery.getException());
-        }
+        ledger.recordOutcome(r.id(), status.name(), result, reasonCode,
+                parseInstant(doc.path("completedAt").asText(null)), doc.toPrettyString());
         ledger.markDelivered(r.id());
-        LOG.info("Result delivered: ledger {} submission {} status {} reason {}", r.id(), r.submissionId(), status,
+        LOG.info("Result ready: ledger {} submission {} status {} reason {}", r.id(), r.submissionId(), status,
                 reasonCode == null || reasonCode.isEmpty() ? "-" : reasonCode);
+        outbox.enqueueAndDeliver(r.id());
     }
 
     private static Long parseInstant(String iso) {

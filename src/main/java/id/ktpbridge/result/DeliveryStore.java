@@ -1,0 +1,154 @@
+package id.ktpbridge.result;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import javax.sql.DataSource;
+
+import id.ktpbridge.ledger.LedgerException;
+
+/** The outbox table: delivery state of each result per target. */
+public class DeliveryStore {
+
+    public static final String PENDING = "PENDING";
+    public static final String DELIVERED = "DELIVERED";
+    /** Refused for good by the target (e.g. an HTTP 4xx); kept with the response for a person to look at. */
+    public static final String REFUSED = "REFUSED";
+
+    /** A delivery that is due. */
+    public record Due(String ledgerId, String target, int attempts) {
+    }
+
+    private final DataSource dataSource;
+
+    public DeliveryStore(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    /** Adds a pending row per target; targets already present (a result re-published) are kept as they are. */
+    public void enqueue(String ledgerId, List<String> targets) {
+        long now = System.currentTimeMillis();
+        for (String target : targets) {
+            try (Connection c = dataSource.getConnection();
+                 PreparedStatement ps = c.prepareStatement("INSERT INTO ktp_delivery (ledger_id, target, state,"
+                         + " attempts, next_attempt_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)")) {
+                ps.setString(1, ledgerId);
+                ps.setString(2, target);
+                ps.setString(3, PENDING);
+                ps.setLong(4, now);
+                ps.setLong(5, now);
+                ps.executeUpdate();
+            } catch (SQLException e) {
+                if (e.getSQLState() == null || !e.getSQLState().startsWith("23")) {
+                    throw new LedgerException(e);
+                }
+            }
+        }
+    }
+
+    public void delivered(String ledgerId, String target) {
+        update("UPDATE ktp_delivery SET state = ?, attempts = attempts + 1, delivered_at = ?, last_error = NULL,"
+                + " updated_at = ? WHERE ledger_id = ? AND target = ?", DELIVERED, System.currentTimeMillis(),
+                System.currentTimeMillis(), ledgerId, target);
+    }
+
+    public void retryLater(String ledgerId, String target, long nextAttemptAt, String error) {
+        update("UPDATE ktp_delivery SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, updated_at = ?"
+                + " WHERE ledger_id = ? AND target = ? AND state = ?", nextAttemptAt, truncate(error),
+                System.currentTimeMillis(), ledgerId, target, PENDING);
+    }
+
+    public void refused(String ledgerId, String target, String error) {
+        update("UPDATE ktp_delivery SET state = ?, attempts = attempts + 1, last_error = ?, updated_at = ?"
+                + " WHERE ledger_id = ? AND target = ?", REFUSED, truncate(error), System.currentTimeMillis(),
+                ledgerId, target);
+    }
+
+    /**
+     * Moves the due rows' next attempt forward by {@code leaseMillis} and returns them: a second
+     * caller (another tick, another instance) does not pick the same rows at the same time.
+     */
+    public List<Due> takeDue(long now, int limit, long leaseMillis) {
+        List<Due> due = new ArrayList<>();
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT ledger_id, target, attempts FROM ktp_delivery"
+                     + " WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at FETCH FIRST " + limit
+                     + " ROWS ONLY")) {
+            ps.setString(1, PENDING);
+            ps.setLong(2, now);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    due.add(new Due(rs.getString(1), rs.getString(2), rs.getInt(3)));
+                }
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+        List<Due> taken = new ArrayList<>();
+        for (Due d : due) {
+            int rows = update("UPDATE ktp_delivery SET next_attempt_at = ?, updated_at = ? WHERE ledger_id = ?"
+                    + " AND target = ? AND state = ? AND next_attempt_at <= ?", now + leaseMillis, now, d.ledgerId(),
+                    d.target(), PENDING, now);
+            if (rows == 1) {
+                taken.add(d);
+            }
+        }
+        return taken;
+    }
+
+    /** Delivery rows by target and state, e.g. {@code {file={DELIVERED=10}, http={PENDING=2}}}. */
+    public Map<String, Map<String, Integer>> counts() {
+        Map<String, Map<String, Integer>> counts = new TreeMap<>();
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement(
+                     "SELECT target, state, COUNT(*) FROM ktp_delivery GROUP BY target, state")) {
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    counts.computeIfAbsent(rs.getString(1), k -> new TreeMap<>()).put(rs.getString(2), rs.getInt(3));
+                }
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+        return counts;
+    }
+
+    public int pendingCount() {
+        return counts().values().stream().mapToInt(m -> m.getOrDefault(PENDING, 0)).sum();
+    }
+
+    public String state(String ledgerId, String target) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement(
+                     "SELECT state FROM ktp_delivery WHERE ledger_id = ? AND target = ?")) {
+            ps.setString(1, ledgerId);
+            ps.setString(2, target);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
+    private static String truncate(String s) {
+        return s == null || s.length() <= 2000 ? s : s.substring(0, 2000);
+    }
+
+    private int update(String sql, Object... args) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            return ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+}

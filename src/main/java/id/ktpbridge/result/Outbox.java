@@ -1,0 +1,143 @@
+package id.ktpbridge.result;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+
+import id.ktpbridge.ledger.Ledger;
+import org.apache.camel.Exchange;
+import org.apache.camel.ProducerTemplate;
+import org.apache.camel.http.base.HttpOperationFailedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers each stored result to every configured target through {@code direct:deliver-result}.
+ * A target that fails is retried with back-off until it takes the result; one failing target
+ * never blocks or loses the others. State lives in {@link DeliveryStore}.
+ */
+public class Outbox {
+
+    public static final Set<String> KNOWN_TARGETS = Set.of("file", "s3", "http", "jdbc");
+    public static final String DELIVER_ENDPOINT = "direct:deliver-result";
+    /** Header naming the target a delivery is for; {@code deliver-results.yaml} routes on it. */
+    public static final String TARGET = "KtpResultTarget";
+
+    private static final Logger LOG = LoggerFactory.getLogger(Outbox.class);
+
+    private final DeliveryStore store;
+    private final Ledger ledger;
+    private final ProducerTemplate producer;
+    private final List<String> targets;
+    private final Duration initialBackoff;
+    private final Duration maxBackoff;
+    private final int batchSize;
+
+    public Outbox(DeliveryStore store, Ledger ledger, ProducerTemplate producer, List<String> targets,
+                  Duration initialBackoff, Duration maxBackoff, int batchSize) {
+        for (String t : targets) {
+            if (!KNOWN_TARGETS.contains(t)) {
+                throw new IllegalStateException("ktp.results.targets: unknown target '" + t + "' (known: "
+                        + KNOWN_TARGETS + ")");
+            }
+        }
+        if (targets.isEmpty()) {
+            throw new IllegalStateException("ktp.results.targets names no target");
+        }
+        this.store = store;
+        this.ledger = ledger;
+        this.producer = producer;
+        this.targets = List.copyOf(targets);
+        this.initialBackoff = initialBackoff;
+        this.maxBackoff = maxBackoff;
+        this.batchSize = batchSize;
+    }
+
+    public List<String> targets() {
+        return targets;
+    }
+
+    public DeliveryStore store() {
+        return store;
+    }
+
+    /** Queues a stored result for every target and tries each once right away. */
+    public void enqueueAndDeliver(String ledgerId) {
+        store.enqueue(ledgerId, targets);
+        for (String target : targets) {
+            attempt(ledgerId, target, 0);
+        }
+    }
+
+    /** Camel bean method for the retry schedule: re-attempts the due deliveries. */
+    public void retryDue() {
+        for (DeliveryStore.Due due : store.takeDue(System.currentTimeMillis(), batchSize, maxBackoff.toMillis())) {
+            attempt(due.ledgerId(), due.target(), due.attempts());
+        }
+    }
+
+    private void attempt(String ledgerId, String target, int previousAttempts) {
+        String body = ledger.resultJson(ledgerId).orElse(null);
+        if (body == null) {
+            store.refused(ledgerId, target, "no stored result document");
+            return;
+        }
+        var record = ledger.findById(ledgerId).orElseThrow();
+        Exchange done = producer.send(DELIVER_ENDPOINT, exchange -> {
+            exchange.getMessage().setBody(body);
+            exchange.getMessage().setHeader(ResultPublisher.RESULT_NAME, ResultDocument.name(record));
+            exchange.getMessage().setHeader(ResultPublisher.RESULT_STATUS, record.resultStatus());
+            exchange.getMessage().setHeader(ResultPublisher.LEDGER_ID, ledgerId);
+            exchange.getMessage().setHeader(TARGET, target);
+        });
+        Exception failure = done.getException();
+        if (failure == null) {
+            store.delivered(ledgerId, target);
+            LOG.info("Result of ledger {} delivered to {}", ledgerId, target);
+        } else if (isPermanent(failure)) {
+            store.refused(ledgerId, target, describe(failure));
+            LOG.error("Target {} refused the result of ledger {} for good: {}", target, ledgerId, describe(failure));
+        } else {
+            long wait = backoff(previousAttempts + 1);
+            store.retryLater(ledgerId, target, System.currentTimeMillis() + wait, describe(failure));
+            LOG.warn("Delivery of ledger {} to {} failed ({}); retrying in {} ms", ledgerId, target, describe(failure),
+                    wait);
+        }
+    }
+
+    long backoff(int attempts) {
+        return Math.min(maxBackoff.toMillis(), initialBackoff.toMillis() * (1L << Math.min(attempts - 1, 20)));
+    }
+
+    /** 4xx answers and explicit refusals are final; everything else (5xx, timeouts, I/O) is retried. */
+    static boolean isPermanent(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof PermanentDeliveryFailure) {
+                return true;
+            }
+            if (t instanceof HttpOperationFailedException http) {
+                return http.getStatusCode() >= 400 && http.getStatusCode() < 500 && http.getStatusCode() != 408
+                        && http.getStatusCode() != 429;
+            }
+        }
+        return false;
+    }
+
+    private static String describe(Throwable failure) {
+        Throwable root = failure;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String text = failure instanceof HttpOperationFailedException http
+                ? "HTTP " + http.getStatusCode() + " " + abbreviate(http.getResponseBody())
+                : root.getClass().getSimpleName() + ": " + root.getMessage();
+        return abbreviate(text);
+    }
+
+    private static String abbreviate(String s) {
+        if (s == null) {
+            return "";
+        }
+        return s.length() > 500 ? s.substring(0, 500) + "..." : s;
+    }
+}
