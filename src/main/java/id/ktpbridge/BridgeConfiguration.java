@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 
@@ -23,6 +24,7 @@ import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.PartnerUserResolver;
+import id.ktpbridge.ledger.DataSources;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerIdempotentRepository;
 import id.ktpbridge.ledger.SchemaMigrator;
@@ -34,11 +36,13 @@ import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.submit.FailureRecorder;
 import id.ktpbridge.submit.Intake;
 import id.ktpbridge.submit.Submitter;
+import id.ktpbridge.target.HttpTargetRequest;
+import id.ktpbridge.target.JdbcResultTarget;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.component.http.HttpComponent;
 import org.apache.camel.spi.Registry;
 import org.apache.camel.support.service.ServiceSupport;
-import org.h2.jdbcx.JdbcConnectionPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -96,13 +100,14 @@ public class BridgeConfiguration implements CamelConfiguration {
                 gtfSettings.retryInitialDelay(), gtfSettings.retryMaxDelay()), json);
         registry.bind("gtfClient", gtf);
 
-        Outbox outbox = new Outbox(new DeliveryStore(dataSource), ledger, context.createProducerTemplate(),
-                Arrays.stream(s.string("ktp.results.targets", "file").split(",")).map(String::trim)
-                        .filter(t -> !t.isEmpty()).toList(),
+        List<String> targets = Arrays.stream(s.string("ktp.results.targets", "file").split(","))
+                .map(String::trim).filter(t -> !t.isEmpty()).toList();
+        Outbox outbox = new Outbox(new DeliveryStore(dataSource), ledger, context.createProducerTemplate(), targets,
                 s.duration("ktp.results.retry.initial-backoff", Duration.ofSeconds(2)),
                 s.duration("ktp.results.retry.max-backoff", Duration.ofMinutes(5)),
                 s.integer("ktp.results.retry.batch-size", 100));
         registry.bind("outbox", outbox);
+        targets(s, context, registry, json, dataSource, targets);
         ResultPublisher publisher = new ResultPublisher(ledger, json, outbox);
         Duration retryDelay = s.duration("ktp.poll.initial-backoff", Duration.ofSeconds(2));
         Collector collector = new Collector(ledger, gtf, publisher, retryDelay);
@@ -141,20 +146,47 @@ public class BridgeConfiguration implements CamelConfiguration {
     private static DataSource dataSource(Settings s, Path dataDir, CamelContext context) throws Exception {
         String url = s.optional("ktp.db.url").orElse(
                 "jdbc:h2:file:" + dataDir.resolve("ledger").toString().replace('\\', '/') + ";DB_CLOSE_ON_EXIT=FALSE");
-        if (!url.startsWith("jdbc:h2:")) {
-            throw new IllegalStateException("ktp.db.url: only H2 is supported by this build (got "
-                    + url.substring(0, Math.min(url.length(), 16)) + "...)");
-        }
-        JdbcConnectionPool pool = JdbcConnectionPool.create(url, s.string("ktp.db.user", "sa"),
-                s.string("ktp.db.password", ""));
-        pool.setMaxConnections(s.integer("ktp.db.max-connections", 32));
+        return pool(context, url, s.string("ktp.db.user", "sa"), s.string("ktp.db.password", ""),
+                s.integer("ktp.db.max-connections", 32), "ktp-ledger");
+    }
+
+    private static DataSource pool(CamelContext context, String url, String user, String password, int size,
+                                   String name) throws Exception {
+        DataSources.Pool pool = DataSources.create(url, user, password, size, name);
         context.addService(new ServiceSupport() {
             @Override
-            protected void doStop() {
-                pool.dispose();
+            protected void doStop() throws Exception {
+                pool.closer().close();
             }
         });
-        return pool;
+        return pool.dataSource();
+    }
+
+    /** The HTTP and JDBC targets; their beans exist whether or not they are in ktp.results.targets. */
+    private static void targets(Settings s, CamelContext context, Registry registry, ObjectMapper json,
+                                DataSource ledgerDataSource, List<String> targets) throws Exception {
+        if (targets.contains("http") && s.optional("ktp.results.http.url").isEmpty()) {
+            throw new IllegalStateException("ktp.results.targets contains http but ktp.results.http.url"
+                    + " (KTP_RESULTS_HTTP_URL) is not set");
+        }
+        HttpComponent http = context.getComponent("http", HttpComponent.class);
+        http.setConnectTimeout((int) s.duration("ktp.results.http.connect-timeout", Duration.ofSeconds(5)).toMillis());
+        http.setResponseTimeout((int) s.duration("ktp.results.http.timeout", Duration.ofSeconds(30)).toMillis());
+        registry.bind("httpTargetRequest", new HttpTargetRequest(s.string("ktp.results.http.headers", ""),
+                s.string("ktp.results.http.auth-mode", "none"), s.string("ktp.results.http.auth-token", ""),
+                s.string("ktp.results.http.username", ""), s.string("ktp.results.http.password", "")));
+
+        DataSource resultsDb = ledgerDataSource;
+        if (s.optional("ktp.results.jdbc.url").isPresent()) {
+            resultsDb = pool(context, s.string("ktp.results.jdbc.url"), s.string("ktp.results.jdbc.user", ""),
+                    s.string("ktp.results.jdbc.password", ""), s.integer("ktp.results.jdbc.max-connections", 8),
+                    "ktp-results");
+        }
+        if (targets.contains("jdbc")) {
+            SchemaMigrator.migrate(resultsDb, "ktp_results_schema_version", "db/results",
+                    List.of("V1__results.sql"));
+        }
+        registry.bind("jdbcResultTarget", new JdbcResultTarget(resultsDb, json));
     }
 
     private static GtfSettings gtfSettings(Settings s) {

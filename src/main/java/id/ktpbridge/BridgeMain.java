@@ -20,7 +20,7 @@ public class BridgeMain extends Main {
 
     /** The YAML routes inside the jar (the {@code routes/} folder of the project). */
     static final List<String> BUNDLED_ROUTES = List.of(
-            "ingest-file.yaml", "poll-status.yaml", "callback.yaml", "deliver-results.yaml");
+            "ingest-file.yaml", "poll-status.yaml", "callback.yaml", "deliver-results.yaml", "deliver-http.yaml", "deliver-jdbc.yaml");
 
     private volatile String finalReport;
 

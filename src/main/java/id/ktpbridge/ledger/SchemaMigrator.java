@@ -17,61 +17,68 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies the numbered scripts under {@code db/migration} once each, in order, recording them in
- * {@code ktp_schema_version}. Plain SQL that runs on H2 and PostgreSQL alike.
+ * Applies numbered SQL scripts once each, in order, recording them in a history table. Plain SQL
+ * that runs on H2 and PostgreSQL alike. The ledger's scripts live in {@code db/migration}; other
+ * schemas (the results table of the JDBC target) have their own folder and history table.
  */
 public final class SchemaMigrator {
 
     private static final Logger LOG = LoggerFactory.getLogger(SchemaMigrator.class);
 
-    /** Every migration, oldest first. A new schema change is a new entry, never an edit. */
+    /** Every ledger migration, oldest first. A new schema change is a new entry, never an edit. */
     static final List<String> SCRIPTS = List.of("V1__ledger.sql", "V2__outbox_and_idempotency.sql");
 
     private SchemaMigrator() {
     }
 
+    /** Brings the ledger schema up to date. */
     public static void migrate(DataSource dataSource) {
+        migrate(dataSource, "ktp_schema_version", "db/migration", SCRIPTS);
+    }
+
+    public static void migrate(DataSource dataSource, String historyTable, String folder, List<String> scripts) {
         try (Connection c = dataSource.getConnection()) {
             try (Statement s = c.createStatement()) {
-                s.execute("CREATE TABLE IF NOT EXISTS ktp_schema_version ("
+                s.execute("CREATE TABLE IF NOT EXISTS " + historyTable + " ("
                         + "version INT NOT NULL PRIMARY KEY, script VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)");
             }
-            int applied = currentVersion(c);
-            for (int i = applied; i < SCRIPTS.size(); i++) {
-                apply(c, i + 1, SCRIPTS.get(i));
+            int applied = currentVersion(c, historyTable);
+            for (int i = applied; i < scripts.size(); i++) {
+                apply(c, historyTable, folder, i + 1, scripts.get(i));
             }
         } catch (SQLException e) {
-            throw new IllegalStateException("Ledger schema migration failed: " + e.getMessage(), e);
+            throw new IllegalStateException("Schema migration (" + folder + ") failed: " + e.getMessage(), e);
         }
     }
 
-    private static int currentVersion(Connection c) throws SQLException {
+    private static int currentVersion(Connection c, String historyTable) throws SQLException {
         try (Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT COALESCE(MAX(version), 0) FROM ktp_schema_version")) {
+             ResultSet rs = s.executeQuery("SELECT COALESCE(MAX(version), 0) FROM " + historyTable)) {
             rs.next();
             return rs.getInt(1);
         }
     }
 
-    private static void apply(Connection c, int version, String script) throws SQLException {
+    private static void apply(Connection c, String historyTable, String folder, int version, String script)
+            throws SQLException {
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
         try (Statement s = c.createStatement()) {
-            for (String sql : read(script).split(";")) {
+            for (String sql : read(folder + "/" + script).split(";")) {
                 String statement = stripComments(sql);
                 if (!statement.isBlank()) {
                     s.execute(statement);
                 }
             }
             try (PreparedStatement ps = c.prepareStatement(
-                    "INSERT INTO ktp_schema_version (version, script, applied_at) VALUES (?, ?, ?)")) {
+                    "INSERT INTO " + historyTable + " (version, script, applied_at) VALUES (?, ?, ?)")) {
                 ps.setInt(1, version);
                 ps.setString(2, script);
                 ps.setLong(3, System.currentTimeMillis());
                 ps.executeUpdate();
             }
             c.commit();
-            LOG.info("Ledger schema migrated to version {} ({})", version, script);
+            LOG.info("Schema {} migrated to version {} ({})", folder, version, script);
         } catch (SQLException e) {
             c.rollback();
             throw e;
@@ -91,7 +98,7 @@ public final class SchemaMigrator {
     }
 
     private static String read(String script) {
-        try (InputStream in = SchemaMigrator.class.getResourceAsStream("/db/migration/" + script)) {
+        try (InputStream in = SchemaMigrator.class.getResourceAsStream("/" + script)) {
             if (in == null) {
                 throw new IllegalStateException("Migration script missing from the classpath: " + script);
             }

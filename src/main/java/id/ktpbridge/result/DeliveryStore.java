@@ -31,8 +31,12 @@ public class DeliveryStore {
         this.dataSource = dataSource;
     }
 
-    /** Adds a pending row per target; targets already present (a result re-published) are kept as they are. */
-    public void enqueue(String ledgerId, List<String> targets) {
+    /**
+     * Adds a pending row per target; targets already present (a result re-published) are kept as
+     * they are. The rows are leased to the caller for {@code leaseMillis}, which attempts them at
+     * once; the retry schedule only sees them if that attempt never reports back (a crash).
+     */
+    public void enqueue(String ledgerId, List<String> targets, long leaseMillis) {
         long now = System.currentTimeMillis();
         for (String target : targets) {
             try (Connection c = dataSource.getConnection();
@@ -41,7 +45,7 @@ public class DeliveryStore {
                 ps.setString(1, ledgerId);
                 ps.setString(2, target);
                 ps.setString(3, PENDING);
-                ps.setLong(4, now);
+                ps.setLong(4, now + leaseMillis);
                 ps.setLong(5, now);
                 ps.executeUpdate();
             } catch (SQLException e) {

@@ -63,7 +63,7 @@ public class Outbox {
 
     /** Queues a stored result for every target and tries each once right away. */
     public void enqueueAndDeliver(String ledgerId) {
-        store.enqueue(ledgerId, targets);
+        store.enqueue(ledgerId, targets, maxBackoff.toMillis());
         for (String target : targets) {
             attempt(ledgerId, target, 0);
         }

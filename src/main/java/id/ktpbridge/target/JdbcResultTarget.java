@@ -1,0 +1,90 @@
+package id.ktpbridge.target;
+
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+
+import javax.sql.DataSource;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.result.PermanentDeliveryFailure;
+import id.ktpbridge.result.ResultPublisher;
+import org.apache.camel.Exchange;
+
+/**
+ * The JDBC target: one row per submission in {@code ktp_result}, upserted by submission id, so a
+ * redelivered result replaces its row instead of adding one. Plain UPDATE-then-INSERT keeps it
+ * portable across H2 and PostgreSQL; a concurrent insert of the same key falls back to UPDATE.
+ */
+public class JdbcResultTarget {
+
+    private static final String UPDATE = "UPDATE ktp_result SET ledger_id = ?, partner_user_id = ?,"
+            + " partner_user_id_type = ?, status = ?, result = ?, reason_code = ?, source_type = ?, source_file = ?,"
+            + " source_sha256 = ?, received_via = ?, submitted_at = ?, completed_at = ?, document = ?, updated_at = ?"
+            + " WHERE submission_id = ?";
+    private static final String INSERT = "INSERT INTO ktp_result (ledger_id, partner_user_id, partner_user_id_type,"
+            + " status, result, reason_code, source_type, source_file, source_sha256, received_via, submitted_at,"
+            + " completed_at, document, updated_at, submission_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+    private final DataSource dataSource;
+    private final ObjectMapper json;
+
+    public JdbcResultTarget(DataSource dataSource, ObjectMapper json) {
+        this.dataSource = dataSource;
+        this.json = json;
+    }
+
+    /** Camel bean method for {@code direct:deliver-jdbc}. */
+    public void write(Exchange exchange) throws SQLException {
+        String document = exchange.getMessage().getBody(String.class);
+        String key = exchange.getMessage().getHeader(ResultPublisher.RESULT_NAME, String.class);
+        JsonNode doc;
+        try {
+            doc = json.readTree(document);
+        } catch (IOException e) {
+            throw new PermanentDeliveryFailure("the result document is not JSON");
+        }
+        try (Connection c = dataSource.getConnection()) {
+            if (execute(c, UPDATE, doc, document, key) == 0) {
+                try {
+                    execute(c, INSERT, doc, document, key);
+                } catch (SQLException e) {
+                    if (e.getSQLState() == null || !e.getSQLState().startsWith("23")) {
+                        throw e;
+                    }
+                    execute(c, UPDATE, doc, document, key);
+                }
+            }
+        }
+    }
+
+    private static int execute(Connection c, String sql, JsonNode doc, String document, String key)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            int i = 1;
+            ps.setString(i++, text(doc, "ledgerId"));
+            ps.setString(i++, text(doc, "partnerUserId"));
+            ps.setString(i++, text(doc, "partnerUserIdType"));
+            ps.setString(i++, text(doc, "status"));
+            ps.setString(i++, text(doc, "result"));
+            ps.setString(i++, text(doc, "reasonCode"));
+            ps.setString(i++, text(doc, "sourceType"));
+            ps.setString(i++, text(doc, "sourceFile"));
+            ps.setString(i++, text(doc, "sourceSha256"));
+            ps.setString(i++, text(doc, "receivedVia"));
+            ps.setString(i++, text(doc, "submittedAt"));
+            ps.setString(i++, text(doc, "completedAt"));
+            ps.setString(i++, document);
+            ps.setLong(i++, System.currentTimeMillis());
+            ps.setString(i, key);
+            return ps.executeUpdate();
+        }
+    }
+
+    private static String text(JsonNode doc, String field) {
+        JsonNode v = doc.get(field);
+        return v == null || v.isNull() ? null : v.asText();
+    }
+}

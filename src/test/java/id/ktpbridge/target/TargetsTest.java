@@ -1,0 +1,185 @@
+package id.ktpbridge.target;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.result.DeliveryStore;
+import id.ktpbridge.result.Outbox;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.PostgresServer;
+import id.ktpbridge.testkit.RecordingHttpServer;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The file, HTTP and JDBC targets together, with a partner endpoint that fails on demand. */
+class TargetsTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dataDir;
+
+    private static Map<String, String> targets(RecordingHttpServer http, String extra) {
+        Map<String, String> p = new HashMap<>();
+        p.put("ktp.results.targets", "file,http,jdbc" + extra);
+        p.put("ktp.results.http.url", http.url("/ktp/results"));
+        p.put("ktp.results.http.auth-mode", "bearer");
+        p.put("ktp.results.http.auth-token", "partner-secret");
+        p.put("ktp.results.http.headers", "X-Partner: acme; X-Env: test");
+        p.put("ktp.results.retry.interval", "200");
+        p.put("ktp.results.retry.initial-backoff", "200");
+        p.put("ktp.results.retry.max-backoff", "500");
+        return p;
+    }
+
+    @Test
+    void everyResultReachesEveryTargetOnce() throws Exception {
+        try (RecordingHttpServer http = new RecordingHttpServer();
+             BridgeApp app = BridgeApp.start(dataDir, targets(http, ""))) {
+            drop(app, "u5001.png", "u5002-notektp.jpg", "u5003-error.png");
+            Results.drop(app.inbox(), "u5004.jpg", "not an image".getBytes());
+
+            await().atMost(Duration.ofSeconds(30)).until(() -> http.accepted().size() == 4);
+            List<JsonNode> files = Results.read(app.results());
+            assertEquals(4, files.size());
+
+            Set<String> fileNames = files.stream().map(n -> n.path("sourceFile").asText()).collect(Collectors.toSet());
+            Set<String> posted = http.accepted().stream().map(r -> parse(r.body()).path("sourceFile").asText())
+                    .collect(Collectors.toSet());
+            assertEquals(fileNames, posted);
+            for (RecordingHttpServer.Request r : http.accepted()) {
+                assertEquals("POST", r.method());
+                assertEquals("/ktp/results", r.path());
+                assertTrue(r.header("content-type").startsWith("application/json"));
+                assertEquals("Bearer partner-secret", r.header("authorization"));
+                assertEquals("acme", r.header("x-partner"));
+                assertEquals("test", r.header("x-env"));
+                assertEquals(parse(r.body()).path("status").asText(), r.header("ktp-result-status"));
+                assertNull(r.header("ktpledgerid"), "internal headers stay inside");
+                assertNull(r.header("ktpresulttarget"), "internal headers stay inside");
+            }
+            assertEquals(4, jdbcRows(app, "jdbc:h2:file:" + app.dataDir().resolve("ledger")));
+            await().atMost(Duration.ofSeconds(5)).until(() -> deliveries(app).equals(Map.of(
+                    "file", Map.of(DeliveryStore.DELIVERED, 4), "http", Map.of(DeliveryStore.DELIVERED, 4),
+                    "jdbc", Map.of(DeliveryStore.DELIVERED, 4))));
+        }
+    }
+
+    @Test
+    void resultsWaitForAnHttpTargetThatIsDownAndArriveWhenItIsBack() throws Exception {
+        try (RecordingHttpServer http = new RecordingHttpServer();
+             BridgeApp app = BridgeApp.start(dataDir, targets(http, ""))) {
+            http.answer(503);
+            drop(app, "u5101.png", "u5102.jpg");
+            // the other targets are not held up
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+            await().atMost(Duration.ofSeconds(10)).until(() -> http.received().size() >= 4);
+            assertEquals(0, http.accepted().size());
+            assertEquals(Map.of(DeliveryStore.PENDING, 2), deliveries(app).get("http"));
+
+            http.answer(200);
+            await().atMost(Duration.ofSeconds(15)).until(() -> http.accepted().size() == 2);
+            await().atMost(Duration.ofSeconds(5)).until(() ->
+                    Map.of(DeliveryStore.DELIVERED, 2).equals(deliveries(app).get("http")));
+            assertEquals(2, jdbcRows(app, "jdbc:h2:file:" + app.dataDir().resolve("ledger")));
+            assertEquals(Map.of(DeliveryStore.DELIVERED, 2), deliveries(app).get("jdbc"));
+            // delivered results are not sent again
+            await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(3))
+                    .until(() -> http.accepted().size() == 2);
+        }
+    }
+
+    @Test
+    void aClientErrorIsRecordedAsRefusedAndNotRetried() throws Exception {
+        try (RecordingHttpServer http = new RecordingHttpServer();
+             BridgeApp app = BridgeApp.start(dataDir, targets(http, ""))) {
+            http.answer(422);
+            drop(app, "u5201.png");
+            await().atMost(Duration.ofSeconds(30)).until(() ->
+                    Map.of(DeliveryStore.REFUSED, 1).equals(deliveries(app).get("http")));
+            int attempts = http.received().size();
+            assertEquals(1, attempts);
+            assertEquals(Map.of(DeliveryStore.DELIVERED, 1), deliveries(app).get("file"));
+            await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(3))
+                    .until(() -> http.received().size() == attempts);
+        }
+    }
+
+    @Test
+    void theJdbcTargetWritesToPostgresql() throws Exception {
+        try (PostgresServer pg = PostgresServer.start(); RecordingHttpServer http = new RecordingHttpServer()) {
+            String url = pg.createDatabase("partner_results");
+            Map<String, String> props = targets(http, "");
+            props.put("ktp.results.targets", "file,jdbc");
+            props.put("ktp.results.jdbc.url", url);
+            props.put("ktp.results.jdbc.user", "postgres");
+            try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+                drop(app, "u5301.png", "u5302-notektp.png");
+                await().atMost(Duration.ofSeconds(30)).until(() -> jdbcRows(app, url) == 2);
+                try (Connection c = DriverManager.getConnection(url, "postgres", "");
+                     ResultSet rs = c.createStatement().executeQuery(
+                             "SELECT partner_user_id, status, result, reason_code, document FROM ktp_result"
+                                     + " ORDER BY partner_user_id")) {
+                    rs.next();
+                    assertEquals("u5301", rs.getString(1));
+                    assertEquals("VALID", rs.getString(3));
+                    assertEquals("u5301", parse(rs.getString(5)).path("partnerUserId").asText());
+                    rs.next();
+                    assertEquals("NOT_EKTP", rs.getString(4));
+                }
+            }
+            // a second run on the same database finds its schema and upserts: a redelivered result replaces its row
+            try (BridgeApp again = BridgeApp.start(dataDir, props)) {
+                Outbox outbox = again.bean("outbox", Outbox.class);
+                String ledgerId = again.ledger().createdSince(0).get(0).id();
+                outbox.enqueueAndDeliver(ledgerId);
+                assertEquals(2, jdbcRows(again, url));
+            }
+        }
+    }
+
+    private static void drop(BridgeApp app, String... names) throws Exception {
+        for (String n : names) {
+            Results.drop(app.inbox(), n, SampleImages.card(n, n.endsWith(".png") ? "png" : "jpg"));
+        }
+    }
+
+    private static Map<String, Map<String, Integer>> deliveries(BridgeApp app) {
+        return app.bean("outbox", Outbox.class).store().counts();
+    }
+
+    private static int jdbcRows(BridgeApp app, String url) throws Exception {
+        String user = url.startsWith("jdbc:h2") ? "sa" : "postgres";
+        try (Connection c = DriverManager.getConnection(url.startsWith("jdbc:h2") ? url + ";AUTO_SERVER=FALSE" : url,
+                user, "");
+             ResultSet rs = c.createStatement().executeQuery("SELECT COUNT(*) FROM ktp_result")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    private static JsonNode parse(String json) {
+        try {
+            return JSON.readTree(json);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
