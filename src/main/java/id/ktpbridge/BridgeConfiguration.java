@@ -72,6 +72,13 @@ public class BridgeConfiguration implements CamelConfiguration {
         DataSource dataSource = dataSource(s, dataDir, context);
         SchemaMigrator.migrate(dataSource);
         Ledger ledger = new Ledger(dataSource);
+        if (s.flag("ktp.recovery.release-claims-on-start", true)) {
+            // a single instance owns every claim: those left by a previous run died with it
+            int released = ledger.releaseStaleClaims(Long.MAX_VALUE);
+            if (released > 0) {
+                LOG.info("{} collection claim(s) of the previous run released", released);
+            }
+        }
         registry.bind("ktpDataSource", dataSource);
         registry.bind("ledger", ledger);
         // inputs already taken, per source, kept across restarts (sources refer to them by name)
@@ -118,7 +125,8 @@ public class BridgeConfiguration implements CamelConfiguration {
                 new PartnerUserResolver(s.optional("ktp.source.user-id-pattern").orElse(null),
                         s.string("ktp.source.user-id-allowed"), s.string("ktp.source.user-id-type-allowed"),
                         s.string("gtf.partner-user-id-type")),
-                publisher, json, gtfSettings.onboardingPartner(), dataDir.resolve("spool")));
+                publisher, json, gtfSettings.onboardingPartner(), dataDir.resolve("spool"),
+                !"none".equalsIgnoreCase(s.string("ktp.source.dedupe", "content"))));
         registry.bind("submitter", new Submitter(gtf, ledger, collector, gtfSettings.primaryDocumentKey(),
                 s.duration("ktp.poll.first-delay", Duration.ofSeconds(3)),
                 s.duration("ktp.poll.deadline", Duration.ofMinutes(30))));
@@ -145,7 +153,10 @@ public class BridgeConfiguration implements CamelConfiguration {
 
     private static DataSource dataSource(Settings s, Path dataDir, CamelContext context) throws Exception {
         String url = s.optional("ktp.db.url").orElse(
-                "jdbc:h2:file:" + dataDir.resolve("ledger").toString().replace('\\', '/') + ";DB_CLOSE_ON_EXIT=FALSE");
+                "jdbc:h2:file:" + dataDir.resolve("ledger").toString().replace('\\', '/')
+                        // WRITE_DELAY=0: a commit is written before the next external step, so a killed
+                        // process never forgets a step it already took at OneKYC
+                        + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0");
         return pool(context, url, s.string("ktp.db.user", "sa"), s.string("ktp.db.password", ""),
                 s.integer("ktp.db.max-connections", 32), "ktp-ledger");
     }

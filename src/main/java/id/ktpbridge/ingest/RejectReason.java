@@ -11,6 +11,7 @@ public enum RejectReason {
     INVALID_PARTNER_USER_ID("no valid partner user id could be derived for the file"),
     INVALID_PARTNER_USER_ID_TYPE("the partner user id type is not valid"),
     INVALID_SIDECAR("the sidecar JSON file is malformed"),
+    DUPLICATE_CONTENT("the same image content was already submitted (ktp.source.dedupe=content)"),
     UNREADABLE_SOURCE("the input could not be read");
 
     private final String description;

@@ -47,8 +47,49 @@ public class Ledger {
     }
 
     public void markPresigned(String id, String submissionId) {
-        requireOne(update("UPDATE ktp_submission SET state = ?, submission_id = ?, updated_at = ? WHERE id = ?",
-                SubmissionState.PRESIGNED.name(), submissionId, System.currentTimeMillis(), id), id);
+        markPresigned(id, submissionId, null, null);
+    }
+
+    /** Also keeps the primary document's upload URL, so a restart can upload with the same submission. */
+    public void markPresigned(String id, String submissionId, String uploadUrl, Long uploadUrlExpiresAt) {
+        requireOne(update("UPDATE ktp_submission SET state = ?, submission_id = ?, upload_url = ?,"
+                        + " upload_url_expires_at = ?, updated_at = ? WHERE id = ?",
+                SubmissionState.PRESIGNED.name(), submissionId, uploadUrl, uploadUrlExpiresAt,
+                System.currentTimeMillis(), id), id);
+    }
+
+    /** The stored upload URL of a presigned submission and its expiry (epoch ms), if any. */
+    public record StoredUpload(String url, long expiresAt) {
+
+        @Override
+        public String toString() {
+            return "StoredUpload[expiresAt=" + expiresAt + "]";
+        }
+    }
+
+    public Optional<StoredUpload> storedUpload(String id) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT upload_url, upload_url_expires_at FROM ktp_submission WHERE id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next() && rs.getString(1) != null) {
+                    return Optional.of(new StoredUpload(rs.getString(1), rs.getLong(2)));
+                }
+                return Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
+    /**
+     * The newest row for this content that is submitted or on its way (not REJECTED or FAILED):
+     * the same input seen again after a restart, or the same image dropped twice.
+     */
+    public Optional<LedgerRecord> findActiveByContent(String sha256) {
+        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_sha256 = ? AND state NOT IN (?, ?)"
+                        + " ORDER BY created_at DESC", sha256, SubmissionState.REJECTED.name(),
+                SubmissionState.FAILED.name()).stream().findFirst();
     }
 
     public void markUploaded(String id) {
@@ -58,15 +99,15 @@ public class Ledger {
 
     public void markConfirmed(String id, long submittedAt, long firstPollAt, long deadlineAt) {
         requireOne(update("UPDATE ktp_submission SET state = ?, submitted_at = ?, next_poll_at = ?, deadline_at = ?,"
-                        + " poll_attempts = 0, updated_at = ? WHERE id = ? AND state IN (?, ?, ?)",
+                        + " poll_attempts = 0, upload_url = NULL, updated_at = ? WHERE id = ? AND state IN (?, ?, ?)",
                 SubmissionState.CONFIRMED.name(), submittedAt, firstPollAt, deadlineAt, System.currentTimeMillis(), id,
                 SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name()), id);
     }
 
     /** Ends an input that never reached OneKYC's processing (rejected or failed). */
     public void markEnded(String id, SubmissionState finalState, String reasonCode, String message) {
-        update("UPDATE ktp_submission SET state = ?, reason_code = ?, error_message = ?, completed_at = ?, updated_at = ?"
-                        + " WHERE id = ? AND state IN (?, ?, ?, ?)",
+        update("UPDATE ktp_submission SET state = ?, reason_code = ?, error_message = ?, completed_at = ?,"
+                        + " upload_url = NULL, updated_at = ? WHERE id = ? AND state IN (?, ?, ?, ?)",
                 finalState.name(), reasonCode, truncate(message, 2000), System.currentTimeMillis(),
                 System.currentTimeMillis(), id, SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(),
                 SubmissionState.UPLOADED.name(), SubmissionState.REJECTED.name());

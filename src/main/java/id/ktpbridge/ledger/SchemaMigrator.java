@@ -26,7 +26,7 @@ public final class SchemaMigrator {
     private static final Logger LOG = LoggerFactory.getLogger(SchemaMigrator.class);
 
     /** Every ledger migration, oldest first. A new schema change is a new entry, never an edit. */
-    static final List<String> SCRIPTS = List.of("V1__ledger.sql", "V2__outbox_and_idempotency.sql");
+    static final List<String> SCRIPTS = List.of("V1__ledger.sql", "V2__outbox_and_idempotency.sql", "V3__resume.sql");
 
     private SchemaMigrator() {
     }

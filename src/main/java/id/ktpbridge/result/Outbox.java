@@ -63,9 +63,21 @@ public class Outbox {
 
     /** Queues a stored result for every target and tries each once right away. */
     public void enqueueAndDeliver(String ledgerId) {
+        enqueue(ledgerId);
+        deliverNow(ledgerId);
+    }
+
+    /** Queues a stored result for every target; the rows are leased to a {@link #deliverNow} that follows. */
+    public void enqueue(String ledgerId) {
         store.enqueue(ledgerId, targets, maxBackoff.toMillis());
+    }
+
+    /** One immediate attempt per target; failures stay queued for the retry schedule. */
+    public void deliverNow(String ledgerId) {
         for (String target : targets) {
-            attempt(ledgerId, target, 0);
+            if (DeliveryStore.PENDING.equals(store.state(ledgerId, target))) {
+                attempt(ledgerId, target, 0);
+            }
         }
     }
 

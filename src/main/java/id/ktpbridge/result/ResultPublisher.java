@@ -51,12 +51,14 @@ public class ResultPublisher {
     }
 
     private void publish(LedgerRecord r, ObjectNode doc, ResultStatus status, String result, String reasonCode) {
+        // stored, then queued, then marked: a crash in between leaves the claim open, so it is published again
         ledger.recordOutcome(r.id(), status.name(), result, reasonCode,
                 parseInstant(doc.path("completedAt").asText(null)), doc.toPrettyString());
+        outbox.enqueue(r.id());
         ledger.markDelivered(r.id());
         LOG.info("Result ready: ledger {} submission {} status {} reason {}", r.id(), r.submissionId(), status,
                 reasonCode == null || reasonCode.isEmpty() ? "-" : reasonCode);
-        outbox.enqueueAndDeliver(r.id());
+        outbox.deliverNow(r.id());
     }
 
     private static Long parseInstant(String iso) {

@@ -19,6 +19,7 @@ import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.PartnerUserResolver.PartnerUser;
 import id.ktpbridge.ingest.RejectReason;
 import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.NewInput;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.result.ResultPublisher;
@@ -46,9 +47,11 @@ public class Intake implements Processor {
     private final ObjectMapper json;
     private final String onboardingPartner;
     private final Path spoolDir;
+    private final boolean dedupeByContent;
 
     public Intake(Ledger ledger, ImageInspector inspector, PartnerUserResolver users, ResultPublisher publisher,
-                  ObjectMapper json, String onboardingPartner, Path spoolDir) {
+                  ObjectMapper json, String onboardingPartner, Path spoolDir, boolean dedupeByContent) {
+        this.dedupeByContent = dedupeByContent;
         this.ledger = ledger;
         this.inspector = inspector;
         this.users = users;
@@ -90,6 +93,19 @@ public class Intake implements Processor {
             detail = image.detail();
         }
 
+        if (reason == null) {
+            LedgerRecord earlier = ledger.findActiveByContent(image.sha256()).orElse(null);
+            if (earlier != null && earlier.sourceRef().equals(sourceRef)) {
+                resumeOrSkip(exchange, earlier, image);
+                return;
+            }
+            if (earlier != null && dedupeByContent) {
+                reason = RejectReason.DUPLICATE_CONTENT;
+                detail = "same bytes as ledger " + earlier.id()
+                        + (earlier.submissionId() == null ? "" : " (submission " + earlier.submissionId() + ")");
+            }
+        }
+
         NewInput input = new NewInput(ledgerId, sourceType, sourceRef, sourceFile, image.sha256(), image.size(),
                 image.contentType(), onboardingPartner, user == null ? null : user.id(),
                 user == null ? null : user.type(), UUID.randomUUID().toString(), UUID.randomUUID().toString(),
@@ -105,7 +121,27 @@ public class Intake implements Processor {
         ledger.insert(input, SubmissionState.RECEIVED);
         exchange.setProperty(WorkItem.PROPERTY, new WorkItem(ledgerId, image.file(), image.contentType(),
                 new CallContext(new TokenKey(onboardingPartner, user.id(), user.type()), input.partnerSessionId(),
-                        input.sdkSessionId()), metadata));
+                        input.sdkSessionId()), metadata, SubmissionState.RECEIVED, null));
+    }
+
+    /**
+     * The same input (same source reference, same bytes) is back: the process stopped before its
+     * source could move it. Continue where the ledger says it stopped, or do nothing if it was
+     * already confirmed (its outcome is collected as usual).
+     */
+    private void resumeOrSkip(Exchange exchange, LedgerRecord earlier, Inspection image) {
+        exchange.setProperty(WorkItem.LEDGER_ID, earlier.id());
+        switch (earlier.state()) {
+            case RECEIVED, PRESIGNED, UPLOADED -> {
+                LOG.info("Resuming ledger {} from state {}", earlier.id(), earlier.state());
+                exchange.setProperty(WorkItem.PROPERTY, new WorkItem(earlier.id(), image.file(), image.contentType(),
+                        new CallContext(new TokenKey(earlier.onboardingPartner(), earlier.partnerUserId(),
+                                earlier.partnerUserIdType()), earlier.partnerSessionId(), earlier.sdkSessionId()),
+                        metadata(earlier.confirmMetadata()), earlier.state(), earlier.submissionId()));
+            }
+            default -> LOG.info("Input already submitted as ledger {} (submission {}, {}): nothing to submit",
+                    earlier.id(), earlier.submissionId(), earlier.state());
+        }
     }
 
     /** Local files are read in place; anything else is spooled to disk while it is inspected. */

@@ -17,8 +17,11 @@ public class SubmitRoutes extends RouteBuilder {
                     .process("failureRecorder")
                 .end()
                 .process("intake")
-                .bean("submitter", "presign")
-                .bean("submitter", "upload")
-                .bean("submitter", "confirm");
+                // no work item: the input was already submitted (seen again after a restart)
+                .filter(exchangeProperty(WorkItem.PROPERTY).isNotNull())
+                    .bean("submitter", "presign")
+                    .bean("submitter", "upload")
+                    .bean("submitter", "confirm")
+                .end();
     }
 }

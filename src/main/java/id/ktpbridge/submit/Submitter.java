@@ -9,6 +9,7 @@ import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.gtf.Presigned;
 import id.ktpbridge.gtf.StorageUploadException;
 import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.SubmissionState;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,6 +22,8 @@ import org.slf4j.LoggerFactory;
 public class Submitter {
 
     private static final Logger LOG = LoggerFactory.getLogger(Submitter.class);
+    /** A stored upload URL this close to expiry is not worth trying: presign again instead. */
+    private static final Duration URL_MARGIN = Duration.ofSeconds(30);
 
     private final GtfClient gtf;
     private final Ledger ledger;
@@ -41,13 +44,35 @@ public class Submitter {
 
     public void presign(Exchange exchange) {
         WorkItem work = work(exchange);
+        if (work.resumeFrom == SubmissionState.UPLOADED) {
+            work.presigned = new Presigned(work.knownSubmissionId, null, Map.of());
+            return;
+        }
+        if (work.resumeFrom == SubmissionState.PRESIGNED && work.presigned == null) {
+            long usableUntil = System.currentTimeMillis() + URL_MARGIN.toMillis();
+            var stored = ledger.storedUpload(work.ledgerId).filter(u -> u.expiresAt() > usableUntil);
+            if (stored.isPresent()) {
+                work.presigned = new Presigned(work.knownSubmissionId, null,
+                        Map.of(primaryDocumentKey, new Presigned.DocumentSlot(stored.get().url(), null, 0)));
+                return;
+            }
+        }
+        presignAnew(work);
+    }
+
+    private void presignAnew(WorkItem work) {
         work.presigned = gtf.presign(work.context);
-        ledger.markPresigned(work.ledgerId, work.presigned.submissionId());
+        Presigned.DocumentSlot slot = primarySlot(work.presigned);
+        ledger.markPresigned(work.ledgerId, work.presigned.submissionId(), slot.documentUrl(),
+                System.currentTimeMillis() + slot.expiryInSeconds() * 1000);
         LOG.debug("Presigned: ledger {} submission {}", work.ledgerId, work.presigned.submissionId());
     }
 
     public void upload(Exchange exchange) {
         WorkItem work = work(exchange);
+        if (work.resumeFrom == SubmissionState.UPLOADED) {
+            return;
+        }
         try {
             uploadImage(work);
         } catch (StorageUploadException e) {
@@ -56,7 +81,7 @@ public class Submitter {
             }
             LOG.info("Storage refused the presigned URL of ledger {} ({}); presigning again", work.ledgerId,
                     e.storageCode());
-            presign(exchange);
+            presignAnew(work);
             uploadImage(work);
         }
         ledger.markUploaded(work.ledgerId);
@@ -87,9 +112,13 @@ public class Submitter {
                 .ifPresent(r -> collector.collect(r, Collector.VIA_CALLBACK));
     }
 
-    /** The primary document key gets the image; other keys are left to the server's rules. */
     private void uploadImage(WorkItem work) {
-        Map<String, Presigned.DocumentSlot> documents = work.presigned.documents();
+        gtf.upload(primarySlot(work.presigned), work.image, work.contentType);
+    }
+
+    /** The primary document key gets the image (or the only document there is); other keys follow the server's rules. */
+    private Presigned.DocumentSlot primarySlot(Presigned presigned) {
+        Map<String, Presigned.DocumentSlot> documents = presigned.documents();
         Presigned.DocumentSlot slot = documents.get(primaryDocumentKey);
         if (slot == null && documents.size() == 1) {
             slot = documents.values().iterator().next();
@@ -98,7 +127,7 @@ public class Submitter {
             throw new GtfApiException("presign", 200, null,
                     "NO_DOCUMENT_SLOT_" + primaryDocumentKey + "_IN " + documents.keySet());
         }
-        gtf.upload(slot, work.image, work.contentType);
+        return slot;
     }
 
     private static WorkItem work(Exchange exchange) {

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.gtf.CallContext;
 import id.ktpbridge.gtf.Presigned;
+import id.ktpbridge.ledger.SubmissionState;
 
 /** What the submit steps pass along for one input (an exchange property, never logged). */
 public final class WorkItem {
@@ -18,14 +19,21 @@ public final class WorkItem {
     final String contentType;
     final CallContext context;
     final JsonNode metadata;
+    /** Where this input stands in the ledger: RECEIVED for a new one, later for one resumed after a restart. */
+    final SubmissionState resumeFrom;
+    /** The submission id already recorded for a resumed input, else null. */
+    final String knownSubmissionId;
     Presigned presigned;
 
-    WorkItem(String ledgerId, Path image, String contentType, CallContext context, JsonNode metadata) {
+    WorkItem(String ledgerId, Path image, String contentType, CallContext context, JsonNode metadata,
+             SubmissionState resumeFrom, String knownSubmissionId) {
         this.ledgerId = ledgerId;
         this.image = image;
         this.contentType = contentType;
         this.context = context;
         this.metadata = metadata;
+        this.resumeFrom = resumeFrom;
+        this.knownSubmissionId = knownSubmissionId;
     }
 
     public String ledgerId() {

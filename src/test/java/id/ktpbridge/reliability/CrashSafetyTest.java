@@ -1,0 +1,102 @@
+package id.ktpbridge.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.sandbox.GtfSandbox;
+import id.ktpbridge.sandbox.SandboxSettings;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.BridgeProcess;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * kill -9 at random moments of a batch, several times, then a final run to the end: every input
+ * must have exactly one confirmed submission at the emulator and exactly one result record.
+ * The emulator lives in the test JVM so it survives the application's deaths.
+ */
+class CrashSafetyTest {
+
+    private static final int IMAGES = 24;
+    private static final int KILLS = 5;
+
+    @TempDir
+    Path work;
+
+    @Test
+    void killedAtRandomMomentsNothingIsLostOrDuplicated() throws Exception {
+        int callbackPort = BridgeApp.freePort();
+        SandboxSettings settings = new SandboxSettings();
+        settings.setProcessingDelayMillis(700);
+        settings.setCallbackUrl("http://127.0.0.1:" + callbackPort + "/coe/submissions-callback");
+        settings.setCallbackAuthorization("Bearer crash-test");
+        GtfSandbox sandbox = new GtfSandbox(settings).start();
+        try {
+            Path data = work.resolve("data");
+            List<String> names = new ArrayList<>();
+            for (int i = 0; i < IMAGES; i++) {
+                String name = String.format("u%05d%s.%s", 6000 + i, i % 7 == 3 ? "-notektp" : "",
+                        i % 2 == 0 ? "png" : "jpg");
+                names.add(name);
+                Results.drop(data.resolve("inbox"), name, SampleImages.card(name, i % 2 == 0 ? "png" : "jpg"));
+            }
+            Map<String, String> env = new HashMap<>();
+            env.put("GTF_SANDBOX_ENABLED", "false");
+            env.put("GTF_TOKEN_URL", sandbox.baseUrl());
+            env.put("GTF_API_URL", sandbox.baseUrl());
+            env.put("KTP_DATA_DIR", data.toString());
+            env.put("KTP_CALLBACK_PORT", String.valueOf(callbackPort));
+            env.put("KTP_CALLBACK_AUTH_TOKEN", "crash-test");
+            Map<String, String> fast = Map.of("ktp.source.read-lock-min-age", "0", "ktp.source.poll-delay", "200",
+                    "ktp.concurrency", "4", "ktp.poll.interval", "300", "ktp.poll.first-delay", "500",
+                    "ktp.poll.initial-backoff", "300", "ktp.poll.max-backoff", "1000", "camel.server.host", "127.0.0.1",
+                    "ktp.results.retry.interval", "300");
+            Path log = Files.createDirectories(Path.of(System.getProperty("ktp.test.output", "target/test-output")))
+                    .resolve("crash-safety-app.log");
+            Files.deleteIfExists(log);
+
+            Random random = new Random(20261125L);
+            for (int i = 0; i < KILLS; i++) {
+                BridgeProcess app = BridgeProcess.start(work, env, fast, log);
+                Thread.sleep(1500 + random.nextInt(3000));
+                app.kill();
+            }
+            env.put("KTP_EXIT_WHEN_DONE", "true");
+            int exit = BridgeProcess.start(work, env, fast, log).awaitExit(180);
+            assertEquals(0, exit, "the final run ends with every input accounted for (log: " + log + ")");
+
+            Map<String, JsonNode> results = Results.bySourceFile(data.resolve("results"));
+            assertEquals(Set.copyOf(names), results.keySet(), "one result per input");
+            assertEquals(IMAGES, Results.count(data.resolve("results")), "no extra result records");
+
+            Set<String> resultSubmissions = results.values().stream().map(r -> r.path("submissionId").asText())
+                    .collect(Collectors.toSet());
+            Set<String> confirmedAtEmulator = sandbox.submissionIds().stream()
+                    .filter(id -> !"INITIATED".equals(sandbox.submissionStatus(id))).collect(Collectors.toSet());
+            assertEquals(confirmedAtEmulator, resultSubmissions,
+                    "exactly the confirmed submissions have results: none confirmed twice for one input");
+            for (String id : confirmedAtEmulator) {
+                assertEquals(1, sandbox.confirmCount(id), "confirms of " + id);
+            }
+            for (JsonNode r : results.values()) {
+                String expected = r.path("sourceFile").asText().contains("notektp") ? "INVALID" : "VALID";
+                assertEquals(expected, r.path("result").asText(), r.path("sourceFile").asText());
+            }
+        } finally {
+            sandbox.stop();
+        }
+    }
+}
