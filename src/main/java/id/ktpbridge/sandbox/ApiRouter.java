@@ -16,7 +16,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Single HttpServer handler: dispatches storage requests, matches API routes, wraps results
- * in the OneKYC envelope, maps failures to 404/405/500 and keeps the request log.
+ * in the OneKYC envelope, maps failures to 404/405/500 and keeps the request log. Also the
+ * place where API faults are applied (latency, refused calls, token revocation, lost
+ * responses), so endpoint code stays free of them.
  */
 final class ApiRouter implements HttpHandler {
 
@@ -29,13 +31,15 @@ final class ApiRouter implements HttpHandler {
     private record Route(String name, String method, Pattern path, boolean integerCodes,
                          String genericCause, Endpoint endpoint) { }
 
+    private final SandboxCore core;
     private final SandboxSettings settings;
     private final StorageEndpoint storage;
     private final List<Route> routes = new ArrayList<>();
     private final Queue<ApiCall> log = new ConcurrentLinkedQueue<>();
 
-    ApiRouter(SandboxSettings settings, StorageEndpoint storage) {
-        this.settings = settings;
+    ApiRouter(SandboxCore core, StorageEndpoint storage) {
+        this.core = core;
+        this.settings = core.settings;
         this.storage = storage;
     }
 
@@ -53,6 +57,7 @@ final class ApiRouter implements HttpHandler {
     @Override
     public void handle(HttpExchange ex) throws IOException {
         try {
+            delay();
             String path = ex.getRequestURI().getPath();
             if (path.startsWith(StorageEndpoint.PREFIX)) {
                 storage.handle(ex);
@@ -93,6 +98,17 @@ final class ApiRouter implements HttpHandler {
         }
 
         Endpoint.Call call = new Endpoint.Call(matcher.groupCount() > 0 ? matcher.group(1) : null);
+        // refused before anything is read or changed, like an overloaded gateway in front of the service
+        int injected = core.faults.failureFor(route.name());
+        if (injected != 0) {
+            if (injected == 429) {
+                ex.getResponseHeaders().set("Retry-After", String.valueOf(settings.getRetryAfterSeconds()));
+            }
+            LOG.debug("Sandbox {} refused with injected {}", route.name(), injected);
+            respond(ex, call, route.name(), injectedError(route, injected), route.integerCodes());
+            return;
+        }
+        revokePresentedToken(ex, route.name());
         JsonNode data;
         try {
             data = route.endpoint().handle(ex, call);
@@ -101,6 +117,12 @@ final class ApiRouter implements HttpHandler {
             return;
         } catch (RuntimeException e) {
             LOG.warn("Sandbox endpoint {} failed unexpectedly", route.name(), e);
+            respond(ex, call, route.name(), new ApiError(500, 900, route.genericCause()), route.integerCodes());
+            return;
+        }
+        if (core.faults.loseResponse(route.name())) {
+            // the call took effect, only the answer is lost: the client's retry meets the new state
+            LOG.debug("Sandbox {} applied, response replaced by injected 500", route.name());
             respond(ex, call, route.name(), new ApiError(500, 900, route.genericCause()), route.integerCodes());
             return;
         }
@@ -131,6 +153,37 @@ final class ApiRouter implements HttpHandler {
         record(ex, call, endpoint, error.httpStatus());
         LOG.debug("Sandbox {} -> {} {}", endpoint, error.httpStatus(), error.errorCause());
         Exchanges.send(ex, error.httpStatus(), "application/json", body.toString());
+    }
+
+    /** Injected refusal in the endpoint's documented shape (500 uses the endpoint's own cause). */
+    private static ApiError injectedError(Route route, int status) {
+        return switch (status) {
+            case 503 -> new ApiError(503, 903, "SERVICE_UNAVAILABLE");
+            case 429 -> new ApiError(429, 429,
+                    "presign".equals(route.name()) ? "SUBMISSION_QUOTA_EXCEEDED" : "TOO_MANY_REQUESTS");
+            default -> new ApiError(500, 900, route.genericCause());
+        };
+    }
+
+    /** Token revocation fault: the endpoint's own token check then answers 401, now and later. */
+    private void revokePresentedToken(HttpExchange ex, String endpoint) {
+        String token = Exchanges.header(ex, "x-onekyc-token");
+        if (token != null && core.faults.revokeToken() && core.tokens.revoke(token)) {
+            core.faults.tokenRevoked();
+            LOG.debug("Sandbox {}: presented token revoked by fault injection", endpoint);
+        }
+    }
+
+    /** Latency fault, applied to every request (API and storage) before it is handled. */
+    private void delay() {
+        long millis = core.faults.latencyMillis();
+        if (millis > 0) {
+            try {
+                Thread.sleep(millis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // sandbox stopping; answer without the rest of the delay
+            }
+        }
     }
 
     private void record(HttpExchange ex, Endpoint.Call call, String endpoint, int status) {

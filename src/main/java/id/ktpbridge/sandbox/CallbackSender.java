@@ -25,9 +25,12 @@ final class CallbackSender {
     private static final long MAX_BACKOFF_MILLIS = 2_000;
     private static final long DUPLICATE_GAP_MILLIS = 50;
 
-    /** Everything needed for one delivery, captured from the settings when the submission finished. */
+    /**
+     * Everything needed for one delivery, captured from the settings when the submission finished.
+     * {@code lateMillis} holds back the first copy (fault injection: the poller may win the race).
+     */
     record Delivery(String url, String authorization, String body, String submissionId,
-                    int copies, int maxAttempts) { }
+                    int copies, int maxAttempts, long lateMillis) { }
 
     private final ScheduledExecutorService scheduler;
     private final HttpClient client;
@@ -43,7 +46,11 @@ final class CallbackSender {
     }
 
     void send(Delivery delivery) {
-        attempt(delivery, 1, 1);
+        if (delivery.lateMillis() > 0) {
+            schedule(() -> attempt(delivery, 1, 1), delivery.lateMillis());
+        } else {
+            attempt(delivery, 1, 1);
+        }
     }
 
     long deliveredCount() { return delivered.get(); }

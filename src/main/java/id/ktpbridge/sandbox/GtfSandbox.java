@@ -31,6 +31,7 @@ public final class GtfSandbox {
     private final ScheduledExecutorService scheduler;
     private final ExecutorService callbackHttp;
     private final CallbackSender callbacks;
+    private final FaultInjector faults;
     private HttpServer server;
     private ExecutorService serverThreads;
     private volatile String baseUrl;
@@ -41,7 +42,9 @@ public final class GtfSandbox {
         this.scheduler = Executors.newScheduledThreadPool(2, daemonThreads("gtf-sandbox-processing"));
         this.callbackHttp = Executors.newCachedThreadPool(daemonThreads("gtf-sandbox-callback"));
         this.callbacks = new CallbackSender(scheduler, callbackHttp);
-        this.core = new SandboxCore(settings, new SubmissionProcessor(settings, scheduler, callbacks), this::baseUrl);
+        this.faults = new FaultInjector(settings);
+        this.core = new SandboxCore(settings, new SubmissionProcessor(settings, scheduler, callbacks, faults), faults,
+                this::baseUrl);
         this.storage = new StorageEndpoint(core);
 
         TokenEndpoints tokens = new TokenEndpoints(core);
@@ -49,7 +52,7 @@ public final class GtfSandbox {
         StatusEndpoint status = new StatusEndpoint(core);
         DetailsEndpoint details = new DetailsEndpoint(core);
         // integer error codes where the reference pages show them (user token, details)
-        this.router = new ApiRouter(settings, storage)
+        this.router = new ApiRouter(core, storage)
                 .route("token", "GET", "/v2/coe/authentication", true, "GENERIC_SERVICE_ERROR", tokens::userToken)
                 .route("partner-token", "GET", "/v1/coe/partner/authentication", false,
                         "Unknown error processing the request", tokens::partnerToken)
@@ -188,6 +191,41 @@ public final class GtfSandbox {
     /** Callback POSTs attempted, successful or not. */
     public long callbackAttempts() {
         return callbacks.attemptCount();
+    }
+
+    // ---- fault injection counters (see SandboxSettings for the knobs) ----
+
+    /**
+     * Responses falsified by fault injection: calls refused with an injected 500/503/429
+     * (storage included) plus lost responses of applied presigns/confirms.
+     */
+    public long injectedFailures() {
+        return faults.injectedFailures();
+    }
+
+    /** As {@link #injectedFailures()} for one endpoint: token, partner-token, presign, confirm, status, details, storage. */
+    public long injectedFailures(String endpoint) {
+        return faults.injectedFailures(endpoint);
+    }
+
+    /** Presigns/confirms that took effect but whose response was replaced by a 500 (part of injectedFailures). */
+    public long lostResponses() {
+        return faults.lostResponses();
+    }
+
+    /** Tokens revoked by {@code tokenRevocationRate} (not by {@link #revokeAllTokens()}). */
+    public long tokensRevokedByFaults() {
+        return faults.tokensRevoked();
+    }
+
+    /** Presigned upload URLs issued already expired by {@code expiredUrlRate}. */
+    public long expiredUrlsIssued() {
+        return faults.expiredUrlsIssued();
+    }
+
+    /** Callbacks (with all their duplicate copies) never sent because of {@code callbackDropRate}. */
+    public long callbacksDropped() {
+        return faults.callbacksDropped();
     }
 
     /** Every OneKYC API call (not storage) in arrival order. */

@@ -40,7 +40,11 @@ final class PresignedUrls {
 
     /** A presigned URL for {@code method} on {@code /storage/<objectKey>}. */
     String presign(String baseUrl, String method, String objectKey, long expirySeconds) {
-        Instant now = Instant.now();
+        return presign(baseUrl, method, objectKey, expirySeconds, Instant.now());
+    }
+
+    /** As above but signed at {@code now}; a time far enough in the past yields an already expired URL. */
+    String presign(String baseUrl, String method, String objectKey, long expirySeconds, Instant now) {
         String rawPath = "/storage/" + objectKey;
         String credential = "SANDBOXKEY%2F" + AMZ_DAY.format(now) + "%2F" + REGION + "%2Fs3%2Faws4_request";
         String query = "X-Amz-Algorithm=AWS4-HMAC-SHA256"

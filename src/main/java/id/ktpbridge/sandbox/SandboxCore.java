@@ -13,11 +13,14 @@ final class SandboxCore {
     final SubmissionStore submissions = new SubmissionStore();
     final PresignedUrls urls = new PresignedUrls();
     final SubmissionProcessor processor;
+    final FaultInjector faults;
     private final Supplier<String> baseUrl;
 
-    SandboxCore(SandboxSettings settings, SubmissionProcessor processor, Supplier<String> baseUrl) {
+    SandboxCore(SandboxSettings settings, SubmissionProcessor processor, FaultInjector faults,
+                Supplier<String> baseUrl) {
         this.settings = settings;
         this.processor = processor;
+        this.faults = faults;
         this.baseUrl = baseUrl;
     }
 

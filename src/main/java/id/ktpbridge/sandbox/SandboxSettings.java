@@ -1,7 +1,10 @@
 package id.ktpbridge.sandbox;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Live, mutable knobs of the embedded GTF sandbox. Fields are volatile because tests flip
@@ -36,6 +39,30 @@ public class SandboxSettings {
 
     private volatile boolean numericErrorCodes = false;
     private volatile long maxUploadBytes = 15L * 1024 * 1024;
+
+    // ---- fault injection (see FaultInjector); every default means "no fault" ----
+
+    /** Endpoint names accepted by {@link #setFailureRate}; "storage" covers the presigned-URL storage. */
+    public static final Set<String> FAULT_ENDPOINTS =
+            Set.of("token", "partner-token", "presign", "confirm", "status", "details", "storage");
+    private static final Set<Integer> FAULT_STATUSES = Set.of(500, 503, 429);
+
+    /** Seed plus a generation counter, swapped as one value so a reader never sees a torn pair. */
+    record SeedState(Long seed, long generation) { }
+
+    /** Immutable snapshots, replaced on write, so readers need no lock. */
+    private volatile Map<String, Double> failureRates = Map.of();
+    private volatile List<Integer> failureStatuses = List.of(500, 503, 429);
+    private volatile int retryAfterSeconds = 1;
+    private volatile double confirmLostResponseRate;
+    private volatile double presignLostResponseRate;
+    private volatile long latencyMillis;
+    private volatile long latencyJitterMillis;
+    private volatile double tokenRevocationRate;
+    private volatile double expiredUrlRate;
+    private volatile double callbackDropRate;
+    private volatile long callbackLateMillis;
+    private volatile SeedState randomSeed = new SeedState(null, 0);
 
     public String getHost() { return host; }
     public void setHost(String host) { this.host = Objects.requireNonNull(host, "host"); }
@@ -101,4 +128,120 @@ public class SandboxSettings {
 
     public long getMaxUploadBytes() { return maxUploadBytes; }
     public void setMaxUploadBytes(long maxUploadBytes) { this.maxUploadBytes = maxUploadBytes; }
+
+    // ---- fault injection ----
+
+    /** Probability (0..1) that a call of {@code endpoint} is refused with an injected 500/503/429. */
+    public double getFailureRate(String endpoint) {
+        return failureRates.getOrDefault(endpoint, 0.0);
+    }
+
+    public synchronized void setFailureRate(String endpoint, double rate) {
+        Map<String, Double> copy = new HashMap<>(failureRates);
+        copy.put(faultEndpoint(endpoint), probability("failure rate of " + endpoint, rate));
+        failureRates = Map.copyOf(copy);
+    }
+
+    /** All configured rates, endpoint → probability. */
+    public Map<String, Double> getFailureRates() { return failureRates; }
+
+    /** Replaces every rate (endpoints not in the map go back to 0); for binding from configuration. */
+    public synchronized void setFailureRates(Map<String, Double> rates) {
+        Map<String, Double> copy = new HashMap<>();
+        if (rates != null) {
+            rates.forEach((endpoint, rate) -> copy.put(faultEndpoint(endpoint),
+                    probability("failure rate of " + endpoint, rate == null ? Double.NaN : rate)));
+        }
+        failureRates = Map.copyOf(copy); // validated first: all or nothing
+    }
+
+    private static String faultEndpoint(String endpoint) {
+        if (!FAULT_ENDPOINTS.contains(endpoint)) {
+            throw new IllegalArgumentException("unknown endpoint '" + endpoint + "', expected one of " + FAULT_ENDPOINTS);
+        }
+        return endpoint;
+    }
+
+    /** Statuses an injected failure is drawn from, uniformly; any of 500, 503, 429. */
+    public List<Integer> getFailureStatuses() { return failureStatuses; }
+
+    public void setFailureStatuses(List<Integer> statuses) {
+        if (statuses == null || statuses.isEmpty() || !FAULT_STATUSES.containsAll(statuses)) {
+            throw new IllegalArgumentException("failure statuses must be a non-empty subset of " + FAULT_STATUSES);
+        }
+        this.failureStatuses = List.copyOf(statuses);
+    }
+
+    /** Value of the Retry-After header sent with injected 429s (and storage SlowDown 503s). */
+    public int getRetryAfterSeconds() { return retryAfterSeconds; }
+    public void setRetryAfterSeconds(int retryAfterSeconds) {
+        if (retryAfterSeconds < 0) {
+            throw new IllegalArgumentException("retryAfterSeconds must be >= 0");
+        }
+        this.retryAfterSeconds = retryAfterSeconds;
+    }
+
+    /** Probability that a successful confirm is applied but answered with a 500 (lost response). */
+    public double getConfirmLostResponseRate() { return confirmLostResponseRate; }
+    public void setConfirmLostResponseRate(double rate) {
+        this.confirmLostResponseRate = probability("confirmLostResponseRate", rate);
+    }
+
+    /** Probability that a successful presign creates its submission but is answered with a 500. */
+    public double getPresignLostResponseRate() { return presignLostResponseRate; }
+    public void setPresignLostResponseRate(double rate) {
+        this.presignLostResponseRate = probability("presignLostResponseRate", rate);
+    }
+
+    /** Fixed extra delay before every request (API and storage) is handled. */
+    public long getLatencyMillis() { return latencyMillis; }
+    public void setLatencyMillis(long latencyMillis) { this.latencyMillis = nonNegative("latencyMillis", latencyMillis); }
+
+    /** Extra random delay, uniform in [0, jitter], added on top of {@link #getLatencyMillis()}. */
+    public long getLatencyJitterMillis() { return latencyJitterMillis; }
+    public void setLatencyJitterMillis(long latencyJitterMillis) {
+        this.latencyJitterMillis = nonNegative("latencyJitterMillis", latencyJitterMillis);
+    }
+
+    /** Probability per token-bearing API call that the presented token is revoked just before it is checked. */
+    public double getTokenRevocationRate() { return tokenRevocationRate; }
+    public void setTokenRevocationRate(double rate) { this.tokenRevocationRate = probability("tokenRevocationRate", rate); }
+
+    /** Probability that a presigned upload URL is issued already expired. */
+    public double getExpiredUrlRate() { return expiredUrlRate; }
+    public void setExpiredUrlRate(double rate) { this.expiredUrlRate = probability("expiredUrlRate", rate); }
+
+    /** Probability that the callback of a finished submission (all duplicate copies) is never sent. */
+    public double getCallbackDropRate() { return callbackDropRate; }
+    public void setCallbackDropRate(double rate) { this.callbackDropRate = probability("callbackDropRate", rate); }
+
+    /** Extra delay between a submission finishing and its callback being sent. */
+    public long getCallbackLateMillis() { return callbackLateMillis; }
+    public void setCallbackLateMillis(long callbackLateMillis) {
+        this.callbackLateMillis = nonNegative("callbackLateMillis", callbackLateMillis);
+    }
+
+    /** Seed of the fault decisions; null = unseeded (different every run). */
+    public Long getRandomSeed() { return randomSeed.seed(); }
+
+    /** Setting a seed, even the same one again, restarts the decision sequence from its beginning. */
+    public synchronized void setRandomSeed(Long seed) {
+        randomSeed = new SeedState(seed, randomSeed.generation() + 1);
+    }
+
+    SeedState randomSeedState() { return randomSeed; }
+
+    private static double probability(String name, double rate) {
+        if (!(rate >= 0.0 && rate <= 1.0)) { // also rejects NaN
+            throw new IllegalArgumentException(name + " must be between 0 and 1, was " + rate);
+        }
+        return rate;
+    }
+
+    private static long nonNegative(String name, long value) {
+        if (value < 0) {
+            throw new IllegalArgumentException(name + " must be >= 0");
+        }
+        return value;
+    }
 }

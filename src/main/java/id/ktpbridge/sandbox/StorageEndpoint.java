@@ -42,8 +42,9 @@ final class StorageEndpoint {
         String method = ex.getRequestMethod().toUpperCase(java.util.Locale.ROOT);
         long[] bodySize = {0};
         Reply reply;
+        int injected = core.faults.failureFor("storage");
         try {
-            reply = switch (method) {
+            reply = injected != 0 ? injectedFailure(ex, method, injected, bodySize) : switch (method) {
                 case "PUT" -> put(ex, bodySize);
                 case "GET", "HEAD" -> get(ex);
                 default -> xmlError(405, "MethodNotAllowed",
@@ -103,6 +104,33 @@ final class StorageEndpoint {
         LOG.debug("Sandbox storage stored {} bytes for submission {} document {}", size,
                 submission.id(), ref.documentKey());
         return new Reply(200, null, "\"" + digest.substring(0, 32) + "\"");
+    }
+
+    /**
+     * Injected storage fault: nothing is stored. The upload body is still read (and discarded)
+     * so the client sees the error status instead of a connection reset mid-upload. Object
+     * storage has no 429, so a drawn 429 becomes S3's throttling answer, 503 SlowDown.
+     */
+    private Reply injectedFailure(HttpExchange ex, String method, int status, long[] bodySize) throws IOException {
+        if ("PUT".equals(method)) {
+            long max = core.settings.getMaxUploadBytes();
+            try (InputStream in = ex.getRequestBody()) {
+                byte[] buf = new byte[16 * 1024];
+                int n;
+                while (bodySize[0] <= max && (n = in.read(buf)) != -1) {
+                    bodySize[0] += n;
+                }
+            }
+        }
+        LOG.debug("Sandbox storage {} refused with injected {}", method, status);
+        return switch (status) {
+            case 429 -> {
+                ex.getResponseHeaders().set("Retry-After", String.valueOf(core.settings.getRetryAfterSeconds()));
+                yield xmlError(503, "SlowDown", "Please reduce your request rate.");
+            }
+            case 503 -> xmlError(503, "ServiceUnavailable", "Service is unable to handle request.");
+            default -> xmlError(500, "InternalError", "We encountered an internal error. Please try again.");
+        };
     }
 
     /** Downloads: the sandbox keeps no bytes, so a correctly signed GET still finds nothing. */

@@ -15,11 +15,14 @@ final class SubmissionProcessor {
     private final SandboxSettings settings;
     private final ScheduledExecutorService scheduler;
     private final CallbackSender callbacks;
+    private final FaultInjector faults;
 
-    SubmissionProcessor(SandboxSettings settings, ScheduledExecutorService scheduler, CallbackSender callbacks) {
+    SubmissionProcessor(SandboxSettings settings, ScheduledExecutorService scheduler, CallbackSender callbacks,
+                        FaultInjector faults) {
         this.settings = settings;
         this.scheduler = scheduler;
         this.callbacks = callbacks;
+        this.faults = faults;
     }
 
     void process(Submission submission) {
@@ -38,6 +41,11 @@ final class SubmissionProcessor {
 
         String url = settings.getCallbackUrl();
         if (settings.isCallbackEnabled() && url != null && !url.isBlank()) {
+            if (faults.dropCallback()) {
+                // lost for good, duplicates included: the partner must fall back to polling
+                LOG.info("Sandbox callback for submission {} dropped by fault injection", submission.id());
+                return;
+            }
             ObjectNode body = SandboxCore.JSON.createObjectNode();
             body.put("submissionId", submission.id());
             body.put("status", outcome.status());
@@ -45,7 +53,8 @@ final class SubmissionProcessor {
             // the callback example shows null (not "") for a valid result
             body.put("reasonCode", outcome == Outcome.VALID ? null : outcome.reasonCode());
             callbacks.send(new CallbackSender.Delivery(url, settings.getCallbackAuthorization(), body.toString(),
-                    submission.id(), settings.getCallbackDuplicates(), settings.getCallbackMaxAttempts()));
+                    submission.id(), settings.getCallbackDuplicates(), settings.getCallbackMaxAttempts(),
+                    settings.getCallbackLateMillis()));
         }
     }
 }

@@ -79,6 +79,11 @@ final class TokenIssuer {
         return grant;
     }
 
+    /** Forgets one token; true when it was still known. */
+    boolean revoke(String token) {
+        return token != null && grants.remove(token.trim()) != null;
+    }
+
     /** Forgets every token issued so far; they become "unknown" and fail with 401. */
     void revokeAll() {
         grants.clear();

@@ -7,6 +7,7 @@ import com.sun.net.httpserver.HttpExchange;
 import java.io.IOException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -51,7 +52,7 @@ final class UploadEndpoints {
         ObjectNode documents = data.putObject("documents");
         for (String key : keys) {
             ObjectNode doc = documents.putObject(key);
-            doc.put("documentUrl", core.urls.presign(core.baseUrl(), "PUT", submission.objectKey(key), expiry));
+            doc.put("documentUrl", uploadUrl(submission.objectKey(key), expiry));
             doc.put("documentReference", submission.documentReference(key));
             doc.put("expiryInSeconds", String.valueOf(expiry));
         }
@@ -88,6 +89,18 @@ final class UploadEndpoints {
         message.put("title", "Processing");
         message.put("message", "Your submission is being processed");
         return data;
+    }
+
+    /**
+     * Presigned PUT URL; an injected "expired URL" fault signs it as if issued just over
+     * {@code expiry} seconds ago (like a client holding a stale URL), so storage answers 403.
+     */
+    private String uploadUrl(String objectKey, long expiry) {
+        Instant signedAt = Instant.now();
+        if (core.faults.expireUrl()) {
+            signedAt = signedAt.minusSeconds(expiry + 1);
+        }
+        return core.urls.presign(core.baseUrl(), "PUT", objectKey, expiry, signedAt);
     }
 
     /** Validates the confirm body; anything malformed is INVALID_CONFIRM_UPLOAD_REQUEST. */
