@@ -18,6 +18,11 @@ public class ImageInspector {
 
     private static final byte[] JPEG = {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF};
     private static final byte[] PNG = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    /** The last chunk of every complete PNG: length 0, "IEND", its CRC. */
+    private static final byte[] PNG_END = {0, 0, 0, 0, 'I', 'E', 'N', 'D', (byte) 0xAE, 0x42, 0x60, (byte) 0x82};
+    /** JPEG's end-of-image marker; some writers add a little padding after it. */
+    private static final byte[] JPEG_END = {(byte) 0xFF, (byte) 0xD9};
+    private static final int TAIL = 64;
 
     private final long maxBytes;
 
@@ -56,6 +61,7 @@ public class ImageInspector {
         MessageDigest sha = sha256();
         byte[] head = new byte[8];
         int headLen = 0;
+        byte[] tail = new byte[TAIL];
         long size = 0;
         byte[] buf = new byte[64 * 1024];
         try (DigestInputStream in = new DigestInputStream(raw, sha)) {
@@ -66,6 +72,7 @@ public class ImageInspector {
                     System.arraycopy(buf, 0, head, headLen, take);
                     headLen += take;
                 }
+                keepTail(tail, buf, n);
                 size += n;
                 if (size > maxBytes) {
                     return rejected(file, size, null, RejectReason.FILE_TOO_LARGE, "more than " + maxBytes + " bytes");
@@ -81,7 +88,47 @@ public class ImageInspector {
         if (type == null) {
             return rejected(file, size, digest, RejectReason.UNSUPPORTED_FORMAT, "first bytes are neither JPEG nor PNG");
         }
+        int tailLen = (int) Math.min(size, TAIL);
+        boolean complete = type.equals("image/png")
+                ? endsWith(tail, tailLen, PNG_END)
+                : containsNear(tail, tailLen, JPEG_END);
+        if (!complete) {
+            return rejected(file, size, digest, RejectReason.CORRUPT_IMAGE,
+                    type.equals("image/png") ? "no IEND chunk at the end" : "no end-of-image marker at the end");
+        }
         return new Inspection(file, size, digest, type, null, null);
+    }
+
+    /** Keeps the last {@link #TAIL} bytes seen, right-aligned in {@code tail}. */
+    private static void keepTail(byte[] tail, byte[] buf, int n) {
+        if (n >= TAIL) {
+            System.arraycopy(buf, n - TAIL, tail, 0, TAIL);
+        } else {
+            System.arraycopy(tail, n, tail, 0, TAIL - n);
+            System.arraycopy(buf, 0, tail, TAIL - n, n);
+        }
+    }
+
+    private static boolean endsWith(byte[] tail, int len, byte[] suffix) {
+        if (len < suffix.length) {
+            return false;
+        }
+        for (int i = 0; i < suffix.length; i++) {
+            if (tail[TAIL - suffix.length + i] != suffix[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The marker within the last bytes (JPEG writers may pad after it). */
+    private static boolean containsNear(byte[] tail, int len, byte[] marker) {
+        for (int start = TAIL - len; start <= TAIL - marker.length; start++) {
+            if (tail[start] == marker[0] && tail[start + 1] == marker[1]) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean startsWith(byte[] head, int len, byte[] magic) {

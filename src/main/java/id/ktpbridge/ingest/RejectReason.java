@@ -8,6 +8,8 @@ public enum RejectReason {
     EMPTY_FILE("the file is empty"),
     FILE_TOO_LARGE("the file is larger than ktp.source.max-size"),
     UNSUPPORTED_FORMAT("the file is not a JPEG or PNG image (checked by its first bytes)"),
+    CORRUPT_IMAGE("the image is truncated or corrupt (its format's end marker is missing)"),
+    SYMBOLIC_LINK("the input is a symbolic link; only regular files are taken"),
     INVALID_PARTNER_USER_ID("no valid partner user id could be derived for the file"),
     INVALID_PARTNER_USER_ID_TYPE("the partner user id type is not valid"),
     INVALID_SIDECAR("the sidecar JSON file is malformed"),

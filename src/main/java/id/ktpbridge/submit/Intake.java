@@ -149,6 +149,10 @@ public class Intake implements Processor {
         Object body = exchange.getMessage().getBody();
         Path local = localFile(body);
         if (local != null) {
+            if (Files.isSymbolicLink(local)) {
+                // a link can point anywhere on the host: never follow it
+                return new Inspection(local, 0, null, null, RejectReason.SYMBOLIC_LINK, "symbolic link");
+            }
             return inspector.inspectFile(local);
         }
         InputStream in = exchange.getMessage().getBody(InputStream.class);

@@ -1,0 +1,105 @@
+package id.ktpbridge.reliability;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Hostile files among good ones: each is quarantined with its documented reason, nothing about it
+ * reaches OneKYC, the good ones flow, and no log line carries a secret or personal data.
+ */
+class HostileInputTest {
+
+    @TempDir
+    Path dataDir;
+
+    @TempDir
+    Path elsewhere;
+
+    @Test
+    void hostileInputsAreQuarantinedAndTheRestFlows() throws Exception {
+        byte[] png = SampleImages.card("x", "png");
+        byte[] jpg = SampleImages.card("y", "jpg");
+        Map<String, String> expected = new HashMap<>();
+        expected.put("u7001-truncated.png", "CORRUPT_IMAGE");
+        expected.put("u7002-truncated.jpg", "CORRUPT_IMAGE");
+        expected.put("u7003 with space.png", "INVALID_PARTNER_USER_ID");
+        expected.put("u7004-ünïcode.png", "INVALID_PARTNER_USER_ID");
+        expected.put("u7005\nnewline.png", "INVALID_PARTNER_USER_ID");
+        expected.put("u7006-link.png", "SYMBOLIC_LINK");
+        expected.put("u7007-pathy.png", "INVALID_PARTNER_USER_ID");
+        expected.put("u7008-crlf.jpg", "INVALID_PARTNER_USER_ID");
+        expected.put("u7009-badjson.jpg", "INVALID_SIDECAR");
+        expected.put("u7010-zero.png", "EMPTY_FILE");
+        expected.put("u7011-fake.png", "UNSUPPORTED_FORMAT");
+        expected.put("u7012-again.png", "DUPLICATE_CONTENT");
+        List<String> good = List.of("u7100.png", "u7101.jpg");
+
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.source.read-lock-min-age", "100"))) {
+            Path inbox = Files.createDirectories(app.inbox());
+            Files.writeString(inbox.resolve("u7007-pathy.json"), "{\"partnerUserId\":\"../../etc/passwd\"}");
+            Files.writeString(inbox.resolve("u7008-crlf.json"), "{\"partnerUserId\":\"evil\\r\\nX-Injected: 1\"}");
+            Files.writeString(inbox.resolve("u7009-badjson.json"), "{\"partnerUserId\": ");
+            Path target = Files.write(elsewhere.resolve("outside.png"), SampleImages.card("outside", "png"));
+            Files.createSymbolicLink(inbox.resolve("u7006-link.png"), target);
+            Results.drop(inbox, "u7001-truncated.png", Arrays.copyOf(png, png.length - 20));
+            Results.drop(inbox, "u7002-truncated.jpg", Arrays.copyOf(jpg, jpg.length / 2));
+            Results.drop(inbox, "u7003 with space.png", SampleImages.card("s", "png"));
+            Results.drop(inbox, "u7004-ünïcode.png", SampleImages.card("u", "png"));
+            Results.drop(inbox, "u7005\nnewline.png", SampleImages.card("n", "png"));
+            Results.drop(inbox, "u7007-pathy.png", SampleImages.card("p", "png"));
+            Results.drop(inbox, "u7008-crlf.jpg", SampleImages.card("c", "jpg"));
+            Results.drop(inbox, "u7009-badjson.jpg", SampleImages.card("b", "jpg"));
+            Results.drop(inbox, "u7010-zero.png", new byte[0]);
+            Results.drop(inbox, "u7011-fake.png", "GIF89a pretending".getBytes(StandardCharsets.UTF_8));
+            Results.drop(inbox, "u7100.png", SampleImages.card("u7100", "png"));
+            Results.drop(inbox, "u7101.jpg", SampleImages.card("u7101", "jpg"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 13);
+            // the same bytes as an image already submitted, under another name
+            Results.drop(inbox, "u7012-again.png", SampleImages.card("u7100", "png"));
+
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 14);
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            for (var e : expected.entrySet()) {
+                JsonNode r = results.get(e.getKey());
+                assertEquals("REJECTED", r.path("status").asText(), e.getKey());
+                assertEquals(e.getValue(), r.path("reasonCode").asText(), e.getKey());
+                Path failed = app.failed().resolve(e.getKey());
+                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(failed, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+            }
+            for (String name : good) {
+                assertEquals("COMPLETED", results.get(name).path("status").asText(), name);
+            }
+            assertTrue(Files.exists(target), "the link's target is untouched");
+            assertEquals(2, app.sandbox().submissionCount(), "only the good images reached OneKYC");
+            assertEquals(2, app.sandbox().tokenIssuedCount());
+
+            String log = logs.text();
+            assertFalse(log.contains("X-Injected"), "header injection text is not echoed");
+            assertFalse(log.contains("eyJ") || log.contains("X-Amz-Signature") || log.contains("sandbox-pass-key"));
+            for (String name : good) {
+                JsonNode ktp = results.get(name).path("submissionDetails").path("ktpData");
+                assertFalse(log.contains(ktp.path("nik").asText()), "NIK in the log");
+                assertFalse(log.contains(ktp.path("name").asText()), "name in the log");
+            }
+        }
+    }
+}
