@@ -17,9 +17,11 @@ import id.ktpbridge.collect.CallbackAuth;
 import id.ktpbridge.collect.CallbackReceiver;
 import id.ktpbridge.collect.Collector;
 import id.ktpbridge.collect.Poller;
+import id.ktpbridge.gtf.CircuitBreaker;
 import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.gtf.GtfHttp;
 import id.ktpbridge.gtf.GtfSettings;
+import id.ktpbridge.gtf.RateLimiter;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.ImageInspector;
@@ -104,7 +106,10 @@ public class BridgeConfiguration implements CamelConfiguration {
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .build();
         GtfClient gtf = new GtfClient(gtfSettings, new GtfHttp(http, json, gtfSettings.retryMaxAttempts(),
-                gtfSettings.retryInitialDelay(), gtfSettings.retryMaxDelay()), json);
+                gtfSettings.retryInitialDelay(), gtfSettings.retryMaxDelay(),
+                new CircuitBreaker(s.integer("gtf.circuit-breaker.failure-threshold", 10),
+                        s.duration("gtf.circuit-breaker.open-for", Duration.ofSeconds(30))),
+                new RateLimiter(Double.parseDouble(s.string("gtf.rate-limit.per-second", "0")))), json);
         registry.bind("gtfClient", gtf);
 
         List<String> targets = Arrays.stream(s.string("ktp.results.targets", "file").split(","))
@@ -224,6 +229,22 @@ public class BridgeConfiguration implements CamelConfiguration {
                 "per-call".equalsIgnoreCase(s.string("gtf.partner-session-id.mode", "per-submission")));
     }
 
+    /** {@code gtf.sandbox.faults.*}: a flaky OneKYC on demand, for demos and tests (all off by default). */
+    private static void faults(Settings s, SandboxSettings sb) {
+        double rate = Double.parseDouble(s.string("gtf.sandbox.faults.failure-rate", "0"));
+        for (String endpoint : SandboxSettings.FAULT_ENDPOINTS) {
+            sb.setFailureRate(endpoint, Double.parseDouble(
+                    s.string("gtf.sandbox.faults.failure-rate." + endpoint, String.valueOf(rate))));
+        }
+        sb.setConfirmLostResponseRate(Double.parseDouble(s.string("gtf.sandbox.faults.lost-response-rate", "0")));
+        sb.setPresignLostResponseRate(Double.parseDouble(s.string("gtf.sandbox.faults.lost-response-rate", "0")));
+        sb.setExpiredUrlRate(Double.parseDouble(s.string("gtf.sandbox.faults.expired-url-rate", "0")));
+        sb.setTokenRevocationRate(Double.parseDouble(s.string("gtf.sandbox.faults.token-revocation-rate", "0")));
+        sb.setCallbackDropRate(Double.parseDouble(s.string("gtf.sandbox.faults.callback-drop-rate", "0")));
+        sb.setLatencyMillis(s.duration("gtf.sandbox.faults.latency", Duration.ZERO).toMillis());
+        s.optional("gtf.sandbox.faults.seed").map(Long::parseLong).ifPresent(sb::setRandomSeed);
+    }
+
     private static void requireRealGtf(Settings s) {
         for (String key : new String[] {"gtf.token-url", "gtf.api-url"}) {
             String url = s.string(key);
@@ -251,6 +272,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 "http://127.0.0.1:" + s.string("ktp.callback.port") + "/coe/submissions-callback"));
         sb.setCallbackAuthorization("Bearer " + callbackToken);
         sb.setCallbackDuplicates(s.integer("gtf.sandbox.callback.duplicates", 1));
+        faults(s, sb);
         s.optional("gtf.sandbox.error-user-pattern").ifPresent(sb::setErrorUserPattern);
         s.optional("gtf.sandbox.not-ektp-user-pattern").ifPresent(sb::setNotEktpUserPattern);
         GtfSandbox sandbox = new GtfSandbox(sb).start();

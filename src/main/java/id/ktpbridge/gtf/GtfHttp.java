@@ -28,13 +28,27 @@ public class GtfHttp {
     private final int maxAttempts;
     private final Duration initialDelay;
     private final Duration maxDelay;
+    private final CircuitBreaker breaker;
+    private final RateLimiter rateLimiter;
 
     public GtfHttp(HttpClient client, ObjectMapper json, int maxAttempts, Duration initialDelay, Duration maxDelay) {
+        this(client, json, maxAttempts, initialDelay, maxDelay, new CircuitBreaker(Integer.MAX_VALUE, Duration.ZERO),
+                new RateLimiter(0));
+    }
+
+    public GtfHttp(HttpClient client, ObjectMapper json, int maxAttempts, Duration initialDelay, Duration maxDelay,
+                   CircuitBreaker breaker, RateLimiter rateLimiter) {
         this.client = client;
         this.json = json;
         this.maxAttempts = Math.max(1, maxAttempts);
         this.initialDelay = initialDelay;
         this.maxDelay = maxDelay;
+        this.breaker = breaker;
+        this.rateLimiter = rateLimiter;
+    }
+
+    public CircuitBreaker breaker() {
+        return breaker;
     }
 
     /** Returns the envelope's {@code data} (an empty object when absent) or throws {@link GtfApiException}. */
@@ -43,9 +57,12 @@ public class GtfHttp {
             GtfApiException failure;
             long retryAfterMillis = -1;
             try {
+                breaker.awaitClosed();
+                rateLimiter.acquire();
                 HttpResponse<String> response = client.send(request.get(), HttpResponse.BodyHandlers.ofString());
                 LOG.debug("{} -> HTTP {}", endpoint, response.statusCode());
                 if (response.statusCode() / 100 == 2) {
+                    breaker.onSuccess();
                     return data(endpoint, response);
                 }
                 failure = error(endpoint, response);
@@ -55,6 +72,11 @@ public class GtfHttp {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new GtfApiException(endpoint, "interrupted", e);
+            }
+            if (failure.isTransient()) {
+                breaker.onTransientFailure();
+            } else {
+                breaker.onSuccess(); // the service answered: it is up, the request was the problem
             }
             if (!failure.isTransient() || attempt >= maxAttempts) {
                 throw failure;

@@ -36,11 +36,19 @@ class CrashSafetyTest {
     @TempDir
     Path work;
 
+    private static long inboxImages(Path inbox) throws java.io.IOException {
+        try (var files = Files.list(inbox)) {
+            return files.filter(p -> p.toString().endsWith(".png") || p.toString().endsWith(".jpg")).count();
+        }
+    }
+
     @Test
     void killedAtRandomMomentsNothingIsLostOrDuplicated() throws Exception {
         int callbackPort = BridgeApp.freePort();
         SandboxSettings settings = new SandboxSettings();
         settings.setProcessingDelayMillis(700);
+        // slow enough calls that the batch outlives the first kills: they land mid-flight
+        settings.setLatencyMillis(60);
         settings.setCallbackUrl("http://127.0.0.1:" + callbackPort + "/coe/submissions-callback");
         settings.setCallbackAuthorization("Bearer crash-test");
         GtfSandbox sandbox = new GtfSandbox(settings).start();
@@ -60,7 +68,7 @@ class CrashSafetyTest {
             env.put("KTP_DATA_DIR", data.toString());
             env.put("KTP_CALLBACK_PORT", String.valueOf(callbackPort));
             env.put("KTP_CALLBACK_AUTH_TOKEN", "crash-test");
-            Map<String, String> fast = Map.of("ktp.source.read-lock-min-age", "0", "ktp.source.poll-delay", "200",
+            Map<String, String> fast = Map.of("ktp.source.read-lock-min-age", "100", "ktp.source.poll-delay", "200",
                     "ktp.concurrency", "4", "ktp.poll.interval", "300", "ktp.poll.first-delay", "500",
                     "ktp.poll.initial-backoff", "300", "ktp.poll.max-backoff", "1000", "camel.server.host", "127.0.0.1",
                     "ktp.results.retry.interval", "300");
@@ -69,11 +77,22 @@ class CrashSafetyTest {
             Files.deleteIfExists(log);
 
             Random random = new Random(20261125L);
+            boolean killedMidBatch = false;
             for (int i = 0; i < KILLS; i++) {
                 BridgeProcess app = BridgeProcess.start(work, env, fast, log);
-                Thread.sleep(1500 + random.nextInt(3000));
+                // kill after a random number of further OneKYC calls, so the kill lands at a random step
+                int callsBefore = sandbox.requestLog().size();
+                int more = 3 + random.nextInt(20);
+                long deadline = System.currentTimeMillis() + 60_000;
+                while (sandbox.requestLog().size() < callsBefore + more && System.currentTimeMillis() < deadline) {
+                    Thread.sleep(5);
+                }
+                Thread.sleep(random.nextInt(60));
                 app.kill();
+                long left = inboxImages(data.resolve("inbox"));
+                killedMidBatch |= left > 0 && left < IMAGES;
             }
+            assertTrue(killedMidBatch, "at least one kill interrupted the batch half-way");
             env.put("KTP_EXIT_WHEN_DONE", "true");
             int exit = BridgeProcess.start(work, env, fast, log).awaitExit(180);
             assertEquals(0, exit, "the final run ends with every input accounted for (log: " + log + ")");

@@ -1,0 +1,81 @@
+package id.ktpbridge.reliability;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.sandbox.GtfSandbox;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A batch against a OneKYC that fails a quarter of all calls (500, 503, 429 with Retry-After),
+ * loses responses after applying them, hands out expired upload URLs, and drops or duplicates
+ * callbacks: every input still ends with exactly one confirmed submission and one result.
+ */
+class FlakyApiTest {
+
+    private static final int IMAGES = 16;
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void aFlakyApiLosesNothingAndDuplicatesNothing() throws Exception {
+        Map<String, String> props = new HashMap<>();
+        props.put("gtf.sandbox.faults.failure-rate", "0.25");
+        props.put("gtf.sandbox.faults.lost-response-rate", "0.2");
+        props.put("gtf.sandbox.faults.expired-url-rate", "0.2");
+        props.put("gtf.sandbox.faults.callback-drop-rate", "0.4");
+        props.put("gtf.sandbox.callback.duplicates", "2");
+        props.put("gtf.sandbox.faults.seed", "42");
+        props.put("gtf.retry.max-attempts", "10");
+        props.put("gtf.retry.max-delay", "200");
+        props.put("gtf.circuit-breaker.failure-threshold", "1000");
+        props.put("ktp.source.read-lock-min-age", "100");
+        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+            GtfSandbox sandbox = app.sandbox();
+            List<String> names = new ArrayList<>();
+            for (int i = 0; i < IMAGES; i++) {
+                String name = String.format("u%05d%s.png", 8000 + i, i % 5 == 2 ? "-notektp" : "");
+                names.add(name);
+                Results.drop(app.inbox(), name, SampleImages.card(name, "png"));
+            }
+            await().atMost(Duration.ofSeconds(90)).until(() -> Results.count(app.results()) >= IMAGES);
+            // give late callbacks and poll ticks a moment: nothing more may appear
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                    .until(() -> Results.count(app.results()) == IMAGES);
+
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            assertEquals(Set.copyOf(names), results.keySet());
+            for (JsonNode r : results.values()) {
+                String file = r.path("sourceFile").asText();
+                assertEquals("COMPLETED", r.path("status").asText(), file + ": " + r.path("errorMessage").asText());
+                assertEquals(file.contains("notektp") ? "INVALID" : "VALID", r.path("result").asText(), file);
+            }
+            Set<String> resultSubmissions = results.values().stream().map(r -> r.path("submissionId").asText())
+                    .collect(Collectors.toSet());
+            Set<String> confirmed = sandbox.submissionIds().stream()
+                    .filter(id -> !"INITIATED".equals(sandbox.submissionStatus(id))).collect(Collectors.toSet());
+            assertEquals(confirmed, resultSubmissions, "one confirmed submission per input, and only those");
+            for (String id : confirmed) {
+                assertEquals(1, sandbox.confirmCount(id));
+            }
+            assertTrue(sandbox.injectedFailures() > 10, "faults were really injected: " + sandbox.injectedFailures());
+            assertTrue(sandbox.callbacksDropped() > 0, "some callbacks were lost");
+        }
+    }
+}
