@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.batch.BatchMonitor;
 import id.ktpbridge.collect.CallbackAuth;
 import id.ktpbridge.collect.CallbackReceiver;
+import id.ktpbridge.collect.CallerAllowlist;
 import id.ktpbridge.collect.Collector;
 import id.ktpbridge.collect.Poller;
 import id.ktpbridge.gtf.CircuitBreaker;
@@ -146,8 +147,14 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.duration("ktp.poll.max-backoff", Duration.ofSeconds(30)),
                 s.duration("ktp.poll.stale-claim-after", Duration.ofMinutes(5))));
 
-        registry.bind("callbackReceiver", new CallbackReceiver(
-                new CallbackAuth(s.string("ktp.callback.auth-mode", "bearer"), callbackToken), json, ledger, collector));
+        CallbackAuth callbackAuth = new CallbackAuth(s.string("ktp.callback.auth-mode", "bearer"), callbackToken,
+                s.string("ktp.callback.username", ""), s.string("ktp.callback.password", ""),
+                s.string("ktp.callback.api-key-header", "X-API-Key"), s.string("ktp.callback.api-key", ""),
+                s.string("ktp.callback.hmac-header", "X-Signature"), s.string("ktp.callback.hmac-secret", ""));
+        registry.bind("callbackReceiver", new CallbackReceiver(callbackAuth,
+                new CallerAllowlist(s.string("ktp.callback.allowed-cidrs", "")),
+                s.flag("ktp.callback.trust-forwarded-for", false), s.integer("ktp.callback.max-body-size", 65536),
+                json, ledger, collector));
 
         if (s.flag("ktp.exit-when-done", false)) {
             BatchMonitor monitor = new BatchMonitor(context, ledger, s.path("ktp.source.dir"), s.string("ktp.source.include"),

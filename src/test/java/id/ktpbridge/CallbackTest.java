@@ -94,6 +94,31 @@ class CallbackTest {
     }
 
     @Test
+    void wrongContentTypeIs415AndOversizedBodyIsRefused() throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(app.callbackUrl()))
+                .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "text/plain")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"submissionId\":\"a\",\"status\":\"ERROR\"}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(415, r.statusCode());
+        assertEquals("UNSUPPORTED_MEDIA_TYPE", JSON.readTree(r.body()).path("error").asText());
+        String huge = "{\"submissionId\":\"a\",\"status\":\"ERROR\",\"pad\":\"" + "x".repeat(200_000) + "\"}";
+        HttpResponse<String> big = post("Bearer " + TOKEN, huge);
+        assertEquals(413, big.statusCode());
+        assertNothingWritten();
+    }
+
+    @Test
+    void callersOutsideTheAllowlistAre403() throws Exception {
+        app.close();
+        app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false", "ktp.callback.auth-token", TOKEN,
+                "ktp.callback.allowed-cidrs", "10.99.0.0/16"));
+        HttpResponse<String> r = post("Bearer " + TOKEN, "{\"submissionId\":\"a\",\"status\":\"ERROR\"}");
+        assertEquals(403, r.statusCode());
+        assertEquals("FORBIDDEN", JSON.readTree(r.body()).path("error").asText());
+        assertNothingWritten();
+    }
+
+    @Test
     void unknownSubmissionIsAcknowledgedAndIgnored() throws Exception {
         HttpResponse<String> r = post("Bearer " + TOKEN,
                 "{\"submissionId\":\"00000000-0000-0000-0000-000000000000\",\"status\":\"ERROR\",\"result\":null}");

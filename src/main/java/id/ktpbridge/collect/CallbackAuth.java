@@ -1,38 +1,118 @@
 package id.ktpbridge.collect;
 
 import java.nio.charset.StandardCharsets;
+import java.security.InvalidKeyException;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.function.Function;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
- * Checks the {@code Authorization} header of a OneKYC callback. Modes: {@code bearer} (expects
- * {@code Bearer <token>}) and {@code none}. Comparison is constant-time.
+ * Checks that a callback comes from OneKYC, by the mode agreed at onboarding:
+ * <ul>
+ *   <li>{@code bearer}: {@code Authorization: Bearer <token>}</li>
+ *   <li>{@code basic}: {@code Authorization: Basic base64(user:password)}</li>
+ *   <li>{@code api-key}: a configured header carries the key</li>
+ *   <li>{@code hmac}: a configured header carries HMAC-SHA256 of the raw body, hex or base64,
+ *       optionally prefixed {@code sha256=}</li>
+ *   <li>{@code none}</li>
+ * </ul>
+ * Every comparison is constant-time.
  */
 public class CallbackAuth {
 
     private final String mode;
+    private final String headerName;
     private final byte[] expected;
+    private final byte[] hmacKey;
 
-    public CallbackAuth(String mode, String token) {
-        this.mode = mode == null ? "bearer" : mode.trim().toLowerCase(java.util.Locale.ROOT);
+    public CallbackAuth(String mode, String token, String username, String password, String apiKeyHeader,
+                        String apiKey, String hmacHeader, String hmacSecret) {
+        this.mode = mode == null ? "bearer" : mode.trim().toLowerCase(Locale.ROOT);
         switch (this.mode) {
-            case "none" -> this.expected = null;
+            case "none" -> {
+                headerName = null;
+                expected = null;
+                hmacKey = null;
+            }
             case "bearer" -> {
-                if (token == null || token.isBlank()) {
-                    throw new IllegalStateException("ktp.callback.auth-mode=bearer needs ktp.callback.auth-token"
-                            + " (environment variable KTP_CALLBACK_AUTH_TOKEN)");
-                }
-                this.expected = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
+                headerName = "Authorization";
+                expected = bytes("Bearer " + required(token, "ktp.callback.auth-token", "KTP_CALLBACK_AUTH_TOKEN"));
+                hmacKey = null;
+            }
+            case "basic" -> {
+                headerName = "Authorization";
+                String pair = required(username, "ktp.callback.username", "KTP_CALLBACK_USERNAME") + ":"
+                        + required(password, "ktp.callback.password", "KTP_CALLBACK_PASSWORD");
+                expected = bytes("Basic " + Base64.getEncoder().encodeToString(bytes(pair)));
+                hmacKey = null;
+            }
+            case "api-key" -> {
+                headerName = required(apiKeyHeader, "ktp.callback.api-key-header", "KTP_CALLBACK_API_KEY_HEADER");
+                expected = bytes(required(apiKey, "ktp.callback.api-key", "KTP_CALLBACK_API_KEY"));
+                hmacKey = null;
+            }
+            case "hmac" -> {
+                headerName = required(hmacHeader, "ktp.callback.hmac-header", "KTP_CALLBACK_HMAC_HEADER");
+                expected = null;
+                hmacKey = bytes(required(hmacSecret, "ktp.callback.hmac-secret", "KTP_CALLBACK_HMAC_SECRET"));
             }
             default -> throw new IllegalStateException("Unknown ktp.callback.auth-mode '" + mode
-                    + "' (expected bearer or none)");
+                    + "' (expected bearer, basic, api-key, hmac or none)");
         }
     }
 
-    public boolean accepts(String authorizationHeader) {
-        if (expected == null) {
+    /** Convenience for the bearer mode. */
+    public CallbackAuth(String mode, String token) {
+        this(mode, token, null, null, null, null, null, null);
+    }
+
+    /** @param header looks a request header up by name (case-insensitive) */
+    public boolean accepts(Function<String, String> header, byte[] rawBody) {
+        if ("none".equals(mode)) {
             return true;
         }
-        return authorizationHeader != null
-                && MessageDigest.isEqual(expected, authorizationHeader.trim().getBytes(StandardCharsets.UTF_8));
+        String presented = header.apply(headerName);
+        if (presented == null) {
+            return false;
+        }
+        if (hmacKey == null) {
+            return MessageDigest.isEqual(expected, bytes(presented.trim()));
+        }
+        byte[] mac = hmac(rawBody == null ? new byte[0] : rawBody);
+        String value = presented.trim();
+        if (value.regionMatches(true, 0, "sha256=", 0, 7)) {
+            value = value.substring(7);
+        }
+        byte[] hex = bytes(HexFormat.of().formatHex(mac));
+        byte[] b64 = bytes(Base64.getEncoder().encodeToString(mac));
+        // both encodings are compared, without short-circuit, so timing says nothing about which one matched
+        return MessageDigest.isEqual(hex, bytes(value.toLowerCase(Locale.ROOT))) | MessageDigest.isEqual(b64, bytes(value));
+    }
+
+    private byte[] hmac(byte[] body) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(hmacKey, "HmacSHA256"));
+            return mac.doFinal(body);
+        } catch (NoSuchAlgorithmException | InvalidKeyException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String required(String value, String key, String env) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalStateException("ktp.callback.auth-mode needs " + key + " (environment variable " + env + ")");
+        }
+        return value;
     }
 }

@@ -27,13 +27,23 @@ public class CallbackReceiver {
     private static final Pattern SUBMISSION_ID_SHAPE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,127}");
     private static final Set<String> STATUSES = Set.of("COMPLETED", "ERROR", "PARTIALLY_COMPLETED", "IN_PROGRESS");
 
+    /** Where the platform-http (Vert.x) consumer puts the caller's socket address. */
+    private static final String REMOTE_ADDRESS = "CamelVertxPlatformHttpRemoteAddress";
+
     private final CallbackAuth auth;
+    private final CallerAllowlist callers;
+    private final boolean trustForwardedFor;
+    private final int maxBodyBytes;
     private final ObjectMapper json;
     private final Ledger ledger;
     private final Collector collector;
 
-    public CallbackReceiver(CallbackAuth auth, ObjectMapper json, Ledger ledger, Collector collector) {
+    public CallbackReceiver(CallbackAuth auth, CallerAllowlist callers, boolean trustForwardedFor, int maxBodyBytes,
+                            ObjectMapper json, Ledger ledger, Collector collector) {
         this.auth = auth;
+        this.callers = callers;
+        this.trustForwardedFor = trustForwardedFor;
+        this.maxBodyBytes = maxBodyBytes;
         this.json = json;
         this.ledger = ledger;
         this.collector = collector;
@@ -42,13 +52,34 @@ public class CallbackReceiver {
     /** Camel bean method: validates the request and sets the HTTP answer. */
     public void receive(Exchange exchange) {
         var msg = exchange.getMessage();
-        String authorization = msg.getHeader("Authorization", String.class);
-        String body = msg.getBody(String.class);
+        String caller = callerAddress(msg);
+        java.util.Map<String, String> headers = new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+        msg.getHeaders().forEach((k, v) -> {
+            if (v != null && !(v instanceof java.net.SocketAddress)) {
+                headers.put(k, v.toString());
+            }
+        });
+        byte[] raw = msg.getBody(byte[].class);
         msg.removeHeaders("*");
-        if (!auth.accepts(authorization)) {
-            answer(exchange, 401, error("UNAUTHORIZED", "missing or invalid Authorization header"));
+        if (!callers.allows(caller)) {
+            LOG.warn("Callback from a caller outside ktp.callback.allowed-cidrs refused");
+            answer(exchange, 403, error("FORBIDDEN", "the caller's address is not allowed"));
             return;
         }
+        if (!auth.accepts(headers::get, raw)) {
+            answer(exchange, 401, error("UNAUTHORIZED", "missing or invalid credentials"));
+            return;
+        }
+        String contentType = headers.getOrDefault("Content-Type", "");
+        if (!contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+            answer(exchange, 415, error("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json"));
+            return;
+        }
+        if (raw != null && raw.length > maxBodyBytes) {
+            answer(exchange, 413, error("PAYLOAD_TOO_LARGE", "the body is larger than " + maxBodyBytes + " bytes"));
+            return;
+        }
+        String body = raw == null ? null : new String(raw, java.nio.charset.StandardCharsets.UTF_8);
         String problem = null;
         String submissionId = null;
         try {
@@ -89,6 +120,23 @@ public class CallbackReceiver {
                     LOG.debug("Callback for submission {} arrived before its confirm was recorded", submissionId);
             default -> LOG.debug("Duplicate callback for submission {} ignored ({})", submissionId, r.state());
         }
+    }
+
+    private String callerAddress(org.apache.camel.Message msg) {
+        if (trustForwardedFor) {
+            String forwarded = msg.getHeader("X-Forwarded-For", String.class);
+            if (forwarded != null && !forwarded.isBlank()) {
+                return forwarded.split(",")[0].trim();
+            }
+        }
+        Object remote = msg.getHeader(REMOTE_ADDRESS);
+        if (remote instanceof java.net.InetSocketAddress inet && inet.getAddress() != null) {
+            return inet.getAddress().getHostAddress();
+        }
+        if (remote instanceof io.vertx.core.net.SocketAddress vertx) {
+            return vertx.hostAddress();
+        }
+        return remote == null ? null : remote.toString();
     }
 
     private static boolean optionalText(JsonNode node, String field) {

@@ -1,0 +1,97 @@
+package id.ktpbridge.collect;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Function;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+import org.junit.jupiter.api.Test;
+
+class CallbackAuthTest {
+
+    private static final byte[] BODY = "{\"submissionId\":\"a\",\"status\":\"COMPLETED\"}".getBytes(StandardCharsets.UTF_8);
+
+    private static Function<String, String> headers(String... pairs) {
+        Map<String, String> m = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+        for (int i = 0; i < pairs.length; i += 2) {
+            m.put(pairs[i], pairs[i + 1]);
+        }
+        return m::get;
+    }
+
+    @Test
+    void bearer() {
+        CallbackAuth auth = new CallbackAuth("bearer", "t0k3n");
+        assertTrue(auth.accepts(headers("authorization", "Bearer t0k3n"), BODY));
+        assertFalse(auth.accepts(headers("Authorization", "Bearer t0k3"), BODY));
+        assertFalse(auth.accepts(headers("Authorization", "t0k3n"), BODY));
+        assertFalse(auth.accepts(headers(), BODY));
+    }
+
+    @Test
+    void basic() {
+        CallbackAuth auth = new CallbackAuth("basic", null, "gtf", "s3cret", null, null, null, null);
+        String good = "Basic " + Base64.getEncoder().encodeToString("gtf:s3cret".getBytes(StandardCharsets.UTF_8));
+        assertTrue(auth.accepts(headers("Authorization", good), BODY));
+        assertFalse(auth.accepts(headers("Authorization", "Basic Z3RmOndyb25n"), BODY));
+    }
+
+    @Test
+    void apiKey() {
+        CallbackAuth auth = new CallbackAuth("api-key", null, null, null, "X-API-Key", "k-123", null, null);
+        assertTrue(auth.accepts(headers("x-api-key", "k-123"), BODY));
+        assertFalse(auth.accepts(headers("X-API-Key", "k-124"), BODY));
+        assertFalse(auth.accepts(headers("Authorization", "k-123"), BODY));
+    }
+
+    @Test
+    void hmacOverTheRawBodyHexOrBase64() throws Exception {
+        CallbackAuth auth = new CallbackAuth("hmac", null, null, null, null, null, "X-Signature", "shh");
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(new SecretKeySpec("shh".getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+        byte[] sig = mac.doFinal(BODY);
+        String hex = HexFormat.of().formatHex(sig);
+        assertTrue(auth.accepts(headers("X-Signature", hex), BODY));
+        assertTrue(auth.accepts(headers("X-Signature", "sha256=" + hex.toUpperCase()), BODY));
+        assertTrue(auth.accepts(headers("X-Signature", Base64.getEncoder().encodeToString(sig)), BODY));
+        byte[] tampered = BODY.clone();
+        tampered[5] ^= 1;
+        assertFalse(auth.accepts(headers("X-Signature", hex), tampered));
+        assertFalse(auth.accepts(headers(), BODY));
+    }
+
+    @Test
+    void missingSecretsNameTheSetting() {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> new CallbackAuth("bearer", ""));
+        assertTrue(e.getMessage().contains("KTP_CALLBACK_AUTH_TOKEN"));
+        e = assertThrows(IllegalStateException.class,
+                () -> new CallbackAuth("hmac", null, null, null, "X-Sig", null, "X-Sig", null));
+        assertTrue(e.getMessage().contains("ktp.callback.hmac-secret"));
+        assertThrows(IllegalStateException.class, () -> new CallbackAuth("digest", "x"));
+    }
+
+    @Test
+    void allowlistMatchesCidrBlocks() {
+        CallerAllowlist list = new CallerAllowlist("10.1.0.0/16, 127.0.0.1/32, 2001:db8::/32");
+        assertTrue(list.allows("10.1.200.3"));
+        assertFalse(list.allows("10.2.0.1"));
+        assertTrue(list.allows("127.0.0.1"));
+        assertFalse(list.allows("127.0.0.2"));
+        assertTrue(list.allows("2001:db8::1"));
+        assertFalse(list.allows("2001:db9::1"));
+        assertFalse(list.allows("not-an-ip"));
+        assertFalse(list.allows(null));
+        assertTrue(new CallerAllowlist("").allows("8.8.8.8"), "an empty list allows everyone");
+        assertThrows(IllegalStateException.class, () -> new CallerAllowlist("example.com/24"));
+        assertThrows(IllegalStateException.class, () -> new CallerAllowlist("10.0.0.0/33"));
+    }
+}
