@@ -31,6 +31,7 @@ public class GtfClient {
     private final GtfHttp http;
     private final ObjectMapper json;
     private final TokenCache tokens;
+    private final java.util.concurrent.atomic.AtomicBoolean detailsWithPartnerToken;
 
     public GtfClient(GtfSettings settings, GtfHttp http, ObjectMapper json) {
         this.settings = settings;
@@ -38,6 +39,7 @@ public class GtfClient {
         this.json = json;
         this.tokens = new TokenCache(this::fetchToken, settings.tokenRefreshSkew().toSeconds(),
                 settings.tokenCacheMaxEntries(), java.time.Clock.systemUTC());
+        this.detailsWithPartnerToken = new java.util.concurrent.atomic.AtomicBoolean(settings.detailsUsePartnerToken());
     }
 
     public TokenCache tokens() {
@@ -127,9 +129,31 @@ public class GtfClient {
                 () -> api(settings.statusPathFor(submissionId), token, ctx).GET().build()));
     }
 
-    /** Step 6: the outcome with the OCR data, looked up by submission id and partner session id. */
+    /**
+     * Step 6: the outcome with the OCR data, looked up by submission id and partner session id.
+     * The reference leaves open which token this endpoint takes; when it refuses the user token
+     * (401 after a refresh, or 403) the partner token is tried, and used from then on.
+     */
     public JsonNode details(CallContext ctx, String submissionId) {
-        TokenKey key = settings.detailsUsePartnerToken() ? TokenKey.partner(settings.onboardingPartner()) : ctx.tokenKey();
+        if (detailsWithPartnerToken.get()) {
+            return details(TokenKey.partner(settings.onboardingPartner()), ctx, submissionId);
+        }
+        try {
+            return details(ctx.tokenKey(), ctx, submissionId);
+        } catch (GtfApiException e) {
+            if (e.httpStatus() != 401 && e.httpStatus() != 403) {
+                throw e;
+            }
+            JsonNode data = details(TokenKey.partner(settings.onboardingPartner()), ctx, submissionId);
+            if (detailsWithPartnerToken.compareAndSet(false, true)) {
+                LOG.warn("The details endpoint refused the user token and took the partner token: using the"
+                        + " partner token from now on (set gtf.details.token-source=partner to start with it)");
+            }
+            return data;
+        }
+    }
+
+    private JsonNode details(TokenKey key, CallContext ctx, String submissionId) {
         return withToken(key, token -> http.call("details", () -> {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(settings.apiUrl() + settings.detailsPath()))
                     .timeout(settings.readTimeout())

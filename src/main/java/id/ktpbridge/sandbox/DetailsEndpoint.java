@@ -46,6 +46,10 @@ final class DetailsEndpoint {
             }
         }
         call.submissionId = submission.id();
+        if (!grant.isPartner() && !core.settings.isDetailsAcceptsUserToken()) {
+            // the reading of the reference where only the partner token is taken here
+            throw new ApiError(403, 903, "FORBIDDEN", null, true);
+        }
         if (!grant.isPartner() && !submission.owner().equals(grant.user())) {
             throw new ApiError(403, 903, "FORBIDDEN", null, true);
         }

@@ -13,6 +13,7 @@ import java.util.Set;
  */
 public class SandboxSettings {
 
+    private volatile boolean detailsAcceptsUserToken = true;
     private volatile String host = "127.0.0.1";
     private volatile int port = 0;
     /** Base URL put into presigned URLs; null = derived from host/port (set it when behind NAT/Docker). */
@@ -125,6 +126,11 @@ public class SandboxSettings {
 
     public boolean isNumericErrorCodes() { return numericErrorCodes; }
     public void setNumericErrorCodes(boolean numericErrorCodes) { this.numericErrorCodes = numericErrorCodes; }
+
+    /** False: the details endpoint takes only the partner token (403 for a user token). */
+    public boolean isDetailsAcceptsUserToken() { return detailsAcceptsUserToken; }
+
+    public void setDetailsAcceptsUserToken(boolean accepts) { this.detailsAcceptsUserToken = accepts; }
 
     public long getMaxUploadBytes() { return maxUploadBytes; }
     public void setMaxUploadBytes(long maxUploadBytes) { this.maxUploadBytes = maxUploadBytes; }

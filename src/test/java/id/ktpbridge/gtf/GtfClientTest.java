@@ -201,4 +201,24 @@ class GtfClientTest {
         assertEquals(ctx.partnerSessionId(), details.path("partnerSessionId").asText());
         assertNotEquals("", details.path("submissionDetails").path("ktpData").path("nik").asText());
     }
+
+    @Test
+    void detailsFallBackToThePartnerTokenWhenTheUserTokenIsRefused() throws Exception {
+        sandbox.settings().setDetailsAcceptsUserToken(false);
+        CallContext ctx = ctx("kiki");
+        Presigned p = client.presign(ctx);
+        client.upload(p.documents().get("KTP_FRONT"), Files.write(tmp.resolve("k.png"),
+                SampleImages.card("k", "png")), "image/png");
+        client.confirm(ctx, p.submissionId(), null);
+        await().atMost(Duration.ofSeconds(5)).until(() ->
+                "COMPLETED".equals(client.status(ctx, p.submissionId()).path("status").asText()));
+
+        assertEquals("VALID", client.details(ctx, p.submissionId()).path("result").asText());
+        assertEquals(1, sandbox.partnerTokenIssuedCount());
+        // from now on the partner token goes first: no more refused calls
+        long refusedBefore = sandbox.requestLog().stream().filter(c -> c.httpStatus() == 403).count();
+        client.details(ctx, p.submissionId());
+        assertEquals(refusedBefore, sandbox.requestLog().stream().filter(c -> c.httpStatus() == 403).count());
+        assertEquals(1, sandbox.partnerTokenIssuedCount());
+    }
 }
