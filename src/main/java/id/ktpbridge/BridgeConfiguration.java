@@ -13,6 +13,7 @@ import javax.sql.DataSource;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.batch.BatchMonitor;
+import id.ktpbridge.batch.ProgressReporter;
 import id.ktpbridge.collect.CallbackAuth;
 import id.ktpbridge.collect.CallbackReceiver;
 import id.ktpbridge.collect.CallerAllowlist;
@@ -156,6 +157,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.flag("ktp.callback.trust-forwarded-for", false), s.integer("ktp.callback.max-body-size", 65536),
                 json, ledger, collector));
 
+        registry.bind("progressReporter", new ProgressReporter(ledger));
         if (s.flag("ktp.exit-when-done", false)) {
             BatchMonitor monitor = new BatchMonitor(context, ledger, s.path("ktp.source.dir"), s.string("ktp.source.include"),
                     s.duration("ktp.batch.max-wait", Duration.ofMinutes(35)), Duration.ofMillis(500), main::finish);

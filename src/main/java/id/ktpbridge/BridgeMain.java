@@ -8,6 +8,8 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 import id.ktpbridge.collect.CollectRoutes;
+import id.ktpbridge.s3.S3Configuration;
+import id.ktpbridge.sftp.SftpConfiguration;
 import id.ktpbridge.submit.SubmitRoutes;
 import org.apache.camel.main.Main;
 
@@ -20,7 +22,9 @@ public class BridgeMain extends Main {
 
     /** The YAML routes inside the jar (the {@code routes/} folder of the project). */
     static final List<String> BUNDLED_ROUTES = List.of(
-            "ingest-file.yaml", "poll-status.yaml", "callback.yaml", "deliver-results.yaml", "deliver-http.yaml", "deliver-jdbc.yaml");
+            "ingest-file.yaml", "ingest-sftp.yaml", "ingest-s3.yaml",
+            "poll-status.yaml", "callback.yaml", "progress.yaml",
+            "deliver-results.yaml", "deliver-http.yaml", "deliver-jdbc.yaml", "deliver-s3.yaml");
 
     private volatile String finalReport;
 
@@ -34,6 +38,9 @@ public class BridgeMain extends Main {
         setPropertyPlaceholderLocations(
                 "classpath:application.properties;optional=true,file:config/application.properties;optional=true");
         overrides.forEach(this::addOverrideProperty);
+        // the source checks come first: a wrong setting stops the start before the ledger and sandbox open
+        configure().addConfiguration(new S3Configuration());
+        configure().addConfiguration(new SftpConfiguration());
         configure().addConfiguration(new BridgeConfiguration(this));
         configure().addRoutesBuilder(new SubmitRoutes());
         configure().addRoutesBuilder(new CollectRoutes());

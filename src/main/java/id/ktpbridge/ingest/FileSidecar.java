@@ -1,6 +1,7 @@
 package id.ktpbridge.ingest;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -16,12 +17,18 @@ import org.slf4j.LoggerFactory;
  * The optional {@code <base>.json} next to a dropped image: {@code partnerUserId},
  * {@code partnerUserIdType} and {@code metadata} override the name rules. A broken sidecar is
  * reported through {@link InputHeaders#SIDECAR_ERROR} so the image is rejected with a reason.
- * The sidecar follows its image to the done or failed folder.
+ * The sidecar follows its image to the done or failed folder. {@link #apply} holds the rules for
+ * every source that has sidecars (the SFTP source reads its sidecars remotely and applies them here).
  */
 public class FileSidecar {
 
     private static final Logger LOG = LoggerFactory.getLogger(FileSidecar.class);
-    private static final long MAX_SIDECAR_BYTES = 64 * 1024;
+    /** Largest sidecar accepted, in bytes; a larger one makes its image rejected. */
+    public static final long MAX_SIDECAR_BYTES = 64 * 1024;
+    /** The {@link InputHeaders#SIDECAR_ERROR} text of a sidecar larger than {@link #MAX_SIDECAR_BYTES}. */
+    public static final String TOO_LARGE = "the sidecar is larger than 64 KB";
+    private static final String NOT_JSON = "the sidecar is not valid JSON";
+    private static final String NOT_AN_OBJECT = "the sidecar is not a JSON object";
 
     private final ObjectMapper json;
     private final Path doneDir;
@@ -47,26 +54,50 @@ public class FileSidecar {
         exchange.getExchangeExtension().addOnCompletion(new FollowImage(sidecar));
         try {
             if (Files.size(sidecar) > MAX_SIDECAR_BYTES) {
-                exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "the sidecar is larger than 64 KB");
+                exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, TOO_LARGE);
                 return;
             }
-            JsonNode node = json.readTree(sidecar.toFile());
-            if (node == null || !node.isObject()) {
-                exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "the sidecar is not a JSON object");
-                return;
-            }
-            text(node, "partnerUserId", exchange, InputHeaders.PARTNER_USER_ID);
-            text(node, "partnerUserIdType", exchange, InputHeaders.PARTNER_USER_ID_TYPE);
-            JsonNode metadata = node.get("metadata");
-            if (metadata != null && !metadata.isNull()) {
-                if (!metadata.isObject()) {
-                    exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "'metadata' must be a JSON object");
-                    return;
-                }
-                exchange.getMessage().setHeader(InputHeaders.METADATA, metadata.toString());
-            }
+            apply(exchange, Files.readString(sidecar, StandardCharsets.UTF_8));
         } catch (IOException e) {
-            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "the sidecar is not valid JSON");
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, NOT_JSON);
+        }
+    }
+
+    /**
+     * The sidecar rules every source shares: parses {@code sidecarJson} and sets
+     * {@link InputHeaders#PARTNER_USER_ID}, {@link InputHeaders#PARTNER_USER_ID_TYPE} and
+     * {@link InputHeaders#METADATA} from it, or {@link InputHeaders#SIDECAR_ERROR} when it is unusable
+     * (too large, not a JSON object, fields of the wrong type). Never throws for a bad sidecar.
+     */
+    public void apply(Exchange exchange, String sidecarJson) {
+        if (sidecarJson == null) {
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, NOT_AN_OBJECT);
+            return;
+        }
+        if (sidecarJson.length() > MAX_SIDECAR_BYTES) {
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, TOO_LARGE);
+            return;
+        }
+        JsonNode node;
+        try {
+            node = json.readTree(sidecarJson);
+        } catch (IOException e) {
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, NOT_JSON);
+            return;
+        }
+        if (node == null || !node.isObject()) {
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, NOT_AN_OBJECT);
+            return;
+        }
+        text(node, "partnerUserId", exchange, InputHeaders.PARTNER_USER_ID);
+        text(node, "partnerUserIdType", exchange, InputHeaders.PARTNER_USER_ID_TYPE);
+        JsonNode metadata = node.get("metadata");
+        if (metadata != null && !metadata.isNull()) {
+            if (!metadata.isObject()) {
+                exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "'metadata' must be a JSON object");
+                return;
+            }
+            exchange.getMessage().setHeader(InputHeaders.METADATA, metadata.toString());
         }
     }
 

@@ -1,0 +1,104 @@
+package id.ktpbridge.s3;
+
+import java.time.Duration;
+
+import id.ktpbridge.Settings;
+import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+
+/**
+ * The start-up check of a bucket: one {@code HeadBucket} with a short overall timeout. Turns
+ * whatever goes wrong (no such bucket, store unreachable, credentials refused, wrong region) into
+ * an {@link IllegalStateException} whose message names the setting to fix, so a misconfigured
+ * bundle stops at once with one clear line instead of failing every poll.
+ */
+final class S3BucketCheck {
+
+    /** Buckets names as S3, MinIO and OSS accept them (lower case, 3 to 63 characters). */
+    private static final String BUCKET_NAME = "[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]";
+
+    private S3BucketCheck() {
+    }
+
+    static void requireValidName(String bucketKey, String bucket) {
+        if (!bucket.matches(BUCKET_NAME)) {
+            throw new IllegalStateException(bucketKey + " '" + bucket + "' is not a valid bucket name ("
+                    + Settings.envName(bucketKey) + "): 3 to 63 lower-case letters, digits, dots and hyphens");
+        }
+    }
+
+    /**
+     * @param bucketKey the property that named the bucket, e.g. {@code ktp.source.s3.bucket}
+     * @param connection the settings the client was built from (for the names in the messages)
+     */
+    static void requireBucket(S3Client client, S3Connection connection, String bucketKey, String bucket,
+                              Duration timeout) {
+        requireValidName(bucketKey, bucket);
+        String named = bucketKey + " '" + bucket + "'";
+        try {
+            client.headBucket(r -> r.bucket(bucket).overrideConfiguration(o -> o.apiCallTimeout(timeout)));
+        } catch (S3Exception e) {
+            int status = e.statusCode();
+            if (status == 404) {
+                throw new IllegalStateException(named + " does not exist (" + Settings.envName(bucketKey) + ")");
+            }
+            if (status == 401 || status == 403) {
+                throw new IllegalStateException("Access to " + named + " was denied (HTTP " + status + "): check "
+                        + connection.credentialsDescription() + " and the bucket's permissions");
+            }
+            String bucketRegion = e.awsErrorDetails() == null || e.awsErrorDetails().sdkHttpResponse() == null ? null
+                    : e.awsErrorDetails().sdkHttpResponse().firstMatchingHeader("x-amz-bucket-region").orElse(null);
+            if (bucketRegion != null && !bucketRegion.equals(connection.region())) {
+                throw new IllegalStateException(named + " is in region '" + bucketRegion + "', not in "
+                        + connection.key("region") + " '" + connection.region() + "' ("
+                        + Settings.envName(connection.key("region")) + ")");
+            }
+            throw new IllegalStateException("Checking " + named + " failed: the store answered HTTP " + status
+                    + " (" + Settings.envName(bucketKey) + ", " + connection.setting("region") + ", "
+                    + connection.setting("endpoint") + ")");
+        } catch (SdkClientException e) {
+            // the message carries the root cause; the SDK's chain of attempts would only bury it
+            throw new IllegalStateException(unreachable(connection, e));
+        } catch (SdkException e) {
+            throw new IllegalStateException("Checking " + named + " failed: " + rootMessage(e));
+        }
+    }
+
+    private static String unreachable(S3Connection connection, SdkClientException e) {
+        String cause = rootMessage(e);
+        if (mentions(e, "Unable to load credentials")) {
+            return "No AWS credentials found for " + connection.key("use-default-credentials")
+                    + "=true: provide them to the default AWS chain (environment, profile, web identity, instance role)"
+                    + " or set " + connection.key("access-key") + " / " + connection.key("secret-key");
+        }
+        String why = e instanceof ApiCallTimeoutException ? "no answer in time" : cause;
+        if (connection.endpoint() != null) {
+            return connection.key("endpoint") + " '" + connection.endpoint() + "' cannot be reached ("
+                    + Settings.envName(connection.key("endpoint")) + "): " + why;
+        }
+        return "S3 in " + connection.key("region") + " '" + connection.region() + "' cannot be reached ("
+                + Settings.envName(connection.key("region")) + "; set " + connection.key("endpoint")
+                + " for an S3-compatible store): " + why;
+    }
+
+    private static boolean mentions(Throwable t, String text) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c.getMessage() != null && c.getMessage().contains(text)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static String rootMessage(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String message = root.getMessage() != null ? root.getMessage() : t.getMessage();
+        return message == null ? root.getClass().getSimpleName() : message;
+    }
+}

@@ -1,0 +1,118 @@
+package id.ktpbridge.s3;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.camel.Consumer;
+import org.apache.camel.Endpoint;
+import org.apache.camel.Exchange;
+import org.apache.camel.spi.ExceptionHandler;
+import org.apache.camel.spi.PollingConsumerPollStrategy;
+import org.apache.camel.support.SynchronizationAdapter;
+import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Poll strategy and exception handler of the S3 consumer ({@code ingest-s3}).
+ * <ul>
+ * <li>A poll lists the bucket only once every object of the previous poll is done (submitted and
+ * moved, or quarantined). The objects of one poll are submitted in parallel, but a listing never
+ * sees an object that is still being worked on or is just being moved away.</li>
+ * <li>A failing poll (store unreachable, credentials revoked) is logged as one line when it starts
+ * failing, then at most once per {@code repeatEvery} while it keeps failing, and once more when it
+ * works again: an outage does not flood the log. The consumer's back-off
+ * ({@code backoffErrorThreshold}, {@code backoffMultiplier}) spaces the attempts out.</li>
+ * </ul>
+ */
+public class S3PollGate implements PollingConsumerPollStrategy, ExceptionHandler {
+
+    private static final Logger LOG = LoggerFactory.getLogger(S3PollGate.class);
+
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final Object monitor = new Object();
+    private final long repeatEveryNanos;
+    private int failuresInARow;
+    private long lastReportNanos;
+
+    public S3PollGate(Duration repeatEvery) {
+        this.repeatEveryNanos = repeatEvery.toNanos();
+    }
+
+    /** Counts the exchange as in flight until it is done; called on the consumer's thread. */
+    public void track(Exchange exchange) {
+        inFlight.incrementAndGet();
+        exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+            @Override
+            public void onDone(Exchange done) {
+                if (inFlight.decrementAndGet() == 0) {
+                    synchronized (monitor) {
+                        monitor.notifyAll();
+                    }
+                }
+            }
+        });
+    }
+
+    int inFlight() {
+        return inFlight.get();
+    }
+
+    @Override
+    public boolean begin(Consumer consumer, Endpoint endpoint) {
+        synchronized (monitor) {
+            while (inFlight.get() > 0) {
+                if (consumer instanceof ServiceSupport service && !service.isRunAllowed()) {
+                    return false;
+                }
+                try {
+                    monitor.wait(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public synchronized void commit(Consumer consumer, Endpoint endpoint, int polledMessages) {
+        if (failuresInARow > 0) {
+            LOG.info("S3 source: listing the bucket works again after {} failed attempt(s)", failuresInARow);
+            failuresInARow = 0;
+        }
+    }
+
+    @Override
+    public boolean rollback(Consumer consumer, Endpoint endpoint, int retryCounter, Exception cause) {
+        // no immediate retry: the next scheduled poll tries again (with back-off); handleException reports it
+        return false;
+    }
+
+    @Override
+    public void handleException(Throwable exception) {
+        handleException(null, null, exception);
+    }
+
+    @Override
+    public void handleException(String message, Throwable exception) {
+        handleException(message, null, exception);
+    }
+
+    @Override
+    public synchronized void handleException(String message, Exchange exchange, Throwable exception) {
+        if (exchange != null) {
+            // the route handles every input failure itself; this is for the unexpected
+            LOG.warn("S3 source: an object could not be processed: {}", S3BucketCheck.rootMessage(exception));
+            return;
+        }
+        failuresInARow++;
+        long now = System.nanoTime();
+        if (failuresInARow == 1 || now - lastReportNanos >= repeatEveryNanos) {
+            lastReportNanos = now;
+            LOG.warn("S3 source: listing the bucket failed ({} time(s) in a row), retrying with back-off: {}",
+                    failuresInARow, S3BucketCheck.rootMessage(exception));
+        }
+    }
+}

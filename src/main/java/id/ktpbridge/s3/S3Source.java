@@ -1,0 +1,278 @@
+package id.ktpbridge.s3;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+import id.ktpbridge.ingest.InputHeaders;
+import id.ktpbridge.submit.WorkItem;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.apache.camel.component.aws2.s3.AWS2S3Constants;
+import org.apache.camel.spi.IdempotentRepository;
+import org.apache.camel.support.SynchronizationAdapter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * What the {@code ingest-s3} route needs from Java: turning an S3 object into the neutral input
+ * message, the include rule, the idempotency key, and moving the object once its submission is
+ * recorded (processed prefix or delete) or has failed (failed prefix plus {@code .error.json}).
+ * Log lines name ledger ids, never object keys (keys may carry partner user ids).
+ */
+public class S3Source {
+
+    /** User metadata ({@code x-amz-meta-partner-user-id}) that names the partner user; wins over the name rules. */
+    public static final String META_PARTNER_USER_ID = "partner-user-id";
+    /** User metadata ({@code x-amz-meta-partner-user-id-type}) that names the partner user id type. */
+    public static final String META_PARTNER_USER_ID_TYPE = "partner-user-id-type";
+    /** The idempotent repository of the route (bound by BridgeConfiguration). */
+    static final String REPOSITORY = "s3ProcessedInputs";
+
+    private static final Logger LOG = LoggerFactory.getLogger(S3Source.class);
+    /** {@code ktp_processed_input.input_key} holds 1024 characters; longer keys are hashed. */
+    private static final int MAX_INPUT_KEY = 1024;
+
+    private final CamelContext context;
+    private final S3Client client;
+    private final S3PollGate gate;
+    private final String prefix;
+    private final Pattern include;
+    private final boolean deleteAfterSuccess;
+    private final String processedBucket;
+    private final String processedPrefix;
+    private final String failedBucket;
+    private final String failedPrefix;
+    private volatile IdempotentRepository repository;
+
+    /**
+     * @param processedBucket where submitted objects go ({@code null}: the object's own bucket)
+     * @param failedBucket where failed objects go ({@code null}: the object's own bucket)
+     */
+    public S3Source(CamelContext context, S3Client client, S3PollGate gate, String prefix, Pattern include,
+                    boolean deleteAfterSuccess, String processedBucket, String processedPrefix, String failedBucket,
+                    String failedPrefix) {
+        this.context = context;
+        this.client = client;
+        this.gate = gate;
+        this.prefix = prefix;
+        this.include = include;
+        this.deleteAfterSuccess = deleteAfterSuccess;
+        this.processedBucket = processedBucket;
+        this.processedPrefix = processedPrefix;
+        this.failedBucket = failedBucket;
+        this.failedPrefix = failedPrefix;
+    }
+
+    /**
+     * Camel bean method, first step for every listed object: {@code KtpSourceFile}, the partner
+     * user from the object's user metadata, and a body that releases the object's connection
+     * without downloading the rest when the object is skipped or only partly read.
+     */
+    public void describe(Exchange exchange) {
+        gate.track(exchange);
+        Message msg = exchange.getMessage();
+        msg.setHeader(InputHeaders.SOURCE_FILE, fileName(msg.getHeader(AWS2S3Constants.KEY, String.class)));
+        Map<?, ?> metadata = msg.getHeader(AWS2S3Constants.METADATA, Map.class);
+        if (metadata != null) {
+            String user = metadata(metadata, META_PARTNER_USER_ID);
+            if (user != null) {
+                msg.setHeader(InputHeaders.PARTNER_USER_ID, user);
+            }
+            String type = metadata(metadata, META_PARTNER_USER_ID_TYPE);
+            if (type != null) {
+                msg.setHeader(InputHeaders.PARTNER_USER_ID_TYPE, type);
+            }
+        }
+        if (msg.getBody() instanceof ResponseInputStream<?> stream) {
+            ObjectBody body = new ObjectBody(stream);
+            msg.setBody(body);
+            exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+                @Override
+                public void onDone(Exchange done) {
+                    body.close();
+                }
+            });
+        }
+    }
+
+    /** Camel predicate: the key names a file (not a folder) whose name matches {@code ktp.source.s3.include}. */
+    public boolean included(Exchange exchange) {
+        String key = exchange.getMessage().getHeader(AWS2S3Constants.KEY, String.class);
+        return key != null && !key.endsWith("/") && include.matcher(fileName(key)).matches();
+    }
+
+    /** Camel expression: the idempotency key, bucket + key + ETag (the same bytes put back again have the same ETag). */
+    public String inputKey(Exchange exchange) {
+        Message msg = exchange.getMessage();
+        String etag = msg.getHeader(AWS2S3Constants.E_TAG, String.class);
+        if (etag == null || etag.isBlank()) {
+            // a store without ETags: size and modification time stand in for the content
+            etag = msg.getHeader(AWS2S3Constants.CONTENT_LENGTH, String.class) + "@"
+                    + msg.getHeader(AWS2S3Constants.LAST_MODIFIED, String.class);
+        }
+        String key = "s3://" + msg.getHeader(AWS2S3Constants.BUCKET_NAME, String.class) + "/"
+                + msg.getHeader(AWS2S3Constants.KEY, String.class) + "#" + etag.replace("\"", "");
+        return key.length() <= MAX_INPUT_KEY ? key : "sha256:" + sha256(key);
+    }
+
+    /**
+     * Camel bean method after the submission is recorded: moves the object to the processed prefix
+     * or deletes it. A failure here is only logged: the submission stands, the object stays where
+     * it is and, being remembered, is not submitted again.
+     */
+    public void submitted(Exchange exchange) {
+        String bucket = exchange.getMessage().getHeader(AWS2S3Constants.BUCKET_NAME, String.class);
+        String key = exchange.getMessage().getHeader(AWS2S3Constants.KEY, String.class);
+        try {
+            if (!deleteAfterSuccess) {
+                copy(bucket, key, processedBucket == null ? bucket : processedBucket, processedPrefix + relative(key));
+            }
+            client.deleteObject(r -> r.bucket(bucket).key(key));
+        } catch (SdkException e) {
+            LOG.warn("Ledger {}: submitted, but its S3 object could not be {}: {}. It stays in place and is not taken again.",
+                    exchange.getProperty(WorkItem.LEDGER_ID, String.class),
+                    deleteAfterSuccess ? "deleted" : "moved to the processed prefix", S3BucketCheck.rootMessage(e));
+        }
+    }
+
+    /**
+     * Camel bean method when the input was rejected or its submission failed (the body is the
+     * failure report): copies the object to the failed prefix, writes {@code <key>.error.json}
+     * next to it, deletes the original and forgets the object, so that a corrected copy put back
+     * is taken again. If the store refuses, the object stays in place and is not taken again.
+     */
+    public void quarantine(Exchange exchange) {
+        Message msg = exchange.getMessage();
+        String bucket = msg.getHeader(AWS2S3Constants.BUCKET_NAME, String.class);
+        String key = msg.getHeader(AWS2S3Constants.KEY, String.class);
+        String target = failedPrefix + relative(key);
+        String toBucket = failedBucket == null ? bucket : failedBucket;
+        String report = msg.getBody(String.class);
+        String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+        try {
+            copy(bucket, key, toBucket, target);
+            client.putObject(r -> r.bucket(toBucket).key(target + ".error.json").contentType("application/json"),
+                    RequestBody.fromBytes((report == null ? "{}" : report).getBytes(StandardCharsets.UTF_8)));
+            client.deleteObject(r -> r.bucket(bucket).key(key));
+        } catch (SdkException e) {
+            LOG.error("Ledger {}: its S3 object could not be moved to the failed prefix: {}. It stays in place and is not"
+                    + " taken again.", ledgerId, S3BucketCheck.rootMessage(e));
+            return;
+        }
+        repository().remove(inputKey(exchange));
+    }
+
+    private void copy(String fromBucket, String fromKey, String toBucket, String toKey) {
+        client.copyObject(r -> r.sourceBucket(fromBucket).sourceKey(fromKey).destinationBucket(toBucket)
+                .destinationKey(toKey));
+    }
+
+    /** The key below the source prefix: {@code inbox/branch-1/u1.jpg} -> {@code branch-1/u1.jpg}. */
+    String relative(String key) {
+        return key.startsWith(prefix) ? key.substring(prefix.length()) : key;
+    }
+
+    static String fileName(String key) {
+        return key == null ? null : key.substring(key.lastIndexOf('/') + 1);
+    }
+
+    private static String metadata(Map<?, ?> metadata, String name) {
+        for (Map.Entry<?, ?> e : metadata.entrySet()) {
+            if (e.getKey() != null && name.equalsIgnoreCase(e.getKey().toString()) && e.getValue() != null
+                    && !e.getValue().toString().isBlank()) {
+                return e.getValue().toString().trim();
+            }
+        }
+        return null;
+    }
+
+    private IdempotentRepository repository() {
+        IdempotentRepository r = repository;
+        if (r == null) {
+            r = context.getRegistry().lookupByNameAndType(REPOSITORY, IdempotentRepository.class);
+            if (r == null) {
+                throw new IllegalStateException("No idempotent repository '" + REPOSITORY + "' in the registry");
+            }
+            repository = r;
+        }
+        return r;
+    }
+
+    private static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The object's content as the message body. Closing it after the last byte releases the
+     * connection for reuse; closing it earlier (object skipped, or rejected before the end) aborts
+     * the connection instead of downloading the rest.
+     */
+    static final class ObjectBody extends FilterInputStream {
+
+        private final ResponseInputStream<?> response;
+        private boolean eof;
+        private boolean closed;
+
+        ObjectBody(ResponseInputStream<?> response) {
+            super(response);
+            this.response = response;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b < 0) {
+                eof = true;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int len) throws IOException {
+            int n = super.read(buf, off, len);
+            if (n < 0) {
+                eof = true;
+            }
+            return n;
+        }
+
+        @Override
+        public synchronized void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (eof) {
+                try {
+                    response.close();
+                } catch (IOException e) {
+                    response.abort();
+                }
+            } else {
+                response.abort();
+            }
+        }
+
+        // mark/reset would hide the end of the stream from the count above
+        @Override
+        public boolean markSupported() {
+            return false;
+        }
+    }
+}

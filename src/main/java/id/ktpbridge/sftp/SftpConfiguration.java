@@ -1,0 +1,128 @@
+package id.ktpbridge.sftp;
+
+import java.time.Duration;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.Settings;
+import id.ktpbridge.ingest.FileSidecar;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.PropertiesComponent;
+import org.apache.camel.spi.PropertiesFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Wiring of the SFTP source ({@code routes/ingest-sftp.yaml}). With {@code ktp.source.sftp.enabled=true}
+ * it checks the settings and the server before anything else starts (it is added before
+ * {@code BridgeConfiguration}): a wrong password or an unreachable host stops the start with one
+ * message naming the setting. It always binds the beans and placeholders the route refers to, so
+ * the disabled route still loads.
+ *
+ * <ul>
+ *   <li>{@code sftpSidecar}: reads and moves the {@code <base>.json} sidecars on the server;</li>
+ *   <li>{@code sftpPollErrors}: one log line per failed poll instead of a stack trace;</li>
+ *   <li>{@code {{sftp-dir:KEY}}}: a done/failed folder setting (relative to
+ *       {@code ktp.source.sftp.directory}) as a path from the login folder;</li>
+ *   <li>{@code {{sftp-after-success:move}}} / {@code {{sftp-after-success:delete}}}: the consumer
+ *       options for {@code ktp.source.sftp.after-success} ({@code move} to the done folder or
+ *       {@code delete}); camel-ftp refuses {@code move} and {@code delete} together, so the unused
+ *       one resolves to nothing and is dropped from the endpoint.</li>
+ * </ul>
+ */
+public class SftpConfiguration implements CamelConfiguration {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SftpConfiguration.class);
+
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        PropertiesComponent properties = context.getPropertiesComponent();
+        properties.addPropertiesFunction(new DirFunction(context));
+        properties.addPropertiesFunction(new AfterSuccessFunction(context));
+
+        Settings s = new Settings(context);
+        SftpSettings settings = null;
+        if (!s.flag(SftpSettings.ENABLED, false)) {
+            // Camel creates the consumer of a route that does not start too, and that needs a host
+            if (s.optional(SftpSettings.HOST).isEmpty()) {
+                properties.addOverrideProperty(SftpSettings.HOST, "sftp-source-disabled.invalid");
+            }
+        } else {
+            try {
+                settings = SftpSettings.from(s);
+                if (s.flag(SftpSettings.STARTUP_CHECK, true)) {
+                    SftpStartupCheck.run(settings);
+                } else {
+                    LOG.info("SFTP source: start-up check skipped ({}=false): {}", SftpSettings.STARTUP_CHECK, settings);
+                }
+            } catch (IllegalStateException e) {
+                // one clear line in the log; the exception stops the start
+                LOG.error("{}", e.getMessage());
+                throw e;
+            }
+        }
+        // only apply() is used, which needs no folders
+        FileSidecar rules = new FileSidecar(new ObjectMapper(), null, null);
+        SftpSidecar sidecar = new SftpSidecar(rules, settings);
+        context.getRegistry().bind("sftpSidecar", sidecar);
+        context.addService(sidecar);
+        long pause = s.duration("ktp.source.sftp.poll-delay", Duration.ofSeconds(5)).toMillis()
+                * (1 + s.integer("ktp.source.sftp.error-backoff-polls", 12));
+        context.getRegistry().bind("sftpPollErrors",
+                new SftpPollErrors(context, settings == null ? "the SFTP server" : settings.server(), pause));
+    }
+
+    /** {@code {{sftp-dir:ktp.source.sftp.failed-dir}}} -> {@code inbox/.failed} */
+    private static final class DirFunction implements PropertiesFunction {
+        private final CamelContext context;
+
+        DirFunction(CamelContext context) {
+            this.context = context;
+        }
+
+        @Override
+        public String getName() {
+            return "sftp-dir";
+        }
+
+        @Override
+        public String apply(String key) {
+            return SftpSettings.resolve(context.resolvePropertyPlaceholders("{{" + SftpSettings.DIRECTORY + "}}"),
+                    context.resolvePropertyPlaceholders("{{" + key.trim() + "}}"));
+        }
+    }
+
+    /**
+     * {@code {{sftp-after-success:move}}}: the {@code move} expression, or nothing with
+     * {@code after-success=delete}; {@code {{sftp-after-success:delete}}}: {@code true} or {@code false}.
+     */
+    private static final class AfterSuccessFunction implements PropertiesFunction {
+        private final CamelContext context;
+
+        AfterSuccessFunction(CamelContext context) {
+            this.context = context;
+        }
+
+        @Override
+        public String getName() {
+            return "sftp-after-success";
+        }
+
+        @Override
+        public String apply(String option) {
+            boolean delete = "delete".equalsIgnoreCase(
+                    context.resolvePropertyPlaceholders("{{" + SftpSettings.AFTER_SUCCESS + "}}").trim());
+            return switch (option.trim()) {
+                case "delete" -> String.valueOf(delete);
+                case "move" -> delete ? null
+                        : context.resolvePropertyPlaceholders("{{" + SftpSettings.DONE_DIR + "}}").trim() + "/${file:name}";
+                default -> throw new IllegalArgumentException("sftp-after-success: unknown option " + option);
+            };
+        }
+
+        @Override
+        public boolean optional(String option) {
+            return "move".equals(option.trim());
+        }
+    }
+}

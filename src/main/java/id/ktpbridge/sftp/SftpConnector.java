@@ -1,0 +1,138 @@
+package id.ktpbridge.sftp;
+
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+
+import com.jcraft.jsch.ChannelSftp;
+import com.jcraft.jsch.JSch;
+import com.jcraft.jsch.JSchChangedHostKeyException;
+import com.jcraft.jsch.JSchException;
+import com.jcraft.jsch.JSchUnknownHostKeyException;
+import com.jcraft.jsch.Session;
+
+/**
+ * Opens JSch sessions with the SFTP source's settings (the same ones the camel-ftp consumer gets)
+ * and turns JSch's failures into messages that name the setting to fix. No message contains a
+ * password or passphrase: JSch does not put them in its exceptions, and neither does this class.
+ */
+final class SftpConnector {
+
+    /** Same order as the route's {@code preferredAuthentications}: no GSSAPI/Kerberos attempts. */
+    static final String AUTH_METHODS = "publickey,keyboard-interactive,password";
+
+    private final SftpSettings settings;
+
+    SftpConnector(SftpSettings settings) {
+        this.settings = settings;
+    }
+
+    SftpSettings settings() {
+        return settings;
+    }
+
+    /** A connected, authenticated SFTP channel; {@link #close} it (its session goes with it). */
+    ChannelSftp open() {
+        JSch jsch = new JSch();
+        try {
+            if (settings.privateKeyFile() != null) {
+                if (settings.privateKeyPassphrase() != null) {
+                    jsch.addIdentity(settings.privateKeyFile(), settings.privateKeyPassphrase());
+                } else {
+                    jsch.addIdentity(settings.privateKeyFile());
+                }
+            }
+        } catch (JSchException e) {
+            throw new SftpCheckException("SFTP source: cannot use the private key in "
+                    + SftpSettings.named(SftpSettings.PRIVATE_KEY_FILE) + " (" + safe(e)
+                    + "); if the key is encrypted, check " + SftpSettings.named(SftpSettings.PRIVATE_KEY_PASSPHRASE), e);
+        }
+        Session session = null;
+        try {
+            // with checking off no known_hosts is read, so JSch never writes the server's key anywhere
+            if ("yes".equals(settings.strictHostKeyChecking())) {
+                jsch.setKnownHosts(settings.knownHostsFile());
+            }
+            session = jsch.getSession(settings.user(), settings.host(), settings.port());
+            if (settings.password() != null) {
+                session.setPassword(settings.password());
+            }
+            session.setConfig("StrictHostKeyChecking", settings.strictHostKeyChecking());
+            session.setConfig("PreferredAuthentications", AUTH_METHODS);
+            int timeout = (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis());
+            session.setTimeout(timeout);
+            session.setServerAliveInterval(30_000);
+            session.connect(timeout);
+            ChannelSftp channel = (ChannelSftp) session.openChannel("sftp");
+            channel.connect(timeout);
+            return channel;
+        } catch (JSchException e) {
+            if (session != null) {
+                session.disconnect();
+            }
+            throw explain(e);
+        }
+    }
+
+    static void close(ChannelSftp channel) {
+        if (channel == null) {
+            return;
+        }
+        channel.disconnect();
+        try {
+            channel.getSession().disconnect();
+        } catch (JSchException e) {
+            // no session: nothing to close
+        }
+    }
+
+    private SftpCheckException explain(JSchException e) {
+        String server = settings.server();
+        if (e instanceof JSchUnknownHostKeyException) {
+            return new SftpCheckException("SFTP source: the host key of " + server + " is not in "
+                    + SftpSettings.named(SftpSettings.KNOWN_HOSTS_FILE) + " = " + settings.knownHostsFile()
+                    + ". Add it (ssh-keyscan -p " + settings.port() + " " + settings.host() + " >> FILE) after checking"
+                    + " its fingerprint, or, for tests only, set " + SftpSettings.STRICT_HOST_KEY_CHECKING + "=no", e);
+        }
+        if (e instanceof JSchChangedHostKeyException) {
+            return new SftpCheckException("SFTP source: the host key of " + server + " differs from the one in "
+                    + SftpSettings.named(SftpSettings.KNOWN_HOSTS_FILE) + " = " + settings.knownHostsFile()
+                    + ". Either the server was re-keyed (update the file) or this is not the server you expect", e);
+        }
+        String message = String.valueOf(e.getMessage());
+        // JSch's "Auth fail for methods ...", "Auth cancel ..." (its own exception types are not public)
+        if (message.startsWith("Auth fail") || message.startsWith("Auth cancel")) {
+            String what = settings.privateKeyFile() != null && settings.password() != null
+                    ? SftpSettings.named(SftpSettings.PASSWORD) + " and the key in "
+                            + SftpSettings.named(SftpSettings.PRIVATE_KEY_FILE)
+                    : settings.privateKeyFile() != null
+                            ? "the key in " + SftpSettings.named(SftpSettings.PRIVATE_KEY_FILE)
+                                    + " (is its public key in the server's authorized_keys?)"
+                            : SftpSettings.named(SftpSettings.PASSWORD);
+            return new SftpCheckException("SFTP source: " + server + " refused the login of user '" + settings.user()
+                    + "' (" + SftpSettings.named(SftpSettings.USER) + "): check " + what, e);
+        }
+        Throwable cause = e.getCause();
+        if (cause instanceof UnknownHostException) {
+            return new SftpCheckException("SFTP source: unknown host '" + settings.host() + "': check "
+                    + SftpSettings.named(SftpSettings.HOST), e);
+        }
+        if (cause instanceof ConnectException || cause instanceof NoRouteToHostException
+                || cause instanceof SocketTimeoutException || message.contains("timeout")
+                || message.contains("Connection refused")) {
+            return new SftpCheckException("SFTP source: cannot reach " + server + " within "
+                    + settings.connectTimeout().toMillis() + " ms (" + safe(e) + "): check "
+                    + SftpSettings.named(SftpSettings.HOST) + " and " + SftpSettings.named(SftpSettings.PORT)
+                    + ", and that the server is up and reachable from here", e);
+        }
+        return new SftpCheckException("SFTP source: cannot connect to " + server + " as '" + settings.user() + "' ("
+                + safe(e) + "): check the " + SftpSettings.PREFIX + "* settings", e);
+    }
+
+    /** JSch's own message (JSch never puts a password in one). */
+    static String safe(Throwable e) {
+        String m = e.getMessage();
+        return m == null ? e.getClass().getSimpleName() : m;
+    }
+}

@@ -1,0 +1,64 @@
+package id.ktpbridge.sftp;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.spi.ExceptionHandler;
+import org.apache.camel.support.LoggingExceptionHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The SFTP consumer's exception handler. A failed poll (server down, network gone) is one WARN
+ * line with the root cause, not a stack trace; together with the consumer's back-off
+ * ({@code backoffErrorThreshold}/{@code backoffMultiplier}) an outage logs a few lines a minute.
+ * Anything else goes to Camel's usual logging handler.
+ */
+public class SftpPollErrors implements ExceptionHandler {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SftpPollErrors.class);
+
+    private final LoggingExceptionHandler fallback;
+    private final String server;
+    private final long pauseMillis;
+
+    /**
+     * @param server      {@code sftp://host:port} for the log line
+     * @param pauseMillis how long polling pauses after a failure (poll delay x back-off polls), for the log line
+     */
+    public SftpPollErrors(CamelContext context, String server, long pauseMillis) {
+        this.fallback = new LoggingExceptionHandler(context, SftpPollErrors.class);
+        this.server = server;
+        this.pauseMillis = pauseMillis;
+    }
+
+    @Override
+    public void handleException(Throwable exception) {
+        handleException(null, null, exception);
+    }
+
+    @Override
+    public void handleException(String message, Throwable exception) {
+        handleException(message, null, exception);
+    }
+
+    @Override
+    public void handleException(String message, Exchange exchange, Throwable exception) {
+        if (exchange != null) {
+            fallback.handleException(message, exchange, exception);
+            return;
+        }
+        LOG.warn("SFTP source: polling {} failed: {}. Next attempt in about {} s.", server, rootCause(exception),
+                Math.max(1, pauseMillis / 1000));
+        LOG.debug("SFTP poll failure", exception);
+    }
+
+    /** The innermost message, e.g. {@code java.net.ConnectException: Connection refused}. */
+    static String rootCause(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String message = root.getMessage();
+        return root.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+    }
+}

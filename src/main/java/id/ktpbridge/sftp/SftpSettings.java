@@ -1,0 +1,155 @@
+package id.ktpbridge.sftp;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Locale;
+
+import id.ktpbridge.Settings;
+
+/**
+ * The {@code ktp.source.sftp.*} settings the Java side of the SFTP source needs (start-up check,
+ * sidecars). The route reads the same properties itself. {@link #toString()} never shows a secret.
+ */
+public record SftpSettings(
+        String host,
+        int port,
+        String user,
+        String password,
+        String privateKeyFile,
+        String privateKeyPassphrase,
+        String strictHostKeyChecking,
+        String knownHostsFile,
+        String directory,
+        String doneDir,
+        String failedDir,
+        boolean deleteAfterSuccess,
+        Duration connectTimeout) {
+
+    public static final String PREFIX = "ktp.source.sftp.";
+    public static final String ENABLED = PREFIX + "enabled";
+    public static final String HOST = PREFIX + "host";
+    public static final String PORT = PREFIX + "port";
+    public static final String USER = PREFIX + "user";
+    public static final String PASSWORD = PREFIX + "password";
+    public static final String PRIVATE_KEY_FILE = PREFIX + "private-key-file";
+    public static final String PRIVATE_KEY_PASSPHRASE = PREFIX + "private-key-passphrase";
+    public static final String STRICT_HOST_KEY_CHECKING = PREFIX + "strict-host-key-checking";
+    public static final String KNOWN_HOSTS_FILE = PREFIX + "known-hosts-file";
+    public static final String DIRECTORY = PREFIX + "directory";
+    public static final String AFTER_SUCCESS = PREFIX + "after-success";
+    public static final String DONE_DIR = PREFIX + "done-dir";
+    public static final String FAILED_DIR = PREFIX + "failed-dir";
+    public static final String CONNECT_TIMEOUT = PREFIX + "connect-timeout";
+    public static final String STARTUP_CHECK = PREFIX + "startup-check";
+
+    /** Reads and checks the settings; every problem names the property and its environment variable. */
+    public static SftpSettings from(Settings s) {
+        String host = require(s, HOST);
+        int port = s.integer(PORT, 22);
+        if (port < 1 || port > 65535) {
+            throw invalid(PORT, "must be a TCP port (1-65535)");
+        }
+        String user = require(s, USER);
+        String password = s.optional(PASSWORD).orElse(null);
+        String keyFile = s.optional(PRIVATE_KEY_FILE).orElse(null);
+        if (password == null && keyFile == null) {
+            throw new IllegalStateException("SFTP source: set " + named(PASSWORD) + " or " + named(PRIVATE_KEY_FILE)
+                    + " (one of them is needed to log in)");
+        }
+        if (keyFile != null && !Files.isReadable(Path.of(keyFile))) {
+            throw invalid(PRIVATE_KEY_FILE, "names a file that does not exist or cannot be read: " + keyFile);
+        }
+        // passed to JSch as is, which knows these two in lower case
+        String strict = s.string(STRICT_HOST_KEY_CHECKING, "yes");
+        if (!strict.equals("yes") && !strict.equals("no")) {
+            throw invalid(STRICT_HOST_KEY_CHECKING, "must be 'yes' or 'no' (lower case)");
+        }
+        String knownHosts = s.optional(KNOWN_HOSTS_FILE).orElse(null);
+        if (strict.equals("yes") && (knownHosts == null || !Files.isReadable(Path.of(knownHosts)))) {
+            throw new IllegalStateException("SFTP source: " + named(STRICT_HOST_KEY_CHECKING)
+                    + " is 'yes' but " + named(KNOWN_HOSTS_FILE) + " is "
+                    + (knownHosts == null ? "not set" : "not a readable file: " + knownHosts)
+                    + ". Add the server's key to it (ssh-keyscan -p " + port + " " + host
+                    + " >> FILE) or, for tests only, set " + STRICT_HOST_KEY_CHECKING + "=no");
+        }
+        String afterSuccess = s.string(AFTER_SUCCESS, "move").toLowerCase(Locale.ROOT);
+        if (!afterSuccess.equals("move") && !afterSuccess.equals("delete")) {
+            throw invalid(AFTER_SUCCESS, "must be 'move' or 'delete'");
+        }
+        return new SftpSettings(host, port, user, password, keyFile,
+                s.optional(PRIVATE_KEY_PASSPHRASE).orElse(null), strict, knownHosts,
+                relative(s, DIRECTORY, "inbox"), relative(s, DONE_DIR, ".done"), relative(s, FAILED_DIR, ".failed"),
+                afterSuccess.equals("delete"), s.duration(CONNECT_TIMEOUT, Duration.ofSeconds(10)));
+    }
+
+    /** {@code sftp://host:port} for messages and source references. */
+    public String server() {
+        return "sftp://" + host + ":" + port;
+    }
+
+    /**
+     * A done/failed folder setting as a server path relative to the login folder: the setting is
+     * relative to {@link #directory()}, which is relative to the login folder.
+     */
+    public String remoteDir(String setting) {
+        return resolve(directory, setting);
+    }
+
+    static String resolve(String directory, String setting) {
+        return normalize(directory + "/" + (setting == null ? "" : setting.trim()));
+    }
+
+    /** {@code inbox/./.done//x} -> {@code inbox/.done/x}, {@code inbox/../done} -> {@code done}; {@code .} when empty. */
+    static String normalize(String path) {
+        Deque<String> parts = new ArrayDeque<>();
+        for (String part : path.split("/")) {
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..") && !parts.isEmpty() && !parts.peekLast().equals("..")) {
+                parts.removeLast();
+            } else {
+                parts.addLast(part);
+            }
+        }
+        return parts.isEmpty() ? "." : String.join("/", parts);
+    }
+
+    /** {@code ktp.source.sftp.password (KTP_SOURCE_SFTP_PASSWORD)} */
+    public static String named(String key) {
+        return key + " (" + Settings.envName(key) + ")";
+    }
+
+    private static String require(Settings s, String key) {
+        return s.optional(key).orElseThrow(() -> new IllegalStateException(
+                "SFTP source: " + named(key) + " is required when " + ENABLED + "=true"));
+    }
+
+    /**
+     * camel-ftp's SFTP endpoint reads every folder relative to the login folder (it strips a
+     * leading {@code /}), so an absolute setting would be checked in one place and polled in another.
+     */
+    private static String relative(Settings s, String key, String fallback) {
+        String value = s.string(key, fallback);
+        if (value.startsWith("/")) {
+            throw invalid(key, "must be relative to the SFTP user's login folder (e.g. 'data/inbox', not '/data/inbox'): "
+                    + "the SFTP endpoint reads every folder that way" + (key.equals(DIRECTORY) ? "" : "; it is relative to "
+                    + DIRECTORY));
+        }
+        return value;
+    }
+
+    private static IllegalStateException invalid(String key, String why) {
+        return new IllegalStateException("SFTP source: " + named(key) + " " + why);
+    }
+
+    @Override
+    public String toString() {
+        return "SftpSettings[" + user + "@" + server() + "/" + directory + ", auth="
+                + (privateKeyFile != null ? "key" : "") + (password != null ? (privateKeyFile != null ? "+" : "") + "password" : "")
+                + ", strictHostKeyChecking=" + strictHostKeyChecking + "]";
+    }
+}

@@ -1,0 +1,213 @@
+package id.ktpbridge.sftp;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+
+import com.jcraft.jsch.ChannelSftp;
+import com.jcraft.jsch.SftpATTRS;
+import com.jcraft.jsch.SftpException;
+import id.ktpbridge.ingest.FileSidecar;
+import id.ktpbridge.ingest.InputHeaders;
+import id.ktpbridge.ingest.PartnerUserResolver;
+import org.apache.camel.Exchange;
+import org.apache.camel.support.SynchronizationAdapter;
+import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The optional {@code <base>.json} next to an image on the SFTP server, read with the same rules
+ * as a dropped file's sidecar ({@link FileSidecar#apply}). It is looked up by name for each image
+ * (one {@code stat}, plus one read when it exists) over a single SFTP session of its own, and it
+ * follows its image: to the done folder (or deleted) after a submission, to the failed folder
+ * otherwise. If the server cannot say whether a sidecar exists, the image is rejected
+ * ({@code INVALID_SIDECAR}) rather than submitted under a partner user the sidecar may override.
+ */
+public class SftpSidecar extends ServiceSupport {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SftpSidecar.class);
+
+    private final FileSidecar rules;
+    private final SftpSettings settings;
+    private ChannelSftp channel;
+
+    /** @param settings null when the SFTP source is disabled: then {@link #read} does nothing */
+    public SftpSidecar(FileSidecar rules, SftpSettings settings) {
+        this.rules = rules;
+        this.settings = settings;
+    }
+
+    /** Camel bean method: reads the sidecar of the remote image in the exchange, if there is one. */
+    public void read(Exchange exchange) {
+        String imagePath = exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class);
+        String relativeName = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
+        if (settings == null || imagePath == null || relativeName == null) {
+            return;
+        }
+        String sidecarPath = sidecarOf(imagePath);
+        String sidecarRelative = sidecarOf(relativeName);
+        SftpATTRS attrs;
+        try {
+            attrs = call(c -> stat(c, sidecarPath));
+        } catch (SftpException | IOException | RuntimeException e) {
+            LOG.warn("Could not look up a sidecar on {}: {}", settings.server(), SftpConnector.safe(e));
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR,
+                    "the SFTP server could not say whether the image has a sidecar: " + SftpConnector.safe(e));
+            return;
+        }
+        if (attrs == null || attrs.isDir()) {
+            return;
+        }
+        exchange.getExchangeExtension().addOnCompletion(new FollowImage(sidecarPath, sidecarRelative));
+        if (attrs.getSize() > FileSidecar.MAX_SIDECAR_BYTES) {
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, FileSidecar.TOO_LARGE);
+            return;
+        }
+        String text;
+        try {
+            text = call(c -> readText(c, sidecarPath));
+        } catch (SftpException | IOException | RuntimeException e) {
+            LOG.warn("Could not read a sidecar on {}: {}", settings.server(), SftpConnector.safe(e));
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR,
+                    "the sidecar could not be read from the SFTP server: " + SftpConnector.safe(e));
+            return;
+        }
+        if (text == null) {
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, FileSidecar.TOO_LARGE);
+            return;
+        }
+        rules.apply(exchange, text);
+    }
+
+    /** {@code dir/u00017.png} -> {@code dir/u00017.json} */
+    static String sidecarOf(String imagePath) {
+        int slash = imagePath.lastIndexOf('/');
+        return imagePath.substring(0, slash + 1) + PartnerUserResolver.baseName(imagePath) + ".json";
+    }
+
+    private static SftpATTRS stat(ChannelSftp c, String path) throws SftpException {
+        try {
+            return c.stat(path);
+        } catch (SftpException e) {
+            if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    /** The sidecar as text, or null when it is larger than allowed (it may have grown since the stat). */
+    private static String readText(ChannelSftp c, String path) throws SftpException, IOException {
+        try (InputStream in = c.get(path)) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            byte[] buffer = new byte[8192];
+            int n;
+            while ((n = in.read(buffer)) > 0) {
+                out.write(buffer, 0, n);
+                if (out.size() > FileSidecar.MAX_SIDECAR_BYTES) {
+                    return null;
+                }
+            }
+            return out.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    private interface SftpCall<T> {
+        T apply(ChannelSftp channel) throws SftpException, IOException;
+    }
+
+    /**
+     * Runs one call on the shared channel (JSch channels are not thread-safe, and the calls are
+     * short). A call that fails is tried once more on a new session, so an idle session the server
+     * or a firewall dropped costs a reconnect, not an image.
+     */
+    private synchronized <T> T call(SftpCall<T> call) throws SftpException, IOException {
+        if (!connected()) {
+            reopen();
+        }
+        try {
+            return call.apply(channel);
+        } catch (SftpException | IOException | RuntimeException e) {
+            LOG.debug("SFTP sidecar call failed, trying once more on a new session: {}", SftpConnector.safe(e));
+            reopen();
+            return call.apply(channel);
+        }
+    }
+
+    private boolean connected() {
+        try {
+            return channel != null && channel.isConnected() && channel.getSession().isConnected();
+        } catch (com.jcraft.jsch.JSchException e) {
+            return false;
+        }
+    }
+
+    private void reopen() {
+        SftpConnector.close(channel);
+        channel = null;
+        channel = new SftpConnector(settings).open();
+    }
+
+    @Override
+    protected synchronized void doStop() {
+        SftpConnector.close(channel);
+        channel = null;
+    }
+
+    /** Moves (or deletes) the sidecar where its image went. */
+    private final class FollowImage extends SynchronizationAdapter {
+        private final String path;
+        private final String relative;
+
+        FollowImage(String path, String relative) {
+            this.path = path;
+            this.relative = relative;
+        }
+
+        @Override
+        public void onComplete(Exchange exchange) {
+            if (settings.deleteAfterSuccess()) {
+                try {
+                    call(c -> {
+                        c.rm(path);
+                        return null;
+                    });
+                } catch (Exception e) {
+                    LOG.warn("Could not delete a sidecar on {}: {}", settings.server(), SftpConnector.safe(e));
+                }
+            } else {
+                move(settings.remoteDir(settings.doneDir()), SftpSettings.DONE_DIR);
+            }
+        }
+
+        @Override
+        public void onFailure(Exchange exchange) {
+            move(settings.remoteDir(settings.failedDir()), SftpSettings.FAILED_DIR);
+        }
+
+        private void move(String dir, String key) {
+            String target = SftpSettings.normalize(dir + "/" + relative);
+            try {
+                call(c -> {
+                    int slash = target.lastIndexOf('/');
+                    if (slash > 0) {
+                        SftpStartupCheck.mkdirs(c, target.substring(0, slash), key, settings);
+                    }
+                    try {
+                        c.rm(target);
+                    } catch (SftpException e) {
+                        if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                            throw e;
+                        }
+                    }
+                    c.rename(path, target);
+                    return null;
+                });
+            } catch (Exception e) {
+                LOG.warn("Could not move a sidecar to {} on {}: {}", dir, settings.server(), SftpConnector.safe(e));
+            }
+        }
+    }
+}

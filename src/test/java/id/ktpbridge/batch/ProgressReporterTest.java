@@ -1,0 +1,48 @@
+package id.ktpbridge.batch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.UUID;
+
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.NewInput;
+import id.ktpbridge.ledger.SchemaMigrator;
+import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.testkit.LogCapture;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.junit.jupiter.api.Test;
+
+class ProgressReporterTest {
+
+    @Test
+    void reportsCountsWhileWorkIsOpenAndStaysQuietWhenIdle() {
+        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:progress-" + UUID.randomUUID()
+                + ";DB_CLOSE_DELAY=-1", "sa", "");
+        SchemaMigrator.migrate(ds);
+        Ledger ledger = new Ledger(ds);
+        ProgressReporter progress = new ProgressReporter(ledger);
+        String open = insert(ledger, SubmissionState.RECEIVED);
+        insert(ledger, SubmissionState.REJECTED);
+        try (LogCapture logs = new LogCapture()) {
+            progress.report();
+            assertTrue(logs.text().contains("Progress: seen 2, submitted 0, completed 0, failed/rejected 1, open 1"),
+                    logs.text());
+            ledger.markEnded(open, SubmissionState.FAILED, "X", "y");
+            progress.report();
+            assertTrue(logs.text().contains("failed/rejected 2, open 0"), logs.text());
+            int lines = logs.text().split("Progress:").length;
+            progress.report();
+            assertEquals(lines, logs.text().split("Progress:").length, "idle: no new line");
+        } finally {
+            ds.dispose();
+        }
+    }
+
+    private static String insert(Ledger ledger, SubmissionState state) {
+        String id = UUID.randomUUID().toString();
+        ledger.insert(new NewInput(id, "file", "file:/x/" + id, id + ".png", "ab", 1L, "image/png", "P", "u", "T",
+                UUID.randomUUID().toString(), UUID.randomUUID().toString(), null), state);
+        return id;
+    }
+}

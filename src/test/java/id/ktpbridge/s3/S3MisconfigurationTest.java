@@ -1,0 +1,116 @@
+package id.ktpbridge.s3;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
+import id.ktpbridge.testkit.S3ProxyServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A misconfigured S3 source or target stops the start-up with a message naming the setting. */
+class S3MisconfigurationTest {
+
+    private static S3ProxyServer s3;
+
+    @TempDir
+    Path dataDir;
+
+    @BeforeAll
+    static void startS3(@TempDir Path s3Dir) {
+        s3 = S3ProxyServer.startTransient(s3Dir);
+    }
+
+    @AfterAll
+    static void stopS3() {
+        if (s3 != null) {
+            s3.close();
+        }
+    }
+
+    private static Map<String, String> sourceOn(String bucket) {
+        Map<String, String> p = new HashMap<>(s3.connectionProperties("ktp.source.s3"));
+        p.put("ktp.source.s3.enabled", "true");
+        p.put("ktp.source.s3.bucket", bucket);
+        return p;
+    }
+
+    /** The messages of the start-up failure and its causes, one per line. */
+    private String startupError(Map<String, String> overrides) {
+        RuntimeException e = assertThrows(RuntimeException.class, () -> BridgeApp.start(dataDir, overrides).close());
+        List<String> messages = new ArrayList<>();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            messages.add(String.valueOf(t.getMessage()));
+        }
+        return String.join("\n", messages);
+    }
+
+    @Test
+    void unknownSourceBucket() {
+        String error = startupError(sourceOn("no-such-bucket-5501"));
+        assertTrue(error.contains("ktp.source.s3.bucket 'no-such-bucket-5501' does not exist (KTP_SOURCE_S3_BUCKET)"), error);
+    }
+
+    @Test
+    void unreachableEndpoint() {
+        String endpoint = "http://127.0.0.1:" + BridgeApp.freePort();
+        Map<String, String> props = sourceOn("any-bucket");
+        props.put("ktp.source.s3.endpoint", endpoint);
+        long started = System.nanoTime();
+        String error = startupError(props);
+        assertTrue(error.contains("ktp.source.s3.endpoint '" + endpoint + "' cannot be reached (KTP_SOURCE_S3_ENDPOINT)"),
+                error);
+        assertTrue(System.nanoTime() - started < 20_000_000_000L, "the check gives up quickly");
+    }
+
+    @Test
+    void wrongSecretKeyIsNamedButNotShown() {
+        String bucket = s3.newBucket("ktp-creds");
+        Map<String, String> props = sourceOn(bucket);
+        props.put("ktp.source.s3.secret-key", "wrong-secret-5503");
+        try (LogCapture logs = new LogCapture()) {
+            String error = startupError(props);
+            assertTrue(error.contains("Access to ktp.source.s3.bucket '" + bucket + "' was denied"), error);
+            assertTrue(error.contains("KTP_SOURCE_S3_SECRET_KEY"), error);
+            assertFalse(error.contains("wrong-secret-5503"), error);
+            assertFalse(logs.text().contains("wrong-secret-5503"), "the secret key is in the log");
+        }
+    }
+
+    @Test
+    void unknownResultsBucket() {
+        Map<String, String> props = new HashMap<>(s3.connectionProperties("ktp.results.s3"));
+        props.put("ktp.results.targets", "file,s3");
+        props.put("ktp.results.s3.bucket", "no-such-results-5504");
+        String error = startupError(props);
+        assertTrue(error.contains("ktp.results.s3.bucket 'no-such-results-5504' does not exist (KTP_RESULTS_S3_BUCKET)"),
+                error);
+    }
+
+    @Test
+    void missingBucketAndOverlappingPrefixesAreRefusedBeforeAnyCall() {
+        Map<String, String> noBucket = sourceOn("x");
+        noBucket.remove("ktp.source.s3.bucket");
+        assertTrue(startupError(noBucket).contains("ktp.source.s3.bucket (KTP_SOURCE_S3_BUCKET)"));
+
+        Map<String, String> overlap = sourceOn("some-bucket");
+        overlap.put("ktp.source.s3.prefix", "");
+        String error = startupError(overlap);
+        assertTrue(error.contains("ktp.source.s3.processed-prefix 'processed/' and ktp.source.s3.prefix '' overlap"), error);
+
+        Map<String, String> noCredentials = sourceOn("some-bucket");
+        noCredentials.remove("ktp.source.s3.access-key");
+        noCredentials.remove("ktp.source.s3.secret-key");
+        assertTrue(startupError(noCredentials).contains("ktp.source.s3.use-default-credentials=true"));
+    }
+}

@@ -1,0 +1,104 @@
+package id.ktpbridge.s3;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
+
+import id.ktpbridge.ingest.InputHeaders;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.component.aws2.s3.AWS2S3Constants;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.support.DefaultExchange;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.http.AbortableInputStream;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+
+/** The parts of the S3 source that need no S3: message headers, include rule, idempotency key, body release. */
+class S3SourcePartsTest {
+
+    private final CamelContext camel = new DefaultCamelContext();
+    private final S3Source source = new S3Source(camel, OfflineS3Client.create("test"),
+            new S3PollGate(java.time.Duration.ofMinutes(1)), "inbox/", Pattern.compile("(?i).*\\.(jpe?g|png)"), false,
+            null, "processed/", null, "failed/");
+
+    @AfterEach
+    void stop() throws Exception {
+        camel.close();
+    }
+
+    private Exchange object(String key, String etag, Map<String, String> metadata, byte[] content, AtomicInteger aborts) {
+        Exchange exchange = new DefaultExchange(camel);
+        exchange.getMessage().setHeader(AWS2S3Constants.BUCKET_NAME, "ktp-in");
+        exchange.getMessage().setHeader(AWS2S3Constants.KEY, key);
+        exchange.getMessage().setHeader(AWS2S3Constants.E_TAG, etag);
+        exchange.getMessage().setHeader(AWS2S3Constants.METADATA, metadata);
+        exchange.getMessage().setBody(new ResponseInputStream<>(GetObjectResponse.builder().build(),
+                AbortableInputStream.create(new ByteArrayInputStream(content), aborts::incrementAndGet)));
+        return exchange;
+    }
+
+    @Test
+    void describesTheObjectAsANeutralInput() {
+        Exchange e = object("inbox/branch-1/scan 7.JPG", "\"abc\"",
+                Map.of("Partner-User-Id", "cust-1", "partner-user-id-type", "CLIENT_X"), new byte[] {1}, new AtomicInteger());
+        source.describe(e);
+        assertEquals("scan 7.JPG", e.getMessage().getHeader(InputHeaders.SOURCE_FILE));
+        assertEquals("cust-1", e.getMessage().getHeader(InputHeaders.PARTNER_USER_ID));
+        assertEquals("CLIENT_X", e.getMessage().getHeader(InputHeaders.PARTNER_USER_ID_TYPE));
+        assertTrue(source.included(e));
+        assertEquals("s3://ktp-in/inbox/branch-1/scan 7.JPG#abc", source.inputKey(e));
+        assertEquals("branch-1/scan 7.JPG", source.relative("inbox/branch-1/scan 7.JPG"));
+    }
+
+    @Test
+    void foldersAndOtherNamesAreNotIncludedAndNoMetadataMeansNoPartnerUser() {
+        Exchange folder = object("inbox/a.jpg/", "\"x\"", Map.of(), new byte[0], new AtomicInteger());
+        Exchange text = object("inbox/notes.txt", "\"x\"", Map.of("partner-user-id", " "), new byte[0], new AtomicInteger());
+        source.describe(folder);
+        source.describe(text);
+        assertFalse(source.included(folder));
+        assertFalse(source.included(text));
+        assertFalse(text.getMessage().getHeaders().containsKey(InputHeaders.PARTNER_USER_ID));
+    }
+
+    @Test
+    void aVeryLongKeyIsHashedToFitTheRepository() {
+        Exchange e = object("inbox/" + "k".repeat(1100) + ".png", "\"e\"", Map.of(), new byte[0], new AtomicInteger());
+        String key = source.inputKey(e);
+        assertTrue(key.matches("sha256:[0-9a-f]{64}"), key);
+        assertEquals(key, source.inputKey(e));
+    }
+
+    @Test
+    void aBodyReadToTheEndIsReleasedOthersAreAborted() throws Exception {
+        AtomicInteger aborts = new AtomicInteger();
+        Exchange read = object("inbox/a.png", "\"a\"", Map.of(), new byte[] {1, 2, 3}, aborts);
+        source.describe(read);
+        try (var in = read.getMessage().getBody(java.io.InputStream.class)) {
+            assertArrayEquals(new byte[] {1, 2, 3}, in.readAllBytes());
+        }
+        assertEquals(0, aborts.get(), "a fully read object keeps its connection");
+
+        Exchange partly = object("inbox/b.png", "\"b\"", Map.of(), new byte[100], aborts);
+        source.describe(partly);
+        var in = partly.getMessage().getBody(java.io.InputStream.class);
+        assertEquals(0, in.read());
+        in.close();
+        in.close();
+        assertEquals(1, aborts.get(), "a partly read object is aborted, once");
+
+        Exchange skipped = object("inbox/notes.txt", "\"c\"", Map.of(), new byte[100], aborts);
+        source.describe(skipped);
+        skipped.getExchangeExtension().handoverCompletions().forEach(s -> s.onComplete(skipped));
+        assertEquals(2, aborts.get(), "a skipped object is aborted when its exchange is done");
+    }
+}

@@ -1,0 +1,195 @@
+package id.ktpbridge.s3;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.S3ProxyServer;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The S3 source against a real S3 API (S3Proxy, signatures checked), through the whole application. */
+class S3SourceTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    private static S3ProxyServer s3;
+
+    @TempDir
+    Path dataDir;
+
+    @BeforeAll
+    static void startS3(@TempDir Path s3Dir) {
+        s3 = S3ProxyServer.startTransient(s3Dir);
+    }
+
+    @AfterAll
+    static void stopS3() {
+        if (s3 != null) {
+            s3.close();
+        }
+    }
+
+    private static Map<String, String> sourceOn(String bucket) {
+        Map<String, String> p = new HashMap<>(s3.connectionProperties("ktp.source.s3"));
+        p.put("ktp.source.s3.enabled", "true");
+        p.put("ktp.source.s3.bucket", bucket);
+        p.put("ktp.source.s3.poll-delay", "200");
+        return p;
+    }
+
+    @Test
+    void imagesAreSubmittedAndMovedBadOnesQuarantinedOthersLeftAlone() throws Exception {
+        String bucket = s3.newBucket("ktp-inbox");
+        byte[] u1 = SampleImages.card("u5001", "png");
+        byte[] u2 = SampleImages.card("u5002", "jpg");
+        byte[] u3 = SampleImages.card("u5003", "jpg");
+        byte[] scan = SampleImages.card("scan", "png");
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, sourceOn(bucket))) {
+            s3.put(bucket, "inbox/u5001.png", u1);
+            s3.put(bucket, "inbox/u5002.jpg", u2);
+            s3.put(bucket, "inbox/branch-7/u5003.jpeg", u3);
+            s3.put(bucket, "inbox/scan-0001.PNG", scan,
+                    Map.of("partner-user-id", "cust-5004", "partner-user-id-type", "CLIENT_X_USER_ID"));
+            s3.put(bucket, "inbox/u5005-text.jpg", "this is not a picture\n".getBytes(StandardCharsets.UTF_8));
+            s3.put(bucket, "inbox/notes.txt", "not an image name".getBytes(StandardCharsets.UTF_8));
+            // the file drop source keeps running next to the S3 source
+            Results.drop(app.inbox(), "u5006.png", SampleImages.card("u5006", "png"));
+
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 6);
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            for (String name : List.of("u5001.png", "u5002.jpg", "u5003.jpeg", "scan-0001.PNG")) {
+                assertEquals("s3", results.get(name).path("sourceType").asText(), name);
+                assertEquals("COMPLETED", results.get(name).path("status").asText(), name);
+            }
+            assertEquals("u5001", results.get("u5001.png").path("partnerUserId").asText());
+            assertEquals("u5003", results.get("u5003.jpeg").path("partnerUserId").asText());
+            // the object's user metadata names the partner user and wins over the name
+            assertEquals("cust-5004", results.get("scan-0001.PNG").path("partnerUserId").asText());
+            assertEquals("CLIENT_X_USER_ID", results.get("scan-0001.PNG").path("partnerUserIdType").asText());
+            JsonNode rejected = results.get("u5005-text.jpg");
+            assertEquals("s3", rejected.path("sourceType").asText());
+            assertEquals("REJECTED", rejected.path("status").asText());
+            assertEquals("UNSUPPORTED_FORMAT", rejected.path("reasonCode").asText());
+            assertEquals("file", results.get("u5006.png").path("sourceType").asText());
+            assertEquals(5, app.sandbox().submissionCount(), "four S3 images and one file, nothing for the rejected");
+
+            // submitted objects moved to the processed prefix (sub-folders kept), the bad one to the
+            // failed prefix with its report, the non-image left alone
+            await().atMost(WAIT).until(() -> s3.keys(bucket, "inbox/").equals(List.of("inbox/notes.txt")));
+            assertEquals(List.of("processed/branch-7/u5003.jpeg", "processed/scan-0001.PNG", "processed/u5001.png",
+                    "processed/u5002.jpg"), s3.keys(bucket, "processed/"));
+            assertArrayEquals(u3, s3.get(bucket, "processed/branch-7/u5003.jpeg").orElseThrow());
+            assertEquals(List.of("failed/u5005-text.jpg", "failed/u5005-text.jpg.error.json"), s3.keys(bucket, "failed/"));
+            JsonNode report = new ObjectMapper().readTree(s3.get(bucket, "failed/u5005-text.jpg.error.json").orElseThrow());
+            assertEquals("UNSUPPORTED_FORMAT", report.path("reasonCode").asText());
+            assertEquals("u5005-text.jpg", report.path("sourceFile").asText());
+            assertEquals(rejected.path("ledgerId").asText(), report.path("ledgerId").asText());
+            assertEquals("application/json",
+                    s3.client().headObject(r -> r.bucket(bucket).key("failed/u5005-text.jpg.error.json")).contentType());
+
+            // a quarantined object is forgotten: put back (say, after a fix elsewhere), it is taken again
+            s3.put(bucket, "inbox/u5005-text.jpg", "this is not a picture\n".getBytes(StandardCharsets.UTF_8));
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 7);
+            assertEquals(2, Results.read(app.results()).stream()
+                    .filter(r -> r.path("sourceFile").asText().equals("u5005-text.jpg")).count());
+
+            assertFalse(logs.text().contains(S3ProxyServer.SECRET_KEY), "the secret key is in the log");
+            assertFalse(logs.text().contains("scan-0001"), "an object key is in the log");
+        }
+    }
+
+    @Test
+    void anOutageIsLoggedOnceNotOncePerPollAndTheSourceRecovers() {
+        String bucket = s3.newBucket("ktp-outage");
+        Map<String, String> props = sourceOn(bucket);
+        props.put("ktp.source.s3.poll-delay", "100");
+        // a short back-off, so that many polls fail while the bucket is gone
+        props.put("ktp.source.s3.backoff-multiplier", "2");
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, props)) {
+            s3.client().deleteBucket(r -> r.bucket(bucket));
+            await().atMost(WAIT).until(() -> count(logs.text(), "listing the bucket failed") == 1);
+            await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5))
+                    .until(() -> count(logs.text(), "listing the bucket failed") == 1);
+            assertFalse(logs.text().contains("at software.amazon.awssdk"), "a stack trace was logged");
+
+            s3.client().createBucket(r -> r.bucket(bucket));
+            await().atMost(WAIT).until(() -> logs.text().contains("listing the bucket works again"));
+            s3.put(bucket, "inbox/u5501.png", SampleImages.card("u5501", "png"));
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 1);
+        }
+    }
+
+    private static int count(String text, String part) {
+        int n = 0;
+        for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + part.length())) {
+            n++;
+        }
+        return n;
+    }
+
+    @Test
+    void deleteAfterSuccessLeavesNothingBehind() {
+        String bucket = s3.newBucket("ktp-delete");
+        Map<String, String> props = sourceOn(bucket);
+        props.put("ktp.source.s3.after-success", "delete");
+        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+            s3.put(bucket, "inbox/u5101.png", SampleImages.card("u5101", "png"));
+            s3.put(bucket, "inbox/u5102.jpg", SampleImages.card("u5102", "jpg"));
+
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 2);
+            Results.read(app.results()).forEach(r -> assertEquals("s3", r.path("sourceType").asText()));
+            await().atMost(WAIT).until(() -> s3.keys(bucket, "").isEmpty());
+        }
+    }
+
+    @Test
+    void theSameObjectsPutBackAfterARestartAreNotSubmittedAgain() {
+        String bucket = s3.newBucket("ktp-restart");
+        Map<String, byte[]> batch = new LinkedHashMap<>();
+        batch.put("inbox/u5201.png", SampleImages.card("u5201", "png"));
+        batch.put("inbox/u5202.jpg", SampleImages.card("u5202", "jpg"));
+        batch.put("inbox/u5203.png", SampleImages.card("u5203", "png"));
+        Map<String, String> props = sourceOn(bucket);
+
+        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+            batch.forEach((key, bytes) -> s3.put(bucket, key, bytes));
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 3);
+            await().atMost(WAIT).until(() -> s3.keys(bucket, "processed/").size() == 3);
+            assertEquals(3, app.ledger().createdSince(0).size());
+        }
+
+        // same keys, same bytes, so the same ETags; plus one new object
+        batch.forEach((key, bytes) -> s3.put(bucket, key, bytes));
+        s3.put(bucket, "inbox/u5204.png", SampleImages.card("u5204", "png"));
+        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 4);
+            assertTrue(Results.bySourceFile(app.results()).containsKey("u5204.png"));
+            // a few more polls see the old objects again: still nothing new
+            await().during(Duration.ofMillis(1200)).atMost(Duration.ofSeconds(5))
+                    .until(() -> app.ledger().createdSince(0).size() == 4 && Results.count(app.results()) == 4);
+            assertEquals(1, app.sandbox().submissionCount(), "only the new object was submitted");
+            // objects already taken are left where they are
+            await().atMost(WAIT).until(() -> s3.keys(bucket, "inbox/").equals(List.copyOf(batch.keySet())));
+            assertTrue(s3.keys(bucket, "processed/").contains("processed/u5204.png"));
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package id.ktpbridge.sftp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.ingest.FileSidecar;
+import id.ktpbridge.ingest.InputHeaders;
+import org.apache.camel.Exchange;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.support.DefaultExchange;
+import org.junit.jupiter.api.Test;
+
+/** The pieces of the SFTP source that need no server: sidecar rules, remote paths, settings text. */
+class SftpPartsTest {
+
+    private final FileSidecar rules = new FileSidecar(new ObjectMapper(), null, null);
+
+    private Exchange applied(String json) {
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        rules.apply(exchange, json);
+        return exchange;
+    }
+
+    private static String header(Exchange e, String name) {
+        return e.getMessage().getHeader(name, String.class);
+    }
+
+    @Test
+    void sidecarRulesAreTheFileSourcesRules() {
+        Exchange ok = applied("{\"partnerUserId\":\"c-1\",\"partnerUserIdType\":\"T\",\"metadata\":{\"k\":\"v\"}}");
+        assertEquals("c-1", header(ok, InputHeaders.PARTNER_USER_ID));
+        assertEquals("T", header(ok, InputHeaders.PARTNER_USER_ID_TYPE));
+        assertEquals("{\"k\":\"v\"}", header(ok, InputHeaders.METADATA));
+        assertNull(header(ok, InputHeaders.SIDECAR_ERROR));
+
+        Exchange empty = applied("{}");
+        assertNull(header(empty, InputHeaders.PARTNER_USER_ID));
+        assertNull(header(empty, InputHeaders.SIDECAR_ERROR));
+
+        assertEquals("the sidecar is not valid JSON", header(applied("{ nope"), InputHeaders.SIDECAR_ERROR));
+        assertEquals("the sidecar is not a JSON object", header(applied("[1]"), InputHeaders.SIDECAR_ERROR));
+        assertEquals("the sidecar is not a JSON object", header(applied(""), InputHeaders.SIDECAR_ERROR));
+        assertEquals("'partnerUserId' must be a string", header(applied("{\"partnerUserId\":7}"), InputHeaders.SIDECAR_ERROR));
+        assertEquals("'metadata' must be a JSON object", header(applied("{\"metadata\":\"x\"}"), InputHeaders.SIDECAR_ERROR));
+        assertEquals(FileSidecar.TOO_LARGE,
+                header(applied("{\"a\":\"" + "x".repeat(70_000) + "\"}"), InputHeaders.SIDECAR_ERROR));
+    }
+
+    @Test
+    void sidecarOfAnImageIsItsBaseNameDotJsonInTheSameFolder() {
+        assertEquals("inbox/sub/u1.json", SftpSidecar.sidecarOf("inbox/sub/u1.png"));
+        assertEquals("u1.json", SftpSidecar.sidecarOf("u1.jpeg"));
+        assertEquals("inbox/a.b.json", SftpSidecar.sidecarOf("inbox/a.b.JPG"));
+    }
+
+    @Test
+    void foldersAreRelativeToTheInboxAndNormalised() {
+        assertEquals("inbox/.done", SftpSettings.resolve("inbox", ".done"));
+        assertEquals("drop/done", SftpSettings.resolve("drop/ktp", "../done"));
+        assertEquals(".failed", SftpSettings.resolve(".", ".failed"));
+        assertEquals("a/b/c", SftpSettings.normalize("a//./b/c/"));
+        assertEquals("../x", SftpSettings.normalize("a/../../x"));
+    }
+
+    @Test
+    void settingsTextNamesNoSecret() {
+        SftpSettings s = new SftpSettings("h", 22, "u", "pw-secret", "/k", "pass-secret", "yes", "/kh", "inbox",
+                ".done", ".failed", false, Duration.ofSeconds(1));
+        assertFalse(s.toString().contains("secret"), s.toString());
+        assertTrue(s.toString().contains("auth=key+password"), s.toString());
+        assertEquals("ktp.source.sftp.password (KTP_SOURCE_SFTP_PASSWORD)", SftpSettings.named(SftpSettings.PASSWORD));
+    }
+}

@@ -1,0 +1,129 @@
+package id.ktpbridge.sftp;
+
+import static id.ktpbridge.sftp.SftpSourceTest.PASSWORD;
+import static id.ktpbridge.sftp.SftpSourceTest.sftp;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import id.ktpbridge.testkit.SftpServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The SFTP source across a restart of the application and an outage of the server. */
+class SftpRecoveryTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void processedFilesAreNotSubmittedAgainAfterARestart() throws Exception {
+        Path data = tmp.resolve("data");
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            FileTime mtime = FileTime.from(Instant.now().minusSeconds(3600));
+            for (String name : List.of("u5401.png", "u5402.jpg")) {
+                Files.write(inbox.resolve(name), SampleImages.card(name, name.endsWith("png") ? "png" : "jpg"));
+                Files.setLastModifiedTime(inbox.resolve(name), mtime);
+            }
+            try (BridgeApp app = BridgeApp.start(data, sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(server.path("/inbox/.done/u5401.png"))
+                        && Files.exists(server.path("/inbox/.done/u5402.jpg")));
+            }
+
+            // the same files come back unchanged (name, size, modification time), plus one new file
+            for (String name : List.of("u5401.png", "u5402.jpg")) {
+                Files.copy(server.path("/inbox/.done/" + name), inbox.resolve(name), StandardCopyOption.COPY_ATTRIBUTES);
+                Files.setLastModifiedTime(inbox.resolve(name), mtime);
+            }
+            Files.write(inbox.resolve("u5403.png"), SampleImages.card("u5403", "png"));
+
+            try (BridgeApp app = BridgeApp.start(data, sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 3);
+                // later polls still skip the returned files
+                await().during(Duration.ofMillis(1200)).atMost(Duration.ofSeconds(5))
+                        .until(() -> Results.count(app.results()) == 3);
+                assertEquals(3, app.ledger().createdSince(0).size(), "one new ledger row: the new file's");
+                assertEquals(1, app.sandbox().submissionCount(), "only the new file was submitted");
+                assertTrue(Files.exists(inbox.resolve("u5401.png")) && Files.exists(inbox.resolve("u5402.jpg")),
+                        "already processed files are left where they are");
+                assertFalse(Files.exists(inbox.resolve("u5403.png")));
+            }
+        }
+    }
+
+    @Test
+    void anOutageIsLoggedBrieflyAndTheSourceRecovers() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Files.write(inbox.resolve("u5501.png"), SampleImages.card("u5501", "png"));
+            // polls every 200 ms; after a failed poll the next 6 are skipped
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"),
+                    sftp(server, tmp, "ktp.source.sftp.error-backoff-polls", "6"))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+
+                String outageLog;
+                long gapMillis;
+                try (LogCapture logs = new LogCapture()) {
+                    server.suspend();
+                    long[] seen = new long[2];
+                    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
+                        long failures = logs.text().lines().filter(l -> l.contains("SFTP source: polling")).count();
+                        if (failures >= 1 && seen[0] == 0) {
+                            seen[0] = System.nanoTime();
+                        }
+                        if (failures >= 2) {
+                            seen[1] = System.nanoTime();
+                            return true;
+                        }
+                        return false;
+                    });
+                    gapMillis = (seen[1] - seen[0]) / 1_000_000;
+                    outageLog = applicationLines(logs.text());
+                }
+                // without the back-off a failed poll would be logged every 200 ms
+                assertTrue(gapMillis >= 1000, "polls were not paused after a failure: " + gapMillis + " ms");
+                // the application's lines only: the test's SFTP server logs its own side of the outage
+                long warnings = outageLog.lines().filter(l -> l.startsWith("WARN") || l.startsWith("ERROR")).count();
+                assertTrue(warnings <= 4, "two failed polls, at most two lines each:\n" + outageLog);
+                assertFalse(outageLog.contains("\tat "), "no stack traces:\n" + outageLog);
+                assertTrue(outageLog.contains("SFTP source: polling sftp://127.0.0.1:" + server.port()
+                        + " failed: ConnectException: Connection refused"), outageLog);
+                assertFalse(outageLog.contains(PASSWORD));
+
+                server.resume();
+                Files.write(inbox.resolve("u5502.png"), SampleImages.card("u5502", "png"));
+                await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2);
+            }
+        }
+    }
+
+    /** The log without the lines (and stack traces) of the embedded SSH server's own loggers. */
+    private static String applicationLines(String log) {
+        StringBuilder kept = new StringBuilder();
+        boolean server = false;
+        for (String line : log.split("\n")) {
+            if (line.matches("^(TRACE|DEBUG|INFO|WARN|ERROR|FATAL) \\S+ - .*")) {
+                server = line.split(" ")[1].startsWith("org.apache.sshd.");
+            }
+            if (!server) {
+                kept.append(line).append('\n');
+            }
+        }
+        return kept.toString();
+    }
+}

@@ -1,0 +1,227 @@
+package id.ktpbridge.sftp;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.OpenOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import id.ktpbridge.testkit.SftpServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The SFTP source end to end: a real SFTP server, the real application, the embedded GTF sandbox. */
+class SftpSourceTest {
+
+    /** Characters that would break a URI if the password were not passed RAW. */
+    static final String PASSWORD = "s3cr3t+Pa55&w=rd%";
+
+    @TempDir
+    Path tmp;
+
+    /** The SFTP source on, against {@code server}, with test timings; {@code more} are key/value pairs that win. */
+    static Map<String, String> sftp(SftpServer server, Path tmp, String... more) {
+        Map<String, String> p = new HashMap<>();
+        p.put("ktp.source.sftp.enabled", "true");
+        p.put("ktp.source.sftp.host", "127.0.0.1");
+        p.put("ktp.source.sftp.port", String.valueOf(server.port()));
+        p.put("ktp.source.sftp.user", server.user());
+        p.put("ktp.source.sftp.password", PASSWORD);
+        // tests only: production keeps the default 'yes' with a known_hosts file (see keyLoginWith...)
+        p.put("ktp.source.sftp.strict-host-key-checking", "no");
+        p.put("ktp.source.sftp.known-hosts-file", tmp.resolve("no-known-hosts").toString());
+        p.put("ktp.source.sftp.directory", "inbox");
+        p.put("ktp.source.sftp.poll-delay", "200");
+        p.put("ktp.source.sftp.read-lock-min-age", "0");
+        p.put("ktp.source.sftp.read-lock-check-interval", "100");
+        p.put("ktp.source.sftp.connect-timeout", "5000");
+        for (int i = 0; i < more.length; i += 2) {
+            p.put(more[i], more[i + 1]);
+        }
+        return p;
+    }
+
+    @Test
+    void imagesOnTheServerGetOneResultEachAndMoveToTheDoneFolder() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture logs = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Files.write(inbox.resolve("u5001.png"), SampleImages.card("u5001", "png"));
+            Files.write(inbox.resolve("u5002.jpg"), SampleImages.card("u5002", "jpg"));
+            Files.writeString(inbox.resolve("u5003.json"),
+                    "{\"partnerUserId\":\"cust-5003\",\"partnerUserIdType\":\"CLIENT_X_USER_ID\",\"metadata\":{\"k\":\"v\"}}");
+            Files.write(inbox.resolve("u5003.png"), SampleImages.card("u5003", "png"));
+            Files.writeString(inbox.resolve("u5004-text.jpg"), "not a picture", StandardCharsets.UTF_8);
+            Files.writeString(inbox.resolve("u5005.json"), "{ not json", StandardCharsets.UTF_8);
+            Files.write(inbox.resolve("u5005.png"), SampleImages.card("u5005", "png"));
+            Files.write(inbox.resolve("u5006-empty.png"), new byte[0]);
+            Files.writeString(inbox.resolve("notes.txt"), "left alone", StandardCharsets.UTF_8);
+            Path branch = Files.createDirectories(inbox.resolve("branch-a"));
+            Files.writeString(branch.resolve("u5007.json"), "{\"partnerUserId\":\"cust-5007\"}");
+            Files.write(branch.resolve("u5007.jpg"), SampleImages.card("u5007", "jpg"));
+
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"),
+                    sftp(server, tmp, "ktp.source.sftp.recursive", "true"))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 7);
+                Map<String, JsonNode> results = Results.bySourceFile(app.results());
+                for (String ok : List.of("u5001.png", "u5002.jpg", "u5003.png", "branch-a/u5007.jpg")) {
+                    assertEquals("COMPLETED", results.get(ok).path("status").asText(), ok);
+                    assertEquals("sftp", results.get(ok).path("sourceType").asText(), ok);
+                    await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(server.path("/inbox/.done/" + ok)));
+                    assertFalse(Files.exists(inbox.resolve(ok)), ok);
+                }
+                assertEquals("u5001", results.get("u5001.png").path("partnerUserId").asText());
+                // the sidecar on the server sets the partner user and follows its image
+                assertEquals("cust-5003", results.get("u5003.png").path("partnerUserId").asText());
+                assertEquals("CLIENT_X_USER_ID", results.get("u5003.png").path("partnerUserIdType").asText());
+                assertEquals(1, app.sandbox().tokenIssuedCount("cust-5003"));
+                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(server.path("/inbox/.done/u5003.json")));
+                assertFalse(Files.exists(inbox.resolve("u5003.json")));
+                // a sub-folder (recursive=true) keeps its path in the done folder, sidecar included
+                assertEquals("cust-5007", results.get("branch-a/u5007.jpg").path("partnerUserId").asText());
+                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(server.path("/inbox/.done/branch-a/u5007.jpg"))
+                        && Files.exists(server.path("/inbox/.done/branch-a/u5007.json")));
+
+                Map<String, String> rejected = Map.of("u5004-text.jpg", "UNSUPPORTED_FORMAT",
+                        "u5005.png", "INVALID_SIDECAR", "u5006-empty.png", "EMPTY_FILE");
+                for (var e : rejected.entrySet()) {
+                    JsonNode r = results.get(e.getKey());
+                    assertEquals("REJECTED", r.path("status").asText(), e.getKey());
+                    assertEquals(e.getValue(), r.path("reasonCode").asText(), e.getKey());
+                    Path report = server.path("/inbox/.failed/" + e.getKey() + ".error.json");
+                    await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(report));
+                    assertEquals(e.getValue(), Results.parse(report).path("reasonCode").asText(), e.getKey());
+                    assertEquals(e.getKey(), Results.parse(report).path("sourceFile").asText());
+                    assertTrue(Files.exists(server.path("/inbox/.failed/" + e.getKey())), e.getKey());
+                }
+                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(server.path("/inbox/.failed/u5005.json")));
+
+                // nothing else left the inbox, nothing else was submitted, sidecars were never inputs
+                try (Stream<Path> left = Files.list(inbox)) {
+                    assertEquals(List.of("branch-a", "notes.txt"), left.map(p -> p.getFileName().toString())
+                            .filter(n -> !n.startsWith(".")).sorted().toList());
+                }
+                try (Stream<Path> left = Files.list(branch)) {
+                    assertEquals(0, left.count());
+                }
+                // the done and failed folders inside the inbox are not polled again (dot folders are skipped)
+                await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(3))
+                        .until(() -> Results.count(app.results()) == 7);
+                assertEquals(4, app.sandbox().submissionCount());
+                assertEquals(7, app.ledger().createdSince(0).size());
+                try (Stream<Path> work = Files.list(tmp.resolve("data/sftp-work"))) {
+                    assertEquals(0, work.filter(Files::isRegularFile).count(), "local copies are removed");
+                }
+                LedgerRecord row = app.ledger().createdSince(0).stream()
+                        .filter(r -> r.sourceFile().equals("u5001.png")).findFirst().orElseThrow();
+                assertEquals("sftp://127.0.0.1:" + server.port() + "/inbox/u5001.png", row.sourceRef());
+            }
+            assertTrue(logs.text().contains("SFTP source checked"), "the capture saw the application's log");
+            assertFalse(logs.text().contains(PASSWORD), "the password is in the log");
+        }
+    }
+
+    @Test
+    void deleteAfterSuccessRemovesTheImageAndItsSidecarFromTheServer() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Files.write(inbox.resolve("u5201.png"), SampleImages.card("u5201", "png"));
+            Files.writeString(inbox.resolve("u5202.json"), "{\"partnerUserId\":\"cust-5202\"}");
+            Files.write(inbox.resolve("u5202.jpg"), SampleImages.card("u5202", "jpg"));
+            Files.writeString(inbox.resolve("u5203-text.png"), "not a picture", StandardCharsets.UTF_8);
+
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"),
+                    sftp(server, tmp, "ktp.source.sftp.after-success", "delete"))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 3);
+                Map<String, JsonNode> results = Results.bySourceFile(app.results());
+                assertEquals("COMPLETED", results.get("u5201.png").path("status").asText());
+                assertEquals("cust-5202", results.get("u5202.jpg").path("partnerUserId").asText());
+                assertEquals("REJECTED", results.get("u5203-text.png").path("status").asText());
+                for (String gone : List.of("u5201.png", "u5202.jpg", "u5202.json")) {
+                    await().atMost(Duration.ofSeconds(5)).until(() -> !Files.exists(inbox.resolve(gone)));
+                }
+                // a failure is still kept, with its report
+                await().atMost(Duration.ofSeconds(5))
+                        .until(() -> Files.exists(server.path("/inbox/.failed/u5203-text.png.error.json")));
+                assertTrue(Files.exists(server.path("/inbox/.failed/u5203-text.png")));
+                assertFalse(Files.exists(server.path("/inbox/.done")), "nothing is moved when deleting");
+            }
+        }
+    }
+
+    @Test
+    void keyLoginWithAnEncryptedOpenSshKeyAndAKnownHostsFile() throws Exception {
+        var clientKey = SftpServer.rsaKeyPair();
+        // a server that refuses every password: only the key can log in
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "keyuser", null).authorize(clientKey.getPublic())) {
+            Path key = SftpServer.writePrivateKey(clientKey, tmp.resolve("id_rsa"), "key-pass-phrase");
+            assertTrue(Files.readString(key).startsWith("-----BEGIN OPENSSH PRIVATE KEY-----"));
+            Path knownHosts = server.writeKnownHosts(tmp.resolve("known_hosts"));
+            String trusted = Files.readString(knownHosts);
+            Path inbox = Files.createDirectories(server.path("/drop/ktp"));
+            Files.write(inbox.resolve("u5301.png"), SampleImages.card("u5301", "png"));
+
+            Map<String, String> props = sftp(server, tmp,
+                    "ktp.source.sftp.password", "",
+                    "ktp.source.sftp.private-key-file", key.toString(),
+                    "ktp.source.sftp.private-key-passphrase", "key-pass-phrase",
+                    // the production default, with the server's key in known_hosts
+                    "ktp.source.sftp.strict-host-key-checking", "yes",
+                    "ktp.source.sftp.known-hosts-file", knownHosts.toString(),
+                    "ktp.source.sftp.directory", "drop/ktp",
+                    "ktp.source.sftp.done-dir", "../done",
+                    "ktp.source.sftp.failed-dir", "../failed");
+            try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(tmp.resolve("data"), props)) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+                assertFalse(logs.text().contains("key-pass-phrase"), "the passphrase is in the log");
+                JsonNode result = Results.read(app.results()).get(0);
+                assertEquals("u5301.png", result.path("sourceFile").asText());
+                assertEquals("COMPLETED", result.path("status").asText());
+                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(server.path("/drop/done/u5301.png")));
+                assertTrue(server.logins() >= 2, "the start-up check and the consumer logged in with the key");
+            }
+            assertEquals(trusted, Files.readString(knownHosts), "known_hosts is read, not written");
+        }
+    }
+
+    @Test
+    void aFileStillBeingUploadedIsTakenOnlyOnceItHasStoppedChanging() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            byte[] image = SampleImages.card("u5601", "png");
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"),
+                    sftp(server, tmp, "ktp.source.sftp.read-lock-min-age", "2500"))) {
+                // an upload that takes about 1.2 s: a chunk every 150 ms
+                Path file = inbox.resolve("u5601.png");
+                int chunk = image.length / 8 + 1;
+                for (int off = 0; off < image.length; off += chunk) {
+                    Files.write(file, Arrays.copyOfRange(image, off, Math.min(image.length, off + chunk)),
+                            off == 0 ? new OpenOption[0] : new OpenOption[] {StandardOpenOption.APPEND});
+                    assertEquals(0, Results.count(app.results()), "taken while it was being written");
+                    Thread.sleep(150);
+                }
+                await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1);
+                JsonNode result = Results.read(app.results()).get(0);
+                assertEquals("COMPLETED", result.path("status").asText());
+                assertEquals(image.length, result.path("sourceSize").asLong(), "the whole file was submitted");
+            }
+        }
+    }
+}

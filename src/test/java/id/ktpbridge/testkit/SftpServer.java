@@ -1,0 +1,196 @@
+package id.ktpbridge.testkit;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PublicKey;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.sshd.common.config.keys.KeyUtils;
+import org.apache.sshd.common.config.keys.PublicKeyEntry;
+import org.apache.sshd.common.config.keys.writer.openssh.OpenSSHKeyEncryptionContext;
+import org.apache.sshd.common.config.keys.writer.openssh.OpenSSHKeyPairResourceWriter;
+import org.apache.sshd.common.file.virtualfs.VirtualFileSystemFactory;
+import org.apache.sshd.common.keyprovider.KeyPairProvider;
+import org.apache.sshd.server.SshServer;
+import org.apache.sshd.sftp.server.SftpSubsystemFactory;
+
+/**
+ * A real SFTP server (Apache MINA SSHD) on a free loopback port, serving a local folder as its
+ * whole file system ({@code /} is {@link #root()}). One user, who logs in with a password and/or
+ * any authorized public key. Its host key is fixed for its lifetime, so a known_hosts line can be
+ * written for clients that check host keys.
+ */
+public final class SftpServer implements AutoCloseable {
+
+    private static final KeyPair HOST_KEY = rsaKeyPair();
+
+    private SshServer sshd;
+    private int port;
+    private final Path root;
+    private final String user;
+    private final String password;
+    private final Set<PublicKey> authorizedKeys = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger logins = new AtomicInteger();
+
+    private SftpServer(Path root, String user, String password) throws IOException {
+        this.root = root;
+        this.user = user;
+        this.password = password;
+        this.sshd = listen(0);
+    }
+
+    private SshServer listen(int port) throws IOException {
+        SshServer server = SshServer.setUpDefaultServer();
+        server.setHost("127.0.0.1");
+        server.setPort(port);
+        server.setKeyPairProvider(KeyPairProvider.wrap(HOST_KEY));
+        if (password != null) {
+            server.setPasswordAuthenticator((u, p, session) -> {
+                boolean ok = user.equals(u) && password.equals(p);
+                if (ok) {
+                    logins.incrementAndGet();
+                }
+                return ok;
+            });
+        } else {
+            server.setPasswordAuthenticator(null);
+            server.setKeyboardInteractiveAuthenticator(null);
+        }
+        server.setPublickeyAuthenticator((u, key, session) -> {
+            boolean ok = user.equals(u) && authorizedKeys.stream().anyMatch(k -> KeyUtils.compareKeys(k, key));
+            if (ok) {
+                logins.incrementAndGet();
+            }
+            return ok;
+        });
+        server.setSubsystemFactories(List.of(new SftpSubsystemFactory()));
+        server.setFileSystemFactory(new VirtualFileSystemFactory(root));
+        server.start();
+        return server;
+    }
+
+    /** @param password null: public keys only (password and keyboard-interactive logins are refused) */
+    public static SftpServer start(Path root, String user, String password) {
+        try {
+            Files.createDirectories(root);
+            return new SftpServer(root, user, password);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public SftpServer authorize(PublicKey key) {
+        authorizedKeys.add(key);
+        return this;
+    }
+
+    public int port() {
+        return sshd.isStarted() ? sshd.getPort() : port;
+    }
+
+    public String user() {
+        return user;
+    }
+
+    public String password() {
+        return password;
+    }
+
+    /** The local folder behind the server's {@code /}. */
+    public Path root() {
+        return root;
+    }
+
+    /** The local file behind a server path such as {@code /inbox/a.png}. */
+    public Path path(String remote) {
+        return root.resolve(remote.replaceFirst("^/+", ""));
+    }
+
+    /** Successful logins so far (password or key). */
+    public int logins() {
+        return logins.get();
+    }
+
+    /** Writes a known_hosts file that trusts this server's host key at its address and port. */
+    public Path writeKnownHosts(Path file) {
+        try {
+            Files.writeString(file, "[127.0.0.1]:" + port() + " " + PublicKeyEntry.toString(HOST_KEY.getPublic()) + "\n",
+                    StandardCharsets.US_ASCII);
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Stops listening and drops every session (an outage); {@link #resume} listens again on the same port. */
+    public void suspend() {
+        port = port();
+        try {
+            sshd.stop(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public void resume() {
+        try {
+            sshd = listen(port);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            sshd.stop(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A fresh RSA key pair (client or host key). */
+    public static KeyPair rsaKeyPair() {
+        try {
+            KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
+            generator.initialize(2048);
+            return generator.generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Writes the private key in OpenSSH format ({@code -----BEGIN OPENSSH PRIVATE KEY-----}), as
+     * {@code ssh-keygen} does; encrypted (AES + bcrypt KDF) when a passphrase is given.
+     */
+    public static Path writePrivateKey(KeyPair keyPair, Path file, String passphrase) {
+        OpenSSHKeyEncryptionContext encryption = null;
+        if (passphrase != null) {
+            encryption = new OpenSSHKeyEncryptionContext();
+            encryption.setCipherName("AES");
+            encryption.setCipherType("256");
+            encryption.setCipherMode("CTR");
+            encryption.setPassword(passphrase);
+            encryption.setKdfRounds(4);
+        }
+        try (OutputStream out = Files.newOutputStream(file)) {
+            OpenSSHKeyPairResourceWriter.INSTANCE.writePrivateKey(keyPair, "ktp-bridge-test", encryption, out);
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
