@@ -24,6 +24,7 @@ import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.PostgresServer;
 import id.ktpbridge.testkit.RecordingHttpServer;
 import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.S3ProxyServer;
 import id.ktpbridge.testkit.SampleImages;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -79,6 +80,31 @@ class TargetsTest {
             await().atMost(Duration.ofSeconds(5)).until(() -> deliveries(app).equals(Map.of(
                     "file", Map.of(DeliveryStore.DELIVERED, 4), "http", Map.of(DeliveryStore.DELIVERED, 4),
                     "jdbc", Map.of(DeliveryStore.DELIVERED, 4))));
+        }
+    }
+
+    @Test
+    void allFourTargetsAtOnce(@TempDir Path s3Dir) throws Exception {
+        try (S3ProxyServer s3 = S3ProxyServer.startTransient(s3Dir); RecordingHttpServer http = new RecordingHttpServer()) {
+            String bucket = s3.newBucket("results");
+            Map<String, String> props = targets(http, ",s3");
+            props.putAll(s3.connectionProperties("ktp.results.s3"));
+            props.put("ktp.results.s3.bucket", bucket);
+            try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+                drop(app, "u5401.png", "u5402-error.jpg", "u5403.jpg");
+                await().atMost(Duration.ofSeconds(30)).until(() -> deliveries(app).equals(Map.of(
+                        "file", Map.of(DeliveryStore.DELIVERED, 3), "http", Map.of(DeliveryStore.DELIVERED, 3),
+                        "jdbc", Map.of(DeliveryStore.DELIVERED, 3), "s3", Map.of(DeliveryStore.DELIVERED, 3))));
+                List<JsonNode> files = Results.read(app.results());
+                assertEquals(3, files.size());
+                assertEquals(3, http.accepted().size());
+                assertEquals(3, jdbcRows(app, "jdbc:h2:file:" + app.dataDir().resolve("ledger")));
+                for (JsonNode doc : files) {
+                    String key = "results/" + doc.path("submissionId").asText() + ".json";
+                    JsonNode stored = parse(new String(s3.get(bucket, key).orElseThrow()));
+                    assertEquals(doc, stored, "the S3 object equals the file result");
+                }
+            }
         }
     }
 
