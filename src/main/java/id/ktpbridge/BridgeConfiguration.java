@@ -45,6 +45,13 @@ import id.ktpbridge.target.JdbcResultTarget;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.component.http.HttpComponent;
+import org.apache.camel.health.HealthCheckRegistry;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import id.ktpbridge.ops.BridgeMetrics;
+import id.ktpbridge.ops.LedgerHealthCheck;
+import id.ktpbridge.ops.OneKycHealthCheck;
 import org.apache.camel.spi.Registry;
 import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
@@ -158,11 +165,37 @@ public class BridgeConfiguration implements CamelConfiguration {
                 json, ledger, collector));
 
         registry.bind("progressReporter", new ProgressReporter(ledger));
+        observability(context, registry, ledger, gtf, outbox, publisher, targets);
         if (s.flag("ktp.exit-when-done", false)) {
             BatchMonitor monitor = new BatchMonitor(context, ledger, s.path("ktp.source.dir"), s.string("ktp.source.include"),
                     s.duration("ktp.batch.max-wait", Duration.ofMinutes(35)), Duration.ofMillis(500), main::finish);
             context.addStartupListener((ctx, alreadyStarted) -> monitor.start());
         }
+    }
+
+    /**
+     * Prometheus metrics of the bundle (Camel's own metrics use the same registry) and the health
+     * checks of the ledger and of OneKYC, served on the management port.
+     */
+    private static void observability(CamelContext context, Registry registry, Ledger ledger, GtfClient gtf,
+                                      Outbox outbox, ResultPublisher publisher, List<String> targets) throws Exception {
+        // Camel's metrics service may have made its registry already: share it, so one scrape shows both
+        MeterRegistry meters = registry.lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        if (meters == null) {
+            meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            registry.bind("metricsRegistry", meters);
+        }
+        BridgeMetrics metrics = new BridgeMetrics(meters, ledger, gtf, outbox.store(), targets);
+        gtf.http().observer(metrics);
+        publisher.metrics(metrics);
+        outbox.metrics(metrics);
+        context.addStartupListener((ctx, alreadyStarted) -> {
+            HealthCheckRegistry checks = HealthCheckRegistry.get(ctx);
+            if (checks != null) {
+                checks.register(new LedgerHealthCheck(ledger));
+                checks.register(new OneKycHealthCheck(gtf.http().breaker()));
+            }
+        });
     }
 
     private static DataSource dataSource(Settings s, Path dataDir, CamelContext context) throws Exception {

@@ -50,6 +50,10 @@ public class GtfClient {
         return settings;
     }
 
+    public GtfHttp http() {
+        return http;
+    }
+
     /** Step 2: creates a submission and returns its upload slots. */
     public Presigned presign(CallContext ctx) {
         JsonNode data = withToken(ctx.tokenKey(), token -> http.call("presign", () -> api(

@@ -30,6 +30,7 @@ public class GtfHttp {
     private final Duration maxDelay;
     private final CircuitBreaker breaker;
     private final RateLimiter rateLimiter;
+    private volatile CallObserver observer = CallObserver.NONE;
 
     public GtfHttp(HttpClient client, ObjectMapper json, int maxAttempts, Duration initialDelay, Duration maxDelay) {
         this(client, json, maxAttempts, initialDelay, maxDelay, new CircuitBreaker(Integer.MAX_VALUE, Duration.ZERO),
@@ -51,6 +52,10 @@ public class GtfHttp {
         return breaker;
     }
 
+    public void observer(CallObserver observer) {
+        this.observer = observer;
+    }
+
     /** Returns the envelope's {@code data} (an empty object when absent) or throws {@link GtfApiException}. */
     public JsonNode call(String endpoint, Supplier<HttpRequest> request) {
         for (int attempt = 1; ; attempt++) {
@@ -59,7 +64,15 @@ public class GtfHttp {
             try {
                 breaker.awaitClosed();
                 rateLimiter.acquire();
-                HttpResponse<String> response = client.send(request.get(), HttpResponse.BodyHandlers.ofString());
+                long start = System.nanoTime();
+                HttpResponse<String> response;
+                try {
+                    response = client.send(request.get(), HttpResponse.BodyHandlers.ofString());
+                } catch (IOException e) {
+                    observer.observe(endpoint, 0, System.nanoTime() - start);
+                    throw e;
+                }
+                observer.observe(endpoint, response.statusCode(), System.nanoTime() - start);
                 LOG.debug("{} -> HTTP {}", endpoint, response.statusCode());
                 if (response.statusCode() / 100 == 2) {
                     breaker.onSuccess();

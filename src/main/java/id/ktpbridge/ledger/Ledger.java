@@ -193,6 +193,38 @@ public class Ledger {
         return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE created_at >= ? ORDER BY created_at, id", since);
     }
 
+    /** Rows by state name. */
+    public Map<String, Integer> stateCounts() {
+        Map<String, Integer> counts = new TreeMap<>();
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT state, COUNT(*) FROM ktp_submission GROUP BY state");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                counts.put(rs.getString(1), rs.getInt(2));
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+        return counts;
+    }
+
+    /** Confirmed submissions whose poll is due now, and those past their deadline. */
+    public long[] pollBacklog(long now) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT SUM(CASE WHEN next_poll_at <= ? THEN 1 ELSE 0 END), SUM(CASE WHEN deadline_at <= ? THEN 1 ELSE 0 END)"
+                        + " FROM ktp_submission WHERE state = ?")) {
+            ps.setLong(1, now);
+            ps.setLong(2, now);
+            ps.setString(3, SubmissionState.CONFIRMED.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new long[] {rs.getLong(1), rs.getLong(2)};
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
     /** Rows not yet in a final state, by state name. */
     public Map<String, Integer> openCounts() {
         Map<String, Integer> counts = new TreeMap<>();

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Set;
 
 import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ops.BridgeMetrics;
 import org.apache.camel.Exchange;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.http.base.HttpOperationFailedException;
@@ -32,6 +33,7 @@ public class Outbox {
     private final Duration initialBackoff;
     private final Duration maxBackoff;
     private final int batchSize;
+    private volatile BridgeMetrics metrics;
 
     public Outbox(DeliveryStore store, Ledger ledger, ProducerTemplate producer, List<String> targets,
                   Duration initialBackoff, Duration maxBackoff, int batchSize) {
@@ -51,6 +53,10 @@ public class Outbox {
         this.initialBackoff = initialBackoff;
         this.maxBackoff = maxBackoff;
         this.batchSize = batchSize;
+    }
+
+    public void metrics(BridgeMetrics metrics) {
+        this.metrics = metrics;
     }
 
     public List<String> targets() {
@@ -107,9 +113,15 @@ public class Outbox {
             store.delivered(ledgerId, target);
             LOG.info("Result of ledger {} delivered to {}", ledgerId, target);
         } else if (isPermanent(failure)) {
+            if (metrics != null) {
+                metrics.deliveryFailed(target, true);
+            }
             store.refused(ledgerId, target, describe(failure));
             LOG.error("Target {} refused the result of ledger {} for good: {}", target, ledgerId, describe(failure));
         } else {
+            if (metrics != null) {
+                metrics.deliveryFailed(target, false);
+            }
             long wait = backoff(previousAttempts + 1);
             store.retryLater(ledgerId, target, System.currentTimeMillis() + wait, describe(failure));
             LOG.warn("Delivery of ledger {} to {} failed ({}); retrying in {} ms", ledgerId, target, describe(failure),

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.ops.BridgeMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,11 +28,16 @@ public class ResultPublisher {
     private final Ledger ledger;
     private final ObjectMapper json;
     private final Outbox outbox;
+    private volatile BridgeMetrics metrics;
 
     public ResultPublisher(Ledger ledger, ObjectMapper json, Outbox outbox) {
         this.ledger = ledger;
         this.json = json;
         this.outbox = outbox;
+    }
+
+    public void metrics(BridgeMetrics metrics) {
+        this.metrics = metrics;
     }
 
     /** Publishes OneKYC's final outcome from the details response. */
@@ -58,6 +64,9 @@ public class ResultPublisher {
         ledger.markDelivered(r.id());
         LOG.info("Result ready: ledger {} submission {} status {} reason {}", r.id(), r.submissionId(), status,
                 reasonCode == null || reasonCode.isEmpty() ? "-" : reasonCode);
+        if (metrics != null) {
+            metrics.inputFinished(r.sourceType(), status.name());
+        }
         outbox.deliverNow(r.id());
     }
 

@@ -67,6 +67,7 @@ class CrashSafetyTest {
             env.put("GTF_API_URL", sandbox.baseUrl());
             env.put("KTP_DATA_DIR", data.toString());
             env.put("KTP_CALLBACK_PORT", String.valueOf(callbackPort));
+            env.put("KTP_MANAGEMENT_PORT", String.valueOf(BridgeApp.freePort()));
             env.put("KTP_CALLBACK_AUTH_TOKEN", "crash-test");
             Map<String, String> fast = Map.of("ktp.source.read-lock-min-age", "100", "ktp.source.poll-delay", "200",
                     "ktp.concurrency", "4", "ktp.poll.interval", "300", "ktp.poll.first-delay", "500",

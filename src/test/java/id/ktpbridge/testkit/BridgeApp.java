@@ -38,6 +38,8 @@ public final class BridgeApp implements AutoCloseable {
         p.put("ktp.data-dir", dataDir.toString());
         p.put("ktp.callback.port", String.valueOf(callbackPort));
         p.put("camel.server.host", "127.0.0.1");
+        p.put("ktp.management.port", String.valueOf(freePort()));
+        p.put("camel.management.host", "127.0.0.1");
         p.put("ktp.source.poll-delay", "200");
         p.put("ktp.source.read-lock-min-age", "0");
         p.put("ktp.poll.interval", "250");
@@ -68,6 +70,10 @@ public final class BridgeApp implements AutoCloseable {
     }
 
     /** Runs the application in batch mode on this thread and returns its exit code. */
+    public String managementUrl(String path) {
+        return "http://127.0.0.1:" + context().resolvePropertyPlaceholders("{{ktp.management.port}}") + path;
+    }
+
     public static int runBatch(Path dataDir, Map<String, String> overrides) throws Exception {
         Map<String, String> props = testProperties(dataDir, freePort());
         props.put("ktp.exit-when-done", "true");

@@ -1,0 +1,73 @@
+package id.ktpbridge.ops;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import id.ktpbridge.gtf.CallObserver;
+import id.ktpbridge.gtf.GtfClient;
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.result.DeliveryStore;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+/**
+ * The bundle's own Prometheus metrics (next to Camel's route metrics), served on the management
+ * port at {@code /observe/metrics}. Ledger-based gauges are read at scrape time.
+ */
+public class BridgeMetrics implements CallObserver {
+
+    private final MeterRegistry registry;
+
+    public BridgeMetrics(MeterRegistry registry, Ledger ledger, GtfClient gtf, DeliveryStore deliveries,
+                         List<String> targets) {
+        this.registry = registry;
+        for (SubmissionState state : SubmissionState.values()) {
+            Gauge.builder("ktp_submissions", ledger, l -> l.stateCounts().getOrDefault(state.name(), 0))
+                    .description("Inputs in the ledger by state").tag("state", state.name()).register(registry);
+        }
+        Gauge.builder("ktp_polls_due", ledger, l -> l.pollBacklog(System.currentTimeMillis())[0])
+                .description("Confirmed submissions whose status poll is due").register(registry);
+        Gauge.builder("ktp_polls_overdue", ledger, l -> l.pollBacklog(System.currentTimeMillis())[1])
+                .description("Confirmed submissions past ktp.poll.deadline").register(registry);
+        FunctionCounter.builder("ktp_token_cache_hits", gtf.tokens(), t -> t.hits())
+                .description("Token requests served from the cache").register(registry);
+        FunctionCounter.builder("ktp_token_cache_misses", gtf.tokens(), t -> t.fetches())
+                .description("Token requests that fetched a token from OneKYC").register(registry);
+        Gauge.builder("ktp_token_cache_size", gtf.tokens(), t -> t.size()).register(registry);
+        Gauge.builder("ktp_onekyc_circuit_open", gtf.http().breaker(), b -> b.isOpen() ? 1 : 0)
+                .description("1 while calls to OneKYC are paused after repeated failures").register(registry);
+        for (String target : targets) {
+            Gauge.builder("ktp_deliveries_pending", deliveries,
+                            d -> d.counts().getOrDefault(target, java.util.Map.of()).getOrDefault(DeliveryStore.PENDING, 0))
+                    .tag("target", target).register(registry);
+            Gauge.builder("ktp_deliveries_refused", deliveries,
+                            d -> d.counts().getOrDefault(target, java.util.Map.of()).getOrDefault(DeliveryStore.REFUSED, 0))
+                    .tag("target", target).register(registry);
+        }
+    }
+
+    /** One per published result: source and outcome. */
+    public void inputFinished(String sourceType, String status) {
+        Counter.builder("ktp_inputs").description("Inputs with a result, by source and outcome")
+                .tag("source", sourceType == null ? "unknown" : sourceType).tag("outcome", status).register(registry)
+                .increment();
+    }
+
+    /** A failed delivery attempt (retried or refused). */
+    public void deliveryFailed(String target, boolean permanent) {
+        Counter.builder("ktp_delivery_failures").tag("target", target).tag("kind", permanent ? "refused" : "retry")
+                .register(registry).increment();
+    }
+
+    @Override
+    public void observe(String endpoint, int status, long nanos) {
+        String outcome = status == 0 ? "no_answer" : status / 100 == 2 ? "ok" : String.valueOf(status);
+        Timer.builder("ktp_onekyc_calls").description("OneKYC calls by endpoint and outcome")
+                .tag("endpoint", endpoint).tag("outcome", outcome).register(registry)
+                .record(nanos, TimeUnit.NANOSECONDS);
+    }
+}

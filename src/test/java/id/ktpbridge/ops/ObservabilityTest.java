@@ -1,0 +1,59 @@
+package id.ktpbridge.ops;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Health and Prometheus metrics on the management port of the running application. */
+class ObservabilityTest {
+
+    @TempDir
+    Path dataDir;
+
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @Test
+    void healthAndMetricsDescribeTheRun() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            Results.drop(app.inbox(), "u9001.png", SampleImages.card("a", "png"));
+            Results.drop(app.inbox(), "u9002-notektp.jpg", SampleImages.card("b", "jpg"));
+            Results.drop(app.inbox(), "u9003.jpg", "nope".getBytes());
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 3);
+
+            HttpResponse<String> ready = get(app.managementUrl("/observe/health/ready"));
+            assertEquals(200, ready.statusCode(), ready.body());
+            HttpResponse<String> live = get(app.managementUrl("/observe/health/live"));
+            assertEquals(200, live.statusCode(), live.body());
+            HttpResponse<String> all = get(app.managementUrl("/observe/health?exposureLevel=full"));
+            assertTrue(all.body().contains("ledger") && all.body().contains("onekyc"), all.body());
+
+            String metrics = get(app.managementUrl("/observe/metrics")).body();
+            assertTrue(metrics.contains("ktp_inputs_total{outcome=\"COMPLETED\",source=\"file\"} 2.0"), metrics);
+            assertTrue(metrics.contains("ktp_inputs_total{outcome=\"REJECTED\",source=\"file\"} 1.0"), metrics);
+            assertTrue(metrics.contains("ktp_submissions{state=\"DELIVERED\"} 2.0"), metrics);
+            assertTrue(metrics.contains("ktp_token_cache_misses_total 2.0"), "one token fetch per user");
+            assertTrue(metrics.contains("ktp_onekyc_calls_seconds_count{endpoint=\"presign\",outcome=\"ok\"} 2"), metrics);
+            assertTrue(metrics.contains("ktp_deliveries_pending{target=\"file\"} 0.0"), metrics);
+            assertTrue(metrics.contains("ktp_onekyc_circuit_open 0.0"), metrics);
+            assertTrue(metrics.contains("camel_exchanges"), "Camel's own metrics are there too");
+        }
+    }
+
+    private HttpResponse<String> get(String url) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+}
