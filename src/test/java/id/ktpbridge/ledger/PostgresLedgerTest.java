@@ -1,0 +1,44 @@
+package id.ktpbridge.ledger;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.PostgresServer;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The ledger, idempotent repositories and outbox on PostgreSQL instead of the embedded H2. */
+class PostgresLedgerTest {
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void theWholeFlowRunsWithTheLedgerOnPostgresql() throws Exception {
+        try (PostgresServer pg = PostgresServer.start()) {
+            String url = pg.createDatabase("ktp_ledger");
+            Map<String, String> props = Map.of("ktp.db.url", url, "ktp.db.user", "postgres",
+                    "ktp.results.targets", "file,jdbc", "ktp.source.read-lock-min-age", "100");
+            try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+                Results.drop(app.inbox(), "u9101.png", SampleImages.card("a", "png"));
+                Results.drop(app.inbox(), "u9102-notektp.jpg", SampleImages.card("b", "jpg"));
+                Results.drop(app.inbox(), "u9103.jpg", "not an image".getBytes());
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 3);
+                await().atMost(Duration.ofSeconds(10)).until(() -> app.ledger().openCounts().isEmpty());
+                assertEquals(Map.of("DELIVERED", 2, "REJECTED", 1), app.ledger().stateCounts());
+            }
+            // a restart on the same database finds its schema migrated and its rows
+            try (BridgeApp again = BridgeApp.start(dataDir, props)) {
+                assertEquals(3, again.ledger().createdSince(0).size());
+                assertEquals(Map.of("DELIVERED", 2, "REJECTED", 1), again.ledger().stateCounts());
+            }
+        }
+    }
+}
