@@ -31,6 +31,7 @@ import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ledger.DataSources;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerIdempotentRepository;
+import id.ktpbridge.ledger.Leases;
 import id.ktpbridge.ledger.SchemaMigrator;
 import id.ktpbridge.result.DeliveryStore;
 import id.ktpbridge.result.Outbox;
@@ -83,18 +84,36 @@ public class BridgeConfiguration implements CamelConfiguration {
         DataSource dataSource = dataSource(s, dataDir, context);
         SchemaMigrator.migrate(dataSource);
         Ledger ledger = new Ledger(dataSource);
-        if (s.flag("ktp.recovery.release-claims-on-start", true)) {
-            // a single instance owns every claim: those left by a previous run died with it
-            int released = ledger.releaseStaleClaims(Long.MAX_VALUE);
-            if (released > 0) {
-                LOG.info("{} collection claim(s) of the previous run released", released);
-            }
-        }
         registry.bind("ktpDataSource", dataSource);
         registry.bind("ledger", ledger);
-        // inputs already taken, per source, kept across restarts (sources refer to them by name)
-        registry.bind("sftpProcessedInputs", new LedgerIdempotentRepository(dataSource, "sftp"));
-        registry.bind("s3ProcessedInputs", new LedgerIdempotentRepository(dataSource, "s3"));
+
+        // inputs taken, per source: claimed while in progress, remembered once done (restarts, instances)
+        long claimTtl = s.duration("ktp.source.claim-ttl", Duration.ofMinutes(10)).toMillis();
+        List<LedgerIdempotentRepository> inputRepositories = List.of(
+                new LedgerIdempotentRepository(dataSource, "file", claimTtl),
+                new LedgerIdempotentRepository(dataSource, "sftp", claimTtl),
+                new LedgerIdempotentRepository(dataSource, "s3", claimTtl));
+        registry.bind("fileClaims", inputRepositories.get(0));
+        registry.bind("sftpProcessedInputs", inputRepositories.get(1));
+        registry.bind("s3ProcessedInputs", inputRepositories.get(2));
+
+        boolean cluster = s.flag("ktp.cluster.enabled", false);
+        if (cluster && s.optional("ktp.db.url").map(u -> u.startsWith("jdbc:h2:")).orElse(true)) {
+            throw new IllegalStateException("ktp.cluster.enabled=true needs a database all instances share:"
+                    + " set ktp.db.url (KTP_DB_URL) to a PostgreSQL URL");
+        }
+        if (s.flag("ktp.recovery.release-claims-on-start", !cluster)) {
+            // a single instance owns every claim: those left by a previous run died with it
+            int released = ledger.releaseStaleClaims(Long.MAX_VALUE);
+            for (LedgerIdempotentRepository repository : inputRepositories) {
+                released += repository.releaseClaims();
+            }
+            if (released > 0) {
+                LOG.info("{} claim(s) of the previous run released", released);
+            }
+        }
+        String instance = s.string("ktp.cluster.instance-id", hostName() + "-" + UUID.randomUUID().toString().substring(0, 8));
+        registry.bind("leases", new Leases(dataSource, instance));
 
         String callbackToken = s.optional("ktp.callback.auth-token").orElse(null);
         GtfSettings gtfSettings = gtfSettings(s);
@@ -153,7 +172,9 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("pollWorkers", pollWorkers);
         registry.bind("poller", new Poller(ledger, gtf, collector, s.integer("ktp.poll.batch-size", 100), retryDelay,
                 s.duration("ktp.poll.max-backoff", Duration.ofSeconds(30)),
-                s.duration("ktp.poll.stale-claim-after", Duration.ofMinutes(5))));
+                s.duration("ktp.poll.stale-claim-after", Duration.ofMinutes(5)),
+                registry.lookupByNameAndType("leases", Leases.class),
+                3 * s.duration("ktp.poll.interval", Duration.ofSeconds(1)).toMillis()));
 
         CallbackAuth callbackAuth = new CallbackAuth(s.string("ktp.callback.auth-mode", "bearer"), callbackToken,
                 s.string("ktp.callback.username", ""), s.string("ktp.callback.password", ""),
@@ -196,6 +217,18 @@ public class BridgeConfiguration implements CamelConfiguration {
                 checks.register(new OneKycHealthCheck(gtf.http().breaker()));
             }
         });
+    }
+
+    private static String hostName() {
+        String host = System.getenv("HOSTNAME");
+        if (host == null || host.isBlank()) {
+            try {
+                host = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.net.UnknownHostException e) {
+                host = "instance";
+            }
+        }
+        return host;
     }
 
     private static DataSource dataSource(Settings s, Path dataDir, CamelContext context) throws Exception {

@@ -7,6 +7,7 @@ import id.ktpbridge.gtf.GtfApiException;
 import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.ledger.Leases;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,9 +26,13 @@ public class Poller {
     private final Duration initialBackoff;
     private final Duration maxBackoff;
     private final Duration staleClaimAfter;
+    private final Leases leases;
+    private final long tickLeaseMillis;
 
     public Poller(Ledger ledger, GtfClient gtf, Collector collector, int batchSize, Duration initialBackoff,
-                  Duration maxBackoff, Duration staleClaimAfter) {
+                  Duration maxBackoff, Duration staleClaimAfter, Leases leases, long tickLeaseMillis) {
+        this.leases = leases;
+        this.tickLeaseMillis = tickLeaseMillis;
         this.ledger = ledger;
         this.gtf = gtf;
         this.collector = collector;
@@ -37,8 +42,15 @@ public class Poller {
         this.staleClaimAfter = staleClaimAfter;
     }
 
-    /** Camel bean method: the due batch (the route splits it over the poll workers). */
+    /**
+     * Camel bean method: the due batch (the route splits it over the poll workers). Only the holder
+     * of the poll lease polls, so a cluster polls once per tick; the holder renews it every tick
+     * and another instance takes over when it stops.
+     */
     public List<LedgerRecord> dueBatch() {
+        if (!leases.tryHold("poll-tick", tickLeaseMillis)) {
+            return List.of();
+        }
         long now = System.currentTimeMillis();
         int released = ledger.releaseStaleClaims(now - staleClaimAfter.toMillis());
         if (released > 0) {

@@ -12,27 +12,34 @@ import org.apache.camel.support.service.ServiceSupport;
 
 /**
  * Remembers which inputs a source has taken, in the ledger database, so nothing is submitted
- * twice after a restart. One instance per source ({@code repository} names it); the primary key
- * makes {@link #add} atomic across threads and instances.
+ * twice, also after a restart and across instances. {@link #add} claims a key (the primary key
+ * makes it atomic); {@link #confirm} (called by Camel when the input is done) makes it permanent.
+ * A claim never confirmed (its holder died) expires after {@code claimTtlMillis}, so the input is
+ * taken again and resumed from the ledger.
  */
 public class LedgerIdempotentRepository extends ServiceSupport implements IdempotentRepository {
 
     private final DataSource dataSource;
     private final String repository;
+    private final long claimTtlMillis;
 
-    public LedgerIdempotentRepository(DataSource dataSource, String repository) {
+    public LedgerIdempotentRepository(DataSource dataSource, String repository, long claimTtlMillis) {
         this.dataSource = dataSource;
         this.repository = repository;
+        this.claimTtlMillis = claimTtlMillis;
     }
 
     @Override
     public boolean add(String key) {
+        long now = System.currentTimeMillis();
+        execute("DELETE FROM ktp_processed_input WHERE repository = ? AND input_key = ? AND confirmed_at IS NULL"
+                + " AND created_at < ?", key, now - claimTtlMillis);
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement(
                      "INSERT INTO ktp_processed_input (repository, input_key, created_at) VALUES (?, ?, ?)")) {
             ps.setString(1, repository);
             ps.setString(2, key);
-            ps.setLong(3, System.currentTimeMillis());
+            ps.setLong(3, now);
             ps.executeUpdate();
             return true;
         } catch (SQLException e) {
@@ -46,10 +53,11 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
     @Override
     public boolean contains(String key) {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement(
-                     "SELECT 1 FROM ktp_processed_input WHERE repository = ? AND input_key = ?")) {
+             PreparedStatement ps = c.prepareStatement("SELECT 1 FROM ktp_processed_input WHERE repository = ?"
+                     + " AND input_key = ? AND (confirmed_at IS NOT NULL OR created_at >= ?)")) {
             ps.setString(1, repository);
             ps.setString(2, key);
+            ps.setLong(3, System.currentTimeMillis() - claimTtlMillis);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();
             }
@@ -60,24 +68,41 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
 
     @Override
     public boolean remove(String key) {
-        return execute("DELETE FROM ktp_processed_input WHERE repository = ? AND input_key = ?", key) > 0;
+        return execute("DELETE FROM ktp_processed_input WHERE repository = ? AND input_key = ?", key, null) > 0;
     }
 
     @Override
     public boolean confirm(String key) {
-        return true;
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "UPDATE ktp_processed_input SET confirmed_at = ? WHERE repository = ? AND input_key = ?")) {
+            ps.setLong(1, System.currentTimeMillis());
+            ps.setString(2, repository);
+            ps.setString(3, key);
+            return ps.executeUpdate() > 0;
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
     }
 
     @Override
     public void clear() {
-        execute("DELETE FROM ktp_processed_input WHERE repository = ?", null);
+        execute("DELETE FROM ktp_processed_input WHERE repository = ?", null, null);
     }
 
-    private int execute(String sql, String key) {
+    /** Drops every claim not yet confirmed: for a single instance at start, they all belong to a dead run. */
+    public int releaseClaims() {
+        return execute("DELETE FROM ktp_processed_input WHERE repository = ? AND confirmed_at IS NULL", null, null);
+    }
+
+    private int execute(String sql, String key, Long createdBefore) {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, repository);
+            int i = 1;
+            ps.setString(i++, repository);
             if (key != null) {
-                ps.setString(2, key);
+                ps.setString(i++, key);
+            }
+            if (createdBefore != null) {
+                ps.setLong(i, createdBefore);
             }
             return ps.executeUpdate();
         } catch (SQLException e) {

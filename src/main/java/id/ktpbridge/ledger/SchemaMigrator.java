@@ -26,7 +26,8 @@ public final class SchemaMigrator {
     private static final Logger LOG = LoggerFactory.getLogger(SchemaMigrator.class);
 
     /** Every ledger migration, oldest first. A new schema change is a new entry, never an edit. */
-    static final List<String> SCRIPTS = List.of("V1__ledger.sql", "V2__outbox_and_idempotency.sql", "V3__resume.sql");
+    static final List<String> SCRIPTS = List.of("V1__ledger.sql", "V2__outbox_and_idempotency.sql", "V3__resume.sql",
+            "V4__claims_and_leases.sql");
 
     private SchemaMigrator() {
     }
@@ -64,10 +65,10 @@ public final class SchemaMigrator {
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
         try (Statement s = c.createStatement()) {
-            for (String sql : read(folder + "/" + script).split(";")) {
-                String statement = stripComments(sql);
+            // comments go first, so a ';' inside one never splits a statement
+            for (String statement : stripComments(read(folder + "/" + script)).split(";")) {
                 if (!statement.isBlank()) {
-                    s.execute(statement);
+                    s.execute(statement.strip());
                 }
             }
             try (PreparedStatement ps = c.prepareStatement(

@@ -1,0 +1,60 @@
+package id.ktpbridge.ledger;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+
+import javax.sql.DataSource;
+
+/**
+ * Named leases in the ledger database: at most one instance holds a name at a time, until its
+ * lease runs out or it renews it. Used so a clustered poller runs once per tick, not once per
+ * instance.
+ */
+public class Leases {
+
+    private final DataSource dataSource;
+    private final String holder;
+
+    public Leases(DataSource dataSource, String holder) {
+        this.dataSource = dataSource;
+        this.holder = holder;
+    }
+
+    public String holder() {
+        return holder;
+    }
+
+    /** Takes or renews the lease; false when another holder's lease is still running. */
+    public boolean tryHold(String name, long forMillis) {
+        long now = System.currentTimeMillis();
+        try (Connection c = dataSource.getConnection()) {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE ktp_lease SET holder = ?, held_until = ?"
+                    + " WHERE name = ? AND (holder = ? OR held_until < ?)")) {
+                ps.setString(1, holder);
+                ps.setLong(2, now + forMillis);
+                ps.setString(3, name);
+                ps.setString(4, holder);
+                ps.setLong(5, now);
+                if (ps.executeUpdate() == 1) {
+                    return true;
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO ktp_lease (name, holder, held_until) VALUES (?, ?, ?)")) {
+                ps.setString(1, name);
+                ps.setString(2, holder);
+                ps.setLong(3, now + forMillis);
+                ps.executeUpdate();
+                return true;
+            } catch (SQLException e) {
+                if (e.getSQLState() != null && e.getSQLState().startsWith("23")) {
+                    return false;
+                }
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+}

@@ -1,0 +1,10 @@
+-- An input key without confirmed_at is a claim in progress: it expires, so a crashed holder's
+-- inputs are taken again. With confirmed_at it is remembered for good.
+ALTER TABLE ktp_processed_input ADD COLUMN confirmed_at BIGINT;
+
+-- Leases: one holder at a time per name (e.g. the poll tick across a cluster).
+CREATE TABLE ktp_lease (
+    name        VARCHAR(64)  NOT NULL PRIMARY KEY,
+    holder      VARCHAR(128) NOT NULL,
+    held_until  BIGINT       NOT NULL
+);
