@@ -87,12 +87,14 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("ktpDataSource", dataSource);
         registry.bind("ledger", ledger);
 
+        String instance = s.string("ktp.cluster.instance-id",
+                hostName() + "-" + UUID.randomUUID().toString().substring(0, 8));
         // inputs taken, per source: claimed while in progress, remembered once done (restarts, instances)
         long claimTtl = s.duration("ktp.source.claim-ttl", Duration.ofMinutes(10)).toMillis();
         List<LedgerIdempotentRepository> inputRepositories = List.of(
-                new LedgerIdempotentRepository(dataSource, "file", claimTtl),
-                new LedgerIdempotentRepository(dataSource, "sftp", claimTtl),
-                new LedgerIdempotentRepository(dataSource, "s3", claimTtl));
+                new LedgerIdempotentRepository(dataSource, "file", claimTtl, instance),
+                new LedgerIdempotentRepository(dataSource, "sftp", claimTtl, instance),
+                new LedgerIdempotentRepository(dataSource, "s3", claimTtl, instance));
         registry.bind("fileClaims", inputRepositories.get(0));
         registry.bind("sftpProcessedInputs", inputRepositories.get(1));
         registry.bind("s3ProcessedInputs", inputRepositories.get(2));
@@ -112,7 +114,6 @@ public class BridgeConfiguration implements CamelConfiguration {
                 LOG.info("{} claim(s) of the previous run released", released);
             }
         }
-        String instance = s.string("ktp.cluster.instance-id", hostName() + "-" + UUID.randomUUID().toString().substring(0, 8));
         registry.bind("leases", new Leases(dataSource, instance));
 
         String callbackToken = s.optional("ktp.callback.auth-token").orElse(null);

@@ -104,9 +104,13 @@ public class Ledger {
                 SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name()), id);
     }
 
-    /** Ends an input that never reached OneKYC's processing (rejected or failed). */
-    public void markEnded(String id, SubmissionState finalState, String reasonCode, String message) {
-        update("UPDATE ktp_submission SET state = ?, reason_code = ?, error_message = ?, completed_at = ?,"
+    /**
+     * Ends an input that never reached OneKYC's processing (rejected or failed).
+     *
+     * @return false when the row had moved on (e.g. confirmed meanwhile): nothing was changed
+     */
+    public boolean markEnded(String id, SubmissionState finalState, String reasonCode, String message) {
+        return 1 == update("UPDATE ktp_submission SET state = ?, reason_code = ?, error_message = ?, completed_at = ?,"
                         + " upload_url = NULL, updated_at = ? WHERE id = ? AND state IN (?, ?, ?, ?)",
                 finalState.name(), reasonCode, truncate(message, 2000), System.currentTimeMillis(),
                 System.currentTimeMillis(), id, SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(),

@@ -15,18 +15,22 @@ import org.apache.camel.support.service.ServiceSupport;
  * twice, also after a restart and across instances. {@link #add} claims a key (the primary key
  * makes it atomic); {@link #confirm} (called by Camel when the input is done) makes it permanent.
  * A claim never confirmed (its holder died) expires after {@code claimTtlMillis}, so the input is
- * taken again and resumed from the ledger.
+ * taken again and resumed from the ledger. Only the instance that made a claim can drop it: Camel's
+ * read locks call {@link #remove} after a failed {@link #add}, which must not free another
+ * instance's claim.
  */
 public class LedgerIdempotentRepository extends ServiceSupport implements IdempotentRepository {
 
     private final DataSource dataSource;
     private final String repository;
     private final long claimTtlMillis;
+    private final String owner;
 
-    public LedgerIdempotentRepository(DataSource dataSource, String repository, long claimTtlMillis) {
+    public LedgerIdempotentRepository(DataSource dataSource, String repository, long claimTtlMillis, String owner) {
         this.dataSource = dataSource;
         this.repository = repository;
         this.claimTtlMillis = claimTtlMillis;
+        this.owner = owner;
     }
 
     @Override
@@ -36,10 +40,11 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
                 + " AND created_at < ?", key, now - claimTtlMillis);
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement(
-                     "INSERT INTO ktp_processed_input (repository, input_key, created_at) VALUES (?, ?, ?)")) {
+                     "INSERT INTO ktp_processed_input (repository, input_key, created_at, owner) VALUES (?, ?, ?, ?)")) {
             ps.setString(1, repository);
             ps.setString(2, key);
             ps.setLong(3, now);
+            ps.setString(4, owner);
             ps.executeUpdate();
             return true;
         } catch (SQLException e) {
@@ -68,7 +73,15 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
 
     @Override
     public boolean remove(String key) {
-        return execute("DELETE FROM ktp_processed_input WHERE repository = ? AND input_key = ?", key, null) > 0;
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "DELETE FROM ktp_processed_input WHERE repository = ? AND input_key = ? AND owner = ?")) {
+            ps.setString(1, repository);
+            ps.setString(2, key);
+            ps.setString(3, owner);
+            return ps.executeUpdate() > 0;
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
     }
 
     @Override

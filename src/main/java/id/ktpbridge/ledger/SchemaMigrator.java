@@ -39,16 +39,37 @@ public final class SchemaMigrator {
 
     public static void migrate(DataSource dataSource, String historyTable, String folder, List<String> scripts) {
         try (Connection c = dataSource.getConnection()) {
-            try (Statement s = c.createStatement()) {
-                s.execute("CREATE TABLE IF NOT EXISTS " + historyTable + " ("
-                        + "version INT NOT NULL PRIMARY KEY, script VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)");
+            // instances of a cluster start together: one migrates, the others wait and find it done
+            boolean postgres = c.getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT)
+                    .contains("postgres");
+            if (postgres) {
+                try (Statement s = c.createStatement()) {
+                    s.execute("SELECT pg_advisory_lock(" + historyTable.hashCode() + ")");
+                }
             }
-            int applied = currentVersion(c, historyTable);
-            for (int i = applied; i < scripts.size(); i++) {
-                apply(c, historyTable, folder, i + 1, scripts.get(i));
+            try {
+                migrateLocked(c, historyTable, folder, scripts);
+            } finally {
+                if (postgres) {
+                    try (Statement s = c.createStatement()) {
+                        s.execute("SELECT pg_advisory_unlock(" + historyTable.hashCode() + ")");
+                    }
+                }
             }
         } catch (SQLException e) {
             throw new IllegalStateException("Schema migration (" + folder + ") failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static void migrateLocked(Connection c, String historyTable, String folder, List<String> scripts)
+            throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS " + historyTable + " ("
+                    + "version INT NOT NULL PRIMARY KEY, script VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)");
+        }
+        int applied = currentVersion(c, historyTable);
+        for (int i = applied; i < scripts.size(); i++) {
+            apply(c, historyTable, folder, i + 1, scripts.get(i));
         }
     }
 

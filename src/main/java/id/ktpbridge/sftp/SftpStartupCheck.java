@@ -67,6 +67,9 @@ public final class SftpStartupCheck {
             try {
                 channel.mkdir(dir);
             } catch (SftpException e) {
+                if (existsAsFolder(channel, dir)) {
+                    continue; // another instance created it at the same moment
+                }
                 throw problem("cannot create the folder '" + dir + "'", key, settings, e);
             }
         }
@@ -92,5 +95,13 @@ public final class SftpStartupCheck {
         };
         return new SftpCheckException("SFTP source: " + settings.server() + ": " + what + " (" + why + "): check "
                 + SftpSettings.named(key), e);
+    }
+
+    private static boolean existsAsFolder(ChannelSftp channel, String dir) {
+        try {
+            return channel.stat(dir).isDir();
+        } catch (SftpException e) {
+            return false;
+        }
     }
 }

@@ -41,11 +41,15 @@ public class FailureRecorder implements Processor {
         }
         String reason = FailureReport.reasonCode(failure);
         String message = failure == null ? "unknown error" : failure.getMessage();
-        ledger.findById(work.ledgerId).filter(r -> !r.state().isFinal()).ifPresent(r -> {
-            ledger.markEnded(r.id(), SubmissionState.FAILED, reason, message);
-            LOG.error("Submission failed: ledger {} reason {} ({})", r.id(), reason, message);
-            publisher.publishLocal(ledger.findById(r.id()).orElseThrow(), ResultStatus.FAILED, reason, message, null);
-        });
+        // only a row still before its confirm can fail here; a confirmed one gets its outcome from OneKYC
+        if (ledger.markEnded(work.ledgerId, SubmissionState.FAILED, reason, message)) {
+            LOG.error("Submission failed: ledger {} reason {} ({})", work.ledgerId, reason, message);
+            publisher.publishLocal(ledger.findById(work.ledgerId).orElseThrow(), ResultStatus.FAILED, reason, message,
+                    null);
+        } else {
+            LOG.warn("Step failed for ledger {} after it moved on ({}): its outcome comes from OneKYC", work.ledgerId,
+                    message);
+        }
     }
 
 }

@@ -31,9 +31,11 @@ public class Submitter {
     private final String primaryDocumentKey;
     private final Duration firstPollDelay;
     private final Duration pollDeadline;
+    private final int maxPresigns;
 
     public Submitter(GtfClient gtf, Ledger ledger, Collector collector, String primaryDocumentKey,
                      Duration firstPollDelay, Duration pollDeadline) {
+        this.maxPresigns = Math.max(2, gtf.settings().retryMaxAttempts());
         this.gtf = gtf;
         this.ledger = ledger;
         this.collector = collector;
@@ -73,16 +75,19 @@ public class Submitter {
         if (work.resumeFrom == SubmissionState.UPLOADED) {
             return;
         }
-        try {
-            uploadImage(work);
-        } catch (StorageUploadException e) {
-            if (!e.isUrlRejected()) {
-                throw e;
+        // a refused URL (expired, bad signature) is worth a fresh presign, a bounded number of times
+        for (int presigns = 1; ; presigns++) {
+            try {
+                uploadImage(work);
+                break;
+            } catch (StorageUploadException e) {
+                if (!e.isUrlRejected() || presigns >= maxPresigns) {
+                    throw e;
+                }
+                LOG.info("Storage refused the presigned URL of ledger {} ({}); presigning again", work.ledgerId,
+                        e.storageCode());
+                presignAnew(work);
             }
-            LOG.info("Storage refused the presigned URL of ledger {} ({}); presigning again", work.ledgerId,
-                    e.storageCode());
-            presignAnew(work);
-            uploadImage(work);
         }
         ledger.markUploaded(work.ledgerId);
     }

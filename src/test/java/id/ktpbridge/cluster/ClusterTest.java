@@ -1,0 +1,193 @@
+package id.ktpbridge.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.sandbox.GtfSandbox;
+import id.ktpbridge.sandbox.SandboxSettings;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.BridgeProcess;
+import id.ktpbridge.testkit.PostgresServer;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.S3ProxyServer;
+import id.ktpbridge.testkit.SampleImages;
+import id.ktpbridge.testkit.SftpServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Cluster mode: three instances in their own JVMs share one PostgreSQL ledger, one drop folder,
+ * one S3 bucket and one SFTP folder; one is killed with SIGKILL half-way. Every input must get
+ * exactly one confirmed submission at the emulator and exactly one result.
+ */
+class ClusterTest {
+
+    private static final int PER_SOURCE = 8;
+
+    @TempDir
+    Path work;
+
+    @Test
+    void threeInstancesShareTheWorkAndSurviveTheLossOfOne() throws Exception {
+        try (PostgresServer pg = PostgresServer.start();
+             S3ProxyServer s3 = S3ProxyServer.startTransient(Files.createDirectories(work.resolve("s3")));
+             SftpServer sftp = SftpServer.start(Files.createDirectories(work.resolve("sftp")), "partner", "sftp-pass")) {
+            String db = pg.createDatabase("ktp_cluster");
+            int[] callbackPorts = {BridgeApp.freePort(), BridgeApp.freePort(), BridgeApp.freePort()};
+            SandboxSettings settings = new SandboxSettings();
+            settings.setProcessingDelayMillis(600);
+            settings.setLatencyMillis(30);
+            // OneKYC calls back one registered URL: the instance behind it is the one that gets killed
+            settings.setCallbackUrl("http://127.0.0.1:" + callbackPorts[1] + "/coe/submissions-callback");
+            settings.setCallbackAuthorization("Bearer cluster-test");
+            settings.setCallbackMaxAttempts(2);
+            GtfSandbox sandbox = new GtfSandbox(settings).start();
+            try {
+                Set<String> inputs = new HashSet<>();
+                Path shared = work.resolve("shared");
+                Files.createDirectories(shared.resolve("inbox"));
+                String bucket = s3.newBucket("cluster");
+                Path sftpInbox = Files.createDirectories(sftp.root().resolve("inbox"));
+
+                Map<String, String> common = new HashMap<>();
+                common.put("ktp.cluster.enabled", "true");
+                common.put("ktp.db.url", db);
+                common.put("ktp.db.user", "postgres");
+                common.put("ktp.source.dir", shared.resolve("inbox").toString());
+                common.put("ktp.source.done-dir", shared.resolve("done").toString());
+                common.put("ktp.source.failed-dir", shared.resolve("failed").toString());
+                common.put("ktp.results.dir", shared.resolve("results").toString());
+                common.put("ktp.source.read-lock-min-age", "100");
+                common.put("ktp.source.poll-delay", "300");
+                common.put("ktp.source.claim-ttl", "20s");
+                common.put("ktp.source.batch-size", "3");
+                common.put("ktp.poll.interval", "300");
+                common.put("ktp.poll.first-delay", "800");
+                common.put("ktp.poll.initial-backoff", "300");
+                common.put("ktp.poll.max-backoff", "1000");
+                common.put("ktp.poll.stale-claim-after", "10s");
+                common.put("ktp.results.retry.interval", "300");
+                common.put("ktp.concurrency", "3");
+                common.put("camel.server.host", "127.0.0.1");
+                common.put("camel.management.host", "127.0.0.1");
+                common.putAll(s3.connectionProperties("ktp.source.s3"));
+                common.put("ktp.source.s3.enabled", "true");
+                common.put("ktp.source.s3.bucket", bucket);
+                common.put("ktp.source.s3.poll-delay", "300");
+                common.put("ktp.source.sftp.enabled", "true");
+                common.put("ktp.source.sftp.host", "127.0.0.1");
+                common.put("ktp.source.sftp.port", String.valueOf(sftp.port()));
+                common.put("ktp.source.sftp.user", sftp.user());
+                common.put("ktp.source.sftp.password", sftp.password());
+                common.put("ktp.source.sftp.strict-host-key-checking", "no");
+                common.put("ktp.source.sftp.known-hosts-file", work.resolve("no-known-hosts").toString());
+                common.put("ktp.source.sftp.directory", "inbox");
+                common.put("ktp.source.sftp.poll-delay", "300");
+                common.put("ktp.source.sftp.read-lock-min-age", "0");
+                common.put("ktp.source.sftp.read-lock-check-interval", "100");
+
+                Path logs = Files.createDirectories(Path.of(System.getProperty("ktp.test.output", "target/test-output")));
+                List<BridgeProcess> instances = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                    Map<String, String> env = new HashMap<>();
+                    env.put("GTF_SANDBOX_ENABLED", "false");
+                    env.put("GTF_TOKEN_URL", sandbox.baseUrl());
+                    env.put("GTF_API_URL", sandbox.baseUrl());
+                    env.put("KTP_DATA_DIR", Files.createDirectories(work.resolve("node" + i)).toString());
+                    env.put("KTP_CALLBACK_PORT", String.valueOf(callbackPorts[i]));
+                    env.put("KTP_MANAGEMENT_PORT", String.valueOf(BridgeApp.freePort()));
+                    env.put("KTP_CALLBACK_AUTH_TOKEN", "cluster-test");
+                    Map<String, String> props = new HashMap<>(common);
+                    props.put("ktp.cluster.instance-id", "node" + i);
+                    Path log = logs.resolve("cluster-node" + i + ".log");
+                    Files.deleteIfExists(log);
+                    instances.add(BridgeProcess.start(work, env, props, log));
+                }
+
+                List<Path> logFiles = List.of(logs.resolve("cluster-node0.log"), logs.resolve("cluster-node1.log"),
+                        logs.resolve("cluster-node2.log"));
+                waitUntil(() -> logFiles.stream().allMatch(l -> contains(l, ") started in ")), 120_000);
+                for (int i = 0; i < PER_SOURCE; i++) {
+                    String file = String.format("f%05d.png", i);
+                    Results.drop(shared.resolve("inbox"), file, SampleImages.card(file, "png"));
+                    String object = String.format("s%05d.jpg", i);
+                    s3.put(bucket, "inbox/" + object, SampleImages.card(object, "jpg"));
+                    String remote = String.format("t%05d.png", i);
+                    Files.write(sftpInbox.resolve(remote), SampleImages.card(remote, "png"));
+                    inputs.addAll(List.of(file, object, remote));
+                }
+
+                // kill one instance while it is in the middle of its share of the batch
+                waitUntil(() -> count(logFiles.get(1), "Submitted:") >= 2, 120_000);
+                instances.get(1).kill();
+
+                Path results = shared.resolve("results");
+                waitUntil(() -> Results.count(results) >= inputs.size(), 180_000);
+                Thread.sleep(1500); // late callbacks and poll ticks: nothing more may appear
+                for (BridgeProcess p : instances) {
+                    p.kill();
+                }
+
+                Map<String, JsonNode> bySource = Results.bySourceFile(results);
+                assertEquals(inputs, bySource.keySet(), "one result per input");
+                assertEquals(inputs.size(), Results.count(results), "no input has two results");
+                for (JsonNode r : bySource.values()) {
+                    assertEquals("COMPLETED", r.path("status").asText(), r.toString());
+                }
+                Set<String> resultSubmissions = bySource.values().stream().map(r -> r.path("submissionId").asText())
+                        .collect(Collectors.toSet());
+                Set<String> confirmed = sandbox.submissionIds().stream()
+                        .filter(id -> !"INITIATED".equals(sandbox.submissionStatus(id))).collect(Collectors.toSet());
+                assertEquals(confirmed, resultSubmissions, "exactly one confirmed submission per input");
+                for (String id : confirmed) {
+                    assertEquals(1, sandbox.confirmCount(id));
+                }
+                Set<String> sources = bySource.values().stream().map(r -> r.path("sourceType").asText())
+                        .collect(Collectors.toSet());
+                assertEquals(Set.of("file", "s3", "sftp"), sources);
+                assertTrue(Files.list(shared.resolve("inbox")).noneMatch(p -> p.toString().endsWith(".png")));
+                assertTrue(count(logFiles.get(0), "Submitted:") + count(logFiles.get(2), "Submitted:") > 0,
+                        "the surviving instances took over the rest of the batch");
+            } finally {
+                sandbox.stop();
+            }
+        }
+    }
+
+    private static boolean contains(Path log, String text) {
+        try {
+            return Files.exists(log) && Files.readString(log).contains(text);
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    private static long count(Path log, String text) throws java.io.IOException {
+        return Files.exists(log) ? Files.readString(log).split(java.util.regex.Pattern.quote(text), -1).length - 1 : 0;
+    }
+
+    private interface Condition {
+        boolean holds() throws Exception;
+    }
+
+    private static void waitUntil(Condition condition, long millis) throws Exception {
+        long deadline = System.currentTimeMillis() + millis;
+        while (!condition.holds()) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("condition not met in " + millis + " ms");
+            }
+            Thread.sleep(100);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package id.ktpbridge.ledger;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.UUID;
+
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.junit.jupiter.api.Test;
+
+class LeasesTest {
+
+    @Test
+    void oneHolderAtATimeUntilTheLeaseRunsOut() throws Exception {
+        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:leases-" + UUID.randomUUID()
+                + ";DB_CLOSE_DELAY=-1", "sa", "");
+        try {
+            SchemaMigrator.migrate(ds);
+            Leases a = new Leases(ds, "node-a");
+            Leases b = new Leases(ds, "node-b");
+            assertTrue(a.tryHold("poll-tick", 300));
+            assertFalse(b.tryHold("poll-tick", 300), "held by a");
+            assertTrue(a.tryHold("poll-tick", 300), "the holder renews");
+            assertTrue(b.tryHold("other", 300), "names are independent");
+            Thread.sleep(350);
+            assertTrue(b.tryHold("poll-tick", 300), "a's lease ran out");
+            assertFalse(a.tryHold("poll-tick", 300));
+        } finally {
+            ds.dispose();
+        }
+    }
+
+    @Test
+    void claimsExpireUnlessConfirmed() throws Exception {
+        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:claims-" + UUID.randomUUID()
+                + ";DB_CLOSE_DELAY=-1", "sa", "");
+        try {
+            SchemaMigrator.migrate(ds);
+            LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "file", 200, "node1");
+            LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "file", 200, "node2");
+            assertTrue(node1.add("/in/a.png"));
+            assertTrue(node1.add("/in/b.png"));
+            assertFalse(node2.add("/in/a.png"), "claimed by node1");
+            assertFalse(node2.remove("/in/a.png"), "only the owner drops a claim");
+            assertFalse(node2.add("/in/a.png"), "still claimed by node1");
+            node1.confirm("/in/b.png");
+            Thread.sleep(250);
+            assertTrue(node2.add("/in/a.png"), "node1's unconfirmed claim expired");
+            assertFalse(node2.add("/in/b.png"), "a confirmed key is remembered for good");
+            assertTrue(node2.contains("/in/b.png"));
+            assertTrue(node1.releaseClaims() >= 1, "unconfirmed claims can be released at once");
+            assertTrue(node1.contains("/in/b.png"));
+        } finally {
+            ds.dispose();
+        }
+    }
+}
