@@ -1,10 +1,12 @@
 package id.ktpbridge.cluster;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -134,7 +136,9 @@ class ClusterTest {
 
                 Path results = shared.resolve("results");
                 waitUntil(() -> Results.count(results) >= inputs.size(), 180_000);
-                Thread.sleep(1500); // late callbacks and poll ticks: nothing more may appear
+                // late callbacks and poll ticks: nothing more may appear
+                await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(10))
+                        .until(() -> Results.count(results) == inputs.size());
                 for (BridgeProcess p : instances) {
                     p.kill();
                 }
