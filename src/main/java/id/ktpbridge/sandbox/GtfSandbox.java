@@ -22,7 +22,6 @@ import org.slf4j.LoggerFactory;
 public final class GtfSandbox {
 
     private static final Logger LOG = LoggerFactory.getLogger(GtfSandbox.class);
-    private static final int SERVER_THREADS = 16;
 
     private final SandboxSettings settings;
     private final SandboxCore core;
@@ -38,6 +37,11 @@ public final class GtfSandbox {
     private boolean stopped;
 
     public GtfSandbox(SandboxSettings settings) {
+        // the JDK server writes headers and body separately; without TCP_NODELAY a kept-alive client
+        // waits ~40 ms for a delayed ACK on every call, which a real gateway does not cost
+        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+            System.setProperty("sun.net.httpserver.nodelay", "true");
+        }
         this.settings = settings;
         this.scheduler = Executors.newScheduledThreadPool(2, daemonThreads("gtf-sandbox-processing"));
         this.callbackHttp = Executors.newCachedThreadPool(daemonThreads("gtf-sandbox-callback"));
@@ -80,7 +84,7 @@ public final class GtfSandbox {
         } catch (IOException e) {
             throw new UncheckedIOException("GTF sandbox cannot bind " + settings.getHost() + ":" + settings.getPort(), e);
         }
-        serverThreads = Executors.newFixedThreadPool(SERVER_THREADS, daemonThreads("gtf-sandbox-http"));
+        serverThreads = Executors.newFixedThreadPool(settings.getServerThreads(), daemonThreads("gtf-sandbox-http"));
         server.setExecutor(serverThreads);
         server.createContext("/", router);
         server.start();

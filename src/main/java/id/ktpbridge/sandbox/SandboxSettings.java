@@ -13,6 +13,7 @@ import java.util.Set;
  */
 public class SandboxSettings {
 
+    private volatile int serverThreads = 16;
     private volatile boolean detailsAcceptsUserToken = true;
     private volatile String host = "127.0.0.1";
     private volatile int port = 0;
@@ -126,6 +127,11 @@ public class SandboxSettings {
 
     public boolean isNumericErrorCodes() { return numericErrorCodes; }
     public void setNumericErrorCodes(boolean numericErrorCodes) { this.numericErrorCodes = numericErrorCodes; }
+
+    /** Request threads of the sandbox's HTTP server; each sleeps there for the configured latency. */
+    public int getServerThreads() { return serverThreads; }
+
+    public void setServerThreads(int serverThreads) { this.serverThreads = Math.max(1, serverThreads); }
 
     /** False: the details endpoint takes only the partner token (403 for a user token). */
     public boolean isDetailsAcceptsUserToken() { return detailsAcceptsUserToken; }
