@@ -84,7 +84,7 @@ class CrashSafetyTest {
                 // kill after a random number of further OneKYC calls, so the kill lands at a random step
                 int callsBefore = sandbox.requestLog().size();
                 int more = 3 + random.nextInt(20);
-                long deadline = System.currentTimeMillis() + 60_000;
+                long deadline = System.currentTimeMillis() + 20_000;
                 while (sandbox.requestLog().size() < callsBefore + more && System.currentTimeMillis() < deadline) {
                     Thread.sleep(5);
                 }
