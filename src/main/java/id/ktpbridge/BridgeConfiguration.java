@@ -146,7 +146,9 @@ public class BridgeConfiguration implements CamelConfiguration {
         Outbox outbox = new Outbox(new DeliveryStore(dataSource), ledger, context.createProducerTemplate(), targets,
                 s.duration("ktp.results.retry.initial-backoff", Duration.ofSeconds(2)),
                 s.duration("ktp.results.retry.max-backoff", Duration.ofMinutes(5)),
-                s.integer("ktp.results.retry.batch-size", 100));
+                s.integer("ktp.results.retry.batch-size", 100),
+                // longer than any single attempt may take, so an attempt under way is never started twice
+                s.duration("ktp.results.retry.lease", Duration.ofMinutes(2)));
         registry.bind("outbox", outbox);
         targets(s, context, registry, json, dataSource, targets);
         ResultPublisher publisher = new ResultPublisher(ledger, json, outbox);

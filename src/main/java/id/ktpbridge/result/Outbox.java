@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Set;
 
 import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ops.BridgeMetrics;
 import org.apache.camel.Exchange;
 import org.apache.camel.ProducerTemplate;
@@ -33,10 +34,11 @@ public class Outbox {
     private final Duration initialBackoff;
     private final Duration maxBackoff;
     private final int batchSize;
+    private final Duration lease;
     private volatile BridgeMetrics metrics;
 
     public Outbox(DeliveryStore store, Ledger ledger, ProducerTemplate producer, List<String> targets,
-                  Duration initialBackoff, Duration maxBackoff, int batchSize) {
+                  Duration initialBackoff, Duration maxBackoff, int batchSize, Duration lease) {
         for (String t : targets) {
             if (!KNOWN_TARGETS.contains(t)) {
                 throw new IllegalStateException("ktp.results.targets: unknown target '" + t + "' (known: "
@@ -53,6 +55,7 @@ public class Outbox {
         this.initialBackoff = initialBackoff;
         this.maxBackoff = maxBackoff;
         this.batchSize = batchSize;
+        this.lease = lease;
     }
 
     public void metrics(BridgeMetrics metrics) {
@@ -75,32 +78,41 @@ public class Outbox {
 
     /** Queues a stored result for every target; the rows are leased to a {@link #deliverNow} that follows. */
     public void enqueue(String ledgerId) {
-        store.enqueue(ledgerId, targets, maxBackoff.toMillis());
+        store.enqueue(ledgerId, targets, lease.toMillis());
     }
 
     /** One immediate attempt per target; failures stay queued for the retry schedule. */
     public void deliverNow(String ledgerId) {
+        Stored stored = load(ledgerId);
         for (String target : targets) {
             if (DeliveryStore.PENDING.equals(store.state(ledgerId, target))) {
-                attempt(ledgerId, target, 0);
+                attempt(stored, ledgerId, target, 0);
             }
         }
     }
 
     /** Camel bean method for the retry schedule: re-attempts the due deliveries. */
     public void retryDue() {
-        for (DeliveryStore.Due due : store.takeDue(System.currentTimeMillis(), batchSize, maxBackoff.toMillis())) {
-            attempt(due.ledgerId(), due.target(), due.attempts());
+        for (DeliveryStore.Due due : store.takeDue(System.currentTimeMillis(), batchSize, lease.toMillis())) {
+            attempt(load(due.ledgerId()), due.ledgerId(), due.target(), due.attempts());
         }
     }
 
-    private void attempt(String ledgerId, String target, int previousAttempts) {
-        String body = ledger.resultJson(ledgerId).orElse(null);
-        if (body == null) {
+    /** A result as stored in the ledger: read once, however many targets it goes to. */
+    private record Stored(LedgerRecord record, String body) {
+    }
+
+    private Stored load(String ledgerId) {
+        return new Stored(ledger.findById(ledgerId).orElse(null), ledger.resultJson(ledgerId).orElse(null));
+    }
+
+    private void attempt(Stored stored, String ledgerId, String target, int previousAttempts) {
+        if (stored.body() == null || stored.record() == null) {
             store.refused(ledgerId, target, "no stored result document");
             return;
         }
-        var record = ledger.findById(ledgerId).orElseThrow();
+        String body = stored.body();
+        LedgerRecord record = stored.record();
         Exchange done = producer.send(DELIVER_ENDPOINT, exchange -> {
             exchange.getMessage().setBody(body);
             exchange.getMessage().setHeader(ResultPublisher.RESULT_NAME, ResultDocument.name(record));
