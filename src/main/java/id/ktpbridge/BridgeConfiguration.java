@@ -17,6 +17,7 @@ import id.ktpbridge.batch.ProgressReporter;
 import id.ktpbridge.collect.CallbackAuth;
 import id.ktpbridge.collect.CallbackReceiver;
 import id.ktpbridge.collect.CallerAllowlist;
+import id.ktpbridge.collect.ClusteredQuartz;
 import id.ktpbridge.collect.Collector;
 import id.ktpbridge.collect.Poller;
 import id.ktpbridge.gtf.CircuitBreaker;
@@ -115,6 +116,9 @@ public class BridgeConfiguration implements CamelConfiguration {
             }
         }
         registry.bind("leases", new Leases(dataSource, instance));
+        if (cluster) {
+            ClusteredQuartz.configure(context, dataSource, instance, s);
+        }
 
         String callbackToken = s.optional("ktp.callback.auth-token").orElse(null);
         GtfSettings gtfSettings = gtfSettings(s);
@@ -176,7 +180,8 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("poller", new Poller(ledger, gtf, collector, s.integer("ktp.poll.batch-size", 100), retryDelay,
                 s.duration("ktp.poll.max-backoff", Duration.ofSeconds(30)),
                 s.duration("ktp.poll.stale-claim-after", Duration.ofMinutes(5)),
-                registry.lookupByNameAndType("leases", Leases.class),
+                // cluster mode: no tick lease, the clustered Quartz store gives each tick to one instance
+                cluster ? null : registry.lookupByNameAndType("leases", Leases.class),
                 3 * s.duration("ktp.poll.interval", Duration.ofSeconds(1)).toMillis()));
 
         CallbackAuth callbackAuth = new CallbackAuth(s.string("ktp.callback.auth-mode", "bearer"), callbackToken,
@@ -213,6 +218,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         gtf.http().observer(metrics);
         publisher.metrics(metrics);
         outbox.metrics(metrics);
+        registry.lookupByNameAndType("poller", Poller.class).metrics(metrics);
         context.addStartupListener((ctx, alreadyStarted) -> {
             HealthCheckRegistry checks = HealthCheckRegistry.get(ctx);
             if (checks != null) {

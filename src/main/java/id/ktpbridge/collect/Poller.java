@@ -8,6 +8,7 @@ import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.Leases;
+import id.ktpbridge.ops.BridgeMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,12 +27,18 @@ public class Poller {
     private final Duration initialBackoff;
     private final Duration maxBackoff;
     private final Duration staleClaimAfter;
-    private final Leases leases;
+    private final Leases tickLease;
     private final long tickLeaseMillis;
+    private volatile BridgeMetrics metrics;
 
+    /**
+     * @param tickLease the {@code poll-tick} lease, or null in cluster mode, where the clustered
+     *                  Quartz job store already fires each tick on one instance only
+     *                  (see {@link ClusteredQuartz})
+     */
     public Poller(Ledger ledger, GtfClient gtf, Collector collector, int batchSize, Duration initialBackoff,
-                  Duration maxBackoff, Duration staleClaimAfter, Leases leases, long tickLeaseMillis) {
-        this.leases = leases;
+                  Duration maxBackoff, Duration staleClaimAfter, Leases tickLease, long tickLeaseMillis) {
+        this.tickLease = tickLease;
         this.tickLeaseMillis = tickLeaseMillis;
         this.ledger = ledger;
         this.gtf = gtf;
@@ -42,14 +49,26 @@ public class Poller {
         this.staleClaimAfter = staleClaimAfter;
     }
 
+    public void metrics(BridgeMetrics metrics) {
+        this.metrics = metrics;
+    }
+
     /**
-     * Camel bean method: the due batch (the route splits it over the poll workers). Only the holder
-     * of the poll lease polls, so a cluster polls once per tick; the holder renews it every tick
-     * and another instance takes over when it stops.
+     * Camel bean method: the due batch (the route splits it over the poll workers).
+     * <p>
+     * Who runs a tick: in cluster mode the Quartz trigger lives in PostgreSQL and Quartz hands each
+     * fire to one instance, so every tick that reaches this method is the cluster's only one.
+     * Otherwise Quartz keeps its trigger in memory and the {@code poll-tick} lease decides: a lone
+     * instance always holds it; it only matters when two instances were pointed at one PostgreSQL
+     * ledger without the cluster switch, and then keeps them from polling twice per tick.
      */
     public List<LedgerRecord> dueBatch() {
-        if (!leases.tryHold("poll-tick", tickLeaseMillis)) {
+        if (tickLease != null && !tickLease.tryHold("poll-tick", tickLeaseMillis)) {
             return List.of();
+        }
+        BridgeMetrics m = metrics;
+        if (m != null) {
+            m.pollTicked();
         }
         long now = System.currentTimeMillis();
         int released = ledger.releaseStaleClaims(now - staleClaimAfter.toMillis());

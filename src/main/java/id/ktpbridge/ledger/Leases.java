@@ -8,8 +8,8 @@ import javax.sql.DataSource;
 
 /**
  * Named leases in the ledger database: at most one instance holds a name at a time, until its
- * lease runs out or it renews it. Used so a clustered poller runs once per tick, not once per
- * instance.
+ * lease runs out or it renews it. The poller takes the {@code poll-tick} lease outside cluster
+ * mode; in cluster mode Quartz's clustered job store hands each tick to one instance instead.
  */
 public class Leases {
 

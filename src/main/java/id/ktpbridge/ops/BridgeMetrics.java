@@ -21,6 +21,7 @@ import io.micrometer.core.instrument.Timer;
 public class BridgeMetrics implements CallObserver {
 
     private final MeterRegistry registry;
+    private final Counter pollTicks;
 
     public BridgeMetrics(MeterRegistry registry, Ledger ledger, GtfClient gtf, DeliveryStore deliveries,
                          List<String> targets) {
@@ -48,6 +49,15 @@ public class BridgeMetrics implements CallObserver {
                             d -> d.counts().getOrDefault(target, java.util.Map.of()).getOrDefault(DeliveryStore.REFUSED, 0))
                     .tag("target", target).register(registry);
         }
+        // registered up front, so a scrape shows 0 on an instance that never got a tick
+        pollTicks = Counter.builder("ktp_poll_ticks")
+                .description("Poll ticks run by this instance (in cluster mode: its share of the cluster's ticks)")
+                .register(registry);
+    }
+
+    /** One per poll tick this instance runs. */
+    public void pollTicked() {
+        pollTicks.increment();
     }
 
     /** One per published result: source and outcome. */

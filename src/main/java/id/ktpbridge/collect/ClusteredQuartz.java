@@ -1,0 +1,101 @@
+package id.ktpbridge.collect;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import javax.sql.DataSource;
+
+import id.ktpbridge.Settings;
+import id.ktpbridge.ledger.SchemaMigrator;
+import org.apache.camel.CamelContext;
+import org.apache.camel.component.quartz.QuartzComponent;
+import org.quartz.impl.jdbcjobstore.JobStoreTX;
+import org.quartz.impl.jdbcjobstore.PostgreSQLDelegate;
+import org.quartz.utils.ConnectionProvider;
+import org.quartz.utils.DBConnectionManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The poll schedule of cluster mode. camel-quartz keeps the trigger of {@code routes/poll-status.yaml}
+ * in the shared PostgreSQL database (Quartz's JDBC job store, clustered): each tick is taken by one
+ * instance, and when that instance stops checking in another one takes the trigger over. Without
+ * cluster mode none of this is set up and Quartz keeps its trigger in memory.
+ * <p>
+ * What the instances must share for this to work: the scheduler name below (every Quartz row is
+ * keyed by it), the Camel context name ({@code camel.main.name}: the job record names the context
+ * whose endpoint it fires, and the instance that takes the tick looks up its own context by that
+ * name) and {@code ktp.poll.interval} (an instance starting with another interval reschedules the
+ * shared trigger). Each needs its own {@code ktp.cluster.instance-id}, which is its Quartz id.
+ */
+public final class ClusteredQuartz {
+
+    /** Quartz's {@code sched_name}: the same on every instance of the bundle. */
+    public static final String SCHEDULER_NAME = "ktp-scan-bridge";
+
+    private static final Logger LOG = LoggerFactory.getLogger(ClusteredQuartz.class);
+
+    private ClusteredQuartz() {
+    }
+
+    /** Migrates the Quartz tables and points the {@code quartz} component at them. */
+    public static void configure(CamelContext context, DataSource ledger, String instanceId, Settings s) {
+        // under SchemaMigrator's advisory lock: instances starting together create the tables once
+        SchemaMigrator.migrate(ledger, "ktp_quartz_schema_version", "db/quartz", List.of("V1__quartz_tables.sql"));
+
+        // Quartz looks its data source up by name in a JVM-wide registry; handing it the ledger pool
+        // there keeps it from building a second pool from connection settings
+        String dataSourceName = "ktp-ledger-" + instanceId;
+        DBConnectionManager.getInstance().addConnectionProvider(dataSourceName, new LedgerConnections(ledger));
+
+        long interval = s.duration("ktp.poll.interval", Duration.ofSeconds(1)).toMillis();
+        long checkin = s.duration("ktp.cluster.checkin-interval", Duration.ofSeconds(5)).toMillis();
+        QuartzComponent quartz = context.getComponent("quartz", QuartzComponent.class);
+        quartz.setProperties(Map.ofEntries(
+                Map.entry("org.quartz.scheduler.instanceName", SCHEDULER_NAME),
+                Map.entry("org.quartz.scheduler.instanceId", instanceId),
+                // one job to run, the poll tick, and never two of its fires at once
+                Map.entry("org.quartz.threadPool.threadCount", "1"),
+                Map.entry("org.quartz.jobStore.class", JobStoreTX.class.getName()),
+                Map.entry("org.quartz.jobStore.driverDelegateClass", PostgreSQLDelegate.class.getName()),
+                Map.entry("org.quartz.jobStore.dataSource", dataSourceName),
+                Map.entry("org.quartz.jobStore.tablePrefix", "QRTZ_"),
+                Map.entry("org.quartz.jobStore.isClustered", "true"),
+                // an instance is taken for dead 7.5 s after a missed check-in, and its tick handed on
+                Map.entry("org.quartz.jobStore.clusterCheckinInterval", String.valueOf(checkin)),
+                // a tick that is a whole interval late (a long tick, a take-over) is skipped to the next
+                // slot instead of being fired in a burst of catch-up ticks
+                Map.entry("org.quartz.jobStore.misfireThreshold", String.valueOf(Math.max(interval, 1000)))));
+        // a scheduler started without the poll route would take ticks from the cluster and drop them
+        quartz.setAutoStartScheduler(s.flag("ktp.poll.enabled", true));
+        // the default adds the context name to the scheduler name; the shared name must stay as is
+        quartz.setPrefixInstanceName(false);
+        LOG.info("Poll schedule kept in the ledger database (Quartz clustered job store, instance {})", instanceId);
+    }
+
+    /** The ledger's pool, lent to Quartz; the bundle closes it, so Quartz's shutdown leaves it open. */
+    private static final class LedgerConnections implements ConnectionProvider {
+
+        private final DataSource dataSource;
+
+        LedgerConnections(DataSource dataSource) {
+            this.dataSource = dataSource;
+        }
+
+        @Override
+        public Connection getConnection() throws SQLException {
+            return dataSource.getConnection();
+        }
+
+        @Override
+        public void shutdown() {
+        }
+
+        @Override
+        public void initialize() {
+        }
+    }
+}
