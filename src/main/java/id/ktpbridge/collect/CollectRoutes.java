@@ -24,7 +24,7 @@ public class CollectRoutes extends RouteBuilder {
                 .end()
                 .removeHeader(CallbackReceiver.SUBMISSION_ID);
 
-        from("seda:collect-callback?concurrentConsumers={{ktp.callback.workers:4}}&size={{ktp.callback.queue-size:10000}}")
+        from("seda:collect-callback?concurrentConsumers={{ktp.callback.workers}}&size={{ktp.callback.queue-size}}")
                 .routeId("collect-callback")
                 .setBody(header(CallbackReceiver.SUBMISSION_ID))
                 .bean("callbackReceiver", "collect");

@@ -26,9 +26,20 @@ public class Ledger {
             + " result, delivered_at, created_at";
 
     private final DataSource dataSource;
+    private final DurableFlush flush;
 
     public Ledger(DataSource dataSource) {
         this.dataSource = dataSource;
+        this.flush = DurableFlush.of(dataSource);
+    }
+
+    /**
+     * Makes every write committed so far durable before the caller takes its next external step
+     * (confirm at OneKYC, moving the source file, delivering a result). Concurrent callers share
+     * one write; on a database whose commits are durable by themselves this returns at once.
+     */
+    public void flush() {
+        flush.flush();
     }
 
     public DataSource dataSource() {
@@ -44,18 +55,6 @@ public class Ledger {
                 in.id(), in.sourceType(), in.sourceRef(), in.sourceFile(), in.sourceSha256(), in.sourceSize(),
                 in.contentType(), in.onboardingPartner(), in.partnerUserId(), in.partnerUserIdType(),
                 in.partnerSessionId(), in.sdkSessionId(), in.confirmMetadata(), state.name(), now, now);
-    }
-
-    public void markPresigned(String id, String submissionId) {
-        markPresigned(id, submissionId, null, null);
-    }
-
-    /** Also keeps the primary document's upload URL, so a restart can upload with the same submission. */
-    public void markPresigned(String id, String submissionId, String uploadUrl, Long uploadUrlExpiresAt) {
-        requireOne(update("UPDATE ktp_submission SET state = ?, submission_id = ?, upload_url = ?,"
-                        + " upload_url_expires_at = ?, updated_at = ? WHERE id = ?",
-                SubmissionState.PRESIGNED.name(), submissionId, uploadUrl, uploadUrlExpiresAt,
-                System.currentTimeMillis(), id), id);
     }
 
     /** The stored upload URL of a presigned submission and its expiry (epoch ms), if any. */
@@ -92,9 +91,15 @@ public class Ledger {
                 SubmissionState.FAILED.name()).stream().findFirst();
     }
 
-    public void markUploaded(String id) {
-        requireOne(update("UPDATE ktp_submission SET state = ?, updated_at = ? WHERE id = ?",
-                SubmissionState.UPLOADED.name(), System.currentTimeMillis(), id), id);
+    /**
+     * Presigned and uploaded, in one write: the submission id and its upload URL are only worth
+     * keeping once the bytes are at the storage (a restart before that simply presigns again).
+     */
+    public void markUploaded(String id, String submissionId, String uploadUrl, Long uploadUrlExpiresAt) {
+        requireOne(update("UPDATE ktp_submission SET state = ?, submission_id = ?, upload_url = ?,"
+                        + " upload_url_expires_at = ?, updated_at = ? WHERE id = ?",
+                SubmissionState.UPLOADED.name(), submissionId, uploadUrl, uploadUrlExpiresAt,
+                System.currentTimeMillis(), id), id);
     }
 
     public void markConfirmed(String id, long submittedAt, long firstPollAt, long deadlineAt) {
@@ -153,18 +158,41 @@ public class Ledger {
                 attempts, nextPollAt, System.currentTimeMillis(), id, SubmissionState.CONFIRMED.name());
     }
 
-    public void recordOutcome(String id, String resultStatus, String result, String reasonCode, Long completedAt,
-                              String resultJson) {
-        update("UPDATE ktp_submission SET result_status = ?, result = ?, reason_code = ?, completed_at = ?,"
-                        + " result_json = ?, updated_at = ? WHERE id = ?",
-                resultStatus, result, reasonCode, completedAt, resultJson, System.currentTimeMillis(), id);
+    /** Work done on the ledger's connection inside a {@link #recordResult} transaction. */
+    @FunctionalInterface
+    public interface InTransaction {
+        void run(Connection connection) throws SQLException;
     }
 
-    public void markDelivered(String id) {
-        update("UPDATE ktp_submission SET state = CASE WHEN state IN (?, ?) THEN state ELSE ? END, delivered_at = ?,"
-                        + " updated_at = ? WHERE id = ?",
-                SubmissionState.REJECTED.name(), SubmissionState.FAILED.name(), SubmissionState.DELIVERED.name(),
-                System.currentTimeMillis(), System.currentTimeMillis(), id);
+    /**
+     * Stores an outcome, runs {@code alsoInTransaction} (the outbox rows) and marks the row
+     * delivered, all in one transaction: either the result is stored and queued, or nothing
+     * changed and the claim is still open to publish it again.
+     */
+    public void recordResult(String id, String resultStatus, String result, String reasonCode, Long completedAt,
+                             String resultJson, InTransaction alsoInTransaction) {
+        try (Connection c = dataSource.getConnection()) {
+            boolean autoCommit = c.getAutoCommit();
+            c.setAutoCommit(false);
+            try {
+                long now = System.currentTimeMillis();
+                execute(c, "UPDATE ktp_submission SET result_status = ?, result = ?, reason_code = ?, completed_at = ?,"
+                                + " result_json = ?, state = CASE WHEN state IN (?, ?) THEN state ELSE ? END,"
+                                + " delivered_at = ?, updated_at = ? WHERE id = ?",
+                        resultStatus, result, reasonCode, completedAt, resultJson, SubmissionState.REJECTED.name(),
+                        SubmissionState.FAILED.name(), SubmissionState.DELIVERED.name(), now, now, id);
+                alsoInTransaction.run(c);
+                c.commit();
+                flush.written();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(autoCommit);
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
     }
 
     public List<LedgerRecord> dueForPoll(long now, int limit) {
@@ -260,11 +288,19 @@ public class Ledger {
     }
 
     private int update(String sql, Object... args) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            bind(ps, args);
-            return ps.executeUpdate();
+        try (Connection c = dataSource.getConnection()) {
+            int rows = execute(c, sql, args);
+            flush.written();
+            return rows;
         } catch (SQLException e) {
             throw new LedgerException(e);
+        }
+    }
+
+    private static int execute(Connection c, String sql, Object... args) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, args);
+            return ps.executeUpdate();
         }
     }
 

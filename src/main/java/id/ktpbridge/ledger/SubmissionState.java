@@ -1,15 +1,18 @@
 package id.ktpbridge.ledger;
 
 /**
- * Where an input stands. Each state is written before the external step that follows it, so the
- * ledger always says what may have happened at OneKYC.
+ * Where an input stands. Each state is written before the external step whose effect could not
+ * be repeated safely (the confirm), so the ledger always says what may have happened at OneKYC.
  */
 public enum SubmissionState {
     /** Accepted locally; about to presign. */
     RECEIVED,
-    /** Presigned (submission id known); about to upload. */
+    /**
+     * Presigned (submission id known); about to upload. Written by earlier versions of the bundle;
+     * rows left in it are still resumed (the presign and the upload are now recorded together).
+     */
     PRESIGNED,
-    /** Bytes stored at the presigned URL; about to confirm. */
+    /** Presigned and the bytes stored at the URL (submission id known); about to confirm. */
     UPLOADED,
     /** Confirmed at OneKYC; waiting for a final outcome by poll or callback. */
     CONFIRMED,

@@ -36,24 +36,42 @@ public class DeliveryStore {
      * they are. The rows are leased to the caller for {@code leaseMillis}, which attempts them at
      * once; the retry schedule only sees them if that attempt never reports back (a crash).
      */
-    public void enqueue(String ledgerId, List<String> targets, long leaseMillis) {
+    public List<String> enqueue(String ledgerId, List<String> targets, long leaseMillis) {
+        try (Connection c = dataSource.getConnection()) {
+            return enqueue(c, ledgerId, targets, leaseMillis);
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
+    /**
+     * {@link #enqueue(String, List, long)} on the caller's connection, so the rows commit with the
+     * result they queue.
+     *
+     * @return the targets that got a new row (the ones the caller now has to attempt)
+     */
+    public List<String> enqueue(Connection c, String ledgerId, List<String> targets, long leaseMillis)
+            throws SQLException {
         long now = System.currentTimeMillis();
-        for (String target : targets) {
-            try (Connection c = dataSource.getConnection();
-                 PreparedStatement ps = c.prepareStatement("INSERT INTO ktp_delivery (ledger_id, target, state,"
-                         + " attempts, next_attempt_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)")) {
+        List<String> added = new ArrayList<>();
+        // a conditional insert, not a caught duplicate key: a failed statement would void PostgreSQL's transaction
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO ktp_delivery (ledger_id, target, state, attempts,"
+                + " next_attempt_at, updated_at) SELECT ?, ?, ?, 0, ?, ? FROM (VALUES (1)) AS one (x) WHERE NOT EXISTS"
+                + " (SELECT 1 FROM ktp_delivery WHERE ledger_id = ? AND target = ?)")) {
+            for (String target : targets) {
                 ps.setString(1, ledgerId);
                 ps.setString(2, target);
                 ps.setString(3, PENDING);
                 ps.setLong(4, now + leaseMillis);
                 ps.setLong(5, now);
-                ps.executeUpdate();
-            } catch (SQLException e) {
-                if (e.getSQLState() == null || !e.getSQLState().startsWith("23")) {
-                    throw new LedgerException(e);
+                ps.setString(6, ledgerId);
+                ps.setString(7, target);
+                if (ps.executeUpdate() == 1) {
+                    added.add(target);
                 }
             }
         }
+        return added;
     }
 
     public void delivered(String ledgerId, String target) {

@@ -1,5 +1,7 @@
 package id.ktpbridge.result;
 
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -72,22 +74,28 @@ public class Outbox {
 
     /** Queues a stored result for every target and tries each once right away. */
     public void enqueueAndDeliver(String ledgerId) {
-        enqueue(ledgerId);
-        deliverNow(ledgerId);
-    }
-
-    /** Queues a stored result for every target; the rows are leased to a {@link #deliverNow} that follows. */
-    public void enqueue(String ledgerId) {
-        store.enqueue(ledgerId, targets, lease.toMillis());
-    }
-
-    /** One immediate attempt per target; failures stay queued for the retry schedule. */
-    public void deliverNow(String ledgerId) {
+        List<String> queued = store.enqueue(ledgerId, targets, lease.toMillis());
         Stored stored = load(ledgerId);
-        for (String target : targets) {
-            if (DeliveryStore.PENDING.equals(store.state(ledgerId, target))) {
-                attempt(stored, ledgerId, target, 0);
-            }
+        for (String target : queued) {
+            attempt(stored, ledgerId, target, 0);
+        }
+    }
+
+    /**
+     * Queues a result for every target on the caller's connection (its transaction stores the
+     * result). The new rows are leased to the caller, who attempts them with {@link #deliverNow}.
+     *
+     * @return the targets queued by this call
+     */
+    public List<String> enqueue(Connection c, String ledgerId) throws SQLException {
+        return store.enqueue(c, ledgerId, targets, lease.toMillis());
+    }
+
+    /** One immediate attempt per queued target, with the document in hand; failures stay queued for the retry schedule. */
+    public void deliverNow(String ledgerId, String name, String status, String body, List<String> queued) {
+        Stored stored = new Stored(ledgerId, name, status, body);
+        for (String target : queued) {
+            attempt(stored, ledgerId, target, 0);
         }
     }
 
@@ -98,32 +106,33 @@ public class Outbox {
         }
     }
 
-    /** A result as stored in the ledger: read once, however many targets it goes to. */
-    private record Stored(LedgerRecord record, String body) {
+    /** What a delivery sends: the stored document and the headers the targets route and name it by. */
+    private record Stored(String ledgerId, String name, String status, String body) {
     }
 
     private Stored load(String ledgerId) {
-        return new Stored(ledger.findById(ledgerId).orElse(null), ledger.resultJson(ledgerId).orElse(null));
+        LedgerRecord record = ledger.findById(ledgerId).orElse(null);
+        String body = record == null ? null : ledger.resultJson(ledgerId).orElse(null);
+        return record == null ? new Stored(ledgerId, null, null, null)
+                : new Stored(ledgerId, ResultDocument.name(record), record.resultStatus(), body);
     }
 
     private void attempt(Stored stored, String ledgerId, String target, int previousAttempts) {
-        if (stored.body() == null || stored.record() == null) {
+        if (stored.body() == null) {
             store.refused(ledgerId, target, "no stored result document");
             return;
         }
-        String body = stored.body();
-        LedgerRecord record = stored.record();
         Exchange done = producer.send(DELIVER_ENDPOINT, exchange -> {
-            exchange.getMessage().setBody(body);
-            exchange.getMessage().setHeader(ResultPublisher.RESULT_NAME, ResultDocument.name(record));
-            exchange.getMessage().setHeader(ResultPublisher.RESULT_STATUS, record.resultStatus());
+            exchange.getMessage().setBody(stored.body());
+            exchange.getMessage().setHeader(ResultPublisher.RESULT_NAME, stored.name());
+            exchange.getMessage().setHeader(ResultPublisher.RESULT_STATUS, stored.status());
             exchange.getMessage().setHeader(ResultPublisher.LEDGER_ID, ledgerId);
             exchange.getMessage().setHeader(TARGET, target);
         });
         Exception failure = done.getException();
         if (failure == null) {
             store.delivered(ledgerId, target);
-            LOG.info("Result of ledger {} delivered to {}", ledgerId, target);
+            LOG.debug("Result of ledger {} delivered to {}", ledgerId, target);
         } else if (isPermanent(failure)) {
             if (metrics != null) {
                 metrics.deliveryFailed(target, true);

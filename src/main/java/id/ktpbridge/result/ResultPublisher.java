@@ -1,5 +1,8 @@
 package id.ktpbridge.result;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -57,17 +60,19 @@ public class ResultPublisher {
     }
 
     private void publish(LedgerRecord r, ObjectNode doc, ResultStatus status, String result, String reasonCode) {
-        // stored, then queued, then marked: a crash in between leaves the claim open, so it is published again
-        ledger.recordOutcome(r.id(), status.name(), result, reasonCode,
-                parseInstant(doc.path("completedAt").asText(null)), doc.toPrettyString());
-        outbox.enqueue(r.id());
-        ledger.markDelivered(r.id());
+        // stored and queued in one transaction: if it fails the claim stays open, so it is published again
+        String body = doc.toPrettyString();
+        List<String> queued = new ArrayList<>();
+        ledger.recordResult(r.id(), status.name(), result, reasonCode, parseInstant(doc.path("completedAt").asText(null)),
+                body, c -> queued.addAll(outbox.enqueue(c, r.id())));
+        // durable before any target sees it: a restart must not collect and deliver it again
+        ledger.flush();
         LOG.info("Result ready: ledger {} submission {} status {} reason {}", r.id(), r.submissionId(), status,
                 reasonCode == null || reasonCode.isEmpty() ? "-" : reasonCode);
         if (metrics != null) {
             metrics.inputFinished(r.sourceType(), status.name());
         }
-        outbox.deliverNow(r.id());
+        outbox.deliverNow(r.id(), ResultDocument.name(r), status.name(), body, queued);
     }
 
     private static Long parseInstant(String iso) {

@@ -47,7 +47,10 @@ public class Submitter {
     public void presign(Exchange exchange) {
         WorkItem work = work(exchange);
         if (work.resumeFrom == SubmissionState.UPLOADED) {
-            work.presigned = new Presigned(work.knownSubmissionId, null, Map.of());
+            // the stored URL, while it lasts, lets a confirm answered 422 upload again
+            var stored = ledger.storedUpload(work.ledgerId).filter(u -> u.expiresAt() > System.currentTimeMillis());
+            work.presigned = new Presigned(work.knownSubmissionId, null, stored.isEmpty() ? Map.of()
+                    : Map.of(primaryDocumentKey, new Presigned.DocumentSlot(stored.get().url(), null, 0)));
             return;
         }
         if (work.resumeFrom == SubmissionState.PRESIGNED && work.presigned == null) {
@@ -64,9 +67,7 @@ public class Submitter {
 
     private void presignAnew(WorkItem work) {
         work.presigned = gtf.presign(work.context);
-        Presigned.DocumentSlot slot = primarySlot(work.presigned);
-        ledger.markPresigned(work.ledgerId, work.presigned.submissionId(), slot.documentUrl(),
-                System.currentTimeMillis() + slot.expiryInSeconds() * 1000);
+        work.presignedAt = System.currentTimeMillis();
         LOG.debug("Presigned: ledger {} submission {}", work.ledgerId, work.presigned.submissionId());
     }
 
@@ -89,7 +90,12 @@ public class Submitter {
                 presignAnew(work);
             }
         }
-        ledger.markUploaded(work.ledgerId);
+        // written once the bytes are stored, with the submission id and URL a restart resumes with
+        Presigned.DocumentSlot slot = primarySlot(work.presigned);
+        ledger.markUploaded(work.ledgerId, work.presigned.submissionId(), slot.documentUrl(),
+                work.presignedAt + slot.expiryInSeconds() * 1000);
+        // durable before the confirm: a restart must confirm this submission, not presign another
+        ledger.flush();
     }
 
     public void confirm(Exchange exchange) {
@@ -110,6 +116,8 @@ public class Submitter {
         }
         long now = System.currentTimeMillis();
         ledger.markConfirmed(work.ledgerId, now, now + firstPollDelay.toMillis(), now + pollDeadline.toMillis());
+        // durable before the source lets go of the input: from here on only the ledger remembers it
+        ledger.flush();
         LOG.info("Submitted: ledger {} submission {}", work.ledgerId, submissionId);
         // a callback may have arrived before the confirm was recorded: collect it now
         ledger.findById(work.ledgerId)

@@ -61,8 +61,7 @@ class LedgerTest {
     /** A row taken through presign, upload and confirm, due for its first poll at {@code firstPollAt}. */
     private String confirmedRow(long firstPollAt) {
         String id = newRow(SubmissionState.RECEIVED);
-        ledger.markPresigned(id, "sub-" + id);
-        ledger.markUploaded(id);
+        ledger.markUploaded(id, "sub-" + id, "https://storage.test/" + id, 5_000L);
         ledger.markConfirmed(id, 1_000L, firstPollAt, firstPollAt + 60_000);
         return id;
     }
@@ -119,12 +118,11 @@ class LedgerTest {
     void statesFollowTheSubmissionSteps() {
         String id = newRow(SubmissionState.RECEIVED);
 
-        ledger.markPresigned(id, "sub-1");
-        assertEquals(SubmissionState.PRESIGNED, row(id).state());
-        assertEquals("sub-1", row(id).submissionId());
-
-        ledger.markUploaded(id);
+        ledger.markUploaded(id, "sub-1", "https://storage.test/upload?sig=a%2Fb", 5_000L);
         assertEquals(SubmissionState.UPLOADED, row(id).state());
+        assertEquals("sub-1", row(id).submissionId());
+        assertEquals(new Ledger.StoredUpload("https://storage.test/upload?sig=a%2Fb", 5_000L),
+                ledger.storedUpload(id).orElseThrow());
 
         ledger.markConfirmed(id, 1_000L, 2_000L, 3_000L);
         LedgerRecord r = row(id);
@@ -138,8 +136,7 @@ class LedgerTest {
 
     @Test
     void transitionsOfAnUnknownRowFail() {
-        assertThrows(LedgerException.class, () -> ledger.markPresigned("missing", "sub-x"));
-        assertThrows(LedgerException.class, () -> ledger.markUploaded("missing"));
+        assertThrows(LedgerException.class, () -> ledger.markUploaded("missing", "sub-x", "https://storage.test/x", 1L));
         assertThrows(LedgerException.class, () -> ledger.markConfirmed("missing", 1L, 2L, 3L));
     }
 
@@ -149,7 +146,7 @@ class LedgerTest {
         ledger.markEnded(rejected, SubmissionState.REJECTED, "EMPTY_FILE", "0 bytes");
         String delivered = confirmedRow(0L);
         assertTrue(ledger.claim(delivered, "poll"));
-        ledger.markDelivered(delivered);
+        ledger.recordResult(delivered, null, null, null, null, null, c -> { });
 
         assertThrows(LedgerException.class, () -> ledger.markConfirmed(rejected, 1L, 2L, 3L));
         assertThrows(LedgerException.class, () -> ledger.markConfirmed(delivered, 1L, 2L, 3L));
@@ -247,7 +244,7 @@ class LedgerTest {
 
         String delivered = confirmedRow(0L);
         assertTrue(ledger.claim(delivered, "poll"));
-        ledger.markDelivered(delivered);
+        ledger.recordResult(delivered, null, null, null, null, null, c -> { });
         ledger.releaseClaim(delivered, 42_000L);
         assertEquals(SubmissionState.DELIVERED, row(delivered).state());
     }
@@ -333,8 +330,7 @@ class LedgerTest {
         String id = confirmedRow(0L);
         assertTrue(ledger.claim(id, "poll"));
 
-        ledger.recordOutcome(id, "SUCCEEDED", "PASS", null, 1_700_000_000_000L, "{\"result\":\"PASS\"}");
-        ledger.markDelivered(id);
+        ledger.recordResult(id, "SUCCEEDED", "PASS", null, 1_700_000_000_000L, "{\"result\":\"PASS\"}", c -> { });
 
         LedgerRecord r = row(id);
         assertEquals(SubmissionState.DELIVERED, r.state());
@@ -348,12 +344,51 @@ class LedgerTest {
     }
 
     @Test
+    void aResultWhoseQueueingFailsIsNotStored() {
+        String id = confirmedRow(0L);
+        assertTrue(ledger.claim(id, "callback"));
+
+        assertThrows(LedgerException.class, () -> ledger.recordResult(id, "SUCCEEDED", "PASS", null, 1L, "{}",
+                c -> {
+                    throw new java.sql.SQLException("outbox refused");
+                }));
+
+        LedgerRecord r = row(id);
+        assertEquals(SubmissionState.COLLECTING, r.state(), "the claim stays open, so the result is published again");
+        assertNull(r.resultStatus());
+        assertNull(r.deliveredAt());
+        assertTrue(ledger.resultJson(id).isEmpty());
+    }
+
+    @Test
+    void aResultAndWhatItQueuesCommitTogether() throws Exception {
+        String id = confirmedRow(0L);
+        assertTrue(ledger.claim(id, "poll"));
+
+        ledger.recordResult(id, "SUCCEEDED", "PASS", null, 1L, "{}", c -> {
+            try (var ps = c.prepareStatement("INSERT INTO ktp_delivery (ledger_id, target, state, attempts,"
+                    + " next_attempt_at, updated_at) VALUES (?, 'file', 'PENDING', 0, 0, 0)")) {
+                ps.setString(1, id);
+                ps.executeUpdate();
+            }
+        });
+
+        assertEquals(SubmissionState.DELIVERED, row(id).state());
+        try (var c = ledger.dataSource().getConnection();
+             var ps = c.prepareStatement("SELECT COUNT(*) FROM ktp_delivery WHERE ledger_id = ?")) {
+            ps.setString(1, id);
+            try (var rs = ps.executeQuery()) {
+                rs.next();
+                assertEquals(1, rs.getInt(1));
+            }
+        }
+    }
+
+    @Test
     void deliveringARejectedRowKeepsItRejected() {
         String id = newRow(SubmissionState.REJECTED);
         ledger.markEnded(id, SubmissionState.REJECTED, "UNSUPPORTED_FORMAT", "not an image");
-        ledger.recordOutcome(id, "REJECTED", null, "UNSUPPORTED_FORMAT", null, "{}");
-
-        ledger.markDelivered(id);
+        ledger.recordResult(id, "REJECTED", null, "UNSUPPORTED_FORMAT", null, "{}", c -> { });
 
         LedgerRecord r = row(id);
         assertEquals(SubmissionState.REJECTED, r.state());
@@ -365,7 +400,7 @@ class LedgerTest {
     void deliveringAFailedRowKeepsItFailed() {
         String id = newRow(SubmissionState.RECEIVED);
         ledger.markEnded(id, SubmissionState.FAILED, "PRESIGN_FAILED", "503");
-        ledger.markDelivered(id);
+        ledger.recordResult(id, null, null, null, null, null, c -> { });
         assertEquals(SubmissionState.FAILED, row(id).state());
     }
 
@@ -385,7 +420,7 @@ class LedgerTest {
         assertTrue(ledger.claim(collecting, "poll"));
         String delivered = confirmedRow(0L);
         assertTrue(ledger.claim(delivered, "poll"));
-        ledger.markDelivered(delivered);
+        ledger.recordResult(delivered, null, null, null, null, null, c -> { });
         newRow(SubmissionState.REJECTED);
         String failed = newRow(SubmissionState.RECEIVED);
         ledger.markEnded(failed, SubmissionState.FAILED, "X", "y");
