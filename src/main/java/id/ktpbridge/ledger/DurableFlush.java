@@ -23,6 +23,7 @@ final class DurableFlush {
     private final AtomicLong written = new AtomicLong();
     private final ReentrantLock lock = new ReentrantLock();
     private volatile long flushed;
+    private final AtomicLong checkpoints = new AtomicLong();
 
     private DurableFlush(DataSource dataSource, boolean needed) {
         this.dataSource = dataSource;
@@ -41,6 +42,11 @@ final class DurableFlush {
     /** Called after each committed write. */
     void written() {
         written.incrementAndGet();
+    }
+
+    /** How many times the database was actually written (for tests: flushes share them). */
+    long checkpoints() {
+        return checkpoints.get();
     }
 
     void flush() {
@@ -62,6 +68,7 @@ final class DurableFlush {
             } catch (SQLException e) {
                 throw new LedgerException(e);
             }
+            checkpoints.incrementAndGet();
             flushed = covered;
         } finally {
             lock.unlock();
