@@ -41,6 +41,7 @@ import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.submit.FailureRecorder;
 import id.ktpbridge.submit.Intake;
+import id.ktpbridge.submit.SubmissionWorkers;
 import id.ktpbridge.submit.Submitter;
 import id.ktpbridge.target.HttpTargetRequest;
 import id.ktpbridge.target.JdbcResultTarget;
@@ -176,6 +177,8 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("fileSidecar", new FileSidecar(json, s.path("ktp.source.done-dir"), s.path("ktp.source.failed-dir")));
 
         int concurrency = s.integer("ktp.concurrency", 8);
+        registry.bind("submitWorkers", SubmissionWorkers.create(context, concurrency,
+                s.integer("ktp.source.queue-size", concurrency)));
         ExecutorService pollWorkers = context.getExecutorServiceManager().newFixedThreadPool(this, "ktp-poll", concurrency);
         registry.bind("pollWorkers", pollWorkers);
         registry.bind("poller", new Poller(ledger, gtf, collector, s.integer("ktp.poll.batch-size", 100), retryDelay,
