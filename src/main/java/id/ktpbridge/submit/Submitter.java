@@ -51,6 +51,7 @@ public class Submitter {
             var stored = ledger.storedUpload(work.ledgerId).filter(u -> u.expiresAt() > System.currentTimeMillis());
             work.presigned = new Presigned(work.knownSubmissionId, null, stored.isEmpty() ? Map.of()
                     : Map.of(primaryDocumentKey, new Presigned.DocumentSlot(stored.get().url(), null, 0)));
+            work.urlExpiresAt = stored.map(Ledger.StoredUpload::expiresAt).orElse(0L);
             return;
         }
         if (work.resumeFrom == SubmissionState.PRESIGNED && work.presigned == null) {
@@ -59,6 +60,7 @@ public class Submitter {
             if (stored.isPresent()) {
                 work.presigned = new Presigned(work.knownSubmissionId, null,
                         Map.of(primaryDocumentKey, new Presigned.DocumentSlot(stored.get().url(), null, 0)));
+                work.urlExpiresAt = stored.get().expiresAt();
                 return;
             }
         }
@@ -67,7 +69,7 @@ public class Submitter {
 
     private void presignAnew(WorkItem work) {
         work.presigned = gtf.presign(work.context);
-        work.presignedAt = System.currentTimeMillis();
+        work.urlExpiresAt = System.currentTimeMillis() + primarySlot(work.presigned).expiryInSeconds() * 1000;
         LOG.debug("Presigned: ledger {} submission {}", work.ledgerId, work.presigned.submissionId());
     }
 
@@ -92,8 +94,7 @@ public class Submitter {
         }
         // written once the bytes are stored, with the submission id and URL a restart resumes with
         Presigned.DocumentSlot slot = primarySlot(work.presigned);
-        ledger.markUploaded(work.ledgerId, work.presigned.submissionId(), slot.documentUrl(),
-                work.presignedAt + slot.expiryInSeconds() * 1000);
+        ledger.markUploaded(work.ledgerId, work.presigned.submissionId(), slot.documentUrl(), work.urlExpiresAt);
         // durable before the confirm: a restart must confirm this submission, not presign another
         ledger.flush();
     }

@@ -24,8 +24,8 @@ public final class WorkItem {
     /** The submission id already recorded for a resumed input, else null. */
     final String knownSubmissionId;
     Presigned presigned;
-    /** When {@link #presigned} was obtained: its URL expiry counts from there. */
-    long presignedAt;
+    /** When the upload URL of {@link #presigned} expires (epoch ms). */
+    long urlExpiresAt;
 
     WorkItem(String ledgerId, Path image, String contentType, CallContext context, JsonNode metadata,
              SubmissionState resumeFrom, String knownSubmissionId) {
