@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.RecordingHttpServer;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
 import org.junit.jupiter.api.Test;
@@ -48,6 +49,22 @@ class BatchModeTest {
         assertEquals(0, Results.count(dataDir.resolve("results")));
         assertTrue(printed.contains("Some inputs have no result record yet."), printed);
         assertTrue(printed.contains("CONFIRMED"), printed);
+    }
+
+    @Test
+    void waitsForDeliveriesAndExitsNonZeroWhileATargetStillRefuses() throws Exception {
+        Results.drop(dataDir.resolve("inbox"), "u4201.png", SampleImages.card("u4201", "png"));
+        try (RecordingHttpServer http = new RecordingHttpServer()) {
+            http.answer(503);
+            String printed = captureStdout(() -> assertEquals(1, BridgeApp.runBatch(dataDir, Map.of(
+                    "ktp.results.targets", "file,http", "ktp.results.http.url", http.url("/ktp/results"),
+                    "ktp.results.retry.initial-backoff", "200", "ktp.results.retry.interval", "300",
+                    "ktp.batch.max-wait", "5000"))));
+
+            assertEquals(1, Results.count(dataDir.resolve("results")), "the file target has it");
+            assertTrue(http.received().size() >= 2, "the HTTP target was tried again while the batch waited");
+            assertTrue(printed.contains("1 result deliveries still pending"), printed);
+        }
     }
 
     private interface Action {

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
+import java.util.function.IntSupplier;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -22,7 +23,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Batch mode ({@code ktp.exit-when-done=true}): waits until the source folder is drained, nothing
  * is in flight and every submission has its result (or {@code ktp.batch.max-wait} passes), prints
- * a summary and ends the run: exit 0 only when every input of this run has a result record.
+ * a summary and ends the run: exit 0 only when every input of this run has a result record and
+ * every result has reached its targets (or been refused by them for good).
  */
 public class BatchMonitor implements Runnable {
 
@@ -35,11 +37,13 @@ public class BatchMonitor implements Runnable {
     private final Duration maxWait;
     private final Duration checkEvery;
     private final BiConsumer<Integer, String> finish;
+    private final IntSupplier pendingDeliveries;
     private final long startedAt = System.currentTimeMillis();
 
-    public BatchMonitor(CamelContext context, Ledger ledger, Path sourceDir, String includePattern, Duration maxWait,
-                        Duration checkEvery, BiConsumer<Integer, String> finish) {
+    public BatchMonitor(CamelContext context, Ledger ledger, IntSupplier pendingDeliveries, Path sourceDir,
+                        String includePattern, Duration maxWait, Duration checkEvery, BiConsumer<Integer, String> finish) {
         this.context = context;
+        this.pendingDeliveries = pendingDeliveries;
         this.ledger = ledger;
         this.sourceDir = sourceDir;
         this.include = Pattern.compile(includePattern);
@@ -61,8 +65,9 @@ public class BatchMonitor implements Runnable {
         try {
             while (System.currentTimeMillis() < deadline) {
                 Thread.sleep(checkEvery.toMillis());
+                // a stored result still due to a target (a retry, or one a killed run had taken) keeps the batch open
                 boolean idle = waitingFiles() == 0 && context.getInflightRepository().size() == 0
-                        && ledger.openCounts().isEmpty();
+                        && ledger.openCounts().isEmpty() && pendingDeliveries.getAsInt() == 0;
                 quietChecks = idle ? quietChecks + 1 : 0;
                 if (quietChecks >= 2) {
                     break;
@@ -86,12 +91,17 @@ public class BatchMonitor implements Runnable {
         Map<String, Integer> open = ledger.openCounts();
         BatchSummary summary = BatchSummary.of(rows);
         summary.print(out);
-        boolean complete = waiting == 0 && rows.stream().allMatch(r -> r.state().isFinal() && r.resultStatus() != null);
+        int pending = pendingDeliveries.getAsInt();
+        boolean complete = waiting == 0 && pending == 0
+                && rows.stream().allMatch(r -> r.state().isFinal() && r.resultStatus() != null);
         if (waiting > 0) {
             out.printf("%d input(s) still waiting in the source folder%n", waiting);
         }
         if (!open.isEmpty()) {
             out.printf("Open submissions: %s%n", open);
+        }
+        if (pending > 0) {
+            out.printf("%d result deliveries still pending (see ktp_delivery)%n", pending);
         }
         out.println(complete ? "Every input has a result record." : "Some inputs have no result record yet.");
         out.flush();

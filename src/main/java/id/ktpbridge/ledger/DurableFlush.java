@@ -12,9 +12,10 @@ import javax.sql.DataSource;
  * Group commit for the embedded H2 ledger. H2 writes its commits to the file in the background
  * (every WRITE_DELAY ms); writing each commit at once (WRITE_DELAY=0) costs a file write per
  * statement, most of the bundle's CPU. Instead the ledger asks for a flush only where it matters
- * (before a step at OneKYC or a delivery that must not be repeated) and one {@code CHECKPOINT}
- * covers every commit made before it, whichever thread made it: callers that queued behind a
- * flush that already covered their writes return without writing again.
+ * (before a step at OneKYC or a delivery that must not be repeated) and one {@code CHECKPOINT SYNC}
+ * (write and fsync) covers every commit made before it, whichever thread made it: callers that
+ * queued behind a flush that already covered their writes return without writing again. The
+ * fsync makes those steps survive a power cut too, not only a killed process.
  */
 final class DurableFlush {
 
@@ -64,7 +65,7 @@ final class DurableFlush {
             }
             long covered = written.get();
             try (Connection c = dataSource.getConnection(); Statement st = c.createStatement()) {
-                st.execute("CHECKPOINT");
+                st.execute("CHECKPOINT SYNC");
             } catch (SQLException e) {
                 throw new LedgerException(e);
             }

@@ -142,7 +142,28 @@ public class DeliveryStore {
     }
 
     public int pendingCount() {
-        return counts().values().stream().mapToInt(m -> m.getOrDefault(PENDING, 0)).sum();
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM ktp_delivery WHERE state = ?")) {
+            ps.setString(1, PENDING);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
+    /**
+     * Makes every pending delivery due at {@code now}: at the start of a single instance, the
+     * attempts the previous run had taken (leased) died with it, and waiting retries may as well
+     * run now.
+     *
+     * @return how many deliveries were made due
+     */
+    public int releaseLeases(long now) {
+        return update("UPDATE ktp_delivery SET next_attempt_at = ?, updated_at = ? WHERE state = ? AND next_attempt_at > ?",
+                now, now, PENDING, now);
     }
 
     public String state(String ledgerId, String target) {
