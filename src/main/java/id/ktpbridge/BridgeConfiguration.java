@@ -348,6 +348,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         sb.setExpiredUrlRate(Double.parseDouble(s.string("gtf.sandbox.faults.expired-url-rate", "0")));
         sb.setTokenRevocationRate(Double.parseDouble(s.string("gtf.sandbox.faults.token-revocation-rate", "0")));
         sb.setCallbackDropRate(Double.parseDouble(s.string("gtf.sandbox.faults.callback-drop-rate", "0")));
+        sb.setUploadDropRate(Double.parseDouble(s.string("gtf.sandbox.faults.upload-drop-rate", "0")));
         sb.setLatencyMillis(s.duration("gtf.sandbox.faults.latency", Duration.ZERO).toMillis());
         s.optional("gtf.sandbox.faults.seed").map(Long::parseLong).ifPresent(sb::setRandomSeed);
     }

@@ -33,6 +33,7 @@ final class FaultInjector {
     private final AtomicLong tokensRevoked = new AtomicLong();
     private final AtomicLong expiredUrls = new AtomicLong();
     private final AtomicLong callbacksDropped = new AtomicLong();
+    private final AtomicLong uploadsDropped = new AtomicLong();
 
     FaultInjector(SandboxSettings settings) {
         this.settings = settings;
@@ -93,6 +94,15 @@ final class FaultInjector {
         return true;
     }
 
+    /** Whether an upload that arrived whole should be acknowledged but not stored. */
+    boolean dropUpload() {
+        if (!chance("upload-drop", settings.getUploadDropRate())) {
+            return false;
+        }
+        uploadsDropped.incrementAndGet();
+        return true;
+    }
+
     /** Whether a finished submission's callback should be lost entirely. */
     boolean dropCallback() {
         if (!chance("callback-drop", settings.getCallbackDropRate())) {
@@ -126,6 +136,8 @@ final class FaultInjector {
     long tokensRevoked() { return tokensRevoked.get(); }
 
     long expiredUrlsIssued() { return expiredUrls.get(); }
+
+    long uploadsDropped() { return uploadsDropped.get(); }
 
     long callbacksDropped() { return callbacksDropped.get(); }
 

@@ -227,6 +227,11 @@ public final class GtfSandbox {
         return faults.expiredUrlsIssued();
     }
 
+    /** Uploads acknowledged but not stored by {@code uploadDropRate}. */
+    public long uploadsDropped() {
+        return faults.uploadsDropped();
+    }
+
     /** Callbacks (with all their duplicate copies) never sent because of {@code callbackDropRate}. */
     public long callbacksDropped() {
         return faults.callbacksDropped();

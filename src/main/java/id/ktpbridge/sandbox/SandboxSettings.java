@@ -63,6 +63,7 @@ public class SandboxSettings {
     private volatile double tokenRevocationRate;
     private volatile double expiredUrlRate;
     private volatile double callbackDropRate;
+    private volatile double uploadDropRate;
     private volatile long callbackLateMillis;
     private volatile SeedState randomSeed = new SeedState(null, 0);
 
@@ -226,6 +227,10 @@ public class SandboxSettings {
     /** Probability that the callback of a finished submission (all duplicate copies) is never sent. */
     public double getCallbackDropRate() { return callbackDropRate; }
     public void setCallbackDropRate(double rate) { this.callbackDropRate = probability("callbackDropRate", rate); }
+
+    /** Share of uploads answered 200 but not stored (a write the storage lost): the confirm then finds no upload (422). */
+    public double getUploadDropRate() { return uploadDropRate; }
+    public void setUploadDropRate(double rate) { this.uploadDropRate = probability("uploadDropRate", rate); }
 
     /** Extra delay between a submission finishing and its callback being sent. */
     public long getCallbackLateMillis() { return callbackLateMillis; }

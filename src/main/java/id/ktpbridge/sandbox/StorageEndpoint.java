@@ -100,6 +100,10 @@ final class StorageEndpoint {
             }
         }
         String digest = HexFormat.of().formatHex(sha256.digest());
+        if (core.faults.dropUpload()) {
+            LOG.debug("Sandbox storage acknowledged but dropped an upload for submission {}", submission.id());
+            return new Reply(200, null, "\"" + digest.substring(0, 32) + "\"");
+        }
         submission.recordUpload(ref.documentKey(), size, digest);
         LOG.debug("Sandbox storage stored {} bytes for submission {} document {}", size,
                 submission.id(), ref.documentKey());

@@ -102,17 +102,21 @@ public class Submitter {
     public void confirm(Exchange exchange) {
         WorkItem work = work(exchange);
         String submissionId = work.presigned.submissionId();
-        try {
-            gtf.confirm(work.context, submissionId, work.metadata);
-        } catch (GtfApiException e) {
-            if (e.httpStatus() == 409) {
-                LOG.info("Confirm of submission {} answered 409: it is already confirmed", submissionId);
-            } else if (e.httpStatus() == 422) {
+        // 422: the storage has no upload for it (lost, or not visible yet): upload again, a bounded number of times
+        for (int attempt = 1; ; attempt++) {
+            try {
+                gtf.confirm(work.context, submissionId, work.metadata);
+                break;
+            } catch (GtfApiException e) {
+                if (e.httpStatus() == 409) {
+                    LOG.info("Confirm of submission {} answered 409: it is already confirmed", submissionId);
+                    break;
+                }
+                if (e.httpStatus() != 422 || attempt >= maxPresigns) {
+                    throw e;
+                }
                 LOG.info("Confirm of submission {} answered 422: uploading again", submissionId);
                 uploadImage(work);
-                gtf.confirm(work.context, submissionId, work.metadata);
-            } else {
-                throw e;
             }
         }
         long now = System.currentTimeMillis();

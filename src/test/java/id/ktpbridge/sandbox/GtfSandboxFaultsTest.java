@@ -121,6 +121,23 @@ class GtfSandboxFaultsTest {
     }
 
     @Test
+    void aDroppedUploadIsAcknowledgedButTheConfirmFindsNothing() throws Exception {
+        String token = client.tokenOf("user-1");
+        Resp presign = client.presign(token, "p");
+        String id = presign.data().get("submissionId").asText();
+        String url = documentUrl(presign);
+
+        sandbox.settings().setUploadDropRate(1.0);
+        assertEquals(200, client.upload(url).statusCode(), "the storage says it took the upload");
+        assertEquals(1, sandbox.uploadsDropped());
+        assertEquals(422, client.confirm(token, "p", id).status(), "but it does not have it");
+
+        sandbox.settings().setUploadDropRate(0.0);
+        assertEquals(200, client.upload(url).statusCode());
+        assertEquals(200, client.confirm(token, "p", id).status());
+    }
+
+    @Test
     void storageFailuresAreS3XmlAndStoreNothing() throws Exception {
         String token = client.tokenOf("user-1");
         Resp presign = client.presign(token, "p");
