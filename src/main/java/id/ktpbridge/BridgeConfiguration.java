@@ -204,7 +204,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         if (s.flag("ktp.exit-when-done", false)) {
             BatchMonitor monitor = new BatchMonitor(context, ledger, outbox.store()::pendingCount, s.path("ktp.source.dir"),
                     s.string("ktp.source.include"),
-                    s.duration("ktp.batch.max-wait", Duration.ofMinutes(35)), Duration.ofMillis(500), main::finish);
+                    s.duration("ktp.batch.max-wait", Duration.ofMinutes(35)), Duration.ofMillis(200), main::finish);
             context.addStartupListener((ctx, alreadyStarted) -> monitor.start());
         }
     }

@@ -65,9 +65,10 @@ public class BatchMonitor implements Runnable {
         try {
             while (System.currentTimeMillis() < deadline) {
                 Thread.sleep(checkEvery.toMillis());
-                // a stored result still due to a target (a retry, or one a killed run had taken) keeps the batch open
-                boolean idle = waitingFiles() == 0 && context.getInflightRepository().size() == 0
-                        && ledger.openCounts().isEmpty() && pendingDeliveries.getAsInt() == 0;
+                // cheapest first: while inputs are in flight the folder is not listed at all. A stored result
+                // still due to a target (a retry, or one a killed run had taken) keeps the batch open too
+                boolean idle = context.getInflightRepository().size() == 0 && ledger.openCounts().isEmpty()
+                        && pendingDeliveries.getAsInt() == 0 && !anyFileWaiting();
                 quietChecks = idle ? quietChecks + 1 : 0;
                 if (quietChecks >= 2) {
                     break;
@@ -106,6 +107,17 @@ public class BatchMonitor implements Runnable {
         out.println(complete ? "Every input has a result record." : "Some inputs have no result record yet.");
         out.flush();
         return complete ? 0 : 1;
+    }
+
+    private boolean anyFileWaiting() {
+        if (!Files.isDirectory(sourceDir)) {
+            return false;
+        }
+        try (Stream<Path> files = Files.list(sourceDir)) {
+            return files.anyMatch(p -> include.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private long waitingFiles() {
