@@ -101,6 +101,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("sftpProcessedInputs", inputRepositories.get(1));
         registry.bind("s3ProcessedInputs", inputRepositories.get(2));
 
+        DeliveryStore deliveries = new DeliveryStore(dataSource);
         boolean cluster = s.flag("ktp.cluster.enabled", false);
         fileClaims(s, context, registry, cluster, inputRepositories.get(0));
         if (cluster && s.optional("ktp.db.url").map(u -> u.startsWith("jdbc:h2:")).orElse(true)) {
@@ -114,7 +115,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 released += repository.releaseClaims();
             }
             // deliveries the previous run had taken and never reported back are due now
-            released += new DeliveryStore(dataSource).releaseLeases(System.currentTimeMillis());
+            released += deliveries.releaseLeases(System.currentTimeMillis());
             if (released > 0) {
                 LOG.info("{} claim(s) of the previous run released", released);
             }
@@ -151,7 +152,7 @@ public class BridgeConfiguration implements CamelConfiguration {
 
         List<String> targets = Arrays.stream(s.string("ktp.results.targets", "file").split(","))
                 .map(String::trim).filter(t -> !t.isEmpty()).toList();
-        Outbox outbox = new Outbox(new DeliveryStore(dataSource), ledger, context.createProducerTemplate(), targets,
+        Outbox outbox = new Outbox(deliveries, ledger, context.createProducerTemplate(), targets,
                 s.duration("ktp.results.retry.initial-backoff", Duration.ofSeconds(2)),
                 s.duration("ktp.results.retry.max-backoff", Duration.ofMinutes(5)),
                 s.integer("ktp.results.retry.batch-size", 100),
