@@ -136,6 +136,8 @@ def section(run_dir):
              *([f"Bundle started as `{meta['launch']}`.", ""] if meta.get("launch", "java -jar") != "java -jar" else []),
              *([f"Diagnostic run: bundle started with `{meta.get('bundle_env', '')} {meta.get('bundle_java_opts', '')}`.", ""]
                if meta.get("bundle_env") or meta.get("bundle_java_opts") else []),
+             *([f"Diagnostic run: floor started with `{meta.get('floor_java_opts', '')}`.", ""]
+               if meta.get("floor_java_opts") else []),
              "| pipeline | images run | wall s | images/s | steady images/s | CPU s | CPU ms/image | peak RSS MB "
              "| token calls | status calls | results COMPLETED | sandbox CPU ms/image | other load |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]

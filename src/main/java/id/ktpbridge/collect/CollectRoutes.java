@@ -24,7 +24,8 @@ public class CollectRoutes extends RouteBuilder {
                 .end()
                 .removeHeader(CallbackReceiver.SUBMISSION_ID);
 
-        from("seda:collect-callback?concurrentConsumers={{ktp.callback.workers}}&size={{ktp.callback.queue-size}}")
+        // a short poll timeout: at shutdown Camel waits for each worker's current poll (1 s by default)
+        from("seda:collect-callback?concurrentConsumers={{ktp.callback.workers}}&size={{ktp.callback.queue-size}}&pollTimeout=100")
                 .routeId("collect-callback")
                 .setBody(header(CallbackReceiver.SUBMISSION_ID))
                 .bean("callbackReceiver", "collect");
