@@ -109,6 +109,12 @@ public class CallbackReceiver {
 
     /** Camel bean method, run asynchronously: records the callback and collects the result if it is ours. */
     public void collect(String submissionId) {
+        // the usual case, a confirmed row: noted and claimed in one write
+        LedgerRecord claimed = ledger.claimByCallback(submissionId).orElse(null);
+        if (claimed != null) {
+            collector.collectClaimed(claimed, Collector.VIA_CALLBACK);
+            return;
+        }
         LedgerRecord r = ledger.noteCallback(submissionId).orElse(null);
         if (r == null) {
             LOG.warn("Callback for unknown submission {} ignored", submissionId);

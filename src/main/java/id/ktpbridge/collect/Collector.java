@@ -43,6 +43,11 @@ public class Collector {
             LOG.debug("Submission {} is not open for collection (already collected or not confirmed)", r.submissionId());
             return false;
         }
+        return collectClaimed(r, via);
+    }
+
+    /** As {@link #collect}, for a row this caller has already claimed. */
+    public boolean collectClaimed(LedgerRecord r, String via) {
         JsonNode details;
         try {
             details = gtf.details(context(r), r.submissionId());

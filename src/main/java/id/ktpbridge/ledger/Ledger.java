@@ -129,6 +129,35 @@ public class Ledger {
         return findBySubmissionId(submissionId);
     }
 
+    /**
+     * A callback for a confirmed submission, in one write: notes its arrival and takes ownership
+     * of the outcome. Empty when the row is not (or no longer) confirmed, or not ours: the caller
+     * then falls back to {@link #noteCallback}.
+     */
+    public Optional<LedgerRecord> claimByCallback(String submissionId) {
+        long now = System.currentTimeMillis();
+        if (update("UPDATE ktp_submission SET state = ?, received_via = ?, claimed_at = ?,"
+                        + " callback_at = COALESCE(callback_at, ?), updated_at = ? WHERE submission_id = ? AND state = ?",
+                SubmissionState.COLLECTING.name(), "callback", now, now, now, submissionId,
+                SubmissionState.CONFIRMED.name()) != 1) {
+            return Optional.empty();
+        }
+        return findBySubmissionId(submissionId);
+    }
+
+    /** Whether a callback has been noted for this row (a narrow read, for the path after the confirm). */
+    public boolean callbackNoted(String id) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT callback_at FROM ktp_submission WHERE id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getObject(1) != null;
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
     /** Takes ownership of a confirmed submission's outcome; false if someone else already has it. */
     public boolean claim(String id, String via) {
         return update("UPDATE ktp_submission SET state = ?, received_via = ?, claimed_at = ?, updated_at = ?"

@@ -125,9 +125,9 @@ public class Submitter {
         ledger.flush();
         LOG.info("Submitted: ledger {} submission {}", work.ledgerId, submissionId);
         // a callback may have arrived before the confirm was recorded: collect it now
-        ledger.findById(work.ledgerId)
-                .filter(r -> r.callbackAt() != null)
-                .ifPresent(r -> collector.collect(r, Collector.VIA_CALLBACK));
+        if (ledger.callbackNoted(work.ledgerId)) {
+            ledger.findById(work.ledgerId).ifPresent(r -> collector.collect(r, Collector.VIA_CALLBACK));
+        }
     }
 
     private void uploadImage(WorkItem work) {

@@ -326,6 +326,35 @@ class LedgerTest {
     }
 
     @Test
+    void aCallbackForAConfirmedRowNotesAndClaimsItOnce() {
+        String id = confirmedRow(0L);
+        long before = System.currentTimeMillis();
+
+        LedgerRecord r = ledger.claimByCallback("sub-" + id).orElseThrow();
+
+        assertEquals(id, r.id());
+        assertEquals(SubmissionState.COLLECTING, r.state());
+        assertEquals("callback", r.receivedVia());
+        assertTrue(r.callbackAt() >= before);
+        assertTrue(ledger.claimByCallback("sub-" + id).isEmpty(), "a duplicate callback does not claim it again");
+        assertFalse(ledger.claim(id, "poll"), "nor does the poller");
+        assertTrue(ledger.claimByCallback("sub-unknown").isEmpty());
+    }
+
+    @Test
+    void aCallbackBeforeTheConfirmClaimsNothingAndIsNotedByTheFallback() {
+        String id = newRow(SubmissionState.RECEIVED);
+        ledger.markUploaded(id, "sub-" + id, "https://storage.test/" + id, 5_000L);
+        assertTrue(ledger.claimByCallback("sub-" + id).isEmpty());
+        assertFalse(ledger.callbackNoted(id));
+
+        ledger.noteCallback("sub-" + id).orElseThrow();
+
+        assertTrue(ledger.callbackNoted(id));
+        assertEquals(SubmissionState.UPLOADED, ledger.findById(id).orElseThrow().state());
+    }
+
+    @Test
     void outcomeAndDeliveryOfACollectedRow() {
         String id = confirmedRow(0L);
         assertTrue(ledger.claim(id, "poll"));
