@@ -205,7 +205,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         if (s.flag("ktp.exit-when-done", false)) {
             BatchMonitor monitor = new BatchMonitor(context, ledger, outbox.store()::pendingCount, s.path("ktp.source.dir"),
                     s.string("ktp.source.include"),
-                    s.duration("ktp.batch.max-wait", Duration.ofMinutes(35)), Duration.ofMillis(200), main::finish);
+                    s.duration("ktp.batch.max-wait", Duration.ofMinutes(35)), Duration.ofMillis(100), main::finish);
             context.addStartupListener((ctx, alreadyStarted) -> monitor.start());
         }
     }
@@ -266,10 +266,11 @@ public class BridgeConfiguration implements CamelConfiguration {
         String url = s.optional("ktp.db.url").orElse(
                 "jdbc:h2:file:" + dataDir.resolve("ledger").toString().replace('\\', '/')
                         // H2 writes commits in the background; the ledger flushes them itself before each
-                        // step that must survive a killed process (see DurableFlush). RETENTION_TIME=0: space
-                        // of replaced pages is reused at once (the default keeps it 45 s, and under steady
-                        // load the file then grows by ~70 KB per image without bound)
-                        + ";DB_CLOSE_ON_EXIT=FALSE;QUERY_CACHE_SIZE=32;RETENTION_TIME=0");
+                        // step that must survive a killed process (see DurableFlush). RETENTION_TIME=1000:
+                        // space of replaced pages may be reused after 1 s (the default keeps it 45 s, and
+                        // the file grew ~60 KB per image under steady load); not 0, with which H2 can
+                        // free a page a concurrent reader still follows ("Chunk ... not found")
+                        + ";DB_CLOSE_ON_EXIT=FALSE;QUERY_CACHE_SIZE=32;RETENTION_TIME=1000");
         return pool(context, url, s.string("ktp.db.user", "sa"), s.string("ktp.db.password", ""),
                 s.integer("ktp.db.max-connections", 32), "ktp-ledger");
     }

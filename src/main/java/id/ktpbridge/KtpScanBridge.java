@@ -8,6 +8,8 @@ public final class KtpScanBridge {
 
     public static void main(String[] args) throws Exception {
         int exitCode = new BridgeMain().run(args);
+        // Camel has stopped: nothing uses the HTTP clients any more
+        HttpClientThreads.stop(HttpClientThreads.selectors(), 200);
         System.exit(exitCode);
     }
 }
