@@ -162,7 +162,8 @@ public class BridgeConfiguration implements CamelConfiguration {
         targets(s, context, registry, json, dataSource, targets);
         ResultPublisher publisher = new ResultPublisher(ledger, json, outbox);
         Duration retryDelay = s.duration("ktp.poll.initial-backoff", Duration.ofSeconds(2));
-        Collector collector = new Collector(ledger, gtf, publisher, retryDelay);
+        Collector collector = new Collector(ledger, gtf, publisher, retryDelay, s.integer("ktp.db.retry-attempts", 6),
+                Duration.ofMillis(s.integer("ktp.db.retry-delay", 500)));
         registry.bind("resultPublisher", publisher);
         registry.bind("collector", collector);
 

@@ -8,6 +8,7 @@ import id.ktpbridge.gtf.GtfApiException;
 import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.gtf.TokenKey;
 import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerException;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.result.ResultPublisher;
 import id.ktpbridge.result.ResultStatus;
@@ -24,17 +25,29 @@ public class Collector {
     public static final String VIA_POLL = "poll";
 
     private static final Logger LOG = LoggerFactory.getLogger(Collector.class);
+    private static final long MAX_LEDGER_RETRY_DELAY_MS = 10_000;
 
     private final Ledger ledger;
     private final GtfClient gtf;
     private final ResultPublisher publisher;
     private final Duration retryDelay;
+    private final int ledgerRetries;
+    private final Duration ledgerRetryDelay;
 
-    public Collector(Ledger ledger, GtfClient gtf, ResultPublisher publisher, Duration retryDelay) {
+    /**
+     * @param retryDelay       when to try again an outcome whose details were not available
+     * @param ledgerRetries    how often storing a result is tried again when the ledger's database
+     *                         went away for a moment ({@code ktp.db.retry-attempts})
+     * @param ledgerRetryDelay the first wait before that, doubling each time ({@code ktp.db.retry-delay})
+     */
+    public Collector(Ledger ledger, GtfClient gtf, ResultPublisher publisher, Duration retryDelay, int ledgerRetries,
+                     Duration ledgerRetryDelay) {
         this.ledger = ledger;
         this.gtf = gtf;
         this.publisher = publisher;
         this.retryDelay = retryDelay;
+        this.ledgerRetries = ledgerRetries;
+        this.ledgerRetryDelay = ledgerRetryDelay;
     }
 
     /** @return true when this call delivered the result, false when it was not (or not yet) ours to deliver */
@@ -77,11 +90,39 @@ public class Collector {
     }
 
     private void publishClaimed(LedgerRecord r, Runnable publish) {
+        long wait = ledgerRetryDelay.toMillis();
+        for (int attempt = 0; ; attempt++) {
+            try {
+                publish.run();
+                return;
+            } catch (LedgerException e) {
+                // storing the result is one transaction, so trying it again cannot store it twice
+                if (!e.isTransient() || attempt >= ledgerRetries || !pause(wait)) {
+                    givenUp(r, e);
+                    return;
+                }
+                LOG.warn("Result of submission {} not stored yet ({}); trying again in {} ms", r.submissionId(),
+                        e.getMessage(), wait);
+                wait = Math.min(wait * 2, MAX_LEDGER_RETRY_DELAY_MS);
+            } catch (RuntimeException e) {
+                givenUp(r, e);
+                return;
+            }
+        }
+    }
+
+    private static void givenUp(LedgerRecord r, RuntimeException e) {
+        // the claim goes stale and is released by the poller, so the result is delivered later
+        LOG.error("Result of submission {} could not be delivered: {}", r.submissionId(), e.getMessage());
+    }
+
+    private static boolean pause(long millis) {
         try {
-            publish.run();
-        } catch (RuntimeException e) {
-            // the claim goes stale and is released by the poller, so the result is delivered later
-            LOG.error("Result of submission {} could not be delivered: {}", r.submissionId(), e.getMessage());
+            Thread.sleep(millis);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 

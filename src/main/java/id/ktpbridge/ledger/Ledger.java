@@ -214,10 +214,19 @@ public class Ledger {
                 c.commit();
                 flush.written();
             } catch (SQLException | RuntimeException e) {
-                c.rollback();
+                // a broken connection refuses the rollback too: keep the first error, it says why
+                try {
+                    c.rollback();
+                } catch (SQLException rollbackFailed) {
+                    e.addSuppressed(rollbackFailed);
+                }
                 throw e;
             } finally {
-                c.setAutoCommit(autoCommit);
+                try {
+                    c.setAutoCommit(autoCommit);
+                } catch (SQLException brokenConnection) {
+                    // the pool discards a broken connection; the outcome above stands
+                }
             }
         } catch (SQLException e) {
             throw new LedgerException(e);

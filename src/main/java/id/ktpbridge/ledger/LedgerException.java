@@ -1,9 +1,15 @@
 package id.ktpbridge.ledger;
 
 import java.sql.SQLException;
+import java.sql.SQLRecoverableException;
+import java.sql.SQLTransientException;
+import java.util.Set;
 
 /** The ledger database refused or failed an operation. */
 public class LedgerException extends RuntimeException {
+
+    /** PostgreSQL: the server is shutting down, crashed, or not accepting connections yet. */
+    private static final Set<String> SERVER_GOING_AWAY = Set.of("57P01", "57P02", "57P03");
 
     public LedgerException(String message) {
         super(message);
@@ -11,5 +17,26 @@ public class LedgerException extends RuntimeException {
 
     public LedgerException(SQLException cause) {
         super("Ledger database error: " + cause.getMessage(), cause);
+    }
+
+    /**
+     * Whether the same statement may well succeed if tried again: the connection broke, the pool
+     * had none to give, the server restarted, or the transaction lost a conflict (a restart or a
+     * failover of the database, not a wrong statement or a full disk).
+     */
+    public boolean isTransient() {
+        for (Throwable t = getCause(); t != null; t = t.getCause()) {
+            if (t instanceof SQLTransientException || t instanceof SQLRecoverableException) {
+                return true;
+            }
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                String state = sql.getSQLState();
+                // 08: connection exception; 40: transaction rollback (serialization failure, deadlock)
+                if (state.startsWith("08") || state.startsWith("40") || SERVER_GOING_AWAY.contains(state)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 }

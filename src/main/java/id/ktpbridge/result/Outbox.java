@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Set;
 
 import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerException;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ops.BridgeMetrics;
 import org.apache.camel.Exchange;
@@ -95,7 +96,14 @@ public class Outbox {
     public void deliverNow(String ledgerId, String name, String status, String body, List<String> queued) {
         Stored stored = new Stored(ledgerId, name, status, body);
         for (String target : queued) {
-            attempt(stored, ledgerId, target, 0);
+            try {
+                attempt(stored, ledgerId, target, 0);
+            } catch (LedgerException e) {
+                // the result is stored and queued; its delivery row stays due, so the retry schedule
+                // takes it up (at worst the target receives it twice, as after a crash)
+                LOG.warn("Delivery state of ledger {} for {} not recorded ({}); the retry schedule takes it up",
+                        ledgerId, target, e.getMessage());
+            }
         }
     }
 

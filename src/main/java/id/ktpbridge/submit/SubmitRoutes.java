@@ -1,5 +1,7 @@
 package id.ktpbridge.submit;
 
+import id.ktpbridge.ledger.LedgerException;
+import org.apache.camel.LoggingLevel;
 import org.apache.camel.builder.RouteBuilder;
 
 /**
@@ -11,6 +13,20 @@ public class SubmitRoutes extends RouteBuilder {
     @Override
     public void configure() {
         from("direct:submit-ktp").routeId("submit-ktp")
+                // the ledger's database went away for a moment (restart, failover): the failed step is
+                // tried again. Each step is safe to repeat: intake finds a row it already wrote and
+                // resumes it, an upload goes to the same URL, a repeated confirm is answered 409
+                .onException(LedgerException.class)
+                    .onWhen(exchange -> exchange.getException(LedgerException.class).isTransient())
+                    .maximumRedeliveries("{{ktp.db.retry-attempts}}")
+                    .redeliveryDelay("{{ktp.db.retry-delay}}")
+                    .useExponentialBackOff()
+                    .maximumRedeliveryDelay(10_000)
+                    .retryAttemptedLogLevel(LoggingLevel.WARN)
+                    .handled(false)
+                    .logExhausted(false)
+                    .process("failureRecorder")
+                .end()
                 .onException(Exception.class)
                     .handled(false)
                     .logExhausted(false)

@@ -42,10 +42,21 @@ public final class PostgresServer implements AutoCloseable {
         PostgresServer pg = new PostgresServer(dir, bin, port, root);
         pg.exec(List.of(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-U", "postgres",
                 "-A", "trust", "-E", "UTF8", "--no-sync"));
-        pg.exec(List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-w", "-t", "60",
+        pg.startServer();
+        return pg;
+    }
+
+    /** Stops the server as a crash would (no checkpoint, connections cut) and starts it again. */
+    public void restart() throws Exception {
+        exec(List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate",
+                "-w", "stop"));
+        startServer();
+    }
+
+    private void startServer() throws Exception {
+        exec(List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-w", "-t", "60",
                 "-l", dir.resolve("server.log").toString(), "-o",
                 "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off", "start"));
-        return pg;
     }
 
     public String jdbcUrl(String database) {
