@@ -25,7 +25,6 @@ public class Collector {
     public static final String VIA_POLL = "poll";
 
     private static final Logger LOG = LoggerFactory.getLogger(Collector.class);
-    private static final long MAX_LEDGER_RETRY_DELAY_MS = 10_000;
 
     private final Ledger ledger;
     private final GtfClient gtf;
@@ -103,7 +102,7 @@ public class Collector {
                 }
                 LOG.warn("Result of submission {} not stored yet ({}); trying again in {} ms", r.submissionId(),
                         e.getMessage(), wait);
-                wait = Math.min(wait * 2, MAX_LEDGER_RETRY_DELAY_MS);
+                wait = Math.min(wait * 2, LedgerException.MAX_RETRY_DELAY_MILLIS);
             } catch (RuntimeException e) {
                 givenUp(r, e);
                 return;

@@ -8,6 +8,9 @@ import java.util.Set;
 /** The ledger database refused or failed an operation. */
 public class LedgerException extends RuntimeException {
 
+    /** The longest wait between two tries of a step that failed transiently ({@link #isTransient}). */
+    public static final long MAX_RETRY_DELAY_MILLIS = 10_000;
+
     /** PostgreSQL: the server is shutting down, crashed, or not accepting connections yet. */
     private static final Set<String> SERVER_GOING_AWAY = Set.of("57P01", "57P02", "57P03");
 

@@ -21,7 +21,7 @@ public class SubmitRoutes extends RouteBuilder {
                     .maximumRedeliveries("{{ktp.db.retry-attempts}}")
                     .redeliveryDelay("{{ktp.db.retry-delay}}")
                     .useExponentialBackOff()
-                    .maximumRedeliveryDelay(10_000)
+                    .maximumRedeliveryDelay(LedgerException.MAX_RETRY_DELAY_MILLIS)
                     .retryAttemptedLogLevel(LoggingLevel.WARN)
                     .handled(false)
                     .logExhausted(false)
