@@ -48,9 +48,13 @@ public final class PostgresServer implements AutoCloseable {
 
     /** Stops the server as a crash would (no checkpoint, connections cut) and starts it again. */
     public void restart() throws Exception {
+        stopServer();
+        startServer();
+    }
+
+    private void stopServer() throws Exception {
         exec(List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate",
                 "-w", "stop"));
-        startServer();
     }
 
     private void startServer() throws Exception {
@@ -73,8 +77,7 @@ public final class PostgresServer implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        exec(List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate",
-                "-w", "stop"));
+        stopServer();
         try (Stream<Path> files = Files.walk(dir)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
