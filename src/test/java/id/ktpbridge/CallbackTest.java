@@ -108,6 +108,43 @@ class CallbackTest {
     }
 
     @Test
+    void aCallbackWithoutContentTypeIsReadAsJson() throws Exception {
+        Results.drop(app.inbox(), "u2003.png", SampleImages.card("u2003", "png"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+        String submissionId = Results.read(app.results()).get(0).path("submissionId").asText();
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(app.callbackUrl()))
+                .header("Authorization", "Bearer " + TOKEN)
+                .POST(HttpRequest.BodyPublishers.ofString("{\"submissionId\":\"" + submissionId
+                        + "\",\"status\":\"COMPLETED\",\"result\":\"VALID\"}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        HttpResponse<String> notJson = http.send(HttpRequest.newBuilder(URI.create(app.callbackUrl()))
+                .header("Authorization", "Bearer " + TOKEN)
+                .POST(HttpRequest.BodyPublishers.ofString("submissionId=" + submissionId)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, notJson.statusCode());
+        assertEquals(1, Results.count(app.results()));
+    }
+
+    @Test
+    void putIsRefusedUnlessConfiguredThenAccepted() throws Exception {
+        String body = "{\"submissionId\":\"00000000-0000-0000-0000-000000000000\",\"status\":\"ERROR\"}";
+        assertEquals(405, send("PUT", body).statusCode());
+        app.close();
+        app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false", "ktp.callback.auth-token", TOKEN,
+                "ktp.callback.methods", "POST,PUT"));
+        assertEquals(200, send("PUT", body).statusCode());
+        assertEquals(405, send("PATCH", body).statusCode());
+        assertEquals(200, send("POST", body).statusCode());
+    }
+
+    private HttpResponse<String> send(String method, String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(app.callbackUrl()))
+                .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "application/json")
+                .method(method, HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
     void callersOutsideTheAllowlistAre403() throws Exception {
         app.close();
         app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false", "ktp.callback.auth-token", TOKEN,

@@ -70,8 +70,9 @@ public class CallbackReceiver {
             answer(exchange, 401, error("UNAUTHORIZED", "missing or invalid credentials"));
             return;
         }
-        String contentType = headers.getOrDefault("Content-Type", "");
-        if (!contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+        // the CoE callback page does not state a Content-Type: none is read as JSON, another type is refused
+        String contentType = headers.getOrDefault("Content-Type", "").trim();
+        if (!contentType.isEmpty() && !contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
             answer(exchange, 415, error("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json"));
             return;
         }

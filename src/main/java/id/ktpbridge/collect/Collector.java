@@ -7,6 +7,7 @@ import id.ktpbridge.gtf.CallContext;
 import id.ktpbridge.gtf.GtfApiException;
 import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.gtf.TokenKey;
+import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerException;
 import id.ktpbridge.ledger.LedgerRecord;
@@ -64,17 +65,47 @@ public class Collector {
         try {
             details = gtf.details(context(r), r.submissionId());
         } catch (GtfApiException e) {
-            LOG.warn("Details of submission {} not available ({}); retrying later", r.submissionId(), e.getMessage());
-            ledger.releaseClaim(r.id(), System.currentTimeMillis() + retryDelay.toMillis());
-            return false;
+            if (!e.isTransient()) {
+                // another 4xx: asking again gets the same answer (reference 2.4), so end it now
+                LOG.error("Details of submission {} refused: {}", r.submissionId(), e.getMessage());
+                publishClaimed(r, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
+                        "details refused: " + e.getMessage(), via));
+                return true;
+            }
+            return retryLater(r, via, "details not available: " + e.getMessage());
         }
         String status = details.path("status").asText("");
         if (!isFinal(status)) {
-            LOG.info("Submission {} details say {}: not final yet", r.submissionId(), status.isEmpty() ? "nothing" : status);
-            ledger.releaseClaim(r.id(), System.currentTimeMillis() + retryDelay.toMillis());
-            return false;
+            return retryLater(r, via, "details say " + (status.isEmpty() ? "nothing" : status));
         }
         publishClaimed(r, () -> publisher.publishOutcome(r, details, via));
+        return true;
+    }
+
+    /**
+     * Gives the claim back for another try after {@code ktp.poll.initial-backoff}, until the
+     * submission's poll deadline: then it ends as TIMED_OUT, so no outcome is retried for ever.
+     */
+    private boolean retryLater(LedgerRecord r, String via, String why) {
+        long now = System.currentTimeMillis();
+        if (r.deadlineAt() != null && now >= r.deadlineAt()) {
+            LOG.warn("Submission {} passed its poll deadline ({})", r.submissionId(), why);
+            publishClaimed(r, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
+                    "no final outcome before ktp.poll.deadline (" + why + ")", via));
+            return true;
+        }
+        LOG.info("Submission {}: {}; trying again later", r.submissionId(), why);
+        ledger.releaseClaim(r.id(), now + retryDelay.toMillis());
+        return false;
+    }
+
+    /** The status call was refused for good (a 4xx other than 401, e.g. 404 SUBMISSION_DOES_NOT_EXIST). */
+    public boolean statusRefused(LedgerRecord r, GtfApiException e) {
+        if (!ledger.claim(r.id(), VIA_POLL)) {
+            return false;
+        }
+        publishClaimed(r, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
+                "status refused: " + e.getMessage(), VIA_POLL));
         return true;
     }
 

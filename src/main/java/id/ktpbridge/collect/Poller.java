@@ -85,6 +85,12 @@ public class Poller {
         try {
             status = gtf.status(Collector.context(r), r.submissionId()).path("status").asText("");
         } catch (GtfApiException e) {
+            if (!e.isTransient()) {
+                // e.g. 404 SUBMISSION_DOES_NOT_EXIST: polling until the deadline would not change it
+                LOG.error("Status of submission {} refused: {}", r.submissionId(), e.getMessage());
+                collector.statusRefused(r, e);
+                return;
+            }
             LOG.warn("Status of submission {} not available: {}", r.submissionId(), e.getMessage());
             status = "UNKNOWN";
         }

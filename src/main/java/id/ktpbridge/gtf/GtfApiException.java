@@ -6,6 +6,8 @@ package id.ktpbridge.gtf;
  */
 public class GtfApiException extends RuntimeException {
 
+    static final String QUOTA_EXCEEDED = "SUBMISSION_QUOTA_EXCEEDED";
+
     private final String endpoint;
     private final int httpStatus;
     private final String code;
@@ -49,8 +51,17 @@ public class GtfApiException extends RuntimeException {
         return httpStatus == 401;
     }
 
-    /** Worth another try later: no answer, throttled, or a server-side failure. */
+    /**
+     * Worth another try later: no answer, throttled, or a server-side failure. A presign refused
+     * with {@code SUBMISSION_QUOTA_EXCEEDED} is not: the user's submission attempts are used up,
+     * for a window the reference does not state (see {@link #isQuotaExceeded()}).
+     */
     public boolean isTransient() {
-        return httpStatus == 0 || httpStatus == 429 || httpStatus >= 500;
+        return httpStatus == 0 || httpStatus == 429 && !isQuotaExceeded() || httpStatus >= 500;
+    }
+
+    /** 429 {@code SUBMISSION_QUOTA_EXCEEDED}: this user may not start more submissions for now. */
+    public boolean isQuotaExceeded() {
+        return httpStatus == 429 && QUOTA_EXCEEDED.equalsIgnoreCase(errorCause);
     }
 }

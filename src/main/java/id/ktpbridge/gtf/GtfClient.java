@@ -3,6 +3,7 @@ package id.ktpbridge.gtf;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -79,7 +80,7 @@ public class GtfClient {
         if (slot.documentUrl() == null) {
             throw new StorageUploadException("the presign response has no documentUrl", null);
         }
-        URI target = URI.create(slot.documentUrl());
+        URI target = presignedUri(slot.documentUrl());
         for (int attempt = 1; ; attempt++) {
             int status;
             String body;
@@ -113,6 +114,26 @@ public class GtfClient {
                     status == 0 ? body : "HTTP " + status, wait);
             pause(wait);
         }
+    }
+
+    /**
+     * The presigned URL as a URI, unchanged. One the JDK cannot send as it is (a space, an unknown
+     * scheme) fails the upload; the message leaves the URL out, and so does the cause, because its
+     * signature is a credential and the parser's message quotes the whole URL.
+     */
+    private static URI presignedUri(String url) {
+        URI uri;
+        try {
+            uri = new URI(url);
+        } catch (URISyntaxException e) {
+            throw new StorageUploadException("the presigned URL is not a valid URI (" + e.getReason()
+                    + " at index " + e.getIndex() + ")", null);
+        }
+        String scheme = uri.getScheme();
+        if (!"https".equalsIgnoreCase(scheme) && !"http".equalsIgnoreCase(scheme) || uri.getHost() == null) {
+            throw new StorageUploadException("the presigned URL is not an absolute http(s) URL", null);
+        }
+        return uri;
     }
 
     /** Step 4: starts processing of the uploaded documents. */

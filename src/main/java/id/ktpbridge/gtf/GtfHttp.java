@@ -22,6 +22,8 @@ import org.slf4j.LoggerFactory;
 public class GtfHttp {
 
     private static final Logger LOG = LoggerFactory.getLogger(GtfHttp.class);
+    /** The longest Retry-After waited for in place (a submit or collect worker is held meanwhile). */
+    static final long MAX_RETRY_AFTER_MILLIS = 120_000;
 
     private final HttpClient client;
     private final ObjectMapper json;
@@ -91,7 +93,10 @@ public class GtfHttp {
             } else {
                 breaker.onSuccess(); // the service answered: it is up, the request was the problem
             }
-            if (!failure.isTransient() || attempt >= maxAttempts) {
+            // a used-up quota is retried only when the server says when: Retry-After
+            boolean retry = failure.isTransient() || failure.isQuotaExceeded() && retryAfterMillis >= 0;
+            // a wait longer than a worker may be held is left to the caller's own retry or outcome
+            if (!retry || attempt >= maxAttempts || retryAfterMillis > MAX_RETRY_AFTER_MILLIS) {
                 throw failure;
             }
             long wait = retryAfterMillis >= 0 ? retryAfterMillis : backoff(attempt);
@@ -106,12 +111,23 @@ public class GtfHttp {
         return base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
     }
 
-    private long retryAfter(HttpResponse<?> response) {
-        return response.headers().firstValue("Retry-After").map(v -> {
+    /**
+     * The wait a {@code Retry-After} header asks for, in milliseconds (delay-seconds or an HTTP
+     * date), or -1 when there is none or it cannot be read. Honoured in full: coming back earlier
+     * than asked is what the header forbids. Not capped by {@code gtf.retry.max-delay}.
+     */
+    static long retryAfter(HttpResponse<?> response) {
+        return response.headers().firstValue("Retry-After").map(String::trim).map(v -> {
             try {
-                return Math.min(maxDelay.toMillis(), Long.parseLong(v.trim()) * 1000);
+                return Math.max(0, Long.parseLong(v)) * 1000;
             } catch (NumberFormatException e) {
-                return -1L;
+                try {
+                    long at = java.time.ZonedDateTime.parse(v, java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME)
+                            .toInstant().toEpochMilli();
+                    return Math.max(0, at - System.currentTimeMillis());
+                } catch (java.time.format.DateTimeParseException notADate) {
+                    return -1L;
+                }
             }
         }).orElse(-1L);
     }

@@ -38,12 +38,41 @@ public record GtfSettings(
         Duration retryMaxDelay,
         boolean partnerSessionPerCall) {
 
+    public GtfSettings {
+        // paths start with '/': a base URL given with a trailing slash must not make them '//'
+        tokenUrl = withoutTrailingSlash(tokenUrl);
+        apiUrl = withoutTrailingSlash(apiUrl);
+    }
+
     public boolean detailsUsePartnerToken() {
         return "partner".equalsIgnoreCase(detailsTokenSource);
     }
 
+    /** The status path of one submission; an id with characters a path segment cannot carry is escaped. */
     public String statusPathFor(String submissionId) {
-        return statusPath.replace("{submissionId}", submissionId);
+        return statusPath.replace("{submissionId}", pathSegment(submissionId));
+    }
+
+    static String pathSegment(String value) {
+        StringBuilder out = new StringBuilder(value.length());
+        for (byte b : value.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            char c = (char) (b & 0xFF);
+            if (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "-._~".indexOf(c) >= 0) {
+                out.append(c);
+            } else {
+                out.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 0xF, 16)));
+            }
+        }
+        return out.toString();
+    }
+
+    private static String withoutTrailingSlash(String url) {
+        String u = url;
+        while (u != null && u.endsWith("/")) {
+            u = u.substring(0, u.length() - 1);
+        }
+        return u;
     }
 
     /** A copy with other base URLs (the embedded sandbox picks its own port). */

@@ -169,6 +169,27 @@ class GtfClientTest {
     }
 
     @Test
+    void aPresignedUrlTheJdkCannotSendFailsTheUploadWithoutQuotingIt() throws Exception {
+        Path image = Files.write(tmp.resolve("joko.png"), SampleImages.card("joko", "png"));
+        for (String url : List.of("https://storage.test/ktp?X-Amz-Signature=secret sig",
+                "ftp://storage.test/ktp?X-Amz-Signature=secretsig", "/ktp?X-Amz-Signature=secretsig")) {
+            StorageUploadException e = assertThrows(StorageUploadException.class,
+                    () -> client.upload(new Presigned.DocumentSlot(url, "ref", 600), image, "image/png"), url);
+            assertFalse(e.getMessage().contains("secret"), e.getMessage());
+            assertNull(e.getCause(), "the parser's message would quote the URL");
+        }
+        assertTrue(sandbox.storageRequests().isEmpty());
+    }
+
+    @Test
+    void baseUrlsWithATrailingSlashGiveSinglePathSlashes() {
+        GtfClient slashed = client(sandbox.baseUrl() + "/", Duration.ofMinutes(5));
+        Presigned p = slashed.presign(ctx("kiki"));
+        assertEquals(p.submissionId(), slashed.status(ctx("kiki"), p.submissionId()).path("submissionId").asText(),
+                "status answered on the single-slash path");
+    }
+
+    @Test
     void expiredUploadUrlIsReportedAsRejected() throws Exception {
         sandbox.settings().setUrlExpirySeconds(0);
         Presigned p = client.presign(ctx("ivan"));

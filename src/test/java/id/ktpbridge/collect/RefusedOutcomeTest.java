@@ -1,0 +1,121 @@
+package id.ktpbridge.collect;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A confirmed submission whose status or details OneKYC refuses for good (a 4xx the reference
+ * calls non-retryable) ends at once with a FAILED result naming the call; one whose details stay
+ * unavailable ends as TIMED_OUT at its poll deadline. Neither is retried for ever.
+ */
+class RefusedOutcomeTest {
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void statusRefusedWithSubmissionDoesNotExistFailsAtOnce() throws Exception {
+        // the 30-minute default deadline stays: the result must not wait for it
+        try (BridgeApp app = BridgeApp.start(dataDir, props("60000"))) {
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3101.png");
+            // the ledger now names a submission OneKYC never issued: status answers 404/1543
+            rewrite(app, "submission_id", UUID.randomUUID().toString(), row.id());
+
+            JsonNode result = awaitOneResult(app);
+            assertEquals("FAILED", result.path("status").asText());
+            assertEquals("GTF_STATUS_FAILED", result.path("reasonCode").asText());
+            assertTrue(result.path("errorMessage").asText().contains("HTTP 404 (code 1543, SUBMISSION_DOES_NOT_EXIST)"),
+                    result.toString());
+            assertEquals(SubmissionState.DELIVERED, app.ledger().findById(row.id()).orElseThrow().state());
+        }
+    }
+
+    @Test
+    void detailsRefusedForAForeignSessionFailsAtOnce() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, props("300"))) {
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3102.png");
+            // status still answers (it does not check the session); details answers 400/1553
+            rewrite(app, "partner_session_id", UUID.randomUUID().toString(), row.id());
+
+            JsonNode result = awaitOneResult(app);
+            assertEquals("FAILED", result.path("status").asText());
+            assertEquals("GTF_DETAILS_FAILED", result.path("reasonCode").asText());
+            assertTrue(result.path("errorMessage").asText()
+                    .contains("HTTP 400 (code 1553, PARTNER_SESSION_ID_DOES_NOT_BELONG_TO_THE_USER)"), result.toString());
+            assertEquals("COMPLETED", app.sandbox().submissionStatus(row.submissionId()),
+                    "OneKYC finished it; only its details were refused");
+        }
+    }
+
+    @Test
+    void detailsThatStayUnavailableEndAsTimedOutAtTheDeadline() throws Exception {
+        Map<String, String> p = props("300");
+        p.put("ktp.poll.deadline", "3s");
+        p.put("gtf.retry.max-attempts", "2");
+        p.put("gtf.circuit-breaker.failure-threshold", "1000");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            app.sandbox().settings().setFailureStatuses(List.of(500));
+            app.sandbox().settings().setFailureRate("details", 1.0);
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3103.png");
+
+            JsonNode result = awaitOneResult(app);
+            assertEquals("TIMED_OUT", result.path("status").asText());
+            assertEquals("POLL_DEADLINE_EXCEEDED", result.path("reasonCode").asText());
+            assertTrue(result.path("errorMessage").asText().contains("details not available"), result.toString());
+            assertTrue(app.sandbox().injectedFailures("details") >= 2, "details were asked, and refused, more than once");
+            assertEquals(row.submissionId(), result.path("submissionId").asText());
+        }
+    }
+
+    /** Callbacks off, so the poller meets the refusal; the first poll waits until the test has set the stage. */
+    private static Map<String, String> props(String processingDelayMillis) {
+        Map<String, String> p = new HashMap<>();
+        p.put("gtf.sandbox.callback.enabled", "false");
+        p.put("gtf.sandbox.processing-delay", processingDelayMillis);
+        p.put("ktp.poll.first-delay", "1500");
+        return p;
+    }
+
+    private static LedgerRecord dropAndAwaitConfirmed(BridgeApp app, String name) throws Exception {
+        Results.drop(app.inbox(), name, SampleImages.card(name, "png"));
+        return await().atMost(Duration.ofSeconds(20)).until(
+                () -> app.ledger().createdSince(0).stream().filter(r -> r.state() == SubmissionState.CONFIRMED)
+                        .findFirst().orElse(null),
+                r -> r != null);
+    }
+
+    private static void rewrite(BridgeApp app, String column, String value, String ledgerId) throws Exception {
+        try (Connection c = app.ledger().dataSource().getConnection();
+             PreparedStatement ps = c.prepareStatement("UPDATE ktp_submission SET " + column + " = ? WHERE id = ?")) {
+            ps.setString(1, value);
+            ps.setString(2, ledgerId);
+            assertEquals(1, ps.executeUpdate());
+        }
+    }
+
+    private static JsonNode awaitOneResult(BridgeApp app) {
+        await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1);
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5))
+                .until(() -> Results.count(app.results()) == 1);
+        return Results.read(app.results()).get(0);
+    }
+}

@@ -1,0 +1,116 @@
+package id.ktpbridge.gtf;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * How refusals are retried: a used-up submission quota only when the server says when, and a
+ * Retry-After is honoured as written (seconds or an HTTP date), or not waited for in place when it
+ * is longer than a worker may be held.
+ */
+class GtfHttpTest {
+
+    /** One scripted answer: status, Retry-After (or null), error cause (or null for success). */
+    private record Answer(int status, String retryAfter, String cause) {
+    }
+
+    private final Deque<Answer> script = new ArrayDeque<>();
+    private final AtomicInteger requests = new AtomicInteger();
+    private HttpServer server;
+    private GtfHttp http;
+
+    @BeforeEach
+    void start() throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", ex -> {
+            requests.incrementAndGet();
+            Answer a;
+            synchronized (script) {
+                a = script.isEmpty() ? new Answer(200, null, null) : script.poll();
+            }
+            String body = a.cause() == null ? "{\"success\":true,\"data\":{\"ok\":true},\"errors\":[]}"
+                    : "{\"success\":false,\"data\":{},\"errors\":[{\"code\":\"" + a.status() + "\",\"cause\":\""
+                    + a.cause() + "\"}]}";
+            if (a.retryAfter() != null) {
+                ex.getResponseHeaders().set("Retry-After", a.retryAfter());
+            }
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", "application/json");
+            ex.sendResponseHeaders(a.status(), bytes.length);
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(bytes);
+            }
+        });
+        server.start();
+        http = new GtfHttp(HttpClient.newHttpClient(), new ObjectMapper(), 4, Duration.ofMillis(10),
+                Duration.ofMillis(50));
+    }
+
+    @AfterEach
+    void stop() {
+        server.stop(0);
+    }
+
+    private void answer(int status, String retryAfter, String cause) {
+        synchronized (script) {
+            script.add(new Answer(status, retryAfter, cause));
+        }
+    }
+
+    private java.util.function.Supplier<HttpRequest> get() {
+        URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/coe/v1/submissions/urls");
+        return () -> HttpRequest.newBuilder(uri).GET().build();
+    }
+
+    @Test
+    void aUsedUpQuotaWithoutRetryAfterIsNotRetried() {
+        answer(429, null, "SUBMISSION_QUOTA_EXCEEDED");
+        GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("presign", get()));
+        assertTrue(e.isQuotaExceeded());
+        assertFalse(e.isTransient());
+        assertEquals(1, requests.get());
+    }
+
+    @Test
+    void aUsedUpQuotaWithRetryAfterIsTriedAgainThen() {
+        answer(429, "0", "SUBMISSION_QUOTA_EXCEEDED");
+        assertTrue(http.call("presign", get()).path("ok").asBoolean());
+        assertEquals(2, requests.get());
+    }
+
+    @Test
+    void otherThrottlingIsRetriedAndAnHttpDateIsUnderstood() {
+        answer(429, "Wed, 21 Oct 2015 07:28:00 GMT", "TOO_MANY_REQUESTS");
+        answer(503, null, "SERVICE_UNAVAILABLE");
+        assertTrue(http.call("confirm", get()).path("ok").asBoolean());
+        assertEquals(3, requests.get());
+    }
+
+    @Test
+    void aRetryAfterLongerThanAWorkerMayWaitIsLeftToTheCaller() {
+        answer(503, String.valueOf(GtfHttp.MAX_RETRY_AFTER_MILLIS / 1000 + 1), "SERVICE_UNAVAILABLE");
+        GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("confirm", get()));
+        assertTrue(e.isTransient(), "still transient: the caller may come back later");
+        assertEquals(1, requests.get());
+    }
+}
