@@ -2,6 +2,8 @@ package id.ktpbridge.submit;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import id.ktpbridge.collect.Collector;
 import id.ktpbridge.gtf.GtfApiException;
@@ -32,6 +34,8 @@ public class Submitter {
     private final Duration firstPollDelay;
     private final Duration pollDeadline;
     private final int maxPresigns;
+    /** Slot sets already warned about, so a batch logs each once. */
+    private final Set<String> reportedSlotSets = ConcurrentHashMap.newKeySet();
 
     public Submitter(GtfClient gtf, Ledger ledger, Collector collector, String primaryDocumentKey,
                      Duration firstPollDelay, Duration pollDeadline) {
@@ -144,6 +148,11 @@ public class Submitter {
         if (slot == null) {
             throw new GtfApiException("presign", 200, null,
                     "NO_DOCUMENT_SLOT_" + primaryDocumentKey + "_IN " + documents.keySet());
+        }
+        if (documents.size() > 1 && reportedSlotSets.add(documents.keySet().toString())) {
+            // one image per input: if OneKYC needs the others before the confirm, the confirm says so (422)
+            LOG.warn("Presign offers document slots {}; the image goes to {} only, the others stay empty",
+                    documents.keySet(), primaryDocumentKey);
         }
         return slot;
     }
