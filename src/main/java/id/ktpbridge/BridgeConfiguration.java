@@ -336,7 +336,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.integer("gtf.retry.max-attempts", 4),
                 s.duration("gtf.retry.initial-delay", Duration.ofMillis(500)),
                 s.duration("gtf.retry.max-delay", Duration.ofSeconds(30)),
-                "per-call".equalsIgnoreCase(s.string("gtf.partner-session-id.mode", "per-submission")));
+                sessionPerCall(s, "gtf.partner-session-id.mode"), sessionPerCall(s, "gtf.sdk-session-id.mode"));
     }
 
     /** {@code gtf.sandbox.faults.*}: a flaky OneKYC on demand, for demos and tests (all off by default). */
@@ -354,6 +354,15 @@ public class BridgeConfiguration implements CamelConfiguration {
         sb.setUploadDropRate(Double.parseDouble(s.string("gtf.sandbox.faults.upload-drop-rate", "0")));
         sb.setLatencyMillis(s.duration("gtf.sandbox.faults.latency", Duration.ZERO).toMillis());
         s.optional("gtf.sandbox.faults.seed").map(Long::parseLong).ifPresent(sb::setRandomSeed);
+    }
+
+    /** {@code per-submission} (the default) or {@code per-call}; anything else stops the start. */
+    private static boolean sessionPerCall(Settings s, String key) {
+        String mode = s.string(key, "per-submission").trim();
+        if (!mode.equalsIgnoreCase("per-submission") && !mode.equalsIgnoreCase("per-call")) {
+            throw new IllegalStateException("Setting '" + key + "' must be per-submission or per-call, not '" + mode + "'");
+        }
+        return mode.equalsIgnoreCase("per-call");
     }
 
     private static void requireRealGtf(Settings s) {

@@ -243,7 +243,8 @@ public class GtfClient {
                 .header("x-onekyc-token", token)
                 .header("x-partner-session-id", settings.partnerSessionPerCall()
                         ? java.util.UUID.randomUUID().toString() : ctx.partnerSessionId())
-                .header("x-sdk-session-id", ctx.sdkSessionId());
+                .header("x-sdk-session-id", settings.sdkSessionPerCall()
+                        ? java.util.UUID.randomUUID().toString() : ctx.sdkSessionId());
     }
 
     private static long parseLong(String s) {

@@ -9,6 +9,9 @@ import java.time.Duration;
  * @param partnerSessionPerCall false (default): one {@code x-partner-session-id} per submission, as the
  *                              CoE details lookup needs; true: a fresh one per call, as the ESIGN pages
  *                              describe (details are then looked up by submission id alone)
+ * @param sdkSessionPerCall false (default): one {@code x-sdk-session-id} per submission, sent on its
+ *                          presign, confirm and status calls; true: a fresh one per call (the
+ *                          reference leaves open whether it must stay the same)
  * @param detailsTokenSource which token {@code GET /coe/v1/submissions} gets: {@code user} (the
  *                           submission's user token, as the KTP scan flow does) or {@code partner}
  *                           (the partner token the details page describes)
@@ -36,12 +39,26 @@ public record GtfSettings(
         int retryMaxAttempts,
         Duration retryInitialDelay,
         Duration retryMaxDelay,
-        boolean partnerSessionPerCall) {
+        boolean partnerSessionPerCall,
+        boolean sdkSessionPerCall) {
 
     public GtfSettings {
         // paths start with '/': a base URL given with a trailing slash must not make them '//'
         tokenUrl = withoutTrailingSlash(tokenUrl);
         apiUrl = withoutTrailingSlash(apiUrl);
+    }
+
+    /** With one {@code x-sdk-session-id} per submission (the default). */
+    public GtfSettings(String tokenUrl, String apiUrl, String clientId, String passKey, String onboardingPartner,
+                       String userTokenPath, String partnerTokenPath, String presignPath, String confirmPath,
+                       String statusPath, String detailsPath, String submissionType, String primaryDocumentKey,
+                       String detailsTokenSource, Duration connectTimeout, Duration readTimeout, Duration uploadTimeout,
+                       Duration tokenRefreshSkew, int tokenCacheMaxEntries, int retryMaxAttempts,
+                       Duration retryInitialDelay, Duration retryMaxDelay, boolean partnerSessionPerCall) {
+        this(tokenUrl, apiUrl, clientId, passKey, onboardingPartner, userTokenPath, partnerTokenPath, presignPath,
+                confirmPath, statusPath, detailsPath, submissionType, primaryDocumentKey, detailsTokenSource,
+                connectTimeout, readTimeout, uploadTimeout, tokenRefreshSkew, tokenCacheMaxEntries, retryMaxAttempts,
+                retryInitialDelay, retryMaxDelay, partnerSessionPerCall, false);
     }
 
     public boolean detailsUsePartnerToken() {
@@ -80,6 +97,7 @@ public record GtfSettings(
         return new GtfSettings(newTokenUrl, newApiUrl, clientId, passKey, onboardingPartner, userTokenPath,
                 partnerTokenPath, presignPath, confirmPath, statusPath, detailsPath, submissionType,
                 primaryDocumentKey, detailsTokenSource, connectTimeout, readTimeout, uploadTimeout, tokenRefreshSkew,
-                tokenCacheMaxEntries, retryMaxAttempts, retryInitialDelay, retryMaxDelay, partnerSessionPerCall);
+                tokenCacheMaxEntries, retryMaxAttempts, retryInitialDelay, retryMaxDelay, partnerSessionPerCall,
+                sdkSessionPerCall);
     }
 }

@@ -190,6 +190,33 @@ class GtfClientTest {
     }
 
     @Test
+    void sdkSessionIdIsKeptPerSubmissionOrFreshPerCallAsConfigured() throws Exception {
+        for (boolean perCall : new boolean[] {false, true}) {
+            GtfSettings s = new GtfSettings(sandbox.baseUrl(), sandbox.baseUrl(), "sandbox-client", "sandbox-pass-key",
+                    PARTNER, "/v2/coe/authentication", "/v1/coe/partner/authentication", "/coe/v1/submissions/urls",
+                    "/coe/v1/submissions/urls", "/coe/v1/submissions/{submissionId}/status", "/coe/v1/submissions",
+                    "KTP_SCAN", "KTP_FRONT", "user", Duration.ofSeconds(2), Duration.ofSeconds(5),
+                    Duration.ofSeconds(10), Duration.ofMinutes(5), 100, 3, Duration.ofMillis(20),
+                    Duration.ofMillis(200), false, perCall);
+            ObjectMapper json = new ObjectMapper();
+            GtfClient c = new GtfClient(s, new GtfHttp(HttpClient.newHttpClient(), json, 3, Duration.ofMillis(20),
+                    Duration.ofMillis(200)), json);
+            CallContext ctx = ctx("lala" + perCall);
+            Presigned p = c.presign(ctx);
+            c.status(ctx, p.submissionId());
+            c.status(ctx, p.submissionId());
+            List<String> sent = sandbox.requestLog().stream()
+                    .filter(call -> ctx.partnerSessionId().equals(call.partnerSessionId()))
+                    .map(call -> call.sdkSessionId()).toList();
+            assertEquals(3, sent.size(), "presign and two status calls");
+            assertEquals(perCall ? 3 : 1, Set.copyOf(sent).size(), "per call: " + perCall);
+            if (!perCall) {
+                assertEquals(ctx.sdkSessionId(), sent.get(0));
+            }
+        }
+    }
+
+    @Test
     void expiredUploadUrlIsReportedAsRejected() throws Exception {
         sandbox.settings().setUrlExpirySeconds(0);
         Presigned p = client.presign(ctx("ivan"));
