@@ -84,6 +84,7 @@ public class GtfClient {
         for (int attempt = 1; ; attempt++) {
             int status;
             String body;
+            long retryAfter = -1;
             try {
                 HttpRequest request = HttpRequest.newBuilder(target)
                         .timeout(settings.uploadTimeout())
@@ -93,6 +94,7 @@ public class GtfClient {
                 HttpResponse<String> response = http.client().send(request, HttpResponse.BodyHandlers.ofString());
                 status = response.statusCode();
                 body = response.body();
+                retryAfter = GtfHttp.retryAfter(response);
             } catch (FileNotFoundException e) {
                 throw new StorageUploadException("the source file vanished before upload", e);
             } catch (IOException e) {
@@ -105,11 +107,13 @@ public class GtfClient {
             if (status / 100 == 2) {
                 return;
             }
-            boolean transientFailure = status == 0 || status >= 500;
-            if (!transientFailure || attempt >= settings.retryMaxAttempts()) {
+            // object storage throttles with 503 SlowDown (sometimes 429), with or without Retry-After
+            boolean transientFailure = status == 0 || status == 429 || status >= 500;
+            if (!transientFailure || attempt >= settings.retryMaxAttempts()
+                    || retryAfter > GtfHttp.MAX_RETRY_AFTER_MILLIS) {
                 throw status == 0 ? new StorageUploadException(body, null) : new StorageUploadException(status, s3Code(body));
             }
-            long wait = http.backoff(attempt);
+            long wait = retryAfter >= 0 ? retryAfter : http.backoff(attempt);
             LOG.info("upload attempt {}/{} failed ({}); retrying in {} ms", attempt, settings.retryMaxAttempts(),
                     status == 0 ? body : "HTTP " + status, wait);
             pause(wait);

@@ -217,6 +217,24 @@ class GtfClientTest {
     }
 
     @Test
+    void storageSlowDownIsRetriedAfterItsRetryAfterUnlessThatIsTooLong() throws Exception {
+        Path image = Files.write(tmp.resolve("mira.png"), SampleImages.card("mira", "png"));
+        sandbox.settings().setFailureStatuses(List.of(429)); // storage answers it as 503 SlowDown + Retry-After
+        sandbox.settings().setFailureRate("storage", 1.0);
+        sandbox.settings().setRetryAfterSeconds((int) (GtfHttp.MAX_RETRY_AFTER_MILLIS / 1000) + 1);
+        Presigned p = client.presign(ctx("mira"));
+        StorageUploadException e = assertThrows(StorageUploadException.class,
+                () -> client.upload(p.documents().get("KTP_FRONT"), image, "image/png"));
+        assertEquals(503, e.httpStatus());
+        assertEquals(1, sandbox.storageRequests().size(), "a wait longer than a worker may be held is not waited");
+
+        sandbox.settings().setRetryAfterSeconds(0);
+        Presigned q = client.presign(ctx("mira"));
+        assertThrows(StorageUploadException.class, () -> client.upload(q.documents().get("KTP_FRONT"), image, "image/png"));
+        assertEquals(1 + 3, sandbox.storageRequests().size(), "with a short Retry-After every attempt is made");
+    }
+
+    @Test
     void expiredUploadUrlIsReportedAsRejected() throws Exception {
         sandbox.settings().setUrlExpirySeconds(0);
         Presigned p = client.presign(ctx("ivan"));
