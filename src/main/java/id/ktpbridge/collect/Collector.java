@@ -65,8 +65,8 @@ public class Collector {
         try {
             details = gtf.details(context(r), r.submissionId());
         } catch (GtfApiException e) {
-            if (!e.isTransient()) {
-                // another 4xx: asking again gets the same answer (reference 2.4), so end it now
+            if (refusedForGood(e, "details")) {
+                // asking again gets the same answer (reference 2.4), so end it now
                 LOG.error("Details of submission {} refused: {}", r.submissionId(), e.getMessage());
                 publishClaimed(r, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
                         "details refused: " + e.getMessage(), via));
@@ -99,7 +99,17 @@ public class Collector {
         return false;
     }
 
-    /** The status call was refused for good (a 4xx other than 401, e.g. 404 SUBMISSION_DOES_NOT_EXIST). */
+    /**
+     * Whether OneKYC refused a call about a confirmed submission for good: a 4xx from that endpoint
+     * itself, other than 401/403. Those two (after the token refresh and, for details, the partner
+     * token) point at credentials, which an operator can put right before the deadline; a failing
+     * token endpoint says nothing about the submission either. Both are retried until the deadline.
+     */
+    public static boolean refusedForGood(GtfApiException e, String endpoint) {
+        return !e.isTransient() && endpoint.equals(e.endpoint()) && e.httpStatus() != 401 && e.httpStatus() != 403;
+    }
+
+    /** The status call was refused for good (see {@link #refusedForGood}), e.g. 404 SUBMISSION_DOES_NOT_EXIST. */
     public boolean statusRefused(LedgerRecord r, GtfApiException e) {
         if (!ledger.claim(r.id(), VIA_POLL)) {
             return false;

@@ -85,7 +85,7 @@ public class Poller {
         try {
             status = gtf.status(Collector.context(r), r.submissionId()).path("status").asText("");
         } catch (GtfApiException e) {
-            if (!e.isTransient()) {
+            if (Collector.refusedForGood(e, "status")) {
                 // e.g. 404 SUBMISSION_DOES_NOT_EXIST: polling until the deadline would not change it
                 LOG.error("Status of submission {} refused: {}", r.submissionId(), e.getMessage());
                 collector.statusRefused(r, e);

@@ -2,6 +2,7 @@ package id.ktpbridge.collect;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -14,6 +15,7 @@ import java.util.Map;
 import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.gtf.GtfApiException;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.testkit.BridgeApp;
@@ -24,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A confirmed submission whose status or details OneKYC refuses for good (a 4xx the reference
- * calls non-retryable) ends at once with a FAILED result naming the call; one whose details stay
+ * calls non-retryable, other than the credential answers 401/403) ends at once with a FAILED result naming the call; one whose details stay
  * unavailable ends as TIMED_OUT at its poll deadline. Neither is retried for ever.
  */
 class RefusedOutcomeTest {
@@ -83,6 +85,23 @@ class RefusedOutcomeTest {
             assertTrue(result.path("errorMessage").asText().contains("details not available"), result.toString());
             assertTrue(app.sandbox().injectedFailures("details") >= 2, "details were asked, and refused, more than once");
             assertEquals(row.submissionId(), result.path("submissionId").asText());
+        }
+    }
+
+    @Test
+    void onlyAnEndpointsOwn4xxOtherThan401Or403EndsASubmission() {
+        assertTrue(Collector.refusedForGood(new GtfApiException("status", 404, "1543", "SUBMISSION_DOES_NOT_EXIST"),
+                "status"));
+        assertTrue(Collector.refusedForGood(new GtfApiException("details", 400, "1552", "SUBMISSION_DOES_NOT_EXIST"),
+                "details"));
+        for (GtfApiException retried : new GtfApiException[] {
+                new GtfApiException("details", 401, "1539", "UNAUTHORIZED"),
+                new GtfApiException("details", 403, "903", "FORBIDDEN"),
+                new GtfApiException("details", 500, "900", "GENERIC_SERVICE_ERROR"),
+                new GtfApiException("details", 429, "429", "TOO_MANY_REQUESTS"),
+                new GtfApiException("user-token", 400, "1539", "MISSING_CLIENT_ID_OR_PASS_KEY"),
+                new GtfApiException("details", "HttpTimeoutException", null)}) {
+            assertFalse(Collector.refusedForGood(retried, "details"), retried.getMessage());
         }
     }
 
