@@ -237,6 +237,10 @@ public class GtfClient {
         long ttl = parseLong(data.path("expiry_seconds").asText(""));
         if (expiresAt <= 0) {
             expiresAt = now + (ttl > 0 ? ttl : 300);
+        } else if (ttl > 0) {
+            // expires_at is on the server's clock: when the two disagree, the earlier end is the safe
+            // one (rounded up to the second here, as the server's whole seconds may be)
+            expiresAt = Math.min(expiresAt, Math.floorDiv(System.currentTimeMillis() + 999, 1000) + ttl);
         }
         return new UserToken(token, expiresAt, ttl > 0 ? ttl : Math.max(0, expiresAt - now));
     }
