@@ -9,7 +9,9 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -58,7 +60,7 @@ public class GtfClient {
     /** Step 2: creates a submission and returns its upload slots. */
     public Presigned presign(CallContext ctx) {
         JsonNode data = withToken(ctx.tokenKey(), token -> http.call("presign", () -> api(
-                settings.presignPath() + "?submissionType=" + settings.submissionType(), token, ctx).GET().build()));
+                settings.presignPath() + "?submissionType=" + settings.submissionType(), token.get(), ctx).GET().build()));
         String submissionId = data.path("submissionId").asText(null);
         if (submissionId == null || submissionId.isBlank()) {
             throw new GtfApiException("presign", 200, null, "NO_SUBMISSION_ID_IN_RESPONSE");
@@ -147,7 +149,7 @@ public class GtfClient {
             body.set("metadata", metadata);
         }
         String payload = body.toString();
-        withToken(ctx.tokenKey(), token -> http.call("confirm", () -> api(settings.confirmPath(), token, ctx)
+        withToken(ctx.tokenKey(), token -> http.call("confirm", () -> api(settings.confirmPath(), token.get(), ctx)
                 .header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString(payload)).build()));
     }
@@ -155,7 +157,7 @@ public class GtfClient {
     /** Step 5: the submission's processing status ({@code data} of the envelope). */
     public JsonNode status(CallContext ctx, String submissionId) {
         return withToken(ctx.tokenKey(), token -> http.call("status",
-                () -> api(settings.statusPathFor(submissionId), token, ctx).GET().build()));
+                () -> api(settings.statusPathFor(submissionId), token.get(), ctx).GET().build()));
     }
 
     /**
@@ -186,7 +188,7 @@ public class GtfClient {
         return withToken(key, token -> http.call("details", () -> {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(settings.apiUrl() + settings.detailsPath()))
                     .timeout(settings.readTimeout())
-                    .header("x-onekyc-token", token)
+                    .header("x-onekyc-token", token.get())
                     .header("x-submission-id", submissionId);
             if (!settings.partnerSessionPerCall()) {
                 b.header("x-partner-session-id", ctx.partnerSessionId());
@@ -195,18 +197,35 @@ public class GtfClient {
         }));
     }
 
-    /** Runs a call with the cached token; after a 401 the token is dropped and the call made once more. */
-    <T> T withToken(TokenKey key, Function<String, T> call) {
-        UserToken token = tokens.get(key);
+    /**
+     * Runs a call with the cached token. The call reads the token again for each attempt it makes,
+     * so a retry after a back-off never sends one that expired meanwhile. After a 401 the token that
+     * got it is dropped and the call made once more; a 401 then too drops that one as well, so the
+     * next call does not start with a token already refused.
+     */
+    <T> T withToken(TokenKey key, Function<Supplier<String>, T> call) {
+        AtomicReference<UserToken> used = new AtomicReference<>();
+        Supplier<String> current = () -> {
+            UserToken token = tokens.get(key);
+            used.set(token);
+            return token.value();
+        };
         try {
-            return call.apply(token.value());
+            return call.apply(current);
         } catch (GtfApiException e) {
-            if (!e.isUnauthorized()) {
+            if (!e.isUnauthorized() || used.get() == null) {
                 throw e;
             }
             LOG.info("{} answered 401: refreshing the token and retrying once", e.endpoint());
-            tokens.invalidate(key, token);
-            return call.apply(tokens.get(key).value());
+            tokens.invalidate(key, used.get());
+            try {
+                return call.apply(current);
+            } catch (GtfApiException again) {
+                if (again.isUnauthorized() && used.get() != null) {
+                    tokens.invalidate(key, used.get());
+                }
+                throw again;
+            }
         }
     }
 

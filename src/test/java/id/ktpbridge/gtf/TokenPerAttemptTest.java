@@ -1,0 +1,120 @@
+package id.ktpbridge.gtf;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Which token each attempt of a call carries: retries read the cache again, so one that expired
+ * during a back-off is not sent; a token refused twice is not kept for the next call.
+ */
+class TokenPerAttemptTest {
+
+    private final AtomicInteger issued = new AtomicInteger();
+    private final Deque<Integer> statusAnswers = new ArrayDeque<>();
+    private final List<String> tokensSeen = new ArrayList<>();
+    private volatile int expirySeconds = 3600;
+    private HttpServer server;
+    private GtfClient client;
+
+    @BeforeEach
+    void start() throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/v2/coe/authentication", ex -> {
+            long now = System.currentTimeMillis() / 1000;
+            send(ex, 200, "{\"success\":true,\"data\":{\"token\":\"t" + issued.incrementAndGet()
+                    + "\",\"expiry_seconds\":\"" + expirySeconds + "\",\"expires_at\":\"" + (now + expirySeconds)
+                    + "\"},\"errors\":[]}");
+        });
+        server.createContext("/coe/v1/submissions/", ex -> {
+            int status;
+            synchronized (tokensSeen) {
+                tokensSeen.add(ex.getRequestHeaders().getFirst("x-onekyc-token"));
+                status = statusAnswers.isEmpty() ? 200 : statusAnswers.poll();
+            }
+            if (status == 429) {
+                ex.getResponseHeaders().set("Retry-After", "1");
+            }
+            send(ex, status, status == 200
+                    ? "{\"success\":true,\"data\":{\"status\":\"IN_PROGRESS\"},\"errors\":[]}"
+                    : "{\"success\":false,\"data\":null,\"errors\":[{\"code\":\"" + (status == 401 ? "110" : "429")
+                    + "\",\"cause\":\"" + (status == 401 ? "UNAUTHORIZED" : "TOO_MANY_REQUESTS") + "\"}]}");
+        });
+        server.start();
+        String url = "http://127.0.0.1:" + server.getAddress().getPort();
+        GtfSettings s = new GtfSettings(url, url, "client", "key", "PARTNER", "/v2/coe/authentication",
+                "/v1/coe/partner/authentication", "/coe/v1/submissions/urls", "/coe/v1/submissions/urls",
+                "/coe/v1/submissions/{submissionId}/status", "/coe/v1/submissions", "KTP_SCAN", "KTP_FRONT", "user",
+                Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofMinutes(5), 100, 4,
+                Duration.ofMillis(20), Duration.ofMillis(100), false);
+        ObjectMapper json = new ObjectMapper();
+        client = new GtfClient(s, new GtfHttp(HttpClient.newHttpClient(), json, 4, Duration.ofMillis(20),
+                Duration.ofMillis(100)), json);
+    }
+
+    @AfterEach
+    void stop() {
+        server.stop(0);
+    }
+
+    private static void send(HttpExchange ex, int status, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    private static CallContext ctx() {
+        return new CallContext(new TokenKey("PARTNER", "user-1", "PARTNER_USER_ID"), UUID.randomUUID().toString(),
+                UUID.randomUUID().toString());
+    }
+
+    @Test
+    void aRetryAfterABackOffTakesATokenThatIsStillFresh() {
+        // a 2 s token is usable for its first second (the margin is half its life); the two
+        // throttled attempts wait a second each, so the third must carry a new token
+        expirySeconds = 2;
+        synchronized (tokensSeen) {
+            statusAnswers.add(429);
+            statusAnswers.add(429);
+        }
+        client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44");
+        assertEquals(3, tokensSeen.size());
+        assertEquals("t1", tokensSeen.get(0));
+        assertNotEquals("t1", tokensSeen.get(2), "the last attempt is not made with the first token: " + tokensSeen);
+    }
+
+    @Test
+    void aTokenRefusedAfterTheRefreshIsNotKeptForTheNextCall() {
+        synchronized (tokensSeen) {
+            for (int i = 0; i < 4; i++) {
+                statusAnswers.add(401);
+            }
+        }
+        assertThrows(GtfApiException.class, () -> client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44"));
+        assertThrows(GtfApiException.class, () -> client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44"));
+        assertEquals(List.of("t1", "t2", "t3", "t4"), tokensSeen);
+    }
+}
