@@ -92,14 +92,16 @@ public class Ledger {
     }
 
     /**
-     * Presigned and uploaded, in one write: the submission id and its upload URL are only worth
-     * keeping once the bytes are at the storage (a restart before that simply presigns again).
+     * Presigned and uploaded, in one write: the submission id, the session ids it was presigned
+     * with and its upload URL are only worth keeping once the bytes are at the storage (a restart
+     * before that simply presigns again).
      */
-    public void markUploaded(String id, String submissionId, String uploadUrl, Long uploadUrlExpiresAt) {
-        requireOne(update("UPDATE ktp_submission SET state = ?, submission_id = ?, upload_url = ?,"
-                        + " upload_url_expires_at = ?, updated_at = ? WHERE id = ?",
-                SubmissionState.UPLOADED.name(), submissionId, uploadUrl, uploadUrlExpiresAt,
-                System.currentTimeMillis(), id), id);
+    public void markUploaded(String id, String submissionId, String partnerSessionId, String sdkSessionId,
+                             String uploadUrl, Long uploadUrlExpiresAt) {
+        requireOne(update("UPDATE ktp_submission SET state = ?, submission_id = ?, partner_session_id = ?,"
+                        + " sdk_session_id = ?, upload_url = ?, upload_url_expires_at = ?, updated_at = ? WHERE id = ?",
+                SubmissionState.UPLOADED.name(), submissionId, partnerSessionId, sdkSessionId, uploadUrl,
+                uploadUrlExpiresAt, System.currentTimeMillis(), id), id);
     }
 
     public void markConfirmed(String id, long submittedAt, long firstPollAt, long deadlineAt) {

@@ -121,7 +121,7 @@ public class Intake implements Processor {
         ledger.insert(input, SubmissionState.RECEIVED);
         exchange.setProperty(WorkItem.PROPERTY, new WorkItem(ledgerId, image.file(), image.contentType(),
                 new CallContext(new TokenKey(onboardingPartner, user.id(), user.type()), input.partnerSessionId(),
-                        input.sdkSessionId()), metadata, SubmissionState.RECEIVED, null));
+                        input.sdkSessionId()), metadata, SubmissionState.RECEIVED, null, false));
     }
 
     /**
@@ -137,7 +137,7 @@ public class Intake implements Processor {
                 exchange.setProperty(WorkItem.PROPERTY, new WorkItem(earlier.id(), image.file(), image.contentType(),
                         new CallContext(new TokenKey(earlier.onboardingPartner(), earlier.partnerUserId(),
                                 earlier.partnerUserIdType()), earlier.partnerSessionId(), earlier.sdkSessionId()),
-                        metadata(earlier.confirmMetadata()), earlier.state(), earlier.submissionId()));
+                        metadata(earlier.confirmMetadata()), earlier.state(), earlier.submissionId(), true));
             }
             default -> LOG.info("Input already submitted as ledger {} (submission {}, {}): nothing to submit",
                     earlier.id(), earlier.submissionId(), earlier.state());

@@ -72,6 +72,11 @@ public class Submitter {
     }
 
     private void presignAnew(WorkItem work) {
+        // a new submission gets its own session ids: the details lookup goes by the partner session
+        if (work.sessionsUsed) {
+            work.context = work.context.withFreshSessions();
+        }
+        work.sessionsUsed = true;
         work.presigned = gtf.presign(work.context);
         work.urlExpiresAt = System.currentTimeMillis() + primarySlot(work.presigned).expiryInSeconds() * 1000;
         LOG.debug("Presigned: ledger {} submission {}", work.ledgerId, work.presigned.submissionId());
@@ -98,7 +103,8 @@ public class Submitter {
         }
         // written once the bytes are stored, with the submission id and URL a restart resumes with
         Presigned.DocumentSlot slot = primarySlot(work.presigned);
-        ledger.markUploaded(work.ledgerId, work.presigned.submissionId(), slot.documentUrl(), work.urlExpiresAt);
+        ledger.markUploaded(work.ledgerId, work.presigned.submissionId(), work.context.partnerSessionId(),
+                work.context.sdkSessionId(), slot.documentUrl(), work.urlExpiresAt);
         // durable before the confirm: a restart must confirm this submission, not presign another
         ledger.flush();
     }

@@ -17,7 +17,13 @@ public final class WorkItem {
     final String ledgerId;
     final Path image;
     final String contentType;
-    final CallContext context;
+    /** Replaced by {@link CallContext#withFreshSessions()} for each presign after the first. */
+    CallContext context;
+    /**
+     * Whether a presign may already have used {@link #context}'s session ids: after this process
+     * presigned once, and for an input resumed after a restart.
+     */
+    boolean sessionsUsed;
     final JsonNode metadata;
     /** Where this input stands in the ledger: RECEIVED for a new one, later for one resumed after a restart. */
     final SubmissionState resumeFrom;
@@ -28,7 +34,7 @@ public final class WorkItem {
     long urlExpiresAt;
 
     WorkItem(String ledgerId, Path image, String contentType, CallContext context, JsonNode metadata,
-             SubmissionState resumeFrom, String knownSubmissionId) {
+             SubmissionState resumeFrom, String knownSubmissionId, boolean resumed) {
         this.ledgerId = ledgerId;
         this.image = image;
         this.contentType = contentType;
@@ -36,6 +42,7 @@ public final class WorkItem {
         this.metadata = metadata;
         this.resumeFrom = resumeFrom;
         this.knownSubmissionId = knownSubmissionId;
+        this.sessionsUsed = resumed;
     }
 
     public String ledgerId() {

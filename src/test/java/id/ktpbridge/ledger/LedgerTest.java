@@ -61,7 +61,7 @@ class LedgerTest {
     /** A row taken through presign, upload and confirm, due for its first poll at {@code firstPollAt}. */
     private String confirmedRow(long firstPollAt) {
         String id = newRow(SubmissionState.RECEIVED);
-        ledger.markUploaded(id, "sub-" + id, "https://storage.test/" + id, 5_000L);
+        ledger.markUploaded(id, "sub-" + id, "psid-" + id, "sdk-" + id, "https://storage.test/" + id, 5_000L);
         ledger.markConfirmed(id, 1_000L, firstPollAt, firstPollAt + 60_000);
         return id;
     }
@@ -118,9 +118,11 @@ class LedgerTest {
     void statesFollowTheSubmissionSteps() {
         String id = newRow(SubmissionState.RECEIVED);
 
-        ledger.markUploaded(id, "sub-1", "https://storage.test/upload?sig=a%2Fb", 5_000L);
+        ledger.markUploaded(id, "sub-1", "psid-1", "sdk-1", "https://storage.test/upload?sig=a%2Fb", 5_000L);
         assertEquals(SubmissionState.UPLOADED, row(id).state());
         assertEquals("sub-1", row(id).submissionId());
+        assertEquals("psid-1", row(id).partnerSessionId());
+        assertEquals("sdk-1", row(id).sdkSessionId());
         assertEquals(new Ledger.StoredUpload("https://storage.test/upload?sig=a%2Fb", 5_000L),
                 ledger.storedUpload(id).orElseThrow());
 
@@ -136,7 +138,7 @@ class LedgerTest {
 
     @Test
     void transitionsOfAnUnknownRowFail() {
-        assertThrows(LedgerException.class, () -> ledger.markUploaded("missing", "sub-x", "https://storage.test/x", 1L));
+        assertThrows(LedgerException.class, () -> ledger.markUploaded("missing", "sub-x", "p", "s", "https://storage.test/x", 1L));
         assertThrows(LedgerException.class, () -> ledger.markConfirmed("missing", 1L, 2L, 3L));
     }
 
@@ -344,7 +346,7 @@ class LedgerTest {
     @Test
     void aCallbackBeforeTheConfirmClaimsNothingAndIsNotedByTheFallback() {
         String id = newRow(SubmissionState.RECEIVED);
-        ledger.markUploaded(id, "sub-" + id, "https://storage.test/" + id, 5_000L);
+        ledger.markUploaded(id, "sub-" + id, "psid-" + id, "sdk-" + id, "https://storage.test/" + id, 5_000L);
         assertTrue(ledger.claimByCallback("sub-" + id).isEmpty());
         assertFalse(ledger.callbackNoted(id));
 
