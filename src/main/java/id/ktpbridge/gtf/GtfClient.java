@@ -59,8 +59,9 @@ public class GtfClient {
 
     /** Step 2: creates a submission and returns its upload slots. */
     public Presigned presign(CallContext ctx) {
-        JsonNode data = withToken(ctx.tokenKey(), token -> http.call("presign", () -> api(
-                settings.presignPath() + "?submissionType=" + settings.submissionType(), token.get(), ctx).GET().build()));
+        String pathAndQuery = settings.presignPath() + "?submissionType=" + settings.submissionType();
+        JsonNode data = withToken(ctx.tokenKey(), token -> http.call("presign",
+                () -> api(pathAndQuery, token.get(), ctx).GET().build()));
         String submissionId = data.path("submissionId").asText(null);
         if (submissionId == null || submissionId.isBlank()) {
             throw new GtfApiException("presign", 200, null, "NO_SUBMISSION_ID_IN_RESPONSE");
@@ -113,7 +114,8 @@ public class GtfClient {
             boolean transientFailure = status == 0 || status == 429 || status >= 500;
             if (!transientFailure || attempt >= settings.retryMaxAttempts()
                     || retryAfter > GtfHttp.MAX_RETRY_AFTER_MILLIS) {
-                throw status == 0 ? new StorageUploadException(body, null) : new StorageUploadException(status, s3Code(body));
+                throw status == 0 ? new StorageUploadException(body, null)
+                        : new StorageUploadException(status, s3Code(body));
             }
             long wait = retryAfter >= 0 ? retryAfter : http.backoff(attempt);
             LOG.info("upload attempt {}/{} failed ({}); retrying in {} ms", attempt, settings.retryMaxAttempts(),
