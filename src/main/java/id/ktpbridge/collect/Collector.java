@@ -69,7 +69,7 @@ public class Collector {
                 // asking again gets the same answer (reference 2.4), so end it now
                 LOG.error("Details of submission {} refused: {}", r.submissionId(), e.getMessage());
                 publishClaimed(r, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
-                        "details refused: " + e.getMessage(), via));
+                        "refused for good: " + e.getMessage(), via));
                 return true;
             }
             return retryLater(r, via, "details not available: " + e.getMessage());
@@ -109,13 +109,16 @@ public class Collector {
         return !e.isTransient() && endpoint.equals(e.endpoint()) && e.httpStatus() != 401 && e.httpStatus() != 403;
     }
 
-    /** The status call was refused for good (see {@link #refusedForGood}), e.g. 404 SUBMISSION_DOES_NOT_EXIST. */
-    public boolean statusRefused(LedgerRecord r, GtfApiException e) {
+    /**
+     * The poller's status call (or its new confirm) was refused for good, see {@link #refusedForGood}:
+     * e.g. 404 SUBMISSION_DOES_NOT_EXIST. Ends the submission with a FAILED result naming the call.
+     */
+    public boolean endRefused(LedgerRecord r, GtfApiException e) {
         if (!ledger.claim(r.id(), VIA_POLL)) {
             return false;
         }
         publishClaimed(r, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
-                "status refused: " + e.getMessage(), VIA_POLL));
+                "refused for good: " + e.getMessage(), VIA_POLL));
         return true;
     }
 

@@ -1,8 +1,11 @@
 package id.ktpbridge.collect;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.gtf.GtfApiException;
 import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.ledger.Ledger;
@@ -14,11 +17,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One poll tick: picks the confirmed submissions whose next poll is due (a bounded batch), asks
- * their status, collects the finished ones and reschedules the rest with growing back-off.
+ * their status, collects the finished ones and reschedules the rest with growing back-off (one
+ * still INITIATED is confirmed again first).
  */
 public class Poller {
 
     private static final Logger LOG = LoggerFactory.getLogger(Poller.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Ledger ledger;
     private final GtfClient gtf;
@@ -88,7 +93,7 @@ public class Poller {
             if (Collector.refusedForGood(e, "status")) {
                 // e.g. 404 SUBMISSION_DOES_NOT_EXIST: polling until the deadline would not change it
                 LOG.error("Status of submission {} refused: {}", r.submissionId(), e.getMessage());
-                collector.statusRefused(r, e);
+                collector.endRefused(r, e);
                 return;
             }
             LOG.warn("Status of submission {} not available: {}", r.submissionId(), e.getMessage());
@@ -100,8 +105,48 @@ public class Poller {
             LOG.warn("Submission {} passed its poll deadline in status {}", r.submissionId(), status);
             collector.timeOut(r, status);
         } else {
+            if ("INITIATED".equals(status) && !confirmAgain(r)) {
+                return;
+            }
             int attempts = r.pollAttempts() + 1;
             ledger.reschedulePoll(r.id(), attempts, now + backoff(attempts));
+        }
+    }
+
+    /**
+     * INITIATED means waiting for upload and confirm (reference 10.1), so the bundle's confirm did
+     * not take: it ended without an answer and, with no status to ask either, was taken as
+     * confirmed (see the submit step). The upload is at the storage; the confirm needs no image.
+     *
+     * @return false when the submission has ended here (the confirm was refused for good)
+     */
+    private boolean confirmAgain(LedgerRecord r) {
+        try {
+            gtf.confirm(Collector.context(r), r.submissionId(), metadata(r.confirmMetadata()));
+            LOG.warn("Submission {} was still INITIATED after its confirm: confirmed again", r.submissionId());
+        } catch (GtfApiException e) {
+            if (e.httpStatus() == 409) {
+                LOG.info("Submission {} INITIATED, but a new confirm answered 409: confirmed", r.submissionId());
+            } else if (Collector.refusedForGood(e, "confirm")) {
+                LOG.error("Submission {} INITIATED and its confirm refused: {}", r.submissionId(), e.getMessage());
+                collector.endRefused(r, e);
+                return false;
+            } else {
+                LOG.warn("Submission {} INITIATED; confirming again failed ({}): next poll", r.submissionId(),
+                        e.getMessage());
+            }
+        }
+        return true;
+    }
+
+    private static JsonNode metadata(String raw) {
+        if (raw == null || raw.isBlank()) {
+            return null;
+        }
+        try {
+            return JSON.readTree(raw);
+        } catch (IOException e) {
+            return null; // stored by the intake from parsed JSON: not expected
         }
     }
 

@@ -148,8 +148,8 @@ public class Submitter {
      * been applied: a lost reply looks the same. The status says which. Still INITIATED: it was
      * not, and the input fails as it would have. Anything later: it was, and the submission goes
      * on. No status either: taken as confirmed, because failing the input now and submitting it
-     * again could confirm the same image twice; the poller then finds the truth, or the deadline
-     * ends it as TIMED_OUT.
+     * again could confirm the same image twice; a poll that finds it still INITIATED confirms it
+     * again (see {@link id.ktpbridge.collect.Poller}).
      */
     private boolean confirmedAfterAll(WorkItem work, String submissionId, GtfApiException failure) {
         String status;

@@ -73,6 +73,28 @@ class ConfirmInDoubtTest {
         }
     }
 
+    @Test
+    void aSubmissionTakenAsConfirmedButStillInitiatedIsConfirmedAgainByThePoller() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, props())) {
+            // the confirm is refused before it is applied and the status cannot be read either
+            app.sandbox().settings().setFailureStatuses(List.of(503));
+            app.sandbox().settings().setFailureRate("confirm", 1.0);
+            app.sandbox().settings().setFailureRate("status", 1.0);
+            Results.drop(app.inbox(), "u3304.png", SampleImages.card("u3304.png", "png"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().createdSince(0).stream()
+                    .anyMatch(r -> r.state() == id.ktpbridge.ledger.SubmissionState.CONFIRMED));
+            String submissionId = app.sandbox().submissionIds().get(0);
+            assertEquals("INITIATED", app.sandbox().submissionStatus(submissionId), "taken as confirmed, but it is not");
+
+            app.sandbox().settings().setFailureRate("confirm", 0.0);
+            app.sandbox().settings().setFailureRate("status", 0.0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertOneConfirmedSubmission(app.sandbox());
+        }
+    }
+
     private static JsonNode dropAndAwait(BridgeApp app, String name) throws Exception {
         Results.drop(app.inbox(), name, SampleImages.card(name, "png"));
         await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
