@@ -119,7 +119,8 @@ public class GtfHttp {
     static long retryAfter(HttpResponse<?> response) {
         return response.headers().firstValue("Retry-After").map(String::trim).map(v -> {
             try {
-                return Math.max(0, Long.parseLong(v)) * 1000;
+                long seconds = Long.parseLong(v);
+                return seconds <= 0 ? 0 : Math.min(seconds, MAX_RETRY_AFTER_MILLIS) * 1000; // no overflow
             } catch (NumberFormatException e) {
                 try {
                     long at = java.time.ZonedDateTime.parse(v, java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME)

@@ -108,9 +108,13 @@ class GtfHttpTest {
 
     @Test
     void aRetryAfterLongerThanAWorkerMayWaitIsLeftToTheCaller() {
-        answer(503, String.valueOf(GtfHttp.MAX_RETRY_AFTER_MILLIS / 1000 + 1), "SERVICE_UNAVAILABLE");
-        GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("confirm", get()));
-        assertTrue(e.isTransient(), "still transient: the caller may come back later");
-        assertEquals(1, requests.get());
+        for (String tooLong : new String[] {String.valueOf(GtfHttp.MAX_RETRY_AFTER_MILLIS / 1000 + 1),
+                "99999999999999999"}) {
+            requests.set(0);
+            answer(503, tooLong, "SERVICE_UNAVAILABLE");
+            GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("confirm", get()));
+            assertTrue(e.isTransient(), "still transient: the caller may come back later");
+            assertEquals(1, requests.get(), tooLong);
+        }
     }
 }
