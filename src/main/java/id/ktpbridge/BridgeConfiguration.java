@@ -188,6 +188,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("poller", new Poller(ledger, gtf, collector, s.integer("ktp.poll.batch-size", 100), retryDelay,
                 s.duration("ktp.poll.max-backoff", Duration.ofSeconds(30)),
                 s.duration("ktp.poll.stale-claim-after", Duration.ofMinutes(5)),
+                s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
                 // cluster mode: no tick lease, the clustered Quartz store gives each tick to one instance
                 cluster ? null : registry.lookupByNameAndType("leases", Leases.class),
                 3 * s.duration("ktp.poll.interval", Duration.ofSeconds(1)).toMillis()));

@@ -32,17 +32,22 @@ public class Poller {
     private final Duration initialBackoff;
     private final Duration maxBackoff;
     private final Duration staleClaimAfter;
+    private final Duration reconfirmAfter;
     private final Leases tickLease;
     private final long tickLeaseMillis;
     private volatile BridgeMetrics metrics;
 
     /**
+     * @param reconfirmAfter how long after the confirm a submission still INITIATED is confirmed
+     *                       again ({@code ktp.poll.reconfirm-after})
      * @param tickLease the {@code poll-tick} lease, or null in cluster mode, where the clustered
      *                  Quartz job store already fires each tick on one instance only
      *                  (see {@link ClusteredQuartz})
      */
     public Poller(Ledger ledger, GtfClient gtf, Collector collector, int batchSize, Duration initialBackoff,
-                  Duration maxBackoff, Duration staleClaimAfter, Leases tickLease, long tickLeaseMillis) {
+                  Duration maxBackoff, Duration staleClaimAfter, Duration reconfirmAfter, Leases tickLease,
+                  long tickLeaseMillis) {
+        this.reconfirmAfter = reconfirmAfter;
         this.tickLease = tickLease;
         this.tickLeaseMillis = tickLeaseMillis;
         this.ledger = ledger;
@@ -105,7 +110,9 @@ public class Poller {
             LOG.warn("Submission {} passed its poll deadline in status {}", r.submissionId(), status);
             collector.timeOut(r, status);
         } else {
-            if ("INITIATED".equals(status) && !confirmAgain(r)) {
+            boolean confirmLost = "INITIATED".equals(status) && r.submittedAt() != null
+                    && now - r.submittedAt() >= reconfirmAfter.toMillis();
+            if (confirmLost && !confirmAgain(r)) {
                 return;
             }
             int attempts = r.pollAttempts() + 1;
@@ -114,9 +121,11 @@ public class Poller {
     }
 
     /**
-     * INITIATED means waiting for upload and confirm (reference 10.1), so the bundle's confirm did
-     * not take: it ended without an answer and, with no status to ask either, was taken as
-     * confirmed (see the submit step). The upload is at the storage; the confirm needs no image.
+     * INITIATED means waiting for upload and confirm (reference 10.1). Still INITIATED
+     * {@code ktp.poll.reconfirm-after} after the bundle's confirm (a state that lags behind a confirm
+     * settles sooner), so that confirm did not take: it ended without an answer and was taken as
+     * confirmed (see the submit step). The upload is at the storage; the confirm needs no image. A
+     * confirm that did take after all is answered 409, which settles it too.
      *
      * @return false when the submission has ended here (the confirm was refused for good)
      */

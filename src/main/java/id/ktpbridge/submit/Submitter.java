@@ -122,7 +122,11 @@ public class Submitter {
                     LOG.info("Confirm of submission {} answered 409: it is already confirmed", submissionId);
                     break;
                 }
-                if (e.isTransient() && confirmedAfterAll(work, submissionId, e)) {
+                if (e.isTransient()) {
+                    // no answer may still mean applied (a lost reply looks the same): failing the input
+                    // and submitting the image again could have it processed twice, so the poller settles it
+                    LOG.warn("Confirm of submission {} ended without an answer ({}): taken as confirmed; the"
+                            + " poller confirms it again if it is still INITIATED", submissionId, e.getMessage());
                     break;
                 }
                 if (e.httpStatus() != 422 || attempt >= maxPresigns) {
@@ -141,34 +145,6 @@ public class Submitter {
         if (ledger.callbackNoted(work.ledgerId)) {
             ledger.findById(work.ledgerId).ifPresent(r -> collector.collect(r, Collector.VIA_CALLBACK));
         }
-    }
-
-    /**
-     * A confirm that ended without an answer (no reply, 5xx, 429 after every retry) may still have
-     * been applied: a lost reply looks the same. The status says which. Still INITIATED: it was
-     * not, and the input fails as it would have. Anything later: it was, and the submission goes
-     * on. No status either: taken as confirmed, because failing the input now and submitting it
-     * again could confirm the same image twice; a poll that finds it still INITIATED confirms it
-     * again (see {@link id.ktpbridge.collect.Poller}).
-     */
-    private boolean confirmedAfterAll(WorkItem work, String submissionId, GtfApiException failure) {
-        String status;
-        try {
-            status = gtf.status(work.context, submissionId).path("status").asText("");
-        } catch (GtfApiException unavailable) {
-            LOG.warn("Confirm of submission {} ended without an answer ({}) and its status is not available"
-                    + " ({}): taken as confirmed, the poller will tell", submissionId, failure.getMessage(),
-                    unavailable.getMessage());
-            return true;
-        }
-        if (status.isEmpty() || "INITIATED".equals(status)) {
-            LOG.warn("Confirm of submission {} ended without an answer ({}); status {}: not confirmed", submissionId,
-                    failure.getMessage(), status.isEmpty() ? "unknown" : status);
-            return false;
-        }
-        LOG.info("Confirm of submission {} ended without an answer ({}) but its status is {}: it was confirmed",
-                submissionId, failure.getMessage(), status);
-        return true;
     }
 
     private void uploadImage(WorkItem work) {

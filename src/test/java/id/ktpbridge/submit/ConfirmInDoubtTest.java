@@ -2,6 +2,7 @@ package id.ktpbridge.submit;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
@@ -18,21 +20,22 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A confirm whose every attempt ended without an answer may still have been applied. The status
- * decides: an applied confirm goes on to its real outcome (not FAILED, and not submitted again),
- * one still INITIATED fails the input, and with no status either the submission is taken as
- * confirmed and its outcome collected as usual.
+ * A confirm whose every attempt ended without an answer may still have been applied, so it is
+ * taken as confirmed: an applied one goes on to its real outcome (not FAILED, not submitted
+ * again); one that did not take is still INITIATED at a later poll and is confirmed again then,
+ * and a refusal of that confirm ends it as FAILED.
  */
 class ConfirmInDoubtTest {
 
     @TempDir
     Path dataDir;
 
-    /** One attempt per call, so the first lost answer is the last word the confirm gets. */
+    /** One attempt per call, so the first unanswered confirm is the last word the submit step gets. */
     private static Map<String, String> props() {
         Map<String, String> p = new HashMap<>();
         p.put("gtf.retry.max-attempts", "1");
         p.put("gtf.circuit-breaker.failure-threshold", "1000");
+        p.put("ktp.poll.reconfirm-after", "1s");
         return p;
     }
 
@@ -40,63 +43,80 @@ class ConfirmInDoubtTest {
     void anAppliedConfirmWhoseAnswerWasLostGoesOnToItsOutcome() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, props())) {
             app.sandbox().settings().setConfirmLostResponseRate(1.0);
-            JsonNode result = dropAndAwait(app, "u3301.png");
+            Results.drop(app.inbox(), "u3301.png", SampleImages.card("u3301.png", "png"));
+            JsonNode result = awaitResult(app);
             assertEquals("COMPLETED", result.path("status").asText(), result.toString());
             assertOneConfirmedSubmission(app.sandbox());
         }
     }
 
     @Test
-    void aConfirmRefusedBeforeItWasAppliedFailsTheInput() throws Exception {
+    void aConfirmThatDidNotTakeIsConfirmedAgainByThePoller() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, props())) {
+            // refused before it is applied: the submission stays INITIATED
             app.sandbox().settings().setFailureStatuses(List.of(503));
             app.sandbox().settings().setFailureRate("confirm", 1.0);
-            JsonNode result = dropAndAwait(app, "u3302.png");
-            assertEquals("FAILED", result.path("status").asText(), result.toString());
-            assertEquals("GTF_CONFIRM_FAILED", result.path("reasonCode").asText());
-            List<String> ids = app.sandbox().submissionIds();
-            assertEquals(1, ids.size());
-            assertEquals("INITIATED", app.sandbox().submissionStatus(ids.get(0)));
-        }
-    }
-
-    @Test
-    void withoutAStatusEitherTheSubmissionIsTakenAsConfirmed() throws Exception {
-        try (BridgeApp app = BridgeApp.start(dataDir, props())) {
-            app.sandbox().settings().setConfirmLostResponseRate(1.0);
-            app.sandbox().settings().setFailureStatuses(List.of(503));
-            app.sandbox().settings().setFailureRate("status", 1.0);
-            JsonNode result = dropAndAwait(app, "u3303.png");
-            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
-            assertEquals("callback", result.path("receivedVia").asText());
-            assertOneConfirmedSubmission(app.sandbox());
-        }
-    }
-
-    @Test
-    void aSubmissionTakenAsConfirmedButStillInitiatedIsConfirmedAgainByThePoller() throws Exception {
-        try (BridgeApp app = BridgeApp.start(dataDir, props())) {
-            // the confirm is refused before it is applied and the status cannot be read either
-            app.sandbox().settings().setFailureStatuses(List.of(503));
-            app.sandbox().settings().setFailureRate("confirm", 1.0);
-            app.sandbox().settings().setFailureRate("status", 1.0);
-            Results.drop(app.inbox(), "u3304.png", SampleImages.card("u3304.png", "png"));
-            await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().createdSince(0).stream()
-                    .anyMatch(r -> r.state() == id.ktpbridge.ledger.SubmissionState.CONFIRMED));
+            Results.drop(app.inbox(), "u3302.png", SampleImages.card("u3302.png", "png"));
+            awaitConfirmedInLedger(app);
             String submissionId = app.sandbox().submissionIds().get(0);
             assertEquals("INITIATED", app.sandbox().submissionStatus(submissionId), "taken as confirmed, but it is not");
 
             app.sandbox().settings().setFailureRate("confirm", 0.0);
-            app.sandbox().settings().setFailureRate("status", 0.0);
-            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
-            JsonNode result = Results.read(app.results()).get(0);
+            JsonNode result = awaitResult(app);
             assertEquals("COMPLETED", result.path("status").asText(), result.toString());
             assertOneConfirmedSubmission(app.sandbox());
         }
     }
 
-    private static JsonNode dropAndAwait(BridgeApp app, String name) throws Exception {
-        Results.drop(app.inbox(), name, SampleImages.card(name, "png"));
+    @Test
+    void aConfirmAgainThatIsRefusedForGoodEndsAsFailed() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, props())) {
+            // the storage acknowledges the upload but keeps nothing: a confirm that gets through answers 422
+            app.sandbox().settings().setUploadDropRate(1.0);
+            app.sandbox().settings().setFailureStatuses(List.of(503));
+            app.sandbox().settings().setFailureRate("confirm", 1.0);
+            Results.drop(app.inbox(), "u3303.png", SampleImages.card("u3303.png", "png"));
+            awaitConfirmedInLedger(app);
+
+            app.sandbox().settings().setFailureRate("confirm", 0.0);
+            JsonNode result = awaitResult(app);
+            assertEquals("FAILED", result.path("status").asText(), result.toString());
+            assertEquals("GTF_CONFIRM_FAILED", result.path("reasonCode").asText());
+            assertTrue(result.path("errorMessage").asText().contains("INVALID_UPLOAD_ARTIFACT"), result.toString());
+        }
+    }
+
+    @Test
+    void noConfirmAgainBeforeReconfirmAfter() throws Exception {
+        Map<String, String> p = props();
+        p.put("ktp.poll.reconfirm-after", "30s");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            app.sandbox().settings().setFailureStatuses(List.of(503));
+            app.sandbox().settings().setFailureRate("confirm", 1.0);
+            Results.drop(app.inbox(), "u3304.png", SampleImages.card("u3304.png", "png"));
+            awaitConfirmedInLedger(app);
+            String submissionId = app.sandbox().submissionIds().get(0);
+            app.sandbox().settings().setFailureRate("confirm", 0.0);
+            long polledBefore = statusCalls(app.sandbox(), submissionId);
+            // a state that lags behind a confirm looks the same for a while: the poller waits it out
+            await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
+                    .until(() -> app.sandbox().confirmAttempts(submissionId) == 0);
+            assertTrue(statusCalls(app.sandbox(), submissionId) > polledBefore, "it was polled meanwhile");
+            assertEquals("INITIATED", app.sandbox().submissionStatus(submissionId));
+        }
+    }
+
+    private static long statusCalls(GtfSandbox sandbox, String submissionId) {
+        return sandbox.requestLog().stream()
+                .filter(c -> c.endpoint().equals("status") && submissionId.equals(c.submissionId())).count();
+    }
+
+    private static void awaitConfirmedInLedger(BridgeApp app) {
+        await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().createdSince(0).stream()
+                .anyMatch(r -> r.state() == SubmissionState.CONFIRMED));
+    }
+
+    private static JsonNode awaitResult(BridgeApp app) {
         await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
         return Results.read(app.results()).get(0);
     }
