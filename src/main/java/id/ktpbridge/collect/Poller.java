@@ -116,7 +116,9 @@ public class Poller {
                 return;
             }
             int attempts = r.pollAttempts() + 1;
-            ledger.reschedulePoll(r.id(), attempts, now + backoff(attempts));
+            // after a new confirm the grace starts again: the next look comes no sooner
+            long wait = confirmLost ? Math.max(backoff(attempts), reconfirmAfter.toMillis()) : backoff(attempts);
+            ledger.reschedulePoll(r.id(), attempts, now + wait);
         }
     }
 

@@ -52,7 +52,9 @@ class ConfirmInDoubtTest {
 
     @Test
     void aConfirmThatDidNotTakeIsConfirmedAgainByThePoller() throws Exception {
-        try (BridgeApp app = BridgeApp.start(dataDir, props())) {
+        Map<String, String> p = props();
+        p.put("ktp.poll.reconfirm-after", "3s");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
             // refused before it is applied: the submission stays INITIATED
             app.sandbox().settings().setFailureStatuses(List.of(503));
             app.sandbox().settings().setFailureRate("confirm", 1.0);
@@ -61,10 +63,18 @@ class ConfirmInDoubtTest {
             String submissionId = app.sandbox().submissionIds().get(0);
             assertEquals("INITIATED", app.sandbox().submissionStatus(submissionId), "taken as confirmed, but it is not");
 
+            // the poller's first new confirm is refused too; the next comes only after the grace again
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> app.sandbox().injectedFailures("confirm") == 2);
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3))
+                    .until(() -> app.sandbox().injectedFailures("confirm") == 2);
+            await().atMost(Duration.ofSeconds(10)).until(() -> app.sandbox().injectedFailures("confirm") == 3);
+            long refused = app.sandbox().injectedFailures("confirm");
             app.sandbox().settings().setFailureRate("confirm", 0.0);
             JsonNode result = awaitResult(app);
             assertEquals("COMPLETED", result.path("status").asText(), result.toString());
             assertOneConfirmedSubmission(app.sandbox());
+            assertEquals(refused, app.sandbox().injectedFailures("confirm"));
         }
     }
 
