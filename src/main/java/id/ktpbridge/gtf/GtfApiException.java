@@ -1,8 +1,9 @@
 package id.ktpbridge.gtf;
 
 /**
- * A OneKYC call that did not succeed: the HTTP status and the first error of the envelope. The
- * message never contains tokens, keys or URLs with signatures.
+ * A OneKYC call that did not succeed: the HTTP status and the first error of the envelope (the
+ * message also names the causes of further ones). The message never contains tokens, keys or URLs
+ * with signatures.
  */
 public class GtfApiException extends RuntimeException {
 
@@ -14,8 +15,15 @@ public class GtfApiException extends RuntimeException {
     private final String errorCause;
 
     public GtfApiException(String endpoint, int httpStatus, String code, String errorCause) {
+        this(endpoint, httpStatus, code, errorCause, java.util.List.of());
+    }
+
+    /** @param furtherCauses causes of the envelope's further errors, shown in the message only */
+    public GtfApiException(String endpoint, int httpStatus, String code, String errorCause,
+                           java.util.List<String> furtherCauses) {
         super(endpoint + " answered HTTP " + httpStatus
-                + (code != null || errorCause != null ? " (code " + code + ", " + errorCause + ")" : ""));
+                + (code != null || errorCause != null ? " (code " + code + ", " + errorCause
+                + (furtherCauses.isEmpty() ? "" : "; also " + String.join(", ", furtherCauses)) + ")" : ""));
         this.endpoint = endpoint;
         this.httpStatus = httpStatus;
         this.code = code;

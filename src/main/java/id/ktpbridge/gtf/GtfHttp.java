@@ -5,6 +5,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 
@@ -24,6 +26,8 @@ public class GtfHttp {
     private static final Logger LOG = LoggerFactory.getLogger(GtfHttp.class);
     /** The longest Retry-After waited for in place (a submit or collect worker is held meanwhile). */
     static final long MAX_RETRY_AFTER_MILLIS = 120_000;
+    /** Causes of further errors of one envelope kept in the message, at most. */
+    private static final int MAX_FURTHER_CAUSES = 5;
 
     private final HttpClient client;
     private final ObjectMapper json;
@@ -152,12 +156,22 @@ public class GtfHttp {
         return firstError(endpoint, response.statusCode(), root == null ? JsonNodeFactory.instance.objectNode() : root);
     }
 
-    /** {@code errors[].code} arrives as a string on most pages and as a number on others: accept both. */
+    /**
+     * The first error decides (its code and cause); the causes of further errors, which the
+     * envelope may carry (reference 2.1), go into the message. {@code errors[].code} arrives as a
+     * string on most pages and as a number on others: accept both.
+     */
     private static GtfApiException firstError(String endpoint, int status, JsonNode root) {
-        JsonNode first = root.path("errors").path(0);
+        JsonNode errors = root.path("errors");
+        JsonNode first = errors.path(0);
         String code = first.hasNonNull("code") ? first.get("code").asText() : null;
         String cause = first.hasNonNull("cause") ? first.get("cause").asText() : null;
-        return new GtfApiException(endpoint, status, code, cause);
+        List<String> more = new ArrayList<>();
+        for (int i = 1; i < errors.size() && more.size() < MAX_FURTHER_CAUSES; i++) {
+            JsonNode e = errors.get(i);
+            more.add(e.hasNonNull("cause") ? e.get("cause").asText() : String.valueOf(e.path("code").asText(null)));
+        }
+        return new GtfApiException(endpoint, status, code, cause, more);
     }
 
     private JsonNode parse(String endpoint, HttpResponse<String> response) {

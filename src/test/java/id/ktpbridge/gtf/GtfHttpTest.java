@@ -30,8 +30,8 @@ import org.junit.jupiter.api.Test;
  */
 class GtfHttpTest {
 
-    /** One scripted answer: status, Retry-After (or null), error cause (or null for success). */
-    private record Answer(int status, String retryAfter, String cause) {
+    /** One scripted answer: status, Retry-After (or null), error cause (or null for success), or a whole body. */
+    private record Answer(int status, String retryAfter, String cause, String body) {
     }
 
     private final Deque<Answer> script = new ArrayDeque<>();
@@ -46,9 +46,9 @@ class GtfHttpTest {
             requests.incrementAndGet();
             Answer a;
             synchronized (script) {
-                a = script.isEmpty() ? new Answer(200, null, null) : script.poll();
+                a = script.isEmpty() ? new Answer(200, null, null, null) : script.poll();
             }
-            String body = a.cause() == null ? "{\"success\":true,\"data\":{\"ok\":true},\"errors\":[]}"
+            String body = a.body() != null ? a.body() : a.cause() == null ? "{\"success\":true,\"data\":{\"ok\":true},\"errors\":[]}"
                     : "{\"success\":false,\"data\":{},\"errors\":[{\"code\":\"" + a.status() + "\",\"cause\":\""
                     + a.cause() + "\"}]}";
             if (a.retryAfter() != null) {
@@ -73,13 +73,28 @@ class GtfHttpTest {
 
     private void answer(int status, String retryAfter, String cause) {
         synchronized (script) {
-            script.add(new Answer(status, retryAfter, cause));
+            script.add(new Answer(status, retryAfter, cause, null));
         }
     }
 
     private java.util.function.Supplier<HttpRequest> get() {
         URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/coe/v1/submissions/urls");
         return () -> HttpRequest.newBuilder(uri).GET().build();
+    }
+
+    @Test
+    void theFirstErrorDecidesAndFurtherCausesAreNamed() {
+        synchronized (script) {
+            script.add(new Answer(400, null, null, "{\"success\":false,\"data\":null,\"errors\":["
+                    + "{\"code\":1539,\"entity\":\"COE\",\"cause\":\"X_SDK_SESSION_ID_CAN_NOT_BE_EMPTY\"},"
+                    + "{\"code\":\"1539\",\"cause\":\"X_PARTNER_SESSION_ID_CAN_NOT_BE_EMPTY\"},{\"code\":1542}]}"));
+        }
+        GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("confirm", get()));
+        assertEquals("1539", e.code());
+        assertEquals("X_SDK_SESSION_ID_CAN_NOT_BE_EMPTY", e.errorCause());
+        assertEquals("confirm answered HTTP 400 (code 1539, X_SDK_SESSION_ID_CAN_NOT_BE_EMPTY; also"
+                + " X_PARTNER_SESSION_ID_CAN_NOT_BE_EMPTY, 1542)", e.getMessage());
+        assertEquals(1, requests.get());
     }
 
     @Test
