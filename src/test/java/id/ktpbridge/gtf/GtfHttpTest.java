@@ -48,7 +48,8 @@ class GtfHttpTest {
             synchronized (script) {
                 a = script.isEmpty() ? new Answer(200, null, null, null) : script.poll();
             }
-            String body = a.body() != null ? a.body() : a.cause() == null ? "{\"success\":true,\"data\":{\"ok\":true},\"errors\":[]}"
+            String body = a.body() != null ? a.body()
+                    : a.cause() == null ? "{\"success\":true,\"data\":{\"ok\":true},\"errors\":[]}"
                     : "{\"success\":false,\"data\":{},\"errors\":[{\"code\":\"" + a.status() + "\",\"cause\":\""
                     + a.cause() + "\"}]}";
             if (a.retryAfter() != null) {
