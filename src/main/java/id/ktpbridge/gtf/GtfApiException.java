@@ -1,5 +1,7 @@
 package id.ktpbridge.gtf;
 
+import java.util.List;
+
 /**
  * A OneKYC call that did not succeed: the HTTP status and the first error of the envelope (the
  * message also names the causes of further ones). The message never contains tokens, keys or URLs
@@ -15,12 +17,12 @@ public class GtfApiException extends RuntimeException {
     private final String errorCause;
 
     public GtfApiException(String endpoint, int httpStatus, String code, String errorCause) {
-        this(endpoint, httpStatus, code, errorCause, java.util.List.of());
+        this(endpoint, httpStatus, code, errorCause, List.of());
     }
 
     /** @param furtherCauses causes of the envelope's further errors, shown in the message only */
     public GtfApiException(String endpoint, int httpStatus, String code, String errorCause,
-                           java.util.List<String> furtherCauses) {
+                           List<String> furtherCauses) {
         super(endpoint + " answered HTTP " + httpStatus
                 + (code != null || errorCause != null ? " (code " + code + ", " + errorCause
                 + (furtherCauses.isEmpty() ? "" : "; also " + String.join(", ", furtherCauses)) + ")" : ""));
