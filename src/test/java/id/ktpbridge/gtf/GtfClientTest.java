@@ -58,15 +58,24 @@ class GtfClientTest {
         sandbox.stop();
     }
 
-    static GtfClient client(String baseUrl, Duration skew) {
-        GtfSettings s = new GtfSettings(baseUrl, baseUrl, "sandbox-client", "sandbox-pass-key", PARTNER,
+    /** The reference paths against one base URL, 3 attempts per call, fast back-off. */
+    static GtfSettings settings(String baseUrl, Duration skew, boolean sdkSessionPerCall) {
+        return new GtfSettings(baseUrl, baseUrl, "sandbox-client", "sandbox-pass-key", PARTNER,
                 "/v2/coe/authentication", "/v1/coe/partner/authentication", "/coe/v1/submissions/urls",
                 "/coe/v1/submissions/urls", "/coe/v1/submissions/{submissionId}/status", "/coe/v1/submissions",
                 "KTP_SCAN", "KTP_FRONT", "user", Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10),
-                skew, 100, 3, Duration.ofMillis(20), Duration.ofMillis(200), false);
+                skew, 100, 3, Duration.ofMillis(20), Duration.ofMillis(200), false, sdkSessionPerCall);
+    }
+
+    static GtfClient client(String baseUrl, Duration skew) {
+        return client(settings(baseUrl, skew, false));
+    }
+
+    static GtfClient client(GtfSettings s) {
         ObjectMapper json = new ObjectMapper();
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        return new GtfClient(s, new GtfHttp(http, json, 3, Duration.ofMillis(20), Duration.ofMillis(200)), json);
+        return new GtfClient(s, new GtfHttp(http, json, s.retryMaxAttempts(), s.retryInitialDelay(),
+                s.retryMaxDelay()), json);
     }
 
     private static CallContext ctx(String user) {
@@ -193,15 +202,7 @@ class GtfClientTest {
     @Test
     void sdkSessionIdIsKeptPerSubmissionOrFreshPerCallAsConfigured() throws Exception {
         for (boolean perCall : new boolean[] {false, true}) {
-            GtfSettings s = new GtfSettings(sandbox.baseUrl(), sandbox.baseUrl(), "sandbox-client", "sandbox-pass-key",
-                    PARTNER, "/v2/coe/authentication", "/v1/coe/partner/authentication", "/coe/v1/submissions/urls",
-                    "/coe/v1/submissions/urls", "/coe/v1/submissions/{submissionId}/status", "/coe/v1/submissions",
-                    "KTP_SCAN", "KTP_FRONT", "user", Duration.ofSeconds(2), Duration.ofSeconds(5),
-                    Duration.ofSeconds(10), Duration.ofMinutes(5), 100, 3, Duration.ofMillis(20),
-                    Duration.ofMillis(200), false, perCall);
-            ObjectMapper json = new ObjectMapper();
-            GtfClient c = new GtfClient(s, new GtfHttp(HttpClient.newHttpClient(), json, 3, Duration.ofMillis(20),
-                    Duration.ofMillis(200)), json);
+            GtfClient c = client(settings(sandbox.baseUrl(), Duration.ofMinutes(5), perCall));
             CallContext ctx = ctx("lala" + perCall);
             Presigned p = c.presign(ctx);
             c.status(ctx, p.submissionId());

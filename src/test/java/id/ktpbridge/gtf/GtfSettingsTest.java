@@ -9,11 +9,7 @@ import org.junit.jupiter.api.Test;
 class GtfSettingsTest {
 
     private static GtfSettings settings(String tokenUrl, String apiUrl) {
-        return new GtfSettings(tokenUrl, apiUrl, "client", "key", "PARTNER", "/v2/coe/authentication",
-                "/v1/coe/partner/authentication", "/coe/v1/submissions/urls", "/coe/v1/submissions/urls",
-                "/coe/v1/submissions/{submissionId}/status", "/coe/v1/submissions", "KTP_SCAN", "KTP_FRONT", "user",
-                Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofMinutes(5), 10, 3,
-                Duration.ofMillis(10), Duration.ofMillis(100), false);
+        return GtfClientTest.settings("https://x", Duration.ofMinutes(5), false).withBaseUrls(tokenUrl, apiUrl);
     }
 
     @Test

@@ -6,12 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -41,15 +39,7 @@ class TokenClockTest {
             }
         });
         server.start();
-        String url = "http://127.0.0.1:" + server.getAddress().getPort();
-        GtfSettings s = new GtfSettings(url, url, "client", "key", "PARTNER", "/v2/coe/authentication",
-                "/v1/coe/partner/authentication", "/coe/v1/submissions/urls", "/coe/v1/submissions/urls",
-                "/coe/v1/submissions/{submissionId}/status", "/coe/v1/submissions", "KTP_SCAN", "KTP_FRONT", "user",
-                Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofMinutes(5), 100, 2,
-                Duration.ofMillis(20), Duration.ofMillis(100), false);
-        ObjectMapper json = new ObjectMapper();
-        client = new GtfClient(s, new GtfHttp(HttpClient.newHttpClient(), json, 2, Duration.ofMillis(20),
-                Duration.ofMillis(100)), json);
+        client = GtfClientTest.client("http://127.0.0.1:" + server.getAddress().getPort(), Duration.ofMinutes(5));
     }
 
     @AfterEach

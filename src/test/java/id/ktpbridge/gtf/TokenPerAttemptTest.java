@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -17,7 +16,6 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.AfterEach;
@@ -61,15 +59,7 @@ class TokenPerAttemptTest {
                     + "\",\"cause\":\"" + (status == 401 ? "UNAUTHORIZED" : "TOO_MANY_REQUESTS") + "\"}]}");
         });
         server.start();
-        String url = "http://127.0.0.1:" + server.getAddress().getPort();
-        GtfSettings s = new GtfSettings(url, url, "client", "key", "PARTNER", "/v2/coe/authentication",
-                "/v1/coe/partner/authentication", "/coe/v1/submissions/urls", "/coe/v1/submissions/urls",
-                "/coe/v1/submissions/{submissionId}/status", "/coe/v1/submissions", "KTP_SCAN", "KTP_FRONT", "user",
-                Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofMinutes(5), 100, 4,
-                Duration.ofMillis(20), Duration.ofMillis(100), false);
-        ObjectMapper json = new ObjectMapper();
-        client = new GtfClient(s, new GtfHttp(HttpClient.newHttpClient(), json, 4, Duration.ofMillis(20),
-                Duration.ofMillis(100)), json);
+        client = GtfClientTest.client("http://127.0.0.1:" + server.getAddress().getPort(), Duration.ofMinutes(5));
     }
 
     @AfterEach
