@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Which token each attempt of a call carries: retries read the cache again, so one that expired
- * during a back-off is not sent; a token refused twice is not kept for the next call.
+ * during a back-off is not sent; a token refused twice is not kept for the next call; and a token
+ * is kept for the shorter of {@code expires_at} (the server's clock) and {@code expiry_seconds}.
  */
 class TokenPerAttemptTest {
 
@@ -32,6 +33,8 @@ class TokenPerAttemptTest {
     private final Deque<Integer> statusAnswers = new ArrayDeque<>();
     private final List<String> tokensSeen = new ArrayList<>();
     private volatile int expirySeconds = 3600;
+    /** How far the token server's clock runs ahead of ours ({@code expires_at} is on its clock). */
+    private volatile int serverClockAheadSeconds;
     private HttpServer server;
     private GtfClient client;
 
@@ -39,7 +42,7 @@ class TokenPerAttemptTest {
     void start() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/v2/coe/authentication", ex -> {
-            long now = System.currentTimeMillis() / 1000;
+            long now = System.currentTimeMillis() / 1000 + serverClockAheadSeconds;
             send(ex, 200, "{\"success\":true,\"data\":{\"token\":\"t" + issued.incrementAndGet()
                     + "\",\"expiry_seconds\":\"" + expirySeconds + "\",\"expires_at\":\"" + (now + expirySeconds)
                     + "\"},\"errors\":[]}");
@@ -106,5 +109,18 @@ class TokenPerAttemptTest {
         assertThrows(GtfApiException.class, () -> client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44"));
         assertThrows(GtfApiException.class, () -> client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44"));
         assertEquals(List.of("t1", "t2", "t3", "t4"), tokensSeen);
+    }
+
+    @Test
+    void theShorterOfExpiresAtAndExpirySecondsDecides() throws Exception {
+        // the server's clock runs an hour ahead: expires_at promises an hour, expiry_seconds two seconds
+        serverClockAheadSeconds = 3600;
+        expirySeconds = 2;
+        TokenKey key = new TokenKey("PARTNER", "user-1", "PARTNER_USER_ID");
+        String first = client.withToken(key, t -> t.get());
+        assertEquals(first, client.withToken(key, t -> t.get()), "reused while fresh");
+        Thread.sleep(2_100); // past the two seconds expiry_seconds gave, far from the hour expires_at claims
+        assertNotEquals(first, client.withToken(key, t -> t.get()));
+        assertEquals(2, issued.get());
     }
 }
