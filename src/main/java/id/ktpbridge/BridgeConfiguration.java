@@ -197,10 +197,17 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.string("ktp.callback.username", ""), s.string("ktp.callback.password", ""),
                 s.string("ktp.callback.api-key-header", "X-API-Key"), s.string("ktp.callback.api-key", ""),
                 s.string("ktp.callback.hmac-header", "X-Signature"), s.string("ktp.callback.hmac-secret", ""));
-        registry.bind("callbackReceiver", new CallbackReceiver(callbackAuth,
-                new CallerAllowlist(s.string("ktp.callback.allowed-cidrs", "")),
+        CallerAllowlist callers = new CallerAllowlist(s.string("ktp.callback.allowed-cidrs", ""));
+        boolean recordIsResult = s.choice("ktp.callback.result-source", "details", "details", "callback")
+                .equals("callback");
+        if (recordIsResult && callbackAuth.isNone() && callers.isEmpty()) {
+            // a result taken from the body would let anyone who can reach the port write results
+            throw new IllegalStateException("ktp.callback.result-source=callback takes results from callback bodies:"
+                    + " it needs ktp.callback.auth-mode other than none, or ktp.callback.allowed-cidrs");
+        }
+        registry.bind("callbackReceiver", new CallbackReceiver(callbackAuth, callers,
                 s.flag("ktp.callback.trust-forwarded-for", false), s.integer("ktp.callback.max-body-size", 65536),
-                json, ledger, collector));
+                json, ledger, collector, recordIsResult));
 
         registry.bind("progressReporter", new ProgressReporter(ledger));
         observability(context, registry, ledger, gtf, outbox, publisher, targets);
@@ -359,11 +366,7 @@ public class BridgeConfiguration implements CamelConfiguration {
 
     /** {@code per-submission} (the default) or {@code per-call}; anything else stops the start. */
     private static boolean sessionPerCall(Settings s, String key) {
-        String mode = s.string(key, "per-submission").trim();
-        if (!mode.equalsIgnoreCase("per-submission") && !mode.equalsIgnoreCase("per-call")) {
-            throw new IllegalStateException("Setting '" + key + "' must be per-submission or per-call, not '" + mode + "'");
-        }
-        return mode.equalsIgnoreCase("per-call");
+        return s.choice(key, "per-submission", "per-submission", "per-call").equals("per-call");
     }
 
     private static void requireRealGtf(Settings s) {
@@ -393,6 +396,8 @@ public class BridgeConfiguration implements CamelConfiguration {
                 "http://127.0.0.1:" + s.string("ktp.callback.port") + "/coe/submissions-callback"));
         sb.setCallbackAuthorization("Bearer " + callbackToken);
         sb.setCallbackDuplicates(s.integer("gtf.sandbox.callback.duplicates", 1));
+        sb.setCallbackFullRecord(s.choice("gtf.sandbox.callback.body", "notification", "notification", "record")
+                .equals("record"));
         faults(s, sb);
         s.optional("gtf.sandbox.error-user-pattern").ifPresent(sb::setErrorUserPattern);
         s.optional("gtf.sandbox.not-ektp-user-pattern").ifPresent(sb::setNotEktpUserPattern);

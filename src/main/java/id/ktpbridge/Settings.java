@@ -45,6 +45,18 @@ public final class Settings {
         return optional(key).map(Boolean::parseBoolean).orElse(fallback);
     }
 
+    /** One of a fixed set of words, case-insensitive; anything else stops the start, naming the setting. */
+    public String choice(String key, String fallback, String... allowed) {
+        String value = string(key, fallback);
+        for (String a : allowed) {
+            if (a.equalsIgnoreCase(value)) {
+                return a;
+            }
+        }
+        throw new IllegalStateException("Setting '" + key + "' must be " + String.join(" or ", allowed) + ", not '"
+                + value + "'");
+    }
+
     /** Durations accept Camel's forms: plain milliseconds ({@code 1500}) or {@code 2s}, {@code 5m}, {@code 1h30m}. */
     public Duration duration(String key, Duration fallback) {
         return optional(key).map(v -> Duration.ofMillis(parse(key, v, TimeUtils::toMilliSeconds))).orElse(fallback);

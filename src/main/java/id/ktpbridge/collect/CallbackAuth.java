@@ -72,6 +72,11 @@ public class CallbackAuth {
         this(mode, token, null, null, null, null, null, null);
     }
 
+    /** Whether any caller is accepted. */
+    public boolean isNone() {
+        return "none".equals(mode);
+    }
+
     /** @param header looks a request header up by name (case-insensitive) */
     public boolean accepts(Function<String, String> header, byte[] rawBody) {
         if ("none".equals(mode)) {

@@ -10,18 +10,21 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
 import org.apache.camel.Exchange;
+import org.apache.camel.Header;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP side of {@code POST /coe/submissions-callback}: checks auth and body and answers at
  * once (401 / 400 with a JSON error and nothing written, else 200). The details fetch happens
- * afterwards, off the request thread, in {@link #collect(String)}.
+ * afterwards, off the request thread, in {@link #collect(String, JsonNode)}.
  */
 public class CallbackReceiver {
 
     /** Header carrying the accepted submission id to the asynchronous collection. */
     public static final String SUBMISSION_ID = "KtpCallbackSubmissionId";
+    /** Header carrying a callback's own submission record, when that is to be taken as the result. */
+    public static final String RECORD = "KtpCallbackRecord";
 
     private static final Logger LOG = LoggerFactory.getLogger(CallbackReceiver.class);
     private static final Pattern SUBMISSION_ID_SHAPE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,127}");
@@ -37,9 +40,16 @@ public class CallbackReceiver {
     private final ObjectMapper json;
     private final Ledger ledger;
     private final Collector collector;
+    private final boolean recordIsResult;
 
+    /**
+     * @param recordIsResult {@code ktp.callback.result-source=callback}: a callback that carries a
+     *                       completed submission record with {@code submissionDetails} (the eSign
+     *                       products' callback), or an ERROR, is the result, and no details call is
+     *                       made for it
+     */
     public CallbackReceiver(CallbackAuth auth, CallerAllowlist callers, boolean trustForwardedFor, int maxBodyBytes,
-                            ObjectMapper json, Ledger ledger, Collector collector) {
+                            ObjectMapper json, Ledger ledger, Collector collector, boolean recordIsResult) {
         this.auth = auth;
         this.callers = callers;
         this.trustForwardedFor = trustForwardedFor;
@@ -47,6 +57,7 @@ public class CallbackReceiver {
         this.json = json;
         this.ledger = ledger;
         this.collector = collector;
+        this.recordIsResult = recordIsResult;
     }
 
     /** Camel bean method: validates the request and sets the HTTP answer. */
@@ -83,8 +94,9 @@ public class CallbackReceiver {
         String body = raw == null ? null : new String(raw, java.nio.charset.StandardCharsets.UTF_8);
         String problem = null;
         String submissionId = null;
+        JsonNode node = null;
         try {
-            JsonNode node = body == null || body.isBlank() ? null : json.readTree(body);
+            node = body == null || body.isBlank() ? null : json.readTree(body);
             if (node == null || !node.isObject()) {
                 problem = "the body must be a JSON object";
             } else if (!node.path("submissionId").isTextual()
@@ -105,15 +117,22 @@ public class CallbackReceiver {
             return;
         }
         msg.setHeader(SUBMISSION_ID, submissionId);
+        if (recordIsResult && isWholeOutcome(node)) {
+            msg.setHeader(RECORD, node);
+        }
         answer(exchange, 200, json.createObjectNode().put("received", true));
     }
 
-    /** Camel bean method, run asynchronously: records the callback and collects the result if it is ours. */
-    public void collect(String submissionId) {
+    /**
+     * Camel bean method, run asynchronously: records the callback and collects the result if it is ours.
+     *
+     * @param record the callback's own submission record when it is to be the result, else null
+     */
+    public void collect(@Header(SUBMISSION_ID) String submissionId, @Header(RECORD) JsonNode record) {
         // the usual case, a confirmed row: noted and claimed in one write
         LedgerRecord claimed = ledger.claimByCallback(submissionId).orElse(null);
         if (claimed != null) {
-            collector.collectClaimed(claimed, Collector.VIA_CALLBACK);
+            collector.collectClaimed(claimed, Collector.VIA_CALLBACK, record);
             return;
         }
         LedgerRecord r = ledger.noteCallback(submissionId).orElse(null);
@@ -122,7 +141,7 @@ public class CallbackReceiver {
             return;
         }
         switch (r.state()) {
-            case CONFIRMED -> collector.collect(r, Collector.VIA_CALLBACK);
+            case CONFIRMED -> collector.collect(r, Collector.VIA_CALLBACK, record);
             case RECEIVED, PRESIGNED, UPLOADED ->
                     LOG.debug("Callback for submission {} arrived before its confirm was recorded", submissionId);
             default -> LOG.debug("Duplicate callback for submission {} ignored ({})", submissionId, r.state());
@@ -144,6 +163,15 @@ public class CallbackReceiver {
             return vertx.hostAddress();
         }
         return remote == null ? null : remote.toString();
+    }
+
+    /**
+     * A final record with its {@code submissionDetails}, or an ERROR, which has no OCR data to
+     * fetch: either says all the details call would.
+     */
+    private static boolean isWholeOutcome(JsonNode node) {
+        String status = node.get("status").asText();
+        return "ERROR".equals(status) || "COMPLETED".equals(status) && node.path("submissionDetails").isObject();
     }
 
     private static boolean optionalText(JsonNode node, String field) {

@@ -22,12 +22,12 @@ public class CollectRoutes extends RouteBuilder {
                 .filter(header(CallbackReceiver.SUBMISSION_ID).isNotNull())
                     .wireTap("seda:collect-callback")
                 .end()
-                .removeHeader(CallbackReceiver.SUBMISSION_ID);
+                .removeHeader(CallbackReceiver.SUBMISSION_ID)
+                .removeHeader(CallbackReceiver.RECORD);
 
         // a short poll timeout: at shutdown Camel waits for each worker's current poll (1 s by default)
         from("seda:collect-callback?concurrentConsumers={{ktp.callback.workers}}&size={{ktp.callback.queue-size}}&pollTimeout=100")
                 .routeId("collect-callback")
-                .setBody(header(CallbackReceiver.SUBMISSION_ID))
                 .bean("callbackReceiver", "collect");
     }
 }

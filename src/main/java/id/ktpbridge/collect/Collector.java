@@ -52,15 +52,27 @@ public class Collector {
 
     /** @return true when this call delivered the result, false when it was not (or not yet) ours to deliver */
     public boolean collect(LedgerRecord r, String via) {
+        return collect(r, via, null);
+    }
+
+    /**
+     * @param record a final submission record a callback carried, taken as the result instead of
+     *               asking for the details; null to ask
+     */
+    public boolean collect(LedgerRecord r, String via, JsonNode record) {
         if (!ledger.claim(r.id(), via)) {
             LOG.debug("Submission {} is not open for collection (already collected or not confirmed)", r.submissionId());
             return false;
         }
-        return collectClaimed(r, via);
+        return collectClaimed(r, via, record);
     }
 
     /** As {@link #collect}, for a row this caller has already claimed. */
-    public boolean collectClaimed(LedgerRecord r, String via) {
+    public boolean collectClaimed(LedgerRecord r, String via, JsonNode record) {
+        if (record != null) {
+            publishClaimed(r, () -> publisher.publishOutcome(r, record, via));
+            return true;
+        }
         JsonNode details;
         try {
             details = gtf.details(context(r), r.submissionId());

@@ -56,7 +56,8 @@ final class DetailsEndpoint {
         return render(submission);
     }
 
-    private JsonNode render(Submission submission) {
+    /** The submission record as the details call returns it in {@code data}. */
+    JsonNode render(Submission submission) {
         Outcome outcome;
         Instant completedAt;
         synchronized (submission) {

@@ -47,14 +47,15 @@ public final class GtfSandbox {
         this.callbackHttp = Executors.newCachedThreadPool(daemonThreads("gtf-sandbox-callback"));
         this.callbacks = new CallbackSender(scheduler, callbackHttp);
         this.faults = new FaultInjector(settings);
-        this.core = new SandboxCore(settings, new SubmissionProcessor(settings, scheduler, callbacks, faults), faults,
-                this::baseUrl);
+        SubmissionProcessor processor = new SubmissionProcessor(settings, scheduler, callbacks, faults);
+        this.core = new SandboxCore(settings, processor, faults, this::baseUrl);
         this.storage = new StorageEndpoint(core);
 
         TokenEndpoints tokens = new TokenEndpoints(core);
         UploadEndpoints uploads = new UploadEndpoints(core);
         StatusEndpoint status = new StatusEndpoint(core);
         DetailsEndpoint details = new DetailsEndpoint(core);
+        processor.fullRecordsFrom(details::render);
         // integer error codes where the reference pages show them (user token, details)
         this.router = new ApiRouter(core, storage)
                 .route("token", "GET", "/v2/coe/authentication", true, "GENERIC_SERVICE_ERROR", tokens::userToken)

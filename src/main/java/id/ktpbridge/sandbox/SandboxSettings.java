@@ -35,6 +35,7 @@ public class SandboxSettings {
     private volatile String callbackAuthorization;
     private volatile int callbackDuplicates = 1;
     private volatile int callbackMaxAttempts = 5;
+    private volatile boolean callbackFullRecord;
 
     private volatile String errorUserPattern = "(?i).*error.*";
     private volatile String notEktpUserPattern = "(?i).*notektp.*";
@@ -116,6 +117,13 @@ public class SandboxSettings {
 
     public int getCallbackDuplicates() { return callbackDuplicates; }
     public void setCallbackDuplicates(int callbackDuplicates) { this.callbackDuplicates = Math.max(1, callbackDuplicates); }
+
+    /**
+     * Whether a callback carries the whole submission record, as the details call returns it (the
+     * eSign products' callback), instead of the CoE's four-field notification.
+     */
+    public boolean isCallbackFullRecord() { return callbackFullRecord; }
+    public void setCallbackFullRecord(boolean callbackFullRecord) { this.callbackFullRecord = callbackFullRecord; }
 
     public int getCallbackMaxAttempts() { return callbackMaxAttempts; }
     public void setCallbackMaxAttempts(int callbackMaxAttempts) { this.callbackMaxAttempts = Math.max(1, callbackMaxAttempts); }

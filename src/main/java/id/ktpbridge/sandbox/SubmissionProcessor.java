@@ -1,6 +1,8 @@
 package id.ktpbridge.sandbox;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.function.Function;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -16,6 +18,7 @@ final class SubmissionProcessor {
     private final ScheduledExecutorService scheduler;
     private final CallbackSender callbacks;
     private final FaultInjector faults;
+    private volatile Function<Submission, JsonNode> fullRecords;
 
     SubmissionProcessor(SandboxSettings settings, ScheduledExecutorService scheduler, CallbackSender callbacks,
                         FaultInjector faults) {
@@ -23,6 +26,11 @@ final class SubmissionProcessor {
         this.scheduler = scheduler;
         this.callbacks = callbacks;
         this.faults = faults;
+    }
+
+    /** How a full-record callback renders a submission: the details call's {@code data}. */
+    void fullRecordsFrom(Function<Submission, JsonNode> renderer) {
+        this.fullRecords = renderer;
     }
 
     void process(Submission submission) {
@@ -46,15 +54,21 @@ final class SubmissionProcessor {
                 LOG.info("Sandbox callback for submission {} dropped by fault injection", submission.id());
                 return;
             }
-            ObjectNode body = SandboxCore.JSON.createObjectNode();
-            body.put("submissionId", submission.id());
-            body.put("status", outcome.status());
-            body.put("result", outcome.result());
-            // the callback example shows null (not "") for a valid result
-            body.put("reasonCode", outcome == Outcome.VALID ? null : outcome.reasonCode());
+            JsonNode body = settings.isCallbackFullRecord() && fullRecords != null
+                    ? fullRecords.apply(submission) : notification(submission, outcome);
             callbacks.send(new CallbackSender.Delivery(url, settings.getCallbackAuthorization(), body.toString(),
                     submission.id(), settings.getCallbackDuplicates(), settings.getCallbackMaxAttempts(),
                     settings.getCallbackLateMillis()));
         }
+    }
+
+    private static JsonNode notification(Submission submission, Outcome outcome) {
+        ObjectNode body = SandboxCore.JSON.createObjectNode();
+        body.put("submissionId", submission.id());
+        body.put("status", outcome.status());
+        body.put("result", outcome.result());
+        // the callback example shows null (not "") for a valid result
+        body.put("reasonCode", outcome == Outcome.VALID ? null : outcome.reasonCode());
+        return body;
     }
 }
