@@ -1,13 +1,10 @@
 package id.ktpbridge.s3;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 import id.ktpbridge.testkit.BridgeApp;
@@ -39,20 +36,11 @@ class S3MisconfigurationTest {
     }
 
     private static Map<String, String> sourceOn(String bucket) {
-        Map<String, String> p = new HashMap<>(s3.connectionProperties("ktp.source.s3"));
-        p.put("ktp.source.s3.enabled", "true");
-        p.put("ktp.source.s3.bucket", bucket);
-        return p;
+        return s3.sourceProperties(bucket);
     }
 
-    /** The messages of the start-up failure and its causes, one per line. */
     private String startupError(Map<String, String> overrides) {
-        RuntimeException e = assertThrows(RuntimeException.class, () -> BridgeApp.start(dataDir, overrides).close());
-        List<String> messages = new ArrayList<>();
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            messages.add(String.valueOf(t.getMessage()));
-        }
-        return String.join("\n", messages);
+        return BridgeApp.startupError(dataDir, overrides);
     }
 
     @Test

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,9 +48,7 @@ class S3SourceTest {
     }
 
     private static Map<String, String> sourceOn(String bucket) {
-        Map<String, String> p = new HashMap<>(s3.connectionProperties("ktp.source.s3"));
-        p.put("ktp.source.s3.enabled", "true");
-        p.put("ktp.source.s3.bucket", bucket);
+        Map<String, String> p = s3.sourceProperties(bucket);
         p.put("ktp.source.s3.poll-delay", "200");
         return p;
     }

@@ -51,6 +51,20 @@ public final class BridgeApp implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Starts the application expecting the start to fail; returns the messages of the failure and
+     * its causes, one per line.
+     */
+    public static String startupError(Path dataDir, Map<String, String> overrides) {
+        RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                () -> start(dataDir, overrides).close());
+        StringBuilder messages = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            messages.append(t.getMessage()).append('\n');
+        }
+        return messages.toString();
+    }
+
     public static BridgeApp start(Path dataDir, Map<String, String> overrides) {
         int port = freePort();
         Map<String, String> props = testProperties(dataDir, port);

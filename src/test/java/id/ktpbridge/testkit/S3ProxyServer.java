@@ -187,6 +187,14 @@ public final class S3ProxyServer implements AutoCloseable {
         return p;
     }
 
+    /** The bundle's S3 source switched on, over {@code bucket} of this server. */
+    public Map<String, String> sourceProperties(String bucket) {
+        Map<String, String> p = connectionProperties("ktp.source.s3");
+        p.put("ktp.source.s3.enabled", "true");
+        p.put("ktp.source.s3.bucket", bucket);
+        return p;
+    }
+
     private String logTail() {
         try {
             List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
