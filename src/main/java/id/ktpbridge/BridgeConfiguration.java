@@ -71,6 +71,7 @@ public class BridgeConfiguration implements CamelConfiguration {
 
     private final BridgeMain main;
 
+    /** @param main the bundle's own main, which batch mode stops; null under another Camel Main runtime */
     public BridgeConfiguration(BridgeMain main) {
         this.main = main;
     }
@@ -79,6 +80,10 @@ public class BridgeConfiguration implements CamelConfiguration {
     public void configure(CamelContext context) throws Exception {
         context.getPropertiesComponent().addPropertiesFunction(new AbsolutePathFunction(context));
         Settings s = new Settings(context);
+        if (main == null && s.flag("ktp.exit-when-done", false)) {
+            throw new IllegalStateException("ktp.exit-when-done=true (batch mode) needs the bundle's own start"
+                    + " (java -jar ktp-scan-bridge.jar); under Camel JBang or Camel K the bundle runs as a service");
+        }
         Registry registry = context.getRegistry();
         ObjectMapper json = new ObjectMapper();
 

@@ -7,10 +7,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import id.ktpbridge.collect.CollectRoutes;
-import id.ktpbridge.s3.S3Configuration;
-import id.ktpbridge.sftp.SftpConfiguration;
-import id.ktpbridge.submit.SubmitRoutes;
 import org.apache.camel.main.Main;
 
 /**
@@ -38,12 +34,7 @@ public class BridgeMain extends Main {
         setPropertyPlaceholderLocations(
                 "classpath:application.properties;optional=true,file:config/application.properties;optional=true");
         overrides.forEach(this::addOverrideProperty);
-        // the source checks come first: a wrong setting stops the start before the ledger and sandbox open
-        configure().addConfiguration(new S3Configuration());
-        configure().addConfiguration(new SftpConfiguration());
-        configure().addConfiguration(new BridgeConfiguration(this));
-        configure().addRoutesBuilder(new SubmitRoutes());
-        configure().addRoutesBuilder(new CollectRoutes());
+        configure().addConfiguration(new BundleConfiguration(this));
         configure().setRoutesIncludePattern(routeLocations(Path.of("routes")));
     }
 

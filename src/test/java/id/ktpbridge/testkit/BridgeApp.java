@@ -13,6 +13,7 @@ import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.sandbox.GtfSandbox;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ServiceStatus;
+import org.apache.camel.main.Main;
 
 /**
  * The real application, started in-process exactly as {@code java -jar} starts it (same main
@@ -21,12 +22,12 @@ import org.apache.camel.ServiceStatus;
  */
 public final class BridgeApp implements AutoCloseable {
 
-    private final BridgeMain main;
+    private final Main main;
     private final CompletableFuture<Integer> exit = new CompletableFuture<>();
     private final Path dataDir;
     private final int callbackPort;
 
-    private BridgeApp(BridgeMain main, Path dataDir, int callbackPort) {
+    private BridgeApp(Main main, Path dataDir, int callbackPort) {
         this.main = main;
         this.dataDir = dataDir;
         this.callbackPort = callbackPort;
@@ -56,8 +57,12 @@ public final class BridgeApp implements AutoCloseable {
      * its causes, one per line.
      */
     public static String startupError(Path dataDir, Map<String, String> overrides) {
-        RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
-                () -> start(dataDir, overrides).close());
+        return messages(org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                () -> start(dataDir, overrides).close()));
+    }
+
+    /** The messages of an exception and its causes, one per line. */
+    public static String messages(Throwable e) {
         StringBuilder messages = new StringBuilder();
         for (Throwable t = e; t != null; t = t.getCause()) {
             messages.append(t.getMessage()).append('\n');
@@ -69,7 +74,28 @@ public final class BridgeApp implements AutoCloseable {
         int port = freePort();
         Map<String, String> props = testProperties(dataDir, port);
         props.putAll(overrides);
-        BridgeApp app = new BridgeApp(new BridgeMain(props), dataDir, port);
+        return run(new BridgeMain(props), dataDir, port);
+    }
+
+    /**
+     * The bundle as another Camel Main based runtime (Camel JBang) runs it: a plain {@link Main}
+     * given the project's {@code config/application.properties}, {@code config/camel-main.properties}
+     * (which names the Java part) and {@code routes/*.yaml}, and nothing else of the bundle.
+     */
+    public static BridgeApp startOnPlainCamelMain(Path dataDir, Map<String, String> overrides) {
+        int port = freePort();
+        Map<String, String> props = testProperties(dataDir, port);
+        props.put("camel.main.routes-include-pattern", "file:" + Path.of("routes").toAbsolutePath() + "/*.yaml");
+        props.putAll(overrides);
+        Main main = new Main();
+        main.setPropertyPlaceholderLocations("file:" + Path.of("config/application.properties").toAbsolutePath()
+                + ",file:" + Path.of("config/camel-main.properties").toAbsolutePath());
+        props.forEach(main::addOverrideProperty);
+        return run(main, dataDir, port);
+    }
+
+    private static BridgeApp run(Main main, Path dataDir, int port) {
+        BridgeApp app = new BridgeApp(main, dataDir, port);
         Thread runner = new Thread(() -> {
             try {
                 app.exit.complete(app.main.run(new String[0]));

@@ -1,0 +1,43 @@
+package id.ktpbridge;
+
+import id.ktpbridge.collect.CollectRoutes;
+import id.ktpbridge.s3.S3Configuration;
+import id.ktpbridge.sftp.SftpConfiguration;
+import id.ktpbridge.submit.SubmitRoutes;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+
+/**
+ * The bundle's whole Java part as one configuration class: the checks of the sources, every bean
+ * the YAML routes call, and the Java DSL routes behind their {@code direct:} endpoints.
+ *
+ * <p>{@link BridgeMain} uses it for {@code java -jar}. Any other runtime built on Camel Main
+ * (Camel JBang, Camel K) gets the same by naming it in
+ * {@code camel.main.configuration-classes=id.ktpbridge.BundleConfiguration}; it has to supply the
+ * YAML routes and {@code config/application.properties} itself, and batch mode
+ * ({@code ktp.exit-when-done}) is only available under {@link BridgeMain}.
+ */
+public class BundleConfiguration implements CamelConfiguration {
+
+    private final BridgeMain main;
+
+    /** For runtimes that instantiate configuration classes by name. */
+    public BundleConfiguration() {
+        this(null);
+    }
+
+    /** @param main the bundle's own main, which batch mode stops when the batch is done; may be null */
+    public BundleConfiguration(BridgeMain main) {
+        this.main = main;
+    }
+
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        // the source checks come first: a wrong setting stops the start before the ledger and sandbox open
+        new S3Configuration().configure(context);
+        new SftpConfiguration().configure(context);
+        new BridgeConfiguration(main).configure(context);
+        context.addRoutes(new SubmitRoutes());
+        context.addRoutes(new CollectRoutes());
+    }
+}
