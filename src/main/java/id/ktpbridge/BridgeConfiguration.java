@@ -164,6 +164,8 @@ public class BridgeConfiguration implements CamelConfiguration {
                 // longer than any single attempt may take, so an attempt under way is never started twice
                 s.duration("ktp.results.retry.lease", Duration.ofMinutes(2)));
         registry.bind("outbox", outbox);
+        deliveries.pendingOutside(targets).forEach((target, pending) -> LOG.warn("{} result deliveries to {} are"
+                + " pending, but ktp.results.targets no longer names it: they wait until it does", pending, target));
         targets(s, context, registry, json, dataSource, targets);
         ResultPublisher publisher = new ResultPublisher(ledger, json, outbox);
         Duration retryDelay = s.duration("ktp.poll.initial-backoff", Duration.ofSeconds(2));
@@ -217,7 +219,8 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("progressReporter", new ProgressReporter(ledger));
         observability(context, registry, ledger, gtf, outbox, publisher, targets);
         if (s.flag("ktp.exit-when-done", false)) {
-            BatchMonitor monitor = new BatchMonitor(context, ledger, outbox.store()::pendingCount, s.path("ktp.source.dir"),
+            BatchMonitor monitor = new BatchMonitor(context, ledger, outbox::pendingCount, outbox.store()::refusedSince,
+                    s.duration("ktp.batch.delivery-wait", Duration.ofMinutes(2)), s.path("ktp.source.dir"),
                     s.string("ktp.source.include"),
                     s.duration("ktp.batch.max-wait", Duration.ofMinutes(35)), Duration.ofMillis(100), main::finish);
             context.addStartupListener((ctx, alreadyStarted) -> monitor.start());
@@ -308,9 +311,24 @@ public class BridgeConfiguration implements CamelConfiguration {
             throw new IllegalStateException("ktp.results.targets contains http but ktp.results.http.url"
                     + " (KTP_RESULTS_HTTP_URL) is not set");
         }
-        HttpComponent http = context.getComponent("http", HttpComponent.class);
-        http.setConnectTimeout((int) s.duration("ktp.results.http.connect-timeout", Duration.ofSeconds(5)).toMillis());
-        http.setResponseTimeout((int) s.duration("ktp.results.http.timeout", Duration.ofSeconds(30)).toMillis());
+        long connectTimeout = s.duration("ktp.results.http.connect-timeout", Duration.ofSeconds(5)).toMillis();
+        long timeout = s.duration("ktp.results.http.timeout", Duration.ofSeconds(30)).toMillis();
+        long lease = s.duration("ktp.results.retry.lease", Duration.ofMinutes(2)).toMillis();
+        if (lease <= 2 * (connectTimeout + timeout)) {
+            // an attempt outliving its lease would be started a second time by the retry schedule
+            throw new IllegalStateException("ktp.results.retry.lease (" + lease + " ms) must be more than twice"
+                    + " ktp.results.http.connect-timeout + ktp.results.http.timeout (" + (connectTimeout + timeout)
+                    + " ms)");
+        }
+        // Camel serves https:// URLs with a component of its own: both get the same limits. The socket
+        // timeout also bounds a TLS handshake that gets no answer.
+        for (String scheme : new String[] {"http", "https"}) {
+            HttpComponent http = context.getComponent(scheme, HttpComponent.class);
+            http.setConnectTimeout(connectTimeout);
+            http.setConnectionRequestTimeout(connectTimeout);
+            http.setSoTimeout(timeout);
+            http.setResponseTimeout(timeout);
+        }
         registry.bind("httpTargetRequest", new HttpTargetRequest(s.string("ktp.results.http.headers", ""),
                 s.string("ktp.results.http.auth-mode", "none"), s.string("ktp.results.http.auth-token", ""),
                 s.string("ktp.results.http.username", ""), s.string("ktp.results.http.password", "")));

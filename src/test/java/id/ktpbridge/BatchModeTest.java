@@ -67,6 +67,41 @@ class BatchModeTest {
         }
     }
 
+    @Test
+    void deliveriesATargetStillDoesNotTakeWaitForTheNextRun() throws Exception {
+        Results.drop(dataDir.resolve("inbox"), "u4301.png", SampleImages.card("u4301", "png"));
+        try (RecordingHttpServer http = new RecordingHttpServer()) {
+            Map<String, String> props = Map.of("ktp.results.targets", "file,http",
+                    "ktp.results.http.url", http.url("/ktp/results"), "ktp.results.retry.initial-backoff", "200",
+                    "ktp.results.retry.interval", "300", "ktp.batch.delivery-wait", "1500");
+            http.answer(503);
+            long start = System.nanoTime();
+            String printed = captureStdout(() -> assertEquals(1, BridgeApp.runBatch(dataDir, props)));
+            assertTrue(System.nanoTime() - start < 60_000_000_000L, "ended by the delivery wait, not ktp.batch.max-wait");
+            assertTrue(printed.contains("1 result deliveries still pending, queued for the next run"), printed);
+            assertTrue(printed.contains("Every input has a result record, but not every target has it."), printed);
+            assertEquals(0, http.accepted().size());
+
+            // the next run, with the target back, delivers it and has nothing else to do
+            http.answer(200);
+            String next = captureStdout(() -> assertEquals(0, BridgeApp.runBatch(dataDir, props)));
+            assertEquals(1, http.accepted().size(), next);
+            assertTrue(http.accepted().get(0).body().contains("u4301"));
+        }
+    }
+
+    @Test
+    void aDeliveryRefusedForGoodMakesTheRunFail() throws Exception {
+        Results.drop(dataDir.resolve("inbox"), "u4401.png", SampleImages.card("u4401", "png"));
+        try (RecordingHttpServer http = new RecordingHttpServer()) {
+            http.answer(422);
+            String printed = captureStdout(() -> assertEquals(1, BridgeApp.runBatch(dataDir, Map.of(
+                    "ktp.results.targets", "file,http", "ktp.results.http.url", http.url("/ktp/results")))));
+            assertTrue(printed.contains("1 result deliveries refused by their target"), printed);
+            assertEquals(1, Results.count(dataDir.resolve("results")), "the file target has it");
+        }
+    }
+
     private interface Action {
         void run() throws Exception;
     }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
 import java.util.function.IntSupplier;
+import java.util.function.LongToIntFunction;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -23,8 +24,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Batch mode ({@code ktp.exit-when-done=true}): waits until the source folder is drained, nothing
  * is in flight and every submission has its result (or {@code ktp.batch.max-wait} passes), prints
- * a summary and ends the run: exit 0 only when every input of this run has a result record and
- * every result has reached its targets (or been refused by them for good).
+ * a summary and ends the run: exit 0 only when every input of this run has a result record that
+ * reached every target. Results a target still does not take {@code ktp.batch.delivery-wait}
+ * after everything else is done stay queued for the next run (exit 1, naming them); results a
+ * target refused for good also give exit 1.
  */
 public class BatchMonitor implements Runnable {
 
@@ -38,12 +41,21 @@ public class BatchMonitor implements Runnable {
     private final Duration checkEvery;
     private final BiConsumer<Integer, String> finish;
     private final IntSupplier pendingDeliveries;
+    private final LongToIntFunction refusedSince;
+    private final Duration deliveryWait;
     private final long startedAt = System.currentTimeMillis();
 
-    public BatchMonitor(CamelContext context, Ledger ledger, IntSupplier pendingDeliveries, Path sourceDir,
-                        String includePattern, Duration maxWait, Duration checkEvery, BiConsumer<Integer, String> finish) {
+    /**
+     * @param refusedSince deliveries refused for good since the given time (epoch millis)
+     * @param deliveryWait how long pending deliveries alone keep the run open
+     */
+    public BatchMonitor(CamelContext context, Ledger ledger, IntSupplier pendingDeliveries,
+                        LongToIntFunction refusedSince, Duration deliveryWait, Path sourceDir, String includePattern,
+                        Duration maxWait, Duration checkEvery, BiConsumer<Integer, String> finish) {
         this.context = context;
         this.pendingDeliveries = pendingDeliveries;
+        this.refusedSince = refusedSince;
+        this.deliveryWait = deliveryWait;
         this.ledger = ledger;
         this.sourceDir = sourceDir;
         this.include = Pattern.compile(includePattern);
@@ -62,15 +74,25 @@ public class BatchMonitor implements Runnable {
     public void run() {
         long deadline = startedAt + maxWait.toMillis();
         int quietChecks = 0;
+        long onlyDeliveriesSince = -1;
         try {
             while (System.currentTimeMillis() < deadline) {
                 Thread.sleep(checkEvery.toMillis());
                 // cheapest first: while inputs are in flight the folder is not listed at all. A stored result
-                // still due to a target (a retry, or one a killed run had taken) keeps the batch open too
-                boolean idle = context.getInflightRepository().size() == 0 && ledger.openCounts().isEmpty()
-                        && pendingDeliveries.getAsInt() == 0 && !anyFileWaiting();
-                quietChecks = idle ? quietChecks + 1 : 0;
+                // still due to a target (a retry, or one a killed run had taken) keeps the batch open too,
+                // for at most ktp.batch.delivery-wait once nothing else is left
+                boolean done = context.getInflightRepository().size() == 0 && ledger.openCounts().isEmpty()
+                        && !anyFileWaiting();
+                boolean delivered = done && pendingDeliveries.getAsInt() == 0;
+                quietChecks = delivered ? quietChecks + 1 : 0;
                 if (quietChecks >= 2) {
+                    break;
+                }
+                long now = System.currentTimeMillis();
+                onlyDeliveriesSince = done && !delivered ? (onlyDeliveriesSince < 0 ? now : onlyDeliveriesSince) : -1;
+                if (onlyDeliveriesSince >= 0 && now - onlyDeliveriesSince >= deliveryWait.toMillis()) {
+                    LOG.warn("Result deliveries still pending after ktp.batch.delivery-wait; they stay queued for the"
+                            + " next run");
                     break;
                 }
             }
@@ -93,7 +115,8 @@ public class BatchMonitor implements Runnable {
         BatchSummary summary = BatchSummary.of(rows);
         summary.print(out);
         int pending = pendingDeliveries.getAsInt();
-        boolean complete = waiting == 0 && pending == 0
+        int refused = refusedSince.applyAsInt(startedAt);
+        boolean complete = waiting == 0 && pending == 0 && refused == 0
                 && rows.stream().allMatch(r -> r.state().isFinal() && r.resultStatus() != null);
         if (waiting > 0) {
             out.printf("%d input(s) still waiting in the source folder%n", waiting);
@@ -102,9 +125,14 @@ public class BatchMonitor implements Runnable {
             out.printf("Open submissions: %s%n", open);
         }
         if (pending > 0) {
-            out.printf("%d result deliveries still pending (see ktp_delivery)%n", pending);
+            out.printf("%d result deliveries still pending, queued for the next run (see ktp_delivery)%n", pending);
         }
-        out.println(complete ? "Every input has a result record." : "Some inputs have no result record yet.");
+        if (refused > 0) {
+            out.printf("%d result deliveries refused by their target (see ktp_delivery.last_error)%n", refused);
+        }
+        boolean recorded = waiting == 0 && rows.stream().allMatch(r -> r.state().isFinal() && r.resultStatus() != null);
+        out.println(complete ? "Every input has a result record." : recorded
+                ? "Every input has a result record, but not every target has it." : "Some inputs have no result record yet.");
         out.flush();
         return complete ? 0 : 1;
     }

@@ -199,22 +199,30 @@ public class Ledger {
      * Stores an outcome, runs {@code alsoInTransaction} (the outbox rows) and marks the row
      * delivered, all in one transaction: either the result is stored and queued, or nothing
      * changed and the claim is still open to publish it again.
+     *
+     * @return false, with nothing changed, when the row already holds a result: a collector whose
+     *         claim went stale and was taken over must not replace what the other one stored
      */
-    public void recordResult(String id, String resultStatus, String result, String reasonCode, Long completedAt,
-                             String resultJson, InTransaction alsoInTransaction) {
+    public boolean recordResult(String id, String resultStatus, String result, String reasonCode, Long completedAt,
+                                String resultJson, InTransaction alsoInTransaction) {
         try (Connection c = dataSource.getConnection()) {
             boolean autoCommit = c.getAutoCommit();
             c.setAutoCommit(false);
             try {
                 long now = System.currentTimeMillis();
-                execute(c, "UPDATE ktp_submission SET result_status = ?, result = ?, reason_code = ?, completed_at = ?,"
-                                + " result_json = ?, state = CASE WHEN state IN (?, ?) THEN state ELSE ? END,"
-                                + " delivered_at = ?, updated_at = ? WHERE id = ?",
+                int rows = execute(c, "UPDATE ktp_submission SET result_status = ?, result = ?, reason_code = ?,"
+                                + " completed_at = ?, result_json = ?, state = CASE WHEN state IN (?, ?) THEN state ELSE ? END,"
+                                + " delivered_at = ?, updated_at = ? WHERE id = ? AND result_json IS NULL",
                         resultStatus, result, reasonCode, completedAt, resultJson, SubmissionState.REJECTED.name(),
                         SubmissionState.FAILED.name(), SubmissionState.DELIVERED.name(), now, now, id);
+                if (rows == 0) {
+                    c.rollback();
+                    return false;
+                }
                 alsoInTransaction.run(c);
                 c.commit();
                 flush.written();
+                return true;
             } catch (SQLException | RuntimeException e) {
                 // a broken connection refuses the rollback too: keep the first error, it says why
                 try {

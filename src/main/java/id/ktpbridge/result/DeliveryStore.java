@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 import javax.sql.DataSource;
@@ -86,42 +87,58 @@ public class DeliveryStore {
                 System.currentTimeMillis(), ledgerId, target, PENDING);
     }
 
+    /** Only a pending row: an attempt that ran late must not turn a delivered result into a refusal. */
     public void refused(String ledgerId, String target, String error) {
         update("UPDATE ktp_delivery SET state = ?, attempts = attempts + 1, last_error = ?, updated_at = ?"
-                + " WHERE ledger_id = ? AND target = ?", REFUSED, truncate(error), System.currentTimeMillis(),
-                ledgerId, target);
+                + " WHERE ledger_id = ? AND target = ? AND state = ?", REFUSED, truncate(error),
+                System.currentTimeMillis(), ledgerId, target, PENDING);
     }
 
     /**
-     * Moves the due rows' next attempt forward by {@code leaseMillis} and returns them: a second
-     * caller (another tick, another instance) does not pick the same rows at the same time.
+     * Hands a row leased to this instance back to the retry schedule, due at {@code dueAt}, without
+     * counting an attempt (none was made).
      */
-    public List<Due> takeDue(long now, int limit, long leaseMillis) {
-        List<Due> due = new ArrayList<>();
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT ledger_id, target, attempts FROM ktp_delivery"
-                     + " WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at FETCH FIRST " + limit
-                     + " ROWS ONLY")) {
-            ps.setString(1, PENDING);
-            ps.setLong(2, now);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    due.add(new Due(rs.getString(1), rs.getString(2), rs.getInt(3)));
+    public void release(String ledgerId, String target, long dueAt) {
+        update("UPDATE ktp_delivery SET next_attempt_at = ?, updated_at = ? WHERE ledger_id = ? AND target = ?"
+                + " AND state = ?", dueAt, System.currentTimeMillis(), ledgerId, target, PENDING);
+    }
+
+    /**
+     * Takes the most overdue pending row of one of {@code targets} and moves its next attempt
+     * forward by {@code leaseMillis}, so no other caller (another tick, another instance) attempts
+     * it meanwhile. One row at a time: a lease starts when its attempt starts, so a slow target
+     * cannot let the leases of rows still waiting in a batch run out.
+     */
+    public Optional<Due> takeDue(long now, List<String> targets, long leaseMillis) {
+        for (int tries = 0; tries < 5; tries++) {
+            Due due;
+            try (Connection c = dataSource.getConnection();
+                 PreparedStatement ps = c.prepareStatement("SELECT ledger_id, target, attempts FROM ktp_delivery"
+                         + " WHERE state = ? AND next_attempt_at <= ? AND target IN (" + placeholders(targets.size())
+                         + ") ORDER BY next_attempt_at FETCH FIRST 1 ROWS ONLY")) {
+                ps.setString(1, PENDING);
+                ps.setLong(2, now);
+                for (int i = 0; i < targets.size(); i++) {
+                    ps.setString(3 + i, targets.get(i));
                 }
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return Optional.empty();
+                    }
+                    due = new Due(rs.getString(1), rs.getString(2), rs.getInt(3));
+                }
+            } catch (SQLException e) {
+                throw new LedgerException(e);
             }
-        } catch (SQLException e) {
-            throw new LedgerException(e);
-        }
-        List<Due> taken = new ArrayList<>();
-        for (Due d : due) {
             int rows = update("UPDATE ktp_delivery SET next_attempt_at = ?, updated_at = ? WHERE ledger_id = ?"
-                    + " AND target = ? AND state = ? AND next_attempt_at <= ?", now + leaseMillis, now, d.ledgerId(),
-                    d.target(), PENDING, now);
+                    + " AND target = ? AND state = ? AND next_attempt_at <= ?", now + leaseMillis, now, due.ledgerId(),
+                    due.target(), PENDING, now);
             if (rows == 1) {
-                taken.add(d);
+                return Optional.of(due);
             }
+            // another caller took it first: look for the next one
         }
-        return taken;
+        return Optional.empty();
     }
 
     /** Delivery rows by target and state, e.g. {@code {file={DELIVERED=10}, http={PENDING=2}}}. */
@@ -142,9 +159,38 @@ public class DeliveryStore {
     }
 
     public int pendingCount() {
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM ktp_delivery WHERE state = ?")) {
-            ps.setString(1, PENDING);
+        return count("SELECT COUNT(*) FROM ktp_delivery WHERE state = ?", PENDING);
+    }
+
+    /** Pending deliveries to the given targets only. */
+    public int pendingCount(List<String> targets) {
+        List<Object> args = new ArrayList<>(List.of(PENDING));
+        args.addAll(targets);
+        return count("SELECT COUNT(*) FROM ktp_delivery WHERE state = ? AND target IN ("
+                + placeholders(targets.size()) + ")", args.toArray());
+    }
+
+    /** Deliveries a target refused for good since {@code since} (epoch millis). */
+    public int refusedSince(long since) {
+        return count("SELECT COUNT(*) FROM ktp_delivery WHERE state = ? AND updated_at >= ?", REFUSED, since);
+    }
+
+    /** Pending deliveries per target that is not among {@code targets} (a target taken out of the settings). */
+    public Map<String, Integer> pendingOutside(List<String> targets) {
+        Map<String, Integer> counts = new TreeMap<>();
+        counts().forEach((target, states) -> {
+            if (!targets.contains(target) && states.getOrDefault(PENDING, 0) > 0) {
+                counts.put(target, states.get(PENDING));
+            }
+        });
+        return counts;
+    }
+
+    private int count(String sql, Object... args) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getInt(1);
@@ -152,6 +198,10 @@ public class DeliveryStore {
         } catch (SQLException e) {
             throw new LedgerException(e);
         }
+    }
+
+    private static String placeholders(int n) {
+        return String.join(", ", java.util.Collections.nCopies(Math.max(1, n), "?"));
     }
 
     /**

@@ -5,6 +5,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerException;
@@ -20,6 +21,10 @@ import org.slf4j.LoggerFactory;
  * Delivers each stored result to every configured target through {@code direct:deliver-result}.
  * A target that fails is retried with back-off until it takes the result; one failing target
  * never blocks or loses the others. State lives in {@link DeliveryStore}.
+ *
+ * <p>A result is first tried at once, on the thread that stored it. While a target is failing,
+ * new results for it go straight to the retry schedule instead, so a target that hangs until its
+ * timeout does not hold up the submission and collection workers; its first success ends that.
  */
 public class Outbox {
 
@@ -29,6 +34,8 @@ public class Outbox {
     public static final String TARGET = "KtpResultTarget";
 
     private static final Logger LOG = LoggerFactory.getLogger(Outbox.class);
+    /** 4xx answers that are retried (see {@link #isPermanent}). */
+    private static final Set<Integer> RETRIED_4XX = Set.of(401, 403, 404, 408, 425, 429);
 
     private final DeliveryStore store;
     private final Ledger ledger;
@@ -38,6 +45,8 @@ public class Outbox {
     private final Duration maxBackoff;
     private final int batchSize;
     private final Duration lease;
+    /** Targets whose last attempt failed and was worth retrying (an outage, a timeout). */
+    private final Set<String> failing = ConcurrentHashMap.newKeySet();
     private volatile BridgeMetrics metrics;
 
     public Outbox(DeliveryStore store, Ledger ledger, ProducerTemplate producer, List<String> targets,
@@ -97,6 +106,10 @@ public class Outbox {
         Stored stored = new Stored(ledgerId, name, status, body);
         for (String target : queued) {
             try {
+                if (failing.contains(target)) {
+                    store.release(ledgerId, target, System.currentTimeMillis());
+                    continue;
+                }
                 attempt(stored, ledgerId, target, 0);
             } catch (LedgerException e) {
                 // the result is stored and queued; its delivery row stays due, so the retry schedule
@@ -107,11 +120,20 @@ public class Outbox {
         }
     }
 
-    /** Camel bean method for the retry schedule: re-attempts the due deliveries. */
+    /** Camel bean method for the retry schedule: re-attempts up to {@code batchSize} due deliveries. */
     public void retryDue() {
-        for (DeliveryStore.Due due : store.takeDue(System.currentTimeMillis(), batchSize, lease.toMillis())) {
+        for (int i = 0; i < batchSize; i++) {
+            DeliveryStore.Due due = store.takeDue(System.currentTimeMillis(), targets, lease.toMillis()).orElse(null);
+            if (due == null) {
+                return;
+            }
             attempt(load(due.ledgerId()), due.ledgerId(), due.target(), due.attempts());
         }
+    }
+
+    /** Pending deliveries to the configured targets. */
+    public int pendingCount() {
+        return store.pendingCount(targets);
     }
 
     /** What a delivery sends: the stored document and the headers the targets route and name it by. */
@@ -138,22 +160,27 @@ public class Outbox {
             exchange.getMessage().setHeader(TARGET, target);
         });
         Exception failure = done.getException();
-        if (failure == null) {
+        if (failure == null || alreadyThere(failure)) {
             store.delivered(ledgerId, target);
+            failing.remove(target);
             LOG.debug("Result of ledger {} delivered to {}", ledgerId, target);
         } else if (isPermanent(failure)) {
+            failing.remove(target);
             if (metrics != null) {
                 metrics.deliveryFailed(target, true);
             }
+            // the target's answer may echo the document (NIK, name): it goes to ktp_delivery.last_error, not the log
             store.refused(ledgerId, target, describe(failure));
-            LOG.error("Target {} refused the result of ledger {} for good: {}", target, ledgerId, describe(failure));
+            LOG.error("Target {} refused the result of ledger {} for good: {} (response in ktp_delivery.last_error)",
+                    target, ledgerId, summary(failure));
         } else {
+            failing.add(target);
             if (metrics != null) {
                 metrics.deliveryFailed(target, false);
             }
             long wait = backoff(previousAttempts + 1);
             store.retryLater(ledgerId, target, System.currentTimeMillis() + wait, describe(failure));
-            LOG.warn("Delivery of ledger {} to {} failed ({}); retrying in {} ms", ledgerId, target, describe(failure),
+            LOG.warn("Delivery of ledger {} to {} failed ({}); retrying in {} ms", ledgerId, target, summary(failure),
                     wait);
         }
     }
@@ -162,29 +189,52 @@ public class Outbox {
         return Math.min(maxBackoff.toMillis(), initialBackoff.toMillis() * (1L << Math.min(attempts - 1, 20)));
     }
 
-    /** 4xx answers and explicit refusals are final; everything else (5xx, timeouts, I/O) is retried. */
+    /**
+     * Answers that refuse this document are final: 4xx other than the ones below, and explicit
+     * refusals. Retried: 5xx, timeouts, I/O errors, and 401/403/404/408/425/429, which say that the
+     * target, its address or its credentials are not ready, and can be put right.
+     */
     static boolean isPermanent(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof PermanentDeliveryFailure) {
                 return true;
             }
             if (t instanceof HttpOperationFailedException http) {
-                return http.getStatusCode() >= 400 && http.getStatusCode() < 500 && http.getStatusCode() != 408
-                        && http.getStatusCode() != 429;
+                int code = http.getStatusCode();
+                return code >= 400 && code < 500 && !RETRIED_4XX.contains(code);
             }
         }
         return false;
     }
 
+    /** 409 Conflict: the receiver already holds a result under this submission (a redelivery after a crash). */
+    static boolean alreadyThere(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof HttpOperationFailedException http) {
+                return http.getStatusCode() == 409;
+            }
+        }
+        return false;
+    }
+
+    /** For the ledger: the status and the start of the response body. */
     private static String describe(Throwable failure) {
+        String text = failure instanceof HttpOperationFailedException http
+                ? "HTTP " + http.getStatusCode() + " " + abbreviate(http.getResponseBody())
+                : summary(failure);
+        return abbreviate(text);
+    }
+
+    /** For the log: the status code or the root cause, never a response body. */
+    private static String summary(Throwable failure) {
+        if (failure instanceof HttpOperationFailedException http) {
+            return "HTTP " + http.getStatusCode();
+        }
         Throwable root = failure;
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();
         }
-        String text = failure instanceof HttpOperationFailedException http
-                ? "HTTP " + http.getStatusCode() + " " + abbreviate(http.getResponseBody())
-                : root.getClass().getSimpleName() + ": " + root.getMessage();
-        return abbreviate(text);
+        return abbreviate(root.getClass().getSimpleName() + ": " + root.getMessage());
     }
 
     private static String abbreviate(String s) {

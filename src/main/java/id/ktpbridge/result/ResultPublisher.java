@@ -63,8 +63,12 @@ public class ResultPublisher {
         // stored and queued in one transaction: if it fails the claim stays open, so it is published again
         String body = doc.toPrettyString();
         List<String> queued = new ArrayList<>();
-        ledger.recordResult(r.id(), status.name(), result, reasonCode, parseInstant(doc.path("completedAt").asText(null)),
-                body, c -> queued.addAll(outbox.enqueue(c, r.id())));
+        if (!ledger.recordResult(r.id(), status.name(), result, reasonCode,
+                parseInstant(doc.path("completedAt").asText(null)), body, c -> queued.addAll(outbox.enqueue(c, r.id())))) {
+            LOG.warn("Ledger {} submission {} already has a result; this {} one is not published", r.id(),
+                    r.submissionId(), status);
+            return;
+        }
         // durable before any target sees it: a restart must not collect and deliver it again
         ledger.flush();
         LOG.info("Result ready: ledger {} submission {} status {} reason {}", r.id(), r.submissionId(), status,

@@ -71,6 +71,19 @@ class LedgerTest {
     }
 
     @Test
+    void aStoredResultIsNeverReplaced() {
+        String id = confirmedRow(0L);
+        assertTrue(ledger.recordResult(id, "COMPLETED", "VALID", "", 1L, "{\"first\":true}", c -> { }));
+        boolean[] ranInTransaction = {false};
+        // a collector whose claim went stale and was taken over comes back late
+        assertFalse(ledger.recordResult(id, "TIMED_OUT", null, "POLL_DEADLINE_EXCEEDED", 2L, "{\"second\":true}",
+                c -> ranInTransaction[0] = true));
+        assertFalse(ranInTransaction[0], "nothing is queued for the late one");
+        assertEquals("{\"first\":true}", ledger.resultJson(id).orElseThrow());
+        assertEquals("COMPLETED", row(id).resultStatus());
+    }
+
+    @Test
     void migratingTwiceIsANoOp() throws SQLException {
         String id = newRow(SubmissionState.RECEIVED);
 

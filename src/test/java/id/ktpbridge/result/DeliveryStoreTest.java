@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 import id.ktpbridge.ledger.SchemaMigrator;
@@ -46,14 +48,56 @@ class DeliveryStoreTest {
     void deliveriesLeasedByAKilledRunAreDueAgainOnceReleased() {
         long now = System.currentTimeMillis();
         store.enqueue("ledger-1", List.of("file"), 120_000);
-        assertTrue(store.takeDue(now, 10, 60_000).isEmpty(), "leased to the run that queued it");
+        assertTrue(store.takeDue(now, FILE, 60_000).isEmpty(), "leased to the run that queued it");
 
         assertEquals(1, store.releaseLeases(now));
 
-        List<DeliveryStore.Due> due = store.takeDue(now, 10, 60_000);
-        assertEquals(List.of(new DeliveryStore.Due("ledger-1", "file", 0)), due);
+        assertEquals(Optional.of(new DeliveryStore.Due("ledger-1", "file", 0)), store.takeDue(now, FILE, 60_000));
         store.delivered("ledger-1", "file");
         assertEquals(0, store.pendingCount());
         assertEquals(0, store.releaseLeases(now), "a delivered row is not touched");
     }
+
+    @Test
+    void dueRowsAreLeasedOneAtATimeMostOverdueFirst() {
+        long now = System.currentTimeMillis();
+        for (String id : List.of("ledger-1", "ledger-2", "ledger-3")) {
+            store.enqueue(id, List.of("file"), 0);
+            store.release(id, "file", now - ("ledger-2".equals(id) ? 5_000 : 1_000));
+        }
+        assertEquals("ledger-2", store.takeDue(now, FILE, 60_000).orElseThrow().ledgerId());
+        // the two others stay due: a slow attempt of the first cannot run their leases down
+        assertEquals(2, List.of(store.takeDue(now, FILE, 60_000), store.takeDue(now, FILE, 60_000)).stream()
+                .filter(Optional::isPresent).count());
+        assertTrue(store.takeDue(now, FILE, 60_000).isEmpty(), "all three are leased now");
+    }
+
+    @Test
+    void aLateRefusalDoesNotUndoADelivery() {
+        store.enqueue("ledger-1", List.of("http"), 0);
+        store.delivered("ledger-1", "http");
+        store.refused("ledger-1", "http", "HTTP 400");
+        assertEquals(DeliveryStore.DELIVERED, store.state("ledger-1", "http"));
+    }
+
+    @Test
+    void rowsOfATargetNoLongerConfiguredAreNotTakenNorCounted() {
+        long now = System.currentTimeMillis();
+        store.enqueue("ledger-1", List.of("file", "s3"), 0);
+        assertEquals(1, store.pendingCount(FILE));
+        assertEquals(Map.of("s3", 1), store.pendingOutside(FILE));
+        assertEquals("file", store.takeDue(now, FILE, 60_000).orElseThrow().target());
+        assertTrue(store.takeDue(now, FILE, 60_000).isEmpty(), "the s3 row is left alone");
+    }
+
+    @Test
+    void refusalsAreCountedFromAGivenTime() {
+        long before = System.currentTimeMillis();
+        store.enqueue("ledger-1", List.of("http"), 0);
+        store.refused("ledger-1", "http", "HTTP 422");
+        assertEquals(1, store.refusedSince(before));
+        assertEquals(0, store.refusedSince(System.currentTimeMillis() + 1_000));
+    }
+
+    private static final List<String> FILE = List.of("file");
 }

@@ -2,9 +2,14 @@ package id.ktpbridge.target;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -14,6 +19,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -21,6 +28,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.result.DeliveryStore;
 import id.ktpbridge.result.Outbox;
 import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.PostgresServer;
 import id.ktpbridge.testkit.RecordingHttpServer;
 import id.ktpbridge.testkit.Results;
@@ -134,7 +142,7 @@ class TargetsTest {
 
     @Test
     void aClientErrorIsRecordedAsRefusedAndNotRetried() throws Exception {
-        try (RecordingHttpServer http = new RecordingHttpServer();
+        try (LogCapture log = new LogCapture(); RecordingHttpServer http = new RecordingHttpServer();
              BridgeApp app = BridgeApp.start(dataDir, targets(http, ""))) {
             http.answer(422);
             drop(app, "u5201.png");
@@ -145,6 +153,59 @@ class TargetsTest {
             assertEquals(Map.of(DeliveryStore.DELIVERED, 1), deliveries(app).get("file"));
             await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(3))
                     .until(() -> http.received().size() == attempts);
+            // a receiver's answer may echo the document: it is kept in the outbox row, not logged
+            assertTrue(lastErrors(app).contains("test says 422"), lastErrors(app));
+            assertTrue(log.text().contains("HTTP 422"), "the status is logged");
+            assertFalse(log.text().contains("test says"), "the response body is not logged");
+        }
+    }
+
+    @Test
+    void anHttpsTargetThatNeverAnswersIsGivenUpOnAfterTheTimeout() throws Exception {
+        // accepts connections and never says a word, so the TLS handshake waits for an answer
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+             RecordingHttpServer unused = new RecordingHttpServer()) {
+            AtomicInteger connections = new AtomicInteger();
+            List<Socket> held = new CopyOnWriteArrayList<>();
+            Thread acceptor = new Thread(() -> {
+                while (!silent.isClosed()) {
+                    try {
+                        held.add(silent.accept());
+                        connections.incrementAndGet();
+                    } catch (IOException closed) {
+                        return;
+                    }
+                }
+            });
+            acceptor.setDaemon(true);
+            acceptor.start();
+            Map<String, String> props = targets(unused, "");
+            props.put("ktp.results.targets", "file,http");
+            props.put("ktp.results.http.url", "https://127.0.0.1:" + silent.getLocalPort() + "/ktp/results");
+            props.put("ktp.results.http.connect-timeout", "1000");
+            props.put("ktp.results.http.timeout", "1000");
+            props.put("ktp.results.retry.lease", "10000");
+            try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+                drop(app, "u5501.png");
+                // a second connection means the first attempt ended and was retried, well before 3 minutes
+                await().atMost(Duration.ofSeconds(20)).until(() -> connections.get() >= 2);
+                assertEquals(Map.of(DeliveryStore.PENDING, 1), deliveries(app).get("http"));
+                assertEquals(1, Results.count(app.results()), "the file target is not held up");
+            } finally {
+                for (Socket s : held) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void aLeaseShorterThanTwoAttemptsIsRefusedAtStart() throws Exception {
+        try (RecordingHttpServer http = new RecordingHttpServer()) {
+            Map<String, String> props = targets(http, "");
+            props.put("ktp.results.retry.lease", "60000");
+            String error = BridgeApp.startupError(dataDir, props);
+            assertTrue(error.contains("ktp.results.retry.lease"), error);
         }
     }
 
@@ -184,6 +245,17 @@ class TargetsTest {
     private static void drop(BridgeApp app, String... names) throws Exception {
         for (String n : names) {
             Results.drop(app.inbox(), n, SampleImages.card(n, n.endsWith(".png") ? "png" : "jpg"));
+        }
+    }
+
+    private static String lastErrors(BridgeApp app) throws Exception {
+        try (Connection c = app.bean("ktpDataSource", javax.sql.DataSource.class).getConnection();
+             ResultSet rs = c.createStatement().executeQuery("SELECT last_error FROM ktp_delivery")) {
+            StringBuilder errors = new StringBuilder();
+            while (rs.next()) {
+                errors.append(rs.getString(1)).append('\n');
+            }
+            return errors.toString();
         }
     }
 
