@@ -23,6 +23,8 @@ import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
  * What the {@code ingest-s3} route needs from Java: turning an S3 object into the neutral input
@@ -134,11 +136,18 @@ public class S3Source {
     public void submitted(Exchange exchange) {
         String bucket = exchange.getMessage().getHeader(AWS2S3Constants.BUCKET_NAME, String.class);
         String key = exchange.getMessage().getHeader(AWS2S3Constants.KEY, String.class);
+        String etag = exchange.getMessage().getHeader(AWS2S3Constants.E_TAG, String.class);
         try {
+            if (replaced(bucket, key, etag)) {
+                leaveReplaced(exchange);
+                return;
+            }
             if (!deleteAfterSuccess) {
-                copy(bucket, key, processedBucket == null ? bucket : processedBucket, processedPrefix + relative(key));
+                copy(bucket, key, etag, processedBucket == null ? bucket : processedBucket, processedPrefix + relative(key));
             }
             client.deleteObject(r -> r.bucket(bucket).key(key));
+        } catch (ObjectReplaced e) {
+            leaveReplaced(exchange);
         } catch (SdkException e) {
             LOG.warn("Ledger {}: submitted, but its S3 object could not be {}: {}. It stays in place and is not taken again.",
                     exchange.getProperty(WorkItem.LEDGER_ID, String.class),
@@ -160,11 +169,15 @@ public class S3Source {
         String toBucket = failedBucket == null ? bucket : failedBucket;
         String report = msg.getBody(String.class);
         String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+        String etag = msg.getHeader(AWS2S3Constants.E_TAG, String.class);
         try {
-            copy(bucket, key, toBucket, target);
+            copy(bucket, key, etag, toBucket, target);
             client.putObject(r -> r.bucket(toBucket).key(target + ".error.json").contentType("application/json"),
                     RequestBody.fromBytes((report == null ? "{}" : report).getBytes(StandardCharsets.UTF_8)));
             client.deleteObject(r -> r.bucket(bucket).key(key));
+        } catch (ObjectReplaced e) {
+            leaveReplaced(exchange);
+            return;
         } catch (SdkException e) {
             LOG.error("Ledger {}: its S3 object could not be moved to the failed prefix: {}. It stays in place and is not"
                     + " taken again.", ledgerId, S3BucketCheck.rootMessage(e));
@@ -173,9 +186,53 @@ public class S3Source {
         repository().remove(inputKey(exchange));
     }
 
-    private void copy(String fromBucket, String fromKey, String toBucket, String toKey) {
-        client.copyObject(r -> r.sourceBucket(fromBucket).sourceKey(fromKey).destinationBucket(toBucket)
-                .destinationKey(toKey));
+    /**
+     * Copies the object only if it is still the version that was processed (its ETag): a partner
+     * may have put a new version under the same key meanwhile, which must not be moved away unseen.
+     */
+    private void copy(String fromBucket, String fromKey, String etag, String toBucket, String toKey) {
+        try {
+            client.copyObject(r -> r.sourceBucket(fromBucket).sourceKey(fromKey).destinationBucket(toBucket)
+                    .destinationKey(toKey).copySourceIfMatch(etag == null || etag.isBlank() ? null : etag));
+        } catch (S3Exception e) {
+            if (e.statusCode() == 412) {
+                throw new ObjectReplaced();
+            }
+            throw e;
+        }
+    }
+
+    /** Whether the key now holds another version than the one processed (checked before a plain delete). */
+    private boolean replaced(String bucket, String key, String etag) {
+        if (!deleteAfterSuccess || etag == null || etag.isBlank()) {
+            return false;
+        }
+        try {
+            return !stripQuotes(client.headObject(r -> r.bucket(bucket).key(key)).eTag()).equals(stripQuotes(etag));
+        } catch (NoSuchKeyException e) {
+            return false;
+        }
+    }
+
+    private static String stripQuotes(String etag) {
+        return etag == null ? "" : etag.replace("\"", "");
+    }
+
+    /**
+     * The object was replaced while its earlier version was worked on: the new version stays in
+     * place and is taken on its own (its ETag differs, so it is a new input). Between the check
+     * and the delete a few milliseconds remain in which a new version could still be put.
+     */
+    private static void leaveReplaced(Exchange exchange) {
+        LOG.warn("Ledger {}: its S3 object was replaced under the same key while it was processed; the new version"
+                + " stays in place and is taken as a new input", exchange.getProperty(WorkItem.LEDGER_ID, String.class));
+    }
+
+    /** The source object changed between reading and moving it. */
+    private static final class ObjectReplaced extends RuntimeException {
+        ObjectReplaced() {
+            super(null, null, false, false);
+        }
     }
 
     /** The key below the source prefix: {@code inbox/branch-1/u1.jpg} -> {@code branch-1/u1.jpg}. */

@@ -13,6 +13,9 @@ public class SubmitRoutes extends RouteBuilder {
     @Override
     public void configure() {
         from("direct:submit-ktp").routeId("submit-ktp")
+                // an S3 object arrives as a stream: Intake spools it and stops past the size limit,
+                // stream caching would first copy all of it into memory
+                .noStreamCaching()
                 // the ledger's database went away for a moment (restart, failover): the failed step is
                 // tried again. Each step is safe to repeat: intake finds a row it already wrote and
                 // resumes it, an upload goes to the same URL, a repeated confirm is answered 409

@@ -20,6 +20,7 @@ import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.S3ProxyServer;
 import id.ktpbridge.testkit.SampleImages;
+import org.apache.camel.model.ModelCamelContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -111,6 +112,54 @@ class S3SourceTest {
 
             assertFalse(logs.text().contains(S3ProxyServer.SECRET_KEY), "the secret key is in the log");
             assertFalse(logs.text().contains("scan-0001"), "an object key is in the log");
+        }
+    }
+
+    @Test
+    void anObjectOverTheSizeLimitIsRejectedAndNeverCopiedIntoMemory() throws Exception {
+        String bucket = s3.newBucket("ktp-big");
+        Map<String, String> props = sourceOn(bucket);
+        props.put("ktp.source.max-size", String.valueOf(1 << 20));
+        byte[] big = new byte[8 << 20];
+        big[0] = (byte) 0xFF;
+        big[1] = (byte) 0xD8;
+        big[2] = (byte) 0xFF;
+        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+            // Camel's stream caching would read a whole object into the heap before Intake's size
+            // check (a 300 MB object ran a 192 MB heap out of memory): both routes it passes go without
+            ModelCamelContext model = (ModelCamelContext) app.context();
+            assertEquals("false", model.getRouteDefinition("ingest-s3").getStreamCache());
+            assertEquals("false", model.getRouteDefinition("submit-ktp").getStreamCache());
+
+            s3.put(bucket, "inbox/u5801.jpg", big);
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("REJECTED", result.path("status").asText());
+            assertEquals("FILE_TOO_LARGE", result.path("reasonCode").asText());
+            await().atMost(WAIT).until(() -> s3.keys(bucket, "failed/").size() == 2);
+            assertArrayEquals(big, s3.get(bucket, "failed/u5801.jpg").orElseThrow(), "quarantined whole");
+        }
+    }
+
+    @Test
+    void anObjectReplacedWhileItIsSubmittedIsNotMovedAwayUnseen() throws Exception {
+        String bucket = s3.newBucket("ktp-replaced");
+        byte[] first = SampleImages.card("u5901", "png");
+        byte[] second = SampleImages.card("u5901-corrected", "png");
+        Map<String, String> props = sourceOn(bucket);
+        // slow OneKYC calls leave time to put the new version before the first one is moved
+        props.put("gtf.sandbox.faults.latency", "700");
+        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+            s3.put(bucket, "inbox/u5901.png", first);
+            await().atMost(WAIT).until(() -> app.ledger().createdSince(0).size() == 1);
+            s3.put(bucket, "inbox/u5901.png", second);
+
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 2);
+            assertEquals(2, app.sandbox().submissionCount(), "each version submitted once");
+            assertEquals(2, Results.read(app.results()).stream().map(r -> r.path("sourceSha256").asText())
+                    .distinct().count());
+            await().atMost(WAIT).until(() -> s3.keys(bucket, "inbox/").isEmpty());
+            assertArrayEquals(second, s3.get(bucket, "processed/u5901.png").orElseThrow(), "the last version is kept");
         }
     }
 
