@@ -95,6 +95,12 @@ class HostileInputTest {
             String log = logs.text();
             assertFalse(log.contains("X-Injected"), "header injection text is not echoed");
             assertFalse(log.contains("eyJ") || log.contains("X-Amz-Signature") || log.contains("sandbox-pass-key"));
+            // file names are partner user ids by default (possibly a NIK): not even a rejected one is logged
+            for (String name : expected.keySet()) {
+                String user = name.substring(0, name.indexOf('-') > 0 ? name.indexOf('-') : name.indexOf('.'));
+                assertFalse(log.contains(name), "a rejected file's name in the log: " + name);
+                assertFalse(log.contains(user + "-") || log.contains(user + "."), "a partner user id in the log: " + user);
+            }
             for (String name : good) {
                 JsonNode ktp = results.get(name).path("submissionDetails").path("ktpData");
                 assertFalse(log.contains(ktp.path("nik").asText()), "NIK in the log");
