@@ -26,6 +26,7 @@ import id.ktpbridge.gtf.GtfHttp;
 import id.ktpbridge.gtf.GtfSettings;
 import id.ktpbridge.gtf.RateLimiter;
 import id.ktpbridge.ingest.FailureReport;
+import id.ktpbridge.ingest.FileQuarantine;
 import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.PartnerUserResolver;
@@ -186,6 +187,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("failureRecorder", new FailureRecorder(ledger, publisher));
         registry.bind("failureReport", new FailureReport(json));
         registry.bind("fileSidecar", new FileSidecar(json, s.path("ktp.source.done-dir"), s.path("ktp.source.failed-dir")));
+        registry.bind("fileQuarantine", new FileQuarantine(new FailureReport(json), s.path("ktp.source.failed-dir")));
 
         int concurrency = s.integer("ktp.concurrency", 8);
         registry.bind("submitWorkers", SubmissionWorkers.create(context, concurrency,

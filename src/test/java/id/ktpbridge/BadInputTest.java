@@ -28,6 +28,57 @@ class BadInputTest {
     Path dataDir;
 
     @Test
+    void aSecondBadFileUnderTheSameNameDoesNotReplaceTheFirstInTheFailedFolder() throws Exception {
+        byte[] first = "first bad scan".getBytes(StandardCharsets.UTF_8);
+        byte[] second = "second bad scan".getBytes(StandardCharsets.UTF_8);
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            Results.drop(app.inbox(), "u6201.png", first);
+            await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(app.failed().resolve("u6201.png.error.json")));
+            Results.drop(app.inbox(), "u6201.png", second);
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2);
+            String secondLedger = Results.read(app.results()).stream()
+                    .filter(r -> !r.path("ledgerId").asText().isEmpty())
+                    .map(r -> r.path("ledgerId").asText())
+                    .filter(id -> Files.exists(app.failed().resolve(id + "-u6201.png")))
+                    .findFirst().orElseThrow();
+            assertTrue(Arrays.equals(first, Files.readAllBytes(app.failed().resolve("u6201.png"))));
+            assertTrue(Arrays.equals(second, Files.readAllBytes(app.failed().resolve(secondLedger + "-u6201.png"))));
+            assertTrue(Files.readString(app.failed().resolve(secondLedger + "-u6201.png.error.json")).contains(secondLedger));
+        }
+    }
+
+    @Test
+    void anInputWhoseReadingFailsHalfWayGetsAnUnreadableSourceResult() throws Exception {
+        byte[] png = SampleImages.card("u6101", "png");
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            // a stream that breaks off, as a connection reset from a remote source does
+            java.io.InputStream failing = new java.io.InputStream() {
+                private int pos;
+
+                @Override
+                public int read() throws java.io.IOException {
+                    if (pos >= 100) {
+                        throw new java.io.IOException("Connection reset");
+                    }
+                    return png[pos++] & 0xff;
+                }
+            };
+            org.apache.camel.Exchange done = app.context().createProducerTemplate().send("direct:submit-ktp", e -> {
+                e.getMessage().setBody(failing);
+                e.getMessage().setHeader("KtpSourceType", "s3");
+                e.getMessage().setHeader("KtpSourceRef", "s3://bucket/inbox/u6101.png");
+                e.getMessage().setHeader("KtpSourceFile", "u6101.png");
+            });
+            assertTrue(done.getException() instanceof id.ktpbridge.ingest.InputRejectedException, "quarantined by its source");
+            await().atMost(Duration.ofSeconds(10)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("REJECTED", result.path("status").asText());
+            assertEquals("UNREADABLE_SOURCE", result.path("reasonCode").asText());
+            assertEquals(0, app.sandbox().submissionCount());
+        }
+    }
+
+    @Test
     void eachBadInputIsRejectedWithItsReasonAndNothingIsSentForIt() throws Exception {
         byte[] oversized = new byte[40_000];
         byte[] pngMagic = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};

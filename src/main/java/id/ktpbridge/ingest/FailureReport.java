@@ -23,15 +23,24 @@ public class FailureReport {
 
     /** Camel bean method: replaces the body with the report of the exception being handled. */
     public void describe(Exchange exchange) {
-        Exception failure = exchange.getException() != null ? exchange.getException()
-                : exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
+        exchange.getMessage().setBody(report(exchange));
+    }
+
+    /** The report of the exception being handled, as JSON text. */
+    public String report(Exchange exchange) {
+        Exception failure = failure(exchange);
         ObjectNode report = json.createObjectNode();
         report.put("sourceFile", exchange.getMessage().getHeader(InputHeaders.SOURCE_FILE, String.class));
         report.put("reasonCode", reasonCode(failure));
         report.put("message", message(failure));
         report.put("ledgerId", exchange.getProperty(WorkItem.LEDGER_ID, String.class));
         report.put("at", Instant.now().toString());
-        exchange.getMessage().setBody(report.toPrettyString());
+        return report.toPrettyString();
+    }
+
+    public static Exception failure(Exchange exchange) {
+        return exchange.getException() != null ? exchange.getException()
+                : exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
     }
 
     public static String reasonCode(Exception e) {

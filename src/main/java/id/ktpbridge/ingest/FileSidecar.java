@@ -8,6 +8,7 @@ import java.nio.file.StandardCopyOption;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.Exchange;
 import org.apache.camel.support.SynchronizationAdapter;
 import org.slf4j.Logger;
@@ -128,13 +129,27 @@ public class FileSidecar {
 
         @Override
         public void onFailure(Exchange exchange) {
-            move(failedDir);
+            if (Settlement.staysInSource(exchange)) {
+                return;
+            }
+            Path target = failedDir.resolve(sidecar.getFileName());
+            String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+            if (Files.exists(target) && ledgerId != null) {
+                // the image went in under <ledger id>-<name> too (FileQuarantine)
+                target = failedDir.resolve(ledgerId + "-" + sidecar.getFileName());
+            }
+            moveTo(target);
         }
 
         private void move(Path dir) {
+            moveTo(dir.resolve(sidecar.getFileName()));
+        }
+
+        private void moveTo(Path target) {
+            Path dir = target.getParent();
             try {
                 Files.createDirectories(dir);
-                Files.move(sidecar, dir.resolve(sidecar.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+                Files.move(sidecar, target, StandardCopyOption.REPLACE_EXISTING);
             } catch (IOException e) {
                 LOG.warn("Could not move a sidecar to {}: {}", dir, e.getMessage());
             }

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 import id.ktpbridge.ingest.InputHeaders;
+import id.ktpbridge.ingest.Settlement;
 import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
@@ -170,6 +171,13 @@ public class S3Source {
         String report = msg.getBody(String.class);
         String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
         String etag = msg.getHeader(AWS2S3Constants.E_TAG, String.class);
+        if (Settlement.staysInSource(exchange)) {
+            // stopped before the outcome was recorded: the object stays, and is forgotten so it is taken again
+            LOG.warn("Ledger {}: stopped before its outcome was recorded; the S3 object stays in place and is taken"
+                    + " again", ledgerId == null ? "-" : ledgerId);
+            repository().remove(inputKey(exchange));
+            return;
+        }
         try {
             copy(bucket, key, etag, toBucket, target);
             client.putObject(r -> r.bucket(toBucket).key(target + ".error.json").contentType("application/json"),

@@ -2,6 +2,7 @@ package id.ktpbridge.submit;
 
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.InputRejectedException;
+import id.ktpbridge.ingest.Settlement;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.result.ResultPublisher;
@@ -46,6 +47,7 @@ public class FailureRecorder implements Processor {
             LOG.error("Submission failed: ledger {} reason {} ({})", work.ledgerId, reason, message);
             publisher.publishLocal(ledger.findById(work.ledgerId).orElseThrow(), ResultStatus.FAILED, reason, message,
                     null);
+            Settlement.recorded(exchange);
         } else {
             LOG.warn("Step failed for ledger {} after it moved on ({}): its outcome comes from OneKYC", work.ledgerId,
                     message);

@@ -18,6 +18,7 @@ import id.ktpbridge.ingest.InputRejectedException;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.PartnerUserResolver.PartnerUser;
 import id.ktpbridge.ingest.RejectReason;
+import id.ktpbridge.ingest.Settlement;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.NewInput;
@@ -70,7 +71,15 @@ public class Intake implements Processor {
         String ledgerId = UUID.randomUUID().toString();
         exchange.setProperty(WorkItem.LEDGER_ID, ledgerId);
 
-        Inspection image = inspect(exchange, ledgerId);
+        Inspection image;
+        try {
+            image = inspect(exchange, ledgerId);
+        } catch (IOException e) {
+            // recorded and quarantined like any other bad input, so it has a result (the message of
+            // the exception is left out: it may hold the path, whose name may be a partner user id)
+            image = new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE,
+                    "reading failed: " + e.getClass().getSimpleName());
+        }
         RejectReason reason = null;
         String detail = null;
         PartnerUser user = null;
@@ -116,6 +125,7 @@ public class Intake implements Processor {
             LOG.warn("Input rejected: ledger {} source {} reason {} ({})", ledgerId, sourceType, reason, detail);
             publisher.publishLocal(ledger.findById(ledgerId).orElseThrow(), ResultStatus.REJECTED, reason.name(),
                     reason.description() + ": " + detail, null);
+            Settlement.recorded(exchange);
             throw new InputRejectedException(reason, detail);
         }
         ledger.insert(input, SubmissionState.RECEIVED);
@@ -157,7 +167,7 @@ public class Intake implements Processor {
         }
         InputStream in = exchange.getMessage().getBody(InputStream.class);
         if (in == null) {
-            throw new InputRejectedException(RejectReason.UNREADABLE_SOURCE, "the message has no readable body");
+            return new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE, "the message has no readable body");
         }
         Path spool = spoolDir.resolve(ledgerId + ".img");
         exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {

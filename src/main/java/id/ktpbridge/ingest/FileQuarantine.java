@@ -1,0 +1,65 @@
+package id.ktpbridge.ingest;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+import id.ktpbridge.submit.WorkItem;
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The file source's failed inputs: moved to the failed folder with a {@code <name>.error.json}
+ * saying why, unless {@link Settlement} says the input stays in the folder for the next attempt.
+ * A name already in the failed folder (a scanner reusing names, a file dropped again) is kept:
+ * the newcomer goes in under {@code <ledger id>-<name>}.
+ */
+public class FileQuarantine {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FileQuarantine.class);
+
+    private final FailureReport reports;
+    private final Path failedDir;
+
+    public FileQuarantine(FailureReport reports, Path failedDir) {
+        this.reports = reports;
+        this.failedDir = failedDir;
+    }
+
+    /** Camel bean method, run for a failed exchange before the file consumer lets go of the file. */
+    public void settle(Exchange exchange) {
+        String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+        if (Settlement.staysInSource(exchange)) {
+            Exception failure = FailureReport.failure(exchange);
+            LOG.warn("Ledger {}: stopped before its outcome was recorded ({}); the file stays in the source folder"
+                    + " and is taken again", ledgerId == null ? "-" : ledgerId,
+                    failure == null ? "stopping" : failure.getClass().getSimpleName());
+            return;
+        }
+        String path = exchange.getMessage().getHeader("CamelFileAbsolutePath", String.class);
+        String name = exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY, String.class);
+        if (path == null || name == null) {
+            return;
+        }
+        Path source = Path.of(path);
+        try {
+            Files.createDirectories(failedDir);
+            Path target = failedDir.resolve(name);
+            if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                target = failedDir.resolve((ledgerId == null ? Long.toString(System.currentTimeMillis()) : ledgerId)
+                        + "-" + name);
+            }
+            Path report = target.resolveSibling(target.getFileName() + ".error.json");
+            Path partial = target.resolveSibling("." + target.getFileName() + ".error.json.tmp");
+            Files.writeString(partial, reports.report(exchange), StandardCharsets.UTF_8);
+            Files.move(partial, report, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(source, target);
+        } catch (IOException e) {
+            LOG.error("Ledger {}: the failed input could not be moved to {}: {}; it stays in the source folder",
+                    ledgerId, failedDir, e.getMessage());
+        }
+    }
+}

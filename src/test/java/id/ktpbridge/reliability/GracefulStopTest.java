@@ -1,0 +1,91 @@
+package id.ktpbridge.reliability;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.sandbox.GtfSandbox;
+import id.ktpbridge.sandbox.SandboxSettings;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A normal stop (a rolling update, {@code docker stop}) while inputs wait for slow submissions:
+ * those the bundle could not finish stay in the inbox, none is quarantined without a result, and
+ * the next start takes them up. Before, they went to {@code failed/} with neither a result nor a
+ * report, and nothing took them up again.
+ */
+class GracefulStopTest {
+
+    private static final int IMAGES = 10;
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void inputsTheBundleStoppedOnStayInTheInboxAndTheNextStartFinishesThem() throws Exception {
+        SandboxSettings settings = new SandboxSettings();
+        settings.setCallbackEnabled(false);
+        settings.setLatencyMillis(700);
+        settings.setProcessingDelayMillis(300);
+        GtfSandbox sandbox = new GtfSandbox(settings).start();
+        try {
+            Map<String, String> props = new HashMap<>();
+            props.put("gtf.sandbox.enabled", "false");
+            props.put("gtf.token-url", sandbox.baseUrl());
+            props.put("gtf.api-url", sandbox.baseUrl());
+            props.put("ktp.callback.auth-token", "graceful-stop");
+            props.put("ktp.concurrency", "2");
+            props.put("ktp.source.read-lock-min-age", "100");
+            props.put("camel.main.shutdown-timeout", "2");
+            Path inbox = Files.createDirectories(dataDir.resolve("inbox"));
+            for (int i = 0; i < IMAGES; i++) {
+                String name = "u65" + (10 + i) + ".png";
+                Results.drop(inbox, name, SampleImages.card(name, "png"));
+            }
+
+            try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+                await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().createdSince(0).size() >= 2);
+            }
+            assertEquals(List.of(), names(dataDir.resolve("failed")), "nothing quarantined: every image is good");
+            long left = names(inbox).size();
+            assertTrue(left > 0, "the stop came while inputs were waiting");
+            assertEquals(IMAGES, left + names(dataDir.resolve("done")).size(), "every input is in the inbox or done");
+
+            props.put("camel.main.shutdown-timeout", "20");
+            try (BridgeApp again = BridgeApp.start(dataDir, props)) {
+                await().atMost(Duration.ofSeconds(90)).until(() -> Results.count(again.results()) == IMAGES);
+                for (JsonNode r : Results.read(again.results())) {
+                    assertEquals("COMPLETED", r.path("status").asText(), r.path("sourceFile").asText());
+                }
+                assertEquals(IMAGES, sandbox.submissionIds().stream()
+                        .filter(id -> !"INITIATED".equals(sandbox.submissionStatus(id))).count(),
+                        "one confirmed submission per input");
+                await().atMost(Duration.ofSeconds(10)).until(() -> names(inbox).isEmpty());
+            }
+        } finally {
+            sandbox.stop();
+        }
+    }
+
+    private static List<String> names(Path dir) throws Exception {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).sorted().toList();
+        }
+    }
+}
