@@ -8,6 +8,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 import javax.sql.DataSource;
 
@@ -110,6 +112,9 @@ public class BridgeConfiguration implements CamelConfiguration {
         DeliveryStore deliveries = new DeliveryStore(dataSource);
         boolean cluster = s.flag("ktp.cluster.enabled", false);
         fileClaims(s, context, registry, cluster, inputRepositories.get(0));
+        if (cluster) {
+            renewClaims(context, inputRepositories, claimTtl);
+        }
         if (cluster && s.optional("ktp.db.url").map(u -> u.startsWith("jdbc:h2:")).orElse(true)) {
             throw new IllegalStateException("ktp.cluster.enabled=true needs a database all instances share:"
                     + " set ktp.db.url (KTP_DB_URL) to a PostgreSQL URL");
@@ -261,6 +266,22 @@ public class BridgeConfiguration implements CamelConfiguration {
      * way out. A single instance has nobody to coordinate with: its claims stay in memory (four
      * ledger writes less per file) and are released at once, so a batch run exits without waiting.
      */
+    /** Keeps this instance's input claims alive while it works on them, renewing at a third of their time to live. */
+    private void renewClaims(CamelContext context, List<LedgerIdempotentRepository> repositories, long claimTtl) {
+        ScheduledExecutorService renewal = context.getExecutorServiceManager()
+                .newSingleThreadScheduledExecutor(this, "ktp-claim-renewal");
+        long every = Math.max(1_000, claimTtl / 3);
+        renewal.scheduleWithFixedDelay(() -> {
+            for (LedgerIdempotentRepository repository : repositories) {
+                try {
+                    repository.renewClaims();
+                } catch (RuntimeException e) {
+                    LOG.warn("Input claims not renewed ({}); trying again in {} ms", e.getMessage(), every);
+                }
+            }
+        }, every, every, TimeUnit.MILLISECONDS);
+    }
+
     private static void fileClaims(Settings s, CamelContext context, Registry registry, boolean cluster,
                                    LedgerIdempotentRepository shared) {
         registry.bind("fileClaims", cluster ? shared : MemoryIdempotentRepository.memoryIdempotentRepository(100_000));

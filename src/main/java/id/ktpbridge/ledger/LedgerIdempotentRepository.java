@@ -102,6 +102,30 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
         execute("DELETE FROM ktp_processed_input WHERE repository = ?", null, null);
     }
 
+    /**
+     * Renews this instance's unconfirmed claims. An input can be under way for longer than the
+     * claim's time to live (a slow or throttled OneKYC, a long queue); an instance that is alive
+     * renews its claims well within it, so only a dead holder's claims run out and are taken over.
+     *
+     * @return how many claims were renewed
+     */
+    public int renewClaims() {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "UPDATE ktp_processed_input SET created_at = ? WHERE repository = ? AND owner = ?"
+                        + " AND confirmed_at IS NULL")) {
+            ps.setLong(1, System.currentTimeMillis());
+            ps.setString(2, repository);
+            ps.setString(3, owner);
+            return ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
+    public long claimTtlMillis() {
+        return claimTtlMillis;
+    }
+
     /** Drops every claim not yet confirmed: for a single instance at start, they all belong to a dead run. */
     public int releaseClaims() {
         return execute("DELETE FROM ktp_processed_input WHERE repository = ? AND confirmed_at IS NULL", null, null);

@@ -1,5 +1,6 @@
 package id.ktpbridge.ledger;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -50,6 +51,16 @@ class LeasesTest {
             assertTrue(node2.contains("/in/b.png"));
             assertTrue(node1.releaseClaims() >= 1, "unconfirmed claims can be released at once");
             assertTrue(node1.contains("/in/b.png"));
+
+            // an input under way longer than the time to live: its live holder renews the claim
+            assertTrue(node1.add("/in/slow.png"));
+            for (int i = 0; i < 4; i++) {
+                Thread.sleep(100);
+                assertEquals(1, node1.renewClaims());
+            }
+            assertFalse(node2.add("/in/slow.png"), "renewed: still node1's after twice the time to live");
+            Thread.sleep(250);
+            assertTrue(node2.add("/in/slow.png"), "no longer renewed (node1 died): taken over");
         } finally {
             ds.dispose();
         }
