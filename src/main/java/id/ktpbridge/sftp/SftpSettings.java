@@ -79,9 +79,21 @@ public record SftpSettings(
         if (!afterSuccess.equals("move") && !afterSuccess.equals("delete")) {
             throw invalid(AFTER_SUCCESS, "must be 'move' or 'delete'");
         }
+        String doneDir = relative(s, DONE_DIR, ".done");
+        String failedDir = relative(s, FAILED_DIR, ".failed");
+        if (s.flag(PREFIX + "recursive", false)) {
+            // the consumer skips folders whose name starts with a dot, and only those
+            for (String[] dir : new String[][] {{DONE_DIR, doneDir}, {FAILED_DIR, failedDir}}) {
+                String first = normalize(dir[1]).split("/")[0];
+                if (!first.equals("..") && !first.startsWith(".")) {
+                    throw invalid(dir[0], "lies inside " + DIRECTORY + ", which is read recursively: its files would"
+                            + " be taken again. Start its name with a dot (e.g. '.done') or put it outside (e.g. '../done')");
+                }
+            }
+        }
         return new SftpSettings(host, port, user, password, keyFile,
                 s.optional(PRIVATE_KEY_PASSPHRASE).orElse(null), strict, knownHosts,
-                relative(s, DIRECTORY, "inbox"), relative(s, DONE_DIR, ".done"), relative(s, FAILED_DIR, ".failed"),
+                relative(s, DIRECTORY, "inbox"), doneDir, failedDir,
                 afterSuccess.equals("delete"), s.duration(CONNECT_TIMEOUT, Duration.ofSeconds(10)));
     }
 

@@ -108,6 +108,12 @@ class SftpStartupCheckTest {
                 "ktp.source.sftp.user", "partner", "ktp.source.sftp.password", "x",
                 "ktp.source.sftp.strict-host-key-checking", "no", "ktp.source.sftp.directory", "/data/inbox"));
         assertTrue(absolute.contains("ktp.source.sftp.directory (KTP_SOURCE_SFTP_DIRECTORY) must be relative"), absolute);
+
+        String overlap = startupFailure(Map.of("ktp.source.sftp.enabled", "true", "ktp.source.sftp.host", "127.0.0.1",
+                "ktp.source.sftp.user", "partner", "ktp.source.sftp.password", "x",
+                "ktp.source.sftp.strict-host-key-checking", "no", "ktp.source.sftp.recursive", "true",
+                "ktp.source.sftp.done-dir", "done"));
+        assertTrue(overlap.contains("ktp.source.sftp.done-dir (KTP_SOURCE_SFTP_DONE_DIR) lies inside"), overlap);
     }
 
     @Test
