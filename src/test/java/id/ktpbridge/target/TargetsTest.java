@@ -236,7 +236,13 @@ class TargetsTest {
             try (BridgeApp again = BridgeApp.start(dataDir, props)) {
                 Outbox outbox = again.bean("outbox", Outbox.class);
                 String ledgerId = again.ledger().createdSince(0).get(0).id();
-                outbox.enqueueAndDeliver(ledgerId);
+                try (Connection c = again.bean("ktpDataSource", javax.sql.DataSource.class).getConnection()) {
+                    assertEquals(1, c.createStatement().executeUpdate("UPDATE ktp_delivery SET state = 'PENDING',"
+                            + " next_attempt_at = 0 WHERE target = 'jdbc' AND ledger_id = '" + ledgerId + "'"));
+                }
+                // the retry schedule sends it again
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> DeliveryStore.DELIVERED.equals(outbox.store().state(ledgerId, "jdbc")));
                 assertEquals(2, jdbcRows(again, url));
             }
         }
