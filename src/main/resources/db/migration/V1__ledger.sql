@@ -1,5 +1,5 @@
 -- One row per input the bundle has seen. Times are epoch milliseconds (portable across H2 and PostgreSQL).
-CREATE TABLE ktp_submission (
+CREATE TABLE IF NOT EXISTS ktp_submission (
     id                   VARCHAR(36)   NOT NULL PRIMARY KEY,
     source_type          VARCHAR(16)   NOT NULL,
     source_ref           VARCHAR(2048) NOT NULL,
@@ -33,6 +33,6 @@ CREATE TABLE ktp_submission (
     updated_at           BIGINT        NOT NULL
 );
 
-CREATE UNIQUE INDEX ux_ktp_submission_submission_id ON ktp_submission (submission_id);
-CREATE INDEX ix_ktp_submission_poll ON ktp_submission (state, next_poll_at);
-CREATE INDEX ix_ktp_submission_created ON ktp_submission (created_at);
+CREATE UNIQUE INDEX IF NOT EXISTS ux_ktp_submission_submission_id ON ktp_submission (submission_id);
+CREATE INDEX IF NOT EXISTS ix_ktp_submission_poll ON ktp_submission (state, next_poll_at);
+CREATE INDEX IF NOT EXISTS ix_ktp_submission_created ON ktp_submission (created_at);

@@ -1,5 +1,5 @@
 -- Inputs a source has already taken (idempotent consumers), kept across restarts.
-CREATE TABLE ktp_processed_input (
+CREATE TABLE IF NOT EXISTS ktp_processed_input (
     repository  VARCHAR(64)   NOT NULL,
     input_key   VARCHAR(1024) NOT NULL,
     created_at  BIGINT        NOT NULL,
@@ -7,7 +7,7 @@ CREATE TABLE ktp_processed_input (
 );
 
 -- The outbox: one row per result and target, retried until delivered (or refused for good).
-CREATE TABLE ktp_delivery (
+CREATE TABLE IF NOT EXISTS ktp_delivery (
     ledger_id        VARCHAR(36)   NOT NULL,
     target           VARCHAR(32)   NOT NULL,
     state            VARCHAR(16)   NOT NULL,
@@ -19,4 +19,4 @@ CREATE TABLE ktp_delivery (
     PRIMARY KEY (ledger_id, target)
 );
 
-CREATE INDEX ix_ktp_delivery_due ON ktp_delivery (state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS ix_ktp_delivery_due ON ktp_delivery (state, next_attempt_at);

@@ -1,6 +1,6 @@
 -- Results table of the JDBC target: one row per submission, upserted by submission_id.
 -- submission_id holds the OneKYC submission id, or local-<ledger id> for inputs that never got one.
-CREATE TABLE ktp_result (
+CREATE TABLE IF NOT EXISTS ktp_result (
     submission_id        VARCHAR(128)  NOT NULL PRIMARY KEY,
     ledger_id            VARCHAR(36)   NOT NULL,
     partner_user_id      VARCHAR(256),
@@ -18,4 +18,4 @@ CREATE TABLE ktp_result (
     updated_at           BIGINT        NOT NULL
 );
 
-CREATE INDEX ix_ktp_result_partner_user ON ktp_result (partner_user_id);
+CREATE INDEX IF NOT EXISTS ix_ktp_result_partner_user ON ktp_result (partner_user_id);
