@@ -2,6 +2,7 @@ package id.ktpbridge;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -10,7 +11,10 @@ import java.util.HashMap;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
 import org.junit.jupiter.api.Test;
@@ -23,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CallbackRecordTest {
 
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String[] FILES = {"u3001.png", "u3002-notektp.jpg", "u3003-error.png"};
 
     @TempDir
@@ -83,6 +88,48 @@ class CallbackRecordTest {
     void anUnknownResultSourceIsRefusedByName() {
         String messages = BridgeApp.startupError(dataDir, Map.of("ktp.callback.result-source", "body"));
         assertTrue(messages.contains("Setting 'ktp.callback.result-source' must be details or callback"), messages);
+    }
+
+    @Test
+    void valuesLongerThanTheLedgerHoldsStillEndInOneResult() throws Exception {
+        Map<String, String> props = new HashMap<>(Map.of("ktp.poll.enabled", "false",
+                "ktp.callback.auth-token", "record-test-token", "gtf.sandbox.callback.enabled", "false",
+                "ktp.callback.result-source", "callback", "ktp.callback.max-body-size", String.valueOf(4 << 20)));
+        try (LogCapture log = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, props)) {
+            Results.drop(app.inbox(), "u3101.png", SampleImages.card("u3101", "png"));
+            Results.drop(app.inbox(), "u3102.png", SampleImages.card("u3102", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> app.ledger().createdSince(0).stream()
+                    .filter(r -> r.state() == SubmissionState.CONFIRMED).count() == 2);
+            Map<String, String> submissions = new HashMap<>();
+            app.ledger().createdSince(0).forEach(r -> submissions.put(r.sourceFile(), r.submissionId()));
+
+            // a reason code longer than the ledger's column: stored cut short, delivered whole
+            String longReason = "REASON_" + "X".repeat(100);
+            assertEquals(200, callback(app, JSON.createObjectNode().put("submissionId", submissions.get("u3101.png"))
+                    .put("status", "COMPLETED").put("result", "INVALID").put("reasonCode", longReason)
+                    .set("submissionDetails", JSON.createObjectNode())));
+            // a record larger than the ledger stores at all: the submission ends FAILED instead of never
+            String huge = "3201" + "9".repeat(1_100_000);
+            assertEquals(200, callback(app, JSON.createObjectNode().put("submissionId", submissions.get("u3102.png"))
+                    .put("status", "COMPLETED").put("result", "VALID").put("reasonCode", "")
+                    .set("submissionDetails", JSON.createObjectNode().put("blob", huge))));
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2);
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            assertEquals(longReason, results.get("u3101.png").path("reasonCode").asText());
+            assertEquals("FAILED", results.get("u3102.png").path("status").asText());
+            assertEquals("RESULT_NOT_STORED", results.get("u3102.png").path("reasonCode").asText());
+            assertFalse(log.text().contains("99999999"), "the refused value is not in the log");
+            assertFalse(log.text().contains("u3102"), "nothing of the refused document is in the log");
+        }
+    }
+
+    private static int callback(BridgeApp app, com.fasterxml.jackson.databind.node.ObjectNode body) throws Exception {
+        return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(app.callbackUrl()))
+                .header("Authorization", "Bearer record-test-token").header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body.toString())).build(),
+                java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
     }
 
     /** Callbacks only: the poller is off, so every result came through the callback route. */

@@ -70,7 +70,7 @@ public class Collector {
     /** As {@link #collect}, for a row this caller has already claimed. */
     public boolean collectClaimed(LedgerRecord r, String via, JsonNode record) {
         if (record != null) {
-            publishClaimed(r, () -> publisher.publishOutcome(r, record, via));
+            publishClaimed(r, via, () -> publisher.publishOutcome(r, record, via));
             return true;
         }
         JsonNode details;
@@ -80,7 +80,7 @@ public class Collector {
             if (refusedForGood(e, "details")) {
                 // asking again gets the same answer (reference 2.4), so end it now
                 LOG.error("Details of submission {} refused: {}", r.submissionId(), e.getMessage());
-                publishClaimed(r, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
+                publishClaimed(r, via, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
                         "refused for good: " + e.getMessage(), via));
                 return true;
             }
@@ -90,7 +90,7 @@ public class Collector {
         if (!isFinal(status)) {
             return retryLater(r, via, "details say " + (status.isEmpty() ? "nothing" : status));
         }
-        publishClaimed(r, () -> publisher.publishOutcome(r, details, via));
+        publishClaimed(r, via, () -> publisher.publishOutcome(r, details, via));
         return true;
     }
 
@@ -102,7 +102,7 @@ public class Collector {
         long now = System.currentTimeMillis();
         if (r.deadlineAt() != null && now >= r.deadlineAt()) {
             LOG.warn("Submission {} passed its poll deadline ({})", r.submissionId(), why);
-            publishClaimed(r, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
+            publishClaimed(r, via, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
                     "no final outcome before ktp.poll.deadline (" + why + ")", via));
             return true;
         }
@@ -129,7 +129,7 @@ public class Collector {
         if (!ledger.claim(r.id(), VIA_POLL)) {
             return false;
         }
-        publishClaimed(r, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
+        publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
                 "refused for good: " + e.getMessage(), VIA_POLL));
         return true;
     }
@@ -139,12 +139,12 @@ public class Collector {
         if (!ledger.claim(r.id(), VIA_POLL)) {
             return false;
         }
-        publishClaimed(r, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
+        publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
                 "no final status before ktp.poll.deadline (last status " + lastKnownStatus + ")", VIA_POLL));
         return true;
     }
 
-    private void publishClaimed(LedgerRecord r, Runnable publish) {
+    private void publishClaimed(LedgerRecord r, String via, Runnable publish) {
         long wait = ledgerRetryDelay.toMillis();
         for (int attempt = 0; ; attempt++) {
             try {
@@ -152,7 +152,12 @@ public class Collector {
                 return;
             } catch (LedgerException e) {
                 // storing the result is one transaction, so trying it again cannot store it twice
-                if (!e.isTransient() || attempt >= ledgerRetries || !pause(wait)) {
+                if (!e.isTransient()) {
+                    // the same outcome would fail the same way at every later try: end it with one that fits
+                    storeInstead(r, via, e);
+                    return;
+                }
+                if (attempt >= ledgerRetries || !pause(wait)) {
                     givenUp(r, e);
                     return;
                 }
@@ -163,6 +168,21 @@ public class Collector {
                 givenUp(r, e);
                 return;
             }
+        }
+    }
+
+    /**
+     * The outcome could not be stored for a reason that does not go away (a value the ledger
+     * refuses): a FAILED result saying so ends the submission, instead of a claim that goes stale
+     * and fails the same way every few minutes.
+     */
+    private void storeInstead(LedgerRecord r, String via, LedgerException e) {
+        LOG.error("Outcome of submission {} could not be stored: {}", r.submissionId(), e.getMessage());
+        try {
+            publisher.publishLocal(r, ResultStatus.FAILED, "RESULT_NOT_STORED",
+                    "OneKYC's outcome could not be stored in the ledger: " + e.getMessage(), via);
+        } catch (RuntimeException again) {
+            givenUp(r, again);
         }
     }
 

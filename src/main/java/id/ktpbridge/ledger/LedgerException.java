@@ -19,7 +19,22 @@ public class LedgerException extends RuntimeException {
     }
 
     public LedgerException(SQLException cause) {
-        super("Ledger database error: " + cause.getMessage(), cause);
+        super("Ledger database error" + (cause.getSQLState() == null ? "" : " (SQL state " + cause.getSQLState() + ")")
+                + ": " + redacted(cause.getMessage()), cause);
+    }
+
+    /**
+     * The driver's message without the values it quotes: H2 names the value that did not fit, and
+     * a statement's parameters, which can be a result document with a NIK and a name in it.
+     */
+    static String redacted(String message) {
+        if (message == null) {
+            return "";
+        }
+        // everything from the first quoted value on: H2 cuts long values short, so the closing quote may be missing
+        int quote = message.indexOf('\'');
+        String text = quote < 0 ? message : message.substring(0, quote) + "'…";
+        return text.length() <= 300 ? text : text.substring(0, 300) + "…";
     }
 
     /**

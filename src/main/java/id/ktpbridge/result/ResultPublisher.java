@@ -63,7 +63,8 @@ public class ResultPublisher {
         // stored and queued in one transaction: if it fails the claim stays open, so it is published again
         String body = doc.toPrettyString();
         List<String> queued = new ArrayList<>();
-        if (!ledger.recordResult(r.id(), status.name(), result, reasonCode,
+        // the ledger's columns hold what fits (the document keeps OneKYC's values whole)
+        if (!ledger.recordResult(r.id(), status.name(), clamp(result, 16), clamp(reasonCode, 64),
                 parseInstant(doc.path("completedAt").asText(null)), body, c -> queued.addAll(outbox.enqueue(c, r.id())))) {
             LOG.warn("Ledger {} submission {} already has a result; this {} one is not published", r.id(),
                     r.submissionId(), status);
@@ -77,6 +78,10 @@ public class ResultPublisher {
             metrics.inputFinished(r.sourceType(), status.name());
         }
         outbox.deliverNow(r.id(), ResultDocument.name(r), status.name(), body, queued);
+    }
+
+    private static String clamp(String value, int max) {
+        return value == null || value.length() <= max ? value : value.substring(0, max);
     }
 
     private static Long parseInstant(String iso) {

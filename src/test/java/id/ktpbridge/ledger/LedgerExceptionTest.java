@@ -28,4 +28,14 @@ class LedgerExceptionTest {
         assertFalse(new LedgerException(new SQLException("no state")).isTransient());
         assertFalse(new LedgerException("Ledger row x was not in the expected state").isTransient());
     }
+
+    @Test
+    void theMessageLeavesOutTheValuesTheDriverQuotes() {
+        String h2 = "Value too long for column \"RESULT_JSON CHARACTER VARYING(1000000)\": \"U&'{\\000a  \"\"nik\"\" : "
+                + "\"\"3201010101010001\"\"... (1100658)\"; SQL statement: UPDATE ktp_submission SET result_json = ?";
+        String message = new LedgerException(new java.sql.SQLException(h2, "22001")).getMessage();
+        assertTrue(message.startsWith("Ledger database error (SQL state 22001): Value too long for column"), message);
+        assertFalse(message.contains("3201010101010001"), message);
+        assertFalse(new LedgerException(new java.sql.SQLException("x 'alpha' y 'bravo'")).getMessage().contains("bravo"));
+    }
 }
