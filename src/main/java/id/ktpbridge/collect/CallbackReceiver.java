@@ -150,9 +150,9 @@ public class CallbackReceiver {
 
     private String callerAddress(org.apache.camel.Message msg) {
         if (trustForwardedFor) {
-            String forwarded = msg.getHeader("X-Forwarded-For", String.class);
-            if (forwarded != null && !forwarded.isBlank()) {
-                return forwarded.split(",")[0].trim();
+            String forwarded = nearestForwarded(msg.getHeader("X-Forwarded-For"));
+            if (forwarded != null) {
+                return forwarded;
             }
         }
         Object remote = msg.getHeader(REMOTE_ADDRESS);
@@ -163,6 +163,24 @@ public class CallbackReceiver {
             return vertx.hostAddress();
         }
         return remote == null ? null : remote.toString();
+    }
+
+    /**
+     * The address the proxy in front of the bundle saw: the last {@code X-Forwarded-For} entry.
+     * The proxy appends it to whatever the caller sent, so the entries before it are the caller's
+     * own word. Several header lines count as one list.
+     */
+    static String nearestForwarded(Object header) {
+        String joined = header instanceof Iterable<?> lines
+                ? String.join(",", java.util.stream.StreamSupport.stream(lines.spliterator(), false)
+                        .map(String::valueOf).toList())
+                : header == null ? null : header.toString();
+        if (joined == null || joined.isBlank()) {
+            return null;
+        }
+        String[] entries = joined.split(",");
+        String last = entries[entries.length - 1].trim();
+        return last.isEmpty() ? null : last;
     }
 
     /**

@@ -1,0 +1,52 @@
+package id.ktpbridge.collect;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import id.ktpbridge.testkit.BridgeApp;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The callback allowlist behind a proxy ({@code ktp.callback.trust-forwarded-for}): the address
+ * the proxy appended decides, not an entry the caller wrote itself.
+ */
+class ForwardedCallerTest {
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void theLastEntryIsTheCaller() {
+        assertEquals("192.0.2.7", CallbackReceiver.nearestForwarded("10.1.1.1, 192.0.2.7"));
+        assertEquals("10.1.1.1", CallbackReceiver.nearestForwarded("10.1.1.1"));
+        assertEquals("192.0.2.7", CallbackReceiver.nearestForwarded(List.of("10.1.1.1", "198.51.100.1, 192.0.2.7")));
+        assertNull(CallbackReceiver.nearestForwarded(" "));
+        assertNull(CallbackReceiver.nearestForwarded(null));
+    }
+
+    @Test
+    void aForgedFirstEntryDoesNotPassTheAllowlist() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.callback.auth-mode", "none",
+                "ktp.callback.trust-forwarded-for", "true", "ktp.callback.allowed-cidrs", "10.0.0.0/8"))) {
+            String body = "{\"submissionId\":\"3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44\",\"status\":\"COMPLETED\"}";
+            assertEquals(200, post(app, "10.1.1.1", body), "the proxy saw an allowed caller");
+            assertEquals(403, post(app, "10.1.1.1, 192.0.2.7", body), "the caller wrote 10.1.1.1 itself");
+        }
+    }
+
+    private static int post(BridgeApp app, String forwardedFor, String body) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(app.callbackUrl()))
+                        .header("Content-Type", "application/json").header("X-Forwarded-For", forwardedFor)
+                        .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+}
