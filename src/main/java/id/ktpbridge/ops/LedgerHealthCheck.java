@@ -6,7 +6,11 @@ import id.ktpbridge.ledger.Ledger;
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.impl.health.AbstractHealthCheck;
 
-/** Ready and live only while the ledger database answers. */
+/**
+ * Ready only while the ledger database answers. Not a liveness check: a restart does not bring a
+ * database back, and the bundle rides out a failover itself (its steps are retried), so a
+ * database outage must not get every replica killed.
+ */
 public class LedgerHealthCheck extends AbstractHealthCheck {
 
     private final Ledger ledger;
@@ -14,6 +18,11 @@ public class LedgerHealthCheck extends AbstractHealthCheck {
     public LedgerHealthCheck(Ledger ledger) {
         super("ktp", "ledger");
         this.ledger = ledger;
+    }
+
+    @Override
+    public boolean isLiveness() {
+        return false;
     }
 
     @Override

@@ -40,6 +40,13 @@ class ObservabilityTest {
             assertEquals(200, live.statusCode(), live.body());
             HttpResponse<String> all = get(app.managementUrl("/observe/health?exposureLevel=full"));
             assertTrue(all.body().contains("ledger") && all.body().contains("onekyc"), all.body());
+            // a database or OneKYC outage makes a replica not ready; it must not get it restarted
+            org.apache.camel.health.HealthCheckRegistry checks = org.apache.camel.health.HealthCheckRegistry.get(app.context());
+            for (String id : new String[] {"ledger", "onekyc"}) {
+                org.apache.camel.health.HealthCheck check =
+                        (org.apache.camel.health.HealthCheck) checks.getCheck(id).orElseThrow();
+                assertTrue(check.isReadiness() && !check.isLiveness(), id + " is a readiness check only");
+            }
 
             String metrics = get(app.managementUrl("/observe/metrics")).body();
             assertTrue(metrics.contains("ktp_inputs_total{outcome=\"COMPLETED\",source=\"file\"} 2.0"), metrics);
