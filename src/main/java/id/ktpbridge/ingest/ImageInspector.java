@@ -39,10 +39,17 @@ public class ImageInspector {
         }
     }
 
-    public Inspection inspectFile(Path file) throws IOException {
+    /** A rejection when the file is over the size limit (nothing read), else null. */
+    public Inspection checkSize(Path file) throws IOException {
         long size = Files.size(file);
-        if (size > maxBytes) {
-            return rejected(file, size, null, RejectReason.FILE_TOO_LARGE, size + " bytes > " + maxBytes);
+        return size > maxBytes ? rejected(file, size, null, RejectReason.FILE_TOO_LARGE, size + " bytes > " + maxBytes)
+                : null;
+    }
+
+    public Inspection inspectFile(Path file) throws IOException {
+        Inspection tooLarge = checkSize(file);
+        if (tooLarge != null) {
+            return tooLarge;
         }
         try (InputStream in = Files.newInputStream(file)) {
             return inspect(file, in, OutputStream.nullOutputStream());

@@ -46,6 +46,13 @@ public class Ledger {
         return dataSource;
     }
 
+    /** As {@link #insert}, leaving a row of that id alone: a retried intake finds the one it wrote. */
+    public void insertIfAbsent(NewInput in, SubmissionState state) {
+        if (findById(in.id()).isEmpty()) {
+            insert(in, state);
+        }
+    }
+
     public void insert(NewInput in, SubmissionState state) {
         long now = System.currentTimeMillis();
         update("INSERT INTO ktp_submission (id, source_type, source_ref, source_file, source_sha256, source_size,"
@@ -105,10 +112,15 @@ public class Ledger {
     }
 
     public void markConfirmed(String id, long submittedAt, long firstPollAt, long deadlineAt) {
-        requireOne(update("UPDATE ktp_submission SET state = ?, submitted_at = ?, next_poll_at = ?, deadline_at = ?,"
+        int rows = update("UPDATE ktp_submission SET state = ?, submitted_at = ?, next_poll_at = ?, deadline_at = ?,"
                         + " poll_attempts = 0, upload_url = NULL, updated_at = ? WHERE id = ? AND state IN (?, ?, ?)",
                 SubmissionState.CONFIRMED.name(), submittedAt, firstPollAt, deadlineAt, System.currentTimeMillis(), id,
-                SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name()), id);
+                SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name());
+        if (rows == 0 && findById(id).map(r -> r.submittedAt() != null).orElse(false)) {
+            // a confirm step run again after its write did commit (the answer was lost): already recorded
+            return;
+        }
+        requireOne(rows, id);
     }
 
     /**

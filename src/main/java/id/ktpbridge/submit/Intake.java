@@ -48,6 +48,8 @@ public class Intake implements Processor {
     private final ObjectMapper json;
     private final String onboardingPartner;
     private final Path spoolDir;
+    /** Exchange property: the inspection of this input, kept for a retried intake. */
+    private static final String INSPECTION = "KtpInspection";
     private final boolean dedupeByContent;
 
     public Intake(Ledger ledger, ImageInspector inspector, PartnerUserResolver users, ResultPublisher publisher,
@@ -68,17 +70,24 @@ public class Intake implements Processor {
         String sourceType = required(msg.getHeader(InputHeaders.SOURCE_TYPE, String.class), InputHeaders.SOURCE_TYPE);
         String sourceFile = required(msg.getHeader(InputHeaders.SOURCE_FILE, String.class), InputHeaders.SOURCE_FILE);
         String sourceRef = msg.getHeader(InputHeaders.SOURCE_REF, sourceFile, String.class);
-        String ledgerId = UUID.randomUUID().toString();
-        exchange.setProperty(WorkItem.LEDGER_ID, ledgerId);
-
-        Inspection image;
-        try {
-            image = inspect(exchange, ledgerId);
-        } catch (IOException e) {
-            // recorded and quarantined like any other bad input, so it has a result (the message of
-            // the exception is left out: it may hold the path, whose name may be a partner user id)
-            image = new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE,
-                    "reading failed: " + e.getClass().getSimpleName());
+        // run again after a ledger write failed for a moment: the same ledger id and the inspection
+        // already made (a stream cannot be read twice; its spool copy stays until the input is done)
+        String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+        if (ledgerId == null) {
+            ledgerId = UUID.randomUUID().toString();
+            exchange.setProperty(WorkItem.LEDGER_ID, ledgerId);
+        }
+        Inspection image = exchange.getProperty(INSPECTION, Inspection.class);
+        if (image == null) {
+            try {
+                image = inspect(exchange, ledgerId);
+            } catch (IOException e) {
+                // recorded and quarantined like any other bad input, so it has a result (the message of
+                // the exception is left out: it may hold the path, whose name may be a partner user id)
+                image = new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE,
+                        "reading failed: " + e.getClass().getSimpleName());
+            }
+            exchange.setProperty(INSPECTION, image);
         }
         RejectReason reason = null;
         String detail = null;
@@ -104,7 +113,9 @@ public class Intake implements Processor {
 
         if (reason == null) {
             LedgerRecord earlier = ledger.findActiveByContent(image.sha256()).orElse(null);
-            if (earlier != null && earlier.sourceRef().equals(sourceRef)) {
+            // the same input still under way when the process stopped: resume it. Once its outcome is
+            // delivered, the same file dropped again is a new input (the dedupe rule decides)
+            if (earlier != null && earlier.sourceRef().equals(sourceRef) && !earlier.state().isFinal()) {
                 resumeOrSkip(exchange, earlier, image);
                 return;
             }
@@ -120,7 +131,7 @@ public class Intake implements Processor {
                 user == null ? null : user.type(), UUID.randomUUID().toString(), UUID.randomUUID().toString(),
                 metadata == null ? null : metadata.toString());
         if (reason != null) {
-            ledger.insert(input, SubmissionState.REJECTED);
+            ledger.insertIfAbsent(input, SubmissionState.REJECTED);
             ledger.markEnded(ledgerId, SubmissionState.REJECTED, reason.name(), detail);
             LOG.warn("Input rejected: ledger {} source {} reason {} ({})", ledgerId, sourceType, reason, detail);
             publisher.publishLocal(ledger.findById(ledgerId).orElseThrow(), ResultStatus.REJECTED, reason.name(),
@@ -128,7 +139,7 @@ public class Intake implements Processor {
             Settlement.recorded(exchange);
             throw new InputRejectedException(reason, detail);
         }
-        ledger.insert(input, SubmissionState.RECEIVED);
+        ledger.insertIfAbsent(input, SubmissionState.RECEIVED);
         exchange.setProperty(WorkItem.PROPERTY, new WorkItem(ledgerId, image.file(), image.contentType(),
                 new CallContext(new TokenKey(onboardingPartner, user.id(), user.type()), input.partnerSessionId(),
                         input.sdkSessionId()), metadata, SubmissionState.RECEIVED, null, false));
@@ -154,18 +165,28 @@ public class Intake implements Processor {
         }
     }
 
-    /** Local files are read in place; anything else is spooled to disk while it is inspected. */
+    /**
+     * Every input is copied to a spool file of its own while it is inspected, and that copy is what
+     * gets uploaded: a file replaced in the drop folder meanwhile cannot send other bytes than the
+     * ones hashed and recorded.
+     */
     private Inspection inspect(Exchange exchange, String ledgerId) throws IOException {
         Object body = exchange.getMessage().getBody();
         Path local = localFile(body);
+        InputStream in;
         if (local != null) {
             if (Files.isSymbolicLink(local)) {
                 // a link can point anywhere on the host: never follow it
                 return new Inspection(local, 0, null, null, RejectReason.SYMBOLIC_LINK, "symbolic link");
             }
-            return inspector.inspectFile(local);
+            Inspection tooLarge = inspector.checkSize(local);
+            if (tooLarge != null) {
+                return tooLarge;
+            }
+            in = Files.newInputStream(local);
+        } else {
+            in = exchange.getMessage().getBody(InputStream.class);
         }
-        InputStream in = exchange.getMessage().getBody(InputStream.class);
         if (in == null) {
             return new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE, "the message has no readable body");
         }

@@ -30,7 +30,10 @@ public class SubmitRoutes extends RouteBuilder {
                     .logExhausted(false)
                     .process("failureRecorder")
                 .end()
+                // never tried again: a rejection or a refusal stays one (without this, an exchange on
+                // which the rule above fired once would take over its redelivery count)
                 .onException(Exception.class)
+                    .maximumRedeliveries(0)
                     .handled(false)
                     .logExhausted(false)
                     .process("failureRecorder")

@@ -71,6 +71,18 @@ class LedgerTest {
     }
 
     @Test
+    void aConfirmRecordedTwiceIsNotAnError() {
+        String id = confirmedRow(5_000L);
+        // the confirm step run again after its first write did commit
+        ledger.markConfirmed(id, 2_000L, 9_000L, 70_000L);
+        assertEquals(SubmissionState.CONFIRMED, row(id).state());
+        assertEquals(1_000L, row(id).submittedAt(), "the first confirm stands");
+        String ended = newRow(SubmissionState.RECEIVED);
+        ledger.markEnded(ended, SubmissionState.FAILED, "GTF_PRESIGN_FAILED", "refused");
+        assertThrows(LedgerException.class, () -> ledger.markConfirmed(ended, 1L, 2L, 3L));
+    }
+
+    @Test
     void aStoredResultIsNeverReplaced() {
         String id = confirmedRow(0L);
         assertTrue(ledger.recordResult(id, "COMPLETED", "VALID", "", 1L, "{\"first\":true}", c -> { }));
@@ -179,12 +191,12 @@ class LedgerTest {
         ledger.recordResult(delivered, null, null, null, null, null, c -> { });
 
         assertThrows(LedgerException.class, () -> ledger.markConfirmed(rejected, 1L, 2L, 3L));
-        assertThrows(LedgerException.class, () -> ledger.markConfirmed(delivered, 1L, 2L, 3L));
         assertEquals(SubmissionState.REJECTED, row(rejected).state());
+        // a row confirmed before keeps its state and poll schedule: a second confirm changes nothing
+        ledger.markConfirmed(delivered, 1L, 2L, 3L);
         assertEquals(SubmissionState.DELIVERED, row(delivered).state());
-        // confirming twice is refused too: it would reset the poll schedule of a live submission
         String confirmed = confirmedRow(5_000L);
-        assertThrows(LedgerException.class, () -> ledger.markConfirmed(confirmed, 1L, 2L, 3L));
+        ledger.markConfirmed(confirmed, 1L, 2L, 3L);
         assertEquals(5_000L, row(confirmed).nextPollAt());
     }
 
