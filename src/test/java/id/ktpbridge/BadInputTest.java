@@ -53,6 +53,9 @@ class BadInputTest {
             await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(app.failed().resolve("u6201.png.error.json")));
             Results.drop(app.inbox(), "u6201.png", second);
             await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2);
+            // the result is written before the file is moved aside
+            await().atMost(Duration.ofSeconds(10)).until(() -> Results.read(app.results()).stream()
+                    .anyMatch(r -> Files.exists(app.failed().resolve(r.path("ledgerId").asText() + "-u6201.png"))));
             String secondLedger = Results.read(app.results()).stream()
                     .filter(r -> !r.path("ledgerId").asText().isEmpty())
                     .map(r -> r.path("ledgerId").asText())

@@ -45,7 +45,11 @@ class BundleJarIT {
         pb.environment().put("KTP_CALLBACK_PORT", String.valueOf(BridgeApp.freePort()));
         pb.environment().put("KTP_MANAGEMENT_PORT", String.valueOf(BridgeApp.freePort()));
         Process p = pb.start();
-        assertTrue(p.waitFor(180, TimeUnit.SECONDS), "the demo run ends by itself");
+        boolean ended = p.waitFor(180, TimeUnit.SECONDS);
+        if (!ended) {
+            p.destroyForcibly();
+        }
+        assertTrue(ended, "the demo run ends by itself");
         String output = Files.readString(log);
         assertEquals(0, p.exitValue(), output);
         assertTrue(output.contains("Every input has a result record."), output);

@@ -65,7 +65,22 @@ class EndToEndTest {
             // let late duplicate callbacks and poll ticks arrive; the count must not grow
             await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5))
                     .until(() -> Results.count(app.results()) == IMAGES.size());
+            // a second collection would overwrite the same file unseen: the ledger counts each one
+            assertEquals(IMAGES.size(), storedResults(app), "each result stored once");
+            for (JsonNode r : results.values()) {
+                if (!r.path("submissionId").isMissingNode() && !r.path("submissionId").isNull()) {
+                    assertEquals(1, app.sandbox().requestLog().stream().filter(c -> c.endpoint().equals("details")
+                            && r.path("submissionId").asText().equals(c.submissionId())).count(),
+                            "one details call for " + r.path("sourceFile").asText());
+                }
+            }
         }
+    }
+
+    /** Results stored, by the outbox's own count: one delivery row per stored result and target. */
+    private static long storedResults(BridgeApp app) {
+        return app.bean("outbox", id.ktpbridge.result.Outbox.class).store().counts().get("file").values().stream()
+                .mapToInt(Integer::intValue).sum();
     }
 
     private static void assertNoSecretsOrPersonalData(String logText, Map<String, JsonNode> results) {

@@ -100,7 +100,11 @@ class LauncherIT {
         pb.environment().put("KTP_MANAGEMENT_PORT", String.valueOf(BridgeApp.freePort()));
         pb.environment().putAll(env);
         Process p = pb.start();
-        assertTrue(p.waitFor(180, TimeUnit.SECONDS), "the launcher ends by itself");
+        boolean ended = p.waitFor(180, TimeUnit.SECONDS);
+        if (!ended) {
+            p.destroyForcibly();
+        }
+        assertTrue(ended, "the launcher ends by itself");
         return new Run(p.exitValue(), Files.readString(log));
     }
 

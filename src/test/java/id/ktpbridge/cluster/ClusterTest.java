@@ -55,6 +55,7 @@ class ClusterTest {
             settings.setCallbackAuthorization("Bearer cluster-test");
             settings.setCallbackMaxAttempts(2);
             GtfSandbox sandbox = new GtfSandbox(settings).start();
+            List<BridgeProcess> instances = new ArrayList<>();
             try {
                 Set<String> inputs = new HashSet<>();
                 Path shared = work.resolve("shared");
@@ -100,7 +101,6 @@ class ClusterTest {
                 common.put("ktp.source.sftp.read-lock-check-interval", "100");
 
                 Path logs = Files.createDirectories(Path.of(System.getProperty("ktp.test.output", "target/test-output")));
-                List<BridgeProcess> instances = new ArrayList<>();
                 for (int i = 0; i < 3; i++) {
                     Map<String, String> env = new HashMap<>();
                     env.put("GTF_SANDBOX_ENABLED", "false");
@@ -168,6 +168,9 @@ class ClusterTest {
                 assertTrue(count(logFiles.get(0), "Submitted:") + count(logFiles.get(2), "Submitted:") > 0,
                         "the surviving instances took over the rest of the batch");
             } finally {
+                for (BridgeProcess p : instances) {
+                    p.kill();
+                }
                 sandbox.stop();
             }
         }

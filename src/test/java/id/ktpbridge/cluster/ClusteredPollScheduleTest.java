@@ -123,7 +123,9 @@ class ClusteredPollScheduleTest {
     /** Ticks fired since {@code since}: about one per interval (never one per instance). */
     private static void assertAboutOncePerInterval(long fired, long since, String who) {
         long scheduled = (System.nanoTime() - since) / 1_000_000 / INTERVAL;
-        assertTrue(fired >= scheduled * 6 / 10 && fired <= scheduled * 13 / 10 + 2,
+        // the upper bound is the point (once per tick, not once per instance); the lower one only has
+        // to show the schedule runs: a loaded machine skips ticks past Quartz's 1 s misfire threshold
+        assertTrue(fired >= scheduled * 4 / 10 && fired <= scheduled * 13 / 10 + 2,
                 who + " ran " + fired + " ticks while " + scheduled + " were scheduled");
     }
 

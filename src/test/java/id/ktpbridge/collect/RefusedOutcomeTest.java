@@ -110,7 +110,7 @@ class RefusedOutcomeTest {
         Map<String, String> p = new HashMap<>();
         p.put("gtf.sandbox.callback.enabled", "false");
         p.put("gtf.sandbox.processing-delay", processingDelayMillis);
-        p.put("ktp.poll.first-delay", "1500");
+        p.put("ktp.poll.first-delay", "3000");
         return p;
     }
 

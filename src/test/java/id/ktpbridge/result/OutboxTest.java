@@ -55,8 +55,8 @@ class OutboxTest {
             }
         });
         camel.start();
-        outbox = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"), Duration.ofSeconds(1),
-                Duration.ofSeconds(1), 10, Duration.ofMinutes(1));
+        outbox = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"), Duration.ofMinutes(1),
+                Duration.ofMinutes(1), 10, Duration.ofMinutes(5));
     }
 
     @AfterEach

@@ -53,7 +53,8 @@ class ConfirmInDoubtTest {
     @Test
     void aConfirmThatDidNotTakeIsConfirmedAgainByThePoller() throws Exception {
         Map<String, String> p = props();
-        p.put("ktp.poll.reconfirm-after", "3s");
+        // well above the quiet window below, so a slow machine cannot bring the next confirm into it
+        p.put("ktp.poll.reconfirm-after", "5s");
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
             // refused before it is applied: the submission stays INITIATED
             app.sandbox().settings().setFailureStatuses(List.of(503));
@@ -68,7 +69,7 @@ class ConfirmInDoubtTest {
                     .until(() -> app.sandbox().injectedFailures("confirm") == 2);
             await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3))
                     .until(() -> app.sandbox().injectedFailures("confirm") == 2);
-            await().atMost(Duration.ofSeconds(10)).until(() -> app.sandbox().injectedFailures("confirm") == 3);
+            await().atMost(Duration.ofSeconds(15)).until(() -> app.sandbox().injectedFailures("confirm") == 3);
             long refused = app.sandbox().injectedFailures("confirm");
             app.sandbox().settings().setFailureRate("confirm", 0.0);
             JsonNode result = awaitResult(app);

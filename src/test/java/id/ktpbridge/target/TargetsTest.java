@@ -84,7 +84,8 @@ class TargetsTest {
                 assertNull(r.header("ktpledgerid"), "internal headers stay inside");
                 assertNull(r.header("ktpresulttarget"), "internal headers stay inside");
             }
-            assertEquals(4, jdbcRows(app, "jdbc:h2:file:" + app.dataDir().resolve("ledger")));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> jdbcRows(app, "jdbc:h2:file:" + app.dataDir().resolve("ledger")) == 4);
             await().atMost(Duration.ofSeconds(5)).until(() -> deliveries(app).equals(Map.of(
                     "file", Map.of(DeliveryStore.DELIVERED, 4), "http", Map.of(DeliveryStore.DELIVERED, 4),
                     "jdbc", Map.of(DeliveryStore.DELIVERED, 4))));

@@ -105,7 +105,13 @@ public final class BridgeApp implements AutoCloseable {
         }, "bridge-app");
         runner.setDaemon(true);
         runner.start();
-        app.awaitStarted(Duration.ofSeconds(60));
+        try {
+            app.awaitStarted(Duration.ofSeconds(60));
+        } catch (RuntimeException e) {
+            // a start that hangs must not leave the application running (and logging) into later tests
+            app.main.completed();
+            throw e;
+        }
         return app;
     }
 

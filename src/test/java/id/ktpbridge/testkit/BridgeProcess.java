@@ -36,7 +36,10 @@ public final class BridgeProcess {
         ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().putAll(env);
-        return new BridgeProcess(pb.start());
+        Process process = pb.start();
+        // a test that fails half-way must not leave bundle JVMs running into the classes after it
+        Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly));
+        return new BridgeProcess(process);
     }
 
     /** SIGKILL: no shutdown hook, no graceful stop. */
