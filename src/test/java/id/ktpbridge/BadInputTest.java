@@ -28,23 +28,6 @@ class BadInputTest {
     Path dataDir;
 
     @Test
-    void theSameFileDroppedAgainAfterItsResultIsADuplicateNotANonEvent() throws Exception {
-        byte[] png = SampleImages.card("u6301", "png");
-        try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
-            Results.drop(app.inbox(), "u6301.png", png);
-            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1);
-            await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(app.done().resolve("u6301.png")));
-            Files.delete(app.done().resolve("u6301.png"));
-            Results.drop(app.inbox(), "u6301.png", png);
-            // once the first one's outcome is delivered it is not a resumed input: it gets its own result
-            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2);
-            assertEquals(1, app.sandbox().submissionCount(), "not submitted twice");
-            assertEquals(1, Results.read(app.results()).stream()
-                    .filter(r -> "DUPLICATE_CONTENT".equals(r.path("reasonCode").asText())).count());
-        }
-    }
-
-    @Test
     void aSecondBadFileUnderTheSameNameDoesNotReplaceTheFirstInTheFailedFolder() throws Exception {
         byte[] first = "first bad scan".getBytes(StandardCharsets.UTF_8);
         byte[] second = "second bad scan".getBytes(StandardCharsets.UTF_8);

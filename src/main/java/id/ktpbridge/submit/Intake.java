@@ -113,9 +113,7 @@ public class Intake implements Processor {
 
         if (reason == null) {
             LedgerRecord earlier = ledger.findActiveByContent(image.sha256()).orElse(null);
-            // the same input still under way when the process stopped: resume it. Once its outcome is
-            // delivered, the same file dropped again is a new input (the dedupe rule decides)
-            if (earlier != null && earlier.sourceRef().equals(sourceRef) && !earlier.state().isFinal()) {
+            if (earlier != null && earlier.sourceRef().equals(sourceRef)) {
                 resumeOrSkip(exchange, earlier, image);
                 return;
             }
