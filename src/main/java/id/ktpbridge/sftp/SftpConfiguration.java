@@ -4,6 +4,7 @@ import java.time.Duration;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.Settings;
+import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileSidecar;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -63,7 +64,7 @@ public class SftpConfiguration implements CamelConfiguration {
         }
         // only apply() is used, which needs no folders
         FileSidecar rules = new FileSidecar(new ObjectMapper(), null, null);
-        SftpSidecar sidecar = new SftpSidecar(rules, settings);
+        SftpSidecar sidecar = new SftpSidecar(rules, settings, new FailureReport(new ObjectMapper()));
         context.getRegistry().bind("sftpSidecar", sidecar);
         context.addService(sidecar);
         long pause = s.duration("ktp.source.sftp.poll-delay", Duration.ofSeconds(5)).toMillis()

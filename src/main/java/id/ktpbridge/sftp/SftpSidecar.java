@@ -1,5 +1,6 @@
 package id.ktpbridge.sftp;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,9 +9,12 @@ import java.nio.charset.StandardCharsets;
 import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.SftpATTRS;
 import com.jcraft.jsch.SftpException;
+import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.InputHeaders;
 import id.ktpbridge.ingest.PartnerUserResolver;
+import id.ktpbridge.ingest.Settlement;
+import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.Exchange;
 import org.apache.camel.support.SynchronizationAdapter;
 import org.apache.camel.support.service.ServiceSupport;
@@ -18,7 +22,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The optional {@code <base>.json} next to an image on the SFTP server, read with the same rules
+ * The bundle's own SFTP session: the quarantine of failed images ({@link #quarantine}) and the
+ * optional {@code <base>.json} next to an image on the SFTP server, read with the same rules
  * as a dropped file's sidecar ({@link FileSidecar#apply}). It is looked up by name for each image
  * (one {@code stat}, plus one read when it exists) over a single SFTP session of its own, and it
  * follows its image: to the done folder (or deleted) after a submission, to the failed folder
@@ -31,12 +36,57 @@ public class SftpSidecar extends ServiceSupport {
 
     private final FileSidecar rules;
     private final SftpSettings settings;
+    private final FailureReport reports;
     private ChannelSftp channel;
 
     /** @param settings null when the SFTP source is disabled: then {@link #read} does nothing */
-    public SftpSidecar(FileSidecar rules, SftpSettings settings) {
+    public SftpSidecar(FileSidecar rules, SftpSettings settings, FailureReport reports) {
         this.rules = rules;
         this.settings = settings;
+        this.reports = reports;
+    }
+
+    /**
+     * Camel bean method, run for a failed exchange before the consumer lets go of the file: moves
+     * the image to the failed folder with a {@code <name>.error.json} next to it, unless
+     * {@link Settlement} says it stays on the server for the next attempt (the bundle was stopping
+     * before its outcome was recorded). A name already in the failed folder is kept: the newcomer
+     * goes in under {@code <ledger id>-<name>}. If the server refuses, the image stays in place.
+     */
+    public void quarantine(Exchange exchange) {
+        String path = exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class);
+        String relative = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
+        if (settings == null || path == null || relative == null) {
+            return;
+        }
+        String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+        if (Settlement.staysInSource(exchange)) {
+            LOG.warn("Ledger {}: stopped before its outcome was recorded; the SFTP file stays on the server and is"
+                    + " taken again", ledgerId == null ? "-" : ledgerId);
+            return;
+        }
+        String dir = settings.remoteDir(settings.failedDir());
+        byte[] report = reports.report(exchange).getBytes(StandardCharsets.UTF_8);
+        try {
+            call(c -> {
+                String target = SftpSettings.normalize(dir + "/" + relative);
+                if (stat(c, target) != null) {
+                    int slash = target.lastIndexOf('/');
+                    target = target.substring(0, slash + 1) + (ledgerId == null ? System.currentTimeMillis() : ledgerId)
+                            + "-" + target.substring(slash + 1);
+                }
+                int slash = target.lastIndexOf('/');
+                if (slash > 0) {
+                    SftpStartupCheck.mkdirs(c, target.substring(0, slash), SftpSettings.FAILED_DIR, settings);
+                }
+                c.put(new ByteArrayInputStream(report), target + ".error.json");
+                c.rename(path, target);
+                return null;
+            });
+        } catch (Exception e) {
+            LOG.error("Ledger {}: the failed input could not be moved to {} on {}: {}; it stays in place", ledgerId,
+                    dir, settings.server(), SftpConnector.safe(e));
+        }
     }
 
     /** Camel bean method: reads the sidecar of the remote image in the exchange, if there is one. */
@@ -184,7 +234,9 @@ public class SftpSidecar extends ServiceSupport {
 
         @Override
         public void onFailure(Exchange exchange) {
-            move(settings.remoteDir(settings.failedDir()), SftpSettings.FAILED_DIR);
+            if (!Settlement.staysInSource(exchange)) {
+                move(settings.remoteDir(settings.failedDir()), SftpSettings.FAILED_DIR);
+            }
         }
 
         private void move(String dir, String key) {
