@@ -1,23 +1,19 @@
 package id.ktpbridge.reliability;
 
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
+import id.ktpbridge.testkit.StopAndResume;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -59,33 +55,14 @@ class GracefulStopTest {
             try (BridgeApp app = BridgeApp.start(dataDir, props)) {
                 await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().createdSince(0).size() >= 2);
             }
-            assertEquals(List.of(), names(dataDir.resolve("failed")), "nothing quarantined: every image is good");
-            long left = names(inbox).size();
-            assertTrue(left > 0, "the stop came while inputs were waiting");
-            assertEquals(IMAGES, left + names(dataDir.resolve("done")).size(), "every input is in the inbox or done");
+            StopAndResume.assertNothingLost(inbox, dataDir.resolve("done"), dataDir.resolve("failed"), IMAGES);
 
             props.put("camel.main.shutdown-timeout", "20");
             try (BridgeApp again = BridgeApp.start(dataDir, props)) {
-                await().atMost(Duration.ofSeconds(90)).until(() -> Results.count(again.results()) == IMAGES);
-                for (JsonNode r : Results.read(again.results())) {
-                    assertEquals("COMPLETED", r.path("status").asText(), r.path("sourceFile").asText());
-                }
-                assertEquals(IMAGES, sandbox.submissionIds().stream()
-                        .filter(id -> !"INITIATED".equals(sandbox.submissionStatus(id))).count(),
-                        "one confirmed submission per input");
-                await().atMost(Duration.ofSeconds(10)).until(() -> names(inbox).isEmpty());
+                StopAndResume.assertFinishedOnce(again, sandbox, inbox, IMAGES);
             }
         } finally {
             sandbox.stop();
-        }
-    }
-
-    private static List<String> names(Path dir) throws Exception {
-        if (!Files.isDirectory(dir)) {
-            return List.of();
-        }
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).sorted().toList();
         }
     }
 }

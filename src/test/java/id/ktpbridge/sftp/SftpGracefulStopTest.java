@@ -1,22 +1,18 @@
 package id.ktpbridge.sftp;
 
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
+import id.ktpbridge.testkit.StopAndResume;
 import id.ktpbridge.testkit.SftpServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,34 +50,14 @@ class SftpGracefulStopTest {
             try (BridgeApp app = BridgeApp.start(data, props)) {
                 await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().createdSince(0).size() >= 2);
             }
-            assertEquals(List.of(), names(inbox.resolve(".failed")), "nothing quarantined: every image is good");
-            long left = names(inbox).size();
-            assertTrue(left > 0, "the stop came while images were waiting");
-            assertEquals(IMAGES, left + names(inbox.resolve(".done")).size(), "every image is in the inbox or done");
+            StopAndResume.assertNothingLost(inbox, inbox.resolve(".done"), inbox.resolve(".failed"), IMAGES);
 
             props.put("camel.main.shutdown-timeout", "20");
             try (BridgeApp again = BridgeApp.start(data, props)) {
-                await().atMost(Duration.ofSeconds(90)).until(() -> Results.count(again.results()) == IMAGES);
-                for (JsonNode r : Results.read(again.results())) {
-                    assertEquals("COMPLETED", r.path("status").asText(), r.path("sourceFile").asText());
-                }
-                assertEquals(IMAGES, sandbox.submissionIds().stream()
-                        .filter(id -> !"INITIATED".equals(sandbox.submissionStatus(id))).count(),
-                        "one confirmed submission per image");
-                await().atMost(Duration.ofSeconds(10)).until(() -> names(inbox).isEmpty());
+                StopAndResume.assertFinishedOnce(again, sandbox, inbox, IMAGES);
             }
         } finally {
             sandbox.stop();
-        }
-    }
-
-    private static List<String> names(Path dir) throws Exception {
-        if (!Files.isDirectory(dir)) {
-            return List.of();
-        }
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(Files::isRegularFile).map(p -> p.getFileName().toString())
-                    .filter(n -> !n.startsWith(".")).sorted().toList();
         }
     }
 }
