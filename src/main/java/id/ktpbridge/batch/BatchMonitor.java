@@ -116,8 +116,8 @@ public class BatchMonitor implements Runnable {
         summary.print(out);
         int pending = pendingDeliveries.getAsInt();
         int refused = refusedSince.applyAsInt(startedAt);
-        boolean complete = waiting == 0 && pending == 0 && refused == 0
-                && rows.stream().allMatch(r -> r.state().isFinal() && r.resultStatus() != null);
+        boolean recorded = waiting == 0 && rows.stream().allMatch(r -> r.state().isFinal() && r.resultStatus() != null);
+        boolean complete = recorded && pending == 0 && refused == 0;
         if (waiting > 0) {
             out.printf("%d input(s) still waiting in the source folder%n", waiting);
         }
@@ -130,7 +130,6 @@ public class BatchMonitor implements Runnable {
         if (refused > 0) {
             out.printf("%d result deliveries refused by their target (see ktp_delivery.last_error)%n", refused);
         }
-        boolean recorded = waiting == 0 && rows.stream().allMatch(r -> r.state().isFinal() && r.resultStatus() != null);
         out.println(complete ? "Every input has a result record." : recorded
                 ? "Every input has a result record, but not every target has it." : "Some inputs have no result record yet.");
         out.flush();
