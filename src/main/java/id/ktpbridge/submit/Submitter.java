@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The three OneKYC steps of a submission. The ledger is written before each next external step;
  * the recoverable answers of the API are handled here: storage 403 (URL expired) -> presign
- * again, confirm 422 (upload missing) -> upload again, confirm 409 -> already confirmed.
+ * again, confirm 422 (upload missing) -> upload again (or, with no valid URL left, presign again),
+ * confirm 409 -> already confirmed.
  */
 public class Submitter {
 
@@ -101,12 +102,43 @@ public class Submitter {
                 presignAnew(work);
             }
         }
-        // written once the bytes are stored, with the submission id and URL a restart resumes with
+        recordUpload(work);
+    }
+
+    /** Written once the bytes are stored, with the submission id and URL a restart resumes with. */
+    private void recordUpload(WorkItem work) {
         Presigned.DocumentSlot slot = primarySlot(work.presigned);
         ledger.markUploaded(work.ledgerId, work.presigned.submissionId(), work.context.partnerSessionId(),
                 work.context.sdkSessionId(), slot.documentUrl(), work.urlExpiresAt);
         // durable before the confirm: a restart must confirm this submission, not presign another
         ledger.flush();
+    }
+
+    /**
+     * After a confirm answered 422 (the storage has no upload for it): uploads again to the known
+     * URL. When there is none still valid (a resumed input's expired URL) or the storage refuses it,
+     * presigns a new submission and uploads to that: the old one was never confirmed, so OneKYC
+     * never processes it.
+     *
+     * @return the submission to confirm now
+     */
+    private String uploadAgain(WorkItem work) {
+        if (!work.presigned.documents().isEmpty() && work.urlExpiresAt > System.currentTimeMillis()) {
+            try {
+                uploadImage(work);
+                return work.presigned.submissionId();
+            } catch (StorageUploadException e) {
+                if (!e.isUrlRejected()) {
+                    throw e;
+                }
+                LOG.info("Storage refused the upload URL of ledger {} ({}); presigning again", work.ledgerId,
+                        e.storageCode());
+            }
+        }
+        presignAnew(work);
+        uploadImage(work);
+        recordUpload(work);
+        return work.presigned.submissionId();
     }
 
     public void confirm(Exchange exchange) {
@@ -133,7 +165,7 @@ public class Submitter {
                     throw e;
                 }
                 LOG.info("Confirm of submission {} answered 422: uploading again", submissionId);
-                uploadImage(work);
+                submissionId = uploadAgain(work);
             }
         }
         long now = System.currentTimeMillis();

@@ -67,4 +67,31 @@ class LostUploadTest {
             assertEquals(confirmed, resultSubmissions, "one confirmed submission per input, and only those");
         }
     }
+
+    @Test
+    void aLostUploadWhoseUrlHasExpiredIsPresignedAgain() throws Exception {
+        // every call takes 2 s and URLs live 4 s: the first upload is in time, the one after the
+        // confirm's 422 is not, so only a new presign can bring the image to OneKYC
+        Map<String, String> props = new HashMap<>();
+        props.put("gtf.sandbox.faults.latency", "2000");
+        props.put("gtf.sandbox.url-expiry", "4");
+        props.put("gtf.sandbox.faults.upload-drop-rate", "1.0");
+        props.put("ktp.source.read-lock-min-age", "100");
+        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+            GtfSandbox sandbox = app.sandbox();
+            Results.drop(app.inbox(), "u08201.png", SampleImages.card("u08201", "png"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> sandbox.storageRequests().size() >= 1);
+            sandbox.settings().setUploadDropRate(0.0);
+
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals(2, sandbox.submissionIds().size(), "a second submission was presigned");
+            assertEquals(1, sandbox.submissionIds().stream()
+                    .filter(id -> !"INITIATED".equals(sandbox.submissionStatus(id))).count(),
+                    "only the second was confirmed");
+            assertEquals(result.path("submissionId").asText(), sandbox.submissionIds().stream()
+                    .filter(id -> !"INITIATED".equals(sandbox.submissionStatus(id))).findFirst().orElseThrow());
+        }
+    }
 }
