@@ -49,8 +49,7 @@ public class FileQuarantine {
             Files.createDirectories(failedDir);
             Path target = failedDir.resolve(name);
             if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                target = failedDir.resolve((ledgerId == null ? Long.toString(System.currentTimeMillis()) : ledgerId)
-                        + "-" + name);
+                target = failedDir.resolve(Settlement.asideName(ledgerId, name));
             }
             Path report = target.resolveSibling(target.getFileName() + ".error.json");
             Path partial = target.resolveSibling("." + target.getFileName() + ".error.json.tmp");

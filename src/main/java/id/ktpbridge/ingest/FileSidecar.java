@@ -136,7 +136,7 @@ public class FileSidecar {
             String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
             if (Files.exists(target) && ledgerId != null) {
                 // the image went in under <ledger id>-<name> too (FileQuarantine)
-                target = failedDir.resolve(ledgerId + "-" + sidecar.getFileName());
+                target = failedDir.resolve(Settlement.asideName(ledgerId, sidecar.getFileName().toString()));
             }
             moveTo(target);
         }

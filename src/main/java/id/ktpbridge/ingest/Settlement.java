@@ -24,6 +24,14 @@ public final class Settlement {
         exchange.setProperty(OUTCOME_RECORDED, true);
     }
 
+    /**
+     * The name a quarantined input goes under when its own name is taken in the failed folder:
+     * {@code <ledger id>-<name>}, so an earlier input's bytes and report are kept.
+     */
+    public static String asideName(String ledgerId, String name) {
+        return (ledgerId == null ? Long.toString(System.currentTimeMillis()) : ledgerId) + "-" + name;
+    }
+
     public static boolean staysInSource(Exchange exchange) {
         if (Boolean.TRUE.equals(exchange.getProperty(OUTCOME_RECORDED, Boolean.class))) {
             return false;

@@ -72,8 +72,7 @@ public class SftpSidecar extends ServiceSupport {
                 String target = SftpSettings.normalize(dir + "/" + relative);
                 if (stat(c, target) != null) {
                     int slash = target.lastIndexOf('/');
-                    target = target.substring(0, slash + 1) + (ledgerId == null ? System.currentTimeMillis() : ledgerId)
-                            + "-" + target.substring(slash + 1);
+                    target = target.substring(0, slash + 1) + Settlement.asideName(ledgerId, target.substring(slash + 1));
                 }
                 int slash = target.lastIndexOf('/');
                 if (slash > 0) {

@@ -73,6 +73,7 @@ public class Intake implements Processor {
         // run again after a ledger write failed for a moment: the same ledger id and the inspection
         // already made (a stream cannot be read twice; its spool copy stays until the input is done)
         String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+        boolean again = ledgerId != null;
         if (ledgerId == null) {
             ledgerId = UUID.randomUUID().toString();
             exchange.setProperty(WorkItem.LEDGER_ID, ledgerId);
@@ -129,7 +130,7 @@ public class Intake implements Processor {
                 user == null ? null : user.type(), UUID.randomUUID().toString(), UUID.randomUUID().toString(),
                 metadata == null ? null : metadata.toString());
         if (reason != null) {
-            ledger.insertIfAbsent(input, SubmissionState.REJECTED);
+            insert(input, SubmissionState.REJECTED, again);
             ledger.markEnded(ledgerId, SubmissionState.REJECTED, reason.name(), detail);
             LOG.warn("Input rejected: ledger {} source {} reason {} ({})", ledgerId, sourceType, reason, detail);
             publisher.publishLocal(ledger.findById(ledgerId).orElseThrow(), ResultStatus.REJECTED, reason.name(),
@@ -137,10 +138,19 @@ public class Intake implements Processor {
             Settlement.recorded(exchange);
             throw new InputRejectedException(reason, detail);
         }
-        ledger.insertIfAbsent(input, SubmissionState.RECEIVED);
+        insert(input, SubmissionState.RECEIVED, again);
         exchange.setProperty(WorkItem.PROPERTY, new WorkItem(ledgerId, image.file(), image.contentType(),
                 new CallContext(new TokenKey(onboardingPartner, user.id(), user.type()), input.partnerSessionId(),
                         input.sdkSessionId()), metadata, SubmissionState.RECEIVED, null, false));
+    }
+
+    /** A first run inserts at once; a run again may find the row it wrote before the failure. */
+    private void insert(NewInput input, SubmissionState state, boolean again) {
+        if (again) {
+            ledger.insertIfAbsent(input, state);
+        } else {
+            ledger.insert(input, state);
+        }
     }
 
     /**
