@@ -32,6 +32,7 @@ import id.ktpbridge.ingest.FileQuarantine;
 import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.PartnerUserResolver;
+import id.ktpbridge.ingest.SourceRelease;
 import id.ktpbridge.ledger.DataSources;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerIdempotentRepository;
@@ -192,6 +193,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("failureRecorder", new FailureRecorder(ledger, publisher));
         registry.bind("failureReport", new FailureReport(json));
         registry.bind("fileSidecar", new FileSidecar(json, s.path("ktp.source.done-dir"), s.path("ktp.source.failed-dir")));
+        registry.bind("sourceRelease", new SourceRelease(ledger));
         registry.bind("fileQuarantine", new FileQuarantine(new FailureReport(json), s.path("ktp.source.failed-dir")));
 
         int concurrency = s.integer("ktp.concurrency", 8);

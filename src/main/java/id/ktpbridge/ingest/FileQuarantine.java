@@ -56,6 +56,7 @@ public class FileQuarantine {
             Files.writeString(partial, reports.report(exchange), StandardCharsets.UTF_8);
             Files.move(partial, report, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             Files.move(source, target);
+            SourceRelease.letGo(exchange);
         } catch (IOException e) {
             LOG.error("Ledger {}: the failed input could not be moved to {}: {}; it stays in the source folder",
                     ledgerId, failedDir, e.getMessage());

@@ -89,13 +89,72 @@ public class Ledger {
     }
 
     /**
-     * The newest row for this content that is submitted or on its way (not REJECTED or FAILED):
-     * the same input seen again after a restart, or the same image dropped twice.
+     * The row of an input its source has not let go of yet, met again: the same reference and the
+     * same bytes, after a stop or a crash before the source moved it (or taken up by another
+     * instance of a cluster). It is resumed or skipped, never submitted anew. Rejected rows and
+     * rows that failed before their confirm are left out: such an input is taken as a new one.
      */
-    public Optional<LedgerRecord> findActiveByContent(String sha256) {
-        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_sha256 = ? AND state NOT IN (?, ?)"
-                        + " ORDER BY created_at DESC", sha256, SubmissionState.REJECTED.name(),
+    public Optional<LedgerRecord> findUnreleased(String sourceRef, String sha256) {
+        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_sha256 = ? AND source_ref = ?"
+                        + " AND source_released_at IS NULL AND state <> ? AND (state <> ? OR submitted_at IS NOT NULL)"
+                        + " ORDER BY created_at DESC", sha256, sourceRef, SubmissionState.REJECTED.name(),
                 SubmissionState.FAILED.name()).stream().findFirst();
+    }
+
+    /** The source let go of the input (moved it to its done or failed place, or deleted it). */
+    public void markReleased(String id) {
+        update("UPDATE ktp_submission SET source_released_at = ? WHERE id = ? AND source_released_at IS NULL",
+                System.currentTimeMillis(), id);
+    }
+
+    /**
+     * Claims an image content for the ledger row {@code id}, which must be written already. The
+     * claim is one primary key, so of two inputs with the same bytes taken at the same moment only
+     * one gets it. A holder that was rejected, failed or is gone is taken over.
+     *
+     * @return empty when the row holds the claim now, else the row that holds it
+     */
+    public Optional<LedgerRecord> claimContent(String sha256, String id) {
+        for (int attempt = 0; attempt < 5; attempt++) {
+            try {
+                update("INSERT INTO ktp_content_claim (source_sha256, ledger_id, claimed_at) VALUES (?, ?, ?)",
+                        sha256, id, System.currentTimeMillis());
+                return Optional.empty();
+            } catch (LedgerException e) {
+                if (!e.isDuplicateKey()) {
+                    throw e;
+                }
+            }
+            String holder = claimHolder(sha256);
+            if (id.equals(holder)) {
+                return Optional.empty();
+            }
+            if (holder == null) {
+                continue;
+            }
+            Optional<LedgerRecord> held = findById(holder);
+            if (held.isPresent() && held.get().state() != SubmissionState.REJECTED
+                    && held.get().state() != SubmissionState.FAILED) {
+                return held;
+            }
+            if (1 == update("UPDATE ktp_content_claim SET ledger_id = ?, claimed_at = ? WHERE source_sha256 = ?"
+                    + " AND ledger_id = ?", id, System.currentTimeMillis(), sha256, holder)) {
+                return Optional.empty();
+            }
+        }
+        throw new LedgerException("The claim on an image content kept changing hands (ledger row " + id + ")");
+    }
+
+    private String claimHolder(String sha256) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT ledger_id FROM ktp_content_claim WHERE source_sha256 = ?")) {
+            ps.setString(1, sha256);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
     }
 
     /**

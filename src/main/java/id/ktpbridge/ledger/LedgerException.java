@@ -37,6 +37,16 @@ public class LedgerException extends RuntimeException {
         return text.length() <= 300 ? text : text.substring(0, 300) + "…";
     }
 
+    /** The statement broke a primary key or a unique index (SQL state 23505 on H2 and PostgreSQL). */
+    public boolean isDuplicateKey() {
+        for (Throwable t = getCause(); t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && "23505".equals(sql.getSQLState())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * Whether the same statement may well succeed if tried again: the connection broke, the pool
      * had none to give, the server restarted, or the transaction lost a conflict (a restart or a

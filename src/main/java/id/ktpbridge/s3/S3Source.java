@@ -11,6 +11,7 @@ import java.util.regex.Pattern;
 
 import id.ktpbridge.ingest.InputHeaders;
 import id.ktpbridge.ingest.Settlement;
+import id.ktpbridge.ingest.SourceRelease;
 import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
@@ -115,17 +116,18 @@ public class S3Source {
         return key != null && !key.endsWith("/") && include.matcher(fileName(key)).matches();
     }
 
-    /** Camel expression: the idempotency key, bucket + key + ETag (the same bytes put back again have the same ETag). */
+    /**
+     * Camel expression: the idempotency key, bucket + key + ETag + modification time. A listing
+     * that still shows an object being worked on gives the same key; the same bytes put back
+     * later are a new version (another modification time), taken as a new input.
+     */
     public String inputKey(Exchange exchange) {
         Message msg = exchange.getMessage();
         String etag = msg.getHeader(AWS2S3Constants.E_TAG, String.class);
-        if (etag == null || etag.isBlank()) {
-            // a store without ETags: size and modification time stand in for the content
-            etag = msg.getHeader(AWS2S3Constants.CONTENT_LENGTH, String.class) + "@"
-                    + msg.getHeader(AWS2S3Constants.LAST_MODIFIED, String.class);
-        }
+        String version = (etag == null || etag.isBlank() ? msg.getHeader(AWS2S3Constants.CONTENT_LENGTH, String.class)
+                : etag.replace("\"", "")) + "@" + msg.getHeader(AWS2S3Constants.LAST_MODIFIED, String.class);
         String key = "s3://" + msg.getHeader(AWS2S3Constants.BUCKET_NAME, String.class) + "/"
-                + msg.getHeader(AWS2S3Constants.KEY, String.class) + "#" + etag.replace("\"", "");
+                + msg.getHeader(AWS2S3Constants.KEY, String.class) + "#" + version;
         return key.length() <= MAX_INPUT_KEY ? key : "sha256:" + sha256(key);
     }
 
@@ -147,6 +149,7 @@ public class S3Source {
                 copy(bucket, key, etag, processedBucket == null ? bucket : processedBucket, processedPrefix + relative(key));
             }
             client.deleteObject(r -> r.bucket(bucket).key(key));
+            SourceRelease.letGo(exchange);
         } catch (ObjectReplaced e) {
             leaveReplaced(exchange);
         } catch (SdkException e) {
@@ -159,8 +162,8 @@ public class S3Source {
     /**
      * Camel bean method when the input was rejected or its submission failed (the body is the
      * failure report): copies the object to the failed prefix, writes {@code <key>.error.json}
-     * next to it, deletes the original and forgets the object, so that a corrected copy put back
-     * is taken again. If the store refuses, the object stays in place and is not taken again.
+     * next to it and deletes the original. A corrected copy put back is a new version, taken
+     * again. If the store refuses, the object stays in place and is not taken again.
      */
     public void quarantine(Exchange exchange) {
         Message msg = exchange.getMessage();
@@ -183,15 +186,13 @@ public class S3Source {
             client.putObject(r -> r.bucket(toBucket).key(target + ".error.json").contentType("application/json"),
                     RequestBody.fromBytes((report == null ? "{}" : report).getBytes(StandardCharsets.UTF_8)));
             client.deleteObject(r -> r.bucket(bucket).key(key));
+            SourceRelease.letGo(exchange);
         } catch (ObjectReplaced e) {
             leaveReplaced(exchange);
-            return;
         } catch (SdkException e) {
             LOG.error("Ledger {}: its S3 object could not be moved to the failed prefix: {}. It stays in place and is not"
                     + " taken again.", ledgerId, S3BucketCheck.rootMessage(e));
-            return;
         }
-        repository().remove(inputKey(exchange));
     }
 
     /**

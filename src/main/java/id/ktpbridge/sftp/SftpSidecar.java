@@ -14,6 +14,7 @@ import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.InputHeaders;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.Settlement;
+import id.ktpbridge.ingest.SourceRelease;
 import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.Exchange;
 import org.apache.camel.support.SynchronizationAdapter;
@@ -82,6 +83,7 @@ public class SftpSidecar extends ServiceSupport {
                 c.rename(path, target);
                 return null;
             });
+            SourceRelease.letGo(exchange);
         } catch (Exception e) {
             LOG.error("Ledger {}: the failed input could not be moved to {} on {}: {}; it stays in place", ledgerId,
                     dir, settings.server(), SftpConnector.safe(e));

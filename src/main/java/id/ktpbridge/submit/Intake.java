@@ -113,15 +113,10 @@ public class Intake implements Processor {
         }
 
         if (reason == null) {
-            LedgerRecord earlier = ledger.findActiveByContent(image.sha256()).orElse(null);
-            if (earlier != null && earlier.sourceRef().equals(sourceRef)) {
+            LedgerRecord earlier = ledger.findUnreleased(sourceRef, image.sha256()).orElse(null);
+            if (earlier != null) {
                 resumeOrSkip(exchange, earlier, image);
                 return;
-            }
-            if (earlier != null && dedupeByContent) {
-                reason = RejectReason.DUPLICATE_CONTENT;
-                detail = "same bytes as ledger " + earlier.id()
-                        + (earlier.submissionId() == null ? "" : " (submission " + earlier.submissionId() + ")");
             }
         }
 
@@ -131,17 +126,38 @@ public class Intake implements Processor {
                 metadata == null ? null : metadata.toString());
         if (reason != null) {
             insert(input, SubmissionState.REJECTED, again);
-            ledger.markEnded(ledgerId, SubmissionState.REJECTED, reason.name(), detail);
-            LOG.warn("Input rejected: ledger {} source {} reason {} ({})", ledgerId, sourceType, reason, detail);
-            publisher.publishLocal(ledger.findById(ledgerId).orElseThrow(), ResultStatus.REJECTED, reason.name(),
-                    reason.description() + ": " + detail, null);
-            Settlement.recorded(exchange);
-            throw new InputRejectedException(reason, detail);
+            throw reject(exchange, ledgerId, sourceType, reason, detail);
         }
+        // the row first, then the claim on its content: a claim always names a written row
         insert(input, SubmissionState.RECEIVED, again);
+        claimContent(exchange, ledgerId, sourceType, image.sha256());
         exchange.setProperty(WorkItem.PROPERTY, new WorkItem(ledgerId, image.file(), image.contentType(),
                 new CallContext(new TokenKey(onboardingPartner, user.id(), user.type()), input.partnerSessionId(),
                         input.sdkSessionId()), metadata, SubmissionState.RECEIVED, null, false));
+    }
+
+    /**
+     * One submission per image content: an input whose bytes another row already holds (submitted
+     * or on its way) is rejected as a duplicate. The claim is taken with {@code ktp.source.dedupe=none}
+     * too, only not enforced, so switching to {@code content} later knows what was submitted.
+     */
+    private void claimContent(Exchange exchange, String ledgerId, String sourceType, String sha256) {
+        LedgerRecord holder = ledger.claimContent(sha256, ledgerId).orElse(null);
+        if (holder != null && dedupeByContent) {
+            throw reject(exchange, ledgerId, sourceType, RejectReason.DUPLICATE_CONTENT, "same bytes as ledger "
+                    + holder.id() + (holder.submissionId() == null ? "" : " (submission " + holder.submissionId() + ")"));
+        }
+    }
+
+    /** Records the rejection of a written row and publishes its result; the exception returned fails the exchange. */
+    private InputRejectedException reject(Exchange exchange, String ledgerId, String sourceType, RejectReason reason,
+                                          String detail) {
+        ledger.markEnded(ledgerId, SubmissionState.REJECTED, reason.name(), detail);
+        LOG.warn("Input rejected: ledger {} source {} reason {} ({})", ledgerId, sourceType, reason, detail);
+        publisher.publishLocal(ledger.findById(ledgerId).orElseThrow(), ResultStatus.REJECTED, reason.name(),
+                reason.description() + ": " + detail, null);
+        Settlement.recorded(exchange);
+        return new InputRejectedException(reason, detail);
     }
 
     /** A first run inserts at once; a run again may find the row it wrote before the failure. */
@@ -154,14 +170,18 @@ public class Intake implements Processor {
     }
 
     /**
-     * The same input (same source reference, same bytes) is back: the process stopped before its
-     * source could move it. Continue where the ledger says it stopped, or do nothing if it was
-     * already confirmed (its outcome is collected as usual).
+     * The same input (same source reference, same bytes) is back before its source let go of it:
+     * the process stopped before its source could move it. Continue where the ledger says it
+     * stopped, or do nothing if it was already confirmed (its outcome is collected as usual).
      */
     private void resumeOrSkip(Exchange exchange, LedgerRecord earlier, Inspection image) {
         exchange.setProperty(WorkItem.LEDGER_ID, earlier.id());
         switch (earlier.state()) {
             case RECEIVED, PRESIGNED, UPLOADED -> {
+                if (earlier.state() == SubmissionState.RECEIVED) {
+                    // stopped between writing the row and claiming its content
+                    claimContent(exchange, earlier.id(), earlier.sourceType(), earlier.sourceSha256());
+                }
                 LOG.info("Resuming ledger {} from state {}", earlier.id(), earlier.state());
                 exchange.setProperty(WorkItem.PROPERTY, new WorkItem(earlier.id(), image.file(), image.contentType(),
                         new CallContext(new TokenKey(earlier.onboardingPartner(), earlier.partnerUserId(),

@@ -3,6 +3,7 @@ package id.ktpbridge.s3;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
@@ -40,6 +41,7 @@ class S3SourcePartsTest {
         exchange.getMessage().setHeader(AWS2S3Constants.BUCKET_NAME, "ktp-in");
         exchange.getMessage().setHeader(AWS2S3Constants.KEY, key);
         exchange.getMessage().setHeader(AWS2S3Constants.E_TAG, etag);
+        exchange.getMessage().setHeader(AWS2S3Constants.LAST_MODIFIED, "Thu, 26 Nov 2026 08:00:00 GMT");
         exchange.getMessage().setHeader(AWS2S3Constants.METADATA, metadata);
         exchange.getMessage().setBody(new ResponseInputStream<>(GetObjectResponse.builder().build(),
                 AbortableInputStream.create(new ByteArrayInputStream(content), aborts::incrementAndGet)));
@@ -55,7 +57,11 @@ class S3SourcePartsTest {
         assertEquals("cust-1", e.getMessage().getHeader(InputHeaders.PARTNER_USER_ID));
         assertEquals("CLIENT_X", e.getMessage().getHeader(InputHeaders.PARTNER_USER_ID_TYPE));
         assertTrue(source.included(e));
-        assertEquals("s3://ktp-in/inbox/branch-1/scan 7.JPG#abc", source.inputKey(e));
+        assertEquals("s3://ktp-in/inbox/branch-1/scan 7.JPG#abc@Thu, 26 Nov 2026 08:00:00 GMT", source.inputKey(e));
+        // the same bytes put back later: another version of the object, another key
+        String first = source.inputKey(e);
+        e.getMessage().setHeader(AWS2S3Constants.LAST_MODIFIED, "Thu, 26 Nov 2026 08:00:07 GMT");
+        assertNotEquals(first, source.inputKey(e));
         assertEquals("branch-1/scan 7.JPG", source.relative("inbox/branch-1/scan 7.JPG"));
     }
 

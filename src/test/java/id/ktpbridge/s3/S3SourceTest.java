@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -208,7 +209,7 @@ class S3SourceTest {
     }
 
     @Test
-    void theSameObjectsPutBackAfterARestartAreNotSubmittedAgain() {
+    void theSameObjectsPutBackAfterARestartAreRejectedAsDuplicatesNotSubmittedAgain() throws Exception {
         String bucket = s3.newBucket("ktp-restart");
         Map<String, byte[]> batch = new LinkedHashMap<>();
         batch.put("inbox/u5201.png", SampleImages.card("u5201", "png"));
@@ -223,19 +224,25 @@ class S3SourceTest {
             assertEquals(3, app.ledger().createdSince(0).size());
         }
 
-        // same keys, same bytes, so the same ETags; plus one new object
+        // same keys, same bytes, so the same ETags, in a later second; plus one new object
+        Thread.sleep(1100);
         batch.forEach((key, bytes) -> s3.put(bucket, key, bytes));
         s3.put(bucket, "inbox/u5204.png", SampleImages.card("u5204", "png"));
         try (BridgeApp app = BridgeApp.start(dataDir, props)) {
-            await().atMost(WAIT).until(() -> Results.count(app.results()) == 4);
-            assertTrue(Results.bySourceFile(app.results()).containsKey("u5204.png"));
-            // a few more polls see the old objects again: still nothing new
-            await().during(Duration.ofMillis(1200)).atMost(Duration.ofSeconds(5))
-                    .until(() -> app.ledger().createdSince(0).size() == 4 && Results.count(app.results()) == 4);
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 7);
+            Map<String, Long> outcomes = Results.read(app.results()).stream().collect(Collectors.groupingBy(
+                    r -> r.path("status").asText() + " " + r.path("reasonCode").asText(""), Collectors.counting()));
+            assertEquals(Map.of("COMPLETED ", 4L, "REJECTED DUPLICATE_CONTENT", 3L), outcomes);
             assertEquals(1, app.sandbox().submissionCount(), "only the new object was submitted");
-            // objects already taken are left where they are
-            await().atMost(WAIT).until(() -> s3.keys(bucket, "inbox/").equals(List.copyOf(batch.keySet())));
+            // every object put back has its result and leaves the inbox: none is listed for ever
+            await().atMost(WAIT).until(() -> s3.keys(bucket, "inbox/").isEmpty());
+            assertEquals(List.of("failed/u5201.png", "failed/u5201.png.error.json", "failed/u5202.jpg",
+                    "failed/u5202.jpg.error.json", "failed/u5203.png", "failed/u5203.png.error.json"),
+                    s3.keys(bucket, "failed/"));
             assertTrue(s3.keys(bucket, "processed/").contains("processed/u5204.png"));
+            // a few more polls: nothing new
+            await().during(Duration.ofMillis(1200)).atMost(Duration.ofSeconds(5))
+                    .until(() -> app.ledger().createdSince(0).size() == 7 && Results.count(app.results()) == 7);
         }
     }
 }

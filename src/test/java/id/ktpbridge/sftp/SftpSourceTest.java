@@ -10,11 +10,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.OpenOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -135,6 +137,30 @@ class SftpSourceTest {
             }
             assertTrue(logs.text().contains("SFTP source checked"), "the capture saw the application's log");
             assertFalse(logs.text().contains(PASSWORD), "the password is in the log");
+        }
+    }
+
+    @Test
+    void theSameImageUploadedAgainAfterItsResultIsRejectedAsADuplicate() throws Exception {
+        byte[] image = SampleImages.card("u5301", "png");
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Files.write(inbox.resolve("u5301.png"), image);
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
+                        && Files.exists(server.path("/inbox/.done/u5301.png")));
+
+                // uploaded again: a new modification time, the same bytes
+                Path again = Files.write(inbox.resolve("u5301.png"), image);
+                Files.setLastModifiedTime(again, FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+                Map<String, Long> outcomes = Results.read(app.results()).stream().collect(Collectors.groupingBy(
+                        r -> r.path("status").asText() + " " + r.path("reasonCode").asText(""), Collectors.counting()));
+                assertEquals(Map.of("COMPLETED ", 1L, "REJECTED DUPLICATE_CONTENT", 1L), outcomes);
+                assertEquals(1, app.sandbox().submissionCount());
+                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(server.path("/inbox/.failed/u5301.png")));
+                assertFalse(Files.exists(inbox.resolve("u5301.png")));
+            }
         }
     }
 

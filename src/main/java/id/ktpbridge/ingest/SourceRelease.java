@@ -1,0 +1,93 @@
+package id.ktpbridge.ingest;
+
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerException;
+import id.ktpbridge.submit.WorkItem;
+import org.apache.camel.Exchange;
+import org.apache.camel.Ordered;
+import org.apache.camel.support.SynchronizationAdapter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes down in the ledger when a source let go of an input: the file moved to the done or
+ * failed folder (or deleted), the S3 object moved or deleted. Until then the same file met again,
+ * same reference and same bytes, is the input a stopped process had not finished with, and is
+ * resumed or skipped; after it, the same file is a new drop and gets a result of its own.
+ *
+ * <p>The file and SFTP consumers move an input after the exchange is done, so the check runs as
+ * the exchange's last completion step. A source that moves the input itself (the quarantines, the
+ * S3 source) says so with {@link #letGo}.
+ */
+public class SourceRelease {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SourceRelease.class);
+    /**
+     * Exchange property: the {@link Tracker} of the input. Quarantines run on a copy of the
+     * exchange (an onCompletion), which shares this object with the original.
+     */
+    static final String TRACKER = "KtpSourceRelease";
+
+    private final Ledger ledger;
+
+    public SourceRelease(Ledger ledger) {
+        this.ledger = ledger;
+    }
+
+    /** Camel bean method, for each input before it is submitted. */
+    public void track(Exchange exchange) {
+        Tracker tracker = new Tracker();
+        exchange.setProperty(TRACKER, tracker);
+        exchange.getExchangeExtension().addOnCompletion(tracker);
+    }
+
+    /** The source moved or deleted the input itself. */
+    public static void letGo(Exchange exchange) {
+        Tracker tracker = exchange.getProperty(TRACKER, Tracker.class);
+        if (tracker != null) {
+            tracker.letGo = true;
+        }
+    }
+
+    /** Whether the consumer let go of a successfully handled input by now (it moves or deletes it). */
+    private static boolean consumerLetGo(Exchange exchange) {
+        String type = exchange.getMessage().getHeader(InputHeaders.SOURCE_TYPE, String.class);
+        if ("file".equals(type)) {
+            // a move the file system refused leaves the file where it was: it is not let go
+            String path = exchange.getMessage().getHeader("CamelFileAbsolutePath", String.class);
+            return path != null && !Files.exists(Path.of(path), LinkOption.NOFOLLOW_LINKS);
+        }
+        // the SFTP consumer moves or deletes it; a refusal there is only logged by Camel, and the
+        // file, remembered by its idempotent key, is not taken again anyway
+        return "sftp".equals(type);
+    }
+
+    /** Runs after every other completion step, so after the consumer's own move of the input. */
+    private final class Tracker extends SynchronizationAdapter implements Ordered {
+
+        private volatile boolean letGo;
+
+        @Override
+        public int getOrder() {
+            return Ordered.LOWEST;
+        }
+
+        @Override
+        public void onDone(Exchange exchange) {
+            String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+            if (ledgerId == null || !(letGo || !exchange.isFailed() && consumerLetGo(exchange))) {
+                return;
+            }
+            try {
+                ledger.markReleased(ledgerId);
+            } catch (LedgerException e) {
+                // the same file dropped again is then taken for this input, and gets no result of its own
+                LOG.warn("Ledger {}: could not record that its source let go of it: {}", ledgerId, e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+package id.ktpbridge.submit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.ingest.ImageInspector;
+import id.ktpbridge.ingest.PartnerUserResolver;
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.ledger.NewInput;
+import id.ktpbridge.ledger.SchemaMigrator;
+import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.result.ResultPublisher;
+import id.ktpbridge.result.ResultStatus;
+import id.ktpbridge.testkit.SampleImages;
+import org.apache.camel.Exchange;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two inputs with the same bytes taken at the same moment (two workers, or two instances of a
+ * cluster): both pass the intake checks before either has written its row. Only one of them may
+ * be submitted; the other is rejected as a duplicate.
+ */
+class ContentClaimTest {
+
+    @TempDir
+    Path dir;
+
+    private JdbcConnectionPool ds;
+    private final List<String> published = new CopyOnWriteArrayList<>();
+    private final List<String> presigned = new CopyOnWriteArrayList<>();
+    private final CountDownLatch bothLooked = new CountDownLatch(2);
+    private Ledger ledger;
+    private DefaultCamelContext camel;
+
+    /** Stands in for the OneKYC steps: records which ledger rows were presigned. */
+    public class Steps {
+        public void presign(Exchange e) {
+            presigned.add(e.getProperty(WorkItem.LEDGER_ID, String.class));
+        }
+
+        public void upload(Exchange e) {
+        }
+
+        public void confirm(Exchange e) {
+        }
+    }
+
+    @BeforeEach
+    void setUp() throws Exception {
+        ds = JdbcConnectionPool.create("jdbc:h2:mem:claim-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "");
+        SchemaMigrator.migrate(ds);
+        ledger = new Ledger(ds) {
+            @Override
+            public void insert(NewInput in, SubmissionState state) {
+                // both intakes have looked for an earlier row of this content before either writes its own
+                bothLooked.countDown();
+                try {
+                    bothLooked.await(5, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                super.insert(in, state);
+            }
+        };
+        ResultPublisher publisher = new ResultPublisher(ledger, new ObjectMapper(), null) {
+            @Override
+            public void publishLocal(LedgerRecord r, ResultStatus status, String reason, String message, String via) {
+                published.add(status + " " + reason);
+            }
+        };
+        camel = new DefaultCamelContext();
+        camel.getPropertiesComponent().addInitialProperty("ktp.db.retry-attempts", "3");
+        camel.getPropertiesComponent().addInitialProperty("ktp.db.retry-delay", "10");
+        camel.getRegistry().bind("intake", new Intake(ledger, new ImageInspector(10 << 20),
+                new PartnerUserResolver(null, "[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}", "[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
+                        "PARTNER_USER_ID"), publisher, new ObjectMapper(), "partner", dir.resolve("spool"), true));
+        camel.getRegistry().bind("submitter", new Steps());
+        camel.getRegistry().bind("failureRecorder", new FailureRecorder(ledger, publisher));
+        camel.addRoutes(new SubmitRoutes());
+        camel.start();
+    }
+
+    @AfterEach
+    void tearDown() {
+        camel.stop();
+        ds.dispose();
+    }
+
+    @Test
+    void twoCopiesTakenAtOnceGiveOneSubmissionAndOneDuplicate() throws Exception {
+        byte[] png = SampleImages.card("u901", "png");
+        Path first = Files.write(dir.resolve("u901.png"), png);
+        Path second = Files.write(dir.resolve("u902.png"), png);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            CyclicBarrier start = new CyclicBarrier(2);
+            Future<Exchange> a = pool.submit(() -> {
+                start.await();
+                return send(first);
+            });
+            Future<Exchange> b = pool.submit(() -> {
+                start.await();
+                return send(second);
+            });
+            Exchange doneA = a.get(30, TimeUnit.SECONDS);
+            Exchange doneB = b.get(30, TimeUnit.SECONDS);
+            assertEquals(1, (doneA.getException() == null ? 1 : 0) + (doneB.getException() == null ? 1 : 0),
+                    "exactly one of the two goes on to be submitted");
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(1, presigned.size(), "one submission for one content");
+        assertEquals(List.of("REJECTED DUPLICATE_CONTENT"), published);
+        List<LedgerRecord> rows = ledger.createdSince(0);
+        assertEquals(2, rows.size());
+        LedgerRecord kept = rows.stream().filter(r -> r.id().equals(presigned.get(0))).findFirst().orElseThrow();
+        LedgerRecord duplicate = rows.stream().filter(r -> !r.id().equals(presigned.get(0))).findFirst().orElseThrow();
+        assertEquals(SubmissionState.RECEIVED, kept.state());
+        assertEquals(SubmissionState.REJECTED, duplicate.state());
+        assertTrue(duplicate.errorMessage().contains(kept.id()), "the duplicate names the input it repeats");
+    }
+
+    @Test
+    void aClaimHeldByARejectedOrVanishedRowIsTakenOver() {
+        bothLooked.countDown();
+        bothLooked.countDown();
+        String sha = "ab".repeat(32);
+        String failed = UUID.randomUUID().toString();
+        insertRow(failed, sha);
+        assertNull(ledger.claimContent(sha, failed).orElse(null));
+        ledger.markEnded(failed, SubmissionState.FAILED, "GTF_PRESIGN_FAILED", "refused");
+
+        String next = UUID.randomUUID().toString();
+        insertRow(next, sha);
+        assertNull(ledger.claimContent(sha, next).orElse(null), "a failed holder gives its content up");
+        String third = UUID.randomUUID().toString();
+        insertRow(third, sha);
+        assertEquals(next, ledger.claimContent(sha, third).orElseThrow().id(), "a live holder keeps it");
+        assertNull(ledger.claimContent(sha, next).orElse(null), "claiming again is harmless");
+    }
+
+    private void insertRow(String id, String sha) {
+        ledger.insert(new NewInput(id, "file", "file:/in/" + id, id + ".png", sha, 1L, "image/png", "partner", "u1",
+                "PARTNER_USER_ID", UUID.randomUUID().toString(), UUID.randomUUID().toString(), null),
+                SubmissionState.RECEIVED);
+    }
+
+    private Exchange send(Path file) {
+        return camel.createProducerTemplate().request("direct:submit-ktp", e -> {
+            e.getMessage().setHeader("KtpSourceType", "file");
+            e.getMessage().setHeader("KtpSourceRef", "file:" + file);
+            e.getMessage().setHeader("KtpSourceFile", file.getFileName().toString());
+            e.getMessage().setBody(file.toFile());
+        });
+    }
+}
