@@ -92,6 +92,10 @@ class DuplicateContentTest {
             assertEquals(1, app.sandbox().submissionCount());
             await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(app.failed().resolve("u8500.png")));
             assertTrue(Files.exists(app.done().resolve("u8500.png")), "the first drop stays in the done folder");
+            // both were let go of: the move to done by the consumer, the quarantine by the bundle
+            for (var row : app.ledger().createdSince(0)) {
+                await().atMost(Duration.ofSeconds(5)).until(() -> releasedAt(app, row.id()) != null);
+            }
         }
     }
 
