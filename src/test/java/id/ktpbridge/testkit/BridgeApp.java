@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import id.ktpbridge.BridgeMain;
 import id.ktpbridge.ledger.Ledger;
@@ -21,6 +22,12 @@ import org.apache.camel.main.Main;
  * callback port and short timings.
  */
 public final class BridgeApp implements AutoCloseable {
+
+    private static final int FIRST_PORT = 20_000;
+    private static final int PORT_SPAN = 12_000;
+    /** Started at a place of its own per process, so JVMs running one after the other use other ports. */
+    private static final AtomicInteger NEXT_PORT =
+            new AtomicInteger((int) (ProcessHandle.current().pid() * 97 % PORT_SPAN));
 
     private final Main main;
     private final CompletableFuture<Integer> exit = new CompletableFuture<>();
@@ -199,12 +206,22 @@ public final class BridgeApp implements AutoCloseable {
         }
     }
 
+    /**
+     * A port nothing listens on, for a server a test starts a moment later. Taken below Linux's
+     * ephemeral range (32768 and up), where the outgoing connections of the tests themselves get
+     * their local ports, and never the same one twice in a JVM: a port the kernel handed out as
+     * free could otherwise be taken by a client connection before the server binds it.
+     */
     public static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
+        for (int tries = 0; tries < PORT_SPAN; tries++) {
+            int port = FIRST_PORT + Math.floorMod(NEXT_PORT.getAndIncrement(), PORT_SPAN);
+            try (ServerSocket s = new ServerSocket(port)) {
+                return port;
+            } catch (IOException inUse) {
+                // taken: the next one
+            }
         }
+        throw new IllegalStateException("no free port in " + FIRST_PORT + "-" + (FIRST_PORT + PORT_SPAN - 1));
     }
 
     private static void pause(long millis) {
