@@ -117,9 +117,13 @@ public class Ledger {
     public Optional<LedgerRecord> claimContent(String sha256, String id) {
         for (int attempt = 0; attempt < 5; attempt++) {
             try {
-                update("INSERT INTO ktp_content_claim (source_sha256, ledger_id, claimed_at) VALUES (?, ?, ?)",
-                        sha256, id, System.currentTimeMillis());
-                return Optional.empty();
+                // a claim already there is the usual case of a duplicate: no failed statement for it (a
+                // PostgreSQL server logs each one); only two claims at the same moment meet the key
+                if (1 == update("INSERT INTO ktp_content_claim (source_sha256, ledger_id, claimed_at) SELECT ?, ?, ?"
+                        + " WHERE NOT EXISTS (SELECT 1 FROM ktp_content_claim WHERE source_sha256 = ?)",
+                        sha256, id, System.currentTimeMillis(), sha256)) {
+                    return Optional.empty();
+                }
             } catch (LedgerException e) {
                 if (!e.isDuplicateKey()) {
                     throw e;

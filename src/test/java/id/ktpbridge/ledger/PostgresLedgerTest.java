@@ -31,13 +31,18 @@ class PostgresLedgerTest {
                 Results.drop(app.inbox(), "u9102-notektp.jpg", SampleImages.card("b", "jpg"));
                 Results.drop(app.inbox(), "u9103.jpg", "not an image".getBytes());
                 await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 3);
+                // the same bytes again under another name: the content claim on PostgreSQL
+                Results.drop(app.inbox(), "u9104.png", SampleImages.card("a", "png"));
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 4);
+                assertEquals("DUPLICATE_CONTENT", Results.bySourceFile(app.results()).get("u9104.png")
+                        .path("reasonCode").asText());
                 await().atMost(Duration.ofSeconds(10)).until(() -> app.ledger().openCounts().isEmpty());
-                assertEquals(Map.of("DELIVERED", 2, "REJECTED", 1), app.ledger().stateCounts());
+                assertEquals(Map.of("DELIVERED", 2, "REJECTED", 2), app.ledger().stateCounts());
             }
             // a restart on the same database finds its schema migrated and its rows
             try (BridgeApp again = BridgeApp.start(dataDir, props)) {
-                assertEquals(3, again.ledger().createdSince(0).size());
-                assertEquals(Map.of("DELIVERED", 2, "REJECTED", 1), again.ledger().stateCounts());
+                assertEquals(4, again.ledger().createdSince(0).size());
+                assertEquals(Map.of("DELIVERED", 2, "REJECTED", 2), again.ledger().stateCounts());
             }
         }
     }
