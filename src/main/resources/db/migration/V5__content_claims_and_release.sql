@@ -3,6 +3,10 @@
 -- same name are a new drop.
 ALTER TABLE ktp_submission ADD COLUMN IF NOT EXISTS source_released_at BIGINT;
 
+-- inputs that ended before this column existed were let go of by their sources long since
+UPDATE ktp_submission SET source_released_at = updated_at
+WHERE source_released_at IS NULL AND state IN ('DELIVERED', 'REJECTED', 'FAILED');
+
 -- One submission per image content (ktp.source.dedupe=content): the ledger row that holds the
 -- content. The primary key makes two inputs with the same bytes taken at the same moment, by
 -- two workers or two instances, meet here: only one of them gets the claim.

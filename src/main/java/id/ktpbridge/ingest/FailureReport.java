@@ -47,6 +47,9 @@ public class FailureReport {
         if (e instanceof InputRejectedException r) {
             return r.reason().name();
         }
+        if (e instanceof InputAlreadyEndedException ended && ended.reasonCode() != null) {
+            return ended.reasonCode();
+        }
         if (e instanceof GtfApiException g) {
             return "GTF_" + g.endpoint().toUpperCase(java.util.Locale.ROOT).replace('-', '_') + "_FAILED";
         }

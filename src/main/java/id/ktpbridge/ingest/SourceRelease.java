@@ -27,15 +27,24 @@ public class SourceRelease {
 
     private static final Logger LOG = LoggerFactory.getLogger(SourceRelease.class);
     /**
-     * Exchange property: the {@link Tracker} of the input. Quarantines run on a copy of the
-     * exchange (an onCompletion), which shares this object with the original.
+     * Exchange property: the {@link Tracker} of the input. An object of its own, so that a
+     * quarantine run from an onCompletion reaches it even when Camel hands that a copy of the
+     * exchange (a copy shares its property values).
      */
     static final String TRACKER = "KtpSourceRelease";
 
     private final Ledger ledger;
+    private final int retries;
+    private final long firstRetryDelay;
 
-    public SourceRelease(Ledger ledger) {
+    /**
+     * @param retries         tries after the first when the ledger went away for a moment ({@code ktp.db.retry-attempts})
+     * @param firstRetryDelay the first wait before one, doubling each time ({@code ktp.db.retry-delay}, ms)
+     */
+    public SourceRelease(Ledger ledger, int retries, long firstRetryDelay) {
         this.ledger = ledger;
+        this.retries = retries;
+        this.firstRetryDelay = firstRetryDelay;
     }
 
     /** Camel bean method, for each input before it is submitted. */
@@ -82,12 +91,31 @@ public class SourceRelease {
             if (ledgerId == null || !(letGo || !exchange.isFailed() && consumerLetGo(exchange))) {
                 return;
             }
-            try {
-                ledger.markReleased(ledgerId);
-            } catch (LedgerException e) {
-                // the same file dropped again is then taken for this input, and gets no result of its own
-                LOG.warn("Ledger {}: could not record that its source let go of it: {}", ledgerId, e.getMessage());
+            long wait = firstRetryDelay;
+            for (int attempt = 0; ; attempt++) {
+                try {
+                    ledger.markReleased(ledgerId);
+                    return;
+                } catch (LedgerException e) {
+                    if (!e.isTransient() || attempt >= retries || !pause(wait)) {
+                        // the same file dropped again is then taken for this input, and gets no result of its own
+                        LOG.warn("Ledger {}: could not record that its source let go of it: {}", ledgerId,
+                                e.getMessage());
+                        return;
+                    }
+                    wait = Math.min(wait * 2, LedgerException.MAX_RETRY_DELAY_MILLIS);
+                }
             }
+        }
+    }
+
+    private static boolean pause(long millis) {
+        try {
+            Thread.sleep(millis);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 }

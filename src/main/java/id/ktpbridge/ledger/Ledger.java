@@ -91,14 +91,12 @@ public class Ledger {
     /**
      * The row of an input its source has not let go of yet, met again: the same reference and the
      * same bytes, after a stop or a crash before the source moved it (or taken up by another
-     * instance of a cluster). It is resumed or skipped, never submitted anew. Rejected rows and
-     * rows that failed before their confirm are left out: such an input is taken as a new one.
+     * instance of a cluster), or after a quarantine move the source refused. It is resumed,
+     * skipped or quarantined again, never taken as a new input.
      */
     public Optional<LedgerRecord> findUnreleased(String sourceRef, String sha256) {
         return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_sha256 = ? AND source_ref = ?"
-                        + " AND source_released_at IS NULL AND state <> ? AND (state <> ? OR submitted_at IS NOT NULL)"
-                        + " ORDER BY created_at DESC", sha256, sourceRef, SubmissionState.REJECTED.name(),
-                SubmissionState.FAILED.name()).stream().findFirst();
+                + " AND source_released_at IS NULL ORDER BY created_at DESC", sha256, sourceRef).stream().findFirst();
     }
 
     /** The source let go of the input (moved it to its done or failed place, or deleted it). */
@@ -169,9 +167,11 @@ public class Ledger {
     public void markUploaded(String id, String submissionId, String partnerSessionId, String sdkSessionId,
                              String uploadUrl, Long uploadUrlExpiresAt) {
         requireOne(update("UPDATE ktp_submission SET state = ?, submission_id = ?, partner_session_id = ?,"
-                        + " sdk_session_id = ?, upload_url = ?, upload_url_expires_at = ?, updated_at = ? WHERE id = ?",
+                        + " sdk_session_id = ?, upload_url = ?, upload_url_expires_at = ?, updated_at = ? WHERE id = ?"
+                        + " AND state IN (?, ?, ?)",
                 SubmissionState.UPLOADED.name(), submissionId, partnerSessionId, sdkSessionId, uploadUrl,
-                uploadUrlExpiresAt, System.currentTimeMillis(), id), id);
+                uploadUrlExpiresAt, System.currentTimeMillis(), id, SubmissionState.RECEIVED.name(),
+                SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name()), id);
     }
 
     public void markConfirmed(String id, long submittedAt, long firstPollAt, long deadlineAt) {

@@ -1,6 +1,7 @@
 package id.ktpbridge.submit;
 
 import id.ktpbridge.ingest.FailureReport;
+import id.ktpbridge.ingest.InputAlreadyEndedException;
 import id.ktpbridge.ingest.InputRejectedException;
 import id.ktpbridge.ingest.Settlement;
 import id.ktpbridge.ledger.Ledger;
@@ -32,24 +33,23 @@ public class FailureRecorder implements Processor {
     @Override
     public void process(Exchange exchange) {
         Exception failure = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
-        if (failure instanceof InputRejectedException) {
+        if (failure instanceof InputRejectedException || failure instanceof InputAlreadyEndedException) {
             return;
         }
-        WorkItem work = exchange.getProperty(WorkItem.PROPERTY, WorkItem.class);
-        if (work == null) {
-            LOG.error("Input could not be taken in: {}", failure == null ? "unknown error" : failure.getMessage());
-            return;
-        }
-        String reason = FailureReport.reasonCode(failure);
         String message = failure == null ? "unknown error" : failure.getMessage();
+        // the ledger id is known as soon as the intake wrote the row, before the work item exists
+        WorkItem work = exchange.getProperty(WorkItem.PROPERTY, WorkItem.class);
+        String ledgerId = work != null ? work.ledgerId : exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+        String reason = FailureReport.reasonCode(failure);
         // only a row still before its confirm can fail here; a confirmed one gets its outcome from OneKYC
-        if (ledger.markEnded(work.ledgerId, SubmissionState.FAILED, reason, message)) {
-            LOG.error("Submission failed: ledger {} reason {} ({})", work.ledgerId, reason, message);
-            publisher.publishLocal(ledger.findById(work.ledgerId).orElseThrow(), ResultStatus.FAILED, reason, message,
-                    null);
+        if (ledgerId != null && ledger.markEnded(ledgerId, SubmissionState.FAILED, reason, message)) {
+            LOG.error("Submission failed: ledger {} reason {} ({})", ledgerId, reason, message);
+            publisher.publishLocal(ledger.findById(ledgerId).orElseThrow(), ResultStatus.FAILED, reason, message, null);
             Settlement.recorded(exchange);
+        } else if (work == null) {
+            LOG.error("Input could not be taken in: {}", message);
         } else {
-            LOG.warn("Step failed for ledger {} after it moved on ({}): its outcome comes from OneKYC", work.ledgerId,
+            LOG.warn("Step failed for ledger {} after it moved on ({}): its outcome comes from OneKYC", ledgerId,
                     message);
         }
     }

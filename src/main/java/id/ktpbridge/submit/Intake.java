@@ -13,6 +13,7 @@ import id.ktpbridge.gtf.CallContext;
 import id.ktpbridge.gtf.TokenKey;
 import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.ImageInspector.Inspection;
+import id.ktpbridge.ingest.InputAlreadyEndedException;
 import id.ktpbridge.ingest.InputHeaders;
 import id.ktpbridge.ingest.InputRejectedException;
 import id.ktpbridge.ingest.PartnerUserResolver;
@@ -112,7 +113,15 @@ public class Intake implements Processor {
             detail = image.detail();
         }
 
-        if (reason == null) {
+        if (again) {
+            LedgerRecord own = ledger.findById(ledgerId).orElse(null);
+            if (own != null && own.state() == SubmissionState.REJECTED && own.reasonCode() != null) {
+                // rejected before the step failed: the same rejection again (its result is stored once)
+                throw reject(exchange, ledgerId, sourceType, RejectReason.valueOf(own.reasonCode()),
+                        own.errorMessage());
+            }
+        }
+        if (image.sha256() != null) {
             LedgerRecord earlier = ledger.findUnreleased(sourceRef, image.sha256()).orElse(null);
             if (earlier != null) {
                 resumeOrSkip(exchange, earlier, image);
@@ -171,12 +180,19 @@ public class Intake implements Processor {
 
     /**
      * The same input (same source reference, same bytes) is back before its source let go of it:
-     * the process stopped before its source could move it. Continue where the ledger says it
-     * stopped, or do nothing if it was already confirmed (its outcome is collected as usual).
+     * the process stopped before its source could move it, or could not move it. Continue where
+     * the ledger says it stopped, do nothing if it was already confirmed (its outcome is collected
+     * as usual), or quarantine it again if it already has its REJECTED or FAILED result.
      */
     private void resumeOrSkip(Exchange exchange, LedgerRecord earlier, Inspection image) {
         exchange.setProperty(WorkItem.LEDGER_ID, earlier.id());
         switch (earlier.state()) {
+            case REJECTED, FAILED -> {
+                LOG.info("Ledger {} already ended as {} ({}): quarantined again, no second result", earlier.id(),
+                        earlier.state(), earlier.reasonCode());
+                Settlement.recorded(exchange);
+                throw new InputAlreadyEndedException(earlier.id(), earlier.reasonCode(), earlier.state().name());
+            }
             case RECEIVED, PRESIGNED, UPLOADED -> {
                 if (earlier.state() == SubmissionState.RECEIVED) {
                     // stopped between writing the row and claiming its content

@@ -144,6 +144,43 @@ class DuplicateContentTest {
         }
     }
 
+    @Test
+    void aFileWhoseFailureIsRecordedButThatWasNeverMovedIsQuarantinedWithoutASecondResult() throws Exception {
+        // results recorded, then the process died before the quarantine moved the files
+        byte[] rejected = SampleImages.card("u8801", "png");
+        byte[] failed = SampleImages.card("u8802", "jpg");
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            String rejectedId = endedRow(app, "u8801.png", rejected, "REJECTED", "INVALID_SIDECAR");
+            String failedId = endedRow(app, "u8802.jpg", failed, "FAILED", "GTF_PRESIGN_FAILED");
+
+            Results.drop(app.inbox(), "u8801.png", rejected);
+            Results.drop(app.inbox(), "u8802.jpg", failed);
+            for (String name : List.of("u8801.png", "u8802.jpg")) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(app.failed().resolve(name + ".error.json")));
+                assertTrue(Files.exists(app.failed().resolve(name)));
+            }
+            assertEquals("INVALID_SIDECAR",
+                    Results.parse(app.failed().resolve("u8801.png.error.json")).path("reasonCode").asText());
+            assertEquals("GTF_PRESIGN_FAILED",
+                    Results.parse(app.failed().resolve("u8802.jpg.error.json")).path("reasonCode").asText());
+            await().atMost(Duration.ofSeconds(5)).until(() -> releasedAt(app, rejectedId) != null
+                    && releasedAt(app, failedId) != null);
+            assertEquals(0, Results.count(app.results()), "the recorded results stand alone");
+            assertEquals(0, app.sandbox().submissionCount());
+            assertEquals(2, app.ledger().createdSince(0).size(), "no new ledger rows");
+        }
+    }
+
+    private static String endedRow(BridgeApp app, String name, byte[] image, String state, String reason)
+            throws Exception {
+        String ledgerId = UUID.randomUUID().toString();
+        app.ledger().insert(new NewInput(ledgerId, "file", "file:" + app.inbox().resolve(name).toAbsolutePath(), name,
+                sha256(image), (long) image.length, "image/png", "partner", name.substring(0, 5), "ANONYMOUS",
+                UUID.randomUUID().toString(), UUID.randomUUID().toString(), null), SubmissionState.RECEIVED);
+        app.ledger().markEnded(ledgerId, SubmissionState.valueOf(state), reason, "recorded earlier");
+        return ledgerId;
+    }
+
     static Long releasedAt(BridgeApp app, String ledgerId) throws Exception {
         try (Connection c = app.ledger().dataSource().getConnection();
              PreparedStatement ps = c.prepareStatement("SELECT source_released_at FROM ktp_submission WHERE id = ?")) {

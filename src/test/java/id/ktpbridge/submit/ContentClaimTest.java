@@ -1,12 +1,15 @@
 package id.ktpbridge.submit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.SQLTransientConnectionException;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -20,6 +23,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerException;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.NewInput;
 import id.ktpbridge.ledger.SchemaMigrator;
@@ -49,6 +53,9 @@ class ContentClaimTest {
     private final List<String> published = new CopyOnWriteArrayList<>();
     private final List<String> presigned = new CopyOnWriteArrayList<>();
     private final CountDownLatch bothLooked = new CountDownLatch(2);
+    private volatile boolean holdInserts;
+    private volatile RuntimeException claimError;
+    private volatile Runnable beforeFirstPublish;
     private Ledger ledger;
     private DefaultCamelContext camel;
 
@@ -72,19 +79,34 @@ class ContentClaimTest {
         ledger = new Ledger(ds) {
             @Override
             public void insert(NewInput in, SubmissionState state) {
-                // both intakes have looked for an earlier row of this content before either writes its own
-                bothLooked.countDown();
-                try {
-                    bothLooked.await(5, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+                if (holdInserts) {
+                    // both intakes have looked for an earlier row of this content before either writes its own
+                    bothLooked.countDown();
+                    try {
+                        bothLooked.await(5, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
                 }
                 super.insert(in, state);
+            }
+
+            @Override
+            public Optional<LedgerRecord> claimContent(String sha256, String id) {
+                if (claimError != null) {
+                    throw claimError;
+                }
+                return super.claimContent(sha256, id);
             }
         };
         ResultPublisher publisher = new ResultPublisher(ledger, new ObjectMapper(), null) {
             @Override
             public void publishLocal(LedgerRecord r, ResultStatus status, String reason, String message, String via) {
+                Runnable once = beforeFirstPublish;
+                beforeFirstPublish = null;
+                if (once != null) {
+                    once.run();
+                }
                 published.add(status + " " + reason);
             }
         };
@@ -108,6 +130,7 @@ class ContentClaimTest {
 
     @Test
     void twoCopiesTakenAtOnceGiveOneSubmissionAndOneDuplicate() throws Exception {
+        holdInserts = true;
         byte[] png = SampleImages.card("u901", "png");
         Path first = Files.write(dir.resolve("u901.png"), png);
         Path second = Files.write(dir.resolve("u902.png"), png);
@@ -142,8 +165,6 @@ class ContentClaimTest {
 
     @Test
     void aClaimHeldByARejectedOrVanishedRowIsTakenOver() {
-        bothLooked.countDown();
-        bothLooked.countDown();
         String sha = "ab".repeat(32);
         String failed = UUID.randomUUID().toString();
         insertRow(failed, sha);
@@ -157,6 +178,41 @@ class ContentClaimTest {
         insertRow(third, sha);
         assertEquals(next, ledger.claimContent(sha, third).orElseThrow().id(), "a live holder keeps it");
         assertNull(ledger.claimContent(sha, next).orElse(null), "claiming again is harmless");
+    }
+
+    @Test
+    void aClaimThatFailsForGoodEndsTheInputFailedWithAResult() throws Exception {
+        claimError = new LedgerException("the claim table refused the row");
+        Path file = Files.write(dir.resolve("u903.png"), SampleImages.card("u903", "png"));
+        Exchange done = send(file);
+        assertNotNull(done.getException());
+        assertEquals(List.of("FAILED INTERNAL_ERROR"), published, "one result for the input");
+        List<LedgerRecord> rows = ledger.createdSince(0);
+        assertEquals(1, rows.size());
+        assertEquals(SubmissionState.FAILED, rows.get(0).state());
+        assertEquals(List.of(), presigned);
+    }
+
+    @Test
+    void aRejectionRunAgainAfterAPassingLedgerErrorStaysARejection() throws Exception {
+        byte[] png = SampleImages.card("u904", "png");
+        Exchange original = send(Files.write(dir.resolve("u904.png"), png));
+        assertNull(original.getException());
+        String holder = presigned.get(0);
+        // the duplicate's result fails to be stored for a moment; meanwhile its holder fails, which
+        // would let a fresh look at the content take the claim over
+        beforeFirstPublish = () -> {
+            ledger.markEnded(holder, SubmissionState.FAILED, "GTF_CONFIRM_FAILED", "refused");
+            throw new LedgerException(new SQLTransientConnectionException("connection lost"));
+        };
+        Exchange duplicate = send(Files.write(dir.resolve("u905.png"), png));
+
+        assertEquals("InputRejectedException", duplicate.getException().getClass().getSimpleName());
+        assertEquals(List.of("REJECTED DUPLICATE_CONTENT"), published, "one result, stored on the second run");
+        assertEquals(List.of(holder), presigned, "the duplicate is never submitted");
+        LedgerRecord row = ledger.createdSince(0).stream().filter(r -> !r.id().equals(holder)).findFirst().orElseThrow();
+        assertEquals(SubmissionState.REJECTED, row.state());
+        assertEquals("DUPLICATE_CONTENT", row.reasonCode());
     }
 
     private void insertRow(String id, String sha) {

@@ -1,0 +1,79 @@
+package id.ktpbridge.ingest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.sql.SQLTransientConnectionException;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerException;
+import id.ktpbridge.submit.WorkItem;
+import org.apache.camel.Exchange;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.spi.Synchronization;
+import org.apache.camel.support.DefaultExchange;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.junit.jupiter.api.Test;
+
+/** The note that a source let go of an input, written once the exchange is done. */
+class SourceReleaseTest {
+
+    private final AtomicInteger tries = new AtomicInteger();
+    private final AtomicInteger failFirst = new AtomicInteger();
+
+    /** Counts the notes; the first {@link #failFirst} fail as if the database were restarting. */
+    private final Ledger ledger = new Ledger(
+            JdbcConnectionPool.create("jdbc:h2:mem:release-" + UUID.randomUUID(), "sa", "")) {
+        @Override
+        public void markReleased(String id) {
+            tries.incrementAndGet();
+            if (failFirst.getAndDecrement() > 0) {
+                throw new LedgerException(new SQLTransientConnectionException("connection lost"));
+            }
+        }
+    };
+
+    @Test
+    void aNoteTheLedgerRefusesForAMomentIsWrittenOnALaterTry() {
+        failFirst.set(2);
+        done(new SourceRelease(ledger, 6, 10), true, false);
+        assertEquals(3, tries.get(), "two refusals, then written");
+    }
+
+    @Test
+    void retriesEndAfterTheConfiguredNumber() {
+        failFirst.set(100);
+        done(new SourceRelease(ledger, 3, 1), true, false);
+        assertEquals(4, tries.get(), "one try and three retries");
+    }
+
+    @Test
+    void nothingIsNotedForAnInputTheSourceStillHolds() {
+        // failed, and nobody moved it (it stays in its source for another attempt)
+        done(new SourceRelease(ledger, 6, 10), false, true);
+        assertEquals(0, tries.get());
+    }
+
+    private static void done(SourceRelease release, boolean letGo, boolean failed) {
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        exchange.getMessage().setHeader(InputHeaders.SOURCE_TYPE, "s3");
+        exchange.setProperty(WorkItem.LEDGER_ID, "ledger-1");
+        release.track(exchange);
+        if (letGo) {
+            SourceRelease.letGo(exchange);
+        }
+        if (failed) {
+            exchange.setException(new IllegalStateException("stopping"));
+        }
+        List<Synchronization> completions = exchange.getExchangeExtension().handoverCompletions();
+        for (Synchronization s : completions) {
+            if (failed) {
+                s.onFailure(exchange);
+            } else {
+                s.onComplete(exchange);
+            }
+        }
+    }
+}
