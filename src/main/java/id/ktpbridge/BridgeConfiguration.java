@@ -36,6 +36,7 @@ import id.ktpbridge.ingest.SourceRelease;
 import id.ktpbridge.ledger.DataSources;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerIdempotentRepository;
+import id.ktpbridge.ledger.LedgerRetention;
 import id.ktpbridge.ledger.Leases;
 import id.ktpbridge.ledger.SchemaMigrator;
 import id.ktpbridge.result.DeliveryStore;
@@ -132,7 +133,10 @@ public class BridgeConfiguration implements CamelConfiguration {
                 LOG.info("{} claim(s) of the previous run released", released);
             }
         }
-        registry.bind("leases", new Leases(dataSource, instance));
+        Leases leases = new Leases(dataSource, instance);
+        registry.bind("leases", leases);
+        registry.bind("ledgerRetention", new LedgerRetention(dataSource, s.duration("ktp.ledger.retention",
+                Duration.ofDays(90)), leases, s.duration("ktp.ledger.retention-interval", Duration.ofHours(1))));
         if (cluster) {
             ClusteredQuartz.configure(context, dataSource, instance, s);
         }

@@ -19,7 +19,7 @@ public class BridgeMain extends Main {
     /** The YAML routes inside the jar (the {@code routes/} folder of the project). */
     static final List<String> BUNDLED_ROUTES = List.of(
             "ingest-file.yaml", "ingest-sftp.yaml", "ingest-s3.yaml",
-            "poll-status.yaml", "callback.yaml", "progress.yaml",
+            "poll-status.yaml", "callback.yaml", "progress.yaml", "ledger-retention.yaml",
             "deliver-results.yaml", "deliver-http.yaml", "deliver-jdbc.yaml", "deliver-s3.yaml");
 
     private volatile String finalReport;
