@@ -59,6 +59,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import id.ktpbridge.ops.BridgeMetrics;
 import id.ktpbridge.ops.LedgerHealthCheck;
+import id.ktpbridge.ops.LedgerSnapshot;
 import id.ktpbridge.ops.OneKycHealthCheck;
 import org.apache.camel.spi.Registry;
 import org.apache.camel.support.processor.idempotent.MemoryIdempotentRepository;
@@ -85,10 +86,6 @@ public class BridgeConfiguration implements CamelConfiguration {
     public void configure(CamelContext context) throws Exception {
         context.getPropertiesComponent().addPropertiesFunction(new AbsolutePathFunction(context));
         Settings s = new Settings(context);
-        if (main == null && s.flag("ktp.exit-when-done", false)) {
-            throw new IllegalStateException("ktp.exit-when-done=true (batch mode) needs the bundle's own start"
-                    + " (java -jar ktp-scan-bridge.jar); under Camel JBang or Camel K the bundle runs as a service");
-        }
         Registry registry = context.getRegistry();
         ObjectMapper json = new ObjectMapper();
 
@@ -253,7 +250,11 @@ public class BridgeConfiguration implements CamelConfiguration {
             meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             registry.bind("metricsRegistry", meters);
         }
-        BridgeMetrics metrics = new BridgeMetrics(meters, ledger, gtf, outbox.store(), targets);
+        LedgerSnapshot snapshot = new LedgerSnapshot(context, ledger, outbox.store(),
+                new Settings(context).duration("ktp.management.ledger-refresh", Duration.ofSeconds(5)));
+        context.addService(snapshot);
+        registry.bind("ledgerSnapshot", snapshot);
+        BridgeMetrics metrics = new BridgeMetrics(meters, snapshot, gtf, targets);
         gtf.http().observer(metrics);
         publisher.metrics(metrics);
         outbox.metrics(metrics);
@@ -261,7 +262,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         context.addStartupListener((ctx, alreadyStarted) -> {
             HealthCheckRegistry checks = HealthCheckRegistry.get(ctx);
             if (checks != null) {
-                checks.register(new LedgerHealthCheck(ledger));
+                checks.register(new LedgerHealthCheck(snapshot));
                 checks.register(new OneKycHealthCheck(gtf.http().breaker()));
             }
         });

@@ -33,11 +33,29 @@ public class BundleConfiguration implements CamelConfiguration {
 
     @Override
     public void configure(CamelContext context) throws Exception {
+        checkBatchMode(new Settings(context));
         // the source checks come first: a wrong setting stops the start before the ledger and sandbox open
         new S3Configuration().configure(context);
         new SftpConfiguration().configure(context);
         new BridgeConfiguration(main).configure(context);
         context.addRoutes(new SubmitRoutes());
         context.addRoutes(new CollectRoutes());
+    }
+
+    /** Batch mode ({@code ktp.exit-when-done}) is for the bundle's own start and the file drop folder. */
+    private void checkBatchMode(Settings s) {
+        if (!s.flag("ktp.exit-when-done", false)) {
+            return;
+        }
+        if (main == null) {
+            throw new IllegalStateException("ktp.exit-when-done=true (batch mode) needs the bundle's own start"
+                    + " (java -jar ktp-scan-bridge.jar); under Camel JBang or Camel K the bundle runs as a service");
+        }
+        if (s.flag("ktp.source.sftp.enabled", false) || s.flag("ktp.source.s3.enabled", false)) {
+            // the batch ends when the drop folder is empty; a bucket or an SFTP folder is only seen at
+            // its source's next poll, so the run could end before it was ever looked at
+            throw new IllegalStateException("ktp.exit-when-done=true (batch mode) drains the file drop folder only;"
+                    + " with ktp.source.sftp.enabled or ktp.source.s3.enabled the bundle runs as a service");
+        }
     }
 }

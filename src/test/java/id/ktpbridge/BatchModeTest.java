@@ -102,6 +102,17 @@ class BatchModeTest {
         }
     }
 
+    @Test
+    void batchModeIsRefusedWithARemoteSource() {
+        // a bucket or an SFTP folder is first looked at on its source's first poll: the batch could
+        // end with nothing in the drop folder before that, with exit 0 and nothing done
+        String messages = BridgeApp.startupError(dataDir, Map.of("ktp.exit-when-done", "true",
+                "ktp.source.sftp.enabled", "true", "ktp.source.sftp.host", "127.0.0.1",
+                "ktp.source.sftp.user", "partner", "ktp.source.sftp.password", "secret",
+                "ktp.source.sftp.startup-check", "false"));
+        assertTrue(messages.contains("batch mode) drains the file drop folder only"), messages);
+    }
+
     private interface Action {
         void run() throws Exception;
     }

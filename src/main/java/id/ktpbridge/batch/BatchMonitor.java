@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
 import java.util.function.IntSupplier;
@@ -16,7 +15,6 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import id.ktpbridge.ledger.Ledger;
-import id.ktpbridge.ledger.LedgerRecord;
 import org.apache.camel.CamelContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,15 +73,30 @@ public class BatchMonitor implements Runnable {
         long deadline = startedAt + maxWait.toMillis();
         int quietChecks = 0;
         long onlyDeliveriesSince = -1;
+        boolean ledgerAway = false;
         try {
             while (System.currentTimeMillis() < deadline) {
                 Thread.sleep(checkEvery.toMillis());
-                // cheapest first: while inputs are in flight the folder is not listed at all. A stored result
-                // still due to a target (a retry, or one a killed run had taken) keeps the batch open too,
-                // for at most ktp.batch.delivery-wait once nothing else is left
-                boolean done = context.getInflightRepository().size() == 0 && ledger.openCounts().isEmpty()
-                        && !anyFileWaiting();
-                boolean delivered = done && pendingDeliveries.getAsInt() == 0;
+                boolean done;
+                boolean delivered;
+                try {
+                    // cheapest first: while inputs are in flight the folder is not listed at all. A stored result
+                    // still due to a target (a retry, or one a killed run had taken) keeps the batch open too,
+                    // for at most ktp.batch.delivery-wait once nothing else is left
+                    done = context.getInflightRepository().size() == 0 && ledger.openCounts().isEmpty()
+                            && !anyFileWaiting();
+                    delivered = done && pendingDeliveries.getAsInt() == 0;
+                    ledgerAway = false;
+                } catch (RuntimeException e) {
+                    // the ledger away for a moment (a failover): not quiet, and the wait goes on
+                    if (!ledgerAway) {
+                        LOG.warn("Batch monitor: the ledger did not answer ({}); still waiting", e.getMessage());
+                    }
+                    ledgerAway = true;
+                    quietChecks = 0;
+                    onlyDeliveriesSince = -1;
+                    continue;
+                }
                 quietChecks = delivered ? quietChecks + 1 : 0;
                 if (quietChecks >= 2) {
                     break;
@@ -99,24 +112,31 @@ public class BatchMonitor implements Runnable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return;
-        } catch (RuntimeException e) {
-            LOG.error("Batch monitor failed: {}", e.getMessage());
         }
         ByteArrayOutputStream text = new ByteArrayOutputStream();
-        int code = report(new PrintStream(text, true, StandardCharsets.UTF_8));
-        finish.accept(code, text.toString(StandardCharsets.UTF_8));
+        int code = 1;
+        try {
+            code = report(new PrintStream(text, true, StandardCharsets.UTF_8));
+        } catch (RuntimeException e) {
+            // the run still ends: with exit 1 and what could be printed
+            new PrintStream(text, true, StandardCharsets.UTF_8).printf("%nThe summary could not be read from the"
+                    + " ledger (%s); see the results and ktp_submission.%n", e.getMessage());
+        } finally {
+            finish.accept(code, text.toString(StandardCharsets.UTF_8));
+        }
     }
 
     /** Prints the summary; returns the exit code. */
     int report(PrintStream out) {
-        List<LedgerRecord> rows = ledger.createdSince(startedAt);
         long waiting = waitingFiles();
         Map<String, Integer> open = ledger.openCounts();
-        BatchSummary summary = BatchSummary.of(rows);
-        summary.print(out);
+        BatchSummary summary = new BatchSummary(out);
+        ledger.forEachCreatedSince(startedAt, summary::add);
+        summary.finish();
+        Ledger.Progress counts = ledger.progressSince(startedAt);
         int pending = pendingDeliveries.getAsInt();
         int refused = refusedSince.applyAsInt(startedAt);
-        boolean recorded = waiting == 0 && rows.stream().allMatch(r -> r.state().isFinal() && r.resultStatus() != null);
+        boolean recorded = waiting == 0 && counts.withoutResult() == 0;
         boolean complete = recorded && pending == 0 && refused == 0;
         if (waiting > 0) {
             out.printf("%d input(s) still waiting in the source folder%n", waiting);

@@ -1,32 +1,41 @@
 package id.ktpbridge.batch;
 
 import java.io.PrintStream;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 import id.ktpbridge.ledger.LedgerRecord;
 
-/** The table printed at the end of a batch: one line per input, then totals per status. */
-record BatchSummary(List<LedgerRecord> rows, Map<String, Integer> totals) {
+/**
+ * The table printed at the end of a batch: one line per input, then totals per status. Rows are
+ * printed as they are read, so a batch of any size is summarised without holding it in memory.
+ */
+final class BatchSummary {
 
-    static BatchSummary of(List<LedgerRecord> rows) {
-        Map<String, Integer> totals = new TreeMap<>();
-        rows.forEach(r -> totals.merge(r.resultStatus() == null ? "NO_RESULT" : r.resultStatus(), 1, Integer::sum));
-        return new BatchSummary(rows, totals);
-    }
+    /** Wide enough for the usual names; a longer one pushes its line's other columns right. */
+    private static final int NAME_WIDTH = 28;
+    private static final String LINE = "%-" + NAME_WIDTH + "s  %-6s  %-10s  %-8s  %-28s  %s%n";
 
-    void print(PrintStream out) {
-        int nameWidth = Math.max(11, rows.stream().mapToInt(r -> display(r.sourceFile()).length()).max().orElse(0));
-        String line = "%-" + nameWidth + "s  %-6s  %-10s  %-8s  %-28s  %s%n";
+    private final PrintStream out;
+    private final Map<String, Integer> totals = new TreeMap<>();
+    private int inputs;
+
+    BatchSummary(PrintStream out) {
+        this.out = out;
         out.println();
         out.println("KTP Scan Bridge - batch summary");
-        out.printf(line, "SOURCE FILE", "SOURCE", "STATUS", "RESULT", "REASON", "VIA");
-        for (LedgerRecord r : rows) {
-            out.printf(line, display(r.sourceFile()), r.sourceType(), dash(r.resultStatus()), dash(r.result()),
-                    dash(r.reasonCode()), dash(r.receivedVia()));
-        }
-        out.printf("Inputs: %d   %s%n", rows.size(), totals);
+        out.printf(LINE, "SOURCE FILE", "SOURCE", "STATUS", "RESULT", "REASON", "VIA");
+    }
+
+    void add(LedgerRecord r) {
+        out.printf(LINE, display(r.sourceFile()), r.sourceType(), dash(r.resultStatus()), dash(r.result()),
+                dash(r.reasonCode()), dash(r.receivedVia()));
+        totals.merge(r.resultStatus() == null ? "NO_RESULT" : r.resultStatus(), 1, Integer::sum);
+        inputs++;
+    }
+
+    void finish() {
+        out.printf("Inputs: %d   %s%n", inputs, totals);
     }
 
     private static String display(String name) {

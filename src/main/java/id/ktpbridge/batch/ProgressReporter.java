@@ -1,18 +1,16 @@
 package id.ktpbridge.batch;
 
 import java.time.Duration;
-import java.util.List;
 
 import id.ktpbridge.ledger.Ledger;
-import id.ktpbridge.ledger.LedgerRecord;
-import id.ktpbridge.ledger.SubmissionState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A periodic progress line for long batches: inputs seen since start, submitted, completed,
- * failed, the completion rate over the last period and an ETA for what is still open. Quiet when
- * nothing is happening.
+ * failed, the completion rate over the last period and an ETA for what is still open (open
+ * inputs of earlier runs included). Quiet when nothing is happening. The figures are counted by
+ * the database, so a long-running instance reads no rows for them.
  */
 public class ProgressReporter {
 
@@ -20,7 +18,7 @@ public class ProgressReporter {
 
     private final Ledger ledger;
     private final long startedAt = System.currentTimeMillis();
-    private long lastDone = -1;
+    private long lastEnded;
     private long lastAt = startedAt;
 
     public ProgressReporter(Ledger ledger) {
@@ -29,23 +27,20 @@ public class ProgressReporter {
 
     /** Camel bean method for the progress timer. */
     public synchronized void report() {
-        List<LedgerRecord> rows = ledger.createdSince(startedAt);
-        long seen = rows.size();
-        long submitted = rows.stream().filter(r -> r.submittedAt() != null).count();
-        long done = rows.stream().filter(r -> r.state().isFinal()).count();
-        long failed = rows.stream().filter(r -> r.state() == SubmissionState.FAILED
-                || r.state() == SubmissionState.REJECTED || "TIMED_OUT".equals(r.resultStatus())).count();
-        long open = seen - done;
+        Ledger.Progress p = ledger.progressSince(startedAt);
+        long open = ledger.openCounts().values().stream().mapToLong(Integer::longValue).sum();
         long now = System.currentTimeMillis();
-        if (done == lastDone && open == 0) {
+        // the rate covers the time since the last tick, printed or not
+        double perSecond = (p.ended() - lastEnded) * 1000.0 / Math.max(1, now - lastAt);
+        boolean moved = p.ended() != lastEnded;
+        lastEnded = p.ended();
+        lastAt = now;
+        if (!moved && open == 0) {
             return;
         }
-        double perSecond = lastDone < 0 ? 0 : (done - lastDone) * 1000.0 / Math.max(1, now - lastAt);
         String eta = open == 0 ? "-" : perSecond <= 0 ? "unknown" : format(Duration.ofSeconds((long) (open / perSecond)));
         LOG.info("Progress: seen {}, submitted {}, completed {}, failed/rejected {}, open {}, rate {}/s, ETA {}",
-                seen, submitted, done - failed, failed, open, String.format("%.1f", perSecond), eta);
-        lastDone = done;
-        lastAt = now;
+                p.seen(), p.submitted(), p.ended() - p.failed(), p.failed(), open, String.format("%.1f", perSecond), eta);
     }
 
     private static String format(Duration d) {

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 
 import javax.sql.DataSource;
 
@@ -346,6 +347,66 @@ public class Ledger {
 
     public List<LedgerRecord> createdSince(long since) {
         return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE created_at >= ? ORDER BY created_at, id", since);
+    }
+
+    /**
+     * The rows created since {@code since}, oldest first, handed over one at a time: a summary of a
+     * batch of any size holds one row in memory, not the batch.
+     */
+    public void forEachCreatedSince(long since, Consumer<LedgerRecord> action) {
+        try (Connection c = dataSource.getConnection()) {
+            boolean autoCommit = c.getAutoCommit();
+            // PostgreSQL streams a result only inside a transaction with a fetch size
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS
+                    + " FROM ktp_submission WHERE created_at >= ? ORDER BY created_at, id")) {
+                ps.setFetchSize(500);
+                ps.setLong(1, since);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        action.accept(map(rs));
+                    }
+                }
+                c.commit();
+            } finally {
+                c.setAutoCommit(autoCommit);
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
+    /** How the inputs created since a moment stand, counted by the database. */
+    public record Progress(long seen, long submitted, long ended, long failed, long withoutResult) {
+    }
+
+    /**
+     * Counts of the inputs created since {@code since}: all, submitted (confirmed at OneKYC), ended,
+     * failed (FAILED, REJECTED or TIMED_OUT), and ended without a stored result.
+     */
+    public Progress progressSince(long since) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT COUNT(*), COUNT(submitted_at), SUM(CASE WHEN state IN (?, ?, ?) THEN 1 ELSE 0 END),"
+                        + " SUM(CASE WHEN state IN (?, ?) OR result_status = ? THEN 1 ELSE 0 END),"
+                        + " SUM(CASE WHEN state NOT IN (?, ?, ?) OR result_status IS NULL THEN 1 ELSE 0 END)"
+                        + " FROM ktp_submission WHERE created_at >= ?")) {
+            ps.setString(1, SubmissionState.DELIVERED.name());
+            ps.setString(2, SubmissionState.REJECTED.name());
+            ps.setString(3, SubmissionState.FAILED.name());
+            ps.setString(4, SubmissionState.FAILED.name());
+            ps.setString(5, SubmissionState.REJECTED.name());
+            ps.setString(6, "TIMED_OUT");
+            ps.setString(7, SubmissionState.DELIVERED.name());
+            ps.setString(8, SubmissionState.REJECTED.name());
+            ps.setString(9, SubmissionState.FAILED.name());
+            ps.setLong(10, since);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new Progress(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5));
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
     }
 
     /** Rows by state name. */

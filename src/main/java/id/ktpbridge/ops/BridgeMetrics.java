@@ -2,10 +2,10 @@ package id.ktpbridge.ops;
 
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
 
 import id.ktpbridge.gtf.CallObserver;
 import id.ktpbridge.gtf.GtfClient;
-import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.result.DeliveryStore;
 import io.micrometer.core.instrument.Counter;
@@ -16,23 +16,24 @@ import io.micrometer.core.instrument.Timer;
 
 /**
  * The bundle's own Prometheus metrics (next to Camel's route metrics), served on the management
- * port at {@code /observe/metrics}. Ledger-based gauges are read at scrape time.
+ * port at {@code /observe/metrics}. Ledger-based gauges show the last reading of {@link LedgerSnapshot}.
  */
 public class BridgeMetrics implements CallObserver {
 
     private final MeterRegistry registry;
     private final Counter pollTicks;
 
-    public BridgeMetrics(MeterRegistry registry, Ledger ledger, GtfClient gtf, DeliveryStore deliveries,
-                         List<String> targets) {
+    public BridgeMetrics(MeterRegistry registry, LedgerSnapshot ledger, GtfClient gtf, List<String> targets) {
         this.registry = registry;
+        // the ledger's figures come from its last background reading (NaN before the first): a
+        // scrape never waits on the database
         for (SubmissionState state : SubmissionState.values()) {
-            Gauge.builder("ktp_submissions", ledger, l -> l.stateCounts().getOrDefault(state.name(), 0))
+            Gauge.builder("ktp_submissions", ledger, l -> read(l, v -> v.states().getOrDefault(state.name(), 0)))
                     .description("Inputs in the ledger by state").tag("state", state.name()).register(registry);
         }
-        Gauge.builder("ktp_polls_due", ledger, l -> l.pollBacklog(System.currentTimeMillis())[0])
+        Gauge.builder("ktp_polls_due", ledger, l -> read(l, LedgerSnapshot.Values::pollsDue))
                 .description("Confirmed submissions whose status poll is due").register(registry);
-        Gauge.builder("ktp_polls_overdue", ledger, l -> l.pollBacklog(System.currentTimeMillis())[1])
+        Gauge.builder("ktp_polls_overdue", ledger, l -> read(l, LedgerSnapshot.Values::pollsOverdue))
                 .description("Confirmed submissions past ktp.poll.deadline").register(registry);
         FunctionCounter.builder("ktp_token_cache_hits", gtf.tokens(), t -> t.hits())
                 .description("Token requests served from the cache").register(registry);
@@ -42,17 +43,24 @@ public class BridgeMetrics implements CallObserver {
         Gauge.builder("ktp_onekyc_circuit_open", gtf.http().breaker(), b -> b.isOpen() ? 1 : 0)
                 .description("1 while calls to OneKYC are paused after repeated failures").register(registry);
         for (String target : targets) {
-            Gauge.builder("ktp_deliveries_pending", deliveries,
-                            d -> d.counts().getOrDefault(target, java.util.Map.of()).getOrDefault(DeliveryStore.PENDING, 0))
-                    .tag("target", target).register(registry);
-            Gauge.builder("ktp_deliveries_refused", deliveries,
-                            d -> d.counts().getOrDefault(target, java.util.Map.of()).getOrDefault(DeliveryStore.REFUSED, 0))
-                    .tag("target", target).register(registry);
+            Gauge.builder("ktp_deliveries_pending", ledger,
+                    l -> read(l, v -> deliveries(v, target, DeliveryStore.PENDING))).tag("target", target).register(registry);
+            Gauge.builder("ktp_deliveries_refused", ledger,
+                    l -> read(l, v -> deliveries(v, target, DeliveryStore.REFUSED))).tag("target", target).register(registry);
         }
         // registered up front, so a scrape shows 0 on an instance that never got a tick
         pollTicks = Counter.builder("ktp_poll_ticks")
                 .description("Poll ticks run by this instance (in cluster mode: its share of the cluster's ticks)")
                 .register(registry);
+    }
+
+    private static double read(LedgerSnapshot ledger, ToDoubleFunction<LedgerSnapshot.Values> value) {
+        LedgerSnapshot.Values v = ledger.values();
+        return v == null ? Double.NaN : value.applyAsDouble(v);
+    }
+
+    private static int deliveries(LedgerSnapshot.Values v, String target, String state) {
+        return v.deliveries().getOrDefault(target, java.util.Map.of()).getOrDefault(state, 0);
     }
 
     /** One per poll tick this instance runs. */

@@ -2,22 +2,22 @@ package id.ktpbridge.ops;
 
 import java.util.Map;
 
-import id.ktpbridge.ledger.Ledger;
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.impl.health.AbstractHealthCheck;
 
 /**
- * Ready only while the ledger database answers. Not a liveness check: a restart does not bring a
- * database back, and the bundle rides out a failover itself (its steps are retried), so a
- * database outage must not get every replica killed.
+ * Ready only while the ledger database answers, as the last background reading of the ledger
+ * says ({@link LedgerSnapshot}): the check itself never waits on the database. Not a liveness
+ * check: a restart does not bring a database back, and the bundle rides out a failover itself
+ * (its steps are retried), so a database outage must not get every replica killed.
  */
 public class LedgerHealthCheck extends AbstractHealthCheck {
 
-    private final Ledger ledger;
+    private final LedgerSnapshot snapshot;
 
-    public LedgerHealthCheck(Ledger ledger) {
+    public LedgerHealthCheck(LedgerSnapshot snapshot) {
         super("ktp", "ledger");
-        this.ledger = ledger;
+        this.snapshot = snapshot;
     }
 
     @Override
@@ -27,11 +27,12 @@ public class LedgerHealthCheck extends AbstractHealthCheck {
 
     @Override
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-        try {
-            builder.detail("open", ledger.openCounts().values().stream().mapToInt(Integer::intValue).sum());
-            builder.up();
-        } catch (RuntimeException e) {
-            builder.message("ledger database not reachable: " + e.getMessage()).down();
+        String problem = snapshot.problem();
+        if (problem != null) {
+            builder.message(problem).down();
+            return;
         }
+        builder.detail("open", snapshot.values().open());
+        builder.up();
     }
 }

@@ -1,6 +1,7 @@
 package id.ktpbridge.batch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.UUID;
@@ -34,6 +35,33 @@ class ProgressReporterTest {
             int lines = logs.text().split("Progress:").length;
             progress.report();
             assertEquals(lines, logs.text().split("Progress:").length, "idle: no new line");
+        } finally {
+            ds.dispose();
+        }
+    }
+
+    @Test
+    void theRateCoversTheLastPeriodAndOpenInputsOfEarlierRunsCount() throws Exception {
+        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:progress-" + UUID.randomUUID()
+                + ";DB_CLOSE_DELAY=-1", "sa", "");
+        SchemaMigrator.migrate(ds);
+        Ledger ledger = new Ledger(ds);
+        // open since an earlier run
+        String earlier = insert(ledger, SubmissionState.CONFIRMED);
+        try (var c = ds.getConnection(); var ps = c.prepareStatement("UPDATE ktp_submission SET created_at = 1")) {
+            ps.executeUpdate();
+        }
+        ProgressReporter progress = new ProgressReporter(ledger);
+        try (LogCapture logs = new LogCapture()) {
+            progress.report();
+            assertTrue(logs.text().contains("seen 0, submitted 0, completed 0, failed/rejected 0, open 1"), logs.text());
+            insert(ledger, SubmissionState.REJECTED);
+            insert(ledger, SubmissionState.REJECTED);
+            progress.report();
+            String last = logs.text().substring(logs.text().lastIndexOf("Progress:"));
+            assertTrue(last.contains("seen 2, submitted 0, completed 0, failed/rejected 2, open 1"), last);
+            assertFalse(last.contains("rate 0.0/s"), "two inputs ended since the last tick: " + last);
+            assertFalse(last.contains("ETA unknown"), last);
         } finally {
             ds.dispose();
         }

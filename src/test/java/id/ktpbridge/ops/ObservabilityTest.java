@@ -48,6 +48,9 @@ class ObservabilityTest {
                 assertTrue(check.isReadiness() && !check.isLiveness(), id + " is a readiness check only");
             }
 
+            // the ledger's gauges follow its background reading
+            await().atMost(Duration.ofSeconds(5)).until(() -> get(app.managementUrl("/observe/metrics")).body()
+                    .contains("ktp_submissions{state=\"DELIVERED\"} 2.0"));
             String metrics = get(app.managementUrl("/observe/metrics")).body();
             assertTrue(metrics.contains("ktp_inputs_total{outcome=\"COMPLETED\",source=\"file\"} 2.0"), metrics);
             assertTrue(metrics.contains("ktp_inputs_total{outcome=\"REJECTED\",source=\"file\"} 1.0"), metrics);

@@ -23,6 +23,7 @@ public final class PostgresServer implements AutoCloseable {
     private final Path bin;
     private final int port;
     private final boolean asPostgresUser;
+    private boolean running;
 
     private PostgresServer(Path dir, Path bin, int port, boolean asPostgresUser) {
         this.dir = dir;
@@ -52,7 +53,20 @@ public final class PostgresServer implements AutoCloseable {
         startServer();
     }
 
+    /** Stops the server as a crash would; {@link #startAgain} brings it back on the same port. */
+    public void stop() throws Exception {
+        stopServer();
+    }
+
+    public void startAgain() throws Exception {
+        startServer();
+    }
+
     private void stopServer() throws Exception {
+        if (!running) {
+            return;
+        }
+        running = false;
         exec(List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate",
                 "-w", "stop"));
     }
@@ -61,6 +75,7 @@ public final class PostgresServer implements AutoCloseable {
         exec(List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-w", "-t", "60",
                 "-l", dir.resolve("server.log").toString(), "-o",
                 "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off", "start"));
+        running = true;
     }
 
     public String jdbcUrl(String database) {

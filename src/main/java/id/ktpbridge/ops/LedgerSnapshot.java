@@ -1,0 +1,92 @@
+package id.ktpbridge.ops;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.result.DeliveryStore;
+import org.apache.camel.CamelContext;
+import org.apache.camel.support.service.ServiceSupport;
+
+/**
+ * What the management port reports about the ledger (its health, the gauges read from it), read
+ * by a task of its own every {@code ktp.management.ledger-refresh} and served from memory. The
+ * health and metrics endpoints answer on one request thread, the liveness probe's too: a query
+ * waiting on a database that is down or frozen must not hold it, or the liveness probe times out
+ * and every replica is restarted for an outage a restart does not cure.
+ */
+public class LedgerSnapshot extends ServiceSupport {
+
+    /** One reading of the ledger; {@code at} is when it was taken (epoch ms). */
+    public record Values(Map<String, Integer> states, long open, long pollsDue, long pollsOverdue,
+                         Map<String, Map<String, Integer>> deliveries, long at) {
+    }
+
+    private final CamelContext context;
+    private final Ledger ledger;
+    private final DeliveryStore deliveries;
+    private final Duration every;
+    /** A reading older than this means the database stopped answering (a query hangs). */
+    private final long staleAfterMillis;
+    private volatile Values values;
+    private volatile String error;
+    private ScheduledExecutorService executor;
+
+    public LedgerSnapshot(CamelContext context, Ledger ledger, DeliveryStore deliveries, Duration every) {
+        this.context = context;
+        this.ledger = ledger;
+        this.deliveries = deliveries;
+        this.every = every;
+        // two missed readings, plus the connection pool's own wait for a connection (10 s)
+        this.staleAfterMillis = 2 * every.toMillis() + 10_000;
+    }
+
+    /** The last reading, or null before the first one. */
+    public Values values() {
+        return values;
+    }
+
+    /** Why the ledger counts as unreachable, or null while its last reading is recent and good. */
+    public String problem() {
+        String failed = error;
+        if (failed != null) {
+            return "ledger database not reachable: " + failed;
+        }
+        Values last = values;
+        if (last == null) {
+            return "ledger not read yet";
+        }
+        long age = System.currentTimeMillis() - last.at();
+        return age > staleAfterMillis ? "ledger database has not answered for " + age / 1000 + " s" : null;
+    }
+
+    /** Reads the ledger now (the task's step; tests call it to skip the wait). */
+    public void refresh() {
+        try {
+            long now = System.currentTimeMillis();
+            long[] polls = ledger.pollBacklog(now);
+            values = new Values(Map.copyOf(ledger.stateCounts()),
+                    ledger.openCounts().values().stream().mapToLong(Integer::longValue).sum(), polls[0], polls[1],
+                    Map.copyOf(deliveries.counts()), now);
+            error = null;
+        } catch (RuntimeException e) {
+            error = e.getMessage();
+        }
+    }
+
+    @Override
+    protected void doStart() {
+        executor = context.getExecutorServiceManager().newSingleThreadScheduledExecutor(this, "ktp-ledger-snapshot");
+        executor.scheduleWithFixedDelay(this::refresh, 0, every.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    protected void doStop() {
+        if (executor != null) {
+            context.getExecutorServiceManager().shutdownNow(executor);
+            executor = null;
+        }
+    }
+}

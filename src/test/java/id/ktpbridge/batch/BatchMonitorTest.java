@@ -1,0 +1,83 @@
+package id.ktpbridge.batch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.sql.SQLTransientConnectionException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerException;
+import id.ktpbridge.ledger.SchemaMigrator;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Batch mode's end while the ledger database does not answer: the run still ends, and says so. */
+class BatchMonitorTest {
+
+    @TempDir
+    Path inbox;
+
+    private final JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:monitor-" + UUID.randomUUID()
+            + ";DB_CLOSE_DELAY=-1", "sa", "");
+    private final AtomicInteger refusals = new AtomicInteger();
+    private final CompletableFuture<String> finished = new CompletableFuture<>();
+    private int exitCode = -1;
+
+    /** Refuses its first {@link #refusals} open-count reads as a database failing over would. */
+    private final Ledger ledger = new Ledger(migrated(ds)) {
+        @Override
+        public Map<String, Integer> openCounts() {
+            if (refusals.getAndDecrement() > 0) {
+                throw new LedgerException(new SQLTransientConnectionException("connection lost"));
+            }
+            return super.openCounts();
+        }
+    };
+
+    @AfterEach
+    void tearDown() {
+        ds.dispose();
+    }
+
+    @Test
+    void aLedgerAwayForAMomentOnlyDelaysTheEnd() throws Exception {
+        refusals.set(5);
+        monitor(Duration.ofSeconds(20)).start();
+        String report = finished.get(15, TimeUnit.SECONDS);
+        assertEquals(0, exitCode, report);
+        assertTrue(report.contains("Every input has a result record."), report);
+        assertTrue(refusals.get() < 0, "it went on asking after the refusals");
+    }
+
+    @Test
+    void aLedgerStillAwayAtTheEndStillEndsTheRunWithExitOne() throws Exception {
+        refusals.set(Integer.MAX_VALUE);
+        monitor(Duration.ofMillis(500)).start();
+        String report = finished.get(15, TimeUnit.SECONDS);
+        assertEquals(1, exitCode);
+        assertTrue(report.contains("The summary could not be read from the ledger"), report);
+    }
+
+    private BatchMonitor monitor(Duration maxWait) {
+        return new BatchMonitor(new DefaultCamelContext(), ledger, () -> 0, since -> 0, Duration.ofSeconds(1), inbox,
+                ".*\\.png", maxWait, Duration.ofMillis(20), (code, text) -> {
+                    exitCode = code;
+                    finished.complete(text);
+                });
+    }
+
+    private static JdbcConnectionPool migrated(JdbcConnectionPool ds) {
+        SchemaMigrator.migrate(ds);
+        return ds;
+    }
+}

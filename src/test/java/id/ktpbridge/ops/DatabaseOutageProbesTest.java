@@ -1,0 +1,69 @@
+package id.ktpbridge.ops;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.PostgresServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The management port while the ledger database is down. Kubernetes probes with a timeout of a
+ * few seconds (config/kubernetes/deployment.yaml: 5 s): liveness, readiness and a metrics scrape
+ * must all answer in time, liveness UP (a restart does not bring a database back), readiness DOWN
+ * until the database is back.
+ */
+class DatabaseOutageProbesTest {
+
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(3);
+
+    @TempDir
+    Path dataDir;
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(PROBE_TIMEOUT).build();
+
+    @Test
+    void probesAnswerInTimeWhileTheLedgerDatabaseIsDown() throws Exception {
+        try (PostgresServer pg = PostgresServer.start()) {
+            String url = pg.createDatabase("ktp_ledger");
+            try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.db.url", url, "ktp.db.user", "postgres",
+                    "ktp.management.ledger-refresh", "1s"))) {
+                await().atMost(Duration.ofSeconds(20)).until(() -> get(app, "/observe/health/ready") == 200);
+
+                pg.stop();
+                // readiness goes DOWN, each answer in time
+                await().atMost(Duration.ofSeconds(30)).until(() -> get(app, "/observe/health/ready") == 503);
+                // for the rest of a pool's connection wait and more, in the probes' own rhythm
+                long until = System.currentTimeMillis() + 15_000;
+                while (System.currentTimeMillis() < until) {
+                    assertEquals(200, get(app, "/observe/health/live"), "liveness stays UP");
+                    assertEquals(503, get(app, "/observe/health/ready"));
+                    assertEquals(200, get(app, "/observe/metrics"));
+                    Thread.sleep(1_000);
+                }
+
+                pg.startAgain();
+                await().atMost(Duration.ofSeconds(30)).until(() -> get(app, "/observe/health/ready") == 200);
+                assertEquals(200, get(app, "/observe/health/live"));
+            }
+        }
+    }
+
+    /** The status of a GET, which must come within the probe timeout (else the test fails). */
+    private int get(BridgeApp app, String path) throws Exception {
+        HttpResponse<Void> response = http.send(HttpRequest.newBuilder(URI.create(app.managementUrl(path)))
+                .timeout(PROBE_TIMEOUT).GET().build(), HttpResponse.BodyHandlers.discarding());
+        assertTrue(response.statusCode() > 0);
+        return response.statusCode();
+    }
+}
