@@ -88,6 +88,7 @@ public class GtfClient {
             int status;
             String body;
             long retryAfter = -1;
+            long start = System.nanoTime();
             try {
                 HttpRequest request = HttpRequest.newBuilder(target)
                         .timeout(settings.uploadTimeout())
@@ -98,11 +99,13 @@ public class GtfClient {
                 status = response.statusCode();
                 body = response.body();
                 retryAfter = GtfHttp.retryAfter(response);
+                http.observe("upload", status, System.nanoTime() - start);
             } catch (FileNotFoundException e) {
                 throw new StorageUploadException("the source file vanished before upload", e);
             } catch (IOException e) {
                 status = 0;
                 body = e.getClass().getSimpleName();
+                http.observe("upload", 0, System.nanoTime() - start);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new StorageUploadException("interrupted", e);

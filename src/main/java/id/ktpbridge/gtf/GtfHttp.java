@@ -62,6 +62,11 @@ public class GtfHttp {
         this.observer = observer;
     }
 
+    /** Reports a call made outside {@link #call} (the upload to the storage) to the observer. */
+    public void observe(String endpoint, int status, long nanos) {
+        observer.observe(endpoint, status, nanos);
+    }
+
     /** Returns the envelope's {@code data} (an empty object when absent) or throws {@link GtfApiException}. */
     public JsonNode call(String endpoint, Supplier<HttpRequest> request) {
         for (int attempt = 1; ; attempt++) {

@@ -21,7 +21,11 @@ public class TokenCache {
     private final int maxEntries;
     private final Clock clock;
     private final Map<TokenKey, CompletableFuture<UserToken>> entries = new ConcurrentHashMap<>();
+    /** Requests served a usable cached token at once. */
     private final AtomicLong hits = new AtomicLong();
+    /** Requests that found no usable token: they fetched one, or waited for a fetch under way. */
+    private final AtomicLong misses = new AtomicLong();
+    /** Calls to the token endpoint. */
     private final AtomicLong fetches = new AtomicLong();
 
     public TokenCache(Function<TokenKey, UserToken> fetcher, long skewSeconds, int maxEntries, Clock clock) {
@@ -36,9 +40,9 @@ public class TokenCache {
             CompletableFuture<UserToken> current = entries.get(key);
             if (current != null) {
                 if (!current.isDone()) {
-                    UserToken shared = awaitShared(current);
-                    hits.incrementAndGet();
-                    return shared;
+                    // no usable token yet: a miss, served by the fetch already under way
+                    misses.incrementAndGet();
+                    return awaitShared(current);
                 }
                 UserToken cached = current.getNow(null);
                 if (cached != null && cached.usableAt(nowSeconds(), skewSeconds)) {
@@ -49,6 +53,7 @@ public class TokenCache {
             CompletableFuture<UserToken> mine = new CompletableFuture<>();
             boolean won = current == null ? entries.putIfAbsent(key, mine) == null : entries.replace(key, current, mine);
             if (won) {
+                misses.incrementAndGet();
                 return fetchInto(key, mine);
             }
         }
@@ -61,6 +66,10 @@ public class TokenCache {
 
     public long hits() {
         return hits.get();
+    }
+
+    public long misses() {
+        return misses.get();
     }
 
     public long fetches() {

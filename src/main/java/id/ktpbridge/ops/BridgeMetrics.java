@@ -36,9 +36,12 @@ public class BridgeMetrics implements CallObserver {
         Gauge.builder("ktp_polls_overdue", ledger, l -> read(l, LedgerSnapshot.Values::pollsOverdue))
                 .description("Confirmed submissions past ktp.poll.deadline").register(registry);
         FunctionCounter.builder("ktp_token_cache_hits", gtf.tokens(), t -> t.hits())
-                .description("Token requests served from the cache").register(registry);
-        FunctionCounter.builder("ktp_token_cache_misses", gtf.tokens(), t -> t.fetches())
-                .description("Token requests that fetched a token from OneKYC").register(registry);
+                .description("Token requests served a usable cached token at once").register(registry);
+        FunctionCounter.builder("ktp_token_cache_misses", gtf.tokens(), t -> t.misses())
+                .description("Token requests that found no usable token (they fetched one or waited for a fetch)")
+                .register(registry);
+        FunctionCounter.builder("ktp_token_cache_fetches", gtf.tokens(), t -> t.fetches())
+                .description("Tokens fetched from OneKYC").register(registry);
         Gauge.builder("ktp_token_cache_size", gtf.tokens(), t -> t.size()).register(registry);
         Gauge.builder("ktp_onekyc_circuit_open", gtf.http().breaker(), b -> b.isOpen() ? 1 : 0)
                 .description("1 while calls to OneKYC are paused after repeated failures").register(registry);

@@ -112,6 +112,7 @@ class TokenCacheTest {
         assertEquals(1, fetcher.calls.get());
         assertEquals(1, cache.fetches());
         assertEquals(9, cache.hits());
+        assertEquals(1, cache.misses());
         assertEquals(1, cache.size());
     }
 
@@ -231,7 +232,9 @@ class TokenCacheTest {
         }
         assertEquals(1, calls.get());
         assertEquals(1, cache.fetches());
-        assertEquals(threads - 1, cache.hits());
+        // those that came while the fetch was under way waited for it: misses, not hits
+        assertEquals(threads, cache.hits() + cache.misses());
+        assertTrue(cache.misses() > 1, "callers waited for the one fetch");
     }
 
     @Test

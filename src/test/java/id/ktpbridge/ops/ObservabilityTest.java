@@ -55,8 +55,10 @@ class ObservabilityTest {
             assertTrue(metrics.contains("ktp_inputs_total{outcome=\"COMPLETED\",source=\"file\"} 2.0"), metrics);
             assertTrue(metrics.contains("ktp_inputs_total{outcome=\"REJECTED\",source=\"file\"} 1.0"), metrics);
             assertTrue(metrics.contains("ktp_submissions{state=\"DELIVERED\"} 2.0"), metrics);
-            assertTrue(metrics.contains("ktp_token_cache_misses_total 2.0"), "one token fetch per user");
+            assertTrue(metrics.contains("ktp_token_cache_fetches_total 2.0"), "one token fetch per user");
+            assertTrue(metrics.contains("ktp_token_cache_misses_total"), metrics);
             assertTrue(metrics.contains("ktp_onekyc_calls_seconds_count{endpoint=\"presign\",outcome=\"ok\"} 2"), metrics);
+            assertTrue(metrics.contains("ktp_onekyc_calls_seconds_count{endpoint=\"upload\",outcome=\"ok\"} 2"), metrics);
             assertTrue(metrics.contains("ktp_deliveries_pending{target=\"file\"} 0.0"), metrics);
             assertTrue(metrics.contains("ktp_onekyc_circuit_open 0.0"), metrics);
             assertTrue(metrics.contains("camel_exchanges"), "Camel's own metrics are there too");
