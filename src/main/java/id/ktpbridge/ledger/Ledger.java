@@ -382,7 +382,7 @@ public class Ledger {
 
     /**
      * Counts of the inputs created since {@code since}: all, submitted (confirmed at OneKYC), ended,
-     * failed (FAILED, REJECTED or TIMED_OUT), and ended without a stored result.
+     * failed (FAILED, REJECTED or TIMED_OUT), and not ended or without a stored result.
      */
     public Progress progressSince(long since) {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
