@@ -63,6 +63,15 @@ public class CallbackReceiver {
     /** Camel bean method: validates the request and sets the HTTP answer. */
     public void receive(Exchange exchange) {
         var msg = exchange.getMessage();
+        // the HTTP server hands query parameters over as message headers, where they would pass for
+        // a proxy's X-Forwarded-For or for credentials: a callback has no use for a query string
+        String query = msg.getHeader(Exchange.HTTP_RAW_QUERY, msg.getHeader(Exchange.HTTP_QUERY, String.class),
+                String.class);
+        if (query != null && !query.isEmpty()) {
+            msg.removeHeaders("*");
+            answer(exchange, 400, error("MALFORMED_CALLBACK", "query parameters are not accepted"));
+            return;
+        }
         String caller = callerAddress(msg);
         java.util.Map<String, String> headers = new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
         msg.getHeaders().forEach((k, v) -> {

@@ -43,10 +43,33 @@ class ForwardedCallerTest {
         }
     }
 
+    @Test
+    void queryParametersCannotStandInForHeaders() throws Exception {
+        // the HTTP server hands query parameters over as message headers: they must not pass for a
+        // proxy's X-Forwarded-For or for credentials (which would also end up in access logs)
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.callback.auth-mode", "none",
+                "ktp.callback.trust-forwarded-for", "true", "ktp.callback.allowed-cidrs", "10.0.0.0/8"))) {
+            String body = "{\"submissionId\":\"3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44\",\"status\":\"COMPLETED\"}";
+            assertEquals(400, post(app, "?X-Forwarded-For=10.1.1.1", "192.0.2.7", body));
+            assertEquals(400, post(app, "?X-Forwarded-For=10.1.1.1", null, body));
+        }
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.callback.auth-mode", "bearer",
+                "ktp.callback.auth-token", "callback-token-1"))) {
+            String body = "{\"submissionId\":\"3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44\",\"status\":\"COMPLETED\"}";
+            assertEquals(400, post(app, "?Authorization=Bearer%20callback-token-1", null, body));
+        }
+    }
+
     private static int post(BridgeApp app, String forwardedFor, String body) throws Exception {
-        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(app.callbackUrl()))
-                        .header("Content-Type", "application/json").header("X-Forwarded-For", forwardedFor)
-                        .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.discarding()).statusCode();
+        return post(app, "", forwardedFor, body);
+    }
+
+    private static int post(BridgeApp app, String query, String forwardedFor, String body) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(app.callbackUrl() + query))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+        if (forwardedFor != null) {
+            request.header("X-Forwarded-For", forwardedFor);
+        }
+        return HttpClient.newHttpClient().send(request.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
     }
 }
