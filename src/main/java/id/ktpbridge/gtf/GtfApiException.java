@@ -15,6 +15,8 @@ public class GtfApiException extends RuntimeException {
     private final int httpStatus;
     private final String code;
     private final String errorCause;
+    /** Never sent: see {@link #unsendable}. */
+    private final boolean unsendable;
 
     public GtfApiException(String endpoint, int httpStatus, String code, String errorCause) {
         this(endpoint, httpStatus, code, errorCause, List.of());
@@ -30,14 +32,29 @@ public class GtfApiException extends RuntimeException {
         this.httpStatus = httpStatus;
         this.code = code;
         this.errorCause = errorCause;
+        this.unsendable = false;
     }
 
     public GtfApiException(String endpoint, String problem, Throwable cause) {
+        this(endpoint, problem, cause, false);
+    }
+
+    private GtfApiException(String endpoint, String problem, Throwable cause, boolean unsendable) {
         super(endpoint + " failed: " + problem, cause);
         this.endpoint = endpoint;
         this.httpStatus = 0;
         this.code = null;
         this.errorCause = problem;
+        this.unsendable = unsendable;
+    }
+
+    /**
+     * A request that could not be sent at all (a header value HTTP does not allow): it fails the
+     * same way every time, so it is not retried. No cause is kept: the JDK's message quotes the
+     * refused value, which can be the pass-key or a token.
+     */
+    public static GtfApiException unsendable(String endpoint, String problem) {
+        return new GtfApiException(endpoint, problem, null, true);
     }
 
     public String endpoint() {
@@ -67,7 +84,7 @@ public class GtfApiException extends RuntimeException {
      * for a window the reference does not state (see {@link #isQuotaExceeded()}).
      */
     public boolean isTransient() {
-        return httpStatus == 0 || httpStatus == 429 && !isQuotaExceeded() || httpStatus >= 500;
+        return httpStatus == 0 && !unsendable || httpStatus == 429 && !isQuotaExceeded() || httpStatus >= 500;
     }
 
     /** 429 {@code SUBMISSION_QUOTA_EXCEEDED}: this user may not start more submissions for now. */

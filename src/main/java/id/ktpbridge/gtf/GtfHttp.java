@@ -79,6 +79,10 @@ public class GtfHttp {
                 HttpResponse<String> response;
                 try {
                     response = client.send(request.get(), HttpResponse.BodyHandlers.ofString());
+                } catch (IllegalArgumentException e) {
+                    // the JDK refuses a header value (a control character in a token, say) and quotes it
+                    // in its message: neither the value nor the message goes anywhere
+                    throw GtfApiException.unsendable(endpoint, "a request header value is not valid in HTTP");
                 } catch (IOException e) {
                     observer.observe(endpoint, 0, System.nanoTime() - start);
                     throw e;

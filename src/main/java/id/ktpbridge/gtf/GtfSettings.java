@@ -46,6 +46,34 @@ public record GtfSettings(
         // paths start with '/': a base URL given with a trailing slash must not make them '//'
         tokenUrl = withoutTrailingSlash(tokenUrl);
         apiUrl = withoutTrailingSlash(apiUrl);
+        requireHeaderValue("gtf.client-id", clientId);
+        requireHeaderValue("gtf.pass-key", passKey);
+        requireHeaderValue("gtf.onboarding-partner", onboardingPartner);
+    }
+
+    /**
+     * Refuses a credential HTTP cannot carry in a header (a control character, a character outside
+     * ASCII, such as an invisible one pasted with it); the message names the setting and the
+     * position, never the value.
+     */
+    private static void requireHeaderValue(String setting, String value) {
+        if (value == null) {
+            return;
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c < 0x20 || c > 0x7E) {
+                throw new IllegalStateException("Setting '" + setting + "' has a character that cannot be sent in an"
+                        + " HTTP header at position " + (i + 1) + " (a control or non-ASCII character)");
+            }
+        }
+    }
+
+    /** Without the pass-key. */
+    @Override
+    public String toString() {
+        return "GtfSettings[tokenUrl=" + tokenUrl + ", apiUrl=" + apiUrl + ", onboardingPartner=" + onboardingPartner
+                + ", submissionType=" + submissionType + "]";
     }
 
     /** With one {@code x-sdk-session-id} per submission (the default). */

@@ -63,6 +63,32 @@ public class FailureReport {
         if (e instanceof InputRejectedException r) {
             return r.reason().description() + ": " + r.detail();
         }
-        return e == null ? "unknown error" : e.getMessage();
+        return safeMessage(e);
+    }
+
+    /**
+     * The message of a failure, fit for a result document, a report and the log. The bundle's own
+     * exceptions word theirs with that in mind. Another library's message is cut at its first
+     * quoted value: the JDK quotes a refused header value (a pass-key, a token), a database a value
+     * (a result document), a parser a piece of its input.
+     */
+    public static String safeMessage(Throwable e) {
+        if (e == null) {
+            return "unknown error";
+        }
+        String message = e.getMessage() == null ? "" : e.getMessage();
+        if (e.getClass().getName().startsWith("id.ktpbridge.")) {
+            return message;
+        }
+        int quote = -1;
+        for (int i = 0; i < message.length() && quote < 0; i++) {
+            char c = message.charAt(i);
+            if (c == '\'' || c == '"' || c == '`') {
+                quote = i;
+            }
+        }
+        String text = quote < 0 ? message : message.substring(0, quote) + "…";
+        text = text.length() <= 300 ? text : text.substring(0, 300) + "…";
+        return e.getClass().getSimpleName() + (text.isBlank() ? "" : ": " + text);
     }
 }

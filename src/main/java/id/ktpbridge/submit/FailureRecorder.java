@@ -36,7 +36,7 @@ public class FailureRecorder implements Processor {
         if (failure instanceof InputRejectedException || failure instanceof InputAlreadyEndedException) {
             return;
         }
-        String message = failure == null ? "unknown error" : failure.getMessage();
+        String message = FailureReport.safeMessage(failure);
         // the ledger id is known as soon as the intake wrote the row, before the work item exists
         WorkItem work = exchange.getProperty(WorkItem.PROPERTY, WorkItem.class);
         String ledgerId = work != null ? work.ledgerId : exchange.getProperty(WorkItem.LEDGER_ID, String.class);

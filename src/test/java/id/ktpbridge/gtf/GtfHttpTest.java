@@ -133,4 +133,16 @@ class GtfHttpTest {
             assertEquals(1, requests.get(), tooLong);
         }
     }
+
+    @Test
+    void aHeaderValueHttpRefusesFailsAtOnceWithoutQuotingIt() {
+        URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/coe/v1/submissions/urls");
+        // a token with a control character in it, as a misbehaving token endpoint could hand out
+        GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("presign",
+                () -> HttpRequest.newBuilder(uri).header("Authorization", "Bearer secret-token\u0001").GET().build()));
+        assertFalse(e.isTransient(), "it would fail the same way every time");
+        assertFalse(e.getMessage().contains("secret-token"), e.getMessage());
+        assertEquals(null, e.getCause());
+        assertEquals(0, requests.get());
+    }
 }
