@@ -7,6 +7,7 @@ import java.util.regex.Pattern;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
 import org.apache.camel.Exchange;
@@ -27,7 +28,7 @@ public class CallbackReceiver {
     public static final String RECORD = "KtpCallbackRecord";
 
     private static final Logger LOG = LoggerFactory.getLogger(CallbackReceiver.class);
-    private static final Pattern SUBMISSION_ID_SHAPE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,127}");
+    private static final Pattern SUBMISSION_ID_SHAPE = GtfClient.SUBMISSION_ID_SHAPE;
     private static final Set<String> STATUSES = Set.of("COMPLETED", "ERROR", "PARTIALLY_COMPLETED", "IN_PROGRESS");
 
     /** Where the platform-http (Vert.x) consumer puts the caller's socket address. */

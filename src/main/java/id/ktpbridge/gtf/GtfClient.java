@@ -57,6 +57,12 @@ public class GtfClient {
         return http;
     }
 
+    /**
+     * What a submission id may look like (OneKYC's are UUIDs): letters, digits, '-' and '_'. Ids
+     * name result files and S3 keys and travel in headers, so an answer with another is refused.
+     */
+    public static final Pattern SUBMISSION_ID_SHAPE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,127}");
+
     /** Step 2: creates a submission and returns its upload slots. */
     public Presigned presign(CallContext ctx) {
         String pathAndQuery = settings.presignPath() + "?submissionType=" + settings.submissionType();
@@ -65,6 +71,10 @@ public class GtfClient {
         String submissionId = data.path("submissionId").asText(null);
         if (submissionId == null || submissionId.isBlank()) {
             throw new GtfApiException("presign", 200, null, "NO_SUBMISSION_ID_IN_RESPONSE");
+        }
+        if (!SUBMISSION_ID_SHAPE.matcher(submissionId).matches()) {
+            // it names result files and S3 keys and goes into headers: nothing else is taken
+            throw new GtfApiException("presign", 200, null, "SUBMISSION_ID_NOT_USABLE");
         }
         Map<String, Presigned.DocumentSlot> documents = new LinkedHashMap<>();
         data.path("documents").fields().forEachRemaining(e -> documents.put(e.getKey(), new Presigned.DocumentSlot(
