@@ -1,8 +1,10 @@
 package id.ktpbridge.ingest;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
@@ -49,16 +51,24 @@ public class FileSidecar {
         }
         Path image = Path.of(absolute);
         Path sidecar = image.resolveSibling(PartnerUserResolver.baseName(image.getFileName().toString()) + ".json");
-        if (!Files.isRegularFile(sidecar)) {
+        if (Files.isSymbolicLink(sidecar)) {
+            // a link can point anywhere on the host (another partner user's sidecar, say): never followed
+            exchange.getExchangeExtension().addOnCompletion(new FollowImage(sidecar));
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "the sidecar is a symbolic link");
+            return;
+        }
+        if (!Files.isRegularFile(sidecar, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
         exchange.getExchangeExtension().addOnCompletion(new FollowImage(sidecar));
-        try {
-            if (Files.size(sidecar) > MAX_SIDECAR_BYTES) {
+        // opened without following a link put in its place meanwhile, and read no further than the limit
+        try (InputStream in = Files.newInputStream(sidecar, LinkOption.NOFOLLOW_LINKS)) {
+            byte[] bytes = in.readNBytes((int) MAX_SIDECAR_BYTES + 1);
+            if (bytes.length > MAX_SIDECAR_BYTES) {
                 exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, TOO_LARGE);
                 return;
             }
-            apply(exchange, Files.readString(sidecar, StandardCharsets.UTF_8));
+            apply(exchange, new String(bytes, StandardCharsets.UTF_8));
         } catch (IOException e) {
             exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, NOT_JSON);
         }

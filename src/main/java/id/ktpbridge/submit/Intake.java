@@ -227,7 +227,8 @@ public class Intake implements Processor {
             if (tooLarge != null) {
                 return tooLarge;
             }
-            in = Files.newInputStream(local);
+            // a link swapped in after the check above is not followed either (the open fails)
+            in = Files.newInputStream(local, java.nio.file.LinkOption.NOFOLLOW_LINKS);
         } else {
             in = exchange.getMessage().getBody(InputStream.class);
         }

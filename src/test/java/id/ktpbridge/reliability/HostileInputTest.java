@@ -51,6 +51,8 @@ class HostileInputTest {
         expected.put("u7010-zero.png", "EMPTY_FILE");
         expected.put("u7011-fake.png", "UNSUPPORTED_FORMAT");
         expected.put("u7012-again.png", "DUPLICATE_CONTENT");
+        // a sidecar that is a link to another file on the host (another user's sidecar, say)
+        expected.put("u7013-linkedsidecar.png", "INVALID_SIDECAR");
         List<String> good = List.of("u7100.png", "u7101.jpg");
 
         try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.source.read-lock-min-age", "100"))) {
@@ -60,6 +62,9 @@ class HostileInputTest {
             Files.writeString(inbox.resolve("u7009-badjson.json"), "{\"partnerUserId\": ");
             Path target = Files.write(elsewhere.resolve("outside.png"), SampleImages.card("outside", "png"));
             Files.createSymbolicLink(inbox.resolve("u7006-link.png"), target);
+            Path stolen = Files.writeString(elsewhere.resolve("stolen.json"), "{\"partnerUserId\":\"stolen-user\"}");
+            Files.createSymbolicLink(inbox.resolve("u7013-linkedsidecar.json"), stolen);
+            Results.drop(inbox, "u7013-linkedsidecar.png", SampleImages.card("l", "png"));
             Results.drop(inbox, "u7001-truncated.png", Arrays.copyOf(png, png.length - 20));
             Results.drop(inbox, "u7002-truncated.jpg", Arrays.copyOf(jpg, jpg.length / 2));
             Results.drop(inbox, "u7003 with space.png", SampleImages.card("s", "png"));
@@ -72,11 +77,11 @@ class HostileInputTest {
             Results.drop(inbox, "u7011-fake.png", "GIF89a pretending".getBytes(StandardCharsets.UTF_8));
             Results.drop(inbox, "u7100.png", SampleImages.card("u7100", "png"));
             Results.drop(inbox, "u7101.jpg", SampleImages.card("u7101", "jpg"));
-            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 13);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 14);
             // the same bytes as an image already submitted, under another name
             Results.drop(inbox, "u7012-again.png", SampleImages.card("u7100", "png"));
 
-            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 14);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 15);
             Map<String, JsonNode> results = Results.bySourceFile(app.results());
             for (var e : expected.entrySet()) {
                 JsonNode r = results.get(e.getKey());
@@ -89,6 +94,9 @@ class HostileInputTest {
                 assertEquals("COMPLETED", results.get(name).path("status").asText(), name);
             }
             assertTrue(Files.exists(target), "the link's target is untouched");
+            assertTrue(Files.exists(stolen), "the sidecar link's target is untouched");
+            assertFalse(Results.read(app.results()).stream().anyMatch(r -> "stolen-user".equals(
+                    r.path("partnerUserId").asText())), "nothing was submitted under the linked sidecar's user");
             assertEquals(2, app.sandbox().submissionCount(), "only the good images reached OneKYC");
             assertEquals(2, app.sandbox().tokenIssuedCount());
 
