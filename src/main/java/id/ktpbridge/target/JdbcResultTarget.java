@@ -57,6 +57,14 @@ public class JdbcResultTarget {
                     execute(c, UPDATE, doc, document, key);
                 }
             }
+        } catch (SQLException e) {
+            if (e.getSQLState() != null && e.getSQLState().startsWith("22")) {
+                // a value the table cannot hold (a document over its column, say): every retry would
+                // be refused the same way, so it is refused for good, without the driver's text (it quotes values)
+                throw new PermanentDeliveryFailure("the results table refused a value (SQL state " + e.getSQLState()
+                        + ")");
+            }
+            throw e;
         }
     }
 
@@ -64,18 +72,20 @@ public class JdbcResultTarget {
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             int i = 1;
-            ps.setString(i++, text(doc, "ledgerId"));
-            ps.setString(i++, text(doc, "partnerUserId"));
-            ps.setString(i++, text(doc, "partnerUserIdType"));
-            ps.setString(i++, text(doc, "status"));
-            ps.setString(i++, text(doc, "result"));
-            ps.setString(i++, text(doc, "reasonCode"));
-            ps.setString(i++, text(doc, "sourceType"));
-            ps.setString(i++, text(doc, "sourceFile"));
-            ps.setString(i++, text(doc, "sourceSha256"));
-            ps.setString(i++, text(doc, "receivedVia"));
-            ps.setString(i++, text(doc, "submittedAt"));
-            ps.setString(i++, text(doc, "completedAt"));
+            // each value cut to its column (V1__results.sql): OneKYC's result and reason codes are
+            // its own, and a value too long would be refused at every retry
+            ps.setString(i++, text(doc, "ledgerId", 36));
+            ps.setString(i++, text(doc, "partnerUserId", 256));
+            ps.setString(i++, text(doc, "partnerUserIdType", 128));
+            ps.setString(i++, text(doc, "status", 16));
+            ps.setString(i++, text(doc, "result", 16));
+            ps.setString(i++, text(doc, "reasonCode", 64));
+            ps.setString(i++, text(doc, "sourceType", 16));
+            ps.setString(i++, text(doc, "sourceFile", 1024));
+            ps.setString(i++, text(doc, "sourceSha256", 64));
+            ps.setString(i++, text(doc, "receivedVia", 16));
+            ps.setString(i++, text(doc, "submittedAt", 40));
+            ps.setString(i++, text(doc, "completedAt", 40));
             ps.setString(i++, document);
             ps.setLong(i++, System.currentTimeMillis());
             ps.setString(i, key);
@@ -83,8 +93,13 @@ public class JdbcResultTarget {
         }
     }
 
-    private static String text(JsonNode doc, String field) {
+    /** The field as text, without NUL characters (PostgreSQL refuses them in text) and cut to {@code max}. */
+    private static String text(JsonNode doc, String field, int max) {
         JsonNode v = doc.get(field);
-        return v == null || v.isNull() ? null : v.asText();
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        String text = v.asText().replace("\u0000", "");
+        return text.length() <= max ? text : text.substring(0, max);
     }
 }
