@@ -176,6 +176,11 @@ public class BridgeConfiguration implements CamelConfiguration {
                 + " pending, but ktp.results.targets no longer names it: they wait until it does", pending, target));
         targets(s, context, registry, json, dataSource, targets);
         ResultPublisher publisher = new ResultPublisher(ledger, json, outbox);
+        String imageUrls = s.string("ktp.results.image-urls", "omit");
+        if (!imageUrls.equals("omit") && !imageUrls.equals("keep")) {
+            throw new IllegalStateException("Setting 'ktp.results.image-urls' must be omit or keep, not " + imageUrls);
+        }
+        publisher.keepImageUrls(imageUrls.equals("keep"));
         Duration retryDelay = s.duration("ktp.poll.initial-backoff", Duration.ofSeconds(2));
         Collector collector = new Collector(ledger, gtf, publisher, retryDelay, s.integer("ktp.db.retry-attempts", 6),
                 Duration.ofMillis(s.integer("ktp.db.retry-delay", 500)));

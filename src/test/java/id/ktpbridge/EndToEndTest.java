@@ -77,6 +77,16 @@ class EndToEndTest {
         }
     }
 
+    @Test
+    void imageUrlsArePassedOnOnlyWhenAskedFor() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.results.image-urls", "keep"))) {
+            Results.drop(app.inbox(), "u1101.png", SampleImages.card("u1101", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            JsonNode urls = Results.read(app.results()).get(0).path("submissionDetails").path("imageUrls");
+            assertTrue(urls.isObject() && urls.toString().contains("X-Amz-Signature"), urls.toString());
+        }
+    }
+
     /** Results stored, by the outbox's own count: one delivery row per stored result and target. */
     private static long storedResults(BridgeApp app) {
         return app.bean("outbox", id.ktpbridge.result.Outbox.class).store().counts().get("file").values().stream()
@@ -128,6 +138,9 @@ class EndToEndTest {
             assertEquals(64, r.path("sourceSha256").asText().length(), file);
             assertTrue(r.path("sourceSize").asLong() > 1000, file);
             assertTrue(r.hasNonNull("submittedAt") && r.hasNonNull("completedAt"), file);
+            // presigned download links to the card images: a credential, left out by default
+            assertFalse(r.path("submissionDetails").has("imageUrls"), file);
+            assertFalse(r.toString().contains("X-Amz-Signature"), file);
             if (file.contains("notektp")) {
                 assertEquals("COMPLETED", r.path("status").asText(), file);
                 assertEquals("INVALID", r.path("result").asText(), file);

@@ -32,6 +32,7 @@ public class ResultPublisher {
     private final ObjectMapper json;
     private final Outbox outbox;
     private volatile BridgeMetrics metrics;
+    private volatile boolean keepImageUrls;
 
     public ResultPublisher(Ledger ledger, ObjectMapper json, Outbox outbox) {
         this.ledger = ledger;
@@ -43,12 +44,25 @@ public class ResultPublisher {
         this.metrics = metrics;
     }
 
+    /**
+     * Whether OneKYC's {@code submissionDetails.imageUrls} go into the result ({@code
+     * ktp.results.image-urls=keep}). They are presigned download links to the card images, valid for
+     * days: a credential, left out by default.
+     */
+    public void keepImageUrls(boolean keep) {
+        this.keepImageUrls = keep;
+    }
+
     /** Publishes OneKYC's final outcome from the details response. */
     public void publishOutcome(LedgerRecord r, JsonNode details, String receivedVia) {
         ResultStatus status = "ERROR".equals(details.path("status").asText()) ? ResultStatus.ERROR : ResultStatus.COMPLETED;
         String result = details.hasNonNull("result") ? details.get("result").asText() : null;
         String reason = details.hasNonNull("reasonCode") ? details.get("reasonCode").asText() : null;
         Long completedAt = parseInstant(details.path("processedAt").asText(null));
+        if (!keepImageUrls && details.path("submissionDetails").has("imageUrls")) {
+            details = details.deepCopy();
+            ((ObjectNode) details.get("submissionDetails")).remove("imageUrls");
+        }
         publish(r, ResultDocument.build(json, r, status, result, reason, details, receivedVia,
                 completedAt != null ? completedAt : System.currentTimeMillis(), null), status, result, reason);
     }
