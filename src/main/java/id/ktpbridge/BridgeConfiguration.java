@@ -1,5 +1,6 @@
 package id.ktpbridge;
 
+import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -434,6 +435,11 @@ public class BridgeConfiguration implements CamelConfiguration {
             if (!url.matches("https?://[^/?#\\s]+/?")) {
                 throw new IllegalStateException("Setting '" + key + "' (" + Settings.envName(key)
                         + ") must be a base URL: scheme, host and port only");
+            }
+            String host = URI.create(url).getHost();
+            if (url.startsWith("http://") && !"localhost".equals(host) && !"127.0.0.1".equals(host)) {
+                // allowed for a test double or a TLS-terminating sidecar, but worth a line at every start
+                LOG.warn("{} uses http://: the pass-key and user tokens travel unencrypted to {}", key, host);
             }
         }
     }

@@ -28,6 +28,11 @@ public class CallbackReceiver {
     public static final String RECORD = "KtpCallbackRecord";
 
     private static final Logger LOG = LoggerFactory.getLogger(CallbackReceiver.class);
+    /** Anyone who can reach the port can cause these: at most one line a minute each. */
+    private final ThrottledWarning refusedCaller = new ThrottledWarning(LOG,
+            "Callback from a caller outside ktp.callback.allowed-cidrs refused", 60_000);
+    private final ThrottledWarning unknownSubmission = new ThrottledWarning(LOG,
+            "Callback for unknown submission {} ignored", 60_000);
     private static final Pattern SUBMISSION_ID_SHAPE = GtfClient.SUBMISSION_ID_SHAPE;
     private static final Set<String> STATUSES = Set.of("COMPLETED", "ERROR", "PARTIALLY_COMPLETED", "IN_PROGRESS");
 
@@ -83,7 +88,7 @@ public class CallbackReceiver {
         byte[] raw = msg.getBody(byte[].class);
         msg.removeHeaders("*");
         if (!callers.allows(caller)) {
-            LOG.warn("Callback from a caller outside ktp.callback.allowed-cidrs refused");
+            refusedCaller.warn();
             answer(exchange, 403, error("FORBIDDEN", "the caller's address is not allowed"));
             return;
         }
@@ -147,7 +152,7 @@ public class CallbackReceiver {
         }
         LedgerRecord r = ledger.noteCallback(submissionId).orElse(null);
         if (r == null) {
-            LOG.warn("Callback for unknown submission {} ignored", submissionId);
+            unknownSubmission.warn(submissionId);
             return;
         }
         switch (r.state()) {

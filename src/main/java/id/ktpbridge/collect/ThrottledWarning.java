@@ -1,0 +1,35 @@
+package id.ktpbridge.collect;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.slf4j.Logger;
+
+/**
+ * A warning any caller of the callback endpoint can trigger at will: written at most once per
+ * period, with the number left out since, so a flood of bad requests cannot flood the log.
+ */
+final class ThrottledWarning {
+
+    private final Logger log;
+    private final String message;
+    private final long periodMillis;
+    private final AtomicLong nextAt = new AtomicLong();
+    private final AtomicLong leftOut = new AtomicLong();
+
+    ThrottledWarning(Logger log, String message, long periodMillis) {
+        this.log = log;
+        this.message = message;
+        this.periodMillis = periodMillis;
+    }
+
+    void warn(Object... args) {
+        long now = System.currentTimeMillis();
+        long next = nextAt.get();
+        if (now >= next && nextAt.compareAndSet(next, now + periodMillis)) {
+            long skipped = leftOut.getAndSet(0);
+            log.warn(skipped == 0 ? message : message + " (" + skipped + " more since the last such line)", args);
+        } else {
+            leftOut.incrementAndGet();
+        }
+    }
+}
