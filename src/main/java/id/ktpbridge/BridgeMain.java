@@ -31,8 +31,9 @@ public class BridgeMain extends Main {
     /** @param overrides properties that win over every other source (used by tests and tools) */
     public BridgeMain(Map<String, String> overrides) {
         super();
+        // the first location that has a key wins: the working directory's file over the bundled defaults
         setPropertyPlaceholderLocations(
-                "classpath:application.properties;optional=true,file:config/application.properties;optional=true");
+                "file:config/application.properties;optional=true,classpath:application.properties;optional=true");
         overrides.forEach(this::addOverrideProperty);
         configure().addConfiguration(new BundleConfiguration(this));
         configure().setRoutesIncludePattern(routeLocations(Path.of("routes")));

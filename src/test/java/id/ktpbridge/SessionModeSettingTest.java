@@ -23,4 +23,12 @@ class SessionModeSettingTest {
                     messages);
         }
     }
+
+    @Test
+    void otherChoiceSettingsRefuseAnUnknownValueByName() {
+        String dedupe = BridgeApp.startupError(dataDir.resolve("dedupe"), Map.of("ktp.source.dedupe", "name"));
+        assertTrue(dedupe.contains("Setting 'ktp.source.dedupe' must be content or none"), dedupe);
+        String urls = BridgeApp.startupError(dataDir.resolve("urls"), Map.of("ktp.results.image-urls", "strip"));
+        assertTrue(urls.contains("Setting 'ktp.results.image-urls' must be omit or keep"), urls);
+    }
 }
