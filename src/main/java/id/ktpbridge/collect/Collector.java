@@ -10,6 +10,7 @@ import id.ktpbridge.gtf.TokenKey;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerException;
+import id.ktpbridge.ledger.LedgerRetries;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.result.ResultPublisher;
 import id.ktpbridge.result.ResultStatus;
@@ -145,29 +146,20 @@ public class Collector {
     }
 
     private void publishClaimed(LedgerRecord r, String via, Runnable publish) {
-        long wait = ledgerRetryDelay.toMillis();
-        for (int attempt = 0; ; attempt++) {
-            try {
-                publish.run();
-                return;
-            } catch (LedgerException e) {
-                // storing the result is one transaction, so trying it again cannot store it twice
-                if (!e.isTransient()) {
-                    // the same outcome would fail the same way at every later try: end it with one that fits
-                    storeInstead(r, via, e);
-                    return;
-                }
-                if (attempt >= ledgerRetries || !pause(wait)) {
-                    givenUp(r, e);
-                    return;
-                }
-                LOG.warn("Result of submission {} not stored yet ({}); trying again in {} ms", r.submissionId(),
-                        e.getMessage(), wait);
-                wait = Math.min(wait * 2, LedgerException.MAX_RETRY_DELAY_MILLIS);
-            } catch (RuntimeException e) {
+        // storing the result is one transaction, so trying it again cannot store it twice
+        try {
+            LedgerRetries.run(publish, ledgerRetries, ledgerRetryDelay.toMillis(), (e, wait) -> LOG.warn(
+                    "Result of submission {} not stored yet ({}); trying again in {} ms", r.submissionId(),
+                    e.getMessage(), wait));
+        } catch (LedgerException e) {
+            if (e.isTransient()) {
                 givenUp(r, e);
-                return;
+            } else {
+                // the same outcome would fail the same way at every later try: end it with one that fits
+                storeInstead(r, via, e);
             }
+        } catch (RuntimeException e) {
+            givenUp(r, e);
         }
     }
 
@@ -189,16 +181,6 @@ public class Collector {
     private static void givenUp(LedgerRecord r, RuntimeException e) {
         // the claim goes stale and is released by the poller, so the result is delivered later
         LOG.error("Result of submission {} could not be delivered: {}", r.submissionId(), e.getMessage());
-    }
-
-    private static boolean pause(long millis) {
-        try {
-            Thread.sleep(millis);
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
     }
 
     public static boolean isFinal(String status) {

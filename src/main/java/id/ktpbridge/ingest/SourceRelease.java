@@ -6,6 +6,7 @@ import java.nio.file.Path;
 
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerException;
+import id.ktpbridge.ledger.LedgerRetries;
 import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.Exchange;
 import org.apache.camel.Ordered;
@@ -91,31 +92,12 @@ public class SourceRelease {
             if (ledgerId == null || !(letGo || !exchange.isFailed() && consumerLetGo(exchange))) {
                 return;
             }
-            long wait = firstRetryDelay;
-            for (int attempt = 0; ; attempt++) {
-                try {
-                    ledger.markReleased(ledgerId);
-                    return;
-                } catch (LedgerException e) {
-                    if (!e.isTransient() || attempt >= retries || !pause(wait)) {
-                        // the same file dropped again is then taken for this input, and gets no result of its own
-                        LOG.warn("Ledger {}: could not record that its source let go of it: {}", ledgerId,
-                                e.getMessage());
-                        return;
-                    }
-                    wait = Math.min(wait * 2, LedgerException.MAX_RETRY_DELAY_MILLIS);
-                }
+            try {
+                LedgerRetries.run(() -> ledger.markReleased(ledgerId), retries, firstRetryDelay, (e, wait) -> { });
+            } catch (LedgerException e) {
+                // the same file dropped again is then taken for this input, and gets no result of its own
+                LOG.warn("Ledger {}: could not record that its source let go of it: {}", ledgerId, e.getMessage());
             }
-        }
-    }
-
-    private static boolean pause(long millis) {
-        try {
-            Thread.sleep(millis);
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
         }
     }
 }
