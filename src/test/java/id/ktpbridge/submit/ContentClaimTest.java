@@ -20,8 +20,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import id.ktpbridge.ingest.ImageInspector;
-import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerException;
 import id.ktpbridge.ledger.LedgerRecord;
@@ -110,16 +108,7 @@ class ContentClaimTest {
                 published.add(status + " " + reason);
             }
         };
-        camel = new DefaultCamelContext();
-        camel.getPropertiesComponent().addInitialProperty("ktp.db.retry-attempts", "3");
-        camel.getPropertiesComponent().addInitialProperty("ktp.db.retry-delay", "10");
-        camel.getRegistry().bind("intake", new Intake(ledger, new ImageInspector(10 << 20),
-                new PartnerUserResolver(null, "[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}", "[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
-                        "PARTNER_USER_ID"), publisher, new ObjectMapper(), "partner", dir.resolve("spool"), true));
-        camel.getRegistry().bind("submitter", new Steps());
-        camel.getRegistry().bind("failureRecorder", new FailureRecorder(ledger, publisher));
-        camel.addRoutes(new SubmitRoutes());
-        camel.start();
+        camel = SubmitRouteHarness.start(ledger, publisher, new Steps(), dir.resolve("spool"));
     }
 
     @AfterEach
