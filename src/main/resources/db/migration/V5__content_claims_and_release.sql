@@ -3,7 +3,8 @@
 -- same name are a new drop.
 ALTER TABLE ktp_submission ADD COLUMN IF NOT EXISTS source_released_at BIGINT;
 
--- inputs that ended before this column existed were let go of by their sources long since
+-- inputs that ended before this column existed count as let go of: their sources moved them,
+-- except the few whose move was refused, which are then taken again as new inputs
 UPDATE ktp_submission SET source_released_at = updated_at
 WHERE source_released_at IS NULL AND state IN ('DELIVERED', 'REJECTED', 'FAILED');
 

@@ -84,7 +84,7 @@ public class LedgerRetention {
     private List<String> endedBefore(long cutoff) {
         // created_at (indexed) narrows the scan; updated_at is when the input ended
         String sql = "SELECT s.id FROM ktp_submission s WHERE s.created_at < ? AND s.updated_at < ?"
-                + " AND s.state IN (?, ?, ?) AND NOT EXISTS (SELECT 1 FROM ktp_delivery d WHERE d.ledger_id = s.id"
+                + " AND s.state IN (?, ?, ?) AND s.result_status IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ktp_delivery d WHERE d.ledger_id = s.id"
                 + " AND d.state <> ?) LIMIT " + BATCH;
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setLong(1, cutoff);

@@ -113,7 +113,25 @@ public class S3Source {
     /** Camel predicate: the key names a file (not a folder) whose name matches {@code ktp.source.s3.include}. */
     public boolean included(Exchange exchange) {
         String key = exchange.getMessage().getHeader(AWS2S3Constants.KEY, String.class);
-        return key != null && !key.endsWith("/") && include.matcher(fileName(key)).matches();
+        return key != null && !key.endsWith("/") && include.matcher(fileName(key)).matches()
+                && !repository().contains(legacyKey(exchange));
+    }
+
+    /**
+     * The key versions before ledger schema 5 remembered an object by (bucket + key + ETag only): an
+     * object one of them took and left in place (its move refused) stays taken, and so does one an
+     * instance of such a version is taking during a rolling update.
+     */
+    String legacyKey(Exchange exchange) {
+        Message msg = exchange.getMessage();
+        String etag = msg.getHeader(AWS2S3Constants.E_TAG, String.class);
+        if (etag == null || etag.isBlank()) {
+            etag = msg.getHeader(AWS2S3Constants.CONTENT_LENGTH, String.class) + "@"
+                    + msg.getHeader(AWS2S3Constants.LAST_MODIFIED, String.class);
+        }
+        String key = "s3://" + msg.getHeader(AWS2S3Constants.BUCKET_NAME, String.class) + "/"
+                + msg.getHeader(AWS2S3Constants.KEY, String.class) + "#" + etag.replace("\"", "");
+        return key.length() <= MAX_INPUT_KEY ? key : "sha256:" + sha256(key);
     }
 
     /**

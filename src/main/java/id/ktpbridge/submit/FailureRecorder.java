@@ -41,6 +41,13 @@ public class FailureRecorder implements Processor {
         WorkItem work = exchange.getProperty(WorkItem.PROPERTY, WorkItem.class);
         String ledgerId = work != null ? work.ledgerId : exchange.getProperty(WorkItem.LEDGER_ID, String.class);
         String reason = FailureReport.reasonCode(failure);
+        if (work == null && ledgerId != null && ledger.findById(ledgerId)
+                .map(r -> r.state() == SubmissionState.REJECTED).orElse(false)) {
+            // rejected, and the rejection's own writes failed: it keeps its reason, and its result is
+            // stored when the input is taken again (it stays in its source)
+            LOG.error("Rejection of ledger {} not fully recorded: {}", ledgerId, message);
+            return;
+        }
         // only a row still before its confirm can fail here; a confirmed one gets its outcome from OneKYC
         if (ledgerId != null && ledger.markEnded(ledgerId, SubmissionState.FAILED, reason, message)) {
             LOG.error("Submission failed: ledger {} reason {} ({})", ledgerId, reason, message);

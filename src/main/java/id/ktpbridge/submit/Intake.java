@@ -115,16 +115,20 @@ public class Intake implements Processor {
 
         if (again) {
             LedgerRecord own = ledger.findById(ledgerId).orElse(null);
-            if (own != null && own.state() == SubmissionState.REJECTED && own.reasonCode() != null) {
-                // rejected before the step failed: the same rejection again (its result is stored once)
-                throw reject(exchange, ledgerId, sourceType, RejectReason.valueOf(own.reasonCode()),
-                        own.errorMessage());
+            if (own != null && own.state() == SubmissionState.REJECTED
+                    && (own.reasonCode() != null || reason != null)) {
+                // rejected before the step failed: the same rejection again (its result is stored once);
+                // the reason is the recorded one, or this run's when the failure came before it was written
+                throw own.reasonCode() != null
+                        ? reject(exchange, ledgerId, sourceType, RejectReason.valueOf(own.reasonCode()),
+                                own.errorMessage())
+                        : reject(exchange, ledgerId, sourceType, reason, detail);
             }
         }
         if (image.sha256() != null) {
             LedgerRecord earlier = ledger.findUnreleased(sourceRef, image.sha256()).orElse(null);
             if (earlier != null) {
-                resumeOrSkip(exchange, earlier, image);
+                resumeOrSkip(exchange, earlier, image, reason, detail);
                 return;
             }
         }
@@ -184,10 +188,16 @@ public class Intake implements Processor {
      * the ledger says it stopped, do nothing if it was already confirmed (its outcome is collected
      * as usual), or quarantine it again if it already has its REJECTED or FAILED result.
      */
-    private void resumeOrSkip(Exchange exchange, LedgerRecord earlier, Inspection image) {
+    private void resumeOrSkip(Exchange exchange, LedgerRecord earlier, Inspection image, RejectReason reason,
+                              String detail) {
         exchange.setProperty(WorkItem.LEDGER_ID, earlier.id());
         switch (earlier.state()) {
             case REJECTED, FAILED -> {
+                if (earlier.resultStatus() == null) {
+                    // ended, but its result was never stored (a stop or a lasting ledger error between the
+                    // two writes): it gets it now, from what was recorded, or this run's own finding
+                    endedWithoutResult(exchange, earlier, reason, detail);
+                }
                 LOG.info("Ledger {} already ended as {} ({}): quarantined again, no second result", earlier.id(),
                         earlier.state(), earlier.reasonCode());
                 Settlement.recorded(exchange);
@@ -207,6 +217,20 @@ public class Intake implements Processor {
             default -> LOG.info("Input already submitted as ledger {} (submission {}, {}): nothing to submit",
                     earlier.id(), earlier.submissionId(), earlier.state());
         }
+    }
+
+    /** Publishes the result of a row that ended REJECTED or FAILED without one (stored once at most). */
+    private void endedWithoutResult(Exchange exchange, LedgerRecord earlier, RejectReason reason, String detail) {
+        if (earlier.state() == SubmissionState.REJECTED) {
+            RejectReason recorded = earlier.reasonCode() != null ? RejectReason.valueOf(earlier.reasonCode()) : reason;
+            throw reject(exchange, earlier.id(), earlier.sourceType(),
+                    recorded != null ? recorded : RejectReason.UNREADABLE_SOURCE,
+                    earlier.reasonCode() != null ? earlier.errorMessage()
+                            : recorded != null ? detail : "the reason was not recorded");
+        }
+        String code = earlier.reasonCode() != null ? earlier.reasonCode() : "INTERNAL_ERROR";
+        String message = earlier.errorMessage() != null ? earlier.errorMessage() : "the failure was not recorded";
+        publisher.publishLocal(earlier, ResultStatus.FAILED, code, message, null);
     }
 
     /**

@@ -55,6 +55,9 @@ class LedgerRetentionTest {
         String oldPending = row("DELIVERED", 100, "PENDING");
         String oldStillOpen = row("CONFIRMED", 100);
         String recent = row("DELIVERED", 10, "DELIVERED");
+        // ended, but its result was never stored: kept, so the input can still get one
+        String oldWithoutResult = row("REJECTED", 100);
+        update("UPDATE ktp_submission SET result_status = NULL WHERE id = ?", oldWithoutResult);
         key("old-key", now - 100 * DAY, now - 100 * DAY);
         key("recent-key", now - 10 * DAY, now - 10 * DAY);
         key("old-claim-in-progress", now - 100 * DAY, null);
@@ -62,11 +65,11 @@ class LedgerRetentionTest {
         LedgerRetention retention = new LedgerRetention(ds, Duration.ofDays(90), new Leases(ds, "me"), Duration.ofHours(1));
         retention.purge();
 
-        assertEquals(new TreeSet<>(Set.of(oldRefusedSomewhere, oldPending, oldStillOpen, recent)),
+        assertEquals(new TreeSet<>(Set.of(oldRefusedSomewhere, oldPending, oldStillOpen, recent, oldWithoutResult)),
                 ids("SELECT id FROM ktp_submission"));
         assertEquals(new TreeSet<>(Set.of(oldRefusedSomewhere, oldPending, recent)),
                 ids("SELECT DISTINCT ledger_id FROM ktp_delivery"));
-        assertEquals(new TreeSet<>(Set.of(oldRefusedSomewhere, oldPending, oldStillOpen, recent)),
+        assertEquals(new TreeSet<>(Set.of(oldRefusedSomewhere, oldPending, oldStillOpen, recent, oldWithoutResult)),
                 ids("SELECT ledger_id FROM ktp_content_claim"));
         assertEquals(new TreeSet<>(Set.of("recent-key", "old-claim-in-progress")),
                 ids("SELECT input_key FROM ktp_processed_input"));
@@ -130,7 +133,8 @@ class LedgerRetentionTest {
         insert(id, sha);
         ledger.claimContent(sha, id);
         long at = now - ageDays * DAY;
-        update("UPDATE ktp_submission SET state = ?, created_at = ?, updated_at = ? WHERE id = ?", state, at, at, id);
+        update("UPDATE ktp_submission SET state = ?, result_status = ?, created_at = ?, updated_at = ? WHERE id = ?",
+                state, state.equals("DELIVERED") ? "COMPLETED" : state.equals("CONFIRMED") ? null : state, at, at, id);
         for (int i = 0; i < deliveries.length; i++) {
             update("INSERT INTO ktp_delivery (ledger_id, target, state, attempts, updated_at) VALUES (?, ?, ?, 1, ?)",
                     id, "target-" + i, deliveries[i], at);

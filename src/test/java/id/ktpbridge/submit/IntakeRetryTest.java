@@ -42,6 +42,9 @@ class IntakeRetryTest {
 
     private JdbcConnectionPool ds;
     private final AtomicInteger inserts = new AtomicInteger();
+    private final AtomicInteger markEndedCalls = new AtomicInteger();
+    private volatile boolean failFirstInsert = true;
+    private volatile boolean failFirstMarkEnded;
     private final List<String> published = new CopyOnWriteArrayList<>();
     private final List<String> submitted = new CopyOnWriteArrayList<>();
     private Ledger ledger;
@@ -69,10 +72,18 @@ class IntakeRetryTest {
         ledger = new Ledger(ds) {
             @Override
             public void insert(NewInput in, SubmissionState state) {
-                if (inserts.incrementAndGet() == 1) {
+                if (inserts.incrementAndGet() == 1 && failFirstInsert) {
                     throw new LedgerException(new SQLTransientConnectionException("connection lost"));
                 }
                 super.insert(in, state);
+            }
+
+            @Override
+            public boolean markEnded(String id, SubmissionState finalState, String reasonCode, String message) {
+                if (failFirstMarkEnded && markEndedCalls.incrementAndGet() == 1) {
+                    throw new LedgerException(new SQLTransientConnectionException("connection lost"));
+                }
+                return super.markEnded(id, finalState, reasonCode, message);
             }
         };
         ResultPublisher publisher = new ResultPublisher(ledger, new ObjectMapper(), null) {
@@ -129,6 +140,39 @@ class IntakeRetryTest {
         assertEquals(1, rows.size(), "one ledger row");
         assertEquals(SubmissionState.REJECTED, rows.get(0).state());
         assertEquals(List.of("REJECTED INVALID_PARTNER_USER_ID"), published);
+        assertEquals(List.of(), submitted);
+    }
+
+    @Test
+    void aRejectionWhoseReasonWasNotWrittenYetIsRecordedOnceWhenRunAgain() throws Exception {
+        failFirstInsert = false;
+        failFirstMarkEnded = true;
+        Path file = Files.write(dir.resolve("bad name.png"), SampleImages.card("bad", "png"));
+        Exchange done = send("file:" + file, "bad name.png", file.toFile());
+        assertEquals("InputRejectedException", done.getException().getClass().getSimpleName());
+        List<LedgerRecord> rows = ledger.createdSince(0);
+        assertEquals(1, rows.size());
+        assertEquals("INVALID_PARTNER_USER_ID", rows.get(0).reasonCode());
+        assertEquals(List.of("REJECTED INVALID_PARTNER_USER_ID"), published, "one result");
+    }
+
+    @Test
+    void anInputThatEndedWithoutItsResultGetsItWhenTakenAgain() throws Exception {
+        // a stop (or a ledger outage past the retries) between the row's end and its result
+        failFirstInsert = false;
+        byte[] png = SampleImages.card("u802", "png");
+        Path file = Files.write(dir.resolve("u802.png"), png);
+        String id = UUID.randomUUID().toString();
+        ledger.insert(new NewInput(id, "file", "file:" + file, "u802.png",
+                java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(png)),
+                (long) png.length, "image/png", "partner", "u802", "PARTNER_USER_ID", UUID.randomUUID().toString(),
+                UUID.randomUUID().toString(), null), SubmissionState.RECEIVED);
+        ledger.markEnded(id, SubmissionState.FAILED, "GTF_PRESIGN_FAILED", "refused");
+
+        Exchange done = send("file:" + file, "u802.png", file.toFile());
+        assertEquals("InputAlreadyEndedException", done.getException().getClass().getSimpleName());
+        assertEquals(List.of("FAILED GTF_PRESIGN_FAILED"), published, "its one result, and no new row");
+        assertEquals(1, ledger.createdSince(0).size());
         assertEquals(List.of(), submitted);
     }
 
