@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
@@ -119,6 +120,10 @@ public class BridgeConfiguration implements CamelConfiguration {
             throw new IllegalStateException("ktp.cluster.enabled=true needs a database all instances share:"
                     + " set ktp.db.url (KTP_DB_URL) to a PostgreSQL URL");
         }
+        // what the ledger holds at start, by state: a restart that finds fewer inputs than the last
+        // run left shows at once
+        Map<String, Integer> states = ledger.stateCounts();
+        LOG.info("Ledger at start: {} inputs {}", states.values().stream().mapToInt(Integer::intValue).sum(), states);
         if (s.flag("ktp.recovery.release-claims-on-start", !cluster)) {
             // a single instance owns every claim: those left by a previous run died with it
             int released = ledger.releaseStaleClaims(Long.MAX_VALUE);

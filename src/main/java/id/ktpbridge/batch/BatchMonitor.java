@@ -136,13 +136,19 @@ public class BatchMonitor implements Runnable {
         Ledger.Progress counts = ledger.progressSince(startedAt);
         int pending = pendingDeliveries.getAsInt();
         int refused = refusedSince.applyAsInt(startedAt);
-        boolean recorded = waiting == 0 && counts.withoutResult() == 0;
+        // an input of an earlier run that ended without its result counts too: this run was to finish it
+        long earlierWithoutResult = ledger.endedWithoutResult();
+        boolean recorded = waiting == 0 && counts.withoutResult() == 0 && earlierWithoutResult == 0;
         boolean complete = recorded && pending == 0 && refused == 0;
         if (waiting > 0) {
             out.printf("%d input(s) still waiting in the source folder%n", waiting);
         }
         if (!open.isEmpty()) {
             out.printf("Open submissions: %s%n", open);
+        }
+        if (earlierWithoutResult > 0) {
+            out.printf("%d input(s) ended without a stored result (see ktp_submission.result_status)%n",
+                    earlierWithoutResult);
         }
         if (pending > 0) {
             out.printf("%d result deliveries still pending, queued for the next run (see ktp_delivery)%n", pending);

@@ -376,6 +376,22 @@ public class Ledger {
         }
     }
 
+    /** Inputs that ended without a stored result, whenever they were taken (earlier runs included). */
+    public long endedWithoutResult() {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT COUNT(*) FROM ktp_submission WHERE state IN (?, ?, ?) AND result_status IS NULL")) {
+            ps.setString(1, SubmissionState.DELIVERED.name());
+            ps.setString(2, SubmissionState.REJECTED.name());
+            ps.setString(3, SubmissionState.FAILED.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
     /** How the inputs created since a moment stand, counted by the database. */
     public record Progress(long seen, long submitted, long ended, long failed, long withoutResult) {
     }

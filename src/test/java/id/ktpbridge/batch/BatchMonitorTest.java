@@ -14,7 +14,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerException;
+import id.ktpbridge.ledger.NewInput;
 import id.ktpbridge.ledger.SchemaMigrator;
+import id.ktpbridge.ledger.SubmissionState;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.AfterEach;
@@ -66,6 +68,21 @@ class BatchMonitorTest {
         String report = finished.get(15, TimeUnit.SECONDS);
         assertEquals(1, exitCode);
         assertTrue(report.contains("The summary could not be read from the ledger"), report);
+    }
+
+    @Test
+    void anEarlierRunsInputThatEndedWithoutItsResultMakesTheRunFail() throws Exception {
+        String id = UUID.randomUUID().toString();
+        ledger.insert(new NewInput(id, "file", "file:/in/u1.png", "u1.png", "ab", 1L, "image/png", "P", "u1", "T",
+                UUID.randomUUID().toString(), UUID.randomUUID().toString(), null), SubmissionState.RECEIVED);
+        ledger.markEnded(id, SubmissionState.FAILED, "GTF_PRESIGN_FAILED", "refused");
+        try (var c = ds.getConnection(); var ps = c.prepareStatement("UPDATE ktp_submission SET created_at = 1")) {
+            ps.executeUpdate();
+        }
+        monitor(Duration.ofSeconds(20)).start();
+        String report = finished.get(15, TimeUnit.SECONDS);
+        assertEquals(1, exitCode, report);
+        assertTrue(report.contains("1 input(s) ended without a stored result"), report);
     }
 
     private BatchMonitor monitor(Duration maxWait) {

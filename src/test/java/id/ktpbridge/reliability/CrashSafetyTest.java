@@ -98,6 +98,7 @@ class CrashSafetyTest {
             int exit = BridgeProcess.start(work, env, fast, log).awaitExit(180);
             assertEquals(0, exit, "the final run ends with every input accounted for (log: " + log + ")");
 
+            keepForDiagnosis(data, log.resolveSibling("crash-safety-data"));
             Map<String, JsonNode> results = Results.bySourceFile(data.resolve("results"));
             assertEquals(Set.copyOf(names), results.keySet(), "one result per input");
             assertEquals(IMAGES, Results.count(data.resolve("results")), "no extra result records");
@@ -117,6 +118,25 @@ class CrashSafetyTest {
             }
         } finally {
             sandbox.stop();
+        }
+    }
+
+    /** The data folder of the last run (ledger, folders, results) next to its log, for a failure to be read. */
+    private static void keepForDiagnosis(Path data, Path copy) throws java.io.IOException {
+        if (Files.exists(copy)) {
+            try (var old = Files.walk(copy)) {
+                old.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        try (var files = Files.walk(data)) {
+            for (Path p : files.toList()) {
+                Path target = copy.resolve(data.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
         }
     }
 }
