@@ -216,16 +216,20 @@ class S3SourceTest {
         batch.put("inbox/u5202.jpg", SampleImages.card("u5202", "jpg"));
         batch.put("inbox/u5203.png", SampleImages.card("u5203", "png"));
         Map<String, String> props = sourceOn(bucket);
+        long putSecond;
 
         try (BridgeApp app = BridgeApp.start(dataDir, props)) {
             batch.forEach((key, bytes) -> s3.put(bucket, key, bytes));
+            putSecond = System.currentTimeMillis() / 1000;
             await().atMost(WAIT).until(() -> Results.count(app.results()) == 3);
             await().atMost(WAIT).until(() -> s3.keys(bucket, "processed/").size() == 3);
             assertEquals(3, app.ledger().createdSince(0).size());
         }
 
-        // same keys, same bytes, so the same ETags, in a later second; plus one new object
-        Thread.sleep(1100);
+        // same keys, same bytes, so the same ETags, in a later second (modification times are whole
+        // seconds); plus one new object
+        long firstPut = putSecond;
+        await().atMost(Duration.ofSeconds(3)).until(() -> System.currentTimeMillis() / 1000 > firstPut);
         batch.forEach((key, bytes) -> s3.put(bucket, key, bytes));
         s3.put(bucket, "inbox/u5204.png", SampleImages.card("u5204", "png"));
         try (BridgeApp app = BridgeApp.start(dataDir, props)) {
