@@ -162,11 +162,13 @@ public class BridgeConfiguration implements CamelConfiguration {
                 .connectTimeout(gtfSettings.connectTimeout())
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .build();
-        GtfClient gtf = new GtfClient(gtfSettings, new GtfHttp(http, json, gtfSettings.retryMaxAttempts(),
+        GtfHttp gtfHttp = new GtfHttp(http, json, gtfSettings.retryMaxAttempts(),
                 gtfSettings.retryInitialDelay(), gtfSettings.retryMaxDelay(),
                 new CircuitBreaker(s.integer("gtf.circuit-breaker.failure-threshold", 10),
                         s.duration("gtf.circuit-breaker.open-for", Duration.ofSeconds(30))),
-                new RateLimiter(Double.parseDouble(s.string("gtf.rate-limit.per-second", "0")))), json);
+                new RateLimiter(Double.parseDouble(s.string("gtf.rate-limit.per-second", "0"))));
+        gtfHttp.maxRetryAfter(s.duration("gtf.retry.max-retry-after", GtfHttp.DEFAULT_MAX_RETRY_AFTER));
+        GtfClient gtf = new GtfClient(gtfSettings, gtfHttp, json);
         registry.bind("gtfClient", gtf);
 
         List<String> targets = Arrays.stream(s.string("ktp.results.targets", "file").split(","))

@@ -17,6 +17,8 @@ public class GtfApiException extends RuntimeException {
     private final String errorCause;
     /** Never sent: see {@link #unsendable}. */
     private final boolean unsendable;
+    /** See {@link #afterUnansweredAttempt()}. */
+    private volatile boolean afterUnansweredAttempt;
 
     public GtfApiException(String endpoint, int httpStatus, String code, String errorCause) {
         this(endpoint, httpStatus, code, errorCause, List.of());
@@ -72,6 +74,26 @@ public class GtfApiException extends RuntimeException {
 
     public String errorCause() {
         return errorCause;
+    }
+
+    /**
+     * An earlier attempt of the same call got no answer or a server error (5xx), so the server may
+     * have acted on it although this last answer refuses the call: a confirm whose reply was lost
+     * and whose retry then met a refused token may still have been applied.
+     */
+    public boolean afterUnansweredAttempt() {
+        return afterUnansweredAttempt;
+    }
+
+    /** Marks this failure as following an unanswered attempt of the same call (see {@link #afterUnansweredAttempt()}). */
+    GtfApiException followingUnansweredAttempt() {
+        afterUnansweredAttempt = true;
+        return this;
+    }
+
+    /** No answer, or a server error: the server may or may not have acted on the request. */
+    boolean isUnanswered() {
+        return httpStatus == 0 && !unsendable || httpStatus >= 500;
     }
 
     public boolean isUnauthorized() {

@@ -126,7 +126,7 @@ public class GtfClient {
             // object storage throttles with 503 SlowDown (sometimes 429), with or without Retry-After
             boolean transientFailure = status == 0 || status == 429 || status >= 500;
             if (!transientFailure || attempt >= settings.retryMaxAttempts()
-                    || retryAfter > GtfHttp.MAX_RETRY_AFTER_MILLIS) {
+                    || retryAfter > http.maxRetryAfterMillis()) {
                 throw status == 0 ? new StorageUploadException(body, null)
                         : new StorageUploadException(status, s3Code(body));
             }
@@ -239,7 +239,7 @@ public class GtfClient {
                 if (again.isUnauthorized() && used.get() != null) {
                     tokens.invalidate(key, used.get());
                 }
-                throw again;
+                throw e.afterUnansweredAttempt() ? again.followingUnansweredAttempt() : again;
             }
         }
     }

@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
 public class GtfHttp {
 
     private static final Logger LOG = LoggerFactory.getLogger(GtfHttp.class);
-    /** The longest Retry-After waited for in place (a submit or collect worker is held meanwhile). */
-    static final long MAX_RETRY_AFTER_MILLIS = 120_000;
+    /** The longest Retry-After waited for in place unless configured ({@code gtf.retry.max-retry-after}). */
+    public static final Duration DEFAULT_MAX_RETRY_AFTER = Duration.ofMinutes(10);
     /** Causes of further errors of one envelope kept in the message, at most. */
     private static final int MAX_FURTHER_CAUSES = 5;
 
@@ -37,6 +37,7 @@ public class GtfHttp {
     private final CircuitBreaker breaker;
     private final RateLimiter rateLimiter;
     private volatile CallObserver observer = CallObserver.NONE;
+    private volatile long maxRetryAfterMillis = DEFAULT_MAX_RETRY_AFTER.toMillis();
 
     public GtfHttp(HttpClient client, ObjectMapper json, int maxAttempts, Duration initialDelay, Duration maxDelay) {
         this(client, json, maxAttempts, initialDelay, maxDelay, new CircuitBreaker(Integer.MAX_VALUE, Duration.ZERO),
@@ -62,6 +63,19 @@ public class GtfHttp {
         this.observer = observer;
     }
 
+    /**
+     * The longest {@code Retry-After} waited for in place: the worker that made the call is held
+     * meanwhile (which is what the server asks: nothing sent before then). A longer one fails the
+     * call over to its caller's own retry or outcome.
+     */
+    public void maxRetryAfter(Duration max) {
+        this.maxRetryAfterMillis = max.toMillis();
+    }
+
+    public long maxRetryAfterMillis() {
+        return maxRetryAfterMillis;
+    }
+
     /** Reports a call made outside {@link #call} (the upload to the storage) to the observer. */
     public void observe(String endpoint, int status, long nanos) {
         observer.observe(endpoint, status, nanos);
@@ -69,6 +83,7 @@ public class GtfHttp {
 
     /** Returns the envelope's {@code data} (an empty object when absent) or throws {@link GtfApiException}. */
     public JsonNode call(String endpoint, Supplier<HttpRequest> request) {
+        boolean unansweredBefore = false;
         for (int attempt = 1; ; attempt++) {
             GtfApiException failure;
             long retryAfterMillis = -1;
@@ -109,9 +124,10 @@ public class GtfHttp {
             // a used-up quota is retried only when the server says when: Retry-After
             boolean retry = failure.isTransient() || failure.isQuotaExceeded() && retryAfterMillis >= 0;
             // a wait longer than a worker may be held is left to the caller's own retry or outcome
-            if (!retry || attempt >= maxAttempts || retryAfterMillis > MAX_RETRY_AFTER_MILLIS) {
-                throw failure;
+            if (!retry || attempt >= maxAttempts || retryAfterMillis > maxRetryAfterMillis) {
+                throw unansweredBefore ? failure.followingUnansweredAttempt() : failure;
             }
+            unansweredBefore |= failure.isUnanswered();
             long wait = retryAfterMillis >= 0 ? retryAfterMillis : backoff(attempt);
             LOG.info("{} attempt {}/{} failed ({}); retrying in {} ms", endpoint, attempt, maxAttempts,
                     failure.httpStatus() == 0 ? failure.errorCause() : "HTTP " + failure.httpStatus(), wait);
@@ -133,7 +149,7 @@ public class GtfHttp {
         return response.headers().firstValue("Retry-After").map(String::trim).map(v -> {
             try {
                 long seconds = Long.parseLong(v);
-                return seconds <= 0 ? 0 : Math.min(seconds, MAX_RETRY_AFTER_MILLIS) * 1000; // no overflow
+                return seconds <= 0 ? 0 : Math.min(seconds, Long.MAX_VALUE / 1000) * 1000; // no overflow
             } catch (NumberFormatException e) {
                 try {
                     long at = java.time.ZonedDateTime.parse(v, java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME)

@@ -161,6 +161,14 @@ public class Submitter {
                             + " poller confirms it again if it is still INITIATED", submissionId, e.getMessage());
                     break;
                 }
+                if (e.afterUnansweredAttempt() && e.httpStatus() != 422 && e.httpStatus() != 404) {
+                    // an earlier attempt may have been applied before its reply was lost: a later refusal
+                    // (a token refused twice, say) does not undo that, so the poller settles it too
+                    LOG.warn("Confirm of submission {} was refused ({}) after an attempt without an answer: taken"
+                            + " as confirmed; the poller confirms it again if it is still INITIATED", submissionId,
+                            e.getMessage());
+                    break;
+                }
                 if (e.httpStatus() != 422 || attempt >= maxPresigns) {
                     throw e;
                 }

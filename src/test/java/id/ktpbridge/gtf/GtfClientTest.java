@@ -223,7 +223,13 @@ class GtfClientTest {
         Path image = Files.write(tmp.resolve("mira.png"), SampleImages.card("mira", "png"));
         sandbox.settings().setFailureStatuses(List.of(429)); // storage answers it as 503 SlowDown + Retry-After
         sandbox.settings().setFailureRate("storage", 1.0);
-        sandbox.settings().setRetryAfterSeconds((int) (GtfHttp.MAX_RETRY_AFTER_MILLIS / 1000) + 1);
+        ObjectMapper json = new ObjectMapper();
+        GtfSettings s = settings(sandbox.baseUrl(), Duration.ofMinutes(5), false);
+        GtfHttp http = new GtfHttp(HttpClient.newHttpClient(), json, s.retryMaxAttempts(), s.retryInitialDelay(),
+                s.retryMaxDelay());
+        http.maxRetryAfter(Duration.ofSeconds(1));
+        GtfClient client = new GtfClient(s, http, json);
+        sandbox.settings().setRetryAfterSeconds(2);
         Presigned p = client.presign(ctx("mira"));
         StorageUploadException e = assertThrows(StorageUploadException.class,
                 () -> client.upload(p.documents().get("KTP_FRONT"), image, "image/png"));

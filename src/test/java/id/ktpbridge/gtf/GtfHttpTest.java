@@ -123,9 +123,22 @@ class GtfHttpTest {
     }
 
     @Test
+    void aRefusalAfterAServerErrorSaysTheCallMayHaveBeenApplied() {
+        answer(403, null, "FORBIDDEN");
+        GtfApiException plain = assertThrows(GtfApiException.class, () -> http.call("confirm", get()));
+        assertFalse(plain.afterUnansweredAttempt(), "the only attempt was answered with a refusal");
+
+        answer(500, null, "GENERIC_SERVICE_ERROR");
+        answer(403, null, "FORBIDDEN");
+        GtfApiException after = assertThrows(GtfApiException.class, () -> http.call("confirm", get()));
+        assertEquals(403, after.httpStatus());
+        assertTrue(after.afterUnansweredAttempt(), "the first attempt may have been applied before it failed");
+    }
+
+    @Test
     void aRetryAfterLongerThanAWorkerMayWaitIsLeftToTheCaller() {
-        for (String tooLong : new String[] {String.valueOf(GtfHttp.MAX_RETRY_AFTER_MILLIS / 1000 + 1),
-                "99999999999999999"}) {
+        http.maxRetryAfter(Duration.ofSeconds(5));
+        for (String tooLong : new String[] {"6", "99999999999999999"}) {
             requests.set(0);
             answer(503, tooLong, "SERVICE_UNAVAILABLE");
             GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("confirm", get()));

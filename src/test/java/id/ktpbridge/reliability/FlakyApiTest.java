@@ -78,4 +78,18 @@ class FlakyApiTest {
             assertTrue(sandbox.callbacksDropped() > 0, "some callbacks were lost");
         }
     }
+
+    @Test
+    void aRetryAfterBeyondTheConfiguredLongestWaitIsNotWaitedFor() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.retry.max-retry-after", "1s"))) {
+            app.sandbox().settings().setFailureStatuses(List.of(429));
+            app.sandbox().settings().setRetryAfterSeconds(2);
+            app.sandbox().settings().setFailureRate("presign", 1.0);
+            Results.drop(app.inbox(), "u8101.png", SampleImages.card("u8101.png", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("GTF_PRESIGN_FAILED", result.path("reasonCode").asText(), result.toString());
+            assertEquals(1, app.sandbox().injectedFailures("presign"), "asked to wait 2 s, it did not try again");
+        }
+    }
 }

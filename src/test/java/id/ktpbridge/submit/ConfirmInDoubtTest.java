@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A confirm whose every attempt ended without an answer may still have been applied, so it is
  * taken as confirmed: an applied one goes on to its real outcome (not FAILED, not submitted
- * again); one that did not take is still INITIATED at a later poll and is confirmed again then,
+ * again), also when a retry after the lost answer is then refused; one that did not take is still INITIATED at a later poll and is confirmed again then,
  * and a refusal of that confirm ends it as FAILED.
  */
 class ConfirmInDoubtTest {
@@ -44,6 +44,30 @@ class ConfirmInDoubtTest {
         try (BridgeApp app = BridgeApp.start(dataDir, props())) {
             app.sandbox().settings().setConfirmLostResponseRate(1.0);
             Results.drop(app.inbox(), "u3301.png", SampleImages.card("u3301.png", "png"));
+            JsonNode result = awaitResult(app);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertOneConfirmedSubmission(app.sandbox());
+        }
+    }
+
+    @Test
+    void aRefusalAfterAnAppliedAttemptWhoseAnswerWasLostDoesNotFailTheInput() throws Exception {
+        Map<String, String> p = props();
+        // the retry comes 2-4 s after the lost answer: time to have the sandbox refuse every token
+        p.put("gtf.retry.max-attempts", "3");
+        p.put("gtf.retry.initial-delay", "4000");
+        p.put("gtf.retry.max-delay", "4000");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            app.sandbox().settings().setConfirmLostResponseRate(1.0);
+            Results.drop(app.inbox(), "u3305.png", SampleImages.card("u3305.png", "png"));
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> app.sandbox().lostResponses() == 1);
+            // the retry and the one after its token refresh both meet a refused token (401)
+            app.sandbox().settings().setTokenRevocationRate(1.0);
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> confirmAnswers(app.sandbox(), 401) == 2);
+            app.sandbox().settings().setTokenRevocationRate(0.0);
+
             JsonNode result = awaitResult(app);
             assertEquals("COMPLETED", result.path("status").asText(), result.toString());
             assertOneConfirmedSubmission(app.sandbox());
@@ -115,6 +139,11 @@ class ConfirmInDoubtTest {
             assertTrue(statusCalls(app.sandbox(), submissionId) > polledBefore, "it was polled meanwhile");
             assertEquals("INITIATED", app.sandbox().submissionStatus(submissionId));
         }
+    }
+
+    private static long confirmAnswers(GtfSandbox sandbox, int httpStatus) {
+        return sandbox.requestLog().stream()
+                .filter(c -> c.endpoint().equals("confirm") && c.httpStatus() == httpStatus).count();
     }
 
     private static long statusCalls(GtfSandbox sandbox, String submissionId) {
