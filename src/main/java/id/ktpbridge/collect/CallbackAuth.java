@@ -15,8 +15,8 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * Checks that a callback comes from OneKYC, by the mode agreed at onboarding:
  * <ul>
- *   <li>{@code bearer}: {@code Authorization: Bearer <token>}</li>
- *   <li>{@code basic}: {@code Authorization: Basic base64(user:password)}</li>
+ *   <li>{@code bearer}: {@code Authorization: Bearer <token>} (the scheme in any case)</li>
+ *   <li>{@code basic}: {@code Authorization: Basic base64(user:password)} (likewise)</li>
  *   <li>{@code api-key}: a configured header carries the key</li>
  *   <li>{@code hmac}: a configured header carries HMAC-SHA256 of the raw body, hex or base64,
  *       optionally prefixed {@code sha256=}</li>
@@ -28,6 +28,8 @@ public class CallbackAuth {
 
     private final String mode;
     private final String headerName;
+    /** Authentication scheme in front of the credentials (Bearer, Basic), matched in any case; null for none. */
+    private final String scheme;
     private final byte[] expected;
     private final byte[] hmacKey;
 
@@ -37,28 +39,33 @@ public class CallbackAuth {
         switch (this.mode) {
             case "none" -> {
                 headerName = null;
+                scheme = null;
                 expected = null;
                 hmacKey = null;
             }
             case "bearer" -> {
                 headerName = "Authorization";
-                expected = bytes("Bearer " + required(token, "ktp.callback.auth-token", "KTP_CALLBACK_AUTH_TOKEN"));
+                scheme = "Bearer";
+                expected = bytes(required(token, "ktp.callback.auth-token", "KTP_CALLBACK_AUTH_TOKEN"));
                 hmacKey = null;
             }
             case "basic" -> {
                 headerName = "Authorization";
                 String pair = required(username, "ktp.callback.username", "KTP_CALLBACK_USERNAME") + ":"
                         + required(password, "ktp.callback.password", "KTP_CALLBACK_PASSWORD");
-                expected = bytes("Basic " + Base64.getEncoder().encodeToString(bytes(pair)));
+                scheme = "Basic";
+                expected = bytes(Base64.getEncoder().encodeToString(bytes(pair)));
                 hmacKey = null;
             }
             case "api-key" -> {
                 headerName = required(apiKeyHeader, "ktp.callback.api-key-header", "KTP_CALLBACK_API_KEY_HEADER");
+                scheme = null;
                 expected = bytes(required(apiKey, "ktp.callback.api-key", "KTP_CALLBACK_API_KEY"));
                 hmacKey = null;
             }
             case "hmac" -> {
                 headerName = required(hmacHeader, "ktp.callback.hmac-header", "KTP_CALLBACK_HMAC_HEADER");
+                scheme = null;
                 expected = null;
                 hmacKey = bytes(required(hmacSecret, "ktp.callback.hmac-secret", "KTP_CALLBACK_HMAC_SECRET"));
             }
@@ -87,7 +94,7 @@ public class CallbackAuth {
             return false;
         }
         if (hmacKey == null) {
-            return MessageDigest.isEqual(expected, bytes(presented.trim()));
+            return MessageDigest.isEqual(expected, bytes(credentials(presented.trim())));
         }
         byte[] mac = hmac(rawBody == null ? new byte[0] : rawBody);
         String value = presented.trim();
@@ -98,6 +105,21 @@ public class CallbackAuth {
         byte[] b64 = bytes(Base64.getEncoder().encodeToString(mac));
         // both encodings are compared, without short-circuit, so timing says nothing about which one matched
         return MessageDigest.isEqual(hex, bytes(value.toLowerCase(Locale.ROOT))) | MessageDigest.isEqual(b64, bytes(value));
+    }
+
+    /**
+     * The credentials after the scheme: the scheme name is case-insensitive and may be followed by
+     * more than one space (RFC 9110 11.4); a value without the scheme yields an empty string.
+     */
+    private String credentials(String value) {
+        if (scheme == null) {
+            return value;
+        }
+        int n = scheme.length();
+        if (value.length() <= n || !value.regionMatches(true, 0, scheme, 0, n) || value.charAt(n) != ' ') {
+            return "";
+        }
+        return value.substring(n).stripLeading();
     }
 
     private byte[] hmac(byte[] body) {

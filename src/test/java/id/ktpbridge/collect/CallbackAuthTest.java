@@ -35,6 +35,13 @@ class CallbackAuthTest {
         assertFalse(auth.accepts(headers("Authorization", "Bearer t0k3"), BODY));
         assertFalse(auth.accepts(headers("Authorization", "t0k3n"), BODY));
         assertFalse(auth.accepts(headers(), BODY));
+        // the scheme name is case-insensitive and may be followed by several spaces (RFC 9110)
+        assertTrue(auth.accepts(headers("Authorization", "bearer t0k3n"), BODY));
+        assertTrue(auth.accepts(headers("Authorization", "BEARER   t0k3n"), BODY));
+        assertFalse(auth.accepts(headers("Authorization", "Bearert0k3n"), BODY));
+        assertFalse(auth.accepts(headers("Authorization", "Basic t0k3n"), BODY));
+        assertFalse(auth.accepts(headers("Authorization", "Bearer "), BODY));
+        assertFalse(auth.accepts(headers("Authorization", "Bearer t0k3n t0k3n"), BODY));
     }
 
     @Test
@@ -42,6 +49,7 @@ class CallbackAuthTest {
         CallbackAuth auth = new CallbackAuth("basic", null, "gtf", "s3cret", null, null, null, null);
         String good = "Basic " + Base64.getEncoder().encodeToString("gtf:s3cret".getBytes(StandardCharsets.UTF_8));
         assertTrue(auth.accepts(headers("Authorization", good), BODY));
+        assertTrue(auth.accepts(headers("Authorization", good.replace("Basic ", "basic  ")), BODY));
         assertFalse(auth.accepts(headers("Authorization", "Basic Z3RmOndyb25n"), BODY));
     }
 
