@@ -20,6 +20,7 @@ import id.ktpbridge.batch.BatchMonitor;
 import id.ktpbridge.batch.ProgressReporter;
 import id.ktpbridge.collect.CallbackAuth;
 import id.ktpbridge.collect.CallbackReceiver;
+import id.ktpbridge.collect.CallbackNotReady;
 import id.ktpbridge.collect.CallerAllowlist;
 import id.ktpbridge.collect.ClusteredQuartz;
 import id.ktpbridge.collect.Collector;
@@ -76,6 +77,8 @@ import org.slf4j.LoggerFactory;
 public class BridgeConfiguration implements CamelConfiguration {
 
     private static final Logger LOG = LoggerFactory.getLogger(BridgeConfiguration.class);
+    /** The callback path of routes/callback.yaml (reference section 9). */
+    static final String CALLBACK_PATH = "/coe/submissions-callback";
 
     private final BridgeMain main;
 
@@ -244,6 +247,11 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.flag("ktp.callback.trust-forwarded-for", false), s.integer("ktp.callback.max-body-size", 65536),
                 json, ledger, collector, recordIsResult));
 
+        if (s.flag("ktp.callback.enabled", true)) {
+            // runs once the HTTP server is up and before any route starts
+            context.addStartupListener((ctx, alreadyStarted) -> CallbackNotReady.install(ctx,
+                    CALLBACK_PATH, s.string("ktp.callback.methods", "POST")));
+        }
         registry.bind("progressReporter", new ProgressReporter(ledger));
         observability(context, registry, ledger, gtf, outbox, publisher, targets);
         if (s.flag("ktp.exit-when-done", false)) {

@@ -164,6 +164,25 @@ class CallbackTest {
                 .until(() -> Results.count(app.results()) == 0);
     }
 
+    @Test
+    void aCallbackWhileTheRouteTakesNoRequestsIs503WithRetryAfter() throws Exception {
+        String body = "{\"submissionId\":\"3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44\",\"status\":\"COMPLETED\"}";
+        // as while the bundle starts or stops: the server listens, the route does not take requests
+        app.context().getRouteController().stopRoute("callback-http");
+        HttpResponse<String> early = post("Bearer " + TOKEN, body);
+        assertEquals(503, early.statusCode(), "not 404: a sender may give a callback up on that");
+        assertEquals("5", early.headers().firstValue("Retry-After").orElse(null));
+        assertEquals("NOT_READY", JSON.readTree(early.body()).path("error").asText());
+        HttpResponse<String> put = http.send(HttpRequest.newBuilder(URI.create(app.callbackUrl()))
+                .PUT(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(405, put.statusCode(), "a method the callback does not take keeps its answer");
+
+        app.context().getRouteController().startRoute("callback-http");
+        HttpResponse<String> later = post("Bearer wrong", body);
+        assertEquals(401, later.statusCode(), "the route answers again");
+        assertNothingWritten();
+    }
+
     private void assertNothingWritten() {
         assertEquals(0, Results.count(app.results()));
         assertEquals(0, app.ledger().createdSince(0).size());

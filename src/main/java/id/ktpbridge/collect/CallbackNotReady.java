@@ -1,0 +1,49 @@
+package id.ktpbridge.collect;
+
+import java.util.Arrays;
+import java.util.Locale;
+
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.Route;
+import org.apache.camel.CamelContext;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP server listens before the callback route takes requests and goes on listening while the
+ * route stops. A callback arriving then would get 404, which a sender may take as "wrong URL" and
+ * give up on; it gets 503 with {@code Retry-After} instead, so OneKYC sends it again. Installed as
+ * the path's last handler: while the route runs, the route answers.
+ */
+public final class CallbackNotReady {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CallbackNotReady.class);
+    static final String RETRY_AFTER_SECONDS = "5";
+    private static final String BODY = "{\"error\":\"NOT_READY\",\"message\":\"the callback endpoint is starting or"
+            + " stopping; send the callback again\"}";
+
+    private CallbackNotReady() {
+    }
+
+    /**
+     * @param methods the callback's methods ({@code ktp.callback.methods}): other methods keep their 405
+     * @return whether the handler was installed (there is a main HTTP server)
+     */
+    public static boolean install(CamelContext context, String path, String methods) {
+        VertxPlatformHttpRouter router = context.getRegistry().findByType(VertxPlatformHttpRouter.class).stream()
+                .filter(VertxPlatformHttpRouter::isMainServer).findFirst().orElse(null);
+        if (router == null) {
+            LOG.debug("No main HTTP server: no not-ready answer for {}", path);
+            return false;
+        }
+        Route route = router.route(path).last();
+        Arrays.stream(methods.split(",")).map(String::trim).filter(m -> !m.isEmpty())
+                .forEach(m -> route.method(HttpMethod.valueOf(m.toUpperCase(Locale.ROOT))));
+        route.handler(rc -> rc.response().setStatusCode(503)
+                .putHeader("Retry-After", RETRY_AFTER_SECONDS)
+                .putHeader("Content-Type", "application/json")
+                .end(BODY));
+        return true;
+    }
+}
