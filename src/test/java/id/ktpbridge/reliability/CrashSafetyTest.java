@@ -94,11 +94,14 @@ class CrashSafetyTest {
                 killedMidBatch |= left > 0 && left < IMAGES;
             }
             assertTrue(killedMidBatch, "at least one kill interrupted the batch half-way");
+            // the files as the last kill left them, before the final run opens (and recovers) the ledger
+            keepForDiagnosis(data, log.resolveSibling("crash-safety-data-before-final"));
             env.put("KTP_EXIT_WHEN_DONE", "true");
             int exit = BridgeProcess.start(work, env, fast, log).awaitExit(180);
+            // kept whatever the outcome: a failure is diagnosed from this ledger
+            keepForDiagnosis(data, log.resolveSibling("crash-safety-data"));
             assertEquals(0, exit, "the final run ends with every input accounted for (log: " + log + ")");
 
-            keepForDiagnosis(data, log.resolveSibling("crash-safety-data"));
             Map<String, JsonNode> results = Results.bySourceFile(data.resolve("results"));
             assertEquals(Set.copyOf(names), results.keySet(), "one result per input");
             assertEquals(IMAGES, Results.count(data.resolve("results")), "no extra result records");
