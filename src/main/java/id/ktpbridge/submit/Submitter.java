@@ -1,6 +1,7 @@
 package id.ktpbridge.submit;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -172,6 +173,13 @@ public class Submitter {
                 if (e.httpStatus() != 422 || attempt >= maxPresigns) {
                     throw e;
                 }
+                List<String> leftEmpty = slotsLeftEmpty(work.presigned);
+                if (!leftEmpty.isEmpty() && attempt >= 2) {
+                    // the image is in its slot (uploaded twice now): what is missing is what this input
+                    // does not have, so another round would only repeat the refusal
+                    throw new GtfApiException("confirm", e.httpStatus(), e.code(), e.errorCause(),
+                            List.of("DOCUMENT_SLOTS_LEFT_EMPTY " + leftEmpty));
+                }
                 LOG.info("Confirm of submission {} answered 422: uploading again", submissionId);
                 submissionId = uploadAgain(work);
             }
@@ -185,6 +193,14 @@ public class Submitter {
         if (ledger.callbackNoted(work.ledgerId)) {
             ledger.findById(work.ledgerId).ifPresent(r -> collector.collect(r, Collector.VIA_CALLBACK));
         }
+    }
+
+    /** The slots of a presign other than the one the image goes to (none when it has only one). */
+    private List<String> slotsLeftEmpty(Presigned presigned) {
+        if (presigned.documents().size() <= 1) {
+            return List.of();
+        }
+        return presigned.documents().keySet().stream().filter(k -> !k.equals(primaryDocumentKey)).toList();
     }
 
     private void uploadImage(WorkItem work) {

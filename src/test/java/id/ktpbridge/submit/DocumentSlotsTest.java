@@ -19,8 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * An input is one image. When presign offers more document slots than the primary one and OneKYC
- * wants them all before the confirm, the input fails with the confirm's answer, and the log says
- * once which slots were offered and left empty (names only: the URLs are credentials).
+ * wants them all before the confirm, the input fails with the confirm's answer and the slots it
+ * left empty after one upload again, and the log says once which slots were offered and left
+ * empty (names only: the URLs are credentials).
  */
 class DocumentSlotsTest {
 
@@ -40,6 +41,13 @@ class DocumentSlotsTest {
                 assertEquals("FAILED", result.path("status").asText());
                 assertEquals("GTF_CONFIRM_FAILED", result.path("reasonCode").asText());
                 assertTrue(result.path("errorMessage").asText().contains("INVALID_UPLOAD_ARTIFACT"), result.toString());
+                assertTrue(result.path("errorMessage").asText().contains("DOCUMENT_SLOTS_LEFT_EMPTY [KTP_BACK]"),
+                        result.toString());
+            }
+            // one upload again (an upload can be lost), then no more rounds that can only be refused
+            assertEquals(2, app.sandbox().submissionCount(), "one submission per input");
+            for (String id : app.sandbox().submissionIds()) {
+                assertEquals(2, app.sandbox().confirmAttempts(id), "confirms of " + id);
             }
             String text = log.text();
             String warning = "Presign offers document slots [KTP_FRONT, KTP_BACK]; the image goes to KTP_FRONT only";
