@@ -40,11 +40,25 @@ class BatchModeTest {
     }
 
     @Test
+    void exitsThreeWhenSomeInputsGotNoVerdictFromOneKyc() throws Exception {
+        Results.drop(dataDir.resolve("inbox"), "u4051.png", SampleImages.card("u4051", "png"));
+        // the token endpoint fails every call: every input has its result, a FAILED one
+        String printed = captureStdout(() -> assertEquals(3, BridgeApp.runBatch(dataDir,
+                Map.of("gtf.sandbox.faults.failure-rate.token", "1", "gtf.retry.max-attempts", "1"))));
+
+        assertEquals(1, Results.count(dataDir.resolve("results")));
+        assertTrue(printed.contains("GTF_USER_TOKEN_FAILED"), printed);
+        assertTrue(printed.contains("Every input has a result record."), printed);
+        assertTrue(printed.contains("1 input(s) got no verdict from OneKYC"), printed);
+    }
+
+    @Test
     void exitsNonZeroWhenResultsAreMissingAtTheDeadline() throws Exception {
         Results.drop(dataDir.resolve("inbox"), "u4101.png", SampleImages.card("u4101", "png"));
 
+        // long enough for a loaded machine to confirm the submission, far from the minute OneKYC takes
         String printed = captureStdout(() -> assertEquals(1, BridgeApp.runBatch(dataDir,
-                Map.of("gtf.sandbox.processing-delay", "60000", "ktp.batch.max-wait", "4000"))));
+                Map.of("gtf.sandbox.processing-delay", "60000", "ktp.batch.max-wait", "10000"))));
 
         assertEquals(0, Results.count(dataDir.resolve("results")));
         assertTrue(printed.contains("Some inputs have no result record yet."), printed);

@@ -15,6 +15,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.result.ResultStatus;
 import org.apache.camel.CamelContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,11 +26,14 @@ import org.slf4j.LoggerFactory;
  * a summary and ends the run: exit 0 only when every input of this run has a result record that
  * reached every target. Results a target still does not take {@code ktp.batch.delivery-wait}
  * after everything else is done stay queued for the next run (exit 1, naming them); results a
- * target refused for good also give exit 1.
+ * target refused for good also give exit 1. A run that is complete but in which some inputs got
+ * no verdict from OneKYC (FAILED, TIMED_OUT) exits 3.
  */
 public class BatchMonitor implements Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(BatchMonitor.class);
+    /** Exit code of a run in which every input has its result, some of them FAILED or TIMED_OUT. */
+    public static final int EXIT_WITHOUT_VERDICT = 3;
 
     private final CamelContext context;
     private final Ledger ledger;
@@ -158,8 +162,15 @@ public class BatchMonitor implements Runnable {
         }
         out.println(complete ? "Every input has a result record." : recorded
                 ? "Every input has a result record, but not every target has it." : "Some inputs have no result record yet.");
+        // FAILED and TIMED_OUT are the bundle's own verdicts: OneKYC's was never had (a refused pass-key,
+        // an outage, no outcome by the deadline), so the run is not a success although it is complete
+        int withoutVerdict = summary.count(ResultStatus.FAILED.name()) + summary.count(ResultStatus.TIMED_OUT.name());
+        if (complete && withoutVerdict > 0) {
+            out.printf("%d input(s) got no verdict from OneKYC (FAILED or TIMED_OUT; see their reason codes)%n",
+                    withoutVerdict);
+        }
         out.flush();
-        return complete ? 0 : 1;
+        return !complete ? 1 : withoutVerdict > 0 ? EXIT_WITHOUT_VERDICT : 0;
     }
 
     private boolean anyFileWaiting() {

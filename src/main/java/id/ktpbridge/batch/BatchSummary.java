@@ -34,6 +34,11 @@ final class BatchSummary {
         inputs++;
     }
 
+    /** Inputs listed with this result status (FAILED, TIMED_OUT, ...). */
+    int count(String status) {
+        return totals.getOrDefault(status, 0);
+    }
+
     void finish() {
         out.printf("Inputs: %d   %s%n", inputs, totals);
     }
