@@ -15,7 +15,8 @@ import javax.sql.DataSource;
  * (before a step at OneKYC or a delivery that must not be repeated) and one {@code CHECKPOINT SYNC}
  * (write and fsync) covers every commit made before it, whichever thread made it: callers that
  * queued behind a flush that already covered their writes return without writing again. The
- * fsync makes those steps survive a power cut too, not only a killed process.
+ * fsync makes those steps survive a power cut too, not only a killed process. The checkpoint
+ * waits for statements in progress to end and holds new ones back meanwhile ({@link CheckpointGate}).
  */
 final class DurableFlush {
 
@@ -50,6 +51,12 @@ final class DurableFlush {
         return checkpoints.get();
     }
 
+    private static void checkpoint(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("CHECKPOINT SYNC");
+        }
+    }
+
     void flush() {
         if (!needed) {
             return;
@@ -64,8 +71,14 @@ final class DurableFlush {
                 return;
             }
             long covered = written.get();
-            try (Connection c = dataSource.getConnection(); Statement st = c.createStatement()) {
-                st.execute("CHECKPOINT SYNC");
+            try {
+                if (dataSource instanceof CheckpointGate gate) {
+                    gate.checkpoint(DurableFlush::checkpoint);
+                } else {
+                    try (Connection c = dataSource.getConnection()) {
+                        checkpoint(c);
+                    }
+                }
             } catch (SQLException e) {
                 throw new LedgerException(e);
             }
