@@ -14,7 +14,9 @@ import org.slf4j.LoggerFactory;
  * The HTTP server listens before the callback route takes requests and goes on listening while the
  * route stops. A callback arriving then would get 404, which a sender may take as "wrong URL" and
  * give up on; it gets 503 with {@code Retry-After} instead, so OneKYC sends it again. Installed as
- * the path's last handler: while the route runs, the route answers.
+ * the path's last handler: while the route runs, the route answers. It is installed when the
+ * context is about to start its routes; the server has then been listening for a moment already
+ * (Camel Main starts it earlier, and it is not reachable before), in which 404 is still answered.
  */
 public final class CallbackNotReady {
 
