@@ -171,6 +171,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                         s.duration("gtf.circuit-breaker.open-for", Duration.ofSeconds(30))),
                 new RateLimiter(Double.parseDouble(s.string("gtf.rate-limit.per-second", "0"))));
         gtfHttp.maxRetryAfter(s.duration("gtf.retry.max-retry-after", GtfHttp.DEFAULT_MAX_RETRY_AFTER));
+        gtfHttp.retryUsedUpQuota(s.flag("gtf.retry.quota-exceeded", false));
         GtfClient gtf = new GtfClient(gtfSettings, gtfHttp, json);
         registry.bind("gtfClient", gtf);
 

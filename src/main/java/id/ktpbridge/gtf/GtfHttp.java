@@ -38,6 +38,7 @@ public class GtfHttp {
     private final RateLimiter rateLimiter;
     private volatile CallObserver observer = CallObserver.NONE;
     private volatile long maxRetryAfterMillis = DEFAULT_MAX_RETRY_AFTER.toMillis();
+    private volatile boolean retryUsedUpQuota;
 
     public GtfHttp(HttpClient client, ObjectMapper json, int maxAttempts, Duration initialDelay, Duration maxDelay) {
         this(client, json, maxAttempts, initialDelay, maxDelay, new CircuitBreaker(Integer.MAX_VALUE, Duration.ZERO),
@@ -70,6 +71,15 @@ public class GtfHttp {
      */
     public void maxRetryAfter(Duration max) {
         this.maxRetryAfterMillis = max.toMillis();
+    }
+
+    /**
+     * Whether a presign refused with {@code 429 SUBMISSION_QUOTA_EXCEEDED} and no {@code Retry-After}
+     * is tried again with the back-off like other throttling ({@code gtf.retry.quota-exceeded}). The
+     * reference leaves the quota's window open: by default it is taken as used up for this input.
+     */
+    public void retryUsedUpQuota(boolean retry) {
+        this.retryUsedUpQuota = retry;
     }
 
     public long maxRetryAfterMillis() {
@@ -122,7 +132,8 @@ public class GtfHttp {
                 breaker.onSuccess(); // the service answered: it is up, the request was the problem
             }
             // a used-up quota is retried only when the server says when: Retry-After
-            boolean retry = failure.isTransient() || failure.isQuotaExceeded() && retryAfterMillis >= 0;
+            boolean retry = failure.isTransient()
+                    || failure.isQuotaExceeded() && (retryAfterMillis >= 0 || retryUsedUpQuota);
             // a wait longer than a worker may be held is left to the caller's own retry or outcome
             if (!retry || attempt >= maxAttempts || retryAfterMillis > maxRetryAfterMillis) {
                 throw unansweredBefore ? failure.followingUnansweredAttempt() : failure;

@@ -108,6 +108,15 @@ class GtfHttpTest {
     }
 
     @Test
+    void aUsedUpQuotaIsRetriedWithTheBackOffWhenConfigured() {
+        http.retryUsedUpQuota(true);
+        answer(429, null, "SUBMISSION_QUOTA_EXCEEDED");
+        answer(429, null, "SUBMISSION_QUOTA_EXCEEDED");
+        assertTrue(http.call("presign", get()).path("ok").asBoolean());
+        assertEquals(3, requests.get());
+    }
+
+    @Test
     void aUsedUpQuotaWithRetryAfterIsTriedAgainThen() {
         answer(429, "0", "SUBMISSION_QUOTA_EXCEEDED");
         assertTrue(http.call("presign", get()).path("ok").asBoolean());
