@@ -224,9 +224,11 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.integer("ktp.source.queue-size", concurrency)));
         ExecutorService pollWorkers = context.getExecutorServiceManager().newFixedThreadPool(this, "ktp-poll", concurrency);
         registry.bind("pollWorkers", pollWorkers);
+        Duration staleClaimAfter = s.duration("ktp.poll.stale-claim-after", Duration.ofMinutes(5));
+        warnIfDetailsCanOutlastTheirClaim(gtfSettings, staleClaimAfter);
         registry.bind("poller", new Poller(ledger, gtf, collector, s.integer("ktp.poll.batch-size", 100), retryDelay,
                 s.duration("ktp.poll.max-backoff", Duration.ofSeconds(30)),
-                s.duration("ktp.poll.stale-claim-after", Duration.ofMinutes(5)),
+                staleClaimAfter,
                 s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
                 // cluster mode: no tick lease, the clustered Quartz store gives each tick to one instance
                 cluster ? null : registry.lookupByNameAndType("leases", Leases.class),
@@ -321,6 +323,22 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("fileClaims", cluster ? shared : MemoryIdempotentRepository.memoryIdempotentRepository(100_000));
         if (s.optional("ktp.source.claim-release-delay").isEmpty()) {
             context.getPropertiesComponent().addOverrideProperty("ktp.source.claim-release-delay", cluster ? "10000" : "0");
+        }
+    }
+
+    /**
+     * A details call runs under a collection claim; all its attempts, with their timeouts and the
+     * waits between them, should end before another worker may take the claim over.
+     */
+    private static void warnIfDetailsCanOutlastTheirClaim(GtfSettings gtf, Duration staleClaimAfter) {
+        int attempts = Math.max(1, gtf.retryMaxAttempts());
+        long waitMillis = Math.max(GtfHttp.CLAIMED_CALL_MAX_RETRY_AFTER.toMillis(), gtf.retryMaxDelay().toMillis());
+        long longest = attempts * (gtf.connectTimeout().toMillis() + gtf.readTimeout().toMillis())
+                + (attempts - 1) * waitMillis;
+        if (longest >= staleClaimAfter.toMillis()) {
+            LOG.warn("A details call can take up to {} s (gtf.retry.max-attempts, gtf.http.*-timeout,"
+                    + " gtf.retry.max-delay), not less than ktp.poll.stale-claim-after ({} s): another worker may"
+                    + " take its claim over meanwhile and ask again", longest / 1000, staleClaimAfter.toSeconds());
         }
     }
 

@@ -18,7 +18,7 @@ public class GtfApiException extends RuntimeException {
     /** Never sent: see {@link #unsendable}. */
     private final boolean unsendable;
     /** See {@link #afterUnansweredAttempt()}. */
-    private volatile boolean afterUnansweredAttempt;
+    private final boolean afterUnansweredAttempt;
 
     public GtfApiException(String endpoint, int httpStatus, String code, String errorCause) {
         this(endpoint, httpStatus, code, errorCause, List.of());
@@ -35,6 +35,7 @@ public class GtfApiException extends RuntimeException {
         this.code = code;
         this.errorCause = errorCause;
         this.unsendable = false;
+        this.afterUnansweredAttempt = false;
     }
 
     public GtfApiException(String endpoint, String problem, Throwable cause) {
@@ -48,6 +49,19 @@ public class GtfApiException extends RuntimeException {
         this.code = null;
         this.errorCause = problem;
         this.unsendable = unsendable;
+        this.afterUnansweredAttempt = false;
+    }
+
+    /** The same failure, following an unanswered attempt (a copy: the original may be shared). */
+    private GtfApiException(GtfApiException original) {
+        super(original.getMessage(), original.getCause());
+        setStackTrace(original.getStackTrace());
+        this.endpoint = original.endpoint;
+        this.httpStatus = original.httpStatus;
+        this.code = original.code;
+        this.errorCause = original.errorCause;
+        this.unsendable = original.unsendable;
+        this.afterUnansweredAttempt = true;
     }
 
     /**
@@ -85,10 +99,13 @@ public class GtfApiException extends RuntimeException {
         return afterUnansweredAttempt;
     }
 
-    /** Marks this failure as following an unanswered attempt of the same call (see {@link #afterUnansweredAttempt()}). */
+    /**
+     * This failure as following an unanswered attempt of the same call (see {@link
+     * #afterUnansweredAttempt()}): a copy, as a token fetch's failure reaches every caller waiting for
+     * that fetch, and only this one followed an unanswered attempt.
+     */
     GtfApiException followingUnansweredAttempt() {
-        afterUnansweredAttempt = true;
-        return this;
+        return afterUnansweredAttempt ? this : new GtfApiException(this);
     }
 
     /** No answer, or a server error: the server may or may not have acted on the request. */

@@ -209,7 +209,7 @@ public class GtfClient {
                 b.header("x-partner-session-id", ctx.partnerSessionId());
             }
             return b.GET().build();
-        }));
+        }, GtfHttp.CLAIMED_CALL_MAX_RETRY_AFTER.toMillis()));
     }
 
     /**

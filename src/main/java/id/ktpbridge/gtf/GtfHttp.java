@@ -26,6 +26,12 @@ public class GtfHttp {
     private static final Logger LOG = LoggerFactory.getLogger(GtfHttp.class);
     /** The longest Retry-After waited for in place unless configured ({@code gtf.retry.max-retry-after}). */
     public static final Duration DEFAULT_MAX_RETRY_AFTER = Duration.ofMinutes(10);
+    /**
+     * The longest Retry-After a details call waits for: it is made under a collection claim, which
+     * another worker takes over once it is {@code ktp.poll.stale-claim-after} old. A longer wait
+     * gives the claim back; the poller asks again later.
+     */
+    public static final Duration CLAIMED_CALL_MAX_RETRY_AFTER = Duration.ofSeconds(30);
     /** Causes of further errors of one envelope kept in the message, at most. */
     private static final int MAX_FURTHER_CAUSES = 5;
 
@@ -93,6 +99,15 @@ public class GtfHttp {
 
     /** Returns the envelope's {@code data} (an empty object when absent) or throws {@link GtfApiException}. */
     public JsonNode call(String endpoint, Supplier<HttpRequest> request) {
+        return call(endpoint, request, maxRetryAfterMillis);
+    }
+
+    /**
+     * As {@link #call(String, Supplier)}, waiting for a {@code Retry-After} of at most {@code
+     * longestWaitMillis} (and never longer than {@code gtf.retry.max-retry-after}).
+     */
+    public JsonNode call(String endpoint, Supplier<HttpRequest> request, long longestWaitMillis) {
+        long longestWait = Math.min(longestWaitMillis, maxRetryAfterMillis);
         boolean unansweredBefore = false;
         for (int attempt = 1; ; attempt++) {
             GtfApiException failure;
@@ -122,6 +137,10 @@ public class GtfHttp {
                 retryAfterMillis = retryAfter(response);
             } catch (IOException e) {
                 failure = new GtfApiException(endpoint, e.getClass().getSimpleName(), e);
+            } catch (GtfApiException e) {
+                // the request could not be built (its token could not be had), or a 2xx carried a refusal
+                // or no JSON: after an unanswered attempt, that attempt may still have been applied
+                throw unansweredBefore ? e.followingUnansweredAttempt() : e;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new GtfApiException(endpoint, "interrupted", e);
@@ -135,7 +154,7 @@ public class GtfHttp {
             boolean retry = failure.isTransient()
                     || failure.isQuotaExceeded() && (retryAfterMillis >= 0 || retryUsedUpQuota);
             // a wait longer than a worker may be held is left to the caller's own retry or outcome
-            if (!retry || attempt >= maxAttempts || retryAfterMillis > maxRetryAfterMillis) {
+            if (!retry || attempt >= maxAttempts || retryAfterMillis > longestWait) {
                 throw unansweredBefore ? failure.followingUnansweredAttempt() : failure;
             }
             unansweredBefore |= failure.isUnanswered();

@@ -10,6 +10,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.logging.Logger;
 
@@ -27,6 +28,10 @@ import javax.sql.DataSource;
  * until the commit or rollback (a thread re-entering the read side is never blocked by a waiting
  * checkpoint, so a transaction cannot wait on a checkpoint that waits on it). The checkpoint takes
  * the write side: it runs when no statement is.
+ *
+ * <p>A connection's transaction must end on the thread that began it, as with every pooled
+ * connection in the bundle (one thread at a time). {@code unwrap} hands out the connection
+ * outside the gate.
  */
 final class CheckpointGate implements DataSource {
 
@@ -37,17 +42,38 @@ final class CheckpointGate implements DataSource {
         this.target = target;
     }
 
-    /** Runs {@code checkpoint} while no statement is in progress, on a connection outside the gate. */
-    void checkpoint(SqlWork checkpoint) throws SQLException {
+    /** How long a checkpoint waits for the statements and transactions in progress to end. */
+    static final long CHECKPOINT_WAIT_SECONDS = 60;
+
+    /** Refuses a flush from a thread in an open ledger transaction: it would wait for itself. */
+    void requireNoOpenTransaction() {
         if (lock.getReadHoldCount() > 0) {
-            // waiting for the write side here would wait for this thread itself
             throw new IllegalStateException("a ledger flush inside an open ledger transaction");
         }
-        lock.writeLock().lock();
+    }
+
+    /** Runs {@code checkpoint} while no statement is in progress, on a connection outside the gate. */
+    void checkpoint(SqlWork checkpoint) throws SQLException {
+        requireNoOpenTransaction();
+        // the connection first: once the write side is held, statements that already have one wait
+        // at the gate, and the pool could have none left to give
         try (Connection c = target.getConnection()) {
-            checkpoint.run(c);
-        } finally {
-            lock.writeLock().unlock();
+            boolean locked;
+            try {
+                locked = lock.writeLock().tryLock(CHECKPOINT_WAIT_SECONDS, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while waiting to flush the ledger", e);
+            }
+            if (!locked) {
+                throw new SQLException("a ledger statement or transaction has been in progress for more than "
+                        + CHECKPOINT_WAIT_SECONDS + " s: the ledger cannot be flushed");
+            }
+            try {
+                checkpoint.run(c);
+            } finally {
+                lock.writeLock().unlock();
+            }
         }
     }
 
@@ -85,7 +111,13 @@ final class CheckpointGate implements DataSource {
         public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
             String name = method.getName();
             switch (name) {
-                case "commit", "close" -> {
+                case "equals" -> {
+                    return proxy == args[0];
+                }
+                case "hashCode" -> {
+                    return System.identityHashCode(proxy);
+                }
+                case "commit", "close", "abort" -> {
                     try {
                         return call(connection, method, args);
                     } finally {
@@ -116,22 +148,36 @@ final class CheckpointGate implements DataSource {
                 default -> {
                     Object result = call(connection, method, args);
                     if (result instanceof CallableStatement s) {
-                        return statement(s, CallableStatement.class);
+                        return statement(s, CallableStatement.class, proxy);
                     }
                     if (result instanceof PreparedStatement s) {
-                        return statement(s, PreparedStatement.class);
+                        return statement(s, PreparedStatement.class, proxy);
                     }
                     if (result instanceof Statement s) {
-                        return statement(s, Statement.class);
+                        return statement(s, Statement.class, proxy);
                     }
                     return result;
                 }
             }
         }
 
-        private Object statement(Statement statement, Class<? extends Statement> type) {
+        private Object statement(Statement statement, Class<? extends Statement> type, Object connectionProxy) {
             return Proxy.newProxyInstance(Statement.class.getClassLoader(), new Class<?>[] {type},
                     (proxy, method, args) -> {
+                        switch (method.getName()) {
+                            case "equals" -> {
+                                return proxy == args[0];
+                            }
+                            case "hashCode" -> {
+                                return System.identityHashCode(proxy);
+                            }
+                            case "getConnection" -> {
+                                return connectionProxy;
+                            }
+                            default -> {
+                                // below
+                            }
+                        }
                         if (!method.getName().startsWith("execute")) {
                             return call(statement, method, args);
                         }

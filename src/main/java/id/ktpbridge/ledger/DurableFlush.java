@@ -61,6 +61,10 @@ final class DurableFlush {
         if (!needed) {
             return;
         }
+        if (dataSource instanceof CheckpointGate gate) {
+            // before anything else: a flush from inside a transaction would wait for itself
+            gate.requireNoOpenTransaction();
+        }
         long mine = written.get();
         if (flushed >= mine) {
             return;

@@ -170,15 +170,15 @@ public class Submitter {
                             e.getMessage());
                     break;
                 }
-                if (e.httpStatus() != 422 || attempt >= maxPresigns) {
-                    throw e;
-                }
-                List<String> leftEmpty = slotsLeftEmpty(work.presigned);
+                List<String> leftEmpty = e.httpStatus() == 422 ? slotsLeftEmpty(work.presigned) : List.of();
                 if (!leftEmpty.isEmpty() && attempt >= 2) {
-                    // the image is in its slot (uploaded twice now): what is missing is what this input
-                    // does not have, so another round would only repeat the refusal
+                    // refused again after the image was uploaded once more: what is missing is what this
+                    // input does not have, so another round would only repeat the refusal
                     throw new GtfApiException("confirm", e.httpStatus(), e.code(), e.errorCause(),
                             List.of("DOCUMENT_SLOTS_LEFT_EMPTY " + leftEmpty));
+                }
+                if (e.httpStatus() != 422 || attempt >= maxPresigns) {
+                    throw e;
                 }
                 LOG.info("Confirm of submission {} answered 422: uploading again", submissionId);
                 submissionId = uploadAgain(work);

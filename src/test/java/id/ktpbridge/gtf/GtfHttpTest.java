@@ -142,6 +142,17 @@ class GtfHttpTest {
         GtfApiException after = assertThrows(GtfApiException.class, () -> http.call("confirm", get()));
         assertEquals(403, after.httpStatus());
         assertTrue(after.afterUnansweredAttempt(), "the first attempt may have been applied before it failed");
+
+        // a refusal inside a 2xx after a server error, too
+        answer(503, null, "SERVICE_UNAVAILABLE");
+        synchronized (script) {
+            script.add(new Answer(200, null, null, "{\"success\":false,\"errors\":[{\"code\":\"1542\"}]}"));
+        }
+        assertTrue(assertThrows(GtfApiException.class, () -> http.call("confirm", get())).afterUnansweredAttempt());
+
+        // a failure marked for one caller stays unmarked for others holding the same instance
+        assertFalse(plain.followingUnansweredAttempt() == plain);
+        assertFalse(plain.afterUnansweredAttempt());
     }
 
     @Test
@@ -154,6 +165,14 @@ class GtfHttpTest {
             assertTrue(e.isTransient(), "still transient: the caller may come back later");
             assertEquals(1, requests.get(), tooLong);
         }
+    }
+
+    @Test
+    void aCallMadeUnderAClaimWaitsLessThanTheGeneralLongestWait() {
+        answer(503, "2", "SERVICE_UNAVAILABLE");
+        GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("details", get(), 1_000));
+        assertEquals(503, e.httpStatus());
+        assertEquals(1, requests.get(), "2 s asked, 1 s allowed: handed back, not waited");
     }
 
     @Test

@@ -1,0 +1,112 @@
+package id.ktpbridge.ledger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The gate between H2 checkpoints and statements: no starved pool, no flush waiting for itself, no way around it. */
+class CheckpointGateTest {
+
+    @TempDir
+    Path dir;
+
+    private DataSources.Pool pool;
+
+    @BeforeEach
+    void start() throws Exception {
+        // two connections, as a busy pool: every one of them held by a worker
+        pool = DataSources.create("jdbc:h2:file:" + dir.resolve("db"), "sa", "", 2, "gate-test");
+        try (Connection c = pool.dataSource().getConnection(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE t (id INT PRIMARY KEY, v INT)");
+        }
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        pool.closer().close();
+    }
+
+    @Test
+    void aFlushWaitsForAConnectionBeforeItHoldsStatementsBack() throws Exception {
+        DurableFlush flush = DurableFlush.of(pool.dataSource());
+        CountDownLatch bothHoldOne = new CountDownLatch(2);
+        ExecutorService workers = Executors.newFixedThreadPool(2);
+        try {
+            Future<?>[] done = new Future<?>[2];
+            for (int w = 0; w < 2; w++) {
+                int id = w;
+                done[w] = workers.submit(() -> {
+                    try (Connection c = pool.dataSource().getConnection()) {
+                        update(c, "INSERT INTO t VALUES (" + id + ", 0)");
+                        bothHoldOne.countDown();
+                        Thread.sleep(500); // between two statements, holding the pool's connection
+                        update(c, "UPDATE t SET v = 1 WHERE id = " + id);
+                    }
+                    return null;
+                });
+            }
+            bothHoldOne.await();
+            flush.written();
+            // had the flush held statements back before it had a connection, both workers would
+            // wait at the gate with the pool's two connections and the flush for a third (10 s, then fail)
+            assertTimeoutPreemptively(Duration.ofSeconds(5), flush::flush);
+            assertEquals(1, flush.checkpoints());
+            for (Future<?> f : done) {
+                f.get();
+            }
+        } finally {
+            workers.shutdownNow();
+        }
+    }
+
+    @Test
+    void aFlushFromInsideATransactionIsRefusedAtOnce() throws Exception {
+        DurableFlush flush = DurableFlush.of(pool.dataSource());
+        try (Connection c = pool.dataSource().getConnection()) {
+            c.setAutoCommit(false);
+            update(c, "INSERT INTO t VALUES (1, 0)");
+            flush.written();
+            // on this thread: the one holding the transaction open
+            assertThrows(IllegalStateException.class, flush::flush, "it would wait for itself");
+            c.commit();
+        }
+        flush.flush();
+        assertEquals(1, flush.checkpoints(), "after the commit it flushes");
+    }
+
+    @Test
+    void statementsHandTheGatedConnectionBack() throws Exception {
+        try (Connection c = pool.dataSource().getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT 1")) {
+            assertSame(c, ps.getConnection(), "not the connection behind the gate");
+            assertTrue(c.equals(c) && ps.equals(ps));
+            try (Connection other = pool.dataSource().getConnection()) {
+                assertNotEquals(c, other);
+            }
+        }
+    }
+
+    private static void update(Connection c, String sql) throws Exception {
+        try (Statement st = c.createStatement()) {
+            st.executeUpdate(sql);
+        }
+    }
+}
