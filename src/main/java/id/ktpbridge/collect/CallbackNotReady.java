@@ -15,8 +15,8 @@ import org.slf4j.LoggerFactory;
  * route stops. A callback arriving then would get 404, which a sender may take as "wrong URL" and
  * give up on; it gets 503 with {@code Retry-After} instead, so OneKYC sends it again. Installed as
  * the path's last handler: while the route runs, the route answers. It is installed when the
- * context is about to start its routes; the server has then been listening for a moment already
- * (Camel Main starts it earlier, and it is not reachable before), in which 404 is still answered.
+ * context is about to start its routes. Camel Main starts the server a moment earlier, and no
+ * earlier hook was found that sees its router, so that first moment still answers 404.
  */
 public final class CallbackNotReady {
 
