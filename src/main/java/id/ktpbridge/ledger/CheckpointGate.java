@@ -35,15 +35,15 @@ import javax.sql.DataSource;
  */
 final class CheckpointGate implements DataSource {
 
+    /** How long a checkpoint waits for the statements and transactions in progress to end. */
+    static final long CHECKPOINT_WAIT_SECONDS = 60;
+
     private final DataSource target;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
     CheckpointGate(DataSource target) {
         this.target = target;
     }
-
-    /** How long a checkpoint waits for the statements and transactions in progress to end. */
-    static final long CHECKPOINT_WAIT_SECONDS = 60;
 
     /** Refuses a flush from a thread in an open ledger transaction: it would wait for itself. */
     void requireNoOpenTransaction() {
