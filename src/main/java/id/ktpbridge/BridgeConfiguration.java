@@ -12,6 +12,7 @@ import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import javax.sql.DataSource;
 
@@ -37,6 +38,7 @@ import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.SourceRelease;
 import id.ktpbridge.ledger.DataSources;
+import id.ktpbridge.ledger.InstanceLock;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerIdempotentRepository;
 import id.ktpbridge.ledger.LedgerRetention;
@@ -96,14 +98,17 @@ public class BridgeConfiguration implements CamelConfiguration {
 
         Path dataDir = s.path("ktp.data-dir");
         Files.createDirectories(dataDir);
+        boolean cluster = s.flag("ktp.cluster.enabled", false);
+        String instance = s.string("ktp.cluster.instance-id",
+                hostName() + "-" + UUID.randomUUID().toString().substring(0, 8));
+        // before the pool, so it is let go after the pool has closed
+        instanceLock(s, context, instance, cluster);
         DataSource dataSource = dataSource(s, dataDir, context);
         SchemaMigrator.migrate(dataSource);
         Ledger ledger = new Ledger(dataSource);
         registry.bind("ktpDataSource", dataSource);
         registry.bind("ledger", ledger);
 
-        String instance = s.string("ktp.cluster.instance-id",
-                hostName() + "-" + UUID.randomUUID().toString().substring(0, 8));
         // inputs taken, per source: claimed while in progress, remembered once done (restarts, instances)
         long claimTtl = s.duration("ktp.source.claim-ttl", Duration.ofMinutes(10)).toMillis();
         List<LedgerIdempotentRepository> inputRepositories = List.of(
@@ -114,7 +119,6 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("s3ProcessedInputs", inputRepositories.get(2));
 
         DeliveryStore deliveries = new DeliveryStore(dataSource);
-        boolean cluster = s.flag("ktp.cluster.enabled", false);
         fileClaims(s, context, registry, cluster, inputRepositories.get(0));
         if (cluster) {
             renewClaims(context, inputRepositories, claimTtl);
@@ -294,6 +298,64 @@ public class BridgeConfiguration implements CamelConfiguration {
                 checks.register(new OneKycHealthCheck(gtf.http().breaker()));
             }
         });
+    }
+
+    /**
+     * On PostgreSQL, an instance without cluster mode refuses to start beside any other instance,
+     * and one in cluster mode beside an instance without it (see {@link InstanceLock}). Checked
+     * again every {@code ktp.db.instance-lock-check}; an instance that finds its lock taken by
+     * another (after a lost connection) stops, since the other has released its claims by then.
+     */
+    private void instanceLock(Settings s, CamelContext context, String instance, boolean cluster) throws Exception {
+        String url = s.optional("ktp.db.url").orElse("");
+        if (!url.startsWith("jdbc:postgresql:") || !s.flag("ktp.db.instance-lock", true)) {
+            return;
+        }
+        InstanceLock held = InstanceLock.take(url, s.string("ktp.db.user", "sa"), s.string("ktp.db.password", ""),
+                instance, cluster);
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                held.close();
+            }
+        });
+        long every = s.duration("ktp.db.instance-lock-check", Duration.ofSeconds(10)).toMillis();
+        ScheduledExecutorService checks = context.getExecutorServiceManager()
+                .newSingleThreadScheduledExecutor(this, "ktp-instance-lock");
+        AtomicBoolean unchecked = new AtomicBoolean();
+        checks.scheduleWithFixedDelay(() -> {
+            try {
+                if (!held.stillHeld()) {
+                    LOG.error("Stopping: {}", held.refusal());
+                    checks.shutdown();
+                    stop(context);
+                } else if (unchecked.getAndSet(false)) {
+                    LOG.info("The ledger's instance lock is held again");
+                }
+            } catch (java.sql.SQLException | RuntimeException e) {
+                // once per outage: the ledger's own errors say the rest
+                if (!unchecked.getAndSet(true)) {
+                    LOG.warn("The ledger's instance lock could not be checked ({}); trying again every {} ms",
+                            e.getClass().getSimpleName(), every);
+                }
+            }
+        }, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** Stops the bundle with exit code 1 (under another Camel Main runtime: stops Camel). */
+    private void stop(CamelContext context) {
+        if (main != null) {
+            main.finish(1, null);
+            return;
+        }
+        Thread stopper = new Thread(() -> {
+            try {
+                context.stop();
+            } catch (RuntimeException e) {
+                LOG.warn("Camel did not stop cleanly", e);
+            }
+        }, "ktp-instance-lock-stop");
+        stopper.start();
     }
 
     /**

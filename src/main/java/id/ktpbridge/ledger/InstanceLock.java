@@ -1,0 +1,216 @@
+package id.ktpbridge.ledger;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Properties;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps an instance without cluster mode alone on its PostgreSQL ledger. Such an instance takes
+ * every claim in the ledger for its own at start (those of a previous run died with it), so a
+ * second instance beside it would release claims still in use and submit their inputs again.
+ *
+ * <p>Each instance holds a PostgreSQL advisory lock on a connection of its own for as long as it
+ * runs: exclusive without cluster mode, shared in cluster mode. PostgreSQL drops the lock with the
+ * session, so a killed process frees it at once; the session's TCP keep-alives bound how long a
+ * host that vanished keeps it. The lock is per database and schema, so deployments in separate
+ * schemas of one database do not meet.
+ */
+public final class InstanceLock implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(InstanceLock.class);
+    /** First half of the advisory lock key ("KTPB"); the second is a hash of the schema. */
+    static final int KEY_CLASS = 0x4B545042;
+
+    private final String url;
+    private final Properties connectionProperties;
+    private final String session;
+    private final boolean cluster;
+    private Connection connection;
+    private String holders = "";
+
+    private InstanceLock(String url, Properties connectionProperties, String session, boolean cluster) {
+        this.url = url;
+        this.connectionProperties = connectionProperties;
+        this.session = session;
+        this.cluster = cluster;
+    }
+
+    /**
+     * Takes the lock, or fails with a message that says who holds it and what to do.
+     *
+     * @param instance this instance's name, shown to an instance refused beside it
+     * @param cluster true for the shared side (cluster mode), false for the exclusive one
+     */
+    public static InstanceLock take(String url, String user, String password, String instance, boolean cluster)
+            throws SQLException {
+        // the session's name tells the holder apart: PostgreSQL keeps 63 bytes of it
+        String session = ("ktp-scan-bridge " + instance).replaceAll("[^ -~]", "?");
+        session = session.substring(0, Math.min(63, session.length()));
+        Properties properties = new Properties();
+        properties.setProperty("user", user);
+        properties.setProperty("password", password);
+        properties.setProperty("ApplicationName", session);
+        InstanceLock lock = new InstanceLock(url, properties, session, cluster);
+        if (!lock.tryTake()) {
+            throw new IllegalStateException(lock.refusal());
+        }
+        return lock;
+    }
+
+    /**
+     * Checks that the lock is still held; after a lost connection (a database restart, say) it is
+     * taken again. Returns false only when another instance took it meanwhile, which this one
+     * cannot undo: the caller should stop. A database that cannot be reached is an SQLException.
+     */
+    public synchronized boolean stillHeld() throws SQLException {
+        if (connection != null) {
+            try {
+                if (held()) {
+                    return true;
+                }
+            } catch (SQLException e) {
+                LOG.warn("The ledger's instance lock connection was lost ({}); taking the lock again",
+                        e.getSQLState());
+            }
+            closeQuietly();
+        }
+        if (tryTake()) {
+            return true;
+        }
+        // the server may not have noticed yet that this instance's own earlier session is gone
+        if (endOwnEarlierSessions() > 0) {
+            throw new SQLException("this instance's earlier session still held the lock; it was ended");
+        }
+        return false;
+    }
+
+    /** What the instance that could not take the lock is told. */
+    public synchronized String refusal() {
+        if (cluster) {
+            return "An instance without cluster mode is using this ledger database (" + where() + holders + "), and"
+                    + " such an instance takes every claim in it for its own. Stop it, or set"
+                    + " ktp.cluster.enabled=true (KTP_CLUSTER_ENABLED) on every instance that shares the database";
+        }
+        return "Another instance is using this ledger database (" + where() + holders + "). Without cluster mode an"
+                + " instance takes every claim in the ledger for its own, so two would submit inputs twice. Stop"
+                + " the other instance, or set ktp.cluster.enabled=true (KTP_CLUSTER_ENABLED) on every instance"
+                + " that shares the database";
+    }
+
+    /** The database's URL without its parameters, which may hold a password. */
+    private String where() {
+        int query = url.indexOf('?');
+        return query < 0 ? url : url.substring(0, query);
+    }
+
+    /** Forgets the session without ending it, as a cut connection leaves it on the server (tests). */
+    synchronized Connection detachSession() {
+        Connection c = connection;
+        connection = null;
+        return c;
+    }
+
+    private static final String HOLDERS = "SELECT a.pid, a.application_name FROM pg_locks l"
+            + " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
+            + " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            + " AND l.classid = ?::int::oid AND l.objid = hashtext(current_schema())::oid AND l.objsubid = 2";
+
+    private boolean tryTake() throws SQLException {
+        Connection c = DriverManager.getConnection(url, connectionProperties);
+        boolean taken = false;
+        try {
+            c.setAutoCommit(true);
+            try (Statement st = c.createStatement()) {
+                // the server notices a host that vanished within ~30 s and ends its session (and lock)
+                st.execute("SET tcp_keepalives_idle = 15");
+                st.execute("SET tcp_keepalives_interval = 5");
+                st.execute("SET tcp_keepalives_count = 3");
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + (cluster
+                    ? "pg_try_advisory_lock_shared" : "pg_try_advisory_lock") + "(?, hashtext(current_schema()))")) {
+                ps.setInt(1, KEY_CLASS);
+                try (ResultSet rs = ps.executeQuery()) {
+                    taken = rs.next() && rs.getBoolean(1);
+                }
+            }
+            if (!taken) {
+                holders = describeHolders(c);
+            }
+        } finally {
+            if (taken) {
+                connection = c;
+            } else {
+                c.close();
+            }
+        }
+        return taken;
+    }
+
+    /** ", held by ktp-scan-bridge host-1a2b3c4d" from the holders' session names, where they can be read. */
+    private static String describeHolders(Connection c) throws SQLException {
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        try (PreparedStatement ps = c.prepareStatement(HOLDERS)) {
+            ps.setInt(1, KEY_CLASS);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String name = rs.getString(2);
+                    names.add(name == null || name.isBlank() ? "a session without a name" : name);
+                }
+            }
+        }
+        return names.isEmpty() ? "" : ", held by " + String.join(", ", names);
+    }
+
+    /** Ends the sessions named as this instance's that hold the lock; returns how many. */
+    private int endOwnEarlierSessions() throws SQLException {
+        int ended = 0;
+        try (Connection c = DriverManager.getConnection(url, connectionProperties);
+             PreparedStatement ps = c.prepareStatement("SELECT pg_terminate_backend(pid) FROM (" + HOLDERS
+                     + ") h WHERE h.application_name = ? AND h.pid <> pg_backend_pid()")) {
+            ps.setInt(1, KEY_CLASS);
+            ps.setString(2, session);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    ended += rs.getBoolean(1) ? 1 : 0;
+                }
+            }
+        }
+        return ended;
+    }
+
+    /** Whether this session holds the lock (granted, of the side asked for). */
+    private boolean held() throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT count(*) FROM pg_locks"
+                + " WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
+                + " AND classid = ?::int::oid AND objid = hashtext(current_schema())::oid AND objsubid = 2")) {
+            ps.setInt(1, KEY_CLASS);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getInt(1) > 0;
+            }
+        }
+    }
+
+    private void closeQuietly() {
+        try {
+            connection.close();
+        } catch (SQLException e) {
+            // already gone with its session
+        }
+        connection = null;
+    }
+
+    /** Lets the lock go (PostgreSQL drops it with the session). */
+    @Override
+    public synchronized void close() {
+        if (connection != null) {
+            closeQuietly();
+        }
+    }
+}
