@@ -12,7 +12,6 @@ import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import javax.sql.DataSource;
 
@@ -39,6 +38,7 @@ import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.SourceRelease;
 import id.ktpbridge.ledger.DataSources;
 import id.ktpbridge.ledger.InstanceLock;
+import id.ktpbridge.ledger.InstanceLockWatch;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerIdempotentRepository;
 import id.ktpbridge.ledger.LedgerRetention;
@@ -313,33 +313,8 @@ public class BridgeConfiguration implements CamelConfiguration {
         }
         InstanceLock held = InstanceLock.take(url, s.string("ktp.db.user", "sa"), s.string("ktp.db.password", ""),
                 instance, cluster);
-        context.addService(new ServiceSupport() {
-            @Override
-            protected void doStop() {
-                held.close();
-            }
-        });
-        long every = s.duration("ktp.db.instance-lock-check", Duration.ofSeconds(10)).toMillis();
-        ScheduledExecutorService checks = context.getExecutorServiceManager()
-                .newSingleThreadScheduledExecutor(this, "ktp-instance-lock");
-        AtomicBoolean unchecked = new AtomicBoolean();
-        checks.scheduleWithFixedDelay(() -> {
-            try {
-                if (!held.stillHeld()) {
-                    LOG.error("Stopping: {}", held.refusal());
-                    checks.shutdown();
-                    stop(context);
-                } else if (unchecked.getAndSet(false)) {
-                    LOG.info("The ledger's instance lock is held again");
-                }
-            } catch (java.sql.SQLException | RuntimeException e) {
-                // once per outage: the ledger's own errors say the rest
-                if (!unchecked.getAndSet(true)) {
-                    LOG.warn("The ledger's instance lock could not be checked ({}); trying again every {} ms",
-                            e.getClass().getSimpleName(), every);
-                }
-            }
-        }, every, every, TimeUnit.MILLISECONDS);
+        context.addService(new InstanceLockWatch(context, held,
+                s.duration("ktp.db.instance-lock-check", Duration.ofSeconds(10)), () -> stop(context)));
     }
 
     /** Stops the bundle with exit code 1 (under another Camel Main runtime: stops Camel). */
@@ -358,12 +333,6 @@ public class BridgeConfiguration implements CamelConfiguration {
         stopper.start();
     }
 
-    /**
-     * The file source's claims. Instances sharing a folder claim each file in the shared ledger and
-     * keep the claim a while after the move, so another instance's scan cannot catch the file on its
-     * way out. A single instance has nobody to coordinate with: its claims stay in memory (four
-     * ledger writes less per file) and are released at once, so a batch run exits without waiting.
-     */
     /** Keeps this instance's input claims alive while it works on them, renewing at a third of their time to live. */
     private void renewClaims(CamelContext context, List<LedgerIdempotentRepository> repositories, long claimTtl) {
         ScheduledExecutorService renewal = context.getExecutorServiceManager()
@@ -380,6 +349,12 @@ public class BridgeConfiguration implements CamelConfiguration {
         }, every, every, TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * The file source's claims. Instances sharing a folder claim each file in the shared ledger and
+     * keep the claim a while after the move, so another instance's scan cannot catch the file on its
+     * way out. A single instance has nobody to coordinate with: its claims stay in memory (four
+     * ledger writes less per file) and are released at once, so a batch run exits without waiting.
+     */
     private static void fileClaims(Settings s, CamelContext context, Registry registry, boolean cluster,
                                    LedgerIdempotentRepository shared) {
         registry.bind("fileClaims", cluster ? shared : MemoryIdempotentRepository.memoryIdempotentRepository(100_000));
