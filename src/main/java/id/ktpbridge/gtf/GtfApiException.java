@@ -1,6 +1,7 @@
 package id.ktpbridge.gtf;
 
 import java.util.List;
+import java.util.Locale;
 
 /**
  * A OneKYC call that did not succeed: the HTTP status and the first error of the envelope (the
@@ -10,6 +11,9 @@ import java.util.List;
 public class GtfApiException extends RuntimeException {
 
     static final String QUOTA_EXCEEDED = "SUBMISSION_QUOTA_EXCEEDED";
+    /** Causes given to a 2xx whose body is not a JSON envelope. */
+    static final String MALFORMED_JSON = "MALFORMED_JSON";
+    static final String NOT_A_JSON_OBJECT = "NOT_A_JSON_OBJECT";
 
     private final String endpoint;
     private final int httpStatus;
@@ -31,11 +35,48 @@ public class GtfApiException extends RuntimeException {
                 + (code != null || errorCause != null ? " (code " + code + ", " + errorCause
                 + (furtherCauses.isEmpty() ? "" : "; also " + String.join(", ", furtherCauses)) + ")" : ""));
         this.endpoint = endpoint;
-        this.httpStatus = httpStatus;
+        this.httpStatus = countsAs(httpStatus, code, errorCause);
         this.code = code;
         this.errorCause = errorCause;
         this.unsendable = false;
         this.afterUnansweredAttempt = false;
+    }
+
+    /**
+     * The status an answer counts as. A 2xx that carries a refusal ({@code success: false}) counts
+     * as the status its error stands for in the reference's catalogue (2.4), e.g. code 900 as a
+     * 500; one without any error, as a server error. A 2xx whose body is no JSON envelope counts as
+     * no answer (0): a proxy may have written it, or it was cut off, and the request may or may not
+     * have been applied.
+     */
+    static int countsAs(int status, String code, String cause) {
+        if (status / 100 != 2) {
+            return status;
+        }
+        String c = cause == null ? "" : cause.toUpperCase(Locale.ROOT);
+        if (code == null && (c.equals(MALFORMED_JSON) || c.equals(NOT_A_JSON_OBJECT))) {
+            return 0;
+        }
+        switch (c) {
+            case "UNAUTHORIZED": return 401;
+            case "FORBIDDEN": return 403;
+            case QUOTA_EXCEEDED, "TOO_MANY_REQUESTS": return 429;
+            case "SERVICE_UNAVAILABLE": return 503;
+            case "SUBMISSION_STATE_CONFLICT": return 409;
+            case "INVALID_UPLOAD_ARTIFACT": return 422;
+            default: break;
+        }
+        if (code == null) {
+            return c.isEmpty() ? 500 : 400;
+        }
+        return switch (code) {
+            case "900" -> 500;
+            case "903" -> 503;
+            case "110" -> 401;
+            case "404", "1543" -> 404;
+            case "409", "422", "429" -> Integer.parseInt(code);
+            default -> 400;
+        };
     }
 
     public GtfApiException(String endpoint, String problem, Throwable cause) {
@@ -77,7 +118,10 @@ public class GtfApiException extends RuntimeException {
         return endpoint;
     }
 
-    /** 0 when no HTTP answer arrived (connect/read failure). */
+    /**
+     * The HTTP status, or what a 2xx answer that refused the call counts as (see {@link #countsAs});
+     * 0 when no usable answer arrived (connect/read failure, a 2xx that is no JSON envelope).
+     */
     public int httpStatus() {
         return httpStatus;
     }

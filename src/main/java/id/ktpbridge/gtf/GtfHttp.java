@@ -17,9 +17,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sends one OneKYC request: retries transient failures (no answer, 429, 5xx) with bounded
- * exponential back-off and jitter, honours {@code Retry-After}, and unwraps the
- * {@code {success, data, errors}} envelope.
+ * Sends one OneKYC request: retries transient failures (no answer, 429, 5xx, and a 2xx that
+ * counts as one of those) with bounded exponential back-off and jitter, honours
+ * {@code Retry-After}, and unwraps the {@code {success, data, errors}} envelope.
  */
 public class GtfHttp {
 
@@ -130,16 +130,23 @@ public class GtfHttp {
                 observer.observe(endpoint, response.statusCode(), System.nanoTime() - start);
                 LOG.debug("{} -> HTTP {}", endpoint, response.statusCode());
                 if (response.statusCode() / 100 == 2) {
-                    breaker.onSuccess();
-                    return data(endpoint, response);
+                    try {
+                        JsonNode data = data(endpoint, response);
+                        breaker.onSuccess();
+                        return data;
+                    } catch (GtfApiException refusal) {
+                        // a refusal in a 2xx, or a body that is no envelope: retried by what it counts as
+                        failure = refusal;
+                    }
+                } else {
+                    failure = error(endpoint, response);
                 }
-                failure = error(endpoint, response);
                 retryAfterMillis = retryAfter(response);
             } catch (IOException e) {
                 failure = new GtfApiException(endpoint, e.getClass().getSimpleName(), e);
             } catch (GtfApiException e) {
-                // the request could not be built (its token could not be had), or a 2xx carried a refusal
-                // or no JSON: after an unanswered attempt, that attempt may still have been applied
+                // the request could not be built (its token could not be had): after an unanswered
+                // attempt, that attempt may still have been applied
                 throw unansweredBefore ? e.followingUnansweredAttempt() : e;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -233,11 +240,11 @@ public class GtfHttp {
         try {
             JsonNode root = json.readTree(response.body());
             if (root == null || !root.isObject()) {
-                throw new GtfApiException(endpoint, response.statusCode(), null, "NOT_A_JSON_OBJECT");
+                throw new GtfApiException(endpoint, response.statusCode(), null, GtfApiException.NOT_A_JSON_OBJECT);
             }
             return root;
         } catch (IOException e) {
-            throw new GtfApiException(endpoint, response.statusCode(), null, "MALFORMED_JSON");
+            throw new GtfApiException(endpoint, response.statusCode(), null, GtfApiException.MALFORMED_JSON);
         }
     }
 

@@ -155,6 +155,54 @@ class GtfHttpTest {
         assertFalse(plain.afterUnansweredAttempt());
     }
 
+    private void body(int status, String body) {
+        synchronized (script) {
+            script.add(new Answer(status, null, null, body));
+        }
+    }
+
+    @Test
+    void aTwoHundredWhoseBodyIsNoEnvelopeCountsAsNoAnswerAndIsRetried() {
+        // a proxy's page, a body cut off, a bare value: the call may or may not have been applied
+        body(200, "<html><body>Service temporarily unavailable</body></html>");
+        body(200, "{\"success\":true,\"data\":{\"submissionId\":\"3f1c");
+        body(200, "42");
+        assertTrue(http.call("status", get()).path("ok").asBoolean());
+        assertEquals(4, requests.get());
+
+        requests.set(0);
+        for (int i = 0; i < 4; i++) {
+            body(200, "<html>bad gateway</html>");
+        }
+        GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("confirm", get()));
+        assertEquals(4, requests.get(), "every attempt made");
+        assertEquals(0, e.httpStatus());
+        assertTrue(e.isTransient(), "left to the caller's own retry, as an unanswered call is");
+        assertTrue(e.getMessage().contains("HTTP 200 (code null, MALFORMED_JSON)"), e.getMessage());
+    }
+
+    @Test
+    void aRefusalInsideATwoHundredCountsAsTheStatusItsErrorStandsFor() {
+        body(200, "{\"success\":false,\"errors\":[{\"code\":\"900\",\"cause\":\"SOMETHING_WENT_WRONG\"}]}");
+        body(200, "{\"success\":false,\"errors\":[{\"code\":\"429\",\"cause\":\"TOO_MANY_REQUESTS\"}]}");
+        body(200, "{\"success\":false}");
+        assertTrue(http.call("status", get()).path("ok").asBoolean(), "server errors and throttling are retried");
+        assertEquals(4, requests.get());
+        body(200, "{\"success\":false,\"errors\":[{\"code\":903,\"cause\":\"SERVICE_UNAVAILABLE\"}]}");
+        assertTrue(http.call("status", get()).path("ok").asBoolean());
+        assertEquals(6, requests.get());
+
+        body(200, "{\"success\":false,\"errors\":[{\"code\":110,\"cause\":\"UNAUTHORIZED\"}]}");
+        assertTrue(assertThrows(GtfApiException.class, () -> http.call("confirm", get())).isUnauthorized());
+        body(200, "{\"success\":false,\"errors\":[{\"code\":\"409\",\"cause\":\"SUBMISSION_STATE_CONFLICT\"}]}");
+        assertEquals(409, assertThrows(GtfApiException.class, () -> http.call("confirm", get())).httpStatus());
+        body(200, "{\"success\":false,\"errors\":[{\"code\":\"1543\",\"cause\":\"SUBMISSION_DOES_NOT_EXIST\"}]}");
+        GtfApiException notFound = assertThrows(GtfApiException.class, () -> http.call("status", get()));
+        assertEquals(404, notFound.httpStatus());
+        assertFalse(notFound.isTransient());
+        assertTrue(notFound.getMessage().startsWith("status answered HTTP 200 (code 1543"), notFound.getMessage());
+    }
+
     @Test
     void aRetryAfterLongerThanAWorkerMayWaitIsLeftToTheCaller() {
         http.maxRetryAfter(Duration.ofSeconds(5));
