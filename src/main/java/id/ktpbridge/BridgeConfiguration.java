@@ -200,6 +200,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         Duration retryDelay = s.duration("ktp.poll.initial-backoff", Duration.ofSeconds(2));
         Collector collector = new Collector(ledger, gtf, publisher, retryDelay, s.integer("ktp.db.retry-attempts", 6),
                 Duration.ofMillis(s.integer("ktp.db.retry-delay", 500)));
+        collector.notFoundGrace(s.duration("ktp.poll.not-found-grace", Collector.DEFAULT_NOT_FOUND_GRACE));
         registry.bind("resultPublisher", publisher);
         registry.bind("collector", collector);
 

@@ -25,6 +25,8 @@ public class Collector {
 
     public static final String VIA_CALLBACK = "callback";
     public static final String VIA_POLL = "poll";
+    /** See {@link #notFoundGrace}. */
+    public static final Duration DEFAULT_NOT_FOUND_GRACE = Duration.ofMinutes(2);
 
     private static final Logger LOG = LoggerFactory.getLogger(Collector.class);
 
@@ -34,6 +36,7 @@ public class Collector {
     private final Duration retryDelay;
     private final int ledgerRetries;
     private final Duration ledgerRetryDelay;
+    private volatile long notFoundGraceMillis = DEFAULT_NOT_FOUND_GRACE.toMillis();
 
     /**
      * @param retryDelay       when to try again an outcome whose details were not available
@@ -49,6 +52,14 @@ public class Collector {
         this.retryDelay = retryDelay;
         this.ledgerRetries = ledgerRetries;
         this.ledgerRetryDelay = ledgerRetryDelay;
+    }
+
+    /**
+     * How long after its confirm a submission that status (or a new confirm) says does not exist is
+     * asked about again instead of ended ({@code ktp.poll.not-found-grace}).
+     */
+    public void notFoundGrace(Duration grace) {
+        this.notFoundGraceMillis = grace.toMillis();
     }
 
     /** @return true when this call delivered the result, false when it was not (or not yet) ours to deliver */
@@ -78,7 +89,7 @@ public class Collector {
         try {
             details = gtf.details(context(r), r.submissionId());
         } catch (GtfApiException e) {
-            if (refusedForGood(e, "details")) {
+            if (endsNow(r, e, "details", System.currentTimeMillis())) {
                 // asking again gets the same answer (reference 2.4), so end it now
                 LOG.error("Details of submission {} refused: {}", r.submissionId(), e.getMessage());
                 publishClaimed(r, via, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
@@ -120,6 +131,25 @@ public class Collector {
      */
     public static boolean refusedForGood(GtfApiException e, String endpoint) {
         return !e.isTransient() && endpoint.equals(e.endpoint()) && e.httpStatus() != 401 && e.httpStatus() != 403;
+    }
+
+    /**
+     * Whether a refusal of a call about this confirmed submission ends it now: one refused for good
+     * (see {@link #refusedForGood}), except that "does not exist" is not taken at its word at once.
+     * OneKYC accepted the confirm, and a lookup that lags behind its store would answer so for a
+     * while. From status (or a new confirm) it ends the submission once the confirm is
+     * {@code ktp.poll.not-found-grace} old; from details never, as a callback or a status has just
+     * named the submission final: details are asked again until the poll deadline.
+     */
+    public boolean endsNow(LedgerRecord r, GtfApiException e, String endpoint, long now) {
+        if (!refusedForGood(e, endpoint)) {
+            return false;
+        }
+        if (!e.isSubmissionNotFound()) {
+            return true;
+        }
+        return !"details".equals(endpoint)
+                && (r.submittedAt() == null || now - r.submittedAt() >= notFoundGraceMillis);
     }
 
     /**

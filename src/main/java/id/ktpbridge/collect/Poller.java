@@ -95,8 +95,8 @@ public class Poller {
         try {
             status = gtf.status(Collector.context(r), r.submissionId()).path("status").asText("");
         } catch (GtfApiException e) {
-            if (Collector.refusedForGood(e, "status")) {
-                // e.g. 404 SUBMISSION_DOES_NOT_EXIST: polling until the deadline would not change it
+            if (collector.endsNow(r, e, "status", now)) {
+                // e.g. 404 SUBMISSION_DOES_NOT_EXIST past the grace: polling until the deadline would not change it
                 LOG.error("Status of submission {} refused: {}", r.submissionId(), e.getMessage());
                 collector.endRefused(r, e);
                 return;
@@ -138,7 +138,7 @@ public class Poller {
         } catch (GtfApiException e) {
             if (e.httpStatus() == 409) {
                 LOG.info("Submission {} INITIATED, but a new confirm answered 409: confirmed", r.submissionId());
-            } else if (Collector.refusedForGood(e, "confirm")) {
+            } else if (collector.endsNow(r, e, "confirm", System.currentTimeMillis())) {
                 LOG.error("Submission {} INITIATED and its confirm refused: {}", r.submissionId(), e.getMessage());
                 collector.endRefused(r, e);
                 return false;

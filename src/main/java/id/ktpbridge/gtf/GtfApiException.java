@@ -170,6 +170,11 @@ public class GtfApiException extends RuntimeException {
         return httpStatus == 0 && !unsendable || httpStatus == 429 && !isQuotaExceeded() || httpStatus >= 500;
     }
 
+    /** OneKYC says the submission does not exist (status 404/1543, details 400/1552, confirm 404). */
+    public boolean isSubmissionNotFound() {
+        return "SUBMISSION_DOES_NOT_EXIST".equalsIgnoreCase(errorCause) || "1543".equals(code) || "1552".equals(code);
+    }
+
     /** 429 {@code SUBMISSION_QUOTA_EXCEEDED}: this user may not start more submissions for now. */
     public boolean isQuotaExceeded() {
         return httpStatus == 429 && QUOTA_EXCEEDED.equalsIgnoreCase(errorCause);

@@ -26,8 +26,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A confirmed submission whose status or details OneKYC refuses for good (a 4xx the reference
- * calls non-retryable, other than the credential answers 401/403) ends at once with a FAILED result naming the call; one whose details stay
- * unavailable ends as TIMED_OUT at its poll deadline. Neither is retried for ever.
+ * calls non-retryable, other than the credential answers 401/403) ends with a FAILED result naming
+ * the call: at once, or for "does not exist" from status once {@code ktp.poll.not-found-grace}
+ * has passed. One whose details stay unavailable ends as TIMED_OUT at its poll deadline. Neither
+ * is retried for ever.
  */
 class RefusedOutcomeTest {
 
@@ -35,12 +37,15 @@ class RefusedOutcomeTest {
     Path dataDir;
 
     @Test
-    void statusRefusedWithSubmissionDoesNotExistFailsAtOnce() throws Exception {
+    void statusRefusedWithSubmissionDoesNotExistFailsOnceTheGraceIsOver() throws Exception {
         // the 30-minute default deadline stays: the result must not wait for it
-        try (BridgeApp app = BridgeApp.start(dataDir, props("60000"))) {
+        Map<String, String> p = props("60000");
+        p.put("ktp.poll.not-found-grace", "5s");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
             LedgerRecord row = dropAndAwaitConfirmed(app, "u3101.png");
             // the ledger now names a submission OneKYC never issued: status answers 404/1543
-            rewrite(app, "submission_id", UUID.randomUUID().toString(), row.id());
+            String unknown = UUID.randomUUID().toString();
+            rewrite(app, "submission_id", unknown, row.id());
 
             JsonNode result = awaitOneResult(app);
             assertEquals("FAILED", result.path("status").asText());
@@ -48,7 +53,51 @@ class RefusedOutcomeTest {
             assertTrue(result.path("errorMessage").asText().contains("HTTP 404 (code 1543, SUBMISSION_DOES_NOT_EXIST)"),
                     result.toString());
             assertEquals(SubmissionState.DELIVERED, app.ledger().findById(row.id()).orElseThrow().state());
+            assertTrue(notFoundAnswers(app, unknown) >= 2, "asked again within the grace");
         }
+    }
+
+    @Test
+    void aStatusThatDoesNotKnowTheSubmissionForAWhileAfterItsConfirmIsAskedAgain() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, props("300"))) {
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3104.png");
+            // a lookup lagging behind OneKYC's store: status answers 404/1543 for a while
+            String unknown = UUID.randomUUID().toString();
+            rewrite(app, "submission_id", unknown, row.id());
+            await().atMost(Duration.ofSeconds(20)).until(() -> notFoundAnswers(app, unknown) >= 2);
+            rewrite(app, "submission_id", row.submissionId(), row.id());
+
+            JsonNode result = awaitOneResult(app);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals(row.submissionId(), result.path("submissionId").asText());
+        }
+    }
+
+    @Test
+    void doesNotExistEndsASubmissionFromStatusAfterTheGraceAndFromDetailsNever() {
+        Collector collector = new Collector(null, null, null, Duration.ofSeconds(1), 1, Duration.ofMillis(1));
+        collector.notFoundGrace(Duration.ofMinutes(2));
+        long confirmedAt = 1_000_000L;
+        LedgerRecord r = new LedgerRecord("l1", "file", "ref", "u1.png", "sha", 1L, "image/png", "P", "u1",
+                "PARTNER_USER_ID", "ps", "sdk", "s1", SubmissionState.CONFIRMED, null, null, null, null, null, 0,
+                null, null, confirmedAt, null, null, null, null, confirmedAt);
+        GtfApiException statusNotFound = new GtfApiException("status", 404, "1543", "SUBMISSION_DOES_NOT_EXIST");
+        GtfApiException detailsNotFound = new GtfApiException("details", 400, "1552", "SUBMISSION_DOES_NOT_EXIST");
+        GtfApiException foreignSession = new GtfApiException("details", 400, "1553",
+                "PARTNER_SESSION_ID_DOES_NOT_BELONG_TO_THE_USER");
+        assertFalse(collector.endsNow(r, statusNotFound, "status", confirmedAt + 119_000));
+        assertTrue(collector.endsNow(r, statusNotFound, "status", confirmedAt + 120_000));
+        assertFalse(collector.endsNow(r, detailsNotFound, "details", confirmedAt + 3_600_000));
+        assertTrue(collector.endsNow(r, foreignSession, "details", confirmedAt + 1));
+        assertFalse(collector.endsNow(r, new GtfApiException("status", 503, "903", "SERVICE_UNAVAILABLE"), "status",
+                confirmedAt + 3_600_000));
+    }
+
+    private static long notFoundAnswers(BridgeApp app, String submissionId) {
+        return app.sandbox().requestLog().stream()
+                .filter(c -> "status".equals(c.endpoint()) && c.httpStatus() == 404
+                        && submissionId.equals(c.submissionId()))
+                .count();
     }
 
     @Test
