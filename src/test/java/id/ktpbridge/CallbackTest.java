@@ -15,6 +15,7 @@ import java.util.Map;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
 import org.junit.jupiter.api.AfterEach;
@@ -129,7 +130,15 @@ class CallbackTest {
     @Test
     void putIsRefusedUnlessConfiguredThenAccepted() throws Exception {
         String body = "{\"submissionId\":\"00000000-0000-0000-0000-000000000000\",\"status\":\"ERROR\"}";
-        assertEquals(405, send("PUT", body).statusCode());
+        try (LogCapture log = new LogCapture()) {
+            HttpResponse<String> put = send("PUT", body);
+            assertEquals(405, put.statusCode());
+            assertEquals("POST", put.headers().firstValue("Allow").orElse(null));
+            assertEquals(405, send("PUT", body).statusCode());
+            assertTrue(log.text().contains("A callback came with method PUT, which ktp.callback.methods (POST)"
+                    + " does not name"), log.text());
+            assertEquals(1, log.text().split("A callback came with method", -1).length - 1, "once a minute at most");
+        }
         app.close();
         app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false", "ktp.callback.auth-token", TOKEN,
                 "ktp.callback.methods", "POST,PUT"));

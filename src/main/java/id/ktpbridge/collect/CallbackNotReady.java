@@ -1,6 +1,7 @@
 package id.ktpbridge.collect;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 import io.vertx.core.http.HttpMethod;
@@ -22,6 +23,8 @@ public final class CallbackNotReady {
 
     private static final Logger LOG = LoggerFactory.getLogger(CallbackNotReady.class);
     static final String RETRY_AFTER_SECONDS = "5";
+    /** The methods a callback may come with (reference 9, [ESIGN]). */
+    private static final List<String> CALLBACK_METHODS = List.of("POST", "PUT", "PATCH");
     private static final String BODY = "{\"error\":\"NOT_READY\",\"message\":\"the callback endpoint is starting or"
             + " stopping; send the callback again\"}";
 
@@ -39,13 +42,37 @@ public final class CallbackNotReady {
             LOG.debug("No main HTTP server: no not-ready answer for {}", path);
             return false;
         }
+        List<String> taken = Arrays.stream(methods.split(",")).map(String::trim).filter(m -> !m.isEmpty())
+                .map(m -> m.toUpperCase(Locale.ROOT)).toList();
         Route route = router.route(path).last();
-        Arrays.stream(methods.split(",")).map(String::trim).filter(m -> !m.isEmpty())
-                .forEach(m -> route.method(HttpMethod.valueOf(m.toUpperCase(Locale.ROOT))));
+        taken.forEach(m -> route.method(HttpMethod.valueOf(m)));
         route.handler(rc -> rc.response().setStatusCode(503)
                 .putHeader("Retry-After", RETRY_AFTER_SECONDS)
                 .putHeader("Content-Type", "application/json")
                 .end(BODY));
+        refuseOtherCallbackMethods(router, path, taken);
         return true;
+    }
+
+    /**
+     * A callback sent with a method the route does not take (OneKYC's callback method is set at
+     * onboarding: POST, PUT or PATCH) gets 405 as before, and the log says so: otherwise every
+     * callback would be refused without a trace, and results would come only from polling.
+     */
+    private static void refuseOtherCallbackMethods(VertxPlatformHttpRouter router, String path, List<String> taken) {
+        List<String> others = CALLBACK_METHODS.stream().filter(m -> !taken.contains(m)).toList();
+        if (others.isEmpty()) {
+            return;
+        }
+        String allow = String.join(", ", taken);
+        ThrottledWarning warning = new ThrottledWarning(LOG, "A callback came with method {}, which"
+                + " ktp.callback.methods ({}) does not name: answered 405. If OneKYC sends its callbacks so, add"
+                + " the method to ktp.callback.methods", 60_000);
+        Route route = router.route(path);
+        others.forEach(m -> route.method(HttpMethod.valueOf(m)));
+        route.handler(rc -> {
+            warning.warn(rc.request().method().name(), allow);
+            rc.response().setStatusCode(405).putHeader("Allow", allow).end();
+        });
     }
 }
