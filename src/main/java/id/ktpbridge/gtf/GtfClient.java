@@ -35,6 +35,7 @@ public class GtfClient {
     private final ObjectMapper json;
     private final TokenCache tokens;
     private final java.util.concurrent.atomic.AtomicBoolean detailsWithPartnerToken;
+    private final java.util.concurrent.atomic.AtomicBoolean partnerSessionPerCall;
 
     public GtfClient(GtfSettings settings, GtfHttp http, ObjectMapper json) {
         this.settings = settings;
@@ -43,6 +44,38 @@ public class GtfClient {
         this.tokens = new TokenCache(this::fetchToken, settings.tokenRefreshSkew().toSeconds(),
                 settings.tokenCacheMaxEntries(), java.time.Clock.systemUTC());
         this.detailsWithPartnerToken = new java.util.concurrent.atomic.AtomicBoolean(settings.detailsUsePartnerToken());
+        this.partnerSessionPerCall = new java.util.concurrent.atomic.AtomicBoolean(settings.partnerSessionPerCall());
+    }
+
+    /** Whether every call gets an {@code x-partner-session-id} of its own (set, or learned: see {@link #withSessionIds}). */
+    public boolean partnerSessionPerCall() {
+        return partnerSessionPerCall.get();
+    }
+
+    /**
+     * Makes a call that carries session ids. The reference leaves open whether
+     * {@code x-partner-session-id} is one per submission (the CoE details lookup key: the default)
+     * or unique per call (ESIGN's idempotency id, a repeat refused as
+     * {@code DUPLICATE_PARTNER_SESSION_ID}). A refusal saying so switches to one per call from then
+     * on, and the call is made once more with a new one: the refused call was not applied.
+     */
+    private <T> T withSessionIds(Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (GtfApiException e) {
+            if (!"DUPLICATE_PARTNER_SESSION_ID".equalsIgnoreCase(e.errorCause())) {
+                throw e;
+            }
+            if (partnerSessionPerCall.compareAndSet(false, true)) {
+                LOG.warn("{} refused a repeated x-partner-session-id (DUPLICATE_PARTNER_SESSION_ID): every call gets"
+                        + " one of its own from now on (gtf.partner-session-id.mode=per-call starts so)", e.endpoint());
+            }
+            try {
+                return call.get();
+            } catch (GtfApiException again) {
+                throw e.afterUnansweredAttempt() ? again.followingUnansweredAttempt() : again;
+            }
+        }
     }
 
     public TokenCache tokens() {
@@ -66,8 +99,8 @@ public class GtfClient {
     /** Step 2: creates a submission and returns its upload slots. */
     public Presigned presign(CallContext ctx) {
         String pathAndQuery = settings.presignPath() + "?submissionType=" + settings.submissionType();
-        JsonNode data = withToken(ctx.tokenKey(), token -> http.call("presign",
-                () -> api(pathAndQuery, token.get(), ctx).GET().build()));
+        JsonNode data = withSessionIds(() -> withToken(ctx.tokenKey(), token -> http.call("presign",
+                () -> api(pathAndQuery, token.get(), ctx).GET().build())));
         String submissionId = data.path("submissionId").asText(null);
         if (submissionId == null || submissionId.isBlank()) {
             throw new GtfApiException("presign", 200, null, "NO_SUBMISSION_ID_IN_RESPONSE");
@@ -164,15 +197,16 @@ public class GtfClient {
             body.set("metadata", metadata);
         }
         String payload = body.toString();
-        withToken(ctx.tokenKey(), token -> http.call("confirm", () -> api(settings.confirmPath(), token.get(), ctx)
-                .header("Content-Type", "application/json")
-                .PUT(HttpRequest.BodyPublishers.ofString(payload)).build()));
+        withSessionIds(() -> withToken(ctx.tokenKey(), token -> http.call("confirm",
+                () -> api(settings.confirmPath(), token.get(), ctx)
+                        .header("Content-Type", "application/json")
+                        .PUT(HttpRequest.BodyPublishers.ofString(payload)).build())));
     }
 
     /** Step 5: the submission's processing status ({@code data} of the envelope). */
     public JsonNode status(CallContext ctx, String submissionId) {
-        return withToken(ctx.tokenKey(), token -> http.call("status",
-                () -> api(settings.statusPathFor(submissionId), token.get(), ctx).GET().build()));
+        return withSessionIds(() -> withToken(ctx.tokenKey(), token -> http.call("status",
+                () -> api(settings.statusPathFor(submissionId), token.get(), ctx).GET().build())));
     }
 
     /**
@@ -200,16 +234,16 @@ public class GtfClient {
     }
 
     private JsonNode details(TokenKey key, CallContext ctx, String submissionId) {
-        return withToken(key, token -> http.call("details", () -> {
+        return withSessionIds(() -> withToken(key, token -> http.call("details", () -> {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(settings.apiUrl() + settings.detailsPath()))
                     .timeout(settings.readTimeout())
                     .header("x-onekyc-token", token.get())
                     .header("x-submission-id", submissionId);
-            if (!settings.partnerSessionPerCall()) {
+            if (!partnerSessionPerCall.get()) {
                 b.header("x-partner-session-id", ctx.partnerSessionId());
             }
             return b.GET().build();
-        }, GtfHttp.CLAIMED_CALL_MAX_RETRY_AFTER.toMillis()));
+        }, GtfHttp.CLAIMED_CALL_MAX_RETRY_AFTER.toMillis())));
     }
 
     /**
@@ -283,7 +317,7 @@ public class GtfClient {
         return HttpRequest.newBuilder(URI.create(settings.apiUrl() + pathAndQuery))
                 .timeout(settings.readTimeout())
                 .header("x-onekyc-token", token)
-                .header("x-partner-session-id", settings.partnerSessionPerCall()
+                .header("x-partner-session-id", partnerSessionPerCall.get()
                         ? java.util.UUID.randomUUID().toString() : ctx.partnerSessionId())
                 .header("x-sdk-session-id", settings.sdkSessionPerCall()
                         ? java.util.UUID.randomUUID().toString() : ctx.sdkSessionId());
