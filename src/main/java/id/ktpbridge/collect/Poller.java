@@ -118,7 +118,9 @@ public class Poller {
             int attempts = r.pollAttempts() + 1;
             // after a new confirm the grace starts again: the next look comes no sooner
             long wait = confirmLost ? Math.max(backoff(attempts), reconfirmAfter.toMillis()) : backoff(attempts);
-            ledger.reschedulePoll(r.id(), attempts, now + wait);
+            long next = now + wait;
+            // the last look comes at the deadline, not up to a back-off later
+            ledger.reschedulePoll(r.id(), attempts, r.deadlineAt() == null ? next : Math.min(next, r.deadlineAt()));
         }
     }
 

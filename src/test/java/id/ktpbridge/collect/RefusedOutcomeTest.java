@@ -138,6 +138,24 @@ class RefusedOutcomeTest {
     }
 
     @Test
+    void aSubmissionThatNeverEndsTimesOutAtItsDeadlineNotABackOffLater() throws Exception {
+        Map<String, String> p = props("600000");
+        p.put("ktp.poll.first-delay", "300");
+        p.put("ktp.poll.max-backoff", "30s");
+        p.put("ktp.poll.initial-backoff", "3s");
+        p.put("ktp.poll.deadline", "4s");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3105.png");
+            JsonNode result = awaitOneResult(app);
+            assertEquals("TIMED_OUT", result.path("status").asText(), result.toString());
+            LedgerRecord ended = app.ledger().findById(row.id()).orElseThrow();
+            long late = ended.completedAt() - ended.deadlineAt();
+            // polls at 0.3, 3.3 and 9.3 s after the confirm without the cap: the last one 5.3 s late
+            assertTrue(late < 2_500, "TIMED_OUT " + late + " ms after the deadline");
+        }
+    }
+
+    @Test
     void onlyAnEndpointsOwn4xxOtherThan401Or403EndsASubmission() {
         assertTrue(Collector.refusedForGood(new GtfApiException("status", 404, "1543", "SUBMISSION_DOES_NOT_EXIST"),
                 "status"));
