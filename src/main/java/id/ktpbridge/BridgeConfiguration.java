@@ -532,6 +532,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         sb.setProcessingDelayMillis(s.duration("gtf.sandbox.processing-delay", Duration.ofMillis(1500)).toMillis());
         sb.setDocumentKeys(Arrays.stream(s.string("gtf.sandbox.document-keys", "KTP_FRONT").split(","))
                 .map(String::trim).filter(k -> !k.isEmpty()).toList());
+        sb.setPresignReusesOpenSubmission(s.flag("gtf.sandbox.presign-reuses-open-submission", false));
         sb.setCallbackEnabled(s.flag("gtf.sandbox.callback.enabled", true));
         sb.setCallbackUrl(s.string("gtf.sandbox.callback.url",
                 "http://127.0.0.1:" + s.string("ktp.callback.port") + "/coe/submissions-callback"));

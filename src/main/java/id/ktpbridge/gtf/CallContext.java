@@ -7,6 +7,12 @@ public record CallContext(TokenKey tokenKey, String partnerSessionId, String sdk
 
     /** The same user with new session ids, for a new submission of the same input. */
     public CallContext withFreshSessions() {
-        return new CallContext(tokenKey, UUID.randomUUID().toString(), UUID.randomUUID().toString());
+        return withSessions(UUID.randomUUID().toString(), UUID.randomUUID().toString());
+    }
+
+    /** The same user with the given session ids (this one when they are the same). */
+    public CallContext withSessions(String partnerSession, String sdkSession) {
+        return partnerSession.equals(partnerSessionId) && sdkSession.equals(sdkSessionId) ? this
+                : new CallContext(tokenKey, partnerSession, sdkSession);
     }
 }

@@ -233,13 +233,33 @@ public class GtfClient {
         }
     }
 
+    /**
+     * Looked up by submission id and, one per submission being the default, partner session id. A
+     * submission OneKYC handed out again ("new or existing") may know another session than the one
+     * this input presigned with: refused as not belonging ({@code 1553}), it is asked for by its
+     * submission id alone, which the reference allows.
+     */
     private JsonNode details(TokenKey key, CallContext ctx, String submissionId) {
+        try {
+            return details(key, ctx, submissionId, !partnerSessionPerCall.get());
+        } catch (GtfApiException e) {
+            if (!"1553".equals(e.code()) && !"PARTNER_SESSION_ID_DOES_NOT_BELONG_TO_THE_USER".equals(e.errorCause())
+                    || partnerSessionPerCall.get()) {
+                throw e;
+            }
+            LOG.info("Details of submission {} refused its partner session id (1553): asking by submission id alone",
+                    submissionId);
+            return details(key, ctx, submissionId, false);
+        }
+    }
+
+    private JsonNode details(TokenKey key, CallContext ctx, String submissionId, boolean withPartnerSession) {
         return withSessionIds(() -> withToken(key, token -> http.call("details", () -> {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(settings.apiUrl() + settings.detailsPath()))
                     .timeout(settings.readTimeout())
                     .header("x-onekyc-token", token.get())
                     .header("x-submission-id", submissionId);
-            if (!partnerSessionPerCall.get()) {
+            if (withPartnerSession && !partnerSessionPerCall.get()) {
                 b.header("x-partner-session-id", ctx.partnerSessionId());
             }
             return b.GET().build();

@@ -161,9 +161,59 @@ public class Ledger {
     }
 
     /**
-     * Presigned and uploaded, in one write: the submission id, the session ids it was presigned
-     * with and its upload URL are only worth keeping once the bytes are at the storage (a restart
-     * before that simply presigns again).
+     * What {@link #holdSubmission} found: the row that holds the submission when it is another
+     * input's ({@code heldBy}), else null and the session ids this input now uses with it.
+     */
+    public record SubmissionHold(LedgerRecord heldBy, String partnerSessionId, String sdkSessionId) {
+    }
+
+    /**
+     * Records the submission a presign returned for the input {@code id}, before anything is
+     * uploaded to it. OneKYC may answer a presign with an existing INITIATED submission ("new or
+     * existing submission", reference 4), which may be one another input holds: that one must not
+     * get this input's bytes. An input that ended without confirming its submission (it failed
+     * before the confirm) lets it go, as OneKYC never processed it and may hand it out again; its
+     * session ids, which OneKYC knows the submission by, go with it.
+     */
+    public SubmissionHold holdSubmission(String id, String submissionId, String partnerSessionId,
+                                         String sdkSessionId) {
+        String partnerSession = partnerSessionId;
+        String sdkSession = sdkSessionId;
+        for (int attempt = 0; attempt < 5; attempt++) {
+            try {
+                requireOne(update("UPDATE ktp_submission SET state = ?, submission_id = ?, partner_session_id = ?,"
+                                + " sdk_session_id = ?, upload_url = NULL, upload_url_expires_at = NULL, updated_at = ?"
+                                + " WHERE id = ? AND state IN (?, ?, ?)",
+                        SubmissionState.PRESIGNED.name(), submissionId, partnerSession, sdkSession,
+                        System.currentTimeMillis(), id, SubmissionState.RECEIVED.name(),
+                        SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name()), id);
+                return new SubmissionHold(null, partnerSession, sdkSession);
+            } catch (LedgerException e) {
+                if (!e.isDuplicateKey()) {
+                    throw e;
+                }
+            }
+            Optional<LedgerRecord> held = findBySubmissionId(submissionId);
+            if (held.isEmpty()) {
+                continue; // let go meanwhile
+            }
+            LedgerRecord holder = held.get();
+            if (!holder.state().isFinal() || holder.submittedAt() != null) {
+                return new SubmissionHold(holder, partnerSessionId, sdkSessionId);
+            }
+            if (1 == update("UPDATE ktp_submission SET submission_id = NULL, updated_at = ? WHERE id = ?"
+                    + " AND submission_id = ? AND submitted_at IS NULL", System.currentTimeMillis(), holder.id(),
+                    submissionId)) {
+                partnerSession = holder.partnerSessionId() != null ? holder.partnerSessionId() : partnerSessionId;
+                sdkSession = holder.sdkSessionId() != null ? holder.sdkSessionId() : sdkSessionId;
+            }
+        }
+        throw new LedgerException("Submission " + submissionId + " kept changing hands (ledger row " + id + ")");
+    }
+
+    /**
+     * Presigned and uploaded, in one write: the upload URL is only worth keeping once the bytes
+     * are at the storage (a restart before that simply presigns again).
      */
     public void markUploaded(String id, String submissionId, String partnerSessionId, String sdkSessionId,
                              String uploadUrl, Long uploadUrlExpiresAt) {

@@ -8,8 +8,8 @@ public enum SubmissionState {
     /** Accepted locally; about to presign. */
     RECEIVED,
     /**
-     * Presigned (submission id known); about to upload. Written by earlier versions of the bundle;
-     * rows left in it are still resumed (the presign and the upload are now recorded together).
+     * Presigned: the submission id is held for this input (no other input may upload to it);
+     * about to upload. A restart presigns again.
      */
     PRESIGNED,
     /** Presigned and the bytes stored at the URL (submission id known); about to confirm. */

@@ -188,6 +188,11 @@ public final class GtfSandbox {
         return core.submissions.size();
     }
 
+    /** Presigns answered with the user's submission still waiting for its upload (see SandboxSettings). */
+    public long presignsReused() {
+        return core.submissions.reusedCount();
+    }
+
     /** Callback POSTs answered with 2xx (each duplicate copy counts). */
     public long callbacksDelivered() {
         return callbacks.deliveredCount();

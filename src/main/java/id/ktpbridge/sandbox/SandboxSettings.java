@@ -15,6 +15,7 @@ public class SandboxSettings {
 
     private volatile int serverThreads = 16;
     private volatile boolean detailsAcceptsUserToken = true;
+    private volatile boolean presignReusesOpenSubmission;
     private volatile String host = "127.0.0.1";
     private volatile int port = 0;
     /** Base URL put into presigned URLs; null = derived from host/port (set it when behind NAT/Docker). */
@@ -146,6 +147,13 @@ public class SandboxSettings {
     public boolean isDetailsAcceptsUserToken() { return detailsAcceptsUserToken; }
 
     public void setDetailsAcceptsUserToken(boolean accepts) { this.detailsAcceptsUserToken = accepts; }
+
+    /**
+     * "New or existing submission" (reference 4) read as: a presign answers with the user's
+     * INITIATED submission, when there is one, instead of a new one (fresh URLs to the same objects).
+     */
+    public boolean isPresignReusesOpenSubmission() { return presignReusesOpenSubmission; }
+    public void setPresignReusesOpenSubmission(boolean reuses) { this.presignReusesOpenSubmission = reuses; }
 
     public long getMaxUploadBytes() { return maxUploadBytes; }
     public void setMaxUploadBytes(long maxUploadBytes) { this.maxUploadBytes = maxUploadBytes; }

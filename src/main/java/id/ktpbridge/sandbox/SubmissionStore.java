@@ -6,12 +6,14 @@ import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
 
 /** In-memory submissions by id, remembering creation order for the inspection hooks. */
 final class SubmissionStore {
 
     private final Map<String, Submission> byId = new ConcurrentHashMap<>();
     private final Queue<Submission> inOrder = new ConcurrentLinkedQueue<>();
+    private final AtomicLong reused = new AtomicLong();
 
     void add(Submission submission) {
         byId.put(submission.id(), submission);
@@ -39,6 +41,25 @@ final class SubmissionStore {
             }
         }
         return latestOwned != null ? latestOwned : latest;
+    }
+
+    /** The user's latest submission still waiting for upload and confirm (counted as handed out again), or null. */
+    Submission reuseInitiated(UserKey owner) {
+        Submission latest = null;
+        for (Submission s : inOrder) {
+            if (s.owner().equals(owner) && s.status() == Submission.Status.INITIATED) {
+                latest = s;
+            }
+        }
+        if (latest != null) {
+            reused.incrementAndGet();
+        }
+        return latest;
+    }
+
+    /** Presigns answered with an existing submission. */
+    long reusedCount() {
+        return reused.get();
     }
 
     List<String> ids() {

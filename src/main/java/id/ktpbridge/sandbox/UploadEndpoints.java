@@ -40,10 +40,15 @@ final class UploadEndpoints {
             throw new ApiError(400, 1542, "INVALID_SUBMISSION_TYPE");
         }
         List<String> keys = "KTP_SCAN".equals(type) ? core.settings.getDocumentKeys() : List.of("SELFIE");
-        Submission submission = new Submission(UUID.randomUUID().toString(), type, user,
-                Exchanges.header(ex, "x-partner-session-id"), Exchanges.header(ex, "x-sdk-session-id"), keys);
-        core.submissions.add(submission);
+        Submission submission = core.settings.isPresignReusesOpenSubmission()
+                ? core.submissions.reuseInitiated(user) : null;
+        if (submission == null || !submission.submissionType().equals(type)) {
+            submission = new Submission(UUID.randomUUID().toString(), type, user,
+                    Exchanges.header(ex, "x-partner-session-id"), Exchanges.header(ex, "x-sdk-session-id"), keys);
+            core.submissions.add(submission);
+        }
         call.submissionId = submission.id();
+        keys = submission.documentKeys();
 
         long expiry = core.settings.getUrlExpirySeconds();
         ObjectNode data = SandboxCore.JSON.createObjectNode();

@@ -12,6 +12,7 @@ import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.gtf.Presigned;
 import id.ktpbridge.gtf.StorageUploadException;
 import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.SubmissionState;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
@@ -28,6 +29,8 @@ public class Submitter {
     private static final Logger LOG = LoggerFactory.getLogger(Submitter.class);
     /** A stored upload URL this close to expiry is not worth trying: presign again instead. */
     private static final Duration URL_MARGIN = Duration.ofSeconds(30);
+    /** How long a presign is tried again while it returns a submission another input holds. */
+    static final Duration HELD_SUBMISSION_WAIT = Duration.ofMinutes(2);
 
     private final GtfClient gtf;
     private final Ledger ledger;
@@ -79,9 +82,39 @@ public class Submitter {
             work.context = work.context.withFreshSessions();
         }
         work.sessionsUsed = true;
-        work.presigned = gtf.presign(work.context);
-        work.urlExpiresAt = System.currentTimeMillis() + primarySlot(work.presigned).expiryInSeconds() * 1000;
-        LOG.debug("Presigned: ledger {} submission {}", work.ledgerId, work.presigned.submissionId());
+        long giveUpAt = System.currentTimeMillis() + HELD_SUBMISSION_WAIT.toMillis();
+        for (long wait = 250; ; wait = Math.min(2 * wait, 5_000)) {
+            work.presigned = gtf.presign(work.context);
+            work.urlExpiresAt = System.currentTimeMillis() + primarySlot(work.presigned).expiryInSeconds() * 1000;
+            String submissionId = work.presigned.submissionId();
+            Ledger.SubmissionHold hold = ledger.holdSubmission(work.ledgerId, submissionId,
+                    work.context.partnerSessionId(), work.context.sdkSessionId());
+            if (hold.heldBy() == null) {
+                // the session ids OneKYC knows it by: an earlier holder's when it was taken over from one
+                work.context = work.context.withSessions(hold.partnerSessionId(), hold.sdkSessionId());
+                LOG.debug("Presigned: ledger {} submission {}", work.ledgerId, submissionId);
+                return;
+            }
+            LedgerRecord holder = hold.heldBy();
+            // OneKYC handed out a submission another input is about to upload to and confirm: ask
+            // again once that one is confirmed (a new presign then gets a new submission)
+            if (System.currentTimeMillis() + wait > giveUpAt) {
+                throw new GtfApiException("presign", 200, null, "SUBMISSION_HELD_BY_ANOTHER_INPUT",
+                        List.of("ledger " + holder.id()));
+            }
+            LOG.info("Presign for ledger {} returned submission {}, which ledger {} holds: presigning again in {} ms",
+                    work.ledgerId, submissionId, holder.id(), wait);
+            pause(wait);
+        }
+    }
+
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new GtfApiException("presign", "interrupted", e);
+        }
     }
 
     public void upload(Exchange exchange) {

@@ -201,6 +201,37 @@ class LedgerTest {
     }
 
     @Test
+    void aSubmissionIsHeldByOneOpenInputAndLetGoByOneThatEndedBeforeItsConfirm() {
+        String first = newRow(SubmissionState.RECEIVED);
+        String second = newRow(SubmissionState.RECEIVED);
+        assertNull(ledger.holdSubmission(first, "sub-x", "ps-1", "sdk-1").heldBy());
+        assertEquals(SubmissionState.PRESIGNED, row(first).state());
+        assertNull(ledger.holdSubmission(first, "sub-x", "ps-1", "sdk-1").heldBy(), "presigned again, same answer");
+
+        // another open input is refused it
+        assertEquals(first, ledger.holdSubmission(second, "sub-x", "ps-2", "sdk-2").heldBy().id());
+        assertEquals(null, row(second).submissionId());
+
+        // the holder failed before its confirm: OneKYC never processed the submission, so it is free,
+        // and the session ids it is known by go with it
+        ledger.markEnded(first, SubmissionState.FAILED, "GTF_UPLOAD_FAILED", "refused");
+        Ledger.SubmissionHold taken = ledger.holdSubmission(second, "sub-x", "ps-2", "sdk-2");
+        assertNull(taken.heldBy());
+        assertEquals("ps-1", taken.partnerSessionId());
+        assertEquals("sdk-1", taken.sdkSessionId());
+        assertEquals("sub-x", row(second).submissionId());
+        assertEquals("ps-1", row(second).partnerSessionId());
+        assertNull(row(first).submissionId());
+
+        // a confirmed holder keeps it, also once it has ended
+        String confirmed = confirmedRow(0L);
+        assertTrue(ledger.claim(confirmed, "poll"));
+        ledger.recordResult(confirmed, null, null, null, null, null, c -> { });
+        String third = newRow(SubmissionState.RECEIVED);
+        assertEquals(confirmed, ledger.holdSubmission(third, "sub-" + confirmed, "ps-3", "sdk-3").heldBy().id());
+    }
+
+    @Test
     void markEndedRecordsReasonAndTruncatesLongMessages() {
         String id = newRow(SubmissionState.RECEIVED);
 
