@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 import id.ktpbridge.collect.Collector;
+import id.ktpbridge.gtf.CallContext;
 import id.ktpbridge.gtf.GtfApiException;
 import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.gtf.Presigned;
@@ -78,6 +79,8 @@ public class Submitter {
 
     private void presignAnew(WorkItem work) {
         // a new submission gets its own session ids: the details lookup goes by the partner session
+        CallContext earlier = work.context;
+        String earlierSubmission = work.presigned != null ? work.presigned.submissionId() : work.knownSubmissionId;
         if (work.sessionsUsed) {
             work.context = work.context.withFreshSessions();
         }
@@ -87,8 +90,10 @@ public class Submitter {
             work.presigned = gtf.presign(work.context);
             work.urlExpiresAt = System.currentTimeMillis() + primarySlot(work.presigned).expiryInSeconds() * 1000;
             String submissionId = work.presigned.submissionId();
+            // the same submission handed out again is known by the session ids it was presigned with
+            CallContext sessions = submissionId.equals(earlierSubmission) ? earlier : work.context;
             Ledger.SubmissionHold hold = ledger.holdSubmission(work.ledgerId, submissionId,
-                    work.context.partnerSessionId(), work.context.sdkSessionId());
+                    sessions.partnerSessionId(), sessions.sdkSessionId());
             if (hold.heldBy() == null) {
                 // the session ids OneKYC knows it by: an earlier holder's when it was taken over from one
                 work.context = work.context.withSessions(hold.partnerSessionId(), hold.sdkSessionId());

@@ -61,4 +61,29 @@ class RepresignSessionsTest {
             }
         }
     }
+
+    @Test
+    void theSameSubmissionHandedOutAgainKeepsTheSessionIdsItWasFirstPresignedWith() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.sandbox.faults.expired-url-rate", "0.5",
+                "gtf.sandbox.faults.seed", "11", "gtf.retry.max-attempts", "6",
+                "gtf.sandbox.presign-reuses-open-submission", "true"))) {
+            for (int i = 0; i < IMAGES; i++) {
+                String name = "u35" + String.format("%02d", i) + ".png";
+                Results.drop(app.inbox(), name, SampleImages.card(name, "png"));
+            }
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == IMAGES);
+            assertTrue(app.sandbox().presignsReused() > 0, "an expired URL's presign got its submission back");
+
+            Map<String, ApiCall> firstPresign = new java.util.HashMap<>();
+            app.sandbox().requestLog().stream().filter(c -> c.endpoint().equals("presign") && c.httpStatus() == 200)
+                    .forEach(c -> firstPresign.putIfAbsent(c.submissionId(), c));
+            for (JsonNode result : Results.read(app.results())) {
+                assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+                assertEquals(firstPresign.get(result.path("submissionId").asText()).partnerSessionId(),
+                        result.path("partnerSessionId").asText());
+            }
+            assertTrue(app.sandbox().requestLog().stream().noneMatch(c -> c.endpoint().equals("details")
+                    && c.httpStatus() != 200), "details found each by its own session ids");
+        }
+    }
 }
