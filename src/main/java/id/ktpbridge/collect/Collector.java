@@ -119,7 +119,8 @@ public class Collector {
             return true;
         }
         LOG.info("Submission {}: {}; trying again later", r.submissionId(), why);
-        ledger.releaseClaim(r.id(), now + retryDelay.toMillis());
+        long next = now + retryDelay.toMillis();
+        ledger.releaseClaim(r.id(), r.deadlineAt() == null ? next : Math.min(next, r.deadlineAt()));
         return false;
     }
 

@@ -14,6 +14,7 @@ public class GtfApiException extends RuntimeException {
     /** Causes given to a 2xx whose body is not a JSON envelope. */
     static final String MALFORMED_JSON = "MALFORMED_JSON";
     static final String NOT_A_JSON_OBJECT = "NOT_A_JSON_OBJECT";
+    static final String NOT_AN_ENVELOPE = "NOT_AN_ENVELOPE";
 
     private final String endpoint;
     private final int httpStatus;
@@ -54,7 +55,7 @@ public class GtfApiException extends RuntimeException {
             return status;
         }
         String c = cause == null ? "" : cause.toUpperCase(Locale.ROOT);
-        if (code == null && (c.equals(MALFORMED_JSON) || c.equals(NOT_A_JSON_OBJECT))) {
+        if (code == null && (c.equals(MALFORMED_JSON) || c.equals(NOT_A_JSON_OBJECT) || c.equals(NOT_AN_ENVELOPE))) {
             return 0;
         }
         switch (c) {

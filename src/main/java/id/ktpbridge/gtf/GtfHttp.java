@@ -201,6 +201,10 @@ public class GtfHttp {
 
     private JsonNode data(String endpoint, HttpResponse<String> response) {
         JsonNode root = parse(endpoint, response);
+        if (!root.has("success") && !root.has("data")) {
+            // JSON, but not OneKYC's envelope (a proxy's {"message": ...}): as good as no answer
+            throw new GtfApiException(endpoint, response.statusCode(), null, GtfApiException.NOT_AN_ENVELOPE);
+        }
         if (root.path("success").isBoolean() && !root.path("success").asBoolean()) {
             throw firstError(endpoint, response.statusCode(), root);
         }

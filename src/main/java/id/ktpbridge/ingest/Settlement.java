@@ -8,9 +8,9 @@ import org.apache.camel.Exchange;
 /**
  * Whether a failed input is quarantined or stays in its source. It is quarantined once its
  * outcome is recorded (a REJECTED or FAILED result), and for any failure the bundle cannot expect
- * to go away. It stays, to be taken again, when the bundle was stopping or its database was away
- * for a moment before the outcome could be recorded: moved aside then, it would have neither a
- * result nor another attempt.
+ * to go away. It stays, to be taken again, when the bundle was stopping, its database was away
+ * for a moment before the outcome could be recorded, or the input was deferred ({@link
+ * InputDeferredException}): moved aside then, it would have neither a result nor another attempt.
  */
 public final class Settlement {
 
@@ -43,7 +43,7 @@ public final class Settlement {
                 : exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof InterruptedException || t instanceof RejectedExecutionException
-                    || t instanceof LedgerException l && l.isTransient()) {
+                    || t instanceof InputDeferredException || t instanceof LedgerException l && l.isTransient()) {
                 return true;
             }
         }

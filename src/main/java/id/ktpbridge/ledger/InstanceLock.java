@@ -33,6 +33,8 @@ public final class InstanceLock implements AutoCloseable {
     private final String session;
     private final boolean cluster;
     private Connection connection;
+    /** The server process of the session that last took the lock (0 before the first). */
+    private int ownPid;
     private String holders = "";
 
     private InstanceLock(String url, Properties connectionProperties, String session, boolean cluster) {
@@ -57,11 +59,38 @@ public final class InstanceLock implements AutoCloseable {
         properties.setProperty("user", user);
         properties.setProperty("password", password);
         properties.setProperty("ApplicationName", session);
+        // a network that drops packets must not hold a check (or a stop waiting for it) for minutes
+        properties.setProperty("connectTimeout", "10");
+        properties.setProperty("loginTimeout", "10");
+        properties.setProperty("socketTimeout", "30");
+        properties.setProperty("tcpKeepAlive", "true");
         InstanceLock lock = new InstanceLock(url, properties, session, cluster);
-        if (!lock.tryTake()) {
-            throw new IllegalStateException(lock.refusal());
+        // a database still starting gets as long as the connection pool gives it (10 s)
+        long giveUpAt = System.currentTimeMillis() + 10_000;
+        while (true) {
+            try {
+                if (!lock.tryTake()) {
+                    throw new IllegalStateException(lock.refusal());
+                }
+                return lock;
+            } catch (SQLException e) {
+                boolean notReachable = e.getSQLState() != null
+                        && (e.getSQLState().startsWith("08") || e.getSQLState().equals("57P03"));
+                if (!notReachable || System.currentTimeMillis() >= giveUpAt) {
+                    throw e;
+                }
+                sleep(500);
+            }
         }
-        return lock;
+    }
+
+    private static void sleep(long millis) throws SQLException {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SQLException("interrupted while waiting for the database", e);
+        }
     }
 
     /**
@@ -140,7 +169,12 @@ public final class InstanceLock implements AutoCloseable {
                     taken = rs.next() && rs.getBoolean(1);
                 }
             }
-            if (!taken) {
+            if (taken) {
+                try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                    rs.next();
+                    ownPid = rs.getInt(1);
+                }
+            } else {
                 holders = describeHolders(c);
             }
         } finally {
@@ -168,14 +202,18 @@ public final class InstanceLock implements AutoCloseable {
         return names.isEmpty() ? "" : ", held by " + String.join(", ", names);
     }
 
-    /** Ends the sessions named as this instance's that hold the lock; returns how many. */
+    /** Ends this instance's earlier session (its process id and name) if it still holds the lock; returns how many. */
     private int endOwnEarlierSessions() throws SQLException {
+        if (ownPid == 0) {
+            return 0;
+        }
         int ended = 0;
         try (Connection c = DriverManager.getConnection(url, connectionProperties);
              PreparedStatement ps = c.prepareStatement("SELECT pg_terminate_backend(pid) FROM (" + HOLDERS
-                     + ") h WHERE h.application_name = ? AND h.pid <> pg_backend_pid()")) {
+                     + ") h WHERE h.pid = ? AND h.application_name = ? AND h.pid <> pg_backend_pid()")) {
             ps.setInt(1, KEY_CLASS);
-            ps.setString(2, session);
+            ps.setInt(2, ownPid);
+            ps.setString(3, session);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     ended += rs.getBoolean(1) ? 1 : 0;

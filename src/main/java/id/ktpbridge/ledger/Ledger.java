@@ -201,12 +201,11 @@ public class Ledger {
             if (!holder.state().isFinal() || holder.submittedAt() != null) {
                 return new SubmissionHold(holder, partnerSessionId, sdkSessionId);
             }
-            if (1 == update("UPDATE ktp_submission SET submission_id = NULL, updated_at = ? WHERE id = ?"
-                    + " AND submission_id = ? AND submitted_at IS NULL", System.currentTimeMillis(), holder.id(),
-                    submissionId)) {
-                partnerSession = holder.partnerSessionId() != null ? holder.partnerSessionId() : partnerSessionId;
-                sdkSession = holder.sdkSessionId() != null ? holder.sdkSessionId() : sdkSessionId;
-            }
+            // whoever lets it go first, OneKYC knows the submission by its first holder's session ids
+            update("UPDATE ktp_submission SET submission_id = NULL, updated_at = ? WHERE id = ? AND submission_id = ?"
+                    + " AND submitted_at IS NULL", System.currentTimeMillis(), holder.id(), submissionId);
+            partnerSession = holder.partnerSessionId() != null ? holder.partnerSessionId() : partnerSessionId;
+            sdkSession = holder.sdkSessionId() != null ? holder.sdkSessionId() : sdkSessionId;
         }
         throw new LedgerException("Submission " + submissionId + " kept changing hands (ledger row " + id + ")");
     }

@@ -48,9 +48,13 @@ public final class ResultDocument {
         return doc;
     }
 
-    /** The file name a result is stored under: the submission id, or the ledger id when it never got one. */
+    /**
+     * The name a result is stored under: the submission id once it was confirmed, else the ledger
+     * id. A submission never confirmed may be handed to another input later ("new or existing
+     * submission"), whose result must not replace this one.
+     */
     public static String name(LedgerRecord r) {
-        return r.submissionId() != null ? r.submissionId() : "local-" + r.id();
+        return r.submissionId() != null && r.submittedAt() != null ? r.submissionId() : "local-" + r.id();
     }
 
     private static String iso(Long epochMillis) {

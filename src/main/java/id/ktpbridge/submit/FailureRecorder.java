@@ -2,6 +2,7 @@ package id.ktpbridge.submit;
 
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.InputAlreadyEndedException;
+import id.ktpbridge.ingest.InputDeferredException;
 import id.ktpbridge.ingest.InputRejectedException;
 import id.ktpbridge.ingest.Settlement;
 import id.ktpbridge.ledger.Ledger;
@@ -40,6 +41,12 @@ public class FailureRecorder implements Processor {
         // the ledger id is known as soon as the intake wrote the row, before the work item exists
         WorkItem work = exchange.getProperty(WorkItem.PROPERTY, WorkItem.class);
         String ledgerId = work != null ? work.ledgerId : exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+        if (failure instanceof InputDeferredException || Settlement.staysInSource(exchange)) {
+            // deferred, stopping, interrupted or the database away: no result now, the input stays in
+            // its source and its row is resumed when it is taken again
+            LOG.warn("Ledger {} left for another attempt: {}", ledgerId, message);
+            return;
+        }
         String reason = FailureReport.reasonCode(failure);
         if (work == null && ledgerId != null && ledger.findById(ledgerId)
                 .map(r -> r.state() == SubmissionState.REJECTED).orElse(false)) {

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 
 import id.ktpbridge.collect.Collector;
 import id.ktpbridge.gtf.CallContext;
@@ -12,6 +13,7 @@ import id.ktpbridge.gtf.GtfApiException;
 import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.gtf.Presigned;
 import id.ktpbridge.gtf.StorageUploadException;
+import id.ktpbridge.ingest.InputDeferredException;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.SubmissionState;
@@ -30,8 +32,12 @@ public class Submitter {
     private static final Logger LOG = LoggerFactory.getLogger(Submitter.class);
     /** A stored upload URL this close to expiry is not worth trying: presign again instead. */
     private static final Duration URL_MARGIN = Duration.ofSeconds(30);
-    /** How long a presign is tried again while it returns a submission another input holds. */
-    static final Duration HELD_SUBMISSION_WAIT = Duration.ofMinutes(2);
+    /**
+     * How long a presign is tried again in place while it returns a submission another input
+     * holds; then the input waits in its source.
+     */
+    static final Duration HELD_SUBMISSION_WAIT = Duration.ofSeconds(30);
+    private volatile Duration heldSubmissionWait = HELD_SUBMISSION_WAIT;
 
     private final GtfClient gtf;
     private final Ledger ledger;
@@ -52,6 +58,11 @@ public class Submitter {
         this.primaryDocumentKey = primaryDocumentKey;
         this.firstPollDelay = firstPollDelay;
         this.pollDeadline = pollDeadline;
+    }
+
+    /** Shorter waits for tests. */
+    void heldSubmissionWait(Duration wait) {
+        this.heldSubmissionWait = wait;
     }
 
     public void presign(Exchange exchange) {
@@ -85,7 +96,7 @@ public class Submitter {
             work.context = work.context.withFreshSessions();
         }
         work.sessionsUsed = true;
-        long giveUpAt = System.currentTimeMillis() + HELD_SUBMISSION_WAIT.toMillis();
+        long giveUpAt = System.currentTimeMillis() + heldSubmissionWait.toMillis();
         for (long wait = 250; ; wait = Math.min(2 * wait, 5_000)) {
             work.presigned = gtf.presign(work.context);
             work.urlExpiresAt = System.currentTimeMillis() + primarySlot(work.presigned).expiryInSeconds() * 1000;
@@ -102,14 +113,17 @@ public class Submitter {
             }
             LedgerRecord holder = hold.heldBy();
             // OneKYC handed out a submission another input is about to upload to and confirm: ask
-            // again once that one is confirmed (a new presign then gets a new submission)
+            // again once that one is confirmed (a new presign then gets a new submission). Should
+            // the other stay unfinished (its instance died, say), this input waits in its source
             if (System.currentTimeMillis() + wait > giveUpAt) {
-                throw new GtfApiException("presign", 200, null, "SUBMISSION_HELD_BY_ANOTHER_INPUT",
-                        List.of("ledger " + holder.id()));
+                throw new InputDeferredException("OneKYC keeps handing out submission " + submissionId
+                        + ", which ledger " + holder.id() + " holds; tried again later");
             }
+            // jittered, so inputs waiting for the same submission do not all ask at the same moment
+            long pause = wait / 2 + ThreadLocalRandom.current().nextLong(wait / 2 + 1);
             LOG.info("Presign for ledger {} returned submission {}, which ledger {} holds: presigning again in {} ms",
-                    work.ledgerId, submissionId, holder.id(), wait);
-            pause(wait);
+                    work.ledgerId, submissionId, holder.id(), pause);
+            pause(pause);
         }
     }
 
@@ -118,7 +132,7 @@ public class Submitter {
             Thread.sleep(millis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new GtfApiException("presign", "interrupted", e);
+            throw new InputDeferredException("interrupted while waiting to presign again");
         }
     }
 

@@ -169,6 +169,10 @@ class GtfHttpTest {
         body(200, "42");
         assertTrue(http.call("status", get()).path("ok").asBoolean());
         assertEquals(4, requests.get());
+        // JSON, but not the envelope
+        body(200, "{\"message\":\"upstream ok\"}");
+        assertTrue(http.call("presign", get()).path("ok").asBoolean());
+        assertEquals(6, requests.get());
 
         requests.set(0);
         for (int i = 0; i < 4; i++) {

@@ -10,10 +10,17 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.gtf.CallContext;
+import id.ktpbridge.gtf.GtfClient;
+import id.ktpbridge.gtf.TokenKey;
+import id.ktpbridge.ledger.NewInput;
+import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.sandbox.StorageRequest;
 import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
 import org.junit.jupiter.api.Test;
@@ -44,7 +51,7 @@ class SubmissionReuseTest {
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.source.user-id-pattern", "(?<user>u[0-9]+)-.*",
                 "gtf.sandbox.presign-reuses-open-submission", "true", "gtf.sandbox.faults.latency", "30",
                 "ktp.source.read-lock-min-age", "100"))) {
-            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == images);
+            await().atMost(Duration.ofSeconds(90)).until(() -> Results.count(app.results()) == images);
 
             Set<String> submissions = new HashSet<>();
             for (JsonNode result : Results.read(app.results())) {
@@ -61,6 +68,42 @@ class SubmissionReuseTest {
             }
             assertTrue(app.sandbox().submissionCount() >= images);
             assertTrue(app.sandbox().presignsReused() > 0, "the case was met");
+        }
+    }
+
+    @Test
+    void anInputMeetingASubmissionThatStaysHeldWaitsInItsSourceUntilItIsFree() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.sandbox.presign-reuses-open-submission", "true"))) {
+            app.bean("submitter", Submitter.class).heldSubmissionWait(Duration.ofSeconds(1));
+            // an input of u4300 whose worker went away after its presign (an instance killed, say)
+            GtfClient gtf = app.bean("gtfClient", GtfClient.class);
+            CallContext ctx = new CallContext(new TokenKey(gtf.settings().onboardingPartner(), "u4300",
+                    "PARTNER_USER_ID"), UUID.randomUUID().toString(), UUID.randomUUID().toString());
+            String held = gtf.presign(ctx).submissionId();
+            String holder = UUID.randomUUID().toString();
+            app.ledger().insert(new NewInput(holder, "file", "/elsewhere/u4300.png", "u4300.png", "cd".repeat(32),
+                    1L, "image/png", gtf.settings().onboardingPartner(), "u4300", "PARTNER_USER_ID",
+                    ctx.partnerSessionId(), ctx.sdkSessionId(), null), SubmissionState.RECEIVED);
+            assertEquals(null, app.ledger().holdSubmission(holder, held, ctx.partnerSessionId(),
+                    ctx.sdkSessionId()).heldBy());
+
+            try (LogCapture log = new LogCapture()) {
+                Results.drop(app.inbox(), "u4300.png", SampleImages.card("deferred", "png"));
+                await().atMost(Duration.ofSeconds(20)).until(() -> log.text().split("left for another attempt",
+                        -1).length > 2);
+            }
+            assertEquals(0, Results.count(app.results()), "no result while the submission is held");
+            assertTrue(java.nio.file.Files.exists(app.inbox().resolve("u4300.png")), "the input waits in its source");
+            assertEquals(0, Results.count(app.failed()), "nothing quarantined");
+
+            // the holder ends before its confirm: the submission is free, and taken over
+            app.ledger().markEnded(holder, SubmissionState.FAILED, "GTF_UPLOAD_FAILED", "went away");
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals(held, result.path("submissionId").asText());
+            assertEquals(ctx.partnerSessionId(), result.path("partnerSessionId").asText(),
+                    "known by the session ids it was presigned with");
         }
     }
 }
