@@ -214,9 +214,11 @@ public class BridgeConfiguration implements CamelConfiguration {
                         s.string("gtf.partner-user-id-type")),
                 publisher, json, gtfSettings.onboardingPartner(), dataDir.resolve("spool"),
                 dedupe.equals("content")));
-        registry.bind("submitter", new Submitter(gtf, ledger, collector, gtfSettings.primaryDocumentKey(),
+        Submitter submitter = new Submitter(gtf, ledger, collector, gtfSettings.primaryDocumentKey(),
                 s.duration("ktp.poll.first-delay", Duration.ofSeconds(3)),
-                s.duration("ktp.poll.deadline", Duration.ofMinutes(30))));
+                s.duration("ktp.poll.deadline", Duration.ofMinutes(30)));
+        submitter.retryWindow(s.duration("ktp.submit.retry-window", Submitter.DEFAULT_RETRY_WINDOW));
+        registry.bind("submitter", submitter);
         registry.bind("failureRecorder", new FailureRecorder(ledger, publisher));
         registry.bind("failureReport", new FailureReport(json));
         registry.bind("fileSidecar", new FileSidecar(json, s.path("ktp.source.done-dir"), s.path("ktp.source.failed-dir")));

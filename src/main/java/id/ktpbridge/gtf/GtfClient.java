@@ -160,7 +160,7 @@ public class GtfClient {
             boolean transientFailure = status == 0 || status == 429 || status >= 500;
             if (!transientFailure || attempt >= settings.retryMaxAttempts()
                     || retryAfter > http.maxRetryAfterMillis()) {
-                throw status == 0 ? new StorageUploadException(body, null)
+                throw status == 0 ? StorageUploadException.unanswered(body)
                         : new StorageUploadException(status, s3Code(body));
             }
             long wait = retryAfter >= 0 ? retryAfter : http.backoff(attempt);

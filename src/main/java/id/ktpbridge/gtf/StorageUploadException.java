@@ -5,18 +5,30 @@ public class StorageUploadException extends RuntimeException {
 
     private final int httpStatus;
     private final String storageCode;
+    private final boolean unanswered;
 
     public StorageUploadException(int httpStatus, String storageCode) {
         super("Presigned storage refused the upload: HTTP " + httpStatus
                 + (storageCode == null ? "" : " (" + storageCode + ")"));
         this.httpStatus = httpStatus;
         this.storageCode = storageCode;
+        this.unanswered = false;
     }
 
     public StorageUploadException(String problem, Throwable cause) {
+        this(problem, cause, false);
+    }
+
+    private StorageUploadException(String problem, Throwable cause, boolean unanswered) {
         super("Upload to presigned storage failed: " + problem, cause);
         this.httpStatus = 0;
         this.storageCode = null;
+        this.unanswered = unanswered;
+    }
+
+    /** The storage did not answer (connection refused or cut, a timeout). */
+    public static StorageUploadException unanswered(String problem) {
+        return new StorageUploadException(problem, null, true);
     }
 
     public int httpStatus() {
@@ -29,5 +41,10 @@ public class StorageUploadException extends RuntimeException {
 
     public boolean isUrlRejected() {
         return httpStatus == 403;
+    }
+
+    /** No answer, throttled or a server error: worth another try later. */
+    public boolean isTransient() {
+        return unanswered || httpStatus == 429 || httpStatus >= 500;
     }
 }

@@ -146,7 +146,8 @@ public class Intake implements Processor {
         claimContent(exchange, ledgerId, sourceType, image.sha256());
         exchange.setProperty(WorkItem.PROPERTY, new WorkItem(ledgerId, image.file(), image.contentType(),
                 new CallContext(new TokenKey(onboardingPartner, user.id(), user.type()), input.partnerSessionId(),
-                        input.sdkSessionId()), metadata, SubmissionState.RECEIVED, null, false));
+                        input.sdkSessionId()), metadata, SubmissionState.RECEIVED, null, false,
+                System.currentTimeMillis()));
     }
 
     /**
@@ -212,7 +213,8 @@ public class Intake implements Processor {
                 exchange.setProperty(WorkItem.PROPERTY, new WorkItem(earlier.id(), image.file(), image.contentType(),
                         new CallContext(new TokenKey(earlier.onboardingPartner(), earlier.partnerUserId(),
                                 earlier.partnerUserIdType()), earlier.partnerSessionId(), earlier.sdkSessionId()),
-                        metadata(earlier.confirmMetadata()), earlier.state(), earlier.submissionId(), true));
+                        metadata(earlier.confirmMetadata()), earlier.state(), earlier.submissionId(), true,
+                        earlier.createdAt()));
             }
             default -> LOG.info("Input already submitted as ledger {} (submission {}, {}): nothing to submit",
                     earlier.id(), earlier.submissionId(), earlier.state());

@@ -38,6 +38,9 @@ public class Submitter {
      */
     static final Duration HELD_SUBMISSION_WAIT = Duration.ofSeconds(30);
     private volatile Duration heldSubmissionWait = HELD_SUBMISSION_WAIT;
+    /** See {@link #retryWindow}. */
+    public static final Duration DEFAULT_RETRY_WINDOW = Duration.ofMinutes(15);
+    private volatile Duration retryWindow = DEFAULT_RETRY_WINDOW;
 
     private final GtfClient gtf;
     private final Ledger ledger;
@@ -65,8 +68,46 @@ public class Submitter {
         this.heldSubmissionWait = wait;
     }
 
+    /**
+     * How long after an input was first taken in a step that failed for a passing reason (no
+     * answer, throttled, a server error, after the call's own retries) leaves the input in its
+     * source for another attempt instead of failing it ({@code ktp.submit.retry-window}): an
+     * outage of OneKYC or its storage is waited out, nothing confirmed is at stake yet.
+     */
+    public void retryWindow(Duration window) {
+        this.retryWindow = window;
+    }
+
     public void presign(Exchange exchange) {
         WorkItem work = work(exchange);
+        deferIfPassing(work, () -> presign(work));
+    }
+
+    public void upload(Exchange exchange) {
+        WorkItem work = work(exchange);
+        deferIfPassing(work, () -> upload(work));
+    }
+
+    public void confirm(Exchange exchange) {
+        WorkItem work = work(exchange);
+        // a confirm that got no answer is taken as confirmed (see below): what fails here for a
+        // passing reason is the upload again that a 422 asked for
+        deferIfPassing(work, () -> confirm(work));
+    }
+
+    private void deferIfPassing(WorkItem work, Runnable step) {
+        try {
+            step.run();
+        } catch (GtfApiException | StorageUploadException e) {
+            boolean passing = e instanceof GtfApiException g ? g.isTransient() : ((StorageUploadException) e).isTransient();
+            if (!passing || System.currentTimeMillis() - work.takenInAt >= retryWindow.toMillis()) {
+                throw e;
+            }
+            throw new InputDeferredException(e.getMessage() + "; tried again later");
+        }
+    }
+
+    private void presign(WorkItem work) {
         if (work.resumeFrom == SubmissionState.UPLOADED) {
             // the stored URL, while it lasts, lets a confirm answered 422 upload again
             var stored = ledger.storedUpload(work.ledgerId).filter(u -> u.expiresAt() > System.currentTimeMillis());
@@ -136,8 +177,7 @@ public class Submitter {
         }
     }
 
-    public void upload(Exchange exchange) {
-        WorkItem work = work(exchange);
+    private void upload(WorkItem work) {
         if (work.resumeFrom == SubmissionState.UPLOADED) {
             return;
         }
@@ -194,8 +234,7 @@ public class Submitter {
         return work.presigned.submissionId();
     }
 
-    public void confirm(Exchange exchange) {
-        WorkItem work = work(exchange);
+    private void confirm(WorkItem work) {
         String submissionId = work.presigned.submissionId();
         // 422: the storage has no upload for it (lost, or not visible yet): upload again, a bounded number of times
         for (int attempt = 1; ; attempt++) {

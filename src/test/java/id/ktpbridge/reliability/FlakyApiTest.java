@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -81,7 +82,8 @@ class FlakyApiTest {
 
     @Test
     void aRetryAfterBeyondTheConfiguredLongestWaitIsNotWaitedFor() throws Exception {
-        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.retry.max-retry-after", "1s"))) {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.retry.max-retry-after", "1s",
+                "ktp.submit.retry-window", "0"))) {
             app.sandbox().settings().setFailureStatuses(List.of(429));
             app.sandbox().settings().setRetryAfterSeconds(2);
             app.sandbox().settings().setFailureRate("presign", 1.0);
@@ -90,6 +92,40 @@ class FlakyApiTest {
             JsonNode result = Results.read(app.results()).get(0);
             assertEquals("GTF_PRESIGN_FAILED", result.path("reasonCode").asText(), result.toString());
             assertEquals(1, app.sandbox().injectedFailures("presign"), "asked to wait 2 s, it did not try again");
+        }
+    }
+
+    @Test
+    void anOutageBeforeTheConfirmIsWaitedOutWithTheInputInItsSource() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.retry.max-attempts", "2",
+                "gtf.circuit-breaker.failure-threshold", "1000"))) {
+            app.sandbox().settings().setFailureStatuses(List.of(503));
+            app.sandbox().settings().setFailureRate("presign", 1.0);
+            Results.drop(app.inbox(), "u8102.png", SampleImages.card("u8102.png", "png"));
+            // two rounds of attempts: the input was given back to its source and taken again
+            await().atMost(Duration.ofSeconds(30)).until(() -> app.sandbox().injectedFailures("presign") >= 4);
+            assertEquals(0, Results.count(app.results()), "no result during the outage");
+            assertTrue(Files.exists(app.inbox().resolve("u8102.png")), "the input waits in its source");
+
+            app.sandbox().settings().setFailureRate("presign", 0.0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+            assertEquals(1, app.ledger().createdSince(0).size(), "one input, resumed");
+        }
+    }
+
+    @Test
+    void anOutageLongerThanTheRetryWindowFailsTheInput() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.retry.max-attempts", "2",
+                "gtf.circuit-breaker.failure-threshold", "1000", "ktp.submit.retry-window", "2s"))) {
+            app.sandbox().settings().setFailureStatuses(List.of(503));
+            app.sandbox().settings().setFailureRate("presign", 1.0);
+            Results.drop(app.inbox(), "u8103.png", SampleImages.card("u8103.png", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("FAILED", result.path("status").asText(), result.toString());
+            assertEquals("GTF_PRESIGN_FAILED", result.path("reasonCode").asText());
+            assertTrue(app.sandbox().injectedFailures("presign") >= 4, "tried again before it failed");
         }
     }
 }
