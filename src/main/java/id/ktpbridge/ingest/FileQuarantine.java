@@ -34,7 +34,7 @@ public class FileQuarantine {
         String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
         if (Settlement.staysInSource(exchange)) {
             Exception failure = FailureReport.failure(exchange);
-            LOG.warn("Ledger {}: stopped before its outcome was recorded ({}); the file stays in the source folder"
+            LOG.warn("Ledger {}: no outcome recorded yet ({}); the file stays in the source folder"
                     + " and is taken again", ledgerId == null ? "-" : ledgerId,
                     failure == null ? "stopping" : failure.getClass().getSimpleName());
             return;

@@ -194,7 +194,7 @@ public class S3Source {
         String etag = msg.getHeader(AWS2S3Constants.E_TAG, String.class);
         if (Settlement.staysInSource(exchange)) {
             // stopped before the outcome was recorded: the object stays, and is forgotten so it is taken again
-            LOG.warn("Ledger {}: stopped before its outcome was recorded; the S3 object stays in place and is taken"
+            LOG.warn("Ledger {}: no outcome recorded yet; the S3 object stays in place and is taken"
                     + " again", ledgerId == null ? "-" : ledgerId);
             repository().remove(inputKey(exchange));
             return;

@@ -62,7 +62,7 @@ public class SftpSidecar extends ServiceSupport {
         }
         String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
         if (Settlement.staysInSource(exchange)) {
-            LOG.warn("Ledger {}: stopped before its outcome was recorded; the SFTP file stays on the server and is"
+            LOG.warn("Ledger {}: no outcome recorded yet; the SFTP file stays on the server and is"
                     + " taken again", ledgerId == null ? "-" : ledgerId);
             return;
         }
