@@ -173,19 +173,21 @@ public class Ledger {
      * existing submission", reference 4), which may be one another input holds: that one must not
      * get this input's bytes. An input that ended without confirming its submission (it failed
      * before the confirm) lets it go, as OneKYC never processed it and may hand it out again; its
-     * session ids, which OneKYC knows the submission by, go with it.
+     * session ids, which OneKYC knows the submission by, go with it. The upload URL is kept too: an
+     * input taken again after its upload failed (storage away) uploads there while it is valid,
+     * instead of presigning another submission.
      */
     public SubmissionHold holdSubmission(String id, String submissionId, String partnerSessionId,
-                                         String sdkSessionId) {
+                                         String sdkSessionId, String uploadUrl, long uploadUrlExpiresAt) {
         String partnerSession = partnerSessionId;
         String sdkSession = sdkSessionId;
         for (int attempt = 0; attempt < 5; attempt++) {
             try {
                 requireOne(update("UPDATE ktp_submission SET state = ?, submission_id = ?, partner_session_id = ?,"
-                                + " sdk_session_id = ?, upload_url = NULL, upload_url_expires_at = NULL, updated_at = ?"
+                                + " sdk_session_id = ?, upload_url = ?, upload_url_expires_at = ?, updated_at = ?"
                                 + " WHERE id = ? AND state IN (?, ?, ?)",
-                        SubmissionState.PRESIGNED.name(), submissionId, partnerSession, sdkSession,
-                        System.currentTimeMillis(), id, SubmissionState.RECEIVED.name(),
+                        SubmissionState.PRESIGNED.name(), submissionId, partnerSession, sdkSession, uploadUrl,
+                        uploadUrlExpiresAt, System.currentTimeMillis(), id, SubmissionState.RECEIVED.name(),
                         SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name()), id);
                 return new SubmissionHold(null, partnerSession, sdkSession);
             } catch (LedgerException e) {

@@ -145,7 +145,8 @@ public class Submitter {
             // the same submission handed out again is known by the session ids it was presigned with
             CallContext sessions = submissionId.equals(earlierSubmission) ? earlier : work.context;
             Ledger.SubmissionHold hold = ledger.holdSubmission(work.ledgerId, submissionId,
-                    sessions.partnerSessionId(), sessions.sdkSessionId());
+                    sessions.partnerSessionId(), sessions.sdkSessionId(), primarySlot(work.presigned).documentUrl(),
+                    work.urlExpiresAt);
             if (hold.heldBy() == null) {
                 // the session ids OneKYC knows it by: an earlier holder's when it was taken over from one
                 work.context = work.context.withSessions(hold.partnerSessionId(), hold.sdkSessionId());

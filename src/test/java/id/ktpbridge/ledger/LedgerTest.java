@@ -204,18 +204,18 @@ class LedgerTest {
     void aSubmissionIsHeldByOneOpenInputAndLetGoByOneThatEndedBeforeItsConfirm() {
         String first = newRow(SubmissionState.RECEIVED);
         String second = newRow(SubmissionState.RECEIVED);
-        assertNull(ledger.holdSubmission(first, "sub-x", "ps-1", "sdk-1").heldBy());
+        assertNull(ledger.holdSubmission(first, "sub-x", "ps-1", "sdk-1", "https://storage.test/u", 0L).heldBy());
         assertEquals(SubmissionState.PRESIGNED, row(first).state());
-        assertNull(ledger.holdSubmission(first, "sub-x", "ps-1", "sdk-1").heldBy(), "presigned again, same answer");
+        assertNull(ledger.holdSubmission(first, "sub-x", "ps-1", "sdk-1", "https://storage.test/u", 0L).heldBy(), "presigned again, same answer");
 
         // another open input is refused it
-        assertEquals(first, ledger.holdSubmission(second, "sub-x", "ps-2", "sdk-2").heldBy().id());
+        assertEquals(first, ledger.holdSubmission(second, "sub-x", "ps-2", "sdk-2", "https://storage.test/u", 0L).heldBy().id());
         assertEquals(null, row(second).submissionId());
 
         // the holder failed before its confirm: OneKYC never processed the submission, so it is free,
         // and the session ids it is known by go with it
         ledger.markEnded(first, SubmissionState.FAILED, "GTF_UPLOAD_FAILED", "refused");
-        Ledger.SubmissionHold taken = ledger.holdSubmission(second, "sub-x", "ps-2", "sdk-2");
+        Ledger.SubmissionHold taken = ledger.holdSubmission(second, "sub-x", "ps-2", "sdk-2", "https://storage.test/u", 0L);
         assertNull(taken.heldBy());
         assertEquals("ps-1", taken.partnerSessionId());
         assertEquals("sdk-1", taken.sdkSessionId());
@@ -228,7 +228,7 @@ class LedgerTest {
         assertTrue(ledger.claim(confirmed, "poll"));
         ledger.recordResult(confirmed, null, null, null, null, null, c -> { });
         String third = newRow(SubmissionState.RECEIVED);
-        assertEquals(confirmed, ledger.holdSubmission(third, "sub-" + confirmed, "ps-3", "sdk-3").heldBy().id());
+        assertEquals(confirmed, ledger.holdSubmission(third, "sub-" + confirmed, "ps-3", "sdk-3", "https://storage.test/u", 0L).heldBy().id());
     }
 
     @Test

@@ -115,6 +115,23 @@ class FlakyApiTest {
     }
 
     @Test
+    void aStorageOutageIsWaitedOutOnTheSameSubmission() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.retry.max-attempts", "2"))) {
+            app.sandbox().settings().setFailureStatuses(List.of(503));
+            app.sandbox().settings().setFailureRate("storage", 1.0);
+            Results.drop(app.inbox(), "u8104.png", SampleImages.card("u8104.png", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> app.sandbox().storageRequests().size() >= 4);
+            assertEquals(0, Results.count(app.results()), "no result during the outage");
+
+            app.sandbox().settings().setFailureRate("storage", 0.0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+            // taken again, it uploaded to the URL it already had instead of presigning another submission
+            assertEquals(1, app.sandbox().submissionCount());
+        }
+    }
+
+    @Test
     void anOutageLongerThanTheRetryWindowFailsTheInput() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.retry.max-attempts", "2",
                 "gtf.circuit-breaker.failure-threshold", "1000", "ktp.submit.retry-window", "2s"))) {

@@ -85,7 +85,7 @@ class SubmissionReuseTest {
                     1L, "image/png", gtf.settings().onboardingPartner(), "u4300", "PARTNER_USER_ID",
                     ctx.partnerSessionId(), ctx.sdkSessionId(), null), SubmissionState.RECEIVED);
             assertEquals(null, app.ledger().holdSubmission(holder, held, ctx.partnerSessionId(),
-                    ctx.sdkSessionId()).heldBy());
+                    ctx.sdkSessionId(), "https://storage.test/u", 0L).heldBy());
 
             try (LogCapture log = new LogCapture()) {
                 Results.drop(app.inbox(), "u4300.png", SampleImages.card("deferred", "png"));
