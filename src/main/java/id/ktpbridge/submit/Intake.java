@@ -146,8 +146,7 @@ public class Intake implements Processor {
         claimContent(exchange, ledgerId, sourceType, image.sha256());
         exchange.setProperty(WorkItem.PROPERTY, new WorkItem(ledgerId, image.file(), image.contentType(),
                 new CallContext(new TokenKey(onboardingPartner, user.id(), user.type()), input.partnerSessionId(),
-                        input.sdkSessionId()), metadata, SubmissionState.RECEIVED, null, false,
-                System.currentTimeMillis()));
+                        input.sdkSessionId()), metadata, SubmissionState.RECEIVED, null, false));
     }
 
     /**
@@ -213,8 +212,7 @@ public class Intake implements Processor {
                 exchange.setProperty(WorkItem.PROPERTY, new WorkItem(earlier.id(), image.file(), image.contentType(),
                         new CallContext(new TokenKey(earlier.onboardingPartner(), earlier.partnerUserId(),
                                 earlier.partnerUserIdType()), earlier.partnerSessionId(), earlier.sdkSessionId()),
-                        metadata(earlier.confirmMetadata()), earlier.state(), earlier.submissionId(), true,
-                        earlier.createdAt()));
+                        metadata(earlier.confirmMetadata()), earlier.state(), earlier.submissionId(), true));
             }
             default -> LOG.info("Input already submitted as ledger {} (submission {}, {}): nothing to submit",
                     earlier.id(), earlier.submissionId(), earlier.state());

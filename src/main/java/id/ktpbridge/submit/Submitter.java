@@ -41,6 +41,8 @@ public class Submitter {
     /** See {@link #retryWindow}. */
     public static final Duration DEFAULT_RETRY_WINDOW = Duration.ofMinutes(15);
     private volatile Duration retryWindow = DEFAULT_RETRY_WINDOW;
+    /** When this process first left an input in its source for another attempt, by ledger id. */
+    private final Map<String, Long> deferredSince = new ConcurrentHashMap<>();
 
     private final GtfClient gtf;
     private final Ledger ledger;
@@ -69,10 +71,10 @@ public class Submitter {
     }
 
     /**
-     * How long after an input was first taken in a step that failed for a passing reason (no
-     * answer, throttled, a server error, after the call's own retries) leaves the input in its
-     * source for another attempt instead of failing it ({@code ktp.submit.retry-window}): an
-     * outage of OneKYC or its storage is waited out, nothing confirmed is at stake yet.
+     * How long a step that fails for a passing reason (no answer, throttled, a server error, after
+     * the call's own retries) leaves the input in its source for another attempt instead of
+     * failing it, counted from the first such failure ({@code ktp.submit.retry-window}): an outage
+     * of OneKYC or its storage is waited out, as nothing confirmed is at stake yet.
      */
     public void retryWindow(Duration window) {
         this.retryWindow = window;
@@ -93,6 +95,7 @@ public class Submitter {
         // a confirm that got no answer is taken as confirmed (see below): what fails here for a
         // passing reason is the upload again that a 422 asked for
         deferIfPassing(work, () -> confirm(work));
+        deferredSince.remove(work.ledgerId);
     }
 
     private void deferIfPassing(WorkItem work, Runnable step) {
@@ -100,10 +103,17 @@ public class Submitter {
             step.run();
         } catch (GtfApiException | StorageUploadException e) {
             boolean passing = e instanceof GtfApiException g ? g.isTransient() : ((StorageUploadException) e).isTransient();
-            if (!passing || System.currentTimeMillis() - work.takenInAt >= retryWindow.toMillis()) {
+            long now = System.currentTimeMillis();
+            // the window runs from this process's first deferral of the input: a restart after a long
+            // stop gives its inputs a whole window again
+            if (!passing || now - deferredSince.computeIfAbsent(work.ledgerId, id -> now) >= retryWindow.toMillis()) {
+                deferredSince.remove(work.ledgerId);
                 throw e;
             }
             throw new InputDeferredException(e.getMessage() + "; tried again later");
+        } catch (RuntimeException e) {
+            deferredSince.remove(work.ledgerId);
+            throw e;
         }
     }
 

@@ -33,13 +33,9 @@ public final class WorkItem {
     /** When the upload URL of {@link #presigned} expires (epoch ms). */
     long urlExpiresAt;
 
-    /** When the input was first taken in (its ledger row written), epoch ms. */
-    final long takenInAt;
-
     WorkItem(String ledgerId, Path image, String contentType, CallContext context, JsonNode metadata,
-             SubmissionState resumeFrom, String knownSubmissionId, boolean resumed, long takenInAt) {
+             SubmissionState resumeFrom, String knownSubmissionId, boolean resumed) {
         this.ledgerId = ledgerId;
-        this.takenInAt = takenInAt;
         this.image = image;
         this.contentType = contentType;
         this.context = context;
