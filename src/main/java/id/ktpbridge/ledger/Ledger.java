@@ -213,8 +213,8 @@ public class Ledger {
     }
 
     /**
-     * Presigned and uploaded, in one write: the upload URL is only worth keeping once the bytes
-     * are at the storage (a restart before that simply presigns again).
+     * The bytes are at the storage: the submission id, its session ids and the upload URL (for a
+     * confirm answered 422, which uploads again) as of now; a restart confirms this submission.
      */
     public void markUploaded(String id, String submissionId, String partnerSessionId, String sdkSessionId,
                              String uploadUrl, Long uploadUrlExpiresAt) {
