@@ -41,8 +41,11 @@ public class Submitter {
     /** See {@link #retryWindow}. */
     public static final Duration DEFAULT_RETRY_WINDOW = Duration.ofMinutes(15);
     private volatile Duration retryWindow = DEFAULT_RETRY_WINDOW;
-    /** When this process first left an input in its source for another attempt, by ledger id. */
-    private final Map<String, Long> deferredSince = new ConcurrentHashMap<>();
+    /** Inputs this process left in their source after passing failures, by ledger id. */
+    private final Map<String, Deferral> deferrals = new ConcurrentHashMap<>();
+    /** The first pause of a worker before it gives a failing input back, doubling up to the most. */
+    static final Duration FIRST_DEFERRAL_PAUSE = Duration.ofSeconds(5);
+    static final Duration MAX_DEFERRAL_PAUSE = Duration.ofMinutes(1);
 
     private final GtfClient gtf;
     private final Ledger ledger;
@@ -95,7 +98,7 @@ public class Submitter {
         // a confirm that got no answer is taken as confirmed (see below): what fails here for a
         // passing reason is the upload again that a 422 asked for
         deferIfPassing(work, () -> confirm(work));
-        deferredSince.remove(work.ledgerId);
+        deferrals.remove(work.ledgerId);
     }
 
     private void deferIfPassing(WorkItem work, Runnable step) {
@@ -104,17 +107,34 @@ public class Submitter {
         } catch (GtfApiException | StorageUploadException e) {
             boolean passing = e instanceof GtfApiException g ? g.isTransient() : ((StorageUploadException) e).isTransient();
             long now = System.currentTimeMillis();
-            // the window runs from this process's first deferral of the input: a restart after a long
-            // stop gives its inputs a whole window again
-            if (!passing || now - deferredSince.computeIfAbsent(work.ledgerId, id -> now) >= retryWindow.toMillis()) {
-                deferredSince.remove(work.ledgerId);
+            long window = retryWindow.toMillis();
+            if (deferrals.size() > 10_000) {
+                // inputs another instance finished, or that were removed from their source
+                deferrals.values().removeIf(d -> now - d.last() > 2 * window);
+            }
+            // the window runs from this process's first deferral of the input (a restart after a long
+            // stop gives its inputs a whole window again); one not deferred for two windows starts anew
+            Deferral d = deferrals.compute(work.ledgerId, (id, earlier) -> earlier == null
+                    || now - earlier.last() > 2 * window ? new Deferral(now, now, 1)
+                    : new Deferral(earlier.first(), now, earlier.count() + 1));
+            if (!passing || now - d.first() >= window) {
+                deferrals.remove(work.ledgerId);
                 throw e;
             }
+            // the worker waits before the input goes back: the outage is not asked again at once,
+            // and the source does not take, spool and hash the image again in a tight loop
+            long pause = Math.min(Math.min(MAX_DEFERRAL_PAUSE.toMillis(),
+                    FIRST_DEFERRAL_PAUSE.toMillis() << Math.min(d.count() - 1, 10)), window - (now - d.first()));
+            pause(pause);
             throw new InputDeferredException(e.getMessage() + "; tried again later");
         } catch (RuntimeException e) {
-            deferredSince.remove(work.ledgerId);
+            deferrals.remove(work.ledgerId);
             throw e;
         }
+    }
+
+    /** An input's passing failures in this process: the first, the last, how many. */
+    private record Deferral(long first, long last, int count) {
     }
 
     private void presign(WorkItem work) {
@@ -181,10 +201,10 @@ public class Submitter {
 
     private static void pause(long millis) {
         try {
-            Thread.sleep(millis);
+            Thread.sleep(Math.max(0, millis));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new InputDeferredException("interrupted while waiting to presign again");
+            throw new InputDeferredException("interrupted while waiting to try again");
         }
     }
 
