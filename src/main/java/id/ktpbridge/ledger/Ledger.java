@@ -183,12 +183,8 @@ public class Ledger {
         String sdkSession = sdkSessionId;
         for (int attempt = 0; attempt < 5; attempt++) {
             try {
-                requireOne(update("UPDATE ktp_submission SET state = ?, submission_id = ?, partner_session_id = ?,"
-                                + " sdk_session_id = ?, upload_url = ?, upload_url_expires_at = ?, updated_at = ?"
-                                + " WHERE id = ? AND state IN (?, ?, ?)",
-                        SubmissionState.PRESIGNED.name(), submissionId, partnerSession, sdkSession, uploadUrl,
-                        uploadUrlExpiresAt, System.currentTimeMillis(), id, SubmissionState.RECEIVED.name(),
-                        SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name()), id);
+                writeSubmission(id, SubmissionState.PRESIGNED, submissionId, partnerSession, sdkSession, uploadUrl,
+                        uploadUrlExpiresAt);
                 return new SubmissionHold(null, partnerSession, sdkSession);
             } catch (LedgerException e) {
                 if (!e.isDuplicateKey()) {
@@ -218,12 +214,19 @@ public class Ledger {
      */
     public void markUploaded(String id, String submissionId, String partnerSessionId, String sdkSessionId,
                              String uploadUrl, Long uploadUrlExpiresAt) {
+        writeSubmission(id, SubmissionState.UPLOADED, submissionId, partnerSessionId, sdkSessionId, uploadUrl,
+                uploadUrlExpiresAt);
+    }
+
+    /** A row before its confirm moves to {@code state} with this submission, its session ids and upload URL. */
+    private void writeSubmission(String id, SubmissionState state, String submissionId, String partnerSessionId,
+                                 String sdkSessionId, String uploadUrl, Long uploadUrlExpiresAt) {
         requireOne(update("UPDATE ktp_submission SET state = ?, submission_id = ?, partner_session_id = ?,"
                         + " sdk_session_id = ?, upload_url = ?, upload_url_expires_at = ?, updated_at = ? WHERE id = ?"
                         + " AND state IN (?, ?, ?)",
-                SubmissionState.UPLOADED.name(), submissionId, partnerSessionId, sdkSessionId, uploadUrl,
-                uploadUrlExpiresAt, System.currentTimeMillis(), id, SubmissionState.RECEIVED.name(),
-                SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name()), id);
+                state.name(), submissionId, partnerSessionId, sdkSessionId, uploadUrl, uploadUrlExpiresAt,
+                System.currentTimeMillis(), id, SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(),
+                SubmissionState.UPLOADED.name()), id);
     }
 
     public void markConfirmed(String id, long submittedAt, long firstPollAt, long deadlineAt) {
