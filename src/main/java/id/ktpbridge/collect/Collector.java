@@ -119,8 +119,7 @@ public class Collector {
             return true;
         }
         LOG.info("Submission {}: {}; trying again later", r.submissionId(), why);
-        long next = now + retryDelay.toMillis();
-        ledger.releaseClaim(r.id(), r.deadlineAt() == null ? next : Math.min(next, r.deadlineAt()));
+        ledger.releaseClaim(r.id(), r.notAfterDeadline(now + retryDelay.toMillis()));
         return false;
     }
 

@@ -118,9 +118,8 @@ public class Poller {
             int attempts = r.pollAttempts() + 1;
             // after a new confirm the grace starts again: the next look comes no sooner
             long wait = confirmLost ? Math.max(backoff(attempts), reconfirmAfter.toMillis()) : backoff(attempts);
-            long next = now + wait;
             // the last look comes at the deadline, not up to a back-off later
-            ledger.reschedulePoll(r.id(), attempts, r.deadlineAt() == null ? next : Math.min(next, r.deadlineAt()));
+            ledger.reschedulePoll(r.id(), attempts, r.notAfterDeadline(now + wait));
         }
     }
 

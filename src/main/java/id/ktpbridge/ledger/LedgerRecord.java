@@ -30,4 +30,9 @@ public record LedgerRecord(
         String result,
         Long deliveredAt,
         long createdAt) {
+
+    /** The next look at this submission: {@code at}, but never later than its poll deadline. */
+    public long notAfterDeadline(long at) {
+        return deadlineAt == null ? at : Math.min(at, deadlineAt);
+    }
 }
