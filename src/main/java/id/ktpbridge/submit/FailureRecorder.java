@@ -41,9 +41,8 @@ public class FailureRecorder implements Processor {
         // the ledger id is known as soon as the intake wrote the row, before the work item exists
         WorkItem work = exchange.getProperty(WorkItem.PROPERTY, WorkItem.class);
         String ledgerId = work != null ? work.ledgerId : exchange.getProperty(WorkItem.LEDGER_ID, String.class);
-        if (failure instanceof InputDeferredException || Settlement.staysInSource(exchange)) {
-            // deferred, stopping, interrupted or the database away: no result now, the input stays in
-            // its source and its row is resumed when it is taken again
+        if (failure instanceof InputDeferredException) {
+            // no result now: the input stays in its source and its row is resumed when it is taken again
             LOG.warn("Ledger {} left for another attempt: {}", ledgerId, message);
             return;
         }
