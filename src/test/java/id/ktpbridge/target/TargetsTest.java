@@ -25,6 +25,7 @@ import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.ledger.H2FileUrls;
 import id.ktpbridge.result.DeliveryStore;
 import id.ktpbridge.result.Outbox;
 import id.ktpbridge.testkit.BridgeApp;
@@ -272,7 +273,9 @@ class TargetsTest {
 
     private static int jdbcRows(BridgeApp app, String url) throws Exception {
         String user = url.startsWith("jdbc:h2") ? "sa" : "postgres";
-        try (Connection c = DriverManager.getConnection(url.startsWith("jdbc:h2") ? url + ";AUTO_SERVER=FALSE" : url,
+        // the same URL the bundle opened the file with, so that H2 shares the open database
+        try (Connection c = DriverManager.getConnection(url.startsWith("jdbc:h2")
+                        ? H2FileUrls.interruptSafe(url) + ";AUTO_SERVER=FALSE" : url,
                 user, "");
              ResultSet rs = c.createStatement().executeQuery("SELECT COUNT(*) FROM ktp_result")) {
             rs.next();

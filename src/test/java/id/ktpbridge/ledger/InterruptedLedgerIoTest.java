@@ -1,0 +1,112 @@
+package id.ktpbridge.ledger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A stop that runs out of time interrupts the threads still working, some of them inside the
+ * ledger's file reads and writes. That must cost no committed write and break no later statement
+ * (see {@link H2FileUrls}).
+ */
+class InterruptedLedgerIoTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void interruptsInTheMiddleOfLedgerIoLoseNoCommittedWrite() throws Exception {
+        // a small page cache, so that reads of older rows go to the file
+        String url = "jdbc:h2:file:" + dir.resolve("ledger").toString().replace('\\', '/') + ";CACHE_SIZE=64";
+        DataSources.Pool pool = DataSources.create(url, "sa", "", 4, "interrupt-test");
+        DurableFlush flush = DurableFlush.of(pool.dataSource());
+        try (Connection c = pool.dataSource().getConnection(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE t (n INT PRIMARY KEY, pad VARCHAR(1000))");
+        }
+        AtomicInteger committed = new AtomicInteger();
+        AtomicInteger interrupts = new AtomicInteger();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicBoolean running = new AtomicBoolean(true);
+        String pad = "p".repeat(600);
+
+        Thread writer = new Thread(() -> {
+            try (Connection c = pool.dataSource().getConnection();
+                 PreparedStatement insert = c.prepareStatement("INSERT INTO t VALUES (?, ?)");
+                 PreparedStatement read = c.prepareStatement("SELECT pad FROM t WHERE n = ?")) {
+                for (int n = 0; running.get(); n++) {
+                    if (Thread.interrupted()) {
+                        interrupts.incrementAndGet();
+                    }
+                    insert.setInt(1, n);
+                    insert.setString(2, pad);
+                    insert.executeUpdate();
+                    committed.set(n + 1);
+                    flush.written();
+                    read.setInt(1, ThreadLocalRandom.current().nextInt(n + 1));
+                    try (ResultSet rs = read.executeQuery()) {
+                        assertTrue(rs.next());
+                    }
+                }
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        }, "interrupted-writer");
+        Thread flusher = new Thread(() -> {
+            while (running.get() && failure.get() == null) {
+                try {
+                    flush.flush();
+                } catch (RuntimeException e) {
+                    failure.compareAndSet(null, e);
+                }
+            }
+        }, "flusher");
+        writer.start();
+        flusher.start();
+        long end = System.nanoTime() + 4_000_000_000L;
+        while (System.nanoTime() < end && failure.get() == null) {
+            writer.interrupt();
+            Thread.sleep(0, 200_000);
+        }
+        running.set(false);
+        writer.join(10_000);
+        flusher.join(10_000);
+        pool.closer().close();
+
+        assertNull(failure.get(), () -> "a statement failed after an interrupt: " + failure.get());
+        assertTrue(interrupts.get() > 100, "the writer was interrupted " + interrupts.get() + " times");
+        DataSources.Pool reopened = DataSources.create(url, "sa", "", 1, "interrupt-test-reopened");
+        try (Connection c = reopened.dataSource().getConnection(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM t")) {
+            rs.next();
+            assertEquals(committed.get(), rs.getInt(1), "every committed row is in the file after the close");
+        } finally {
+            reopened.closer().close();
+        }
+    }
+
+    @Test
+    void onlyH2FileUrlsAreMoved() {
+        assertEquals("jdbc:h2:async:/data/ledger;RETENTION_TIME=1000",
+                H2FileUrls.interruptSafe("jdbc:h2:file:/data/ledger;RETENTION_TIME=1000"));
+        assertEquals("jdbc:h2:async:./data/ledger", H2FileUrls.interruptSafe("jdbc:h2:./data/ledger"));
+        assertEquals("jdbc:h2:async:~/ledger", H2FileUrls.interruptSafe("jdbc:h2:~/ledger"));
+        assertEquals("jdbc:h2:async:C:/data/ledger", H2FileUrls.interruptSafe("jdbc:h2:file:C:/data/ledger"));
+        for (String unchanged : new String[] {"jdbc:h2:mem:x;DB_CLOSE_DELAY=-1", "jdbc:h2:tcp://db/ledger",
+                "jdbc:h2:nio:/data/ledger", "jdbc:h2:async:/data/ledger", "jdbc:postgresql://db/ktp"}) {
+            assertEquals(unchanged, H2FileUrls.interruptSafe(unchanged));
+        }
+    }
+}
