@@ -21,7 +21,7 @@ public final class DataSources {
 
     public static Pool create(String url, String user, String password, int maxConnections, String name) {
         HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(H2FileUrls.interruptSafe(url));
+        config.setJdbcUrl(H2FileUrls.forLedger(url));
         config.setUsername(user);
         config.setPassword(password);
         config.setMaximumPoolSize(maxConnections);

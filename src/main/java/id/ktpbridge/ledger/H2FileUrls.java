@@ -1,14 +1,24 @@
 package id.ktpbridge.ledger;
 
+import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
- * Opens H2 database files through H2's {@code async:} file system. H2's default one uses a
- * {@code FileChannel}, which the JDK closes when the thread using it is interrupted; H2 then fails
- * every later statement and drops the commits it had not yet written to the file. Camel interrupts
- * the threads still working when a stop runs out of time, so a stop could lose a confirmed
- * submission whose input had already been let go. The {@code async:} file system does its reads,
- * writes and syncs on threads nobody interrupts, and keeps the caller's interrupt flag set.
+ * Two settings every H2 database file the bundle opens gets, whoever wrote its URL.
+ *
+ * <ul>
+ * <li>H2's {@code async:} file system. H2's default one uses a {@code FileChannel}, which the JDK
+ * closes when the thread using it is interrupted; H2 then fails every later statement and drops
+ * the commits it had not yet written to the file. Camel interrupts the threads still working when
+ * a stop runs out of time. The {@code async:} file system does its reads, writes and syncs on
+ * threads nobody interrupts, and keeps the caller's interrupt flag set.</li>
+ * <li>{@code MAX_COMPACT_TIME=0}: no compaction when the database closes. H2 2.3.232 wrote its last
+ * commit before that compaction, which could then drop it: commits made in the seconds before a
+ * stop, checkpointed ones included, were gone at the next start (H2 issue 4247, fixed in 2.4.240).
+ * Seen here as a confirmed input back at RECEIVED after a stop, its source file already let go.
+ * The file's free space is still reused while it is open (RETENTION_TIME), so it does not grow
+ * from stop to stop. A URL that sets MAX_COMPACT_TIME itself keeps its value.</li>
+ * </ul>
  */
 public final class H2FileUrls {
 
@@ -20,15 +30,22 @@ public final class H2FileUrls {
     private H2FileUrls() {
     }
 
-    /** The same URL on the {@code async:} file system when it names an H2 file by path, else unchanged. */
-    public static String interruptSafe(String url) {
+    /** The URL with the settings above when it names an H2 file by path, else unchanged. */
+    public static String forLedger(String url) {
         if (url == null || !url.startsWith(PREFIX)) {
             return url;
         }
         String rest = url.substring(PREFIX.length());
         if (rest.startsWith("file:")) {
-            return PREFIX + "async:" + rest.substring("file:".length());
+            rest = "async:" + rest.substring("file:".length());
+        } else if (PATH.matcher(rest).matches()) {
+            rest = "async:" + rest;
+        } else {
+            return url;
         }
-        return PATH.matcher(rest).matches() ? PREFIX + "async:" + rest : url;
+        if (!rest.toUpperCase(Locale.ROOT).contains(";MAX_COMPACT_TIME=")) {
+            rest += ";MAX_COMPACT_TIME=0";
+        }
+        return PREFIX + rest;
     }
 }

@@ -96,17 +96,4 @@ class InterruptedLedgerIoTest {
             reopened.closer().close();
         }
     }
-
-    @Test
-    void onlyH2FileUrlsAreMoved() {
-        assertEquals("jdbc:h2:async:/data/ledger;RETENTION_TIME=1000",
-                H2FileUrls.interruptSafe("jdbc:h2:file:/data/ledger;RETENTION_TIME=1000"));
-        assertEquals("jdbc:h2:async:./data/ledger", H2FileUrls.interruptSafe("jdbc:h2:./data/ledger"));
-        assertEquals("jdbc:h2:async:~/ledger", H2FileUrls.interruptSafe("jdbc:h2:~/ledger"));
-        assertEquals("jdbc:h2:async:C:/data/ledger", H2FileUrls.interruptSafe("jdbc:h2:file:C:/data/ledger"));
-        for (String unchanged : new String[] {"jdbc:h2:mem:x;DB_CLOSE_DELAY=-1", "jdbc:h2:tcp://db/ledger",
-                "jdbc:h2:nio:/data/ledger", "jdbc:h2:async:/data/ledger", "jdbc:postgresql://db/ktp"}) {
-            assertEquals(unchanged, H2FileUrls.interruptSafe(unchanged));
-        }
-    }
 }

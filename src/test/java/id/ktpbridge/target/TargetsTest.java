@@ -275,7 +275,7 @@ class TargetsTest {
         String user = url.startsWith("jdbc:h2") ? "sa" : "postgres";
         // the same URL the bundle opened the file with, so that H2 shares the open database
         try (Connection c = DriverManager.getConnection(url.startsWith("jdbc:h2")
-                        ? H2FileUrls.interruptSafe(url) + ";AUTO_SERVER=FALSE" : url,
+                        ? H2FileUrls.forLedger(url) + ";AUTO_SERVER=FALSE" : url,
                 user, "");
              ResultSet rs = c.createStatement().executeQuery("SELECT COUNT(*) FROM ktp_result")) {
             rs.next();
