@@ -1,15 +1,21 @@
 package id.ktpbridge.gtf;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Stops hammering OneKYC while it is down. After {@code threshold} transient failures in a row the
- * circuit opens: callers wait (instead of calling) until the cool-down has passed, then calls flow
- * again; one more failure re-opens it at once. Waiting instead of failing keeps inputs in their
- * sources rather than turning an outage into FAILED results.
+ * Stops hammering OneKYC while it is down, one circuit per endpoint (presign, confirm, status,
+ * details, user-token, partner-token). After {@code threshold} transient failures in a row at an
+ * endpoint its circuit opens: callers of that endpoint wait (instead of calling) until the
+ * cool-down has passed, then calls flow again; one more failure re-opens it at once. Per endpoint,
+ * because OneKYC can fail one endpoint while the others answer (tokens come from another host):
+ * a success elsewhere says nothing about the failing one, and must not close its circuit. Waiting
+ * instead of failing keeps inputs in their sources rather than turning an outage into FAILED results.
  */
 public class CircuitBreaker {
 
@@ -17,22 +23,21 @@ public class CircuitBreaker {
 
     private final int threshold;
     private final Duration coolDown;
-    private int consecutiveFailures;
-    private long openUntil;
-    private boolean open;
+    private final Map<String, Circuit> circuits = new ConcurrentHashMap<>();
 
     public CircuitBreaker(int threshold, Duration coolDown) {
         this.threshold = Math.max(1, threshold);
         this.coolDown = coolDown;
     }
 
-    /** Blocks while the circuit is open. */
-    public void awaitClosed() throws InterruptedException {
+    /** Blocks while the endpoint's circuit is open. */
+    public void awaitClosed(String endpoint) throws InterruptedException {
+        Circuit circuit = circuits.get(endpoint);
+        if (circuit == null) {
+            return;
+        }
         while (true) {
-            long wait;
-            synchronized (this) {
-                wait = openUntil - System.currentTimeMillis();
-            }
+            long wait = circuit.openFor();
             if (wait <= 0) {
                 return;
             }
@@ -40,27 +45,62 @@ public class CircuitBreaker {
         }
     }
 
-    public synchronized void onSuccess() {
-        if (open) {
-            LOG.info("OneKYC answers again: circuit closed");
+    /** The endpoint answered (a success, or a refusal that says it is up). */
+    public void onSuccess(String endpoint) {
+        Circuit circuit = circuits.get(endpoint);
+        if (circuit != null) {
+            circuit.success(endpoint);
         }
-        consecutiveFailures = 0;
-        open = false;
     }
 
-    public synchronized void onTransientFailure() {
-        consecutiveFailures++;
-        if (consecutiveFailures >= threshold) {
-            if (!open) {
-                LOG.warn("{} OneKYC calls failed in a row: pausing calls for {} s", consecutiveFailures,
-                        coolDown.toSeconds());
+    public void onTransientFailure(String endpoint) {
+        circuits.computeIfAbsent(endpoint, e -> new Circuit()).failure(endpoint);
+    }
+
+    /** True while calls to this endpoint are paused. */
+    public boolean isOpen(String endpoint) {
+        Circuit circuit = circuits.get(endpoint);
+        return circuit != null && circuit.openFor() > 0;
+    }
+
+    /** True while calls to any endpoint are paused. */
+    public boolean isOpen() {
+        return !openEndpoints().isEmpty();
+    }
+
+    /** The endpoints whose calls are paused now, by name. */
+    public List<String> openEndpoints() {
+        return circuits.keySet().stream().filter(this::isOpen).sorted().toList();
+    }
+
+    private final class Circuit {
+
+        private int consecutiveFailures;
+        private long openUntil;
+        private boolean open;
+
+        synchronized long openFor() {
+            return open ? openUntil - System.currentTimeMillis() : 0;
+        }
+
+        synchronized void success(String endpoint) {
+            if (open) {
+                LOG.info("OneKYC {} answers again: its circuit is closed", endpoint);
             }
-            open = true;
-            openUntil = System.currentTimeMillis() + coolDown.toMillis();
+            consecutiveFailures = 0;
+            open = false;
         }
-    }
 
-    public synchronized boolean isOpen() {
-        return open && System.currentTimeMillis() < openUntil;
+        synchronized void failure(String endpoint) {
+            consecutiveFailures++;
+            if (consecutiveFailures >= threshold) {
+                if (!open) {
+                    LOG.warn("{} OneKYC {} calls failed in a row: pausing them for {} s", consecutiveFailures,
+                            endpoint, coolDown.toSeconds());
+                }
+                open = true;
+                openUntil = System.currentTimeMillis() + coolDown.toMillis();
+            }
+        }
     }
 }

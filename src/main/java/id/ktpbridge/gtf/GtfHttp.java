@@ -113,7 +113,7 @@ public class GtfHttp {
             GtfApiException failure;
             long retryAfterMillis = -1;
             try {
-                breaker.awaitClosed();
+                breaker.awaitClosed(endpoint);
                 rateLimiter.acquire();
                 long start = System.nanoTime();
                 HttpResponse<String> response;
@@ -132,7 +132,7 @@ public class GtfHttp {
                 if (response.statusCode() / 100 == 2) {
                     try {
                         JsonNode data = data(endpoint, response);
-                        breaker.onSuccess();
+                        breaker.onSuccess(endpoint);
                         return data;
                     } catch (GtfApiException refusal) {
                         // a refusal in a 2xx, or a body that is no envelope: retried by what it counts as
@@ -153,9 +153,9 @@ public class GtfHttp {
                 throw new GtfApiException(endpoint, "interrupted", e);
             }
             if (failure.isTransient()) {
-                breaker.onTransientFailure();
+                breaker.onTransientFailure(endpoint);
             } else {
-                breaker.onSuccess(); // the service answered: it is up, the request was the problem
+                breaker.onSuccess(endpoint); // the service answered: it is up, the request was the problem
             }
             // a used-up quota is retried only when the server says when: Retry-After
             boolean retry = failure.isTransient()

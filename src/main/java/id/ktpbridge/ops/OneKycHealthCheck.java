@@ -1,5 +1,6 @@
 package id.ktpbridge.ops;
 
+import java.util.List;
 import java.util.Map;
 
 import id.ktpbridge.gtf.CircuitBreaker;
@@ -7,8 +8,8 @@ import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.impl.health.AbstractHealthCheck;
 
 /**
- * Not ready while OneKYC is unreachable, i.e. while the circuit breaker has paused calls after
- * repeated failures. Readiness only: a restart would not bring OneKYC back.
+ * Not ready while OneKYC is unreachable, i.e. while the circuit breaker has paused calls to one
+ * of its endpoints after repeated failures. Readiness only: a restart would not bring OneKYC back.
  */
 public class OneKycHealthCheck extends AbstractHealthCheck {
 
@@ -26,8 +27,9 @@ public class OneKycHealthCheck extends AbstractHealthCheck {
 
     @Override
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-        if (breaker.isOpen()) {
-            builder.message("OneKYC calls are paused after repeated failures").down();
+        List<String> paused = breaker.openEndpoints();
+        if (!paused.isEmpty()) {
+            builder.message("OneKYC calls are paused after repeated failures: " + String.join(", ", paused)).down();
         } else {
             builder.up();
         }

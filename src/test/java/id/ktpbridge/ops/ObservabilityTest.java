@@ -60,7 +60,7 @@ class ObservabilityTest {
             assertTrue(metrics.contains("ktp_onekyc_calls_seconds_count{endpoint=\"presign\",outcome=\"ok\"} 2"), metrics);
             assertTrue(metrics.contains("ktp_onekyc_calls_seconds_count{endpoint=\"upload\",outcome=\"ok\"} 2"), metrics);
             assertTrue(metrics.contains("ktp_deliveries_pending{target=\"file\"} 0.0"), metrics);
-            assertTrue(metrics.contains("ktp_onekyc_circuit_open 0.0"), metrics);
+            assertTrue(metrics.contains("ktp_onekyc_circuit_open{endpoint=\"presign\"} 0.0"), metrics);
             assertTrue(metrics.contains("camel_exchanges"), "Camel's own metrics are there too");
         }
     }
