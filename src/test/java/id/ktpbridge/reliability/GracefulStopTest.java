@@ -1,6 +1,8 @@
 package id.ktpbridge.reliability;
 
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,6 +10,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.testkit.BridgeApp;
@@ -60,6 +63,42 @@ class GracefulStopTest {
             props.put("camel.main.shutdown-timeout", "20");
             try (BridgeApp again = BridgeApp.start(dataDir, props)) {
                 StopAndResume.assertFinishedOnce(again, sandbox, inbox, IMAGES);
+            }
+        } finally {
+            sandbox.stop();
+        }
+    }
+
+    @Test
+    void anInputAStopInterruptsBeforeItsConfirmGetsNoFailedResultAndIsFinishedByTheNextStart() throws Exception {
+        SandboxSettings settings = new SandboxSettings();
+        settings.setCallbackEnabled(false);
+        settings.setLatencyMillis(4000);
+        GtfSandbox sandbox = new GtfSandbox(settings).start();
+        try {
+            Map<String, String> props = new HashMap<>();
+            props.put("gtf.sandbox.enabled", "false");
+            props.put("gtf.token-url", sandbox.baseUrl());
+            props.put("gtf.api-url", sandbox.baseUrl());
+            props.put("ktp.callback.auth-token", "graceful-stop");
+            props.put("ktp.source.read-lock-min-age", "100");
+            props.put("camel.main.shutdown-timeout", "1");
+            Path inbox = Files.createDirectories(dataDir.resolve("inbox"));
+            Results.drop(inbox, "u6530.png", SampleImages.card("u6530.png", "png"));
+
+            try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+                // taken in: its worker now waits for OneKYC's slow answer, which the stop does not wait for
+                await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().createdSince(0).size() == 1);
+            }
+            assertEquals(0, Results.count(dataDir.resolve("results")), "a stop is no failure of the input");
+            assertTrue(Files.exists(inbox.resolve("u6530.png")), "the input waits in the inbox");
+
+            settings.setLatencyMillis(0);
+            try (BridgeApp again = BridgeApp.start(dataDir, props)) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(again.results()) == 1);
+                JsonNode result = Results.read(again.results()).get(0);
+                assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+                assertEquals(1, again.ledger().createdSince(0).size(), "the same input, resumed");
             }
         } finally {
             sandbox.stop();
