@@ -29,6 +29,8 @@ import javax.sql.DataSource;
  * checkpoint, so a transaction cannot wait on a checkpoint that waits on it). The checkpoint takes
  * the write side: it runs when no statement is.
  *
+ * <p>Every statement and commit also runs with the thread's interrupt flag down ({@link #shielded}).
+ *
  * <p>A connection's transaction must end on the thread that began it, as with every pooled
  * connection in the bundle (one thread at a time). {@code unwrap} hands out the connection
  * outside the gate.
@@ -119,14 +121,14 @@ final class CheckpointGate implements DataSource {
                 }
                 case "commit", "close", "abort" -> {
                     try {
-                        return call(connection, method, args);
+                        return shielded(connection, method, args);
                     } finally {
                         endTransaction();
                     }
                 }
                 case "rollback" -> {
                     try {
-                        return call(connection, method, args);
+                        return shielded(connection, method, args);
                     } finally {
                         if (args == null || args.length == 0) { // a rollback to a savepoint goes on
                             endTransaction();
@@ -135,7 +137,7 @@ final class CheckpointGate implements DataSource {
                 }
                 case "setAutoCommit" -> {
                     try {
-                        return call(connection, method, args);
+                        return shielded(connection, method, args);
                     } finally {
                         if (Boolean.TRUE.equals(args[0])) { // commits an open transaction
                             endTransaction();
@@ -189,7 +191,7 @@ final class CheckpointGate implements DataSource {
                             inTransaction = true;
                         }
                         try {
-                            return call(statement, method, args);
+                            return shielded(statement, method, args);
                         } finally {
                             if (perStatement) {
                                 lock.readLock().unlock();
@@ -202,6 +204,24 @@ final class CheckpointGate implements DataSource {
             if (inTransaction) {
                 inTransaction = false;
                 lock.readLock().unlock();
+            }
+        }
+    }
+
+    /**
+     * Runs an H2 call with the thread's interrupt flag down, and raises it again after. H2's MVStore
+     * gives up a statement, or a commit half-way through, when an interrupted thread has to wait
+     * for a map lock ({@code InterruptedException: sleep interrupted}); a stop that runs out of time
+     * interrupts threads that still have ledger writes to make, and those writes must not fail for
+     * it. An interrupt that arrives while the call runs is not covered.
+     */
+    private static Object shielded(Object target, Method method, Object[] args) throws Throwable {
+        boolean interrupted = Thread.interrupted();
+        try {
+            return call(target, method, args);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
         }
     }

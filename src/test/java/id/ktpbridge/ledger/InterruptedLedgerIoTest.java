@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -95,5 +96,58 @@ class InterruptedLedgerIoTest {
         } finally {
             reopened.closer().close();
         }
+    }
+
+    @Test
+    void aThreadWhoseInterruptFlagIsUpWritesWithoutFailureAndKeepsTheFlag() throws Exception {
+        String url = "jdbc:h2:file:" + dir.resolve("ledger").toString().replace('\\', '/');
+        DataSources.Pool pool = DataSources.create(url, "sa", "", 4, "flag-test");
+        try (Connection c = pool.dataSource().getConnection(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE t (n INT PRIMARY KEY, pad VARCHAR(1000))");
+        }
+        AtomicBoolean running = new AtomicBoolean(true);
+        AtomicReference<Throwable> otherFailed = new AtomicReference<>();
+        // two other sessions writing the same table, with checkpoints: the interrupted writer meets
+        // H2's map locks held by them
+        Thread[] others = new Thread[2];
+        for (int o = 0; o < others.length; o++) {
+            int first = -1 - o;
+            others[o] = new Thread(() -> {
+                try (Connection c = DriverManager.getConnection(H2FileUrls.forLedger(url), "sa", "");
+                     PreparedStatement insert = c.prepareStatement("INSERT INTO t VALUES (?, 'o')");
+                     Statement checkpoint = c.createStatement()) {
+                    for (int n = first; running.get(); n -= others.length) {
+                        insert.setInt(1, n);
+                        insert.executeUpdate();
+                        checkpoint.execute("CHECKPOINT SYNC");
+                    }
+                } catch (Throwable e) {
+                    otherFailed.set(e);
+                }
+            }, "other-session-" + o);
+            others[o].start();
+        }
+        int writes = 0;
+        try (Connection c = pool.dataSource().getConnection();
+             PreparedStatement insert = c.prepareStatement("INSERT INTO t VALUES (?, ?)")) {
+            long end = System.nanoTime() + 4_000_000_000L;
+            for (int n = 0; System.nanoTime() < end; n++) {
+                Thread.currentThread().interrupt();
+                insert.setInt(1, n);
+                insert.setString(2, "p".repeat(200));
+                insert.executeUpdate();
+                assertTrue(Thread.interrupted(), "the flag is up again after the write");
+                writes++;
+            }
+        } finally {
+            Thread.interrupted();
+            running.set(false);
+            for (Thread other : others) {
+                other.join(10_000);
+            }
+            pool.closer().close();
+        }
+        assertNull(otherFailed.get(), () -> "another session failed: " + otherFailed.get());
+        assertTrue(writes > 100, writes + " writes");
     }
 }
