@@ -13,9 +13,10 @@ import java.util.regex.Pattern;
  * a stop runs out of time. The {@code async:} file system does its reads, writes and syncs on
  * threads nobody interrupts, and keeps the caller's interrupt flag set.</li>
  * <li>{@code MAX_COMPACT_TIME=0}: no compaction when the database closes. H2 2.3.232 wrote its last
- * commit before that compaction, which could then drop it: commits made in the seconds before a
- * stop, checkpointed ones included, were gone at the next start (H2 issue 4247, fixed in 2.4.240).
- * Seen here as a confirmed input back at RECEIVED after a stop, its source file already let go.
+ * commit before that compaction, which could then drop it: commits made in the seconds before any
+ * stop, checkpointed ones included, were gone at the next start (H2 issue 4247, fixed in 2.4.240;
+ * {@code LedgerCloseTest}). Seen here first as a confirmed input back at RECEIVED after a stop, its
+ * source file already let go.
  * The file's free space is still reused while it is open (RETENTION_TIME), so it does not grow
  * from stop to stop. A URL that sets MAX_COMPACT_TIME itself keeps its value.</li>
  * </ul>
