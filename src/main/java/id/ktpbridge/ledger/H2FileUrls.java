@@ -1,5 +1,6 @@
 package id.ktpbridge.ledger;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
@@ -24,27 +25,34 @@ import java.util.regex.Pattern;
 public final class H2FileUrls {
 
     private static final String PREFIX = "jdbc:h2:";
-    // a file database named by path, with or without "file:"; every other form (mem:, tcp:, ssl:,
-    // zip:, or a file system of the user's choice) is left alone
+    /** Databases that are no file this process opens: left alone. */
+    private static final List<String> NOT_A_LOCAL_FILE = List.of("mem:", "tcp:", "ssl:", "zip:");
+    // a file database named by path, without a file system prefix
     private static final Pattern PATH = Pattern.compile("(?:[/\\\\~.]|[A-Za-z]:[/\\\\]).*", Pattern.DOTALL);
 
     private H2FileUrls() {
     }
 
-    /** The URL with the settings above when it names an H2 file by path, else unchanged. */
+    /**
+     * The URL with the settings above when it names a file this process opens; a file system the
+     * URL chose itself ({@code retry:}, {@code split:}, ...) is kept, and gets the second setting only.
+     * Any other URL is returned unchanged.
+     */
     public static String forLedger(String url) {
         if (url == null || !url.startsWith(PREFIX)) {
             return url;
         }
         String rest = url.substring(PREFIX.length());
-        if (rest.startsWith("file:")) {
+        String lower = rest.toLowerCase(Locale.ROOT);
+        if (NOT_A_LOCAL_FILE.stream().anyMatch(lower::startsWith)) {
+            return url;
+        }
+        if (lower.startsWith("file:")) {
             rest = "async:" + rest.substring("file:".length());
         } else if (PATH.matcher(rest).matches()) {
             rest = "async:" + rest;
-        } else {
-            return url;
         }
-        if (!rest.toUpperCase(Locale.ROOT).contains(";MAX_COMPACT_TIME=")) {
+        if (!lower.contains(";max_compact_time=")) {
             rest += ";MAX_COMPACT_TIME=0";
         }
         return PREFIX + rest;

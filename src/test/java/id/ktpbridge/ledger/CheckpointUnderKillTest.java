@@ -75,7 +75,7 @@ class CheckpointUnderKillTest {
     }
 
     private static long rowCount(String url) throws SQLException {
-        try (Connection c = DriverManager.getConnection(url, "sa", "");
+        try (Connection c = DriverManager.getConnection(H2FileUrls.forLedger(url), "sa", "");
              ResultSet rs = c.createStatement().executeQuery("SELECT COUNT(*) FROM t")) {
             rs.next();
             return rs.getLong(1);
@@ -85,7 +85,7 @@ class CheckpointUnderKillTest {
     /** Rows whose state the index does not give, read once by the table and once by the index. */
     private static List<String> inconsistencies(String url) throws SQLException {
         List<String> found = new ArrayList<>();
-        try (Connection c = DriverManager.getConnection(url, "sa", "")) {
+        try (Connection c = DriverManager.getConnection(H2FileUrls.forLedger(url), "sa", "")) {
             Map<String, String> table = new HashMap<>();
             try (ResultSet rs = c.createStatement().executeQuery("SELECT id, state FROM t")) {
                 while (rs.next()) {

@@ -23,9 +23,15 @@ class H2FileUrlsTest {
     }
 
     @Test
-    void otherUrlsAreLeftAlone() {
+    void aFileSystemTheUrlChoseIsKeptAndGetsNoCompactionAtClose() {
+        assertEquals("jdbc:h2:retry:/data/ledger;MAX_COMPACT_TIME=0", H2FileUrls.forLedger("jdbc:h2:retry:/data/ledger"));
+        assertEquals("jdbc:h2:async:/data/ledger;MAX_COMPACT_TIME=0", H2FileUrls.forLedger("jdbc:h2:async:/data/ledger"));
+    }
+
+    @Test
+    void databasesThatAreNoLocalFileAreLeftAlone() {
         for (String unchanged : new String[] {"jdbc:h2:mem:x;DB_CLOSE_DELAY=-1", "jdbc:h2:tcp://db/ledger",
-                "jdbc:h2:nio:/data/ledger", "jdbc:h2:async:/data/ledger", "jdbc:postgresql://db/ktp"}) {
+                "jdbc:h2:ssl://db/ledger", "jdbc:h2:zip:/data/ledger.zip!/ledger", "jdbc:postgresql://db/ktp"}) {
             assertEquals(unchanged, H2FileUrls.forLedger(unchanged));
         }
     }
