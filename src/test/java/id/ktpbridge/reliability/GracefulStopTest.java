@@ -41,14 +41,8 @@ class GracefulStopTest {
         settings.setProcessingDelayMillis(300);
         GtfSandbox sandbox = new GtfSandbox(settings).start();
         try {
-            Map<String, String> props = new HashMap<>();
-            props.put("gtf.sandbox.enabled", "false");
-            props.put("gtf.token-url", sandbox.baseUrl());
-            props.put("gtf.api-url", sandbox.baseUrl());
-            props.put("ktp.callback.auth-token", "graceful-stop");
+            Map<String, String> props = props(sandbox, "2");
             props.put("ktp.concurrency", "2");
-            props.put("ktp.source.read-lock-min-age", "100");
-            props.put("camel.main.shutdown-timeout", "2");
             Path inbox = Files.createDirectories(dataDir.resolve("inbox"));
             for (int i = 0; i < IMAGES; i++) {
                 String name = "u65" + (10 + i) + ".png";
@@ -70,19 +64,13 @@ class GracefulStopTest {
     }
 
     @Test
-    void anInputAStopInterruptsBeforeItsConfirmGetsNoFailedResultAndIsFinishedByTheNextStart() throws Exception {
+    void anInputLeftInTheMiddleOfAOneKycCallByAStopGetsNoFailedResultAndIsFinishedByTheNextStart() throws Exception {
         SandboxSettings settings = new SandboxSettings();
         settings.setCallbackEnabled(false);
         settings.setLatencyMillis(4000);
         GtfSandbox sandbox = new GtfSandbox(settings).start();
         try {
-            Map<String, String> props = new HashMap<>();
-            props.put("gtf.sandbox.enabled", "false");
-            props.put("gtf.token-url", sandbox.baseUrl());
-            props.put("gtf.api-url", sandbox.baseUrl());
-            props.put("ktp.callback.auth-token", "graceful-stop");
-            props.put("ktp.source.read-lock-min-age", "100");
-            props.put("camel.main.shutdown-timeout", "1");
+            Map<String, String> props = props(sandbox, "1");
             Path inbox = Files.createDirectories(dataDir.resolve("inbox"));
             Results.drop(inbox, "u6530.png", SampleImages.card("u6530.png", "png"));
 
@@ -103,5 +91,17 @@ class GracefulStopTest {
         } finally {
             sandbox.stop();
         }
+    }
+
+    /** The bundle against the sandbox on its own port, with a stop that waits {@code shutdownTimeout} seconds. */
+    private static Map<String, String> props(GtfSandbox sandbox, String shutdownTimeout) {
+        Map<String, String> props = new HashMap<>();
+        props.put("gtf.sandbox.enabled", "false");
+        props.put("gtf.token-url", sandbox.baseUrl());
+        props.put("gtf.api-url", sandbox.baseUrl());
+        props.put("ktp.callback.auth-token", "graceful-stop");
+        props.put("ktp.source.read-lock-min-age", "100");
+        props.put("camel.main.shutdown-timeout", shutdownTimeout);
+        return props;
     }
 }
