@@ -8,6 +8,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -28,6 +29,9 @@ import org.slf4j.LoggerFactory;
 public class GtfClient {
 
     private static final Logger LOG = LoggerFactory.getLogger(GtfClient.class);
+    /** The endpoints OneKYC calls are made, observed and paused by (the upload to the storage aside). */
+    public static final List<String> ENDPOINTS = List.of("user-token", "partner-token", "presign", "confirm",
+            "status", "details");
     private static final Pattern S3_ERROR_CODE = Pattern.compile("<Code>([^<]{1,64})</Code>");
 
     private final GtfSettings settings;

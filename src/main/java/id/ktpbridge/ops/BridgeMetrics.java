@@ -43,7 +43,7 @@ public class BridgeMetrics implements CallObserver {
         FunctionCounter.builder("ktp_token_cache_fetches", gtf.tokens(), t -> t.fetches())
                 .description("Tokens fetched from OneKYC").register(registry);
         Gauge.builder("ktp_token_cache_size", gtf.tokens(), t -> t.size()).register(registry);
-        for (String endpoint : List.of("user-token", "partner-token", "presign", "confirm", "status", "details")) {
+        for (String endpoint : GtfClient.ENDPOINTS) {
             Gauge.builder("ktp_onekyc_circuit_open", gtf.http().breaker(), b -> b.isOpen(endpoint) ? 1 : 0)
                     .description("1 while calls to this OneKYC endpoint are paused after repeated failures")
                     .tag("endpoint", endpoint).register(registry);
