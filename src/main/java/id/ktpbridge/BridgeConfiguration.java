@@ -492,6 +492,8 @@ public class BridgeConfiguration implements CamelConfiguration {
             sb.setFailureRate(endpoint, Double.parseDouble(
                     s.string("gtf.sandbox.faults.failure-rate." + endpoint, String.valueOf(rate))));
         }
+        s.optional("gtf.sandbox.faults.failure-statuses").ifPresent(v -> sb.setFailureStatuses(
+                Arrays.stream(v.split(",")).map(String::trim).map(Integer::valueOf).toList()));
         sb.setConfirmLostResponseRate(Double.parseDouble(s.string("gtf.sandbox.faults.lost-response-rate", "0")));
         sb.setPresignLostResponseRate(Double.parseDouble(s.string("gtf.sandbox.faults.lost-response-rate", "0")));
         sb.setExpiredUrlRate(Double.parseDouble(s.string("gtf.sandbox.faults.expired-url-rate", "0")));

@@ -209,6 +209,28 @@ public class Ledger {
     }
 
     /**
+     * Notes that the input {@code id} is left in its source after a passing failure, and returns
+     * when its current run of such failures began (epoch ms): at the first one, or at this one when
+     * none was noted for {@code quietFor} ms. Kept in the ledger, so a restart, or another instance
+     * of a cluster taking the input, goes on counting from there.
+     */
+    public long noteDeferral(String id, long now, long quietFor) {
+        update("UPDATE ktp_submission SET deferred_since = CASE WHEN deferred_since IS NULL OR deferred_at IS NULL"
+                + " OR deferred_at < ? THEN ? ELSE deferred_since END, deferred_at = ? WHERE id = ?",
+                now - quietFor, now, now, id);
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT deferred_since FROM ktp_submission WHERE id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                long since = rs.next() ? rs.getLong(1) : 0;
+                return since > 0 ? since : now;
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
+    /**
      * The bytes are at the storage: the submission id, its session ids and the upload URL (for a
      * confirm answered 422, which uploads again) as of now; a restart confirms this submission.
      */

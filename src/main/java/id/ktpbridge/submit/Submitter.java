@@ -15,6 +15,7 @@ import id.ktpbridge.gtf.Presigned;
 import id.ktpbridge.gtf.StorageUploadException;
 import id.ktpbridge.ingest.InputDeferredException;
 import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerException;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.SubmissionState;
 import org.apache.camel.Exchange;
@@ -41,9 +42,7 @@ public class Submitter {
     /** See {@link #retryWindow}. */
     public static final Duration DEFAULT_RETRY_WINDOW = Duration.ofMinutes(15);
     private volatile Duration retryWindow = DEFAULT_RETRY_WINDOW;
-    /** Inputs this process left in their source after passing failures, by ledger id. */
-    private final Map<String, Deferral> deferrals = new ConcurrentHashMap<>();
-    /** The first pause of a worker before it gives a failing input back, doubling up to the most. */
+    /** The first pause of a worker before it gives a failing input back; later ones grow up to the most. */
     static final Duration FIRST_DEFERRAL_PAUSE = Duration.ofSeconds(5);
     static final Duration MAX_DEFERRAL_PAUSE = Duration.ofMinutes(1);
 
@@ -76,8 +75,9 @@ public class Submitter {
     /**
      * How long a step that fails for a passing reason (no answer, throttled, a server error, after
      * the call's own retries) leaves the input in its source for another attempt instead of
-     * failing it, counted from the first such failure ({@code ktp.submit.retry-window}): an outage
-     * of OneKYC or its storage is waited out, as nothing confirmed is at stake yet.
+     * failing it, counted from the first such failure the ledger records for it
+     * ({@code ktp.submit.retry-window}): an outage of OneKYC or its storage is waited out, as nothing
+     * confirmed is at stake yet.
      */
     public void retryWindow(Duration window) {
         this.retryWindow = window;
@@ -98,7 +98,6 @@ public class Submitter {
         // a confirm that got no answer is taken as confirmed (see below): what fails here for a
         // passing reason is the upload again that a 422 asked for
         deferIfPassing(work, () -> confirm(work));
-        deferrals.remove(work.ledgerId);
     }
 
     private void deferIfPassing(WorkItem work, Runnable step) {
@@ -106,35 +105,32 @@ public class Submitter {
             step.run();
         } catch (GtfApiException | StorageUploadException e) {
             boolean passing = e instanceof GtfApiException g ? g.isTransient() : ((StorageUploadException) e).isTransient();
-            long now = System.currentTimeMillis();
             long window = retryWindow.toMillis();
-            if (deferrals.size() > 10_000) {
-                // inputs another instance finished, or that were removed from their source
-                deferrals.values().removeIf(d -> now - d.last() > 2 * window);
-            }
-            // the window runs from this process's first deferral of the input (a restart after a long
-            // stop gives its inputs a whole window again); one not deferred for two windows starts anew
-            Deferral d = deferrals.compute(work.ledgerId, (id, earlier) -> earlier == null
-                    || now - earlier.last() > 2 * window ? new Deferral(now, now, 1)
-                    : new Deferral(earlier.first(), now, earlier.count() + 1));
-            if (!passing || now - d.first() >= window) {
-                deferrals.remove(work.ledgerId);
+            if (!passing || window <= 0) {
                 throw e;
             }
-            // the worker waits before the input goes back: the outage is not asked again at once,
-            // and the source does not take, spool and hash the image again in a tight loop
-            long pause = Math.min(Math.min(MAX_DEFERRAL_PAUSE.toMillis(),
-                    FIRST_DEFERRAL_PAUSE.toMillis() << Math.min(d.count() - 1, 10)), window - (now - d.first()));
-            pause(pause);
+            long now = System.currentTimeMillis();
+            // the window runs from the first of the input's passing failures, whichever process met
+            // it; after two quiet windows (a long stop, say) a new run of them starts
+            long since;
+            try {
+                since = ledger.noteDeferral(work.ledgerId, now, 2 * window);
+            } catch (LedgerException ledgerDown) {
+                // nothing is known about the window: the input stays in its source, which is safe
+                throw new InputDeferredException(e.getMessage() + "; tried again later (the ledger did not answer: "
+                        + ledgerDown.getMessage() + ")");
+            }
+            long elapsed = now - since;
+            if (elapsed >= window) {
+                throw e;
+            }
+            // the worker waits before the input goes back, about as long again as the failures have
+            // lasted (so the pauses roughly double): the outage is not asked again at once, and the
+            // source does not take, spool and hash the image again in a tight loop
+            pause(Math.min(Math.min(MAX_DEFERRAL_PAUSE.toMillis(), Math.max(FIRST_DEFERRAL_PAUSE.toMillis(), elapsed)),
+                    window - elapsed));
             throw new InputDeferredException(e.getMessage() + "; tried again later");
-        } catch (RuntimeException e) {
-            deferrals.remove(work.ledgerId);
-            throw e;
         }
-    }
-
-    /** An input's passing failures in this process: the first, the last, how many. */
-    private record Deferral(long first, long last, int count) {
     }
 
     private void presign(WorkItem work) {

@@ -232,6 +232,19 @@ class LedgerTest {
     }
 
     @Test
+    void aRunOfDeferralsCountsFromItsFirstUntilItHasBeenQuietLongEnough() {
+        assertDeferralRuns(ledger, newRow(SubmissionState.RECEIVED));
+    }
+
+    /** Shared with {@code PostgresLedgerTest}: the same statement on both databases. */
+    static void assertDeferralRuns(Ledger ledger, String id) {
+        assertEquals(10_000L, ledger.noteDeferral(id, 10_000L, 500L));
+        assertEquals(10_000L, ledger.noteDeferral(id, 10_400L, 500L), "within the quiet time: the run goes on");
+        assertEquals(10_000L, ledger.noteDeferral(id, 10_800L, 500L), "counted from the last one, not the first");
+        assertEquals(11_400L, ledger.noteDeferral(id, 11_400L, 500L), "quiet for longer: a new run");
+    }
+
+    @Test
     void markEndedRecordsReasonAndTruncatesLongMessages() {
         String id = newRow(SubmissionState.RECEIVED);
 

@@ -43,6 +43,7 @@ class PostgresLedgerTest {
             try (BridgeApp again = BridgeApp.start(dataDir, props)) {
                 assertEquals(4, again.ledger().createdSince(0).size());
                 assertEquals(Map.of("DELIVERED", 2, "REJECTED", 2), again.ledger().stateCounts());
+                LedgerTest.assertDeferralRuns(again.ledger(), again.ledger().createdSince(0).get(0).id());
                 // the retention's statements on PostgreSQL: everything has ended and been delivered
                 LedgerRetention retention = again.bean("ledgerRetention", LedgerRetention.class);
                 assertEquals(4, retention.purgeEndedBefore(System.currentTimeMillis() + 1));

@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -143,6 +146,36 @@ class FlakyApiTest {
             assertEquals("FAILED", result.path("status").asText(), result.toString());
             assertEquals("GTF_PRESIGN_FAILED", result.path("reasonCode").asText());
             assertTrue(app.sandbox().injectedFailures("presign") >= 4, "tried again before it failed");
+        }
+    }
+
+    @Test
+    void theRetryWindowCountsOnAcrossARestart() throws Exception {
+        Map<String, String> props = Map.of("gtf.retry.max-attempts", "2", "gtf.circuit-breaker.failure-threshold", "1000",
+                "ktp.submit.retry-window", "8s", "gtf.sandbox.faults.failure-rate.presign", "1.0",
+                "gtf.sandbox.faults.failure-statuses", "503");
+        long since;
+        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+            Results.drop(app.inbox(), "u8105.png", SampleImages.card("u8105.png", "png"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> deferredSince(app) != null);
+            since = deferredSince(app);
+        }
+        // the outage goes on while the bundle is stopped, past the window's end
+        Thread.sleep(Math.max(0, since + 8_500 - System.currentTimeMillis()));
+        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("FAILED", result.path("status").asText(), result.toString());
+            assertEquals("GTF_PRESIGN_FAILED", result.path("reasonCode").asText());
+            // one round of attempts after the restart: the window did not start again
+            assertEquals(2, app.sandbox().injectedFailures("presign"));
+        }
+    }
+
+    private static Long deferredSince(BridgeApp app) throws Exception {
+        try (Connection c = app.ledger().dataSource().getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT deferred_since FROM ktp_submission")) {
+            return rs.next() && rs.getObject(1) != null ? rs.getLong(1) : null;
         }
     }
 }
