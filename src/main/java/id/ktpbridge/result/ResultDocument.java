@@ -21,7 +21,13 @@ public final class ResultDocument {
                                    String reasonCode, JsonNode details, String receivedVia, Long completedAt,
                                    String errorMessage) {
         ObjectNode doc = json.createObjectNode();
-        doc.put("submissionId", r.submissionId());
+        // a submission never confirmed may later be another input's (see name): only a confirmed one
+        // is this result's, so consumers keyed by submissionId never meet two inputs under one id
+        boolean confirmed = r.submissionId() != null && r.submittedAt() != null;
+        doc.put("submissionId", confirmed ? r.submissionId() : null);
+        if (!confirmed && r.submissionId() != null) {
+            doc.put("presignedSubmissionId", r.submissionId());
+        }
         doc.put("partnerUserId", r.partnerUserId());
         doc.put("partnerUserIdType", r.partnerUserIdType());
         doc.put("partnerSessionId", r.partnerSessionId());

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.testkit.BridgeApp;
@@ -43,6 +45,12 @@ class DocumentSlotsTest {
                 assertTrue(result.path("errorMessage").asText().contains("INVALID_UPLOAD_ARTIFACT"), result.toString());
                 assertTrue(result.path("errorMessage").asText().contains("DOCUMENT_SLOTS_LEFT_EMPTY [KTP_BACK]"),
                         result.toString());
+            }
+            // never confirmed, so no submission is the result's: the one presigned is named apart
+            assertEquals(Set.copyOf(app.sandbox().submissionIds()), Results.read(app.results()).stream()
+                    .map(r -> r.path("presignedSubmissionId").asText()).collect(Collectors.toSet()));
+            for (JsonNode result : Results.read(app.results())) {
+                assertTrue(result.path("submissionId").isNull(), result.toString());
             }
             // one upload again (an upload can be lost), then no more rounds that can only be refused
             assertEquals(2, app.sandbox().submissionCount(), "one submission per input");
