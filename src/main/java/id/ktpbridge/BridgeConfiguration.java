@@ -233,13 +233,15 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("pollWorkers", pollWorkers);
         Duration staleClaimAfter = s.duration("ktp.poll.stale-claim-after", Duration.ofMinutes(5));
         warnIfDetailsCanOutlastTheirClaim(gtfSettings, staleClaimAfter);
-        registry.bind("poller", new Poller(ledger, gtf, collector, s.integer("ktp.poll.batch-size", 100), retryDelay,
+        Poller poller = new Poller(ledger, gtf, collector, s.integer("ktp.poll.batch-size", 100), retryDelay,
                 s.duration("ktp.poll.max-backoff", Duration.ofSeconds(30)),
                 staleClaimAfter,
                 s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
                 // cluster mode: no tick lease, the clustered Quartz store gives each tick to one instance
                 cluster ? null : registry.lookupByNameAndType("leases", Leases.class),
-                3 * s.duration("ktp.poll.interval", Duration.ofSeconds(1)).toMillis()));
+                3 * s.duration("ktp.poll.interval", Duration.ofSeconds(1)).toMillis());
+        poller.statusPolling(s.flag("ktp.poll.enabled", true));
+        registry.bind("poller", poller);
 
         CallbackAuth callbackAuth = new CallbackAuth(s.string("ktp.callback.auth-mode", "bearer"), callbackToken,
                 s.string("ktp.callback.username", ""), s.string("ktp.callback.password", ""),

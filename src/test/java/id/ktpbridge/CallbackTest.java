@@ -10,6 +10,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -62,6 +63,27 @@ class CallbackTest {
                 .until(() -> Results.count(app.results()) == 2);
         assertEquals(2, app.sandbox().submissionCount());
         assertEquals(first.toString(), Results.read(app.results()).get(0).toString(), "result unchanged");
+    }
+
+    @Test
+    void withPollingOffACallbackWhoseDetailsWereNotReadyIsCollectedLater() throws Exception {
+        app.close();
+        app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false", "ktp.callback.auth-token", TOKEN,
+                "gtf.retry.max-attempts", "1", "ktp.poll.initial-backoff", "500ms"));
+        app.sandbox().settings().setFailureStatuses(List.of(503));
+        app.sandbox().settings().setFailureRate("details", 1.0);
+        Results.drop(app.inbox(), "u2005.png", SampleImages.card("u2005", "png"));
+        // the callback came and was answered, but its details were not available
+        await().atMost(Duration.ofSeconds(30)).until(() -> app.sandbox().injectedFailures("details") >= 1);
+        app.sandbox().settings().setFailureRate("details", 0.0);
+
+        await().atMost(Duration.ofSeconds(15)).until(() -> Results.count(app.results()) == 1);
+        JsonNode result = Results.read(app.results()).get(0);
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        assertEquals("callback", result.path("receivedVia").asText());
+        assertEquals(1, app.sandbox().callbacksDelivered(), "one callback: the retry came from the tick");
+        assertTrue(app.sandbox().requestLog().stream().noneMatch(c -> c.endpoint().equals("status")),
+                "no status asked with polling off");
     }
 
     @Test

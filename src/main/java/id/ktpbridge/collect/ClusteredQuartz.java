@@ -69,8 +69,6 @@ public final class ClusteredQuartz {
                 // a tick that is a whole interval late (a long tick, a take-over) is skipped to the next
                 // slot instead of being fired in a burst of catch-up ticks
                 Map.entry("org.quartz.jobStore.misfireThreshold", String.valueOf(Math.max(interval, 1000)))));
-        // a scheduler started without the poll route would take ticks from the cluster and drop them
-        quartz.setAutoStartScheduler(s.flag("ktp.poll.enabled", true));
         // the default adds the context name to the scheduler name; the shared name must stay as is
         quartz.setPrefixInstanceName(false);
         LOG.info("Poll schedule kept in the ledger database (Quartz clustered job store, instance {})", instanceId);

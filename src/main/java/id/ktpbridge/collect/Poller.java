@@ -36,6 +36,7 @@ public class Poller {
     private final Leases tickLease;
     private final long tickLeaseMillis;
     private volatile BridgeMetrics metrics;
+    private volatile boolean statusPolling = true;
 
     /**
      * @param reconfirmAfter how long after the confirm a submission still INITIATED is confirmed
@@ -64,6 +65,15 @@ public class Poller {
     }
 
     /**
+     * {@code ktp.poll.enabled}. Off, no status is asked: a tick only takes up again the collections
+     * a callback started and could not finish (details not available yet, a crash, a full queue),
+     * which nothing else would.
+     */
+    public void statusPolling(boolean on) {
+        this.statusPolling = on;
+    }
+
+    /**
      * Camel bean method: the due batch (the route splits it over the poll workers).
      * <p>
      * Who runs a tick: in cluster mode the Quartz trigger lives in PostgreSQL and Quartz hands each
@@ -85,11 +95,16 @@ public class Poller {
         if (released > 0) {
             LOG.warn("{} abandoned collection claim(s) released for another try", released);
         }
-        return ledger.dueForPoll(now, batchSize);
+        return ledger.dueForPoll(now, batchSize, !statusPolling);
     }
 
     /** Camel bean method: polls one submission. */
     public void pollOne(LedgerRecord r) {
+        if (!statusPolling) {
+            // a callback named it final; the collection's own retries end it at the deadline
+            collector.collect(r, Collector.VIA_CALLBACK);
+            return;
+        }
         long now = System.currentTimeMillis();
         String status;
         try {

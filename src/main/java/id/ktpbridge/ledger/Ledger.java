@@ -210,14 +210,12 @@ public class Ledger {
 
     /**
      * Notes that the input {@code id} is left in its source after a passing failure, and returns
-     * when its current run of such failures began (epoch ms): at the first one, or at this one when
-     * none was noted for {@code quietFor} ms. Kept in the ledger, so a restart, or another instance
-     * of a cluster taking the input, goes on counting from there.
+     * when its current run of such failures began (epoch ms): at the first one since the input last
+     * got a step further (see {@link #writeSubmission}), whichever process met it. Kept in the
+     * ledger, so neither a restart nor another instance of a cluster taking the input starts it anew.
      */
-    public long noteDeferral(String id, long now, long quietFor) {
-        update("UPDATE ktp_submission SET deferred_since = CASE WHEN deferred_since IS NULL OR deferred_at IS NULL"
-                + " OR deferred_at < ? THEN ? ELSE deferred_since END, deferred_at = ? WHERE id = ?",
-                now - quietFor, now, now, id);
+    public long noteDeferral(String id, long now) {
+        update("UPDATE ktp_submission SET deferred_since = COALESCE(deferred_since, ?) WHERE id = ?", now, id);
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
                 "SELECT deferred_since FROM ktp_submission WHERE id = ?")) {
             ps.setString(1, id);
@@ -240,11 +238,15 @@ public class Ledger {
                 uploadUrlExpiresAt);
     }
 
-    /** A row before its confirm moves to {@code state} with this submission, its session ids and upload URL. */
+    /**
+     * A row before its confirm moves to {@code state} with this submission, its session ids and
+     * upload URL. The input got a step further, so a run of passing failures it had is over.
+     */
     private void writeSubmission(String id, SubmissionState state, String submissionId, String partnerSessionId,
                                  String sdkSessionId, String uploadUrl, Long uploadUrlExpiresAt) {
         requireOne(update("UPDATE ktp_submission SET state = ?, submission_id = ?, partner_session_id = ?,"
-                        + " sdk_session_id = ?, upload_url = ?, upload_url_expires_at = ?, updated_at = ? WHERE id = ?"
+                        + " sdk_session_id = ?, upload_url = ?, upload_url_expires_at = ?, deferred_since = NULL,"
+                        + " updated_at = ? WHERE id = ?"
                         + " AND state IN (?, ?, ?)",
                 state.name(), submissionId, partnerSessionId, sdkSessionId, uploadUrl, uploadUrlExpiresAt,
                 System.currentTimeMillis(), id, SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(),
@@ -396,7 +398,16 @@ public class Ledger {
     }
 
     public List<LedgerRecord> dueForPoll(long now, int limit) {
+        return dueForPoll(now, limit, false);
+    }
+
+    /**
+     * @param callbackNoted only rows a callback has named final (with status polling off, these are
+     *                      the only ones looked at again: their collection is what is retried)
+     */
+    public List<LedgerRecord> dueForPoll(long now, int limit, boolean callbackNoted) {
         return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE state = ? AND next_poll_at <= ?"
+                + (callbackNoted ? " AND callback_at IS NOT NULL" : "")
                 + " ORDER BY next_poll_at FETCH FIRST " + limit + " ROWS ONLY", SubmissionState.CONFIRMED.name(), now);
     }
 

@@ -110,11 +110,12 @@ public class Submitter {
                 throw e;
             }
             long now = System.currentTimeMillis();
-            // the window runs from the first of the input's passing failures, whichever process met
-            // it; after two quiet windows (a long stop, say) a new run of them starts
+            // the window runs from the first of the input's passing failures since it last got a
+            // step further, whichever process met it: how long an input waits for its next turn (many
+            // inputs, an open circuit) does not start it anew
             long since;
             try {
-                since = ledger.noteDeferral(work.ledgerId, now, 2 * window);
+                since = ledger.noteDeferral(work.ledgerId, now);
             } catch (LedgerException ledgerDown) {
                 // nothing is known about the window: the input stays in its source, which is safe
                 throw new InputDeferredException(e.getMessage() + "; tried again later (the ledger did not answer: "

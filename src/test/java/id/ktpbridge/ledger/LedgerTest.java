@@ -46,7 +46,7 @@ class LedgerTest {
         ds.dispose();
     }
 
-    private static NewInput input(String id, String file) {
+    static NewInput input(String id, String file) {
         return new NewInput(id, "FILE", "/in/" + file, file, "ab".repeat(32), 1234L, "image/jpeg", "partner-a",
                 "user-" + id, "PARTNER_USER_ID", UUID.randomUUID().toString(), UUID.randomUUID().toString(),
                 "{\"channel\":\"test\"}");
@@ -232,16 +232,19 @@ class LedgerTest {
     }
 
     @Test
-    void aRunOfDeferralsCountsFromItsFirstUntilItHasBeenQuietLongEnough() {
+    void aRunOfDeferralsCountsFromItsFirstUntilTheInputGetsAStepFurther() {
         assertDeferralRuns(ledger, newRow(SubmissionState.RECEIVED));
     }
 
-    /** Shared with {@code PostgresLedgerTest}: the same statement on both databases. */
+    /** Shared with {@code PostgresLedgerTest}: the same statements on both databases. */
     static void assertDeferralRuns(Ledger ledger, String id) {
-        assertEquals(10_000L, ledger.noteDeferral(id, 10_000L, 500L));
-        assertEquals(10_000L, ledger.noteDeferral(id, 10_400L, 500L), "within the quiet time: the run goes on");
-        assertEquals(10_000L, ledger.noteDeferral(id, 10_800L, 500L), "counted from the last one, not the first");
-        assertEquals(11_400L, ledger.noteDeferral(id, 11_400L, 500L), "quiet for longer: a new run");
+        assertEquals(10_000L, ledger.noteDeferral(id, 10_000L));
+        assertEquals(10_000L, ledger.noteDeferral(id, 99_000L), "however long the input waited for its next turn");
+        ledger.holdSubmission(id, "sub-" + id, "p", "s", "https://storage.test/x", 1L);
+        assertEquals(120_000L, ledger.noteDeferral(id, 120_000L), "presigned since: a new run");
+        assertEquals(120_000L, ledger.noteDeferral(id, 130_000L));
+        ledger.markUploaded(id, "sub-" + id, "p", "s", "https://storage.test/x", 1L);
+        assertEquals(140_000L, ledger.noteDeferral(id, 140_000L), "uploaded since: a new run");
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.UUID;
 
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.PostgresServer;
@@ -43,11 +44,14 @@ class PostgresLedgerTest {
             try (BridgeApp again = BridgeApp.start(dataDir, props)) {
                 assertEquals(4, again.ledger().createdSince(0).size());
                 assertEquals(Map.of("DELIVERED", 2, "REJECTED", 2), again.ledger().stateCounts());
-                LedgerTest.assertDeferralRuns(again.ledger(), again.ledger().createdSince(0).get(0).id());
                 // the retention's statements on PostgreSQL: everything has ended and been delivered
                 LedgerRetention retention = again.bean("ledgerRetention", LedgerRetention.class);
                 assertEquals(4, retention.purgeEndedBefore(System.currentTimeMillis() + 1));
                 assertEquals(0, again.ledger().createdSince(0).size());
+
+                String id = UUID.randomUUID().toString();
+                again.ledger().insert(LedgerTest.input(id, id + ".png"), SubmissionState.RECEIVED);
+                LedgerTest.assertDeferralRuns(again.ledger(), id);
             }
         }
     }
