@@ -93,7 +93,7 @@ public class Collector {
                 // asking again gets the same answer (reference 2.4), so end it now
                 LOG.error("Details of submission {} refused: {}", r.submissionId(), e.getMessage());
                 publishClaimed(r, via, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
-                        "refused for good: " + e.getMessage(), via));
+                        "refused for good: " + e.getMessage()));
                 return true;
             }
             return retryLater(r, via, "details not available: " + e.getMessage());
@@ -115,7 +115,7 @@ public class Collector {
         if (r.deadlineAt() != null && now >= r.deadlineAt()) {
             LOG.warn("Submission {} passed its poll deadline ({})", r.submissionId(), why);
             publishClaimed(r, via, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
-                    "no final outcome before ktp.poll.deadline (" + why + ")", via));
+                    "no final outcome before ktp.poll.deadline (" + why + ")"));
             return true;
         }
         LOG.info("Submission {}: {}; trying again later", r.submissionId(), why);
@@ -161,7 +161,7 @@ public class Collector {
             return false;
         }
         publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
-                "refused for good: " + e.getMessage(), VIA_POLL));
+                "refused for good: " + e.getMessage()));
         return true;
     }
 
@@ -171,7 +171,7 @@ public class Collector {
             return false;
         }
         publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
-                "no final status before ktp.poll.deadline (last status " + lastKnownStatus + ")", VIA_POLL));
+                "no final status before ktp.poll.deadline (last status " + lastKnownStatus + ")"));
         return true;
     }
 
@@ -202,7 +202,7 @@ public class Collector {
         LOG.error("Outcome of submission {} could not be stored: {}", r.submissionId(), e.getMessage());
         try {
             publisher.publishLocal(r, ResultStatus.FAILED, "RESULT_NOT_STORED",
-                    "OneKYC's outcome could not be stored in the ledger: " + e.getMessage(), via);
+                    "OneKYC's outcome could not be stored in the ledger: " + e.getMessage());
         } catch (RuntimeException again) {
             givenUp(r, again);
         }

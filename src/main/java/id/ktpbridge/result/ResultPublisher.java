@@ -68,8 +68,9 @@ public class ResultPublisher {
     }
 
     /** Publishes an outcome decided by the bundle itself (REJECTED, FAILED, TIMED_OUT). */
-    public void publishLocal(LedgerRecord r, ResultStatus status, String reasonCode, String message, String receivedVia) {
-        publish(r, ResultDocument.build(json, r, status, null, reasonCode, null, receivedVia,
+    public void publishLocal(LedgerRecord r, ResultStatus status, String reasonCode, String message) {
+        // decided here, not received from OneKYC: no receivedVia, whichever path came to it
+        publish(r, ResultDocument.build(json, r, status, null, reasonCode, null, null,
                 System.currentTimeMillis(), message), status, null, reasonCode);
     }
 

@@ -57,7 +57,7 @@ public class FailureRecorder implements Processor {
         // only a row still before its confirm can fail here; a confirmed one gets its outcome from OneKYC
         if (ledgerId != null && ledger.markEnded(ledgerId, SubmissionState.FAILED, reason, message)) {
             LOG.error("Submission failed: ledger {} reason {} ({})", ledgerId, reason, message);
-            publisher.publishLocal(ledger.findById(ledgerId).orElseThrow(), ResultStatus.FAILED, reason, message, null);
+            publisher.publishLocal(ledger.findById(ledgerId).orElseThrow(), ResultStatus.FAILED, reason, message);
             Settlement.recorded(exchange);
         } else if (work == null) {
             LOG.error("Input could not be taken in: {}", message);

@@ -168,7 +168,7 @@ public class Intake implements Processor {
         ledger.markEnded(ledgerId, SubmissionState.REJECTED, reason.name(), detail);
         LOG.warn("Input rejected: ledger {} source {} reason {} ({})", ledgerId, sourceType, reason, detail);
         publisher.publishLocal(ledger.findById(ledgerId).orElseThrow(), ResultStatus.REJECTED, reason.name(),
-                reason.description() + ": " + detail, null);
+                reason.description() + ": " + detail);
         Settlement.recorded(exchange);
         return new InputRejectedException(reason, detail);
     }
@@ -230,7 +230,7 @@ public class Intake implements Processor {
         }
         String code = earlier.reasonCode() != null ? earlier.reasonCode() : "INTERNAL_ERROR";
         String message = earlier.errorMessage() != null ? earlier.errorMessage() : "the failure was not recorded";
-        publisher.publishLocal(earlier, ResultStatus.FAILED, code, message, null);
+        publisher.publishLocal(earlier, ResultStatus.FAILED, code, message);
     }
 
     /**

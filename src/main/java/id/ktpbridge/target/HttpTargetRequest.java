@@ -24,11 +24,15 @@ public class HttpTargetRequest {
     public HttpTargetRequest(String extraHeaders, String authMode, String token, String username, String password) {
         Map<String, String> h = new LinkedHashMap<>();
         if (extraHeaders != null && !extraHeaders.isBlank()) {
-            for (String pair : extraHeaders.split(";")) {
+            String[] pairs = extraHeaders.split(";");
+            for (int i = 0; i < pairs.length; i++) {
+                String pair = pairs[i];
                 int colon = pair.indexOf(':');
                 if (colon <= 0) {
-                    throw new IllegalStateException("ktp.results.http.headers: '" + pair.trim()
-                            + "' is not of the form Name: value");
+                    // named by position only: the text may be a secret (an API key, a cookie cut at a ';')
+                    throw new IllegalStateException("ktp.results.http.headers: entry " + (i + 1) + " of "
+                            + pairs.length + " (" + pair.trim().length() + " characters) is not of the form"
+                            + " Name: value; entries are separated by ';'");
                 }
                 h.put(pair.substring(0, colon).trim(), pair.substring(colon + 1).trim());
             }

@@ -50,6 +50,7 @@ class RefusedOutcomeTest {
             JsonNode result = awaitOneResult(app);
             assertEquals("FAILED", result.path("status").asText());
             assertEquals("GTF_STATUS_FAILED", result.path("reasonCode").asText());
+            assertTrue(result.path("receivedVia").isNull(), "decided here, not received: " + result);
             assertTrue(result.path("errorMessage").asText().contains("HTTP 404 (code 1543, SUBMISSION_DOES_NOT_EXIST)"),
                     result.toString());
             assertEquals(SubmissionState.DELIVERED, app.ledger().findById(row.id()).orElseThrow().state());
@@ -130,6 +131,7 @@ class RefusedOutcomeTest {
             assertEquals("TIMED_OUT", result.path("status").asText());
             assertEquals("POLL_DEADLINE_EXCEEDED", result.path("reasonCode").asText());
             assertTrue(result.path("errorMessage").asText().contains("details not available"), result.toString());
+            assertTrue(result.path("receivedVia").isNull(), "decided here, not received: " + result);
             assertTrue(app.sandbox().injectedFailures("details") >= 2, "details were asked, and refused, more than once");
             assertEquals(row.submissionId(), result.path("submissionId").asText());
         }

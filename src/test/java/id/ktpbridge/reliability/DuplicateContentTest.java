@@ -183,7 +183,7 @@ class DuplicateContentTest {
         app.ledger().markEnded(ledgerId, SubmissionState.valueOf(state), reason, "recorded earlier");
         // and its result, as the earlier run stored and delivered it
         app.bean("resultPublisher", ResultPublisher.class).publishLocal(app.ledger().findById(ledgerId).orElseThrow(),
-                ResultStatus.valueOf(state), reason, "recorded earlier", null);
+                ResultStatus.valueOf(state), reason, "recorded earlier");
         return ledgerId;
     }
 

@@ -99,7 +99,7 @@ class ContentClaimTest {
         };
         ResultPublisher publisher = new ResultPublisher(ledger, new ObjectMapper(), null) {
             @Override
-            public void publishLocal(LedgerRecord r, ResultStatus status, String reason, String message, String via) {
+            public void publishLocal(LedgerRecord r, ResultStatus status, String reason, String message) {
                 Runnable once = beforeFirstPublish;
                 beforeFirstPublish = null;
                 if (once != null) {

@@ -88,7 +88,7 @@ class IntakeRetryTest {
         };
         ResultPublisher publisher = new ResultPublisher(ledger, new ObjectMapper(), null) {
             @Override
-            public void publishLocal(LedgerRecord r, ResultStatus status, String reason, String message, String via) {
+            public void publishLocal(LedgerRecord r, ResultStatus status, String reason, String message) {
                 published.add(status + " " + reason);
             }
         };
