@@ -37,6 +37,7 @@ import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.SourceRelease;
 import id.ktpbridge.ledger.DataSources;
+import id.ktpbridge.ledger.DurableFlush;
 import id.ktpbridge.ledger.InstanceLock;
 import id.ktpbridge.ledger.InstanceLockWatch;
 import id.ktpbridge.ledger.Ledger;
@@ -451,16 +452,21 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.string("ktp.results.http.username", ""), s.string("ktp.results.http.password", "")));
 
         DataSource resultsDb = ledgerDataSource;
+        // in the ledger's own database, a row lost with the ledger's last commits is sent again
+        Runnable durable = () -> { };
         if (s.optional("ktp.results.jdbc.url").isPresent()) {
             resultsDb = pool(context, s.string("ktp.results.jdbc.url"), s.string("ktp.results.jdbc.user", ""),
                     s.string("ktp.results.jdbc.password", ""), s.integer("ktp.results.jdbc.max-connections", 8),
                     "ktp-results");
+            if (targets.contains("jdbc")) {
+                durable = DurableFlush.afterEachWrite(resultsDb);
+            }
         }
         if (targets.contains("jdbc")) {
             SchemaMigrator.migrate(resultsDb, "ktp_results_schema_version", "db/results",
                     List.of("V1__results.sql"));
         }
-        registry.bind("jdbcResultTarget", new JdbcResultTarget(resultsDb, json));
+        registry.bind("jdbcResultTarget", new JdbcResultTarget(resultsDb, json, durable));
     }
 
     private static GtfSettings gtfSettings(Settings s) {

@@ -18,7 +18,7 @@ import javax.sql.DataSource;
  * fsync makes those steps survive a power cut too, not only a killed process. The checkpoint
  * waits for statements in progress to end and holds new ones back meanwhile ({@link CheckpointGate}).
  */
-final class DurableFlush {
+public final class DurableFlush {
 
     private final DataSource dataSource;
     private final boolean needed;
@@ -39,6 +39,19 @@ final class DurableFlush {
         } catch (SQLException e) {
             throw new LedgerException(e);
         }
+    }
+
+    /**
+     * For a database other than the ledger's (an H2 results database of its own): what to run
+     * after each committed write so that it is on disk when the caller goes on, as the caller then
+     * records it as done in the ledger. Does nothing for a database that is durable at each commit.
+     */
+    public static Runnable afterEachWrite(DataSource dataSource) {
+        DurableFlush f = of(dataSource);
+        return () -> {
+            f.written();
+            f.flush();
+        };
     }
 
     /** Called after each committed write. */

@@ -30,10 +30,21 @@ public class JdbcResultTarget {
 
     private final DataSource dataSource;
     private final ObjectMapper json;
+    private final Runnable durable;
 
     public JdbcResultTarget(DataSource dataSource, ObjectMapper json) {
+        this(dataSource, json, () -> { });
+    }
+
+    /**
+     * @param durable run after each write, before the delivery is recorded as done in the ledger:
+     *                a results database of its own on H2 writes its commits in the background, so a
+     *                kill right after would lose a row the ledger no longer sends again
+     */
+    public JdbcResultTarget(DataSource dataSource, ObjectMapper json, Runnable durable) {
         this.dataSource = dataSource;
         this.json = json;
+        this.durable = durable;
     }
 
     /** Camel bean method for {@code direct:deliver-jdbc}. */
@@ -66,6 +77,7 @@ public class JdbcResultTarget {
             }
             throw e;
         }
+        durable.run();
     }
 
     private static int execute(Connection c, String sql, JsonNode doc, String document, String key)

@@ -4,7 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.util.List;
@@ -12,6 +15,8 @@ import java.util.UUID;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import id.ktpbridge.ledger.DataSources;
+import id.ktpbridge.ledger.DurableFlush;
 import id.ktpbridge.ledger.SchemaMigrator;
 import id.ktpbridge.result.PermanentDeliveryFailure;
 import id.ktpbridge.result.ResultPublisher;
@@ -21,6 +26,7 @@ import org.apache.camel.support.DefaultExchange;
 import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The JDBC target with values its table cannot hold as they come. */
 class JdbcResultTargetTest {
@@ -59,6 +65,29 @@ class JdbcResultTargetTest {
         PermanentDeliveryFailure e = assertThrows(PermanentDeliveryFailure.class,
                 () -> target.write(exchange(doc.toString(), "sub-2")));
         assertFalse(e.getMessage().contains("3174"), e.getMessage());
+    }
+
+    @Test
+    void aRowInAResultsDatabaseOfItsOwnIsOnDiskWhenTheWriteReturns(@TempDir Path dir) throws Exception {
+        DataSources.Pool pool = DataSources.create("jdbc:h2:" + dir.resolve("results"), "sa", "", 2, "results-test");
+        try {
+            SchemaMigrator.migrate(pool.dataSource(), "ktp_results_schema_version", "db/results",
+                    List.of("V1__results.sql"));
+            JdbcResultTarget own = new JdbcResultTarget(pool.dataSource(), json,
+                    DurableFlush.afterEachWrite(pool.dataSource()));
+            own.write(exchange(document().toString(), "sub-3"));
+            // the file as a kill would leave it now: H2 still open, its background writer not waited for
+            Path copy = Files.createDirectory(dir.resolve("copy")).resolve("results.mv.db");
+            Files.copy(dir.resolve("results.mv.db"), copy);
+            try (Connection c = DriverManager.getConnection("jdbc:h2:" + dir.resolve("copy/results"), "sa", "");
+                 ResultSet rs = c.createStatement().executeQuery(
+                         "SELECT COUNT(*) FROM ktp_result WHERE submission_id = 'sub-3'")) {
+                rs.next();
+                assertEquals(1, rs.getInt(1));
+            }
+        } finally {
+            pool.closer().close();
+        }
     }
 
     private ObjectNode document() {
