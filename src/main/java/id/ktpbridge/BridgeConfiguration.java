@@ -188,6 +188,8 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.integer("ktp.results.retry.batch-size", 100),
                 // longer than any single attempt may take, so an attempt under way is never started twice
                 s.duration("ktp.results.retry.lease", Duration.ofMinutes(2)));
+        outbox.retryExecutor(context.getExecutorServiceManager().newFixedThreadPool(this, "ktp-delivery-retry",
+                targets.size()));
         registry.bind("outbox", outbox);
         deliveries.pendingOutside(targets).forEach((target, pending) -> LOG.warn("{} result deliveries to {} are"
                 + " pending, but ktp.results.targets no longer names it: they wait until it does", pending, target));

@@ -95,6 +95,19 @@ public class DeliveryStore {
     }
 
     /**
+     * Extends the lease of a row this caller leased, while it still holds it (the lease has not run
+     * out, so nobody else can have taken the row).
+     *
+     * @return false when the lease had run out: the row is the retry schedule's now
+     */
+    public boolean renewLease(String ledgerId, String target, long leaseMillis) {
+        long now = System.currentTimeMillis();
+        return 1 == update("UPDATE ktp_delivery SET next_attempt_at = ?, updated_at = ? WHERE ledger_id = ?"
+                + " AND target = ? AND state = ? AND next_attempt_at > ?", now + leaseMillis, now, ledgerId, target,
+                PENDING, now);
+    }
+
+    /**
      * Hands a row leased to this instance back to the retry schedule, due at {@code dueAt}, without
      * counting an attempt (none was made).
      */

@@ -6,6 +6,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerException;
@@ -47,6 +49,10 @@ public class Outbox {
     private final Duration lease;
     /** Targets whose last attempt failed and was worth retrying (an outage, a timeout). */
     private final Set<String> failing = ConcurrentHashMap.newKeySet();
+    /** Targets whose retry pass is under way (a pass may outlast the schedule's period). */
+    private final Set<String> retrying = ConcurrentHashMap.newKeySet();
+    /** Runs each target's retry pass; the caller's thread unless {@link #retryExecutor} says otherwise. */
+    private volatile Executor retryExecutor = Runnable::run;
     private volatile BridgeMetrics metrics;
 
     public Outbox(DeliveryStore store, Ledger ledger, ProducerTemplate producer, List<String> targets,
@@ -72,6 +78,14 @@ public class Outbox {
 
     public void metrics(BridgeMetrics metrics) {
         this.metrics = metrics;
+    }
+
+    /**
+     * Where the retry passes run: a thread per target, so a target that hangs until its timeout
+     * holds up only its own retries, not those of the others.
+     */
+    public void retryExecutor(Executor executor) {
+        this.retryExecutor = executor;
     }
 
     public List<String> targets() {
@@ -104,10 +118,18 @@ public class Outbox {
     /** One immediate attempt per queued target, with the document in hand; failures stay queued for the retry schedule. */
     public void deliverNow(String ledgerId, String name, String status, String body, List<String> queued) {
         Stored stored = new Stored(ledgerId, name, status, body);
+        // the rows were leased when they were queued; attempts one after another can take a while
+        long leasedAt = System.currentTimeMillis();
         for (String target : queued) {
             try {
                 if (failing.contains(target)) {
                     store.release(ledgerId, target, System.currentTimeMillis());
+                    continue;
+                }
+                if (System.currentTimeMillis() - leasedAt > lease.toMillis() / 2
+                        && !store.renewLease(ledgerId, target, lease.toMillis())) {
+                    // the earlier targets took so long that the lease ran out: the retry schedule may
+                    // already be attempting it, and a second attempt now would send it twice
                     continue;
                 }
                 attempt(stored, ledgerId, target, 0);
@@ -120,14 +142,43 @@ public class Outbox {
         }
     }
 
-    /** Camel bean method for the retry schedule: re-attempts up to {@code batchSize} due deliveries. */
+    /**
+     * Camel bean method for the retry schedule: for each target whose last pass has ended, a pass
+     * over its due deliveries (see {@link #retryExecutor}).
+     */
     public void retryDue() {
+        for (String target : targets) {
+            if (!retrying.add(target)) {
+                continue;
+            }
+            try {
+                retryExecutor.execute(() -> {
+                    try {
+                        retryDue(target);
+                    } catch (RuntimeException e) {
+                        LOG.warn("Retry pass for {} ended early: {}", target, e.getMessage());
+                    } finally {
+                        retrying.remove(target);
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                retrying.remove(target); // shutting down
+            }
+        }
+    }
+
+    /**
+     * Re-attempts up to {@code batchSize} due deliveries to one target, most overdue first. A pass
+     * ends at the first attempt that fails for a passing reason: the target is down, and each
+     * further attempt would only wait for the same timeout; the rest keep their turn.
+     */
+    private void retryDue(String target) {
+        List<String> only = List.of(target);
         for (int i = 0; i < batchSize; i++) {
-            DeliveryStore.Due due = store.takeDue(System.currentTimeMillis(), targets, lease.toMillis()).orElse(null);
-            if (due == null) {
+            DeliveryStore.Due due = store.takeDue(System.currentTimeMillis(), only, lease.toMillis()).orElse(null);
+            if (due == null || !attempt(load(due.ledgerId()), due.ledgerId(), target, due.attempts())) {
                 return;
             }
-            attempt(load(due.ledgerId()), due.ledgerId(), due.target(), due.attempts());
         }
     }
 
@@ -147,10 +198,11 @@ public class Outbox {
                 : new Stored(ledgerId, ResultDocument.name(record), record.resultStatus(), body);
     }
 
-    private void attempt(Stored stored, String ledgerId, String target, int previousAttempts) {
+    /** @return false when the attempt failed for a passing reason (the target is down, or slow) */
+    private boolean attempt(Stored stored, String ledgerId, String target, int previousAttempts) {
         if (stored.body() == null) {
             store.refused(ledgerId, target, "no stored result document");
-            return;
+            return true;
         }
         Exchange done = producer.send(DELIVER_ENDPOINT, exchange -> {
             exchange.getMessage().setBody(stored.body());
@@ -182,7 +234,9 @@ public class Outbox {
             store.retryLater(ledgerId, target, System.currentTimeMillis() + wait, describe(failure));
             LOG.warn("Delivery of ledger {} to {} failed ({}); retrying in {} ms", ledgerId, target, summary(failure),
                     wait);
+            return false;
         }
+        return true;
     }
 
     long backoff(int attempts) {

@@ -11,6 +11,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.NewInput;
@@ -19,6 +22,7 @@ import id.ktpbridge.ledger.SubmissionState;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.http.base.HttpOperationFailedException;
 import org.apache.camel.impl.DefaultCamelContext;
+import org.awaitility.Awaitility;
 import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -35,6 +39,12 @@ class OutboxTest {
     /** What the target does next: null = take it, else throw this. */
     private volatile Exception answer;
     private final List<String> attempted = new CopyOnWriteArrayList<>();
+    /** Attempts as target:ledgerId, in order. */
+    private final List<String> attemptedByTarget = new CopyOnWriteArrayList<>();
+    /** Held closed, the http target hangs (as one that answers only at its timeout). */
+    private volatile CountDownLatch httpAnswers = new CountDownLatch(0);
+    /** How long the file target takes per attempt, ms. */
+    private volatile long fileTakes;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -47,7 +57,15 @@ class OutboxTest {
             @Override
             public void configure() {
                 from(Outbox.DELIVER_ENDPOINT).process(e -> {
-                    attempted.add(e.getMessage().getHeader(ResultPublisher.LEDGER_ID, String.class));
+                    String id = e.getMessage().getHeader(ResultPublisher.LEDGER_ID, String.class);
+                    String target = e.getMessage().getHeader(Outbox.TARGET, String.class);
+                    attempted.add(id);
+                    attemptedByTarget.add(target + ":" + id);
+                    if ("http".equals(target)) {
+                        httpAnswers.await();
+                    } else if ("file".equals(target)) {
+                        Thread.sleep(fileTakes);
+                    }
                     if (answer != null) {
                         throw answer;
                     }
@@ -118,8 +136,76 @@ class OutboxTest {
         assertEquals(DeliveryStore.REFUSED, store.state(id, "http"));
     }
 
+    @Test
+    void aTargetThatHangsHoldsUpOnlyItsOwnRetries() throws Exception {
+        Outbox two = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http", "file"),
+                Duration.ofMillis(1), Duration.ofMillis(1), 10, Duration.ofMinutes(5));
+        ExecutorService passes = Executors.newFixedThreadPool(2);
+        two.retryExecutor(passes);
+        try {
+            // both targets failed once: their rows wait for the retry schedule
+            answer = new IOException("connect timed out");
+            String first = publish(two);
+            String second = publish(two);
+            answer = null;
+            Thread.sleep(5);
+
+            httpAnswers = new CountDownLatch(1);
+            two.retryDue();
+            // the file target's retries go through while the http target's first retry still hangs
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() ->
+                    DeliveryStore.DELIVERED.equals(store.state(first, "file"))
+                            && DeliveryStore.DELIVERED.equals(store.state(second, "file")));
+            assertEquals(DeliveryStore.PENDING, store.state(first, "http"));
+            two.retryDue(); // the http pass is still under way: no second one starts beside it
+            httpAnswers.countDown();
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() ->
+                    DeliveryStore.DELIVERED.equals(store.state(first, "http"))
+                            && DeliveryStore.DELIVERED.equals(store.state(second, "http")));
+            assertEquals(2, attemptedByTarget.stream().filter(a -> a.equals("http:" + first)).count(),
+                    "the first http row: its immediate attempt and one retry");
+        } finally {
+            httpAnswers.countDown();
+            passes.shutdownNow();
+        }
+    }
+
+    @Test
+    void aRetryPassEndsAtTheFirstAttemptThatFindsTheTargetDown() throws Exception {
+        answer = new IOException("connect timed out");
+        publish();
+        String waiting = publish(); // the target is failing: not tried at once
+        publish();
+        assertEquals(1, attempted.size());
+        store.release(waiting, "http", 0);
+        Thread.sleep(2);
+        attempted.clear();
+        outbox.retryDue();
+        assertEquals(1, attempted.size(), "one attempt per pass while the target is down: " + attempted);
+    }
+
+    @Test
+    void aTargetWhoseLeaseRanOutDuringTheEarlierTargetsIsLeftToTheRetrySchedule() throws Exception {
+        Outbox slowFirst = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("file", "http"),
+                Duration.ofMinutes(1), Duration.ofMinutes(1), 10, Duration.ofMillis(200));
+        fileTakes = 300; // longer than the whole lease
+        String id = publish(slowFirst);
+        assertEquals(List.of("file:" + id), attemptedByTarget, "http was not attempted after its lease ran out");
+        assertEquals(DeliveryStore.DELIVERED, store.state(id, "file"));
+        assertEquals(DeliveryStore.PENDING, store.state(id, "http"));
+
+        fileTakes = 0;
+        String quick = publish(slowFirst);
+        assertEquals(DeliveryStore.DELIVERED, store.state(quick, "http"), "within its lease it is attempted at once");
+    }
+
     /** Stores a result for a new ledger row and delivers it as the publisher does. */
     private String publish() {
+        return publish(outbox);
+    }
+
+    /** Stores a result for a new ledger row and delivers it as the publisher does. */
+    private String publish(Outbox outbox) {
         String id = UUID.randomUUID().toString();
         ledger.insert(new NewInput(id, "FILE", "/in/" + id, id + ".png", "ab".repeat(32), 10L, "image/png",
                 "partner-a", "user-" + id, "PARTNER_USER_ID", UUID.randomUUID().toString(),
