@@ -87,6 +87,29 @@ class CallbackTest {
     }
 
     @Test
+    void withPollingOffACallbackTheQueueHadNoRoomForIsStillCollected() throws Exception {
+        app.close();
+        try (LogCapture log = new LogCapture()) {
+            app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false", "ktp.callback.auth-token", TOKEN,
+                    "ktp.callback.queue-size", "1"));
+            // no worker takes from the queue: the first callback fills it, the second finds no room
+            app.context().getRouteController().stopRoute("collect-callback");
+            Results.drop(app.inbox(), "u2010.png", SampleImages.card("u2010", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> app.sandbox().callbacksDelivered() == 1);
+            Results.drop(app.inbox(), "u2011.png", SampleImages.card("u2011", "png"));
+
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            JsonNode second = Results.read(app.results()).get(0);
+            assertEquals("u2011.png", second.path("sourceFile").asText());
+            assertEquals("callback", second.path("receivedVia").asText());
+            assertTrue(log.text().contains("Callback queue full"), log.text());
+
+            app.context().getRouteController().startRoute("collect-callback");
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+        }
+    }
+
+    @Test
     void wrongOrMissingAuthorizationIs401AndWritesNothing() throws Exception {
         String body = "{\"submissionId\":\"3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44\",\"status\":\"COMPLETED\"}";
         for (String auth : new String[] {null, "Bearer wrong", TOKEN, "Basic " + TOKEN}) {

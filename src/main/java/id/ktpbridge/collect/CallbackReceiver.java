@@ -33,6 +33,9 @@ public class CallbackReceiver {
             "Callback from a caller outside ktp.callback.allowed-cidrs refused", 60_000);
     private final ThrottledWarning unknownSubmission = new ThrottledWarning(LOG,
             "Callback for unknown submission {} ignored", 60_000);
+    private final ThrottledWarning queueFull = new ThrottledWarning(LOG,
+            "Callback queue full (ktp.callback.queue-size): callback for submission {} noted, collected by the"
+                    + " poll tick", 60_000);
     private static final Pattern SUBMISSION_ID_SHAPE = GtfClient.SUBMISSION_ID_SHAPE;
     private static final Set<String> STATUSES = Set.of("COMPLETED", "ERROR", "PARTIALLY_COMPLETED", "IN_PROGRESS");
 
@@ -161,6 +164,15 @@ public class CallbackReceiver {
                     LOG.debug("Callback for submission {} arrived before its confirm was recorded", submissionId);
             default -> LOG.debug("Duplicate callback for submission {} ignored ({})", submissionId, r.state());
         }
+    }
+
+    /**
+     * Camel bean method, for a callback the queue had no room for: only noted, so the poll tick
+     * (which runs with status polling off too) collects it once its row is due.
+     */
+    public void noteOnly(@Header(SUBMISSION_ID) String submissionId) {
+        ledger.noteCallback(submissionId);
+        queueFull.warn(submissionId);
     }
 
     private String callerAddress(org.apache.camel.Message msg) {

@@ -9,6 +9,8 @@ import org.apache.camel.builder.RouteBuilder;
  */
 public class CollectRoutes extends RouteBuilder {
 
+    private static final String COLLECT_QUEUE = "seda:collect-callback?size={{ktp.callback.queue-size}}";
+
     @Override
     public void configure() {
         from("direct:poll-due").routeId("poll-due")
@@ -20,13 +22,21 @@ public class CollectRoutes extends RouteBuilder {
         from("direct:receive-callback").routeId("receive-callback")
                 .bean("callbackReceiver", "receive")
                 .filter(header(CallbackReceiver.SUBMISSION_ID).isNotNull())
-                    .wireTap("seda:collect-callback")
+                    .wireTap("direct:queue-callback")
                 .end()
                 .removeHeader(CallbackReceiver.SUBMISSION_ID)
                 .removeHeader(CallbackReceiver.RECORD);
 
+        // answered already: a callback the queue has no room for is noted in the ledger instead
+        from("direct:queue-callback").routeId("queue-callback")
+                .doTry()
+                    .to(COLLECT_QUEUE)
+                .doCatch(IllegalStateException.class)
+                    .bean("callbackReceiver", "noteOnly")
+                .end();
+
         // a short poll timeout: at shutdown Camel waits for each worker's current poll (1 s by default)
-        from("seda:collect-callback?concurrentConsumers={{ktp.callback.workers}}&size={{ktp.callback.queue-size}}&pollTimeout=100")
+        from(COLLECT_QUEUE + "&concurrentConsumers={{ktp.callback.workers}}&pollTimeout=100")
                 .routeId("collect-callback")
                 .bean("callbackReceiver", "collect");
     }
