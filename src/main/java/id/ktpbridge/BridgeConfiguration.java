@@ -36,6 +36,7 @@ import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.SourceRelease;
+import id.ktpbridge.ingest.SourceStamp;
 import id.ktpbridge.ledger.DataSources;
 import id.ktpbridge.ledger.DurableFlush;
 import id.ktpbridge.ledger.InstanceLock;
@@ -227,6 +228,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("fileSidecar", new FileSidecar(json, s.path("ktp.source.done-dir"), s.path("ktp.source.failed-dir")));
         registry.bind("sourceRelease", new SourceRelease(ledger, s.integer("ktp.db.retry-attempts", 6),
                 s.integer("ktp.db.retry-delay", 500)));
+        registry.bind("sourceStamp", new SourceStamp());
         registry.bind("fileQuarantine", new FileQuarantine(new FailureReport(json), s.path("ktp.source.failed-dir")));
 
         int concurrency = s.integer("ktp.concurrency", 8);

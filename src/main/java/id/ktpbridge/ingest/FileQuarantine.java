@@ -32,6 +32,15 @@ public class FileQuarantine {
     /** Camel bean method, run for a failed exchange before the file consumer lets go of the file. */
     public void settle(Exchange exchange) {
         String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+        if (SourceStamp.replaced(exchange)) {
+            // the file there now was never read: it is not this input's to quarantine
+            LOG.warn("Ledger {}: its file was replaced while it was processed; the new file stays in the source"
+                    + " folder and is taken as an input of its own", ledgerId);
+            if (Boolean.TRUE.equals(exchange.getProperty(Settlement.OUTCOME_RECORDED, Boolean.class))) {
+                SourceRelease.letGo(exchange);
+            }
+            return;
+        }
         if (Settlement.staysInSource(exchange)) {
             Exception failure = FailureReport.failure(exchange);
             LOG.warn("Ledger {}: no outcome recorded yet ({}); the file stays in the source folder"

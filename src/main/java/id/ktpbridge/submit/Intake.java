@@ -20,6 +20,7 @@ import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.PartnerUserResolver.PartnerUser;
 import id.ktpbridge.ingest.RejectReason;
 import id.ktpbridge.ingest.Settlement;
+import id.ktpbridge.ingest.SourceStamp;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.NewInput;
@@ -250,6 +251,9 @@ public class Intake implements Processor {
             Inspection tooLarge = inspector.checkSize(local);
             if (tooLarge != null) {
                 return tooLarge;
+            }
+            if ("file".equals(exchange.getMessage().getHeader(InputHeaders.SOURCE_TYPE, String.class))) {
+                SourceStamp.take(exchange, local);
             }
             // a link swapped in after the check above is not followed either (the open fails)
             in = Files.newInputStream(local, java.nio.file.LinkOption.NOFOLLOW_LINKS);

@@ -1,0 +1,57 @@
+package id.ktpbridge.reliability;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A file replaced under the same name while its first version is being submitted: the file
+ * consumer would move the new one to done/ unread. It stays in the drop folder instead, and gets a
+ * submission and a result of its own.
+ */
+class ReplacedFileTest {
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void aFileReplacedWhileItIsSubmittedIsTakenAgainAsAnInputOfItsOwn() throws Exception {
+        byte[] first = SampleImages.card("u7201-first", "png");
+        byte[] second = SampleImages.card("u7201-second", "png");
+        // each OneKYC call takes a while, so the file can be replaced between reading and confirming
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.sandbox.faults.latency", "400ms"))) {
+            Results.drop(app.inbox(), "u7201.png", first);
+            await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().createdSince(0).stream()
+                    .anyMatch(r -> r.state() == SubmissionState.PRESIGNED));
+            Files.write(app.inbox().resolve("u7201.png"), second);
+
+            await().atMost(Duration.ofSeconds(40)).until(() -> Results.count(app.results()) == 2);
+            Set<String> submitted = Results.read(app.results()).stream()
+                    .peek(r -> assertEquals("COMPLETED", r.path("status").asText(), r.toString()))
+                    .map(r -> r.path("sourceSha256").asText()).collect(Collectors.toSet());
+            assertEquals(Set.of(sha256(first), sha256(second)), submitted, "each version submitted once");
+            assertEquals(2, app.sandbox().submissionCount());
+            await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(app.inbox().resolve("u7201.png")));
+        }
+    }
+
+    private static String sha256(byte[] bytes) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+}
