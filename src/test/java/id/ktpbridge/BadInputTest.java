@@ -51,6 +51,23 @@ class BadInputTest {
     }
 
     @Test
+    void aTooLargeFileTheQuarantineCannotMoveIsRejectedOnceNotAtEveryScan() throws Exception {
+        // the failed folder cannot be made: the file stays in the drop folder and is met again
+        Path blocker = Files.writeString(dataDir.resolve("not-a-folder"), "x");
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.source.max-size", "1000",
+                "ktp.source.failed-dir", blocker.resolve("failed").toString()))) {
+            Results.drop(app.inbox(), "u6301.png", SampleImages.card("u6301", "png"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1);
+            assertEquals("FILE_TOO_LARGE", Results.read(app.results()).get(0).path("reasonCode").asText());
+            // scans keep meeting the file; it is the same rejected input, without another result
+            await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6))
+                    .until(() -> Results.count(app.results()) == 1);
+            assertEquals(1, app.ledger().createdSince(0).size());
+            assertTrue(Files.exists(app.inbox().resolve("u6301.png")));
+        }
+    }
+
+    @Test
     void anInputWhoseReadingFailsHalfWayGetsAnUnreadableSourceResult() throws Exception {
         byte[] png = SampleImages.card("u6101", "png");
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {

@@ -101,6 +101,18 @@ public class Ledger {
     }
 
     /** The source let go of the input (moved it to its done or failed place, or deleted it). */
+    /**
+     * As {@link #findUnreleased}, for an input rejected before its bytes were read (too large, a
+     * symbolic link, unreadable), which has no hash to be known by: the rejected row of the same
+     * reference and size its source has not let go of.
+     */
+    public Optional<LedgerRecord> findUnreleasedUnread(String sourceRef, Long size) {
+        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_ref = ? AND source_sha256 IS NULL"
+                + " AND source_released_at IS NULL AND state = ? ORDER BY created_at DESC", sourceRef,
+                SubmissionState.REJECTED.name()).stream()
+                .filter(r -> java.util.Objects.equals(r.sourceSize(), size)).findFirst();
+    }
+
     public void markReleased(String id) {
         update("UPDATE ktp_submission SET source_released_at = ? WHERE id = ? AND source_released_at IS NULL",
                 System.currentTimeMillis(), id);

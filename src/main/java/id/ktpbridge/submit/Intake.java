@@ -126,12 +126,12 @@ public class Intake implements Processor {
                         : reject(exchange, ledgerId, sourceType, reason, detail);
             }
         }
-        if (image.sha256() != null) {
-            LedgerRecord earlier = ledger.findUnreleased(sourceRef, image.sha256()).orElse(null);
-            if (earlier != null) {
-                resumeOrSkip(exchange, earlier, image, reason, detail);
-                return;
-            }
+        LedgerRecord earlier = image.sha256() != null ? ledger.findUnreleased(sourceRef, image.sha256()).orElse(null)
+                // rejected before its bytes were read: known by its reference and size
+                : reason != null ? ledger.findUnreleasedUnread(sourceRef, image.size()).orElse(null) : null;
+        if (earlier != null) {
+            resumeOrSkip(exchange, earlier, image, reason, detail);
+            return;
         }
 
         NewInput input = new NewInput(ledgerId, sourceType, sourceRef, sourceFile, image.sha256(), image.size(),
