@@ -1,7 +1,10 @@
 package id.ktpbridge.sftp;
 
+import id.ktpbridge.ingest.InputHeaders;
+import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
+import org.apache.camel.component.file.GenericFileEndpoint;
 import org.apache.camel.spi.ExceptionHandler;
 import org.apache.camel.support.LoggingExceptionHandler;
 import org.slf4j.Logger;
@@ -43,6 +46,17 @@ public class SftpPollErrors implements ExceptionHandler {
 
     @Override
     public void handleException(String message, Exchange exchange, Throwable exception) {
+        if (exchange != null && exchange.getProperty(WorkItem.LEDGER_ID) == null
+                && exchange.getMessage().getHeader(InputHeaders.SOURCE_TYPE) == null) {
+            // the route never took it: its download broke off. Camel has claimed the file already and
+            // keeps the claim (until it expires; in cluster mode it is renewed), so it is given back
+            releaseClaim(exchange);
+            // not Camel's line: it names the file, and a file name may be a NIK
+            LOG.warn("SFTP source: a file could not be downloaded ({}); it is taken again at a later poll",
+                    rootCauseType(exception));
+            LOG.debug("SFTP download failure", exception);
+            return;
+        }
         if (exchange != null) {
             fallback.handleException(message, exchange, exception);
             return;
@@ -50,6 +64,24 @@ public class SftpPollErrors implements ExceptionHandler {
         LOG.warn("SFTP source: polling {} failed: {}. Next attempt in about {} s.", server, rootCause(exception),
                 Math.max(1, pauseMillis / 1000));
         LOG.debug("SFTP poll failure", exception);
+    }
+
+    private static void releaseClaim(Exchange exchange) {
+        if (exchange.getFromEndpoint() instanceof GenericFileEndpoint<?> endpoint
+                && endpoint.getIdempotentRepository() != null && endpoint.getIdempotentKey() != null) {
+            String key = endpoint.getIdempotentKey().evaluate(exchange, String.class);
+            if (key != null) {
+                endpoint.getIdempotentRepository().remove(key);
+            }
+        }
+    }
+
+    private static String rootCauseType(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getClass().getSimpleName();
     }
 
     /** The innermost message, e.g. {@code java.net.ConnectException: Connection refused}. */

@@ -141,6 +141,23 @@ class SftpSourceTest {
     }
 
     @Test
+    void aDownloadThatBreaksOffIsTakenAgainAtALaterPoll() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            server.failNextRead("u5401.png");
+            Files.write(inbox.resolve("u5401.png"), SampleImages.card("u5401", "png"));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
+                        && Files.exists(server.path("/inbox/.done/u5401.png")));
+                assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+                assertTrue(log.text().contains("SFTP source: a file could not be downloaded"), log.text());
+                assertFalse(log.text().contains("u5401"), "the file name (it may hold a NIK) is in the log");
+            }
+        }
+    }
+
+    @Test
     void theSameImageUploadedAgainAfterItsResultIsRejectedAsADuplicate() throws Exception {
         byte[] image = SampleImages.card("u5301", "png");
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {

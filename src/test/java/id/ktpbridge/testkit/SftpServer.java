@@ -22,6 +22,9 @@ import org.apache.sshd.common.config.keys.writer.openssh.OpenSSHKeyPairResourceW
 import org.apache.sshd.common.file.virtualfs.VirtualFileSystemFactory;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
 import org.apache.sshd.server.SshServer;
+import org.apache.sshd.server.session.ServerSession;
+import org.apache.sshd.sftp.server.FileHandle;
+import org.apache.sshd.sftp.server.SftpEventListener;
 import org.apache.sshd.sftp.server.SftpSubsystemFactory;
 
 /**
@@ -41,6 +44,8 @@ public final class SftpServer implements AutoCloseable {
     private final String password;
     private final Set<PublicKey> authorizedKeys = ConcurrentHashMap.newKeySet();
     private final AtomicInteger logins = new AtomicInteger();
+    /** File names whose next read fails once (a download that breaks off). */
+    private final Set<String> failNextRead = ConcurrentHashMap.newKeySet();
 
     private SftpServer(Path root, String user, String password) throws IOException {
         this.root = root;
@@ -73,7 +78,17 @@ public final class SftpServer implements AutoCloseable {
             }
             return ok;
         });
-        server.setSubsystemFactories(List.of(new SftpSubsystemFactory()));
+        SftpSubsystemFactory sftp = new SftpSubsystemFactory();
+        sftp.addSftpEventListener(new SftpEventListener() {
+            @Override
+            public void reading(ServerSession session, String remoteHandle, FileHandle localHandle, long offset,
+                                byte[] data, int dataOffset, int dataLen) throws IOException {
+                if (failNextRead.remove(localHandle.getFile().getFileName().toString())) {
+                    throw new IOException("read broke off (test fault)");
+                }
+            }
+        });
+        server.setSubsystemFactories(List.of(sftp));
         server.setFileSystemFactory(new VirtualFileSystemFactory(root));
         server.start();
         return server;
@@ -87,6 +102,11 @@ public final class SftpServer implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The next read of the file with this name fails, once. */
+    public void failNextRead(String fileName) {
+        failNextRead.add(fileName);
     }
 
     public SftpServer authorize(PublicKey key) {
