@@ -32,6 +32,7 @@ import id.ktpbridge.gtf.GtfSettings;
 import id.ktpbridge.gtf.RateLimiter;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileQuarantine;
+import id.ktpbridge.ingest.FutureDatedFiles;
 import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.PartnerUserResolver;
@@ -229,6 +230,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("sourceRelease", new SourceRelease(ledger, s.integer("ktp.db.retry-attempts", 6),
                 s.integer("ktp.db.retry-delay", 500)));
         registry.bind("sourceStamp", new SourceStamp());
+        registry.bind("futureDatedFiles", new FutureDatedFiles());
         registry.bind("fileQuarantine", new FileQuarantine(new FailureReport(json), s.path("ktp.source.failed-dir")));
 
         int concurrency = s.integer("ktp.concurrency", 8);

@@ -8,14 +8,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
 import org.junit.jupiter.api.Test;
@@ -64,6 +67,23 @@ class BadInputTest {
                     .until(() -> Results.count(app.results()) == 1);
             assertEquals(1, app.ledger().createdSince(0).size());
             assertTrue(Files.exists(app.inbox().resolve("u6301.png")));
+        }
+    }
+
+    @Test
+    void aFileDatedInTheFutureIsTakenAndDoesNotHoldUpTheOthers() throws Exception {
+        // the production read lock: a file must be this old before it is taken
+        try (LogCapture log = new LogCapture();
+             BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.source.read-lock-min-age", "1000"))) {
+            Path ahead = app.inbox().resolve("a-u6401.png");
+            Files.write(ahead, SampleImages.card("u6401", "png"));
+            // a card copied with its timestamps from a device whose clock runs 7 hours ahead
+            Files.setLastModifiedTime(ahead, FileTime.fromMillis(System.currentTimeMillis() + 7 * 3_600_000L));
+            Results.drop(app.inbox(), "u6402.png", SampleImages.card("u6402", "png"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2);
+            assertEquals(Set.of("a-u6401.png", "u6402.png"), Results.bySourceFile(app.results()).keySet());
+            assertTrue(log.text().contains("dated 25199 s in the future") || log.text().contains("dated 25200 s in the future"),
+                    log.text());
         }
     }
 
