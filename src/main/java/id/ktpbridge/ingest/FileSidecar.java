@@ -139,7 +139,8 @@ public class FileSidecar {
 
         @Override
         public void onFailure(Exchange exchange) {
-            if (Settlement.staysInSource(exchange)) {
+            // an image replaced meanwhile stays for its own turn, and its sidecar with it
+            if (Settlement.staysInSource(exchange) || SourceStamp.replaced(exchange)) {
                 return;
             }
             Path target = failedDir.resolve(sidecar.getFileName());

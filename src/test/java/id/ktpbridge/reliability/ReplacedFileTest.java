@@ -36,6 +36,8 @@ class ReplacedFileTest {
         byte[] second = SampleImages.card("u7201-second", "png");
         // each OneKYC call takes a while, so the file can be replaced between reading and confirming
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.sandbox.faults.latency", "400ms"))) {
+            // a sidecar names the partner user; it stays with the new file
+            Files.writeString(app.inbox().resolve("u7201.json"), "{\"partnerUserId\": \"cust-7201\"}");
             Results.drop(app.inbox(), "u7201.png", first);
             await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().createdSince(0).stream()
                     .anyMatch(r -> r.state() == SubmissionState.PRESIGNED));
@@ -47,6 +49,9 @@ class ReplacedFileTest {
                     .map(r -> r.path("sourceSha256").asText()).collect(Collectors.toSet());
             assertEquals(Set.of(sha256(first), sha256(second)), submitted, "each version submitted once");
             assertEquals(2, app.sandbox().submissionCount());
+            for (JsonNode r : Results.read(app.results())) {
+                assertEquals("cust-7201", r.path("partnerUserId").asText(), "the sidecar applied to both versions");
+            }
             await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(app.inbox().resolve("u7201.png")));
         }
     }
