@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.Consumer;
@@ -100,7 +101,6 @@ public class Ledger {
                 + " AND source_released_at IS NULL ORDER BY created_at DESC", sha256, sourceRef).stream().findFirst();
     }
 
-    /** The source let go of the input (moved it to its done or failed place, or deleted it). */
     /**
      * As {@link #findUnreleased}, for an input rejected before its bytes were read (too large, a
      * symbolic link, unreadable), which has no hash to be known by: the rejected row of the same
@@ -110,9 +110,10 @@ public class Ledger {
         return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_ref = ? AND source_sha256 IS NULL"
                 + " AND source_released_at IS NULL AND state = ? ORDER BY created_at DESC", sourceRef,
                 SubmissionState.REJECTED.name()).stream()
-                .filter(r -> java.util.Objects.equals(r.sourceSize(), size)).findFirst();
+                .filter(r -> Objects.equals(r.sourceSize(), size)).findFirst();
     }
 
+    /** The source let go of the input (moved it to its done or failed place, or deleted it). */
     public void markReleased(String id) {
         update("UPDATE ktp_submission SET source_released_at = ? WHERE id = ? AND source_released_at IS NULL",
                 System.currentTimeMillis(), id);
