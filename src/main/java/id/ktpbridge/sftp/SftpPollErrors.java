@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
  * The SFTP consumer's exception handler. A failed poll (server down, network gone) is one WARN
  * line with the root cause, not a stack trace; together with the consumer's back-off
  * ({@code backoffErrorThreshold}/{@code backoffMultiplier}) an outage logs a few lines a minute.
- * Anything else goes to Camel's usual logging handler.
+ * A file whose download broke off gets its claim back, and one line without its name. Anything
+ * else goes to Camel's usual logging handler.
  */
 public class SftpPollErrors implements ExceptionHandler {
 
