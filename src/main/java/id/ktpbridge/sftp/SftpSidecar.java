@@ -5,6 +5,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.SftpATTRS;
@@ -15,6 +17,7 @@ import id.ktpbridge.ingest.InputHeaders;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.Settlement;
 import id.ktpbridge.ingest.SourceRelease;
+import id.ktpbridge.ingest.SourceReplacedException;
 import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.Exchange;
 import org.apache.camel.support.SynchronizationAdapter;
@@ -34,6 +37,10 @@ import org.slf4j.LoggerFactory;
 public class SftpSidecar extends ServiceSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(SftpSidecar.class);
+    /** Exchange property: whether {@link #replaced} found the remote file replaced. */
+    private static final String REPLACED = "KtpSftpFileReplaced";
+    /** Exchange property: the {@link Stamp} of the input's file. */
+    private static final String STAMP = "KtpSftpFileStamp";
 
     private final FileSidecar rules;
     private final SftpSettings settings;
@@ -61,6 +68,15 @@ public class SftpSidecar extends ServiceSupport {
             return;
         }
         String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+        if (replaced(exchange)) {
+            // the file there now was never downloaded: it is not this input's to quarantine
+            LOG.warn("Ledger {}: its SFTP file was replaced while it was processed; the new file stays on the"
+                    + " server and is taken as an input of its own", ledgerId);
+            if (Boolean.TRUE.equals(exchange.getProperty(Settlement.OUTCOME_RECORDED, Boolean.class))) {
+                SourceRelease.letGo(exchange);
+            }
+            return;
+        }
         if (Settlement.staysInSource(exchange)) {
             LOG.warn("Ledger {}: no outcome recorded yet; the SFTP file stays on the server and is"
                     + " taken again", ledgerId == null ? "-" : ledgerId);
@@ -90,12 +106,74 @@ public class SftpSidecar extends ServiceSupport {
         }
     }
 
+    /**
+     * Camel bean method, once an SFTP input is submitted: a file replaced under the same name on the
+     * server meanwhile is not moved to the done folder (or deleted) with it. The input is let go of,
+     * and the exchange ends failed, which leaves the file in place for its own turn (as
+     * {@code SourceStamp} does for the file drop).
+     */
+    public void leaveReplaced(Exchange exchange) {
+        if (replaced(exchange)) {
+            // quarantine, run for the failed exchange, says so in the log
+            SourceRelease.letGo(exchange);
+            throw new SourceReplacedException(exchange.getProperty(WorkItem.LEDGER_ID, String.class));
+        }
+    }
+
+    /**
+     * Whether the file now at the input's remote path is not the one downloaded: another size or
+     * modification time (the server's, in whole seconds) than just after the download, or a download
+     * of another size. A missing file is not, and neither is one the server cannot be asked about
+     * (then nothing changes from before). Asked once per exchange.
+     */
+    boolean replaced(Exchange exchange) {
+        Boolean known = exchange.getProperty(REPLACED, Boolean.class);
+        if (known != null) {
+            return known;
+        }
+        String path = exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class);
+        Stamp stamp = exchange.getProperty(STAMP, Stamp.class);
+        boolean replaced = false;
+        if (settings != null && path != null && stamp != null) {
+            // downloaded bytes of another size than the file had just after: replaced in between
+            String local = exchange.getMessage().getHeader(Exchange.FILE_LOCAL_WORK_PATH, String.class);
+            try {
+                replaced = local != null && Files.size(Path.of(local)) != stamp.size();
+            } catch (IOException e) {
+                // the local copy is gone (delivered, cleaned up): the server's file decides
+            }
+            try {
+                SftpATTRS now = call(c -> stat(c, path));
+                replaced |= now != null && !now.isDir()
+                        && (now.getSize() != stamp.size() || now.getMTime() != stamp.modifiedSeconds());
+            } catch (SftpException | IOException | RuntimeException e) {
+                LOG.debug("Could not ask the SFTP server about an input's file: {}", SftpConnector.safe(e));
+            }
+        }
+        exchange.setProperty(REPLACED, replaced);
+        return replaced;
+    }
+
+    /** The image file on the server just after its download: size and modification time (seconds). */
+    private record Stamp(long size, int modifiedSeconds) {
+    }
+
     /** Camel bean method: reads the sidecar of the remote image in the exchange, if there is one. */
     public void read(Exchange exchange) {
         String imagePath = exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class);
         String relativeName = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
         if (settings == null || imagePath == null || relativeName == null) {
             return;
+        }
+        try {
+            // what the image is on the server now, to tell at the end whether it was replaced meanwhile
+            // (the consumer's own size and time are from its listing, before the file stopped changing)
+            SftpATTRS image = call(c -> stat(c, imagePath));
+            if (image != null) {
+                exchange.setProperty(STAMP, new Stamp(image.getSize(), image.getMTime()));
+            }
+        } catch (SftpException | IOException | RuntimeException e) {
+            LOG.debug("Could not ask the SFTP server about an input's file: {}", SftpConnector.safe(e));
         }
         String sidecarPath = sidecarOf(imagePath);
         String sidecarRelative = sidecarOf(relativeName);
@@ -235,7 +313,8 @@ public class SftpSidecar extends ServiceSupport {
 
         @Override
         public void onFailure(Exchange exchange) {
-            if (!Settlement.staysInSource(exchange)) {
+            // an image replaced meanwhile stays for its own turn, and its sidecar with it
+            if (!Settlement.staysInSource(exchange) && !replaced(exchange)) {
                 move(settings.remoteDir(settings.failedDir()), SftpSettings.FAILED_DIR);
             }
         }

@@ -1,6 +1,7 @@
 package id.ktpbridge.sftp;
 
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,6 +22,7 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
@@ -153,6 +155,33 @@ class SftpSourceTest {
                 assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
                 assertTrue(log.text().contains("SFTP source: a file could not be downloaded"), log.text());
                 assertFalse(log.text().contains("u5401"), "the file name (it may hold a NIK) is in the log");
+            }
+        }
+    }
+
+    @Test
+    void aFileReplacedOnTheServerWhileItIsSubmittedIsTakenAgainAsAnInputOfItsOwn() throws Exception {
+        byte[] second = SampleImages.card("u5501-second", "png");
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Files.write(inbox.resolve("u5501.png"), SampleImages.card("u5501-first", "png"));
+            // each OneKYC call takes a while, so the file can be replaced between download and confirm
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp,
+                    "gtf.sandbox.faults.latency", "400ms"))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> app.ledger().createdSince(0).stream()
+                        .anyMatch(r -> r.state() == SubmissionState.PRESIGNED));
+                Path replaced = Files.write(inbox.resolve("u5501.png"), second);
+                // the server's times are whole seconds: a replacement within the same one and of the same
+                // size would look unchanged
+                Files.setLastModifiedTime(replaced, FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+
+                await().atMost(Duration.ofSeconds(40)).until(() -> Results.count(app.results()) == 2);
+                assertEquals(2, app.sandbox().submissionCount(), "each version submitted once");
+                for (JsonNode r : Results.read(app.results())) {
+                    assertEquals("COMPLETED", r.path("status").asText(), r.toString());
+                }
+                await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(inbox.resolve("u5501.png")));
+                assertArrayEquals(second, Files.readAllBytes(server.path("/inbox/.done/u5501.png")));
             }
         }
     }
