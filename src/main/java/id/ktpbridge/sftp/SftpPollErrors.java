@@ -54,7 +54,7 @@ public class SftpPollErrors implements ExceptionHandler {
             releaseClaim(exchange);
             // not Camel's line: it names the file, and a file name may be a NIK
             LOG.warn("SFTP source: a file could not be downloaded ({}); it is taken again at a later poll",
-                    rootCauseType(exception));
+                    root(exception).getClass().getSimpleName());
             LOG.debug("SFTP download failure", exception);
             return;
         }
@@ -77,21 +77,18 @@ public class SftpPollErrors implements ExceptionHandler {
         }
     }
 
-    private static String rootCauseType(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        return root.getClass().getSimpleName();
-    }
-
     /** The innermost message, e.g. {@code java.net.ConnectException: Connection refused}. */
     static String rootCause(Throwable e) {
+        Throwable root = root(e);
+        String message = root.getMessage();
+        return root.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+    }
+
+    private static Throwable root(Throwable e) {
         Throwable root = e;
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();
         }
-        String message = root.getMessage();
-        return root.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+        return root;
     }
 }

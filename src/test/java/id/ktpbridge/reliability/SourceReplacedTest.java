@@ -6,11 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.sandbox.StorageRequest;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
@@ -20,7 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A file overwritten in the drop folder after it was taken: OneKYC receives the bytes that were
- * hashed and recorded (the bundle's own copy), not the new ones.
+ * hashed and recorded (the bundle's own copy), not the new ones; and the new file is not moved to
+ * done/ with the input it replaced (the file consumer would move it unread), but gets a submission
+ * and a result of its own.
  */
 class SourceReplacedTest {
 
@@ -47,5 +54,35 @@ class SourceReplacedTest {
             assertEquals((long) first.length, uploads.get(0).bodySize(), "the bytes taken in were uploaded");
             assertEquals(first.length, result.path("sourceSize").asLong());
         }
+    }
+
+    @Test
+    void aFileReplacedWhileItIsSubmittedIsTakenAgainAsAnInputOfItsOwn() throws Exception {
+        byte[] first = SampleImages.card("u7201-first", "png");
+        byte[] second = SampleImages.card("u7201-second", "png");
+        // each OneKYC call takes a while, so the file can be replaced between reading and confirming
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.sandbox.faults.latency", "400ms"))) {
+            // a sidecar names the partner user; it stays with the new file
+            Files.writeString(app.inbox().resolve("u7201.json"), "{\"partnerUserId\": \"cust-7201\"}");
+            Results.drop(app.inbox(), "u7201.png", first);
+            await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().createdSince(0).stream()
+                    .anyMatch(r -> r.state() == SubmissionState.PRESIGNED));
+            Files.write(app.inbox().resolve("u7201.png"), second);
+
+            await().atMost(Duration.ofSeconds(40)).until(() -> Results.count(app.results()) == 2);
+            Set<String> submitted = Results.read(app.results()).stream()
+                    .peek(r -> assertEquals("COMPLETED", r.path("status").asText(), r.toString()))
+                    .map(r -> r.path("sourceSha256").asText()).collect(Collectors.toSet());
+            assertEquals(Set.of(sha256(first), sha256(second)), submitted, "each version submitted once");
+            assertEquals(2, app.sandbox().submissionCount());
+            for (JsonNode r : Results.read(app.results())) {
+                assertEquals("cust-7201", r.path("partnerUserId").asText(), "the sidecar applied to both versions");
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(app.inbox().resolve("u7201.png")));
+        }
+    }
+
+    private static String sha256(byte[] bytes) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     }
 }
