@@ -34,11 +34,7 @@ public class FileQuarantine {
         String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
         if (SourceStamp.replaced(exchange)) {
             // the file there now was never read: it is not this input's to quarantine
-            LOG.warn("Ledger {}: its file was replaced while it was processed; the new file stays in the source"
-                    + " folder and is taken as an input of its own", ledgerId);
-            if (Boolean.TRUE.equals(exchange.getProperty(Settlement.OUTCOME_RECORDED, Boolean.class))) {
-                SourceRelease.letGo(exchange);
-            }
+            SourceRelease.replacedWhileProcessed(exchange, "in the source folder");
             return;
         }
         if (Settlement.staysInSource(exchange)) {

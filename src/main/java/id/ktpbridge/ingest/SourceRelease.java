@@ -63,6 +63,21 @@ public class SourceRelease {
         }
     }
 
+    /**
+     * For the quarantine of a failed input whose file was replaced meanwhile: the file there now is
+     * not this input's and stays for its own turn. The input is let go of when its outcome is
+     * recorded; one without an outcome keeps its row (its bytes are gone with the old file).
+     *
+     * @param where where the new file stays, for the log line
+     */
+    public static void replacedWhileProcessed(Exchange exchange, String where) {
+        LOG.warn("Ledger {}: its file was replaced while it was processed; the new file stays {} and is taken as"
+                + " an input of its own", exchange.getProperty(WorkItem.LEDGER_ID), where);
+        if (Boolean.TRUE.equals(exchange.getProperty(Settlement.OUTCOME_RECORDED, Boolean.class))) {
+            letGo(exchange);
+        }
+    }
+
     /** Whether the consumer let go of a successfully handled input by now (it moves or deletes it). */
     private static boolean consumerLetGo(Exchange exchange) {
         String type = exchange.getMessage().getHeader(InputHeaders.SOURCE_TYPE, String.class);

@@ -70,11 +70,7 @@ public class SftpSidecar extends ServiceSupport {
         String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
         if (replaced(exchange)) {
             // the file there now was never downloaded: it is not this input's to quarantine
-            LOG.warn("Ledger {}: its SFTP file was replaced while it was processed; the new file stays on the"
-                    + " server and is taken as an input of its own", ledgerId);
-            if (Boolean.TRUE.equals(exchange.getProperty(Settlement.OUTCOME_RECORDED, Boolean.class))) {
-                SourceRelease.letGo(exchange);
-            }
+            SourceRelease.replacedWhileProcessed(exchange, "on the SFTP server");
             return;
         }
         if (Settlement.staysInSource(exchange)) {
@@ -158,22 +154,32 @@ public class SftpSidecar extends ServiceSupport {
     private record Stamp(long size, int modifiedSeconds) {
     }
 
-    /** Camel bean method: reads the sidecar of the remote image in the exchange, if there is one. */
-    public void read(Exchange exchange) {
+    /**
+     * Camel bean method, right after the download: what the image is on the server now, so that
+     * {@link #replaced} can tell at the end whether it was replaced meanwhile (the consumer's own
+     * size and time are from its listing, before the file stopped changing).
+     */
+    public void stamp(Exchange exchange) {
         String imagePath = exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class);
-        String relativeName = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
-        if (settings == null || imagePath == null || relativeName == null) {
+        if (settings == null || imagePath == null) {
             return;
         }
         try {
-            // what the image is on the server now, to tell at the end whether it was replaced meanwhile
-            // (the consumer's own size and time are from its listing, before the file stopped changing)
             SftpATTRS image = call(c -> stat(c, imagePath));
             if (image != null) {
                 exchange.setProperty(STAMP, new Stamp(image.getSize(), image.getMTime()));
             }
         } catch (SftpException | IOException | RuntimeException e) {
             LOG.debug("Could not ask the SFTP server about an input's file: {}", SftpConnector.safe(e));
+        }
+    }
+
+    /** Camel bean method: reads the sidecar of the remote image in the exchange, if there is one. */
+    public void read(Exchange exchange) {
+        String imagePath = exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class);
+        String relativeName = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
+        if (settings == null || imagePath == null || relativeName == null) {
+            return;
         }
         String sidecarPath = sidecarOf(imagePath);
         String sidecarRelative = sidecarOf(relativeName);
