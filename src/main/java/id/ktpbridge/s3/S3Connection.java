@@ -2,6 +2,7 @@ package id.ktpbridge.s3;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 
 import id.ktpbridge.Settings;
@@ -10,7 +11,9 @@ import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -132,10 +135,23 @@ public final class S3Connection {
     /**
      * A client for these settings. With an endpoint override (MinIO, Alibaba OSS, ...) checksums
      * are only sent where S3 requires them, as not every S3-compatible store accepts the newer
-     * checksum headers.
+     * checksum headers. Cut-off listings name where they go on ({@link ListingResumePoint}).
      */
     public S3Client client(int maxConnections) {
+        return client(maxConnections, List.of());
+    }
+
+    /**
+     * As {@link #client(int)}, with {@code nearWire} seeing each response before the bundle's own
+     * interceptors do (the SDK hands responses to the last one added first): a test's way to make
+     * a store answer as AWS does.
+     */
+    S3Client client(int maxConnections, List<ExecutionInterceptor> nearWire) {
+        ClientOverrideConfiguration.Builder overrides = ClientOverrideConfiguration.builder()
+                .addExecutionInterceptor(new ListingResumePoint());
+        nearWire.forEach(overrides::addExecutionInterceptor);
         S3ClientBuilder b = S3Client.builder()
+                .overrideConfiguration(overrides.build())
                 .region(Region.of(region == null ? "us-east-1" : region))
                 .credentialsProvider(credentials())
                 .forcePathStyle(pathStyle)
