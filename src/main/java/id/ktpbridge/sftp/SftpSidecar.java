@@ -150,6 +150,17 @@ public class SftpSidecar extends ServiceSupport {
         return replaced;
     }
 
+    /** Sets the modification time of a file on the server (whole seconds, as SFTP keeps it). */
+    void setModified(String path, long millis) throws SftpException, IOException {
+        if (settings == null) {
+            throw new IllegalStateException("the SFTP source is off");
+        }
+        call(c -> {
+            c.setMtime(path, (int) (millis / 1000));
+            return null;
+        });
+    }
+
     /** The image file on the server just after its download: size and modification time (seconds). */
     private record Stamp(long size, int modifiedSeconds) {
     }

@@ -296,4 +296,25 @@ class SftpSourceTest {
             }
         }
     }
+    @Test
+    void aFileDatedInTheFutureIsDatedNowAndTakenWithoutHoldingUpTheOthers() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Path ahead = Files.write(inbox.resolve("u5701.png"), SampleImages.card("u5701", "png"));
+            Files.setLastModifiedTime(ahead, FileTime.fromMillis(System.currentTimeMillis() + Duration.ofDays(1).toMillis()));
+            Files.write(inbox.resolve("u5702.png"), SampleImages.card("u5702", "png"));
+            try (LogCapture log = new LogCapture();
+                 BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp,
+                         "ktp.source.sftp.read-lock-min-age", "1000", "ktp.source.sftp.read-lock-timeout", "3000"))) {
+                await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2);
+                assertEquals(List.of("COMPLETED", "COMPLETED"), Results.read(app.results()).stream()
+                        .map(r -> r.path("status").asText()).collect(Collectors.toList()));
+                await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(inbox.resolve(".done/u5701.png")));
+                assertTrue(Files.getLastModifiedTime(inbox.resolve(".done/u5701.png")).toMillis()
+                        <= System.currentTimeMillis(), "dated now on the server");
+                assertTrue(log.text().contains("dated now so it can be taken"), log.text());
+                assertFalse(log.text().contains("u5701"), "the file name is not logged");
+            }
+        }
+    }
 }

@@ -1,0 +1,50 @@
+package id.ktpbridge.sftp;
+
+import java.io.IOException;
+
+import com.jcraft.jsch.SftpException;
+import org.apache.camel.component.file.GenericFile;
+import org.apache.camel.component.file.GenericFileFilter;
+import org.apache.camel.component.file.remote.SftpRemoteFile;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The SFTP source's listing filter for files dated in the future: uploaded with their timestamps
+ * kept ({@code put -p}) from a device whose clock runs ahead, or on a server whose clock does.
+ * The read lock takes a file only once it is {@code ktp.source.sftp.read-lock-min-age} old by the
+ * bundle's clock, which such a file is not until that time; each poll waited for it until the read
+ * lock's timeout, holding up the files after it. Its modification time on the server is set to now,
+ * so it is taken like any other file once it has stopped changing (the file drop does the same).
+ */
+public class SftpFutureDated implements GenericFileFilter<SftpRemoteFile<?>> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SftpFutureDated.class);
+    /** Clocks a little apart are not worth touching a file for. */
+    private static final long TOLERANCE_MILLIS = 60_000;
+
+    private final SftpSidecar server;
+
+    public SftpFutureDated(SftpSidecar server) {
+        this.server = server;
+    }
+
+    @Override
+    public boolean accept(GenericFile<SftpRemoteFile<?>> file) {
+        long now = System.currentTimeMillis();
+        long ahead = file.getLastModified() - now;
+        if (ahead > TOLERANCE_MILLIS && !file.isDirectory()) {
+            try {
+                server.setModified(file.getAbsoluteFilePath(), now);
+                file.setLastModified(now);
+                // not the name: a file name may hold a NIK
+                LOG.warn("A file on the SFTP server was dated {} s in the future; dated now so it can be taken",
+                        ahead / 1000);
+            } catch (SftpException | IOException | RuntimeException e) {
+                LOG.warn("A file on the SFTP server is dated {} s in the future and could not be dated now ({});"
+                        + " it is taken only once that time has passed", ahead / 1000, SftpConnector.safe(e));
+            }
+        }
+        return true;
+    }
+}
