@@ -4,6 +4,9 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import javax.sql.DataSource;
 
@@ -15,9 +18,9 @@ import org.apache.camel.support.service.ServiceSupport;
  * twice, also after a restart and across instances. {@link #add} claims a key (the primary key
  * makes it atomic); {@link #confirm} (called by Camel when the input is done) makes it permanent.
  * A claim never confirmed (its holder died) expires after {@code claimTtlMillis}, so the input is
- * taken again and resumed from the ledger. Only the instance that made a claim can drop it: Camel's
- * read locks call {@link #remove} after a failed {@link #add}, which must not free another
- * instance's claim.
+ * taken again and resumed from the ledger. Only the instance that made a claim can drop or confirm
+ * it: Camel's read locks call {@link #remove} after a failed {@link #add}, and a source may confirm
+ * a key it let go of a moment before another instance claimed it; neither may touch that claim.
  */
 public class LedgerIdempotentRepository extends ServiceSupport implements IdempotentRepository {
 
@@ -25,6 +28,13 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
     private final String repository;
     private final long claimTtlMillis;
     private final String owner;
+    /**
+     * The keys this process claimed and has not yet let go of: the only ones {@link #renewClaims}
+     * renews. A claim whose release failed (the database away for a moment) then runs out as a dead
+     * holder's would, instead of being kept alive for as long as the process runs; so do the claims
+     * a restarted instance finds under its own name.
+     */
+    private final Set<String> held = ConcurrentHashMap.newKeySet();
 
     public LedgerIdempotentRepository(DataSource dataSource, String repository, long claimTtlMillis, String owner) {
         this.dataSource = dataSource;
@@ -46,6 +56,7 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
             ps.setLong(3, now);
             ps.setString(4, owner);
             ps.executeUpdate();
+            held.add(key);
             return true;
         } catch (SQLException e) {
             if (isDuplicateKey(e)) {
@@ -81,19 +92,24 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
             return ps.executeUpdate() > 0;
         } catch (SQLException e) {
             throw new LedgerException(e);
+        } finally {
+            held.remove(key);
         }
     }
 
     @Override
     public boolean confirm(String key) {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "UPDATE ktp_processed_input SET confirmed_at = ? WHERE repository = ? AND input_key = ?")) {
+                "UPDATE ktp_processed_input SET confirmed_at = ? WHERE repository = ? AND input_key = ? AND owner = ?")) {
             ps.setLong(1, System.currentTimeMillis());
             ps.setString(2, repository);
             ps.setString(3, key);
+            ps.setString(4, owner);
             return ps.executeUpdate() > 0;
         } catch (SQLException e) {
             throw new LedgerException(e);
+        } finally {
+            held.remove(key);
         }
     }
 
@@ -103,20 +119,33 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
     }
 
     /**
-     * Renews this instance's unconfirmed claims. An input can be under way for longer than the
-     * claim's time to live (a slow or throttled OneKYC, a long queue); an instance that is alive
+     * Renews the unconfirmed claims this process holds. An input can be under way for longer than
+     * the claim's time to live (a slow or throttled OneKYC, a long queue); an instance that is alive
      * renews its claims well within it, so only a dead holder's claims run out and are taken over.
      *
      * @return how many claims were renewed
      */
     public int renewClaims() {
+        List<String> keys = List.copyOf(held);
+        if (keys.isEmpty()) {
+            return 0;
+        }
+        long now = System.currentTimeMillis();
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "UPDATE ktp_processed_input SET created_at = ? WHERE repository = ? AND owner = ?"
+                "UPDATE ktp_processed_input SET created_at = ? WHERE repository = ? AND input_key = ? AND owner = ?"
                         + " AND confirmed_at IS NULL")) {
-            ps.setLong(1, System.currentTimeMillis());
-            ps.setString(2, repository);
-            ps.setString(3, owner);
-            return ps.executeUpdate();
+            for (String key : keys) {
+                ps.setLong(1, now);
+                ps.setString(2, repository);
+                ps.setString(3, key);
+                ps.setString(4, owner);
+                ps.addBatch();
+            }
+            int renewed = 0;
+            for (int n : ps.executeBatch()) {
+                renewed += Math.max(0, n);
+            }
+            return renewed;
         } catch (SQLException e) {
             throw new LedgerException(e);
         }

@@ -2,9 +2,18 @@ package id.ktpbridge.ledger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import javax.sql.DataSource;
 
 import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.Test;
@@ -64,6 +73,84 @@ class LeasesTest {
             assertTrue(node2.add("/in/slow.png"), "no longer renewed (node1 died): taken over");
         } finally {
             ds.dispose();
+        }
+    }
+    @Test
+    void onlyTheClaimsAProcessStillHoldsAreRenewed() throws Exception {
+        JdbcConnectionPool pool = JdbcConnectionPool.create("jdbc:h2:mem:held-" + UUID.randomUUID()
+                + ";DB_CLOSE_DELAY=-1", "sa", "");
+        AtomicBoolean deletesFail = new AtomicBoolean();
+        try {
+            SchemaMigrator.migrate(pool);
+            DataSource ds = failingDeletes(pool, deletesFail);
+            LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "s3", 1_500, "node1");
+            LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "s3", 1_500, "node2");
+            assertTrue(node1.add("in/held.png"));
+            assertTrue(node1.add("in/released.png"));
+            // the release of an input that stays in its source meets a database away for a moment
+            deletesFail.set(true);
+            assertThrows(LedgerException.class, () -> node1.remove("in/released.png"));
+            deletesFail.set(false);
+            // a restart under the same name finds the first run's claim, which no live process holds
+            assertTrue(node1.add("in/before-restart.png"));
+            LedgerIdempotentRepository restarted = new LedgerIdempotentRepository(ds, "s3", 1_500, "node1");
+            for (int i = 0; i < 4; i++) {
+                Thread.sleep(750);
+                assertEquals(2, node1.renewClaims(), "the claims still held");
+                assertEquals(0, restarted.renewClaims(), "none held by this run");
+            }
+            assertFalse(node2.add("in/held.png"), "renewed while held");
+            assertTrue(node2.add("in/released.png"), "a claim whose release failed runs out, as a dead holder's does");
+            node1.remove("in/before-restart.png");
+        } finally {
+            pool.dispose();
+        }
+    }
+
+    @Test
+    void aKeyLetGoOfCannotConfirmTheClaimAnotherInstanceMadeSince() throws Exception {
+        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:confirm-" + UUID.randomUUID()
+                + ";DB_CLOSE_DELAY=-1", "sa", "");
+        try {
+            SchemaMigrator.migrate(ds);
+            LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "s3", 1_500, "node1");
+            LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "s3", 1_500, "node2");
+            LedgerIdempotentRepository node3 = new LedgerIdempotentRepository(ds, "s3", 1_500, "node3");
+            assertTrue(node1.add("in/deferred.png"));
+            assertTrue(node1.remove("in/deferred.png"), "the input stays in its source");
+            assertTrue(node2.add("in/deferred.png"), "another instance's listing takes it");
+            assertFalse(node1.confirm("in/deferred.png"), "the first instance's late confirm finds no claim of its own");
+            Thread.sleep(1_600);
+            assertTrue(node3.add("in/deferred.png"), "node2 died with it: its claim ran out and the input is taken again");
+        } finally {
+            ds.dispose();
+        }
+    }
+
+    /** {@code pool}, with every DELETE failing while {@code fail} is set. */
+    private static DataSource failingDeletes(DataSource pool, AtomicBoolean fail) {
+        return (DataSource) Proxy.newProxyInstance(LeasesTest.class.getClassLoader(), new Class<?>[] {DataSource.class},
+                (proxy, method, args) -> {
+                    Object out = invoke(pool, method, args);
+                    if (!(out instanceof Connection c)) {
+                        return out;
+                    }
+                    return Proxy.newProxyInstance(LeasesTest.class.getClassLoader(), new Class<?>[] {Connection.class},
+                            (p, m, a) -> {
+                                if (m.getName().equals("prepareStatement") && fail.get()
+                                        && ((String) a[0]).startsWith("DELETE")) {
+                                    throw new SQLException("connection refused (test)", "08001");
+                                }
+                                return invoke(c, m, a);
+                            });
+                });
+    }
+
+    private static Object invoke(Object target, Method method, Object[] args) throws Throwable {
+        try {
+            return method.invoke(target, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
         }
     }
 }
