@@ -262,9 +262,11 @@ public class BridgeConfiguration implements CamelConfiguration {
             throw new IllegalStateException("ktp.callback.result-source=callback takes results from callback bodies:"
                     + " it needs ktp.callback.auth-mode other than none, or ktp.callback.allowed-cidrs");
         }
-        registry.bind("callbackReceiver", new CallbackReceiver(callbackAuth, callers,
+        CallbackReceiver callbackReceiver = new CallbackReceiver(callbackAuth, callers,
                 s.flag("ktp.callback.trust-forwarded-for", false), s.integer("ktp.callback.max-body-size", 65536),
-                json, ledger, collector, recordIsResult));
+                json, ledger, collector, recordIsResult);
+        callbackReceiver.noteBeforeAnswer(!s.flag("ktp.poll.enabled", true));
+        registry.bind("callbackReceiver", callbackReceiver);
 
         if (s.flag("ktp.callback.enabled", true)) {
             // runs once the HTTP server is up and before any route starts

@@ -50,6 +50,7 @@ public class CallbackReceiver {
     private final Ledger ledger;
     private final Collector collector;
     private final boolean recordIsResult;
+    private volatile boolean noteBeforeAnswer;
 
     /**
      * @param recordIsResult {@code ktp.callback.result-source=callback}: a callback that carries a
@@ -67,6 +68,17 @@ public class CallbackReceiver {
         this.ledger = ledger;
         this.collector = collector;
         this.recordIsResult = recordIsResult;
+    }
+
+    /**
+     * With status polling off ({@code ktp.poll.enabled=false}) a callback is the only news of its
+     * result, and the queue it waits in is memory: it is noted in the ledger before it is answered,
+     * so a stop or a kill before it is collected leaves it to the poll tick, and a ledger that cannot
+     * take the note answers 503 for OneKYC to send it again. With polling on, the poller finds such
+     * a result anyway and the answer waits for nothing.
+     */
+    public void noteBeforeAnswer(boolean on) {
+        this.noteBeforeAnswer = on;
     }
 
     /** Camel bean method: validates the request and sets the HTTP answer. */
@@ -133,6 +145,17 @@ public class CallbackReceiver {
         if (problem != null) {
             answer(exchange, 400, error("MALFORMED_CALLBACK", problem));
             return;
+        }
+        if (noteBeforeAnswer) {
+            try {
+                ledger.noteCallback(submissionId);
+            } catch (RuntimeException e) {
+                LOG.warn("A callback could not be noted in the ledger ({}); answered 503 for it to be sent again",
+                        e.getClass().getSimpleName());
+                msg.setHeader("Retry-After", "5");
+                answer(exchange, 503, error("TEMPORARILY_UNAVAILABLE", "the callback could not be recorded; send it again"));
+                return;
+            }
         }
         msg.setHeader(SUBMISSION_ID, submissionId);
         if (recordIsResult && isWholeOutcome(node)) {
