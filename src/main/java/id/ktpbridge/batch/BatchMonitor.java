@@ -135,14 +135,16 @@ public class BatchMonitor implements Runnable {
         long waiting = waitingFiles();
         Map<String, Integer> open = ledger.openCounts();
         BatchSummary summary = new BatchSummary(out);
-        ledger.forEachCreatedSince(startedAt, summary::add);
+        // this run's inputs: those it took, and those of an earlier run it gave their result (resumed)
+        ledger.forEachOfRun(startedAt, summary::add);
         summary.finish();
-        Ledger.Progress counts = ledger.progressSince(startedAt);
+        Ledger.Progress counts = ledger.progressOfRun(startedAt);
         int pending = pendingDeliveries.getAsInt();
         int refused = refusedSince.applyAsInt(startedAt);
         // an input of an earlier run that ended without its result counts too: this run was to finish it
         long earlierWithoutResult = ledger.endedWithoutResult();
-        boolean recorded = waiting == 0 && counts.withoutResult() == 0 && earlierWithoutResult == 0;
+        // an input still open at the end (max-wait passed) has no result either, whichever run took it
+        boolean recorded = waiting == 0 && open.isEmpty() && counts.withoutResult() == 0 && earlierWithoutResult == 0;
         boolean complete = recorded && pending == 0 && refused == 0;
         if (waiting > 0) {
             out.printf("%d input(s) still waiting in the source folder%n", waiting);
@@ -178,7 +180,7 @@ public class BatchMonitor implements Runnable {
             return false;
         }
         try (Stream<Path> files = Files.list(sourceDir)) {
-            return files.anyMatch(p -> include.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p));
+            return files.anyMatch(p -> takenByTheSource(p) && Files.isRegularFile(p));
         } catch (IOException e) {
             return false;
         }
@@ -190,10 +192,20 @@ public class BatchMonitor implements Runnable {
         }
         try (Stream<Path> files = Files.list(sourceDir)) {
             return files.filter(Files::isRegularFile)
-                    .filter(p -> include.matcher(p.getFileName().toString()).matches())
+                    .filter(this::takenByTheSource)
                     .count();
         } catch (IOException e) {
             return 0;
         }
+    }
+
+    /**
+     * Whether the file route takes this file: its name matches {@code ktp.source.include} and is not
+     * hidden (Camel's file consumer never takes a name starting with a dot, such as the {@code ._}
+     * files a Mac copies next to each image).
+     */
+    private boolean takenByTheSource(Path file) {
+        String name = file.getFileName().toString();
+        return !name.startsWith(".") && include.matcher(name).matches();
     }
 }

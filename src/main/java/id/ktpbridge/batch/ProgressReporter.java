@@ -7,9 +7,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A periodic progress line for long batches: inputs seen since start, submitted, completed,
- * failed, the completion rate over the last period and an ETA for what is still open (open
- * inputs of earlier runs included). Quiet when nothing is happening. The figures are counted by
+ * A periodic progress line for long batches: inputs seen since start (and inputs of earlier runs
+ * finished since, resumed after a stop), submitted, completed, failed (a FAILED, REJECTED or
+ * TIMED_OUT result), the completion rate over the last period and an ETA for what is still open
+ * (open inputs of earlier runs included). Quiet when nothing is happening. The figures are counted by
  * the database, so a long-running instance reads no rows for them.
  */
 public class ProgressReporter {
@@ -27,7 +28,7 @@ public class ProgressReporter {
 
     /** Camel bean method for the progress timer. */
     public synchronized void report() {
-        Ledger.Progress p = ledger.progressSince(startedAt);
+        Ledger.Progress p = ledger.progressOfRun(startedAt);
         long open = ledger.openCounts().values().stream().mapToLong(Integer::longValue).sum();
         long now = System.currentTimeMillis();
         // the rate covers the time since the last tick, printed or not

@@ -450,18 +450,20 @@ public class Ledger {
     }
 
     /**
-     * The rows created since {@code since}, oldest first, handed over one at a time: a summary of a
-     * batch of any size holds one row in memory, not the batch.
+     * The inputs of a run that began at {@code since}: taken since then, or taken earlier and given
+     * their result since (resumed after a stop). Oldest first, handed over one at a time: a summary
+     * of a batch of any size holds one row in memory, not the batch.
      */
-    public void forEachCreatedSince(long since, Consumer<LedgerRecord> action) {
+    public void forEachOfRun(long since, Consumer<LedgerRecord> action) {
         try (Connection c = dataSource.getConnection()) {
             boolean autoCommit = c.getAutoCommit();
             // PostgreSQL streams a result only inside a transaction with a fetch size
             c.setAutoCommit(false);
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS
-                    + " FROM ktp_submission WHERE created_at >= ? ORDER BY created_at, id")) {
+                    + " FROM ktp_submission WHERE " + OF_RUN + " ORDER BY created_at, id")) {
                 ps.setFetchSize(500);
                 ps.setLong(1, since);
+                ps.setLong(2, since);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         action.accept(map(rs));
@@ -492,30 +494,38 @@ public class Ledger {
         }
     }
 
-    /** How the inputs created since a moment stand, counted by the database. */
+    /** How the inputs of a run stand, counted by the database. */
     public record Progress(long seen, long submitted, long ended, long failed, long withoutResult) {
     }
 
+    /** The inputs of a run that began at a moment: taken since, or given their result since. */
+    private static final String OF_RUN = "(created_at >= ? OR delivered_at >= ?)";
+
     /**
-     * Counts of the inputs created since {@code since}: all, submitted (confirmed at OneKYC), ended,
-     * failed (FAILED, REJECTED or TIMED_OUT), and not ended or without a stored result.
+     * Counts of the inputs of a run that began at {@code since} (see {@link #forEachOfRun}): all,
+     * submitted (confirmed at OneKYC), ended, failed (a FAILED, REJECTED or TIMED_OUT result,
+     * whenever it came), and not ended or without a stored result.
      */
-    public Progress progressSince(long since) {
+    public Progress progressOfRun(long since) {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
                 "SELECT COUNT(*), COUNT(submitted_at), SUM(CASE WHEN state IN (?, ?, ?) THEN 1 ELSE 0 END),"
-                        + " SUM(CASE WHEN state IN (?, ?) OR result_status = ? THEN 1 ELSE 0 END),"
+                        + " SUM(CASE WHEN state IN (?, ?) OR result_status IN (?, ?, ?) THEN 1 ELSE 0 END),"
                         + " SUM(CASE WHEN state NOT IN (?, ?, ?) OR result_status IS NULL THEN 1 ELSE 0 END)"
-                        + " FROM ktp_submission WHERE created_at >= ?")) {
-            ps.setString(1, SubmissionState.DELIVERED.name());
-            ps.setString(2, SubmissionState.REJECTED.name());
-            ps.setString(3, SubmissionState.FAILED.name());
-            ps.setString(4, SubmissionState.FAILED.name());
-            ps.setString(5, SubmissionState.REJECTED.name());
-            ps.setString(6, "TIMED_OUT");
-            ps.setString(7, SubmissionState.DELIVERED.name());
-            ps.setString(8, SubmissionState.REJECTED.name());
-            ps.setString(9, SubmissionState.FAILED.name());
-            ps.setLong(10, since);
+                        + " FROM ktp_submission WHERE " + OF_RUN)) {
+            int i = 1;
+            for (SubmissionState state : List.of(SubmissionState.DELIVERED, SubmissionState.REJECTED,
+                    SubmissionState.FAILED, SubmissionState.FAILED, SubmissionState.REJECTED)) {
+                ps.setString(i++, state.name());
+            }
+            for (String status : List.of("FAILED", "REJECTED", "TIMED_OUT")) {
+                ps.setString(i++, status);
+            }
+            for (SubmissionState state : List.of(SubmissionState.DELIVERED, SubmissionState.REJECTED,
+                    SubmissionState.FAILED)) {
+                ps.setString(i++, state.name());
+            }
+            ps.setLong(i++, since);
+            ps.setLong(i, since);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return new Progress(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5));

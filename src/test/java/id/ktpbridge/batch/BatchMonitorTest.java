@@ -85,6 +85,49 @@ class BatchMonitorTest {
         assertTrue(report.contains("1 input(s) ended without a stored result"), report);
     }
 
+    @Test
+    void anEarlierRunsInputThisRunEndedIsInItsSummaryAndExitCode() throws Exception {
+        String id = insertEarlier(SubmissionState.CONFIRMED);
+        BatchMonitor monitor = monitor(Duration.ofSeconds(20));
+        // resumed by this run, and ended without a verdict from OneKYC
+        ledger.recordResult(id, "TIMED_OUT", null, "POLL_DEADLINE", System.currentTimeMillis(), "{}", c -> { });
+        monitor.start();
+        String report = finished.get(15, TimeUnit.SECONDS);
+        assertEquals(BatchMonitor.EXIT_WITHOUT_VERDICT, exitCode, report);
+        assertTrue(report.contains("u1.png") && report.contains("TIMED_OUT"), report);
+    }
+
+    @Test
+    void anEarlierRunsInputStillOpenAtTheEndMakesTheRunFail() throws Exception {
+        insertEarlier(SubmissionState.CONFIRMED);
+        monitor(Duration.ofMillis(500)).start();
+        String report = finished.get(15, TimeUnit.SECONDS);
+        assertEquals(1, exitCode, report);
+        assertTrue(report.contains("Open submissions: {CONFIRMED=1}"), report);
+        assertTrue(report.contains("Some inputs have no result record yet."), report);
+    }
+
+    @Test
+    void aHiddenFileTheSourceNeverTakesDoesNotKeepTheRunOpen() throws Exception {
+        // the AppleDouble file a Mac copies next to an image
+        java.nio.file.Files.write(inbox.resolve("._u1.png"), new byte[] {0, 5, 22, 7});
+        monitor(Duration.ofSeconds(20)).start();
+        String report = finished.get(15, TimeUnit.SECONDS);
+        assertEquals(0, exitCode, report);
+        assertTrue(report.contains("Every input has a result record."), report);
+    }
+
+    /** An input taken by an earlier run, now in {@code state}. */
+    private String insertEarlier(SubmissionState state) throws Exception {
+        String id = UUID.randomUUID().toString();
+        ledger.insert(new NewInput(id, "file", "file:/in/u1.png", "u1.png", "ab", 1L, "image/png", "P", "u1", "T",
+                UUID.randomUUID().toString(), UUID.randomUUID().toString(), null), state);
+        try (var c = ds.getConnection(); var ps = c.prepareStatement("UPDATE ktp_submission SET created_at = 1")) {
+            ps.executeUpdate();
+        }
+        return id;
+    }
+
     private BatchMonitor monitor(Duration maxWait) {
         return new BatchMonitor(new DefaultCamelContext(), ledger, () -> 0, since -> 0, Duration.ofSeconds(1), inbox,
                 ".*\\.png", maxWait, Duration.ofMillis(20), (code, text) -> {

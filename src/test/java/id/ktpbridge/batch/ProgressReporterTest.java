@@ -62,6 +62,12 @@ class ProgressReporterTest {
             assertTrue(last.contains("seen 2, submitted 0, completed 0, failed/rejected 2, open 1"), last);
             assertFalse(last.contains("rate 0.0/s"), "two inputs ended since the last tick: " + last);
             assertFalse(last.contains("ETA unknown"), last);
+
+            // the earlier run's input ends now, FAILED after its confirm (its details never came)
+            ledger.recordResult(earlier, "FAILED", null, "GTF_DETAILS_FAILED", System.currentTimeMillis(), "{}", c -> { });
+            progress.report();
+            last = logs.text().substring(logs.text().lastIndexOf("Progress:"));
+            assertTrue(last.contains("seen 3, submitted 0, completed 0, failed/rejected 3, open 0"), last);
         } finally {
             ds.dispose();
         }
