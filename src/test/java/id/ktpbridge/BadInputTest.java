@@ -55,10 +55,11 @@ class BadInputTest {
 
     @Test
     void aTooLargeFileTheQuarantineCannotMoveIsRejectedOnceNotAtEveryScan() throws Exception {
-        // the failed folder cannot be made: the file stays in the drop folder and is met again
-        Path blocker = Files.writeString(dataDir.resolve("not-a-folder"), "x");
-        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.source.max-size", "1000",
-                "ktp.source.failed-dir", blocker.resolve("failed").toString()))) {
+        // nothing can be written in the failed folder (even as root): the file stays in the drop folder
+        // and is met again
+        try (LogCapture log = new LogCapture();
+             BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.source.max-size", "1000",
+                     "ktp.source.failed-dir", "/proc/self"))) {
             Results.drop(app.inbox(), "u6301.png", SampleImages.card("u6301", "png"));
             await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1);
             assertEquals("FILE_TOO_LARGE", Results.read(app.results()).get(0).path("reasonCode").asText());
@@ -67,6 +68,9 @@ class BadInputTest {
                     .until(() -> Results.count(app.results()) == 1);
             assertEquals(1, app.ledger().createdSince(0).size());
             assertTrue(Files.exists(app.inbox().resolve("u6301.png")));
+            assertTrue(log.text().contains("could not be moved to /proc/self"), log.text());
+            // the refusal names the path it was refused, whose file name may be a NIK
+            assertFalse(log.text().contains("u6301"), log.text());
         }
     }
 

@@ -1,5 +1,6 @@
 package id.ktpbridge.ingest;
 
+import java.nio.file.FileSystemException;
 import java.time.Instant;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -79,6 +80,10 @@ public class FailureReport {
         String message = e.getMessage() == null ? "" : e.getMessage();
         if (e.getClass().getName().startsWith("id.ktpbridge.")) {
             return message;
+        }
+        if (e instanceof FileSystemException fs) {
+            // its message is the path, whose file name may be a NIK: only the reason, if any
+            return e.getClass().getSimpleName() + (fs.getReason() == null ? "" : ": " + fs.getReason());
         }
         int quote = -1;
         for (int i = 0; i < message.length() && quote < 0; i++) {

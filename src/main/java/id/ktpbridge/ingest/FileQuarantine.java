@@ -64,7 +64,7 @@ public class FileQuarantine {
             SourceRelease.letGo(exchange);
         } catch (IOException e) {
             LOG.error("Ledger {}: the failed input could not be moved to {}: {}; it stays in the source folder",
-                    ledgerId, failedDir, e.getMessage());
+                    ledgerId, failedDir, FailureReport.safeMessage(e));
         }
     }
 }

@@ -162,7 +162,7 @@ public class FileSidecar {
                 Files.createDirectories(dir);
                 Files.move(sidecar, target, StandardCopyOption.REPLACE_EXISTING);
             } catch (IOException e) {
-                LOG.warn("Could not move a sidecar to {}: {}", dir, e.getMessage());
+                LOG.warn("Could not move a sidecar to {}: {}", dir, FailureReport.safeMessage(e));
             }
         }
     }
