@@ -127,18 +127,22 @@ public class GtfHttp {
                     observer.observe(endpoint, 0, System.nanoTime() - start);
                     throw e;
                 }
-                observer.observe(endpoint, response.statusCode(), System.nanoTime() - start);
+                long took = System.nanoTime() - start;
                 LOG.debug("{} -> HTTP {}", endpoint, response.statusCode());
                 if (response.statusCode() / 100 == 2) {
                     try {
                         JsonNode data = data(endpoint, response);
+                        observer.observe(endpoint, response.statusCode(), took);
                         breaker.onSuccess(endpoint);
                         return data;
                     } catch (GtfApiException refusal) {
-                        // a refusal in a 2xx, or a body that is no envelope: retried by what it counts as
+                        // a refusal in a 2xx, or a body that is no envelope: observed and retried by what
+                        // it counts as (no answer for the second), not as the 2xx it came in
+                        observer.observe(endpoint, refusal.httpStatus(), took);
                         failure = refusal;
                     }
                 } else {
+                    observer.observe(endpoint, response.statusCode(), took);
                     failure = error(endpoint, response);
                 }
                 retryAfterMillis = retryAfter(response);

@@ -187,11 +187,23 @@ class GtfHttpTest {
 
     @Test
     void aRefusalInsideATwoHundredCountsAsTheStatusItsErrorStandsFor() {
+        java.util.List<Integer> observed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        http.observer((endpoint, status, nanos) -> observed.add(status));
         body(200, "{\"success\":false,\"errors\":[{\"code\":\"900\",\"cause\":\"SOMETHING_WENT_WRONG\"}]}");
         body(200, "{\"success\":false,\"errors\":[{\"code\":\"429\",\"cause\":\"TOO_MANY_REQUESTS\"}]}");
         body(200, "{\"success\":false}");
         assertTrue(http.call("status", get()).path("ok").asBoolean(), "server errors and throttling are retried");
         assertEquals(4, requests.get());
+        // the metrics see what each answer counts as, not the 2xx it came in: only the last was ok
+        assertEquals(4, observed.size(), observed.toString());
+        assertTrue(observed.get(0) >= 500 && observed.get(2) >= 500, observed.toString());
+        assertEquals(429, observed.get(1));
+        assertEquals(200, observed.get(3));
+        observed.clear();
+        body(200, "{\"message\":\"upstream ok\"}");
+        http.call("status", get());
+        assertEquals(java.util.List.of(0, 200), observed, "a 2xx that is no envelope: as good as no answer");
+        requests.addAndGet(-2);
         body(200, "{\"success\":false,\"errors\":[{\"code\":903,\"cause\":\"SERVICE_UNAVAILABLE\"}]}");
         assertTrue(http.call("status", get()).path("ok").asBoolean());
         assertEquals(6, requests.get());
