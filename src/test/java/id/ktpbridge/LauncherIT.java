@@ -34,14 +34,22 @@ class LauncherIT {
     @Test
     void theArchiveIsMadeOnceUsedByTheNextStartAndRenewedForANewJar() throws Exception {
         Path jar = Files.copy(bundleJar(), work.resolve("ktp-scan-bridge.jar"));
-        Path cds = work.resolve("cds");
+        // a folder with a space, as a home directory can have; three archives of earlier jars in it
+        Path cds = Files.createDirectories(work.resolve("class data"));
+        for (int i = 1; i <= 3; i++) {
+            Path stale = Files.writeString(cds.resolve("ktp-scan-bridge-stale" + i + ".jsa"), "old");
+            Files.setLastModifiedTime(stale, FileTime.from(Instant.now().minusSeconds(3600L * i)));
+        }
 
         Run prepared = launch(Map.of("KTP_JAR", jar.toString(), "KTP_CDS_DIR", cds.toString(), "KTP_CDS", "prepare"),
                 work);
         assertEquals(0, prepared.exit(), prepared.output());
-        List<Path> archives = archives(cds);
+        List<Path> archives = archives(cds).stream()
+                .filter(a -> !a.getFileName().toString().contains("-stale")).toList();
         assertEquals(1, archives.size(), prepared.output());
         assertTrue(prepared.output().contains(archives.get(0).toString()), prepared.output());
+        assertEquals(3, archives(cds).size(), "the three newest kept");
+        assertFalse(Files.exists(cds.resolve("ktp-scan-bridge-stale3.jsa")), "the oldest removed");
 
         Path data = samplesIn(work.resolve("data"));
         Run batch = launch(Map.of("KTP_JAR", jar.toString(), "KTP_CDS_DIR", cds.toString(),
@@ -61,7 +69,9 @@ class LauncherIT {
                 work);
         assertEquals(0, again.exit(), again.output());
         assertTrue(again.output().contains("making the class-data archive"), again.output());
-        assertEquals(2, archives(cds).size());
+        assertEquals(3, archives(cds).size());
+        assertFalse(Files.exists(cds.resolve("ktp-scan-bridge-stale2.jsa")), "the oldest removed");
+        assertTrue(Files.exists(archives.get(0)), "the first jar's archive is among the three newest");
     }
 
     @Test
