@@ -171,9 +171,9 @@ public class CallbackReceiver {
      */
     public void collect(@Header(SUBMISSION_ID) String submissionId, @Header(RECORD) JsonNode record) {
         // the usual case, a confirmed row: noted and claimed in one write
-        LedgerRecord claimed = ledger.claimByCallback(submissionId).orElse(null);
+        Ledger.Claim claimed = ledger.claimByCallback(submissionId).orElse(null);
         if (claimed != null) {
-            collector.collectClaimed(claimed, Collector.VIA_CALLBACK, record);
+            collector.collectClaimed(claimed.row(), Collector.VIA_CALLBACK, record, claimed.token());
             return;
         }
         LedgerRecord r = ledger.noteCallback(submissionId).orElse(null);

@@ -72,15 +72,16 @@ public class Collector {
      *               asking for the details; null to ask
      */
     public boolean collect(LedgerRecord r, String via, JsonNode record) {
-        if (!ledger.claim(r.id(), via)) {
+        long claim = ledger.claim(r.id(), via);
+        if (claim == 0) {
             LOG.debug("Submission {} is not open for collection (already collected or not confirmed)", r.submissionId());
             return false;
         }
-        return collectClaimed(r, via, record);
+        return collectClaimed(r, via, record, claim);
     }
 
-    /** As {@link #collect}, for a row this caller has already claimed. */
-    public boolean collectClaimed(LedgerRecord r, String via, JsonNode record) {
+    /** As {@link #collect}, for a row this caller has already claimed ({@code claim}: its token). */
+    public boolean collectClaimed(LedgerRecord r, String via, JsonNode record, long claim) {
         if (record != null) {
             publishClaimed(r, via, () -> publisher.publishOutcome(r, record, via));
             return true;
@@ -96,11 +97,11 @@ public class Collector {
                         "refused for good: " + e.getMessage()));
                 return true;
             }
-            return retryLater(r, via, "details not available: " + e.getMessage());
+            return retryLater(r, via, "details not available: " + e.getMessage(), claim);
         }
         String status = details.path("status").asText("");
         if (!isFinal(status)) {
-            return retryLater(r, via, "details say " + (status.isEmpty() ? "nothing" : status));
+            return retryLater(r, via, "details say " + (status.isEmpty() ? "nothing" : status), claim);
         }
         publishClaimed(r, via, () -> publisher.publishOutcome(r, details, via));
         return true;
@@ -110,7 +111,7 @@ public class Collector {
      * Gives the claim back for another try after {@code ktp.poll.initial-backoff}, until the
      * submission's poll deadline: then it ends as TIMED_OUT, so no outcome is retried for ever.
      */
-    private boolean retryLater(LedgerRecord r, String via, String why) {
+    private boolean retryLater(LedgerRecord r, String via, String why, long claim) {
         long now = System.currentTimeMillis();
         if (r.deadlineAt() != null && now >= r.deadlineAt()) {
             LOG.warn("Submission {} passed its poll deadline ({})", r.submissionId(), why);
@@ -119,7 +120,7 @@ public class Collector {
             return true;
         }
         LOG.info("Submission {}: {}; trying again later", r.submissionId(), why);
-        ledger.releaseClaim(r.id(), r.notAfterDeadline(now + retryDelay.toMillis()));
+        ledger.releaseClaim(r.id(), r.notAfterDeadline(now + retryDelay.toMillis()), claim);
         return false;
     }
 
@@ -157,7 +158,7 @@ public class Collector {
      * e.g. 404 SUBMISSION_DOES_NOT_EXIST. Ends the submission with a FAILED result naming the call.
      */
     public boolean endRefused(LedgerRecord r, GtfApiException e) {
-        if (!ledger.claim(r.id(), VIA_POLL)) {
+        if (ledger.claim(r.id(), VIA_POLL) == 0) {
             return false;
         }
         publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
@@ -167,7 +168,7 @@ public class Collector {
 
     /** The deadline passed without a final outcome: deliver TIMED_OUT once. */
     public boolean timeOut(LedgerRecord r, String lastKnownStatus) {
-        if (!ledger.claim(r.id(), VIA_POLL)) {
+        if (ledger.claim(r.id(), VIA_POLL) == 0) {
             return false;
         }
         publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",

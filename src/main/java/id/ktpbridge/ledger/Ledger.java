@@ -298,12 +298,16 @@ public class Ledger {
         return findBySubmissionId(submissionId);
     }
 
+    /** A confirmed submission's outcome taken by one collector; {@code token} names the claim (see {@link #claim}). */
+    public record Claim(LedgerRecord row, long token) {
+    }
+
     /**
      * A callback for a confirmed submission, in one write: notes its arrival and takes ownership
      * of the outcome. Empty when the row is not (or no longer) confirmed, or not ours: the caller
      * then falls back to {@link #noteCallback}.
      */
-    public Optional<LedgerRecord> claimByCallback(String submissionId) {
+    public Optional<Claim> claimByCallback(String submissionId) {
         long now = System.currentTimeMillis();
         if (update("UPDATE ktp_submission SET state = ?, received_via = ?, claimed_at = ?,"
                         + " callback_at = COALESCE(callback_at, ?), updated_at = ? WHERE submission_id = ? AND state = ?",
@@ -311,7 +315,7 @@ public class Ledger {
                 SubmissionState.CONFIRMED.name()) != 1) {
             return Optional.empty();
         }
-        return findBySubmissionId(submissionId);
+        return findBySubmissionId(submissionId).map(row -> new Claim(row, now));
     }
 
     /** Whether a callback has been noted for this row (a narrow read, for the path after the confirm). */
@@ -327,20 +331,29 @@ public class Ledger {
         }
     }
 
-    /** Takes ownership of a confirmed submission's outcome; false if someone else already has it. */
-    public boolean claim(String id, String via) {
+    /**
+     * Takes ownership of a confirmed submission's outcome.
+     *
+     * @return this claim's token (the time it was made, kept in {@code claimed_at}), for
+     *         {@link #releaseClaim}; 0 if someone else already has the outcome
+     */
+    public long claim(String id, String via) {
+        long now = System.currentTimeMillis();
         return update("UPDATE ktp_submission SET state = ?, received_via = ?, claimed_at = ?, updated_at = ?"
                         + " WHERE id = ? AND state = ?",
-                SubmissionState.COLLECTING.name(), via, System.currentTimeMillis(), System.currentTimeMillis(), id,
-                SubmissionState.CONFIRMED.name()) == 1;
+                SubmissionState.COLLECTING.name(), via, now, now, id, SubmissionState.CONFIRMED.name()) == 1 ? now : 0;
     }
 
-    /** Gives an outcome back to the pool (details not ready or not reachable). */
-    public void releaseClaim(String id, long nextPollAt) {
+    /**
+     * Gives an outcome back to the pool (details not ready or not reachable), if the claim is still
+     * the caller's: a collector that took so long that its claim was released as stale, and taken by
+     * another, must not reopen the other's.
+     */
+    public void releaseClaim(String id, long nextPollAt, long token) {
         update("UPDATE ktp_submission SET state = ?, received_via = NULL, claimed_at = NULL, next_poll_at = ?,"
-                        + " updated_at = ? WHERE id = ? AND state = ?",
+                        + " updated_at = ? WHERE id = ? AND state = ? AND claimed_at = ?",
                 SubmissionState.CONFIRMED.name(), nextPollAt, System.currentTimeMillis(), id,
-                SubmissionState.COLLECTING.name());
+                SubmissionState.COLLECTING.name(), token);
     }
 
     /** Claims whose owner vanished (crash) go back to the pool. */

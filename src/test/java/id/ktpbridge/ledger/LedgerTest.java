@@ -187,7 +187,7 @@ class LedgerTest {
         String rejected = newRow(SubmissionState.RECEIVED);
         ledger.markEnded(rejected, SubmissionState.REJECTED, "EMPTY_FILE", "0 bytes");
         String delivered = confirmedRow(0L);
-        assertTrue(ledger.claim(delivered, "poll"));
+        assertTrue(ledger.claim(delivered, "poll") > 0);
         ledger.recordResult(delivered, null, null, null, null, null, c -> { });
 
         assertThrows(LedgerException.class, () -> ledger.markConfirmed(rejected, 1L, 2L, 3L));
@@ -225,7 +225,7 @@ class LedgerTest {
 
         // a confirmed holder keeps it, also once it has ended
         String confirmed = confirmedRow(0L);
-        assertTrue(ledger.claim(confirmed, "poll"));
+        assertTrue(ledger.claim(confirmed, "poll") > 0);
         ledger.recordResult(confirmed, null, null, null, null, null, c -> { });
         String third = newRow(SubmissionState.RECEIVED);
         assertEquals(confirmed, ledger.holdSubmission(third, "sub-" + confirmed, "ps-3", "sdk-3", "https://storage.test/u", 0L).heldBy().id());
@@ -264,14 +264,14 @@ class LedgerTest {
     void claimWinsOnlyOnce() {
         String id = confirmedRow(0L);
 
-        assertTrue(ledger.claim(id, "callback"));
-        assertFalse(ledger.claim(id, "poll"));
+        assertTrue(ledger.claim(id, "callback") > 0);
+        assertEquals(0, ledger.claim(id, "poll"));
 
         LedgerRecord r = row(id);
         assertEquals(SubmissionState.COLLECTING, r.state());
         assertEquals("callback", r.receivedVia());
-        assertFalse(ledger.claim(newRow(SubmissionState.RECEIVED), "poll"), "only confirmed rows can be claimed");
-        assertFalse(ledger.claim("missing", "poll"));
+        assertEquals(0, ledger.claim(newRow(SubmissionState.RECEIVED), "poll"), "only confirmed rows can be claimed");
+        assertEquals(0, ledger.claim("missing", "poll"));
     }
 
     @Test
@@ -288,7 +288,7 @@ class LedgerTest {
                 outcomes.add(pool.submit(() -> {
                     ready.countDown();
                     go.await();
-                    return ledger.claim(id, via);
+                    return ledger.claim(id, via) > 0;
                 }));
             }
             assertTrue(ready.await(5, TimeUnit.SECONDS));
@@ -313,29 +313,50 @@ class LedgerTest {
     @Test
     void releasedClaimCanBeClaimedAgain() {
         String id = confirmedRow(0L);
-        assertTrue(ledger.claim(id, "poll"));
+        long claim = ledger.claim(id, "poll");
+        assertTrue(claim > 0);
 
-        ledger.releaseClaim(id, 42_000L);
+        ledger.releaseClaim(id, 42_000L, claim);
 
         LedgerRecord r = row(id);
         assertEquals(SubmissionState.CONFIRMED, r.state());
         assertNull(r.receivedVia());
         assertEquals(42_000L, r.nextPollAt());
-        assertTrue(ledger.claim(id, "callback"));
+        assertTrue(ledger.claim(id, "callback") > 0);
         assertEquals("callback", row(id).receivedVia());
     }
 
     @Test
     void releaseClaimLeavesUnclaimedRowsAlone() {
         String id = confirmedRow(7_000L);
-        ledger.releaseClaim(id, 42_000L);
+        ledger.releaseClaim(id, 42_000L, System.currentTimeMillis());
         assertEquals(7_000L, row(id).nextPollAt(), "a row nobody claimed keeps its schedule");
 
         String delivered = confirmedRow(0L);
-        assertTrue(ledger.claim(delivered, "poll"));
+        long claim = ledger.claim(delivered, "poll");
+        assertTrue(claim > 0);
         ledger.recordResult(delivered, null, null, null, null, null, c -> { });
-        ledger.releaseClaim(delivered, 42_000L);
+        ledger.releaseClaim(delivered, 42_000L, claim);
         assertEquals(SubmissionState.DELIVERED, row(delivered).state());
+    }
+
+    @Test
+    void aCollectorWhoseClaimWentStaleCannotReopenTheClaimThatReplacedIt() throws Exception {
+        String id = confirmedRow(0L);
+        long slow = ledger.claim(id, "poll");
+        assertTrue(slow > 0);
+        Thread.sleep(5);
+        // the tick finds the claim stale (its collector took longer than stale-claim-after) and another takes it
+        assertEquals(1, ledger.releaseStaleClaims(System.currentTimeMillis()));
+        long other = ledger.claim(id, "callback");
+        assertTrue(other > slow);
+        // the slow collector's details call fails at last: its give-back finds no claim of its own
+        ledger.releaseClaim(id, 42_000L, slow);
+        assertEquals(SubmissionState.COLLECTING, row(id).state());
+        assertEquals("callback", row(id).receivedVia());
+        assertEquals(0, ledger.claim(id, "poll"), "not open to a third collector");
+        ledger.releaseClaim(id, 42_000L, other);
+        assertEquals(SubmissionState.CONFIRMED, row(id).state(), "its holder gives it back");
     }
 
     @Test
@@ -343,7 +364,7 @@ class LedgerTest {
         String stale = confirmedRow(0L);
         String untouched = confirmedRow(0L);
         long beforeClaim = System.currentTimeMillis();
-        assertTrue(ledger.claim(stale, "poll"));
+        assertTrue(ledger.claim(stale, "poll") > 0);
 
         assertEquals(0, ledger.releaseStaleClaims(beforeClaim), "a claim made after the cut-off is not stale");
         assertEquals(SubmissionState.COLLECTING, row(stale).state());
@@ -353,7 +374,7 @@ class LedgerTest {
         assertEquals(SubmissionState.CONFIRMED, r.state());
         assertNull(r.receivedVia());
         assertEquals(SubmissionState.CONFIRMED, row(untouched).state());
-        assertTrue(ledger.claim(stale, "poll"));
+        assertTrue(ledger.claim(stale, "poll") > 0);
     }
 
     @Test
@@ -364,7 +385,7 @@ class LedgerTest {
         String dueMiddle = confirmedRow(now - 1_000);
         String future = confirmedRow(now + 1);
         String claimed = confirmedRow(now - 9_000);
-        assertTrue(ledger.claim(claimed, "callback"));
+        assertTrue(ledger.claim(claimed, "callback") > 0);
         newRow(SubmissionState.RECEIVED);
 
         List<String> due = ledger.dueForPoll(now, 10).stream().map(LedgerRecord::id).toList();
@@ -419,14 +440,16 @@ class LedgerTest {
         String id = confirmedRow(0L);
         long before = System.currentTimeMillis();
 
-        LedgerRecord r = ledger.claimByCallback("sub-" + id).orElseThrow();
+        Ledger.Claim claim = ledger.claimByCallback("sub-" + id).orElseThrow();
+        LedgerRecord r = claim.row();
+        assertTrue(claim.token() >= before);
 
         assertEquals(id, r.id());
         assertEquals(SubmissionState.COLLECTING, r.state());
         assertEquals("callback", r.receivedVia());
         assertTrue(r.callbackAt() >= before);
         assertTrue(ledger.claimByCallback("sub-" + id).isEmpty(), "a duplicate callback does not claim it again");
-        assertFalse(ledger.claim(id, "poll"), "nor does the poller");
+        assertEquals(0, ledger.claim(id, "poll"), "nor does the poller");
         assertTrue(ledger.claimByCallback("sub-unknown").isEmpty());
     }
 
@@ -446,7 +469,7 @@ class LedgerTest {
     @Test
     void outcomeAndDeliveryOfACollectedRow() {
         String id = confirmedRow(0L);
-        assertTrue(ledger.claim(id, "poll"));
+        assertTrue(ledger.claim(id, "poll") > 0);
 
         ledger.recordResult(id, "SUCCEEDED", "PASS", null, 1_700_000_000_000L, "{\"result\":\"PASS\"}", c -> { });
 
@@ -458,13 +481,13 @@ class LedgerTest {
         assertEquals(1_700_000_000_000L, r.completedAt());
         assertNotNull(r.deliveredAt());
         assertEquals("{\"result\":\"PASS\"}", ledger.resultJson(id).orElseThrow());
-        assertFalse(ledger.claim(id, "callback"), "a delivered row cannot be collected again");
+        assertEquals(0, ledger.claim(id, "callback"), "a delivered row cannot be collected again");
     }
 
     @Test
     void aResultWhoseQueueingFailsIsNotStored() {
         String id = confirmedRow(0L);
-        assertTrue(ledger.claim(id, "callback"));
+        assertTrue(ledger.claim(id, "callback") > 0);
 
         assertThrows(LedgerException.class, () -> ledger.recordResult(id, "SUCCEEDED", "PASS", null, 1L, "{}",
                 c -> {
@@ -481,7 +504,7 @@ class LedgerTest {
     @Test
     void aResultAndWhatItQueuesCommitTogether() throws Exception {
         String id = confirmedRow(0L);
-        assertTrue(ledger.claim(id, "poll"));
+        assertTrue(ledger.claim(id, "poll") > 0);
 
         ledger.recordResult(id, "SUCCEEDED", "PASS", null, 1L, "{}", c -> {
             try (var ps = c.prepareStatement("INSERT INTO ktp_delivery (ledger_id, target, state, attempts,"
@@ -535,9 +558,9 @@ class LedgerTest {
         newRow(SubmissionState.RECEIVED);
         confirmedRow(0L);
         String collecting = confirmedRow(0L);
-        assertTrue(ledger.claim(collecting, "poll"));
+        assertTrue(ledger.claim(collecting, "poll") > 0);
         String delivered = confirmedRow(0L);
-        assertTrue(ledger.claim(delivered, "poll"));
+        assertTrue(ledger.claim(delivered, "poll") > 0);
         ledger.recordResult(delivered, null, null, null, null, null, c -> { });
         newRow(SubmissionState.REJECTED);
         String failed = newRow(SubmissionState.RECEIVED);
