@@ -40,13 +40,15 @@ public class Leases {
                     return true;
                 }
             }
-            try (PreparedStatement ps = c.prepareStatement(
-                    "INSERT INTO ktp_lease (name, holder, held_until) VALUES (?, ?, ?)")) {
+            // a lease another holds is the usual case: no failed statement for it (a PostgreSQL server
+            // logs each one); only two first holders at the same moment meet the key
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO ktp_lease (name, holder, held_until)"
+                    + " SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM ktp_lease WHERE name = ?)")) {
                 ps.setString(1, name);
                 ps.setString(2, holder);
                 ps.setLong(3, now + forMillis);
-                ps.executeUpdate();
-                return true;
+                ps.setString(4, name);
+                return ps.executeUpdate() == 1;
             } catch (SQLException e) {
                 if (e.getSQLState() != null && e.getSQLState().startsWith("23")) {
                     return false;

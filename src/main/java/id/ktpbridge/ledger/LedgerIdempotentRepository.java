@@ -48,14 +48,21 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
         long now = System.currentTimeMillis();
         execute("DELETE FROM ktp_processed_input WHERE repository = ? AND input_key = ? AND confirmed_at IS NULL"
                 + " AND created_at < ?", key, now - claimTtlMillis);
+        // a key already there is the usual case (every poll meets the inputs under way): no failed
+        // statement for it, which a PostgreSQL server logs; only two claims at the same moment meet the key
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement(
-                     "INSERT INTO ktp_processed_input (repository, input_key, created_at, owner) VALUES (?, ?, ?, ?)")) {
+             PreparedStatement ps = c.prepareStatement("INSERT INTO ktp_processed_input (repository, input_key,"
+                     + " created_at, owner) SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM ktp_processed_input"
+                     + " WHERE repository = ? AND input_key = ?)")) {
             ps.setString(1, repository);
             ps.setString(2, key);
             ps.setLong(3, now);
             ps.setString(4, owner);
-            ps.executeUpdate();
+            ps.setString(5, repository);
+            ps.setString(6, key);
+            if (ps.executeUpdate() != 1) {
+                return false;
+            }
             held.add(key);
             return true;
         } catch (SQLException e) {

@@ -2,11 +2,15 @@ package id.ktpbridge.ledger;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
+
+import javax.sql.DataSource;
 
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.PostgresServer;
@@ -52,7 +56,16 @@ class PostgresLedgerTest {
                 String id = UUID.randomUUID().toString();
                 again.ledger().insert(LedgerTest.input(id, id + ".png"), SubmissionState.RECEIVED);
                 LedgerTest.assertDeferralRuns(again.ledger(), id);
+
+                // claims and leases two instances contest, as each poll of a cluster does
+                DataSource ds = again.bean("ktpDataSource", DataSource.class);
+                assertTrue(new LedgerIdempotentRepository(ds, "s3", 60_000, "node-a").add("in/u9105.png"));
+                assertFalse(new LedgerIdempotentRepository(ds, "s3", 60_000, "node-b").add("in/u9105.png"));
+                assertTrue(new Leases(ds, "node-a").tryHold("contested", 60_000));
+                assertFalse(new Leases(ds, "node-b").tryHold("contested", 60_000));
             }
+            // a claim already taken is no failed statement: the server would log each one
+            assertFalse(pg.serverLog().contains("duplicate key"), pg.serverLog());
         }
     }
 }

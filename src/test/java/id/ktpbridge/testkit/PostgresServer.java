@@ -90,6 +90,12 @@ public final class PostgresServer implements AutoCloseable {
         return jdbcUrl(name);
     }
 
+    /** What the server has logged so far (statement errors included). */
+    public String serverLog() throws java.io.IOException {
+        Path log = dir.resolve("server.log");
+        return Files.exists(log) ? Files.readString(log) : "";
+    }
+
     @Override
     public void close() throws Exception {
         stopServer();
