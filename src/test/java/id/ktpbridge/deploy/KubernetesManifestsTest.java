@@ -105,6 +105,15 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void aPodMadeUnreadyByAnOutageCanStillBeEvicted() {
+        // readiness follows OneKYC and the sources, so an outage makes every replica unready at once:
+        // a budget that counted them would block every node drain for as long as it lasts
+        for (Doc p : Manifests.load(K8S).ofKind("PodDisruptionBudget")) {
+            assertEquals("AlwaysAllow", path(p.body, "spec", "unhealthyPodEvictionPolicy"), p.name());
+        }
+    }
+
+    @Test
     void secretHoldsPlaceholdersOnly() {
         assertEquals(List.of(), secretPlaceholderProblems(Manifests.load(K8S)));
     }
