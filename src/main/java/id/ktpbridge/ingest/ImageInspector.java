@@ -41,7 +41,11 @@ public class ImageInspector {
 
     /** A rejection when the file is over the size limit (nothing read), else null. */
     public Inspection checkSize(Path file) throws IOException {
-        long size = Files.size(file);
+        return checkSize(file, Files.size(file));
+    }
+
+    /** A rejection when a size the source states (a remote listing) is over the limit, else null. */
+    public Inspection checkSize(Path file, long size) {
         return size > maxBytes ? rejected(file, size, null, RejectReason.FILE_TOO_LARGE, size + " bytes > " + maxBytes)
                 : null;
     }

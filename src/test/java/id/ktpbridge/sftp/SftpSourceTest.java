@@ -317,4 +317,31 @@ class SftpSourceTest {
             }
         }
     }
+    @Test
+    void aFileOverTheSizeLimitIsRejectedByItsListedSizeWithoutBeingDownloaded() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            byte[] small = SampleImages.card("u5802", "png");
+            byte[] image = Arrays.copyOf(SampleImages.card("u5801", "png"), small.length + 64 * 1024);
+            Files.write(inbox.resolve("u5801-large.png"), image);
+            Files.write(inbox.resolve("u5802.png"), small);
+            long limit = small.length + 1024;
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp,
+                    "ktp.source.max-size", String.valueOf(limit), "ktp.source.sftp.oversize-poll-delay", "300"))) {
+                await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2);
+                Map<String, JsonNode> results = Results.bySourceFile(app.results());
+                assertEquals("FILE_TOO_LARGE", results.get("u5801-large.png").path("reasonCode").asText());
+                assertEquals("COMPLETED", results.get("u5802.png").path("status").asText());
+                Path report = server.path("/inbox/.failed/u5801-large.png.error.json");
+                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(report));
+                assertEquals("FILE_TOO_LARGE", Results.parse(report).path("reasonCode").asText());
+                assertArrayEquals(image, Files.readAllBytes(server.path("/inbox/.failed/u5801-large.png")));
+                assertEquals(0, server.bytesRead("u5801-large.png"), "not a byte of it was downloaded");
+                assertTrue(server.bytesRead("u5802.png") > 0, "the counter counts");
+                await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(3))
+                        .until(() -> Results.count(app.results()) == 2);
+                assertEquals(1, app.sandbox().submissionCount());
+            }
+        }
+    }
 }

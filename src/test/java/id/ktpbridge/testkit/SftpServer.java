@@ -11,6 +11,7 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PublicKey;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -44,6 +45,8 @@ public final class SftpServer implements AutoCloseable {
     private final String password;
     private final Set<PublicKey> authorizedKeys = ConcurrentHashMap.newKeySet();
     private final AtomicInteger logins = new AtomicInteger();
+    /** Bytes read so far, by file name. */
+    private final Map<String, java.util.concurrent.atomic.LongAdder> bytesRead = new ConcurrentHashMap<>();
     /** File names whose next read fails once (a download that breaks off). */
     private final Set<String> failNextRead = ConcurrentHashMap.newKeySet();
 
@@ -83,9 +86,11 @@ public final class SftpServer implements AutoCloseable {
             @Override
             public void reading(ServerSession session, String remoteHandle, FileHandle localHandle, long offset,
                                 byte[] data, int dataOffset, int dataLen) throws IOException {
-                if (failNextRead.remove(localHandle.getFile().getFileName().toString())) {
+                String name = localHandle.getFile().getFileName().toString();
+                if (failNextRead.remove(name)) {
                     throw new IOException("read broke off (test fault)");
                 }
+                bytesRead.computeIfAbsent(name, n -> new java.util.concurrent.atomic.LongAdder()).add(dataLen);
             }
         });
         server.setSubsystemFactories(List.of(sftp));
@@ -102,6 +107,12 @@ public final class SftpServer implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** How many bytes of files with this name the server was asked to read. */
+    public long bytesRead(String fileName) {
+        var n = bytesRead.get(fileName);
+        return n == null ? 0 : n.sum();
     }
 
     /** The next read of the file with this name fails, once. */
