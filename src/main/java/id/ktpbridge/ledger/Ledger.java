@@ -113,6 +113,16 @@ public class Ledger {
                 .filter(r -> Objects.equals(r.sourceSize(), size)).findFirst();
     }
 
+    /**
+     * Inputs at this source reference that its source still holds and that were not yet confirmed:
+     * waiting for another attempt (an outage), or stopped on before their confirm.
+     */
+    public List<LedgerRecord> findUnconfirmedAt(String sourceRef) {
+        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_ref = ? AND source_released_at IS NULL"
+                + " AND state IN (?, ?, ?)", sourceRef, SubmissionState.RECEIVED.name(),
+                SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name());
+    }
+
     /** The source let go of the input (moved it to its done or failed place, or deleted it). */
     public void markReleased(String id) {
         update("UPDATE ktp_submission SET source_released_at = ? WHERE id = ? AND source_released_at IS NULL",

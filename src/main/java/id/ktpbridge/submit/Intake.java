@@ -50,6 +50,8 @@ public class Intake implements Processor {
     private final ObjectMapper json;
     private final String onboardingPartner;
     private final Path spoolDir;
+    /** Reason code of an input whose file was replaced by other bytes before its confirm. */
+    public static final String SOURCE_REPLACED = "SOURCE_REPLACED";
     /** Exchange property: the inspection of this input, kept for a retried intake. */
     private static final String INSPECTION = "KtpInspection";
     private final boolean dedupeByContent;
@@ -132,6 +134,9 @@ public class Intake implements Processor {
         if (earlier != null) {
             resumeOrSkip(exchange, earlier, image, reason, detail);
             return;
+        }
+        if (image.sha256() != null) {
+            endReplaced(sourceRef, image.sha256());
         }
 
         NewInput input = new NewInput(ledgerId, sourceType, sourceRef, sourceFile, image.sha256(), image.size(),
@@ -217,6 +222,27 @@ public class Intake implements Processor {
             }
             default -> LOG.info("Input already submitted as ledger {} (submission {}, {}): nothing to submit",
                     earlier.id(), earlier.submissionId(), earlier.state());
+        }
+    }
+
+    /**
+     * Other bytes at the reference of an input that waits for another attempt (an outage) or was
+     * stopped on before its confirm: its file was replaced meanwhile, and its own bytes are gone. It
+     * ends FAILED with {@code SOURCE_REPLACED}, so it has its one result and stays open no longer (a
+     * batch run would wait for it), and its content claim passes on.
+     */
+    private void endReplaced(String sourceRef, String sha256) {
+        for (LedgerRecord gone : ledger.findUnconfirmedAt(sourceRef)) {
+            if (sha256.equals(gone.sourceSha256()) || gone.sourceSha256() == null) {
+                continue;
+            }
+            String message = "its file was replaced by other bytes before it was submitted";
+            if (ledger.markEnded(gone.id(), SubmissionState.FAILED, SOURCE_REPLACED, message)) {
+                LOG.warn("Ledger {}: {}; ended FAILED", gone.id(), message);
+                publisher.publishLocal(ledger.findById(gone.id()).orElseThrow(), ResultStatus.FAILED, SOURCE_REPLACED,
+                        message);
+                ledger.markReleased(gone.id());
+            }
         }
     }
 

@@ -82,6 +82,28 @@ class SourceReplacedTest {
         }
     }
 
+    @Test
+    void anInputWaitingOutAnOutageWhoseFileIsReplacedEndsAndTheNewFileIsSubmitted() throws Exception {
+        byte[] first = SampleImages.card("u7301-first", "png");
+        byte[] second = SampleImages.card("u7301-second", "png");
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.retry.max-attempts", "1",
+                "gtf.circuit-breaker.failure-threshold", "1000", "ktp.submit.retry-window", "10m",
+                "gtf.sandbox.faults.failure-rate.presign", "1.0", "gtf.sandbox.faults.failure-statuses", "503"))) {
+            Results.drop(app.inbox(), "u7301.png", first);
+            // presign fails: the input waits in the inbox for its next attempt
+            await().atMost(Duration.ofSeconds(20)).until(() -> app.sandbox().injectedFailures("presign") >= 1);
+            Files.write(app.inbox().resolve("u7301.png"), second);
+            app.sandbox().settings().setFailureRate("presign", 0.0);
+
+            await().atMost(Duration.ofSeconds(40)).until(() -> Results.count(app.results()) == 2);
+            Map<String, String> statusBySha = Results.read(app.results()).stream().collect(Collectors.toMap(
+                    r -> r.path("sourceSha256").asText(), r -> (r.path("status").asText() + " " + r.path("reasonCode").asText()).trim()));
+            assertEquals(Map.of(sha256(first), "FAILED SOURCE_REPLACED", sha256(second), "COMPLETED"), statusBySha);
+            assertEquals(1, app.sandbox().submissionCount(), "only the new bytes were submitted");
+            await().atMost(Duration.ofSeconds(10)).until(() -> app.ledger().openCounts().isEmpty());
+        }
+    }
+
     private static String sha256(byte[] bytes) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     }
