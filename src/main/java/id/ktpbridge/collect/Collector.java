@@ -91,6 +91,9 @@ public class Collector {
             details = gtf.details(context(r), r.submissionId());
         } catch (GtfApiException e) {
             if (endsNow(r, e, "details", System.currentTimeMillis())) {
+                if (!stillOurs(r, claim)) {
+                    return false;
+                }
                 // asking again gets the same answer (reference 2.4), so end it now
                 LOG.error("Details of submission {} refused: {}", r.submissionId(), e.getMessage());
                 publishClaimed(r, via, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
@@ -114,6 +117,9 @@ public class Collector {
     private boolean retryLater(LedgerRecord r, String via, String why, long claim) {
         long now = System.currentTimeMillis();
         if (r.deadlineAt() != null && now >= r.deadlineAt()) {
+            if (!stillOurs(r, claim)) {
+                return false;
+            }
             LOG.warn("Submission {} passed its poll deadline ({})", r.submissionId(), why);
             publishClaimed(r, via, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
                     "no final outcome before ktp.poll.deadline (" + why + ")"));
@@ -121,6 +127,19 @@ public class Collector {
         }
         LOG.info("Submission {}: {}; trying again later", r.submissionId(), why);
         ledger.releaseClaim(r.id(), r.notAfterDeadline(now + retryDelay.toMillis()), claim);
+        return false;
+    }
+
+    /**
+     * Whether this collector's claim still holds the outcome before it ends the submission on its
+     * own verdict (a refusal, the deadline): a details call can outlast {@code ktp.poll.stale-claim-after},
+     * and the collector that took the released claim over may hold OneKYC's outcome by now.
+     */
+    private boolean stillOurs(LedgerRecord r, long claim) {
+        if (ledger.holdsClaim(r.id(), claim)) {
+            return true;
+        }
+        LOG.info("Submission {}: its collection was taken over meanwhile; the new collector decides", r.submissionId());
         return false;
     }
 

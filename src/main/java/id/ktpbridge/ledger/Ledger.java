@@ -366,6 +366,21 @@ public class Ledger {
                 SubmissionState.COLLECTING.name(), token);
     }
 
+    /** Whether the claim {@code token} still holds the outcome (it was not released as stale and taken over). */
+    public boolean holdsClaim(String id, long token) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT 1 FROM ktp_submission WHERE id = ? AND state = ? AND claimed_at = ?")) {
+            ps.setString(1, id);
+            ps.setString(2, SubmissionState.COLLECTING.name());
+            ps.setLong(3, token);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
     /** Claims whose owner vanished (crash) go back to the pool. */
     public int releaseStaleClaims(long claimedBefore) {
         return update("UPDATE ktp_submission SET state = ?, received_via = NULL, claimed_at = NULL, updated_at = ?"

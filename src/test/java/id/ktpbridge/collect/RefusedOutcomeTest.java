@@ -173,6 +173,39 @@ class RefusedOutcomeTest {
     }
 
     /** Callbacks off, so the poller meets the refusal; the first poll waits until the test has set the stage. */
+    @Test
+    void aCollectorWhoseClaimWasTakenOverMeanwhileDoesNotEndTheSubmissionItself() throws Exception {
+        Map<String, String> p = props("600000");
+        p.put("ktp.poll.enabled", "false");
+        p.put("gtf.retry.max-attempts", "1");
+        p.put("gtf.circuit-breaker.failure-threshold", "1000");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3110.png");
+            // past its deadline, and its details unavailable: a collector would end it TIMED_OUT
+            rewrite(app, "deadline_at", "1", row.id());
+            LedgerRecord due = app.ledger().findById(row.id()).orElseThrow();
+            app.sandbox().settings().setFailureStatuses(List.of(503));
+            app.sandbox().settings().setFailureRate("details", 1.0);
+            app.sandbox().settings().setLatencyMillis(1500);
+
+            Collector slow = app.bean("collector", Collector.class);
+            var collecting = java.util.concurrent.CompletableFuture.supplyAsync(() -> slow.collect(due, "poll"));
+            // while its details call hangs, its claim is released as stale and another collector takes it
+            await().atMost(Duration.ofSeconds(5)).until(
+                    () -> app.ledger().findById(row.id()).orElseThrow().state() == SubmissionState.COLLECTING);
+            Thread.sleep(200);
+            assertEquals(1, app.ledger().releaseStaleClaims(System.currentTimeMillis()));
+            assertTrue(app.ledger().claim(row.id(), "callback") > 0);
+
+            assertFalse(collecting.get(20, java.util.concurrent.TimeUnit.SECONDS), "it ended nothing");
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                    .until(() -> Results.count(app.results()) == 0);
+            LedgerRecord after = app.ledger().findById(row.id()).orElseThrow();
+            assertEquals(SubmissionState.COLLECTING, after.state(), "still the other collector's");
+            assertEquals("callback", after.receivedVia());
+        }
+    }
+
     private static Map<String, String> props(String processingDelayMillis) {
         Map<String, String> p = new HashMap<>();
         p.put("gtf.sandbox.callback.enabled", "false");

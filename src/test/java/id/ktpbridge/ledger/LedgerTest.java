@@ -355,7 +355,10 @@ class LedgerTest {
         assertEquals(SubmissionState.COLLECTING, row(id).state());
         assertEquals("callback", row(id).receivedVia());
         assertEquals(0, ledger.claim(id, "poll"), "not open to a third collector");
+        assertFalse(ledger.holdsClaim(id, slow), "the slow collector learns it before ending the submission itself");
+        assertTrue(ledger.holdsClaim(id, other));
         ledger.releaseClaim(id, 42_000L, other);
+        assertFalse(ledger.holdsClaim(id, other), "given back");
         assertEquals(SubmissionState.CONFIRMED, row(id).state(), "its holder gives it back");
     }
 
