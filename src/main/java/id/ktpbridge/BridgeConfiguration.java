@@ -213,12 +213,14 @@ public class BridgeConfiguration implements CamelConfiguration {
         if (!dedupe.equals("content") && !dedupe.equals("none")) {
             throw new IllegalStateException("Setting 'ktp.source.dedupe' must be content or none, not " + dedupe);
         }
-        registry.bind("intake", new Intake(ledger, new ImageInspector(s.number("ktp.source.max-size", 10L << 20)),
+        Intake intake = new Intake(ledger, new ImageInspector(s.number("ktp.source.max-size", 10L << 20)),
                 new PartnerUserResolver(s.optional("ktp.source.user-id-pattern").orElse(null),
                         s.string("ktp.source.user-id-allowed"), s.string("ktp.source.user-id-type-allowed"),
                         s.string("gtf.partner-user-id-type")),
                 publisher, json, gtfSettings.onboardingPartner(), dataDir.resolve("spool"),
-                dedupe.equals("content")));
+                dedupe.equals("content"));
+        intake.clustered(cluster);
+        registry.bind("intake", intake);
         Submitter submitter = new Submitter(gtf, ledger, collector, gtfSettings.primaryDocumentKey(),
                 s.duration("ktp.poll.first-delay", Duration.ofSeconds(3)),
                 s.duration("ktp.poll.deadline", Duration.ofMinutes(30)));

@@ -52,6 +52,8 @@ public class Intake implements Processor {
     private final Path spoolDir;
     /** Reason code of an input whose file was replaced by other bytes before its confirm. */
     public static final String SOURCE_REPLACED = "SOURCE_REPLACED";
+    private volatile boolean clustered;
+
     /** Exchange property: the inspection of this input, kept for a retried intake. */
     private static final String INSPECTION = "KtpInspection";
     private final boolean dedupeByContent;
@@ -66,6 +68,11 @@ public class Intake implements Processor {
         this.json = json;
         this.onboardingPartner = onboardingPartner;
         this.spoolDir = spoolDir;
+    }
+
+    /** Cluster mode: other instances take the same sources (see {@link #endReplaced}). */
+    public void clustered(boolean on) {
+        this.clustered = on;
     }
 
     @Override
@@ -136,7 +143,7 @@ public class Intake implements Processor {
             return;
         }
         if (image.sha256() != null) {
-            endReplaced(sourceRef, image.sha256());
+            endReplaced(sourceType, sourceRef, image.sha256());
         }
 
         NewInput input = new NewInput(ledgerId, sourceType, sourceRef, sourceFile, image.sha256(), image.size(),
@@ -230,8 +237,16 @@ public class Intake implements Processor {
      * stopped on before its confirm: its file was replaced meanwhile, and its own bytes are gone. It
      * ends FAILED with {@code SOURCE_REPLACED}, so it has its one result and stays open no longer (a
      * batch run would wait for it), and its content claim passes on.
+     * <p>
+     * Only where no other worker can have that input in hand: one instance takes a reference once
+     * at a time (Camel's in-progress set by path; the S3 source lists again only when the last
+     * listing is done), and a cluster's file drop claims by path. A cluster's SFTP and S3 claims
+     * name the file's version, so there another instance may still be submitting the old bytes.
      */
-    private void endReplaced(String sourceRef, String sha256) {
+    private void endReplaced(String sourceType, String sourceRef, String sha256) {
+        if (clustered && !"file".equals(sourceType)) {
+            return;
+        }
         for (LedgerRecord gone : ledger.findUnconfirmedAt(sourceRef)) {
             if (sha256.equals(gone.sourceSha256()) || gone.sourceSha256() == null) {
                 continue;
