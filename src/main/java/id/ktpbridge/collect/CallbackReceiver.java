@@ -149,6 +149,8 @@ public class CallbackReceiver {
         if (noteBeforeAnswer) {
             try {
                 ledger.noteCallback(submissionId);
+                // on disk before the 200: OneKYC does not send an answered callback again
+                ledger.flush();
             } catch (RuntimeException e) {
                 LOG.warn("A callback could not be noted in the ledger ({}); answered 503 for it to be sent again",
                         e.getClass().getSimpleName());

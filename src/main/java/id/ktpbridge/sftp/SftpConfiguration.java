@@ -67,7 +67,8 @@ public class SftpConfiguration implements CamelConfiguration {
         SftpSidecar sidecar = new SftpSidecar(rules, settings, new FailureReport(new ObjectMapper()));
         context.getRegistry().bind("sftpSidecar", sidecar);
         context.addService(sidecar);
-        context.getRegistry().bind("sftpFutureDated", new SftpFutureDated(sidecar));
+        context.getRegistry().bind("sftpFutureDated", new SftpFutureDated(sidecar, java.util.regex.Pattern.compile(
+                s.optional("ktp.source.sftp.include").orElseGet(() -> s.string("ktp.source.include")))));
         long pause = s.duration("ktp.source.sftp.poll-delay", Duration.ofSeconds(5)).toMillis()
                 * (1 + s.integer("ktp.source.sftp.error-backoff-polls", 12));
         context.getRegistry().bind("sftpPollErrors",

@@ -1,6 +1,11 @@
 package id.ktpbridge.sftp;
 
 import java.io.IOException;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
 
 import com.jcraft.jsch.SftpException;
 import org.apache.camel.component.file.GenericFile;
@@ -24,25 +29,44 @@ public class SftpFutureDated implements GenericFileFilter<SftpRemoteFile<?>> {
     private static final long TOLERANCE_MILLIS = 60_000;
 
     private final SftpSidecar server;
+    private final Pattern include;
+    /** Files the server would not re-date: said once each, not at every poll until their date. */
+    private final Set<String> refused = Collections.newSetFromMap(new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > 10_000;
+        }
+    });
 
-    public SftpFutureDated(SftpSidecar server) {
+    /** @param include {@code ktp.source.sftp.include}: only images are re-dated (sidecars and others are left alone) */
+    public SftpFutureDated(SftpSidecar server, Pattern include) {
         this.server = server;
+        this.include = include;
     }
 
     @Override
     public boolean accept(GenericFile<SftpRemoteFile<?>> file) {
-        long now = System.currentTimeMillis();
+        // whole seconds, as the server keeps them: every listing after this one, on any instance, then
+        // sees the same time, and so the same claim key (it holds the modification time)
+        long now = System.currentTimeMillis() / 1000 * 1000;
         long ahead = file.getLastModified() - now;
-        if (ahead > TOLERANCE_MILLIS && !file.isDirectory()) {
+        if (ahead > TOLERANCE_MILLIS && !file.isDirectory() && include.matcher(file.getFileNameOnly()).matches()) {
+            String path = file.getAbsoluteFilePath();
             try {
-                server.setModified(file.getAbsoluteFilePath(), now);
+                server.setModified(path, now);
                 file.setLastModified(now);
                 // not the name: a file name may hold a NIK
                 LOG.warn("A file on the SFTP server was dated {} s in the future; dated now so it can be taken",
                         ahead / 1000);
             } catch (SftpException | IOException | RuntimeException e) {
-                LOG.warn("A file on the SFTP server is dated {} s in the future and could not be dated now ({});"
-                        + " it is taken only once that time has passed", ahead / 1000, SftpConnector.safe(e));
+                boolean first;
+                synchronized (refused) {
+                    first = refused.add(path);
+                }
+                if (first) {
+                    LOG.warn("A file on the SFTP server is dated {} s in the future and could not be dated now ({});"
+                            + " it is taken only once that time has passed", ahead / 1000, SftpConnector.safe(e));
+                }
             }
         }
         return true;

@@ -186,7 +186,7 @@ class RefusedOutcomeTest {
             LedgerRecord due = app.ledger().findById(row.id()).orElseThrow();
             app.sandbox().settings().setFailureStatuses(List.of(503));
             app.sandbox().settings().setFailureRate("details", 1.0);
-            app.sandbox().settings().setLatencyMillis(1500);
+            app.sandbox().settings().setLatencyMillis(3000);
 
             Collector slow = app.bean("collector", Collector.class);
             var collecting = java.util.concurrent.CompletableFuture.supplyAsync(() -> slow.collect(due, "poll"));

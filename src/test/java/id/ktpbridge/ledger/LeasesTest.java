@@ -83,8 +83,8 @@ class LeasesTest {
         try {
             SchemaMigrator.migrate(pool);
             DataSource ds = failingDeletes(pool, deletesFail);
-            LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "s3", 1_500, "node1");
-            LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "s3", 1_500, "node2");
+            LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "s3", 3_000, "node1");
+            LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "s3", 3_000, "node2");
             assertTrue(node1.add("in/held.png"));
             assertTrue(node1.add("in/released.png"));
             // the release of an input that stays in its source meets a database away for a moment
@@ -93,9 +93,10 @@ class LeasesTest {
             deletesFail.set(false);
             // a restart under the same name finds the first run's claim, which no live process holds
             assertTrue(node1.add("in/before-restart.png"));
-            LedgerIdempotentRepository restarted = new LedgerIdempotentRepository(ds, "s3", 1_500, "node1");
+            LedgerIdempotentRepository restarted = new LedgerIdempotentRepository(ds, "s3", 3_000, "node1");
+            // renewed every second against a 3 s time to live: a pause of up to 2 s is no harm
             for (int i = 0; i < 4; i++) {
-                Thread.sleep(750);
+                Thread.sleep(1_000);
                 assertEquals(2, node1.renewClaims(), "the claims still held");
                 assertEquals(0, restarted.renewClaims(), "none held by this run");
             }

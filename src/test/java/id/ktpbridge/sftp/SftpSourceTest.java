@@ -301,7 +301,11 @@ class SftpSourceTest {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
             Path inbox = Files.createDirectories(server.path("/inbox"));
             Path ahead = Files.write(inbox.resolve("u5701.png"), SampleImages.card("u5701", "png"));
-            Files.setLastModifiedTime(ahead, FileTime.fromMillis(System.currentTimeMillis() + Duration.ofDays(1).toMillis()));
+            FileTime tomorrow = FileTime.fromMillis(System.currentTimeMillis() + Duration.ofDays(1).toMillis());
+            Files.setLastModifiedTime(ahead, tomorrow);
+            // its sidecar, copied with it, is no image: it is left as it is
+            Path sidecar = Files.writeString(inbox.resolve("u5701.json"), "{\"partnerUserId\": \"cust-5701\"}");
+            Files.setLastModifiedTime(sidecar, tomorrow);
             Files.write(inbox.resolve("u5702.png"), SampleImages.card("u5702", "png"));
             try (LogCapture log = new LogCapture();
                  BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp,
@@ -314,6 +318,16 @@ class SftpSourceTest {
                         <= System.currentTimeMillis(), "dated now on the server");
                 assertTrue(log.text().contains("dated now so it can be taken"), log.text());
                 assertFalse(log.text().contains("u5701"), "the file name is not logged");
+                await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(inbox.resolve(".done/u5701.json")));
+                assertEquals(tomorrow.toMillis() / 1000, Files.getLastModifiedTime(inbox.resolve(".done/u5701.json"))
+                        .toMillis() / 1000, "the sidecar was not re-dated");
+                // the claim names the time in whole seconds, as the server keeps it: another instance's
+                // listing builds the same key
+                try (var c = app.ledger().dataSource().getConnection(); var st = c.createStatement();
+                     var rs = st.executeQuery("SELECT input_key FROM ktp_processed_input WHERE input_key LIKE '%u5701.png%'")) {
+                    assertTrue(rs.next());
+                    assertTrue(rs.getString(1).endsWith("000"), rs.getString(1));
+                }
             }
         }
     }
