@@ -114,13 +114,12 @@ public class Ledger {
     }
 
     /**
-     * Inputs at this source reference that its source still holds and that were not yet confirmed:
-     * waiting for another attempt (an outage), or stopped on before their confirm.
+     * Inputs at this source reference that its source still holds and whose image was not yet
+     * uploaded: waiting for another attempt (an outage), or stopped on before their upload.
      */
-    public List<LedgerRecord> findUnconfirmedAt(String sourceRef) {
+    public List<LedgerRecord> findNotUploadedAt(String sourceRef) {
         return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_ref = ? AND source_released_at IS NULL"
-                + " AND state IN (?, ?, ?)", sourceRef, SubmissionState.RECEIVED.name(),
-                SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name());
+                + " AND state IN (?, ?)", sourceRef, SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name());
     }
 
     /** The source let go of the input (moved it to its done or failed place, or deleted it). */

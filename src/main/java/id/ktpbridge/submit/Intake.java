@@ -50,13 +50,12 @@ public class Intake implements Processor {
     private final ObjectMapper json;
     private final String onboardingPartner;
     private final Path spoolDir;
-    /** Reason code of an input whose file was replaced by other bytes before its confirm. */
+    /** Reason code of an input whose file was replaced by other bytes before its upload. */
     public static final String SOURCE_REPLACED = "SOURCE_REPLACED";
-    private volatile boolean clustered;
-
     /** Exchange property: the inspection of this input, kept for a retried intake. */
     private static final String INSPECTION = "KtpInspection";
     private final boolean dedupeByContent;
+    private volatile boolean clustered;
 
     public Intake(Ledger ledger, ImageInspector inspector, PartnerUserResolver users, ResultPublisher publisher,
                   ObjectMapper json, String onboardingPartner, Path spoolDir, boolean dedupeByContent) {
@@ -234,9 +233,10 @@ public class Intake implements Processor {
 
     /**
      * Other bytes at the reference of an input that waits for another attempt (an outage) or was
-     * stopped on before its confirm: its file was replaced meanwhile, and its own bytes are gone. It
+     * stopped on before its upload: its file was replaced meanwhile, and its own bytes are gone. It
      * ends FAILED with {@code SOURCE_REPLACED}, so it has its one result and stays open no longer (a
-     * batch run would wait for it), and its content claim passes on.
+     * batch run would wait for it), and its content claim passes on. An input already uploaded is
+     * left as it is: its confirm may have been sent, and only OneKYC can say.
      * <p>
      * Only where no other worker can have that input in hand: one instance takes a reference once
      * at a time (Camel's in-progress set by path; the S3 source lists again only when the last
@@ -247,11 +247,11 @@ public class Intake implements Processor {
         if (clustered && !"file".equals(sourceType)) {
             return;
         }
-        for (LedgerRecord gone : ledger.findUnconfirmedAt(sourceRef)) {
+        for (LedgerRecord gone : ledger.findNotUploadedAt(sourceRef)) {
             if (sha256.equals(gone.sourceSha256()) || gone.sourceSha256() == null) {
                 continue;
             }
-            String message = "its file was replaced by other bytes before it was submitted";
+            String message = "its file was replaced by other bytes before its upload";
             if (ledger.markEnded(gone.id(), SubmissionState.FAILED, SOURCE_REPLACED, message)) {
                 LOG.warn("Ledger {}: {}; ended FAILED", gone.id(), message);
                 publisher.publishLocal(ledger.findById(gone.id()).orElseThrow(), ResultStatus.FAILED, SOURCE_REPLACED,
