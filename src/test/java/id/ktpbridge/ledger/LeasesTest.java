@@ -10,122 +10,117 @@ import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import javax.sql.DataSource;
 
 import org.h2.jdbcx.JdbcConnectionPool;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class LeasesTest {
 
+    private final List<JdbcConnectionPool> pools = new ArrayList<>();
+
+    @AfterEach
+    void dispose() {
+        pools.forEach(JdbcConnectionPool::dispose);
+    }
+
+    /** A ledger of its own for the test, in memory. */
+    private JdbcConnectionPool migratedPool() {
+        JdbcConnectionPool pool = JdbcConnectionPool.create("jdbc:h2:mem:leases-" + UUID.randomUUID()
+                + ";DB_CLOSE_DELAY=-1", "sa", "");
+        pools.add(pool);
+        SchemaMigrator.migrate(pool);
+        return pool;
+    }
+
     @Test
     void oneHolderAtATimeUntilTheLeaseRunsOut() throws Exception {
-        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:leases-" + UUID.randomUUID()
-                + ";DB_CLOSE_DELAY=-1", "sa", "");
-        try {
-            SchemaMigrator.migrate(ds);
-            Leases a = new Leases(ds, "node-a");
-            Leases b = new Leases(ds, "node-b");
-            // times to live long enough for a slow machine's first statements, short enough to wait out
-            assertTrue(a.tryHold("poll-tick", 1_500));
-            assertFalse(b.tryHold("poll-tick", 1_500), "held by a");
-            assertTrue(a.tryHold("poll-tick", 1_500), "the holder renews");
-            assertTrue(b.tryHold("other", 1_500), "names are independent");
-            Thread.sleep(1_600);
-            assertTrue(b.tryHold("poll-tick", 1_500), "a's lease ran out");
-            assertFalse(a.tryHold("poll-tick", 1_500));
-        } finally {
-            ds.dispose();
-        }
+        JdbcConnectionPool ds = migratedPool();
+        Leases a = new Leases(ds, "node-a");
+        Leases b = new Leases(ds, "node-b");
+        // times to live long enough for a slow machine's first statements, short enough to wait out
+        assertTrue(a.tryHold("poll-tick", 1_500));
+        assertFalse(b.tryHold("poll-tick", 1_500), "held by a");
+        assertTrue(a.tryHold("poll-tick", 1_500), "the holder renews");
+        assertTrue(b.tryHold("other", 1_500), "names are independent");
+        Thread.sleep(1_600);
+        assertTrue(b.tryHold("poll-tick", 1_500), "a's lease ran out");
+        assertFalse(a.tryHold("poll-tick", 1_500));
     }
 
     @Test
     void claimsExpireUnlessConfirmed() throws Exception {
-        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:claims-" + UUID.randomUUID()
-                + ";DB_CLOSE_DELAY=-1", "sa", "");
-        try {
-            SchemaMigrator.migrate(ds);
-            LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "file", 1_500, "node1");
-            LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "file", 1_500, "node2");
-            assertTrue(node1.add("/in/a.png"));
-            assertTrue(node1.add("/in/b.png"));
-            assertFalse(node2.add("/in/a.png"), "claimed by node1");
-            assertFalse(node2.remove("/in/a.png"), "only the owner drops a claim");
-            assertFalse(node2.add("/in/a.png"), "still claimed by node1");
-            node1.confirm("/in/b.png");
-            Thread.sleep(1_600);
-            assertTrue(node2.add("/in/a.png"), "node1's unconfirmed claim expired");
-            assertFalse(node2.add("/in/b.png"), "a confirmed key is remembered for good");
-            assertTrue(node2.contains("/in/b.png"));
-            assertTrue(node1.releaseClaims() >= 1, "unconfirmed claims can be released at once");
-            assertTrue(node1.contains("/in/b.png"));
+        JdbcConnectionPool ds = migratedPool();
+        LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "file", 1_500, "node1");
+        LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "file", 1_500, "node2");
+        assertTrue(node1.add("/in/a.png"));
+        assertTrue(node1.add("/in/b.png"));
+        assertFalse(node2.add("/in/a.png"), "claimed by node1");
+        assertFalse(node2.remove("/in/a.png"), "only the owner drops a claim");
+        assertFalse(node2.add("/in/a.png"), "still claimed by node1");
+        node1.confirm("/in/b.png");
+        Thread.sleep(1_600);
+        assertTrue(node2.add("/in/a.png"), "node1's unconfirmed claim expired");
+        assertFalse(node2.add("/in/b.png"), "a confirmed key is remembered for good");
+        assertTrue(node2.contains("/in/b.png"));
+        assertTrue(node1.releaseClaims() >= 1, "unconfirmed claims can be released at once");
+        assertTrue(node1.contains("/in/b.png"));
 
-            // an input under way longer than the time to live: its live holder renews the claim
-            assertTrue(node1.add("/in/slow.png"));
-            for (int i = 0; i < 4; i++) {
-                Thread.sleep(750);
-                assertEquals(1, node1.renewClaims());
-            }
-            assertFalse(node2.add("/in/slow.png"), "renewed: still node1's after twice the time to live");
-            Thread.sleep(1_600);
-            assertTrue(node2.add("/in/slow.png"), "no longer renewed (node1 died): taken over");
-        } finally {
-            ds.dispose();
+        // an input under way longer than the time to live: its live holder renews the claim
+        assertTrue(node1.add("/in/slow.png"));
+        for (int i = 0; i < 4; i++) {
+            Thread.sleep(750);
+            assertEquals(1, node1.renewClaims());
         }
+        assertFalse(node2.add("/in/slow.png"), "renewed: still node1's after twice the time to live");
+        Thread.sleep(1_600);
+        assertTrue(node2.add("/in/slow.png"), "no longer renewed (node1 died): taken over");
     }
     @Test
     void onlyTheClaimsAProcessStillHoldsAreRenewed() throws Exception {
-        JdbcConnectionPool pool = JdbcConnectionPool.create("jdbc:h2:mem:held-" + UUID.randomUUID()
-                + ";DB_CLOSE_DELAY=-1", "sa", "");
         AtomicBoolean deletesFail = new AtomicBoolean();
-        try {
-            SchemaMigrator.migrate(pool);
-            DataSource ds = failingDeletes(pool, deletesFail);
-            LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "s3", 3_000, "node1");
-            LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "s3", 3_000, "node2");
-            assertTrue(node1.add("in/held.png"));
-            assertTrue(node1.add("in/released.png"));
-            // the release of an input that stays in its source meets a database away for a moment
-            deletesFail.set(true);
-            assertThrows(LedgerException.class, () -> node1.remove("in/released.png"));
-            deletesFail.set(false);
-            // a restart under the same name finds the first run's claim, which no live process holds
-            assertTrue(node1.add("in/before-restart.png"));
-            LedgerIdempotentRepository restarted = new LedgerIdempotentRepository(ds, "s3", 3_000, "node1");
-            // renewed every second against a 3 s time to live: a pause of up to 2 s is no harm
-            for (int i = 0; i < 4; i++) {
-                Thread.sleep(1_000);
-                assertEquals(2, node1.renewClaims(), "the claims still held");
-                assertEquals(0, restarted.renewClaims(), "none held by this run");
-            }
-            assertFalse(node2.add("in/held.png"), "renewed while held");
-            assertTrue(node2.add("in/released.png"), "a claim whose release failed runs out, as a dead holder's does");
-            node1.remove("in/before-restart.png");
-        } finally {
-            pool.dispose();
+        JdbcConnectionPool pool = migratedPool();
+        DataSource ds = failingDeletes(pool, deletesFail);
+        LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "s3", 3_000, "node1");
+        LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "s3", 3_000, "node2");
+        assertTrue(node1.add("in/held.png"));
+        assertTrue(node1.add("in/released.png"));
+        // the release of an input that stays in its source meets a database away for a moment
+        deletesFail.set(true);
+        assertThrows(LedgerException.class, () -> node1.remove("in/released.png"));
+        deletesFail.set(false);
+        // a restart under the same name finds the first run's claim, which no live process holds
+        assertTrue(node1.add("in/before-restart.png"));
+        LedgerIdempotentRepository restarted = new LedgerIdempotentRepository(ds, "s3", 3_000, "node1");
+        // renewed every second against a 3 s time to live: a pause of up to 2 s is no harm
+        for (int i = 0; i < 4; i++) {
+            Thread.sleep(1_000);
+            assertEquals(2, node1.renewClaims(), "the claims still held");
+            assertEquals(0, restarted.renewClaims(), "none held by this run");
         }
+        assertFalse(node2.add("in/held.png"), "renewed while held");
+        assertTrue(node2.add("in/released.png"), "a claim whose release failed runs out, as a dead holder's does");
+        node1.remove("in/before-restart.png");
     }
 
     @Test
     void aKeyLetGoOfCannotConfirmTheClaimAnotherInstanceMadeSince() throws Exception {
-        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:confirm-" + UUID.randomUUID()
-                + ";DB_CLOSE_DELAY=-1", "sa", "");
-        try {
-            SchemaMigrator.migrate(ds);
-            LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "s3", 1_500, "node1");
-            LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "s3", 1_500, "node2");
-            LedgerIdempotentRepository node3 = new LedgerIdempotentRepository(ds, "s3", 1_500, "node3");
-            assertTrue(node1.add("in/deferred.png"));
-            assertTrue(node1.remove("in/deferred.png"), "the input stays in its source");
-            assertTrue(node2.add("in/deferred.png"), "another instance's listing takes it");
-            assertFalse(node1.confirm("in/deferred.png"), "the first instance's late confirm finds no claim of its own");
-            Thread.sleep(1_600);
-            assertTrue(node3.add("in/deferred.png"), "node2 died with it: its claim ran out and the input is taken again");
-        } finally {
-            ds.dispose();
-        }
+        JdbcConnectionPool ds = migratedPool();
+        LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "s3", 1_500, "node1");
+        LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "s3", 1_500, "node2");
+        LedgerIdempotentRepository node3 = new LedgerIdempotentRepository(ds, "s3", 1_500, "node3");
+        assertTrue(node1.add("in/deferred.png"));
+        assertTrue(node1.remove("in/deferred.png"), "the input stays in its source");
+        assertTrue(node2.add("in/deferred.png"), "another instance's listing takes it");
+        assertFalse(node1.confirm("in/deferred.png"), "the first instance's late confirm finds no claim of its own");
+        Thread.sleep(1_600);
+        assertTrue(node3.add("in/deferred.png"), "node2 died with it: its claim ran out and the input is taken again");
     }
 
     /** {@code pool}, with every DELETE failing while {@code fail} is set. */
