@@ -172,7 +172,6 @@ class RefusedOutcomeTest {
         }
     }
 
-    /** Callbacks off, so the poller meets the refusal; the first poll waits until the test has set the stage. */
     @Test
     void aCollectorWhoseClaimWasTakenOverMeanwhileDoesNotEndTheSubmissionItself() throws Exception {
         Map<String, String> p = props("600000");
@@ -206,6 +205,7 @@ class RefusedOutcomeTest {
         }
     }
 
+    /** Callbacks off, so the poller meets the refusal; the first poll waits until the test has set the stage. */
     private static Map<String, String> props(String processingDelayMillis) {
         Map<String, String> p = new HashMap<>();
         p.put("gtf.sandbox.callback.enabled", "false");

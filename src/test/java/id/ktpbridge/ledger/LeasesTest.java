@@ -82,6 +82,7 @@ class LeasesTest {
         Thread.sleep(1_600);
         assertTrue(node2.add("/in/slow.png"), "no longer renewed (node1 died): taken over");
     }
+
     @Test
     void onlyTheClaimsAProcessStillHoldsAreRenewed() throws Exception {
         AtomicBoolean deletesFail = new AtomicBoolean();

@@ -296,6 +296,7 @@ class SftpSourceTest {
             }
         }
     }
+
     @Test
     void aFileDatedInTheFutureIsDatedNowAndTakenWithoutHoldingUpTheOthers() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
@@ -331,6 +332,7 @@ class SftpSourceTest {
             }
         }
     }
+
     @Test
     void aFileOverTheSizeLimitIsRejectedByItsListedSizeWithoutBeingDownloaded() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
