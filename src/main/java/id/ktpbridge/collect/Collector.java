@@ -97,7 +97,7 @@ public class Collector {
                 // asking again gets the same answer (reference 2.4), so end it now
                 LOG.error("Details of submission {} refused: {}", r.submissionId(), e.getMessage());
                 publishClaimed(r, via, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
-                        "refused for good: " + e.getMessage()));
+                        "refused for good: " + e.getMessage(), claim));
                 return true;
             }
             return retryLater(r, via, "details not available: " + e.getMessage(), claim);
@@ -122,7 +122,7 @@ public class Collector {
             }
             LOG.warn("Submission {} passed its poll deadline ({})", r.submissionId(), why);
             publishClaimed(r, via, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
-                    "no final outcome before ktp.poll.deadline (" + why + ")"));
+                    "no final outcome before ktp.poll.deadline (" + why + ")", claim));
             return true;
         }
         LOG.info("Submission {}: {}; trying again later", r.submissionId(), why);
@@ -177,21 +177,23 @@ public class Collector {
      * e.g. 404 SUBMISSION_DOES_NOT_EXIST. Ends the submission with a FAILED result naming the call.
      */
     public boolean endRefused(LedgerRecord r, GtfApiException e) {
-        if (ledger.claim(r.id(), VIA_POLL) == 0) {
+        long claim = ledger.claim(r.id(), VIA_POLL);
+        if (claim == 0) {
             return false;
         }
         publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
-                "refused for good: " + e.getMessage()));
+                "refused for good: " + e.getMessage(), claim));
         return true;
     }
 
     /** The deadline passed without a final outcome: deliver TIMED_OUT once. */
     public boolean timeOut(LedgerRecord r, String lastKnownStatus) {
-        if (ledger.claim(r.id(), VIA_POLL) == 0) {
+        long claim = ledger.claim(r.id(), VIA_POLL);
+        if (claim == 0) {
             return false;
         }
         publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
-                "no final status before ktp.poll.deadline (last status " + lastKnownStatus + ")"));
+                "no final status before ktp.poll.deadline (last status " + lastKnownStatus + ")", claim));
         return true;
     }
 

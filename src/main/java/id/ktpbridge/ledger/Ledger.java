@@ -409,16 +409,32 @@ public class Ledger {
      */
     public boolean recordResult(String id, String resultStatus, String result, String reasonCode, Long completedAt,
                                 String resultJson, InTransaction alsoInTransaction) {
+        return recordResult(id, resultStatus, result, reasonCode, completedAt, resultJson, null, alsoInTransaction);
+    }
+
+    /**
+     * As above, for an outcome a collector decided itself (a deadline, a refusal): stored only while
+     * its claim {@code claimToken} (see {@link #claim}) still holds the row, in the same statement.
+     * A collector whose claim was released as stale and taken over meanwhile stores nothing.
+     */
+    public boolean recordResult(String id, String resultStatus, String result, String reasonCode, Long completedAt,
+                                String resultJson, Long claimToken, InTransaction alsoInTransaction) {
         try (Connection c = dataSource.getConnection()) {
             boolean autoCommit = c.getAutoCommit();
             c.setAutoCommit(false);
             try {
                 long now = System.currentTimeMillis();
-                int rows = execute(c, "UPDATE ktp_submission SET result_status = ?, result = ?, reason_code = ?,"
-                                + " completed_at = ?, result_json = ?, state = CASE WHEN state IN (?, ?) THEN state ELSE ? END,"
-                                + " delivered_at = ?, updated_at = ? WHERE id = ? AND result_json IS NULL",
-                        resultStatus, result, reasonCode, completedAt, resultJson, SubmissionState.REJECTED.name(),
-                        SubmissionState.FAILED.name(), SubmissionState.DELIVERED.name(), now, now, id);
+                String set = "UPDATE ktp_submission SET result_status = ?, result = ?, reason_code = ?,"
+                        + " completed_at = ?, result_json = ?, state = CASE WHEN state IN (?, ?) THEN state ELSE ? END,"
+                        + " delivered_at = ?, updated_at = ? WHERE id = ? AND result_json IS NULL";
+                int rows = claimToken == null
+                        ? execute(c, set, resultStatus, result, reasonCode, completedAt, resultJson,
+                                SubmissionState.REJECTED.name(), SubmissionState.FAILED.name(),
+                                SubmissionState.DELIVERED.name(), now, now, id)
+                        : execute(c, set + " AND state = ? AND claimed_at = ?", resultStatus, result, reasonCode,
+                                completedAt, resultJson, SubmissionState.REJECTED.name(), SubmissionState.FAILED.name(),
+                                SubmissionState.DELIVERED.name(), now, now, id, SubmissionState.COLLECTING.name(),
+                                claimToken);
                 if (rows == 0) {
                     c.rollback();
                     return false;

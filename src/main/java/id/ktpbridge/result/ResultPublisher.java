@@ -69,20 +69,35 @@ public class ResultPublisher {
 
     /** Publishes an outcome decided by the bundle itself (REJECTED, FAILED, TIMED_OUT). */
     public void publishLocal(LedgerRecord r, ResultStatus status, String reasonCode, String message) {
+        publishLocal(r, status, reasonCode, message, null);
+    }
+
+    /**
+     * As above, by a collector holding the claim {@code claimToken} on the row: published only while
+     * that claim still holds it (see {@link Ledger#recordResult(String, String, String, String, Long,
+     * String, Long, Ledger.InTransaction)}).
+     */
+    public void publishLocal(LedgerRecord r, ResultStatus status, String reasonCode, String message, Long claimToken) {
         // decided here, not received from OneKYC: no receivedVia, whichever path came to it
         publish(r, ResultDocument.build(json, r, status, null, reasonCode, null, null,
-                System.currentTimeMillis(), message), status, null, reasonCode);
+                System.currentTimeMillis(), message), status, null, reasonCode, claimToken);
     }
 
     private void publish(LedgerRecord r, ObjectNode doc, ResultStatus status, String result, String reasonCode) {
+        publish(r, doc, status, result, reasonCode, null);
+    }
+
+    private void publish(LedgerRecord r, ObjectNode doc, ResultStatus status, String result, String reasonCode,
+                         Long claimToken) {
         // stored and queued in one transaction: if it fails the claim stays open, so it is published again
         String body = doc.toPrettyString();
         List<String> queued = new ArrayList<>();
         // the ledger's columns hold what fits (the document keeps OneKYC's values whole)
         if (!ledger.recordResult(r.id(), status.name(), clamp(result, 16), clamp(reasonCode, 64),
-                parseInstant(doc.path("completedAt").asText(null)), body, c -> queued.addAll(outbox.enqueue(c, r.id())))) {
-            LOG.warn("Ledger {} submission {} already has a result; this {} one is not published", r.id(),
-                    r.submissionId(), status);
+                parseInstant(doc.path("completedAt").asText(null)), body, claimToken,
+                c -> queued.addAll(outbox.enqueue(c, r.id())))) {
+            LOG.warn("Ledger {} submission {} already has a result{}; this {} one is not published", r.id(),
+                    r.submissionId(), claimToken == null ? "" : " or another collector holds it", status);
             return;
         }
         // durable before any target sees it: a restart must not collect and deliver it again

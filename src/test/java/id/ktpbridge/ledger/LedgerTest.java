@@ -357,9 +357,16 @@ class LedgerTest {
         assertEquals(0, ledger.claim(id, "poll"), "not open to a third collector");
         assertFalse(ledger.holdsClaim(id, slow), "the slow collector learns it before ending the submission itself");
         assertTrue(ledger.holdsClaim(id, other));
+        // and were it to try all the same, its own verdict is not stored
+        assertFalse(ledger.recordResult(id, "TIMED_OUT", null, "POLL_DEADLINE_EXCEEDED", 1L, "{}", slow, c -> { }));
+        assertNull(row(id).resultStatus());
         ledger.releaseClaim(id, 42_000L, other);
         assertFalse(ledger.holdsClaim(id, other), "given back");
         assertEquals(SubmissionState.CONFIRMED, row(id).state(), "its holder gives it back");
+        long last = ledger.claim(id, "poll");
+        assertTrue(ledger.recordResult(id, "TIMED_OUT", null, "POLL_DEADLINE_EXCEEDED", 1L, "{}", last, c -> { }),
+                "a holder's own verdict is stored");
+        assertEquals("TIMED_OUT", row(id).resultStatus());
     }
 
     @Test
