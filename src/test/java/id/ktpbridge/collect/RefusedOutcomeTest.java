@@ -120,11 +120,9 @@ class RefusedOutcomeTest {
     void detailsThatStayUnavailableEndAsTimedOutAtTheDeadline() throws Exception {
         Map<String, String> p = props("300");
         p.put("ktp.poll.deadline", "3s");
-        p.put("gtf.retry.max-attempts", "2");
-        p.put("gtf.circuit-breaker.failure-threshold", "1000");
+        attemptsWithoutCircuitBreaker(p, 2);
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
-            app.sandbox().settings().setFailureStatuses(List.of(500));
-            app.sandbox().settings().setFailureRate("details", 1.0);
+            detailsFailWith(app, 500);
             LedgerRecord row = dropAndAwaitConfirmed(app, "u3103.png");
 
             JsonNode result = awaitOneResult(app);
@@ -176,15 +174,13 @@ class RefusedOutcomeTest {
     void aCollectorWhoseClaimWasTakenOverMeanwhileDoesNotEndTheSubmissionItself() throws Exception {
         Map<String, String> p = props("600000");
         p.put("ktp.poll.enabled", "false");
-        p.put("gtf.retry.max-attempts", "1");
-        p.put("gtf.circuit-breaker.failure-threshold", "1000");
+        attemptsWithoutCircuitBreaker(p, 1);
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
             LedgerRecord row = dropAndAwaitConfirmed(app, "u3110.png");
             // past its deadline, and its details unavailable: a collector would end it TIMED_OUT
             rewrite(app, "deadline_at", "1", row.id());
             LedgerRecord due = app.ledger().findById(row.id()).orElseThrow();
-            app.sandbox().settings().setFailureStatuses(List.of(503));
-            app.sandbox().settings().setFailureRate("details", 1.0);
+            detailsFailWith(app, 503);
             app.sandbox().settings().setLatencyMillis(3000);
 
             Collector slow = app.bean("collector", Collector.class);
@@ -203,6 +199,18 @@ class RefusedOutcomeTest {
             assertEquals(SubmissionState.COLLECTING, after.state(), "still the other collector's");
             assertEquals("callback", after.receivedVia());
         }
+    }
+
+    /** Each OneKYC call tried {@code attempts} times, with a circuit breaker that never opens. */
+    private static void attemptsWithoutCircuitBreaker(Map<String, String> p, int attempts) {
+        p.put("gtf.retry.max-attempts", String.valueOf(attempts));
+        p.put("gtf.circuit-breaker.failure-threshold", "1000");
+    }
+
+    /** Every details call of the sandbox answers {@code status} from now on. */
+    private static void detailsFailWith(BridgeApp app, int status) {
+        app.sandbox().settings().setFailureStatuses(List.of(status));
+        app.sandbox().settings().setFailureRate("details", 1.0);
     }
 
     /** Callbacks off, so the poller meets the refusal; the first poll waits until the test has set the stage. */
