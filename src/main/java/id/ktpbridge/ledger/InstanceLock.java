@@ -139,6 +139,11 @@ public final class InstanceLock implements AutoCloseable {
         return query < 0 ? url : url.substring(0, query);
     }
 
+    /** The session that holds the lock (tests). */
+    synchronized Connection session() {
+        return connection;
+    }
+
     /** Forgets the session without ending it, as a cut connection leaves it on the server (tests). */
     synchronized Connection detachSession() {
         Connection c = connection;
@@ -244,10 +249,21 @@ public final class InstanceLock implements AutoCloseable {
         connection = null;
     }
 
-    /** Lets the lock go (PostgreSQL drops it with the session). */
+    /**
+     * Lets the lock go. It is released on its session before that is closed: the server drops a
+     * closed session's locks only when its process ends, a moment later, and an instance started
+     * right after this one stops (a restart) would be refused meanwhile.
+     */
     @Override
     public synchronized void close() {
         if (connection != null) {
+            try (Statement st = connection.createStatement()) {
+                // a stop does not wait long on a database that no longer answers
+                connection.setNetworkTimeout(Runnable::run, 3_000);
+                st.execute("SELECT pg_advisory_unlock_all()");
+            } catch (SQLException e) {
+                // a lost session has no lock left to release
+            }
             closeQuietly();
         }
     }

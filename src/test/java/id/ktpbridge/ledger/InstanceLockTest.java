@@ -68,6 +68,21 @@ class InstanceLockTest {
     }
 
     @Test
+    void aLockLetGoIsFreeForTheNextTakerAtOnce() throws Exception {
+        String url = newDatabase();
+        InstanceLock stopping = InstanceLock.take(url, "postgres", "", "test-" + (++instances), false);
+        // a session with much to clean up ends a while after its client has gone, and until then
+        // the server keeps its locks: the instance started right after this one must not wait for it
+        try (Statement st = stopping.session().createStatement()) {
+            st.execute("DO $$ BEGIN FOR i IN 1..3000 LOOP"
+                    + " EXECUTE format('CREATE TEMP TABLE scratch_%s (id int PRIMARY KEY, note text)', i);"
+                    + " END LOOP; END $$");
+        }
+        stopping.close();
+        InstanceLock.take(url, "postgres", "", "test-" + (++instances), false).close();
+    }
+
+    @Test
     void deploymentsInOtherSchemasOfOneDatabaseDoNotMeet() throws Exception {
         String url = newDatabase();
         try (Connection c = DriverManager.getConnection(url, "postgres", "")) {
