@@ -52,6 +52,7 @@ import id.ktpbridge.result.Outbox;
 import id.ktpbridge.result.ResultPublisher;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
+import id.ktpbridge.sftp.SftpListingClaims;
 import id.ktpbridge.submit.FailureRecorder;
 import id.ktpbridge.submit.Intake;
 import id.ktpbridge.submit.SubmissionWorkers;
@@ -119,6 +120,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 new LedgerIdempotentRepository(dataSource, "sftp", claimTtl, instance),
                 new LedgerIdempotentRepository(dataSource, "s3", claimTtl, instance));
         registry.bind("sftpProcessedInputs", inputRepositories.get(1));
+        registry.bind("sftpListingClaims", new SftpListingClaims(inputRepositories.get(1)));
         registry.bind("s3ProcessedInputs", inputRepositories.get(2));
 
         DeliveryStore deliveries = new DeliveryStore(dataSource);

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -35,6 +36,11 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
      * a restarted instance finds under its own name.
      */
     private final Set<String> held = ConcurrentHashMap.newKeySet();
+    /**
+     * The keys claimed by the listing under way on this thread, where a source lists with eager
+     * claims (SFTP): null when no listing is tracked. See {@link #listingBegins}.
+     */
+    private final ThreadLocal<List<String>> listing = new ThreadLocal<>();
 
     public LedgerIdempotentRepository(DataSource dataSource, String repository, long claimTtlMillis, String owner) {
         this.dataSource = dataSource;
@@ -64,6 +70,10 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
                 return false;
             }
             held.add(key);
+            List<String> listed = listing.get();
+            if (listed != null) {
+                listed.add(key);
+            }
             return true;
         } catch (SQLException e) {
             if (isDuplicateKey(e)) {
@@ -156,6 +166,50 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
         } catch (SQLException e) {
             throw new LedgerException(e);
         }
+    }
+
+    /**
+     * A source's listing begins on this thread. Camel's SFTP consumer claims each file as it lists
+     * it; when the listing then breaks off (a ledger or server error further on) it abandons the
+     * poll, and the files claimed so far get no exchange that would ever confirm or drop their
+     * claims. {@link #listingBrokeOff} gives them back.
+     */
+    public void listingBegins() {
+        listing.set(new ArrayList<>());
+    }
+
+    /** The listing on this thread ended and its files went to exchanges, which settle their claims. */
+    public void listingDone() {
+        listing.remove();
+    }
+
+    /**
+     * The listing on this thread broke off: the claims it made are dropped. One that cannot be
+     * dropped now (the database away) is no longer renewed, so it runs out after the claim's time
+     * to live.
+     *
+     * @return how many claims the listing had made
+     */
+    public int listingBrokeOff() {
+        List<String> keys = listing.get();
+        listing.remove();
+        if (keys == null) {
+            return 0;
+        }
+        boolean reachable = true;
+        for (String key : keys) {
+            if (reachable) {
+                try {
+                    remove(key);
+                    continue;
+                } catch (LedgerException e) {
+                    // the rest would wait for the database in turn: they run out instead
+                    reachable = false;
+                }
+            }
+            held.remove(key);
+        }
+        return keys.size();
     }
 
     public long claimTtlMillis() {

@@ -124,6 +124,38 @@ class LeasesTest {
         assertTrue(node3.add("in/deferred.png"), "node2 died with it: its claim ran out and the input is taken again");
     }
 
+    @Test
+    void theClaimsOfAListingThatBrokeOffAreGivenBackOrNoLongerRenewed() throws Exception {
+        AtomicBoolean deletesFail = new AtomicBoolean();
+        DataSource ds = failingDeletes(migratedPool(), deletesFail);
+        LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "sftp", 60_000, "node1");
+        LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "sftp", 60_000, "node2");
+        assertTrue(node1.add("in/under-way.png"), "claimed by an earlier listing, its exchange still running");
+
+        node1.listingBegins();
+        assertTrue(node1.add("in/a.png"));
+        assertTrue(node1.add("in/b.png"));
+        assertEquals(2, node1.listingBrokeOff());
+        assertTrue(node2.add("in/a.png"), "given back at once");
+        assertTrue(node2.add("in/b.png"), "given back at once");
+        assertFalse(node2.add("in/under-way.png"), "a claim of another listing stays");
+
+        // the database away when the listing breaks off: the claim cannot be dropped, and runs out
+        node1.listingBegins();
+        assertTrue(node1.add("in/c.png"));
+        deletesFail.set(true);
+        assertEquals(1, node1.listingBrokeOff());
+        deletesFail.set(false);
+        assertEquals(1, node1.renewClaims(), "only the claim under way is renewed");
+
+        // a listing that ends well hands its claims to exchanges, which settle them
+        node1.listingBegins();
+        assertTrue(node1.add("in/d.png"));
+        node1.listingDone();
+        assertEquals(0, node1.listingBrokeOff(), "no listing under way");
+        assertEquals(2, node1.renewClaims());
+    }
+
     /** {@code pool}, with every DELETE failing while {@code fail} is set. */
     private static DataSource failingDeletes(DataSource pool, AtomicBoolean fail) {
         return (DataSource) Proxy.newProxyInstance(LeasesTest.class.getClassLoader(), new Class<?>[] {DataSource.class},

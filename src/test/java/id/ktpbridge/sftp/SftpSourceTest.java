@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -155,6 +156,30 @@ class SftpSourceTest {
                 assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
                 assertTrue(log.text().contains("SFTP source: a file could not be downloaded"), log.text());
                 assertFalse(log.text().contains("u5401"), "the file name (it may hold a NIK) is in the log");
+            }
+        }
+    }
+
+    @Test
+    void theFilesAListingHadClaimedBeforeItBrokeOffAreTakenAtTheNextPoll() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            // listed after the images (name order), and its listing fails: the poll breaks off there
+            Files.createDirectories(inbox.resolve("zz-unreadable"));
+            server.failListing("zz-unreadable");
+            Files.write(inbox.resolve("u5451.png"), SampleImages.card("u5451", "png"));
+            Files.write(inbox.resolve("u5452.png"), SampleImages.card("u5452", "png"));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp,
+                    "ktp.source.sftp.recursive", "true", "ktp.source.sftp.error-backoff-polls", "2"))) {
+                await().atMost(Duration.ofSeconds(20)).until(() -> server.listingsRefused() >= 2);
+                assertEquals(0, Results.count(app.results()), "nothing is taken from a listing that broke off");
+                server.allowListing("zz-unreadable");
+                // before, the two claims stayed until ktp.source.claim-ttl (10 min) ran out
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+                assertTrue(log.text().contains("a listing broke off; the 2 file(s) it had claimed"), log.text());
+                assertEquals(Set.of("u5451.png", "u5452.png"), Results.bySourceFile(app.results()).keySet());
+                assertEquals(2, app.sandbox().submissionCount());
             }
         }
     }

@@ -24,6 +24,7 @@ import org.apache.sshd.common.file.virtualfs.VirtualFileSystemFactory;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
 import org.apache.sshd.server.SshServer;
 import org.apache.sshd.server.session.ServerSession;
+import org.apache.sshd.sftp.server.DirectoryHandle;
 import org.apache.sshd.sftp.server.FileHandle;
 import org.apache.sshd.sftp.server.SftpEventListener;
 import org.apache.sshd.sftp.server.SftpSubsystemFactory;
@@ -49,6 +50,9 @@ public final class SftpServer implements AutoCloseable {
     private final Map<String, java.util.concurrent.atomic.LongAdder> bytesRead = new ConcurrentHashMap<>();
     /** File names whose next read fails once (a download that breaks off). */
     private final Set<String> failNextRead = ConcurrentHashMap.newKeySet();
+    /** Folder names whose listing fails until allowed again. */
+    private final Set<String> failListing = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger listingsRefused = new AtomicInteger();
 
     private SftpServer(Path root, String user, String password) throws IOException {
         this.root = root;
@@ -92,6 +96,15 @@ public final class SftpServer implements AutoCloseable {
                 }
                 bytesRead.computeIfAbsent(name, n -> new java.util.concurrent.atomic.LongAdder()).add(dataLen);
             }
+
+            @Override
+            public void readingEntries(ServerSession session, String remoteHandle, DirectoryHandle localHandle)
+                    throws IOException {
+                if (failListing.contains(localHandle.getFile().getFileName().toString())) {
+                    listingsRefused.incrementAndGet();
+                    throw new IOException("listing refused (test fault)");
+                }
+            }
         });
         server.setSubsystemFactories(List.of(sftp));
         server.setFileSystemFactory(new VirtualFileSystemFactory(root));
@@ -118,6 +131,20 @@ public final class SftpServer implements AutoCloseable {
     /** The next read of the file with this name fails, once. */
     public void failNextRead(String fileName) {
         failNextRead.add(fileName);
+    }
+
+    /** Every listing of a folder with this name fails, until {@link #allowListing}. */
+    public void failListing(String folderName) {
+        failListing.add(folderName);
+    }
+
+    public void allowListing(String folderName) {
+        failListing.remove(folderName);
+    }
+
+    /** How many listings {@link #failListing} refused. */
+    public int listingsRefused() {
+        return listingsRefused.get();
     }
 
     public SftpServer authorize(PublicKey key) {
