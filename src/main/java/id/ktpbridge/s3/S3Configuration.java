@@ -73,7 +73,7 @@ public class S3Configuration implements CamelConfiguration {
             requireApart(connection, bucket, prefix, failedBucket, "failed", failedPrefix);
         }
 
-        S3Client client = enabled ? connection.client(Math.max(50, 2 * batchSize))
+        S3Client client = enabled ? new UnreadableObjects(connection.client(Math.max(50, 2 * batchSize)))
                 : OfflineS3Client.create("The S3 source is off (ktp.source.s3.enabled=false)");
         closeOnStop(context, client);
         if (enabled) {

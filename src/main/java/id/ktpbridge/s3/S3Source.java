@@ -79,14 +79,21 @@ public class S3Source {
     }
 
     /**
-     * Camel bean method, first step for every listed object: {@code KtpSourceFile}, the partner
-     * user from the object's user metadata, and a body that releases the object's connection
+     * Camel bean method, first step for every listed object: {@code KtpSourceFile}, why the object
+     * could not be read (if so), the partner user from the object's user metadata, and a body that releases the object's connection
      * without downloading the rest when the object is skipped or only partly read.
      */
     public void describe(Exchange exchange) {
         gate.track(exchange);
         Message msg = exchange.getMessage();
         msg.setHeader(InputHeaders.SOURCE_FILE, fileName(msg.getHeader(AWS2S3Constants.KEY, String.class)));
+        if (client instanceof UnreadableObjects unreadable) {
+            String why = unreadable.takeReason(msg.getHeader(AWS2S3Constants.BUCKET_NAME, String.class),
+                    msg.getHeader(AWS2S3Constants.KEY, String.class), msg.getHeader(AWS2S3Constants.E_TAG, String.class));
+            if (why != null) {
+                msg.setHeader(InputHeaders.UNREADABLE, why);
+            }
+        }
         Map<?, ?> metadata = msg.getHeader(AWS2S3Constants.METADATA, Map.class);
         if (metadata != null) {
             String user = metadata(metadata, META_PARTNER_USER_ID);
@@ -192,6 +199,10 @@ public class S3Source {
         String report = msg.getBody(String.class);
         String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
         String etag = msg.getHeader(AWS2S3Constants.E_TAG, String.class);
+        // the input is settled here, so the route's idempotent consumer keeps its key: Camel reads the
+        // mark the failure recorder leaves (submit-ktp's onException) as a failure and would drop the
+        // key, and an object whose move is refused below would be taken again at every listing
+        exchange.getExchangeExtension().setFailureHandled(false);
         if (Settlement.staysInSource(exchange)) {
             // stopped before the outcome was recorded: the object stays, and is forgotten so it is taken again
             LOG.warn("Ledger {}: no outcome recorded yet; the S3 object stays in place and is taken"

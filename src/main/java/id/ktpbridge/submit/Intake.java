@@ -90,8 +90,11 @@ public class Intake implements Processor {
         }
         Inspection image = exchange.getProperty(INSPECTION, Inspection.class);
         if (image == null) {
+            String unreadable = msg.getHeader(InputHeaders.UNREADABLE, String.class);
             try {
-                image = inspect(exchange, ledgerId);
+                image = unreadable != null
+                        ? new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE, unreadable)
+                        : inspect(exchange, ledgerId);
             } catch (IOException e) {
                 // recorded and quarantined like any other bad input, so it has a result (the message of
                 // the exception is left out: it may hold the path, whose name may be a partner user id)

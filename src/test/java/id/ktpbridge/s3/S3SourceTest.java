@@ -22,6 +22,8 @@ import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.S3ProxyServer;
 import id.ktpbridge.testkit.SampleImages;
 import org.apache.camel.model.ModelCamelContext;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.model.StorageClass;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -139,6 +141,34 @@ class S3SourceTest {
             assertEquals("FILE_TOO_LARGE", result.path("reasonCode").asText());
             await().atMost(WAIT).until(() -> s3.keys(bucket, "failed/").size() == 2);
             assertArrayEquals(big, s3.get(bucket, "failed/u5801.jpg").orElseThrow(), "quarantined whole");
+        }
+    }
+
+    @Test
+    void anArchivedObjectGetsARejectedResultAndTheOthersOfItsListingGoThrough() throws Exception {
+        String bucket = s3.newBucket("ktp-archived");
+        // AWS refuses to read or copy such an object until it is restored (testkit ArchivedObjects)
+        s3.client().putObject(r -> r.bucket(bucket).key("inbox/u5701.png").storageClass(StorageClass.GLACIER),
+                RequestBody.fromBytes(SampleImages.card("u5701", "png")));
+        s3.put(bucket, "inbox/u5702.png", SampleImages.card("u5702", "png"));
+        s3.put(bucket, "inbox/u5703.png", SampleImages.card("u5703", "png"));
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, sourceOn(bucket))) {
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 3);
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            JsonNode archived = results.get("u5701.png");
+            assertEquals("REJECTED", archived.path("status").asText());
+            assertEquals("UNREADABLE_SOURCE", archived.path("reasonCode").asText());
+            assertTrue(archived.path("errorMessage").asText().contains("archived (storage class GLACIER)"),
+                    archived.toString());
+            assertEquals("COMPLETED", results.get("u5702.png").path("status").asText());
+            assertEquals("COMPLETED", results.get("u5703.png").path("status").asText());
+            assertEquals(2, app.sandbox().submissionCount());
+            // its copy to the failed prefix is refused as well: it stays, and later listings (every
+            // 200 ms here) leave it alone
+            await().during(Duration.ofSeconds(2)).atMost(WAIT).until(() -> Results.count(app.results()) == 3);
+            assertEquals(List.of("inbox/u5701.png"), s3.keys(bucket, "inbox/"));
+            assertEquals(1, logs.count("could not be moved to the failed prefix"), logs.text());
+            assertFalse(logs.text().contains("u5701"), "the key (it may hold a NIK) is in the log");
         }
     }
 

@@ -34,6 +34,16 @@ public final class LogCapture implements AutoCloseable {
         }
     }
 
+    /** How many times {@code fragment} appears in the log so far. */
+    public int count(String fragment) {
+        String text = text();
+        int n = 0;
+        for (int at = text.indexOf(fragment); at >= 0; at = text.indexOf(fragment, at + fragment.length())) {
+            n++;
+        }
+        return n;
+    }
+
     @Override
     public void close() {
         context.getConfiguration().getRootLogger().removeAppender(appender.getName());

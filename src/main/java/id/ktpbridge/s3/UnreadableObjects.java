@@ -1,0 +1,112 @@
+package id.ktpbridge.s3;
+
+import java.io.InputStream;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.sync.ResponseTransformer;
+import software.amazon.awssdk.http.AbortableInputStream;
+import software.amazon.awssdk.services.s3.DelegatingS3Client;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectsRequest;
+import software.amazon.awssdk.services.s3.model.ListObjectsResponse;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * The S3 source's client. Camel's consumer fetches every object of a listing before it routes any
+ * of them, and one failed fetch abandons the whole listing. An object the bundle can never read
+ * (archived in a Glacier storage class, encrypted with a key it does not hold) would fail its
+ * listing at every pass and get no result. Such a fetch is answered with an empty object instead,
+ * its version taken from the listing, and the reason is kept for {@link S3Source#describe}, which
+ * has the input rejected ({@code UNREADABLE_SOURCE}) and quarantined like any other bad input.
+ * Any other failure (the store down, access denied to everything) still fails the listing.
+ */
+final class UnreadableObjects extends DelegatingS3Client {
+
+    /** The objects of the latest listing, by bucket and key: a stand-in object takes its version from there. */
+    private final Map<String, S3Object> listed = new ConcurrentHashMap<>();
+    /** Why an object version could not be read, until {@link #takeReason} hands it to its input. */
+    private final Map<String, String> reasons = new ConcurrentHashMap<>();
+
+    UnreadableObjects(S3Client delegate) {
+        super(delegate);
+    }
+
+    @Override
+    public ListObjectsResponse listObjects(ListObjectsRequest request) {
+        ListObjectsResponse page = super.listObjects(request);
+        // the S3 source lists again only once the previous listing's objects are done (S3PollGate)
+        listed.clear();
+        for (S3Object object : page.contents()) {
+            listed.put(request.bucket() + "/" + object.key(), object);
+        }
+        return page;
+    }
+
+    @Override
+    public <T> T getObject(GetObjectRequest request, ResponseTransformer<GetObjectResponse, T> transformer) {
+        try {
+            return super.getObject(request, transformer);
+        } catch (S3Exception e) {
+            S3Object object = listed.get(request.bucket() + "/" + request.key());
+            String why = object == null ? null : reason(e, object);
+            if (why == null) {
+                throw e;
+            }
+            reasons.put(version(request.bucket(), request.key(), object.eTag()), why);
+            GetObjectResponse standIn = GetObjectResponse.builder()
+                    .eTag(object.eTag())
+                    .lastModified(object.lastModified())
+                    .storageClass(object.storageClassAsString())
+                    .contentType("application/octet-stream")
+                    .contentLength(0L)
+                    .build();
+            try {
+                return transformer.transform(standIn, AbortableInputStream.create(InputStream.nullInputStream()));
+            } catch (Exception failed) {
+                throw SdkClientException.create("the stand-in for an unreadable object could not be built", failed);
+            }
+        }
+    }
+
+    /**
+     * Why this version of the object could not be read, if it could not; asked once per input, so
+     * the note does not outlive it.
+     */
+    String takeReason(String bucket, String key, String eTag) {
+        return reasons.remove(version(bucket, key, eTag));
+    }
+
+    /** Keys and ETags as S3 gives them; the key never goes into a log or a result from here. */
+    private static String version(String bucket, String key, String eTag) {
+        return bucket + "/" + key + "#" + eTag;
+    }
+
+    /** A failure of this one object that asking again cannot mend, or null. */
+    static String reason(S3Exception e, S3Object object) {
+        String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+        if (code == null) {
+            return null;
+        }
+        if (code.equals("InvalidObjectState")) {
+            return "the object is archived (storage class " + object.storageClassAsString() + ") and cannot be read;"
+                    + " restore it and copy it to a readable storage class to have it taken again";
+        }
+        String message = e.awsErrorDetails().errorMessage() == null ? ""
+                : e.awsErrorDetails().errorMessage().toLowerCase(Locale.ROOT);
+        if (code.equals("InvalidRequest") && e.statusCode() == 400 && message.contains("server side encryption")) {
+            return "the object is encrypted with a customer-provided key (SSE-C), which the bundle does not hold";
+        }
+        // a KMS key disabled or being deleted, or one this login may not decrypt with; other access
+        // refusals may be the login's own and fail the listing as before
+        if (code.startsWith("KMS.") || code.equals("AccessDenied") && message.contains("kms:decrypt")) {
+            return "the object is encrypted with a KMS key the bundle cannot use (" + code + ")";
+        }
+        return null;
+    }
+}
