@@ -478,7 +478,8 @@ public class BridgeConfiguration implements CamelConfiguration {
             SchemaMigrator.migrate(resultsDb, "ktp_results_schema_version", "db/results",
                     List.of("V1__results.sql"));
         }
-        registry.bind("jdbcResultTarget", new JdbcResultTarget(resultsDb, json, durable));
+        registry.bind("jdbcResultTarget", new JdbcResultTarget(resultsDb, json, durable,
+                s.duration("ktp.results.jdbc.statement-timeout", JdbcResultTarget.DEFAULT_STATEMENT_TIMEOUT)));
     }
 
     private static GtfSettings gtfSettings(Settings s) {

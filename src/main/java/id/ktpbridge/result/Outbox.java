@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 
+import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerException;
 import id.ktpbridge.ledger.LedgerRecord;
@@ -16,6 +17,8 @@ import id.ktpbridge.ops.BridgeMetrics;
 import org.apache.camel.Exchange;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.http.base.HttpOperationFailedException;
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -279,16 +282,41 @@ public class Outbox {
         return abbreviate(text);
     }
 
-    /** For the log: the status code or the root cause, never a response body. */
+    /** For the log (and, but for HTTP, the ledger): the status code or the root cause, never a response body. */
     private static String summary(Throwable failure) {
         if (failure instanceof HttpOperationFailedException http) {
             return "HTTP " + http.getStatusCode();
         }
+        // the database's own exception rather than its cause: under an H2 lock timeout that is the
+        // store's error, which quotes the locked row
+        SQLException database = failure instanceof SQLException sql ? sql : null;
         Throwable root = failure;
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();
+            if (database == null && root instanceof SQLException sql) {
+                database = sql;
+            }
         }
-        return abbreviate(root.getClass().getSimpleName() + ": " + root.getMessage());
+        return abbreviate(database != null ? databaseError(database) : FailureReport.safeMessage(root));
+    }
+
+    /**
+     * A database error without its text: drivers quote the row they refused (PostgreSQL's "Failing
+     * row contains (...)" and "Key (...)=(...)", H2's "VALUES (...)"), which holds the partner user
+     * id, the source file and the document. The SQL state, and from PostgreSQL the table and
+     * constraint it names apart from the values, say what broke.
+     */
+    private static String databaseError(SQLException e) {
+        StringBuilder text = new StringBuilder(e.getClass().getSimpleName()).append(" (SQL state ")
+                .append(e.getSQLState() == null ? "unknown" : e.getSQLState());
+        ServerErrorMessage server = e instanceof PSQLException pg ? pg.getServerErrorMessage() : null;
+        if (server != null && server.getTable() != null) {
+            text.append(", table ").append(server.getTable());
+        }
+        if (server != null && server.getConstraint() != null) {
+            text.append(", constraint ").append(server.getConstraint());
+        }
+        return text.append(')').toString();
     }
 
     private static String abbreviate(String s) {

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.time.Duration;
 
 import javax.sql.DataSource;
 
@@ -12,6 +13,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.result.PermanentDeliveryFailure;
 import id.ktpbridge.result.ResultPublisher;
 import org.apache.camel.Exchange;
+import org.postgresql.util.PSQLException;
 
 /**
  * The JDBC target: one row per submission in {@code ktp_result}, upserted by submission id, so a
@@ -28,23 +30,29 @@ public class JdbcResultTarget {
             + " status, result, reason_code, source_type, source_file, source_sha256, received_via, submitted_at,"
             + " completed_at, document, updated_at, submission_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+    /** Of {@code ktp.results.jdbc.statement-timeout}, for a target built without one. */
+    public static final Duration DEFAULT_STATEMENT_TIMEOUT = Duration.ofSeconds(30);
+
     private final DataSource dataSource;
     private final ObjectMapper json;
     private final Runnable durable;
+    private final Duration statementTimeout;
 
     public JdbcResultTarget(DataSource dataSource, ObjectMapper json) {
-        this(dataSource, json, () -> { });
+        this(dataSource, json, () -> { }, DEFAULT_STATEMENT_TIMEOUT);
     }
 
     /**
-     * @param durable run after each write, before the delivery is recorded as done in the ledger:
-     *                a results database of its own on H2 writes its commits in the background, so a
-     *                kill right after would lose a row the ledger no longer sends again
+     * @param durable          run after each write, before the delivery is recorded as done in the ledger:
+     *                         a results database of its own on H2 writes its commits in the background, so a
+     *                         kill right after would lose a row the ledger no longer sends again
+     * @param statementTimeout how long one statement may take (zero: no limit), see {@link #limitWaits}
      */
-    public JdbcResultTarget(DataSource dataSource, ObjectMapper json, Runnable durable) {
+    public JdbcResultTarget(DataSource dataSource, ObjectMapper json, Runnable durable, Duration statementTimeout) {
         this.dataSource = dataSource;
         this.json = json;
         this.durable = durable;
+        this.statementTimeout = statementTimeout;
     }
 
     /** Camel bean method for {@code direct:deliver-jdbc}. */
@@ -58,14 +66,17 @@ public class JdbcResultTarget {
             throw new PermanentDeliveryFailure("the result document is not JSON");
         }
         try (Connection c = dataSource.getConnection()) {
+            limitWaits(c);
             if (execute(c, UPDATE, doc, document, key) == 0) {
                 try {
                     execute(c, INSERT, doc, document, key);
                 } catch (SQLException e) {
-                    if (e.getSQLState() == null || !e.getSQLState().startsWith("23")) {
+                    // a constraint violation may be another delivery of this result inserting its row
+                    // since our UPDATE; if so, the row is there now. If not, the INSERT broke another
+                    // constraint of the table, refused below
+                    if (!isConstraintViolation(e) || execute(c, UPDATE, doc, document, key) == 0) {
                         throw e;
                     }
-                    execute(c, UPDATE, doc, document, key);
                 }
             }
         } catch (SQLException e) {
@@ -75,14 +86,51 @@ public class JdbcResultTarget {
                 throw new PermanentDeliveryFailure("the results table refused a value (SQL state " + e.getSQLState()
                         + ")");
             }
+            if (isConstraintViolation(e)) {
+                // not the submission_id key (an UPDATE never breaks it, the race with an INSERT is
+                // handled above) but a constraint of the table: the partner's UNIQUE on
+                // partner_user_id, a CHECK, NOT NULL, a foreign key. It refuses this document at every
+                // try until someone changes the table or its rows, so refused, not retried: retries
+                // would keep it PENDING for ever and the target marked failing; REFUSED is counted,
+                // keeps its reason in ktp_delivery and can be queued again once the table is put right
+                throw new PermanentDeliveryFailure("the row breaks " + constraintName(e) + " of the results table"
+                        + " (SQL state " + e.getSQLState() + "), not its submission_id key: the table refuses this"
+                        + " result as it stands");
+            }
             throw e;
         }
         durable.run();
     }
 
-    private static int execute(Connection c, String sql, JsonNode doc, String document, String key)
-            throws SQLException {
+    /**
+     * Bounds the waits of this connection's statements: a statement still running (a row locked
+     * by another session, a slow server) is cancelled after the statement timeout; a server that
+     * stops answering at all, which a cancel cannot reach, is cut off at the socket after twice
+     * that (PostgreSQL; H2 ignores it). The pool's timeout covers only getting the connection.
+     */
+    private void limitWaits(Connection c) throws SQLException {
+        if (statementTimeout.isZero()) {
+            return;
+        }
+        // Hikari restores a pooled connection's network timeout when it is given back
+        c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, 2 * statementTimeout.toMillis()));
+    }
+
+    private static boolean isConstraintViolation(SQLException e) {
+        return e.getSQLState() != null && e.getSQLState().startsWith("23");
+    }
+
+    /** PostgreSQL names the constraint apart from the values it quotes; H2 only within them. */
+    private static String constraintName(SQLException e) {
+        String name = e instanceof PSQLException pg && pg.getServerErrorMessage() != null
+                ? pg.getServerErrorMessage().getConstraint() : null;
+        return name == null ? "a constraint" : "constraint " + name;
+    }
+
+    private int execute(Connection c, String sql, JsonNode doc, String document, String key) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
+            // whole seconds, as JDBC takes them: a part of one counts as one, zero means no limit
+            ps.setQueryTimeout((int) Math.min(Integer.MAX_VALUE, (statementTimeout.toMillis() + 999) / 1000));
             int i = 1;
             // each value cut to its column (V1__results.sql): OneKYC's result and reason codes are
             // its own, and a value too long would be refused at every retry

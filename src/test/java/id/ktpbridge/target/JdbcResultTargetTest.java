@@ -3,6 +3,8 @@ package id.ktpbridge.target;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,34 +12,71 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+
+import javax.sql.DataSource;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import id.ktpbridge.ledger.DataSources;
 import id.ktpbridge.ledger.DurableFlush;
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.NewInput;
 import id.ktpbridge.ledger.SchemaMigrator;
+import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.result.DeliveryStore;
+import id.ktpbridge.result.Outbox;
 import id.ktpbridge.result.PermanentDeliveryFailure;
 import id.ktpbridge.result.ResultPublisher;
+import id.ktpbridge.testkit.LogCapture;
+import id.ktpbridge.testkit.PostgresServer;
 import org.apache.camel.Exchange;
+import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
 import org.h2.jdbcx.JdbcConnectionPool;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The JDBC target with values its table cannot hold as they come. */
+/**
+ * The JDBC target with values its table cannot hold as they come, constraints of a partner's
+ * table, and a database that keeps a statement waiting; on H2 and PostgreSQL.
+ */
 class JdbcResultTargetTest {
+
+    /** A NIK, in the document and the file name: no log line or ledger error may carry it. */
+    private static final String NIK = "3174050505050005";
+
+    private static PostgresServer postgres;
 
     private final ObjectMapper json = new ObjectMapper();
     private final JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:results-" + UUID.randomUUID()
             + ";DB_CLOSE_DELAY=-1", "sa", "");
     private final JdbcResultTarget target = new JdbcResultTarget(migrated(ds), json);
+    private final List<AutoCloseable> closeAfter = new ArrayList<>();
+
+    @BeforeAll
+    static void startPostgres() throws Exception {
+        postgres = PostgresServer.start();
+    }
+
+    @AfterAll
+    static void stopPostgres() throws Exception {
+        postgres.close();
+    }
 
     @AfterEach
-    void tearDown() {
+    void tearDown() throws Exception {
+        for (int i = closeAfter.size() - 1; i >= 0; i--) {
+            closeAfter.get(i).close();
+        }
         ds.dispose();
     }
 
@@ -74,7 +113,7 @@ class JdbcResultTargetTest {
             SchemaMigrator.migrate(pool.dataSource(), "ktp_results_schema_version", "db/results",
                     List.of("V1__results.sql"));
             JdbcResultTarget own = new JdbcResultTarget(pool.dataSource(), json,
-                    DurableFlush.afterEachWrite(pool.dataSource()));
+                    DurableFlush.afterEachWrite(pool.dataSource()), JdbcResultTarget.DEFAULT_STATEMENT_TIMEOUT);
             own.write(exchange(document().toString(), "sub-3"));
             // the file as a kill would leave it now: H2 still open, its background writer not waited for
             Path copy = Files.createDirectory(dir.resolve("copy")).resolve("results.mv.db");
@@ -90,12 +129,222 @@ class JdbcResultTargetTest {
         }
     }
 
+    @Test
+    void aRowAnotherConstraintRefusesIsRefusedInsteadOfTakenForDelivered() throws Exception {
+        // the partner's table allows one row per user: a second submission of the same user breaks it
+        execute(ds, "ALTER TABLE ktp_result ADD CONSTRAINT one_row_per_user UNIQUE (partner_user_id)");
+        target.write(exchange(personal().toString(), "sub-a"));
+        PermanentDeliveryFailure e = assertThrows(PermanentDeliveryFailure.class,
+                () -> target.write(exchange(personal().toString(), "sub-b")));
+        assertTrue(e.getMessage().contains("23505") && e.getMessage().contains("not its submission_id key"),
+                e.getMessage());
+        assertFalse(e.getMessage().contains(NIK), e.getMessage());
+        assertEquals(0, count(ds, "sub-b"));
+    }
+
+    @Test
+    void onPostgresqlTheRefusalNamesTheConstraintButNoValueOfTheRow() throws Exception {
+        DataSource results = postgresResults("refused");
+        // PostgreSQL's error quotes the whole row: "Failing row contains (..., <document>, ...)"
+        execute(results, "ALTER TABLE ktp_result ADD CONSTRAINT known_result CHECK (result IN ('PASS', 'FAIL'))");
+        ObjectNode doc = personal();
+        doc.put("result", "REVIEW");
+        try (LogCapture log = new LogCapture(); Delivery delivery = new Delivery(new JdbcResultTarget(results, json))) {
+            String id = delivery.deliver("sub-c", doc);
+            assertEquals(DeliveryStore.REFUSED, delivery.state(id));
+            String error = delivery.lastError(id);
+            assertTrue(error.contains("known_result") && error.contains("23514"), error);
+            assertFalse(error.contains(NIK), error);
+            assertTrue(log.text().contains("known_result"), log.text());
+            assertFalse(log.text().contains(NIK), log.text());
+            assertEquals(0, count(results, "sub-c"));
+        }
+    }
+
+    @Test
+    void aDatabaseErrorIsLoggedWithoutTheRowItQuotes() throws Exception {
+        JdbcConnectionPool locking = JdbcConnectionPool.create("jdbc:h2:mem:results-" + UUID.randomUUID()
+                + ";DB_CLOSE_DELAY=-1;LOCK_TIMEOUT=300", "sa", "");
+        closeAfter.add(locking::dispose);
+        JdbcResultTarget lockingTarget = new JdbcResultTarget(migrated(locking), json);
+        try (LogCapture log = new LogCapture(); Delivery delivery = new Delivery(lockingTarget);
+             Connection partner = locking.getConnection()) {
+            assertEquals(DeliveryStore.DELIVERED, delivery.state(delivery.deliver("sub-d", personal())));
+            // H2 gives up waiting for the row with an error whose cause quotes the row, document and all
+            lockRow(partner, "sub-d");
+            String id = delivery.deliver("sub-d", personal());
+            assertEquals(DeliveryStore.PENDING, delivery.state(id), "retried: the lock is let go at some point");
+            String error = delivery.lastError(id);
+            assertTrue(error.contains("HYT00"), error);
+            assertFalse(error.contains(NIK), error);
+            assertTrue(log.text().contains("HYT00"), log.text());
+            assertFalse(log.text().contains(NIK), log.text());
+        }
+    }
+
+    @Test
+    void aRowLockedElsewhereHoldsTheWriteUpOnlyForTheStatementTimeout() throws Exception {
+        JdbcResultTarget impatient = new JdbcResultTarget(postgresResults("locked"), json, () -> { },
+                Duration.ofSeconds(1));
+        impatient.write(exchange(personal().toString(), "sub-e"));
+        try (Connection partner = DriverManager.getConnection(postgres.jdbcUrl("locked"), "postgres", "")) {
+            lockRow(partner, "sub-e");
+            // PostgreSQL waits for a row lock for as long as it is held (no lock_timeout by default)
+            SQLException e = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertThrows(SQLException.class,
+                    () -> impatient.write(exchange(personal().toString(), "sub-e"))));
+            assertEquals("57014", e.getSQLState(), "cancelled, to be retried");
+        }
+    }
+
+    @Test
+    void aDatabaseThatStopsAnsweringIsCutOffAtTheSocket() throws Exception {
+        DataSource results = postgresResults("stalled");
+        JdbcResultTarget impatient = new JdbcResultTarget(results, json, () -> { }, Duration.ofSeconds(1));
+        impatient.write(exchange(personal().toString(), "sub-f"));
+        // the pool's one connection is served by this server process; stopped, it answers neither
+        // the statement nor the cancel the statement timeout sends
+        String backend;
+        try (Connection c = DriverManager.getConnection(postgres.jdbcUrl("stalled"), "postgres", "");
+             ResultSet rs = c.createStatement().executeQuery("SELECT pid FROM pg_stat_activity"
+                     + " WHERE application_name = 'stalled' AND pid <> pg_backend_pid()")) {
+            assertTrue(rs.next());
+            backend = rs.getString(1);
+            assertFalse(rs.next());
+        }
+        signal("STOP", backend);
+        try {
+            SQLException e = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertThrows(SQLException.class,
+                    () -> impatient.write(exchange(personal().toString(), "sub-f"))));
+            assertEquals("08006", e.getSQLState(), "the connection given up, to be retried");
+        } finally {
+            signal("CONT", backend);
+        }
+    }
+
     private ObjectNode document() {
         ObjectNode doc = json.createObjectNode();
         doc.put("ledgerId", UUID.randomUUID().toString());
         doc.put("status", "COMPLETED");
         doc.put("sourceType", "file");
         return doc;
+    }
+
+    /** A result as OneKYC's would be: the NIK in the partner user id, the file name and the document. */
+    private ObjectNode personal() {
+        ObjectNode doc = document();
+        doc.put("partnerUserId", "user-" + NIK);
+        doc.put("sourceFile", NIK + ".jpg");
+        doc.put("result", "PASS");
+        doc.putObject("details").put("nik", NIK).put("name", "BUDI SANTOSO");
+        return doc;
+    }
+
+    /**
+     * A migrated results database of its own on the PostgreSQL server, in a pool of one connection
+     * whose server process is named {@code name} in pg_stat_activity.
+     */
+    private DataSource postgresResults(String name) throws SQLException {
+        DataSources.Pool pool = DataSources.create(postgres.createDatabase(name) + "?ApplicationName=" + name,
+                "postgres", "", 1, "results-" + name);
+        closeAfter.add(pool.closer());
+        SchemaMigrator.migrate(pool.dataSource(), "ktp_results_schema_version", "db/results",
+                List.of("V1__results.sql"));
+        return pool.dataSource();
+    }
+
+    /** Locks the row as another application's open transaction would. */
+    private static void lockRow(Connection partner, String submissionId) throws SQLException {
+        partner.setAutoCommit(false);
+        try (PreparedStatement ps = partner.prepareStatement(
+                "UPDATE ktp_result SET status = status WHERE submission_id = ?")) {
+            ps.setString(1, submissionId);
+            assertEquals(1, ps.executeUpdate());
+        }
+    }
+
+    private static void execute(DataSource ds, String sql) throws SQLException {
+        try (Connection c = ds.getConnection()) {
+            c.createStatement().execute(sql);
+        }
+    }
+
+    private static int count(DataSource ds, String submissionId) throws SQLException {
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT COUNT(*) FROM ktp_result WHERE submission_id = ?")) {
+            ps.setString(1, submissionId);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
+    /** Stops or resumes a server process (this class started the server). */
+    private static void signal(String signal, String pid) throws Exception {
+        assertEquals(0, new ProcessBuilder("kill", "-" + signal, pid).inheritIO().start().waitFor());
+    }
+
+    /** The outbox delivering to a JDBC target as the bridge does, with a ledger of its own. */
+    private static final class Delivery implements AutoCloseable {
+
+        private final JdbcConnectionPool ledgerDb = JdbcConnectionPool.create("jdbc:h2:mem:ledger-"
+                + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "");
+        private final Ledger ledger = new Ledger(ledgerDb);
+        private final DefaultCamelContext camel = new DefaultCamelContext();
+        private final Outbox outbox;
+
+        Delivery(JdbcResultTarget target) throws Exception {
+            SchemaMigrator.migrate(ledgerDb);
+            camel.addRoutes(new RouteBuilder() {
+                @Override
+                public void configure() {
+                    // as routes/deliver-results.yaml: the failure goes back to the outbox, which logs it
+                    errorHandler(noErrorHandler());
+                    from(Outbox.DELIVER_ENDPOINT).bean(target, "write");
+                }
+            });
+            camel.start();
+            outbox = new Outbox(new DeliveryStore(ledgerDb), ledger, camel.createProducerTemplate(), List.of("jdbc"),
+                    Duration.ofMinutes(1), Duration.ofMinutes(1), 10, Duration.ofMinutes(5));
+        }
+
+        /** Stores the result of a new input and attempts it, as the publisher does; returns its ledger id. */
+        String deliver(String submissionId, ObjectNode doc) {
+            String id = UUID.randomUUID().toString();
+            ledger.insert(new NewInput(id, "FILE", "/in/" + NIK + ".jpg", NIK + ".jpg", "ab".repeat(32), 10L,
+                    "image/jpeg", "partner-a", "user-" + NIK, "PARTNER_USER_ID", UUID.randomUUID().toString(),
+                    UUID.randomUUID().toString(), "{}"), SubmissionState.COLLECTING);
+            doc.put("ledgerId", id);
+            List<String> queued = new ArrayList<>();
+            assertTrue(ledger.recordResult(id, "COMPLETED", "PASS", null, 1L, doc.toString(),
+                    c -> queued.addAll(outbox.enqueue(c, id))));
+            outbox.deliverNow(id, submissionId, "COMPLETED", doc.toString(), queued);
+            return id;
+        }
+
+        String state(String ledgerId) {
+            return outbox.store().state(ledgerId, "jdbc");
+        }
+
+        String lastError(String ledgerId) throws SQLException {
+            try (Connection c = ledgerDb.getConnection(); PreparedStatement ps = c.prepareStatement(
+                    "SELECT last_error FROM ktp_delivery WHERE ledger_id = ? AND target = 'jdbc'")) {
+                ps.setString(1, ledgerId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertTrue(rs.next());
+                    return rs.getString(1);
+                }
+            }
+        }
+
+        @Override
+        public void close() throws Exception {
+            camel.stop();
+            try (Connection c = ledgerDb.getConnection()) {
+                c.createStatement().execute("SHUTDOWN");
+            }
+            ledgerDb.dispose();
+        }
     }
 
     private static Exchange exchange(String body, String name) {
