@@ -13,6 +13,8 @@ import javax.sql.DataSource;
 
 import org.apache.camel.spi.IdempotentRepository;
 import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Remembers which inputs a source has taken, in the ledger database, so nothing is submitted
@@ -24,6 +26,8 @@ import org.apache.camel.support.service.ServiceSupport;
  * a key it let go of a moment before another instance claimed it; neither may touch that claim.
  */
 public class LedgerIdempotentRepository extends ServiceSupport implements IdempotentRepository {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LedgerIdempotentRepository.class);
 
     private final DataSource dataSource;
     private final String repository;
@@ -99,8 +103,17 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
         }
     }
 
+    /**
+     * Drops this process's claim. A claim the database cannot drop now is only forgotten here, so it
+     * is no longer renewed and runs out after the claim's time to live: Camel calls this while it
+     * hands a poll's files to the route, and an exception there would abandon the poll with some of
+     * them under way (see {@link #listingBrokeOff}).
+     *
+     * @return whether a claim was dropped
+     */
     @Override
     public boolean remove(String key) {
+        held.remove(key);
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
                 "DELETE FROM ktp_processed_input WHERE repository = ? AND input_key = ? AND owner = ?")) {
             ps.setString(1, repository);
@@ -108,9 +121,10 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
             ps.setString(3, owner);
             return ps.executeUpdate() > 0;
         } catch (SQLException e) {
-            throw new LedgerException(e);
-        } finally {
-            held.remove(key);
+            // not the key: it holds the input's path, whose file name may be a NIK
+            LOG.warn("An input claim ({}) could not be released ({}); it runs out after {} s", repository,
+                    e.getSQLState(), claimTtlMillis / 1000);
+            return false;
         }
     }
 
@@ -196,18 +210,20 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
         if (keys == null) {
             return 0;
         }
-        boolean reachable = true;
-        for (String key : keys) {
-            if (reachable) {
-                try {
-                    remove(key);
-                    continue;
-                } catch (LedgerException e) {
-                    // the rest would wait for the database in turn: they run out instead
-                    reachable = false;
-                }
+        keys.forEach(held::remove);
+        // only claims still unconfirmed: one whose exchange has run already keeps its key
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "DELETE FROM ktp_processed_input WHERE repository = ? AND input_key = ? AND owner = ?"
+                        + " AND confirmed_at IS NULL")) {
+            for (String key : keys) {
+                ps.setString(1, repository);
+                ps.setString(2, key);
+                ps.setString(3, owner);
+                ps.addBatch();
             }
-            held.remove(key);
+            ps.executeBatch();
+        } catch (SQLException e) {
+            // no longer renewed (above): they run out after the claim's time to live
         }
         return keys.size();
     }

@@ -2,7 +2,6 @@ package id.ktpbridge.ledger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.reflect.InvocationTargetException;
@@ -94,7 +93,7 @@ class LeasesTest {
         assertTrue(node1.add("in/released.png"));
         // the release of an input that stays in its source meets a database away for a moment
         deletesFail.set(true);
-        assertThrows(LedgerException.class, () -> node1.remove("in/released.png"));
+        assertFalse(node1.remove("in/released.png"), "the release failed");
         deletesFail.set(false);
         // a restart under the same name finds the first run's claim, which no live process holds
         assertTrue(node1.add("in/before-restart.png"));
