@@ -188,7 +188,8 @@ public class S3Source {
      * Camel bean method when the input was rejected or its submission failed (the body is the
      * failure report): copies the object to the failed prefix, writes {@code <key>.error.json}
      * next to it and deletes the original. A corrected copy put back is a new version, taken
-     * again. If the store refuses, the object stays in place and is not taken again.
+     * again. If the store refuses, the object stays in place and is not taken again; if it fails for
+     * a moment (a timeout, a 5xx), a later listing takes the object again for another try.
      */
     public void quarantine(Exchange exchange) {
         Message msg = exchange.getMessage();
@@ -219,9 +220,23 @@ public class S3Source {
         } catch (ObjectReplaced e) {
             leaveReplaced(exchange);
         } catch (SdkException e) {
-            LOG.error("Ledger {}: its S3 object could not be moved to the failed prefix: {}. It stays in place and is not"
-                    + " taken again.", ledgerId, S3BucketCheck.rootMessage(e));
+            if (refused(e)) {
+                LOG.error("Ledger {}: its S3 object could not be moved to the failed prefix: {}. It stays in place and is"
+                        + " not taken again.", ledgerId, S3BucketCheck.rootMessage(e));
+                return;
+            }
+            // the store away for a moment: a later listing takes the object again and quarantines it
+            // (its outcome is recorded, so without a second result)
+            repository().remove(inputKey(exchange));
+            LOG.warn("Ledger {}: its S3 object could not be moved to the failed prefix yet: {}. A later listing tries"
+                    + " again.", ledgerId, S3BucketCheck.rootMessage(e));
         }
+    }
+
+    /** A refusal the store will repeat (4xx other than timeouts and throttling), not a passing failure. */
+    private static boolean refused(SdkException e) {
+        return e instanceof S3Exception s3 && s3.statusCode() >= 400 && s3.statusCode() < 500
+                && s3.statusCode() != 408 && s3.statusCode() != 429;
     }
 
     /**

@@ -20,11 +20,11 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 /**
  * The S3 source's client. Camel's consumer fetches every object of a listing before it routes any
  * of them, and one failed fetch abandons the whole listing. An object the bundle can never read
- * (archived in a Glacier storage class, encrypted with a key it does not hold) would fail its
+ * (archived in a Glacier storage class, encrypted with a customer-provided key) would fail its
  * listing at every pass and get no result. Such a fetch is answered with an empty object instead,
  * its version taken from the listing, and the reason is kept for {@link S3Source#describe}, which
  * has the input rejected ({@code UNREADABLE_SOURCE}) and quarantined like any other bad input.
- * Any other failure (the store down, access denied to everything) still fails the listing.
+ * Any other failure (the store down, access or a KMS key refused) still fails the listing.
  */
 final class UnreadableObjects extends DelegatingS3Client {
 
@@ -40,8 +40,10 @@ final class UnreadableObjects extends DelegatingS3Client {
     @Override
     public ListObjectsResponse listObjects(ListObjectsRequest request) {
         ListObjectsResponse page = super.listObjects(request);
-        // the S3 source lists again only once the previous listing's objects are done (S3PollGate)
+        // the S3 source lists again only once the previous listing's objects are done (S3PollGate);
+        // a reason not taken by then belongs to a listing Camel dropped, and may be stale now
         listed.clear();
+        reasons.clear();
         for (S3Object object : page.contents()) {
             listed.put(request.bucket() + "/" + object.key(), object);
         }
@@ -102,11 +104,8 @@ final class UnreadableObjects extends DelegatingS3Client {
         if (code.equals("InvalidRequest") && e.statusCode() == 400 && message.contains("server side encryption")) {
             return "the object is encrypted with a customer-provided key (SSE-C), which the bundle does not hold";
         }
-        // a KMS key disabled or being deleted, or one this login may not decrypt with; other access
-        // refusals may be the login's own and fail the listing as before
-        if (code.startsWith("KMS.") || code.equals("AccessDenied") && message.contains("kms:decrypt")) {
-            return "the object is encrypted with a KMS key the bundle cannot use (" + code + ")";
-        }
+        // not a KMS refusal: a key disabled for a while, or a role without kms:Decrypt, refuses every
+        // object encrypted with it, and is mended in one place; the listing fails as in an outage
         return null;
     }
 }

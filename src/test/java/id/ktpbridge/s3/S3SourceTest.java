@@ -107,7 +107,8 @@ class S3SourceTest {
             assertEquals("application/json",
                     s3.client().headObject(r -> r.bucket(bucket).key("failed/u5005-text.jpg.error.json")).contentType());
 
-            // a quarantined object is forgotten: put back (say, after a fix elsewhere), it is taken again
+            // put back (say, after a fix elsewhere), a quarantined object is a new version (a later
+            // modification time): it is taken again
             s3.put(bucket, "inbox/u5005-text.jpg", "this is not a picture\n".getBytes(StandardCharsets.UTF_8));
             await().atMost(WAIT).until(() -> Results.count(app.results()) == 7);
             assertEquals(2, Results.read(app.results()).stream()
