@@ -36,6 +36,8 @@ import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.FutureDatedFiles;
 import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.PartnerUserResolver;
+import id.ktpbridge.ingest.SettledInPlace;
+import id.ktpbridge.ingest.SourceMoveRefusals;
 import id.ktpbridge.ingest.SourceRelease;
 import id.ktpbridge.ingest.SourceStamp;
 import id.ktpbridge.ledger.DataSources;
@@ -234,8 +236,11 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("sourceRelease", new SourceRelease(ledger, s.integer("ktp.db.retry-attempts", 6),
                 s.integer("ktp.db.retry-delay", 500)));
         registry.bind("sourceStamp", new SourceStamp());
-        registry.bind("futureDatedFiles", new FutureDatedFiles());
-        registry.bind("fileQuarantine", new FileQuarantine(new FailureReport(json), s.path("ktp.source.failed-dir")));
+        SettledInPlace settledFiles = new SettledInPlace();
+        registry.bind("fileListingFilter", settledFiles.before(new FutureDatedFiles()));
+        registry.bind("fileMoveRefusals", new SourceMoveRefusals(settledFiles));
+        registry.bind("fileQuarantine", new FileQuarantine(new FailureReport(json), s.path("ktp.source.failed-dir"),
+                settledFiles));
 
         int concurrency = s.integer("ktp.concurrency", 8);
         registry.bind("submitWorkers", SubmissionWorkers.create(context, concurrency,

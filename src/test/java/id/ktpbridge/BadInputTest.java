@@ -54,7 +54,7 @@ class BadInputTest {
     }
 
     @Test
-    void aTooLargeFileTheQuarantineCannotMoveIsRejectedOnceNotAtEveryScan() throws Exception {
+    void aTooLargeFileTheQuarantineCannotMoveIsRejectedOnceAndLeftAlone() throws Exception {
         // nothing can be written in the failed folder (even as root): the file stays in the drop folder
         // and is met again
         try (LogCapture log = new LogCapture();
@@ -63,14 +63,32 @@ class BadInputTest {
             Results.drop(app.inbox(), "u6301.png", SampleImages.card("u6301", "png"));
             await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1);
             assertEquals("FILE_TOO_LARGE", Results.read(app.results()).get(0).path("reasonCode").asText());
-            // scans keep meeting the file; it is the same rejected input, without another result
+            // later scans (one a second) leave the file alone: no other result, no other attempt
             await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6))
                     .until(() -> Results.count(app.results()) == 1);
             assertEquals(1, app.ledger().createdSince(0).size());
             assertTrue(Files.exists(app.inbox().resolve("u6301.png")));
-            assertTrue(log.text().contains("could not be moved to /proc/self"), log.text());
+            assertEquals(1, log.count("could not be moved to /proc/self"), log.text());
             // the refusal names the path it was refused, whose file name may be a NIK
             assertFalse(log.text().contains("u6301"), log.text());
+        }
+    }
+
+    @Test
+    void aSubmittedFileTheDoneFolderRefusesIsSaidOnceAndLeftAlone() throws Exception {
+        try (LogCapture log = new LogCapture();
+             BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.source.done-dir", "/proc/self"))) {
+            Results.drop(app.inbox(), "u6311.png", SampleImages.card("u6311", "png"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1);
+            assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+            await().atMost(Duration.ofSeconds(5)).until(() -> log.text().contains("could not move or delete its file"));
+            // later scans (one a second) do not read it again
+            await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6))
+                    .until(() -> Results.count(app.results()) == 1);
+            assertTrue(Files.exists(app.inbox().resolve("u6311.png")));
+            assertEquals(1, log.count("could not move or delete its file"), log.text());
+            assertFalse(log.text().contains("already submitted"), log.text());
+            assertFalse(log.text().contains("u6311"), log.text());
         }
     }
 

@@ -23,10 +23,12 @@ public class FileQuarantine {
 
     private final FailureReport reports;
     private final Path failedDir;
+    private final SettledInPlace settled;
 
-    public FileQuarantine(FailureReport reports, Path failedDir) {
+    public FileQuarantine(FailureReport reports, Path failedDir, SettledInPlace settled) {
         this.reports = reports;
         this.failedDir = failedDir;
+        this.settled = settled;
     }
 
     /** Camel bean method, run for a failed exchange before the file consumer lets go of the file. */
@@ -63,8 +65,9 @@ public class FileQuarantine {
             Files.move(source, target);
             SourceRelease.letGo(exchange);
         } catch (IOException e) {
-            LOG.error("Ledger {}: the failed input could not be moved to {}: {}; it stays in the source folder",
-                    ledgerId, failedDir, FailureReport.safeMessage(e));
+            settled.remember(exchange);
+            LOG.error("Ledger {}: the failed input could not be moved to {}: {}; it stays in the source folder and is"
+                    + " not taken again while the bundle runs", ledgerId, failedDir, FailureReport.safeMessage(e));
         }
     }
 }

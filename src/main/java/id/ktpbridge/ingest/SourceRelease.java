@@ -86,9 +86,8 @@ public class SourceRelease {
             String path = exchange.getMessage().getHeader("CamelFileAbsolutePath", String.class);
             return path != null && !Files.exists(Path.of(path), LinkOption.NOFOLLOW_LINKS);
         }
-        // the SFTP consumer moves or deletes it; a refusal there is only logged by Camel, and the
-        // file, remembered by its idempotent key, is not taken again anyway
-        return "sftp".equals(type);
+        // the SFTP consumer moves or deletes it; a refusal is reported to SourceMoveRefusals
+        return "sftp".equals(type) && !Boolean.TRUE.equals(exchange.getProperty(SourceMoveRefusals.KEPT, Boolean.class));
     }
 
     /** Runs after every other completion step, so after the consumer's own move of the input. */

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.Settings;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileSidecar;
+import id.ktpbridge.ingest.SettledInPlace;
+import id.ktpbridge.ingest.SourceMoveRefusals;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.PropertiesComponent;
@@ -23,6 +25,8 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@code sftpSidecar}: reads and moves the {@code <base>.json} sidecars on the server;</li>
  *   <li>{@code sftpPollErrors}: one log line per failed poll instead of a stack trace;</li>
+ *   <li>{@code sftpListingFilter}, {@code sftpMoveRefusals}: files dated ahead are dated now, and
+ *       files whose move was refused after their outcome are not taken again (SettledInPlace);</li>
  *   <li>{@code {{sftp-dir:KEY}}}: a done/failed folder setting (relative to
  *       {@code ktp.source.sftp.directory}) as a path from the login folder;</li>
  *   <li>{@code {{sftp-after-success:move}}} / {@code {{sftp-after-success:delete}}}: the consumer
@@ -64,11 +68,14 @@ public class SftpConfiguration implements CamelConfiguration {
         }
         // only apply() is used, which needs no folders
         FileSidecar rules = new FileSidecar(new ObjectMapper(), null, null);
-        SftpSidecar sidecar = new SftpSidecar(rules, settings, new FailureReport(new ObjectMapper()));
+        SettledInPlace settled = new SettledInPlace();
+        SftpSidecar sidecar = new SftpSidecar(rules, settings, new FailureReport(new ObjectMapper()), settled);
         context.getRegistry().bind("sftpSidecar", sidecar);
         context.addService(sidecar);
-        context.getRegistry().bind("sftpFutureDated", new SftpFutureDated(sidecar, java.util.regex.Pattern.compile(
-                s.optional("ktp.source.sftp.include").orElseGet(() -> s.string("ktp.source.include")))));
+        context.getRegistry().bind("sftpListingFilter", settled.before(new SftpFutureDated(sidecar,
+                java.util.regex.Pattern.compile(s.optional("ktp.source.sftp.include")
+                        .orElseGet(() -> s.string("ktp.source.include"))))));
+        context.getRegistry().bind("sftpMoveRefusals", new SourceMoveRefusals(settled));
         long pause = s.duration("ktp.source.sftp.poll-delay", Duration.ofSeconds(5)).toMillis()
                 * (1 + s.integer("ktp.source.sftp.error-backoff-polls", 12));
         context.getRegistry().bind("sftpPollErrors",

@@ -13,6 +13,7 @@ import com.jcraft.jsch.SftpATTRS;
 import com.jcraft.jsch.SftpException;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileSidecar;
+import id.ktpbridge.ingest.SettledInPlace;
 import id.ktpbridge.ingest.InputHeaders;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.Settlement;
@@ -45,13 +46,18 @@ public class SftpSidecar extends ServiceSupport {
     private final FileSidecar rules;
     private final SftpSettings settings;
     private final FailureReport reports;
+    private final SettledInPlace settled;
     private ChannelSftp channel;
 
-    /** @param settings null when the SFTP source is disabled: then {@link #read} does nothing */
-    public SftpSidecar(FileSidecar rules, SftpSettings settings, FailureReport reports) {
+    /**
+     * @param settings null when the SFTP source is disabled: then {@link #read} does nothing
+     * @param settled  where a failed image the server refused to move is remembered, so it is not taken again
+     */
+    public SftpSidecar(FileSidecar rules, SftpSettings settings, FailureReport reports, SettledInPlace settled) {
         this.rules = rules;
         this.settings = settings;
         this.reports = reports;
+        this.settled = settled;
     }
 
     /**
@@ -97,8 +103,9 @@ public class SftpSidecar extends ServiceSupport {
             });
             SourceRelease.letGo(exchange);
         } catch (Exception e) {
-            LOG.error("Ledger {}: the failed input could not be moved to {} on {}: {}; it stays in place", ledgerId,
-                    dir, settings.server(), SftpConnector.safe(e));
+            settled.remember(exchange);
+            LOG.error("Ledger {}: the failed input could not be moved to {} on {}: {}; it stays in place and is not"
+                    + " taken again while the bundle runs", ledgerId, dir, settings.server(), SftpConnector.safe(e));
         }
     }
 

@@ -185,6 +185,38 @@ class SftpSourceTest {
     }
 
     @Test
+    void filesTheServerRefusesToMoveAreSaidOnceAndNotDownloadedAgain() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            server.refuseMovesInto(".done");
+            server.refuseMovesInto(".failed");
+            Files.write(inbox.resolve("u5461.png"), SampleImages.card("u5461", "png"));
+            Files.write(inbox.resolve("u5462-text.png"), "not a picture\n".getBytes(StandardCharsets.UTF_8));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2
+                        && log.text().contains("could not move or delete its file")
+                        && log.text().contains("could not be moved to"));
+                Map<String, JsonNode> results = Results.bySourceFile(app.results());
+                assertEquals("COMPLETED", results.get("u5461.png").path("status").asText());
+                assertEquals("UNSUPPORTED_FORMAT", results.get("u5462-text.png").path("reasonCode").asText());
+                long done = server.bytesRead("u5461.png");
+                long failed = server.bytesRead("u5462-text.png");
+                // later listings (every 200 ms) leave both alone
+                await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4))
+                        .until(() -> Results.count(app.results()) == 2);
+                assertEquals(done, server.bytesRead("u5461.png"), "downloaded again");
+                assertEquals(failed, server.bytesRead("u5462-text.png"), "downloaded again");
+                assertTrue(Files.exists(inbox.resolve("u5461.png")));
+                assertTrue(Files.exists(inbox.resolve("u5462-text.png")));
+                assertEquals(1, log.count("could not move or delete its file"), log.text());
+                assertEquals(1, log.count("could not be moved to"), log.text());
+                assertFalse(log.text().contains("u546"), "a file name (it may hold a NIK) is in the log");
+            }
+        }
+    }
+
+    @Test
     void aFileReplacedOnTheServerWhileItIsSubmittedIsTakenAgainAsAnInputOfItsOwn() throws Exception {
         byte[] second = SampleImages.card("u5501-second", "png");
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {

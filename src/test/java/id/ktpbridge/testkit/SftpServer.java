@@ -4,12 +4,14 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.CopyOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PublicKey;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -53,6 +55,8 @@ public final class SftpServer implements AutoCloseable {
     /** Folder names whose listing fails until allowed again. */
     private final Set<String> failListing = ConcurrentHashMap.newKeySet();
     private final AtomicInteger listingsRefused = new AtomicInteger();
+    /** Folder names no file may be moved into (a rename the server refuses). */
+    private final Set<String> refuseMovesInto = ConcurrentHashMap.newKeySet();
 
     private SftpServer(Path root, String user, String password) throws IOException {
         this.root = root;
@@ -98,6 +102,16 @@ public final class SftpServer implements AutoCloseable {
             }
 
             @Override
+            public void moving(ServerSession session, Path srcPath, Path dstPath, Collection<CopyOption> opts)
+                    throws IOException {
+                Path folder = dstPath.getParent();
+                if (folder != null && folder.getFileName() != null
+                        && refuseMovesInto.contains(folder.getFileName().toString())) {
+                    throw new java.nio.file.AccessDeniedException("moves refused (test fault)");
+                }
+            }
+
+            @Override
             public void readingEntries(ServerSession session, String remoteHandle, DirectoryHandle localHandle)
                     throws IOException {
                 if (failListing.contains(localHandle.getFile().getFileName().toString())) {
@@ -140,6 +154,11 @@ public final class SftpServer implements AutoCloseable {
 
     public void allowListing(String folderName) {
         failListing.remove(folderName);
+    }
+
+    /** Every move of a file into a folder with this name is refused. */
+    public void refuseMovesInto(String folderName) {
+        refuseMovesInto.add(folderName);
     }
 
     /** How many listings {@link #failListing} refused. */

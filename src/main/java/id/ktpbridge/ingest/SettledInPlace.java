@@ -1,0 +1,55 @@
+package id.ktpbridge.ingest;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.component.file.GenericFile;
+import org.apache.camel.component.file.GenericFileFilter;
+
+/**
+ * The files of a folder source (the file drop, SFTP) whose outcome is recorded but which the
+ * source could not move away afterwards: the failed or done folder refused them (permissions, a
+ * full disk, a read-only mount). Camel's consumer lets go of such a file and would take it at its
+ * next scan, read it again, find the input ended and be refused again, every scan. The source's
+ * listing filter skips them instead, while the bundle runs and the file is unchanged: a file
+ * replaced (another size or time) is taken as a new input, and after a restart each is tried once
+ * more, so a fixed folder gets the files moved.
+ */
+public final class SettledInPlace {
+
+    /** More than any folder a source would keep in sight; the oldest are forgotten past it. */
+    private static final int MAX_REMEMBERED = 10_000;
+
+    private final Map<String, Boolean> settled = Collections.synchronizedMap(new LinkedHashMap<>(64, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > MAX_REMEMBERED;
+        }
+    });
+
+    /** The exchange's file stays where it is, its outcome recorded. */
+    public void remember(Exchange exchange) {
+        // as the listing names the file
+        String path = exchange.getMessage().getHeader("CamelFileAbsolutePath", String.class);
+        Long size = exchange.getMessage().getHeader(Exchange.FILE_LENGTH, Long.class);
+        Long modified = exchange.getMessage().getHeader(Exchange.FILE_LAST_MODIFIED, Long.class);
+        if (path != null && size != null && modified != null) {
+            settled.put(key(path, size, modified), Boolean.TRUE);
+        }
+    }
+
+    boolean holds(GenericFile<?> file) {
+        return settled.containsKey(key(file.getAbsoluteFilePath(), file.getFileLength(), file.getLastModified()));
+    }
+
+    /** A listing filter: skips the files settled in place, then asks {@code next}. */
+    public <T> GenericFileFilter<T> before(GenericFileFilter<T> next) {
+        return file -> file.isDirectory() || !holds(file) ? next.accept(file) : false;
+    }
+
+    private static String key(String path, long size, long modified) {
+        return path + "\n" + size + "\n" + modified;
+    }
+}
