@@ -93,6 +93,27 @@ class BadInputTest {
     }
 
     @Test
+    void anInputWhoseLocalCopyCannotBeWrittenWaitsInTheFolderWithoutAResult() throws Exception {
+        // the data folder's spool is a plain file, so no copy can be made there, as on a full disk
+        Files.createDirectories(dataDir);
+        Files.writeString(dataDir.resolve("spool"), "in the way");
+        try (LogCapture log = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            Results.drop(app.inbox(), "u6321.png", SampleImages.card("u6321", "png"));
+            // the bundle's own disk, not the input: no result and no ledger row
+            await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6))
+                    .until(() -> Results.count(app.results()) == 0);
+            assertTrue(log.text().contains("local copy could not be written"), log.text());
+            assertTrue(Files.exists(app.inbox().resolve("u6321.png")));
+            assertTrue(app.ledger().createdSince(0).isEmpty());
+            // the disk mended: the same file is taken and submitted
+            Files.delete(dataDir.resolve("spool"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1);
+            assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+            assertFalse(log.text().contains("u6321"), log.text());
+        }
+    }
+
+    @Test
     void aFileDatedInTheFutureIsTakenAndDoesNotHoldUpTheOthers() throws Exception {
         // the production read lock: a file must be this old before it is taken
         try (LogCapture log = new LogCapture();

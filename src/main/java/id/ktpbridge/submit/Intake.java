@@ -13,7 +13,9 @@ import id.ktpbridge.gtf.CallContext;
 import id.ktpbridge.gtf.TokenKey;
 import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.ImageInspector.Inspection;
+import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.InputAlreadyEndedException;
+import id.ktpbridge.ingest.InputDeferredException;
 import id.ktpbridge.ingest.InputHeaders;
 import id.ktpbridge.ingest.InputRejectedException;
 import id.ktpbridge.ingest.PartnerUserResolver;
@@ -95,6 +97,11 @@ public class Intake implements Processor {
                 image = unreadable != null
                         ? new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE, unreadable)
                         : inspect(exchange, ledgerId);
+            } catch (ImageInspector.SpoolFailure e) {
+                // the bundle's own disk (full, say), not the input: nothing is recorded, and the input
+                // stays in its source for a later attempt
+                throw new InputDeferredException("its local copy could not be written ("
+                        + FailureReport.safeMessage(e.getCause()) + ")");
             } catch (IOException e) {
                 // recorded and quarantined like any other bad input, so it has a result (the message of
                 // the exception is left out: it may hold the path, whose name may be a partner user id)
