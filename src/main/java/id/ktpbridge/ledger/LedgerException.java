@@ -5,6 +5,9 @@ import java.sql.SQLRecoverableException;
 import java.sql.SQLTransientException;
 import java.util.Set;
 
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
+
 /** The ledger database refused or failed an operation. */
 public class LedgerException extends RuntimeException {
 
@@ -20,21 +23,41 @@ public class LedgerException extends RuntimeException {
 
     public LedgerException(SQLException cause) {
         super("Ledger database error" + (cause.getSQLState() == null ? "" : " (SQL state " + cause.getSQLState() + ")")
-                + ": " + redacted(cause.getMessage()), cause);
+                + ": " + redacted(cause.getMessage()) + where(cause), cause);
     }
 
     /**
      * The driver's message without the values it quotes: H2 names the value that did not fit, and
-     * a statement's parameters, which can be a result document with a NIK and a name in it.
+     * a statement's parameters; PostgreSQL quotes a refused value in the first line and the whole
+     * row in the lines after ("Detail: Failing row contains (...)", "Key (...)=(...)"). Any of them
+     * can be a result document, a file name or a partner user id, so a NIK or a name.
      */
     static String redacted(String message) {
         if (message == null) {
             return "";
         }
-        // everything from the first quoted value on: H2 cuts long values short, so the closing quote may be missing
-        int quote = message.indexOf('\'');
-        String text = quote < 0 ? message : message.substring(0, quote) + "'…";
+        int newline = message.indexOf('\n');
+        String text = newline < 0 ? message : message.substring(0, newline);
+        // everything from the first quote on: H2 cuts long values short, so the closing quote may be missing
+        int quote = -1;
+        for (int i = 0; i < text.length() && quote < 0; i++) {
+            if (text.charAt(i) == '\'' || text.charAt(i) == '"') {
+                quote = i;
+            }
+        }
+        text = quote < 0 ? text : text.substring(0, quote).stripTrailing() + " …";
         return text.length() <= 300 ? text : text.substring(0, 300) + "…";
+    }
+
+    /** The table and constraint PostgreSQL names apart from the values, which the redaction cut off. */
+    private static String where(SQLException e) {
+        ServerErrorMessage server = e instanceof PSQLException pg ? pg.getServerErrorMessage() : null;
+        if (server == null || server.getTable() == null && server.getConstraint() == null) {
+            return "";
+        }
+        return " (" + (server.getTable() == null ? "" : "table " + server.getTable())
+                + (server.getTable() != null && server.getConstraint() != null ? ", " : "")
+                + (server.getConstraint() == null ? "" : "constraint " + server.getConstraint()) + ")";
     }
 
     /** The statement broke a primary key or a unique index (SQL state 23505 on H2 and PostgreSQL). */

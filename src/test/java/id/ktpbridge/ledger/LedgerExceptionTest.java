@@ -8,6 +8,8 @@ import java.sql.SQLIntegrityConstraintViolationException;
 import java.sql.SQLTransientConnectionException;
 
 import org.junit.jupiter.api.Test;
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
 
 class LedgerExceptionTest {
 
@@ -37,5 +39,23 @@ class LedgerExceptionTest {
         assertTrue(message.startsWith("Ledger database error (SQL state 22001): Value too long for column"), message);
         assertFalse(message.contains("3201010101010001"), message);
         assertFalse(new LedgerException(new java.sql.SQLException("x 'alpha' y 'bravo'")).getMessage().contains("bravo"));
+    }
+
+    @Test
+    void aPostgresRefusalKeepsItsTableAndConstraintButNotTheRow() {
+        // as the server sends it: severity, state, message, detail, table, constraint
+        PSQLException refused = new PSQLException(new ServerErrorMessage("SERROR\0C23502\0Mnull value in column"
+                + " \"partner_user_id\" of relation \"ktp_submission\" violates not-null constraint\0DFailing row"
+                + " contains (9f1c, null, u3201010101010001.png, {\"nik\": \"3201010101010001\"}).\0tktp_submission\0"
+                + "nktp_submission_partner_user_id_not_null\0"));
+        assertTrue(refused.getMessage().contains("3201010101010001"), "the driver's own message holds the row");
+        String message = new LedgerException(refused).getMessage();
+        assertFalse(message.contains("3201010101010001"), message);
+        assertTrue(message.startsWith("Ledger database error (SQL state 23502): ERROR: null value in column …"), message);
+        assertTrue(message.endsWith("(table ktp_submission, constraint ktp_submission_partner_user_id_not_null)"),
+                message);
+        // a value PostgreSQL quotes in the first line
+        assertFalse(new LedgerException(new SQLException("ERROR: invalid input syntax for type json: \"3201010101010001"
+                + "\"", "22P02")).getMessage().contains("3201010101010001"));
     }
 }
