@@ -93,6 +93,28 @@ class EndToEndTest {
                 .mapToInt(Integer::intValue).sum();
     }
 
+    @Test
+    void aFileNamedAsOneAlreadyInTheDoneFolderGoesInBesideItWithItsSidecar() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            // a scanner that numbers its images anew each day
+            byte[] monday = SampleImages.card("monday", "png");
+            byte[] tuesday = SampleImages.card("tuesday", "png");
+            Results.drop(app.inbox(), "u6341.png", monday);
+            await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(app.done().resolve("u6341.png")));
+            Files.writeString(app.inbox().resolve("u6341.json"), "{\"partnerUserId\": \"u6341-b\"}");
+            Results.drop(app.inbox(), "u6341.png", tuesday);
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2);
+            String second = Results.read(app.results()).stream()
+                    .filter(r -> r.path("partnerUserId").asText().equals("u6341-b"))
+                    .findFirst().orElseThrow().path("ledgerId").asText();
+            await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(app.done().resolve(second + "-u6341.png")));
+            assertTrue(java.util.Arrays.equals(monday, Files.readAllBytes(app.done().resolve("u6341.png"))),
+                    "the earlier image is kept");
+            assertTrue(java.util.Arrays.equals(tuesday, Files.readAllBytes(app.done().resolve(second + "-u6341.png"))));
+            assertTrue(Files.exists(app.done().resolve(second + "-u6341.json")), "the sidecar follows its image");
+        }
+    }
+
     private static void assertNoSecretsOrPersonalData(String logText, Map<String, JsonNode> results) {
         assertTrue(logText.contains("Result ready"), "the capture saw the application's log");
         for (String secret : List.of("sandbox-pass-key", "eyJ", "X-Amz-Signature", "X-Amz-Credential", "Bearer ")) {

@@ -36,11 +36,13 @@ public class FileSidecar {
     private final ObjectMapper json;
     private final Path doneDir;
     private final Path failedDir;
+    private final DoneName doneName;
 
     public FileSidecar(ObjectMapper json, Path doneDir, Path failedDir) {
         this.json = json;
         this.doneDir = doneDir;
         this.failedDir = failedDir;
+        this.doneName = doneDir == null ? null : new DoneName(doneDir);
     }
 
     /** Camel bean method: reads the sidecar of the file in the exchange, if there is one. */
@@ -134,7 +136,8 @@ public class FileSidecar {
 
         @Override
         public void onComplete(Exchange exchange) {
-            move(doneDir);
+            // beside a file of the same name if its image goes in beside one (DoneName)
+            moveTo(doneDir.resolve(doneName.name(exchange, sidecar.getFileName().toString())));
         }
 
         @Override
@@ -150,10 +153,6 @@ public class FileSidecar {
                 target = failedDir.resolve(Settlement.asideName(ledgerId, sidecar.getFileName().toString()));
             }
             moveTo(target);
-        }
-
-        private void move(Path dir) {
-            moveTo(dir.resolve(sidecar.getFileName()));
         }
 
         private void moveTo(Path target) {
