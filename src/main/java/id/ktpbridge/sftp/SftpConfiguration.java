@@ -124,8 +124,8 @@ public class SftpConfiguration implements CamelConfiguration {
                     context.resolvePropertyPlaceholders("{{" + SftpSettings.AFTER_SUCCESS + "}}").trim());
             return switch (option.trim()) {
                 case "delete" -> String.valueOf(delete);
-                case "move" -> delete ? null
-                        : context.resolvePropertyPlaceholders("{{" + SftpSettings.DONE_DIR + "}}").trim() + "/${file:name}";
+                // the done folder, beside (not over) a file of the same name: SftpSidecar.doneTarget
+                case "move" -> delete ? null : "${bean:sftpSidecar?method=doneTarget}";
                 default -> throw new IllegalArgumentException("sftp-after-success: unknown option " + option);
             };
         }

@@ -42,6 +42,9 @@ public class SftpSidecar extends ServiceSupport {
     private static final String REPLACED = "KtpSftpFileReplaced";
     /** Exchange property: the {@link Stamp} of the input's file. */
     private static final String STAMP = "KtpSftpFileStamp";
+    /** Exchange properties: whether the image goes in beside a file of its name in the done / failed folder. */
+    private static final String DONE_ASIDE = "KtpSftpDoneAside";
+    private static final String FAILED_ASIDE = "KtpSftpFailedAside";
 
     private final FileSidecar rules;
     private final SftpSettings settings;
@@ -86,13 +89,9 @@ public class SftpSidecar extends ServiceSupport {
         }
         String dir = settings.remoteDir(settings.failedDir());
         byte[] report = reports.report(exchange).getBytes(StandardCharsets.UTF_8);
+        String target = SftpSettings.normalize(dir + "/" + placed(exchange, FAILED_ASIDE, settings.failedDir(), relative));
         try {
             call(c -> {
-                String target = SftpSettings.normalize(dir + "/" + relative);
-                if (stat(c, target) != null) {
-                    int slash = target.lastIndexOf('/');
-                    target = target.substring(0, slash + 1) + Settlement.asideName(ledgerId, target.substring(slash + 1));
-                }
                 int slash = target.lastIndexOf('/');
                 if (slash > 0) {
                     SftpStartupCheck.mkdirs(c, target.substring(0, slash), SftpSettings.FAILED_DIR, settings);
@@ -107,6 +106,42 @@ public class SftpSidecar extends ServiceSupport {
             LOG.error("Ledger {}: the failed input could not be moved to {} on {}: {}; it stays in place and is not"
                     + " taken again while the bundle runs", ledgerId, dir, settings.server(), SftpConnector.safe(e));
         }
+    }
+
+    /**
+     * Camel bean method, the consumer's {@code move} expression: the image's path in the done folder
+     * (from the source folder), beside a file of the same name already there as
+     * {@code <ledger id>-<name>}: Camel's move would delete that file first.
+     */
+    public String doneTarget(Exchange exchange) {
+        String relative = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
+        return settings.doneDir() + "/" + placed(exchange, DONE_ASIDE, settings.doneDir(), relative);
+    }
+
+    /**
+     * {@code relative} (the image's or its sidecar's path from the source folder) as it goes into the
+     * folder {@code dirSetting}: under its own name, or as {@code <ledger id>-<name>} when the image's
+     * name is taken there. Decided once per input and folder, so image and sidecar go in alike.
+     */
+    private String placed(Exchange exchange, String property, String dirSetting, String relative) {
+        Boolean aside = exchange.getProperty(property, Boolean.class);
+        if (aside == null) {
+            String image = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
+            String target = SftpSettings.normalize(settings.remoteDir(dirSetting) + "/" + image);
+            try {
+                aside = call(c -> stat(c, target)) != null;
+            } catch (SftpException | IOException | RuntimeException e) {
+                // the move itself will tell whether the server answers
+                aside = false;
+            }
+            exchange.setProperty(property, aside);
+        }
+        if (!aside) {
+            return relative;
+        }
+        int slash = relative.lastIndexOf('/');
+        return relative.substring(0, slash + 1) + Settlement.asideName(
+                exchange.getProperty(WorkItem.LEDGER_ID, String.class), relative.substring(slash + 1));
     }
 
     /**
@@ -331,7 +366,8 @@ public class SftpSidecar extends ServiceSupport {
                     LOG.warn("Could not delete a sidecar on {}: {}", settings.server(), SftpConnector.safe(e));
                 }
             } else {
-                move(settings.remoteDir(settings.doneDir()), SftpSettings.DONE_DIR);
+                move(settings.remoteDir(settings.doneDir()), SftpSettings.DONE_DIR,
+                        placed(exchange, DONE_ASIDE, settings.doneDir(), relative));
             }
         }
 
@@ -339,12 +375,13 @@ public class SftpSidecar extends ServiceSupport {
         public void onFailure(Exchange exchange) {
             // an image replaced meanwhile stays for its own turn, and its sidecar with it
             if (!Settlement.staysInSource(exchange) && !replaced(exchange)) {
-                move(settings.remoteDir(settings.failedDir()), SftpSettings.FAILED_DIR);
+                move(settings.remoteDir(settings.failedDir()), SftpSettings.FAILED_DIR,
+                        placed(exchange, FAILED_ASIDE, settings.failedDir(), relative));
             }
         }
 
-        private void move(String dir, String key) {
-            String target = SftpSettings.normalize(dir + "/" + relative);
+        private void move(String dir, String key, String placed) {
+            String target = SftpSettings.normalize(dir + "/" + placed);
             try {
                 call(c -> {
                     int slash = target.lastIndexOf('/');

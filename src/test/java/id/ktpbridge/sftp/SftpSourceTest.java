@@ -217,6 +217,40 @@ class SftpSourceTest {
     }
 
     @Test
+    void aNameAlreadyInTheDoneOrFailedFolderIsKeptAndTheNewcomerGoesInBesideItWithItsSidecar() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            byte[] monday = SampleImages.card("monday", "png");
+            byte[] tuesday = SampleImages.card("tuesday", "png");
+            Files.write(inbox.resolve("u5481.png"), monday);
+            Files.write(inbox.resolve("u5482.png"), "not a picture, monday".getBytes(StandardCharsets.UTF_8));
+            Files.writeString(inbox.resolve("u5482.json"), "{\"partnerUserId\": \"u5482-a\"}");
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2
+                        && Files.exists(inbox.resolve(".done/u5481.png")) && Files.exists(inbox.resolve(".failed/u5482.json")));
+                Files.writeString(inbox.resolve("u5481.json"), "{\"partnerUserId\": \"u5481-b\"}");
+                Files.write(inbox.resolve("u5481.png"), tuesday);
+                Files.writeString(inbox.resolve("u5482.json"), "{\"partnerUserId\": \"u5482-b\"}");
+                Files.write(inbox.resolve("u5482.png"), "not a picture, tuesday".getBytes(StandardCharsets.UTF_8));
+                await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 4);
+                Map<String, String> ledgerIds = Results.read(app.results()).stream().collect(Collectors.toMap(
+                        r -> r.path("partnerUserId").asText(), r -> r.path("ledgerId").asText()));
+                String done = ledgerIds.get("u5481-b");
+                String failed = ledgerIds.get("u5482-b");
+                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(inbox.resolve(".done/" + done + "-u5481.png"))
+                        && Files.exists(inbox.resolve(".failed/" + failed + "-u5482.json")));
+                assertArrayEquals(monday, Files.readAllBytes(inbox.resolve(".done/u5481.png")), "the earlier image is kept");
+                assertArrayEquals(tuesday, Files.readAllBytes(inbox.resolve(".done/" + done + "-u5481.png")));
+                assertTrue(Files.exists(inbox.resolve(".done/" + done + "-u5481.json")), "the sidecar follows its image");
+                assertTrue(Files.readString(inbox.resolve(".failed/u5482.json")).contains("u5482-a"),
+                        "the earlier failed image keeps its sidecar");
+                assertTrue(Files.readString(inbox.resolve(".failed/" + failed + "-u5482.json")).contains("u5482-b"));
+                assertTrue(Files.exists(inbox.resolve(".failed/" + failed + "-u5482.png")));
+            }
+        }
+    }
+
+    @Test
     void aFileReplacedOnTheServerWhileItIsSubmittedIsTakenAgainAsAnInputOfItsOwn() throws Exception {
         byte[] second = SampleImages.card("u5501-second", "png");
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
