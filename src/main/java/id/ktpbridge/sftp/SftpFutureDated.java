@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
+import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.SftpException;
 import org.apache.camel.component.file.GenericFile;
 import org.apache.camel.component.file.GenericFileFilter;
@@ -55,6 +56,11 @@ public class SftpFutureDated implements GenericFileFilter<SftpRemoteFile<?>> {
             try {
                 server.setModified(path, now);
                 file.setLastModified(now);
+                // Camel reads the time from the listing entry again once the read lock has the file
+                // (the exchange's headers, and so the claim key it confirms or drops): it must agree
+                if (file.getFile() != null && file.getFile().getRemoteFile() instanceof ChannelSftp.LsEntry entry) {
+                    entry.getAttrs().setACMODTIME(entry.getAttrs().getATime(), (int) (now / 1000));
+                }
                 // not the name: a file name may hold a NIK
                 LOG.warn("A file on the SFTP server was dated {} s in the future; dated now so it can be taken",
                         ahead / 1000);

@@ -415,10 +415,15 @@ class SftpSourceTest {
                         .toMillis() / 1000, "the sidecar was not re-dated");
                 // the claim names the time in whole seconds, as the server keeps it: another instance's
                 // listing builds the same key
+                // and the one claim is the one the exchange confirmed: the listing's key and the
+                // exchange's agree on the new time, so no claim is left open (renewed for ever)
                 try (var c = app.ledger().dataSource().getConnection(); var st = c.createStatement();
-                     var rs = st.executeQuery("SELECT input_key FROM ktp_processed_input WHERE input_key LIKE '%u5701.png%'")) {
+                     var rs = st.executeQuery("SELECT input_key, confirmed_at FROM ktp_processed_input"
+                             + " WHERE input_key LIKE '%u5701.png%'")) {
                     assertTrue(rs.next());
                     assertTrue(rs.getString(1).endsWith("000"), rs.getString(1));
+                    assertTrue(rs.getLong(2) > 0, "the claim was confirmed");
+                    assertFalse(rs.next(), "one claim");
                 }
             }
         }
