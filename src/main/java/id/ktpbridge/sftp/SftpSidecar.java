@@ -131,8 +131,8 @@ public class SftpSidecar extends ServiceSupport {
             try {
                 aside = call(c -> stat(c, target)) != null;
             } catch (SftpException | IOException | RuntimeException e) {
-                // the move itself will tell whether the server answers
-                aside = false;
+                // unknown: beside, so that a file of that name, if there is one, is not deleted
+                aside = true;
             }
             exchange.setProperty(property, aside);
         }

@@ -56,6 +56,8 @@ public class Intake implements Processor {
     public static final String SOURCE_REPLACED = "SOURCE_REPLACED";
     /** Exchange property: the inspection of this input, kept for a retried intake. */
     private static final String INSPECTION = "KtpInspection";
+    /** How long a worker waits before it gives back an input whose local copy could not be written. */
+    static final java.time.Duration SPOOL_FAILURE_PAUSE = java.time.Duration.ofSeconds(5);
     private final boolean dedupeByContent;
     private volatile boolean clustered;
 
@@ -99,7 +101,9 @@ public class Intake implements Processor {
                         : inspect(exchange, ledgerId);
             } catch (ImageInspector.SpoolFailure e) {
                 // the bundle's own disk (full, say), not the input: nothing is recorded, and the input
-                // stays in its source for a later attempt
+                // stays in its source for a later attempt. The worker waits first, so a full disk does
+                // not have every image taken, copied and given back in a tight loop
+                pauseBeforeGivingBack();
                 throw new InputDeferredException("its local copy could not be written ("
                         + FailureReport.safeMessage(e.getCause()) + ")");
             } catch (IOException e) {
@@ -333,6 +337,15 @@ public class Intake implements Processor {
         });
         try (in) {
             return inspector.inspectStream(in, spool);
+        }
+    }
+
+    private static void pauseBeforeGivingBack() {
+        try {
+            Thread.sleep(SPOOL_FAILURE_PAUSE.toMillis());
+        } catch (InterruptedException e) {
+            // stopping: the input goes back at once
+            Thread.currentThread().interrupt();
         }
     }
 
