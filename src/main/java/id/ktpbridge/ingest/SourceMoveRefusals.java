@@ -2,7 +2,6 @@ package id.ktpbridge.ingest;
 
 import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.Exchange;
-import org.apache.camel.spi.ExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,7 +12,7 @@ import org.slf4j.LoggerFactory;
  * one names the ledger id, and the file is remembered as settled where it is, so later scans do
  * not take it, read it and be refused again.
  */
-public final class SourceMoveRefusals implements ExceptionHandler {
+public final class SourceMoveRefusals extends SourceErrorHandler {
 
     private static final Logger LOG = LoggerFactory.getLogger(SourceMoveRefusals.class);
     /** Exchange property: the source kept the file although the exchange went well. */
@@ -23,16 +22,6 @@ public final class SourceMoveRefusals implements ExceptionHandler {
 
     public SourceMoveRefusals(SettledInPlace settled) {
         this.settled = settled;
-    }
-
-    @Override
-    public void handleException(Throwable exception) {
-        handleException(null, null, exception);
-    }
-
-    @Override
-    public void handleException(String message, Throwable exception) {
-        handleException(message, null, exception);
     }
 
     @Override

@@ -3,10 +3,10 @@ package id.ktpbridge.s3;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import id.ktpbridge.ingest.SourceErrorHandler;
 import org.apache.camel.Consumer;
 import org.apache.camel.Endpoint;
 import org.apache.camel.Exchange;
-import org.apache.camel.spi.ExceptionHandler;
 import org.apache.camel.spi.PollingConsumerPollStrategy;
 import org.apache.camel.support.SynchronizationAdapter;
 import org.apache.camel.support.service.ServiceSupport;
@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * ({@code backoffErrorThreshold}, {@code backoffMultiplier}) spaces the attempts out.</li>
  * </ul>
  */
-public class S3PollGate implements PollingConsumerPollStrategy, ExceptionHandler {
+public class S3PollGate extends SourceErrorHandler implements PollingConsumerPollStrategy {
 
     private static final Logger LOG = LoggerFactory.getLogger(S3PollGate.class);
 
@@ -88,16 +88,6 @@ public class S3PollGate implements PollingConsumerPollStrategy, ExceptionHandler
     public boolean rollback(Consumer consumer, Endpoint endpoint, int retryCounter, Exception cause) {
         // no immediate retry: the next scheduled poll tries again (with back-off); handleException reports it
         return false;
-    }
-
-    @Override
-    public void handleException(Throwable exception) {
-        handleException(null, null, exception);
-    }
-
-    @Override
-    public void handleException(String message, Throwable exception) {
-        handleException(message, null, exception);
     }
 
     @Override

@@ -1,11 +1,11 @@
 package id.ktpbridge.sftp;
 
 import id.ktpbridge.ingest.InputHeaders;
+import id.ktpbridge.ingest.SourceErrorHandler;
 import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.component.file.GenericFileEndpoint;
-import org.apache.camel.spi.ExceptionHandler;
 import org.apache.camel.support.LoggingExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * A file whose download broke off gets its claim back, and one line without its name. Anything
  * else goes to Camel's usual logging handler.
  */
-public class SftpPollErrors implements ExceptionHandler {
+public class SftpPollErrors extends SourceErrorHandler {
 
     private static final Logger LOG = LoggerFactory.getLogger(SftpPollErrors.class);
 
@@ -33,16 +33,6 @@ public class SftpPollErrors implements ExceptionHandler {
         this.fallback = new LoggingExceptionHandler(context, SftpPollErrors.class);
         this.server = server;
         this.pauseMillis = pauseMillis;
-    }
-
-    @Override
-    public void handleException(Throwable exception) {
-        handleException(null, null, exception);
-    }
-
-    @Override
-    public void handleException(String message, Throwable exception) {
-        handleException(message, null, exception);
     }
 
     @Override
