@@ -207,7 +207,8 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
     public int listingBrokeOff() {
         List<String> keys = listing.get();
         listing.remove();
-        if (keys == null) {
+        // most listings that fail (the server down) failed before claiming anything
+        if (keys == null || keys.isEmpty()) {
             return 0;
         }
         keys.forEach(held::remove);
