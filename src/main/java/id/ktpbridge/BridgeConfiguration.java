@@ -230,6 +230,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.duration("ktp.poll.first-delay", Duration.ofSeconds(3)),
                 s.duration("ktp.poll.deadline", Duration.ofMinutes(30)));
         submitter.retryWindow(s.duration("ktp.submit.retry-window", Submitter.DEFAULT_RETRY_WINDOW));
+        submitter.waitOutUsedUpQuota(s.flag("gtf.retry.quota-exceeded", false));
         registry.bind("submitter", submitter);
         registry.bind("failureRecorder", new FailureRecorder(ledger, publisher));
         registry.bind("failureReport", new FailureReport(json));
@@ -465,6 +466,9 @@ public class BridgeConfiguration implements CamelConfiguration {
             http.setConnectionRequestTimeout(connectTimeout);
             http.setSoTimeout(timeout);
             http.setResponseTimeout(timeout);
+            // the client's own retry sleeps through a Retry-After on the worker that stored the
+            // result, however long; the outbox retries instead, and honours it
+            http.setAutomaticRetriesDisabled(true);
         }
         registry.bind("httpTargetRequest", new HttpTargetRequest(s.string("ktp.results.http.headers", ""),
                 s.string("ktp.results.http.auth-mode", "none"), s.string("ktp.results.http.auth-token", ""),

@@ -145,12 +145,14 @@ public class Collector {
 
     /**
      * Whether OneKYC refused a call about a confirmed submission for good: a 4xx from that endpoint
-     * itself, other than 401/403. Those two (after the token refresh and, for details, the partner
-     * token) point at credentials, which an operator can put right before the deadline; a failing
-     * token endpoint says nothing about the submission either. Both are retried until the deadline.
+     * itself, in OneKYC's envelope, other than 401/403. Those two (after the token refresh and, for
+     * details, the partner token) point at credentials, which an operator can put right before the
+     * deadline; a failing token endpoint says nothing about the submission either; nor does a bare
+     * 4xx from a gateway or proxy in between. All are retried until the deadline.
      */
     public static boolean refusedForGood(GtfApiException e, String endpoint) {
-        return !e.isTransient() && endpoint.equals(e.endpoint()) && e.httpStatus() != 401 && e.httpStatus() != 403;
+        return !e.isTransient() && endpoint.equals(e.endpoint()) && e.isEnveloped() && e.httpStatus() != 401
+                && e.httpStatus() != 403;
     }
 
     /**

@@ -153,9 +153,27 @@ public class GtfApiException extends RuntimeException {
         return afterUnansweredAttempt ? this : new GtfApiException(this);
     }
 
+    /**
+     * Whether the failed call {@code call} may still have been applied: it was sent and got no
+     * answer or a server error, now or in an earlier attempt. Not when it was refused (a 4xx such
+     * as 429), or never sent (its token could not be had).
+     */
+    public boolean mayHaveBeenApplied(String call) {
+        return afterUnansweredAttempt || call.equals(endpoint) && isUnanswered();
+    }
+
     /** No answer, or a server error: the server may or may not have acted on the request. */
     boolean isUnanswered() {
         return httpStatus == 0 && !unsendable || httpStatus >= 500;
+    }
+
+    /**
+     * Whether the refusal came in OneKYC's envelope (an error code or cause). A status without one
+     * (a gateway's HTML page, a proxy's {@code {"message": ...}}) may come from anything between
+     * here and OneKYC, e.g. a route missing for a moment during a rollout.
+     */
+    public boolean isEnveloped() {
+        return code != null || errorCause != null;
     }
 
     public boolean isUnauthorized() {
@@ -163,12 +181,13 @@ public class GtfApiException extends RuntimeException {
     }
 
     /**
-     * Worth another try later: no answer, throttled, or a server-side failure. A presign refused
+     * Worth another try later: no answer, a request timeout (408), throttled, or a server-side failure. A presign refused
      * with {@code SUBMISSION_QUOTA_EXCEEDED} is not: the user's submission attempts are used up,
      * for a window the reference does not state (see {@link #isQuotaExceeded()}).
      */
     public boolean isTransient() {
-        return httpStatus == 0 && !unsendable || httpStatus == 429 && !isQuotaExceeded() || httpStatus >= 500;
+        return httpStatus == 0 && !unsendable || httpStatus == 408 || httpStatus == 429 && !isQuotaExceeded()
+                || httpStatus >= 500;
     }
 
     /** OneKYC says the submission does not exist (status 404/1543, details 400/1552, confirm 404). */

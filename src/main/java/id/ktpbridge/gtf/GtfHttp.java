@@ -13,6 +13,7 @@ import java.util.function.Supplier;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import id.ktpbridge.RetryAfter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -187,20 +188,7 @@ public class GtfHttp {
      * than asked is what the header forbids. Not capped by {@code gtf.retry.max-delay}.
      */
     static long retryAfter(HttpResponse<?> response) {
-        return response.headers().firstValue("Retry-After").map(String::trim).map(v -> {
-            try {
-                long seconds = Long.parseLong(v);
-                return seconds <= 0 ? 0 : Math.min(seconds, Long.MAX_VALUE / 1000) * 1000; // no overflow
-            } catch (NumberFormatException e) {
-                try {
-                    long at = java.time.ZonedDateTime.parse(v, java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME)
-                            .toInstant().toEpochMilli();
-                    return Math.max(0, at - System.currentTimeMillis());
-                } catch (java.time.format.DateTimeParseException notADate) {
-                    return -1L;
-                }
-            }
-        }).orElse(-1L);
+        return RetryAfter.millis(response.headers().firstValue("Retry-After").orElse(null));
     }
 
     private JsonNode data(String endpoint, HttpResponse<String> response) {

@@ -206,7 +206,7 @@ public class Ledger {
         for (int attempt = 0; attempt < 5; attempt++) {
             try {
                 writeSubmission(id, SubmissionState.PRESIGNED, submissionId, partnerSession, sdkSession, uploadUrl,
-                        uploadUrlExpiresAt);
+                        uploadUrlExpiresAt, false);
                 return new SubmissionHold(null, partnerSession, sdkSession);
             } catch (LedgerException e) {
                 if (!e.isDuplicateKey()) {
@@ -232,8 +232,8 @@ public class Ledger {
 
     /**
      * Notes that the input {@code id} is left in its source after a passing failure, and returns
-     * when its current run of such failures began (epoch ms): at the first one since the input last
-     * got a step further (see {@link #writeSubmission}), whichever process met it. Kept in the
+     * when its current run of such failures began (epoch ms): at the first one since the input's
+     * bytes were last stored (see {@link #writeSubmission}), whichever process met it. Kept in the
      * ledger, so neither a restart nor another instance of a cluster taking the input starts it anew.
      */
     public long noteDeferral(String id, long now) {
@@ -257,17 +257,20 @@ public class Ledger {
     public void markUploaded(String id, String submissionId, String partnerSessionId, String sdkSessionId,
                              String uploadUrl, Long uploadUrlExpiresAt) {
         writeSubmission(id, SubmissionState.UPLOADED, submissionId, partnerSessionId, sdkSessionId, uploadUrl,
-                uploadUrlExpiresAt);
+                uploadUrlExpiresAt, true);
     }
 
     /**
      * A row before its confirm moves to {@code state} with this submission, its session ids and
-     * upload URL. The input got a step further, so a run of passing failures it had is over.
+     * upload URL. With {@code runOver}, the bytes are stored, so a run of passing failures the input
+     * had is over. A presign does not end it: an input whose upload keeps failing presigns again
+     * each time its URL runs out, and the run must reach its window all the same.
      */
     private void writeSubmission(String id, SubmissionState state, String submissionId, String partnerSessionId,
-                                 String sdkSessionId, String uploadUrl, Long uploadUrlExpiresAt) {
+                                 String sdkSessionId, String uploadUrl, Long uploadUrlExpiresAt, boolean runOver) {
         requireOne(update("UPDATE ktp_submission SET state = ?, submission_id = ?, partner_session_id = ?,"
-                        + " sdk_session_id = ?, upload_url = ?, upload_url_expires_at = ?, deferred_since = NULL,"
+                        + " sdk_session_id = ?, upload_url = ?, upload_url_expires_at = ?,"
+                        + (runOver ? " deferred_since = NULL," : "")
                         + " updated_at = ? WHERE id = ?"
                         + " AND state IN (?, ?, ?)",
                 state.name(), submissionId, partnerSessionId, sdkSessionId, uploadUrl, uploadUrlExpiresAt,
@@ -646,8 +649,13 @@ public class Ledger {
         }
     }
 
+    /** At most {@code max} characters, and no NUL, which PostgreSQL refuses in text. */
     private static String truncate(String s, int max) {
-        return s == null || s.length() <= max ? s : s.substring(0, max);
+        if (s == null) {
+            return null;
+        }
+        String text = s.replace("\u0000", "");
+        return text.length() <= max ? text : text.substring(0, max);
     }
 
     private int update(String sql, Object... args) {

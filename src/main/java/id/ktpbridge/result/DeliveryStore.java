@@ -243,8 +243,13 @@ public class DeliveryStore {
         }
     }
 
+    /** At most 2000 characters, and no NUL, which PostgreSQL refuses in text (a binary error page). */
     private static String truncate(String s) {
-        return s == null || s.length() <= 2000 ? s : s.substring(0, 2000);
+        if (s == null) {
+            return null;
+        }
+        String text = s.replace("\u0000", "");
+        return text.length() <= 2000 ? text : text.substring(0, 2000);
     }
 
     private int update(String sql, Object... args) {

@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 
+import id.ktpbridge.RetryAfter;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerException;
@@ -41,6 +42,8 @@ public class Outbox {
     private static final Logger LOG = LoggerFactory.getLogger(Outbox.class);
     /** 4xx answers that are retried (see {@link #isPermanent}). */
     private static final Set<Integer> RETRIED_4XX = Set.of(401, 403, 404, 408, 425, 429);
+    /** The longest {@code Retry-After} of a target honoured; a longer one is cut to this. */
+    static final Duration MAX_RETRY_AFTER = Duration.ofHours(1);
 
     private final DeliveryStore store;
     private final Ledger ledger;
@@ -233,13 +236,25 @@ public class Outbox {
             if (metrics != null) {
                 metrics.deliveryFailed(target, false);
             }
-            long wait = backoff(previousAttempts + 1);
+            // a target that says when to come back (429, 503) is not asked before then
+            long wait = Math.max(backoff(previousAttempts + 1), retryAfter(failure));
             store.retryLater(ledgerId, target, System.currentTimeMillis() + wait, describe(failure));
             LOG.warn("Delivery of ledger {} to {} failed ({}); retrying in {} ms", ledgerId, target, summary(failure),
                     wait);
             return false;
         }
         return true;
+    }
+
+    /** The target's {@code Retry-After}, at most {@link #MAX_RETRY_AFTER}; -1 without one. */
+    static long retryAfter(Throwable failure) {
+        if (!(failure instanceof HttpOperationFailedException http) || http.getResponseHeaders() == null) {
+            return -1;
+        }
+        return http.getResponseHeaders().entrySet().stream()
+                .filter(h -> "Retry-After".equalsIgnoreCase(h.getKey()))
+                .mapToLong(h -> Math.min(RetryAfter.millis(h.getValue()), MAX_RETRY_AFTER.toMillis()))
+                .findFirst().orElse(-1);
     }
 
     long backoff(int attempts) {

@@ -42,6 +42,7 @@ public class Submitter {
     /** See {@link #retryWindow}. */
     public static final Duration DEFAULT_RETRY_WINDOW = Duration.ofMinutes(15);
     private volatile Duration retryWindow = DEFAULT_RETRY_WINDOW;
+    private volatile boolean waitOutUsedUpQuota;
     /** The first pause of a worker before it gives a failing input back; later ones grow up to the most. */
     static final Duration FIRST_DEFERRAL_PAUSE = Duration.ofSeconds(5);
     static final Duration MAX_DEFERRAL_PAUSE = Duration.ofMinutes(1);
@@ -83,6 +84,15 @@ public class Submitter {
         this.retryWindow = window;
     }
 
+    /**
+     * Whether a presign refused with {@code SUBMISSION_QUOTA_EXCEEDED} is waited out within the
+     * retry window, as a passing failure ({@code gtf.retry.quota-exceeded}, which retries it in
+     * place too), rather than failing the input.
+     */
+    public void waitOutUsedUpQuota(boolean waitOut) {
+        this.waitOutUsedUpQuota = waitOut;
+    }
+
     public void presign(Exchange exchange) {
         WorkItem work = work(exchange);
         deferIfPassing(work, () -> presign(work));
@@ -96,7 +106,7 @@ public class Submitter {
     public void confirm(Exchange exchange) {
         WorkItem work = work(exchange);
         // a confirm that got no answer is taken as confirmed (see below): what fails here for a
-        // passing reason is the upload again that a 422 asked for
+        // passing reason is one refused for now or never sent, or the upload again a 422 asked for
         deferIfPassing(work, () -> confirm(work));
     }
 
@@ -104,14 +114,16 @@ public class Submitter {
         try {
             step.run();
         } catch (GtfApiException | StorageUploadException e) {
-            boolean passing = e instanceof GtfApiException g ? g.isTransient() : ((StorageUploadException) e).isTransient();
+            boolean passing = e instanceof GtfApiException g
+                    ? g.isTransient() || g.isQuotaExceeded() && waitOutUsedUpQuota
+                    : ((StorageUploadException) e).isTransient();
             long window = retryWindow.toMillis();
             if (!passing || window <= 0) {
                 throw e;
             }
             long now = System.currentTimeMillis();
-            // the window runs from the first of the input's passing failures since it last got a
-            // step further, whichever process met it: how long an input waits for its next turn (many
+            // the window runs from the first of the input's passing failures since its bytes were
+            // last stored, whichever process met it: how long an input waits for its next turn (many
             // inputs, an open circuit) does not start it anew
             long since;
             try {
@@ -274,12 +286,17 @@ public class Submitter {
                     LOG.info("Confirm of submission {} answered 409: it is already confirmed", submissionId);
                     break;
                 }
-                if (e.isTransient()) {
+                if (e.isTransient() && e.mayHaveBeenApplied("confirm")) {
                     // no answer may still mean applied (a lost reply looks the same): failing the input
                     // and submitting the image again could have it processed twice, so the poller settles it
                     LOG.warn("Confirm of submission {} ended without an answer ({}): taken as confirmed; the"
                             + " poller confirms it again if it is still INITIATED", submissionId, e.getMessage());
                     break;
+                }
+                if (e.isTransient()) {
+                    // refused for now (throttled) or never sent (no token): not applied, so the input
+                    // waits in its source, uploaded, and confirms when taken again
+                    throw e;
                 }
                 if (e.afterUnansweredAttempt() && e.httpStatus() != 422 && e.httpStatus() != 404) {
                     // an earlier attempt may have been applied before its reply was lost: a later refusal

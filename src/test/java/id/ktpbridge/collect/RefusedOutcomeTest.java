@@ -154,7 +154,7 @@ class RefusedOutcomeTest {
     }
 
     @Test
-    void onlyAnEndpointsOwn4xxOtherThan401Or403EndsASubmission() {
+    void onlyAnEndpointsOwnEnveloped4xxOtherThan401Or403EndsASubmission() {
         assertTrue(Collector.refusedForGood(new GtfApiException("status", 404, "1543", "SUBMISSION_DOES_NOT_EXIST"),
                 "status"));
         assertTrue(Collector.refusedForGood(new GtfApiException("details", 400, "1552", "SUBMISSION_DOES_NOT_EXIST"),
@@ -165,6 +165,9 @@ class RefusedOutcomeTest {
                 new GtfApiException("details", 500, "900", "GENERIC_SERVICE_ERROR"),
                 new GtfApiException("details", 429, "429", "TOO_MANY_REQUESTS"),
                 new GtfApiException("user-token", 400, "1539", "MISSING_CLIENT_ID_OR_PASS_KEY"),
+                // a gateway's or proxy's own answer, without OneKYC's envelope
+                new GtfApiException("details", 404, null, null),
+                new GtfApiException("details", 408, null, null),
                 new GtfApiException("details", "HttpTimeoutException", null)}) {
             assertFalse(Collector.refusedForGood(retried, "details"), retried.getMessage());
         }

@@ -232,7 +232,7 @@ class LedgerTest {
     }
 
     @Test
-    void aRunOfDeferralsCountsFromItsFirstUntilTheInputGetsAStepFurther() {
+    void aRunOfDeferralsCountsFromItsFirstUntilTheBytesAreStored() {
         assertDeferralRuns(ledger, newRow(SubmissionState.RECEIVED));
     }
 
@@ -241,10 +241,10 @@ class LedgerTest {
         assertEquals(10_000L, ledger.noteDeferral(id, 10_000L));
         assertEquals(10_000L, ledger.noteDeferral(id, 99_000L), "however long the input waited for its next turn");
         ledger.holdSubmission(id, "sub-" + id, "p", "s", "https://storage.test/x", 1L);
-        assertEquals(120_000L, ledger.noteDeferral(id, 120_000L), "presigned since: a new run");
-        assertEquals(120_000L, ledger.noteDeferral(id, 130_000L));
+        assertEquals(10_000L, ledger.noteDeferral(id, 120_000L), "presigned again (its URL ran out): the same run");
         ledger.markUploaded(id, "sub-" + id, "p", "s", "https://storage.test/x", 1L);
         assertEquals(140_000L, ledger.noteDeferral(id, 140_000L), "uploaded since: a new run");
+        assertEquals(140_000L, ledger.noteDeferral(id, 150_000L));
     }
 
     @Test

@@ -7,11 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
 import javax.sql.DataSource;
 
+import id.ktpbridge.result.DeliveryStore;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.PostgresServer;
 import id.ktpbridge.testkit.Results;
@@ -59,6 +61,17 @@ class PostgresLedgerTest {
 
                 // claims and leases two instances contest, as each poll of a cluster does
                 DataSource ds = again.bean("ktpDataSource", DataSource.class);
+
+                // error texts with a NUL (a binary error page), which PostgreSQL refuses in text, are still recorded
+                DeliveryStore deliveries = new DeliveryStore(ds);
+                deliveries.enqueue(id, List.of("http"), 60_000);
+                deliveries.refused(id, "http", "HTTP 400 \u0000\u0001binary");
+                assertEquals(Map.of(DeliveryStore.REFUSED, 1), deliveries.counts().get("http"));
+                String other = UUID.randomUUID().toString();
+                again.ledger().insert(LedgerTest.input(other, other + ".png"), SubmissionState.RECEIVED);
+                assertTrue(again.ledger().markEnded(other, SubmissionState.FAILED, "GTF_PRESIGN_FAILED",
+                        "refused: \u0000"));
+
                 assertTrue(new LedgerIdempotentRepository(ds, "s3", 60_000, "node-a").add("in/u9105.png"));
                 assertFalse(new LedgerIdempotentRepository(ds, "s3", 60_000, "node-b").add("in/u9105.png"));
                 assertTrue(new Leases(ds, "node-a").tryHold("contested", 60_000));

@@ -118,6 +118,24 @@ class FlakyApiTest {
     }
 
     @Test
+    void aUsedUpQuotaIsWaitedOutWhenSoConfigured() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.retry.max-attempts", "2",
+                "gtf.retry.quota-exceeded", "true", "gtf.circuit-breaker.failure-threshold", "1000"))) {
+            app.sandbox().settings().setFailureStatuses(List.of(429));
+            app.sandbox().settings().setFailureRate("presign", 1.0);
+            Results.drop(app.inbox(), "u8107.png", SampleImages.card("u8107.png", "png"));
+            // two rounds of attempts refused with SUBMISSION_QUOTA_EXCEEDED: given back, not failed
+            await().atMost(Duration.ofSeconds(30)).until(() -> app.sandbox().injectedFailures("presign") >= 4);
+            assertEquals(0, Results.count(app.results()), "no result while the quota is used up");
+            assertTrue(Files.exists(app.inbox().resolve("u8107.png")), "the input waits in its source");
+
+            app.sandbox().settings().setFailureRate("presign", 0.0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+        }
+    }
+
+    @Test
     void aStorageOutageIsWaitedOutOnTheSameSubmission() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.retry.max-attempts", "2"))) {
             app.sandbox().settings().setFailureStatuses(List.of(503));
@@ -146,6 +164,22 @@ class FlakyApiTest {
             assertEquals("FAILED", result.path("status").asText(), result.toString());
             assertEquals("GTF_PRESIGN_FAILED", result.path("reasonCode").asText());
             assertTrue(app.sandbox().injectedFailures("presign") >= 4, "tried again before it failed");
+        }
+    }
+
+    @Test
+    void aStorageOutageLongerThanTheRetryWindowFailsTheInputThoughItsUrlsRunOut() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.retry.max-attempts", "2",
+                "ktp.submit.retry-window", "3s"))) {
+            app.sandbox().settings().setFailureStatuses(List.of(503));
+            app.sandbox().settings().setFailureRate("storage", 1.0);
+            // URLs shorter than the margin a stored one must have left: each turn of the input presigns anew
+            app.sandbox().settings().setUrlExpirySeconds(2);
+            Results.drop(app.inbox(), "u8106.png", SampleImages.card("u8106.png", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("FAILED", result.path("status").asText(), result.toString());
+            assertTrue(app.sandbox().submissionCount() >= 2, "presigned again during the outage");
         }
     }
 

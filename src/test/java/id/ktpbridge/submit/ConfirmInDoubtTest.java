@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -100,6 +101,25 @@ class ConfirmInDoubtTest {
             assertEquals("COMPLETED", result.path("status").asText(), result.toString());
             assertOneConfirmedSubmission(app.sandbox());
             assertEquals(refused, app.sandbox().injectedFailures("confirm"));
+        }
+    }
+
+    @Test
+    void aConfirmRefusedAsThrottledIsNotTakenAsConfirmed() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, props())) {
+            // an answer that says the confirm was not applied: the input waits in its source, uploaded
+            app.sandbox().settings().setFailureStatuses(List.of(429));
+            app.sandbox().settings().setFailureRate("confirm", 1.0);
+            Results.drop(app.inbox(), "u3306.png", SampleImages.card("u3306.png", "png"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> app.sandbox().injectedFailures("confirm") >= 1);
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> app.ledger()
+                    .createdSince(0).stream().allMatch(r -> r.state() == SubmissionState.UPLOADED));
+            assertTrue(Files.exists(app.inbox().resolve("u3306.png")), "the input waits in its source");
+
+            app.sandbox().settings().setFailureRate("confirm", 0.0);
+            JsonNode result = awaitResult(app);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertOneConfirmedSubmission(app.sandbox());
         }
     }
 

@@ -143,6 +143,22 @@ class TargetsTest {
     }
 
     @Test
+    void aRetryAfterOfTheTargetIsHonouredWithoutHoldingUpAWorker() throws Exception {
+        try (RecordingHttpServer http = new RecordingHttpServer();
+             BridgeApp app = BridgeApp.start(dataDir, targets(http, ""))) {
+            http.answer(503);
+            http.retryAfter("3600");
+            drop(app, "u5105.png");
+            // the attempt ends at once and the next one is due in an hour; no thread sleeps meanwhile
+            await().atMost(Duration.ofSeconds(30)).until(() -> lastErrors(app).contains("HTTP 503"));
+            long due = nextAttemptAt(app, "http");
+            assertTrue(due > System.currentTimeMillis() + 3_500_000, "next attempt at " + due);
+            assertEquals(1, http.received().size());
+            assertEquals(Map.of(DeliveryStore.DELIVERED, 1), deliveries(app).get("file"));
+        }
+    }
+
+    @Test
     void aClientErrorIsRecordedAsRefusedAndNotRetried() throws Exception {
         try (LogCapture log = new LogCapture(); RecordingHttpServer http = new RecordingHttpServer();
              BridgeApp app = BridgeApp.start(dataDir, targets(http, ""))) {
@@ -264,6 +280,18 @@ class TargetsTest {
                 errors.append(rs.getString(1)).append('\n');
             }
             return errors.toString();
+        }
+    }
+
+    private static long nextAttemptAt(BridgeApp app, String target) throws Exception {
+        try (Connection c = app.bean("ktpDataSource", javax.sql.DataSource.class).getConnection();
+             java.sql.PreparedStatement ps = c.prepareStatement(
+                     "SELECT next_attempt_at FROM ktp_delivery WHERE target = ?")) {
+            ps.setString(1, target);
+            try (ResultSet rs = ps.executeQuery()) {
+                assertTrue(rs.next(), "a delivery row for " + target);
+                return rs.getLong(1);
+            }
         }
     }
 

@@ -28,6 +28,7 @@ public final class RecordingHttpServer implements AutoCloseable {
     private final HttpServer server;
     private final List<Request> received = new CopyOnWriteArrayList<>();
     private final AtomicInteger status = new AtomicInteger(200);
+    private volatile String retryAfter;
 
     public RecordingHttpServer() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -43,6 +44,11 @@ public final class RecordingHttpServer implements AutoCloseable {
     /** Status answered from now on (200 = accept). */
     public void answer(int httpStatus) {
         status.set(httpStatus);
+    }
+
+    /** A {@code Retry-After} value sent with every answer other than 2xx from now on (null: none). */
+    public void retryAfter(String value) {
+        retryAfter = value;
     }
 
     public List<Request> received() {
@@ -69,6 +75,10 @@ public final class RecordingHttpServer implements AutoCloseable {
         byte[] reply = (answer / 100 == 2 ? "{\"ok\":true}" : "{\"error\":\"test says " + answer + "\"}")
                 .getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().add("Content-Type", "application/json");
+        String wait = retryAfter;
+        if (wait != null && answer / 100 != 2) {
+            exchange.getResponseHeaders().add("Retry-After", wait);
+        }
         exchange.sendResponseHeaders(answer, reply.length);
         exchange.getResponseBody().write(reply);
         exchange.close();
