@@ -426,13 +426,14 @@ public class BridgeConfiguration implements CamelConfiguration {
                         // the file grew ~60 KB per image under steady load); not 0, with which H2 can
                         // free a page a concurrent reader still follows ("Chunk ... not found")
                         + ";DB_CLOSE_ON_EXIT=FALSE;QUERY_CACHE_SIZE=32;RETENTION_TIME=1000");
-        return pool(context, url, s.string("ktp.db.user", "sa"), s.string("ktp.db.password", ""),
+        return pool(s, context, url, s.string("ktp.db.user", "sa"), s.string("ktp.db.password", ""),
                 s.integer("ktp.db.max-connections", 32), "ktp-ledger");
     }
 
-    private static DataSource pool(CamelContext context, String url, String user, String password, int size,
-                                   String name) throws Exception {
-        DataSources.Pool pool = DataSources.create(url, user, password, size, name);
+    private static DataSource pool(Settings s, CamelContext context, String url, String user, String password,
+                                   int size, String name) throws Exception {
+        DataSources.Pool pool = DataSources.create(url, user, password, size, name,
+                s.duration("ktp.db.socket-timeout", Duration.ofMinutes(2)));
         context.addService(new ServiceSupport() {
             @Override
             protected void doStop() throws Exception {
@@ -478,7 +479,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         // in the ledger's own database, a row lost with the ledger's last commits is sent again
         Runnable durable = () -> { };
         if (s.optional("ktp.results.jdbc.url").isPresent()) {
-            resultsDb = pool(context, s.string("ktp.results.jdbc.url"), s.string("ktp.results.jdbc.user", ""),
+            resultsDb = pool(s, context, s.string("ktp.results.jdbc.url"), s.string("ktp.results.jdbc.user", ""),
                     s.string("ktp.results.jdbc.password", ""), s.integer("ktp.results.jdbc.max-connections", 8),
                     "ktp-results");
             if (targets.contains("jdbc")) {

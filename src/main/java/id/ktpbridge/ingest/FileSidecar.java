@@ -93,7 +93,8 @@ public class FileSidecar {
         }
         JsonNode node;
         try {
-            node = json.readTree(sidecarJson);
+            // a byte-order mark (Windows editors write one) is no part of the JSON
+            node = json.readTree(sidecarJson.startsWith("\uFEFF") ? sidecarJson.substring(1) : sidecarJson);
         } catch (IOException e) {
             exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, NOT_JSON);
             return;
@@ -110,7 +111,13 @@ public class FileSidecar {
                 exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "'metadata' must be a JSON object");
                 return;
             }
-            exchange.getMessage().setHeader(InputHeaders.METADATA, metadata.toString());
+            String written = metadata.toString();
+            if (written.length() > MAX_SIDECAR_BYTES) {
+                // as the ledger keeps it: numbers can come out longer than they went in (1e-7 as 1.0E-7)
+                exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, TOO_LARGE);
+                return;
+            }
+            exchange.getMessage().setHeader(InputHeaders.METADATA, written);
         }
     }
 

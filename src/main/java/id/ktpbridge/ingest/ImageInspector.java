@@ -145,6 +145,11 @@ public class ImageInspector {
         boolean complete = type.equals("image/png")
                 ? endsWith(tail, tailLen, PNG_END)
                 : containsNear(tail, tailLen, JPEG_END);
+        // bytes after the end marker (a motion photo's video) are allowed: walk to the marker. The
+        // file is the input itself or its copy, written through as it was read
+        if (!complete && file != null && Files.isRegularFile(file)) {
+            complete = ImageEnd.reached(file, type);
+        }
         if (!complete) {
             return rejected(file, size, digest, RejectReason.CORRUPT_IMAGE,
                     type.equals("image/png") ? "no IEND chunk at the end" : "no end-of-image marker at the end");

@@ -1,5 +1,7 @@
 package id.ktpbridge.ledger;
 
+import java.time.Duration;
+
 import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariConfig;
@@ -19,8 +21,24 @@ public final class DataSources {
     public record Pool(DataSource dataSource, AutoCloseable closer) {
     }
 
+    /** A pool without a socket timeout (see below). */
     public static Pool create(String url, String user, String password, int maxConnections, String name) {
+        return create(url, user, password, maxConnections, name, Duration.ZERO);
+    }
+
+    /**
+     * @param socketTimeout on PostgreSQL, how long a statement waits for the server's answer before
+     *     its connection counts as lost (0: for ever). A server that went away without closing the
+     *     connection (a host crash, a failover to a new address) never answers: without a limit the
+     *     caller waits for good. A {@code socketTimeout} in the URL wins.
+     */
+    public static Pool create(String url, String user, String password, int maxConnections, String name,
+                              Duration socketTimeout) {
         HikariConfig config = new HikariConfig();
+        if (url.startsWith("jdbc:postgresql:") && !socketTimeout.isZero()) {
+            config.addDataSourceProperty("socketTimeout", String.valueOf(Math.max(1, socketTimeout.toSeconds())));
+            config.addDataSourceProperty("tcpKeepAlive", "true");
+        }
         config.setJdbcUrl(H2FileUrls.forLedger(url));
         config.setUsername(user);
         config.setPassword(password);

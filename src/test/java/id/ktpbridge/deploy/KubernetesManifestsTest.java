@@ -114,6 +114,19 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void theGracePeriodCoversThePreStopPauseAndTheBundlesOwnStop() {
+        assertEquals(List.of(), gracePeriodProblems(Manifests.load(K8S), BundleProperties.load()));
+    }
+
+    @Test
+    void aGracePeriodShorterThanPauseAndStopIsCaught() {
+        List<String> problems = gracePeriodProblems(mutated("deployment.yaml",
+                yaml -> replaceOnce(yaml, "terminationGracePeriodSeconds: 45", "terminationGracePeriodSeconds: 20")),
+                BundleProperties.load());
+        assertEquals(1, problems.size(), problems.toString());
+    }
+
+    @Test
     void secretHoldsPlaceholdersOnly() {
         assertEquals(List.of(), secretPlaceholderProblems(Manifests.load(K8S)));
     }
@@ -546,6 +559,31 @@ class KubernetesManifestsTest {
                 String url = bundle.effective("ktp.db.url", env);
                 if (url == null || !url.startsWith("jdbc:postgresql://")) {
                     problems.add(where + ": ktp.db.url (" + url + ") is no PostgreSQL database the replicas share");
+                }
+            }
+        }
+        return problems;
+    }
+
+    /**
+     * SIGKILL must not come before the preStop pause and the bundle's own stop
+     * ({@code camel.main.shutdown-timeout}) are over, or in-flight submissions are cut off.
+     */
+    static List<String> gracePeriodProblems(Manifests m, BundleProperties bundle) {
+        List<String> problems = new ArrayList<>();
+        for (Doc d : m.ofKind("Deployment")) {
+            Map<String, Object> podSpec = map(path(d.body, "spec", "template", "spec"));
+            Object grace = podSpec.get("terminationGracePeriodSeconds");
+            long graceSeconds = grace instanceof Number n ? n.longValue() : 30; // Kubernetes' default
+            for (Map<String, Object> c : containers(d)) {
+                Object pause = path(c, "lifecycle", "preStop", "sleep", "seconds");
+                long pauseSeconds = pause instanceof Number n ? n.longValue() : 0;
+                String stop = bundle.effective("camel.main.shutdown-timeout", environment(m, c));
+                long stopSeconds = stop == null ? 45 : Long.parseLong(stop.trim()); // Camel's default
+                if (graceSeconds < pauseSeconds + stopSeconds + 5) {
+                    problems.add("Deployment " + d.name() + " container " + c.get("name") + ": grace period "
+                            + graceSeconds + " s < preStop " + pauseSeconds + " s + shutdown-timeout " + stopSeconds
+                            + " s + 5 s");
                 }
             }
         }

@@ -159,6 +159,47 @@ class ImageInspectorTest {
     }
 
     @Test
+    void bytesAfterTheEndMarkerAreAllowed() throws Exception {
+        // a motion photo: the JPEG, then a video; a PNG with a trailer
+        byte[] trailer = new byte[5000];
+        new java.util.Random(7).nextBytes(trailer);
+        for (String format : new String[] {"jpg", "png"}) {
+            byte[] image = concat(SampleImages.card("trailer-" + format, format), trailer);
+            String type = format.equals("png") ? "image/png" : "image/jpeg";
+            assertAcceptedAs(inspector.inspectFile(Files.write(dir.resolve("u1." + format), image)), image, type);
+            assertAcceptedAs(inspector.inspectStream(new ByteArrayInputStream(image), dir.resolve("spool." + format)),
+                    image, type);
+        }
+    }
+
+    @Test
+    void anImageCutShortIsCorruptThoughAThumbnailInsideItEnds() throws Exception {
+        byte[] jpeg = SampleImages.card("cut", "jpg");
+        // an APP1 segment (where EXIF keeps its thumbnail) holding a small JPEG of its own, end marker included
+        byte[] thumbnail = {(byte) 0xFF, (byte) 0xD8, 1, 2, 3, (byte) 0xFF, (byte) 0xD9};
+        byte[] app1 = concat(new byte[] {(byte) 0xFF, (byte) 0xE1, 0, (byte) (thumbnail.length + 2)}, thumbnail);
+        byte[] withThumbnail = concat(concat(new byte[] {(byte) 0xFF, (byte) 0xD8}, app1),
+                java.util.Arrays.copyOfRange(jpeg, 2, jpeg.length));
+        assertAcceptedAs(inspector.inspectFile(Files.write(dir.resolve("whole.jpg"), withThumbnail)), withThumbnail,
+                "image/jpeg");
+
+        byte[] cut = java.util.Arrays.copyOf(withThumbnail, withThumbnail.length * 2 / 3);
+        Inspection result = inspector.inspectFile(Files.write(dir.resolve("cut.jpg"), cut));
+        assertEquals(RejectReason.CORRUPT_IMAGE, result.rejection());
+
+        byte[] png = SampleImages.card("cut", "png");
+        byte[] cutPng = java.util.Arrays.copyOf(png, png.length - 20);
+        assertEquals(RejectReason.CORRUPT_IMAGE,
+                inspector.inspectFile(Files.write(dir.resolve("cut.png"), cutPng)).rejection());
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] both = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, both, a.length, b.length);
+        return both;
+    }
+
+    @Test
     void oversizedStreamStopsReading() throws Exception {
         CountingEndlessJpeg endless = new CountingEndlessJpeg();
 

@@ -49,6 +49,16 @@ class SftpPartsTest {
         assertEquals("'metadata' must be a JSON object", header(applied("{\"metadata\":\"x\"}"), InputHeaders.SIDECAR_ERROR));
         assertEquals(FileSidecar.TOO_LARGE,
                 header(applied("{\"a\":\"" + "x".repeat(70_000) + "\"}"), InputHeaders.SIDECAR_ERROR));
+
+        // a byte-order mark before the JSON, as Windows editors write it
+        Exchange marked = applied("\uFEFF{\"partnerUserId\":\"c-2\"}");
+        assertEquals("c-2", header(marked, InputHeaders.PARTNER_USER_ID));
+        assertNull(header(marked, InputHeaders.SIDECAR_ERROR));
+        // under the limit as sent, over it as the ledger would keep it (1e-7 is written 1.0E-7)
+        String numbers = "1e-7,".repeat(12_000);
+        String grows = "{\"metadata\":{\"a\":[" + numbers.substring(0, numbers.length() - 1) + "]}}";
+        assertTrue(grows.length() < FileSidecar.MAX_SIDECAR_BYTES);
+        assertEquals(FileSidecar.TOO_LARGE, header(applied(grows), InputHeaders.SIDECAR_ERROR));
     }
 
     @Test

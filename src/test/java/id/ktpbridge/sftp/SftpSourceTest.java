@@ -453,6 +453,14 @@ class SftpSourceTest {
                 await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(3))
                         .until(() -> Results.count(app.results()) == 2);
                 assertEquals(1, app.sandbox().submissionCount());
+
+                // readiness hears of the server from the first listing only: the second one polls
+                // seldom, and its back-off after one failed listing would keep the instance unready long
+                String health = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create(app.managementUrl("/observe/health?exposureLevel=full"))).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                assertTrue(health.contains("consumer:ingest-sftp\""), health);
+                assertFalse(health.contains("consumer:ingest-sftp-oversized"), health);
             }
         }
     }

@@ -78,6 +78,10 @@ public final class PostgresServer implements AutoCloseable {
         running = true;
     }
 
+    public int port() {
+        return port;
+    }
+
     public String jdbcUrl(String database) {
         return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
     }
