@@ -1,6 +1,7 @@
 package id.ktpbridge.ops;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -19,7 +20,10 @@ import org.apache.camel.support.service.ServiceSupport;
  */
 public class LedgerSnapshot extends ServiceSupport {
 
-    /** One reading of the ledger; {@code at} is when it was taken (epoch ms). */
+    /**
+     * One reading of the ledger; {@code deliveries} holds the PENDING and REFUSED rows by target and
+     * state; {@code at} is when it was taken (epoch ms).
+     */
     public record Values(Map<String, Integer> states, long open, long pollsDue, long pollsOverdue,
                          Map<String, Map<String, Integer>> deliveries, long at) {
     }
@@ -69,7 +73,7 @@ public class LedgerSnapshot extends ServiceSupport {
             long[] polls = ledger.pollBacklog(now);
             values = new Values(Map.copyOf(ledger.stateCounts()),
                     ledger.openCounts().values().stream().mapToLong(Integer::longValue).sum(), polls[0], polls[1],
-                    Map.copyOf(deliveries.counts()), now);
+                    Map.copyOf(deliveries.counts(List.of(DeliveryStore.PENDING, DeliveryStore.REFUSED))), now);
             error = null;
         } catch (RuntimeException e) {
             error = e.getMessage();

@@ -62,6 +62,11 @@ class ObservabilityTest {
             assertTrue(metrics.contains("ktp_deliveries_pending{target=\"file\"} 0.0"), metrics);
             assertTrue(metrics.contains("ktp_onekyc_circuit_open{endpoint=\"presign\"} 0.0"), metrics);
             assertTrue(metrics.contains("camel_exchanges"), "Camel's own metrics are there too");
+
+            // the readings count the delivery rows that are exported, not the delivered ones
+            id.ktpbridge.result.DeliveryStore store = app.bean("outbox", id.ktpbridge.result.Outbox.class).store();
+            assertEquals(java.util.Map.of("file", java.util.Map.of("DELIVERED", 3)), store.counts());
+            assertEquals(java.util.Map.of(), store.counts(java.util.List.of("PENDING", "REFUSED")));
         }
     }
 
