@@ -17,6 +17,7 @@ import javax.sql.DataSource;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.batch.BatchMonitor;
+import id.ktpbridge.batch.DropFolder;
 import id.ktpbridge.batch.ProgressReporter;
 import id.ktpbridge.collect.CallbackAuth;
 import id.ktpbridge.collect.CallbackReceiver;
@@ -285,12 +286,12 @@ public class BridgeConfiguration implements CamelConfiguration {
             context.addStartupListener((ctx, alreadyStarted) -> CallbackNotReady.install(ctx,
                     CALLBACK_PATH, s.string("ktp.callback.methods", "POST")));
         }
-        registry.bind("progressReporter", new ProgressReporter(ledger));
+        DropFolder dropFolder = new DropFolder(s.path("ktp.source.dir"), s.string("ktp.source.include"));
+        registry.bind("progressReporter", new ProgressReporter(ledger, dropFolder::waiting));
         observability(context, registry, ledger, gtf, outbox, publisher, targets);
         if (s.flag("ktp.exit-when-done", false)) {
             BatchMonitor monitor = new BatchMonitor(context, ledger, outbox::pendingCount, outbox.store()::refusedSince,
-                    s.duration("ktp.batch.delivery-wait", Duration.ofMinutes(2)), s.path("ktp.source.dir"),
-                    s.string("ktp.source.include"),
+                    s.duration("ktp.batch.delivery-wait", Duration.ofMinutes(2)), dropFolder,
                     s.duration("ktp.batch.max-wait", Duration.ofMinutes(35)), Duration.ofMillis(100), main::finish);
             context.addStartupListener((ctx, alreadyStarted) -> monitor.start());
         }

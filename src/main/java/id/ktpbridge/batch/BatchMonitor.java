@@ -1,18 +1,13 @@
 package id.ktpbridge.batch;
 
-import java.io.IOException;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.BiConsumer;
 import java.util.function.IntSupplier;
 import java.util.function.LongToIntFunction;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.result.ResultStatus;
@@ -37,8 +32,7 @@ public class BatchMonitor implements Runnable {
 
     private final CamelContext context;
     private final Ledger ledger;
-    private final Path sourceDir;
-    private final Pattern include;
+    private final DropFolder dropFolder;
     private final Duration maxWait;
     private final Duration checkEvery;
     private final BiConsumer<Integer, String> finish;
@@ -52,15 +46,14 @@ public class BatchMonitor implements Runnable {
      * @param deliveryWait how long pending deliveries alone keep the run open
      */
     public BatchMonitor(CamelContext context, Ledger ledger, IntSupplier pendingDeliveries,
-                        LongToIntFunction refusedSince, Duration deliveryWait, Path sourceDir, String includePattern,
+                        LongToIntFunction refusedSince, Duration deliveryWait, DropFolder dropFolder,
                         Duration maxWait, Duration checkEvery, BiConsumer<Integer, String> finish) {
         this.context = context;
         this.pendingDeliveries = pendingDeliveries;
         this.refusedSince = refusedSince;
         this.deliveryWait = deliveryWait;
         this.ledger = ledger;
-        this.sourceDir = sourceDir;
-        this.include = Pattern.compile(includePattern);
+        this.dropFolder = dropFolder;
         this.maxWait = maxWait;
         this.checkEvery = checkEvery;
         this.finish = finish;
@@ -88,7 +81,7 @@ public class BatchMonitor implements Runnable {
                     // still due to a target (a retry, or one a killed run had taken) keeps the batch open too,
                     // for at most ktp.batch.delivery-wait once nothing else is left
                     done = context.getInflightRepository().size() == 0 && ledger.openCounts().isEmpty()
-                            && !anyFileWaiting();
+                            && !dropFolder.anyWaiting();
                     delivered = done && pendingDeliveries.getAsInt() == 0;
                     ledgerAway = false;
                 } catch (RuntimeException e) {
@@ -132,7 +125,7 @@ public class BatchMonitor implements Runnable {
 
     /** Prints the summary; returns the exit code. */
     int report(PrintStream out) {
-        long waiting = waitingFiles();
+        long waiting = dropFolder.waiting();
         Map<String, Integer> open = ledger.openCounts();
         BatchSummary summary = new BatchSummary(out);
         // this run's inputs: those it took, and those of an earlier run it gave their result (resumed)
@@ -173,39 +166,5 @@ public class BatchMonitor implements Runnable {
         }
         out.flush();
         return !complete ? 1 : withoutVerdict > 0 ? EXIT_WITHOUT_VERDICT : 0;
-    }
-
-    private boolean anyFileWaiting() {
-        if (!Files.isDirectory(sourceDir)) {
-            return false;
-        }
-        try (Stream<Path> files = Files.list(sourceDir)) {
-            return files.anyMatch(p -> takenByTheSource(p) && Files.isRegularFile(p));
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    private long waitingFiles() {
-        if (!Files.isDirectory(sourceDir)) {
-            return 0;
-        }
-        try (Stream<Path> files = Files.list(sourceDir)) {
-            return files.filter(Files::isRegularFile)
-                    .filter(this::takenByTheSource)
-                    .count();
-        } catch (IOException e) {
-            return 0;
-        }
-    }
-
-    /**
-     * Whether the file route takes this file: its name matches {@code ktp.source.include} and is not
-     * hidden (Camel's file consumer never takes a name starting with a dot, such as the {@code ._}
-     * files a Mac copies next to each image).
-     */
-    private boolean takenByTheSource(Path file) {
-        String name = file.getFileName().toString();
-        return !name.startsWith(".") && include.matcher(name).matches();
     }
 }

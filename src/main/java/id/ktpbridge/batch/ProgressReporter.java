@@ -1,6 +1,7 @@
 package id.ktpbridge.batch;
 
 import java.time.Duration;
+import java.util.function.LongSupplier;
 
 import id.ktpbridge.ledger.Ledger;
 import org.slf4j.Logger;
@@ -10,7 +11,7 @@ import org.slf4j.LoggerFactory;
  * A periodic progress line for long batches: inputs seen since start (and inputs of earlier runs
  * finished since, resumed after a stop), submitted, completed, failed (a FAILED, REJECTED or
  * TIMED_OUT result), the completion rate over the last period and an ETA for what is still open
- * (open inputs of earlier runs included). Quiet when nothing is happening. The figures are counted by
+ * (open inputs of earlier runs included, and the files waiting in the drop folder). Quiet when nothing is happening. The figures are counted by
  * the database, so a long-running instance reads no rows for them.
  */
 public class ProgressReporter {
@@ -18,30 +19,41 @@ public class ProgressReporter {
     private static final Logger LOG = LoggerFactory.getLogger(ProgressReporter.class);
 
     private final Ledger ledger;
+    private final LongSupplier waitingInSource;
     private final long startedAt = System.currentTimeMillis();
     private long lastEnded;
     private long lastAt = startedAt;
 
-    public ProgressReporter(Ledger ledger) {
+    /**
+     * @param waitingInSource files waiting in the drop folder, most of them not in the ledger yet (a
+     *     source hands the workers only as many as they can take). Counted into the ETA; those taken
+     *     but not yet moved (at most twice {@code ktp.concurrency}) are counted twice
+     */
+    public ProgressReporter(Ledger ledger, LongSupplier waitingInSource) {
         this.ledger = ledger;
+        this.waitingInSource = waitingInSource;
     }
 
     /** Camel bean method for the progress timer. */
     public synchronized void report() {
         Ledger.Progress p = ledger.progressOfRun(startedAt);
         long open = ledger.openCounts().values().stream().mapToLong(Integer::longValue).sum();
+        long waiting = waitingInSource.getAsLong();
         long now = System.currentTimeMillis();
-        // the rate covers the time since the last tick, printed or not
-        double perSecond = (p.ended() - lastEnded) * 1000.0 / Math.max(1, now - lastAt);
+        // the rate covers the time since the last tick, printed or not; never below 0 (the retention
+        // may have removed rows of this run meanwhile)
+        double perSecond = Math.max(0, p.ended() - lastEnded) * 1000.0 / Math.max(1, now - lastAt);
         boolean moved = p.ended() != lastEnded;
         lastEnded = p.ended();
         lastAt = now;
-        if (!moved && open == 0) {
+        long left = open + waiting;
+        if (!moved && left == 0) {
             return;
         }
-        String eta = open == 0 ? "-" : perSecond <= 0 ? "unknown" : format(Duration.ofSeconds((long) (open / perSecond)));
-        LOG.info("Progress: seen {}, submitted {}, completed {}, failed/rejected {}, open {}, rate {}/s, ETA {}",
-                p.seen(), p.submitted(), p.ended() - p.failed(), p.failed(), open, String.format("%.1f", perSecond), eta);
+        String eta = left == 0 ? "-" : perSecond <= 0 ? "unknown" : format(Duration.ofSeconds((long) (left / perSecond)));
+        LOG.info("Progress: seen {}, submitted {}, completed {}, failed/rejected {}, open {}, waiting in the drop"
+                        + " folder {}, rate {}/s, ETA {}", p.seen(), p.submitted(), p.ended() - p.failed(), p.failed(),
+                open, waiting, String.format("%.1f", perSecond), eta);
     }
 
     private static String format(Duration d) {

@@ -129,8 +129,8 @@ class BatchMonitorTest {
     }
 
     private BatchMonitor monitor(Duration maxWait) {
-        return new BatchMonitor(new DefaultCamelContext(), ledger, () -> 0, since -> 0, Duration.ofSeconds(1), inbox,
-                ".*\\.png", maxWait, Duration.ofMillis(20), (code, text) -> {
+        return new BatchMonitor(new DefaultCamelContext(), ledger, () -> 0, since -> 0, Duration.ofSeconds(1),
+                new DropFolder(inbox, ".*\\.png"), maxWait, Duration.ofMillis(20), (code, text) -> {
                     exitCode = code;
                     finished.complete(text);
                 });

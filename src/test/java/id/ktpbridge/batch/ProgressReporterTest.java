@@ -22,7 +22,7 @@ class ProgressReporterTest {
                 + ";DB_CLOSE_DELAY=-1", "sa", "");
         SchemaMigrator.migrate(ds);
         Ledger ledger = new Ledger(ds);
-        ProgressReporter progress = new ProgressReporter(ledger);
+        ProgressReporter progress = new ProgressReporter(ledger, () -> 0);
         String open = insert(ledger, SubmissionState.RECEIVED);
         insert(ledger, SubmissionState.REJECTED);
         try (LogCapture logs = new LogCapture()) {
@@ -51,7 +51,7 @@ class ProgressReporterTest {
         try (var c = ds.getConnection(); var ps = c.prepareStatement("UPDATE ktp_submission SET created_at = 1")) {
             ps.executeUpdate();
         }
-        ProgressReporter progress = new ProgressReporter(ledger);
+        ProgressReporter progress = new ProgressReporter(ledger, () -> 0);
         try (LogCapture logs = new LogCapture()) {
             progress.report();
             assertTrue(logs.text().contains("seen 0, submitted 0, completed 0, failed/rejected 0, open 1"), logs.text());
@@ -68,6 +68,37 @@ class ProgressReporterTest {
             progress.report();
             last = logs.text().substring(logs.text().lastIndexOf("Progress:"));
             assertTrue(last.contains("seen 3, submitted 0, completed 0, failed/rejected 3, open 0"), last);
+        } finally {
+            ds.dispose();
+        }
+    }
+
+    @Test
+    void filesWaitingInTheDropFolderCountIntoTheEtaAndTheRateNeverGoesBelowZero() throws Exception {
+        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:progress-" + UUID.randomUUID()
+                + ";DB_CLOSE_DELAY=-1", "sa", "");
+        SchemaMigrator.migrate(ds);
+        Ledger ledger = new Ledger(ds);
+        java.util.concurrent.atomic.AtomicLong waiting = new java.util.concurrent.atomic.AtomicLong(5000);
+        ProgressReporter progress = new ProgressReporter(ledger, waiting::get);
+        try (LogCapture logs = new LogCapture()) {
+            progress.report();
+            insert(ledger, SubmissionState.REJECTED);
+            insert(ledger, SubmissionState.REJECTED);
+            Thread.sleep(50);
+            progress.report();
+            String last = logs.text().substring(logs.text().lastIndexOf("Progress:"));
+            // nothing open in the ledger, but 5000 files still to take: an ETA for them, not "-"
+            assertTrue(last.contains("open 0, waiting in the drop folder 5000"), last);
+            assertFalse(last.contains("ETA -"), last);
+
+            // the retention removed rows this run had counted: no negative rate
+            try (var c = ds.getConnection(); var ps = c.prepareStatement("DELETE FROM ktp_submission")) {
+                ps.executeUpdate();
+            }
+            progress.report();
+            last = logs.text().substring(logs.text().lastIndexOf("Progress:"));
+            assertTrue(last.contains("rate 0.0/s, ETA unknown"), last);
         } finally {
             ds.dispose();
         }
