@@ -1,10 +1,14 @@
 package id.ktpbridge.ledger;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -53,8 +57,28 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
         this.owner = owner;
     }
 
+    /** {@code ktp_processed_input.input_key} holds this many characters; a longer key is stored hashed. */
+    static final int MAX_INPUT_KEY = 1024;
+
+    /**
+     * The key as stored: itself, or {@code sha256:<hex>} of it when longer than the column (a deep
+     * SFTP path, a long S3 key with its bucket and version).
+     */
+    public static String storedKey(String key) {
+        if (key.length() <= MAX_INPUT_KEY) {
+            return key;
+        }
+        try {
+            return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(key.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     @Override
-    public boolean add(String key) {
+    public boolean add(String input) {
+        String key = storedKey(input);
         long now = System.currentTimeMillis();
         execute("DELETE FROM ktp_processed_input WHERE repository = ? AND input_key = ? AND confirmed_at IS NULL"
                 + " AND created_at < ?", key, now - claimTtlMillis);
@@ -88,7 +112,8 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
     }
 
     @Override
-    public boolean contains(String key) {
+    public boolean contains(String input) {
+        String key = storedKey(input);
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("SELECT 1 FROM ktp_processed_input WHERE repository = ?"
                      + " AND input_key = ? AND (confirmed_at IS NOT NULL OR created_at >= ?)")) {
@@ -112,7 +137,8 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
      * @return whether a claim was dropped
      */
     @Override
-    public boolean remove(String key) {
+    public boolean remove(String input) {
+        String key = storedKey(input);
         held.remove(key);
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
                 "DELETE FROM ktp_processed_input WHERE repository = ? AND input_key = ? AND owner = ?")) {
@@ -129,7 +155,8 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
     }
 
     @Override
-    public boolean confirm(String key) {
+    public boolean confirm(String input) {
+        String key = storedKey(input);
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
                 "UPDATE ktp_processed_input SET confirmed_at = ? WHERE repository = ? AND input_key = ? AND owner = ?")) {
             ps.setLong(1, System.currentTimeMillis());

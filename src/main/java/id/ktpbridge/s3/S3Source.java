@@ -3,15 +3,13 @@ package id.ktpbridge.s3;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.regex.Pattern;
 
 import id.ktpbridge.ingest.InputHeaders;
 import id.ktpbridge.ingest.Settlement;
 import id.ktpbridge.ingest.SourceRelease;
+import id.ktpbridge.ledger.LedgerIdempotentRepository;
 import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
@@ -44,8 +42,6 @@ public class S3Source {
     static final String REPOSITORY = "s3ProcessedInputs";
 
     private static final Logger LOG = LoggerFactory.getLogger(S3Source.class);
-    /** {@code ktp_processed_input.input_key} holds 1024 characters; longer keys are hashed. */
-    private static final int MAX_INPUT_KEY = 1024;
 
     private final CamelContext context;
     private final S3Client client;
@@ -138,7 +134,7 @@ public class S3Source {
         }
         String key = "s3://" + msg.getHeader(AWS2S3Constants.BUCKET_NAME, String.class) + "/"
                 + msg.getHeader(AWS2S3Constants.KEY, String.class) + "#" + etag.replace("\"", "");
-        return key.length() <= MAX_INPUT_KEY ? key : "sha256:" + sha256(key);
+        return LedgerIdempotentRepository.storedKey(key);
     }
 
     /**
@@ -153,7 +149,7 @@ public class S3Source {
                 : etag.replace("\"", "")) + "@" + msg.getHeader(AWS2S3Constants.LAST_MODIFIED, String.class);
         String key = "s3://" + msg.getHeader(AWS2S3Constants.BUCKET_NAME, String.class) + "/"
                 + msg.getHeader(AWS2S3Constants.KEY, String.class) + "#" + version;
-        return key.length() <= MAX_INPUT_KEY ? key : "sha256:" + sha256(key);
+        return LedgerIdempotentRepository.storedKey(key);
     }
 
     /**
@@ -317,15 +313,6 @@ public class S3Source {
             repository = r;
         }
         return r;
-    }
-
-    private static String sha256(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     /**

@@ -83,6 +83,23 @@ class LeasesTest {
     }
 
     @Test
+    void aKeyLongerThanItsColumnIsClaimedConfirmedAndReleasedAsAnyOther() throws Exception {
+        JdbcConnectionPool ds = migratedPool();
+        LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "sftp", 60_000, "node1");
+        LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "sftp", 60_000, "node2");
+        // a deep SFTP path with host, size and time: past the 1024 characters the column holds
+        String deep = "sftp.example:22:/" + "partner/2026/11/".repeat(80) + "u1.png:1234:1700000000000";
+        String other = deep.replace("u1.png", "u2.png");
+        assertTrue(node1.add(deep));
+        assertFalse(node2.add(deep), "claimed by node1");
+        assertTrue(node1.add(other), "another long key is another claim");
+        assertTrue(node1.confirm(deep));
+        assertTrue(node2.contains(deep));
+        assertTrue(node1.remove(other));
+        assertTrue(node2.add(other), "released");
+    }
+
+    @Test
     void onlyTheClaimsAProcessStillHoldsAreRenewed() throws Exception {
         AtomicBoolean deletesFail = new AtomicBoolean();
         JdbcConnectionPool pool = migratedPool();
