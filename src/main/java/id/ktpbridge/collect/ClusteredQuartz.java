@@ -33,6 +33,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class ClusteredQuartz {
 
+    /** The Quartz schema's migrations, oldest first (V2 names {@link #SCHEDULER_NAME}). */
+    public static final List<String> QUARTZ_SCRIPTS = List.of("V1__quartz_tables.sql", "V2__lock_rows.sql");
+
     /** Quartz's {@code sched_name}: the same on every instance of the bundle. */
     public static final String SCHEDULER_NAME = "ktp-scan-bridge";
 
@@ -44,7 +47,7 @@ public final class ClusteredQuartz {
     /** Migrates the Quartz tables and points the {@code quartz} component at them. */
     public static void configure(CamelContext context, DataSource ledger, String instanceId, Settings s) {
         // under SchemaMigrator's advisory lock: instances starting together create the tables once
-        SchemaMigrator.migrate(ledger, "ktp_quartz_schema_version", "db/quartz", List.of("V1__quartz_tables.sql"));
+        SchemaMigrator.migrate(ledger, "ktp_quartz_schema_version", "db/quartz", QUARTZ_SCRIPTS);
 
         // Quartz looks its data source up by name in a JVM-wide registry; handing it the ledger pool
         // there keeps it from building a second pool from connection settings

@@ -40,25 +40,40 @@ public final class SchemaMigrator {
 
     public static void migrate(DataSource dataSource, String historyTable, String folder, List<String> scripts) {
         try (Connection c = dataSource.getConnection()) {
-            // instances of a cluster start together: one migrates, the others wait and find it done
-            boolean postgres = c.getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT)
-                    .contains("postgres");
-            if (postgres) {
-                try (Statement s = c.createStatement()) {
-                    s.execute("SELECT pg_advisory_lock(" + historyTable.hashCode() + ")");
-                }
-            }
-            try {
+            if (c.getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT).contains("postgres")) {
+                migratePostgres(c, historyTable, folder, scripts);
+            } else {
                 migrateLocked(c, historyTable, folder, scripts);
-            } finally {
-                if (postgres) {
-                    try (Statement s = c.createStatement()) {
-                        s.execute("SELECT pg_advisory_unlock(" + historyTable.hashCode() + ")");
-                    }
-                }
             }
         } catch (SQLException e) {
             throw new IllegalStateException("Schema migration (" + folder + ") failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Instances of a cluster start together: one migrates, the others wait for its commit and find
+     * it done. All pending scripts run in one transaction under a transaction-level advisory lock,
+     * which a pooler that hands each transaction another server session (PgBouncer in transaction
+     * mode) keeps too; a session-level lock taken on one session and released on another would stay
+     * held. No socket timeout meanwhile: a script on a large ledger, or the wait for another
+     * instance's, may take minutes (the pool restores the timeout when the connection goes back).
+     */
+    private static void migratePostgres(Connection c, String historyTable, String folder, List<String> scripts)
+            throws SQLException {
+        c.setNetworkTimeout(Runnable::run, 0);
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try {
+            try (Statement s = c.createStatement()) {
+                s.execute("SELECT pg_advisory_xact_lock(" + historyTable.hashCode() + ")");
+            }
+            migrateLocked(c, historyTable, folder, scripts);
+            c.commit();
+        } catch (SQLException | RuntimeException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(autoCommit);
         }
     }
 
@@ -82,10 +97,28 @@ public final class SchemaMigrator {
         }
     }
 
+    /** One script and its history row, in one transaction (the caller's, when it has one open). */
     private static void apply(Connection c, String historyTable, String folder, int version, String script)
             throws SQLException {
         boolean autoCommit = c.getAutoCommit();
+        if (!autoCommit) {
+            runScript(c, historyTable, folder, version, script);
+            return;
+        }
         c.setAutoCommit(false);
+        try {
+            runScript(c, historyTable, folder, version, script);
+            c.commit();
+        } catch (SQLException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(true);
+        }
+    }
+
+    private static void runScript(Connection c, String historyTable, String folder, int version, String script)
+            throws SQLException {
         try (Statement s = c.createStatement()) {
             // comments go first, so a ';' inside one never splits a statement
             for (String statement : stripComments(read(folder + "/" + script)).split(";")) {
@@ -100,14 +133,8 @@ public final class SchemaMigrator {
                 ps.setLong(3, System.currentTimeMillis());
                 ps.executeUpdate();
             }
-            c.commit();
-            LOG.info("Schema {} migrated to version {} ({})", folder, version, script);
-        } catch (SQLException e) {
-            c.rollback();
-            throw e;
-        } finally {
-            c.setAutoCommit(autoCommit);
         }
+        LOG.info("Schema {} migrated to version {} ({})", folder, version, script);
     }
 
     private static String stripComments(String sql) {
