@@ -427,14 +427,17 @@ public class BridgeConfiguration implements CamelConfiguration {
                         // the file grew ~60 KB per image under steady load); not 0, with which H2 can
                         // free a page a concurrent reader still follows ("Chunk ... not found")
                         + ";DB_CLOSE_ON_EXIT=FALSE;QUERY_CACHE_SIZE=32;RETENTION_TIME=1000");
-        return pool(s, context, url, s.string("ktp.db.user", "sa"), s.string("ktp.db.password", ""),
-                s.integer("ktp.db.max-connections", 32), "ktp-ledger");
+        return pool(context, url, s.string("ktp.db.user", "sa"), s.string("ktp.db.password", ""),
+                s.integer("ktp.db.max-connections", 32), "ktp-ledger", socketTimeout(s));
     }
 
-    private static DataSource pool(Settings s, CamelContext context, String url, String user, String password,
-                                   int size, String name) throws Exception {
-        DataSources.Pool pool = DataSources.create(url, user, password, size, name,
-                s.duration("ktp.db.socket-timeout", Duration.ofMinutes(2)));
+    private static Duration socketTimeout(Settings s) {
+        return s.duration("ktp.db.socket-timeout", Duration.ofMinutes(2));
+    }
+
+    private static DataSource pool(CamelContext context, String url, String user, String password, int size,
+                                   String name, Duration socketTimeout) throws Exception {
+        DataSources.Pool pool = DataSources.create(url, user, password, size, name, socketTimeout);
         context.addService(new ServiceSupport() {
             @Override
             protected void doStop() throws Exception {
@@ -479,10 +482,13 @@ public class BridgeConfiguration implements CamelConfiguration {
         DataSource resultsDb = ledgerDataSource;
         // in the ledger's own database, a row lost with the ledger's last commits is sent again
         Runnable durable = () -> { };
+        Duration statementTimeout = s.duration("ktp.results.jdbc.statement-timeout",
+                JdbcResultTarget.DEFAULT_STATEMENT_TIMEOUT);
         if (s.optional("ktp.results.jdbc.url").isPresent()) {
-            resultsDb = pool(s, context, s.string("ktp.results.jdbc.url"), s.string("ktp.results.jdbc.user", ""),
+            // the target sets each connection's own limit from the statement timeout (JdbcResultTarget)
+            resultsDb = pool(context, s.string("ktp.results.jdbc.url"), s.string("ktp.results.jdbc.user", ""),
                     s.string("ktp.results.jdbc.password", ""), s.integer("ktp.results.jdbc.max-connections", 8),
-                    "ktp-results");
+                    "ktp-results", socketTimeout(s));
             if (targets.contains("jdbc")) {
                 durable = DurableFlush.afterEachWrite(resultsDb);
             }
@@ -491,8 +497,7 @@ public class BridgeConfiguration implements CamelConfiguration {
             SchemaMigrator.migrate(resultsDb, "ktp_results_schema_version", "db/results",
                     List.of("V1__results.sql"));
         }
-        registry.bind("jdbcResultTarget", new JdbcResultTarget(resultsDb, json, durable,
-                s.duration("ktp.results.jdbc.statement-timeout", JdbcResultTarget.DEFAULT_STATEMENT_TIMEOUT)));
+        registry.bind("jdbcResultTarget", new JdbcResultTarget(resultsDb, json, durable, statementTimeout));
     }
 
     private static GtfSettings gtfSettings(Settings s) {

@@ -26,8 +26,9 @@ public class ProgressReporter {
 
     /**
      * @param waitingInSource files waiting in the drop folder, most of them not in the ledger yet (a
-     *     source hands the workers only as many as they can take). Counted into the ETA; those taken
-     *     but not yet moved (at most twice {@code ktp.concurrency}) are counted twice
+     *     source hands the workers only as many as they can take). Counted into the ETA; those the
+     *     ledger already holds (taken and not yet moved, or left in the folder by an outage) are
+     *     counted twice
      */
     public ProgressReporter(Ledger ledger, LongSupplier waitingInSource) {
         this.ledger = ledger;
@@ -46,10 +47,12 @@ public class ProgressReporter {
         boolean moved = p.ended() != lastEnded;
         lastEnded = p.ended();
         lastAt = now;
-        long left = open + waiting;
-        if (!moved && left == 0) {
+        // quiet when nothing is open and nothing ended: files may wait in the folder that are never
+        // taken (one whose move away was refused stays settled in place)
+        if (!moved && open == 0) {
             return;
         }
+        long left = open + waiting;
         String eta = left == 0 ? "-" : perSecond <= 0 ? "unknown" : format(Duration.ofSeconds((long) (left / perSecond)));
         LOG.info("Progress: seen {}, submitted {}, completed {}, failed/rejected {}, open {}, waiting in the drop"
                         + " folder {}, rate {}/s, ETA {}", p.seen(), p.submitted(), p.ended() - p.failed(), p.failed(),

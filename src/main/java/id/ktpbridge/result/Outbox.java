@@ -55,6 +55,11 @@ public class Outbox {
     private final Duration lease;
     /** Targets whose last attempt failed and was worth retrying (an outage, a timeout). */
     private final Set<String> failing = ConcurrentHashMap.newKeySet();
+    /**
+     * Targets that asked to be left alone until a time (epoch ms) by a {@code Retry-After}: neither
+     * new results nor retry passes reach them before then (this instance's view).
+     */
+    private final java.util.Map<String, Long> pausedUntil = new ConcurrentHashMap<>();
     /** Targets whose retry pass is under way (a pass may outlast the schedule's period). */
     private final Set<String> retrying = ConcurrentHashMap.newKeySet();
     /** Runs each target's retry pass; the caller's thread unless {@link #retryExecutor} says otherwise. */
@@ -129,7 +134,8 @@ public class Outbox {
         for (String target : queued) {
             try {
                 if (failing.contains(target)) {
-                    store.release(ledgerId, target, System.currentTimeMillis());
+                    long now = System.currentTimeMillis();
+                    store.release(ledgerId, target, Math.max(now, pausedUntil.getOrDefault(target, now)));
                     continue;
                 }
                 if (System.currentTimeMillis() - leasedAt > lease.toMillis() / 2
@@ -179,6 +185,9 @@ public class Outbox {
      * further attempt would only wait for the same timeout; the rest keep their turn.
      */
     private void retryDue(String target) {
+        if (pausedUntil.getOrDefault(target, 0L) > System.currentTimeMillis()) {
+            return;
+        }
         List<String> only = List.of(target);
         for (int i = 0; i < batchSize; i++) {
             DeliveryStore.Due due = store.takeDue(System.currentTimeMillis(), only, lease.toMillis()).orElse(null);
@@ -221,6 +230,7 @@ public class Outbox {
         if (failure == null || alreadyThere(failure)) {
             store.delivered(ledgerId, target);
             failing.remove(target);
+            pausedUntil.remove(target);
             LOG.debug("Result of ledger {} delivered to {}", ledgerId, target);
         } else if (isPermanent(failure)) {
             failing.remove(target);
@@ -236,8 +246,13 @@ public class Outbox {
             if (metrics != null) {
                 metrics.deliveryFailed(target, false);
             }
-            // a target that says when to come back (429, 503) is not asked before then
-            long wait = Math.max(backoff(previousAttempts + 1), retryAfter(failure));
+            // a target that says when to come back (429, 503) is not asked before then, for this
+            // result or any other
+            long asked = retryAfter(failure);
+            if (asked > 0) {
+                pausedUntil.merge(target, System.currentTimeMillis() + asked, Math::max);
+            }
+            long wait = Math.max(backoff(previousAttempts + 1), asked);
             store.retryLater(ledgerId, target, System.currentTimeMillis() + wait, describe(failure));
             LOG.warn("Delivery of ledger {} to {} failed ({}); retrying in {} ms", ledgerId, target, summary(failure),
                     wait);

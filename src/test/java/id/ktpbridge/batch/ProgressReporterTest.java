@@ -96,9 +96,19 @@ class ProgressReporterTest {
             try (var c = ds.getConnection(); var ps = c.prepareStatement("DELETE FROM ktp_submission")) {
                 ps.executeUpdate();
             }
+            insert(ledger, SubmissionState.RECEIVED);
             progress.report();
             last = logs.text().substring(logs.text().lastIndexOf("Progress:"));
             assertTrue(last.contains("rate 0.0/s, ETA unknown"), last);
+
+            // nothing open and nothing ended: quiet, though files wait that are never taken
+            try (var c = ds.getConnection(); var ps = c.prepareStatement("DELETE FROM ktp_submission")) {
+                ps.executeUpdate();
+            }
+            progress.report();
+            int lines = logs.text().split("Progress:").length;
+            progress.report();
+            assertEquals(lines, logs.text().split("Progress:").length, "no new line");
         } finally {
             ds.dispose();
         }

@@ -23,8 +23,14 @@ import org.apache.camel.main.Main;
  */
 public final class BridgeApp implements AutoCloseable {
 
-    private static final int FIRST_PORT = 20_000;
-    private static final int PORT_SPAN = 12_000;
+    /**
+     * Surefire's test JVMs run side by side, each with its number (1, 2, ...): each takes ports
+     * from a range of its own, as another JVM's server may bind a port only a while after it was
+     * found free (PostgreSQL after initdb, S3Proxy after its start). Alone (no number), the whole range.
+     */
+    private static final int FORK = Integer.getInteger("ktp.test.fork", 0);
+    private static final int PORT_SPAN = FORK > 0 ? 4_000 : 12_000;
+    private static final int FIRST_PORT = 20_000 + (FORK > 0 ? (FORK - 1) % 3 * PORT_SPAN : 0);
     /** Started at a place of its own per process, so JVMs running one after the other use other ports. */
     private static final AtomicInteger NEXT_PORT =
             new AtomicInteger((int) (ProcessHandle.current().pid() * 97 % PORT_SPAN));
