@@ -59,6 +59,7 @@ import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.sftp.SftpListingClaims;
 import id.ktpbridge.submit.FailureRecorder;
 import id.ktpbridge.submit.Intake;
+import id.ktpbridge.submit.ReplacedInputs;
 import id.ktpbridge.submit.SubmissionWorkers;
 import id.ktpbridge.submit.Submitter;
 import id.ktpbridge.target.HttpTargetRequest;
@@ -226,6 +227,9 @@ public class BridgeConfiguration implements CamelConfiguration {
                 publisher, json, gtfSettings.onboardingPartner(), dataDir.resolve("spool"),
                 dedupe.equals("content"));
         intake.clustered(cluster);
+        ReplacedInputs replacedInputs = new ReplacedInputs(ledger, publisher, leases, Duration.ofMillis(claimTtl));
+        intake.replacedInputs(replacedInputs);
+        registry.bind("replacedInputs", replacedInputs);
         registry.bind("intake", intake);
         Submitter submitter = new Submitter(gtf, ledger, collector, gtfSettings.primaryDocumentKey(),
                 s.duration("ktp.poll.first-delay", Duration.ofSeconds(3)),

@@ -122,6 +122,19 @@ public class Ledger {
                 + " AND state IN (?, ?)", sourceRef, SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name());
     }
 
+    /**
+     * Inputs before their upload, untouched since {@code updatedBefore}, whose reference has since
+     * been taken as a newer input with other bytes (or none read yet): their file was replaced.
+     */
+    public List<LedgerRecord> findReplacedUntouchedSince(long updatedBefore) {
+        return query("SELECT " + COLUMNS + " FROM ktp_submission s WHERE s.source_released_at IS NULL"
+                + " AND s.state IN (?, ?) AND s.updated_at < ? AND s.source_sha256 IS NOT NULL AND EXISTS"
+                + " (SELECT 1 FROM ktp_submission n WHERE n.source_ref = s.source_ref"
+                + " AND n.created_at > s.created_at"
+                + " AND (n.source_sha256 IS NULL OR n.source_sha256 <> s.source_sha256))",
+                SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(), updatedBefore);
+    }
+
     /** The source let go of the input (moved it to its done or failed place, or deleted it). */
     public void markReleased(String id) {
         update("UPDATE ktp_submission SET source_released_at = ? WHERE id = ? AND source_released_at IS NULL",

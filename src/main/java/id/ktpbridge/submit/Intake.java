@@ -60,6 +60,7 @@ public class Intake implements Processor {
     static final java.time.Duration SPOOL_FAILURE_PAUSE = java.time.Duration.ofSeconds(5);
     private final boolean dedupeByContent;
     private volatile boolean clustered;
+    private volatile ReplacedInputs replacedInputs;
 
     public Intake(Ledger ledger, ImageInspector inspector, PartnerUserResolver users, ResultPublisher publisher,
                   ObjectMapper json, String onboardingPartner, Path spoolDir, boolean dedupeByContent) {
@@ -76,6 +77,11 @@ public class Intake implements Processor {
     /** Cluster mode: other instances take the same sources (see {@link #endReplaced}). */
     public void clustered(boolean on) {
         this.clustered = on;
+    }
+
+    /** Where inputs whose file was replaced before their upload are ended. */
+    public void replacedInputs(ReplacedInputs replaced) {
+        this.replacedInputs = replaced;
     }
 
     @Override
@@ -247,31 +253,15 @@ public class Intake implements Processor {
 
     /**
      * Other bytes at the reference of an input that waits for another attempt (an outage) or was
-     * stopped on before its upload: its file was replaced meanwhile, and its own bytes are gone. It
-     * ends FAILED with {@code SOURCE_REPLACED}, so it has its one result and stays open no longer (a
-     * batch run would wait for it), and its content claim passes on. An input already uploaded is
-     * left as it is: its confirm may have been sent, and only OneKYC can say.
-     * <p>
-     * Only where no other worker can have that input in hand: one instance takes a reference once
-     * at a time (Camel's in-progress set by path; the S3 source lists again only when the last
-     * listing is done), and a cluster's file drop claims by path. A cluster's SFTP and S3 claims
-     * name the file's version, so there another instance may still be submitting the old bytes.
+     * stopped on before its upload (see {@link ReplacedInputs}). Only where no other worker can have
+     * that input in hand: one instance takes a reference once at a time (Camel's in-progress set by
+     * path; the S3 source lists again only when the last listing is done), and a cluster's file drop
+     * claims by path. A cluster's SFTP and S3 claims name the file's version: those are left to the
+     * sweep.
      */
     private void endReplaced(String sourceType, String sourceRef, String sha256) {
-        if (clustered && !"file".equals(sourceType)) {
-            return;
-        }
-        for (LedgerRecord gone : ledger.findNotUploadedAt(sourceRef)) {
-            if (sha256.equals(gone.sourceSha256()) || gone.sourceSha256() == null) {
-                continue;
-            }
-            String message = "its file was replaced by other bytes before its upload";
-            if (ledger.markEnded(gone.id(), SubmissionState.FAILED, SOURCE_REPLACED, message)) {
-                LOG.warn("Ledger {}: {}; ended FAILED", gone.id(), message);
-                publisher.publishLocal(ledger.findById(gone.id()).orElseThrow(), ResultStatus.FAILED, SOURCE_REPLACED,
-                        message);
-                ledger.markReleased(gone.id());
-            }
+        if (replacedInputs != null && !(clustered && !"file".equals(sourceType))) {
+            replacedInputs.endAt(sourceRef, sha256);
         }
     }
 

@@ -107,4 +107,51 @@ class SourceReplacedTest {
     private static String sha256(byte[] bytes) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     }
+
+    @Test
+    void aClusterInputWhoseObjectWasReplacedBeforeItsUploadIsEndedOnceLeftAlone() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            long hourAgo = System.currentTimeMillis() - 3_600_000;
+            String ref = "s3://inbox/u7301.png";
+            // an instance was killed on the old version; the new one was taken as an input of its own
+            String orphan = insert(app, "orphan", ref, "a".repeat(64), SubmissionState.PRESIGNED, hourAgo);
+            insert(app, "newer", ref, "b".repeat(64), SubmissionState.DELIVERED, hourAgo + 60_000);
+            // left alone as long, but its reference was taken again with the same bytes: resumable
+            String sameBytes = insert(app, "same", "s3://inbox/u7302.png", "c".repeat(64), SubmissionState.RECEIVED,
+                    hourAgo);
+            insert(app, "same-newer", "s3://inbox/u7302.png", "c".repeat(64), SubmissionState.DELIVERED,
+                    hourAgo + 60_000);
+            // replaced, but touched a moment ago: another instance may have it in hand
+            String fresh = insert(app, "fresh", "s3://inbox/u7303.png", "d".repeat(64), SubmissionState.RECEIVED,
+                    System.currentTimeMillis());
+            insert(app, "fresh-newer", "s3://inbox/u7303.png", "e".repeat(64), SubmissionState.DELIVERED,
+                    System.currentTimeMillis() + 1);
+
+            app.bean("replacedInputs", id.ktpbridge.submit.ReplacedInputs.class).sweep();
+
+            assertEquals(SubmissionState.FAILED, app.ledger().findById(orphan).orElseThrow().state());
+            await().atMost(Duration.ofSeconds(10)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("FAILED", result.path("status").asText());
+            assertEquals("SOURCE_REPLACED", result.path("reasonCode").asText());
+            assertEquals(SubmissionState.RECEIVED, app.ledger().findById(sameBytes).orElseThrow().state());
+            assertEquals(SubmissionState.RECEIVED, app.ledger().findById(fresh).orElseThrow().state());
+        }
+    }
+
+    private static String insert(BridgeApp app, String name, String ref, String sha, SubmissionState state, long at)
+            throws Exception {
+        String id = java.util.UUID.randomUUID().toString();
+        app.ledger().insert(new id.ktpbridge.ledger.NewInput(id, "s3", ref, name + ".png", sha, 1L, "image/png",
+                "P", "u7301", "T", java.util.UUID.randomUUID().toString(), java.util.UUID.randomUUID().toString(),
+                null), state);
+        try (var c = app.ledger().dataSource().getConnection(); var ps = c.prepareStatement(
+                "UPDATE ktp_submission SET created_at = ?, updated_at = ? WHERE id = ?")) {
+            ps.setLong(1, at);
+            ps.setLong(2, at);
+            ps.setString(3, id);
+            ps.executeUpdate();
+        }
+        return id;
+    }
 }

@@ -1,0 +1,75 @@
+package id.ktpbridge.submit;
+
+import java.time.Duration;
+
+import id.ktpbridge.ledger.Leases;
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.result.ResultPublisher;
+import id.ktpbridge.result.ResultStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Inputs whose file (or object) was replaced by other bytes before their upload: their own bytes
+ * are gone, so they end FAILED with {@code SOURCE_REPLACED}, have their one result and stay open no
+ * longer (a batch run would wait for them, and their content claim would turn the same image away
+ * under any other name). An input already uploaded is left as it is: its confirm may have been
+ * sent, and only OneKYC can say.
+ * <p>
+ * The intake ends them when it takes the new bytes, where no other worker can have the old input in
+ * hand. A cluster's SFTP and S3 claims name the file's version, so there another instance may still
+ * be submitting the old bytes; {@link #sweep} ends those once nobody has touched them for longer than
+ * a claim lives (an instance killed on them, or an input left waiting by an outage).
+ */
+public class ReplacedInputs {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ReplacedInputs.class);
+    private static final String LEASE = "replaced-inputs-sweep";
+    private static final String MESSAGE = "its file was replaced by other bytes before its upload";
+
+    private final Ledger ledger;
+    private final ResultPublisher publisher;
+    private final Leases leases;
+    private final Duration untouchedFor;
+
+    /**
+     * @param untouchedFor how long a replaced input must have been left alone before a sweep ends it
+     *     ({@code ktp.source.claim-ttl}: a live instance renews the claims of what it has in hand)
+     */
+    public ReplacedInputs(Ledger ledger, ResultPublisher publisher, Leases leases, Duration untouchedFor) {
+        this.ledger = ledger;
+        this.publisher = publisher;
+        this.leases = leases;
+        this.untouchedFor = untouchedFor;
+    }
+
+    /** Ends the inputs at {@code sourceRef} whose bytes were not {@code sha256} (the intake, at the new bytes). */
+    void endAt(String sourceRef, String sha256) {
+        for (LedgerRecord gone : ledger.findNotUploadedAt(sourceRef)) {
+            if (gone.sourceSha256() != null && !sha256.equals(gone.sourceSha256())) {
+                end(gone);
+            }
+        }
+    }
+
+    /** Camel bean method: one pass, on one instance of a cluster at a time. */
+    public void sweep() {
+        if (!leases.tryHold(LEASE, Math.max(1_000, untouchedFor.toMillis() / 2))) {
+            return;
+        }
+        for (LedgerRecord gone : ledger.findReplacedUntouchedSince(System.currentTimeMillis() - untouchedFor.toMillis())) {
+            end(gone);
+        }
+    }
+
+    private void end(LedgerRecord gone) {
+        if (ledger.markEnded(gone.id(), SubmissionState.FAILED, Intake.SOURCE_REPLACED, MESSAGE)) {
+            LOG.warn("Ledger {}: {}; ended FAILED", gone.id(), MESSAGE);
+            publisher.publishLocal(ledger.findById(gone.id()).orElseThrow(), ResultStatus.FAILED,
+                    Intake.SOURCE_REPLACED, MESSAGE);
+            ledger.markReleased(gone.id());
+        }
+    }
+}
