@@ -130,9 +130,6 @@ public class BridgeConfiguration implements CamelConfiguration {
 
         DeliveryStore deliveries = new DeliveryStore(dataSource);
         fileClaims(s, context, registry, cluster, inputRepositories.get(0));
-        if (cluster) {
-            renewClaims(context, inputRepositories, claimTtl);
-        }
         if (cluster && s.optional("ktp.db.url").map(u -> u.startsWith("jdbc:h2:")).orElse(true)) {
             throw new IllegalStateException("ktp.cluster.enabled=true needs a database all instances share:"
                     + " set ktp.db.url (KTP_DB_URL) to a PostgreSQL URL");
@@ -230,6 +227,9 @@ public class BridgeConfiguration implements CamelConfiguration {
         ReplacedInputs replacedInputs = new ReplacedInputs(ledger, publisher, leases, Duration.ofMillis(claimTtl));
         intake.replacedInputs(replacedInputs);
         registry.bind("replacedInputs", replacedInputs);
+        if (cluster) {
+            renewClaims(context, inputRepositories, replacedInputs, claimTtl);
+        }
         registry.bind("intake", intake);
         Submitter submitter = new Submitter(gtf, ledger, collector, gtfSettings.primaryDocumentKey(),
                 s.duration("ktp.poll.first-delay", Duration.ofSeconds(3)),
@@ -365,7 +365,8 @@ public class BridgeConfiguration implements CamelConfiguration {
     }
 
     /** Keeps this instance's input claims alive while it works on them, renewing at a third of their time to live. */
-    private void renewClaims(CamelContext context, List<LedgerIdempotentRepository> repositories, long claimTtl) {
+    private void renewClaims(CamelContext context, List<LedgerIdempotentRepository> repositories,
+                             ReplacedInputs replacedInputs, long claimTtl) {
         ScheduledExecutorService renewal = context.getExecutorServiceManager()
                 .newSingleThreadScheduledExecutor(this, "ktp-claim-renewal");
         long every = Math.max(1_000, claimTtl / 3);
@@ -376,6 +377,12 @@ public class BridgeConfiguration implements CamelConfiguration {
                 } catch (RuntimeException e) {
                     LOG.warn("Input claims not renewed ({}); trying again in {} ms", e.getMessage(), every);
                 }
+            }
+            try {
+                // the rows of the inputs in hand, so the sweep of replaced inputs leaves them alone
+                replacedInputs.touchHeld();
+            } catch (RuntimeException e) {
+                LOG.warn("Inputs in hand not marked ({}); trying again in {} ms", e.getMessage(), every);
             }
         }, every, every, TimeUnit.MILLISECONDS);
     }

@@ -20,6 +20,7 @@ public class BridgeMain extends Main {
     static final List<String> BUNDLED_ROUTES = List.of(
             "ingest-file.yaml", "ingest-sftp.yaml", "ingest-s3.yaml",
             "poll-status.yaml", "callback.yaml", "progress.yaml", "ledger-retention.yaml",
+            "sweep-replaced-inputs.yaml",
             "deliver-results.yaml", "deliver-http.yaml", "deliver-jdbc.yaml", "deliver-s3.yaml");
 
     private volatile String finalReport;

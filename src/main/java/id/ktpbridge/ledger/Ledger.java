@@ -124,15 +124,41 @@ public class Ledger {
 
     /**
      * Inputs before their upload, untouched since {@code updatedBefore}, whose reference has since
-     * been taken as a newer input with other bytes (or none read yet): their file was replaced.
+     * been taken as a newer input with other bytes: their file was replaced.
      */
     public List<LedgerRecord> findReplacedUntouchedSince(long updatedBefore) {
         return query("SELECT " + COLUMNS + " FROM ktp_submission s WHERE s.source_released_at IS NULL"
                 + " AND s.state IN (?, ?) AND s.updated_at < ? AND s.source_sha256 IS NOT NULL AND EXISTS"
                 + " (SELECT 1 FROM ktp_submission n WHERE n.source_ref = s.source_ref"
-                + " AND n.created_at > s.created_at"
-                + " AND (n.source_sha256 IS NULL OR n.source_sha256 <> s.source_sha256))",
+                + " AND n.created_at > s.created_at AND n.source_sha256 IS NOT NULL AND n.source_sha256 <> s.source_sha256)",
                 SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(), updatedBefore);
+    }
+
+    /**
+     * Ends a row found by {@link #findReplacedUntouchedSince} FAILED, provided it is still before its
+     * upload and untouched since {@code updatedBefore}: a worker may have taken it up meanwhile.
+     */
+    public boolean endReplacedIfUntouched(String id, long updatedBefore, String reasonCode, String message) {
+        long now = System.currentTimeMillis();
+        return 1 == update("UPDATE ktp_submission SET state = ?, reason_code = ?, error_message = ?, completed_at = ?,"
+                        + " upload_url = NULL, updated_at = ? WHERE id = ? AND state IN (?, ?) AND updated_at < ?"
+                        + " AND source_released_at IS NULL",
+                SubmissionState.FAILED.name(), reasonCode, truncate(message, 2000), now, now, id,
+                SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(), updatedBefore);
+    }
+
+    /** Marks rows as touched at {@code now} (inputs a live worker has in hand, see ReplacedInputs). */
+    public void touch(List<String> ids, long now) {
+        for (int from = 0; from < ids.size(); from += 500) {
+            List<String> chunk = ids.subList(from, Math.min(ids.size(), from + 500));
+            Object[] args = new Object[chunk.size() + 1];
+            args[0] = now;
+            for (int i = 0; i < chunk.size(); i++) {
+                args[i + 1] = chunk.get(i);
+            }
+            update("UPDATE ktp_submission SET updated_at = ? WHERE id IN ("
+                    + String.join(", ", java.util.Collections.nCopies(chunk.size(), "?")) + ")", args);
+        }
     }
 
     /** The source let go of the input (moved it to its done or failed place, or deleted it). */

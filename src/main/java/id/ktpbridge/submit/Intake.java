@@ -176,6 +176,9 @@ public class Intake implements Processor {
         // the row first, then the claim on its content: a claim always names a written row
         insert(input, SubmissionState.RECEIVED, again);
         claimContent(exchange, ledgerId, sourceType, image.sha256());
+        if (replacedInputs != null) {
+            replacedInputs.holding(exchange, ledgerId);
+        }
         exchange.setProperty(WorkItem.PROPERTY, new WorkItem(ledgerId, image.file(), image.contentType(),
                 new CallContext(new TokenKey(onboardingPartner, user.id(), user.type()), input.partnerSessionId(),
                         input.sdkSessionId()), metadata, SubmissionState.RECEIVED, null, false));
@@ -241,6 +244,9 @@ public class Intake implements Processor {
                     claimContent(exchange, earlier.id(), earlier.sourceType(), earlier.sourceSha256());
                 }
                 LOG.info("Resuming ledger {} from state {}", earlier.id(), earlier.state());
+                if (replacedInputs != null) {
+                    replacedInputs.holding(exchange, earlier.id());
+                }
                 exchange.setProperty(WorkItem.PROPERTY, new WorkItem(earlier.id(), image.file(), image.contentType(),
                         new CallContext(new TokenKey(earlier.onboardingPartner(), earlier.partnerUserId(),
                                 earlier.partnerUserIdType()), earlier.partnerSessionId(), earlier.sdkSessionId()),

@@ -1,6 +1,9 @@
 package id.ktpbridge.submit;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import id.ktpbridge.ledger.Leases;
 import id.ktpbridge.ledger.Ledger;
@@ -8,6 +11,8 @@ import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.result.ResultPublisher;
 import id.ktpbridge.result.ResultStatus;
+import org.apache.camel.Exchange;
+import org.apache.camel.support.SynchronizationAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * The intake ends them when it takes the new bytes, where no other worker can have the old input in
  * hand. A cluster's SFTP and S3 claims name the file's version, so there another instance may still
  * be submitting the old bytes; {@link #sweep} ends those once nobody has touched them for longer than
- * a claim lives (an instance killed on them, or an input left waiting by an outage).
+ * a claim lives (an instance killed on them, or an input left waiting by an outage). A live
+ * instance touches the rows of the inputs it has in hand as often as it renews their claims
+ * ({@link #touchHeld}), however long a step waits (a long Retry-After, say).
  */
 public class ReplacedInputs {
 
@@ -33,6 +40,8 @@ public class ReplacedInputs {
     private final ResultPublisher publisher;
     private final Leases leases;
     private final Duration untouchedFor;
+    /** The ledger rows of the inputs this instance's workers have in hand. */
+    private final Set<String> held = ConcurrentHashMap.newKeySet();
 
     /**
      * @param untouchedFor how long a replaced input must have been left alone before a sweep ends it
@@ -54,22 +63,49 @@ public class ReplacedInputs {
         }
     }
 
+    /** The exchange's worker has the input of ledger row {@code ledgerId} in hand until the exchange ends. */
+    public void holding(Exchange exchange, String ledgerId) {
+        if (held.add(ledgerId)) {
+            exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+                @Override
+                public void onDone(Exchange done) {
+                    held.remove(ledgerId);
+                }
+            });
+        }
+    }
+
+    /** Marks the rows of the inputs in hand as touched now (with the claim renewals of a cluster). */
+    public void touchHeld() {
+        List<String> ids = List.copyOf(held);
+        if (!ids.isEmpty()) {
+            ledger.touch(ids, System.currentTimeMillis());
+        }
+    }
+
     /** Camel bean method: one pass, on one instance of a cluster at a time. */
     public void sweep() {
         if (!leases.tryHold(LEASE, Math.max(1_000, untouchedFor.toMillis() / 2))) {
             return;
         }
-        for (LedgerRecord gone : ledger.findReplacedUntouchedSince(System.currentTimeMillis() - untouchedFor.toMillis())) {
-            end(gone);
+        long cutoff = System.currentTimeMillis() - untouchedFor.toMillis();
+        for (LedgerRecord gone : ledger.findReplacedUntouchedSince(cutoff)) {
+            // only while still untouched and before its upload: a worker may have got to it meanwhile
+            if (ledger.endReplacedIfUntouched(gone.id(), cutoff, Intake.SOURCE_REPLACED, MESSAGE)) {
+                published(gone.id());
+            }
         }
     }
 
     private void end(LedgerRecord gone) {
         if (ledger.markEnded(gone.id(), SubmissionState.FAILED, Intake.SOURCE_REPLACED, MESSAGE)) {
-            LOG.warn("Ledger {}: {}; ended FAILED", gone.id(), MESSAGE);
-            publisher.publishLocal(ledger.findById(gone.id()).orElseThrow(), ResultStatus.FAILED,
-                    Intake.SOURCE_REPLACED, MESSAGE);
-            ledger.markReleased(gone.id());
+            published(gone.id());
         }
+    }
+
+    private void published(String id) {
+        LOG.warn("Ledger {}: {}; ended FAILED", id, MESSAGE);
+        publisher.publishLocal(ledger.findById(id).orElseThrow(), ResultStatus.FAILED, Intake.SOURCE_REPLACED, MESSAGE);
+        ledger.markReleased(id);
     }
 }

@@ -109,10 +109,11 @@ public class JdbcResultTarget {
      * that (PostgreSQL; H2 ignores it). The pool's timeout covers only getting the connection.
      */
     private void limitWaits(Connection c) throws SQLException {
-        // Hikari restores a pooled connection's network timeout when it is given back. No statement
-        // limit means none on the socket either (the pool's own, ktp.db.socket-timeout, is lifted)
-        c.setNetworkTimeout(Runnable::run, statementTimeout.isZero() ? 0
-                : (int) Math.min(Integer.MAX_VALUE, 2 * statementTimeout.toMillis()));
+        if (statementTimeout.isZero()) {
+            return; // no statement limit: the socket keeps the pool's own (ktp.db.socket-timeout)
+        }
+        // Hikari restores a pooled connection's network timeout when it is given back
+        c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, 2 * statementTimeout.toMillis()));
     }
 
     private static boolean isConstraintViolation(SQLException e) {

@@ -127,7 +127,22 @@ class SourceReplacedTest {
             insert(app, "fresh-newer", "s3://inbox/u7303.png", "e".repeat(64), SubmissionState.DELIVERED,
                     System.currentTimeMillis() + 1);
 
-            app.bean("replacedInputs", id.ktpbridge.submit.ReplacedInputs.class).sweep();
+            // replaced and untouched as long, but a worker of this instance has it in hand (a long
+            // Retry-After wait, say): it marks the row when it renews its claims
+            String inHand = insert(app, "in-hand", "s3://inbox/u7304.png", "f".repeat(64), SubmissionState.RECEIVED,
+                    hourAgo);
+            insert(app, "in-hand-newer", "s3://inbox/u7304.png", "0".repeat(64), SubmissionState.DELIVERED,
+                    hourAgo + 60_000);
+            // the newer input at its reference could not be read: nothing says the bytes changed
+            String unread = insert(app, "unread", "s3://inbox/u7305.png", "1".repeat(64), SubmissionState.RECEIVED,
+                    hourAgo);
+            insert(app, "unread-newer", "s3://inbox/u7305.png", null, SubmissionState.REJECTED, hourAgo + 60_000);
+
+            id.ktpbridge.submit.ReplacedInputs replaced = app.bean("replacedInputs",
+                    id.ktpbridge.submit.ReplacedInputs.class);
+            replaced.holding(new org.apache.camel.support.DefaultExchange(app.context()), inHand);
+            replaced.touchHeld();
+            replaced.sweep();
 
             assertEquals(SubmissionState.FAILED, app.ledger().findById(orphan).orElseThrow().state());
             await().atMost(Duration.ofSeconds(10)).until(() -> Results.count(app.results()) == 1);
@@ -136,6 +151,8 @@ class SourceReplacedTest {
             assertEquals("SOURCE_REPLACED", result.path("reasonCode").asText());
             assertEquals(SubmissionState.RECEIVED, app.ledger().findById(sameBytes).orElseThrow().state());
             assertEquals(SubmissionState.RECEIVED, app.ledger().findById(fresh).orElseThrow().state());
+            assertEquals(SubmissionState.RECEIVED, app.ledger().findById(inHand).orElseThrow().state());
+            assertEquals(SubmissionState.RECEIVED, app.ledger().findById(unread).orElseThrow().state());
         }
     }
 
