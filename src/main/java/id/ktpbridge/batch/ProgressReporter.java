@@ -11,8 +11,9 @@ import org.slf4j.LoggerFactory;
  * A periodic progress line for long batches: inputs seen since start (and inputs of earlier runs
  * finished since, resumed after a stop), submitted, completed, failed (a FAILED, REJECTED or
  * TIMED_OUT result), the completion rate over the last period and an ETA for what is still open
- * (open inputs of earlier runs included, and the files waiting in the drop folder). Quiet when nothing is happening. The figures are counted by
- * the database, so a long-running instance reads no rows for them.
+ * (open inputs of earlier runs included, and the files waiting in the drop folder). Quiet while
+ * nothing is open and nothing ends. The figures are counted by the database, so a long-running
+ * instance reads no rows for them.
  */
 public class ProgressReporter {
 
@@ -53,7 +54,8 @@ public class ProgressReporter {
             return;
         }
         long left = open + waiting;
-        String eta = left == 0 ? "-" : perSecond <= 0 ? "unknown" : format(Duration.ofSeconds((long) (left / perSecond)));
+        String eta = left == 0 ? "-"
+                : perSecond <= 0 ? "unknown" : format(Duration.ofSeconds((long) (left / perSecond)));
         LOG.info("Progress: seen {}, submitted {}, completed {}, failed/rejected {}, open {}, waiting in the drop"
                         + " folder {}, rate {}/s, ETA {}", p.seen(), p.submitted(), p.ended() - p.failed(), p.failed(),
                 open, waiting, String.format("%.1f", perSecond), eta);

@@ -181,9 +181,10 @@ public class GtfApiException extends RuntimeException {
     }
 
     /**
-     * Worth another try later: no answer, a request timeout (408), throttled, or a server-side failure. A presign refused
-     * with {@code SUBMISSION_QUOTA_EXCEEDED} is not: the user's submission attempts are used up,
-     * for a window the reference does not state (see {@link #isQuotaExceeded()}).
+     * Worth another try later: no answer, a request timeout (408), throttled, or a server-side
+     * failure. A presign refused with {@code SUBMISSION_QUOTA_EXCEEDED} is not: the user's
+     * submission attempts are used up, for a window the reference does not state (see
+     * {@link #isQuotaExceeded()}).
      */
     public boolean isTransient() {
         return httpStatus == 0 && !unsendable || httpStatus == 408 || httpStatus == 429 && !isQuotaExceeded()

@@ -130,7 +130,8 @@ public class Ledger {
         return query("SELECT " + COLUMNS + " FROM ktp_submission s WHERE s.source_released_at IS NULL"
                 + " AND s.state IN (?, ?) AND s.updated_at < ? AND s.source_sha256 IS NOT NULL AND EXISTS"
                 + " (SELECT 1 FROM ktp_submission n WHERE n.source_ref = s.source_ref"
-                + " AND n.created_at > s.created_at AND n.source_sha256 IS NOT NULL AND n.source_sha256 <> s.source_sha256)",
+                + " AND n.created_at > s.created_at AND n.source_sha256 IS NOT NULL"
+                + " AND n.source_sha256 <> s.source_sha256)",
                 SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(), updatedBefore);
     }
 
@@ -672,7 +673,8 @@ public class Ledger {
              // the open states named, not the final ones excluded: read through the index on state,
              // so the ended rows of a long retention are not counted one by one every few seconds
              PreparedStatement ps = c.prepareStatement("SELECT state, COUNT(*) FROM ktp_submission WHERE state IN ("
-                     + String.join(", ", java.util.Collections.nCopies(OPEN_STATES.size(), "?")) + ") GROUP BY state")) {
+                     + String.join(", ", java.util.Collections.nCopies(OPEN_STATES.size(), "?"))
+                     + ") GROUP BY state")) {
             for (int i = 0; i < OPEN_STATES.size(); i++) {
                 ps.setString(i + 1, OPEN_STATES.get(i).name());
             }
