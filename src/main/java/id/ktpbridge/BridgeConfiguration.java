@@ -364,7 +364,10 @@ public class BridgeConfiguration implements CamelConfiguration {
         stopper.start();
     }
 
-    /** Keeps this instance's input claims alive while it works on them, renewing at a third of their time to live. */
+    /**
+     * Keeps this instance's input claims alive while it works on them, renewing at a third of their
+     * time to live, and marks the ledger rows of those inputs as touched (see ReplacedInputs).
+     */
     private void renewClaims(CamelContext context, List<LedgerIdempotentRepository> repositories,
                              ReplacedInputs replacedInputs, long claimTtl) {
         ScheduledExecutorService renewal = context.getExecutorServiceManager()
@@ -493,8 +496,6 @@ public class BridgeConfiguration implements CamelConfiguration {
         DataSource resultsDb = ledgerDataSource;
         // in the ledger's own database, a row lost with the ledger's last commits is sent again
         Runnable durable = () -> { };
-        Duration statementTimeout = s.duration("ktp.results.jdbc.statement-timeout",
-                JdbcResultTarget.DEFAULT_STATEMENT_TIMEOUT);
         if (s.optional("ktp.results.jdbc.url").isPresent()) {
             // the target sets each connection's own limit from the statement timeout (JdbcResultTarget)
             resultsDb = pool(context, s.string("ktp.results.jdbc.url"), s.string("ktp.results.jdbc.user", ""),
@@ -508,7 +509,8 @@ public class BridgeConfiguration implements CamelConfiguration {
             SchemaMigrator.migrate(resultsDb, "ktp_results_schema_version", "db/results",
                     List.of("V1__results.sql"));
         }
-        registry.bind("jdbcResultTarget", new JdbcResultTarget(resultsDb, json, durable, statementTimeout));
+        registry.bind("jdbcResultTarget", new JdbcResultTarget(resultsDb, json, durable,
+                s.duration("ktp.results.jdbc.statement-timeout", JdbcResultTarget.DEFAULT_STATEMENT_TIMEOUT)));
     }
 
     private static GtfSettings gtfSettings(Settings s) {

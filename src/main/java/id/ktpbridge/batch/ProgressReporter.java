@@ -40,7 +40,6 @@ public class ProgressReporter {
     public synchronized void report() {
         Ledger.Progress p = ledger.progressOfRun(startedAt);
         long open = ledger.openCounts().values().stream().mapToLong(Integer::longValue).sum();
-        long waiting = waitingInSource.getAsLong();
         long now = System.currentTimeMillis();
         // the rate covers the time since the last tick, printed or not; never below 0 (the retention
         // may have removed rows of this run meanwhile)
@@ -53,6 +52,7 @@ public class ProgressReporter {
         if (!moved && open == 0) {
             return;
         }
+        long waiting = waitingInSource.getAsLong();
         long left = open + waiting;
         String eta = left == 0 ? "-"
                 : perSecond <= 0 ? "unknown" : format(Duration.ofSeconds((long) (left / perSecond)));

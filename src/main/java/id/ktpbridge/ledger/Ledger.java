@@ -144,7 +144,7 @@ public class Ledger {
         return 1 == update("UPDATE ktp_submission SET state = ?, reason_code = ?, error_message = ?, completed_at = ?,"
                         + " upload_url = NULL, updated_at = ? WHERE id = ? AND state IN (?, ?) AND updated_at < ?"
                         + " AND source_released_at IS NULL",
-                SubmissionState.FAILED.name(), reasonCode, truncate(message, 2000), now, now, id,
+                SubmissionState.FAILED.name(), reasonCode, fitText(message, 2000), now, now, id,
                 SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(), updatedBefore);
     }
 
@@ -157,8 +157,7 @@ public class Ledger {
             for (int i = 0; i < chunk.size(); i++) {
                 args[i + 1] = chunk.get(i);
             }
-            update("UPDATE ktp_submission SET updated_at = ? WHERE id IN ("
-                    + String.join(", ", java.util.Collections.nCopies(chunk.size(), "?")) + ")", args);
+            update("UPDATE ktp_submission SET updated_at = ? WHERE id IN (" + placeholders(chunk.size()) + ")", args);
         }
     }
 
@@ -338,7 +337,7 @@ public class Ledger {
     public boolean markEnded(String id, SubmissionState finalState, String reasonCode, String message) {
         return 1 == update("UPDATE ktp_submission SET state = ?, reason_code = ?, error_message = ?, completed_at = ?,"
                         + " upload_url = NULL, updated_at = ? WHERE id = ? AND state IN (?, ?, ?, ?)",
-                finalState.name(), reasonCode, truncate(message, 2000), System.currentTimeMillis(),
+                finalState.name(), reasonCode, fitText(message, 2000), System.currentTimeMillis(),
                 System.currentTimeMillis(), id, SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(),
                 SubmissionState.UPLOADED.name(), SubmissionState.REJECTED.name());
     }
@@ -673,8 +672,7 @@ public class Ledger {
              // the open states named, not the final ones excluded: read through the index on state,
              // so the ended rows of a long retention are not counted one by one every few seconds
              PreparedStatement ps = c.prepareStatement("SELECT state, COUNT(*) FROM ktp_submission WHERE state IN ("
-                     + String.join(", ", java.util.Collections.nCopies(OPEN_STATES.size(), "?"))
-                     + ") GROUP BY state")) {
+                     + placeholders(OPEN_STATES.size()) + ") GROUP BY state")) {
             for (int i = 0; i < OPEN_STATES.size(); i++) {
                 ps.setString(i + 1, OPEN_STATES.get(i).name());
             }
@@ -695,8 +693,12 @@ public class Ledger {
         }
     }
 
-    /** At most {@code max} characters, and no NUL, which PostgreSQL refuses in text. */
-    private static String truncate(String s, int max) {
+    private static String placeholders(int n) {
+        return String.join(", ", java.util.Collections.nCopies(n, "?"));
+    }
+
+    /** At most {@code max} characters, and no NUL, which PostgreSQL refuses in text (the outbox's too). */
+    public static String fitText(String s, int max) {
         if (s == null) {
             return null;
         }

@@ -12,6 +12,7 @@ import java.util.TreeMap;
 
 import javax.sql.DataSource;
 
+import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerException;
 
 /** The outbox table: delivery state of each result per target. */
@@ -166,8 +167,7 @@ public class DeliveryStore {
      */
     public Map<String, Map<String, Integer>> counts(List<String> states) {
         Map<String, Map<String, Integer>> counts = new TreeMap<>();
-        String where = states.isEmpty() ? ""
-                : " WHERE state IN (" + String.join(", ", java.util.Collections.nCopies(states.size(), "?")) + ")";
+        String where = states.isEmpty() ? "" : " WHERE state IN (" + placeholders(states.size()) + ")";
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement(
                      "SELECT target, state, COUNT(*) FROM ktp_delivery" + where + " GROUP BY target, state")) {
@@ -259,11 +259,7 @@ public class DeliveryStore {
 
     /** At most 2000 characters, and no NUL, which PostgreSQL refuses in text (a binary error page). */
     private static String truncate(String s) {
-        if (s == null) {
-            return null;
-        }
-        String text = s.replace("\u0000", "");
-        return text.length() <= 2000 ? text : text.substring(0, 2000);
+        return Ledger.fitText(s, 2000);
     }
 
     private int update(String sql, Object... args) {

@@ -30,7 +30,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A result is first tried at once, on the thread that stored it. While a target is failing,
  * new results for it go straight to the retry schedule instead, so a target that hangs until its
- * timeout does not hold up the submission and collection workers; its first success ends that.
+ * timeout does not hold up the submission and collection workers; its first success ends that. A
+ * target that answers with a {@code Retry-After} is asked nothing more, by new results or retry
+ * passes, until then.
  */
 public class Outbox {
 

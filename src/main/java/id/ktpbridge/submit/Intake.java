@@ -176,7 +176,7 @@ public class Intake implements Processor {
         // the row first, then the claim on its content: a claim always names a written row
         insert(input, SubmissionState.RECEIVED, again);
         claimContent(exchange, ledgerId, sourceType, image.sha256());
-        if (replacedInputs != null) {
+        if (clustered && replacedInputs != null) {
             replacedInputs.holding(exchange, ledgerId);
         }
         exchange.setProperty(WorkItem.PROPERTY, new WorkItem(ledgerId, image.file(), image.contentType(),
@@ -244,7 +244,7 @@ public class Intake implements Processor {
                     claimContent(exchange, earlier.id(), earlier.sourceType(), earlier.sourceSha256());
                 }
                 LOG.info("Resuming ledger {} from state {}", earlier.id(), earlier.state());
-                if (replacedInputs != null) {
+                if (clustered && replacedInputs != null) {
                     replacedInputs.holding(exchange, earlier.id());
                 }
                 exchange.setProperty(WorkItem.PROPERTY, new WorkItem(earlier.id(), image.file(), image.contentType(),
@@ -266,7 +266,7 @@ public class Intake implements Processor {
      * sweep.
      */
     private void endReplaced(String sourceType, String sourceRef, String sha256) {
-        if (replacedInputs != null && !(clustered && !"file".equals(sourceType))) {
+        if (replacedInputs != null && (!clustered || "file".equals(sourceType))) {
             replacedInputs.endAt(sourceRef, sha256);
         }
     }

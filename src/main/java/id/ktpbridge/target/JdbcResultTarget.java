@@ -106,7 +106,7 @@ public class JdbcResultTarget {
      * Bounds the waits of this connection's statements: a statement still running (a row locked
      * by another session, a slow server) is cancelled after the statement timeout; a server that
      * stops answering at all, which a cancel cannot reach, is cut off at the socket after twice
-     * that (PostgreSQL; H2 ignores it). The pool's timeout covers only getting the connection.
+     * that (PostgreSQL; H2 ignores it), instead of the pool's ktp.db.socket-timeout.
      */
     private void limitWaits(Connection c) throws SQLException {
         if (statementTimeout.isZero()) {
