@@ -18,9 +18,7 @@ class ProgressReporterTest {
 
     @Test
     void reportsCountsWhileWorkIsOpenAndStaysQuietWhenIdle() {
-        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:progress-" + UUID.randomUUID()
-                + ";DB_CLOSE_DELAY=-1", "sa", "");
-        SchemaMigrator.migrate(ds);
+        JdbcConnectionPool ds = migratedDatabase();
         Ledger ledger = new Ledger(ds);
         ProgressReporter progress = new ProgressReporter(ledger, () -> 0);
         String open = insert(ledger, SubmissionState.RECEIVED);
@@ -42,9 +40,7 @@ class ProgressReporterTest {
 
     @Test
     void theRateCoversTheLastPeriodAndOpenInputsOfEarlierRunsCount() throws Exception {
-        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:progress-" + UUID.randomUUID()
-                + ";DB_CLOSE_DELAY=-1", "sa", "");
-        SchemaMigrator.migrate(ds);
+        JdbcConnectionPool ds = migratedDatabase();
         Ledger ledger = new Ledger(ds);
         // open since an earlier run
         String earlier = insert(ledger, SubmissionState.CONFIRMED);
@@ -75,9 +71,7 @@ class ProgressReporterTest {
 
     @Test
     void filesWaitingInTheDropFolderCountIntoTheEtaAndTheRateNeverGoesBelowZero() throws Exception {
-        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:progress-" + UUID.randomUUID()
-                + ";DB_CLOSE_DELAY=-1", "sa", "");
-        SchemaMigrator.migrate(ds);
+        JdbcConnectionPool ds = migratedDatabase();
         Ledger ledger = new Ledger(ds);
         java.util.concurrent.atomic.AtomicLong waiting = new java.util.concurrent.atomic.AtomicLong(5000);
         ProgressReporter progress = new ProgressReporter(ledger, waiting::get);
@@ -112,6 +106,13 @@ class ProgressReporterTest {
         } finally {
             ds.dispose();
         }
+    }
+
+    private static JdbcConnectionPool migratedDatabase() {
+        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:progress-" + UUID.randomUUID()
+                + ";DB_CLOSE_DELAY=-1", "sa", "");
+        SchemaMigrator.migrate(ds);
+        return ds;
     }
 
     private static String insert(Ledger ledger, SubmissionState state) {
