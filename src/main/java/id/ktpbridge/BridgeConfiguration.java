@@ -290,7 +290,8 @@ public class BridgeConfiguration implements CamelConfiguration {
             context.addStartupListener((ctx, alreadyStarted) -> CallbackNotReady.install(ctx,
                     CALLBACK_PATH, s.string("ktp.callback.methods", "POST")));
         }
-        DropFolder dropFolder = new DropFolder(s.path("ktp.source.dir"), s.string("ktp.source.include"));
+        DropFolder dropFolder = new DropFolder(s.path("ktp.source.dir"), s.string("ktp.source.include"),
+                settledFiles::holds);
         registry.bind("progressReporter", new ProgressReporter(ledger, dropFolder::waiting));
         observability(context, registry, ledger, gtf, outbox, publisher, targets);
         if (s.flag("ktp.exit-when-done", false)) {

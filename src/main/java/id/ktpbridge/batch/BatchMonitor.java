@@ -126,6 +126,7 @@ public class BatchMonitor implements Runnable {
     /** Prints the summary; returns the exit code. */
     int report(PrintStream out) {
         long waiting = dropFolder.waiting();
+        long unmoved = dropFolder.settled();
         Map<String, Integer> open = ledger.openCounts();
         BatchSummary summary = new BatchSummary(out);
         // this run's inputs: those it took, and those of an earlier run it gave their result (resumed)
@@ -138,9 +139,13 @@ public class BatchMonitor implements Runnable {
         long earlierWithoutResult = ledger.endedWithoutResult();
         // an input still open at the end (max-wait passed) has no result either, whichever run took it
         boolean recorded = waiting == 0 && open.isEmpty() && counts.withoutResult() == 0 && earlierWithoutResult == 0;
-        boolean complete = recorded && pending == 0 && refused == 0;
+        boolean complete = recorded && pending == 0 && refused == 0 && unmoved == 0;
         if (waiting > 0) {
             out.printf("%d input(s) still waiting in the source folder%n", waiting);
+        }
+        if (unmoved > 0) {
+            out.printf("%d input(s) stay in the source folder with their result recorded: the move to the done or"
+                    + " failed folder was refused (see the ERROR lines)%n", unmoved);
         }
         if (!open.isEmpty()) {
             out.printf("Open submissions: %s%n", open);
@@ -155,8 +160,9 @@ public class BatchMonitor implements Runnable {
         if (refused > 0) {
             out.printf("%d result deliveries refused by their target (see ktp_delivery.last_error)%n", refused);
         }
-        out.println(complete ? "Every input has a result record." : recorded
-                ? "Every input has a result record, but not every target has it." : "Some inputs have no result record yet.");
+        out.println(complete ? "Every input has a result record." : !recorded ? "Some inputs have no result record yet."
+                : pending > 0 || refused > 0 ? "Every input has a result record, but not every target has it."
+                : "Every input has a result record, but not every input could be moved away.");
         // FAILED and TIMED_OUT are the bundle's own verdicts: OneKYC's was never had (a refused pass-key,
         // an outage, no outcome by the deadline), so the run is not a success although it is complete
         int withoutVerdict = summary.count(ResultStatus.FAILED.name()) + summary.count(ResultStatus.TIMED_OUT.name());

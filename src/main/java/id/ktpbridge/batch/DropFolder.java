@@ -4,35 +4,48 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-/** The files in the drop folder that the file route would take, as the batch end and the ETA see them. */
+/**
+ * The files in the drop folder that the file route would take, as the batch end and the ETA see
+ * them. Files whose result is recorded but whose move away was refused (settled in place) are not
+ * taken again: they are counted apart.
+ */
 public class DropFolder {
 
     private final Path dir;
     private final Pattern include;
+    private final Predicate<Path> settled;
 
-    public DropFolder(Path dir, String includePattern) {
+    public DropFolder(Path dir, String includePattern, Predicate<Path> settled) {
         this.dir = dir;
         this.include = Pattern.compile(includePattern);
+        this.settled = settled;
     }
 
     /** How many wait there (0 when the folder is missing or cannot be listed). */
     public long waiting() {
-        return count(Long.MAX_VALUE);
+        return count(settled.negate(), Long.MAX_VALUE);
     }
 
     public boolean anyWaiting() {
-        return count(1) > 0;
+        return count(settled.negate(), 1) > 0;
     }
 
-    private long count(long enough) {
+    /** How many stay there with their result recorded, their move away refused. */
+    public long settled() {
+        return count(settled, Long.MAX_VALUE);
+    }
+
+    private long count(Predicate<Path> which, long enough) {
         if (!Files.isDirectory(dir)) {
             return 0;
         }
         try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(this::takenByTheSource).filter(Files::isRegularFile).limit(enough).count();
+            return files.filter(this::takenByTheSource).filter(Files::isRegularFile).filter(which).limit(enough)
+                    .count();
         } catch (IOException | UncheckedIOException e) {
             return 0;
         }

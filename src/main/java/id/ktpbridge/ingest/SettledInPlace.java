@@ -1,5 +1,9 @@
 package id.ktpbridge.ingest;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -38,6 +42,17 @@ public final class SettledInPlace {
         Long modified = exchange.getMessage().getHeader(Exchange.FILE_LAST_MODIFIED, Long.class);
         if (path != null && size != null && modified != null) {
             settled.put(key(path, size, modified), Boolean.TRUE);
+        }
+    }
+
+    /** Whether this local file, as it is now, is one of them (the batch end and the ETA ask). */
+    public boolean holds(Path file) {
+        try {
+            BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+            return settled.containsKey(key(file.toAbsolutePath().toString(), attributes.size(),
+                    attributes.lastModifiedTime().toMillis()));
+        } catch (IOException gone) {
+            return false;
         }
     }
 

@@ -33,6 +33,7 @@ class BatchMonitorTest {
             + ";DB_CLOSE_DELAY=-1", "sa", "");
     private final AtomicInteger refusals = new AtomicInteger();
     private final CompletableFuture<String> finished = new CompletableFuture<>();
+    private final id.ktpbridge.ingest.SettledInPlace settled = new id.ktpbridge.ingest.SettledInPlace();
     private int exitCode = -1;
 
     /** Refuses its first {@link #refusals} open-count reads as a database failing over would. */
@@ -117,6 +118,24 @@ class BatchMonitorTest {
         assertTrue(report.contains("Every input has a result record."), report);
     }
 
+    @Test
+    void aFileWhoseMoveAwayWasRefusedEndsTheRunAtOnceWithExitOne() throws Exception {
+        // its result is recorded, but the done folder refused it: the source never takes it again
+        java.nio.file.Path file = java.nio.file.Files.write(inbox.resolve("u2.png"), new byte[] {1, 2, 3});
+        org.apache.camel.Exchange exchange = new org.apache.camel.support.DefaultExchange(new DefaultCamelContext());
+        exchange.getMessage().setHeader("CamelFileAbsolutePath", file.toAbsolutePath().toString());
+        exchange.getMessage().setHeader(org.apache.camel.Exchange.FILE_LENGTH, java.nio.file.Files.size(file));
+        exchange.getMessage().setHeader(org.apache.camel.Exchange.FILE_LAST_MODIFIED,
+                java.nio.file.Files.getLastModifiedTime(file).toMillis());
+        settled.remember(exchange);
+
+        monitor(Duration.ofSeconds(60)).start();
+        String report = finished.get(15, TimeUnit.SECONDS);
+        assertEquals(1, exitCode, report);
+        assertTrue(report.contains("1 input(s) stay in the source folder with their result recorded"), report);
+        assertTrue(report.contains("not every input could be moved away"), report);
+    }
+
     /** An input taken by an earlier run, now in {@code state}. */
     private String insertEarlier(SubmissionState state) throws Exception {
         String id = UUID.randomUUID().toString();
@@ -130,7 +149,7 @@ class BatchMonitorTest {
 
     private BatchMonitor monitor(Duration maxWait) {
         return new BatchMonitor(new DefaultCamelContext(), ledger, () -> 0, since -> 0, Duration.ofSeconds(1),
-                new DropFolder(inbox, ".*\\.png"), maxWait, Duration.ofMillis(20), (code, text) -> {
+                new DropFolder(inbox, ".*\\.png", settled::holds), maxWait, Duration.ofMillis(20), (code, text) -> {
                     exitCode = code;
                     finished.complete(text);
                 });
