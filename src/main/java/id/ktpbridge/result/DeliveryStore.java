@@ -96,16 +96,17 @@ public class DeliveryStore {
     }
 
     /**
-     * Extends the lease of a row this caller leased, while it still holds it (the lease has not run
-     * out, so nobody else can have taken the row).
+     * Extends the lease of a row this caller leased, while it still holds it. A lease that ran out
+     * and was taken by another caller is not extended: that caller's lease ends after
+     * {@code heldUntil}, since it took the row once ours had ended.
      *
+     * @param heldUntil the latest time this caller's lease can end (when it was taken or last renewed, plus the lease)
      * @return false when the lease had run out: the row is the retry schedule's now
      */
-    public boolean renewLease(String ledgerId, String target, long leaseMillis) {
-        long now = System.currentTimeMillis();
+    public boolean renewLease(String ledgerId, String target, long heldUntil, long now, long leaseMillis) {
         return 1 == update("UPDATE ktp_delivery SET next_attempt_at = ?, updated_at = ? WHERE ledger_id = ?"
-                + " AND target = ? AND state = ? AND next_attempt_at > ?", now + leaseMillis, now, ledgerId, target,
-                PENDING, now);
+                + " AND target = ? AND state = ? AND next_attempt_at > ? AND next_attempt_at <= ?", now + leaseMillis,
+                now, ledgerId, target, PENDING, now, heldUntil);
     }
 
     /**

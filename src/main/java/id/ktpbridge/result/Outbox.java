@@ -131,19 +131,19 @@ public class Outbox {
     /** One immediate attempt per queued target, with the document in hand; failures stay queued for the retry schedule. */
     public void deliverNow(String ledgerId, String name, String status, String body, List<String> queued) {
         Stored stored = new Stored(ledgerId, name, status, body);
-        // the rows were leased when they were queued; attempts one after another can take a while
-        long leasedAt = System.currentTimeMillis();
+        // the rows were leased when they were queued (before now); attempts one after another can take a while
+        long heldUntil = System.currentTimeMillis() + lease.toMillis();
         for (String target : queued) {
             try {
-                if (failing.contains(target)) {
-                    long now = System.currentTimeMillis();
-                    store.release(ledgerId, target, Math.max(now, pausedUntil.getOrDefault(target, now)));
-                    continue;
-                }
-                if (System.currentTimeMillis() - leasedAt > lease.toMillis() / 2
-                        && !store.renewLease(ledgerId, target, lease.toMillis())) {
+                long now = System.currentTimeMillis();
+                if (heldUntil - now < lease.toMillis() / 2
+                        && !store.renewLease(ledgerId, target, heldUntil, now, lease.toMillis())) {
                     // the earlier targets took so long that the lease ran out: the retry schedule may
                     // already be attempting it, and a second attempt now would send it twice
+                    continue;
+                }
+                if (failing.contains(target)) {
+                    store.release(ledgerId, target, Math.max(now, pausedUntil.getOrDefault(target, now)));
                     continue;
                 }
                 attempt(stored, ledgerId, target, 0);

@@ -1,6 +1,7 @@
 package id.ktpbridge.result;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
@@ -78,6 +79,22 @@ class DeliveryStoreTest {
         store.delivered("ledger-1", "http");
         store.refused("ledger-1", "http", "HTTP 400");
         assertEquals(DeliveryStore.DELIVERED, store.state("ledger-1", "http"));
+    }
+
+    @Test
+    void aLeaseIsRenewedOnlyByItsHolderWhileItHoldsIt() {
+        long queuedAt = System.currentTimeMillis();
+        store.enqueue("ledger-1", List.of("file"), 1_000);
+        long heldUntil = queuedAt + 1_000 + 50; // an upper bound of the queuing lease, as the outbox keeps it
+        assertTrue(store.renewLease("ledger-1", "file", heldUntil, queuedAt + 500, 1_000), "still held: renewed");
+
+        // the holder stalls past its renewed lease; the retry schedule takes the row
+        long takenAt = queuedAt + 500 + 1_000 + 1;
+        assertTrue(store.takeDue(takenAt, FILE, 60_000).isPresent());
+
+        assertFalse(store.renewLease("ledger-1", "file", queuedAt + 500 + 1_000, takenAt + 10, 1_000),
+                "the first holder's lease ended; the row is another's now and must not be attempted twice");
+        assertTrue(store.takeDue(takenAt + 30_000, FILE, 60_000).isEmpty(), "the taker's lease is unchanged");
     }
 
     @Test
