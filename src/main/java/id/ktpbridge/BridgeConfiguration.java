@@ -314,8 +314,10 @@ public class BridgeConfiguration implements CamelConfiguration {
             meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             registry.bind("metricsRegistry", meters);
         }
+        Settings settings = new Settings(context);
         LedgerSnapshot snapshot = new LedgerSnapshot(context, ledger, outbox.store(),
-                new Settings(context).duration("ktp.management.ledger-refresh", Duration.ofSeconds(5)));
+                settings.duration("ktp.management.ledger-refresh", Duration.ofSeconds(5)),
+                settings.duration("ktp.management.ended-refresh", Duration.ofMinutes(1)));
         context.addService(snapshot);
         registry.bind("ledgerSnapshot", snapshot);
         BridgeMetrics metrics = new BridgeMetrics(meters, snapshot, gtf, targets);

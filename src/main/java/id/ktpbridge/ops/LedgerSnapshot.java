@@ -1,12 +1,15 @@
 package id.ktpbridge.ops;
 
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.result.DeliveryStore;
 import org.apache.camel.CamelContext;
 import org.apache.camel.support.service.ServiceSupport;
@@ -32,17 +35,35 @@ public class LedgerSnapshot extends ServiceSupport {
     private final Ledger ledger;
     private final DeliveryStore deliveries;
     private final Duration every;
+    /**
+     * How often the rows in final states are counted again ({@code ktp.management.ended-refresh}).
+     * Open rows are few and counted at each reading; the ended ones are nearly the whole ledger
+     * over a long retention, and counting them every few seconds would scan its index on state
+     * each time, on every replica.
+     */
+    private final long endedEveryMillis;
+    private Map<String, Integer> endedCounts;
+    private long endedReadAt;
     /** A reading older than this means the database stopped answering (a query hangs). */
     private final long staleAfterMillis;
     private volatile Values values;
     private volatile String error;
     private ScheduledExecutorService executor;
 
-    public LedgerSnapshot(CamelContext context, Ledger ledger, DeliveryStore deliveries, Duration every) {
+    private static final List<String> FINAL_STATES =
+            Arrays.stream(SubmissionState.values()).filter(SubmissionState::isFinal).map(Enum::name).toList();
+
+    /**
+     * @param every      how often the ledger is read
+     * @param endedEvery how often its ended rows are counted again (at least every reading)
+     */
+    public LedgerSnapshot(CamelContext context, Ledger ledger, DeliveryStore deliveries, Duration every,
+                          Duration endedEvery) {
         this.context = context;
         this.ledger = ledger;
         this.deliveries = deliveries;
         this.every = every;
+        this.endedEveryMillis = Math.max(every.toMillis(), endedEvery.toMillis());
         // two missed readings, plus the connection pool's own wait for a connection (10 s)
         this.staleAfterMillis = 2 * every.toMillis() + 10_000;
     }
@@ -67,12 +88,21 @@ public class LedgerSnapshot extends ServiceSupport {
     }
 
     /** Reads the ledger now (the task's step; tests call it to skip the wait). */
-    public void refresh() {
+    public synchronized void refresh() {
         try {
             long now = System.currentTimeMillis();
             long[] polls = ledger.pollBacklog(now);
-            values = new Values(Map.copyOf(ledger.stateCounts()),
-                    ledger.openCounts().values().stream().mapToLong(Integer::longValue).sum(), polls[0], polls[1],
+            Map<String, Integer> open = ledger.openCounts();
+            if (endedCounts == null || now - endedReadAt >= endedEveryMillis) {
+                Map<String, Integer> all = new TreeMap<>(ledger.stateCounts());
+                all.keySet().retainAll(FINAL_STATES);
+                endedCounts = Map.copyOf(all);
+                endedReadAt = now;
+            }
+            Map<String, Integer> states = new TreeMap<>(endedCounts);
+            states.putAll(open);
+            values = new Values(Map.copyOf(states), open.values().stream().mapToLong(Integer::longValue).sum(),
+                    polls[0], polls[1],
                     Map.copyOf(deliveries.counts(List.of(DeliveryStore.PENDING, DeliveryStore.REFUSED))), now);
             error = null;
         } catch (RuntimeException e) {

@@ -55,6 +55,7 @@ public final class BridgeApp implements AutoCloseable {
         p.put("ktp.management.port", String.valueOf(freePort()));
         p.put("camel.management.host", "127.0.0.1");
         p.put("ktp.management.ledger-refresh", "300");
+        p.put("ktp.management.ended-refresh", "300");
         p.put("ktp.source.poll-delay", "200");
         p.put("ktp.source.read-lock-min-age", "0");
         p.put("ktp.poll.interval", "250");

@@ -1,0 +1,53 @@
+package id.ktpbridge.ops;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.NewInput;
+import id.ktpbridge.ledger.SchemaMigrator;
+import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.result.DeliveryStore;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.junit.jupiter.api.Test;
+
+class LedgerSnapshotTest {
+
+    @Test
+    void openInputsAreCountedAtEachReadingAndEndedOnesOnlyAsOftenAsConfigured() throws Exception {
+        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:snapshot-" + UUID.randomUUID()
+                + ";DB_CLOSE_DELAY=-1", "sa", "");
+        SchemaMigrator.migrate(ds);
+        try (DefaultCamelContext context = new DefaultCamelContext()) {
+            Ledger ledger = new Ledger(ds);
+            LedgerSnapshot snapshot = new LedgerSnapshot(context, ledger, new DeliveryStore(ds),
+                    Duration.ofMillis(10), Duration.ofMillis(800));
+            insert(ledger, SubmissionState.DELIVERED);
+            snapshot.refresh();
+            assertEquals(Map.of("DELIVERED", 1), snapshot.values().states());
+
+            insert(ledger, SubmissionState.DELIVERED);
+            insert(ledger, SubmissionState.CONFIRMED);
+            snapshot.refresh();
+            assertEquals(Map.of("DELIVERED", 1, "CONFIRMED", 1), snapshot.values().states(),
+                    "the open input at once, the ended one at the next count of ended rows");
+            assertEquals(1, snapshot.values().open());
+
+            Thread.sleep(900);
+            snapshot.refresh();
+            assertEquals(Map.of("DELIVERED", 2, "CONFIRMED", 1), snapshot.values().states());
+        } finally {
+            ds.dispose();
+        }
+    }
+
+    private static void insert(Ledger ledger, SubmissionState state) {
+        String id = UUID.randomUUID().toString();
+        ledger.insert(new NewInput(id, "file", "file:/x/" + id, id + ".png", "ab", 1L, "image/png", "P", "u", "T",
+                UUID.randomUUID().toString(), UUID.randomUUID().toString(), null), state);
+    }
+}
