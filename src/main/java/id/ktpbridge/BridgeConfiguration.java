@@ -528,7 +528,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.string("gtf.path.details", "/coe/v1/submissions"),
                 s.string("gtf.submission-type", "KTP_SCAN"),
                 s.string("gtf.primary-document-key", "KTP_FRONT"),
-                s.string("gtf.details.token-source", "user"),
+                s.choice("gtf.details.token-source", "user", "user", "partner"),
                 s.duration("gtf.http.connect-timeout", Duration.ofSeconds(5)),
                 s.duration("gtf.http.read-timeout", Duration.ofSeconds(30)),
                 s.duration("gtf.http.upload-timeout", Duration.ofMinutes(2)),

@@ -215,26 +215,30 @@ public class GtfClient {
 
     /**
      * Step 6: the outcome with the OCR data, looked up by submission id and partner session id.
-     * The reference leaves open which token this endpoint takes; when it refuses the user token
-     * (401 after a refresh, or 403) the partner token is tried, and used from then on.
+     * The reference leaves open which token this endpoint takes (user or partner). The one in use
+     * ({@code gtf.details.token-source} at first) is sent; when the details endpoint itself refuses
+     * it (401 after a refresh, or 403), the other is tried, and the one that was taken is used from
+     * then on. A refusal by the token endpoint (the token could not be had) switches nothing.
      */
     public JsonNode details(CallContext ctx, String submissionId) {
-        if (detailsWithPartnerToken.get()) {
-            return details(TokenKey.partner(settings.onboardingPartner()), ctx, submissionId);
-        }
+        boolean partner = detailsWithPartnerToken.get();
         try {
-            return details(ctx.tokenKey(), ctx, submissionId);
+            return details(detailsToken(partner, ctx), ctx, submissionId);
         } catch (GtfApiException e) {
-            if (e.httpStatus() != 401 && e.httpStatus() != 403) {
+            if (!"details".equals(e.endpoint()) || e.httpStatus() != 401 && e.httpStatus() != 403) {
                 throw e;
             }
-            JsonNode data = details(TokenKey.partner(settings.onboardingPartner()), ctx, submissionId);
-            if (detailsWithPartnerToken.compareAndSet(false, true)) {
-                LOG.warn("The details endpoint refused the user token and took the partner token: using the"
-                        + " partner token from now on (set gtf.details.token-source=partner to start with it)");
+            JsonNode data = details(detailsToken(!partner, ctx), ctx, submissionId);
+            if (detailsWithPartnerToken.compareAndSet(partner, !partner)) {
+                LOG.warn("The details endpoint refused the {} token and took the {} token: using the {} token from"
+                        + " now on", partner ? "partner" : "user", partner ? "user" : "partner", partner ? "user" : "partner");
             }
             return data;
         }
+    }
+
+    private TokenKey detailsToken(boolean partner, CallContext ctx) {
+        return partner ? TokenKey.partner(settings.onboardingPartner()) : ctx.tokenKey();
     }
 
     /**

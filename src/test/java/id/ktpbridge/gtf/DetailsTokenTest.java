@@ -1,0 +1,132 @@
+package id.ktpbridge.gtf;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Which token the details call sends (reference, open question 2): the one in use, then the other
+ * when the details endpoint refuses it; a refusal by the token endpoint switches nothing.
+ */
+class DetailsTokenTest {
+
+    private static final String PARTNER = "KTPBRIDGE-BE-KTP_SCAN";
+
+    private final AtomicInteger userTokensIssued = new AtomicInteger();
+    private final AtomicInteger partnerTokensIssued = new AtomicInteger();
+    private final AtomicInteger detailsCalls = new AtomicInteger();
+    private volatile boolean userTokenEndpointRefuses;
+    /** The token value the details endpoint takes: "user" or "partner". */
+    private volatile String detailsTakes = "user";
+    private HttpServer server;
+
+    @BeforeEach
+    void start() throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/v2/coe/authentication", ex -> {
+            if (userTokenEndpointRefuses) {
+                send(ex, 401, "{\"success\":false,\"data\":null,\"errors\":[{\"code\":110,\"entity\":"
+                        + "\"ONEKYC_TOKEN_SERVICE\",\"cause\":\"UNAUTHORIZED\"}]}");
+                return;
+            }
+            userTokensIssued.incrementAndGet();
+            send(ex, 200, token("user"));
+        });
+        server.createContext("/v1/coe/partner/authentication", ex -> {
+            partnerTokensIssued.incrementAndGet();
+            send(ex, 200, token("partner"));
+        });
+        server.createContext("/coe/v1/submissions", ex -> {
+            detailsCalls.incrementAndGet();
+            if (!detailsTakes.equals(ex.getRequestHeaders().getFirst("x-onekyc-token"))) {
+                send(ex, 403, "{\"success\":false,\"data\":null,\"errors\":[{\"code\":903,\"cause\":\"FORBIDDEN\"}]}");
+                return;
+            }
+            send(ex, 200, "{\"success\":true,\"data\":{\"status\":\"COMPLETED\",\"submissionId\":\""
+                    + ex.getRequestHeaders().getFirst("x-submission-id") + "\",\"result\":\"VALID\",\"reasonCode\":\"\"}}");
+        });
+        server.start();
+    }
+
+    @AfterEach
+    void stop() {
+        server.stop(0);
+    }
+
+    @Test
+    void aRefusedUserTokenFetchDoesNotSwitchDetailsToThePartnerToken() {
+        GtfClient client = client("user");
+        userTokenEndpointRefuses = true;
+        GtfApiException e = assertThrows(GtfApiException.class, () -> client.details(ctx(), "sub-1"));
+        assertEquals("user-token", e.endpoint());
+        assertEquals(0, partnerTokensIssued.get(), "the details endpoint refused nothing: no partner token");
+        assertEquals(0, detailsCalls.get());
+
+        userTokenEndpointRefuses = false;
+        assertEquals("VALID", client.details(ctx(), "sub-2").path("result").asText());
+        assertEquals(0, partnerTokensIssued.get(), "the user token is still the one in use");
+    }
+
+    @Test
+    void aConfiguredPartnerTokenTheDetailsEndpointRefusesGivesWayToTheUserToken() {
+        GtfClient client = client("partner");
+        assertEquals("VALID", client.details(ctx(), "sub-1").path("result").asText());
+        assertEquals(1, partnerTokensIssued.get());
+        assertEquals(1, userTokensIssued.get());
+
+        int before = detailsCalls.get();
+        assertEquals("VALID", client.details(ctx(), "sub-2").path("result").asText());
+        assertEquals(before + 1, detailsCalls.get(), "the user token goes first from now on");
+
+        // and back again when the endpoint changes its mind
+        detailsTakes = "partner";
+        assertEquals("VALID", client.details(ctx(), "sub-3").path("result").asText());
+        before = detailsCalls.get();
+        assertEquals("VALID", client.details(ctx(), "sub-4").path("result").asText());
+        assertEquals(before + 1, detailsCalls.get());
+    }
+
+    private GtfClient client(String tokenSource) {
+        String base = "http://127.0.0.1:" + server.getAddress().getPort();
+        GtfSettings s = new GtfSettings(base, base, "client", "pass-key", PARTNER, "/v2/coe/authentication",
+                "/v1/coe/partner/authentication", "/coe/v1/submissions/urls", "/coe/v1/submissions/urls",
+                "/coe/v1/submissions/{submissionId}/status", "/coe/v1/submissions", "KTP_SCAN", "KTP_FRONT",
+                tokenSource, Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10),
+                Duration.ofMinutes(5), 100, 1, Duration.ofMillis(20), Duration.ofMillis(200), false, false);
+        return GtfClientTest.client(s);
+    }
+
+    private static CallContext ctx() {
+        return new CallContext(new TokenKey(PARTNER, "u1", "PARTNER_USER_ID"), UUID.randomUUID().toString(),
+                UUID.randomUUID().toString());
+    }
+
+    private static String token(String value) {
+        long now = System.currentTimeMillis() / 1000;
+        return "{\"success\":true,\"data\":{\"token\":\"" + value + "\",\"expiry_seconds\":\"3600\",\"expires_at\":\""
+                + (now + 3600) + "\"}}";
+    }
+
+    private static void send(HttpExchange ex, int status, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+}
