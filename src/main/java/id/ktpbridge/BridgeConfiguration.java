@@ -210,6 +210,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         Collector collector = new Collector(ledger, gtf, publisher, retryDelay, s.integer("ktp.db.retry-attempts", 6),
                 Duration.ofMillis(s.integer("ktp.db.retry-delay", 500)));
         collector.notFoundGrace(s.duration("ktp.poll.not-found-grace", Collector.DEFAULT_NOT_FOUND_GRACE));
+        collector.verdictRequired(s.flag("gtf.details.require-result", true));
         registry.bind("resultPublisher", publisher);
         registry.bind("collector", collector);
 

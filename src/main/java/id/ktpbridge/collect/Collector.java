@@ -37,6 +37,7 @@ public class Collector {
     private final int ledgerRetries;
     private final Duration ledgerRetryDelay;
     private volatile long notFoundGraceMillis = DEFAULT_NOT_FOUND_GRACE.toMillis();
+    private volatile boolean verdictRequired = true;
 
     /**
      * @param retryDelay       when to try again an outcome whose details were not available
@@ -60,6 +61,16 @@ public class Collector {
      */
     public void notFoundGrace(Duration grace) {
         this.notFoundGraceMillis = grace.toMillis();
+    }
+
+    /**
+     * Whether details that say COMPLETED without a {@code result} are asked again
+     * ({@code gtf.details.require-result}, the default): the reference has {@code result} absent only
+     * while in progress, so such a record is one not filled in yet. Until the poll deadline; then
+     * the last one is published as it is, with its OCR data, rather than dropped for TIMED_OUT.
+     */
+    public void verdictRequired(boolean required) {
+        this.verdictRequired = required;
     }
 
     /** @return true when this call delivered the result, false when it was not (or not yet) ours to deliver */
@@ -106,19 +117,31 @@ public class Collector {
         if (!isFinal(status)) {
             return retryLater(r, via, "details say " + (status.isEmpty() ? "nothing" : status), claim);
         }
+        if (verdictRequired && "COMPLETED".equals(status) && details.path("result").asText("").isBlank()) {
+            return retryLater(r, via, "details say COMPLETED without a result", claim, details);
+        }
         publishClaimed(r, via, () -> publisher.publishOutcome(r, details, via));
         return true;
+    }
+
+    private boolean retryLater(LedgerRecord r, String via, String why, long claim) {
+        return retryLater(r, via, why, claim, null);
     }
 
     /**
      * Gives the claim back for another try after {@code ktp.poll.initial-backoff}, until the
      * submission's poll deadline: then it ends as TIMED_OUT, so no outcome is retried for ever.
      */
-    private boolean retryLater(LedgerRecord r, String via, String why, long claim) {
+    private boolean retryLater(LedgerRecord r, String via, String why, long claim, JsonNode finalAnswer) {
         long now = System.currentTimeMillis();
         if (r.deadlineAt() != null && now >= r.deadlineAt()) {
             if (!stillOurs(r, claim)) {
                 return false;
+            }
+            if (finalAnswer != null) {
+                LOG.warn("Submission {} passed its poll deadline ({}): published as it is", r.submissionId(), why);
+                publishClaimed(r, via, () -> publisher.publishOutcome(r, finalAnswer, via));
+                return true;
             }
             LOG.warn("Submission {} passed its poll deadline ({})", r.submissionId(), why);
             publishClaimed(r, via, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",

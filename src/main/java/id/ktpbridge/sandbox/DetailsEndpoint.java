@@ -76,8 +76,10 @@ final class DetailsEndpoint {
         data.put("submissionId", submission.id());
         data.put("flow", submission.submissionType());
         data.put("partnerSessionId", submission.partnerSessionId());
-        data.put("result", outcome.result());
-        data.put("reasonCode", outcome.reasonCode());
+        if (!core.settings.isDetailsWithoutVerdict()) {
+            data.put("result", outcome.result());
+            data.put("reasonCode", outcome.reasonCode());
+        }
         data.put("processedAt", Timestamps.iso(completedAt));
         if (outcome != Outcome.ERROR) {
             ObjectNode details = data.putObject("submissionDetails");

@@ -15,6 +15,7 @@ public class SandboxSettings {
 
     private volatile int serverThreads = 16;
     private volatile boolean detailsAcceptsUserToken = true;
+    private volatile boolean detailsWithoutVerdict;
     private volatile boolean presignReusesOpenSubmission;
     private volatile String host = "127.0.0.1";
     private volatile int port = 0;
@@ -147,6 +148,11 @@ public class SandboxSettings {
     public boolean isDetailsAcceptsUserToken() { return detailsAcceptsUserToken; }
 
     public void setDetailsAcceptsUserToken(boolean accepts) { this.detailsAcceptsUserToken = accepts; }
+
+    /** True: details of a finished submission say COMPLETED without result and reasonCode (a record not filled in yet). */
+    public boolean isDetailsWithoutVerdict() { return detailsWithoutVerdict; }
+
+    public void setDetailsWithoutVerdict(boolean without) { this.detailsWithoutVerdict = without; }
 
     /**
      * "New or existing submission" (reference 4) read as: a presign answers with the user's

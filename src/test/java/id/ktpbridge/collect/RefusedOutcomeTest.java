@@ -29,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  * calls non-retryable, other than the credential answers 401/403) ends with a FAILED result naming
  * the call: at once, or for "does not exist" from status once {@code ktp.poll.not-found-grace}
  * has passed. One whose details stay unavailable ends as TIMED_OUT at its poll deadline. Neither
- * is retried for ever.
+ * is retried for ever. Details that say COMPLETED without a result are asked again, and published
+ * as they are at the deadline.
  */
 class RefusedOutcomeTest {
 
@@ -133,6 +134,59 @@ class RefusedOutcomeTest {
             assertTrue(app.sandbox().injectedFailures("details") >= 2, "details were asked, and refused, more than once");
             assertEquals(row.submissionId(), result.path("submissionId").asText());
         }
+    }
+
+    @Test
+    void detailsThatSayCompletedWithoutAResultAreAskedAgainUntilTheyHaveOne() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, props("300"))) {
+            app.sandbox().settings().setDetailsWithoutVerdict(true);
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3106.png");
+            await().atMost(Duration.ofSeconds(30)).until(() -> detailsAnswers(app, row.submissionId()) >= 2);
+            assertEquals(0, Results.count(app.results()), "no result without a verdict");
+
+            app.sandbox().settings().setDetailsWithoutVerdict(false);
+            JsonNode result = awaitOneResult(app);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals("VALID", result.path("result").asText(), result.toString());
+        }
+    }
+
+    @Test
+    void detailsStillWithoutAResultAtTheDeadlineArePublishedAsTheyAre() throws Exception {
+        Map<String, String> p = props("300");
+        p.put("ktp.poll.deadline", "4s");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            app.sandbox().settings().setDetailsWithoutVerdict(true);
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3107.png");
+
+            JsonNode result = awaitOneResult(app);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertTrue(result.path("result").isNull(), result.toString());
+            assertFalse(result.path("submissionDetails").path("ktpData").isMissingNode(),
+                    "the OCR data OneKYC sent is kept: " + result);
+            assertTrue(detailsAnswers(app, row.submissionId()) >= 2, "asked again before the deadline");
+        }
+    }
+
+    @Test
+    void withTheResultNotRequiredCompletedDetailsArePublishedAtOnce() throws Exception {
+        Map<String, String> p = props("300");
+        p.put("gtf.details.require-result", "false");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            app.sandbox().settings().setDetailsWithoutVerdict(true);
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3108.png");
+
+            JsonNode result = awaitOneResult(app);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertTrue(result.path("result").isNull(), result.toString());
+            assertEquals(1, detailsAnswers(app, row.submissionId()));
+        }
+    }
+
+    private static long detailsAnswers(BridgeApp app, String submissionId) {
+        return app.sandbox().requestLog().stream()
+                .filter(c -> "details".equals(c.endpoint()) && c.httpStatus() == 200 && submissionId.equals(c.submissionId()))
+                .count();
     }
 
     @Test
