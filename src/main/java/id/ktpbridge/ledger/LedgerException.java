@@ -17,13 +17,48 @@ public class LedgerException extends RuntimeException {
     /** PostgreSQL: the server is shutting down, crashed, or not accepting connections yet. */
     private static final Set<String> SERVER_GOING_AWAY = Set.of("57P01", "57P02", "57P03");
 
+    private final boolean duplicateKey;
+    private final boolean transientFailure;
+
     public LedgerException(String message) {
         super(message);
+        this.duplicateKey = false;
+        this.transientFailure = false;
     }
 
+    /**
+     * The driver's exception is not kept as the cause: its message, and its causes', can quote a
+     * whole row (an H2 lock timeout names the locked row in its cause's), and a cause is printed
+     * with any logged stack trace. A copy of the chain is kept instead: each link's class, SQL state
+     * and stack trace, no message (the driver's own, redacted, is this exception's).
+     */
     public LedgerException(SQLException cause) {
         super("Ledger database error" + (cause.getSQLState() == null ? "" : " (SQL state " + cause.getSQLState() + ")")
-                + ": " + redacted(cause.getMessage()) + where(cause), cause);
+                + ": " + redacted(cause.getMessage()) + where(cause), RedactedCause.of(cause));
+        this.duplicateKey = duplicateKey(cause);
+        this.transientFailure = isTransient(cause);
+    }
+
+    /** A link of a driver exception's cause chain: its class and SQL state, without its message. */
+    static final class RedactedCause extends Exception {
+
+        private RedactedCause(Throwable original, RedactedCause cause) {
+            super(original.getClass().getName() + (original instanceof SQLException sql && sql.getSQLState() != null
+                    ? " (SQL state " + sql.getSQLState() + ")" : ""), cause, false, true);
+            setStackTrace(original.getStackTrace());
+        }
+
+        static RedactedCause of(Throwable original) {
+            java.util.List<Throwable> chain = new java.util.ArrayList<>();
+            for (Throwable t = original; t != null && chain.size() < 10 && !chain.contains(t); t = t.getCause()) {
+                chain.add(t);
+            }
+            RedactedCause link = null;
+            for (int i = chain.size() - 1; i >= 0; i--) {
+                link = new RedactedCause(chain.get(i), link);
+            }
+            return link;
+        }
     }
 
     /**
@@ -62,7 +97,11 @@ public class LedgerException extends RuntimeException {
 
     /** The statement broke a primary key or a unique index (SQL state 23505 on H2 and PostgreSQL). */
     public boolean isDuplicateKey() {
-        for (Throwable t = getCause(); t != null; t = t.getCause()) {
+        return duplicateKey;
+    }
+
+    private static boolean duplicateKey(Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof SQLException sql && "23505".equals(sql.getSQLState())) {
                 return true;
             }
@@ -76,7 +115,11 @@ public class LedgerException extends RuntimeException {
      * failover of the database, not a wrong statement or a full disk).
      */
     public boolean isTransient() {
-        for (Throwable t = getCause(); t != null; t = t.getCause()) {
+        return transientFailure;
+    }
+
+    private static boolean isTransient(Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof SQLTransientException || t instanceof SQLRecoverableException) {
                 return true;
             }

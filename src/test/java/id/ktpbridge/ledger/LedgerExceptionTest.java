@@ -58,4 +58,23 @@ class LedgerExceptionTest {
         assertFalse(new LedgerException(new SQLException("ERROR: invalid input syntax for type json: \"3201010101010001"
                 + "\"", "22P02")).getMessage().contains("3201010101010001"));
     }
+
+    @Test
+    void aLoggedStackTraceHoldsNoValueFromTheDriversCauses() {
+        // H2's lock timeout: the store's error, as the cause, names the locked row
+        SQLException timeout = new SQLException("Timeout trying to lock table", "HYT00",
+                new IllegalStateException("Map ktp_submission(4): row {9f1c=[file:/in/3201010101010001.png, "
+                        + "3201010101010001, https://storage.example/x?X-Amz-Signature=abc]}"));
+        LedgerException e = new LedgerException(timeout);
+        java.io.StringWriter printed = new java.io.StringWriter();
+        e.printStackTrace(new java.io.PrintWriter(printed));
+        assertFalse(printed.toString().contains("3201010101010001"), printed.toString());
+        assertFalse(printed.toString().contains("X-Amz-Signature"), printed.toString());
+        assertTrue(printed.toString().contains("Caused by: " + LedgerException.RedactedCause.class.getName()
+                + ": java.lang.IllegalStateException"), "each cause's class stays: " + printed);
+        assertTrue(printed.toString().contains("SQL state HYT00"), printed.toString());
+
+        assertTrue(new LedgerException(new SQLException("batch", "XX000",
+                new SQLIntegrityConstraintViolationException("duplicate", "23505"))).isDuplicateKey());
+    }
 }
