@@ -299,6 +299,7 @@ public class BridgeConfiguration implements CamelConfiguration {
             BatchMonitor monitor = new BatchMonitor(context, ledger, outbox::pendingCount, outbox.store()::refusedSince,
                     s.duration("ktp.batch.delivery-wait", Duration.ofMinutes(2)), dropFolder,
                     s.duration("ktp.batch.max-wait", Duration.ofMinutes(35)), Duration.ofMillis(100), main::finish);
+            monitor.sourceFileNames(s.flag("ktp.batch.summary.file-names", false));
             context.addStartupListener((ctx, alreadyStarted) -> monitor.start());
         }
     }

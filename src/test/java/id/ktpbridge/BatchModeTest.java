@@ -1,6 +1,7 @@
 package id.ktpbridge;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -33,10 +34,26 @@ class BatchModeTest {
 
         assertEquals(3, Results.count(dataDir.resolve("results")));
         assertTrue(printed.contains("batch summary"), printed);
-        assertTrue(printed.contains("u4001.png") && printed.contains("VALID"), printed);
-        assertTrue(printed.contains("u4002-notektp.jpg") && printed.contains("NOT_EKTP"), printed);
-        assertTrue(printed.contains("u4003.jpg") && printed.contains("REJECTED"), printed);
+        // each input named by its result file, not by its source file (often a NIK)
+        for (com.fasterxml.jackson.databind.JsonNode result : Results.read(dataDir.resolve("results"))) {
+            String name = result.path("submissionId").isNull() ? "local-" + result.path("ledgerId").asText()
+                    : result.path("submissionId").asText();
+            assertTrue(printed.lines().anyMatch(l -> l.startsWith(name) && l.contains(result.path("status").asText())),
+                    name + " in " + printed);
+        }
+        assertFalse(printed.contains("u4001") || printed.contains("u4002") || printed.contains("u4003"), printed);
+        assertTrue(printed.contains("VALID") && printed.contains("NOT_EKTP") && printed.contains("REJECTED"), printed);
         assertTrue(printed.contains("Every input has a result record."), printed);
+    }
+
+    @Test
+    void theSummaryNamesSourceFilesWhenAskedTo() throws Exception {
+        Results.drop(dataDir.resolve("inbox"), "u4011.png", SampleImages.card("u4011", "png"));
+
+        String printed = captureStdout(() -> assertEquals(0, BridgeApp.runBatch(dataDir,
+                Map.of("ktp.batch.summary.file-names", "true"))));
+
+        assertTrue(printed.lines().anyMatch(l -> l.startsWith("u4011.png") && l.contains("VALID")), printed);
     }
 
     @Test

@@ -45,6 +45,8 @@ public class BatchMonitor implements Runnable {
      * @param refusedSince deliveries refused for good since the given time (epoch millis)
      * @param deliveryWait how long pending deliveries alone keep the run open
      */
+    private volatile boolean sourceFileNames;
+
     public BatchMonitor(CamelContext context, Ledger ledger, IntSupplier pendingDeliveries,
                         LongToIntFunction refusedSince, Duration deliveryWait, DropFolder dropFolder,
                         Duration maxWait, Duration checkEvery, BiConsumer<Integer, String> finish) {
@@ -57,6 +59,11 @@ public class BatchMonitor implements Runnable {
         this.maxWait = maxWait;
         this.checkEvery = checkEvery;
         this.finish = finish;
+    }
+
+    /** Whether the summary names each input by its source file ({@code ktp.batch.summary.file-names}), not its result. */
+    public void sourceFileNames(boolean on) {
+        this.sourceFileNames = on;
     }
 
     public void start() {
@@ -128,7 +135,7 @@ public class BatchMonitor implements Runnable {
         long waiting = dropFolder.waiting();
         long unmoved = dropFolder.settled();
         Map<String, Integer> open = ledger.openCounts();
-        BatchSummary summary = new BatchSummary(out);
+        BatchSummary summary = new BatchSummary(out, sourceFileNames);
         // this run's inputs: those it took, and those of an earlier run it gave their result (resumed)
         ledger.forEachOfRun(startedAt, summary::add);
         summary.finish();

@@ -5,30 +5,36 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.result.ResultDocument;
 
 /**
  * The table printed at the end of a batch: one line per input, then totals per status. Rows are
  * printed as they are read, so a batch of any size is summarised without holding it in memory.
+ * Each input is named by its result file's name unless source file names are asked for: those are
+ * often a partner user id (a NIK), and the summary goes where the log goes.
  */
 final class BatchSummary {
 
-    /** Wide enough for the usual names; a longer one pushes its line's other columns right. */
-    private static final int NAME_WIDTH = 28;
+    /** Wide enough for the usual names and a submission id; a longer one pushes its line's other columns right. */
+    private static final int NAME_WIDTH = 36;
     private static final String LINE = "%-" + NAME_WIDTH + "s  %-6s  %-10s  %-8s  %-28s  %s%n";
 
     private final PrintStream out;
+    private final boolean sourceFileNames;
     private final Map<String, Integer> totals = new TreeMap<>();
     private int inputs;
 
-    BatchSummary(PrintStream out) {
+    BatchSummary(PrintStream out, boolean sourceFileNames) {
         this.out = out;
+        this.sourceFileNames = sourceFileNames;
         out.println();
         out.println("KTP Scan Bridge - batch summary");
-        out.printf(LINE, "SOURCE FILE", "SOURCE", "STATUS", "RESULT", "REASON", "VIA");
+        out.printf(LINE, sourceFileNames ? "SOURCE FILE" : "RESULT (<name>.json)", "SOURCE", "STATUS", "RESULT",
+                "REASON", "VIA");
     }
 
     void add(LedgerRecord r) {
-        out.printf(LINE, display(r.sourceFile()), r.sourceType(), dash(r.resultStatus()), dash(r.result()),
+        out.printf(LINE, display(sourceFileNames ? r.sourceFile() : ResultDocument.name(r)), r.sourceType(), dash(r.resultStatus()), dash(r.result()),
                 dash(r.reasonCode()), dash(r.receivedVia()));
         totals.merge(r.resultStatus() == null ? "NO_RESULT" : r.resultStatus(), 1, Integer::sum);
         inputs++;
