@@ -3,6 +3,8 @@ package id.ktpbridge.gtf;
 import java.util.List;
 import java.util.Locale;
 
+import id.ktpbridge.LogSafe;
+
 /**
  * A OneKYC call that did not succeed: the HTTP status and the first error of the envelope (the
  * message also names the causes of further ones). The message never contains tokens, keys or URLs
@@ -32,9 +34,13 @@ public class GtfApiException extends RuntimeException {
     /** @param furtherCauses causes of the envelope's further errors, shown in the message only */
     public GtfApiException(String endpoint, int httpStatus, String code, String errorCause,
                            List<String> furtherCauses) {
+        // code and causes as the server sent them, but fit for a log line: an error text that echoes
+        // a request value (a partner user id, often a NIK) loses its digits
         super(endpoint + " answered HTTP " + httpStatus
-                + (code != null || errorCause != null ? " (code " + code + ", " + errorCause
-                + (furtherCauses.isEmpty() ? "" : "; also " + String.join(", ", furtherCauses)) + ")" : ""));
+                + (code != null || errorCause != null ? " (code " + LogSafe.text(code, 40) + ", "
+                + LogSafe.text(errorCause, 120) + (furtherCauses.isEmpty() ? "" : "; also "
+                + LogSafe.text(String.join(", ", furtherCauses.subList(0, Math.min(5, furtherCauses.size()))), 300))
+                + ")" : ""));
         this.endpoint = endpoint;
         this.httpStatus = countsAs(httpStatus, code, errorCause);
         this.code = code;

@@ -5,6 +5,7 @@ import java.time.Instant;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import id.ktpbridge.LogSafe;
 import id.ktpbridge.gtf.GtfApiException;
 import id.ktpbridge.gtf.StorageUploadException;
 import id.ktpbridge.submit.WorkItem;
@@ -71,8 +72,12 @@ public class FailureReport {
      * The message of a failure, fit for a result document, a report and the log. The bundle's own
      * exceptions word theirs with that in mind. Another library's message is cut at its first
      * quoted value: the JDK quotes a refused header value (a pass-key, a token), a database a value
-     * (a result document), a parser a piece of its input.
+     * (a result document), a parser a piece of its input; and at its first path or bracketed value,
+     * which name a file. Runs of six digits or more are masked.
      */
+    /** A path after a space, or a bracketed value ({@code RemoteFile[...]}, not {@code byte[]}). */
+    private static final java.util.regex.Pattern UNQUOTED_VALUE = java.util.regex.Pattern.compile(" /|\\[[^\\]]");
+
     public static String safeMessage(Throwable e) {
         if (e == null) {
             return "unknown error";
@@ -93,7 +98,11 @@ public class FailureReport {
             }
         }
         String text = quote < 0 ? message : message.substring(0, quote) + "…";
-        text = text.length() <= 300 ? text : text.substring(0, 300) + "…";
+        // and at a path or a bracketed value, which are not quoted: Camel's "with value
+        // RemoteFile[inbox/<name>]", an I/O error's "/data/.../<name>"
+        java.util.regex.Matcher unquoted = UNQUOTED_VALUE.matcher(text);
+        text = unquoted.find() ? text.substring(0, unquoted.start()) + " …" : text;
+        text = LogSafe.text(text, 300);
         return e.getClass().getSimpleName() + (text.isBlank() ? "" : ": " + text);
     }
 }

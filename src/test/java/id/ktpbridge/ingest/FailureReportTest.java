@@ -24,4 +24,24 @@ class FailureReportTest {
         assertEquals(e.getMessage(), FailureReport.safeMessage(e));
         assertEquals("unknown error", FailureReport.safeMessage(null));
     }
+
+    @Test
+    void unquotedPathsBracketedValuesAndLongDigitRunsAreLeftOutToo() {
+        // Camel's conversion error for an SFTP input whose local copy vanished names the file twice
+        assertEquals("IllegalStateException: Error during type conversion from type: RemoteFile to the required"
+                + " type: byte[] with value RemoteFile …", FailureReport.safeMessage(new IllegalStateException(
+                "Error during type conversion from type: RemoteFile to the required type: byte[] with value"
+                        + " RemoteFile[inbox/3171012345678901.png] due to java.io.FileNotFoundException:"
+                        + " /data/sftp-work/inbox/3171012345678901.png")));
+        assertEquals("IllegalStateException: no user for # …", FailureReport.safeMessage(
+                new IllegalStateException("no user for 3171012345678901 /x")));
+    }
+
+    @Test
+    void oneKycsErrorTextsLoseTheirDigitRuns() {
+        GtfApiException e = new GtfApiException("presign", 400, "1539", "USER 3171012345678901 NOT FOUND",
+                java.util.List.of("ALSO 3171012345678901"));
+        assertEquals("presign answered HTTP 400 (code 1539, USER # NOT FOUND; also ALSO #)", e.getMessage());
+        assertEquals("USER 3171012345678901 NOT FOUND", e.errorCause(), "the cause itself is kept for decisions");
+    }
 }
