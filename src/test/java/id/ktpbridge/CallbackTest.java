@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
+import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
@@ -166,7 +167,9 @@ class CallbackTest {
             "", "not json", "[1,2]", "{\"status\":\"COMPLETED\"}",
             "{\"submissionId\":\"../../etc/passwd\",\"status\":\"COMPLETED\"}",
             "{\"submissionId\":\"abc\",\"status\":\"DONE\"}",
-            "{\"submissionId\":\"abc\",\"status\":\"COMPLETED\",\"result\":42}"
+            "{\"submissionId\":\"abc\",\"status\":\"COMPLETED\",\"result\":42}",
+            "{\"submissionId\":\"abc\",\"status\":\"COMPLETED\"}garbage",
+            "{\"submissionId\":\"abc\",\"status\":\"COMPLETED\"}{\"submissionId\":\"def\",\"status\":\"ERROR\"}"
         };
         for (String body : bodies) {
             HttpResponse<String> r = post("Bearer " + TOKEN, body);
@@ -246,6 +249,25 @@ class CallbackTest {
         assertEquals(403, r.statusCode());
         assertEquals("FORBIDDEN", JSON.readTree(r.body()).path("error").asText());
         assertNothingWritten();
+    }
+
+    @Test
+    void aCallbackThatDoesNotEndTheSubmissionIsAcknowledgedAndLeftAlone() throws Exception {
+        app.sandbox().settings().setProcessingDelayMillis(60_000);
+        Results.drop(app.inbox(), "u2101.png", SampleImages.card("u2101", "png"));
+        LedgerRecord confirmed = await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().createdSince(0)
+                .stream().filter(r -> r.state() == SubmissionState.CONFIRMED).findFirst().orElse(null), r -> r != null);
+        for (String status : new String[] {"IN_PROGRESS", "PARTIALLY_COMPLETED"}) {
+            HttpResponse<String> r = post("Bearer " + TOKEN, JSON.createObjectNode()
+                    .put("submissionId", confirmed.submissionId()).put("status", status).putNull("result").toString());
+            assertEquals(200, r.statusCode(), status);
+        }
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> {
+            LedgerRecord now = app.ledger().findById(confirmed.id()).orElseThrow();
+            return now.state() == SubmissionState.CONFIRMED && now.callbackAt() == null;
+        });
+        assertTrue(app.sandbox().requestLog().stream().noneMatch(c -> "details".equals(c.endpoint())),
+                "no details asked for a submission still in progress");
     }
 
     @Test

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.Set;
 import java.util.regex.Pattern;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -38,6 +39,11 @@ public class CallbackReceiver {
                     + " poll tick", 60_000);
     private static final Pattern SUBMISSION_ID_SHAPE = GtfClient.SUBMISSION_ID_SHAPE;
     private static final Set<String> STATUSES = Set.of("COMPLETED", "ERROR", "PARTIALLY_COMPLETED", "IN_PROGRESS");
+    /**
+     * The statuses that end a submission. The CoE callback has only these; the others (eSign's
+     * callback sends PARTIALLY_COMPLETED, a later COMPLETED follows) are acknowledged and left alone.
+     */
+    private static final Set<String> FINAL_STATUSES = Set.of("COMPLETED", "ERROR");
 
     /** Where the platform-http (Vert.x) consumer puts the caller's socket address. */
     private static final String REMOTE_ADDRESS = "CamelVertxPlatformHttpRemoteAddress";
@@ -126,7 +132,9 @@ public class CallbackReceiver {
         String submissionId = null;
         JsonNode node = null;
         try {
-            node = body == null || body.isBlank() ? null : json.readTree(body);
+            // one JSON value and nothing after it: "{...}{...}" or "{...}garbage" is no callback either
+            node = body == null || body.isBlank() ? null
+                    : json.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(body);
             if (node == null || !node.isObject()) {
                 problem = "the body must be a JSON object";
             } else if (!node.path("submissionId").isTextual()
@@ -144,6 +152,12 @@ public class CallbackReceiver {
         }
         if (problem != null) {
             answer(exchange, 400, error("MALFORMED_CALLBACK", problem));
+            return;
+        }
+        if (!FINAL_STATUSES.contains(node.get("status").asText())) {
+            LOG.debug("Callback for submission {} says {}: acknowledged, nothing to collect yet", submissionId,
+                    node.get("status").asText());
+            answer(exchange, 200, json.createObjectNode().put("received", true));
             return;
         }
         if (noteBeforeAnswer) {
