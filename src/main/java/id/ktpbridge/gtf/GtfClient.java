@@ -207,10 +207,15 @@ public class GtfClient {
                         .PUT(HttpRequest.BodyPublishers.ofString(payload)).build())));
     }
 
-    /** Step 5: the submission's processing status ({@code data} of the envelope). */
+    /**
+     * Step 5: the submission's processing status ({@code data} of the envelope). Made in a poll
+     * tick, which waits for every status call of its batch: a {@code Retry-After} longer than
+     * {@link GtfHttp#POLL_CALL_MAX_RETRY_AFTER} is left to the submission's next poll.
+     */
     public JsonNode status(CallContext ctx, String submissionId) {
         return withSessionIds(() -> withToken(ctx.tokenKey(), token -> http.call("status",
-                () -> api(settings.statusPathFor(submissionId), token.get(), ctx).GET().build())));
+                () -> api(settings.statusPathFor(submissionId), token.get(), ctx).GET().build(),
+                GtfHttp.POLL_CALL_MAX_RETRY_AFTER.toMillis())));
     }
 
     /**

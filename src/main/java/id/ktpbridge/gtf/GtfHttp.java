@@ -33,6 +33,8 @@ public class GtfHttp {
      * gives the claim back; the poller asks again later.
      */
     public static final Duration CLAIMED_CALL_MAX_RETRY_AFTER = Duration.ofSeconds(30);
+    /** The longest Retry-After a status call waits for: a poll tick waits for each one of its batch. */
+    public static final Duration POLL_CALL_MAX_RETRY_AFTER = Duration.ofSeconds(30);
     /** Causes of further errors of one envelope kept in the message, at most. */
     private static final int MAX_FURTHER_CAUSES = 5;
 

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Test;
  * Which token each attempt of a call carries: retries read the cache again, so one that expired
  * during a back-off is not sent; a token refused twice is not kept for the next call; and a token
  * is kept for the shorter of {@code expires_at} (the server's clock) and {@code expiry_seconds}.
+ * And a status call, made in a poll tick, does not wait out a long {@code Retry-After} in place.
  */
 class TokenPerAttemptTest {
 
@@ -33,6 +34,7 @@ class TokenPerAttemptTest {
     private final Deque<Integer> statusAnswers = new ArrayDeque<>();
     private final List<String> tokensSeen = new ArrayList<>();
     private volatile int expirySeconds = 3600;
+    private volatile String retryAfterSeconds = "1";
     /** How far the token server's clock runs ahead of ours ({@code expires_at} is on its clock). */
     private volatile int serverClockAheadSeconds;
     private HttpServer server;
@@ -54,7 +56,7 @@ class TokenPerAttemptTest {
                 status = statusAnswers.isEmpty() ? 200 : statusAnswers.poll();
             }
             if (status == 429) {
-                ex.getResponseHeaders().set("Retry-After", "1");
+                ex.getResponseHeaders().set("Retry-After", retryAfterSeconds);
             }
             send(ex, status, status == 200
                     ? "{\"success\":true,\"data\":{\"status\":\"IN_PROGRESS\"},\"errors\":[]}"
@@ -122,5 +124,19 @@ class TokenPerAttemptTest {
         Thread.sleep(2_100); // past the two seconds expiry_seconds gave, far from the hour expires_at claims
         assertNotEquals(first, client.withToken(key, t -> t.get()));
         assertEquals(2, issued.get());
+    }
+
+    @Test
+    void aStatusCallLeavesALongRetryAfterToTheNextPoll() {
+        retryAfterSeconds = "120";
+        synchronized (tokensSeen) {
+            statusAnswers.add(429);
+        }
+        // the poll tick waits for every status call of its batch: one must not hold it for minutes
+        GtfApiException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(20),
+                () -> assertThrows(GtfApiException.class,
+                        () -> client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44")));
+        assertEquals(429, e.httpStatus());
+        assertEquals(1, tokensSeen.size(), "asked once, not again after the wait");
     }
 }
