@@ -83,17 +83,22 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
         execute("DELETE FROM ktp_processed_input WHERE repository = ? AND input_key = ? AND confirmed_at IS NULL"
                 + " AND created_at < ?", key, now - claimTtlMillis);
         // a key already there is the usual case (every poll meets the inputs under way): no failed
-        // statement for it, which a PostgreSQL server logs; only two claims at the same moment meet the key
+        // statement for it, which a PostgreSQL server logs with the key (a file path, often a NIK).
+        // On PostgreSQL not even for two claims at the same moment: ON CONFLICT, which H2 lacks
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("INSERT INTO ktp_processed_input (repository, input_key,"
-                     + " created_at, owner) SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM ktp_processed_input"
-                     + " WHERE repository = ? AND input_key = ?)")) {
+             PreparedStatement ps = c.prepareStatement(isPostgres(c)
+                     ? "INSERT INTO ktp_processed_input (repository, input_key, created_at, owner) VALUES (?, ?, ?, ?)"
+                     + " ON CONFLICT DO NOTHING"
+                     : "INSERT INTO ktp_processed_input (repository, input_key, created_at, owner) SELECT ?, ?, ?, ?"
+                     + " WHERE NOT EXISTS (SELECT 1 FROM ktp_processed_input WHERE repository = ? AND input_key = ?)")) {
             ps.setString(1, repository);
             ps.setString(2, key);
             ps.setLong(3, now);
             ps.setString(4, owner);
-            ps.setString(5, repository);
-            ps.setString(6, key);
+            if (!isPostgres(c)) {
+                ps.setString(5, repository);
+                ps.setString(6, key);
+            }
             if (ps.executeUpdate() != 1) {
                 return false;
             }
@@ -109,6 +114,17 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
             }
             throw new LedgerException(e);
         }
+    }
+
+    private volatile Boolean postgres;
+
+    private boolean isPostgres(Connection c) throws SQLException {
+        Boolean known = postgres;
+        if (known == null) {
+            known = c.getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT).contains("postgres");
+            postgres = known;
+        }
+        return known;
     }
 
     @Override

@@ -74,6 +74,24 @@ class PostgresLedgerTest {
 
                 assertTrue(new LedgerIdempotentRepository(ds, "s3", 60_000, "node-a").add("in/u9105.png"));
                 assertFalse(new LedgerIdempotentRepository(ds, "s3", 60_000, "node-b").add("in/u9105.png"));
+                // and at the same moment, as two replicas meet one new object in their listings
+                for (int round = 0; round < 40; round++) {
+                    String key = "in/u9106-" + round + ".png";
+                    java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(6);
+                    List<java.util.concurrent.CompletableFuture<Boolean>> claims = new java.util.ArrayList<>();
+                    for (int node = 0; node < 6; node++) {
+                        LedgerIdempotentRepository repo = new LedgerIdempotentRepository(ds, "s3", 60_000, "node-" + node);
+                        claims.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                            try {
+                                start.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                            } catch (Exception e) {
+                                throw new IllegalStateException(e);
+                            }
+                            return repo.add(key);
+                        }));
+                    }
+                    assertEquals(1, claims.stream().filter(java.util.concurrent.CompletableFuture::join).count(), key);
+                }
                 assertTrue(new Leases(ds, "node-a").tryHold("contested", 60_000));
                 assertFalse(new Leases(ds, "node-b").tryHold("contested", 60_000));
             }
