@@ -211,6 +211,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 Duration.ofMillis(s.integer("ktp.db.retry-delay", 500)));
         collector.notFoundGrace(s.duration("ktp.poll.not-found-grace", Collector.DEFAULT_NOT_FOUND_GRACE));
         collector.verdictRequired(s.flag("gtf.details.require-result", true));
+        collector.maxRetryDelay(s.duration("ktp.poll.max-backoff", Duration.ofSeconds(30)));
         registry.bind("resultPublisher", publisher);
         registry.bind("collector", collector);
 

@@ -38,9 +38,10 @@ public class Collector {
     private final Duration ledgerRetryDelay;
     private volatile long notFoundGraceMillis = DEFAULT_NOT_FOUND_GRACE.toMillis();
     private volatile boolean verdictRequired = true;
+    private volatile long maxRetryDelayMillis = Duration.ofSeconds(30).toMillis();
 
     /**
-     * @param retryDelay       when to try again an outcome whose details were not available
+     * @param retryDelay       the first wait before trying again an outcome whose details were not available (doubling with each try)
      * @param ledgerRetries    how often storing a result is tried again when the ledger's database
      *                         went away for a moment ({@code ktp.db.retry-attempts})
      * @param ledgerRetryDelay the first wait before that, doubling each time ({@code ktp.db.retry-delay})
@@ -61,6 +62,11 @@ public class Collector {
      */
     public void notFoundGrace(Duration grace) {
         this.notFoundGraceMillis = grace.toMillis();
+    }
+
+    /** The longest wait between two tries of an outcome ({@code ktp.poll.max-backoff}). */
+    public void maxRetryDelay(Duration max) {
+        this.maxRetryDelayMillis = Math.max(retryDelay.toMillis(), max.toMillis());
     }
 
     /**
@@ -149,7 +155,10 @@ public class Collector {
             return true;
         }
         LOG.info("Submission {}: {}; trying again later", r.submissionId(), why);
-        ledger.releaseClaim(r.id(), r.notAfterDeadline(now + retryDelay.toMillis()), claim);
+        // ktp.poll.initial-backoff, doubling with each try up to ktp.poll.max-backoff: details that
+        // lag behind a final status for long are not asked every few seconds until the deadline
+        long wait = Math.min(maxRetryDelayMillis, retryDelay.toMillis() << Math.min(r.pollAttempts(), 20));
+        ledger.releaseClaim(r.id(), r.notAfterDeadline(now + wait), claim);
         return false;
     }
 

@@ -143,6 +143,8 @@ class RefusedOutcomeTest {
             LedgerRecord row = dropAndAwaitConfirmed(app, "u3106.png");
             await().atMost(Duration.ofSeconds(30)).until(() -> detailsAnswers(app, row.submissionId()) >= 2);
             assertEquals(0, Results.count(app.results()), "no result without a verdict");
+            assertTrue(app.ledger().findById(row.id()).orElseThrow().pollAttempts() >= 1,
+                    "each try counts, so the next one backs off further");
 
             app.sandbox().settings().setDetailsWithoutVerdict(false);
             JsonNode result = awaitOneResult(app);
