@@ -445,8 +445,12 @@ public class BridgeConfiguration implements CamelConfiguration {
                         // step that must survive a killed process (see DurableFlush). RETENTION_TIME=1000:
                         // space of replaced pages may be reused after 1 s (the default keeps it 45 s, and
                         // the file grew ~60 KB per image under steady load); not 0, with which H2 can
-                        // free a page a concurrent reader still follows ("Chunk ... not found")
-                        + ";DB_CLOSE_ON_EXIT=FALSE;QUERY_CACHE_SIZE=32;RETENTION_TIME=1000");
+                        // free a page a concurrent reader still follows ("Chunk ... not found").
+                        // TRACE_LEVEL_FILE=0: no ledger.trace.db, where H2 writes each failed statement
+                        // with the value that did not fit (a result document); the error reaches the
+                        // bundle anyway. Only here: setting it needs admin rights, which a user's own URL
+                        // may not give
+                        + ";DB_CLOSE_ON_EXIT=FALSE;QUERY_CACHE_SIZE=32;RETENTION_TIME=1000;TRACE_LEVEL_FILE=0");
         return pool(context, url, s.string("ktp.db.user", "sa"), s.string("ktp.db.password", ""),
                 s.integer("ktp.db.max-connections", 32), "ktp-ledger", socketTimeout(s));
     }

@@ -5,7 +5,7 @@ import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
- * Three settings every H2 database file the bundle opens gets, whoever wrote its URL.
+ * Two settings every H2 database file the bundle opens gets, whoever wrote its URL.
  *
  * <ul>
  * <li>H2's {@code async:} file system. H2's default one uses a {@code FileChannel}, which the JDK
@@ -20,10 +20,6 @@ import java.util.regex.Pattern;
  * source file already let go.
  * The file's free space is still reused while it is open (RETENTION_TIME), so it does not grow
  * from stop to stop. A URL that sets MAX_COMPACT_TIME itself keeps its value.</li>
- * <li>{@code TRACE_LEVEL_FILE=0}: no {@code .trace.db} file beside the database. H2 writes the
- * errors of statements there with their text, which quotes the value that did not fit (a result
- * document, a presigned URL). The errors reach the bundle as exceptions anyway, and are logged
- * without values. A URL that sets it itself keeps its value.</li>
  * </ul>
  */
 public final class H2FileUrls {
@@ -39,7 +35,7 @@ public final class H2FileUrls {
 
     /**
      * The URL with the settings above when it names a file this process opens; a file system the
-     * URL chose itself ({@code retry:}, {@code split:}, ...) is kept, and gets the other two only.
+     * URL chose itself ({@code retry:}, {@code split:}, ...) is kept, and gets the second setting only.
      * Any other URL is returned unchanged.
      */
     public static String forLedger(String url) {
@@ -58,9 +54,6 @@ public final class H2FileUrls {
         }
         if (!lower.contains(";max_compact_time=")) {
             rest += ";MAX_COMPACT_TIME=0";
-        }
-        if (!lower.contains(";trace_level_file=")) {
-            rest += ";TRACE_LEVEL_FILE=0";
         }
         return PREFIX + rest;
     }
