@@ -4,13 +4,13 @@ import java.util.regex.Pattern;
 
 /**
  * Text from outside the bundle (an error cause OneKYC sent, another library's message) made fit
- * for a log line and a result document: no control characters, no run of six digits or more (a
- * NIK has sixteen; a partner user id, a phone or an account number may be any of them), and a
- * length limit.
+ * for a log line and a result document: no control characters, no run of nine digits or more (a
+ * NIK has sixteen, a phone number ten to thirteen; shorter runs are kept, so timeouts, sizes and
+ * ports still read), and a length limit.
  */
 public final class LogSafe {
 
-    private static final Pattern DIGIT_RUN = Pattern.compile("\\d{6,}");
+    private static final Pattern DIGIT_RUN = Pattern.compile("\\d{9,}");
     private static final Pattern CONTROL = Pattern.compile("\\p{Cntrl}");
 
     private LogSafe() {

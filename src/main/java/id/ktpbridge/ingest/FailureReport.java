@@ -72,11 +72,11 @@ public class FailureReport {
      * The message of a failure, fit for a result document, a report and the log. The bundle's own
      * exceptions word theirs with that in mind. Another library's message is cut at its first
      * quoted value: the JDK quotes a refused header value (a pass-key, a token), a database a value
-     * (a result document), a parser a piece of its input; and at its first path or bracketed value,
-     * which name a file. Runs of six digits or more are masked.
+     * (a result document), a parser a piece of its input; and at its first path or Camel file value,
+     * which name a file. Runs of nine digits or more are masked.
      */
-    /** A path after a space, or a bracketed value ({@code RemoteFile[...]}, not {@code byte[]}). */
-    private static final java.util.regex.Pattern UNQUOTED_VALUE = java.util.regex.Pattern.compile(" /|\\[[^\\]]");
+    /** A path after a space, or a file Camel prints with its name ({@code RemoteFile[...]}, {@code GenericFile[...]}). */
+    private static final java.util.regex.Pattern UNQUOTED_VALUE = java.util.regex.Pattern.compile(" /|(?<=File)\\[");
 
     public static String safeMessage(Throwable e) {
         if (e == null) {
@@ -98,8 +98,8 @@ public class FailureReport {
             }
         }
         String text = quote < 0 ? message : message.substring(0, quote) + "…";
-        // and at a path or a bracketed value, which are not quoted: Camel's "with value
-        // RemoteFile[inbox/<name>]", an I/O error's "/data/.../<name>"
+        // and at a path or a file, which are not quoted: Camel's "with value RemoteFile[inbox/<name>]",
+        // an I/O error's "/data/.../<name>"
         java.util.regex.Matcher unquoted = UNQUOTED_VALUE.matcher(text);
         text = unquoted.find() ? text.substring(0, unquoted.start()) + " …" : text;
         text = LogSafe.text(text, 300);

@@ -30,7 +30,7 @@ public class LedgerException extends RuntimeException {
      * The driver's exception is not kept as the cause: its message, and its causes', can quote a
      * whole row (an H2 lock timeout names the locked row in its cause's), and a cause is printed
      * with any logged stack trace. A copy of the chain is kept instead: each link's class, SQL state
-     * and stack trace, no message (the driver's own, redacted, is this exception's).
+     * and stack trace, and its message up to the first value it may quote (see {@link RedactedCause}).
      */
     public LedgerException(SQLException cause) {
         super("Ledger database error" + (cause.getSQLState() == null ? "" : " (SQL state " + cause.getSQLState() + ")")
@@ -39,13 +39,31 @@ public class LedgerException extends RuntimeException {
         this.transientFailure = isTransient(cause);
     }
 
-    /** A link of a driver exception's cause chain: its class and SQL state, without its message. */
+    /**
+     * A link of a driver exception's cause chain: its class, SQL state and message up to the first
+     * quote, bracket, brace or equals sign (where a row or a value starts: H2's store names a
+     * locked row as {@code {id=[...]}}), with long digit runs masked. What a connection failure
+     * says ("Connection to db:5432 refused", "password authentication failed for user") stays.
+     */
     static final class RedactedCause extends Exception {
 
         private RedactedCause(Throwable original, RedactedCause cause) {
             super(original.getClass().getName() + (original instanceof SQLException sql && sql.getSQLState() != null
-                    ? " (SQL state " + sql.getSQLState() + ")" : ""), cause, false, true);
+                    ? " (SQL state " + sql.getSQLState() + ")" : "") + message(original), cause, false, true);
             setStackTrace(original.getStackTrace());
+        }
+
+        private static String message(Throwable original) {
+            String text = redacted(original.getMessage());
+            for (int i = 0; i < text.length(); i++) {
+                char c = text.charAt(i);
+                if (c == '[' || c == '{' || c == '=' || c == '(') {
+                    text = text.substring(0, i).stripTrailing() + " …";
+                    break;
+                }
+            }
+            text = id.ktpbridge.LogSafe.text(text, 300);
+            return text.isBlank() ? "" : ": " + text;
         }
 
         static RedactedCause of(Throwable original) {

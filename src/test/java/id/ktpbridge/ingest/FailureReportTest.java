@@ -35,6 +35,13 @@ class FailureReportTest {
                         + " /data/sftp-work/inbox/3171012345678901.png")));
         assertEquals("IllegalStateException: no user for # …", FailureReport.safeMessage(
                 new IllegalStateException("no user for 3171012345678901 /x")));
+        // what an operator acts on stays: a refused address, a timeout, a byte array type
+        assertEquals("IllegalStateException: Connect to http://recv:8080 [recv/10.0.0.5] failed: Connection refused",
+                FailureReport.safeMessage(new IllegalStateException(
+                        "Connect to http://recv:8080 [recv/10.0.0.5] failed: Connection refused")));
+        assertEquals("IllegalStateException: Connection is not available, request timed out after 120000ms",
+                FailureReport.safeMessage(new IllegalStateException(
+                        "Connection is not available, request timed out after 120000ms")));
     }
 
     @Test

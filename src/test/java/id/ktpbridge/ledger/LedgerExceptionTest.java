@@ -71,7 +71,13 @@ class LedgerExceptionTest {
         assertFalse(printed.toString().contains("3201010101010001"), printed.toString());
         assertFalse(printed.toString().contains("X-Amz-Signature"), printed.toString());
         assertTrue(printed.toString().contains("Caused by: " + LedgerException.RedactedCause.class.getName()
-                + ": java.lang.IllegalStateException"), "each cause's class stays: " + printed);
+                + ": java.lang.IllegalStateException: Map ktp_submission …"), "each cause's class stays: " + printed);
+        // what a connection failure says stays readable
+        SQLException refused = new SQLException("Connection is not available", "08001",
+                new SQLException("Connection to db:5432 refused. Check that the hostname and port are correct", "08001"));
+        java.io.StringWriter trace = new java.io.StringWriter();
+        new LedgerException(refused).printStackTrace(new java.io.PrintWriter(trace));
+        assertTrue(trace.toString().contains("Connection to db:5432 refused"), trace.toString());
         assertTrue(printed.toString().contains("SQL state HYT00"), printed.toString());
 
         assertTrue(new LedgerException(new SQLException("batch", "XX000",
