@@ -156,7 +156,8 @@ class RefusedOutcomeTest {
     @Test
     void detailsStillWithoutAResultAtTheDeadlineArePublishedAsTheyAre() throws Exception {
         Map<String, String> p = props("300");
-        p.put("ktp.poll.deadline", "4s");
+        // first look 3 s after the confirm, again 2 s later, the last one at the deadline
+        p.put("ktp.poll.deadline", "9s");
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
             app.sandbox().settings().setDetailsWithoutVerdict(true);
             LedgerRecord row = dropAndAwaitConfirmed(app, "u3107.png");

@@ -74,7 +74,9 @@ class PostgresLedgerTest {
 
                 assertTrue(new LedgerIdempotentRepository(ds, "s3", 60_000, "node-a").add("in/u9105.png"));
                 assertFalse(new LedgerIdempotentRepository(ds, "s3", 60_000, "node-b").add("in/u9105.png"));
-                // and at the same moment, as two replicas meet one new object in their listings
+                // and at the same moment, as two replicas meet one new object in their listings: six
+                // threads of their own (a pool with fewer would never fill the barrier)
+                java.util.concurrent.ExecutorService nodes = java.util.concurrent.Executors.newFixedThreadPool(6);
                 for (int round = 0; round < 40; round++) {
                     String key = "in/u9106-" + round + ".png";
                     java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(6);
@@ -88,10 +90,11 @@ class PostgresLedgerTest {
                                 throw new IllegalStateException(e);
                             }
                             return repo.add(key);
-                        }));
+                        }, nodes));
                     }
                     assertEquals(1, claims.stream().filter(java.util.concurrent.CompletableFuture::join).count(), key);
                 }
+                nodes.shutdownNow();
                 assertTrue(new Leases(ds, "node-a").tryHold("contested", 60_000));
                 assertFalse(new Leases(ds, "node-b").tryHold("contested", 60_000));
             }

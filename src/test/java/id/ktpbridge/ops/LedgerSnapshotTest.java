@@ -25,7 +25,7 @@ class LedgerSnapshotTest {
         try (DefaultCamelContext context = new DefaultCamelContext()) {
             Ledger ledger = new Ledger(ds);
             LedgerSnapshot snapshot = new LedgerSnapshot(context, ledger, new DeliveryStore(ds),
-                    Duration.ofMillis(10), Duration.ofMillis(800));
+                    Duration.ofMillis(10), Duration.ofSeconds(5));
             insert(ledger, SubmissionState.DELIVERED);
             snapshot.refresh();
             assertEquals(Map.of("DELIVERED", 1), snapshot.values().states());
@@ -37,7 +37,7 @@ class LedgerSnapshotTest {
                     "the open input at once, the ended one at the next count of ended rows");
             assertEquals(1, snapshot.values().open());
 
-            Thread.sleep(900);
+            Thread.sleep(5_100);
             snapshot.refresh();
             assertEquals(Map.of("DELIVERED", 2, "CONFIRMED", 1), snapshot.values().states());
         } finally {
