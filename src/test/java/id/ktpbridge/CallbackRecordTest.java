@@ -77,6 +77,21 @@ class CallbackRecordTest {
     }
 
     @Test
+    void aCompletedRecordWithoutItsResultIsNotTakenAsTheResult() throws Exception {
+        try (BridgeApp app = start("callback", "record")) {
+            app.sandbox().settings().setDetailsWithoutVerdict(true);
+            Results.drop(app.inbox(), "u3004.png", SampleImages.card("u3004", "png"));
+            // the callback's record has no result: the details are asked (and say the same, for now)
+            await().atMost(Duration.ofSeconds(30)).until(() -> detailsCalls(app) >= 1);
+            assertEquals(0, Results.count(app.results()));
+
+            app.sandbox().settings().setDetailsWithoutVerdict(false);
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 1);
+            assertEquals("VALID", Results.read(app.results()).get(0).path("result").asText());
+        }
+    }
+
+    @Test
     void takingResultsFromCallbacksNeedsCallbackAuthentication() {
         String messages = BridgeApp.startupError(dataDir,
                 Map.of("ktp.callback.result-source", "callback", "ktp.callback.auth-mode", "none"));

@@ -171,11 +171,13 @@ public class BatchMonitor implements Runnable {
                 : pending > 0 || refused > 0 ? "Every input has a result record, but not every target has it."
                 : "Every input has a result record, but not every input could be moved away.");
         // FAILED and TIMED_OUT are the bundle's own verdicts: OneKYC's was never had (a refused pass-key,
-        // an outage, no outcome by the deadline), so the run is not a success although it is complete
-        int withoutVerdict = summary.count(ResultStatus.FAILED.name()) + summary.count(ResultStatus.TIMED_OUT.name());
+        // an outage, no outcome by the deadline), so the run is not a success although it is complete;
+        // nor is a COMPLETED that never got its result
+        int withoutVerdict = summary.count(ResultStatus.FAILED.name()) + summary.count(ResultStatus.TIMED_OUT.name())
+                + summary.completedWithoutResult();
         if (complete && withoutVerdict > 0) {
-            out.printf("%d input(s) got no verdict from OneKYC (FAILED or TIMED_OUT; see their reason codes)%n",
-                    withoutVerdict);
+            out.printf("%d input(s) got no verdict from OneKYC (FAILED, TIMED_OUT, or COMPLETED without a result;"
+                    + " see their reason codes)%n", withoutVerdict);
         }
         out.flush();
         return !complete ? 1 : withoutVerdict > 0 ? EXIT_WITHOUT_VERDICT : 0;

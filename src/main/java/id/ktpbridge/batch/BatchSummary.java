@@ -23,6 +23,7 @@ final class BatchSummary {
     private final boolean sourceFileNames;
     private final Map<String, Integer> totals = new TreeMap<>();
     private int inputs;
+    private int completedWithoutResult;
 
     BatchSummary(PrintStream out, boolean sourceFileNames) {
         this.out = out;
@@ -37,12 +38,20 @@ final class BatchSummary {
         out.printf(LINE, display(sourceFileNames ? r.sourceFile() : ResultDocument.name(r)), r.sourceType(), dash(r.resultStatus()), dash(r.result()),
                 dash(r.reasonCode()), dash(r.receivedVia()));
         totals.merge(r.resultStatus() == null ? "NO_RESULT" : r.resultStatus(), 1, Integer::sum);
+        if ("COMPLETED".equals(r.resultStatus()) && (r.result() == null || r.result().isBlank())) {
+            completedWithoutResult++;
+        }
         inputs++;
     }
 
     /** Inputs listed with this result status (FAILED, TIMED_OUT, ...). */
     int count(String status) {
         return totals.getOrDefault(status, 0);
+    }
+
+    /** Inputs OneKYC called COMPLETED without giving a result (published so at the poll deadline). */
+    int completedWithoutResult() {
+        return completedWithoutResult;
     }
 
     void finish() {

@@ -253,9 +253,14 @@ public class CallbackReceiver {
      * A final record with its {@code submissionDetails}, or an ERROR, which has no OCR data to
      * fetch: either says all the details call would.
      */
+    /**
+     * An ERROR, or a COMPLETED record with its details and its verdict: one without a {@code result}
+     * is not filled in yet, and the details call (with {@code gtf.details.require-result}) decides.
+     */
     private static boolean isWholeOutcome(JsonNode node) {
         String status = node.get("status").asText();
-        return "ERROR".equals(status) || "COMPLETED".equals(status) && node.path("submissionDetails").isObject();
+        return "ERROR".equals(status) || "COMPLETED".equals(status) && node.path("submissionDetails").isObject()
+                && !node.path("result").asText("").isBlank();
     }
 
     private static boolean optionalText(JsonNode node, String field) {

@@ -87,6 +87,18 @@ class BatchMonitorTest {
     }
 
     @Test
+    void aCompletedResultWithoutAVerdictIsNoSuccess() throws Exception {
+        String id = insertEarlier(SubmissionState.CONFIRMED);
+        BatchMonitor monitor = monitor(Duration.ofSeconds(20));
+        // details that still had no result at the poll deadline, published as they were
+        ledger.recordResult(id, "COMPLETED", null, null, System.currentTimeMillis(), "{}", c -> { });
+        monitor.start();
+        String report = finished.get(15, TimeUnit.SECONDS);
+        assertEquals(BatchMonitor.EXIT_WITHOUT_VERDICT, exitCode, report);
+        assertTrue(report.contains("1 input(s) got no verdict from OneKYC"), report);
+    }
+
+    @Test
     void anEarlierRunsInputThisRunEndedIsInItsSummaryAndExitCode() throws Exception {
         String id = insertEarlier(SubmissionState.CONFIRMED);
         BatchMonitor monitor = monitor(Duration.ofSeconds(20));
