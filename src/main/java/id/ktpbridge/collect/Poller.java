@@ -107,9 +107,12 @@ public class Poller {
         }
         long now = System.currentTimeMillis();
         String status;
+        long askedToWait = -1;
         try {
             status = gtf.status(Collector.context(r), r.submissionId()).path("status").asText("");
         } catch (GtfApiException e) {
+            // a Retry-After longer than the call waits in place: the next poll comes no sooner
+            askedToWait = e.retryAfterMillis();
             if (collector.endsNow(r, e, "status", now)) {
                 // e.g. 404 SUBMISSION_DOES_NOT_EXIST past the grace: polling until the deadline would not change it
                 LOG.error("Status of submission {} refused: {}", r.submissionId(), e.getMessage());
@@ -132,7 +135,8 @@ public class Poller {
             }
             int attempts = r.pollAttempts() + 1;
             // after a new confirm the grace starts again: the next look comes no sooner
-            long wait = confirmLost ? Math.max(backoff(attempts), reconfirmAfter.toMillis()) : backoff(attempts);
+            long wait = Math.max(askedToWait,
+                    confirmLost ? Math.max(backoff(attempts), reconfirmAfter.toMillis()) : backoff(attempts));
             // the last look comes at the deadline, not up to a back-off later
             ledger.reschedulePoll(r.id(), attempts, r.notAfterDeadline(now + wait));
         }

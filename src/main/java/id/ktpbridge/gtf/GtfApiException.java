@@ -22,6 +22,8 @@ public class GtfApiException extends RuntimeException {
     private final int httpStatus;
     private final String code;
     private final String errorCause;
+    /** See {@link #retryAfterMillis()}. Set once, by the call that throws this. */
+    private volatile long retryAfterMillis = -1;
     /** Never sent: see {@link #unsendable}. */
     private final boolean unsendable;
     /** See {@link #afterUnansweredAttempt()}. */
@@ -110,6 +112,7 @@ public class GtfApiException extends RuntimeException {
         this.errorCause = original.errorCause;
         this.unsendable = original.unsendable;
         this.afterUnansweredAttempt = true;
+        this.retryAfterMillis = original.retryAfterMillis;
     }
 
     /**
@@ -123,6 +126,19 @@ public class GtfApiException extends RuntimeException {
 
     public String endpoint() {
         return endpoint;
+    }
+
+    /**
+     * How long the last answer asked the caller to stay away ({@code Retry-After}), which the call
+     * did not wait out; -1 when it did not ask.
+     */
+    public long retryAfterMillis() {
+        return retryAfterMillis;
+    }
+
+    GtfApiException retryAfter(long millis) {
+        this.retryAfterMillis = millis;
+        return this;
     }
 
     /**

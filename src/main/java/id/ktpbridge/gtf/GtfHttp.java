@@ -169,6 +169,9 @@ public class GtfHttp {
                     || failure.isQuotaExceeded() && (retryAfterMillis >= 0 || retryUsedUpQuota);
             // a wait longer than a worker may be held is left to the caller's own retry or outcome
             if (!retry || attempt >= maxAttempts || retryAfterMillis > longestWait) {
+                if (retryAfterMillis >= 0) {
+                    failure.retryAfter(retryAfterMillis); // not waited out here: for the caller's own next try
+                }
                 throw unansweredBefore ? failure.followingUnansweredAttempt() : failure;
             }
             unansweredBefore |= failure.isUnanswered();

@@ -193,6 +193,25 @@ class RefusedOutcomeTest {
     }
 
     @Test
+    void aStatusThrottledWithALongRetryAfterIsNotAskedAgainBeforeThen() throws Exception {
+        Map<String, String> p = props("600000");
+        attemptsWithoutCircuitBreaker(p, 1);
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3109.png");
+            app.sandbox().settings().setRetryAfterSeconds(120);
+            app.sandbox().settings().setFailureStatuses(List.of(429));
+            app.sandbox().settings().setFailureRate("status", 1.0);
+            long before = System.currentTimeMillis();
+            await().atMost(Duration.ofSeconds(20)).until(() -> app.sandbox().requestLog().stream()
+                    .anyMatch(c -> "status".equals(c.endpoint()) && c.httpStatus() == 429));
+            await().atMost(Duration.ofSeconds(5)).until(() -> app.ledger().findById(row.id()).orElseThrow()
+                    .pollAttempts() >= 1);
+            long nextPoll = app.ledger().findById(row.id()).orElseThrow().nextPollAt();
+            assertTrue(nextPoll >= before + 119_000, "next poll " + (nextPoll - before) + " ms after the throttle");
+        }
+    }
+
+    @Test
     void aSubmissionThatNeverEndsTimesOutAtItsDeadlineNotABackOffLater() throws Exception {
         Map<String, String> p = props("600000");
         p.put("ktp.poll.first-delay", "300");
