@@ -417,7 +417,7 @@ public class BridgeConfiguration implements CamelConfiguration {
     private static void warnIfDetailsCanOutlastTheirClaim(GtfSettings gtf, Duration staleClaimAfter) {
         int attempts = Math.max(1, gtf.retryMaxAttempts());
         long waitMillis = Math.max(GtfHttp.CLAIMED_CALL_MAX_RETRY_AFTER.toMillis(), gtf.retryMaxDelay().toMillis());
-        long longest = attempts * (gtf.connectTimeout().toMillis() + gtf.readTimeout().toMillis())
+        long longest = attempts * (gtf.connectTimeout().toMillis() + GtfHttp.wholeAnswerLimit(gtf.readTimeout()).toMillis())
                 + (attempts - 1) * waitMillis;
         if (longest >= staleClaimAfter.toMillis()) {
             LOG.warn("A details call can take up to {} s (gtf.retry.max-attempts, gtf.http.*-timeout,"

@@ -142,7 +142,7 @@ public class GtfClient {
                         .header("Content-Type", contentType)
                         .PUT(HttpRequest.BodyPublishers.ofFile(file))
                         .build();
-                HttpResponse<String> response = http.client().send(request, HttpResponse.BodyHandlers.ofString());
+                HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
                 status = response.statusCode();
                 body = response.body();
                 retryAfter = GtfHttp.retryAfter(response);

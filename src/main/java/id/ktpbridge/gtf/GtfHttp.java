@@ -35,6 +35,10 @@ public class GtfHttp {
     public static final Duration CLAIMED_CALL_MAX_RETRY_AFTER = Duration.ofSeconds(30);
     /** The longest Retry-After a status call waits for: a poll tick waits for each one of its batch. */
     public static final Duration POLL_CALL_MAX_RETRY_AFTER = Duration.ofSeconds(30);
+    /** The limit of a request without a timeout of its own, for its whole answer: see {@link #send}. */
+    private static final Duration DEFAULT_WHOLE_ANSWER_TIMEOUT = Duration.ofSeconds(30);
+    /** See {@link #wholeAnswerLimit}. */
+    private static final Duration BODY_GRACE = Duration.ofSeconds(10);
     /** Causes of further errors of one envelope kept in the message, at most. */
     private static final int MAX_FURTHER_CAUSES = 5;
 
@@ -95,6 +99,45 @@ public class GtfHttp {
         return maxRetryAfterMillis;
     }
 
+    /**
+     * Sends a request and reads its whole answer within {@link #wholeAnswerLimit} of the request's
+     * timeout. The JDK's own timeout ends when the status line and headers have come; a body that
+     * then stalls (a server that sends part of it and stops) would hold the worker for ever. Past
+     * the limit the exchange is cancelled and the call counts as unanswered, like any timeout.
+     */
+    public <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> body)
+            throws IOException, InterruptedException {
+        long limitMillis = wholeAnswerLimit(request.timeout().orElse(DEFAULT_WHOLE_ANSWER_TIMEOUT)).toMillis();
+        java.util.concurrent.CompletableFuture<HttpResponse<T>> answer = client.sendAsync(request, body);
+        try {
+            return answer.get(limitMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            answer.cancel(true);
+            throw new java.net.http.HttpTimeoutException("no whole answer within " + limitMillis + " ms");
+        } catch (InterruptedException e) {
+            answer.cancel(true);
+            throw e;
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new IOException(cause == null ? "send failed" : cause.getClass().getSimpleName());
+        }
+    }
+
+    /**
+     * How long a request with this timeout may take to its whole answer: the timeout for the
+     * headers, and as long again but at most 10 s for the body (OneKYC's and the storage's answers
+     * are small).
+     */
+    public static Duration wholeAnswerLimit(Duration timeout) {
+        return timeout.plus(timeout.compareTo(BODY_GRACE) < 0 ? timeout : BODY_GRACE);
+    }
+
     /** Reports a call made outside {@link #call} (the upload to the storage) to the observer. */
     public void observe(String endpoint, int status, long nanos) {
         observer.observe(endpoint, status, nanos);
@@ -121,7 +164,7 @@ public class GtfHttp {
                 long start = System.nanoTime();
                 HttpResponse<String> response;
                 try {
-                    response = client.send(request.get(), HttpResponse.BodyHandlers.ofString());
+                    response = send(request.get(), HttpResponse.BodyHandlers.ofString());
                 } catch (IllegalArgumentException e) {
                     // the JDK refuses a header value (a control character in a token, say) and quotes it
                     // in its message: neither the value nor the message goes anywhere

@@ -36,6 +36,8 @@ class GtfHttpTest {
 
     private final Deque<Answer> script = new ArrayDeque<>();
     private final AtomicInteger requests = new AtomicInteger();
+    /** Holds the stalled answers until the test ends. */
+    private final java.util.concurrent.CountDownLatch stalled = new java.util.concurrent.CountDownLatch(1);
     private HttpServer server;
     private GtfHttp http;
 
@@ -62,6 +64,22 @@ class GtfHttpTest {
                 out.write(bytes);
             }
         });
+        // an answer whose body stops half-way: headers promise 100 bytes, 10 come, then nothing
+        server.createContext("/stalled", ex -> {
+            requests.incrementAndGet();
+            ex.getResponseHeaders().set("Content-Type", "application/json");
+            ex.sendResponseHeaders(200, 100);
+            OutputStream out = ex.getResponseBody();
+            out.write("{\"success\"".getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            try {
+                stalled.await(60, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            ex.close();
+        });
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
         server.start();
         http = new GtfHttp(HttpClient.newHttpClient(), new ObjectMapper(), 4, Duration.ofMillis(10),
                 Duration.ofMillis(50));
@@ -69,6 +87,7 @@ class GtfHttpTest {
 
     @AfterEach
     void stop() {
+        stalled.countDown();
         server.stop(0);
     }
 
@@ -217,6 +236,17 @@ class GtfHttpTest {
         assertEquals(404, notFound.httpStatus());
         assertFalse(notFound.isTransient());
         assertTrue(notFound.getMessage().startsWith("status answered HTTP 200 (code 1543"), notFound.getMessage());
+    }
+
+    @Test
+    void anAnswerWhoseBodyStallsEndsTheCallAsUnanswered() {
+        URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/stalled");
+        GtfApiException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(30),
+                () -> assertThrows(GtfApiException.class, () -> http.call("status",
+                        () -> HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(1)).GET().build())));
+        assertEquals(0, e.httpStatus(), "no answer: " + e.getMessage());
+        assertTrue(e.isTransient());
+        assertEquals(4, requests.get(), "each attempt cut off after twice its 1 s timeout, then tried again");
     }
 
     @Test
