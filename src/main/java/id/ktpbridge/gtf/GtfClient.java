@@ -154,8 +154,10 @@ public class GtfClient {
                 body = e.getClass().getSimpleName();
                 http.observe("upload", 0, System.nanoTime() - start);
             } catch (InterruptedException e) {
+                // a stop: the upload may or may not have been stored; the input waits in its source
                 Thread.currentThread().interrupt();
-                throw new StorageUploadException("interrupted", e);
+                http.observe("upload", 0, System.nanoTime() - start);
+                throw StorageUploadException.unanswered("interrupted");
             }
             if (status / 100 == 2) {
                 return;
@@ -374,7 +376,7 @@ public class GtfClient {
             Thread.sleep(millis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new StorageUploadException("interrupted", e);
+            throw StorageUploadException.unanswered("interrupted while waiting to try again");
         }
     }
 }

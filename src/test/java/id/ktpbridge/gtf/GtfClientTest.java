@@ -277,6 +277,28 @@ class GtfClientTest {
     }
 
     @Test
+    void anUploadInterruptedByAStopIsAPassingFailure() throws Exception {
+        CallContext ctx = ctx("ida");
+        Presigned p = client.presign(ctx);
+        Path image = Files.write(tmp.resolve("i.png"), SampleImages.card("i", "png"));
+        sandbox.settings().setLatencyMillis(5_000);
+        java.util.concurrent.atomic.AtomicReference<RuntimeException> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread worker = new Thread(() -> {
+            try {
+                client.upload(p.documents().get("KTP_FRONT"), image, "image/png");
+            } catch (RuntimeException e) {
+                failure.set(e);
+            }
+        });
+        worker.start();
+        Thread.sleep(500);
+        worker.interrupt();
+        worker.join(10_000);
+        StorageUploadException e = (StorageUploadException) failure.get();
+        assertTrue(e.isTransient(), "the input waits in its source rather than failing: " + e.getMessage());
+    }
+
+    @Test
     void detailsFallBackToThePartnerTokenWhenTheUserTokenIsRefused() throws Exception {
         sandbox.settings().setDetailsAcceptsUserToken(false);
         CallContext ctx = ctx("kiki");
