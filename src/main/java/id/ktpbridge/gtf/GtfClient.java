@@ -114,10 +114,11 @@ public class GtfClient {
             throw new GtfApiException("presign", 200, null, "SUBMISSION_ID_NOT_USABLE");
         }
         Map<String, Presigned.DocumentSlot> documents = new LinkedHashMap<>();
-        data.path("documents").fields().forEachRemaining(e -> documents.put(e.getKey(), new Presigned.DocumentSlot(
-                e.getValue().path("documentUrl").asText(null),
-                e.getValue().path("documentReference").asText(null),
-                parseLong(e.getValue().path("expiryInSeconds").asText("0")))));
+        data.path("documents").fields().forEachRemaining(e -> {
+            String url = e.getValue().path("documentUrl").asText(null);
+            documents.put(e.getKey(), new Presigned.DocumentSlot(url, e.getValue().path("documentReference").asText(null),
+                    UrlExpiry.seconds(e.getValue().path("expiryInSeconds"), url, System.currentTimeMillis())));
+        });
         return new Presigned(submissionId, data.path("status").asText(null), documents);
     }
 
