@@ -98,6 +98,9 @@ public class GtfClient {
      * What a submission id may look like (OneKYC's are UUIDs): letters, digits, '-' and '_'. Ids
      * name result files and S3 keys and travel in headers, so an answer with another is refused.
      */
+    /** See {@link #upload(Presigned.DocumentSlot, Path, String, long)}. */
+    static final java.time.Duration UPLOAD_URL_MARGIN = java.time.Duration.ofSeconds(1);
+
     public static final Pattern SUBMISSION_ID_SHAPE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,127}");
 
     /** Step 2: creates a submission and returns its upload slots. */
@@ -128,11 +131,24 @@ public class GtfClient {
      * storage never sees OneKYC headers.
      */
     public void upload(Presigned.DocumentSlot slot, Path file, String contentType) {
+        upload(slot, file, contentType, 0);
+    }
+
+    /**
+     * As {@link #upload(Presigned.DocumentSlot, Path, String)}, for a URL that lasts until
+     * {@code expiresAtMillis} (0: unknown). No attempt is made within {@link #UPLOAD_URL_MARGIN} of
+     * that, a retry after a wait included: storage would refuse it (403), and the caller presigns
+     * again either way.
+     */
+    public void upload(Presigned.DocumentSlot slot, Path file, String contentType, long expiresAtMillis) {
         if (slot.documentUrl() == null) {
             throw new StorageUploadException("the presign response has no documentUrl", null);
         }
         URI target = presignedUri(slot.documentUrl());
         for (int attempt = 1; ; attempt++) {
+            if (expiresAtMillis > 0 && System.currentTimeMillis() + UPLOAD_URL_MARGIN.toMillis() > expiresAtMillis) {
+                throw StorageUploadException.expiredBeforeSending();
+            }
             int status;
             String body;
             long retryAfter = -1;

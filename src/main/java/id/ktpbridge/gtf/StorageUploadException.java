@@ -6,6 +6,7 @@ public class StorageUploadException extends RuntimeException {
     private final int httpStatus;
     private final String storageCode;
     private final boolean unanswered;
+    private final boolean expired;
 
     public StorageUploadException(int httpStatus, String storageCode) {
         super("Presigned storage refused the upload: HTTP " + httpStatus
@@ -13,6 +14,7 @@ public class StorageUploadException extends RuntimeException {
         this.httpStatus = httpStatus;
         this.storageCode = storageCode;
         this.unanswered = false;
+        this.expired = false;
     }
 
     public StorageUploadException(String problem, Throwable cause) {
@@ -20,10 +22,20 @@ public class StorageUploadException extends RuntimeException {
     }
 
     private StorageUploadException(String problem, Throwable cause, boolean unanswered) {
+        this(problem, cause, unanswered, false);
+    }
+
+    private StorageUploadException(String problem, Throwable cause, boolean unanswered, boolean expired) {
         super("Upload to presigned storage failed: " + problem, cause);
         this.httpStatus = 0;
         this.storageCode = null;
         this.unanswered = unanswered;
+        this.expired = expired;
+    }
+
+    /** The URL's lifetime ran out (or nearly) before an attempt: not sent, as storage would refuse it. */
+    public static StorageUploadException expiredBeforeSending() {
+        return new StorageUploadException("the presigned URL has expired (not sent)", null, false, true);
     }
 
     /** The storage did not answer (connection refused or cut, a timeout). */
@@ -39,8 +51,9 @@ public class StorageUploadException extends RuntimeException {
         return storageCode;
     }
 
+    /** The URL is no use any more: storage refused it (403), or it expired before an attempt. */
     public boolean isUrlRejected() {
-        return httpStatus == 403;
+        return httpStatus == 403 || expired;
     }
 
     /** No answer, throttled or a server error: worth another try later. */

@@ -221,21 +221,25 @@ public class Submitter {
         if (work.resumeFrom == SubmissionState.UPLOADED) {
             return;
         }
-        // a refused URL (expired, bad signature) is worth a fresh presign, a bounded number of times
+        uploadWithFreshUrls(work);
+        recordUpload(work);
+    }
+
+    /** Uploads the image; a refused or expired URL is worth a fresh presign, a bounded number of times. */
+    private void uploadWithFreshUrls(WorkItem work) {
         for (int presigns = 1; ; presigns++) {
             try {
                 uploadImage(work);
-                break;
+                return;
             } catch (StorageUploadException e) {
                 if (!e.isUrlRejected() || presigns >= maxPresigns) {
                     throw e;
                 }
                 LOG.info("Storage refused the presigned URL of ledger {} ({}); presigning again", work.ledgerId,
-                        e.storageCode());
+                        e.storageCode() != null ? e.storageCode() : e.getMessage());
                 presignAnew(work);
             }
         }
-        recordUpload(work);
     }
 
     /** Written once the bytes are stored, with the submission id and URL a restart resumes with. */
@@ -256,7 +260,8 @@ public class Submitter {
      * @return the submission to confirm now
      */
     private String uploadAgain(WorkItem work) {
-        if (!work.presigned.documents().isEmpty() && work.urlExpiresAt > System.currentTimeMillis()) {
+        if (!work.presigned.documents().isEmpty()
+                && work.urlExpiresAt > System.currentTimeMillis() + URL_MARGIN.toMillis()) {
             try {
                 uploadImage(work);
                 return work.presigned.submissionId();
@@ -269,7 +274,7 @@ public class Submitter {
             }
         }
         presignAnew(work);
-        uploadImage(work);
+        uploadWithFreshUrls(work);
         recordUpload(work);
         return work.presigned.submissionId();
     }
@@ -340,7 +345,7 @@ public class Submitter {
     }
 
     private void uploadImage(WorkItem work) {
-        gtf.upload(primarySlot(work.presigned), work.image, work.contentType);
+        gtf.upload(primarySlot(work.presigned), work.image, work.contentType, work.urlExpiresAt);
     }
 
     /** The primary document key gets the image (or the only document there is); other keys follow the server's rules. */

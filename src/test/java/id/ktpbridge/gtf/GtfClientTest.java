@@ -277,6 +277,17 @@ class GtfClientTest {
     }
 
     @Test
+    void aUrlAtTheEndOfItsLifetimeIsNotSentTo() throws Exception {
+        Presigned p = client.presign(ctx("uma"));
+        Path image = Files.write(tmp.resolve("u.png"), SampleImages.card("u", "png"));
+        int before = sandbox.storageRequests().size();
+        StorageUploadException e = assertThrows(StorageUploadException.class, () -> client.upload(
+                p.documents().get("KTP_FRONT"), image, "image/png", System.currentTimeMillis() + 200));
+        assertTrue(e.isUrlRejected() && !e.isTransient(), e.getMessage());
+        assertEquals(before, sandbox.storageRequests().size(), "nothing sent");
+    }
+
+    @Test
     void anUploadInterruptedByAStopIsAPassingFailure() throws Exception {
         CallContext ctx = ctx("ida");
         Presigned p = client.presign(ctx);

@@ -94,4 +94,31 @@ class LostUploadTest {
                     .filter(id -> !"INITIATED".equals(sandbox.submissionStatus(id))).findFirst().orElseThrow());
         }
     }
+
+    @Test
+    void afterA422EveryFreshUrlStorageRefusesIsPresignedAgainWithinTheBound() throws Exception {
+        // the first upload is lost (confirm 422) and its URL has run out by then; the URL of the
+        // next presign is refused by the storage (403): a third presign brings the image
+        Map<String, String> props = new HashMap<>();
+        props.put("gtf.sandbox.faults.latency", "1000");
+        props.put("gtf.sandbox.url-expiry", "4");
+        props.put("gtf.sandbox.faults.upload-drop-rate", "1.0");
+        props.put("ktp.source.read-lock-min-age", "100");
+        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+            GtfSandbox sandbox = app.sandbox();
+            Results.drop(app.inbox(), "u08301.png", SampleImages.card("u08301", "png"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> sandbox.storageRequests().size() >= 1);
+            sandbox.settings().setUploadDropRate(0.0);
+            sandbox.settings().setExpiredUrlRate(1.0);
+            await().atMost(Duration.ofSeconds(20)).until(() -> sandbox.expiredUrlsIssued() >= 1);
+            sandbox.settings().setExpiredUrlRate(0.0);
+
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals(3, sandbox.submissionIds().size(), "presigned three times");
+            assertEquals(1, sandbox.submissionIds().stream()
+                    .filter(id -> !"INITIATED".equals(sandbox.submissionStatus(id))).count(), "one confirmed");
+        }
+    }
 }
