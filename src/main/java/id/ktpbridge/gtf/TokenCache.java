@@ -44,7 +44,9 @@ public class TokenCache {
                     misses.incrementAndGet();
                     return awaitShared(current);
                 }
-                UserToken cached = current.getNow(null);
+                // a fetch that failed is taken out of the map before it completes, but this caller may
+                // have read it just before that: as no token, not as the failure (which is another's)
+                UserToken cached = current.isCompletedExceptionally() ? null : current.getNow(null);
                 if (cached != null && cached.usableAt(nowSeconds(), skewSeconds)) {
                     hits.incrementAndGet();
                     return cached;
