@@ -179,8 +179,10 @@ public class GtfClient {
             if (status / 100 == 2) {
                 return;
             }
-            // object storage throttles with 503 SlowDown (sometimes 429), with or without Retry-After
-            boolean transientFailure = status == 0 || status == 429 || status >= 500;
+            // object storage throttles with 503 SlowDown (sometimes 429), with or without Retry-After,
+            // and gives up on a slow body with 408 or S3's 400 RequestTimeout
+            boolean transientFailure = status == 0 || status == 408 || status == 400 && "RequestTimeout".equals(s3Code(body))
+                    || status == 429 || status >= 500;
             if (!transientFailure || attempt >= settings.retryMaxAttempts()
                     || retryAfter > http.maxRetryAfterMillis()) {
                 throw status == 0 ? StorageUploadException.unanswered(body)

@@ -245,7 +245,10 @@ public class GtfHttp {
             // JSON, but not OneKYC's envelope (a proxy's {"message": ...}): as good as no answer
             throw new GtfApiException(endpoint, response.statusCode(), null, GtfApiException.NOT_AN_ENVELOPE);
         }
-        if (root.path("success").isBoolean() && !root.path("success").asBoolean()) {
+        // false, or "false" from a server that writes its scalars as strings (as it does its numbers)
+        JsonNode success = root.path("success");
+        if (success.isBoolean() && !success.asBoolean()
+                || success.isTextual() && "false".equalsIgnoreCase(success.asText().trim())) {
             throw firstError(endpoint, response.statusCode(), root);
         }
         JsonNode data = root.get("data");

@@ -56,8 +56,9 @@ public class StorageUploadException extends RuntimeException {
         return httpStatus == 403 || expired;
     }
 
-    /** No answer, throttled or a server error: worth another try later. */
+    /** No answer, too slow (408, S3's 400 RequestTimeout), throttled or a server error: worth another try later. */
     public boolean isTransient() {
-        return unanswered || httpStatus == 429 || httpStatus >= 500;
+        return unanswered || httpStatus == 408 || httpStatus == 400 && "RequestTimeout".equals(storageCode)
+                || httpStatus == 429 || httpStatus >= 500;
     }
 }

@@ -231,6 +231,9 @@ class GtfHttpTest {
         assertTrue(assertThrows(GtfApiException.class, () -> http.call("confirm", get())).isUnauthorized());
         body(200, "{\"success\":false,\"errors\":[{\"code\":\"409\",\"cause\":\"SUBMISSION_STATE_CONFLICT\"}]}");
         assertEquals(409, assertThrows(GtfApiException.class, () -> http.call("confirm", get())).httpStatus());
+        // "false" as a string, as this API writes its numbers
+        body(200, "{\"success\":\"false\",\"errors\":[{\"code\":\"409\",\"cause\":\"SUBMISSION_STATE_CONFLICT\"}]}");
+        assertEquals(409, assertThrows(GtfApiException.class, () -> http.call("confirm", get())).httpStatus());
         body(200, "{\"success\":false,\"errors\":[{\"code\":\"1543\",\"cause\":\"SUBMISSION_DOES_NOT_EXIST\"}]}");
         GtfApiException notFound = assertThrows(GtfApiException.class, () -> http.call("status", get()));
         assertEquals(404, notFound.httpStatus());
