@@ -41,8 +41,15 @@ public final class Settings {
         return optional(key).map(v -> parse(key, v, Long::parseLong)).orElse(fallback);
     }
 
+    /** {@code true} or {@code false}, case-insensitive; anything else ("yes", "1") stops the start, naming the setting. */
     public boolean flag(String key, boolean fallback) {
-        return optional(key).map(Boolean::parseBoolean).orElse(fallback);
+        return optional(key).map(v -> {
+            if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
+                return Boolean.parseBoolean(v);
+            }
+            throw new IllegalStateException("Setting '" + key + "' (" + envName(key) + ") must be true or false, not '"
+                    + v + "'");
+        }).orElse(fallback);
     }
 
     /** One of a fixed set of words, case-insensitive; anything else stops the start, naming the setting. */
@@ -59,7 +66,14 @@ public final class Settings {
 
     /** Durations accept Camel's forms: plain milliseconds ({@code 1500}) or {@code 2s}, {@code 5m}, {@code 1h30m}. */
     public Duration duration(String key, Duration fallback) {
-        return optional(key).map(v -> Duration.ofMillis(parse(key, v, TimeUtils::toMilliSeconds))).orElse(fallback);
+        return optional(key).map(v -> {
+            try {
+                return Duration.ofMillis(TimeUtils.toMilliSeconds(v));
+            } catch (RuntimeException e) {
+                throw new IllegalStateException("Setting '" + key + "' (" + envName(key) + ") is no duration: '" + v
+                        + "' (use milliseconds, or forms such as 30s, 5m, 1h30m)", e);
+            }
+        }).orElse(fallback);
     }
 
     public Path path(String key) {
@@ -74,7 +88,8 @@ public final class Settings {
         try {
             return parser.apply(value);
         } catch (RuntimeException e) {
-            throw new IllegalStateException("Setting '" + key + "' has an invalid value: " + value, e);
+            throw new IllegalStateException("Setting '" + key + "' (" + envName(key) + ") has an invalid value: "
+                    + value, e);
         }
     }
 

@@ -1,0 +1,110 @@
+package id.ktpbridge;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What an operator most often gets wrong, checked before anything starts, each refused with one
+ * line naming the setting: folders that are files or cannot be written, a port another process
+ * holds (the HTTP server would only log that and run on without callbacks), a value a route takes
+ * in milliseconds only. Without these the bundle started, logged a stack trace or nothing, and a
+ * batch run ended "successfully" with nothing done.
+ */
+final class StartupChecks {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StartupChecks.class);
+
+    private final Settings s;
+
+    StartupChecks(Settings s) {
+        this.s = s;
+    }
+
+    void run() {
+        writableFolder("ktp.data-dir");
+        sourceFolder("ktp.source.dir", s.flag("ktp.exit-when-done", false));
+        notAFile("ktp.source.done-dir");
+        notAFile("ktp.source.failed-dir");
+        boolean fileTarget = Arrays.stream(s.string("ktp.results.targets", "file").split(","))
+                .map(t -> t.trim().toLowerCase(Locale.ROOT)).anyMatch("file"::equals);
+        if (fileTarget) {
+            writableFolder("ktp.results.dir");
+        }
+        // taken by routes as milliseconds: "1s" there would fail deep inside a route's start
+        s.number("ktp.poll.interval", 1000);
+        s.number("ktp.db.retry-delay", 500);
+        if (s.number("ktp.source.max-size", 1) < 1) {
+            throw refused("ktp.source.max-size", "must be at least 1 byte");
+        }
+        if (s.integer("ktp.concurrency", 1) < 1) {
+            throw refused("ktp.concurrency", "must be at least 1");
+        }
+        freePort("ktp.callback.port", s.string("camel.server.host", "0.0.0.0"));
+        if (s.flag("camel.management.enabled", false)) {
+            freePort("ktp.management.port", s.string("camel.management.host", "0.0.0.0"));
+        }
+    }
+
+    private void writableFolder(String key) {
+        Path dir = s.path(key);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw refused(key, dir + " cannot be made a folder (" + e.getClass().getSimpleName() + ")");
+        }
+        if (!Files.isWritable(dir)) {
+            throw refused(key, dir + " is not writable");
+        }
+    }
+
+    /** The drop folder: made when missing (a typo would then go unseen, so a batch run says so). */
+    private void sourceFolder(String key, boolean batch) {
+        Path dir = s.path(key);
+        if (!Files.exists(dir)) {
+            if (batch) {
+                LOG.warn("Setting '{}' ({}): {} does not exist; it is made empty, and this batch has nothing to do",
+                        key, Settings.envName(key), dir);
+            }
+            return;
+        }
+        if (!Files.isDirectory(dir)) {
+            throw refused(key, dir + " is a file, not a folder");
+        }
+        if (!Files.isReadable(dir) || !Files.isWritable(dir)) {
+            throw refused(key, dir + " cannot be read and written (inputs are moved out of it)");
+        }
+    }
+
+    private void notAFile(String key) {
+        Path dir = s.path(key);
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw refused(key, dir + " is a file, not a folder");
+        }
+    }
+
+    private void freePort(String key, String host) {
+        int port = s.integer(key, 0);
+        if (port < 1 || port > 65535) {
+            throw refused(key, port + " is not a port (1-65535)");
+        }
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress(host, port));
+        } catch (IOException e) {
+            throw refused(key, "port " + port + " on " + host + " is in use by another process ("
+                    + e.getClass().getSimpleName() + ")");
+        }
+    }
+
+    private static IllegalStateException refused(String key, String why) {
+        return new IllegalStateException("Setting '" + key + "' (" + Settings.envName(key) + "): " + why);
+    }
+}

@@ -1,0 +1,55 @@
+package id.ktpbridge;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import id.ktpbridge.testkit.BridgeApp;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A setting an operator got wrong stops the start with one line that names it. */
+class StartupChecksTest {
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void aFolderThatIsAFileIsRefusedByName() throws Exception {
+        Path file = Files.writeString(dataDir.resolve("not-a-folder"), "x");
+        assertRefused(Map.of("ktp.source.dir", file.toString()), "Setting 'ktp.source.dir' (KTP_SOURCE_DIR): "
+                + file + " is a file, not a folder");
+        assertRefused(Map.of("ktp.source.failed-dir", file.toString()), "Setting 'ktp.source.failed-dir'");
+        assertRefused(Map.of("ktp.results.dir", file.resolve("results").toString()), "Setting 'ktp.results.dir'");
+        assertRefused(Map.of("ktp.data-dir", file.resolve("data").toString()), "Setting 'ktp.data-dir' (KTP_DATA_DIR)");
+    }
+
+    @Test
+    void aPortAnotherProcessHoldsIsRefusedByName() throws Exception {
+        try (ServerSocket taken = new ServerSocket()) {
+            taken.bind(new InetSocketAddress("0.0.0.0", 0));
+            assertRefused(Map.of("ktp.callback.port", String.valueOf(taken.getLocalPort())),
+                    "Setting 'ktp.callback.port' (KTP_CALLBACK_PORT): port " + taken.getLocalPort());
+        }
+        assertRefused(Map.of("ktp.callback.port", "80800"), "80800 is not a port");
+    }
+
+    @Test
+    void valuesOfTheWrongKindAreRefusedByName() {
+        assertRefused(Map.of("ktp.exit-when-done", "yes"),
+                "Setting 'ktp.exit-when-done' (KTP_EXIT_WHEN_DONE) must be true or false, not 'yes'");
+        assertRefused(Map.of("ktp.poll.interval", "1s"), "Setting 'ktp.poll.interval' (KTP_POLL_INTERVAL) has an"
+                + " invalid value: 1s");
+        assertRefused(Map.of("ktp.submit.retry-window", "5 minutes"), "use milliseconds, or forms such as 30s");
+        assertRefused(Map.of("ktp.source.max-size", "-1"), "Setting 'ktp.source.max-size'");
+    }
+
+    private void assertRefused(Map<String, String> settings, String expected) {
+        String messages = BridgeApp.startupError(dataDir, settings);
+        assertTrue(messages.contains(expected), messages);
+    }
+}
