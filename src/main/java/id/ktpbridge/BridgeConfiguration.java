@@ -304,6 +304,8 @@ public class BridgeConfiguration implements CamelConfiguration {
             monitor.sourceFileNames(s.flag("ktp.batch.summary.file-names", false));
             context.addStartupListener((ctx, alreadyStarted) -> monitor.start());
         }
+        // last: every setting the start reads has been read
+        UnknownSettings.warn(context, System.getenv());
     }
 
     /**

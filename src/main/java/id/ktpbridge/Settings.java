@@ -20,8 +20,16 @@ public final class Settings {
         this.properties = context.getPropertiesComponent();
     }
 
+    /** Every key asked for in this process (see {@link UnknownSettings}). */
+    private static final java.util.Set<String> KEYS_READ = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     public Optional<String> optional(String key) {
+        KEYS_READ.add(key);
         return properties.resolveProperty(key).map(String::trim).filter(v -> !v.isEmpty());
+    }
+
+    static java.util.Set<String> keysRead() {
+        return java.util.Set.copyOf(KEYS_READ);
     }
 
     public String string(String key) {

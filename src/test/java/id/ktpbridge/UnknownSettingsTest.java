@@ -1,0 +1,41 @@
+package id.ktpbridge;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A misspelt setting is named at start-up with the one it was probably meant to be. */
+class UnknownSettingsTest {
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void aMisspeltSettingIsNamedWithTheOneMeant() {
+        try (LogCapture logs = new LogCapture();
+             BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.sorce.dir", "/tmp/elsewhere"))) {
+            assertTrue(logs.text().contains("Setting 'ktp.sorce.dir' is not one the bundle reads: ignored. Did you"
+                    + " mean 'ktp.source.dir'?"), logs.text());
+            assertFalse(logs.text().contains("Setting 'ktp.callback.port' is not one"), "known ones are not named");
+        }
+    }
+
+    @Test
+    void environmentVariablesAreComparedByTheirNames() {
+        java.util.Set<String> known = UnknownSettings.known();
+        assertTrue(known.contains("ktp.source.dir") && known.contains("ktp.results.dir"), known.toString());
+        assertEquals(Optional.of("KTP_SOURCE_DIR"), UnknownSettings.nearest("KTP_SORCE_DIR",
+                java.util.Set.of("KTP_SOURCE_DIR", "KTP_DATA_DIR")));
+        assertEquals(Optional.empty(), UnknownSettings.nearest("KTP_SOURCE_S3_REGION",
+                java.util.Set.of("KTP_SOURCE_DIR", "KTP_DATA_DIR")), "far from every known one: not named");
+    }
+}
