@@ -587,6 +587,15 @@ public class BridgeConfiguration implements CamelConfiguration {
                 LOG.warn("{} uses http://: the pass-key and user tokens travel unencrypted to {}", key, host);
             }
         }
+        // the bundled file's values are the sandbox's: OneKYC itself would refuse them, image by image (a
+        // sandbox run apart, as the tests and benchmarks do, takes them)
+        for (String[] sandboxValue : new String[][] {{"gtf.client-id", "sandbox-client"},
+                {"gtf.pass-key", "sandbox-pass-key"}}) {
+            if (sandboxValue[1].equals(s.string(sandboxValue[0], sandboxValue[1]))) {
+                LOG.warn("Setting '{}' ({}) still has the embedded sandbox's value, and gtf.sandbox.enabled=false:"
+                        + " OneKYC refuses it; set the one GTF issued", sandboxValue[0], Settings.envName(sandboxValue[0]));
+            }
+        }
     }
 
     private static GtfSandbox startSandbox(Settings s, CamelContext context, GtfSettings gtf, String callbackToken)

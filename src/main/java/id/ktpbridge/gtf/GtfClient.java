@@ -101,6 +101,10 @@ public class GtfClient {
     /** See {@link #upload(Presigned.DocumentSlot, Path, String, long)}. */
     static final java.time.Duration UPLOAD_URL_MARGIN = java.time.Duration.ofSeconds(1);
 
+    /** When the token endpoint last refused the credentials, for a line at most once a minute. */
+    private final java.util.concurrent.atomic.AtomicLong lastCredentialsRefusal =
+            new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE / 2);
+
     public static final Pattern SUBMISSION_ID_SHAPE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,127}");
 
     /** Step 2: creates a submission and returns its upload slots. */
@@ -159,7 +163,7 @@ public class GtfClient {
                         .header("Content-Type", contentType)
                         .PUT(HttpRequest.BodyPublishers.ofFile(file))
                         .build();
-                HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+                HttpResponse<String> response = http.send(request);
                 status = response.statusCode();
                 body = response.body();
                 retryAfter = GtfHttp.retryAfter(response);
@@ -335,18 +339,21 @@ public class GtfClient {
     private UserToken fetchToken(TokenKey key) {
         String endpoint = key.isPartnerToken() ? "partner-token" : "user-token";
         String path = key.isPartnerToken() ? settings.partnerTokenPath() : settings.userTokenPath();
-        JsonNode data = http.call(endpoint, () -> {
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(settings.tokenUrl() + path))
-                    .timeout(settings.readTimeout())
-                    .header("client-id", settings.clientId())
-                    .header("pass-key", settings.passKey());
-            if (!key.isPartnerToken()) {
-                b.header("x-onboarding-partner", key.onboardingPartner())
-                        .header("x-partner-user-id", key.partnerUserId())
-                        .header("x-partner-user-id-type", key.partnerUserIdType());
+        JsonNode data;
+        try {
+            data = fetchTokenData(endpoint, path, key);
+        } catch (GtfApiException e) {
+            long now = System.currentTimeMillis();
+            long last = lastCredentialsRefusal.get();
+            if ((e.httpStatus() == 401 || e.httpStatus() == 403) && now - last >= 60_000
+                    && lastCredentialsRefusal.compareAndSet(last, now)) {
+                // every image of every user fails the same way: one line that says where to look
+                LOG.error("The token endpoint refused the bundle's credentials (HTTP {}): check gtf.client-id and"
+                        + " gtf.pass-key{}, and that this host's address is allowed", e.httpStatus(),
+                        key.isPartnerToken() ? "" : " and gtf.onboarding-partner");
             }
-            return b.GET().build();
-        });
+            throw e;
+        }
         String token = data.path("token").asText(null);
         if (token == null || token.isBlank()) {
             throw new GtfApiException(endpoint, 200, null, "NO_TOKEN_IN_RESPONSE");
@@ -365,6 +372,21 @@ public class GtfClient {
             expiresAt = Math.min(expiresAt, Math.floorDiv(System.currentTimeMillis() + 999, 1000) + ttl);
         }
         return new UserToken(token, expiresAt, ttl > 0 ? ttl : Math.max(0, expiresAt - now));
+    }
+
+    private JsonNode fetchTokenData(String endpoint, String path, TokenKey key) {
+        return http.call(endpoint, () -> {
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(settings.tokenUrl() + path))
+                    .timeout(settings.readTimeout())
+                    .header("client-id", settings.clientId())
+                    .header("pass-key", settings.passKey());
+            if (!key.isPartnerToken()) {
+                b.header("x-onboarding-partner", key.onboardingPartner())
+                        .header("x-partner-user-id", key.partnerUserId())
+                        .header("x-partner-user-id-type", key.partnerUserIdType());
+            }
+            return b.GET().build();
+        });
     }
 
     private HttpRequest.Builder api(String pathAndQuery, String token, CallContext ctx) {

@@ -1,6 +1,7 @@
 package id.ktpbridge.gtf;
 
 import java.io.IOException;
+import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -35,8 +36,8 @@ public class GtfHttp {
     public static final Duration CLAIMED_CALL_MAX_RETRY_AFTER = Duration.ofSeconds(30);
     /** The longest Retry-After a status call waits for: a poll tick waits for each one of its batch. */
     public static final Duration POLL_CALL_MAX_RETRY_AFTER = Duration.ofSeconds(30);
-    /** The limit of a request without a timeout of its own, for its whole answer: see {@link #send}. */
-    private static final Duration DEFAULT_WHOLE_ANSWER_TIMEOUT = Duration.ofSeconds(30);
+    /** The timeout taken for a request without one of its own, for its body's limit: see {@link #send}. */
+    private static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(30);
     /** See {@link #wholeAnswerLimit}. */
     private static final Duration BODY_GRACE = Duration.ofSeconds(10);
     /** Causes of further errors of one envelope kept in the message, at most. */
@@ -100,42 +101,25 @@ public class GtfHttp {
     }
 
     /**
-     * Sends a request and reads its whole answer within {@link #wholeAnswerLimit} of the request's
-     * timeout. The JDK's own timeout ends when the status line and headers have come; a body that
-     * then stalls (a server that sends part of it and stops) would hold the worker for ever. Past
-     * the limit the exchange is cancelled and the call counts as unanswered, like any timeout.
+     * Sends a request and reads its answer as text, the body within {@link #bodyLimit} of the
+     * headers (see {@link BoundedBody}): a body that stalls half-way fails the call as unanswered,
+     * like any timeout, instead of holding the worker for ever.
      */
-    public <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> body)
-            throws IOException, InterruptedException {
-        long limitMillis = wholeAnswerLimit(request.timeout().orElse(DEFAULT_WHOLE_ANSWER_TIMEOUT)).toMillis();
-        java.util.concurrent.CompletableFuture<HttpResponse<T>> answer = client.sendAsync(request, body);
-        try {
-            return answer.get(limitMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            answer.cancel(true);
-            throw new java.net.http.HttpTimeoutException("no whole answer within " + limitMillis + " ms");
-        } catch (InterruptedException e) {
-            answer.cancel(true);
-            throw e;
-        } catch (java.util.concurrent.ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof IOException io) {
-                throw io;
-            }
-            if (cause instanceof RuntimeException runtime) {
-                throw runtime;
-            }
-            throw new IOException(cause == null ? "send failed" : cause.getClass().getSimpleName());
-        }
+    public HttpResponse<String> send(HttpRequest request) throws IOException, InterruptedException {
+        return client.send(request, BoundedBody.ofString(bodyLimit(request.timeout().orElse(DEFAULT_REQUEST_TIMEOUT))));
     }
 
     /**
-     * How long a request with this timeout may take to its whole answer: the timeout for the
-     * headers, and as long again but at most 10 s for the body (OneKYC's and the storage's answers
-     * are small).
+     * How long the body of an answer to a request with this timeout may take once its headers are
+     * in: as long as the timeout, at most 10 s (OneKYC's and the storage's answers are small).
      */
+    static Duration bodyLimit(Duration timeout) {
+        return timeout.compareTo(BODY_GRACE) < 0 ? timeout : BODY_GRACE;
+    }
+
+    /** How long a request with this timeout may take to its whole answer: the headers' timeout and the body's limit. */
     public static Duration wholeAnswerLimit(Duration timeout) {
-        return timeout.plus(timeout.compareTo(BODY_GRACE) < 0 ? timeout : BODY_GRACE);
+        return timeout.plus(bodyLimit(timeout));
     }
 
     /** Reports a call made outside {@link #call} (the upload to the storage) to the observer. */
@@ -158,13 +142,15 @@ public class GtfHttp {
         for (int attempt = 1; ; attempt++) {
             GtfApiException failure;
             long retryAfterMillis = -1;
+            HttpRequest sent = null;
             try {
                 breaker.awaitClosed(endpoint);
                 rateLimiter.acquire();
                 long start = System.nanoTime();
                 HttpResponse<String> response;
                 try {
-                    response = send(request.get(), HttpResponse.BodyHandlers.ofString());
+                    sent = request.get();
+                    response = send(sent);
                 } catch (IllegalArgumentException e) {
                     // the JDK refuses a header value (a control character in a token, say) and quotes it
                     // in its message: neither the value nor the message goes anywhere
@@ -193,7 +179,8 @@ public class GtfHttp {
                 }
                 retryAfterMillis = retryAfter(response);
             } catch (IOException e) {
-                failure = new GtfApiException(endpoint, e.getClass().getSimpleName(), e);
+                // which server did not answer: a closed port and a host that does not resolve read alike
+                failure = new GtfApiException(endpoint, e.getClass().getSimpleName() + server(sent), e);
             } catch (GtfApiException e) {
                 // the request could not be built (its token could not be had): after an unanswered
                 // attempt, that attempt may still have been applied
@@ -223,6 +210,16 @@ public class GtfHttp {
                     failure.httpStatus() == 0 ? failure.errorCause() : "HTTP " + failure.httpStatus(), wait);
             sleep(wait, endpoint);
         }
+    }
+
+    /** " (host:port)" of a request, for a line about a server that did not answer; its path and query stay out. */
+    private static String server(HttpRequest request) {
+        if (request == null || request.uri().getHost() == null) {
+            return "";
+        }
+        URI uri = request.uri();
+        int port = uri.getPort() >= 0 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+        return " (" + uri.getHost() + ":" + port + ")";
     }
 
     long backoff(int attempt) {

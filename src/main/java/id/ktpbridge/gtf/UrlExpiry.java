@@ -20,6 +20,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 final class UrlExpiry {
 
     static final long FALLBACK_SECONDS = 600;
+    static final long MIN_FROM_URL_SECONDS = 60;
     private static final DateTimeFormatter AMZ_DATE = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'");
 
     private UrlExpiry() {
@@ -31,7 +32,9 @@ final class UrlExpiry {
             return given;
         }
         long fromUrl = fromUrl(url, nowMillis);
-        return fromUrl > 0 ? fromUrl : FALLBACK_SECONDS;
+        // read against this host's clock, which may run ahead of the signer's: at least a minute, and
+        // the storage, whose clock counts, refuses the URL if it has really run out
+        return fromUrl > 0 ? Math.max(MIN_FROM_URL_SECONDS, fromUrl) : FALLBACK_SECONDS;
     }
 
     private static long number(JsonNode node) {

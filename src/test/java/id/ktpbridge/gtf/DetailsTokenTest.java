@@ -71,7 +71,12 @@ class DetailsTokenTest {
     void aRefusedUserTokenFetchDoesNotSwitchDetailsToThePartnerToken() {
         GtfClient client = client("user");
         userTokenEndpointRefuses = true;
-        GtfApiException e = assertThrows(GtfApiException.class, () -> client.details(ctx(), "sub-1"));
+        GtfApiException e;
+        try (id.ktpbridge.testkit.LogCapture logs = new id.ktpbridge.testkit.LogCapture()) {
+            e = assertThrows(GtfApiException.class, () -> client.details(ctx(), "sub-1"));
+            org.junit.jupiter.api.Assertions.assertTrue(logs.text().contains("The token endpoint refused the bundle's"
+                    + " credentials (HTTP 401): check gtf.client-id and gtf.pass-key"), logs.text());
+        }
         assertEquals("user-token", e.endpoint());
         assertEquals(0, partnerTokensIssued.get(), "the details endpoint refused nothing: no partner token");
         assertEquals(0, detailsCalls.get());

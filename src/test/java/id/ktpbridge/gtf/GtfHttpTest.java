@@ -249,6 +249,8 @@ class GtfHttpTest {
                         () -> HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(1)).GET().build())));
         assertEquals(0, e.httpStatus(), "no answer: " + e.getMessage());
         assertTrue(e.isTransient());
+        assertTrue(e.getMessage().contains("HttpTimeoutException (127.0.0.1:" + server.getAddress().getPort() + ")"),
+                "names the server that did not answer, not the path: " + e.getMessage());
         assertEquals(4, requests.get(), "each attempt cut off after twice its 1 s timeout, then tried again");
     }
 
