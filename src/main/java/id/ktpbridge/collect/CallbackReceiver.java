@@ -250,12 +250,10 @@ public class CallbackReceiver {
     }
 
     /**
-     * A final record with its {@code submissionDetails}, or an ERROR, which has no OCR data to
-     * fetch: either says all the details call would.
-     */
-    /**
-     * An ERROR, or a COMPLETED record with its details and its verdict: one without a {@code result}
-     * is not filled in yet, and the details call (with {@code gtf.details.require-result}) decides.
+     * An ERROR, which has no OCR data to fetch, or a COMPLETED record with its
+     * {@code submissionDetails} and its verdict: either says all the details call would. One without
+     * a {@code result} is not filled in yet, and the details call (with
+     * {@code gtf.details.require-result}) decides.
      */
     private static boolean isWholeOutcome(JsonNode node) {
         String status = node.get("status").asText();

@@ -41,7 +41,7 @@ public class Collector {
     private volatile long maxRetryDelayMillis = Duration.ofSeconds(30).toMillis();
 
     /**
-     * @param retryDelay       the first wait before trying again an outcome whose details were not available (doubling with each try)
+     * @param retryDelay       the shortest wait before trying again an outcome whose details were not available (see {@link #retryWait})
      * @param ledgerRetries    how often storing a result is tried again when the ledger's database
      *                         went away for a moment ({@code ktp.db.retry-attempts})
      * @param ledgerRetryDelay the first wait before that, doubling each time ({@code ktp.db.retry-delay})
@@ -117,7 +117,7 @@ public class Collector {
                         "refused for good: " + e.getMessage(), claim));
                 return true;
             }
-            return retryLater(r, via, "details not available: " + e.getMessage(), claim);
+            return retryLater(r, via, "details not available: " + e.getMessage(), claim, null, e.retryAfterMillis());
         }
         String status = details.path("status").asText("");
         if (!isFinal(status)) {
@@ -131,14 +131,20 @@ public class Collector {
     }
 
     private boolean retryLater(LedgerRecord r, String via, String why, long claim) {
-        return retryLater(r, via, why, claim, null);
+        return retryLater(r, via, why, claim, null, -1);
+    }
+
+    private boolean retryLater(LedgerRecord r, String via, String why, long claim, JsonNode finalAnswer) {
+        return retryLater(r, via, why, claim, finalAnswer, -1);
     }
 
     /**
      * Gives the claim back for another try after {@code ktp.poll.initial-backoff}, until the
      * submission's poll deadline: then it ends as TIMED_OUT, so no outcome is retried for ever.
      */
-    private boolean retryLater(LedgerRecord r, String via, String why, long claim, JsonNode finalAnswer) {
+    /** @param askedToWait a Retry-After the last answer gave, not waited out (ms), or -1 */
+    private boolean retryLater(LedgerRecord r, String via, String why, long claim, JsonNode finalAnswer,
+                               long askedToWait) {
         long now = System.currentTimeMillis();
         if (r.deadlineAt() != null && now >= r.deadlineAt()) {
             if (!stillOurs(r, claim)) {
@@ -155,11 +161,25 @@ public class Collector {
             return true;
         }
         LOG.info("Submission {}: {}; trying again later", r.submissionId(), why);
-        // ktp.poll.initial-backoff, doubling with each try up to ktp.poll.max-backoff: details that
-        // lag behind a final status for long are not asked every few seconds until the deadline
-        long wait = Math.min(maxRetryDelayMillis, retryDelay.toMillis() << Math.min(r.pollAttempts(), 20));
+        long wait = Math.max(askedToWait, retryWait(now - announcedAt(r)));
         ledger.releaseClaim(r.id(), r.notAfterDeadline(now + wait), claim);
         return false;
+    }
+
+    /**
+     * The wait before the next try of an outcome whose details were not available or not final: a
+     * quarter of the time since the outcome was announced, from {@code ktp.poll.initial-backoff} up to
+     * {@code ktp.poll.max-backoff}. Details that lag a moment behind a final status are asked again
+     * soon; ones that stay unavailable are not asked every few seconds until the deadline.
+     */
+    long retryWait(long sinceAnnounced) {
+        return Math.min(maxRetryDelayMillis, Math.max(retryDelay.toMillis(), sinceAnnounced / 4));
+    }
+
+    /** When the outcome was announced: its callback, or else the confirm (a status said final since). */
+    private static long announcedAt(LedgerRecord r) {
+        Long at = r.callbackAt() != null ? r.callbackAt() : r.submittedAt();
+        return at != null ? at : System.currentTimeMillis();
     }
 
     /**

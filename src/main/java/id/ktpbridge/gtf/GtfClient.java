@@ -94,10 +94,6 @@ public class GtfClient {
         return http;
     }
 
-    /**
-     * What a submission id may look like (OneKYC's are UUIDs): letters, digits, '-' and '_'. Ids
-     * name result files and S3 keys and travel in headers, so an answer with another is refused.
-     */
     /** See {@link #upload(Presigned.DocumentSlot, Path, String, long)}. */
     static final java.time.Duration UPLOAD_URL_MARGIN = java.time.Duration.ofSeconds(1);
 
@@ -105,6 +101,10 @@ public class GtfClient {
     private final java.util.concurrent.atomic.AtomicLong lastCredentialsRefusal =
             new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE / 2);
 
+    /**
+     * What a submission id may look like (OneKYC's are UUIDs): letters, digits, '-' and '_'. Ids
+     * name result files and S3 keys and travel in headers, so an answer with another is refused.
+     */
     public static final Pattern SUBMISSION_ID_SHAPE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,127}");
 
     /** Step 2: creates a submission and returns its upload slots. */

@@ -401,9 +401,8 @@ public class Ledger {
      * another, must not reopen the other's.
      */
     public void releaseClaim(String id, long nextPollAt, long token) {
-        // counted as a poll attempt: the next try backs off further, as a poll's does
         update("UPDATE ktp_submission SET state = ?, received_via = NULL, claimed_at = NULL, next_poll_at = ?,"
-                        + " poll_attempts = poll_attempts + 1, updated_at = ? WHERE id = ? AND state = ? AND claimed_at = ?",
+                        + " updated_at = ? WHERE id = ? AND state = ? AND claimed_at = ?",
                 SubmissionState.CONFIRMED.name(), nextPollAt, System.currentTimeMillis(), id,
                 SubmissionState.COLLECTING.name(), token);
     }

@@ -143,8 +143,6 @@ class RefusedOutcomeTest {
             LedgerRecord row = dropAndAwaitConfirmed(app, "u3106.png");
             await().atMost(Duration.ofSeconds(30)).until(() -> detailsAnswers(app, row.submissionId()) >= 2);
             assertEquals(0, Results.count(app.results()), "no result without a verdict");
-            assertTrue(app.ledger().findById(row.id()).orElseThrow().pollAttempts() >= 1,
-                    "each try counts, so the next one backs off further");
 
             app.sandbox().settings().setDetailsWithoutVerdict(false);
             JsonNode result = awaitOneResult(app);
@@ -227,6 +225,15 @@ class RefusedOutcomeTest {
             // polls at 0.3, 3.3 and 9.3 s after the confirm without the cap: the last one 5.3 s late
             assertTrue(late < 2_500, "TIMED_OUT " + late + " ms after the deadline");
         }
+    }
+
+    @Test
+    void detailsNotReadyAreAskedAgainSoonAtFirstAndLessOftenTheLongerTheyStaySo() {
+        Collector collector = new Collector(null, null, null, Duration.ofSeconds(2), 1, Duration.ofMillis(1));
+        collector.maxRetryDelay(Duration.ofSeconds(30));
+        assertEquals(2_000, collector.retryWait(500), "a moment after the outcome was announced");
+        assertEquals(15_000, collector.retryWait(60_000));
+        assertEquals(30_000, collector.retryWait(20 * 60_000), "never longer than ktp.poll.max-backoff");
     }
 
     @Test
