@@ -105,7 +105,6 @@ public class BridgeConfiguration implements CamelConfiguration {
         Registry registry = context.getRegistry();
         ObjectMapper json = new ObjectMapper();
 
-        new StartupChecks(s).run();
         Path dataDir = s.path("ktp.data-dir");
         Files.createDirectories(dataDir);
         boolean cluster = s.flag("ktp.cluster.enabled", false);

@@ -34,7 +34,8 @@ public class BundleConfiguration implements CamelConfiguration {
     @Override
     public void configure(CamelContext context) throws Exception {
         checkBatchMode(new Settings(context));
-        // the source checks come first: a wrong setting stops the start before the ledger and sandbox open
+        // the checks come first: a wrong setting stops the start before the ledger and sandbox open
+        new StartupChecks(new Settings(context)).run();
         new S3Configuration().configure(context);
         new SftpConfiguration().configure(context);
         new BridgeConfiguration(main).configure(context);

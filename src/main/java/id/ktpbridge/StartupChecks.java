@@ -38,6 +38,13 @@ final class StartupChecks {
         if (fileTarget) {
             writableFolder("ktp.results.dir");
         }
+        // the SFTP and S3 sources take it too: named here, where it is set, and not by their own settings
+        try {
+            java.util.regex.Pattern.compile(s.string("ktp.source.include", ".*"));
+        } catch (java.util.regex.PatternSyntaxException e) {
+            throw refused("ktp.source.include", "not a valid regular expression (" + e.getDescription()
+                    + "): write one, such as (?i).*\\.png, not a file pattern such as *.png");
+        }
         // taken by routes as milliseconds: "1s" there would fail deep inside a route's start
         s.number("ktp.poll.interval", 1000);
         s.number("ktp.db.retry-delay", 500);

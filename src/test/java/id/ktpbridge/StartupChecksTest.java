@@ -46,6 +46,8 @@ class StartupChecksTest {
                 + " invalid value: 1s");
         assertRefused(Map.of("ktp.submit.retry-window", "5 minutes"), "use milliseconds, or forms such as 30s");
         assertRefused(Map.of("ktp.source.max-size", "-1"), "Setting 'ktp.source.max-size'");
+        assertRefused(Map.of("ktp.source.include", "*.png"), "Setting 'ktp.source.include' (KTP_SOURCE_INCLUDE):"
+                + " not a valid regular expression");
     }
 
     private void assertRefused(Map<String, String> settings, String expected) {

@@ -41,9 +41,10 @@ public class FileQuarantine {
         }
         if (Settlement.staysInSource(exchange)) {
             Exception failure = FailureReport.failure(exchange);
+            // not quarantined: it waits (an outage, a stop); the reason says which
             LOG.warn("Ledger {}: no outcome recorded yet ({}); the file stays in the source folder"
                     + " and is taken again", ledgerId == null ? "-" : ledgerId,
-                    failure == null ? "stopping" : failure.getClass().getSimpleName());
+                    failure == null ? "stopping" : FailureReport.safeMessage(failure));
             return;
         }
         String path = exchange.getMessage().getHeader("CamelFileAbsolutePath", String.class);
