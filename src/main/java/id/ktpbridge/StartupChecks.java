@@ -99,8 +99,11 @@ final class StartupChecks {
 
     private void freePort(String key, String host) {
         int port = s.integer(key, 0);
-        if (port < 1 || port > 65535) {
-            throw refused(key, port + " is not a port (1-65535)");
+        if (port < 0 || port > 65535) {
+            throw refused(key, port + " is not a port (1-65535, or 0 for any free one)");
+        }
+        if (port == 0) {
+            return; // any free one, as the launcher's training start asks
         }
         try (ServerSocket probe = new ServerSocket()) {
             probe.setReuseAddress(true);

@@ -8,10 +8,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -23,12 +23,21 @@ import java.util.concurrent.TimeUnit;
  */
 final class BoundedBody {
 
-    /** One daemon thread for every limit: each only cancels a subscription. */
-    private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "ktp-http-body-limit");
-        t.setDaemon(true);
-        return t;
-    });
+    /**
+     * One daemon thread for every limit: each only cancels a subscription. A limit is dropped from
+     * its queue as soon as its body is in, so the queue holds only the answers under way.
+     */
+    private static final ScheduledExecutorService TIMER = timer();
+
+    private static ScheduledExecutorService timer() {
+        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "ktp-http-body-limit");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.setRemoveOnCancelPolicy(true);
+        return timer;
+    }
 
     private BoundedBody() {
     }
