@@ -35,7 +35,8 @@ final class BatchSummary {
     }
 
     void add(LedgerRecord r) {
-        out.printf(LINE, display(sourceFileNames ? r.sourceFile() : ResultDocument.name(r)), r.sourceType(), dash(r.resultStatus()), dash(r.result()),
+        String name = sourceFileNames ? r.sourceFile() : ResultDocument.name(r);
+        out.printf(LINE, display(name), r.sourceType(), dash(r.resultStatus()), dash(r.result()),
                 dash(r.reasonCode()), dash(r.receivedVia()));
         totals.merge(r.resultStatus() == null ? "NO_RESULT" : r.resultStatus(), 1, Integer::sum);
         if ("COMPLETED".equals(r.resultStatus()) && (r.result() == null || r.result().isBlank())) {

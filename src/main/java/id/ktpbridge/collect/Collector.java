@@ -41,7 +41,8 @@ public class Collector {
     private volatile long maxRetryDelayMillis = Duration.ofSeconds(30).toMillis();
 
     /**
-     * @param retryDelay       the shortest wait before trying again an outcome whose details were not available (see {@link #retryWait})
+     * @param retryDelay       the shortest wait before trying again an outcome whose details were not
+     *                         available (see {@link #retryWait})
      * @param ledgerRetries    how often storing a result is tried again when the ledger's database
      *                         went away for a moment ({@code ktp.db.retry-attempts})
      * @param ledgerRetryDelay the first wait before that, doubling each time ({@code ktp.db.retry-delay})

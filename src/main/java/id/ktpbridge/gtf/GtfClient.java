@@ -260,8 +260,10 @@ public class GtfClient {
             }
             JsonNode data = details(detailsToken(!partner, ctx), ctx, submissionId);
             if (detailsWithPartnerToken.compareAndSet(partner, !partner)) {
+                String refused = partner ? "partner" : "user";
+                String taken = partner ? "user" : "partner";
                 LOG.warn("The details endpoint refused the {} token and took the {} token: using the {} token from"
-                        + " now on", partner ? "partner" : "user", partner ? "user" : "partner", partner ? "user" : "partner");
+                        + " now on", refused, taken, taken);
             }
             return data;
         }

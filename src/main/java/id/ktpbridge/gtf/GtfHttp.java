@@ -150,7 +150,7 @@ public class GtfHttp {
     }
 
     private static java.util.concurrent.ScheduledExecutorService watchdog() {
-        java.util.concurrent.ScheduledThreadPoolExecutor timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
+        var timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "ktp-http-answer-limit");
             t.setDaemon(true);
             return t;

@@ -41,7 +41,7 @@ public class LedgerException extends RuntimeException {
 
     /**
      * A link of a driver exception's cause chain: its class, SQL state and message up to the first
-     * quote, bracket, brace or equals sign (where a row or a value starts: H2's store names a
+     * quote, bracket, brace, parenthesis or equals sign (where a row or a value starts: H2's store names a
      * locked row as {@code {id=[...]}}), with long digit runs masked. What a connection failure
      * says ("Connection to db:5432 refused", "password authentication failed for user") stays.
      */
