@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * the bundled routes name, and those read at start-up. A key far from every known one is left
  * alone: settings read only with a feature on (an S3 source's region, say) are not all known.
  */
-final class UnknownSettings {
+public final class UnknownSettings {
 
     private static final Logger LOG = LoggerFactory.getLogger(UnknownSettings.class);
     private static final Pattern ROUTE_KEY = Pattern.compile("\\{\\{(?:path:)?((?:ktp|gtf)\\.[a-z0-9.-]+)");
@@ -79,7 +79,7 @@ final class UnknownSettings {
     }
 
     /** The known name at most two edits away (three for long names), if there is one. */
-    static java.util.Optional<String> nearest(String name, Set<String> known) {
+    public static java.util.Optional<String> nearest(String name, Set<String> known) {
         int allowed = name.length() > 20 ? 3 : 2;
         String best = null;
         int bestDistance = Integer.MAX_VALUE;

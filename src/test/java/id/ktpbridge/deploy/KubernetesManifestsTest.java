@@ -863,30 +863,10 @@ class KubernetesManifestsTest {
             return out.toString();
         }
 
-        /** ", did you mean X?" for a name one or two edits away from a known one. */
+        /** ", did you mean X?" for a name a few edits away from a known one (the bundle's own start-up rule). */
         String suggestion(String name) {
-            return knownEnvNames().stream()
-                    .filter(k -> distance(k, name) <= 2)
-                    .findFirst().map(k -> ", did you mean " + k + "?").orElse("");
-        }
-
-        private static int distance(String a, String b) {
-            int[] prev = new int[b.length() + 1];
-            int[] cur = new int[b.length() + 1];
-            for (int j = 0; j <= b.length(); j++) {
-                prev[j] = j;
-            }
-            for (int i = 1; i <= a.length(); i++) {
-                cur[0] = i;
-                for (int j = 1; j <= b.length(); j++) {
-                    int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                    cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-                }
-                int[] swap = prev;
-                prev = cur;
-                cur = swap;
-            }
-            return prev[b.length()];
+            return id.ktpbridge.UnknownSettings.nearest(name, knownEnvNames()).map(k -> ", did you mean " + k + "?")
+                    .orElse("");
         }
     }
 
