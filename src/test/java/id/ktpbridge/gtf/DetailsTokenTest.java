@@ -4,15 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -39,24 +35,24 @@ class DetailsTokenTest {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/v2/coe/authentication", ex -> {
             if (userTokenEndpointRefuses) {
-                send(ex, 401, "{\"success\":false,\"data\":null,\"errors\":[{\"code\":110,\"entity\":"
+                TokenPerAttemptTest.send(ex, 401, "{\"success\":false,\"data\":null,\"errors\":[{\"code\":110,\"entity\":"
                         + "\"ONEKYC_TOKEN_SERVICE\",\"cause\":\"UNAUTHORIZED\"}]}");
                 return;
             }
             userTokensIssued.incrementAndGet();
-            send(ex, 200, token("user"));
+            TokenPerAttemptTest.send(ex, 200, token("user"));
         });
         server.createContext("/v1/coe/partner/authentication", ex -> {
             partnerTokensIssued.incrementAndGet();
-            send(ex, 200, token("partner"));
+            TokenPerAttemptTest.send(ex, 200, token("partner"));
         });
         server.createContext("/coe/v1/submissions", ex -> {
             detailsCalls.incrementAndGet();
             if (!detailsTakes.equals(ex.getRequestHeaders().getFirst("x-onekyc-token"))) {
-                send(ex, 403, "{\"success\":false,\"data\":null,\"errors\":[{\"code\":903,\"cause\":\"FORBIDDEN\"}]}");
+                TokenPerAttemptTest.send(ex, 403, "{\"success\":false,\"data\":null,\"errors\":[{\"code\":903,\"cause\":\"FORBIDDEN\"}]}");
                 return;
             }
-            send(ex, 200, "{\"success\":true,\"data\":{\"status\":\"COMPLETED\",\"submissionId\":\""
+            TokenPerAttemptTest.send(ex, 200, "{\"success\":true,\"data\":{\"status\":\"COMPLETED\",\"submissionId\":\""
                     + ex.getRequestHeaders().getFirst("x-submission-id") + "\",\"result\":\"VALID\",\"reasonCode\":\"\"}}");
         });
         server.start();
@@ -124,14 +120,5 @@ class DetailsTokenTest {
         long now = System.currentTimeMillis() / 1000;
         return "{\"success\":true,\"data\":{\"token\":\"" + value + "\",\"expiry_seconds\":\"3600\",\"expires_at\":\""
                 + (now + 3600) + "\"}}";
-    }
-
-    private static void send(HttpExchange ex, int status, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().set("Content-Type", "application/json");
-        ex.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes);
-        }
     }
 }

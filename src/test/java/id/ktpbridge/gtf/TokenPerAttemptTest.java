@@ -72,7 +72,8 @@ class TokenPerAttemptTest {
         server.stop(0);
     }
 
-    private static void send(HttpExchange ex, int status, String body) throws IOException {
+    /** A stub server's JSON answer (shared with the other stub-server tests of this package). */
+    static void send(HttpExchange ex, int status, String body) throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().set("Content-Type", "application/json");
         ex.sendResponseHeaders(status, bytes.length);
