@@ -62,6 +62,7 @@ import id.ktpbridge.submit.Intake;
 import id.ktpbridge.submit.ReplacedInputs;
 import id.ktpbridge.submit.SubmissionWorkers;
 import id.ktpbridge.submit.Submitter;
+import id.ktpbridge.target.FileResultTarget;
 import id.ktpbridge.target.HttpTargetRequest;
 import id.ktpbridge.target.JdbcResultTarget;
 import org.apache.camel.CamelConfiguration;
@@ -501,6 +502,8 @@ public class BridgeConfiguration implements CamelConfiguration {
             // result, however long; the outbox retries instead, and honours it
             http.setAutomaticRetriesDisabled(true);
         }
+        registry.bind("fileResultTarget", new FileResultTarget(s.path("ktp.results.dir"),
+                s.flag("ktp.results.file.fsync", true)));
         registry.bind("httpTargetRequest", new HttpTargetRequest(s.string("ktp.results.http.headers", ""),
                 s.string("ktp.results.http.auth-mode", "none"), s.string("ktp.results.http.auth-token", ""),
                 s.string("ktp.results.http.username", ""), s.string("ktp.results.http.password", "")));

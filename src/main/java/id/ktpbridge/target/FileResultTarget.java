@@ -1,0 +1,86 @@
+package id.ktpbridge.target;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.ThreadLocalRandom;
+
+import id.ktpbridge.result.PermanentDeliveryFailure;
+import id.ktpbridge.result.ResultPublisher;
+import org.apache.camel.Exchange;
+import org.apache.camel.InvalidPayloadException;
+import org.apache.camel.Message;
+
+/**
+ * The file target: each result document becomes {@code <name>.json} in the results folder.
+ *
+ * <p>The document is written under a hidden temporary name, then renamed over any earlier copy in
+ * one step, so a reader sees the old file or the new one, never half of one. With {@code fsync}
+ * the temporary file reaches the disk before the rename and the folder after it: the outbox
+ * records the delivery once this returns, and a power cut must not leave that record pointing at
+ * an empty or missing file. (Camel's file producer writes no data to disk before it renames.)
+ */
+public class FileResultTarget {
+
+    private static final boolean FOLDER_SYNC_SUPPORTED = File.separatorChar == '/';
+
+    private final Path dir;
+    private final boolean fsync;
+
+    /**
+     * @param dir   {@code ktp.results.dir}
+     * @param fsync {@code ktp.results.file.fsync}: wait for the disk before the delivery counts
+     */
+    public FileResultTarget(Path dir, boolean fsync) {
+        this.dir = dir.toAbsolutePath().normalize();
+        this.fsync = fsync;
+    }
+
+    /** Camel bean method for {@code direct:deliver-file}. */
+    public void write(Exchange exchange) throws IOException, InvalidPayloadException {
+        Message msg = exchange.getMessage();
+        String name = msg.getHeader(ResultPublisher.RESULT_NAME, String.class);
+        Path target = target(name);
+        byte[] body = msg.getMandatoryBody(String.class).getBytes(StandardCharsets.UTF_8);
+        Files.createDirectories(dir);
+        // a name of its own per attempt: two writers of one result never share a temporary file
+        Path temp = dir.resolve(".writing-" + name + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong())
+                + ".tmp");
+        try {
+            try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                ByteBuffer buffer = ByteBuffer.wrap(body);
+                while (buffer.hasRemaining()) {
+                    out.write(buffer);
+                }
+                if (fsync) {
+                    out.force(true);
+                }
+            }
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(temp);
+            throw e;
+        }
+        if (fsync && FOLDER_SYNC_SUPPORTED) {
+            // the rename lives in the folder's own data
+            try (FileChannel folder = FileChannel.open(dir, StandardOpenOption.READ)) {
+                folder.force(true);
+            }
+        }
+        msg.setHeader(Exchange.FILE_NAME_PRODUCED, target.toString());
+    }
+
+    private Path target(String name) {
+        Path target = name == null || name.isBlank() ? null : dir.resolve(name + ".json").normalize();
+        if (target == null || !dir.equals(target.getParent()) || name.startsWith(".")) {
+            throw new PermanentDeliveryFailure("result name '" + name + "' is not a plain file name");
+        }
+        return target;
+    }
+}

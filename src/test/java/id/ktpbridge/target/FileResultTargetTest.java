@@ -1,0 +1,86 @@
+package id.ktpbridge.target;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import id.ktpbridge.result.PermanentDeliveryFailure;
+import id.ktpbridge.result.ResultPublisher;
+import org.apache.camel.Exchange;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.support.DefaultExchange;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class FileResultTargetTest {
+
+    @TempDir
+    Path dir;
+
+    private static Exchange result(String name, String body) {
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        exchange.getMessage().setHeader(ResultPublisher.RESULT_NAME, name);
+        exchange.getMessage().setBody(body);
+        return exchange;
+    }
+
+    private List<String> files(Path folder) throws IOException {
+        try (Stream<Path> s = Files.list(folder)) {
+            return s.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList());
+        }
+    }
+
+    @Test
+    void writesTheDocumentUnderItsNameAndLeavesNoTemporaryFile() throws Exception {
+        Path results = dir.resolve("results");
+        Exchange exchange = result("sub-1", "{\"nama\":\"Budi Ñ\"}");
+        new FileResultTarget(results, true).write(exchange);
+
+        assertEquals(List.of("sub-1.json"), files(results));
+        assertEquals("{\"nama\":\"Budi Ñ\"}", Files.readString(results.resolve("sub-1.json"), StandardCharsets.UTF_8));
+        assertEquals(results.resolve("sub-1.json").toAbsolutePath().toString(),
+                exchange.getMessage().getHeader(Exchange.FILE_NAME_PRODUCED));
+    }
+
+    @Test
+    void aSecondDeliveryReplacesTheFirstWhole() throws Exception {
+        FileResultTarget target = new FileResultTarget(dir, false);
+        target.write(result("sub-2", "{\"v\":\"a much longer first document\"}"));
+        target.write(result("sub-2", "{\"v\":2}"));
+
+        assertEquals(List.of("sub-2.json"), files(dir));
+        assertEquals("{\"v\":2}", Files.readString(dir.resolve("sub-2.json")));
+    }
+
+    @Test
+    void aNameThatLeavesTheFolderIsRefusedForGood() throws Exception {
+        Path results = Files.createDirectories(dir.resolve("results"));
+        FileResultTarget target = new FileResultTarget(results, true);
+        for (String name : new String[] {"../escape", "a/b", ".hidden", "", null}) {
+            assertThrows(PermanentDeliveryFailure.class, () -> target.write(result(name, "{}")), String.valueOf(name));
+        }
+        assertEquals(List.of("results"), files(dir));
+        assertEquals(List.of(), files(results));
+    }
+
+    @Test
+    void aFailedWriteLeavesNeitherTheResultNorItsTemporaryFile() throws Exception {
+        Path results = Files.createDirectories(dir.resolve("results"));
+        // a folder where the result file should go: the rename over it fails
+        Files.createDirectories(results.resolve("sub-3.json"));
+        Files.writeString(results.resolve("sub-3.json").resolve("keep"), "x");
+        FileResultTarget target = new FileResultTarget(results, true);
+
+        assertThrows(IOException.class, () -> target.write(result("sub-3", "{}")));
+        assertEquals(List.of("sub-3.json"), files(results));
+        assertTrue(Files.isDirectory(results.resolve("sub-3.json")));
+    }
+}
