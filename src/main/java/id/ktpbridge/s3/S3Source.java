@@ -40,6 +40,8 @@ public class S3Source {
     public static final String META_PARTNER_USER_ID_TYPE = "partner-user-id-type";
     /** The idempotent repository of the route (bound by BridgeConfiguration). */
     static final String REPOSITORY = "s3ProcessedInputs";
+    /** Exchange property: the object could not be fetched by this listing and is left where it is. */
+    static final String LEFT_FOR_LATER = "KtpS3LeftForLater";
 
     private static final Logger LOG = LoggerFactory.getLogger(S3Source.class);
 
@@ -89,6 +91,10 @@ public class S3Source {
             if (why != null) {
                 msg.setHeader(InputHeaders.UNREADABLE, why);
             }
+            if (unreadable.takeLeftForLater(msg.getHeader(AWS2S3Constants.BUCKET_NAME, String.class),
+                    msg.getHeader(AWS2S3Constants.KEY, String.class), msg.getHeader(AWS2S3Constants.E_TAG, String.class))) {
+                exchange.setProperty(LEFT_FOR_LATER, true);
+            }
         }
         Map<?, ?> metadata = msg.getHeader(AWS2S3Constants.METADATA, Map.class);
         if (metadata != null) {
@@ -113,10 +119,13 @@ public class S3Source {
         }
     }
 
-    /** Camel predicate: the key names a file (not a folder) whose name matches {@code ktp.source.s3.include}. */
+    /**
+     * Camel predicate: the key names a file (not a folder) whose name matches {@code ktp.source.s3.include},
+     * and the object could be fetched (see {@link UnreadableObjects}).
+     */
     public boolean included(Exchange exchange) {
         String key = exchange.getMessage().getHeader(AWS2S3Constants.KEY, String.class);
-        return key != null && !key.endsWith("/") && include.matcher(fileName(key)).matches()
+        return key != null && !Boolean.TRUE.equals(exchange.getProperty(LEFT_FOR_LATER, Boolean.class)) && !key.endsWith("/") && include.matcher(fileName(key)).matches()
                 && !repository().contains(legacyKey(exchange));
     }
 

@@ -3,7 +3,12 @@ package id.ktpbridge.s3;
 import java.io.InputStream;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.sync.ResponseTransformer;
@@ -24,14 +29,27 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * listing at every pass and get no result. Such a fetch is answered with an empty object instead,
  * its version taken from the listing, and the reason is kept for {@link S3Source#describe}, which
  * has the input rejected ({@code UNREADABLE_SOURCE}) and quarantined like any other bad input.
- * Any other failure (the store down, access or a KMS key refused) still fails the listing.
+ *
+ * <p>An object gone since the listing (404: another instance took it, or the partner deleted it)
+ * or refused on its own (403: owned by another account, encrypted with a key the role may not use)
+ * is answered with an empty stand-in too, marked to be left where it is for this listing
+ * ({@link #takeLeftForLater}): the rest of its listing goes on, and a later listing tries it again.
+ * Any other failure (the store down or slow, a 5xx) still fails the listing, as an outage.
  */
 final class UnreadableObjects extends DelegatingS3Client {
+
+    private static final Logger LOG = LoggerFactory.getLogger(UnreadableObjects.class);
+    private static final long REFUSAL_LINE_PERIOD_MS = 60_000;
 
     /** The objects of the latest listing, by bucket and key: a stand-in object takes its version from there. */
     private final Map<String, S3Object> listed = new ConcurrentHashMap<>();
     /** Why an object version could not be read, until {@link #takeReason} hands it to its input. */
     private final Map<String, String> reasons = new ConcurrentHashMap<>();
+    /** Object versions this listing could not fetch for now, until {@link #takeLeftForLater} is asked. */
+    private final Set<String> leftForLater = ConcurrentHashMap.newKeySet();
+    /** When a refused object may next be logged (a refusal repeats at every listing). */
+    private final AtomicLong nextRefusalLine = new AtomicLong();
+    private final AtomicLong refusalsNotLogged = new AtomicLong();
 
     UnreadableObjects(S3Client delegate) {
         super(delegate);
@@ -44,6 +62,7 @@ final class UnreadableObjects extends DelegatingS3Client {
         // a reason not taken by then belongs to a listing Camel dropped, and may be stale now
         listed.clear();
         reasons.clear();
+        leftForLater.clear();
         for (S3Object object : page.contents()) {
             listed.put(request.bucket() + "/" + object.key(), object);
         }
@@ -56,11 +75,22 @@ final class UnreadableObjects extends DelegatingS3Client {
             return super.getObject(request, transformer);
         } catch (S3Exception e) {
             S3Object object = listed.get(request.bucket() + "/" + request.key());
-            String why = object == null ? null : reason(e, object);
-            if (why == null) {
+            if (object == null) {
                 throw e;
             }
-            reasons.put(version(request.bucket(), request.key(), object.eTag()), why);
+            String why = reason(e, object);
+            if (why != null) {
+                reasons.put(version(request.bucket(), request.key(), object.eTag()), why);
+            } else if (e.statusCode() == 404 || e.statusCode() == 403) {
+                leftForLater.add(version(request.bucket(), request.key(), object.eTag()));
+                if (e.statusCode() == 403) {
+                    logRefusal(e);
+                } else {
+                    LOG.debug("An S3 object listed a moment ago is gone; its listing goes on without it");
+                }
+            } else {
+                throw e;
+            }
             GetObjectResponse standIn = GetObjectResponse.builder()
                     .eTag(object.eTag())
                     .lastModified(object.lastModified())
@@ -82,6 +112,29 @@ final class UnreadableObjects extends DelegatingS3Client {
      */
     String takeReason(String bucket, String key, String eTag) {
         return reasons.remove(version(bucket, key, eTag));
+    }
+
+    /**
+     * Whether this version of the object could not be fetched for now (gone or refused), and is to
+     * be left where it is; asked once per input.
+     */
+    boolean takeLeftForLater(String bucket, String key, String eTag) {
+        return leftForLater.remove(version(bucket, key, eTag));
+    }
+
+    /** At most one line a minute: the object is refused again at every listing until someone mends it. */
+    private void logRefusal(S3Exception e) {
+        long now = System.currentTimeMillis();
+        long next = nextRefusalLine.get();
+        if (now < next || !nextRefusalLine.compareAndSet(next, now + REFUSAL_LINE_PERIOD_MS)) {
+            refusalsNotLogged.incrementAndGet();
+            return;
+        }
+        long more = refusalsNotLogged.getAndSet(0);
+        String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+        LOG.warn("An object under the S3 source's prefix could not be read (HTTP {}{}): it stays in place and later"
+                + " listings try it again; the other objects go on{}", e.statusCode(), code == null ? "" : " " + code,
+                more == 0 ? "" : " (" + more + " more such refusals since the last line)");
     }
 
     /** Keys and ETags as S3 gives them; the key never goes into a log or a result from here. */

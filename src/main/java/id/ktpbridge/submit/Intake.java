@@ -21,6 +21,7 @@ import id.ktpbridge.ingest.InputRejectedException;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.PartnerUserResolver.PartnerUser;
 import id.ktpbridge.ingest.RejectReason;
+import id.ktpbridge.ingest.RemoteStream;
 import id.ktpbridge.ingest.Settlement;
 import id.ktpbridge.ingest.SourceStamp;
 import id.ktpbridge.ledger.Ledger;
@@ -111,6 +112,10 @@ public class Intake implements Processor {
                 // not have every image taken, copied and given back in a tight loop
                 pauseBeforeGivingBack();
                 throw new InputDeferredException("its local copy could not be written ("
+                        + FailureReport.safeMessage(e.getCause()) + ")");
+            } catch (RemoteStream.BrokenOff e) {
+                // the store's connection, not the input: nothing is recorded, and it is taken again
+                throw new InputDeferredException("reading it from its source broke off ("
                         + FailureReport.safeMessage(e.getCause()) + ")");
             } catch (IOException e) {
                 // recorded and quarantined like any other bad input, so it has a result (the message of
@@ -315,7 +320,8 @@ public class Intake implements Processor {
             if (tooLarge != null) {
                 return tooLarge;
             }
-            in = exchange.getMessage().getBody(InputStream.class);
+            InputStream remote = exchange.getMessage().getBody(InputStream.class);
+            in = remote == null ? null : new RemoteStream(remote);
         }
         if (in == null) {
             return new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE, "the message has no readable body");

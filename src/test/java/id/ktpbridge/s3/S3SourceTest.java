@@ -174,6 +174,56 @@ class S3SourceTest {
     }
 
     @Test
+    void aReadThatBreaksOffIsTakenAgainNotRejected() throws Exception {
+        String bucket = s3.newBucket("ktp-broken-read");
+        // the first read of this object stops after 1,000 bytes (testkit FaultyObjects)
+        s3.put(bucket, "inbox/u5811-breaks-off.png", SampleImages.card("u5811", "png"));
+        s3.put(bucket, "inbox/u5812.png", SampleImages.card("u5812", "png"));
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, sourceOn(bucket))) {
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 2);
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            assertEquals("COMPLETED", results.get("u5811-breaks-off.png").path("status").asText(),
+                    results.get("u5811-breaks-off.png").toString());
+            assertEquals("COMPLETED", results.get("u5812.png").path("status").asText());
+            assertEquals(2, app.sandbox().submissionCount());
+            assertEquals(2, app.ledger().createdSince(0).size(), "the broken-off read left no row of its own");
+            assertTrue(logs.text().contains("reading it from its source broke off"), logs.text());
+            await().atMost(WAIT).until(() -> s3.keys(bucket, "inbox/").isEmpty());
+            assertEquals(List.of(), s3.keys(bucket, "failed/"));
+        }
+    }
+
+    @Test
+    void objectsThatCannotBeFetchedStayInPlaceAndTheRestOfTheirListingGoesOn() throws Exception {
+        String bucket = s3.newBucket("ktp-unfetchable");
+        // every read of these is refused (403) or finds nothing (404) (testkit FaultyObjects)
+        s3.put(bucket, "inbox/u5821-refused.png", SampleImages.card("u5821", "png"));
+        s3.put(bucket, "inbox/u5822-gone.png", SampleImages.card("u5822", "png"));
+        s3.put(bucket, "inbox/u5823.png", SampleImages.card("u5823", "png"));
+        s3.put(bucket, "inbox/u5824.png", SampleImages.card("u5824", "png"));
+        Map<String, String> props = sourceOn(bucket);
+        // one listing holds all four: Camel fetches every object of it before routing any
+        props.put("ktp.source.s3.batch-size", "10");
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, props)) {
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 2);
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            assertEquals("COMPLETED", results.get("u5823.png").path("status").asText());
+            assertEquals("COMPLETED", results.get("u5824.png").path("status").asText());
+            await().atMost(WAIT).until(() -> s3.keys(bucket, "inbox/").size() == 2);
+            // later listings (every 200 ms) try them again, and still leave them without a result
+            await().during(Duration.ofSeconds(2)).atMost(WAIT).until(() -> Results.count(app.results()) == 2);
+            assertEquals(List.of("inbox/u5821-refused.png", "inbox/u5822-gone.png"), s3.keys(bucket, "inbox/"));
+            assertEquals(2, app.sandbox().submissionCount());
+            assertEquals(2, app.ledger().createdSince(0).size());
+            assertEquals(1, logs.count("could not be read (HTTP 403 AccessDenied)"), logs.text());
+            assertFalse(logs.text().contains("u5821"), "the key (it may hold a NIK) is in the log");
+            assertFalse(logs.text().contains("listing the bucket failed"), logs.text());
+            // Camel's own answer to a failed fetch: a stack trace, the page dropped, the key kept as in progress
+            assertFalse(logs.text().contains("Error getting S3Object"), logs.text());
+        }
+    }
+
+    @Test
     void anObjectReplacedWhileItIsSubmittedIsNotMovedAwayUnseen() throws Exception {
         String bucket = s3.newBucket("ktp-replaced");
         byte[] first = SampleImages.card("u5901", "png");

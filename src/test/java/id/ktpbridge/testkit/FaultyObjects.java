@@ -1,0 +1,103 @@
+package id.ktpbridge.testkit;
+
+import java.io.ByteArrayInputStream;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttribute;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.http.SdkHttpResponse;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+
+/**
+ * Faults of single objects that S3Proxy does not make, chosen by a word in the object's key, for
+ * reads ({@code GetObject}) only:
+ * <ul>
+ * <li>{@code -breaks-off}: the first read of the object stops with a reset connection after 1,000
+ * bytes (later reads are whole);</li>
+ * <li>{@code -refused}: every read is refused, {@code 403 AccessDenied} (an object owned by another
+ * account);</li>
+ * <li>{@code -gone}: every read answers {@code 404 NoSuchKey} (deleted since it was listed).</li>
+ * </ul>
+ * Loaded for every S3 client of the test JVM, as {@link ArchivedObjects} is; other keys pass untouched.
+ */
+public final class FaultyObjects implements ExecutionInterceptor {
+
+    private static final Set<String> BROKEN_OFF = ConcurrentHashMap.newKeySet();
+    private static final ExecutionAttribute<String> ERROR = new ExecutionAttribute<>("KtpTestObjectError");
+    private static final ExecutionAttribute<Boolean> BREAK_OFF = new ExecutionAttribute<>("KtpTestBreakOff");
+
+    @Override
+    public SdkHttpResponse modifyHttpResponse(Context.ModifyHttpResponse context, ExecutionAttributes attributes) {
+        if (!(context.request() instanceof GetObjectRequest get) || !context.httpResponse().isSuccessful()) {
+            return context.httpResponse();
+        }
+        String key = get.key();
+        if (key.contains("-refused") || key.contains("-gone")) {
+            boolean refused = key.contains("-refused");
+            attributes.putAttribute(ERROR, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>"
+                    + (refused ? "AccessDenied</Code><Message>Access Denied" : "NoSuchKey</Code><Message>The specified"
+                    + " key does not exist.") + "</Message><RequestId>test</RequestId></Error>");
+            return context.httpResponse().toBuilder().statusCode(refused ? 403 : 404)
+                    .statusText(refused ? "Forbidden" : "Not Found").removeHeader("Content-Length")
+                    .putHeader("Content-Type", "application/xml").build();
+        }
+        if (key.contains("-breaks-off") && BROKEN_OFF.add(get.bucket() + "/" + key)) {
+            attributes.putAttribute(BREAK_OFF, true);
+        }
+        return context.httpResponse();
+    }
+
+    @Override
+    public Optional<InputStream> modifyHttpResponseContent(Context.ModifyHttpResponse context,
+                                                           ExecutionAttributes attributes) {
+        String error = attributes.getAttribute(ERROR);
+        if (error != null) {
+            return Optional.of(new ByteArrayInputStream(error.getBytes(StandardCharsets.UTF_8)));
+        }
+        if (Boolean.TRUE.equals(attributes.getAttribute(BREAK_OFF)) && context.responseBody().isPresent()) {
+            return Optional.of(new BreaksOff(context.responseBody().get(), 1_000));
+        }
+        return context.responseBody();
+    }
+
+    /** Passes the first bytes on, then fails as a connection the store reset. */
+    private static final class BreaksOff extends FilterInputStream {
+
+        private long left;
+
+        BreaksOff(InputStream in, long bytes) {
+            super(in);
+            this.left = bytes;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (left <= 0) {
+                throw new SocketException("Connection reset");
+            }
+            left--;
+            return super.read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (left <= 0) {
+                throw new SocketException("Connection reset");
+            }
+            int n = super.read(b, off, (int) Math.min(len, left));
+            if (n > 0) {
+                left -= n;
+            }
+            return n;
+        }
+    }
+}
