@@ -22,6 +22,7 @@ import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
 
 /**
  * Delivers each stored result to every configured target through {@code direct:deliver-result}.
@@ -183,8 +184,9 @@ public class Outbox {
 
     /**
      * Re-attempts up to {@code batchSize} due deliveries to one target, most overdue first. A pass
-     * ends at the first attempt that fails for a passing reason: the target is down, and each
-     * further attempt would only wait for the same timeout; the rest keep their turn.
+     * ends at the first attempt that finds the target down ({@link #targetDown}): each further
+     * attempt would only wait for the same timeout, and the rest keep their turn. A document the
+     * target answered with an error is put back for later and the pass goes on.
      */
     private void retryDue(String target) {
         if (pausedUntil.getOrDefault(target, 0L) > System.currentTimeMillis()) {
@@ -215,7 +217,7 @@ public class Outbox {
                 : new Stored(ledgerId, ResultDocument.name(record), record.resultStatus(), body);
     }
 
-    /** @return false when the attempt failed for a passing reason (the target is down, or slow) */
+    /** @return false when the attempt found the target down or slow ({@link #targetDown}) */
     private boolean attempt(Stored stored, String ledgerId, String target, int previousAttempts) {
         if (stored.body() == null) {
             store.refused(ledgerId, target, "no stored result document");
@@ -244,7 +246,10 @@ public class Outbox {
             LOG.error("Target {} refused the result of ledger {} for good: {} (response in ktp_delivery.last_error)",
                     target, ledgerId, summary(failure));
         } else {
-            failing.add(target);
+            boolean down = targetDown(failure);
+            if (down) {
+                failing.add(target);
+            }
             if (metrics != null) {
                 metrics.deliveryFailed(target, false);
             }
@@ -258,7 +263,25 @@ public class Outbox {
             store.retryLater(ledgerId, target, System.currentTimeMillis() + wait, describe(failure));
             LOG.warn("Delivery of ledger {} to {} failed ({}); retrying in {} ms", ledgerId, target, summary(failure),
                     wait);
-            return false;
+            return !down;
+        }
+        return true;
+    }
+
+    /**
+     * Whether a failure says the target cannot take anything now (no answer: a refused connection, a
+     * timeout, a database or disk error; or an answer that says so: 408, 429, 502, 503, 504), rather
+     * than that it answered about this one document (a 500, a 404, a refusal by the store). Only the
+     * first kind ends a retry pass and holds new results back: a target that keeps failing a few
+     * documents must not keep the others from it.
+     */
+    static boolean targetDown(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            int code = t instanceof HttpOperationFailedException http ? http.getStatusCode()
+                    : t instanceof AwsServiceException aws ? aws.statusCode() : -1;
+            if (code > 0) {
+                return code == 408 || code == 429 || code == 502 || code == 503 || code == 504;
+            }
         }
         return true;
     }
