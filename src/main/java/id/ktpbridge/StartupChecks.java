@@ -54,6 +54,13 @@ final class StartupChecks {
         if (s.integer("ktp.concurrency", 1) < 1) {
             throw refused("ktp.concurrency", "must be at least 1");
         }
+        // either at 0 and failed deliveries are never tried again (a timer of period 0 fires once)
+        if (s.duration("ktp.results.retry.interval", java.time.Duration.ofSeconds(2)).toMillis() < 1) {
+            throw refused("ktp.results.retry.interval", "must be more than 0");
+        }
+        if (s.integer("ktp.results.retry.batch-size", 100) < 1) {
+            throw refused("ktp.results.retry.batch-size", "must be at least 1");
+        }
         freePort("ktp.callback.port", s.string("camel.server.host", "0.0.0.0"));
         if (s.flag("camel.management.enabled", false)) {
             freePort("ktp.management.port", s.string("camel.management.host", "0.0.0.0"));

@@ -48,6 +48,11 @@ class StartupChecksTest {
         assertRefused(Map.of("ktp.source.max-size", "-1"), "Setting 'ktp.source.max-size'");
         assertRefused(Map.of("ktp.source.include", "*.png"), "Setting 'ktp.source.include' (KTP_SOURCE_INCLUDE):"
                 + " not a valid regular expression");
+        // either would leave failed deliveries without another try
+        assertRefused(Map.of("ktp.results.retry.interval", "0"), "Setting 'ktp.results.retry.interval'"
+                + " (KTP_RESULTS_RETRY_INTERVAL): must be more than 0");
+        assertRefused(Map.of("ktp.results.retry.batch-size", "0"), "Setting 'ktp.results.retry.batch-size'"
+                + " (KTP_RESULTS_RETRY_BATCH_SIZE): must be at least 1");
     }
 
     private void assertRefused(Map<String, String> settings, String expected) {
