@@ -67,6 +67,11 @@ class EndToEndTest {
                     .until(() -> Results.count(app.results()) == IMAGES.size());
             // a second collection would overwrite the same file unseen: the ledger counts each one
             assertEquals(IMAGES.size(), storedResults(app), "each result stored once");
+            // both paths really ran: polls asked while the sandbox processed (1.5 s each, ticks every
+            // 100 ms), and the callbacks, sent whoever collected first, were accepted
+            assertTrue(app.sandbox().requestLog().stream()
+                    .anyMatch(c -> c.endpoint().equals("status") && c.httpStatus() == 200), "no status call answered");
+            await().atMost(Duration.ofSeconds(30)).until(() -> app.sandbox().callbacksDelivered() > 0);
             for (JsonNode r : results.values()) {
                 if (!r.path("submissionId").isMissingNode() && !r.path("submissionId").isNull()) {
                     assertEquals(1, app.sandbox().requestLog().stream().filter(c -> c.endpoint().equals("details")

@@ -130,12 +130,17 @@ class ClusterTest {
                     inputs.addAll(List.of(file, object, remote));
                 }
 
-                // kill one instance while it is in the middle of its share of the batch (or, if the others
-                // were quicker to start, once the batch is well under way)
-                waitUntil(() -> count(logFiles.get(1), "Submitted:") >= 2 || sandbox.submissionCount() >= 10, 120_000);
-                instances.get(1).kill();
-
+                // kill one instance while it is in the middle of its share of the batch: it has submitted
+                // inputs whose results are not out yet (each takes the sandbox 600 ms at least)
                 Path results = shared.resolve("results");
+                waitUntil(() -> !held(logFiles.get(1), results).isEmpty(), 120_000);
+                instances.get(1).kill();
+                // once it is dead its log and the results are final for it: what it held is left to the others
+                Set<String> heldAtKill = held(logFiles.get(1), results);
+                long resultsAtKill = Results.count(results);
+                assertTrue(!heldAtKill.isEmpty(), "the killed instance held submitted inputs without a result");
+                assertTrue(resultsAtKill < inputs.size(), "the kill came before the batch was done");
+
                 waitUntil(() -> Results.count(results) >= inputs.size(), 180_000);
                 // late callbacks and poll ticks: nothing more may appear
                 await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(10))
@@ -165,8 +170,10 @@ class ClusterTest {
                         .collect(Collectors.toSet());
                 assertEquals(Set.of("file", "s3", "sftp"), sources);
                 assertEquals(0, pngsIn(shared.resolve("inbox")), "every file left the shared inbox");
-                assertTrue(count(logFiles.get(0), "Submitted:") + count(logFiles.get(2), "Submitted:") > 0,
-                        "the surviving instances took over the rest of the batch");
+                // every result written after the kill is the survivors' doing, the dead instance's
+                // submissions (whose callbacks went to it) among them
+                assertTrue(resultSubmissions.containsAll(heldAtKill),
+                        "the killed instance's submissions " + heldAtKill + " were collected by the others");
             } finally {
                 for (BridgeProcess p : instances) {
                     p.kill();
@@ -182,6 +189,22 @@ class ClusterTest {
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
+    }
+
+    private static final java.util.regex.Pattern SUBMITTED =
+            java.util.regex.Pattern.compile("Submitted: ledger \\S+ submission (\\S+)");
+
+    /** Submissions an instance logged as submitted that have no result yet. */
+    private static Set<String> held(Path log, Path results) throws java.io.IOException {
+        Set<String> held = new HashSet<>();
+        if (Files.exists(log)) {
+            java.util.regex.Matcher m = SUBMITTED.matcher(Files.readString(log));
+            while (m.find()) {
+                held.add(m.group(1));
+            }
+        }
+        Results.read(results).forEach(r -> held.remove(r.path("submissionId").asText()));
+        return held;
     }
 
     private static boolean contains(Path log, String text) {

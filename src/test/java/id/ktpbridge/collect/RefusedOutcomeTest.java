@@ -21,6 +21,7 @@ import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -206,24 +207,44 @@ class RefusedOutcomeTest {
                     .pollAttempts() >= 1);
             long nextPoll = app.ledger().findById(row.id()).orElseThrow().nextPollAt();
             assertTrue(nextPoll >= before + 119_000, "next poll " + (nextPoll - before) + " ms after the throttle");
+
+            // ticks go on meanwhile (ktp.poll.interval 1 s): a tick runs its polls before the next
+            // one starts, so those that began after the throttle would have asked again by now
+            MeterRegistry meters = app.bean("metricsRegistry", MeterRegistry.class);
+            double ticks = pollTicks(meters);
+            await().atMost(Duration.ofSeconds(30)).until(() -> pollTicks(meters) >= ticks + 3);
+            // the only submission there is (a refused call is logged without its submission id)
+            assertEquals(1, app.sandbox().requestLog().stream().filter(c -> "status".equals(c.endpoint())).count(),
+                    "status asked once, the throttled time, and not again before the Retry-After is over");
+            assertEquals(1, app.ledger().findById(row.id()).orElseThrow().pollAttempts());
         }
+    }
+
+    private static double pollTicks(MeterRegistry meters) {
+        return meters.get("ktp_poll_ticks").counter().count();
     }
 
     @Test
     void aSubmissionThatNeverEndsTimesOutAtItsDeadlineNotABackOffLater() throws Exception {
         Map<String, String> p = props("600000");
+        // the first look 0.3 s after the confirm; its back-off (30 s) reaches past the deadline (6 s)
         p.put("ktp.poll.first-delay", "300");
-        p.put("ktp.poll.max-backoff", "30s");
-        p.put("ktp.poll.initial-backoff", "3s");
-        p.put("ktp.poll.deadline", "4s");
+        p.put("ktp.poll.initial-backoff", "30s");
+        p.put("ktp.poll.max-backoff", "60s");
+        p.put("ktp.poll.deadline", "6s");
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
             LedgerRecord row = dropAndAwaitConfirmed(app, "u3105.png");
             JsonNode result = awaitOneResult(app);
             assertEquals("TIMED_OUT", result.path("status").asText(), result.toString());
             LedgerRecord ended = app.ledger().findById(row.id()).orElseThrow();
-            long late = ended.completedAt() - ended.deadlineAt();
-            // polls at 0.3, 3.3 and 9.3 s after the confirm without the cap: the last one 5.3 s late
-            assertTrue(late < 2_500, "TIMED_OUT " + late + " ms after the deadline");
+            // as the ledger recorded it: one look, the next set for the deadline rather than a back-off
+            // later, and that one ended it
+            assertEquals(1, ended.pollAttempts(), ended.toString());
+            assertEquals(ended.deadlineAt(), ended.nextPollAt(), "the last look was set for the deadline");
+            assertTrue(ended.completedAt() >= ended.deadlineAt(), "not ended before its deadline");
+            assertEquals(2, app.sandbox().requestLog().stream()
+                    .filter(c -> "status".equals(c.endpoint()) && row.submissionId().equals(c.submissionId())).count(),
+                    "status asked at the first look and at the deadline only");
         }
     }
 

@@ -106,11 +106,7 @@ class KubernetesManifestsTest {
 
     @Test
     void aPodMadeUnreadyByAnOutageCanStillBeEvicted() {
-        // readiness follows OneKYC and the sources, so an outage makes every replica unready at once:
-        // a budget that counted them would block every node drain for as long as it lasts
-        for (Doc p : Manifests.load(K8S).ofKind("PodDisruptionBudget")) {
-            assertEquals("AlwaysAllow", path(p.body, "spec", "unhealthyPodEvictionPolicy"), p.name());
-        }
+        assertEquals(List.of(), disruptionBudgetProblems(Manifests.load(K8S)));
     }
 
     @Test
@@ -228,6 +224,19 @@ class KubernetesManifestsTest {
                 yaml -> replaceOnce(yaml, "KTP_CLUSTER_ENABLED: \"true\"", "KTP_CLUSTER_ENABLED: \"false\"")),
                 BundleProperties.load());
         assertTrue(problems.stream().anyMatch(p -> p.contains("ktp.cluster.enabled")), problems.toString());
+    }
+
+    @Test
+    void aBudgetThatCountsUnreadyPodsOrNoBudgetAtAllIsCaught() {
+        List<String> problems = disruptionBudgetProblems(mutated("poddisruptionbudget.yaml",
+                yaml -> replaceOnce(yaml, "unhealthyPodEvictionPolicy: AlwaysAllow",
+                        "unhealthyPodEvictionPolicy: IfHealthyBudget")));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("IfHealthyBudget")), problems.toString());
+
+        Map<String, String> files = realFiles();
+        assertTrue(files.remove("poddisruptionbudget.yaml") != null, "poddisruptionbudget.yaml is not in " + K8S);
+        problems = disruptionBudgetProblems(Manifests.of(files));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("no PodDisruptionBudget")), problems.toString());
     }
 
     @Test
@@ -585,6 +594,27 @@ class KubernetesManifestsTest {
                             + graceSeconds + " s < preStop " + pauseSeconds + " s + shutdown-timeout " + stopSeconds
                             + " s + 5 s");
                 }
+            }
+        }
+        return problems;
+    }
+
+    /**
+     * A budget must exist (drains take one replica at a time) and let unready pods go: readiness
+     * follows OneKYC and the sources, so an outage makes every replica unready at once, and a budget
+     * that counted them would block every node drain for as long as it lasts.
+     */
+    static List<String> disruptionBudgetProblems(Manifests m) {
+        List<Doc> budgets = m.ofKind("PodDisruptionBudget");
+        if (budgets.isEmpty()) {
+            return List.of("no PodDisruptionBudget in config/kubernetes/");
+        }
+        List<String> problems = new ArrayList<>();
+        for (Doc p : budgets) {
+            Object policy = path(p.body, "spec", "unhealthyPodEvictionPolicy");
+            if (!"AlwaysAllow".equals(str(policy))) {
+                problems.add("PodDisruptionBudget " + p.name() + ": unhealthyPodEvictionPolicy is " + policy
+                        + ", not AlwaysAllow");
             }
         }
         return problems;

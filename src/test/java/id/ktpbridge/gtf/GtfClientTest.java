@@ -3,7 +3,9 @@ package id.ktpbridge.gtf;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -97,14 +99,16 @@ class GtfClientTest {
 
     @Test
     void shortLivedTokensAreReusedThenRenewedWhenTheyExpire() {
-        // the 5 minute refresh margin is capped at half the lifetime: a 4 s token is still reused
-        // (4 s, not 2: expiry is in whole seconds, and two calls may straddle a second's end)
-        sandbox.settings().setTokenTtlSeconds(4);
+        // the 5 minute refresh margin is capped at half the lifetime: a 20 s token is still reused
+        // for its first 10 s (9 s at least, as expiry is in whole seconds), ample room for two calls
+        // on a busy machine
+        sandbox.settings().setTokenTtlSeconds(20);
         client.presign(ctx("carol"));
         client.presign(ctx("carol"));
         assertEquals(1, sandbox.tokenIssuedCount("carol"));
+        assertEquals(1, client.tokens().hits(), "the second call reused the token");
         // once it nears its end a new one is fetched, without any 401 first
-        await().atMost(Duration.ofSeconds(8)).pollInterval(Duration.ofMillis(100)).until(() -> {
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
             client.presign(ctx("carol"));
             return sandbox.tokenIssuedCount("carol") == 2;
         });
@@ -302,10 +306,14 @@ class GtfClientTest {
             }
         });
         worker.start();
-        Thread.sleep(500);
+        // interrupted while it waits for the sandbox's answer (5 s away)
+        await().atMost(Duration.ofSeconds(10)).until(() -> worker.getState() == Thread.State.WAITING
+                || worker.getState() == Thread.State.TIMED_WAITING);
         worker.interrupt();
         worker.join(10_000);
-        StorageUploadException e = (StorageUploadException) failure.get();
+        assertFalse(worker.isAlive(), "the upload did not give up on the interrupt");
+        assertNotNull(failure.get(), "the interrupted upload reported no failure");
+        StorageUploadException e = assertInstanceOf(StorageUploadException.class, failure.get());
         assertTrue(e.isTransient(), "the input waits in its source rather than failing: " + e.getMessage());
     }
 

@@ -1,22 +1,26 @@
 package id.ktpbridge.ledger;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.HikariPoolMXBean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,8 +51,10 @@ class CheckpointGateTest {
     @Test
     void aFlushWaitsForAConnectionBeforeItHoldsStatementsBack() throws Exception {
         DurableFlush flush = DurableFlush.of(pool.dataSource());
+        HikariPoolMXBean hikari = pool.dataSource().unwrap(HikariDataSource.class).getHikariPoolMXBean();
         CountDownLatch bothHoldOne = new CountDownLatch(2);
-        ExecutorService workers = Executors.newFixedThreadPool(2);
+        CountDownLatch flushWaiting = new CountDownLatch(1);
+        ExecutorService workers = Executors.newFixedThreadPool(3);
         try {
             Future<?>[] done = new Future<?>[2];
             for (int w = 0; w < 2; w++) {
@@ -57,20 +63,31 @@ class CheckpointGateTest {
                     try (Connection c = pool.dataSource().getConnection()) {
                         update(c, "INSERT INTO t VALUES (" + id + ", 0)");
                         bothHoldOne.countDown();
-                        Thread.sleep(500); // between two statements, holding the pool's connection
+                        // between two statements, holding the pool's connection, until the flush waits for one
+                        assertTrue(flushWaiting.await(30, TimeUnit.SECONDS), "the flush never waited");
                         update(c, "UPDATE t SET v = 1 WHERE id = " + id);
                     }
                     return null;
                 });
             }
-            bothHoldOne.await();
+            assertTrue(bothHoldOne.await(30, TimeUnit.SECONDS), "the workers did not get the pool's connections");
             flush.written();
-            // had the flush held statements back before it had a connection, both workers would
-            // wait at the gate with the pool's two connections and the flush for a third (10 s, then fail)
-            assertTimeoutPreemptively(Duration.ofSeconds(5), flush::flush);
-            assertEquals(1, flush.checkpoints());
+            Future<?> flushed = workers.submit(flush::flush);
+            // the pool is empty, so the flush must be waiting for a connection
+            await().atMost(Duration.ofSeconds(30)).until(() -> hikari.getThreadsAwaitingConnection() == 1);
+            flushWaiting.countDown();
+            // had the flush held statements back before it had a connection, both workers would wait
+            // at the gate with the pool's two connections, and the flush would fail when the pool gives
+            // up on it (10 s): it must end without an error, and the workers too
+            flushed.get(60, TimeUnit.SECONDS);
             for (Future<?> f : done) {
-                f.get();
+                f.get(60, TimeUnit.SECONDS);
+            }
+            assertEquals(1, flush.checkpoints());
+            try (Connection c = pool.dataSource().getConnection(); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM t WHERE v = 1")) {
+                assertTrue(rs.next());
+                assertEquals(2, rs.getInt(1), "both workers' second statements ran");
             }
         } finally {
             workers.shutdownNow();

@@ -2,6 +2,7 @@ package id.ktpbridge.reliability;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -40,7 +41,11 @@ class DatabaseRestartTest {
                 }
                 await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) >= IMAGES / 5);
 
-                pg.restart();
+                pg.stop();
+                // results only grow: any input without one now was still to finish when the database went away
+                long resultsWhileDown = Results.count(app.results());
+                pg.startAgain();
+                assertTrue(resultsWhileDown < IMAGES, "the database went away before the batch was done");
 
                 await().atMost(Duration.ofSeconds(120)).until(() -> Results.count(app.results()) >= IMAGES);
                 await().atMost(Duration.ofSeconds(30)).until(() -> app.ledger().openCounts().isEmpty());

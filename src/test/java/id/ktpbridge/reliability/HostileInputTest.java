@@ -101,6 +101,11 @@ class HostileInputTest {
             assertEquals(2, app.sandbox().tokenIssuedCount());
 
             String log = logs.text();
+            // the capture saw the lines written about these very inputs, so what is absent below was left out
+            for (JsonNode r : results.values()) {
+                assertTrue(log.contains("Result ready: ledger " + r.path("ledgerId").asText() + " "),
+                        "no log line for the result of " + r.path("sourceFile").asText());
+            }
             assertFalse(log.contains("X-Injected"), "header injection text is not echoed");
             assertFalse(log.contains("eyJ") || log.contains("X-Amz-Signature") || log.contains("sandbox-pass-key"));
             // file names are partner user ids by default (possibly a NIK): not even a rejected one is logged

@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.ledger.Ledger;
@@ -52,6 +53,8 @@ class ContentClaimTest {
     private final List<String> presigned = new CopyOnWriteArrayList<>();
     private final CountDownLatch bothLooked = new CountDownLatch(2);
     private volatile boolean holdInserts;
+    /** Inserts that went ahead without the other intake having looked first: the race did not happen. */
+    private final AtomicInteger insertsAlone = new AtomicInteger();
     private volatile RuntimeException claimError;
     private volatile Runnable beforeFirstPublish;
     private Ledger ledger;
@@ -81,8 +84,11 @@ class ContentClaimTest {
                     // both intakes have looked for an earlier row of this content before either writes its own
                     bothLooked.countDown();
                     try {
-                        bothLooked.await(5, TimeUnit.SECONDS);
+                        if (!bothLooked.await(20, TimeUnit.SECONDS)) {
+                            insertsAlone.incrementAndGet();
+                        }
                     } catch (InterruptedException e) {
+                        insertsAlone.incrementAndGet();
                         Thread.currentThread().interrupt();
                     }
                 }
@@ -141,6 +147,9 @@ class ContentClaimTest {
         } finally {
             pool.shutdownNow();
         }
+        // the outcome below only proves the claim if both intakes really overlapped
+        assertTrue(bothLooked.await(0, TimeUnit.SECONDS), "both intakes reached the insert");
+        assertEquals(0, insertsAlone.get(), "an intake wrote its row before the other had looked");
         assertEquals(1, presigned.size(), "one submission for one content");
         assertEquals(List.of("REJECTED DUPLICATE_CONTENT"), published);
         List<LedgerRecord> rows = ledger.createdSince(0);

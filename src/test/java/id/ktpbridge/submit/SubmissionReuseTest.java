@@ -8,9 +8,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.gtf.CallContext;
@@ -60,11 +62,13 @@ class SubmissionReuseTest {
                 assertTrue(submissions.add(submission), "one submission per input: " + submission);
                 assertEquals(1, app.sandbox().confirmCount(submission));
                 int size = sizes.get(result.path("sourceFile").asText());
-                for (StorageRequest put : app.sandbox().storageRequests()) {
-                    if (put.rawUri().contains(submission) && put.httpStatus() / 100 == 2) {
-                        assertEquals(size, put.bodySize(), "only this input's bytes went to " + submission);
-                    }
-                }
+                // no faults are injected: each submission is stored exactly once, by its own input
+                List<StorageRequest> stored = app.sandbox().storageRequests().stream()
+                        .filter(r -> "PUT".equals(r.method()) && r.rawUri().contains(submission)
+                                && r.httpStatus() / 100 == 2)
+                        .collect(Collectors.toList());
+                assertEquals(1, stored.size(), "one stored upload for " + submission + ": " + stored);
+                assertEquals(size, stored.get(0).bodySize(), "only this input's bytes went to " + submission);
             }
             assertTrue(app.sandbox().submissionCount() >= images);
             assertTrue(app.sandbox().presignsReused() > 0, "the case was met");
