@@ -1,5 +1,6 @@
 package id.ktpbridge.gtf;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -23,11 +24,18 @@ public class CircuitBreaker {
 
     private final int threshold;
     private final Duration coolDown;
+    private final Clock clock;
     private final Map<String, Circuit> circuits = new ConcurrentHashMap<>();
 
     public CircuitBreaker(int threshold, Duration coolDown) {
+        this(threshold, coolDown, Clock.systemUTC());
+    }
+
+    /** With the clock that times the cool-down (tests move it by hand). */
+    CircuitBreaker(int threshold, Duration coolDown, Clock clock) {
         this.threshold = Math.max(1, threshold);
         this.coolDown = coolDown;
+        this.clock = clock;
     }
 
     /** Blocks while the endpoint's circuit is open. */
@@ -80,7 +88,7 @@ public class CircuitBreaker {
         private boolean open;
 
         synchronized long openFor() {
-            return open ? openUntil - System.currentTimeMillis() : 0;
+            return open ? openUntil - clock.millis() : 0;
         }
 
         synchronized void success(String endpoint) {
@@ -99,7 +107,7 @@ public class CircuitBreaker {
                             endpoint, coolDown.toSeconds());
                 }
                 open = true;
-                openUntil = System.currentTimeMillis() + coolDown.toMillis();
+                openUntil = clock.millis() + coolDown.toMillis();
             }
         }
     }

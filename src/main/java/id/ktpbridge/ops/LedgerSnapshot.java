@@ -1,5 +1,6 @@
 package id.ktpbridge.ops;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -35,6 +36,7 @@ public class LedgerSnapshot extends ServiceSupport {
     private final Ledger ledger;
     private final DeliveryStore deliveries;
     private final Duration every;
+    private final Clock clock;
     /**
      * How often the rows in final states are counted again ({@code ktp.management.ended-refresh}).
      * Open rows are few and counted at each reading; the ended ones are nearly the whole ledger
@@ -59,10 +61,17 @@ public class LedgerSnapshot extends ServiceSupport {
      */
     public LedgerSnapshot(CamelContext context, Ledger ledger, DeliveryStore deliveries, Duration every,
                           Duration endedEvery) {
+        this(context, ledger, deliveries, every, endedEvery, Clock.systemUTC());
+    }
+
+    /** With the clock that dates the readings (tests move it by hand). */
+    LedgerSnapshot(CamelContext context, Ledger ledger, DeliveryStore deliveries, Duration every,
+                   Duration endedEvery, Clock clock) {
         this.context = context;
         this.ledger = ledger;
         this.deliveries = deliveries;
         this.every = every;
+        this.clock = clock;
         this.endedEveryMillis = Math.max(every.toMillis(), endedEvery.toMillis());
         // two missed readings, plus the connection pool's own wait for a connection (10 s)
         this.staleAfterMillis = 2 * every.toMillis() + 10_000;
@@ -83,14 +92,14 @@ public class LedgerSnapshot extends ServiceSupport {
         if (last == null) {
             return "ledger not read yet";
         }
-        long age = System.currentTimeMillis() - last.at();
+        long age = clock.millis() - last.at();
         return age > staleAfterMillis ? "ledger database has not answered for " + age / 1000 + " s" : null;
     }
 
     /** Reads the ledger now (the task's step; tests call it to skip the wait). */
     public synchronized void refresh() {
         try {
-            long now = System.currentTimeMillis();
+            long now = clock.millis();
             long[] polls = ledger.pollBacklog(now);
             Map<String, Integer> open = ledger.openCounts();
             if (endedCounts == null || now - endedReadAt >= endedEveryMillis) {

@@ -1,11 +1,20 @@
 package id.ktpbridge.gtf;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.Test;
 
@@ -13,18 +22,37 @@ class CircuitBreakerTest {
 
     @Test
     void opensAfterTheThresholdWaitsOutTheCoolDownAndClosesOnSuccess() throws Exception {
-        CircuitBreaker breaker = new CircuitBreaker(3, Duration.ofMillis(300));
+        ManualClock clock = new ManualClock();
+        CircuitBreaker breaker = new CircuitBreaker(3, Duration.ofSeconds(30), clock);
         breaker.onTransientFailure("presign");
         breaker.onTransientFailure("presign");
         assertFalse(breaker.isOpen("presign"), "below the threshold");
-        // taken before the failure that opens it, so a slow machine cannot shorten the measured wait
-        long start = System.nanoTime();
         breaker.onTransientFailure("presign");
         assertTrue(breaker.isOpen("presign"));
         assertEquals(List.of("presign"), breaker.openEndpoints());
 
-        breaker.awaitClosed("presign");
-        assertTrue(System.nanoTime() - start >= Duration.ofMillis(250).toNanos(), "callers wait while open");
+        // the clock stands still, so the caller can only go once the test moves it past the cool-down
+        AtomicReference<Throwable> callerFailed = new AtomicReference<>();
+        Thread caller = new Thread(() -> {
+            try {
+                breaker.awaitClosed("presign");
+            } catch (Throwable e) {
+                callerFailed.set(e);
+            }
+        }, "presign-caller");
+        caller.setDaemon(true);
+        caller.start();
+        await().atMost(Duration.ofSeconds(30)).until(() -> caller.getState() == Thread.State.TIMED_WAITING
+                || caller.getState() == Thread.State.TERMINATED);
+        assertEquals(Thread.State.TIMED_WAITING, caller.getState(), "callers wait while open");
+
+        clock.advance(Duration.ofMillis(29_999));
+        assertTrue(breaker.isOpen("presign"), "open for the whole cool-down");
+        clock.advance(Duration.ofMillis(1));
+        assertFalse(breaker.isOpen("presign"), "closed once the cool-down has passed");
+        caller.join(30_000);
+        assertFalse(caller.isAlive(), "the waiting caller goes once the cool-down has passed");
+        assertNull(callerFailed.get());
 
         breaker.onTransientFailure("presign");
         assertTrue(breaker.isOpen("presign"), "one more failure after the cool-down re-opens at once");
@@ -46,9 +74,10 @@ class CircuitBreakerTest {
         assertFalse(breaker.isOpen("user-token"));
         assertTrue(breaker.isOpen(), "some endpoint is paused");
 
-        long start = System.nanoTime();
-        breaker.awaitClosed("status");
-        assertTrue(System.nanoTime() - start < Duration.ofSeconds(1).toNanos(), "status calls are not held back");
+        assertThrows(InterruptedException.class, () -> withInterruptPending(() -> breaker.awaitClosed("presign")),
+                "presign calls wait");
+        assertDoesNotThrow(() -> withInterruptPending(() -> breaker.awaitClosed("status")),
+                "status calls are not held back");
     }
 
     @Test
@@ -60,11 +89,56 @@ class CircuitBreakerTest {
         }
         // 11 permits at 20/s: the last one starts no earlier than 10 intervals (500 ms) after the first
         assertTrue(System.nanoTime() - start >= Duration.ofMillis(480).toNanos());
+
+        RateLimiter hourly = new RateLimiter(1.0 / 3600);
+        hourly.acquire();
+        assertThrows(InterruptedException.class, () -> withInterruptPending(hourly::acquire), "the second permit waits");
         RateLimiter unlimited = new RateLimiter(0);
-        long t = System.nanoTime();
         for (int i = 0; i < 1000; i++) {
-            unlimited.acquire();
+            assertDoesNotThrow(() -> withInterruptPending(unlimited::acquire), "no limit means no waiting");
         }
-        assertTrue(System.nanoTime() - t < Duration.ofMillis(400).toNanos(), "no limit means no waiting");
+    }
+
+    private interface Wait {
+        void run() throws InterruptedException;
+    }
+
+    /**
+     * Runs {@code wait} with the thread's interrupt flag up: a call that sleeps at all throws
+     * InterruptedException at once, one that does not wait returns, and then finds the flag still up.
+     */
+    private static void withInterruptPending(Wait wait) throws InterruptedException {
+        Thread.currentThread().interrupt();
+        try {
+            wait.run();
+            assertTrue(Thread.currentThread().isInterrupted(), "returned without waiting, the interrupt still pending");
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
+    /** A clock that moves only when the test moves it. */
+    private static final class ManualClock extends Clock {
+
+        private volatile Instant now = Instant.parse("2025-01-01T00:00:00Z");
+
+        void advance(Duration by) {
+            now = now.plus(by);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
     }
 }

@@ -10,10 +10,13 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,6 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
  * (see {@link H2FileUrls}).
  */
 class InterruptedLedgerIoTest {
+
+    private static final int INTERRUPTS = 200;
+    private static final int WRITES = 1000;
 
     @TempDir
     Path dir;
@@ -39,6 +45,7 @@ class InterruptedLedgerIoTest {
         }
         AtomicInteger committed = new AtomicInteger();
         AtomicInteger interrupts = new AtomicInteger();
+        AtomicInteger rounds = new AtomicInteger();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         AtomicBoolean running = new AtomicBoolean(true);
         String pad = "p".repeat(600);
@@ -51,6 +58,7 @@ class InterruptedLedgerIoTest {
                     if (Thread.interrupted()) {
                         interrupts.incrementAndGet();
                     }
+                    rounds.incrementAndGet();
                     insert.setInt(1, n);
                     insert.setString(2, pad);
                     insert.executeUpdate();
@@ -76,10 +84,21 @@ class InterruptedLedgerIoTest {
         }, "flusher");
         writer.start();
         flusher.start();
-        long end = System.nanoTime() + 4_000_000_000L;
-        while (System.nanoTime() < end && failure.get() == null) {
+        // a fixed number of interrupts, each at a random point of the writer's statements and the next
+        // only once the writer has seen the last, so that none merges into another
+        int lost = 0;
+        for (int i = 0; i < INTERRUPTS && failure.get() == null && writer.isAlive(); i++) {
+            LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(5_000_000));
             writer.interrupt();
-            Thread.sleep(0, 200_000);
+            // read after the interrupt: the writer has looked at its flag again once this count is round + 2
+            int round = rounds.get();
+            while (interrupts.get() <= i - lost && rounds.get() < round + 2 && failure.get() == null
+                    && writer.isAlive()) {
+                LockSupport.parkNanos(50_000);
+            }
+            if (interrupts.get() <= i - lost) {
+                lost++;
+            }
         }
         running.set(false);
         writer.join(10_000);
@@ -87,7 +106,7 @@ class InterruptedLedgerIoTest {
         pool.closer().close();
 
         assertNull(failure.get(), () -> "a statement failed after an interrupt: " + failure.get());
-        assertTrue(interrupts.get() > 100, "the writer was interrupted " + interrupts.get() + " times");
+        assertEquals(INTERRUPTS, interrupts.get(), "interrupts still pending after the statements they hit (" + lost + " lost)");
         DataSources.Pool reopened = DataSources.create(url, "sa", "", 1, "interrupt-test-reopened");
         try (Connection c = reopened.dataSource().getConnection(); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM t")) {
@@ -110,6 +129,7 @@ class InterruptedLedgerIoTest {
         // two other sessions writing the same table, with checkpoints: the interrupted writer meets
         // H2's map locks held by them
         Thread[] others = new Thread[2];
+        CountDownLatch othersWriting = new CountDownLatch(others.length);
         for (int o = 0; o < others.length; o++) {
             int first = -1 - o;
             others[o] = new Thread(() -> {
@@ -119,6 +139,7 @@ class InterruptedLedgerIoTest {
                     for (int n = first; running.get(); n -= others.length) {
                         insert.setInt(1, n);
                         insert.executeUpdate();
+                        othersWriting.countDown();
                         checkpoint.execute("CHECKPOINT SYNC");
                     }
                 } catch (Throwable e) {
@@ -127,17 +148,15 @@ class InterruptedLedgerIoTest {
             }, "other-session-" + o);
             others[o].start();
         }
-        int writes = 0;
         try (Connection c = pool.dataSource().getConnection();
              PreparedStatement insert = c.prepareStatement("INSERT INTO t VALUES (?, ?)")) {
-            long end = System.nanoTime() + 4_000_000_000L;
-            for (int n = 0; System.nanoTime() < end; n++) {
+            assertTrue(othersWriting.await(60, TimeUnit.SECONDS), "the other sessions write");
+            for (int n = 0; n < WRITES; n++) {
                 Thread.currentThread().interrupt();
                 insert.setInt(1, n);
                 insert.setString(2, "p".repeat(200));
-                insert.executeUpdate();
+                assertEquals(1, insert.executeUpdate());
                 assertTrue(Thread.interrupted(), "the flag is up again after the write");
-                writes++;
             }
         } finally {
             Thread.interrupted();
@@ -148,6 +167,13 @@ class InterruptedLedgerIoTest {
             pool.closer().close();
         }
         assertNull(otherFailed.get(), () -> "another session failed: " + otherFailed.get());
-        assertTrue(writes > 100, writes + " writes");
+        DataSources.Pool reopened = DataSources.create(url, "sa", "", 1, "flag-test-reopened");
+        try (Connection c = reopened.dataSource().getConnection(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM t WHERE n >= 0")) {
+            rs.next();
+            assertEquals(WRITES, rs.getInt(1), "every interrupted write is in the file");
+        } finally {
+            reopened.closer().close();
+        }
     }
 }

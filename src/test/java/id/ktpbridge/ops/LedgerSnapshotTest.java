@@ -2,7 +2,11 @@ package id.ktpbridge.ops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.Map;
 import java.util.UUID;
 
@@ -24,8 +28,9 @@ class LedgerSnapshotTest {
         SchemaMigrator.migrate(ds);
         try (DefaultCamelContext context = new DefaultCamelContext()) {
             Ledger ledger = new Ledger(ds);
+            ManualClock clock = new ManualClock();
             LedgerSnapshot snapshot = new LedgerSnapshot(context, ledger, new DeliveryStore(ds),
-                    Duration.ofMillis(10), Duration.ofSeconds(5));
+                    Duration.ofMillis(10), Duration.ofSeconds(5), clock);
             insert(ledger, SubmissionState.DELIVERED);
             snapshot.refresh();
             assertEquals(Map.of("DELIVERED", 1), snapshot.values().states());
@@ -37,11 +42,41 @@ class LedgerSnapshotTest {
                     "the open input at once, the ended one at the next count of ended rows");
             assertEquals(1, snapshot.values().open());
 
-            Thread.sleep(5_100);
+            clock.advance(Duration.ofMillis(4_999));
+            snapshot.refresh();
+            assertEquals(Map.of("DELIVERED", 1, "CONFIRMED", 1), snapshot.values().states(),
+                    "ended rows are not counted again before ended-refresh has passed");
+
+            clock.advance(Duration.ofMillis(1));
             snapshot.refresh();
             assertEquals(Map.of("DELIVERED", 2, "CONFIRMED", 1), snapshot.values().states());
         } finally {
             ds.dispose();
+        }
+    }
+
+    /** A clock that moves only when the test moves it. */
+    private static final class ManualClock extends Clock {
+
+        private volatile Instant now = Instant.now();
+
+        void advance(Duration by) {
+            now = now.plus(by);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
         }
     }
 

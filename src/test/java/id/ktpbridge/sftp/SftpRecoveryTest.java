@@ -14,12 +14,18 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
 import id.ktpbridge.testkit.SftpServer;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.LogEvent;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.AbstractAppender;
+import org.apache.logging.log4j.core.config.Property;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -71,31 +77,22 @@ class SftpRecoveryTest {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
             Path inbox = Files.createDirectories(server.path("/inbox"));
             Files.write(inbox.resolve("u5501.png"), SampleImages.card("u5501", "png"));
-            // polls every 200 ms; after a failed poll the next 6 are skipped
+            // polls every 200 ms; after a failed poll the next attempt comes 6 intervals (1.2 s) later
             try (BridgeApp app = BridgeApp.start(tmp.resolve("data"),
                     sftp(server, tmp, "ktp.source.sftp.error-backoff-polls", "6"))) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
 
                 String outageLog;
-                long gapMillis;
-                try (LogCapture logs = new LogCapture()) {
+                List<Long> failedPollsAt;
+                try (LogCapture logs = new LogCapture(); FailedPolls failedPolls = new FailedPolls()) {
                     server.suspend();
-                    long[] seen = new long[2];
-                    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
-                        long failures = logs.text().lines().filter(l -> l.contains("SFTP source: polling")).count();
-                        if (failures >= 1 && seen[0] == 0) {
-                            seen[0] = System.nanoTime();
-                        }
-                        if (failures >= 2) {
-                            seen[1] = System.nanoTime();
-                            return true;
-                        }
-                        return false;
-                    });
-                    gapMillis = (seen[1] - seen[0]) / 1_000_000;
+                    await().atMost(Duration.ofSeconds(30)).until(() -> failedPolls.times().size() >= 2);
+                    failedPollsAt = failedPolls.times();
                     outageLog = applicationLines(logs.text());
                 }
-                // without the back-off a failed poll would be logged every 200 ms
+                // without the back-off a failed poll would be logged every 200 ms; the times are the
+                // application's own, taken as it logged, so a slow test thread cannot shorten the gap
+                long gapMillis = failedPollsAt.get(1) - failedPollsAt.get(0);
                 assertTrue(gapMillis >= 1000, "polls were not paused after a failure: " + gapMillis + " ms");
                 // the application's lines only: the test's SFTP server logs its own side of the outage
                 long warnings = outageLog.lines().filter(l -> l.startsWith("WARN") || l.startsWith("ERROR")).count();
@@ -109,6 +106,38 @@ class SftpRecoveryTest {
                 Files.write(inbox.resolve("u5502.png"), SampleImages.card("u5502", "png"));
                 await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2);
             }
+        }
+    }
+
+    /** When the application logged its failed polls (epoch ms, as recorded in each log event). */
+    private static final class FailedPolls extends AbstractAppender implements AutoCloseable {
+
+        private final List<Long> times = new CopyOnWriteArrayList<>();
+        private final LoggerContext context = (LoggerContext) LogManager.getContext(false);
+
+        FailedPolls() {
+            super("failed-polls-" + System.nanoTime(), null, null, true, Property.EMPTY_ARRAY);
+            start();
+            context.getConfiguration().getRootLogger().addAppender(this, null, null);
+            context.updateLoggers();
+        }
+
+        @Override
+        public void append(LogEvent event) {
+            if (event.getMessage().getFormattedMessage().startsWith("SFTP source: polling")) {
+                times.add(event.getTimeMillis());
+            }
+        }
+
+        List<Long> times() {
+            return List.copyOf(times);
+        }
+
+        @Override
+        public void close() {
+            context.getConfiguration().getRootLogger().removeAppender(getName());
+            context.updateLoggers();
+            stop();
         }
     }
 
