@@ -23,6 +23,11 @@ public final class InputHeaders {
     public static final String SIDECAR_ERROR = "KtpSidecarError";
     /** Set by a source when the input itself cannot be read, saying why: the input is rejected. */
     public static final String UNREADABLE = "KtpUnreadable";
+    /**
+     * Set by a source when the input cannot be taken in now for a passing reason (its server did
+     * not answer), saying why: nothing is recorded, and the input stays in its source for a later attempt.
+     */
+    public static final String NOT_NOW = "KtpNotNow";
 
     private InputHeaders() {
     }

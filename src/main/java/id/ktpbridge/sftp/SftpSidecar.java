@@ -32,8 +32,9 @@ import org.slf4j.LoggerFactory;
  * as a dropped file's sidecar ({@link FileSidecar#apply}). It is looked up by name for each image
  * (one {@code stat}, plus one read when it exists) over a single SFTP session of its own, and it
  * follows its image: to the done folder (or deleted) after a submission, to the failed folder
- * otherwise. If the server cannot say whether a sidecar exists, the image is rejected
- * ({@code INVALID_SIDECAR}) rather than submitted under a partner user the sidecar may override.
+ * otherwise. An image is never submitted without its sidecar being known: if the server cannot
+ * say whether one exists, or cannot hand it over, the image waits for a later poll (see {@link
+ * #sidecarFailed}) rather than go under a partner user the sidecar may override.
  */
 public class SftpSidecar extends ServiceSupport {
 
@@ -241,8 +242,7 @@ public class SftpSidecar extends ServiceSupport {
             attrs = call(c -> stat(c, sidecarPath));
         } catch (SftpException | IOException | RuntimeException e) {
             LOG.warn("Could not look up a sidecar on {}: {}", settings.server(), SftpConnector.safe(e));
-            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR,
-                    "the SFTP server could not say whether the image has a sidecar: " + SftpConnector.safe(e));
+            sidecarFailed(exchange, e, "the SFTP server could not say whether the image has a sidecar: ");
             return;
         }
         if (attrs == null || attrs.isDir()) {
@@ -258,8 +258,7 @@ public class SftpSidecar extends ServiceSupport {
             text = call(c -> readText(c, sidecarPath));
         } catch (SftpException | IOException | RuntimeException e) {
             LOG.warn("Could not read a sidecar on {}: {}", settings.server(), SftpConnector.safe(e));
-            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR,
-                    "the sidecar could not be read from the SFTP server: " + SftpConnector.safe(e));
+            sidecarFailed(exchange, e, "the sidecar could not be read from the SFTP server: ");
             return;
         }
         if (text == null) {
@@ -267,6 +266,18 @@ public class SftpSidecar extends ServiceSupport {
             return;
         }
         rules.apply(exchange, text);
+    }
+
+    /**
+     * A sidecar the server refused to the bundle's login (permission denied) rejects its image, as a
+     * broken sidecar does: someone has to mend it. Any other failure (a dropped connection, a server
+     * restarting, a session limit) also failed the call's second try on a new session; the image
+     * then waits in its folder for a later poll, with nothing recorded.
+     */
+    private static void sidecarFailed(Exchange exchange, Exception e, String what) {
+        boolean refused = e instanceof SftpException sftp && sftp.id == ChannelSftp.SSH_FX_PERMISSION_DENIED;
+        exchange.getMessage().setHeader(refused ? InputHeaders.SIDECAR_ERROR : InputHeaders.NOT_NOW,
+                what + SftpConnector.safe(e));
     }
 
     /** {@code dir/u00017.png} -> {@code dir/u00017.json} */

@@ -99,6 +99,10 @@ public class Intake implements Processor {
             ledgerId = UUID.randomUUID().toString();
             exchange.setProperty(WorkItem.LEDGER_ID, ledgerId);
         }
+        String notNow = msg.getHeader(InputHeaders.NOT_NOW, String.class);
+        if (notNow != null) {
+            throw new InputDeferredException(notNow);
+        }
         Inspection image = exchange.getProperty(INSPECTION, Inspection.class);
         if (image == null) {
             String unreadable = msg.getHeader(InputHeaders.UNREADABLE, String.class);

@@ -161,6 +161,30 @@ class SftpSourceTest {
     }
 
     @Test
+    void aSidecarTheServerCannotHandOverNowLeavesItsImageForALaterPoll() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            // the first look-up and its second try on a new session both fail
+            server.failNextReads("u5411.json", 2);
+            Files.writeString(inbox.resolve("u5411.json"), "{\"partnerUserId\": \"cust-5411\"}");
+            Files.write(inbox.resolve("u5411.png"), SampleImages.card("u5411", "png"));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
+                        && Files.exists(server.path("/inbox/.done/u5411.png")));
+                JsonNode result = Results.read(app.results()).get(0);
+                assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+                assertEquals("cust-5411", result.path("partnerUserId").asText(), "submitted under its sidecar's user");
+                assertEquals(1, app.sandbox().submissionCount());
+                assertTrue(log.text().contains("Could not read a sidecar"), log.text());
+                assertTrue(Files.exists(server.path("/inbox/.done/u5411.json")), "the sidecar followed its image");
+                assertFalse(Files.exists(server.path("/inbox/.failed")) && Files.list(server.path("/inbox/.failed"))
+                        .findAny().isPresent(), "nothing was quarantined");
+            }
+        }
+    }
+
+    @Test
     void theFilesAListingHadClaimedBeforeItBrokeOffAreTakenAtTheNextPoll() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
              LogCapture log = new LogCapture()) {

@@ -51,7 +51,8 @@ public final class SftpServer implements AutoCloseable {
     /** Bytes read so far, by file name. */
     private final Map<String, java.util.concurrent.atomic.LongAdder> bytesRead = new ConcurrentHashMap<>();
     /** File names whose next read fails once (a download that breaks off). */
-    private final Set<String> failNextRead = ConcurrentHashMap.newKeySet();
+    /** Reads still to fail, by file name. */
+    private final Map<String, AtomicInteger> failReads = new ConcurrentHashMap<>();
     /** Folder names whose listing fails until allowed again. */
     private final Set<String> failListing = ConcurrentHashMap.newKeySet();
     private final AtomicInteger listingsRefused = new AtomicInteger();
@@ -95,7 +96,8 @@ public final class SftpServer implements AutoCloseable {
             public void reading(ServerSession session, String remoteHandle, FileHandle localHandle, long offset,
                                 byte[] data, int dataOffset, int dataLen) throws IOException {
                 String name = localHandle.getFile().getFileName().toString();
-                if (failNextRead.remove(name)) {
+                var left = failReads.get(name);
+                if (left != null && left.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                     throw new IOException("read broke off (test fault)");
                 }
                 bytesRead.computeIfAbsent(name, n -> new java.util.concurrent.atomic.LongAdder()).add(dataLen);
@@ -144,7 +146,12 @@ public final class SftpServer implements AutoCloseable {
 
     /** The next read of the file with this name fails, once. */
     public void failNextRead(String fileName) {
-        failNextRead.add(fileName);
+        failNextReads(fileName, 1);
+    }
+
+    /** The next {@code times} reads of the file with this name fail. */
+    public void failNextReads(String fileName, int times) {
+        failReads.computeIfAbsent(fileName, n -> new AtomicInteger()).addAndGet(times);
     }
 
     /** Every listing of a folder with this name fails, until {@link #allowListing}. */
