@@ -134,11 +134,12 @@ public class Outbox {
         Stored stored = new Stored(ledgerId, name, status, body);
         // the rows were leased when they were queued (before now); attempts one after another can take a while
         long heldUntil = System.currentTimeMillis() + lease.toMillis();
+        boolean afterAnother = false;
         for (String target : queued) {
             try {
                 long now = System.currentTimeMillis();
-                if (heldUntil - now < lease.toMillis() / 2
-                        && !store.renewLease(ledgerId, target, heldUntil, now, lease.toMillis())) {
+                // after another target's attempt, a whole lease again: one attempt may take nearly all of it
+                if (afterAnother && !store.renewLease(ledgerId, target, heldUntil, now, lease.toMillis())) {
                     // the earlier targets took so long that the lease ran out: the retry schedule may
                     // already be attempting it, and a second attempt now would send it twice
                     continue;
@@ -147,6 +148,7 @@ public class Outbox {
                     store.release(ledgerId, target, Math.max(now, pausedUntil.getOrDefault(target, now)));
                     continue;
                 }
+                afterAnother = true;
                 attempt(stored, ledgerId, target, 0);
             } catch (LedgerException e) {
                 // the result is stored and queued; its delivery row stays due, so the retry schedule
