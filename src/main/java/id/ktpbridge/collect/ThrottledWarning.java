@@ -1,5 +1,6 @@
 package id.ktpbridge.collect;
 
+import java.time.Clock;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.slf4j.Logger;
@@ -13,17 +14,23 @@ final class ThrottledWarning {
     private final Logger log;
     private final String message;
     private final long periodMillis;
+    private final Clock clock;
     private final AtomicLong nextAt = new AtomicLong();
     private final AtomicLong leftOut = new AtomicLong();
 
     ThrottledWarning(Logger log, String message, long periodMillis) {
+        this(log, message, periodMillis, Clock.systemUTC());
+    }
+
+    ThrottledWarning(Logger log, String message, long periodMillis, Clock clock) {
         this.log = log;
         this.message = message;
         this.periodMillis = periodMillis;
+        this.clock = clock;
     }
 
     void warn(Object... args) {
-        long now = System.currentTimeMillis();
+        long now = clock.millis();
         long next = nextAt.get();
         if (now >= next && nextAt.compareAndSet(next, now + periodMillis)) {
             long skipped = leftOut.getAndSet(0);

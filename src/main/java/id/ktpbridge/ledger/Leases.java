@@ -3,6 +3,7 @@ package id.ktpbridge.ledger;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.time.Clock;
 
 import javax.sql.DataSource;
 
@@ -15,10 +16,17 @@ public class Leases {
 
     private final DataSource dataSource;
     private final String holder;
+    /** Every holder of a name must read the same time (the database's rows compare epoch ms). */
+    private final Clock clock;
 
     public Leases(DataSource dataSource, String holder) {
+        this(dataSource, holder, Clock.systemUTC());
+    }
+
+    Leases(DataSource dataSource, String holder, Clock clock) {
         this.dataSource = dataSource;
         this.holder = holder;
+        this.clock = clock;
     }
 
     public String holder() {
@@ -27,7 +35,7 @@ public class Leases {
 
     /** Takes or renews the lease; false when another holder's lease is still running. */
     public boolean tryHold(String name, long forMillis) {
-        long now = System.currentTimeMillis();
+        long now = clock.millis();
         try (Connection c = dataSource.getConnection()) {
             try (PreparedStatement ps = c.prepareStatement("UPDATE ktp_lease SET holder = ?, held_until = ?"
                     + " WHERE name = ? AND (holder = ? OR held_until < ?)")) {

@@ -3,6 +3,7 @@ package id.ktpbridge.gtf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -120,11 +121,22 @@ class TokenPerAttemptTest {
         serverClockAheadSeconds = 3600;
         expirySeconds = 2;
         TokenKey key = new TokenKey("PARTNER", "user-1", "PARTNER_USER_ID");
-        String first = client.withToken(key, t -> t.get());
-        assertEquals(first, client.withToken(key, t -> t.get()), "reused while fresh");
+        long before = System.currentTimeMillis();
+        client.withToken(key, t -> t.get());
+        // the token as kept (a slow machine may already have fetched another: the same bounds hold)
+        UserToken kept = client.tokens().get(key);
+        long after = System.currentTimeMillis();
+        // kept until two seconds after its fetch on our clock (rounded up to the second), not for the hour
+        assertTrue(kept.expiresAtEpochSeconds() >= before / 1000 + 2
+                        && kept.expiresAtEpochSeconds() <= Math.floorDiv(after + 999, 1000) + 2,
+                kept + " fetched between " + before + " and " + after + " ms");
+        assertEquals(2, kept.lifetimeSeconds());
+        assertTrue(kept.usableAt(before / 1000, client.settings().tokenRefreshSkew().toSeconds()),
+                "usable when fetched: reused while fresh");
         Thread.sleep(2_100); // past the two seconds expiry_seconds gave, far from the hour expires_at claims
-        assertNotEquals(first, client.withToken(key, t -> t.get()));
-        assertEquals(2, issued.get());
+        int issuedBefore = issued.get();
+        assertNotEquals(kept.value(), client.withToken(key, t -> t.get()));
+        assertEquals(issuedBefore + 1, issued.get(), "the expired token replaced by one new fetch");
     }
 
     @Test

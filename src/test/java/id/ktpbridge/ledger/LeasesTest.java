@@ -8,7 +8,9 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -16,11 +18,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import javax.sql.DataSource;
 
+import id.ktpbridge.testkit.ManualClock;
 import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class LeasesTest {
+
+    /** Claims' time to live where time is moved by {@link #age}. */
+    private static final long CLAIM_TTL = 60_000;
 
     private final List<JdbcConnectionPool> pools = new ArrayList<>();
 
@@ -41,14 +47,20 @@ class LeasesTest {
     @Test
     void oneHolderAtATimeUntilTheLeaseRunsOut() throws Exception {
         JdbcConnectionPool ds = migratedPool();
-        Leases a = new Leases(ds, "node-a");
-        Leases b = new Leases(ds, "node-b");
-        // times to live long enough for a slow machine's first statements, short enough to wait out
+        // one clock for both holders, moved by hand: a slow statement cannot let a lease run out
+        ManualClock clock = new ManualClock(1_700_000_000_000L);
+        Leases a = new Leases(ds, "node-a", clock);
+        Leases b = new Leases(ds, "node-b", clock);
         assertTrue(a.tryHold("poll-tick", 1_500));
         assertFalse(b.tryHold("poll-tick", 1_500), "held by a");
+        clock.advance(Duration.ofMillis(1_000));
         assertTrue(a.tryHold("poll-tick", 1_500), "the holder renews");
         assertTrue(b.tryHold("other", 1_500), "names are independent");
-        Thread.sleep(1_600);
+        clock.advance(Duration.ofMillis(1_000));
+        assertFalse(b.tryHold("poll-tick", 1_500), "renewed: still a's past its first lease");
+        clock.advance(Duration.ofMillis(500));
+        assertFalse(b.tryHold("poll-tick", 1_500), "still a's at the very end of its lease");
+        clock.advance(Duration.ofMillis(1));
         assertTrue(b.tryHold("poll-tick", 1_500), "a's lease ran out");
         assertFalse(a.tryHold("poll-tick", 1_500));
     }
@@ -56,15 +68,18 @@ class LeasesTest {
     @Test
     void claimsExpireUnlessConfirmed() throws Exception {
         JdbcConnectionPool ds = migratedPool();
-        LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "file", 1_500, "node1");
-        LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "file", 1_500, "node2");
+        // a time to live no slow machine comes near; time passes by moving the claims back (see age)
+        LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "file", CLAIM_TTL, "node1");
+        LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "file", CLAIM_TTL, "node2");
         assertTrue(node1.add("/in/a.png"));
         assertTrue(node1.add("/in/b.png"));
         assertFalse(node2.add("/in/a.png"), "claimed by node1");
         assertFalse(node2.remove("/in/a.png"), "only the owner drops a claim");
         assertFalse(node2.add("/in/a.png"), "still claimed by node1");
         node1.confirm("/in/b.png");
-        Thread.sleep(1_600);
+        age(ds, CLAIM_TTL / 2);
+        assertFalse(node2.add("/in/a.png"), "not yet expired");
+        age(ds, CLAIM_TTL / 2 + 1_000);
         assertTrue(node2.add("/in/a.png"), "node1's unconfirmed claim expired");
         assertFalse(node2.add("/in/b.png"), "a confirmed key is remembered for good");
         assertTrue(node2.contains("/in/b.png"));
@@ -74,11 +89,11 @@ class LeasesTest {
         // an input under way longer than the time to live: its live holder renews the claim
         assertTrue(node1.add("/in/slow.png"));
         for (int i = 0; i < 4; i++) {
-            Thread.sleep(750);
+            age(ds, CLAIM_TTL / 2);
             assertEquals(1, node1.renewClaims());
         }
         assertFalse(node2.add("/in/slow.png"), "renewed: still node1's after twice the time to live");
-        Thread.sleep(1_600);
+        age(ds, CLAIM_TTL + 1_000);
         assertTrue(node2.add("/in/slow.png"), "no longer renewed (node1 died): taken over");
     }
 
@@ -104,8 +119,8 @@ class LeasesTest {
         AtomicBoolean deletesFail = new AtomicBoolean();
         JdbcConnectionPool pool = migratedPool();
         DataSource ds = failingDeletes(pool, deletesFail);
-        LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "s3", 3_000, "node1");
-        LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "s3", 3_000, "node2");
+        LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "s3", CLAIM_TTL, "node1");
+        LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "s3", CLAIM_TTL, "node2");
         assertTrue(node1.add("in/held.png"));
         assertTrue(node1.add("in/released.png"));
         // the release of an input that stays in its source meets a database away for a moment
@@ -114,10 +129,10 @@ class LeasesTest {
         deletesFail.set(false);
         // a restart under the same name finds the first run's claim, which no live process holds
         assertTrue(node1.add("in/before-restart.png"));
-        LedgerIdempotentRepository restarted = new LedgerIdempotentRepository(ds, "s3", 3_000, "node1");
-        // renewed every second against a 3 s time to live: a pause of up to 2 s is no harm
+        LedgerIdempotentRepository restarted = new LedgerIdempotentRepository(ds, "s3", CLAIM_TTL, "node1");
+        // renewed every third of the time to live, four times: the claims not renewed run out
         for (int i = 0; i < 4; i++) {
-            Thread.sleep(1_000);
+            age(pool, CLAIM_TTL / 3);
             assertEquals(2, node1.renewClaims(), "the claims still held");
             assertEquals(0, restarted.renewClaims(), "none held by this run");
         }
@@ -170,6 +185,18 @@ class LeasesTest {
         node1.listingDone();
         assertEquals(0, node1.listingBrokeOff(), "no listing under way");
         assertEquals(2, node1.renewClaims());
+    }
+
+    /**
+     * As if {@code millis} passed for every claim: their times move back. No sleeping against a
+     * short time to live, which a loaded machine can overrun before the next statement.
+     */
+    private static void age(DataSource ds, long millis) throws SQLException {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("UPDATE ktp_processed_input SET created_at = created_at - ?")) {
+            ps.setLong(1, millis);
+            ps.executeUpdate();
+        }
     }
 
     /** {@code pool}, with every DELETE failing while {@code fail} is set. */

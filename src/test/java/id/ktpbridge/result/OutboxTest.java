@@ -194,9 +194,62 @@ class OutboxTest {
         assertEquals(DeliveryStore.DELIVERED, store.state(id, "file"));
         assertEquals(DeliveryStore.PENDING, store.state(id, "http"));
 
-        fileTakes = 0;
-        String quick = publish(slowFirst);
-        assertEquals(DeliveryStore.DELIVERED, store.state(quick, "http"), "within its lease it is attempted at once");
+        // the same slow earlier target under a lease it cannot outlast, however loaded the machine:
+        // http is skipped only for the lease running out, not for the wait itself
+        Outbox longLease = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("file", "http"),
+                Duration.ofMinutes(1), Duration.ofMinutes(1), 10, Duration.ofMinutes(5));
+        attemptedByTarget.clear();
+        String within = publish(longLease);
+        assertEquals(List.of("file:" + within, "http:" + within), attemptedByTarget);
+        assertEquals(DeliveryStore.DELIVERED, store.state(within, "http"), "within its lease it is attempted at once");
+    }
+
+    @Test
+    void theBackOffDoublesFromTheInitialDelayUpToTheCap() {
+        Outbox o = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"), Duration.ofSeconds(1),
+                Duration.ofSeconds(30), 10, Duration.ofMinutes(5));
+        assertEquals(1_000, o.backoff(1));
+        assertEquals(2_000, o.backoff(2));
+        assertEquals(4_000, o.backoff(3));
+        assertEquals(16_000, o.backoff(5));
+        assertEquals(30_000, o.backoff(6), "32 s, cut to the cap");
+        assertEquals(30_000, o.backoff(7));
+        // a row retried for weeks: no overflow into a negative or tiny delay
+        assertEquals(30_000, o.backoff(1_000));
+        assertEquals(30_000, o.backoff(Integer.MAX_VALUE));
+        Outbox longCap = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"),
+                Duration.ofHours(1), Duration.ofDays(365_000), 10, Duration.ofMinutes(5));
+        assertEquals(Duration.ofHours(1).toMillis() << 20, longCap.backoff(Integer.MAX_VALUE),
+                "the doubling stops at 2^20 times the initial delay");
+    }
+
+    @Test
+    void eachFailedAttemptPutsTheNextOneFurtherOffUpToTheCap() {
+        // minutes apart: the due times are told apart however slowly the machine runs the attempts
+        Outbox o = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"), Duration.ofMinutes(10),
+                Duration.ofMinutes(25), 10, Duration.ofMinutes(5));
+        answer = new IOException("connect timed out");
+        long before = System.currentTimeMillis();
+        String id = publish(o);
+        assertNextAttemptIn(id, before, Duration.ofMinutes(10));
+        for (Duration expected : List.of(Duration.ofMinutes(20), Duration.ofMinutes(25), Duration.ofMinutes(25))) {
+            store.release(id, "http", 0); // due now: the retry pass attempts it
+            attempted.clear();
+            before = System.currentTimeMillis();
+            o.retryDue();
+            assertEquals(List.of(id), attempted);
+            assertNextAttemptIn(id, before, expected);
+        }
+    }
+
+    /** The row's next attempt is {@code wait} after the failed attempt that began after {@code before}. */
+    private void assertNextAttemptIn(String id, long before, Duration wait) {
+        long after = System.currentTimeMillis();
+        List<String> http = List.of("http");
+        assertTrue(store.takeDue(before + wait.toMillis() - 1, http, 1).isEmpty(), "not due before " + wait);
+        assertEquals(id, store.takeDue(after + wait.toMillis(), http, 1).map(DeliveryStore.Due::ledgerId).orElse(null),
+                "due after " + wait);
+        assertEquals(DeliveryStore.PENDING, store.state(id, "http"));
     }
 
     /** Stores a result for a new ledger row and delivers it as the publisher does. */

@@ -1,10 +1,12 @@
 package id.ktpbridge.submit;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
@@ -45,7 +47,10 @@ class SubmissionWorkersTest {
                 }
             });
             source.start();
-            source.join(500);
+            // no fixed pause: on a loaded machine the workers may take long to start; wait until both run
+            // and the source has parked, then check it parked on the fourth input and not later
+            await().atMost(Duration.ofSeconds(30)).until(() -> running.get() == 2 && handedOver.get() >= 3
+                    && source.getState() == Thread.State.WAITING);
             assertTrue(source.isAlive(), "the source waits while both workers are busy and the queue is full");
             assertEquals(3, handedOver.get());
             assertEquals(2, running.get());

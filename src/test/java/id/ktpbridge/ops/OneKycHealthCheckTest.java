@@ -1,0 +1,55 @@
+package id.ktpbridge.ops;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+
+import id.ktpbridge.gtf.CircuitBreaker;
+import org.apache.camel.health.HealthCheck;
+import org.junit.jupiter.api.Test;
+
+/** Readiness while OneKYC's circuit breaker has paused calls. */
+class OneKycHealthCheckTest {
+
+    @Test
+    void notReadyWhileAnyEndpointsCircuitIsOpenAndReadyOnceAllAnswerAgain() {
+        // a cool-down far longer than the test: the circuits stay open until an answer closes them
+        CircuitBreaker breaker = new CircuitBreaker(2, Duration.ofHours(1));
+        OneKycHealthCheck check = new OneKycHealthCheck(breaker);
+        assertTrue(check.isReadiness() && !check.isLiveness(), "readiness only: a restart does not bring OneKYC back");
+        assertEquals(HealthCheck.State.UP, check.call().getState());
+
+        breaker.onTransientFailure("status");
+        assertEquals(HealthCheck.State.UP, check.call().getState(), "one failure does not open the circuit");
+        breaker.onTransientFailure("status");
+        HealthCheck.Result down = check.call();
+        assertEquals(HealthCheck.State.DOWN, down.getState());
+        assertTrue(down.getMessage().orElse("").endsWith(": status"), down.getMessage().toString());
+
+        breaker.onTransientFailure("user-token");
+        breaker.onTransientFailure("user-token");
+        down = check.call();
+        assertEquals(HealthCheck.State.DOWN, down.getState());
+        assertTrue(down.getMessage().orElse("").endsWith(": status, user-token"), down.getMessage().toString());
+
+        breaker.onSuccess("status");
+        down = check.call();
+        assertEquals(HealthCheck.State.DOWN, down.getState(), "still paused at user-token");
+        assertFalse(down.getMessage().orElse("").contains("status"), down.getMessage().toString());
+
+        breaker.onSuccess("user-token");
+        assertEquals(HealthCheck.State.UP, check.call().getState());
+    }
+
+    @Test
+    void readyAgainWhenTheCoolDownEnds() {
+        CircuitBreaker breaker = new CircuitBreaker(1, Duration.ofMillis(200));
+        OneKycHealthCheck check = new OneKycHealthCheck(breaker);
+        breaker.onTransientFailure("presign");
+        // no answer closes it: the cool-down's end alone (waited for, however slow the machine)
+        await().atMost(Duration.ofSeconds(30)).until(() -> check.call().getState() == HealthCheck.State.UP);
+    }
+}
