@@ -185,6 +185,41 @@ class SftpSourceTest {
     }
 
     @Test
+    void aListingClaimsAtMostBatchSizeFilesAndTheNextListingFollowsAtOnce() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            for (int i = 10; i < 20; i++) {
+                Files.write(inbox.resolve("u542" + i + ".png"), SampleImages.card("u542" + i, "png"));
+            }
+            // one worker and slow OneKYC calls: the files of a listing wait their turn; a long poll
+            // delay that only greedy listing gets past within the wait below
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp, "ktp.source.batch-size", "2",
+                    "ktp.concurrency", "1", "gtf.sandbox.faults.latency", "150", "ktp.source.sftp.poll-delay", "60000"))) {
+                int most = 0;
+                long until = System.currentTimeMillis() + 60_000;
+                while (Results.count(app.results()) < 10 && System.currentTimeMillis() < until) {
+                    most = Math.max(most, openClaims(app));
+                    Thread.sleep(20);
+                }
+                assertEquals(10, Results.count(app.results()));
+                // in cluster mode an open claim keeps the file from the other replicas: at most the
+                // listing's two, plus the two the worker pool holds (one running, one queued)
+                assertTrue(most <= 4, "open claims at once: " + most);
+                assertTrue(most >= 1, "the claims were seen");
+            }
+        }
+    }
+
+    private static int openClaims(BridgeApp app) throws java.sql.SQLException {
+        try (var c = app.ledger().dataSource().getConnection(); var st = c.createStatement();
+             var rs = st.executeQuery("SELECT COUNT(*) FROM ktp_processed_input WHERE confirmed_at IS NULL"
+                     + " AND input_key LIKE '%u542%'")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    @Test
     void theFilesAListingHadClaimedBeforeItBrokeOffAreTakenAtTheNextPoll() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
              LogCapture log = new LogCapture()) {
