@@ -29,6 +29,8 @@ import org.slf4j.LoggerFactory;
  *       files whose move was refused after their outcome are not taken again (SettledInPlace);</li>
  *   <li>{@code {{sftp-dir:KEY}}}: a done/failed folder setting (relative to
  *       {@code ktp.source.sftp.directory}) as a path from the login folder;</li>
+ *   <li>{@code {{sftp-known-hosts:file}}}: {@code ktp.source.sftp.known-hosts-file} when host keys
+ *       are checked, nothing otherwise;</li>
  *   <li>{@code {{sftp-after-success:move}}} / {@code {{sftp-after-success:delete}}}: the consumer
  *       options for {@code ktp.source.sftp.after-success} ({@code move} to the done folder or
  *       {@code delete}); camel-ftp refuses {@code move} and {@code delete} together, so the unused
@@ -44,6 +46,7 @@ public class SftpConfiguration implements CamelConfiguration {
         PropertiesComponent properties = context.getPropertiesComponent();
         properties.addPropertiesFunction(new DirFunction(context));
         properties.addPropertiesFunction(new AfterSuccessFunction(context));
+        properties.addPropertiesFunction(new KnownHostsFunction(context));
 
         Settings s = new Settings(context);
         SftpSettings settings = null;
@@ -133,6 +136,36 @@ public class SftpConfiguration implements CamelConfiguration {
         @Override
         public boolean optional(String option) {
             return "move".equals(option.trim());
+        }
+    }
+
+    /**
+     * {@code {{sftp-known-hosts:file}}}: the known_hosts file for Camel's sessions, only when the
+     * server's key is checked. With checking off JSch adds the key it was shown, unverified, to the
+     * file it was given; once checking is turned on, that key would then be trusted.
+     */
+    private static final class KnownHostsFunction implements PropertiesFunction {
+        private final CamelContext context;
+
+        KnownHostsFunction(CamelContext context) {
+            this.context = context;
+        }
+
+        @Override
+        public String getName() {
+            return "sftp-known-hosts";
+        }
+
+        @Override
+        public String apply(String option) {
+            boolean checked = "yes".equals(
+                    context.resolvePropertyPlaceholders("{{" + SftpSettings.STRICT_HOST_KEY_CHECKING + "}}").trim());
+            return checked ? context.resolvePropertyPlaceholders("{{" + SftpSettings.KNOWN_HOSTS_FILE + "}}") : null;
+        }
+
+        @Override
+        public boolean optional(String option) {
+            return true;
         }
     }
 }

@@ -220,6 +220,22 @@ class SftpSourceTest {
     }
 
     @Test
+    void withHostKeyCheckingOffTheServersKeyIsNotWrittenToTheKnownHostsFile() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Files.write(inbox.resolve("u5431.png"), SampleImages.card("u5431", "png"));
+            // an existing known_hosts: a key written there unchecked would be trusted once checking is on
+            Path knownHosts = Files.writeString(tmp.resolve("known_hosts"), "");
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp,
+                    "ktp.source.sftp.known-hosts-file", knownHosts.toString()))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
+                        && Files.exists(server.path("/inbox/.done/u5431.png")));
+            }
+            assertEquals("", Files.readString(knownHosts));
+        }
+    }
+
+    @Test
     void theFilesAListingHadClaimedBeforeItBrokeOffAreTakenAtTheNextPoll() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
              LogCapture log = new LogCapture()) {
