@@ -284,6 +284,9 @@ public class S3Source {
     private static void leaveReplaced(Exchange exchange) {
         LOG.warn("Ledger {}: its S3 object was replaced under the same key while it was processed; the new version"
                 + " stays in place and is taken as a new input", exchange.getProperty(WorkItem.LEDGER_ID, String.class));
+        // its outcome is recorded and its version is gone from the bucket: the same bytes put back
+        // later are a new drop, not this input met again
+        SourceRelease.letGo(exchange);
     }
 
     /** The source object changed between reading and moving it. */

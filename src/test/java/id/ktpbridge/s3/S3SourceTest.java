@@ -242,6 +242,14 @@ class S3SourceTest {
                     .distinct().count());
             await().atMost(WAIT).until(() -> s3.keys(bucket, "inbox/").isEmpty());
             assertArrayEquals(second, s3.get(bucket, "processed/u5901.png").orElseThrow(), "the last version is kept");
+
+            // the first bytes put back later are a new drop with a result of its own (the same content
+            // as an earlier submission), not the first input met again and moved away without one
+            s3.put(bucket, "inbox/u5901.png", first);
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 3);
+            assertEquals(1, Results.read(app.results()).stream()
+                    .filter(r -> "DUPLICATE_CONTENT".equals(r.path("reasonCode").asText())).count());
+            assertEquals(2, app.sandbox().submissionCount());
         }
     }
 
