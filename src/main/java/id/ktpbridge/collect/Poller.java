@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.gtf.GtfApiException;
 import id.ktpbridge.gtf.GtfClient;
+import id.ktpbridge.gtf.GtfHttp;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.Leases;
@@ -153,7 +154,9 @@ public class Poller {
      */
     private boolean confirmAgain(LedgerRecord r) {
         try {
-            gtf.confirm(Collector.context(r), r.submissionId(), metadata(r.confirmMetadata()));
+            // in the poll tick, which waits for every call of its batch: no long Retry-After in place
+            gtf.confirm(Collector.context(r), r.submissionId(), metadata(r.confirmMetadata()),
+                    GtfHttp.POLL_CALL_MAX_RETRY_AFTER.toMillis());
             LOG.warn("Submission {} was still INITIATED after its confirm: confirmed again", r.submissionId());
         } catch (GtfApiException e) {
             if (e.httpStatus() == 409) {

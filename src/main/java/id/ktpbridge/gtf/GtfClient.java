@@ -221,6 +221,14 @@ public class GtfClient {
 
     /** Step 4: starts processing of the uploaded documents. */
     public void confirm(CallContext ctx, String submissionId, JsonNode metadata) {
+        confirm(ctx, submissionId, metadata, http.maxRetryAfterMillis());
+    }
+
+    /**
+     * As {@link #confirm(CallContext, String, JsonNode)}, waiting out a {@code Retry-After} of at
+     * most {@code longestWaitMillis} in place (a confirm made again in a poll tick).
+     */
+    public void confirm(CallContext ctx, String submissionId, JsonNode metadata, long longestWaitMillis) {
         ObjectNode body = json.createObjectNode().put("submissionId", submissionId);
         if (metadata != null && metadata.isObject() && !metadata.isEmpty()) {
             body.set("metadata", metadata);
@@ -229,7 +237,7 @@ public class GtfClient {
         withSessionIds(() -> withToken(ctx.tokenKey(), token -> http.call("confirm",
                 () -> api(settings.confirmPath(), token.get(), ctx)
                         .header("Content-Type", "application/json")
-                        .PUT(HttpRequest.BodyPublishers.ofString(payload)).build())));
+                        .PUT(HttpRequest.BodyPublishers.ofString(payload)).build(), longestWaitMillis)));
     }
 
     /**
@@ -377,6 +385,7 @@ public class GtfClient {
     }
 
     private JsonNode fetchTokenData(String endpoint, String path, TokenKey key) {
+        long longestWait = GtfHttp.TOKEN_CALL_MAX_RETRY_AFTER.toMillis();
         return http.call(endpoint, () -> {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(settings.tokenUrl() + path))
                     .timeout(settings.readTimeout())
@@ -388,7 +397,7 @@ public class GtfClient {
                         .header("x-partner-user-id-type", key.partnerUserIdType());
             }
             return b.GET().build();
-        });
+        }, longestWait);
     }
 
     private HttpRequest.Builder api(String pathAndQuery, String token, CallContext ctx) {

@@ -36,6 +36,12 @@ public class GtfHttp {
     public static final Duration CLAIMED_CALL_MAX_RETRY_AFTER = Duration.ofSeconds(30);
     /** The longest Retry-After a status call waits for: a poll tick waits for each one of its batch. */
     public static final Duration POLL_CALL_MAX_RETRY_AFTER = Duration.ofSeconds(30);
+    /**
+     * The longest {@code Retry-After} a token fetch waits out in place: every caller of that user
+     * waits for the same fetch, poll ticks among them. A longer one fails the fetch, with the wait
+     * it asked for ({@link GtfApiException#retryAfterMillis}) for the caller to honour.
+     */
+    public static final Duration TOKEN_CALL_MAX_RETRY_AFTER = POLL_CALL_MAX_RETRY_AFTER;
     /** The timeout taken for a request without one of its own, for its answer's limit: see {@link #send}. */
     private static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(30);
     /** See {@link #wholeAnswerLimit}. */

@@ -16,11 +16,18 @@ import java.util.function.Function;
  */
 public class TokenCache {
 
+    /** Within its refresh margin, a token is fetched again at most this often while it lasts. */
+    static final long REFETCH_PAUSE_SECONDS = 30;
+    /** ... as long as more than this is left of it: a call must not leave with a token about to end. */
+    static final long MIN_LEFT_SECONDS = 5;
+
     private final Function<TokenKey, UserToken> fetcher;
     private final long skewSeconds;
     private final int maxEntries;
     private final Clock clock;
     private final Map<TokenKey, CompletableFuture<UserToken>> entries = new ConcurrentHashMap<>();
+    /** When each key's token was last fetched (epoch seconds). */
+    private final Map<TokenKey, Long> fetchedAt = new ConcurrentHashMap<>();
     /** Requests served a usable cached token at once. */
     private final AtomicLong hits = new AtomicLong();
     /** Requests that found no usable token: they fetched one, or waited for a fetch under way. */
@@ -47,7 +54,7 @@ public class TokenCache {
                 // a fetch that failed is taken out of the map before it completes, but this caller may
                 // have read it just before that: as no token, not as the failure (which is another's)
                 UserToken cached = current.isCompletedExceptionally() ? null : current.getNow(null);
-                if (cached != null && cached.usableAt(nowSeconds(), skewSeconds)) {
+                if (cached != null && (cached.usableAt(nowSeconds(), skewSeconds) || justFetched(key, cached))) {
                     hits.incrementAndGet();
                     return cached;
                 }
@@ -63,7 +70,25 @@ public class TokenCache {
 
     /** Drops a token the server refused (401), unless a fresher one has already replaced it. */
     public void invalidate(TokenKey key, UserToken refused) {
-        entries.computeIfPresent(key, (k, f) -> f.isDone() && refused.equals(f.getNow(null)) ? null : f);
+        entries.computeIfPresent(key, (k, f) -> {
+            if (f.isDone() && refused.equals(f.getNow(null))) {
+                fetchedAt.remove(k);
+                return null;
+            }
+            return f;
+        });
+    }
+
+    /**
+     * A token inside its refresh margin, fetched a moment ago and not yet expired: the token
+     * endpoint handed back one that ends soon (some servers give the same token until it expires).
+     * It is used rather than fetched again on every call, until {@link #REFETCH_PAUSE_SECONDS} have
+     * passed or only {@link #MIN_LEFT_SECONDS} are left.
+     */
+    private boolean justFetched(TokenKey key, UserToken token) {
+        long now = nowSeconds();
+        Long at = fetchedAt.get(key);
+        return at != null && now - at < REFETCH_PAUSE_SECONDS && now < token.expiresAtEpochSeconds() - MIN_LEFT_SECONDS;
     }
 
     public long hits() {
@@ -86,6 +111,7 @@ public class TokenCache {
         try {
             fetches.incrementAndGet();
             UserToken token = fetcher.apply(key);
+            fetchedAt.put(key, nowSeconds());
             mine.complete(token);
             evictIfOversized();
             return token;
@@ -118,7 +144,11 @@ public class TokenCache {
                 .filter(e -> e.getValue().isDone())
                 .sorted(Comparator.comparingLong(e -> expiry(e.getValue())))
                 .limit(excess)
-                .forEach(e -> entries.remove(e.getKey(), e.getValue()));
+                .forEach(e -> {
+                    if (entries.remove(e.getKey(), e.getValue())) {
+                        fetchedAt.remove(e.getKey());
+                    }
+                });
     }
 
     private static long expiry(CompletableFuture<UserToken> f) {

@@ -137,6 +137,30 @@ class TokenCacheTest {
     }
 
     @Test
+    void aTokenHandedOutAgainNearItsEndIsNotFetchedAnewOnEveryCall() {
+        // the server gives the same token until it expires: 20 s left, inside the 30 s margin
+        long end = START_SECONDS + 20;
+        AtomicInteger calls = new AtomicInteger();
+        TokenCache cache = cache(key -> {
+            calls.incrementAndGet();
+            return new UserToken("same", end, 3600);
+        }, 100);
+
+        for (int i = 0; i < 10; i++) {
+            assertEquals("same", cache.get(ALICE).value());
+        }
+        assertEquals(1, calls.get(), "one fetch, not one per call");
+
+        clock.advanceSeconds(10);
+        cache.get(ALICE);
+        assertEquals(1, calls.get());
+        // with 5 s left or less, each call asks again: a new token may be out by then
+        clock.advanceSeconds(5);
+        cache.get(ALICE);
+        assertEquals(2, calls.get());
+    }
+
+    @Test
     void keepsSeparateTokensPerKey() {
         CountingFetcher fetcher = new CountingFetcher();
         TokenCache cache = cache(fetcher, 100);

@@ -33,6 +33,8 @@ class TokenPerAttemptTest {
 
     private final AtomicInteger issued = new AtomicInteger();
     private final Deque<Integer> statusAnswers = new ArrayDeque<>();
+    /** What the token endpoint answers next (200 when empty); 429 comes with {@link #retryAfterSeconds}. */
+    private final Deque<Integer> tokenAnswers = new ArrayDeque<>();
     private final List<String> tokensSeen = new ArrayList<>();
     private volatile int expirySeconds = 3600;
     private volatile String retryAfterSeconds = "1";
@@ -45,6 +47,16 @@ class TokenPerAttemptTest {
     void start() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/v2/coe/authentication", ex -> {
+            Integer answer;
+            synchronized (tokenAnswers) {
+                answer = tokenAnswers.poll();
+            }
+            if (answer != null && answer == 429) {
+                ex.getResponseHeaders().set("Retry-After", retryAfterSeconds);
+                send(ex, 429, "{\"success\":false,\"data\":null,\"errors\":[{\"code\":\"429\","
+                        + "\"cause\":\"TOO_MANY_REQUESTS\"}]}");
+                return;
+            }
             long now = System.currentTimeMillis() / 1000 + serverClockAheadSeconds;
             send(ex, 200, "{\"success\":true,\"data\":{\"token\":\"t" + issued.incrementAndGet()
                     + "\",\"expiry_seconds\":\"" + expirySeconds + "\",\"expires_at\":\"" + (now + expirySeconds)
@@ -151,5 +163,22 @@ class TokenPerAttemptTest {
                         () -> client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44")));
         assertEquals(429, e.httpStatus());
         assertEquals(1, tokensSeen.size(), "asked once, not again after the wait");
+    }
+
+    @Test
+    void aTokenFetchLeavesALongRetryAfterToTheCaller() {
+        retryAfterSeconds = "120";
+        synchronized (tokenAnswers) {
+            tokenAnswers.add(429);
+        }
+        // made inside a status call of a poll tick, and shared by every caller of that user: it must
+        // not wait two minutes in place either
+        GtfApiException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(20),
+                () -> assertThrows(GtfApiException.class,
+                        () -> client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44")));
+        assertEquals("user-token", e.endpoint());
+        assertEquals(429, e.httpStatus());
+        assertEquals(120_000, e.retryAfterMillis(), "the wait it asked for goes to the caller");
+        assertEquals(0, tokensSeen.size(), "no status call without a token");
     }
 }
