@@ -43,6 +43,12 @@ public final class DataSources {
         config.setUsername(user);
         config.setPassword(password);
         config.setMaximumPoolSize(maxConnections);
+        if (url.startsWith("jdbc:postgresql:")) {
+            // opened as the load asks for them, not all at the start: replicas starting together
+            // (a rolling update) do not take the server's connections before they need them. H2
+            // keeps all of them open: it reuses parsed statements only on a connection that stays
+            config.setMinimumIdle(Math.min(maxConnections, 4));
+        }
         config.setPoolName(name);
         config.setConnectionTimeout(10_000);
         config.setInitializationFailTimeout(10_000);

@@ -74,8 +74,9 @@ public final class InstanceLock implements AutoCloseable {
                 }
                 return lock;
             } catch (SQLException e) {
-                boolean notReachable = e.getSQLState() != null
-                        && (e.getSQLState().startsWith("08") || e.getSQLState().equals("57P03"));
+                // 53300: the server has no connection left for now (other replicas, a rolling update)
+                boolean notReachable = e.getSQLState() != null && (e.getSQLState().startsWith("08")
+                        || e.getSQLState().equals("57P03") || e.getSQLState().equals("53300"));
                 if (!notReachable || System.currentTimeMillis() >= giveUpAt) {
                     throw e;
                 }

@@ -46,8 +46,8 @@ class KubernetesManifestsTest {
     private static final Path PROPERTIES = BASE.resolve("config/application.properties");
     private static final Path README = BASE.resolve("README.md");
 
-    /** Environment variables that are no bundle property: read by the JVM itself. */
-    private static final Set<String> JVM_VARIABLES = Set.of("JAVA_TOOL_OPTIONS");
+    /** Environment variables that are no bundle property: read by the JVM itself (or its C library). */
+    private static final Set<String> JVM_VARIABLES = Set.of("JAVA_TOOL_OPTIONS", "MALLOC_ARENA_MAX");
     /** Camel's default of camel.management.health-path. */
     private static final String CAMEL_HEALTH_PATH = "/observe/health";
     private static final String CAMEL_METRICS_PATH = "/observe/metrics";
@@ -117,7 +117,7 @@ class KubernetesManifestsTest {
     @Test
     void aGracePeriodShorterThanPauseAndStopIsCaught() {
         List<String> problems = gracePeriodProblems(mutated("deployment.yaml",
-                yaml -> replaceOnce(yaml, "terminationGracePeriodSeconds: 45", "terminationGracePeriodSeconds: 20")),
+                yaml -> replaceOnce(yaml, "terminationGracePeriodSeconds: 75", "terminationGracePeriodSeconds: 45")),
                 BundleProperties.load());
         assertEquals(1, problems.size(), problems.toString());
     }
@@ -575,8 +575,15 @@ class KubernetesManifestsTest {
     }
 
     /**
+     * After {@code camel.main.shutdown-timeout}, Camel waits up to 10 s for each thread pool still
+     * busy, one after the other: the bundle's submission, poll and delivery-retry workers.
+     */
+    private static final long POOL_WAITS_SECONDS = 3 * 10;
+
+    /**
      * SIGKILL must not come before the preStop pause and the bundle's own stop
-     * ({@code camel.main.shutdown-timeout}) are over, or in-flight submissions are cut off.
+     * ({@code camel.main.shutdown-timeout}, then its pools' waits) are over, or in-flight
+     * submissions are cut off.
      */
     static List<String> gracePeriodProblems(Manifests m, BundleProperties bundle) {
         List<String> problems = new ArrayList<>();
@@ -589,10 +596,10 @@ class KubernetesManifestsTest {
                 long pauseSeconds = pause instanceof Number n ? n.longValue() : 0;
                 String stop = bundle.effective("camel.main.shutdown-timeout", environment(m, c));
                 long stopSeconds = stop == null ? 45 : Long.parseLong(stop.trim()); // Camel's default
-                if (graceSeconds < pauseSeconds + stopSeconds + 5) {
+                if (graceSeconds < pauseSeconds + stopSeconds + POOL_WAITS_SECONDS + 5) {
                     problems.add("Deployment " + d.name() + " container " + c.get("name") + ": grace period "
                             + graceSeconds + " s < preStop " + pauseSeconds + " s + shutdown-timeout " + stopSeconds
-                            + " s + 5 s");
+                            + " s + pool waits " + POOL_WAITS_SECONDS + " s + 5 s");
                 }
             }
         }
