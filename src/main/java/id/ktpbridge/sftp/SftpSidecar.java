@@ -15,6 +15,7 @@ import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.SettledInPlace;
 import id.ktpbridge.ingest.InputHeaders;
+import id.ktpbridge.ingest.PassingFailures;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.Settlement;
 import id.ktpbridge.ingest.SourceRelease;
@@ -39,6 +40,10 @@ import org.slf4j.LoggerFactory;
 public class SftpSidecar extends ServiceSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(SftpSidecar.class);
+    /** Looks at one image's sidecar that may fail in a row before the image is rejected. */
+    static final int SIDECAR_TRIES = 5;
+    /** The wait before an image whose sidecar failed goes back, times the failures in a row. */
+    static final java.time.Duration SIDECAR_RETRY_PAUSE = java.time.Duration.ofSeconds(1);
     /** Exchange property: whether {@link #replaced} found the remote file replaced. */
     private static final String REPLACED = "KtpSftpFileReplaced";
     /** Exchange property: the {@link Stamp} of the input's file. */
@@ -51,6 +56,8 @@ public class SftpSidecar extends ServiceSupport {
     private final SftpSettings settings;
     private final FailureReport reports;
     private final SettledInPlace settled;
+    /** Images whose sidecar look-ups failed in a row, by the sidecar's path. */
+    private final PassingFailures sidecarFailures = new PassingFailures(SIDECAR_TRIES);
     private ChannelSftp channel;
 
     /**
@@ -242,7 +249,7 @@ public class SftpSidecar extends ServiceSupport {
             attrs = call(c -> stat(c, sidecarPath));
         } catch (SftpException | IOException | RuntimeException e) {
             LOG.warn("Could not look up a sidecar on {}: {}", settings.server(), SftpConnector.safe(e));
-            sidecarFailed(exchange, e, "the SFTP server could not say whether the image has a sidecar: ");
+            sidecarFailed(exchange, sidecarPath, e, "the SFTP server could not say whether the image has a sidecar: ");
             return;
         }
         if (attrs == null || attrs.isDir()) {
@@ -258,9 +265,10 @@ public class SftpSidecar extends ServiceSupport {
             text = call(c -> readText(c, sidecarPath));
         } catch (SftpException | IOException | RuntimeException e) {
             LOG.warn("Could not read a sidecar on {}: {}", settings.server(), SftpConnector.safe(e));
-            sidecarFailed(exchange, e, "the sidecar could not be read from the SFTP server: ");
+            sidecarFailed(exchange, sidecarPath, e, "the sidecar could not be read from the SFTP server: ");
             return;
         }
+        sidecarFailures.passed(sidecarPath);
         if (text == null) {
             exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, FileSidecar.TOO_LARGE);
             return;
@@ -272,12 +280,25 @@ public class SftpSidecar extends ServiceSupport {
      * A sidecar the server refused to the bundle's login (permission denied) rejects its image, as a
      * broken sidecar does: someone has to mend it. Any other failure (a dropped connection, a server
      * restarting, a session limit) also failed the call's second try on a new session; the image
-     * then waits in its folder for a later poll, with nothing recorded.
+     * then waits in its folder for a later poll, with nothing recorded, up to {@link
+     * #SIDECAR_TRIES} times in a row (about 10 s of pauses); after that it is rejected too.
      */
-    private static void sidecarFailed(Exchange exchange, Exception e, String what) {
+    private void sidecarFailed(Exchange exchange, String sidecarPath, Exception e, String what) {
         boolean refused = e instanceof SftpException sftp && sftp.id == ChannelSftp.SSH_FX_PERMISSION_DENIED;
-        exchange.getMessage().setHeader(refused ? InputHeaders.SIDECAR_ERROR : InputHeaders.NOT_NOW,
-                what + SftpConnector.safe(e));
+        int inARow = refused ? 0 : sidecarFailures.failed(sidecarPath);
+        if (inARow == 0) {
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, what + SftpConnector.safe(e)
+                    + (refused ? "" : " (" + SIDECAR_TRIES + " times in a row)"));
+            return;
+        }
+        exchange.getMessage().setHeader(InputHeaders.NOT_NOW, what + SftpConnector.safe(e));
+        // on the listing's thread: the next listing, which comes at once while files are found, does
+        // not take, download and give back the image in a tight loop
+        try {
+            Thread.sleep(SIDECAR_RETRY_PAUSE.toMillis() * inARow);
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** {@code dir/u00017.png} -> {@code dir/u00017.json} */

@@ -18,6 +18,7 @@ import id.ktpbridge.ingest.InputAlreadyEndedException;
 import id.ktpbridge.ingest.InputDeferredException;
 import id.ktpbridge.ingest.InputHeaders;
 import id.ktpbridge.ingest.InputRejectedException;
+import id.ktpbridge.ingest.PassingFailures;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.PartnerUserResolver.PartnerUser;
 import id.ktpbridge.ingest.RejectReason;
@@ -59,7 +60,11 @@ public class Intake implements Processor {
     private static final String INSPECTION = "KtpInspection";
     /** How long a worker waits before it gives back an input whose local copy could not be written. */
     static final java.time.Duration SPOOL_FAILURE_PAUSE = java.time.Duration.ofSeconds(5);
+    /** Reads of one remote input that may break off in a row before it is rejected as unreadable. */
+    static final int BROKEN_OFF_READS = 5;
     private final boolean dedupeByContent;
+    /** Remote inputs whose last reads broke off part-way (see {@link RemoteStream}). */
+    private final PassingFailures brokenOffReads = new PassingFailures(BROKEN_OFF_READS);
     private volatile boolean clustered;
     private volatile ReplacedInputs replacedInputs;
 
@@ -110,6 +115,7 @@ public class Intake implements Processor {
                 image = unreadable != null
                         ? new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE, unreadable)
                         : inspect(exchange, ledgerId);
+                brokenOffReads.passed(sourceRef);
             } catch (ImageInspector.SpoolFailure e) {
                 // the bundle's own disk (full, say), not the input: nothing is recorded, and the input
                 // stays in its source for a later attempt. The worker waits first, so a full disk does
@@ -118,9 +124,14 @@ public class Intake implements Processor {
                 throw new InputDeferredException("its local copy could not be written ("
                         + FailureReport.safeMessage(e.getCause()) + ")");
             } catch (RemoteStream.BrokenOff e) {
-                // the store's connection, not the input: nothing is recorded, and it is taken again
-                throw new InputDeferredException("reading it from its source broke off ("
-                        + FailureReport.safeMessage(e.getCause()) + ")");
+                // the store's connection, not the input: nothing is recorded, and it is taken again;
+                // an object that breaks off every time (short, or failing its checksum) is rejected
+                String why = "reading it from its source broke off (" + FailureReport.safeMessage(e.getCause()) + ")";
+                if (brokenOffReads.failed(sourceRef) > 0) {
+                    throw new InputDeferredException(why);
+                }
+                image = new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE,
+                        why + " " + BROKEN_OFF_READS + " times in a row");
             } catch (IOException e) {
                 // recorded and quarantined like any other bad input, so it has a result (the message of
                 // the exception is left out: it may hold the path, whose name may be a partner user id)

@@ -194,6 +194,22 @@ class S3SourceTest {
     }
 
     @Test
+    void anObjectWhoseReadBreaksOffEveryTimeIsRejectedAfterItsTries() throws Exception {
+        String bucket = s3.newBucket("ktp-always-broken");
+        // every read of this object stops after 1,000 bytes (testkit FaultyObjects)
+        s3.put(bucket, "inbox/u5813-always-breaks-off.png", SampleImages.card("u5813", "png"));
+        try (BridgeApp app = BridgeApp.start(dataDir, sourceOn(bucket))) {
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("REJECTED", result.path("status").asText(), result.toString());
+            assertEquals("UNREADABLE_SOURCE", result.path("reasonCode").asText());
+            assertTrue(result.path("errorMessage").asText().contains("5 times in a row"), result.toString());
+            assertEquals(0, app.sandbox().submissionCount());
+            await().atMost(WAIT).until(() -> s3.keys(bucket, "failed/").size() == 2);
+        }
+    }
+
+    @Test
     void objectsThatCannotBeFetchedStayInPlaceAndTheRestOfTheirListingGoesOn() throws Exception {
         String bucket = s3.newBucket("ktp-unfetchable");
         // every read of these is refused (403) or finds nothing (404) (testkit FaultyObjects)

@@ -185,6 +185,26 @@ class SftpSourceTest {
     }
 
     @Test
+    void anImageWhoseSidecarKeepsFailingIsRejectedAfterItsTries() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            // every read of the sidecar fails: each look, and its second try on a new session
+            server.failNextReads("u5412.json", 1_000);
+            Files.writeString(inbox.resolve("u5412.json"), "{\"partnerUserId\": \"cust-5412\"}");
+            Files.write(inbox.resolve("u5412.png"), SampleImages.card("u5412", "png"));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 1);
+                JsonNode result = Results.read(app.results()).get(0);
+                assertEquals("REJECTED", result.path("status").asText(), result.toString());
+                assertEquals("INVALID_SIDECAR", result.path("reasonCode").asText());
+                assertTrue(result.path("errorMessage").asText().contains("5 times in a row"), result.toString());
+                assertEquals(0, app.sandbox().submissionCount());
+                assertEquals(1, app.ledger().createdSince(0).size(), "the tries before left no rows");
+            }
+        }
+    }
+
+    @Test
     void aListingClaimsAtMostBatchSizeFilesAndTheNextListingFollowsAtOnce() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
             Path inbox = Files.createDirectories(server.path("/inbox"));

@@ -22,7 +22,7 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
  * reads ({@code GetObject}) only:
  * <ul>
  * <li>{@code -breaks-off}: the first read of the object stops with a reset connection after 1,000
- * bytes (later reads are whole);</li>
+ * bytes (later reads are whole); {@code -always-breaks-off}: every read does;</li>
  * <li>{@code -refused}: every read is refused, {@code 403 AccessDenied} (an object owned by another
  * account);</li>
  * <li>{@code -gone}: every read answers {@code 404 NoSuchKey} (deleted since it was listed).</li>
@@ -50,7 +50,8 @@ public final class FaultyObjects implements ExecutionInterceptor {
                     .statusText(refused ? "Forbidden" : "Not Found").removeHeader("Content-Length")
                     .putHeader("Content-Type", "application/xml").build();
         }
-        if (key.contains("-breaks-off") && BROKEN_OFF.add(get.bucket() + "/" + key)) {
+        if (key.contains("-always-breaks-off")
+                || key.contains("-breaks-off") && BROKEN_OFF.add(get.bucket() + "/" + key)) {
             attributes.putAttribute(BREAK_OFF, true);
         }
         return context.httpResponse();

@@ -50,7 +50,6 @@ public final class SftpServer implements AutoCloseable {
     private final AtomicInteger logins = new AtomicInteger();
     /** Bytes read so far, by file name. */
     private final Map<String, java.util.concurrent.atomic.LongAdder> bytesRead = new ConcurrentHashMap<>();
-    /** File names whose next read fails once (a download that breaks off). */
     /** Reads still to fail, by file name. */
     private final Map<String, AtomicInteger> failReads = new ConcurrentHashMap<>();
     /** Folder names whose listing fails until allowed again. */
