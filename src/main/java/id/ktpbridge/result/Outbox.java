@@ -22,15 +22,14 @@ import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import software.amazon.awssdk.awscore.exception.AwsServiceException;
 
 /**
  * Delivers each stored result to every configured target through {@code direct:deliver-result}.
  * A target that fails is retried with back-off until it takes the result; one failing target
  * never blocks or loses the others. State lives in {@link DeliveryStore}.
  *
- * <p>A result is first tried at once, on the thread that stored it. While a target is failing,
- * new results for it go straight to the retry schedule instead, so a target that hangs until its
+ * <p>A result is first tried at once, on the thread that stored it. While a target is down
+ * ({@link #targetDown}), new results for it go straight to the retry schedule instead, so a target that hangs until its
  * timeout does not hold up the submission and collection workers; its first success ends that. A
  * target that answers with a {@code Retry-After} is asked nothing more, by new results or retry
  * passes, until then.
@@ -56,7 +55,7 @@ public class Outbox {
     private final Duration maxBackoff;
     private final int batchSize;
     private final Duration lease;
-    /** Targets whose last attempt failed and was worth retrying (an outage, a timeout). */
+    /** Targets whose last failed attempt found them down ({@link #targetDown}). */
     private final Set<String> failing = ConcurrentHashMap.newKeySet();
     /**
      * Targets that asked to be left alone until a time (epoch ms) by a {@code Retry-After}: neither
@@ -271,18 +270,18 @@ public class Outbox {
     }
 
     /**
-     * Whether a failure says the target cannot take anything now (no answer: a refused connection, a
-     * timeout, a database or disk error; or an answer that says so: 408, 429, 502, 503, 504), rather
-     * than that it answered about this one document (a 500, a 404, a refusal by the store). Only the
-     * first kind ends a retry pass and holds new results back: a target that keeps failing a few
-     * documents must not keep the others from it.
+     * Whether a failure concerns the target as a whole: no answer (a refused connection, a
+     * timeout, a disk or database error), an answer that says so (408, 429, 502, 503, 504), one
+     * about its address or credentials (3xx, 401, 403, 404: every document would meet it), or any
+     * refusal by an S3 store. Only a server error the target answered about this document (a 500,
+     * say: one payload it cannot handle) is not. Only the first kind ends a retry pass and holds
+     * new results back: a target that keeps failing a few documents must not keep the others from it.
      */
     static boolean targetDown(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
-            int code = t instanceof HttpOperationFailedException http ? http.getStatusCode()
-                    : t instanceof AwsServiceException aws ? aws.statusCode() : -1;
-            if (code > 0) {
-                return code == 408 || code == 429 || code == 502 || code == 503 || code == 504;
+            if (t instanceof HttpOperationFailedException http) {
+                int code = http.getStatusCode();
+                return code < 500 || code == 502 || code == 503 || code == 504;
             }
         }
         return true;
