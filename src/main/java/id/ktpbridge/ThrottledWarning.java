@@ -1,4 +1,4 @@
-package id.ktpbridge.collect;
+package id.ktpbridge;
 
 import java.time.Clock;
 import java.util.concurrent.atomic.AtomicLong;
@@ -6,10 +6,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 
 /**
- * A warning any caller of the callback endpoint can trigger at will: written at most once per
- * period, with the number left out since, so a flood of bad requests cannot flood the log.
+ * A warning that can come again and again (any caller of the callback endpoint can trigger one at
+ * will; an object refused at every listing): written at most once per period, with the number
+ * left out since, so a flood cannot flood the log.
  */
-final class ThrottledWarning {
+public final class ThrottledWarning {
 
     private final Logger log;
     private final String message;
@@ -18,7 +19,7 @@ final class ThrottledWarning {
     private final AtomicLong nextAt = new AtomicLong();
     private final AtomicLong leftOut = new AtomicLong();
 
-    ThrottledWarning(Logger log, String message, long periodMillis) {
+    public ThrottledWarning(Logger log, String message, long periodMillis) {
         this(log, message, periodMillis, Clock.systemUTC());
     }
 
@@ -29,7 +30,7 @@ final class ThrottledWarning {
         this.clock = clock;
     }
 
-    void warn(Object... args) {
+    public void warn(Object... args) {
         long now = clock.millis();
         long next = nextAt.get();
         if (now >= next && nextAt.compareAndSet(next, now + periodMillis)) {

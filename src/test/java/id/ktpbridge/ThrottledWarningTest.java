@@ -1,4 +1,4 @@
-package id.ktpbridge.collect;
+package id.ktpbridge;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

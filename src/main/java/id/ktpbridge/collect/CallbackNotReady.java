@@ -4,6 +4,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
+import id.ktpbridge.ThrottledWarning;
+
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Route;
 import org.apache.camel.CamelContext;

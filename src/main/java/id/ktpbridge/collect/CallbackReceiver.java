@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import id.ktpbridge.ThrottledWarning;
 import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;

@@ -99,6 +99,9 @@ public class Poller {
         return ledger.dueForPoll(now, batchSize, !statusPolling);
     }
 
+    /** {@link #confirmAgain}: the submission ended. */
+    private static final long ENDED = Long.MIN_VALUE;
+
     /** Camel bean method: polls one submission. */
     public void pollOne(LedgerRecord r) {
         if (!statusPolling) {
@@ -131,8 +134,12 @@ public class Poller {
         } else {
             boolean confirmLost = "INITIATED".equals(status) && r.submittedAt() != null
                     && now - r.submittedAt() >= reconfirmAfter.toMillis();
-            if (confirmLost && !confirmAgain(r)) {
-                return;
+            if (confirmLost) {
+                long confirmAsked = confirmAgain(r);
+                if (confirmAsked == ENDED) {
+                    return;
+                }
+                askedToWait = Math.max(askedToWait, confirmAsked);
             }
             int attempts = r.pollAttempts() + 1;
             // after a new confirm the grace starts again: the next look comes no sooner
@@ -150,9 +157,10 @@ public class Poller {
      * confirmed (see the submit step). The upload is at the storage; the confirm needs no image. A
      * confirm that did take after all is answered 409, which settles it too.
      *
-     * @return false when the submission has ended here (the confirm was refused for good)
+     * @return {@link #ENDED} when the submission has ended here (the confirm was refused for good);
+     *         else how long OneKYC asked to be left alone (a {@code Retry-After}), -1 for no such wish
      */
-    private boolean confirmAgain(LedgerRecord r) {
+    private long confirmAgain(LedgerRecord r) {
         try {
             // in the poll tick, which waits for every call of its batch: no long Retry-After in place
             gtf.confirm(Collector.context(r), r.submissionId(), metadata(r.confirmMetadata()),
@@ -164,13 +172,14 @@ public class Poller {
             } else if (collector.endsNow(r, e, "confirm", System.currentTimeMillis())) {
                 LOG.error("Submission {} INITIATED and its confirm refused: {}", r.submissionId(), e.getMessage());
                 collector.endRefused(r, e);
-                return false;
+                return ENDED;
             } else {
                 LOG.warn("Submission {} INITIATED; confirming again failed ({}): next poll", r.submissionId(),
                         e.getMessage());
+                return e.retryAfterMillis();
             }
         }
-        return true;
+        return -1;
     }
 
     private static JsonNode metadata(String raw) {

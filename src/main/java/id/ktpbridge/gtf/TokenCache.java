@@ -117,7 +117,9 @@ public class TokenCache {
             return token;
         } catch (RuntimeException | Error e) {
             // waiters must never hang on a fetch that died, whatever killed it
-            entries.remove(key, mine);
+            if (entries.remove(key, mine)) {
+                fetchedAt.remove(key);
+            }
             mine.completeExceptionally(e);
             throw e;
         }

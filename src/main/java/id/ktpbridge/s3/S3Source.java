@@ -172,7 +172,7 @@ public class S3Source {
         String etag = exchange.getMessage().getHeader(AWS2S3Constants.E_TAG, String.class);
         try {
             if (replaced(bucket, key, etag)) {
-                leaveReplaced(exchange);
+                leaveReplaced(exchange, true);
                 return;
             }
             if (!deleteAfterSuccess) {
@@ -181,7 +181,7 @@ public class S3Source {
             client.deleteObject(r -> r.bucket(bucket).key(key));
             SourceRelease.letGo(exchange);
         } catch (ObjectReplaced e) {
-            leaveReplaced(exchange);
+            leaveReplaced(exchange, true);
         } catch (SdkException e) {
             LOG.warn("Ledger {}: submitted, but its S3 object could not be {}: {}. It stays in place and is not taken again.",
                     exchange.getProperty(WorkItem.LEDGER_ID, String.class),
@@ -223,7 +223,7 @@ public class S3Source {
             client.deleteObject(r -> r.bucket(bucket).key(key));
             SourceRelease.letGo(exchange);
         } catch (ObjectReplaced e) {
-            leaveReplaced(exchange);
+            leaveReplaced(exchange, false);
         } catch (SdkException e) {
             if (refused(e)) {
                 LOG.error("Ledger {}: its S3 object could not be moved to the failed prefix: {}. It stays in place and is"
@@ -281,12 +281,14 @@ public class S3Source {
      * place and is taken on its own (its ETag differs, so it is a new input). Between the check
      * and the delete a few milliseconds remain in which a new version could still be put.
      */
-    private static void leaveReplaced(Exchange exchange) {
-        LOG.warn("Ledger {}: its S3 object was replaced under the same key while it was processed; the new version"
-                + " stays in place and is taken as a new input", exchange.getProperty(WorkItem.LEDGER_ID, String.class));
-        // its outcome is recorded and its version is gone from the bucket: the same bytes put back
-        // later are a new drop, not this input met again
-        SourceRelease.letGo(exchange);
+    private static void leaveReplaced(Exchange exchange, boolean submitted) {
+        SourceRelease.replacedWhileProcessed(exchange, "in the bucket");
+        if (submitted) {
+            // its outcome comes from OneKYC and its version is gone from the bucket: the same bytes put
+            // back later are a new drop, not this input met again (a failed one is let go of above
+            // once its result is recorded)
+            SourceRelease.letGo(exchange);
+        }
     }
 
     /** The source object changed between reading and moving it. */

@@ -5,8 +5,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
+import id.ktpbridge.ThrottledWarning;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +39,6 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 final class UnreadableObjects extends DelegatingS3Client {
 
     private static final Logger LOG = LoggerFactory.getLogger(UnreadableObjects.class);
-    private static final long REFUSAL_LINE_PERIOD_MS = 60_000;
 
     /** The objects of the latest listing, by bucket and key: a stand-in object takes its version from there. */
     private final Map<String, S3Object> listed = new ConcurrentHashMap<>();
@@ -47,9 +46,10 @@ final class UnreadableObjects extends DelegatingS3Client {
     private final Map<String, String> reasons = new ConcurrentHashMap<>();
     /** Object versions this listing could not fetch for now, until {@link #takeLeftForLater} is asked. */
     private final Set<String> leftForLater = ConcurrentHashMap.newKeySet();
-    /** When a refused object may next be logged (a refusal repeats at every listing). */
-    private final AtomicLong nextRefusalLine = new AtomicLong();
-    private final AtomicLong refusalsNotLogged = new AtomicLong();
+    /** One line a minute at most: an object is refused again at every listing until someone mends it. */
+    private final ThrottledWarning refusals = new ThrottledWarning(LOG, "An object under the S3 source's prefix could"
+            + " not be read (HTTP {}{}): it stays in place and later listings try it again; the other objects go on",
+            60_000);
 
     UnreadableObjects(S3Client delegate) {
         super(delegate);
@@ -122,19 +122,9 @@ final class UnreadableObjects extends DelegatingS3Client {
         return leftForLater.remove(version(bucket, key, eTag));
     }
 
-    /** At most one line a minute: the object is refused again at every listing until someone mends it. */
     private void logRefusal(S3Exception e) {
-        long now = System.currentTimeMillis();
-        long next = nextRefusalLine.get();
-        if (now < next || !nextRefusalLine.compareAndSet(next, now + REFUSAL_LINE_PERIOD_MS)) {
-            refusalsNotLogged.incrementAndGet();
-            return;
-        }
-        long more = refusalsNotLogged.getAndSet(0);
         String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
-        LOG.warn("An object under the S3 source's prefix could not be read (HTTP {}{}): it stays in place and later"
-                + " listings try it again; the other objects go on{}", e.statusCode(), code == null ? "" : " " + code,
-                more == 0 ? "" : " (" + more + " more such refusals since the last line)");
+        refusals.warn(e.statusCode(), code == null ? "" : " " + code);
     }
 
     /** Keys and ETags as S3 gives them; the key never goes into a log or a result from here. */
@@ -158,7 +148,8 @@ final class UnreadableObjects extends DelegatingS3Client {
             return "the object is encrypted with a customer-provided key (SSE-C), which the bundle does not hold";
         }
         // not a KMS refusal: a key disabled for a while, or a role without kms:Decrypt, refuses every
-        // object encrypted with it, and is mended in one place; the listing fails as in an outage
+        // object encrypted with it, and is mended in one place. No result for those: a disabled key
+        // (400) fails the listing as an outage, a 403 is left for a later listing (getObject)
         return null;
     }
 }

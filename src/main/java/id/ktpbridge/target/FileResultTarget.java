@@ -29,6 +29,7 @@ import org.apache.camel.Message;
 public class FileResultTarget {
 
     private static final boolean FOLDER_SYNC_SUPPORTED = File.separatorChar == '/';
+    private static final java.time.Duration LEFTOVER_AGE = java.time.Duration.ofHours(1);
 
     private final Path dir;
     private final boolean fsync;
@@ -40,6 +41,32 @@ public class FileResultTarget {
     public FileResultTarget(Path dir, boolean fsync) {
         this.dir = dir.toAbsolutePath().normalize();
         this.fsync = fsync;
+        removeLeftovers();
+    }
+
+    /**
+     * Temporary files of writers killed half-way (each attempt has a name of its own, so none is
+     * written over): removed at start once an hour old, which no writer of a running replica
+     * sharing the folder takes.
+     */
+    private void removeLeftovers() {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        long before = System.currentTimeMillis() - LEFTOVER_AGE.toMillis();
+        try (var files = Files.newDirectoryStream(dir, ".writing-*.tmp")) {
+            for (Path f : files) {
+                try {
+                    if (Files.getLastModifiedTime(f).toMillis() < before) {
+                        Files.deleteIfExists(f);
+                    }
+                } catch (IOException e) {
+                    // another replica's, or gone meanwhile: left for a later start
+                }
+            }
+        } catch (IOException e) {
+            // an unreadable folder: the first delivery says so
+        }
     }
 
     /** Camel bean method for {@code direct:deliver-file}. */
@@ -64,7 +91,11 @@ public class FileResultTarget {
             }
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(temp);
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
+            }
             throw e;
         }
         if (fsync && FOLDER_SYNC_SUPPORTED) {

@@ -61,6 +61,19 @@ class FileResultTargetTest {
     }
 
     @Test
+    void temporaryFilesLeftByAKilledWriterAreRemovedAtStartOnceAnHourOld() throws Exception {
+        Path old = Files.writeString(dir.resolve(".writing-sub-4-1a2b.tmp"), "{\"half");
+        Files.setLastModifiedTime(old, java.nio.file.attribute.FileTime.fromMillis(
+                System.currentTimeMillis() - java.time.Duration.ofHours(2).toMillis()));
+        // another replica's, being written now
+        Files.writeString(dir.resolve(".writing-sub-5-3c4d.tmp"), "{\"now");
+        Files.writeString(dir.resolve("sub-6.json"), "{}");
+
+        new FileResultTarget(dir, true);
+        assertEquals(List.of(".writing-sub-5-3c4d.tmp", "sub-6.json"), files(dir));
+    }
+
+    @Test
     void aNameThatLeavesTheFolderIsRefusedForGood() throws Exception {
         Path results = Files.createDirectories(dir.resolve("results"));
         FileResultTarget target = new FileResultTarget(results, true);
