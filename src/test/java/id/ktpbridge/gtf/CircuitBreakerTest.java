@@ -8,21 +8,19 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
+import id.ktpbridge.testkit.ManualClock;
 import org.junit.jupiter.api.Test;
 
 class CircuitBreakerTest {
 
     @Test
     void opensAfterTheThresholdWaitsOutTheCoolDownAndClosesOnSuccess() throws Exception {
-        ManualClock clock = new ManualClock();
+        ManualClock clock = new ManualClock(Instant.parse("2025-01-01T00:00:00Z").toEpochMilli());
         CircuitBreaker breaker = new CircuitBreaker(3, Duration.ofSeconds(30), clock);
         breaker.onTransientFailure("presign");
         breaker.onTransientFailure("presign");
@@ -114,31 +112,6 @@ class CircuitBreakerTest {
             assertTrue(Thread.currentThread().isInterrupted(), "returned without waiting, the interrupt still pending");
         } finally {
             Thread.interrupted();
-        }
-    }
-
-    /** A clock that moves only when the test moves it. */
-    private static final class ManualClock extends Clock {
-
-        private volatile Instant now = Instant.parse("2025-01-01T00:00:00Z");
-
-        void advance(Duration by) {
-            now = now.plus(by);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
         }
     }
 }

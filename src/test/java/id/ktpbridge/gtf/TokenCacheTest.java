@@ -7,10 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.time.Clock;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -23,6 +20,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+
+import id.ktpbridge.testkit.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -35,50 +34,13 @@ class TokenCacheTest {
     private static final TokenKey ALICE = new TokenKey("partner-a", "alice", "PARTNER_USER_ID");
     private static final TokenKey BOB = new TokenKey("partner-a", "bob", "PARTNER_USER_ID");
 
-    private final MutableClock clock = new MutableClock(START_SECONDS * 1000);
+    private final ManualClock clock = new ManualClock(START_SECONDS * 1000);
     private final ExecutorService pool = Executors.newCachedThreadPool();
 
     @AfterEach
     void shutdown() throws InterruptedException {
         pool.shutdownNow();
         assertTrue(pool.awaitTermination(5, TimeUnit.SECONDS));
-    }
-
-    /** A clock the test moves by hand. */
-    private static final class MutableClock extends Clock {
-        private volatile long millis;
-
-        MutableClock(long millis) {
-            this.millis = millis;
-        }
-
-        void advanceSeconds(long seconds) {
-            millis += seconds * 1000;
-        }
-
-        void setMillis(long millis) {
-            this.millis = millis;
-        }
-
-        @Override
-        public long millis() {
-            return millis;
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.ofEpochMilli(millis);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
     }
 
     /** Issues numbered tokens valid for TTL_SECONDS from the clock's current time, counting calls per key. */
@@ -105,7 +67,7 @@ class TokenCacheTest {
 
         UserToken first = cache.get(ALICE);
         for (int i = 0; i < 9; i++) {
-            clock.advanceSeconds(10);
+            clock.advance(Duration.ofSeconds(10));
             assertSame(first, cache.get(ALICE));
         }
 
@@ -123,11 +85,11 @@ class TokenCacheTest {
         UserToken first = cache.get(ALICE);
         long refreshAtMillis = (first.expiresAtEpochSeconds() - SKEW_SECONDS) * 1000;
 
-        clock.setMillis(refreshAtMillis - 1);
+        clock.set(refreshAtMillis - 1);
         assertSame(first, cache.get(ALICE), "one millisecond before expiry minus skew the token is still used");
         assertEquals(1, fetcher.calls.get());
 
-        clock.setMillis(refreshAtMillis);
+        clock.set(refreshAtMillis);
         UserToken second = cache.get(ALICE);
         assertNotEquals(first, second);
         assertEquals(2, fetcher.calls.get());
@@ -151,11 +113,11 @@ class TokenCacheTest {
         }
         assertEquals(1, calls.get(), "one fetch, not one per call");
 
-        clock.advanceSeconds(10);
+        clock.advance(Duration.ofSeconds(10));
         cache.get(ALICE);
         assertEquals(1, calls.get());
         // with 5 s left or less, each call asks again: a new token may be out by then
-        clock.advanceSeconds(5);
+        clock.advance(Duration.ofSeconds(5));
         cache.get(ALICE);
         assertEquals(2, calls.get());
     }
@@ -329,7 +291,7 @@ class TokenCacheTest {
         CountingFetcher fetcher = new CountingFetcher();
         TokenCache cache = cache(fetcher, 2);
         UserToken alice = cache.get(ALICE);
-        clock.advanceSeconds(TTL_SECONDS + 1);
+        clock.advance(Duration.ofSeconds(TTL_SECONDS + 1));
         UserToken bob = cache.get(BOB);
         TokenKey carol = new TokenKey("partner-a", "carol", "PARTNER_USER_ID");
         UserToken carolToken = cache.get(carol);

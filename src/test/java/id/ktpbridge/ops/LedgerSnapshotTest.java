@@ -2,11 +2,7 @@ package id.ktpbridge.ops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Map;
 import java.util.UUID;
 
@@ -15,6 +11,7 @@ import id.ktpbridge.ledger.NewInput;
 import id.ktpbridge.ledger.SchemaMigrator;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.result.DeliveryStore;
+import id.ktpbridge.testkit.ManualClock;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.Test;
@@ -28,7 +25,7 @@ class LedgerSnapshotTest {
         SchemaMigrator.migrate(ds);
         try (DefaultCamelContext context = new DefaultCamelContext()) {
             Ledger ledger = new Ledger(ds);
-            ManualClock clock = new ManualClock();
+            ManualClock clock = new ManualClock(System.currentTimeMillis());
             LedgerSnapshot snapshot = new LedgerSnapshot(context, ledger, new DeliveryStore(ds),
                     Duration.ofMillis(10), Duration.ofSeconds(5), clock);
             insert(ledger, SubmissionState.DELIVERED);
@@ -52,31 +49,6 @@ class LedgerSnapshotTest {
             assertEquals(Map.of("DELIVERED", 2, "CONFIRMED", 1), snapshot.values().states());
         } finally {
             ds.dispose();
-        }
-    }
-
-    /** A clock that moves only when the test moves it. */
-    private static final class ManualClock extends Clock {
-
-        private volatile Instant now = Instant.now();
-
-        void advance(Duration by) {
-            now = now.plus(by);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
         }
     }
 

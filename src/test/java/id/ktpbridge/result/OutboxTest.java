@@ -38,6 +38,8 @@ class OutboxTest {
     private Outbox outbox;
     /** What the target does next: null = take it, else throw this. */
     private volatile Exception answer;
+    /** Documents the target answers 500 to, every time (when {@link #answer} is null). */
+    private final java.util.Set<String> poison = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final List<String> attempted = new CopyOnWriteArrayList<>();
     /** Attempts as target:ledgerId, in order. */
     private final List<String> attemptedByTarget = new CopyOnWriteArrayList<>();
@@ -68,6 +70,9 @@ class OutboxTest {
                     }
                     if (answer != null) {
                         throw answer;
+                    }
+                    if (poison.contains(id)) {
+                        throw http(500);
                     }
                 });
             }
@@ -253,6 +258,55 @@ class OutboxTest {
     }
 
     /** Stores a result for a new ledger row and delivers it as the publisher does. */
+    @Test
+    void documentsTheTargetKeepsFailingDoNotHoldUpTheOthers() {
+        // no back-off: every failed delivery is due again at once, ahead of newer ones
+        Outbox noBackOff = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"), Duration.ZERO,
+                Duration.ZERO, 10, Duration.ofMinutes(5));
+        answer = new java.net.ConnectException("Connection refused");
+        List<String> bad = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            bad.add(publish(noBackOff));
+        }
+        String good1 = publish(noBackOff);
+        String good2 = publish(noBackOff);
+        poison.addAll(bad);
+        answer = null;
+
+        // the oldest due rows are the three the target answers 500 to: the pass goes on past them
+        noBackOff.retryDue();
+        assertEquals(DeliveryStore.DELIVERED, store.state(good1, "http"));
+        assertEquals(DeliveryStore.DELIVERED, store.state(good2, "http"));
+        for (String id : bad) {
+            assertEquals(DeliveryStore.PENDING, store.state(id, "http"), "kept for a later try");
+        }
+
+        // and a 500 does not hold new results back from their immediate attempt
+        attempted.clear();
+        poison.add(publish(noBackOff));
+        String next = publish(noBackOff);
+        assertTrue(attempted.contains(next), attempted.toString());
+        assertEquals(DeliveryStore.DELIVERED, store.state(next, "http"));
+    }
+
+    @Test
+    void downIsAnythingButAServerErrorAboutOneDocument() {
+        // no answer, busy, or wrong address or credentials: every document would meet the same
+        for (int code : new int[] {301, 308, 401, 403, 404, 408, 429, 502, 503, 504}) {
+            assertTrue(Outbox.targetDown(http(code)), "HTTP " + code);
+        }
+        // a server error about this one document
+        for (int code : new int[] {500, 501}) {
+            assertFalse(Outbox.targetDown(http(code)), "HTTP " + code);
+        }
+        assertTrue(Outbox.targetDown(new IOException("Read timed out")));
+        assertTrue(Outbox.targetDown(new RuntimeException(new java.sql.SQLTransientConnectionException("gone"))));
+        assertTrue(Outbox.targetDown(software.amazon.awssdk.services.s3.model.S3Exception.builder().statusCode(403)
+                .build()));
+        // the answer is found under Camel's wrapping
+        assertFalse(Outbox.targetDown(new org.apache.camel.CamelExecutionException("wrapped", null, http(500))));
+    }
+
     private String publish() {
         return publish(outbox);
     }

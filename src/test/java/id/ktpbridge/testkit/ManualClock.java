@@ -19,6 +19,10 @@ public final class ManualClock extends Clock {
         millis += by.toMillis();
     }
 
+    public void set(long millis) {
+        this.millis = millis;
+    }
+
     @Override
     public long millis() {
         return millis;
