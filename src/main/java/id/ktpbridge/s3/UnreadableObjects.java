@@ -9,7 +9,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import id.ktpbridge.ThrottledWarning;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.sync.ResponseTransformer;
 import software.amazon.awssdk.http.AbortableInputStream;

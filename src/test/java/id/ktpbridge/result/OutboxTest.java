@@ -210,6 +210,33 @@ class OutboxTest {
     }
 
     @Test
+    void eachTargetAfterTheFirstStartsWithAWholeLease() throws Exception {
+        // a slow first target, then one that hangs: its row must be held for a whole lease from the
+        // start of its own attempt, not from when the result was stored
+        Outbox two = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("file", "http"),
+                Duration.ofMinutes(1), Duration.ofMinutes(1), 10, Duration.ofMinutes(5));
+        fileTakes = 1_000;
+        httpAnswers = new CountDownLatch(1);
+        ExecutorService publisher = Executors.newSingleThreadExecutor();
+        try {
+            long before = System.currentTimeMillis();
+            var published = publisher.submit(() -> publish(two));
+            Awaitility.await().atMost(Duration.ofSeconds(30))
+                    .until(() -> attemptedByTarget.stream().anyMatch(a -> a.startsWith("http:")));
+            String id = attemptedByTarget.get(1).substring("http:".length());
+            // stored before the file attempt's second: a lease from then would end before this
+            assertTrue(store.takeDue(before + Duration.ofMinutes(5).toMillis() + 999, List.of("http"), 1).isEmpty(),
+                    "the http row's lease was renewed when its attempt began");
+            httpAnswers.countDown();
+            assertEquals(id, published.get(30, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(DeliveryStore.DELIVERED, store.state(id, "http"));
+        } finally {
+            httpAnswers.countDown();
+            publisher.shutdownNow();
+        }
+    }
+
+    @Test
     void theBackOffDoublesFromTheInitialDelayUpToTheCap() {
         Outbox o = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"), Duration.ofSeconds(1),
                 Duration.ofSeconds(30), 10, Duration.ofMinutes(5));
@@ -257,7 +284,6 @@ class OutboxTest {
         assertEquals(DeliveryStore.PENDING, store.state(id, "http"));
     }
 
-    /** Stores a result for a new ledger row and delivers it as the publisher does. */
     @Test
     void documentsTheTargetKeepsFailingDoNotHoldUpTheOthers() {
         // no back-off: every failed delivery is due again at once, ahead of newer ones
