@@ -1,7 +1,9 @@
 package id.ktpbridge.ledger;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -27,6 +29,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 class LedgerTest {
+
+    /** The moment the poll backlog ({@link Ledger#pollBacklog}: ktp_polls_due, ktp_polls_overdue) is read at. */
+    private static final long BACKLOG_NOW = 1_700_000_000_000L;
 
     private JdbcConnectionPool ds;
     private Ledger ledger;
@@ -597,5 +602,44 @@ class LedgerTest {
         assertTrue(since.get(0).createdAt() <= since.get(1).createdAt());
         assertEquals(3, ledger.createdSince(0L).size());
         assertTrue(ledger.createdSince(System.currentTimeMillis() + 1_000).isEmpty());
+    }
+
+    @Test
+    void anEmptyLedgerHasNoBacklog() {
+        assertArrayEquals(new long[] {0, 0}, ledger.pollBacklog(BACKLOG_NOW));
+    }
+
+    @Test
+    void confirmedSubmissionsAreCountedDueByTheirNextPollAndOverdueByTheirDeadline() {
+        confirmedWith(BACKLOG_NOW - 60_000, BACKLOG_NOW + 60_000);          // due
+        confirmedWith(BACKLOG_NOW, BACKLOG_NOW + 60_000);                   // due at the very moment
+        confirmedWith(BACKLOG_NOW + 1, BACKLOG_NOW + 60_000);               // not yet
+        confirmedWith(BACKLOG_NOW - 60_000, BACKLOG_NOW - 1);               // due and past its deadline
+        confirmedWith(BACKLOG_NOW + 60_000, BACKLOG_NOW);                   // past its deadline at the very moment, poll not due
+        assertArrayEquals(new long[] {3, 2}, ledger.pollBacklog(BACKLOG_NOW));
+        assertArrayEquals(new long[] {0, 0}, ledger.pollBacklog(BACKLOG_NOW - 120_000), "earlier, nothing was due");
+        assertArrayEquals(new long[] {5, 5}, ledger.pollBacklog(BACKLOG_NOW + 60_000), "later, all of them");
+    }
+
+    @Test
+    void onlyConfirmedSubmissionsCount() {
+        confirmedWith(BACKLOG_NOW - 60_000, BACKLOG_NOW - 1);
+        // one whose outcome is being collected, one not yet submitted, one ended: none wait for a poll
+        String collecting = confirmedWith(BACKLOG_NOW - 60_000, BACKLOG_NOW - 1);
+        assertNotEquals(0, ledger.claim(collecting, "POLL"));
+        ledger.insert(input(UUID.randomUUID().toString(), "backlog.jpg"), SubmissionState.RECEIVED);
+        String ended = confirmedWith(BACKLOG_NOW - 60_000, BACKLOG_NOW - 1);
+        assertNotEquals(0, ledger.claim(ended, "POLL"));
+        assertTrue(ledger.recordResult(ended, "COMPLETED", "{}", null, BACKLOG_NOW, "{}", c -> { }));
+        assertArrayEquals(new long[] {1, 1}, ledger.pollBacklog(BACKLOG_NOW));
+    }
+
+    /** A submission taken through upload and confirm, with its next poll and deadline (poll backlog tests). */
+    private String confirmedWith(long nextPollAt, long deadlineAt) {
+        String id = UUID.randomUUID().toString();
+        ledger.insert(input(id, id + ".jpg"), SubmissionState.RECEIVED);
+        ledger.markUploaded(id, "sub-" + id, "psid-" + id, "sdk-" + id, "https://storage.test/" + id, BACKLOG_NOW + 600_000);
+        ledger.markConfirmed(id, BACKLOG_NOW - 120_000, nextPollAt, deadlineAt);
+        return id;
     }
 }
