@@ -19,8 +19,8 @@ import org.apache.camel.component.file.GenericFileFilter;
  * next scan, read it again, find the input ended and be refused again, every scan. The source's
  * listing filter skips them instead, while the bundle runs and the file is unchanged: a file
  * replaced (another size or time) is taken as a new input, and after a restart each is tried once
- * more, so a fixed folder gets the files moved. (An SFTP file whose move to done was refused is not:
- * Camel confirmed its claim before the move, so it stays taken until ledger retention forgets it.)
+ * more, so a fixed folder gets the files moved (an SFTP file's claim is let go of for that, see
+ * {@link SourceMoveRefusals}).
  */
 public final class SettledInPlace {
 

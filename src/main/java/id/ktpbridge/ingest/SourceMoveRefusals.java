@@ -2,6 +2,10 @@ package id.ktpbridge.ingest;
 
 import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.Exchange;
+import org.apache.camel.ExchangePropertyKey;
+import org.apache.camel.component.file.GenericFile;
+import org.apache.camel.component.file.GenericFileEndpoint;
+import org.apache.camel.component.file.GenericFileHelper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -11,6 +15,10 @@ import org.slf4j.LoggerFactory;
  * Camel's own line names the file, whose name may be a NIK, and says nothing of what follows; this
  * one names the ledger id, and the file is remembered as settled where it is, so later scans do
  * not take it, read it and be refused again.
+ *
+ * <p>A consumer with an idempotent claim (SFTP) confirmed it just before the move; the claim is let
+ * go of here, else the file would stay taken after a restart too, never moved (a move cut off by
+ * the bundle's own stop is one). The next start finds the input ended and moves the file then.
  */
 public final class SourceMoveRefusals extends SourceErrorHandler {
 
@@ -30,6 +38,7 @@ public final class SourceMoveRefusals extends SourceErrorHandler {
         if (ledgerId != null && !exchange.isFailed()) {
             settled.remember(exchange);
             exchange.setProperty(KEPT, true);
+            letGoOfClaim(exchange);
             LOG.error("Ledger {}: its outcome is recorded, but the source could not move or delete its file ({}); the"
                     + " file stays in place and is not taken again while the bundle runs", ledgerId,
                     reason(exception));
@@ -38,6 +47,28 @@ public final class SourceMoveRefusals extends SourceErrorHandler {
         // a failed input's claim could not be let go of: the quarantine has said what happened to it
         LOG.warn("Ledger {}: the source could not finish with a file: {}", ledgerId == null ? "-" : ledgerId,
                 reason(exception));
+    }
+
+    /** Drops the consumer's idempotent claim on the file, as Camel keys it; a no-op without one. */
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    private static void letGoOfClaim(Exchange exchange) {
+        if (!(exchange.getFromEndpoint() instanceof GenericFileEndpoint endpoint) || !endpoint.isIdempotent()
+                || endpoint.getIdempotentRepository() == null) {
+            return;
+        }
+        GenericFile file = exchange.getProperty(ExchangePropertyKey.FILE_EXCHANGE_FILE, GenericFile.class);
+        if (file == null) {
+            return;
+        }
+        String key = file.getAbsoluteFilePath();
+        if (endpoint.getIdempotentKey() != null) {
+            key = endpoint.getIdempotentKey().evaluate(GenericFileHelper.createDummy(endpoint, exchange, () -> file),
+                    String.class);
+        }
+        if (key != null) {
+            // the repository logs a claim it cannot drop now; it runs out after its time to live
+            endpoint.getIdempotentRepository().remove(key);
+        }
     }
 
     /** A file-system refusal's reason, else only the kind of error: Camel's messages name the file. */

@@ -280,7 +280,7 @@ class SftpSourceTest {
     }
 
     @Test
-    void filesTheServerRefusesToMoveAreSaidOnceAndNotDownloadedAgain() throws Exception {
+    void filesTheServerRefusesToMoveAreSaidOnceNotDownloadedAgainAndMovedByTheNextStart() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
              LogCapture log = new LogCapture()) {
             Path inbox = Files.createDirectories(server.path("/inbox"));
@@ -307,6 +307,17 @@ class SftpSourceTest {
                 assertEquals(1, log.count("could not move or delete its file"), log.text());
                 assertEquals(1, log.count("could not be moved to"), log.text());
                 assertFalse(log.text().contains("u546"), "a file name (it may hold a NIK) is in the log");
+            }
+            // the folders fixed: the next start moves both away, without a second submission or result
+            server.allowMovesInto(".done");
+            server.allowMovesInto(".failed");
+            try (BridgeApp again = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(inbox.resolve(".done/u5461.png"))
+                        && Files.exists(inbox.resolve(".failed/u5462-text.png")));
+                assertFalse(Files.exists(inbox.resolve("u5461.png")));
+                assertFalse(Files.exists(inbox.resolve("u5462-text.png")));
+                assertEquals(0, again.sandbox().submissionCount(), "submitted again");
+                assertEquals(2, Results.count(again.results()), "a second result");
             }
         }
     }

@@ -167,6 +167,11 @@ public final class SftpServer implements AutoCloseable {
         refuseMovesInto.add(folderName);
     }
 
+    /** Moves into a folder with this name are allowed again. */
+    public void allowMovesInto(String folderName) {
+        refuseMovesInto.remove(folderName);
+    }
+
     /** How many listings {@link #failListing} refused. */
     public int listingsRefused() {
         return listingsRefused.get();
