@@ -91,6 +91,26 @@ class CallbackTest {
     }
 
     @Test
+    void withPollingOffASubmissionWhoseCallbackNeverCameGetsOneLastLookAtItsDeadline() throws Exception {
+        app.close();
+        app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false", "ktp.callback.auth-token", TOKEN,
+                "gtf.sandbox.callback.enabled", "false", "ktp.poll.deadline", "3s",
+                "ktp.poll.initial-backoff", "200ms"));
+        Results.drop(app.inbox(), "u2006.png", SampleImages.card("u2006", "png"));
+
+        // before, it stayed CONFIRMED for ever: nothing looked at it again
+        await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+        JsonNode result = Results.read(app.results()).get(0);
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        assertEquals("poll", result.path("receivedVia").asText());
+        LedgerRecord row = app.ledger().findById(result.path("ledgerId").asText()).orElseThrow();
+        assertTrue(row.deliveredAt() >= row.deadlineAt(), "looked at before its deadline");
+        assertEquals(0, app.sandbox().callbacksDelivered());
+        assertEquals(1, app.sandbox().requestLog().stream().filter(c -> c.endpoint().equals("status")).count(),
+                "one status call, at the deadline");
+    }
+
+    @Test
     void withPollingOffACallbackTheQueueHadNoRoomForIsStillCollected() throws Exception {
         app.close();
         try (LogCapture log = new LogCapture()) {

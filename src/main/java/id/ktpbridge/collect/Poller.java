@@ -66,9 +66,9 @@ public class Poller {
     }
 
     /**
-     * {@code ktp.poll.enabled}. Off, no status is asked: a tick only takes up again the collections
-     * a callback started and could not finish (details not available yet, a crash, a full queue),
-     * which nothing else would.
+     * {@code ktp.poll.enabled}. Off, a tick takes up again the collections a callback started and
+     * could not finish (details not available yet, a crash, a full queue), which nothing else would,
+     * and asks the status once of a submission still without a callback at its deadline.
      */
     public void statusPolling(boolean on) {
         this.statusPolling = on;
@@ -104,11 +104,13 @@ public class Poller {
 
     /** Camel bean method: polls one submission. */
     public void pollOne(LedgerRecord r) {
-        if (!statusPolling) {
+        if (!statusPolling && r.callbackAt() != null) {
             // a callback named it final; the collection's own retries end it at the deadline
             collector.collect(r, Collector.VIA_CALLBACK);
             return;
         }
+        // with status polling off, one no callback named final by its deadline: one last look, as
+        // a poll at the deadline, so its callback lost on the way does not leave it open for ever
         long now = System.currentTimeMillis();
         String status;
         long askedToWait = -1;

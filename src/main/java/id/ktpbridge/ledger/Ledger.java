@@ -510,12 +510,17 @@ public class Ledger {
     }
 
     /**
-     * @param callbackNoted only rows a callback has named final (with status polling off, these are
-     *                      the only ones looked at again: their collection is what is retried)
+     * @param callbacksOnly only rows a callback has named final, and those past their deadline (with
+     *                      status polling off, a callback's collection is what is retried; a
+     *                      submission no callback named final gets one last look at its deadline)
      */
-    public List<LedgerRecord> dueForPoll(long now, int limit, boolean callbackNoted) {
+    public List<LedgerRecord> dueForPoll(long now, int limit, boolean callbacksOnly) {
+        if (callbacksOnly) {
+            return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE state = ? AND next_poll_at <= ?"
+                    + " AND (callback_at IS NOT NULL OR deadline_at <= ?) ORDER BY next_poll_at FETCH FIRST " + limit
+                    + " ROWS ONLY", SubmissionState.CONFIRMED.name(), now, now);
+        }
         return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE state = ? AND next_poll_at <= ?"
-                + (callbackNoted ? " AND callback_at IS NOT NULL" : "")
                 + " ORDER BY next_poll_at FETCH FIRST " + limit + " ROWS ONLY", SubmissionState.CONFIRMED.name(), now);
     }
 
