@@ -91,14 +91,19 @@ public class CallbackReceiver {
     /** Camel bean method: validates the request and sets the HTTP answer. */
     public void receive(Exchange exchange) {
         var msg = exchange.getMessage();
-        // the HTTP server hands query parameters over as message headers, where they would pass for
-        // a proxy's X-Forwarded-For or for credentials: a callback has no use for a query string
+        // a callback URL registered with a query string is taken, but the HTTP server hands its
+        // parameters over as message headers, where they would pass for a proxy's X-Forwarded-For or
+        // for credentials: a header a parameter names is not read at all (the real one neither)
         String query = msg.getHeader(Exchange.HTTP_RAW_QUERY, msg.getHeader(Exchange.HTTP_QUERY, String.class),
                 String.class);
         if (query != null && !query.isEmpty()) {
-            msg.removeHeaders("*");
-            answer(exchange, 400, error("MALFORMED_CALLBACK", "query parameters are not accepted"));
-            return;
+            try {
+                queryParameterNames(query).forEach(msg::removeHeader);
+            } catch (IllegalArgumentException e) {
+                msg.removeHeaders("*");
+                answer(exchange, 400, error("MALFORMED_CALLBACK", "the query string does not decode"));
+                return;
+            }
         }
         String caller = callerAddress(msg);
         java.util.Map<String, String> headers = new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
@@ -213,6 +218,20 @@ public class CallbackReceiver {
     public void noteOnly(@Header(SUBMISSION_ID) String submissionId) {
         ledger.noteCallback(submissionId);
         queueFull.warn(submissionId);
+    }
+
+    /** The decoded names of a raw query string's parameters. */
+    static java.util.Set<String> queryParameterNames(String rawQuery) {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (String pair : rawQuery.split("&")) {
+            int eq = pair.indexOf('=');
+            String name = java.net.URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq),
+                    java.nio.charset.StandardCharsets.UTF_8);
+            if (!name.isEmpty()) {
+                names.add(name);
+            }
+        }
+        return names;
     }
 
     private String callerAddress(org.apache.camel.Message msg) {

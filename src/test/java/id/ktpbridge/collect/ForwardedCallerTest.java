@@ -1,6 +1,7 @@
 package id.ktpbridge.collect;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.net.URI;
@@ -46,18 +47,40 @@ class ForwardedCallerTest {
     @Test
     void queryParametersCannotStandInForHeaders() throws Exception {
         // the HTTP server hands query parameters over as message headers: they must not pass for a
-        // proxy's X-Forwarded-For or for credentials (which would also end up in access logs)
+        // proxy's X-Forwarded-For or for credentials
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.callback.auth-mode", "none",
                 "ktp.callback.trust-forwarded-for", "true", "ktp.callback.allowed-cidrs", "10.0.0.0/8"))) {
             String body = "{\"submissionId\":\"3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44\",\"status\":\"COMPLETED\"}";
-            assertEquals(400, post(app, "?X-Forwarded-For=10.1.1.1", "192.0.2.7", body));
-            assertEquals(400, post(app, "?X-Forwarded-For=10.1.1.1", null, body));
+            assertEquals(403, post(app, "?X-Forwarded-For=10.1.1.1", "192.0.2.7", body));
+            assertEquals(403, post(app, "?X-Forwarded-For=10.1.1.1", null, body));
+            assertEquals(403, post(app, "?x-forwarded-for=10.1.1.1", "10.1.1.1", body), "its header is not read either");
+            assertEquals(200, post(app, "?partner=acme", "10.1.1.1", body), "an unrelated parameter");
         }
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.callback.auth-mode", "bearer",
                 "ktp.callback.auth-token", "callback-token-1"))) {
             String body = "{\"submissionId\":\"3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44\",\"status\":\"COMPLETED\"}";
-            assertEquals(400, post(app, "?Authorization=Bearer%20callback-token-1", null, body));
+            assertEquals(401, post(app, "?Authorization=Bearer%20callback-token-1", null, body));
         }
+    }
+
+    @Test
+    void aCallbackUrlRegisteredWithAQueryStringIsTaken() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.callback.auth-mode", "bearer",
+                "ktp.callback.auth-token", "callback-token-1"))) {
+            String body = "{\"submissionId\":\"3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44\",\"status\":\"COMPLETED\"}";
+            HttpRequest request = HttpRequest.newBuilder(URI.create(app.callbackUrl() + "?source=onekyc&env"))
+                    .header("Content-Type", "application/json").header("Authorization", "Bearer callback-token-1")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+            assertEquals(200, HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.discarding())
+                    .statusCode());
+        }
+    }
+
+    @Test
+    void queryParameterNamesAreDecoded() {
+        assertEquals(java.util.Set.of("X-Forwarded-For", "a b", "flag"),
+                CallbackReceiver.queryParameterNames("X%2DForwarded-For=1&a+b=2&flag&=3"));
+        assertThrows(IllegalArgumentException.class, () -> CallbackReceiver.queryParameterNames("%zz=1"));
     }
 
     private static int post(BridgeApp app, String forwardedFor, String body) throws Exception {
