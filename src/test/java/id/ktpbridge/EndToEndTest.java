@@ -120,6 +120,27 @@ class EndToEndTest {
         }
     }
 
+    @Test
+    void anImageWhoseSidecarNameIsTakenInTheDoneFolderGoesInBesideIt() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            // u6351.jpg after u6351.png: another image name, the same sidecar name
+            Files.writeString(app.inbox().resolve("u6351.json"), "{\"partnerUserId\": \"u6351-a\"}");
+            Results.drop(app.inbox(), "u6351.png", SampleImages.card("u6351-a", "png"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(app.done().resolve("u6351.json")));
+            Files.writeString(app.inbox().resolve("u6351.json"), "{\"partnerUserId\": \"u6351-b\"}");
+            Results.drop(app.inbox(), "u6351.jpg", SampleImages.card("u6351-b", "jpg"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2);
+            String second = Results.read(app.results()).stream()
+                    .filter(r -> r.path("partnerUserId").asText().equals("u6351-b"))
+                    .findFirst().orElseThrow().path("ledgerId").asText();
+            await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(app.done().resolve(second + "-u6351.json")));
+            assertTrue(Files.readString(app.done().resolve("u6351.json")).contains("u6351-a"), "the earlier sidecar is kept");
+            assertTrue(Files.readString(app.done().resolve(second + "-u6351.json")).contains("u6351-b"));
+            assertTrue(Files.exists(app.done().resolve(second + "-u6351.jpg")), "the image goes in beside it too");
+            assertTrue(Files.exists(app.done().resolve("u6351.png")));
+        }
+    }
+
     private static void assertNoSecretsOrPersonalData(String logText, Map<String, JsonNode> results) {
         assertTrue(logText.contains("Result ready"), "the capture saw the application's log");
         for (String secret : List.of("sandbox-pass-key", "eyJ", "X-Amz-Signature", "X-Amz-Credential", "Bearer ")) {

@@ -10,13 +10,16 @@ import org.apache.camel.Exchange;
 /**
  * Where a submitted file of the drop folder goes in the done folder: under its own name, or, when
  * a file of that name is there already (a scanner that numbers its images anew each day), under
- * {@code <ledger id>-<name>} beside it. Camel's move would delete the earlier file first. Decided
- * once per input, so its sidecar follows under the same name.
+ * {@code <ledger id>-<name>} beside it; so too when its sidecar's name is there. Camel's move
+ * would delete the earlier file first. Decided once per input, so its sidecar follows under the
+ * same name.
  */
 public final class DoneName {
 
     /** Exchange property: whether the input goes in beside a file of the same name. */
     static final String ASIDE = "KtpDoneAside";
+    /** Exchange property: the file name of the input's sidecar, when it has one. */
+    static final String SIDECAR = "KtpDoneSidecar";
 
     private final Path doneDir;
 
@@ -40,7 +43,10 @@ public final class DoneName {
         Boolean known = exchange.getProperty(ASIDE, Boolean.class);
         if (known == null) {
             String image = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
-            known = image != null && Files.exists(doneDir.resolve(image), LinkOption.NOFOLLOW_LINKS);
+            // its sidecar's name too: a u1.jpg after a u1.png has the same u1.json
+            String sidecar = exchange.getProperty(SIDECAR, String.class);
+            known = image != null && (Files.exists(doneDir.resolve(image), LinkOption.NOFOLLOW_LINKS)
+                    || sidecar != null && Files.exists(doneDir.resolve(sidecar), LinkOption.NOFOLLOW_LINKS));
             exchange.setProperty(ASIDE, known);
         }
         return known;

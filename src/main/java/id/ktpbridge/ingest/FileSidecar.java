@@ -55,14 +55,14 @@ public class FileSidecar {
         Path sidecar = image.resolveSibling(PartnerUserResolver.baseName(image.getFileName().toString()) + ".json");
         if (Files.isSymbolicLink(sidecar)) {
             // a link can point anywhere on the host (another partner user's sidecar, say): never followed
-            exchange.getExchangeExtension().addOnCompletion(new FollowImage(sidecar));
+            follow(exchange, sidecar);
             exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "the sidecar is a symbolic link");
             return;
         }
         if (!Files.isRegularFile(sidecar, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        exchange.getExchangeExtension().addOnCompletion(new FollowImage(sidecar));
+        follow(exchange, sidecar);
         // opened without following a link put in its place meanwhile, and read no further than the limit
         try (InputStream in = Files.newInputStream(sidecar, LinkOption.NOFOLLOW_LINKS)) {
             byte[] bytes = in.readNBytes((int) MAX_SIDECAR_BYTES + 1);
@@ -131,6 +131,12 @@ public class FileSidecar {
             return;
         }
         exchange.getMessage().setHeader(header, value.asText());
+    }
+
+    /** The sidecar goes where its image goes, and its name counts where the image's name is chosen (DoneName). */
+    private void follow(Exchange exchange, Path sidecar) {
+        exchange.setProperty(DoneName.SIDECAR, sidecar.getFileName().toString());
+        exchange.getExchangeExtension().addOnCompletion(new FollowImage(sidecar));
     }
 
     /** Moves the sidecar where its image went. */

@@ -51,6 +51,8 @@ public class SftpSidecar extends ServiceSupport {
     /** Exchange properties: whether the image goes in beside a file of its name in the done / failed folder. */
     private static final String DONE_ASIDE = "KtpSftpDoneAside";
     private static final String FAILED_ASIDE = "KtpSftpFailedAside";
+    /** Exchange property: the path of the image's sidecar from the source folder, when it has one. */
+    private static final String SIDECAR = "KtpSftpSidecar";
 
     private final FileSidecar rules;
     private final SftpSettings settings;
@@ -129,15 +131,18 @@ public class SftpSidecar extends ServiceSupport {
     /**
      * {@code relative} (the image's or its sidecar's path from the source folder) as it goes into the
      * folder {@code dirSetting}: under its own name, or as {@code <ledger id>-<name>} when the image's
-     * name is taken there. Decided once per input and folder, so image and sidecar go in alike.
+     * name or its sidecar's is taken there (a {@code u1.jpg} after a {@code u1.png}: the same
+     * sidecar name). Decided once per input and folder, so image and sidecar go in alike.
      */
     private String placed(Exchange exchange, String property, String dirSetting, String relative) {
         Boolean aside = exchange.getProperty(property, Boolean.class);
         if (aside == null) {
             String image = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
-            String target = SftpSettings.normalize(settings.remoteDir(dirSetting) + "/" + image);
+            String dir = settings.remoteDir(dirSetting) + "/";
+            String sidecar = exchange.getProperty(SIDECAR, String.class);
             try {
-                aside = call(c -> stat(c, target)) != null;
+                aside = call(c -> stat(c, SftpSettings.normalize(dir + image)) != null
+                        || sidecar != null && stat(c, SftpSettings.normalize(dir + sidecar)) != null);
             } catch (SftpException | IOException | RuntimeException e) {
                 // unknown: beside, so that a file of that name, if there is one, is not deleted
                 aside = true;
@@ -255,6 +260,7 @@ public class SftpSidecar extends ServiceSupport {
         if (attrs == null || attrs.isDir()) {
             return;
         }
+        exchange.setProperty(SIDECAR, sidecarRelative);
         exchange.getExchangeExtension().addOnCompletion(new FollowImage(sidecarPath, sidecarRelative));
         if (attrs.getSize() > FileSidecar.MAX_SIDECAR_BYTES) {
             exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, FileSidecar.TOO_LARGE);

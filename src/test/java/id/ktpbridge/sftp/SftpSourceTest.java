@@ -357,6 +357,39 @@ class SftpSourceTest {
     }
 
     @Test
+    void anImageWhoseSidecarNameIsTakenInTheDoneOrFailedFolderGoesInBesideIt() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            // u5491.jpg after u5491.png (and u5492.jpg after u5492.png): the same sidecar name
+            Files.writeString(inbox.resolve("u5491.json"), "{\"partnerUserId\": \"u5491-a\"}");
+            Files.write(inbox.resolve("u5491.png"), SampleImages.card("u5491-a", "png"));
+            Files.writeString(inbox.resolve("u5492.json"), "{\"partnerUserId\": \"u5492-a\"}");
+            Files.write(inbox.resolve("u5492.png"), "not a picture, a".getBytes(StandardCharsets.UTF_8));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2
+                        && Files.exists(inbox.resolve(".done/u5491.json")) && Files.exists(inbox.resolve(".failed/u5492.json")));
+                Files.writeString(inbox.resolve("u5491.json"), "{\"partnerUserId\": \"u5491-b\"}");
+                Files.write(inbox.resolve("u5491.jpg"), SampleImages.card("u5491-b", "jpg"));
+                Files.writeString(inbox.resolve("u5492.json"), "{\"partnerUserId\": \"u5492-b\"}");
+                Files.write(inbox.resolve("u5492.jpg"), "not a picture, b".getBytes(StandardCharsets.UTF_8));
+                await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 4);
+                Map<String, String> ledgerIds = Results.read(app.results()).stream().collect(Collectors.toMap(
+                        r -> r.path("partnerUserId").asText(), r -> r.path("ledgerId").asText()));
+                String done = ledgerIds.get("u5491-b");
+                String failed = ledgerIds.get("u5492-b");
+                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(inbox.resolve(".done/" + done + "-u5491.json"))
+                        && Files.exists(inbox.resolve(".failed/" + failed + "-u5492.json")));
+                assertTrue(Files.readString(inbox.resolve(".done/u5491.json")).contains("u5491-a"), "the earlier sidecar is kept");
+                assertTrue(Files.readString(inbox.resolve(".done/" + done + "-u5491.json")).contains("u5491-b"));
+                assertTrue(Files.exists(inbox.resolve(".done/" + done + "-u5491.jpg")), "the image goes in beside it too");
+                assertTrue(Files.readString(inbox.resolve(".failed/u5492.json")).contains("u5492-a"), "the earlier sidecar is kept");
+                assertTrue(Files.readString(inbox.resolve(".failed/" + failed + "-u5492.json")).contains("u5492-b"));
+                assertTrue(Files.exists(inbox.resolve(".failed/" + failed + "-u5492.jpg")));
+            }
+        }
+    }
+
+    @Test
     void aFileReplacedOnTheServerWhileItIsSubmittedIsTakenAgainAsAnInputOfItsOwn() throws Exception {
         byte[] second = SampleImages.card("u5501-second", "png");
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
