@@ -94,8 +94,9 @@ class CallbackTest {
     void withPollingOffASubmissionWhoseCallbackNeverCameGetsOneLastLookAtItsDeadline() throws Exception {
         app.close();
         app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false", "ktp.callback.auth-token", TOKEN,
-                "gtf.sandbox.callback.enabled", "false", "ktp.poll.deadline", "3s",
-                "ktp.poll.initial-backoff", "200ms"));
+                "gtf.sandbox.callback.enabled", "false", "ktp.poll.deadline", "4s",
+                // a poller would ask from 0.2 s after the confirm, every 0.2 s and more
+                "ktp.poll.first-delay", "200ms", "ktp.poll.initial-backoff", "200ms"));
         Results.drop(app.inbox(), "u2006.png", SampleImages.card("u2006", "png"));
 
         // before, it stayed CONFIRMED for ever: nothing looked at it again

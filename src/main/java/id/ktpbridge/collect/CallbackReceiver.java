@@ -220,18 +220,14 @@ public class CallbackReceiver {
         queueFull.warn(submissionId);
     }
 
-    /** The decoded names of a raw query string's parameters. */
+    /**
+     * The names of a raw query string's parameters as the HTTP server reads them (Netty's decoder,
+     * which Vert.x uses): it also splits at {@code ;} and takes {@code =a=1} as a parameter
+     * {@code a}, so a name read any other way could slip past.
+     */
     static java.util.Set<String> queryParameterNames(String rawQuery) {
-        java.util.Set<String> names = new java.util.HashSet<>();
-        for (String pair : rawQuery.split("&")) {
-            int eq = pair.indexOf('=');
-            String name = java.net.URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq),
-                    java.nio.charset.StandardCharsets.UTF_8);
-            if (!name.isEmpty()) {
-                names.add(name);
-            }
-        }
-        return names;
+        return new io.netty.handler.codec.http.QueryStringDecoder(rawQuery, java.nio.charset.StandardCharsets.UTF_8,
+                false).parameters().keySet();
     }
 
     private String callerAddress(org.apache.camel.Message msg) {

@@ -1,5 +1,6 @@
 package id.ktpbridge.ingest;
 
+import id.ktpbridge.ledger.LedgerIdempotentRepository;
 import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.Exchange;
 import org.apache.camel.ExchangePropertyKey;
@@ -65,8 +66,12 @@ public final class SourceMoveRefusals extends SourceErrorHandler {
             key = endpoint.getIdempotentKey().evaluate(GenericFileHelper.createDummy(endpoint, exchange, () -> file),
                     String.class);
         }
-        if (key != null) {
-            // the repository logs a claim it cannot drop now; it runs out after its time to live
+        if (key == null) {
+            return;
+        }
+        if (endpoint.getIdempotentRepository() instanceof LedgerIdempotentRepository ledgerClaims) {
+            ledgerClaims.forgetSettled(key);
+        } else {
             endpoint.getIdempotentRepository().remove(key);
         }
     }

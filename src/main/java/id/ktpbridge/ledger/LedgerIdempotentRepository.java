@@ -170,6 +170,38 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
         }
     }
 
+    /**
+     * Drops this process's claim on an input whose outcome is recorded but whose file stayed where
+     * it was (its move refused, or cut off by a stop), confirmed or not: a confirmed claim never runs
+     * out, so the file would stay taken after a restart too. Tried three times within a second; a
+     * claim the database still cannot drop stays until ledger retention forgets it.
+     *
+     * @return whether the claim is gone
+     */
+    public boolean forgetSettled(String input) {
+        String key = storedKey(input);
+        held.remove(key);
+        try {
+            LedgerRetries.run(() -> {
+                try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                        "DELETE FROM ktp_processed_input WHERE repository = ? AND input_key = ? AND owner = ?")) {
+                    ps.setString(1, repository);
+                    ps.setString(2, key);
+                    ps.setString(3, owner);
+                    ps.executeUpdate();
+                } catch (SQLException e) {
+                    throw new LedgerException(e);
+                }
+            }, 2, 300, (e, wait) -> { });
+            return true;
+        } catch (LedgerException e) {
+            // not the key: it holds the input's path, whose file name may be a NIK
+            LOG.warn("The claim ({}) on an input whose file stayed in place could not be dropped ({}); the file stays"
+                    + " taken until ledger retention forgets it", repository, e.getMessage());
+            return false;
+        }
+    }
+
     @Override
     public boolean confirm(String input) {
         String key = storedKey(input);

@@ -54,12 +54,15 @@ class ForwardedCallerTest {
             assertEquals(403, post(app, "?X-Forwarded-For=10.1.1.1", "192.0.2.7", body));
             assertEquals(403, post(app, "?X-Forwarded-For=10.1.1.1", null, body));
             assertEquals(403, post(app, "?x-forwarded-for=10.1.1.1", "10.1.1.1", body), "its header is not read either");
+            assertEquals(403, post(app, "?a=1;X-Forwarded-For=10.1.1.1", "192.0.2.7", body), "after a ';'");
+            assertEquals(403, post(app, "?=X-Forwarded-For=10.1.1.1", "192.0.2.7", body), "after a leading '='");
             assertEquals(200, post(app, "?partner=acme", "10.1.1.1", body), "an unrelated parameter");
         }
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.callback.auth-mode", "bearer",
                 "ktp.callback.auth-token", "callback-token-1"))) {
             String body = "{\"submissionId\":\"3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44\",\"status\":\"COMPLETED\"}";
             assertEquals(401, post(app, "?Authorization=Bearer%20callback-token-1", null, body));
+            assertEquals(401, post(app, "?a=1;Authorization=Bearer%20callback-token-1", null, body));
         }
     }
 
@@ -79,7 +82,10 @@ class ForwardedCallerTest {
     @Test
     void queryParameterNamesAreDecoded() {
         assertEquals(java.util.Set.of("X-Forwarded-For", "a b", "flag"),
-                CallbackReceiver.queryParameterNames("X%2DForwarded-For=1&a+b=2&flag&=3"));
+                CallbackReceiver.queryParameterNames("X%2DForwarded-For=1&a+b=2&flag"));
+        // as the HTTP server reads them: ';' separates too, and '=a=1' is a parameter 'a'
+        assertEquals(java.util.Set.of("a", "Authorization", "X-Forwarded-For"),
+                CallbackReceiver.queryParameterNames("a=1;Authorization=x&=X-Forwarded-For=10.1.1.1"));
         assertThrows(IllegalArgumentException.class, () -> CallbackReceiver.queryParameterNames("%zz=1"));
     }
 

@@ -115,6 +115,24 @@ class LeasesTest {
     }
 
     @Test
+    void aConfirmedClaimWhoseFileStayedIsForgottenByItsHolderOnly() throws Exception {
+        JdbcConnectionPool ds = migratedPool();
+        LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "sftp", 60_000, "node1");
+        LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "sftp", 60_000, "node2");
+        assertTrue(node1.add("/in/u1.png:10:1"));
+        assertTrue(node1.confirm("/in/u1.png:10:1"));
+        assertTrue(node2.add("/in/u2.png:10:1"));
+        assertTrue(node2.confirm("/in/u2.png:10:1"));
+        assertFalse(node1.add("/in/u1.png:10:1"), "a confirmed claim stays");
+
+        assertTrue(node1.forgetSettled("/in/u1.png:10:1"));
+        assertTrue(node1.forgetSettled("/in/u2.png:10:1"), "nothing of node1's to drop there");
+        assertFalse(node2.contains("/in/u1.png:10:1"));
+        assertTrue(node2.contains("/in/u2.png:10:1"), "another instance's claim is not touched");
+        assertTrue(node2.add("/in/u1.png:10:1"), "the file can be taken again");
+    }
+
+    @Test
     void onlyTheClaimsAProcessStillHoldsAreRenewed() throws Exception {
         AtomicBoolean deletesFail = new AtomicBoolean();
         JdbcConnectionPool pool = migratedPool();
