@@ -31,13 +31,13 @@ import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.gtf.GtfHttp;
 import id.ktpbridge.gtf.GtfSettings;
 import id.ktpbridge.gtf.RateLimiter;
-import id.ktpbridge.ingest.DoneName;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileQuarantine;
 import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.FutureDatedFiles;
 import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.PartnerUserResolver;
+import id.ktpbridge.ingest.PlacedName;
 import id.ktpbridge.ingest.SettledInPlace;
 import id.ktpbridge.ingest.SourceMoveRefusals;
 import id.ktpbridge.ingest.SourceRelease;
@@ -243,7 +243,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("failureRecorder", new FailureRecorder(ledger, publisher));
         registry.bind("failureReport", new FailureReport(json));
         registry.bind("fileSidecar", new FileSidecar(json, s.path("ktp.source.done-dir"), s.path("ktp.source.failed-dir")));
-        registry.bind("fileDoneName", new DoneName(s.path("ktp.source.done-dir")));
+        registry.bind("fileDoneName", PlacedName.done(s.path("ktp.source.done-dir")));
         registry.bind("sourceRelease", new SourceRelease(ledger, s.integer("ktp.db.retry-attempts", 6),
                 s.integer("ktp.db.retry-delay", 500)));
         registry.bind("sourceStamp", new SourceStamp());

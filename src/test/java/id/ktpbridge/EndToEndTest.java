@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -121,23 +122,34 @@ class EndToEndTest {
     }
 
     @Test
-    void anImageWhoseSidecarNameIsTakenInTheDoneFolderGoesInBesideIt() throws Exception {
+    void anImageWhoseSidecarNameIsTakenInTheDoneOrFailedFolderGoesInBesideIt() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
-            // u6351.jpg after u6351.png: another image name, the same sidecar name
+            // u6351.jpg after u6351.png (and u6352.jpg after u6352.png): another image name, the same sidecar name
             Files.writeString(app.inbox().resolve("u6351.json"), "{\"partnerUserId\": \"u6351-a\"}");
             Results.drop(app.inbox(), "u6351.png", SampleImages.card("u6351-a", "png"));
-            await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(app.done().resolve("u6351.json")));
+            Files.writeString(app.inbox().resolve("u6352.json"), "{\"partnerUserId\": \"u6352-a\"}");
+            Results.drop(app.inbox(), "u6352.png", "not a picture, a".getBytes(StandardCharsets.UTF_8));
+            await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(app.done().resolve("u6351.json"))
+                    && Files.exists(app.failed().resolve("u6352.json")));
             Files.writeString(app.inbox().resolve("u6351.json"), "{\"partnerUserId\": \"u6351-b\"}");
             Results.drop(app.inbox(), "u6351.jpg", SampleImages.card("u6351-b", "jpg"));
-            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2);
-            String second = Results.read(app.results()).stream()
-                    .filter(r -> r.path("partnerUserId").asText().equals("u6351-b"))
-                    .findFirst().orElseThrow().path("ledgerId").asText();
-            await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(app.done().resolve(second + "-u6351.json")));
+            Files.writeString(app.inbox().resolve("u6352.json"), "{\"partnerUserId\": \"u6352-b\"}");
+            Results.drop(app.inbox(), "u6352.jpg", "not a picture, b".getBytes(StandardCharsets.UTF_8));
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 4);
+            Map<String, String> ledgerIds = Results.read(app.results()).stream().collect(java.util.stream.Collectors
+                    .toMap(r -> r.path("partnerUserId").asText(), r -> r.path("ledgerId").asText()));
+            String done = ledgerIds.get("u6351-b");
+            String failed = ledgerIds.get("u6352-b");
+            await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(app.done().resolve(done + "-u6351.json"))
+                    && Files.exists(app.failed().resolve(failed + "-u6352.json")));
             assertTrue(Files.readString(app.done().resolve("u6351.json")).contains("u6351-a"), "the earlier sidecar is kept");
-            assertTrue(Files.readString(app.done().resolve(second + "-u6351.json")).contains("u6351-b"));
-            assertTrue(Files.exists(app.done().resolve(second + "-u6351.jpg")), "the image goes in beside it too");
+            assertTrue(Files.readString(app.done().resolve(done + "-u6351.json")).contains("u6351-b"));
+            assertTrue(Files.exists(app.done().resolve(done + "-u6351.jpg")), "the image goes in beside it too");
             assertTrue(Files.exists(app.done().resolve("u6351.png")));
+            assertTrue(Files.readString(app.failed().resolve("u6352.json")).contains("u6352-a"), "the earlier sidecar is kept");
+            assertTrue(Files.readString(app.failed().resolve(failed + "-u6352.json")).contains("u6352-b"));
+            assertTrue(Files.exists(app.failed().resolve(failed + "-u6352.jpg")), "the image goes in beside it too");
+            assertTrue(Files.exists(app.failed().resolve(failed + "-u6352.jpg.error.json")));
         }
     }
 

@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * The file source's failed inputs: moved to the failed folder with a {@code <name>.error.json}
  * saying why, unless {@link Settlement} says the input stays in the folder for the next attempt.
  * A name already in the failed folder (a scanner reusing names, a file dropped again) is kept:
- * the newcomer goes in under {@code <ledger id>-<name>}.
+ * the newcomer goes in under {@code <ledger id>-<name>} (see {@link PlacedName}).
  */
 public class FileQuarantine {
 
@@ -23,11 +23,13 @@ public class FileQuarantine {
 
     private final FailureReport reports;
     private final Path failedDir;
+    private final PlacedName placed;
     private final SettledInPlace settled;
 
     public FileQuarantine(FailureReport reports, Path failedDir, SettledInPlace settled) {
         this.reports = reports;
         this.failedDir = failedDir;
+        this.placed = PlacedName.failed(failedDir);
         this.settled = settled;
     }
 
@@ -55,10 +57,8 @@ public class FileQuarantine {
         Path source = Path.of(path);
         try {
             Files.createDirectories(failedDir);
-            Path target = failedDir.resolve(name);
-            if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                target = failedDir.resolve(Settlement.asideName(ledgerId, name));
-            }
+            // beside a file of its name or its sidecar's there, as its sidecar (FileSidecar)
+            Path target = placed.path(exchange, name);
             Path report = target.resolveSibling(target.getFileName() + ".error.json");
             Path partial = target.resolveSibling("." + target.getFileName() + ".error.json.tmp");
             Files.writeString(partial, reports.report(exchange), StandardCharsets.UTF_8);

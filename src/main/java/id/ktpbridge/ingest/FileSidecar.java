@@ -10,7 +10,6 @@ import java.nio.file.StandardCopyOption;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.Exchange;
 import org.apache.camel.support.SynchronizationAdapter;
 import org.slf4j.Logger;
@@ -36,13 +35,15 @@ public class FileSidecar {
     private final ObjectMapper json;
     private final Path doneDir;
     private final Path failedDir;
-    private final DoneName doneName;
+    private final PlacedName doneName;
+    private final PlacedName failedName;
 
     public FileSidecar(ObjectMapper json, Path doneDir, Path failedDir) {
         this.json = json;
         this.doneDir = doneDir;
         this.failedDir = failedDir;
-        this.doneName = doneDir == null ? null : new DoneName(doneDir);
+        this.doneName = doneDir == null ? null : PlacedName.done(doneDir);
+        this.failedName = failedDir == null ? null : PlacedName.failed(failedDir);
     }
 
     /** Camel bean method: reads the sidecar of the file in the exchange, if there is one. */
@@ -133,9 +134,9 @@ public class FileSidecar {
         exchange.getMessage().setHeader(header, value.asText());
     }
 
-    /** The sidecar goes where its image goes, and its name counts where the image's name is chosen (DoneName). */
+    /** The sidecar goes where its image goes, and its name counts where the image's name is chosen (PlacedName). */
     private void follow(Exchange exchange, Path sidecar) {
-        exchange.setProperty(DoneName.SIDECAR, sidecar.getFileName().toString());
+        exchange.setProperty(PlacedName.SIDECAR, sidecar.getFileName().toString());
         exchange.getExchangeExtension().addOnCompletion(new FollowImage(sidecar));
     }
 
@@ -149,8 +150,8 @@ public class FileSidecar {
 
         @Override
         public void onComplete(Exchange exchange) {
-            // beside a file of the same name if its image goes in beside one (DoneName)
-            moveTo(doneDir.resolve(doneName.name(exchange, sidecar.getFileName().toString())));
+            // beside a file of the same name if its image goes in beside one (PlacedName)
+            moveTo(doneName.path(exchange, sidecar.getFileName().toString()));
         }
 
         @Override
@@ -159,13 +160,8 @@ public class FileSidecar {
             if (Settlement.staysInSource(exchange) || SourceStamp.replaced(exchange)) {
                 return;
             }
-            Path target = failedDir.resolve(sidecar.getFileName());
-            String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
-            if (Files.exists(target) && ledgerId != null) {
-                // the image went in under <ledger id>-<name> too (FileQuarantine)
-                target = failedDir.resolve(Settlement.asideName(ledgerId, sidecar.getFileName().toString()));
-            }
-            moveTo(target);
+            // under the name its image takes there (FileQuarantine)
+            moveTo(failedName.path(exchange, sidecar.getFileName().toString()));
         }
 
         private void moveTo(Path target) {

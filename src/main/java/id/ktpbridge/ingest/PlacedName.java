@@ -1,0 +1,64 @@
+package id.ktpbridge.ingest;
+
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+
+import id.ktpbridge.submit.WorkItem;
+import org.apache.camel.Exchange;
+
+/**
+ * The name a file of the drop folder (an image or its sidecar) takes in the done or failed folder:
+ * its own, or {@code <ledger id>-<name>} beside a file of that name already there (a scanner that
+ * numbers its images anew each day), or beside its sidecar's name ({@code u1.jpg} after
+ * {@code u1.png}: the same {@code u1.json}). A move would replace the earlier file. Decided once
+ * per input and folder, so image and sidecar go in under the same name.
+ */
+public final class PlacedName {
+
+    /** Exchange property: the file name of the input's sidecar, when it has one. */
+    static final String SIDECAR = "KtpPlacedSidecar";
+
+    private final Path dir;
+    /** Exchange property: whether the input goes in beside a file of the same name in {@link #dir}. */
+    private final String asideProperty;
+
+    private PlacedName(Path dir, String asideProperty) {
+        this.dir = dir;
+        this.asideProperty = asideProperty;
+    }
+
+    public static PlacedName done(Path doneDir) {
+        return new PlacedName(doneDir, "KtpDoneAside");
+    }
+
+    public static PlacedName failed(Path failedDir) {
+        return new PlacedName(failedDir, "KtpFailedAside");
+    }
+
+    /** Camel bean method, the file consumer's {@code move} expression: the done path of the input's file. */
+    public String target(Exchange exchange) {
+        return path(exchange, exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class)).toString();
+    }
+
+    /** Where {@code fileName} (the image's or its sidecar's) goes in the folder. */
+    Path path(Exchange exchange, String fileName) {
+        return dir.resolve(aside(exchange)
+                ? Settlement.asideName(exchange.getProperty(WorkItem.LEDGER_ID, String.class), fileName) : fileName);
+    }
+
+    private boolean aside(Exchange exchange) {
+        Boolean known = exchange.getProperty(asideProperty, Boolean.class);
+        if (known == null) {
+            String image = exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY, String.class);
+            String sidecar = exchange.getProperty(SIDECAR, String.class);
+            known = image != null && taken(image) || sidecar != null && taken(sidecar);
+            exchange.setProperty(asideProperty, known);
+        }
+        return known;
+    }
+
+    private boolean taken(String name) {
+        return Files.exists(dir.resolve(name), LinkOption.NOFOLLOW_LINKS);
+    }
+}
