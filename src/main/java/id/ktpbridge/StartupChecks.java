@@ -61,9 +61,9 @@ final class StartupChecks {
         if (s.integer("ktp.results.retry.batch-size", 100) < 1) {
             throw refused("ktp.results.retry.batch-size", "must be at least 1");
         }
-        freePort("ktp.callback.port", s.string("camel.server.host", "0.0.0.0"));
+        freePort("ktp.callback.port", "camel.server.port", s.string("camel.server.host", "0.0.0.0"));
         if (s.flag("camel.management.enabled", false)) {
-            freePort("ktp.management.port", s.string("camel.management.host", "0.0.0.0"));
+            freePort("ktp.management.port", "camel.management.port", s.string("camel.management.host", "0.0.0.0"));
         }
     }
 
@@ -104,8 +104,15 @@ final class StartupChecks {
         }
     }
 
-    private void freePort(String key, String host) {
-        int port = s.integer(key, 0);
+    /**
+     * The port the server binds ({@code boundKey}, which the bundled properties set to {@code key}),
+     * named by {@code key} unless {@code boundKey} was set to another port itself.
+     */
+    private void freePort(String key, String boundKey, String host) {
+        int port = s.integer(boundKey, s.integer(key, 0));
+        if (port != s.integer(key, 0)) {
+            key = boundKey;
+        }
         if (port < 0 || port > 65535) {
             throw refused(key, port + " is not a port (1-65535, or 0 for any free one)");
         }

@@ -3,12 +3,15 @@ package id.ktpbridge;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import org.apache.camel.CamelContext;
 import org.slf4j.Logger;
@@ -18,9 +21,11 @@ import org.slf4j.LoggerFactory;
  * Warns about a setting ({@code ktp.*}, {@code gtf.*}, or its {@code KTP_*} / {@code GTF_*}
  * environment variable) that the bundle does not read but that is one or two letters away from
  * one it does: {@code ktp.sorce.dir} would otherwise be ignored without a word, and the drop
- * folder the operator meant never read. Known are the keys of the bundled properties file, those
- * the bundled routes name, and those read at start-up. A key far from every known one is left
- * alone: settings read only with a feature on (an S3 source's region, say) are not all known.
+ * folder the operator meant never read. The settings looked at are those of the properties files,
+ * the overrides and the JVM's {@code -D} options. Known are the keys of the bundled properties
+ * file, those the routes name (bundled and in the local {@code routes/} folder), and those read at
+ * start-up. A key far from every known one is left alone: settings read only with a feature on
+ * (the embedded sandbox's, say) are not all known.
  */
 public final class UnknownSettings {
 
@@ -34,8 +39,11 @@ public final class UnknownSettings {
     }
 
     static void warn(CamelContext context, Map<String, String> environment) {
-        Set<String> known = known();
-        for (String key : new TreeSet<>(context.getPropertiesComponent().loadProperties().stringPropertyNames())) {
+        Set<String> known = known(Path.of("routes"));
+        // Camel's properties do not list the JVM's -D options, which it reads too
+        Set<String> given = new TreeSet<>(context.getPropertiesComponent().loadProperties().stringPropertyNames());
+        given.addAll(System.getProperties().stringPropertyNames());
+        for (String key : given) {
             if ((key.startsWith("ktp.") || key.startsWith("gtf.")) && !known.contains(key)) {
                 nearest(key, known).ifPresent(near -> LOG.warn("Setting '{}' is not one the bundle reads: ignored."
                         + " Did you mean '{}'?", key, near));
@@ -51,7 +59,8 @@ public final class UnknownSettings {
         }
     }
 
-    static Set<String> known() {
+    /** @param localRoutes the local folder whose YAML routes the bundle loads too (see {@link BridgeMain}) */
+    static Set<String> known(Path localRoutes) {
         Set<String> known = new TreeSet<>(Settings.keysRead());
         Properties bundled = new Properties();
         try (InputStream in = UnknownSettings.class.getResourceAsStream("/application.properties")) {
@@ -67,15 +76,28 @@ public final class UnknownSettings {
                 if (in == null) {
                     continue;
                 }
-                Matcher m = ROUTE_KEY.matcher(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-                while (m.find()) {
-                    known.add(m.group(1));
-                }
+                addRouteKeys(new String(in.readAllBytes(), StandardCharsets.UTF_8), known);
             } catch (IOException e) {
                 LOG.debug("Route {} not read: {}", route, e.getMessage());
             }
         }
+        if (Files.isDirectory(localRoutes)) {
+            try (Stream<Path> files = Files.list(localRoutes)) {
+                for (Path route : files.filter(p -> p.getFileName().toString().endsWith(".yaml")).toList()) {
+                    addRouteKeys(Files.readString(route, StandardCharsets.UTF_8), known);
+                }
+            } catch (IOException | java.io.UncheckedIOException e) {
+                LOG.debug("Local routes not read: {}", e.getMessage());
+            }
+        }
         return known;
+    }
+
+    private static void addRouteKeys(String route, Set<String> known) {
+        Matcher m = ROUTE_KEY.matcher(route);
+        while (m.find()) {
+            known.add(m.group(1));
+        }
     }
 
     /** The known name at most two edits away (three for long names), if there is one. */

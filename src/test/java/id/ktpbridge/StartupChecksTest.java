@@ -39,6 +39,15 @@ class StartupChecksTest {
     }
 
     @Test
+    void thePortTheServerIsGivenDirectlyIsTheOneChecked() throws Exception {
+        try (ServerSocket taken = new ServerSocket()) {
+            taken.bind(new InetSocketAddress("0.0.0.0", 0));
+            assertRefused(Map.of("camel.server.port", String.valueOf(taken.getLocalPort())),
+                    "Setting 'camel.server.port' (CAMEL_SERVER_PORT): port " + taken.getLocalPort());
+        }
+    }
+
+    @Test
     void valuesOfTheWrongKindAreRefusedByName() {
         assertRefused(Map.of("ktp.exit-when-done", "yes"),
                 "Setting 'ktp.exit-when-done' (KTP_EXIT_WHEN_DONE) must be true or false, not 'yes'");

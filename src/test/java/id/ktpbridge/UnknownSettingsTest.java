@@ -30,8 +30,29 @@ class UnknownSettingsTest {
     }
 
     @Test
+    void aMisspeltJvmOptionIsNamedToo() {
+        System.setProperty("ktp.sorce.include", ".*");
+        try (LogCapture logs = new LogCapture();
+             BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            assertTrue(logs.text().contains("Setting 'ktp.sorce.include' is not one the bundle reads"), logs.text());
+        } finally {
+            System.clearProperty("ktp.sorce.include");
+        }
+    }
+
+    @Test
+    void theSettingsALocalRouteNamesAreKnown() throws Exception {
+        Path routes = java.nio.file.Files.createDirectories(dataDir.resolve("routes"));
+        java.nio.file.Files.writeString(routes.resolve("ingest-sftp-second.yaml"),
+                "- route:\n    from:\n      uri: \"sftp:{{ktp.source.sftp2.host}}/{{path:ktp.source.sftp2.dir}}\"\n");
+        java.util.Set<String> known = UnknownSettings.known(routes);
+        assertTrue(known.contains("ktp.source.sftp2.host") && known.contains("ktp.source.sftp2.dir"), known.toString());
+        assertFalse(UnknownSettings.known(dataDir.resolve("none")).contains("ktp.source.sftp2.host"));
+    }
+
+    @Test
     void environmentVariablesAreComparedByTheirNames() {
-        java.util.Set<String> known = UnknownSettings.known();
+        java.util.Set<String> known = UnknownSettings.known(dataDir.resolve("no-routes"));
         assertTrue(known.contains("ktp.source.dir") && known.contains("ktp.results.dir"), known.toString());
         assertEquals(Optional.of("KTP_SOURCE_DIR"), UnknownSettings.nearest("KTP_SORCE_DIR",
                 java.util.Set.of("KTP_SOURCE_DIR", "KTP_DATA_DIR")));
