@@ -130,9 +130,49 @@ final class SftpConnector {
                 + safe(e) + "): check the " + SftpSettings.PREFIX + "* settings", e);
     }
 
-    /** JSch's own message (JSch never puts a password in one). */
+    /**
+     * What went wrong, for a log line: a file operation's SFTP status only, as JSch (and some
+     * servers) put the path in its message, and a path's file name is often a NIK; else JSch's own
+     * message (a connection's, which names no file and never a password).
+     */
     static String safe(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof com.jcraft.jsch.SftpException sftp) {
+                return "SFTP status " + sftp.id + " (" + statusName(sftp.id) + ")";
+            }
+        }
         String m = e.getMessage();
         return m == null ? e.getClass().getSimpleName() : m;
+    }
+
+    private static String statusName(int id) {
+        return switch (id) {
+            case 1 -> "end of file";
+            case 2 -> "no such file";
+            case 3 -> "permission denied";
+            case 4 -> "failure";
+            case 5 -> "bad message";
+            case 6 -> "no connection";
+            case 7 -> "connection lost";
+            case 8 -> "operation unsupported";
+            default -> "other";
+        };
+    }
+
+    /**
+     * A path as JSch takes it literally. JSch reads {@code *} and {@code ?} in a path as wildcards
+     * (a name with one may match other files, or none) and drops a {@code \}, which escapes them.
+     * For every call that takes a path, except mkdir, which takes it as it is.
+     */
+    static String literal(String path) {
+        StringBuilder out = new StringBuilder(path.length() + 4);
+        for (int i = 0; i < path.length(); i++) {
+            char c = path.charAt(i);
+            if (c == '*' || c == '?' || c == '\\') {
+                out.append('\\');
+            }
+            out.append(c);
+        }
+        return out.toString();
     }
 }

@@ -106,8 +106,8 @@ public class SftpSidecar extends ServiceSupport {
                 if (slash > 0) {
                     SftpStartupCheck.mkdirs(c, target.substring(0, slash), SftpSettings.FAILED_DIR, settings);
                 }
-                c.put(new ByteArrayInputStream(report), target + ".error.json");
-                c.rename(path, target);
+                c.put(new ByteArrayInputStream(report), SftpConnector.literal(target + ".error.json"));
+                c.rename(SftpConnector.literal(path), SftpConnector.literal(target));
                 return null;
             });
             SourceRelease.letGo(exchange);
@@ -135,9 +135,13 @@ public class SftpSidecar extends ServiceSupport {
      * sidecar name). Decided once per input and folder, so image and sidecar go in alike.
      */
     private String placed(Exchange exchange, String property, String dirSetting, String relative) {
-        Boolean aside = exchange.getProperty(property, Boolean.class);
+        String image = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
+        // Camel deletes the done name before its move and hands it to JSch as it is, which reads '*'
+        // and '?' as wildcards: such a name would match (and delete) other files there, and the move
+        // fail. An image named so goes in as <ledger id>-<name with '_' for them>, its sidecar alike
+        boolean wild = image != null && wild(image.substring(image.lastIndexOf('/') + 1));
+        Boolean aside = wild ? Boolean.TRUE : exchange.getProperty(property, Boolean.class);
         if (aside == null) {
-            String image = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
             String dir = settings.remoteDir(dirSetting) + "/";
             String sidecar = exchange.getProperty(SIDECAR, String.class);
             try {
@@ -153,8 +157,14 @@ public class SftpSidecar extends ServiceSupport {
             return relative;
         }
         int slash = relative.lastIndexOf('/');
+        String name = relative.substring(slash + 1);
         return relative.substring(0, slash + 1) + Settlement.asideName(
-                exchange.getProperty(WorkItem.LEDGER_ID, String.class), relative.substring(slash + 1));
+                exchange.getProperty(WorkItem.LEDGER_ID, String.class), wild ? name.replaceAll("[*?\\\\]", "_") : name);
+    }
+
+    /** Whether JSch would read the name as a pattern, or drop a character of it. */
+    private static boolean wild(String name) {
+        return name.indexOf('*') >= 0 || name.indexOf('?') >= 0 || name.indexOf('\\') >= 0;
     }
 
     /**
@@ -211,7 +221,7 @@ public class SftpSidecar extends ServiceSupport {
             throw new IllegalStateException("the SFTP source is off");
         }
         call(c -> {
-            c.setMtime(path, (int) (millis / 1000));
+            c.setMtime(SftpConnector.literal(path), (int) (millis / 1000));
             return null;
         });
     }
@@ -315,7 +325,7 @@ public class SftpSidecar extends ServiceSupport {
 
     private static SftpATTRS stat(ChannelSftp c, String path) throws SftpException {
         try {
-            return c.stat(path);
+            return c.stat(SftpConnector.literal(path));
         } catch (SftpException e) {
             if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
                 return null;
@@ -326,7 +336,7 @@ public class SftpSidecar extends ServiceSupport {
 
     /** The sidecar as text, or null when it is larger than allowed (it may have grown since the stat). */
     private static String readText(ChannelSftp c, String path) throws SftpException, IOException {
-        try (InputStream in = c.get(path)) {
+        try (InputStream in = c.get(SftpConnector.literal(path))) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             byte[] buffer = new byte[8192];
             int n;
@@ -397,7 +407,7 @@ public class SftpSidecar extends ServiceSupport {
             if (settings.deleteAfterSuccess()) {
                 try {
                     call(c -> {
-                        c.rm(path);
+                        c.rm(SftpConnector.literal(path));
                         return null;
                     });
                 } catch (Exception e) {
@@ -427,13 +437,13 @@ public class SftpSidecar extends ServiceSupport {
                         SftpStartupCheck.mkdirs(c, target.substring(0, slash), key, settings);
                     }
                     try {
-                        c.rm(target);
+                        c.rm(SftpConnector.literal(target));
                     } catch (SftpException e) {
                         if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE) {
                             throw e;
                         }
                     }
-                    c.rename(path, target);
+                    c.rename(SftpConnector.literal(path), SftpConnector.literal(target));
                     return null;
                 });
             } catch (Exception e) {

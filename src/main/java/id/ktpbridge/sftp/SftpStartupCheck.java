@@ -54,7 +54,7 @@ public final class SftpStartupCheck {
             current.append(part);
             String dir = current.toString();
             try {
-                if (channel.stat(dir).isDir()) {
+                if (channel.stat(SftpConnector.literal(dir)).isDir()) {
                     continue;
                 }
                 throw new SftpCheckException("SFTP source: '" + dir + "' is a file, not a folder: check "
@@ -99,7 +99,7 @@ public final class SftpStartupCheck {
 
     private static boolean existsAsFolder(ChannelSftp channel, String dir) {
         try {
-            return channel.stat(dir).isDir();
+            return channel.stat(SftpConnector.literal(dir)).isDir();
         } catch (SftpException e) {
             return false;
         }

@@ -31,6 +31,20 @@ class SftpPartsTest {
     }
 
     @Test
+    void aFileOperationsFailureIsToldByItsStatusOnlyAndPathsAreTakenLiterally() {
+        // JSch puts the path in a file operation's message; a file name may hold a NIK
+        com.jcraft.jsch.SftpException notUnique = new com.jcraft.jsch.SftpException(4,
+                "/inbox/3201234567890001?.json is not unique: []");
+        assertEquals("SFTP status 4 (failure)", SftpConnector.safe(notUnique));
+        assertEquals("SFTP status 2 (no such file)", SftpConnector.safe(new java.io.IOException("wrapped",
+                new com.jcraft.jsch.SftpException(2, "/inbox/3201234567890001.json"))));
+        assertEquals("Auth fail", SftpConnector.safe(new com.jcraft.jsch.JSchException("Auth fail")),
+                "a connection's own message stays");
+        assertEquals("/in/a\\?b\\*c\\\\d.png", SftpConnector.literal("/in/a?b*c\\d.png"));
+        assertEquals("/in/u1.png", SftpConnector.literal("/in/u1.png"));
+    }
+
+    @Test
     void sidecarRulesAreTheFileSourcesRules() {
         Exchange ok = applied("{\"partnerUserId\":\"c-1\",\"partnerUserIdType\":\"T\",\"metadata\":{\"k\":\"v\"}}");
         assertEquals("c-1", header(ok, InputHeaders.PARTNER_USER_ID));

@@ -28,6 +28,7 @@ import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
+import id.ktpbridge.testkit.StopAndResume;
 import id.ktpbridge.testkit.SftpServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -352,6 +353,44 @@ class SftpSourceTest {
                         "the earlier failed image keeps its sidecar");
                 assertTrue(Files.readString(inbox.resolve(".failed/" + failed + "-u5482.json")).contains("u5482-b"));
                 assertTrue(Files.exists(inbox.resolve(".failed/" + failed + "-u5482.png")));
+            }
+        }
+    }
+
+    @Test
+    void namesWithWildcardCharactersAreTakenAsTheyAreAndNotLogged() throws Exception {
+        // a '?' is what a wrong character set often leaves in a name; JSch reads '*' and '?' as wildcards
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Files.write(inbox.resolve("u55?1.png"), SampleImages.card("u55?1", "png"));
+            Files.write(inbox.resolve("u55?3.png"), SampleImages.card("u55?3", "png"));
+            Files.writeString(inbox.resolve("u55?3.json"), "{\"partnerUserId\": \"u5503-b\"}");
+            Files.write(inbox.resolve("u55*2.png"), "not a picture".getBytes(StandardCharsets.UTF_8));
+            Files.writeString(inbox.resolve("u55*2.json"), "{\"partnerUserId\": \"u5502-b\"}");
+            // what 'u55?3.png' matches as a pattern there: kept
+            Path earlier = Files.write(Files.createDirectories(inbox.resolve(".done")).resolve("u5513.png"), new byte[] {1});
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 3);
+                Map<String, JsonNode> results = Results.bySourceFile(app.results());
+                // no sidecar: its name is no partner user id (not "could not look up its sidecar", five times)
+                assertEquals("INVALID_PARTNER_USER_ID", results.get("u55?1.png").path("reasonCode").asText(),
+                        results.toString());
+                assertEquals("COMPLETED", results.get("u55?3.png").path("status").asText());
+                assertEquals("u5503-b", results.get("u55?3.png").path("partnerUserId").asText(), "its own sidecar");
+                assertEquals("UNSUPPORTED_FORMAT", results.get("u55*2.png").path("reasonCode").asText());
+                String one = results.get("u55?1.png").path("ledgerId").asText();
+                String two = results.get("u55*2.png").path("ledgerId").asText();
+                String three = results.get("u55?3.png").path("ledgerId").asText();
+                // moved away as <ledger id>-<name with '_' for the wildcards>, sidecars alike
+                await().atMost(Duration.ofSeconds(5)).until(() -> StopAndResume.names(inbox).isEmpty());
+                for (String moved : List.of(".failed/" + one + "-u55_1.png", ".failed/" + one + "-u55_1.png.error.json",
+                        ".failed/" + two + "-u55_2.png", ".failed/" + two + "-u55_2.png.error.json",
+                        ".failed/" + two + "-u55_2.json", ".done/" + three + "-u55_3.png", ".done/" + three + "-u55_3.json")) {
+                    assertTrue(Files.exists(inbox.resolve(moved)), moved);
+                }
+                assertTrue(Files.exists(earlier), "a file the name matches as a pattern is deleted");
+                assertFalse(log.text().contains("u55"), "a file name (it may hold a NIK) is in the log");
             }
         }
     }
