@@ -70,6 +70,10 @@ public class SftpPollErrors extends SourceErrorHandler {
     /** The innermost message, e.g. {@code java.net.ConnectException: Connection refused}. */
     static String rootCause(Throwable e) {
         Throwable root = root(e);
+        if (root instanceof com.jcraft.jsch.SftpException) {
+            // its text may name a sub-folder's path (recursive listing): the status only
+            return SftpConnector.safe(root);
+        }
         String message = root.getMessage();
         return root.getClass().getSimpleName() + (message == null ? "" : ": " + message);
     }

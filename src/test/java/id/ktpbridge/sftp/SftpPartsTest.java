@@ -42,6 +42,10 @@ class SftpPartsTest {
                 "a connection's own message stays");
         assertEquals("/in/a\\?b\\*c\\\\d.png", SftpConnector.literal("/in/a?b*c\\d.png"));
         assertEquals("/in/u1.png", SftpConnector.literal("/in/u1.png"));
+        assertEquals("SFTP status 2 (no such file)", SftpPollErrors.rootCause(new IllegalStateException("listing",
+                new com.jcraft.jsch.SftpException(2, "/inbox/3201234567890001/"))), "a failed listing's line");
+        assertEquals("ConnectException: Connection refused",
+                SftpPollErrors.rootCause(new IllegalStateException(new java.net.ConnectException("Connection refused"))));
     }
 
     @Test
