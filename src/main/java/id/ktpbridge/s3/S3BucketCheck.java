@@ -93,6 +93,14 @@ final class S3BucketCheck {
         return false;
     }
 
+    /**
+     * {@link #rootMessage} for a line about one object: an error may quote its key, whose file name
+     * is often a NIK (long digit runs are masked, see {@link id.ktpbridge.LogSafe}).
+     */
+    static String objectError(Throwable t) {
+        return id.ktpbridge.LogSafe.text(rootMessage(t), 500);
+    }
+
     static String rootMessage(Throwable t) {
         Throwable root = t;
         while (root.getCause() != null && root.getCause() != root) {

@@ -94,7 +94,7 @@ public class S3PollGate extends SourceErrorHandler implements PollingConsumerPol
     public synchronized void handleException(String message, Exchange exchange, Throwable exception) {
         if (exchange != null) {
             // the route handles every input failure itself; this is for the unexpected
-            LOG.warn("S3 source: an object could not be processed: {}", S3BucketCheck.rootMessage(exception));
+            LOG.warn("S3 source: an object could not be processed: {}", S3BucketCheck.objectError(exception));
             return;
         }
         failuresInARow++;
@@ -102,7 +102,7 @@ public class S3PollGate extends SourceErrorHandler implements PollingConsumerPol
         if (failuresInARow == 1 || now - lastReportNanos >= repeatEveryNanos) {
             lastReportNanos = now;
             LOG.warn("S3 source: listing the bucket failed ({} time(s) in a row), retrying with back-off: {}",
-                    failuresInARow, S3BucketCheck.rootMessage(exception));
+                    failuresInARow, S3BucketCheck.objectError(exception));
         }
     }
 }

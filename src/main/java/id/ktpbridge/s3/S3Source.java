@@ -185,7 +185,7 @@ public class S3Source {
         } catch (SdkException e) {
             LOG.warn("Ledger {}: submitted, but its S3 object could not be {}: {}. It stays in place and is not taken again.",
                     exchange.getProperty(WorkItem.LEDGER_ID, String.class),
-                    deleteAfterSuccess ? "deleted" : "moved to the processed prefix", S3BucketCheck.rootMessage(e));
+                    deleteAfterSuccess ? "deleted" : "moved to the processed prefix", S3BucketCheck.objectError(e));
         }
     }
 
@@ -227,14 +227,14 @@ public class S3Source {
         } catch (SdkException e) {
             if (refused(e)) {
                 LOG.error("Ledger {}: its S3 object could not be moved to the failed prefix: {}. It stays in place and is"
-                        + " not taken again.", ledgerId, S3BucketCheck.rootMessage(e));
+                        + " not taken again.", ledgerId, S3BucketCheck.objectError(e));
                 return;
             }
             // the store away for a moment: a later listing takes the object again and quarantines it
             // (its outcome is recorded, so without a second result)
             repository().remove(inputKey(exchange));
             LOG.warn("Ledger {}: its S3 object could not be moved to the failed prefix yet: {}. A later listing tries"
-                    + " again.", ledgerId, S3BucketCheck.rootMessage(e));
+                    + " again.", ledgerId, S3BucketCheck.objectError(e));
         }
     }
 

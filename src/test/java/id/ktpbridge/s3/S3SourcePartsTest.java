@@ -56,6 +56,14 @@ class S3SourcePartsTest {
     }
 
     @Test
+    void anErrorAboutOneObjectIsLoggedWithoutTheNiksItsKeyMayHold() {
+        RuntimeException e = new IllegalStateException("get failed", new java.io.IOException(
+                "Cannot get object inbox/3201234567890001.jpg\nfrom the store"));
+        assertEquals("Cannot get object inbox/#.jpg from the store", S3BucketCheck.objectError(e));
+        assertEquals("IllegalStateException", S3BucketCheck.objectError(new IllegalStateException()));
+    }
+
+    @Test
     void describesTheObjectAsANeutralInput() {
         Exchange e = object("inbox/branch-1/scan 7.JPG", "\"abc\"",
                 Map.of("Partner-User-Id", "cust-1", "partner-user-id-type", "CLIENT_X"), new byte[] {1}, new AtomicInteger());
