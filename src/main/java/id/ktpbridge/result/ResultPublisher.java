@@ -103,7 +103,7 @@ public class ResultPublisher {
         // durable before any target sees it: a restart must not collect and deliver it again
         ledger.flush();
         LOG.info("Result ready: ledger {} submission {} status {} reason {}", r.id(), r.submissionId(), status,
-                reasonCode == null || reasonCode.isEmpty() ? "-" : reasonCode);
+                reasonCode == null || reasonCode.isEmpty() ? "-" : id.ktpbridge.LogSafe.text(reasonCode, 64));
         if (metrics != null) {
             metrics.inputFinished(r.sourceType(), status.name());
         }
