@@ -140,7 +140,7 @@ class EndToEndTest {
                     .toMap(r -> r.path("partnerUserId").asText(), r -> r.path("ledgerId").asText()));
             String done = ledgerIds.get("u6351-b");
             String failed = ledgerIds.get("u6352-b");
-            await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(app.done().resolve(done + "-u6351.json"))
+            await().atMost(Duration.ofSeconds(15)).until(() -> Files.exists(app.done().resolve(done + "-u6351.json"))
                     && Files.exists(app.failed().resolve(failed + "-u6352.json")));
             assertTrue(Files.readString(app.done().resolve("u6351.json")).contains("u6351-a"), "the earlier sidecar is kept");
             assertTrue(Files.readString(app.done().resolve(done + "-u6351.json")).contains("u6351-b"));

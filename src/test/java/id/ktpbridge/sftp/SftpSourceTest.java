@@ -383,7 +383,7 @@ class SftpSourceTest {
                 String two = results.get("u55*2.png").path("ledgerId").asText();
                 String three = results.get("u55?3.png").path("ledgerId").asText();
                 // moved away as <ledger id>-<name with '_' for the wildcards>, sidecars alike
-                await().atMost(Duration.ofSeconds(5)).until(() -> StopAndResume.names(inbox).isEmpty());
+                await().atMost(Duration.ofSeconds(15)).until(() -> StopAndResume.names(inbox).isEmpty());
                 for (String moved : List.of(".failed/" + one + "-u55_1.png", ".failed/" + one + "-u55_1.png.error.json",
                         ".failed/" + two + "-u55_2.png", ".failed/" + two + "-u55_2.png.error.json",
                         ".failed/" + two + "-u55_2.json", ".done/" + three + "-u55_3.png", ".done/" + three + "-u55_3.json")) {
@@ -416,7 +416,7 @@ class SftpSourceTest {
                         r -> r.path("partnerUserId").asText(), r -> r.path("ledgerId").asText()));
                 String done = ledgerIds.get("u5491-b");
                 String failed = ledgerIds.get("u5492-b");
-                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(inbox.resolve(".done/" + done + "-u5491.json"))
+                await().atMost(Duration.ofSeconds(15)).until(() -> Files.exists(inbox.resolve(".done/" + done + "-u5491.json"))
                         && Files.exists(inbox.resolve(".failed/" + failed + "-u5492.json")));
                 assertTrue(Files.readString(inbox.resolve(".done/u5491.json")).contains("u5491-a"), "the earlier sidecar is kept");
                 assertTrue(Files.readString(inbox.resolve(".done/" + done + "-u5491.json")).contains("u5491-b"));
