@@ -97,10 +97,14 @@ final class StartupChecks {
         }
     }
 
+    /** A folder the sources make when they first need it: not made here, but one that is there must take files. */
     private void notAFile(String key) {
         Path dir = s.path(key);
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw refused(key, dir + " is a file, not a folder");
+        }
+        if (Files.isDirectory(dir) && !Files.isWritable(dir)) {
+            throw refused(key, dir + " is not writable");
         }
     }
 

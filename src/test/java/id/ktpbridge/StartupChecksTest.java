@@ -24,6 +24,7 @@ class StartupChecksTest {
         assertRefused(Map.of("ktp.source.dir", file.toString()), "Setting 'ktp.source.dir' (KTP_SOURCE_DIR): "
                 + file + " is a file, not a folder");
         assertRefused(Map.of("ktp.source.failed-dir", file.toString()), "Setting 'ktp.source.failed-dir'");
+        assertRefused(Map.of("ktp.source.done-dir", file.toString()), "Setting 'ktp.source.done-dir'");
         assertRefused(Map.of("ktp.results.dir", file.resolve("results").toString()), "Setting 'ktp.results.dir'");
         assertRefused(Map.of("ktp.data-dir", file.resolve("data").toString()), "Setting 'ktp.data-dir' (KTP_DATA_DIR)");
     }
@@ -36,6 +37,11 @@ class StartupChecksTest {
                     "Setting 'ktp.callback.port' (KTP_CALLBACK_PORT): port " + taken.getLocalPort());
         }
         assertRefused(Map.of("ktp.callback.port", "80800"), "80800 is not a port");
+        try (ServerSocket taken = new ServerSocket()) {
+            taken.bind(new InetSocketAddress("0.0.0.0", 0));
+            assertRefused(Map.of("ktp.management.port", String.valueOf(taken.getLocalPort())),
+                    "Setting 'ktp.management.port' (KTP_MANAGEMENT_PORT): port " + taken.getLocalPort());
+        }
     }
 
     @Test
@@ -55,6 +61,7 @@ class StartupChecksTest {
                 + " invalid value: 1s");
         assertRefused(Map.of("ktp.submit.retry-window", "5 minutes"), "use milliseconds, or forms such as 30s");
         assertRefused(Map.of("ktp.source.max-size", "-1"), "Setting 'ktp.source.max-size'");
+        assertRefused(Map.of("ktp.concurrency", "0"), "Setting 'ktp.concurrency' (KTP_CONCURRENCY): must be at least 1");
         assertRefused(Map.of("ktp.source.include", "*.png"), "Setting 'ktp.source.include' (KTP_SOURCE_INCLUDE):"
                 + " not a valid regular expression");
         // either would leave failed deliveries without another try
