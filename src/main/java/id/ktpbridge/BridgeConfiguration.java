@@ -331,11 +331,20 @@ public class BridgeConfiguration implements CamelConfiguration {
         publisher.metrics(metrics);
         outbox.metrics(metrics);
         registry.lookupByNameAndType("poller", Poller.class).metrics(metrics);
+        // all: the ledger, OneKYC and the sources; ledger: the ledger only, so an outage of OneKYC
+        // or a source does not take every replica out of the Service (and callbacks with them)
+        boolean dependenciesGate = "all".equalsIgnoreCase(settings.choice("ktp.health.readiness", "all", "all", "ledger"));
         context.addStartupListener((ctx, alreadyStarted) -> {
             HealthCheckRegistry checks = HealthCheckRegistry.get(ctx);
             if (checks != null) {
                 checks.register(new LedgerHealthCheck(snapshot));
-                checks.register(new OneKycHealthCheck(gtf.http().breaker()));
+                checks.register(new OneKycHealthCheck(gtf.http().breaker(), dependenciesGate));
+                if (!dependenciesGate) {
+                    // Camel's consumer checks are readiness checks of the sources: left out
+                    String excluded = checks.getExcludePattern();
+                    checks.setExcludePattern(excluded == null || excluded.isBlank() ? "consumer:*"
+                            : excluded + ",consumer:*");
+                }
             }
         });
     }

@@ -45,6 +45,17 @@ class OneKycHealthCheckTest {
     }
 
     @Test
+    void withLedgerOnlyReadinessPausedCallsAreToldButKeepTheReplicaReady() {
+        CircuitBreaker breaker = new CircuitBreaker(1, Duration.ofHours(1));
+        OneKycHealthCheck check = new OneKycHealthCheck(breaker, false);
+        breaker.onTransientFailure("presign");
+        HealthCheck.Result told = check.call();
+        assertEquals(HealthCheck.State.UP, told.getState());
+        assertTrue(told.getMessage().orElse("").contains("paused after repeated failures: presign"),
+                told.getMessage().toString());
+    }
+
+    @Test
     void readyAgainWhenTheCoolDownEnds() {
         CircuitBreaker breaker = new CircuitBreaker(1, Duration.ofMillis(200));
         OneKycHealthCheck check = new OneKycHealthCheck(breaker);
