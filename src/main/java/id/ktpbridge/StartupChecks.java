@@ -61,7 +61,9 @@ final class StartupChecks {
         if (s.integer("ktp.results.retry.batch-size", 100) < 1) {
             throw refused("ktp.results.retry.batch-size", "must be at least 1");
         }
-        freePort("ktp.callback.port", "camel.server.port", s.string("camel.server.host", "0.0.0.0"));
+        if (s.flag("camel.server.enabled", false)) {
+            freePort("ktp.callback.port", "camel.server.port", s.string("camel.server.host", "0.0.0.0"));
+        }
         if (s.flag("camel.management.enabled", false)) {
             freePort("ktp.management.port", "camel.management.port", s.string("camel.management.host", "0.0.0.0"));
         }
@@ -97,14 +99,15 @@ final class StartupChecks {
         }
     }
 
-    /** A folder the sources make when they first need it: not made here, but one that is there must take files. */
+    /**
+     * A folder the sources make when they first need it. One that refuses files is not refused here:
+     * a move it refuses is handled as it comes (the file stays, named by its ledger id in an ERROR
+     * line), as it would be for a folder that turns read-only later.
+     */
     private void notAFile(String key) {
         Path dir = s.path(key);
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw refused(key, dir + " is a file, not a folder");
-        }
-        if (Files.isDirectory(dir) && !Files.isWritable(dir)) {
-            throw refused(key, dir + " is not writable");
         }
     }
 

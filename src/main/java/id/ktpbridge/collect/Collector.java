@@ -122,7 +122,8 @@ public class Collector {
         }
         String status = details.path("status").asText("");
         if (!isFinal(status)) {
-            return retryLater(r, via, "details say " + (status.isEmpty() ? "nothing" : id.ktpbridge.LogSafe.text(status, 40)), claim);
+            return retryLater(r, via, "details say "
+                    + (status.isEmpty() ? "nothing" : id.ktpbridge.LogSafe.text(status, 40)), claim);
         }
         if (verdictRequired && "COMPLETED".equals(status) && details.path("result").asText("").isBlank()) {
             return retryLater(r, via, "details say COMPLETED without a result", claim, details);

@@ -115,7 +115,9 @@ public class Poller {
         String status;
         long askedToWait = -1;
         try {
-            status = gtf.status(Collector.context(r), r.submissionId()).path("status").asText("");
+            // OneKYC's word, for log lines and a TIMED_OUT result's message too: an enum, or any text
+            status = id.ktpbridge.LogSafe.text(gtf.status(Collector.context(r), r.submissionId()).path("status")
+                    .asText(""), 40);
         } catch (GtfApiException e) {
             // a Retry-After longer than the call waits in place: the next poll comes no sooner
             askedToWait = e.retryAfterMillis();

@@ -157,7 +157,8 @@ public class FileSidecar {
         @Override
         public void onFailure(Exchange exchange) {
             // an image replaced meanwhile stays for its own turn, and its sidecar with it
-            if (Settlement.staysInSource(exchange) || SourceStamp.replaced(exchange)) {
+            // ... and one whose quarantine was refused stays, with its sidecar beside it
+            if (Settlement.staysInSource(exchange) || SourceStamp.replaced(exchange) || SettledInPlace.kept(exchange)) {
                 return;
             }
             // under the name its image takes there (FileQuarantine)

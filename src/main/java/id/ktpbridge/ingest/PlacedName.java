@@ -4,7 +4,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 
-import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.Exchange;
 
 /**
@@ -44,7 +43,7 @@ public final class PlacedName {
     /** Where {@code fileName} (the image's or its sidecar's) goes in the folder. */
     Path path(Exchange exchange, String fileName) {
         return dir.resolve(aside(exchange)
-                ? Settlement.asideName(exchange.getProperty(WorkItem.LEDGER_ID, String.class), fileName) : fileName);
+                ? Settlement.asideName(exchange, fileName) : fileName);
     }
 
     private boolean aside(Exchange exchange) {

@@ -34,8 +34,17 @@ public final class SettledInPlace {
         }
     });
 
+    /** Exchange property: the input's file stayed where it was, its outcome recorded. */
+    private static final String KEPT = "KtpSettledInPlace";
+
+    /** Whether the exchange's file stayed where it was (its sidecar then stays beside it). */
+    public static boolean kept(Exchange exchange) {
+        return Boolean.TRUE.equals(exchange.getProperty(KEPT, Boolean.class));
+    }
+
     /** The exchange's file stays where it is, its outcome recorded. */
     public void remember(Exchange exchange) {
+        exchange.setProperty(KEPT, true);
         // as the listing names the file
         String path = exchange.getMessage().getHeader("CamelFileAbsolutePath", String.class);
         Long size = exchange.getMessage().getHeader(Exchange.FILE_LENGTH, Long.class);

@@ -3,6 +3,7 @@ package id.ktpbridge.ingest;
 import java.util.concurrent.RejectedExecutionException;
 
 import id.ktpbridge.ledger.LedgerException;
+import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.Exchange;
 
 /**
@@ -31,6 +32,25 @@ public final class Settlement {
     public static String asideName(String ledgerId, String name) {
         return (ledgerId == null ? Long.toString(System.currentTimeMillis()) : ledgerId) + "-" + name;
     }
+
+    /**
+     * {@link #asideName(String, String)} for the input of {@code exchange}: without a ledger id (it
+     * failed before it got one), a prefix chosen once, so its image and sidecar still go in alike.
+     */
+    public static String asideName(Exchange exchange, String name) {
+        String prefix = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+        if (prefix == null) {
+            prefix = exchange.getProperty(ASIDE_PREFIX, String.class);
+            if (prefix == null) {
+                prefix = Long.toString(System.currentTimeMillis());
+                exchange.setProperty(ASIDE_PREFIX, prefix);
+            }
+        }
+        return prefix + "-" + name;
+    }
+
+    /** Exchange property: the prefix of an input's aside names when it has no ledger id. */
+    private static final String ASIDE_PREFIX = "KtpAsidePrefix";
 
     public static boolean staysInSource(Exchange exchange) {
         if (Boolean.TRUE.equals(exchange.getProperty(OUTCOME_RECORDED, Boolean.class))) {

@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@code sftpSidecar}: reads and moves the {@code <base>.json} sidecars on the server;</li>
  *   <li>{@code sftpPollErrors}: one log line per failed poll instead of a stack trace;</li>
- *   <li>{@code sftpListingFilter}, {@code sftpMoveRefusals}: files dated ahead are dated now, and
- *       files whose move was refused after their outcome are not taken again (SettledInPlace);</li>
+ *   <li>{@code sftpListingFilter}, {@code sftpMoveRefusals}: files dated ahead are dated now, names
+ *       JSch cannot take literally are left (SftpUnsafeNames), and files whose move was refused
+ *       after their outcome are not taken again (SettledInPlace);</li>
  *   <li>{@code {{sftp-dir:KEY}}}: a done/failed folder setting (relative to
  *       {@code ktp.source.sftp.directory}) as a path from the login folder;</li>
  *   <li>{@code {{sftp-known-hosts:file}}}: {@code ktp.source.sftp.known-hosts-file} when host keys
@@ -75,9 +76,10 @@ public class SftpConfiguration implements CamelConfiguration {
         SftpSidecar sidecar = new SftpSidecar(rules, settings, new FailureReport(new ObjectMapper()), settled);
         context.getRegistry().bind("sftpSidecar", sidecar);
         context.addService(sidecar);
-        context.getRegistry().bind("sftpListingFilter", settled.before(new SftpFutureDated(sidecar,
+        context.getRegistry().bind("sftpListingFilter", settled.before(new SftpUnsafeNames(
+                settings != null && settings.deleteAfterSuccess(), new SftpFutureDated(sidecar,
                 java.util.regex.Pattern.compile(s.optional("ktp.source.sftp.include")
-                        .orElseGet(() -> s.string("ktp.source.include"))))));
+                        .orElseGet(() -> s.string("ktp.source.include")))))));
         context.getRegistry().bind("sftpMoveRefusals", new SourceMoveRefusals(settled));
         long pause = s.duration("ktp.source.sftp.poll-delay", Duration.ofSeconds(5)).toMillis()
                 * (1 + s.integer("ktp.source.sftp.error-backoff-polls", 12));

@@ -158,8 +158,8 @@ public class SftpSidecar extends ServiceSupport {
         }
         int slash = relative.lastIndexOf('/');
         String name = relative.substring(slash + 1);
-        return relative.substring(0, slash + 1) + Settlement.asideName(
-                exchange.getProperty(WorkItem.LEDGER_ID, String.class), wild ? name.replaceAll("[*?\\\\]", "_") : name);
+        return relative.substring(0, slash + 1) + Settlement.asideName(exchange,
+                wild ? name.replaceAll("[*?\\\\]", "_") : name);
     }
 
     /** Whether JSch would read the name as a pattern, or drop a character of it. */
@@ -422,7 +422,8 @@ public class SftpSidecar extends ServiceSupport {
         @Override
         public void onFailure(Exchange exchange) {
             // an image replaced meanwhile stays for its own turn, and its sidecar with it
-            if (!Settlement.staysInSource(exchange) && !replaced(exchange)) {
+            // ... and one whose quarantine was refused stays, with its sidecar beside it
+            if (!Settlement.staysInSource(exchange) && !replaced(exchange) && !SettledInPlace.kept(exchange)) {
                 move(settings.remoteDir(settings.failedDir()), SftpSettings.FAILED_DIR,
                         placed(exchange, FAILED_ASIDE, settings.failedDir(), relative));
             }

@@ -289,6 +289,7 @@ class SftpSourceTest {
             server.refuseMovesInto(".failed");
             Files.write(inbox.resolve("u5461.png"), SampleImages.card("u5461", "png"));
             Files.write(inbox.resolve("u5462-text.png"), "not a picture\n".getBytes(StandardCharsets.UTF_8));
+            Files.writeString(inbox.resolve("u5462-text.json"), "{\"partnerUserId\": \"u5462\"}");
             try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
                 await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2
                         && log.text().contains("could not move or delete its file")
@@ -305,6 +306,7 @@ class SftpSourceTest {
                 assertEquals(failed, server.bytesRead("u5462-text.png"), "downloaded again");
                 assertTrue(Files.exists(inbox.resolve("u5461.png")));
                 assertTrue(Files.exists(inbox.resolve("u5462-text.png")));
+                assertTrue(Files.exists(inbox.resolve("u5462-text.json")), "the sidecar stays beside its image");
                 assertEquals(1, log.count("could not move or delete its file"), log.text());
                 assertEquals(1, log.count("could not be moved to"), log.text());
                 assertFalse(log.text().contains("u546"), "a file name (it may hold a NIK) is in the log");
@@ -314,7 +316,8 @@ class SftpSourceTest {
             server.allowMovesInto(".failed");
             try (BridgeApp again = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
                 await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(inbox.resolve(".done/u5461.png"))
-                        && Files.exists(inbox.resolve(".failed/u5462-text.png")));
+                        && Files.exists(inbox.resolve(".failed/u5462-text.png"))
+                        && Files.exists(inbox.resolve(".failed/u5462-text.json")));
                 assertFalse(Files.exists(inbox.resolve("u5461.png")));
                 assertFalse(Files.exists(inbox.resolve("u5462-text.png")));
                 assertEquals(0, again.sandbox().submissionCount(), "submitted again");
@@ -368,6 +371,8 @@ class SftpSourceTest {
             Files.writeString(inbox.resolve("u55?3.json"), "{\"partnerUserId\": \"u5503-b\"}");
             Files.write(inbox.resolve("u55*2.png"), "not a picture".getBytes(StandardCharsets.UTF_8));
             Files.writeString(inbox.resolve("u55*2.json"), "{\"partnerUserId\": \"u5502-b\"}");
+            // a backslash JSch would drop (taken as 'u5504.png'): left on the server
+            Files.write(inbox.resolve("u55\\04.png"), SampleImages.card("u55-04", "png"));
             // what 'u55?3.png' matches as a pattern there: kept
             Path earlier = Files.write(Files.createDirectories(inbox.resolve(".done")).resolve("u5513.png"), new byte[] {1});
             try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
@@ -383,13 +388,36 @@ class SftpSourceTest {
                 String two = results.get("u55*2.png").path("ledgerId").asText();
                 String three = results.get("u55?3.png").path("ledgerId").asText();
                 // moved away as <ledger id>-<name with '_' for the wildcards>, sidecars alike
-                await().atMost(Duration.ofSeconds(15)).until(() -> StopAndResume.names(inbox).isEmpty());
+                await().atMost(Duration.ofSeconds(15)).until(() -> StopAndResume.names(inbox).equals(List.of("u55\\04.png")));
                 for (String moved : List.of(".failed/" + one + "-u55_1.png", ".failed/" + one + "-u55_1.png.error.json",
                         ".failed/" + two + "-u55_2.png", ".failed/" + two + "-u55_2.png.error.json",
                         ".failed/" + two + "-u55_2.json", ".done/" + three + "-u55_3.png", ".done/" + three + "-u55_3.json")) {
                     assertTrue(Files.exists(inbox.resolve(moved)), moved);
                 }
                 assertTrue(Files.exists(earlier), "a file the name matches as a pattern is deleted");
+                assertTrue(log.text().contains("a file whose name has a backslash is left on the server"), log.text());
+                assertEquals(3, Results.count(app.results()), "the backslash name was taken");
+                assertFalse(log.text().contains("u55"), "a file name (it may hold a NIK) is in the log");
+            }
+        }
+    }
+
+    @Test
+    void withDeleteANameWithWildcardsIsLeftOnTheServerSoItsDeleteCannotMatchOtherFiles() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Files.write(inbox.resolve("u55?6.png"), SampleImages.card("u55?6", "png"));
+            Files.writeString(inbox.resolve("u55?6.json"), "{\"partnerUserId\": \"u5506-b\"}");
+            Files.write(inbox.resolve("u5507.png"), SampleImages.card("u5507", "png"));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp,
+                    "ktp.source.sftp.after-success", "delete"))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
+                        && log.text().contains("a file whose name has '*' or '?' and after-success=delete is left"));
+                await().atMost(Duration.ofSeconds(15)).until(() -> !Files.exists(inbox.resolve("u5507.png")));
+                assertEquals(Set.of("u5507.png"), Results.bySourceFile(app.results()).keySet());
+                assertTrue(Files.exists(inbox.resolve("u55?6.png")));
+                assertTrue(Files.exists(inbox.resolve("u55?6.json")));
                 assertFalse(log.text().contains("u55"), "a file name (it may hold a NIK) is in the log");
             }
         }

@@ -1,0 +1,49 @@
+package id.ktpbridge.sftp;
+
+import id.ktpbridge.ThrottledWarning;
+import org.apache.camel.component.file.GenericFile;
+import org.apache.camel.component.file.GenericFileFilter;
+import org.apache.camel.component.file.remote.SftpRemoteFile;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The SFTP source's listing filter for names Camel cannot hand to JSch safely. Camel passes a
+ * file's path to JSch as it is, and JSch drops a backslash (its escape) and reads {@code *} and
+ * {@code ?} as wildcards. A name with a backslash would be downloaded as another file's name; with
+ * {@code after-success=delete}, the delete of a name with {@code *} or {@code ?} removes every file
+ * it matches, other images not yet taken among them. Such files are left on the server, with a
+ * warning (no name: it may hold a NIK) once a minute; renamed, they are taken. With {@code move},
+ * names with {@code *} or {@code ?} are taken: the move reads the name as a pattern too, but fails
+ * rather than touching another file when it matches more than one, and their done name has none.
+ */
+public class SftpUnsafeNames implements GenericFileFilter<SftpRemoteFile<?>> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SftpUnsafeNames.class);
+
+    private final boolean deleteAfterSuccess;
+    private final GenericFileFilter<SftpRemoteFile<?>> next;
+    private final ThrottledWarning left = new ThrottledWarning(LOG, "SFTP source: a file whose name has {} is left"
+            + " on the server (the SFTP library reads it as a pattern or an escape): rename it", 60_000);
+
+    public SftpUnsafeNames(boolean deleteAfterSuccess, GenericFileFilter<SftpRemoteFile<?>> next) {
+        this.deleteAfterSuccess = deleteAfterSuccess;
+        this.next = next;
+    }
+
+    @Override
+    public boolean accept(GenericFile<SftpRemoteFile<?>> file) {
+        String name = file.getFileNameOnly();
+        if (!file.isDirectory() && name != null) {
+            if (name.indexOf('\\') >= 0) {
+                left.warn("a backslash");
+                return false;
+            }
+            if (deleteAfterSuccess && (name.indexOf('*') >= 0 || name.indexOf('?') >= 0)) {
+                left.warn("'*' or '?' and after-success=delete");
+                return false;
+            }
+        }
+        return next.accept(file);
+    }
+}
