@@ -137,11 +137,15 @@ public class FileSidecar {
     /** The sidecar goes where its image goes, and its name counts where the image's name is chosen (PlacedName). */
     private void follow(Exchange exchange, Path sidecar) {
         exchange.setProperty(PlacedName.SIDECAR, sidecar.getFileName().toString());
+        PlacedName.shareDecisions(exchange);
         exchange.getExchangeExtension().addOnCompletion(new FollowImage(sidecar));
     }
 
-    /** Moves the sidecar where its image went. */
-    private final class FollowImage extends SynchronizationAdapter {
+    /**
+     * Moves the sidecar where its image went: after the file consumer's own move of the image (the
+     * last completion step), so a sidecar whose image stayed (its move refused) stays beside it.
+     */
+    private final class FollowImage extends SynchronizationAdapter implements org.apache.camel.Ordered {
         private final Path sidecar;
 
         FollowImage(Path sidecar) {
@@ -149,8 +153,16 @@ public class FileSidecar {
         }
 
         @Override
+        public int getOrder() {
+            return org.apache.camel.Ordered.LOWEST;
+        }
+
+        @Override
         public void onComplete(Exchange exchange) {
-            // beside a file of the same name if its image goes in beside one (PlacedName)
+            if (SettledInPlace.kept(exchange)) {
+                return;
+            }
+            // beside a file of the same name if its image went in beside one (PlacedName)
             moveTo(doneName.path(exchange, sidecar.getFileName().toString()));
         }
 

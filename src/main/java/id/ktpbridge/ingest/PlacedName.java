@@ -17,6 +17,12 @@ public final class PlacedName {
 
     /** Exchange property: the file name of the input's sidecar, when it has one. */
     static final String SIDECAR = "KtpPlacedSidecar";
+    /**
+     * Exchange property: the aside decisions by folder, in an object of their own. Camel's move
+     * expression runs on a copy of the exchange, which shares this object (not a property set on
+     * it later), so the image's move and its sidecar's, whichever comes first, decide once.
+     */
+    private static final String DECISIONS = "KtpPlacements";
 
     private final Path dir;
     /** Exchange property: whether the input goes in beside a file of the same name in {@link #dir}. */
@@ -47,14 +53,36 @@ public final class PlacedName {
     }
 
     private boolean aside(Exchange exchange) {
-        Boolean known = exchange.getProperty(asideProperty, Boolean.class);
+        Boolean known = decided(exchange, asideProperty);
         if (known == null) {
             String image = exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY, String.class);
             String sidecar = exchange.getProperty(SIDECAR, String.class);
             known = image != null && taken(image) || sidecar != null && taken(sidecar);
-            exchange.setProperty(asideProperty, known);
+            decide(exchange, asideProperty, known);
         }
         return known;
+    }
+
+    /** Called before the exchange is ever copied: from then on its copies share the decisions. */
+    public static void shareDecisions(Exchange exchange) {
+        exchange.setProperty(DECISIONS, new java.util.concurrent.ConcurrentHashMap<String, Boolean>());
+    }
+
+    /** The aside decision {@code key} made for this input, or null. */
+    public static Boolean decided(Exchange exchange, String key) {
+        java.util.Map<?, ?> shared = exchange.getProperty(DECISIONS, java.util.Map.class);
+        Object value = shared != null ? shared.get(key) : exchange.getProperty(key);
+        return value instanceof Boolean b ? b : null;
+    }
+
+    public static void decide(Exchange exchange, String key, boolean aside) {
+        @SuppressWarnings("unchecked")
+        java.util.Map<String, Boolean> shared = exchange.getProperty(DECISIONS, java.util.Map.class);
+        if (shared != null) {
+            shared.put(key, aside);
+        } else {
+            exchange.setProperty(key, aside);
+        }
     }
 
     private boolean taken(String name) {

@@ -16,6 +16,7 @@ import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.SettledInPlace;
 import id.ktpbridge.ingest.InputHeaders;
 import id.ktpbridge.ingest.PassingFailures;
+import id.ktpbridge.ingest.PlacedName;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.Settlement;
 import id.ktpbridge.ingest.SourceRelease;
@@ -140,7 +141,7 @@ public class SftpSidecar extends ServiceSupport {
         // and '?' as wildcards: such a name would match (and delete) other files there, and the move
         // fail. An image named so goes in as <ledger id>-<name with '_' for them>, its sidecar alike
         boolean wild = image != null && wild(image.substring(image.lastIndexOf('/') + 1));
-        Boolean aside = wild ? Boolean.TRUE : exchange.getProperty(property, Boolean.class);
+        Boolean aside = wild ? Boolean.TRUE : PlacedName.decided(exchange, property);
         if (aside == null) {
             String dir = settings.remoteDir(dirSetting) + "/";
             String sidecar = exchange.getProperty(SIDECAR, String.class);
@@ -151,7 +152,7 @@ public class SftpSidecar extends ServiceSupport {
                 // unknown: beside, so that a file of that name, if there is one, is not deleted
                 aside = true;
             }
-            exchange.setProperty(property, aside);
+            PlacedName.decide(exchange, property, aside);
         }
         if (!aside) {
             return relative;
@@ -271,6 +272,7 @@ public class SftpSidecar extends ServiceSupport {
             return;
         }
         exchange.setProperty(SIDECAR, sidecarRelative);
+        PlacedName.shareDecisions(exchange);
         exchange.getExchangeExtension().addOnCompletion(new FollowImage(sidecarPath, sidecarRelative));
         if (attrs.getSize() > FileSidecar.MAX_SIDECAR_BYTES) {
             exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, FileSidecar.TOO_LARGE);
@@ -393,7 +395,7 @@ public class SftpSidecar extends ServiceSupport {
     }
 
     /** Moves (or deletes) the sidecar where its image went. */
-    private final class FollowImage extends SynchronizationAdapter {
+    private final class FollowImage extends SynchronizationAdapter implements org.apache.camel.Ordered {
         private final String path;
         private final String relative;
 
@@ -402,8 +404,17 @@ public class SftpSidecar extends ServiceSupport {
             this.relative = relative;
         }
 
+        /** After the consumer's own move (or delete) of the image: a sidecar whose image stayed stays too. */
+        @Override
+        public int getOrder() {
+            return org.apache.camel.Ordered.LOWEST;
+        }
+
         @Override
         public void onComplete(Exchange exchange) {
+            if (SettledInPlace.kept(exchange)) {
+                return;
+            }
             if (settings.deleteAfterSuccess()) {
                 try {
                     call(c -> {

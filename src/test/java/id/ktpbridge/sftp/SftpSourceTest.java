@@ -285,9 +285,11 @@ class SftpSourceTest {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
              LogCapture log = new LogCapture()) {
             Path inbox = Files.createDirectories(server.path("/inbox"));
-            server.refuseMovesInto(".done");
-            server.refuseMovesInto(".failed");
+            // the images' moves only: their sidecars' moves would go through
+            server.refuseMovesOf("u5461.png");
+            server.refuseMovesOf("u5462-text.png");
             Files.write(inbox.resolve("u5461.png"), SampleImages.card("u5461", "png"));
+            Files.writeString(inbox.resolve("u5461.json"), "{\"partnerUserId\": \"u5461\"}");
             Files.write(inbox.resolve("u5462-text.png"), "not a picture\n".getBytes(StandardCharsets.UTF_8));
             Files.writeString(inbox.resolve("u5462-text.json"), "{\"partnerUserId\": \"u5462\"}");
             try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
@@ -307,17 +309,19 @@ class SftpSourceTest {
                 assertTrue(Files.exists(inbox.resolve("u5461.png")));
                 assertTrue(Files.exists(inbox.resolve("u5462-text.png")));
                 assertTrue(Files.exists(inbox.resolve("u5462-text.json")), "the sidecar stays beside its image");
+                assertTrue(Files.exists(inbox.resolve("u5461.json")), "the sidecar stays beside its image");
                 assertEquals(1, log.count("could not move or delete its file"), log.text());
                 assertEquals(1, log.count("could not be moved to"), log.text());
                 assertFalse(log.text().contains("u546"), "a file name (it may hold a NIK) is in the log");
             }
             // the folders fixed: the next start moves both away, without a second submission or result
-            server.allowMovesInto(".done");
-            server.allowMovesInto(".failed");
+            server.allowMovesOf("u5461.png");
+            server.allowMovesOf("u5462-text.png");
             try (BridgeApp again = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
                 await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(inbox.resolve(".done/u5461.png"))
                         && Files.exists(inbox.resolve(".failed/u5462-text.png"))
-                        && Files.exists(inbox.resolve(".failed/u5462-text.json")));
+                        && Files.exists(inbox.resolve(".failed/u5462-text.json"))
+                        && Files.exists(inbox.resolve(".done/u5461.json")));
                 assertFalse(Files.exists(inbox.resolve("u5461.png")));
                 assertFalse(Files.exists(inbox.resolve("u5462-text.png")));
                 assertEquals(0, again.sandbox().submissionCount(), "submitted again");

@@ -56,7 +56,8 @@ public final class SftpServer implements AutoCloseable {
     private final Set<String> failListing = ConcurrentHashMap.newKeySet();
     private final AtomicInteger listingsRefused = new AtomicInteger();
     /** Folder names no file may be moved into (a rename the server refuses). */
-    private final Set<String> refuseMovesInto = ConcurrentHashMap.newKeySet();
+    /** File names whose moves are refused, wherever to. */
+    private final Set<String> refuseMovesOf = ConcurrentHashMap.newKeySet();
 
     private SftpServer(Path root, String user, String password) throws IOException {
         this.root = root;
@@ -105,9 +106,7 @@ public final class SftpServer implements AutoCloseable {
             @Override
             public void moving(ServerSession session, Path srcPath, Path dstPath, Collection<CopyOption> opts)
                     throws IOException {
-                Path folder = dstPath.getParent();
-                if (folder != null && folder.getFileName() != null
-                        && refuseMovesInto.contains(folder.getFileName().toString())) {
+                if (srcPath.getFileName() != null && refuseMovesOf.contains(srcPath.getFileName().toString())) {
                     throw new java.nio.file.AccessDeniedException("moves refused (test fault)");
                 }
             }
@@ -162,14 +161,13 @@ public final class SftpServer implements AutoCloseable {
         failListing.remove(folderName);
     }
 
-    /** Every move of a file into a folder with this name is refused. */
-    public void refuseMovesInto(String folderName) {
-        refuseMovesInto.add(folderName);
+    /** Every move of the file with this name is refused, until {@link #allowMovesOf}. */
+    public void refuseMovesOf(String fileName) {
+        refuseMovesOf.add(fileName);
     }
 
-    /** Moves into a folder with this name are allowed again. */
-    public void allowMovesInto(String folderName) {
-        refuseMovesInto.remove(folderName);
+    public void allowMovesOf(String fileName) {
+        refuseMovesOf.remove(fileName);
     }
 
     /** How many listings {@link #failListing} refused. */
