@@ -21,11 +21,11 @@ import org.slf4j.LoggerFactory;
  * Warns about a setting ({@code ktp.*}, {@code gtf.*}, or its {@code KTP_*} / {@code GTF_*}
  * environment variable) that the bundle does not read but that is up to two letters away from
  * one it does (three for long names): {@code ktp.sorce.dir} would otherwise be ignored without a
- * word, and the drop folder the operator meant never read. The settings looked at are those of the properties files,
- * the overrides and the JVM's {@code -D} options. Known are the keys of the bundled properties
- * file, those the routes name (bundled and in the local {@code routes/} folder), and those read at
- * start-up. A key far from every known one is left alone: settings read only with a feature on
- * (the embedded sandbox's, say) are not all known.
+ * word, and the drop folder the operator meant never read. The settings looked at are those of
+ * the properties files, the overrides and the JVM's {@code -D} options. Known are the keys of the
+ * bundled properties file, those the routes name (bundled and in the local {@code routes/}
+ * folder), and those read at start-up. A key far from every known one is left alone: settings
+ * read only with a feature on (the embedded sandbox's, say) are not all known.
  */
 public final class UnknownSettings {
 

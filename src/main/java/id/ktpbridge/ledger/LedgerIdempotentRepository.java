@@ -173,8 +173,8 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
     /**
      * Drops this process's claim on an input whose outcome is recorded but whose file stayed where
      * it was (its move refused, or cut off by a stop), confirmed or not: a confirmed claim never runs
-     * out, so the file would stay taken after a restart too. Tried three times within a second; a
-     * claim the database still cannot drop stays until ledger retention forgets it.
+     * out, so the file would stay taken after a restart too. A passing database error is tried
+     * twice more within a second; a claim still not dropped stays until ledger retention forgets it.
      *
      * @return whether the claim is gone
      */
