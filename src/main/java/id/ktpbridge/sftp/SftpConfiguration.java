@@ -76,10 +76,10 @@ public class SftpConfiguration implements CamelConfiguration {
         SftpSidecar sidecar = new SftpSidecar(rules, settings, new FailureReport(new ObjectMapper()), settled);
         context.getRegistry().bind("sftpSidecar", sidecar);
         context.addService(sidecar);
+        java.util.regex.Pattern include = java.util.regex.Pattern.compile(s.optional("ktp.source.sftp.include")
+                .orElseGet(() -> s.string("ktp.source.include")));
         context.getRegistry().bind("sftpListingFilter", settled.before(new SftpUnsafeNames(
-                settings != null && settings.deleteAfterSuccess(), new SftpFutureDated(sidecar,
-                java.util.regex.Pattern.compile(s.optional("ktp.source.sftp.include")
-                        .orElseGet(() -> s.string("ktp.source.include")))))));
+                settings != null && settings.deleteAfterSuccess(), include, new SftpFutureDated(sidecar, include))));
         context.getRegistry().bind("sftpMoveRefusals", new SourceMoveRefusals(settled));
         long pause = s.duration("ktp.source.sftp.poll-delay", Duration.ofSeconds(5)).toMillis()
                 * (1 + s.integer("ktp.source.sftp.error-backoff-polls", 12));

@@ -22,19 +22,23 @@ public class SftpUnsafeNames implements GenericFileFilter<SftpRemoteFile<?>> {
     private static final Logger LOG = LoggerFactory.getLogger(SftpUnsafeNames.class);
 
     private final boolean deleteAfterSuccess;
+    private final java.util.regex.Pattern include;
     private final GenericFileFilter<SftpRemoteFile<?>> next;
     private final ThrottledWarning left = new ThrottledWarning(LOG, "SFTP source: a file whose name has {} is left"
             + " on the server (the SFTP library reads it as a pattern or an escape): rename it", 60_000);
 
-    public SftpUnsafeNames(boolean deleteAfterSuccess, GenericFileFilter<SftpRemoteFile<?>> next) {
+    /** @param include {@code ktp.source.sftp.include}: Camel asks this filter before its own include rule */
+    public SftpUnsafeNames(boolean deleteAfterSuccess, java.util.regex.Pattern include,
+                           GenericFileFilter<SftpRemoteFile<?>> next) {
         this.deleteAfterSuccess = deleteAfterSuccess;
+        this.include = include;
         this.next = next;
     }
 
     @Override
     public boolean accept(GenericFile<SftpRemoteFile<?>> file) {
         String name = file.getFileNameOnly();
-        if (!file.isDirectory() && name != null) {
+        if (!file.isDirectory() && name != null && include.matcher(name).matches()) {
             if (name.indexOf('\\') >= 0) {
                 left.warn("a backslash");
                 return false;
