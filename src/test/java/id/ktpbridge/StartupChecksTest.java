@@ -31,25 +31,21 @@ class StartupChecksTest {
 
     @Test
     void aPortAnotherProcessHoldsIsRefusedByName() throws Exception {
-        try (ServerSocket taken = new ServerSocket()) {
-            taken.bind(new InetSocketAddress("0.0.0.0", 0));
-            assertRefused(Map.of("ktp.callback.port", String.valueOf(taken.getLocalPort())),
-                    "Setting 'ktp.callback.port' (KTP_CALLBACK_PORT): port " + taken.getLocalPort());
-        }
+        assertTakenPortRefused("ktp.callback.port", "Setting 'ktp.callback.port' (KTP_CALLBACK_PORT)");
         assertRefused(Map.of("ktp.callback.port", "80800"), "80800 is not a port");
-        try (ServerSocket taken = new ServerSocket()) {
-            taken.bind(new InetSocketAddress("0.0.0.0", 0));
-            assertRefused(Map.of("ktp.management.port", String.valueOf(taken.getLocalPort())),
-                    "Setting 'ktp.management.port' (KTP_MANAGEMENT_PORT): port " + taken.getLocalPort());
-        }
+        assertTakenPortRefused("ktp.management.port", "Setting 'ktp.management.port' (KTP_MANAGEMENT_PORT)");
     }
 
     @Test
     void thePortTheServerIsGivenDirectlyIsTheOneChecked() throws Exception {
+        assertTakenPortRefused("camel.server.port", "Setting 'camel.server.port' (CAMEL_SERVER_PORT)");
+    }
+
+    /** {@code key} set to a port another socket holds: refused, naming the setting and the port. */
+    private void assertTakenPortRefused(String key, String named) throws Exception {
         try (ServerSocket taken = new ServerSocket()) {
             taken.bind(new InetSocketAddress("0.0.0.0", 0));
-            assertRefused(Map.of("camel.server.port", String.valueOf(taken.getLocalPort())),
-                    "Setting 'camel.server.port' (CAMEL_SERVER_PORT): port " + taken.getLocalPort());
+            assertRefused(Map.of(key, String.valueOf(taken.getLocalPort())), named + ": port " + taken.getLocalPort());
         }
     }
 
