@@ -34,6 +34,7 @@ import id.ktpbridge.gtf.RateLimiter;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileQuarantine;
 import id.ktpbridge.ingest.FileSidecar;
+import id.ktpbridge.ingest.FileSystems;
 import id.ktpbridge.ingest.FutureDatedFiles;
 import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.PartnerUserResolver;
@@ -244,6 +245,12 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("failureReport", new FailureReport(json));
         registry.bind("fileSidecar", new FileSidecar(json, s.path("ktp.source.done-dir"), s.path("ktp.source.failed-dir")));
         registry.bind("fileDoneName", PlacedName.done(s.path("ktp.source.done-dir")));
+        boolean copyToDone = FileSystems.apart(s.path("ktp.source.dir"), s.path("ktp.source.done-dir"));
+        if (copyToDone) {
+            LOG.info("The done folder is on another file system than the drop folder: submitted files are copied"
+                    + " there, then deleted");
+        }
+        context.getPropertiesComponent().addOverrideProperty("ktp.source.rename-using-copy", String.valueOf(copyToDone));
         registry.bind("sourceRelease", new SourceRelease(ledger, s.integer("ktp.db.retry-attempts", 6),
                 s.integer("ktp.db.retry-delay", 500)));
         registry.bind("sourceStamp", new SourceStamp());

@@ -23,6 +23,10 @@ public class FutureDatedFiles implements GenericFileFilter<File> {
     /** Clocks a little apart (a network share) are not worth touching a file for. */
     private static final long TOLERANCE_MILLIS = 60_000;
 
+    private final id.ktpbridge.ThrottledWarning cannotRedate = new id.ktpbridge.ThrottledWarning(LOG, "A file in the"
+            + " drop folder is dated {} s in the future and could not be dated now ({}); it is left until that time"
+            + " has passed", 60_000);
+
     @Override
     public boolean accept(GenericFile<File> file) {
         long now = System.currentTimeMillis();
@@ -35,8 +39,10 @@ public class FutureDatedFiles implements GenericFileFilter<File> {
                 LOG.warn("A file in the drop folder was dated {} s in the future; dated now so it can be taken",
                         ahead / 1000);
             } catch (IOException e) {
-                LOG.warn("A file in the drop folder is dated {} s in the future and could not be dated now ({});"
-                        + " it is taken only once that time has passed", ahead / 1000, e.getClass().getSimpleName());
+                // not taken before then: the read lock would hold the scan on it for its whole timeout
+                // at every scan, and so every file after it
+                cannotRedate.warn(ahead / 1000, e.getClass().getSimpleName());
+                return false;
             }
         }
         return true;
