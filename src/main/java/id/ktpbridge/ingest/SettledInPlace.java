@@ -24,10 +24,14 @@ import org.apache.camel.component.file.GenericFileFilter;
  */
 public final class SettledInPlace {
 
-    /** More than any folder a source would keep in sight; the oldest are forgotten past it. */
-    private static final int MAX_REMEMBERED = 10_000;
+    /**
+     * More than a folder would keep in sight (a whole large batch whose done folder refused every
+     * move); past it the one a scan met longest ago is forgotten: files still there are met at
+     * every scan, those moved away meanwhile are not.
+     */
+    private static final int MAX_REMEMBERED = 100_000;
 
-    private final Map<String, Boolean> settled = Collections.synchronizedMap(new LinkedHashMap<>(64, 0.75f, false) {
+    private final Map<String, Boolean> settled = Collections.synchronizedMap(new LinkedHashMap<>(64, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
             return size() > MAX_REMEMBERED;
@@ -58,15 +62,16 @@ public final class SettledInPlace {
     public boolean holds(Path file) {
         try {
             BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
-            return settled.containsKey(key(file.toAbsolutePath().toString(), attributes.size(),
-                    attributes.lastModifiedTime().toMillis()));
+            return settled.get(key(file.toAbsolutePath().toString(), attributes.size(),
+                    attributes.lastModifiedTime().toMillis())) != null;
         } catch (IOException gone) {
             return false;
         }
     }
 
     boolean holds(GenericFile<?> file) {
-        return settled.containsKey(key(file.getAbsoluteFilePath(), file.getFileLength(), file.getLastModified()));
+        // a look-up, not containsKey: it counts as meeting the file (the map is in access order)
+        return settled.get(key(file.getAbsoluteFilePath(), file.getFileLength(), file.getLastModified())) != null;
     }
 
     /** A listing filter: skips the files settled in place, then asks {@code next}. */
