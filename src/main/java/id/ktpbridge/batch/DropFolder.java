@@ -21,7 +21,8 @@ public class DropFolder {
 
     public DropFolder(Path dir, String includePattern, Predicate<Path> settled) {
         this.dir = dir;
-        this.include = Pattern.compile(includePattern);
+        // as Camel's file consumer compiles it: a custom rule without (?i) still takes u1.JPG
+        this.include = Pattern.compile(includePattern, Pattern.CASE_INSENSITIVE);
         this.settled = settled;
     }
 

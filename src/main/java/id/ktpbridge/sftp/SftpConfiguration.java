@@ -76,8 +76,9 @@ public class SftpConfiguration implements CamelConfiguration {
         SftpSidecar sidecar = new SftpSidecar(rules, settings, new FailureReport(new ObjectMapper()), settled);
         context.getRegistry().bind("sftpSidecar", sidecar);
         context.addService(sidecar);
+        // case-insensitive, as Camel's consumer compiles the same rule
         java.util.regex.Pattern include = java.util.regex.Pattern.compile(s.optional("ktp.source.sftp.include")
-                .orElseGet(() -> s.string("ktp.source.include")));
+                .orElseGet(() -> s.string("ktp.source.include")), java.util.regex.Pattern.CASE_INSENSITIVE);
         context.getRegistry().bind("sftpListingFilter", settled.before(new SftpUnsafeNames(
                 settings != null && settings.deleteAfterSuccess(), include, new SftpFutureDated(sidecar, include))));
         context.getRegistry().bind("sftpMoveRefusals", new SourceMoveRefusals(settled));
