@@ -156,12 +156,8 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
     public boolean remove(String input) {
         String key = storedKey(input);
         held.remove(key);
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "DELETE FROM ktp_processed_input WHERE repository = ? AND input_key = ? AND owner = ?")) {
-            ps.setString(1, repository);
-            ps.setString(2, key);
-            ps.setString(3, owner);
-            return ps.executeUpdate() > 0;
+        try {
+            return deleteOwn(key);
         } catch (SQLException e) {
             // not the key: it holds the input's path, whose file name may be a NIK
             LOG.warn("An input claim ({}) could not be released ({}); it runs out after {} s", repository,
@@ -183,12 +179,8 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
         held.remove(key);
         try {
             LedgerRetries.run(() -> {
-                try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                        "DELETE FROM ktp_processed_input WHERE repository = ? AND input_key = ? AND owner = ?")) {
-                    ps.setString(1, repository);
-                    ps.setString(2, key);
-                    ps.setString(3, owner);
-                    ps.executeUpdate();
+                try {
+                    deleteOwn(key);
                 } catch (SQLException e) {
                     throw new LedgerException(e);
                 }
@@ -199,6 +191,17 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
             LOG.warn("The claim ({}) on an input whose file stayed in place could not be dropped ({}); the file stays"
                     + " taken until ledger retention forgets it", repository, e.getMessage());
             return false;
+        }
+    }
+
+    /** Deletes this process's claim on the stored key, confirmed or not; whether there was one. */
+    private boolean deleteOwn(String key) throws SQLException {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "DELETE FROM ktp_processed_input WHERE repository = ? AND input_key = ? AND owner = ?")) {
+            ps.setString(1, repository);
+            ps.setString(2, key);
+            ps.setString(3, owner);
+            return ps.executeUpdate() > 0;
         }
     }
 

@@ -159,6 +159,11 @@ final class SftpConnector {
         };
     }
 
+    /** Whether JSch reads this name as a pattern: it has a {@code *} or {@code ?}. */
+    static boolean readAsPattern(String name) {
+        return name.indexOf('*') >= 0 || name.indexOf('?') >= 0;
+    }
+
     /**
      * A path as JSch takes it literally. JSch reads {@code *} and {@code ?} in a path as wildcards
      * (a name with one may match other files, or none) and drops a {@code \}, which escapes them.

@@ -165,7 +165,7 @@ public class SftpSidecar extends ServiceSupport {
 
     /** Whether JSch would read the name as a pattern, or drop a character of it. */
     private static boolean wild(String name) {
-        return name.indexOf('*') >= 0 || name.indexOf('?') >= 0 || name.indexOf('\\') >= 0;
+        return SftpConnector.readAsPattern(name) || name.indexOf('\\') >= 0;
     }
 
     /**

@@ -43,7 +43,7 @@ public class SftpUnsafeNames implements GenericFileFilter<SftpRemoteFile<?>> {
                 left.warn("a backslash");
                 return false;
             }
-            if (deleteAfterSuccess && (name.indexOf('*') >= 0 || name.indexOf('?') >= 0)) {
+            if (deleteAfterSuccess && SftpConnector.readAsPattern(name)) {
                 left.warn("'*' or '?' and after-success=delete");
                 return false;
             }
