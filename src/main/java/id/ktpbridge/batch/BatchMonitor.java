@@ -77,7 +77,7 @@ public class BatchMonitor implements Runnable {
         long deadline = startedAt + maxWait.toMillis();
         int quietChecks = 0;
         long onlyDeliveriesSince = -1;
-        boolean ledgerAway = false;
+        boolean away = false;
         try {
             while (System.currentTimeMillis() < deadline) {
                 Thread.sleep(checkEvery.toMillis());
@@ -90,13 +90,15 @@ public class BatchMonitor implements Runnable {
                     done = context.getInflightRepository().size() == 0 && ledger.openCounts().isEmpty()
                             && !dropFolder.anyWaiting();
                     delivered = done && pendingDeliveries.getAsInt() == 0;
-                    ledgerAway = false;
+                    away = false;
                 } catch (RuntimeException e) {
-                    // the ledger away for a moment (a failover): not quiet, and the wait goes on
-                    if (!ledgerAway) {
-                        LOG.warn("Batch monitor: the ledger did not answer ({}); still waiting", e.getMessage());
+                    // the ledger away for a moment (a failover) or the drop folder unlistable (a share's hiccup):
+                    // not quiet, and the wait goes on
+                    if (!away) {
+                        LOG.warn("Batch monitor: {}; still waiting", e instanceof DropFolder.ListingFailed
+                                ? e.getMessage() : "the ledger did not answer (" + e.getMessage() + ")");
                     }
-                    ledgerAway = true;
+                    away = true;
                     quietChecks = 0;
                     onlyDeliveriesSince = -1;
                     continue;
@@ -132,8 +134,18 @@ public class BatchMonitor implements Runnable {
 
     /** Prints the summary; returns the exit code. */
     int report(PrintStream out) {
-        long waiting = dropFolder.waiting();
-        long unmoved = dropFolder.settled();
+        long waiting;
+        long unmoved;
+        String unlisted = null;
+        try {
+            waiting = dropFolder.waiting();
+            unmoved = dropFolder.settled();
+        } catch (DropFolder.ListingFailed e) {
+            // not known: the run cannot say every input was taken
+            unlisted = e.getMessage();
+            waiting = 0;
+            unmoved = 0;
+        }
         Map<String, Integer> open = ledger.openCounts();
         BatchSummary summary = new BatchSummary(out, sourceFileNames);
         // this run's inputs: those it took, and those of an earlier run it gave their result (resumed)
@@ -145,8 +157,11 @@ public class BatchMonitor implements Runnable {
         // an input of an earlier run that ended without its result counts too: this run was to finish it
         long earlierWithoutResult = ledger.endedWithoutResult();
         // an input still open at the end (max-wait passed) has no result either, whichever run took it
-        boolean recorded = waiting == 0 && open.isEmpty() && counts.withoutResult() == 0 && earlierWithoutResult == 0;
+        boolean recorded = unlisted == null && waiting == 0 && open.isEmpty() && counts.withoutResult() == 0 && earlierWithoutResult == 0;
         boolean complete = recorded && pending == 0 && refused == 0 && unmoved == 0;
+        if (unlisted != null) {
+            out.printf("Inputs may still wait in the source folder: %s%n", unlisted);
+        }
         if (waiting > 0) {
             out.printf("%d input(s) still waiting in the source folder%n", waiting);
         }

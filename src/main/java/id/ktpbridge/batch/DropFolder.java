@@ -8,6 +8,8 @@ import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import id.ktpbridge.ingest.FailureReport;
+
 /**
  * The files in the drop folder that the file route would take, as the batch end and the ETA see
  * them. Files whose result is recorded but whose move away was refused (settled in place) are not
@@ -26,7 +28,11 @@ public class DropFolder {
         this.settled = settled;
     }
 
-    /** How many wait there (0 when the folder is missing or cannot be listed). */
+    /**
+     * How many wait there (0 when the folder is missing).
+     *
+     * @throws ListingFailed when the folder is there but cannot be listed: how many wait is not known
+     */
     public long waiting() {
         return count(settled.negate(), Long.MAX_VALUE);
     }
@@ -44,11 +50,25 @@ public class DropFolder {
         if (!Files.isDirectory(dir)) {
             return 0;
         }
-        try (Stream<Path> files = Files.list(dir)) {
+        try (Stream<Path> files = list()) {
             return files.filter(this::takenByTheSource).filter(Files::isRegularFile).filter(which).limit(enough)
                     .count();
         } catch (IOException | UncheckedIOException e) {
-            return 0;
+            // a network share's hiccup is not an empty folder: counted as 0 it would end a batch early
+            throw new ListingFailed(e);
+        }
+    }
+
+    /** The folder's entries; a seam for the tests, whose root account may list any folder. */
+    protected Stream<Path> list() throws IOException {
+        return Files.list(dir);
+    }
+
+    /** The drop folder is there but could not be listed. */
+    public static final class ListingFailed extends RuntimeException {
+        ListingFailed(Exception cause) {
+            super("the drop folder could not be listed: " + FailureReport.safeMessage(
+                    cause instanceof UncheckedIOException u ? u.getCause() : cause), cause);
         }
     }
 

@@ -148,6 +148,39 @@ class BatchMonitorTest {
         assertTrue(report.contains("not every input could be moved away"), report);
     }
 
+    @Test
+    void aDropFolderThatCannotBeListedForAMomentOnlyDelaysTheEnd() throws Exception {
+        AtomicInteger failures = new AtomicInteger(5);
+        monitor(Duration.ofSeconds(20), unlistable(failures)).start();
+        String report = finished.get(15, TimeUnit.SECONDS);
+        assertEquals(0, exitCode, report);
+        assertTrue(report.contains("Every input has a result record."), report);
+        assertTrue(failures.get() < 0, "it went on listing after the failures instead of counting them as empty");
+    }
+
+    @Test
+    void aDropFolderStillUnlistableAtTheEndMakesTheRunFail() throws Exception {
+        monitor(Duration.ofMillis(500), unlistable(new AtomicInteger(Integer.MAX_VALUE))).start();
+        String report = finished.get(15, TimeUnit.SECONDS);
+        assertEquals(1, exitCode, report);
+        assertTrue(report.contains("Inputs may still wait in the source folder: the drop folder could not be listed"),
+                report);
+        assertTrue(report.contains("Some inputs have no result record yet."), report);
+    }
+
+    /** The inbox as a network share that refuses its first {@code failures} listings (root may list any folder). */
+    private DropFolder unlistable(AtomicInteger failures) {
+        return new DropFolder(inbox, ".*\\.png", settled::holds) {
+            @Override
+            protected java.util.stream.Stream<java.nio.file.Path> list() throws java.io.IOException {
+                if (failures.getAndDecrement() > 0) {
+                    throw new java.nio.file.FileSystemException(inbox.toString(), null, "Input/output error");
+                }
+                return super.list();
+            }
+        };
+    }
+
     /** An input taken by an earlier run, now in {@code state}. */
     private String insertEarlier(SubmissionState state) throws Exception {
         String id = UUID.randomUUID().toString();
@@ -160,8 +193,12 @@ class BatchMonitorTest {
     }
 
     private BatchMonitor monitor(Duration maxWait) {
+        return monitor(maxWait, new DropFolder(inbox, ".*\\.png", settled::holds));
+    }
+
+    private BatchMonitor monitor(Duration maxWait, DropFolder dropFolder) {
         return new BatchMonitor(new DefaultCamelContext(), ledger, () -> 0, since -> 0, Duration.ofSeconds(1),
-                new DropFolder(inbox, ".*\\.png", settled::holds), maxWait, Duration.ofMillis(20), (code, text) -> {
+                dropFolder, maxWait, Duration.ofMillis(20), (code, text) -> {
                     exitCode = code;
                     finished.complete(text);
                 });
