@@ -55,17 +55,29 @@ public class FileQuarantine {
             return;
         }
         Path source = Path.of(path);
+        Path report = null;
         try {
             Files.createDirectories(failedDir);
             // beside a file of its name or its sidecar's there, as its sidecar (FileSidecar)
             Path target = placed.path(exchange, name);
-            Path report = target.resolveSibling(target.getFileName() + ".error.json");
+            Path written = target.resolveSibling(target.getFileName() + ".error.json");
             Path partial = target.resolveSibling("." + target.getFileName() + ".error.json.tmp");
             Files.writeString(partial, reports.report(exchange), StandardCharsets.UTF_8);
-            Files.move(partial, report, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(partial, written, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            // the report first: a kill between the two moves leaves a report whose image is still to come,
+            // never an image without its reason
+            report = written;
             Files.move(source, target);
             SourceRelease.letGo(exchange);
         } catch (IOException e) {
+            if (report != null) {
+                // the image stays in the source folder: a report without it in the failed folder would say otherwise
+                try {
+                    Files.deleteIfExists(report);
+                } catch (IOException ignored) {
+                    // the ERROR line below still says where the image is
+                }
+            }
             settled.remember(exchange);
             LOG.error("Ledger {}: the failed input could not be moved to {}: {}; it stays in the source folder and is"
                     + " not taken again while the bundle runs", ledgerId, failedDir, FailureReport.safeMessage(e));
