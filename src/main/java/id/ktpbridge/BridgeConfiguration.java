@@ -12,6 +12,7 @@ import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import javax.sql.DataSource;
 
@@ -162,7 +163,7 @@ public class BridgeConfiguration implements CamelConfiguration {
 
         String callbackToken = s.optional("ktp.callback.auth-token").orElse(null);
         GtfSettings gtfSettings = gtfSettings(s);
-        if (s.flag("gtf.sandbox.enabled", true)) {
+        if (sandboxOn(s)) {
             if (callbackToken == null) {
                 callbackToken = UUID.randomUUID().toString();
             }
@@ -171,6 +172,8 @@ public class BridgeConfiguration implements CamelConfiguration {
             gtfSettings = gtfSettings.withBaseUrls(sandbox.baseUrl(), sandbox.baseUrl());
         } else {
             requireRealGtf(s);
+            LOG.info("OneKYC: token gateway {}, API gateway {} (no embedded sandbox)", s.string("gtf.token-url"),
+                    s.string("gtf.api-url"));
         }
 
         HttpClient http = HttpClient.newBuilder()
@@ -592,6 +595,22 @@ public class BridgeConfiguration implements CamelConfiguration {
         return s.choice(key, "per-submission", "per-submission", "per-call").equals("per-call");
     }
 
+    /**
+     * {@code gtf.sandbox.enabled}: {@code auto} (the default) runs the embedded sandbox only while no
+     * OneKYC URL is set, so setting {@code GTF_API_URL} alone is never answered by made-up results;
+     * {@code true} with a URL set is a contradiction and stops the start.
+     */
+    static boolean sandboxOn(Settings s) {
+        String choice = s.choice("gtf.sandbox.enabled", "auto", "auto", "true", "false");
+        List<String> urls = Stream.of("gtf.token-url", "gtf.api-url").filter(k -> s.optional(k).isPresent()).toList();
+        if (choice.equals("true") && !urls.isEmpty()) {
+            throw new IllegalStateException("Setting 'gtf.sandbox.enabled' (GTF_SANDBOX_ENABLED) is true, so the"
+                    + " embedded sandbox would answer instead of the OneKYC named by " + String.join(" and ", urls)
+                    + ": set it to false (or auto) to call that OneKYC, or leave the URLs empty for the sandbox");
+        }
+        return choice.equals("true") || choice.equals("auto") && urls.isEmpty();
+    }
+
     private static void requireRealGtf(Settings s) {
         for (String key : new String[] {"gtf.token-url", "gtf.api-url"}) {
             String url = s.string(key);
@@ -610,7 +629,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         for (String[] sandboxValue : new String[][] {{"gtf.client-id", "sandbox-client"},
                 {"gtf.pass-key", "sandbox-pass-key"}}) {
             if (sandboxValue[1].equals(s.string(sandboxValue[0], sandboxValue[1]))) {
-                LOG.warn("Setting '{}' ({}) still has the embedded sandbox's value, and gtf.sandbox.enabled=false:"
+                LOG.warn("Setting '{}' ({}) still has the embedded sandbox's value, and the sandbox is off:"
                         + " OneKYC refuses it; set the one GTF issued", sandboxValue[0], Settings.envName(sandboxValue[0]));
             }
         }

@@ -1,0 +1,55 @@
+package id.ktpbridge;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import id.ktpbridge.sandbox.GtfSandbox;
+import id.ktpbridge.sandbox.SandboxSettings;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Which OneKYC the bundle calls: a URL set is the one called, never the embedded sandbox in its place. */
+class SandboxSwitchTest {
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void oneKycUrlsSetWithoutTheSwitchAreTheOnesCalled() throws Exception {
+        GtfSandbox elsewhere = new GtfSandbox(new SandboxSettings()).start();
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.token-url", elsewhere.baseUrl(),
+                "gtf.api-url", elsewhere.baseUrl(), "ktp.callback.auth-token", "callback-token-7101"))) {
+            assertNull(app.context().getRegistry().lookupByName("gtfSandbox"), "the embedded sandbox was started");
+            Results.drop(app.inbox(), "u7101.png", SampleImages.card("u7101", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+            assertEquals(1, elsewhere.submissionCount(), "the OneKYC the URLs name got the submission");
+        } finally {
+            elsewhere.stop();
+        }
+    }
+
+    @Test
+    void theSandboxSwitchedOnWithAUrlSetStopsTheStart() {
+        String messages = BridgeApp.startupError(dataDir, Map.of("gtf.sandbox.enabled", "true",
+                "gtf.api-url", "https://onekyc.example.com"));
+        assertTrue(messages.contains("Setting 'gtf.sandbox.enabled' (GTF_SANDBOX_ENABLED) is true, so the embedded"
+                + " sandbox would answer instead of the OneKYC named by gtf.api-url"), messages);
+    }
+
+    @Test
+    void oneUrlWithoutTheOtherIsNamed() {
+        String messages = BridgeApp.startupError(dataDir, Map.of("gtf.api-url", "https://onekyc.example.com"));
+        assertTrue(messages.contains("Missing required setting 'gtf.token-url' (environment variable GTF_TOKEN_URL)"),
+                messages);
+    }
+}
