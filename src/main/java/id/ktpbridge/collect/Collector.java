@@ -120,6 +120,12 @@ public class Collector {
             }
             return retryLater(r, via, "details not available: " + e.getMessage(), claim, null, e.retryAfterMillis());
         }
+        String named = details.path("submissionId").asText("");
+        if (!named.isEmpty() && !named.equals(r.submissionId())) {
+            // another submission's record (a server mixing records up): publishing it would hand one
+            // person's OCR data to another's input. Asked again; at the deadline it ends TIMED_OUT
+            return retryLater(r, via, "details named another submission", claim);
+        }
         String status = details.path("status").asText("");
         if (!isFinal(status)) {
             return retryLater(r, via, "details say "

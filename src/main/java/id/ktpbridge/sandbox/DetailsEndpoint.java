@@ -53,6 +53,12 @@ final class DetailsEndpoint {
         if (!grant.isPartner() && !submission.owner().equals(grant.user())) {
             throw new ApiError(403, 903, "FORBIDDEN", null, true);
         }
+        if (core.settings.isDetailsMixedUp()) {
+            Submission other = core.submissions.otherFinished(submission.id());
+            if (other != null) {
+                return render(other);
+            }
+        }
         return render(submission);
     }
 

@@ -16,6 +16,7 @@ public class SandboxSettings {
     private volatile int serverThreads = 16;
     private volatile boolean detailsAcceptsUserToken = true;
     private volatile boolean detailsWithoutVerdict;
+    private volatile boolean detailsMixedUp;
     private volatile boolean presignReusesOpenSubmission;
     private volatile String host = "127.0.0.1";
     private volatile int port = 0;
@@ -153,6 +154,11 @@ public class SandboxSettings {
     public boolean isDetailsWithoutVerdict() { return detailsWithoutVerdict; }
 
     public void setDetailsWithoutVerdict(boolean without) { this.detailsWithoutVerdict = without; }
+
+    /** True: details answer with the record of another finished submission, when there is one (a server's mix-up). */
+    public boolean isDetailsMixedUp() { return detailsMixedUp; }
+
+    public void setDetailsMixedUp(boolean mixedUp) { this.detailsMixedUp = mixedUp; }
 
     /**
      * "New or existing submission" (reference 4) read as: a presign answers with the user's

@@ -57,6 +57,17 @@ final class SubmissionStore {
         return latest;
     }
 
+    /** The latest finished submission other than {@code id}, or null. */
+    Submission otherFinished(String id) {
+        Submission latest = null;
+        for (Submission s : inOrder) {
+            if (!s.id().equals(id) && s.outcome() != null) {
+                latest = s;
+            }
+        }
+        return latest;
+    }
+
     /** Presigns answered with an existing submission. */
     long reusedCount() {
         return reused.get();

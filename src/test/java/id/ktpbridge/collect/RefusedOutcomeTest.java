@@ -153,6 +153,27 @@ class RefusedOutcomeTest {
     }
 
     @Test
+    void detailsOfAnotherSubmissionAreNeverPublishedAsThisOnesResult() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, props("300"))) {
+            LedgerRecord first = dropAndAwaitConfirmed(app, "u3108.png");
+            String firstNik = awaitOneResult(app).path("submissionDetails").path("ktpData").path("nik").asText();
+            // from now on details describe u3108's submission whatever is asked for
+            app.sandbox().settings().setDetailsMixedUp(true);
+            LedgerRecord second = app.ledger().findById(dropAndAwaitConfirmed(app, "u3109.png").id()).orElseThrow();
+            await().atMost(Duration.ofSeconds(30)).until(() -> detailsAnswers(app, second.submissionId()) >= 2);
+            assertEquals(1, Results.count(app.results()), "no result from another submission's record");
+
+            app.sandbox().settings().setDetailsMixedUp(false);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+            JsonNode result = Results.bySourceFile(app.results()).get("u3109.png");
+            assertEquals(second.submissionId(), result.path("submissionId").asText());
+            String nik = result.path("submissionDetails").path("ktpData").path("nik").asText();
+            assertFalse(nik.isEmpty() || nik.equals(firstNik), "its own OCR data, not u3108's: " + result);
+            assertFalse(first.submissionId().equals(second.submissionId()));
+        }
+    }
+
+    @Test
     void detailsStillWithoutAResultAtTheDeadlineArePublishedAsTheyAre() throws Exception {
         Map<String, String> p = props("300");
         // first look 3 s after the confirm, again 2 s later, the last one at the deadline
