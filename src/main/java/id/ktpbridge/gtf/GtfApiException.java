@@ -17,6 +17,16 @@ public class GtfApiException extends RuntimeException {
     static final String MALFORMED_JSON = "MALFORMED_JSON";
     static final String NOT_A_JSON_OBJECT = "NOT_A_JSON_OBJECT";
     static final String NOT_AN_ENVELOPE = "NOT_AN_ENVELOPE";
+    /**
+     * Causes given to a 2xx envelope that lacks what the call is for (a presign without its
+     * submission id, documents or upload URL, a token answer without the token): counted as no
+     * answer, as a body cut off or rewritten on the way may look so, and asked again.
+     */
+    public static final String NO_SUBMISSION_ID = "NO_SUBMISSION_ID_IN_RESPONSE";
+    public static final String NO_DOCUMENTS = "NO_DOCUMENTS_IN_RESPONSE";
+    public static final String NO_DOCUMENT_URL = "NO_DOCUMENT_URL_IN_RESPONSE";
+    public static final String NO_TOKEN = "NO_TOKEN_IN_RESPONSE";
+    private static final List<String> INCOMPLETE = List.of(NO_SUBMISSION_ID, NO_DOCUMENTS, NO_DOCUMENT_URL, NO_TOKEN);
 
     private final String endpoint;
     private final int httpStatus;
@@ -63,7 +73,8 @@ public class GtfApiException extends RuntimeException {
             return status;
         }
         String c = cause == null ? "" : cause.toUpperCase(Locale.ROOT);
-        if (code == null && (c.equals(MALFORMED_JSON) || c.equals(NOT_A_JSON_OBJECT) || c.equals(NOT_AN_ENVELOPE))) {
+        if (code == null && (c.equals(MALFORMED_JSON) || c.equals(NOT_A_JSON_OBJECT) || c.equals(NOT_AN_ENVELOPE)
+                || INCOMPLETE.contains(c))) {
             return 0;
         }
         switch (c) {

@@ -114,7 +114,7 @@ public class GtfClient {
                 () -> api(pathAndQuery, token.get(), ctx).GET().build())));
         String submissionId = data.path("submissionId").asText(null);
         if (submissionId == null || submissionId.isBlank()) {
-            throw new GtfApiException("presign", 200, null, "NO_SUBMISSION_ID_IN_RESPONSE");
+            throw new GtfApiException("presign", 200, null, GtfApiException.NO_SUBMISSION_ID);
         }
         if (!SUBMISSION_ID_SHAPE.matcher(submissionId).matches()) {
             // it names result files and S3 keys and goes into headers: nothing else is taken
@@ -126,6 +126,9 @@ public class GtfClient {
             documents.put(e.getKey(), new Presigned.DocumentSlot(url, e.getValue().path("documentReference").asText(null),
                     UrlExpiry.seconds(e.getValue().path("expiryInSeconds"), url, System.currentTimeMillis())));
         });
+        if (documents.isEmpty()) {
+            throw new GtfApiException("presign", 200, null, GtfApiException.NO_DOCUMENTS);
+        }
         return new Presigned(submissionId, data.path("status").asText(null), documents);
     }
 
@@ -366,7 +369,7 @@ public class GtfClient {
         }
         String token = data.path("token").asText(null);
         if (token == null || token.isBlank()) {
-            throw new GtfApiException(endpoint, 200, null, "NO_TOKEN_IN_RESPONSE");
+            throw new GtfApiException(endpoint, 200, null, GtfApiException.NO_TOKEN);
         }
         long now = System.currentTimeMillis() / 1000;
         long expiresAt = parseLong(data.path("expires_at").asText(""));

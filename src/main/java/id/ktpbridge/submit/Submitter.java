@@ -359,6 +359,9 @@ public class Submitter {
             throw new GtfApiException("presign", 200, null,
                     "NO_DOCUMENT_SLOT_" + primaryDocumentKey + "_IN " + documents.keySet());
         }
+        if (slot.documentUrl() == null || slot.documentUrl().isBlank()) {
+            throw new GtfApiException("presign", 200, null, GtfApiException.NO_DOCUMENT_URL);
+        }
         if (documents.size() > 1 && reportedSlotSets.add(documents.keySet().toString())) {
             // one image per input: if OneKYC needs the others before the confirm, the confirm says so (422)
             LOG.warn("Presign offers document slots {}; the image goes to {} only, the others stay empty",

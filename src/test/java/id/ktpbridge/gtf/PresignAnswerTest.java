@@ -3,6 +3,7 @@ package id.ktpbridge.gtf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -23,14 +24,18 @@ class PresignAnswerTest {
 
     private HttpServer server;
     private volatile String submissionId;
+    /** When set, the presign answer's data as it is. */
+    private volatile String presignData;
+    /** When set, the token answer's data as it is. */
+    private volatile String tokenData;
 
     @BeforeEach
     void start() throws Exception {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", ex -> {
             String data = ex.getRequestURI().getPath().contains("authentication")
-                    ? "{\"token\":\"t-1\",\"expiry_seconds\":300}"
-                    : "{\"submissionId\":\"" + submissionId + "\",\"documents\":{\"KTP_FRONT\":{\"documentUrl\":"
+                    ? tokenData != null ? tokenData : "{\"token\":\"t-1\",\"expiry_seconds\":300}"
+                    : presignData != null ? presignData : "{\"submissionId\":\"" + submissionId + "\",\"documents\":{\"KTP_FRONT\":{\"documentUrl\":"
                             + "\"http://127.0.0.1/upload\",\"expiryInSeconds\":300}}}";
             byte[] body = ("{\"success\":true,\"data\":" + data + ",\"errors\":null}").getBytes(StandardCharsets.UTF_8);
             ex.getResponseHeaders().add("Content-Type", "application/json");
@@ -61,5 +66,31 @@ class PresignAnswerTest {
             assertEquals("SUBMISSION_ID_NOT_USABLE", e.errorCause());
             assertFalse(e.isTransient());
         }
+    }
+
+    @Test
+    void anAnswerWithoutWhatTheCallIsForCountsAsNoAnswerAndIsAskedAgain() {
+        GtfClient client = GtfClientTest.client("http://127.0.0.1:" + server.getAddress().getPort(),
+                Duration.ofSeconds(30));
+        CallContext ctx = new CallContext(new TokenKey("P", "u2", "PARTNER_USER_ID"), UUID.randomUUID().toString(),
+                UUID.randomUUID().toString());
+        for (String[] answer : new String[][] {{"{}", GtfApiException.NO_SUBMISSION_ID},
+                {"null", GtfApiException.NO_SUBMISSION_ID},
+                {"{\"submissionId\":\"3f1c2a9e\",\"documents\":{}}", GtfApiException.NO_DOCUMENTS},
+                {"{\"submissionId\":\"3f1c2a9e\"}", GtfApiException.NO_DOCUMENTS}}) {
+            presignData = answer[0];
+            GtfApiException e = assertThrows(GtfApiException.class, () -> client.presign(ctx), answer[0]);
+            assertEquals(answer[1], e.errorCause());
+            assertTrue(e.isTransient(), answer[0] + " is read as an answer that did not arrive whole");
+        }
+        presignData = null;
+        tokenData = "{\"expiry_seconds\":300}";
+        CallContext other = new CallContext(new TokenKey("P", "u3", "PARTNER_USER_ID"), UUID.randomUUID().toString(),
+                UUID.randomUUID().toString());
+        GtfApiException e = assertThrows(GtfApiException.class, () -> client.presign(other));
+        assertEquals(GtfApiException.NO_TOKEN, e.errorCause());
+        assertTrue(e.isTransient());
+        // a slot without its upload URL (Submitter's check) is read the same way
+        assertTrue(new GtfApiException("presign", 200, null, GtfApiException.NO_DOCUMENT_URL).isTransient());
     }
 }
