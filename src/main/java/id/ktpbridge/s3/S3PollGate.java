@@ -7,6 +7,7 @@ import id.ktpbridge.ingest.SourceErrorHandler;
 import org.apache.camel.Consumer;
 import org.apache.camel.Endpoint;
 import org.apache.camel.Exchange;
+import org.apache.camel.component.aws2.s3.AWS2S3Endpoint;
 import org.apache.camel.spi.PollingConsumerPollStrategy;
 import org.apache.camel.support.SynchronizationAdapter;
 import org.apache.camel.support.service.ServiceSupport;
@@ -86,6 +87,13 @@ public class S3PollGate extends SourceErrorHandler implements PollingConsumerPol
 
     @Override
     public boolean rollback(Consumer consumer, Endpoint endpoint, int retryCounter, Exception cause) {
+        if (endpoint instanceof AWS2S3Endpoint s3) {
+            // Camel marks each listed key in progress before it fetches the object, and a fetch that fails
+            // (a 5xx after the client's retries, a timeout) leaves its key marked: no later listing would take
+            // that object again. Nothing of the failed listing was routed, and the previous listing's objects
+            // were all done before it began (begin), so no mark belongs to work under way
+            s3.getInProgressRepository().clear();
+        }
         // no immediate retry: the next scheduled poll tries again (with back-off); handleException reports it
         return false;
     }

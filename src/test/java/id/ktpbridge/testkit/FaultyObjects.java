@@ -25,13 +25,18 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
  * bytes (later reads are whole); {@code -always-breaks-off}: every read does;</li>
  * <li>{@code -refused}: every read is refused, {@code 403 AccessDenied} (an object owned by another
  * account);</li>
- * <li>{@code -gone}: every read answers {@code 404 NoSuchKey} (deleted since it was listed).</li>
+ * <li>{@code -gone}: every read answers {@code 404 NoSuchKey} (deleted since it was listed);</li>
+ * <li>{@code -unavailable}: the first {@value #UNAVAILABLE_ATTEMPTS} attempts to read the object answer
+ * {@code 500 InternalError} (the store failing for a while: more than the client's own retries).</li>
  * </ul>
  * Loaded for every S3 client of the test JVM, as {@link ArchivedObjects} is; other keys pass untouched.
  */
 public final class FaultyObjects implements ExecutionInterceptor {
 
     private static final Set<String> BROKEN_OFF = ConcurrentHashMap.newKeySet();
+    static final int UNAVAILABLE_ATTEMPTS = 10;
+    private static final java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> UNAVAILABLE =
+            new ConcurrentHashMap<>();
     private static final ExecutionAttribute<String> ERROR = new ExecutionAttribute<>("KtpTestObjectError");
     private static final ExecutionAttribute<Boolean> BREAK_OFF = new ExecutionAttribute<>("KtpTestBreakOff");
 
@@ -41,6 +46,16 @@ public final class FaultyObjects implements ExecutionInterceptor {
             return context.httpResponse();
         }
         String key = get.key();
+        // attributes outlive an attempt: a retry the store answers is not given an earlier attempt's error
+        attributes.putAttribute(ERROR, "");
+        if (key.contains("-unavailable") && UNAVAILABLE.computeIfAbsent(get.bucket() + "/" + key,
+                k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet() <= UNAVAILABLE_ATTEMPTS) {
+            attributes.putAttribute(ERROR, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError"
+                    + "</Code><Message>We encountered an internal error. Please try again.</Message><RequestId>test"
+                    + "</RequestId></Error>");
+            return context.httpResponse().toBuilder().statusCode(500).statusText("Internal Server Error")
+                    .removeHeader("Content-Length").putHeader("Content-Type", "application/xml").build();
+        }
         if (key.contains("-refused") || key.contains("-gone")) {
             boolean refused = key.contains("-refused");
             attributes.putAttribute(ERROR, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>"
@@ -61,7 +76,7 @@ public final class FaultyObjects implements ExecutionInterceptor {
     public Optional<InputStream> modifyHttpResponseContent(Context.ModifyHttpResponse context,
                                                            ExecutionAttributes attributes) {
         String error = attributes.getAttribute(ERROR);
-        if (error != null) {
+        if (error != null && !error.isEmpty()) {
             return Optional.of(new ByteArrayInputStream(error.getBytes(StandardCharsets.UTF_8)));
         }
         if (Boolean.TRUE.equals(attributes.getAttribute(BREAK_OFF)) && context.responseBody().isPresent()) {
