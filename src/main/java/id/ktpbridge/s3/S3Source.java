@@ -163,8 +163,10 @@ public class S3Source {
 
     /**
      * Camel bean method after the submission is recorded: moves the object to the processed prefix
-     * or deletes it. A failure here is only logged: the submission stands, the object stays where
-     * it is and, being remembered, is not submitted again.
+     * or deletes it. A failure here does not touch the submission. A refusal the store will repeat
+     * leaves the object where it is, remembered, so it is not taken again; a passing failure (a
+     * timeout, a 5xx) gives up the object's claim, so a later listing takes it again, finds its
+     * submission in the ledger and only moves it.
      */
     public void submitted(Exchange exchange) {
         String bucket = exchange.getMessage().getHeader(AWS2S3Constants.BUCKET_NAME, String.class);
@@ -183,9 +185,16 @@ public class S3Source {
         } catch (ObjectReplaced e) {
             leaveReplaced(exchange, true);
         } catch (SdkException e) {
-            LOG.warn("Ledger {}: submitted, but its S3 object could not be {}: {}. It stays in place and is not taken again.",
-                    exchange.getProperty(WorkItem.LEDGER_ID, String.class),
-                    deleteAfterSuccess ? "deleted" : "moved to the processed prefix", S3BucketCheck.objectError(e));
+            String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+            String move = deleteAfterSuccess ? "deleted" : "moved to the processed prefix";
+            if (refused(e)) {
+                LOG.warn("Ledger {}: submitted, but its S3 object could not be {}: {}. It stays in place and is not"
+                        + " taken again.", ledgerId, move, S3BucketCheck.objectError(e));
+                return;
+            }
+            repository().remove(inputKey(exchange));
+            LOG.warn("Ledger {}: submitted, but its S3 object could not be {} yet: {}. A later listing tries again"
+                    + " (without a second submission).", ledgerId, move, S3BucketCheck.objectError(e));
         }
     }
 

@@ -258,6 +258,23 @@ class S3SourceTest {
     }
 
     @Test
+    void aSubmittedObjectWhoseMoveFailsForAWhileIsMovedLaterWithoutASecondSubmission() throws Exception {
+        String bucket = s3.newBucket("ktp-move-fails");
+        // its first copies to the processed prefix find no store (testkit FaultyObjects)
+        s3.put(bucket, "inbox/u5841-move-fails.png", SampleImages.card("u5841", "png"));
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, sourceOn(bucket))) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> s3.keys(bucket, "inbox/").isEmpty());
+            assertEquals(List.of("processed/u5841-move-fails.png"), s3.keys(bucket, "processed/"));
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 1);
+            assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+            assertEquals(1, app.sandbox().submissionCount(), "taken again, but submitted once");
+            assertEquals(1, app.ledger().createdSince(0).size());
+            assertTrue(logs.text().contains("could not be moved to the processed prefix yet"), logs.text());
+            await().during(Duration.ofSeconds(1)).atMost(WAIT).until(() -> Results.count(app.results()) == 1);
+        }
+    }
+
+    @Test
     void anObjectReplacedWhileItIsSubmittedIsNotMovedAwayUnseen() throws Exception {
         String bucket = s3.newBucket("ktp-replaced");
         byte[] first = SampleImages.card("u5901", "png");

@@ -15,11 +15,12 @@ import software.amazon.awssdk.core.interceptor.ExecutionAttribute;
 import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.http.SdkHttpResponse;
+import software.amazon.awssdk.services.s3.model.CopyObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 
 /**
  * Faults of single objects that S3Proxy does not make, chosen by a word in the object's key, for
- * reads ({@code GetObject}) only:
+ * reads ({@code GetObject}), and one for copies:
  * <ul>
  * <li>{@code -breaks-off}: the first read of the object stops with a reset connection after 1,000
  * bytes (later reads are whole); {@code -always-breaks-off}: every read does;</li>
@@ -27,7 +28,9 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
  * account);</li>
  * <li>{@code -gone}: every read answers {@code 404 NoSuchKey} (deleted since it was listed);</li>
  * <li>{@code -unavailable}: the first {@value #UNAVAILABLE_ATTEMPTS} attempts to read the object answer
- * {@code 500 InternalError} (the store failing for a while: more than the client's own retries).</li>
+ * {@code 500 InternalError} (the store failing for a while: more than the client's own retries);</li>
+ * <li>{@code -move-fails}: the first {@value #UNAVAILABLE_ATTEMPTS} copies of the object elsewhere
+ * ({@code CopyObject}, a move's first step) answer {@code 500 InternalError} (the copy was made).</li>
  * </ul>
  * Loaded for every S3 client of the test JVM, as {@link ArchivedObjects} is; other keys pass untouched.
  */
@@ -42,6 +45,17 @@ public final class FaultyObjects implements ExecutionInterceptor {
 
     @Override
     public SdkHttpResponse modifyHttpResponse(Context.ModifyHttpResponse context, ExecutionAttributes attributes) {
+        if (context.request() instanceof CopyObjectRequest copy && context.httpResponse().isSuccessful()) {
+            // the SDK has folded bucket and key into the copy source by now. The copy was made: the
+            // source stays where it was, so a retry copies it again
+            String source = String.valueOf(copy.copySource());
+            if (source.contains("-move-fails") && UNAVAILABLE.computeIfAbsent("copy:" + source,
+                    k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet() <= UNAVAILABLE_ATTEMPTS) {
+                return internalError(context, attributes);
+            }
+            attributes.putAttribute(ERROR, "");
+            return context.httpResponse();
+        }
         if (!(context.request() instanceof GetObjectRequest get) || !context.httpResponse().isSuccessful()) {
             return context.httpResponse();
         }
@@ -50,11 +64,7 @@ public final class FaultyObjects implements ExecutionInterceptor {
         attributes.putAttribute(ERROR, "");
         if (key.contains("-unavailable") && UNAVAILABLE.computeIfAbsent(get.bucket() + "/" + key,
                 k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet() <= UNAVAILABLE_ATTEMPTS) {
-            attributes.putAttribute(ERROR, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError"
-                    + "</Code><Message>We encountered an internal error. Please try again.</Message><RequestId>test"
-                    + "</RequestId></Error>");
-            return context.httpResponse().toBuilder().statusCode(500).statusText("Internal Server Error")
-                    .removeHeader("Content-Length").putHeader("Content-Type", "application/xml").build();
+            return internalError(context, attributes);
         }
         if (key.contains("-refused") || key.contains("-gone")) {
             boolean refused = key.contains("-refused");
@@ -70,6 +80,14 @@ public final class FaultyObjects implements ExecutionInterceptor {
             attributes.putAttribute(BREAK_OFF, true);
         }
         return context.httpResponse();
+    }
+
+    private static SdkHttpResponse internalError(Context.ModifyHttpResponse context, ExecutionAttributes attributes) {
+        attributes.putAttribute(ERROR, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError"
+                + "</Code><Message>We encountered an internal error. Please try again.</Message><RequestId>test"
+                + "</RequestId></Error>");
+        return context.httpResponse().toBuilder().statusCode(500).statusText("Internal Server Error")
+                .removeHeader("Content-Length").putHeader("Content-Type", "application/xml").build();
     }
 
     @Override
