@@ -68,7 +68,8 @@ public class S3Source {
         this.client = client;
         this.gate = gate;
         this.prefix = prefix;
-        this.include = include;
+        // read without regard to case, as Camel's file and SFTP consumers read theirs: u1.JPG is taken everywhere
+        this.include = Pattern.compile(include.pattern(), include.flags() | Pattern.CASE_INSENSITIVE);
         this.deleteAfterSuccess = deleteAfterSuccess;
         this.processedBucket = processedBucket;
         this.processedPrefix = processedPrefix;
@@ -120,13 +121,18 @@ public class S3Source {
     }
 
     /**
-     * Camel predicate: the key names a file (not a folder) whose name matches {@code ktp.source.s3.include},
-     * and the object could be fetched (see {@link UnreadableObjects}).
+     * Camel predicate: the key names a file (not a folder) whose name matches {@code ktp.source.s3.include}
+     * and is not hidden (a name starting with a dot, such as the {@code ._} file a Mac copies next to
+     * each image: the file drop and SFTP never take those either), and the object could be fetched
+     * (see {@link UnreadableObjects}).
      */
     public boolean included(Exchange exchange) {
         String key = exchange.getMessage().getHeader(AWS2S3Constants.KEY, String.class);
-        return key != null && !Boolean.TRUE.equals(exchange.getProperty(LEFT_FOR_LATER, Boolean.class)) && !key.endsWith("/") && include.matcher(fileName(key)).matches()
-                && !repository().contains(legacyKey(exchange));
+        if (key == null || key.endsWith("/") || Boolean.TRUE.equals(exchange.getProperty(LEFT_FOR_LATER, Boolean.class))) {
+            return false;
+        }
+        String name = fileName(key);
+        return !name.startsWith(".") && include.matcher(name).matches() && !repository().contains(legacyKey(exchange));
     }
 
     /**

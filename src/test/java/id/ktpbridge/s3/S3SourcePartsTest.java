@@ -95,6 +95,19 @@ class S3SourcePartsTest {
     }
 
     @Test
+    void theIncludeRuleIsReadWithoutRegardToCaseAndHiddenNamesAreNeverTaken() {
+        // a custom rule without (?i), as a partner may write it
+        S3Source custom = new S3Source(camel, OfflineS3Client.create("test"), new S3PollGate(java.time.Duration.ofMinutes(1)),
+                "inbox/", Pattern.compile(".*\\.jpg"), false, null, "processed/", null, "failed/");
+        Exchange upper = object("inbox/u1.JPG", "\"a\"", Map.of(), new byte[0], new AtomicInteger());
+        Exchange appleDouble = object("inbox/._u2.jpg", "\"b\"", Map.of(), new byte[0], new AtomicInteger());
+        custom.describe(upper);
+        custom.describe(appleDouble);
+        assertTrue(custom.included(upper));
+        assertFalse(custom.included(appleDouble));
+    }
+
+    @Test
     void aVeryLongKeyIsHashedToFitTheRepository() {
         Exchange e = object("inbox/" + "k".repeat(1100) + ".png", "\"e\"", Map.of(), new byte[0], new AtomicInteger());
         String key = source.inputKey(e);
