@@ -14,6 +14,7 @@ import software.amazon.awssdk.core.sync.ResponseTransformer;
 import software.amazon.awssdk.http.AbortableInputStream;
 import software.amazon.awssdk.services.s3.DelegatingS3Client;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.EncodingType;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsRequest;
@@ -56,7 +57,11 @@ final class UnreadableObjects extends DelegatingS3Client {
 
     @Override
     public ListObjectsResponse listObjects(ListObjectsRequest request) {
-        ListObjectsResponse page = super.listObjects(request);
+        // keys sent URL-encoded (the SDK decodes them): a key with a control character (what a wrong
+        // character set leaves) is not valid in XML, and its page would fail to parse at every listing,
+        // holding up every object sorting after it. A store that ignores the parameter sends keys as before
+        ListObjectsResponse page = super.listObjects(request.encodingType() == null
+                ? request.toBuilder().encodingType(EncodingType.URL).build() : request);
         // the S3 source lists again only once the previous listing's objects are done (S3PollGate);
         // a reason not taken by then belongs to a listing Camel dropped, and may be stale now
         listed.clear();

@@ -275,6 +275,23 @@ class S3SourceTest {
     }
 
     @Test
+    void aKeyWithAControlCharacterDoesNotHoldUpTheListing() throws Exception {
+        String bucket = s3.newBucket("ktp-control-char");
+        // what a scanner writing names in the wrong character set can leave: not valid in an XML listing
+        s3.put(bucket, "inbox/u5851\u0001.png", SampleImages.card("u5851", "png"));
+        s3.put(bucket, "inbox/u5852.png", SampleImages.card("u5852", "png"));
+        try (BridgeApp app = BridgeApp.start(dataDir, sourceOn(bucket))) {
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 2);
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            assertEquals("COMPLETED", results.get("u5852.png").path("status").asText());
+            // its name makes no partner user id: rejected, with a result, and out of the inbox
+            assertEquals("REJECTED", results.get("u5851\u0001.png").path("status").asText(), results.toString());
+            await().atMost(WAIT).until(() -> s3.keys(bucket, "inbox/").isEmpty());
+            assertTrue(s3.keys(bucket, "failed/").contains("failed/u5851\u0001.png"), s3.keys(bucket, "failed/").toString());
+        }
+    }
+
+    @Test
     void anObjectReplacedWhileItIsSubmittedIsNotMovedAwayUnseen() throws Exception {
         String bucket = s3.newBucket("ktp-replaced");
         byte[] first = SampleImages.card("u5901", "png");

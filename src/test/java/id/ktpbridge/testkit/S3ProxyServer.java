@@ -169,7 +169,9 @@ public final class S3ProxyServer implements AutoCloseable {
 
     /** Keys under {@code prefix}, sorted. */
     public List<String> keys(String bucket, String prefix) {
-        return client.listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix)).contents().stream()
+        // URL-encoded on the wire (the SDK decodes them): a key with a control character is no valid XML
+        return client.listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix)
+                        .encodingType(software.amazon.awssdk.services.s3.model.EncodingType.URL)).contents().stream()
                 .map(S3Object::key).sorted().toList();
     }
 
