@@ -627,7 +627,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         // the bundled file's values are the sandbox's: OneKYC itself would refuse them, image by image (a
         // sandbox run apart, as the tests and benchmarks do, takes them)
         for (String[] sandboxValue : new String[][] {{"gtf.client-id", "sandbox-client"},
-                {"gtf.pass-key", "sandbox-pass-key"}}) {
+                {"gtf.pass-key", "sandbox-pass-key"}, {"gtf.onboarding-partner", "KTPBRIDGE-BE-KTP_SCAN"}}) {
             if (sandboxValue[1].equals(s.string(sandboxValue[0], sandboxValue[1]))) {
                 LOG.warn("Setting '{}' ({}) still has the embedded sandbox's value, and the sandbox is off:"
                         + " OneKYC refuses it; set the one GTF issued", sandboxValue[0], Settings.envName(sandboxValue[0]));

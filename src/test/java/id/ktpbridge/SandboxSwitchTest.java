@@ -12,6 +12,7 @@ import java.util.Map;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
 import org.junit.jupiter.api.Test;
@@ -26,13 +27,18 @@ class SandboxSwitchTest {
     @Test
     void oneKycUrlsSetWithoutTheSwitchAreTheOnesCalled() throws Exception {
         GtfSandbox elsewhere = new GtfSandbox(new SandboxSettings()).start();
-        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.token-url", elsewhere.baseUrl(),
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.token-url", elsewhere.baseUrl(),
                 "gtf.api-url", elsewhere.baseUrl(), "ktp.callback.auth-token", "callback-token-7101"))) {
             assertNull(app.context().getRegistry().lookupByName("gtfSandbox"), "the embedded sandbox was started");
             Results.drop(app.inbox(), "u7101.png", SampleImages.card("u7101", "png"));
             await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
             assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
             assertEquals(1, elsewhere.submissionCount(), "the OneKYC the URLs name got the submission");
+            // a OneKYC apart from the bundle that takes the sandbox's values: each is named at the start
+            for (String setting : new String[] {"gtf.client-id", "gtf.pass-key", "gtf.onboarding-partner"}) {
+                assertTrue(logs.text().contains("Setting '" + setting + "' (" + Settings.envName(setting)
+                        + ") still has the embedded sandbox's value"), logs.text());
+            }
         } finally {
             elsewhere.stop();
         }
