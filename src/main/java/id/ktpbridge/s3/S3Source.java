@@ -184,7 +184,8 @@ public class S3Source {
                 return;
             }
             if (!deleteAfterSuccess) {
-                copy(bucket, key, etag, processedBucket == null ? bucket : processedBucket, processedPrefix + relative(key));
+                String toBucket = processedBucket == null ? bucket : processedBucket;
+                copy(bucket, key, etag, toBucket, placed(exchange, toBucket, processedPrefix + relative(key)));
             }
             client.deleteObject(r -> r.bucket(bucket).key(key));
             SourceRelease.letGo(exchange);
@@ -215,7 +216,6 @@ public class S3Source {
         Message msg = exchange.getMessage();
         String bucket = msg.getHeader(AWS2S3Constants.BUCKET_NAME, String.class);
         String key = msg.getHeader(AWS2S3Constants.KEY, String.class);
-        String target = failedPrefix + relative(key);
         String toBucket = failedBucket == null ? bucket : failedBucket;
         String report = msg.getBody(String.class);
         String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
@@ -232,6 +232,7 @@ public class S3Source {
             return;
         }
         try {
+            String target = placed(exchange, toBucket, failedPrefix + relative(key));
             copy(bucket, key, etag, toBucket, target);
             client.putObject(r -> r.bucket(toBucket).key(target + ".error.json").contentType("application/json"),
                     RequestBody.fromBytes((report == null ? "{}" : report).getBytes(StandardCharsets.UTF_8)));
@@ -270,6 +271,40 @@ public class S3Source {
         } catch (S3Exception e) {
             if (e.statusCode() == 412) {
                 throw new ObjectReplaced();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Where the object goes: {@code key}, or {@code <ledger id>-<name>} beside it when another object
+     * (an earlier one of that name: a scanner reusing names, a corrected image put back) or a report
+     * is there already, so that one's bytes and report are kept, as the file drop and SFTP keep them.
+     * A copy of this very object there (an earlier try whose delete failed) is taken as its own place.
+     */
+    private String placed(Exchange exchange, String bucket, String key) {
+        String etag = exchange.getMessage().getHeader(AWS2S3Constants.E_TAG, String.class);
+        String there = etagAt(bucket, key);
+        boolean own = there != null && etag != null && !etag.isBlank() && stripQuotes(there).equals(stripQuotes(etag));
+        if (own || there == null && etagAt(bucket, key + ".error.json") == null) {
+            return key;
+        }
+        String name = fileName(key);
+        return key.substring(0, key.length() - name.length()) + Settlement.asideName(exchange, name);
+    }
+
+    /**
+     * The ETag of the object at {@code key}, or null when there is none, or when the role may write
+     * there but not look (403: a write-only archive), which leaves the object its own name as before.
+     */
+    private String etagAt(String bucket, String key) {
+        try {
+            return client.headObject(r -> r.bucket(bucket).key(key)).eTag();
+        } catch (NoSuchKeyException e) {
+            return null;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404 || e.statusCode() == 403) {
+                return null;
             }
             throw e;
         }

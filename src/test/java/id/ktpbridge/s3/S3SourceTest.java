@@ -292,6 +292,38 @@ class S3SourceTest {
     }
 
     @Test
+    void aNameUsedAgainGoesInBesideTheEarlierObjectNotOverIt() throws Exception {
+        String bucket = s3.newBucket("ktp-name-reused");
+        byte[] first = SampleImages.card("u5861", "png");
+        byte[] second = SampleImages.card("u5861-rescanned", "png");
+        try (BridgeApp app = BridgeApp.start(dataDir, sourceOn(bucket))) {
+            s3.put(bucket, "inbox/u5861.png", first);
+            s3.put(bucket, "inbox/u5862.png", "not an image, first".getBytes(StandardCharsets.UTF_8));
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 2 && s3.keys(bucket, "inbox/").isEmpty());
+            // the scanner uses the names again, for other bytes
+            s3.put(bucket, "inbox/u5861.png", second);
+            s3.put(bucket, "inbox/u5862.png", "not an image, second".getBytes(StandardCharsets.UTF_8));
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 4 && s3.keys(bucket, "inbox/").isEmpty());
+
+            assertArrayEquals(first, s3.get(bucket, "processed/u5861.png").orElseThrow(), "the earlier one is kept");
+            List<String> processed = s3.keys(bucket, "processed/");
+            assertEquals(2, processed.size(), processed.toString());
+            String aside = processed.stream().filter(k -> !k.equals("processed/u5861.png")).findFirst().orElseThrow();
+            assertArrayEquals(second, s3.get(bucket, aside).orElseThrow());
+            String ledgerId = aside.substring("processed/".length(), aside.length() - "-u5861.png".length());
+            assertTrue(app.ledger().findById(ledgerId).isPresent(), "named by its ledger id: " + aside);
+
+            List<String> failed = s3.keys(bucket, "failed/");
+            assertEquals(4, failed.size(), failed.toString());
+            assertEquals("not an image, first", new String(s3.get(bucket, "failed/u5862.png").orElseThrow(),
+                    StandardCharsets.UTF_8));
+            assertTrue(failed.contains("failed/u5862.png.error.json"), failed.toString());
+            assertEquals(2, failed.stream().filter(k -> k.matches("failed/[0-9a-f-]{36}-u5862\\.png(\\.error\\.json)?"))
+                    .count(), failed.toString());
+        }
+    }
+
+    @Test
     void anObjectReplacedWhileItIsSubmittedIsNotMovedAwayUnseen() throws Exception {
         String bucket = s3.newBucket("ktp-replaced");
         byte[] first = SampleImages.card("u5901", "png");
