@@ -26,7 +26,14 @@ public class GtfApiException extends RuntimeException {
     public static final String NO_DOCUMENTS = "NO_DOCUMENTS_IN_RESPONSE";
     public static final String NO_DOCUMENT_URL = "NO_DOCUMENT_URL_IN_RESPONSE";
     public static final String NO_TOKEN = "NO_TOKEN_IN_RESPONSE";
-    private static final List<String> INCOMPLETE = List.of(NO_SUBMISSION_ID, NO_DOCUMENTS, NO_DOCUMENT_URL, NO_TOKEN);
+    /**
+     * A presign answered with a submission past {@code INITIATED} that is not this input's (reference
+     * 4: a presign hands out an INITIATED one): uploading to it and reading its 409 as "confirmed"
+     * would report another image's outcome. Counted as no answer too: the next presign may do better.
+     */
+    public static final String NOT_INITIATED = "SUBMISSION_NOT_INITIATED";
+    private static final List<String> INCOMPLETE = List.of(NO_SUBMISSION_ID, NO_DOCUMENTS, NO_DOCUMENT_URL, NO_TOKEN,
+            NOT_INITIATED);
 
     private final String endpoint;
     private final int httpStatus;

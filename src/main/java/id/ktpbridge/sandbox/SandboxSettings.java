@@ -17,6 +17,7 @@ public class SandboxSettings {
     private volatile boolean detailsAcceptsUserToken = true;
     private volatile boolean detailsWithoutVerdict;
     private volatile boolean detailsMixedUp;
+    private volatile boolean presignHandsOutFinished;
     private volatile boolean presignReusesOpenSubmission;
     private volatile String host = "127.0.0.1";
     private volatile int port = 0;
@@ -159,6 +160,11 @@ public class SandboxSettings {
     public boolean isDetailsMixedUp() { return detailsMixedUp; }
 
     public void setDetailsMixedUp(boolean mixedUp) { this.detailsMixedUp = mixedUp; }
+
+    /** True: a presign answers with the latest finished submission, in its own status (a server's mix-up). */
+    public boolean isPresignHandsOutFinished() { return presignHandsOutFinished; }
+
+    public void setPresignHandsOutFinished(boolean handsOut) { this.presignHandsOutFinished = handsOut; }
 
     /**
      * "New or existing submission" (reference 4) read as: a presign answers with the user's

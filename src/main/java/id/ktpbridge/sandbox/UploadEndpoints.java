@@ -40,8 +40,8 @@ final class UploadEndpoints {
             throw new ApiError(400, 1542, "INVALID_SUBMISSION_TYPE");
         }
         List<String> keys = "KTP_SCAN".equals(type) ? core.settings.getDocumentKeys() : List.of("SELFIE");
-        Submission submission = core.settings.isPresignReusesOpenSubmission()
-                ? core.submissions.reuseInitiated(user) : null;
+        Submission submission = core.settings.isPresignHandsOutFinished() ? core.submissions.otherFinished(null)
+                : core.settings.isPresignReusesOpenSubmission() ? core.submissions.reuseInitiated(user) : null;
         if (submission == null || !submission.submissionType().equals(type)) {
             submission = new Submission(UUID.randomUUID().toString(), type, user,
                     Exchanges.header(ex, "x-partner-session-id"), Exchanges.header(ex, "x-sdk-session-id"), keys);
@@ -53,7 +53,7 @@ final class UploadEndpoints {
         long expiry = core.settings.getUrlExpirySeconds();
         ObjectNode data = SandboxCore.JSON.createObjectNode();
         data.put("submissionId", submission.id());
-        data.put("status", "INITIATED");
+        data.put("status", submission.status().name());
         ObjectNode documents = data.putObject("documents");
         for (String key : keys) {
             ObjectNode doc = documents.putObject(key);

@@ -181,6 +181,12 @@ public class Submitter {
             work.presigned = gtf.presign(work.context);
             work.urlExpiresAt = System.currentTimeMillis() + primarySlot(work.presigned).expiryInSeconds() * 1000;
             String submissionId = work.presigned.submissionId();
+            String status = work.presigned.status();
+            if (status != null && !status.isBlank() && !"INITIATED".equalsIgnoreCase(status)
+                    && !submissionId.equals(earlierSubmission)) {
+                // not this input's (its own, met again after a confirm that took, is fine): no upload to it
+                throw new GtfApiException("presign", 200, null, GtfApiException.NOT_INITIATED);
+            }
             // the same submission handed out again is known by the session ids it was presigned with
             CallContext sessions = submissionId.equals(earlierSubmission) ? earlier : work.context;
             Ledger.SubmissionHold hold = ledger.holdSubmission(work.ledgerId, submissionId,

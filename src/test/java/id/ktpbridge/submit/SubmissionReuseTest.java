@@ -76,6 +76,38 @@ class SubmissionReuseTest {
     }
 
     @Test
+    void aPresignHandingOutAFinishedSubmissionOfAnotherInputIsNeitherUploadedToNorReported() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            Results.drop(app.inbox(), "u4301.png", SampleImages.card("u4301", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            String first = Results.read(app.results()).get(0).path("submissionId").asText();
+            // the ledger forgets it, as retention does once it is old enough
+            try (var c = app.ledger().dataSource().getConnection();
+                 var ps = c.prepareStatement("DELETE FROM ktp_submission WHERE submission_id = ?")) {
+                ps.setString(1, first);
+                assertEquals(1, ps.executeUpdate());
+            }
+
+            // from now on a presign answers with u4301's submission, COMPLETED
+            app.sandbox().settings().setPresignHandsOutFinished(true);
+            Results.drop(app.inbox(), "u4302.png", SampleImages.card("u4302", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> app.sandbox().requestLog().stream()
+                    .filter(c -> "presign".equals(c.endpoint()) && first.equals(c.submissionId())).count() >= 1);
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                    .until(() -> Results.count(app.results()) == 1);
+            assertEquals(1, app.sandbox().confirmAttempts(first), "never confirmed again");
+            assertEquals(1, app.sandbox().storageRequests().stream()
+                    .filter(r -> "PUT".equals(r.method()) && r.rawUri().contains(first)).count(), "never uploaded to");
+
+            app.sandbox().settings().setPresignHandsOutFinished(false);
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 2);
+            JsonNode second = Results.bySourceFile(app.results()).get("u4302.png");
+            assertEquals("COMPLETED", second.path("status").asText(), second.toString());
+            assertTrue(!first.equals(second.path("submissionId").asText()), second.toString());
+        }
+    }
+
+    @Test
     void anInputMeetingASubmissionThatStaysHeldWaitsInItsSourceUntilItIsFree() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.sandbox.presign-reuses-open-submission", "true"))) {
             app.bean("submitter", Submitter.class).heldSubmissionWait(Duration.ofSeconds(1));
