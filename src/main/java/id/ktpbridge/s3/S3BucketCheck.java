@@ -17,6 +17,8 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  */
 final class S3BucketCheck {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(S3BucketCheck.class);
+
     /** Buckets names as S3, MinIO and OSS accept them (lower case, 3 to 63 characters). */
     private static final String BUCKET_NAME = "[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]";
 
@@ -36,6 +38,18 @@ final class S3BucketCheck {
      */
     static void requireBucket(S3Client client, S3Connection connection, String bucketKey, String bucket,
                               Duration timeout) {
+        requireBucket(client, connection, bucketKey, bucket, timeout, false);
+    }
+
+    /**
+     * As {@link #requireBucket(S3Client, S3Connection, String, String, Duration)}, for a bucket the
+     * bundle only writes to ({@code writtenOnly}: the processed, failed and results buckets). A role
+     * kept to what it needs may put objects there without being allowed to look at the bucket
+     * ({@code s3:ListBucket}), and is answered 403: that is a WARN, not a refused start, and the
+     * writes tell whether they are allowed.
+     */
+    static void requireBucket(S3Client client, S3Connection connection, String bucketKey, String bucket,
+                              Duration timeout, boolean writtenOnly) {
         requireValidName(bucketKey, bucket);
         String named = bucketKey + " '" + bucket + "'";
         try {
@@ -44,6 +58,11 @@ final class S3BucketCheck {
             int status = e.statusCode();
             if (status == 404) {
                 throw new IllegalStateException(named + " does not exist (" + Settings.envName(bucketKey) + ")");
+            }
+            if (status == 403 && writtenOnly) {
+                LOG.warn("{} could not be checked (HTTP 403: the role may not look at it, or {} are wrong); the"
+                        + " bundle starts, and its writes there tell", named, connection.credentialsDescription());
+                return;
             }
             if (status == 401 || status == 403) {
                 throw new IllegalStateException("Access to " + named + " was denied (HTTP " + status + "): check "

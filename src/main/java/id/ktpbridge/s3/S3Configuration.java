@@ -111,7 +111,7 @@ public class S3Configuration implements CamelConfiguration {
         closeOnStop(context, client);
         if (enabled) {
             String bucket = s.string(RESULTS + ".bucket");
-            S3BucketCheck.requireBucket(client, connection, RESULTS + ".bucket", bucket, CHECK_TIMEOUT);
+            S3BucketCheck.requireBucket(client, connection, RESULTS + ".bucket", bucket, CHECK_TIMEOUT, true);
             LOG.info("S3 result target on: bucket '{}', prefix '{}', {}", bucket,
                     s.optional(RESULTS + ".prefix").orElse(""), connection);
         }
@@ -121,7 +121,9 @@ public class S3Configuration implements CamelConfiguration {
     private static void checkOnce(Set<String> checked, S3Client client, S3Connection connection, String setting,
                                   String bucket) {
         if (checked.add(bucket)) {
-            S3BucketCheck.requireBucket(client, connection, connection.key(setting), bucket, CHECK_TIMEOUT);
+            // the source bucket is listed; the processed and failed buckets are only written to
+            S3BucketCheck.requireBucket(client, connection, connection.key(setting), bucket, CHECK_TIMEOUT,
+                    !setting.equals("bucket"));
         }
     }
 

@@ -78,6 +78,21 @@ class S3MisconfigurationTest {
     }
 
     @Test
+    void aResultsBucketTheRoleMayNotLookAtIsAWarningNotARefusedStart() {
+        // a HeadBucket refused (403), as for a role with s3:PutObject only; here by a wrong secret key
+        String bucket = s3.newBucket("ktp-results-write-only");
+        Map<String, String> props = new HashMap<>(s3.connectionProperties("ktp.results.s3"));
+        props.put("ktp.results.targets", "file,s3");
+        props.put("ktp.results.s3.bucket", bucket);
+        props.put("ktp.results.s3.secret-key", "wrong-secret-5505");
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, props)) {
+            assertTrue(logs.text().contains("ktp.results.s3.bucket '" + bucket + "' could not be checked (HTTP 403"),
+                    logs.text());
+            assertFalse(logs.text().contains("wrong-secret-5505"), "the secret key is in the log");
+        }
+    }
+
+    @Test
     void unknownResultsBucket() {
         Map<String, String> props = new HashMap<>(s3.connectionProperties("ktp.results.s3"));
         props.put("ktp.results.targets", "file,s3");
