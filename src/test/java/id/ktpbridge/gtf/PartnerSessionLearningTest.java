@@ -61,7 +61,8 @@ class PartnerSessionLearningTest {
                 status = 400;
                 body = "{\"success\":false,\"errors\":[{\"code\":\"1653\",\"cause\":\"DUPLICATE_PARTNER_SESSION_ID\"}]}";
             } else if (path.endsWith("/urls") && "GET".equals(ex.getRequestMethod())) {
-                body = "{\"success\":true,\"data\":{\"submissionId\":\"s-1\",\"status\":\"INITIATED\",\"documents\":{}}}";
+                body = "{\"success\":true,\"data\":{\"submissionId\":\"s-1\",\"status\":\"INITIATED\",\"documents\":"
+                        + "{\"KTP_FRONT\":{\"documentUrl\":\"http://127.0.0.1/upload\",\"expiryInSeconds\":\"600\"}}}}";
             } else if (path.endsWith("/status")) {
                 body = "{\"success\":true,\"data\":{\"submissionId\":\"s-1\",\"status\":\"IN_PROGRESS\"}}";
             } else {
