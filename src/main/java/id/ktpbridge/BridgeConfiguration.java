@@ -232,6 +232,8 @@ public class BridgeConfiguration implements CamelConfiguration {
                 dedupe.equals("content"));
         intake.clustered(cluster);
         ReplacedInputs replacedInputs = new ReplacedInputs(ledger, publisher, leases, Duration.ofMillis(claimTtl));
+        replacedInputs.pollerTakesUploaded(s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
+                s.duration("ktp.poll.deadline", Duration.ofMinutes(30)));
         intake.replacedInputs(replacedInputs);
         registry.bind("replacedInputs", replacedInputs);
         if (cluster) {

@@ -123,6 +123,15 @@ public class Ledger {
     }
 
     /**
+     * Inputs at {@code sourceRef} uploaded but not confirmed (their confirm refused for now, or not
+     * sent) whose source has not let go of them.
+     */
+    public List<LedgerRecord> findUploadedAt(String sourceRef) {
+        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_ref = ? AND source_released_at IS NULL"
+                + " AND state = ?", sourceRef, SubmissionState.UPLOADED.name());
+    }
+
+    /**
      * Inputs before their upload, untouched since {@code updatedBefore}, whose reference has since
      * been taken as a newer input with other bytes: their file was replaced.
      */

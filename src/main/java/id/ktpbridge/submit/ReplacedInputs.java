@@ -20,8 +20,10 @@ import org.slf4j.LoggerFactory;
  * Inputs whose file (or object) was replaced by other bytes before their upload: their own bytes
  * are gone, so they end FAILED with {@code SOURCE_REPLACED}, have their one result and stay open no
  * longer (a batch run would wait for them, and their content claim would turn the same image away
- * under any other name). An input already uploaded is left as it is: its confirm may have been
- * sent, and only OneKYC can say.
+ * under any other name). An input already uploaded but not confirmed (its confirm refused for now)
+ * is handed to the poller instead: its bytes are at OneKYC's storage and the confirm needs none, so
+ * the poller confirms it when it finds it still {@code INITIATED} (a confirm that did take is
+ * answered 409), and collects its outcome. In a cluster such inputs of SFTP and S3 stay as they are.
  * <p>
  * The intake ends them when it takes the new bytes, where no other worker can have the old input in
  * hand. A cluster's SFTP and S3 claims name the file's version, so there another instance may still
@@ -42,6 +44,9 @@ public class ReplacedInputs {
     private final Duration untouchedFor;
     /** The ledger rows of the inputs this instance's workers have in hand. */
     private final Set<String> held = ConcurrentHashMap.newKeySet();
+    /** See {@link #pollerTakesUploaded}; null: uploaded inputs are left as they are. */
+    private volatile Duration reconfirmAfter;
+    private volatile Duration pollDeadline;
 
     /**
      * @param untouchedFor how long a replaced input must have been left alone before a sweep ends it
@@ -54,11 +59,37 @@ public class ReplacedInputs {
         this.untouchedFor = untouchedFor;
     }
 
-    /** Ends the inputs at {@code sourceRef} whose bytes were not {@code sha256} (the intake, at the new bytes). */
+    /**
+     * @param reconfirmAfter {@code ktp.poll.reconfirm-after}: the poller's first look, which confirms
+     * @param pollDeadline {@code ktp.poll.deadline}
+     */
+    public void pollerTakesUploaded(Duration reconfirmAfter, Duration pollDeadline) {
+        this.reconfirmAfter = reconfirmAfter;
+        this.pollDeadline = pollDeadline;
+    }
+
+    /**
+     * Ends the inputs at {@code sourceRef} whose bytes were not {@code sha256}, and hands the poller
+     * those of them already uploaded (the intake, at the new bytes).
+     */
     void endAt(String sourceRef, String sha256) {
         for (LedgerRecord gone : ledger.findNotUploadedAt(sourceRef)) {
             if (gone.sourceSha256() != null && !sha256.equals(gone.sourceSha256())) {
                 end(gone);
+            }
+        }
+        if (reconfirmAfter == null) {
+            return;
+        }
+        for (LedgerRecord uploaded : ledger.findUploadedAt(sourceRef)) {
+            if (uploaded.sourceSha256() != null && !sha256.equals(uploaded.sourceSha256())) {
+                long now = System.currentTimeMillis();
+                // recorded as confirmed now: the poller's first look, reconfirm-after later, finds it INITIATED
+                // and confirms it, as after a confirm whose answer was lost
+                ledger.markConfirmed(uploaded.id(), now, now + reconfirmAfter.toMillis(), now + pollDeadline.toMillis());
+                ledger.markReleased(uploaded.id());
+                LOG.warn("Ledger {}: its file was replaced by other bytes after its upload; the poller confirms its"
+                        + " submission {} and collects its outcome", uploaded.id(), uploaded.submissionId());
             }
         }
     }

@@ -124,6 +124,31 @@ class ConfirmInDoubtTest {
     }
 
     @Test
+    void anUploadedInputWhoseFileIsReplacedBeforeItsConfirmStillGetsItsOutcome() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, props())) {
+            app.sandbox().settings().setFailureStatuses(List.of(429));
+            app.sandbox().settings().setFailureRate("confirm", 1.0);
+            Results.drop(app.inbox(), "u3308.png", SampleImages.card("u3308-first", "png"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().createdSince(0).stream()
+                    .anyMatch(r -> r.state() == SubmissionState.UPLOADED));
+            String first = app.ledger().createdSince(0).get(0).submissionId();
+            // the partner puts a corrected scan under the same name while the first waits for its confirm
+            Path staging = Files.write(dataDir.resolve("u3308-second.tmp"), SampleImages.card("u3308-second", "png"));
+            Files.move(staging, app.inbox().resolve("u3308.png"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().createdSince(0).size() == 2);
+
+            app.sandbox().settings().setFailureRate("confirm", 0.0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+            for (JsonNode result : Results.read(app.results())) {
+                assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            }
+            assertTrue(Results.read(app.results()).stream().anyMatch(r -> first.equals(r.path("submissionId").asText())),
+                    "the first bytes' submission has its result");
+            assertEquals(2, app.sandbox().submissionCount());
+        }
+    }
+
+    @Test
     void aConfirmAgainThatIsRefusedForGoodEndsAsFailed() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, props())) {
             // the storage acknowledges the upload but keeps nothing: a confirm that gets through answers 422
