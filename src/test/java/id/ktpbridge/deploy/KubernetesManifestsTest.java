@@ -55,6 +55,42 @@ class KubernetesManifestsTest {
     // ---- the real manifests ------------------------------------------------------------------
 
     @Test
+    void theImageRunsTheJarAsTheUserAndOnThePortsTheDeploymentExpects() throws Exception {
+        String deployment = Files.readString(K8S.resolve("deployment.yaml"));
+        assertEquals(List.of(), dockerfileProblems(Files.readString(BASE.resolve("Dockerfile")), deployment));
+        // and the check bites
+        assertFalse(dockerfileProblems(Files.readString(BASE.resolve("Dockerfile")).replace("USER 10001:10001",
+                "USER 0"), deployment).isEmpty());
+        assertFalse(dockerfileProblems(Files.readString(BASE.resolve("Dockerfile")).replace("EXPOSE 8080 9876",
+                "EXPOSE 8080"), deployment).isEmpty());
+    }
+
+    /** The Dockerfile against the Deployment: its user, its ports, the jar the build makes, the data folder. */
+    private static List<String> dockerfileProblems(String dockerfile, String deployment) {
+        List<String> problems = new ArrayList<>();
+        java.util.regex.Matcher user = java.util.regex.Pattern.compile("runAsUser: (\\d+)\\s+runAsGroup: (\\d+)")
+                .matcher(deployment);
+        if (!user.find() || !dockerfile.contains("\nUSER " + user.group(1) + ":" + user.group(2) + "\n")) {
+            problems.add("the image's USER is not the Deployment's runAsUser:runAsGroup");
+        }
+        java.util.regex.Matcher port = java.util.regex.Pattern.compile("containerPort: (\\d+)").matcher(deployment);
+        String expose = dockerfile.lines().filter(l -> l.startsWith("EXPOSE ")).findFirst().orElse("");
+        while (port.find()) {
+            if (!List.of(expose.split(" ")).contains(port.group(1))) {
+                problems.add("the image does not expose container port " + port.group(1));
+            }
+        }
+        if (!dockerfile.contains("COPY target/ktp-scan-bridge.jar /app/ktp-scan-bridge.jar")
+                || !dockerfile.contains("\"-jar\", \"/app/ktp-scan-bridge.jar\"")) {
+            problems.add("the image does not run the shaded jar target/ktp-scan-bridge.jar");
+        }
+        if (!dockerfile.contains("ENV KTP_DATA_DIR=/data") || !deployment.contains("mountPath: /data")) {
+            problems.add("the image's data folder is not the Deployment's /data volume");
+        }
+        return problems;
+    }
+
+    @Test
     void everyManifestParsesWithKindAndName() {
         Manifests m = Manifests.load(K8S);
         assertFalse(m.files.isEmpty(), "no manifests under " + K8S);
