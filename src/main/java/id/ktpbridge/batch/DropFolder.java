@@ -3,7 +3,9 @@ package id.ktpbridge.batch;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -47,8 +49,15 @@ public class DropFolder {
     }
 
     private long count(Predicate<Path> which, long enough) {
-        if (!Files.isDirectory(dir)) {
+        try {
+            // not Files.isDirectory: it says false for a share that cannot answer (a stale handle, EIO) too
+            if (!attributes().isDirectory()) {
+                return 0;
+            }
+        } catch (NoSuchFileException e) {
             return 0;
+        } catch (IOException e) {
+            throw new ListingFailed(e);
         }
         try (Stream<Path> files = list()) {
             return files.filter(this::takenByTheSource).filter(Files::isRegularFile).filter(which).limit(enough)
@@ -64,9 +73,14 @@ public class DropFolder {
         return Files.list(dir);
     }
 
+    /** The folder's attributes; a seam for the tests, as {@link #list}. */
+    protected BasicFileAttributes attributes() throws IOException {
+        return Files.readAttributes(dir, BasicFileAttributes.class);
+    }
+
     /** The drop folder is there but could not be listed. */
     public static final class ListingFailed extends RuntimeException {
-        ListingFailed(Exception cause) {
+        public ListingFailed(Exception cause) {
             super("the drop folder could not be listed: " + FailureReport.safeMessage(
                     cause instanceof UncheckedIOException u ? u.getCause() : cause), cause);
         }

@@ -52,13 +52,19 @@ public class ProgressReporter {
         if (!moved && open == 0) {
             return;
         }
-        long waiting = waitingInSource.getAsLong();
-        long left = open + waiting;
-        String eta = left == 0 ? "-"
+        long waiting;
+        try {
+            waiting = waitingInSource.getAsLong();
+        } catch (DropFolder.ListingFailed e) {
+            // the folder cannot be listed for now: the line still comes, with what is known
+            waiting = -1;
+        }
+        long left = open + Math.max(0, waiting);
+        String eta = waiting < 0 ? "unknown" : left == 0 ? "-"
                 : perSecond <= 0 ? "unknown" : format(Duration.ofSeconds((long) (left / perSecond)));
         LOG.info("Progress: seen {}, submitted {}, completed {}, failed/rejected {}, open {}, waiting in the drop"
                         + " folder {}, rate {}/s, ETA {}", p.seen(), p.submitted(), p.ended() - p.failed(), p.failed(),
-                open, waiting, String.format("%.1f", perSecond), eta);
+                open, waiting < 0 ? "unknown" : waiting, String.format("%.1f", perSecond), eta);
     }
 
     private static String format(Duration d) {

@@ -168,6 +168,25 @@ class BatchMonitorTest {
         assertTrue(report.contains("Some inputs have no result record yet."), report);
     }
 
+    @Test
+    void aDropFolderWhoseAttributesCannotBeReadIsNoMissingFolder() throws Exception {
+        // a share whose handle went stale: even its attributes fail, which Files.isDirectory reads as "no folder"
+        AtomicInteger failures = new AtomicInteger(Integer.MAX_VALUE);
+        DropFolder stale = new DropFolder(inbox, ".*\\.png", settled::holds) {
+            @Override
+            protected java.nio.file.attribute.BasicFileAttributes attributes() throws java.io.IOException {
+                if (failures.getAndDecrement() > 0) {
+                    throw new java.nio.file.FileSystemException(inbox.toString(), null, "Stale file handle");
+                }
+                return super.attributes();
+            }
+        };
+        monitor(Duration.ofMillis(500), stale).start();
+        String report = finished.get(15, TimeUnit.SECONDS);
+        assertEquals(1, exitCode, report);
+        assertTrue(report.contains("Inputs may still wait in the source folder"), report);
+    }
+
     /** The inbox as a network share that refuses its first {@code failures} listings (root may list any folder). */
     private DropFolder unlistable(AtomicInteger failures) {
         return new DropFolder(inbox, ".*\\.png", settled::holds) {

@@ -70,6 +70,24 @@ class ProgressReporterTest {
     }
 
     @Test
+    void aDropFolderThatCannotBeListedStillGetsItsLine() throws Exception {
+        JdbcConnectionPool ds = migratedDatabase();
+        Ledger ledger = new Ledger(ds);
+        ProgressReporter progress = new ProgressReporter(ledger, () -> {
+            throw new DropFolder.ListingFailed(new java.io.IOException("Input/output error"));
+        });
+        try (LogCapture logs = new LogCapture()) {
+            insert(ledger, SubmissionState.RECEIVED);
+            progress.report();
+            String last = logs.text().substring(logs.text().lastIndexOf("Progress:"));
+            assertTrue(last.contains("open 1, waiting in the drop folder unknown"), last);
+            assertTrue(last.contains("ETA unknown"), last);
+        } finally {
+            ds.dispose();
+        }
+    }
+
+    @Test
     void filesWaitingInTheDropFolderCountIntoTheEtaAndTheRateNeverGoesBelowZero() throws Exception {
         JdbcConnectionPool ds = migratedDatabase();
         Ledger ledger = new Ledger(ds);
