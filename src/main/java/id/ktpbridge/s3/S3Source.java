@@ -23,6 +23,8 @@ import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.MetadataDirective;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
@@ -40,6 +42,8 @@ public class S3Source {
     public static final String META_PARTNER_USER_ID_TYPE = "partner-user-id-type";
     /** The idempotent repository of the route (bound by BridgeConfiguration). */
     static final String REPOSITORY = "s3ProcessedInputs";
+    /** User metadata a moved object carries: the ledger id of its input ({@code x-amz-meta-ktp-ledger-id}). */
+    static final String LEDGER_ID_METADATA = "ktp-ledger-id";
     /** Exchange property: the object could not be fetched by this listing and is left where it is. */
     static final String LEFT_FOR_LATER = "KtpS3LeftForLater";
 
@@ -185,7 +189,7 @@ public class S3Source {
             }
             if (!deleteAfterSuccess) {
                 String toBucket = processedBucket == null ? bucket : processedBucket;
-                copy(bucket, key, etag, toBucket, placed(exchange, toBucket, processedPrefix + relative(key)));
+                copy(exchange, bucket, key, etag, toBucket, placed(exchange, toBucket, processedPrefix + relative(key)));
             }
             client.deleteObject(r -> r.bucket(bucket).key(key));
             SourceRelease.letGo(exchange);
@@ -233,7 +237,7 @@ public class S3Source {
         }
         try {
             String target = placed(exchange, toBucket, failedPrefix + relative(key));
-            copy(bucket, key, etag, toBucket, target);
+            copy(exchange, bucket, key, etag, toBucket, target);
             client.putObject(r -> r.bucket(toBucket).key(target + ".error.json").contentType("application/json"),
                     RequestBody.fromBytes((report == null ? "{}" : report).getBytes(StandardCharsets.UTF_8)));
             client.deleteObject(r -> r.bucket(bucket).key(key));
@@ -263,11 +267,30 @@ public class S3Source {
     /**
      * Copies the object only if it is still the version that was processed (its ETag): a partner
      * may have put a new version under the same key meanwhile, which must not be moved away unseen.
+     * The copy keeps the object's content type and user metadata and adds the input's ledger id
+     * ({@value #LEDGER_ID_METADATA}), by which a later try knows its own copy ({@link #placed}).
      */
-    private void copy(String fromBucket, String fromKey, String etag, String toBucket, String toKey) {
+    private void copy(Exchange exchange, String fromBucket, String fromKey, String etag, String toBucket, String toKey) {
+        Message msg = exchange.getMessage();
+        Map<String, String> metadata = new java.util.HashMap<>();
+        Map<?, ?> own = msg.getHeader(AWS2S3Constants.METADATA, Map.class);
+        if (own != null) {
+            own.forEach((k, v) -> {
+                if (k != null && v != null) {
+                    metadata.put(k.toString(), v.toString());
+                }
+            });
+        }
+        String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+        if (ledgerId != null) {
+            metadata.put(LEDGER_ID_METADATA, ledgerId);
+        }
+        String contentType = msg.getHeader(AWS2S3Constants.CONTENT_TYPE, String.class);
         try {
             client.copyObject(r -> r.sourceBucket(fromBucket).sourceKey(fromKey).destinationBucket(toBucket)
-                    .destinationKey(toKey).copySourceIfMatch(etag == null || etag.isBlank() ? null : etag));
+                    .destinationKey(toKey).copySourceIfMatch(etag == null || etag.isBlank() ? null : etag)
+                    .metadataDirective(MetadataDirective.REPLACE).metadata(metadata)
+                    .contentType(contentType == null || contentType.isBlank() ? null : contentType));
         } catch (S3Exception e) {
             if (e.statusCode() == 412) {
                 throw new ObjectReplaced();
@@ -283,10 +306,12 @@ public class S3Source {
      * A copy of this very object there (an earlier try whose delete failed) is taken as its own place.
      */
     private String placed(Exchange exchange, String bucket, String key) {
-        String etag = exchange.getMessage().getHeader(AWS2S3Constants.E_TAG, String.class);
-        String there = etagAt(bucket, key);
-        boolean own = there != null && etag != null && !etag.isBlank() && stripQuotes(there).equals(stripQuotes(etag));
-        if (own || there == null && etagAt(bucket, key + ".error.json") == null) {
+        // known by the ledger id its copy carries: an ETag does not say (a copy's differs from its source's
+        // under SSE-KMS or after a multipart upload, and other inputs may have had the same bytes)
+        String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+        HeadObjectResponse there = lookAt(bucket, key);
+        boolean own = there != null && ledgerId != null && ledgerId.equals(there.metadata().get(LEDGER_ID_METADATA));
+        if (own || there == null && lookAt(bucket, key + ".error.json") == null) {
             return key;
         }
         String name = fileName(key);
@@ -294,12 +319,12 @@ public class S3Source {
     }
 
     /**
-     * The ETag of the object at {@code key}, or null when there is none, or when the role may write
-     * there but not look (403: a write-only archive), which leaves the object its own name as before.
+     * The object at {@code key}, or null when there is none, or when the role may write there but
+     * not look (403: a write-only archive), which leaves the object its own name as before.
      */
-    private String etagAt(String bucket, String key) {
+    private HeadObjectResponse lookAt(String bucket, String key) {
         try {
-            return client.headObject(r -> r.bucket(bucket).key(key)).eTag();
+            return client.headObject(r -> r.bucket(bucket).key(key));
         } catch (NoSuchKeyException e) {
             return null;
         } catch (S3Exception e) {

@@ -320,6 +320,12 @@ class S3SourceTest {
             assertTrue(failed.contains("failed/u5862.png.error.json"), failed.toString());
             assertEquals(2, failed.stream().filter(k -> k.matches("failed/[0-9a-f-]{36}-u5862\\.png(\\.error\\.json)?"))
                     .count(), failed.toString());
+
+            // the same bytes once more: another input, whose copy is not the earlier one's for having its bytes
+            s3.put(bucket, "inbox/u5862.png", "not an image, first".getBytes(StandardCharsets.UTF_8));
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 5 && s3.keys(bucket, "inbox/").isEmpty());
+            List<String> reports = s3.keys(bucket, "failed/").stream().filter(k -> k.endsWith(".error.json")).toList();
+            assertEquals(3, reports.size(), "no report replaced: " + reports);
         }
     }
 
