@@ -599,8 +599,9 @@ public class BridgeConfiguration implements CamelConfiguration {
 
     /**
      * {@code gtf.sandbox.enabled}: {@code auto} (the default) runs the embedded sandbox only while no
-     * OneKYC URL is set, so setting {@code GTF_API_URL} alone is never answered by made-up results;
-     * {@code true} with a URL set is a contradiction and stops the start.
+     * OneKYC URL is set and the credentials are the sandbox's own, so setting {@code GTF_API_URL}
+     * alone is never answered by made-up results, nor are real credentials whose URLs went missing
+     * (a misspelt variable); {@code true} with a URL set is a contradiction and stops the start.
      */
     static boolean sandboxOn(Settings s) {
         String choice = s.choice("gtf.sandbox.enabled", "auto", "auto", "true", "false");
@@ -610,13 +611,27 @@ public class BridgeConfiguration implements CamelConfiguration {
                     + " embedded sandbox would answer instead of the OneKYC named by " + String.join(" and ", urls)
                     + ": set it to false (or auto) to call that OneKYC, or leave the URLs empty for the sandbox");
         }
+        if (choice.equals("auto") && urls.isEmpty()) {
+            for (String[] sandboxValue : SANDBOX_VALUES) {
+                if (!sandboxValue[1].equals(s.string(sandboxValue[0], sandboxValue[1]))) {
+                    throw new IllegalStateException("Setting '" + sandboxValue[0] + "' (" + Settings.envName(sandboxValue[0])
+                            + ") is not the embedded sandbox's, but no OneKYC is named: set gtf.token-url and gtf.api-url"
+                            + " (GTF_TOKEN_URL, GTF_API_URL), or gtf.sandbox.enabled=true to run the sandbox with it");
+                }
+            }
+        }
         return choice.equals("true") || choice.equals("auto") && urls.isEmpty();
     }
+
+    /** The bundled settings the embedded sandbox takes, which OneKYC itself would refuse. */
+    private static final String[][] SANDBOX_VALUES = {{"gtf.client-id", "sandbox-client"},
+        {"gtf.pass-key", "sandbox-pass-key"}, {"gtf.onboarding-partner", "KTPBRIDGE-BE-KTP_SCAN"}};
 
     private static void requireRealGtf(Settings s) {
         for (String key : new String[] {"gtf.token-url", "gtf.api-url"}) {
             String url = s.string(key);
-            if (!url.matches("https?://[^/?#\\s]+/?")) {
+            if (!url.matches("https?://[^/?#@\\s]+/?")) {
+                // no user:password@ either: it would travel in every request line and reach the log
                 throw new IllegalStateException("Setting '" + key + "' (" + Settings.envName(key)
                         + ") must be a base URL: scheme, host and port only");
             }
@@ -628,8 +643,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         }
         // the bundled file's values are the sandbox's: OneKYC itself would refuse them, image by image (a
         // sandbox run apart, as the tests and benchmarks do, takes them)
-        for (String[] sandboxValue : new String[][] {{"gtf.client-id", "sandbox-client"},
-                {"gtf.pass-key", "sandbox-pass-key"}, {"gtf.onboarding-partner", "KTPBRIDGE-BE-KTP_SCAN"}}) {
+        for (String[] sandboxValue : SANDBOX_VALUES) {
             if (sandboxValue[1].equals(s.string(sandboxValue[0], sandboxValue[1]))) {
                 LOG.warn("Setting '{}' ({}) still has the embedded sandbox's value, and the sandbox is off:"
                         + " OneKYC refuses it; set the one GTF issued", sandboxValue[0], Settings.envName(sandboxValue[0]));
@@ -667,7 +681,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 sandbox.stop();
             }
         });
-        LOG.info("Embedded GTF sandbox listening on {} (gtf.sandbox.enabled=true: no real OneKYC is called)",
+        LOG.info("Embedded GTF sandbox listening on {} (no OneKYC URL is set: no real OneKYC is called)",
                 sandbox.baseUrl());
         return sandbox;
     }

@@ -29,6 +29,11 @@ final class StartupChecks {
     }
 
     void run() {
+        String placeholder = placeholder(System.getenv());
+        if (placeholder != null) {
+            throw new IllegalStateException("Environment variable " + placeholder + " still holds a REPLACE_ME"
+                    + " placeholder (the shipped Kubernetes ConfigMap and Secret have them): set the real value");
+        }
         writableFolder("ktp.data-dir");
         sourceFolder("ktp.source.dir", s.flag("ktp.exit-when-done", false));
         notAFile("ktp.source.done-dir");
@@ -67,6 +72,14 @@ final class StartupChecks {
         if (s.flag("camel.management.enabled", false)) {
             freePort("ktp.management.port", "camel.management.port", s.string("camel.management.host", "0.0.0.0"));
         }
+    }
+
+    /** The first bundle variable ({@code KTP_*}, {@code GTF_*}) whose value is a REPLACE_ME placeholder, or null. */
+    static String placeholder(java.util.Map<String, String> env) {
+        return env.entrySet().stream()
+                .filter(e -> (e.getKey().startsWith("KTP_") || e.getKey().startsWith("GTF_"))
+                        && e.getValue() != null && e.getValue().startsWith("REPLACE_ME"))
+                .map(java.util.Map.Entry::getKey).sorted().findFirst().orElse(null);
     }
 
     private void writableFolder(String key) {

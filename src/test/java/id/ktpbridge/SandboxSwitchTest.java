@@ -2,6 +2,7 @@ package id.ktpbridge;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -50,6 +51,23 @@ class SandboxSwitchTest {
                 "gtf.api-url", "https://onekyc.example.com"));
         assertTrue(messages.contains("Setting 'gtf.sandbox.enabled' (GTF_SANDBOX_ENABLED) is true, so the embedded"
                 + " sandbox would answer instead of the OneKYC named by gtf.api-url"), messages);
+    }
+
+    @Test
+    void realCredentialsWithoutAOneKycUrlStopTheStartInsteadOfMeetingTheSandbox() {
+        // GTF_API_URI for GTF_API_URL: no URL arrives, the pass-key does
+        String messages = BridgeApp.startupError(dataDir, Map.of("gtf.pass-key", "pk-live-7102"));
+        assertTrue(messages.contains("Setting 'gtf.pass-key' (GTF_PASS_KEY) is not the embedded sandbox's, but no"
+                + " OneKYC is named"), messages);
+        assertFalse(messages.contains("pk-live-7102"), "the pass-key is quoted");
+    }
+
+    @Test
+    void aUrlWithALoginInItIsRefused() {
+        String messages = BridgeApp.startupError(dataDir, Map.of("gtf.token-url", "https://user:secret@t.example.com",
+                "gtf.api-url", "https://a.example.com"));
+        assertTrue(messages.contains("Setting 'gtf.token-url' (GTF_TOKEN_URL) must be a base URL"), messages);
+        assertFalse(messages.contains("secret@"), messages);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package id.ktpbridge;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetSocketAddress;
@@ -65,6 +66,13 @@ class StartupChecksTest {
                 + " (KTP_RESULTS_RETRY_INTERVAL): must be more than 0");
         assertRefused(Map.of("ktp.results.retry.batch-size", "0"), "Setting 'ktp.results.retry.batch-size'"
                 + " (KTP_RESULTS_RETRY_BATCH_SIZE): must be at least 1");
+    }
+
+    @Test
+    void aPlaceholderOfTheShippedManifestsIsNamed() {
+        assertEquals("GTF_PASS_KEY", StartupChecks.placeholder(Map.of("GTF_PASS_KEY", "REPLACE_ME-gtf-pass-key",
+                "KTP_DB_USER", "ktp", "OTHER", "REPLACE_ME")));
+        assertEquals(null, StartupChecks.placeholder(Map.of("GTF_PASS_KEY", "pk-live", "HOME", "REPLACE_ME")));
     }
 
     private void assertRefused(Map<String, String> settings, String expected) {
