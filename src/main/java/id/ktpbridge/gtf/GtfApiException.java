@@ -18,22 +18,26 @@ public class GtfApiException extends RuntimeException {
     static final String NOT_A_JSON_OBJECT = "NOT_A_JSON_OBJECT";
     static final String NOT_AN_ENVELOPE = "NOT_AN_ENVELOPE";
     /**
-     * Causes given to a 2xx envelope that lacks what the call is for (a presign without its
-     * submission id, documents or upload URL, a token answer without the token): counted as no
-     * answer, as a body cut off or rewritten on the way may look so, and asked again.
+     * Causes given to a 2xx envelope that lacks what the call is for: a presign without its
+     * submission id, a token answer without the token. Counted as no answer, as a body cut off or
+     * rewritten on the way may look so, and asked again.
      */
     public static final String NO_SUBMISSION_ID = "NO_SUBMISSION_ID_IN_RESPONSE";
+    public static final String NO_TOKEN = "NO_TOKEN_IN_RESPONSE";
+    /**
+     * A presign that names its submission but gives no place to upload to. Not asked again: each
+     * presign may make a submission, and one that keeps answering so would leave a trail of them
+     * (and use up the user's quota) over the retry window.
+     */
     public static final String NO_DOCUMENTS = "NO_DOCUMENTS_IN_RESPONSE";
     public static final String NO_DOCUMENT_URL = "NO_DOCUMENT_URL_IN_RESPONSE";
-    public static final String NO_TOKEN = "NO_TOKEN_IN_RESPONSE";
     /**
      * A presign answered with a submission past {@code INITIATED} that is not this input's (reference
      * 4: a presign hands out an INITIATED one): uploading to it and reading its 409 as "confirmed"
      * would report another image's outcome. Counted as no answer too: the next presign may do better.
      */
     public static final String NOT_INITIATED = "SUBMISSION_NOT_INITIATED";
-    private static final List<String> INCOMPLETE = List.of(NO_SUBMISSION_ID, NO_DOCUMENTS, NO_DOCUMENT_URL, NO_TOKEN,
-            NOT_INITIATED);
+    private static final List<String> INCOMPLETE = List.of(NO_SUBMISSION_ID, NO_TOKEN, NOT_INITIATED);
 
     private final String endpoint;
     private final int httpStatus;

@@ -179,7 +179,6 @@ public class Submitter {
         long giveUpAt = System.currentTimeMillis() + heldSubmissionWait.toMillis();
         for (long wait = 250; ; wait = Math.min(2 * wait, 5_000)) {
             work.presigned = gtf.presign(work.context);
-            work.urlExpiresAt = System.currentTimeMillis() + primarySlot(work.presigned).expiryInSeconds() * 1000;
             String submissionId = work.presigned.submissionId();
             String status = work.presigned.status();
             if (status != null && !status.isBlank() && !"INITIATED".equalsIgnoreCase(status)
@@ -187,6 +186,7 @@ public class Submitter {
                 // not this input's (its own, met again after a confirm that took, is fine): no upload to it
                 throw new GtfApiException("presign", 200, null, GtfApiException.NOT_INITIATED);
             }
+            work.urlExpiresAt = System.currentTimeMillis() + primarySlot(work.presigned).expiryInSeconds() * 1000;
             // the same submission handed out again is known by the session ids it was presigned with
             CallContext sessions = submissionId.equals(earlierSubmission) ? earlier : work.context;
             Ledger.SubmissionHold hold = ledger.holdSubmission(work.ledgerId, submissionId,

@@ -69,19 +69,24 @@ class PresignAnswerTest {
     }
 
     @Test
-    void anAnswerWithoutWhatTheCallIsForCountsAsNoAnswerAndIsAskedAgain() {
+    void anAnswerWithoutItsSubmissionIdOrTokenCountsAsNoAnswerAndIsAskedAgain() {
         GtfClient client = GtfClientTest.client("http://127.0.0.1:" + server.getAddress().getPort(),
                 Duration.ofSeconds(30));
         CallContext ctx = new CallContext(new TokenKey("P", "u2", "PARTNER_USER_ID"), UUID.randomUUID().toString(),
                 UUID.randomUUID().toString());
-        for (String[] answer : new String[][] {{"{}", GtfApiException.NO_SUBMISSION_ID},
-                {"null", GtfApiException.NO_SUBMISSION_ID},
-                {"{\"submissionId\":\"3f1c2a9e\",\"documents\":{}}", GtfApiException.NO_DOCUMENTS},
-                {"{\"submissionId\":\"3f1c2a9e\"}", GtfApiException.NO_DOCUMENTS}}) {
-            presignData = answer[0];
-            GtfApiException e = assertThrows(GtfApiException.class, () -> client.presign(ctx), answer[0]);
-            assertEquals(answer[1], e.errorCause());
-            assertTrue(e.isTransient(), answer[0] + " is read as an answer that did not arrive whole");
+        for (String answer : new String[] {"{}", "null", "{\"status\":\"INITIATED\"}"}) {
+            presignData = answer;
+            GtfApiException e = assertThrows(GtfApiException.class, () -> client.presign(ctx), answer);
+            assertEquals(GtfApiException.NO_SUBMISSION_ID, e.errorCause());
+            assertTrue(e.isTransient(), answer + " is read as an answer that did not arrive whole");
+        }
+        // a submission without a place to upload to: asked again, each presign could leave another behind
+        for (String answer : new String[] {"{\"submissionId\":\"3f1c2a9e\",\"documents\":{}}",
+                "{\"submissionId\":\"3f1c2a9e\"}"}) {
+            presignData = answer;
+            GtfApiException e = assertThrows(GtfApiException.class, () -> client.presign(ctx), answer);
+            assertEquals(GtfApiException.NO_DOCUMENTS, e.errorCause());
+            assertFalse(e.isTransient(), answer);
         }
         presignData = null;
         tokenData = "{\"expiry_seconds\":300}";
@@ -90,7 +95,7 @@ class PresignAnswerTest {
         GtfApiException e = assertThrows(GtfApiException.class, () -> client.presign(other));
         assertEquals(GtfApiException.NO_TOKEN, e.errorCause());
         assertTrue(e.isTransient());
-        // a slot without its upload URL (Submitter's check) is read the same way
-        assertTrue(new GtfApiException("presign", 200, null, GtfApiException.NO_DOCUMENT_URL).isTransient());
+        // a slot without its upload URL (Submitter's check) as one without documents
+        assertFalse(new GtfApiException("presign", 200, null, GtfApiException.NO_DOCUMENT_URL).isTransient());
     }
 }
