@@ -45,8 +45,9 @@ final class S3BucketCheck {
      * As {@link #requireBucket(S3Client, S3Connection, String, String, Duration)}, for a bucket the
      * bundle only writes to ({@code writtenOnly}: the processed, failed and results buckets). A role
      * kept to what it needs may put objects there without being allowed to look at the bucket
-     * ({@code s3:ListBucket}), and is answered 403: that is a WARN, not a refused start, and the
-     * writes tell whether they are allowed.
+     * ({@code s3:ListBucket}), and is answered 403: when a listing is refused as {@code AccessDenied}
+     * too (not for wrong credentials), that is a WARN, not a refused start, and the writes tell
+     * whether they are allowed.
      */
     static void requireBucket(S3Client client, S3Connection connection, String bucketKey, String bucket,
                               Duration timeout, boolean writtenOnly) {
@@ -59,9 +60,9 @@ final class S3BucketCheck {
             if (status == 404) {
                 throw new IllegalStateException(named + " does not exist (" + Settings.envName(bucketKey) + ")");
             }
-            if (status == 403 && writtenOnly) {
-                LOG.warn("{} could not be checked (HTTP 403: the role may not look at it, or {} are wrong); the"
-                        + " bundle starts, and its writes there tell", named, connection.credentialsDescription());
+            if (status == 403 && writtenOnly && mayOnlyWrite(client, bucket, timeout)) {
+                LOG.warn("{} could not be looked at (HTTP 403 AccessDenied: no s3:ListBucket there); the bundle"
+                        + " starts, and its writes there tell whether they are allowed", named);
                 return;
             }
             if (status == 401 || status == 403) {
@@ -83,6 +84,22 @@ final class S3BucketCheck {
             throw new IllegalStateException(unreachable(connection, e));
         } catch (SdkException e) {
             throw new IllegalStateException("Checking " + named + " failed: " + rootMessage(e));
+        }
+    }
+
+    /**
+     * A HeadBucket's 403 has no body: a role without {@code s3:ListBucket} and wrong credentials look
+     * alike. A listing's refusal says which ({@code AccessDenied}, or {@code InvalidAccessKeyId} /
+     * {@code SignatureDoesNotMatch}).
+     */
+    private static boolean mayOnlyWrite(S3Client client, String bucket, Duration timeout) {
+        try {
+            client.listObjectsV2(r -> r.bucket(bucket).maxKeys(1).overrideConfiguration(o -> o.apiCallTimeout(timeout)));
+            return true;
+        } catch (S3Exception e) {
+            return e.awsErrorDetails() != null && "AccessDenied".equals(e.awsErrorDetails().errorCode());
+        } catch (SdkException e) {
+            return false;
         }
     }
 

@@ -1,5 +1,6 @@
 package id.ktpbridge.s3;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,6 +12,8 @@ import java.util.Map;
 
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.LogCapture;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
 import id.ktpbridge.testkit.S3ProxyServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -78,16 +81,38 @@ class S3MisconfigurationTest {
     }
 
     @Test
-    void aResultsBucketTheRoleMayNotLookAtIsAWarningNotARefusedStart() {
-        // a HeadBucket refused (403), as for a role with s3:PutObject only; here by a wrong secret key
+    void aResultsBucketTheRoleMayOnlyWriteToIsAWarningNotARefusedStart() throws Exception {
+        // HeadBucket and listings refused (403 AccessDenied), as for a role with s3:PutObject only (testkit FaultyObjects)
         String bucket = s3.newBucket("ktp-results-write-only");
         Map<String, String> props = new HashMap<>(s3.connectionProperties("ktp.results.s3"));
         props.put("ktp.results.targets", "file,s3");
         props.put("ktp.results.s3.bucket", bucket);
-        props.put("ktp.results.s3.secret-key", "wrong-secret-5505");
         try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, props)) {
-            assertTrue(logs.text().contains("ktp.results.s3.bucket '" + bucket + "' could not be checked (HTTP 403"),
+            assertTrue(logs.text().contains("ktp.results.s3.bucket '" + bucket + "' could not be looked at (HTTP 403"),
                     logs.text());
+            Results.drop(app.inbox(), "u5506.png", SampleImages.card("u5506", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            String name;
+            try (var files = java.nio.file.Files.list(app.results())) {
+                name = files.map(f -> f.getFileName().toString()).filter(f -> f.endsWith(".json")).findFirst()
+                        .orElseThrow();
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> s3.get(bucket, "results/" + name).isPresent());
+        }
+    }
+
+    @Test
+    void wrongCredentialsForAResultsBucketStillStopTheStart() {
+        // a HeadBucket's 403 has no body; the listing's refusal names the wrong secret (SignatureDoesNotMatch)
+        String bucket = s3.newBucket("ktp-results-creds");
+        Map<String, String> props = new HashMap<>(s3.connectionProperties("ktp.results.s3"));
+        props.put("ktp.results.targets", "file,s3");
+        props.put("ktp.results.s3.bucket", bucket);
+        props.put("ktp.results.s3.secret-key", "wrong-secret-5505");
+        try (LogCapture logs = new LogCapture()) {
+            String error = startupError(props);
+            assertTrue(error.contains("Access to ktp.results.s3.bucket '" + bucket + "' was denied"), error);
+            assertFalse(error.contains("wrong-secret-5505"), error);
             assertFalse(logs.text().contains("wrong-secret-5505"), "the secret key is in the log");
         }
     }

@@ -16,6 +16,8 @@ import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.http.SdkHttpResponse;
 import software.amazon.awssdk.services.s3.model.CopyObjectRequest;
+import software.amazon.awssdk.services.s3.model.HeadBucketRequest;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 
 /**
@@ -32,6 +34,8 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
  * <li>{@code -move-fails}: the first {@value #UNAVAILABLE_ATTEMPTS} copies of the object elsewhere
  * ({@code CopyObject}, a move's first step) answer {@code 500 InternalError} (the copy was made).</li>
  * </ul>
+ * <p>A bucket whose name holds {@code -write-only} refuses to be looked at ({@code HeadBucket},
+ * {@code ListObjectsV2}: {@code 403 AccessDenied}), as for a role with {@code s3:PutObject} only.
  * Loaded for every S3 client of the test JVM, as {@link ArchivedObjects} is; other keys pass untouched.
  */
 public final class FaultyObjects implements ExecutionInterceptor {
@@ -45,6 +49,14 @@ public final class FaultyObjects implements ExecutionInterceptor {
 
     @Override
     public SdkHttpResponse modifyHttpResponse(Context.ModifyHttpResponse context, ExecutionAttributes attributes) {
+        String lookedAt = context.request() instanceof HeadBucketRequest head ? head.bucket()
+                : context.request() instanceof ListObjectsV2Request list ? list.bucket() : "";
+        if (lookedAt.contains("-write-only")) {
+            attributes.putAttribute(ERROR, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied"
+                    + "</Code><Message>Access Denied</Message><RequestId>test</RequestId></Error>");
+            return context.httpResponse().toBuilder().statusCode(403).statusText("Forbidden")
+                    .removeHeader("Content-Length").putHeader("Content-Type", "application/xml").build();
+        }
         if (context.request() instanceof CopyObjectRequest copy && context.httpResponse().isSuccessful()) {
             // the SDK has folded bucket and key into the copy source by now. The copy was made: the
             // source stays where it was, so a retry copies it again
