@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
  * bundle's clock, which such a file is not until that time; each poll waited for it until the read
  * lock's timeout, holding up the files after it. Its modification time on the server is set to now,
  * so it is taken like any other file once it has stopped changing (the file drop does the same).
+ * One the server will not re-date is left out of listings until its time has come.
  */
 public class SftpFutureDated implements GenericFileFilter<SftpRemoteFile<?>> {
 
@@ -73,6 +74,10 @@ public class SftpFutureDated implements GenericFileFilter<SftpRemoteFile<?>> {
                     LOG.warn("A file on the SFTP server is dated {} s in the future and could not be dated now ({});"
                             + " it is taken only once that time has passed", ahead / 1000, SftpConnector.safe(e));
                 }
+                // left out of the listing until then (re-dating needs the file's owner, often another
+                // account): taken now, it would hold the read lock to its timeout at every poll, and
+                // enough of them would fill every poll's batch
+                return false;
             }
         }
         return true;

@@ -599,6 +599,29 @@ class SftpSourceTest {
     }
 
     @Test
+    void aFutureDatedFileTheServerWillNotRedateIsLeftOutWithoutHoldingUpTheOthers() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            // another account's upload, its time kept from a device whose clock runs ahead; it sorts first
+            Path ahead = Files.write(inbox.resolve("a5711.png"), SampleImages.card("a5711", "png"));
+            Files.setLastModifiedTime(ahead, FileTime.fromMillis(System.currentTimeMillis()
+                    + Duration.ofDays(1).toMillis()));
+            server.refuseAttributesOf("a5711.png");
+            Files.write(inbox.resolve("u5712.png"), SampleImages.card("u5712", "png"));
+            try (LogCapture log = new LogCapture();
+                 BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp,
+                         "ktp.source.sftp.read-lock-min-age", "1000", "ktp.source.sftp.read-lock-timeout", "15000"))) {
+                // taken, the first file would hold the read lock for its 15 s before the second's turn
+                await().atMost(Duration.ofSeconds(10)).until(() -> Results.count(app.results()) == 1);
+                assertEquals("u5712.png", Results.read(app.results()).get(0).path("sourceFile").asText());
+                await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
+                        .until(() -> Files.exists(ahead) && Results.count(app.results()) == 1);
+                assertEquals(1, log.text().split("could not be dated now", -1).length - 1, log.text());
+            }
+        }
+    }
+
+    @Test
     void aFileDatedInTheFutureIsDatedNowAndTakenWithoutHoldingUpTheOthers() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
             Path inbox = Files.createDirectories(server.path("/inbox"));

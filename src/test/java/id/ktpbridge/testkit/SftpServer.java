@@ -58,6 +58,7 @@ public final class SftpServer implements AutoCloseable {
     /** Folder names no file may be moved into (a rename the server refuses). */
     /** File names whose moves are refused, wherever to. */
     private final Set<String> refuseMovesOf = ConcurrentHashMap.newKeySet();
+    private final Set<String> refuseAttributesOf = ConcurrentHashMap.newKeySet();
 
     private SftpServer(Path root, String user, String password) throws IOException {
         this.root = root;
@@ -112,6 +113,13 @@ public final class SftpServer implements AutoCloseable {
             }
 
             @Override
+            public void modifyingAttributes(ServerSession session, Path path, Map<String, ?> attrs) throws IOException {
+                if (path.getFileName() != null && refuseAttributesOf.contains(path.getFileName().toString())) {
+                    throw new java.nio.file.AccessDeniedException("not the owner (test fault)");
+                }
+            }
+
+            @Override
             public void readingEntries(ServerSession session, String remoteHandle, DirectoryHandle localHandle)
                     throws IOException {
                 if (failListing.contains(localHandle.getFile().getFileName().toString())) {
@@ -162,6 +170,11 @@ public final class SftpServer implements AutoCloseable {
     }
 
     /** Every move of the file with this name is refused, until {@link #allowMovesOf}. */
+    /** Refuses changes of the attributes (times, mode) of files of this name, as for another account's files. */
+    public void refuseAttributesOf(String fileName) {
+        refuseAttributesOf.add(fileName);
+    }
+
     public void refuseMovesOf(String fileName) {
         refuseMovesOf.add(fileName);
     }
