@@ -79,13 +79,14 @@ public class SftpConfiguration implements CamelConfiguration {
         // case-insensitive, as Camel's consumer compiles the same rule
         java.util.regex.Pattern include = java.util.regex.Pattern.compile(s.optional("ktp.source.sftp.include")
                 .orElseGet(() -> s.string("ktp.source.include")), java.util.regex.Pattern.CASE_INSENSITIVE);
-        context.getRegistry().bind("sftpListingFilter", settled.before(new SftpUnsafeNames(
-                settings != null && settings.deleteAfterSuccess(), include, new SftpFutureDated(sidecar, include))));
+        UnreadableFiles unreadable = new UnreadableFiles();
+        context.getRegistry().bind("sftpListingFilter", settled.before(unreadable.before(new SftpUnsafeNames(
+                settings != null && settings.deleteAfterSuccess(), include, new SftpFutureDated(sidecar, include)))));
         context.getRegistry().bind("sftpMoveRefusals", new SourceMoveRefusals(settled));
         long pause = s.duration("ktp.source.sftp.poll-delay", Duration.ofSeconds(5)).toMillis()
                 * (1 + s.integer("ktp.source.sftp.error-backoff-polls", 12));
         context.getRegistry().bind("sftpPollErrors",
-                new SftpPollErrors(context, settings == null ? "the SFTP server" : settings.server(), pause));
+                new SftpPollErrors(context, settings == null ? "the SFTP server" : settings.server(), pause, unreadable));
     }
 
     /** {@code {{sftp-dir:ktp.source.sftp.failed-dir}}} -> {@code inbox/.failed} */

@@ -14,8 +14,9 @@ import org.slf4j.LoggerFactory;
  * The SFTP consumer's exception handler. A failed poll (server down, network gone) is one WARN
  * line with the root cause, not a stack trace; together with the consumer's back-off
  * ({@code backoffErrorThreshold}/{@code backoffMultiplier}) an outage logs a few lines a minute.
- * A file whose download broke off gets its claim back, and one line without its name. Anything
- * else goes to Camel's usual logging handler.
+ * A file whose download failed gets its claim back, and one line without its name, and is left
+ * out of listings for a while ({@link UnreadableFiles}). Anything else goes to Camel's usual
+ * logging handler.
  */
 public class SftpPollErrors extends SourceErrorHandler {
 
@@ -29,11 +30,14 @@ public class SftpPollErrors extends SourceErrorHandler {
      * @param server      {@code sftp://host:port} for the log line
      * @param pauseMillis how long polling pauses after a failure (poll delay x back-off polls), for the log line
      */
-    public SftpPollErrors(CamelContext context, String server, long pauseMillis) {
+    public SftpPollErrors(CamelContext context, String server, long pauseMillis, UnreadableFiles unreadable) {
         this.fallback = new LoggingExceptionHandler(context, SftpPollErrors.class);
         this.server = server;
         this.pauseMillis = pauseMillis;
+        this.unreadable = unreadable;
     }
+
+    private final UnreadableFiles unreadable;
 
     @Override
     public void handleException(String message, Exchange exchange, Throwable exception) {
@@ -42,9 +46,12 @@ public class SftpPollErrors extends SourceErrorHandler {
             // the route never took it: its download broke off. Camel has claimed the file already and
             // keeps the claim (until it expires; in cluster mode it is renewed), so it is given back
             releaseClaim(exchange);
-            // not Camel's line: it names the file, and a file name may be a NIK
-            LOG.warn("SFTP source: a file could not be downloaded ({}); it is taken again at a later poll",
-                    root(exception).getClass().getSimpleName());
+            // left out of the next listings for a while: the consumer would list it again at once
+            if (!unreadable.failed(exchange, exception)) {
+                // not Camel's line: it names the file, and a file name may be a NIK
+                LOG.warn("SFTP source: a file could not be downloaded ({}); it is taken again in {} s",
+                        rootCause(exception), UnreadableFiles.FAILED_PAUSE_MILLIS / 1000);
+            }
             LOG.debug("SFTP download failure", exception);
             return;
         }

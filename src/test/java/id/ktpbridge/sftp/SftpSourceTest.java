@@ -162,6 +162,29 @@ class SftpSourceTest {
     }
 
     @Test
+    void aFileTheLoginMayNotReadIsTriedAgainLaterNotInALoop() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            // another account's upload, mode 0600: listed, but not readable by the bundle's login
+            server.refuseReadsOf("u5403.png");
+            Files.write(inbox.resolve("u5403.png"), SampleImages.card("u5403", "png"));
+            Files.write(inbox.resolve("u5404.png"), SampleImages.card("u5404", "png"));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+                assertEquals("u5404.png", Results.read(app.results()).get(0).path("sourceFile").asText());
+                await().atMost(Duration.ofSeconds(10)).until(() -> server.readsRefused() >= 1);
+                // polls come every 200 ms here: the refused file is not listed, claimed and refused at each
+                Thread.sleep(3_000);
+                assertTrue(server.readsRefused() <= 2, "tried " + server.readsRefused() + " times");
+                assertEquals(1, log.text().split("may not be read by the bundle's login", -1).length - 1, log.text());
+                assertTrue(Files.exists(inbox.resolve("u5403.png")), "it stays on the server");
+                assertFalse(log.text().contains("u5403"), "the file name (it may hold a NIK) is in the log");
+            }
+        }
+    }
+
+    @Test
     void aSidecarTheServerCannotHandOverNowLeavesItsImageForALaterPoll() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
              LogCapture log = new LogCapture()) {

@@ -59,6 +59,8 @@ public final class SftpServer implements AutoCloseable {
     /** File names whose moves are refused, wherever to. */
     private final Set<String> refuseMovesOf = ConcurrentHashMap.newKeySet();
     private final Set<String> refuseAttributesOf = ConcurrentHashMap.newKeySet();
+    private final Set<String> refuseReadsOf = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.atomic.AtomicInteger readsRefused = new java.util.concurrent.atomic.AtomicInteger();
 
     private SftpServer(Path root, String user, String password) throws IOException {
         this.root = root;
@@ -97,6 +99,10 @@ public final class SftpServer implements AutoCloseable {
             public void reading(ServerSession session, String remoteHandle, FileHandle localHandle, long offset,
                                 byte[] data, int dataOffset, int dataLen) throws IOException {
                 String name = localHandle.getFile().getFileName().toString();
+                if (refuseReadsOf.contains(name)) {
+                    readsRefused.incrementAndGet();
+                    throw new java.nio.file.AccessDeniedException("not readable by this login (test fault)");
+                }
                 var left = failReads.get(name);
                 if (left != null && left.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                     throw new IOException("read broke off (test fault)");
@@ -170,6 +176,16 @@ public final class SftpServer implements AutoCloseable {
     }
 
     /** Every move of the file with this name is refused, until {@link #allowMovesOf}. */
+    /** Refuses every read of files of this name (permission denied), as for another account's file of mode 0600. */
+    public void refuseReadsOf(String fileName) {
+        refuseReadsOf.add(fileName);
+    }
+
+    /** Reads refused by {@link #refuseReadsOf}. */
+    public int readsRefused() {
+        return readsRefused.get();
+    }
+
     /** Refuses changes of the attributes (times, mode) of files of this name, as for another account's files. */
     public void refuseAttributesOf(String fileName) {
         refuseAttributesOf.add(fileName);

@@ -1,0 +1,99 @@
+package id.ktpbridge.sftp;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import com.jcraft.jsch.ChannelSftp;
+import com.jcraft.jsch.SftpException;
+import id.ktpbridge.ThrottledWarning;
+import org.apache.camel.Exchange;
+import org.apache.camel.component.file.GenericFile;
+import org.apache.camel.component.file.GenericFileFilter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * SFTP files whose download failed before the route saw them, left out of listings for a while. The
+ * consumer lists again at once after a poll that took files (greedy), and a failed download counts
+ * as taken: a file the bundle's login may not read (another account's upload with mode 0600) was
+ * listed, claimed, refused and given back many times a second, each time with a WARN line, and never
+ * got anywhere. Such a file is now tried again every {@link #REFUSED_PAUSE_MILLIS} (a changed file,
+ * its size or time, at once), with one WARN line a minute for all of them; other download failures
+ * (a connection cut) wait {@link #FAILED_PAUSE_MILLIS}. The file stays on the server, without a
+ * result, until it can be read.
+ */
+public class UnreadableFiles {
+
+    private static final Logger LOG = LoggerFactory.getLogger(UnreadableFiles.class);
+    static final long REFUSED_PAUSE_MILLIS = 10 * 60_000;
+    static final long FAILED_PAUSE_MILLIS = 5_000;
+    private static final int REMEMBERED = 10_000;
+
+    private final ThrottledWarning refusals = new ThrottledWarning(LOG, "SFTP source: {} file(s) on the server may"
+            + " not be read by the bundle's login (permission denied); they stay there and are tried again every"
+            + " 10 minutes, or when they change", 60_000);
+    /** By path, size and modification time: when the file may be taken again. */
+    private final Map<String, Long> notBefore = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+            return size() > REMEMBERED;
+        }
+    };
+
+    /** Notes the failed download of the file of {@code exchange}; whether the server refused to let it be read. */
+    public boolean failed(Exchange exchange, Throwable cause) {
+        String path = exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class);
+        String absolute = exchange.getMessage().getHeader("CamelFileAbsolutePath", String.class);
+        Long size = exchange.getMessage().getHeader(Exchange.FILE_LENGTH, Long.class);
+        Long modified = exchange.getMessage().getHeader(Exchange.FILE_LAST_MODIFIED, Long.class);
+        String name = absolute != null ? absolute : path;
+        boolean refused = permissionDenied(cause);
+        if (name == null || size == null || modified == null) {
+            return refused;
+        }
+        long now = System.currentTimeMillis();
+        int waiting;
+        synchronized (notBefore) {
+            notBefore.put(key(name, size, modified), now + (refused ? REFUSED_PAUSE_MILLIS : FAILED_PAUSE_MILLIS));
+            notBefore.values().removeIf(until -> until <= now);
+            waiting = notBefore.size();
+        }
+        if (refused) {
+            refusals.warn(waiting);
+        }
+        return refused;
+    }
+
+    /** The listing filter {@code next}, skipping files whose download failed a moment ago. */
+    public <T> GenericFileFilter<T> before(GenericFileFilter<T> next) {
+        return file -> file.isDirectory() || !pausing(file) ? next.accept(file) : false;
+    }
+
+    private boolean pausing(GenericFile<?> file) {
+        String key = key(file.getAbsoluteFilePath(), file.getFileLength(), file.getLastModified());
+        synchronized (notBefore) {
+            Long until = notBefore.get(key);
+            if (until == null) {
+                return false;
+            }
+            if (until <= System.currentTimeMillis()) {
+                notBefore.remove(key);
+                return false;
+            }
+            return true;
+        }
+    }
+
+    static boolean permissionDenied(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SftpException s && s.id == ChannelSftp.SSH_FX_PERMISSION_DENIED) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String key(String path, long size, long modified) {
+        return path + "\n" + size + "\n" + modified;
+    }
+}
