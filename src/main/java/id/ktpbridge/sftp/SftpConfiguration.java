@@ -80,8 +80,10 @@ public class SftpConfiguration implements CamelConfiguration {
         java.util.regex.Pattern include = java.util.regex.Pattern.compile(s.optional("ktp.source.sftp.include")
                 .orElseGet(() -> s.string("ktp.source.include")), java.util.regex.Pattern.CASE_INSENSITIVE);
         UnreadableFiles unreadable = new UnreadableFiles();
+        long minAge = s.duration("ktp.source.sftp.read-lock-min-age", Duration.ofSeconds(5)).toMillis();
         context.getRegistry().bind("sftpListingFilter", settled.before(unreadable.before(new SftpUnsafeNames(
-                settings != null && settings.deleteAfterSuccess(), include, new SftpFutureDated(sidecar, include)))));
+                settings != null && settings.deleteAfterSuccess(), include,
+                new SftpRecentlyChanged(minAge, new SftpFutureDated(sidecar, include))))));
         context.getRegistry().bind("sftpMoveRefusals", new SourceMoveRefusals(settled));
         long pause = s.duration("ktp.source.sftp.poll-delay", Duration.ofSeconds(5)).toMillis()
                 * (1 + s.integer("ktp.source.sftp.error-backoff-polls", 12));

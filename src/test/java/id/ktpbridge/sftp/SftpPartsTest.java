@@ -103,4 +103,20 @@ class SftpPartsTest {
         assertTrue(s.toString().contains("auth=key+password"), s.toString());
         assertEquals("ktp.source.sftp.password (KTP_SOURCE_SFTP_PASSWORD)", SftpSettings.named(SftpSettings.PASSWORD));
     }
+
+    @Test
+    void aFileStillChangingIsLeftForALaterListingSoItIsClaimedByOneKeyOnly() {
+        SftpRecentlyChanged filter = new SftpRecentlyChanged(5_000, f -> true);
+        org.apache.camel.component.file.GenericFile<org.apache.camel.component.file.remote.SftpRemoteFile<?>> file =
+                new org.apache.camel.component.file.GenericFile<>();
+        file.setLastModified(System.currentTimeMillis() - 1_000);
+        org.junit.jupiter.api.Assertions.assertFalse(filter.accept(file), "written to a second ago");
+        file.setLastModified(System.currentTimeMillis() - 6_000);
+        org.junit.jupiter.api.Assertions.assertTrue(filter.accept(file));
+        file.setLastModified(System.currentTimeMillis() - 1_000);
+        file.setDirectory(true);
+        org.junit.jupiter.api.Assertions.assertTrue(filter.accept(file), "folders are walked whatever their time");
+        org.junit.jupiter.api.Assertions.assertFalse(new SftpRecentlyChanged(0, f -> false).accept(file),
+                "the next filter has its say");
+    }
 }
