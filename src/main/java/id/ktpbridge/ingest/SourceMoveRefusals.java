@@ -36,6 +36,15 @@ public final class SourceMoveRefusals extends SourceErrorHandler {
     @Override
     public void handleException(String message, Exchange exchange, Throwable exception) {
         String ledgerId = exchange == null ? null : exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+        if (ledgerId != null && !exchange.isFailed() && connectionLost(exception)) {
+            // not a refusal: the server's connection went (a network blip). The claim is let go of and the
+            // file not remembered, so the next listing takes it, finds its input submitted, and moves it
+            letGoOfClaim(exchange);
+            exchange.setProperty(KEPT, true);
+            LOG.warn("Ledger {}: its outcome is recorded, but the connection to the source went while its file was"
+                    + " moved ({}); a later poll moves it", ledgerId, reason(exception));
+            return;
+        }
         if (ledgerId != null && !exchange.isFailed()) {
             settled.remember(exchange);
             exchange.setProperty(KEPT, true);
@@ -74,6 +83,24 @@ public final class SourceMoveRefusals extends SourceErrorHandler {
         } else {
             endpoint.getIdempotentRepository().remove(key);
         }
+    }
+
+    /** Whether the failure is the connection to a remote source going, not the source refusing. */
+    static boolean connectionLost(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof com.jcraft.jsch.SftpException s) {
+                // the server's refusals are statuses; the library wraps a broken channel (an I/O error of
+                // its own) into a generic failure with that error as its cause
+                return s.id == com.jcraft.jsch.ChannelSftp.SSH_FX_NO_CONNECTION
+                        || s.id == com.jcraft.jsch.ChannelSftp.SSH_FX_CONNECTION_LOST
+                        || s.getCause() instanceof java.io.IOException io && !(io instanceof java.nio.file.FileSystemException);
+            }
+            if (t instanceof com.jcraft.jsch.JSchException || t instanceof java.net.SocketException
+                    || t instanceof java.io.EOFException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A file-system refusal's reason, else only the kind of error: Camel's messages name the file. */

@@ -162,6 +162,24 @@ class SftpSourceTest {
     }
 
     @Test
+    void aMoveCutOffByALostConnectionIsDoneByALaterPollWithoutASecondSubmission() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            server.dropConnectionOnMoveOf("u5405.png");
+            Files.write(inbox.resolve("u5405.png"), SampleImages.card("u5405", "png"));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(server.path("/inbox/.done/u5405.png")));
+                assertFalse(Files.exists(inbox.resolve("u5405.png")));
+                await().atMost(Duration.ofSeconds(10)).until(() -> Results.count(app.results()) == 1);
+                assertEquals(1, app.sandbox().submissionCount(), "moved later, submitted once");
+                assertTrue(log.text().contains("the connection to the source went while its file was moved"), log.text());
+                assertFalse(log.text().contains("u5405"), "the file name (it may hold a NIK) is in the log");
+            }
+        }
+    }
+
+    @Test
     void aFileTheLoginMayNotReadIsTriedAgainLaterNotInALoop() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
              LogCapture log = new LogCapture()) {

@@ -60,6 +60,7 @@ public final class SftpServer implements AutoCloseable {
     private final Set<String> refuseMovesOf = ConcurrentHashMap.newKeySet();
     private final Set<String> refuseAttributesOf = ConcurrentHashMap.newKeySet();
     private final Set<String> refuseReadsOf = ConcurrentHashMap.newKeySet();
+    private final Set<String> dropConnectionOnMoveOf = ConcurrentHashMap.newKeySet();
     private final java.util.concurrent.atomic.AtomicInteger readsRefused = new java.util.concurrent.atomic.AtomicInteger();
 
     private SftpServer(Path root, String user, String password) throws IOException {
@@ -113,6 +114,10 @@ public final class SftpServer implements AutoCloseable {
             @Override
             public void moving(ServerSession session, Path srcPath, Path dstPath, Collection<CopyOption> opts)
                     throws IOException {
+                if (srcPath.getFileName() != null && dropConnectionOnMoveOf.remove(srcPath.getFileName().toString())) {
+                    session.close(true);
+                    throw new IOException("connection dropped (test fault)");
+                }
                 if (srcPath.getFileName() != null && refuseMovesOf.contains(srcPath.getFileName().toString())) {
                     throw new java.nio.file.AccessDeniedException("moves refused (test fault)");
                 }
@@ -176,6 +181,11 @@ public final class SftpServer implements AutoCloseable {
     }
 
     /** Every move of the file with this name is refused, until {@link #allowMovesOf}. */
+    /** The next move of a file of this name drops the client's connection instead (a network blip), once. */
+    public void dropConnectionOnMoveOf(String fileName) {
+        dropConnectionOnMoveOf.add(fileName);
+    }
+
     /** Refuses every read of files of this name (permission denied), as for another account's file of mode 0600. */
     public void refuseReadsOf(String fileName) {
         refuseReadsOf.add(fileName);
