@@ -114,21 +114,13 @@ public class Ledger {
     }
 
     /**
-     * Inputs at this source reference that its source still holds and whose image was not yet
-     * uploaded: waiting for another attempt (an outage), or stopped on before their upload.
+     * Inputs at {@code sourceRef} not confirmed yet (before their upload, or uploaded with their
+     * confirm refused for now or not sent) whose source has not let go of them.
      */
-    public List<LedgerRecord> findNotUploadedAt(String sourceRef) {
+    public List<LedgerRecord> findUnconfirmedAt(String sourceRef) {
         return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_ref = ? AND source_released_at IS NULL"
-                + " AND state IN (?, ?)", sourceRef, SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name());
-    }
-
-    /**
-     * Inputs at {@code sourceRef} uploaded but not confirmed (their confirm refused for now, or not
-     * sent) whose source has not let go of them.
-     */
-    public List<LedgerRecord> findUploadedAt(String sourceRef) {
-        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_ref = ? AND source_released_at IS NULL"
-                + " AND state = ?", sourceRef, SubmissionState.UPLOADED.name());
+                + " AND state IN (?, ?, ?)", sourceRef, SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(),
+                SubmissionState.UPLOADED.name());
     }
 
     /**

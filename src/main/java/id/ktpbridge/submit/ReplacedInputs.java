@@ -73,23 +73,20 @@ public class ReplacedInputs {
      * those of them already uploaded (the intake, at the new bytes).
      */
     void endAt(String sourceRef, String sha256) {
-        for (LedgerRecord gone : ledger.findNotUploadedAt(sourceRef)) {
-            if (gone.sourceSha256() != null && !sha256.equals(gone.sourceSha256())) {
-                end(gone);
+        for (LedgerRecord gone : ledger.findUnconfirmedAt(sourceRef)) {
+            if (gone.sourceSha256() == null || sha256.equals(gone.sourceSha256())) {
+                continue;
             }
-        }
-        if (reconfirmAfter == null) {
-            return;
-        }
-        for (LedgerRecord uploaded : ledger.findUploadedAt(sourceRef)) {
-            if (uploaded.sourceSha256() != null && !sha256.equals(uploaded.sourceSha256())) {
+            if (gone.state() != SubmissionState.UPLOADED) {
+                end(gone);
+            } else if (reconfirmAfter != null) {
                 long now = System.currentTimeMillis();
                 // recorded as confirmed now: the poller's first look, reconfirm-after later, finds it INITIATED
                 // and confirms it, as after a confirm whose answer was lost
-                ledger.markConfirmed(uploaded.id(), now, now + reconfirmAfter.toMillis(), now + pollDeadline.toMillis());
-                ledger.markReleased(uploaded.id());
+                ledger.markConfirmed(gone.id(), now, now + reconfirmAfter.toMillis(), now + pollDeadline.toMillis());
+                ledger.markReleased(gone.id());
                 LOG.warn("Ledger {}: its file was replaced by other bytes after its upload; the poller confirms its"
-                        + " submission {} and collects its outcome", uploaded.id(), uploaded.submissionId());
+                        + " submission {} and collects its outcome", gone.id(), gone.submissionId());
             }
         }
     }
