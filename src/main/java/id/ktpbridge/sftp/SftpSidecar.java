@@ -374,6 +374,18 @@ public class SftpSidecar extends ServiceSupport {
         }
     }
 
+    private static boolean exists(ChannelSftp c, String path) throws SftpException {
+        try {
+            c.stat(SftpConnector.literal(path));
+            return true;
+        } catch (SftpException e) {
+            if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
     private boolean connected() {
         try {
             return channel != null && channel.isConnected() && channel.getSession().isConnected();
@@ -448,14 +460,16 @@ public class SftpSidecar extends ServiceSupport {
                     if (slash > 0) {
                         SftpStartupCheck.mkdirs(c, target.substring(0, slash), key, settings);
                     }
+                    // the target is a free name (placed); nothing there is deleted first: a sidecar of the
+                    // same name moved a moment ago by another image would be lost
                     try {
-                        c.rm(SftpConnector.literal(target));
+                        c.rename(SftpConnector.literal(path), SftpConnector.literal(target));
                     } catch (SftpException e) {
-                        if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                        // tried again after a rename whose reply was lost: the sidecar is there already
+                        if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE || !exists(c, target)) {
                             throw e;
                         }
                     }
-                    c.rename(SftpConnector.literal(path), SftpConnector.literal(target));
                     return null;
                 });
             } catch (Exception e) {

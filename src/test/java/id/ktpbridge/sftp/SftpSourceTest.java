@@ -180,6 +180,22 @@ class SftpSourceTest {
     }
 
     @Test
+    void aSidecarMoveWhoseReplyIsLostIsNotUndoneByItsSecondTry() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Files.writeString(inbox.resolve("u5731.json"), "{\"partnerUserId\": \"cust-5731\"}");
+            Files.write(inbox.resolve("u5731.png"), SampleImages.card("u5731", "png"));
+            server.loseReplyToMoveOf("u5731.json");
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(server.path("/inbox/.done/u5731.png")));
+                await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(inbox.resolve("u5731.json")));
+                Thread.sleep(500);
+                assertTrue(Files.exists(server.path("/inbox/.done/u5731.json")), "the sidecar moved with its image");
+            }
+        }
+    }
+
+    @Test
     void aFileTheLoginMayNotReadIsTriedAgainLaterNotInALoop() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
              LogCapture log = new LogCapture()) {

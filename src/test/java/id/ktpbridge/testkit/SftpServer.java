@@ -61,6 +61,7 @@ public final class SftpServer implements AutoCloseable {
     private final Set<String> refuseAttributesOf = ConcurrentHashMap.newKeySet();
     private final Set<String> refuseReadsOf = ConcurrentHashMap.newKeySet();
     private final Set<String> dropConnectionOnMoveOf = ConcurrentHashMap.newKeySet();
+    private final Set<String> loseReplyToMoveOf = ConcurrentHashMap.newKeySet();
     private final java.util.concurrent.atomic.AtomicInteger readsRefused = new java.util.concurrent.atomic.AtomicInteger();
 
     private SftpServer(Path root, String user, String password) throws IOException {
@@ -114,6 +115,11 @@ public final class SftpServer implements AutoCloseable {
             @Override
             public void moving(ServerSession session, Path srcPath, Path dstPath, Collection<CopyOption> opts)
                     throws IOException {
+                if (srcPath.getFileName() != null && loseReplyToMoveOf.remove(srcPath.getFileName().toString())) {
+                    // done, but the client hears of a failure: as a reply lost on the way
+                    Files.move(srcPath, dstPath);
+                    throw new IOException("reply lost (test fault)");
+                }
                 if (srcPath.getFileName() != null && dropConnectionOnMoveOf.remove(srcPath.getFileName().toString())) {
                     session.close(true);
                     throw new IOException("connection dropped (test fault)");
@@ -181,6 +187,11 @@ public final class SftpServer implements AutoCloseable {
     }
 
     /** Every move of the file with this name is refused, until {@link #allowMovesOf}. */
+    /** The next move of a file of this name is made, but answered as failed (a lost reply), once. */
+    public void loseReplyToMoveOf(String fileName) {
+        loseReplyToMoveOf.add(fileName);
+    }
+
     /** The next move of a file of this name drops the client's connection instead (a network blip), once. */
     public void dropConnectionOnMoveOf(String fileName) {
         dropConnectionOnMoveOf.add(fileName);
