@@ -15,7 +15,9 @@ import org.slf4j.LoggerFactory;
  * it matches, other images not yet taken among them. Such files are left on the server, with a
  * warning (no name: it may hold a NIK) once a minute; renamed, they are taken. With {@code move},
  * names with {@code *} or {@code ?} are taken: the move reads the name as a pattern too, but fails
- * rather than touching another file when it matches more than one, and their done name has none.
+ * rather than touching another file when it matches more than one, and their done name has none. A
+ * name that is not UTF-8 reaches the bundle with U+FFFD in place of its bytes and cannot be asked for
+ * again: left too.
  */
 public class SftpUnsafeNames implements GenericFileFilter<SftpRemoteFile<?>> {
 
@@ -26,6 +28,9 @@ public class SftpUnsafeNames implements GenericFileFilter<SftpRemoteFile<?>> {
     private final GenericFileFilter<SftpRemoteFile<?>> next;
     private final ThrottledWarning left = new ThrottledWarning(LOG, "SFTP source: a file whose name has {} is left"
             + " on the server (the SFTP library reads it as a pattern or an escape): rename it", 60_000);
+    private final ThrottledWarning nameless = new ThrottledWarning(LOG, "SFTP source: a file whose name is not UTF-8"
+            + " (written in another character set) is left on the server: its name cannot be given back to the"
+            + " server; rename it", 60_000);
 
     /** @param include {@code ktp.source.sftp.include}: Camel asks this filter before its own include rule */
     public SftpUnsafeNames(boolean deleteAfterSuccess, java.util.regex.Pattern include,
@@ -41,6 +46,12 @@ public class SftpUnsafeNames implements GenericFileFilter<SftpRemoteFile<?>> {
         if (!file.isDirectory() && name != null && include.matcher(name).matches()) {
             if (name.indexOf('\\') >= 0) {
                 left.warn("a backslash");
+                return false;
+            }
+            if (name.indexOf('\uFFFD') >= 0) {
+                // bytes that are no UTF-8 (another character set) came out of the listing as U+FFFD: that
+                // name no longer leads to the file, whose every read would fail at each poll
+                nameless.warn();
                 return false;
             }
             if (deleteAfterSuccess && SftpConnector.readAsPattern(name)) {

@@ -119,4 +119,15 @@ class SftpPartsTest {
         org.junit.jupiter.api.Assertions.assertFalse(new SftpRecentlyChanged(0, f -> false).accept(file),
                 "the next filter has its say");
     }
+
+    @Test
+    void aNameThatWasNoUtf8IsLeftOnTheServer() {
+        SftpUnsafeNames filter = new SftpUnsafeNames(false, java.util.regex.Pattern.compile("(?i).*\\.png"), f -> true);
+        org.apache.camel.component.file.GenericFile<org.apache.camel.component.file.remote.SftpRemoteFile<?>> file =
+                new org.apache.camel.component.file.GenericFile<>();
+        file.setFileNameOnly("u1\uFFFD.png");
+        org.junit.jupiter.api.Assertions.assertFalse(filter.accept(file), "its listed name leads to no file");
+        file.setFileNameOnly("u1-\u00e9.png");
+        org.junit.jupiter.api.Assertions.assertTrue(filter.accept(file), "other non-ASCII names are fine");
+    }
 }
