@@ -126,9 +126,8 @@ public class GtfClient {
             documents.put(e.getKey(), new Presigned.DocumentSlot(url, e.getValue().path("documentReference").asText(null),
                     UrlExpiry.seconds(e.getValue().path("expiryInSeconds"), url, System.currentTimeMillis())));
         });
-        if (documents.isEmpty()) {
-            throw new GtfApiException("presign", 200, null, GtfApiException.NO_DOCUMENTS);
-        }
+        // no documents is judged by the caller, after the submission's status (one handed out again past
+        // INITIATED has none, and is not this input's to fail on)
         return new Presigned(submissionId, data.path("status").asText(null), documents);
     }
 

@@ -28,6 +28,16 @@ public final class SourceMoveRefusals extends SourceErrorHandler {
     static final String KEPT = "KtpSourceKept";
 
     private final SettledInPlace settled;
+    /** Moves cut off by a lost connection, by ledger id: after a few, a file is left as a refused one. */
+    private final java.util.Map<String, Integer> cutOffs = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<String, Integer> eldest) {
+                    return size() > 10_000;
+                }
+            });
+    /** A connection cut at the same move this often is no blip: the file stays, as for a refusal. */
+    static final int MAX_CUT_OFF_MOVES = 3;
 
     public SourceMoveRefusals(SettledInPlace settled) {
         this.settled = settled;
@@ -36,7 +46,8 @@ public final class SourceMoveRefusals extends SourceErrorHandler {
     @Override
     public void handleException(String message, Exchange exchange, Throwable exception) {
         String ledgerId = exchange == null ? null : exchange.getProperty(WorkItem.LEDGER_ID, String.class);
-        if (ledgerId != null && !exchange.isFailed() && connectionLost(exception)) {
+        if (ledgerId != null && !exchange.isFailed() && connectionLost(exception) && cutOffs.merge(ledgerId, 1,
+                Integer::sum) <= MAX_CUT_OFF_MOVES) {
             // not a refusal: the server's connection went (a network blip). The claim is let go of and the
             // file not remembered, so the next listing takes it, finds its input submitted, and moves it
             letGoOfClaim(exchange);

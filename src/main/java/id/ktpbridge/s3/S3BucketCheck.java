@@ -99,7 +99,8 @@ final class S3BucketCheck {
         } catch (S3Exception e) {
             return e.awsErrorDetails() != null && "AccessDenied".equals(e.awsErrorDetails().errorCode());
         } catch (SdkException e) {
-            return false;
+            // no answer to the listing (a timeout): the 403 stands as it came, a WARN
+            return true;
         }
     }
 

@@ -267,7 +267,8 @@ public class S3Source {
     /**
      * Copies the object only if it is still the version that was processed (its ETag): a partner
      * may have put a new version under the same key meanwhile, which must not be moved away unseen.
-     * The copy keeps the object's content type and user metadata and adds the input's ledger id
+     * The copy keeps the object's content type, encoding, disposition, cache control and user
+     * metadata, and adds the input's ledger id
      * ({@value #LEDGER_ID_METADATA}), by which a later try knows its own copy ({@link #placed}).
      */
     private void copy(Exchange exchange, String fromBucket, String fromKey, String etag, String toBucket, String toKey) {
@@ -285,12 +286,23 @@ public class S3Source {
         if (ledgerId != null) {
             metadata.put(LEDGER_ID_METADATA, ledgerId);
         }
-        String contentType = msg.getHeader(AWS2S3Constants.CONTENT_TYPE, String.class);
         try {
-            client.copyObject(r -> r.sourceBucket(fromBucket).sourceKey(fromKey).destinationBucket(toBucket)
-                    .destinationKey(toKey).copySourceIfMatch(etag == null || etag.isBlank() ? null : etag)
-                    .metadataDirective(MetadataDirective.REPLACE).metadata(metadata)
-                    .contentType(contentType == null || contentType.isBlank() ? null : contentType));
+            try {
+                client.copyObject(r -> r.sourceBucket(fromBucket).sourceKey(fromKey).destinationBucket(toBucket)
+                        .destinationKey(toKey).copySourceIfMatch(etag == null || etag.isBlank() ? null : etag)
+                        .metadataDirective(MetadataDirective.REPLACE).metadata(metadata)
+                        .contentType(header(msg, AWS2S3Constants.CONTENT_TYPE))
+                        .contentEncoding(header(msg, AWS2S3Constants.CONTENT_ENCODING))
+                        .contentDisposition(header(msg, AWS2S3Constants.CONTENT_DISPOSITION))
+                        .cacheControl(header(msg, AWS2S3Constants.CACHE_CONTROL)));
+            } catch (S3Exception e) {
+                if (e.awsErrorDetails() == null || !"MetadataTooLarge".equals(e.awsErrorDetails().errorCode())) {
+                    throw e;
+                }
+                // its own metadata leaves no room for the ledger id (2 KB in all): copied as it is
+                client.copyObject(r -> r.sourceBucket(fromBucket).sourceKey(fromKey).destinationBucket(toBucket)
+                        .destinationKey(toKey).copySourceIfMatch(etag == null || etag.isBlank() ? null : etag));
+            }
         } catch (S3Exception e) {
             if (e.statusCode() == 412) {
                 throw new ObjectReplaced();
@@ -333,6 +345,11 @@ public class S3Source {
             }
             throw e;
         }
+    }
+
+    private static String header(Message msg, String name) {
+        String value = msg.getHeader(name, String.class);
+        return value == null || value.isBlank() ? null : value;
     }
 
     /** Whether the key now holds another version than the one processed (checked before a plain delete). */

@@ -55,7 +55,8 @@ final class UploadEndpoints {
         data.put("submissionId", submission.id());
         data.put("status", submission.status().name());
         ObjectNode documents = data.putObject("documents");
-        for (String key : keys) {
+        // a submission past INITIATED takes no more uploads: handed out again, it offers none
+        for (String key : submission.status() == Submission.Status.INITIATED ? keys : List.<String>of()) {
             ObjectNode doc = documents.putObject(key);
             doc.put("documentUrl", uploadUrl(submission.objectKey(key), expiry));
             doc.put("documentReference", submission.documentReference(key));

@@ -49,8 +49,11 @@ public class SftpPollErrors extends SourceErrorHandler {
             // left out of the next listings for a while: the consumer would list it again at once
             if (!unreadable.failed(exchange, exception)) {
                 // not Camel's line: it names the file, and a file name may be a NIK
+                // the kind of error only (or the SFTP status): a local work file's message holds its path
+                Throwable root = root(exception);
                 LOG.warn("SFTP source: a file could not be downloaded ({}); it is taken again in {} s",
-                        rootCause(exception), UnreadableFiles.FAILED_PAUSE_MILLIS / 1000);
+                        root instanceof com.jcraft.jsch.SftpException ? SftpConnector.safe(root)
+                                : root.getClass().getSimpleName(), UnreadableFiles.FAILED_PAUSE_MILLIS / 1000);
             }
             LOG.debug("SFTP download failure", exception);
             return;

@@ -357,6 +357,9 @@ public class Submitter {
     /** The primary document key gets the image (or the only document there is); other keys follow the server's rules. */
     private Presigned.DocumentSlot primarySlot(Presigned presigned) {
         Map<String, Presigned.DocumentSlot> documents = presigned.documents();
+        if (documents.isEmpty()) {
+            throw new GtfApiException("presign", 200, null, GtfApiException.NO_DOCUMENTS);
+        }
         Presigned.DocumentSlot slot = documents.get(primaryDocumentKey);
         if (slot == null && documents.size() == 1) {
             slot = documents.values().iterator().next();
