@@ -81,6 +81,10 @@ public class SftpConfiguration implements CamelConfiguration {
                 .orElseGet(() -> s.string("ktp.source.include")), java.util.regex.Pattern.CASE_INSENSITIVE);
         UnreadableFiles unreadable = new UnreadableFiles();
         long minAge = s.duration("ktp.source.sftp.read-lock-min-age", Duration.ofSeconds(5)).toMillis();
+        // with a minimum age the listing filter (SftpRecentlyChanged) already holds back every file
+        // changed within it, which is all Camel's "changed" read lock then checks; the lock would only
+        // cost a listing of the whole folder per file (JSch lists a file's folder to stat it)
+        properties.addOverrideProperty("sftp.read-lock", minAge > 0 ? "none" : "changed");
         context.getRegistry().bind("sftpListingFilter", settled.before(unreadable.before(new SftpUnsafeNames(
                 settings != null && settings.deleteAfterSuccess(), include,
                 new SftpRecentlyChanged(minAge, new SftpFutureDated(sidecar, include))))));
