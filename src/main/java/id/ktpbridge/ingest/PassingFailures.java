@@ -1,7 +1,8 @@
 package id.ktpbridge.ingest;
 
-import java.util.LinkedHashMap;
 import java.util.Map;
+
+import id.ktpbridge.Lru;
 
 /**
  * Failures met in a row by each input (by its reference in its source) that were taken for
@@ -14,12 +15,7 @@ public final class PassingFailures {
     private static final int MAX_REFERENCES = 10_000;
 
     private final int limit;
-    private final Map<String, Integer> inARow = new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Integer> eldest) {
-            return size() > MAX_REFERENCES;
-        }
-    };
+    private final Map<String, Integer> inARow = Lru.map(MAX_REFERENCES);
 
     /** @param limit failures in a row after which the input is no longer given another try (at least 1) */
     public PassingFailures(int limit) {

@@ -5,9 +5,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
+import id.ktpbridge.Lru;
 import org.apache.camel.Exchange;
 import org.apache.camel.component.file.GenericFile;
 import org.apache.camel.component.file.GenericFileFilter;
@@ -31,12 +31,7 @@ public final class SettledInPlace {
      */
     private static final int MAX_REMEMBERED = 100_000;
 
-    private final Map<String, Boolean> settled = Collections.synchronizedMap(new LinkedHashMap<>(64, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
-            return size() > MAX_REMEMBERED;
-        }
-    });
+    private final Map<String, Boolean> settled = Collections.synchronizedMap(Lru.map(MAX_REMEMBERED));
 
     /** Exchange property: the input's file stayed where it was, its outcome recorded. */
     private static final String KEPT = "KtpSettledInPlace";

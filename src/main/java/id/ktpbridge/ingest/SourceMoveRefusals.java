@@ -1,5 +1,6 @@
 package id.ktpbridge.ingest;
 
+import id.ktpbridge.Lru;
 import id.ktpbridge.ledger.LedgerIdempotentRepository;
 import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.Exchange;
@@ -30,12 +31,7 @@ public final class SourceMoveRefusals extends SourceErrorHandler {
     private final SettledInPlace settled;
     /** Moves cut off by a lost connection, by ledger id: after a few, a file is left as a refused one. */
     private final java.util.Map<String, Integer> cutOffs = java.util.Collections.synchronizedMap(
-            new java.util.LinkedHashMap<>(16, 0.75f, true) {
-                @Override
-                protected boolean removeEldestEntry(java.util.Map.Entry<String, Integer> eldest) {
-                    return size() > 10_000;
-                }
-            });
+            Lru.map(10_000));
     /** A connection cut at the same move this often is no blip: the file stays, as for a refusal. */
     static final int MAX_CUT_OFF_MOVES = 3;
 

@@ -2,13 +2,12 @@ package id.ktpbridge.sftp;
 
 import java.io.IOException;
 import java.util.Collections;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
 import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.SftpException;
+import id.ktpbridge.Lru;
 import org.apache.camel.component.file.GenericFile;
 import org.apache.camel.component.file.GenericFileFilter;
 import org.apache.camel.component.file.remote.SftpRemoteFile;
@@ -33,12 +32,7 @@ public class SftpFutureDated implements GenericFileFilter<SftpRemoteFile<?>> {
     private final SftpSidecar server;
     private final Pattern include;
     /** Files the server would not re-date: said once each, not at every poll until their date. */
-    private final Set<String> refused = Collections.newSetFromMap(new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
-            return size() > 10_000;
-        }
-    });
+    private final Set<String> refused = Collections.newSetFromMap(Lru.map(10_000));
 
     /** @param include {@code ktp.source.sftp.include}: only images are re-dated (sidecars and others are left alone) */
     public SftpFutureDated(SftpSidecar server, Pattern include) {

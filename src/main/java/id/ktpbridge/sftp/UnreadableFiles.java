@@ -1,10 +1,10 @@
 package id.ktpbridge.sftp;
 
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.SftpException;
+import id.ktpbridge.Lru;
 import id.ktpbridge.ThrottledWarning;
 import org.apache.camel.Exchange;
 import org.apache.camel.component.file.GenericFile;
@@ -33,12 +33,7 @@ public class UnreadableFiles {
             + " not be read by the bundle's login (permission denied); they stay there and are tried again every"
             + " 10 minutes, or when they change", 60_000);
     /** By path, size and modification time: when the file may be taken again. */
-    private final Map<String, Long> notBefore = new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
-            return size() > REMEMBERED;
-        }
-    };
+    private final Map<String, Long> notBefore = Lru.map(REMEMBERED);
 
     /** Notes the failed download of the file of {@code exchange}; whether the server refused to let it be read. */
     public boolean failed(Exchange exchange, Throwable cause) {
