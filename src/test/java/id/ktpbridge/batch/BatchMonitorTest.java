@@ -171,17 +171,7 @@ class BatchMonitorTest {
     @Test
     void aDropFolderWhoseAttributesCannotBeReadIsNoMissingFolder() throws Exception {
         // a share whose handle went stale: even its attributes fail, which Files.isDirectory reads as "no folder"
-        AtomicInteger failures = new AtomicInteger(Integer.MAX_VALUE);
-        DropFolder stale = new DropFolder(inbox, ".*\\.png", settled::holds) {
-            @Override
-            protected java.nio.file.attribute.BasicFileAttributes attributes() throws java.io.IOException {
-                if (failures.getAndDecrement() > 0) {
-                    throw new java.nio.file.FileSystemException(inbox.toString(), null, "Stale file handle");
-                }
-                return super.attributes();
-            }
-        };
-        monitor(Duration.ofMillis(500), stale).start();
+        monitor(Duration.ofMillis(500), failingShare(new AtomicInteger(Integer.MAX_VALUE), true)).start();
         String report = finished.get(15, TimeUnit.SECONDS);
         assertEquals(1, exitCode, report);
         assertTrue(report.contains("Inputs may still wait in the source folder"), report);
@@ -189,13 +179,31 @@ class BatchMonitorTest {
 
     /** The inbox as a network share that refuses its first {@code failures} listings (root may list any folder). */
     private DropFolder unlistable(AtomicInteger failures) {
+        return failingShare(failures, false);
+    }
+
+    /**
+     * The inbox as a network share whose first {@code failures} looks fail: its listings, or with
+     * {@code attributes} even its attributes (a stale handle).
+     */
+    private DropFolder failingShare(AtomicInteger failures, boolean attributes) {
         return new DropFolder(inbox, ".*\\.png", settled::holds) {
             @Override
             protected java.util.stream.Stream<java.nio.file.Path> list() throws java.io.IOException {
-                if (failures.getAndDecrement() > 0) {
+                fail(false);
+                return super.list();
+            }
+
+            @Override
+            protected java.nio.file.attribute.BasicFileAttributes attributes() throws java.io.IOException {
+                fail(true);
+                return super.attributes();
+            }
+
+            private void fail(boolean attributeLook) throws java.io.IOException {
+                if (attributeLook == attributes && failures.getAndDecrement() > 0) {
                     throw new java.nio.file.FileSystemException(inbox.toString(), null, "Input/output error");
                 }
-                return super.list();
             }
         };
     }
