@@ -231,8 +231,8 @@ public class BridgeConfiguration implements CamelConfiguration {
                 publisher, json, gtfSettings.onboardingPartner(), dataDir.resolve("spool"),
                 dedupe.equals("content"));
         intake.clustered(cluster);
-        ReplacedInputs replacedInputs = new ReplacedInputs(ledger, publisher, leases, Duration.ofMillis(claimTtl));
-        replacedInputs.pollerTakesUploaded(s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
+        ReplacedInputs replacedInputs = new ReplacedInputs(ledger, publisher, leases, Duration.ofMillis(claimTtl),
+                s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
                 s.duration("ktp.poll.deadline", Duration.ofMinutes(30)));
         intake.replacedInputs(replacedInputs);
         registry.bind("replacedInputs", replacedInputs);

@@ -44,26 +44,22 @@ public class ReplacedInputs {
     private final Duration untouchedFor;
     /** The ledger rows of the inputs this instance's workers have in hand. */
     private final Set<String> held = ConcurrentHashMap.newKeySet();
-    /** See {@link #pollerTakesUploaded}; null: uploaded inputs are left as they are. */
-    private volatile Duration reconfirmAfter;
-    private volatile Duration pollDeadline;
+    /** {@code ktp.poll.reconfirm-after}: an uploaded input handed to the poller is looked at (and confirmed) then. */
+    private final Duration reconfirmAfter;
+    private final Duration pollDeadline;
 
     /**
      * @param untouchedFor how long a replaced input must have been left alone before a sweep ends it
      *     ({@code ktp.source.claim-ttl}: a live instance renews the claims of what it has in hand)
+     * @param reconfirmAfter {@code ktp.poll.reconfirm-after}
+     * @param pollDeadline {@code ktp.poll.deadline}
      */
-    public ReplacedInputs(Ledger ledger, ResultPublisher publisher, Leases leases, Duration untouchedFor) {
+    public ReplacedInputs(Ledger ledger, ResultPublisher publisher, Leases leases, Duration untouchedFor,
+                          Duration reconfirmAfter, Duration pollDeadline) {
         this.ledger = ledger;
         this.publisher = publisher;
         this.leases = leases;
         this.untouchedFor = untouchedFor;
-    }
-
-    /**
-     * @param reconfirmAfter {@code ktp.poll.reconfirm-after}: the poller's first look, which confirms
-     * @param pollDeadline {@code ktp.poll.deadline}
-     */
-    public void pollerTakesUploaded(Duration reconfirmAfter, Duration pollDeadline) {
         this.reconfirmAfter = reconfirmAfter;
         this.pollDeadline = pollDeadline;
     }
@@ -79,7 +75,7 @@ public class ReplacedInputs {
             }
             if (gone.state() != SubmissionState.UPLOADED) {
                 end(gone);
-            } else if (reconfirmAfter != null) {
+            } else {
                 long now = System.currentTimeMillis();
                 // recorded as confirmed now: the poller's first look, reconfirm-after later, finds it INITIATED
                 // and confirms it, as after a confirm whose answer was lost
