@@ -44,6 +44,14 @@ class S3MisconfigurationTest {
         return s3.sourceProperties(bucket);
     }
 
+    /** The S3 result target on, into {@code bucket} of this S3Proxy, beside the file target. */
+    private static Map<String, String> resultsOn(String bucket) {
+        Map<String, String> props = new HashMap<>(s3.connectionProperties("ktp.results.s3"));
+        props.put("ktp.results.targets", "file,s3");
+        props.put("ktp.results.s3.bucket", bucket);
+        return props;
+    }
+
     private String startupError(Map<String, String> overrides) {
         return BridgeApp.startupError(dataDir, overrides);
     }
@@ -84,9 +92,7 @@ class S3MisconfigurationTest {
     void aResultsBucketTheRoleMayOnlyWriteToIsAWarningNotARefusedStart() throws Exception {
         // HeadBucket and listings refused (403 AccessDenied), as for a role with s3:PutObject only (testkit FaultyObjects)
         String bucket = s3.newBucket("ktp-results-write-only");
-        Map<String, String> props = new HashMap<>(s3.connectionProperties("ktp.results.s3"));
-        props.put("ktp.results.targets", "file,s3");
-        props.put("ktp.results.s3.bucket", bucket);
+        Map<String, String> props = resultsOn(bucket);
         try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, props)) {
             assertTrue(logs.text().contains("ktp.results.s3.bucket '" + bucket + "' could not be looked at (HTTP 403"),
                     logs.text());
@@ -105,9 +111,7 @@ class S3MisconfigurationTest {
     void wrongCredentialsForAResultsBucketStillStopTheStart() {
         // a HeadBucket's 403 has no body; the listing's refusal names the wrong secret (SignatureDoesNotMatch)
         String bucket = s3.newBucket("ktp-results-creds");
-        Map<String, String> props = new HashMap<>(s3.connectionProperties("ktp.results.s3"));
-        props.put("ktp.results.targets", "file,s3");
-        props.put("ktp.results.s3.bucket", bucket);
+        Map<String, String> props = resultsOn(bucket);
         props.put("ktp.results.s3.secret-key", "wrong-secret-5505");
         try (LogCapture logs = new LogCapture()) {
             String error = startupError(props);
@@ -119,9 +123,7 @@ class S3MisconfigurationTest {
 
     @Test
     void unknownResultsBucket() {
-        Map<String, String> props = new HashMap<>(s3.connectionProperties("ktp.results.s3"));
-        props.put("ktp.results.targets", "file,s3");
-        props.put("ktp.results.s3.bucket", "no-such-results-5504");
+        Map<String, String> props = resultsOn("no-such-results-5504");
         String error = startupError(props);
         assertTrue(error.contains("ktp.results.s3.bucket 'no-such-results-5504' does not exist (KTP_RESULTS_S3_BUCKET)"),
                 error);
