@@ -105,19 +105,41 @@ class SftpPartsTest {
     }
 
     @Test
-    void aFileStillChangingIsLeftForALaterListingSoItIsClaimedByOneKeyOnly() {
-        SftpRecentlyChanged filter = new SftpRecentlyChanged(5_000, f -> true);
+    void aFileIsClaimedOnlyOnceSeenUnchangedForTheMinimumAgeByTheBundlesOwnClock() {
+        long[] now = {1_000_000};
+        SftpRecentlyChanged filter = new SftpRecentlyChanged(5_000, f -> true, () -> now[0]);
         org.apache.camel.component.file.GenericFile<org.apache.camel.component.file.remote.SftpRemoteFile<?>> file =
                 new org.apache.camel.component.file.GenericFile<>();
-        file.setLastModified(System.currentTimeMillis() - 1_000);
-        org.junit.jupiter.api.Assertions.assertFalse(filter.accept(file), "written to a second ago");
-        file.setLastModified(System.currentTimeMillis() - 6_000);
-        org.junit.jupiter.api.Assertions.assertTrue(filter.accept(file));
-        file.setLastModified(System.currentTimeMillis() - 1_000);
+        file.setAbsoluteFilePath("/inbox/u1.jpg");
+        file.setFileLength(1_000);
+        // a server clock an hour behind: the upload in progress looks an hour old
+        file.setLastModified(now[0] - 3_600_000);
+        org.junit.jupiter.api.Assertions.assertFalse(filter.accept(file), "first seen now");
+        now[0] += 4_000;
+        file.setFileLength(2_000);
+        org.junit.jupiter.api.Assertions.assertFalse(filter.accept(file), "grew since");
+        now[0] += 4_000;
+        org.junit.jupiter.api.Assertions.assertFalse(filter.accept(file), "unchanged for 4 s only");
+        now[0] += 1_000;
+        org.junit.jupiter.api.Assertions.assertTrue(filter.accept(file), "unchanged for 5 s");
+        file.setLastModified(file.getLastModified() + 1_000);
+        org.junit.jupiter.api.Assertions.assertFalse(filter.accept(file), "written again at the same size");
+
         file.setDirectory(true);
         org.junit.jupiter.api.Assertions.assertTrue(filter.accept(file), "folders are walked whatever their time");
         org.junit.jupiter.api.Assertions.assertFalse(new SftpRecentlyChanged(0, f -> false).accept(file),
                 "the next filter has its say");
+        file.setDirectory(false);
+        org.junit.jupiter.api.Assertions.assertTrue(new SftpRecentlyChanged(0, f -> true).accept(file),
+                "with no minimum age the read lock checks instead");
+
+        now[0] += 11 * 60_000;
+        org.junit.jupiter.api.Assertions.assertFalse(filter.accept(new org.apache.camel.component.file.GenericFile<>() {
+            {
+                setAbsoluteFilePath("/inbox/u2.jpg");
+            }
+        }));
+        org.junit.jupiter.api.Assertions.assertEquals(1, filter.remembered(), "files no longer listed are forgotten");
     }
 
     @Test

@@ -638,12 +638,14 @@ class SftpSourceTest {
             byte[] image = SampleImages.card("u5601", "png");
             try (BridgeApp app = BridgeApp.start(tmp.resolve("data"),
                     sftp(server, tmp, "ktp.source.sftp.read-lock-min-age", "2500"))) {
-                // an upload that takes about 1.2 s: a chunk every 150 ms
+                // an upload that takes about 1.2 s: a chunk every 150 ms, on a server whose clock is an
+                // hour behind the bundle's (each write dates the file then)
                 Path file = inbox.resolve("u5601.png");
                 int chunk = image.length / 8 + 1;
                 for (int off = 0; off < image.length; off += chunk) {
                     Files.write(file, Arrays.copyOfRange(image, off, Math.min(image.length, off + chunk)),
                             off == 0 ? new OpenOption[0] : new OpenOption[] {StandardOpenOption.APPEND});
+                    Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis() - 3_600_000));
                     assertEquals(0, Results.count(app.results()), "taken while it was being written");
                     Thread.sleep(150);
                 }
