@@ -104,8 +104,9 @@ public class Poller {
 
     /** Camel bean method: polls one submission. */
     public void pollOne(LedgerRecord r) {
-        if (!statusPolling && r.callbackAt() != null) {
-            // a callback named it final; the collection's own retries end it at the deadline
+        if (r.callbackAt() != null) {
+            // a callback named it final (its details were not to be had then): details again, not
+            // status, which may be the endpoint that is down or lagging; the deadline ends it
             collector.collect(r, Collector.VIA_CALLBACK);
             return;
         }

@@ -329,6 +329,29 @@ class RefusedOutcomeTest {
         }
     }
 
+    @Test
+    void anOutcomeACallbackAnnouncedIsAskedOfDetailsAgainWhileStatusIsDown() throws Exception {
+        Map<String, String> p = new HashMap<>();
+        p.put("ktp.poll.first-delay", "500");
+        p.put("ktp.poll.deadline", "20s");
+        attemptsWithoutCircuitBreaker(p, 1);
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            // status polling on (the default); the status endpoint is down throughout, and details
+            // are away when the callback comes
+            app.sandbox().settings().setFailureStatuses(List.of(503));
+            app.sandbox().settings().setFailureRate("status", 1.0);
+            app.sandbox().settings().setFailureRate("details", 1.0);
+            Results.drop(app.inbox(), "u3131.png", SampleImages.card("u3131", "png"));
+            await().atMost(Duration.ofSeconds(15)).until(() -> app.ledger().createdSince(0).stream()
+                    .anyMatch(r -> r.callbackAt() != null && r.state() == SubmissionState.CONFIRMED));
+            app.sandbox().settings().setFailureRate("details", 0.0);
+
+            JsonNode result = awaitOneResult(app);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals("callback", result.path("receivedVia").asText(), result.toString());
+        }
+    }
+
     /** Each OneKYC call tried {@code attempts} times, with a circuit breaker that never opens. */
     private static void attemptsWithoutCircuitBreaker(Map<String, String> p, int attempts) {
         p.put("gtf.retry.max-attempts", String.valueOf(attempts));
