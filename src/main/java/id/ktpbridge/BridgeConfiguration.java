@@ -60,6 +60,7 @@ import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.sftp.SftpListingClaims;
 import id.ktpbridge.submit.FailureRecorder;
+import id.ktpbridge.submit.InputsInHand;
 import id.ktpbridge.submit.Intake;
 import id.ktpbridge.submit.ReplacedInputs;
 import id.ktpbridge.submit.SubmissionWorkers;
@@ -236,8 +237,11 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.duration("ktp.poll.deadline", Duration.ofMinutes(30)));
         intake.replacedInputs(replacedInputs);
         registry.bind("replacedInputs", replacedInputs);
+        InputsInHand inputsInHand = new InputsInHand(ledger, instance, claimTtl);
+        registry.bind("inputsInHand", inputsInHand);
         if (cluster) {
-            renewClaims(context, inputRepositories, replacedInputs, claimTtl);
+            intake.inputsInHand(inputsInHand);
+            renewClaims(context, inputRepositories, inputsInHand, claimTtl);
         }
         registry.bind("intake", intake);
         Submitter submitter = new Submitter(gtf, ledger, collector, gtfSettings.primaryDocumentKey(),
@@ -396,10 +400,10 @@ public class BridgeConfiguration implements CamelConfiguration {
 
     /**
      * Keeps this instance's input claims alive while it works on them, renewing at a third of their
-     * time to live, and marks the ledger rows of those inputs as touched (see ReplacedInputs).
+     * time to live, and the holds on the ledger rows of those inputs (see InputsInHand).
      */
     private void renewClaims(CamelContext context, List<LedgerIdempotentRepository> repositories,
-                             ReplacedInputs replacedInputs, long claimTtl) {
+                             InputsInHand inputsInHand, long claimTtl) {
         ScheduledExecutorService renewal = context.getExecutorServiceManager()
                 .newSingleThreadScheduledExecutor(this, "ktp-claim-renewal");
         long every = Math.max(1_000, claimTtl / 3);
@@ -412,10 +416,11 @@ public class BridgeConfiguration implements CamelConfiguration {
                 }
             }
             try {
-                // the rows of the inputs in hand, so the sweep of replaced inputs leaves them alone
-                replacedInputs.touchHeld();
+                // the holds on the inputs in hand (and their rows touched: the sweep of replaced inputs
+                // leaves them alone)
+                inputsInHand.renew();
             } catch (RuntimeException e) {
-                LOG.warn("Inputs in hand not marked ({}); trying again in {} ms", e.getMessage(), every);
+                LOG.warn("Holds on the inputs in hand not renewed ({}); trying again in {} ms", e.getMessage(), every);
             }
         }, every, every, TimeUnit.MILLISECONDS);
     }

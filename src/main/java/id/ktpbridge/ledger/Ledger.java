@@ -149,17 +149,39 @@ public class Ledger {
                 SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(), updatedBefore);
     }
 
-    /** Marks rows as touched at {@code now} (inputs a live worker has in hand, see ReplacedInputs). */
-    public void touch(List<String> ids, long now) {
+    /**
+     * Marks rows as touched at {@code now} (inputs a live worker has in hand, see InputsInHand) and
+     * extends the hold of {@code worker} on those it holds to {@code until}.
+     */
+    public void touch(List<String> ids, long now, String worker, long until) {
         for (int from = 0; from < ids.size(); from += 500) {
             List<String> chunk = ids.subList(from, Math.min(ids.size(), from + 500));
-            Object[] args = new Object[chunk.size() + 1];
+            Object[] args = new Object[chunk.size() + 3];
             args[0] = now;
+            args[1] = worker;
+            args[2] = until;
             for (int i = 0; i < chunk.size(); i++) {
-                args[i + 1] = chunk.get(i);
+                args[i + 3] = chunk.get(i);
             }
-            update("UPDATE ktp_submission SET updated_at = ? WHERE id IN (" + placeholders(chunk.size()) + ")", args);
+            update("UPDATE ktp_submission SET updated_at = ?, worker_until = CASE WHEN worker = ? THEN ?"
+                    + " ELSE worker_until END WHERE id IN (" + placeholders(chunk.size()) + ")", args);
         }
+    }
+
+    /**
+     * Takes the input of row {@code id} in hand for {@code worker} until {@code until}, unless
+     * another worker holds it and its hold has not run out.
+     *
+     * @return false when another worker has it in hand
+     */
+    public boolean takeInHand(String id, String worker, long until, long now) {
+        return 1 == update("UPDATE ktp_submission SET worker = ?, worker_until = ? WHERE id = ?"
+                + " AND (worker IS NULL OR worker = ? OR worker_until < ?)", worker, until, id, worker, now);
+    }
+
+    /** Lets go of the input of row {@code id}, if {@code worker} still holds it. */
+    public void letGo(String id, String worker) {
+        update("UPDATE ktp_submission SET worker = NULL, worker_until = NULL WHERE id = ? AND worker = ?", id, worker);
     }
 
     /** The source let go of the input (moved it to its done or failed place, or deleted it). */

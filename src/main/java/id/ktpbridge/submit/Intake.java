@@ -67,6 +67,7 @@ public class Intake implements Processor {
     private final PassingFailures brokenOffReads = new PassingFailures(BROKEN_OFF_READS);
     private volatile boolean clustered;
     private volatile ReplacedInputs replacedInputs;
+    private volatile InputsInHand inputsInHand;
 
     public Intake(Ledger ledger, ImageInspector inspector, PartnerUserResolver users, ResultPublisher publisher,
                   ObjectMapper json, String onboardingPartner, Path spoolDir, boolean dedupeByContent) {
@@ -83,6 +84,11 @@ public class Intake implements Processor {
     /** Cluster mode: other instances take the same sources (see {@link #endReplaced}). */
     public void clustered(boolean on) {
         this.clustered = on;
+    }
+
+    /** Cluster mode: the holds on the inputs in hand, which another instance must not submit too. */
+    public void inputsInHand(InputsInHand inHand) {
+        this.inputsInHand = inHand;
     }
 
     /** Where inputs whose file was replaced before their upload are ended. */
@@ -196,8 +202,8 @@ public class Intake implements Processor {
         // the row first, then the claim on its content: a claim always names a written row
         insert(input, SubmissionState.RECEIVED, again);
         claimContent(exchange, ledgerId, sourceType, image.sha256());
-        if (clustered && replacedInputs != null) {
-            replacedInputs.holding(exchange, ledgerId);
+        if (inputsInHand != null) {
+            inputsInHand.take(exchange, ledgerId);
         }
         exchange.setProperty(WorkItem.PROPERTY, new WorkItem(ledgerId, image.file(), image.contentType(),
                 new CallContext(new TokenKey(onboardingPartner, user.id(), user.type()), input.partnerSessionId(),
@@ -259,14 +265,15 @@ public class Intake implements Processor {
                 throw new InputAlreadyEndedException(earlier.id(), earlier.reasonCode(), earlier.state().name());
             }
             case RECEIVED, PRESIGNED, UPLOADED -> {
+                if (inputsInHand != null) {
+                    // before anything is written for it: another instance may be submitting it
+                    inputsInHand.take(exchange, earlier.id());
+                }
                 if (earlier.state() == SubmissionState.RECEIVED) {
                     // stopped between writing the row and claiming its content
                     claimContent(exchange, earlier.id(), earlier.sourceType(), earlier.sourceSha256());
                 }
                 LOG.info("Resuming ledger {} from state {}", earlier.id(), earlier.state());
-                if (clustered && replacedInputs != null) {
-                    replacedInputs.holding(exchange, earlier.id());
-                }
                 exchange.setProperty(WorkItem.PROPERTY, new WorkItem(earlier.id(), image.file(), image.contentType(),
                         new CallContext(new TokenKey(earlier.onboardingPartner(), earlier.partnerUserId(),
                                 earlier.partnerUserIdType()), earlier.partnerSessionId(), earlier.sdkSessionId()),

@@ -2,8 +2,6 @@ package id.ktpbridge.submit;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 import id.ktpbridge.ledger.Leases;
 import id.ktpbridge.ledger.Ledger;
@@ -11,8 +9,6 @@ import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.result.ResultPublisher;
 import id.ktpbridge.result.ResultStatus;
-import org.apache.camel.Exchange;
-import org.apache.camel.support.SynchronizationAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * be submitting the old bytes; {@link #sweep} ends those once nobody has touched them for longer than
  * a claim lives (an instance killed on them, or an input left waiting by an outage). A live
  * instance touches the rows of the inputs it has in hand as often as it renews their claims
- * ({@link #touchHeld}), however long a step waits (a long Retry-After, say).
+ * ({@link InputsInHand#renew}), however long a step waits (a long Retry-After, say).
  */
 public class ReplacedInputs {
 
@@ -42,8 +38,6 @@ public class ReplacedInputs {
     private final ResultPublisher publisher;
     private final Leases leases;
     private final Duration untouchedFor;
-    /** The ledger rows of the inputs this instance's workers have in hand. */
-    private final Set<String> held = ConcurrentHashMap.newKeySet();
     /** {@code ktp.poll.reconfirm-after}: an uploaded input handed to the poller is looked at (and confirmed) then. */
     private final Duration reconfirmAfter;
     private final Duration pollDeadline;
@@ -84,26 +78,6 @@ public class ReplacedInputs {
                 LOG.warn("Ledger {}: its file was replaced by other bytes after its upload; the poller confirms its"
                         + " submission {} and collects its outcome", gone.id(), gone.submissionId());
             }
-        }
-    }
-
-    /** The exchange's worker has the input of ledger row {@code ledgerId} in hand until the exchange ends. */
-    public void holding(Exchange exchange, String ledgerId) {
-        if (held.add(ledgerId)) {
-            exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
-                @Override
-                public void onDone(Exchange done) {
-                    held.remove(ledgerId);
-                }
-            });
-        }
-    }
-
-    /** Marks the rows of the inputs in hand as touched now (with the claim renewals of a cluster). */
-    public void touchHeld() {
-        List<String> ids = List.copyOf(held);
-        if (!ids.isEmpty()) {
-            ledger.touch(ids, System.currentTimeMillis());
         }
     }
 

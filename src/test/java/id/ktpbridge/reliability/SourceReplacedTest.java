@@ -140,8 +140,9 @@ class SourceReplacedTest {
 
             id.ktpbridge.submit.ReplacedInputs replaced = app.bean("replacedInputs",
                     id.ktpbridge.submit.ReplacedInputs.class);
-            replaced.holding(new org.apache.camel.support.DefaultExchange(app.context()), inHand);
-            replaced.touchHeld();
+            id.ktpbridge.submit.InputsInHand inputsInHand = app.bean("inputsInHand", id.ktpbridge.submit.InputsInHand.class);
+            inputsInHand.take(new org.apache.camel.support.DefaultExchange(app.context()), inHand);
+            inputsInHand.renew();
             replaced.sweep();
 
             assertEquals(SubmissionState.FAILED, app.ledger().findById(orphan).orElseThrow().state());

@@ -20,13 +20,24 @@ final class SubmitRouteHarness {
 
     static DefaultCamelContext start(Ledger ledger, ResultPublisher publisher, Object steps, Path spoolDir)
             throws Exception {
+        return start(ledger, publisher, steps, spoolDir, null);
+    }
+
+    /** As above, as one instance of a cluster when {@code inHand} is given. */
+    static DefaultCamelContext start(Ledger ledger, ResultPublisher publisher, Object steps, Path spoolDir,
+                                     InputsInHand inHand) throws Exception {
         DefaultCamelContext camel = new DefaultCamelContext();
         // a passing ledger error is tried again quickly
         camel.getPropertiesComponent().addInitialProperty("ktp.db.retry-attempts", "3");
         camel.getPropertiesComponent().addInitialProperty("ktp.db.retry-delay", "10");
-        camel.getRegistry().bind("intake", new Intake(ledger, new ImageInspector(10 << 20),
+        Intake intake = new Intake(ledger, new ImageInspector(10 << 20),
                 new PartnerUserResolver(null, "[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}", "[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
-                        "PARTNER_USER_ID"), publisher, new ObjectMapper(), "partner", spoolDir, true));
+                        "PARTNER_USER_ID"), publisher, new ObjectMapper(), "partner", spoolDir, true);
+        if (inHand != null) {
+            intake.clustered(true);
+            intake.inputsInHand(inHand);
+        }
+        camel.getRegistry().bind("intake", intake);
         camel.getRegistry().bind("submitter", steps);
         camel.getRegistry().bind("failureRecorder", new FailureRecorder(ledger, publisher));
         camel.addRoutes(new SubmitRoutes());

@@ -1,0 +1,95 @@
+package id.ktpbridge.submit;
+
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import id.ktpbridge.ingest.InputDeferredException;
+import id.ktpbridge.ledger.Ledger;
+import org.apache.camel.Exchange;
+import org.apache.camel.support.SynchronizationAdapter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The ledger rows of the inputs this instance's workers have in hand, in a cluster. Each such row
+ * names this instance as its worker until a while ahead, renewed with the input claims: the claims
+ * of SFTP and S3 name a file's version, so the same bytes put again at the same place are claimed
+ * anew by another instance, whose intake finds the same unfinished row. Without the hold both would
+ * presign, upload and confirm a submission of their own for it. The rows are also marked touched,
+ * so the sweep of replaced inputs leaves them alone (see {@link ReplacedInputs}).
+ */
+public class InputsInHand {
+
+    private static final Logger LOG = LoggerFactory.getLogger(InputsInHand.class);
+
+    private final Ledger ledger;
+    private final String instance;
+    private final long holdMillis;
+    private final Set<String> held = ConcurrentHashMap.newKeySet();
+    /** Exchange property: the row this exchange has in hand. */
+    private static final String IN_HAND = "KtpInHand";
+
+    /**
+     * @param instance this instance's id ({@code ktp.cluster.instance-id})
+     * @param holdMillis how long a hold lasts unrenewed ({@code ktp.source.claim-ttl}: an instance
+     *     killed on an input lets go of it as its claims run out)
+     */
+    public InputsInHand(Ledger ledger, String instance, long holdMillis) {
+        this.ledger = ledger;
+        this.instance = instance;
+        this.holdMillis = holdMillis;
+    }
+
+    /**
+     * The exchange's worker has the input of row {@code ledgerId} in hand until the exchange ends.
+     *
+     * @throws InputDeferredException when another instance holds it: the input stays in its source
+     */
+    public void take(Exchange exchange, String ledgerId) {
+        if (ledgerId.equals(exchange.getProperty(IN_HAND, String.class))) {
+            return; // the same exchange run again after a passing ledger failure
+        }
+        if (!held.add(ledgerId)) {
+            throw new InputDeferredException("another worker is submitting it (ledger " + ledgerId
+                    + "); taken again later");
+        }
+        long now = System.currentTimeMillis();
+        if (!takeInLedger(ledgerId, now)) {
+            held.remove(ledgerId);
+            throw new InputDeferredException("another instance of the cluster is submitting it (ledger "
+                    + ledgerId + "); taken again later");
+        }
+        exchange.setProperty(IN_HAND, ledgerId);
+        exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+            @Override
+            public void onDone(Exchange done) {
+                held.remove(ledgerId);
+                try {
+                    ledger.letGo(ledgerId, instance);
+                } catch (RuntimeException e) {
+                    // the hold runs out by itself, holdMillis from its last renewal
+                    LOG.debug("Hold of ledger {} not let go: {}", ledgerId, e.getMessage());
+                }
+            }
+        });
+    }
+
+    private boolean takeInLedger(String ledgerId, long now) {
+        try {
+            return ledger.takeInHand(ledgerId, instance, now + holdMillis, now);
+        } catch (RuntimeException e) {
+            held.remove(ledgerId);
+            throw e;
+        }
+    }
+
+    /** Renews the holds of the inputs in hand and marks their rows touched now (with the claim renewals). */
+    public void renew() {
+        List<String> ids = List.copyOf(held);
+        if (!ids.isEmpty()) {
+            long now = System.currentTimeMillis();
+            ledger.touch(ids, now, instance, now + holdMillis);
+        }
+    }
+}
