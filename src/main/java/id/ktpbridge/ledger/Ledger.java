@@ -137,6 +137,16 @@ public class Ledger {
     }
 
     /**
+     * Rows ended FAILED with {@code reasonCode} before {@code endedBefore} whose result was never
+     * stored: the process stopped, or the ledger failed, between the two writes.
+     */
+    public List<LedgerRecord> findFailedWithoutResult(String reasonCode, long endedBefore) {
+        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE state = ? AND reason_code = ?"
+                + " AND result_status IS NULL AND completed_at < ?", SubmissionState.FAILED.name(), reasonCode,
+                endedBefore);
+    }
+
+    /**
      * Ends a row found by {@link #findReplacedUntouchedSince} FAILED, provided it is still before its
      * upload and untouched since {@code updatedBefore}: a worker may have taken it up meanwhile.
      */

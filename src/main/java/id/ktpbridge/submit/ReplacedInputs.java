@@ -81,17 +81,27 @@ public class ReplacedInputs {
         }
     }
 
-    /** Camel bean method: one pass, on one instance of a cluster at a time. */
+    /**
+     * Camel bean method: one pass, on one instance of a cluster at a time; also stores the results
+     * of replaced inputs ended without one.
+     */
     public void sweep() {
         if (!leases.tryHold(LEASE, Math.max(1_000, untouchedFor.toMillis() / 2))) {
             return;
         }
-        long cutoff = System.currentTimeMillis() - untouchedFor.toMillis();
+        long now = System.currentTimeMillis();
+        long cutoff = now - untouchedFor.toMillis();
         for (LedgerRecord gone : ledger.findReplacedUntouchedSince(cutoff)) {
             // only while still untouched and before its upload: a worker may have got to it meanwhile
             if (ledger.endReplacedIfUntouched(gone.id(), cutoff, Intake.SOURCE_REPLACED, MESSAGE)) {
                 published(gone.id());
             }
+        }
+        // ended, and the process stopped (or the ledger failed) before its result was stored: its
+        // old bytes never come back to have it stored then. A minute's grace for the worker that ended
+        // it; should both get there, the result is stored once
+        for (LedgerRecord ended : ledger.findFailedWithoutResult(Intake.SOURCE_REPLACED, now - 60_000)) {
+            published(ended.id());
         }
     }
 

@@ -3,6 +3,7 @@ package id.ktpbridge.reliability;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -154,6 +155,31 @@ class SourceReplacedTest {
             assertEquals(SubmissionState.RECEIVED, app.ledger().findById(fresh).orElseThrow().state());
             assertEquals(SubmissionState.RECEIVED, app.ledger().findById(inHand).orElseThrow().state());
             assertEquals(SubmissionState.RECEIVED, app.ledger().findById(unread).orElseThrow().state());
+        }
+    }
+
+    @Test
+    void aReplacedInputEndedWithoutItsResultGetsItFromTheNextSweep() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            long hourAgo = System.currentTimeMillis() - 3_600_000;
+            // ended FAILED SOURCE_REPLACED, and the process stopped before the result was stored
+            String ended = insert(app, "ended", "s3://inbox/u7311.png", "a".repeat(64), SubmissionState.RECEIVED, hourAgo);
+            assertTrue(app.ledger().markEnded(ended, SubmissionState.FAILED, "SOURCE_REPLACED", "replaced"));
+            try (var c = app.ledger().dataSource().getConnection(); var ps = c.prepareStatement(
+                    "UPDATE ktp_submission SET completed_at = ? WHERE id = ?")) {
+                ps.setLong(1, hourAgo);
+                ps.setString(2, ended);
+                ps.executeUpdate();
+            }
+            assertEquals(1, app.ledger().endedWithoutResult());
+
+            app.bean("replacedInputs", id.ktpbridge.submit.ReplacedInputs.class).sweep();
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("FAILED", result.path("status").asText());
+            assertEquals("SOURCE_REPLACED", result.path("reasonCode").asText());
+            assertEquals(0, app.ledger().endedWithoutResult());
         }
     }
 
