@@ -232,15 +232,15 @@ public class BridgeConfiguration implements CamelConfiguration {
                 publisher, json, gtfSettings.onboardingPartner(), dataDir.resolve("spool"),
                 dedupe.equals("content"));
         intake.clustered(cluster);
-        ReplacedInputs replacedInputs = new ReplacedInputs(ledger, publisher, leases, Duration.ofMillis(claimTtl),
-                s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
+        InputsInHand inputsInHand = new InputsInHand(ledger, instance, claimTtl, cluster);
+        registry.bind("inputsInHand", inputsInHand);
+        intake.inputsInHand(inputsInHand);
+        ReplacedInputs replacedInputs = new ReplacedInputs(ledger, publisher, leases, inputsInHand,
+                Duration.ofMillis(claimTtl), s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
                 s.duration("ktp.poll.deadline", Duration.ofMinutes(30)));
         intake.replacedInputs(replacedInputs);
         registry.bind("replacedInputs", replacedInputs);
-        InputsInHand inputsInHand = new InputsInHand(ledger, instance, claimTtl);
-        registry.bind("inputsInHand", inputsInHand);
         if (cluster) {
-            intake.inputsInHand(inputsInHand);
             renewClaims(context, inputRepositories, inputsInHand, claimTtl);
         }
         registry.bind("intake", intake);

@@ -137,6 +137,16 @@ public class Ledger {
     }
 
     /**
+     * File drop inputs not confirmed yet whose source has not let go of them, untouched since
+     * {@code updatedBefore}: the ones whose file may have left the drop folder meanwhile.
+     */
+    public List<LedgerRecord> findUnconfirmedFilesUntouchedSince(long updatedBefore) {
+        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_type = ? AND source_released_at IS NULL"
+                + " AND state IN (?, ?, ?) AND updated_at < ?", "file", SubmissionState.RECEIVED.name(),
+                SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name(), updatedBefore);
+    }
+
+    /**
      * Rows ended FAILED with {@code reasonCode} before {@code endedBefore} whose result was never
      * stored: the process stopped, or the ledger failed, between the two writes.
      */

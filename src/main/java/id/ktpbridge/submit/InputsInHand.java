@@ -12,12 +12,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The ledger rows of the inputs this instance's workers have in hand, in a cluster. Each such row
+ * The ledger rows of the inputs this instance's workers have in hand. In a cluster each such row
  * names this instance as its worker until a while ahead, renewed with the input claims: the claims
  * of SFTP and S3 name a file's version, so the same bytes put again at the same place are claimed
  * anew by another instance, whose intake finds the same unfinished row. Without the hold both would
  * presign, upload and confirm a submission of their own for it. The rows are also marked touched,
- * so the sweep of replaced inputs leaves them alone (see {@link ReplacedInputs}).
+ * so the sweep of replaced inputs leaves them alone (see {@link ReplacedInputs}). A single instance
+ * only keeps the set, for that sweep to leave the inputs in hand alone.
  */
 public class InputsInHand {
 
@@ -26,6 +27,7 @@ public class InputsInHand {
     private final Ledger ledger;
     private final String instance;
     private final long holdMillis;
+    private final boolean shared;
     private final Set<String> held = ConcurrentHashMap.newKeySet();
     /** Exchange property: the row this exchange has in hand. */
     private static final String IN_HAND = "KtpInHand";
@@ -34,11 +36,13 @@ public class InputsInHand {
      * @param instance this instance's id ({@code ktp.cluster.instance-id})
      * @param holdMillis how long a hold lasts unrenewed ({@code ktp.source.claim-ttl}: an instance
      *     killed on an input lets go of it as its claims run out)
+     * @param shared cluster mode: the holds are kept in the ledger
      */
-    public InputsInHand(Ledger ledger, String instance, long holdMillis) {
+    public InputsInHand(Ledger ledger, String instance, long holdMillis, boolean shared) {
         this.ledger = ledger;
         this.instance = instance;
         this.holdMillis = holdMillis;
+        this.shared = shared;
     }
 
     /**
@@ -66,7 +70,7 @@ public class InputsInHand {
             public void onDone(Exchange done) {
                 held.remove(ledgerId);
                 try {
-                    ledger.letGo(ledgerId, instance);
+                    letGo(ledgerId);
                 } catch (RuntimeException e) {
                     // the hold runs out by itself, holdMillis from its last renewal
                     LOG.debug("Hold of ledger {} not let go: {}", ledgerId, e.getMessage());
@@ -76,6 +80,9 @@ public class InputsInHand {
     }
 
     private boolean takeInLedger(String ledgerId, long now) {
+        if (!shared) {
+            return true;
+        }
         try {
             return ledger.takeInHand(ledgerId, instance, now + holdMillis, now);
         } catch (RuntimeException e) {
@@ -84,10 +91,29 @@ public class InputsInHand {
         }
     }
 
+    /**
+     * Takes row {@code ledgerId} to end it, when no worker has its input in hand; {@link #letGo}
+     * after. Here, or in a cluster on any instance whose hold has not run out.
+     */
+    public boolean takeToEnd(String ledgerId) {
+        if (held.contains(ledgerId)) {
+            return false;
+        }
+        long now = System.currentTimeMillis();
+        return !shared || ledger.takeInHand(ledgerId, instance, now + holdMillis, now);
+    }
+
+    /** Lets go of the hold on row {@code ledgerId}. */
+    public void letGo(String ledgerId) {
+        if (shared) {
+            ledger.letGo(ledgerId, instance);
+        }
+    }
+
     /** Renews the holds of the inputs in hand and marks their rows touched now (with the claim renewals). */
     public void renew() {
         List<String> ids = List.copyOf(held);
-        if (!ids.isEmpty()) {
+        if (shared && !ids.isEmpty()) {
             long now = System.currentTimeMillis();
             ledger.touch(ids, now, instance, now + holdMillis);
         }

@@ -56,6 +56,8 @@ public class Intake implements Processor {
     private final Path spoolDir;
     /** Reason code of an input whose file was replaced by other bytes before its upload. */
     public static final String SOURCE_REPLACED = "SOURCE_REPLACED";
+    /** Reason code of a file drop input whose file left the drop folder before its upload. */
+    public static final String SOURCE_GONE = "SOURCE_GONE";
     /** Exchange property: the inspection of this input, kept for a retried intake. */
     private static final String INSPECTION = "KtpInspection";
     /** How long a worker waits before it gives back an input whose local copy could not be written. */
@@ -217,6 +219,18 @@ public class Intake implements Processor {
      */
     private void claimContent(Exchange exchange, String ledgerId, String sourceType, String sha256) {
         LedgerRecord holder = ledger.claimContent(sha256, ledgerId).orElse(null);
+        if (holder != null && replacedInputs != null && !holder.state().isFinal() && holder.submittedAt() == null) {
+            // the holder's file may have been moved or renamed away while it waited (this may be that
+            // file under its new name)
+            switch (replacedInputs.endIfGone(holder)) {
+                // ended, or handed to the poller when already uploaded (it then holds on)
+                case ENDED -> holder = ledger.claimContent(sha256, ledgerId).orElse(null);
+                // a worker may still submit it from its copy, or give it back: known once it is done
+                case IN_HAND -> throw new InputDeferredException("the same bytes are on their way from a file"
+                        + " that left the drop folder (ledger " + holder.id() + "); taken again later");
+                case NOT_GONE -> { }
+            }
+        }
         if (holder != null && dedupeByContent) {
             throw reject(exchange, ledgerId, sourceType, RejectReason.DUPLICATE_CONTENT, "same bytes as ledger "
                     + holder.id() + (holder.submissionId() == null ? "" : " (submission " + holder.submissionId() + ")"));

@@ -33,10 +33,14 @@ public class ReplacedInputs {
     private static final Logger LOG = LoggerFactory.getLogger(ReplacedInputs.class);
     private static final String LEASE = "replaced-inputs-sweep";
     private static final String MESSAGE = "its file was replaced by other bytes before its upload";
+    private static final String GONE = "its file left the drop folder before its upload";
+    /** Left alone this long, a file drop input whose file is gone is ended (its worker is long past it). */
+    private static final long GONE_AFTER_MILLIS = 60_000;
 
     private final Ledger ledger;
     private final ResultPublisher publisher;
     private final Leases leases;
+    private final InputsInHand inHand;
     private final Duration untouchedFor;
     /** {@code ktp.poll.reconfirm-after}: an uploaded input handed to the poller is looked at (and confirmed) then. */
     private final Duration reconfirmAfter;
@@ -48,11 +52,12 @@ public class ReplacedInputs {
      * @param reconfirmAfter {@code ktp.poll.reconfirm-after}
      * @param pollDeadline {@code ktp.poll.deadline}
      */
-    public ReplacedInputs(Ledger ledger, ResultPublisher publisher, Leases leases, Duration untouchedFor,
-                          Duration reconfirmAfter, Duration pollDeadline) {
+    public ReplacedInputs(Ledger ledger, ResultPublisher publisher, Leases leases, InputsInHand inHand,
+                          Duration untouchedFor, Duration reconfirmAfter, Duration pollDeadline) {
         this.ledger = ledger;
         this.publisher = publisher;
         this.leases = leases;
+        this.inHand = inHand;
         this.untouchedFor = untouchedFor;
         this.reconfirmAfter = reconfirmAfter;
         this.pollDeadline = pollDeadline;
@@ -68,17 +73,63 @@ public class ReplacedInputs {
                 continue;
             }
             if (gone.state() != SubmissionState.UPLOADED) {
-                end(gone);
+                end(gone, Intake.SOURCE_REPLACED, MESSAGE);
             } else {
-                long now = System.currentTimeMillis();
-                // recorded as confirmed now: the poller's first look, reconfirm-after later, finds it INITIATED
-                // and confirms it, as after a confirm whose answer was lost
-                ledger.markConfirmed(gone.id(), now, now + reconfirmAfter.toMillis(), now + pollDeadline.toMillis());
-                ledger.markReleased(gone.id());
-                LOG.warn("Ledger {}: its file was replaced by other bytes after its upload; the poller confirms its"
-                        + " submission {} and collects its outcome", gone.id(), gone.submissionId());
+                handToPoller(gone, "replaced by other bytes");
             }
         }
+    }
+
+    /**
+     * Ends a file drop input not confirmed yet whose file is no longer in the drop folder (moved,
+     * renamed or deleted while it waited for another attempt), unless a worker has it in hand: FAILED
+     * {@code SOURCE_GONE}, or handed to the poller when already uploaded. Otherwise it would stay
+     * open for good (a batch run waits for it) and its content claim would turn the same image away
+     * under any other name.
+     *
+     * @return what was found and done
+     */
+    Gone endIfGone(LedgerRecord row) {
+        if (!"file".equals(row.sourceType()) || row.sourceRef() == null || !row.sourceRef().startsWith("file:")
+                || !java.nio.file.Files.notExists(java.nio.file.Path.of(row.sourceRef().substring(5)))) {
+            return Gone.NOT_GONE;
+        }
+        if (!inHand.takeToEnd(row.id())) {
+            return Gone.IN_HAND;
+        }
+        try {
+            if (row.state() == SubmissionState.UPLOADED) {
+                handToPoller(row, "gone from the drop folder");
+            } else {
+                end(row, Intake.SOURCE_GONE, GONE);
+            }
+            return Gone.ENDED;
+        } finally {
+            inHand.letGo(row.id());
+        }
+    }
+
+    /** What {@link #endIfGone} found. */
+    enum Gone {
+        /** Its file is there (or not a file drop input): nothing done. */
+        NOT_GONE,
+        /** Its file is gone, but a worker has it in hand (it may submit its spooled copy): nothing done. */
+        IN_HAND,
+        /** Its file is gone: ended, or handed to the poller. */
+        ENDED
+    }
+
+    /**
+     * An input uploaded but not confirmed whose file is gone: its bytes are at OneKYC's storage and
+     * the confirm needs none. Recorded as confirmed now: the poller's first look, reconfirm-after
+     * later, finds it INITIATED and confirms it, as after a confirm whose answer was lost.
+     */
+    private void handToPoller(LedgerRecord row, String what) {
+        long now = System.currentTimeMillis();
+        ledger.markConfirmed(row.id(), now, now + reconfirmAfter.toMillis(), now + pollDeadline.toMillis());
+        ledger.markReleased(row.id());
+        LOG.warn("Ledger {}: its file was {} after its upload; the poller confirms its submission {} and collects"
+                + " its outcome", row.id(), what, row.submissionId());
     }
 
     /**
@@ -92,28 +143,41 @@ public class ReplacedInputs {
         long now = System.currentTimeMillis();
         long cutoff = now - untouchedFor.toMillis();
         for (LedgerRecord gone : ledger.findReplacedUntouchedSince(cutoff)) {
-            // only while still untouched and before its upload: a worker may have got to it meanwhile
-            if (ledger.endReplacedIfUntouched(gone.id(), cutoff, Intake.SOURCE_REPLACED, MESSAGE)) {
-                published(gone.id());
+            if (!inHand.takeToEnd(gone.id())) {
+                continue; // a worker has it in hand (a long Retry-After wait, say)
+            }
+            try {
+                // only while still untouched and before its upload: a worker may have got to it meanwhile
+                if (ledger.endReplacedIfUntouched(gone.id(), cutoff, Intake.SOURCE_REPLACED, MESSAGE)) {
+                    published(gone.id(), Intake.SOURCE_REPLACED, MESSAGE);
+                }
+            } finally {
+                inHand.letGo(gone.id());
             }
         }
         // ended, and the process stopped (or the ledger failed) before its result was stored: its
         // old bytes never come back to have it stored then. A minute's grace for the worker that ended
         // it; should both get there, the result is stored once
         for (LedgerRecord ended : ledger.findFailedWithoutResult(Intake.SOURCE_REPLACED, now - 60_000)) {
-            published(ended.id());
+            published(ended.id(), Intake.SOURCE_REPLACED, MESSAGE);
+        }
+        for (LedgerRecord ended : ledger.findFailedWithoutResult(Intake.SOURCE_GONE, now - 60_000)) {
+            published(ended.id(), Intake.SOURCE_GONE, GONE);
+        }
+        for (LedgerRecord row : ledger.findUnconfirmedFilesUntouchedSince(now - GONE_AFTER_MILLIS)) {
+            endIfGone(row);
         }
     }
 
-    private void end(LedgerRecord gone) {
-        if (ledger.markEnded(gone.id(), SubmissionState.FAILED, Intake.SOURCE_REPLACED, MESSAGE)) {
-            published(gone.id());
+    private void end(LedgerRecord gone, String reasonCode, String message) {
+        if (ledger.markEnded(gone.id(), SubmissionState.FAILED, reasonCode, message)) {
+            published(gone.id(), reasonCode, message);
         }
     }
 
-    private void published(String id) {
-        LOG.warn("Ledger {}: {}; ended FAILED", id, MESSAGE);
-        publisher.publishLocal(ledger.findById(id).orElseThrow(), ResultStatus.FAILED, Intake.SOURCE_REPLACED, MESSAGE);
+    private void published(String id, String reasonCode, String message) {
+        LOG.warn("Ledger {}: {}; ended FAILED", id, message);
+        publisher.publishLocal(ledger.findById(id).orElseThrow(), ResultStatus.FAILED, reasonCode, message);
         ledger.markReleased(id);
     }
 }

@@ -90,9 +90,9 @@ class InputsInHandTest {
             }
         };
         first = SubmitRouteHarness.start(ledger, publisher, new Steps("first"), dir.resolve("spool-1"),
-                new InputsInHand(ledger, "first", 60_000));
+                new InputsInHand(ledger, "first", 60_000, true));
         second = SubmitRouteHarness.start(ledger, publisher, new Steps("second"), dir.resolve("spool-2"),
-                new InputsInHand(ledger, "second", 60_000));
+                new InputsInHand(ledger, "second", 60_000, true));
     }
 
     @AfterEach
@@ -153,7 +153,7 @@ class InputsInHandTest {
 
     @Test
     void renewingExtendsOnlyTheHoldsOfThisInstance() throws Exception {
-        InputsInHand mine = new InputsInHand(ledger, "mine", 60_000);
+        InputsInHand mine = new InputsInHand(ledger, "mine", 60_000, true);
         byte[] image = SampleImages.card("u9103", "png");
         releaseFirst.countDown();
         send(first, image);

@@ -1,0 +1,113 @@
+package id.ktpbridge.reliability;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.submit.ReplacedInputs;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A file drop input waiting for another attempt (an outage) whose file is moved, renamed or
+ * deleted out of the drop folder: it ends FAILED {@code SOURCE_GONE} with its result instead of
+ * staying open for good (every batch run would wait for it), and the same image under another name
+ * is submitted instead of being turned away as a duplicate of it.
+ */
+class GoneFileTest {
+
+    private static final Map<String, String> OUTAGE = Map.of("gtf.retry.max-attempts", "1",
+            "gtf.circuit-breaker.failure-threshold", "1000", "gtf.sandbox.faults.failure-rate.presign", "1.0",
+            "gtf.sandbox.faults.failure-statuses", "503");
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void anImageRenamedWhileItWaitedIsSubmittedUnderItsNewName() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, OUTAGE)) {
+            byte[] image = SampleImages.card("u9201", "png");
+            Results.drop(app.inbox(), "u9201.png", image);
+            Path file = app.inbox().resolve("u9201.png");
+            await().atMost(Duration.ofSeconds(20)).until(() -> app.sandbox().injectedFailures("presign") >= 1);
+            Files.move(file, app.inbox().resolve("u9201-again.png"));
+            app.sandbox().settings().setFailureRate("presign", 0.0);
+
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+            Map<String, JsonNode> byName = Results.read(app.results()).stream()
+                    .collect(Collectors.toMap(r -> r.path("sourceFile").asText(), r -> r));
+            assertEquals("COMPLETED", byName.get("u9201-again.png").path("status").asText(), byName.toString());
+            assertEquals("FAILED", byName.get("u9201.png").path("status").asText(), byName.toString());
+            assertEquals("SOURCE_GONE", byName.get("u9201.png").path("reasonCode").asText());
+            assertEquals(1, app.sandbox().submissionCount(), "one submission");
+            assertEquals(Map.of(), app.ledger().openCounts());
+        }
+    }
+
+    @Test
+    void anImageDeletedWhileItWaitedIsEndedByTheSweep() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, OUTAGE)) {
+            Results.drop(app.inbox(), "u9202.png", SampleImages.card("u9202", "png"));
+            Path file = app.inbox().resolve("u9202.png");
+            await().atMost(Duration.ofSeconds(20)).until(() -> app.sandbox().injectedFailures("presign") >= 1);
+            Files.delete(file);
+            LedgerRecord row = app.ledger().createdSince(0).get(0);
+            // left alone a while (the sweep leaves inputs touched within the last minute, and those a
+            // worker has in hand: one may be waiting out the outage's Retry-After)
+            ReplacedInputs sweep = app.bean("replacedInputs", ReplacedInputs.class);
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() -> {
+                try (var c = app.ledger().dataSource().getConnection(); var ps = c.prepareStatement(
+                        "UPDATE ktp_submission SET updated_at = ? WHERE id = ? AND state = ?")) {
+                    ps.setLong(1, System.currentTimeMillis() - 3_600_000);
+                    ps.setString(2, row.id());
+                    ps.setString(3, SubmissionState.RECEIVED.name());
+                    ps.executeUpdate();
+                }
+                sweep.sweep();
+                return Results.count(app.results()) == 1;
+            });
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("FAILED", result.path("status").asText());
+            assertEquals("SOURCE_GONE", result.path("reasonCode").asText());
+            assertEquals(Map.of(), app.ledger().openCounts(), "nothing left open for a batch run to wait for");
+        }
+    }
+
+    @Test
+    void anImageStillInTheDropFolderIsLeftToItsAttempts() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, OUTAGE)) {
+            Results.drop(app.inbox(), "u9203.png", SampleImages.card("u9203", "png"));
+            Path file = app.inbox().resolve("u9203.png");
+            await().atMost(Duration.ofSeconds(20)).until(() -> app.sandbox().injectedFailures("presign") >= 1);
+            LedgerRecord row = app.ledger().createdSince(0).get(0);
+            try (var c = app.ledger().dataSource().getConnection(); var ps = c.prepareStatement(
+                    "UPDATE ktp_submission SET updated_at = ? WHERE id = ?")) {
+                ps.setLong(1, System.currentTimeMillis() - 3_600_000);
+                ps.setString(2, row.id());
+                ps.executeUpdate();
+            }
+            app.bean("replacedInputs", ReplacedInputs.class).sweep();
+
+            assertFalse(app.ledger().findById(row.id()).orElseThrow().state().isFinal());
+            assertTrue(Files.exists(file));
+            app.sandbox().settings().setFailureRate("presign", 0.0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            assertEquals(List.of("COMPLETED"), Results.read(app.results()).stream()
+                    .map(r -> r.path("status").asText()).collect(Collectors.toList()));
+        }
+    }
+}
