@@ -57,7 +57,11 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
         this.owner = owner;
     }
 
-    /** {@code ktp_processed_input.input_key} holds this many characters; a longer key is stored hashed. */
+    /**
+     * {@code ktp_processed_input.input_key} holds this many characters; a key longer in UTF-8 bytes is
+     * stored hashed (PostgreSQL's index refuses an entry past about 2.7 KB: 1,000 characters of a
+     * non-Latin folder name are 3,000 bytes).
+     */
     static final int MAX_INPUT_KEY = 1024;
 
     /**
@@ -65,7 +69,8 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
      * SFTP path, a long S3 key with its bucket and version).
      */
     public static String storedKey(String key) {
-        if (key.length() <= MAX_INPUT_KEY) {
+        if (key.length() <= MAX_INPUT_KEY / 3
+                || key.length() <= MAX_INPUT_KEY && key.getBytes(StandardCharsets.UTF_8).length <= MAX_INPUT_KEY) {
             return key;
         }
         try {

@@ -115,6 +115,16 @@ class LeasesTest {
     }
 
     @Test
+    void aKeyLongerInBytesThanTheIndexTakesIsStoredHashed() {
+        // 600 characters of a non-Latin folder name: 1,800 bytes, under the column's 1024 characters
+        String wide = "sftp.example:22:/" + "\u30c6".repeat(600) + "/u1.png:1234:1700000000000";
+        assertTrue(wide.length() < 1024);
+        assertTrue(LedgerIdempotentRepository.storedKey(wide).startsWith("sha256:"));
+        String latin = "sftp.example:22:/" + "a".repeat(900) + "/u1.png:1234:1700000000000";
+        assertEquals(latin, LedgerIdempotentRepository.storedKey(latin), "stored as it is");
+    }
+
+    @Test
     void aConfirmedClaimWhoseFileStayedIsForgottenByItsHolderOnly() throws Exception {
         JdbcConnectionPool ds = migratedPool();
         LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "sftp", 60_000, "node1");
