@@ -302,6 +302,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.flag("ktp.callback.trust-forwarded-for", false), s.integer("ktp.callback.max-body-size", 65536),
                 json, ledger, collector, recordIsResult);
         callbackReceiver.noteBeforeAnswer(!s.flag("ktp.poll.enabled", true));
+        callbackReceiver.recordsBudget(s.number("ktp.callback.record-queue-bytes", 32L << 20));
         registry.bind("callbackReceiver", callbackReceiver);
 
         if (s.flag("ktp.callback.enabled", true)) {

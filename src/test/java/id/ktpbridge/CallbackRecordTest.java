@@ -38,6 +38,8 @@ class CallbackRecordTest {
         try (BridgeApp app = start("callback", "record")) {
             Map<String, JsonNode> results = runBatch(app);
             assertEquals(0, detailsCalls(app), "no details call when the callback carries the record");
+            assertEquals(0, app.bean("callbackReceiver", id.ktpbridge.collect.CallbackReceiver.class).recordsQueued(),
+                    "every queued record's bytes given back");
             JsonNode valid = results.get("u3001.png");
             assertEquals("COMPLETED", valid.path("status").asText());
             assertEquals("VALID", valid.path("result").asText());
@@ -50,6 +52,18 @@ class CallbackRecordTest {
                 assertEquals("callback", r.path("receivedVia").asText());
                 assertTrue(r.hasNonNull("completedAt"));
             }
+        }
+    }
+
+    @Test
+    void recordsPastTheQueuesBudgetAreCollectedWithTheDetailsCall() throws Exception {
+        try (BridgeApp app = start("callback", "record", Map.of("ktp.callback.record-queue-bytes", "1"))) {
+            Map<String, JsonNode> results = runBatch(app);
+            // no record kept: each outcome is asked of the details call, as in details mode
+            assertEquals(FILES.length, detailsCalls(app));
+            assertEquals("VALID", results.get("u3001.png").path("result").asText());
+            assertEquals("NOT_EKTP", results.get("u3002-notektp.jpg").path("reasonCode").asText());
+            assertEquals(0, app.bean("callbackReceiver", id.ktpbridge.collect.CallbackReceiver.class).recordsQueued());
         }
     }
 
@@ -149,8 +163,13 @@ class CallbackRecordTest {
 
     /** Callbacks only: the poller is off, so every result came through the callback route. */
     private BridgeApp start(String resultSource, String sandboxBody) {
+        return start(resultSource, sandboxBody, Map.of());
+    }
+
+    private BridgeApp start(String resultSource, String sandboxBody, Map<String, String> more) {
         Map<String, String> props = new HashMap<>(Map.of("ktp.poll.enabled", "false",
                 "ktp.callback.auth-token", "record-test-token", "gtf.sandbox.callback.body", sandboxBody));
+        props.putAll(more);
         if (resultSource != null) {
             props.put("ktp.callback.result-source", resultSource);
         }

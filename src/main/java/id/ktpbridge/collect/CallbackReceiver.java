@@ -28,6 +28,8 @@ public class CallbackReceiver {
     public static final String SUBMISSION_ID = "KtpCallbackSubmissionId";
     /** Header carrying a callback's own submission record, when that is to be taken as the result. */
     public static final String RECORD = "KtpCallbackRecord";
+    /** Header: the bytes of the record's body, counted against the records' budget while queued. */
+    static final String RECORD_BYTES = "KtpCallbackRecordBytes";
 
     private static final Logger LOG = LoggerFactory.getLogger(CallbackReceiver.class);
     /** Anyone who can reach the port can cause these: at most one line a minute each. */
@@ -57,6 +59,8 @@ public class CallbackReceiver {
     private final Ledger ledger;
     private final Collector collector;
     private final boolean recordIsResult;
+    private final java.util.concurrent.atomic.AtomicLong recordsQueued = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long recordsBudget = 32L << 20;
     private volatile boolean noteBeforeAnswer;
 
     /**
@@ -180,8 +184,11 @@ public class CallbackReceiver {
             }
         }
         msg.setHeader(SUBMISSION_ID, submissionId);
-        if (recordIsResult && isWholeOutcome(node)) {
+        if (recordIsResult && isWholeOutcome(node) && recordsQueued.addAndGet(raw.length) <= recordsBudget) {
             msg.setHeader(RECORD, node);
+            msg.setHeader(RECORD_BYTES, raw.length);
+        } else if (recordIsResult && isWholeOutcome(node)) {
+            recordsQueued.addAndGet(-raw.length);
         }
         answer(exchange, 200, json.createObjectNode().put("received", true));
     }
@@ -191,7 +198,16 @@ public class CallbackReceiver {
      *
      * @param record the callback's own submission record when it is to be the result, else null
      */
-    public void collect(@Header(SUBMISSION_ID) String submissionId, @Header(RECORD) JsonNode record) {
+    public void collect(@Header(SUBMISSION_ID) String submissionId, @Header(RECORD) JsonNode record,
+                        @Header(RECORD_BYTES) Integer recordBytes) {
+        try {
+            collect(submissionId, record);
+        } finally {
+            released(recordBytes);
+        }
+    }
+
+    private void collect(String submissionId, JsonNode record) {
         // the usual case, a confirmed row: noted and claimed in one write
         Ledger.Claim claimed = ledger.claimByCallback(submissionId).orElse(null);
         if (claimed != null) {
@@ -215,9 +231,31 @@ public class CallbackReceiver {
      * Camel bean method, for a callback the queue had no room for: only noted, so the poll tick
      * (which runs with status polling off too) collects it once its row is due.
      */
-    public void noteOnly(@Header(SUBMISSION_ID) String submissionId) {
+    public void noteOnly(@Header(SUBMISSION_ID) String submissionId, @Header(RECORD_BYTES) Integer recordBytes) {
+        released(recordBytes);
         ledger.noteCallback(submissionId);
         queueFull.warn(submissionId);
+    }
+
+    private void released(Integer recordBytes) {
+        if (recordBytes != null) {
+            recordsQueued.addAndGet(-recordBytes);
+        }
+    }
+
+    /**
+     * {@code ktp.callback.record-queue-bytes}: the records waiting in the callback queue hold at most
+     * this many body bytes, as a burst of large records (the queue holds ktp.callback.queue-size
+     * callbacks) would otherwise fill the heap. A record past it is not kept: its outcome is fetched
+     * with the details call, as in details mode.
+     */
+    public void recordsBudget(long bytes) {
+        this.recordsBudget = bytes;
+    }
+
+    /** Body bytes of the records now queued. */
+    public long recordsQueued() {
+        return recordsQueued.get();
     }
 
     /**

@@ -25,7 +25,8 @@ public class CollectRoutes extends RouteBuilder {
                     .wireTap("direct:queue-callback")
                 .end()
                 .removeHeader(CallbackReceiver.SUBMISSION_ID)
-                .removeHeader(CallbackReceiver.RECORD);
+                .removeHeader(CallbackReceiver.RECORD)
+                .removeHeader(CallbackReceiver.RECORD_BYTES);
 
         // answered already: a callback the queue has no room for is noted in the ledger instead
         from("direct:queue-callback").routeId("queue-callback")
