@@ -32,6 +32,7 @@ import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.gtf.GtfHttp;
 import id.ktpbridge.gtf.GtfSettings;
 import id.ktpbridge.gtf.RateLimiter;
+import id.ktpbridge.ingest.DropFolderClock;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileQuarantine;
 import id.ktpbridge.ingest.FileSidecar;
@@ -264,7 +265,8 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.integer("ktp.db.retry-delay", 500)));
         registry.bind("sourceStamp", new SourceStamp());
         SettledInPlace settledFiles = new SettledInPlace();
-        registry.bind("fileListingFilter", settledFiles.before(new FutureDatedFiles()));
+        registry.bind("fileListingFilter", settledFiles.before(new DropFolderClock(s.path("ktp.source.dir"),
+                s.duration("ktp.source.read-lock-min-age", Duration.ofSeconds(2)).toMillis(), new FutureDatedFiles())));
         registry.bind("fileMoveRefusals", new SourceMoveRefusals(settledFiles));
         registry.bind("fileQuarantine", new FileQuarantine(new FailureReport(json), s.path("ktp.source.failed-dir"),
                 settledFiles));
