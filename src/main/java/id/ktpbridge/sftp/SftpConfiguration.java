@@ -79,7 +79,7 @@ public class SftpConfiguration implements CamelConfiguration {
         // case-insensitive, as Camel's consumer compiles the same rule
         java.util.regex.Pattern include = java.util.regex.Pattern.compile(s.optional("ktp.source.sftp.include")
                 .orElseGet(() -> s.string("ktp.source.include")), java.util.regex.Pattern.CASE_INSENSITIVE);
-        UnreadableFiles unreadable = new UnreadableFiles();
+        UnreadableFiles unreadable = new UnreadableFiles(settings == null ? null : settings.directory());
         long minAge = s.duration("ktp.source.sftp.read-lock-min-age", Duration.ofSeconds(5)).toMillis();
         // with a minimum age the listing filter (SftpRecentlyChanged) already holds back every file
         // changed within it, which is all Camel's "changed" read lock then checks; the lock would only

@@ -15,8 +15,8 @@ import org.slf4j.LoggerFactory;
  * line with the root cause, not a stack trace; together with the consumer's back-off
  * ({@code backoffErrorThreshold}/{@code backoffMultiplier}) an outage logs a few lines a minute.
  * A file whose download failed gets its claim back, and one line without its name, and is left
- * out of listings for a while ({@link UnreadableFiles}). Anything else goes to Camel's usual
- * logging handler.
+ * out of listings for a while ({@link UnreadableFiles}), as is a sub-folder the server refuses to
+ * list. Anything else goes to Camel's usual logging handler.
  */
 public class SftpPollErrors extends SourceErrorHandler {
 
@@ -60,6 +60,11 @@ public class SftpPollErrors extends SourceErrorHandler {
         }
         if (exchange != null) {
             fallback.handleException(message, exchange, exception);
+            return;
+        }
+        if (unreadable.listingFailed(exception)) {
+            // a sub-folder the login may not list: left out from the next poll on, said once a minute
+            LOG.debug("SFTP sub-folder listing refused", exception);
             return;
         }
         LOG.warn("SFTP source: polling {} failed: {}. Next attempt in about {} s.", server, rootCause(exception),

@@ -21,6 +21,11 @@ import org.slf4j.LoggerFactory;
  * its size or time, at once), with one WARN line a minute for all of them; other download failures
  * (a connection cut) wait {@link #FAILED_PAUSE_MILLIS}. The file stays on the server, without a
  * result, until it can be read.
+ * <p>
+ * With {@code recursive=true} a sub-folder the login may not list (another team's, mode 0700) failed
+ * every poll, and no file of the source was ever taken: such a sub-folder is left out of listings
+ * for {@link #REFUSED_PAUSE_MILLIS}, with one WARN line a minute for all of them. The inbox itself
+ * refused stays a failed poll (an outage of the source, said as one).
  */
 public class UnreadableFiles {
 
@@ -34,6 +39,67 @@ public class UnreadableFiles {
             + " 10 minutes, or when they change", 60_000);
     /** By path, size and modification time: when the file may be taken again. */
     private final Map<String, Long> notBefore = Lru.map(REMEMBERED);
+    private final ThrottledWarning unlistable = new ThrottledWarning(LOG, "SFTP source: {} sub-folder(s) of the"
+            + " directory may not be listed by the bundle's login (permission denied); they are left out and tried"
+            + " again every 10 minutes", 60_000);
+    /** By path: when the sub-folder may be listed again. */
+    private final Map<String, Long> foldersNotBefore = Lru.map(1_000);
+    /** The source's directory as Camel lists it, without a trailing slash. */
+    private final String directory;
+
+    /** @param directory {@code ktp.source.sftp.directory} (null when the source is off) */
+    public UnreadableFiles(String directory) {
+        this.directory = directory == null ? null : strip(directory);
+    }
+
+    /**
+     * Notes a poll that broke off at a folder's listing; whether that was a sub-folder the server
+     * refused to list, which is left out of listings from now on for a while.
+     */
+    public boolean listingFailed(Throwable cause) {
+        String folder = null;
+        for (Throwable t = cause; t != null && folder == null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof org.apache.camel.component.file.GenericFileOperationFailedException
+                    && t.getMessage() != null && t.getMessage().startsWith(LISTING_FAILED)) {
+                folder = strip(t.getMessage().substring(LISTING_FAILED.length()));
+            }
+        }
+        if (folder == null || !permissionDenied(cause) || folder.equals(directory) || folder.isEmpty()
+                || folder.equals(".")) {
+            return false;
+        }
+        long now = System.currentTimeMillis();
+        int waiting;
+        synchronized (foldersNotBefore) {
+            foldersNotBefore.put(folder, now + REFUSED_PAUSE_MILLIS);
+            foldersNotBefore.values().removeIf(until -> until <= now);
+            waiting = foldersNotBefore.size();
+        }
+        unlistable.warn(waiting);
+        return true;
+    }
+
+    /** Camel's message for a listing the server refused (SftpOperations.listFiles), the folder's path after it. */
+    private static final String LISTING_FAILED = "Cannot list directory: ";
+
+    private static String strip(String path) {
+        return path.endsWith("/") && path.length() > 1 ? path.substring(0, path.length() - 1) : path;
+    }
+
+    private boolean folderPausing(GenericFile<?> folder) {
+        String path = strip(folder.getAbsoluteFilePath());
+        synchronized (foldersNotBefore) {
+            Long until = foldersNotBefore.get(path);
+            if (until == null) {
+                return false;
+            }
+            if (until <= System.currentTimeMillis()) {
+                foldersNotBefore.remove(path);
+                return false;
+            }
+            return true;
+        }
+    }
 
     /** Notes the failed download of the file of {@code exchange}; whether the server refused to let it be read. */
     public boolean failed(Exchange exchange, Throwable cause) {
@@ -59,9 +125,9 @@ public class UnreadableFiles {
         return refused;
     }
 
-    /** The listing filter {@code next}, skipping files whose download failed a moment ago. */
+    /** The listing filter {@code next}, skipping files whose download failed a moment ago and refused sub-folders. */
     public <T> GenericFileFilter<T> before(GenericFileFilter<T> next) {
-        return file -> file.isDirectory() || !pausing(file) ? next.accept(file) : false;
+        return file -> (file.isDirectory() ? !folderPausing(file) : !pausing(file)) && next.accept(file);
     }
 
     private boolean pausing(GenericFile<?> file) {

@@ -338,6 +338,30 @@ class SftpSourceTest {
     }
 
     @Test
+    void aSubFolderTheLoginMayNotListIsLeftOutAndTheOthersAreTaken() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            // another team's folder (mode 0700 on a real server), listed after the images
+            Files.createDirectories(inbox.resolve("zz-private"));
+            server.refuseListingOf("zz-private");
+            Files.write(inbox.resolve("u5455.png"), SampleImages.card("u5455", "png"));
+            Files.createDirectories(inbox.resolve("a-team"));
+            Files.write(inbox.resolve("a-team/u5456.png"), SampleImages.card("u5456", "png"));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp,
+                    "ktp.source.sftp.recursive", "true", "ktp.source.sftp.error-backoff-polls", "2"))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+                assertEquals(Set.of("u5455.png", "a-team/u5456.png"), Results.bySourceFile(app.results()).keySet());
+                // left out of the polls after the first refusal, not asked again every poll
+                await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
+                        .until(() -> server.listingsRefused() == 1);
+                assertTrue(log.text().contains("1 sub-folder(s) of the directory may not be listed"), log.text());
+                assertFalse(log.text().contains("zz-private"), "no folder names in the log");
+            }
+        }
+    }
+
+    @Test
     void filesTheServerRefusesToMoveAreSaidOnceNotDownloadedAgainAndMovedByTheNextStart() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
              LogCapture log = new LogCapture()) {

@@ -54,6 +54,7 @@ public final class SftpServer implements AutoCloseable {
     private final Map<String, AtomicInteger> failReads = new ConcurrentHashMap<>();
     /** Folder names whose listing fails until allowed again. */
     private final Set<String> failListing = ConcurrentHashMap.newKeySet();
+    private final Set<String> refuseListingOf = ConcurrentHashMap.newKeySet();
     private final AtomicInteger listingsRefused = new AtomicInteger();
     /** Folder names no file may be moved into (a rename the server refuses). */
     /** File names whose moves are refused, wherever to. */
@@ -143,6 +144,10 @@ public final class SftpServer implements AutoCloseable {
                     listingsRefused.incrementAndGet();
                     throw new IOException("listing refused (test fault)");
                 }
+                if (refuseListingOf.contains(localHandle.getFile().getFileName().toString())) {
+                    listingsRefused.incrementAndGet();
+                    throw new java.nio.file.AccessDeniedException("not listable by this login (test fault)");
+                }
             }
         });
         server.setSubsystemFactories(List.of(sftp));
@@ -178,6 +183,11 @@ public final class SftpServer implements AutoCloseable {
     }
 
     /** Every listing of a folder with this name fails, until {@link #allowListing}. */
+    /** Listings of folders of this name are refused with permission denied (another account's folder, mode 0700). */
+    public void refuseListingOf(String folderName) {
+        refuseListingOf.add(folderName);
+    }
+
     public void failListing(String folderName) {
         failListing.add(folderName);
     }
