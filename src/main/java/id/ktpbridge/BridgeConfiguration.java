@@ -203,6 +203,11 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.duration("ktp.results.retry.lease", Duration.ofMinutes(2)));
         outbox.retryExecutor(context.getExecutorServiceManager().newFixedThreadPool(this, "ktp-delivery-retry",
                 targets.size()));
+        // the file target has no time limit of its own: on a hung network share it holds a worker this
+        // long at most, its attempt going on on a thread of the target's
+        outbox.immediateAttempts(targets.stream().distinct().collect(java.util.stream.Collectors.toMap(t -> t,
+                        t -> context.getExecutorServiceManager().newCachedThreadPool(this, "ktp-delivery-" + t))),
+                s.duration("ktp.results.immediate-attempt-wait", Duration.ofSeconds(30)));
         registry.bind("outbox", outbox);
         deliveries.pendingOutside(targets).forEach((target, pending) -> LOG.warn("{} result deliveries to {} are"
                 + " pending, but ktp.results.targets no longer names it: they wait until it does", pending, target));

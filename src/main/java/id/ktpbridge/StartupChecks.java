@@ -66,6 +66,20 @@ final class StartupChecks {
         if (s.integer("ktp.results.retry.batch-size", 100) < 1) {
             throw refused("ktp.results.retry.batch-size", "must be at least 1");
         }
+        // at 0 a failed delivery is due again at once (negative values read as 0)
+        java.time.Duration initialBackoff = s.duration("ktp.results.retry.initial-backoff",
+                java.time.Duration.ofSeconds(2));
+        if (initialBackoff.toMillis() < 1) {
+            throw refused("ktp.results.retry.initial-backoff", "must be at least 1 ms");
+        }
+        if (s.duration("ktp.results.retry.max-backoff", java.time.Duration.ofMinutes(5)).compareTo(initialBackoff) < 0) {
+            throw refused("ktp.results.retry.max-backoff", "must not be less than ktp.results.retry.initial-backoff ("
+                    + initialBackoff.toMillis() + " ms)");
+        }
+        // at 0 every immediate attempt would count as hung, and each result wait for the retry schedule
+        if (s.duration("ktp.results.immediate-attempt-wait", java.time.Duration.ofSeconds(30)).toMillis() < 1) {
+            throw refused("ktp.results.immediate-attempt-wait", "must be more than 0");
+        }
         if (s.flag("camel.server.enabled", false)) {
             freePort("ktp.callback.port", "camel.server.port", s.string("camel.server.host", "0.0.0.0"));
         }

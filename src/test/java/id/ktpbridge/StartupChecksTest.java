@@ -69,6 +69,20 @@ class StartupChecksTest {
     }
 
     @Test
+    void aDeliveryBackOffOfNothingOrShorterThanItsStartIsRefusedByName() {
+        // no back-off: a failed delivery would be due again at once, retried as fast as the target answers
+        assertRefused(Map.of("ktp.results.retry.initial-backoff", "0"), "Setting 'ktp.results.retry.initial-backoff'"
+                + " (KTP_RESULTS_RETRY_INITIAL_BACKOFF): must be at least 1 ms");
+        assertRefused(Map.of("ktp.results.retry.initial-backoff", "-5s"),
+                "Setting 'ktp.results.retry.initial-backoff'");
+        assertRefused(Map.of("ktp.results.retry.max-backoff", "0"), "Setting 'ktp.results.retry.max-backoff'"
+                + " (KTP_RESULTS_RETRY_MAX_BACKOFF): must not be less than ktp.results.retry.initial-backoff (2000 ms)");
+        assertRefused(Map.of("ktp.results.retry.initial-backoff", "10m"), "Setting 'ktp.results.retry.max-backoff'");
+        assertRefused(Map.of("ktp.results.immediate-attempt-wait", "0"),
+                "Setting 'ktp.results.immediate-attempt-wait' (KTP_RESULTS_IMMEDIATE_ATTEMPT_WAIT): must be more than 0");
+    }
+
+    @Test
     void aPlaceholderOfTheShippedManifestsIsNamed() {
         assertEquals("GTF_PASS_KEY", StartupChecks.placeholder(Map.of("GTF_PASS_KEY", "REPLACE_ME-gtf-pass-key",
                 "KTP_DB_USER", "ktp", "OTHER", "REPLACE_ME")));

@@ -125,14 +125,20 @@ public class DeliveryStore {
      * cannot let the leases of rows still waiting in a batch run out.
      */
     public Optional<Due> takeDue(long now, List<String> targets, long leaseMillis) {
+        return takeDue(now, now, targets, leaseMillis);
+    }
+
+    /**
+     * As above, of the rows due by {@code dueBy}: a retry pass passes the time it began, so a row it
+     * put back is not taken again by the same pass. The lease runs from {@code now}.
+     */
+    public Optional<Due> takeDue(long dueBy, long now, List<String> targets, long leaseMillis) {
         for (int tries = 0; tries < 5; tries++) {
             Due due;
             try (Connection c = dataSource.getConnection();
-                 PreparedStatement ps = c.prepareStatement("SELECT ledger_id, target, attempts FROM ktp_delivery"
-                         + " WHERE state = ? AND next_attempt_at <= ? AND target IN (" + placeholders(targets.size())
-                         + ") ORDER BY next_attempt_at FETCH FIRST 1 ROWS ONLY")) {
+                 PreparedStatement ps = c.prepareStatement(dueQuery(targets.size()))) {
                 ps.setString(1, PENDING);
-                ps.setLong(2, now);
+                ps.setLong(2, dueBy);
                 for (int i = 0; i < targets.size(); i++) {
                     ps.setString(3 + i, targets.get(i));
                 }
@@ -147,13 +153,22 @@ public class DeliveryStore {
             }
             int rows = update("UPDATE ktp_delivery SET next_attempt_at = ?, updated_at = ? WHERE ledger_id = ?"
                     + " AND target = ? AND state = ? AND next_attempt_at <= ?", now + leaseMillis, now, due.ledgerId(),
-                    due.target(), PENDING, now);
+                    due.target(), PENDING, dueBy);
             if (rows == 1) {
                 return Optional.of(due);
             }
             // another caller took it first: look for the next one
         }
         return Optional.empty();
+    }
+
+    /**
+     * The most overdue pending row of some targets (state, due by, the targets): read through the
+     * index on (target, state, next_attempt_at), so one target's backlog is not scanned by the others' passes.
+     */
+    static String dueQuery(int targets) {
+        return "SELECT ledger_id, target, attempts FROM ktp_delivery WHERE state = ? AND next_attempt_at <= ?"
+                + " AND target IN (" + placeholders(targets) + ") ORDER BY next_attempt_at FETCH FIRST 1 ROWS ONLY";
     }
 
     /** Delivery rows by target and state, e.g. {@code {file={DELIVERED=10}, http={PENDING=2}}}. */

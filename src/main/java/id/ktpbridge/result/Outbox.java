@@ -4,10 +4,16 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import id.ktpbridge.RetryAfter;
 import id.ktpbridge.ingest.FailureReport;
@@ -28,11 +34,12 @@ import org.slf4j.LoggerFactory;
  * A target that fails is retried with back-off until it takes the result; one failing target
  * never blocks or loses the others. State lives in {@link DeliveryStore}.
  *
- * <p>A result is first tried at once, on the thread that stored it. While a target is down
- * ({@link #targetDown}), new results for it go straight to the retry schedule instead, so a target that hangs until its
- * timeout does not hold up the submission and collection workers; its first success ends that. A
- * target that answers with a {@code Retry-After} is asked nothing more, by new results or retry
- * passes, until then.
+ * <p>A result is first tried at once, on the thread that stored it, which waits for each target
+ * at most {@link #immediateAttempts its time limit}. While a target is down ({@link #targetDown}),
+ * or after an attempt outlasted that limit, new results for it go straight to the retry schedule
+ * instead, so a target that hangs does not hold up the submission and collection workers; its
+ * first success ends that. A target that answers with a {@code Retry-After} is asked nothing more,
+ * by new results or retry passes, until then.
  */
 public class Outbox {
 
@@ -66,6 +73,9 @@ public class Outbox {
     private final Set<String> retrying = ConcurrentHashMap.newKeySet();
     /** Runs each target's retry pass; the caller's thread unless {@link #retryExecutor} says otherwise. */
     private volatile Executor retryExecutor = Runnable::run;
+    /** Where each target's immediate attempts run; a target without one: on the caller's thread, unbounded. */
+    private volatile Map<String, Executor> attemptExecutors = Map.of();
+    private volatile Duration attemptWait = Duration.ZERO;
     private volatile BridgeMetrics metrics;
 
     public Outbox(DeliveryStore store, Ledger ledger, ProducerTemplate producer, List<String> targets,
@@ -99,6 +109,16 @@ public class Outbox {
      */
     public void retryExecutor(Executor executor) {
         this.retryExecutor = executor;
+    }
+
+    /**
+     * Runs each target's immediate attempts on its own executor, the storing thread waiting at most
+     * {@code wait} for one: a target without a time limit of its own (the file target on a hung
+     * network share) then holds a worker for that long once, instead of every worker for ever.
+     */
+    public void immediateAttempts(Map<String, ? extends Executor> perTarget, Duration wait) {
+        this.attemptWait = wait;
+        this.attemptExecutors = Map.copyOf(perTarget);
     }
 
     public List<String> targets() {
@@ -143,18 +163,59 @@ public class Outbox {
                     // already be attempting it, and a second attempt now would send it twice
                     continue;
                 }
-                if (failing.contains(target)) {
-                    store.release(ledgerId, target, Math.max(now, pausedUntil.getOrDefault(target, now)));
+                long paused = pausedUntil.getOrDefault(target, now);
+                if (failing.contains(target) || paused > now) {
+                    store.release(ledgerId, target, Math.max(now, paused));
                     continue;
                 }
                 afterAnother = true;
-                attempt(stored, ledgerId, target, 0);
+                attemptNow(stored, ledgerId, target);
             } catch (LedgerException e) {
                 // the result is stored and queued; its delivery row stays due, so the retry schedule
                 // takes it up (at worst the target receives it twice, as after a crash)
                 LOG.warn("Delivery state of ledger {} for {} not recorded ({}); the retry schedule takes it up",
                         ledgerId, target, e.getMessage());
             }
+        }
+    }
+
+    /** An immediate attempt, on the target's executor and bounded by {@link #immediateAttempts} when it has one. */
+    private void attemptNow(Stored stored, String ledgerId, String target) {
+        Executor executor = attemptExecutors.get(target);
+        if (executor == null) {
+            attempt(stored, ledgerId, target, 0);
+            return;
+        }
+        CompletableFuture<Boolean> running;
+        try {
+            running = CompletableFuture.supplyAsync(() -> attempt(stored, ledgerId, target, 0), executor);
+        } catch (RejectedExecutionException e) {
+            store.release(ledgerId, target, System.currentTimeMillis()); // shutting down: the retry schedule's
+            return;
+        }
+        try {
+            running.get(attemptWait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            // The attempt goes on and records its own outcome: the row stays leased to it (released,
+            // a retry could send it a second time). Until the target answers, new results skip it.
+            failing.add(target);
+            // it may have ended just now, its answer (not the wait) saying whether the target is down
+            running.whenComplete((up, late) -> {
+                if (Boolean.TRUE.equals(up)) {
+                    failing.remove(target);
+                } else if (late != null) {
+                    Throwable cause = late instanceof CompletionException && late.getCause() != null
+                            ? late.getCause() : late;
+                    LOG.warn("Delivery state of ledger {} for {} not recorded ({}); the retry schedule takes it up",
+                            ledgerId, target, FailureReport.safeMessage(cause));
+                }
+            });
+            LOG.warn("Delivery of ledger {} to {} still running after {} ms; it goes on, and new results for {}"
+                    + " go to the retry schedule until it answers", ledgerId, target, attemptWait.toMillis(), target);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // shutting down: the attempt records its own outcome
         }
     }
 
@@ -186,16 +247,20 @@ public class Outbox {
     /**
      * Re-attempts up to {@code batchSize} due deliveries to one target, most overdue first. A pass
      * ends at the first attempt that finds the target down ({@link #targetDown}): each further
-     * attempt would only wait for the same timeout, and the rest keep their turn. A document the
-     * target answered with an error is put back for later and the pass goes on.
+     * attempt would only wait for the same timeout, and the rest keep their turn. It ends too once
+     * the target asked for a pause ({@code Retry-After}). A document the target answered with an
+     * error is put back for later and the pass goes on. A pass takes the rows due when it began
+     * only: one it put back (due again at least 1 ms later, see {@link #backoff}) waits for the next.
      */
     private void retryDue(String target) {
-        if (pausedUntil.getOrDefault(target, 0L) > System.currentTimeMillis()) {
-            return;
-        }
+        long began = System.currentTimeMillis();
         List<String> only = List.of(target);
         for (int i = 0; i < batchSize; i++) {
-            DeliveryStore.Due due = store.takeDue(System.currentTimeMillis(), only, lease.toMillis()).orElse(null);
+            if (pausedUntil.getOrDefault(target, 0L) > System.currentTimeMillis()) {
+                return;
+            }
+            DeliveryStore.Due due = store.takeDue(began, System.currentTimeMillis(), only, lease.toMillis())
+                    .orElse(null);
             if (due == null || !attempt(load(due.ledgerId()), due.ledgerId(), target, due.attempts())) {
                 return;
             }
@@ -298,8 +363,10 @@ public class Outbox {
                 .findFirst().orElse(-1);
     }
 
+    /** At least 1 ms: a row put back is due after the pass that put it back began (see {@link #retryDue}). */
     long backoff(int attempts) {
-        return Math.min(maxBackoff.toMillis(), initialBackoff.toMillis() * (1L << Math.min(attempts - 1, 20)));
+        return Math.max(1, Math.min(maxBackoff.toMillis(),
+                initialBackoff.toMillis() * (1L << Math.min(attempts - 1, 20))));
     }
 
     /**

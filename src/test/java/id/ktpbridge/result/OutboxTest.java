@@ -38,6 +38,9 @@ class OutboxTest {
     private Outbox outbox;
     /** What the target does next: null = take it, else throw this. */
     private volatile Exception answer;
+    /** Thrown by the target's next attempt only, before {@link #answer} is looked at. */
+    private final java.util.concurrent.atomic.AtomicReference<Exception> answerOnce =
+            new java.util.concurrent.atomic.AtomicReference<>();
     /** Documents the target answers 500 to, every time (when {@link #answer} is null). */
     private final java.util.Set<String> poison = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final List<String> attempted = new CopyOnWriteArrayList<>();
@@ -67,6 +70,10 @@ class OutboxTest {
                         httpAnswers.await();
                     } else if ("file".equals(target)) {
                         Thread.sleep(fileTakes);
+                    }
+                    Exception once = answerOnce.getAndSet(null);
+                    if (once != null) {
+                        throw once;
                     }
                     if (answer != null) {
                         throw answer;
@@ -316,6 +323,80 @@ class OutboxTest {
     }
 
     @Test
+    void aPassTakesEachRowOnceEvenWithoutBackOff() {
+        // a 500 about this one document: not down, so the pass goes on; without back-off the row is
+        // due again at once, and a pass that took it again would call the target batch-size times
+        Outbox noBackOff = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"), Duration.ZERO,
+                Duration.ZERO, 10, Duration.ofMinutes(5));
+        answer = http(500);
+        String id = publish(noBackOff);
+        store.release(id, "http", 0);
+        attempted.clear();
+        noBackOff.retryDue();
+        assertEquals(List.of(id), attempted);
+        assertEquals(DeliveryStore.PENDING, store.state(id, "http"));
+    }
+
+    @Test
+    void aRetryAfterOnAServerErrorHoldsBackNewResultsAndTheRestOfThePass() throws Exception {
+        answerOnce.set(http(500, "60"));
+        String a = publish();
+        String b = publish();
+        assertEquals(List.of(a), attempted, "B waits for the minute the target asked for");
+        assertEquals(DeliveryStore.PENDING, store.state(b, "http"));
+        assertTrue(store.takeDue(System.currentTimeMillis() + 50_000, List.of("http"), 1).isEmpty(),
+                "neither is due before the minute is up");
+
+        // a pass already under way stops at the answer that asks for a pause
+        Outbox other = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"),
+                Duration.ofMinutes(1), Duration.ofMinutes(1), 10, Duration.ofMinutes(5));
+        answer = new IOException("connect timed out");
+        String c = publish(other);
+        String d = publish(other);
+        answer = null;
+        store.release(c, "http", 1);
+        store.release(d, "http", 2);
+        attempted.clear();
+        answerOnce.set(http(500, "60"));
+        other.retryDue();
+        assertEquals(List.of(c), attempted, "d is left for after the pause");
+        assertEquals(DeliveryStore.PENDING, store.state(d, "http"));
+    }
+
+    @Test
+    void anImmediateAttemptThatHangsHoldsThePublisherOnlyForTheWait() throws Exception {
+        ExecutorService attempts = Executors.newCachedThreadPool();
+        ExecutorService publishers = Executors.newFixedThreadPool(2);
+        outbox.immediateAttempts(java.util.Map.of("http", attempts), Duration.ofMillis(500));
+        httpAnswers = new CountDownLatch(1); // a results folder on a hung network share
+        try {
+            var first = publishers.submit(() -> publish());
+            String a = first.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> attempted.equals(List.of(a)));
+            assertEquals(DeliveryStore.PENDING, store.state(a, "http"));
+
+            // the next publisher does not wait at all: its result goes to the retry schedule
+            String b = publishers.submit(() -> publish()).get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(List.of(a), attempted);
+
+            httpAnswers.countDown();
+            Awaitility.await().atMost(Duration.ofSeconds(5))
+                    .until(() -> DeliveryStore.DELIVERED.equals(store.state(a, "http")));
+            // the retry schedule takes b, and leaves a, whose late attempt recorded its delivery
+            outbox.retryDue();
+            assertEquals(DeliveryStore.DELIVERED, store.state(b, "http"));
+            assertEquals(1, attempted.stream().filter(a::equals).count(), "a was delivered once: " + attempted);
+            assertEquals(1, attempted.stream().filter(b::equals).count(), attempted.toString());
+            String c = publish();
+            assertEquals(DeliveryStore.DELIVERED, store.state(c, "http"), "tried at once again once it answered");
+        } finally {
+            httpAnswers.countDown();
+            publishers.shutdownNow();
+            attempts.shutdownNow();
+        }
+    }
+
+    @Test
     void downIsAnythingButAServerErrorAboutOneDocument() {
         // no answer, busy, or wrong address or credentials: every document would meet the same
         for (int code : new int[] {301, 308, 401, 403, 404, 408, 429, 502, 503, 504}) {
@@ -353,5 +434,10 @@ class OutboxTest {
     private static HttpOperationFailedException http(int code) {
         return new HttpOperationFailedException("http://partner.test/results", code, "status " + code, null, null,
                 "{\"input\":{\"nik\":\"3201010101010001\"}}");
+    }
+
+    private static HttpOperationFailedException http(int code, String retryAfter) {
+        return new HttpOperationFailedException("http://partner.test/results", code, "status " + code, null,
+                java.util.Map.of("Retry-After", retryAfter), "{}");
     }
 }
