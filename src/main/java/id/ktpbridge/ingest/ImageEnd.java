@@ -9,104 +9,127 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Walks a JPEG or PNG to its end marker, for an image whose last bytes are not that marker: a
- * phone's motion photo appends a video after the JPEG's end, other writers add a trailer. Such an
- * image is complete; one that stops before its end marker is not. Only called when the quick
- * check of the last bytes failed, so a plain image is not read twice.
+ * Walks a JPEG or PNG to its end marker. An image that stops before it is not complete, whatever
+ * its last bytes are: a JPEG cut short can end in the end marker of the EXIF thumbnail inside it.
+ * Bytes after the end marker are allowed: a phone's motion photo appends a video after the JPEG's
+ * end, other writers add a trailer or padding.
  */
 final class ImageEnd {
 
-    private static final int EOI = 0xD9;
-    private static final int SOS = 0xDA;
     private static final int IEND = 0x49454E44;
 
     private ImageEnd() {
     }
 
-    /** Whether {@code file}, of the given type, reaches its end marker (anything may follow it). */
-    static boolean reached(Path file, String contentType) throws IOException {
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 64 * 1024)) {
-            return "image/png".equals(contentType) ? pngEnds(new DataInputStream(in)) : jpegEnds(in);
+    /**
+     * Whether the PNG {@code file} reaches its IEND chunk (anything may follow it). Only called when
+     * its last bytes are not that chunk, so a plain image is not read twice.
+     */
+    static boolean pngReached(Path file) throws IOException {
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 64 * 1024))) {
+            in.skipNBytes(8);
+            while (true) {
+                long length = in.readInt() & 0xFFFFFFFFL;
+                int type = in.readInt();
+                in.skipNBytes(length + 4); // the data and the CRC
+                if (type == IEND) {
+                    return true;
+                }
+            }
         } catch (EOFException e) {
             return false;
         }
     }
 
     /**
-     * Segment by segment from the start-of-image marker: each segment's length is skipped (an EXIF
-     * thumbnail inside one has an end marker of its own, which does not count), and after a
-     * start-of-scan the entropy-coded data up to its next marker.
+     * A JPEG's walk, fed with its bytes as they are read (the image is read once), segment by segment
+     * from the start-of-image marker: each segment's length is skipped (an EXIF thumbnail inside one
+     * has an end marker of its own, which does not count), and after a start-of-scan the
+     * entropy-coded data up to its next marker. As decoders do, stray bytes where a marker should
+     * start are passed over. Input that does not start with the start-of-image marker never ends.
      */
-    private static boolean jpegEnds(InputStream in) throws IOException {
-        if (in.read() != 0xFF || in.read() != 0xD8) {
-            return false;
-        }
-        int marker = nextMarker(in);
-        while (marker > 0) {
-            if (marker == EOI) {
-                return true;
-            }
-            if (marker == 0x01 || marker >= 0xD0 && marker <= 0xD7) {
-                marker = nextMarker(in); // TEM and RSTn stand alone, without a length
-                continue;
-            }
-            int high = in.read();
-            int low = in.read();
-            if (low < 0) {
-                return false;
-            }
-            int length = (high << 8 | low) - 2;
-            if (length < 0) {
-                return false;
-            }
-            in.skipNBytes(length);
-            marker = marker == SOS ? afterScan(in) : nextMarker(in);
-        }
-        return false;
-    }
+    static final class Jpeg {
+        private static final int SOI = 0xD8;
+        private static final int EOI = 0xD9;
+        private static final int SOS = 0xDA;
 
-    /** The code of the marker that must come next (0xFF, fill bytes allowed, then the code); -1 if none. */
-    private static int nextMarker(InputStream in) throws IOException {
-        if (in.read() != 0xFF) {
-            return -1;
+        private enum State {
+            START, START_CODE, MARKER, CODE, LENGTH_HIGH, LENGTH_LOW, SKIP, SCAN, SCAN_CODE, ENDED, NOT_JPEG
         }
-        int code;
-        do {
-            code = in.read();
-        } while (code == 0xFF);
-        return code == 0 ? -1 : code;
-    }
 
-    /** Skips entropy-coded data: the first marker after it that is neither a stuffed zero nor a restart. */
-    private static int afterScan(InputStream in) throws IOException {
-        for (int b = in.read(); b >= 0; b = in.read()) {
-            if (b != 0xFF) {
-                continue;
-            }
-            int code;
-            do {
-                code = in.read();
-            } while (code == 0xFF);
-            if (code < 0) {
-                return -1;
-            }
-            if (code != 0x00 && (code < 0xD0 || code > 0xD7)) {
-                return code;
+        private State state = State.START;
+        private int marker;
+        private int lengthHigh;
+        private long toSkip;
+
+        /** Whether the end-of-image marker (of the image itself) has been reached. */
+        boolean ended() {
+            return state == State.ENDED;
+        }
+
+        void feed(byte[] buf, int off, int len) {
+            int end = off + len;
+            for (int i = off; i < end && state != State.ENDED && state != State.NOT_JPEG; i++) {
+                int b = buf[i] & 0xFF;
+                switch (state) {
+                    case START -> state = b == 0xFF ? State.START_CODE : State.NOT_JPEG;
+                    case START_CODE -> state = b == SOI ? State.MARKER : State.NOT_JPEG;
+                    case MARKER -> state = b == 0xFF ? State.CODE : State.MARKER;
+                    case CODE -> code(b, State.MARKER);
+                    case LENGTH_HIGH -> {
+                        lengthHigh = b;
+                        state = State.LENGTH_LOW;
+                    }
+                    case LENGTH_LOW -> {
+                        // the length counts its own two bytes
+                        toSkip = (lengthHigh << 8 | b) - 2;
+                        state = toSkip < 0 ? State.NOT_JPEG : toSkip == 0 ? afterSegment() : State.SKIP;
+                    }
+                    case SKIP -> {
+                        long skipped = Math.min(toSkip, end - i);
+                        toSkip -= skipped;
+                        i += (int) skipped - 1;
+                        if (toSkip == 0) {
+                            state = afterSegment();
+                        }
+                    }
+                    case SCAN -> {
+                        // the entropy-coded data, most of the file: straight on to its next 0xFF
+                        int next = i;
+                        while (next < end && buf[next] != (byte) 0xFF) {
+                            next++;
+                        }
+                        if (next < end) {
+                            state = State.SCAN_CODE;
+                        }
+                        i = next;
+                    }
+                    // a stuffed zero or a restart marker belongs to the scan
+                    case SCAN_CODE -> code(b, State.SCAN);
+                    default -> throw new IllegalStateException(state.name());
+                }
             }
         }
-        return -1;
-    }
 
-    /** Chunk by chunk after the signature, up to IEND with its CRC. */
-    private static boolean pngEnds(DataInputStream in) throws IOException {
-        in.skipNBytes(8);
-        while (true) {
-            long length = in.readInt() & 0xFFFFFFFFL;
-            int type = in.readInt();
-            in.skipNBytes(length + 4); // the data and the CRC
-            if (type == IEND) {
-                return true;
+        /** The byte after 0xFF: a marker's code, or {@code otherwise} for 0x00 (and RSTn in a scan). */
+        private void code(int b, State otherwise) {
+            if (b == 0xFF) {
+                return; // fill bytes before the code
             }
+            if (b == 0x00 || otherwise == State.SCAN && b >= 0xD0 && b <= 0xD7) {
+                state = otherwise;
+            } else if (b == EOI) {
+                state = State.ENDED;
+            } else if (b == 0x01 || b >= 0xD0 && b <= 0xD7) {
+                state = State.MARKER; // TEM and RSTn stand alone, without a length
+            } else {
+                marker = b;
+                state = State.LENGTH_HIGH;
+            }
+        }
+
+        private State afterSegment() {
+            return marker == SOS ? State.SCAN : State.MARKER;
         }
     }
 }

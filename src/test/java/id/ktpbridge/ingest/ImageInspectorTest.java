@@ -193,6 +193,47 @@ class ImageInspectorTest {
                 inspector.inspectFile(Files.write(dir.resolve("cut.png"), cutPng)).rejection());
     }
 
+    @Test
+    void aJpegCutRightAfterItsThumbnailIsCorruptThoughPaddingAfterItsOwnEndIsAllowed() throws Exception {
+        byte[] jpeg = SampleImages.card("thumb-cut", "jpg");
+        // an EXIF thumbnail with its own end marker, then the rest of the APP1 segment (zero padding, as
+        // cameras reserve) before the image's own segments
+        byte[] thumbnail = {(byte) 0xFF, (byte) 0xD8, 1, 2, 3, (byte) 0xFF, (byte) 0xD9};
+        byte[] app1Body = concat(thumbnail, new byte[40]);
+        byte[] app1 = concat(new byte[] {(byte) 0xFF, (byte) 0xE1, 0, (byte) (app1Body.length + 2)}, app1Body);
+        byte[] whole = concat(concat(new byte[] {(byte) 0xFF, (byte) 0xD8}, app1),
+                java.util.Arrays.copyOfRange(jpeg, 2, jpeg.length));
+        int thumbnailEnds = 2 + 4 + thumbnail.length;
+        assertAcceptedAs(inspector.inspectFile(Files.write(dir.resolve("whole.jpg"), whole)), whole, "image/jpeg");
+
+        // cut right after the thumbnail's end marker, or in the padding after it
+        for (int cutAt : new int[] {thumbnailEnds, thumbnailEnds + 1, thumbnailEnds + 30}) {
+            byte[] cut = java.util.Arrays.copyOf(whole, cutAt);
+            assertEquals(RejectReason.CORRUPT_IMAGE,
+                    inspector.inspectFile(Files.write(dir.resolve("cut.jpg"), cut)).rejection(), "cut at " + cutAt);
+            assertEquals(RejectReason.CORRUPT_IMAGE, inspector.inspectStream(new ByteArrayInputStream(cut),
+                    dir.resolve("cut.img")).rejection(), "streamed, cut at " + cutAt);
+        }
+
+        // still whole: padding after the image's own end marker (scanners round files up) ...
+        for (byte pad : new byte[] {0, (byte) 0xFF, '\n'}) {
+            byte[] padded = concat(whole, filled(40, pad));
+            assertAcceptedAs(inspector.inspectFile(Files.write(dir.resolve("padded.jpg"), padded)), padded,
+                    "image/jpeg");
+        }
+        // ... and stray bytes before a marker, which decoders skip ("extraneous bytes before marker")
+        int afterApp1 = 2 + app1.length;
+        byte[] stray = concat(concat(java.util.Arrays.copyOf(whole, afterApp1), new byte[] {0, 0, 0}),
+                java.util.Arrays.copyOfRange(whole, afterApp1, whole.length));
+        assertAcceptedAs(inspector.inspectFile(Files.write(dir.resolve("stray.jpg"), stray)), stray, "image/jpeg");
+    }
+
+    private static byte[] filled(int length, byte value) {
+        byte[] bytes = new byte[length];
+        java.util.Arrays.fill(bytes, value);
+        return bytes;
+    }
+
     private static byte[] concat(byte[] a, byte[] b) {
         byte[] both = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, both, a.length, b.length);
