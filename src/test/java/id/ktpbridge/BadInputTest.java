@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -54,6 +55,32 @@ class BadInputTest {
             assertTrue(Arrays.equals(second, Files.readAllBytes(app.failed().resolve(secondLedger + "-u6201.png"))));
             assertTrue(Files.readString(app.failed().resolve(secondLedger + "-u6201.png.error.json")).contains(secondLedger));
         }
+    }
+
+    @Test
+    void filesWithLongNamesAreQuarantinedWithTheirReports() throws Exception {
+        // 240 bytes: its report's name fits the 255 bytes a file name may have (251)
+        String fits = "u6501-" + "x".repeat(230) + ".jpg";
+        // 250 bytes: its report's name would not
+        String tooLong = "u6502-" + "x".repeat(240) + ".jpg";
+        Results.drop(dataDir.resolve("inbox"), fits, new byte[0]);
+        Results.drop(dataDir.resolve("inbox"), tooLong, "not an image".getBytes(StandardCharsets.UTF_8));
+
+        // without the fix both stay in the drop folder and the run ends with exit 1
+        assertEquals(0, BridgeApp.runBatch(dataDir, Map.of()));
+
+        Map<String, JsonNode> results = Results.bySourceFile(dataDir.resolve("results"));
+        assertEquals(Set.of(fits, tooLong), results.keySet());
+        Path failed = dataDir.resolve("failed");
+        assertTrue(Files.exists(failed.resolve(fits)));
+        assertEquals("EMPTY_FILE", Results.parse(failed.resolve(fits + ".error.json")).path("reasonCode").asText());
+        // in as <ledgerId>-<as much of its name as fits>.jpg, beside its report
+        String placed = results.get(tooLong).path("ledgerId").asText() + "-"
+                + tooLong.substring(0, 255 - ".error.json".length() - 37 - 4) + ".jpg";
+        assertTrue(Files.exists(failed.resolve(placed)), placed);
+        assertEquals("UNSUPPORTED_FORMAT",
+                Results.parse(failed.resolve(placed + ".error.json")).path("reasonCode").asText());
+        assertEquals(List.of(), List.of(dataDir.resolve("inbox").toFile().list()));
     }
 
     @Test

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.UUID;
 
 import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.Exchange;
@@ -15,7 +16,8 @@ import org.slf4j.LoggerFactory;
  * The file source's failed inputs: moved to the failed folder with a {@code <name>.error.json}
  * saying why, unless {@link Settlement} says the input stays in the folder for the next attempt.
  * A name already in the failed folder (a scanner reusing names, a file dropped again) is kept:
- * the newcomer goes in under {@code <ledger id>-<name>} (see {@link PlacedName}).
+ * the newcomer goes in under {@code <ledger id>-<name>}, and so does a name too long for its report
+ * to fit, shortened (see {@link PlacedName}).
  */
 public class FileQuarantine {
 
@@ -60,8 +62,10 @@ public class FileQuarantine {
             Files.createDirectories(failedDir);
             // beside a file of its name or its sidecar's there, as its sidecar (FileSidecar)
             Path target = placed.path(exchange, name);
-            Path written = target.resolveSibling(target.getFileName() + ".error.json");
-            Path partial = target.resolveSibling("." + target.getFileName() + ".error.json.tmp");
+            Path written = target.resolveSibling(target.getFileName() + PlacedName.REPORT_SUFFIX);
+            // short whatever the input's name (PlacedName keeps the report's own within 255 bytes)
+            Path partial = target.resolveSibling("." + (ledgerId != null ? ledgerId : UUID.randomUUID())
+                    + PlacedName.REPORT_SUFFIX + ".tmp");
             Files.writeString(partial, reports.report(exchange), StandardCharsets.UTF_8);
             Files.move(partial, written, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             // the report first: a kill between the two moves leaves a report whose image is still to come,

@@ -53,7 +53,10 @@ public class FileSidecar {
             return;
         }
         Path image = Path.of(absolute);
-        Path sidecar = image.resolveSibling(PartnerUserResolver.baseName(image.getFileName().toString()) + ".json");
+        // the name without its extension, nothing else: a backslash is a character of a local file's
+        // name (a\b.jpg must not take b.json, another image's sidecar)
+        Path sidecar = image.resolveSibling(PartnerUserResolver.withoutExtension(image.getFileName().toString())
+                + ".json");
         if (Files.isSymbolicLink(sidecar)) {
             // a link can point anywhere on the host (another partner user's sidecar, say): never followed
             follow(exchange, sidecar);

@@ -54,9 +54,17 @@ public class PartnerUserResolver {
         return m.matches() ? Optional.ofNullable(m.group("user")) : Optional.empty();
     }
 
-    /** {@code dir/u00017.png} -> {@code u00017} */
+    /**
+     * {@code dir/u00017.png} -> {@code u00017}; a backslash counts as a folder too ({@code
+     * C:\scans\k2.jpg}: an object key, or a name unpacked from an archive made on Windows).
+     */
     public static String baseName(String fileName) {
-        String name = fileName.substring(Math.max(fileName.lastIndexOf('/'), fileName.lastIndexOf('\\')) + 1);
+        int folder = Math.max(fileName.lastIndexOf('/'), fileName.lastIndexOf('\\'));
+        return withoutExtension(fileName.substring(folder + 1));
+    }
+
+    /** {@code u00017.png} -> {@code u00017}: a file's name without its last extension, nothing else removed. */
+    public static String withoutExtension(String name) {
         int dot = name.lastIndexOf('.');
         return dot > 0 ? name.substring(0, dot) : name;
     }

@@ -19,6 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** A failed file input goes to the failed folder with its report, or neither goes. */
 class FileQuarantineTest {
 
+    private static final String LEDGER_ID = "0f6a3c1e-1d2b-4c5d-8e9f-0a1b2c3d4e5f";
+
     @TempDir
     Path dir;
 
@@ -40,6 +42,61 @@ class FileQuarantineTest {
         assertEquals(List.of(), names(dir.resolve("failed")));
     }
 
+    @Test
+    void aNameTooLongForItsReportGoesInShortenedUnderItsLedgerId() throws Exception {
+        Path inbox = Files.createDirectories(dir.resolve("inbox"));
+        // 250 bytes in UTF-8: with ".error.json" over the 255 bytes a file name may have
+        String name = "\u00e9".repeat(123) + ".png";
+        Path image = Files.write(inbox.resolve(name), new byte[] {1, 2, 3});
+
+        quarantine().settle(failed(image));
+
+        List<String> placed = names(dir.resolve("failed"));
+        assertEquals(2, placed.size(), placed.toString());
+        String shortened = placed.get(0);
+        assertEquals(List.of(shortened, shortened + ".error.json"), placed);
+        // the ledger id, as much of the name as fits (whole characters), the extension
+        assertTrue(shortened.startsWith(LEDGER_ID + "-\u00e9\u00e9") && shortened.endsWith("\u00e9.png"), shortened);
+        assertTrue(name.startsWith(shortened.substring(LEDGER_ID.length() + 1, shortened.length() - 4)), shortened);
+        // 255 bytes would cut a two-byte character in half
+        assertEquals(254, utf8Length(shortened + ".error.json"), shortened);
+        assertTrue(Files.notExists(image));
+        assertTrue(Files.readString(dir.resolve("failed").resolve(shortened + ".error.json")).contains(name),
+                "the report names the file as it was");
+    }
+
+    @Test
+    void aLongNameWhoseReportFitsKeepsItsName() throws Exception {
+        Path inbox = Files.createDirectories(dir.resolve("inbox"));
+        // 240 bytes, 251 with ".error.json": its report's temporary name must not be longer still
+        String name = "u".repeat(236) + ".png";
+        Path image = Files.write(inbox.resolve(name), new byte[] {1, 2, 3});
+        quarantine().settle(failed(image));
+        assertEquals(List.of(name, name + ".error.json"), names(dir.resolve("failed")));
+        assertTrue(Files.notExists(image));
+    }
+
+    @Test
+    void anAsideNameIsShortenedToFit() throws Exception {
+        Path inbox = Files.createDirectories(dir.resolve("inbox"));
+        Path failed = Files.createDirectories(dir.resolve("failed"));
+        // its own name and report fit (241 bytes), but not with the ledger id before it
+        String name = "u".repeat(226) + ".jpg";
+        Files.write(failed.resolve(name), new byte[] {9});
+        Files.writeString(failed.resolve(name + ".error.json"), "{}");
+        Path image = Files.write(inbox.resolve(name), new byte[] {1, 2, 3});
+
+        quarantine().settle(failed(image));
+
+        String aside = LEDGER_ID + "-" + "u".repeat(255 - ".error.json".length() - LEDGER_ID.length() - 1 - 4) + ".jpg";
+        assertEquals(List.of(aside, aside + ".error.json", name, name + ".error.json"), names(failed));
+        assertTrue(Files.notExists(image));
+    }
+
+    private static int utf8Length(String name) {
+        return name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    }
+
     private FileQuarantine quarantine() {
         return new FileQuarantine(new FailureReport(new ObjectMapper()), dir.resolve("failed"), new SettledInPlace());
     }
@@ -49,7 +106,8 @@ class FileQuarantineTest {
         Exchange exchange = new DefaultExchange(new DefaultCamelContext());
         exchange.getMessage().setHeader("CamelFileAbsolutePath", image.toAbsolutePath().toString());
         exchange.getMessage().setHeader(Exchange.FILE_NAME_ONLY, image.getFileName().toString());
-        exchange.setProperty(WorkItem.LEDGER_ID, "0f6a3c1e-1d2b-4c5d-8e9f-0a1b2c3d4e5f");
+        exchange.getMessage().setHeader(InputHeaders.SOURCE_FILE, image.getFileName().toString());
+        exchange.setProperty(WorkItem.LEDGER_ID, LEDGER_ID);
         exchange.setProperty(Settlement.OUTCOME_RECORDED, true);
         exchange.setException(new InputRejectedException(RejectReason.CORRUPT_IMAGE, "no IEND chunk at the end"));
         return exchange;

@@ -41,6 +41,15 @@ class PartnerUserResolverTest {
     }
 
     @Test
+    void withoutExtensionKeepsEverythingButTheExtension() {
+        // a local file's name: a backslash is a character of it, not a folder
+        assertEquals("scans\\k1", PartnerUserResolver.withoutExtension("scans\\k1.jpg"));
+        assertEquals("u1.front", PartnerUserResolver.withoutExtension("u1.front.jpg"));
+        assertEquals("noext", PartnerUserResolver.withoutExtension("noext"));
+        assertEquals(".hidden", PartnerUserResolver.withoutExtension(".hidden"));
+    }
+
+    @Test
     void namedGroupOfThePatternIsTheUser() {
         PartnerUserResolver r = resolver("ktp_(?<user>[0-9]+)_front");
         assertEquals(new PartnerUser("123", DEFAULT_TYPE), r.resolve("ktp_123_front.jpg", null, null));
