@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 import id.ktpbridge.testkit.BridgeApp;
@@ -55,6 +57,50 @@ class BatchModeTest {
                 Map.of("ktp.batch.summary.file-names", "true"))));
 
         assertTrue(printed.lines().anyMatch(l -> l.startsWith("u4011.png") && l.contains("VALID")), printed);
+    }
+
+    @Test
+    void aHiddenDropFolderIsReadButNotItsHiddenFilesOrSubFolders() throws Exception {
+        Path inbox = dataDir.resolve(".inbox");
+        Results.drop(inbox, "u4021.png", SampleImages.card("u4021", "png"));
+        Results.drop(inbox, ".u4022.png", SampleImages.card("u4022", "png"));
+        Results.drop(inbox.resolve("sub"), "u4023.png", SampleImages.card("u4023", "png"));
+
+        // max-wait only bounds a run that would otherwise wait for the folder's file for good
+        String printed = captureStdout(() -> assertEquals(0, BridgeApp.runBatch(dataDir,
+                Map.of("ktp.source.dir", inbox.toString(), "ktp.batch.max-wait", "30000"))));
+
+        assertEquals(List.of("u4021.png"), List.copyOf(Results.bySourceFile(dataDir.resolve("results")).keySet()),
+                printed);
+        assertTrue(Files.exists(dataDir.resolve("done/u4021.png")));
+        assertTrue(Files.exists(inbox.resolve(".u4022.png")), "a hidden file is left alone");
+        assertTrue(Files.exists(inbox.resolve("sub/u4023.png")), "a sub-folder is not read");
+    }
+
+    @Test
+    void aFileWhoseNameTheJvmCannotDecodeDoesNotHoldUpTheRun() throws Exception {
+        Path inbox = dataDir.resolve("inbox");
+        Results.drop(inbox, "u4031.png", SampleImages.card("u4031", "png"));
+        Results.drop(inbox, "u4032.jpg", SampleImages.card("u4032", "jpg"));
+        // a name in Latin-1 (the byte 0xE9), which Java cannot even write under a UTF-8 locale
+        Path card = Files.write(dataDir.resolve("card.jpg"), SampleImages.card("latin1", "jpg"));
+        Process cp = new ProcessBuilder("sh", "-c", "cp \"$0\" \"$(printf 'kartu-\\351.jpg')\"", card.toString())
+                .directory(inbox.toFile()).inheritIO().start();
+        assertEquals(0, cp.waitFor());
+
+        try (LogCapture log = new LogCapture()) {
+            // without the fix the run waits for that file until max-wait, and ends with exit 1
+            String printed = captureStdout(() -> assertEquals(0, BridgeApp.runBatch(dataDir,
+                    Map.of("ktp.batch.max-wait", "30000"))));
+
+            assertEquals(java.util.Set.of("u4031.png", "u4032.jpg"),
+                    Results.bySourceFile(dataDir.resolve("results")).keySet(), printed);
+            assertTrue(log.count("The drop folder " + inbox + " holds 1 file(s) whose name") >= 1, log.text());
+            assertFalse(log.text().contains("kartu") || printed.contains("kartu"), log.text());
+        }
+        try (java.util.stream.Stream<Path> left = Files.list(inbox)) {
+            assertEquals(1, left.count(), "the file is left in the folder, for an operator to rename");
+        }
     }
 
     @Test

@@ -3,25 +3,34 @@ package id.ktpbridge.batch;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import id.ktpbridge.ingest.FailureReport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The files in the drop folder that the file route would take, as the batch end and the ETA see
  * them. Files whose result is recorded but whose move away was refused (settled in place) are not
- * taken again: they are counted apart.
+ * taken again: they are counted apart. Files whose name the JVM cannot decode are never taken
+ * either: they are not counted, and a warning says how many there are.
  */
 public class DropFolder {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DropFolder.class);
+    private static final long WARN_EVERY_MILLIS = 60_000;
 
     private final Path dir;
     private final Pattern include;
     private final Predicate<Path> settled;
+    private final AtomicLong nextWarningAt = new AtomicLong();
 
     public DropFolder(Path dir, String includePattern, Predicate<Path> settled) {
         this.dir = dir;
@@ -59,13 +68,61 @@ public class DropFolder {
         } catch (IOException e) {
             throw new ListingFailed(e);
         }
+        boolean[] undecodable = {false};
+        long count;
         try (Stream<Path> files = list()) {
-            return files.filter(this::takenByTheSource).filter(Files::isRegularFile).filter(which).limit(enough)
-                    .count();
+            count = files.filter(this::takenByTheSource).filter(Files::isRegularFile).filter(f -> {
+                if (decodable(f)) {
+                    return true;
+                }
+                undecodable[0] = true;
+                return false;
+            }).filter(which).limit(enough).count();
         } catch (IOException | UncheckedIOException e) {
             // a network share's hiccup is not an empty folder: counted as 0 it would end a batch early
             throw new ListingFailed(e);
         }
+        if (undecodable[0]) {
+            warnUndecodable();
+        }
+        return count;
+    }
+
+    /**
+     * Whether the file's name survives the way Camel's file consumer lists the folder (java.io, a
+     * String decoded with the JVM's character set for file names, sun.jnu.encoding, which the locale
+     * sets): bytes not valid in it (a Latin-1 name under UTF-8; anything not ASCII under a C or
+     * POSIX locale) come out as U+FFFD, a name that leads to no file, so the consumer never takes it.
+     */
+    static boolean decodable(Path file) {
+        Path name = file.getFileName();
+        try {
+            return name.getFileSystem().getPath(name.toString()).equals(name);
+        } catch (InvalidPathException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Once a minute at most (the batch end lists the folder ten times a second), and without the
+     * names, which may hold a NIK: how many there are and where.
+     */
+    private void warnUndecodable() {
+        long now = System.currentTimeMillis();
+        long next = nextWarningAt.get();
+        if (now < next || !nextWarningAt.compareAndSet(next, now + WARN_EVERY_MILLIS)) {
+            return;
+        }
+        long how;
+        try (Stream<Path> files = list()) {
+            how = files.filter(this::takenByTheSource).filter(Files::isRegularFile).filter(f -> !decodable(f)).count();
+        } catch (IOException | UncheckedIOException e) {
+            return;
+        }
+        String charset = System.getProperty("sun.jnu.encoding");
+        LOG.warn("The drop folder {} holds {} file(s) whose name is not valid {} (the JVM's character set for file"
+                + " names, set by the locale): they cannot be taken and are left there; rename them{}", dir, how,
+                charset, "UTF-8".equals(charset) ? "" : ", or start the bundle under a UTF-8 locale (LC_ALL=C.UTF-8)");
     }
 
     /** The folder's entries; a seam for the tests, whose root account may list any folder. */

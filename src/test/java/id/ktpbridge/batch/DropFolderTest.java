@@ -1,10 +1,12 @@
 package id.ktpbridge.batch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import id.ktpbridge.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,5 +26,35 @@ class DropFolderTest {
         DropFolder folder = new DropFolder(dir, "[^.]+\\.jpg", p -> false);
         assertEquals(2, folder.waiting());
         assertEquals(0, folder.settled());
+    }
+
+    @Test
+    void aNameTheJvmCannotDecodeIsNotWaitedForAndIsReportedWithoutTheName() throws Exception {
+        // Latin-1 (the byte 0xE9): Camel's java.io listing gets U+FFFD for it, a name that leads
+        // nowhere, so the file is never taken
+        rawName(dir, "kartu-\\351.jpg");
+        DropFolder folder = new DropFolder(dir, "(?is).*\\.(jpe?g|png)", p -> false);
+        try (LogCapture log = new LogCapture()) {
+            assertFalse(folder.anyWaiting());
+
+            Files.write(dir.resolve("u1.jpg"), new byte[] {1});
+            // UTF-8: taken under a UTF-8 locale, under C or POSIX not
+            rawName(dir, "kartu-\\303\\251.jpg");
+            boolean utf8 = "UTF-8".equals(System.getProperty("sun.jnu.encoding"));
+            assertEquals(utf8 ? 2 : 1, folder.waiting());
+            assertEquals(0, folder.settled());
+            assertEquals(utf8 ? 2 : 1, folder.waiting());
+
+            assertEquals(1, log.count("The drop folder " + dir + " holds "), "once a minute: " + log.text());
+            assertEquals(1, log.count("holds 1 file(s) whose name"), log.text());
+            assertFalse(log.text().contains("kartu"), log.text());
+        }
+    }
+
+    /** A file named with raw bytes (a shell's printf escapes), as Java cannot name it under a UTF-8 locale. */
+    static void rawName(Path dir, String printfName) throws Exception {
+        Process cp = new ProcessBuilder("sh", "-c", "printf 'x' > \"$(printf '" + printfName + "')\"")
+                .directory(dir.toFile()).inheritIO().start();
+        assertEquals(0, cp.waitFor());
     }
 }
