@@ -242,7 +242,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("inputsInHand", inputsInHand);
         intake.inputsInHand(inputsInHand);
         ReplacedInputs replacedInputs = new ReplacedInputs(ledger, publisher, leases, inputsInHand,
-                Duration.ofMillis(claimTtl), s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
+                s.path("ktp.source.dir"), Duration.ofMillis(claimTtl), s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
                 s.duration("ktp.poll.deadline", Duration.ofMinutes(30)));
         intake.replacedInputs(replacedInputs);
         registry.bind("replacedInputs", replacedInputs);
@@ -309,7 +309,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.flag("ktp.callback.trust-forwarded-for", false), s.integer("ktp.callback.max-body-size", 65536),
                 json, ledger, collector, recordIsResult);
         callbackReceiver.noteBeforeAnswer(!s.flag("ktp.poll.enabled", true));
-        callbackReceiver.recordsBudget(s.number("ktp.callback.record-queue-bytes", 32L << 20));
+        callbackReceiver.recordsBudget(s.number("ktp.callback.record-queue-bytes", 16L << 20));
         registry.bind("callbackReceiver", callbackReceiver);
 
         if (s.flag("ktp.callback.enabled", true)) {

@@ -74,9 +74,10 @@ class BadInputTest {
         Path failed = dataDir.resolve("failed");
         assertTrue(Files.exists(failed.resolve(fits)));
         assertEquals("EMPTY_FILE", Results.parse(failed.resolve(fits + ".error.json")).path("reasonCode").asText());
-        // in as <ledgerId>-<as much of its name as fits>.jpg, beside its report
+        // in as <ledgerId>-<as much of its name as fits, with room for a sidecar's .json>.jpg, beside
+        // its report
         String placed = results.get(tooLong).path("ledgerId").asText() + "-"
-                + tooLong.substring(0, 255 - ".error.json".length() - 37 - 4) + ".jpg";
+                + tooLong.substring(0, 255 - ".error.json".length() - 37 - ".json".length()) + ".jpg";
         assertTrue(Files.exists(failed.resolve(placed)), placed);
         assertEquals("UNSUPPORTED_FORMAT",
                 Results.parse(failed.resolve(placed + ".error.json")).path("reasonCode").asText());

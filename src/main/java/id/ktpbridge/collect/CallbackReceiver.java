@@ -60,7 +60,7 @@ public class CallbackReceiver {
     private final Collector collector;
     private final boolean recordIsResult;
     private final java.util.concurrent.atomic.AtomicLong recordsQueued = new java.util.concurrent.atomic.AtomicLong();
-    private volatile long recordsBudget = 32L << 20;
+    private volatile long recordsBudget = 16L << 20;
     private volatile boolean noteBeforeAnswer;
 
     /**
@@ -245,7 +245,7 @@ public class CallbackReceiver {
 
     /**
      * {@code ktp.callback.record-queue-bytes}: the records waiting in the callback queue hold at most
-     * this many body bytes, as a burst of large records (the queue holds ktp.callback.queue-size
+     * this many body bytes (their parsed form takes a few times that), as a burst of large records (the queue holds ktp.callback.queue-size
      * callbacks) would otherwise fill the heap. A record past it is not kept: its outcome is fetched
      * with the details call, as in details mode.
      */

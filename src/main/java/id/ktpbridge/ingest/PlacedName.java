@@ -20,6 +20,7 @@ public final class PlacedName {
 
     /** The longest file name, in bytes, that Linux file systems take (NAME_MAX). */
     static final int NAME_MAX = 255;
+    private static final String SIDECAR_EXTENSION = ".json";
     /** What the failed folder adds to a quarantined input's name for its report (FileQuarantine). */
     static final String REPORT_SUFFIX = ".error.json";
 
@@ -74,7 +75,8 @@ public final class PlacedName {
         int dot = name.lastIndexOf('.');
         // a part after the last dot as long as half the room is no extension to keep
         String extension = dot > 0 && utf8Length(name.substring(dot)) < max / 2 ? name.substring(dot) : "";
-        int room = max - utf8Length(extension);
+        // the same room for an image and its sidecar (".json"), so both keep the same cut name
+        int room = max - Math.max(utf8Length(extension), SIDECAR_EXTENSION.length());
         int end = 0;
         int used = 0;
         while (end < name.length() - extension.length()) {

@@ -68,7 +68,6 @@ public class InputsInHand {
         exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
             @Override
             public void onDone(Exchange done) {
-                held.remove(ledgerId);
                 try {
                     letGo(ledgerId);
                 } catch (RuntimeException e) {
@@ -96,15 +95,20 @@ public class InputsInHand {
      * after. Here, or in a cluster on any instance whose hold has not run out.
      */
     public boolean takeToEnd(String ledgerId) {
-        if (held.contains(ledgerId)) {
+        // in the set too: a worker of this instance meeting the input meanwhile leaves it
+        if (!held.add(ledgerId)) {
             return false;
         }
-        long now = System.currentTimeMillis();
-        return !shared || ledger.takeInHand(ledgerId, instance, now + holdMillis, now);
+        if (!takeInLedger(ledgerId, System.currentTimeMillis())) {
+            held.remove(ledgerId);
+            return false;
+        }
+        return true;
     }
 
-    /** Lets go of the hold on row {@code ledgerId}. */
+    /** Lets go of the hold on row {@code ledgerId} (here and in the ledger). */
     public void letGo(String ledgerId) {
+        held.remove(ledgerId);
         if (shared) {
             ledger.letGo(ledgerId, instance);
         }

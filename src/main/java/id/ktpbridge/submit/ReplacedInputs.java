@@ -1,5 +1,9 @@
 package id.ktpbridge.submit;
 
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
@@ -41,19 +45,24 @@ public class ReplacedInputs {
     private final ResultPublisher publisher;
     private final Leases leases;
     private final InputsInHand inHand;
+    /** {@code ktp.source.dir}, and the file system it was first found on. */
+    private final Path dropFolder;
+    private FileStore dropFolderStore;
     private final Duration untouchedFor;
     /** {@code ktp.poll.reconfirm-after}: an uploaded input handed to the poller is looked at (and confirmed) then. */
     private final Duration reconfirmAfter;
     private final Duration pollDeadline;
 
     /**
+     * @param dropFolder {@code ktp.source.dir}: a file drop input is only taken for gone from there
      * @param untouchedFor how long a replaced input must have been left alone before a sweep ends it
      *     ({@code ktp.source.claim-ttl}: a live instance renews the claims of what it has in hand)
      * @param reconfirmAfter {@code ktp.poll.reconfirm-after}
      * @param pollDeadline {@code ktp.poll.deadline}
      */
     public ReplacedInputs(Ledger ledger, ResultPublisher publisher, Leases leases, InputsInHand inHand,
-                          Duration untouchedFor, Duration reconfirmAfter, Duration pollDeadline) {
+                          Path dropFolder, Duration untouchedFor, Duration reconfirmAfter, Duration pollDeadline) {
+        this.dropFolder = dropFolder == null ? null : dropFolder.toAbsolutePath().normalize();
         this.ledger = ledger;
         this.publisher = publisher;
         this.leases = leases;
@@ -91,7 +100,7 @@ public class ReplacedInputs {
      */
     Gone endIfGone(LedgerRecord row) {
         if (!"file".equals(row.sourceType()) || row.sourceRef() == null || !row.sourceRef().startsWith("file:")
-                || !java.nio.file.Files.notExists(java.nio.file.Path.of(row.sourceRef().substring(5)))) {
+                || !gone(Path.of(row.sourceRef().substring(5)).toAbsolutePath().normalize())) {
             return Gone.NOT_GONE;
         }
         if (!inHand.takeToEnd(row.id())) {
@@ -106,6 +115,29 @@ public class ReplacedInputs {
             return Gone.ENDED;
         } finally {
             inHand.letGo(row.id());
+        }
+    }
+
+    /**
+     * The file is not there, in a drop folder that is: the drop folder of this configuration, on the
+     * file system it was on when first looked at. A share unmounted for a moment leaves its mount
+     * point empty, on the file system below it: all its files would look gone.
+     */
+    private boolean gone(Path file) {
+        if (dropFolder == null || !file.startsWith(dropFolder) || !Files.isDirectory(file.getParent())
+                || !Files.notExists(file)) {
+            return false;
+        }
+        try {
+            FileStore store = Files.getFileStore(dropFolder);
+            synchronized (this) {
+                if (dropFolderStore == null) {
+                    dropFolderStore = store;
+                }
+                return dropFolderStore.equals(store);
+            }
+        } catch (IOException e) {
+            return false;
         }
     }
 

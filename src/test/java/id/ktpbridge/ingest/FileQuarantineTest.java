@@ -88,7 +88,9 @@ class FileQuarantineTest {
 
         quarantine().settle(failed(image));
 
-        String aside = LEDGER_ID + "-" + "u".repeat(255 - ".error.json".length() - LEDGER_ID.length() - 1 - 4) + ".jpg";
+        // cut to leave room for the longer ".json" of a sidecar, which goes in under the same name
+        String aside = LEDGER_ID + "-" + "u".repeat(255 - ".error.json".length() - LEDGER_ID.length() - 1
+                - ".json".length()) + ".jpg";
         assertEquals(List.of(aside, aside + ".error.json", name, name + ".error.json"), names(failed));
         assertTrue(Files.notExists(image));
     }
@@ -117,5 +119,14 @@ class FileQuarantineTest {
         try (Stream<Path> files = Files.list(folder)) {
             return files.map(p -> p.getFileName().toString()).sorted().toList();
         }
+    }
+
+    @Test
+    void anImageAndItsSidecarCutToFitKeepOneName() {
+        String base = "u6502-" + "x".repeat(240);
+        String image = PlacedName.fitted("ledger-" + base + ".jpg", 255);
+        String sidecar = PlacedName.fitted("ledger-" + base + ".json", 255);
+        assertEquals(image.substring(0, image.length() - 4), sidecar.substring(0, sidecar.length() - 5));
+        assertTrue(sidecar.getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= 255);
     }
 }

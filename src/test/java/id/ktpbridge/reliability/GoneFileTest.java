@@ -88,6 +88,31 @@ class GoneFileTest {
     }
 
     @Test
+    void aDropFolderThatIsNotThereEndsNothing() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, OUTAGE)) {
+            Results.drop(app.inbox(), "u9204.png", SampleImages.card("u9204", "png"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> app.sandbox().injectedFailures("presign") >= 1);
+            LedgerRecord row = app.ledger().createdSince(0).get(0);
+            // as a share unmounted for a while: the folder and all its files out of sight
+            Path away = Files.move(app.inbox(), app.inbox().resolveSibling("inbox-away"));
+            try (var c = app.ledger().dataSource().getConnection(); var ps = c.prepareStatement(
+                    "UPDATE ktp_submission SET updated_at = ? WHERE id = ?")) {
+                ps.setLong(1, System.currentTimeMillis() - 3_600_000);
+                ps.setString(2, row.id());
+                ps.executeUpdate();
+            }
+            app.bean("replacedInputs", ReplacedInputs.class).sweep();
+            assertFalse(app.ledger().findById(row.id()).orElseThrow().state().isFinal(), "left open");
+            assertEquals(0, Results.count(app.results()));
+
+            Files.move(away, app.inbox());
+            app.sandbox().settings().setFailureRate("presign", 0.0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+        }
+    }
+
+    @Test
     void anImageStillInTheDropFolderIsLeftToItsAttempts() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, OUTAGE)) {
             Results.drop(app.inbox(), "u9203.png", SampleImages.card("u9203", "png"));

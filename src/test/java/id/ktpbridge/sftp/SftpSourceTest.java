@@ -352,9 +352,12 @@ class SftpSourceTest {
                     "ktp.source.sftp.recursive", "true", "ktp.source.sftp.error-backoff-polls", "2"))) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
                 assertEquals(Set.of("u5455.png", "a-team/u5456.png"), Results.bySourceFile(app.results()).keySet());
-                // left out of the polls after the first refusal, not asked again every poll
+                // left out of the polls after the first refusal (one per consumer: the oversized files'
+                // listing may have met it too before it was noted), not asked again every poll
+                int refused = server.listingsRefused();
+                assertTrue(refused >= 1 && refused <= 2, "refused " + refused);
                 await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
-                        .until(() -> server.listingsRefused() == 1);
+                        .until(() -> server.listingsRefused() == refused);
                 assertTrue(log.text().contains("1 sub-folder(s) of the directory may not be listed"), log.text());
                 assertFalse(log.text().contains("zz-private"), "no folder names in the log");
             }

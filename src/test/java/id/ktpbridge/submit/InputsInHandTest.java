@@ -165,8 +165,37 @@ class InputsInHandTest {
         mine.renew();
         assertTrue(until(row) > before, "renewed");
         assertEquals("mine", worker(row));
+        // another instance's hold on a row this one marks: its time is left as it is
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "UPDATE ktp_submission SET worker = 'other', worker_until = 5 WHERE id = ?")) {
+            ps.setString(1, row);
+            ps.executeUpdate();
+        }
+        mine.renew();
+        assertEquals(5, until(row), "not renewed for another instance");
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "UPDATE ktp_submission SET worker = 'mine' WHERE id = ?")) {
+            ps.setString(1, row);
+            ps.executeUpdate();
+        }
         exchange.getExchangeExtension().handoverCompletions().forEach(s -> s.onComplete(exchange));
         assertNull(worker(row), "let go at the end of its exchange");
+    }
+
+    @Test
+    void aRowTakenToBeEndedIsLeftByThisInstancesWorkersToo() throws Exception {
+        InputsInHand here = new InputsInHand(ledger, "here", 60_000, true);
+        releaseFirst.countDown();
+        send(first, SampleImages.card("u9104", "png"));
+        String row = ledger.createdSince(0).get(0).id();
+        assertTrue(here.takeToEnd(row));
+        Exchange worker = new org.apache.camel.support.DefaultExchange(first);
+        org.junit.jupiter.api.Assertions.assertThrows(InputDeferredException.class, () -> here.take(worker, row));
+        assertEquals("here", worker(row), "the hold stays the ender's");
+        here.letGo(row);
+        assertNull(worker(row));
+        here.take(worker, row);
+        assertEquals("here", worker(row), "free again once let go");
     }
 
     private Exchange send(DefaultCamelContext instance, byte[] image) {
