@@ -41,12 +41,30 @@ final class ImageEnd {
         }
     }
 
+    /** Whether the JPEG {@code file} reaches its own end marker (anything may follow it). */
+    static boolean jpegReached(Path file) throws IOException {
+        Jpeg walk = new Jpeg();
+        byte[] buf = new byte[64 * 1024];
+        try (InputStream in = Files.newInputStream(file)) {
+            int n;
+            while (!walk.ended() && (n = in.read(buf)) > 0) {
+                walk.feed(buf, 0, n);
+            }
+        }
+        return walk.ended();
+    }
+
     /**
      * A JPEG's walk, fed with its bytes as they are read (the image is read once), segment by segment
      * from the start-of-image marker: each segment's length is skipped (an EXIF thumbnail inside one
      * has an end marker of its own, which does not count), and after a start-of-scan the
      * entropy-coded data up to its next marker. As decoders do, stray bytes where a marker should
      * start are passed over. Input that does not start with the start-of-image marker never ends.
+     * <p>
+     * Walked {@link #untilScan}, it stops at the first start-of-scan: past the segments before it,
+     * where an EXIF thumbnail and its end marker live, an end marker among the last bytes is the
+     * image's own (entropy-coded data holds none), and the scan data, most of the file, is not
+     * looked at byte by byte.
      */
     static final class Jpeg {
         private static final int SOI = 0xD8;
@@ -57,7 +75,27 @@ final class ImageEnd {
             START, START_CODE, MARKER, CODE, LENGTH_HIGH, LENGTH_LOW, SKIP, SCAN, SCAN_CODE, ENDED, NOT_JPEG
         }
 
+        private final boolean untilScan;
         private State state = State.START;
+
+        /** Walks the whole image to its end marker. */
+        Jpeg() {
+            this(false);
+        }
+
+        private Jpeg(boolean untilScan) {
+            this.untilScan = untilScan;
+        }
+
+        /** Walks the segments up to the first start-of-scan only (see {@link #scanReached}). */
+        static Jpeg untilScan() {
+            return new Jpeg(true);
+        }
+
+        /** Whether the walk got past the segments before the first scan (and, walked until then, stopped). */
+        boolean scanReached() {
+            return state == State.SCAN || state == State.SCAN_CODE || state == State.ENDED && !untilScan;
+        }
         private int marker;
         private int lengthHigh;
         private long toSkip;
@@ -69,7 +107,8 @@ final class ImageEnd {
 
         void feed(byte[] buf, int off, int len) {
             int end = off + len;
-            for (int i = off; i < end && state != State.ENDED && state != State.NOT_JPEG; i++) {
+            for (int i = off; i < end && state != State.ENDED && state != State.NOT_JPEG
+                    && !(untilScan && state == State.SCAN); i++) {
                 int b = buf[i] & 0xFF;
                 switch (state) {
                     case START -> state = b == 0xFF ? State.START_CODE : State.NOT_JPEG;

@@ -20,6 +20,8 @@ public class ImageInspector {
     private static final byte[] PNG = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     /** The last chunk of every complete PNG: length 0, "IEND", its CRC. */
     private static final byte[] PNG_END = {0, 0, 0, 0, 'I', 'E', 'N', 'D', (byte) 0xAE, 0x42, 0x60, (byte) 0x82};
+    /** JPEG's end-of-image marker; some writers add a little padding after it. */
+    private static final byte[] JPEG_END = {(byte) 0xFF, (byte) 0xD9};
     private static final int TAIL = 64;
 
     private final long maxBytes;
@@ -115,7 +117,7 @@ public class ImageInspector {
         byte[] tail = new byte[TAIL];
         long size = 0;
         byte[] buf = new byte[64 * 1024];
-        ImageEnd.Jpeg jpegEnd = new ImageEnd.Jpeg();
+        ImageEnd.Jpeg jpegStart = ImageEnd.Jpeg.untilScan();
         try (DigestInputStream in = new DigestInputStream(raw, sha)) {
             int n;
             while ((n = in.read(buf)) > 0) {
@@ -125,7 +127,7 @@ public class ImageInspector {
                     headLen += take;
                 }
                 keepTail(tail, buf, n);
-                jpegEnd.feed(buf, 0, n);
+                jpegStart.feed(buf, 0, n);
                 size += n;
                 if (size > maxBytes) {
                     return rejected(file, size, null, RejectReason.FILE_TOO_LARGE, "more than " + maxBytes + " bytes");
@@ -141,15 +143,17 @@ public class ImageInspector {
         if (type == null) {
             return rejected(file, size, digest, RejectReason.UNSUPPORTED_FORMAT, "first bytes are neither JPEG nor PNG");
         }
-        // a JPEG's walk to its own end marker came with the read: an end marker among its last bytes
-        // may be an EXIF thumbnail's, in a file cut short right after it
+        // a JPEG's end marker among its last bytes is its own once its walk got past the segments
+        // before its first scan (an EXIF thumbnail's is in one of them: a file cut short right after
+        // it ends in an end marker too)
+        int tailLen = (int) Math.min(size, TAIL);
         boolean complete = type.equals("image/png")
-                ? endsWith(tail, (int) Math.min(size, TAIL), PNG_END)
-                : jpegEnd.ended();
-        // bytes after a PNG's IEND (a trailer) are allowed: walk to it. The file is the input itself
-        // or its copy, written through as it was read
-        if (!complete && type.equals("image/png") && file != null && Files.isRegularFile(file)) {
-            complete = ImageEnd.pngReached(file);
+                ? endsWith(tail, tailLen, PNG_END)
+                : jpegStart.scanReached() && containsNear(tail, tailLen, JPEG_END);
+        // bytes after the end marker (a motion photo's video, a PNG trailer) are allowed: walk to the
+        // marker. The file is the input itself or its copy, written through as it was read
+        if (!complete && file != null && Files.isRegularFile(file)) {
+            complete = type.equals("image/png") ? ImageEnd.pngReached(file) : ImageEnd.jpegReached(file);
         }
         if (!complete) {
             return rejected(file, size, digest, RejectReason.CORRUPT_IMAGE,
@@ -178,6 +182,16 @@ public class ImageInspector {
             }
         }
         return true;
+    }
+
+    /** The marker within the last bytes (JPEG writers may pad after it). */
+    private static boolean containsNear(byte[] tail, int len, byte[] marker) {
+        for (int start = TAIL - len; start <= TAIL - marker.length; start++) {
+            if (tail[start] == marker[0] && tail[start + 1] == marker[1]) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean startsWith(byte[] head, int len, byte[] magic) {
