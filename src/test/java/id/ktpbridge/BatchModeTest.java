@@ -89,9 +89,13 @@ class BatchModeTest {
         assertEquals(0, cp.waitFor());
 
         try (LogCapture log = new LogCapture()) {
-            // without the fix the run waits for that file until max-wait, and ends with exit 1
-            String printed = captureStdout(() -> assertEquals(0, BridgeApp.runBatch(dataDir,
-                    Map.of("ktp.batch.max-wait", "30000"))));
+            // the run does not wait for that file until max-wait; it ends with exit 1, saying why
+            long started = System.currentTimeMillis();
+            String printed = captureStdout(() -> assertEquals(1, BridgeApp.runBatch(dataDir,
+                    Map.of("ktp.batch.max-wait", "60000"))));
+            assertTrue(System.currentTimeMillis() - started < 45_000, "not held until max-wait");
+            assertTrue(printed.contains("1 file(s) stay in the source folder untaken: their name is not valid"),
+                    printed);
 
             assertEquals(java.util.Set.of("u4031.png", "u4032.jpg"),
                     Results.bySourceFile(dataDir.resolve("results")).keySet(), printed);

@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
  * a summary and ends the run: exit 0 only when every input of this run has a result record that
  * reached every target. Results a target still does not take {@code ktp.batch.delivery-wait}
  * after everything else is done stay queued for the next run (exit 1, naming them); results a
- * target refused for good also give exit 1. A run that is complete but in which some inputs got
- * no verdict from OneKYC (FAILED, TIMED_OUT) exits 3.
+ * target refused for good also give exit 1, as do files left untaken for a name the JVM cannot
+ * decode. A run that is complete but in which some inputs got no verdict from OneKYC (FAILED,
+ * TIMED_OUT) exits 3.
  */
 public class BatchMonitor implements Runnable {
 
@@ -136,15 +137,18 @@ public class BatchMonitor implements Runnable {
     int report(PrintStream out) {
         long waiting;
         long unmoved;
+        long unnamed;
         String unlisted = null;
         try {
             waiting = dropFolder.waiting();
             unmoved = dropFolder.settled();
+            unnamed = dropFolder.undecodable();
         } catch (DropFolder.ListingFailed e) {
             // not known: the run cannot say every input was taken
             unlisted = e.getMessage();
             waiting = 0;
             unmoved = 0;
+            unnamed = 0;
         }
         Map<String, Integer> open = ledger.openCounts();
         BatchSummary summary = new BatchSummary(out, sourceFileNames);
@@ -158,7 +162,7 @@ public class BatchMonitor implements Runnable {
         long earlierWithoutResult = ledger.endedWithoutResult();
         // an input still open at the end (max-wait passed) has no result either, whichever run took it
         boolean recorded = unlisted == null && waiting == 0 && open.isEmpty() && counts.withoutResult() == 0 && earlierWithoutResult == 0;
-        boolean complete = recorded && pending == 0 && refused == 0 && unmoved == 0;
+        boolean complete = recorded && pending == 0 && refused == 0 && unmoved == 0 && unnamed == 0;
         if (unlisted != null) {
             out.printf("Inputs may still wait in the source folder: %s%n", unlisted);
         }
@@ -168,6 +172,10 @@ public class BatchMonitor implements Runnable {
         if (unmoved > 0) {
             out.printf("%d input(s) stay in the source folder with their result recorded: the move to the done or"
                     + " failed folder was refused (see the ERROR lines)%n", unmoved);
+        }
+        if (unnamed > 0) {
+            out.printf("%d file(s) stay in the source folder untaken: their name is not valid in the JVM's character"
+                    + " set for file names (see the WARN line; rename them)%n", unnamed);
         }
         if (!open.isEmpty()) {
             out.printf("Open submissions: %s%n", open);
@@ -184,7 +192,8 @@ public class BatchMonitor implements Runnable {
         }
         out.println(complete ? "Every input has a result record." : !recorded ? "Some inputs have no result record yet."
                 : pending > 0 || refused > 0 ? "Every input has a result record, but not every target has it."
-                : "Every input has a result record, but not every input could be moved away.");
+                : unmoved > 0 ? "Every input has a result record, but not every input could be moved away."
+                : "Every input taken has a result record, but not every file could be taken.");
         // FAILED and TIMED_OUT are the bundle's own verdicts: OneKYC's was never had (a refused pass-key,
         // an outage, no outcome by the deadline), so the run is not a success although it is complete;
         // nor is a COMPLETED that never got its result

@@ -57,6 +57,17 @@ public class DropFolder {
         return count(settled, Long.MAX_VALUE);
     }
 
+    /** How many the source cannot take for their name (see {@link #decodable}): they stay there. */
+    public long undecodable() {
+        try (Stream<Path> files = list()) {
+            return files.filter(this::takenByTheSource).filter(Files::isRegularFile).filter(f -> !decodable(f)).count();
+        } catch (NoSuchFileException e) {
+            return 0;
+        } catch (IOException | UncheckedIOException e) {
+            throw new ListingFailed(e);
+        }
+    }
+
     private long count(Predicate<Path> which, long enough) {
         try {
             // not Files.isDirectory: it says false for a share that cannot answer (a stale handle, EIO) too
