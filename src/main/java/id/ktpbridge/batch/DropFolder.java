@@ -125,9 +125,9 @@ public class DropFolder {
             return;
         }
         long how;
-        try (Stream<Path> files = list()) {
-            how = files.filter(this::takenByTheSource).filter(Files::isRegularFile).filter(f -> !decodable(f)).count();
-        } catch (IOException | UncheckedIOException e) {
+        try {
+            how = undecodable();
+        } catch (ListingFailed e) {
             return;
         }
         String charset = System.getProperty("sun.jnu.encoding");

@@ -95,12 +95,7 @@ class GoneFileTest {
             LedgerRecord row = app.ledger().createdSince(0).get(0);
             // as a share unmounted for a while: the folder and all its files out of sight
             Path away = Files.move(app.inbox(), app.inbox().resolveSibling("inbox-away"));
-            try (var c = app.ledger().dataSource().getConnection(); var ps = c.prepareStatement(
-                    "UPDATE ktp_submission SET updated_at = ? WHERE id = ?")) {
-                ps.setLong(1, System.currentTimeMillis() - 3_600_000);
-                ps.setString(2, row.id());
-                ps.executeUpdate();
-            }
+            leftAloneAnHour(app, row);
             app.bean("replacedInputs", ReplacedInputs.class).sweep();
             assertFalse(app.ledger().findById(row.id()).orElseThrow().state().isFinal(), "left open");
             assertEquals(0, Results.count(app.results()));
@@ -119,12 +114,7 @@ class GoneFileTest {
             Path file = app.inbox().resolve("u9203.png");
             await().atMost(Duration.ofSeconds(20)).until(() -> app.sandbox().injectedFailures("presign") >= 1);
             LedgerRecord row = app.ledger().createdSince(0).get(0);
-            try (var c = app.ledger().dataSource().getConnection(); var ps = c.prepareStatement(
-                    "UPDATE ktp_submission SET updated_at = ? WHERE id = ?")) {
-                ps.setLong(1, System.currentTimeMillis() - 3_600_000);
-                ps.setString(2, row.id());
-                ps.executeUpdate();
-            }
+            leftAloneAnHour(app, row);
             app.bean("replacedInputs", ReplacedInputs.class).sweep();
 
             assertFalse(app.ledger().findById(row.id()).orElseThrow().state().isFinal());
@@ -133,6 +123,16 @@ class GoneFileTest {
             await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
             assertEquals(List.of("COMPLETED"), Results.read(app.results()).stream()
                     .map(r -> r.path("status").asText()).collect(Collectors.toList()));
+        }
+    }
+
+    /** As if no worker had touched the input's row for an hour (the sweep leaves rows touched within a minute). */
+    private static void leftAloneAnHour(BridgeApp app, LedgerRecord row) throws Exception {
+        try (var c = app.ledger().dataSource().getConnection(); var ps = c.prepareStatement(
+                "UPDATE ktp_submission SET updated_at = ? WHERE id = ?")) {
+            ps.setLong(1, System.currentTimeMillis() - 3_600_000);
+            ps.setString(2, row.id());
+            ps.executeUpdate();
         }
     }
 }
