@@ -68,14 +68,7 @@ public class UnreadableFiles {
                 || folder.equals(".")) {
             return false;
         }
-        long now = System.currentTimeMillis();
-        int waiting;
-        synchronized (foldersNotBefore) {
-            foldersNotBefore.put(folder, now + REFUSED_PAUSE_MILLIS);
-            foldersNotBefore.values().removeIf(until -> until <= now);
-            waiting = foldersNotBefore.size();
-        }
-        unlistable.warn(waiting);
+        unlistable.warn(pause(foldersNotBefore, folder, System.currentTimeMillis() + REFUSED_PAUSE_MILLIS));
         return true;
     }
 
@@ -84,21 +77,6 @@ public class UnreadableFiles {
 
     private static String strip(String path) {
         return path.endsWith("/") && path.length() > 1 ? path.substring(0, path.length() - 1) : path;
-    }
-
-    private boolean folderPausing(GenericFile<?> folder) {
-        String path = strip(folder.getAbsoluteFilePath());
-        synchronized (foldersNotBefore) {
-            Long until = foldersNotBefore.get(path);
-            if (until == null) {
-                return false;
-            }
-            if (until <= System.currentTimeMillis()) {
-                foldersNotBefore.remove(path);
-                return false;
-            }
-            return true;
-        }
     }
 
     /** Notes the failed download of the file of {@code exchange}; whether the server refused to let it be read. */
@@ -112,13 +90,8 @@ public class UnreadableFiles {
         if (name == null || size == null || modified == null) {
             return refused;
         }
-        long now = System.currentTimeMillis();
-        int waiting;
-        synchronized (notBefore) {
-            notBefore.put(key(name, size, modified), now + (refused ? REFUSED_PAUSE_MILLIS : FAILED_PAUSE_MILLIS));
-            notBefore.values().removeIf(until -> until <= now);
-            waiting = notBefore.size();
-        }
+        int waiting = pause(notBefore, key(name, size, modified),
+                System.currentTimeMillis() + (refused ? REFUSED_PAUSE_MILLIS : FAILED_PAUSE_MILLIS));
         if (refused) {
             refusals.warn(waiting);
         }
@@ -127,11 +100,13 @@ public class UnreadableFiles {
 
     /** The listing filter {@code next}, skipping files whose download failed a moment ago and refused sub-folders. */
     public <T> GenericFileFilter<T> before(GenericFileFilter<T> next) {
-        return file -> (file.isDirectory() ? !folderPausing(file) : !pausing(file)) && next.accept(file);
+        return file -> !(file.isDirectory() ? pausing(foldersNotBefore, strip(file.getAbsoluteFilePath()))
+                : pausing(notBefore, key(file.getAbsoluteFilePath(), file.getFileLength(), file.getLastModified())))
+                && next.accept(file);
     }
 
-    private boolean pausing(GenericFile<?> file) {
-        String key = key(file.getAbsoluteFilePath(), file.getFileLength(), file.getLastModified());
+    /** Whether {@code key} is paused in {@code notBefore} now; a pause that has run out is dropped. */
+    private static boolean pausing(Map<String, Long> notBefore, String key) {
         synchronized (notBefore) {
             Long until = notBefore.get(key);
             if (until == null) {
@@ -142,6 +117,16 @@ public class UnreadableFiles {
                 return false;
             }
             return true;
+        }
+    }
+
+    /** Pauses {@code key} in {@code notBefore} until {@code until}; how many are paused now. */
+    private static int pause(Map<String, Long> notBefore, String key, long until) {
+        long now = System.currentTimeMillis();
+        synchronized (notBefore) {
+            notBefore.put(key, until);
+            notBefore.values().removeIf(u -> u <= now);
+            return notBefore.size();
         }
     }
 
