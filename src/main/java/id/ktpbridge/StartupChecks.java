@@ -80,6 +80,11 @@ final class StartupChecks {
         if (s.duration("ktp.results.immediate-attempt-wait", java.time.Duration.ofSeconds(30)).toMillis() < 1) {
             throw refused("ktp.results.immediate-attempt-wait", "must be more than 0");
         }
+        // -1 reaches the driver, which refuses it at every delivery; Camel reads -5s as 0 (no limit):
+        // neither is what the operator meant, and only 0 says "no limit"
+        if (s.string("ktp.results.jdbc.statement-timeout", "").startsWith("-")) {
+            throw refused("ktp.results.jdbc.statement-timeout", "must not be negative (0: no statement limit)");
+        }
         if (s.flag("camel.server.enabled", false)) {
             freePort("ktp.callback.port", "camel.server.port", s.string("camel.server.host", "0.0.0.0"));
         }

@@ -83,6 +83,16 @@ class StartupChecksTest {
     }
 
     @Test
+    void aNegativeStatementTimeoutIsRefusedByName() {
+        // -1 reached the JDBC driver, which refused it at every delivery (every result REFUSED); Camel
+        // reads -5s as 0, no limit at all. Only 0 means that
+        assertRefused(Map.of("ktp.results.jdbc.statement-timeout", "-1"), "Setting 'ktp.results.jdbc.statement-timeout'"
+                + " (KTP_RESULTS_JDBC_STATEMENT_TIMEOUT): must not be negative (0: no statement limit)");
+        assertRefused(Map.of("ktp.results.jdbc.statement-timeout", "-5s"),
+                "Setting 'ktp.results.jdbc.statement-timeout'");
+    }
+
+    @Test
     void aPlaceholderOfTheShippedManifestsIsNamed() {
         assertEquals("GTF_PASS_KEY", StartupChecks.placeholder(Map.of("GTF_PASS_KEY", "REPLACE_ME-gtf-pass-key",
                 "KTP_DB_USER", "ktp", "OTHER", "REPLACE_ME")));

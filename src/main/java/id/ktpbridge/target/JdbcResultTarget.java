@@ -80,12 +80,6 @@ public class JdbcResultTarget {
                 }
             }
         } catch (SQLException e) {
-            if (e.getSQLState() != null && e.getSQLState().startsWith("22")) {
-                // a value the table cannot hold (a document over its column, say): every retry would
-                // be refused the same way, so it is refused for good, without the driver's text (it quotes values)
-                throw new PermanentDeliveryFailure("the results table refused a value (SQL state " + e.getSQLState()
-                        + ")");
-            }
             if (isConstraintViolation(e)) {
                 // not the submission_id key (an UPDATE never breaks it, the race with an INSERT is
                 // handled above) but a constraint of the table: the partner's UNIQUE on
@@ -149,7 +143,19 @@ public class JdbcResultTarget {
             ps.setString(i++, document);
             ps.setLong(i++, System.currentTimeMillis());
             ps.setString(i, key);
-            return ps.executeUpdate();
+            try {
+                return ps.executeUpdate();
+            } catch (SQLException e) {
+                if (e.getSQLState() != null && e.getSQLState().startsWith("22")) {
+                    // a value the table cannot hold (a document over its column, say): every retry would be
+                    // refused the same way, so it is refused for good, without the driver's text (it quotes
+                    // values). Only here: a 22xxx from setting up the timeouts above (pgjdbc's 22023 for a
+                    // negative one) says nothing about the row, and is retried
+                    throw new PermanentDeliveryFailure("the results table refused a value (SQL state "
+                            + e.getSQLState() + ")");
+                }
+                throw e;
+            }
         }
     }
 

@@ -221,6 +221,20 @@ class JdbcResultTargetTest {
         }
     }
 
+    @Test
+    void aTimeoutTheDriverRefusesIsRetriedInsteadOfRefusingTheResult() throws Exception {
+        // pgjdbc refuses a negative timeout with SQL state 22023, the class of a value the table cannot
+        // hold; but no row was sent, and the result must not be REFUSED for it
+        JdbcResultTarget negative = new JdbcResultTarget(postgresResults("negative"), json, () -> { },
+                Duration.ofSeconds(-1));
+        try (Delivery delivery = new Delivery(negative)) {
+            String id = delivery.deliver("sub-g", personal());
+            assertEquals(DeliveryStore.PENDING, delivery.state(id));
+            String error = delivery.lastError(id);
+            assertTrue(error.contains("22023") && !error.contains("refused a value"), error);
+        }
+    }
+
     private ObjectNode document() {
         ObjectNode doc = json.createObjectNode();
         doc.put("ledgerId", UUID.randomUUID().toString());
