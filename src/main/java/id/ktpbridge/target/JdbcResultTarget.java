@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 
 import javax.sql.DataSource;
@@ -65,7 +66,8 @@ public class JdbcResultTarget {
         } catch (IOException e) {
             throw new PermanentDeliveryFailure("the result document is not JSON");
         }
-        try (Connection c = dataSource.getConnection()) {
+        // the reset runs before the connection goes back to the pool; its failure does not hide the write's
+        try (Connection c = dataSource.getConnection(); SqlCloseable reset = () -> clearSessionTimeout(c)) {
             limitWaits(c);
             if (execute(c, UPDATE, doc, document, key) == 0) {
                 try {
@@ -108,6 +110,27 @@ public class JdbcResultTarget {
         }
         // Hikari restores a pooled connection's network timeout when it is given back
         c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, 2 * statementTimeout.toMillis()));
+    }
+
+    /**
+     * H2 keeps JDBC's per-statement query timeout as a setting of the whole session ({@code SET
+     * QUERY_TIMEOUT}), and the pool does not reset it: without this, a connection of the ledger's
+     * own pool (the default results database) would go on cancelling the ledger's statements after
+     * the statement timeout. PostgreSQL's is the statement's own, left as it is.
+     */
+    private static void clearSessionTimeout(Connection c) throws SQLException {
+        if ("H2".equals(c.getMetaData().getDatabaseProductName())) {
+            try (Statement s = c.createStatement()) {
+                s.setQueryTimeout(0);
+            }
+        }
+    }
+
+    /** A resource whose close throws only SQLException. */
+    @FunctionalInterface
+    private interface SqlCloseable extends AutoCloseable {
+        @Override
+        void close() throws SQLException;
     }
 
     private static boolean isConstraintViolation(SQLException e) {

@@ -235,6 +235,35 @@ class JdbcResultTargetTest {
         }
     }
 
+    @Test
+    void theLedgersConnectionsKeepNoQueryTimeoutOfTheTarget() throws Exception {
+        // the default results database: the ledger's own H2 pool, here of one connection, so the
+        // ledger gets the very connection the target used. H2 holds a statement's query timeout
+        // for the whole session, and the pool does not reset it
+        DataSources.Pool ledger = DataSources.create("jdbc:h2:mem:ledger-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1",
+                "sa", "", 1, "ledger-test");
+        closeAfter.add(ledger.closer());
+        SchemaMigrator.migrate(ledger.dataSource(), "ktp_results_schema_version", "db/results",
+                List.of("V1__results.sql"));
+        JdbcResultTarget shared = new JdbcResultTarget(ledger.dataSource(), json, () -> { }, Duration.ofSeconds(1));
+        shared.write(exchange(personal().toString(), "sub-h"));
+        assertEquals("0", queryTimeout(ledger.dataSource()), "ledger statements would be cancelled after 1 s");
+        // also after a write the table refuses
+        ObjectNode tooLong = document();
+        tooLong.put("padding", "x".repeat(1_000_000));
+        assertThrows(PermanentDeliveryFailure.class, () -> shared.write(exchange(tooLong.toString(), "sub-i")));
+        assertEquals("0", queryTimeout(ledger.dataSource()), "ledger statements would be cancelled after 1 s");
+    }
+
+    /** H2's query timeout (ms) of the session a connection of {@code ds} has. */
+    private static String queryTimeout(DataSource ds) throws SQLException {
+        try (Connection c = ds.getConnection(); ResultSet rs = c.createStatement().executeQuery(
+                "SELECT SETTING_VALUE FROM INFORMATION_SCHEMA.SETTINGS WHERE SETTING_NAME = 'QUERY_TIMEOUT'")) {
+            assertTrue(rs.next());
+            return rs.getString(1);
+        }
+    }
+
     private ObjectNode document() {
         ObjectNode doc = json.createObjectNode();
         doc.put("ledgerId", UUID.randomUUID().toString());
