@@ -189,7 +189,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                         s.duration("gtf.circuit-breaker.open-for", Duration.ofSeconds(30))),
                 new RateLimiter(Double.parseDouble(s.string("gtf.rate-limit.per-second", "0"))));
         gtfHttp.maxRetryAfter(s.duration("gtf.retry.max-retry-after", GtfHttp.DEFAULT_MAX_RETRY_AFTER));
-        gtfHttp.retryUsedUpQuota(s.flag("gtf.retry.quota-exceeded", false));
+        gtfHttp.retryUsedUpQuota(s.flag("gtf.retry.quota-exceeded", true));
         GtfClient gtf = new GtfClient(gtfSettings, gtfHttp, json);
         registry.bind("gtfClient", gtf);
 
@@ -254,7 +254,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.duration("ktp.poll.first-delay", Duration.ofSeconds(3)),
                 s.duration("ktp.poll.deadline", Duration.ofMinutes(30)));
         submitter.retryWindow(s.duration("ktp.submit.retry-window", Submitter.DEFAULT_RETRY_WINDOW));
-        submitter.waitOutUsedUpQuota(s.flag("gtf.retry.quota-exceeded", false));
+        submitter.waitOutUsedUpQuota(s.flag("gtf.retry.quota-exceeded", true));
         registry.bind("submitter", submitter);
         registry.bind("failureRecorder", new FailureRecorder(ledger, publisher));
         registry.bind("failureReport", new FailureReport(json));

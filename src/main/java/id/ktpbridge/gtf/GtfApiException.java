@@ -226,8 +226,9 @@ public class GtfApiException extends RuntimeException {
 
     /**
      * Worth another try later: no answer, a request timeout (408), throttled, or a server-side
-     * failure. A presign refused with {@code SUBMISSION_QUOTA_EXCEEDED} is not: the user's
-     * submission attempts are used up, for a window the reference does not state (see
+     * failure. A presign refused with {@code SUBMISSION_QUOTA_EXCEEDED} is not counted here: the
+     * user's submission attempts are used up, for a window the reference does not state, so whether
+     * it is tried again is a setting of its own ({@code gtf.retry.quota-exceeded}, see
      * {@link #isQuotaExceeded()}).
      */
     public boolean isTransient() {

@@ -60,7 +60,7 @@ public class GtfHttp {
     private final RateLimiter rateLimiter;
     private volatile CallObserver observer = CallObserver.NONE;
     private volatile long maxRetryAfterMillis = DEFAULT_MAX_RETRY_AFTER.toMillis();
-    private volatile boolean retryUsedUpQuota;
+    private volatile boolean retryUsedUpQuota = true;
 
     public GtfHttp(HttpClient client, ObjectMapper json, int maxAttempts, Duration initialDelay, Duration maxDelay) {
         this(client, json, maxAttempts, initialDelay, maxDelay, new CircuitBreaker(Integer.MAX_VALUE, Duration.ZERO),
@@ -98,7 +98,8 @@ public class GtfHttp {
     /**
      * Whether a presign refused with {@code 429 SUBMISSION_QUOTA_EXCEEDED} and no {@code Retry-After}
      * is tried again with the back-off like other throttling ({@code gtf.retry.quota-exceeded}). The
-     * reference leaves the quota's window open: by default it is taken as used up for this input.
+     * reference leaves the quota's window open and says to retry a 429 with back-off, so it is by
+     * default; {@code false} takes it as used up for this input.
      */
     public void retryUsedUpQuota(boolean retry) {
         this.retryUsedUpQuota = retry;
@@ -237,7 +238,7 @@ public class GtfHttp {
             } else {
                 breaker.onSuccess(endpoint); // the service answered: it is up, the request was the problem
             }
-            // a used-up quota is retried only when the server says when: Retry-After
+            // a used-up quota without Retry-After is retried unless gtf.retry.quota-exceeded=false
             boolean retry = failure.isTransient()
                     || failure.isQuotaExceeded() && (retryAfterMillis >= 0 || retryUsedUpQuota);
             // a wait longer than a worker may be held is left to the caller's own retry or outcome

@@ -42,7 +42,7 @@ public class Submitter {
     /** See {@link #retryWindow}. */
     public static final Duration DEFAULT_RETRY_WINDOW = Duration.ofMinutes(15);
     private volatile Duration retryWindow = DEFAULT_RETRY_WINDOW;
-    private volatile boolean waitOutUsedUpQuota;
+    private volatile boolean waitOutUsedUpQuota = true;
     /** The first pause of a worker before it gives a failing input back; later ones grow up to the most. */
     static final Duration FIRST_DEFERRAL_PAUSE = Duration.ofSeconds(5);
     static final Duration MAX_DEFERRAL_PAUSE = Duration.ofMinutes(1);
@@ -87,7 +87,8 @@ public class Submitter {
     /**
      * Whether a presign refused with {@code SUBMISSION_QUOTA_EXCEEDED} is waited out within the
      * retry window, as a passing failure ({@code gtf.retry.quota-exceeded}, which retries it in
-     * place too), rather than failing the input.
+     * place too), rather than failing the input. By default it is: the reference says to retry a
+     * 429 with back-off and leaves open whether the quota frees up.
      */
     public void waitOutUsedUpQuota(boolean waitOut) {
         this.waitOutUsedUpQuota = waitOut;

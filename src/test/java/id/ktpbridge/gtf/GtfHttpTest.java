@@ -24,7 +24,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * How refusals are retried: a used-up submission quota only when the server says when, and a
+ * How refusals are retried: a used-up submission quota with the back-off unless configured to
+ * fail at once (and then only when the server says when), and a
  * Retry-After is honoured as written (seconds or an HTTP date), or not waited for in place when it
  * is longer than a worker may be held.
  */
@@ -118,7 +119,8 @@ class GtfHttpTest {
     }
 
     @Test
-    void aUsedUpQuotaWithoutRetryAfterIsNotRetried() {
+    void aUsedUpQuotaWithoutRetryAfterIsNotRetriedWhenConfiguredToFailAtOnce() {
+        http.retryUsedUpQuota(false);
         answer(429, null, "SUBMISSION_QUOTA_EXCEEDED");
         GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("presign", get()));
         assertTrue(e.isQuotaExceeded());
@@ -127,8 +129,8 @@ class GtfHttpTest {
     }
 
     @Test
-    void aUsedUpQuotaIsRetriedWithTheBackOffWhenConfigured() {
-        http.retryUsedUpQuota(true);
+    void aUsedUpQuotaWithoutRetryAfterIsRetriedWithTheBackOffByDefault() {
+        // the reference: 429 is retried with back-off; whether Retry-After comes is open (question 13)
         answer(429, null, "SUBMISSION_QUOTA_EXCEEDED");
         answer(429, null, "SUBMISSION_QUOTA_EXCEEDED");
         assertTrue(http.call("presign", get()).path("ok").asBoolean());
@@ -136,7 +138,8 @@ class GtfHttpTest {
     }
 
     @Test
-    void aUsedUpQuotaWithRetryAfterIsTriedAgainThen() {
+    void aUsedUpQuotaWithRetryAfterIsTriedAgainThenEvenWhenConfiguredToFailAtOnce() {
+        http.retryUsedUpQuota(false);
         answer(429, "0", "SUBMISSION_QUOTA_EXCEEDED");
         assertTrue(http.call("presign", get()).path("ok").asBoolean());
         assertEquals(2, requests.get());

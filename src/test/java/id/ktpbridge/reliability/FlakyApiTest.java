@@ -118,9 +118,9 @@ class FlakyApiTest {
     }
 
     @Test
-    void aUsedUpQuotaIsWaitedOutWhenSoConfigured() throws Exception {
+    void aUsedUpQuotaIsWaitedOutByDefault() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.retry.max-attempts", "2",
-                "gtf.retry.quota-exceeded", "true", "gtf.circuit-breaker.failure-threshold", "1000"))) {
+                "gtf.circuit-breaker.failure-threshold", "1000"))) {
             app.sandbox().settings().setFailureStatuses(List.of(429));
             app.sandbox().settings().setFailureRate("presign", 1.0);
             Results.drop(app.inbox(), "u8107.png", SampleImages.card("u8107.png", "png"));
@@ -132,6 +132,22 @@ class FlakyApiTest {
             app.sandbox().settings().setFailureRate("presign", 0.0);
             await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
             assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+        }
+    }
+
+    @Test
+    void aUsedUpQuotaFailsTheInputAtOnceWhenConfiguredTo() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.retry.max-attempts", "2",
+                "gtf.retry.quota-exceeded", "false", "gtf.circuit-breaker.failure-threshold", "1000"))) {
+            app.sandbox().settings().setFailureStatuses(List.of(429));
+            app.sandbox().settings().setFailureRate("presign", 1.0);
+            Results.drop(app.inbox(), "u8108.png", SampleImages.card("u8108.png", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("FAILED", result.path("status").asText(), result.toString());
+            assertEquals("GTF_PRESIGN_FAILED", result.path("reasonCode").asText());
+            // the sandbox's 429 carries Retry-After: 1, waited out in place, but not in the source
+            assertEquals(2, app.sandbox().injectedFailures("presign"), "one round of attempts, not given back");
         }
     }
 
