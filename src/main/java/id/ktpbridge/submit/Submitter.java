@@ -141,8 +141,14 @@ public class Submitter {
             // the worker waits before the input goes back, about as long again as the failures have
             // lasted (so the pauses roughly double): the outage is not asked again at once, and the
             // source does not take, spool and hash the image again in a tight loop
-            pause(Math.min(Math.min(MAX_DEFERRAL_PAUSE.toMillis(), Math.max(FIRST_DEFERRAL_PAUSE.toMillis(), elapsed)),
-                    window - elapsed));
+            long pause = Math.min(MAX_DEFERRAL_PAUSE.toMillis(), Math.max(FIRST_DEFERRAL_PAUSE.toMillis(), elapsed));
+            // and no shorter than a Retry-After too long for the call to wait out in place (a token
+            // fetch's over 30 s, say): taken again sooner, the input would ask before the server's
+            // wait is over. The window still ends it
+            if (e instanceof GtfApiException g) {
+                pause = Math.max(pause, g.retryAfterMillis());
+            }
+            pause(Math.min(pause, window - elapsed));
             throw new InputDeferredException(e.getMessage() + "; tried again later");
         }
     }
