@@ -97,6 +97,12 @@ public class GtfClient {
     /** See {@link #upload(Presigned.DocumentSlot, Path, String, long)}. */
     static final java.time.Duration UPLOAD_URL_MARGIN = java.time.Duration.ofSeconds(1);
 
+    /** A token server whose clock is behind hands every token out so: one line an hour. */
+    private final id.ktpbridge.ThrottledWarning clockBehind = new id.ktpbridge.ThrottledWarning(LOG,
+            "{} answered a new token with expires_at {} s from now by this host's clock but expiry_seconds {}:"
+                    + " taking the token server's clock to be behind, the token is kept for expiry_seconds from now",
+            3_600_000);
+
     /** When the token endpoint last refused the credentials, for a line at most once a minute. */
     private final java.util.concurrent.atomic.AtomicLong lastCredentialsRefusal =
             new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE / 2);
@@ -379,9 +385,18 @@ public class GtfClient {
         if (expiresAt <= 0) {
             expiresAt = now + (ttl > 0 ? ttl : 300);
         } else if (ttl > 0) {
-            // expires_at is on the server's clock: when the two disagree, the earlier end is the safe
-            // one (rounded up to the second here, as the server's whole seconds may be)
-            expiresAt = Math.min(expiresAt, Math.floorDiv(System.currentTimeMillis() + 999, 1000) + ttl);
+            long localEnd = Math.floorDiv(System.currentTimeMillis() + 999, 1000) + ttl;
+            if (expiresAt <= now + UserToken.refreshMargin(settings.tokenRefreshSkew().toSeconds(), ttl)) {
+                // a fresh token whose expires_at has passed (or is within the refresh margin): the token
+                // server's clock is behind ours, or its value stale. Taken at its word it would never be
+                // usable, and every call would mint a new token; expiry_seconds is on no clock
+                clockBehind.warn(endpoint, expiresAt - now, ttl);
+                expiresAt = localEnd;
+            } else {
+                // expires_at is on the server's clock: when the two disagree, the earlier end is the safe
+                // one (rounded up to the second here, as the server's whole seconds may be)
+                expiresAt = Math.min(expiresAt, localEnd);
+            }
         }
         return new UserToken(token, expiresAt, ttl > 0 ? ttl : Math.max(0, expiresAt - now));
     }

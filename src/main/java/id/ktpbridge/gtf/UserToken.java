@@ -15,8 +15,12 @@ public record UserToken(String value, long expiresAtEpochSeconds, long lifetimeS
      * token's lifetime, so short-lived tokens are still reused instead of fetched on every call.
      */
     public boolean usableAt(long nowEpochSeconds, long skewSeconds) {
-        long margin = lifetimeSeconds > 0 ? Math.min(skewSeconds, lifetimeSeconds / 2) : skewSeconds;
-        return nowEpochSeconds < expiresAtEpochSeconds - margin;
+        return nowEpochSeconds < expiresAtEpochSeconds - refreshMargin(skewSeconds, lifetimeSeconds);
+    }
+
+    /** How long before its end a token of this lifetime (0: unknown) is renewed; see {@link #usableAt}. */
+    static long refreshMargin(long skewSeconds, long lifetimeSeconds) {
+        return lifetimeSeconds > 0 ? Math.min(skewSeconds, lifetimeSeconds / 2) : skewSeconds;
     }
 
     @Override

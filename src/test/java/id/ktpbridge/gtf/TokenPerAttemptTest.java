@@ -1,6 +1,7 @@
 package id.ktpbridge.gtf;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,6 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import id.ktpbridge.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,7 +28,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Which token each attempt of a call carries: retries read the cache again, so one that expired
  * during a back-off is not sent; a token refused twice is not kept for the next call; and a token
- * is kept for the shorter of {@code expires_at} (the server's clock) and {@code expiry_seconds}.
+ * is kept for the shorter of {@code expires_at} (the server's clock) and {@code expiry_seconds},
+ * or for {@code expiry_seconds} when {@code expires_at} has passed on arrival (that clock is behind).
  * And a status call, made in a poll tick, does not wait out a long {@code Retry-After} in place.
  */
 class TokenPerAttemptTest {
@@ -149,6 +152,27 @@ class TokenPerAttemptTest {
         int issuedBefore = issued.get();
         assertNotEquals(kept.value(), client.withToken(key, t -> t.get()));
         assertEquals(issuedBefore + 1, issued.get(), "the expired token replaced by one new fetch");
+    }
+
+    @Test
+    void aTokenServerWhoseClockIsBehindDoesNotGetATokenCallPerCall() {
+        // its clock two hours behind: every token's expires_at is an hour past on arrival, expiry_seconds an hour
+        serverClockAheadSeconds = -7200;
+        expirySeconds = 3600;
+        try (LogCapture log = new LogCapture()) {
+            for (int i = 0; i < 5; i++) {
+                client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44");
+            }
+            assertEquals(1, issued.get(), "one token for the five calls");
+            assertEquals(List.of("t1", "t1", "t1", "t1", "t1"), tokensSeen);
+            UserToken kept = client.tokens().get(new TokenKey("PARTNER", "user-1", "PARTNER_USER_ID"));
+            assertTrue(kept.expiresAtEpochSeconds() >= System.currentTimeMillis() / 1000 + 3590,
+                    "kept for expiry_seconds on this host's clock: " + kept);
+            assertEquals(1, log.count("taking the token server's clock to be behind"), log.text());
+            String warning = log.text().lines().filter(l -> l.contains("clock to be behind")).findFirst().orElseThrow();
+            assertTrue(warning.startsWith("WARN") && warning.contains("expires_at -3"), warning);
+            assertFalse(warning.contains("t1"), "the token stays out of the log: " + warning);
+        }
     }
 
     @Test
