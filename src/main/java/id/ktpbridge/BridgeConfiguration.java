@@ -309,6 +309,8 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.flag("ktp.callback.trust-forwarded-for", false), s.integer("ktp.callback.max-body-size", 65536),
                 json, ledger, collector, recordIsResult);
         callbackReceiver.noteBeforeAnswer(!s.flag("ktp.poll.enabled", true));
+        callbackReceiver.ledgerRetries(s.integer("ktp.db.retry-attempts", 6),
+                Duration.ofMillis(s.integer("ktp.db.retry-delay", 500)));
         callbackReceiver.recordsBudget(s.number("ktp.callback.record-queue-bytes", 16L << 20));
         registry.bind("callbackReceiver", callbackReceiver);
 

@@ -12,6 +12,7 @@ import id.ktpbridge.ThrottledWarning;
 import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.ledger.LedgerRetries;
 import org.apache.camel.Exchange;
 import org.apache.camel.Header;
 import org.slf4j.Logger;
@@ -62,6 +63,9 @@ public class CallbackReceiver {
     private final java.util.concurrent.atomic.AtomicLong recordsQueued = new java.util.concurrent.atomic.AtomicLong();
     private volatile long recordsBudget = 16L << 20;
     private volatile boolean noteBeforeAnswer;
+    /** ktp.db.retry-attempts and ktp.db.retry-delay, their defaults until {@link #ledgerRetries} is called. */
+    private volatile int ledgerRetries = 6;
+    private volatile long ledgerRetryDelayMillis = 500;
 
     /**
      * @param recordIsResult {@code ktp.callback.result-source=callback}: a callback that carries a
@@ -90,6 +94,16 @@ public class CallbackReceiver {
      */
     public void noteBeforeAnswer(boolean on) {
         this.noteBeforeAnswer = on;
+    }
+
+    /**
+     * {@code ktp.db.retry-attempts} and {@code ktp.db.retry-delay}: a callback's note or claim that
+     * fails for a passing reason (a database failover) is tried again, as it was answered already
+     * and is not sent again.
+     */
+    public void ledgerRetries(int retries, java.time.Duration firstDelay) {
+        this.ledgerRetries = retries;
+        this.ledgerRetryDelayMillis = firstDelay.toMillis();
     }
 
     /** Camel bean method: validates the request and sets the HTTP answer. */
@@ -209,12 +223,12 @@ public class CallbackReceiver {
 
     private void collect(String submissionId, JsonNode record) {
         // the usual case, a confirmed row: noted and claimed in one write
-        Ledger.Claim claimed = ledger.claimByCallback(submissionId).orElse(null);
+        Ledger.Claim claimed = retried(submissionId, () -> ledger.claimByCallback(submissionId)).orElse(null);
         if (claimed != null) {
             collector.collectClaimed(claimed.row(), Collector.VIA_CALLBACK, record, claimed.token());
             return;
         }
-        LedgerRecord r = ledger.noteCallback(submissionId).orElse(null);
+        LedgerRecord r = retried(submissionId, () -> ledger.noteCallback(submissionId)).orElse(null);
         if (r == null) {
             unknownSubmission.warn(submissionId);
             return;
@@ -233,8 +247,22 @@ public class CallbackReceiver {
      */
     public void noteOnly(@Header(SUBMISSION_ID) String submissionId, @Header(RECORD_BYTES) Integer recordBytes) {
         released(recordBytes);
-        ledger.noteCallback(submissionId);
+        retried(submissionId, () -> ledger.noteCallback(submissionId));
         queueFull.warn(submissionId);
+    }
+
+    /**
+     * A note or claim of an answered callback, tried again while the ledger fails for a passing
+     * reason: lost, the poller would ask status instead of details (status may be the endpoint that
+     * is down) and could end the submission TIMED_OUT although OneKYC announced its outcome. Both
+     * writes are safe to repeat: a note sets callback_at once, a claim takes only a confirmed row.
+     */
+    private <T> T retried(String submissionId, java.util.function.Supplier<T> write) {
+        java.util.concurrent.atomic.AtomicReference<T> result = new java.util.concurrent.atomic.AtomicReference<>();
+        LedgerRetries.run(() -> result.set(write.get()), ledgerRetries, ledgerRetryDelayMillis, (e, wait) -> LOG.warn(
+                "Callback for submission {} not recorded in the ledger yet ({}); trying again in {} ms", submissionId,
+                e.getMessage(), wait));
+        return result.get();
     }
 
     private void released(Integer recordBytes) {

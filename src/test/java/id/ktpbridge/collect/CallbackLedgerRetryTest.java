@@ -1,0 +1,125 @@
+package id.ktpbridge.collect;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.sql.SQLTransientConnectionException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerException;
+import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A callback is answered before its collection writes anything (status polling on): a ledger write
+ * of that collection failing for a passing reason (a database failover) is tried again, or the
+ * callback would be lost, and the poller would go on asking status instead of details.
+ */
+class CallbackLedgerRetryTest {
+
+    @TempDir
+    Path dataDir;
+
+    /** Fails the first {@code claimFailures} claims and {@code noteFailures} notes of a callback, as a failover does. */
+    private static final class FailingOver extends Ledger {
+        final AtomicInteger claims = new AtomicInteger();
+        final AtomicInteger notes = new AtomicInteger();
+        final int claimFailures;
+        final int noteFailures;
+
+        FailingOver(Ledger real, int claimFailures, int noteFailures) {
+            super(real.dataSource());
+            this.claimFailures = claimFailures;
+            this.noteFailures = noteFailures;
+        }
+
+        @Override
+        public Optional<Claim> claimByCallback(String submissionId) {
+            if (claims.incrementAndGet() <= claimFailures) {
+                throw new LedgerException(new SQLTransientConnectionException("connection lost"));
+            }
+            return super.claimByCallback(submissionId);
+        }
+
+        @Override
+        public Optional<LedgerRecord> noteCallback(String submissionId) {
+            if (notes.incrementAndGet() <= noteFailures) {
+                throw new LedgerException(new SQLTransientConnectionException("connection lost"));
+            }
+            return super.noteCallback(submissionId);
+        }
+    }
+
+    @Test
+    void aCallbackWhoseClaimMeetsAFailoverIsStillCollected() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, props())) {
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3201.png");
+            FailingOver ledger = new FailingOver(app.ledger(), 2, 0);
+
+            // the collection worker's step for an answered callback, on a ledger failing over
+            receiver(app, ledger).collect(row.submissionId(), null, null);
+
+            assertEquals(3, ledger.claims.get(), "failed twice, then taken");
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals("callback", result.path("receivedVia").asText(), result.toString());
+            LedgerRecord after = app.ledger().findById(row.id()).orElseThrow();
+            assertEquals(SubmissionState.DELIVERED, after.state());
+            assertNotNull(after.callbackAt());
+        }
+    }
+
+    @Test
+    void aCallbackWhoseNoteMeetsAFailoverIsStillNoted() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, props())) {
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3202.png");
+            // the poller holds the outcome: the callback is only noted, so that its next try asks details
+            assertTrue(app.ledger().claim(row.id(), Collector.VIA_POLL) != 0);
+            FailingOver ledger = new FailingOver(app.ledger(), 0, 1);
+
+            receiver(app, ledger).collect(row.submissionId(), null, null);
+
+            assertEquals(2, ledger.notes.get(), "failed once, then noted");
+            LedgerRecord after = app.ledger().findById(row.id()).orElseThrow();
+            assertNotNull(after.callbackAt(), "the callback is noted");
+            assertEquals(SubmissionState.COLLECTING, after.state(), "still the poller's");
+        }
+    }
+
+    /**
+     * The application's receiver as it is built, on the given ledger (auth and allowlist play no
+     * part here), with the default ledger retries ({@code ktp.db.retry-delay} 500 ms, doubling).
+     */
+    private static CallbackReceiver receiver(BridgeApp app, Ledger ledger) {
+        return new CallbackReceiver(new CallbackAuth("none", null), new CallerAllowlist(""), false, 65536,
+                new ObjectMapper(), ledger, app.bean("collector", Collector.class), false);
+    }
+
+    /** No callback from the sandbox, and no poll before the test is done: only the test's collection runs. */
+    private static Map<String, String> props() {
+        return Map.of("gtf.sandbox.callback.enabled", "false", "ktp.poll.first-delay", "600000");
+    }
+
+    private static LedgerRecord dropAndAwaitConfirmed(BridgeApp app, String name) throws Exception {
+        Results.drop(app.inbox(), name, SampleImages.card(name, "png"));
+        return await().atMost(Duration.ofSeconds(20)).until(
+                () -> app.ledger().createdSince(0).stream().filter(r -> r.state() == SubmissionState.CONFIRMED)
+                        .findFirst().orElse(null),
+                r -> r != null);
+    }
+}
