@@ -12,6 +12,7 @@ import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerException;
 import id.ktpbridge.ledger.LedgerRetries;
 import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.result.ResultPublisher;
 import id.ktpbridge.result.ResultStatus;
 import org.slf4j.Logger;
@@ -236,27 +237,46 @@ public class Collector {
 
     /**
      * The poller's status call (or its new confirm) was refused for good, see {@link #refusedForGood}:
-     * e.g. 404 SUBMISSION_DOES_NOT_EXIST. Ends the submission with a FAILED result naming the call.
+     * e.g. 404 SUBMISSION_DOES_NOT_EXIST. Ends the submission with a FAILED result naming the call,
+     * unless a callback has named it final since the poller read the row.
      */
     public boolean endRefused(LedgerRecord r, GtfApiException e) {
-        long claim = ledger.claim(r.id(), VIA_POLL);
+        long claim = ledger.claimWithoutCallback(r.id(), VIA_POLL);
         if (claim == 0) {
-            return false;
+            return collectAnnouncedMeanwhile(r);
         }
         publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
                 "refused for good: " + e.getMessage(), claim));
         return true;
     }
 
-    /** The deadline passed without a final outcome: deliver TIMED_OUT once. */
+    /**
+     * The deadline passed without a final status: deliver TIMED_OUT once, unless a callback has
+     * named it final since the poller read the row.
+     */
     public boolean timeOut(LedgerRecord r, String lastKnownStatus) {
-        long claim = ledger.claim(r.id(), VIA_POLL);
+        long claim = ledger.claimWithoutCallback(r.id(), VIA_POLL);
         if (claim == 0) {
-            return false;
+            return collectAnnouncedMeanwhile(r);
         }
         publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
                 "no final status before ktp.poll.deadline (last status " + lastKnownStatus + ")", claim));
         return true;
+    }
+
+    /**
+     * The poller's copy of the row was read before a callback named the submission final (its
+     * details not to be had then, the claim given back): as for a row the tick finds so, details
+     * decide, not the refusal or the deadline the poller met, which a status lagging behind the
+     * callback gives (a "does not exist" must never end a submission a callback named final).
+     */
+    private boolean collectAnnouncedMeanwhile(LedgerRecord stale) {
+        LedgerRecord r = ledger.findById(stale.id()).orElse(null);
+        if (r == null || r.callbackAt() == null || r.state() != SubmissionState.CONFIRMED) {
+            return false;
+        }
+        LOG.info("Submission {}: a callback named it final meanwhile; its details decide", r.submissionId());
+        return collect(r, VIA_CALLBACK);
     }
 
     private void publishClaimed(LedgerRecord r, String via, Runnable publish) {

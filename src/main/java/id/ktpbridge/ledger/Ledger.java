@@ -439,6 +439,18 @@ public class Ledger {
     }
 
     /**
+     * As {@link #claim}, only while no callback has been noted for the row: for the poller ending a
+     * submission on its own verdict (status refused it, the deadline passed) with a copy of the row
+     * read before a callback named it final, which then decides instead (see {@code Collector}).
+     */
+    public long claimWithoutCallback(String id, String via) {
+        long now = System.currentTimeMillis();
+        return update("UPDATE ktp_submission SET state = ?, received_via = ?, claimed_at = ?, updated_at = ?"
+                        + " WHERE id = ? AND state = ? AND callback_at IS NULL",
+                SubmissionState.COLLECTING.name(), via, now, now, id, SubmissionState.CONFIRMED.name()) == 1 ? now : 0;
+    }
+
+    /**
      * Gives an outcome back to the pool (details not ready or not reachable), if the claim is still
      * the caller's: a collector that took so long that its claim was released as stale, and taken by
      * another, must not reopen the other's.

@@ -352,6 +352,90 @@ class RefusedOutcomeTest {
         }
     }
 
+    @Test
+    void aStatusRefusalTheTickMetAfterACallbackNamedTheSubmissionFinalDoesNotEndIt() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, nothingDue())) {
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3111.png");
+            awaitFinalAtOneKyc(app, row);
+            // a store lagging behind the callback: status and details do not know the submission yet
+            String lagging = UUID.randomUUID().toString();
+            rewrite(app, "submission_id", lagging, row.id());
+            rewrite(app, "submitted_at", "1", row.id()); // past ktp.poll.not-found-grace
+            // the tick reads the row before the callback comes
+            LedgerRecord readByTick = app.ledger().findById(row.id()).orElseThrow();
+
+            // the callback's collection: details answer "does not exist", the claim is given back
+            app.bean("callbackReceiver", CallbackReceiver.class).collect(lagging, null, null);
+            LedgerRecord announced = app.ledger().findById(row.id()).orElseThrow();
+            assertEquals(SubmissionState.CONFIRMED, announced.state());
+            assertTrue(announced.callbackAt() != null);
+            assertEquals(1, refusedDetails(app));
+
+            // the tick's status call, with its copy: 404 past the grace
+            app.bean("poller", Poller.class).pollOne(readByTick);
+            assertEquals(1, notFoundAnswers(app, lagging));
+            assertEquals(0, Results.count(app.results()), "not ended on \"does not exist\"");
+            assertEquals(2, refusedDetails(app), "details asked instead");
+            assertEquals(SubmissionState.CONFIRMED, app.ledger().findById(row.id()).orElseThrow().state());
+
+            // once the store knows it, its details are the result
+            rewrite(app, "submission_id", row.submissionId(), row.id());
+            app.bean("poller", Poller.class).pollOne(app.ledger().findById(row.id()).orElseThrow());
+            JsonNode result = awaitOneResult(app);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals("callback", result.path("receivedVia").asText(), result.toString());
+        }
+    }
+
+    @Test
+    void aDeadlineTheTickMetAfterACallbackNamedTheSubmissionFinalLeavesItToItsDetails() throws Exception {
+        Map<String, String> p = nothingDue();
+        attemptsWithoutCircuitBreaker(p, 1);
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3112.png");
+            awaitFinalAtOneKyc(app, row);
+            // the tick reads the row at its deadline, before the callback comes
+            rewrite(app, "deadline_at", "1", row.id());
+            LedgerRecord readByTick = app.ledger().findById(row.id()).orElseThrow();
+            rewrite(app, "deadline_at", String.valueOf(row.deadlineAt()), row.id());
+
+            // the callback's collection, just before the deadline: details away, the claim given back
+            detailsFailWith(app, 503);
+            app.bean("callbackReceiver", CallbackReceiver.class).collect(row.submissionId(), null, null);
+            assertTrue(app.ledger().findById(row.id()).orElseThrow().callbackAt() != null);
+            assertEquals(SubmissionState.CONFIRMED, app.ledger().findById(row.id()).orElseThrow().state());
+
+            // the tick's status call, with its copy: status down, the deadline passed
+            app.sandbox().settings().setFailureRate("details", 0.0);
+            app.sandbox().settings().setFailureRate("status", 1.0);
+            app.bean("poller", Poller.class).pollOne(readByTick);
+
+            JsonNode result = awaitOneResult(app);
+            assertEquals("COMPLETED", result.path("status").asText(), "not TIMED_OUT: " + result);
+            assertEquals("callback", result.path("receivedVia").asText(), result.toString());
+        }
+    }
+
+    /** Callbacks off and nothing due for ten minutes: the test runs the tick's and the callback's steps itself. */
+    private static Map<String, String> nothingDue() {
+        Map<String, String> p = props("300");
+        p.put("ktp.poll.first-delay", "600000");
+        p.put("ktp.poll.initial-backoff", "10m");
+        p.put("ktp.poll.max-backoff", "10m");
+        return p;
+    }
+
+    /** OneKYC sends a submission's final callback once it has finished it. */
+    private static void awaitFinalAtOneKyc(BridgeApp app, LedgerRecord row) {
+        await().atMost(Duration.ofSeconds(10)).until(
+                () -> "COMPLETED".equals(app.sandbox().submissionStatus(row.submissionId())));
+    }
+
+    private static long refusedDetails(BridgeApp app) {
+        return app.sandbox().requestLog().stream()
+                .filter(c -> "details".equals(c.endpoint()) && c.httpStatus() == 400).count();
+    }
+
     /** Each OneKYC call tried {@code attempts} times, with a circuit breaker that never opens. */
     private static void attemptsWithoutCircuitBreaker(Map<String, String> p, int attempts) {
         p.put("gtf.retry.max-attempts", String.valueOf(attempts));
