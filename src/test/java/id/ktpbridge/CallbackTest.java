@@ -173,13 +173,27 @@ class CallbackTest {
     @Test
     void wrongOrMissingAuthorizationIs401AndWritesNothing() throws Exception {
         String body = "{\"submissionId\":\"3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44\",\"status\":\"COMPLETED\"}";
-        for (String auth : new String[] {null, "Bearer wrong", TOKEN, "Basic " + TOKEN}) {
-            HttpResponse<String> r = post(auth, body);
-            assertEquals(401, r.statusCode(), "auth " + auth);
-            assertEquals("UNAUTHORIZED", JSON.readTree(r.body()).path("error").asText());
-            assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
+        try (LogCapture log = new LogCapture()) {
+            for (String auth : new String[] {null, "Bearer wrong-0d1f7c", TOKEN, "Basic " + TOKEN}) {
+                HttpResponse<String> r = post(auth, body);
+                assertEquals(401, r.statusCode(), "auth " + auth);
+                assertEquals("UNAUTHORIZED", JSON.readTree(r.body()).path("error").asText());
+                assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
+            }
+            // after a credential rotated at OneKYC and not here every callback is refused: the log says
+            // so, once a minute at most, without what was presented or expected
+            assertEquals(1, log.count("Callback refused with 401"), log.text());
+            assertTrue(log.text().contains("ktp.callback.auth-mode bearer"), log.text());
+            assertNoCallbackContentIn(log.text(), TOKEN, "wrong-0d1f7c", "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44");
         }
         assertNothingWritten();
+    }
+
+    /** None of what a callback presented, nor the expected credential, is in the log. */
+    private static void assertNoCallbackContentIn(String log, String... values) {
+        for (String value : values) {
+            assertTrue(!log.contains(value), "'" + value + "' logged: " + log);
+        }
     }
 
     @Test
@@ -192,27 +206,53 @@ class CallbackTest {
             "{\"submissionId\":\"abc\",\"status\":\"COMPLETED\"}garbage",
             "{\"submissionId\":\"abc\",\"status\":\"COMPLETED\"}{\"submissionId\":\"def\",\"status\":\"ERROR\"}"
         };
-        for (String body : bodies) {
-            HttpResponse<String> r = post("Bearer " + TOKEN, body);
-            assertEquals(400, r.statusCode(), body);
-            JsonNode error = JSON.readTree(r.body());
-            assertEquals("MALFORMED_CALLBACK", error.path("error").asText(), body);
-            assertTrue(error.path("message").asText().length() > 10, body);
+        try (LogCapture log = new LogCapture()) {
+            for (String body : bodies) {
+                HttpResponse<String> r = post("Bearer " + TOKEN, body);
+                assertEquals(400, r.statusCode(), body);
+                JsonNode error = JSON.readTree(r.body());
+                assertEquals("MALFORMED_CALLBACK", error.path("error").asText(), body);
+                assertTrue(error.path("message").asText().length() > 10, body);
+            }
+            assertEquals(1, log.count("Callback refused with 400: "), log.text());
+            assertNoCallbackContentIn(log.text(), TOKEN, "not json", "etc/passwd", "garbage", "\"def\"");
         }
         assertNothingWritten();
     }
 
     @Test
     void wrongContentTypeIs415AndOversizedBodyIsRefused() throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(app.callbackUrl()))
-                .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "text/plain")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"submissionId\":\"a\",\"status\":\"ERROR\"}")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertEquals(415, r.statusCode());
-        assertEquals("UNSUPPORTED_MEDIA_TYPE", JSON.readTree(r.body()).path("error").asText());
-        String huge = "{\"submissionId\":\"a\",\"status\":\"ERROR\",\"pad\":\"" + "x".repeat(200_000) + "\"}";
-        HttpResponse<String> big = post("Bearer " + TOKEN, huge);
-        assertEquals(413, big.statusCode());
+        try (LogCapture log = new LogCapture()) {
+            for (int i = 0; i < 2; i++) {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(app.callbackUrl()))
+                        .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "text/x-ktp-probe")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"submissionId\":\"a\",\"status\":\"ERROR\"}"))
+                        .build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(415, r.statusCode());
+                assertEquals("UNSUPPORTED_MEDIA_TYPE", JSON.readTree(r.body()).path("error").asText());
+                String huge = "{\"submissionId\":\"a\",\"status\":\"ERROR\",\"pad\":\"" + "x".repeat(200_000) + "\"}";
+                HttpResponse<String> big = post("Bearer " + TOKEN, huge);
+                assertEquals(413, big.statusCode());
+            }
+            assertEquals(1, log.count("Callback refused with 415"), log.text());
+            // refused by the HTTP server's body limit, before the route
+            assertEquals(1, log.count("Callback refused with 413"), log.text());
+            assertNoCallbackContentIn(log.text(), TOKEN, "text/x-ktp-probe", "xxxxxxxx");
+        }
+        assertNothingWritten();
+
+        // a server limit set above the callback's: the route refuses, and says so too
+        app.close();
+        app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false", "ktp.callback.auth-token", TOKEN,
+                "camel.server.max-body-size", "1048576"));
+        try (LogCapture log = new LogCapture()) {
+            String huge = "{\"submissionId\":\"a\",\"status\":\"ERROR\",\"pad\":\"" + "x".repeat(200_000) + "\"}";
+            assertEquals(413, post("Bearer " + TOKEN, huge).statusCode());
+            assertEquals(413, post("Bearer " + TOKEN, huge).statusCode());
+            assertEquals(1, log.count("Callback refused with 413: its body is larger than ktp.callback.max-body-size"
+                    + " (65536 bytes)"), log.text());
+            assertNoCallbackContentIn(log.text(), TOKEN, "xxxxxxxx");
+        }
         assertNothingWritten();
     }
 

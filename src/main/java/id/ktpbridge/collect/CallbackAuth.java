@@ -79,6 +79,11 @@ public class CallbackAuth {
         this(mode, token, null, null, null, null, null, null);
     }
 
+    /** The mode ({@code ktp.callback.auth-mode}), for log lines: it names no credential. */
+    public String mode() {
+        return mode;
+    }
+
     /** Whether any caller is accepted. */
     public boolean isNone() {
         return "none".equals(mode);

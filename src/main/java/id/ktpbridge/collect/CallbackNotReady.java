@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * give up on; it gets 503 with {@code Retry-After} instead, so OneKYC sends it again. Installed as
  * the path's last handler: while the route runs, the route answers. It is installed when the
  * context is about to start its routes. Camel Main starts the server a moment earlier, and no
- * earlier hook was found that sees its router, so that first moment still answers 404.
+ * earlier hook was found that sees its router, so that first moment still answers 404. The refusals
+ * the server makes before the route (a method not taken, a body too large) are logged here.
  */
 public final class CallbackNotReady {
 
@@ -53,7 +54,24 @@ public final class CallbackNotReady {
                 .putHeader("Content-Type", "application/json")
                 .end(BODY));
         refuseOtherCallbackMethods(router, path, taken);
+        logOversizedBodies(router, path);
         return true;
+    }
+
+    /**
+     * A body over {@code camel.server.max-body-size} (set from {@code ktp.callback.max-body-size})
+     * is refused with 413 by the server's body handler before the route sees it: the log says so,
+     * at most once a minute, as for the route's own refusals. The answer stays the server's.
+     */
+    private static void logOversizedBodies(VertxPlatformHttpRouter router, String path) {
+        ThrottledWarning warning = new ThrottledWarning(LOG, "Callback refused with 413: its body is larger than"
+                + " camel.server.max-body-size (ktp.callback.max-body-size)", 60_000);
+        router.route(path).failureHandler(rc -> {
+            if (rc.statusCode() == 413) {
+                warning.warn();
+            }
+            rc.next();
+        });
     }
 
     /**

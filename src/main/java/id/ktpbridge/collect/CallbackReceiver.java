@@ -41,6 +41,16 @@ public class CallbackReceiver {
     private final ThrottledWarning queueFull = new ThrottledWarning(LOG,
             "Callback queue full (ktp.callback.queue-size): callback for submission {} noted, collected by the"
                     + " poll tick", 60_000);
+    // refusals, one line a minute per kind: without them a credential rotated at OneKYC and not here
+    // has every callback refused without a trace. Never the body, a header value or a credential
+    private final ThrottledWarning unauthorized = new ThrottledWarning(LOG,
+            "Callback refused with 401: missing or invalid credentials for ktp.callback.auth-mode {} (did the"
+                    + " credential change at OneKYC?)", 60_000);
+    private final ThrottledWarning malformed = new ThrottledWarning(LOG, "Callback refused with 400: {}", 60_000);
+    private final ThrottledWarning notJson = new ThrottledWarning(LOG,
+            "Callback refused with 415: its Content-Type is not application/json", 60_000);
+    private final ThrottledWarning tooLarge = new ThrottledWarning(LOG,
+            "Callback refused with 413: its body is larger than ktp.callback.max-body-size ({} bytes)", 60_000);
     private static final Pattern SUBMISSION_ID_SHAPE = GtfClient.SUBMISSION_ID_SHAPE;
     private static final Set<String> STATUSES = Set.of("COMPLETED", "ERROR", "PARTIALLY_COMPLETED", "IN_PROGRESS");
     /**
@@ -119,6 +129,7 @@ public class CallbackReceiver {
                 queryParameterNames(query).forEach(msg::removeHeader);
             } catch (IllegalArgumentException e) {
                 msg.removeHeaders("*");
+                malformed.warn("the query string does not decode");
                 answer(exchange, 400, error("MALFORMED_CALLBACK", "the query string does not decode"));
                 return;
             }
@@ -138,16 +149,19 @@ public class CallbackReceiver {
             return;
         }
         if (!auth.accepts(headers::get, raw)) {
+            unauthorized.warn(auth.mode());
             answer(exchange, 401, error("UNAUTHORIZED", "missing or invalid credentials"));
             return;
         }
         // the CoE callback page does not state a Content-Type: none is read as JSON, another type is refused
         String contentType = headers.getOrDefault("Content-Type", "").trim();
         if (!contentType.isEmpty() && !contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+            notJson.warn();
             answer(exchange, 415, error("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json"));
             return;
         }
         if (raw != null && raw.length > maxBodyBytes) {
+            tooLarge.warn(maxBodyBytes);
             answer(exchange, 413, error("PAYLOAD_TOO_LARGE", "the body is larger than " + maxBodyBytes + " bytes"));
             return;
         }
@@ -175,6 +189,8 @@ public class CallbackReceiver {
             problem = "the body is not valid JSON";
         }
         if (problem != null) {
+            // the problem is one of the texts above: it quotes nothing of the body
+            malformed.warn(problem);
             answer(exchange, 400, error("MALFORMED_CALLBACK", problem));
             return;
         }
