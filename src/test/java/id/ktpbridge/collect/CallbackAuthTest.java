@@ -62,6 +62,18 @@ class CallbackAuthTest {
     }
 
     @Test
+    void aBareTokenInAuthorizationIsTakenByApiKeyModeOnThatHeader() {
+        // bearer mode refuses it (see bearer()); a sender that sends it so is served this way (README)
+        CallbackAuth auth = new CallbackAuth("api-key", null, null, null, "Authorization", "t0k3n", null, null);
+        assertTrue(auth.accepts(headers("Authorization", "t0k3n"), BODY));
+        assertTrue(auth.accepts(headers("authorization", " t0k3n "), BODY));
+        assertFalse(auth.accepts(headers("Authorization", "Bearer t0k3n"), BODY));
+        assertFalse(auth.accepts(headers("Authorization", "t0k3"), BODY));
+        assertFalse(auth.accepts(headers("X-API-Key", "t0k3n"), BODY));
+        assertFalse(auth.accepts(headers(), BODY));
+    }
+
+    @Test
     void hmacOverTheRawBodyHexOrBase64() throws Exception {
         CallbackAuth auth = new CallbackAuth("hmac", null, null, null, null, null, "X-Signature", "shh");
         Mac mac = Mac.getInstance("HmacSHA256");
