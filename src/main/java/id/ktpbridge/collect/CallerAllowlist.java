@@ -14,6 +14,9 @@ public class CallerAllowlist {
     private record Block(byte[] network, int prefix) {
     }
 
+    private static final java.util.regex.Pattern IPV4 = java.util.regex.Pattern.compile(
+            "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
+
     private final List<Block> blocks = new ArrayList<>();
 
     /** @param cidrs comma-separated, e.g. {@code 103.10.0.0/16, 127.0.0.1/32} */
@@ -49,7 +52,7 @@ public class CallerAllowlist {
         }
         byte[] address;
         try {
-            address = literal(ip.trim(), ip);
+            address = literal(withoutPort(ip.trim()), ip);
         } catch (IllegalStateException e) {
             return false;
         }
@@ -76,9 +79,27 @@ public class CallerAllowlist {
         return (network[full] & mask) == (address[full] & mask);
     }
 
-    /** Parses an IP literal without any DNS lookup. */
+    /**
+     * A caller's address as some proxies write it in {@code X-Forwarded-For}: with its port
+     * ({@code 203.0.113.7:41234}) or in brackets ({@code [2001:db8::1]}, {@code [2001:db8::1]:443}).
+     * A bare IPv6 address (more than one colon) is left as it is.
+     */
+    static String withoutPort(String address) {
+        if (address.startsWith("[")) {
+            int end = address.indexOf(']');
+            return end > 0 ? address.substring(1, end) : address;
+        }
+        int colon = address.indexOf(':');
+        return colon > 0 && colon == address.lastIndexOf(':') ? address.substring(0, colon) : address;
+    }
+
+    /**
+     * Parses an IP literal without any DNS lookup: a dotted quad, or an IPv6 address (a colon in
+     * it makes the JDK parse it as a literal). Anything else, a bare hex word such as {@code cafe}
+     * included, which the JDK would look up as a host name, is refused.
+     */
     private static byte[] literal(String text, String context) {
-        if (!text.matches("[0-9a-fA-F:.]+")) {
+        if (!IPV4.matcher(text).matches() && !(text.indexOf(':') >= 0 && text.matches("[0-9a-fA-F:.]+"))) {
             throw new IllegalStateException("ktp.callback.allowed-cidrs: '" + context + "' is not an IP address block");
         }
         try {

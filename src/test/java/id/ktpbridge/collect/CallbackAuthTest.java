@@ -114,4 +114,26 @@ class CallbackAuthTest {
         assertThrows(IllegalStateException.class, () -> new CallerAllowlist("example.com/24"));
         assertThrows(IllegalStateException.class, () -> new CallerAllowlist("10.0.0.0/33"));
     }
+
+    @Test
+    void aForwardedAddressWithItsPortOrInBracketsIsTheAddress() {
+        CallerAllowlist list = new CallerAllowlist("10.1.0.0/16, 2001:db8::/32");
+        assertTrue(list.allows("10.1.200.3:41234"), "IPv4 with the caller's port, as some load balancers write it");
+        assertTrue(list.allows("[2001:db8::1]"));
+        assertTrue(list.allows("[2001:db8::1]:443"));
+        assertFalse(list.allows("10.2.0.1:41234"));
+        assertFalse(list.allows("[2001:db9::1]:443"));
+    }
+
+    @Test
+    void onlyAddressLiteralsAreTakenNeverAHostName() {
+        // hex letters only: the JDK would look "cafe" up as a host name on the request thread
+        assertThrows(IllegalStateException.class, () -> new CallerAllowlist("cafe/16"));
+        assertThrows(IllegalStateException.class, () -> new CallerAllowlist("10.1/16"));
+        CallerAllowlist list = new CallerAllowlist("0.0.0.0/0");
+        assertFalse(list.allows("cafe"));
+        assertFalse(list.allows("10.1"), "not a dotted quad");
+        assertFalse(list.allows("256.1.1.1"));
+        assertTrue(list.allows("255.1.1.1"));
+    }
 }
