@@ -12,6 +12,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import javax.sql.DataSource;
 
@@ -210,9 +211,39 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
         }
     }
 
+    /**
+     * Confirms the claim on an input whose outcome is recorded. Camel confirms an SFTP file's claim
+     * before it moves the file, and a confirm that throws makes it give the claim back and skip the
+     * move: the file, settled, would be listed and taken again as a new input. So a passing database
+     * error is tried twice more within a second, and a confirm still failing is only logged; the
+     * file is moved all the same, and the claim, no longer renewed, runs out after its time to live.
+     *
+     * @return whether the claim was confirmed
+     */
     @Override
     public boolean confirm(String input) {
         String key = storedKey(input);
+        held.remove(key);
+        AtomicBoolean confirmed = new AtomicBoolean();
+        try {
+            LedgerRetries.run(() -> {
+                try {
+                    confirmed.set(confirmOwn(key));
+                } catch (SQLException e) {
+                    throw new LedgerException(e);
+                }
+            }, 2, 300, (e, wait) -> { });
+            return confirmed.get();
+        } catch (LedgerException e) {
+            // not the key: it holds the input's path, whose file name may be a NIK
+            LOG.warn("The claim ({}) on an input whose outcome is recorded could not be confirmed (SQL state {});"
+                    + " it runs out after {} s", repository,
+                    e.getCause() instanceof SQLException sql ? sql.getSQLState() : "none", claimTtlMillis / 1000);
+            return false;
+        }
+    }
+
+    private boolean confirmOwn(String key) throws SQLException {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
                 "UPDATE ktp_processed_input SET confirmed_at = ? WHERE repository = ? AND input_key = ? AND owner = ?")) {
             ps.setLong(1, System.currentTimeMillis());
@@ -220,10 +251,6 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
             ps.setString(3, key);
             ps.setString(4, owner);
             return ps.executeUpdate() > 0;
-        } catch (SQLException e) {
-            throw new LedgerException(e);
-        } finally {
-            held.remove(key);
         }
     }
 

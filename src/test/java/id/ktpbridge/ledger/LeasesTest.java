@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.sql.DataSource;
 
@@ -227,8 +228,37 @@ class LeasesTest {
         }
     }
 
+    @Test
+    void aConfirmTheDatabaseRefusesForAMomentIsTriedAgainAndOneThatStaysRefusedDoesNotThrow() throws Exception {
+        // Camel confirms an SFTP file's claim before its move to done: a confirm that throws makes it give
+        // the claim back and leave the settled file in the inbox, to be taken again as a new input
+        JdbcConnectionPool pool = migratedPool();
+        AtomicInteger updatesToFail = new AtomicInteger();
+        DataSource ds = failing(pool, "UPDATE", () -> updatesToFail.getAndDecrement() > 0);
+        LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "sftp", CLAIM_TTL, "node1");
+        LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(pool, "sftp", CLAIM_TTL, "node2");
+        assertTrue(node1.add("/in/u1.png:10:1"));
+        updatesToFail.set(1);
+        assertTrue(node1.confirm("/in/u1.png:10:1"), "confirmed at the second try");
+        age(pool, 10 * CLAIM_TTL);
+        assertFalse(node2.add("/in/u1.png:10:1"), "a confirmed claim does not run out");
+
+        assertTrue(node1.add("/in/u2.png:10:1"));
+        updatesToFail.set(Integer.MAX_VALUE);
+        assertFalse(node1.confirm("/in/u2.png:10:1"), "refused every time: not confirmed, and no exception");
+        updatesToFail.set(0);
+        assertEquals(0, node1.renewClaims(), "no longer held, so no longer renewed");
+        age(pool, 2 * CLAIM_TTL);
+        assertTrue(node2.add("/in/u2.png:10:1"), "the unconfirmed claim ran out");
+    }
+
     /** {@code pool}, with every DELETE failing while {@code fail} is set. */
     private static DataSource failingDeletes(DataSource pool, AtomicBoolean fail) {
+        return failing(pool, "DELETE", fail::get);
+    }
+
+    /** {@code pool}, with every statement starting with {@code verb} failing while {@code fail} says so. */
+    private static DataSource failing(DataSource pool, String verb, java.util.function.BooleanSupplier fail) {
         return (DataSource) Proxy.newProxyInstance(LeasesTest.class.getClassLoader(), new Class<?>[] {DataSource.class},
                 (proxy, method, args) -> {
                     Object out = invoke(pool, method, args);
@@ -237,8 +267,8 @@ class LeasesTest {
                     }
                     return Proxy.newProxyInstance(LeasesTest.class.getClassLoader(), new Class<?>[] {Connection.class},
                             (p, m, a) -> {
-                                if (m.getName().equals("prepareStatement") && fail.get()
-                                        && ((String) a[0]).startsWith("DELETE")) {
+                                if (m.getName().equals("prepareStatement") && ((String) a[0]).startsWith(verb)
+                                        && fail.getAsBoolean()) {
                                     throw new SQLException("connection refused (test)", "08001");
                                 }
                                 return invoke(c, m, a);
