@@ -33,7 +33,7 @@ public final class SourceMoveRefusals extends SourceErrorHandler {
     private final java.util.Map<String, Integer> cutOffs = java.util.Collections.synchronizedMap(
             Lru.map(10_000));
     /** A connection cut at the same move this often is no blip: the file stays, as for a refusal. */
-    static final int MAX_CUT_OFF_MOVES = 3;
+    public static final int MAX_CUT_OFF_MOVES = 3;
 
     public SourceMoveRefusals(SettledInPlace settled) {
         this.settled = settled;
@@ -93,7 +93,7 @@ public final class SourceMoveRefusals extends SourceErrorHandler {
     }
 
     /** Whether the failure is the connection to a remote source going, not the source refusing. */
-    static boolean connectionLost(Throwable e) {
+    public static boolean connectionLost(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof com.jcraft.jsch.SftpException s) {
                 // the server's refusals are statuses; the library wraps a broken channel (an I/O error of

@@ -19,6 +19,7 @@ import id.ktpbridge.ingest.PassingFailures;
 import id.ktpbridge.ingest.PlacedName;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.Settlement;
+import id.ktpbridge.ingest.SourceMoveRefusals;
 import id.ktpbridge.ingest.SourceRelease;
 import id.ktpbridge.ingest.SourceReplacedException;
 import id.ktpbridge.submit.WorkItem;
@@ -61,6 +62,11 @@ public class SftpSidecar extends ServiceSupport {
     private final SettledInPlace settled;
     /** Images whose sidecar look-ups failed in a row, by the sidecar's path. */
     private final PassingFailures sidecarFailures = new PassingFailures(SIDECAR_TRIES);
+    /**
+     * Quarantines cut off by a lost connection, by ledger id: tried again by later polls, and after
+     * {@link SourceMoveRefusals#MAX_CUT_OFF_MOVES} in a row left in place as a refused one is.
+     */
+    private final PassingFailures cutOffQuarantines = new PassingFailures(SourceMoveRefusals.MAX_CUT_OFF_MOVES + 1);
     private ChannelSftp channel;
 
     /**
@@ -112,7 +118,18 @@ public class SftpSidecar extends ServiceSupport {
                 return null;
             });
             SourceRelease.letGo(exchange);
+            if (ledgerId != null) {
+                cutOffQuarantines.passed(ledgerId);
+            }
         } catch (Exception e) {
+            if (ledgerId != null && SourceMoveRefusals.connectionLost(e) && cutOffQuarantines.failed(ledgerId) > 0) {
+                // not a refusal: the server's connection went (a restart, a network blip). Camel gives the
+                // claim back, so the next listing takes the file again, finds its input ended, and
+                // quarantines it then, with the result already recorded (no second one)
+                LOG.warn("Ledger {}: the connection to {} went while the failed input was moved to {} ({}); a later"
+                        + " poll moves it", ledgerId, settings.server(), dir, SftpConnector.safe(e));
+                return;
+            }
             settled.remember(exchange);
             LOG.error("Ledger {}: the failed input could not be moved to {} on {}: {}; it stays in place and is not"
                     + " taken again while the bundle runs", ledgerId, dir, settings.server(), SftpConnector.safe(e));

@@ -180,6 +180,28 @@ class SftpSourceTest {
     }
 
     @Test
+    void aQuarantineCutOffByALostConnectionIsDoneByALaterPollWithoutASecondResult() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            // twice: the quarantine's own session tries once more on a new one
+            server.dropConnectionOnMoveOf("u5407-text.png", 2);
+            Files.writeString(inbox.resolve("u5407-text.png"), "not an image");
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(server.path("/inbox/.failed/u5407-text.png")));
+                assertFalse(Files.exists(inbox.resolve("u5407-text.png")));
+                assertTrue(Files.exists(server.path("/inbox/.failed/u5407-text.png.error.json")));
+                await().atMost(Duration.ofSeconds(10)).until(() -> Results.count(app.results()) == 1);
+                Thread.sleep(1_000);
+                assertEquals(1, Results.count(app.results()), "one result, not one per attempt");
+                assertEquals("UNSUPPORTED_FORMAT", Results.read(app.results()).get(0).path("reasonCode").asText());
+                assertTrue(log.text().contains("went while the failed input was moved"), log.text());
+                assertFalse(log.text().contains("u5407"), "the file name (it may hold a NIK) is in the log");
+            }
+        }
+    }
+
+    @Test
     void aSidecarMoveWhoseReplyIsLostIsNotUndoneByItsSecondTry() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
             Path inbox = Files.createDirectories(server.path("/inbox"));

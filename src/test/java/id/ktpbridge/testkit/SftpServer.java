@@ -61,7 +61,7 @@ public final class SftpServer implements AutoCloseable {
     private final Set<String> refuseMovesOf = ConcurrentHashMap.newKeySet();
     private final Set<String> refuseAttributesOf = ConcurrentHashMap.newKeySet();
     private final Set<String> refuseReadsOf = ConcurrentHashMap.newKeySet();
-    private final Set<String> dropConnectionOnMoveOf = ConcurrentHashMap.newKeySet();
+    private final Map<String, AtomicInteger> dropConnectionOnMoveOf = new ConcurrentHashMap<>();
     private final Set<String> loseReplyToMoveOf = ConcurrentHashMap.newKeySet();
     private final java.util.concurrent.atomic.AtomicInteger readsRefused = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -121,7 +121,9 @@ public final class SftpServer implements AutoCloseable {
                     Files.move(srcPath, dstPath);
                     throw new IOException("reply lost (test fault)");
                 }
-                if (srcPath.getFileName() != null && dropConnectionOnMoveOf.remove(srcPath.getFileName().toString())) {
+                AtomicInteger drops = srcPath.getFileName() == null ? null
+                        : dropConnectionOnMoveOf.get(srcPath.getFileName().toString());
+                if (drops != null && drops.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                     session.close(true);
                     throw new IOException("connection dropped (test fault)");
                 }
@@ -204,7 +206,12 @@ public final class SftpServer implements AutoCloseable {
 
     /** The next move of a file of this name drops the client's connection instead (a network blip), once. */
     public void dropConnectionOnMoveOf(String fileName) {
-        dropConnectionOnMoveOf.add(fileName);
+        dropConnectionOnMoveOf(fileName, 1);
+    }
+
+    /** The next {@code times} moves of a file of this name drop the client's connection instead. */
+    public void dropConnectionOnMoveOf(String fileName, int times) {
+        dropConnectionOnMoveOf.put(fileName, new AtomicInteger(times));
     }
 
     /** Refuses every read of files of this name (permission denied), as for another account's file of mode 0600. */
