@@ -90,6 +90,12 @@ public class S3Source {
         gate.track(exchange);
         Message msg = exchange.getMessage();
         msg.setHeader(InputHeaders.SOURCE_FILE, fileName(msg.getHeader(AWS2S3Constants.KEY, String.class)));
+        // the object's stated size: one over ktp.source.max-size is rejected without being read, and
+        // recorded with that size, which a count of the bytes read before the limit would not repeat
+        Long size = msg.getHeader(AWS2S3Constants.CONTENT_LENGTH, Long.class);
+        if (size != null && size >= 0) {
+            msg.setHeader(Exchange.FILE_LENGTH, size);
+        }
         if (client instanceof UnreadableObjects unreadable) {
             String why = unreadable.takeReason(msg.getHeader(AWS2S3Constants.BUCKET_NAME, String.class),
                     msg.getHeader(AWS2S3Constants.KEY, String.class), msg.getHeader(AWS2S3Constants.E_TAG, String.class));

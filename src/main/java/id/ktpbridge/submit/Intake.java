@@ -350,7 +350,8 @@ public class Intake implements Processor {
             // a link swapped in after the check above is not followed either (the open fails)
             in = Files.newInputStream(local, java.nio.file.LinkOption.NOFOLLOW_LINKS);
         } else {
-            // a remote file over the limit by its listing was not downloaded (routes/ingest-sftp.yaml)
+            // a remote file over the limit by its listing is not read: SFTP does not download it
+            // (routes/ingest-sftp.yaml), S3 states its object's size (S3Source.describe)
             Long listed = exchange.getMessage().getHeader(Exchange.FILE_LENGTH, Long.class);
             Inspection tooLarge = listed == null ? null : inspector.checkSize(null, listed);
             if (tooLarge != null) {
