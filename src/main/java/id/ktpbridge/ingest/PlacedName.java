@@ -50,7 +50,7 @@ public final class PlacedName {
     }
 
     public static PlacedName failed(Path failedDir) {
-        return new PlacedName(failedDir, "KtpFailedAside", NAME_MAX - REPORT_SUFFIX.length());
+        return new PlacedName(failedDir, "KtpFailedAside", maxName(true));
     }
 
     /** Camel bean method, the file consumer's {@code move} expression: the done path of the input's file. */
@@ -68,7 +68,20 @@ public final class PlacedName {
      * {@code name}, or when it has more than {@code max} bytes in UTF-8, its part before the
      * extension cut (between characters) so that it has no more.
      */
-    static String fitted(String name, int max) {
+    /**
+     * The most bytes an input's name may have in a done ({@code failedFolder} false) or failed
+     * folder, which adds the report's {@code .error.json} to it; for remote sources too.
+     */
+    public static int maxName(boolean failedFolder) {
+        return failedFolder ? NAME_MAX - REPORT_SUFFIX.length() : NAME_MAX;
+    }
+
+    /** Whether {@code name} has more than {@code max} bytes in UTF-8. */
+    public static boolean tooLong(String name, int max) {
+        return utf8Length(name) > max;
+    }
+
+    public static String fitted(String name, int max) {
         if (utf8Length(name) <= max) {
             return name;
         }
@@ -133,6 +146,6 @@ public final class PlacedName {
     }
 
     private boolean tooLong(String name) {
-        return utf8Length(name) > maxName;
+        return tooLong(name, maxName);
     }
 }

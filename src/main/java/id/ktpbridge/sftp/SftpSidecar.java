@@ -158,10 +158,15 @@ public class SftpSidecar extends ServiceSupport {
         // and '?' as wildcards: such a name would match (and delete) other files there, and the move
         // fail. An image named so goes in as <ledger id>-<name with '_' for them>, its sidecar alike
         boolean wild = image != null && wild(image.substring(image.lastIndexOf('/') + 1));
-        Boolean aside = wild ? Boolean.TRUE : PlacedName.decided(exchange, property);
+        // a name too long for the server's file system (255 bytes; in the failed folder with its
+        // report's .error.json) goes in aside too, cut to fit: the ledger id keeps it apart
+        int max = PlacedName.maxName(FAILED_ASIDE.equals(property));
+        String sidecar = exchange.getProperty(SIDECAR, String.class);
+        boolean tooLong = image != null && PlacedName.tooLong(image.substring(image.lastIndexOf('/') + 1), max)
+                || sidecar != null && PlacedName.tooLong(sidecar.substring(sidecar.lastIndexOf('/') + 1), max);
+        Boolean aside = wild || tooLong ? Boolean.TRUE : PlacedName.decided(exchange, property);
         if (aside == null) {
             String dir = settings.remoteDir(dirSetting) + "/";
-            String sidecar = exchange.getProperty(SIDECAR, String.class);
             try {
                 aside = call(c -> stat(c, SftpSettings.normalize(dir + image)) != null
                         || sidecar != null && stat(c, SftpSettings.normalize(dir + sidecar)) != null);
@@ -176,8 +181,8 @@ public class SftpSidecar extends ServiceSupport {
         }
         int slash = relative.lastIndexOf('/');
         String name = relative.substring(slash + 1);
-        return relative.substring(0, slash + 1) + Settlement.asideName(exchange,
-                wild ? name.replaceAll("[*?\\\\]", "_") : name);
+        return relative.substring(0, slash + 1) + PlacedName.fitted(Settlement.asideName(exchange,
+                wild ? name.replaceAll("[*?\\\\]", "_") : name), max);
     }
 
     /** Whether JSch would read the name as a pattern, or drop a character of it. */

@@ -17,11 +17,14 @@ import org.slf4j.LoggerFactory;
  * names with {@code *} or {@code ?} are taken: the move reads the name as a pattern too, but fails
  * rather than touching another file when it matches more than one, and their done name has none. A
  * name that is not UTF-8 reaches the bundle with U+FFFD in place of its bytes and cannot be asked for
- * again: left too.
+ * again: left too. So is a name over 244 bytes, which the download's work file cannot take.
  */
 public class SftpUnsafeNames implements GenericFileFilter<SftpRemoteFile<?>> {
 
     private static final Logger LOG = LoggerFactory.getLogger(SftpUnsafeNames.class);
+
+    /** The longest name the local work folder takes with Camel's {@code .inprogress} while downloading. */
+    static final int MAX_NAME_BYTES = 255 - ".inprogress".length();
 
     private final boolean deleteAfterSuccess;
     private final java.util.regex.Pattern include;
@@ -52,6 +55,12 @@ public class SftpUnsafeNames implements GenericFileFilter<SftpRemoteFile<?>> {
                 // bytes that are no UTF-8 (another character set) came out of the listing as U+FFFD: that
                 // name no longer leads to the file, whose every read would fail at each poll
                 nameless.warn();
+                return false;
+            }
+            if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+                // Camel downloads it as <name>.inprogress in the work folder, which no file system of
+                // 255-byte names takes: every download would fail, at every poll
+                left.warn("more than " + MAX_NAME_BYTES + " bytes");
                 return false;
             }
             if (deleteAfterSuccess && SftpConnector.readAsPattern(name)) {

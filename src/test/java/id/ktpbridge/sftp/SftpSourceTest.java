@@ -202,6 +202,57 @@ class SftpSourceTest {
     }
 
     @Test
+    void aLongNameGoingInBesideAnEarlierFileOfItsNameIsCutToFit() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            // 240 bytes, the most a download takes is 244: beside the earlier file, as <ledger id>-<name>,
+            // it would have 277, over the 255 a Linux file system takes
+            String name = "u5409-" + "a".repeat(230) + ".png";
+            assertEquals(240, name.length());
+            Files.writeString(Files.createDirectories(server.path("/inbox/.failed")).resolve(name), "an earlier one");
+            Files.writeString(inbox.resolve(name), "not an image");
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+                String ledgerId = Results.read(app.results()).get(0).path("ledgerId").asText();
+                await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(inbox.resolve(name)));
+                try (Stream<Path> failed = Files.list(server.path("/inbox/.failed"))) {
+                    List<String> names = failed.map(p -> p.getFileName().toString())
+                            .filter(n -> n.startsWith(ledgerId)).sorted().toList();
+                    assertEquals(2, names.size(), names.toString());
+                    String image = names.get(0);
+                    assertTrue(image.startsWith(ledgerId + "-u5409-aaa") && image.endsWith(".png"), image);
+                    assertEquals(image + ".error.json", names.get(1));
+                    assertTrue(names.get(1).length() <= 255, names.get(1));
+                    assertEquals("not an image", Files.readString(server.path("/inbox/.failed/" + image)));
+                }
+                assertEquals("an earlier one", Files.readString(server.path("/inbox/.failed/" + name)));
+            }
+        }
+    }
+
+    @Test
+    void aNameTooLongToDownloadIsLeftOnTheServerWithAWarning() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            // 250 bytes: Camel would download it as <name>.inprogress, 261 bytes, at every poll in vain
+            String name = "u5410-" + "a".repeat(240) + ".png";
+            Files.write(inbox.resolve(name), SampleImages.card("u5410", "png"));
+            Files.write(inbox.resolve("u5411.png"), SampleImages.card("u5411", "png"));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+                assertEquals("u5411.png", Results.read(app.results()).get(0).path("sourceFile").asText());
+                Thread.sleep(2_000);
+                assertTrue(Files.exists(inbox.resolve(name)), "it stays on the server");
+                assertEquals(1, Results.count(app.results()));
+                assertTrue(log.text().contains("a file whose name has more than 244 bytes is left"), log.text());
+                assertFalse(log.text().contains("could not be downloaded"), log.text());
+                assertFalse(log.text().contains("u5410"), "the file name (it may hold a NIK) is in the log");
+            }
+        }
+    }
+
+    @Test
     void aSidecarMoveWhoseReplyIsLostIsNotUndoneByItsSecondTry() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
             Path inbox = Files.createDirectories(server.path("/inbox"));
