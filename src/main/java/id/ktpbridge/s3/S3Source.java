@@ -264,11 +264,22 @@ public class S3Source {
         }
     }
 
-    /** A refusal the store will repeat (4xx other than timeouts and throttling), not a passing failure. */
-    private static boolean refused(SdkException e) {
+    /**
+     * A refusal the store will repeat (4xx other than timeouts and throttling), not a passing failure.
+     * Some 4xx pass: a request the store timed out ({@code 400 RequestTimeout}), and credentials that
+     * stopped working meanwhile (temporary ones expired, keys rotated, the clock drifted): the object
+     * read a moment ago, so they are the bundle's, and a later listing, once they work, moves it.
+     */
+    static boolean refused(SdkException e) {
         return e instanceof S3Exception s3 && s3.statusCode() >= 400 && s3.statusCode() < 500
-                && s3.statusCode() != 408 && s3.statusCode() != 429;
+                && s3.statusCode() != 408 && s3.statusCode() != 429
+                && !(s3.awsErrorDetails() != null && PASSING_CODES.contains(s3.awsErrorDetails().errorCode()));
     }
+
+    /** S3 error codes of a 4xx that say nothing of the object or the target (see {@link #refused}). */
+    private static final java.util.Set<String> PASSING_CODES = java.util.Set.of("RequestTimeout", "ExpiredToken",
+            "TokenRefreshRequired", "RequestTimeTooSkewed", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+            "InvalidToken");
 
     /**
      * Copies the object only if it is still the version that was processed (its ETag): a partner

@@ -138,4 +138,26 @@ class S3SourcePartsTest {
         skipped.getExchangeExtension().handoverCompletions().forEach(s -> s.onComplete(skipped));
         assertEquals(2, aborts.get(), "a skipped object is aborted when its exchange is done");
     }
+    @Test
+    void credentialsThatStoppedWorkingAndTimeoutsAreNoRefusalOfTheObject() {
+        assertTrue(S3Source.refused(s3Error(403, "AccessDenied")), "a policy that forbids the target repeats");
+        assertTrue(S3Source.refused(s3Error(404, "NoSuchBucket")));
+        assertTrue(S3Source.refused(s3Error(400, "InvalidArgument")));
+        for (String passing : new String[] {"ExpiredToken", "TokenRefreshRequired", "InvalidAccessKeyId",
+                "SignatureDoesNotMatch", "RequestTimeTooSkewed"}) {
+            assertFalse(S3Source.refused(s3Error(403, passing)), passing);
+        }
+        assertFalse(S3Source.refused(s3Error(400, "RequestTimeout")));
+        assertFalse(S3Source.refused(s3Error(400, "ExpiredToken")));
+        assertFalse(S3Source.refused(s3Error(429, "SlowDown")));
+        assertFalse(S3Source.refused(s3Error(503, "SlowDown")));
+    }
+
+    private static software.amazon.awssdk.services.s3.model.S3Exception s3Error(int status, String code) {
+        return (software.amazon.awssdk.services.s3.model.S3Exception) software.amazon.awssdk.services.s3.model
+                .S3Exception.builder().statusCode(status)
+                .awsErrorDetails(software.amazon.awssdk.awscore.exception.AwsErrorDetails.builder().errorCode(code)
+                        .build())
+                .build();
+    }
 }
