@@ -386,10 +386,12 @@ public class GtfClient {
             expiresAt = now + (ttl > 0 ? ttl : 300);
         } else if (ttl > 0) {
             long localEnd = Math.floorDiv(System.currentTimeMillis() + 999, 1000) + ttl;
-            if (expiresAt <= now + UserToken.refreshMargin(settings.tokenRefreshSkew().toSeconds(), ttl)) {
-                // a fresh token whose expires_at has passed (or is within the refresh margin): the token
-                // server's clock is behind ours, or its value stale. Taken at its word it would never be
-                // usable, and every call would mint a new token; expiry_seconds is on no clock
+            if (expiresAt <= now) {
+                // a fresh token whose expires_at has passed: the token server's clock is behind ours (a
+                // server does not hand out a token it takes as expired), or its value stale. Taken at its
+                // word it would never be usable, and every call would mint a new token; expiry_seconds is
+                // on no clock. One that ends soon is taken at its word: a server may hand back the same
+                // token until it expires (TokenCache then asks again at most every 30 s)
                 clockBehind.warn(endpoint, expiresAt - now, ttl);
                 expiresAt = localEnd;
             } else {

@@ -176,6 +176,20 @@ class TokenPerAttemptTest {
     }
 
     @Test
+    void aTokenHandedBackNearItsEndIsTakenAtItsWord() {
+        // a server handing back its cached token two minutes before its end, with the nominal 60 days
+        expirySeconds = 5_184_000;
+        serverClockAheadSeconds = 120 - 5_184_000;
+        try (LogCapture log = new LogCapture()) {
+            long before = System.currentTimeMillis() / 1000;
+            client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44");
+            UserToken kept = client.tokens().get(new TokenKey("PARTNER", "user-1", "PARTNER_USER_ID"));
+            assertTrue(kept.expiresAtEpochSeconds() <= before + 122, "kept no longer than its expires_at: " + kept);
+            assertEquals(0, log.count("taking the token server's clock to be behind"), log.text());
+        }
+    }
+
+    @Test
     void aStatusCallLeavesALongRetryAfterToTheNextPoll() {
         retryAfterSeconds = "120";
         synchronized (tokensSeen) {
