@@ -143,10 +143,11 @@ public class Submitter {
             // source does not take, spool and hash the image again in a tight loop
             long pause = Math.min(MAX_DEFERRAL_PAUSE.toMillis(), Math.max(FIRST_DEFERRAL_PAUSE.toMillis(), elapsed));
             // and no shorter than a Retry-After too long for the call to wait out in place (a token
-            // fetch's over 30 s, say): taken again sooner, the input would ask before the server's
-            // wait is over. The window still ends it
+            // fetch's over 30 s, say), up to the longest pause: taken again sooner, the input would ask
+            // before the server's wait is over. Not longer: a worker held for a user's used-up quota
+            // would hold up every other user's inputs. The window still ends it
             if (e instanceof GtfApiException g) {
-                pause = Math.max(pause, g.retryAfterMillis());
+                pause = Math.max(pause, Math.min(g.retryAfterMillis(), MAX_DEFERRAL_PAUSE.toMillis()));
             }
             pause(Math.min(pause, window - elapsed));
             throw new InputDeferredException(e.getMessage() + "; tried again later");
