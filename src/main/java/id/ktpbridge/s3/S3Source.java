@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 import id.ktpbridge.ingest.InputHeaders;
+import id.ktpbridge.ingest.PassingFailures;
 import id.ktpbridge.ingest.Settlement;
 import id.ktpbridge.ingest.SourceRelease;
 import id.ktpbridge.ledger.LedgerIdempotentRepository;
@@ -59,6 +60,10 @@ public class S3Source {
     private final String processedPrefix;
     private final String failedBucket;
     private final String failedPrefix;
+    /** Moves (to done or failed) of one input that failed for a passing reason, in a row. */
+    private final PassingFailures movesFailed = new PassingFailures(MAX_PASSING_MOVE_FAILURES + 1);
+    /** After this many passing failures in a row a move counts as refused. */
+    static final int MAX_PASSING_MOVE_FAILURES = 10;
     private volatile IdempotentRepository repository;
 
     /**
@@ -198,13 +203,14 @@ public class S3Source {
                 copy(exchange, bucket, key, etag, toBucket, placed(exchange, toBucket, processedPrefix + relative(key)));
             }
             client.deleteObject(r -> r.bucket(bucket).key(key));
+            movesFailed.passed(inputKey(exchange));
             SourceRelease.letGo(exchange);
         } catch (ObjectReplaced e) {
             leaveReplaced(exchange, true);
         } catch (SdkException e) {
             String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
             String move = deleteAfterSuccess ? "deleted" : "moved to the processed prefix";
-            if (refused(e)) {
+            if (refusedOrTooOften(exchange, e)) {
                 LOG.warn("Ledger {}: submitted, but its S3 object could not be {}: {}. It stays in place and is not"
                         + " taken again.", ledgerId, move, S3BucketCheck.objectError(e));
                 return;
@@ -247,11 +253,12 @@ public class S3Source {
             client.putObject(r -> r.bucket(toBucket).key(target + ".error.json").contentType("application/json"),
                     RequestBody.fromBytes((report == null ? "{}" : report).getBytes(StandardCharsets.UTF_8)));
             client.deleteObject(r -> r.bucket(bucket).key(key));
+            movesFailed.passed(inputKey(exchange));
             SourceRelease.letGo(exchange);
         } catch (ObjectReplaced e) {
             leaveReplaced(exchange, false);
         } catch (SdkException e) {
-            if (refused(e)) {
+            if (refusedOrTooOften(exchange, e)) {
                 LOG.error("Ledger {}: its S3 object could not be moved to the failed prefix: {}. It stays in place and is"
                         + " not taken again.", ledgerId, S3BucketCheck.objectError(e));
                 return;
@@ -262,6 +269,15 @@ public class S3Source {
             LOG.warn("Ledger {}: its S3 object could not be moved to the failed prefix yet: {}. A later listing tries"
                     + " again.", ledgerId, S3BucketCheck.objectError(e));
         }
+    }
+
+    /**
+     * Whether a failed move leaves the object in place for good: a refusal, or a passing failure met
+     * by the same input {@link #MAX_PASSING_MOVE_FAILURES} times in a row (a store that fails one
+     * object's copy each time would otherwise have it read and hashed again at every listing).
+     */
+    private boolean refusedOrTooOften(Exchange exchange, SdkException e) {
+        return refused(e) || movesFailed.failed(inputKey(exchange)) == 0;
     }
 
     /**

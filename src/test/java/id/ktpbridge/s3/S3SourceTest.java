@@ -17,6 +17,7 @@ import java.util.stream.Collectors;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.FaultyObjects;
 import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.S3ProxyServer;
@@ -274,6 +275,24 @@ class S3SourceTest {
             assertEquals(1, app.ledger().createdSince(0).size());
             assertTrue(logs.text().contains("could not be moved to the processed prefix yet"), logs.text());
             await().during(Duration.ofSeconds(1)).atMost(WAIT).until(() -> Results.count(app.results()) == 1);
+        }
+    }
+
+    @Test
+    void anObjectWhoseMoveFailsAtEveryListingIsLeftInPlaceAfterABoundedNumberOfTries() throws Exception {
+        String bucket = s3.newBucket("ktp-move-always-fails");
+        // every copy of it answers 500 (testkit FaultyObjects): a store failing this one object's copies
+        s3.put(bucket, "inbox/u5843-move-always-fails.png", SampleImages.card("u5843", "png"));
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, sourceOn(bucket))) {
+            await().atMost(Duration.ofSeconds(90)).until(() -> logs.text().contains(
+                    "could not be moved to the processed prefix: ") && logs.text().contains("It stays in place"));
+            int failed = FaultyObjects.copiesFailed();
+            // the object is no longer taken, read and copied again at every listing
+            Thread.sleep(3_000);
+            assertEquals(failed, FaultyObjects.copiesFailed(), "copied again after it was left in place");
+            assertEquals(List.of("inbox/u5843-move-always-fails.png"), s3.keys(bucket, "inbox/"));
+            assertEquals(1, app.sandbox().submissionCount(), "taken again, but submitted once");
+            assertEquals(1, Results.count(app.results()));
         }
     }
 

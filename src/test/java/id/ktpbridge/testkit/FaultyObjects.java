@@ -32,7 +32,8 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
  * <li>{@code -unavailable}: the first {@value #UNAVAILABLE_ATTEMPTS} attempts to read the object answer
  * {@code 500 InternalError} (the store failing for a while: more than the client's own retries);</li>
  * <li>{@code -move-fails}: the first {@value #UNAVAILABLE_ATTEMPTS} copies of the object elsewhere
- * ({@code CopyObject}, a move's first step) answer {@code 500 InternalError} (the copy was made).</li>
+ * ({@code CopyObject}, a move's first step) answer {@code 500 InternalError} (the copy was made);
+ * {@code -move-always-fails}: every copy does ({@link #copiesFailed} counts them).</li>
  * </ul>
  * <p>A bucket whose name holds {@code -write-only} refuses to be looked at ({@code HeadBucket},
  * {@code ListObjectsV2}: {@code 403 AccessDenied}), as for a role with {@code s3:PutObject} only.
@@ -41,6 +42,13 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 public final class FaultyObjects implements ExecutionInterceptor {
 
     private static final Set<String> BROKEN_OFF = ConcurrentHashMap.newKeySet();
+    private static final java.util.concurrent.atomic.AtomicInteger ALWAYS_FAILED_COPIES =
+            new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Copies of {@code -move-always-fails} objects answered 500 so far, in this JVM. */
+    public static int copiesFailed() {
+        return ALWAYS_FAILED_COPIES.get();
+    }
     static final int UNAVAILABLE_ATTEMPTS = 10;
     private static final java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> UNAVAILABLE =
             new ConcurrentHashMap<>();
@@ -61,6 +69,10 @@ public final class FaultyObjects implements ExecutionInterceptor {
             // the SDK has folded bucket and key into the copy source by now. The copy was made: the
             // source stays where it was, so a retry copies it again
             String source = String.valueOf(copy.copySource());
+            if (source.contains("-move-always-fails")) {
+                ALWAYS_FAILED_COPIES.incrementAndGet();
+                return internalError(context, attributes);
+            }
             if (source.contains("-move-fails") && UNAVAILABLE.computeIfAbsent("copy:" + source,
                     k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet() <= UNAVAILABLE_ATTEMPTS) {
                 return internalError(context, attributes);
