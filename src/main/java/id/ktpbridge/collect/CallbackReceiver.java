@@ -271,7 +271,10 @@ public class CallbackReceiver {
      * A note or claim of an answered callback, tried again while the ledger fails for a passing
      * reason: lost, the poller would ask status instead of details (status may be the endpoint that
      * is down) and could end the submission TIMED_OUT although OneKYC announced its outcome. Both
-     * writes are safe to repeat: a note sets callback_at once, a claim takes only a confirmed row.
+     * writes are safe to repeat: a note sets callback_at once, a claim takes only a confirmed row. A
+     * claim written whose reply was lost finds the row taken when tried again: the callback is then
+     * only noted, and the poller collects the row once the claim counts as stale
+     * ({@code ktp.poll.stale-claim-after}): late, not lost.
      */
     private <T> T retried(String submissionId, java.util.function.Supplier<T> write) {
         java.util.concurrent.atomic.AtomicReference<T> result = new java.util.concurrent.atomic.AtomicReference<>();

@@ -65,10 +65,6 @@ public final class PlacedName {
     }
 
     /**
-     * {@code name}, or when it has more than {@code max} bytes in UTF-8, its part before the
-     * extension cut (between characters) so that it has no more.
-     */
-    /**
      * The most bytes an input's name may have in a done ({@code failedFolder} false) or failed
      * folder, which adds the report's {@code .error.json} to it; for remote sources too.
      */
@@ -81,6 +77,10 @@ public final class PlacedName {
         return utf8Length(name) > max;
     }
 
+    /**
+     * {@code name}, or when it has more than {@code max} bytes in UTF-8, its part before the
+     * extension cut (between characters) so that it has no more.
+     */
     public static String fitted(String name, int max) {
         if (utf8Length(name) <= max) {
             return name;

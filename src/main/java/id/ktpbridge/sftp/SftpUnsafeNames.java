@@ -31,6 +31,9 @@ public class SftpUnsafeNames implements GenericFileFilter<SftpRemoteFile<?>> {
     private final GenericFileFilter<SftpRemoteFile<?>> next;
     private final ThrottledWarning left = new ThrottledWarning(LOG, "SFTP source: a file whose name has {} is left"
             + " on the server (the SFTP library reads it as a pattern or an escape): rename it", 60_000);
+    private final ThrottledWarning tooLong = new ThrottledWarning(LOG, "SFTP source: a file whose name has more than"
+            + " {} bytes is left on the server (downloaded, its work file would add .inprogress, over the 255 bytes a"
+            + " file system takes): rename it", 60_000);
     private final ThrottledWarning nameless = new ThrottledWarning(LOG, "SFTP source: a file whose name is not UTF-8"
             + " (written in another character set) is left on the server: its name cannot be given back to the"
             + " server; rename it", 60_000);
@@ -60,7 +63,7 @@ public class SftpUnsafeNames implements GenericFileFilter<SftpRemoteFile<?>> {
             if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
                 // Camel downloads it as <name>.inprogress in the work folder, which no file system of
                 // 255-byte names takes: every download would fail, at every poll
-                left.warn("more than " + MAX_NAME_BYTES + " bytes");
+                tooLong.warn(MAX_NAME_BYTES);
                 return false;
             }
             if (deleteAfterSuccess && SftpConnector.readAsPattern(name)) {
