@@ -76,7 +76,10 @@ public class FileSidecar {
             }
             apply(exchange, new String(bytes, StandardCharsets.UTF_8));
         } catch (IOException e) {
-            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, NOT_JSON);
+            // not the JSON's fault: an operator shown "not valid JSON" would look at a file that is fine
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "the sidecar could not be read ("
+                    + (e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : FailureReport.safeMessage(e)) + ")");
         }
     }
 
@@ -98,7 +101,11 @@ public class FileSidecar {
         JsonNode node;
         try {
             // a byte-order mark (Windows editors write one) is no part of the JSON
-            node = json.readTree(sidecarJson.startsWith("\uFEFF") ? sidecarJson.substring(1) : sidecarJson);
+            // strictly: a sidecar appended to ({"partnerUserId":"A"}{"partnerUserId":"B"}) or naming a
+            // field twice does not say which person it means, and is no valid JSON document
+            node = json.reader().with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                    .with(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+                    .readTree(sidecarJson.startsWith("\uFEFF") ? sidecarJson.substring(1) : sidecarJson);
         } catch (IOException e) {
             exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, NOT_JSON);
             return;

@@ -31,6 +31,26 @@ class FileSidecarTest {
         assertEquals("its-own", read(image).getMessage().getHeader(InputHeaders.PARTNER_USER_ID));
     }
 
+    @Test
+    void aSidecarThatDoesNotSayWhichPersonItMeansIsRefused() throws Exception {
+        Path inbox = Files.createDirectories(dir.resolve("inbox"));
+        Path image = Files.write(inbox.resolve("k2.jpg"), new byte[] {1});
+        for (String sidecar : new String[] {
+                "{\"partnerUserId\":\"A\"}{\"partnerUserId\":\"B\"}", // appended to with >>
+                "{\"partnerUserId\":\"A\"}\n{\"partnerUserId\":\"B\"}\n", // JSON Lines
+                "{\"partnerUserId\":\"A\",\"partnerUserId\":\"B\"}", // a field twice
+                "{\"partnerUserId\":\"A\"} junk"}) {
+            Files.writeString(inbox.resolve("k2.json"), sidecar);
+            Exchange read = read(image);
+            assertEquals("the sidecar is not valid JSON", read.getMessage().getHeader(InputHeaders.SIDECAR_ERROR),
+                    sidecar);
+        }
+        Files.writeString(inbox.resolve("k2.json"), "\uFEFF{\"partnerUserId\":\"A\"}\n");
+        Exchange read = read(image);
+        assertNull(read.getMessage().getHeader(InputHeaders.SIDECAR_ERROR), "a byte-order mark and a newline are fine");
+        assertEquals("A", read.getMessage().getHeader(InputHeaders.PARTNER_USER_ID));
+    }
+
     private Exchange read(Path image) {
         Exchange exchange = new DefaultExchange(new DefaultCamelContext());
         exchange.getMessage().setHeader(Exchange.FILE_PATH, image.toString());
