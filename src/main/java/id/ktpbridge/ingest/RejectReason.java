@@ -12,7 +12,7 @@ public enum RejectReason {
     SYMBOLIC_LINK("the input is a symbolic link; only regular files are taken"),
     INVALID_PARTNER_USER_ID("no valid partner user id could be derived for the file"),
     INVALID_PARTNER_USER_ID_TYPE("the partner user id type is not valid"),
-    INVALID_SIDECAR("the sidecar JSON file is malformed"),
+    INVALID_SIDECAR("the sidecar JSON file cannot be used"),
     DUPLICATE_CONTENT("the same image content was already submitted (ktp.source.dedupe=content)"),
     UNREADABLE_SOURCE("the input could not be read");
 

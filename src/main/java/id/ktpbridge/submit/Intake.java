@@ -165,6 +165,9 @@ public class Intake implements Processor {
         if (sidecarError != null) {
             reason = RejectReason.INVALID_SIDECAR;
             detail = sidecarError;
+            // what a broken sidecar set, or the file name it may have meant to override, names nobody
+            // the bundle can vouch for: the rejection is recorded without a partner user
+            user = null;
         } else if (!image.accepted()) {
             reason = image.rejection();
             detail = image.detail();

@@ -93,6 +93,10 @@ class HostileInputTest {
             for (String name : good) {
                 assertEquals("COMPLETED", results.get(name).path("status").asText(), name);
             }
+            // a broken sidecar names nobody: not the file name's user it may have meant to override either
+            for (String name : List.of("u7009-badjson.jpg", "u7013-linkedsidecar.png")) {
+                assertTrue(results.get(name).path("partnerUserId").isNull(), results.get(name).toString());
+            }
             assertTrue(Files.exists(target), "the link's target is untouched");
             assertTrue(Files.exists(stolen), "the sidecar link's target is untouched");
             assertFalse(Results.read(app.results()).stream().anyMatch(r -> "stolen-user".equals(
