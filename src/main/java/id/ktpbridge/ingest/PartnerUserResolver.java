@@ -24,6 +24,11 @@ public class PartnerUserResolver {
         }
         this.allowedUserId = Pattern.compile(allowedUserId);
         this.allowedUserIdType = Pattern.compile(allowedUserIdType);
+        if (defaultType != null && !defaultType.isEmpty() && !this.allowedUserIdType.matcher(defaultType).matches()) {
+            // every input without a type of its own would be rejected for it, the setting's fault
+            throw new IllegalStateException("Setting 'gtf.partner-user-id-type' (GTF_PARTNER_USER_ID_TYPE) does not"
+                    + " match ktp.source.user-id-type-allowed (" + allowedUserIdType + ")");
+        }
         this.defaultType = defaultType;
     }
 

@@ -114,4 +114,11 @@ class PartnerUserResolverTest {
     void idIsCheckedBeforeType() {
         assertRejected(RejectReason.INVALID_PARTNER_USER_ID, () -> resolver(null).resolve("u1.png", "a b", "c d"));
     }
+
+    @Test
+    void aDefaultTypeTheAllowedTypesRefuseStopsTheStartInsteadOfRejectingEveryInput() {
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> new PartnerUserResolver(null, ALLOWED_ID, ALLOWED_TYPE, "CLIENT X ID"));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("gtf.partner-user-id-type"), e.getMessage());
+    }
 }
