@@ -41,7 +41,10 @@ final class ImageEnd {
         }
     }
 
-    /** Whether the JPEG {@code file} reaches its own end marker (anything may follow it). */
+    /**
+     * Whether the JPEG {@code file} reaches its own end marker (anything may follow it) after a scan:
+     * an end marker before any scan ends a file with no picture in it.
+     */
     static boolean jpegReached(Path file) throws IOException {
         Jpeg walk = new Jpeg();
         byte[] buf = new byte[64 * 1024];
@@ -51,7 +54,7 @@ final class ImageEnd {
                 walk.feed(buf, 0, n);
             }
         }
-        return walk.ended();
+        return walk.ended() && walk.scanSeen;
     }
 
     /**
@@ -97,6 +100,8 @@ final class ImageEnd {
             return state == State.SCAN || state == State.SCAN_CODE || state == State.ENDED && !untilScan;
         }
         private int marker;
+        /** Whether a start-of-scan was met: the picture's data begins there. */
+        private boolean scanSeen;
         private int lengthHigh;
         private long toSkip;
 
@@ -168,7 +173,11 @@ final class ImageEnd {
         }
 
         private State afterSegment() {
-            return marker == SOS ? State.SCAN : State.MARKER;
+            if (marker == SOS) {
+                scanSeen = true;
+                return State.SCAN;
+            }
+            return State.MARKER;
         }
     }
 }

@@ -19,6 +19,7 @@ public class ImageInspector {
     private static final byte[] JPEG = {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF};
     private static final byte[] PNG = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     /** The last chunk of every complete PNG: length 0, "IEND", its CRC. */
+    private static final byte[] IHDR = {'I', 'H', 'D', 'R'};
     private static final byte[] PNG_END = {0, 0, 0, 0, 'I', 'E', 'N', 'D', (byte) 0xAE, 0x42, 0x60, (byte) 0x82};
     /** JPEG's end-of-image marker; some writers add a little padding after it. */
     private static final byte[] JPEG_END = {(byte) 0xFF, (byte) 0xD9};
@@ -112,7 +113,7 @@ public class ImageInspector {
 
     private Inspection inspect(Path file, InputStream raw, OutputStream copy) throws IOException {
         MessageDigest sha = sha256();
-        byte[] head = new byte[8];
+        byte[] head = new byte[16];
         int headLen = 0;
         byte[] tail = new byte[TAIL];
         long size = 0;
@@ -143,6 +144,11 @@ public class ImageInspector {
         if (type == null) {
             return rejected(file, size, digest, RejectReason.UNSUPPORTED_FORMAT, "first bytes are neither JPEG nor PNG");
         }
+        if (type.equals("image/png") && !(headLen >= 16 && startsWith(java.util.Arrays.copyOfRange(head, 12, 16), 4, IHDR))) {
+            // the header chunk comes first in every PNG: without it there is no picture (a signature and
+            // an end chunk, what a failed conversion can leave, would otherwise pass)
+            return rejected(file, size, digest, RejectReason.CORRUPT_IMAGE, "no IHDR chunk after the signature");
+        }
         // a JPEG's end marker among its last bytes is its own once its walk got past the segments
         // before its first scan (an EXIF thumbnail's is in one of them: a file cut short right after
         // it ends in an end marker too)
@@ -157,7 +163,7 @@ public class ImageInspector {
         }
         if (!complete) {
             return rejected(file, size, digest, RejectReason.CORRUPT_IMAGE,
-                    type.equals("image/png") ? "no IEND chunk at the end" : "no end-of-image marker at the end");
+                    type.equals("image/png") ? "no IEND chunk at the end" : "no end-of-image marker after image data");
         }
         return new Inspection(file, size, digest, type, null, null);
     }

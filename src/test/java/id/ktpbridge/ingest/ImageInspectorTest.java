@@ -130,6 +130,29 @@ class ImageInspectorTest {
     }
 
     @Test
+    void anImageWithNoPictureInItIsCorrupt() throws Exception {
+        byte[] bare = {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xD9};
+        // start marker, a JFIF header and the end marker: no scan, no picture
+        byte[] headerOnly = {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xE0, 0, 16, 'J', 'F', 'I', 'F', 0, 1, 1, 0,
+                0, 1, 0, 1, 0, 0, (byte) 0xFF, (byte) 0xD9};
+        // the PNG signature and straight away its end chunk
+        byte[] pngEnd = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 0, 'I', 'E', 'N', 'D',
+                (byte) 0xAE, 0x42, 0x60, (byte) 0x82};
+        int i = 0;
+        for (byte[] image : new byte[][] {bare, headerOnly, pngEnd}) {
+            Path file = Files.write(dir.resolve("empty" + i++ + ".img"), image);
+            assertEquals(RejectReason.CORRUPT_IMAGE, inspector.inspectFile(file).rejection(), file.toString());
+            assertEquals(RejectReason.CORRUPT_IMAGE,
+                    inspector.inspectStream(new ByteArrayInputStream(image), dir.resolve("s" + i + ".img")).rejection());
+        }
+        // the same kinds of file with their picture are fine
+        assertAcceptedAs(inspector.inspectFile(Files.write(dir.resolve("ok.png"), SampleImages.card("ok", "png"))),
+                SampleImages.card("ok", "png"), "image/png");
+        assertAcceptedAs(inspector.inspectFile(Files.write(dir.resolve("ok.jpg"), SampleImages.card("ok", "jpg"))),
+                SampleImages.card("ok", "jpg"), "image/jpeg");
+    }
+
+    @Test
     void fileAtTheLimitIsAcceptedAndOneByteMoreIsNot() throws Exception {
         byte[] png = SampleImages.card("limit", "png");
         ImageInspector exact = new ImageInspector(png.length);
