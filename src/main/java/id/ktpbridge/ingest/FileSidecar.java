@@ -141,7 +141,12 @@ public class FileSidecar {
             exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "'" + field + "' must be a string");
             return;
         }
-        exchange.getMessage().setHeader(header, value.asText());
+        // as S3 user metadata is read: spaces around a value (a spreadsheet's export) are no part of it,
+        // and a blank one sets nothing, so the next rule (the file name) decides
+        String text = value.asText().trim();
+        if (!text.isEmpty()) {
+            exchange.getMessage().setHeader(header, text);
+        }
     }
 
     /** The sidecar goes where its image goes, and its name counts where the image's name is chosen (PlacedName). */

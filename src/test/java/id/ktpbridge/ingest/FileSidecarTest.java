@@ -51,6 +51,17 @@ class FileSidecarTest {
         assertEquals("A", read.getMessage().getHeader(InputHeaders.PARTNER_USER_ID));
     }
 
+    @Test
+    void spacesAroundAUserIdAreNoPartOfItAndABlankOneSetsNothing() throws Exception {
+        Path inbox = Files.createDirectories(dir.resolve("inbox"));
+        Path image = Files.write(inbox.resolve("k3.jpg"), new byte[] {1});
+        Files.writeString(inbox.resolve("k3.json"), "{\"partnerUserId\":\" cust-3 \",\"partnerUserIdType\":\"\"}");
+        Exchange read = read(image);
+        assertNull(read.getMessage().getHeader(InputHeaders.SIDECAR_ERROR));
+        assertEquals("cust-3", read.getMessage().getHeader(InputHeaders.PARTNER_USER_ID));
+        assertNull(read.getMessage().getHeader(InputHeaders.PARTNER_USER_ID_TYPE), "blank: the configured type applies");
+    }
+
     private Exchange read(Path image) {
         Exchange exchange = new DefaultExchange(new DefaultCamelContext());
         exchange.getMessage().setHeader(Exchange.FILE_PATH, image.toString());
