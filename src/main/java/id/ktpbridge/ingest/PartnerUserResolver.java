@@ -37,7 +37,9 @@ public class PartnerUserResolver {
 
     public PartnerUser resolve(String fileName, String givenId, String givenType) {
         String id = givenId != null ? givenId : fromName(fileName).orElseThrow(() -> new InputRejectedException(
-                RejectReason.INVALID_PARTNER_USER_ID, "the file name does not match ktp.source.user-id-pattern"));
+                RejectReason.INVALID_PARTNER_USER_ID, namePattern != null && namePattern.matcher(baseName(fileName))
+                        .matches() ? "the group user of ktp.source.user-id-pattern took no part in the match"
+                        : "the file name does not match ktp.source.user-id-pattern"));
         if (!allowedUserId.matcher(id).matches()) {
             throw new InputRejectedException(RejectReason.INVALID_PARTNER_USER_ID,
                     "the partner user id does not match ktp.source.user-id-allowed");

@@ -121,4 +121,13 @@ class PartnerUserResolverTest {
                 () -> new PartnerUserResolver(null, ALLOWED_ID, ALLOWED_TYPE, "CLIENT X ID"));
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("gtf.partner-user-id-type"), e.getMessage());
     }
+
+    @Test
+    void aUserGroupThatTookNoPartIsSaidSo() {
+        PartnerUserResolver r = resolver("(?:ktp_(?<user>[0-9]+)|scan)_front");
+        InputRejectedException e = assertThrows(InputRejectedException.class, () -> r.resolve("scan_front.jpg", null, null));
+        assertEquals("the group user of ktp.source.user-id-pattern took no part in the match", e.detail());
+        e = assertThrows(InputRejectedException.class, () -> r.resolve("other.jpg", null, null));
+        assertEquals("the file name does not match ktp.source.user-id-pattern", e.detail());
+    }
 }
