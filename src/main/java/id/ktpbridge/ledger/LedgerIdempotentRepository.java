@@ -184,13 +184,7 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
         String key = storedKey(input);
         held.remove(key);
         try {
-            LedgerRetries.run(() -> {
-                try {
-                    deleteOwn(key);
-                } catch (SQLException e) {
-                    throw new LedgerException(e);
-                }
-            }, 2, 300, (e, wait) -> { });
+            triedAgainOnPassingErrors(() -> deleteOwn(key));
             return true;
         } catch (LedgerException e) {
             // not the key: it holds the input's path, whose file name may be a NIK
@@ -198,6 +192,25 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
                     + " taken until ledger retention forgets it", repository, e.getMessage());
             return false;
         }
+    }
+
+    /** A claim's write that the settling of its input must not lose to a blip: tried twice more within a second. */
+    private static boolean triedAgainOnPassingErrors(ClaimWrite write) {
+        AtomicBoolean changed = new AtomicBoolean();
+        LedgerRetries.run(() -> {
+            try {
+                changed.set(write.run());
+            } catch (SQLException e) {
+                throw new LedgerException(e);
+            }
+        }, 2, 300, (e, wait) -> { });
+        return changed.get();
+    }
+
+    @FunctionalInterface
+    private interface ClaimWrite {
+        /** @return whether a row changed */
+        boolean run() throws SQLException;
     }
 
     /** Deletes this process's claim on the stored key, confirmed or not; whether there was one. */
@@ -224,16 +237,8 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
     public boolean confirm(String input) {
         String key = storedKey(input);
         held.remove(key);
-        AtomicBoolean confirmed = new AtomicBoolean();
         try {
-            LedgerRetries.run(() -> {
-                try {
-                    confirmed.set(confirmOwn(key));
-                } catch (SQLException e) {
-                    throw new LedgerException(e);
-                }
-            }, 2, 300, (e, wait) -> { });
-            return confirmed.get();
+            return triedAgainOnPassingErrors(() -> confirmOwn(key));
         } catch (LedgerException e) {
             // not the key: it holds the input's path, whose file name may be a NIK
             LOG.warn("The claim ({}) on an input whose outcome is recorded could not be confirmed (SQL state {});"

@@ -20,7 +20,6 @@ import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
-import id.ktpbridge.testkit.SampleImages;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -67,7 +66,7 @@ class CallbackLedgerRetryTest {
     @Test
     void aCallbackWhoseClaimMeetsAFailoverIsStillCollected() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, props())) {
-            LedgerRecord row = dropAndAwaitConfirmed(app, "u3201.png");
+            LedgerRecord row = RefusedOutcomeTest.dropAndAwaitConfirmed(app, "u3201.png");
             FailingOver ledger = new FailingOver(app.ledger(), 2, 0);
 
             // the collection worker's step for an answered callback, on a ledger failing over
@@ -87,7 +86,7 @@ class CallbackLedgerRetryTest {
     @Test
     void aCallbackWhoseNoteMeetsAFailoverIsStillNoted() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, props())) {
-            LedgerRecord row = dropAndAwaitConfirmed(app, "u3202.png");
+            LedgerRecord row = RefusedOutcomeTest.dropAndAwaitConfirmed(app, "u3202.png");
             // the poller holds the outcome: the callback is only noted, so that its next try asks details
             assertTrue(app.ledger().claim(row.id(), Collector.VIA_POLL) != 0);
             FailingOver ledger = new FailingOver(app.ledger(), 0, 1);
@@ -113,13 +112,5 @@ class CallbackLedgerRetryTest {
     /** No callback from the sandbox, and no poll before the test is done: only the test's collection runs. */
     private static Map<String, String> props() {
         return Map.of("gtf.sandbox.callback.enabled", "false", "ktp.poll.first-delay", "600000");
-    }
-
-    private static LedgerRecord dropAndAwaitConfirmed(BridgeApp app, String name) throws Exception {
-        Results.drop(app.inbox(), name, SampleImages.card(name, "png"));
-        return await().atMost(Duration.ofSeconds(20)).until(
-                () -> app.ledger().createdSince(0).stream().filter(r -> r.state() == SubmissionState.CONFIRMED)
-                        .findFirst().orElse(null),
-                r -> r != null);
     }
 }

@@ -457,7 +457,8 @@ class RefusedOutcomeTest {
         return p;
     }
 
-    private static LedgerRecord dropAndAwaitConfirmed(BridgeApp app, String name) throws Exception {
+    /** Drops an image and waits until its submission is confirmed in the ledger (also used by CallbackLedgerRetryTest). */
+    static LedgerRecord dropAndAwaitConfirmed(BridgeApp app, String name) throws Exception {
         Results.drop(app.inbox(), name, SampleImages.card(name, "png"));
         return await().atMost(Duration.ofSeconds(20)).until(
                 () -> app.ledger().createdSince(0).stream().filter(r -> r.state() == SubmissionState.CONFIRMED)
