@@ -17,6 +17,7 @@ import java.nio.file.Path;
 final class ImageEnd {
 
     private static final int IEND = 0x49454E44;
+    private static final int IDAT = 0x49444154;
 
     private ImageEnd() {
     }
@@ -26,18 +27,60 @@ final class ImageEnd {
      * its last bytes are not that chunk, so a plain image is not read twice.
      */
     static boolean pngReached(Path file) throws IOException {
+        boolean dataSeen = false;
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 64 * 1024))) {
             in.skipNBytes(8);
             while (true) {
                 long length = in.readInt() & 0xFFFFFFFFL;
                 int type = in.readInt();
                 in.skipNBytes(length + 4); // the data and the CRC
+                dataSeen |= type == IDAT;
                 if (type == IEND) {
-                    return true;
+                    return dataSeen;
                 }
             }
         } catch (EOFException e) {
             return false;
+        }
+    }
+
+    /**
+     * A PNG's chunk walk, fed with its bytes as they are read, up to its first image data chunk:
+     * a PNG whose end chunk comes before any image data has no picture in it, however whole its
+     * last bytes look. Only chunk headers are looked at; the data is skipped by its length.
+     */
+    static final class Png {
+        private long toSkip = 8; // the signature
+        private final byte[] header = new byte[8];
+        private int headerFill;
+        private boolean dataReached;
+        private boolean stopped;
+
+        /** Whether an image data chunk came before any end chunk. */
+        boolean dataReached() {
+            return dataReached;
+        }
+
+        void feed(byte[] buf, int off, int len) {
+            int i = off;
+            int end = off + len;
+            while (i < end && !stopped) {
+                if (toSkip > 0) {
+                    int skipped = (int) Math.min(toSkip, end - i);
+                    toSkip -= skipped;
+                    i += skipped;
+                    continue;
+                }
+                header[headerFill++] = buf[i++];
+                if (headerFill == header.length) {
+                    headerFill = 0;
+                    int type = (header[4] & 0xFF) << 24 | (header[5] & 0xFF) << 16 | (header[6] & 0xFF) << 8 | header[7] & 0xFF;
+                    dataReached = type == IDAT;
+                    stopped = type == IDAT || type == IEND;
+                    long length = (header[0] & 0xFFL) << 24 | (header[1] & 0xFF) << 16 | (header[2] & 0xFF) << 8 | header[3] & 0xFF;
+                    toSkip = length + 4; // the data and the CRC
+                }
+            }
         }
     }
 

@@ -119,6 +119,7 @@ public class ImageInspector {
         long size = 0;
         byte[] buf = new byte[64 * 1024];
         ImageEnd.Jpeg jpegStart = ImageEnd.Jpeg.untilScan();
+        ImageEnd.Png pngStart = new ImageEnd.Png();
         try (DigestInputStream in = new DigestInputStream(raw, sha)) {
             int n;
             while ((n = in.read(buf)) > 0) {
@@ -129,6 +130,7 @@ public class ImageInspector {
                 }
                 keepTail(tail, buf, n);
                 jpegStart.feed(buf, 0, n);
+                pngStart.feed(buf, 0, n);
                 size += n;
                 if (size > maxBytes) {
                     return rejected(file, size, null, RejectReason.FILE_TOO_LARGE, "more than " + maxBytes + " bytes");
@@ -153,6 +155,10 @@ public class ImageInspector {
         // before its first scan (an EXIF thumbnail's is in one of them: a file cut short right after
         // it ends in an end marker too)
         int tailLen = (int) Math.min(size, TAIL);
+        if (type.equals("image/png") && !pngStart.dataReached()) {
+            // chunks and an end, what a failed conversion can leave, but no picture
+            return rejected(file, size, digest, RejectReason.CORRUPT_IMAGE, "no IDAT chunk before the end");
+        }
         boolean complete = type.equals("image/png")
                 ? endsWith(tail, tailLen, PNG_END)
                 : jpegStart.scanReached() && containsNear(tail, tailLen, JPEG_END);

@@ -130,6 +130,25 @@ class ImageInspectorTest {
     }
 
     @Test
+    void aPngWithItsHeaderAndEndButNoImageDataIsCorrupt() throws Exception {
+        byte[] png = SampleImages.card("no-data", "png");
+        byte[] iend = java.util.Arrays.copyOfRange(png, png.length - 12, png.length);
+        // the signature and IHDR chunk of a real image (8 + 25 bytes), then its end chunk, with and
+        // without a trailer after it
+        byte[] headerAndEnd = concat(java.util.Arrays.copyOf(png, 33), iend);
+        byte[] withTrailer = concat(headerAndEnd, "trailer".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        int i = 0;
+        for (byte[] image : new byte[][] {headerAndEnd, withTrailer}) {
+            Path file = Files.write(dir.resolve("nodata" + i++ + ".png"), image);
+            Inspection fromFile = inspector.inspectFile(file);
+            assertEquals(RejectReason.CORRUPT_IMAGE, fromFile.rejection(), file.toString());
+            assertEquals("no IDAT chunk before the end", fromFile.detail());
+            assertEquals(RejectReason.CORRUPT_IMAGE,
+                    inspector.inspectStream(new ByteArrayInputStream(image), dir.resolve("nd" + i + ".img")).rejection());
+        }
+    }
+
+    @Test
     void anImageWithNoPictureInItIsCorrupt() throws Exception {
         byte[] bare = {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xD9};
         // start marker, a JFIF header and the end marker: no scan, no picture
