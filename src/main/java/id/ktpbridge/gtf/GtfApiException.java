@@ -225,6 +225,20 @@ public class GtfApiException extends RuntimeException {
     }
 
     /**
+     * 401 or 403: the call's credentials were refused (after the token refresh), or the token
+     * endpoint refused the bundle's own (a pass-key rotated, an address not allowed). Nothing about
+     * the image: an operator can put it right, and until then every input is refused alike.
+     */
+    public boolean refusesCredentials() {
+        return httpStatus == 401 || httpStatus == 403;
+    }
+
+    /** A token endpoint refused the bundle's credentials: every call needing a new token fails so. */
+    public boolean isTokenRefusal() {
+        return refusesCredentials() && (endpoint.equals("user-token") || endpoint.equals("partner-token"));
+    }
+
+    /**
      * Worth another try later: no answer, a request timeout (408), throttled, or a server-side
      * failure. A presign refused with {@code SUBMISSION_QUOTA_EXCEEDED} is not counted here: the
      * user's submission attempts are used up, for a window the reference does not state, so whether

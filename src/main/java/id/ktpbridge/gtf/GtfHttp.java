@@ -233,7 +233,9 @@ public class GtfHttp {
                 Thread.currentThread().interrupt();
                 throw new GtfApiException(endpoint, "interrupted", e);
             }
-            if (failure.isTransient()) {
+            if (failure.isTransient() || failure.isTokenRefusal()) {
+                // refused credentials are counted as an outage: asked for every input's token they would
+                // be refused alike, so the token endpoint is paused rather than asked on every image
                 breaker.onTransientFailure(endpoint);
             } else {
                 breaker.onSuccess(endpoint); // the service answered: it is up, the request was the problem

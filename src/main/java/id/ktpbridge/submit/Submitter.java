@@ -115,8 +115,10 @@ public class Submitter {
         try {
             step.run();
         } catch (GtfApiException | StorageUploadException e) {
+            // refused credentials too: nothing is confirmed yet, and an operator can put them right
+            // within the window (the collection side waits for them until the poll deadline)
             boolean passing = e instanceof GtfApiException g
-                    ? g.isTransient() || g.isQuotaExceeded() && waitOutUsedUpQuota
+                    ? g.isTransient() || g.isQuotaExceeded() && waitOutUsedUpQuota || g.refusesCredentials()
                     : ((StorageUploadException) e).isTransient();
             long window = retryWindow.toMillis();
             if (!passing || window <= 0) {

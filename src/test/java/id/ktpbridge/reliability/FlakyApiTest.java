@@ -141,6 +141,39 @@ class FlakyApiTest {
     }
 
     @Test
+    void refusedCredentialsLeaveTheInputsInTheirSourceAndPauseTheTokenEndpoint() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.circuit-breaker.failure-threshold", "3",
+                "gtf.circuit-breaker.open-for", "15s"))) {
+            // the server no longer takes the bundle's pass-key (rotated there, or this host not allowed)
+            String passKey = app.sandbox().settings().getPassKey();
+            app.sandbox().settings().setPassKey("rotated-on-the-server");
+            for (int i = 0; i < 6; i++) {
+                Results.drop(app.inbox(), "u82" + i + ".png", SampleImages.card("u82" + i + ".png", "png"));
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> refusedTokenCalls(app) >= 3);
+            Thread.sleep(500); // fetches already under way when the circuit opened come back refused too
+            long refused = refusedTokenCalls(app);
+            // the token endpoint's circuit is open: the inputs, given back and taken again after 5 s,
+            // wait instead of asking it for each
+            await().during(Duration.ofSeconds(7)).atMost(Duration.ofSeconds(9))
+                    .until(() -> refusedTokenCalls(app) == refused);
+            assertEquals(0, Results.count(app.results()), "no input failed for the refused credentials");
+            for (int i = 0; i < 6; i++) {
+                assertTrue(Files.exists(app.inbox().resolve("u82" + i + ".png")), "input " + i + " waits in its source");
+            }
+
+            app.sandbox().settings().setPassKey(passKey);
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 6);
+            assertTrue(Results.read(app.results()).stream().allMatch(r -> r.path("status").asText().equals("COMPLETED")));
+        }
+    }
+
+    private static long refusedTokenCalls(BridgeApp app) {
+        return app.sandbox().requestLog().stream()
+                .filter(c -> c.endpoint().equals("token") && c.httpStatus() == 401).count();
+    }
+
+    @Test
     void aUsedUpQuotaIsWaitedOutByDefault() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.retry.max-attempts", "2",
                 "gtf.circuit-breaker.failure-threshold", "1000"))) {
