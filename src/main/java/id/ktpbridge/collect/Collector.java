@@ -251,17 +251,84 @@ public class Collector {
     }
 
     /**
-     * The deadline passed without a final status: deliver TIMED_OUT once, unless a callback has
-     * named it final since the poller read the row.
+     * The poller's status call was refused for good (see {@link #refusedForGood}; "does not exist"
+     * only past the grace). Status is a progress check: before the refusal ends the submission,
+     * details are asked. Final details are published; details refused for good too end it
+     * {@code FAILED} on the status's refusal; otherwise (details unavailable, not final yet) the
+     * refusal is not taken at its word and the submission is polled again after {@code retryWait}.
+     * Nothing, unless a callback has named it final since the poller read the row.
+     *
+     * @return true when this call ended the submission
+     */
+    public boolean statusRefused(LedgerRecord r, GtfApiException e, long retryWait) {
+        long claim = ledger.claimWithoutCallback(r.id(), VIA_POLL);
+        if (claim == 0) {
+            return collectAnnouncedMeanwhile(r);
+        }
+        DetailsLook look = lookAtDetails(r, claim);
+        if (look == DetailsLook.PUBLISHED) {
+            return true;
+        }
+        if (look == DetailsLook.REFUSED) {
+            LOG.error("Status of submission {} refused, and its details too: {}", r.submissionId(), e.getMessage());
+            publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, ResultStatus.FAILED,
+                    FailureReport.reasonCode(e), "refused for good: " + e.getMessage(), claim));
+            return true;
+        }
+        LOG.warn("Status of submission {} refused ({}), but its details do not end it: asked again later",
+                r.submissionId(), e.getMessage());
+        ledger.releaseClaim(r.id(), r.notAfterDeadline(System.currentTimeMillis() + retryWait), claim);
+        return false;
+    }
+
+    /**
+     * The deadline passed without a final status: details are asked once (a status endpoint that
+     * stayed down or lagging must not outrank an outcome OneKYC has), and published when final;
+     * else TIMED_OUT is delivered once. Nothing, unless a callback has named it final since the
+     * poller read the row.
      */
     public boolean timeOut(LedgerRecord r, String lastKnownStatus) {
         long claim = ledger.claimWithoutCallback(r.id(), VIA_POLL);
         if (claim == 0) {
             return collectAnnouncedMeanwhile(r);
         }
+        if (lookAtDetails(r, claim) == DetailsLook.PUBLISHED) {
+            return true;
+        }
         publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
                 "no final status before ktp.poll.deadline (last status " + lastKnownStatus + ")", claim));
         return true;
+    }
+
+    private enum DetailsLook { PUBLISHED, REFUSED, OPEN }
+
+    /**
+     * One details call for a submission the poller holds the claim of ({@code claim}), on its own
+     * verdict's way: final details of this submission are published (at the deadline a COMPLETED
+     * without a result too, as {@link #retryLater} does), else whether they were refused for good.
+     */
+    private DetailsLook lookAtDetails(LedgerRecord r, long claim) {
+        JsonNode details;
+        try {
+            details = gtf.details(context(r), r.submissionId());
+        } catch (GtfApiException d) {
+            return refusedForGood(d, "details") ? DetailsLook.REFUSED : DetailsLook.OPEN;
+        }
+        String named = details.path("submissionId").asText("");
+        if (!named.isEmpty() && !named.equals(r.submissionId()) || !isFinal(details.path("status").asText(""))) {
+            return DetailsLook.OPEN;
+        }
+        boolean pastDeadline = r.deadlineAt() != null && System.currentTimeMillis() >= r.deadlineAt();
+        if (verdictRequired && "COMPLETED".equals(details.path("status").asText(""))
+                && details.path("result").asText("").isBlank() && !pastDeadline) {
+            return DetailsLook.OPEN;
+        }
+        if (!stillOurs(r, claim)) {
+            return DetailsLook.PUBLISHED; // the collector that took it over publishes
+        }
+        LOG.info("Submission {}: its details are final although status did not say so", r.submissionId());
+        publishClaimed(r, VIA_POLL, () -> publisher.publishOutcome(r, details, VIA_POLL));
+        return DetailsLook.PUBLISHED;
     }
 
     /**

@@ -123,9 +123,8 @@ public class Poller {
             // a Retry-After longer than the call waits in place: the next poll comes no sooner
             askedToWait = e.retryAfterMillis();
             if (collector.endsNow(r, e, "status", now)) {
-                // e.g. 404 SUBMISSION_DOES_NOT_EXIST past the grace: polling until the deadline would not change it
-                LOG.error("Status of submission {} refused: {}", r.submissionId(), e.getMessage());
-                collector.endRefused(r, e);
+                // e.g. 404 SUBMISSION_DOES_NOT_EXIST past the grace: ends it, unless details say otherwise
+                collector.statusRefused(r, e, Math.max(e.retryAfterMillis(), backoff(r.pollAttempts() + 1)));
                 return;
             }
             LOG.warn("Status of submission {} not available: {}", r.submissionId(), e.getMessage());

@@ -161,6 +161,14 @@ final class ApiRouter implements HttpHandler {
             case 503 -> new ApiError(503, 903, "SERVICE_UNAVAILABLE");
             case 429 -> new ApiError(429, 429,
                     "presign".equals(route.name()) ? "SUBMISSION_QUOTA_EXCEEDED" : "TOO_MANY_REQUESTS");
+            // a refusal a client does not retry, as the endpoint documents one
+            case 400 -> switch (route.name()) {
+                case "status" -> new ApiError(400, 1541, "INVALID_SUBMISSION_ID");
+                case "details" -> new ApiError(400, 1550, "PARTNER_USER_ID_CAN_NOT_BE_EMPTY");
+                case "presign" -> new ApiError(400, 1542, "INVALID_SUBMISSION_TYPE");
+                case "confirm" -> new ApiError(400, 1542, "INVALID_CONFIRM_UPLOAD_REQUEST");
+                default -> new ApiError(400, 1539, "MISSING_CLIENT_ID_OR_PASS_KEY");
+            };
             default -> new ApiError(500, 900, route.genericCause());
         };
     }

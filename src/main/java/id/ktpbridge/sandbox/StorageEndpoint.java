@@ -133,6 +133,7 @@ final class StorageEndpoint {
                 yield xmlError(503, "SlowDown", "Please reduce your request rate.");
             }
             case 503 -> xmlError(503, "ServiceUnavailable", "Service is unable to handle request.");
+            case 400 -> xmlError(400, "InvalidRequest", "The request is not valid.");
             default -> xmlError(500, "InternalError", "We encountered an internal error. Please try again.");
         };
     }

@@ -29,7 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
  * A confirmed submission whose status or details OneKYC refuses for good (a 4xx the reference
  * calls non-retryable, other than the credential answers 401/403) ends with a FAILED result naming
  * the call: at once, or for "does not exist" from status once {@code ktp.poll.not-found-grace}
- * has passed. One whose details stay unavailable ends as TIMED_OUT at its poll deadline. Neither
+ * has passed; a status refusal only when the details are refused too (final details are the result,
+ * others leave it polled). One whose details stay unavailable ends as TIMED_OUT at its poll
+ * deadline, one whose status never says final gets its details asked there first. Neither
  * is retried for ever. Details that say COMPLETED without a result are asked again, and published
  * as they are at the deadline.
  */
@@ -57,6 +59,44 @@ class RefusedOutcomeTest {
                     result.toString());
             assertEquals(SubmissionState.DELIVERED, app.ledger().findById(row.id()).orElseThrow().state());
             assertTrue(notFoundAnswers(app, unknown) >= 2, "asked again within the grace");
+        }
+    }
+
+    @Test
+    void aStatusRefusalIsCheckedWithTheDetailsBeforeItEndsTheSubmission() throws Exception {
+        // OneKYC works on it for 6 s; the first poll comes after 3 s
+        try (BridgeApp app = BridgeApp.start(dataDir, props("6000"))) {
+            // status refuses every call with 400/1541, as for a submission id it does not take
+            app.sandbox().settings().setFailureStatuses(List.of(400));
+            app.sandbox().settings().setFailureRate("status", 1.0);
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3113.png");
+
+            JsonNode result = awaitOneResult(app);
+            // the refusals while the details said IN_PROGRESS did not end it; the details did, once final
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals(row.submissionId(), result.path("submissionId").asText());
+            assertTrue(app.sandbox().requestLog().stream()
+                    .filter(c -> "status".equals(c.endpoint()) && c.httpStatus() == 400).count() >= 2,
+                    "status refused more than once before the details were final");
+        }
+    }
+
+    @Test
+    void aStatusDownUntilTheDeadlineLeavesTheOutcomeToTheDetails() throws Exception {
+        Map<String, String> p = props("300");
+        attemptsWithoutCircuitBreaker(p, 1);
+        p.put("ktp.poll.first-delay", "300");
+        p.put("ktp.poll.deadline", "4s");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            app.sandbox().settings().setFailureStatuses(List.of(503));
+            app.sandbox().settings().setFailureRate("status", 1.0);
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3114.png");
+
+            JsonNode result = awaitOneResult(app);
+            assertEquals("COMPLETED", result.path("status").asText(), "not TIMED_OUT: " + result);
+            assertEquals(row.submissionId(), result.path("submissionId").asText());
+            assertTrue(app.sandbox().requestLog().stream().filter(c -> "status".equals(c.endpoint()))
+                    .allMatch(c -> c.httpStatus() == 503), "status never answered");
         }
     }
 
