@@ -68,7 +68,10 @@ public class Poller {
     /**
      * {@code ktp.poll.enabled}. Off, a tick takes up again the collections a callback started and
      * could not finish (details not available yet, a crash, a full queue), which nothing else would,
-     * and asks the status once of a submission still without a callback at its deadline.
+     * and asks the status of a submission still without a callback twice: once
+     * {@code ktp.poll.reconfirm-after} after its confirm (a confirm taken as confirmed without an
+     * answer that did not take is confirmed again then, as no callback would ever come for it), and
+     * at its deadline.
      */
     public void statusPolling(boolean on) {
         this.statusPolling = on;
@@ -96,7 +99,7 @@ public class Poller {
         if (released > 0) {
             LOG.warn("{} abandoned collection claim(s) released for another try", released);
         }
-        return ledger.dueForPoll(now, batchSize, !statusPolling);
+        return ledger.dueForPoll(now, batchSize, !statusPolling, reconfirmAfter.toMillis());
     }
 
     /** {@link #confirmAgain}: the submission ended. */

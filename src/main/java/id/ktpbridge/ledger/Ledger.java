@@ -561,19 +561,23 @@ public class Ledger {
     }
 
     public List<LedgerRecord> dueForPoll(long now, int limit) {
-        return dueForPoll(now, limit, false);
+        return dueForPoll(now, limit, false, 0);
     }
 
     /**
-     * @param callbacksOnly only rows a callback has named final, and those past their deadline (with
-     *                      status polling off, a callback's collection is what is retried; a
-     *                      submission no callback named final gets one last look at its deadline)
+     * @param callbacksOnly  only rows a callback has named final, those past their deadline, and
+     *                       those never looked at {@code firstLookAfter} after their confirm (with
+     *                       status polling off, a callback's collection is what is retried; a
+     *                       submission no callback named final gets one look once a confirm that did
+     *                       not take would show, so it is confirmed again, and a last at its deadline)
+     * @param firstLookAfter see {@code callbacksOnly} (ms)
      */
-    public List<LedgerRecord> dueForPoll(long now, int limit, boolean callbacksOnly) {
+    public List<LedgerRecord> dueForPoll(long now, int limit, boolean callbacksOnly, long firstLookAfter) {
         if (callbacksOnly) {
             return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE state = ? AND next_poll_at <= ?"
-                    + " AND (callback_at IS NOT NULL OR deadline_at <= ?) ORDER BY next_poll_at FETCH FIRST " + limit
-                    + " ROWS ONLY", SubmissionState.CONFIRMED.name(), now, now);
+                    + " AND (callback_at IS NOT NULL OR deadline_at <= ?"
+                    + " OR poll_attempts = 0 AND submitted_at <= ?) ORDER BY next_poll_at FETCH FIRST " + limit
+                    + " ROWS ONLY", SubmissionState.CONFIRMED.name(), now, now, now - firstLookAfter);
         }
         return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE state = ? AND next_poll_at <= ?"
                 + " ORDER BY next_poll_at FETCH FIRST " + limit + " ROWS ONLY", SubmissionState.CONFIRMED.name(), now);

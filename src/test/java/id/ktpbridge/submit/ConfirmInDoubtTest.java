@@ -105,6 +105,31 @@ class ConfirmInDoubtTest {
     }
 
     @Test
+    void withStatusPollingOffAConfirmThatDidNotTakeIsConfirmedAgainAtItsFirstLook() throws Exception {
+        Map<String, String> p = props();
+        p.put("ktp.poll.enabled", "false");
+        p.put("ktp.poll.reconfirm-after", "2s");
+        // a deadline the result must not wait for: no callback could ever come for an unconfirmed submission
+        p.put("ktp.poll.deadline", "10m");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            app.sandbox().settings().setFailureStatuses(List.of(503));
+            app.sandbox().settings().setFailureRate("confirm", 1.0);
+            Results.drop(app.inbox(), "u3309.png", SampleImages.card("u3309.png", "png"));
+            awaitConfirmedInLedger(app);
+            String submissionId = app.sandbox().submissionIds().get(0);
+            assertEquals("INITIATED", app.sandbox().submissionStatus(submissionId), "taken as confirmed, but it is not");
+            app.sandbox().settings().setFailureRate("confirm", 0.0);
+
+            JsonNode result = awaitResult(app);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertOneConfirmedSubmission(app.sandbox());
+            // one look after the confirm, not a poll loop: the outcome came by its callback
+            assertEquals(1, statusCalls(app.sandbox(), submissionId));
+            assertEquals("callback", result.path("receivedVia").asText(), result.toString());
+        }
+    }
+
+    @Test
     void aConfirmRefusedAsThrottledIsNotTakenAsConfirmed() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, props())) {
             // an answer that says the confirm was not applied: the input waits in its source, uploaded
