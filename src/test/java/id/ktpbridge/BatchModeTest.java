@@ -143,7 +143,9 @@ class BatchModeTest {
             String printed = captureStdout(() -> assertEquals(1, BridgeApp.runBatch(dataDir, Map.of(
                     "ktp.results.targets", "file,http", "ktp.results.http.url", http.url("/ktp/results"),
                     "ktp.results.retry.initial-backoff", "200", "ktp.results.retry.interval", "300",
-                    "ktp.batch.max-wait", "5000"))));
+                    // the delivery wait, counted once only the delivery is left, ends the run; max-wait
+                    // only bounds it should that not happen
+                    "ktp.batch.delivery-wait", "2000", "ktp.batch.max-wait", "90000"))));
 
             assertEquals(1, Results.count(dataDir.resolve("results")), "the file target has it");
             assertTrue(http.received().size() >= 2, "the HTTP target was tried again while the batch waited");
