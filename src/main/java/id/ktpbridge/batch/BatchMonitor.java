@@ -79,6 +79,7 @@ public class BatchMonitor implements Runnable {
         int quietChecks = 0;
         long onlyDeliveriesSince = -1;
         boolean away = false;
+        boolean ended = false;
         try {
             while (System.currentTimeMillis() < deadline) {
                 Thread.sleep(checkEvery.toMillis());
@@ -106,6 +107,7 @@ public class BatchMonitor implements Runnable {
                 }
                 quietChecks = delivered ? quietChecks + 1 : 0;
                 if (quietChecks >= 2) {
+                    ended = true;
                     break;
                 }
                 long now = System.currentTimeMillis();
@@ -113,8 +115,12 @@ public class BatchMonitor implements Runnable {
                 if (onlyDeliveriesSince >= 0 && now - onlyDeliveriesSince >= deliveryWait.toMillis()) {
                     LOG.warn("Result deliveries still pending after ktp.batch.delivery-wait; they stay queued for the"
                             + " next run");
+                    ended = true;
                     break;
                 }
+            }
+            if (!ended) {
+                LOG.warn("ktp.batch.max-wait passed with {} input(s) still open; ending the run", openInputs());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -130,6 +136,16 @@ public class BatchMonitor implements Runnable {
                     + " ledger (%s); see the results and ktp_submission.%n", e.getMessage());
         } finally {
             finish.accept(code, text.toString(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** Submissions still open plus files still waiting in the drop folder; "an unknown number" if unreadable. */
+    private String openInputs() {
+        try {
+            return String.valueOf(ledger.openCounts().values().stream().mapToLong(Integer::longValue).sum()
+                    + dropFolder.waiting());
+        } catch (RuntimeException e) {
+            return "an unknown number of";
         }
     }
 
