@@ -769,9 +769,9 @@ class SftpSourceTest {
             Files.write(inbox.resolve("u5712.png"), SampleImages.card("u5712", "png"));
             try (LogCapture log = new LogCapture();
                  BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp,
-                         "ktp.source.sftp.read-lock-min-age", "1000", "ktp.source.sftp.read-lock-timeout", "15000"))) {
-                // taken, the first file would hold the read lock for its 15 s before the second's turn
-                await().atMost(Duration.ofSeconds(10)).until(() -> Results.count(app.results()) == 1);
+                         "ktp.source.sftp.read-lock-min-age", "1000", "ktp.source.sftp.read-lock-timeout", "120000"))) {
+                // taken, the first file would hold the read lock for its 2 minutes before the second's turn
+                await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 1);
                 assertEquals("u5712.png", Results.read(app.results()).get(0).path("sourceFile").asText());
                 await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
                         .until(() -> Files.exists(ahead) && Results.count(app.results()) == 1);
