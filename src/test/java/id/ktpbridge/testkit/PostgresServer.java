@@ -118,10 +118,21 @@ public final class PostgresServer implements AutoCloseable {
             full.addAll(List.of("runuser", "-u", "postgres", "--"));
         }
         full.addAll(command);
-        Process p = new ProcessBuilder(full).redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes());
-        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IllegalStateException("command failed: " + String.join(" ", full) + "\n" + output);
+        // the output goes to a file, read once the command has ended or been ended: a pipe read to its
+        // end would block for as long as the command, or anything it started, keeps it open
+        Path out = Files.createTempFile("ktp-pg-command-", ".out");
+        try {
+            Process p = new ProcessBuilder(full).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+            boolean ended = p.waitFor(120, TimeUnit.SECONDS);
+            if (!ended) {
+                p.destroyForcibly();
+            }
+            if (!ended || p.exitValue() != 0) {
+                throw new IllegalStateException("command " + (ended ? "failed" : "did not end within 120 s") + ": "
+                        + String.join(" ", full) + "\n" + new String(Files.readAllBytes(out)));
+            }
+        } finally {
+            Files.deleteIfExists(out);
         }
     }
 
