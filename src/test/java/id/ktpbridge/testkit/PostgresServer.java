@@ -41,9 +41,26 @@ public final class PostgresServer implements AutoCloseable {
         }
         int port = BridgeApp.freePort();
         PostgresServer pg = new PostgresServer(dir, bin, port, root);
-        pg.exec(List.of(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-U", "postgres",
-                "-A", "trust", "-E", "UTF8", "--no-sync"));
-        pg.startServer();
+        try {
+            pg.exec(List.of(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-U", "postgres",
+                    "-A", "trust", "-E", "UTF8", "--no-sync"));
+            pg.startServer();
+        } catch (Exception e) {
+            // a postmaster pg_ctl started before it gave up (its -w wait timed out) would run on, and the
+            // folder would stay: neither is left behind
+            try {
+                pg.running = true;
+                pg.stopServer();
+            } catch (Exception none) {
+                // no postmaster was running
+            }
+            try {
+                pg.deleteFolder();
+            } catch (Exception cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
         return pg;
     }
 
@@ -103,6 +120,10 @@ public final class PostgresServer implements AutoCloseable {
     @Override
     public void close() throws Exception {
         stopServer();
+        deleteFolder();
+    }
+
+    private void deleteFolder() throws IOException {
         try (Stream<Path> files = Files.walk(dir)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -26,13 +27,14 @@ public final class RecordingHttpServer implements AutoCloseable {
     }
 
     private final HttpServer server;
+    private final ExecutorService executor = Executors.newFixedThreadPool(4);
     private final List<Request> received = new CopyOnWriteArrayList<>();
     private final AtomicInteger status = new AtomicInteger(200);
     private volatile String retryAfter;
 
     public RecordingHttpServer() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.setExecutor(Executors.newFixedThreadPool(4));
+        server.setExecutor(executor);
         server.createContext("/", this::handle);
         server.start();
     }
@@ -87,5 +89,7 @@ public final class RecordingHttpServer implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        // its threads are not daemons: left running, each server's would stay for the rest of the JVM
+        executor.shutdownNow();
     }
 }
