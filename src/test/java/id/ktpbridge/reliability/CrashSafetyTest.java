@@ -81,6 +81,15 @@ class CrashSafetyTest {
             boolean killedMidBatch = false;
             for (int i = 0; i < KILLS; i++) {
                 BridgeProcess app = BridgeProcess.start(work, env, fast, log);
+                // the countdown starts once the application is up (each run adds its "started in" line to
+                // the log), not with its JVM: a slow start-up would use up its wait and the kill land
+                // before any work
+                long upBy = System.currentTimeMillis() + 120_000;
+                while (startedRuns(log) < i + 1) {
+                    assertTrue(app.isAlive() && System.currentTimeMillis() < upBy,
+                            "run " + (i + 1) + " did not start (log: " + log + ")");
+                    Thread.sleep(50);
+                }
                 // kill after a random number of further OneKYC calls, so the kill lands at a random step
                 int callsBefore = sandbox.requestLog().size();
                 int more = 3 + random.nextInt(20);
@@ -122,6 +131,12 @@ class CrashSafetyTest {
         } finally {
             sandbox.stop();
         }
+    }
+
+    /** How many runs logged that they had started. */
+    private static int startedRuns(Path log) throws java.io.IOException {
+        String text = new String(Files.readAllBytes(log), java.nio.charset.StandardCharsets.ISO_8859_1);
+        return text.split(java.util.regex.Pattern.quote(") started in "), -1).length - 1;
     }
 
     /** The data folder of the last run (ledger, folders, results) next to its log, for a failure to be read. */
