@@ -40,7 +40,9 @@ class BadInputTest {
         byte[] second = "second bad scan".getBytes(StandardCharsets.UTF_8);
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
             Results.drop(app.inbox(), "u6201.png", first);
-            await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(app.failed().resolve("u6201.png.error.json")));
+            // the first one's report is written before it is moved: the second comes once it is moved too
+            await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(app.failed().resolve("u6201.png.error.json"))
+                    && Files.exists(app.failed().resolve("u6201.png")));
             Results.drop(app.inbox(), "u6201.png", second);
             await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 2);
             // the result is written before the file is moved aside

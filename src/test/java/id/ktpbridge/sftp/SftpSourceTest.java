@@ -112,10 +112,12 @@ class SftpSourceTest {
                     assertEquals("REJECTED", r.path("status").asText(), e.getKey());
                     assertEquals(e.getValue(), r.path("reasonCode").asText(), e.getKey());
                     Path report = server.path("/inbox/.failed/" + e.getKey() + ".error.json");
-                    await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(report));
+                    // the report is uploaded first and the image renamed after it: both are waited for
+                    await().atMost(Duration.ofSeconds(5)).ignoreExceptions()
+                            .until(() -> Files.exists(server.path("/inbox/.failed/" + e.getKey()))
+                                    && Results.parse(report).has("reasonCode"));
                     assertEquals(e.getValue(), Results.parse(report).path("reasonCode").asText(), e.getKey());
                     assertEquals(e.getKey(), Results.parse(report).path("sourceFile").asText());
-                    assertTrue(Files.exists(server.path("/inbox/.failed/" + e.getKey())), e.getKey());
                 }
                 await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(server.path("/inbox/.failed/u5005.json")));
 
@@ -689,8 +691,8 @@ class SftpSourceTest {
                 }
                 // a failure is still kept, with its report
                 await().atMost(Duration.ofSeconds(5))
-                        .until(() -> Files.exists(server.path("/inbox/.failed/u5203-text.png.error.json")));
-                assertTrue(Files.exists(server.path("/inbox/.failed/u5203-text.png")));
+                        .until(() -> Files.exists(server.path("/inbox/.failed/u5203-text.png.error.json"))
+                                && Files.exists(server.path("/inbox/.failed/u5203-text.png")));
                 assertFalse(Files.exists(server.path("/inbox/.done")), "nothing is moved when deleting");
             }
         }
@@ -837,7 +839,10 @@ class SftpSourceTest {
                 assertEquals("FILE_TOO_LARGE", results.get("u5801-large.png").path("reasonCode").asText());
                 assertEquals("COMPLETED", results.get("u5802.png").path("status").asText());
                 Path report = server.path("/inbox/.failed/u5801-large.png.error.json");
-                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(report));
+                // the report is uploaded first and the image renamed after it: both are waited for
+                await().atMost(Duration.ofSeconds(5)).ignoreExceptions()
+                        .until(() -> Files.exists(server.path("/inbox/.failed/u5801-large.png"))
+                                && Results.parse(report).has("reasonCode"));
                 assertEquals("FILE_TOO_LARGE", Results.parse(report).path("reasonCode").asText());
                 assertArrayEquals(image, Files.readAllBytes(server.path("/inbox/.failed/u5801-large.png")));
                 assertEquals(0, server.bytesRead("u5801-large.png"), "not a byte of it was downloaded");
