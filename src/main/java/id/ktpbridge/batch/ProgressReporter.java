@@ -1,6 +1,7 @@
 package id.ktpbridge.batch;
 
 import java.time.Duration;
+import java.util.Locale;
 import java.util.function.LongSupplier;
 
 import id.ktpbridge.ledger.Ledger;
@@ -64,7 +65,7 @@ public class ProgressReporter {
                 : perSecond <= 0 ? "unknown" : format(Duration.ofSeconds((long) (left / perSecond)));
         LOG.info("Progress: seen {}, submitted {}, completed {}, failed/rejected {}, open {}, waiting in the drop"
                         + " folder {}, rate {}/s, ETA {}", p.seen(), p.submitted(), p.ended() - p.failed(), p.failed(),
-                open, waiting < 0 ? "unknown" : waiting, String.format("%.1f", perSecond), eta);
+                open, waiting < 0 ? "unknown" : waiting, String.format(Locale.ROOT, "%.1f", perSecond), eta);
     }
 
     private static String format(Duration d) {
