@@ -15,4 +15,11 @@ public record CallContext(TokenKey tokenKey, String partnerSessionId, String sdk
         return partnerSession.equals(partnerSessionId) && sdkSession.equals(sdkSessionId) ? this
                 : new CallContext(tokenKey, partnerSession, sdkSession);
     }
+
+    /** The session ids and the token owner without its partner user id, which may be a NIK. */
+    @Override
+    public String toString() {
+        return "CallContext[" + tokenKey + ", partnerSessionId=" + partnerSessionId + ", sdkSessionId=" + sdkSessionId
+                + "]";
+    }
 }

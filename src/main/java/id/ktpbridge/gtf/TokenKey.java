@@ -13,4 +13,11 @@ public record TokenKey(String onboardingPartner, String partnerUserId, String pa
     public boolean isPartnerToken() {
         return partnerUserId == null;
     }
+
+    /** Without the partner user id, which may be a NIK. */
+    @Override
+    public String toString() {
+        return isPartnerToken() ? "TokenKey[partner, onboardingPartner=" + onboardingPartner + "]"
+                : "TokenKey[user, onboardingPartner=" + onboardingPartner + ", partnerUserIdType=" + partnerUserIdType + "]";
+    }
 }

@@ -38,6 +38,12 @@ public class ImageInspector {
         public boolean accepted() {
             return rejection == null;
         }
+
+        /** Without the file, whose name may be a NIK (it travels as an exchange property). */
+        @Override
+        public String toString() {
+            return "Inspection[size=" + size + ", contentType=" + contentType + ", rejection=" + rejection + "]";
+        }
     }
 
     /** A rejection when the file is over the size limit (nothing read), else null. */

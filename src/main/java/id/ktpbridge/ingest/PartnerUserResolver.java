@@ -33,6 +33,12 @@ public class PartnerUserResolver {
     }
 
     public record PartnerUser(String id, String type) {
+
+        /** Without the id, which may be a NIK. */
+        @Override
+        public String toString() {
+            return "PartnerUser[type=" + type + "]";
+        }
     }
 
     public PartnerUser resolve(String fileName, String givenId, String givenType) {

@@ -35,4 +35,14 @@ public record LedgerRecord(
     public long notAfterDeadline(long at) {
         return deadlineAt == null ? at : Math.min(at, deadlineAt);
     }
+
+    /**
+     * Ids and state only: Camel logs bean arguments and traced bodies with it, and the user id, the
+     * source's path and name, the error text and the result (the OCR document) may hold a NIK or a name.
+     */
+    @Override
+    public String toString() {
+        return "LedgerRecord[id=" + id + ", sourceType=" + sourceType + ", submissionId=" + submissionId + ", state="
+                + state + ", reasonCode=" + reasonCode + ", resultStatus=" + resultStatus + "]";
+    }
 }

@@ -15,4 +15,11 @@ public record NewInput(
         String partnerSessionId,
         String sdkSessionId,
         String confirmMetadata) {
+
+    /** Without the user id, the source's path and name or the metadata: they may hold a NIK or a name. */
+    @Override
+    public String toString() {
+        return "NewInput[id=" + id + ", sourceType=" + sourceType + ", sourceSize=" + sourceSize + ", contentType="
+                + contentType + "]";
+    }
 }
