@@ -55,7 +55,7 @@ public class SftpPollErrors extends SourceErrorHandler {
                         root instanceof com.jcraft.jsch.SftpException ? SftpConnector.safe(root)
                                 : root.getClass().getSimpleName(), UnreadableFiles.FAILED_PAUSE_MILLIS / 1000);
             }
-            LOG.debug("SFTP download failure", exception);
+            LOG.debug("SFTP download failure: {}", chain(exception));
             return;
         }
         if (exchange != null) {
@@ -64,12 +64,12 @@ public class SftpPollErrors extends SourceErrorHandler {
         }
         if (unreadable.listingFailed(exception)) {
             // a sub-folder the login may not list: left out from the next poll on, said once a minute
-            LOG.debug("SFTP sub-folder listing refused", exception);
+            LOG.debug("SFTP sub-folder listing refused: {}", chain(exception));
             return;
         }
         LOG.warn("SFTP source: polling {} failed: {}. Next attempt in about {} s.", server, rootCause(exception),
                 Math.max(1, pauseMillis / 1000));
-        LOG.debug("SFTP poll failure", exception);
+        LOG.debug("SFTP poll failure: {}", chain(exception));
     }
 
     private static void releaseClaim(Exchange exchange) {
@@ -80,6 +80,25 @@ public class SftpPollErrors extends SourceErrorHandler {
                 endpoint.getIdempotentRepository().remove(key);
             }
         }
+    }
+
+    /**
+     * The exception's chain by class, with the SFTP status and where the innermost one was thrown,
+     * for the DEBUG line: not the messages, as Camel's name the file or folder
+     * ({@code Cannot retrieve file: inbox/<name>}) and a file name may be a NIK.
+     */
+    static String chain(Throwable e) {
+        StringBuilder out = new StringBuilder();
+        Throwable last = e;
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            out.append(out.length() == 0 ? "" : " caused by ").append(t.getClass().getName());
+            if (t instanceof com.jcraft.jsch.SftpException) {
+                out.append(" (").append(SftpConnector.safe(t)).append(')');
+            }
+            last = t;
+        }
+        StackTraceElement[] trace = last.getStackTrace();
+        return trace.length == 0 ? out.toString() : out.append(" at ").append(trace[0]).toString();
     }
 
     /** The innermost message, e.g. {@code java.net.ConnectException: Connection refused}. */

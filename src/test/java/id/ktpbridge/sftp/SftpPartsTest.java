@@ -10,9 +10,13 @@ import java.time.Duration;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.InputHeaders;
+import id.ktpbridge.testkit.LogCapture;
 import org.apache.camel.Exchange;
+import org.apache.camel.component.file.GenericFileOperationFailedException;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.config.Configurator;
 import org.junit.jupiter.api.Test;
 
 /** The pieces of the SFTP source that need no server: sidecar rules, remote paths, settings text. */
@@ -46,6 +50,35 @@ class SftpPartsTest {
                 new com.jcraft.jsch.SftpException(2, "/inbox/3201234567890001/"))), "a failed listing's line");
         assertEquals("ConnectException: Connection refused",
                 SftpPollErrors.rootCause(new IllegalStateException(new java.net.ConnectException("Connection refused"))));
+    }
+
+    @Test
+    void failuresAreLoggedAtDebugWithoutTheNamesInCamelsMessages() {
+        String nik = "3201234567890001";
+        String logger = SftpPollErrors.class.getName();
+        Level before = org.apache.logging.log4j.LogManager.getLogger(logger).getLevel();
+        DefaultCamelContext context = new DefaultCamelContext();
+        SftpPollErrors errors = new SftpPollErrors(context, "sftp://127.0.0.1:22", 10_000, new UnreadableFiles("inbox"));
+        Configurator.setLevel(logger, Level.DEBUG);
+        try (LogCapture log = new LogCapture()) {
+            // a download that broke off (Camel's message names the file), a refused sub-folder listing, a failed poll
+            errors.handleException("download", new DefaultExchange(context), new GenericFileOperationFailedException(
+                    "Cannot retrieve file: inbox/" + nik + ".png", new com.jcraft.jsch.SftpException(4,
+                            "inbox/" + nik + ".png")));
+            errors.handleException(new GenericFileOperationFailedException("Cannot list directory: inbox/" + nik,
+                    new com.jcraft.jsch.SftpException(3, "Permission denied")));
+            errors.handleException(new GenericFileOperationFailedException("Cannot change directory to: inbox/" + nik,
+                    new java.net.SocketException("Connection reset")));
+
+            assertTrue(log.text().contains("SFTP download failure: " + GenericFileOperationFailedException.class.getName()
+                    + " caused by com.jcraft.jsch.SftpException (SFTP status 4 (failure)) at "), log.text());
+            assertTrue(log.text().contains("SFTP sub-folder listing refused: "), log.text());
+            assertTrue(log.text().contains("SFTP poll failure: " + GenericFileOperationFailedException.class.getName()
+                    + " caused by java.net.SocketException at "), log.text());
+            assertFalse(log.text().contains(nik), "a file or folder name (it may be a NIK) is in the log: " + log.text());
+        } finally {
+            Configurator.setLevel(logger, before);
+        }
     }
 
     @Test
