@@ -146,6 +146,17 @@ class GtfHttpTest {
     }
 
     @Test
+    void aNegativeRetryAfterIsReadAsNone() {
+        // not as "at once": a used-up quota without a usable Retry-After fails at once when so configured
+        http.retryUsedUpQuota(false);
+        answer(429, "-1", "SUBMISSION_QUOTA_EXCEEDED");
+        GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("presign", get()));
+        assertTrue(e.isQuotaExceeded());
+        assertEquals(-1, e.retryAfterMillis());
+        assertEquals(1, requests.get());
+    }
+
+    @Test
     void otherThrottlingIsRetriedAndAnHttpDateIsUnderstood() {
         answer(429, "Wed, 21 Oct 2015 07:28:00 GMT", "TOO_MANY_REQUESTS");
         answer(503, null, "SERVICE_UNAVAILABLE");
@@ -267,6 +278,10 @@ class GtfHttpTest {
             assertTrue(e.isTransient(), "still transient: the caller may come back later");
             assertEquals(1, requests.get(), tooLong);
         }
+        // what the caller adds to its clock for its next try stays within a day
+        answer(503, String.valueOf(Long.MAX_VALUE), "SERVICE_UNAVAILABLE");
+        GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("status", get()));
+        assertEquals(86_400_000L, e.retryAfterMillis());
     }
 
     @Test
