@@ -1,6 +1,9 @@
 package id.ktpbridge.gtf;
 
-/** The presigned storage refused an upload. 403 means the URL expired or its signature no longer holds. */
+/**
+ * The presigned storage refused an upload. 403 (and a 400 about the URL's credentials, see
+ * {@link #isUrlRejected()}) means the URL expired or its signature no longer holds.
+ */
 public class StorageUploadException extends RuntimeException {
 
     private final int httpStatus;
@@ -51,9 +54,17 @@ public class StorageUploadException extends RuntimeException {
         return storageCode;
     }
 
-    /** The URL is no use any more: storage refused it (403), or it expired before an attempt. */
+    /**
+     * The URL is no use any more: storage refused it (403), or it expired before an attempt, or
+     * storage answered 400 about the credentials inside it: {@code ExpiredToken} (the temporary
+     * security token the URL was signed with ran out before {@code X-Amz-Expires}) or
+     * {@code AuthorizationQueryParametersError} (its signing parameters are not usable). A fresh
+     * presign brings a URL signed anew.
+     */
     public boolean isUrlRejected() {
-        return httpStatus == 403 || expired;
+        return httpStatus == 403 || expired
+                || httpStatus == 400 && ("ExpiredToken".equals(storageCode)
+                        || "AuthorizationQueryParametersError".equals(storageCode));
     }
 
     /** No answer, too slow (408, S3's 400 RequestTimeout), throttled or a server error: worth another try later. */

@@ -24,9 +24,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The three OneKYC steps of a submission. The ledger is written before each next external step;
- * the recoverable answers of the API are handled here: storage 403 (URL expired) -> presign
- * again, confirm 422 (upload missing) -> upload again (or, with no valid URL left, presign again),
- * confirm 409 -> already confirmed.
+ * the recoverable answers of the API are handled here: storage 403 (URL expired, or a 400 about
+ * the credentials in it) -> presign again, confirm 422 (upload missing) -> upload again (or, with no
+ * valid URL left, presign again), confirm 409 -> already confirmed.
  */
 public class Submitter {
 

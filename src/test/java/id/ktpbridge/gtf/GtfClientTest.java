@@ -281,6 +281,37 @@ class GtfClientTest {
     }
 
     @Test
+    void aStorage400AboutTheUrlsExpiredCredentialsIsReportedAsRejected() throws Exception {
+        // S3 answers so when the STS token inside a presigned URL ran out before X-Amz-Expires
+        com.sun.net.httpserver.HttpServer storage = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        storage.createContext("/", ex -> {
+            ex.getRequestBody().readAllBytes();
+            byte[] body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>ExpiredToken</Code>"
+                    + "<Message>The provided token has expired.</Message></Error>")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", "application/xml");
+            ex.sendResponseHeaders(400, body.length);
+            try (java.io.OutputStream out = ex.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        storage.start();
+        try {
+            Path image = Files.write(tmp.resolve("eka.png"), SampleImages.card("eka", "png"));
+            String url = "http://127.0.0.1:" + storage.getAddress().getPort()
+                    + "/KTP_SCAN/x_KTP_FRONT?X-Amz-Security-Token=t&X-Amz-Expires=600&X-Amz-Signature=s";
+            StorageUploadException e = assertThrows(StorageUploadException.class,
+                    () -> client.upload(new Presigned.DocumentSlot(url, "ref", 600), image, "image/png"));
+            assertEquals(400, e.httpStatus());
+            assertEquals("ExpiredToken", e.storageCode());
+            assertTrue(e.isUrlRejected() && !e.isTransient(), e.getMessage());
+        } finally {
+            storage.stop(0);
+        }
+    }
+
+    @Test
     void aUrlAtTheEndOfItsLifetimeIsNotSentTo() throws Exception {
         Presigned p = client.presign(ctx("uma"));
         Path image = Files.write(tmp.resolve("u.png"), SampleImages.card("u", "png"));

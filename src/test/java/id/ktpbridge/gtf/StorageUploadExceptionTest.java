@@ -17,4 +17,20 @@ class StorageUploadExceptionTest {
         assertFalse(new StorageUploadException(403, "AccessDenied").isTransient());
         assertTrue(new StorageUploadException(403, "AccessDenied").isUrlRejected());
     }
+
+    @Test
+    void aBadRequestAboutTheUrlsCredentialsRejectsTheUrlSoItIsPresignedAgain() {
+        // the STS token inside the presigned URL ran out before X-Amz-Expires, or its signing
+        // parameters are malformed: a new presign brings a URL signed anew
+        for (String code : new String[] {"ExpiredToken", "AuthorizationQueryParametersError"}) {
+            StorageUploadException e = new StorageUploadException(400, code);
+            assertTrue(e.isUrlRejected(), code);
+            assertFalse(e.isTransient(), code);
+        }
+        // other 400s say nothing about the URL
+        assertFalse(new StorageUploadException(400, "InvalidArgument").isUrlRejected());
+        assertFalse(new StorageUploadException(400, "RequestTimeout").isUrlRejected());
+        assertFalse(new StorageUploadException(400, null).isUrlRejected());
+        assertFalse(new StorageUploadException(401, "ExpiredToken").isUrlRejected());
+    }
 }
