@@ -225,6 +225,21 @@ public class GtfApiException extends RuntimeException {
     }
 
     /**
+     * The token the call carried was refused, so a fresh one may do: a 401, or a 403 with code
+     * {@code 110}, which the reference's glossary names "unauthorized / invalid token in headers"
+     * (confirm lists {@code 403 110 FORBIDDEN}). Not a 403 from a token endpoint: those calls carry
+     * no token, and their refusal is of the bundle's own credentials. Other 403s (details' {@code
+     * 903}, a bare one) say nothing about the token.
+     */
+    public boolean refusesToken() {
+        return isUnauthorized() || httpStatus == 403 && "110".equals(code) && !isTokenEndpoint();
+    }
+
+    private boolean isTokenEndpoint() {
+        return endpoint.equals("user-token") || endpoint.equals("partner-token");
+    }
+
+    /**
      * 401 or 403: the call's credentials were refused (after the token refresh), or the token
      * endpoint refused the bundle's own (a pass-key rotated, an address not allowed). Nothing about
      * the image: an operator can put it right, and until then every input is refused alike.
@@ -235,7 +250,7 @@ public class GtfApiException extends RuntimeException {
 
     /** A token endpoint refused the bundle's credentials: every call needing a new token fails so. */
     public boolean isTokenRefusal() {
-        return refusesCredentials() && (endpoint.equals("user-token") || endpoint.equals("partner-token"));
+        return refusesCredentials() && isTokenEndpoint();
     }
 
     /**

@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The OneKYC KTP Scan API as this bundle uses it: tokens, presign, upload, confirm, status and
- * details. Every call that carries a token is retried once with a fresh token after a 401.
+ * details. Every call that carries a token is retried once with a fresh token after a 401 (or a
+ * 403 with code 110).
  */
 public class GtfClient {
 
@@ -324,9 +325,10 @@ public class GtfClient {
 
     /**
      * Runs a call with the cached token. The call reads the token again for each attempt it makes,
-     * so a retry after a back-off never sends one that expired meanwhile. After a 401 the token that
-     * got it is dropped and the call made once more; a 401 then too drops that one as well, so the
-     * next call does not start with a token already refused.
+     * so a retry after a back-off never sends one that expired meanwhile. After a 401 (or a 403 with
+     * code 110, see {@link GtfApiException#refusesToken()}) the token that got it is dropped and the
+     * call made once more; such a refusal then too drops that one as well, so the next call does not
+     * start with a token already refused.
      */
     <T> T withToken(TokenKey key, Function<Supplier<String>, T> call) {
         AtomicReference<UserToken> used = new AtomicReference<>();
@@ -338,15 +340,16 @@ public class GtfClient {
         try {
             return call.apply(current);
         } catch (GtfApiException e) {
-            if (!e.isUnauthorized() || used.get() == null) {
+            if (!e.refusesToken() || used.get() == null) {
                 throw e;
             }
-            LOG.info("{} answered 401: refreshing the token and retrying once", e.endpoint());
+            LOG.info("{} answered {} (token refused): refreshing the token and retrying once", e.endpoint(),
+                    e.httpStatus());
             tokens.invalidate(key, used.get());
             try {
                 return call.apply(current);
             } catch (GtfApiException again) {
-                if (again.isUnauthorized() && used.get() != null) {
+                if (again.refusesToken() && used.get() != null) {
                     tokens.invalidate(key, used.get());
                 }
                 throw e.afterUnansweredAttempt() ? again.followingUnansweredAttempt() : again;

@@ -43,6 +43,9 @@ class TokenPerAttemptTest {
     private volatile String retryAfterSeconds = "1";
     /** How far the token server's clock runs ahead of ours ({@code expires_at} is on its clock). */
     private volatile int serverClockAheadSeconds;
+    /** The code a status 403 comes with. */
+    private volatile String forbiddenCode = "110";
+    private final AtomicInteger tokenRequests = new AtomicInteger();
     private HttpServer server;
     private GtfClient client;
 
@@ -54,10 +57,16 @@ class TokenPerAttemptTest {
             synchronized (tokenAnswers) {
                 answer = tokenAnswers.poll();
             }
+            tokenRequests.incrementAndGet();
             if (answer != null && answer == 429) {
                 ex.getResponseHeaders().set("Retry-After", retryAfterSeconds);
                 send(ex, 429, "{\"success\":false,\"data\":null,\"errors\":[{\"code\":\"429\","
                         + "\"cause\":\"TOO_MANY_REQUESTS\"}]}");
+                return;
+            }
+            if (answer != null && answer == 403) {
+                send(ex, 403, "{\"success\":false,\"data\":null,\"errors\":[{\"code\":110,"
+                        + "\"entity\":\"ONEKYC_TOKEN_SERVICE\",\"cause\":\"FORBIDDEN\"}]}");
                 return;
             }
             long now = System.currentTimeMillis() / 1000 + serverClockAheadSeconds;
@@ -74,10 +83,12 @@ class TokenPerAttemptTest {
             if (status == 429) {
                 ex.getResponseHeaders().set("Retry-After", retryAfterSeconds);
             }
+            String code = status == 401 ? "110" : status == 403 ? forbiddenCode : "429";
+            String cause = status == 401 ? "UNAUTHORIZED" : status == 403 ? "FORBIDDEN" : "TOO_MANY_REQUESTS";
             send(ex, status, status == 200
                     ? "{\"success\":true,\"data\":{\"status\":\"IN_PROGRESS\"},\"errors\":[]}"
-                    : "{\"success\":false,\"data\":null,\"errors\":[{\"code\":\"" + (status == 401 ? "110" : "429")
-                    + "\",\"cause\":\"" + (status == 401 ? "UNAUTHORIZED" : "TOO_MANY_REQUESTS") + "\"}]}");
+                    : "{\"success\":false,\"data\":null,\"errors\":[{\"code\":\"" + code
+                    + "\",\"cause\":\"" + cause + "\"}]}");
         });
         server.start();
         client = GtfClientTest.client("http://127.0.0.1:" + server.getAddress().getPort(), Duration.ofMinutes(5));
@@ -218,5 +229,61 @@ class TokenPerAttemptTest {
         assertEquals(429, e.httpStatus());
         assertEquals(120_000, e.retryAfterMillis(), "the wait it asked for goes to the caller");
         assertEquals(0, tokensSeen.size(), "no status call without a token");
+    }
+    @Test
+    void aForbiddenWithCode110GetsAFreshTokenOnce() {
+        // the reference's glossary: 110 is "unauthorized / invalid token in headers"; confirm lists 403 110
+        synchronized (tokensSeen) {
+            statusAnswers.add(403);
+        }
+        assertEquals("IN_PROGRESS", client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44").path("status").asText());
+        assertEquals(List.of("t1", "t2"), tokensSeen, "the refused token dropped, the call made once more");
+
+        // refused again with a fresh token: not asked a third time, and the second token is not kept either
+        synchronized (tokensSeen) {
+            tokensSeen.clear();
+            statusAnswers.add(403);
+            statusAnswers.add(403);
+        }
+        GtfApiException e = assertThrows(GtfApiException.class,
+                () -> client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44"));
+        assertEquals(403, e.httpStatus());
+        assertEquals(List.of("t2", "t3"), tokensSeen);
+        client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44");
+        assertEquals("t4", tokensSeen.get(2));
+    }
+
+    @Test
+    void aForbiddenWithAnotherCodeGetsNoFreshToken() {
+        forbiddenCode = "903";
+        synchronized (tokensSeen) {
+            statusAnswers.add(403);
+        }
+        GtfApiException e = assertThrows(GtfApiException.class,
+                () -> client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44"));
+        assertEquals(403, e.httpStatus());
+        assertEquals(List.of("t1"), tokensSeen);
+        assertEquals(1, issued.get());
+    }
+
+    @Test
+    void theTokenEndpointsOwnForbiddenWithCode110IsNotMetWithAnotherFetch() {
+        // the first attempt's token runs out during a back-off; fetching its successor is refused 403 110:
+        // the bundle's credentials, not a token, were refused, so no second fetch follows at once
+        expirySeconds = 2;
+        synchronized (tokensSeen) {
+            statusAnswers.add(429);
+            statusAnswers.add(429);
+        }
+        synchronized (tokenAnswers) {
+            tokenAnswers.add(200);
+            tokenAnswers.add(403);
+            tokenAnswers.add(403);
+        }
+        GtfApiException e = assertThrows(GtfApiException.class,
+                () -> client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44"));
+        assertEquals("user-token", e.endpoint());
+        assertEquals(403, e.httpStatus());
+        assertEquals(2, tokenRequests.get());
     }
 }
