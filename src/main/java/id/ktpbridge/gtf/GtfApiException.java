@@ -25,6 +25,11 @@ public class GtfApiException extends RuntimeException {
     public static final String NO_SUBMISSION_ID = "NO_SUBMISSION_ID_IN_RESPONSE";
     public static final String NO_TOKEN = "NO_TOKEN_IN_RESPONSE";
     /**
+     * A token answer whose token could not be sent as a header value (see {@link
+     * GtfClient#isHeaderValue}): counted as no answer too, like one without a token.
+     */
+    public static final String UNUSABLE_TOKEN = "UNUSABLE_TOKEN_IN_RESPONSE";
+    /**
      * A presign that names its submission but gives no place to upload to. Not asked again: each
      * presign may make a submission, and one that keeps answering so would leave a trail of them
      * (and use up the user's quota) over the retry window.
@@ -37,7 +42,7 @@ public class GtfApiException extends RuntimeException {
      * would report another image's outcome. Counted as no answer too: the next presign may do better.
      */
     public static final String NOT_INITIATED = "SUBMISSION_NOT_INITIATED";
-    private static final List<String> INCOMPLETE = List.of(NO_SUBMISSION_ID, NO_TOKEN, NOT_INITIATED);
+    private static final List<String> INCOMPLETE = List.of(NO_SUBMISSION_ID, NO_TOKEN, UNUSABLE_TOKEN, NOT_INITIATED);
 
     private final String endpoint;
     private final int httpStatus;
@@ -214,10 +219,11 @@ public class GtfApiException extends RuntimeException {
     /**
      * Whether the refusal came in OneKYC's envelope (an error code or cause). A status without one
      * (a gateway's HTML page, a proxy's {@code {"message": ...}}) may come from anything between
-     * here and OneKYC, e.g. a route missing for a moment during a rollout.
+     * here and OneKYC, e.g. a route missing for a moment during a rollout. A request never sent
+     * ({@link #unsendable}) is not either: its cause is this side's text, and OneKYC said nothing.
      */
     public boolean isEnveloped() {
-        return code != null || errorCause != null;
+        return !unsendable && (code != null || errorCause != null);
     }
 
     public boolean isUnauthorized() {

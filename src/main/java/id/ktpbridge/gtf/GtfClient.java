@@ -375,10 +375,7 @@ public class GtfClient {
             }
             throw e;
         }
-        String token = data.path("token").asText(null);
-        if (token == null || token.isBlank()) {
-            throw new GtfApiException(endpoint, 200, null, GtfApiException.NO_TOKEN);
-        }
+        String token = usableToken(endpoint, data);
         long now = System.currentTimeMillis() / 1000;
         long expiresAt = parseLong(data.path("expires_at").asText(""));
         if (expiresAt > 100_000_000_000L) {
@@ -406,6 +403,43 @@ public class GtfClient {
         return new UserToken(token, expiresAt, ttl > 0 ? ttl : Math.max(0, expiresAt - now));
     }
 
+    /**
+     * The token of a token answer. One that is missing, or that cannot go into the {@code
+     * x-onekyc-token} header as it is (a control character such as CR/LF, a space, a character
+     * outside ASCII), fails as an answer that counts as none (see {@link GtfApiException#countsAs}):
+     * kept, it would fail every call of its user with the JDK's refusal of the header, for the
+     * token's whole lifetime (60 days by the reference's example), and that failure is not one to
+     * retry. Judged inside the call ({@link #fetchTokenData}), so it is asked again with the back-off
+     * like an answer cut off on the way, and counted by the token endpoint's circuit breaker: a token
+     * server that hands such tokens out does so for every user, as an outage would.
+     */
+    private static String usableToken(String endpoint, JsonNode data) {
+        String token = data.path("token").asText(null);
+        if (token == null || token.isBlank()) {
+            throw new GtfApiException(endpoint, 200, null, GtfApiException.NO_TOKEN);
+        }
+        if (!isHeaderValue(token)) {
+            // the value stays out of the message: it is a credential
+            throw new GtfApiException(endpoint, 200, null, GtfApiException.UNUSABLE_TOKEN);
+        }
+        return token;
+    }
+
+    /**
+     * Whether a token can be sent as a header value: visible ASCII only (0x21-0x7E), which a JWT
+     * (base64url parts and dots) always is. Stricter than HTTP itself, which allows inner spaces and
+     * Latin-1 bytes: a token with those would not survive every proxy unchanged either.
+     */
+    static boolean isHeaderValue(String token) {
+        for (int i = 0; i < token.length(); i++) {
+            char c = token.charAt(i);
+            if (c < 0x21 || c > 0x7E) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private JsonNode fetchTokenData(String endpoint, String path, TokenKey key) {
         long longestWait = GtfHttp.TOKEN_CALL_MAX_RETRY_AFTER.toMillis();
         return http.call(endpoint, () -> {
@@ -419,7 +453,7 @@ public class GtfClient {
                         .header("x-partner-user-id-type", key.partnerUserIdType());
             }
             return b.GET().build();
-        }, longestWait);
+        }, longestWait, data -> usableToken(endpoint, data));
     }
 
     private HttpRequest.Builder api(String pathAndQuery, String token, CallContext ctx) {

@@ -181,6 +181,17 @@ public class GtfHttp {
      * longestWaitMillis} (and never longer than {@code gtf.retry.max-retry-after}).
      */
     public JsonNode call(String endpoint, Supplier<HttpRequest> request, long longestWaitMillis) {
+        return call(endpoint, request, longestWaitMillis, data -> { });
+    }
+
+    /**
+     * As {@link #call(String, Supplier, long)}, with {@code usable} judging the {@code data} of a
+     * 2xx before it counts as a success: a {@link GtfApiException} it throws is taken as that
+     * attempt's answer, observed, counted by the circuit breaker and retried by what it counts as
+     * (one that counts as no answer is tried again with the back-off).
+     */
+    public JsonNode call(String endpoint, Supplier<HttpRequest> request, long longestWaitMillis,
+                         java.util.function.Consumer<JsonNode> usable) {
         long longestWait = Math.min(longestWaitMillis, maxRetryAfterMillis);
         boolean unansweredBefore = false;
         for (int attempt = 1; ; attempt++) {
@@ -196,8 +207,9 @@ public class GtfHttp {
                     sent = request.get();
                     response = send(sent);
                 } catch (IllegalArgumentException e) {
-                    // the JDK refuses a header value (a control character in a token, say) and quotes it
-                    // in its message: neither the value nor the message goes anywhere
+                    // the JDK refuses a header value (a control character in the pass-key or a partner
+                    // user id, say; tokens are checked when fetched) and quotes it in its message:
+                    // neither the value nor the message goes anywhere
                     throw GtfApiException.unsendable(endpoint, "a request header value is not valid in HTTP");
                 } catch (IOException e) {
                     observer.observe(endpoint, 0, System.nanoTime() - start);
@@ -208,12 +220,13 @@ public class GtfHttp {
                 if (response.statusCode() / 100 == 2) {
                     try {
                         JsonNode data = data(endpoint, response);
+                        usable.accept(data);
                         observer.observe(endpoint, response.statusCode(), took);
                         breaker.onSuccess(endpoint);
                         return data;
                     } catch (GtfApiException refusal) {
-                        // a refusal in a 2xx, or a body that is no envelope: observed and retried by what
-                        // it counts as (no answer for the second), not as the 2xx it came in
+                        // a refusal in a 2xx, or a body that is no envelope or not usable: observed and
+                        // retried by what it counts as (no answer for the latter), not as the 2xx it came in
                         observer.observe(endpoint, refusal.httpStatus(), took);
                         failure = refusal;
                     }

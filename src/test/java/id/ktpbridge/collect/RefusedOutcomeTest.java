@@ -333,7 +333,9 @@ class RefusedOutcomeTest {
                 // a gateway's or proxy's own answer, without OneKYC's envelope
                 new GtfApiException("details", 404, null, null),
                 new GtfApiException("details", 408, null, null),
-                new GtfApiException("details", "HttpTimeoutException", null)}) {
+                new GtfApiException("details", "HttpTimeoutException", null),
+                // never sent (a header value HTTP does not allow): OneKYC has not refused anything
+                GtfApiException.unsendable("details", "a request header value is not valid in HTTP")}) {
             assertFalse(Collector.refusedForGood(retried, "details"), retried.getMessage());
         }
     }

@@ -299,6 +299,7 @@ class GtfHttpTest {
         GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("presign",
                 () -> HttpRequest.newBuilder(uri).header("Authorization", "Bearer secret-token\u0001").GET().build()));
         assertFalse(e.isTransient(), "it would fail the same way every time");
+        assertFalse(e.isEnveloped(), "OneKYC said nothing: the cause is this side's text");
         assertFalse(e.getMessage().contains("secret-token"), e.getMessage());
         assertEquals(null, e.getCause());
         assertEquals(0, requests.get());

@@ -46,6 +46,8 @@ class TokenPerAttemptTest {
     /** The code a status 403 comes with. */
     private volatile String forbiddenCode = "110";
     private final AtomicInteger tokenRequests = new AtomicInteger();
+    /** Token values (JSON string content) the token endpoint hands out before its own "t1", "t2", ... */
+    private final Deque<String> oddTokens = new ArrayDeque<>();
     private HttpServer server;
     private GtfClient client;
 
@@ -70,7 +72,11 @@ class TokenPerAttemptTest {
                 return;
             }
             long now = System.currentTimeMillis() / 1000 + serverClockAheadSeconds;
-            send(ex, 200, "{\"success\":true,\"data\":{\"token\":\"t" + issued.incrementAndGet()
+            String odd;
+            synchronized (oddTokens) {
+                odd = oddTokens.poll();
+            }
+            send(ex, 200, "{\"success\":true,\"data\":{\"token\":\"" + (odd != null ? odd : "t" + issued.incrementAndGet())
                     + "\",\"expiry_seconds\":\"" + expirySeconds + "\",\"expires_at\":\"" + (now + expirySeconds)
                     + "\"},\"errors\":[]}");
         });
@@ -285,5 +291,49 @@ class TokenPerAttemptTest {
         assertEquals("user-token", e.endpoint());
         assertEquals(403, e.httpStatus());
         assertEquals(2, tokenRequests.get());
+    }
+    @Test
+    void aTokenThatCannotBeSentAsAHeaderIsNotKeptButAskedForAgain() {
+        // CR/LF (a header injected), a space, a character outside Latin-1, one outside ASCII
+        for (String odd : new String[] {"eyJ.a\\r\\nX-Injected: 1", "eyJ a.b", "eyJ.\\u20ac", "eyJ.\\u00e9"}) {
+            synchronized (oddTokens) {
+                oddTokens.add(odd);
+            }
+            int before = tokenRequests.get();
+            TokenKey key = new TokenKey("PARTNER", "user-" + before, "PARTNER_USER_ID");
+            CallContext ctx = new CallContext(key, UUID.randomUUID().toString(), UUID.randomUUID().toString());
+            // asked again in place, like an answer cut off on the way; the call goes out with the good one
+            assertEquals("IN_PROGRESS", client.status(ctx, "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44").path("status").asText(),
+                    odd);
+            assertEquals(before + 2, tokenRequests.get(), odd);
+            assertTrue(client.tokens().get(key).value().matches("t[0-9]+"), odd);
+        }
+        synchronized (tokensSeen) {
+            assertTrue(tokensSeen.stream().allMatch(t -> t.matches("t[0-9]+")), tokensSeen.toString());
+        }
+    }
+
+    @Test
+    void aTokenServerThatKeepsHandingOutSuchTokensIsAnOutageToItsCircuit() {
+        CircuitBreaker breaker = new CircuitBreaker(3, Duration.ofMinutes(5));
+        GtfSettings s = GtfClientTest.settings("http://127.0.0.1:" + server.getAddress().getPort(),
+                Duration.ofMinutes(5), false);
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        GtfClient guarded = new GtfClient(s, new GtfHttp(java.net.http.HttpClient.newHttpClient(), json,
+                s.retryMaxAttempts(), s.retryInitialDelay(), s.retryMaxDelay(), breaker, new RateLimiter(0)), json);
+        synchronized (oddTokens) {
+            for (int i = 0; i < 3; i++) {
+                oddTokens.add("secret\\r\\ntoken");
+            }
+        }
+        GtfApiException e = assertThrows(GtfApiException.class,
+                () -> guarded.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44"));
+        assertEquals("user-token", e.endpoint());
+        assertEquals("UNUSABLE_TOKEN_IN_RESPONSE", e.errorCause());
+        assertTrue(e.isTransient(), "counts as no answer: the input waits rather than fails");
+        assertFalse(e.getMessage().contains("secret"), e.getMessage());
+        assertEquals(3, tokenRequests.get(), "every attempt made");
+        assertTrue(breaker.isOpen("user-token"), "three unusable answers in a row open the token endpoint's circuit");
+        assertTrue(tokensSeen.isEmpty(), "nothing sent with it");
     }
 }
