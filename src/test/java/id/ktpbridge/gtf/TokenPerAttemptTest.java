@@ -76,7 +76,8 @@ class TokenPerAttemptTest {
             synchronized (oddTokens) {
                 odd = oddTokens.poll();
             }
-            send(ex, 200, "{\"success\":true,\"data\":{\"token\":\"" + (odd != null ? odd : "t" + issued.incrementAndGet())
+            String token = odd != null ? odd : "t" + issued.incrementAndGet();
+            send(ex, 200, "{\"success\":true,\"data\":{\"token\":\"" + token
                     + "\",\"expiry_seconds\":\"" + expirySeconds + "\",\"expires_at\":\"" + (now + expirySeconds)
                     + "\"},\"errors\":[]}");
         });
@@ -242,7 +243,8 @@ class TokenPerAttemptTest {
         synchronized (tokensSeen) {
             statusAnswers.add(403);
         }
-        assertEquals("IN_PROGRESS", client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44").path("status").asText());
+        assertEquals("IN_PROGRESS",
+                client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44").path("status").asText());
         assertEquals(List.of("t1", "t2"), tokensSeen, "the refused token dropped, the call made once more");
 
         // refused again with a fresh token: not asked a third time, and the second token is not kept either
@@ -303,8 +305,8 @@ class TokenPerAttemptTest {
             TokenKey key = new TokenKey("PARTNER", "user-" + before, "PARTNER_USER_ID");
             CallContext ctx = new CallContext(key, UUID.randomUUID().toString(), UUID.randomUUID().toString());
             // asked again in place, like an answer cut off on the way; the call goes out with the good one
-            assertEquals("IN_PROGRESS", client.status(ctx, "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44").path("status").asText(),
-                    odd);
+            assertEquals("IN_PROGRESS",
+                    client.status(ctx, "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44").path("status").asText(), odd);
             assertEquals(before + 2, tokenRequests.get(), odd);
             assertTrue(client.tokens().get(key).value().matches("t[0-9]+"), odd);
         }
