@@ -116,9 +116,13 @@ public class Submitter {
             step.run();
         } catch (GtfApiException | StorageUploadException e) {
             // refused credentials too: nothing is confirmed yet, and an operator can put them right
-            // within the window (the collection side waits for them until the poll deadline)
+            // within the window (the collection side waits for them until the poll deadline). And a
+            // bare 4xx, without OneKYC's envelope: a gateway's or proxy's own page (a route missing
+            // for a moment during a rollout) says nothing about the image; the collection side asks
+            // again after one too (Collector.refusedForGood)
             boolean passing = e instanceof GtfApiException g
                     ? g.isTransient() || g.isQuotaExceeded() && waitOutUsedUpQuota || g.refusesCredentials()
+                            || g.httpStatus() / 100 == 4 && !g.isEnveloped()
                     : ((StorageUploadException) e).isTransient();
             long window = retryWindow.toMillis();
             if (!passing || window <= 0) {
@@ -319,9 +323,12 @@ public class Submitter {
                     // waits in its source, uploaded, and confirms when taken again
                     throw e;
                 }
-                if (e.afterUnansweredAttempt() && e.httpStatus() != 422 && e.httpStatus() != 404) {
+                boolean notApplied = e.isEnveloped() && (e.httpStatus() == 422 || e.httpStatus() == 404);
+                if (e.afterUnansweredAttempt() && !notApplied) {
                     // an earlier attempt may have been applied before its reply was lost: a later refusal
-                    // (a token refused twice, say) does not undo that, so the poller settles it too
+                    // (a token refused twice, say) does not undo that, so the poller settles it too. Only
+                    // OneKYC's own 404 or 422 says the submission was not confirmed; the same status
+                    // without its envelope is a gateway's or proxy's page, which does not know
                     LOG.warn("Confirm of submission {} was refused ({}) after an attempt without an answer: taken"
                             + " as confirmed; the poller confirms it again if it is still INITIATED", submissionId,
                             e.getMessage());
