@@ -16,6 +16,8 @@ import java.nio.file.Path;
  */
 final class ImageEnd {
 
+    /** The first bytes of every PNG. */
+    static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     private static final int IEND = 0x49454E44;
     private static final int IDAT = 0x49444154;
 
@@ -50,7 +52,8 @@ final class ImageEnd {
      * last bytes look. Only chunk headers are looked at; the data is skipped by its length.
      */
     static final class Png {
-        private long toSkip = 8; // the signature
+        private int signatureSeen;
+        private long toSkip;
         private final byte[] header = new byte[8];
         private int headerFill;
         private boolean dataReached;
@@ -65,6 +68,11 @@ final class ImageEnd {
             int i = off;
             int end = off + len;
             while (i < end && !stopped) {
+                if (signatureSeen < PNG_SIGNATURE.length) {
+                    // anything else (a JPEG) is not walked past its first bytes
+                    stopped = buf[i++] != PNG_SIGNATURE[signatureSeen++];
+                    continue;
+                }
                 if (toSkip > 0) {
                     int skipped = (int) Math.min(toSkip, end - i);
                     toSkip -= skipped;

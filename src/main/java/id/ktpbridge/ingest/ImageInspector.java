@@ -17,7 +17,7 @@ import java.util.HexFormat;
 public class ImageInspector {
 
     private static final byte[] JPEG = {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF};
-    private static final byte[] PNG = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    private static final byte[] PNG = ImageEnd.PNG_SIGNATURE;
     /** The last chunk of every complete PNG: length 0, "IEND", its CRC. */
     private static final byte[] IHDR = {'I', 'H', 'D', 'R'};
     private static final byte[] PNG_END = {0, 0, 0, 0, 'I', 'E', 'N', 'D', (byte) 0xAE, 0x42, 0x60, (byte) 0x82};
