@@ -212,8 +212,7 @@ public class Collector {
      * 4xx from a gateway or proxy in between. All are retried until the deadline.
      */
     public static boolean refusedForGood(GtfApiException e, String endpoint) {
-        return !e.isTransient() && endpoint.equals(e.endpoint()) && e.isEnveloped() && e.httpStatus() != 401
-                && e.httpStatus() != 403;
+        return !e.isTransient() && endpoint.equals(e.endpoint()) && e.isEnveloped() && !e.refusesCredentials();
     }
 
     /**
@@ -245,8 +244,22 @@ public class Collector {
         if (claim == 0) {
             return collectAnnouncedMeanwhile(r);
         }
-        publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
-                "refused for good: " + e.getMessage(), claim));
+        return endOnOwnVerdict(r, claim, ResultStatus.FAILED, FailureReport.reasonCode(e),
+                "refused for good: " + e.getMessage());
+    }
+
+    /**
+     * Publishes the poller's own verdict on a row it holds the claim of, unless a callback has been
+     * noted for it since the claim (the details call on the way here can take long, and a callback
+     * then finds the row claimed): then the claim is given back and the details decide.
+     */
+    private boolean endOnOwnVerdict(LedgerRecord r, long claim, ResultStatus status, String reasonCode,
+                                    String message) {
+        if (ledger.callbackNoted(r.id())) {
+            ledger.releaseClaim(r.id(), System.currentTimeMillis(), claim);
+            return collectAnnouncedMeanwhile(r);
+        }
+        publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, status, reasonCode, message, claim));
         return true;
     }
 
@@ -271,13 +284,13 @@ public class Collector {
         }
         if (look == DetailsLook.REFUSED) {
             LOG.error("Status of submission {} refused, and its details too: {}", r.submissionId(), e.getMessage());
-            publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, ResultStatus.FAILED,
-                    FailureReport.reasonCode(e), "refused for good: " + e.getMessage(), claim));
-            return true;
+            return endOnOwnVerdict(r, claim, ResultStatus.FAILED, FailureReport.reasonCode(e),
+                    "refused for good: " + e.getMessage());
         }
         LOG.warn("Status of submission {} refused ({}), but its details do not end it: asked again later",
                 r.submissionId(), e.getMessage());
-        ledger.releaseClaim(r.id(), r.notAfterDeadline(System.currentTimeMillis() + retryWait), claim);
+        // counted as a poll: the back-off grows, and with status polling off the row is not due again at once
+        ledger.releaseClaimAfterPoll(r.id(), r.notAfterDeadline(System.currentTimeMillis() + retryWait), claim);
         return false;
     }
 
@@ -295,9 +308,8 @@ public class Collector {
         if (lookAtDetails(r, claim) == DetailsLook.PUBLISHED) {
             return true;
         }
-        publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
-                "no final status before ktp.poll.deadline (last status " + lastKnownStatus + ")", claim));
-        return true;
+        return endOnOwnVerdict(r, claim, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
+                "no final status before ktp.poll.deadline (last status " + lastKnownStatus + ")");
     }
 
     private enum DetailsLook { PUBLISHED, REFUSED, OPEN }

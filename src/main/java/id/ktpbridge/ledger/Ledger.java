@@ -456,8 +456,17 @@ public class Ledger {
      * another, must not reopen the other's.
      */
     public void releaseClaim(String id, long nextPollAt, long token) {
+        release(id, nextPollAt, token, "");
+    }
+
+    /** As {@link #releaseClaim}, counting one more poll of the row (its back-off follows the count). */
+    public void releaseClaimAfterPoll(String id, long nextPollAt, long token) {
+        release(id, nextPollAt, token, " poll_attempts = poll_attempts + 1,");
+    }
+
+    private void release(String id, long nextPollAt, long token, String alsoSet) {
         update("UPDATE ktp_submission SET state = ?, received_via = NULL, claimed_at = NULL, next_poll_at = ?,"
-                        + " updated_at = ? WHERE id = ? AND state = ? AND claimed_at = ?",
+                        + alsoSet + " updated_at = ? WHERE id = ? AND state = ? AND claimed_at = ?",
                 SubmissionState.CONFIRMED.name(), nextPollAt, System.currentTimeMillis(), id,
                 SubmissionState.COLLECTING.name(), token);
     }

@@ -78,6 +78,56 @@ class RefusedOutcomeTest {
             assertTrue(app.sandbox().requestLog().stream()
                     .filter(c -> "status".equals(c.endpoint()) && c.httpStatus() == 400).count() >= 2,
                     "status refused more than once before the details were final");
+            // each refusal counted as a poll, so the next came after a longer back-off
+            assertTrue(app.ledger().findById(row.id()).orElseThrow().pollAttempts() >= 2);
+        }
+    }
+
+    @Test
+    void withStatusPollingOffAStatusRefusalIsOneLookNotOneEveryTick() throws Exception {
+        Map<String, String> p = props("5000");
+        p.put("gtf.sandbox.callback.enabled", "true");
+        p.put("ktp.poll.enabled", "false");
+        p.put("ktp.poll.reconfirm-after", "1s");
+        p.put("ktp.poll.deadline", "10m");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            app.sandbox().settings().setFailureStatuses(List.of(400));
+            app.sandbox().settings().setFailureRate("status", 1.0);
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3115.png");
+
+            JsonNode result = awaitOneResult(app);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals("callback", result.path("receivedVia").asText(), result.toString());
+            // the look after reconfirm-after, refused, with details IN_PROGRESS: not taken up at every tick
+            assertEquals(1, app.sandbox().requestLog().stream().filter(c -> "status".equals(c.endpoint())).count());
+            assertEquals(1, app.ledger().findById(row.id()).orElseThrow().pollAttempts());
+        }
+    }
+
+    @Test
+    void aCallbackNotedWhileThePollerAskedTheDetailsAtTheDeadlineDecidesNotTheDeadline() throws Exception {
+        Map<String, String> p = nothingDue();
+        attemptsWithoutCircuitBreaker(p, 1);
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3116.png");
+            awaitFinalAtOneKyc(app, row);
+            // the deadline's details call takes 2 s and fails: the callback comes while it is under way
+            detailsFailWith(app, 503);
+            app.sandbox().settings().setLatencyMillis(2000);
+            Thread deadline = new Thread(() -> app.bean("collector", Collector.class).timeOut(row, "IN_PROGRESS"));
+            deadline.start();
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(
+                    () -> app.ledger().findById(row.id()).orElseThrow().state() == SubmissionState.COLLECTING);
+            app.bean("callbackReceiver", CallbackReceiver.class).collect(row.submissionId(), null, null);
+            deadline.join(30_000);
+            assertEquals(0, Results.count(app.results()), "no TIMED_OUT over the callback");
+
+            app.sandbox().settings().setLatencyMillis(0);
+            app.sandbox().settings().setFailureRate("details", 0.0);
+            app.bean("poller", Poller.class).pollOne(app.ledger().findById(row.id()).orElseThrow());
+            JsonNode result = awaitOneResult(app);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals("callback", result.path("receivedVia").asText(), result.toString());
         }
     }
 
