@@ -130,7 +130,8 @@ class BatchModeTest {
         try (LogCapture log = new LogCapture()) {
             printed = captureStdout(() -> assertEquals(1, BridgeApp.runBatch(dataDir,
                     Map.of("gtf.sandbox.processing-delay", "60000", "ktp.batch.max-wait", "10000"))));
-            assertEquals(1, log.count("ktp.batch.max-wait passed with 1 input(s) still open"), log.text());
+            assertEquals(1, log.count("ktp.batch.max-wait passed with 1 input(s) still open in the ledger and 0 file(s)"
+                    + " in the drop folder"), log.text());
         }
 
         assertEquals(0, Results.count(dataDir.resolve("results")));

@@ -120,7 +120,7 @@ public class BatchMonitor implements Runnable {
                 }
             }
             if (!ended) {
-                LOG.warn("ktp.batch.max-wait passed with {} input(s) still open; ending the run", openInputs());
+                LOG.warn("ktp.batch.max-wait passed with {}; ending the run", openInputs());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -139,13 +139,16 @@ public class BatchMonitor implements Runnable {
         }
     }
 
-    /** Submissions still open plus files still waiting in the drop folder; "an unknown number" if unreadable. */
+    /**
+     * Inputs still open in the ledger and files still in the drop folder, apart: one taken but not
+     * yet confirmed (or waiting out an outage) is in both.
+     */
     private String openInputs() {
         try {
-            return String.valueOf(ledger.openCounts().values().stream().mapToLong(Integer::longValue).sum()
-                    + dropFolder.waiting());
+            return ledger.openCounts().values().stream().mapToLong(Integer::longValue).sum()
+                    + " input(s) still open in the ledger and " + dropFolder.waiting() + " file(s) in the drop folder";
         } catch (RuntimeException e) {
-            return "an unknown number of";
+            return "inputs still open (the ledger could not be read)";
         }
     }
 

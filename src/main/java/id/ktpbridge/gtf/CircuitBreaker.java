@@ -38,6 +38,11 @@ public class CircuitBreaker {
         this.clock = clock;
     }
 
+    /** How long an open circuit pauses its calls ({@code gtf.circuit-breaker.open-for}). */
+    public Duration coolDown() {
+        return coolDown;
+    }
+
     /** Blocks while the endpoint's circuit is open. */
     public void awaitClosed(String endpoint) throws InterruptedException {
         Circuit circuit = circuits.get(endpoint);

@@ -129,8 +129,8 @@ public class GtfApiException extends RuntimeException {
         this.afterUnansweredAttempt = false;
     }
 
-    /** The same failure, following an unanswered attempt (a copy: the original may be shared). */
-    private GtfApiException(GtfApiException original) {
+    /** The same failure, following an unanswered attempt or not (a copy: the original may be shared). */
+    private GtfApiException(GtfApiException original, boolean afterUnansweredAttempt) {
         super(original.getMessage(), original.getCause());
         setStackTrace(original.getStackTrace());
         this.endpoint = original.endpoint;
@@ -138,7 +138,7 @@ public class GtfApiException extends RuntimeException {
         this.code = original.code;
         this.errorCause = original.errorCause;
         this.unsendable = original.unsendable;
-        this.afterUnansweredAttempt = true;
+        this.afterUnansweredAttempt = afterUnansweredAttempt;
         this.retryAfterMillis = original.retryAfterMillis;
     }
 
@@ -199,7 +199,24 @@ public class GtfApiException extends RuntimeException {
      * that fetch, and only this one followed an unanswered attempt.
      */
     GtfApiException followingUnansweredAttempt() {
-        return afterUnansweredAttempt ? this : new GtfApiException(this);
+        return afterUnansweredAttempt ? this : new GtfApiException(this, true);
+    }
+
+    /**
+     * This failure as following no unanswered attempt of the call at hand: a token fetch's failure
+     * that stops another call before it is sent carries the token call's own attempts, which say
+     * nothing about whether that call (a confirm, say) was applied: it never went out.
+     */
+    GtfApiException notFollowingUnansweredAttempt() {
+        return afterUnansweredAttempt ? new GtfApiException(this, false) : this;
+    }
+
+    /**
+     * A 4xx without OneKYC's envelope: a gateway's or proxy's own page (a route missing for a
+     * moment during a rollout), which says nothing about the request itself.
+     */
+    public boolean isBareRefusal() {
+        return httpStatus / 100 == 4 && !isEnveloped();
     }
 
     /**

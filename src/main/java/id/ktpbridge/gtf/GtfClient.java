@@ -105,6 +105,8 @@ public class GtfClient {
             3_600_000);
 
     /** When the token endpoint last refused the credentials, for a line at most once a minute. */
+    /** By token endpoint: see {@link #fetchToken}. */
+    private final Map<String, CredentialsRefusal> credentialsRefusals = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicLong lastCredentialsRefusal =
             new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE / 2);
 
@@ -272,7 +274,7 @@ public class GtfClient {
         try {
             return details(detailsToken(partner, ctx), ctx, submissionId);
         } catch (GtfApiException e) {
-            if (!"details".equals(e.endpoint()) || e.httpStatus() != 401 && e.httpStatus() != 403) {
+            if (!"details".equals(e.endpoint()) || !e.refusesCredentials()) {
                 throw e;
             }
             JsonNode data = details(detailsToken(!partner, ctx), ctx, submissionId);
@@ -357,16 +359,30 @@ public class GtfClient {
         }
     }
 
+    /** A token endpoint's refusal of the bundle's credentials, answered again without a call until {@code until}. */
+    private record CredentialsRefusal(GtfApiException refusal, long until) { }
+
     private UserToken fetchToken(TokenKey key) {
         String endpoint = key.isPartnerToken() ? "partner-token" : "user-token";
         String path = key.isPartnerToken() ? settings.partnerTokenPath() : settings.userTokenPath();
+        CredentialsRefusal paused = credentialsRefusals.get(endpoint);
+        if (paused != null && System.currentTimeMillis() < paused.until()) {
+            // the same credentials would be refused alike for every user: not asked again for a while.
+            // Not the circuit breaker: that would take the instance out of readiness, and tokens
+            // already held still serve collection (and callbacks reach it only while it is ready)
+            throw paused.refusal();
+        }
         JsonNode data;
         try {
             data = fetchTokenData(endpoint, path, key);
         } catch (GtfApiException e) {
             long now = System.currentTimeMillis();
+            if (e.isTokenRefusal()) {
+                long pause = http.breaker().coolDown().toMillis();
+                credentialsRefusals.put(endpoint, new CredentialsRefusal(e, now + pause));
+            }
             long last = lastCredentialsRefusal.get();
-            if ((e.httpStatus() == 401 || e.httpStatus() == 403) && now - last >= 60_000
+            if (e.isTokenRefusal() && now - last >= 60_000
                     && lastCredentialsRefusal.compareAndSet(last, now)) {
                 // every image of every user fails the same way: one line that says where to look
                 LOG.error("The token endpoint refused the bundle's credentials (HTTP {}): check gtf.client-id and"
@@ -375,6 +391,7 @@ public class GtfClient {
             }
             throw e;
         }
+        credentialsRefusals.remove(endpoint);
         String token = usableToken(endpoint, data);
         long now = System.currentTimeMillis() / 1000;
         long expiresAt = parseLong(data.path("expires_at").asText(""));

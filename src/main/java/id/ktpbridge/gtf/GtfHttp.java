@@ -240,15 +240,14 @@ public class GtfHttp {
                 failure = new GtfApiException(endpoint, e.getClass().getSimpleName() + server(sent), e);
             } catch (GtfApiException e) {
                 // the request could not be built (its token could not be had): after an unanswered
-                // attempt, that attempt may still have been applied
-                throw unansweredBefore ? e.followingUnansweredAttempt() : e;
+                // attempt, that attempt may still have been applied; else it never went out, whatever
+                // the token call's own attempts were
+                throw unansweredBefore ? e.followingUnansweredAttempt() : e.notFollowingUnansweredAttempt();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new GtfApiException(endpoint, "interrupted", e);
             }
-            if (failure.isTransient() || failure.isTokenRefusal()) {
-                // refused credentials are counted as an outage: asked for every input's token they would
-                // be refused alike, so the token endpoint is paused rather than asked on every image
+            if (failure.isTransient()) {
                 breaker.onTransientFailure(endpoint);
             } else {
                 breaker.onSuccess(endpoint); // the service answered: it is up, the request was the problem

@@ -122,7 +122,7 @@ public class Submitter {
             // again after one too (Collector.refusedForGood)
             boolean passing = e instanceof GtfApiException g
                     ? g.isTransient() || g.isQuotaExceeded() && waitOutUsedUpQuota || g.refusesCredentials()
-                            || g.httpStatus() / 100 == 4 && !g.isEnveloped()
+                            || g.isBareRefusal()
                     : ((StorageUploadException) e).isTransient();
             long window = retryWindow.toMillis();
             if (!passing || window <= 0) {

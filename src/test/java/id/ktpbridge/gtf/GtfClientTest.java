@@ -86,6 +86,21 @@ class GtfClientTest {
     }
 
     @Test
+    void aConfirmStoppedByATokenFetchThatGotNoAnswerIsNotTakenAsPossiblyApplied() {
+        CallContext ctx = ctx("dave");
+        Presigned presigned = client.presign(ctx);
+        // the confirm's token is refused (answered: not applied), and every fetch of a new one fails
+        sandbox.revokeAllTokens();
+        sandbox.settings().setFailureStatuses(List.of(500));
+        sandbox.settings().setFailureRate("token", 1.0);
+        GtfApiException e = assertThrows(GtfApiException.class, () -> client.confirm(ctx, presigned.submissionId(), null));
+        assertEquals("user-token", e.endpoint(), e.getMessage());
+        // the token call's own unanswered attempts say nothing about the confirm, which never went out again
+        assertFalse(e.mayHaveBeenApplied("confirm"), e.getMessage());
+        assertEquals("INITIATED", sandbox.submissionStatus(presigned.submissionId()));
+    }
+
+    @Test
     void oneTokenPerUserIsReusedAcrossCalls() {
         for (int i = 0; i < 5; i++) {
             client.presign(ctx("alice"));

@@ -133,6 +133,8 @@ class BareRefusalTest {
 
         private final String upstream;
         private final HttpServer server;
+        private final java.util.concurrent.ExecutorService handlers =
+                java.util.concurrent.Executors.newCachedThreadPool();
         private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         private final Map<String, Deque<Act>> scripts = new HashMap<>();
         final AtomicInteger bareNotFound = new AtomicInteger();
@@ -141,7 +143,7 @@ class BareRefusalTest {
             this.upstream = upstream.endsWith("/") ? upstream.substring(0, upstream.length() - 1) : upstream;
             server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
             server.createContext("/", this::handle);
-            server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+            server.setExecutor(handlers);
             server.start();
         }
 
@@ -220,6 +222,7 @@ class BareRefusalTest {
         @Override
         public void close() {
             server.stop(0);
+            handlers.shutdownNow();
         }
     }
 }

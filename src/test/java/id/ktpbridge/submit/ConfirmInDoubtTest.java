@@ -108,7 +108,8 @@ class ConfirmInDoubtTest {
     void withStatusPollingOffAConfirmThatDidNotTakeIsConfirmedAgainAtItsFirstLook() throws Exception {
         Map<String, String> p = props();
         p.put("ktp.poll.enabled", "false");
-        p.put("ktp.poll.reconfirm-after", "2s");
+        // well after the test lets confirms through again, however slowly it gets there
+        p.put("ktp.poll.reconfirm-after", "5s");
         // a deadline the result must not wait for: no callback could ever come for an unconfirmed submission
         p.put("ktp.poll.deadline", "10m");
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
