@@ -30,6 +30,12 @@ public class Collector {
     public static final Duration DEFAULT_NOT_FOUND_GRACE = Duration.ofMinutes(2);
 
     private static final Logger LOG = LoggerFactory.getLogger(Collector.class);
+    /**
+     * Details refused for good (an enveloped 4xx other than "does not exist") this many times in a
+     * row end the submission FAILED; fewer are asked again: OneKYC has already named it final, and
+     * a refusal the server would not repeat must not decide its outcome.
+     */
+    static final int DETAILS_REFUSALS_TO_END = 3;
 
     private final Ledger ledger;
     private final GtfClient gtf;
@@ -40,6 +46,8 @@ public class Collector {
     private volatile long notFoundGraceMillis = DEFAULT_NOT_FOUND_GRACE.toMillis();
     private volatile boolean verdictRequired = true;
     private volatile long maxRetryDelayMillis = Duration.ofSeconds(30).toMillis();
+    /** Refusals in a row of each submission's details, by ledger id (this instance's count). */
+    private final java.util.Map<String, Integer> detailsRefusals = id.ktpbridge.Lru.map(10_000);
 
     /**
      * @param retryDelay       the shortest wait before trying again an outcome whose details were not
@@ -110,10 +118,17 @@ public class Collector {
             details = gtf.details(context(r), r.submissionId());
         } catch (GtfApiException e) {
             if (endsNow(r, e, "details", System.currentTimeMillis())) {
+                int refusals = detailsRefused(r.id());
+                if (refusals < DETAILS_REFUSALS_TO_END) {
+                    // OneKYC has named the outcome final: one refusal of its record does not outrank it
+                    return retryLater(r, via, "details refused (" + refusals + " of " + DETAILS_REFUSALS_TO_END
+                            + " in a row end it): " + e.getMessage(), claim, null, e.retryAfterMillis());
+                }
+                forgetDetailsRefusals(r.id());
                 if (!stillOurs(r, claim)) {
                     return false;
                 }
-                // asking again gets the same answer (reference 2.4), so end it now
+                // asked again, it got the same answer (reference 2.4): end it now
                 LOG.error("Details of submission {} refused: {}", r.submissionId(), e.getMessage());
                 publishClaimed(r, via, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
                         "refused for good: " + e.getMessage(), claim));
@@ -121,6 +136,7 @@ public class Collector {
             }
             return retryLater(r, via, "details not available: " + e.getMessage(), claim, null, e.retryAfterMillis());
         }
+        forgetDetailsRefusals(r.id());
         String named = details.path("submissionId").asText("");
         if (!named.isEmpty() && !named.equals(r.submissionId())) {
             // another submission's record (a server mixing records up): publishing it would hand one
@@ -137,6 +153,19 @@ public class Collector {
         }
         publishClaimed(r, via, () -> publisher.publishOutcome(r, details, via));
         return true;
+    }
+
+    /** Counts one more refusal for good of a submission's details in a row; returns the count. */
+    private int detailsRefused(String ledgerId) {
+        synchronized (detailsRefusals) {
+            return detailsRefusals.merge(ledgerId, 1, Integer::sum);
+        }
+    }
+
+    private void forgetDetailsRefusals(String ledgerId) {
+        synchronized (detailsRefusals) {
+            detailsRefusals.remove(ledgerId);
+        }
     }
 
     private boolean retryLater(LedgerRecord r, String via, String why, long claim) {

@@ -151,6 +151,40 @@ class RefusedOutcomeTest {
     }
 
     @Test
+    void detailsRefusedOnceAfterAFinalStatusAreAskedAgain() throws Exception {
+        Map<String, String> p = props("300");
+        attemptsWithoutCircuitBreaker(p, 1);
+        // the next try comes 2 s later at the soonest: ample time to let the details through again
+        p.put("ktp.poll.initial-backoff", "2s");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            detailsFailWith(app, 400);
+            dropAndAwaitConfirmed(app, "u3117.png");
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> app.sandbox().injectedFailures("details") >= 1);
+            app.sandbox().settings().setFailureRate("details", 0.0);
+
+            JsonNode result = awaitOneResult(app);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals(1, app.sandbox().injectedFailures("details"));
+        }
+    }
+
+    @Test
+    void detailsRefusedThreeTimesInARowEndTheSubmissionFailed() throws Exception {
+        Map<String, String> p = props("300");
+        attemptsWithoutCircuitBreaker(p, 1);
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            detailsFailWith(app, 400);
+            dropAndAwaitConfirmed(app, "u3118.png");
+
+            JsonNode result = awaitOneResult(app);
+            assertEquals("FAILED", result.path("status").asText(), result.toString());
+            assertEquals("GTF_DETAILS_FAILED", result.path("reasonCode").asText(), result.toString());
+            assertEquals(Collector.DETAILS_REFUSALS_TO_END, app.sandbox().injectedFailures("details"));
+        }
+    }
+
+    @Test
     void aStatusThatDoesNotKnowTheSubmissionForAWhileAfterItsConfirmIsAskedAgain() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, props("300"))) {
             LedgerRecord row = dropAndAwaitConfirmed(app, "u3104.png");
