@@ -148,7 +148,7 @@ public class BatchMonitor implements Runnable {
             return ledger.openCounts().values().stream().mapToLong(Integer::longValue).sum()
                     + " input(s) still open in the ledger and " + dropFolder.waiting() + " file(s) in the drop folder";
         } catch (RuntimeException e) {
-            return "inputs still open (the ledger could not be read)";
+            return "inputs still open (how many could not be read)";
         }
     }
 

@@ -119,7 +119,9 @@ public class Collector {
         } catch (GtfApiException e) {
             if (endsNow(r, e, "details", System.currentTimeMillis())) {
                 int refusals = detailsRefused(r.id());
-                if (refusals < DETAILS_REFUSALS_TO_END) {
+                boolean pastDeadline = r.deadlineAt() != null && System.currentTimeMillis() >= r.deadlineAt();
+                // at the deadline the refusal decides: asked again it would only end TIMED_OUT
+                if (refusals < DETAILS_REFUSALS_TO_END && !pastDeadline) {
                     // OneKYC has named the outcome final: one refusal of its record does not outrank it
                     return retryLater(r, via, "details refused (" + refusals + " of " + DETAILS_REFUSALS_TO_END
                             + " in a row end it): " + e.getMessage(), claim, null, e.retryAfterMillis());
@@ -284,7 +286,11 @@ public class Collector {
      */
     private boolean endOnOwnVerdict(LedgerRecord r, long claim, ResultStatus status, String reasonCode,
                                     String message) {
-        if (ledger.callbackNoted(r.id())) {
+        boolean[] noted = {false};
+        LedgerRetries.run(() -> noted[0] = ledger.callbackNoted(r.id()), ledgerRetries, ledgerRetryDelay.toMillis(),
+                (e, wait) -> LOG.warn("Submission {}: its callback note not read yet ({}); trying again in {} ms",
+                        r.submissionId(), e.getMessage(), wait));
+        if (noted[0]) {
             ledger.releaseClaim(r.id(), System.currentTimeMillis(), claim);
             return collectAnnouncedMeanwhile(r);
         }
@@ -315,6 +321,10 @@ public class Collector {
             LOG.error("Status of submission {} refused, and its details too: {}", r.submissionId(), e.getMessage());
             return endOnOwnVerdict(r, claim, ResultStatus.FAILED, FailureReport.reasonCode(e),
                     "refused for good: " + e.getMessage());
+        }
+        if (r.deadlineAt() != null && System.currentTimeMillis() >= r.deadlineAt()) {
+            return endOnOwnVerdict(r, claim, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
+                    "no final status before ktp.poll.deadline (status refused: " + e.getMessage() + ")");
         }
         LOG.warn("Status of submission {} refused ({}), but its details do not end it: asked again later",
                 r.submissionId(), e.getMessage());

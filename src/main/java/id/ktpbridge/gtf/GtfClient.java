@@ -104,9 +104,9 @@ public class GtfClient {
                     + " taking the token server's clock to be behind, the token is kept for expiry_seconds from now",
             3_600_000);
 
-    /** When the token endpoint last refused the credentials, for a line at most once a minute. */
     /** By token endpoint: see {@link #fetchToken}. */
     private final Map<String, CredentialsRefusal> credentialsRefusals = new java.util.concurrent.ConcurrentHashMap<>();
+    /** When the token endpoint last refused the credentials, for a line at most once a minute. */
     private final java.util.concurrent.atomic.AtomicLong lastCredentialsRefusal =
             new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE / 2);
 

@@ -85,7 +85,8 @@ class RefusedOutcomeTest {
 
     @Test
     void withStatusPollingOffAStatusRefusalIsOneLookNotOneEveryTick() throws Exception {
-        Map<String, String> p = props("5000");
+        // OneKYC finishes long after the look (at 3 s, then its details say IN_PROGRESS)
+        Map<String, String> p = props("10000");
         p.put("gtf.sandbox.callback.enabled", "true");
         p.put("ktp.poll.enabled", "false");
         p.put("ktp.poll.reconfirm-after", "1s");
@@ -132,6 +133,23 @@ class RefusedOutcomeTest {
     }
 
     @Test
+    void aStatusRefusedAtTheDeadlineWhileTheDetailsSayInProgressEndsTimedOut() throws Exception {
+        Map<String, String> p = props("600000");
+        attemptsWithoutCircuitBreaker(p, 1);
+        p.put("ktp.poll.first-delay", "300");
+        p.put("ktp.poll.deadline", "4s");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            app.sandbox().settings().setFailureStatuses(List.of(400));
+            app.sandbox().settings().setFailureRate("status", 1.0);
+            dropAndAwaitConfirmed(app, "u3119.png");
+
+            JsonNode result = awaitOneResult(app);
+            assertEquals("TIMED_OUT", result.path("status").asText(), result.toString());
+            assertEquals("POLL_DEADLINE_EXCEEDED", result.path("reasonCode").asText(), result.toString());
+        }
+    }
+
+    @Test
     void aStatusDownUntilTheDeadlineLeavesTheOutcomeToTheDetails() throws Exception {
         Map<String, String> p = props("300");
         attemptsWithoutCircuitBreaker(p, 1);
@@ -165,6 +183,23 @@ class RefusedOutcomeTest {
 
             JsonNode result = awaitOneResult(app);
             assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals(1, app.sandbox().injectedFailures("details"));
+        }
+    }
+
+    @Test
+    void detailsRefusedAtTheDeadlineEndTheSubmissionFailedAtOnce() throws Exception {
+        Map<String, String> p = props("300");
+        attemptsWithoutCircuitBreaker(p, 1);
+        // the first poll is set for 3 s after the confirm, so it comes at the deadline
+        p.put("ktp.poll.deadline", "2s");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            detailsFailWith(app, 400);
+            dropAndAwaitConfirmed(app, "u3120.png");
+
+            JsonNode result = awaitOneResult(app);
+            assertEquals("FAILED", result.path("status").asText(), "the refusal, not TIMED_OUT: " + result);
+            assertEquals("GTF_DETAILS_FAILED", result.path("reasonCode").asText(), result.toString());
             assertEquals(1, app.sandbox().injectedFailures("details"));
         }
     }
