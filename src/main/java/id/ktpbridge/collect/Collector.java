@@ -119,7 +119,7 @@ public class Collector {
         } catch (GtfApiException e) {
             if (endsNow(r, e, "details", System.currentTimeMillis())) {
                 int refusals = detailsRefused(r.id());
-                boolean pastDeadline = r.deadlineAt() != null && System.currentTimeMillis() >= r.deadlineAt();
+                boolean pastDeadline = r.pastDeadline(System.currentTimeMillis());
                 // at the deadline the refusal decides: asked again it would only end TIMED_OUT
                 if (refusals < DETAILS_REFUSALS_TO_END && !pastDeadline) {
                     // OneKYC has named the outcome final: one refusal of its record does not outrank it
@@ -186,7 +186,7 @@ public class Collector {
     private boolean retryLater(LedgerRecord r, String via, String why, long claim, JsonNode finalAnswer,
                                long askedToWait) {
         long now = System.currentTimeMillis();
-        if (r.deadlineAt() != null && now >= r.deadlineAt()) {
+        if (r.pastDeadline(now)) {
             if (!stillOurs(r, claim)) {
                 return false;
             }
@@ -303,7 +303,8 @@ public class Collector {
      * only past the grace). Status is a progress check: before the refusal ends the submission,
      * details are asked. Final details are published; details refused for good too end it
      * {@code FAILED} on the status's refusal; otherwise (details unavailable, not final yet) the
-     * refusal is not taken at its word and the submission is polled again after {@code retryWait}.
+     * refusal is not taken at its word and the submission is polled again after {@code retryWait},
+     * or ends TIMED_OUT once its deadline has come.
      * Nothing, unless a callback has named it final since the poller read the row.
      *
      * @return true when this call ended the submission
@@ -322,7 +323,7 @@ public class Collector {
             return endOnOwnVerdict(r, claim, ResultStatus.FAILED, FailureReport.reasonCode(e),
                     "refused for good: " + e.getMessage());
         }
-        if (r.deadlineAt() != null && System.currentTimeMillis() >= r.deadlineAt()) {
+        if (r.pastDeadline(System.currentTimeMillis())) {
             return endOnOwnVerdict(r, claim, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
                     "no final status before ktp.poll.deadline (status refused: " + e.getMessage() + ")");
         }
@@ -369,7 +370,7 @@ public class Collector {
         if (!named.isEmpty() && !named.equals(r.submissionId()) || !isFinal(details.path("status").asText(""))) {
             return DetailsLook.OPEN;
         }
-        boolean pastDeadline = r.deadlineAt() != null && System.currentTimeMillis() >= r.deadlineAt();
+        boolean pastDeadline = r.pastDeadline(System.currentTimeMillis());
         if (verdictRequired && "COMPLETED".equals(details.path("status").asText(""))
                 && details.path("result").asText("").isBlank() && !pastDeadline) {
             return DetailsLook.OPEN;

@@ -135,7 +135,7 @@ public class Poller {
         }
         if (Collector.isFinal(status)) {
             collector.collect(r, Collector.VIA_POLL);
-        } else if (r.deadlineAt() != null && now >= r.deadlineAt()) {
+        } else if (r.pastDeadline(now)) {
             LOG.warn("Submission {} passed its poll deadline in status {}", r.submissionId(), status);
             collector.timeOut(r, status);
         } else {

@@ -31,6 +31,11 @@ public record LedgerRecord(
         Long deliveredAt,
         long createdAt) {
 
+    /** Whether its poll deadline has come by {@code now}. */
+    public boolean pastDeadline(long now) {
+        return deadlineAt != null && now >= deadlineAt;
+    }
+
     /** The next look at this submission: {@code at}, but never later than its poll deadline. */
     public long notAfterDeadline(long at) {
         return deadlineAt == null ? at : Math.min(at, deadlineAt);
