@@ -67,8 +67,7 @@ class RefusedOutcomeTest {
         // OneKYC works on it for 6 s; the first poll comes after 3 s
         try (BridgeApp app = BridgeApp.start(dataDir, props("6000"))) {
             // status refuses every call with 400/1541, as for a submission id it does not take
-            app.sandbox().settings().setFailureStatuses(List.of(400));
-            app.sandbox().settings().setFailureRate("status", 1.0);
+            failWith(app, "status", 400);
             LedgerRecord row = dropAndAwaitConfirmed(app, "u3113.png");
 
             JsonNode result = awaitOneResult(app);
@@ -92,8 +91,7 @@ class RefusedOutcomeTest {
         p.put("ktp.poll.reconfirm-after", "1s");
         p.put("ktp.poll.deadline", "10m");
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
-            app.sandbox().settings().setFailureStatuses(List.of(400));
-            app.sandbox().settings().setFailureRate("status", 1.0);
+            failWith(app, "status", 400);
             LedgerRecord row = dropAndAwaitConfirmed(app, "u3115.png");
 
             JsonNode result = awaitOneResult(app);
@@ -113,7 +111,7 @@ class RefusedOutcomeTest {
             LedgerRecord row = dropAndAwaitConfirmed(app, "u3116.png");
             awaitFinalAtOneKyc(app, row);
             // the deadline's details call takes 2 s and fails: the callback comes while it is under way
-            detailsFailWith(app, 503);
+            failWith(app, "details", 503);
             app.sandbox().settings().setLatencyMillis(2000);
             Thread deadline = new Thread(() -> app.bean("collector", Collector.class).timeOut(row, "IN_PROGRESS"));
             deadline.start();
@@ -139,8 +137,7 @@ class RefusedOutcomeTest {
         p.put("ktp.poll.first-delay", "300");
         p.put("ktp.poll.deadline", "4s");
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
-            app.sandbox().settings().setFailureStatuses(List.of(400));
-            app.sandbox().settings().setFailureRate("status", 1.0);
+            failWith(app, "status", 400);
             dropAndAwaitConfirmed(app, "u3119.png");
 
             JsonNode result = awaitOneResult(app);
@@ -156,8 +153,7 @@ class RefusedOutcomeTest {
         p.put("ktp.poll.first-delay", "300");
         p.put("ktp.poll.deadline", "4s");
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
-            app.sandbox().settings().setFailureStatuses(List.of(503));
-            app.sandbox().settings().setFailureRate("status", 1.0);
+            failWith(app, "status", 503);
             LedgerRecord row = dropAndAwaitConfirmed(app, "u3114.png");
 
             JsonNode result = awaitOneResult(app);
@@ -175,7 +171,7 @@ class RefusedOutcomeTest {
         // the next try comes 2 s later at the soonest: ample time to let the details through again
         p.put("ktp.poll.initial-backoff", "2s");
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
-            detailsFailWith(app, 400);
+            failWith(app, "details", 400);
             dropAndAwaitConfirmed(app, "u3117.png");
             await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
                     .until(() -> app.sandbox().injectedFailures("details") >= 1);
@@ -194,7 +190,7 @@ class RefusedOutcomeTest {
         // the first poll is set for 3 s after the confirm, so it comes at the deadline
         p.put("ktp.poll.deadline", "2s");
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
-            detailsFailWith(app, 400);
+            failWith(app, "details", 400);
             dropAndAwaitConfirmed(app, "u3120.png");
 
             JsonNode result = awaitOneResult(app);
@@ -209,7 +205,7 @@ class RefusedOutcomeTest {
         Map<String, String> p = props("300");
         attemptsWithoutCircuitBreaker(p, 1);
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
-            detailsFailWith(app, 400);
+            failWith(app, "details", 400);
             dropAndAwaitConfirmed(app, "u3118.png");
 
             JsonNode result = awaitOneResult(app);
@@ -283,7 +279,7 @@ class RefusedOutcomeTest {
         p.put("ktp.poll.deadline", "3s");
         attemptsWithoutCircuitBreaker(p, 2);
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
-            detailsFailWith(app, 500);
+            failWith(app, "details", 500);
             LedgerRecord row = dropAndAwaitConfirmed(app, "u3103.png");
 
             JsonNode result = awaitOneResult(app);
@@ -378,8 +374,7 @@ class RefusedOutcomeTest {
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
             LedgerRecord row = dropAndAwaitConfirmed(app, "u3109.png");
             app.sandbox().settings().setRetryAfterSeconds(120);
-            app.sandbox().settings().setFailureStatuses(List.of(429));
-            app.sandbox().settings().setFailureRate("status", 1.0);
+            failWith(app, "status", 429);
             long before = System.currentTimeMillis();
             await().atMost(Duration.ofSeconds(20)).until(() -> app.sandbox().requestLog().stream()
                     .anyMatch(c -> "status".equals(c.endpoint()) && c.httpStatus() == 429));
@@ -469,7 +464,7 @@ class RefusedOutcomeTest {
             // past its deadline, and its details unavailable: a collector would end it TIMED_OUT
             rewrite(app, "deadline_at", "1", row.id());
             LedgerRecord due = app.ledger().findById(row.id()).orElseThrow();
-            detailsFailWith(app, 503);
+            failWith(app, "details", 503);
             app.sandbox().settings().setLatencyMillis(3000);
 
             Collector slow = app.bean("collector", Collector.class);
@@ -499,8 +494,7 @@ class RefusedOutcomeTest {
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
             // status polling on (the default); the status endpoint is down throughout, and details
             // are away when the callback comes
-            app.sandbox().settings().setFailureStatuses(List.of(503));
-            app.sandbox().settings().setFailureRate("status", 1.0);
+            failWith(app, "status", 503);
             app.sandbox().settings().setFailureRate("details", 1.0);
             Results.drop(app.inbox(), "u3131.png", SampleImages.card("u3131", "png"));
             await().atMost(Duration.ofSeconds(15)).until(() -> app.ledger().createdSince(0).stream()
@@ -561,7 +555,7 @@ class RefusedOutcomeTest {
             rewrite(app, "deadline_at", String.valueOf(row.deadlineAt()), row.id());
 
             // the callback's collection, just before the deadline: details away, the claim given back
-            detailsFailWith(app, 503);
+            failWith(app, "details", 503);
             app.bean("callbackReceiver", CallbackReceiver.class).collect(row.submissionId(), null, null);
             assertTrue(app.ledger().findById(row.id()).orElseThrow().callbackAt() != null);
             assertEquals(SubmissionState.CONFIRMED, app.ledger().findById(row.id()).orElseThrow().state());
@@ -603,10 +597,10 @@ class RefusedOutcomeTest {
         p.put("gtf.circuit-breaker.failure-threshold", "1000");
     }
 
-    /** Every details call of the sandbox answers {@code status} from now on. */
-    private static void detailsFailWith(BridgeApp app, int status) {
+    /** Every call of the sandbox's {@code endpoint} answers {@code status} from now on. */
+    private static void failWith(BridgeApp app, String endpoint, int status) {
         app.sandbox().settings().setFailureStatuses(List.of(status));
-        app.sandbox().settings().setFailureRate("details", 1.0);
+        app.sandbox().settings().setFailureRate(endpoint, 1.0);
     }
 
     /** Callbacks off, so the poller meets the refusal; the first poll waits until the test has set the stage. */
