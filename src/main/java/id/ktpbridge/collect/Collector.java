@@ -282,20 +282,34 @@ public class Collector {
     /**
      * Publishes the poller's own verdict on a row it holds the claim of, unless a callback has been
      * noted for it since the claim (the details call on the way here can take long, and a callback
-     * then finds the row claimed): then the claim is given back and the details decide.
+     * then finds the row claimed): then the claim is given back and the details decide. The
+     * verdict's write holds that condition too, for a callback noted after the look.
      */
     private boolean endOnOwnVerdict(LedgerRecord r, long claim, ResultStatus status, String reasonCode,
                                     String message) {
+        if (callbackNoted(r)) {
+            return giveWayToCallback(r, claim);
+        }
+        boolean[] stored = {false};
+        publishClaimed(r, VIA_POLL, () -> stored[0] = publisher.publishVerdict(r, status, reasonCode, message, claim));
+        if (stored[0]) {
+            return true;
+        }
+        // not stored: a callback came after the look above, or the claim was taken over
+        return callbackNoted(r) && giveWayToCallback(r, claim);
+    }
+
+    private boolean callbackNoted(LedgerRecord r) {
         boolean[] noted = {false};
         LedgerRetries.run(() -> noted[0] = ledger.callbackNoted(r.id()), ledgerRetries, ledgerRetryDelay.toMillis(),
                 (e, wait) -> LOG.warn("Submission {}: its callback note not read yet ({}); trying again in {} ms",
                         r.submissionId(), e.getMessage(), wait));
-        if (noted[0]) {
-            ledger.releaseClaim(r.id(), System.currentTimeMillis(), claim);
-            return collectAnnouncedMeanwhile(r);
-        }
-        publishClaimed(r, VIA_POLL, () -> publisher.publishLocal(r, status, reasonCode, message, claim));
-        return true;
+        return noted[0];
+    }
+
+    private boolean giveWayToCallback(LedgerRecord r, long claim) {
+        ledger.releaseClaim(r.id(), System.currentTimeMillis(), claim);
+        return collectAnnouncedMeanwhile(r);
     }
 
     /**

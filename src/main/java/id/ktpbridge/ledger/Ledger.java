@@ -525,6 +525,24 @@ public class Ledger {
      */
     public boolean recordResult(String id, String resultStatus, String result, String reasonCode, Long completedAt,
                                 String resultJson, Long claimToken, InTransaction alsoInTransaction) {
+        return recordResult(id, resultStatus, result, reasonCode, completedAt, resultJson, claimToken, false,
+                alsoInTransaction);
+    }
+
+    /**
+     * As above, for the poller's own verdict (a refusal, the deadline) on a row it claimed while no
+     * callback was noted: stored only while that still holds, in the same statement. A callback
+     * noted after the poller last looked then decides instead (see {@code Collector}).
+     */
+    public boolean recordVerdict(String id, String resultStatus, String reasonCode, Long completedAt,
+                                 String resultJson, long claimToken, InTransaction alsoInTransaction) {
+        return recordResult(id, resultStatus, null, reasonCode, completedAt, resultJson, claimToken, true,
+                alsoInTransaction);
+    }
+
+    private boolean recordResult(String id, String resultStatus, String result, String reasonCode, Long completedAt,
+                                 String resultJson, Long claimToken, boolean withoutCallback,
+                                 InTransaction alsoInTransaction) {
         try (Connection c = dataSource.getConnection()) {
             boolean autoCommit = c.getAutoCommit();
             c.setAutoCommit(false);
@@ -537,7 +555,8 @@ public class Ledger {
                         ? execute(c, set, resultStatus, result, reasonCode, completedAt, resultJson,
                                 SubmissionState.REJECTED.name(), SubmissionState.FAILED.name(),
                                 SubmissionState.DELIVERED.name(), now, now, id)
-                        : execute(c, set + " AND state = ? AND claimed_at = ?", resultStatus, result, reasonCode,
+                        : execute(c, set + " AND state = ? AND claimed_at = ?"
+                                + (withoutCallback ? " AND callback_at IS NULL" : ""), resultStatus, result, reasonCode,
                                 completedAt, resultJson, SubmissionState.REJECTED.name(), SubmissionState.FAILED.name(),
                                 SubmissionState.DELIVERED.name(), now, now, id, SubmissionState.COLLECTING.name(),
                                 claimToken);

@@ -78,27 +78,49 @@ public class ResultPublisher {
      * String, Long, Ledger.InTransaction)}).
      */
     public void publishLocal(LedgerRecord r, ResultStatus status, String reasonCode, String message, Long claimToken) {
-        // decided here, not received from OneKYC: no receivedVia, whichever path came to it
-        publish(r, ResultDocument.build(json, r, status, null, reasonCode, null, null,
-                System.currentTimeMillis(), message), status, null, reasonCode, claimToken);
+        publish(r, localDocument(r, status, reasonCode, message), status, null, reasonCode, claimToken, false);
+    }
+
+    /**
+     * The poller's own verdict on a row it holds the claim {@code claimToken} of: published only
+     * while that claim holds and no callback has been noted for the row (see
+     * {@link Ledger#recordVerdict}).
+     *
+     * @return false, with nothing published, when either no longer holds
+     */
+    public boolean publishVerdict(LedgerRecord r, ResultStatus status, String reasonCode, String message,
+                                  long claimToken) {
+        return publish(r, localDocument(r, status, reasonCode, message), status, null, reasonCode, claimToken, true);
+    }
+
+    /** A result decided here, not received from OneKYC: no receivedVia, whichever path came to it. */
+    private ObjectNode localDocument(LedgerRecord r, ResultStatus status, String reasonCode, String message) {
+        return ResultDocument.build(json, r, status, null, reasonCode, null, null, System.currentTimeMillis(), message);
     }
 
     private void publish(LedgerRecord r, ObjectNode doc, ResultStatus status, String result, String reasonCode) {
-        publish(r, doc, status, result, reasonCode, null);
+        publish(r, doc, status, result, reasonCode, null, false);
     }
 
-    private void publish(LedgerRecord r, ObjectNode doc, ResultStatus status, String result, String reasonCode,
-                         Long claimToken) {
+    private boolean publish(LedgerRecord r, ObjectNode doc, ResultStatus status, String result, String reasonCode,
+                            Long claimToken, boolean verdict) {
         // stored and queued in one transaction: if it fails the claim stays open, so it is published again
         String body = doc.toPrettyString();
         List<String> queued = new ArrayList<>();
+        Ledger.InTransaction enqueue = c -> queued.addAll(outbox.enqueue(c, r.id()));
+        Long completedAt = parseInstant(doc.path("completedAt").asText(null));
         // the ledger's columns hold what fits (the document keeps OneKYC's values whole)
-        if (!ledger.recordResult(r.id(), status.name(), clamp(result, 16), clamp(reasonCode, 64),
-                parseInstant(doc.path("completedAt").asText(null)), body, claimToken,
-                c -> queued.addAll(outbox.enqueue(c, r.id())))) {
+        boolean stored = verdict
+                ? ledger.recordVerdict(r.id(), status.name(), clamp(reasonCode, 64), completedAt, body, claimToken,
+                        enqueue)
+                : ledger.recordResult(r.id(), status.name(), clamp(result, 16), clamp(reasonCode, 64), completedAt,
+                        body, claimToken, enqueue);
+        if (!stored) {
             LOG.warn("Ledger {} submission {} already has a result{}; this {} one is not published", r.id(),
-                    r.submissionId(), claimToken == null ? "" : " or another collector holds it", status);
-            return;
+                    r.submissionId(), claimToken == null ? "" : verdict
+                            ? ", another collector holds it or a callback came" : " or another collector holds it",
+                    status);
+            return false;
         }
         // durable before any target sees it: a restart must not collect and deliver it again
         ledger.flush();
@@ -108,6 +130,7 @@ public class ResultPublisher {
             metrics.inputFinished(r.sourceType(), status.name());
         }
         outbox.deliverNow(r.id(), ResultDocument.name(r), status.name(), body, queued);
+        return true;
     }
 
     private static String clamp(String value, int max) {

@@ -3,6 +3,7 @@ package id.ktpbridge.collect;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -16,6 +17,7 @@ import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.gtf.GtfApiException;
+import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.testkit.BridgeApp;
@@ -124,6 +126,47 @@ class RefusedOutcomeTest {
             app.sandbox().settings().setLatencyMillis(0);
             app.sandbox().settings().setFailureRate("details", 0.0);
             app.bean("poller", Poller.class).pollOne(app.ledger().findById(row.id()).orElseThrow());
+            JsonNode result = awaitOneResult(app);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals("callback", result.path("receivedVia").asText(), result.toString());
+        }
+    }
+
+    @Test
+    void aCallbackNotedJustAfterThePollersLastLookStillDecidesNotTheDeadline() throws Exception {
+        Map<String, String> p = nothingDue();
+        attemptsWithoutCircuitBreaker(p, 1);
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3117.png");
+            awaitFinalAtOneKyc(app, row);
+            failWith(app, "details", 503);
+            // the callback is noted between the poller's last look for one and the write of its verdict
+            Ledger ledger = app.ledger();
+            Ledger lateCallback = new Ledger(app.bean("ktpDataSource", javax.sql.DataSource.class)) {
+                private boolean looked;
+
+                @Override
+                public boolean callbackNoted(String id) {
+                    boolean noted = super.callbackNoted(id);
+                    if (!looked) {
+                        looked = true;
+                        ledger.noteCallback(row.submissionId());
+                    }
+                    return noted;
+                }
+            };
+            Collector collector = new Collector(lateCallback, app.bean("gtfClient", id.ktpbridge.gtf.GtfClient.class),
+                    app.bean("resultPublisher", id.ktpbridge.result.ResultPublisher.class), Duration.ofSeconds(1), 1,
+                    Duration.ofMillis(1));
+
+            collector.timeOut(row, "IN_PROGRESS");
+            assertEquals(0, Results.count(app.results()), "no TIMED_OUT over the callback");
+            LedgerRecord after = ledger.findById(row.id()).orElseThrow();
+            assertEquals(SubmissionState.CONFIRMED, after.state(), "given back for the callback's details");
+            assertNull(after.resultStatus());
+
+            app.sandbox().settings().setFailureRate("details", 0.0);
+            app.bean("poller", Poller.class).pollOne(ledger.findById(row.id()).orElseThrow());
             JsonNode result = awaitOneResult(app);
             assertEquals("COMPLETED", result.path("status").asText(), result.toString());
             assertEquals("callback", result.path("receivedVia").asText(), result.toString());

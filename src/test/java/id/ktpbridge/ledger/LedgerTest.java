@@ -375,6 +375,25 @@ class LedgerTest {
     }
 
     @Test
+    void thePollersOwnVerdictIsNotStoredOnceACallbackIsNoted() {
+        String id = confirmedRow(0L);
+        long claim = ledger.claimWithoutCallback(id, "poll");
+        assertTrue(claim > 0);
+        ledger.noteCallback("sub-" + id);
+        boolean[] queued = {false};
+        assertFalse(ledger.recordVerdict(id, "TIMED_OUT", "POLL_DEADLINE_EXCEEDED", 1L, "{}", claim,
+                c -> queued[0] = true));
+        assertFalse(queued[0], "nothing is queued for it");
+        assertNull(row(id).resultStatus());
+        assertTrue(ledger.holdsClaim(id, claim), "the claim is still the poller's to give back");
+
+        String quiet = confirmedRow(0L);
+        long held = ledger.claimWithoutCallback(quiet, "poll");
+        assertTrue(ledger.recordVerdict(quiet, "TIMED_OUT", "POLL_DEADLINE_EXCEEDED", 1L, "{}", held, c -> { }));
+        assertEquals("TIMED_OUT", row(quiet).resultStatus());
+    }
+
+    @Test
     void staleClaimsGoBackToThePool() {
         String stale = confirmedRow(0L);
         String untouched = confirmedRow(0L);
