@@ -187,7 +187,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 gtfSettings.retryInitialDelay(), gtfSettings.retryMaxDelay(),
                 new CircuitBreaker(s.integer("gtf.circuit-breaker.failure-threshold", 10),
                         s.duration("gtf.circuit-breaker.open-for", Duration.ofSeconds(30))),
-                new RateLimiter(Double.parseDouble(s.string("gtf.rate-limit.per-second", "0"))));
+                new RateLimiter(s.decimal("gtf.rate-limit.per-second", 0, 0)));
         gtfHttp.maxRetryAfter(s.duration("gtf.retry.max-retry-after", GtfHttp.DEFAULT_MAX_RETRY_AFTER));
         gtfHttp.retryUsedUpQuota(s.flag("gtf.retry.quota-exceeded", true));
         GtfClient gtf = new GtfClient(gtfSettings, gtfHttp, json);
@@ -213,11 +213,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 + " pending, but ktp.results.targets no longer names it: they wait until it does", pending, target));
         targets(s, context, registry, json, dataSource, targets);
         ResultPublisher publisher = new ResultPublisher(ledger, json, outbox);
-        String imageUrls = s.string("ktp.results.image-urls", "omit");
-        if (!imageUrls.equals("omit") && !imageUrls.equals("keep")) {
-            throw new IllegalStateException("Setting 'ktp.results.image-urls' must be omit or keep, not " + imageUrls);
-        }
-        publisher.keepImageUrls(imageUrls.equals("keep"));
+        publisher.keepImageUrls(s.choice("ktp.results.image-urls", "omit", "omit", "keep").equals("keep"));
         Duration retryDelay = s.duration("ktp.poll.initial-backoff", Duration.ofSeconds(2));
         Collector collector = new Collector(ledger, gtf, publisher, retryDelay, s.integer("ktp.db.retry-attempts", 6),
                 Duration.ofMillis(s.integer("ktp.db.retry-delay", 500)));
@@ -227,10 +223,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("resultPublisher", publisher);
         registry.bind("collector", collector);
 
-        String dedupe = s.string("ktp.source.dedupe", "content");
-        if (!dedupe.equals("content") && !dedupe.equals("none")) {
-            throw new IllegalStateException("Setting 'ktp.source.dedupe' must be content or none, not " + dedupe);
-        }
+        String dedupe = s.choice("ktp.source.dedupe", "content", "content", "none");
         Intake intake = new Intake(ledger, new ImageInspector(s.number("ktp.source.max-size", 10L << 20)),
                 new PartnerUserResolver(s.optional("ktp.source.user-id-pattern").orElse(null),
                         s.string("ktp.source.user-id-allowed"), s.string("ktp.source.user-id-type-allowed"),
@@ -293,14 +286,19 @@ public class BridgeConfiguration implements CamelConfiguration {
         poller.statusPolling(s.flag("ktp.poll.enabled", true));
         registry.bind("poller", poller);
 
-        CallbackAuth callbackAuth = new CallbackAuth(s.string("ktp.callback.auth-mode", "bearer"), callbackToken,
-                s.string("ktp.callback.username", ""), s.string("ktp.callback.password", ""),
-                s.string("ktp.callback.api-key-header", "X-API-Key"), s.string("ktp.callback.api-key", ""),
-                s.string("ktp.callback.hmac-header", "X-Signature"), s.string("ktp.callback.hmac-secret", ""));
+        boolean callbacks = s.flag("ktp.callback.enabled", true);
+        // with the endpoint off (polling only) its credentials are not asked for: a token nobody
+        // knows refuses any callback that reached the receiver all the same
+        CallbackAuth callbackAuth = callbacks
+                ? new CallbackAuth(s.string("ktp.callback.auth-mode", "bearer"), callbackToken,
+                        s.string("ktp.callback.username", ""), s.string("ktp.callback.password", ""),
+                        s.string("ktp.callback.api-key-header", "X-API-Key"), s.string("ktp.callback.api-key", ""),
+                        s.string("ktp.callback.hmac-header", "X-Signature"), s.string("ktp.callback.hmac-secret", ""))
+                : new CallbackAuth("bearer", UUID.randomUUID().toString());
         CallerAllowlist callers = new CallerAllowlist(s.string("ktp.callback.allowed-cidrs", ""));
         boolean recordIsResult = s.choice("ktp.callback.result-source", "details", "details", "callback")
                 .equals("callback");
-        if (recordIsResult && callbackAuth.isNone() && callers.isEmpty()) {
+        if (callbacks && recordIsResult && callbackAuth.isNone() && callers.isEmpty()) {
             // a result taken from the body would let anyone who can reach the port write results
             throw new IllegalStateException("ktp.callback.result-source=callback takes results from callback bodies:"
                     + " it needs ktp.callback.auth-mode other than none, or ktp.callback.allowed-cidrs");
@@ -314,7 +312,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         callbackReceiver.recordsBudget(s.number("ktp.callback.record-queue-bytes", 16L << 20));
         registry.bind("callbackReceiver", callbackReceiver);
 
-        if (s.flag("ktp.callback.enabled", true)) {
+        if (callbacks) {
             // runs once the HTTP server is up and before any route starts
             context.addStartupListener((ctx, alreadyStarted) -> CallbackNotReady.install(ctx,
                     CALLBACK_PATH, s.string("ktp.callback.methods", "POST")));
@@ -590,21 +588,29 @@ public class BridgeConfiguration implements CamelConfiguration {
 
     /** {@code gtf.sandbox.faults.*}: a flaky OneKYC on demand, for demos and tests (all off by default). */
     private static void faults(Settings s, SandboxSettings sb) {
-        double rate = Double.parseDouble(s.string("gtf.sandbox.faults.failure-rate", "0"));
+        double rate = s.fraction("gtf.sandbox.faults.failure-rate", 0);
         for (String endpoint : SandboxSettings.FAULT_ENDPOINTS) {
-            sb.setFailureRate(endpoint, Double.parseDouble(
-                    s.string("gtf.sandbox.faults.failure-rate." + endpoint, String.valueOf(rate))));
+            sb.setFailureRate(endpoint, s.fraction("gtf.sandbox.faults.failure-rate." + endpoint, rate));
         }
-        s.optional("gtf.sandbox.faults.failure-statuses").ifPresent(v -> sb.setFailureStatuses(
-                Arrays.stream(v.split(",")).map(String::trim).map(Integer::valueOf).toList()));
-        sb.setConfirmLostResponseRate(Double.parseDouble(s.string("gtf.sandbox.faults.lost-response-rate", "0")));
-        sb.setPresignLostResponseRate(Double.parseDouble(s.string("gtf.sandbox.faults.lost-response-rate", "0")));
-        sb.setExpiredUrlRate(Double.parseDouble(s.string("gtf.sandbox.faults.expired-url-rate", "0")));
-        sb.setTokenRevocationRate(Double.parseDouble(s.string("gtf.sandbox.faults.token-revocation-rate", "0")));
-        sb.setCallbackDropRate(Double.parseDouble(s.string("gtf.sandbox.faults.callback-drop-rate", "0")));
-        sb.setUploadDropRate(Double.parseDouble(s.string("gtf.sandbox.faults.upload-drop-rate", "0")));
+        s.optional("gtf.sandbox.faults.failure-statuses").ifPresent(v -> {
+            try {
+                sb.setFailureStatuses(Arrays.stream(v.split(",")).map(String::trim).map(Integer::valueOf).toList());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException("Setting 'gtf.sandbox.faults.failure-statuses'"
+                        + " (GTF_SANDBOX_FAULTS_FAILURE_STATUSES) must list statuses out of "
+                        + new java.util.TreeSet<>(SandboxSettings.FAULT_STATUSES) + ", not '" + v + "'", e);
+            }
+        });
+        sb.setConfirmLostResponseRate(s.fraction("gtf.sandbox.faults.lost-response-rate", 0));
+        sb.setPresignLostResponseRate(s.fraction("gtf.sandbox.faults.lost-response-rate", 0));
+        sb.setExpiredUrlRate(s.fraction("gtf.sandbox.faults.expired-url-rate", 0));
+        sb.setTokenRevocationRate(s.fraction("gtf.sandbox.faults.token-revocation-rate", 0));
+        sb.setCallbackDropRate(s.fraction("gtf.sandbox.faults.callback-drop-rate", 0));
+        sb.setUploadDropRate(s.fraction("gtf.sandbox.faults.upload-drop-rate", 0));
         sb.setLatencyMillis(s.duration("gtf.sandbox.faults.latency", Duration.ZERO).toMillis());
-        s.optional("gtf.sandbox.faults.seed").map(Long::parseLong).ifPresent(sb::setRandomSeed);
+        if (s.optional("gtf.sandbox.faults.seed").isPresent()) {
+            sb.setRandomSeed(s.number("gtf.sandbox.faults.seed", 0));
+        }
     }
 
     /** {@code per-submission} (the default) or {@code per-call}; anything else stops the start. */

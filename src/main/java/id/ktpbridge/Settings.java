@@ -68,8 +68,39 @@ public final class Settings {
                 return a;
             }
         }
-        throw new IllegalStateException("Setting '" + key + "' must be " + String.join(" or ", allowed) + ", not '"
-                + value + "'");
+        throw new IllegalStateException("Setting '" + key + "' (" + envName(key) + ") must be "
+                + String.join(" or ", allowed) + ", not '" + value + "'");
+    }
+
+    /** A number of at least {@code min}, decimals allowed (a rate); anything else stops the start, naming the setting. */
+    public double decimal(String key, double fallback, double min) {
+        double value = optional(key).map(v -> parse(key, v, Double::parseDouble)).orElse(fallback);
+        if (!(value >= min) || Double.isInfinite(value)) {
+            throw new IllegalStateException("Setting '" + key + "' (" + envName(key) + ") must be a number of at least "
+                    + min + ", not " + value);
+        }
+        return value;
+    }
+
+    /** A rate between 0 and 1; anything else stops the start, naming the setting. */
+    public double fraction(String key, double fallback) {
+        double value = decimal(key, fallback, 0);
+        if (value > 1) {
+            throw new IllegalStateException("Setting '" + key + "' (" + envName(key) + ") must be between 0 and 1, not "
+                    + value);
+        }
+        return value;
+    }
+
+    /** A regular expression; one that does not compile stops the start, naming the setting. */
+    public java.util.regex.Pattern pattern(String key, String fallback, int flags) {
+        String value = string(key, fallback);
+        try {
+            return java.util.regex.Pattern.compile(value, flags);
+        } catch (java.util.regex.PatternSyntaxException e) {
+            throw new IllegalStateException("Setting '" + key + "' (" + envName(key) + "): not a valid regular"
+                    + " expression (" + e.getDescription() + ")", e);
+        }
     }
 
     /** Durations accept Camel's forms: plain milliseconds ({@code 1500}) or {@code 2s}, {@code 5m}, {@code 1h30m}. */

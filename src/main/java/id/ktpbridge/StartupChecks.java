@@ -50,6 +50,13 @@ final class StartupChecks {
             throw refused("ktp.source.include", "not a valid regular expression (" + e.getDescription()
                     + "): write one, such as (?i).*\\.png, not a file pattern such as *.png");
         }
+        // each checked where it is set, not where its route or resolver first compiles it
+        for (String key : new String[] {"ktp.source.sftp.include", "ktp.source.user-id-pattern",
+                "ktp.source.user-id-allowed", "ktp.source.user-id-type-allowed"}) {
+            if (s.optional(key).isPresent()) {
+                s.pattern(key, "", 0);
+            }
+        }
         // taken by routes as milliseconds: "1s" there would fail deep inside a route's start
         s.number("ktp.poll.interval", 1000);
         s.number("ktp.db.retry-delay", 500);

@@ -116,7 +116,7 @@ class CallbackRecordTest {
     @Test
     void anUnknownResultSourceIsRefusedByName() {
         String messages = BridgeApp.startupError(dataDir, Map.of("ktp.callback.result-source", "body"));
-        assertTrue(messages.contains("Setting 'ktp.callback.result-source' must be details or callback"), messages);
+        assertTrue(messages.contains("Setting 'ktp.callback.result-source' (KTP_CALLBACK_RESULT_SOURCE) must be details or callback"), messages);
     }
 
     @Test

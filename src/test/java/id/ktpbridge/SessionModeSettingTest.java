@@ -19,7 +19,8 @@ class SessionModeSettingTest {
     void anUnknownModeIsRefusedByName() {
         for (String key : new String[] {"gtf.partner-session-id.mode", "gtf.sdk-session-id.mode"}) {
             String messages = BridgeApp.startupError(dataDir.resolve(key), Map.of(key, "per-batch"));
-            assertTrue(messages.contains("Setting '" + key + "' must be per-submission or per-call"),
+            assertTrue(messages.contains("Setting '" + key + "' (" + Settings.envName(key)
+                    + ") must be per-submission or per-call"),
                     messages);
         }
     }
@@ -27,8 +28,8 @@ class SessionModeSettingTest {
     @Test
     void otherChoiceSettingsRefuseAnUnknownValueByName() {
         String dedupe = BridgeApp.startupError(dataDir.resolve("dedupe"), Map.of("ktp.source.dedupe", "name"));
-        assertTrue(dedupe.contains("Setting 'ktp.source.dedupe' must be content or none"), dedupe);
+        assertTrue(dedupe.contains("Setting 'ktp.source.dedupe' (KTP_SOURCE_DEDUPE) must be content or none"), dedupe);
         String urls = BridgeApp.startupError(dataDir.resolve("urls"), Map.of("ktp.results.image-urls", "strip"));
-        assertTrue(urls.contains("Setting 'ktp.results.image-urls' must be omit or keep"), urls);
+        assertTrue(urls.contains("Setting 'ktp.results.image-urls' (KTP_RESULTS_IMAGE_URLS) must be omit or keep"), urls);
     }
 }

@@ -1,5 +1,6 @@
 package id.ktpbridge;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,9 +8,14 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 
+import id.ktpbridge.sandbox.GtfSandbox;
+import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -66,6 +72,42 @@ class StartupChecksTest {
                 + " (KTP_RESULTS_RETRY_INTERVAL): must be more than 0");
         assertRefused(Map.of("ktp.results.retry.batch-size", "0"), "Setting 'ktp.results.retry.batch-size'"
                 + " (KTP_RESULTS_RETRY_BATCH_SIZE): must be at least 1");
+    }
+
+    @Test
+    void numbersRatesAndExpressionsSetWrongAreRefusedByNameAndVariable() {
+        assertRefused(Map.of("gtf.rate-limit.per-second", "ten"), "Setting 'gtf.rate-limit.per-second'"
+                + " (GTF_RATE_LIMIT_PER_SECOND) has an invalid value: ten");
+        assertRefused(Map.of("gtf.rate-limit.per-second", "-1"), "Setting 'gtf.rate-limit.per-second'"
+                + " (GTF_RATE_LIMIT_PER_SECOND) must be a number of at least 0.0");
+        assertRefused(Map.of("gtf.sandbox.faults.failure-rate.confirm", "5"),
+                "Setting 'gtf.sandbox.faults.failure-rate.confirm' (GTF_SANDBOX_FAULTS_FAILURE_RATE_CONFIRM) must be"
+                        + " between 0 and 1");
+        assertRefused(Map.of("gtf.sandbox.faults.failure-statuses", "502"), "Setting 'gtf.sandbox.faults.failure-statuses'"
+                + " (GTF_SANDBOX_FAULTS_FAILURE_STATUSES) must list statuses out of [400, 429, 500, 503], not '502'");
+        assertRefused(Map.of("ktp.source.sftp.include", "*.png"), "Setting 'ktp.source.sftp.include'"
+                + " (KTP_SOURCE_SFTP_INCLUDE): not a valid regular expression");
+        assertRefused(Map.of("ktp.source.user-id-allowed", "[A-Z"), "Setting 'ktp.source.user-id-allowed'"
+                + " (KTP_SOURCE_USER_ID_ALLOWED): not a valid regular expression");
+        assertRefused(Map.of("ktp.source.user-id-pattern", "u(\\d+)"), "Setting 'ktp.source.user-id-pattern'"
+                + " (KTP_SOURCE_USER_ID_PATTERN) must contain a named group");
+        assertRefused(Map.of("ktp.callback.auth-mode", "token"), "Setting 'ktp.callback.auth-mode'"
+                + " (KTP_CALLBACK_AUTH_MODE) must be bearer, basic, api-key, hmac or none, not 'token'");
+    }
+
+    @Test
+    void aPollOnlyDeploymentStartsWithoutCallbackCredentials() throws Exception {
+        SandboxSettings settings = new SandboxSettings();
+        settings.setCallbackEnabled(false);
+        GtfSandbox gtf = new GtfSandbox(settings).start();
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.callback.enabled", "false",
+                "gtf.sandbox.enabled", "false", "gtf.token-url", gtf.baseUrl(), "gtf.api-url", gtf.baseUrl()))) {
+            Results.drop(app.inbox(), "u2090.png", SampleImages.card("u2090", "png"));
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 1);
+            assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+        } finally {
+            gtf.stop();
+        }
     }
 
     @Test

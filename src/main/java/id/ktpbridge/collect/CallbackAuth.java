@@ -69,8 +69,8 @@ public class CallbackAuth {
                 expected = null;
                 hmacKey = bytes(required(hmacSecret, "ktp.callback.hmac-secret", "KTP_CALLBACK_HMAC_SECRET"));
             }
-            default -> throw new IllegalStateException("Unknown ktp.callback.auth-mode '" + mode
-                    + "' (expected bearer, basic, api-key, hmac or none)");
+            default -> throw new IllegalStateException("Setting 'ktp.callback.auth-mode' (KTP_CALLBACK_AUTH_MODE)"
+                    + " must be bearer, basic, api-key, hmac or none, not '" + mode + "'");
         }
     }
 

@@ -20,7 +20,8 @@ public class PartnerUserResolver {
     public PartnerUserResolver(String namePattern, String allowedUserId, String allowedUserIdType, String defaultType) {
         this.namePattern = namePattern == null || namePattern.isBlank() ? null : Pattern.compile(namePattern);
         if (this.namePattern != null && !namePattern.contains("?<user>")) {
-            throw new IllegalStateException("ktp.source.user-id-pattern must contain a named group (?<user>...)");
+            throw new IllegalStateException("Setting 'ktp.source.user-id-pattern' (KTP_SOURCE_USER_ID_PATTERN) must"
+                    + " contain a named group (?<user>...)");
         }
         this.allowedUserId = Pattern.compile(allowedUserId);
         this.allowedUserIdType = Pattern.compile(allowedUserIdType);

@@ -52,7 +52,7 @@ public class SandboxSettings {
     /** Endpoint names accepted by {@link #setFailureRate}; "storage" covers the presigned-URL storage. */
     public static final Set<String> FAULT_ENDPOINTS =
             Set.of("token", "partner-token", "presign", "confirm", "status", "details", "storage");
-    private static final Set<Integer> FAULT_STATUSES = Set.of(500, 503, 429, 400);
+    public static final Set<Integer> FAULT_STATUSES = Set.of(500, 503, 429, 400);
 
     /** Seed plus a generation counter, swapped as one value so a reader never sees a torn pair. */
     record SeedState(Long seed, long generation) { }
