@@ -31,6 +31,8 @@ public class CallbackReceiver {
     public static final String RECORD = "KtpCallbackRecord";
     /** Header: the bytes of the record's body, counted against the records' budget while queued. */
     static final String RECORD_BYTES = "KtpCallbackRecordBytes";
+    /** Header: an ERROR callback's reason code ("" for none), kept in the ledger (see {@link Ledger#callbackError}). */
+    static final String ERROR_REASON = "KtpCallbackErrorReason";
 
     private static final Logger LOG = LoggerFactory.getLogger(CallbackReceiver.class);
     /** Anyone who can reach the port can cause these: at most one line a minute each. */
@@ -200,9 +202,10 @@ public class CallbackReceiver {
             answer(exchange, 200, json.createObjectNode().put("received", true));
             return;
         }
+        String errorReason = errorReason(node);
         if (noteBeforeAnswer) {
             try {
-                ledger.noteCallback(submissionId);
+                ledger.noteCallback(submissionId, errorReason);
                 // on disk before the 200: OneKYC does not send an answered callback again
                 ledger.flush();
             } catch (RuntimeException e) {
@@ -214,6 +217,7 @@ public class CallbackReceiver {
             }
         }
         msg.setHeader(SUBMISSION_ID, submissionId);
+        msg.setHeader(ERROR_REASON, errorReason);
         if (recordIsResult && isWholeOutcome(node) && recordsQueued.addAndGet(raw.length) <= recordsBudget) {
             msg.setHeader(RECORD, node);
             msg.setHeader(RECORD_BYTES, raw.length);
@@ -229,22 +233,23 @@ public class CallbackReceiver {
      * @param record the callback's own submission record when it is to be the result, else null
      */
     public void collect(@Header(SUBMISSION_ID) String submissionId, @Header(RECORD) JsonNode record,
-                        @Header(RECORD_BYTES) Integer recordBytes) {
+                        @Header(RECORD_BYTES) Integer recordBytes, @Header(ERROR_REASON) String errorReason) {
         try {
-            collect(submissionId, record);
+            collect(submissionId, record, errorReason);
         } finally {
             released(recordBytes);
         }
     }
 
-    private void collect(String submissionId, JsonNode record) {
+    private void collect(String submissionId, JsonNode record, String errorReason) {
         // the usual case, a confirmed row: noted and claimed in one write
-        Ledger.Claim claimed = retried(submissionId, () -> ledger.claimByCallback(submissionId)).orElse(null);
+        Ledger.Claim claimed = retried(submissionId, () -> ledger.claimByCallback(submissionId, errorReason))
+                .orElse(null);
         if (claimed != null) {
             collector.collectClaimed(claimed.row(), Collector.VIA_CALLBACK, record, claimed.token());
             return;
         }
-        LedgerRecord r = retried(submissionId, () -> ledger.noteCallback(submissionId)).orElse(null);
+        LedgerRecord r = retried(submissionId, () -> ledger.noteCallback(submissionId, errorReason)).orElse(null);
         if (r == null) {
             unknownSubmission.warn(submissionId);
             return;
@@ -261,9 +266,10 @@ public class CallbackReceiver {
      * Camel bean method, for a callback the queue had no room for: only noted, so the poll tick
      * (which runs with status polling off too) collects it once its row is due.
      */
-    public void noteOnly(@Header(SUBMISSION_ID) String submissionId, @Header(RECORD_BYTES) Integer recordBytes) {
+    public void noteOnly(@Header(SUBMISSION_ID) String submissionId, @Header(RECORD_BYTES) Integer recordBytes,
+                         @Header(ERROR_REASON) String errorReason) {
         released(recordBytes);
-        retried(submissionId, () -> ledger.noteCallback(submissionId));
+        retried(submissionId, () -> ledger.noteCallback(submissionId, errorReason));
         queueFull.warn(submissionId);
     }
 
@@ -369,6 +375,14 @@ public class CallbackReceiver {
 
     private ObjectNode error(String code, String message) {
         return json.createObjectNode().put("error", code).put("message", message);
+    }
+
+    /** An ERROR callback's reason code, "" when it gave none; null for any other callback. */
+    private static String errorReason(JsonNode node) {
+        if (!"ERROR".equals(node.get("status").asText())) {
+            return null;
+        }
+        return node.hasNonNull("reasonCode") ? node.get("reasonCode").asText() : "";
     }
 
     private static void answer(Exchange exchange, int status, ObjectNode body) {

@@ -26,7 +26,8 @@ public class CollectRoutes extends RouteBuilder {
                 .end()
                 .removeHeader(CallbackReceiver.SUBMISSION_ID)
                 .removeHeader(CallbackReceiver.RECORD)
-                .removeHeader(CallbackReceiver.RECORD_BYTES);
+                .removeHeader(CallbackReceiver.RECORD_BYTES)
+                .removeHeader(CallbackReceiver.ERROR_REASON);
 
         // answered already: a callback the queue has no room for is noted in the ledger instead
         from("direct:queue-callback").routeId("queue-callback")

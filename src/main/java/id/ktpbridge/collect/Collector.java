@@ -132,6 +132,9 @@ public class Collector {
                 }
                 // asked again, it got the same answer (reference 2.4): end it now
                 LOG.error("Details of submission {} refused: {}", r.submissionId(), e.getMessage());
+                if (publishCallbackError(r, via, "details refused: " + e.getMessage())) {
+                    return true;
+                }
                 publishClaimed(r, via, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
                         "refused for good: " + e.getMessage(), claim));
                 return true;
@@ -154,6 +157,26 @@ public class Collector {
             return retryLater(r, via, "details say COMPLETED without a result", claim, details);
         }
         publishClaimed(r, via, () -> publisher.publishOutcome(r, details, via));
+        return true;
+    }
+
+    /**
+     * A submission whose details could not be had, ending on the collector's own verdict: when an
+     * ERROR callback announced it, that ERROR is the result instead (the callback is OneKYC's word;
+     * its details would add no OCR data to an ERROR). False when no ERROR callback came.
+     */
+    private boolean publishCallbackError(LedgerRecord r, String via, String why) {
+        String[] reason = {null};
+        LedgerRetries.run(() -> reason[0] = ledger.callbackError(r.id()).orElse(null), ledgerRetries,
+                ledgerRetryDelay.toMillis(), (e, wait) -> LOG.warn("Submission {}: its callback not read yet ({});"
+                        + " trying again in {} ms", r.submissionId(), e.getMessage(), wait));
+        if (reason[0] == null) {
+            return false;
+        }
+        LOG.warn("Submission {}: its details not available ({}); published as its ERROR callback stated it",
+                r.submissionId(), why);
+        publishClaimed(r, via, () -> publisher.publishCallbackError(r, reason[0],
+                "details not available (" + why + "): the outcome as its callback stated it"));
         return true;
     }
 
@@ -196,6 +219,9 @@ public class Collector {
                 return true;
             }
             LOG.warn("Submission {} passed its poll deadline ({})", r.submissionId(), why);
+            if (publishCallbackError(r, via, why)) {
+                return true;
+            }
             publishClaimed(r, via, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
                     "no final outcome before ktp.poll.deadline (" + why + ")", claim));
             return true;

@@ -387,9 +387,37 @@ public class Ledger {
 
     /** Notes that a callback arrived, whatever the current state; returns the row if the submission is ours. */
     public Optional<LedgerRecord> noteCallback(String submissionId) {
-        update("UPDATE ktp_submission SET callback_at = ?, updated_at = ? WHERE submission_id = ? AND callback_at IS NULL",
-                System.currentTimeMillis(), System.currentTimeMillis(), submissionId);
+        return noteCallback(submissionId, null);
+    }
+
+    /**
+     * As above, for a callback that said ERROR with {@code errorReason} (its reason code, "" for
+     * none; null for a callback that did not say ERROR): kept, the first one's, for {@link #callbackError}.
+     */
+    public Optional<LedgerRecord> noteCallback(String submissionId, String errorReason) {
+        long now = System.currentTimeMillis();
+        if (errorReason == null) {
+            update("UPDATE ktp_submission SET callback_at = ?, updated_at = ? WHERE submission_id = ?"
+                    + " AND callback_at IS NULL", now, now, submissionId);
+        } else {
+            update("UPDATE ktp_submission SET callback_at = COALESCE(callback_at, ?), callback_error = ?, updated_at = ?"
+                    + " WHERE submission_id = ? AND callback_error IS NULL", now, fitText(errorReason, 64), now,
+                    submissionId);
+        }
         return findBySubmissionId(submissionId);
+    }
+
+    /** The reason code of the first ERROR callback noted for this row ("" when it gave none); empty when none came. */
+    public Optional<String> callbackError(String id) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT callback_error FROM ktp_submission WHERE id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
     }
 
     /** A confirmed submission's outcome taken by one collector; {@code token} names the claim (see {@link #claim}). */
@@ -402,10 +430,16 @@ public class Ledger {
      * then falls back to {@link #noteCallback}.
      */
     public Optional<Claim> claimByCallback(String submissionId) {
+        return claimByCallback(submissionId, null);
+    }
+
+    /** As above, keeping an ERROR callback's reason as {@link #noteCallback(String, String)} does. */
+    public Optional<Claim> claimByCallback(String submissionId, String errorReason) {
         long now = System.currentTimeMillis();
         if (update("UPDATE ktp_submission SET state = ?, received_via = ?, claimed_at = ?,"
-                        + " callback_at = COALESCE(callback_at, ?), updated_at = ? WHERE submission_id = ? AND state = ?",
-                SubmissionState.COLLECTING.name(), "callback", now, now, now, submissionId,
+                        + " callback_at = COALESCE(callback_at, ?), callback_error = COALESCE(callback_error, ?),"
+                        + " updated_at = ? WHERE submission_id = ? AND state = ?",
+                SubmissionState.COLLECTING.name(), "callback", now, now, fitText(errorReason, 64), now, submissionId,
                 SubmissionState.CONFIRMED.name()) != 1) {
             return Optional.empty();
         }

@@ -67,6 +67,16 @@ public class ResultPublisher {
                 completedAt != null ? completedAt : System.currentTimeMillis(), null), status, result, reason);
     }
 
+    /**
+     * Publishes the ERROR an ERROR callback announced ({@code reasonCode} its reason, "" for none)
+     * when the submission's details could not be had: the outcome OneKYC stated, without its record.
+     */
+    public void publishCallbackError(LedgerRecord r, String reasonCode, String message) {
+        String reason = reasonCode == null || reasonCode.isEmpty() ? null : reasonCode;
+        publish(r, ResultDocument.build(json, r, ResultStatus.ERROR, null, reason, null, "callback",
+                System.currentTimeMillis(), message), ResultStatus.ERROR, null, reason);
+    }
+
     /** Publishes an outcome decided by the bundle itself (REJECTED, FAILED, TIMED_OUT). */
     public void publishLocal(LedgerRecord r, ResultStatus status, String reasonCode, String message) {
         publishLocal(r, status, reasonCode, message, null);

@@ -47,19 +47,19 @@ class CallbackLedgerRetryTest {
         }
 
         @Override
-        public Optional<Claim> claimByCallback(String submissionId) {
+        public Optional<Claim> claimByCallback(String submissionId, String errorReason) {
             if (claims.incrementAndGet() <= claimFailures) {
                 throw new LedgerException(new SQLTransientConnectionException("connection lost"));
             }
-            return super.claimByCallback(submissionId);
+            return super.claimByCallback(submissionId, errorReason);
         }
 
         @Override
-        public Optional<LedgerRecord> noteCallback(String submissionId) {
+        public Optional<LedgerRecord> noteCallback(String submissionId, String errorReason) {
             if (notes.incrementAndGet() <= noteFailures) {
                 throw new LedgerException(new SQLTransientConnectionException("connection lost"));
             }
-            return super.noteCallback(submissionId);
+            return super.noteCallback(submissionId, errorReason);
         }
     }
 
@@ -70,7 +70,7 @@ class CallbackLedgerRetryTest {
             FailingOver ledger = new FailingOver(app.ledger(), 2, 0);
 
             // the collection worker's step for an answered callback, on a ledger failing over
-            receiver(app, ledger).collect(row.submissionId(), null, null);
+            receiver(app, ledger).collect(row.submissionId(), null, null, null);
 
             assertEquals(3, ledger.claims.get(), "failed twice, then taken");
             await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1);
@@ -91,7 +91,7 @@ class CallbackLedgerRetryTest {
             assertTrue(app.ledger().claim(row.id(), Collector.VIA_POLL) != 0);
             FailingOver ledger = new FailingOver(app.ledger(), 0, 1);
 
-            receiver(app, ledger).collect(row.submissionId(), null, null);
+            receiver(app, ledger).collect(row.submissionId(), null, null, null);
 
             assertEquals(2, ledger.notes.get(), "failed once, then noted");
             LedgerRecord after = app.ledger().findById(row.id()).orElseThrow();

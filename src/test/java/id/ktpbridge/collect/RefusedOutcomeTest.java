@@ -119,7 +119,7 @@ class RefusedOutcomeTest {
             deadline.start();
             await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(
                     () -> app.ledger().findById(row.id()).orElseThrow().state() == SubmissionState.COLLECTING);
-            app.bean("callbackReceiver", CallbackReceiver.class).collect(row.submissionId(), null, null);
+            app.bean("callbackReceiver", CallbackReceiver.class).collect(row.submissionId(), null, null, null);
             deadline.join(30_000);
             assertEquals(0, Results.count(app.results()), "no TIMED_OUT over the callback");
 
@@ -332,6 +332,34 @@ class RefusedOutcomeTest {
             assertTrue(result.path("receivedVia").isNull(), "decided here, not received: " + result);
             assertTrue(app.sandbox().injectedFailures("details") >= 2, "details were asked, and refused, more than once");
             assertEquals(row.submissionId(), result.path("submissionId").asText());
+        }
+    }
+
+    @Test
+    void anErrorCallbackWhoseDetailsStayUnavailableEndsAsTheCallbackSaidAtTheDeadline() throws Exception {
+        Map<String, String> p = props("300");
+        p.put("ktp.poll.deadline", "4s");
+        p.put("ktp.callback.auth-token", "token-3120");
+        attemptsWithoutCircuitBreaker(p, 2);
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            failWith(app, "details", 500);
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3120.png");
+            var answer = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create(app.callbackUrl()))
+                    .header("Authorization", "Bearer token-3120").header("Content-Type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"submissionId\":\"" + row.submissionId()
+                            + "\",\"status\":\"ERROR\",\"result\":null,\"reasonCode\":\"VERIFICATION_FAILED\"}"))
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, answer.statusCode());
+
+            JsonNode result = awaitOneResult(app);
+            // OneKYC's word, not a TIMED_OUT of the bundle's own
+            assertEquals("ERROR", result.path("status").asText(), result.toString());
+            assertEquals("VERIFICATION_FAILED", result.path("reasonCode").asText(), result.toString());
+            assertEquals("callback", result.path("receivedVia").asText(), result.toString());
+            assertTrue(result.path("errorMessage").asText().contains("details not available"), result.toString());
+            assertEquals(row.submissionId(), result.path("submissionId").asText());
+            assertTrue(app.sandbox().injectedFailures("details") >= 2, "the details were asked first");
         }
     }
 
@@ -563,7 +591,7 @@ class RefusedOutcomeTest {
             LedgerRecord readByTick = app.ledger().findById(row.id()).orElseThrow();
 
             // the callback's collection: details answer "does not exist", the claim is given back
-            app.bean("callbackReceiver", CallbackReceiver.class).collect(lagging, null, null);
+            app.bean("callbackReceiver", CallbackReceiver.class).collect(lagging, null, null, null);
             LedgerRecord announced = app.ledger().findById(row.id()).orElseThrow();
             assertEquals(SubmissionState.CONFIRMED, announced.state());
             assertTrue(announced.callbackAt() != null);
@@ -599,7 +627,7 @@ class RefusedOutcomeTest {
 
             // the callback's collection, just before the deadline: details away, the claim given back
             failWith(app, "details", 503);
-            app.bean("callbackReceiver", CallbackReceiver.class).collect(row.submissionId(), null, null);
+            app.bean("callbackReceiver", CallbackReceiver.class).collect(row.submissionId(), null, null, null);
             assertTrue(app.ledger().findById(row.id()).orElseThrow().callbackAt() != null);
             assertEquals(SubmissionState.CONFIRMED, app.ledger().findById(row.id()).orElseThrow().state());
 

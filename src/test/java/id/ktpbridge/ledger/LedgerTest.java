@@ -375,6 +375,27 @@ class LedgerTest {
     }
 
     @Test
+    void theFirstErrorCallbacksReasonIsKept() {
+        String quiet = confirmedRow(0L);
+        ledger.noteCallback("sub-" + quiet);
+        assertTrue(ledger.callbackError(quiet).isEmpty(), "a callback that did not say ERROR keeps nothing");
+
+        String id = confirmedRow(0L);
+        long at = ledger.noteCallback("sub-" + id, "VERIFICATION_FAILED").orElseThrow().callbackAt();
+        ledger.noteCallback("sub-" + id, "OTHER");
+        ledger.noteCallback("sub-" + id);
+        assertEquals("VERIFICATION_FAILED", ledger.callbackError(id).orElseThrow());
+        assertEquals(at, row(id).callbackAt());
+
+        String claimed = confirmedRow(0L);
+        assertTrue(ledger.claimByCallback("sub-" + claimed, "").isPresent());
+        assertEquals("", ledger.callbackError(claimed).orElseThrow(), "an ERROR without a reason code");
+        // an ERROR callback after a COMPLETED one for the same submission is kept too
+        ledger.noteCallback("sub-" + quiet, "NOT_EKTP");
+        assertEquals("NOT_EKTP", ledger.callbackError(quiet).orElseThrow());
+    }
+
+    @Test
     void thePollersOwnVerdictIsNotStoredOnceACallbackIsNoted() {
         String id = confirmedRow(0L);
         long claim = ledger.claimWithoutCallback(id, "poll");
