@@ -67,6 +67,7 @@ import id.ktpbridge.submit.ReplacedInputs;
 import id.ktpbridge.submit.SubmissionWorkers;
 import id.ktpbridge.submit.Submitter;
 import id.ktpbridge.target.FileResultTarget;
+import id.ktpbridge.target.HttpTargetLimits;
 import id.ktpbridge.target.HttpTargetRequest;
 import id.ktpbridge.target.JdbcResultTarget;
 import org.apache.camel.CamelConfiguration;
@@ -518,12 +519,20 @@ public class BridgeConfiguration implements CamelConfiguration {
         long connectTimeout = s.duration("ktp.results.http.connect-timeout", Duration.ofSeconds(5)).toMillis();
         long timeout = s.duration("ktp.results.http.timeout", Duration.ofSeconds(30)).toMillis();
         long lease = s.duration("ktp.results.retry.lease", Duration.ofMinutes(2)).toMillis();
-        if (lease <= 2 * (connectTimeout + timeout)) {
-            // an attempt outliving its lease would be started a second time by the retry schedule
-            throw new IllegalStateException("ktp.results.retry.lease (" + lease + " ms) must be more than twice"
-                    + " ktp.results.http.connect-timeout + ktp.results.http.timeout (" + (connectTimeout + timeout)
-                    + " ms)");
+        // an attempt outliving its lease would be started a second time by the retry schedule: the
+        // deadline ends each one within the first half, the rest is left for recording its outcome
+        long deadline = s.duration("ktp.results.http.deadline", Duration.ofMillis(lease / 2)).toMillis();
+        if (2 * deadline > lease) {
+            throw new IllegalStateException("ktp.results.http.deadline (" + deadline + " ms) must be at most half"
+                    + " ktp.results.retry.lease (" + lease + " ms)");
         }
+        if (deadline <= connectTimeout + timeout) {
+            // the deadline would cut off an answer the timeout still waits for
+            throw new IllegalStateException("ktp.results.http.deadline (" + deadline + " ms; half"
+                    + " ktp.results.retry.lease unless set) must be more than ktp.results.http.connect-timeout"
+                    + " + ktp.results.http.timeout (" + (connectTimeout + timeout) + " ms)");
+        }
+        HttpTargetLimits limits = new HttpTargetLimits(Duration.ofMillis(deadline));
         // Camel serves https:// URLs with a component of its own: both get the same limits. The socket
         // timeout also bounds a TLS handshake that gets no answer.
         for (String scheme : new String[] {"http", "https"}) {
@@ -535,6 +544,7 @@ public class BridgeConfiguration implements CamelConfiguration {
             // the client's own retry sleeps through a Retry-After on the worker that stored the
             // result, however long; the outbox retries instead, and honours it
             http.setAutomaticRetriesDisabled(true);
+            http.setHttpClientConfigurer(limits);
         }
         registry.bind("fileResultTarget", new FileResultTarget(s.path("ktp.results.dir"),
                 s.flag("ktp.results.file.fsync", true)));

@@ -225,6 +225,142 @@ class TargetsTest {
     }
 
     @Test
+    void anAnswerTrickledPastTheDeadlineFailsTheAttemptAndTheResultIsDeliveredOnceLater() throws Exception {
+        try (RecordingHttpServer http = new RecordingHttpServer()) {
+            Map<String, String> props = targets(http, "");
+            props.put("ktp.results.targets", "file,http");
+            // each byte comes well within the timeout: only the deadline ends the attempt
+            props.put("ktp.results.http.connect-timeout", "1000");
+            props.put("ktp.results.http.timeout", "1000");
+            props.put("ktp.results.http.deadline", "3000");
+            props.put("ktp.results.retry.lease", "10000");
+            http.trickle(Duration.ofMillis(200));
+            try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+                drop(app, "u5601.png");
+                await().atMost(Duration.ofSeconds(30)).until(() -> lastErrors(app).contains("ktp.results.http.deadline"));
+                assertEquals(Map.of(DeliveryStore.PENDING, 1), deliveries(app).get("http"));
+                assertEquals(1, Results.count(app.results()), "the file target is not held up");
+
+                http.plainBody();
+                await().atMost(Duration.ofSeconds(30)).until(() ->
+                        Map.of(DeliveryStore.DELIVERED, 1).equals(deliveries(app).get("http")));
+                // no attempt outlived its lease, so none overlapped the one that delivered
+                await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                        .until(() -> http.accepted().size() == 1);
+            }
+        }
+    }
+
+    @Test
+    void anAnswerWhoseHeadersTrickleIsCutOffAtTheDeadline() throws Exception {
+        // answers every request with a status line, then its headers a byte every 200 ms, for ever
+        try (ServerSocket slow = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+             RecordingHttpServer unused = new RecordingHttpServer()) {
+            List<Socket> held = new CopyOnWriteArrayList<>();
+            Thread acceptor = new Thread(() -> {
+                while (!slow.isClosed()) {
+                    try {
+                        Socket s = slow.accept();
+                        held.add(s);
+                        Thread writer = new Thread(() -> {
+                            try {
+                                s.getOutputStream().write("HTTP/1.1 200 OK\r\nX-Slow: ".getBytes());
+                                while (true) {
+                                    s.getOutputStream().write('a');
+                                    s.getOutputStream().flush();
+                                    Thread.sleep(200);
+                                }
+                            } catch (IOException | InterruptedException gone) {
+                                // the client closed the connection
+                            }
+                        });
+                        writer.setDaemon(true);
+                        writer.start();
+                    } catch (IOException closed) {
+                        return;
+                    }
+                }
+            });
+            acceptor.setDaemon(true);
+            acceptor.start();
+            Map<String, String> props = targets(unused, "");
+            props.put("ktp.results.targets", "file,http");
+            props.put("ktp.results.http.url", "http://127.0.0.1:" + slow.getLocalPort() + "/ktp/results");
+            props.put("ktp.results.http.connect-timeout", "1000");
+            props.put("ktp.results.http.timeout", "1000");
+            props.put("ktp.results.http.deadline", "3000");
+            props.put("ktp.results.retry.lease", "10000");
+            try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+                drop(app, "u5602.png");
+                await().atMost(Duration.ofSeconds(30)).until(() -> lastErrors(app).contains("ktp.results.http.deadline"));
+                assertEquals(Map.of(DeliveryStore.PENDING, 1), deliveries(app).get("http"));
+            } finally {
+                for (Socket s : held) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void onlyTheStartOfAHugeAnswerIsRead() throws Exception {
+        long huge = 512L << 20;
+        try (RecordingHttpServer http = new RecordingHttpServer()) {
+            Map<String, String> props = targets(http, "");
+            props.put("ktp.results.targets", "file,http");
+            try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+                http.hugeBody(huge);
+                drop(app, "u5603.png");
+                // the status is the answer: delivered, once
+                await().atMost(Duration.ofSeconds(60)).until(() ->
+                        Map.of(DeliveryStore.DELIVERED, 1).equals(deliveries(app).get("http")));
+                await().atMost(Duration.ofSeconds(30)).until(() -> http.answering() == 0);
+                assertEquals(1, http.received().size());
+                // what the sockets' buffers took before the bridge closed the connection, not the body
+                assertTrue(http.bodyBytesSent() < huge / 8, http.bodyBytesSent() + " bytes sent");
+
+                // a refusal keeps the start of its answer, for ktp_delivery.last_error
+                long before = http.bodyBytesSent();
+                http.answer(422);
+                drop(app, "u5604.png");
+                await().atMost(Duration.ofSeconds(60)).until(() ->
+                        Map.of(DeliveryStore.DELIVERED, 1, DeliveryStore.REFUSED, 1).equals(deliveries(app).get("http")));
+                await().atMost(Duration.ofSeconds(30)).until(() -> http.answering() == 0);
+                assertTrue(http.bodyBytesSent() - before < huge / 8, (http.bodyBytesSent() - before) + " bytes sent");
+                assertTrue(lastErrors(app).contains("HTTP 422 xxxxxxxx"), lastErrors(app));
+                assertEquals(2, http.received().size());
+            }
+        }
+    }
+
+    @Test
+    void aShortAnswerLeavesItsConnectionForTheNextResult() throws Exception {
+        try (RecordingHttpServer http = new RecordingHttpServer()) {
+            Map<String, String> props = targets(http, "");
+            props.put("ktp.results.targets", "file,http");
+            try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+                for (int i = 1; i <= 3; i++) {
+                    drop(app, "u570" + i + ".png");
+                    int delivered = i;
+                    await().atMost(Duration.ofSeconds(30)).until(() -> http.accepted().size() == delivered);
+                }
+                assertEquals(1, http.accepted().stream().map(RecordingHttpServer.Request::clientPort).distinct()
+                        .count(), "one connection for one result after the other");
+            }
+        }
+    }
+
+    @Test
+    void aDeadlineLongerThanHalfTheLeaseIsRefusedAtStart() throws Exception {
+        try (RecordingHttpServer http = new RecordingHttpServer()) {
+            Map<String, String> props = targets(http, "");
+            props.put("ktp.results.http.deadline", "61000");
+            String error = BridgeApp.startupError(dataDir, props);
+            assertTrue(error.contains("ktp.results.http.deadline"), error);
+        }
+    }
+
+    @Test
     void aLeaseShorterThanTwoAttemptsIsRefusedAtStart() throws Exception {
         try (RecordingHttpServer http = new RecordingHttpServer()) {
             Map<String, String> props = targets(http, "");
