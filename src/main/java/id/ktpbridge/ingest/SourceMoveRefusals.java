@@ -4,10 +4,7 @@ import id.ktpbridge.Lru;
 import id.ktpbridge.ledger.LedgerIdempotentRepository;
 import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.Exchange;
-import org.apache.camel.ExchangePropertyKey;
-import org.apache.camel.component.file.GenericFile;
-import org.apache.camel.component.file.GenericFileEndpoint;
-import org.apache.camel.component.file.GenericFileHelper;
+import org.apache.camel.spi.IdempotentRepository;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,28 +64,16 @@ public final class SourceMoveRefusals extends SourceErrorHandler {
     }
 
     /** Drops the consumer's idempotent claim on the file, as Camel keys it; a no-op without one. */
-    @SuppressWarnings({"rawtypes", "unchecked"})
     private static void letGoOfClaim(Exchange exchange) {
-        if (!(exchange.getFromEndpoint() instanceof GenericFileEndpoint endpoint) || !endpoint.isIdempotent()
-                || endpoint.getIdempotentRepository() == null) {
-            return;
-        }
-        GenericFile file = exchange.getProperty(ExchangePropertyKey.FILE_EXCHANGE_FILE, GenericFile.class);
-        if (file == null) {
-            return;
-        }
-        String key = file.getAbsoluteFilePath();
-        if (endpoint.getIdempotentKey() != null) {
-            key = endpoint.getIdempotentKey().evaluate(GenericFileHelper.createDummy(endpoint, exchange, () -> file),
-                    String.class);
-        }
+        String key = SourceClaims.key(exchange);
         if (key == null) {
             return;
         }
-        if (endpoint.getIdempotentRepository() instanceof LedgerIdempotentRepository ledgerClaims) {
+        IdempotentRepository claims = SourceClaims.repository(exchange);
+        if (claims instanceof LedgerIdempotentRepository ledgerClaims) {
             ledgerClaims.forgetSettled(key);
         } else {
-            endpoint.getIdempotentRepository().remove(key);
+            claims.remove(key);
         }
     }
 

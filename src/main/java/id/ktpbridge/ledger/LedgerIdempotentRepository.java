@@ -10,6 +10,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -29,6 +30,8 @@ import org.slf4j.LoggerFactory;
  * taken again and resumed from the ledger. Only the instance that made a claim can drop or confirm
  * it: Camel's read locks call {@link #remove} after a failed {@link #add}, and a source may confirm
  * a key it let go of a moment before another instance claimed it; neither may touch that claim.
+ * A confirmed claim that names its input ({@link #settles}) is taken again when its file stayed
+ * in the source, its holder stopped between the confirm and the move (see {@link #add}).
  */
 public class LedgerIdempotentRepository extends ServiceSupport implements IdempotentRepository {
 
@@ -50,6 +53,8 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
      * claims (SFTP): null when no listing is tracked. See {@link #listingBegins}.
      */
     private final ThreadLocal<List<String>> listing = new ThreadLocal<>();
+    /** The ledger id of the input each claim settles, by stored key: from {@link #settles} until the confirm. */
+    private final Map<String, String> settling = new ConcurrentHashMap<>();
 
     public LedgerIdempotentRepository(DataSource dataSource, String repository, long claimTtlMillis, String owner) {
         this.dataSource = dataSource;
@@ -105,7 +110,7 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
                 ps.setString(5, repository);
                 ps.setString(6, key);
             }
-            if (ps.executeUpdate() != 1) {
+            if (ps.executeUpdate() != 1 && !tookOverUnmoved(c, key, now)) {
                 return false;
             }
             held.add(key);
@@ -121,6 +126,39 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
             throw new LedgerException(e);
         }
     }
+
+    /**
+     * Takes over a confirmed claim on an input its source never let go of, confirmed a claim's time
+     * to live ago or longer: Camel confirms an SFTP file's claim just before it moves the file, and a
+     * process killed in between left the file in its folder, taken for good, never moved. A live
+     * holder moves its file (or has the move refused or cut off, and drops the claim) within moments
+     * of the confirm, so such a claim is a stopped holder's. The file is taken again: its input,
+     * found in the ledger, is not submitted again, and the file is moved to the done folder (or the
+     * failed one, as its outcome says). One statement, so of several instances listing the file
+     * only one takes it.
+     */
+    private boolean tookOverUnmoved(Connection c, String key, long now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE ktp_processed_input SET owner = ?, created_at = ?,"
+                + " confirmed_at = NULL, ledger_id = NULL WHERE repository = ? AND input_key = ? AND confirmed_at < ?"
+                + " AND " + NOT_LET_GO)) {
+            ps.setString(1, owner);
+            ps.setLong(2, now);
+            ps.setString(3, repository);
+            ps.setString(4, key);
+            ps.setLong(5, now - claimTtlMillis);
+            if (ps.executeUpdate() != 1) {
+                return false;
+            }
+        }
+        // not the key: it holds the input's path, whose file name may be a NIK
+        LOG.info("An input ({}) whose claim was confirmed but whose file its source never moved away (the bundle"
+                + " stopped in between) is taken again: its file is moved on, without a second submission", repository);
+        return true;
+    }
+
+    /** A confirmed claim's input, named by {@link #settles}, that its source has not let go of. */
+    private static final String NOT_LET_GO = "EXISTS (SELECT 1 FROM ktp_submission s WHERE s.id ="
+            + " ktp_processed_input.ledger_id AND s.source_released_at IS NULL)";
 
     private volatile Boolean postgres;
 
@@ -162,6 +200,7 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
     public boolean remove(String input) {
         String key = storedKey(input);
         held.remove(key);
+        settling.remove(key);
         try {
             return deleteOwn(key);
         } catch (SQLException e) {
@@ -183,6 +222,7 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
     public boolean forgetSettled(String input) {
         String key = storedKey(input);
         held.remove(key);
+        settling.remove(key);
         try {
             triedAgainOnPassingErrors(() -> deleteOwn(key));
             return true;
@@ -237,8 +277,9 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
     public boolean confirm(String input) {
         String key = storedKey(input);
         held.remove(key);
+        String ledgerId = settling.remove(key);
         try {
-            return triedAgainOnPassingErrors(() -> confirmOwn(key));
+            return triedAgainOnPassingErrors(() -> confirmOwn(key, ledgerId));
         } catch (LedgerException e) {
             // not the key: it holds the input's path, whose file name may be a NIK
             LOG.warn("The claim ({}) on an input whose outcome is recorded could not be confirmed (SQL state {});"
@@ -248,14 +289,27 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
         }
     }
 
-    private boolean confirmOwn(String key) throws SQLException {
+    private boolean confirmOwn(String key, String ledgerId) throws SQLException {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "UPDATE ktp_processed_input SET confirmed_at = ? WHERE repository = ? AND input_key = ? AND owner = ?")) {
+                "UPDATE ktp_processed_input SET confirmed_at = ?, ledger_id = ? WHERE repository = ? AND input_key = ?"
+                        + " AND owner = ?")) {
             ps.setLong(1, System.currentTimeMillis());
-            ps.setString(2, repository);
-            ps.setString(3, key);
-            ps.setString(4, owner);
+            ps.setString(2, ledgerId);
+            ps.setString(3, repository);
+            ps.setString(4, key);
+            ps.setString(5, owner);
             return ps.executeUpdate() > 0;
+        }
+    }
+
+    /**
+     * The claim on {@code input}, confirmed next, settles the ledger row {@code ledgerId}: the input
+     * was submitted, or found submitted before. The confirm writes it down with the claim.
+     */
+    public void settles(String input, String ledgerId) {
+        String key = storedKey(input);
+        if (held.contains(key)) {
+            settling.put(key, ledgerId);
         }
     }
 
@@ -348,9 +402,14 @@ public class LedgerIdempotentRepository extends ServiceSupport implements Idempo
         return claimTtlMillis;
     }
 
-    /** Drops every claim not yet confirmed: for a single instance at start, they all belong to a dead run. */
+    /**
+     * Drops every claim not yet confirmed, and every confirmed one whose input its source never let
+     * go of (the file left in its folder by a stop between the confirm and the move): for a single
+     * instance at start, they all belong to a dead run. Those files are taken again at once.
+     */
     public int releaseClaims() {
-        return execute("DELETE FROM ktp_processed_input WHERE repository = ? AND confirmed_at IS NULL", null, null);
+        return execute("DELETE FROM ktp_processed_input WHERE repository = ? AND (confirmed_at IS NULL OR "
+                + NOT_LET_GO + ")", null, null);
     }
 
     private int execute(String sql, String key, Long createdBefore) {

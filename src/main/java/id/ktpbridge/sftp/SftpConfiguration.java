@@ -7,6 +7,7 @@ import id.ktpbridge.Settings;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.SettledInPlace;
+import id.ktpbridge.ingest.SourceClaims;
 import id.ktpbridge.ingest.SourceMoveRefusals;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -28,6 +29,7 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code sftpListingFilter}, {@code sftpMoveRefusals}: files dated ahead are dated now, names
  *       JSch cannot take literally are left (SftpUnsafeNames), and files whose move was refused
  *       after their outcome are not taken again (SettledInPlace);</li>
+ *   <li>{@code sourceClaims}: a file's claim, once confirmed, names its input (SourceClaims);</li>
  *   <li>{@code {{sftp-dir:KEY}}}: a done/failed folder setting (relative to
  *       {@code ktp.source.sftp.directory}) as a path from the login folder;</li>
  *   <li>{@code {{sftp-known-hosts:file}}}: {@code ktp.source.sftp.known-hosts-file} when host keys
@@ -89,6 +91,7 @@ public class SftpConfiguration implements CamelConfiguration {
                 settings != null && settings.deleteAfterSuccess(), include,
                 new SftpRecentlyChanged(minAge, new SftpFutureDated(sidecar, include))))));
         context.getRegistry().bind("sftpMoveRefusals", new SourceMoveRefusals(settled));
+        context.getRegistry().bind("sourceClaims", new SourceClaims());
         long pause = s.duration("ktp.source.sftp.poll-delay", Duration.ofSeconds(5)).toMillis()
                 * (1 + s.integer("ktp.source.sftp.error-backoff-polls", 12));
         context.getRegistry().bind("sftpPollErrors",

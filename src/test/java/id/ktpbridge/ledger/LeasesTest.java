@@ -144,6 +144,67 @@ class LeasesTest {
     }
 
     @Test
+    void aConfirmedClaimWhoseFileItsSourceNeverMovedIsTakenAgainOnceNoLiveHolderCanBeMovingIt() throws Exception {
+        JdbcConnectionPool ds = migratedPool();
+        Ledger ledger = new Ledger(ds);
+        LedgerIdempotentRepository node1 = new LedgerIdempotentRepository(ds, "sftp", CLAIM_TTL, "node1");
+        LedgerIdempotentRepository node2 = new LedgerIdempotentRepository(ds, "sftp", CLAIM_TTL, "node2");
+        String unmoved = input(ledger, "/in/u1.png");
+        // node1 submits the file and confirms its claim; killed before the move, it never lets go of it
+        assertTrue(node1.add("/in/u1.png:10:1"));
+        node1.settles("/in/u1.png:10:1", unmoved);
+        assertTrue(node1.confirm("/in/u1.png:10:1"));
+        assertFalse(node2.add("/in/u1.png:10:1"), "just confirmed: a live holder may be moving it now");
+        ageConfirmed(ds, CLAIM_TTL / 2);
+        assertFalse(node2.add("/in/u1.png:10:1"), "still within the claim's time to live");
+        ageConfirmed(ds, CLAIM_TTL / 2 + 1_000);
+        assertTrue(node2.add("/in/u1.png:10:1"), "confirmed a time to live ago, never moved: taken again");
+        assertFalse(node1.add("/in/u1.png:10:1"), "one instance takes it");
+        assertEquals(1, node2.renewClaims(), "an unconfirmed claim of node2's, under way again");
+
+        // node2 moves it this time: the source lets go of the input, and the claim is kept for good
+        node2.settles("/in/u1.png:10:1", unmoved);
+        assertTrue(node2.confirm("/in/u1.png:10:1"));
+        ledger.markReleased(unmoved);
+        ageConfirmed(ds, 10 * CLAIM_TTL);
+        assertFalse(node1.add("/in/u1.png:10:1"), "a file moved away and put back unchanged stays skipped");
+
+        // a claim confirmed without naming its input (before ledger schema 10) is kept as it was
+        assertTrue(node1.add("/in/u2.png:10:1"));
+        assertTrue(node1.confirm("/in/u2.png:10:1"));
+        ageConfirmed(ds, 10 * CLAIM_TTL);
+        assertFalse(node2.add("/in/u2.png:10:1"));
+
+        // a single instance at start: a confirmed claim whose input was never let go of is a dead run's
+        String stopped = input(ledger, "/in/u4.png");
+        assertTrue(node1.add("/in/u4.png:10:1"));
+        node1.settles("/in/u4.png:10:1", stopped);
+        assertTrue(node1.confirm("/in/u4.png:10:1"));
+        assertEquals(1, node2.releaseClaims());
+        assertTrue(node2.add("/in/u4.png:10:1"), "taken again at once after a start");
+        assertFalse(node2.add("/in/u1.png:10:1"), "kept: its source let go of it");
+        assertFalse(node2.add("/in/u2.png:10:1"), "kept: it names no input");
+    }
+
+    /** A ledger row for an SFTP input of this path, not yet let go of by its source. */
+    private static String input(Ledger ledger, String path) {
+        String id = UUID.randomUUID().toString();
+        ledger.insert(new NewInput(id, "sftp", "sftp://server:22" + path, path.substring(path.lastIndexOf('/') + 1),
+                UUID.randomUUID().toString().replace("-", ""), 10L, "image/png", "partner", "u1", "CLIENT_USER_ID",
+                UUID.randomUUID().toString(), UUID.randomUUID().toString(), null), SubmissionState.RECEIVED);
+        return id;
+    }
+
+    /** As if {@code millis} passed since every claim was confirmed. */
+    private static void ageConfirmed(DataSource ds, long millis) throws SQLException {
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "UPDATE ktp_processed_input SET confirmed_at = confirmed_at - ? WHERE confirmed_at IS NOT NULL")) {
+            ps.setLong(1, millis);
+            ps.executeUpdate();
+        }
+    }
+
+    @Test
     void onlyTheClaimsAProcessStillHoldsAreRenewed() throws Exception {
         AtomicBoolean deletesFail = new AtomicBoolean();
         JdbcConnectionPool pool = migratedPool();

@@ -95,6 +95,23 @@ class PostgresLedgerTest {
                     assertEquals(1, claims.stream().filter(java.util.concurrent.CompletableFuture::join).count(), key);
                 }
                 nodes.shutdownNow();
+                // an SFTP file left in its folder after its claim's confirm: taken again once its holder
+                // cannot be moving it any more, or at once by a single instance's start
+                String unmoved = UUID.randomUUID().toString();
+                again.ledger().insert(LedgerTest.input(unmoved, unmoved + ".png"), SubmissionState.RECEIVED);
+                LedgerIdempotentRepository sftpA = new LedgerIdempotentRepository(ds, "sftp", 60_000, "node-a");
+                LedgerIdempotentRepository sftpB = new LedgerIdempotentRepository(ds, "sftp", 60_000, "node-b");
+                assertTrue(sftpA.add("in/u9107.png:10:1"));
+                sftpA.settles("in/u9107.png:10:1", unmoved);
+                assertTrue(sftpA.confirm("in/u9107.png:10:1"));
+                assertFalse(sftpB.add("in/u9107.png:10:1"), "just confirmed");
+                try (var c = ds.getConnection(); var st = c.createStatement()) {
+                    st.executeUpdate("UPDATE ktp_processed_input SET confirmed_at = confirmed_at - 120000");
+                }
+                assertTrue(sftpB.add("in/u9107.png:10:1"), "confirmed two times to live ago, never moved");
+                sftpB.settles("in/u9107.png:10:1", unmoved);
+                assertTrue(sftpB.confirm("in/u9107.png:10:1"));
+                assertEquals(1, sftpA.releaseClaims());
                 assertTrue(new Leases(ds, "node-a").tryHold("contested", 60_000));
                 assertFalse(new Leases(ds, "node-b").tryHold("contested", 60_000));
             }

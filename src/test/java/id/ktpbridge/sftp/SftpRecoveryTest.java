@@ -11,6 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -69,6 +72,76 @@ class SftpRecoveryTest {
                         "already processed files are left where they are");
                 assertFalse(Files.exists(inbox.resolve("u5403.png")));
             }
+        }
+    }
+
+    @Test
+    void aFileAKillLeftInTheInboxBetweenItsClaimsConfirmAndItsMoveIsMovedAtTheNextStartWithoutASecondSubmission()
+            throws Exception {
+        Path data = tmp.resolve("data");
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Files.write(inbox.resolve("u5411.png"), SampleImages.card("u5411", "png"));
+            try (BridgeApp app = BridgeApp.start(data, sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
+                        && Files.exists(server.path("/inbox/.done/u5411.png")) && letGo(app));
+                assertEquals(1, app.sandbox().submissionCount());
+                leftInTheInboxByAKill(app, server, "u5411.png");
+            }
+
+            try (BridgeApp app = BridgeApp.start(data, sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(server.path("/inbox/.done/u5411.png"))
+                        && !Files.exists(inbox.resolve("u5411.png")) && letGo(app));
+                assertEquals(0, app.sandbox().submissionCount(), "not submitted again");
+                assertEquals(1, app.ledger().createdSince(0).size(), "the same input, no new ledger row");
+                assertEquals(1, Results.count(app.results()), "no second result");
+            }
+        }
+    }
+
+    @Test
+    void aFileADeadInstanceLeftInTheInboxAfterItsClaimsConfirmIsMovedByALaterPollWithoutASecondSubmission()
+            throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Files.write(inbox.resolve("u5412.png"), SampleImages.card("u5412", "png"));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"),
+                    sftp(server, tmp, "ktp.source.claim-ttl", "3s"))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
+                        && Files.exists(server.path("/inbox/.done/u5412.png")) && letGo(app));
+                // as another instance of a cluster, killed after its confirm, would have left it
+                leftInTheInboxByAKill(app, server, "u5412.png");
+                // no sooner than the claim's time to live after the confirm: its holder may still be moving it
+                await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(server.path("/inbox/.done/u5412.png"))
+                        && !Files.exists(inbox.resolve("u5412.png")) && letGo(app));
+                assertEquals(1, app.sandbox().submissionCount(), "submitted once");
+                assertEquals(1, app.ledger().createdSince(0).size());
+                assertEquals(1, Results.count(app.results()));
+            }
+        }
+    }
+
+    /**
+     * What a process killed between its confirm of a file's claim and the move of the file leaves:
+     * the claim confirmed, the input not let go of by its source, the file in the inbox as it was
+     * (name, size, modification time).
+     */
+    private static void leftInTheInboxByAKill(BridgeApp app, SftpServer server, String name) throws Exception {
+        try (Connection c = app.ledger().dataSource().getConnection(); Statement st = c.createStatement()) {
+            try (ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM ktp_processed_input WHERE repository = 'sftp'"
+                    + " AND confirmed_at IS NOT NULL")) {
+                assertTrue(rs.next() && rs.getInt(1) == 1, "the file's claim is confirmed");
+            }
+            assertEquals(1, st.executeUpdate("UPDATE ktp_submission SET source_released_at = NULL"));
+        }
+        Files.move(server.path("/inbox/.done/" + name), server.path("/inbox/" + name));
+    }
+
+    /** Whether the source let go of every input in the ledger. */
+    private static boolean letGo(BridgeApp app) throws Exception {
+        try (Connection c = app.ledger().dataSource().getConnection(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM ktp_submission WHERE source_released_at IS NULL")) {
+            return rs.next() && rs.getInt(1) == 0;
         }
     }
 
