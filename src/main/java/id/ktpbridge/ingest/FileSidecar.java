@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The optional {@code <base>.json} next to a dropped image: {@code partnerUserId},
  * {@code partnerUserIdType} and {@code metadata} override the name rules. A broken sidecar is
- * reported through {@link InputHeaders#SIDECAR_ERROR} so the image is rejected with a reason.
+ * reported through {@link InputHeaders#SIDECAR_ERROR} so the image is rejected with a reason; one
+ * that could not be read for a passing reason leaves its image for another try ({@link #readFailed}).
  * The sidecar follows its image to the done or failed folder. {@link #apply} holds the rules for
  * every source that has sidecars (the SFTP source reads its sidecars remotely and applies them here).
  */
@@ -31,12 +32,24 @@ public class FileSidecar {
     public static final String TOO_LARGE = "the sidecar is larger than 64 KB";
     private static final String NOT_JSON = "the sidecar is not valid JSON";
     private static final String NOT_AN_OBJECT = "the sidecar is not a JSON object";
+    /** Reads of one image's sidecar that may fail in a row before the image is rejected (the SFTP source's too). */
+    public static final int READ_TRIES = 5;
+    /** The wait before an image whose sidecar could not be read goes back, times the failures in a row. */
+    public static final java.time.Duration READ_RETRY_PAUSE = java.time.Duration.ofSeconds(1);
 
     private final ObjectMapper json;
     private final Path doneDir;
     private final Path failedDir;
     private final PlacedName doneName;
     private final PlacedName failedName;
+    /** Images whose sidecar reads failed in a row, by the sidecar's path. */
+    private final PassingFailures failedReads = new PassingFailures(READ_TRIES);
+    private volatile Opener opener = sidecar -> Files.newInputStream(sidecar, LinkOption.NOFOLLOW_LINKS);
+
+    /** Opens a sidecar for reading: the file system, or in a test a disk that fails. */
+    interface Opener {
+        InputStream open(Path sidecar) throws IOException;
+    }
 
     public FileSidecar(ObjectMapper json, Path doneDir, Path failedDir) {
         this.json = json;
@@ -68,19 +81,52 @@ public class FileSidecar {
         }
         follow(exchange, sidecar);
         // opened without following a link put in its place meanwhile, and read no further than the limit
-        try (InputStream in = Files.newInputStream(sidecar, LinkOption.NOFOLLOW_LINKS)) {
-            byte[] bytes = in.readNBytes((int) MAX_SIDECAR_BYTES + 1);
-            if (bytes.length > MAX_SIDECAR_BYTES) {
-                exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, TOO_LARGE);
-                return;
-            }
-            apply(exchange, new String(bytes, StandardCharsets.UTF_8));
+        byte[] bytes;
+        try (InputStream in = opener.open(sidecar)) {
+            bytes = in.readNBytes((int) MAX_SIDECAR_BYTES + 1);
         } catch (IOException e) {
-            // not the JSON's fault: an operator shown "not valid JSON" would look at a file that is fine
-            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "the sidecar could not be read ("
-                    + (e instanceof java.nio.file.AccessDeniedException ? "permission denied"
-                    : FailureReport.safeMessage(e)) + ")");
+            readFailed(exchange, sidecar, e);
+            return;
         }
+        failedReads.passed(sidecar.toString());
+        if (bytes.length > MAX_SIDECAR_BYTES) {
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, TOO_LARGE);
+            return;
+        }
+        apply(exchange, new String(bytes, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A sidecar the bundle may not read (permission denied) rejects its image at once: someone has
+     * to mend it. Any other read error (a network mount's I/O error, a sidecar being replaced) is
+     * taken for a passing one: the image stays in the drop folder with nothing recorded and is taken
+     * again, up to {@link #READ_TRIES} times in a row; after that it is rejected too. Either way the
+     * message says the sidecar could not be read: an operator shown "not valid JSON" would look at a
+     * file that is fine.
+     */
+    private void readFailed(Exchange exchange, Path sidecar, IOException e) {
+        boolean refused = e instanceof java.nio.file.AccessDeniedException;
+        String why = "the sidecar could not be read (" + (refused ? "permission denied" : FailureReport.safeMessage(e));
+        int inARow = refused ? 0 : failedReads.failed(sidecar.toString());
+        if (inARow == 0) {
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR,
+                    why + (refused ? ")" : ", " + READ_TRIES + " times in a row)"));
+            return;
+        }
+        exchange.getMessage().setHeader(InputHeaders.NOT_NOW, why + ")");
+        // the image's claim is held meanwhile: the next scan, which comes at once while files are
+        // found, does not take it and fail again in a tight loop
+        try {
+            Thread.sleep(READ_RETRY_PAUSE.toMillis() * inARow);
+        } catch (InterruptedException interrupted) {
+            // stopping: the image goes back at once
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Reads sidecars through {@code opener} from now on. */
+    void opener(Opener opener) {
+        this.opener = opener;
     }
 
     /**

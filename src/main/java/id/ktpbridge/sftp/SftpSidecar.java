@@ -42,10 +42,10 @@ import org.slf4j.LoggerFactory;
 public class SftpSidecar extends ServiceSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(SftpSidecar.class);
-    /** Looks at one image's sidecar that may fail in a row before the image is rejected. */
-    static final int SIDECAR_TRIES = 5;
+    /** Looks at one image's sidecar that may fail in a row before the image is rejected: as in the drop folder. */
+    static final int SIDECAR_TRIES = FileSidecar.READ_TRIES;
     /** The wait before an image whose sidecar failed goes back, times the failures in a row. */
-    static final java.time.Duration SIDECAR_RETRY_PAUSE = java.time.Duration.ofSeconds(1);
+    static final java.time.Duration SIDECAR_RETRY_PAUSE = FileSidecar.READ_RETRY_PAUSE;
     /** Exchange property: whether {@link #replaced} found the remote file replaced. */
     private static final String REPLACED = "KtpSftpFileReplaced";
     /** Exchange property: the {@link Stamp} of the input's file. */

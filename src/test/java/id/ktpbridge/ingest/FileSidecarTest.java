@@ -1,12 +1,26 @@
 package id.ktpbridge.ingest;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
 import org.apache.camel.Exchange;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
@@ -62,10 +76,93 @@ class FileSidecarTest {
         assertNull(read.getMessage().getHeader(InputHeaders.PARTNER_USER_ID_TYPE), "blank: the configured type applies");
     }
 
+    @Test
+    void aSidecarTheBundleMayNotReadRejectsItsImageAtOnce() throws Exception {
+        Path inbox = Files.createDirectories(dir.resolve("inbox"));
+        Path image = Files.write(inbox.resolve("k4.jpg"), new byte[] {1});
+        Files.writeString(inbox.resolve("k4.json"), "{\"partnerUserId\":\"cust-4\"}");
+        // the tests run as root, who may read any file: the refusal is the disk's answer
+        FileSidecar sidecars = sidecars();
+        sidecars.opener(sidecar -> {
+            throw new AccessDeniedException(sidecar.toString());
+        });
+        Exchange read = read(sidecars, image);
+        assertEquals("the sidecar could not be read (permission denied)",
+                read.getMessage().getHeader(InputHeaders.SIDECAR_ERROR));
+        assertNull(read.getMessage().getHeader(InputHeaders.NOT_NOW));
+    }
+
+    @Test
+    void anImageWhoseSidecarCouldNotBeReadForAMomentIsTakenAgainAndSubmittedUnderItsSidecarsUser() throws Exception {
+        AtomicInteger opened = new AtomicInteger();
+        try (LogCapture log = new LogCapture();
+             BridgeApp app = BridgeApp.start(dir.resolve("data"), Map.of())) {
+            // a network mount's I/O error on the first two reads
+            app.bean("fileSidecar", FileSidecar.class).opener(sidecar -> {
+                if (opened.incrementAndGet() <= 2) {
+                    throw new IOException("Input/output error");
+                }
+                return Files.newInputStream(sidecar, LinkOption.NOFOLLOW_LINKS);
+            });
+            Files.createDirectories(app.inbox());
+            Files.writeString(app.inbox().resolve("u7101.json"), "{\"partnerUserId\":\"cust-7101\"}");
+            Results.drop(app.inbox(), "u7101.png", SampleImages.card("u7101", "png"));
+
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 1
+                    && Files.exists(app.done().resolve("u7101.png")));
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals("cust-7101", result.path("partnerUserId").asText(), "submitted under its sidecar's user");
+            assertEquals(3, opened.get());
+            assertEquals(1, app.sandbox().submissionCount());
+            assertEquals(1, app.ledger().createdSince(0).size(), "the tries before left no rows");
+            await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(app.done().resolve("u7101.json")));
+            assertFalse(Files.exists(app.failed().resolve("u7101.png")), "it was quarantined");
+            assertTrue(log.text().contains("the sidecar could not be read (IOException: Input/output error)"),
+                    log.text());
+            assertFalse(log.text().contains("u7101"), "the file name (it may hold a NIK) is in the log");
+        }
+    }
+
+    @Test
+    void anImageWhoseSidecarKeepsFailingToBeReadIsRejectedAfterItsTries() throws Exception {
+        AtomicInteger opened = new AtomicInteger();
+        try (BridgeApp app = BridgeApp.start(dir.resolve("data"), Map.of())) {
+            app.bean("fileSidecar", FileSidecar.class).opener(sidecar -> {
+                opened.incrementAndGet();
+                throw new IOException("Input/output error");
+            });
+            Files.createDirectories(app.inbox());
+            Files.writeString(app.inbox().resolve("u7102.json"), "{\"partnerUserId\":\"cust-7102\"}");
+            Results.drop(app.inbox(), "u7102.png", SampleImages.card("u7102", "png"));
+
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 1
+                    && Files.exists(app.failed().resolve("u7102.png")));
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("REJECTED", result.path("status").asText(), result.toString());
+            assertEquals("INVALID_SIDECAR", result.path("reasonCode").asText());
+            assertTrue(result.path("errorMessage").asText()
+                    .endsWith("the sidecar could not be read (IOException: Input/output error, 5 times in a row)"),
+                    result.toString());
+            assertEquals(FileSidecar.READ_TRIES, opened.get());
+            assertEquals(0, app.sandbox().submissionCount());
+            assertEquals(1, app.ledger().createdSince(0).size(), "the tries before left no rows");
+            await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(app.failed().resolve("u7102.json")));
+        }
+    }
+
+    private FileSidecar sidecars() {
+        return new FileSidecar(new ObjectMapper(), dir.resolve("done"), dir.resolve("failed"));
+    }
+
     private Exchange read(Path image) {
+        return read(sidecars(), image);
+    }
+
+    private static Exchange read(FileSidecar sidecars, Path image) {
         Exchange exchange = new DefaultExchange(new DefaultCamelContext());
         exchange.getMessage().setHeader(Exchange.FILE_PATH, image.toString());
-        new FileSidecar(new ObjectMapper(), dir.resolve("done"), dir.resolve("failed")).read(exchange);
+        sidecars.read(exchange);
         return exchange;
     }
 }
