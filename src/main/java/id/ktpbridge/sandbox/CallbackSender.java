@@ -30,7 +30,15 @@ final class CallbackSender {
      * {@code lateMillis} holds back the first copy (fault injection: the poller may win the race).
      */
     record Delivery(String url, String authorization, String body, String submissionId,
-                    int copies, int maxAttempts, long lateMillis) { }
+                    int copies, int maxAttempts, long lateMillis) {
+
+        /** Without the URL, its authorization and the body (a full-record callback carries the OCR data). */
+        @Override
+        public String toString() {
+            return "Delivery[submissionId=" + submissionId + ", copies=" + copies + ", maxAttempts=" + maxAttempts
+                    + ", lateMillis=" + lateMillis + "]";
+        }
+    }
 
     private final ScheduledExecutorService scheduler;
     private final HttpClient client;

@@ -21,6 +21,14 @@ public record StorageRequest(String method, String rawUri, Map<String, List<Stri
         headers = Map.copyOf(headers);
     }
 
+    /** Without the query (a presigned URL's signature) and the headers. */
+    @Override
+    public String toString() {
+        int query = rawUri == null ? -1 : rawUri.indexOf('?');
+        return "StorageRequest[" + method + " " + (query < 0 ? rawUri : rawUri.substring(0, query))
+                + ", contentType=" + contentType + ", bodySize=" + bodySize + ", httpStatus=" + httpStatus + "]";
+    }
+
     /** First value of a header (name case-insensitive), or null. */
     public String header(String name) {
         List<String> values = headers.get(name.toLowerCase(java.util.Locale.ROOT));

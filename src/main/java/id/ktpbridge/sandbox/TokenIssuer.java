@@ -22,7 +22,14 @@ final class TokenIssuer {
     }
 
     /** Result of minting. */
-    record Minted(String token, long ttlSeconds, long expiresAtEpochSecond) { }
+    record Minted(String token, long ttlSeconds, long expiresAtEpochSecond) {
+
+        /** Without the token. */
+        @Override
+        public String toString() {
+            return "Minted[ttlSeconds=" + ttlSeconds + ", expiresAtEpochSecond=" + expiresAtEpochSecond + "]";
+        }
+    }
 
     private static final Base64.Encoder B64URL = Base64.getUrlEncoder().withoutPadding();
 
