@@ -132,12 +132,8 @@ public class Collector {
                 }
                 // asked again, it got the same answer (reference 2.4): end it now
                 LOG.error("Details of submission {} refused: {}", r.submissionId(), e.getMessage());
-                if (publishCallbackError(r, via, "details refused: " + e.getMessage())) {
-                    return true;
-                }
-                publishClaimed(r, via, () -> publisher.publishLocal(r, ResultStatus.FAILED, FailureReport.reasonCode(e),
-                        "refused for good: " + e.getMessage(), claim));
-                return true;
+                return endUnlessErrorCallback(r, via, claim, "details refused: " + e.getMessage(), ResultStatus.FAILED,
+                        FailureReport.reasonCode(e), "refused for good: " + e.getMessage());
             }
             return retryLater(r, via, "details not available: " + e.getMessage(), claim, null, e.retryAfterMillis());
         }
@@ -161,11 +157,28 @@ public class Collector {
     }
 
     /**
-     * A submission whose details could not be had, ending on the collector's own verdict: when an
-     * ERROR callback announced it, that ERROR is the result instead (the callback is OneKYC's word;
-     * its details would add no OCR data to an ERROR). False when no ERROR callback came.
+     * Ends a submission whose details could not be had (the claim {@code claim} held) on the
+     * collector's own verdict, unless an ERROR callback announced it: that ERROR is the result then
+     * (the callback is OneKYC's word; its details would add no OCR data to an ERROR). The verdict's
+     * write holds "no ERROR callback" too, for one that comes meanwhile.
      */
-    private boolean publishCallbackError(LedgerRecord r, String via, String why) {
+    private boolean endUnlessErrorCallback(LedgerRecord r, String via, long claim, String why, ResultStatus status,
+                                           String reasonCode, String message) {
+        if (publishCallbackError(r, via, claim, why)) {
+            return true;
+        }
+        boolean[] stored = {false};
+        publishClaimed(r, via, () -> stored[0] = publisher.publishUnlessErrorCallback(r, status, reasonCode, message,
+                claim));
+        if (!stored[0]) {
+            // an ERROR callback came after the look above, or the claim was taken over
+            publishCallbackError(r, via, claim, why);
+        }
+        return true;
+    }
+
+    /** Publishes the ERROR an ERROR callback noted for the row announced; false when none came. */
+    private boolean publishCallbackError(LedgerRecord r, String via, long claim, String why) {
         String[] reason = {null};
         LedgerRetries.run(() -> reason[0] = ledger.callbackError(r.id()).orElse(null), ledgerRetries,
                 ledgerRetryDelay.toMillis(), (e, wait) -> LOG.warn("Submission {}: its callback not read yet ({});"
@@ -176,7 +189,7 @@ public class Collector {
         LOG.warn("Submission {}: its details not available ({}); published as its ERROR callback stated it",
                 r.submissionId(), why);
         publishClaimed(r, via, () -> publisher.publishCallbackError(r, reason[0],
-                "details not available (" + why + "): the outcome as its callback stated it"));
+                "details not available (" + why + "): the outcome as its callback stated it", claim));
         return true;
     }
 
@@ -219,12 +232,8 @@ public class Collector {
                 return true;
             }
             LOG.warn("Submission {} passed its poll deadline ({})", r.submissionId(), why);
-            if (publishCallbackError(r, via, why)) {
-                return true;
-            }
-            publishClaimed(r, via, () -> publisher.publishLocal(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
-                    "no final outcome before ktp.poll.deadline (" + why + ")", claim));
-            return true;
+            return endUnlessErrorCallback(r, via, claim, why, ResultStatus.TIMED_OUT, "POLL_DEADLINE_EXCEEDED",
+                    "no final outcome before ktp.poll.deadline (" + why + ")");
         }
         LOG.info("Submission {}: {}; trying again later", r.submissionId(), why);
         long wait = Math.max(askedToWait, retryWait(now - announcedAt(r)));

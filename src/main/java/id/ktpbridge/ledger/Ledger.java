@@ -559,7 +559,7 @@ public class Ledger {
      */
     public boolean recordResult(String id, String resultStatus, String result, String reasonCode, Long completedAt,
                                 String resultJson, Long claimToken, InTransaction alsoInTransaction) {
-        return recordResult(id, resultStatus, result, reasonCode, completedAt, resultJson, claimToken, false,
+        return recordResult(id, resultStatus, result, reasonCode, completedAt, resultJson, claimToken, "",
                 alsoInTransaction);
     }
 
@@ -570,12 +570,23 @@ public class Ledger {
      */
     public boolean recordVerdict(String id, String resultStatus, String reasonCode, Long completedAt,
                                  String resultJson, long claimToken, InTransaction alsoInTransaction) {
-        return recordResult(id, resultStatus, null, reasonCode, completedAt, resultJson, claimToken, true,
-                alsoInTransaction);
+        return recordResult(id, resultStatus, null, reasonCode, completedAt, resultJson, claimToken,
+                " AND callback_at IS NULL", alsoInTransaction);
+    }
+
+    /**
+     * As {@link #recordVerdict}, for a collector's own verdict on an outcome a callback announced
+     * (its details refused, or not had by the deadline): stored only while its claim holds and no
+     * ERROR callback is noted, whose word is the result instead (see {@link #callbackError}).
+     */
+    public boolean recordUnlessErrorCallback(String id, String resultStatus, String reasonCode, Long completedAt,
+                                             String resultJson, long claimToken, InTransaction alsoInTransaction) {
+        return recordResult(id, resultStatus, null, reasonCode, completedAt, resultJson, claimToken,
+                " AND callback_error IS NULL", alsoInTransaction);
     }
 
     private boolean recordResult(String id, String resultStatus, String result, String reasonCode, Long completedAt,
-                                 String resultJson, Long claimToken, boolean withoutCallback,
+                                 String resultJson, Long claimToken, String alsoUnless,
                                  InTransaction alsoInTransaction) {
         try (Connection c = dataSource.getConnection()) {
             boolean autoCommit = c.getAutoCommit();
@@ -589,11 +600,10 @@ public class Ledger {
                         ? execute(c, set, resultStatus, result, reasonCode, completedAt, resultJson,
                                 SubmissionState.REJECTED.name(), SubmissionState.FAILED.name(),
                                 SubmissionState.DELIVERED.name(), now, now, id)
-                        : execute(c, set + " AND state = ? AND claimed_at = ?"
-                                + (withoutCallback ? " AND callback_at IS NULL" : ""), resultStatus, result, reasonCode,
-                                completedAt, resultJson, SubmissionState.REJECTED.name(), SubmissionState.FAILED.name(),
-                                SubmissionState.DELIVERED.name(), now, now, id, SubmissionState.COLLECTING.name(),
-                                claimToken);
+                        : execute(c, set + " AND state = ? AND claimed_at = ?" + alsoUnless, resultStatus, result,
+                                reasonCode, completedAt, resultJson, SubmissionState.REJECTED.name(),
+                                SubmissionState.FAILED.name(), SubmissionState.DELIVERED.name(), now, now, id,
+                                SubmissionState.COLLECTING.name(), claimToken);
                 if (rows == 0) {
                     c.rollback();
                     return false;

@@ -70,11 +70,12 @@ public class ResultPublisher {
     /**
      * Publishes the ERROR an ERROR callback announced ({@code reasonCode} its reason, "" for none)
      * when the submission's details could not be had: the outcome OneKYC stated, without its record.
+     * Only while the claim {@code claimToken} holds the row.
      */
-    public void publishCallbackError(LedgerRecord r, String reasonCode, String message) {
+    public void publishCallbackError(LedgerRecord r, String reasonCode, String message, long claimToken) {
         String reason = reasonCode == null || reasonCode.isEmpty() ? null : reasonCode;
         publish(r, ResultDocument.build(json, r, ResultStatus.ERROR, null, reason, null, "callback",
-                System.currentTimeMillis(), message), ResultStatus.ERROR, null, reason);
+                System.currentTimeMillis(), message), ResultStatus.ERROR, null, reason, claimToken, Guard.CLAIM);
     }
 
     /** Publishes an outcome decided by the bundle itself (REJECTED, FAILED, TIMED_OUT). */
@@ -88,7 +89,20 @@ public class ResultPublisher {
      * String, Long, Ledger.InTransaction)}).
      */
     public void publishLocal(LedgerRecord r, ResultStatus status, String reasonCode, String message, Long claimToken) {
-        publish(r, localDocument(r, status, reasonCode, message), status, null, reasonCode, claimToken, false);
+        publish(r, localDocument(r, status, reasonCode, message), status, null, reasonCode, claimToken, Guard.CLAIM);
+    }
+
+    /**
+     * A collector's own verdict (FAILED, TIMED_OUT) on an outcome whose details it could not have,
+     * by the holder of the claim {@code claimToken}: published only while that claim holds and no
+     * ERROR callback is noted (see {@link Ledger#recordUnlessErrorCallback}).
+     *
+     * @return false, with nothing published, when either no longer holds
+     */
+    public boolean publishUnlessErrorCallback(LedgerRecord r, ResultStatus status, String reasonCode, String message,
+                                              long claimToken) {
+        return publish(r, localDocument(r, status, reasonCode, message), status, null, reasonCode, claimToken,
+                Guard.CLAIM_AND_NO_ERROR_CALLBACK);
     }
 
     /**
@@ -100,7 +114,8 @@ public class ResultPublisher {
      */
     public boolean publishVerdict(LedgerRecord r, ResultStatus status, String reasonCode, String message,
                                   long claimToken) {
-        return publish(r, localDocument(r, status, reasonCode, message), status, null, reasonCode, claimToken, true);
+        return publish(r, localDocument(r, status, reasonCode, message), status, null, reasonCode, claimToken,
+                Guard.CLAIM_AND_NO_CALLBACK);
     }
 
     /** A result decided here, not received from OneKYC: no receivedVia, whichever path came to it. */
@@ -108,28 +123,37 @@ public class ResultPublisher {
         return ResultDocument.build(json, r, status, null, reasonCode, null, null, System.currentTimeMillis(), message);
     }
 
+    /** What a result's write holds besides "no result yet". */
+    private enum Guard { NONE, CLAIM, CLAIM_AND_NO_CALLBACK, CLAIM_AND_NO_ERROR_CALLBACK }
+
     private void publish(LedgerRecord r, ObjectNode doc, ResultStatus status, String result, String reasonCode) {
-        publish(r, doc, status, result, reasonCode, null, false);
+        publish(r, doc, status, result, reasonCode, null, Guard.NONE);
     }
 
     private boolean publish(LedgerRecord r, ObjectNode doc, ResultStatus status, String result, String reasonCode,
-                            Long claimToken, boolean verdict) {
+                            Long claimToken, Guard guard) {
         // stored and queued in one transaction: if it fails the claim stays open, so it is published again
         String body = doc.toPrettyString();
         List<String> queued = new ArrayList<>();
         Ledger.InTransaction enqueue = c -> queued.addAll(outbox.enqueue(c, r.id()));
         Long completedAt = parseInstant(doc.path("completedAt").asText(null));
         // the ledger's columns hold what fits (the document keeps OneKYC's values whole)
-        boolean stored = verdict
-                ? ledger.recordVerdict(r.id(), status.name(), clamp(reasonCode, 64), completedAt, body, claimToken,
-                        enqueue)
-                : ledger.recordResult(r.id(), status.name(), clamp(result, 16), clamp(reasonCode, 64), completedAt,
-                        body, claimToken, enqueue);
+        boolean stored = switch (guard) {
+            case CLAIM_AND_NO_CALLBACK -> ledger.recordVerdict(r.id(), status.name(), clamp(reasonCode, 64),
+                    completedAt, body, claimToken, enqueue);
+            case CLAIM_AND_NO_ERROR_CALLBACK -> ledger.recordUnlessErrorCallback(r.id(), status.name(),
+                    clamp(reasonCode, 64), completedAt, body, claimToken, enqueue);
+            case NONE, CLAIM -> ledger.recordResult(r.id(), status.name(), clamp(result, 16), clamp(reasonCode, 64),
+                    completedAt, body, claimToken, enqueue);
+        };
         if (!stored) {
             LOG.warn("Ledger {} submission {} already has a result{}; this {} one is not published", r.id(),
-                    r.submissionId(), claimToken == null ? "" : verdict
-                            ? ", another collector holds it or a callback came" : " or another collector holds it",
-                    status);
+                    r.submissionId(), switch (guard) {
+                        case NONE -> "";
+                        case CLAIM -> " or another collector holds it";
+                        case CLAIM_AND_NO_CALLBACK -> ", another collector holds it or a callback came";
+                        case CLAIM_AND_NO_ERROR_CALLBACK -> ", another collector holds it or an ERROR callback came";
+                    }, status);
             return false;
         }
         // durable before any target sees it: a restart must not collect and deliver it again

@@ -338,7 +338,8 @@ class RefusedOutcomeTest {
     @Test
     void anErrorCallbackWhoseDetailsStayUnavailableEndsAsTheCallbackSaidAtTheDeadline() throws Exception {
         Map<String, String> p = props("300");
-        p.put("ktp.poll.deadline", "4s");
+        // long enough for the callback to come first on a loaded machine
+        p.put("ktp.poll.deadline", "10s");
         p.put("ktp.callback.auth-token", "token-3120");
         attemptsWithoutCircuitBreaker(p, 2);
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
@@ -360,6 +361,40 @@ class RefusedOutcomeTest {
             assertTrue(result.path("errorMessage").asText().contains("details not available"), result.toString());
             assertEquals(row.submissionId(), result.path("submissionId").asText());
             assertTrue(app.sandbox().injectedFailures("details") >= 2, "the details were asked first");
+        }
+    }
+
+    @Test
+    void anErrorCallbackNotedJustAfterTheCollectorLookedForOneStillDecidesNotTheDeadline() throws Exception {
+        Map<String, String> p = nothingDue();
+        attemptsWithoutCircuitBreaker(p, 1);
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            LedgerRecord row = dropAndAwaitConfirmed(app, "u3121.png");
+            rewrite(app, "deadline_at", "1", row.id());
+            failWith(app, "details", 503);
+            // the ERROR callback is noted between the collector's look for one and its TIMED_OUT's write
+            Ledger ledger = app.ledger();
+            Ledger lateCallback = new Ledger(app.bean("ktpDataSource", javax.sql.DataSource.class)) {
+                private boolean looked;
+
+                @Override
+                public java.util.Optional<String> callbackError(String id) {
+                    java.util.Optional<String> noted = super.callbackError(id);
+                    if (!looked) {
+                        looked = true;
+                        ledger.noteCallback(row.submissionId(), "VERIFICATION_FAILED");
+                    }
+                    return noted;
+                }
+            };
+            Collector collector = new Collector(lateCallback, app.bean("gtfClient", id.ktpbridge.gtf.GtfClient.class),
+                    app.bean("resultPublisher", id.ktpbridge.result.ResultPublisher.class), Duration.ofSeconds(1), 1,
+                    Duration.ofMillis(1));
+
+            assertTrue(collector.collect(ledger.findById(row.id()).orElseThrow(), "poll"));
+            JsonNode result = awaitOneResult(app);
+            assertEquals("ERROR", result.path("status").asText(), result.toString());
+            assertEquals("VERIFICATION_FAILED", result.path("reasonCode").asText(), result.toString());
         }
     }
 

@@ -396,6 +396,23 @@ class LedgerTest {
     }
 
     @Test
+    void aCollectorsOwnVerdictIsNotStoredOnceAnErrorCallbackIsNoted() {
+        String id = confirmedRow(0L);
+        ledger.noteCallback("sub-" + id);
+        long claim = ledger.claim(id, "callback");
+        ledger.noteCallback("sub-" + id, "VERIFICATION_FAILED");
+        assertFalse(ledger.recordUnlessErrorCallback(id, "TIMED_OUT", "POLL_DEADLINE_EXCEEDED", 1L, "{}", claim,
+                c -> { }));
+        assertNull(row(id).resultStatus());
+
+        String other = confirmedRow(0L);
+        ledger.noteCallback("sub-" + other);
+        long held = ledger.claim(other, "callback");
+        assertTrue(ledger.recordUnlessErrorCallback(other, "TIMED_OUT", "POLL_DEADLINE_EXCEEDED", 1L, "{}", held,
+                c -> { }), "a COMPLETED callback does not hold it back");
+    }
+
+    @Test
     void thePollersOwnVerdictIsNotStoredOnceACallbackIsNoted() {
         String id = confirmedRow(0L);
         long claim = ledger.claimWithoutCallback(id, "poll");
