@@ -532,9 +532,11 @@ public class BridgeConfiguration implements CamelConfiguration {
                     + " ktp.results.retry.lease unless set) must be more than ktp.results.http.connect-timeout"
                     + " + ktp.results.http.timeout (" + (connectTimeout + timeout) + " ms)");
         }
-        HttpTargetLimits limits = new HttpTargetLimits(Duration.ofMillis(deadline));
-        // Camel serves https:// URLs with a component of its own: both get the same limits. The socket
-        // timeout also bounds a TLS handshake that gets no answer.
+        // the result target's endpoint names it (routes/deliver-http.yaml): an operator's own http
+        // routes keep whole answers and no deadline
+        registry.bind("httpTargetLimits", new HttpTargetLimits(Duration.ofMillis(deadline)));
+        // Camel serves https:// URLs with a component of its own: both get the same settings. The
+        // socket timeout also bounds a TLS handshake that gets no answer.
         for (String scheme : new String[] {"http", "https"}) {
             HttpComponent http = context.getComponent(scheme, HttpComponent.class);
             http.setConnectTimeout(connectTimeout);
@@ -544,7 +546,6 @@ public class BridgeConfiguration implements CamelConfiguration {
             // the client's own retry sleeps through a Retry-After on the worker that stored the
             // result, however long; the outbox retries instead, and honours it
             http.setAutomaticRetriesDisabled(true);
-            http.setHttpClientConfigurer(limits);
         }
         registry.bind("fileResultTarget", new FileResultTarget(s.path("ktp.results.dir"),
                 s.flag("ktp.results.file.fsync", true)));

@@ -303,6 +303,21 @@ class TargetsTest {
     }
 
     @Test
+    void anOperatorsOwnHttpEndpointKeepsWholeAnswers() throws Exception {
+        try (RecordingHttpServer http = new RecordingHttpServer()) {
+            Map<String, String> props = targets(http, "");
+            props.put("ktp.results.targets", "file,http");
+            try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+                http.hugeBody(64 << 10);
+                // the result target's limits are its endpoint's, not every http endpoint's
+                byte[] body = app.context().createProducerTemplate().requestBody(http.url("/elsewhere"), "{}",
+                        byte[].class);
+                assertEquals(64 << 10, body.length);
+            }
+        }
+    }
+
+    @Test
     void onlyTheStartOfAHugeAnswerIsRead() throws Exception {
         long huge = 512L << 20;
         try (RecordingHttpServer http = new RecordingHttpServer()) {
