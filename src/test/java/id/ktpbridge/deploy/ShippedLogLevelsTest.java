@@ -60,6 +60,8 @@ class ShippedLogLevelsTest {
             Map.entry("org.apache.camel.component.aws2.s3.AWS2S3Consumer", Level.ERROR),
             Map.entry("org.apache.camel.impl.engine.DefaultCamelContextExtension", Level.INFO),
             Map.entry("org.apache.camel.support.EndpointHelper", Level.INFO),
+            Map.entry("org.apache.camel.impl.engine.AbstractCamelContext", Level.INFO),
+            Map.entry("org.apache.camel.support.DefaultComponent", Level.INFO),
             Map.entry("org.apache.camel.component.aws2.s3.AWS2S3Producer", Level.INFO),
             Map.entry("org.apache.camel.component.http.HttpProducer", Level.INFO),
             Map.entry("org.apache.camel.component.http.HttpComponent", Level.INFO),
