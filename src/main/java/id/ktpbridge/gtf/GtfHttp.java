@@ -219,8 +219,7 @@ public class GtfHttp {
                 LOG.debug("{} -> HTTP {}", endpoint, response.statusCode());
                 if (response.statusCode() / 100 == 2) {
                     try {
-                        JsonNode data = data(endpoint, response);
-                        usable.accept(data);
+                        JsonNode data = usableData(endpoint, response, usable);
                         observer.observe(endpoint, response.statusCode(), took);
                         breaker.onSuccess(endpoint);
                         return data;
@@ -294,6 +293,26 @@ public class GtfHttp {
         return RetryAfter.millis(response.headers().firstValue("Retry-After").orElse(null));
     }
 
+    /**
+     * The {@code data} of a 2xx, judged by {@code usable}. A body whose shape trips the reading up
+     * (a field of an unexpected kind) fails as one that is no envelope, counted as no answer: never
+     * as an exception of another kind, which no caller would take for a failed call.
+     */
+    private JsonNode usableData(String endpoint, HttpResponse<String> response,
+                                java.util.function.Consumer<JsonNode> usable) {
+        try {
+            JsonNode data = data(endpoint, response);
+            usable.accept(data);
+            return data;
+        } catch (GtfApiException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            LOG.debug("{} answered HTTP {} with a body that could not be read ({})", endpoint, response.statusCode(),
+                    e.getClass().getSimpleName());
+            throw new GtfApiException(endpoint, response.statusCode(), null, GtfApiException.NOT_AN_ENVELOPE);
+        }
+    }
+
     private JsonNode data(String endpoint, HttpResponse<String> response) {
         JsonNode root = parse(endpoint, response);
         if (!root.has("success") && !root.has("data")) {
@@ -311,27 +330,29 @@ public class GtfHttp {
     }
 
     private GtfApiException error(String endpoint, HttpResponse<String> response) {
-        JsonNode root;
         try {
-            root = json.readTree(response.body());
+            JsonNode root = json.readTree(response.body());
+            return firstError(endpoint, response.statusCode(), root == null ? JsonNodeFactory.instance.objectNode() : root);
         } catch (IOException | RuntimeException e) {
+            // unreadable, or of a shape the reading trips over: the status alone, as for a page without an envelope
             return new GtfApiException(endpoint, response.statusCode(), null, null);
         }
-        return firstError(endpoint, response.statusCode(), root == null ? JsonNodeFactory.instance.objectNode() : root);
     }
 
     /**
      * The first error decides (its code and cause); the causes of further errors, which the
      * envelope may carry (reference 2.1), go into the message. {@code errors[].code} arrives as a
-     * string on most pages and as a number on others: accept both.
+     * string on most pages and as a number on others: accept both. An {@code errors} that is one
+     * error object rather than a list of them is read as that one error.
      */
     private static GtfApiException firstError(String endpoint, int status, JsonNode root) {
-        JsonNode errors = root.path("errors");
+        JsonNode listed = root.path("errors");
+        JsonNode errors = listed.isObject() ? JsonNodeFactory.instance.arrayNode().add(listed) : listed;
         JsonNode first = errors.path(0);
         String code = first.hasNonNull("code") ? first.get("code").asText() : null;
         String cause = first.hasNonNull("cause") ? first.get("cause").asText() : null;
         List<String> more = new ArrayList<>();
-        for (int i = 1; i < errors.size() && more.size() < MAX_FURTHER_CAUSES; i++) {
+        for (int i = 1; errors.isArray() && i < errors.size() && more.size() < MAX_FURTHER_CAUSES; i++) {
             JsonNode e = errors.get(i);
             more.add(e.hasNonNull("cause") ? e.get("cause").asText() : String.valueOf(e.path("code").asText(null)));
         }

@@ -119,6 +119,57 @@ class GtfHttpTest {
     }
 
     @Test
+    void anErrorsObjectRatherThanAListIsReadAsTheOneError() {
+        String body = "{\"success\":false,\"errors\":{\"code\":\"900\",\"cause\":\"SOMETHING_WENT_WRONG\"}}";
+        synchronized (script) {
+            for (int i = 0; i < 4; i++) {
+                script.add(new Answer(500, null, null, body));
+            }
+        }
+        // a server error, retried as one and then handed on as one: a confirm so answered may have been applied
+        GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("confirm", get()));
+        assertEquals(500, e.httpStatus());
+        assertEquals("900", e.code());
+        assertEquals("SOMETHING_WENT_WRONG", e.errorCause());
+        assertTrue(e.isTransient());
+        assertTrue(e.mayHaveBeenApplied("confirm"));
+        requests.set(0);
+        synchronized (script) {
+            script.add(new Answer(400, null, null, "{\"success\":false,\"errors\":{\"code\":1541,"
+                    + "\"cause\":\"INVALID_SUBMISSION_ID\"}}"));
+        }
+        GtfApiException refused = assertThrows(GtfApiException.class, () -> http.call("status", get()));
+        assertEquals("1541", refused.code());
+        assertFalse(refused.isTransient());
+        assertEquals(1, requests.get());
+        synchronized (script) {
+            script.add(new Answer(200, null, null, "{\"success\":false,\"data\":null,\"errors\":{\"code\":\"110\","
+                    + "\"cause\":\"UNAUTHORIZED\"}}"));
+        }
+        assertTrue(assertThrows(GtfApiException.class, () -> http.call("presign", get())).refusesToken());
+    }
+
+    @Test
+    void noBodyOfAnyShapeEscapesTheCallAsAnotherException() {
+        String[] bodies = {"{\"success\":false,\"errors\":[1,null,[2],{\"code\":{\"a\":1}}]}",
+                "{\"success\":false,\"errors\":\"X\"}", "[1,2]", "\"text\"", "null", "",
+                "{\"success\":false,\"errors\":{\"1\":2,\"3\":4,\"5\":6}}"};
+        for (String body : bodies) {
+            for (int status : new int[] {200, 400, 503}) {
+                synchronized (script) {
+                    script.clear();
+                    for (int i = 0; i < 4; i++) {
+                        script.add(new Answer(status, null, null, body));
+                    }
+                }
+                GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("status", get()),
+                        status + " " + body);
+                assertEquals(status == 503, e.isTransient() && e.httpStatus() == 503, status + " " + body);
+            }
+        }
+    }
+
+    @Test
     void aUsedUpQuotaWithoutRetryAfterIsNotRetriedWhenConfiguredToFailAtOnce() {
         http.retryUsedUpQuota(false);
         answer(429, null, "SUBMISSION_QUOTA_EXCEEDED");

@@ -1,0 +1,85 @@
+package id.ktpbridge.submit;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.sandbox.GtfSandbox;
+import id.ktpbridge.sandbox.SandboxSettings;
+import id.ktpbridge.testkit.AnswerGateway;
+import id.ktpbridge.testkit.AnswerGateway.Answer;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * OneKYC answers of shapes the reference does not show, met by the whole bundle: each ends the
+ * input as the answer's meaning asks, not as a failure of the bundle's own.
+ */
+class AnswerShapesTest {
+
+    private static final String PRESIGN = "/coe/v1/submissions/urls";
+
+    @TempDir
+    Path dataDir;
+
+    private GtfSandbox sandbox;
+    private AnswerGateway gateway;
+
+    @BeforeEach
+    void start() throws IOException {
+        SandboxSettings settings = new SandboxSettings();
+        settings.setCallbackEnabled(false);
+        settings.setProcessingDelayMillis(300);
+        sandbox = new GtfSandbox(settings).start();
+        gateway = new AnswerGateway(sandbox.baseUrl());
+    }
+
+    @AfterEach
+    void stop() {
+        gateway.close();
+        sandbox.stop();
+    }
+
+    private Map<String, String> props() {
+        Map<String, String> p = new HashMap<>();
+        p.put("gtf.sandbox.enabled", "false");
+        p.put("gtf.token-url", sandbox.baseUrl());
+        p.put("gtf.api-url", gateway.baseUrl());
+        p.put("ktp.callback.auth-token", "answer-shapes");
+        p.put("gtf.retry.max-attempts", "2");
+        p.put("gtf.circuit-breaker.failure-threshold", "1000");
+        return p;
+    }
+
+    private JsonNode submitOne(String name) throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, props())) {
+            Results.drop(app.inbox(), name, SampleImages.card(name, "png"));
+            await().atMost(Duration.ofSeconds(40)).until(() -> Results.count(app.results()) == 1);
+            return Results.read(app.results()).get(0);
+        }
+    }
+
+    @Test
+    void aServerErrorWhoseErrorsIsOneObjectLeavesAConfirmThatMayHaveBeenAppliedToThePoller() throws Exception {
+        // the confirm reaches OneKYC and is applied; its answer is a 503 whose "errors" is no list
+        AtomicInteger refused = gateway.answerAfterForwarding("PUT", PRESIGN, 1, Answer.json(503,
+                "{\"success\":false,\"data\":null,\"errors\":{\"code\":\"903\",\"cause\":\"SERVICE_UNAVAILABLE\"}}"));
+        JsonNode result = submitOne("u5101.png");
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        assertEquals(1, refused.get());
+        assertEquals(1, sandbox.submissionIds().size());
+    }
+}
