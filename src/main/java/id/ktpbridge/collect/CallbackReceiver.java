@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import id.ktpbridge.ThrottledWarning;
 import id.ktpbridge.gtf.GtfClient;
+import id.ktpbridge.gtf.StatusWord;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.LedgerRetries;
@@ -54,10 +55,11 @@ public class CallbackReceiver {
     private final ThrottledWarning tooLarge = new ThrottledWarning(LOG,
             "Callback refused with 413: its body is larger than ktp.callback.max-body-size ({} bytes)", 60_000);
     private static final Pattern SUBMISSION_ID_SHAPE = GtfClient.SUBMISSION_ID_SHAPE;
-    private static final Set<String> STATUSES = Set.of("COMPLETED", "ERROR", "PARTIALLY_COMPLETED", "IN_PROGRESS");
     /**
-     * The statuses that end a submission. The CoE callback has only these; the others (eSign's
-     * callback sends PARTIALLY_COMPLETED, a later COMPLETED follows) are acknowledged and left alone.
+     * The statuses that end a submission. The CoE callback has only these; any other word (eSign's
+     * callback sends PARTIALLY_COMPLETED, a later COMPLETED follows; IN_PROGRESS; a word the
+     * reference does not name) is acknowledged and left alone: refused, the callback would be sent
+     * again and again, and polling or the details call settles the submission either way.
      */
     private static final Set<String> FINAL_STATUSES = Set.of("COMPLETED", "ERROR");
 
@@ -180,8 +182,8 @@ public class CallbackReceiver {
             } else if (!node.path("submissionId").isTextual()
                     || !SUBMISSION_ID_SHAPE.matcher(node.get("submissionId").asText()).matches()) {
                 problem = "submissionId must be a string of letters, digits, '-' or '_'";
-            } else if (!node.path("status").isTextual() || !STATUSES.contains(node.get("status").asText())) {
-                problem = "status must be one of " + STATUSES;
+            } else if (!node.path("status").isTextual()) {
+                problem = "status must be a string";
             } else if (!optionalText(node, "result") || !optionalText(node, "reasonCode")) {
                 problem = "result and reasonCode must be strings or null";
             } else {
@@ -189,6 +191,10 @@ public class CallbackReceiver {
             }
         } catch (IOException e) {
             problem = "the body is not valid JSON";
+        }
+        if (problem == null) {
+            // compared, and taken as the result's status, in one form: "completed" is COMPLETED
+            StatusWord.normalise(node);
         }
         if (problem != null) {
             // the problem is one of the texts above: it quotes nothing of the body
@@ -198,7 +204,7 @@ public class CallbackReceiver {
         }
         if (!FINAL_STATUSES.contains(node.get("status").asText())) {
             LOG.debug("Callback for submission {} says {}: acknowledged, nothing to collect yet", submissionId,
-                    node.get("status").asText());
+                    id.ktpbridge.LogSafe.text(node.get("status").asText(), 40));
             answer(exchange, 200, json.createObjectNode().put("received", true));
             return;
         }

@@ -137,7 +137,7 @@ public class GtfClient {
         });
         // no documents is judged by the caller, after the submission's status (one handed out again past
         // INITIATED has none, and is not this input's to fail on)
-        return new Presigned(submissionId, data.path("status").asText(null), documents);
+        return new Presigned(submissionId, StatusWord.of(data.path("status").asText(null)), documents);
     }
 
     /**
@@ -252,24 +252,30 @@ public class GtfClient {
     }
 
     /**
-     * Step 5: the submission's processing status ({@code data} of the envelope). Made in a poll
+     * Step 5: the submission's processing status ({@code data} of the envelope, its status word
+     * trimmed and upper-cased, see {@link StatusWord}). Made in a poll
      * tick, which waits for every status call of its batch: a {@code Retry-After} longer than
      * {@link GtfHttp#POLL_CALL_MAX_RETRY_AFTER} is left to the submission's next poll.
      */
     public JsonNode status(CallContext ctx, String submissionId) {
-        return withSessionIds(() -> withToken(ctx.tokenKey(), token -> http.call("status",
+        return StatusWord.normalise(withSessionIds(() -> withToken(ctx.tokenKey(), token -> http.call("status",
                 () -> api(settings.statusPathFor(submissionId), token.get(), ctx).GET().build(),
-                GtfHttp.POLL_CALL_MAX_RETRY_AFTER.toMillis())));
+                GtfHttp.POLL_CALL_MAX_RETRY_AFTER.toMillis()))));
     }
 
     /**
-     * Step 6: the outcome with the OCR data, looked up by submission id and partner session id.
+     * Step 6: the outcome with the OCR data, looked up by submission id and partner session id (its
+     * status word as {@link StatusWord} puts it).
      * The reference leaves open which token this endpoint takes (user or partner). The one in use
      * ({@code gtf.details.token-source} at first) is sent; when the details endpoint itself refuses
      * it (401 after a refresh, or 403), the other is tried, and the one that was taken is used from
      * then on. A refusal by the token endpoint (the token could not be had) switches nothing.
      */
     public JsonNode details(CallContext ctx, String submissionId) {
+        return StatusWord.normalise(detailsByEitherToken(ctx, submissionId));
+    }
+
+    private JsonNode detailsByEitherToken(CallContext ctx, String submissionId) {
         boolean partner = detailsWithPartnerToken.get();
         try {
             return details(detailsToken(partner, ctx), ctx, submissionId);

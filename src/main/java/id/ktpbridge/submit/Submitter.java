@@ -195,7 +195,7 @@ public class Submitter {
             work.presigned = gtf.presign(work.context);
             String submissionId = work.presigned.submissionId();
             String status = work.presigned.status();
-            if (status != null && !status.isBlank() && !"INITIATED".equalsIgnoreCase(status)
+            if (status != null && !status.isBlank() && !"INITIATED".equals(status)
                     && !submissionId.equals(earlierSubmission)) {
                 // not this input's (its own, met again after a confirm that took, is fine): no upload to it
                 throw new GtfApiException("presign", 200, null, GtfApiException.NOT_INITIATED);

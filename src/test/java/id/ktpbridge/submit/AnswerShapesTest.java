@@ -65,7 +65,11 @@ class AnswerShapesTest {
     }
 
     private JsonNode submitOne(String name) throws Exception {
-        try (BridgeApp app = BridgeApp.start(dataDir, props())) {
+        return submitOne(name, props());
+    }
+
+    private JsonNode submitOne(String name, Map<String, String> props) throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
             Results.drop(app.inbox(), name, SampleImages.card(name, "png"));
             await().atMost(Duration.ofSeconds(40)).until(() -> Results.count(app.results()) == 1);
             return Results.read(app.results()).get(0);
@@ -81,5 +85,20 @@ class AnswerShapesTest {
         assertEquals("COMPLETED", result.path("status").asText(), result.toString());
         assertEquals(1, refused.get());
         assertEquals(1, sandbox.submissionIds().size());
+    }
+
+    @Test
+    void statusWordsInLowerCaseAreTheSameWords() throws Exception {
+        // every presign, status and details answer writes its status words in lower case
+        java.util.regex.Pattern word = java.util.regex.Pattern.compile("\"status\":\"([A-Z_]+)\"");
+        AtomicInteger rewritten = gateway.rewrite("GET", "/coe/v1/submissions.*", -1, a -> new Answer(a.status(),
+                a.headers(), word.matcher(a.body()).replaceAll(m -> "\"status\":\" " + m.group(1).toLowerCase() + "\"")));
+        Map<String, String> props = props();
+        props.put("ktp.poll.deadline", "15s");
+        JsonNode result = submitOne("u5102.png", props);
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        assertEquals("VALID", result.path("result").asText(), result.toString());
+        assertEquals("poll", result.path("receivedVia").asText(), result.toString());
+        assertTrue(rewritten.get() >= 3, "presign, status and details answered so");
     }
 }
