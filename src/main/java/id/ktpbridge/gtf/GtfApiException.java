@@ -37,7 +37,8 @@ public class GtfApiException extends RuntimeException {
     public static final String NO_DOCUMENTS = "NO_DOCUMENTS_IN_RESPONSE";
     public static final String NO_DOCUMENT_URL = "NO_DOCUMENT_URL_IN_RESPONSE";
     /**
-     * A presign answered with a submission past {@code INITIATED} that is not this input's (reference
+     * A presign answered with a submission in a state past {@code INITIATED} ({@code IN_PROGRESS},
+     * {@code PARTIALLY_COMPLETED}, {@code COMPLETED}, {@code ERROR}) that is not this input's (reference
      * 4: a presign hands out an INITIATED one): uploading to it and reading its 409 as "confirmed"
      * would report another image's outcome. Counted as no answer too: the next presign may do better.
      */

@@ -38,6 +38,9 @@ public class Submitter {
      * holds; then the input waits in its source.
      */
     static final Duration HELD_SUBMISSION_WAIT = Duration.ofSeconds(30);
+    /** The states a submission reaches after its confirm (reference 10.1): one presigned so is not new. */
+    private static final Set<String> PAST_INITIATED = Set.of("IN_PROGRESS", "PARTIALLY_COMPLETED", "COMPLETED",
+            "ERROR");
     private volatile Duration heldSubmissionWait = HELD_SUBMISSION_WAIT;
     /** See {@link #retryWindow}. */
     public static final Duration DEFAULT_RETRY_WINDOW = Duration.ofMinutes(15);
@@ -195,9 +198,10 @@ public class Submitter {
             work.presigned = gtf.presign(work.context);
             String submissionId = work.presigned.submissionId();
             String status = work.presigned.status();
-            if (status != null && !status.isBlank() && !"INITIATED".equals(status)
-                    && !submissionId.equals(earlierSubmission)) {
-                // not this input's (its own, met again after a confirm that took, is fine): no upload to it
+            if (status != null && PAST_INITIATED.contains(status) && !submissionId.equals(earlierSubmission)) {
+                // not this input's (its own, met again after a confirm that took, is fine): no upload to it.
+                // A word the reference does not name (CREATED, PENDING) is taken as a new submission:
+                // refused, every presign again could leave one more behind
                 throw new GtfApiException("presign", 200, null, GtfApiException.NOT_INITIATED);
             }
             work.urlExpiresAt = System.currentTimeMillis() + primarySlot(work.presigned).expiryInSeconds() * 1000;

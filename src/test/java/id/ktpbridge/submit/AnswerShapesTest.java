@@ -101,4 +101,14 @@ class AnswerShapesTest {
         assertEquals("poll", result.path("receivedVia").asText(), result.toString());
         assertTrue(rewritten.get() >= 3, "presign, status and details answered so");
     }
+
+    @Test
+    void aPresignWithAStatusWordTheReferenceDoesNotNameIsANewSubmission() throws Exception {
+        AtomicInteger rewritten = gateway.rewrite("GET", PRESIGN, -1, a -> new Answer(a.status(), a.headers(),
+                a.body().replace("\"INITIATED\"", "\"CREATED\"")));
+        JsonNode result = submitOne("u5103.png");
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        assertEquals(1, rewritten.get());
+        assertEquals(1, sandbox.submissionIds().size(), "no submission left behind");
+    }
 }
