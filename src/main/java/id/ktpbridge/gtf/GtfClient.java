@@ -104,6 +104,14 @@ public class GtfClient {
                     + " taking the token server's clock to be behind, the token is kept for expiry_seconds from now",
             3_600_000);
 
+    /** How long a token is kept whose answer gives no usable end (no or a past expires_at, no expiry_seconds). */
+    static final long UNKNOWN_EXPIRY_SECONDS = 300;
+    /** A token server that answers so does so for every token: one line an hour. */
+    private final id.ktpbridge.ThrottledWarning expiryPassed = new id.ktpbridge.ThrottledWarning(LOG,
+            "{} answered a new token with expires_at {} s from now by this host's clock and no usable expiry_seconds:"
+                    + " its end is taken as unknown, the token is kept for {} s",
+            3_600_000);
+
     /** By token endpoint: see {@link #fetchToken}. */
     private final Map<String, CredentialsRefusal> credentialsRefusals = new java.util.concurrent.ConcurrentHashMap<>();
     /** When the token endpoint last refused the credentials, for a line at most once a minute. */
@@ -405,8 +413,14 @@ public class GtfClient {
             expiresAt /= 1000; // documented as epoch seconds; tolerate milliseconds
         }
         long ttl = parseLong(data.path("expiry_seconds").asText(""));
+        if (expiresAt > 0 && expiresAt <= now && ttl <= 0) {
+            // already past, and no lifetime to go by instead: taken at its word the token would be
+            // fetched anew for every call. Its end is taken as unknown
+            expiryPassed.warn(endpoint, expiresAt - now, UNKNOWN_EXPIRY_SECONDS);
+            expiresAt = 0;
+        }
         if (expiresAt <= 0) {
-            expiresAt = now + (ttl > 0 ? ttl : 300);
+            expiresAt = now + (ttl > 0 ? ttl : UNKNOWN_EXPIRY_SECONDS);
         } else if (ttl > 0) {
             long localEnd = Math.floorDiv(System.currentTimeMillis() + 999, 1000) + ttl;
             if (expiresAt <= now) {

@@ -40,6 +40,8 @@ class TokenPerAttemptTest {
     private final Deque<Integer> tokenAnswers = new ArrayDeque<>();
     private final List<String> tokensSeen = new ArrayList<>();
     private volatile int expirySeconds = 3600;
+    /** The token answer's expiry_seconds member as written ("" for none), or null for {@link #expirySeconds}. */
+    private volatile String expirySecondsMember;
     private volatile String retryAfterSeconds = "1";
     /** How far the token server's clock runs ahead of ours ({@code expires_at} is on its clock). */
     private volatile int serverClockAheadSeconds;
@@ -77,8 +79,10 @@ class TokenPerAttemptTest {
                 odd = oddTokens.poll();
             }
             String token = odd != null ? odd : "t" + issued.incrementAndGet();
+            String member = expirySecondsMember != null ? expirySecondsMember
+                    : "\"expiry_seconds\":\"" + expirySeconds + "\",";
             send(ex, 200, "{\"success\":true,\"data\":{\"token\":\"" + token
-                    + "\",\"expiry_seconds\":\"" + expirySeconds + "\",\"expires_at\":\"" + (now + expirySeconds)
+                    + "\"," + member + "\"expires_at\":\"" + (now + expirySeconds)
                     + "\"},\"errors\":[]}");
         });
         server.createContext("/coe/v1/submissions/", ex -> {
@@ -190,6 +194,33 @@ class TokenPerAttemptTest {
             String warning = log.text().lines().filter(l -> l.contains("clock to be behind")).findFirst().orElseThrow();
             assertTrue(warning.startsWith("WARN") && warning.contains("expires_at -3"), warning);
             assertFalse(warning.contains("t1"), "the token stays out of the log: " + warning);
+        }
+    }
+
+    @Test
+    void aTokenWhoseExpiresAtHasPassedAndNoUsableExpirySecondsIsKeptForTheFallbackLifetime() {
+        // an hour past on arrival, with expiry_seconds missing or of no use
+        serverClockAheadSeconds = -7200;
+        String[] members = {"", "\"expiry_seconds\":\"soon\",", "\"expiry_seconds\":0,",
+                "\"expiry_seconds\":\"-5\",", "\"expiry_seconds\":null,"};
+        try (LogCapture log = new LogCapture()) {
+            for (String member : members) {
+                expirySecondsMember = member;
+                issued.set(0);
+                client = GtfClientTest.client("http://127.0.0.1:" + server.getAddress().getPort(), Duration.ofMinutes(5));
+                long before = System.currentTimeMillis() / 1000;
+                for (int i = 0; i < 5; i++) {
+                    client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44");
+                }
+                assertEquals(1, issued.get(), "one token for the five calls with " + member);
+                UserToken kept = client.tokens().get(new TokenKey("PARTNER", "user-1", "PARTNER_USER_ID"));
+                // the lifetime taken when a token answer gives none at all: five minutes
+                assertTrue(kept.expiresAtEpochSeconds() >= before + 300
+                        && kept.expiresAtEpochSeconds() <= before + 302, member + kept);
+            }
+            // one line per client (each is a new bundle here), not one per call
+            assertEquals(members.length, log.count("its end is taken as unknown"), log.text());
+            assertFalse(log.text().contains("\"t1\""), log.text());
         }
     }
 
