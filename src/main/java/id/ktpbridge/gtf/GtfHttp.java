@@ -315,18 +315,29 @@ public class GtfHttp {
 
     private JsonNode data(String endpoint, HttpResponse<String> response) {
         JsonNode root = parse(endpoint, response);
+        // false, or "false" from a server that writes its scalars as strings (as it does its numbers)
+        JsonNode success = root.path("success");
+        boolean refused = success.isBoolean() && !success.asBoolean()
+                || success.isTextual() && "false".equalsIgnoreCase(success.asText().trim());
+        boolean succeeded = success.isBoolean() && success.asBoolean()
+                || success.isTextual() && "true".equalsIgnoreCase(success.asText().trim());
+        // errors given without a success that says otherwise (none, null, 0, "no"): a refusal, not the
+        // 2xx it came in (a 110 then gets the token refreshed, a refused confirm is not "confirmed")
+        if (refused || !succeeded && carriesErrors(root)) {
+            throw firstError(endpoint, response.statusCode(), root);
+        }
         if (!root.has("success") && !root.has("data")) {
             // JSON, but not OneKYC's envelope (a proxy's {"message": ...}): as good as no answer
             throw new GtfApiException(endpoint, response.statusCode(), null, GtfApiException.NOT_AN_ENVELOPE);
         }
-        // false, or "false" from a server that writes its scalars as strings (as it does its numbers)
-        JsonNode success = root.path("success");
-        if (success.isBoolean() && !success.asBoolean()
-                || success.isTextual() && "false".equalsIgnoreCase(success.asText().trim())) {
-            throw firstError(endpoint, response.statusCode(), root);
-        }
         JsonNode data = root.get("data");
         return data == null || data.isNull() ? JsonNodeFactory.instance.objectNode() : data;
+    }
+
+    /** Whether the envelope names an error: a non-empty {@code errors} list, or one error object. */
+    private static boolean carriesErrors(JsonNode root) {
+        JsonNode errors = root.path("errors");
+        return (errors.isArray() || errors.isObject()) && !errors.isEmpty();
     }
 
     private GtfApiException error(String endpoint, HttpResponse<String> response) {

@@ -150,6 +150,35 @@ class GtfHttpTest {
     }
 
     @Test
+    void errorsInA2xxWhoseSuccessIsNotTrueAreARefusal() {
+        String error = "\"errors\":[{\"code\":\"1542\",\"cause\":\"SUBMISSION_CAN_NOT_BE_CONFIRMED\"}]";
+        for (String body : new String[] {"{\"data\":null," + error + "}", "{" + error + "}",
+                "{\"success\":null,\"data\":{}," + error + "}", "{\"success\":0," + error + "}",
+                "{\"success\":\"no\",\"data\":null," + error + "}"}) {
+            requests.set(0);
+            synchronized (script) {
+                script.add(new Answer(200, null, null, body));
+            }
+            GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("confirm", get()), body);
+            assertEquals("1542", e.code(), body);
+            assertEquals(400, e.httpStatus(), body);
+            assertFalse(e.isTransient(), body);
+            assertEquals(1, requests.get(), body);
+        }
+        synchronized (script) {
+            script.add(new Answer(200, null, null, "{\"errors\":[{\"code\":110,\"cause\":\"UNAUTHORIZED\"}]}"));
+        }
+        assertTrue(assertThrows(GtfApiException.class, () -> http.call("status", get())).refusesToken());
+        // success true, or no error at all, is still a success
+        synchronized (script) {
+            script.add(new Answer(200, null, null, "{\"success\":true,\"data\":{\"ok\":true}," + error + "}"));
+            script.add(new Answer(200, null, null, "{\"success\":null,\"data\":{\"ok\":true},\"errors\":[]}"));
+        }
+        assertTrue(http.call("status", get()).path("ok").asBoolean());
+        assertTrue(http.call("status", get()).path("ok").asBoolean());
+    }
+
+    @Test
     void noBodyOfAnyShapeEscapesTheCallAsAnotherException() {
         String[] bodies = {"{\"success\":false,\"errors\":[1,null,[2],{\"code\":{\"a\":1}}]}",
                 "{\"success\":false,\"errors\":\"X\"}", "[1,2]", "\"text\"", "null", "",

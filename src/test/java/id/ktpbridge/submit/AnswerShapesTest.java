@@ -111,4 +111,14 @@ class AnswerShapesTest {
         assertEquals(1, rewritten.get());
         assertEquals(1, sandbox.submissionIds().size(), "no submission left behind");
     }
+
+    @Test
+    void aConfirmAnsweredWithAnErrorInA2xxWithoutSuccessIsRefused() throws Exception {
+        AtomicInteger refused = gateway.answer("PUT", PRESIGN, -1, Answer.json(200,
+                "{\"data\":null,\"errors\":[{\"code\":\"1542\",\"cause\":\"SUBMISSION_CAN_NOT_BE_CONFIRMED\"}]}"));
+        JsonNode result = submitOne("u5104.png");
+        assertEquals("FAILED", result.path("status").asText(), result.toString());
+        assertEquals("GTF_CONFIRM_FAILED", result.path("reasonCode").asText(), result.toString());
+        assertEquals(1, refused.get(), "refused, not retried");
+    }
 }
