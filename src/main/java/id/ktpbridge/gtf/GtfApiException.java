@@ -214,10 +214,13 @@ public class GtfApiException extends RuntimeException {
 
     /**
      * A 4xx without OneKYC's envelope: a gateway's or proxy's own page (a route missing for a
-     * moment during a rollout), which says nothing about the request itself.
+     * moment during a rollout), which says nothing about the request itself. A 3xx without it too:
+     * redirects are not followed (a token-carrying request is not sent on to another host), and one
+     * sent by something in between (a login page of a proxy, a host moved for a while) is no
+     * answer about the request either.
      */
     public boolean isBareRefusal() {
-        return httpStatus / 100 == 4 && !isEnveloped();
+        return (httpStatus / 100 == 4 || httpStatus / 100 == 3) && !isEnveloped();
     }
 
     /**

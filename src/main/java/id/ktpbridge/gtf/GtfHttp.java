@@ -59,6 +59,9 @@ public class GtfHttp {
     private final CircuitBreaker breaker;
     private final RateLimiter rateLimiter;
     private volatile CallObserver observer = CallObserver.NONE;
+    /** A redirect is not followed (see {@link GtfApiException#isBareRefusal}): one line a minute says where it pointed. */
+    private final id.ktpbridge.ThrottledWarning redirected = new id.ktpbridge.ThrottledWarning(LOG,
+            "{} answered HTTP {} redirecting to host {}: redirects are not followed; taken as a passing failure", 60_000);
     private volatile long maxRetryAfterMillis = DEFAULT_MAX_RETRY_AFTER.toMillis();
     private volatile boolean retryUsedUpQuota = true;
 
@@ -232,6 +235,9 @@ public class GtfHttp {
                 } else {
                     observer.observe(endpoint, response.statusCode(), took);
                     failure = error(endpoint, response);
+                    if (response.statusCode() / 100 == 3) {
+                        redirected.warn(endpoint, response.statusCode(), locationHost(response));
+                    }
                 }
                 retryAfterMillis = retryAfter(response);
             } catch (IOException e) {
@@ -266,6 +272,23 @@ public class GtfHttp {
             LOG.info("{} attempt {}/{} failed ({}); retrying in {} ms", endpoint, attempt, maxAttempts,
                     failure.httpStatus() == 0 ? failure.errorCause() : "HTTP " + failure.httpStatus(), wait);
             sleep(wait, endpoint);
+        }
+    }
+
+    /**
+     * The host a redirect points to, for the log: its path and query stay out, as they may carry a
+     * signature or a token.
+     */
+    static String locationHost(HttpResponse<?> response) {
+        String location = response.headers().firstValue("Location").orElse(null);
+        if (location == null) {
+            return "(none given)";
+        }
+        try {
+            String host = URI.create(location.trim()).getHost();
+            return host != null ? host : "(this host)";
+        } catch (IllegalArgumentException e) {
+            return "(unreadable)";
         }
     }
 

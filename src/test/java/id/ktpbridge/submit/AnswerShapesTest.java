@@ -121,4 +121,21 @@ class AnswerShapesTest {
         assertEquals("GTF_CONFIRM_FAILED", result.path("reasonCode").asText(), result.toString());
         assertEquals(1, refused.get(), "refused, not retried");
     }
+
+    @Test
+    void aBareRedirectOnPresignOrConfirmLeavesTheInputInItsSourceForAnotherTry() throws Exception {
+        Answer redirect = new Answer(302, Map.of("Content-Type", "text/html",
+                "Location", "https://sso.example.net/login?next=%2Fcoe&sig=c2VjcmV0LXNpZw"), "<html>Found</html>");
+        AtomicInteger presignRedirected = gateway.answer("GET", PRESIGN, 1, redirect);
+        AtomicInteger confirmRedirected = gateway.answer("PUT", PRESIGN, 1, redirect);
+        try (id.ktpbridge.testkit.LogCapture log = new id.ktpbridge.testkit.LogCapture()) {
+            JsonNode result = submitOne("u5105.png");
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals(1, presignRedirected.get());
+            assertEquals(1, confirmRedirected.get());
+            assertEquals(1, sandbox.submissionIds().size());
+            assertTrue(log.text().contains("redirecting to host sso.example.net"), log.text());
+            assertTrue(!log.text().contains("c2VjcmV0LXNpZw") && !log.text().contains("next="), log.text());
+        }
+    }
 }
