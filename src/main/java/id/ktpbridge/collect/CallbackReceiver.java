@@ -50,6 +50,9 @@ public class CallbackReceiver {
             "Callback refused with 401: missing or invalid credentials for ktp.callback.auth-mode {} (did the"
                     + " credential change at OneKYC?)", 60_000);
     private final ThrottledWarning malformed = new ThrottledWarning(LOG, "Callback refused with 400: {}", 60_000);
+    private final ThrottledWarning unnamedStatus = new ThrottledWarning(LOG, "Callback with status {}, a word the"
+            + " reference does not name: acknowledged, not taken as final (status polling or ktp.poll.deadline"
+            + " settles the submission)", 60_000);
     private final ThrottledWarning notJson = new ThrottledWarning(LOG,
             "Callback refused with 415: its Content-Type is not application/json", 60_000);
     private final ThrottledWarning tooLarge = new ThrottledWarning(LOG,
@@ -62,6 +65,8 @@ public class CallbackReceiver {
      * again and again, and polling or the details call settles the submission either way.
      */
     private static final Set<String> FINAL_STATUSES = Set.of("COMPLETED", "ERROR");
+    /** The reference's statuses that do not end a submission. */
+    private static final Set<String> PASSING_STATUSES = Set.of("IN_PROGRESS", "PARTIALLY_COMPLETED", "INITIATED");
 
     /** Where the platform-http (Vert.x) consumer puts the caller's socket address. */
     private static final String REMOTE_ADDRESS = "CamelVertxPlatformHttpRemoteAddress";
@@ -203,8 +208,13 @@ public class CallbackReceiver {
             return;
         }
         if (!FINAL_STATUSES.contains(node.get("status").asText())) {
-            LOG.debug("Callback for submission {} says {}: acknowledged, nothing to collect yet", submissionId,
-                    id.ktpbridge.LogSafe.text(node.get("status").asText(), 40));
+            if (PASSING_STATUSES.contains(node.get("status").asText())) {
+                LOG.debug("Callback for submission {} says {}: acknowledged, nothing to collect yet", submissionId,
+                        node.get("status").asText());
+            } else {
+                // it may be a final word of a server's own: polling or the deadline settles it
+                unnamedStatus.warn(id.ktpbridge.LogSafe.text(node.get("status").asText(), 40));
+            }
             answer(exchange, 200, json.createObjectNode().put("received", true));
             return;
         }

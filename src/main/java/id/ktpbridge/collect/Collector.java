@@ -168,10 +168,10 @@ public class Collector {
             return true;
         }
         boolean[] stored = {false};
-        publishClaimed(r, via, () -> stored[0] = publisher.publishUnlessErrorCallback(r, status, reasonCode, message,
-                claim));
-        if (!stored[0]) {
-            // an ERROR callback came after the look above, or the claim was taken over
+        if (publishClaimed(r, via, () -> stored[0] = publisher.publishUnlessErrorCallback(r, status, reasonCode,
+                message, claim)) && !stored[0]) {
+            // refused by the guard (not a failing ledger, which leaves the claim to go stale and be
+            // taken up again): an ERROR callback came after the look above, or the claim was taken over
             publishCallbackError(r, via, claim, why);
         }
         return true;
@@ -447,12 +447,14 @@ public class Collector {
         return collect(r, VIA_CALLBACK);
     }
 
-    private void publishClaimed(LedgerRecord r, String via, Runnable publish) {
+    /** @return whether {@code publish} ran to its end (it may have stored nothing, see its guards) */
+    private boolean publishClaimed(LedgerRecord r, String via, Runnable publish) {
         // storing the result is one transaction, so trying it again cannot store it twice
         try {
             LedgerRetries.run(publish, ledgerRetries, ledgerRetryDelay.toMillis(), (e, wait) -> LOG.warn(
                     "Result of submission {} not stored yet ({}); trying again in {} ms", r.submissionId(),
                     e.getMessage(), wait));
+            return true;
         } catch (LedgerException e) {
             if (e.isTransient()) {
                 givenUp(r, e);
@@ -463,6 +465,7 @@ public class Collector {
         } catch (RuntimeException e) {
             givenUp(r, e);
         }
+        return false;
     }
 
     /**

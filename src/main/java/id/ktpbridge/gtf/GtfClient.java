@@ -109,7 +109,7 @@ public class GtfClient {
     /** A token server that answers so does so for every token: one line an hour. */
     private final id.ktpbridge.ThrottledWarning expiryPassed = new id.ktpbridge.ThrottledWarning(LOG,
             "{} answered a new token with expires_at {} s from now by this host's clock and no usable expiry_seconds:"
-                    + " its end is taken as unknown, the token is kept for {} s",
+                    + " its end is taken as unknown, the token is taken to last {} s",
             3_600_000);
 
     /** By token endpoint: see {@link #fetchToken}. */

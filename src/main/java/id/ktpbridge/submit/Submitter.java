@@ -198,10 +198,14 @@ public class Submitter {
             work.presigned = gtf.presign(work.context);
             String submissionId = work.presigned.submissionId();
             String status = work.presigned.status();
-            if (status != null && PAST_INITIATED.contains(status) && !submissionId.equals(earlierSubmission)) {
-                // not this input's (its own, met again after a confirm that took, is fine): no upload to it.
-                // A word the reference does not name (CREATED, PENDING) is taken as a new submission:
-                // refused, every presign again could leave one more behind
+            boolean pastInitiated = status != null && PAST_INITIATED.contains(status)
+                    // a word the reference does not name (CREATED, PENDING) is taken as a new submission
+                    // (refused, every presign again could leave one more behind), unless it comes without
+                    // upload slots, as one under way or finished does
+                    || status != null && !status.isBlank() && !"INITIATED".equals(status)
+                            && work.presigned.documents().isEmpty();
+            if (pastInitiated && !submissionId.equals(earlierSubmission)) {
+                // not this input's (its own, met again after a confirm that took, is fine): no upload to it
                 throw new GtfApiException("presign", 200, null, GtfApiException.NOT_INITIATED);
             }
             work.urlExpiresAt = System.currentTimeMillis() + primarySlot(work.presigned).expiryInSeconds() * 1000;

@@ -113,6 +113,26 @@ class AnswerShapesTest {
     }
 
     @Test
+    void aPresignWithAnUnnamedStatusWordAndNoUploadSlotIsNotTakenAsNewAndIsAskedAgain() throws Exception {
+        // how a submission under way or finished looks, in a word the reference does not name
+        AtomicInteger rewritten = gateway.rewrite("GET", PRESIGN, 1, a -> {
+            try {
+                com.fasterxml.jackson.databind.node.ObjectNode body = (com.fasterxml.jackson.databind.node.ObjectNode)
+                        new com.fasterxml.jackson.databind.ObjectMapper().readTree(a.body());
+                ((com.fasterxml.jackson.databind.node.ObjectNode) body.get("data")).put("status", "PROCESSING")
+                        .putObject("documents");
+                return new Answer(a.status(), a.headers(), body.toString());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        JsonNode result = submitOne("u5106.png");
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        assertEquals(1, rewritten.get());
+        assertEquals(2, sandbox.submissionIds().size(), "presigned again for a new one");
+    }
+
+    @Test
     void aConfirmAnsweredWithAnErrorInA2xxWithoutSuccessIsRefused() throws Exception {
         AtomicInteger refused = gateway.answer("PUT", PRESIGN, -1, Answer.json(200,
                 "{\"data\":null,\"errors\":[{\"code\":\"1542\",\"cause\":\"SUBMISSION_CAN_NOT_BE_CONFIRMED\"}]}"));
