@@ -303,6 +303,21 @@ class TargetsTest {
     }
 
     @Test
+    void aTargetUrlWithAQueryKeepsItAsItIs() throws Exception {
+        try (RecordingHttpServer http = new RecordingHttpServer()) {
+            Map<String, String> props = targets(http, "");
+            props.put("ktp.results.targets", "file,http");
+            props.put("ktp.results.http.url", http.url("/ktp/results?tenant=acme&region=id"));
+            try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+                drop(app, "u5605.png");
+                await().atMost(Duration.ofSeconds(60)).until(() -> http.received().size() == 1);
+                assertEquals("tenant=acme&region=id", http.received().get(0).header("x-test-raw-query"));
+                assertEquals("/ktp/results", http.received().get(0).path());
+            }
+        }
+    }
+
+    @Test
     void anOperatorsOwnHttpEndpointKeepsWholeAnswers() throws Exception {
         try (RecordingHttpServer http = new RecordingHttpServer()) {
             Map<String, String> props = targets(http, "");

@@ -113,6 +113,9 @@ public final class RecordingHttpServer implements AutoCloseable {
         if (answer / 100 == 2 && mode.equals("plain")) {
             headers.put("x-test-answer-2xx", List.of("true"));
         }
+        if (exchange.getRequestURI().getRawQuery() != null) {
+            headers.put("x-test-raw-query", List.of(exchange.getRequestURI().getRawQuery()));
+        }
         received.add(new Request(exchange.getRequestMethod(), exchange.getRequestURI().getPath(), headers, body,
                 exchange.getRemoteAddress().getPort()));
         if (!mode.equals("plain")) {
