@@ -133,7 +133,11 @@ public class GtfHttp {
             }
         }, limitMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
         try {
-            return client.send(request, HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = client.send(request, BOUNDED);
+            if (response.body() == NOT_READ) {
+                throw new java.io.IOException("an answer declared larger than " + MAX_ANSWER_BYTES + " bytes (not read)");
+            }
+            return response;
         } catch (InterruptedException e) {
             if (state.get() == 2) {
                 // the watchdog's, not a stop's (a stop at that very moment is taken for it)
@@ -147,6 +151,61 @@ public class GtfHttp {
                     Thread.interrupted(); // the watchdog's interrupt, if the answer came just before it
                 }
             }
+        }
+    }
+
+    /**
+     * The largest answer read, declared by its Content-Length (OneKYC's and the storage's answers
+     * are a few KB). A larger one is not read at all: its connection is closed and the call fails as
+     * unanswered. One without a length is bounded by {@link #wholeAnswerLimit} only.
+     */
+    static final long MAX_ANSWER_BYTES = 1 << 20;
+    /** The body of an answer not read (compared by identity). */
+    @SuppressWarnings("StringOperationCanBeSimplified")
+    private static final String NOT_READ = new String("");
+    /** The JDK's own text reader (see {@link #send} on why), unless the answer declares too much. */
+    private static final HttpResponse.BodyHandler<String> BOUNDED = info -> info.headers()
+            .firstValueAsLong("Content-Length").orElse(-1) > MAX_ANSWER_BYTES
+            ? new NotRead() : HttpResponse.BodySubscribers.ofString(charset(info.headers()));
+
+    /** Cancels the answer's body at once, which closes its connection. */
+    private static final class NotRead implements HttpResponse.BodySubscriber<String> {
+
+        @Override
+        public java.util.concurrent.CompletionStage<String> getBody() {
+            return java.util.concurrent.CompletableFuture.completedFuture(NOT_READ);
+        }
+
+        @Override
+        public void onSubscribe(java.util.concurrent.Flow.Subscription subscription) {
+            subscription.cancel();
+        }
+
+        @Override
+        public void onNext(java.util.List<java.nio.ByteBuffer> item) {
+        }
+
+        @Override
+        public void onError(Throwable throwable) {
+        }
+
+        @Override
+        public void onComplete() {
+        }
+    }
+
+    /** The answer's charset as its Content-Type names it; UTF-8 (JSON's) when it names none or an unknown one. */
+    static java.nio.charset.Charset charset(java.net.http.HttpHeaders headers) {
+        String type = headers.firstValue("Content-Type").orElse("");
+        int at = type.toLowerCase(java.util.Locale.ROOT).indexOf("charset=");
+        if (at < 0) {
+            return java.nio.charset.StandardCharsets.UTF_8;
+        }
+        String name = type.substring(at + "charset=".length()).split(";", 2)[0].trim().replace("\"", "");
+        try {
+            return java.nio.charset.Charset.forName(name);
+        } catch (IllegalArgumentException unknown) {
+            return java.nio.charset.StandardCharsets.UTF_8;
         }
     }
 

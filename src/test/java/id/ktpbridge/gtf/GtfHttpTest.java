@@ -41,6 +41,7 @@ class GtfHttpTest {
     private final java.util.concurrent.CountDownLatch stalled = new java.util.concurrent.CountDownLatch(1);
     private HttpServer server;
     private GtfHttp http;
+    private final java.util.concurrent.atomic.AtomicLong hugeBytesSent = new java.util.concurrent.atomic.AtomicLong();
 
     @BeforeEach
     void start() throws IOException {
@@ -79,6 +80,21 @@ class GtfHttpTest {
                 Thread.currentThread().interrupt();
             }
             ex.close();
+        });
+        // an answer declaring 64 MB, written as fast as the client takes it
+        server.createContext("/huge", ex -> {
+            requests.incrementAndGet();
+            ex.getResponseHeaders().set("Content-Type", "application/json");
+            ex.sendResponseHeaders(200, 64L << 20);
+            byte[] chunk = new byte[64 << 10];
+            try (OutputStream out = ex.getResponseBody()) {
+                for (int i = 0; i < 1024; i++) {
+                    out.write(chunk);
+                    hugeBytesSent.addAndGet(chunk.length);
+                }
+            } catch (IOException closedByTheClient) {
+                // what the test expects
+            }
         });
         server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
         server.start();
@@ -346,6 +362,18 @@ class GtfHttpTest {
         assertTrue(e.getMessage().contains("HttpTimeoutException (127.0.0.1:" + server.getAddress().getPort() + ")"),
                 "names the server that did not answer, not the path: " + e.getMessage());
         assertEquals(4, requests.get(), "each attempt cut off after twice its 1 s timeout, then tried again");
+    }
+
+    @Test
+    void anAnswerDeclaringMoreThanAMegabyteIsNotReadAndCountsAsNoAnswer() {
+        URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/huge");
+        GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("status",
+                () -> HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(20)).GET().build()));
+        assertEquals(0, e.httpStatus(), "no answer: " + e.getMessage());
+        assertTrue(e.isTransient());
+        assertEquals(4, requests.get(), "tried again like any unanswered call");
+        // each attempt's connection closed at the headers: what the sockets' buffers took, not 4 x 64 MB
+        assertTrue(hugeBytesSent.get() < 32L << 20, hugeBytesSent.get() + " bytes sent");
     }
 
     @Test
