@@ -156,10 +156,11 @@ public class GtfHttp {
 
     /**
      * The largest answer read, declared by its Content-Length (OneKYC's and the storage's answers
-     * are a few KB). A larger one is not read at all: its connection is closed and the call fails as
-     * unanswered. One without a length is bounded by {@link #wholeAnswerLimit} only.
+     * are a few KB; room is left for records that carry images). A larger one is not read at all:
+     * its connection is closed and the call fails as unanswered. One without a length is bounded by
+     * {@link #wholeAnswerLimit} only.
      */
-    static final long MAX_ANSWER_BYTES = 1 << 20;
+    static final long MAX_ANSWER_BYTES = 4 << 20;
     /** The body of an answer not read (compared by identity). */
     @SuppressWarnings("StringOperationCanBeSimplified")
     private static final String NOT_READ = new String("");

@@ -365,7 +365,7 @@ class GtfHttpTest {
     }
 
     @Test
-    void anAnswerDeclaringMoreThanAMegabyteIsNotReadAndCountsAsNoAnswer() {
+    void anAnswerDeclaringMoreThanFourMegabytesIsNotReadAndCountsAsNoAnswer() {
         URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/huge");
         GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("status",
                 () -> HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(20)).GET().build()));
