@@ -155,9 +155,7 @@ class RefusedOutcomeTest {
                     return noted;
                 }
             };
-            Collector collector = new Collector(lateCallback, app.bean("gtfClient", id.ktpbridge.gtf.GtfClient.class),
-                    app.bean("resultPublisher", id.ktpbridge.result.ResultPublisher.class), Duration.ofSeconds(1), 1,
-                    Duration.ofMillis(1));
+            Collector collector = collectorOver(app, lateCallback);
 
             collector.timeOut(row, "IN_PROGRESS");
             assertEquals(0, Results.count(app.results()), "no TIMED_OUT over the callback");
@@ -387,9 +385,7 @@ class RefusedOutcomeTest {
                     return noted;
                 }
             };
-            Collector collector = new Collector(lateCallback, app.bean("gtfClient", id.ktpbridge.gtf.GtfClient.class),
-                    app.bean("resultPublisher", id.ktpbridge.result.ResultPublisher.class), Duration.ofSeconds(1), 1,
-                    Duration.ofMillis(1));
+            Collector collector = collectorOver(app, lateCallback);
 
             assertTrue(collector.collect(ledger.findById(row.id()).orElseThrow(), "poll"));
             JsonNode result = awaitOneResult(app);
@@ -684,6 +680,13 @@ class RefusedOutcomeTest {
         p.put("ktp.poll.initial-backoff", "10m");
         p.put("ktp.poll.max-backoff", "10m");
         return p;
+    }
+
+    /** A collector of the app's client and publisher that reads and claims through {@code ledger}. */
+    private static Collector collectorOver(BridgeApp app, Ledger ledger) {
+        return new Collector(ledger, app.bean("gtfClient", id.ktpbridge.gtf.GtfClient.class),
+                app.bean("resultPublisher", id.ktpbridge.result.ResultPublisher.class), Duration.ofSeconds(1), 1,
+                Duration.ofMillis(1));
     }
 
     /** OneKYC sends a submission's final callback once it has finished it. */

@@ -158,4 +158,47 @@ class AnswerShapesTest {
             assertTrue(!log.text().contains("c2VjcmV0LXNpZw") && !log.text().contains("next="), log.text());
         }
     }
+
+    // a 4xx without OneKYC's envelope (a gateway's or proxy's own page, say while a route is missing
+    // during a rollout) says nothing about the request: on presign it leaves the input in its source
+    // for another try, and after a confirm attempt that got no answer it does not undo that confirm,
+    // which may have been applied. OneKYC's own 404 there still means the confirm was not applied
+
+    private static final Answer BAD_GATEWAY_PAGE = new Answer(502, Map.of("Content-Type", "text/html"),
+            "<html><body><h1>502 Bad Gateway</h1>nginx</body></html>");
+    private static final Answer NOT_FOUND_PAGE = new Answer(404, Map.of("Content-Type", "text/html"),
+            "<html><body><h1>404 Not Found</h1>nginx</body></html>");
+
+    @Test
+    void aBareNotFoundAfterAConfirmWithoutAnAnswerIsTakenAsConfirmed() throws Exception {
+        // the first confirm reaches OneKYC and is applied, but the gateway answers 502 with its own
+        // page; the retry meets the gateway's 404 page
+        gateway.answerAfterForwarding("PUT", PRESIGN, 1, BAD_GATEWAY_PAGE);
+        AtomicInteger notFound = gateway.answer("PUT", PRESIGN, 1, NOT_FOUND_PAGE);
+        JsonNode result = submitOne("u3401.png");
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        assertEquals(1, notFound.get());
+        java.util.List<String> ids = sandbox.submissionIds();
+        assertEquals(1, ids.size(), "not presigned again");
+        assertEquals(1, sandbox.confirmCount(ids.get(0)));
+    }
+
+    @Test
+    void oneKycsOwnNotFoundAfterAConfirmWithoutAnAnswerStillFailsTheInput() throws Exception {
+        gateway.answerAfterForwarding("PUT", PRESIGN, 1, BAD_GATEWAY_PAGE);
+        gateway.answer("PUT", PRESIGN, 1, Answer.json(404, "{\"success\":false,\"data\":null,\"errors\":"
+                + "[{\"code\":\"404\",\"cause\":\"SUBMISSION_DOES_NOT_EXIST\"}]}"));
+        JsonNode result = submitOne("u3402.png");
+        assertEquals("FAILED", result.path("status").asText(), result.toString());
+        assertEquals("GTF_CONFIRM_FAILED", result.path("reasonCode").asText());
+    }
+
+    @Test
+    void aBareNotFoundOnPresignLeavesTheInputInItsSourceForAnotherTry() throws Exception {
+        AtomicInteger notFound = gateway.answer("GET", PRESIGN, 1, NOT_FOUND_PAGE);
+        JsonNode result = submitOne("u3403.png");
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        assertEquals(1, notFound.get());
+        assertEquals(1, sandbox.submissionIds().size());
+    }
 }
