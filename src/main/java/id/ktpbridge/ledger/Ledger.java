@@ -409,15 +409,7 @@ public class Ledger {
 
     /** The reason code of the first ERROR callback noted for this row ("" when it gave none); empty when none came. */
     public Optional<String> callbackError(String id) {
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT callback_error FROM ktp_submission WHERE id = ?")) {
-            ps.setString(1, id);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
-            }
-        } catch (SQLException e) {
-            throw new LedgerException(e);
-        }
+        return text(id, "callback_error");
     }
 
     /** A confirmed submission's outcome taken by one collector; {@code token} names the claim (see {@link #claim}). */
@@ -665,8 +657,13 @@ public class Ledger {
     }
 
     public Optional<String> resultJson(String id) {
+        return text(id, "result_json");
+    }
+
+    /** One text column of a row (a narrow read); empty when the row or the value is not there. */
+    private Optional<String> text(String id, String column) {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT result_json FROM ktp_submission WHERE id = ?")) {
+             PreparedStatement ps = c.prepareStatement("SELECT " + column + " FROM ktp_submission WHERE id = ?")) {
             ps.setString(1, id);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();

@@ -125,10 +125,7 @@ class RefusedOutcomeTest {
 
             app.sandbox().settings().setLatencyMillis(0);
             app.sandbox().settings().setFailureRate("details", 0.0);
-            app.bean("poller", Poller.class).pollOne(app.ledger().findById(row.id()).orElseThrow());
-            JsonNode result = awaitOneResult(app);
-            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
-            assertEquals("callback", result.path("receivedVia").asText(), result.toString());
+            assertPollCollectsTheCallbacksOutcome(app, row);
         }
     }
 
@@ -164,10 +161,7 @@ class RefusedOutcomeTest {
             assertNull(after.resultStatus());
 
             app.sandbox().settings().setFailureRate("details", 0.0);
-            app.bean("poller", Poller.class).pollOne(ledger.findById(row.id()).orElseThrow());
-            JsonNode result = awaitOneResult(app);
-            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
-            assertEquals("callback", result.path("receivedVia").asText(), result.toString());
+            assertPollCollectsTheCallbacksOutcome(app, row);
         }
     }
 
@@ -637,10 +631,7 @@ class RefusedOutcomeTest {
 
             // once the store knows it, its details are the result
             rewrite(app, "submission_id", row.submissionId(), row.id());
-            app.bean("poller", Poller.class).pollOne(app.ledger().findById(row.id()).orElseThrow());
-            JsonNode result = awaitOneResult(app);
-            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
-            assertEquals("callback", result.path("receivedVia").asText(), result.toString());
+            assertPollCollectsTheCallbacksOutcome(app, row);
         }
     }
 
@@ -680,6 +671,14 @@ class RefusedOutcomeTest {
         p.put("ktp.poll.initial-backoff", "10m");
         p.put("ktp.poll.max-backoff", "10m");
         return p;
+    }
+
+    /** The next poll of the row collects the outcome a callback announced: COMPLETED, received via the callback. */
+    private static void assertPollCollectsTheCallbacksOutcome(BridgeApp app, LedgerRecord row) {
+        app.bean("poller", Poller.class).pollOne(app.ledger().findById(row.id()).orElseThrow());
+        JsonNode result = awaitOneResult(app);
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        assertEquals("callback", result.path("receivedVia").asText(), result.toString());
     }
 
     /** A collector of the app's client and publisher that reads and claims through {@code ledger}. */
