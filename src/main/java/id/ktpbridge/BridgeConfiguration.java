@@ -493,6 +493,17 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.integer("ktp.db.max-connections", 32), "ktp-ledger", socketTimeout(s));
     }
 
+    private static FileResultTarget fileResultTarget(Settings s) {
+        String permissions = s.string("ktp.results.file.permissions", FileResultTarget.DEFAULT_PERMISSIONS);
+        try {
+            return new FileResultTarget(s.path("ktp.results.dir"), s.flag("ktp.results.file.fsync", true), permissions);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("Setting 'ktp.results.file.permissions' ("
+                    + Settings.envName("ktp.results.file.permissions") + "): must be nine rwx letters, such as "
+                    + FileResultTarget.DEFAULT_PERMISSIONS + ", or umask, not '" + permissions + "'", e);
+        }
+    }
+
     private static Duration socketTimeout(Settings s) {
         return s.duration("ktp.db.socket-timeout", Duration.ofMinutes(2));
     }
@@ -547,8 +558,7 @@ public class BridgeConfiguration implements CamelConfiguration {
             // result, however long; the outbox retries instead, and honours it
             http.setAutomaticRetriesDisabled(true);
         }
-        registry.bind("fileResultTarget", new FileResultTarget(s.path("ktp.results.dir"),
-                s.flag("ktp.results.file.fsync", true)));
+        registry.bind("fileResultTarget", fileResultTarget(s));
         registry.bind("httpTargetRequest", new HttpTargetRequest(s.string("ktp.results.http.headers", ""),
                 s.string("ktp.results.http.auth-mode", "none"), s.string("ktp.results.http.auth-token", ""),
                 s.string("ktp.results.http.username", ""), s.string("ktp.results.http.password", "")));

@@ -72,6 +72,9 @@ class StartupChecksTest {
                 + " (KTP_RESULTS_RETRY_INTERVAL): must be more than 0");
         assertRefused(Map.of("ktp.results.retry.batch-size", "0"), "Setting 'ktp.results.retry.batch-size'"
                 + " (KTP_RESULTS_RETRY_BATCH_SIZE): must be at least 1");
+
+        assertRefused(Map.of("ktp.results.file.permissions", "0640"), "Setting 'ktp.results.file.permissions'"
+                + " (KTP_RESULTS_FILE_PERMISSIONS): must be nine rwx letters, such as rw-r-----, or umask, not '0640'");
     }
 
     @Test

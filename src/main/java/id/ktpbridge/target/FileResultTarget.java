@@ -9,6 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 import id.ktpbridge.result.PermanentDeliveryFailure;
@@ -25,22 +29,47 @@ import org.apache.camel.Message;
  * the temporary file reaches the disk before the rename and the folder after it: the outbox
  * records the delivery once this returns, and a power cut must not leave that record pointing at
  * an empty or missing file. (Camel's file producer writes no data to disk before it renames.)
+ *
+ * <p>Each file is created with the permissions of {@code ktp.results.file.permissions} (the
+ * documents carry NIK, names and addresses: by default readable by the owner and its group only,
+ * whatever the process's umask), or with the umask's when that setting is {@code umask}.
  */
 public class FileResultTarget {
 
     private static final boolean FOLDER_SYNC_SUPPORTED = File.separatorChar == '/';
     private static final java.time.Duration LEFTOVER_AGE = java.time.Duration.ofHours(1);
 
+    /** {@code ktp.results.file.permissions}'s default. */
+    public static final String DEFAULT_PERMISSIONS = "rw-r-----";
+
     private final Path dir;
     private final boolean fsync;
+    private final FileAttribute<?>[] createAttributes;
+    /** Set again once created: the umask narrows what creation gives. Null: the umask's. */
+    private final Set<PosixFilePermission> mode;
+
+    /** With the default permissions. */
+    public FileResultTarget(Path dir, boolean fsync) {
+        this(dir, fsync, DEFAULT_PERMISSIONS);
+    }
 
     /**
-     * @param dir   {@code ktp.results.dir}
-     * @param fsync {@code ktp.results.file.fsync}: wait for the disk before the delivery counts
+     * @param dir         {@code ktp.results.dir}
+     * @param fsync       {@code ktp.results.file.fsync}: wait for the disk before the delivery counts
+     * @param permissions {@code ktp.results.file.permissions}: {@code rwxrwxrwx} form, or {@code umask}
+     *                    (ignored where the file system has no POSIX permissions)
+     * @throws IllegalArgumentException for permissions of neither form
      */
-    public FileResultTarget(Path dir, boolean fsync) {
+    public FileResultTarget(Path dir, boolean fsync, String permissions) {
         this.dir = dir.toAbsolutePath().normalize();
         this.fsync = fsync;
+        boolean umask = "umask".equalsIgnoreCase(permissions.trim());
+        Set<PosixFilePermission> wanted = umask ? null : PosixFilePermissions.fromString(permissions.trim());
+        boolean posix = dir.getFileSystem().supportedFileAttributeViews().contains("posix");
+        this.mode = posix ? wanted : null;
+        // created no wider than wanted, so the file is never readable beyond it, not even empty
+        this.createAttributes = mode == null ? new FileAttribute<?>[0]
+                : new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(mode)};
         removeLeftovers();
     }
 
@@ -80,7 +109,11 @@ public class FileResultTarget {
         Path temp = dir.resolve(".writing-" + name + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong())
                 + ".tmp");
         try {
-            try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            try (FileChannel out = FileChannel.open(temp,
+                    Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), createAttributes)) {
+                if (mode != null) {
+                    Files.setPosixFilePermissions(temp, mode);
+                }
                 ByteBuffer buffer = ByteBuffer.wrap(body);
                 while (buffer.hasRemaining()) {
                     out.write(buffer);

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -95,5 +96,25 @@ class FileResultTargetTest {
         assertThrows(IOException.class, () -> target.write(result("sub-3", "{}")));
         assertEquals(List.of("sub-3.json"), files(results));
         assertTrue(Files.isDirectory(results.resolve("sub-3.json")));
+    }
+
+    @Test
+    void resultFilesAreReadableByOwnerAndGroupOnlyWhateverTheUmaskUnlessSetOtherwise() throws Exception {
+        // what a file made here the plain way gets: the umask's choice (rw-r--r-- under the usual 022)
+        Path plain = Files.writeString(dir.resolve("plain"), "x");
+        String umasked = PosixFilePermissions.toString(Files.getPosixFilePermissions(plain));
+        Files.delete(plain);
+
+        Path results = dir.resolve("results");
+        new FileResultTarget(results, true).write(result("sub-7", "{}"));
+        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(results.resolve("sub-7.json"))));
+
+        new FileResultTarget(results, false, "rw-rw-r--").write(result("sub-7", "{}"));
+        assertEquals("rw-rw-r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(results.resolve("sub-7.json"))));
+
+        new FileResultTarget(results, false, "umask").write(result("sub-8", "{}"));
+        assertEquals(umasked, PosixFilePermissions.toString(Files.getPosixFilePermissions(results.resolve("sub-8.json"))));
+
+        assertThrows(IllegalArgumentException.class, () -> new FileResultTarget(results, false, "640"));
     }
 }
