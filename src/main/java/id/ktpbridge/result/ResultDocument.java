@@ -33,6 +33,8 @@ public final class ResultDocument {
         doc.put("partnerSessionId", r.partnerSessionId());
         doc.put("sourceType", r.sourceType());
         doc.put("sourceFile", r.sourceFile());
+        // the full place (bucket and key, host and path): sub-folders may hold files of one name
+        doc.put("sourceRef", r.sourceRef());
         doc.put("sourceSha256", r.sourceSha256());
         if (r.sourceSize() == null) {
             doc.putNull("sourceSize");

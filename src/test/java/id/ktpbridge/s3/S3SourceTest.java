@@ -84,6 +84,8 @@ class S3SourceTest {
             }
             assertEquals("u5001", results.get("u5001.png").path("partnerUserId").asText());
             assertEquals("u5003", results.get("u5003.jpeg").path("partnerUserId").asText());
+            // the file name alone does not say which prefix it came from: the reference does
+            assertEquals("s3://" + bucket + "/inbox/branch-7/u5003.jpeg", results.get("u5003.jpeg").path("sourceRef").asText());
             // the object's user metadata names the partner user and wins over the name
             assertEquals("cust-5004", results.get("scan-0001.PNG").path("partnerUserId").asText());
             assertEquals("CLIENT_X_USER_ID", results.get("scan-0001.PNG").path("partnerUserIdType").asText());

@@ -94,6 +94,8 @@ class SftpSourceTest {
                     assertFalse(Files.exists(inbox.resolve(ok)), ok);
                 }
                 assertEquals("u5001", results.get("u5001.png").path("partnerUserId").asText());
+                assertEquals("sftp://127.0.0.1:" + server.port() + "/inbox/branch-a/u5007.jpg",
+                        results.get("branch-a/u5007.jpg").path("sourceRef").asText());
                 // the sidecar on the server sets the partner user and follows its image
                 assertEquals("cust-5003", results.get("u5003.png").path("partnerUserId").asText());
                 assertEquals("CLIENT_X_USER_ID", results.get("u5003.png").path("partnerUserIdType").asText());
