@@ -362,6 +362,41 @@ class CallbackTest {
     }
 
     @Test
+    void aRefusedCallbackForARealSubmissionTouchesNothing() throws Exception {
+        app.sandbox().settings().setProcessingDelayMillis(60_000);
+        Results.drop(app.inbox(), "u2102.png", SampleImages.card("u2102", "png"));
+        LedgerRecord confirmed = await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().createdSince(0)
+                .stream().filter(r -> r.state() == SubmissionState.CONFIRMED).findFirst().orElse(null), r -> r != null);
+        String body = JSON.createObjectNode().put("submissionId", confirmed.submissionId()).put("status", "COMPLETED")
+                .put("result", "VALID").putNull("reasonCode").toString();
+        for (String auth : new String[] {null, "Bearer wrong-0d1f7c", "Basic " + TOKEN}) {
+            assertEquals(401, post(auth, body).statusCode(), "auth " + auth);
+        }
+        assertEquals(400, post("Bearer " + TOKEN, body.replace("\"COMPLETED\"", "42")).statusCode());
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> {
+            LedgerRecord now = app.ledger().findById(confirmed.id()).orElseThrow();
+            return now.state() == SubmissionState.CONFIRMED && now.callbackAt() == null;
+        });
+        assertTrue(app.sandbox().requestLog().stream().noneMatch(c -> "details".equals(c.endpoint())),
+                "no details asked for a refused callback");
+
+        // the same callback from outside the allowlist (a new start on the same ledger)
+        app.close();
+        app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false", "ktp.callback.auth-token", TOKEN,
+                "ktp.callback.allowed-cidrs", "10.99.0.0/16"));
+        assertEquals(403, post("Bearer " + TOKEN, body).statusCode());
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() ->
+                app.ledger().findById(confirmed.id()).orElseThrow().callbackAt() == null);
+
+        // the control: the same callback, let in, is noted at once
+        app.close();
+        app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false", "ktp.callback.auth-token", TOKEN));
+        assertEquals(200, post("Bearer " + TOKEN, body).statusCode());
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+                app.ledger().findById(confirmed.id()).orElseThrow().callbackAt() != null);
+    }
+
+    @Test
     void unknownSubmissionIsAcknowledgedAndIgnored() throws Exception {
         try (LogCapture log = new LogCapture()) {
             HttpResponse<String> r = post("Bearer " + TOKEN,

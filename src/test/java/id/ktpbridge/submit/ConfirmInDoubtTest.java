@@ -14,6 +14,7 @@ import java.util.Map;
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.sandbox.GtfSandbox;
+import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
@@ -71,6 +72,31 @@ class ConfirmInDoubtTest {
 
             JsonNode result = awaitResult(app);
             assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertOneConfirmedSubmission(app.sandbox());
+        }
+    }
+
+    @Test
+    void withPollingOffACallbackThatOvertookTheConfirmIsCollectedRightAfterIt() throws Exception {
+        Map<String, String> p = props();
+        p.put("ktp.poll.enabled", "false");
+        // no tick takes the submission up within the test: only the submit step can collect it
+        p.put("ktp.poll.first-delay", "10m");
+        p.put("ktp.poll.reconfirm-after", "10m");
+        // the confirm is sent again 3 s after its lost answer: the callback comes meanwhile
+        p.put("gtf.retry.max-attempts", "3");
+        p.put("gtf.retry.initial-delay", "3000");
+        p.put("gtf.retry.max-delay", "3000");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            app.sandbox().settings().setProcessingDelayMillis(100);
+            app.sandbox().settings().setConfirmLostResponseRate(1.0);
+            Results.drop(app.inbox(), "u3306.png", SampleImages.card("u3306.png", "png"));
+
+            JsonNode result = awaitResult(app);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals("callback", result.path("receivedVia").asText());
+            LedgerRecord row = app.ledger().findById(result.path("ledgerId").asText()).orElseThrow();
+            assertTrue(row.callbackAt() <= row.submittedAt(), "the callback came before the confirm was recorded");
             assertOneConfirmedSubmission(app.sandbox());
         }
     }
