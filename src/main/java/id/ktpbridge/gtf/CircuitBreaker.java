@@ -32,7 +32,7 @@ public class CircuitBreaker {
     }
 
     /** With the clock that times the cool-down (tests move it by hand). */
-    CircuitBreaker(int threshold, Duration coolDown, Clock clock) {
+    public CircuitBreaker(int threshold, Duration coolDown, Clock clock) {
         this.threshold = Math.max(1, threshold);
         this.coolDown = coolDown;
         this.clock = clock;

@@ -1,6 +1,5 @@
 package id.ktpbridge.ops;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 
 import id.ktpbridge.gtf.CircuitBreaker;
+import id.ktpbridge.testkit.ManualClock;
 import org.apache.camel.health.HealthCheck;
 import org.junit.jupiter.api.Test;
 
@@ -57,10 +57,15 @@ class OneKycHealthCheckTest {
 
     @Test
     void readyAgainWhenTheCoolDownEnds() {
-        CircuitBreaker breaker = new CircuitBreaker(1, Duration.ofMillis(200));
+        ManualClock clock = new ManualClock(1_000_000);
+        CircuitBreaker breaker = new CircuitBreaker(1, Duration.ofSeconds(30), clock);
         OneKycHealthCheck check = new OneKycHealthCheck(breaker);
         breaker.onTransientFailure("presign");
-        // no answer closes it: the cool-down's end alone (waited for, however slow the machine)
-        await().atMost(Duration.ofSeconds(30)).until(() -> check.call().getState() == HealthCheck.State.UP);
+        assertEquals(HealthCheck.State.DOWN, check.call().getState());
+        clock.advance(Duration.ofSeconds(29));
+        assertEquals(HealthCheck.State.DOWN, check.call().getState(), "still cooling down");
+        // no answer closes it: the cool-down's end alone
+        clock.advance(Duration.ofSeconds(2));
+        assertEquals(HealthCheck.State.UP, check.call().getState());
     }
 }
