@@ -110,8 +110,11 @@ public class TokenCache {
     private UserToken fetchInto(TokenKey key, CompletableFuture<UserToken> mine) {
         try {
             fetches.incrementAndGet();
-            UserToken token = fetcher.apply(key);
-            fetchedAt.put(key, nowSeconds());
+            UserToken fetched = fetcher.apply(key);
+            long now = nowSeconds();
+            // renewed no earlier than half of what is left of it on arrival, whatever lifetime the answer named
+            UserToken token = fetched.asFetchedAt(now);
+            fetchedAt.put(key, now);
             mine.complete(token);
             evictIfOversized();
             return token;

@@ -123,6 +123,44 @@ class TokenCacheTest {
     }
 
     @Test
+    void aTokenEndingSoonerThanItsNamedLifetimeIsRenewedAtMostHalfOfWhatIsLeftEarly() {
+        // handed back two minutes before its end with the nominal 60 days, under the default 5 m margin:
+        // measured against the 60 days, the margin covered the whole two minutes (a fetch every 30 s)
+        AtomicInteger calls = new AtomicInteger();
+        TokenCache cache = new TokenCache(key -> {
+            calls.incrementAndGet();
+            return new UserToken("same", clock.millis() / 1000 + 120, 5_184_000);
+        }, 300, 100, clock);
+
+        cache.get(ALICE);
+        clock.advance(Duration.ofSeconds(31));
+        cache.get(ALICE);
+        clock.advance(Duration.ofSeconds(28));
+        cache.get(ALICE);
+        assertEquals(1, calls.get(), "used for the first half of its two minutes");
+        clock.advance(Duration.ofSeconds(1));
+        cache.get(ALICE);
+        assertEquals(2, calls.get(), "renewed at half of what was left of it");
+    }
+
+    @Test
+    void aTokenServerClockALittleBehindDoesNotGetATokenCallPerCall() {
+        // 115 s behind with 120 s tokens: each expires_at 5 s ahead by this host's clock
+        AtomicInteger calls = new AtomicInteger();
+        TokenCache cache = new TokenCache(key -> new UserToken("t" + calls.incrementAndGet(),
+                clock.millis() / 1000 + 5, 120), 300, 100, clock);
+
+        for (int i = 0; i < 10; i++) {
+            assertEquals("t1", cache.get(ALICE).value());
+        }
+        clock.advance(Duration.ofSeconds(2));
+        assertEquals("t1", cache.get(ALICE).value());
+        assertEquals(1, calls.get(), "one token for the calls of its first half, not one per call");
+        clock.advance(Duration.ofSeconds(1));
+        assertEquals("t2", cache.get(ALICE).value());
+    }
+
+    @Test
     void keepsSeparateTokensPerKey() {
         CountingFetcher fetcher = new CountingFetcher();
         TokenCache cache = cache(fetcher, 100);

@@ -239,6 +239,22 @@ class TokenPerAttemptTest {
     }
 
     @Test
+    void aTokenWhoseExpiresAtComesSoonerThanItsExpirySecondsIsUsableWhenFetched() {
+        // the token server's clock 117 s behind, 120 s tokens: expires_at three seconds ahead by ours
+        expirySeconds = 120;
+        serverClockAheadSeconds = -117;
+        TokenKey key = new TokenKey("PARTNER", "user-1", "PARTNER_USER_ID");
+        long before = System.currentTimeMillis();
+        client.withToken(key, t -> t.get());
+        UserToken kept = client.tokens().get(key);
+        assertTrue(kept.expiresAtEpochSeconds() <= System.currentTimeMillis() / 1000 + 3,
+                "kept no longer than its expires_at: " + kept);
+        // its margin measured against what was left of it, not the 120 s: not fetched anew for every call
+        assertTrue(kept.usableAt(before / 1000, client.settings().tokenRefreshSkew().toSeconds()),
+                "usable when fetched: " + kept + ", fetched from " + before + " ms");
+    }
+
+    @Test
     void aStatusCallLeavesALongRetryAfterToTheNextPoll() {
         retryAfterSeconds = "120";
         synchronized (tokensSeen) {
