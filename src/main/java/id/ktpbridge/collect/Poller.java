@@ -162,7 +162,8 @@ public class Poller {
      * {@code ktp.poll.reconfirm-after} after the bundle's confirm (a state that lags behind a confirm
      * settles sooner), so that confirm did not take: it ended without an answer and was taken as
      * confirmed (see the submit step). The upload is at the storage; the confirm needs no image. A
-     * confirm that did take after all is answered 409, which settles it too.
+     * confirm that did take after all is answered with OneKYC's 409 ({@code SUBMISSION_STATE_CONFLICT}),
+     * which settles it too; a 409 without OneKYC's envelope does not.
      *
      * @return {@link #ENDED} when the submission has ended here (the confirm was refused for good);
      *         else how long OneKYC asked to be left alone (a {@code Retry-After}), -1 for no such wish
@@ -174,7 +175,8 @@ public class Poller {
                     GtfHttp.POLL_CALL_MAX_RETRY_AFTER.toMillis());
             LOG.warn("Submission {} was still INITIATED after its confirm: confirmed again", r.submissionId());
         } catch (GtfApiException e) {
-            if (e.httpStatus() == 409) {
+            if (e.isStateConflict()) {
+                // OneKYC's own 409 only: a bare one (a proxy's page) is asked again at the next poll below
                 LOG.info("Submission {} INITIATED, but a new confirm answered 409: confirmed", r.submissionId());
             } else if (collector.endsNow(r, e, "confirm", System.currentTimeMillis())) {
                 LOG.error("Submission {} INITIATED and its confirm refused: {}", r.submissionId(), e.getMessage());

@@ -297,6 +297,16 @@ public class GtfApiException extends RuntimeException {
         return "SUBMISSION_DOES_NOT_EXIST".equalsIgnoreCase(errorCause) || "1543".equals(code) || "1552".equals(code);
     }
 
+    /**
+     * OneKYC's own 409 (code {@code 409}, or cause {@code SUBMISSION_STATE_CONFLICT}): the submission
+     * is past {@code INITIATED}, which to a confirm means it was confirmed already. A 409 without the
+     * envelope (a proxy's or gateway's page) says nothing about the submission, nor does one with
+     * another cause.
+     */
+    public boolean isStateConflict() {
+        return httpStatus == 409 && ("409".equals(code) || "SUBMISSION_STATE_CONFLICT".equalsIgnoreCase(errorCause));
+    }
+
     /** 429 {@code SUBMISSION_QUOTA_EXCEEDED}: this user may not start more submissions for now. */
     public boolean isQuotaExceeded() {
         return httpStatus == 429 && QUOTA_EXCEEDED.equalsIgnoreCase(errorCause);

@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * The three OneKYC steps of a submission. The ledger is written before each next external step;
  * the recoverable answers of the API are handled here: storage 403 (URL expired, or a 400 about
  * the credentials in it) -> presign again, confirm 422 (upload missing) -> upload again (or, with no
- * valid URL left, presign again), confirm 409 -> already confirmed.
+ * valid URL left, presign again), confirm 404 {@code SUBMISSION_DOES_NOT_EXIST} (the submission
+ * dropped before its confirm) -> presign again, OneKYC's confirm 409 -> already confirmed.
  */
 public class Submitter {
 
@@ -301,6 +302,11 @@ public class Submitter {
                         e.storageCode());
             }
         }
+        return uploadToNewSubmission(work);
+    }
+
+    /** Presigns a new submission and uploads the image to it; the old one, never confirmed, is left. */
+    private String uploadToNewSubmission(WorkItem work) {
         presignAnew(work);
         uploadWithFreshUrls(work);
         recordUpload(work);
@@ -315,7 +321,9 @@ public class Submitter {
                 gtf.confirm(work.context, submissionId, work.metadata);
                 break;
             } catch (GtfApiException e) {
-                if (e.httpStatus() == 409) {
+                if (e.isStateConflict()) {
+                    // OneKYC's own 409 only: a bare one (a proxy's page) says nothing about the
+                    // submission, and taken so the source would let go of an image never confirmed
                     LOG.info("Confirm of submission {} answered 409: it is already confirmed", submissionId);
                     break;
                 }
@@ -341,6 +349,16 @@ public class Submitter {
                             + " as confirmed; the poller confirms it again if it is still INITIATED", submissionId,
                             e.getMessage());
                     break;
+                }
+                if (notApplied && e.httpStatus() == 404 && e.isSubmissionNotFound() && !e.afterUnansweredAttempt()
+                        && attempt < maxPresigns) {
+                    // OneKYC no longer has the submission, never confirmed (it expired with its URL while
+                    // the input waited, or the server lost it): the image is still here, so it goes to a
+                    // new one. Not after an attempt without an answer, which may have confirmed it: a
+                    // second submission could have the image processed twice
+                    LOG.info("Confirm of submission {} answered 404 (it does not exist): presigning again", submissionId);
+                    submissionId = uploadToNewSubmission(work);
+                    continue;
                 }
                 List<String> leftEmpty = e.httpStatus() == 422 ? slotsLeftEmpty(work.presigned) : List.of();
                 if (!leftEmpty.isEmpty() && attempt >= 2) {

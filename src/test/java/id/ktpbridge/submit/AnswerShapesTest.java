@@ -201,4 +201,80 @@ class AnswerShapesTest {
         assertEquals(1, notFound.get());
         assertEquals(1, sandbox.submissionIds().size());
     }
+
+    // OneKYC's confirm answers about the submission itself: its own 404 before any confirm took means
+    // the submission is gone (the image goes to a new one); only its own 409 means confirmed already
+
+    private static Answer envelope(int status, String code, String cause) {
+        return Answer.json(status, "{\"success\":false,\"data\":null,\"errors\":[{\"code\":\"" + code
+                + "\",\"cause\":\"" + cause + "\"}]}");
+    }
+
+    private static final Answer CONFLICT_PAGE = new Answer(409, Map.of("Content-Type", "text/html"),
+            "<html><body><h1>409 Conflict</h1>proxy</body></html>");
+
+    private java.util.List<String> confirmedSubmissions() {
+        return sandbox.submissionIds().stream().filter(id -> !"INITIATED".equals(sandbox.submissionStatus(id))).toList();
+    }
+
+    @Test
+    void aSubmissionDroppedBeforeItsConfirmIsPresignedAnewForTheResumedInput() throws Exception {
+        // throttled, the confirm leaves the input uploaded in its source; when it is taken again,
+        // OneKYC no longer has that submission (expired with its URL, or lost in a restart)
+        AtomicInteger throttled = gateway.answer("PUT", PRESIGN, 2, envelope(429, "429", "TOO_MANY_REQUESTS"));
+        AtomicInteger dropped = gateway.answer("PUT", PRESIGN, 1, envelope(404, "404", "SUBMISSION_DOES_NOT_EXIST"));
+        JsonNode result = submitOne("u5107.png");
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        assertEquals(2, throttled.get());
+        assertEquals(1, dropped.get());
+        java.util.List<String> ids = sandbox.submissionIds();
+        assertEquals(2, ids.size(), "one new submission presigned: " + ids);
+        assertEquals(java.util.List.of(result.path("submissionId").asText()), confirmedSubmissions(),
+                "the new submission confirmed, the dropped one never");
+    }
+
+    @Test
+    void aBareConflictOnConfirmLeavesTheInputInItsSourceForAnotherTry() throws Exception {
+        // taken as confirmed, the submission would stay INITIATED with its image let go, until the deadline
+        AtomicInteger conflict = gateway.answer("PUT", PRESIGN, 1, CONFLICT_PAGE);
+        Map<String, String> props = props();
+        props.put("ktp.poll.deadline", "15s");
+        JsonNode result = submitOne("u5108.png", props);
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        assertEquals(1, conflict.get());
+        assertEquals(1, sandbox.submissionIds().size());
+        assertEquals(1, sandbox.confirmCount(sandbox.submissionIds().get(0)));
+    }
+
+    @Test
+    void aConflictWithAnotherCauseOnConfirmIsARefusal() throws Exception {
+        AtomicInteger refused = gateway.answer("PUT", PRESIGN, -1, envelope(409, "1542", "SUBMISSION_CAN_NOT_BE_CONFIRMED"));
+        Map<String, String> props = props();
+        props.put("ktp.poll.deadline", "15s");
+        JsonNode result = submitOne("u5109.png", props);
+        assertEquals("FAILED", result.path("status").asText(), result.toString());
+        assertEquals("GTF_CONFIRM_FAILED", result.path("reasonCode").asText(), result.toString());
+        assertEquals(1, refused.get(), "refused, not retried");
+        assertTrue(confirmedSubmissions().isEmpty());
+    }
+
+    @Test
+    void aNewConfirmOfThePollerTakesOnlyOneKycsOwnConflictAsConfirmed() throws Exception {
+        // the submit step's confirm never reaches OneKYC and gets no answer: taken as confirmed. The
+        // poller's new confirm meets a proxy's 409 page (asked again at a later poll), then OneKYC's
+        // 409 for another cause than a state conflict: a refusal, which ends the submission
+        gateway.answer("PUT", PRESIGN, 2, BAD_GATEWAY_PAGE);
+        AtomicInteger bare = gateway.answer("PUT", PRESIGN, 1, CONFLICT_PAGE);
+        AtomicInteger refused = gateway.answer("PUT", PRESIGN, 1,
+                envelope(409, "1542", "SUBMISSION_CAN_NOT_BE_CONFIRMED"));
+        Map<String, String> props = props();
+        props.put("ktp.poll.reconfirm-after", "1s");
+        JsonNode result = submitOne("u5110.png", props);
+        assertEquals("FAILED", result.path("status").asText(), result.toString());
+        assertEquals("GTF_CONFIRM_FAILED", result.path("reasonCode").asText(), result.toString());
+        assertTrue(result.path("errorMessage").asText().contains("SUBMISSION_CAN_NOT_BE_CONFIRMED"), result.toString());
+        assertEquals(1, bare.get());
+        assertEquals(1, refused.get());
+        assertTrue(confirmedSubmissions().isEmpty());
+    }
 }
