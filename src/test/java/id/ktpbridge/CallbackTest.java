@@ -1,5 +1,6 @@
 package id.ktpbridge;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -394,6 +395,43 @@ class CallbackTest {
         assertEquals(200, post("Bearer " + TOKEN, body).statusCode());
         await().atMost(Duration.ofSeconds(10)).until(() ->
                 app.ledger().findById(confirmed.id()).orElseThrow().callbackAt() != null);
+    }
+
+    @Test
+    void eachAuthModeTakesItsOwnSettingsThroughTheRunningApp() throws Exception {
+        String body = "{\"submissionId\":\"00000000-0000-0000-0000-000000000000\",\"status\":\"ERROR\",\"result\":null}";
+        app.close();
+        app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false", "ktp.callback.auth-mode", "basic",
+                "ktp.callback.username", "gtf-sender", "ktp.callback.password", "s3cret-pw"));
+        String basic = java.util.Base64.getEncoder().encodeToString("gtf-sender:s3cret-pw".getBytes(UTF_8));
+        String swapped = java.util.Base64.getEncoder().encodeToString("s3cret-pw:gtf-sender".getBytes(UTF_8));
+        assertEquals(200, post("Basic " + basic, body).statusCode());
+        assertEquals(401, post("Basic " + swapped, body).statusCode());
+
+        app.close();
+        app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false", "ktp.callback.auth-mode", "api-key",
+                "ktp.callback.api-key-header", "X-Gtf-Key", "ktp.callback.api-key", "key-71c3"));
+        assertEquals(200, postWith("X-Gtf-Key", "key-71c3", body).statusCode());
+        assertEquals(401, postWith("X-API-Key", "key-71c3", body).statusCode(), "the default header name");
+        assertEquals(401, postWith("X-Gtf-Key", "key-71c4", body).statusCode());
+
+        app.close();
+        app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false", "ktp.callback.auth-mode", "hmac",
+                "ktp.callback.hmac-header", "X-Gtf-Signature", "ktp.callback.hmac-secret", "hmac-secret-9f"));
+        javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+        mac.init(new javax.crypto.spec.SecretKeySpec("hmac-secret-9f".getBytes(UTF_8), "HmacSHA256"));
+        String signature = "sha256=" + java.util.HexFormat.of().formatHex(mac.doFinal(body.getBytes(UTF_8)));
+        assertEquals(200, postWith("X-Gtf-Signature", signature, body).statusCode());
+        // the signature is over the bytes as sent: the same JSON spaced otherwise does not match
+        assertEquals(401, postWith("X-Gtf-Signature", signature, body.replace(",", ", ")).statusCode());
+        assertEquals(401, postWith("X-Signature", signature, body).statusCode(), "the default header name");
+        assertNothingWritten();
+    }
+
+    private HttpResponse<String> postWith(String header, String value, String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(app.callbackUrl())).header("Content-Type", "application/json")
+                .header(header, value).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
