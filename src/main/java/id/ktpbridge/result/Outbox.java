@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import id.ktpbridge.RetryAfter;
+import id.ktpbridge.ThrottledWarning;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerException;
@@ -69,6 +70,14 @@ public class Outbox {
      * new results nor retry passes reach them before then (this instance's view).
      */
     private final java.util.Map<String, Long> pausedUntil = new ConcurrentHashMap<>();
+    /**
+     * Attempts in a row that found a target down. From the second on, the target is probed less
+     * and less often (see {@link #probeDelay}), and said to be down in one line a minute.
+     */
+    private final java.util.Map<String, Integer> downInARow = new ConcurrentHashMap<>();
+    private final java.util.Map<String, ThrottledWarning> stillDown = new ConcurrentHashMap<>();
+    /** The longest pause between two probes of a target that stays down: one back within it is found so soon. */
+    static final Duration MAX_PROBE_DELAY = Duration.ofMinutes(1);
     /** Targets whose retry pass is under way (a pass may outlast the schedule's period). */
     private final Set<String> retrying = ConcurrentHashMap.newKeySet();
     /** Runs each target's retry pass; the caller's thread unless {@link #retryExecutor} says otherwise. */
@@ -301,9 +310,11 @@ public class Outbox {
             store.delivered(ledgerId, target);
             failing.remove(target);
             pausedUntil.remove(target);
+            answeredAgain(target);
             LOG.debug("Result of ledger {} delivered to {}", ledgerId, target);
         } else if (isPermanent(failure)) {
             failing.remove(target);
+            answeredAgain(target);
             if (metrics != null) {
                 metrics.deliveryFailed(target, true);
             }
@@ -313,22 +324,31 @@ public class Outbox {
                     target, ledgerId, summary(failure));
         } else {
             boolean down = targetDown(failure);
+            int inARow = 0;
             if (down) {
                 failing.add(target);
+                inARow = downInARow.merge(target, 1, Integer::sum);
             }
             if (metrics != null) {
                 metrics.deliveryFailed(target, false);
             }
             // a target that says when to come back (429, 503) is not asked before then, for this
-            // result or any other
+            // result or any other; one down is asked again later and later while it stays so
             long asked = retryAfter(failure);
-            if (asked > 0) {
-                pausedUntil.merge(target, System.currentTimeMillis() + asked, Math::max);
+            long pause = Math.max(asked, probeDelay(inARow));
+            if (pause > 0) {
+                pausedUntil.merge(target, System.currentTimeMillis() + pause, Math::max);
             }
             long wait = Math.max(backoff(previousAttempts + 1), asked);
             store.retryLater(ledgerId, target, System.currentTimeMillis() + wait, describe(failure));
-            LOG.warn("Delivery of ledger {} to {} failed ({}); retrying in {} ms", ledgerId, target, summary(failure),
-                    wait);
+            if (inARow < 2) {
+                LOG.warn("Delivery of ledger {} to {} failed ({}); retrying in {} ms", ledgerId, target,
+                        summary(failure), wait);
+            } else {
+                stillDown.computeIfAbsent(target, t -> new ThrottledWarning(LOG, "Target {} still down after {} failed"
+                        + " attempts in a row (last: {}); results wait, and it is tried again in {} ms",
+                        MAX_PROBE_DELAY.toMillis())).warn(target, inARow, summary(failure), pause);
+            }
             return !down;
         }
         return true;
@@ -361,6 +381,23 @@ public class Outbox {
                 .filter(h -> "Retry-After".equalsIgnoreCase(h.getKey()))
                 .mapToLong(h -> Math.min(RetryAfter.millis(h.getValue()), MAX_RETRY_AFTER.toMillis()))
                 .findFirst().orElse(-1);
+    }
+
+    /**
+     * How long a target found down {@code inARow} times in a row is left alone: not at all after
+     * the first (the next pass tries it), then the back-off of one attempt fewer, at most
+     * {@link #MAX_PROBE_DELAY}, so a target down for hours is asked once a minute, not every pass.
+     */
+    long probeDelay(int inARow) {
+        return inARow < 2 ? 0 : Math.min(backoff(inARow - 1), MAX_PROBE_DELAY.toMillis());
+    }
+
+    /** The target answered (taken, or refused this document): it is up. */
+    private void answeredAgain(String target) {
+        Integer was = downInARow.remove(target);
+        if (was != null && was >= 2) {
+            LOG.info("Target {} answers again after {} failed attempts in a row", target, was);
+        }
     }
 
     /** At least 1 ms: a row put back is due after the pass that put it back began (see {@link #retryDue}). */

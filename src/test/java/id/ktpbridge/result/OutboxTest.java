@@ -197,6 +197,51 @@ class OutboxTest {
     }
 
     @Test
+    void aTargetThatStaysDownIsAskedLessAndLessOften() {
+        answer = new java.net.ConnectException("Connection refused");
+        String first = publish(); // found down once: the next pass tries it
+        store.release(first, "http", 0); // due now, whatever its own back-off
+        outbox.retryDue();
+        assertEquals(List.of(first, first), attempted);
+        // down twice in a row: left alone for the back-off (a minute here), every pass meanwhile asks nothing
+        store.release(first, "http", 0);
+        outbox.retryDue();
+        outbox.retryDue();
+        assertEquals(2, attempted.size(), attempted.toString());
+        assertEquals(DeliveryStore.PENDING, store.state(first, "http"));
+
+        Outbox o = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"), Duration.ofSeconds(2),
+                Duration.ofMinutes(5), 10, Duration.ofMinutes(5));
+        assertEquals(List.of(0L, 0L, 2_000L, 4_000L, 8_000L, 16_000L, 32_000L, 60_000L, 60_000L),
+                java.util.stream.IntStream.range(0, 9).mapToObj(o::probeDelay).toList());
+    }
+
+    @Test
+    void aTargetThatStaysDownIsLoggedOnceAMinuteAndItsReturnOnce() throws Exception {
+        // no back-off: only the target's pause (1 ms) lies between two passes' attempts
+        Outbox noBackOff = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"), Duration.ZERO,
+                Duration.ZERO, 10, Duration.ofMinutes(5));
+        answer = new java.net.ConnectException("Connection refused");
+        try (id.ktpbridge.testkit.LogCapture log = new id.ktpbridge.testkit.LogCapture()) {
+            String id = publish(noBackOff);
+            for (int i = 0; i < 6; i++) {
+                Thread.sleep(5);
+                noBackOff.retryDue();
+            }
+            assertEquals(7, attempted.size(), attempted.toString());
+            assertEquals(1, log.count("Delivery of ledger " + id + " to http failed"), log.text());
+            assertEquals(1, log.count("Target http still down after 2 failed attempts in a row"), log.text());
+            assertEquals(0, log.count("still down after 3"), "one such line a minute: " + log.text());
+
+            answer = null;
+            Thread.sleep(5);
+            noBackOff.retryDue();
+            assertEquals(DeliveryStore.DELIVERED, store.state(id, "http"));
+            assertEquals(1, log.count("Target http answers again after 7 failed attempts in a row"), log.text());
+        }
+    }
+
+    @Test
     void aTargetWhoseLeaseRanOutDuringTheEarlierTargetsIsLeftToTheRetrySchedule() throws Exception {
         Outbox slowFirst = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("file", "http"),
                 Duration.ofMinutes(1), Duration.ofMinutes(1), 10, Duration.ofMillis(200));
@@ -267,7 +312,8 @@ class OutboxTest {
         // minutes apart: the due times are told apart however slowly the machine runs the attempts
         Outbox o = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"), Duration.ofMinutes(10),
                 Duration.ofMinutes(25), 10, Duration.ofMinutes(5));
-        answer = new IOException("connect timed out");
+        // about this document (a target down would be left alone for a while as a whole, see below)
+        answer = http(500);
         long before = System.currentTimeMillis();
         String id = publish(o);
         assertNextAttemptIn(id, before, Duration.ofMinutes(10));
