@@ -178,6 +178,10 @@ public class Poller {
             if (e.isStateConflict()) {
                 // OneKYC's own 409 only: a bare one (a proxy's page) is asked again at the next poll below
                 LOG.info("Submission {} INITIATED, but a new confirm answered 409: confirmed", r.submissionId());
+            } else if (e.earlierAttemptArrived()) {
+                // its retry repeated the session id of an attempt whose answer was lost: that one was taken
+                LOG.info("Submission {} INITIATED; a new confirm's retry was refused as a repeat of an attempt whose"
+                        + " answer was lost: confirmed", r.submissionId());
             } else if (collector.endsNow(r, e, "confirm", System.currentTimeMillis())) {
                 LOG.error("Submission {} INITIATED and its confirm refused: {}", r.submissionId(), e.getMessage());
                 collector.endRefused(r, e);

@@ -292,6 +292,20 @@ public class GtfApiException extends RuntimeException {
                 || httpStatus >= 500;
     }
 
+    /** The call's {@code x-partner-session-id} was refused as one already used ({@code DUPLICATE_PARTNER_SESSION_ID}). */
+    public boolean refusesRepeatedSessionId() {
+        return "DUPLICATE_PARTNER_SESSION_ID".equalsIgnoreCase(errorCause);
+    }
+
+    /**
+     * A retry refused as {@code DUPLICATE_PARTNER_SESSION_ID} after an attempt whose answer was
+     * lost: the retry carried that attempt's session id, so the refusal says that attempt reached
+     * OneKYC (a confirm: it was taken), not that the call was refused.
+     */
+    public boolean earlierAttemptArrived() {
+        return afterUnansweredAttempt && refusesRepeatedSessionId();
+    }
+
     /** OneKYC says the submission does not exist (status 404/1543, details 400/1552, confirm 404). */
     public boolean isSubmissionNotFound() {
         return "SUBMISSION_DOES_NOT_EXIST".equalsIgnoreCase(errorCause) || "1543".equals(code) || "1552".equals(code);

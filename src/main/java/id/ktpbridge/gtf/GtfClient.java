@@ -58,29 +58,53 @@ public class GtfClient {
     }
 
     /**
-     * Makes a call that carries session ids. The reference leaves open whether
+     * Makes one call that carries session ids: {@code call} gets the ids to send, drawn once for the
+     * whole call (its retries and its token refresh send the same ones, so a server that takes them
+     * as an idempotency key knows them for one request). The reference leaves open whether
      * {@code x-partner-session-id} is one per submission (the CoE details lookup key: the default)
      * or unique per call (ESIGN's idempotency id, a repeat refused as
-     * {@code DUPLICATE_PARTNER_SESSION_ID}). A refusal saying so switches to one per call from then
-     * on, and the call is made once more with a new one: the refused call was not applied.
+     * {@code DUPLICATE_PARTNER_SESSION_ID}). Such a refusal of a call's first sending switches to
+     * one per call from then on, and the call is made once more with a new one: the refused call
+     * was not applied. The same refusal of a retry after an attempt whose answer was lost is no such
+     * evidence: the retry repeated that attempt's id, so it only says that attempt reached OneKYC.
+     * The mode stays; {@code afterLostAnswer} gives the ids the call is made once more with, or is
+     * null for the refusal to go to the caller (see {@link GtfApiException#earlierAttemptArrived()}).
      */
-    private <T> T withSessionIds(Supplier<T> call) {
+    private <T> T withSessionIds(CallContext ctx, Function<CallContext, T> call,
+                                 java.util.function.UnaryOperator<CallContext> afterLostAnswer) {
         try {
-            return call.get();
+            return call.apply(idsToSend(ctx));
         } catch (GtfApiException e) {
-            if (!"DUPLICATE_PARTNER_SESSION_ID".equalsIgnoreCase(e.errorCause())) {
+            if (!e.refusesRepeatedSessionId()) {
                 throw e;
             }
-            if (partnerSessionPerCall.compareAndSet(false, true)) {
+            CallContext next = ctx;
+            if (e.afterUnansweredAttempt()) {
+                if (afterLostAnswer == null) {
+                    throw e;
+                }
+                next = afterLostAnswer.apply(ctx);
+            } else if (partnerSessionPerCall.compareAndSet(false, true)) {
                 LOG.warn("{} refused a repeated x-partner-session-id (DUPLICATE_PARTNER_SESSION_ID): every call gets"
                         + " one of its own from now on (gtf.partner-session-id.mode=per-call starts so)", e.endpoint());
             }
             try {
-                return call.get();
+                return call.apply(idsToSend(next));
             } catch (GtfApiException again) {
                 throw e.afterUnansweredAttempt() ? again.followingUnansweredAttempt() : again;
             }
         }
+    }
+
+    /** The session ids one call sends: the submission's, or, for each id that is one per call, a new one. */
+    private CallContext idsToSend(CallContext ctx) {
+        boolean partner = partnerSessionPerCall.get();
+        boolean sdk = settings.sdkSessionPerCall();
+        if (!partner && !sdk) {
+            return ctx;
+        }
+        return ctx.withSessions(partner ? java.util.UUID.randomUUID().toString() : ctx.partnerSessionId(),
+                sdk ? java.util.UUID.randomUUID().toString() : ctx.sdkSessionId());
     }
 
     public TokenCache tokens() {
@@ -127,8 +151,18 @@ public class GtfClient {
     /** Step 2: creates a submission and returns its upload slots. */
     public Presigned presign(CallContext ctx) {
         String pathAndQuery = settings.presignPath() + "?submissionType=" + settings.submissionType();
-        JsonNode data = withSessionIds(() -> withToken(ctx.tokenKey(), token -> http.call("presign",
-                () -> api(pathAndQuery, token.get(), ctx).GET().build())));
+        AtomicReference<CallContext> presignedWith = new AtomicReference<>(ctx);
+        JsonNode data = withSessionIds(ctx, sent -> withToken(ctx.tokenKey(), token -> http.call("presign",
+                () -> api(pathAndQuery, token.get(), sent).GET().build())), lost -> {
+                    // the attempt whose answer was lost made a submission that cannot be known now, and its
+                    // ids name that one: this input presigns once more under ids of its own (the caller
+                    // keeps them with the new submission, the details lookup key in per-submission mode)
+                    LOG.warn("Presign refused its retry as DUPLICATE_PARTNER_SESSION_ID: the attempt whose answer"
+                            + " was lost made a submission that stays unknown and unconfirmed; presigning once more"
+                            + " under new session ids");
+                    presignedWith.set(lost.withFreshSessions());
+                    return presignedWith.get();
+                });
         String submissionId = data.path("submissionId").asText(null);
         if (submissionId == null || submissionId.isBlank()) {
             throw new GtfApiException("presign", 200, null, GtfApiException.NO_SUBMISSION_ID);
@@ -145,7 +179,8 @@ public class GtfClient {
         });
         // no documents is judged by the caller, after the submission's status (one handed out again past
         // INITIATED has none, and is not this input's to fail on)
-        return new Presigned(submissionId, StatusWord.of(data.path("status").asText(null)), documents);
+        return new Presigned(submissionId, StatusWord.of(data.path("status").asText(null)), documents,
+                presignedWith.get());
     }
 
     /**
@@ -253,10 +288,12 @@ public class GtfClient {
             body.set("metadata", metadata);
         }
         String payload = body.toString();
-        withSessionIds(() -> withToken(ctx.tokenKey(), token -> http.call("confirm",
-                () -> api(settings.confirmPath(), token.get(), ctx)
+        // refused as DUPLICATE_PARTNER_SESSION_ID after an attempt whose answer was lost, it was applied
+        // (or at least taken): the refusal goes to the caller, which takes it as confirmed
+        withSessionIds(ctx, sent -> withToken(ctx.tokenKey(), token -> http.call("confirm",
+                () -> api(settings.confirmPath(), token.get(), sent)
                         .header("Content-Type", "application/json")
-                        .PUT(HttpRequest.BodyPublishers.ofString(payload)).build(), longestWaitMillis)));
+                        .PUT(HttpRequest.BodyPublishers.ofString(payload)).build(), longestWaitMillis)), null);
     }
 
     /**
@@ -266,9 +303,10 @@ public class GtfClient {
      * {@link GtfHttp#POLL_CALL_MAX_RETRY_AFTER} is left to the submission's next poll.
      */
     public JsonNode status(CallContext ctx, String submissionId) {
-        return StatusWord.normalise(withSessionIds(() -> withToken(ctx.tokenKey(), token -> http.call("status",
-                () -> api(settings.statusPathFor(submissionId), token.get(), ctx).GET().build(),
-                GtfHttp.POLL_CALL_MAX_RETRY_AFTER.toMillis()))));
+        // a read: refused as DUPLICATE_PARTNER_SESSION_ID after a lost answer, asked once more with ids of its own
+        return StatusWord.normalise(withSessionIds(ctx, sent -> withToken(ctx.tokenKey(), token -> http.call("status",
+                () -> api(settings.statusPathFor(submissionId), token.get(), sent).GET().build(),
+                GtfHttp.POLL_CALL_MAX_RETRY_AFTER.toMillis())), CallContext::withFreshSessions));
     }
 
     /**
@@ -310,33 +348,48 @@ public class GtfClient {
      * Looked up by submission id and, one per submission being the default, partner session id. A
      * submission OneKYC handed out again ("new or existing") may know another session than the one
      * this input presigned with: refused as not belonging ({@code 1553}), it is asked for by its
-     * submission id alone, which the reference allows.
+     * submission id alone, which the reference allows. So it is when the answer names another
+     * submission (a server that goes by the session id when both are sent, which an earlier
+     * submission left behind under it may carry too), and when a retry after a lost answer was
+     * refused as {@code DUPLICATE_PARTNER_SESSION_ID}: the submission id is the unambiguous key.
      */
     private JsonNode details(TokenKey key, CallContext ctx, String submissionId) {
-        try {
-            return details(key, ctx, submissionId, !partnerSessionPerCall.get());
-        } catch (GtfApiException e) {
-            if (!"1553".equals(e.code()) && !"PARTNER_SESSION_ID_DOES_NOT_BELONG_TO_THE_USER".equals(e.errorCause())
-                    || partnerSessionPerCall.get()) {
-                throw e;
-            }
-            LOG.info("Details of submission {} refused its partner session id (1553): asking by submission id alone",
-                    submissionId);
+        if (partnerSessionPerCall.get()) {
             return details(key, ctx, submissionId, false);
         }
+        JsonNode data;
+        try {
+            data = details(key, ctx, submissionId, true);
+        } catch (GtfApiException e) {
+            boolean sessionRefused = "1553".equals(e.code())
+                    || "PARTNER_SESSION_ID_DOES_NOT_BELONG_TO_THE_USER".equals(e.errorCause());
+            if (!sessionRefused && !e.earlierAttemptArrived()) {
+                throw e;
+            }
+            LOG.info("Details of submission {} refused its partner session id ({}): asking by submission id alone",
+                    submissionId, sessionRefused ? "1553" : "DUPLICATE_PARTNER_SESSION_ID after a lost answer");
+            return details(key, ctx, submissionId, false);
+        }
+        String named = data.path("submissionId").asText("");
+        if (named.isEmpty() || named.equals(submissionId)) {
+            return data;
+        }
+        LOG.info("Details of submission {} asked with its partner session id named another submission: asking by"
+                + " submission id alone", submissionId);
+        return details(key, ctx, submissionId, false);
     }
 
     private JsonNode details(TokenKey key, CallContext ctx, String submissionId, boolean withPartnerSession) {
-        return withSessionIds(() -> withToken(key, token -> http.call("details", () -> {
+        return withSessionIds(ctx, sent -> withToken(key, token -> http.call("details", () -> {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(settings.apiUrl() + settings.detailsPath()))
                     .timeout(settings.readTimeout())
                     .header("x-onekyc-token", token.get())
                     .header("x-submission-id", submissionId);
             if (withPartnerSession && !partnerSessionPerCall.get()) {
-                b.header("x-partner-session-id", ctx.partnerSessionId());
+                b.header("x-partner-session-id", sent.partnerSessionId());
             }
             return b.GET().build();
-        }, GtfHttp.CLAIMED_CALL_MAX_RETRY_AFTER.toMillis())));
+        }, GtfHttp.CLAIMED_CALL_MAX_RETRY_AFTER.toMillis())), null);
     }
 
     /**
@@ -493,14 +546,13 @@ public class GtfClient {
         }, longestWait, data -> usableToken(endpoint, data));
     }
 
-    private HttpRequest.Builder api(String pathAndQuery, String token, CallContext ctx) {
+    /** @param sent the session ids of this call, as {@link #idsToSend} drew them for all its attempts */
+    private HttpRequest.Builder api(String pathAndQuery, String token, CallContext sent) {
         return HttpRequest.newBuilder(URI.create(settings.apiUrl() + pathAndQuery))
                 .timeout(settings.readTimeout())
                 .header("x-onekyc-token", token)
-                .header("x-partner-session-id", partnerSessionPerCall.get()
-                        ? java.util.UUID.randomUUID().toString() : ctx.partnerSessionId())
-                .header("x-sdk-session-id", settings.sdkSessionPerCall()
-                        ? java.util.UUID.randomUUID().toString() : ctx.sdkSessionId());
+                .header("x-partner-session-id", sent.partnerSessionId())
+                .header("x-sdk-session-id", sent.sdkSessionId());
     }
 
     private static long parseLong(String s) {

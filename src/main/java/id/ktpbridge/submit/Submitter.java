@@ -197,6 +197,10 @@ public class Submitter {
         long giveUpAt = System.currentTimeMillis() + heldSubmissionWait.toMillis();
         for (long wait = 250; ; wait = Math.min(2 * wait, 5_000)) {
             work.presigned = gtf.presign(work.context);
+            if (work.presigned.sessions() != null) {
+                // presigned once more under new session ids (a lost answer): the ids this submission goes by
+                work.context = work.presigned.sessions();
+            }
             String submissionId = work.presigned.submissionId();
             String status = work.presigned.status();
             boolean pastInitiated = status != null && PAST_INITIATED.contains(status)
@@ -342,7 +346,8 @@ public class Submitter {
                 boolean notApplied = e.isEnveloped() && (e.httpStatus() == 422 || e.httpStatus() == 404);
                 if (e.afterUnansweredAttempt() && !notApplied) {
                     // an earlier attempt may have been applied before its reply was lost: a later refusal
-                    // (a token refused twice, say) does not undo that, so the poller settles it too. Only
+                    // (a token refused twice, say; a DUPLICATE_PARTNER_SESSION_ID, which says the attempt
+                    // arrived) does not undo that, so the poller settles it too. Only
                     // OneKYC's own 404 or 422 says the submission was not confirmed; the same status
                     // without its envelope is a gateway's or proxy's page, which does not know
                     LOG.warn("Confirm of submission {} was refused ({}) after an attempt without an answer: taken"

@@ -23,11 +23,15 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.sandbox.ApiCall;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.sandbox.StorageRequest;
+import id.ktpbridge.testkit.AnswerGateway;
+import id.ktpbridge.testkit.AnswerGateway.Answer;
 import id.ktpbridge.testkit.SampleImages;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -62,11 +66,16 @@ class GtfClientTest {
 
     /** The reference paths against one base URL, 3 attempts per call, fast back-off. */
     static GtfSettings settings(String baseUrl, Duration skew, boolean sdkSessionPerCall) {
+        return settings(baseUrl, skew, false, sdkSessionPerCall);
+    }
+
+    static GtfSettings settings(String baseUrl, Duration skew, boolean partnerSessionPerCall,
+                                boolean sdkSessionPerCall) {
         return new GtfSettings(baseUrl, baseUrl, "sandbox-client", "sandbox-pass-key", PARTNER,
                 "/v2/coe/authentication", "/v1/coe/partner/authentication", "/coe/v1/submissions/urls",
                 "/coe/v1/submissions/urls", "/coe/v1/submissions/{submissionId}/status", "/coe/v1/submissions",
                 "KTP_SCAN", "KTP_FRONT", "user", Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10),
-                skew, 100, 3, Duration.ofMillis(20), Duration.ofMillis(200), false, sdkSessionPerCall);
+                skew, 100, 3, Duration.ofMillis(20), Duration.ofMillis(200), partnerSessionPerCall, sdkSessionPerCall);
     }
 
     static GtfClient client(String baseUrl, Duration skew) {
@@ -381,5 +390,132 @@ class GtfClientTest {
         client.details(ctx, p.submissionId());
         assertEquals(refusedBefore, sandbox.requestLog().stream().filter(c -> c.httpStatus() == 403).count());
         assertEquals(1, sandbox.partnerTokenIssuedCount());
+    }
+
+    // a OneKYC that takes x-partner-session-id as an idempotency key, behind a gateway that loses an
+    // answer: the call was applied, and its retry carries the same id
+
+    private static final String PRESIGN = "/coe/v1/submissions/urls";
+    private static final Answer LOST_ANSWER = new Answer(502, java.util.Map.of("Content-Type", "text/html"),
+            "<html><body><h1>502 Bad Gateway</h1></body></html>");
+    private static final Answer DUPLICATE = Answer.json(400, "{\"success\":false,\"data\":null,\"errors\":"
+            + "[{\"code\":\"1653\",\"cause\":\"DUPLICATE_PARTNER_SESSION_ID\"}]}");
+
+    private List<ApiCall> calls(String endpoint) {
+        return sandbox.requestLog().stream().filter(c -> endpoint.equals(c.endpoint())).toList();
+    }
+
+    @Test
+    void sessionIdsOnePerCallAreTheSameForEveryAttemptOfOneCall() throws Exception {
+        try (AnswerGateway gateway = new AnswerGateway(sandbox.baseUrl())) {
+            GtfClient perCall = client(settings(gateway.baseUrl(), Duration.ofMinutes(5), true, true));
+            gateway.answerAfterForwarding("GET", PRESIGN, 1, LOST_ANSWER);
+            CallContext ctx = ctx("nina");
+            perCall.presign(ctx);
+            perCall.presign(ctx);
+            List<ApiCall> presigns = calls("presign");
+            assertEquals(3, presigns.size(), "the lost attempt, its retry, and a second presign: " + presigns);
+            ApiCall lost = presigns.get(0);
+            ApiCall retry = presigns.get(1);
+            ApiCall another = presigns.get(2);
+            assertEquals(lost.partnerSessionId(), retry.partnerSessionId(), "the retry is the same request");
+            assertEquals(lost.sdkSessionId(), retry.sdkSessionId(), "the retry is the same request");
+            assertNotEquals(retry.partnerSessionId(), another.partnerSessionId(), "another call, another id");
+            assertNotEquals(retry.sdkSessionId(), another.sdkSessionId(), "another call, another id");
+            assertNotEquals(ctx.partnerSessionId(), lost.partnerSessionId(), "one per call, not the submission's");
+        }
+    }
+
+    @Test
+    void aPresignRetryRefusedAsDuplicateAfterALostAnswerPresignsAgainUnderNewIdsWithoutSwitchingToIdsPerCall()
+            throws Exception {
+        try (AnswerGateway gateway = new AnswerGateway(sandbox.baseUrl())) {
+            GtfClient c = client(gateway.baseUrl(), Duration.ofMinutes(5));
+            gateway.answerAfterForwarding("GET", PRESIGN, 1, LOST_ANSWER);
+            AtomicInteger refused = gateway.answer("GET", PRESIGN, 1, DUPLICATE);
+            CallContext ctx = ctx("olga");
+            Presigned p = c.presign(ctx);
+            assertEquals(1, refused.get());
+            assertFalse(c.partnerSessionPerCall(), "the retry repeated its own lost attempt's id: no sign of ids per call");
+            List<ApiCall> presigns = calls("presign");
+            assertEquals(2, presigns.size(), "the lost one, and the one presigned again: " + presigns);
+            assertEquals(ctx.partnerSessionId(), presigns.get(0).partnerSessionId());
+            ApiCall again = presigns.get(1);
+            assertEquals(p.submissionId(), again.submissionId());
+            assertNotEquals(ctx.partnerSessionId(), again.partnerSessionId(), "the lost submission's id names that one");
+            // the new submission still goes by one id
+            CallContext sessions = new CallContext(ctx.tokenKey(), again.partnerSessionId(), again.sdkSessionId());
+            c.status(sessions, p.submissionId());
+            c.status(sessions, p.submissionId());
+            assertEquals(List.of(again.partnerSessionId(), again.partnerSessionId()),
+                    calls("status").stream().map(ApiCall::partnerSessionId).toList());
+        }
+    }
+
+    @Test
+    void aConfirmRetryRefusedAsDuplicateAfterALostAnswerIsNotMadeAgainNorSwitchesToIdsPerCall() throws Exception {
+        try (AnswerGateway gateway = new AnswerGateway(sandbox.baseUrl())) {
+            GtfClient c = client(gateway.baseUrl(), Duration.ofMinutes(5));
+            CallContext ctx = ctx("pia");
+            Presigned p = c.presign(ctx);
+            c.upload(p.documents().get("KTP_FRONT"), Files.write(tmp.resolve("p.png"), SampleImages.card("p", "png")),
+                    "image/png");
+            gateway.answerAfterForwarding("PUT", PRESIGN, 1, LOST_ANSWER);
+            gateway.answer("PUT", PRESIGN, 1, DUPLICATE);
+            GtfApiException e = assertThrows(GtfApiException.class, () -> c.confirm(ctx, p.submissionId(), null));
+            // for the caller to take as confirmed (Submitter, Poller): the lost attempt was applied
+            assertEquals("DUPLICATE_PARTNER_SESSION_ID", e.errorCause(), e.getMessage());
+            assertTrue(e.afterUnansweredAttempt(), e.getMessage());
+            assertFalse(c.partnerSessionPerCall());
+            assertEquals(1, calls("confirm").size(), "not sent once more under another id");
+            assertEquals(1, sandbox.confirmCount(p.submissionId()));
+        }
+    }
+
+    @Test
+    void readsWhoseRetryIsRefusedAsDuplicateAfterALostAnswerAreAskedOnceMoreWithoutSwitchingToIdsPerCall()
+            throws Exception {
+        try (AnswerGateway gateway = new AnswerGateway(sandbox.baseUrl())) {
+            GtfClient c = client(gateway.baseUrl(), Duration.ofMinutes(5));
+            CallContext ctx = ctx("sari");
+            Presigned p = c.presign(ctx);
+            gateway.answerAfterForwarding("GET", "/coe/v1/submissions/.*/status", 1, LOST_ANSWER);
+            gateway.answer("GET", "/coe/v1/submissions/.*/status", 1, DUPLICATE);
+            gateway.answerAfterForwarding("GET", "/coe/v1/submissions", 1, LOST_ANSWER);
+            gateway.answer("GET", "/coe/v1/submissions", 1, DUPLICATE);
+            assertEquals("INITIATED", c.status(ctx, p.submissionId()).path("status").asText());
+            assertEquals(p.submissionId(), c.details(ctx, p.submissionId()).path("submissionId").asText());
+            assertFalse(c.partnerSessionPerCall());
+            List<ApiCall> status = calls("status");
+            assertEquals(2, status.size(), status.toString());
+            assertEquals(ctx.partnerSessionId(), status.get(0).partnerSessionId(), "the lost one");
+            assertNotEquals(ctx.partnerSessionId(), status.get(1).partnerSessionId(), "asked once more with its own");
+            List<ApiCall> details = calls("details");
+            assertEquals(2, details.size(), details.toString());
+            assertNull(details.get(1).partnerSessionId(), "asked once more by the submission id alone");
+        }
+    }
+
+    @Test
+    void detailsThatNameAnotherSubmissionWhenAskedByBothIdsAreAskedBySubmissionIdAlone() throws Exception {
+        try (AnswerGateway gateway = new AnswerGateway(sandbox.baseUrl())) {
+            GtfClient c = client(gateway.baseUrl(), Duration.ofMinutes(5));
+            CallContext ctx = ctx("rani");
+            Presigned p = c.presign(ctx);
+            c.upload(p.documents().get("KTP_FRONT"), Files.write(tmp.resolve("r.png"), SampleImages.card("r", "png")),
+                    "image/png");
+            c.confirm(ctx, p.submissionId(), null);
+            await().atMost(Duration.ofSeconds(30)).until(() ->
+                    "COMPLETED".equals(c.status(ctx, p.submissionId()).path("status").asText()));
+            // a server that goes by the session id when both are sent, which an earlier submission has too
+            AtomicInteger bySession = gateway.answerWhen("GET", "/coe/v1/submissions",
+                    h -> h.containsKey("x-partner-session-id"), -1, Answer.json(200, "{\"success\":true,\"data\":"
+                            + "{\"submissionId\":\"an-earlier-abandoned-one\",\"status\":\"IN_PROGRESS\"}}"));
+            com.fasterxml.jackson.databind.JsonNode details = c.details(ctx, p.submissionId());
+            assertEquals(p.submissionId(), details.path("submissionId").asText(), details.toString());
+            assertEquals("VALID", details.path("result").asText(), details.toString());
+            assertEquals(1, bySession.get());
+            assertNull(calls("details").get(0).partnerSessionId(), "asked by the submission id alone");
+        }
     }
 }

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.sandbox.ApiCall;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.testkit.AnswerGateway;
@@ -276,5 +277,81 @@ class AnswerShapesTest {
         assertEquals(1, bare.get());
         assertEquals(1, refused.get());
         assertTrue(confirmedSubmissions().isEmpty());
+    }
+
+    // a retry after an attempt whose answer was lost repeats that attempt's x-partner-session-id: a
+    // server that takes the id as an idempotency key refuses it as DUPLICATE_PARTNER_SESSION_ID. That
+    // says the lost attempt arrived, not that ids are one per call: the bundle keeps one per submission
+
+    private static final Answer DUPLICATE = Answer.json(400, "{\"success\":false,\"data\":null,\"errors\":"
+            + "[{\"code\":\"1653\",\"cause\":\"DUPLICATE_PARTNER_SESSION_ID\"}]}");
+
+    /** Every call OneKYC saw about the result's submission carried the partner session id the result names. */
+    private void assertOneSessionIdPerSubmission(JsonNode result) {
+        String submissionId = result.path("submissionId").asText();
+        String session = result.path("partnerSessionId").asText();
+        java.util.List<ApiCall> about = sandbox.requestLog().stream()
+                .filter(c -> submissionId.equals(c.submissionId())).toList();
+        assertTrue(about.stream().anyMatch(c -> "status".equals(c.endpoint())), about.toString());
+        assertTrue(about.stream().anyMatch(c -> "details".equals(c.endpoint())), about.toString());
+        for (ApiCall call : about) {
+            assertEquals(session, call.partnerSessionId(), "the ledger's id on every call: " + about);
+        }
+    }
+
+    @Test
+    void aPresignRetryRefusedAsDuplicateAfterALostAnswerPresignsAgainUnderIdsTheLedgerKeeps() throws Exception {
+        gateway.answerAfterForwarding("GET", PRESIGN, 1, BAD_GATEWAY_PAGE);
+        AtomicInteger refused = gateway.answer("GET", PRESIGN, 1, DUPLICATE);
+        JsonNode result = submitOne("u5107.png");
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        assertEquals(1, refused.get());
+        assertEquals(2, sandbox.submissionIds().size(), "the lost attempt's submission, and this input's");
+        assertOneSessionIdPerSubmission(result);
+    }
+
+    @Test
+    void aConfirmRetryRefusedAsDuplicateAfterALostAnswerIsTakenAsConfirmed() throws Exception {
+        gateway.answerAfterForwarding("PUT", PRESIGN, 1, BAD_GATEWAY_PAGE);
+        AtomicInteger refused = gateway.answer("PUT", PRESIGN, 1, DUPLICATE);
+        JsonNode result = submitOne("u5108.png");
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        assertEquals(1, refused.get());
+        assertEquals(1, sandbox.submissionIds().size());
+        assertEquals(1, sandbox.confirmCount(sandbox.submissionIds().get(0)));
+        assertOneSessionIdPerSubmission(result);
+    }
+
+    @Test
+    void aPollersConfirmRetryRefusedAsDuplicateAfterALostAnswerIsTakenAsConfirmed() throws Exception {
+        // the submit step's confirm never reaches OneKYC and gets no answer (taken as confirmed); the
+        // poller's confirm, made when it is still INITIATED, does, but its answer is lost
+        AtomicInteger unanswered = gateway.answer("PUT", PRESIGN, 2, BAD_GATEWAY_PAGE);
+        gateway.answerAfterForwarding("PUT", PRESIGN, 1, BAD_GATEWAY_PAGE);
+        AtomicInteger refused = gateway.answer("PUT", PRESIGN, 1, DUPLICATE);
+        Map<String, String> props = props();
+        props.put("ktp.poll.reconfirm-after", "2s");
+        JsonNode result = submitOne("u5109.png", props);
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        assertEquals(2, unanswered.get());
+        assertEquals(1, refused.get());
+        assertEquals(1, sandbox.confirmCount(sandbox.submissionIds().get(0)));
+        assertOneSessionIdPerSubmission(result);
+    }
+
+    @Test
+    void detailsThatNameAnotherSubmissionAreAskedForBySubmissionIdAlone() throws Exception {
+        // a server that goes by the partner session id when both ids are sent, under which an earlier,
+        // abandoned submission is kept too
+        AtomicInteger bySession = gateway.answerWhen("GET", "/coe/v1/submissions",
+                h -> h.containsKey("x-partner-session-id"), -1, Answer.json(200, "{\"success\":true,\"data\":"
+                        + "{\"submissionId\":\"an-earlier-abandoned-one\",\"status\":\"IN_PROGRESS\"}}"));
+        Map<String, String> props = props();
+        props.put("ktp.poll.deadline", "20s");
+        JsonNode result = submitOne("u5110.png", props);
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        assertEquals("VALID", result.path("result").asText(), result.toString());
+        assertTrue(bySession.get() >= 1, "asked with both ids first");
+        assertEquals(sandbox.submissionIds().get(0), result.path("submissionId").asText());
     }
 }

@@ -15,16 +15,19 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
+import com.sun.net.httpserver.Headers;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
 /**
  * Stands between the bundle and the sandbox as a server that answers unlike the sandbox would:
  * calls are forwarded, except that a rule for a method and path answers in place of the sandbox
- * (before or after forwarding the call) or rewrites the sandbox's answer.
+ * (before or after forwarding the call) or rewrites the sandbox's answer; a rule may be for
+ * requests with certain headers only.
  */
 public final class AnswerGateway implements AutoCloseable {
 
@@ -35,8 +38,9 @@ public final class AnswerGateway implements AutoCloseable {
         }
     }
 
-    private record Rule(String method, Pattern path, boolean forwardFirst, UnaryOperator<Answer> answer,
-                        AtomicInteger left, AtomicInteger used) {
+    /** @param when the request headers the rule is for (null: any) */
+    private record Rule(String method, Pattern path, Predicate<Headers> when, boolean forwardFirst,
+                        UnaryOperator<Answer> answer, AtomicInteger left, AtomicInteger used) {
     }
 
     private static final Set<String> NOT_COPIED = Set.of("host", "connection", "content-length", "expect",
@@ -67,29 +71,37 @@ public final class AnswerGateway implements AutoCloseable {
      * @return how many calls the rule has answered so far
      */
     public AtomicInteger answer(String method, String pathRegex, int times, Answer answer) {
-        return rule(method, pathRegex, times, false, forwarded -> answer);
+        return rule(method, pathRegex, null, times, false, forwarded -> answer);
+    }
+
+    /** As {@link #answer}, for calls whose request headers {@code when} accepts only (others pass on). */
+    public AtomicInteger answerWhen(String method, String pathRegex, Predicate<Headers> when, int times,
+                                    Answer answer) {
+        return rule(method, pathRegex, when, times, false, forwarded -> answer);
     }
 
     /** As {@link #answer}, after forwarding the call (the sandbox acts on it; its answer is lost). */
     public AtomicInteger answerAfterForwarding(String method, String pathRegex, int times, Answer answer) {
-        return rule(method, pathRegex, times, true, forwarded -> answer);
+        return rule(method, pathRegex, null, times, true, forwarded -> answer);
     }
 
     /** The sandbox's answer to the next {@code times} such calls (-1: every one), rewritten. */
     public AtomicInteger rewrite(String method, String pathRegex, int times, UnaryOperator<Answer> rewrite) {
-        return rule(method, pathRegex, times, true, rewrite);
+        return rule(method, pathRegex, null, times, true, rewrite);
     }
 
-    private synchronized AtomicInteger rule(String method, String pathRegex, int times, boolean forwardFirst,
-                                            UnaryOperator<Answer> answer) {
+    private synchronized AtomicInteger rule(String method, String pathRegex, Predicate<Headers> when, int times,
+                                            boolean forwardFirst, UnaryOperator<Answer> answer) {
         AtomicInteger used = new AtomicInteger();
-        rules.add(new Rule(method, Pattern.compile(pathRegex), forwardFirst, answer, new AtomicInteger(times), used));
+        rules.add(new Rule(method, Pattern.compile(pathRegex), when, forwardFirst, answer, new AtomicInteger(times),
+                used));
         return used;
     }
 
-    private synchronized Rule next(String method, String path) {
+    private synchronized Rule next(String method, String path, Headers headers) {
         for (Rule r : rules) {
-            if (r.method().equals(method) && r.path().matcher(path).matches() && r.left().get() != 0) {
+            if (r.method().equals(method) && r.path().matcher(path).matches() && r.left().get() != 0
+                    && (r.when() == null || r.when().test(headers))) {
                 r.left().decrementAndGet();
                 r.used().incrementAndGet();
                 return r;
@@ -101,7 +113,7 @@ public final class AnswerGateway implements AutoCloseable {
     private void handle(HttpExchange ex) throws IOException {
         try (ex) {
             byte[] body = ex.getRequestBody().readAllBytes();
-            Rule rule = next(ex.getRequestMethod(), ex.getRequestURI().getPath());
+            Rule rule = next(ex.getRequestMethod(), ex.getRequestURI().getPath(), ex.getRequestHeaders());
             if (rule != null && !rule.forwardFirst()) {
                 send(ex, rule.answer().apply(null));
                 return;
