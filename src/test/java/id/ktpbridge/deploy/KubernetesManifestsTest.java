@@ -35,7 +35,7 @@ import org.snakeyaml.engine.v2.api.LoadSettings;
 /**
  * Checks the manifests in {@code config/kubernetes/} against each other and against the bundle,
  * without a cluster: selectors, port names and numbers, ConfigMap/Secret references and keys,
- * environment variable names (each must be a property of the bundle in Camel's form), the
+ * the ServiceAccount the pods run as, environment variable names (each must be a property of the bundle in Camel's form), the
  * kustomization's file list, placeholders in the Secret and the pod's security settings.
  * Every check also runs on broken copies of the real manifests, to prove that it bites.
  */
@@ -95,7 +95,7 @@ class KubernetesManifestsTest {
         Manifests m = Manifests.load(K8S);
         assertFalse(m.files.isEmpty(), "no manifests under " + K8S);
         assertEquals(List.of(), structureProblems(m));
-        for (String kind : List.of("Deployment", "Service", "ConfigMap", "Secret", "Kustomization")) {
+        for (String kind : List.of("Deployment", "Service", "ConfigMap", "Secret", "ServiceAccount", "Kustomization")) {
             assertFalse(m.ofKind(kind).isEmpty(), "no " + kind + " in " + K8S);
         }
     }
@@ -206,6 +206,23 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void aServiceAccountThatIsNotDefinedOrNotNamedIsCaught() {
+        // IRSA's role goes on the pods' ServiceAccount: without one they run as the namespace's default
+        List<String> problems = referenceProblems(mutated("deployment.yaml",
+                yaml -> replaceOnce(yaml, "serviceAccountName: ktp-scan-bridge", "serviceAccountName: ktp-bridge")));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("ServiceAccount ktp-bridge ")), problems.toString());
+
+        problems = referenceProblems(mutated("deployment.yaml",
+                yaml -> replaceOnce(yaml, "serviceAccountName: ktp-scan-bridge\n", "")));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("no serviceAccountName")), problems.toString());
+
+        Map<String, String> files = realFiles();
+        assertTrue(files.remove("serviceaccount.yaml") != null, "serviceaccount.yaml is not in " + K8S);
+        problems = referenceProblems(Manifests.of(files));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("ServiceAccount ktp-scan-bridge ")), problems.toString());
+    }
+
+    @Test
     void aSelectorThatMissesThePodsIsCaught() {
         List<String> problems = selectorProblems(mutated("service.yaml",
                 yaml -> yaml.replace("app.kubernetes.io/instance: ktp-scan-bridge\n  ports",
@@ -260,6 +277,12 @@ class KubernetesManifestsTest {
                 yaml -> replaceOnce(yaml, "KTP_CLUSTER_ENABLED: \"true\"", "KTP_CLUSTER_ENABLED: \"false\"")),
                 BundleProperties.load());
         assertTrue(problems.stream().anyMatch(p -> p.contains("ktp.cluster.enabled")), problems.toString());
+
+        // each pod's /data is its own: declared shared, any replica would end the others' inputs as gone
+        problems = clusterProblems(mutated("configmap.yaml",
+                yaml -> replaceOnce(yaml, "KTP_CLUSTER_SHARED_DROP_FOLDER: \"false\"",
+                        "KTP_CLUSTER_SHARED_DROP_FOLDER: \"true\"")), BundleProperties.load());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("ktp.cluster.shared-drop-folder")), problems.toString());
     }
 
     @Test
@@ -509,6 +532,14 @@ class KubernetesManifestsTest {
                     }
                 }
             }
+            String account = str(path(d.body, "spec", "template", "spec", "serviceAccountName"));
+            if (account == null) {
+                problems.add("Deployment " + d.name() + " names no serviceAccountName: its pods run as the namespace's"
+                        + " default account, which an IRSA role annotation would not reach");
+            } else if (m.find("ServiceAccount", account) == null) {
+                problems.add("Deployment " + d.name() + " refers to ServiceAccount " + account
+                        + " , which is not defined in config/kubernetes/");
+            }
             Set<String> volumeNames = new TreeSet<>();
             for (Object v : list(path(d.body, "spec", "template", "spec", "volumes"))) {
                 Map<String, Object> volume = map(v);
@@ -605,9 +636,42 @@ class KubernetesManifestsTest {
                 if (url == null || !url.startsWith("jdbc:postgresql://")) {
                     problems.add(where + ": ktp.db.url (" + url + ") is no PostgreSQL database the replicas share");
                 }
+                if ("true".equals(bundle.effective("ktp.cluster.shared-drop-folder", env))) {
+                    String dropFolder = bundle.effective("ktp.source.dir", env);
+                    String volume = podOwnVolume(d, c, dropFolder);
+                    if (volume != null) {
+                        problems.add(where + ": ktp.cluster.shared-drop-folder is true, but ktp.source.dir ("
+                                + dropFolder + ") is on " + volume + ", each pod's own");
+                    }
+                }
             }
         }
         return problems;
+    }
+
+    /**
+     * The pod's own volume (emptyDir) or the container's own file system that holds {@code folder},
+     * described; null when a mounted volume of another kind (one that can be shared) holds it.
+     */
+    private static String podOwnVolume(Doc deployment, Map<String, Object> container, String folder) {
+        Map<String, Map<String, Object>> volumes = new TreeMap<>();
+        for (Object v : list(path(deployment.body, "spec", "template", "spec", "volumes"))) {
+            volumes.put(str(map(v).get("name")), map(v));
+        }
+        String longest = null;
+        String name = null;
+        for (Object mount : list(container.get("volumeMounts"))) {
+            String at = str(map(mount).get("mountPath"));
+            if (folder != null && at != null && (folder.equals(at) || folder.startsWith(at.endsWith("/") ? at : at + "/"))
+                    && (longest == null || at.length() > longest.length())) {
+                longest = at;
+                name = str(map(mount).get("name"));
+            }
+        }
+        if (name == null) {
+            return "the container's own file system";
+        }
+        return volumes.getOrDefault(name, Map.of()).containsKey("emptyDir") ? "the emptyDir volume " + name : null;
     }
 
     /**
