@@ -114,8 +114,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         Path dataDir = s.path("ktp.data-dir");
         Files.createDirectories(dataDir);
         boolean cluster = s.flag("ktp.cluster.enabled", false);
-        String instance = s.string("ktp.cluster.instance-id",
-                hostName() + "-" + UUID.randomUUID().toString().substring(0, 8));
+        String instance = instanceId(s);
         // before the pool, so it is let go after the pool has closed
         instanceLock(s, context, instance, cluster);
         DataSource dataSource = dataSource(s, dataDir, context);
@@ -464,6 +463,14 @@ public class BridgeConfiguration implements CamelConfiguration {
                     + " gtf.retry.max-delay), not less than ktp.poll.stale-claim-after ({} s): another worker may"
                     + " take its claim over meanwhile and ask again", longest / 1000, staleClaimAfter.toSeconds());
         }
+    }
+
+    /**
+     * {@code ktp.cluster.instance-id}, or the host name with a random suffix (each start a new
+     * instance); {@link StartupChecks} holds it to the ledger's 128 characters.
+     */
+    static String instanceId(Settings s) {
+        return s.string("ktp.cluster.instance-id", hostName() + "-" + UUID.randomUUID().toString().substring(0, 8));
     }
 
     private static String hostName() {

@@ -22,6 +22,9 @@ final class StartupChecks {
 
     private static final Logger LOG = LoggerFactory.getLogger(StartupChecks.class);
 
+    /** The width of the ledger's columns that name an instance (ktp_lease.holder, ktp_processed_input.owner). */
+    static final int MAX_INSTANCE_ID = 128;
+
     private final Settings s;
 
     StartupChecks(Settings s) {
@@ -92,12 +95,30 @@ final class StartupChecks {
         if (s.string("ktp.results.jdbc.statement-timeout", "").startsWith("-")) {
             throw refused("ktp.results.jdbc.statement-timeout", "must not be negative (0: no statement limit)");
         }
+        instanceId();
         if (s.flag("camel.server.enabled", false)) {
             freePort("ktp.callback.port", "camel.server.port", s.string("camel.server.host", "0.0.0.0"));
         }
         if (s.flag("camel.management.enabled", false)) {
             freePort("ktp.management.port", "camel.management.port", s.string("camel.management.host", "0.0.0.0"));
         }
+    }
+
+    /**
+     * The ledger keeps this instance's id in VARCHAR(128) columns (claim owners, lease holders): a
+     * longer one started, and then every claim and lease failed (SQL state 22001).
+     */
+    private void instanceId() {
+        String id = BridgeConfiguration.instanceId(s);
+        int length = id.codePointCount(0, id.length());
+        if (length <= MAX_INSTANCE_ID) {
+            return;
+        }
+        String key = "ktp.cluster.instance-id";
+        throw refused(key, s.optional(key).isPresent()
+                ? "must be at most " + MAX_INSTANCE_ID + " characters (the ledger's columns), not " + length
+                : "not set, and its default (the host name and a suffix of 9 characters) is " + length
+                        + " characters long: set one of at most " + MAX_INSTANCE_ID);
     }
 
     /** The first bundle variable ({@code KTP_*}, {@code GTF_*}) whose value is a REPLACE_ME placeholder, or null. */

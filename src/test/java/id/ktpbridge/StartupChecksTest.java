@@ -138,6 +138,43 @@ class StartupChecksTest {
     }
 
     @Test
+    void anInstanceIdLongerThanTheLedgersColumnsIsRefusedByName() throws Exception {
+        // it started before, and every claim and lease then failed (SQL state 22001)
+        assertRefused(Map.of("ktp.cluster.instance-id", "n".repeat(129)), "Setting 'ktp.cluster.instance-id'"
+                + " (KTP_CLUSTER_INSTANCE_ID): must be at most 128 characters (the ledger's columns), not 129");
+        String longest = "n".repeat(128);
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.cluster.instance-id", longest))) {
+            // the poll tick's lease names its holder
+            await().atMost(Duration.ofSeconds(30)).until(() -> longest.equals(leaseHolder(app, "poll-tick")));
+        }
+    }
+
+    @Test
+    void aDefaultInstanceIdTooLongForTheLedgerIsRefusedByName() throws Exception {
+        // not set: the host name and a suffix of 9 characters, 129 in all here
+        Path log = dataDir.resolve("start.log");
+        int exit = id.ktpbridge.testkit.BridgeProcess.start(Files.createDirectories(dataDir.resolve("work")),
+                // a batch over an empty folder on free ports, should it start after all
+                Map.of("HOSTNAME", "h".repeat(120), "KTP_DATA_DIR", dataDir.resolve("data").toString(),
+                        "KTP_EXIT_WHEN_DONE", "true", "KTP_CALLBACK_PORT", "0", "KTP_MANAGEMENT_PORT", "0"), Map.of(), log)
+                .awaitExit(120);
+        String output = Files.readString(log);
+        assertTrue(exit != 0 && exit != -1, "exit " + exit + ": " + output);
+        assertTrue(output.contains("Setting 'ktp.cluster.instance-id' (KTP_CLUSTER_INSTANCE_ID): not set, and its"
+                + " default (the host name and a suffix of 9 characters) is 129 characters long"), output);
+    }
+
+    private static String leaseHolder(BridgeApp app, String name) throws Exception {
+        try (var c = app.ledger().dataSource().getConnection();
+             var ps = c.prepareStatement("SELECT holder FROM ktp_lease WHERE name = ?")) {
+            ps.setString(1, name);
+            try (var rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    @Test
     void aPlaceholderOfTheShippedManifestsIsNamed() {
         assertEquals("GTF_PASS_KEY", StartupChecks.placeholder(Map.of("GTF_PASS_KEY", "REPLACE_ME-gtf-pass-key",
                 "KTP_DB_USER", "ktp", "OTHER", "REPLACE_ME")));
