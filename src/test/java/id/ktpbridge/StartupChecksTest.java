@@ -2,13 +2,21 @@ package id.ktpbridge;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 import id.ktpbridge.sandbox.GtfSandbox;
@@ -16,6 +24,7 @@ import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -99,16 +108,39 @@ class StartupChecksTest {
     }
 
     @Test
-    void aPollOnlyDeploymentStartsWithoutCallbackCredentials() throws Exception {
+    void aPollOnlyDeploymentStartsWithoutCallbackCredentialsOrPort() throws Exception {
         SandboxSettings settings = new SandboxSettings();
         settings.setCallbackEnabled(false);
         GtfSandbox gtf = new GtfSandbox(settings).start();
+        // the callback port is another process's: with callbacks off it is not asked for (the start
+        // was refused, and the server opened the port all the same when it was free)
+        ServerSocket taken = new ServerSocket();
+        taken.bind(new InetSocketAddress("0.0.0.0", 0));
+        int callbackPort = taken.getLocalPort();
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.callback.enabled", "false",
+                "ktp.callback.port", String.valueOf(callbackPort),
                 "gtf.sandbox.enabled", "false", "gtf.token-url", gtf.baseUrl(), "gtf.api-url", gtf.baseUrl()))) {
+            taken.close();
+            assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", callbackPort).close(),
+                    "nothing listens on the callback port");
+            assertEquals(List.of(), app.context().getRegistry().findByType(VertxPlatformHttpRouter.class).stream()
+                    .filter(VertxPlatformHttpRouter::isMainServer).toList(), "no callback server");
+            // health and metrics are served by the management server, which runs on its own
+            HttpClient http = HttpClient.newHttpClient();
+            for (String path : List.of("/observe/health/live", "/observe/metrics")) {
+                HttpResponse<String> answer = http.send(HttpRequest.newBuilder(URI.create(app.managementUrl(path)))
+                        .build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, answer.statusCode(), path + ": " + answer.body());
+            }
+
             Results.drop(app.inbox(), "u2090.png", SampleImages.card("u2090", "png"));
             await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 1);
             assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+            await().atMost(Duration.ofSeconds(30)).until(() -> http.send(HttpRequest.newBuilder(
+                    URI.create(app.managementUrl("/observe/health/ready"))).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
         } finally {
+            taken.close();
             gtf.stop();
         }
     }
