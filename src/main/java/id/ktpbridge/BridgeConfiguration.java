@@ -46,7 +46,6 @@ import id.ktpbridge.ingest.SourceMoveRefusals;
 import id.ktpbridge.ingest.SourceRelease;
 import id.ktpbridge.ingest.SourceStamp;
 import id.ktpbridge.ledger.DataSources;
-import id.ktpbridge.ledger.DurableFlush;
 import id.ktpbridge.ledger.InstanceLock;
 import id.ktpbridge.ledger.InstanceLockWatch;
 import id.ktpbridge.ledger.Ledger;
@@ -70,6 +69,7 @@ import id.ktpbridge.target.FileResultTarget;
 import id.ktpbridge.target.HttpTargetLimits;
 import id.ktpbridge.target.HttpTargetRequest;
 import id.ktpbridge.target.JdbcResultTarget;
+import id.ktpbridge.target.ResultsDatabase;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.component.http.HttpComponent;
@@ -572,24 +572,49 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.string("ktp.results.http.auth-mode", "none"), s.string("ktp.results.http.auth-token", ""),
                 s.string("ktp.results.http.username", ""), s.string("ktp.results.http.password", "")));
 
-        DataSource resultsDb = ledgerDataSource;
-        // in the ledger's own database, a row lost with the ledger's last commits is sent again
-        Runnable durable = () -> { };
+        // a results database of its own is opened at its first use: one that is down while the bundle
+        // starts holds up only the deliveries to it (ResultsDatabase), and without jdbc among the
+        // targets nothing opens it at all
+        ResultsDatabase resultsDb;
         if (s.optional("ktp.results.jdbc.url").isPresent()) {
-            // the target sets each connection's own limit from the statement timeout (JdbcResultTarget)
-            resultsDb = pool(context, s.string("ktp.results.jdbc.url"), s.string("ktp.results.jdbc.user", ""),
-                    s.string("ktp.results.jdbc.password", ""), s.integer("ktp.results.jdbc.max-connections", 8),
-                    "ktp-results", socketTimeout(s));
+            String url = s.string("ktp.results.jdbc.url");
             if (targets.contains("jdbc")) {
-                durable = DurableFlush.afterEachWrite(resultsDb);
+                requireDriver(url);
             }
+            String user = s.string("ktp.results.jdbc.user", "");
+            String password = s.string("ktp.results.jdbc.password", "");
+            int size = s.integer("ktp.results.jdbc.max-connections", 8);
+            Duration socketTimeout = socketTimeout(s);
+            // the target sets each connection's own limit from the statement timeout (JdbcResultTarget)
+            resultsDb = ResultsDatabase.own(() -> DataSources.createTryingOnce(url, user, password, size,
+                    "ktp-results", socketTimeout));
+        } else {
+            resultsDb = ResultsDatabase.ledgers(ledgerDataSource);
         }
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                resultsDb.close();
+            }
+        });
         if (targets.contains("jdbc")) {
-            SchemaMigrator.migrate(resultsDb, "ktp_results_schema_version", "db/results",
-                    List.of("V1__results.sql"));
+            resultsDb.checkAtStart();
         }
-        registry.bind("jdbcResultTarget", new JdbcResultTarget(resultsDb, json, durable,
+        registry.bind("jdbcResultTarget", new JdbcResultTarget(resultsDb, json,
                 s.duration("ktp.results.jdbc.statement-timeout", JdbcResultTarget.DEFAULT_STATEMENT_TIMEOUT)));
+    }
+
+    /**
+     * A URL no driver takes (a typo in the scheme, a port that is no number) is a setting to fix, not
+     * a database that is down: opening the pool would fail with the same SQL state (08001) as one.
+     */
+    private static void requireDriver(String url) {
+        try {
+            java.sql.DriverManager.getDriver(url);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("Setting 'ktp.results.jdbc.url' (KTP_RESULTS_JDBC_URL) is no JDBC URL"
+                    + " the bundle's drivers take: jdbc:postgresql://<host>:<port>/<database> or jdbc:h2:...");
+        }
     }
 
     private static GtfSettings gtfSettings(Settings s) {

@@ -34,6 +34,21 @@ public final class DataSources {
      */
     public static Pool create(String url, String user, String password, int maxConnections, String name,
                               Duration socketTimeout) {
+        return create(url, user, password, maxConnections, name, socketTimeout, 10_000);
+    }
+
+    /**
+     * As {@link #create(String, String, String, int, String, Duration)}, but the first connection is
+     * tried once (its failure is thrown after a second), not again and again for 10 s: for a database
+     * whose outages the caller waits out itself, opening it again later.
+     */
+    public static Pool createTryingOnce(String url, String user, String password, int maxConnections, String name,
+                                        Duration socketTimeout) {
+        return create(url, user, password, maxConnections, name, socketTimeout, 1);
+    }
+
+    private static Pool create(String url, String user, String password, int maxConnections, String name,
+                               Duration socketTimeout, long initializationFailTimeout) {
         HikariConfig config = new HikariConfig();
         if (url.startsWith("jdbc:postgresql:") && !socketTimeout.isZero()) {
             config.addDataSourceProperty("socketTimeout", String.valueOf(Math.max(1, socketTimeout.toSeconds())));
@@ -51,7 +66,7 @@ public final class DataSources {
         }
         config.setPoolName(name);
         config.setConnectionTimeout(10_000);
-        config.setInitializationFailTimeout(10_000);
+        config.setInitializationFailTimeout(initializationFailTimeout);
         HikariDataSource ds = new HikariDataSource(config);
         // H2's checkpoints must not meet a statement half-way (see CheckpointGate)
         return new Pool(url.startsWith("jdbc:h2:") ? new CheckpointGate(ds) : ds, ds::close);

@@ -13,7 +13,8 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  * The start-up check of a bucket: one {@code HeadBucket} with a short overall timeout. Turns
  * whatever goes wrong (no such bucket, store unreachable, credentials refused, wrong region) into
  * an {@link IllegalStateException} whose message names the setting to fix, so a misconfigured
- * bundle stops at once with one clear line instead of failing every poll.
+ * bundle stops at once with one clear line instead of failing every poll. The results bucket is
+ * the exception for a store that is down ({@link #requireResultsBucket}).
  */
 final class S3BucketCheck {
 
@@ -51,6 +52,23 @@ final class S3BucketCheck {
      */
     static void requireBucket(S3Client client, S3Connection connection, String bucketKey, String bucket,
                               Duration timeout, boolean writtenOnly) {
+        requireBucket(client, connection, bucketKey, bucket, timeout, writtenOnly, false);
+    }
+
+    /**
+     * As {@link #requireBucket(S3Client, S3Connection, String, String, Duration, boolean)} for the
+     * results bucket, which only the outbox writes to, and retries: a store that does not answer
+     * (unreachable, no answer in time) or answers a server error (5xx) is a WARN, and the bundle
+     * starts; the deliveries wait until it is back. What is a setting (a bucket that does not exist,
+     * credentials refused or missing, another region) still stops the start.
+     */
+    static void requireResultsBucket(S3Client client, S3Connection connection, String bucketKey, String bucket,
+                                     Duration timeout) {
+        requireBucket(client, connection, bucketKey, bucket, timeout, true, true);
+    }
+
+    private static void requireBucket(S3Client client, S3Connection connection, String bucketKey, String bucket,
+                                      Duration timeout, boolean writtenOnly, boolean mayBeDown) {
         requireValidName(bucketKey, bucket);
         String named = bucketKey + " '" + bucket + "'";
         try {
@@ -76,10 +94,18 @@ final class S3BucketCheck {
                         + connection.key("region") + " '" + connection.region() + "' ("
                         + Settings.envName(connection.key("region")) + ")");
             }
+            if (mayBeDown && status >= 500) {
+                storeDown(named, "HTTP " + status);
+                return;
+            }
             throw new IllegalStateException("Checking " + named + " failed: the store answered HTTP " + status
                     + " (" + Settings.envName(bucketKey) + ", " + connection.setting("region") + ", "
                     + connection.setting("endpoint") + ")");
         } catch (SdkClientException e) {
+            if (mayBeDown && !missingCredentials(e)) {
+                storeDown(named, unreachable(connection, e));
+                return;
+            }
             // the message carries the root cause; the SDK's chain of attempts would only bury it
             throw new IllegalStateException(unreachable(connection, e));
         } catch (SdkException e) {
@@ -104,9 +130,18 @@ final class S3BucketCheck {
         }
     }
 
+    private static void storeDown(String named, String why) {
+        LOG.warn("{} could not be checked ({}); the bundle starts, and the results for s3 wait in the outbox until"
+                + " the store answers", named, why);
+    }
+
+    private static boolean missingCredentials(SdkClientException e) {
+        return mentions(e, "Unable to load credentials");
+    }
+
     private static String unreachable(S3Connection connection, SdkClientException e) {
         String cause = rootMessage(e);
-        if (mentions(e, "Unable to load credentials")) {
+        if (missingCredentials(e)) {
             return "No AWS credentials found for " + connection.key("use-default-credentials")
                     + "=true: provide them to the default AWS chain (environment, profile, web identity, instance role)"
                     + " or set " + connection.key("access-key") + " / " + connection.key("secret-key");

@@ -22,7 +22,8 @@ import software.amazon.awssdk.services.s3.S3Client;
  * ({@code routes/deliver-s3.yaml}): one S3 client each, built from {@code ktp.source.s3.*} and
  * {@code ktp.results.s3.*}, and the beans the routes use. When the source is enabled, or
  * {@code ktp.results.targets} names {@code s3}, its settings are validated and its buckets checked
- * before anything else starts; a problem stops the bundle with a message naming the setting.
+ * before anything else starts; a problem stops the bundle with a message naming the setting (but a
+ * results store that is down at start is only a warning: see {@link S3BucketCheck#requireResultsBucket}).
  */
 public class S3Configuration implements CamelConfiguration {
 
@@ -111,7 +112,8 @@ public class S3Configuration implements CamelConfiguration {
         closeOnStop(context, client);
         if (enabled) {
             String bucket = s.string(RESULTS + ".bucket");
-            S3BucketCheck.requireBucket(client, connection, RESULTS + ".bucket", bucket, CHECK_TIMEOUT, true);
+            // a store that is down only holds up the deliveries to it: the outbox retries them
+            S3BucketCheck.requireResultsBucket(client, connection, RESULTS + ".bucket", bucket, CHECK_TIMEOUT);
             LOG.info("S3 result target on: bucket '{}', prefix '{}', {}", bucket,
                     s.optional(RESULTS + ".prefix").orElse(""), connection);
         }

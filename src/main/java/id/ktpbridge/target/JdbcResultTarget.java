@@ -34,9 +34,8 @@ public class JdbcResultTarget {
     /** Of {@code ktp.results.jdbc.statement-timeout}, for a target built without one. */
     public static final Duration DEFAULT_STATEMENT_TIMEOUT = Duration.ofSeconds(30);
 
-    private final DataSource dataSource;
+    private final ResultsDatabase database;
     private final ObjectMapper json;
-    private final Runnable durable;
     private final Duration statementTimeout;
 
     public JdbcResultTarget(DataSource dataSource, ObjectMapper json) {
@@ -44,15 +43,24 @@ public class JdbcResultTarget {
     }
 
     /**
+     * Over a database whose results table is up to date already.
+     *
      * @param durable          run after each write, before the delivery is recorded as done in the ledger:
      *                         a results database of its own on H2 writes its commits in the background, so a
      *                         kill right after would lose a row the ledger no longer sends again
      * @param statementTimeout how long one statement may take (zero: no limit), see {@link #limitWaits}
      */
     public JdbcResultTarget(DataSource dataSource, ObjectMapper json, Runnable durable, Duration statementTimeout) {
-        this.dataSource = dataSource;
+        this(ResultsDatabase.migrated(dataSource, durable), json, statementTimeout);
+    }
+
+    /**
+     * @param database opened and migrated at the first write that reaches it: until then each write
+     *                 fails as a database that is down does, and is retried
+     */
+    public JdbcResultTarget(ResultsDatabase database, ObjectMapper json, Duration statementTimeout) {
+        this.database = database;
         this.json = json;
-        this.durable = durable;
         this.statementTimeout = statementTimeout;
     }
 
@@ -66,8 +74,10 @@ public class JdbcResultTarget {
         } catch (IOException e) {
             throw new PermanentDeliveryFailure("the result document is not JSON");
         }
+        // a database not reached yet fails here, before anything is read as the table's answer
+        DataSource ready = database.ready();
         // the reset runs before the connection goes back to the pool; its failure does not hide the write's
-        try (Connection c = dataSource.getConnection(); SqlCloseable reset = () -> clearSessionTimeout(c)) {
+        try (Connection c = ready.getConnection(); SqlCloseable reset = () -> clearSessionTimeout(c)) {
             limitWaits(c);
             if (execute(c, UPDATE, doc, document, key) == 0) {
                 try {
@@ -95,7 +105,7 @@ public class JdbcResultTarget {
             }
             throw e;
         }
-        durable.run();
+        database.written();
     }
 
     /**

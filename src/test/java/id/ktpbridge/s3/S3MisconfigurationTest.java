@@ -1,6 +1,7 @@
 package id.ktpbridge.s3;
 
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,7 +11,10 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 
+import id.ktpbridge.result.DeliveryStore;
+import id.ktpbridge.result.Outbox;
 import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.FaultyObjects;
 import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
@@ -20,7 +24,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A misconfigured S3 source or target stops the start-up with a message naming the setting. */
+/**
+ * A misconfigured S3 source or target stops the start-up with a message naming the setting; a
+ * results store that is down at start does not.
+ */
 class S3MisconfigurationTest {
 
     private static S3ProxyServer s3;
@@ -64,6 +71,7 @@ class S3MisconfigurationTest {
 
     @Test
     void unreachableEndpoint() {
+        // a source is checked at start (README, More sources); only the results store is let off when down
         String endpoint = "http://127.0.0.1:" + BridgeApp.freePort();
         Map<String, String> props = sourceOn("any-bucket");
         props.put("ktp.source.s3.endpoint", endpoint);
@@ -104,6 +112,61 @@ class S3MisconfigurationTest {
                         .orElseThrow();
             }
             await().atMost(Duration.ofSeconds(30)).until(() -> s3.get(bucket, "results/" + name).isPresent());
+        }
+    }
+
+    @Test
+    void aResultsStoreAnswering503AtStartIsAWarningAndResultsArriveOnceItIsBack() throws Exception {
+        String bucket = s3.newBucket("ktp-results-failing");
+        Map<String, String> props = resultsOn(bucket);
+        props.put("ktp.results.retry.interval", "200");
+        props.put("ktp.results.retry.initial-backoff", "200");
+        props.put("ktp.results.retry.max-backoff", "500");
+        // every HeadBucket there answers 503 until the store is back (testkit FaultyObjects)
+        FaultyObjects.unavailable(bucket);
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, props)) {
+            assertTrue(logs.text().contains("ktp.results.s3.bucket '" + bucket + "' could not be checked (HTTP 503)"),
+                    logs.text());
+            Results.drop(app.inbox(), "u5507.png", SampleImages.card("u5507", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            DeliveryStore store = app.bean("outbox", Outbox.class).store();
+            await().atMost(Duration.ofSeconds(30)).until(() -> Map.of(DeliveryStore.PENDING, 1)
+                    .equals(store.counts().get("s3")) && logs.text().contains(" to s3 failed"));
+            String name = resultName(app);
+            assertFalse(s3.get(bucket, "results/" + name).isPresent());
+
+            FaultyObjects.available(bucket);
+            await().atMost(Duration.ofSeconds(30)).until(() -> s3.get(bucket, "results/" + name).isPresent());
+            await().atMost(Duration.ofSeconds(10)).until(() -> Map.of(DeliveryStore.DELIVERED, 1)
+                    .equals(store.counts().get("s3")));
+        } finally {
+            FaultyObjects.available(bucket);
+        }
+    }
+
+    @Test
+    void aResultsStoreThatCannotBeReachedAtStartHoldsUpOnlyItsOwnDeliveries() throws Exception {
+        String endpoint = "http://127.0.0.1:" + BridgeApp.freePort();
+        Map<String, String> props = resultsOn("ktp-results-unreachable");
+        props.put("ktp.results.s3.endpoint", endpoint);
+        props.put("ktp.results.retry.interval", "200");
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, props)) {
+            assertTrue(logs.text().contains("ktp.results.s3.bucket 'ktp-results-unreachable' could not be checked"
+                    + " (ktp.results.s3.endpoint '" + endpoint + "' cannot be reached"), logs.text());
+            Results.drop(app.inbox(), "u5508.png", SampleImages.card("u5508", "png"));
+            // the file target is not held up; the S3 delivery waits for the store, retried
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            DeliveryStore store = app.bean("outbox", Outbox.class).store();
+            await().atMost(Duration.ofSeconds(30)).until(() -> Map.of(DeliveryStore.PENDING, 1)
+                    .equals(store.counts().get("s3")) && logs.text().contains(" to s3 failed"));
+            assertEquals(Map.of(DeliveryStore.DELIVERED, 1), store.counts().get("file"));
+        }
+    }
+
+    private static String resultName(BridgeApp app) throws java.io.IOException {
+        try (var files = java.nio.file.Files.list(app.results())) {
+            return files.map(f -> f.getFileName().toString()).filter(f -> f.endsWith(".json")).findFirst()
+                    .orElseThrow();
         }
     }
 

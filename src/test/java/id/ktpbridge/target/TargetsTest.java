@@ -38,7 +38,10 @@ import id.ktpbridge.testkit.SampleImages;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The file, HTTP and JDBC targets together, with a partner endpoint that fails on demand. */
+/**
+ * The file, HTTP and JDBC targets together, with a partner endpoint that fails on demand, and a
+ * results database that is down at start.
+ */
 class TargetsTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -435,6 +438,71 @@ class TargetsTest {
                 await().atMost(Duration.ofSeconds(10))
                         .until(() -> DeliveryStore.DELIVERED.equals(outbox.store().state(ledgerId, "jdbc")));
                 assertEquals(2, jdbcRows(again, url));
+            }
+        }
+    }
+
+    @Test
+    void aResultsDatabaseDownAtStartHoldsUpOnlyItsOwnDeliveries() throws Exception {
+        try (PostgresServer pg = PostgresServer.start(); RecordingHttpServer http = new RecordingHttpServer()) {
+            String url = pg.createDatabase("down_at_start");
+            Map<String, String> props = targets(http, "");
+            props.put("ktp.results.targets", "file,jdbc");
+            props.put("ktp.results.jdbc.url", url);
+            props.put("ktp.results.jdbc.user", "postgres");
+            // down for maintenance while the bundle starts: its table is not even there yet
+            pg.stop();
+            try (LogCapture log = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, props)) {
+                assertTrue(log.text().contains("cannot be used now (SQL state 08001"), log.text());
+                drop(app, "u5801.png", "u5802.jpg");
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+                await().atMost(Duration.ofSeconds(30)).until(() -> lastErrors(app).contains("SQL state 08001"));
+                assertEquals(Map.of(DeliveryStore.PENDING, 2), deliveries(app).get("jdbc"));
+                assertEquals(Map.of(DeliveryStore.DELIVERED, 2), deliveries(app).get("file"));
+
+                // back: the first delivery that reaches it creates the table, and the retries deliver
+                pg.startAgain();
+                await().atMost(Duration.ofSeconds(30)).until(() ->
+                        Map.of(DeliveryStore.DELIVERED, 2).equals(deliveries(app).get("jdbc")));
+                assertEquals(2, jdbcRows(app, url));
+            }
+            // what the server answers as a wrong setting still stops the start
+            Map<String, String> unknownRole = new HashMap<>(props);
+            unknownRole.put("ktp.results.jdbc.user", "no_such_role");
+            String error = BridgeApp.startupError(dataDir, unknownRole);
+            assertTrue(error.contains("ktp.results.jdbc.url") && error.contains("SQL state 28000"), error);
+            Map<String, String> unknownDatabase = new HashMap<>(props);
+            unknownDatabase.put("ktp.results.jdbc.url", pg.jdbcUrl("no_such_database"));
+            error = BridgeApp.startupError(dataDir, unknownDatabase);
+            assertTrue(error.contains("ktp.results.jdbc.url") && error.contains("SQL state 3D000"), error);
+        }
+    }
+
+    @Test
+    void aResultsUrlNoDriverTakesStillStopsTheStart() throws Exception {
+        try (RecordingHttpServer http = new RecordingHttpServer()) {
+            Map<String, String> props = targets(http, "");
+            props.put("ktp.results.targets", "file,jdbc");
+            // a misspelt scheme; and a port that is no number, which PostgreSQL's driver does not take either
+            props.put("ktp.results.jdbc.url", "jdbc:postgres://127.0.0.1:" + BridgeApp.freePort() + "/results");
+            String error = BridgeApp.startupError(dataDir, props);
+            assertTrue(error.contains("'ktp.results.jdbc.url' (KTP_RESULTS_JDBC_URL) is no JDBC URL"), error);
+            props.put("ktp.results.jdbc.url", "jdbc:postgresql://127.0.0.1:port/results");
+            error = BridgeApp.startupError(dataDir, props);
+            assertTrue(error.contains("'ktp.results.jdbc.url' (KTP_RESULTS_JDBC_URL) is no JDBC URL"), error);
+        }
+    }
+
+    @Test
+    void aResultsDatabaseIsNotOpenedWhileJdbcIsNoTarget() throws Exception {
+        try (RecordingHttpServer http = new RecordingHttpServer()) {
+            Map<String, String> props = targets(http, "");
+            props.put("ktp.results.targets", "file");
+            // nothing listens there
+            props.put("ktp.results.jdbc.url", "jdbc:postgresql://127.0.0.1:" + BridgeApp.freePort() + "/results");
+            try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+                drop(app, "u5803.png");
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
             }
         }
     }

@@ -36,7 +36,10 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
  * {@code -move-always-fails}: every copy does ({@link #copiesFailed} counts them).</li>
  * </ul>
  * <p>A bucket whose name holds {@code -write-only} refuses to be looked at ({@code HeadBucket},
- * {@code ListObjectsV2}: {@code 403 AccessDenied}), as for a role with {@code s3:PutObject} only.
+ * {@code ListObjectsV2}: {@code 403 AccessDenied}), as for a role with {@code s3:PutObject} only;
+ * a bucket {@linkplain #unavailable made unavailable} answers every {@code HeadBucket} with
+ * {@code 503 Service Unavailable} until it is {@linkplain #available available} again (a store
+ * failing for a while: the start-up check and the endpoint Camel makes for a delivery look there).
  * Loaded for every S3 client of the test JVM, as {@link ArchivedObjects} is; other keys pass untouched.
  */
 public final class FaultyObjects implements ExecutionInterceptor {
@@ -50,6 +53,17 @@ public final class FaultyObjects implements ExecutionInterceptor {
         return ALWAYS_FAILED_COPIES.get();
     }
     static final int UNAVAILABLE_ATTEMPTS = 10;
+    private static final Set<String> UNAVAILABLE_BUCKETS = ConcurrentHashMap.newKeySet();
+
+    /** From now on, every {@code HeadBucket} of {@code bucket} answers {@code 503}. */
+    public static void unavailable(String bucket) {
+        UNAVAILABLE_BUCKETS.add(bucket);
+    }
+
+    public static void available(String bucket) {
+        UNAVAILABLE_BUCKETS.remove(bucket);
+    }
+
     private static final java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> UNAVAILABLE =
             new ConcurrentHashMap<>();
     private static final ExecutionAttribute<String> ERROR = new ExecutionAttribute<>("KtpTestObjectError");
@@ -64,6 +78,10 @@ public final class FaultyObjects implements ExecutionInterceptor {
                     + "</Code><Message>Access Denied</Message><RequestId>test</RequestId></Error>");
             return context.httpResponse().toBuilder().statusCode(403).statusText("Forbidden")
                     .removeHeader("Content-Length").putHeader("Content-Type", "application/xml").build();
+        }
+        if (context.request() instanceof HeadBucketRequest head && UNAVAILABLE_BUCKETS.contains(head.bucket())) {
+            // a HEAD answer has no body
+            return context.httpResponse().toBuilder().statusCode(503).statusText("Service Unavailable").build();
         }
         if (context.request() instanceof CopyObjectRequest copy && context.httpResponse().isSuccessful()) {
             // the SDK has folded bucket and key into the copy source by now. The copy was made: the

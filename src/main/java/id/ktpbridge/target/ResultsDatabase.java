@@ -1,0 +1,191 @@
+package id.ktpbridge.target;
+
+import java.sql.SQLException;
+import java.util.List;
+import java.util.function.Supplier;
+
+import javax.sql.DataSource;
+
+import id.ktpbridge.ingest.FailureReport;
+import id.ktpbridge.ledger.DataSources;
+import id.ktpbridge.ledger.DurableFlush;
+import id.ktpbridge.ledger.SchemaMigrator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The JDBC target's database, made ready for a write: its pool opened and its results table
+ * brought up to date ({@code db/results}). A database of its own is opened at the first use that
+ * reaches it, not before: one that cannot be reached when the bundle starts (down for maintenance)
+ * only holds up the deliveries to it, which the outbox retries as it does for any target that is
+ * down, and the first of them that reaches it migrates the table. {@link #checkAtStart} still
+ * stops the start for what the database refuses as a setting (credentials, a database that does
+ * not exist, an account that may not create or read the tables).
+ */
+public final class ResultsDatabase implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ResultsDatabase.class);
+
+    private static final String HISTORY = "ktp_results_schema_version";
+    private static final List<String> SCRIPTS = List.of("V1__results.sql");
+
+    private final String setting;
+    private final Supplier<DataSources.Pool> opener;
+    private final boolean flushEachWrite;
+    private DataSources.Pool pool;
+    private boolean closed;
+    private volatile DataSource dataSource;
+    private volatile Runnable durable = () -> { };
+    private volatile boolean migrated;
+
+    private ResultsDatabase(String setting, Supplier<DataSources.Pool> opener, boolean flushEachWrite) {
+        this.setting = setting;
+        this.opener = opener;
+        this.flushEachWrite = flushEachWrite;
+    }
+
+    /**
+     * A database of its own ({@code ktp.results.jdbc.url}), opened by {@code opener} at its first
+     * use. An H2 one is flushed to disk after each write: it writes commits in the background, and
+     * the delivery is recorded as done in the ledger right after.
+     */
+    public static ResultsDatabase own(Supplier<DataSources.Pool> opener) {
+        return new ResultsDatabase("ktp.results.jdbc.url", opener, true);
+    }
+
+    /** The ledger's own database, open already; a row lost with the ledger's last commits is sent again. */
+    public static ResultsDatabase ledgers(DataSource ledger) {
+        return new ResultsDatabase("ktp.db.url", () -> new DataSources.Pool(ledger, () -> { }), false);
+    }
+
+    /** A database whose results table the caller has brought up to date ({@link #migrate}). */
+    public static ResultsDatabase migrated(DataSource dataSource, Runnable durable) {
+        ResultsDatabase db = ledgers(dataSource);
+        db.dataSource = dataSource;
+        db.durable = durable;
+        db.migrated = true;
+        return db;
+    }
+
+    /** Brings the results table of {@code dataSource} up to date. */
+    public static void migrate(DataSource dataSource) {
+        SchemaMigrator.migrate(dataSource, HISTORY, "db/results", SCRIPTS);
+    }
+
+    /**
+     * At start: opens the database and brings its table up to date. One that cannot be reached (no
+     * answer, a refused connection, a server shutting down) is a WARN and the start goes on; an
+     * answer that says a setting is wrong stops it, naming the setting. An address that no driver
+     * takes ({@code jdbc:postgres:...}) stops it too, as the pool cannot be built.
+     */
+    public void checkAtStart() {
+        try {
+            ready();
+        } catch (SQLException e) {
+            if (isSettingsError(e.getSQLState())) {
+                throw new IllegalStateException("The JDBC result target's database (" + setting + ") refused the"
+                        + " bundle, SQL state " + e.getSQLState() + ": " + FailureReport.safeMessage(e.getCause())
+                        + ". Check " + setting + " and its user and password, and the account's rights on the results"
+                        + " tables (README, JDBC target)", e);
+            }
+            LOG.warn("The JDBC result target's database ({}) cannot be used now (SQL state {}: {}); the bundle"
+                    + " starts, and results for jdbc wait in the outbox until it answers", setting, e.getSQLState(),
+                    FailureReport.safeMessage(e.getCause()));
+        }
+    }
+
+    /**
+     * Wrong credentials or an account the server does not know (28xxx), a database that does not
+     * exist (3D000), a right missing or a table the history names missing (42xxx): each would meet
+     * every attempt, and only a person can put it right.
+     */
+    static boolean isSettingsError(String sqlState) {
+        return sqlState != null && (sqlState.startsWith("28") || sqlState.equals("3D000") || sqlState.startsWith("42"));
+    }
+
+    /** The database, open and with its table up to date; an SQLException (retried) while it cannot be. */
+    DataSource ready() throws SQLException {
+        if (migrated) {
+            return dataSource;
+        }
+        synchronized (this) {
+            if (closed) {
+                throw new SQLException("The results database is closed (the bundle is stopping)", "08003");
+            }
+            if (dataSource == null) {
+                open();
+            }
+            if (!migrated) {
+                try {
+                    migrate(dataSource);
+                } catch (IllegalStateException e) {
+                    throw asSql("The results table could not be brought up to date", e);
+                }
+                migrated = true;
+            }
+            return dataSource;
+        }
+    }
+
+    /** Run after each committed write, before the delivery is recorded as done. */
+    void written() {
+        durable.run();
+    }
+
+    private void open() throws SQLException {
+        DataSources.Pool opened;
+        try {
+            opened = opener.get();
+        } catch (RuntimeException e) {
+            // the pool's first connection failed: the driver's error, with its SQL state, is the cause
+            if (sqlCause(e) == null) {
+                throw e;
+            }
+            throw asSql("The results database cannot be opened", e);
+        }
+        if (flushEachWrite) {
+            try {
+                durable = DurableFlush.afterEachWrite(opened.dataSource());
+            } catch (RuntimeException e) {
+                closeQuietly(opened);
+                throw asSql("The results database cannot be opened", e);
+            }
+        }
+        pool = opened;
+        dataSource = opened.dataSource();
+    }
+
+    private static SQLException asSql(String what, RuntimeException e) {
+        SQLException cause = sqlCause(e);
+        if (cause == null) {
+            throw e;
+        }
+        return new SQLException(what + " (SQL state " + cause.getSQLState() + ")", cause.getSQLState(), cause);
+    }
+
+    private static SQLException sqlCause(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof SQLException sql) {
+                return sql;
+            }
+        }
+        return null;
+    }
+
+    private static void closeQuietly(DataSources.Pool p) {
+        try {
+            p.closer().close();
+        } catch (Exception e) {
+            LOG.debug("Closing the results pool failed", e);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        if (pool != null) {
+            closeQuietly(pool);
+            pool = null;
+        }
+    }
+}
