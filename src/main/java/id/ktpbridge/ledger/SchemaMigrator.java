@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
+import java.sql.DatabaseMetaData;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -41,7 +42,13 @@ public final class SchemaMigrator {
 
     public static void migrate(DataSource dataSource, String historyTable, String folder, List<String> scripts) {
         try (Connection c = dataSource.getConnection()) {
-            if (c.getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT).contains("postgres")) {
+            if (current(c, historyTable, scripts)) {
+                // no DDL, not even CREATE TABLE IF NOT EXISTS: PostgreSQL checks the right to create
+                // in the schema before it looks whether the table is there, and an account kept to
+                // reading and writing its tables (README, JDBC target) has none
+                return;
+            }
+            if (isPostgres(c)) {
                 migratePostgres(c, historyTable, folder, scripts);
             } else {
                 migrateLocked(c, historyTable, folder, scripts);
@@ -80,13 +87,51 @@ public final class SchemaMigrator {
 
     private static void migrateLocked(Connection c, String historyTable, String folder, List<String> scripts)
             throws SQLException {
-        try (Statement s = c.createStatement()) {
-            s.execute("CREATE TABLE IF NOT EXISTS " + historyTable + " ("
-                    + "version INT NOT NULL PRIMARY KEY, script VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)");
+        if (!exists(c, historyTable)) {
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE IF NOT EXISTS " + historyTable + " ("
+                        + "version INT NOT NULL PRIMARY KEY, script VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)");
+            }
         }
         int applied = currentVersion(c, historyTable);
         for (int i = applied; i < scripts.size(); i++) {
             apply(c, historyTable, folder, i + 1, scripts.get(i));
+        }
+    }
+
+    /** Whether the history table is there and names every script (or more: a later version's). */
+    private static boolean current(Connection c, String historyTable, List<String> scripts) throws SQLException {
+        return exists(c, historyTable) && currentVersion(c, historyTable) >= scripts.size();
+    }
+
+    private static boolean isPostgres(Connection c) throws SQLException {
+        return c.getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT).contains("postgres");
+    }
+
+    /**
+     * Whether the statements' unqualified {@code table} names a table: on PostgreSQL looked up along
+     * the search path as those statements do ({@code to_regclass}), elsewhere (H2) in the
+     * connection's schema. A look-up only, which needs no right to create anything.
+     */
+    static boolean exists(Connection c, String table) throws SQLException {
+        if (isPostgres(c)) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+                ps.setString(1, table);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return rs.getBoolean(1);
+                }
+            }
+        }
+        DatabaseMetaData meta = c.getMetaData();
+        String name = meta.storesUpperCaseIdentifiers() ? table.toUpperCase(java.util.Locale.ROOT)
+                : meta.storesLowerCaseIdentifiers() ? table.toLowerCase(java.util.Locale.ROOT) : table;
+        // a pattern: its '_' would match any character
+        String escape = meta.getSearchStringEscape();
+        String pattern = escape == null || escape.isEmpty() ? name
+                : name.replace(escape, escape + escape).replace("_", escape + "_").replace("%", escape + "%");
+        try (ResultSet rs = meta.getTables(c.getCatalog(), c.getSchema(), pattern, null)) {
+            return rs.next();
         }
     }
 

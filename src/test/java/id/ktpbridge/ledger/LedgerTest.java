@@ -131,6 +131,16 @@ class LedgerTest {
     }
 
     @Test
+    void aTableIsLookedUpInTheCatalogByItsExactName() throws SQLException {
+        // the look-up that spares an up-to-date schema any DDL
+        try (Connection c = ds.getConnection()) {
+            assertTrue(SchemaMigrator.exists(c, "ktp_schema_version"));
+            assertFalse(SchemaMigrator.exists(c, "ktp_schema_versio_"), "'_' is no wildcard there");
+            assertFalse(SchemaMigrator.exists(c, "ktp_result"));
+        }
+    }
+
+    @Test
     void insertStoresTheInput() {
         String id = UUID.randomUUID().toString();
         NewInput in = input(id, "u00017.jpg");

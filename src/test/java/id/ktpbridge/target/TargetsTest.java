@@ -7,13 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -40,7 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The file, HTTP and JDBC targets together, with a partner endpoint that fails on demand, and a
- * results database that is down at start.
+ * results database that is down at start or lets the bundle only read and write its tables.
  */
 class TargetsTest {
 
@@ -504,6 +507,49 @@ class TargetsTest {
                 drop(app, "u5803.png");
                 await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
             }
+        }
+    }
+
+    @Test
+    void theJdbcTargetNeedsNoRightToCreateOnceItsTablesAreThere() throws Exception {
+        try (PostgresServer pg = PostgresServer.start(); RecordingHttpServer http = new RecordingHttpServer()) {
+            String url = pg.createDatabase("least_privilege");
+            // the DBA's part, as README (JDBC target) gives it, on a schema where others may not create
+            // anything (PostgreSQL 15's default for public, made sure of here)
+            try (Connection dba = DriverManager.getConnection(url, "postgres", "");
+                 Statement st = dba.createStatement()) {
+                st.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+                st.execute("CREATE ROLE ktp_bridge LOGIN");
+                st.execute("CREATE TABLE ktp_results_schema_version (version INT NOT NULL PRIMARY KEY,"
+                        + " script VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)");
+                for (String statement : resultsScript().split(";")) {
+                    if (!statement.isBlank()) {
+                        st.execute(statement);
+                    }
+                }
+                st.execute("INSERT INTO ktp_results_schema_version VALUES (1, 'V1__results.sql', 0)");
+                st.execute("GRANT SELECT, INSERT, UPDATE ON ktp_result TO ktp_bridge");
+                st.execute("GRANT SELECT ON ktp_results_schema_version TO ktp_bridge");
+            }
+            Map<String, String> props = targets(http, "");
+            props.put("ktp.results.targets", "file,jdbc");
+            props.put("ktp.results.jdbc.url", url);
+            props.put("ktp.results.jdbc.user", "ktp_bridge");
+            try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+                drop(app, "u5804.png", "u5805.jpg");
+                await().atMost(Duration.ofSeconds(30)).until(() ->
+                        Map.of(DeliveryStore.DELIVERED, 2).equals(deliveries(app).get("jdbc")));
+                assertEquals(2, jdbcRows(app, url));
+            }
+            assertFalse(pg.serverLog().contains("permission denied"), pg.serverLog());
+        }
+    }
+
+    /** The statements of db/results/V1__results.sql, without its comment lines. */
+    private static String resultsScript() throws IOException {
+        try (InputStream in = TargetsTest.class.getResourceAsStream("/db/results/V1__results.sql")) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
+                    .filter(line -> !line.strip().startsWith("--")).collect(Collectors.joining("\n"));
         }
     }
 
