@@ -110,7 +110,7 @@ class SourceReplacedTest {
     }
 
     @Test
-    void aClusterInputWhoseObjectWasReplacedBeforeItsUploadIsEndedOnceLeftAlone() throws Exception {
+    void anObjectInputReplacedBeforeItsUploadIsEndedOnceLeftAlone() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
             long hourAgo = System.currentTimeMillis() - 3_600_000;
             String ref = "s3://inbox/u7301.png";
@@ -129,7 +129,8 @@ class SourceReplacedTest {
                     System.currentTimeMillis() + 1);
 
             // replaced and untouched as long, but a worker of this instance has it in hand (a long
-            // Retry-After wait, say): it marks the row when it renews its claims
+            // Retry-After wait, say): the sweep leaves inputs in hand alone (a single instance keeps
+            // them in memory; the holds a cluster keeps in the ledger are InputsInHandTest's)
             String inHand = insert(app, "in-hand", "s3://inbox/u7304.png", "f".repeat(64), SubmissionState.RECEIVED,
                     hourAgo);
             insert(app, "in-hand-newer", "s3://inbox/u7304.png", "0".repeat(64), SubmissionState.DELIVERED,
