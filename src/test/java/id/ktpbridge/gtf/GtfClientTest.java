@@ -152,10 +152,13 @@ class GtfClientTest {
             }));
         }
         go.countDown();
-        for (Future<Presigned> f : calls) {
-            assertTrue(f.get().submissionId().length() > 0);
+        try {
+            for (Future<Presigned> f : calls) {
+                assertTrue(f.get(30, java.util.concurrent.TimeUnit.SECONDS).submissionId().length() > 0);
+            }
+        } finally {
+            pool.shutdownNow();
         }
-        pool.shutdown();
         assertEquals(1, sandbox.tokenIssuedCount("erin"));
     }
 

@@ -40,6 +40,7 @@ class GtfHttpTest {
     /** Holds the stalled answers until the test ends. */
     private final java.util.concurrent.CountDownLatch stalled = new java.util.concurrent.CountDownLatch(1);
     private HttpServer server;
+    private java.util.concurrent.ExecutorService serverThreads;
     private GtfHttp http;
     private final java.util.concurrent.atomic.AtomicLong hugeBytesSent = new java.util.concurrent.atomic.AtomicLong();
 
@@ -96,7 +97,8 @@ class GtfHttpTest {
                 // what the test expects
             }
         });
-        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+        serverThreads = java.util.concurrent.Executors.newCachedThreadPool();
+        server.setExecutor(serverThreads);
         server.start();
         http = new GtfHttp(HttpClient.newHttpClient(), new ObjectMapper(), 4, Duration.ofMillis(10),
                 Duration.ofMillis(50));
@@ -106,6 +108,7 @@ class GtfHttpTest {
     void stop() {
         stalled.countDown();
         server.stop(0);
+        serverThreads.shutdownNow();
     }
 
     private void answer(int status, String retryAfter, String cause) {

@@ -86,8 +86,11 @@ class CrashSafetyTest {
                 // before any work
                 long upBy = System.currentTimeMillis() + 120_000;
                 while (startedRuns(log) < i + 1) {
-                    assertTrue(app.isAlive() && System.currentTimeMillis() < upBy,
-                            "run " + (i + 1) + " did not start (log: " + log + ")");
+                    if (!app.isAlive() || System.currentTimeMillis() >= upBy) {
+                        // not left running into the tests after this one
+                        app.kill();
+                        throw new AssertionError("run " + (i + 1) + " did not start (log: " + log + ")");
+                    }
                     Thread.sleep(50);
                 }
                 // kill after a random number of further OneKYC calls, so the kill lands at a random step

@@ -125,6 +125,11 @@ public final class BridgeApp implements AutoCloseable {
         } catch (RuntimeException e) {
             // a start that hangs must not leave the application running (and logging) into later tests
             app.main.completed();
+            try {
+                app.exit.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception stillRunning) {
+                e.addSuppressed(stillRunning);
+            }
             throw e;
         }
         return app;
