@@ -112,9 +112,9 @@ class RefusedOutcomeTest {
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
             LedgerRecord row = dropAndAwaitConfirmed(app, "u3116.png");
             awaitFinalAtOneKyc(app, row);
-            // the deadline's details call takes 2 s and fails: the callback comes while it is under way
+            // the deadline's details call takes 5 s and fails: the callback comes while it is under way
             failWith(app, "details", 503);
-            app.sandbox().settings().setLatencyMillis(2000);
+            app.sandbox().settings().setLatencyMillis(5000);
             Thread deadline = new Thread(() -> app.bean("collector", Collector.class).timeOut(row, "IN_PROGRESS"));
             deadline.start();
             await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(
@@ -203,8 +203,8 @@ class RefusedOutcomeTest {
     void detailsRefusedOnceAfterAFinalStatusAreAskedAgain() throws Exception {
         Map<String, String> p = props("300");
         attemptsWithoutCircuitBreaker(p, 1);
-        // the next try comes 2 s later at the soonest: ample time to let the details through again
-        p.put("ktp.poll.initial-backoff", "2s");
+        // the next try comes 5 s later at the soonest: ample time to let the details through again
+        p.put("ktp.poll.initial-backoff", "5s");
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
             failWith(app, "details", 400);
             dropAndAwaitConfirmed(app, "u3117.png");
