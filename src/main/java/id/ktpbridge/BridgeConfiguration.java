@@ -237,8 +237,6 @@ public class BridgeConfiguration implements CamelConfiguration {
         ReplacedInputs replacedInputs = new ReplacedInputs(ledger, publisher, leases, inputsInHand,
                 s.path("ktp.source.dir"), Duration.ofMillis(claimTtl), s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
                 s.duration("ktp.poll.deadline", Duration.ofMinutes(30)));
-        // a pod's own drop folder at the same path as every other pod's: each judges only its own inputs
-        replacedInputs.dropFolderShared(s.flag("ktp.cluster.shared-drop-folder", false));
         intake.replacedInputs(replacedInputs);
         registry.bind("replacedInputs", replacedInputs);
         if (cluster) {

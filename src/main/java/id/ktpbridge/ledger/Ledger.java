@@ -199,18 +199,9 @@ public class Ledger {
                 + " AND (worker IS NULL OR worker = ? OR worker_until < ?)", worker, until, id, worker, now);
     }
 
-    /**
-     * Lets go of the input of row {@code id}, if {@code worker} still holds it. The row keeps naming
-     * {@code worker} (its hold over, at 0): the last instance that had the input in hand is the one
-     * that took its file from a drop folder of its own, see {@link #worker}.
-     */
+    /** Lets go of the input of row {@code id}, if {@code worker} still holds it. */
     public void letGo(String id, String worker) {
-        update("UPDATE ktp_submission SET worker_until = 0 WHERE id = ? AND worker = ?", id, worker);
-    }
-
-    /** The last instance that had the input of row {@code id} in hand (cluster mode); empty when none did. */
-    public Optional<String> worker(String id) {
-        return text(id, "worker");
+        update("UPDATE ktp_submission SET worker = NULL, worker_until = NULL WHERE id = ? AND worker = ?", id, worker);
     }
 
     /** The source let go of the input (moved it to its done or failed place, or deleted it). */

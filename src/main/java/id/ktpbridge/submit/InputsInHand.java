@@ -17,9 +17,7 @@ import org.slf4j.LoggerFactory;
  * of SFTP and S3 name a file's version, so the same bytes put again at the same place are claimed
  * anew by another instance, whose intake finds the same unfinished row. Without the hold both would
  * presign, upload and confirm a submission of their own for it. The rows are also marked touched,
- * so the sweep of replaced inputs leaves them alone (see {@link ReplacedInputs}). A row let go of
- * keeps naming the instance that had it last: in a cluster whose instances each read a drop folder
- * of their own, only that instance can tell whether its file left the folder. A single instance
+ * so the sweep of replaced inputs leaves them alone (see {@link ReplacedInputs}). A single instance
  * only keeps the set, for that sweep to leave the inputs in hand alone.
  */
 public class InputsInHand {
@@ -114,20 +112,6 @@ public class InputsInHand {
         if (shared) {
             ledger.letGo(ledgerId, instance);
         }
-    }
-
-    /** Cluster mode: the holds are kept in the ledger. */
-    boolean inCluster() {
-        return shared;
-    }
-
-    /**
-     * Whether this instance is the last one that had the input of row {@code ledgerId} in hand (and
-     * so took its file from its own drop folder): always for a single instance; in a cluster when the
-     * ledger's row names it.
-     */
-    boolean lastHeldHere(String ledgerId) {
-        return !shared || instance.equals(ledger.worker(ledgerId).orElse(null));
     }
 
     /** Renews the holds of the inputs in hand and marks their rows touched now (with the claim renewals). */

@@ -31,13 +31,6 @@ import org.slf4j.LoggerFactory;
  * a claim lives (an instance killed on them, or an input left waiting by an outage). A live
  * instance touches the rows of the inputs it has in hand as often as it renews their claims
  * ({@link InputsInHand#renew}), however long a step waits (a long Retry-After, say).
- * <p>
- * Whether a file drop input's file is gone or was replaced is read in this instance's drop folder.
- * In a cluster that folder may be the instance's own (a pod's volume at the same path as every
- * other pod's): there the others' inputs are never judged by it, only those it had in hand last,
- * unless {@code ktp.cluster.shared-drop-folder} says every instance reads the same folder. Another
- * instance's file, looked for in the wrong folder, would be ended as gone (or replaced) while it
- * still waits in its own, and be taken again there as a new input with a second result.
  */
 public class ReplacedInputs {
 
@@ -59,8 +52,6 @@ public class ReplacedInputs {
     /** {@code ktp.poll.reconfirm-after}: an uploaded input handed to the poller is looked at (and confirmed) then. */
     private final Duration reconfirmAfter;
     private final Duration pollDeadline;
-    /** {@code ktp.cluster.shared-drop-folder}: every instance of the cluster reads the same drop folder. */
-    private volatile boolean dropFolderShared;
 
     /**
      * @param dropFolder {@code ktp.source.dir}: a file drop input is only taken for gone from there
@@ -81,31 +72,13 @@ public class ReplacedInputs {
         this.pollDeadline = pollDeadline;
     }
 
-    /** Cluster mode: whether every instance reads the same drop folder ({@code ktp.cluster.shared-drop-folder}). */
-    public void dropFolderShared(boolean shared) {
-        this.dropFolderShared = shared;
-    }
-
-    /** Whether any instance may judge a file drop input by its own drop folder: one alone, or one shared folder. */
-    private boolean oneDropFolder() {
-        return !inHand.inCluster() || dropFolderShared;
-    }
-
-    /**
-     * Whether this instance can tell from its drop folder what became of the input's file: not for an
-     * input another instance of a cluster took from a folder of its own.
-     */
-    private boolean judgedHere(LedgerRecord row) {
-        return !"file".equals(row.sourceType()) || oneDropFolder() || inHand.lastHeldHere(row.id());
-    }
-
     /**
      * Ends the inputs at {@code sourceRef} whose bytes were not {@code sha256}, and hands the poller
      * those of them already uploaded (the intake, at the new bytes).
      */
     void endAt(String sourceRef, String sha256) {
         for (LedgerRecord gone : ledger.findUnconfirmedAt(sourceRef)) {
-            if (gone.sourceSha256() == null || sha256.equals(gone.sourceSha256()) || !judgedHere(gone)) {
+            if (gone.sourceSha256() == null || sha256.equals(gone.sourceSha256())) {
                 continue;
             }
             if (gone.state() != SubmissionState.UPLOADED) {
@@ -121,13 +94,13 @@ public class ReplacedInputs {
      * renamed or deleted while it waited for another attempt), unless a worker has it in hand: FAILED
      * {@code SOURCE_GONE}, or handed to the poller when already uploaded. Otherwise it would stay
      * open for good (a batch run waits for it) and its content claim would turn the same image away
-     * under any other name. In a cluster, only an input this instance can judge (see {@link #judgedHere}).
+     * under any other name.
      *
      * @return what was found and done
      */
     Gone endIfGone(LedgerRecord row) {
         if (!"file".equals(row.sourceType()) || row.sourceRef() == null || !row.sourceRef().startsWith("file:")
-                || !gone(Path.of(row.sourceRef().substring(5)).toAbsolutePath().normalize()) || !judgedHere(row)) {
+                || !gone(Path.of(row.sourceRef().substring(5)).toAbsolutePath().normalize())) {
             return Gone.NOT_GONE;
         }
         if (!inHand.takeToEnd(row.id())) {
@@ -170,7 +143,7 @@ public class ReplacedInputs {
 
     /** What {@link #endIfGone} found. */
     enum Gone {
-        /** Its file is there (or not a file drop input, or not this instance's to judge): nothing done. */
+        /** Its file is there (or not a file drop input): nothing done. */
         NOT_GONE,
         /** Its file is gone, but a worker has it in hand (it may submit its spooled copy): nothing done. */
         IN_HAND,
@@ -193,24 +166,16 @@ public class ReplacedInputs {
 
     /**
      * Camel bean method: one pass, on one instance of a cluster at a time; also stores the results
-     * of replaced inputs ended without one. In a cluster whose instances each read a drop folder of
-     * their own, every instance looks for the files of its own inputs at each pass.
+     * of replaced inputs ended without one.
      */
     public void sweep() {
+        if (!leases.tryHold(LEASE, Math.max(1_000, untouchedFor.toMillis() / 2))) {
+            return;
+        }
         long now = System.currentTimeMillis();
-        if (leases.tryHold(LEASE, Math.max(1_000, untouchedFor.toMillis() / 2))) {
-            sweepShared(now);
-        }
-        if (!oneDropFolder()) {
-            endGoneFiles(now);
-        }
-    }
-
-    private void sweepShared(long now) {
         long cutoff = now - untouchedFor.toMillis();
         for (LedgerRecord gone : ledger.findReplacedUntouchedSince(cutoff)) {
-            // before taking it: the hold names its taker, and the input would then seem this instance's
-            if (!judgedHere(gone) || !inHand.takeToEnd(gone.id())) {
+            if (!inHand.takeToEnd(gone.id())) {
                 continue; // a worker has it in hand (a long Retry-After wait, say)
             }
             try {
@@ -231,12 +196,6 @@ public class ReplacedInputs {
         for (LedgerRecord ended : ledger.findFailedWithoutResult(Intake.SOURCE_GONE, now - 60_000)) {
             published(ended.id(), Intake.SOURCE_GONE, GONE);
         }
-        if (oneDropFolder()) {
-            endGoneFiles(now);
-        }
-    }
-
-    private void endGoneFiles(long now) {
         for (LedgerRecord row : ledger.findUnconfirmedFilesUntouchedSince(now - GONE_AFTER_MILLIS)) {
             endIfGone(row);
         }

@@ -68,7 +68,6 @@ class ClusterTest {
                 common.put("ktp.db.url", db);
                 common.put("ktp.db.user", "postgres");
                 common.put("ktp.source.dir", shared.resolve("inbox").toString());
-                common.put("ktp.cluster.shared-drop-folder", "true");
                 common.put("ktp.source.done-dir", shared.resolve("done").toString());
                 common.put("ktp.source.failed-dir", shared.resolve("failed").toString());
                 common.put("ktp.results.dir", shared.resolve("results").toString());
