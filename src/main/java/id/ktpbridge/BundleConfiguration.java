@@ -58,5 +58,9 @@ public class BundleConfiguration implements CamelConfiguration {
             throw new IllegalStateException("ktp.exit-when-done=true (batch mode) drains the file drop folder only;"
                     + " with ktp.source.sftp.enabled or ktp.source.s3.enabled the bundle runs as a service");
         }
+        if (!s.flag("ktp.source.file.enabled", true)) {
+            throw new IllegalStateException("ktp.exit-when-done=true (batch mode) drains the file drop folder,"
+                    + " which ktp.source.file.enabled=false turns off");
+        }
     }
 }

@@ -1,5 +1,6 @@
 package id.ktpbridge;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -206,6 +208,27 @@ class BatchModeTest {
                 "ktp.source.sftp.user", "partner", "ktp.source.sftp.password", "secret",
                 "ktp.source.sftp.startup-check", "false"));
         assertTrue(messages.contains("batch mode) drains the file drop folder only"), messages);
+    }
+
+    @Test
+    void batchModeIsRefusedWithTheFileDropOff() {
+        String messages = BridgeApp.startupError(dataDir, Map.of("ktp.exit-when-done", "true",
+                "ktp.source.file.enabled", "false"));
+        assertTrue(messages.contains("which ktp.source.file.enabled=false turns off"), messages);
+    }
+
+    @Test
+    void withTheFileDropOffAFileInTheFolderIsLeftAlone() throws Exception {
+        Path inbox = Files.createDirectories(dataDir.resolve("inbox"));
+        Results.drop(inbox, "u4402.png", SampleImages.card("u4402", "png"));
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.source.file.enabled", "false"))) {
+            assertEquals(org.apache.camel.ServiceStatus.Stopped,
+                    app.context().getRouteController().getRouteStatus("ingest-file"));
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
+                    .until(() -> Files.exists(inbox.resolve("u4402.png")));
+            assertEquals(0, app.sandbox().submissionCount());
+            assertTrue(app.ledger().createdSince(0).isEmpty());
+        }
     }
 
     private interface Action {

@@ -278,11 +278,11 @@ class KubernetesManifestsTest {
                 BundleProperties.load());
         assertTrue(problems.stream().anyMatch(p -> p.contains("ktp.cluster.enabled")), problems.toString());
 
-        // each pod's /data is its own: declared shared, any replica would end the others' inputs as gone
+        // each pod's /data is its own: with the file drop on, a replica would end the others' inputs as gone
         problems = clusterProblems(mutated("configmap.yaml",
-                yaml -> replaceOnce(yaml, "KTP_CLUSTER_SHARED_DROP_FOLDER: \"false\"",
-                        "KTP_CLUSTER_SHARED_DROP_FOLDER: \"true\"")), BundleProperties.load());
-        assertTrue(problems.stream().anyMatch(p -> p.contains("ktp.cluster.shared-drop-folder")), problems.toString());
+                yaml -> replaceOnce(yaml, "KTP_SOURCE_FILE_ENABLED: \"false\"", "KTP_SOURCE_FILE_ENABLED: \"true\"")),
+                BundleProperties.load());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("ktp.source.file.enabled")), problems.toString());
     }
 
     @Test
@@ -636,11 +636,11 @@ class KubernetesManifestsTest {
                 if (url == null || !url.startsWith("jdbc:postgresql://")) {
                     problems.add(where + ": ktp.db.url (" + url + ") is no PostgreSQL database the replicas share");
                 }
-                if ("true".equals(bundle.effective("ktp.cluster.shared-drop-folder", env))) {
+                if (!"false".equals(bundle.effective("ktp.source.file.enabled", env))) {
                     String dropFolder = bundle.effective("ktp.source.dir", env);
                     String volume = podOwnVolume(d, c, dropFolder);
                     if (volume != null) {
-                        problems.add(where + ": ktp.cluster.shared-drop-folder is true, but ktp.source.dir ("
+                        problems.add(where + ": ktp.source.file.enabled is not false, but ktp.source.dir ("
                                 + dropFolder + ") is on " + volume + ", each pod's own");
                     }
                 }
