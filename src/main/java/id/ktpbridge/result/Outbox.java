@@ -74,10 +74,18 @@ public class Outbox {
      * Attempts in a row that found a target down. From the second on, the target is probed less
      * and less often (see {@link #probeDelay}), and said to be down in one line a minute.
      */
-    private final java.util.Map<String, Integer> downInARow = new ConcurrentHashMap<>();
+    private final java.util.Map<String, DownSpell> downSpells = new ConcurrentHashMap<>();
     private final java.util.Map<String, ThrottledWarning> stillDown = new ConcurrentHashMap<>();
     /** The longest pause between two probes of a target that stays down: one back within it is found so soon. */
     static final Duration MAX_PROBE_DELAY = Duration.ofMinutes(1);
+    /**
+     * {@code inARow} attempts found the target down, the last counted at {@code countedAt} (epoch
+     * ms). An attempt that began before that was under way at the same moment of the outage (the
+     * immediate attempts of several results run side by side) and does not count again.
+     */
+    private record DownSpell(int inARow, long countedAt) {
+    }
+
     /** Targets whose retry pass is under way (a pass may outlast the schedule's period). */
     private final Set<String> retrying = ConcurrentHashMap.newKeySet();
     /** Runs each target's retry pass; the caller's thread unless {@link #retryExecutor} says otherwise. */
@@ -298,6 +306,7 @@ public class Outbox {
             store.refused(ledgerId, target, "no stored result document");
             return true;
         }
+        long began = System.currentTimeMillis();
         Exchange done = producer.send(DELIVER_ENDPOINT, exchange -> {
             exchange.getMessage().setBody(stored.body());
             exchange.getMessage().setHeader(ResultPublisher.RESULT_NAME, stored.name());
@@ -327,7 +336,9 @@ public class Outbox {
             int inARow = 0;
             if (down) {
                 failing.add(target);
-                inARow = downInARow.merge(target, 1, Integer::sum);
+                long now = System.currentTimeMillis();
+                inARow = downSpells.compute(target, (t, was) -> was == null ? new DownSpell(1, now)
+                        : began >= was.countedAt() ? new DownSpell(was.inARow() + 1, now) : was).inARow();
             }
             if (metrics != null) {
                 metrics.deliveryFailed(target, false);
@@ -394,9 +405,9 @@ public class Outbox {
 
     /** The target answered (taken, or refused this document): it is up. */
     private void answeredAgain(String target) {
-        Integer was = downInARow.remove(target);
-        if (was != null && was >= 2) {
-            LOG.info("Target {} answers again after {} failed attempts in a row", target, was);
+        DownSpell was = downSpells.remove(target);
+        if (was != null && was.inARow() >= 2) {
+            LOG.info("Target {} answers again after {} failed attempts in a row", target, was.inARow());
         }
     }
 

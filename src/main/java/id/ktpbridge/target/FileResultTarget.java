@@ -112,7 +112,7 @@ public class FileResultTarget {
             try (FileChannel out = FileChannel.open(temp,
                     Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), createAttributes)) {
                 if (mode != null) {
-                    Files.setPosixFilePermissions(temp, mode);
+                    setPermissions(temp);
                 }
                 ByteBuffer buffer = ByteBuffer.wrap(body);
                 while (buffer.hasRemaining()) {
@@ -138,6 +138,26 @@ public class FileResultTarget {
             }
         }
         msg.setHeader(Exchange.FILE_NAME_PRODUCED, target.toString());
+    }
+
+    /** Warned once: a folder on a mount without POSIX modes refuses every chmod. */
+    private final java.util.concurrent.atomic.AtomicBoolean permissionsRefused = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * The mount of the results folder may keep no POSIX modes (vfat, exFAT, some SMB shares) though
+     * the JVM's file system has them: chmod is refused there, and the file keeps what its creation
+     * gave it (the mount's own rule); the delivery goes on.
+     */
+    private void setPermissions(Path file) {
+        try {
+            Files.setPosixFilePermissions(file, mode);
+        } catch (IOException | UnsupportedOperationException e) {
+            if (permissionsRefused.compareAndSet(false, true)) {
+                org.slf4j.LoggerFactory.getLogger(FileResultTarget.class).warn("The results folder's file system refused"
+                        + " to set result files' permissions ({}): they keep the mount's own; set"
+                        + " ktp.results.file.permissions=umask to stop trying", e.getClass().getSimpleName());
+            }
+        }
     }
 
     private Path target(String name) {

@@ -217,6 +217,29 @@ class OutboxTest {
     }
 
     @Test
+    void attemptsThatFailTogetherCountAsOneFindingOfTheTargetDown() throws Exception {
+        httpAnswers = new CountDownLatch(1);
+        answer = new java.net.ConnectException("Connection refused");
+        ExecutorService two = Executors.newFixedThreadPool(2);
+        try {
+            java.util.concurrent.Future<String> a = two.submit(() -> publish());
+            java.util.concurrent.Future<String> b = two.submit(() -> publish());
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> attempted.size() == 2);
+            httpAnswers.countDown(); // both fail at the same moment of the outage
+            String first = a.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            b.get(10, java.util.concurrent.TimeUnit.SECONDS);
+
+            // found down once, not twice: the next pass still tries it
+            store.release(first, "http", 0);
+            attempted.clear();
+            outbox.retryDue();
+            assertEquals(List.of(first), attempted);
+        } finally {
+            two.shutdownNow();
+        }
+    }
+
+    @Test
     void aTargetThatStaysDownIsLoggedOnceAMinuteAndItsReturnOnce() throws Exception {
         // no back-off: only the target's pause (1 ms) lies between two passes' attempts
         Outbox noBackOff = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"), Duration.ZERO,
