@@ -65,7 +65,11 @@ public final class ResultDocument {
         return r.submissionId() != null && r.submittedAt() != null ? r.submissionId() : "local-" + r.id();
     }
 
-    private static String iso(Long epochMillis) {
-        return epochMillis == null ? null : Instant.ofEpochMilli(epochMillis).toString();
+    /** Always with milliseconds ({@code Instant.toString} drops a zero fraction): the text sorts as the times do. */
+    private static final java.time.format.DateTimeFormatter ISO_MILLIS =
+            java.time.format.DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(java.time.ZoneOffset.UTC);
+
+    static String iso(Long epochMillis) {
+        return epochMillis == null ? null : ISO_MILLIS.format(Instant.ofEpochMilli(epochMillis));
     }
 }
