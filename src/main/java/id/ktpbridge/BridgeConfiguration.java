@@ -319,7 +319,9 @@ public class BridgeConfiguration implements CamelConfiguration {
         }
         DropFolder dropFolder = new DropFolder(s.path("ktp.source.dir"), s.string("ktp.source.include"),
                 settledFiles::holds);
-        registry.bind("progressReporter", new ProgressReporter(ledger, dropFolder::waiting));
+        // with the file drop off, files left in its folder are never taken: not counted as waiting
+        registry.bind("progressReporter", new ProgressReporter(ledger,
+                s.flag("ktp.source.file.enabled", true) ? dropFolder::waiting : () -> 0));
         observability(context, registry, ledger, gtf, outbox, publisher, targets);
         if (s.flag("ktp.exit-when-done", false)) {
             BatchMonitor monitor = new BatchMonitor(context, ledger, outbox::pendingCount, outbox.store()::refusedSince,
@@ -348,6 +350,9 @@ public class BridgeConfiguration implements CamelConfiguration {
         LedgerSnapshot snapshot = new LedgerSnapshot(context, ledger, outbox.store(),
                 settings.duration("ktp.management.ledger-refresh", Duration.ofSeconds(5)),
                 settings.duration("ktp.management.ended-refresh", Duration.ofMinutes(1)));
+        if (!settings.flag("ktp.poll.enabled", true)) {
+            snapshot.statusPollingOff(settings.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)));
+        }
         context.addService(snapshot);
         registry.bind("ledgerSnapshot", snapshot);
         BridgeMetrics metrics = new BridgeMetrics(meters, snapshot, gtf, targets);

@@ -19,6 +19,8 @@ import org.slf4j.LoggerFactory;
 public class ProgressReporter {
 
     private static final Logger LOG = LoggerFactory.getLogger(ProgressReporter.class);
+    private final id.ktpbridge.ThrottledWarning ledgerAway = new id.ktpbridge.ThrottledWarning(LOG,
+            "Progress not read: {}", 60_000);
 
     private final Ledger ledger;
     private final LongSupplier waitingInSource;
@@ -39,8 +41,16 @@ public class ProgressReporter {
 
     /** Camel bean method for the progress timer. */
     public synchronized void report() {
-        Ledger.Progress p = ledger.progressOfRun(startedAt);
-        long open = ledger.openCounts().values().stream().mapToLong(Integer::longValue).sum();
+        Ledger.Progress p;
+        long open;
+        try {
+            p = ledger.progressOfRun(startedAt);
+            open = ledger.openCounts().values().stream().mapToLong(Integer::longValue).sum();
+        } catch (id.ktpbridge.ledger.LedgerException e) {
+            // the health checks and the work itself say the ledger is away: one line a minute here
+            ledgerAway.warn(e.getMessage());
+            return;
+        }
         long now = System.currentTimeMillis();
         // the rate covers the time since the last tick, printed or not; never below 0 (the retention
         // may have removed rows of this run meanwhile)

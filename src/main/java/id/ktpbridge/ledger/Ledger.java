@@ -780,12 +780,28 @@ public class Ledger {
 
     /** Confirmed submissions whose poll is due now, and those past their deadline. */
     public long[] pollBacklog(long now) {
+        return pollBacklog(now, false, 0);
+    }
+
+    /**
+     * As {@link #pollBacklog(long)}, counting as due what a tick takes: with {@code callbacksOnly}
+     * (status polling off) only the rows {@link #dueForPoll(long, int, boolean, long)} would take,
+     * not every submission still waiting for its callback.
+     */
+    public long[] pollBacklog(long now, boolean callbacksOnly, long firstLookAfter) {
+        String due = callbacksOnly ? "next_poll_at <= ? AND (callback_at IS NOT NULL OR deadline_at <= ?"
+                + " OR poll_attempts = 0 AND submitted_at <= ?)" : "next_poll_at <= ?";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "SELECT SUM(CASE WHEN next_poll_at <= ? THEN 1 ELSE 0 END), SUM(CASE WHEN deadline_at <= ? THEN 1 ELSE 0 END)"
+                "SELECT SUM(CASE WHEN " + due + " THEN 1 ELSE 0 END), SUM(CASE WHEN deadline_at <= ? THEN 1 ELSE 0 END)"
                         + " FROM ktp_submission WHERE state = ?")) {
-            ps.setLong(1, now);
-            ps.setLong(2, now);
-            ps.setString(3, SubmissionState.CONFIRMED.name());
+            int i = 1;
+            ps.setLong(i++, now);
+            if (callbacksOnly) {
+                ps.setLong(i++, now);
+                ps.setLong(i++, now - firstLookAfter);
+            }
+            ps.setLong(i++, now);
+            ps.setString(i, SubmissionState.CONFIRMED.name());
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return new long[] {rs.getLong(1), rs.getLong(2)};

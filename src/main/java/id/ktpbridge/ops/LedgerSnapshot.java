@@ -77,6 +77,16 @@ public class LedgerSnapshot extends ServiceSupport {
         this.staleAfterMillis = 2 * every.toMillis() + 10_000;
     }
 
+    /** Status polling off: a tick takes only some confirmed submissions (see {@link Ledger#pollBacklog(long, boolean, long)}). */
+    private volatile boolean callbacksOnly;
+    private volatile long firstLookAfterMillis;
+
+    /** {@code ktp.poll.enabled=false}: polls are counted due as the tick takes them then. */
+    public void statusPollingOff(Duration reconfirmAfter) {
+        this.callbacksOnly = true;
+        this.firstLookAfterMillis = reconfirmAfter.toMillis();
+    }
+
     /** The last reading, or null before the first one. */
     public Values values() {
         return values;
@@ -100,7 +110,7 @@ public class LedgerSnapshot extends ServiceSupport {
     public synchronized void refresh() {
         try {
             long now = clock.millis();
-            long[] polls = ledger.pollBacklog(now);
+            long[] polls = ledger.pollBacklog(now, callbacksOnly, firstLookAfterMillis);
             Map<String, Integer> open = ledger.openCounts();
             if (endedCounts == null || now - endedReadAt >= endedEveryMillis) {
                 Map<String, Integer> all = new TreeMap<>(ledger.stateCounts());
@@ -112,7 +122,9 @@ public class LedgerSnapshot extends ServiceSupport {
             states.putAll(open);
             values = new Values(Map.copyOf(states), open.values().stream().mapToLong(Integer::longValue).sum(),
                     polls[0], polls[1],
-                    Map.copyOf(deliveries.counts(List.of(DeliveryStore.PENDING, DeliveryStore.REFUSED))), now);
+                    Map.copyOf(deliveries.counts(List.of(DeliveryStore.PENDING, DeliveryStore.REFUSED))),
+                    // dated when the ledger answered: a slow reading that answers is a ledger that works
+                    clock.millis());
             error = null;
         } catch (RuntimeException e) {
             error = e.getMessage();

@@ -304,6 +304,9 @@ public class Outbox {
     private boolean attempt(Stored stored, String ledgerId, String target, int previousAttempts) {
         if (stored.body() == null) {
             store.refused(ledgerId, target, "no stored result document");
+            if (metrics != null) {
+                metrics.deliveryFailed(target, true);
+            }
             return true;
         }
         long began = System.currentTimeMillis();

@@ -156,13 +156,14 @@ public class ResultPublisher {
                     }, status);
             return false;
         }
+        // counted once stored: a flush that fails below leaves it stored, and no later call stores it again
+        if (metrics != null) {
+            metrics.inputFinished(r.sourceType(), status.name());
+        }
         // durable before any target sees it: a restart must not collect and deliver it again
         ledger.flush();
         LOG.info("Result ready: ledger {} submission {} status {} reason {}", r.id(), r.submissionId(), status,
                 reasonCode == null || reasonCode.isEmpty() ? "-" : id.ktpbridge.LogSafe.text(reasonCode, 64));
-        if (metrics != null) {
-            metrics.inputFinished(r.sourceType(), status.name());
-        }
         outbox.deliverNow(r.id(), ResultDocument.name(r), status.name(), body, queued);
         return true;
     }

@@ -39,6 +39,22 @@ class ProgressReporterTest {
     }
 
     @Test
+    void aLedgerThatFailsGivesOneWarningAMinuteNotAnErrorPerTick() throws Exception {
+        JdbcConnectionPool ds = migratedDatabase();
+        ProgressReporter progress = new ProgressReporter(new Ledger(ds), () -> 0);
+        try (var c = ds.getConnection(); var st = c.createStatement()) {
+            st.execute("DROP TABLE ktp_submission CASCADE"); // every reading now fails in the database
+        }
+        try (LogCapture logs = new LogCapture()) {
+            progress.report();
+            progress.report();
+            assertEquals(1, logs.count("Progress not read: "), logs.text());
+        } finally {
+            ds.dispose();
+        }
+    }
+
+    @Test
     void theRateCoversTheLastPeriodAndOpenInputsOfEarlierRunsCount() throws Exception {
         JdbcConnectionPool ds = migratedDatabase();
         Ledger ledger = new Ledger(ds);

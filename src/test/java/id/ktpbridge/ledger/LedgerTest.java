@@ -689,6 +689,22 @@ class LedgerTest {
     }
 
     @Test
+    void withStatusPollingOffOnlyWhatATickTakesIsCountedDue() {
+        String waiting = confirmedWith(BACKLOG_NOW - 60_000, BACKLOG_NOW + 60_000);   // waits for its callback
+        String named = confirmedWith(BACKLOG_NOW - 60_000, BACKLOG_NOW + 60_000);     // a callback named it final
+        assertTrue(ledger.noteCallback("sub-" + named).isPresent());
+        confirmedWith(BACKLOG_NOW - 60_000, BACKLOG_NOW - 1);                          // past its deadline
+        confirmedWith(BACKLOG_NOW + 60_000, BACKLOG_NOW);                              // overdue, poll not due
+        assertArrayEquals(new long[] {3, 2}, ledger.pollBacklog(BACKLOG_NOW), "status polling: every due poll");
+        // confirmed 120 s before: its one look comes 200 s after the confirm, not yet
+        assertArrayEquals(new long[] {2, 2}, ledger.pollBacklog(BACKLOG_NOW, true, 200_000));
+        assertEquals(2, ledger.dueForPoll(BACKLOG_NOW, 10, true, 200_000).size(), "as the tick takes them");
+        // 60 s after the confirm: the one still waiting for its callback is due for that look
+        assertArrayEquals(new long[] {3, 2}, ledger.pollBacklog(BACKLOG_NOW, true, 60_000));
+        assertTrue(ledger.dueForPoll(BACKLOG_NOW, 10, true, 60_000).stream().anyMatch(r -> r.id().equals(waiting)));
+    }
+
+    @Test
     void onlyConfirmedSubmissionsCount() {
         confirmedWith(BACKLOG_NOW - 60_000, BACKLOG_NOW - 1);
         // one whose outcome is being collected, one not yet submitted, one ended: none wait for a poll

@@ -1,6 +1,8 @@
 package id.ktpbridge.ops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.Map;
@@ -47,6 +49,34 @@ class LedgerSnapshotTest {
             clock.advance(Duration.ofMillis(1));
             snapshot.refresh();
             assertEquals(Map.of("DELIVERED", 2, "CONFIRMED", 1), snapshot.values().states());
+        } finally {
+            ds.dispose();
+        }
+    }
+
+    @Test
+    void aSlowReadingThatAnswersKeepsTheLedgerHealthy() throws Exception {
+        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:snapshot-" + UUID.randomUUID()
+                + ";DB_CLOSE_DELAY=-1", "sa", "");
+        SchemaMigrator.migrate(ds);
+        try (DefaultCamelContext context = new DefaultCamelContext()) {
+            ManualClock clock = new ManualClock(System.currentTimeMillis());
+            // each reading takes 15 s (a large ledger under load), within the 20 s the health allows
+            Ledger slow = new Ledger(ds) {
+                @Override
+                public long[] pollBacklog(long now, boolean callbacksOnly, long firstLookAfter) {
+                    clock.advance(Duration.ofSeconds(15));
+                    return super.pollBacklog(now, callbacksOnly, firstLookAfter);
+                }
+            };
+            LedgerSnapshot snapshot = new LedgerSnapshot(context, slow, new DeliveryStore(ds), Duration.ofSeconds(5),
+                    Duration.ofMinutes(1), clock);
+            snapshot.refresh();
+            // the next reading begins 5 s after this one ended, and is under way now
+            clock.advance(Duration.ofSeconds(6));
+            assertNull(snapshot.problem(), "it answered 6 s ago");
+            clock.advance(Duration.ofSeconds(15));
+            assertTrue(snapshot.problem().startsWith("ledger database has not answered for 21 s"), snapshot.problem());
         } finally {
             ds.dispose();
         }
