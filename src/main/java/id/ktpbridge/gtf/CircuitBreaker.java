@@ -86,14 +86,30 @@ public class CircuitBreaker {
         return circuits.keySet().stream().filter(this::isOpen).sorted().toList();
     }
 
+    /**
+     * The endpoints taken to be down, by name: those whose calls are paused, and those whose pause
+     * is over but whose calls since have not been answered yet (one that hangs until its timeout
+     * would otherwise make the endpoint look up for that long, and readiness flap through an outage).
+     * An endpoint no call has failed at for two cool-downs since it opened is no longer counted: with
+     * no calls (no work) nothing says it is still down.
+     */
+    public List<String> downEndpoints() {
+        return circuits.entrySet().stream().filter(e -> e.getValue().down()).map(Map.Entry::getKey).sorted().toList();
+    }
+
     private final class Circuit {
 
         private int consecutiveFailures;
         private long openUntil;
         private boolean open;
+        private long lastFailureAt;
 
         synchronized long openFor() {
             return open ? openUntil - clock.millis() : 0;
+        }
+
+        synchronized boolean down() {
+            return open && clock.millis() - lastFailureAt < 2 * coolDown.toMillis();
         }
 
         synchronized void success(String endpoint) {
@@ -106,6 +122,7 @@ public class CircuitBreaker {
 
         synchronized void failure(String endpoint) {
             consecutiveFailures++;
+            lastFailureAt = clock.millis();
             if (consecutiveFailures >= threshold) {
                 if (!open) {
                     LOG.warn("{} OneKYC {} calls failed in a row: pausing them for {} s", consecutiveFailures,

@@ -35,13 +35,14 @@ public class OneKycHealthCheck extends AbstractHealthCheck {
 
     @Override
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-        List<String> paused = breaker.openEndpoints();
-        if (paused.isEmpty()) {
+        // paused, or tried again after the pause without an answer yet: not back until one answers
+        List<String> down = breaker.downEndpoints();
+        if (down.isEmpty()) {
             builder.up();
         } else if (gatesReadiness) {
-            builder.message("OneKYC calls are paused after repeated failures: " + String.join(", ", paused)).down();
+            builder.message("OneKYC calls are paused after repeated failures: " + String.join(", ", down)).down();
         } else {
-            builder.message("OneKYC calls are paused after repeated failures: " + String.join(", ", paused)
+            builder.message("OneKYC calls are paused after repeated failures: " + String.join(", ", down)
                     + " (not counted for readiness: ktp.health.readiness=ledger)").up();
         }
     }

@@ -56,15 +56,33 @@ class OneKycHealthCheckTest {
     }
 
     @Test
-    void readyAgainWhenTheCoolDownEnds() {
+    void readyAgainOnceAnAnswerComesNotWhenThePauseEnds() {
         ManualClock clock = new ManualClock(1_000_000);
         CircuitBreaker breaker = new CircuitBreaker(1, Duration.ofSeconds(30), clock);
         OneKycHealthCheck check = new OneKycHealthCheck(breaker);
         breaker.onTransientFailure("presign");
         assertEquals(HealthCheck.State.DOWN, check.call().getState());
-        clock.advance(Duration.ofSeconds(29));
-        assertEquals(HealthCheck.State.DOWN, check.call().getState(), "still cooling down");
-        // no answer closes it: the cool-down's end alone
+        // the pause is over and calls flow again, but none has been answered: still down (a call to
+        // a OneKYC that hangs takes its whole timeout to fail)
+        clock.advance(Duration.ofSeconds(31));
+        assertFalse(breaker.isOpen("presign"));
+        assertEquals(HealthCheck.State.DOWN, check.call().getState(), "calls after the pause not answered yet");
+        breaker.onTransientFailure("presign"); // one of them failed: paused again
+        clock.advance(Duration.ofSeconds(45));
+        assertEquals(HealthCheck.State.DOWN, check.call().getState());
+        breaker.onSuccess("presign");
+        assertEquals(HealthCheck.State.UP, check.call().getState(), "an answer closes it");
+    }
+
+    @Test
+    void withoutAnyCallForTwoPausesNothingSaysItIsStillDown() {
+        ManualClock clock = new ManualClock(1_000_000);
+        CircuitBreaker breaker = new CircuitBreaker(1, Duration.ofSeconds(30), clock);
+        OneKycHealthCheck check = new OneKycHealthCheck(breaker);
+        breaker.onTransientFailure("status");
+        clock.advance(Duration.ofSeconds(59));
+        assertEquals(HealthCheck.State.DOWN, check.call().getState());
+        // no work, no calls: a replica must not stay unready for ever on an old failure
         clock.advance(Duration.ofSeconds(2));
         assertEquals(HealthCheck.State.UP, check.call().getState());
     }
