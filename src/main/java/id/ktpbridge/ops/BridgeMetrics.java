@@ -60,9 +60,10 @@ public class BridgeMetrics implements CallObserver {
                 .register(registry);
     }
 
+    /** NaN before the first reading and while the ledger does not answer: a frozen last value would look current. */
     private static double read(LedgerSnapshot ledger, ToDoubleFunction<LedgerSnapshot.Values> value) {
         LedgerSnapshot.Values v = ledger.values();
-        return v == null ? Double.NaN : value.applyAsDouble(v);
+        return v == null || ledger.problem() != null ? Double.NaN : value.applyAsDouble(v);
     }
 
     private static int deliveries(LedgerSnapshot.Values v, String target, String state) {

@@ -48,6 +48,10 @@ class DatabaseOutageProbesTest {
                 pg.stop();
                 // readiness goes DOWN, no answer waiting on the database
                 await().atMost(Duration.ofSeconds(30)).until(() -> get(app, "/observe/health/ready") == 503);
+                // the ledger's gauges say they are unknown, not the last reading as if current
+                String metrics = http.send(HttpRequest.newBuilder(URI.create(app.managementUrl("/observe/metrics")))
+                        .timeout(PROBE_TIMEOUT).GET().build(), HttpResponse.BodyHandlers.ofString()).body();
+                assertTrue(metrics.contains("ktp_polls_due NaN"), metrics);
                 // for the rest of a pool's connection wait and more, in the probes' own rhythm
                 await().during(Duration.ofSeconds(15)).atMost(Duration.ofSeconds(45)).pollInterval(Duration.ofSeconds(1))
                         .until(() -> get(app, "/observe/health/live") == 200        // liveness stays UP
