@@ -88,11 +88,17 @@ public class BridgeMetrics implements CallObserver {
                 .register(registry).increment();
     }
 
+    private static final java.time.Duration[] CALL_BUCKETS = java.util.stream.LongStream
+            .of(50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000)
+            .mapToObj(java.time.Duration::ofMillis).toArray(java.time.Duration[]::new);
+
     @Override
     public void observe(String endpoint, int status, long nanos) {
         String outcome = status == 0 ? "no_answer" : status / 100 == 2 ? "ok" : String.valueOf(status);
         Timer.builder("ktp_onekyc_calls").description("OneKYC calls by endpoint and outcome")
-                .tag("endpoint", endpoint).tag("outcome", outcome).register(registry)
+                .tag("endpoint", endpoint).tag("outcome", outcome)
+                // a few fixed buckets: quantiles across replicas (histogram_quantile), not a decaying max
+                .serviceLevelObjectives(CALL_BUCKETS).register(registry)
                 .record(nanos, TimeUnit.NANOSECONDS);
     }
 }

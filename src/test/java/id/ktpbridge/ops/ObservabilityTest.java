@@ -59,6 +59,9 @@ class ObservabilityTest {
             assertTrue(metrics.contains("ktp_token_cache_misses_total"), metrics);
             assertTrue(metrics.contains("ktp_onekyc_calls_seconds_count{endpoint=\"presign\",outcome=\"ok\"} 2"), metrics);
             assertTrue(metrics.contains("ktp_onekyc_calls_seconds_count{endpoint=\"upload\",outcome=\"ok\"} 2"), metrics);
+            // fixed buckets, for quantiles across replicas
+            assertTrue(metrics.contains("ktp_onekyc_calls_seconds_bucket{endpoint=\"presign\",outcome=\"ok\",le=\"30.0\"} 2"),
+                    metrics);
             assertTrue(metrics.contains("ktp_deliveries_pending{target=\"file\"} 0.0"), metrics);
             assertTrue(metrics.contains("ktp_onekyc_circuit_open{endpoint=\"presign\"} 0.0"), metrics);
             assertTrue(metrics.contains("camel_exchanges"), "Camel's own metrics are there too");
