@@ -231,6 +231,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 publisher, json, gtfSettings.onboardingPartner(), dataDir.resolve("spool"),
                 dedupe.equals("content"));
         intake.clustered(cluster);
+        intake.brokenReadWindow(s.duration("ktp.source.s3.broken-read-window", Intake.DEFAULT_BROKEN_READ_WINDOW));
         InputsInHand inputsInHand = new InputsInHand(ledger, instance, claimTtl, cluster);
         registry.bind("inputsInHand", inputsInHand);
         intake.inputsInHand(inputsInHand);

@@ -64,9 +64,12 @@ public class Intake implements Processor {
     static final java.time.Duration SPOOL_FAILURE_PAUSE = java.time.Duration.ofSeconds(5);
     /** Reads of one remote input that may break off in a row before it is rejected as unreadable. */
     static final int BROKEN_OFF_READS = 5;
+    /** See {@link #brokenReadWindow}. */
+    public static final java.time.Duration DEFAULT_BROKEN_READ_WINDOW = java.time.Duration.ofMinutes(1);
     private final boolean dedupeByContent;
     /** Remote inputs whose last reads broke off part-way (see {@link RemoteStream}). */
-    private final PassingFailures brokenOffReads = new PassingFailures(BROKEN_OFF_READS);
+    private volatile PassingFailures brokenOffReads;
+    private volatile java.time.Duration brokenReadWindow;
     private volatile boolean clustered;
     private volatile ReplacedInputs replacedInputs;
     private volatile InputsInHand inputsInHand;
@@ -81,6 +84,19 @@ public class Intake implements Processor {
         this.json = json;
         this.onboardingPartner = onboardingPartner;
         this.spoolDir = spoolDir;
+        this.brokenReadWindow = DEFAULT_BROKEN_READ_WINDOW;
+        this.brokenOffReads = new PassingFailures(BROKEN_OFF_READS, DEFAULT_BROKEN_READ_WINDOW, java.time.Clock.systemUTC());
+    }
+
+    /**
+     * A remote input whose reads break off is rejected ({@code UNREADABLE_SOURCE}) only once
+     * {@value #BROKEN_OFF_READS} reads in a row broke off and at least this long has passed since
+     * the first of them: an S3 object is listed again every few seconds, so the reads alone would
+     * be used up by some seconds of connection resets ({@code ktp.source.s3.broken-read-window}).
+     */
+    public void brokenReadWindow(java.time.Duration window) {
+        this.brokenReadWindow = window;
+        this.brokenOffReads = new PassingFailures(BROKEN_OFF_READS, window, java.time.Clock.systemUTC());
     }
 
     /** Cluster mode: other instances take the same sources (see {@link #endReplaced}). */
@@ -139,7 +155,8 @@ public class Intake implements Processor {
                     throw new InputDeferredException(why);
                 }
                 image = new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE,
-                        why + " " + BROKEN_OFF_READS + " times in a row");
+                        why + " at least " + BROKEN_OFF_READS + " times in a row, over at least "
+                                + brokenReadWindow.toSeconds() + " s");
             } catch (IOException e) {
                 // recorded and quarantined like any other bad input, so it has a result (the message of
                 // the exception is left out: it may hold the path, whose name may be a partner user id)

@@ -201,16 +201,37 @@ class S3SourceTest {
     }
 
     @Test
+    void aReadThatBreaksOffMoreThanFiveTimesWithinSecondsIsStillTakenAgain() throws Exception {
+        String bucket = s3.newBucket("ktp-often-broken");
+        // its first 7 reads stop after 1,000 bytes (testkit FaultyObjects), one listing after the other
+        // (every 200 ms here): connection resets for a few seconds, not an object that cannot be read
+        s3.put(bucket, "inbox/u5814-breaks-off-often.png", SampleImages.card("u5814", "png"));
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, sourceOn(bucket))) {
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            // more broken reads in a row than the 5 after which it used to be rejected
+            assertTrue(logs.count("reading it from its source broke off") >= FaultyObjects.OFTEN_BROKEN_READS,
+                    logs.text());
+            assertEquals(1, app.sandbox().submissionCount());
+            await().atMost(WAIT).until(() -> s3.keys(bucket, "inbox/").isEmpty());
+        }
+    }
+
+    @Test
     void anObjectWhoseReadBreaksOffEveryTimeIsRejectedAfterItsTries() throws Exception {
         String bucket = s3.newBucket("ktp-always-broken");
         // every read of this object stops after 1,000 bytes (testkit FaultyObjects)
         s3.put(bucket, "inbox/u5813-always-breaks-off.png", SampleImages.card("u5813", "png"));
-        try (BridgeApp app = BridgeApp.start(dataDir, sourceOn(bucket))) {
+        Map<String, String> props = sourceOn(bucket);
+        props.put("ktp.source.s3.broken-read-window", "3s");
+        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
             await().atMost(WAIT).until(() -> Results.count(app.results()) == 1);
             JsonNode result = Results.read(app.results()).get(0);
             assertEquals("REJECTED", result.path("status").asText(), result.toString());
             assertEquals("UNREADABLE_SOURCE", result.path("reasonCode").asText());
-            assertTrue(result.path("errorMessage").asText().contains("5 times in a row"), result.toString());
+            assertTrue(result.path("errorMessage").asText().contains("at least 5 times in a row, over at least 3 s"),
+                    result.toString());
             assertEquals(0, app.sandbox().submissionCount());
             await().atMost(WAIT).until(() -> s3.keys(bucket, "failed/").size() == 2);
         }

@@ -25,7 +25,8 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
  * reads ({@code GetObject}), and one for copies:
  * <ul>
  * <li>{@code -breaks-off}: the first read of the object stops with a reset connection after 1,000
- * bytes (later reads are whole); {@code -always-breaks-off}: every read does;</li>
+ * bytes (later reads are whole); {@code -breaks-off-often}: the first {@value #OFTEN_BROKEN_READS}
+ * reads do; {@code -always-breaks-off}: every read does;</li>
  * <li>{@code -refused}: every read is refused, {@code 403 AccessDenied} (an object owned by another
  * account);</li>
  * <li>{@code -gone}: every read answers {@code 404 NoSuchKey} (deleted since it was listed);</li>
@@ -53,6 +54,8 @@ public final class FaultyObjects implements ExecutionInterceptor {
         return ALWAYS_FAILED_COPIES.get();
     }
     static final int UNAVAILABLE_ATTEMPTS = 10;
+    /** Reads of a {@code -breaks-off-often} object that break off: more than the bundle's 5 in a row. */
+    public static final int OFTEN_BROKEN_READS = 7;
     private static final Set<String> UNAVAILABLE_BUCKETS = ConcurrentHashMap.newKeySet();
 
     /** From now on, every {@code HeadBucket} of {@code bucket} answers {@code 503}. */
@@ -117,8 +120,11 @@ public final class FaultyObjects implements ExecutionInterceptor {
                     .statusText(refused ? "Forbidden" : "Not Found").removeHeader("Content-Length")
                     .putHeader("Content-Type", "application/xml").build();
         }
+        boolean often = key.contains("-breaks-off-often");
         if (key.contains("-always-breaks-off")
-                || key.contains("-breaks-off") && BROKEN_OFF.add(get.bucket() + "/" + key)) {
+                || often && UNAVAILABLE.computeIfAbsent("read:" + get.bucket() + "/" + key,
+                        k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet() <= OFTEN_BROKEN_READS
+                || !often && key.contains("-breaks-off") && BROKEN_OFF.add(get.bucket() + "/" + key)) {
             attributes.putAttribute(BREAK_OFF, true);
         }
         return context.httpResponse();
