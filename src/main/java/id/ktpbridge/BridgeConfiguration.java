@@ -39,7 +39,6 @@ import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.FileSystems;
 import id.ktpbridge.ingest.FutureDatedFiles;
 import id.ktpbridge.ingest.ImageInspector;
-import id.ktpbridge.ingest.LocalCopies;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.PlacedName;
 import id.ktpbridge.ingest.SettledInPlace;
@@ -156,11 +155,6 @@ public class BridgeConfiguration implements CamelConfiguration {
                 LOG.info("{} claim(s) of the previous run released", released);
             }
         }
-        // copies of inputs a run that died left on this disk (KTP images): gone before the routes run
-        LocalCopies localCopies = new LocalCopies(dataDir.resolve("spool"), s.path("ktp.source.sftp.work-dir"),
-                List.of(dataDir, s.path("ktp.source.dir"), s.path("ktp.source.done-dir"),
-                        s.path("ktp.source.failed-dir"), s.path("ktp.results.dir")), java.time.Clock.systemUTC());
-        localCopies.removeLeftovers(cluster ? Duration.ofMillis(claimTtl) : Duration.ZERO);
         Leases leases = new Leases(dataSource, instance);
         registry.bind("leases", leases);
         registry.bind("ledgerRetention", new LedgerRetention(dataSource, s.duration("ktp.ledger.retention",
@@ -247,7 +241,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         intake.replacedInputs(replacedInputs);
         registry.bind("replacedInputs", replacedInputs);
         if (cluster) {
-            renewClaims(context, inputRepositories, inputsInHand, localCopies, claimTtl);
+            renewClaims(context, inputRepositories, inputsInHand, claimTtl);
         }
         registry.bind("intake", intake);
         Submitter submitter = new Submitter(gtf, ledger, collector, gtfSettings.primaryDocumentKey(),
@@ -423,8 +417,7 @@ public class BridgeConfiguration implements CamelConfiguration {
      * time to live, and the holds on the ledger rows of those inputs (see InputsInHand).
      */
     private void renewClaims(CamelContext context, List<LedgerIdempotentRepository> repositories,
-                             InputsInHand inputsInHand, LocalCopies localCopies, long claimTtl) {
-        LocalCopies.trackInUse(context);
+                             InputsInHand inputsInHand, long claimTtl) {
         ScheduledExecutorService renewal = context.getExecutorServiceManager()
                 .newSingleThreadScheduledExecutor(this, "ktp-claim-renewal");
         long every = Math.max(1_000, claimTtl / 3);
@@ -442,14 +435,6 @@ public class BridgeConfiguration implements CamelConfiguration {
                 inputsInHand.renew();
             } catch (RuntimeException e) {
                 LOG.warn("Holds on the inputs in hand not renewed ({}); trying again in {} ms", e.getMessage(), every);
-            }
-            try {
-                // this instance's local copies in use are marked so; those no live instance marked for
-                // a claim's time to live are a dead one's (the data folder may be shared)
-                localCopies.touchInUse(context);
-                localCopies.removeLeftovers(Duration.ofMillis(claimTtl));
-            } catch (RuntimeException e) {
-                LOG.warn("Local copies of inputs not looked after ({}); trying again in {} ms", e.getMessage(), every);
             }
         }, every, every, TimeUnit.MILLISECONDS);
     }

@@ -202,7 +202,7 @@ public class S3Source {
                 String toBucket = processedBucket == null ? bucket : processedBucket;
                 copy(exchange, bucket, key, etag, toBucket, placed(exchange, toBucket, processedPrefix + relative(key)));
             }
-            deleteTaken(exchange, bucket, key);
+            client.deleteObject(r -> r.bucket(bucket).key(key));
             movesFailed.passed(inputKey(exchange));
             SourceRelease.letGo(exchange);
         } catch (ObjectReplaced e) {
@@ -211,8 +211,8 @@ public class S3Source {
             String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
             String move = deleteAfterSuccess ? "deleted" : "moved to the processed prefix";
             if (refusedOrTooOften(exchange, e)) {
-                LOG.warn("Ledger {}: submitted, but its S3 object could not be {}: {}{}. It stays in place and is not"
-                        + " taken again.", ledgerId, move, S3BucketCheck.objectError(e), versionDeleteHint(exchange));
+                LOG.warn("Ledger {}: submitted, but its S3 object could not be {}: {}. It stays in place and is not"
+                        + " taken again.", ledgerId, move, S3BucketCheck.objectError(e));
                 return;
             }
             repository().remove(inputKey(exchange));
@@ -252,15 +252,15 @@ public class S3Source {
             copy(exchange, bucket, key, etag, toBucket, target);
             client.putObject(r -> r.bucket(toBucket).key(target + ".error.json").contentType("application/json"),
                     RequestBody.fromBytes((report == null ? "{}" : report).getBytes(StandardCharsets.UTF_8)));
-            deleteTaken(exchange, bucket, key);
+            client.deleteObject(r -> r.bucket(bucket).key(key));
             movesFailed.passed(inputKey(exchange));
             SourceRelease.letGo(exchange);
         } catch (ObjectReplaced e) {
             leaveReplaced(exchange, false);
         } catch (SdkException e) {
             if (refusedOrTooOften(exchange, e)) {
-                LOG.error("Ledger {}: its S3 object could not be moved to the failed prefix: {}{}. It stays in place and"
-                        + " is not taken again.", ledgerId, S3BucketCheck.objectError(e), versionDeleteHint(exchange));
+                LOG.error("Ledger {}: its S3 object could not be moved to the failed prefix: {}. It stays in place and is"
+                        + " not taken again.", ledgerId, S3BucketCheck.objectError(e));
                 return;
             }
             // the store away for a moment: a later listing takes the object again and quarantines it
@@ -269,33 +269,6 @@ public class S3Source {
             LOG.warn("Ledger {}: its S3 object could not be moved to the failed prefix yet: {}. A later listing tries"
                     + " again.", ledgerId, S3BucketCheck.objectError(e));
         }
-    }
-
-    /**
-     * Deletes the object taken. On a versioned bucket (its read named a version) that very version:
-     * a delete by key only would add a delete marker, leaving the KTP image in the bucket as a
-     * noncurrent version, and would hide a newer version put meanwhile, which would then never be
-     * listed; deleting the version leaves a newer one current, to be taken on its own.
-     */
-    private void deleteTaken(Exchange exchange, String bucket, String key) {
-        String version = header(exchange.getMessage(), AWS2S3Constants.VERSION_ID);
-        try {
-            client.deleteObject(r -> r.bucket(bucket).key(key).versionId(version));
-        } catch (S3Exception e) {
-            if (version != null && e.statusCode() == 403) {
-                exchange.setProperty(VERSION_DELETE_REFUSED, true);
-            }
-            throw e;
-        }
-    }
-
-    /** Exchange property: deleting the object's version was refused (see {@link #versionDeleteHint}). */
-    private static final String VERSION_DELETE_REFUSED = "KtpS3VersionDeleteRefused";
-
-    /** What a role allowed {@code s3:DeleteObject} but not {@code s3:DeleteObjectVersion} lacks, if that was refused. */
-    private static String versionDeleteHint(Exchange exchange) {
-        return Boolean.TRUE.equals(exchange.getProperty(VERSION_DELETE_REFUSED, Boolean.class))
-                ? " (the bucket is versioned: deleting the object's version needs s3:DeleteObjectVersion)" : "";
     }
 
     /**
@@ -430,9 +403,8 @@ public class S3Source {
 
     /**
      * The object was replaced while its earlier version was worked on: the new version stays in
-     * place and is taken on its own (its ETag differs, so it is a new input). On a versioned bucket
-     * only the version taken is deleted; on an unversioned one a few milliseconds remain between the
-     * check and the delete in which a new version could still be put, and be deleted with it.
+     * place and is taken on its own (its ETag differs, so it is a new input). Between the check
+     * and the delete a few milliseconds remain in which a new version could still be put.
      */
     private static void leaveReplaced(Exchange exchange, boolean submitted) {
         SourceRelease.replacedWhileProcessed(exchange, "in the bucket");

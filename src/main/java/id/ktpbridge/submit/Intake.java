@@ -18,7 +18,6 @@ import id.ktpbridge.ingest.InputAlreadyEndedException;
 import id.ktpbridge.ingest.InputDeferredException;
 import id.ktpbridge.ingest.InputHeaders;
 import id.ktpbridge.ingest.InputRejectedException;
-import id.ktpbridge.ingest.LocalCopies;
 import id.ktpbridge.ingest.PassingFailures;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.PartnerUserResolver.PartnerUser;
@@ -385,9 +384,6 @@ public class Intake implements Processor {
             return new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE, "the message has no readable body");
         }
         Path spool = spoolDir.resolve(ledgerId + ".img");
-        // so that in cluster mode this instance marks it in use, and another's sweep of copies left
-        // by dead instances (LocalCopies) passes it over
-        exchange.setProperty(LocalCopies.SPOOL_COPY, spool);
         exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
             @Override
             public void onDone(Exchange done) {

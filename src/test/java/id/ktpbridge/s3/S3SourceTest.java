@@ -22,7 +22,6 @@ import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.S3ProxyServer;
 import id.ktpbridge.testkit.SampleImages;
-import id.ktpbridge.testkit.VersionedObjects;
 import org.apache.camel.model.ModelCamelContext;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.model.StorageClass;
@@ -446,42 +445,6 @@ class S3SourceTest {
             await().atMost(WAIT).until(() -> Results.count(app.results()) == 2);
             Results.read(app.results()).forEach(r -> assertEquals("s3", r.path("sourceType").asText()));
             await().atMost(WAIT).until(() -> s3.keys(bucket, "").isEmpty());
-        }
-    }
-
-    @Test
-    void onAVersionedBucketTheVersionTakenIsDeletedAndANewerOneStays() throws Exception {
-        // S3Proxy keeps no versions: testkit VersionedObjects gives this bucket's objects version ids
-        // and deletes as AWS does them (a version no longer current leaves the current one alone)
-        String bucket = s3.newBucket("ktp-versioned");
-        Map<String, String> props = sourceOn(bucket);
-        props.put("ktp.source.s3.after-success", "delete");
-        String key = "inbox/u5911.png";
-        java.util.concurrent.atomic.AtomicReference<String> second = new java.util.concurrent.atomic.AtomicReference<>();
-        // a corrected image is put after the bundle has checked the key, before it deletes what it took
-        VersionedObjects.onHead(bucket, key, () -> {
-            s3.put(bucket, key, SampleImages.card("u5911-corrected", "png"));
-            second.set(VersionedObjects.current(bucket, key));
-        });
-        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
-            s3.put(bucket, key, SampleImages.card("u5911", "png"));
-            String first = VersionedObjects.current(bucket, key);
-            s3.put(bucket, "inbox/u5912.png", "not an image".getBytes(StandardCharsets.UTF_8));
-            String rejected = VersionedObjects.current(bucket, "inbox/u5912.png");
-
-            // the newer version was not hidden by the delete of the one taken: it is taken on its own
-            await().atMost(WAIT).until(() -> Results.count(app.results()) == 3);
-            List<JsonNode> results = Results.read(app.results());
-            assertEquals(2, results.stream().filter(r -> r.path("status").asText().equals("COMPLETED")).count(),
-                    results.toString());
-            assertEquals(2, app.sandbox().submissionCount());
-            await().atMost(WAIT).until(() -> s3.keys(bucket, "inbox/").isEmpty());
-            assertTrue(second.get() != null && !second.get().equals(first), second.get());
-            // each delete named the version read, submitted or quarantined: no delete marker, no image left
-            List<String> deletes = VersionedObjects.deletes(bucket);
-            assertEquals(3, deletes.size(), deletes.toString());
-            assertEquals(java.util.Set.of(key + "#" + first, key + "#" + second.get(), "inbox/u5912.png#" + rejected),
-                    java.util.Set.copyOf(deletes));
         }
     }
 
