@@ -183,10 +183,13 @@ public class BridgeConfiguration implements CamelConfiguration {
                 .connectTimeout(gtfSettings.connectTimeout())
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .build();
+        CircuitBreaker breaker = new CircuitBreaker(s.integer("gtf.circuit-breaker.failure-threshold", 10),
+                s.duration("gtf.circuit-breaker.open-for", Duration.ofSeconds(30)));
+        // a call after a pause that hangs fails at its whole answer limit; a few seconds more for the
+        // rate limiter and the wake-up after the pause
+        breaker.callsTakeUpTo(GtfHttp.wholeAnswerLimit(gtfSettings.readTimeout()).plusSeconds(5));
         GtfHttp gtfHttp = new GtfHttp(http, json, gtfSettings.retryMaxAttempts(),
-                gtfSettings.retryInitialDelay(), gtfSettings.retryMaxDelay(),
-                new CircuitBreaker(s.integer("gtf.circuit-breaker.failure-threshold", 10),
-                        s.duration("gtf.circuit-breaker.open-for", Duration.ofSeconds(30))),
+                gtfSettings.retryInitialDelay(), gtfSettings.retryMaxDelay(), breaker,
                 new RateLimiter(s.decimal("gtf.rate-limit.per-second", 0, 0)));
         gtfHttp.maxRetryAfter(s.duration("gtf.retry.max-retry-after", GtfHttp.DEFAULT_MAX_RETRY_AFTER));
         gtfHttp.retryUsedUpQuota(s.flag("gtf.retry.quota-exceeded", true));
@@ -235,8 +238,9 @@ public class BridgeConfiguration implements CamelConfiguration {
         InputsInHand inputsInHand = new InputsInHand(ledger, instance, claimTtl, cluster);
         registry.bind("inputsInHand", inputsInHand);
         intake.inputsInHand(inputsInHand);
+        // with the file drop off this instance may not see the folder the others read: it judges no file gone
         ReplacedInputs replacedInputs = new ReplacedInputs(ledger, publisher, leases, inputsInHand,
-                s.path("ktp.source.dir"), Duration.ofMillis(claimTtl), s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
+                s.flag("ktp.source.file.enabled", true) ? s.path("ktp.source.dir") : null, Duration.ofMillis(claimTtl), s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
                 s.duration("ktp.poll.deadline", Duration.ofMinutes(30)));
         intake.replacedInputs(replacedInputs);
         registry.bind("replacedInputs", replacedInputs);

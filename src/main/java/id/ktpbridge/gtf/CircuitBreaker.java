@@ -26,6 +26,8 @@ public class CircuitBreaker {
     private final Duration coolDown;
     private final Clock clock;
     private final Map<String, Circuit> circuits = new ConcurrentHashMap<>();
+    /** How long a call may take before it fails: see {@link #downEndpoints}. */
+    private volatile Duration callsTakeUpTo;
 
     public CircuitBreaker(int threshold, Duration coolDown) {
         this(threshold, coolDown, Clock.systemUTC());
@@ -36,6 +38,12 @@ public class CircuitBreaker {
         this.threshold = Math.max(1, threshold);
         this.coolDown = coolDown;
         this.clock = clock;
+        this.callsTakeUpTo = coolDown;
+    }
+
+    /** The longest a call takes to fail (a OneKYC that hangs: its whole answer limit); the cool-down until set. */
+    public void callsTakeUpTo(Duration longest) {
+        this.callsTakeUpTo = longest;
     }
 
     /** How long an open circuit pauses its calls ({@code gtf.circuit-breaker.open-for}). */
@@ -90,8 +98,9 @@ public class CircuitBreaker {
      * The endpoints taken to be down, by name: those whose calls are paused, and those whose pause
      * is over but whose calls since have not been answered yet (one that hangs until its timeout
      * would otherwise make the endpoint look up for that long, and readiness flap through an outage).
-     * An endpoint no call has failed at for two cool-downs since it opened is no longer counted: with
-     * no calls (no work) nothing says it is still down.
+     * An endpoint no call has failed at for a cool-down and the longest a call takes to fail
+     * ({@link #callsTakeUpTo}) is no longer counted: a call after the pause has answered by then or
+     * failed (and the endpoint is paused again), and with no calls (no work) nothing says it is down.
      */
     public List<String> downEndpoints() {
         return circuits.entrySet().stream().filter(e -> e.getValue().down()).map(Map.Entry::getKey).sorted().toList();
@@ -109,7 +118,7 @@ public class CircuitBreaker {
         }
 
         synchronized boolean down() {
-            return open && clock.millis() - lastFailureAt < 2 * coolDown.toMillis();
+            return open && clock.millis() - lastFailureAt < coolDown.toMillis() + callsTakeUpTo.toMillis();
         }
 
         synchronized void success(String endpoint) {
