@@ -68,13 +68,6 @@ public class S3Configuration implements CamelConfiguration {
             if (batchSize < 1) {
                 throw new IllegalStateException(connection.setting("batch-size") + " must be at least 1");
             }
-            if (prefix.startsWith("/")) {
-                // S3 keys start without one (the console's folder inbox is the prefix inbox/): AWS and MinIO
-                // list nothing for it, and the source would wait on an empty listing for ever
-                throw new IllegalStateException(connection.setting("prefix") + " '" + prefix + "' starts with a"
-                        + " slash, which no key does: it would match no object. Write it without, e.g. '"
-                        + prefix.replaceFirst("^/+", "") + "'");
-            }
             if (afterSuccess.equals("move")) {
                 requireApart(connection, bucket, prefix, processedBucket, "processed", processedPrefix);
             }
