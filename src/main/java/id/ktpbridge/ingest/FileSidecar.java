@@ -30,6 +30,8 @@ public class FileSidecar {
     public static final long MAX_SIDECAR_BYTES = 64 * 1024;
     /** The {@link InputHeaders#SIDECAR_ERROR} text of a sidecar larger than {@link #MAX_SIDECAR_BYTES}. */
     public static final String TOO_LARGE = "the sidecar is larger than 64 KB";
+    /** The {@link InputHeaders#SIDECAR_ERROR} text of a sidecar that is a symbolic link (never followed). */
+    public static final String SYMBOLIC_LINK = "the sidecar is a symbolic link";
     private static final String NOT_JSON = "the sidecar is not valid JSON";
     private static final String NOT_AN_OBJECT = "the sidecar is not a JSON object";
     /** Reads of one image's sidecar that may fail in a row before the image is rejected (the SFTP source's too). */
@@ -73,7 +75,7 @@ public class FileSidecar {
         if (Files.isSymbolicLink(sidecar)) {
             // a link can point anywhere on the host (another partner user's sidecar, say): never followed
             follow(exchange, sidecar);
-            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, "the sidecar is a symbolic link");
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, SYMBOLIC_LINK);
             return;
         }
         if (!Files.isRegularFile(sidecar, LinkOption.NOFOLLOW_LINKS)) {

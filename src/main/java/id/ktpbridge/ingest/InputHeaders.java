@@ -21,6 +21,8 @@ public final class InputHeaders {
     public static final String METADATA = "KtpMetadata";
     /** Set by a source when the input's side information (sidecar) was unusable: the input is rejected. */
     public static final String SIDECAR_ERROR = "KtpSidecarError";
+    /** Set by a source when the input is a symbolic link, saying where: rejected as such, never read. */
+    public static final String SYMBOLIC_LINK = "KtpSymbolicLink";
     /** Set by a source when the input itself cannot be read, saying why: the input is rejected. */
     public static final String UNREADABLE = "KtpUnreadable";
     /**

@@ -11,6 +11,8 @@ import id.ktpbridge.ingest.SourceClaims;
 import id.ktpbridge.ingest.SourceMoveRefusals;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.component.file.GenericFileFilter;
+import org.apache.camel.component.file.remote.SftpRemoteFile;
 import org.apache.camel.spi.PropertiesComponent;
 import org.apache.camel.spi.PropertiesFunction;
 import org.slf4j.Logger;
@@ -26,9 +28,12 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@code sftpSidecar}: reads and moves the {@code <base>.json} sidecars on the server;</li>
  *   <li>{@code sftpPollErrors}: one log line per failed poll instead of a stack trace;</li>
- *   <li>{@code sftpListingFilter}, {@code sftpMoveRefusals}: files dated ahead are dated now, names
- *       JSch cannot take literally are left (SftpUnsafeNames), and files whose move was refused
- *       after their outcome are not taken again (SettledInPlace);</li>
+ *   <li>{@code sftpListingFilter}, {@code sftpOversizedListingFilter}, {@code sftpMoveRefusals}: files
+ *       dated ahead are dated now, names JSch cannot take literally are left (SftpUnsafeNames), files
+ *       whose move was refused after their outcome are not taken again (SettledInPlace), and files
+ *       over the size limit and symbolic links go to the consumer that does not download
+ *       (SftpLinks);</li>
+ *   <li>{@code sftpLinks}: marks an input listed as a symbolic link, which is rejected unread;</li>
  *   <li>{@code sourceClaims}: a file's claim, once confirmed, names its input (SourceClaims);</li>
  *   <li>{@code {{sftp-dir:KEY}}}: a done/failed folder setting (relative to
  *       {@code ktp.source.sftp.directory}) as a path from the login folder;</li>
@@ -38,6 +43,8 @@ import org.slf4j.LoggerFactory;
  *       options for {@code ktp.source.sftp.after-success} ({@code move} to the done folder or
  *       {@code delete}); camel-ftp refuses {@code move} and {@code delete} together, so the unused
  *       one resolves to nothing and is dropped from the endpoint.</li>
+ *   <li>{@code {{sftp-algorithms:KEY}}}: an algorithm list setting without its spaces, or nothing
+ *       when it is empty (the endpoint then keeps JSch's defaults).</li>
  * </ul>
  */
 public class SftpConfiguration implements CamelConfiguration {
@@ -50,6 +57,7 @@ public class SftpConfiguration implements CamelConfiguration {
         properties.addPropertiesFunction(new DirFunction(context));
         properties.addPropertiesFunction(new AfterSuccessFunction(context));
         properties.addPropertiesFunction(new KnownHostsFunction(context));
+        properties.addPropertiesFunction(new AlgorithmsFunction(context));
 
         Settings s = new Settings(context);
         SftpSettings settings = null;
@@ -87,9 +95,14 @@ public class SftpConfiguration implements CamelConfiguration {
         // changed within it, which is all Camel's "changed" read lock then checks; the lock would only
         // cost a listing of the whole folder per file (JSch lists a file's folder to stat it)
         properties.addOverrideProperty("sftp.read-lock", minAge > 0 ? "none" : "changed");
-        context.getRegistry().bind("sftpListingFilter", settled.before(unreadable.before(new SftpUnsafeNames(
+        GenericFileFilter<SftpRemoteFile<?>> listing = settled.before(unreadable.before(new SftpUnsafeNames(
                 settings != null && settings.deleteAfterSuccess(), include,
-                new SftpRecentlyChanged(minAge, new SftpFutureDated(sidecar, include))))));
+                SftpLinks.untouched(new SftpRecentlyChanged(minAge, new SftpFutureDated(sidecar, include))))));
+        // one listing filter per consumer of the folder: which files it takes (size, links), see SftpLinks
+        long maxSize = s.number("ktp.source.max-size", 10L << 20);
+        context.getRegistry().bind("sftpListingFilter", SftpLinks.share(true, maxSize, listing));
+        context.getRegistry().bind("sftpOversizedListingFilter", SftpLinks.share(false, maxSize, listing));
+        context.getRegistry().bind("sftpLinks", new SftpLinks());
         context.getRegistry().bind("sftpMoveRefusals", new SourceMoveRefusals(settled));
         context.getRegistry().bind("sourceClaims", new SourceClaims());
         long pause = s.duration("ktp.source.sftp.poll-delay", Duration.ofSeconds(5)).toMillis()
@@ -178,6 +191,35 @@ public class SftpConfiguration implements CamelConfiguration {
 
         @Override
         public boolean optional(String option) {
+            return true;
+        }
+    }
+
+    /**
+     * {@code {{sftp-algorithms:ktp.source.sftp.kex-algorithms}}}: the list as JSch takes it, or
+     * nothing when the setting is empty: Camel would hand an empty host key list to JSch as it is,
+     * which leaves no algorithm to agree on. SftpSettings checks the names at start.
+     */
+    private static final class AlgorithmsFunction implements PropertiesFunction {
+        private final CamelContext context;
+
+        AlgorithmsFunction(CamelContext context) {
+            this.context = context;
+        }
+
+        @Override
+        public String getName() {
+            return "sftp-algorithms";
+        }
+
+        @Override
+        public String apply(String key) {
+            return context.getPropertiesComponent().resolveProperty(key.trim())
+                    .map(v -> v.replaceAll("\\s+", "")).filter(v -> !v.isEmpty()).orElse(null);
+        }
+
+        @Override
+        public boolean optional(String key) {
             return true;
         }
     }

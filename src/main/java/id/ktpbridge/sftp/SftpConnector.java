@@ -7,10 +7,13 @@ import java.net.UnknownHostException;
 
 import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.JSch;
+import com.jcraft.jsch.JSchAlgoNegoFailException;
 import com.jcraft.jsch.JSchChangedHostKeyException;
 import com.jcraft.jsch.JSchException;
 import com.jcraft.jsch.JSchUnknownHostKeyException;
 import com.jcraft.jsch.Session;
+import com.jcraft.jsch.SftpATTRS;
+import com.jcraft.jsch.SftpException;
 
 /**
  * Opens JSch sessions with the SFTP source's settings (the same ones the camel-ftp consumer gets)
@@ -60,6 +63,13 @@ final class SftpConnector {
             }
             session.setConfig("StrictHostKeyChecking", settings.strictHostKeyChecking());
             session.setConfig("PreferredAuthentications", AUTH_METHODS);
+            // as the route passes them to Camel's sessions (serverHostKeys, keyExchangeProtocols)
+            if (settings.hostKeyAlgorithms() != null) {
+                session.setConfig("server_host_key", settings.hostKeyAlgorithms());
+            }
+            if (settings.kexAlgorithms() != null) {
+                session.setConfig("kex", settings.kexAlgorithms());
+            }
             int timeout = (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis());
             session.setTimeout(timeout);
             session.setServerAliveInterval(30_000);
@@ -99,6 +109,18 @@ final class SftpConnector {
             return new SftpCheckException("SFTP source: the host key of " + server + " differs from the one in "
                     + SftpSettings.named(SftpSettings.KNOWN_HOSTS_FILE) + " = " + settings.knownHostsFile()
                     + ". Either the server was re-keyed (update the file) or this is not the server you expect", e);
+        }
+        if (e instanceof JSchAlgoNegoFailException nego && ("server_host_key".equals(nego.getAlgorithmName())
+                || "kex".equals(nego.getAlgorithmName()))) {
+            boolean hostKey = "server_host_key".equals(nego.getAlgorithmName());
+            String key = hostKey ? SftpSettings.HOST_KEY_ALGORITHMS : SftpSettings.KEX_ALGORITHMS;
+            // the server's offer is a list of algorithm names, nothing secret
+            return new SftpCheckException("SFTP source: " + server + " offers no " + (hostKey ? "host key type"
+                    : "key exchange") + " the bundle accepts (the server offers: " + nego.getServerProposal()
+                    + "). An older server may offer only SHA-1 ones (" + (hostKey ? "ssh-rsa"
+                    : "diffie-hellman-group14-sha1, diffie-hellman-group-exchange-sha1") + "): if that is acceptable,"
+                    + " list them, after the stronger ones, in " + SftpSettings.named(key)
+                    + (hostKey ? "" : "; such a server may need " + SftpSettings.HOST_KEY_ALGORITHMS + " too"), e);
         }
         String message = String.valueOf(e.getMessage());
         // JSch's "Auth fail for methods ...", "Auth cancel ..." (its own exception types are not public)
@@ -157,6 +179,72 @@ final class SftpConnector {
             case 8 -> "operation unsupported";
             default -> "other";
         };
+    }
+
+    /**
+     * Whether the server answered the call with a status of its own (permission denied, no such
+     * file, failure): asking again on a new session gets the same answer. JSch wraps a broken
+     * channel's I/O error into a status of its own, with that error as its cause: not an answer.
+     */
+    static boolean answered(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SftpException s) {
+                return s.getCause() == null && s.id != ChannelSftp.SSH_FX_NO_CONNECTION
+                        && s.id != ChannelSftp.SSH_FX_CONNECTION_LOST;
+            }
+        }
+        return false;
+    }
+
+    /** {@code lstat}: the attributes of the path itself (a link's own), or null when there is nothing there. */
+    static SftpATTRS lstat(ChannelSftp c, String path) throws SftpException {
+        return attributes(c, path, false);
+    }
+
+    /** {@code stat}: the attributes of the path, a link followed, or null when there is nothing there. */
+    static SftpATTRS stat(ChannelSftp c, String path) throws SftpException {
+        return attributes(c, path, true);
+    }
+
+    private static SftpATTRS attributes(ChannelSftp c, String path, boolean follow) throws SftpException {
+        try {
+            return follow ? c.stat(literal(path)) : c.lstat(literal(path));
+        } catch (SftpException e) {
+            if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                return null;
+            }
+            // some servers (Paramiko-based ones, some on Windows) answer a missing path with a generic
+            // failure: a listing of its folder by that name says whether it is there
+            if (e.id == ChannelSftp.SSH_FX_FAILURE && answered(e) && !listed(c, path)) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    /** Whether the folder of {@code path} lists its name; false when that folder is missing too. */
+    private static boolean listed(ChannelSftp c, String path) throws SftpException {
+        int slash = path.lastIndexOf('/');
+        String folder = slash < 0 ? "." : slash == 0 ? "/" : path.substring(0, slash);
+        String name = path.substring(slash + 1);
+        boolean[] found = {false};
+        try {
+            c.ls(literal(folder), entry -> {
+                if (name.equals(entry.getFilename())) {
+                    found[0] = true;
+                    return ChannelSftp.LsEntrySelector.BREAK;
+                }
+                return ChannelSftp.LsEntrySelector.CONTINUE;
+            });
+        } catch (SftpException e) {
+            // the folder missing, said either way: nothing in it is there either
+            if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE
+                    || e.id == ChannelSftp.SSH_FX_FAILURE && answered(e) && slash > 0 && !listed(c, folder)) {
+                return false;
+            }
+            throw e;
+        }
+        return found[0];
     }
 
     /** Whether JSch reads this name as a pattern: it has a {@code *} or {@code ?}. */

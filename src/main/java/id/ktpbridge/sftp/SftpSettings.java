@@ -4,9 +4,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.List;
 import java.util.Locale;
 
+import com.jcraft.jsch.JSch;
+import com.jcraft.jsch.KeyExchange;
+import com.jcraft.jsch.Signature;
 import id.ktpbridge.Settings;
 
 /**
@@ -26,7 +31,9 @@ public record SftpSettings(
         String doneDir,
         String failedDir,
         boolean deleteAfterSuccess,
-        Duration connectTimeout) {
+        Duration connectTimeout,
+        String hostKeyAlgorithms,
+        String kexAlgorithms) {
 
     public static final String PREFIX = "ktp.source.sftp.";
     public static final String ENABLED = PREFIX + "enabled";
@@ -44,6 +51,8 @@ public record SftpSettings(
     public static final String FAILED_DIR = PREFIX + "failed-dir";
     public static final String CONNECT_TIMEOUT = PREFIX + "connect-timeout";
     public static final String STARTUP_CHECK = PREFIX + "startup-check";
+    public static final String HOST_KEY_ALGORITHMS = PREFIX + "host-key-algorithms";
+    public static final String KEX_ALGORITHMS = PREFIX + "kex-algorithms";
 
     /** Reads and checks the settings; every problem names the property and its environment variable. */
     public static SftpSettings from(Settings s) {
@@ -94,7 +103,47 @@ public record SftpSettings(
         return new SftpSettings(host, port, user, password, keyFile,
                 s.optional(PRIVATE_KEY_PASSPHRASE).orElse(null), strict, knownHosts,
                 relative(s, DIRECTORY, "inbox"), doneDir, failedDir,
-                afterSuccess.equals("delete"), s.duration(CONNECT_TIMEOUT, Duration.ofSeconds(10)));
+                afterSuccess.equals("delete"), s.duration(CONNECT_TIMEOUT, Duration.ofSeconds(10)),
+                algorithms(s, HOST_KEY_ALGORITHMS, Signature.class, "host key type",
+                        "ssh-ed25519,rsa-sha2-256,ssh-rsa"),
+                algorithms(s, KEX_ALGORITHMS, KeyExchange.class, "key exchange",
+                        "curve25519-sha256,diffie-hellman-group14-sha256,diffie-hellman-group14-sha1"));
+    }
+
+    /**
+     * A list of SSH algorithm names, as the route and {@link SftpConnector} hand it to JSch (comma
+     * separated, no spaces), or null when not set (JSch's defaults). Every name must be one JSch has
+     * an implementation of, of that kind: JSch itself drops other names from its offer, and a typo
+     * would show only as a login refused for want of a common algorithm.
+     */
+    static String algorithms(Settings s, String key, Class<?> kind, String what, String examples) {
+        String value = s.optional(key).orElse(null);
+        if (value == null) {
+            return null;
+        }
+        List<String> names = new ArrayList<>();
+        for (String name : value.split(",", -1)) {
+            name = name.trim();
+            if (!known(name, kind)) {
+                throw invalid(key, "names '" + name + "', which is no " + what + " the SSH library (JSch) knows: give"
+                        + " a comma-separated list of names such as " + examples + ", or nothing for the library's defaults");
+            }
+            names.add(name);
+        }
+        return String.join(",", names);
+    }
+
+    /** Whether JSch has an implementation of {@code kind} under this name. */
+    private static boolean known(String name, Class<?> kind) {
+        String implementation = name.isEmpty() ? null : JSch.getConfig(name);
+        if (implementation == null) {
+            return false;
+        }
+        try {
+            return kind.isAssignableFrom(Class.forName(implementation, false, kind.getClassLoader()));
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
     }
 
     /** {@code sftp://host:port} for messages and source references. */
@@ -162,6 +211,8 @@ public record SftpSettings(
     public String toString() {
         return "SftpSettings[" + user + "@" + server() + "/" + directory + ", auth="
                 + (privateKeyFile != null ? "key" : "") + (password != null ? (privateKeyFile != null ? "+" : "") + "password" : "")
-                + ", strictHostKeyChecking=" + strictHostKeyChecking + "]";
+                + ", strictHostKeyChecking=" + strictHostKeyChecking
+                + (hostKeyAlgorithms != null ? ", hostKeyAlgorithms=" + hostKeyAlgorithms : "")
+                + (kexAlgorithms != null ? ", kexAlgorithms=" + kexAlgorithms : "") + "]";
     }
 }

@@ -33,9 +33,9 @@ import org.slf4j.LoggerFactory;
  * The bundle's own SFTP session: the quarantine of failed images ({@link #quarantine}) and the
  * optional {@code <base>.json} next to an image on the SFTP server, read with the same rules
  * as a dropped file's sidecar ({@link FileSidecar#apply}). It is looked up by name for each image
- * (one {@code stat}, plus one read when it exists) over a single SFTP session of its own, and it
- * follows its image: to the done folder (or deleted) after a submission, to the failed folder
- * otherwise. An image is never submitted without its sidecar being known: if the server cannot
+ * (one {@code lstat}, plus one read when it exists; a link is never followed, its image rejected)
+ * over a single SFTP session of its own, and it follows its image: to the done folder (or deleted)
+ * after a submission, to the failed folder otherwise. An image is never submitted without its sidecar being known: if the server cannot
  * say whether one exists, or cannot hand it over, the image waits for a later poll (see {@link
  * #sidecarFailed}) rather than go under a partner user the sidecar may override.
  */
@@ -168,8 +168,9 @@ public class SftpSidecar extends ServiceSupport {
         if (aside == null) {
             String dir = settings.remoteDir(dirSetting) + "/";
             try {
-                aside = call(c -> stat(c, SftpSettings.normalize(dir + image)) != null
-                        || sidecar != null && stat(c, SftpSettings.normalize(dir + sidecar)) != null);
+                // lstat: a link of that name (even one leading nowhere) takes the name too
+                aside = call(c -> SftpConnector.lstat(c, SftpSettings.normalize(dir + image)) != null
+                        || sidecar != null && SftpConnector.lstat(c, SftpSettings.normalize(dir + sidecar)) != null);
             } catch (SftpException | IOException | RuntimeException e) {
                 // unknown: beside, so that a file of that name, if there is one, is not deleted
                 aside = true;
@@ -227,7 +228,7 @@ public class SftpSidecar extends ServiceSupport {
                 // the local copy is gone (delivered, cleaned up): the server's file decides
             }
             try {
-                SftpATTRS now = call(c -> stat(c, path));
+                SftpATTRS now = call(c -> SftpConnector.lstat(c, path));
                 replaced |= now != null && !now.isDir()
                         && (now.getSize() != stamp.size() || now.getMTime() != stamp.modifiedSeconds());
             } catch (SftpException | IOException | RuntimeException e) {
@@ -264,7 +265,8 @@ public class SftpSidecar extends ServiceSupport {
             return;
         }
         try {
-            SftpATTRS image = call(c -> stat(c, imagePath));
+            // the file itself, as it is listed and moved: a link's own size and time
+            SftpATTRS image = call(c -> SftpConnector.lstat(c, imagePath));
             if (image != null) {
                 exchange.setProperty(STAMP, new Stamp(image.getSize(), image.getMTime()));
             }
@@ -284,7 +286,8 @@ public class SftpSidecar extends ServiceSupport {
         String sidecarRelative = sidecarOf(relativeName);
         SftpATTRS attrs;
         try {
-            attrs = call(c -> stat(c, sidecarPath));
+            // not followed: a link can point anywhere on the server (another partner user's sidecar, say)
+            attrs = call(c -> SftpConnector.lstat(c, sidecarPath));
         } catch (SftpException | IOException | RuntimeException e) {
             LOG.warn("Could not look up a sidecar on {}: {}", settings.server(), SftpConnector.safe(e));
             sidecarFailed(exchange, sidecarPath, e, "the SFTP server could not say whether the image has a sidecar: ");
@@ -296,6 +299,10 @@ public class SftpSidecar extends ServiceSupport {
         exchange.setProperty(SIDECAR, sidecarRelative);
         PlacedName.shareDecisions(exchange);
         exchange.getExchangeExtension().addOnCompletion(new FollowImage(sidecarPath, sidecarRelative));
+        if (attrs.isLink()) {
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, FileSidecar.SYMBOLIC_LINK);
+            return;
+        }
         if (attrs.getSize() > FileSidecar.MAX_SIDECAR_BYTES) {
             exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, FileSidecar.TOO_LARGE);
             return;
@@ -319,9 +326,10 @@ public class SftpSidecar extends ServiceSupport {
     /**
      * A sidecar the server refused to the bundle's login (permission denied) rejects its image, as a
      * broken sidecar does: someone has to mend it. Any other failure (a dropped connection, a server
-     * restarting, a session limit) also failed the call's second try on a new session; the image
-     * then waits in its folder for a later poll, with nothing recorded, up to {@link
-     * #SIDECAR_TRIES} times in a row (about 10 s of pauses); after that it is rejected too.
+     * restarting, a session limit: those also failed the call's second try on a new session; or
+     * another status of the server's) lets the image wait in its folder for a later poll, with
+     * nothing recorded, up to {@link #SIDECAR_TRIES} times in a row (about 10 s of pauses); after
+     * that it is rejected too.
      */
     private void sidecarFailed(Exchange exchange, String sidecarPath, Exception e, String what) {
         boolean refused = e instanceof SftpException sftp && sftp.id == ChannelSftp.SSH_FX_PERMISSION_DENIED;
@@ -347,17 +355,6 @@ public class SftpSidecar extends ServiceSupport {
         return imagePath.substring(0, slash + 1) + PartnerUserResolver.baseName(imagePath) + ".json";
     }
 
-    private static SftpATTRS stat(ChannelSftp c, String path) throws SftpException {
-        try {
-            return c.stat(SftpConnector.literal(path));
-        } catch (SftpException e) {
-            if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
-                return null;
-            }
-            throw e;
-        }
-    }
-
     /** The sidecar as text, or null when it is larger than allowed (it may have grown since the stat). */
     private static String readText(ChannelSftp c, String path) throws SftpException, IOException {
         try (InputStream in = c.get(SftpConnector.literal(path))) {
@@ -380,8 +377,10 @@ public class SftpSidecar extends ServiceSupport {
 
     /**
      * Runs one call on the shared channel (JSch channels are not thread-safe, and the calls are
-     * short). A call that fails is tried once more on a new session, so an idle session the server
-     * or a firewall dropped costs a reconnect, not an image.
+     * short). A call that fails for want of a working connection is tried once more on a new
+     * session, so an idle session the server or a firewall dropped costs a reconnect, not an image.
+     * One the server answered with a status (a refusal, a missing file) is not: a new login would
+     * get the same answer.
      */
     private synchronized <T> T call(SftpCall<T> call) throws SftpException, IOException {
         if (!connected()) {
@@ -390,21 +389,12 @@ public class SftpSidecar extends ServiceSupport {
         try {
             return call.apply(channel);
         } catch (SftpException | IOException | RuntimeException e) {
+            if (SftpConnector.answered(e)) {
+                throw e;
+            }
             LOG.debug("SFTP sidecar call failed, trying once more on a new session: {}", SftpConnector.safe(e));
             reopen();
             return call.apply(channel);
-        }
-    }
-
-    private static boolean exists(ChannelSftp c, String path) throws SftpException {
-        try {
-            c.stat(SftpConnector.literal(path));
-            return true;
-        } catch (SftpException e) {
-            if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
-                return false;
-            }
-            throw e;
         }
     }
 
@@ -488,7 +478,7 @@ public class SftpSidecar extends ServiceSupport {
                         c.rename(SftpConnector.literal(path), SftpConnector.literal(target));
                     } catch (SftpException e) {
                         // tried again after a rename whose reply was lost: the sidecar is there already
-                        if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE || !exists(c, target)) {
+                        if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE || SftpConnector.lstat(c, target) == null) {
                             throw e;
                         }
                     }

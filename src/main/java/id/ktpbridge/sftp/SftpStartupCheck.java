@@ -1,6 +1,7 @@
 package id.ktpbridge.sftp;
 
 import com.jcraft.jsch.ChannelSftp;
+import com.jcraft.jsch.SftpATTRS;
 import com.jcraft.jsch.SftpException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,16 +54,18 @@ public final class SftpStartupCheck {
             }
             current.append(part);
             String dir = current.toString();
+            SftpATTRS there;
             try {
-                if (channel.stat(SftpConnector.literal(dir)).isDir()) {
-                    continue;
-                }
+                there = SftpConnector.stat(channel, dir);
+            } catch (SftpException e) {
+                throw problem("cannot check the folder '" + dir + "'", key, settings, e);
+            }
+            if (there != null && there.isDir()) {
+                continue;
+            }
+            if (there != null) {
                 throw new SftpCheckException("SFTP source: '" + dir + "' is a file, not a folder: check "
                         + SftpSettings.named(key), null);
-            } catch (SftpException missing) {
-                if (missing.id != ChannelSftp.SSH_FX_NO_SUCH_FILE) {
-                    throw problem("cannot check the folder '" + dir + "'", key, settings, missing);
-                }
             }
             try {
                 channel.mkdir(dir);
@@ -99,7 +102,8 @@ public final class SftpStartupCheck {
 
     private static boolean existsAsFolder(ChannelSftp channel, String dir) {
         try {
-            return channel.stat(SftpConnector.literal(dir)).isDir();
+            SftpATTRS there = SftpConnector.stat(channel, dir);
+            return there != null && there.isDir();
         } catch (SftpException e) {
             return false;
         }

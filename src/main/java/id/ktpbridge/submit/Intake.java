@@ -135,8 +135,10 @@ public class Intake implements Processor {
         Inspection image = exchange.getProperty(INSPECTION, Inspection.class);
         if (image == null) {
             String unreadable = msg.getHeader(InputHeaders.UNREADABLE, String.class);
+            String link = msg.getHeader(InputHeaders.SYMBOLIC_LINK, String.class);
             try {
-                image = unreadable != null
+                image = link != null ? new Inspection(null, 0, null, null, RejectReason.SYMBOLIC_LINK, link)
+                        : unreadable != null
                         ? new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE, unreadable)
                         : inspect(exchange, ledgerId);
                 brokenOffReads.passed(sourceRef);

@@ -131,7 +131,7 @@ class SftpPartsTest {
     @Test
     void settingsTextNamesNoSecret() {
         SftpSettings s = new SftpSettings("h", 22, "u", "pw-secret", "/k", "pass-secret", "yes", "/kh", "inbox",
-                ".done", ".failed", false, Duration.ofSeconds(1));
+                ".done", ".failed", false, Duration.ofSeconds(1), null, null);
         assertFalse(s.toString().contains("secret"), s.toString());
         assertTrue(s.toString().contains("auth=key+password"), s.toString());
         assertEquals("ktp.source.sftp.password (KTP_SOURCE_SFTP_PASSWORD)", SftpSettings.named(SftpSettings.PASSWORD));

@@ -863,4 +863,91 @@ class SftpSourceTest {
             }
         }
     }
+
+    @Test
+    void onAServerThatAnswersAMissingFileWithAFailureImagesWithoutSidecarGoThrough() throws Exception {
+        // Paramiko-based and some Windows servers answer a stat of a missing path with SSH_FX_FAILURE
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            server.answerMissingWithFailure();
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Files.write(inbox.resolve("u5901.png"), SampleImages.card("u5901", "png"));
+            Files.writeString(inbox.resolve("u5902-text.png"), "not a picture", StandardCharsets.UTF_8);
+            Files.writeString(inbox.resolve("u5903.json"), "{\"partnerUserId\": \"cust-5903\"}");
+            Files.write(inbox.resolve("u5903.png"), SampleImages.card("u5903", "png"));
+            // the done and failed folders do not exist yet: the start-up check makes them
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 3);
+                Map<String, JsonNode> results = Results.bySourceFile(app.results());
+                assertEquals("COMPLETED", results.get("u5901.png").path("status").asText(), results.toString());
+                assertEquals("u5901", results.get("u5901.png").path("partnerUserId").asText());
+                assertEquals("UNSUPPORTED_FORMAT", results.get("u5902-text.png").path("reasonCode").asText());
+                assertEquals("cust-5903", results.get("u5903.png").path("partnerUserId").asText());
+                // under their own names: the names were found free, not taken for unknown
+                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(inbox.resolve(".done/u5901.png"))
+                        && Files.exists(inbox.resolve(".done/u5903.png")) && Files.exists(inbox.resolve(".done/u5903.json"))
+                        && Files.exists(inbox.resolve(".failed/u5902-text.png")));
+                try (Stream<Path> done = Files.list(inbox.resolve(".done"))) {
+                    assertEquals(List.of("u5901.png", "u5903.json", "u5903.png"),
+                            done.map(f -> f.getFileName().toString()).sorted().toList());
+                }
+                assertEquals(2, app.sandbox().submissionCount());
+                assertTrue(server.missingAnsweredWithFailure() > 0, "the server's fault was met");
+            }
+        }
+    }
+
+    @Test
+    void aFailedInputsMoveTheServerRefusesIsNotAskedAgainOnANewSession() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            server.refuseMovesOf("u5911-text.png");
+            Files.writeString(inbox.resolve("u5911-text.png"), "not a picture", StandardCharsets.UTF_8);
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1
+                        && log.text().contains("could not be moved to"));
+                // a refusal is the server's answer: a new login would get the same one
+                assertEquals(1, server.movesRefused("u5911-text.png"));
+                assertTrue(Files.exists(inbox.resolve("u5911-text.png")));
+            }
+        }
+    }
+
+    @Test
+    void symbolicLinksAreRejectedWithoutBeingFollowed() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Path elsewhere = Files.createDirectories(server.path("/elsewhere"));
+            Files.write(elsewhere.resolve("target.png"), SampleImages.card("u5921", "png"));
+            Files.writeString(elsewhere.resolve("other.json"), "{\"partnerUserId\": \"someone-else\"}");
+            // an image that is a link, and an image whose sidecar is a link (both to files on the server)
+            Files.createSymbolicLink(inbox.resolve("u5921.png"), Path.of("../elsewhere/target.png"));
+            Files.write(inbox.resolve("u5922.png"), SampleImages.card("u5922", "png"));
+            Files.createSymbolicLink(inbox.resolve("u5922.json"), Path.of("../elsewhere/other.json"));
+            Files.write(inbox.resolve("u5923.png"), SampleImages.card("u5923", "png"));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp,
+                    "ktp.source.sftp.oversize-poll-delay", "300"))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 3);
+                Map<String, JsonNode> results = Results.bySourceFile(app.results());
+                assertEquals("SYMBOLIC_LINK", results.get("u5921.png").path("reasonCode").asText(), results.toString());
+                assertEquals("INVALID_SIDECAR", results.get("u5922.png").path("reasonCode").asText());
+                assertTrue(results.get("u5922.png").path("errorMessage").asText().contains("symbolic link"),
+                        results.get("u5922.png").toString());
+                assertEquals("COMPLETED", results.get("u5923.png").path("status").asText());
+                assertEquals(1, app.sandbox().submissionCount(), "only the regular image went out");
+                // the links themselves go to the failed folder, their targets stay unread where they are
+                Path report = inbox.resolve(".failed/u5921.png.error.json");
+                await().atMost(Duration.ofSeconds(5)).ignoreExceptions()
+                        .until(() -> Files.isSymbolicLink(inbox.resolve(".failed/u5921.png"))
+                                && Files.isSymbolicLink(inbox.resolve(".failed/u5922.json"))
+                                && Results.parse(report).has("reasonCode"));
+                assertEquals("SYMBOLIC_LINK", Results.parse(report).path("reasonCode").asText());
+                assertTrue(Files.exists(inbox.resolve(".failed/u5922.png")));
+                assertTrue(Files.isRegularFile(elsewhere.resolve("target.png"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+                assertEquals(0, server.bytesRead("target.png") + server.bytesRead("u5921.png"), "the link was read");
+                assertEquals(0, server.bytesRead("other.json") + server.bytesRead("u5922.json"), "the sidecar link was read");
+                assertFalse(Files.exists(inbox.resolve(".done/u5921.png"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+            }
+        }
+    }
 }

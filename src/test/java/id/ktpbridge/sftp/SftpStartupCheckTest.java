@@ -2,6 +2,7 @@ package id.ktpbridge.sftp;
 
 import static id.ktpbridge.sftp.SftpSourceTest.PASSWORD;
 import static id.ktpbridge.sftp.SftpSourceTest.sftp;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,6 +16,8 @@ import java.util.Map;
 
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.LogCapture;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
 import id.ktpbridge.testkit.SftpServer;
 import org.apache.camel.ServiceStatus;
 import org.junit.jupiter.api.Test;
@@ -123,6 +126,51 @@ class SftpStartupCheckTest {
         try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), Map.of())) {
             assertEquals(ServiceStatus.Stopped, app.context().getRouteController().getRouteStatus("ingest-sftp"));
             assertEquals(ServiceStatus.Started, app.context().getRouteController().getRouteStatus("ingest-file"));
+        }
+    }
+
+    @Test
+    void anOlderServersSha1AlgorithmsAreUsedWhenListed() throws Exception {
+        // Camel hands its key exchange list to JSch for the whole JVM: put back for the tests after this one
+        String kex = com.jcraft.jsch.JSch.getConfig("kex");
+        try (SftpServer server = SftpServer.startSha1Only(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path knownHosts = server.writeKnownHosts(tmp.resolve("known_hosts"));
+            Map<String, String> checked = sftp(server, tmp, "ktp.source.sftp.strict-host-key-checking", "yes",
+                    "ktp.source.sftp.known-hosts-file", knownHosts.toString());
+            // JSch's defaults leave SHA-1 out: the start says which setting lets it in
+            String message = startupFailure(checked);
+            assertTrue(message.contains("ktp.source.sftp.kex-algorithms (KTP_SOURCE_SFTP_KEX_ALGORITHMS)"), message);
+            assertTrue(message.contains("diffie-hellman-group14-sha1"), "the server's offer: " + message);
+
+            Map<String, String> listed = new java.util.HashMap<>(checked);
+            // the library's first choices first, the older ones after them
+            listed.put("ktp.source.sftp.host-key-algorithms", "ssh-ed25519, rsa-sha2-256, ssh-rsa");
+            listed.put("ktp.source.sftp.kex-algorithms", "curve25519-sha256,diffie-hellman-group14-sha1");
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Files.write(inbox.resolve("u5931.png"), SampleImages.card("u5931", "png"));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), listed)) {
+                // the start-up check, the SFTP consumer and the sidecar look-ups all got in
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
+                        && Files.exists(inbox.resolve(".done/u5931.png")));
+                assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+            }
+        } finally {
+            com.jcraft.jsch.JSch.setConfig("kex", kex);
+        }
+    }
+
+    @Test
+    void anAlgorithmTheLibraryDoesNotKnowStopsTheStartNamingTheSetting() {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            String hostKeys = startupFailure(sftp(server, tmp,
+                    "ktp.source.sftp.host-key-algorithms", "rsa-sha2-256,ssh-rsa-sha1"));
+            assertTrue(hostKeys.contains("ktp.source.sftp.host-key-algorithms (KTP_SOURCE_SFTP_HOST_KEY_ALGORITHMS)"),
+                    hostKeys);
+            assertTrue(hostKeys.contains("'ssh-rsa-sha1'"), hostKeys);
+            // a host key type is no key exchange
+            String kex = startupFailure(sftp(server, tmp, "ktp.source.sftp.kex-algorithms", "ssh-rsa"));
+            assertTrue(kex.contains("ktp.source.sftp.kex-algorithms (KTP_SOURCE_SFTP_KEX_ALGORITHMS)"), kex);
+            assertEquals(0, server.logins(), "checked before any login");
         }
     }
 }

@@ -18,17 +18,25 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.apache.sshd.common.NamedFactory;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;
 import org.apache.sshd.common.config.keys.writer.openssh.OpenSSHKeyEncryptionContext;
 import org.apache.sshd.common.config.keys.writer.openssh.OpenSSHKeyPairResourceWriter;
 import org.apache.sshd.common.file.virtualfs.VirtualFileSystemFactory;
+import org.apache.sshd.common.kex.BuiltinDHFactories;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
+import org.apache.sshd.common.signature.BuiltinSignatures;
+import org.apache.sshd.server.ServerBuilder;
 import org.apache.sshd.server.SshServer;
+import org.apache.sshd.server.channel.ChannelSession;
+import org.apache.sshd.server.command.Command;
 import org.apache.sshd.server.session.ServerSession;
 import org.apache.sshd.sftp.server.DirectoryHandle;
 import org.apache.sshd.sftp.server.FileHandle;
 import org.apache.sshd.sftp.server.SftpEventListener;
+import org.apache.sshd.sftp.server.SftpSubsystem;
+import org.apache.sshd.sftp.server.SftpSubsystemConfigurator;
 import org.apache.sshd.sftp.server.SftpSubsystemFactory;
 
 /**
@@ -59,16 +67,24 @@ public final class SftpServer implements AutoCloseable {
     /** Folder names no file may be moved into (a rename the server refuses). */
     /** File names whose moves are refused, wherever to. */
     private final Set<String> refuseMovesOf = ConcurrentHashMap.newKeySet();
+    /** Moves refused by {@link #refuseMovesOf}, by file name. */
+    private final Map<String, AtomicInteger> movesRefused = new ConcurrentHashMap<>();
     private final Set<String> refuseAttributesOf = ConcurrentHashMap.newKeySet();
     private final Set<String> refuseReadsOf = ConcurrentHashMap.newKeySet();
     private final Map<String, AtomicInteger> dropConnectionOnMoveOf = new ConcurrentHashMap<>();
     private final Set<String> loseReplyToMoveOf = ConcurrentHashMap.newKeySet();
     private final java.util.concurrent.atomic.AtomicInteger readsRefused = new java.util.concurrent.atomic.AtomicInteger();
+    /** Whether a stat of a missing path is answered with a generic failure (see {@link #answerMissingWithFailure}). */
+    private volatile boolean missingAsFailure;
+    private final AtomicInteger missingAnsweredWithFailure = new AtomicInteger();
+    /** An older server's algorithms only: see {@link #startSha1Only}. */
+    private final boolean sha1Only;
 
-    private SftpServer(Path root, String user, String password) throws IOException {
+    private SftpServer(Path root, String user, String password, boolean sha1Only) throws IOException {
         this.root = root;
         this.user = user;
         this.password = password;
+        this.sha1Only = sha1Only;
         this.sshd = listen(0);
     }
 
@@ -77,6 +93,11 @@ public final class SftpServer implements AutoCloseable {
         server.setHost("127.0.0.1");
         server.setPort(port);
         server.setKeyPairProvider(KeyPairProvider.wrap(HOST_KEY));
+        if (sha1Only) {
+            server.setSignatureFactories(List.of(BuiltinSignatures.rsa));
+            server.setKeyExchangeFactories(NamedFactory.setUpTransformedFactories(false,
+                    List.of(BuiltinDHFactories.dhg14), ServerBuilder.DH2KEX));
+        }
         if (password != null) {
             server.setPasswordAuthenticator((u, p, session) -> {
                 boolean ok = user.equals(u) && password.equals(p);
@@ -96,7 +117,18 @@ public final class SftpServer implements AutoCloseable {
             }
             return ok;
         });
-        SftpSubsystemFactory sftp = new SftpSubsystemFactory();
+        SftpSubsystemFactory sftp = new SftpSubsystemFactory() {
+            @Override
+            public Command createSubsystem(ChannelSession channel) throws IOException {
+                if (!missingAsFailure) {
+                    // MINA's own class, and so its own logger name (outside the bundle's package)
+                    return super.createSubsystem(channel);
+                }
+                SftpSubsystem subsystem = new MissingAsFailure(channel, this);
+                getRegisteredListeners().forEach(subsystem::addSftpEventListener);
+                return subsystem;
+            }
+        };
         sftp.addSftpEventListener(new SftpEventListener() {
             @Override
             public void reading(ServerSession session, String remoteHandle, FileHandle localHandle, long offset,
@@ -128,6 +160,8 @@ public final class SftpServer implements AutoCloseable {
                     throw new IOException("connection dropped (test fault)");
                 }
                 if (srcPath.getFileName() != null && refuseMovesOf.contains(srcPath.getFileName().toString())) {
+                    movesRefused.computeIfAbsent(srcPath.getFileName().toString(), n -> new AtomicInteger())
+                            .incrementAndGet();
                     throw new java.nio.file.AccessDeniedException("moves refused (test fault)");
                 }
             }
@@ -160,11 +194,67 @@ public final class SftpServer implements AutoCloseable {
 
     /** @param password null: public keys only (password and keyboard-interactive logins are refused) */
     public static SftpServer start(Path root, String user, String password) {
+        return start(root, user, password, false);
+    }
+
+    /**
+     * An older server: its only host key type is {@code ssh-rsa} and its only key exchange
+     * {@code diffie-hellman-group14-sha1} (both SHA-1), which JSch 2.x no longer offers by default.
+     */
+    public static SftpServer startSha1Only(Path root, String user, String password) {
+        return start(root, user, password, true);
+    }
+
+    private static SftpServer start(Path root, String user, String password, boolean sha1Only) {
         try {
             Files.createDirectories(root);
-            return new SftpServer(root, user, password);
+            return new SftpServer(root, user, password, sha1Only);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * In SFTP sessions opened from now on, a stat or lstat of a path that does not exist is answered
+     * with SSH_FX_FAILURE, not SSH_FX_NO_SUCH_FILE, as Paramiko-based servers and some Windows servers do.
+     */
+    public void answerMissingWithFailure() {
+        missingAsFailure = true;
+    }
+
+    /** How many stats of missing paths {@link #answerMissingWithFailure} answered with a failure. */
+    public int missingAnsweredWithFailure() {
+        return missingAnsweredWithFailure.get();
+    }
+
+    /** The SFTP subsystem, with stat and lstat of a missing path answered as {@link #answerMissingWithFailure} says. */
+    private final class MissingAsFailure extends SftpSubsystem {
+        MissingAsFailure(ChannelSession channel, SftpSubsystemConfigurator configurator) {
+            super(channel, configurator);
+        }
+
+        @Override
+        protected Map<String, Object> doStat(int id, String path, int flags) throws IOException {
+            try {
+                return super.doStat(id, path, flags);
+            } catch (java.nio.file.NoSuchFileException | java.io.FileNotFoundException e) {
+                throw missing();
+            }
+        }
+
+        @Override
+        protected Map<String, Object> doLStat(int id, String path, int flags) throws IOException {
+            try {
+                return super.doLStat(id, path, flags);
+            } catch (java.nio.file.NoSuchFileException | java.io.FileNotFoundException e) {
+                throw missing();
+            }
+        }
+
+        /** A plain I/O error, which the subsystem answers with SSH_FX_FAILURE. */
+        private IOException missing() {
+            missingAnsweredWithFailure.incrementAndGet();
+            return new IOException("failure (test fault)");
         }
     }
 
@@ -231,6 +321,12 @@ public final class SftpServer implements AutoCloseable {
 
     public void refuseMovesOf(String fileName) {
         refuseMovesOf.add(fileName);
+    }
+
+    /** How many moves of files of this name {@link #refuseMovesOf} refused. */
+    public int movesRefused(String fileName) {
+        AtomicInteger n = movesRefused.get(fileName);
+        return n == null ? 0 : n.get();
     }
 
     public void allowMovesOf(String fileName) {
