@@ -234,6 +234,13 @@ public class BridgeConfiguration implements CamelConfiguration {
                 publisher, json, gtfSettings.onboardingPartner(), dataDir.resolve("spool"),
                 dedupe.equals("content"));
         intake.clustered(cluster);
+        if (!cluster && ownsItsLedger(s)) {
+            // no other process uses this data folder (the ledger is this process's alone), and no route runs yet
+            int removed = intake.removeLeftoverSpoolCopies();
+            if (removed > 0) {
+                LOG.info("{} spool copies left by an earlier process that did not stop were deleted", removed);
+            }
+        }
         intake.brokenReadWindow(s.duration("ktp.source.s3.broken-read-window", Intake.DEFAULT_BROKEN_READ_WINDOW));
         InputsInHand inputsInHand = new InputsInHand(ledger, instance, claimTtl, cluster);
         registry.bind("inputsInHand", inputsInHand);
@@ -398,6 +405,23 @@ public class BridgeConfiguration implements CamelConfiguration {
                 instance, cluster);
         context.addService(new InstanceLockWatch(context, held,
                 s.duration("ktp.db.instance-lock-check", Duration.ofSeconds(10)), () -> stop(context)));
+    }
+
+    /**
+     * Whether no other process can use this ledger while this one runs: an embedded H2 file or
+     * in-memory database (H2 locks its file), or PostgreSQL with the exclusive instance lock.
+     */
+    private static boolean ownsItsLedger(Settings s) {
+        String url = s.optional("ktp.db.url").orElse("");
+        if (url.isEmpty()) {
+            return true;
+        }
+        if (url.startsWith("jdbc:postgresql:")) {
+            return s.flag("ktp.db.instance-lock", true);
+        }
+        String upper = url.toUpperCase(java.util.Locale.ROOT);
+        return upper.startsWith("JDBC:H2:") && !upper.startsWith("JDBC:H2:TCP:") && !upper.startsWith("JDBC:H2:SSL:")
+                && !upper.contains("AUTO_SERVER=TRUE");
     }
 
     /** Stops the bundle with exit code 1 (under another Camel Main runtime: stops Camel). */

@@ -100,6 +100,22 @@ class EndToEndTest {
     }
 
     @Test
+    void spoolCopiesLeftByAKilledProcessAreDeletedAtStartAndNothingElse() throws Exception {
+        Path spool = Files.createDirectories(dataDir.resolve("spool"));
+        Path left = Files.write(spool.resolve(java.util.UUID.randomUUID() + ".img"), SampleImages.card("u6399", "png"));
+        Path notOurs = Files.writeString(spool.resolve("notes.txt"), "kept");
+        try (LogCapture log = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            assertFalse(Files.exists(left), "a KTP image no exchange holds");
+            assertTrue(Files.exists(notOurs), "a name the bundle never gives is left alone");
+            assertTrue(log.text().contains("1 spool copies left by an earlier process that did not stop were deleted"),
+                    log.text());
+            // and the spool serves the next input as before
+            Results.drop(app.inbox(), "u6398.png", SampleImages.card("u6398", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+        }
+    }
+
+    @Test
     void aFileNamedAsOneAlreadyInTheDoneFolderGoesInBesideItWithItsSidecar() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
             // a scanner that numbers its images anew each day

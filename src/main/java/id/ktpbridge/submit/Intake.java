@@ -348,6 +348,33 @@ public class Intake implements Processor {
         publisher.publishLocal(earlier, ResultStatus.FAILED, code, message);
     }
 
+    private static final java.util.regex.Pattern SPOOL_COPY =
+            java.util.regex.Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.img");
+
+    /**
+     * Deletes the spool copies a process that was killed left behind (KTP images: each is deleted
+     * when its input's exchange ends, and every take gets a name of its own, so nothing else ever
+     * would). Only for the one process that uses this spool folder, before its routes run: no
+     * exchange has a copy yet. Only this bundle's own names ({@code <ledger id>.img}) are touched.
+     *
+     * @return how many were deleted
+     */
+    public int removeLeftoverSpoolCopies() throws IOException {
+        if (!Files.isDirectory(spoolDir)) {
+            return 0;
+        }
+        int removed = 0;
+        try (var copies = Files.newDirectoryStream(spoolDir,
+                p -> SPOOL_COPY.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p))) {
+            for (Path copy : copies) {
+                if (Files.deleteIfExists(copy)) {
+                    removed++;
+                }
+            }
+        }
+        return removed;
+    }
+
     /**
      * Every input is copied to a spool file of its own while it is inspected, and that copy is what
      * gets uploaded: a file replaced in the drop folder meanwhile cannot send other bytes than the
