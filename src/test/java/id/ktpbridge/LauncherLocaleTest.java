@@ -48,24 +48,11 @@ class LauncherLocaleTest {
         // C and POSIX set, none set at all, and a UTF-8 one (kept)
         for (Map<String, String> locale : List.of(Map.of("LC_ALL", "C"), Map.of("LANG", "POSIX"),
                 Map.<String, String>of(), Map.of("LANG", "C.UTF-8"))) {
-            // the output goes to a file, read once the launcher has ended or been ended, so a hang is
-            // bounded by the wait below
-            Path out = work.resolve("launcher.out");
-            ProcessBuilder pb = new ProcessBuilder("bash", LAUNCHER.toString()).directory(work.toFile())
-                    .redirectErrorStream(true).redirectOutput(out.toFile());
-            pb.environment().clear();
-            pb.environment().putAll(Map.of("PATH", System.getenv("PATH"), "HOME", work.toString(), "KTP_JAR",
-                    jar.toString(), "KTP_CDS", "off", "KTP_HEAP", "32m",
+            Map<String, String> env = new java.util.HashMap<>(Map.of("PATH", System.getenv("PATH"), "HOME",
+                    work.toString(), "KTP_JAR", jar.toString(), "KTP_CDS", "off", "KTP_HEAP", "32m",
                     "JAVA_OPTS", "-XshowSettings:properties -version"));
-            pb.environment().putAll(locale);
-            Process p = pb.start();
-            boolean ended = p.waitFor(60, TimeUnit.SECONDS);
-            if (!ended) {
-                p.destroyForcibly();
-            }
-            String output = new String(Files.readAllBytes(out), StandardCharsets.UTF_8);
-            assertTrue(ended, output);
-            assertEquals(0, p.exitValue(), output);
+            env.putAll(locale);
+            String output = launch(work, env);
             assertTrue(output.contains("sun.jnu.encoding = UTF-8"), locale + ": " + output);
         }
     }
