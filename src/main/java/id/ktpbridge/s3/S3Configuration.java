@@ -68,6 +68,13 @@ public class S3Configuration implements CamelConfiguration {
             if (batchSize < 1) {
                 throw new IllegalStateException(connection.setting("batch-size") + " must be at least 1");
             }
+            if (prefix.startsWith("/")) {
+                // legal, and some uploaders write such keys, but AWS's and MinIO's consoles do not: a
+                // source that never takes anything is then explained in the log
+                LOG.warn("{} '{}' starts with a slash: keys made through the usual tools and consoles have none"
+                        + " (the console's folder inbox is the prefix inbox/); if nothing is ever taken, write it"
+                        + " without", connection.setting("prefix"), prefix);
+            }
             if (afterSuccess.equals("move")) {
                 requireApart(connection, bucket, prefix, processedBucket, "processed", processedPrefix);
             }

@@ -97,6 +97,17 @@ class S3MisconfigurationTest {
     }
 
     @Test
+    void aPrefixWithALeadingSlashIsNamedInAWarningAndTheStartGoesOn() throws Exception {
+        String bucket = s3.newBucket("ktp-slash");
+        Map<String, String> props = sourceOn(bucket);
+        props.put("ktp.source.s3.prefix", "/inbox/");
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, props)) {
+            assertTrue(logs.text().contains("ktp.source.s3.prefix (KTP_SOURCE_S3_PREFIX) '/inbox/' starts with a slash"),
+                    logs.text());
+        }
+    }
+
+    @Test
     void aResultsBucketTheRoleMayOnlyWriteToIsAWarningNotARefusedStart() throws Exception {
         // HeadBucket and listings refused (403 AccessDenied), as for a role with s3:PutObject only (testkit FaultyObjects)
         String bucket = s3.newBucket("ktp-results-write-only");
