@@ -421,7 +421,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         }
         String upper = url.toUpperCase(java.util.Locale.ROOT);
         return upper.startsWith("JDBC:H2:") && !upper.startsWith("JDBC:H2:TCP:") && !upper.startsWith("JDBC:H2:SSL:")
-                && !upper.contains("AUTO_SERVER=TRUE");
+                && !upper.contains("AUTO_SERVER=TRUE") && !upper.contains("FILE_LOCK=NO");
     }
 
     /** Stops the bundle with exit code 1 (under another Camel Main runtime: stops Camel). */
