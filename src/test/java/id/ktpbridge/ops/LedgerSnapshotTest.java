@@ -22,9 +22,7 @@ class LedgerSnapshotTest {
 
     @Test
     void openInputsAreCountedAtEachReadingAndEndedOnesOnlyAsOftenAsConfigured() throws Exception {
-        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:snapshot-" + UUID.randomUUID()
-                + ";DB_CLOSE_DELAY=-1", "sa", "");
-        SchemaMigrator.migrate(ds);
+        JdbcConnectionPool ds = migratedDatabase();
         try (DefaultCamelContext context = new DefaultCamelContext()) {
             Ledger ledger = new Ledger(ds);
             ManualClock clock = new ManualClock(System.currentTimeMillis());
@@ -56,9 +54,7 @@ class LedgerSnapshotTest {
 
     @Test
     void aSlowReadingThatAnswersKeepsTheLedgerHealthy() throws Exception {
-        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:snapshot-" + UUID.randomUUID()
-                + ";DB_CLOSE_DELAY=-1", "sa", "");
-        SchemaMigrator.migrate(ds);
+        JdbcConnectionPool ds = migratedDatabase();
         try (DefaultCamelContext context = new DefaultCamelContext()) {
             ManualClock clock = new ManualClock(System.currentTimeMillis());
             // each reading takes 15 s (a large ledger under load), within the 20 s the health allows
@@ -80,6 +76,13 @@ class LedgerSnapshotTest {
         } finally {
             ds.dispose();
         }
+    }
+
+    private static JdbcConnectionPool migratedDatabase() {
+        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:snapshot-" + UUID.randomUUID()
+                + ";DB_CLOSE_DELAY=-1", "sa", "");
+        SchemaMigrator.migrate(ds);
+        return ds;
     }
 
     private static void insert(Ledger ledger, SubmissionState state) {

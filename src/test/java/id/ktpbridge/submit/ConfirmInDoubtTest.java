@@ -56,9 +56,7 @@ class ConfirmInDoubtTest {
     void aRefusalAfterAnAppliedAttemptWhoseAnswerWasLostDoesNotFailTheInput() throws Exception {
         Map<String, String> p = props();
         // the retry comes 2-4 s after the lost answer: time to have the sandbox refuse every token
-        p.put("gtf.retry.max-attempts", "3");
-        p.put("gtf.retry.initial-delay", "4000");
-        p.put("gtf.retry.max-delay", "4000");
+        retriesEvery(p, "4000");
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
             app.sandbox().settings().setConfirmLostResponseRate(1.0);
             Results.drop(app.inbox(), "u3305.png", SampleImages.card("u3305.png", "png"));
@@ -84,9 +82,7 @@ class ConfirmInDoubtTest {
         p.put("ktp.poll.first-delay", "10m");
         p.put("ktp.poll.reconfirm-after", "10m");
         // the confirm is sent again 3 s after its lost answer: the callback comes meanwhile
-        p.put("gtf.retry.max-attempts", "3");
-        p.put("gtf.retry.initial-delay", "3000");
-        p.put("gtf.retry.max-delay", "3000");
+        retriesEvery(p, "3000");
         try (BridgeApp app = BridgeApp.start(dataDir, p)) {
             app.sandbox().settings().setProcessingDelayMillis(100);
             app.sandbox().settings().setConfirmLostResponseRate(1.0);
@@ -251,6 +247,13 @@ class ConfirmInDoubtTest {
     private static void awaitConfirmedInLedger(BridgeApp app) {
         await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().createdSince(0).stream()
                 .anyMatch(r -> r.state() == SubmissionState.CONFIRMED));
+    }
+
+    /** Three attempts per call, {@code millis} apart: a lost answer's retry comes that much later. */
+    private static void retriesEvery(Map<String, String> p, String millis) {
+        p.put("gtf.retry.max-attempts", "3");
+        p.put("gtf.retry.initial-delay", millis);
+        p.put("gtf.retry.max-delay", millis);
     }
 
     private static JsonNode awaitResult(BridgeApp app) {
