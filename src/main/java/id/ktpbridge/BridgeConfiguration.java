@@ -367,7 +367,10 @@ public class BridgeConfiguration implements CamelConfiguration {
         }
         context.addService(snapshot);
         registry.bind("ledgerSnapshot", snapshot);
-        BridgeMetrics metrics = new BridgeMetrics(meters, snapshot, gtf, targets);
+        // the KtpSourceType each ingest route sets (routes/ingest-*.yaml), of the routes this instance runs
+        List<String> sources = Stream.of("file", "sftp", "s3")
+                .filter(type -> settings.flag("ktp.source." + type + ".enabled", "file".equals(type))).toList();
+        BridgeMetrics metrics = new BridgeMetrics(meters, snapshot, gtf, sources, targets);
         gtf.http().observer(metrics);
         publisher.metrics(metrics);
         outbox.metrics(metrics);

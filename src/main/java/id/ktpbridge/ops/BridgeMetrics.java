@@ -8,6 +8,7 @@ import id.ktpbridge.gtf.CallObserver;
 import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.result.DeliveryStore;
+import id.ktpbridge.result.ResultStatus;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -23,7 +24,13 @@ public class BridgeMetrics implements CallObserver {
     private final MeterRegistry registry;
     private final Counter pollTicks;
 
-    public BridgeMetrics(MeterRegistry registry, LedgerSnapshot ledger, GtfClient gtf, List<String> targets) {
+    /**
+     * @param sources the source types this instance takes inputs from (their {@code KtpSourceType}):
+     *     its {@code ktp_inputs} series are there at 0 from the start
+     * @param targets the configured result targets
+     */
+    public BridgeMetrics(MeterRegistry registry, LedgerSnapshot ledger, GtfClient gtf, List<String> sources,
+                         List<String> targets) {
         this.registry = registry;
         // the ledger's figures come from its last background reading (NaN before the first): a
         // scrape never waits on the database
@@ -58,6 +65,17 @@ public class BridgeMetrics implements CallObserver {
         pollTicks = Counter.builder("ktp_poll_ticks")
                 .description("Poll ticks run by this instance (in cluster mode: its share of the cluster's ticks)")
                 .register(registry);
+        // the counters of events, too: rate() and increase() miss the first event of a series that
+        // appears with it, and a dashboard shows no data where it should show 0
+        for (String source : sources) {
+            for (ResultStatus status : ResultStatus.values()) {
+                inputs(source, status.name());
+            }
+        }
+        for (String target : targets) {
+            deliveryFailures(target, false);
+            deliveryFailures(target, true);
+        }
     }
 
     /** NaN before the first reading and while the ledger does not answer: a frozen last value would look current. */
@@ -77,15 +95,23 @@ public class BridgeMetrics implements CallObserver {
 
     /** One per published result: source and outcome. */
     public void inputFinished(String sourceType, String status) {
-        Counter.builder("ktp_inputs").description("Inputs with a result, by source and outcome")
-                .tag("source", sourceType == null ? "unknown" : sourceType).tag("outcome", status).register(registry)
-                .increment();
+        inputs(sourceType == null ? "unknown" : sourceType, status).increment();
     }
 
     /** A failed delivery attempt (retried or refused). */
     public void deliveryFailed(String target, boolean permanent) {
-        Counter.builder("ktp_delivery_failures").tag("target", target).tag("kind", permanent ? "refused" : "retry")
-                .register(registry).increment();
+        deliveryFailures(target, permanent).increment();
+    }
+
+    /** Built in one place for the start and the events: the same series either way, never a second one. */
+    private Counter inputs(String source, String outcome) {
+        return Counter.builder("ktp_inputs").description("Inputs with a result, by source and outcome")
+                .tag("source", source).tag("outcome", outcome).register(registry);
+    }
+
+    private Counter deliveryFailures(String target, boolean permanent) {
+        return Counter.builder("ktp_delivery_failures").description("Failed delivery attempts, by target and kind")
+                .tag("target", target).tag("kind", permanent ? "refused" : "retry").register(registry);
     }
 
     private static final java.time.Duration[] CALL_BUCKETS = java.util.stream.LongStream

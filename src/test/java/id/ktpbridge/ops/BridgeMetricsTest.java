@@ -1,7 +1,7 @@
 package id.ktpbridge.ops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -40,6 +40,7 @@ import org.junit.jupiter.api.Test;
 class BridgeMetricsTest {
 
     private static final List<String> TARGETS = List.of("http", "file");
+    private static final List<String> SOURCES = List.of("file", "s3");
 
     private JdbcConnectionPool ds;
     private Ledger ledger;
@@ -73,7 +74,7 @@ class BridgeMetricsTest {
         // read by hand (refresh), not by its task
         snapshot = new LedgerSnapshot(camel, ledger, store, Duration.ofMinutes(1), Duration.ofMinutes(1));
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        metrics = new BridgeMetrics(registry, snapshot, idleClient(), TARGETS);
+        metrics = new BridgeMetrics(registry, snapshot, idleClient(), SOURCES, TARGETS);
     }
 
     /** A OneKYC client for the metrics' token and circuit gauges; never called here. */
@@ -131,8 +132,8 @@ class BridgeMetricsTest {
         String first = publish(outbox);
         assertEquals(1.0, failures("http", "retry"));
         assertEquals(1.0, failures("file", "refused"));
-        assertNull(counter("http", "refused"), "a passing failure is not a refusal");
-        assertNull(counter("file", "retry"), "a refusal is not retried");
+        assertEquals(0.0, failures("http", "refused"), "a passing failure is not a refusal");
+        assertEquals(0.0, failures("file", "retry"), "a refusal is not retried");
 
         // http is failing: the second result waits for the retry schedule, no attempt to count
         String second = publish(outbox);
@@ -157,6 +158,38 @@ class BridgeMetricsTest {
         snapshot.refresh();
         assertEquals(0.0, registry.get("ktp_deliveries_pending").tag("target", "http").gauge().value());
         assertEquals(2.0, refusedGauge("file"), "refused rows stay refused");
+    }
+
+    @Test
+    void theCountersOfEventsShowZeroFromTheStartAndTheirFirstEventCountsInTheSameSeries() {
+        String scrape = registry.scrape();
+        for (String source : SOURCES) {
+            for (String outcome : List.of("COMPLETED", "ERROR", "REJECTED", "FAILED", "TIMED_OUT")) {
+                assertEquals(1, lines(scrape, "ktp_inputs_total{outcome=\"" + outcome + "\",source=\"" + source
+                        + "\"} 0.0"), scrape);
+            }
+        }
+        assertFalse(scrape.contains("source=\"sftp\""), "no series of a source this instance does not run: " + scrape);
+        for (String target : TARGETS) {
+            for (String kind : List.of("retry", "refused")) {
+                assertEquals(1, lines(scrape, "ktp_delivery_failures_total{kind=\"" + kind + "\",target=\"" + target
+                        + "\"} 0.0"), scrape);
+            }
+        }
+
+        metrics.inputFinished("s3", "ERROR");
+        metrics.deliveryFailed("http", false);
+        scrape = registry.scrape();
+        assertEquals(1, lines(scrape, "ktp_inputs_total{outcome=\"ERROR\",source=\"s3\"} 1.0"), scrape);
+        assertEquals(1, lines(scrape, "ktp_delivery_failures_total{kind=\"retry\",target=\"http\"} 1.0"), scrape);
+        // one series each, not a second beside the one made at the start
+        assertEquals(10, lines(scrape, "ktp_inputs_total{"), scrape);
+        assertEquals(4, lines(scrape, "ktp_delivery_failures_total{"), scrape);
+    }
+
+    /** Scrape lines that begin with this text. */
+    private static long lines(String scrape, String start) {
+        return scrape.lines().filter(l -> l.startsWith(start)).count();
     }
 
     private double gauge(String name) {

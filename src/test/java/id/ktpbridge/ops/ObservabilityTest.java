@@ -2,6 +2,7 @@ package id.ktpbridge.ops;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
@@ -29,6 +30,15 @@ class ObservabilityTest {
     @Test
     void healthAndMetricsDescribeTheRun() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            // the counters of events are there at 0 before any: for the sources that run and the targets
+            String atStart = get(app.managementUrl("/observe/metrics")).body();
+            for (String outcome : new String[] {"COMPLETED", "ERROR", "REJECTED", "FAILED", "TIMED_OUT"}) {
+                assertTrue(atStart.contains("ktp_inputs_total{outcome=\"" + outcome + "\",source=\"file\"} 0.0"), atStart);
+            }
+            assertFalse(atStart.contains("source=\"sftp\"") || atStart.contains("source=\"s3\""), atStart);
+            assertTrue(atStart.contains("ktp_delivery_failures_total{kind=\"retry\",target=\"file\"} 0.0"), atStart);
+            assertTrue(atStart.contains("ktp_delivery_failures_total{kind=\"refused\",target=\"file\"} 0.0"), atStart);
+
             Results.drop(app.inbox(), "u9001.png", SampleImages.card("a", "png"));
             Results.drop(app.inbox(), "u9002-notektp.jpg", SampleImages.card("b", "jpg"));
             Results.drop(app.inbox(), "u9003.jpg", "nope".getBytes());
@@ -54,6 +64,8 @@ class ObservabilityTest {
             String metrics = get(app.managementUrl("/observe/metrics")).body();
             assertTrue(metrics.contains("ktp_inputs_total{outcome=\"COMPLETED\",source=\"file\"} 2.0"), metrics);
             assertTrue(metrics.contains("ktp_inputs_total{outcome=\"REJECTED\",source=\"file\"} 1.0"), metrics);
+            assertTrue(metrics.contains("ktp_inputs_total{outcome=\"ERROR\",source=\"file\"} 0.0"), metrics);
+            assertEquals(5, metrics.lines().filter(l -> l.startsWith("ktp_inputs_total{")).count(), metrics);
             assertTrue(metrics.contains("ktp_submissions{state=\"DELIVERED\"} 2.0"), metrics);
             assertTrue(metrics.contains("ktp_token_cache_fetches_total 2.0"), "one token fetch per user");
             assertTrue(metrics.contains("ktp_token_cache_misses_total"), metrics);
