@@ -10,7 +10,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A periodic progress line for long batches: inputs seen since start (and inputs of earlier runs
- * finished since, resumed after a stop), submitted, completed, failed (a FAILED, REJECTED or
+ * finished since, resumed after a stop), submitted, completed (a COMPLETED result), OneKYC errors
+ * (an ERROR result: OneKYC finished with a technical error), failed (a FAILED, REJECTED or
  * TIMED_OUT result), the completion rate over the last period and an ETA for what is still open
  * (open inputs of earlier runs included, and the files waiting in the drop folder). Quiet while
  * nothing is open and nothing ends. The figures are counted by the database, so a long-running
@@ -73,9 +74,10 @@ public class ProgressReporter {
         long left = open + Math.max(0, waiting);
         String eta = waiting < 0 ? "unknown" : left == 0 ? "-"
                 : perSecond <= 0 ? "unknown" : format(Duration.ofSeconds((long) (left / perSecond)));
-        LOG.info("Progress: seen {}, submitted {}, completed {}, failed/rejected {}, open {}, waiting in the drop"
-                        + " folder {}, rate {}/s, ETA {}", p.seen(), p.submitted(), p.ended() - p.failed(), p.failed(),
-                open, waiting < 0 ? "unknown" : waiting, String.format(Locale.ROOT, "%.1f", perSecond), eta);
+        LOG.info("Progress: seen {}, submitted {}, completed {}, OneKYC errors {}, failed/rejected {}, open {},"
+                        + " waiting in the drop folder {}, rate {}/s, ETA {}", p.seen(), p.submitted(),
+                p.ended() - p.failed() - p.errors(), p.errors(), p.failed(), open, waiting < 0 ? "unknown" : waiting,
+                String.format(Locale.ROOT, "%.1f", perSecond), eta);
     }
 
     private static String format(Duration d) {

@@ -723,7 +723,7 @@ public class Ledger {
     }
 
     /** How the inputs of a run stand, counted by the database. */
-    public record Progress(long seen, long submitted, long ended, long failed, long withoutResult) {
+    public record Progress(long seen, long submitted, long ended, long failed, long errors, long withoutResult) {
     }
 
     /** The inputs of a run that began at a moment: taken since, or given their result since. */
@@ -732,12 +732,14 @@ public class Ledger {
     /**
      * Counts of the inputs of a run that began at {@code since} (see {@link #forEachOfRun}): all,
      * submitted (confirmed at OneKYC), ended, failed (a FAILED, REJECTED or TIMED_OUT result,
-     * whenever it came), and not ended or without a stored result.
+     * whenever it came), errors (delivered with an ERROR result: OneKYC finished with a technical
+     * error; never counted as failed too), and not ended or without a stored result.
      */
     public Progress progressOfRun(long since) {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
                 "SELECT COUNT(*), COUNT(submitted_at), SUM(CASE WHEN state IN (?, ?, ?) THEN 1 ELSE 0 END),"
                         + " SUM(CASE WHEN state IN (?, ?) OR result_status IN (?, ?, ?) THEN 1 ELSE 0 END),"
+                        + " SUM(CASE WHEN state = ? AND result_status = ? THEN 1 ELSE 0 END),"
                         + " SUM(CASE WHEN state NOT IN (?, ?, ?) OR result_status IS NULL THEN 1 ELSE 0 END)"
                         + " FROM ktp_submission WHERE " + OF_RUN)) {
             int i = 1;
@@ -748,6 +750,8 @@ public class Ledger {
             for (String status : List.of("FAILED", "REJECTED", "TIMED_OUT")) {
                 ps.setString(i++, status);
             }
+            ps.setString(i++, SubmissionState.DELIVERED.name());
+            ps.setString(i++, "ERROR");
             for (SubmissionState state : List.of(SubmissionState.DELIVERED, SubmissionState.REJECTED,
                     SubmissionState.FAILED)) {
                 ps.setString(i++, state.name());
@@ -756,7 +760,8 @@ public class Ledger {
             ps.setLong(i, since);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                return new Progress(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5));
+                return new Progress(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5),
+                        rs.getLong(6));
             }
         } catch (SQLException e) {
             throw new LedgerException(e);

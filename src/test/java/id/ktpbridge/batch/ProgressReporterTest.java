@@ -25,7 +25,7 @@ class ProgressReporterTest {
         insert(ledger, SubmissionState.REJECTED);
         try (LogCapture logs = new LogCapture()) {
             progress.report();
-            assertTrue(logs.text().contains("Progress: seen 2, submitted 0, completed 0, failed/rejected 1, open 1"),
+            assertTrue(logs.text().contains("Progress: seen 2, submitted 0, completed 0, OneKYC errors 0, failed/rejected 1, open 1"),
                     logs.text());
             ledger.markEnded(open, SubmissionState.FAILED, "X", "y");
             progress.report();
@@ -33,6 +33,27 @@ class ProgressReporterTest {
             int lines = logs.text().split("Progress:").length;
             progress.report();
             assertEquals(lines, logs.text().split("Progress:").length, "idle: no new line");
+        } finally {
+            ds.dispose();
+        }
+    }
+
+    @Test
+    void oneKycErrorsAreCountedApartFromTheCompletedInputs() {
+        JdbcConnectionPool ds = migratedDatabase();
+        Ledger ledger = new Ledger(ds);
+        ProgressReporter progress = new ProgressReporter(ledger, () -> 0);
+        for (String status : new String[] {"COMPLETED", "COMPLETED", "ERROR", "TIMED_OUT"}) {
+            String id = insert(ledger, SubmissionState.COLLECTING);
+            ledger.recordResult(id, status, null, "X", System.currentTimeMillis(), "{}", c -> { });
+        }
+        insert(ledger, SubmissionState.REJECTED);
+        insert(ledger, SubmissionState.CONFIRMED);
+        try (LogCapture logs = new LogCapture()) {
+            progress.report();
+            // each ended input in exactly one figure: 2 + 1 + 2 = the 5 ended
+            assertTrue(logs.text().contains("Progress: seen 6, submitted 0, completed 2, OneKYC errors 1,"
+                    + " failed/rejected 2, open 1"), logs.text());
         } finally {
             ds.dispose();
         }
@@ -66,12 +87,12 @@ class ProgressReporterTest {
         ProgressReporter progress = new ProgressReporter(ledger, () -> 0);
         try (LogCapture logs = new LogCapture()) {
             progress.report();
-            assertTrue(logs.text().contains("seen 0, submitted 0, completed 0, failed/rejected 0, open 1"), logs.text());
+            assertTrue(logs.text().contains("seen 0, submitted 0, completed 0, OneKYC errors 0, failed/rejected 0, open 1"), logs.text());
             insert(ledger, SubmissionState.REJECTED);
             insert(ledger, SubmissionState.REJECTED);
             progress.report();
             String last = logs.text().substring(logs.text().lastIndexOf("Progress:"));
-            assertTrue(last.contains("seen 2, submitted 0, completed 0, failed/rejected 2, open 1"), last);
+            assertTrue(last.contains("seen 2, submitted 0, completed 0, OneKYC errors 0, failed/rejected 2, open 1"), last);
             assertFalse(last.contains("rate 0.0/s"), "two inputs ended since the last tick: " + last);
             assertFalse(last.contains("ETA unknown"), last);
 
@@ -79,7 +100,7 @@ class ProgressReporterTest {
             ledger.recordResult(earlier, "FAILED", null, "GTF_DETAILS_FAILED", System.currentTimeMillis(), "{}", c -> { });
             progress.report();
             last = logs.text().substring(logs.text().lastIndexOf("Progress:"));
-            assertTrue(last.contains("seen 3, submitted 0, completed 0, failed/rejected 3, open 0"), last);
+            assertTrue(last.contains("seen 3, submitted 0, completed 0, OneKYC errors 0, failed/rejected 3, open 0"), last);
         } finally {
             ds.dispose();
         }
