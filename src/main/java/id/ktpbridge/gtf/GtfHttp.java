@@ -118,7 +118,8 @@ public class GtfHttp {
      * would hold the worker for ever. Past the limit a watchdog interrupts the call, which makes the
      * JDK cancel the exchange, and the call fails as unanswered, like any timeout. A watchdog rather
      * than a body subscriber of our own: the JDK hands a foreign subscriber's data over through its
-     * executor, which cost about a third more CPU per image.
+     * executor, which cost about a third more CPU per image. Only an answer without a length is read
+     * by one of ours, for its size limit ({@link #MAX_ANSWER_BYTES}).
      */
     public HttpResponse<String> send(HttpRequest request) throws IOException, InterruptedException {
         long limitMillis = wholeAnswerLimit(request.timeout().orElse(DEFAULT_REQUEST_TIMEOUT)).toMillis();
@@ -155,19 +156,27 @@ public class GtfHttp {
     }
 
     /**
-     * The largest answer read, declared by its Content-Length (OneKYC's and the storage's answers
-     * are a few KB; room is left for records that carry images). A larger one is not read at all:
-     * its connection is closed and the call fails as unanswered. One without a length is bounded by
-     * {@link #wholeAnswerLimit} only.
+     * The largest answer read (OneKYC's and the storage's answers are a few KB; room is left for
+     * records that carry images). One whose Content-Length declares more is not read at all; one
+     * without a length (chunked, or ended by closing) is read until more than this has come. Either
+     * way its connection is closed and the call fails as unanswered.
      */
     static final long MAX_ANSWER_BYTES = 4 << 20;
     /** The body of an answer not read (compared by identity). */
     @SuppressWarnings("StringOperationCanBeSimplified")
     private static final String NOT_READ = new String("");
-    /** The JDK's own text reader (see {@link #send} on why), unless the answer declares too much. */
-    private static final HttpResponse.BodyHandler<String> BOUNDED = info -> info.headers()
-            .firstValueAsLong("Content-Length").orElse(-1) > MAX_ANSWER_BYTES
-            ? new NotRead() : HttpResponse.BodySubscribers.ofString(charset(info.headers()));
+    /**
+     * The JDK's own text reader when the answer declares its length (see {@link #send} on why),
+     * unless it declares too much; one that counts what comes when it declares none.
+     */
+    private static final HttpResponse.BodyHandler<String> BOUNDED = info -> {
+        long length = info.headers().firstValueAsLong("Content-Length").orElse(-1);
+        if (length > MAX_ANSWER_BYTES) {
+            return new NotRead();
+        }
+        return length >= 0 ? HttpResponse.BodySubscribers.ofString(charset(info.headers()))
+                : new Capped(charset(info.headers()));
+    };
 
     /** Cancels the answer's body at once, which closes its connection. */
     private static final class NotRead implements HttpResponse.BodySubscriber<String> {
@@ -192,6 +201,82 @@ public class GtfHttp {
 
         @Override
         public void onComplete() {
+        }
+    }
+
+    /**
+     * Reads an answer without a length as text, as the JDK's own reader does, until more than
+     * {@link #MAX_ANSWER_BYTES} have come: then it cancels the body, which closes its connection,
+     * and fails with an {@link IOException} (which {@link #send} passes on like the one for an answer
+     * {@link NotRead}). The Flow's rules call its methods one at a time.
+     */
+    private static final class Capped implements HttpResponse.BodySubscriber<String> {
+
+        private final java.nio.charset.Charset charset;
+        private final java.util.concurrent.CompletableFuture<String> body =
+                new java.util.concurrent.CompletableFuture<>();
+        /** Kept as they come, as the JDK's reader keeps them: the client no longer uses them. */
+        private final List<java.nio.ByteBuffer> received = new ArrayList<>();
+        private long size;
+        private java.util.concurrent.Flow.Subscription subscription;
+
+        Capped(java.nio.charset.Charset charset) {
+            this.charset = charset;
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<String> getBody() {
+            return body;
+        }
+
+        @Override
+        public void onSubscribe(java.util.concurrent.Flow.Subscription subscription) {
+            if (this.subscription != null) {
+                subscription.cancel();
+                return;
+            }
+            this.subscription = subscription;
+            subscription.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(java.util.List<java.nio.ByteBuffer> item) {
+            if (body.isDone()) {
+                return; // what was on its way when the body was cancelled
+            }
+            for (java.nio.ByteBuffer buffer : item) {
+                size += buffer.remaining();
+                received.add(buffer);
+            }
+            if (size > MAX_ANSWER_BYTES) {
+                received.clear();
+                subscription.cancel();
+                // the size only: the body's content stays out of the message
+                body.completeExceptionally(new IOException("an answer without a Content-Length went past "
+                        + MAX_ANSWER_BYTES + " bytes (not read further)"));
+            }
+        }
+
+        @Override
+        public void onError(Throwable throwable) {
+            received.clear();
+            body.completeExceptionally(throwable);
+        }
+
+        @Override
+        public void onComplete() {
+            if (body.isDone()) {
+                return;
+            }
+            byte[] bytes = new byte[(int) size];
+            int at = 0;
+            for (java.nio.ByteBuffer buffer : received) {
+                int n = buffer.remaining();
+                buffer.get(bytes, at, n);
+                at += n;
+            }
+            received.clear();
+            body.complete(new String(bytes, charset));
         }
     }
 

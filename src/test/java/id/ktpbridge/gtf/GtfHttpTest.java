@@ -43,6 +43,11 @@ class GtfHttpTest {
     private java.util.concurrent.ExecutorService serverThreads;
     private GtfHttp http;
     private final java.util.concurrent.atomic.AtomicLong hugeBytesSent = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong endlessBytesSent = new java.util.concurrent.atomic.AtomicLong();
+    /** Answers of /endless whose writing failed: the client went away before their end. */
+    private final AtomicInteger endlessCutOff = new AtomicInteger();
+    /** One permit for each answer of /endless over, written whole or cut off. */
+    private final java.util.concurrent.Semaphore endlessOver = new java.util.concurrent.Semaphore(0);
 
     @BeforeEach
     void start() throws IOException {
@@ -95,6 +100,43 @@ class GtfHttpTest {
                 }
             } catch (IOException closedByTheClient) {
                 // what the test expects
+            }
+        });
+        // a chunked answer (no length: sendResponseHeaders with 0) of 3 MB in ISO-8859-1, in pieces
+        server.createContext("/chunked", ex -> {
+            requests.incrementAndGet();
+            ex.getResponseHeaders().set("Content-Type", "application/json; charset=ISO-8859-1");
+            ex.sendResponseHeaders(200, 0);
+            byte[] chunk = new byte[64 << 10];
+            java.util.Arrays.fill(chunk, (byte) 'a');
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write("{\"success\":true,\"data\":{\"word\":\"caf\u00e9\",\"filler\":\""
+                        .getBytes(StandardCharsets.ISO_8859_1));
+                for (int i = 0; i < 48; i++) {
+                    out.write(chunk);
+                    out.flush();
+                }
+                out.write("\"},\"errors\":[]}".getBytes(StandardCharsets.ISO_8859_1));
+            }
+        });
+        // a chunked answer that goes on as fast as the client takes it: 32 MB, a whole envelope in the end
+        server.createContext("/endless", ex -> {
+            requests.incrementAndGet();
+            ex.getResponseHeaders().set("Content-Type", "application/json");
+            ex.sendResponseHeaders(200, 0);
+            byte[] chunk = new byte[64 << 10];
+            java.util.Arrays.fill(chunk, (byte) 'a');
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write("{\"success\":true,\"data\":{\"filler\":\"".getBytes(StandardCharsets.UTF_8));
+                for (int i = 0; i < 512; i++) {
+                    out.write(chunk);
+                    endlessBytesSent.addAndGet(chunk.length);
+                }
+                out.write("\"},\"errors\":[]}".getBytes(StandardCharsets.UTF_8));
+            } catch (IOException closedByTheClient) {
+                endlessCutOff.incrementAndGet(); // what the test expects
+            } finally {
+                endlessOver.release();
             }
         });
         serverThreads = java.util.concurrent.Executors.newCachedThreadPool();
@@ -377,6 +419,36 @@ class GtfHttpTest {
         assertEquals(4, requests.get(), "tried again like any unanswered call");
         // each attempt's connection closed at the headers: what the sockets' buffers took, not 4 x 64 MB
         assertTrue(hugeBytesSent.get() < 32L << 20, hugeBytesSent.get() + " bytes sent");
+    }
+
+    @Test
+    void aChunkedAnswerGoingPastFourMegabytesIsCutOffAndCountsAsNoAnswer() throws InterruptedException {
+        int port = server.getAddress().getPort();
+        URI uri = URI.create("http://127.0.0.1:" + port + "/endless");
+        // a 20 s timeout: only the size limit, not the time limit, ends these attempts within 10 s
+        GtfApiException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(10),
+                () -> assertThrows(GtfApiException.class, () -> http.call("status",
+                        () -> HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(20)).GET().build())));
+        assertEquals(0, e.httpStatus(), "no answer: " + e.getMessage());
+        assertTrue(e.isTransient());
+        assertTrue(e.getMessage().contains("IOException (127.0.0.1:" + port + ")"), e.getMessage());
+        assertTrue(e.getCause().getMessage().contains("went past " + GtfHttp.MAX_ANSWER_BYTES + " bytes"),
+                e.getCause().getMessage());
+        assertEquals(4, requests.get(), "tried again like any unanswered call");
+        assertTrue(endlessOver.tryAcquire(4, 10, java.util.concurrent.TimeUnit.SECONDS), "every answer over");
+        // each attempt's connection closed past 4 MB: the server could not write on, nor 32 MB each
+        assertEquals(4, endlessCutOff.get(), "answers cut off by the client");
+        assertTrue(endlessBytesSent.get() < 4 * (16L << 20), endlessBytesSent.get() + " bytes sent");
+    }
+
+    @Test
+    void aChunkedAnswerUnderTheLimitIsReadWholeInItsCharset() {
+        URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/chunked");
+        com.fasterxml.jackson.databind.JsonNode data = http.call("status",
+                () -> HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(20)).GET().build());
+        assertEquals("caf\u00e9", data.path("word").asText());
+        assertEquals(3 << 20, data.path("filler").asText().length());
+        assertEquals(1, requests.get());
     }
 
     @Test
