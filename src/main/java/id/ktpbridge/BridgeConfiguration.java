@@ -81,6 +81,7 @@ import id.ktpbridge.ops.BridgeMetrics;
 import id.ktpbridge.ops.LedgerHealthCheck;
 import id.ktpbridge.ops.LedgerSnapshot;
 import id.ktpbridge.ops.OneKycHealthCheck;
+import id.ktpbridge.ops.OneKycProbe;
 import org.apache.camel.spi.Registry;
 import org.apache.camel.support.processor.idempotent.MemoryIdempotentRepository;
 import org.apache.camel.support.service.ServiceSupport;
@@ -378,11 +379,18 @@ public class BridgeConfiguration implements CamelConfiguration {
         // all: the ledger, OneKYC and the sources; ledger: the ledger only, so an outage of OneKYC
         // or a source does not take every replica out of the Service (and callbacks with them)
         boolean dependenciesGate = "all".equalsIgnoreCase(settings.choice("ktp.health.readiness", "all", "all", "ledger"));
+        // the breaker learns only from calls: while none are made, a connection tells (the sandbox's too)
+        OneKycProbe probe = new OneKycProbe(gtf.http().breaker(),
+                List.of(gtf.settings().tokenUrl(), gtf.settings().apiUrl()),
+                settings.duration("ktp.health.onekyc.probe-interval", Duration.ofMinutes(1)),
+                gtf.settings().connectTimeout());
         context.addStartupListener((ctx, alreadyStarted) -> {
             HealthCheckRegistry checks = HealthCheckRegistry.get(ctx);
             if (checks != null) {
                 checks.register(new LedgerHealthCheck(snapshot));
-                checks.register(new OneKycHealthCheck(gtf.http().breaker(), dependenciesGate));
+                checks.register(new OneKycHealthCheck(gtf.http().breaker(), dependenciesGate, probe));
+                // the first probe at once: the first readiness call then finds its outcome
+                probe.startIfDue();
                 if (!dependenciesGate) {
                     // Camel's consumer checks are readiness checks of the sources: left out
                     String excluded = checks.getExcludePattern();

@@ -95,6 +95,11 @@ final class StartupChecks {
         if (s.string("ktp.results.jdbc.statement-timeout", "").startsWith("-")) {
             throw refused("ktp.results.jdbc.statement-timeout", "must not be negative (0: no statement limit)");
         }
+        // Camel reads -5s as 0, which turns the probe off: only 0 says that
+        if (s.string("ktp.health.onekyc.probe-interval", "").startsWith("-")) {
+            throw refused("ktp.health.onekyc.probe-interval", "must not be negative (0: no probe)");
+        }
+        s.duration("ktp.health.onekyc.probe-interval", java.time.Duration.ofMinutes(1));
         instanceId();
         if (s.flag("camel.server.enabled", false)) {
             freePort("ktp.callback.port", "camel.server.port", s.string("camel.server.host", "0.0.0.0"));

@@ -170,6 +170,15 @@ class StartupChecksTest {
     }
 
     @Test
+    void aNegativeOneKycProbeIntervalIsRefusedByName() {
+        // Camel reads -5s as 0, which turns the probe off: only 0 means that
+        assertRefused(Map.of("ktp.health.onekyc.probe-interval", "-5s"), "Setting 'ktp.health.onekyc.probe-interval'"
+                + " (KTP_HEALTH_ONEKYC_PROBE_INTERVAL): must not be negative (0: no probe)");
+        assertRefused(Map.of("ktp.health.onekyc.probe-interval", "a minute"),
+                "Setting 'ktp.health.onekyc.probe-interval' (KTP_HEALTH_ONEKYC_PROBE_INTERVAL) is no duration");
+    }
+
+    @Test
     void anInstanceIdLongerThanTheLedgersColumnsIsRefusedByName() throws Exception {
         // it started before, and every claim and lease then failed (SQL state 22001)
         assertRefused(Map.of("ktp.cluster.instance-id", "n".repeat(129)), "Setting 'ktp.cluster.instance-id'"

@@ -28,6 +28,9 @@ public class CircuitBreaker {
     private final Map<String, Circuit> circuits = new ConcurrentHashMap<>();
     /** How long a call may take before it fails: see {@link #downEndpoints}. */
     private volatile Duration callsTakeUpTo;
+    /** When a call at any endpoint was last answered, and last answered or failed; 0: never. */
+    private volatile long lastAnswerAt;
+    private volatile long lastOutcomeAt;
 
     public CircuitBreaker(int threshold, Duration coolDown) {
         this(threshold, coolDown, Clock.systemUTC());
@@ -44,6 +47,11 @@ public class CircuitBreaker {
     /** The longest a call takes to fail (a OneKYC that hangs: its whole answer limit); the cool-down until set. */
     public void callsTakeUpTo(Duration longest) {
         this.callsTakeUpTo = longest;
+    }
+
+    /** The clock the breaker's times are read on. */
+    public Clock clock() {
+        return clock;
     }
 
     /** How long an open circuit pauses its calls ({@code gtf.circuit-breaker.open-for}). */
@@ -68,6 +76,9 @@ public class CircuitBreaker {
 
     /** The endpoint answered (a success, or a refusal that says it is up). */
     public void onSuccess(String endpoint) {
+        long now = Math.max(1, clock.millis());
+        lastAnswerAt = now;
+        lastOutcomeAt = now;
         Circuit circuit = circuits.get(endpoint);
         if (circuit != null) {
             circuit.success(endpoint);
@@ -75,7 +86,20 @@ public class CircuitBreaker {
     }
 
     public void onTransientFailure(String endpoint) {
+        lastOutcomeAt = Math.max(1, clock.millis());
         circuits.computeIfAbsent(endpoint, e -> new Circuit()).failure(endpoint);
+    }
+
+    /** Whether no call at any endpoint has been answered or has failed for {@code quiet} (or ever). */
+    public boolean idleFor(Duration quiet) {
+        long last = lastOutcomeAt;
+        return last == 0 || clock.millis() - last >= quiet.toMillis();
+    }
+
+    /** Whether a call at any endpoint has been answered at or after {@code millis} (this breaker's clock). */
+    public boolean answeredSince(long millis) {
+        long last = lastAnswerAt;
+        return last != 0 && last >= millis;
     }
 
     /** True while calls to this endpoint are paused. */

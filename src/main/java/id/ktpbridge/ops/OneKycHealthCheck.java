@@ -1,5 +1,6 @@
 package id.ktpbridge.ops;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -8,14 +9,17 @@ import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.impl.health.AbstractHealthCheck;
 
 /**
- * Not ready while OneKYC is unreachable, i.e. while the circuit breaker has paused calls to one
- * of its endpoints after repeated failures. Readiness only: a restart would not bring OneKYC back.
- * With {@code ktp.health.readiness=ledger} it only tells: up, with the paused endpoints named.
+ * Not ready while OneKYC is unreachable: while the circuit breaker has paused calls to one of its
+ * endpoints after repeated failures, or, when no call has told for a while, while the last idle
+ * probe ({@link OneKycProbe}) could not connect to its hosts. Readiness only: a restart would not
+ * bring OneKYC back. With {@code ktp.health.readiness=ledger} it only tells: up, with the paused
+ * endpoints and unreachable hosts named.
  */
 public class OneKycHealthCheck extends AbstractHealthCheck {
 
     private final CircuitBreaker breaker;
     private final boolean gatesReadiness;
+    private final OneKycProbe probe;
 
     public OneKycHealthCheck(CircuitBreaker breaker) {
         this(breaker, true);
@@ -23,9 +27,15 @@ public class OneKycHealthCheck extends AbstractHealthCheck {
 
     /** @param gatesReadiness whether paused calls make the replica not ready */
     public OneKycHealthCheck(CircuitBreaker breaker, boolean gatesReadiness) {
+        this(breaker, gatesReadiness, null);
+    }
+
+    /** @param probe what tells while no call does; null: the breaker alone */
+    public OneKycHealthCheck(CircuitBreaker breaker, boolean gatesReadiness, OneKycProbe probe) {
         super("ktp", "onekyc");
         this.breaker = breaker;
         this.gatesReadiness = gatesReadiness;
+        this.probe = probe;
     }
 
     @Override
@@ -35,15 +45,23 @@ public class OneKycHealthCheck extends AbstractHealthCheck {
 
     @Override
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
+        List<String> problems = new ArrayList<>(2);
         // paused, or tried again after the pause without an answer yet: not back until one answers
         List<String> down = breaker.downEndpoints();
-        if (down.isEmpty()) {
+        if (!down.isEmpty()) {
+            problems.add("OneKYC calls are paused after repeated failures: " + String.join(", ", down));
+        }
+        List<String> unreachable = probe == null ? List.of() : probe.unreachable();
+        if (!unreachable.isEmpty()) {
+            problems.add("No connection to OneKYC could be opened (probed while no calls were made): " + String.join(", ", unreachable));
+        }
+        if (problems.isEmpty()) {
             builder.up();
         } else if (gatesReadiness) {
-            builder.message("OneKYC calls are paused after repeated failures: " + String.join(", ", down)).down();
+            builder.message(String.join("; ", problems)).down();
         } else {
-            builder.message("OneKYC calls are paused after repeated failures: " + String.join(", ", down)
-                    + " (not counted for readiness: ktp.health.readiness=ledger)").up();
+            builder.message(String.join("; ", problems) + " (not counted for readiness: ktp.health.readiness=ledger)")
+                    .up();
         }
     }
 }

@@ -1,18 +1,31 @@
 package id.ktpbridge.ops;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import id.ktpbridge.gtf.CircuitBreaker;
+import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.ManualClock;
 import org.apache.camel.health.HealthCheck;
 import org.junit.jupiter.api.Test;
 
-/** Readiness while OneKYC's circuit breaker has paused calls. */
+/** Readiness while OneKYC's circuit breaker has paused calls, and while no call tells (the idle probe). */
 class OneKycHealthCheckTest {
+
+    private static final Duration INTERVAL = Duration.ofMinutes(1);
+    /** Long enough for a probe on a loaded machine; the manual clock keeps the interval from passing meanwhile. */
+    private static final Duration PROBE_WAIT = Duration.ofSeconds(30);
 
     @Test
     void notReadyWhileAnyEndpointsCircuitIsOpenAndReadyOnceAllAnswerAgain() {
@@ -87,5 +100,142 @@ class OneKycHealthCheckTest {
         // no work, no calls: a replica must not stay unready for ever on an old failure
         clock.advance(Duration.ofSeconds(2));
         assertEquals(HealthCheck.State.UP, check.call().getState());
+    }
+
+    @Test
+    void idleAndOneKycsPortRefusingConnectionsNotReadyNamingOnlyItsHostAndPort() throws Exception {
+        int closed = BridgeApp.freePort();
+        try (Listener api = new Listener()) {
+            CircuitBreaker breaker = new CircuitBreaker(10, Duration.ofSeconds(30), new ManualClock(1_000_000));
+            // nothing called yet (a fresh pod): the breaker knows nothing; the token host refuses
+            OneKycHealthCheck check = new OneKycHealthCheck(breaker, true, new OneKycProbe(breaker,
+                    List.of("http://127.0.0.1:" + closed + "/", api.url()), INTERVAL, Duration.ofSeconds(5)));
+            await().atMost(PROBE_WAIT).until(() -> check.call().getState() == HealthCheck.State.DOWN);
+            String message = check.call().getMessage().orElse("");
+            assertTrue(message.endsWith(": 127.0.0.1:" + closed + " (connection refused)"), message);
+            // the API host was probed too, and answers: not named
+            await().atMost(PROBE_WAIT).until(() -> api.accepted() == 1);
+        }
+    }
+
+    @Test
+    void idleAndOneKycAcceptingConnectionsReadyAndProbedOncePerDistinctHostAndInterval() throws Exception {
+        try (Listener gateway = new Listener()) {
+            ManualClock clock = new ManualClock(1_000_000);
+            CircuitBreaker breaker = new CircuitBreaker(10, Duration.ofSeconds(30), clock);
+            // token and API on one host and port: one connection per probe
+            OneKycHealthCheck check = new OneKycHealthCheck(breaker, true, new OneKycProbe(breaker,
+                    List.of(gateway.url(), gateway.url() + "/"), INTERVAL, Duration.ofSeconds(5)));
+            assertEquals(HealthCheck.State.UP, check.call().getState());
+            await().atMost(PROBE_WAIT).until(() -> gateway.accepted() == 1);
+            // kubelet asks every few seconds: no probe again within the interval
+            for (int i = 0; i < 5; i++) {
+                assertEquals(HealthCheck.State.UP, check.call().getState());
+                clock.advance(Duration.ofSeconds(10));
+            }
+            Thread.sleep(2000);
+            assertEquals(1, gateway.accepted(), "probed again within the interval");
+            clock.advance(Duration.ofSeconds(11));
+            assertEquals(HealthCheck.State.UP, check.call().getState());
+            await().atMost(PROBE_WAIT).until(() -> gateway.accepted() == 2);
+            // an interval since the last probe, but a call answered a moment ago: it tells, no probe
+            clock.advance(Duration.ofSeconds(50));
+            breaker.onSuccess("status");
+            clock.advance(Duration.ofSeconds(20));
+            assertEquals(HealthCheck.State.UP, check.call().getState());
+            Thread.sleep(2000);
+            assertEquals(2, gateway.accepted(), "probed while calls told");
+        }
+    }
+
+    @Test
+    void anIntervalOfZeroProbesNothing() throws Exception {
+        int closed = BridgeApp.freePort();
+        try (Listener api = new Listener()) {
+            CircuitBreaker breaker = new CircuitBreaker(10, Duration.ofSeconds(30), new ManualClock(1_000_000));
+            OneKycProbe off = new OneKycProbe(breaker, List.of("http://127.0.0.1:" + closed, api.url()), Duration.ZERO,
+                    Duration.ofSeconds(5));
+            OneKycHealthCheck check = new OneKycHealthCheck(breaker, true, off);
+            off.startIfDue();
+            for (int i = 0; i < 3; i++) {
+                assertEquals(HealthCheck.State.UP, check.call().getState());
+                Thread.sleep(1000);
+            }
+            assertEquals(HealthCheck.State.UP, check.call().getState());
+            assertEquals(0, api.accepted());
+        }
+    }
+
+    @Test
+    void aCallAnsweredAfterAFailedProbeMakesItReadyAgainAndAFailedCallDoesNot() {
+        int closed = BridgeApp.freePort();
+        ManualClock clock = new ManualClock(1_000_000);
+        CircuitBreaker breaker = new CircuitBreaker(10, Duration.ofSeconds(30), clock);
+        OneKycHealthCheck check = new OneKycHealthCheck(breaker, true, new OneKycProbe(breaker,
+                List.of("http://127.0.0.1:" + closed), INTERVAL, Duration.ofSeconds(5)));
+        await().atMost(PROBE_WAIT).until(() -> check.call().getState() == HealthCheck.State.DOWN);
+        clock.advance(Duration.ofSeconds(1));
+        breaker.onTransientFailure("presign");
+        assertEquals(HealthCheck.State.DOWN, check.call().getState(), "a failure says nothing against the probe");
+        breaker.onSuccess("presign");
+        assertEquals(HealthCheck.State.UP, check.call().getState(), "traffic wins");
+        // quiet again for an interval: probed again, and down again
+        clock.advance(INTERVAL);
+        await().atMost(PROBE_WAIT).until(() -> check.call().getState() == HealthCheck.State.DOWN);
+    }
+
+    @Test
+    void withLedgerOnlyReadinessAnUnreachableHostIsToldButKeepsTheReplicaReady() {
+        int closed = BridgeApp.freePort();
+        CircuitBreaker breaker = new CircuitBreaker(10, Duration.ofSeconds(30), new ManualClock(1_000_000));
+        OneKycHealthCheck check = new OneKycHealthCheck(breaker, false, new OneKycProbe(breaker,
+                List.of("http://127.0.0.1:" + closed), INTERVAL, Duration.ofSeconds(5)));
+        await().atMost(PROBE_WAIT).until(() -> check.call().getMessage().orElse("").contains("127.0.0.1:" + closed));
+        HealthCheck.Result told = check.call();
+        assertEquals(HealthCheck.State.UP, told.getState());
+        assertTrue(told.getMessage().orElse("").endsWith("(not counted for readiness: ktp.health.readiness=ledger)"),
+                told.getMessage().toString());
+    }
+
+    @Test
+    void theProbedAddressesAreTheDistinctHostsAndPortsOfTheBaseUrls() {
+        assertEquals("[onekyc-token.example.com:443, onekyc.example.com:8443, [::1]:80]", OneKycProbe.targets(List.of(
+                "https://onekyc-token.example.com", "https://onekyc.example.com:8443/", "https://onekyc.example.com:8443",
+                "http://[::1]")).toString());
+    }
+
+    /** A port on the loopback that accepts connections, counting them. */
+    private static final class Listener implements AutoCloseable {
+
+        private final ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        private final AtomicInteger accepted = new AtomicInteger();
+
+        Listener() throws IOException {
+            Thread acceptor = new Thread(() -> {
+                while (!server.isClosed()) {
+                    try (Socket ignored = server.accept()) {
+                        accepted.incrementAndGet();
+                    } catch (IOException closed) {
+                        return;
+                    }
+                }
+            }, "probe-listener");
+            acceptor.setDaemon(true);
+            acceptor.start();
+        }
+
+        String url() {
+            return "http://" + ((InetSocketAddress) server.getLocalSocketAddress()).getHostString() + ":"
+                    + server.getLocalPort();
+        }
+
+        int accepted() {
+            return accepted.get();
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+        }
     }
 }
