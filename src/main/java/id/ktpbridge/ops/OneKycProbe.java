@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.NoRouteToHostException;
+import java.net.Proxy;
+import java.net.ProxySelector;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
@@ -135,8 +137,18 @@ public final class OneKycProbe {
         }
     }
 
-    /** The distinct host:port of the base URLs, in their order; the port by the scheme when none is given. */
+    /** The distinct host:port of the base URLs, in their order, as the JVM's default proxy selector routes them. */
     static List<Target> targets(List<String> baseUrls) {
+        return targets(baseUrls, ProxySelector.getDefault());
+    }
+
+    /**
+     * The distinct host:port of the base URLs, in their order; the port by the scheme when none is
+     * given. A URL the selector sends through an HTTP proxy is probed at that proxy, as the OneKYC
+     * client (the JDK's, on the same default selector) reaches it: a direct connection from a
+     * network that only lets the proxy out would always fail.
+     */
+    static List<Target> targets(List<String> baseUrls, ProxySelector proxies) {
         Set<Target> targets = new LinkedHashSet<>();
         for (String url : baseUrls) {
             if (url == null || url.isBlank()) {
@@ -147,16 +159,33 @@ public final class OneKycProbe {
                 continue;
             }
             int port = uri.getPort() >= 0 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
-            targets.add(new Target(uri.getHost(), port));
+            targets.add(proxyOf(uri, proxies).orElse(new Target(uri.getHost(), port, false)));
         }
         return List.copyOf(targets);
     }
 
-    /** A host and port: what a probe names, never a path or query. */
-    record Target(String host, int port) {
+    private static java.util.Optional<Target> proxyOf(URI uri, ProxySelector proxies) {
+        if (proxies == null) {
+            return java.util.Optional.empty();
+        }
+        List<Proxy> chosen;
+        try {
+            chosen = proxies.select(uri);
+        } catch (RuntimeException e) {
+            return java.util.Optional.empty();
+        }
+        // the JDK's client takes the first; a direct one (or none) means no proxy
+        return chosen == null || chosen.isEmpty() || chosen.get(0).type() != Proxy.Type.HTTP
+                || !(chosen.get(0).address() instanceof InetSocketAddress address) ? java.util.Optional.empty()
+                : java.util.Optional.of(new Target(address.getHostString(), address.getPort(), true));
+    }
+
+    /** A host and port (an HTTP proxy's, or OneKYC's own): what a probe names, never a path or query. */
+    record Target(String host, int port, boolean proxy) {
         @Override
         public String toString() {
-            return host + ":" + port;
+            return (proxy ? "proxy " : "") + (host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host)
+                    + ":" + port;
         }
     }
 

@@ -204,6 +204,25 @@ class OneKycHealthCheckTest {
                 "http://[::1]")).toString());
     }
 
+    @Test
+    void aBaseUrlRoutedThroughAnHttpProxyIsProbedAtTheProxy() {
+        java.net.ProxySelector proxies = new java.net.ProxySelector() {
+            @Override
+            public List<java.net.Proxy> select(java.net.URI uri) {
+                return uri.getHost().startsWith("onekyc-token") ? List.of(java.net.Proxy.NO_PROXY)
+                        : List.of(new java.net.Proxy(java.net.Proxy.Type.HTTP,
+                        java.net.InetSocketAddress.createUnresolved("egress.internal", 3128)));
+            }
+
+            @Override
+            public void connectFailed(java.net.URI uri, java.net.SocketAddress address, IOException e) {
+            }
+        };
+        assertEquals("[onekyc-token.example.com:443, proxy egress.internal:3128]", OneKycProbe.targets(List.of(
+                "https://onekyc-token.example.com", "https://onekyc.example.com:8443", "https://api2.example.com"),
+                proxies).toString());
+    }
+
     /** A port on the loopback that accepts connections, counting them. */
     private static final class Listener implements AutoCloseable {
 
