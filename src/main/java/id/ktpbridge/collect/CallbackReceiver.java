@@ -257,9 +257,14 @@ public class CallbackReceiver {
         }
     }
 
+    /** The last callback claim's token: each one differs from the others of this instance (a duplicate callback's too). */
+    private final java.util.concurrent.atomic.AtomicLong claimTokens = new java.util.concurrent.atomic.AtomicLong();
+
     private void collect(String submissionId, JsonNode record, String errorReason) {
-        // the usual case, a confirmed row: noted and claimed in one write
-        Ledger.Claim claimed = retried(submissionId, () -> ledger.claimByCallback(submissionId, errorReason))
+        // the usual case, a confirmed row: noted and claimed in one write; one token for its tries, so
+        // that a try after a lost reply knows the claim it made
+        long token = claimTokens.updateAndGet(last -> Math.max(last + 1, System.currentTimeMillis()));
+        Ledger.Claim claimed = retried(submissionId, () -> ledger.claimByCallback(submissionId, errorReason, token))
                 .orElse(null);
         if (claimed != null) {
             collector.collectClaimed(claimed.row(), Collector.VIA_CALLBACK, record, claimed.token());
@@ -293,10 +298,8 @@ public class CallbackReceiver {
      * A note or claim of an answered callback, tried again while the ledger fails for a passing
      * reason: lost, the poller would ask status instead of details (status may be the endpoint that
      * is down) and could end the submission TIMED_OUT although OneKYC announced its outcome. Both
-     * writes are safe to repeat: a note sets callback_at once, a claim takes only a confirmed row. A
-     * claim written whose reply was lost finds the row taken when tried again: the callback is then
-     * only noted, and the poller collects the row once the claim counts as stale
-     * ({@code ktp.poll.stale-claim-after}): late, not lost.
+     * writes are safe to repeat: a note sets callback_at once, a claim takes only a confirmed row or
+     * its own (a claim written whose reply was lost is found by its token when tried again).
      */
     private <T> T retried(String submissionId, java.util.function.Supplier<T> write) {
         java.util.concurrent.atomic.AtomicReference<T> result = new java.util.concurrent.atomic.AtomicReference<>();

@@ -39,6 +39,8 @@ class CallbackLedgerRetryTest {
         final AtomicInteger notes = new AtomicInteger();
         final int claimFailures;
         final int noteFailures;
+        /** Whether the failing claims are written before the failure: the reply lost, not the request. */
+        boolean claimsWritten;
 
         FailingOver(Ledger real, int claimFailures, int noteFailures) {
             super(real.dataSource());
@@ -47,11 +49,14 @@ class CallbackLedgerRetryTest {
         }
 
         @Override
-        public Optional<Claim> claimByCallback(String submissionId, String errorReason) {
+        public Optional<Claim> claimByCallback(String submissionId, String errorReason, long token) {
             if (claims.incrementAndGet() <= claimFailures) {
+                if (claimsWritten) {
+                    super.claimByCallback(submissionId, errorReason, token);
+                }
                 throw new LedgerException(new SQLTransientConnectionException("connection lost"));
             }
-            return super.claimByCallback(submissionId, errorReason);
+            return super.claimByCallback(submissionId, errorReason, token);
         }
 
         @Override
@@ -80,6 +85,25 @@ class CallbackLedgerRetryTest {
             LedgerRecord after = app.ledger().findById(row.id()).orElseThrow();
             assertEquals(SubmissionState.DELIVERED, after.state());
             assertNotNull(after.callbackAt());
+        }
+    }
+
+    @Test
+    void aCallbackWhoseClaimWasWrittenButWhoseReplyWasLostIsCollectedAtOnce() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, props())) {
+            LedgerRecord row = RefusedOutcomeTest.dropAndAwaitConfirmed(app, "u3203.png");
+            FailingOver ledger = new FailingOver(app.ledger(), 1, 0);
+            ledger.claimsWritten = true;
+
+            receiver(app, ledger).collect(row.submissionId(), null, null, null);
+
+            assertEquals(2, ledger.claims.get(), "written, its reply lost, then tried again");
+            // not left COLLECTING for ktp.poll.stale-claim-after (5 min): the second try knew its claim
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals("callback", result.path("receivedVia").asText(), result.toString());
+            assertEquals(SubmissionState.DELIVERED, app.ledger().findById(row.id()).orElseThrow().state());
         }
     }
 
