@@ -277,7 +277,10 @@ public class Ledger {
      * existing submission", reference 4), which may be one another input holds: that one must not
      * get this input's bytes. An input that ended without confirming its submission (it failed
      * before the confirm) lets it go, as OneKYC never processed it and may hand it out again; its
-     * session ids, which OneKYC knows the submission by, go with it. The upload URL is kept too: an
+     * session ids, which OneKYC knows the submission by, go with it. One that ended after its
+     * confirm (taken as confirmed without an answer, say) keeps it, though OneKYC may still call it
+     * INITIATED: its result was delivered under that submission id, which another input's result
+     * would replace at the targets. The upload URL is kept too: an
      * input taken again after its upload failed (storage away) uploads there while it is valid,
      * instead of presigning another submission.
      */

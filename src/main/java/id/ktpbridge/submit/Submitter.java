@@ -36,7 +36,7 @@ public class Submitter {
     private static final Duration URL_MARGIN = Duration.ofSeconds(30);
     /**
      * How long a presign is tried again in place while it returns a submission another input
-     * holds; then the input waits in its source.
+     * holds; then the input waits in its source, a passing failure within the retry window.
      */
     static final Duration HELD_SUBMISSION_WAIT = Duration.ofSeconds(30);
     /** The states a submission reaches after its confirm (reference 10.1): one presigned so is not new. */
@@ -228,10 +228,11 @@ public class Submitter {
             LedgerRecord holder = hold.heldBy();
             // OneKYC handed out a submission another input is about to upload to and confirm: ask
             // again once that one is confirmed (a new presign then gets a new submission). Should
-            // the other stay unfinished (its instance died, say), this input waits in its source
+            // the other stay unfinished (its instance died, say), this input waits in its source,
+            // within the retry window: a holder that ended after its confirm keeps the submission
+            // (its result is known by it), and OneKYC may hand it out for as long as it stays INITIATED
             if (System.currentTimeMillis() + wait > giveUpAt) {
-                throw new InputDeferredException("OneKYC keeps handing out submission " + submissionId
-                        + ", which ledger " + holder.id() + " holds; tried again later");
+                throw new SubmissionHeldException(submissionId, holder.id());
             }
             // jittered, so inputs waiting for the same submission do not all ask at the same moment
             long pause = wait / 2 + ThreadLocalRandom.current().nextLong(wait / 2 + 1);

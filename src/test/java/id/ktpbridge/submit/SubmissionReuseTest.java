@@ -142,4 +142,50 @@ class SubmissionReuseTest {
                     "known by the session ids it was presigned with");
         }
     }
+
+    @Test
+    void aSubmissionHeldByAnInputThatEndedAfterItsConfirmIsWaitedForOnlyWithinTheRetryWindow() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.sandbox.presign-reuses-open-submission", "true",
+                "ktp.submit.retry-window", "3s"))) {
+            app.bean("submitter", Submitter.class).heldSubmissionWait(Duration.ofSeconds(1));
+            // an input of u4400 taken as confirmed (its confirm got no answer) whose submission stayed
+            // INITIATED at OneKYC until its poll deadline: it ends TIMED_OUT, its result named by it
+            GtfClient gtf = app.bean("gtfClient", GtfClient.class);
+            CallContext ctx = new CallContext(new TokenKey(gtf.settings().onboardingPartner(), "u4400",
+                    "PARTNER_USER_ID"), UUID.randomUUID().toString(), UUID.randomUUID().toString());
+            String held = gtf.presign(ctx).submissionId();
+            String holder = UUID.randomUUID().toString();
+            app.ledger().insert(new NewInput(holder, "file", "/elsewhere/u4400-a.png", "u4400-a.png", "ce".repeat(32),
+                    1L, "image/png", gtf.settings().onboardingPartner(), "u4400", "PARTNER_USER_ID",
+                    ctx.partnerSessionId(), ctx.sdkSessionId(), null), SubmissionState.RECEIVED);
+            assertEquals(null, app.ledger().holdSubmission(holder, held, ctx.partnerSessionId(),
+                    ctx.sdkSessionId(), "https://storage.test/u", 0L).heldBy());
+            long now = System.currentTimeMillis();
+            app.ledger().markConfirmed(holder, now, now, now);
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1);
+            JsonNode ended = Results.read(app.results()).get(0);
+            assertEquals("TIMED_OUT", ended.path("status").asText(), ended.toString());
+            assertEquals(held, ended.path("submissionId").asText());
+            int confirmsBefore = app.sandbox().confirmAttempts(held);
+
+            // OneKYC hands that INITIATED submission to every later input of u4400: one ends once its
+            // retry window is over, instead of waiting in its source for ever
+            Results.drop(app.inbox(), "u4400.png", SampleImages.card("later", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            JsonNode later = results.get("u4400.png");
+            assertEquals("FAILED", later.path("status").asText(), later.toString());
+            assertEquals("GTF_PRESIGN_FAILED", later.path("reasonCode").asText());
+            assertTrue(later.path("errorMessage").asText().contains(held), later.toString());
+            assertTrue(later.path("submissionId").isNull(), later.toString());
+            assertEquals(ended, results.get("u4400-a.png"), "the ended input's result is left as it was");
+            assertEquals(held, app.ledger().findById(holder).orElseThrow().submissionId());
+            assertEquals(0, app.sandbox().storageRequests().stream()
+                    .filter(r -> "PUT".equals(r.method()) && r.rawUri().contains(held)).count(), "never uploaded to");
+            assertEquals(confirmsBefore, app.sandbox().confirmAttempts(held), "never confirmed by the later input");
+            assertTrue(app.sandbox().requestLog().stream()
+                    .filter(c -> "presign".equals(c.endpoint()) && held.equals(c.submissionId())).count() >= 3,
+                    "presigned again within the window");
+        }
+    }
 }
