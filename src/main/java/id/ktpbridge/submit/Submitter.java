@@ -123,11 +123,13 @@ public class Submitter {
             // within the window (the collection side waits for them until the poll deadline). And a
             // bare 4xx, without OneKYC's envelope: a gateway's or proxy's own page (a route missing
             // for a moment during a rollout) says nothing about the image; the collection side asks
-            // again after one too (Collector.refusedForGood)
+            // again after one too (Collector.refusedForGood). And a URL storage refuses: it comes
+            // here only after fresh presigns up to their limit (see uploadWithFreshUrls), and
+            // expired URLs a server hands out now and then must not fail an image at once
             boolean passing = e instanceof GtfApiException g
                     ? g.isTransient() || g.isQuotaExceeded() && waitOutUsedUpQuota || g.refusesCredentials()
                             || g.isBareRefusal()
-                    : ((StorageUploadException) e).isTransient();
+                    : e instanceof StorageUploadException s && (s.isTransient() || s.isUrlRejected());
             long window = retryWindow.toMillis();
             if (!passing || window <= 0) {
                 throw e;
@@ -259,7 +261,11 @@ public class Submitter {
         recordUpload(work);
     }
 
-    /** Uploads the image; a refused or expired URL is worth a fresh presign, a bounded number of times. */
+    /**
+     * Uploads the image; a refused or expired URL is worth a fresh presign, a bounded number of
+     * times in a row (each may leave a submission behind). The refusal of the last goes to the
+     * retry window, which takes the input again later or ends it.
+     */
     private void uploadWithFreshUrls(WorkItem work) {
         for (int presigns = 1; ; presigns++) {
             try {
