@@ -53,6 +53,8 @@ public class GtfApiException extends RuntimeException {
     private volatile long retryAfterMillis = -1;
     /** Never sent: see {@link #unsendable}. */
     private final boolean unsendable;
+    /** Stopped without having been applied: see {@link #stoppedUnapplied}. */
+    private final boolean unapplied;
     /** See {@link #afterUnansweredAttempt()}. */
     private final boolean afterUnansweredAttempt;
 
@@ -75,6 +77,7 @@ public class GtfApiException extends RuntimeException {
         this.code = code;
         this.errorCause = errorCause;
         this.unsendable = false;
+        this.unapplied = false;
         this.afterUnansweredAttempt = false;
     }
 
@@ -117,16 +120,18 @@ public class GtfApiException extends RuntimeException {
     }
 
     public GtfApiException(String endpoint, String problem, Throwable cause) {
-        this(endpoint, problem, cause, false);
+        this(endpoint, problem, cause, false, false);
     }
 
-    private GtfApiException(String endpoint, String problem, Throwable cause, boolean unsendable) {
+    private GtfApiException(String endpoint, String problem, Throwable cause, boolean unsendable,
+                            boolean unapplied) {
         super(endpoint + " failed: " + problem, cause);
         this.endpoint = endpoint;
         this.httpStatus = 0;
         this.code = null;
         this.errorCause = problem;
         this.unsendable = unsendable;
+        this.unapplied = unapplied;
         this.afterUnansweredAttempt = false;
     }
 
@@ -139,6 +144,7 @@ public class GtfApiException extends RuntimeException {
         this.code = original.code;
         this.errorCause = original.errorCause;
         this.unsendable = original.unsendable;
+        this.unapplied = original.unapplied;
         this.afterUnansweredAttempt = afterUnansweredAttempt;
         this.retryAfterMillis = original.retryAfterMillis;
     }
@@ -149,7 +155,18 @@ public class GtfApiException extends RuntimeException {
      * refused value, which can be the pass-key or a token.
      */
     public static GtfApiException unsendable(String endpoint, String problem) {
-        return new GtfApiException(endpoint, problem, null, true);
+        return new GtfApiException(endpoint, problem, null, true, false);
+    }
+
+    /**
+     * A call stopped (its thread interrupted, as a shutdown does) where OneKYC cannot have applied
+     * it: before its first sending, or while waiting to try again after attempts that were all
+     * answered with a refusal (a 429, say). A passing failure like any call without an answer (the
+     * caller tries again later), but not one that {@linkplain #mayHaveBeenApplied may have been
+     * applied}: a confirm so stopped is not taken as confirmed.
+     */
+    static GtfApiException stoppedUnapplied(String endpoint, String problem, Throwable cause) {
+        return new GtfApiException(endpoint, problem, cause, false, true);
     }
 
     public String endpoint() {
@@ -226,7 +243,8 @@ public class GtfApiException extends RuntimeException {
     /**
      * Whether the failed call {@code call} may still have been applied: it was sent and got no
      * answer or a server error, now or in an earlier attempt. Not when it was refused (a 4xx such
-     * as 429), or never sent (its token could not be had).
+     * as 429), or never sent (its token could not be had, or a stop came before it went out or
+     * while it waited to try again after refusals only: {@link #stoppedUnapplied}).
      */
     public boolean mayHaveBeenApplied(String call) {
         return afterUnansweredAttempt || call.equals(endpoint) && isUnanswered();
@@ -234,7 +252,7 @@ public class GtfApiException extends RuntimeException {
 
     /** No answer, or a server error: the server may or may not have acted on the request. */
     boolean isUnanswered() {
-        return httpStatus == 0 && !unsendable || httpStatus >= 500;
+        return httpStatus == 0 && !unsendable && !unapplied || httpStatus >= 500;
     }
 
     /**

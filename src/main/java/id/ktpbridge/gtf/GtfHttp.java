@@ -346,6 +346,7 @@ public class GtfHttp {
             GtfApiException failure;
             long retryAfterMillis = -1;
             HttpRequest sent = null;
+            boolean sending = false;
             try {
                 breaker.awaitClosed(endpoint);
                 rateLimiter.acquire();
@@ -353,6 +354,7 @@ public class GtfHttp {
                 HttpResponse<String> response;
                 try {
                     sent = request.get();
+                    sending = true;
                     response = send(sent);
                 } catch (IllegalArgumentException e) {
                     // the JDK refuses a header value (a control character in the pass-key or a partner
@@ -395,7 +397,9 @@ public class GtfHttp {
                 throw unansweredBefore ? e.followingUnansweredAttempt() : e.notFollowingUnansweredAttempt();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new GtfApiException(endpoint, "interrupted", e);
+                // a stop: in the sending, this attempt may have been applied; in the wait for a closed
+                // circuit or the rate limit, it never went out
+                throw interrupted(endpoint, attempt, sending || unansweredBefore, e);
             }
             if (failure.isTransient()) {
                 breaker.onTransientFailure(endpoint);
@@ -416,8 +420,29 @@ public class GtfHttp {
             long wait = retryAfterMillis >= 0 ? retryAfterMillis : backoff(attempt);
             LOG.info("{} attempt {}/{} failed ({}); retrying in {} ms", endpoint, attempt, maxAttempts,
                     failure.httpStatus() == 0 ? failure.errorCause() : "HTTP " + failure.httpStatus(), wait);
-            sleep(wait, endpoint);
+            try {
+                Thread.sleep(wait);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                // a stop in the back-off or a Retry-After: applied only if an attempt went unanswered
+                throw interrupted(endpoint, attempt + 1, unansweredBefore, e);
+            }
         }
+    }
+
+    /**
+     * The failure of a call stopped before its attempt {@code attempt} was answered. Unless it may
+     * have been applied (that attempt was being sent, or an earlier one got no answer or a server
+     * error), it failed {@linkplain GtfApiException#stoppedUnapplied unapplied}: it was never sent,
+     * or every earlier attempt was refused (a 429 whose Retry-After a shutdown cut short, say).
+     */
+    private static GtfApiException interrupted(String endpoint, int attempt, boolean mayHaveBeenApplied,
+                                               InterruptedException e) {
+        if (mayHaveBeenApplied) {
+            return new GtfApiException(endpoint, "interrupted", e);
+        }
+        return GtfApiException.stoppedUnapplied(endpoint, attempt == 1 ? "interrupted before it was sent"
+                : "interrupted before it was sent again (every attempt so far refused)", e);
     }
 
     /**
@@ -547,15 +572,6 @@ public class GtfHttp {
             return root;
         } catch (IOException e) {
             throw new GtfApiException(endpoint, response.statusCode(), null, GtfApiException.MALFORMED_JSON);
-        }
-    }
-
-    private static void sleep(long millis, String endpoint) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new GtfApiException(endpoint, "interrupted", e);
         }
     }
 

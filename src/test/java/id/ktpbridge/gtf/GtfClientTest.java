@@ -499,6 +499,83 @@ class GtfClientTest {
         }
     }
 
+    private static final Answer THROTTLED_FOR_30_S = new Answer(429, java.util.Map.of("Content-Type",
+            "application/json", "Retry-After", "30"), "{\"success\":false,\"data\":null,\"errors\":"
+            + "[{\"code\":\"429\",\"cause\":\"TOO_MANY_REQUESTS\"}]}");
+
+    /**
+     * Confirms in a thread of its own and interrupts it, as a stop does, once it waits out a
+     * Retry-After of 30 s.
+     */
+    private static GtfApiException confirmStoppedInItsRetryAfter(GtfClient c, CallContext ctx, String submissionId)
+            throws InterruptedException {
+        java.util.concurrent.atomic.AtomicReference<RuntimeException> failure =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        Thread worker = new Thread(() -> {
+            try {
+                c.confirm(ctx, submissionId, null);
+            } catch (RuntimeException e) {
+                failure.set(e);
+            }
+        });
+        try (id.ktpbridge.testkit.LogCapture log = new id.ktpbridge.testkit.LogCapture()) {
+            worker.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> log.text().contains("; retrying in 30000 ms")
+                    && worker.getState() == Thread.State.TIMED_WAITING);
+            worker.interrupt();
+            worker.join(10_000);
+        }
+        assertFalse(worker.isAlive(), "the confirm did not give up on the interrupt");
+        return assertInstanceOf(GtfApiException.class, failure.get());
+    }
+
+    @Test
+    void aConfirmStoppedWhileWaitingOutTheRetryAfterOfA429IsNotTakenAsPossiblyApplied() throws Exception {
+        try (AnswerGateway gateway = new AnswerGateway(sandbox.baseUrl())) {
+            GtfClient c = client(gateway.baseUrl(), Duration.ofMinutes(5));
+            CallContext ctx = ctx("tari");
+            Presigned p = c.presign(ctx);
+            c.upload(p.documents().get("KTP_FRONT"), Files.write(tmp.resolve("t.png"), SampleImages.card("t", "png")),
+                    "image/png");
+            AtomicInteger throttled = gateway.answer("PUT", PRESIGN, 1, THROTTLED_FOR_30_S);
+            GtfApiException e = confirmStoppedInItsRetryAfter(c, ctx, p.submissionId());
+            assertEquals(1, throttled.get());
+            // refused, and not sent again: the input waits in its source, uploaded, rather than being taken as confirmed
+            assertTrue(e.isTransient(), e.getMessage());
+            assertFalse(e.mayHaveBeenApplied("confirm"), e.getMessage());
+            assertTrue(calls("confirm").isEmpty(), "the refused attempt never reached OneKYC");
+            assertEquals("INITIATED", sandbox.submissionStatus(p.submissionId()));
+        }
+    }
+
+    @Test
+    void aConfirmStoppedWhileWaitingToRetryAnAttemptWithoutAnAnswerMayHaveBeenApplied() throws Exception {
+        try (AnswerGateway gateway = new AnswerGateway(sandbox.baseUrl())) {
+            GtfClient c = client(gateway.baseUrl(), Duration.ofMinutes(5));
+            CallContext ctx = ctx("umi");
+            Presigned p = c.presign(ctx);
+            c.upload(p.documents().get("KTP_FRONT"), Files.write(tmp.resolve("u.png"), SampleImages.card("u", "png")),
+                    "image/png");
+            // the confirm is applied, its answer lost in a gateway that asks to come back in 30 s
+            gateway.answerAfterForwarding("PUT", PRESIGN, 1, new Answer(502, java.util.Map.of("Content-Type",
+                    "text/html", "Retry-After", "30"), "<html><body><h1>502 Bad Gateway</h1></body></html>"));
+            GtfApiException lost = confirmStoppedInItsRetryAfter(c, ctx, p.submissionId());
+            assertTrue(lost.isTransient() && lost.mayHaveBeenApplied("confirm"), lost.getMessage());
+            assertEquals(1, sandbox.confirmCount(p.submissionId()));
+
+            // a 429 after the lost answer: the stop in its Retry-After still follows an attempt that may have taken
+            CallContext other = ctx("umi2");
+            Presigned q = c.presign(other);
+            c.upload(q.documents().get("KTP_FRONT"), Files.write(tmp.resolve("u2.png"),
+                    SampleImages.card("u2", "png")), "image/png");
+            gateway.answerAfterForwarding("PUT", PRESIGN, 1, LOST_ANSWER);
+            gateway.answer("PUT", PRESIGN, 1, THROTTLED_FOR_30_S);
+            GtfApiException afterLost = confirmStoppedInItsRetryAfter(c, other, q.submissionId());
+            assertTrue(afterLost.isTransient() && afterLost.mayHaveBeenApplied("confirm"), afterLost.getMessage());
+            assertEquals(1, sandbox.confirmCount(q.submissionId()));
+        }
+    }
+
     @Test
     void detailsThatNameAnotherSubmissionWhenAskedByBothIdsAreAskedBySubmissionIdAlone() throws Exception {
         try (AnswerGateway gateway = new AnswerGateway(sandbox.baseUrl())) {

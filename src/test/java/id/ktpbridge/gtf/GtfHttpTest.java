@@ -476,6 +476,32 @@ class GtfHttpTest {
     }
 
     @Test
+    void aCallStoppedWhileItsCircuitIsOpenWasNeverSentAndCannotHaveBeenApplied() throws InterruptedException {
+        CircuitBreaker breaker = new CircuitBreaker(1, Duration.ofMinutes(5));
+        GtfHttp paused = new GtfHttp(HttpClient.newHttpClient(), new ObjectMapper(), 4, Duration.ofMillis(10),
+                Duration.ofMillis(50), breaker, new RateLimiter(0));
+        breaker.onTransientFailure("confirm");
+        java.util.concurrent.atomic.AtomicReference<RuntimeException> failure =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        Thread worker = new Thread(() -> {
+            try {
+                paused.call("confirm", get());
+            } catch (RuntimeException e) {
+                failure.set(e);
+            }
+        });
+        worker.start();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                .until(() -> worker.getState() == Thread.State.TIMED_WAITING);
+        worker.interrupt(); // a stop, while the call waits for the circuit to close
+        worker.join(10_000);
+        GtfApiException e = org.junit.jupiter.api.Assertions.assertInstanceOf(GtfApiException.class, failure.get());
+        assertTrue(e.isTransient(), "the input waits in its source: " + e.getMessage());
+        assertFalse(e.mayHaveBeenApplied("confirm"), e.getMessage());
+        assertEquals(0, requests.get());
+    }
+
+    @Test
     void aHeaderValueHttpRefusesFailsAtOnceWithoutQuotingIt() {
         URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/coe/v1/submissions/urls");
         // a token with a control character in it, as a misbehaving token endpoint could hand out
