@@ -148,21 +148,28 @@ public class GtfClient {
      */
     public static final Pattern SUBMISSION_ID_SHAPE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,127}");
 
-    /** Step 2: creates a submission and returns its upload slots. */
+    /**
+     * Step 2: creates a submission and returns its upload slots, with the session ids of the
+     * sending that made it ({@link Presigned#sessions()}): the caller keeps them with the
+     * submission. With ids one per call, those drawn for this presign, not the ones it was given:
+     * those OneKYC never saw.
+     */
     public Presigned presign(CallContext ctx) {
         String pathAndQuery = settings.presignPath() + "?submissionType=" + settings.submissionType();
         AtomicReference<CallContext> presignedWith = new AtomicReference<>(ctx);
-        JsonNode data = withSessionIds(ctx, sent -> withToken(ctx.tokenKey(), token -> http.call("presign",
-                () -> api(pathAndQuery, token.get(), sent).GET().build())), lost -> {
-                    // the attempt whose answer was lost made a submission that cannot be known now, and its
-                    // ids name that one: this input presigns once more under ids of its own (the caller
-                    // keeps them with the new submission, the details lookup key in per-submission mode)
-                    LOG.warn("Presign refused its retry as DUPLICATE_PARTNER_SESSION_ID: the attempt whose answer"
-                            + " was lost made a submission that stays unknown and unconfirmed; presigning once more"
-                            + " under new session ids");
-                    presignedWith.set(lost.withFreshSessions());
-                    return presignedWith.get();
-                });
+        JsonNode data = withSessionIds(ctx, sent -> {
+            presignedWith.set(sent); // the last sending is the one answered
+            return withToken(ctx.tokenKey(), token -> http.call("presign",
+                    () -> api(pathAndQuery, token.get(), sent).GET().build()));
+        }, lost -> {
+            // the attempt whose answer was lost made a submission that cannot be known now, and its
+            // ids name that one: this input presigns once more under ids of its own (the caller
+            // keeps them with the new submission, the details lookup key in per-submission mode)
+            LOG.warn("Presign refused its retry as DUPLICATE_PARTNER_SESSION_ID: the attempt whose answer"
+                    + " was lost made a submission that stays unknown and unconfirmed; presigning once more"
+                    + " under new session ids");
+            return lost.withFreshSessions();
+        });
         String submissionId = data.path("submissionId").asText(null);
         if (submissionId == null || submissionId.isBlank()) {
             throw new GtfApiException("presign", 200, null, GtfApiException.NO_SUBMISSION_ID);
@@ -350,8 +357,11 @@ public class GtfClient {
      * this input presigned with: refused as not belonging ({@code 1553}), it is asked for by its
      * submission id alone, which the reference allows. So it is when the answer names another
      * submission (a server that goes by the session id when both are sent, which an earlier
-     * submission left behind under it may carry too), and when a retry after a lost answer was
-     * refused as {@code DUPLICATE_PARTNER_SESSION_ID}: the submission id is the unambiguous key.
+     * submission left behind under it may carry too), when a retry after a lost answer was refused
+     * as {@code DUPLICATE_PARTNER_SESSION_ID}, and when it is not found under the pair ({@code 1552}):
+     * ids one per call are learned in memory only, so a restarted or another instance sends the id
+     * kept (the presign's), by which OneKYC may look nothing up. The submission id is the
+     * unambiguous key.
      */
     private JsonNode details(TokenKey key, CallContext ctx, String submissionId) {
         if (partnerSessionPerCall.get()) {
@@ -363,11 +373,15 @@ public class GtfClient {
         } catch (GtfApiException e) {
             boolean sessionRefused = "1553".equals(e.code())
                     || "PARTNER_SESSION_ID_DOES_NOT_BELONG_TO_THE_USER".equals(e.errorCause());
-            if (!sessionRefused && !e.earlierAttemptArrived()) {
+            // not found under the pair: with ids one per call (which an instance learns in memory only,
+            // so a restarted or other one may send the kept id), OneKYC may look nothing up by it
+            boolean notFoundWithSession = "details".equals(e.endpoint()) && e.isSubmissionNotFound();
+            if (!sessionRefused && !notFoundWithSession && !e.earlierAttemptArrived()) {
                 throw e;
             }
             LOG.info("Details of submission {} refused its partner session id ({}): asking by submission id alone",
-                    submissionId, sessionRefused ? "1553" : "DUPLICATE_PARTNER_SESSION_ID after a lost answer");
+                    submissionId, sessionRefused ? "1553" : notFoundWithSession ? "SUBMISSION_DOES_NOT_EXIST"
+                            : "DUPLICATE_PARTNER_SESSION_ID after a lost answer");
             return details(key, ctx, submissionId, false);
         }
         String named = data.path("submissionId").asText("");

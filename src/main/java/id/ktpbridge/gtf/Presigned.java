@@ -5,9 +5,10 @@ import java.util.Map;
 /**
  * A presigned submission: its id and one upload slot per document key, in the server's order.
  *
- * @param sessions the session ids it was presigned with, to keep with it: those asked with, unless
- *                 the presign had to be made once more under new ones (see {@link GtfClient#presign});
- *                 null when not known (a submission taken from the ledger)
+ * @param sessions the session ids it was presigned with, to keep with it: those the answered presign
+ *                 sent (see {@link GtfClient#presign}), which are not those asked with when ids are one
+ *                 per call or the presign had to be made once more under new ones; null when not known
+ *                 (a submission taken from the ledger)
  */
 public record Presigned(String submissionId, String status, Map<String, DocumentSlot> documents,
                         CallContext sessions) {

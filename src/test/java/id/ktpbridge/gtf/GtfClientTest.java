@@ -577,6 +577,55 @@ class GtfClientTest {
     }
 
     @Test
+    void aPresignWithIdsPerCallKeepsTheIdsItWasSentWithNotTheInputsOwn() throws Exception {
+        GtfClient perCall = client(settings(sandbox.baseUrl(), Duration.ofMinutes(5), true, false));
+        CallContext ctx = ctx("vina");
+        Presigned p = perCall.presign(ctx);
+        ApiCall presign = calls("presign").get(0);
+        assertNotEquals(ctx.partnerSessionId(), presign.partnerSessionId(), "one of its own");
+        // what the ledger and the result keep: the id OneKYC saw the submission made under
+        assertEquals(presign.partnerSessionId(), p.sessions().partnerSessionId());
+        assertEquals(ctx.sdkSessionId(), p.sessions().sdkSessionId(), "the sdk session id is one per submission");
+
+        // switched to ids per call by the presign's own first sending, refused as a repeat
+        try (AnswerGateway gateway = new AnswerGateway(sandbox.baseUrl())) {
+            GtfClient learning = client(gateway.baseUrl(), Duration.ofMinutes(5));
+            AtomicInteger refused = gateway.answer("GET", PRESIGN, 1, DUPLICATE);
+            CallContext other = ctx("vina2");
+            Presigned q = learning.presign(other);
+            assertEquals(1, refused.get());
+            assertTrue(learning.partnerSessionPerCall());
+            ApiCall made = calls("presign").get(1);
+            assertEquals(q.submissionId(), made.submissionId());
+            assertNotEquals(other.partnerSessionId(), made.partnerSessionId());
+            assertEquals(made.partnerSessionId(), q.sessions().partnerSessionId());
+        }
+    }
+
+    @Test
+    void detailsNotFoundWhenAskedWithThePartnerSessionIdAreAskedOnceMoreBySubmissionIdAlone() throws Exception {
+        try (AnswerGateway gateway = new AnswerGateway(sandbox.baseUrl())) {
+            GtfClient c = client(gateway.baseUrl(), Duration.ofMinutes(5));
+            CallContext ctx = ctx("wati");
+            Presigned p = c.presign(ctx);
+            // a OneKYC taking ids as one per call, asked by an instance that has not learned it (restarted)
+            AtomicInteger notFound = gateway.answerWhen("GET", "/coe/v1/submissions",
+                    h -> h.containsKey("x-partner-session-id"), -1, Answer.json(400, "{\"success\":false,\"data\":"
+                            + "null,\"errors\":[{\"code\":\"1552\",\"cause\":\"SUBMISSION_DOES_NOT_EXIST\"}]}"));
+            assertEquals(p.submissionId(), c.details(ctx, p.submissionId()).path("submissionId").asText());
+            assertEquals(1, notFound.get(), "asked with both ids once");
+            List<ApiCall> details = calls("details");
+            assertEquals(1, details.size(), details.toString());
+            assertNull(details.get(0).partnerSessionId(), "asked once more by the submission id alone");
+
+            // not there by the submission id alone either: it does not exist
+            GtfApiException e = assertThrows(GtfApiException.class, () -> c.details(ctx, "no-such-submission"));
+            assertTrue(e.isSubmissionNotFound(), e.getMessage());
+            assertEquals(2, notFound.get());
+        }
+    }
+
+    @Test
     void detailsThatNameAnotherSubmissionWhenAskedByBothIdsAreAskedBySubmissionIdAlone() throws Exception {
         try (AnswerGateway gateway = new AnswerGateway(sandbox.baseUrl())) {
             GtfClient c = client(gateway.baseUrl(), Duration.ofMinutes(5));

@@ -340,6 +340,20 @@ class AnswerShapesTest {
     }
 
     @Test
+    void withIdsPerCallTheResultNamesThePartnerSessionIdThePresignWasSentWith() throws Exception {
+        Map<String, String> props = props();
+        props.put("gtf.partner-session-id.mode", "per-call");
+        JsonNode result = submitOne("u5111.png", props);
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        String submissionId = result.path("submissionId").asText();
+        java.util.List<ApiCall> presigns = sandbox.requestLog().stream()
+                .filter(c -> "presign".equals(c.endpoint()) && submissionId.equals(c.submissionId())).toList();
+        assertEquals(1, presigns.size(), presigns.toString());
+        // the one id OneKYC saw with the submission from its start, not the input's own, never sent
+        assertEquals(presigns.get(0).partnerSessionId(), result.path("partnerSessionId").asText(), result.toString());
+    }
+
+    @Test
     void detailsThatNameAnotherSubmissionAreAskedForBySubmissionIdAlone() throws Exception {
         // a server that goes by the partner session id when both ids are sent, under which an earlier,
         // abandoned submission is kept too
