@@ -71,7 +71,8 @@ public class Poller {
      * and asks the status of a submission still without a callback twice: once
      * {@code ktp.poll.reconfirm-after} after its confirm (a confirm taken as confirmed without an
      * answer that did not take is confirmed again then, as no callback would ever come for it), and
-     * at its deadline.
+     * at its deadline. A first look not had for now (status not answered, or its new confirm not) is
+     * tried again before the deadline, backing off (see {@link #lookAgainWait}).
      */
     public void statusPolling(boolean on) {
         this.statusPolling = on;
@@ -102,8 +103,19 @@ public class Poller {
         return ledger.dueForPoll(now, batchSize, !statusPolling, reconfirmAfter.toMillis());
     }
 
-    /** {@link #confirmAgain}: the submission ended. */
-    private static final long ENDED = Long.MIN_VALUE;
+    /**
+     * What {@link #confirmAgain} came to: the submission ended (refused for good), or whether OneKYC
+     * answered the confirm (taken, or its 409 saying it already was) and how long it asked to be left
+     * alone (a {@code Retry-After}, -1 for no such wish).
+     */
+    private record Reconfirm(boolean ended, boolean answered, long askedToWait) {
+        static final Reconfirm ENDED = new Reconfirm(true, true, -1);
+        static final Reconfirm CONFIRMED = new Reconfirm(false, true, -1);
+
+        static Reconfirm notAnswered(long askedToWait) {
+            return new Reconfirm(false, false, askedToWait);
+        }
+    }
 
     /** Camel bean method: polls one submission. */
     public void pollOne(LedgerRecord r) {
@@ -118,6 +130,7 @@ public class Poller {
         long now = System.currentTimeMillis();
         String status;
         long askedToWait = -1;
+        boolean answered = true;
         try {
             // OneKYC's word, for log lines and a TIMED_OUT result's message too: an enum, or any text
             status = id.ktpbridge.LogSafe.text(gtf.status(Collector.context(r), r.submissionId()).path("status")
@@ -132,6 +145,7 @@ public class Poller {
             }
             LOG.warn("Status of submission {} not available: {}", r.submissionId(), e.getMessage());
             status = "UNKNOWN";
+            answered = false;
         }
         if (Collector.isFinal(status)) {
             collector.collect(r, Collector.VIA_POLL);
@@ -142,11 +156,20 @@ public class Poller {
             boolean confirmLost = "INITIATED".equals(status) && r.submittedAt() != null
                     && now - r.submittedAt() >= reconfirmAfter.toMillis();
             if (confirmLost) {
-                long confirmAsked = confirmAgain(r);
-                if (confirmAsked == ENDED) {
+                Reconfirm again = confirmAgain(r);
+                if (again.ended()) {
                     return;
                 }
-                askedToWait = Math.max(askedToWait, confirmAsked);
+                answered &= again.answered();
+                askedToWait = Math.max(askedToWait, again.askedToWait());
+            }
+            if (!statusPolling && !answered) {
+                // status polling off: this was the one look before the deadline, and no callback comes
+                // for a confirm that did not take; not had for now, the row stays due for it (its poll
+                // count unchanged), backing off
+                long wait = Math.max(askedToWait, lookAgainWait(now - firstLookDue(r)));
+                ledger.reschedulePoll(r.id(), r.pollAttempts(), r.notAfterDeadline(now + wait));
+                return;
             }
             int attempts = r.pollAttempts() + 1;
             // after a new confirm the grace starts again: the next look comes no sooner
@@ -165,10 +188,9 @@ public class Poller {
      * confirm that did take after all is answered with OneKYC's 409 ({@code SUBMISSION_STATE_CONFLICT}),
      * which settles it too; a 409 without OneKYC's envelope does not.
      *
-     * @return {@link #ENDED} when the submission has ended here (the confirm was refused for good);
-     *         else how long OneKYC asked to be left alone (a {@code Retry-After}), -1 for no such wish
+     * @return what it came to: not answered when it failed for now
      */
-    private long confirmAgain(LedgerRecord r) {
+    private Reconfirm confirmAgain(LedgerRecord r) {
         try {
             // in the poll tick, which waits for every call of its batch: no long Retry-After in place
             gtf.confirm(Collector.context(r), r.submissionId(), metadata(r.confirmMetadata()),
@@ -185,14 +207,14 @@ public class Poller {
             } else if (collector.endsNow(r, e, "confirm", System.currentTimeMillis())) {
                 LOG.error("Submission {} INITIATED and its confirm refused: {}", r.submissionId(), e.getMessage());
                 collector.endRefused(r, e);
-                return ENDED;
+                return Reconfirm.ENDED;
             } else {
                 LOG.warn("Submission {} INITIATED; confirming again failed ({}): next poll", r.submissionId(),
                         e.getMessage());
-                return e.retryAfterMillis();
+                return Reconfirm.notAnswered(e.retryAfterMillis());
             }
         }
-        return -1;
+        return Reconfirm.CONFIRMED;
     }
 
     private static JsonNode metadata(String raw) {
@@ -204,6 +226,20 @@ public class Poller {
         } catch (IOException e) {
             return null; // stored by the intake from parsed JSON: not expected
         }
+    }
+
+    /**
+     * With status polling off, the wait before the look at {@code ktp.poll.reconfirm-after} is tried
+     * again: as long as it has been due already, within the back-off bounds. The row keeps no count
+     * of these tries (a poll count of 0 is what keeps it due), so the time lost stands for one: the
+     * waits double as {@link #backoff}'s do.
+     */
+    long lookAgainWait(long dueFor) {
+        return Math.min(maxBackoff.toMillis(), Math.max(initialBackoff.toMillis(), dueFor));
+    }
+
+    private long firstLookDue(LedgerRecord r) {
+        return r.submittedAt() == null ? System.currentTimeMillis() : r.submittedAt() + reconfirmAfter.toMillis();
     }
 
     long backoff(int attempts) {

@@ -644,10 +644,11 @@ public class Ledger {
 
     /**
      * @param callbacksOnly  only rows a callback has named final, those past their deadline, and
-     *                       those never looked at {@code firstLookAfter} after their confirm (with
+     *                       those not looked at yet {@code firstLookAfter} after their confirm (with
      *                       status polling off, a callback's collection is what is retried; a
      *                       submission no callback named final gets one look once a confirm that did
-     *                       not take would show, so it is confirmed again, and a last at its deadline)
+     *                       not take would show, so it is confirmed again, and a last at its deadline;
+     *                       the poller leaves the count at 0 while that look is not had, see Poller)
      * @param firstLookAfter see {@code callbacksOnly} (ms)
      */
     public List<LedgerRecord> dueForPoll(long now, int limit, boolean callbacksOnly, long firstLookAfter) {

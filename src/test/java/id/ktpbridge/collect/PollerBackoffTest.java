@@ -6,7 +6,10 @@ import java.time.Duration;
 
 import org.junit.jupiter.api.Test;
 
-/** The wait before a submission's next status poll: doubling from the first delay, never past the cap. */
+/**
+ * The wait before a submission's next status poll: doubling from the first delay, never past the cap;
+ * with polling off, before a failed first look is tried again.
+ */
 class PollerBackoffTest {
 
     /** A poller for its back-off alone (the ledger, client and collector are not reached). */
@@ -23,6 +26,14 @@ class PollerBackoffTest {
         assertEquals(32_000, p.backoff(5));
         assertEquals(60_000, p.backoff(6), "64 s, cut to the cap");
         assertEquals(60_000, p.backoff(50));
+    }
+
+    @Test
+    void withPollingOffAFailedFirstLookIsTriedAgainAfterAsLongAsItHasBeenDueWithinTheBounds() {
+        Poller p = poller(Duration.ofSeconds(2), Duration.ofSeconds(30));
+        assertEquals(2_000, p.lookAgainWait(300), "failed at its first try");
+        assertEquals(8_000, p.lookAgainWait(8_000), "due for 8 s: the waits double");
+        assertEquals(30_000, p.lookAgainWait(20 * 60_000), "never longer than ktp.poll.max-backoff");
     }
 
     @Test
