@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerException;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ops.BridgeMetrics;
 import org.slf4j.Logger;
@@ -137,14 +138,14 @@ public class ResultPublisher {
         List<String> queued = new ArrayList<>();
         Ledger.InTransaction enqueue = c -> queued.addAll(outbox.enqueue(c, r.id()));
         Long completedAt = parseInstant(doc.path("completedAt").asText(null));
-        // the ledger's columns hold what fits (the document keeps OneKYC's values whole)
+        // the ledger's columns hold what fits, without a NUL (the document keeps OneKYC's values whole)
         boolean stored = switch (guard) {
-            case CLAIM_AND_NO_CALLBACK -> ledger.recordVerdict(r.id(), status.name(), clamp(reasonCode, 64),
+            case CLAIM_AND_NO_CALLBACK -> ledger.recordVerdict(r.id(), status.name(), Ledger.fitText(reasonCode, 64),
                     completedAt, body, claimToken, enqueue);
             case CLAIM_AND_NO_ERROR_CALLBACK -> ledger.recordUnlessErrorCallback(r.id(), status.name(),
-                    clamp(reasonCode, 64), completedAt, body, claimToken, enqueue);
-            case NONE, CLAIM -> ledger.recordResult(r.id(), status.name(), clamp(result, 16), clamp(reasonCode, 64),
-                    completedAt, body, claimToken, enqueue);
+                    Ledger.fitText(reasonCode, 64), completedAt, body, claimToken, enqueue);
+            case NONE, CLAIM -> ledger.recordResult(r.id(), status.name(), Ledger.fitText(result, 16),
+                    Ledger.fitText(reasonCode, 64), completedAt, body, claimToken, enqueue);
         };
         if (!stored) {
             LOG.warn("Ledger {} submission {} already has a result{}; this {} one is not published", r.id(),
@@ -161,15 +162,20 @@ public class ResultPublisher {
             metrics.inputFinished(r.sourceType(), status.name());
         }
         // durable before any target sees it: a restart must not collect and deliver it again
-        ledger.flush();
+        try {
+            ledger.flush();
+        } catch (LedgerException e) {
+            // committed, so stored and queued for good; only its write to disk waits (H2 writes its
+            // commits in the background too). Its delivery rows are leased to this call: kept back, they
+            // would wait out the lease, and the caller would take a stored result for one not stored.
+            // Delivered now, a crash before that write could have it collected and delivered twice
+            LOG.warn("Result of ledger {} submission {} is stored, but the ledger could not flush it to disk yet"
+                    + " ({}): delivered all the same", r.id(), r.submissionId(), e.getMessage());
+        }
         LOG.info("Result ready: ledger {} submission {} status {} reason {}", r.id(), r.submissionId(), status,
                 reasonCode == null || reasonCode.isEmpty() ? "-" : id.ktpbridge.LogSafe.text(reasonCode, 64));
         outbox.deliverNow(r.id(), ResultDocument.name(r), status.name(), body, queued);
         return true;
-    }
-
-    private static String clamp(String value, int max) {
-        return value == null || value.length() <= max ? value : value.substring(0, max);
     }
 
     private static Long parseInstant(String iso) {
