@@ -33,6 +33,7 @@ import id.ktpbridge.gtf.GtfHttp;
 import id.ktpbridge.gtf.GtfSettings;
 import id.ktpbridge.gtf.RateLimiter;
 import id.ktpbridge.ingest.DropFolderClock;
+import id.ktpbridge.ingest.EmptyFiles;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileQuarantine;
 import id.ktpbridge.ingest.FileSidecar;
@@ -277,7 +278,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("sourceStamp", new SourceStamp());
         SettledInPlace settledFiles = new SettledInPlace();
         registry.bind("fileListingFilter", settledFiles.before(new DropFolderClock(s.path("ktp.source.dir"),
-                s.duration("ktp.source.read-lock-min-age", Duration.ofSeconds(2)).toMillis(), new FutureDatedFiles())));
+                s.duration("ktp.source.read-lock-min-age", Duration.ofSeconds(2)).toMillis(), fileTimes(s))));
         registry.bind("fileMoveRefusals", new SourceMoveRefusals(settledFiles));
         registry.bind("fileQuarantine", new FileQuarantine(new FailureReport(json), s.path("ktp.source.failed-dir"),
                 settledFiles));
@@ -490,6 +491,16 @@ public class BridgeConfiguration implements CamelConfiguration {
         if (s.optional("ktp.source.claim-release-delay").isEmpty()) {
             context.getPropertiesComponent().addOverrideProperty("ktp.source.claim-release-delay", cluster ? "10000" : "0");
         }
+    }
+
+    /**
+     * The file drop's look at each listed file's time stamp before the read lock's: a file the
+     * route takes dated in the future is dated now, then an empty one waits until it has stayed
+     * empty for {@code ktp.source.empty-file-min-age} (its bytes may still come).
+     */
+    private static EmptyFiles fileTimes(Settings s) {
+        return new EmptyFiles(s.duration("ktp.source.empty-file-min-age", Duration.ofMinutes(1)).toMillis(),
+                new FutureDatedFiles(s.string("ktp.source.include")));
     }
 
     /**

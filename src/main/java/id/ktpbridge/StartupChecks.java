@@ -100,6 +100,11 @@ final class StartupChecks {
             throw refused("ktp.health.onekyc.probe-interval", "must not be negative (0: no probe)");
         }
         s.duration("ktp.health.onekyc.probe-interval", java.time.Duration.ofMinutes(1));
+        // Camel reads -5s as 0, which takes an empty file at once: only 0 means that
+        if (s.string("ktp.source.empty-file-min-age", "").startsWith("-")) {
+            throw refused("ktp.source.empty-file-min-age", "must not be negative (0: empty files are taken at once)");
+        }
+        s.duration("ktp.source.empty-file-min-age", java.time.Duration.ofMinutes(1));
         instanceId();
         if (s.flag("camel.server.enabled", false)) {
             freePort("ktp.callback.port", "camel.server.port", s.string("camel.server.host", "0.0.0.0"));

@@ -179,6 +179,15 @@ class StartupChecksTest {
     }
 
     @Test
+    void aNegativeEmptyFileMinAgeIsRefusedByName() {
+        // Camel reads -5s as 0, which takes an empty file at once: only 0 means that
+        assertRefused(Map.of("ktp.source.empty-file-min-age", "-5s"), "Setting 'ktp.source.empty-file-min-age'"
+                + " (KTP_SOURCE_EMPTY_FILE_MIN_AGE): must not be negative (0: empty files are taken at once)");
+        assertRefused(Map.of("ktp.source.empty-file-min-age", "a minute"),
+                "Setting 'ktp.source.empty-file-min-age' (KTP_SOURCE_EMPTY_FILE_MIN_AGE) is no duration");
+    }
+
+    @Test
     void anInstanceIdLongerThanTheLedgersColumnsIsRefusedByName() throws Exception {
         // it started before, and every claim and lease then failed (SQL state 22001)
         assertRefused(Map.of("ktp.cluster.instance-id", "n".repeat(129)), "Setting 'ktp.cluster.instance-id'"

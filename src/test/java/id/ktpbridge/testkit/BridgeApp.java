@@ -58,6 +58,7 @@ public final class BridgeApp implements AutoCloseable {
         p.put("ktp.management.ended-refresh", "300");
         p.put("ktp.source.poll-delay", "200");
         p.put("ktp.source.read-lock-min-age", "0");
+        p.put("ktp.source.empty-file-min-age", "0");
         p.put("ktp.poll.interval", "250");
         p.put("ktp.poll.first-delay", "400");
         p.put("ktp.poll.initial-backoff", "300");

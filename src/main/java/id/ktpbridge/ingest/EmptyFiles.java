@@ -1,0 +1,36 @@
+package id.ktpbridge.ingest;
+
+import java.io.File;
+
+import org.apache.camel.component.file.GenericFile;
+import org.apache.camel.component.file.GenericFileFilter;
+
+/**
+ * The file drop's scan filter for empty files: a scanner or a copying client may create a file
+ * first and write its bytes only later. The read lock asks only whether a file stopped changing
+ * ({@code ktp.source.read-lock-min-age}, 2 s), so such a placeholder was taken, rejected
+ * {@code EMPTY_FILE} and moved to the failed folder, where its writer then completed it, never
+ * submitted. An empty file is left in the folder until it has stayed empty for
+ * {@code ktp.source.empty-file-min-age}; then it is taken and rejected, so it does not wait for ever.
+ */
+public class EmptyFiles implements GenericFileFilter<File> {
+
+    private final long minAgeMillis;
+    private final GenericFileFilter<File> next;
+
+    /** @param next asked first: it may date a file anew ({@link FutureDatedFiles}) */
+    public EmptyFiles(long minAgeMillis, GenericFileFilter<File> next) {
+        this.minAgeMillis = minAgeMillis;
+        this.next = next;
+    }
+
+    @Override
+    public boolean accept(GenericFile<File> file) {
+        if (!next.accept(file)) {
+            return false;
+        }
+        // its last change: a file written to since then is no longer empty
+        return file.isDirectory() || file.getFileLength() > 0 || minAgeMillis <= 0
+                || file.getLastModified() <= System.currentTimeMillis() - minAgeMillis;
+    }
+}
