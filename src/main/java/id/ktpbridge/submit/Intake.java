@@ -14,6 +14,7 @@ import id.ktpbridge.gtf.TokenKey;
 import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.ImageInspector.Inspection;
 import id.ktpbridge.ingest.FailureReport;
+import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.InputAlreadyEndedException;
 import id.ktpbridge.ingest.InputDeferredException;
 import id.ktpbridge.ingest.InputHeaders;
@@ -70,6 +71,9 @@ public class Intake implements Processor {
     /** Remote inputs whose last reads broke off part-way (see {@link RemoteStream}). */
     private volatile PassingFailures brokenOffReads;
     private volatile java.time.Duration brokenReadWindow;
+    /** Local files whose last reads failed for a passing reason (see {@link #localReadFailed}). */
+    private final PassingFailures failedLocalReads = new PassingFailures(FileSidecar.READ_TRIES);
+    private volatile Opener opener = file -> Files.newInputStream(file, java.nio.file.LinkOption.NOFOLLOW_LINKS);
     private volatile boolean clustered;
     private volatile ReplacedInputs replacedInputs;
     private volatile InputsInHand inputsInHand;
@@ -97,6 +101,16 @@ public class Intake implements Processor {
     public void brokenReadWindow(java.time.Duration window) {
         this.brokenReadWindow = window;
         this.brokenOffReads = new PassingFailures(BROKEN_OFF_READS, window, java.time.Clock.systemUTC());
+    }
+
+    /** Opens a local input for reading: the file system, or in a test a disk that fails. */
+    interface Opener {
+        InputStream open(Path file) throws IOException;
+    }
+
+    /** Reads local inputs through {@code opener} from now on. */
+    void opener(Opener opener) {
+        this.opener = opener;
     }
 
     /** Cluster mode: other instances take the same sources (see {@link #endReplaced}). */
@@ -142,11 +156,12 @@ public class Intake implements Processor {
                         ? new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE, unreadable)
                         : inspect(exchange, ledgerId);
                 brokenOffReads.passed(sourceRef);
+                failedLocalReads.passed(sourceRef);
             } catch (ImageInspector.SpoolFailure e) {
                 // the bundle's own disk (full, say), not the input: nothing is recorded, and the input
                 // stays in its source for a later attempt. The worker waits first, so a full disk does
                 // not have every image taken, copied and given back in a tight loop
-                pauseBeforeGivingBack();
+                pause(SPOOL_FAILURE_PAUSE);
                 throw new InputDeferredException("its local copy could not be written ("
                         + FailureReport.safeMessage(e.getCause()) + ")");
             } catch (RemoteStream.BrokenOff e) {
@@ -161,9 +176,11 @@ public class Intake implements Processor {
                                 + brokenReadWindow.toSeconds() + " s");
             } catch (IOException e) {
                 // recorded and quarantined like any other bad input, so it has a result (the message of
-                // the exception is left out: it may hold the path, whose name may be a partner user id)
+                // the exception may hold the path, whose name may be a partner user id: left out, or cut
+                // by FailureReport.safeMessage); a local file's passing error first leaves it for another try
                 image = new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE,
-                        "reading failed: " + e.getClass().getSimpleName());
+                        localFile(msg.getBody()) != null && passing(e) ? localReadFailed(sourceRef, e)
+                                : "reading failed: " + e.getClass().getSimpleName());
             }
             exchange.setProperty(INSPECTION, image);
         }
@@ -397,7 +414,7 @@ public class Intake implements Processor {
                 SourceStamp.take(exchange, local);
             }
             // a link swapped in after the check above is not followed either (the open fails)
-            in = Files.newInputStream(local, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            in = opener.open(local);
         } else {
             // a remote file over the limit by its listing is not read: SFTP does not download it
             // (routes/ingest-sftp.yaml), S3 states its object's size (S3Source.describe)
@@ -428,9 +445,35 @@ public class Intake implements Processor {
         }
     }
 
-    private static void pauseBeforeGivingBack() {
+    /**
+     * A local file the bundle may not read (permission denied) or that is gone is rejected at once.
+     * Any other read error (a network mount's I/O error or stale handle) is taken for a passing one,
+     * as for its sidecar ({@link FileSidecar}): the file stays in the drop folder with nothing
+     * recorded and is taken again, up to {@link FileSidecar#READ_TRIES} times in a row.
+     */
+    private static boolean passing(IOException e) {
+        return !(e instanceof java.nio.file.AccessDeniedException) && !(e instanceof java.nio.file.NoSuchFileException);
+    }
+
+    /**
+     * Defers the input after a passing read error of its local file, or, once that came
+     * {@link FileSidecar#READ_TRIES} times in a row, returns why it is rejected.
+     */
+    private String localReadFailed(String sourceRef, IOException e) {
+        String why = "reading failed (" + FailureReport.safeMessage(e);
+        int inARow = failedLocalReads.failed(sourceRef);
+        if (inARow == 0) {
+            return why + ", " + FileSidecar.READ_TRIES + " times in a row)";
+        }
+        // the file's claim is held meanwhile: the next scan, which comes at once while files are
+        // found, does not take it and fail again in a tight loop
+        pause(FileSidecar.READ_RETRY_PAUSE.multipliedBy(inARow));
+        throw new InputDeferredException(why + ")");
+    }
+
+    private static void pause(java.time.Duration pause) {
         try {
-            Thread.sleep(SPOOL_FAILURE_PAUSE.toMillis());
+            Thread.sleep(pause.toMillis());
         } catch (InterruptedException e) {
             // stopping: the input goes back at once
             Thread.currentThread().interrupt();

@@ -1,0 +1,117 @@
+package id.ktpbridge.submit;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.ingest.FileSidecar;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A dropped image whose read fails on a network mount (an I/O error, a stale handle) is taken
+ * again, as its sidecar would be; only when that keeps happening, or the bundle may not read it,
+ * is it rejected as unreadable.
+ */
+class LocalReadErrorTest {
+
+    @TempDir
+    Path dir;
+
+    private final Map<String, AtomicInteger> opened = new ConcurrentHashMap<>();
+
+    @Test
+    void anImageWhoseReadFailedForAMomentIsTakenAgainAndSubmitted() throws Exception {
+        try (LogCapture log = new LogCapture();
+             BridgeApp app = BridgeApp.start(dir.resolve("data"), Map.of())) {
+            // the mount's I/O error part-way through the first two reads
+            app.bean("intake", Intake.class).opener(file -> opened(file) <= 2 ? failingPartWay(file)
+                    : Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS));
+            Results.drop(app.inbox(), "u7321.png", SampleImages.card("u7321", "png"));
+
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(app.done().resolve("u7321.png")));
+            assertEquals(3, opened.get("u7321.png").get());
+            assertEquals(1, app.sandbox().submissionCount());
+            assertEquals(1, app.ledger().createdSince(0).size(), "the tries before left rows");
+            assertFalse(Files.exists(app.failed().resolve("u7321.png")), "it was quarantined");
+            assertTrue(log.text().contains("reading failed (IOException: Input/output error)"), log.text());
+            assertFalse(log.text().contains("u7321"), "the file name (it may hold a NIK) is in the log");
+        }
+    }
+
+    @Test
+    void anImageThatKeepsFailingIsRejectedAfterItsTriesAndOneTheBundleMayNotReadAtOnce() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dir.resolve("data"), Map.of())) {
+            app.bean("intake", Intake.class).opener(file -> {
+                opened(file);
+                if (file.getFileName().toString().equals("u7323.png")) {
+                    // the tests run as root, who may read any file: the refusal is the disk's answer
+                    throw new AccessDeniedException(file.toString());
+                }
+                return failingPartWay(file);
+            });
+            Results.drop(app.inbox(), "u7322.png", SampleImages.card("u7322", "png"));
+            Results.drop(app.inbox(), "u7323.png", SampleImages.card("u7323", "png"));
+
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 2
+                    && Files.exists(app.failed().resolve("u7322.png")) && Files.exists(app.failed().resolve("u7323.png")));
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            JsonNode failing = results.get("u7322.png");
+            assertEquals("REJECTED", failing.path("status").asText(), failing.toString());
+            assertEquals("UNREADABLE_SOURCE", failing.path("reasonCode").asText());
+            assertTrue(failing.path("errorMessage").asText()
+                    .endsWith("reading failed (IOException: Input/output error, 5 times in a row)"), failing.toString());
+            assertEquals(FileSidecar.READ_TRIES, opened.get("u7322.png").get());
+
+            JsonNode refused = results.get("u7323.png");
+            assertEquals("UNREADABLE_SOURCE", refused.path("reasonCode").asText(), refused.toString());
+            assertTrue(refused.path("errorMessage").asText().endsWith("reading failed: AccessDeniedException"),
+                    refused.toString());
+            assertEquals(1, opened.get("u7323.png").get(), "permission denied is not tried again");
+            assertEquals(0, app.sandbox().submissionCount());
+            assertEquals(2, app.ledger().createdSince(0).size(), "the tries before left rows");
+        }
+    }
+
+    private int opened(Path file) {
+        return opened.computeIfAbsent(file.getFileName().toString(), k -> new AtomicInteger()).incrementAndGet();
+    }
+
+    /** The file's first bytes, then the error a network mount gives for a read it could not do. */
+    private static InputStream failingPartWay(Path file) throws IOException {
+        InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS);
+        return new java.io.FilterInputStream(in) {
+            private int left = 100;
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                if (left <= 0) {
+                    throw new IOException("Input/output error");
+                }
+                int n = super.read(b, off, Math.min(len, left));
+                left -= Math.max(n, 0);
+                return n;
+            }
+        };
+    }
+}
