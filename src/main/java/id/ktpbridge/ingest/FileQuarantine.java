@@ -27,12 +27,23 @@ public class FileQuarantine {
     private final Path failedDir;
     private final PlacedName placed;
     private final SettledInPlace settled;
+    private volatile ReportWriter writer = (partial, report) -> Files.writeString(partial, report, StandardCharsets.UTF_8);
+
+    /** Writes a report under its temporary name: the file system, or in a test a disk that fills up. */
+    interface ReportWriter {
+        void write(Path partial, String report) throws IOException;
+    }
 
     public FileQuarantine(FailureReport reports, Path failedDir, SettledInPlace settled) {
         this.reports = reports;
         this.failedDir = failedDir;
         this.placed = PlacedName.failed(failedDir);
         this.settled = settled;
+    }
+
+    /** Writes reports through {@code writer} from now on. */
+    void writer(ReportWriter writer) {
+        this.writer = writer;
     }
 
     /** Camel bean method, run for a failed exchange before the file consumer lets go of the file. */
@@ -58,15 +69,16 @@ public class FileQuarantine {
         }
         Path source = Path.of(path);
         Path report = null;
+        Path partial = null;
         try {
             Files.createDirectories(failedDir);
             // beside a file of its name or its sidecar's there, as its sidecar (FileSidecar)
             Path target = placed.path(exchange, name);
             Path written = target.resolveSibling(target.getFileName() + PlacedName.REPORT_SUFFIX);
             // short whatever the input's name (PlacedName keeps the report's own within 255 bytes)
-            Path partial = target.resolveSibling("." + (ledgerId != null ? ledgerId : UUID.randomUUID())
+            partial = target.resolveSibling("." + (ledgerId != null ? ledgerId : UUID.randomUUID())
                     + PlacedName.REPORT_SUFFIX + ".tmp");
-            Files.writeString(partial, reports.report(exchange), StandardCharsets.UTF_8);
+            writer.write(partial, reports.report(exchange));
             Files.move(partial, written, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             // the report first: a kill between the two moves leaves a report whose image is still to come,
             // never an image without its reason
@@ -74,10 +86,13 @@ public class FileQuarantine {
             Files.move(source, target);
             SourceRelease.letGo(exchange);
         } catch (IOException e) {
-            if (report != null) {
-                // the image stays in the source folder: a report without it in the failed folder would say otherwise
+            // the image stays in the source folder: a report without it in the failed folder would say
+            // otherwise, and one written part-way (a full disk) would stay there, hidden, for ever
+            for (Path left : new Path[] {report, partial}) {
                 try {
-                    Files.deleteIfExists(report);
+                    if (left != null) {
+                        Files.deleteIfExists(left);
+                    }
                 } catch (IOException ignored) {
                     // the ERROR line below still says where the image is
                 }

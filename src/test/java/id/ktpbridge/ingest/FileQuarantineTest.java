@@ -43,6 +43,21 @@ class FileQuarantineTest {
     }
 
     @Test
+    void aReportWrittenPartWayIsNotLeftInTheFailedFolder() throws Exception {
+        Path inbox = Files.createDirectories(dir.resolve("inbox"));
+        Path image = Files.write(inbox.resolve("u1.png"), new byte[] {1, 2, 3});
+        FileQuarantine quarantine = quarantine();
+        // the disk fills up half-way through the report
+        quarantine.writer((partial, report) -> {
+            Files.writeString(partial, report.substring(0, report.length() / 2));
+            throw new java.io.IOException("No space left on device");
+        });
+        quarantine.settle(failed(image));
+        assertEquals(List.of(), names(dir.resolve("failed")));
+        assertTrue(Files.exists(image), "the image stays in the drop folder");
+    }
+
+    @Test
     void aNameTooLongForItsReportGoesInShortenedUnderItsLedgerId() throws Exception {
         Path inbox = Files.createDirectories(dir.resolve("inbox"));
         // 250 bytes in UTF-8: with ".error.json" over the 255 bytes a file name may have
