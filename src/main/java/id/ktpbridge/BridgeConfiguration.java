@@ -39,6 +39,7 @@ import id.ktpbridge.ingest.FileQuarantine;
 import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.FileSystems;
 import id.ktpbridge.ingest.FutureDatedFiles;
+import id.ktpbridge.ingest.FutureDatedLeft;
 import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.PlacedName;
@@ -46,6 +47,7 @@ import id.ktpbridge.ingest.SettledInPlace;
 import id.ktpbridge.ingest.SourceMoveRefusals;
 import id.ktpbridge.ingest.SourceRelease;
 import id.ktpbridge.ingest.SourceStamp;
+import id.ktpbridge.ingest.UntakeableFiles;
 import id.ktpbridge.ledger.DataSources;
 import id.ktpbridge.ledger.InstanceLock;
 import id.ktpbridge.ledger.InstanceLockWatch;
@@ -277,8 +279,11 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.integer("ktp.db.retry-delay", 500)));
         registry.bind("sourceStamp", new SourceStamp());
         SettledInPlace settledFiles = new SettledInPlace();
-        registry.bind("fileListingFilter", settledFiles.before(new DropFolderClock(s.path("ktp.source.dir"),
-                s.duration("ktp.source.read-lock-min-age", Duration.ofSeconds(2)).toMillis(), fileTimes(s))));
+        FutureDatedLeft futureDatedLeft = new FutureDatedLeft(fileTimes(s));
+        // files the read lock can never take are left out first: they would take a scan's places
+        registry.bind("fileListingFilter", new UntakeableFiles(s.string("ktp.source.include"),
+                settledFiles.before(new DropFolderClock(s.path("ktp.source.dir"),
+                        s.duration("ktp.source.read-lock-min-age", Duration.ofSeconds(2)).toMillis(), futureDatedLeft))));
         registry.bind("fileMoveRefusals", new SourceMoveRefusals(settledFiles));
         registry.bind("fileQuarantine", new FileQuarantine(new FailureReport(json), s.path("ktp.source.failed-dir"),
                 settledFiles));
@@ -332,7 +337,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                     CALLBACK_PATH, s.string("ktp.callback.methods", "POST")));
         }
         DropFolder dropFolder = new DropFolder(s.path("ktp.source.dir"), s.string("ktp.source.include"),
-                settledFiles::holds);
+                settledFiles::holds, futureDatedLeft::holds);
         // with the file drop off, files left in its folder are never taken: not counted as waiting
         registry.bind("progressReporter", new ProgressReporter(ledger,
                 s.flag("ktp.source.file.enabled", true) ? dropFolder::waiting : () -> 0));

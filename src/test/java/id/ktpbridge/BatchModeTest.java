@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -105,6 +106,80 @@ class BatchModeTest {
         }
         try (java.util.stream.Stream<Path> left = Files.list(inbox)) {
             assertEquals(1, left.count(), "the file is left in the folder, for an operator to rename");
+        }
+    }
+
+    @Test
+    void aNameWithABackslashOrASymbolicLinkToNothingDoesNotHoldUpTheRun() throws Exception {
+        Path inbox = dataDir.resolve("inbox");
+        Results.drop(inbox, "u4041.png", SampleImages.card("u4041", "png"));
+        // a legal Linux name (an archive made on Windows, unpacked), which Camel's file consumer reads
+        // as a folder and a file, so it never finds it
+        Results.drop(inbox, "scans\\u4042.png", SampleImages.card("u4042", "png"));
+        Files.createSymbolicLink(inbox.resolve("u4043.png"), dataDir.resolve("gone.png"));
+
+        try (LogCapture log = new LogCapture()) {
+            String printed = captureStdout(() -> assertEquals(1, BridgeApp.runBatch(dataDir,
+                    Map.of("ktp.batch.max-wait", "60000"))));
+            assertEquals(0, log.count("ktp.batch.max-wait passed"), "not held until max-wait: " + log.text());
+            assertTrue(printed.contains("1 file(s) stay in the source folder untaken: their name has a backslash"),
+                    printed);
+            assertTrue(printed.contains("1 symbolic link(s) stay in the source folder untaken: their target is"
+                    + " missing"), printed);
+            assertTrue(printed.contains("not every file could be taken"), printed);
+            assertEquals(java.util.Set.of("u4041.png"), Results.bySourceFile(dataDir.resolve("results")).keySet(),
+                    printed);
+            assertFalse(log.text().contains("u4042") || log.text().contains("u4043"), log.text());
+            assertFalse(printed.contains("u4042") || printed.contains("u4043"), printed);
+        }
+        assertTrue(Files.exists(inbox.resolve("scans\\u4042.png")), "left for an operator to rename");
+        assertTrue(Files.isSymbolicLink(inbox.resolve("u4043.png")));
+    }
+
+    @Test
+    void aFileDatedInTheFutureThatTheBundleMayNotRedateDoesNotHoldUpTheRun() throws Exception {
+        Path inbox = dataDir.resolve("inbox");
+        Results.drop(inbox, "u4061.png", SampleImages.card("u4061", "png"));
+        Path ahead = inbox.resolve("u4062.png");
+        Results.drop(inbox, "u4062.png", SampleImages.card("u4062", "png"));
+        Files.setLastModifiedTime(ahead, java.nio.file.attribute.FileTime.fromMillis(
+                System.currentTimeMillis() + 7 * 3_600_000L));
+        // another account's file, which only its owner may date anew; to root, an immutable one
+        assumeTrue(chattr("+i", ahead), "chattr +i is not available here");
+        try {
+            assumeTrue(cannotRedate(ahead), "an immutable file's date can still be set here");
+            try (LogCapture log = new LogCapture()) {
+                String printed = captureStdout(() -> assertEquals(1, BridgeApp.runBatch(dataDir,
+                        Map.of("ktp.batch.max-wait", "60000"))));
+                assertEquals(0, log.count("ktp.batch.max-wait passed"), "not held until max-wait: " + log.text());
+                assertTrue(printed.contains("1 file(s) stay in the source folder untaken until their date has passed"),
+                        printed);
+                assertTrue(printed.contains("not every file could be taken"), printed);
+                assertEquals(java.util.Set.of("u4061.png"),
+                        Results.bySourceFile(dataDir.resolve("results")).keySet(), printed);
+            }
+            assertTrue(Files.exists(ahead));
+        } finally {
+            chattr("-i", ahead);
+        }
+    }
+
+    private static boolean chattr(String change, Path file) throws Exception {
+        try {
+            Process p = new ProcessBuilder("chattr", change, file.toString()).redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            return p.waitFor() == 0;
+        } catch (java.io.IOException noChattr) {
+            return false;
+        }
+    }
+
+    private static boolean cannotRedate(Path file) {
+        try {
+            Files.setLastModifiedTime(file, Files.getLastModifiedTime(file));
+            return false;
+        } catch (java.io.IOException refused) {
+            return true;
         }
     }
 

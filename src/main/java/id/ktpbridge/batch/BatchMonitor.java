@@ -21,9 +21,10 @@ import org.slf4j.LoggerFactory;
  * a summary and ends the run: exit 0 only when every input of this run has a result record that
  * reached every target. Results a target still does not take {@code ktp.batch.delivery-wait}
  * after everything else is done stay queued for the next run (exit 1, naming them); results a
- * target refused for good also give exit 1, as do files left untaken for a name the JVM cannot
- * decode. A run that is complete but in which some inputs got no verdict from OneKYC (FAILED,
- * TIMED_OUT) exits 3.
+ * target refused for good also give exit 1, as do files the file route leaves untaken: a name the
+ * JVM cannot decode or with a backslash, a symbolic link to no file, a file dated in the future
+ * that the bundle may not date now (taken only once that date has passed). A run that is complete
+ * but in which some inputs got no verdict from OneKYC (FAILED, TIMED_OUT) exits 3.
  */
 public class BatchMonitor implements Runnable {
 
@@ -154,21 +155,21 @@ public class BatchMonitor implements Runnable {
 
     /** Prints the summary; returns the exit code. */
     int report(PrintStream out) {
-        long waiting;
-        long unmoved;
-        long unnamed;
+        Map<DropFolder.Kind, Long> folder;
         String unlisted = null;
         try {
-            waiting = dropFolder.waiting();
-            unmoved = dropFolder.settled();
-            unnamed = dropFolder.undecodable();
+            folder = dropFolder.census();
         } catch (DropFolder.ListingFailed e) {
             // not known: the run cannot say every input was taken
             unlisted = e.getMessage();
-            waiting = 0;
-            unmoved = 0;
-            unnamed = 0;
+            folder = Map.of();
         }
+        long waiting = folder.getOrDefault(DropFolder.Kind.WAITING, 0L);
+        long unmoved = folder.getOrDefault(DropFolder.Kind.SETTLED, 0L);
+        long unnamed = folder.getOrDefault(DropFolder.Kind.UNDECODABLE, 0L);
+        long backslashed = folder.getOrDefault(DropFolder.Kind.BACKSLASH, 0L);
+        long danglingLinks = folder.getOrDefault(DropFolder.Kind.DANGLING_LINK, 0L);
+        long ahead = folder.getOrDefault(DropFolder.Kind.FUTURE_DATED, 0L);
         Map<String, Integer> open = ledger.openCounts();
         BatchSummary summary = new BatchSummary(out, sourceFileNames);
         // this run's inputs: those it took, and those of an earlier run it gave their result (resumed)
@@ -181,7 +182,8 @@ public class BatchMonitor implements Runnable {
         long earlierWithoutResult = ledger.endedWithoutResult();
         // an input still open at the end (max-wait passed) has no result either, whichever run took it
         boolean recorded = unlisted == null && waiting == 0 && open.isEmpty() && counts.withoutResult() == 0 && earlierWithoutResult == 0;
-        boolean complete = recorded && pending == 0 && refused == 0 && unmoved == 0 && unnamed == 0;
+        boolean complete = recorded && pending == 0 && refused == 0 && unmoved == 0 && unnamed == 0
+                && backslashed == 0 && danglingLinks == 0 && ahead == 0;
         if (unlisted != null) {
             out.printf("Inputs may still wait in the source folder: %s%n", unlisted);
         }
@@ -195,6 +197,18 @@ public class BatchMonitor implements Runnable {
         if (unnamed > 0) {
             out.printf("%d file(s) stay in the source folder untaken: their name is not valid in the JVM's character"
                     + " set for file names (see the WARN line; rename them)%n", unnamed);
+        }
+        if (backslashed > 0) {
+            out.printf("%d file(s) stay in the source folder untaken: their name has a backslash, which the file"
+                    + " consumer reads as a folder (rename them)%n", backslashed);
+        }
+        if (danglingLinks > 0) {
+            out.printf("%d symbolic link(s) stay in the source folder untaken: their target is missing%n",
+                    danglingLinks);
+        }
+        if (ahead > 0) {
+            out.printf("%d file(s) stay in the source folder untaken until their date has passed: dated more than a"
+                    + " minute in the future, and the bundle may not date them now (see the WARN line)%n", ahead);
         }
         if (!open.isEmpty()) {
             out.printf("Open submissions: %s%n", open);

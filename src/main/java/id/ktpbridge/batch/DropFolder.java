@@ -7,6 +7,9 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
@@ -19,10 +22,28 @@ import org.slf4j.LoggerFactory;
 /**
  * The files in the drop folder that the file route would take, as the batch end and the ETA see
  * them. Files whose result is recorded but whose move away was refused (settled in place) are not
- * taken again: they are counted apart. Files whose name the JVM cannot decode are never taken
- * either: they are not counted, and a warning says how many there are.
+ * taken again: they are counted apart. So are the files the route never takes, which it leaves in
+ * the folder: a name the JVM cannot decode (a warning says how many there are), a name with a
+ * backslash, a symbolic link to no file, and a file dated in the future that the bundle may not date
+ * now, until its date has passed.
  */
 public class DropFolder {
+
+    /** What the file route makes of a file in the folder its include rule takes. */
+    public enum Kind {
+        /** to be taken */
+        WAITING,
+        /** its result recorded, its move away refused */
+        SETTLED,
+        /** a name not valid in the JVM's character set for file names, see {@link #decodable} */
+        UNDECODABLE,
+        /** a name with a backslash, which Camel's file consumer reads as a folder separator */
+        BACKSLASH,
+        /** a symbolic link whose target is missing */
+        DANGLING_LINK,
+        /** dated in the future, and the bundle may not date it now: left until its date has passed */
+        FUTURE_DATED
+    }
 
     private static final Logger LOG = LoggerFactory.getLogger(DropFolder.class);
     private static final long WARN_EVERY_MILLIS = 60_000;
@@ -30,13 +51,20 @@ public class DropFolder {
     private final Path dir;
     private final Pattern include;
     private final Predicate<Path> settled;
+    private final Predicate<Path> futureDated;
     private final AtomicLong nextWarningAt = new AtomicLong();
 
     public DropFolder(Path dir, String includePattern, Predicate<Path> settled) {
+        this(dir, includePattern, settled, p -> false);
+    }
+
+    /** @param futureDated whether a file is dated in the future and left by the listing until then */
+    public DropFolder(Path dir, String includePattern, Predicate<Path> settled, Predicate<Path> futureDated) {
         this.dir = dir;
         // as Camel's file consumer compiles it: a custom rule without (?i) still takes u1.JPG
         this.include = Pattern.compile(includePattern, Pattern.CASE_INSENSITIVE);
         this.settled = settled;
+        this.futureDated = futureDated;
     }
 
     /**
@@ -45,58 +73,103 @@ public class DropFolder {
      * @throws ListingFailed when the folder is there but cannot be listed: how many wait is not known
      */
     public long waiting() {
-        return count(settled.negate(), Long.MAX_VALUE);
+        return count(Kind.WAITING, Long.MAX_VALUE);
     }
 
     public boolean anyWaiting() {
-        return count(settled.negate(), 1) > 0;
+        return count(Kind.WAITING, 1) > 0;
     }
 
     /** How many stay there with their result recorded, their move away refused. */
     public long settled() {
-        return count(settled, Long.MAX_VALUE);
+        return count(Kind.SETTLED, Long.MAX_VALUE);
     }
 
     /** How many the source cannot take for their name (see {@link #decodable}): they stay there. */
     public long undecodable() {
+        return kinds().getOrDefault(Kind.UNDECODABLE, 0L);
+    }
+
+    /**
+     * How many files of each kind there are, from one listing (none of a kind: not in the map).
+     *
+     * @throws ListingFailed as {@link #waiting}
+     */
+    public Map<Kind, Long> census() {
+        if (!present()) {
+            return Map.of();
+        }
+        Map<Kind, Long> counts = kinds();
+        if (counts.containsKey(Kind.UNDECODABLE)) {
+            warnUndecodable(counts.get(Kind.UNDECODABLE));
+        }
+        return counts;
+    }
+
+    private Map<Kind, Long> kinds() {
+        Map<Kind, Long> counts = new EnumMap<>(Kind.class);
         try (Stream<Path> files = list()) {
-            return files.filter(this::takenByTheSource).filter(Files::isRegularFile).filter(f -> !decodable(f)).count();
+            files.map(this::kind).filter(Objects::nonNull).forEach(k -> counts.merge(k, 1L, Long::sum));
         } catch (NoSuchFileException e) {
-            return 0;
+            return counts;
         } catch (IOException | UncheckedIOException e) {
             throw new ListingFailed(e);
         }
+        return counts;
     }
 
-    private long count(Predicate<Path> which, long enough) {
-        try {
-            // not Files.isDirectory: it says false for a share that cannot answer (a stale handle, EIO) too
-            if (!attributes().isDirectory()) {
-                return 0;
-            }
-        } catch (NoSuchFileException e) {
+    private long count(Kind which, long enough) {
+        if (!present()) {
             return 0;
-        } catch (IOException e) {
-            throw new ListingFailed(e);
         }
         boolean[] undecodable = {false};
         long count;
         try (Stream<Path> files = list()) {
-            count = files.filter(this::takenByTheSource).filter(Files::isRegularFile).filter(f -> {
-                if (decodable(f)) {
-                    return true;
-                }
-                undecodable[0] = true;
-                return false;
-            }).filter(which).limit(enough).count();
+            count = files.map(this::kind).filter(k -> {
+                undecodable[0] |= k == Kind.UNDECODABLE;
+                return k == which;
+            }).limit(enough).count();
         } catch (IOException | UncheckedIOException e) {
             // a network share's hiccup is not an empty folder: counted as 0 it would end a batch early
             throw new ListingFailed(e);
         }
         if (undecodable[0]) {
-            warnUndecodable();
+            warnUndecodable(-1);
         }
         return count;
+    }
+
+    /** Whether the folder is there; {@link ListingFailed} when that cannot be told. */
+    private boolean present() {
+        try {
+            // not Files.isDirectory: it says false for a share that cannot answer (a stale handle, EIO) too
+            return attributes().isDirectory();
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException e) {
+            throw new ListingFailed(e);
+        }
+    }
+
+    /** What the file route makes of this entry, null when it is none of its files (see {@link #takenByTheSource}). */
+    private Kind kind(Path file) {
+        if (!takenByTheSource(file)) {
+            return null;
+        }
+        if (!Files.isRegularFile(file)) {
+            // a link is followed (the route rejects a link to a file as SYMBOLIC_LINK): one to nothing is never taken
+            return Files.isSymbolicLink(file) && !Files.exists(file) ? Kind.DANGLING_LINK : null;
+        }
+        if (!decodable(file)) {
+            return Kind.UNDECODABLE;
+        }
+        if (file.getFileName().toString().indexOf('\\') >= 0) {
+            return Kind.BACKSLASH;
+        }
+        if (settled.test(file)) {
+            return Kind.SETTLED;
+        }
+        return futureDated.test(file) ? Kind.FUTURE_DATED : Kind.WAITING;
     }
 
     /**
@@ -116,19 +189,22 @@ public class DropFolder {
 
     /**
      * Once a minute at most (the batch end lists the folder ten times a second), and without the
-     * names, which may hold a NIK: how many there are and where.
+     * names, which may hold a NIK: how many there are ({@code counted}, or counted anew when
+     * negative) and where.
      */
-    private void warnUndecodable() {
+    private void warnUndecodable(long counted) {
         long now = System.currentTimeMillis();
         long next = nextWarningAt.get();
         if (now < next || !nextWarningAt.compareAndSet(next, now + WARN_EVERY_MILLIS)) {
             return;
         }
-        long how;
-        try {
-            how = undecodable();
-        } catch (ListingFailed e) {
-            return;
+        long how = counted;
+        if (how < 0) {
+            try {
+                how = undecodable();
+            } catch (ListingFailed e) {
+                return;
+            }
         }
         String charset = System.getProperty("sun.jnu.encoding");
         LOG.warn("The drop folder {} holds {} file(s) whose name is not valid {} (the JVM's character set for file"

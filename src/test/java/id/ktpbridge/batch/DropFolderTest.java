@@ -51,6 +51,24 @@ class DropFolderTest {
         }
     }
 
+    @Test
+    void filesTheRouteLeavesAreCountedApartByKindNotAsWaiting() throws Exception {
+        Files.write(dir.resolve("u1.jpg"), new byte[] {1});
+        Files.write(dir.resolve("scans\\u2.jpg"), new byte[] {1});
+        Files.createSymbolicLink(dir.resolve("u3.jpg"), dir.resolve("gone.jpg"));
+        Path ahead = Files.write(dir.resolve("u4.jpg"), new byte[] {1});
+        rawName(dir, "kartu-\\351.jpg");
+        // a link to a file is taken (and rejected as SYMBOLIC_LINK); one to a folder is none of the route's files
+        Files.createSymbolicLink(dir.resolve("u5.jpg"), dir.resolve("u1.jpg"));
+        Files.createSymbolicLink(dir.resolve("u6.jpg"), Files.createDirectories(dir.resolve("sub")));
+        DropFolder folder = new DropFolder(dir, "(?is).*\\.(jpe?g|png)", p -> false, ahead::equals);
+
+        assertEquals(2, folder.waiting());
+        assertEquals(java.util.Map.of(DropFolder.Kind.WAITING, 2L, DropFolder.Kind.BACKSLASH, 1L,
+                DropFolder.Kind.DANGLING_LINK, 1L, DropFolder.Kind.FUTURE_DATED, 1L, DropFolder.Kind.UNDECODABLE, 1L),
+                folder.census());
+    }
+
     /** A file named with raw bytes (a shell's printf escapes), as Java cannot name it under a UTF-8 locale. */
     static void rawName(Path dir, String printfName) throws Exception {
         Process cp = new ProcessBuilder("sh", "-c", "printf 'x' > \"$(printf '" + printfName + "')\"")

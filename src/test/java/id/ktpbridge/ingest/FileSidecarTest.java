@@ -34,7 +34,8 @@ class FileSidecarTest {
 
     @Test
     void aBackslashIsPartOfTheNameNotAFolder() throws Exception {
-        // a legal Linux name (an archive made on Windows, unpacked): its sidecar is scans\k1.json, not k1.json
+        // a legal Linux name (an archive made on Windows, unpacked): its sidecar is scans\k1.json, not k1.json.
+        // The drop's listing leaves such names out (UntakeableFiles); this holds should one come here all the same
         Path inbox = Files.createDirectories(dir.resolve("inbox"));
         Files.writeString(inbox.resolve("k1.json"), "{\"partnerUserId\":\"someone-else\"}");
         Path image = Files.write(inbox.resolve("scans\\k1.jpg"), new byte[] {1});
