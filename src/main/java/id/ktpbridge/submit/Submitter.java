@@ -230,11 +230,16 @@ public class Submitter {
             LedgerRecord holder = hold.heldBy();
             // OneKYC handed out a submission another input is about to upload to and confirm: ask
             // again once that one is confirmed (a new presign then gets a new submission). Should
-            // the other stay unfinished (its instance died, say), this input waits in its source,
-            // within the retry window: a holder that ended after its confirm keeps the submission
-            // (its result is known by it), and OneKYC may hand it out for as long as it stays INITIATED
+            // the other stay unfinished (its instance died, say), this input waits in its source
+            // until it is free, for as long as that takes: the holder moves on or ends. One that
+            // ended after its confirm keeps the submission (its result is known by it), and OneKYC
+            // may hand it out for as long as it stays INITIATED: that wait counts in the retry window
             if (System.currentTimeMillis() + wait > giveUpAt) {
-                throw new SubmissionHeldException(submissionId, holder.id());
+                if (holder.state().isFinal() && holder.submittedAt() != null) {
+                    throw new SubmissionHeldException(submissionId, holder.id());
+                }
+                throw new InputDeferredException("OneKYC keeps handing out submission " + submissionId
+                        + ", which ledger " + holder.id() + " holds; tried again later");
             }
             // jittered, so inputs waiting for the same submission do not all ask at the same moment
             long pause = wait / 2 + ThreadLocalRandom.current().nextLong(wait / 2 + 1);

@@ -109,7 +109,9 @@ class SubmissionReuseTest {
 
     @Test
     void anInputMeetingASubmissionThatStaysHeldWaitsInItsSourceUntilItIsFree() throws Exception {
-        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.sandbox.presign-reuses-open-submission", "true"))) {
+        // a short retry window: waiting behind a holder still at work is not bounded by it
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.sandbox.presign-reuses-open-submission", "true",
+                "ktp.submit.retry-window", "2s"))) {
             app.bean("submitter", Submitter.class).heldSubmissionWait(Duration.ofSeconds(1));
             // an input of u4300 whose worker went away after its presign (an instance killed, say)
             GtfClient gtf = app.bean("gtfClient", GtfClient.class);
