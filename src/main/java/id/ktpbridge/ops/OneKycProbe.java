@@ -28,12 +28,15 @@ import org.slf4j.LoggerFactory;
  * {@code ktp.health.onekyc.probe-interval}, a probe opens a TCP connection to each distinct
  * host:port of the token and API base URLs and closes it at once: no request, no credentials.
  * Probes run in the background, started by a readiness call when one is due and at most once
- * per interval; readiness reports the last one that ended. A call answered since that probe began
+ * per interval (every 10 s while the last one failed); readiness reports the last one that ended. A call answered since that probe began
  * outweighs it.
  */
 public final class OneKycProbe {
 
     private static final Logger LOG = LoggerFactory.getLogger(OneKycProbe.class);
+
+    /** The spacing of probes while the last one could not connect. */
+    static final long AFTER_FAILURE_MILLIS = 10_000;
 
     private final CircuitBreaker breaker;
     private final List<Target> targets;
@@ -78,7 +81,12 @@ public final class OneKycProbe {
         }
         long now = breaker.clock().millis();
         long previous = startedAt;
-        if (previous != 0 && now - previous < interval.toMillis() || !underWay.compareAndSet(false, true)) {
+        // after a failed probe the next comes sooner: a start-up race (a sidecar proxy or DNS not
+        // ready yet) or one lost connection would otherwise keep the pod out for a whole interval
+        Outcome outcome = last;
+        long spacing = outcome != null && !outcome.unreachable().isEmpty()
+                ? Math.min(interval.toMillis(), AFTER_FAILURE_MILLIS) : interval.toMillis();
+        if (previous != 0 && now - previous < spacing || !underWay.compareAndSet(false, true)) {
             return;
         }
         startedAt = Math.max(1, now);

@@ -185,6 +185,21 @@ class OneKycHealthCheckTest {
     }
 
     @Test
+    void afterAFailedProbeTheNextComesWithinSecondsNotAWholeInterval() throws Exception {
+        int port = BridgeApp.freePort();
+        ManualClock clock = new ManualClock(1_000_000);
+        CircuitBreaker breaker = new CircuitBreaker(10, Duration.ofSeconds(30), clock);
+        OneKycHealthCheck check = new OneKycHealthCheck(breaker, true, new OneKycProbe(breaker,
+                List.of("http://127.0.0.1:" + port), INTERVAL, Duration.ofSeconds(5)));
+        await().atMost(PROBE_WAIT).until(() -> check.call().getState() == HealthCheck.State.DOWN);
+        // the port opens a moment later (a proxy or the network was not ready at start)
+        try (ServerSocket opened = new ServerSocket(port, 50, InetAddress.getLoopbackAddress())) {
+            clock.advance(Duration.ofMillis(OneKycProbe.AFTER_FAILURE_MILLIS));
+            await().atMost(PROBE_WAIT).until(() -> check.call().getState() == HealthCheck.State.UP);
+        }
+    }
+
+    @Test
     void withLedgerOnlyReadinessAnUnreachableHostIsToldButKeepsTheReplicaReady() {
         int closed = BridgeApp.freePort();
         CircuitBreaker breaker = new CircuitBreaker(10, Duration.ofSeconds(30), new ManualClock(1_000_000));
