@@ -430,23 +430,31 @@ public class Ledger {
 
     /** As above, keeping an ERROR callback's reason as {@link #noteCallback(String, String)} does. */
     public Optional<Claim> claimByCallback(String submissionId, String errorReason) {
-        return claimByCallback(submissionId, errorReason, System.currentTimeMillis());
+        // a confirmed row only: a token of the time alone would match another claim of the same millisecond
+        return claimByCallback(submissionId, errorReason, System.currentTimeMillis(), false);
     }
 
     /**
      * As above, with the claim's token (its time, kept in {@code claimed_at}) chosen by the caller,
      * so that the same claim tried again after a reply lost on its way back (the write done, a
      * failover cutting the connection before the answer) finds the row its own, not taken: it would
-     * otherwise wait for {@code ktp.poll.stale-claim-after}.
+     * otherwise wait for {@code ktp.poll.stale-claim-after}. The token is a time: the caller draws
+     * each one apart from its other claims; a claim made elsewhere in the same millisecond is not
+     * told apart (two collections then, of which only one can store a result).
      */
     public Optional<Claim> claimByCallback(String submissionId, String errorReason, long token) {
+        return claimByCallback(submissionId, errorReason, token, true);
+    }
+
+    private Optional<Claim> claimByCallback(String submissionId, String errorReason, long token, boolean orOwn) {
         long now = System.currentTimeMillis();
         if (update("UPDATE ktp_submission SET state = ?, received_via = ?, claimed_at = ?,"
                         + " callback_at = COALESCE(callback_at, ?), callback_error = COALESCE(callback_error, ?),"
                         + " updated_at = ? WHERE submission_id = ? AND (state = ?"
                         + " OR state = ? AND received_via = ? AND claimed_at = ?)",
                 SubmissionState.COLLECTING.name(), "callback", token, now, fitText(errorReason, 64), now, submissionId,
-                SubmissionState.CONFIRMED.name(), SubmissionState.COLLECTING.name(), "callback", token) != 1) {
+                SubmissionState.CONFIRMED.name(), orOwn ? SubmissionState.COLLECTING.name() : SubmissionState.CONFIRMED.name(),
+                "callback", token) != 1) {
             return Optional.empty();
         }
         return findBySubmissionId(submissionId).map(row -> new Claim(row, token));

@@ -536,6 +536,18 @@ class LedgerTest {
     }
 
     @Test
+    void aCallbackClaimTriedAgainWithItsTokenFindsTheRowItsOwnAndNoOtherTokenDoes() {
+        String id = confirmedRow(0L);
+        long token = System.currentTimeMillis();
+        assertEquals(token, ledger.claimByCallback("sub-" + id, null, token).orElseThrow().token());
+        // its reply lost: the same claim again
+        assertEquals(token, ledger.claimByCallback("sub-" + id, null, token).orElseThrow().token());
+        assertTrue(ledger.claimByCallback("sub-" + id, null, token + 1).isEmpty(), "another claim's token");
+        assertTrue(ledger.claimByCallback("sub-" + id, null).isEmpty(), "a claim without a token of its own");
+        assertEquals(SubmissionState.COLLECTING, ledger.findById(id).orElseThrow().state());
+    }
+
+    @Test
     void aCallbackBeforeTheConfirmClaimsNothingAndIsNotedByTheFallback() {
         String id = newRow(SubmissionState.RECEIVED);
         ledger.markUploaded(id, "sub-" + id, "psid-" + id, "sdk-" + id, "https://storage.test/" + id, 5_000L);
