@@ -133,11 +133,16 @@ public class LedgerRetention {
         }
     }
 
-    /** Forgets source keys confirmed before {@code cutoff}; returns how many. */
+    /**
+     * Forgets source keys confirmed before {@code cutoff}, and claims never confirmed that were made
+     * before it (their holder died, or their drop failed, long ago: a claim lasts
+     * {@code ktp.source.claim-ttl}, and only a new claim of the same key replaced them, so in a
+     * cluster, without the start's clean-up, a key never seen again was kept for good); returns how many.
+     */
     int forgetKeysBefore(long cutoff) {
         try (Connection c = dataSource.getConnection()) {
-            return execute(c, "DELETE FROM ktp_processed_input WHERE confirmed_at IS NOT NULL AND confirmed_at < ?",
-                    List.of(cutoff));
+            return execute(c, "DELETE FROM ktp_processed_input WHERE confirmed_at IS NOT NULL AND confirmed_at < ?"
+                    + " OR confirmed_at IS NULL AND created_at < ?", List.of(cutoff, cutoff));
         } catch (SQLException e) {
             throw new LedgerException(e);
         }
