@@ -5,13 +5,13 @@ import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import javax.sql.DataSource;
@@ -48,6 +48,7 @@ import id.ktpbridge.ingest.SourceMoveRefusals;
 import id.ktpbridge.ingest.SourceRelease;
 import id.ktpbridge.ingest.SourceStamp;
 import id.ktpbridge.ingest.UntakeableFiles;
+import id.ktpbridge.ledger.ClaimRenewal;
 import id.ktpbridge.ledger.DataSources;
 import id.ktpbridge.ledger.InstanceLock;
 import id.ktpbridge.ledger.InstanceLockWatch;
@@ -458,30 +459,20 @@ public class BridgeConfiguration implements CamelConfiguration {
     }
 
     /**
-     * Keeps this instance's input claims alive while it works on them, renewing at a third of their
-     * time to live, and the holds on the ledger rows of those inputs (see InputsInHand).
+     * Keeps this instance's input claims alive while it works on them, and the holds on the ledger
+     * rows of those inputs (see InputsInHand): see ClaimRenewal.
      */
     private void renewClaims(CamelContext context, List<LedgerIdempotentRepository> repositories,
                              InputsInHand inputsInHand, long claimTtl) {
         ScheduledExecutorService renewal = context.getExecutorServiceManager()
                 .newSingleThreadScheduledExecutor(this, "ktp-claim-renewal");
-        long every = Math.max(1_000, claimTtl / 3);
-        renewal.scheduleWithFixedDelay(() -> {
-            for (LedgerIdempotentRepository repository : repositories) {
-                try {
-                    repository.renewClaims();
-                } catch (RuntimeException e) {
-                    LOG.warn("Input claims not renewed ({}); trying again in {} ms", e.getMessage(), every);
-                }
-            }
-            try {
-                // the holds on the inputs in hand (and their rows touched: the sweep of replaced inputs
-                // leaves them alone)
-                inputsInHand.renew();
-            } catch (RuntimeException e) {
-                LOG.warn("Holds on the inputs in hand not renewed ({}); trying again in {} ms", e.getMessage(), every);
-            }
-        }, every, every, TimeUnit.MILLISECONDS);
+        List<ClaimRenewal.Renewal> renewals = new ArrayList<>();
+        for (LedgerIdempotentRepository repository : repositories) {
+            renewals.add(new ClaimRenewal.Renewal("Input claims", repository::renewClaims));
+        }
+        // the holds on the inputs in hand (and their rows touched: the sweep of replaced inputs leaves them alone)
+        renewals.add(new ClaimRenewal.Renewal("Holds on the inputs in hand", inputsInHand::renew));
+        new ClaimRenewal(renewal, renewals, Math.max(1_000, claimTtl / 3)).start();
     }
 
     /**
