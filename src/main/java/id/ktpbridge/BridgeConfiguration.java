@@ -712,6 +712,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         sb.setTokenRevocationRate(s.fraction("gtf.sandbox.faults.token-revocation-rate", 0));
         sb.setCallbackDropRate(s.fraction("gtf.sandbox.faults.callback-drop-rate", 0));
         sb.setUploadDropRate(s.fraction("gtf.sandbox.faults.upload-drop-rate", 0));
+        sb.setUploadDeniedRate(s.fraction("gtf.sandbox.faults.upload-denied-rate", 0));
         sb.setLatencyMillis(s.duration("gtf.sandbox.faults.latency", Duration.ZERO).toMillis());
         if (s.optional("gtf.sandbox.faults.seed").isPresent()) {
             sb.setRandomSeed(s.number("gtf.sandbox.faults.seed", 0));

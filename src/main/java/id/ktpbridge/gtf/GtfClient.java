@@ -19,6 +19,7 @@ import java.util.regex.Pattern;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import id.ktpbridge.LogSafe;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +35,7 @@ public class GtfClient {
     public static final List<String> ENDPOINTS = List.of("user-token", "partner-token", "presign", "confirm",
             "status", "details");
     private static final Pattern S3_ERROR_CODE = Pattern.compile("<Code>([^<]{1,64})</Code>");
+    private static final Pattern S3_ERROR_MESSAGE = Pattern.compile("<Message>([^<]{1,512})</Message>");
 
     private final GtfSettings settings;
     private final GtfHttp http;
@@ -251,7 +253,7 @@ public class GtfClient {
             if (!transientFailure || attempt >= settings.retryMaxAttempts()
                     || retryAfter > http.maxRetryAfterMillis()) {
                 throw status == 0 ? StorageUploadException.unanswered(body)
-                        : new StorageUploadException(status, s3Code(body));
+                        : new StorageUploadException(status, s3Code(body), s3Message(body));
             }
             long wait = retryAfter >= 0 ? retryAfter : http.backoff(attempt);
             LOG.info("upload attempt {}/{} failed ({}); retrying in {} ms", attempt, settings.retryMaxAttempts(),
@@ -577,8 +579,15 @@ public class GtfClient {
         }
     }
 
+    /** The storage error body's code, fit for logs: it comes from outside, as the body does. */
     private static String s3Code(String body) {
         Matcher m = S3_ERROR_CODE.matcher(body == null ? "" : body);
+        return m.find() ? LogSafe.text(m.group(1), 64) : null;
+    }
+
+    /** The storage error body's message, only to see whether it says the URL expired: not for logs. */
+    private static String s3Message(String body) {
+        Matcher m = S3_ERROR_MESSAGE.matcher(body == null ? "" : body);
         return m.find() ? m.group(1) : null;
     }
 

@@ -1,23 +1,39 @@
 package id.ktpbridge.gtf;
 
+import java.util.Locale;
+
 /**
  * The presigned storage refused an upload. 403 (and a 400 about the URL's credentials, see
- * {@link #isUrlRejected()}) means the URL expired or its signature no longer holds.
+ * {@link #isUrlRejected()}) means the URL expired, its signature no longer holds or a policy
+ * refuses it; {@link #isUrlExpired()} tells the first apart.
  */
 public class StorageUploadException extends RuntimeException {
 
     private final int httpStatus;
     private final String storageCode;
     private final boolean unanswered;
+    /** Expired before sending, or storage's 403 said the request has expired. */
     private final boolean expired;
 
     public StorageUploadException(int httpStatus, String storageCode) {
+        this(httpStatus, storageCode, null);
+    }
+
+    /**
+     * @param storageMessage the {@code <Message>} of the storage's error body, or null: only read
+     *        for whether it says the request expired, and not kept (it comes from outside and is
+     *        not for logs)
+     */
+    public StorageUploadException(int httpStatus, String storageCode, String storageMessage) {
         super("Presigned storage refused the upload: HTTP " + httpStatus
                 + (storageCode == null ? "" : " (" + storageCode + ")"));
         this.httpStatus = httpStatus;
         this.storageCode = storageCode;
         this.unanswered = false;
-        this.expired = false;
+        // S3 and Alibaba OSS answer an expired presigned URL 403 AccessDenied "Request has expired",
+        // the same code as a bucket policy's refusal: only the message tells them apart
+        this.expired = httpStatus == 403 && storageMessage != null
+                && storageMessage.toLowerCase(Locale.ROOT).contains("expired");
     }
 
     public StorageUploadException(String problem, Throwable cause) {
@@ -65,6 +81,17 @@ public class StorageUploadException extends RuntimeException {
         return httpStatus == 403 || expired
                 || httpStatus == 400 && ("ExpiredToken".equals(storageCode)
                         || "AuthorizationQueryParametersError".equals(storageCode));
+    }
+
+    /**
+     * The URL's lifetime ran out: it expired before an attempt, storage's 403 says the request has
+     * expired, or storage answered 400 {@code ExpiredToken} (the credentials signed into it ran out
+     * first). A server that now and then hands out URLs already expired does so again only by
+     * chance, so this is worth waiting out; any other refusal (a bucket policy's "Access Denied",
+     * a signature a proxy broke) answers every fresh URL the same.
+     */
+    public boolean isUrlExpired() {
+        return expired || httpStatus == 400 && "ExpiredToken".equals(storageCode);
     }
 
     /** No answer, too slow (408, S3's 400 RequestTimeout), throttled or a server error: worth another try later. */

@@ -34,6 +34,7 @@ final class FaultInjector {
     private final AtomicLong expiredUrls = new AtomicLong();
     private final AtomicLong callbacksDropped = new AtomicLong();
     private final AtomicLong uploadsDropped = new AtomicLong();
+    private final AtomicLong uploadsDenied = new AtomicLong();
 
     FaultInjector(SandboxSettings settings) {
         this.settings = settings;
@@ -103,6 +104,15 @@ final class FaultInjector {
         return true;
     }
 
+    /** Whether a correctly signed upload should be refused as a bucket policy would (403 Access Denied). */
+    boolean denyUpload() {
+        if (!chance("upload-denied", settings.getUploadDeniedRate())) {
+            return false;
+        }
+        uploadsDenied.incrementAndGet();
+        return true;
+    }
+
     /** Whether a finished submission's callback should be lost entirely. */
     boolean dropCallback() {
         if (!chance("callback-drop", settings.getCallbackDropRate())) {
@@ -138,6 +148,8 @@ final class FaultInjector {
     long expiredUrlsIssued() { return expiredUrls.get(); }
 
     long uploadsDropped() { return uploadsDropped.get(); }
+
+    long uploadsDenied() { return uploadsDenied.get(); }
 
     long callbacksDropped() { return callbacksDropped.get(); }
 

@@ -238,6 +238,11 @@ public final class GtfSandbox {
         return faults.uploadsDropped();
     }
 
+    /** Uploads refused 403 Access Denied by {@code uploadDeniedRate}. */
+    public long uploadsDenied() {
+        return faults.uploadsDenied();
+    }
+
     /** Callbacks (with all their duplicate copies) never sent because of {@code callbackDropRate}. */
     public long callbacksDropped() {
         return faults.callbacksDropped();

@@ -69,6 +69,7 @@ public class SandboxSettings {
     private volatile double expiredUrlRate;
     private volatile double callbackDropRate;
     private volatile double uploadDropRate;
+    private volatile double uploadDeniedRate;
     private volatile long callbackLateMillis;
     private volatile SeedState randomSeed = new SeedState(null, 0);
 
@@ -265,6 +266,13 @@ public class SandboxSettings {
     /** Share of uploads answered 200 but not stored (a write the storage lost): the confirm then finds no upload (422). */
     public double getUploadDropRate() { return uploadDropRate; }
     public void setUploadDropRate(double rate) { this.uploadDropRate = probability("uploadDropRate", rate); }
+
+    /**
+     * Share of correctly signed uploads refused 403 AccessDenied "Access Denied", as a bucket policy
+     * refuses them: not an expired URL, so a fresh one is refused alike.
+     */
+    public double getUploadDeniedRate() { return uploadDeniedRate; }
+    public void setUploadDeniedRate(double rate) { this.uploadDeniedRate = probability("uploadDeniedRate", rate); }
 
     /** Extra delay between a submission finishing and its callback being sent. */
     public long getCallbackLateMillis() { return callbackLateMillis; }

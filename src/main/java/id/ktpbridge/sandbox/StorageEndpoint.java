@@ -74,6 +74,10 @@ final class StorageEndpoint {
         if (denied != null) {
             return denied;
         }
+        if (core.faults.denyUpload()) {
+            // S3's answer to a bucket policy's refusal: the same code as an expired URL, another message
+            return xmlError(403, "AccessDenied", "Access Denied");
+        }
         ObjectRef ref = ObjectRef.parse(ex.getRequestURI().getRawPath());
         Submission submission = ref == null ? null : core.submissions.get(ref.submissionId());
         if (submission == null || !submission.documentKeys().contains(ref.documentKey())) {

@@ -123,13 +123,15 @@ public class Submitter {
             // within the window (the collection side waits for them until the poll deadline). And a
             // bare 4xx, without OneKYC's envelope: a gateway's or proxy's own page (a route missing
             // for a moment during a rollout) says nothing about the image; the collection side asks
-            // again after one too (Collector.refusedForGood). And a URL storage refuses: it comes
-            // here only after fresh presigns up to their limit (see uploadWithFreshUrls), and
-            // expired URLs a server hands out now and then must not fail an image at once
+            // again after one too (Collector.refusedForGood). And a URL storage refused as expired:
+            // it comes here only after fresh presigns up to their limit (see uploadWithFreshUrls),
+            // and expired URLs a server hands out now and then must not fail an image at once. Not
+            // any other refusal (a bucket policy, a signature a proxy broke): it answers every fresh
+            // URL the same, and each take would leave submissions and uploads on the user's quota
             boolean passing = e instanceof GtfApiException g
                     ? g.isTransient() || g.isQuotaExceeded() && waitOutUsedUpQuota || g.refusesCredentials()
                             || g.isBareRefusal()
-                    : e instanceof StorageUploadException s && (s.isTransient() || s.isUrlRejected());
+                    : e instanceof StorageUploadException s && (s.isTransient() || s.isUrlExpired());
             long window = retryWindow.toMillis();
             if (!passing || window <= 0) {
                 throw e;
@@ -268,8 +270,8 @@ public class Submitter {
 
     /**
      * Uploads the image; a refused or expired URL is worth a fresh presign, a bounded number of
-     * times in a row (each may leave a submission behind). The refusal of the last goes to the
-     * retry window, which takes the input again later or ends it.
+     * times in a row (each may leave a submission behind). When the last had expired, the retry
+     * window takes the input again later or ends it; any other refusal of the last fails it.
      */
     private void uploadWithFreshUrls(WorkItem work) {
         for (int presigns = 1; ; presigns++) {

@@ -282,6 +282,29 @@ class GtfClientTest {
                 () -> client.upload(p.documents().get("KTP_FRONT"), image, "image/jpeg"));
         assertEquals(403, e.httpStatus());
         assertTrue(e.isUrlRejected());
+        assertTrue(e.isUrlExpired(), "the 403's message says the request has expired");
+    }
+
+    @Test
+    void aStorage403ThatDoesNotSayTheUrlExpiredIsRejectedButNotExpired() throws Exception {
+        // a bucket policy: S3's AccessDenied, as for an expired URL, with the message "Access Denied"
+        sandbox.settings().setUploadDeniedRate(1.0);
+        Path image = Files.write(tmp.resolve("wira.png"), SampleImages.card("wira", "png"));
+        Presigned p = client.presign(ctx("wira"));
+        StorageUploadException denied = assertThrows(StorageUploadException.class,
+                () -> client.upload(p.documents().get("KTP_FRONT"), image, "image/png"));
+        assertEquals(403, denied.httpStatus());
+        assertEquals("AccessDenied", denied.storageCode());
+        assertTrue(denied.isUrlRejected() && !denied.isUrlExpired(), denied.getMessage());
+        assertEquals(1, sandbox.uploadsDenied());
+
+        // a signature a proxy broke on the way, adding a parameter of its own
+        sandbox.settings().setUploadDeniedRate(0.0);
+        String broken = client.presign(ctx("wira")).documents().get("KTP_FRONT").documentUrl() + "&x-proxy-hop=1";
+        StorageUploadException mismatch = assertThrows(StorageUploadException.class,
+                () -> client.upload(new Presigned.DocumentSlot(broken, "ref", 600), image, "image/png"));
+        assertEquals("SignatureDoesNotMatch", mismatch.storageCode());
+        assertTrue(mismatch.isUrlRejected() && !mismatch.isUrlExpired(), mismatch.getMessage());
     }
 
     @Test

@@ -33,4 +33,31 @@ class StorageUploadExceptionTest {
         assertFalse(new StorageUploadException(400, null).isUrlRejected());
         assertFalse(new StorageUploadException(401, "ExpiredToken").isUrlRejected());
     }
+
+    @Test
+    void onlyARefusalThatSaysTheUrlExpiredCountsAsExpired() {
+        // S3 and Alibaba OSS answer an expired presigned URL so
+        assertTrue(new StorageUploadException(403, "AccessDenied", "Request has expired").isUrlExpired());
+        assertTrue(new StorageUploadException(403, "AccessDenied", "Request has expired.").isUrlExpired(), "OSS");
+        assertTrue(new StorageUploadException(403, "AccessDenied", "Request has EXPIRED").isUrlExpired());
+        assertTrue(new StorageUploadException(400, "ExpiredToken", "The provided token has expired.").isUrlExpired());
+        assertTrue(new StorageUploadException(400, "ExpiredToken").isUrlExpired());
+        assertTrue(StorageUploadException.expiredBeforeSending().isUrlExpired());
+        // a bucket policy, a signature a proxy broke, a 403 without a body: every fresh URL alike
+        assertFalse(new StorageUploadException(403, "AccessDenied", "Access Denied").isUrlExpired());
+        assertFalse(new StorageUploadException(403, "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.").isUrlExpired());
+        assertFalse(new StorageUploadException(403, null, null).isUrlExpired());
+        assertFalse(new StorageUploadException(403, "AccessDenied").isUrlExpired());
+        // only the message of a 403 says so, not the code
+        assertFalse(new StorageUploadException(403, "ExpiredRequest", "Access Denied").isUrlExpired());
+        assertFalse(new StorageUploadException(400, "AuthorizationQueryParametersError",
+                "X-Amz-Expires must be less than a week").isUrlExpired());
+        assertFalse(new StorageUploadException(400, "InvalidArgument", "Request has expired").isUrlExpired());
+        assertFalse(new StorageUploadException(503, "SlowDown", null).isUrlExpired());
+        assertFalse(StorageUploadException.unanswered("timeout").isUrlExpired());
+        // all of them are worth fresh presigns within a take
+        assertTrue(new StorageUploadException(403, "AccessDenied", "Access Denied").isUrlRejected());
+        assertTrue(new StorageUploadException(403, "AccessDenied", "Request has expired").isUrlRejected());
+    }
 }

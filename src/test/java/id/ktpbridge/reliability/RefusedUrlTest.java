@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The storage refuses presigned URLs (403: issued already expired, as a server may now and then)
  * more times in a row than an input presigns again in place (gtf.retry.max-attempts): the input
- * waits in its source within ktp.submit.retry-window rather than failing at once.
+ * waits in its source within ktp.submit.retry-window rather than failing at once. A refusal that
+ * does not say the URL expired (a bucket policy) fails it after those presigns.
  */
 class RefusedUrlTest {
 
@@ -68,6 +69,27 @@ class RefusedUrlTest {
             assertEquals("GTF_UPLOAD_FAILED", result.path("reasonCode").asText());
             assertTrue(System.currentTimeMillis() - dropped >= 3_000, "not before the window was over");
             assertTrue(sandbox.submissionCount() > 2, "presigned again on later turns: " + sandbox.submissionCount());
+        }
+    }
+
+    @Test
+    void urlsRefusedForAnotherReasonThanExpiryFailTheInputAfterItsFreshPresigns() throws Exception {
+        Map<String, String> props = props("10m");
+        props.put("gtf.sandbox.faults.expired-url-rate", "0");
+        // storage refuses every correctly signed upload 403 AccessDenied "Access Denied", as a bucket policy
+        props.put("gtf.sandbox.faults.upload-denied-rate", "1.0");
+        props.put("gtf.retry.max-attempts", "3");
+        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+            GtfSandbox sandbox = app.sandbox();
+            Results.drop(app.inbox(), "u08403.png", SampleImages.card("u08403", "png"));
+            // well before the window: it is not waited out
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("FAILED", result.path("status").asText(), result.toString());
+            assertEquals("GTF_UPLOAD_FAILED", result.path("reasonCode").asText());
+            assertEquals(3, sandbox.submissionCount(), "max(2, gtf.retry.max-attempts) presigns, none later");
+            assertEquals(3, sandbox.uploadsDenied(), "one upload per presigned URL");
+            assertEquals(0, sandbox.expiredUrlsIssued());
         }
     }
 }
