@@ -63,6 +63,11 @@ public final class DataSources {
             // (a rolling update) do not take the server's connections before they need them. H2
             // keeps all of them open: it reuses parsed statements only on a connection that stays
             config.setMinimumIdle(Math.min(maxConnections, 4));
+            // the server's side of the keep-alives too, as the instance lock's: the sessions of a
+            // host that vanished (power lost, a partition) are ended within half a minute, not after
+            // the OS's two hours, with any row lock of theirs (a Quartz trigger's, say) and their
+            // place among the server's connections
+            config.setConnectionInitSql(InstanceLock.SERVER_KEEPALIVES);
         }
         config.setPoolName(name);
         config.setConnectionTimeout(10_000);

@@ -152,6 +152,13 @@ public final class InstanceLock implements AutoCloseable {
         return c;
     }
 
+    /**
+     * The server's TCP keep-alives of a session (PostgreSQL): a peer that vanished without closing
+     * its connection is noticed within ~30 s (15 s idle, then 3 probes 5 s apart), and its session ended.
+     */
+    static final String SERVER_KEEPALIVES = "SET tcp_keepalives_idle = 15; SET tcp_keepalives_interval = 5;"
+            + " SET tcp_keepalives_count = 3";
+
     private static final String HOLDERS = "SELECT a.pid, a.application_name FROM pg_locks l"
             + " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
             + " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
@@ -164,9 +171,7 @@ public final class InstanceLock implements AutoCloseable {
             c.setAutoCommit(true);
             try (Statement st = c.createStatement()) {
                 // the server notices a host that vanished within ~30 s and ends its session (and lock)
-                st.execute("SET tcp_keepalives_idle = 15");
-                st.execute("SET tcp_keepalives_interval = 5");
-                st.execute("SET tcp_keepalives_count = 3");
+                st.execute(SERVER_KEEPALIVES);
             }
             try (PreparedStatement ps = c.prepareStatement("SELECT " + (cluster
                     ? "pg_try_advisory_lock_shared" : "pg_try_advisory_lock") + "(?, hashtext(current_schema()))")) {

@@ -62,6 +62,24 @@ class PostgresConnectionsAndMigrationsTest {
     }
 
     @Test
+    void poolConnectionsHaveTheServersKeepAlivesSetSoAVanishedHostsSessionsEnd() throws Exception {
+        DataSources.Pool pool = DataSources.create("jdbc:postgresql://127.0.0.1:" + pg.port() + "/postgres",
+                "postgres", "", 2, "keepalive-test", Duration.ofSeconds(30));
+        try (Connection c = pool.dataSource().getConnection(); Statement s = c.createStatement()) {
+            for (String[] setting : new String[][] {{"tcp_keepalives_idle", "15"}, {"tcp_keepalives_interval", "5"},
+                    {"tcp_keepalives_count", "3"}}) {
+                try (ResultSet rs = s.executeQuery("SHOW " + setting[0])) {
+                    assertTrue(rs.next());
+                    // shown with its unit ("15s") on a TCP connection
+                    assertEquals(setting[1], rs.getString(1).replaceAll("[^0-9]", ""), setting[0]);
+                }
+            }
+        } finally {
+            pool.closer().close();
+        }
+    }
+
+    @Test
     void theQuartzSchemaComesWithTheRowsQuartzLocks() throws Exception {
         DataSources.Pool pool = DataSources.create(pg.createDatabase("quartz_schema"), "postgres", "", 2,
                 "quartz-test", Duration.ofSeconds(30));
