@@ -280,11 +280,10 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.integer("ktp.db.retry-delay", 500)));
         registry.bind("sourceStamp", new SourceStamp());
         SettledInPlace settledFiles = new SettledInPlace();
-        FutureDatedLeft futureDatedLeft = new FutureDatedLeft(fileTimes(s));
+        FutureDatedLeft futureDatedLeft = new FutureDatedLeft(new FutureDatedFiles(s.string("ktp.source.include")));
         // files the read lock can never take are left out first: they would take a scan's places
         registry.bind("fileListingFilter", new UntakeableFiles(s.string("ktp.source.include"),
-                settledFiles.before(new DropFolderClock(s.path("ktp.source.dir"),
-                        s.duration("ktp.source.read-lock-min-age", Duration.ofSeconds(2)).toMillis(), futureDatedLeft))));
+                settledFiles.before(fileTimes(s, futureDatedLeft))));
         registry.bind("fileMoveRefusals", new SourceMoveRefusals(settledFiles));
         registry.bind("fileQuarantine", new FileQuarantine(new FailureReport(json), s.path("ktp.source.failed-dir"),
                 settledFiles));
@@ -491,12 +490,14 @@ public class BridgeConfiguration implements CamelConfiguration {
 
     /**
      * The file drop's look at each listed file's time stamp before the read lock's: a file the
-     * route takes dated in the future is dated now, then an empty one waits until it has stayed
-     * empty for {@code ktp.source.empty-file-min-age} (its bytes may still come).
+     * route takes dated in the future is dated now ({@code futureDated}), a file is held back until
+     * it is the read lock's minimum age by the drop folder's clock, then an empty one waits until it
+     * has stayed empty for {@code ktp.source.empty-file-min-age} by that clock (its bytes may still come).
      */
-    private static EmptyFiles fileTimes(Settings s) {
-        return new EmptyFiles(s.duration("ktp.source.empty-file-min-age", Duration.ofMinutes(1)).toMillis(),
-                new FutureDatedFiles(s.string("ktp.source.include")));
+    private static EmptyFiles fileTimes(Settings s, FutureDatedLeft futureDated) {
+        DropFolderClock clock = new DropFolderClock(s.path("ktp.source.dir"),
+                s.duration("ktp.source.read-lock-min-age", Duration.ofSeconds(2)).toMillis(), futureDated);
+        return new EmptyFiles(s.duration("ktp.source.empty-file-min-age", Duration.ofMinutes(1)).toMillis(), clock);
     }
 
     /**

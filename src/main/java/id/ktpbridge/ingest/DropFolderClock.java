@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * clock seconds behind, a file still being written already looks that old and was taken part-way
  * (and rejected as truncated). The folder's clock is measured by writing a probe file there, at the
  * first scan and then once a minute; while it runs behind, a file is held back until it is the
- * minimum age by the folder's own clock.
+ * minimum age by the folder's own clock ({@link EmptyFiles} ages an empty file by it too).
  */
 public class DropFolderClock implements GenericFileFilter<File> {
 
@@ -71,7 +71,8 @@ public class DropFolderClock implements GenericFileFilter<File> {
             long skew = measured > TOLERANCE_MILLIS ? measured : 0;
             if (skew > 0 && behindMillis == 0) {
                 LOG.warn("The drop folder's clock runs {} s behind this host's: files are taken once they are"
-                        + " ktp.source.read-lock-min-age old by its clock", Math.round(skew / 1000.0));
+                        + " ktp.source.read-lock-min-age old by its clock (empty ones ktp.source.empty-file-min-age)",
+                        Math.round(skew / 1000.0));
             } else if (skew == 0 && behindMillis > 0) {
                 LOG.info("The drop folder's clock no longer runs behind this host's");
             }

@@ -12,14 +12,16 @@ import org.apache.camel.component.file.GenericFileFilter;
  * {@code EMPTY_FILE} and moved to the failed folder, where its writer then completed it, never
  * submitted. An empty file is left in the folder until it has stayed empty for
  * {@code ktp.source.empty-file-min-age}; then it is taken and rejected, so it does not wait for ever.
+ * Its age is by the drop folder's clock ({@link DropFolderClock}): on a share whose clock runs a
+ * minute behind, a placeholder created a moment ago looks a minute old here.
  */
 public class EmptyFiles implements GenericFileFilter<File> {
 
     private final long minAgeMillis;
-    private final GenericFileFilter<File> next;
+    private final DropFolderClock next;
 
-    /** @param next asked first: it may date a file anew ({@link FutureDatedFiles}) */
-    public EmptyFiles(long minAgeMillis, GenericFileFilter<File> next) {
+    /** @param next asked first; its measure of the folder's clock corrects the file's age */
+    public EmptyFiles(long minAgeMillis, DropFolderClock next) {
         this.minAgeMillis = minAgeMillis;
         this.next = next;
     }
@@ -29,8 +31,10 @@ public class EmptyFiles implements GenericFileFilter<File> {
         if (!next.accept(file)) {
             return false;
         }
+        if (file.isDirectory() || file.getFileLength() > 0 || minAgeMillis <= 0) {
+            return true;
+        }
         // its last change: a file written to since then is no longer empty
-        return file.isDirectory() || file.getFileLength() > 0 || minAgeMillis <= 0
-                || file.getLastModified() <= System.currentTimeMillis() - minAgeMillis;
+        return file.getLastModified() + next.behind() <= System.currentTimeMillis() - minAgeMillis;
     }
 }

@@ -2,8 +2,10 @@ package id.ktpbridge.ingest;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -15,6 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
+import org.apache.camel.component.file.GenericFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,5 +56,27 @@ class EmptyFilesTest {
             JsonNode completed = Results.bySourceFile(app.results()).get("u7311.png");
             assertEquals("COMPLETED", completed.path("status").asText(), completed.toString());
         }
+    }
+
+    @Test
+    void onAShareWhoseClockRunsBehindAnEmptyFileIsTheMinimumAgeByTheSharesClock() {
+        // the share's clock runs 90 s behind this host's, as the drop folder's probe measured
+        EmptyFiles empty = new EmptyFiles(60_000, new DropFolderClock(2_000, f -> true, () -> 90_000));
+        long now = System.currentTimeMillis();
+        // created 10 s ago by the share's clock: it looks 100 s old here
+        assertFalse(empty.accept(file(now - 100_000, 0)), "a placeholder 10 s old by the share's clock was taken");
+        assertTrue(empty.accept(file(now - 155_000, 0)), "empty for over a minute by the share's clock");
+        assertTrue(empty.accept(file(now - 100_000, 1_000)), "a file with bytes waits only for the read lock's age");
+
+        EmptyFiles sameClock = new EmptyFiles(60_000, new DropFolderClock(2_000, f -> true, () -> 1_500));
+        assertTrue(sameClock.accept(file(now - 61_000, 0)), "1.5 s apart is time-stamp granularity");
+        assertFalse(sameClock.accept(file(now - 55_000, 0)));
+    }
+
+    private static GenericFile<File> file(long modified, long length) {
+        GenericFile<File> file = new GenericFile<>();
+        file.setLastModified(modified);
+        file.setFileLength(length);
+        return file;
     }
 }
