@@ -42,6 +42,7 @@ import id.ktpbridge.ingest.FutureDatedFiles;
 import id.ktpbridge.ingest.FutureDatedLeft;
 import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.PartnerUserResolver;
+import id.ktpbridge.ingest.PausedFiles;
 import id.ktpbridge.ingest.PlacedName;
 import id.ktpbridge.ingest.SettledInPlace;
 import id.ktpbridge.ingest.SourceMoveRefusals;
@@ -247,6 +248,7 @@ public class BridgeConfiguration implements CamelConfiguration {
             }
         }
         intake.brokenReadWindow(s.duration("ktp.source.s3.broken-read-window", Intake.DEFAULT_BROKEN_READ_WINDOW));
+        intake.localReadWindow(s.duration("ktp.source.file.broken-read-window", Intake.DEFAULT_BROKEN_READ_WINDOW));
         InputsInHand inputsInHand = new InputsInHand(ledger, instance, claimTtl, cluster);
         registry.bind("inputsInHand", inputsInHand);
         intake.inputsInHand(inputsInHand);
@@ -280,13 +282,14 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.integer("ktp.db.retry-delay", 500)));
         registry.bind("sourceStamp", new SourceStamp());
         SettledInPlace settledFiles = new SettledInPlace();
+        PausedFiles pausedFiles = new PausedFiles();
         FutureDatedLeft futureDatedLeft = new FutureDatedLeft(new FutureDatedFiles(s.string("ktp.source.include")));
         // files the read lock can never take are left out first: they would take a scan's places
         registry.bind("fileListingFilter", new UntakeableFiles(s.string("ktp.source.include"),
-                settledFiles.before(fileTimes(s, futureDatedLeft))));
+                settledFiles.before(pausedFiles.before(fileTimes(s, futureDatedLeft)))));
         registry.bind("fileMoveRefusals", new SourceMoveRefusals(settledFiles));
         registry.bind("fileQuarantine", new FileQuarantine(new FailureReport(json), s.path("ktp.source.failed-dir"),
-                settledFiles));
+                settledFiles, pausedFiles));
 
         int concurrency = s.integer("ktp.concurrency", 8);
         registry.bind("submitWorkers", SubmissionWorkers.create(context, concurrency,

@@ -105,6 +105,12 @@ final class StartupChecks {
             throw refused("ktp.source.empty-file-min-age", "must not be negative (0: empty files are taken at once)");
         }
         s.duration("ktp.source.empty-file-min-age", java.time.Duration.ofMinutes(1));
+        // Camel reads -5s as 0, which rejects an image at its 5th failed read however fast they came
+        if (s.string("ktp.source.file.broken-read-window", "").startsWith("-")) {
+            throw refused("ktp.source.file.broken-read-window",
+                    "must not be negative (0: 5 failed reads in a row are enough)");
+        }
+        s.duration("ktp.source.file.broken-read-window", java.time.Duration.ofMinutes(1));
         instanceId();
         if (s.flag("camel.server.enabled", false)) {
             freePort("ktp.callback.port", "camel.server.port", s.string("camel.server.host", "0.0.0.0"));

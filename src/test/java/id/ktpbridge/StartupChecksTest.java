@@ -188,6 +188,16 @@ class StartupChecksTest {
     }
 
     @Test
+    void aNegativeFileBrokenReadWindowIsRefusedByName() {
+        // Camel reads -5s as 0, which rejects an image at its 5th failed read: only 0 means that
+        assertRefused(Map.of("ktp.source.file.broken-read-window", "-5s"), "Setting"
+                + " 'ktp.source.file.broken-read-window' (KTP_SOURCE_FILE_BROKEN_READ_WINDOW): must not be negative"
+                + " (0: 5 failed reads in a row are enough)");
+        assertRefused(Map.of("ktp.source.file.broken-read-window", "a minute"),
+                "Setting 'ktp.source.file.broken-read-window' (KTP_SOURCE_FILE_BROKEN_READ_WINDOW) is no duration");
+    }
+
+    @Test
     void anInstanceIdLongerThanTheLedgersColumnsIsRefusedByName() throws Exception {
         // it started before, and every claim and lease then failed (SQL state 22001)
         assertRefused(Map.of("ktp.cluster.instance-id", "n".repeat(129)), "Setting 'ktp.cluster.instance-id'"

@@ -27,6 +27,7 @@ public class FileQuarantine {
     private final Path failedDir;
     private final PlacedName placed;
     private final SettledInPlace settled;
+    private final PausedFiles paused;
     private volatile ReportWriter writer = (partial, report) -> Files.writeString(partial, report, StandardCharsets.UTF_8);
 
     /** Writes a report under its temporary name: the file system, or in a test a disk that fills up. */
@@ -34,11 +35,12 @@ public class FileQuarantine {
         void write(Path partial, String report) throws IOException;
     }
 
-    public FileQuarantine(FailureReport reports, Path failedDir, SettledInPlace settled) {
+    public FileQuarantine(FailureReport reports, Path failedDir, SettledInPlace settled, PausedFiles paused) {
         this.reports = reports;
         this.failedDir = failedDir;
         this.placed = PlacedName.failed(failedDir);
         this.settled = settled;
+        this.paused = paused;
     }
 
     /** Writes reports through {@code writer} from now on. */
@@ -56,10 +58,16 @@ public class FileQuarantine {
         }
         if (Settlement.staysInSource(exchange)) {
             Exception failure = FailureReport.failure(exchange);
+            // before the consumer lets go of its claim: the next scan does not take it before then
+            java.time.Duration pause = InputDeferredException.retryAfter(failure);
+            if (pause != null) {
+                paused.pause(exchange, pause);
+            }
             // not quarantined: it waits (an outage, a stop); the reason says which
             LOG.warn("Ledger {}: no outcome recorded yet ({}); the file stays in the source folder"
-                    + " and is taken again", ledgerId == null ? "-" : ledgerId,
-                    failure == null ? "stopping" : FailureReport.safeMessage(failure));
+                    + " and is taken again{}", ledgerId == null ? "-" : ledgerId,
+                    failure == null ? "stopping" : FailureReport.safeMessage(failure),
+                    pause == null ? "" : " in " + Math.max(1, pause.toSeconds()) + " s");
             return;
         }
         String path = exchange.getMessage().getHeader("CamelFileAbsolutePath", String.class);

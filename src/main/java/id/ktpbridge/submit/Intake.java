@@ -72,7 +72,8 @@ public class Intake implements Processor {
     private volatile PassingFailures brokenOffReads;
     private volatile java.time.Duration brokenReadWindow;
     /** Local files whose last reads failed for a passing reason (see {@link #localReadFailed}). */
-    private final PassingFailures failedLocalReads = new PassingFailures(FileSidecar.READ_TRIES);
+    private volatile PassingFailures failedLocalReads;
+    private volatile java.time.Duration localReadWindow;
     private volatile Opener opener = file -> Files.newInputStream(file, java.nio.file.LinkOption.NOFOLLOW_LINKS);
     private volatile boolean clustered;
     private volatile ReplacedInputs replacedInputs;
@@ -90,6 +91,7 @@ public class Intake implements Processor {
         this.spoolDir = spoolDir;
         this.brokenReadWindow = DEFAULT_BROKEN_READ_WINDOW;
         this.brokenOffReads = new PassingFailures(BROKEN_OFF_READS, DEFAULT_BROKEN_READ_WINDOW, java.time.Clock.systemUTC());
+        localReadWindow(DEFAULT_BROKEN_READ_WINDOW);
     }
 
     /**
@@ -101,6 +103,17 @@ public class Intake implements Processor {
     public void brokenReadWindow(java.time.Duration window) {
         this.brokenReadWindow = window;
         this.brokenOffReads = new PassingFailures(BROKEN_OFF_READS, window, java.time.Clock.systemUTC());
+    }
+
+    /**
+     * A local file whose reads fail for a passing reason is rejected ({@code UNREADABLE_SOURCE}) only
+     * once {@link FileSidecar#READ_TRIES} reads in a row failed and at least this long has passed
+     * since the first of them: the pauses between the reads alone come to some seconds, which a
+     * network mount's failover can outlast ({@code ktp.source.file.broken-read-window}).
+     */
+    public void localReadWindow(java.time.Duration window) {
+        this.localReadWindow = window;
+        this.failedLocalReads = new PassingFailures(FileSidecar.READ_TRIES, window, java.time.Clock.systemUTC());
     }
 
     /** Opens a local input for reading: the file system, or in a test a disk that fails. */
@@ -449,7 +462,8 @@ public class Intake implements Processor {
      * A local file the bundle may not read (permission denied) or that is gone is rejected at once.
      * Any other read error (a network mount's I/O error or stale handle) is taken for a passing one,
      * as for its sidecar ({@link FileSidecar}): the file stays in the drop folder with nothing
-     * recorded and is taken again, up to {@link FileSidecar#READ_TRIES} times in a row.
+     * recorded and is taken again, until {@link FileSidecar#READ_TRIES} reads in a row failed over
+     * at least {@link #localReadWindow}.
      */
     private static boolean passing(IOException e) {
         return !(e instanceof java.nio.file.AccessDeniedException) && !(e instanceof java.nio.file.NoSuchFileException);
@@ -457,18 +471,19 @@ public class Intake implements Processor {
 
     /**
      * Defers the input after a passing read error of its local file, or, once that came
-     * {@link FileSidecar#READ_TRIES} times in a row, returns why it is rejected.
+     * {@link FileSidecar#READ_TRIES} times in a row over the window, returns why it is rejected.
      */
     private String localReadFailed(String sourceRef, IOException e) {
         String why = "reading failed (" + FailureReport.safeMessage(e);
         int inARow = failedLocalReads.failed(sourceRef);
         if (inARow == 0) {
-            return why + ", " + FileSidecar.READ_TRIES + " times in a row)";
+            return why + (localReadWindow.toMillis() > 0 ? ", at least " + FileSidecar.READ_TRIES
+                    + " times in a row, over at least " + localReadWindow.toSeconds() + " s)"
+                    : ", " + FileSidecar.READ_TRIES + " times in a row)");
         }
-        // the file's claim is held meanwhile: the next scan, which comes at once while files are
-        // found, does not take it and fail again in a tight loop
-        pause(FileSidecar.READ_RETRY_PAUSE.multipliedBy(inARow));
-        throw new InputDeferredException(why + ")");
+        // the drop folder's listing leaves the file out for the pause (PausedFiles), so neither the
+        // next scan, which comes at once while files are found, nor a worker waiting it out is spent on it
+        throw new InputDeferredException(why + ")", FileSidecar.READ_RETRY_PAUSE.multipliedBy(inARow));
     }
 
     private static void pause(java.time.Duration pause) {

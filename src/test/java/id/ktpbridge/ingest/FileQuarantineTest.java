@@ -115,7 +115,8 @@ class FileQuarantineTest {
     }
 
     private FileQuarantine quarantine() {
-        return new FileQuarantine(new FailureReport(new ObjectMapper()), dir.resolve("failed"), new SettledInPlace());
+        return new FileQuarantine(new FailureReport(new ObjectMapper()), dir.resolve("failed"), new SettledInPlace(),
+                new PausedFiles());
     }
 
     /** The exchange of an input whose result (FAILED) is recorded, as the file route ends it. */

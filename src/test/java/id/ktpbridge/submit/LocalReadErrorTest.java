@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.ingest.FileSidecar;
@@ -61,7 +62,8 @@ class LocalReadErrorTest {
 
     @Test
     void anImageThatKeepsFailingIsRejectedAfterItsTriesAndOneTheBundleMayNotReadAtOnce() throws Exception {
-        try (BridgeApp app = BridgeApp.start(dir.resolve("data"), Map.of())) {
+        // no window: the 5 reads in a row are enough
+        try (BridgeApp app = BridgeApp.start(dir.resolve("data"), Map.of("ktp.source.file.broken-read-window", "0"))) {
             app.bean("intake", Intake.class).opener(file -> {
                 opened(file);
                 if (file.getFileName().toString().equals("u7323.png")) {
@@ -90,6 +92,56 @@ class LocalReadErrorTest {
             assertEquals(1, opened.get("u7323.png").get(), "permission denied is not tried again");
             assertEquals(0, app.sandbox().submissionCount());
             assertEquals(2, app.ledger().createdSince(0).size(), "the tries before left rows");
+        }
+    }
+
+    @Test
+    void anImageThatKeepsFailingIsRejectedOnlyOnceItsFailuresSpanTheWindowWithoutHoldingAWorker() throws Exception {
+        // one worker: the pauses between the failing image's reads must leave it to the other images
+        try (BridgeApp app = BridgeApp.start(dir.resolve("data"),
+                Map.of("ktp.source.file.broken-read-window", "15s", "ktp.concurrency", "1"))) {
+            Map<String, Long> firstOpened = new ConcurrentHashMap<>();
+            Map<String, Long> lastOpened = new ConcurrentHashMap<>();
+            AtomicInteger failingReadsBeforeTheOther = new AtomicInteger(-1);
+            AtomicLong sinceTheFailingRead = new AtomicLong(-1);
+            app.bean("intake", Intake.class).opener(file -> {
+                String name = file.getFileName().toString();
+                opened(file);
+                long now = System.currentTimeMillis();
+                firstOpened.putIfAbsent(name, now);
+                lastOpened.put(name, now);
+                if (name.equals("u7325.png")) {
+                    failingReadsBeforeTheOther.set(opened.get("u7324.png").get());
+                    sinceTheFailingRead.set(now - lastOpened.get("u7324.png"));
+                    return Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS);
+                }
+                return failingPartWay(file);
+            });
+            Results.drop(app.inbox(), "u7324.png", SampleImages.card("u7324", "png"));
+            // its 5th read failed some 10 s after the first (pauses of 1 to 4 s), within the window
+            await().atMost(Duration.ofSeconds(40)).until(() -> opened.containsKey("u7324.png")
+                    && opened.get("u7324.png").get() == FileSidecar.READ_TRIES);
+            assertEquals(0, Results.count(app.results()), "rejected before the window was over");
+            Results.drop(app.inbox(), "u7325.png", SampleImages.card("u7325", "png"));
+
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 2
+                    && Files.exists(app.failed().resolve("u7324.png")));
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            JsonNode failing = results.get("u7324.png");
+            assertEquals("REJECTED", failing.path("status").asText(), failing.toString());
+            assertEquals("UNREADABLE_SOURCE", failing.path("reasonCode").asText());
+            assertTrue(failing.path("errorMessage").asText().endsWith("reading failed (IOException: Input/output"
+                    + " error, at least 5 times in a row, over at least 15 s)"), failing.toString());
+            assertTrue(opened.get("u7324.png").get() > FileSidecar.READ_TRIES, "reads " + opened);
+            long span = lastOpened.get("u7324.png") - firstOpened.get("u7324.png");
+            assertTrue(span >= 15_000, "rejected " + span + " ms after its first read");
+
+            // the other image was taken at once during the failing one's 5 s pause: no worker waited it out
+            assertEquals("COMPLETED", results.get("u7325.png").path("status").asText(), results.toString());
+            assertEquals(FileSidecar.READ_TRIES, failingReadsBeforeTheOther.get(),
+                    "the other image waited for the failing one's next read");
+            assertTrue(sinceTheFailingRead.get() < 3_000, "the other image was read "
+                    + sinceTheFailingRead.get() + " ms after the failing one's 5th read");
         }
     }
 
