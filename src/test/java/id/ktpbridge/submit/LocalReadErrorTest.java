@@ -140,7 +140,8 @@ class LocalReadErrorTest {
             assertEquals("COMPLETED", results.get("u7325.png").path("status").asText(), results.toString());
             assertEquals(FileSidecar.READ_TRIES, failingReadsBeforeTheOther.get(),
                     "the other image waited for the failing one's next read");
-            assertTrue(sinceTheFailingRead.get() < 3_000, "the other image was read "
+            // a worker holding the failing one's 5 s pause would read the other 5 s or more after it
+            assertTrue(sinceTheFailingRead.get() < 4_000, "the other image was read "
                     + sinceTheFailingRead.get() + " ms after the failing one's 5th read");
         }
     }
