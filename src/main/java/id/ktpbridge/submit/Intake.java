@@ -187,6 +187,16 @@ public class Intake implements Processor {
                 image = new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE,
                         why + " at least " + BROKEN_OFF_READS + " times in a row, over at least "
                                 + brokenReadWindow.toSeconds() + " s");
+            } catch (java.nio.file.NoSuchFileException e) {
+                if (clustered && localFile(msg.getBody()) != null) {
+                    // in a cluster a drop-folder file gone is one another instance took, most likely: the
+                    // listing that showed it was stale (a network folder's cached attributes). Nothing is
+                    // recorded: a second result would follow the first (an input gone for good before
+                    // its row was written has none)
+                    throw new InputDeferredException("its file is gone (another instance may have taken it)");
+                }
+                image = new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE,
+                        "reading failed: " + e.getClass().getSimpleName());
             } catch (IOException e) {
                 // recorded and quarantined like any other bad input, so it has a result (the message of
                 // the exception may hold the path, whose name may be a partner user id: left out, or cut

@@ -146,6 +146,29 @@ class LocalReadErrorTest {
         }
     }
 
+    @Test
+    void inAClusterAFileGoneBetweenItsListingAndItsReadIsLeftWithoutAResult() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dir.resolve("data"), Map.of())) {
+            Intake intake = app.bean("intake", Intake.class);
+            // as instances sharing a folder are: another one took it, and this one's listing was stale
+            intake.clustered(true);
+            intake.opener(file -> {
+                if (opened(file) == 1) {
+                    throw new java.nio.file.NoSuchFileException(file.toString());
+                }
+                return Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS);
+            });
+            Results.drop(app.inbox(), "u7326.png", SampleImages.card("u7326", "png"));
+
+            // here the file is still there, and its next read works: one result, COMPLETED, no rejection
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals(2, opened.get("u7326.png").get());
+            assertEquals(1, app.ledger().createdSince(0).size(), "the gone read recorded nothing");
+        }
+    }
+
     private int opened(Path file) {
         return opened.computeIfAbsent(file.getFileName().toString(), k -> new AtomicInteger()).incrementAndGet();
     }
