@@ -50,15 +50,20 @@ public final class ClaimRenewal {
     /** Renews every kind once; the next round comes sooner when one failed. */
     void renewAll() {
         boolean failed = false;
-        for (Renewal renewal : renewals) {
-            try {
-                renewal.renew().run();
-            } catch (RuntimeException e) {
-                failed = true;
-                LOG.warn("{} not renewed ({}); trying again in {} ms", renewal.what(), e.getMessage(), next(true));
+        try {
+            for (Renewal renewal : renewals) {
+                try {
+                    renewal.renew().run();
+                } catch (RuntimeException | LinkageError | StackOverflowError e) {
+                    // a driver's error too: left uncaught it would end the renewals for good, without a word
+                    failed = true;
+                    LOG.warn("{} not renewed ({}); trying again in {} ms", renewal.what(), e, next(true));
+                }
             }
+        } finally {
+            // whatever came (an OutOfMemoryError goes on up): the next round is scheduled
+            schedule(next(failed));
         }
-        schedule(next(failed));
     }
 
     private long next(boolean failed) {
