@@ -163,8 +163,10 @@ public class BridgeConfiguration implements CamelConfiguration {
         }
         Leases leases = new Leases(dataSource, instance);
         registry.bind("leases", leases);
-        registry.bind("ledgerRetention", new LedgerRetention(dataSource, s.duration("ktp.ledger.retention",
-                Duration.ofDays(90)), leases, s.duration("ktp.ledger.retention-interval", Duration.ofHours(1))));
+        LedgerRetention retention = new LedgerRetention(dataSource, s.duration("ktp.ledger.retention",
+                Duration.ofDays(90)), leases, s.duration("ktp.ledger.retention-interval", Duration.ofHours(1)));
+        retention.claimTtl(Duration.ofMillis(claimTtl));
+        registry.bind("ledgerRetention", retention);
         if (cluster) {
             ClusteredQuartz.configure(context, dataSource, instance, s);
         }

@@ -48,6 +48,13 @@ public class LedgerRetention {
         this.interval = interval;
     }
 
+    private volatile Duration claimTtl = Duration.ofMinutes(10);
+
+    /** {@code ktp.source.claim-ttl}: see {@link #forgetKeysBefore}. */
+    public void claimTtl(Duration ttl) {
+        this.claimTtl = ttl;
+    }
+
     public boolean enabled() {
         return !retention.isZero() && !retention.isNegative();
     }
@@ -57,9 +64,13 @@ public class LedgerRetention {
         if (!enabled() || !leases.tryHold(LEASE, Math.max(1_000, interval.toMillis() / 2))) {
             return;
         }
-        long cutoff = System.currentTimeMillis() - retention.toMillis();
+        long now = System.currentTimeMillis();
+        long cutoff = now - retention.toMillis();
         int inputs = purgeEndedBefore(cutoff);
-        int keys = forgetKeysBefore(cutoff);
+        // a claim under way is renewed every third of its time to live: one that old at the least is
+        // dead, whatever the retention (a day at the least)
+        int keys = forgetKeysBefore(cutoff, Math.min(cutoff, now - Math.max(Duration.ofDays(1).toMillis(),
+                2 * claimTtl.toMillis())));
         if (inputs > 0 || keys > 0) {
             LOG.info("Ledger retention ({}): {} ended inputs and {} remembered source keys removed", retention,
                     inputs, keys);
@@ -137,12 +148,13 @@ public class LedgerRetention {
      * Forgets source keys confirmed before {@code cutoff}, and claims never confirmed that were made
      * before it (their holder died, or their drop failed, long ago: a claim lasts
      * {@code ktp.source.claim-ttl}, and only a new claim of the same key replaced them, so in a
-     * cluster, without the start's clean-up, a key never seen again was kept for good); returns how many.
+     * cluster, without the start's clean-up, a key never seen again was kept for good) before
+     * {@code claimsCutoff}, which leaves the claims still renewed alone; returns how many.
      */
-    int forgetKeysBefore(long cutoff) {
+    int forgetKeysBefore(long cutoff, long claimsCutoff) {
         try (Connection c = dataSource.getConnection()) {
             return execute(c, "DELETE FROM ktp_processed_input WHERE confirmed_at IS NOT NULL AND confirmed_at < ?"
-                    + " OR confirmed_at IS NULL AND created_at < ?", List.of(cutoff, cutoff));
+                    + " OR confirmed_at IS NULL AND created_at < ?", List.of(cutoff, claimsCutoff));
         } catch (SQLException e) {
             throw new LedgerException(e);
         }

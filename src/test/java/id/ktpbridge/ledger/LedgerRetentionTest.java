@@ -144,6 +144,15 @@ class LedgerRetentionTest {
         return id;
     }
 
+    @Test
+    void aRetentionShorterThanAClaimLivesLeavesTheClaimsUnderWayAlone() throws Exception {
+        key("claim-renewed-minutes-ago", now - 5 * 60_000, null);
+        key("claim-of-a-dead-holder", now - 2 * DAY, null);
+        LedgerRetention retention = new LedgerRetention(ds, Duration.ofMinutes(1), new Leases(ds, "me"), Duration.ofHours(1));
+        retention.purge();
+        assertEquals(new TreeSet<>(Set.of("claim-renewed-minutes-ago")), ids("SELECT input_key FROM ktp_processed_input"));
+    }
+
     private void insert(String id, String sha) {
         ledger.insert(new NewInput(id, "file", "file:/in/" + id + ".png", id + ".png", sha, 1L, "image/png", "partner",
                 "u1", "PARTNER_USER_ID", UUID.randomUUID().toString(), UUID.randomUUID().toString(), null),
