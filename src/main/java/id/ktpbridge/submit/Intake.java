@@ -193,7 +193,8 @@ public class Intake implements Processor {
                     // listing that showed it was stale (a network folder's cached attributes). Nothing is
                     // recorded: a second result would follow the first (an input gone for good before
                     // its row was written has none)
-                    throw new InputDeferredException("its file is gone (another instance may have taken it)");
+                    throw new InputDeferredException("its file is gone, another instance may have taken it: taken again only"
+                            + " if it comes back");
                 }
                 image = new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE,
                         "reading failed: " + e.getClass().getSimpleName());
