@@ -16,21 +16,14 @@ import id.ktpbridge.Lru;
 public final class PassingFailures {
 
     private static final int MAX_REFERENCES = 10_000;
-    /**
-     * A run whose last failure is older than this is over: the input went through on another
-     * instance, or was removed, and a new one of the same reference (a file of that name dropped
-     * again) starts its own count, or its first failures would meet a limit and span long used up.
-     * Far above any pause between two tries of an input that keeps failing.
-     */
-    static final Duration STALE_AFTER = Duration.ofHours(1);
 
     private final int limit;
     private final long minSpanMillis;
     private final Clock clock;
     private final Map<String, Run> inARow = Lru.map(MAX_REFERENCES);
 
-    /** The failures of one input in a row: how many, when the first was, and when the last. */
-    private record Run(int count, long since, long last) {
+    /** The failures of one input in a row: how many, and when the first was. */
+    private record Run(int count, long since) {
     }
 
     /** @param limit failures in a row after which the input is no longer given another try (at least 1) */
@@ -58,8 +51,7 @@ public final class PassingFailures {
     public synchronized int failed(String reference) {
         long now = clock.millis();
         Run earlier = inARow.get(reference);
-        Run run = earlier == null || now - earlier.last() > STALE_AFTER.toMillis() ? new Run(1, now, now)
-                : new Run(earlier.count() + 1, earlier.since(), now);
+        Run run = earlier == null ? new Run(1, now) : new Run(earlier.count() + 1, earlier.since());
         if (run.count() >= limit && now - run.since() >= minSpanMillis) {
             inARow.remove(reference);
             return 0;

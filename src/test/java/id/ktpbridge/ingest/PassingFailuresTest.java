@@ -44,20 +44,4 @@ class PassingFailuresTest {
         assertEquals(1, failures.failed("a"), "a success starts both again");
         assertEquals(2, failures.failed("a"));
     }
-
-    @Test
-    void aRunWhoseLastFailureIsLongPastIsOverAndANewOneStartsItsOwnCountAndSpan() {
-        ManualClock clock = new ManualClock(1_000_000);
-        PassingFailures failures = new PassingFailures(3, Duration.ofMinutes(1), clock);
-        // three failures, then the input went through elsewhere (another instance) or was removed
-        for (int i = 1; i <= 3; i++) {
-            assertEquals(i, failures.failed("inbox/IMG_0001.png"));
-            clock.advance(Duration.ofSeconds(2));
-        }
-        // a day later a new file of that name meets a hiccup: its own first failure, not the old run's fourth
-        clock.advance(Duration.ofDays(1));
-        assertEquals(1, failures.failed("inbox/IMG_0001.png"));
-        clock.advance(Duration.ofSeconds(4));
-        assertEquals(2, failures.failed("inbox/IMG_0001.png"), "not the input's own 4 s after its first failure");
-    }
 }
