@@ -169,7 +169,7 @@ public class Intake implements Processor {
                         ? new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE, unreadable)
                         : inspect(exchange, ledgerId);
                 brokenOffReads.passed(sourceRef);
-                failedLocalReads.passed(sourceRef);
+                failedLocalReads.passed(localVersion(msg, sourceRef));
             } catch (ImageInspector.SpoolFailure e) {
                 // the bundle's own disk (full, say), not the input: nothing is recorded, and the input
                 // stays in its source for a later attempt. The worker waits first, so a full disk does
@@ -203,7 +203,7 @@ public class Intake implements Processor {
                 // the exception may hold the path, whose name may be a partner user id: left out, or cut
                 // by FailureReport.safeMessage); a local file's passing error first leaves it for another try
                 image = new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE,
-                        localFile(msg.getBody()) != null && passing(e) ? localReadFailed(sourceRef, e)
+                        localFile(msg.getBody()) != null && passing(e) ? localReadFailed(localVersion(msg, sourceRef), e)
                                 : "reading failed: " + e.getClass().getSimpleName());
             }
             exchange.setProperty(INSPECTION, image);
@@ -478,6 +478,16 @@ public class Intake implements Processor {
      */
     private static boolean passing(IOException e) {
         return !(e instanceof java.nio.file.AccessDeniedException) && !(e instanceof java.nio.file.NoSuchFileException);
+    }
+
+    /**
+     * A local file's failed reads are counted by its path with its size and time as listed: a file
+     * another instance then took, or that was removed, leaves its count behind, and a new file of
+     * that name (a scanner reusing names) starts its own instead of finishing that one's.
+     */
+    private static String localVersion(org.apache.camel.Message msg, String sourceRef) {
+        return sourceRef + "#" + msg.getHeader(Exchange.FILE_LENGTH, Long.class) + "@"
+                + msg.getHeader(Exchange.FILE_LAST_MODIFIED, Long.class);
     }
 
     /**

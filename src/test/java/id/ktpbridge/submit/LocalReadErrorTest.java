@@ -147,6 +147,34 @@ class LocalReadErrorTest {
     }
 
     @Test
+    void aNewFileUnderTheNameOfOneWhoseReadsFailedStartsItsOwnCount() throws Exception {
+        // no window: the 5th failed read in a row rejects
+        try (BridgeApp app = BridgeApp.start(dir.resolve("data"), Map.of("ktp.source.file.broken-read-window", "0"))) {
+            app.bean("intake", Intake.class).opener(file -> {
+                opened(file);
+                return failingPartWay(file);
+            });
+            Results.drop(app.inbox(), "u7327.png", SampleImages.card("first", "png"));
+            Path first = app.inbox().resolve("u7327.png");
+            await().atMost(Duration.ofSeconds(30)).until(() -> opened.containsKey("u7327.png")
+                    && opened.get("u7327.png").get() >= 3);
+            // removed (or taken by another instance) during its pause; a new file of that name comes later
+            Files.delete(first);
+            int before = opened.get("u7327.png").get();
+            assertTrue(before < FileSidecar.READ_TRIES, "rejected already: " + before);
+            Results.drop(app.inbox(), "u7327.png", SampleImages.card("second", "png"));
+            Files.setLastModifiedTime(app.inbox().resolve("u7327.png"), java.nio.file.attribute.FileTime.fromMillis(
+                    System.currentTimeMillis() - 60_000));
+
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 1);
+            JsonNode rejected = Results.read(app.results()).get(0);
+            assertEquals("UNREADABLE_SOURCE", rejected.path("reasonCode").asText(), rejected.toString());
+            assertEquals(FileSidecar.READ_TRIES, opened.get("u7327.png").get() - before,
+                    "the new file's own 5 reads, not the rest of the old one's");
+        }
+    }
+
+    @Test
     void inAClusterAFileGoneBetweenItsListingAndItsReadIsLeftWithoutAResult() throws Exception {
         try (BridgeApp app = BridgeApp.start(dir.resolve("data"), Map.of())) {
             Intake intake = app.bean("intake", Intake.class);
