@@ -133,7 +133,7 @@ class OneKycHealthCheckTest {
                 assertEquals(HealthCheck.State.UP, check.call().getState());
                 clock.advance(Duration.ofSeconds(10));
             }
-            Thread.sleep(2000);
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> gateway.accepted() == 1);
             assertEquals(1, gateway.accepted(), "probed again within the interval");
             clock.advance(Duration.ofSeconds(11));
             assertEquals(HealthCheck.State.UP, check.call().getState());
@@ -143,7 +143,7 @@ class OneKycHealthCheckTest {
             breaker.onSuccess("status");
             clock.advance(Duration.ofSeconds(20));
             assertEquals(HealthCheck.State.UP, check.call().getState());
-            Thread.sleep(2000);
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> gateway.accepted() == 2);
             assertEquals(2, gateway.accepted(), "probed while calls told");
         }
     }
