@@ -95,22 +95,10 @@ final class StartupChecks {
         if (s.string("ktp.results.jdbc.statement-timeout", "").startsWith("-")) {
             throw refused("ktp.results.jdbc.statement-timeout", "must not be negative (0: no statement limit)");
         }
-        // Camel reads -5s as 0, which turns the probe off: only 0 says that
-        if (s.string("ktp.health.onekyc.probe-interval", "").startsWith("-")) {
-            throw refused("ktp.health.onekyc.probe-interval", "must not be negative (0: no probe)");
-        }
-        s.duration("ktp.health.onekyc.probe-interval", java.time.Duration.ofMinutes(1));
-        // Camel reads -5s as 0, which takes an empty file at once: only 0 means that
-        if (s.string("ktp.source.empty-file-min-age", "").startsWith("-")) {
-            throw refused("ktp.source.empty-file-min-age", "must not be negative (0: empty files are taken at once)");
-        }
-        s.duration("ktp.source.empty-file-min-age", java.time.Duration.ofMinutes(1));
-        // Camel reads -5s as 0, which rejects an image at its 5th failed read however fast they came
-        if (s.string("ktp.source.file.broken-read-window", "").startsWith("-")) {
-            throw refused("ktp.source.file.broken-read-window",
-                    "must not be negative (0: 5 failed reads in a row are enough)");
-        }
-        s.duration("ktp.source.file.broken-read-window", java.time.Duration.ofMinutes(1));
+        notNegative("ktp.health.onekyc.probe-interval", "no probe");
+        notNegative("ktp.source.empty-file-min-age", "empty files are taken at once");
+        notNegative("ktp.source.file.broken-read-window", "5 failed reads in a row are enough");
+        notNegative("ktp.source.s3.broken-read-window", "5 broken reads in a row are enough");
         instanceId();
         if (s.flag("camel.server.enabled", false)) {
             freePort("ktp.callback.port", "camel.server.port", s.string("camel.server.host", "0.0.0.0"));
@@ -209,6 +197,17 @@ final class StartupChecks {
             throw refused(key, "port " + port + " on " + host + " is in use by another process ("
                     + e.getClass().getSimpleName() + ")");
         }
+    }
+
+    /**
+     * A duration setting whose 0 means something of its own: Camel reads a negative one (-5s) as
+     * 0, which would mean it unasked; refused, as one that does not read.
+     */
+    private void notNegative(String key, String zeroMeans) {
+        if (s.string(key, "").startsWith("-")) {
+            throw refused(key, "must not be negative (0: " + zeroMeans + ")");
+        }
+        s.duration(key, java.time.Duration.ofMinutes(1));
     }
 
     private static IllegalStateException refused(String key, String why) {

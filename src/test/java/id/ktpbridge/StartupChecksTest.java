@@ -188,6 +188,15 @@ class StartupChecksTest {
     }
 
     @Test
+    void aNegativeS3BrokenReadWindowIsRefusedByName() {
+        assertRefused(Map.of("ktp.source.s3.broken-read-window", "-5s"), "Setting"
+                + " 'ktp.source.s3.broken-read-window' (KTP_SOURCE_S3_BROKEN_READ_WINDOW): must not be negative"
+                + " (0: 5 broken reads in a row are enough)");
+        assertRefused(Map.of("ktp.source.s3.broken-read-window", "a minute"),
+                "Setting 'ktp.source.s3.broken-read-window' (KTP_SOURCE_S3_BROKEN_READ_WINDOW) is no duration");
+    }
+
+    @Test
     void aNegativeFileBrokenReadWindowIsRefusedByName() {
         // Camel reads -5s as 0, which rejects an image at its 5th failed read: only 0 means that
         assertRefused(Map.of("ktp.source.file.broken-read-window", "-5s"), "Setting"
