@@ -272,7 +272,9 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("submitter", submitter);
         registry.bind("failureRecorder", new FailureRecorder(ledger, publisher));
         registry.bind("failureReport", new FailureReport(json));
-        registry.bind("fileSidecar", new FileSidecar(json, s.path("ktp.source.done-dir"), s.path("ktp.source.failed-dir")));
+        FileSidecar fileSidecar = new FileSidecar(json, s.path("ktp.source.done-dir"), s.path("ktp.source.failed-dir"));
+        fileSidecar.readWindow(s.duration("ktp.source.file.broken-read-window", Intake.DEFAULT_BROKEN_READ_WINDOW));
+        registry.bind("fileSidecar", fileSidecar);
         registry.bind("fileDoneName", PlacedName.done(s.path("ktp.source.done-dir")));
         boolean copyToDone = FileSystems.apart(s.path("ktp.source.dir"), s.path("ktp.source.done-dir"));
         if (copyToDone) {

@@ -45,7 +45,8 @@ public class FileSidecar {
     private final PlacedName doneName;
     private final PlacedName failedName;
     /** Images whose sidecar reads failed in a row, by the sidecar's path. */
-    private final PassingFailures failedReads = new PassingFailures(READ_TRIES);
+    private volatile PassingFailures failedReads = new PassingFailures(READ_TRIES);
+    private volatile java.time.Duration readWindow = java.time.Duration.ZERO;
     private volatile Opener opener = sidecar -> Files.newInputStream(sidecar, LinkOption.NOFOLLOW_LINKS);
 
     /** Opens a sidecar for reading: the file system, or in a test a disk that fails. */
@@ -99,31 +100,37 @@ public class FileSidecar {
     }
 
     /**
+     * {@code ktp.source.file.broken-read-window}, as for the image's own reads: a sidecar's failed
+     * reads reject its image only once they have gone on this long too.
+     */
+    public void readWindow(java.time.Duration window) {
+        this.readWindow = window;
+        this.failedReads = new PassingFailures(READ_TRIES, window, java.time.Clock.systemUTC());
+    }
+
+    /**
      * A sidecar the bundle may not read (permission denied) rejects its image at once: someone has
      * to mend it. Any other read error (a network mount's I/O error, a sidecar being replaced) is
      * taken for a passing one: the image stays in the drop folder with nothing recorded and is taken
-     * again, up to {@link #READ_TRIES} times in a row; after that it is rejected too. Either way the
-     * message says the sidecar could not be read: an operator shown "not valid JSON" would look at a
-     * file that is fine.
+     * again after a pause (1 s, then 2, 3 ... s), until {@link #READ_TRIES} reads in a row failed,
+     * the last at least {@code ktp.source.file.broken-read-window} after the first; then it is
+     * rejected too. Either way the message says the sidecar could not be read: an operator shown
+     * "not valid JSON" would look at a file that is fine.
      */
     private void readFailed(Exchange exchange, Path sidecar, IOException e) {
         boolean refused = e instanceof java.nio.file.AccessDeniedException;
         String why = "the sidecar could not be read (" + (refused ? "permission denied" : FailureReport.safeMessage(e));
         int inARow = refused ? 0 : failedReads.failed(sidecar.toString());
         if (inARow == 0) {
-            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR,
-                    why + (refused ? ")" : ", " + READ_TRIES + " times in a row)"));
+            exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, why + (refused ? ")"
+                    : readWindow.toMillis() > 0 ? ", at least " + READ_TRIES + " times in a row, over at least "
+                            + readWindow.toSeconds() + " s)" : ", " + READ_TRIES + " times in a row)"));
             return;
         }
         exchange.getMessage().setHeader(InputHeaders.NOT_NOW, why + ")");
-        // the image's claim is held meanwhile: the next scan, which comes at once while files are
-        // found, does not take it and fail again in a tight loop
-        try {
-            Thread.sleep(READ_RETRY_PAUSE.toMillis() * inARow);
-        } catch (InterruptedException interrupted) {
-            // stopping: the image goes back at once
-            Thread.currentThread().interrupt();
-        }
+        // the listing leaves the image out for the pause (PausedFiles): neither the next scan, which
+        // comes at once while files are found, nor a worker waiting it out with the claim held is spent on it
+        exchange.getMessage().setHeader(InputHeaders.NOT_NOW_PAUSE, READ_RETRY_PAUSE.toMillis() * inARow);
     }
 
     /** Reads sidecars through {@code opener} from now on. */

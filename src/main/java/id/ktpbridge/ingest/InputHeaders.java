@@ -30,6 +30,8 @@ public final class InputHeaders {
      * not answer), saying why: nothing is recorded, and the input stays in its source for a later attempt.
      */
     public static final String NOT_NOW = "KtpNotNow";
+    /** With {@link #NOT_NOW}: how long (ms) the source should leave the input before it is taken again. */
+    public static final String NOT_NOW_PAUSE = "KtpNotNowPause";
 
     private InputHeaders() {
     }

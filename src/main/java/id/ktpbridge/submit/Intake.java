@@ -157,7 +157,8 @@ public class Intake implements Processor {
         }
         String notNow = msg.getHeader(InputHeaders.NOT_NOW, String.class);
         if (notNow != null) {
-            throw new InputDeferredException(notNow);
+            Long pause = msg.getHeader(InputHeaders.NOT_NOW_PAUSE, Long.class);
+            throw new InputDeferredException(notNow, pause == null ? null : java.time.Duration.ofMillis(pause));
         }
         Inspection image = exchange.getProperty(INSPECTION, Inspection.class);
         if (image == null) {

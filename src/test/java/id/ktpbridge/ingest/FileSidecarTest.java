@@ -128,7 +128,8 @@ class FileSidecarTest {
     @Test
     void anImageWhoseSidecarKeepsFailingToBeReadIsRejectedAfterItsTries() throws Exception {
         AtomicInteger opened = new AtomicInteger();
-        try (BridgeApp app = BridgeApp.start(dir.resolve("data"), Map.of())) {
+        // no window: the 5 reads in a row are enough
+        try (BridgeApp app = BridgeApp.start(dir.resolve("data"), Map.of("ktp.source.file.broken-read-window", "0"))) {
             app.bean("fileSidecar", FileSidecar.class).opener(sidecar -> {
                 opened.incrementAndGet();
                 throw new IOException("Input/output error");
@@ -149,6 +150,37 @@ class FileSidecarTest {
             assertEquals(0, app.sandbox().submissionCount());
             assertEquals(1, app.ledger().createdSince(0).size(), "the tries before left no rows");
             await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(app.failed().resolve("u7102.json")));
+        }
+    }
+
+    @Test
+    void aSidecarWhoseReadsKeepFailingRejectsItsImageOnlyOnceTheyHaveGoneOnForTheWindow() throws Exception {
+        AtomicInteger opened = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicLong first = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong last = new java.util.concurrent.atomic.AtomicLong();
+        try (BridgeApp app = BridgeApp.start(dir.resolve("data"), Map.of("ktp.source.file.broken-read-window", "15s"))) {
+            app.bean("fileSidecar", FileSidecar.class).opener(sidecar -> {
+                opened.incrementAndGet();
+                first.compareAndSet(0, System.currentTimeMillis());
+                last.set(System.currentTimeMillis());
+                throw new IOException("Input/output error");
+            });
+            Files.createDirectories(app.inbox());
+            Files.writeString(app.inbox().resolve("u7103.json"), "{\"partnerUserId\":\"cust-7103\"}");
+            Results.drop(app.inbox(), "u7103.png", SampleImages.card("u7103", "png"));
+
+            // a mount's failover longer than five reads 1 to 4 s apart does not reject the image
+            await().atMost(Duration.ofSeconds(60)).until(() -> opened.get() >= FileSidecar.READ_TRIES);
+            assertEquals(0, Results.count(app.results()), "rejected before the window was over");
+            await().atMost(Duration.ofSeconds(90)).until(() -> Results.count(app.results()) == 1
+                    && Files.exists(app.failed().resolve("u7103.png")));
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("INVALID_SIDECAR", result.path("reasonCode").asText(), result.toString());
+            assertTrue(result.path("errorMessage").asText().endsWith("the sidecar could not be read (IOException:"
+                    + " Input/output error, at least 5 times in a row, over at least 15 s)"), result.toString());
+            assertTrue(opened.get() > FileSidecar.READ_TRIES, "reads " + opened.get());
+            assertTrue(last.get() - first.get() >= 15_000, "rejected " + (last.get() - first.get())
+                    + " ms after the first failed read");
         }
     }
 
