@@ -257,13 +257,10 @@ public class CallbackReceiver {
         }
     }
 
-    /** The last callback claim's token: each one differs from the others of this instance (a duplicate callback's too). */
-    private final java.util.concurrent.atomic.AtomicLong claimTokens = new java.util.concurrent.atomic.AtomicLong();
-
     private void collect(String submissionId, JsonNode record, String errorReason) {
         // the usual case, a confirmed row: noted and claimed in one write; one token for its tries, so
         // that a try after a lost reply knows the claim it made
-        long token = claimTokens.updateAndGet(last -> Math.max(last + 1, System.currentTimeMillis()));
+        long token = Ledger.newClaimToken();
         Ledger.Claim claimed = retried(submissionId, () -> ledger.claimByCallback(submissionId, errorReason, token))
                 .orElse(null);
         if (claimed != null) {

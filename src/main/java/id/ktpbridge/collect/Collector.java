@@ -99,7 +99,7 @@ public class Collector {
      *               asking for the details; null to ask
      */
     public boolean collect(LedgerRecord r, String via, JsonNode record) {
-        long claim = ledger.claim(r.id(), via);
+        long claim = claimed(r, token -> ledger.claim(r.id(), via, token));
         if (claim == 0) {
             LOG.debug("Submission {} is not open for collection (already collected or not confirmed)", r.submissionId());
             return false;
@@ -306,7 +306,7 @@ public class Collector {
      * unless a callback has named it final since the poller read the row.
      */
     public boolean endRefused(LedgerRecord r, GtfApiException e) {
-        long claim = ledger.claimWithoutCallback(r.id(), VIA_POLL);
+        long claim = claimed(r, token -> ledger.claimWithoutCallback(r.id(), VIA_POLL, token));
         if (claim == 0) {
             return collectAnnouncedMeanwhile(r);
         }
@@ -334,6 +334,22 @@ public class Collector {
         return callbackNoted(r) && giveWayToCallback(r, claim);
     }
 
+    /**
+     * A claim on the row, tried again while the ledger fails for a passing reason, under one token:
+     * a try after a reply lost on its way back (the write done) finds the claim its own, where a new
+     * token would find the row taken and leave it for {@code ktp.poll.stale-claim-after}.
+     *
+     * @return the claim's token, 0 when the row was not open to it
+     */
+    private long claimed(LedgerRecord r, java.util.function.LongUnaryOperator claimWith) {
+        long token = Ledger.newClaimToken();
+        long[] claim = {0};
+        LedgerRetries.run(() -> claim[0] = claimWith.applyAsLong(token), ledgerRetries, ledgerRetryDelay.toMillis(),
+                (e, wait) -> LOG.warn("Submission {}: its claim not written yet ({}); trying again in {} ms",
+                        r.submissionId(), e.getMessage(), wait));
+        return claim[0];
+    }
+
     private boolean callbackNoted(LedgerRecord r) {
         boolean[] noted = {false};
         LedgerRetries.run(() -> noted[0] = ledger.callbackNoted(r.id()), ledgerRetries, ledgerRetryDelay.toMillis(),
@@ -359,7 +375,7 @@ public class Collector {
      * @return true when this call ended the submission
      */
     public boolean statusRefused(LedgerRecord r, GtfApiException e, long retryWait) {
-        long claim = ledger.claimWithoutCallback(r.id(), VIA_POLL);
+        long claim = claimed(r, token -> ledger.claimWithoutCallback(r.id(), VIA_POLL, token));
         if (claim == 0) {
             return collectAnnouncedMeanwhile(r);
         }
@@ -390,7 +406,7 @@ public class Collector {
      * poller read the row.
      */
     public boolean timeOut(LedgerRecord r, String lastKnownStatus) {
-        long claim = ledger.claimWithoutCallback(r.id(), VIA_POLL);
+        long claim = claimed(r, token -> ledger.claimWithoutCallback(r.id(), VIA_POLL, token));
         if (claim == 0) {
             return collectAnnouncedMeanwhile(r);
         }

@@ -420,6 +420,15 @@ public class Ledger {
     }
 
     /**
+     * A new claim token: random, so that claims made anywhere in the cluster at the same moment are
+     * told apart (a time was not: two instances in one millisecond each held the other's claim).
+     * Above 0, which the claim methods answer for "not claimed".
+     */
+    public static long newClaimToken() {
+        return java.util.concurrent.ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+    }
+
+    /**
      * A callback for a confirmed submission, in one write: notes its arrival and takes ownership
      * of the outcome. Empty when the row is not (or no longer) confirmed, or not ours: the caller
      * then falls back to {@link #noteCallback}.
@@ -430,31 +439,24 @@ public class Ledger {
 
     /** As above, keeping an ERROR callback's reason as {@link #noteCallback(String, String)} does. */
     public Optional<Claim> claimByCallback(String submissionId, String errorReason) {
-        // a confirmed row only: a token of the time alone would match another claim of the same millisecond
-        return claimByCallback(submissionId, errorReason, System.currentTimeMillis(), false);
+        return claimByCallback(submissionId, errorReason, newClaimToken());
     }
 
     /**
-     * As above, with the claim's token (its time, kept in {@code claimed_at}) chosen by the caller,
-     * so that the same claim tried again after a reply lost on its way back (the write done, a
-     * failover cutting the connection before the answer) finds the row its own, not taken: it would
-     * otherwise wait for {@code ktp.poll.stale-claim-after}. The token is a time: the caller draws
-     * each one apart from its other claims; a claim made elsewhere in the same millisecond is not
-     * told apart (two collections then, of which only one can store a result).
+     * As above, with the claim's token ({@link #newClaimToken}) chosen by the caller, so that the
+     * same claim tried again after a reply lost on its way back (the write done, a failover cutting
+     * the connection before the answer) finds the row its own, not taken: it would otherwise wait
+     * for {@code ktp.poll.stale-claim-after}.
      */
     public Optional<Claim> claimByCallback(String submissionId, String errorReason, long token) {
-        return claimByCallback(submissionId, errorReason, token, true);
-    }
-
-    private Optional<Claim> claimByCallback(String submissionId, String errorReason, long token, boolean orOwn) {
         long now = System.currentTimeMillis();
-        if (update("UPDATE ktp_submission SET state = ?, received_via = ?, claimed_at = ?,"
+        if (update("UPDATE ktp_submission SET state = ?, received_via = ?, claimed_at = ?, claim_token = ?,"
                         + " callback_at = COALESCE(callback_at, ?), callback_error = COALESCE(callback_error, ?),"
                         + " updated_at = ? WHERE submission_id = ? AND (state = ?"
-                        + " OR state = ? AND received_via = ? AND claimed_at = ?)",
-                SubmissionState.COLLECTING.name(), "callback", token, now, fitText(errorReason, 64), now, submissionId,
-                SubmissionState.CONFIRMED.name(), orOwn ? SubmissionState.COLLECTING.name() : SubmissionState.CONFIRMED.name(),
-                "callback", token) != 1) {
+                        + " OR state = ? AND received_via = ? AND claim_token = ?)",
+                SubmissionState.COLLECTING.name(), "callback", now, token, now, fitText(errorReason, 64), now,
+                submissionId, SubmissionState.CONFIRMED.name(), SubmissionState.COLLECTING.name(), "callback",
+                token) != 1) {
             return Optional.empty();
         }
         return findBySubmissionId(submissionId).map(row -> new Claim(row, token));
@@ -476,14 +478,18 @@ public class Ledger {
     /**
      * Takes ownership of a confirmed submission's outcome.
      *
-     * @return this claim's token (the time it was made, kept in {@code claimed_at}), for
-     *         {@link #releaseClaim}; 0 if someone else already has the outcome
+     * @return this claim's token, for {@link #releaseClaim}; 0 if someone else already has the outcome
      */
     public long claim(String id, String via) {
-        long now = System.currentTimeMillis();
-        return update("UPDATE ktp_submission SET state = ?, received_via = ?, claimed_at = ?, updated_at = ?"
-                        + " WHERE id = ? AND state = ?",
-                SubmissionState.COLLECTING.name(), via, now, now, id, SubmissionState.CONFIRMED.name()) == 1 ? now : 0;
+        return claim(id, via, newClaimToken());
+    }
+
+    /**
+     * As above, with the claim's token ({@link #newClaimToken}) chosen by the caller: the same claim
+     * tried again after its reply was lost finds the row its own (see {@link #claimByCallback}).
+     */
+    public long claim(String id, String via, long token) {
+        return claim(id, via, token, "");
     }
 
     /**
@@ -492,10 +498,21 @@ public class Ledger {
      * read before a callback named it final, which then decides instead (see {@code Collector}).
      */
     public long claimWithoutCallback(String id, String via) {
+        return claimWithoutCallback(id, via, newClaimToken());
+    }
+
+    /** As above, with the claim's token chosen by the caller (see {@link #claim(String, String, long)}). */
+    public long claimWithoutCallback(String id, String via, long token) {
+        return claim(id, via, token, " AND callback_at IS NULL");
+    }
+
+    private long claim(String id, String via, long token, String alsoUnless) {
         long now = System.currentTimeMillis();
-        return update("UPDATE ktp_submission SET state = ?, received_via = ?, claimed_at = ?, updated_at = ?"
-                        + " WHERE id = ? AND state = ? AND callback_at IS NULL",
-                SubmissionState.COLLECTING.name(), via, now, now, id, SubmissionState.CONFIRMED.name()) == 1 ? now : 0;
+        return update("UPDATE ktp_submission SET state = ?, received_via = ?, claimed_at = ?, claim_token = ?,"
+                        + " updated_at = ? WHERE id = ? AND (state = ?" + alsoUnless
+                        + " OR state = ? AND received_via = ? AND claim_token = ?)",
+                SubmissionState.COLLECTING.name(), via, now, token, now, id, SubmissionState.CONFIRMED.name(),
+                SubmissionState.COLLECTING.name(), via, token) == 1 ? token : 0;
     }
 
     /**
@@ -513,8 +530,8 @@ public class Ledger {
     }
 
     private void release(String id, long nextPollAt, long token, String alsoSet) {
-        update("UPDATE ktp_submission SET state = ?, received_via = NULL, claimed_at = NULL, next_poll_at = ?,"
-                        + alsoSet + " updated_at = ? WHERE id = ? AND state = ? AND claimed_at = ?",
+        update("UPDATE ktp_submission SET state = ?, received_via = NULL, claimed_at = NULL, claim_token = NULL,"
+                        + " next_poll_at = ?," + alsoSet + " updated_at = ? WHERE id = ? AND state = ? AND claim_token = ?",
                 SubmissionState.CONFIRMED.name(), nextPollAt, System.currentTimeMillis(), id,
                 SubmissionState.COLLECTING.name(), token);
     }
@@ -522,7 +539,7 @@ public class Ledger {
     /** Whether the claim {@code token} still holds the outcome (it was not released as stale and taken over). */
     public boolean holdsClaim(String id, long token) {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "SELECT 1 FROM ktp_submission WHERE id = ? AND state = ? AND claimed_at = ?")) {
+                "SELECT 1 FROM ktp_submission WHERE id = ? AND state = ? AND claim_token = ?")) {
             ps.setString(1, id);
             ps.setString(2, SubmissionState.COLLECTING.name());
             ps.setLong(3, token);
@@ -536,8 +553,8 @@ public class Ledger {
 
     /** Claims whose owner vanished (crash) go back to the pool. */
     public int releaseStaleClaims(long claimedBefore) {
-        return update("UPDATE ktp_submission SET state = ?, received_via = NULL, claimed_at = NULL, updated_at = ?"
-                        + " WHERE state = ? AND claimed_at < ?",
+        return update("UPDATE ktp_submission SET state = ?, received_via = NULL, claimed_at = NULL, claim_token = NULL,"
+                        + " updated_at = ? WHERE state = ? AND claimed_at < ?",
                 SubmissionState.CONFIRMED.name(), System.currentTimeMillis(), SubmissionState.COLLECTING.name(),
                 claimedBefore);
     }
@@ -614,7 +631,7 @@ public class Ledger {
                         ? execute(c, set, resultStatus, result, reasonCode, completedAt, resultJson,
                                 SubmissionState.REJECTED.name(), SubmissionState.FAILED.name(),
                                 SubmissionState.DELIVERED.name(), now, now, id)
-                        : execute(c, set + " AND state = ? AND claimed_at = ?" + alsoUnless, resultStatus, result,
+                        : execute(c, set + " AND state = ? AND claim_token = ?" + alsoUnless, resultStatus, result,
                                 reasonCode, completedAt, resultJson, SubmissionState.REJECTED.name(),
                                 SubmissionState.FAILED.name(), SubmissionState.DELIVERED.name(), now, now, id,
                                 SubmissionState.COLLECTING.name(), claimToken);

@@ -60,6 +60,17 @@ class CallbackLedgerRetryTest {
         }
 
         @Override
+        public long claim(String id, String via, long token) {
+            if (claims.incrementAndGet() <= claimFailures) {
+                if (claimsWritten) {
+                    super.claim(id, via, token);
+                }
+                throw new LedgerException(new SQLTransientConnectionException("connection lost"));
+            }
+            return super.claim(id, via, token);
+        }
+
+        @Override
         public Optional<LedgerRecord> noteCallback(String submissionId, String errorReason) {
             if (notes.incrementAndGet() <= noteFailures) {
                 throw new LedgerException(new SQLTransientConnectionException("connection lost"));
@@ -103,6 +114,31 @@ class CallbackLedgerRetryTest {
             JsonNode result = Results.read(app.results()).get(0);
             assertEquals("COMPLETED", result.path("status").asText(), result.toString());
             assertEquals("callback", result.path("receivedVia").asText(), result.toString());
+            assertEquals(SubmissionState.DELIVERED, app.ledger().findById(row.id()).orElseThrow().state());
+        }
+    }
+
+    @Test
+    void aPollersClaimWhoseReplyWasLostIsTriedAgainAndFindsTheRowItsOwn() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, props())) {
+            LedgerRecord row = RefusedOutcomeTest.dropAndAwaitConfirmed(app, "u3204.png");
+            FailingOver ledger = new FailingOver(app.ledger(), 1, 0);
+            ledger.claimsWritten = true;
+            Collector collector = new Collector(ledger, app.bean("gtfClient", id.ktpbridge.gtf.GtfClient.class),
+                    app.bean("resultPublisher", id.ktpbridge.result.ResultPublisher.class), Duration.ofSeconds(1), 6,
+                    Duration.ofMillis(10));
+
+            await().atMost(Duration.ofSeconds(10)).until(
+                    () -> "COMPLETED".equals(app.sandbox().submissionStatus(row.submissionId())));
+
+            // the poller found the submission COMPLETED; its claim is written, the reply lost
+            assertTrue(collector.collect(row, Collector.VIA_POLL), "collected on the second try of its claim");
+
+            assertEquals(2, ledger.claims.get(), "written, its reply lost, then tried again");
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals("poll", result.path("receivedVia").asText(), result.toString());
             assertEquals(SubmissionState.DELIVERED, app.ledger().findById(row.id()).orElseThrow().state());
         }
     }
