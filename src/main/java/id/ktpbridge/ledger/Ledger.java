@@ -350,16 +350,23 @@ public class Ledger {
      * upload URL. With {@code runOver}, the bytes are stored, so a run of passing failures the input
      * had is over. A presign does not end it: an input whose upload keeps failing presigns again
      * each time its URL runs out, and the run must reach its window all the same.
+     * <p>
+     * A callback noted for the row's earlier submission (one OneKYC ended before our confirm, e.g.
+     * its URL ran out) is forgotten with it when the submission changes: kept, it would have the new
+     * submission collected at once after its confirm, and its ERROR reason published for it.
      */
     private void writeSubmission(String id, SubmissionState state, String submissionId, String partnerSessionId,
                                  String sdkSessionId, String uploadUrl, Long uploadUrlExpiresAt, boolean runOver) {
-        requireOne(update("UPDATE ktp_submission SET state = ?, submission_id = ?, partner_session_id = ?,"
+        requireOne(update("UPDATE ktp_submission SET state = ?,"
+                        + " callback_at = CASE WHEN submission_id = ? THEN callback_at ELSE NULL END,"
+                        + " callback_error = CASE WHEN submission_id = ? THEN callback_error ELSE NULL END,"
+                        + " submission_id = ?, partner_session_id = ?,"
                         + " sdk_session_id = ?, upload_url = ?, upload_url_expires_at = ?,"
                         + (runOver ? " deferred_since = NULL," : "")
                         + " updated_at = ? WHERE id = ?"
                         + " AND state IN (?, ?, ?)",
-                state.name(), submissionId, partnerSessionId, sdkSessionId, uploadUrl, uploadUrlExpiresAt,
-                System.currentTimeMillis(), id, SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(),
+                state.name(), submissionId, submissionId, submissionId, partnerSessionId, sdkSessionId, uploadUrl,
+                uploadUrlExpiresAt, System.currentTimeMillis(), id, SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(),
                 SubmissionState.UPLOADED.name()), id);
     }
 

@@ -364,7 +364,7 @@ class LedgerTest {
         // the tick finds the claim stale (its collector took longer than stale-claim-after) and another takes it
         assertEquals(1, ledger.releaseStaleClaims(System.currentTimeMillis()));
         long other = ledger.claim(id, "callback");
-        assertTrue(other > slow);
+        assertTrue(other > 0 && other != slow);
         // the slow collector's details call fails at last: its give-back finds no claim of its own
         ledger.releaseClaim(id, 42_000L, slow);
         assertEquals(SubmissionState.COLLECTING, row(id).state());
@@ -578,6 +578,26 @@ class LedgerTest {
         ledger.releaseClaim(id, 0L, first);
         assertEquals(SubmissionState.CONFIRMED, ledger.findById(id).orElseThrow().state());
         assertFalse(ledger.holdsClaim(id, first));
+    }
+
+    @Test
+    void aCallbackNotedForASubmissionReplacedBeforeItsConfirmIsForgottenWithIt() {
+        String id = newRow(SubmissionState.RECEIVED);
+        ledger.markUploaded(id, "sub-old-" + id, "psid-" + id, "sdk-" + id, "https://storage.test/" + id, 5_000L);
+        // OneKYC ended the first submission before our confirm (its URL ran out) and said so
+        ledger.noteCallback("sub-old-" + id, "URL_EXPIRED").orElseThrow();
+        assertTrue(ledger.callbackNoted(id));
+
+        // uploaded again on the same submission: its note stays
+        ledger.markUploaded(id, "sub-old-" + id, "psid-" + id, "sdk-" + id, "https://storage.test/" + id, 6_000L);
+        assertTrue(ledger.callbackNoted(id));
+        assertEquals("URL_EXPIRED", ledger.callbackError(id).orElseThrow());
+
+        // a new submission for the input: the old one's callback says nothing of it
+        ledger.markUploaded(id, "sub-new-" + id, "psid2-" + id, "sdk2-" + id, "https://storage.test/2" + id, 7_000L);
+        assertFalse(ledger.callbackNoted(id));
+        assertTrue(ledger.callbackError(id).isEmpty());
+        assertEquals("sub-new-" + id, ledger.findById(id).orElseThrow().submissionId());
     }
 
     @Test
