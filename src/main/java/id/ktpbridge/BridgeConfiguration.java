@@ -221,7 +221,9 @@ public class BridgeConfiguration implements CamelConfiguration {
                 s.duration("ktp.results.immediate-attempt-wait", Duration.ofSeconds(30)));
         registry.bind("outbox", outbox);
         deliveries.pendingOutside(targets).forEach((target, pending) -> LOG.warn("{} result deliveries to {} are"
-                + " pending, but ktp.results.targets no longer names it: they wait until it does", pending, target));
+                + " pending, but ktp.results.targets no longer names it: they wait until it does, their inputs kept"
+                + " in the ledger past ktp.ledger.retention (README, Result targets)", pending,
+                target));
         targets(s, context, registry, json, dataSource, targets);
         ResultPublisher publisher = new ResultPublisher(ledger, json, outbox);
         publisher.keepImageUrls(s.choice("ktp.results.image-urls", "omit", "omit", "keep").equals("keep"));

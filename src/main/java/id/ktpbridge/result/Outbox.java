@@ -51,7 +51,7 @@ public class Outbox {
 
     private static final Logger LOG = LoggerFactory.getLogger(Outbox.class);
     /** 4xx answers that are retried (see {@link #isPermanent}). */
-    private static final Set<Integer> RETRIED_4XX = Set.of(401, 403, 404, 408, 425, 429);
+    private static final Set<Integer> RETRIED_4XX = Set.of(401, 403, 404, 407, 408, 423, 425, 429);
     /** The longest {@code Retry-After} of a target honoured; a longer one is cut to this. */
     static final Duration MAX_RETRY_AFTER = Duration.ofHours(1);
 
@@ -63,13 +63,23 @@ public class Outbox {
     private final Duration maxBackoff;
     private final int batchSize;
     private final Duration lease;
-    /** Targets whose last failed attempt found them down ({@link #targetDown}). */
-    private final Set<String> failing = ConcurrentHashMap.newKeySet();
     /**
-     * Targets that asked to be left alone until a time (epoch ms) by a {@code Retry-After}: neither
-     * new results nor retry passes reach them before then (this instance's view).
+     * Targets whose last failed attempt found them down ({@link #targetDown}), with the time (epoch
+     * ms) they were marked so: only an attempt begun after that clears the mark (see {@link #answered}).
      */
-    private final java.util.Map<String, Long> pausedUntil = new ConcurrentHashMap<>();
+    private final java.util.Map<String, Long> failing = new ConcurrentHashMap<>();
+    /**
+     * Targets that asked to be left alone until a time by a {@code Retry-After}, or are probed less
+     * often while down: neither new results nor retry passes reach them before then (this instance's view).
+     */
+    private final java.util.Map<String, Pause> pausedUntil = new ConcurrentHashMap<>();
+
+    /** Left alone until {@code until}, asked at {@code setAt} (epoch ms). */
+    private record Pause(long until, long setAt) {
+        Pause and(Pause later) {
+            return new Pause(Math.max(until, later.until), Math.max(setAt, later.setAt));
+        }
+    }
     /**
      * Attempts in a row that found a target down. From the second on, the target is probed less
      * and less often (see {@link #probeDelay}), and said to be down in one line a minute.
@@ -180,8 +190,8 @@ public class Outbox {
                     // already be attempting it, and a second attempt now would send it twice
                     continue;
                 }
-                long paused = pausedUntil.getOrDefault(target, now);
-                if (failing.contains(target) || paused > now) {
+                long paused = pausedUntil(target, now);
+                if (failing.containsKey(target) || paused > now) {
                     store.release(ledgerId, target, Math.max(now, paused));
                     continue;
                 }
@@ -215,11 +225,12 @@ public class Outbox {
         } catch (TimeoutException e) {
             // The attempt goes on and records its own outcome: the row stays leased to it (released,
             // a retry could send it a second time). Until the target answers, new results skip it.
-            failing.add(target);
+            long markedAt = System.currentTimeMillis();
+            failing.merge(target, markedAt, Math::max);
             // it may have ended just now, its answer (not the wait) saying whether the target is down
             running.whenComplete((up, late) -> {
                 if (Boolean.TRUE.equals(up)) {
-                    failing.remove(target);
+                    failing.remove(target, markedAt);
                 } else if (late != null) {
                     Throwable cause = late instanceof CompletionException && late.getCause() != null
                             ? late.getCause() : late;
@@ -273,7 +284,7 @@ public class Outbox {
         long began = System.currentTimeMillis();
         List<String> only = List.of(target);
         for (int i = 0; i < batchSize; i++) {
-            if (pausedUntil.getOrDefault(target, 0L) > System.currentTimeMillis()) {
+            if (pausedUntil(target, 0L) > System.currentTimeMillis()) {
                 return;
             }
             DeliveryStore.Due due = store.takeDue(began, System.currentTimeMillis(), only, lease.toMillis())
@@ -320,13 +331,10 @@ public class Outbox {
         Exception failure = done.getException();
         if (failure == null || alreadyThere(failure)) {
             store.delivered(ledgerId, target);
-            failing.remove(target);
-            pausedUntil.remove(target);
-            answeredAgain(target);
+            answered(target, began);
             LOG.debug("Result of ledger {} delivered to {}", ledgerId, target);
         } else if (isPermanent(failure)) {
-            failing.remove(target);
-            answeredAgain(target);
+            answered(target, began);
             if (metrics != null) {
                 metrics.deliveryFailed(target, true);
             }
@@ -338,8 +346,8 @@ public class Outbox {
             boolean down = targetDown(failure);
             int inARow = 0;
             if (down) {
-                failing.add(target);
                 long now = System.currentTimeMillis();
+                failing.merge(target, now, Math::max);
                 inARow = downSpells.compute(target, (t, was) -> was == null ? new DownSpell(1, now)
                         : began >= was.countedAt() ? new DownSpell(was.inARow() + 1, now) : was).inARow();
             }
@@ -351,7 +359,8 @@ public class Outbox {
             long asked = retryAfter(failure);
             long pause = Math.max(asked, probeDelay(inARow));
             if (pause > 0) {
-                pausedUntil.merge(target, System.currentTimeMillis() + pause, Math::max);
+                long now = System.currentTimeMillis();
+                pausedUntil.merge(target, new Pause(now + pause, now), Pause::and);
             }
             long wait = Math.max(backoff(previousAttempts + 1), asked);
             store.retryLater(ledgerId, target, System.currentTimeMillis() + wait, describe(failure));
@@ -406,11 +415,31 @@ public class Outbox {
         return inARow < 2 ? 0 : Math.min(backoff(inARow - 1), MAX_PROBE_DELAY.toMillis());
     }
 
-    /** The target answered (taken, or refused this document): it is up. */
-    private void answeredAgain(String target) {
-        DownSpell was = downSpells.remove(target);
-        if (was != null && was.inARow() >= 2) {
-            LOG.info("Target {} answers again after {} failed attempts in a row", target, was.inARow());
+    /** Until when the target is left alone (epoch ms); {@code otherwise} when it is not. */
+    private long pausedUntil(String target, long otherwise) {
+        Pause p = pausedUntil.get(target);
+        return p == null ? otherwise : p.until();
+    }
+
+    /**
+     * An attempt begun at {@code began} was answered (taken, or this document refused): the target is
+     * up, unless an attempt begun later found it down or was asked to pause since. Attempts of several
+     * results run side by side: a success sent before a 429 came back says nothing against the
+     * target's wish to be left alone, nor against an outage found after it was sent.
+     */
+    private void answered(String target, long began) {
+        failing.computeIfPresent(target, (t, markedAt) -> began > markedAt ? null : markedAt);
+        pausedUntil.computeIfPresent(target, (t, p) -> began > p.setAt() ? null : p);
+        DownSpell[] ended = {null};
+        downSpells.computeIfPresent(target, (t, was) -> {
+            if (began > was.countedAt()) {
+                ended[0] = was;
+                return null;
+            }
+            return was;
+        });
+        if (ended[0] != null && ended[0].inARow() >= 2) {
+            LOG.info("Target {} answers again after {} failed attempts in a row", target, ended[0].inARow());
         }
     }
 
@@ -422,8 +451,9 @@ public class Outbox {
 
     /**
      * Answers that refuse this document are final: 4xx other than the ones below, and explicit
-     * refusals. Retried: 5xx, timeouts, I/O errors, and 401/403/404/408/425/429, which say that the
-     * target, its address or its credentials are not ready, and can be put right.
+     * refusals. Retried: 5xx, timeouts, I/O errors, and 401/403/404/407/408/423/425/429, which say
+     * that the target, its address, its credentials or a proxy's on the way are not ready, or that it
+     * is busy, and can be put right.
      */
     static boolean isPermanent(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {

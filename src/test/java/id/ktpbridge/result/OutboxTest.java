@@ -46,6 +46,9 @@ class OutboxTest {
     private final List<String> attempted = new CopyOnWriteArrayList<>();
     /** Attempts as target:ledgerId, in order. */
     private final List<String> attemptedByTarget = new CopyOnWriteArrayList<>();
+    /** Held closed by the next attempt only (any target), which waits for it before it answers. */
+    private final java.util.concurrent.atomic.AtomicReference<CountDownLatch> holdNext =
+            new java.util.concurrent.atomic.AtomicReference<>();
     /** Held closed, the http target hangs (as one that answers only at its timeout). */
     private volatile CountDownLatch httpAnswers = new CountDownLatch(0);
     /** How long the file target takes per attempt, ms. */
@@ -66,6 +69,10 @@ class OutboxTest {
                     String target = e.getMessage().getHeader(Outbox.TARGET, String.class);
                     attempted.add(id);
                     attemptedByTarget.add(target + ":" + id);
+                    CountDownLatch hold = holdNext.getAndSet(null);
+                    if (hold != null) {
+                        hold.await();
+                    }
                     if ("http".equals(target)) {
                         httpAnswers.await();
                     } else if ("file".equals(target)) {
@@ -120,7 +127,7 @@ class OutboxTest {
 
     @Test
     void credentialsAndAddressErrorsAreRetriedOtherClientErrorsRefused() {
-        for (int code : new int[] {401, 403, 404, 408, 425, 429, 500, 503}) {
+        for (int code : new int[] {401, 403, 404, 407, 408, 423, 425, 429, 500, 503}) {
             assertFalse(Outbox.isPermanent(http(code)), "HTTP " + code + " is retried");
         }
         for (int code : new int[] {400, 410, 413, 415, 422}) {
@@ -430,6 +437,34 @@ class OutboxTest {
         other.retryDue();
         assertEquals(List.of(c), attempted, "d is left for after the pause");
         assertEquals(DeliveryStore.PENDING, store.state(d, "http"));
+    }
+
+    @Test
+    void aSuccessSentBeforeTheTargetAskedForAPauseDoesNotEndThePause() throws Exception {
+        CountDownLatch slowAnswer = new CountDownLatch(1);
+        holdNext.set(slowAnswer);
+        ExecutorService one = Executors.newSingleThreadExecutor();
+        try {
+            // A is sent, and the receiver takes its time over it
+            java.util.concurrent.Future<String> a = one.submit(() -> publish());
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> attempted.size() == 1);
+            // meanwhile B, sent alongside, is answered 429 with a minute's Retry-After
+            answerOnce.set(http(429, "60"));
+            String b = publish();
+            assertEquals(DeliveryStore.PENDING, store.state(b, "http"));
+            // then A's 200 comes back: it was sent before the 429, and says nothing against it
+            slowAnswer.countDown();
+            assertEquals(DeliveryStore.DELIVERED, store.state(a.get(10, java.util.concurrent.TimeUnit.SECONDS), "http"));
+
+            String c = publish();
+            assertEquals(2, attempted.size(), "C is not sent within the minute the target asked for: " + attempted);
+            assertEquals(DeliveryStore.PENDING, store.state(c, "http"));
+            outbox.retryDue();
+            assertEquals(2, attempted.size(), "nor by a retry pass");
+        } finally {
+            slowAnswer.countDown();
+            one.shutdownNow();
+        }
     }
 
     @Test
