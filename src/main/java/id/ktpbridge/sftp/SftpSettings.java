@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
 import java.util.Locale;
@@ -53,6 +54,9 @@ public record SftpSettings(
     public static final String STARTUP_CHECK = PREFIX + "startup-check";
     public static final String HOST_KEY_ALGORITHMS = PREFIX + "host-key-algorithms";
     public static final String KEX_ALGORITHMS = PREFIX + "kex-algorithms";
+    public static final String RECURSIVE = PREFIX + "recursive";
+    public static final String READ_LOCK_MIN_AGE = PREFIX + "read-lock-min-age";
+    static final String CLUSTER = "ktp.cluster.enabled";
 
     /** Reads and checks the settings; every problem names the property and its environment variable. */
     public static SftpSettings from(Settings s) {
@@ -88,21 +92,25 @@ public record SftpSettings(
         if (!afterSuccess.equals("move") && !afterSuccess.equals("delete")) {
             throw invalid(AFTER_SUCCESS, "must be 'move' or 'delete'");
         }
+        String directory = relative(s, DIRECTORY, "inbox");
         String doneDir = relative(s, DONE_DIR, ".done");
         String failedDir = relative(s, FAILED_DIR, ".failed");
-        if (s.flag(PREFIX + "recursive", false)) {
-            // the consumer skips folders whose name starts with a dot, and only those
-            for (String[] dir : new String[][] {{DONE_DIR, doneDir}, {FAILED_DIR, failedDir}}) {
-                String first = normalize(dir[1]).split("/")[0];
-                if (!first.equals("..") && !first.startsWith(".")) {
-                    throw invalid(dir[0], "lies inside " + DIRECTORY + ", which is read recursively: its files would"
-                            + " be taken again. Start its name with a dot (e.g. '.done') or put it outside (e.g. '../done')");
-                }
-            }
+        boolean recursive = s.flag(RECURSIVE, false);
+        if (!afterSuccess.equals("delete")) {
+            apartFromInbox(DONE_DIR, directory, doneDir, recursive);
+        }
+        apartFromInbox(FAILED_DIR, directory, failedDir, recursive);
+        // Camel claims a file by its listed size and time when it lists it, before the "changed" read
+        // lock waits for the upload to end: two instances listing one upload before and after its end
+        // claimed it by two keys and both took it. Only the listing filter's minimum age
+        // (SftpRecentlyChanged) keeps a changing file unclaimed.
+        if (s.flag(CLUSTER, false) && s.duration(READ_LOCK_MIN_AGE, Duration.ofSeconds(5)).toMillis() < 1) {
+            throw invalid(READ_LOCK_MIN_AGE, "must be more than 0 with " + CLUSTER + "=true: with 0 a file still being"
+                    + " uploaded is claimed as it is listed, so two instances can each claim and take it (e.g. 5s)");
         }
         return new SftpSettings(host, port, user, password, keyFile,
                 s.optional(PRIVATE_KEY_PASSPHRASE).orElse(null), strict, knownHosts,
-                relative(s, DIRECTORY, "inbox"), doneDir, failedDir,
+                directory, doneDir, failedDir,
                 afterSuccess.equals("delete"), s.duration(CONNECT_TIMEOUT, Duration.ofSeconds(10)),
                 algorithms(s, HOST_KEY_ALGORITHMS, Signature.class, "host key type",
                         "ssh-ed25519,rsa-sha2-256,ssh-rsa"),
@@ -187,6 +195,29 @@ public record SftpSettings(
     private static String require(Settings s, String key) {
         return s.optional(key).orElseThrow(() -> new IllegalStateException(
                 "SFTP source: " + named(key) + " is required when " + ENABLED + "=true"));
+    }
+
+    /**
+     * A done or failed folder, resolved as the route and {@link #remoteDir} resolve it, must not be the
+     * inbox: a file moved there (renamed {@code <ledgerId>-name}) would be listed and taken again. Nor,
+     * when the inbox is read recursively, a folder inside it, unless a folder on the way down from the
+     * inbox has a name starting with a dot: the consumer skips such names (files and folders), and only those.
+     */
+    static void apartFromInbox(String key, String directory, String setting, boolean recursive) {
+        String inbox = normalize(directory);
+        String dir = resolve(directory, setting);
+        String name = key.equals(DONE_DIR) ? "done" : "failed";
+        if (dir.equals(inbox)) {
+            throw invalid(key, "is " + DIRECTORY + " itself ('" + dir + "' from the login folder): the files moved"
+                    + " there would be taken again. Give it a folder of its own (e.g. '." + name + "' or '../" + name + "')");
+        }
+        String below = inbox.equals(".") ? (dir.equals("..") || dir.startsWith("../") ? null : dir)
+                : dir.startsWith(inbox + "/") ? dir.substring(inbox.length() + 1) : null;
+        if (recursive && below != null && Arrays.stream(below.split("/")).noneMatch(part -> part.startsWith("."))) {
+            throw invalid(key, "lies inside " + DIRECTORY + " ('" + dir + "' from the login folder), which is read"
+                    + " recursively (" + RECURSIVE + "=true): its files would be taken again. Start its name with a"
+                    + " dot (e.g. '." + name + "') or put it outside (e.g. '../" + name + "')");
+        }
     }
 
     /**

@@ -97,7 +97,8 @@ class ClusterTest {
                 common.put("ktp.source.sftp.known-hosts-file", work.resolve("no-known-hosts").toString());
                 common.put("ktp.source.sftp.directory", "inbox");
                 common.put("ktp.source.sftp.poll-delay", "300");
-                common.put("ktp.source.sftp.read-lock-min-age", "0");
+                // more than 0: cluster mode refuses 0 (a file listed mid-upload would be claimed as it is)
+                common.put("ktp.source.sftp.read-lock-min-age", "300");
                 common.put("ktp.source.sftp.read-lock-check-interval", "100");
 
                 Path logs = Files.createDirectories(Path.of(System.getProperty("ktp.test.output", "target/test-output")));

@@ -122,6 +122,51 @@ class SftpStartupCheckTest {
     }
 
     @Test
+    void aDoneOrFailedFolderThatIsTheInboxOrIsReadWithItIsRefusedByItsResolvedPath() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            // the inbox is there: the start would go on without these checks
+            Files.createDirectories(server.path("/inbox"));
+            // each move would rename the file in place, where it is listed again
+            String inPlace = startupFailure(sftp(server, tmp, "ktp.source.sftp.done-dir", "."));
+            assertTrue(inPlace.contains("ktp.source.sftp.done-dir (KTP_SOURCE_SFTP_DONE_DIR) is ktp.source.sftp.directory"
+                    + " itself ('inbox' from the login folder)"), inPlace);
+            String back = startupFailure(sftp(server, tmp, "ktp.source.sftp.failed-dir", "../inbox"));
+            assertTrue(back.contains("ktp.source.sftp.failed-dir (KTP_SOURCE_SFTP_FAILED_DIR) is ktp.source.sftp.directory"
+                    + " itself"), back);
+            // starts with '..', and is inbox/done all the same: read with the inbox
+            String inside = startupFailure(sftp(server, tmp, "ktp.source.sftp.recursive", "true",
+                    "ktp.source.sftp.done-dir", "../inbox/done"));
+            assertTrue(inside.contains("ktp.source.sftp.done-dir (KTP_SOURCE_SFTP_DONE_DIR) lies inside"
+                    + " ktp.source.sftp.directory ('inbox/done' from the login folder)"), inside);
+            assertEquals(0, server.logins(), "refused before any login");
+        }
+        // a dot-named folder on the way down is skipped by the recursive listing; outside is outside
+        SftpSettings.apartFromInbox(SftpSettings.DONE_DIR, "inbox", "../inbox/.done", true);
+        SftpSettings.apartFromInbox(SftpSettings.DONE_DIR, "inbox", "archive/.done/2024", true);
+        SftpSettings.apartFromInbox(SftpSettings.DONE_DIR, "inbox", "../done", true);
+        SftpSettings.apartFromInbox(SftpSettings.DONE_DIR, ".", "../done", true);
+        SftpSettings.apartFromInbox(SftpSettings.DONE_DIR, "drop/inbox", "..", true);
+        // not recursive: only the inbox itself is refused
+        SftpSettings.apartFromInbox(SftpSettings.DONE_DIR, "inbox", "done", false);
+        assertThrows(IllegalStateException.class,
+                () -> SftpSettings.apartFromInbox(SftpSettings.DONE_DIR, ".", "archive/done", true));
+    }
+
+    @Test
+    void aClusterRefusesAReadLockMinAgeOf0() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Files.createDirectories(server.path("/inbox"));
+            // with 0 a file is claimed by its size and time as listed, before the read lock waits for its
+            // upload to end: two instances listing it before and after the end each claimed it
+            String message = startupFailure(sftp(server, tmp, "ktp.cluster.enabled", "true",
+                    "ktp.source.sftp.read-lock-min-age", "0"));
+            assertTrue(message.contains("ktp.source.sftp.read-lock-min-age (KTP_SOURCE_SFTP_READ_LOCK_MIN_AGE) must be"
+                    + " more than 0 with ktp.cluster.enabled=true"), message);
+            assertEquals(0, server.logins(), "refused before any login");
+        }
+    }
+
+    @Test
     void theSourceIsOffByDefault() {
         try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), Map.of())) {
             assertEquals(ServiceStatus.Stopped, app.context().getRouteController().getRouteStatus("ingest-sftp"));
