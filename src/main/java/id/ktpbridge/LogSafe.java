@@ -12,6 +12,13 @@ public final class LogSafe {
 
     private static final Pattern DIGIT_RUN = Pattern.compile("\\d{9,}");
     private static final Pattern CONTROL = Pattern.compile("\\p{Cntrl}");
+    /** A URL parameter that carries a secret (a database password, a presigned URL's signature). */
+    private static final Pattern SECRET_PARAMETER = Pattern.compile(
+            "(?i)\\b(password|passwd|pwd|secret|token|passphrase|x-amz-signature|x-amz-credential|signature|sig)=[^&;\\s]*");
+    /** A URL's user information ({@code //user:password@host}). */
+    private static final Pattern USER_INFO = Pattern.compile("//[^/\\s@]+@");
+    /** Camel's placeholder parser quotes the whole value it failed on, a password perhaps. */
+    private static final Pattern QUOTED_VALUE = Pattern.compile("(?i)(from the text: ).*");
 
     private LogSafe() {
     }
@@ -23,5 +30,20 @@ public final class LogSafe {
         }
         String safe = DIGIT_RUN.matcher(CONTROL.matcher(text).replaceAll(" ")).replaceAll("#");
         return safe.length() <= max ? safe : safe.substring(0, max) + "…";
+    }
+
+    /**
+     * {@code text} without the secrets a library's message may quote from a setting: URL
+     * parameters such as {@code password=}, a URL's {@code user:password@}, and the value Camel's
+     * placeholder parser quotes after "from the text:". For messages shown before logging is set up
+     * (a start refused), which name a setting's value as the library read it.
+     */
+    public static String credentials(String text) {
+        if (text == null) {
+            return null;
+        }
+        String safe = SECRET_PARAMETER.matcher(text).replaceAll("$1=***");
+        safe = USER_INFO.matcher(safe).replaceAll("//***@");
+        return QUOTED_VALUE.matcher(safe).replaceAll("$1(not shown)");
     }
 }

@@ -36,8 +36,10 @@ final class BatchSummary {
 
     void add(LedgerRecord r) {
         String name = sourceFileNames ? r.sourceFile() : ResultDocument.name(r);
-        out.printf(LINE, display(name), r.sourceType(), dash(r.resultStatus()), dash(r.result()),
-                dash(r.reasonCode()), dash(r.receivedVia()));
+        // OneKYC's words: no line breaks to forge lines with, no NIK-long digit runs
+        out.printf(LINE, display(name), r.sourceType(), dash(r.resultStatus()),
+                dash(id.ktpbridge.LogSafe.text(r.result(), 64)), dash(id.ktpbridge.LogSafe.text(r.reasonCode(), 64)),
+                dash(r.receivedVia()));
         totals.merge(r.resultStatus() == null ? "NO_RESULT" : r.resultStatus(), 1, Integer::sum);
         if ("COMPLETED".equals(r.resultStatus()) && (r.result() == null || r.result().isBlank())) {
             completedWithoutResult++;

@@ -89,6 +89,11 @@ public final class S3Connection {
             throw new IllegalStateException("Missing required setting " + setting("region")
                     + ": the S3 region, e.g. ap-southeast-3 (any value a S3-compatible store accepts)");
         }
+        if (endpoint != null && endpoint.contains("@")) {
+            // not quoted: the user:password@ in it would be written to the log
+            throw new IllegalStateException(setting("endpoint") + " must not carry a user or password (the keys go in "
+                    + setting("access-key") + " and " + setting("secret-key") + "), e.g. http://minio:9000");
+        }
         if (endpoint != null && !validEndpoint()) {
             throw new IllegalStateException(setting("endpoint") + " '" + endpoint
                     + "' must be a base URL (scheme, host and port), e.g. http://minio:9000");
@@ -113,7 +118,7 @@ public final class S3Connection {
         } catch (IllegalArgumentException e) {
             return false;
         }
-        return uri.getHost() != null && uri.getScheme() != null
+        return uri.getHost() != null && uri.getScheme() != null && uri.getRawUserInfo() == null
                 && uri.getScheme().toLowerCase(Locale.ROOT).matches("https?")
                 && (uri.getRawPath() == null || uri.getRawPath().isEmpty() || "/".equals(uri.getRawPath()))
                 && uri.getRawQuery() == null;
