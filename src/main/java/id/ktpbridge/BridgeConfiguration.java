@@ -27,6 +27,7 @@ import id.ktpbridge.collect.CallerAllowlist;
 import id.ktpbridge.collect.ClusteredQuartz;
 import id.ktpbridge.collect.Collector;
 import id.ktpbridge.collect.Poller;
+import id.ktpbridge.collect.SlowRequests;
 import id.ktpbridge.gtf.CircuitBreaker;
 import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.gtf.GtfHttp;
@@ -326,13 +327,22 @@ public class BridgeConfiguration implements CamelConfiguration {
         CallerAllowlist callers = new CallerAllowlist(s.string("ktp.callback.allowed-cidrs", ""));
         boolean recordIsResult = s.choice("ktp.callback.result-source", "details", "details", "callback")
                 .equals("callback");
+        boolean trustForwardedFor = s.flag("ktp.callback.trust-forwarded-for", false);
         if (callbacks && recordIsResult && callbackAuth.isNone() && callers.isEmpty()) {
             // a result taken from the body would let anyone who can reach the port write results
             throw new IllegalStateException("ktp.callback.result-source=callback takes results from callback bodies:"
                     + " it needs ktp.callback.auth-mode other than none, or ktp.callback.allowed-cidrs");
         }
+        if (callbacks && recordIsResult && callbackAuth.isNone() && trustForwardedFor) {
+            // the allowlist then checks the X-Forwarded-For entry, which a caller that reaches the port
+            // without the proxy (another pod, through the ClusterIP Service) writes itself
+            throw new IllegalStateException("ktp.callback.result-source=callback takes results from callback bodies:"
+                    + " with ktp.callback.trust-forwarded-for the caller ktp.callback.allowed-cidrs checks is read"
+                    + " from X-Forwarded-For, which anyone who reaches the port without the proxy can write: it needs"
+                    + " ktp.callback.auth-mode other than none");
+        }
         CallbackReceiver callbackReceiver = new CallbackReceiver(callbackAuth, callers,
-                s.flag("ktp.callback.trust-forwarded-for", false), s.integer("ktp.callback.max-body-size", 65536),
+                trustForwardedFor, s.integer("ktp.callback.max-body-size", 65536),
                 json, ledger, collector, recordIsResult);
         callbackReceiver.noteBeforeAnswer(!s.flag("ktp.poll.enabled", true));
         callbackReceiver.ledgerRetries(s.integer("ktp.db.retry-attempts", 6),
@@ -344,6 +354,8 @@ public class BridgeConfiguration implements CamelConfiguration {
             // runs once the HTTP server is up and before any route starts
             context.addStartupListener((ctx, alreadyStarted) -> CallbackNotReady.install(ctx,
                     CALLBACK_PATH, s.string("ktp.callback.methods", "POST")));
+            Duration requestTimeout = s.duration("ktp.callback.request-timeout", Duration.ofSeconds(30));
+            context.addStartupListener((ctx, alreadyStarted) -> SlowRequests.install(ctx, requestTimeout));
         }
         DropFolder dropFolder = new DropFolder(s.path("ktp.source.dir"), s.string("ktp.source.include"),
                 settledFiles::holds, futureDatedLeft::holds);

@@ -114,6 +114,66 @@ class CallbackRecordTest {
     }
 
     @Test
+    void behindAProxyTakingResultsFromCallbacksNeedsACredentialNotOnlyTheAllowlist() {
+        // the allowlist then checks X-Forwarded-For, which a caller that reaches the port directly writes
+        String messages = BridgeApp.startupError(dataDir, Map.of("ktp.callback.result-source", "callback",
+                "ktp.callback.auth-mode", "none", "ktp.callback.allowed-cidrs", "10.0.0.0/8",
+                "ktp.callback.trust-forwarded-for", "true"));
+        assertTrue(messages.contains("with ktp.callback.trust-forwarded-for the caller ktp.callback.allowed-cidrs"
+                + " checks is read from X-Forwarded-For"), messages);
+        assertTrue(messages.contains("it needs ktp.callback.auth-mode other than none"), messages);
+        // the allowlist of the socket's address still does
+        BridgeApp.start(dataDir, Map.of("ktp.callback.result-source", "callback", "ktp.callback.auth-mode", "none",
+                "ktp.callback.allowed-cidrs", "10.0.0.0/8")).close();
+        BridgeApp.start(dataDir, Map.of("ktp.callback.result-source", "callback", "ktp.callback.auth-token",
+                "record-test-token", "ktp.callback.allowed-cidrs", "10.0.0.0/8",
+                "ktp.callback.trust-forwarded-for", "true")).close();
+    }
+
+    @Test
+    void aRecordIsReadInTheCharsetItsContentTypeNamesOrItsByteOrderMarkGives() throws Exception {
+        // no status asked before the callbacks came; with polling off the poll tick could collect a
+        // noted callback with the details call before its queued record was taken
+        Map<String, String> props = new HashMap<>(Map.of("ktp.poll.first-delay", "10m",
+                "ktp.callback.auth-token", "record-test-token", "gtf.sandbox.callback.enabled", "false",
+                "ktp.callback.result-source", "callback"));
+        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+            String[] files = {"u3201.png", "u3202.png", "u3203.png"};
+            for (String file : files) {
+                Results.drop(app.inbox(), file, SampleImages.card(file.substring(0, 5), "png"));
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> app.ledger().createdSince(0).stream()
+                    .filter(r -> r.state() == SubmissionState.CONFIRMED).count() == files.length);
+            Map<String, String> submissions = new HashMap<>();
+            app.ledger().createdSince(0).forEach(r -> submissions.put(r.sourceFile(), r.submissionId()));
+            java.util.function.Function<String, String> record = file -> JSON.createObjectNode()
+                    .put("submissionId", submissions.get(file)).put("status", "COMPLETED").put("result", "INVALID")
+                    .put("reasonCode", "DÉJÀ_VU").set("submissionDetails", JSON.createObjectNode()).toString();
+
+            assertEquals(200, callback(app, "application/json; charset=ISO-8859-1",
+                    record.apply("u3201.png").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)));
+            // Java's UTF-16 writes a byte order mark first
+            assertEquals(200, callback(app, "application/json; charset=\"UTF-16\"",
+                    record.apply("u3202.png").getBytes(java.nio.charset.StandardCharsets.UTF_16)));
+            byte[] utf8 = record.apply("u3203.png").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] marked = new byte[utf8.length + 3];
+            marked[0] = (byte) 0xEF;
+            marked[1] = (byte) 0xBB;
+            marked[2] = (byte) 0xBF;
+            System.arraycopy(utf8, 0, marked, 3, utf8.length);
+            assertEquals(200, callback(app, "application/json", marked), "a UTF-8 byte order mark");
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == files.length);
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            for (String file : files) {
+                assertEquals("DÉJÀ_VU", results.get(file).path("reasonCode").asText(), file + ": " + results.get(file));
+                assertEquals("callback", results.get(file).path("receivedVia").asText(), file);
+            }
+            assertEquals(0, detailsCalls(app), "each record was the result");
+        }
+    }
+
+    @Test
     void anUnknownResultSourceIsRefusedByName() {
         String messages = BridgeApp.startupError(dataDir, Map.of("ktp.callback.result-source", "body"));
         assertTrue(messages.contains("Setting 'ktp.callback.result-source' (KTP_CALLBACK_RESULT_SOURCE) must be details or callback"), messages);
@@ -158,6 +218,14 @@ class CallbackRecordTest {
                         java.net.URI.create(app.callbackUrl()))
                 .header("Authorization", "Bearer record-test-token").header("Content-Type", "application/json")
                 .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body.toString())).build(),
+                java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+
+    private static int callback(BridgeApp app, String contentType, byte[] body) throws Exception {
+        return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(app.callbackUrl()))
+                .header("Authorization", "Bearer record-test-token").header("Content-Type", contentType)
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body)).build(),
                 java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
     }
 

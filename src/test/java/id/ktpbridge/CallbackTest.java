@@ -305,6 +305,31 @@ class CallbackTest {
     }
 
     @Test
+    void aBodyWithAByteOrderMarkOrInTheCharsetItsContentTypeNamesIsRead() throws Exception {
+        String json = "{\"submissionId\":\"00000000-0000-0000-0000-000000000000\",\"status\":\"ERROR\"}";
+        byte[] utf8 = json.getBytes(UTF_8);
+        byte[] marked = new byte[utf8.length + 3];
+        marked[0] = (byte) 0xEF;
+        marked[1] = (byte) 0xBB;
+        marked[2] = (byte) 0xBF;
+        System.arraycopy(utf8, 0, marked, 3, utf8.length);
+        assertEquals(200, postBytes("application/json", marked).statusCode(), "a UTF-8 byte order mark");
+        assertEquals(200, postBytes("application/json", json.getBytes(java.nio.charset.StandardCharsets.UTF_16))
+                .statusCode(), "UTF-16, which its byte order mark says");
+        assertEquals(200, postBytes("application/json;charset=utf-16le",
+                json.getBytes(java.nio.charset.StandardCharsets.UTF_16LE)).statusCode(), "UTF-16LE, no mark");
+        assertEquals(200, postBytes("application/json; charset=x-no-such-charset", utf8).statusCode(),
+                "a charset this JVM does not know: UTF-8");
+        assertEquals(400, postBytes("application/json; charset=utf-16le", utf8).statusCode(), "the charset named");
+    }
+
+    private HttpResponse<String> postBytes(String contentType, byte[] body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(app.callbackUrl()))
+                .header("Authorization", "Bearer " + TOKEN).header("Content-Type", contentType)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
     void putIsRefusedUnlessConfiguredThenAccepted() throws Exception {
         String body = "{\"submissionId\":\"00000000-0000-0000-0000-000000000000\",\"status\":\"ERROR\"}";
         try (LogCapture log = new LogCapture()) {

@@ -197,6 +197,14 @@ class StartupChecksTest {
     }
 
     @Test
+    void aNegativeCallbackRequestTimeoutIsRefusedByName() {
+        assertRefused(Map.of("ktp.callback.request-timeout", "-30s"), "Setting 'ktp.callback.request-timeout'"
+                + " (KTP_CALLBACK_REQUEST_TIMEOUT): must not be negative (0: no limit)");
+        assertRefused(Map.of("ktp.callback.request-timeout", "half a minute"),
+                "Setting 'ktp.callback.request-timeout' (KTP_CALLBACK_REQUEST_TIMEOUT) is no duration");
+    }
+
+    @Test
     void aNegativeFileBrokenReadWindowIsRefusedByName() {
         // Camel reads -5s as 0, which rejects an image at its 5th failed read: only 0 means that
         assertRefused(Map.of("ktp.source.file.broken-read-window", "-5s"), "Setting"

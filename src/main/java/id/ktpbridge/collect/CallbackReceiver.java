@@ -68,9 +68,6 @@ public class CallbackReceiver {
     /** The reference's statuses that do not end a submission. */
     private static final Set<String> PASSING_STATUSES = Set.of("IN_PROGRESS", "PARTIALLY_COMPLETED", "INITIATED");
 
-    /** Where the platform-http (Vert.x) consumer puts the caller's socket address. */
-    private static final String REMOTE_ADDRESS = "CamelVertxPlatformHttpRemoteAddress";
-
     private final CallbackAuth auth;
     private final CallerAllowlist callers;
     private final boolean trustForwardedFor;
@@ -133,9 +130,11 @@ public class CallbackReceiver {
         // for credentials: a header a parameter names is not read at all (the real one neither)
         String query = msg.getHeader(Exchange.HTTP_RAW_QUERY, msg.getHeader(Exchange.HTTP_QUERY, String.class),
                 String.class);
+        Set<String> parameters = Set.of();
         if (query != null && !query.isEmpty()) {
             try {
-                queryParameterNames(query).forEach(msg::removeHeader);
+                parameters = queryParameterNames(query);
+                parameters.forEach(msg::removeHeader);
             } catch (IllegalArgumentException e) {
                 msg.removeHeaders("*");
                 malformed.warn("the query string does not decode");
@@ -143,13 +142,9 @@ public class CallbackReceiver {
                 return;
             }
         }
-        String caller = callerAddress(msg);
-        java.util.Map<String, String> headers = new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
-        msg.getHeaders().forEach((k, v) -> {
-            if (v != null && !(v instanceof java.net.SocketAddress)) {
-                headers.put(k, v.toString());
-            }
-        });
+        // the request's own headers: a form body's fields are message headers too
+        CallbackRequest request = new CallbackRequest(msg, parameters);
+        String caller = callerAddress(request);
         byte[] raw = msg.getBody(byte[].class);
         msg.removeHeaders("*");
         if (!callers.allows(caller)) {
@@ -157,13 +152,13 @@ public class CallbackReceiver {
             answer(exchange, 403, error("FORBIDDEN", "the caller's address is not allowed"));
             return;
         }
-        if (!auth.accepts(headers::get, raw)) {
+        if (!auth.accepts(request::header, raw)) {
             unauthorized.warn(auth.mode());
             answer(exchange, 401, error("UNAUTHORIZED", "missing or invalid credentials"));
             return;
         }
         // the CoE callback page does not state a Content-Type: none is read as JSON, another type is refused
-        String contentType = headers.getOrDefault("Content-Type", "").trim();
+        String contentType = java.util.Objects.requireNonNullElse(request.header("Content-Type"), "").trim();
         if (!contentType.isEmpty() && !contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
             notJson.warn();
             answer(exchange, 415, error("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json"));
@@ -174,7 +169,7 @@ public class CallbackReceiver {
             answer(exchange, 413, error("PAYLOAD_TOO_LARGE", "the body is larger than " + maxBodyBytes + " bytes"));
             return;
         }
-        String body = raw == null ? null : new String(raw, java.nio.charset.StandardCharsets.UTF_8);
+        String body = raw == null ? null : CallbackBodyText.of(raw, contentType);
         String problem = null;
         String submissionId = null;
         JsonNode node = null;
@@ -337,21 +332,14 @@ public class CallbackReceiver {
                 false).parameters().keySet();
     }
 
-    private String callerAddress(org.apache.camel.Message msg) {
+    private String callerAddress(CallbackRequest request) {
         if (trustForwardedFor) {
-            String forwarded = nearestForwarded(msg.getHeader("X-Forwarded-For"));
+            String forwarded = nearestForwarded(request.lines("X-Forwarded-For"));
             if (forwarded != null) {
                 return forwarded;
             }
         }
-        Object remote = msg.getHeader(REMOTE_ADDRESS);
-        if (remote instanceof java.net.InetSocketAddress inet && inet.getAddress() != null) {
-            return inet.getAddress().getHostAddress();
-        }
-        if (remote instanceof io.vertx.core.net.SocketAddress vertx) {
-            return vertx.hostAddress();
-        }
-        return remote == null ? null : remote.toString();
+        return request.remoteAddress();
     }
 
     /**

@@ -67,6 +67,39 @@ class ForwardedCallerTest {
     }
 
     @Test
+    void formFieldsCannotStandInForHeaders() throws Exception {
+        // the HTTP server hands a form body's fields over as message headers, after the real ones
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.callback.auth-mode", "none",
+                "ktp.callback.trust-forwarded-for", "true", "ktp.callback.allowed-cidrs", "10.0.0.0/8"))) {
+            assertEquals(403, postForm(app, "192.0.2.7", null, "X-Forwarded-For=10.1.1.1"));
+            assertEquals(403, postForm(app, null, null, "X-Forwarded-For=10.1.1.1"));
+            assertEquals(403, postForm(app, null, null, "x-forwarded-for=10.1.1.1&status=COMPLETED"));
+            assertEquals(415, postForm(app, "10.1.1.1", null, "status=COMPLETED"), "the real header is read");
+        }
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.callback.auth-mode", "bearer",
+                "ktp.callback.auth-token", "callback-token-1"))) {
+            assertEquals(401, postForm(app, null, null, "Authorization=Bearer+callback-token-1"));
+            assertEquals(401, postForm(app, null, "Bearer wrong", "Authorization=Bearer+callback-token-1"));
+            assertEquals(415, postForm(app, null, "Bearer callback-token-1", "status=COMPLETED"),
+                    "the real header is read");
+        }
+    }
+
+    private static int postForm(BridgeApp app, String forwardedFor, String authorization, String form)
+            throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(app.callbackUrl()))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(form));
+        if (forwardedFor != null) {
+            request.header("X-Forwarded-For", forwardedFor);
+        }
+        if (authorization != null) {
+            request.header("Authorization", authorization);
+        }
+        return HttpClient.newHttpClient().send(request.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+
+    @Test
     void aCallbackUrlRegisteredWithAQueryStringIsTaken() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.callback.auth-mode", "bearer",
                 "ktp.callback.auth-token", "callback-token-1"))) {
