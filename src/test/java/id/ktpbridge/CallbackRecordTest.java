@@ -38,8 +38,10 @@ class CallbackRecordTest {
         try (BridgeApp app = start("callback", "record")) {
             Map<String, JsonNode> results = runBatch(app);
             assertEquals(0, detailsCalls(app), "no details call when the callback carries the record");
-            assertEquals(0, app.bean("callbackReceiver", id.ktpbridge.collect.CallbackReceiver.class).recordsQueued(),
-                    "every queued record's bytes given back");
+            // given back once the collection step ends, a moment after its result file was written
+            org.awaitility.Awaitility.await("every queued record's bytes given back").atMost(java.time.Duration.ofSeconds(5))
+                    .until(() -> app.bean("callbackReceiver", id.ktpbridge.collect.CallbackReceiver.class)
+                            .recordsQueued() == 0);
             JsonNode valid = results.get("u3001.png");
             assertEquals("COMPLETED", valid.path("status").asText());
             assertEquals("VALID", valid.path("result").asText());
@@ -63,7 +65,9 @@ class CallbackRecordTest {
             assertEquals(FILES.length, detailsCalls(app));
             assertEquals("VALID", results.get("u3001.png").path("result").asText());
             assertEquals("NOT_EKTP", results.get("u3002-notektp.jpg").path("reasonCode").asText());
-            assertEquals(0, app.bean("callbackReceiver", id.ktpbridge.collect.CallbackReceiver.class).recordsQueued());
+            org.awaitility.Awaitility.await("every queued record's bytes given back").atMost(java.time.Duration.ofSeconds(5))
+                    .until(() -> app.bean("callbackReceiver", id.ktpbridge.collect.CallbackReceiver.class)
+                            .recordsQueued() == 0);
         }
     }
 
