@@ -100,6 +100,7 @@ final class StartupChecks {
         notNegative("ktp.source.file.broken-read-window", "5 failed reads in a row are enough");
         notNegative("ktp.source.s3.broken-read-window", "5 broken reads in a row are enough");
         notNegative("ktp.callback.request-timeout", "no limit");
+        notNegative("ktp.source.sftp.broken-read-window", "5 failed sidecar look-ups in a row are enough");
         instanceId();
         if (s.flag("camel.server.enabled", false)) {
             freePort("ktp.callback.port", "camel.server.port", s.string("camel.server.host", "0.0.0.0"));

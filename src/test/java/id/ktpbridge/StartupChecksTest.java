@@ -215,6 +215,16 @@ class StartupChecksTest {
     }
 
     @Test
+    void aNegativeSftpBrokenReadWindowIsRefusedByName() {
+        // Camel reads -5s as 0, which rejects an image at its sidecar's 5th failed look-up: only 0 means that
+        assertRefused(Map.of("ktp.source.sftp.broken-read-window", "-5s"), "Setting"
+                + " 'ktp.source.sftp.broken-read-window' (KTP_SOURCE_SFTP_BROKEN_READ_WINDOW): must not be negative"
+                + " (0: 5 failed sidecar look-ups in a row are enough)");
+        assertRefused(Map.of("ktp.source.sftp.broken-read-window", "a minute"),
+                "Setting 'ktp.source.sftp.broken-read-window' (KTP_SOURCE_SFTP_BROKEN_READ_WINDOW) is no duration");
+    }
+
+    @Test
     void anInstanceIdLongerThanTheLedgersColumnsIsRefusedByName() throws Exception {
         // it started before, and every claim and lease then failed (SQL state 22001)
         assertRefused(Map.of("ktp.cluster.instance-id", "n".repeat(129)), "Setting 'ktp.cluster.instance-id'"

@@ -16,7 +16,8 @@ public class InputDeferredException extends RuntimeException {
 
     /**
      * @param retryAfter how long its source leaves the input before it is taken again (the file drop
-     *     honours it, see {@link PausedFiles}); null: as soon as the source comes round to it
+     *     and SFTP honour it, see {@link PausedFiles}); null: as soon as the source comes round to it
+     *     (SFTP: after a few seconds)
      */
     public InputDeferredException(String message, Duration retryAfter) {
         super(message);

@@ -14,16 +14,20 @@ import com.jcraft.jsch.SftpException;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.SettledInPlace;
+import id.ktpbridge.ingest.InputDeferredException;
 import id.ktpbridge.ingest.InputHeaders;
 import id.ktpbridge.ingest.PassingFailures;
+import id.ktpbridge.ingest.PausedFiles;
 import id.ktpbridge.ingest.PlacedName;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.Settlement;
 import id.ktpbridge.ingest.SourceMoveRefusals;
 import id.ktpbridge.ingest.SourceRelease;
 import id.ktpbridge.ingest.SourceReplacedException;
+import id.ktpbridge.submit.Intake;
 import id.ktpbridge.submit.WorkItem;
 import org.apache.camel.Exchange;
+import org.apache.camel.component.file.GenericFile;
 import org.apache.camel.support.SynchronizationAdapter;
 import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
@@ -38,6 +42,12 @@ import org.slf4j.LoggerFactory;
  * after a submission, to the failed folder otherwise. An image is never submitted without its sidecar being known: if the server cannot
  * say whether one exists, or cannot hand it over, the image waits for a later poll (see {@link
  * #sidecarFailed}) rather than go under a partner user the sidecar may override.
+ * <p>
+ * An input given back to the server for a later attempt (deferred, see {@link Settlement}) is left
+ * out of the listings for the pause its deferral names, or {@link #DEFERRAL_PAUSE} (see {@link
+ * #paused}): the consumers list again at once while listings find files, and it would be taken,
+ * downloaded and given back in a tight loop for as long as its cause lasts (its ledger row in
+ * another instance's hand, say).
  */
 public class SftpSidecar extends ServiceSupport {
 
@@ -46,6 +56,10 @@ public class SftpSidecar extends ServiceSupport {
     static final int SIDECAR_TRIES = FileSidecar.READ_TRIES;
     /** The wait before an image whose sidecar failed goes back, times the failures in a row. */
     static final java.time.Duration SIDECAR_RETRY_PAUSE = FileSidecar.READ_RETRY_PAUSE;
+    /** The longest wait of an image whose look-ups cannot reach the server (doubled from {@link #SIDECAR_RETRY_PAUSE}). */
+    static final java.time.Duration MAX_UNREACHABLE_PAUSE = java.time.Duration.ofMinutes(1);
+    /** How long a deferred input that names no pause of its own is left out of the listings: as a failed download. */
+    static final java.time.Duration DEFERRAL_PAUSE = java.time.Duration.ofMillis(UnreadableFiles.FAILED_PAUSE_MILLIS);
     /** Exchange property: whether {@link #replaced} found the remote file replaced. */
     private static final String REPLACED = "KtpSftpFileReplaced";
     /** Exchange property: the {@link Stamp} of the input's file. */
@@ -60,8 +74,14 @@ public class SftpSidecar extends ServiceSupport {
     private final SftpSettings settings;
     private final FailureReport reports;
     private final SettledInPlace settled;
-    /** Images whose sidecar look-ups failed in a row, by the sidecar's path. */
-    private final PassingFailures sidecarFailures = new PassingFailures(SIDECAR_TRIES);
+    /** Images whose sidecar look-ups the server failed in a row, by the sidecar's path (see {@link #readWindow}). */
+    private volatile PassingFailures sidecarFailures = new PassingFailures(SIDECAR_TRIES,
+            Intake.DEFAULT_BROKEN_READ_WINDOW, java.time.Clock.systemUTC());
+    private volatile java.time.Duration readWindow = Intake.DEFAULT_BROKEN_READ_WINDOW;
+    /** Images whose look-ups could not reach the server in a row, by the image's path: only for their pauses. */
+    private final PassingFailures unreachable = new PassingFailures(Integer.MAX_VALUE);
+    /** Inputs given back for a later attempt, left out of the listings meanwhile (see {@link #paused}). */
+    private final PausedFiles paused = PausedFiles.byVersion();
     /**
      * Quarantines cut off by a lost connection, by ledger id: tried again by later polls, and after
      * {@link SourceMoveRefusals#MAX_CUT_OFF_MOVES} in a row left in place as a refused one is.
@@ -100,8 +120,15 @@ public class SftpSidecar extends ServiceSupport {
             return;
         }
         if (Settlement.staysInSource(exchange)) {
+            // before the consumer lets go of its claim: the next listing, at once while listings find
+            // files, does not take it before then
+            java.time.Duration pause = InputDeferredException.retryAfter(FailureReport.failure(exchange));
+            if (pause == null) {
+                pause = DEFERRAL_PAUSE;
+            }
+            paused.pause(exchange, pause);
             LOG.warn("Ledger {}: no outcome recorded yet; the SFTP file stays on the server and is"
-                    + " taken again", ledgerId == null ? "-" : ledgerId);
+                    + " taken again in {} s", ledgerId == null ? "-" : ledgerId, Math.max(1, pause.toSeconds()));
             return;
         }
         String dir = settings.remoteDir(settings.failedDir());
@@ -134,6 +161,25 @@ public class SftpSidecar extends ServiceSupport {
             LOG.error("Ledger {}: the failed input could not be moved to {} on {}: {}; it stays in place and is not"
                     + " taken again while the bundle runs", ledgerId, dir, settings.server(), SftpConnector.safe(e));
         }
+    }
+
+    /**
+     * Whether the listed {@code file} was given back a moment ago with a pause that has not passed
+     * (see {@link #quarantine}): by its path, size and time, so a file replaced meanwhile is taken.
+     * Asked by the listing filter ({@link SftpFutureDated}).
+     */
+    boolean paused(GenericFile<?> file) {
+        return paused.holds(file);
+    }
+
+    /**
+     * A sidecar whose look-ups the server keeps failing rejects its image only once they have
+     * failed {@link #SIDECAR_TRIES} times in a row over at least this long
+     * ({@code ktp.source.sftp.broken-read-window}): as the file drop's sidecars.
+     */
+    public void readWindow(java.time.Duration window) {
+        this.readWindow = window;
+        this.sidecarFailures = new PassingFailures(SIDECAR_TRIES, window, java.time.Clock.systemUTC());
     }
 
     /**
@@ -266,10 +312,14 @@ public class SftpSidecar extends ServiceSupport {
         }
         try {
             // the file itself, as it is listed and moved: a link's own size and time
-            SftpATTRS image = call(c -> SftpConnector.lstat(c, imagePath));
+            SftpATTRS image = lookUp(c -> SftpConnector.lstat(c, imagePath));
             if (image != null) {
                 exchange.setProperty(STAMP, new Stamp(image.getSize(), image.getMTime()));
             }
+        } catch (Unreached e) {
+            // without the stamp a file replaced while its input is submitted would be moved away
+            // unread; its sidecar could not be looked up either (read skips it)
+            unreachable(exchange, imagePath, e);
         } catch (SftpException | IOException | RuntimeException e) {
             LOG.debug("Could not ask the SFTP server about an input's file: {}", SftpConnector.safe(e));
         }
@@ -282,18 +332,26 @@ public class SftpSidecar extends ServiceSupport {
         if (settings == null || imagePath == null || relativeName == null) {
             return;
         }
+        if (exchange.getMessage().getHeader(InputHeaders.NOT_NOW) != null) {
+            return; // stamp could not reach the server: the image waits
+        }
         String sidecarPath = sidecarOf(imagePath);
         String sidecarRelative = sidecarOf(relativeName);
         SftpATTRS attrs;
         try {
             // not followed: a link can point anywhere on the server (another partner user's sidecar, say)
-            attrs = call(c -> SftpConnector.lstat(c, sidecarPath));
+            attrs = lookUp(c -> SftpConnector.lstat(c, sidecarPath));
+        } catch (Unreached e) {
+            unreachable(exchange, imagePath, e);
+            return;
         } catch (SftpException | IOException | RuntimeException e) {
             LOG.warn("Could not look up a sidecar on {}: {}", settings.server(), SftpConnector.safe(e));
             sidecarFailed(exchange, sidecarPath, e, "the SFTP server could not say whether the image has a sidecar: ");
             return;
         }
+        unreachable.passed(imagePath);
         if (attrs == null || attrs.isDir()) {
+            sidecarFailures.passed(sidecarPath);
             return;
         }
         exchange.setProperty(SIDECAR, sidecarRelative);
@@ -309,7 +367,10 @@ public class SftpSidecar extends ServiceSupport {
         }
         String text;
         try {
-            text = call(c -> readText(c, sidecarPath));
+            text = lookUp(c -> readText(c, sidecarPath));
+        } catch (Unreached e) {
+            unreachable(exchange, imagePath, e);
+            return;
         } catch (SftpException | IOException | RuntimeException e) {
             LOG.warn("Could not read a sidecar on {}: {}", settings.server(), SftpConnector.safe(e));
             sidecarFailed(exchange, sidecarPath, e, "the sidecar could not be read from the SFTP server: ");
@@ -324,29 +385,46 @@ public class SftpSidecar extends ServiceSupport {
     }
 
     /**
+     * The image's look-ups could not reach the server (see {@link #lookUp}): that says nothing of
+     * its sidecar, so the image waits on the server, with nothing recorded, however many times in a
+     * row: 1 s, then 2, 4, ... s up to {@link #MAX_UNREACHABLE_PAUSE}, the listing leaving it out
+     * meanwhile. A server that takes only so many sessions of the bundle's login (each instance
+     * holds three) keeps its images waiting until it takes the sidecar session again.
+     */
+    private void unreachable(Exchange exchange, String imagePath, Unreached e) {
+        int inARow = unreachable.failed(imagePath);
+        long pause = Math.min(MAX_UNREACHABLE_PAUSE.toMillis(),
+                SIDECAR_RETRY_PAUSE.toMillis() << Math.min(inARow - 1, 16));
+        String why = SftpConnector.safe(e.getCause());
+        LOG.warn("The sidecar session to {} could not be opened or lost its connection ({}); the image waits on"
+                + " the server and is taken again in {} s", settings.server(), why, pause / 1000);
+        exchange.getMessage().setHeader(InputHeaders.NOT_NOW, "the SFTP server could not be reached to look up"
+                + " the image's sidecar: " + why);
+        exchange.getMessage().setHeader(InputHeaders.NOT_NOW_PAUSE, pause);
+    }
+
+    /**
      * A sidecar the server refused to the bundle's login (permission denied) rejects its image, as a
-     * broken sidecar does: someone has to mend it. Any other failure (a dropped connection, a server
-     * restarting, a session limit: those also failed the call's second try on a new session; or
-     * another status of the server's) lets the image wait in its folder for a later poll, with
-     * nothing recorded, up to {@link #SIDECAR_TRIES} times in a row (about 10 s of pauses); after
-     * that it is rejected too.
+     * broken sidecar does: someone has to mend it. Any other failure the server answered with (on
+     * the call's second try too) lets the image wait on the server for a later poll, with nothing
+     * recorded, after a pause of 1 s, then 2, 3, ... s (the listing leaves it out meanwhile), until
+     * {@link #SIDECAR_TRIES} look-ups in a row failed, the last at least {@link #readWindow} after
+     * the first; then it is rejected too, as a dropped image whose sidecar cannot be read.
      */
     private void sidecarFailed(Exchange exchange, String sidecarPath, Exception e, String what) {
         boolean refused = e instanceof SftpException sftp && sftp.id == ChannelSftp.SSH_FX_PERMISSION_DENIED;
         int inARow = refused ? 0 : sidecarFailures.failed(sidecarPath);
         if (inARow == 0) {
             exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, what + SftpConnector.safe(e)
-                    + (refused ? "" : " (" + SIDECAR_TRIES + " times in a row)"));
+                    + (refused ? "" : readWindow.toMillis() > 0 ? " (at least " + SIDECAR_TRIES
+                            + " times in a row, over at least " + readWindow.toSeconds() + " s)"
+                            : " (" + SIDECAR_TRIES + " times in a row)"));
             return;
         }
         exchange.getMessage().setHeader(InputHeaders.NOT_NOW, what + SftpConnector.safe(e));
-        // on the listing's thread: the next listing, which comes at once while files are found, does
-        // not take, download and give back the image in a tight loop
-        try {
-            Thread.sleep(SIDECAR_RETRY_PAUSE.toMillis() * inARow);
-        } catch (InterruptedException interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        // the listing leaves the image out for the pause (see quarantine): neither the next listing,
+        // which comes at once while files are found, nor the listing's thread waiting it out is spent on it
+        exchange.getMessage().setHeader(InputHeaders.NOT_NOW_PAUSE, SIDECAR_RETRY_PAUSE.toMillis() * inARow);
     }
 
     /** {@code dir/u00017.png} -> {@code dir/u00017.json} */
@@ -395,6 +473,32 @@ public class SftpSidecar extends ServiceSupport {
             LOG.debug("SFTP sidecar call failed, trying once more on a new session: {}", SftpConnector.safe(e));
             reopen();
             return call.apply(channel);
+        }
+    }
+
+    /**
+     * {@link #call}, for the look-ups an image waits on: a failure that did not get through to the
+     * server (the session could not be opened: a session limit reached, the server down or refusing
+     * the login; or its connection went, on the second try too) comes as {@link Unreached}, apart
+     * from those the server answered about the file.
+     */
+    private synchronized <T> T lookUp(SftpCall<T> look) throws SftpException, IOException {
+        try {
+            return call(look);
+        } catch (SftpCheckException e) {
+            throw new Unreached(e);
+        } catch (SftpException | IOException | RuntimeException e) {
+            if (!connected()) {
+                throw new Unreached(e);
+            }
+            throw e;
+        }
+    }
+
+    /** A look-up that did not get through to the server; its cause says why. */
+    private static final class Unreached extends RuntimeException {
+        Unreached(Exception cause) {
+            super(cause.getMessage(), cause);
         }
     }
 

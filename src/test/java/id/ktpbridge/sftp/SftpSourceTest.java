@@ -327,7 +327,9 @@ class SftpSourceTest {
             server.failNextReads("u5412.json", 1_000);
             Files.writeString(inbox.resolve("u5412.json"), "{\"partnerUserId\": \"cust-5412\"}");
             Files.write(inbox.resolve("u5412.png"), SampleImages.card("u5412", "png"));
-            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+            // 0: rejected at the 5th failed look-up, however fast they came
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp,
+                    "ktp.source.sftp.broken-read-window", "0"))) {
                 await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 1);
                 JsonNode result = Results.read(app.results()).get(0);
                 assertEquals("REJECTED", result.path("status").asText(), result.toString());

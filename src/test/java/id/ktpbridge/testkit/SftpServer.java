@@ -27,6 +27,7 @@ import org.apache.sshd.common.file.virtualfs.VirtualFileSystemFactory;
 import org.apache.sshd.common.kex.BuiltinDHFactories;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
 import org.apache.sshd.common.signature.BuiltinSignatures;
+import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.ServerBuilder;
 import org.apache.sshd.server.SshServer;
 import org.apache.sshd.server.channel.ChannelSession;
@@ -274,6 +275,11 @@ public final class SftpServer implements AutoCloseable {
         failReads.computeIfAbsent(fileName, n -> new AtomicInteger()).addAndGet(times);
     }
 
+    /** Reads of the file with this name no longer fail (those {@link #failNextReads} had left). */
+    public void stopFailingReads(String fileName) {
+        failReads.remove(fileName);
+    }
+
     /** Every listing of a folder with this name fails, until {@link #allowListing}. */
     /** Listings of folders of this name are refused with permission denied (another account's folder, mode 0700). */
     public void refuseListingOf(String folderName) {
@@ -368,6 +374,24 @@ public final class SftpServer implements AutoCloseable {
     /** Successful logins so far (password or key). */
     public int logins() {
         return logins.get();
+    }
+
+    /** The sessions open now (logged in or not). */
+    public int sessions() {
+        return sshd.getActiveSessions().size();
+    }
+
+    /**
+     * From now on a login beyond {@code max} sessions of the user is cut off right after it
+     * authenticates ("Too many concurrent connections"), as ProFTPD's MaxClientsPerUser or SFTPGo's
+     * max_sessions do; 0: no limit.
+     */
+    public void limitSessions(int max) {
+        if (max > 0) {
+            CoreModuleProperties.MAX_CONCURRENT_SESSIONS.set(sshd, max);
+        } else {
+            CoreModuleProperties.MAX_CONCURRENT_SESSIONS.remove(sshd);
+        }
     }
 
     /** Writes a known_hosts file that trusts this server's host key at its address and port. */

@@ -1,0 +1,129 @@
+package id.ktpbridge.sftp;
+
+import static id.ktpbridge.sftp.SftpSourceTest.PASSWORD;
+import static id.ktpbridge.sftp.SftpSourceTest.sftp;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.submit.InputsInHand;
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
+import id.ktpbridge.testkit.SftpServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * SFTP inputs given back for a later attempt: left out of the listings for their pause, not
+ * downloaded and given back in a tight loop; and images whose sidecar cannot be looked up now.
+ */
+class SftpDeferredInputsTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void anInputGivenBackIsNotDownloadedAgainBeforeItsPauseAndIsTakenAfterIt() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            byte[] image = SampleImages.card("u5801", "png");
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                // OneKYC away: the first take writes the input's row and gives the input back
+                app.sandbox().settings().setFailureStatuses(List.of(503));
+                app.sandbox().settings().setFailureRate("presign", 1.0);
+                Files.write(inbox.resolve("u5801.png"), image);
+                await().atMost(Duration.ofSeconds(30)).until(() -> app.ledger().createdSince(0).size() == 1);
+                String row = app.ledger().createdSince(0).get(0).id();
+                // the row is taken in hand elsewhere as soon as the worker lets go of it (another
+                // instance of a cluster submitting the same file's bytes, say)
+                InputsInHand inHand = app.bean("inputsInHand", InputsInHand.class);
+                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5)).until(() -> inHand.takeToEnd(row));
+                app.sandbox().settings().setFailureRate("presign", 0.0);
+
+                // taken again, it finds its row held and is given back with no pause of its own
+                await().atMost(Duration.ofSeconds(30)).until(() -> log.text().contains("another worker is submitting it"));
+                long downloads = server.bytesRead("u5801.png");
+                // before, the next listing took it at once: downloaded and given back in a loop
+                await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4))
+                        .until(() -> server.bytesRead("u5801.png") == downloads);
+                assertTrue(log.text().contains("the SFTP file stays on the server and is taken again in 5 s"), log.text());
+
+                inHand.letGo(row);
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
+                        && Files.exists(server.path("/inbox/.done/u5801.png")));
+                assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+                assertEquals(1, app.sandbox().submissionCount());
+                assertEquals(1, app.ledger().createdSince(0).size(), "its row was resumed");
+            }
+        }
+    }
+
+    @Test
+    void anImageWhoseSidecarSessionCannotBeOpenedWaitsAndIsSubmittedOnceTheServerTakesIt() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp,
+                    "ktp.source.sftp.oversize-poll-delay", "300"))) {
+                // each listing holds a session of its own between its polls: no login per poll (the
+                // start-up check's login is the first, and its session is closed)
+                await().atMost(Duration.ofSeconds(10)).until(() -> server.logins() == 3 && server.sessions() == 2);
+                int logins = server.logins();
+                await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3))
+                        .until(() -> server.logins() == logins && server.sessions() == 2);
+                // the server takes no more sessions of the login: the sidecar session is cut off
+                server.limitSessions(2);
+                Files.write(inbox.resolve("u5811.png"), SampleImages.card("u5811", "png"));
+
+                // before, it was rejected INVALID_SIDECAR at its 5th try, some 10 s on, sidecar or not
+                await().during(Duration.ofSeconds(14)).atMost(Duration.ofSeconds(16))
+                        .until(() -> Results.count(app.results()) == 0);
+                assertTrue(log.count("The sidecar session to") >= 3, log.text());
+                assertEquals(0, app.ledger().createdSince(0).size(), "nothing was recorded");
+                assertTrue(Files.exists(inbox.resolve("u5811.png")), "it waits on the server");
+
+                server.limitSessions(0);
+                await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 1
+                        && Files.exists(server.path("/inbox/.done/u5811.png")));
+                JsonNode result = Results.read(app.results()).get(0);
+                assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+                assertEquals("u5811", result.path("partnerUserId").asText());
+                assertFalse(log.text().contains("u5811"), "the file name (it may hold a NIK) is in the log");
+            }
+        }
+    }
+
+    @Test
+    void aSidecarTheServerFailsToHandOverFiveTimesInARowRejectsItsImageOnlyOnceTheyHaveGoneOnForTheWindow()
+            throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            // every read of the sidecar fails (the server answers with a failure) until told otherwise
+            server.failNextReads("u5821.json", 1_000);
+            Files.writeString(inbox.resolve("u5821.json"), "{\"partnerUserId\": \"cust-5821\"}");
+            Files.write(inbox.resolve("u5821.png"), SampleImages.card("u5821", "png"));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                // six look-ups in a row failed, some 15 s: within ktp.source.sftp.broken-read-window (1 min)
+                await().atMost(Duration.ofSeconds(40)).until(() -> log.count("Could not read a sidecar") >= 6);
+                assertEquals(0, Results.count(app.results()), "rejected at its 5th failed look-up");
+                server.stopFailingReads("u5821.json");
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
+                        && Files.exists(server.path("/inbox/.done/u5821.png")));
+                JsonNode result = Results.read(app.results()).get(0);
+                assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+                assertEquals("cust-5821", result.path("partnerUserId").asText(), "submitted under its sidecar's user");
+            }
+        }
+    }
+}
