@@ -65,7 +65,6 @@ import id.ktpbridge.result.ResultPublisher;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.sftp.SftpListingClaims;
-import id.ktpbridge.sftp.SftpSidecar;
 import id.ktpbridge.submit.FailureRecorder;
 import id.ktpbridge.submit.InputsInHand;
 import id.ktpbridge.submit.Intake;
@@ -279,11 +278,6 @@ public class BridgeConfiguration implements CamelConfiguration {
         FileSidecar fileSidecar = new FileSidecar(json, s.path("ktp.source.done-dir"), s.path("ktp.source.failed-dir"));
         fileSidecar.readWindow(s.duration("ktp.source.file.broken-read-window", Intake.DEFAULT_BROKEN_READ_WINDOW));
         registry.bind("fileSidecar", fileSidecar);
-        // bound by SftpConfiguration, which runs first
-        SftpSidecar sftpSidecar = registry.lookupByNameAndType("sftpSidecar", SftpSidecar.class);
-        if (sftpSidecar != null) {
-            sftpSidecar.readWindow(s.duration("ktp.source.sftp.broken-read-window", Intake.DEFAULT_BROKEN_READ_WINDOW));
-        }
         registry.bind("fileDoneName", PlacedName.done(s.path("ktp.source.done-dir")));
         boolean copyToDone = FileSystems.apart(s.path("ktp.source.dir"), s.path("ktp.source.done-dir"));
         if (copyToDone) {

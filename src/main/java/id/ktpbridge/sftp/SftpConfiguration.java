@@ -84,6 +84,8 @@ public class SftpConfiguration implements CamelConfiguration {
         FileSidecar rules = new FileSidecar(new ObjectMapper(), null, null);
         SettledInPlace settled = new SettledInPlace();
         SftpSidecar sidecar = new SftpSidecar(rules, settings, new FailureReport(new ObjectMapper()), settled);
+        sidecar.readWindow(s.duration("ktp.source.sftp.broken-read-window",
+                id.ktpbridge.submit.Intake.DEFAULT_BROKEN_READ_WINDOW));
         context.getRegistry().bind("sftpSidecar", sidecar);
         context.addService(sidecar);
         // case-insensitive, as Camel's consumer compiles the same rule
@@ -95,9 +97,13 @@ public class SftpConfiguration implements CamelConfiguration {
         // changed within it, which is all Camel's "changed" read lock then checks; the lock would only
         // cost a listing of the whole folder per file (JSch lists a file's folder to stat it)
         properties.addOverrideProperty("sftp.read-lock", minAge > 0 ? "none" : "changed");
-        GenericFileFilter<SftpRemoteFile<?>> listing = settled.before(unreadable.before(new SftpUnsafeNames(
+        GenericFileFilter<SftpRemoteFile<?>> checks = settled.before(unreadable.before(new SftpUnsafeNames(
                 settings != null && settings.deleteAfterSuccess(), include,
                 SftpLinks.untouched(new SftpRecentlyChanged(minAge, new SftpFutureDated(sidecar, include))))));
+        // an input given back a moment ago with a pause before its next try is left out until then
+        // (else the greedy listing took it again at once), before any other check looks at it
+        GenericFileFilter<SftpRemoteFile<?>> listing = file -> (file.isDirectory() || !sidecar.paused(file))
+                && checks.accept(file);
         // one listing filter per consumer of the folder: which files it takes (size, links), see SftpLinks
         long maxSize = s.number("ktp.source.max-size", 10L << 20);
         context.getRegistry().bind("sftpListingFilter", SftpLinks.share(true, maxSize, listing));

@@ -22,9 +22,6 @@ import org.slf4j.LoggerFactory;
  * lock's timeout, holding up the files after it. Its modification time on the server is set to now,
  * so it is taken like any other file once it has stopped changing (the file drop does the same).
  * One the server will not re-date is left out of listings until its time has come.
- * <p>
- * It also leaves out the inputs the bundle gave back a moment ago with a pause before their next
- * try ({@link SftpSidecar#paused}): the one listing filter that has the bean which settles them.
  */
 public class SftpFutureDated implements GenericFileFilter<SftpRemoteFile<?>> {
 
@@ -45,9 +42,6 @@ public class SftpFutureDated implements GenericFileFilter<SftpRemoteFile<?>> {
 
     @Override
     public boolean accept(GenericFile<SftpRemoteFile<?>> file) {
-        if (!file.isDirectory() && server.paused(file)) {
-            return false;
-        }
         // whole seconds, as the server keeps them: every listing after this one, on any instance, then
         // sees the same time, and so the same claim key (it holds the modification time)
         long now = System.currentTimeMillis() / 1000 * 1000;
