@@ -9,6 +9,7 @@ import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 import id.ktpbridge.Settings;
+import id.ktpbridge.submit.Intake;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.Registry;
@@ -81,7 +82,8 @@ public class S3Configuration implements CamelConfiguration {
             requireApart(connection, bucket, prefix, failedBucket, "failed", failedPrefix);
         }
 
-        S3Client client = enabled ? new UnreadableObjects(connection.client(Math.max(50, 2 * batchSize)))
+        S3Client client = enabled ? new UnreadableObjects(connection.client(Math.max(50, 2 * batchSize)),
+                s.duration(SOURCE + ".broken-read-window", Intake.DEFAULT_BROKEN_READ_WINDOW))
                 : OfflineS3Client.create("The S3 source is off (ktp.source.s3.enabled=false)");
         closeOnStop(context, client);
         if (enabled) {

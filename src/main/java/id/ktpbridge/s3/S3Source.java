@@ -3,6 +3,8 @@ package id.ktpbridge.s3;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -24,6 +26,7 @@ import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.MetadataDirective;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
@@ -47,6 +50,8 @@ public class S3Source {
     static final String LEDGER_ID_METADATA = "ktp-ledger-id";
     /** Exchange property: the object could not be fetched by this listing and is left where it is. */
     static final String LEFT_FOR_LATER = "KtpS3LeftForLater";
+    /** Exchange property: the {@link ObjectEncryption} the fetched object came with, which its copies keep. */
+    static final String ENCRYPTION = "KtpS3Encryption";
 
     private static final Logger LOG = LoggerFactory.getLogger(S3Source.class);
 
@@ -60,10 +65,20 @@ public class S3Source {
     private final String processedPrefix;
     private final String failedBucket;
     private final String failedPrefix;
-    /** Moves (to done or failed) of one input that failed for a passing reason, in a row. */
-    private final PassingFailures movesFailed = new PassingFailures(MAX_PASSING_MOVE_FAILURES + 1);
-    /** After this many passing failures in a row a move counts as refused. */
+    /**
+     * A move (to done or failed) that failed for a passing reason this many times in a row, the last
+     * at least {@link #MOVE_RETRY_WINDOW} after the first, counts as refused.
+     */
     static final int MAX_PASSING_MOVE_FAILURES = 10;
+    /**
+     * The object is taken again every listing ({@code poll-delay}, 2 s): the count alone would be
+     * used up by some seconds of a write outage (503 SlowDown, KMS throttling), and leave the object
+     * in place for good.
+     */
+    static final Duration MOVE_RETRY_WINDOW = Duration.ofMinutes(10);
+    /** Moves (to done or failed) of one input that failed for a passing reason, in a row. */
+    private volatile PassingFailures movesFailed = new PassingFailures(MAX_PASSING_MOVE_FAILURES, MOVE_RETRY_WINDOW,
+            Clock.systemUTC());
     private volatile IdempotentRepository repository;
 
     /**
@@ -86,6 +101,11 @@ public class S3Source {
         this.failedPrefix = failedPrefix;
     }
 
+    /** Measures the failed moves' {@link #MOVE_RETRY_WINDOW} by {@code clock} from now on (a test's). */
+    void moveClock(Clock clock) {
+        this.movesFailed = new PassingFailures(MAX_PASSING_MOVE_FAILURES, MOVE_RETRY_WINDOW, clock);
+    }
+
     /**
      * Camel bean method, first step for every listed object: {@code KtpSourceFile}, why the object
      * could not be read (if so), the partner user from the object's user metadata, and a body that releases the object's connection
@@ -101,6 +121,7 @@ public class S3Source {
         if (size != null && size >= 0) {
             msg.setHeader(Exchange.FILE_LENGTH, size);
         }
+        boolean standIn = false;
         if (client instanceof UnreadableObjects unreadable) {
             String why = unreadable.takeReason(msg.getHeader(AWS2S3Constants.BUCKET_NAME, String.class),
                     msg.getHeader(AWS2S3Constants.KEY, String.class), msg.getHeader(AWS2S3Constants.E_TAG, String.class));
@@ -110,7 +131,14 @@ public class S3Source {
             if (unreadable.takeLeftForLater(msg.getHeader(AWS2S3Constants.BUCKET_NAME, String.class),
                     msg.getHeader(AWS2S3Constants.KEY, String.class), msg.getHeader(AWS2S3Constants.E_TAG, String.class))) {
                 exchange.setProperty(LEFT_FOR_LATER, true);
+                standIn = true;
             }
+            standIn |= why != null;
+        }
+        if (!standIn && msg.getBody() instanceof ResponseInputStream<?> fetched
+                && fetched.response() instanceof GetObjectResponse response) {
+            // a stand-in's says nothing of the object: its copy asks (copy)
+            exchange.setProperty(ENCRYPTION, ObjectEncryption.of(response));
         }
         Map<?, ?> metadata = msg.getHeader(AWS2S3Constants.METADATA, Map.class);
         if (metadata != null) {
@@ -207,6 +235,8 @@ public class S3Source {
             SourceRelease.letGo(exchange);
         } catch (ObjectReplaced e) {
             leaveReplaced(exchange, true);
+        } catch (ObjectGone e) {
+            leaveGone(exchange, "processed");
         } catch (SdkException e) {
             String ledgerId = exchange.getProperty(WorkItem.LEDGER_ID, String.class);
             String move = deleteAfterSuccess ? "deleted" : "moved to the processed prefix";
@@ -257,6 +287,8 @@ public class S3Source {
             SourceRelease.letGo(exchange);
         } catch (ObjectReplaced e) {
             leaveReplaced(exchange, false);
+        } catch (ObjectGone e) {
+            leaveGone(exchange, "failed");
         } catch (SdkException e) {
             if (refusedOrTooOften(exchange, e)) {
                 LOG.error("Ledger {}: its S3 object could not be moved to the failed prefix: {}. It stays in place and is"
@@ -273,8 +305,9 @@ public class S3Source {
 
     /**
      * Whether a failed move leaves the object in place for good: a refusal, or a passing failure met
-     * by the same input {@link #MAX_PASSING_MOVE_FAILURES} times in a row (a store that fails one
-     * object's copy each time would otherwise have it read and hashed again at every listing).
+     * by the same input {@link #MAX_PASSING_MOVE_FAILURES} times in a row over at least {@link
+     * #MOVE_RETRY_WINDOW} (a store that fails one object's copy each time would otherwise have it
+     * read and hashed again at every listing).
      */
     private boolean refusedOrTooOften(Exchange exchange, SdkException e) {
         return refused(e) || movesFailed.failed(inputKey(exchange)) == 0;
@@ -300,12 +333,18 @@ public class S3Source {
     /**
      * Copies the object only if it is still the version that was processed (its ETag): a partner
      * may have put a new version under the same key meanwhile, which must not be moved away unseen.
-     * The copy keeps the object's content type, encoding, disposition, cache control and user
-     * metadata, and adds the input's ledger id
+     * The copy keeps the object's content type, encoding, disposition, cache control, user
+     * metadata and KMS key ({@link ObjectEncryption}), and adds the input's ledger id
      * ({@value #LEDGER_ID_METADATA}), by which a later try knows its own copy ({@link #placed}).
      */
     private void copy(Exchange exchange, String fromBucket, String fromKey, String etag, String toBucket, String toKey) {
         Message msg = exchange.getMessage();
+        ObjectEncryption encryption = exchange.getProperty(ENCRYPTION, ObjectEncryption.class);
+        if (encryption == null) {
+            // the object could not be fetched (a stand-in was read): asked of the object itself
+            encryption = ObjectEncryption.of(lookAt(fromBucket, fromKey));
+        }
+        ObjectEncryption as = encryption;
         Map<String, String> metadata = new java.util.HashMap<>();
         Map<?, ?> own = msg.getHeader(AWS2S3Constants.METADATA, Map.class);
         if (own != null) {
@@ -321,24 +360,29 @@ public class S3Source {
         }
         try {
             try {
-                client.copyObject(r -> r.sourceBucket(fromBucket).sourceKey(fromKey).destinationBucket(toBucket)
+                client.copyObject(r -> as.applyTo(r.sourceBucket(fromBucket).sourceKey(fromKey).destinationBucket(toBucket)
                         .destinationKey(toKey).copySourceIfMatch(etag == null || etag.isBlank() ? null : etag)
                         .metadataDirective(MetadataDirective.REPLACE).metadata(metadata)
                         .contentType(header(msg, AWS2S3Constants.CONTENT_TYPE))
                         .contentEncoding(header(msg, AWS2S3Constants.CONTENT_ENCODING))
                         .contentDisposition(header(msg, AWS2S3Constants.CONTENT_DISPOSITION))
-                        .cacheControl(header(msg, AWS2S3Constants.CACHE_CONTROL)));
+                        .cacheControl(header(msg, AWS2S3Constants.CACHE_CONTROL))));
             } catch (S3Exception e) {
                 if (e.awsErrorDetails() == null || !"MetadataTooLarge".equals(e.awsErrorDetails().errorCode())) {
                     throw e;
                 }
                 // its own metadata leaves no room for the ledger id (2 KB in all): copied as it is
-                client.copyObject(r -> r.sourceBucket(fromBucket).sourceKey(fromKey).destinationBucket(toBucket)
-                        .destinationKey(toKey).copySourceIfMatch(etag == null || etag.isBlank() ? null : etag));
+                client.copyObject(r -> as.applyTo(r.sourceBucket(fromBucket).sourceKey(fromKey).destinationBucket(toBucket)
+                        .destinationKey(toKey).copySourceIfMatch(etag == null || etag.isBlank() ? null : etag)));
             }
         } catch (S3Exception e) {
             if (e.statusCode() == 412) {
                 throw new ObjectReplaced();
+            }
+            // the copy's source is not there (a copy names no other key that must exist)
+            if (e instanceof NoSuchKeyException || e.statusCode() == 404 && e.awsErrorDetails() != null
+                    && "NoSuchKey".equals(e.awsErrorDetails().errorCode())) {
+                throw new ObjectGone();
             }
             throw e;
         }
@@ -419,6 +463,25 @@ public class S3Source {
     /** The source object changed between reading and moving it. */
     private static final class ObjectReplaced extends RuntimeException {
         ObjectReplaced() {
+            super(null, null, false, false);
+        }
+    }
+
+    /**
+     * The object was deleted (by the partner, a lifecycle rule) after it was taken, before it was
+     * moved: there is nothing to move, and the input is let go of, so the same bytes put there
+     * again are a new drop with a result of their own, not this input met again.
+     */
+    private void leaveGone(Exchange exchange, String prefix) {
+        movesFailed.passed(inputKey(exchange));
+        LOG.warn("Ledger {}: its S3 object was deleted from the bucket after it was taken, before it could be moved to"
+                + " the {} prefix; nothing is left to move", exchange.getProperty(WorkItem.LEDGER_ID, String.class), prefix);
+        SourceRelease.letGo(exchange);
+    }
+
+    /** The source object is no longer in the bucket. */
+    private static final class ObjectGone extends RuntimeException {
+        ObjectGone() {
             super(null, null, false, false);
         }
     }

@@ -1,15 +1,22 @@
 package id.ktpbridge.s3;
 
 import java.io.InputStream;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Collections;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
+import id.ktpbridge.LogSafe;
+import id.ktpbridge.Lru;
 import id.ktpbridge.ThrottledWarning;
+import id.ktpbridge.ingest.PassingFailures;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.ResponseTransformer;
 import software.amazon.awssdk.http.AbortableInputStream;
 import software.amazon.awssdk.services.s3.DelegatingS3Client;
@@ -34,11 +41,20 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * or refused on its own (403: owned by another account, encrypted with a key the role may not use)
  * is answered with an empty stand-in too, marked to be left where it is for this listing
  * ({@link #takeLeftForLater}): the rest of its listing goes on, and a later listing tries it again.
- * Any other failure (the store down or slow, a 5xx) still fails the listing, as an outage.
+ *
+ * <p>Any other failure (a 5xx after the client's own retries, a timeout, a KMS key disabled for a
+ * while: {@code 400 KMS.DisabledException}) still fails the listing, as an outage, while it may
+ * pass. A version of an object whose fetches fail {@value #FAILED_FETCHES} times in a row, the last
+ * at least {@code ktp.source.s3.broken-read-window} after the first, is taken for one that cannot
+ * be read: it is answered with the empty object and a reason, as above, and so at once at every
+ * later listing. Otherwise it would fail every listing that reaches it, and neither it nor the
+ * other objects of its page would ever get a result.
  */
 final class UnreadableObjects extends DelegatingS3Client {
 
     private static final Logger LOG = LoggerFactory.getLogger(UnreadableObjects.class);
+    /** Failed fetches in a row after which an object version counts as unreadable (as broken-off reads). */
+    static final int FAILED_FETCHES = 5;
 
     /** The objects of the latest listing, by bucket and key: a stand-in object takes its version from there. */
     private final Map<String, S3Object> listed = new ConcurrentHashMap<>();
@@ -50,9 +66,21 @@ final class UnreadableObjects extends DelegatingS3Client {
     private final ThrottledWarning refusals = new ThrottledWarning(LOG, "An object under the S3 source's prefix could"
             + " not be read (HTTP {}{}): it stays in place and later listings try it again; the other objects go on",
             60_000);
+    /** Fetches of each object version (bucket, key, ETag and time) that failed in a row, for a reason that may pass. */
+    private final PassingFailures fetchesFailed;
+    private final Duration window;
+    /** Object versions whose fetches kept failing, with the reason they are rejected for: not fetched again. */
+    private final Map<String, String> givenUp = Collections.synchronizedMap(Lru.map(10_000));
 
-    UnreadableObjects(S3Client delegate) {
+    /** @param window how long after the first of {@value #FAILED_FETCHES} failed fetches in a row, at least, the object counts as unreadable */
+    UnreadableObjects(S3Client delegate, Duration window) {
+        this(delegate, window, Clock.systemUTC());
+    }
+
+    UnreadableObjects(S3Client delegate, Duration window, Clock clock) {
         super(delegate);
+        this.window = window;
+        this.fetchesFailed = new PassingFailures(FAILED_FETCHES, window, clock);
     }
 
     @Override
@@ -75,10 +103,18 @@ final class UnreadableObjects extends DelegatingS3Client {
 
     @Override
     public <T> T getObject(GetObjectRequest request, ResponseTransformer<GetObjectResponse, T> transformer) {
+        S3Object object = listed.get(request.bucket() + "/" + request.key());
+        String tries = object == null ? null : tries(request.bucket(), object);
+        String givenUpFor = tries == null ? null : givenUp.get(tries);
+        if (givenUpFor != null) {
+            // rejected already: fetching it again would fail its listing for another round of tries
+            reasons.put(version(request.bucket(), request.key(), object.eTag()), givenUpFor);
+            return standIn(object, transformer);
+        }
+        T fetched;
         try {
-            return super.getObject(request, transformer);
+            fetched = super.getObject(request, transformer);
         } catch (S3Exception e) {
-            S3Object object = listed.get(request.bucket() + "/" + request.key());
             if (object == null) {
                 throw e;
             }
@@ -93,20 +129,67 @@ final class UnreadableObjects extends DelegatingS3Client {
                     LOG.debug("An S3 object listed a moment ago is gone; its listing goes on without it");
                 }
             } else {
+                keptFailing(request, object, tries, e);
+            }
+            return standIn(object, transformer);
+        } catch (SdkClientException e) {
+            if (object == null) {
                 throw e;
             }
-            GetObjectResponse standIn = GetObjectResponse.builder()
-                    .eTag(object.eTag())
-                    .lastModified(object.lastModified())
-                    .storageClass(object.storageClassAsString())
-                    .contentType("application/octet-stream")
-                    .contentLength(0L)
-                    .build();
-            try {
-                return transformer.transform(standIn, AbortableInputStream.create(InputStream.nullInputStream()));
-            } catch (Exception failed) {
-                throw SdkClientException.create("the stand-in for an unreadable object could not be built", failed);
-            }
+            keptFailing(request, object, tries, e);
+            return standIn(object, transformer);
+        }
+        if (tries != null) {
+            fetchesFailed.passed(tries);
+        }
+        return fetched;
+    }
+
+    /**
+     * Counts a failed fetch that may pass, and rethrows it (failing the listing) until the object's
+     * fetches have failed {@value #FAILED_FETCHES} times in a row over the window; then notes why
+     * the object cannot be read, for good.
+     */
+    private void keptFailing(GetObjectRequest request, S3Object object, String tries, SdkException e) {
+        if (fetchesFailed.failed(tries) > 0) {
+            throw e;
+        }
+        String why = "fetching it from the bucket failed at least " + FAILED_FETCHES + " times in a row, over at least "
+                + window.toSeconds() + " s (the last time: " + failure(e) + "); put it again once that is mended to"
+                + " have it taken again";
+        givenUp.put(tries, why);
+        reasons.put(version(request.bucket(), request.key(), object.eTag()), why);
+        LOG.warn("An S3 object under the S3 source's prefix could not be fetched {} times in a row over {} s ({}):"
+                + " it is rejected as unreadable, and the other objects of its listing go on", FAILED_FETCHES,
+                window.toSeconds(), failure(e));
+    }
+
+    /** HTTP status and S3 error code, or the kind of failure when the store did not answer; never the key. */
+    private static String failure(SdkException e) {
+        if (e instanceof S3Exception s3) {
+            String code = s3.awsErrorDetails() == null ? null : s3.awsErrorDetails().errorCode();
+            return "HTTP " + s3.statusCode() + (code == null ? "" : " " + LogSafe.text(code, 100));
+        }
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return "no answer, " + root.getClass().getSimpleName();
+    }
+
+    /** An empty object in place of one that could not be fetched, its version taken from the listing. */
+    private static <T> T standIn(S3Object object, ResponseTransformer<GetObjectResponse, T> transformer) {
+        GetObjectResponse standIn = GetObjectResponse.builder()
+                .eTag(object.eTag())
+                .lastModified(object.lastModified())
+                .storageClass(object.storageClassAsString())
+                .contentType("application/octet-stream")
+                .contentLength(0L)
+                .build();
+        try {
+            return transformer.transform(standIn, AbortableInputStream.create(InputStream.nullInputStream()));
+        } catch (Exception failed) {
+            throw SdkClientException.create("the stand-in for an unreadable object could not be built", failed);
         }
     }
 
@@ -136,6 +219,14 @@ final class UnreadableObjects extends DelegatingS3Client {
         return bucket + "/" + key + "#" + eTag;
     }
 
+    /**
+     * The version whose failed fetches are counted: with its modification time, as the same bytes
+     * put again later are a new input, tried afresh.
+     */
+    private static String tries(String bucket, S3Object object) {
+        return version(bucket, object.key(), object.eTag()) + "@" + object.lastModified();
+    }
+
     /** A failure of this one object that asking again cannot mend, or null. */
     static String reason(S3Exception e, S3Object object) {
         String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
@@ -152,8 +243,9 @@ final class UnreadableObjects extends DelegatingS3Client {
             return "the object is encrypted with a customer-provided key (SSE-C), which the bundle does not hold";
         }
         // not a KMS refusal: a key disabled for a while, or a role without kms:Decrypt, refuses every
-        // object encrypted with it, and is mended in one place. No result for those: a disabled key
-        // (400) fails the listing as an outage, a 403 is left for a later listing (getObject)
+        // object encrypted with it, and is mended in one place. A disabled key (400) fails the listing
+        // as an outage until the object's fetches have failed long enough (getObject), a 403 is left
+        // for a later listing
         return null;
     }
 }

@@ -19,11 +19,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.FaultyObjects;
 import id.ktpbridge.testkit.LogCapture;
+import id.ktpbridge.testkit.ManualClock;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.S3ProxyServer;
 import id.ktpbridge.testkit.SampleImages;
 import org.apache.camel.model.ModelCamelContext;
 import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
 import software.amazon.awssdk.services.s3.model.StorageClass;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -34,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
 class S3SourceTest {
 
     private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final String KMS_KEY = "arn:aws:kms:ap-southeast-3:111122223333:key/0b1c2d3e-ktp-test";
 
     private static S3ProxyServer s3;
 
@@ -266,6 +270,94 @@ class S3SourceTest {
     }
 
     @Test
+    void anObjectUnderADisabledKmsKeyIsRejectedAfterItsTriesAndTheRestOfItsListingGoesOn() throws Exception {
+        String bucket = s3.newBucket("ktp-kms-disabled");
+        // every read and copy of this one is refused 400 KMS.DisabledException (testkit FaultyObjects)
+        s3.put(bucket, "inbox/u5871-kms-disabled.png", SampleImages.card("u5871", "png"));
+        s3.put(bucket, "inbox/u5872.png", SampleImages.card("u5872", "png"));
+        s3.put(bucket, "inbox/u5873.png", SampleImages.card("u5873", "png"));
+        Map<String, String> props = sourceOn(bucket);
+        // one listing holds all three: Camel fetches every object of it before routing any
+        props.put("ktp.source.s3.batch-size", "10");
+        props.put("ktp.source.s3.broken-read-window", "3s");
+        props.put("ktp.source.s3.backoff-multiplier", "2");
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, props)) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 3);
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            JsonNode refused = results.get("u5871-kms-disabled.png");
+            assertEquals("REJECTED", refused.path("status").asText(), refused.toString());
+            assertEquals("UNREADABLE_SOURCE", refused.path("reasonCode").asText());
+            assertTrue(refused.path("errorMessage").asText().contains("at least 5 times in a row, over at least 3 s"
+                    + " (the last time: HTTP 400 KMS.DisabledException)"), refused.toString());
+            assertEquals("COMPLETED", results.get("u5872.png").path("status").asText());
+            assertEquals("COMPLETED", results.get("u5873.png").path("status").asText());
+            assertEquals(2, app.sandbox().submissionCount());
+            // its move to the failed prefix is refused for the same reason: it stays, and later listings
+            // (every 200 ms) go on without fetching it again, so they no longer fail
+            await().atMost(WAIT).until(() -> s3.keys(bucket, "inbox/").equals(List.of("inbox/u5871-kms-disabled.png")));
+            int refusals = FaultyObjects.kmsRefusals();
+            s3.put(bucket, "inbox/u5874.png", SampleImages.card("u5874", "png"));
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 4);
+            await().during(Duration.ofSeconds(2)).atMost(WAIT).until(() -> Results.count(app.results()) == 4);
+            assertEquals(refusals, FaultyObjects.kmsRefusals(), "fetched again once it was rejected");
+            assertFalse(logs.text().contains("u5871"), "the key (it may hold a NIK) is in the log");
+        }
+    }
+
+    @Test
+    void anObjectWhoseFetchFailsEveryTimeIsRejectedAfterItsTriesAndKeepsItsKmsKeyInTheFailedPrefix() throws Exception {
+        String bucket = s3.newBucket("ktp-always-unavailable");
+        // every read of this one answers 500 (testkit FaultyObjects); it is put under a KMS key
+        s3.client().putObject(r -> r.bucket(bucket).key("inbox/u5875-always-unavailable.png")
+                        .serverSideEncryption(ServerSideEncryption.AWS_KMS).ssekmsKeyId(KMS_KEY),
+                RequestBody.fromBytes(SampleImages.card("u5875", "png")));
+        s3.put(bucket, "inbox/u5876.png", SampleImages.card("u5876", "png"));
+        Map<String, String> props = sourceOn(bucket);
+        props.put("ktp.source.s3.batch-size", "10");
+        props.put("ktp.source.s3.broken-read-window", "3s");
+        props.put("ktp.source.s3.backoff-multiplier", "2");
+        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == 2);
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            JsonNode unreadable = results.get("u5875-always-unavailable.png");
+            assertEquals("REJECTED", unreadable.path("status").asText(), unreadable.toString());
+            assertEquals("UNREADABLE_SOURCE", unreadable.path("reasonCode").asText());
+            assertTrue(unreadable.path("errorMessage").asText().contains("(the last time: HTTP 500 InternalError)"),
+                    unreadable.toString());
+            assertEquals("COMPLETED", results.get("u5876.png").path("status").asText());
+            await().atMost(WAIT).until(() -> s3.keys(bucket, "inbox/").isEmpty());
+            // never fetched, its KMS key is asked of the object for its copy
+            HeadObjectResponse failed = s3.client().headObject(r -> r.bucket(bucket)
+                    .key("failed/u5875-always-unavailable.png"));
+            assertEquals(ServerSideEncryption.AWS_KMS, failed.serverSideEncryption());
+            assertEquals(KMS_KEY, failed.ssekmsKeyId());
+        }
+    }
+
+    @Test
+    void objectsUnderAKmsKeyAreMovedAndQuarantinedUnderTheirOwnKey() throws Exception {
+        String bucket = s3.newBucket("ktp-kms");
+        s3.client().putObject(r -> r.bucket(bucket).key("inbox/u5877.png").serverSideEncryption(ServerSideEncryption.AWS_KMS)
+                .ssekmsKeyId(KMS_KEY).bucketKeyEnabled(true), RequestBody.fromBytes(SampleImages.card("u5877", "png")));
+        s3.client().putObject(r -> r.bucket(bucket).key("inbox/u5878.png").serverSideEncryption(ServerSideEncryption.AWS_KMS)
+                .ssekmsKeyId(KMS_KEY), RequestBody.fromString("not an image"));
+        s3.put(bucket, "inbox/u5879.png", SampleImages.card("u5879", "png"));
+        try (BridgeApp app = BridgeApp.start(dataDir, sourceOn(bucket))) {
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 3 && s3.keys(bucket, "inbox/").isEmpty());
+            HeadObjectResponse processed = s3.client().headObject(r -> r.bucket(bucket).key("processed/u5877.png"));
+            assertEquals(ServerSideEncryption.AWS_KMS, processed.serverSideEncryption());
+            assertEquals(KMS_KEY, processed.ssekmsKeyId());
+            assertEquals(Boolean.TRUE, processed.bucketKeyEnabled());
+            HeadObjectResponse failed = s3.client().headObject(r -> r.bucket(bucket).key("failed/u5878.png"));
+            assertEquals(ServerSideEncryption.AWS_KMS, failed.serverSideEncryption());
+            assertEquals(KMS_KEY, failed.ssekmsKeyId());
+            // one under the bucket's own default stays so
+            HeadObjectResponse plain = s3.client().headObject(r -> r.bucket(bucket).key("processed/u5879.png"));
+            assertEquals(null, plain.ssekmsKeyId());
+        }
+    }
+
+    @Test
     void anObjectWhoseFetchFailsForAWhileIsTakenOnceTheStoreAnswersAgain() throws Exception {
         String bucket = s3.newBucket("ktp-fetch-fails");
         // the first reads of this one answer 500, more than the client's own retries (testkit FaultyObjects)
@@ -302,12 +394,20 @@ class S3SourceTest {
     }
 
     @Test
-    void anObjectWhoseMoveFailsAtEveryListingIsLeftInPlaceAfterABoundedNumberOfTries() throws Exception {
+    void anObjectWhoseMoveFailsAtEveryListingIsLeftInPlaceAfterABoundedNumberOfTriesAndTime() throws Exception {
         String bucket = s3.newBucket("ktp-move-always-fails");
-        // every copy of it answers 500 (testkit FaultyObjects): a store failing this one object's copies
-        s3.put(bucket, "inbox/u5843-move-always-fails.png", SampleImages.card("u5843", "png"));
+        ManualClock clock = new ManualClock(System.currentTimeMillis());
         try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, sourceOn(bucket))) {
-            await().atMost(Duration.ofSeconds(90)).until(() -> logs.text().contains(
+            app.bean("s3Source", S3Source.class).moveClock(clock);
+            // every copy of it answers 500 (testkit FaultyObjects): a store failing this one object's copies
+            s3.put(bucket, "inbox/u5843-move-always-fails.png", SampleImages.card("u5843", "png"));
+            // more failed moves than the count alone allows, all within seconds (a listing every 200 ms):
+            // a write outage of some seconds does not leave the object in place for good
+            await().atMost(Duration.ofSeconds(90)).until(() -> logs.count(
+                    "could not be moved to the processed prefix yet") > S3Source.MAX_PASSING_MOVE_FAILURES + 1);
+            assertFalse(logs.text().contains("It stays in place"), logs.text());
+            clock.advance(S3Source.MOVE_RETRY_WINDOW);
+            await().atMost(Duration.ofSeconds(30)).until(() -> logs.text().contains(
                     "could not be moved to the processed prefix: ") && logs.text().contains("It stays in place"));
             int failed = FaultyObjects.copiesFailed();
             // the object is no longer taken, read and copied again at every listing
@@ -316,6 +416,33 @@ class S3SourceTest {
             assertEquals(List.of("inbox/u5843-move-always-fails.png"), s3.keys(bucket, "inbox/"));
             assertEquals(1, app.sandbox().submissionCount(), "taken again, but submitted once");
             assertEquals(1, Results.count(app.results()));
+        }
+    }
+
+    @Test
+    void anObjectDeletedBeforeItsMoveIsLetGoAndTheSameBytesPutBackGetAResultOfTheirOwn() throws Exception {
+        String bucket = s3.newBucket("ktp-deleted");
+        byte[] image = SampleImages.card("u5881", "png");
+        Map<String, String> props = sourceOn(bucket);
+        // slow OneKYC calls leave time to delete the object before it is moved
+        props.put("gtf.sandbox.faults.latency", "700");
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, props)) {
+            s3.put(bucket, "inbox/u5881.png", image);
+            await().atMost(WAIT).until(() -> app.ledger().createdSince(0).size() == 1);
+            // the partner (or a lifecycle rule) deletes it while it is submitted
+            s3.client().deleteObject(r -> r.bucket(bucket).key("inbox/u5881.png"));
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 1);
+            await().atMost(WAIT).until(() -> logs.text().contains("was deleted from the bucket after it was taken"));
+            assertFalse(logs.text().contains("It stays in place"), logs.text());
+
+            // the same bytes put back later are a new drop with a result of their own
+            s3.put(bucket, "inbox/u5881.png", image);
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 2);
+            assertEquals(1, Results.read(app.results()).stream()
+                    .filter(r -> "DUPLICATE_CONTENT".equals(r.path("reasonCode").asText())).count());
+            await().atMost(WAIT).until(() -> s3.keys(bucket, "inbox/").isEmpty());
+            assertEquals(List.of("failed/u5881.png", "failed/u5881.png.error.json"), s3.keys(bucket, "failed/"));
+            assertEquals(1, app.sandbox().submissionCount());
         }
     }
 

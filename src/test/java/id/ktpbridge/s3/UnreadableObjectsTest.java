@@ -1,10 +1,29 @@
 package id.ktpbridge.s3;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import id.ktpbridge.testkit.ManualClock;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
+import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.core.sync.ResponseTransformer;
+import software.amazon.awssdk.http.AbortableInputStream;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectsRequest;
+import software.amazon.awssdk.services.s3.model.ListObjectsResponse;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
@@ -39,5 +58,96 @@ class UnreadableObjectsTest {
         assertNull(UnreadableObjects.reason(refusal(400, "InvalidRequest", "Missing required header"), DEEP));
         assertNull(UnreadableObjects.reason(refusal(503, "SlowDown", "Please reduce your request rate."), DEEP));
         assertNull(UnreadableObjects.reason((S3Exception) S3Exception.builder().statusCode(500).build(), DEEP));
+    }
+
+    @Test
+    void anObjectWhoseFetchesKeepFailingIsAnsweredWithAStandInOnlyAfterFiveInARowOverTheWindow() throws Exception {
+        ManualClock clock = new ManualClock(0);
+        Store store = new Store();
+        UnreadableObjects client = new UnreadableObjects(store, Duration.ofSeconds(60), clock);
+        S3Object a = S3Object.builder().key("inbox/a.png").eTag("\"a\"").lastModified(Instant.EPOCH).build();
+        store.listed = a;
+        store.failing.set(true);
+        // five failures within seconds: the store away for a moment, each fails its listing
+        for (int i = 0; i < UnreadableObjects.FAILED_FETCHES; i++) {
+            client.listObjects(r -> r.bucket("b"));
+            assertThrows(S3Exception.class, () -> fetch(client, a));
+            clock.advance(Duration.ofSeconds(1));
+        }
+        assertNull(client.takeReason("b", a.key(), a.eTag()));
+        // one more once the window has passed since the first: the object's own
+        clock.advance(Duration.ofSeconds(60));
+        client.listObjects(r -> r.bucket("b"));
+        assertEquals(0, fetch(client, a).length, "an empty stand-in");
+        String why = client.takeReason("b", a.key(), a.eTag());
+        assertTrue(why.contains("failed at least 5 times in a row, over at least 60 s (the last time: HTTP 500"
+                + " InternalError)"), why);
+        // later listings answer for it at once, with its reason, and leave the store alone
+        int calls = store.calls.get();
+        client.listObjects(r -> r.bucket("b"));
+        assertEquals(0, fetch(client, a).length);
+        assertEquals(why, client.takeReason("b", a.key(), a.eTag()));
+        assertEquals(calls, store.calls.get());
+
+        // another object: a fetch that works between the failures starts their count again
+        S3Object b = S3Object.builder().key("inbox/b.png").eTag("\"b\"").lastModified(Instant.EPOCH).build();
+        store.listed = b;
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < UnreadableObjects.FAILED_FETCHES - 1; i++) {
+                client.listObjects(r -> r.bucket("b"));
+                assertThrows(S3Exception.class, () -> fetch(client, b));
+                clock.advance(Duration.ofSeconds(61));
+            }
+            store.failing.set(false);
+            client.listObjects(r -> r.bucket("b"));
+            assertEquals(3, fetch(client, b).length);
+            store.failing.set(true);
+        }
+        assertNull(client.takeReason("b", b.key(), b.eTag()));
+    }
+
+    private static byte[] fetch(S3Client client, S3Object object) {
+        try (ResponseInputStream<GetObjectResponse> in = client.getObject(r -> r.bucket("b").key(object.key()),
+                ResponseTransformer.toInputStream())) {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A store listing one object, whose fetches answer 500 while {@link #failing}. */
+    private static final class Store implements S3Client {
+
+        volatile S3Object listed;
+        final AtomicBoolean failing = new AtomicBoolean();
+        final AtomicInteger calls = new AtomicInteger();
+
+        @Override
+        public ListObjectsResponse listObjects(ListObjectsRequest request) {
+            return ListObjectsResponse.builder().contents(listed).build();
+        }
+
+        @Override
+        public <T> T getObject(GetObjectRequest request, ResponseTransformer<GetObjectResponse, T> transformer) {
+            calls.incrementAndGet();
+            if (failing.get()) {
+                throw refusal(500, "InternalError", "We encountered an internal error. Please try again.");
+            }
+            try {
+                return transformer.transform(GetObjectResponse.builder().eTag(listed.eTag()).build(),
+                        AbortableInputStream.create(new ByteArrayInputStream(new byte[] {1, 2, 3})));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        @Override
+        public String serviceName() {
+            return "s3";
+        }
+
+        @Override
+        public void close() {
+        }
     }
 }

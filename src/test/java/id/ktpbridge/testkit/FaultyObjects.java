@@ -31,7 +31,11 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
  * account);</li>
  * <li>{@code -gone}: every read answers {@code 404 NoSuchKey} (deleted since it was listed);</li>
  * <li>{@code -unavailable}: the first {@value #UNAVAILABLE_ATTEMPTS} attempts to read the object answer
- * {@code 500 InternalError} (the store failing for a while: more than the client's own retries);</li>
+ * {@code 500 InternalError} (the store failing for a while: more than the client's own retries);
+ * {@code -always-unavailable}: every attempt does;</li>
+ * <li>{@code -kms-disabled}: every read answers {@code 400 KMS.DisabledException}, as AWS answers for
+ * an object under a KMS key that is disabled, and every copy of it is refused so before it is sent
+ * ({@link #kmsRefusals} counts the reads);</li>
  * <li>{@code -move-fails}: the first {@value #UNAVAILABLE_ATTEMPTS} copies of the object elsewhere
  * ({@code CopyObject}, a move's first step) answer {@code 500 InternalError} (the copy was made);
  * {@code -move-always-fails}: every copy does ({@link #copiesFailed} counts them).</li>
@@ -49,9 +53,33 @@ public final class FaultyObjects implements ExecutionInterceptor {
     private static final java.util.concurrent.atomic.AtomicInteger ALWAYS_FAILED_COPIES =
             new java.util.concurrent.atomic.AtomicInteger();
 
+    private static final java.util.concurrent.atomic.AtomicInteger KMS_REFUSALS =
+            new java.util.concurrent.atomic.AtomicInteger();
+
     /** Copies of {@code -move-always-fails} objects answered 500 so far, in this JVM. */
     public static int copiesFailed() {
         return ALWAYS_FAILED_COPIES.get();
+    }
+
+    /** Reads of {@code -kms-disabled} objects refused so far, in this JVM. */
+    public static int kmsRefusals() {
+        return KMS_REFUSALS.get();
+    }
+
+    private static final String KMS_DISABLED = "arn:aws:kms:ap-southeast-3:111122223333:key/test is disabled.";
+
+    /** A copy of a {@code -kms-disabled} object is refused before it is sent: S3Proxy would make it otherwise. */
+    @Override
+    public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+        // the key alone: the bucket's name may hold the word too
+        if (context.request() instanceof CopyObjectRequest copy && String.valueOf(copy.sourceKey() != null
+                ? copy.sourceKey() : copy.copySource().substring(copy.copySource().indexOf('/') + 1)).contains("-kms-disabled")) {
+            throw (software.amazon.awssdk.services.s3.model.S3Exception) software.amazon.awssdk.services.s3.model
+                    .S3Exception.builder().statusCode(400).message(KMS_DISABLED)
+                    .awsErrorDetails(software.amazon.awssdk.awscore.exception.AwsErrorDetails.builder()
+                            .errorCode("KMS.DisabledException").errorMessage(KMS_DISABLED).serviceName("S3").build())
+                    .build();
+        }
     }
     static final int UNAVAILABLE_ATTEMPTS = 10;
     /** Reads of a {@code -breaks-off-often} object that break off: more than the bundle's 5 in a row. */
@@ -107,9 +135,17 @@ public final class FaultyObjects implements ExecutionInterceptor {
         String key = get.key();
         // attributes outlive an attempt: a retry the store answers is not given an earlier attempt's error
         attributes.putAttribute(ERROR, "");
-        if (key.contains("-unavailable") && UNAVAILABLE.computeIfAbsent(get.bucket() + "/" + key,
-                k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet() <= UNAVAILABLE_ATTEMPTS) {
+        if (key.contains("-always-unavailable") || key.contains("-unavailable") && UNAVAILABLE.computeIfAbsent(
+                get.bucket() + "/" + key, k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet()
+                <= UNAVAILABLE_ATTEMPTS) {
             return internalError(context, attributes);
+        }
+        if (key.contains("-kms-disabled")) {
+            KMS_REFUSALS.incrementAndGet();
+            attributes.putAttribute(ERROR, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>KMS.DisabledException"
+                    + "</Code><Message>" + KMS_DISABLED + "</Message><RequestId>test</RequestId></Error>");
+            return context.httpResponse().toBuilder().statusCode(400).statusText("Bad Request")
+                    .removeHeader("Content-Length").putHeader("Content-Type", "application/xml").build();
         }
         if (key.contains("-refused") || key.contains("-gone")) {
             boolean refused = key.contains("-refused");
