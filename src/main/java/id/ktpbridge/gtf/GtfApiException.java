@@ -169,6 +169,15 @@ public class GtfApiException extends RuntimeException {
         return new GtfApiException(endpoint, problem, cause, false, true);
     }
 
+    /**
+     * An attempt that made no connection (refused, not resolved, connect timed out): no byte of it
+     * went out. A passing failure, tried again, but not one that {@linkplain #mayHaveBeenApplied
+     * may have been applied}, as {@link #stoppedUnapplied}.
+     */
+    static GtfApiException notSent(String endpoint, String problem, Throwable cause) {
+        return new GtfApiException(endpoint, problem, cause, false, true);
+    }
+
     public String endpoint() {
         return endpoint;
     }

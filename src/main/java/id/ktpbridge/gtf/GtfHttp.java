@@ -389,7 +389,11 @@ public class GtfHttp {
                 retryAfterMillis = retryAfter(response);
             } catch (IOException e) {
                 // which server did not answer: a closed port and a host that does not resolve read alike
-                failure = new GtfApiException(endpoint, e.getClass().getSimpleName() + server(sent), e);
+                String problem = e.getClass().getSimpleName() + server(sent);
+                // no connection was made, so no byte of the request went out: OneKYC cannot have
+                // applied it (a confirm so failed is not taken as confirmed), unlike a lost answer
+                failure = neverSent(e) ? GtfApiException.notSent(endpoint, problem, e)
+                        : new GtfApiException(endpoint, problem, e);
             } catch (GtfApiException e) {
                 // the request could not be built (its token could not be had): after an unanswered
                 // attempt, that attempt may still have been applied; else it never went out, whatever
@@ -428,6 +432,11 @@ public class GtfHttp {
                 throw interrupted(endpoint, attempt + 1, unansweredBefore, e);
             }
         }
+    }
+
+    /** A connection refused, a host that does not resolve, a connect that timed out: nothing was sent. */
+    static boolean neverSent(IOException e) {
+        return e instanceof java.net.ConnectException || e instanceof java.net.http.HttpConnectTimeoutException;
     }
 
     /**

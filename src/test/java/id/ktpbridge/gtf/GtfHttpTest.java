@@ -513,4 +513,36 @@ class GtfHttpTest {
         assertEquals(null, e.getCause());
         assertEquals(0, requests.get());
     }
+
+    @Test
+    void aCallNoServerTookTheConnectionOfWasNeverSentAndCannotHaveBeenApplied() throws IOException {
+        int closed;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+            closed = free.getLocalPort();
+        }
+        URI uri = URI.create("http://127.0.0.1:" + closed + "/coe/v1/submissions/urls");
+
+        GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("confirm",
+                () -> HttpRequest.newBuilder(uri).PUT(HttpRequest.BodyPublishers.ofString("{}")).build()));
+
+        assertTrue(e.isTransient(), "tried again, and later by the caller: " + e.getMessage());
+        assertTrue(e.getMessage().contains("ConnectException (127.0.0.1:" + closed + ")"), e.getMessage());
+        assertFalse(e.mayHaveBeenApplied("confirm"), "no connection, so no byte of it went out");
+    }
+
+    @Test
+    void aCallRefusedAConnectionAfterAnAttemptThatWentUnansweredMayStillHaveBeenApplied() {
+        // the first attempt reaches the server and gets no answer; then the server is gone
+        URI stalled = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/stalled");
+        int[] attempts = {0};
+        GtfApiException e = assertThrows(GtfApiException.class, () -> http.call("confirm", () -> {
+            if (attempts[0]++ == 1) {
+                server.stop(0);
+            }
+            return HttpRequest.newBuilder(stalled).timeout(Duration.ofSeconds(1))
+                    .PUT(HttpRequest.BodyPublishers.ofString("{}")).build();
+        }));
+
+        assertTrue(e.mayHaveBeenApplied("confirm"), "the first attempt may have been applied: " + e.getMessage());
+    }
 }
