@@ -95,6 +95,10 @@ final class StartupChecks {
         if (s.string("ktp.results.jdbc.statement-timeout", "").startsWith("-")) {
             throw refused("ktp.results.jdbc.statement-timeout", "must not be negative (0: no statement limit)");
         }
+        // the ledger reading's schedule: at 0 the executor refuses it with a message naming no setting
+        if (s.duration("ktp.management.ledger-refresh", java.time.Duration.ofSeconds(5)).toMillis() < 1) {
+            throw refused("ktp.management.ledger-refresh", "must be at least 1 ms");
+        }
         notNegative("ktp.health.onekyc.probe-interval", "no probe");
         notNegative("ktp.source.empty-file-min-age", "empty files are taken at once");
         notNegative("ktp.source.file.broken-read-window", "5 failed reads in a row are enough");

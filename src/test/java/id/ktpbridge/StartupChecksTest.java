@@ -205,6 +205,12 @@ class StartupChecksTest {
     }
 
     @Test
+    void aLedgerRefreshOfNothingIsRefusedByName() {
+        assertRefused(Map.of("ktp.management.ledger-refresh", "0s"), "Setting 'ktp.management.ledger-refresh'"
+                + " (KTP_MANAGEMENT_LEDGER_REFRESH): must be at least 1 ms");
+    }
+
+    @Test
     void aNegativeFileBrokenReadWindowIsRefusedByName() {
         // Camel reads -5s as 0, which rejects an image at its 5th failed read: only 0 means that
         assertRefused(Map.of("ktp.source.file.broken-read-window", "-5s"), "Setting"
