@@ -15,6 +15,7 @@ import java.util.stream.Collectors;
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.submit.InputsInHand;
 import id.ktpbridge.submit.ReplacedInputs;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
@@ -93,6 +94,7 @@ class GoneFileTest {
             Results.drop(app.inbox(), "u9204.png", SampleImages.card("u9204", "png"));
             await().atMost(Duration.ofSeconds(20)).until(() -> app.sandbox().injectedFailures("presign") >= 1);
             LedgerRecord row = app.ledger().createdSince(0).get(0);
+            noWorkerHasIt(app, row);
             // as a share unmounted for a while: the folder and all its files out of sight
             Path away = Files.move(app.inbox(), app.inbox().resolveSibling("inbox-away"));
             leftAloneAnHour(app, row);
@@ -101,6 +103,7 @@ class GoneFileTest {
             assertEquals(0, Results.count(app.results()));
 
             Files.move(away, app.inbox());
+            app.context().getRouteController().startRoute("ingest-file");
             app.sandbox().settings().setFailureRate("presign", 0.0);
             await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
             assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
@@ -114,16 +117,36 @@ class GoneFileTest {
             Path file = app.inbox().resolve("u9203.png");
             await().atMost(Duration.ofSeconds(20)).until(() -> app.sandbox().injectedFailures("presign") >= 1);
             LedgerRecord row = app.ledger().createdSince(0).get(0);
+            noWorkerHasIt(app, row);
             leftAloneAnHour(app, row);
             app.bean("replacedInputs", ReplacedInputs.class).sweep();
 
-            assertFalse(app.ledger().findById(row.id()).orElseThrow().state().isFinal());
+            assertFalse(app.ledger().findById(row.id()).orElseThrow().state().isFinal(), "left open");
+            assertEquals(0, Results.count(app.results()));
             assertTrue(Files.exists(file));
+            app.context().getRouteController().startRoute("ingest-file");
             app.sandbox().settings().setFailureRate("presign", 0.0);
             await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
             assertEquals(List.of("COMPLETED"), Results.read(app.results()).stream()
                     .map(r -> r.path("status").asText()).collect(Collectors.toList()));
         }
+    }
+
+    /**
+     * Stops the file source and waits for the input's hold to be let go: the sweep leaves an input a
+     * worker has in hand whatever its file, and at the first failure its worker is in the deferral's
+     * pause (5 s) with the hold kept. Stopped, the source cannot take the file again meanwhile.
+     */
+    private static void noWorkerHasIt(BridgeApp app, LedgerRecord row) throws Exception {
+        app.context().getRouteController().stopRoute("ingest-file");
+        InputsInHand inHand = app.bean("inputsInHand", InputsInHand.class);
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            if (!inHand.takeToEnd(row.id())) {
+                return false;
+            }
+            inHand.letGo(row.id());
+            return true;
+        });
     }
 
     /** As if no worker had touched the input's row for an hour (the sweep leaves rows touched within a minute). */
