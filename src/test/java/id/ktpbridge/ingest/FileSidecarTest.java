@@ -13,7 +13,9 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -154,15 +156,27 @@ class FileSidecarTest {
     }
 
     @Test
-    void aSidecarWhoseReadsKeepFailingRejectsItsImageOnlyOnceTheyHaveGoneOnForTheWindow() throws Exception {
-        AtomicInteger opened = new AtomicInteger();
-        java.util.concurrent.atomic.AtomicLong first = new java.util.concurrent.atomic.AtomicLong();
-        java.util.concurrent.atomic.AtomicLong last = new java.util.concurrent.atomic.AtomicLong();
-        try (BridgeApp app = BridgeApp.start(dir.resolve("data"), Map.of("ktp.source.file.broken-read-window", "15s"))) {
+    void aSidecarWhoseReadsKeepFailingRejectsItsImageOnlyOnceTheyHaveGoneOnForTheWindowWithoutHoldingAWorker()
+            throws Exception {
+        Map<String, AtomicInteger> opened = new ConcurrentHashMap<>();
+        Map<String, Long> firstOpened = new ConcurrentHashMap<>();
+        Map<String, Long> lastOpened = new ConcurrentHashMap<>();
+        AtomicInteger failingReadsBeforeTheOther = new AtomicInteger(-1);
+        AtomicLong sinceTheFailingRead = new AtomicLong(-1);
+        // one worker: the pauses between the failing sidecar's reads must leave it to the other images
+        try (BridgeApp app = BridgeApp.start(dir.resolve("data"),
+                Map.of("ktp.source.file.broken-read-window", "15s", "ktp.concurrency", "1"))) {
             app.bean("fileSidecar", FileSidecar.class).opener(sidecar -> {
-                opened.incrementAndGet();
-                first.compareAndSet(0, System.currentTimeMillis());
-                last.set(System.currentTimeMillis());
+                String name = sidecar.getFileName().toString();
+                long now = System.currentTimeMillis();
+                opened.computeIfAbsent(name, n -> new AtomicInteger()).incrementAndGet();
+                firstOpened.putIfAbsent(name, now);
+                lastOpened.put(name, now);
+                if (name.equals("u7104.json")) {
+                    failingReadsBeforeTheOther.set(opened.get("u7103.json").get());
+                    sinceTheFailingRead.set(now - lastOpened.get("u7103.json"));
+                    return Files.newInputStream(sidecar, LinkOption.NOFOLLOW_LINKS);
+                }
                 throw new IOException("Input/output error");
             });
             Files.createDirectories(app.inbox());
@@ -170,17 +184,33 @@ class FileSidecarTest {
             Results.drop(app.inbox(), "u7103.png", SampleImages.card("u7103", "png"));
 
             // a mount's failover longer than five reads 1 to 4 s apart does not reject the image
-            await().atMost(Duration.ofSeconds(60)).until(() -> opened.get() >= FileSidecar.READ_TRIES);
+            await().atMost(Duration.ofSeconds(60)).until(() -> opened.containsKey("u7103.json")
+                    && opened.get("u7103.json").get() == FileSidecar.READ_TRIES);
             assertEquals(0, Results.count(app.results()), "rejected before the window was over");
-            await().atMost(Duration.ofSeconds(90)).until(() -> Results.count(app.results()) == 1
+            // dropped during the failing image's 5 s pause after its 5th read
+            Files.writeString(app.inbox().resolve("u7104.json"), "{\"partnerUserId\":\"cust-7104\"}");
+            Results.drop(app.inbox(), "u7104.png", SampleImages.card("u7104", "png"));
+
+            await().atMost(Duration.ofSeconds(90)).until(() -> Results.count(app.results()) == 2
                     && Files.exists(app.failed().resolve("u7103.png")));
-            JsonNode result = Results.read(app.results()).get(0);
-            assertEquals("INVALID_SIDECAR", result.path("reasonCode").asText(), result.toString());
-            assertTrue(result.path("errorMessage").asText().endsWith("the sidecar could not be read (IOException:"
-                    + " Input/output error, at least 5 times in a row, over at least 15 s)"), result.toString());
-            assertTrue(opened.get() > FileSidecar.READ_TRIES, "reads " + opened.get());
-            assertTrue(last.get() - first.get() >= 15_000, "rejected " + (last.get() - first.get())
-                    + " ms after the first failed read");
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            JsonNode failing = results.get("u7103.png");
+            assertEquals("INVALID_SIDECAR", failing.path("reasonCode").asText(), failing.toString());
+            assertTrue(failing.path("errorMessage").asText().endsWith("the sidecar could not be read (IOException:"
+                    + " Input/output error, at least 5 times in a row, over at least 15 s)"), failing.toString());
+            assertTrue(opened.get("u7103.json").get() > FileSidecar.READ_TRIES, "reads " + opened);
+            long span = lastOpened.get("u7103.json") - firstOpened.get("u7103.json");
+            assertTrue(span >= 15_000, "rejected " + span + " ms after the first failed read");
+
+            // the other image was taken at once during the failing one's 5 s pause: no worker waited it out
+            JsonNode other = results.get("u7104.png");
+            assertEquals("COMPLETED", other.path("status").asText(), results.toString());
+            assertEquals("cust-7104", other.path("partnerUserId").asText());
+            assertEquals(FileSidecar.READ_TRIES, failingReadsBeforeTheOther.get(),
+                    "the other image waited for the failing sidecar's next read");
+            // a worker holding the failing one's 5 s pause would read the other 5 s or more after it
+            assertTrue(sinceTheFailingRead.get() < 4_000, "the other image's sidecar was read "
+                    + sinceTheFailingRead.get() + " ms after the failing one's 5th read");
         }
     }
 
