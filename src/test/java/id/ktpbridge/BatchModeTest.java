@@ -184,11 +184,11 @@ class BatchModeTest {
     }
 
     @Test
-    void exitsThreeWhenSomeInputsGotNoVerdictFromOneKyc() throws Exception {
+    void exitsFourWhenSomeInputsGotNoVerdictFromOneKyc() throws Exception {
         Results.drop(dataDir.resolve("inbox"), "u4051.png", SampleImages.card("u4051", "png"));
         // the token endpoint fails every call, and such an outage is not waited out: every input has
         // its result, a FAILED one
-        String printed = captureStdout(() -> assertEquals(3, BridgeApp.runBatch(dataDir,
+        String printed = captureStdout(() -> assertEquals(4, BridgeApp.runBatch(dataDir,
                 Map.of("gtf.sandbox.faults.failure-rate.token", "1", "gtf.retry.max-attempts", "1",
                         "ktp.submit.retry-window", "0"))));
 

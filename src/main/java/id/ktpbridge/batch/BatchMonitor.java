@@ -24,13 +24,17 @@ import org.slf4j.LoggerFactory;
  * target refused for good also give exit 1, as do files the file route leaves untaken: a name the
  * JVM cannot decode or with a backslash, a symbolic link to no file, a file dated in the future
  * that the bundle may not date now (taken only once that date has passed). A run that is complete
- * but in which some inputs got no verdict from OneKYC (FAILED, TIMED_OUT) exits 3.
+ * but in which some inputs got no verdict from OneKYC (FAILED, TIMED_OUT) exits 4.
  */
 public class BatchMonitor implements Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(BatchMonitor.class);
-    /** Exit code of a run in which every input has its result, some of them FAILED or TIMED_OUT. */
-    public static final int EXIT_WITHOUT_VERDICT = 3;
+    /**
+     * Exit code of a run in which every input has its result, some of them FAILED or TIMED_OUT. Not
+     * 3: that is the JVM's own exit on running out of memory ({@code -XX:+ExitOnOutOfMemoryError},
+     * which the launcher and the Kubernetes manifests set), a run that ended with inputs open.
+     */
+    public static final int EXIT_WITHOUT_VERDICT = 4;
 
     private final CamelContext context;
     private final Ledger ledger;
