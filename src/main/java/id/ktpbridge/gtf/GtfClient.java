@@ -138,7 +138,7 @@ public class GtfClient {
                     + " its end is taken as unknown, the token is taken to last {} s",
             3_600_000);
 
-    /** By token endpoint: see {@link #fetchToken}. */
+    /** By token endpoint and onboarding partner: see {@link #fetchToken}. */
     private final Map<String, CredentialsRefusal> credentialsRefusals = new java.util.concurrent.ConcurrentHashMap<>();
     /** When the token endpoint last refused the credentials, for a line at most once a minute. */
     private final java.util.concurrent.atomic.AtomicLong lastCredentialsRefusal =
@@ -448,7 +448,10 @@ public class GtfClient {
     private UserToken fetchToken(TokenKey key) {
         String endpoint = key.isPartnerToken() ? "partner-token" : "user-token";
         String path = key.isPartnerToken() ? settings.partnerTokenPath() : settings.userTokenPath();
-        CredentialsRefusal paused = credentialsRefusals.get(endpoint);
+        // the user-token request carries the row's onboarding partner too: one kept by inputs from
+        // before a change of gtf.onboarding-partner is refused, and must not pause everyone else's
+        String refusalKey = endpoint + " " + key.onboardingPartner();
+        CredentialsRefusal paused = credentialsRefusals.get(refusalKey);
         if (paused != null && System.currentTimeMillis() < paused.until()) {
             // the same credentials would be refused alike for every user: not asked again for a while.
             // Not the circuit breaker: that would take the instance out of readiness, and tokens
@@ -462,7 +465,7 @@ public class GtfClient {
             long now = System.currentTimeMillis();
             if (e.isTokenRefusal()) {
                 long pause = http.breaker().coolDown().toMillis();
-                credentialsRefusals.put(endpoint, new CredentialsRefusal(e, now + pause));
+                credentialsRefusals.put(refusalKey, new CredentialsRefusal(e, now + pause));
             }
             long last = lastCredentialsRefusal.get();
             if (e.isTokenRefusal() && now - last >= 60_000
@@ -474,7 +477,7 @@ public class GtfClient {
             }
             throw e;
         }
-        credentialsRefusals.remove(endpoint);
+        credentialsRefusals.remove(refusalKey);
         String token = usableToken(endpoint, data);
         long now = System.currentTimeMillis() / 1000;
         long expiresAt = parseLong(data.path("expires_at").asText(""));

@@ -34,7 +34,7 @@ class DetailsTokenTest {
     void start() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/v2/coe/authentication", ex -> {
-            if (userTokenEndpointRefuses) {
+            if (userTokenEndpointRefuses || !PARTNER.equals(ex.getRequestHeaders().getFirst("x-onboarding-partner"))) {
                 TokenPerAttemptTest.send(ex, 401, "{\"success\":false,\"data\":null,\"errors\":[{\"code\":110,\"entity\":"
                         + "\"ONEKYC_TOKEN_SERVICE\",\"cause\":\"UNAUTHORIZED\"}]}");
                 return;
@@ -83,6 +83,26 @@ class DetailsTokenTest {
     }
 
     @Test
+    void aUserTokenRefusedForAnotherOnboardingPartnerDoesNotPauseTheOthers() {
+        GtfSettings s = settings("user");
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        // a refusal of the credentials pauses that token endpoint's fetches for the cool-down
+        GtfClient client = new GtfClient(s, new GtfHttp(java.net.http.HttpClient.newHttpClient(), json,
+                s.retryMaxAttempts(), s.retryInitialDelay(), s.retryMaxDelay(),
+                new CircuitBreaker(Integer.MAX_VALUE, Duration.ofMinutes(1)), new RateLimiter(0)), json);
+        // a row from before gtf.onboarding-partner was changed: its user token is refused
+        CallContext old = new CallContext(new TokenKey("OLD-PARTNER", "u9", "PARTNER_USER_ID"),
+                UUID.randomUUID().toString(), UUID.randomUUID().toString());
+        assertEquals("user-token", assertThrows(GtfApiException.class, () -> client.details(old, "sub-0")).endpoint());
+
+        // every other user's token is still fetched, at once
+        assertEquals("VALID", client.details(ctx(), "sub-1").path("result").asText());
+        assertEquals(1, userTokensIssued.get());
+        // while the refused partner's is not asked again for now
+        assertThrows(GtfApiException.class, () -> client.details(old, "sub-2"));
+    }
+
+    @Test
     void aConfiguredPartnerTokenTheDetailsEndpointRefusesGivesWayToTheUserToken() {
         GtfClient client = client("partner");
         assertEquals("VALID", client.details(ctx(), "sub-1").path("result").asText());
@@ -102,13 +122,17 @@ class DetailsTokenTest {
     }
 
     private GtfClient client(String tokenSource) {
+        return GtfClientTest.client(settings(tokenSource));
+    }
+
+    private GtfSettings settings(String tokenSource) {
         String base = "http://127.0.0.1:" + server.getAddress().getPort();
         GtfSettings s = new GtfSettings(base, base, "client", "pass-key", PARTNER, "/v2/coe/authentication",
                 "/v1/coe/partner/authentication", "/coe/v1/submissions/urls", "/coe/v1/submissions/urls",
                 "/coe/v1/submissions/{submissionId}/status", "/coe/v1/submissions", "KTP_SCAN", "KTP_FRONT",
                 tokenSource, Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10),
                 Duration.ofMinutes(5), 100, 1, Duration.ofMillis(20), Duration.ofMillis(200), false, false);
-        return GtfClientTest.client(s);
+        return s;
     }
 
     private static CallContext ctx() {
