@@ -74,6 +74,8 @@ public final class SftpServer implements AutoCloseable {
     private final Set<String> refuseReadsOf = ConcurrentHashMap.newKeySet();
     private final Map<String, AtomicInteger> dropConnectionOnMoveOf = new ConcurrentHashMap<>();
     private final Set<String> loseReplyToMoveOf = ConcurrentHashMap.newKeySet();
+    /** Moves asked of the server (renames, made or not), by the moved file's name. */
+    private final Map<String, AtomicInteger> movesAsked = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicInteger readsRefused = new java.util.concurrent.atomic.AtomicInteger();
     /** Whether a stat of a missing path is answered with a generic failure (see {@link #answerMissingWithFailure}). */
     private volatile boolean missingAsFailure;
@@ -149,9 +151,15 @@ public final class SftpServer implements AutoCloseable {
             @Override
             public void moving(ServerSession session, Path srcPath, Path dstPath, Collection<CopyOption> opts)
                     throws IOException {
+                if (srcPath.getFileName() != null) {
+                    movesAsked.computeIfAbsent(srcPath.getFileName().toString(), n -> new AtomicInteger())
+                            .incrementAndGet();
+                }
                 if (srcPath.getFileName() != null && loseReplyToMoveOf.remove(srcPath.getFileName().toString())) {
-                    // done, but the client hears of a failure: as a reply lost on the way
+                    // done, but the connection goes before the reply: the client cannot tell whether it was.
+                    // (A plain failure status would be the server's answer, which the bundle does not ask again.)
                     Files.move(srcPath, dstPath);
+                    session.close(true);
                     throw new IOException("reply lost (test fault)");
                 }
                 AtomicInteger drops = srcPath.getFileName() == null ? null
@@ -294,10 +302,18 @@ public final class SftpServer implements AutoCloseable {
         failListing.remove(folderName);
     }
 
-    /** Every move of the file with this name is refused, until {@link #allowMovesOf}. */
-    /** The next move of a file of this name is made, but answered as failed (a lost reply), once. */
+    /**
+     * The next move of a file of this name is made, and then the client's connection is dropped
+     * before the reply (a reply lost on the way), once.
+     */
     public void loseReplyToMoveOf(String fileName) {
         loseReplyToMoveOf.add(fileName);
+    }
+
+    /** How many moves of files of this name the server was asked for (made, refused or failed). */
+    public int movesAsked(String fileName) {
+        AtomicInteger n = movesAsked.get(fileName);
+        return n == null ? 0 : n.get();
     }
 
     /** The next move of a file of this name drops the client's connection instead (a network blip), once. */
@@ -325,6 +341,7 @@ public final class SftpServer implements AutoCloseable {
         refuseAttributesOf.add(fileName);
     }
 
+    /** Every move of the file with this name is refused, until {@link #allowMovesOf}. */
     public void refuseMovesOf(String fileName) {
         refuseMovesOf.add(fileName);
     }
