@@ -43,6 +43,10 @@ public class GtfClient {
     private final TokenCache tokens;
     private final java.util.concurrent.atomic.AtomicBoolean detailsWithPartnerToken;
     private final java.util.concurrent.atomic.AtomicBoolean partnerSessionPerCall;
+    /** See {@link #detailsUserHeaders}. */
+    private volatile String detailsUserHeaders = "auto";
+    private final java.util.concurrent.atomic.AtomicBoolean detailsWithUserHeaders =
+            new java.util.concurrent.atomic.AtomicBoolean();
 
     public GtfClient(GtfSettings settings, GtfHttp http, ObjectMapper json) {
         this.settings = settings;
@@ -327,7 +331,35 @@ public class GtfClient {
      * then on. A refusal by the token endpoint (the token could not be had) switches nothing.
      */
     public JsonNode details(CallContext ctx, String submissionId) {
-        return StatusWord.normalise(detailsByEitherToken(ctx, submissionId));
+        try {
+            return StatusWord.normalise(detailsByEitherToken(ctx, submissionId));
+        } catch (GtfApiException e) {
+            if (!asksForPartnerUser(e) || !"auto".equals(detailsUserHeaders)
+                    || !detailsWithUserHeaders.compareAndSet(false, true)) {
+                throw e;
+            }
+            LOG.warn("The details endpoint asked for the partner user id ({}), as ESIGN's does: sending"
+                    + " x-partner-user-id and x-partner-user-id-type on details calls from now on", e.code());
+            return StatusWord.normalise(detailsByEitherToken(ctx, submissionId));
+        }
+    }
+
+    /** Details refused for want of the user's id headers: {@code 400 1550 PARTNER_USER_ID_CAN_NOT_BE_EMPTY}. */
+    private static boolean asksForPartnerUser(GtfApiException e) {
+        return "details".equals(e.endpoint()) && e.httpStatus() == 400
+                && ("1550".equals(e.code()) || "PARTNER_USER_ID_CAN_NOT_BE_EMPTY".equals(e.errorCause()));
+    }
+
+    /**
+     * {@code gtf.details.partner-user-headers}: whether details calls carry {@code x-partner-user-id}
+     * and {@code x-partner-user-id-type}, which the reference's COE page does not list and ESIGN's
+     * details call requires. {@code auto} (the default): not at first, and from the first refusal
+     * that asks for them ({@code 1550}) on, that call asked again with them; {@code always};
+     * {@code never}.
+     */
+    public void detailsUserHeaders(String mode) {
+        this.detailsUserHeaders = mode;
+        detailsWithUserHeaders.set("always".equals(mode));
     }
 
     private JsonNode detailsByEitherToken(CallContext ctx, String submissionId) {
@@ -403,6 +435,11 @@ public class GtfClient {
                     .header("x-submission-id", submissionId);
             if (withPartnerSession && !partnerSessionPerCall.get()) {
                 b.header("x-partner-session-id", sent.partnerSessionId());
+            }
+            if (detailsWithUserHeaders.get()) {
+                // the submission's user, whichever token is sent
+                b.header("x-partner-user-id", ctx.tokenKey().partnerUserId())
+                        .header("x-partner-user-id-type", ctx.tokenKey().partnerUserIdType());
             }
             return b.GET().build();
         }, GtfHttp.CLAIMED_CALL_MAX_RETRY_AFTER.toMillis())), null);

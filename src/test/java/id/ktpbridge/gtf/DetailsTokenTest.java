@@ -28,6 +28,9 @@ class DetailsTokenTest {
     private volatile boolean userTokenEndpointRefuses;
     /** The token value the details endpoint takes: "user" or "partner". */
     private volatile String detailsTakes = "user";
+    /** The details endpoint wants x-partner-user-id and its type, as ESIGN's does. */
+    private volatile boolean detailsNeedUser;
+    private final java.util.List<String> detailsUsers = new java.util.concurrent.CopyOnWriteArrayList<>();
     private HttpServer server;
 
     @BeforeEach
@@ -48,6 +51,13 @@ class DetailsTokenTest {
         });
         server.createContext("/coe/v1/submissions", ex -> {
             detailsCalls.incrementAndGet();
+            String user = ex.getRequestHeaders().getFirst("x-partner-user-id");
+            if (detailsNeedUser && (user == null || ex.getRequestHeaders().getFirst("x-partner-user-id-type") == null)) {
+                TokenPerAttemptTest.send(ex, 400, "{\"success\":false,\"data\":null,\"errors\":[{\"code\":1550,"
+                        + "\"cause\":\"PARTNER_USER_ID_CAN_NOT_BE_EMPTY\"}]}");
+                return;
+            }
+            detailsUsers.add(String.valueOf(user));
             if (!detailsTakes.equals(ex.getRequestHeaders().getFirst("x-onekyc-token"))) {
                 TokenPerAttemptTest.send(ex, 403, "{\"success\":false,\"data\":null,\"errors\":[{\"code\":903,\"cause\":\"FORBIDDEN\"}]}");
                 return;
@@ -100,6 +110,35 @@ class DetailsTokenTest {
         assertEquals(1, userTokensIssued.get());
         // while the refused partner's is not asked again for now
         assertThrows(GtfApiException.class, () -> client.details(old, "sub-2"));
+    }
+
+    @Test
+    void aDetailsEndpointAskingForTheUsersIdGetsItFromThenOn() {
+        detailsNeedUser = true;
+        GtfClient client = client("user");
+
+        assertEquals("VALID", client.details(ctx(), "sub-1").path("result").asText());
+        assertEquals(2, detailsCalls.get(), "refused 1550 once, then asked again with the user's id");
+        assertEquals("VALID", client.details(ctx(), "sub-2").path("result").asText());
+        assertEquals(3, detailsCalls.get(), "sent with it from then on");
+        assertEquals(java.util.List.of("u1", "u1"), detailsUsers);
+    }
+
+    @Test
+    void theUsersIdIsNotSentOnDetailsUnlessAskedFor() {
+        GtfClient client = client("user");
+        assertEquals("VALID", client.details(ctx(), "sub-1").path("result").asText());
+        assertEquals(java.util.List.of("null"), detailsUsers, "the COE page's headers only");
+
+        GtfClient never = client("user");
+        never.detailsUserHeaders("never");
+        detailsNeedUser = true;
+        GtfApiException e = assertThrows(GtfApiException.class, () -> never.details(ctx(), "sub-2"));
+        assertEquals("1550", e.code());
+
+        GtfClient always = client("user");
+        always.detailsUserHeaders("always");
+        assertEquals("VALID", always.details(ctx(), "sub-3").path("result").asText());
     }
 
     @Test
