@@ -14,8 +14,11 @@ import org.slf4j.LoggerFactory;
  * (an ERROR result: OneKYC finished with a technical error), failed (a FAILED, REJECTED or
  * TIMED_OUT result), the completion rate over the last period and an ETA for what is still open
  * (open inputs of earlier runs included, and the files waiting in the drop folder). Quiet while
- * nothing is open and nothing ends. The figures are counted by the database, so a long-running
- * instance reads no rows for them.
+ * nothing is open and nothing ends. The figures are counted by the database; the inputs that got
+ * their result over {@link #SETTLE} ago are added up once, as they pass, so a tick reads the open
+ * ones, those ended without a result and those ended lately, not every row since start: its cost
+ * does not grow with the instance's uptime. Inputs the retention removes after they were added up
+ * stay counted.
  */
 public class ProgressReporter {
 
@@ -23,9 +26,20 @@ public class ProgressReporter {
     private final id.ktpbridge.ThrottledWarning ledgerAway = new id.ktpbridge.ThrottledWarning(LOG,
             "Progress not read: {}", 60_000);
 
+    /**
+     * How long after its result an input's counts are taken as they stand: a result is dated by the
+     * clock of the instance that wrote it, before its commit, so one dated a moment before a tick may
+     * be seen only after it. Counted again each tick until then.
+     */
+    static final Duration SETTLE = Duration.ofMinutes(5);
+
     private final Ledger ledger;
     private final LongSupplier waitingInSource;
+    private final long settleAfter;
     private final long startedAt = System.currentTimeMillis();
+    /** The counts of this run's inputs given their result before {@link #settledBefore}. */
+    private Ledger.Progress settled = Ledger.Progress.NONE;
+    private long settledBefore = startedAt;
     private long lastEnded;
     private long lastAt = startedAt;
 
@@ -36,17 +50,26 @@ public class ProgressReporter {
      *     counted twice
      */
     public ProgressReporter(Ledger ledger, LongSupplier waitingInSource) {
+        this(ledger, waitingInSource, SETTLE);
+    }
+
+    ProgressReporter(Ledger ledger, LongSupplier waitingInSource, Duration settle) {
         this.ledger = ledger;
         this.waitingInSource = waitingInSource;
+        this.settleAfter = settle.toMillis();
     }
 
     /** Camel bean method for the progress timer. */
     public synchronized void report() {
         Ledger.Progress p;
         long open;
+        long settle = Math.max(settledBefore, System.currentTimeMillis() - settleAfter);
         try {
-            p = ledger.progressOfRun(startedAt);
+            Ledger.Progress nowSettled = settled.plus(ledger.progressEndedBetween(settledBefore, settle));
+            p = nowSettled.plus(ledger.progressOfRunFrom(startedAt, settle));
             open = ledger.openCounts().values().stream().mapToLong(Integer::longValue).sum();
+            settled = nowSettled;
+            settledBefore = settle;
         } catch (id.ktpbridge.ledger.LedgerException e) {
             // the health checks and the work itself say the ledger is away: one line a minute here
             ledgerAway.warn(e.getMessage());
@@ -54,7 +77,7 @@ public class ProgressReporter {
         }
         long now = System.currentTimeMillis();
         // the rate covers the time since the last tick, printed or not; never below 0 (the retention
-        // may have removed rows of this run meanwhile)
+        // may have removed rows of this run not yet settled meanwhile)
         double perSecond = Math.max(0, p.ended() - lastEnded) * 1000.0 / Math.max(1, now - lastAt);
         boolean moved = p.ended() != lastEnded;
         lastEnded = p.ended();

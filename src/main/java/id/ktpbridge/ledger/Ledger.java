@@ -771,24 +771,74 @@ public class Ledger {
 
     /** How the inputs of a run stand, counted by the database. */
     public record Progress(long seen, long submitted, long ended, long failed, long errors, long withoutResult) {
+
+        public static final Progress NONE = new Progress(0, 0, 0, 0, 0, 0);
+
+        public Progress plus(Progress o) {
+            return new Progress(seen + o.seen, submitted + o.submitted, ended + o.ended, failed + o.failed,
+                    errors + o.errors, withoutResult + o.withoutResult);
+        }
     }
 
     /** The inputs of a run that began at a moment: taken since, or given their result since. */
     private static final String OF_RUN = "(created_at >= ? OR delivered_at >= ?)";
 
+    /** The figures of {@link Progress}, counted over the rows a WHERE clause picks. */
+    private static final String PROGRESS = "SELECT COUNT(*), COUNT(submitted_at),"
+            + " SUM(CASE WHEN state IN (?, ?, ?) THEN 1 ELSE 0 END),"
+            + " SUM(CASE WHEN state IN (?, ?) OR result_status IN (?, ?, ?) THEN 1 ELSE 0 END),"
+            + " SUM(CASE WHEN state = ? AND result_status = ? THEN 1 ELSE 0 END),"
+            + " SUM(CASE WHEN state NOT IN (?, ?, ?) OR result_status IS NULL THEN 1 ELSE 0 END)"
+            + " FROM ktp_submission WHERE ";
+
     /**
      * Counts of the inputs of a run that began at {@code since} (see {@link #forEachOfRun}): all,
      * submitted (confirmed at OneKYC), ended, failed (a FAILED, REJECTED or TIMED_OUT result,
      * whenever it came), errors (delivered with an ERROR result: OneKYC finished with a technical
-     * error; never counted as failed too), and not ended or without a stored result.
+     * error; never counted as failed too), and not ended or without a stored result. Reads every
+     * row of the run: for a count at its end; a running count adds up {@link #progressEndedBetween}
+     * and {@link #progressOfRunFrom} instead.
      */
     public Progress progressOfRun(long since) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "SELECT COUNT(*), COUNT(submitted_at), SUM(CASE WHEN state IN (?, ?, ?) THEN 1 ELSE 0 END),"
-                        + " SUM(CASE WHEN state IN (?, ?) OR result_status IN (?, ?, ?) THEN 1 ELSE 0 END),"
-                        + " SUM(CASE WHEN state = ? AND result_status = ? THEN 1 ELSE 0 END),"
-                        + " SUM(CASE WHEN state NOT IN (?, ?, ?) OR result_status IS NULL THEN 1 ELSE 0 END)"
-                        + " FROM ktp_submission WHERE " + OF_RUN)) {
+        try (Connection c = dataSource.getConnection()) {
+            return progress(c, OF_RUN, since, since);
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
+    /**
+     * The counts of {@link #progressOfRun} over the inputs given their result at {@code from} or
+     * later and before {@code to} (all of them ended), read as a range of the index on delivered_at:
+     * a result is stored once and the row stays ended, so these counts, once taken, stand.
+     */
+    public Progress progressEndedBetween(long from, long to) {
+        try (Connection c = dataSource.getConnection()) {
+            return progress(c, "delivered_at >= ? AND delivered_at < ?", from, to);
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
+    /**
+     * The counts of {@link #progressOfRun} for a run that began at {@code since}, over its inputs
+     * without a stored result (open, or ended before their result was written) and those given it
+     * at {@code from} or later: with {@link #progressEndedBetween}{@code (since, from)}, the whole
+     * run. Both parts are read by the index on delivered_at (a null is in a B-tree index too), so
+     * the rows read do not grow with the time since {@code since}.
+     */
+    public Progress progressOfRunFrom(long since, long from) {
+        try (Connection c = dataSource.getConnection()) {
+            // two statements, not one OR: H2 reads an OR of two index conditions by a table scan
+            return progress(c, "delivered_at IS NULL AND created_at >= ?", since)
+                    .plus(progress(c, "delivered_at >= ?", Math.max(since, from)));
+        } catch (SQLException e) {
+            throw new LedgerException(e);
+        }
+    }
+
+    private static Progress progress(Connection c, String where, long... bounds) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(PROGRESS + where)) {
             int i = 1;
             for (SubmissionState state : List.of(SubmissionState.DELIVERED, SubmissionState.REJECTED,
                     SubmissionState.FAILED, SubmissionState.FAILED, SubmissionState.REJECTED)) {
@@ -803,15 +853,15 @@ public class Ledger {
                     SubmissionState.FAILED)) {
                 ps.setString(i++, state.name());
             }
-            ps.setLong(i++, since);
-            ps.setLong(i, since);
+            for (long bound : bounds) {
+                ps.setLong(i++, bound);
+            }
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
+                // SUM over no rows is NULL, read as 0
                 return new Progress(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5),
                         rs.getLong(6));
             }
-        } catch (SQLException e) {
-            throw new LedgerException(e);
         }
     }
 

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.NewInput;
@@ -57,6 +59,80 @@ class ProgressReporterTest {
         } finally {
             ds.dispose();
         }
+    }
+
+    /** Counts what each tick reads: the whole run's count, and the rows read again for it. */
+    private static final class Watched extends Ledger {
+        final AtomicInteger wholeRunCounts = new AtomicInteger();
+        volatile long lastReadAgain = -1;
+
+        Watched(JdbcConnectionPool ds) {
+            super(ds);
+        }
+
+        @Override
+        public Progress progressOfRun(long since) {
+            wholeRunCounts.incrementAndGet();
+            return super.progressOfRun(since);
+        }
+
+        @Override
+        public Progress progressOfRunFrom(long since, long from) {
+            Progress p = super.progressOfRunFrom(since, from);
+            lastReadAgain = p.seen();
+            return p;
+        }
+    }
+
+    @Test
+    void theFiguresStayRightOverSeveralTicksAndInputsThatEndedAreNotCountedAgainEachTick() throws Exception {
+        JdbcConnectionPool ds = migratedDatabase();
+        Watched ledger = new Watched(ds);
+        String earlier = insert(ledger, SubmissionState.CONFIRMED);
+        try (var c = ds.getConnection(); var ps = c.prepareStatement("UPDATE ktp_submission SET created_at = 1")) {
+            ps.executeUpdate();
+        }
+        // results settle 1 ms after they are written: each is added up once, at the next tick
+        ProgressReporter progress = new ProgressReporter(ledger, () -> 0, Duration.ofMillis(1));
+        try (LogCapture logs = new LogCapture()) {
+            for (String status : new String[] {"COMPLETED", "ERROR"}) {
+                String id = insert(ledger, SubmissionState.COLLECTING);
+                ledger.recordResult(id, status, null, "X", System.currentTimeMillis(), "{}", c -> { });
+            }
+            String rejected = insert(ledger, SubmissionState.REJECTED); // its result not written yet
+            String received = insert(ledger, SubmissionState.RECEIVED);
+            Thread.sleep(5);
+            progress.report();
+            String seen4 = "seen 4, submitted 0, completed 1, OneKYC errors 1, failed/rejected 1, open 2";
+            assertTrue(last(logs).contains(seen4), last(logs));
+            assertEquals(2, ledger.lastReadAgain, "the two results were added up, not read again: " + last(logs));
+            progress.report();
+            assertTrue(last(logs).contains(seen4), "the same figures at the next tick: " + last(logs));
+
+            ledger.recordResult(rejected, "REJECTED", null, "X", System.currentTimeMillis(), "{}", c -> { });
+            ledger.recordResult(earlier, "FAILED", null, "X", System.currentTimeMillis(), "{}", c -> { });
+            Thread.sleep(5);
+            progress.report();
+            String seen5 = "seen 5, submitted 0, completed 1, OneKYC errors 1, failed/rejected 2, open 1";
+            assertTrue(last(logs).contains(seen5), last(logs));
+            assertEquals(1, ledger.lastReadAgain, last(logs));
+
+            ledger.markEnded(received, SubmissionState.FAILED, "X", "y"); // no result written
+            progress.report();
+            assertTrue(last(logs).contains("seen 5, submitted 0, completed 1, OneKYC errors 1, failed/rejected 3,"
+                    + " open 0"), last(logs));
+            int lines = logs.count("Progress:");
+            progress.report();
+            assertEquals(lines, logs.count("Progress:"), "idle: no new line");
+            assertEquals(1, ledger.lastReadAgain, "the idle tick read only the input without a result");
+            assertEquals(0, ledger.wholeRunCounts.get(), "no tick counted the whole run");
+        } finally {
+            ds.dispose();
+        }
+    }
+
+    private static String last(LogCapture logs) {
+        return logs.text().substring(logs.text().lastIndexOf("Progress:"));
     }
 
     @Test
