@@ -3,6 +3,7 @@ package id.ktpbridge.result;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -204,6 +205,28 @@ public class Outbox {
                         ledgerId, target, e.getMessage());
             }
         }
+    }
+
+    /**
+     * {@link #deliverNow} for the rows a write queued at {@code queuedAt} at the latest, its reply
+     * lost (its commit made): only those whose lease from then still holds untouched. One whose
+     * lease ran out, or that the retry schedule took (a lease of its own, later), is the schedule's.
+     */
+    public void deliverStillLeased(String ledgerId, String name, String status, String body, List<String> queued,
+                                   long queuedAt) {
+        List<String> held = new ArrayList<>();
+        for (String target : queued) {
+            try {
+                if (store.renewLease(ledgerId, target, queuedAt + lease.toMillis(), System.currentTimeMillis(),
+                        lease.toMillis())) {
+                    held.add(target);
+                }
+            } catch (LedgerException e) {
+                LOG.warn("Delivery state of ledger {} for {} not read ({}); the retry schedule takes it up",
+                        ledgerId, target, e.getMessage());
+            }
+        }
+        deliverNow(ledgerId, name, status, body, held);
     }
 
     /** An immediate attempt, on the target's executor and bounded by {@link #immediateAttempts} when it has one. */

@@ -1,7 +1,13 @@
 package id.ktpbridge.result;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -34,6 +40,21 @@ public class ResultPublisher {
     private final Outbox outbox;
     private volatile BridgeMetrics metrics;
     private volatile boolean keepImageUrls;
+    /**
+     * Writes whose commit may have been made though it failed (its reply lost in a database
+     * failover), by ledger id: a try again that finds this very document stored knows it its own.
+     * Each is looked at by the next publish of its row; bounded for those never tried again.
+     */
+    private final Map<String, Unsure> unsure = new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Unsure> eldest) {
+            return size() > 1000;
+        }
+    };
+
+    /** A write that failed after queuing its deliveries: the document's digest and what it queued, and when. */
+    private record Unsure(byte[] digest, ResultStatus status, String reasonCode, List<String> queued, long queuedAt) {
+    }
 
     public ResultPublisher(Ledger ledger, ObjectMapper json, Outbox outbox) {
         this.ledger = ledger;
@@ -136,17 +157,46 @@ public class ResultPublisher {
         // stored and queued in one transaction: if it fails the claim stays open, so it is published again
         String body = doc.toPrettyString();
         List<String> queued = new ArrayList<>();
-        Ledger.InTransaction enqueue = c -> queued.addAll(outbox.enqueue(c, r.id()));
+        long[] queuedAt = {0};
+        Ledger.InTransaction enqueue = c -> {
+            queued.addAll(outbox.enqueue(c, r.id()));
+            queuedAt[0] = System.currentTimeMillis();
+        };
         Long completedAt = parseInstant(doc.path("completedAt").asText(null));
         // the ledger's columns hold what fits, without a NUL (the document keeps OneKYC's values whole)
-        boolean stored = switch (guard) {
-            case CLAIM_AND_NO_CALLBACK -> ledger.recordVerdict(r.id(), status.name(), Ledger.fitText(reasonCode, 64),
-                    completedAt, body, claimToken, enqueue);
-            case CLAIM_AND_NO_ERROR_CALLBACK -> ledger.recordUnlessErrorCallback(r.id(), status.name(),
-                    Ledger.fitText(reasonCode, 64), completedAt, body, claimToken, enqueue);
-            case NONE, CLAIM -> ledger.recordResult(r.id(), status.name(), Ledger.fitText(result, 16),
-                    Ledger.fitText(reasonCode, 64), completedAt, body, claimToken, enqueue);
-        };
+        boolean stored;
+        try {
+            stored = switch (guard) {
+                case CLAIM_AND_NO_CALLBACK -> ledger.recordVerdict(r.id(), status.name(),
+                        Ledger.fitText(reasonCode, 64), completedAt, body, claimToken, enqueue);
+                case CLAIM_AND_NO_ERROR_CALLBACK -> ledger.recordUnlessErrorCallback(r.id(), status.name(),
+                        Ledger.fitText(reasonCode, 64), completedAt, body, claimToken, enqueue);
+                case NONE, CLAIM -> ledger.recordResult(r.id(), status.name(), Ledger.fitText(result, 16),
+                        Ledger.fitText(reasonCode, 64), completedAt, body, claimToken, enqueue);
+            };
+        } catch (LedgerException e) {
+            if (queuedAt[0] != 0) {
+                // failed at its commit: made or not, only the row can tell once the ledger answers again
+                synchronized (unsure) {
+                    unsure.put(r.id(), new Unsure(digest(body), status, reasonCode, List.copyOf(queued), queuedAt[0]));
+                }
+            }
+            throw e;
+        }
+        Unsure earlier;
+        synchronized (unsure) {
+            earlier = unsure.remove(r.id());
+        }
+        String own = stored || earlier == null ? null : storedBy(r, earlier);
+        if (own != null) {
+            // an earlier try's commit was made and its reply lost: its result, never counted and its
+            // deliveries leased to it, is this call's to finish, not left to the retry schedule
+            LOG.info("Result of ledger {} submission {} was stored by an earlier try whose reply was lost",
+                    r.id(), r.submissionId());
+            finish(r, earlier.status(), earlier.reasonCode(), () -> outbox.deliverStillLeased(r.id(),
+                    ResultDocument.name(r), earlier.status().name(), own, earlier.queued(), earlier.queuedAt()));
+            return true;
+        }
         if (!stored) {
             LOG.warn("Ledger {} submission {} already has a result{}; this {} one is not published", r.id(),
                     r.submissionId(), switch (guard) {
@@ -157,6 +207,13 @@ public class ResultPublisher {
                     }, status);
             return false;
         }
+        finish(r, status, reasonCode, () -> outbox.deliverNow(r.id(), ResultDocument.name(r), status.name(), body,
+                queued));
+        return true;
+    }
+
+    /** What follows a stored result: counted, flushed, and attempted at each target it was queued for. */
+    private void finish(LedgerRecord r, ResultStatus status, String reasonCode, Runnable deliver) {
         // counted once stored: a flush that fails below leaves it stored, and no later call stores it again
         if (metrics != null) {
             metrics.inputFinished(r.sourceType(), status.name());
@@ -174,8 +231,29 @@ public class ResultPublisher {
         }
         LOG.info("Result ready: ledger {} submission {} status {} reason {}", r.id(), r.submissionId(), status,
                 reasonCode == null || reasonCode.isEmpty() ? "-" : id.ktpbridge.LogSafe.text(reasonCode, 64));
-        outbox.deliverNow(r.id(), ResultDocument.name(r), status.name(), body, queued);
-        return true;
+        deliver.run();
+    }
+
+    /** The row's stored document when it is the one {@code earlier} wrote, else null. */
+    private String storedBy(LedgerRecord r, Unsure earlier) {
+        String held;
+        try {
+            held = ledger.resultJson(r.id()).orElse(null);
+        } catch (LedgerException e) {
+            synchronized (unsure) {
+                unsure.putIfAbsent(r.id(), earlier); // for the next try
+            }
+            throw e;
+        }
+        return held != null && Arrays.equals(earlier.digest(), digest(held)) ? held : null;
+    }
+
+    private static byte[] digest(String body) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(body.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is not available", e);
+        }
     }
 
     private static Long parseInstant(String iso) {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.http.HttpClient;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -15,10 +14,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import id.ktpbridge.gtf.GtfClient;
-import id.ktpbridge.gtf.GtfHttp;
-import id.ktpbridge.gtf.GtfSettings;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.NewInput;
 import id.ktpbridge.ledger.SchemaMigrator;
@@ -26,6 +21,7 @@ import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.result.DeliveryStore;
 import id.ktpbridge.result.Outbox;
 import id.ktpbridge.result.PermanentDeliveryFailure;
+import id.ktpbridge.testkit.IdleGtfClient;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -74,19 +70,7 @@ class BridgeMetricsTest {
         // read by hand (refresh), not by its task
         snapshot = new LedgerSnapshot(camel, ledger, store, Duration.ofMinutes(1), Duration.ofMinutes(1));
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        metrics = new BridgeMetrics(registry, snapshot, idleClient(), SOURCES, TARGETS);
-    }
-
-    /** A OneKYC client for the metrics' token and circuit gauges; never called here. */
-    private static GtfClient idleClient() {
-        ObjectMapper json = new ObjectMapper();
-        GtfSettings s = new GtfSettings("http://127.0.0.1:9", "http://127.0.0.1:9", "client", "pass-key", "PARTNER",
-                "/v2/coe/authentication", "/v1/coe/partner/authentication", "/coe/v1/submissions/urls",
-                "/coe/v1/submissions/urls", "/coe/v1/submissions/{submissionId}/status", "/coe/v1/submissions",
-                "KTP_SCAN", "KTP_FRONT", "user", Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10),
-                Duration.ofMinutes(5), 100, 1, Duration.ofMillis(20), Duration.ofMillis(200), false);
-        return new GtfClient(s, new GtfHttp(HttpClient.newHttpClient(), json, 1, Duration.ofMillis(20),
-                Duration.ofMillis(200)), json);
+        metrics = new BridgeMetrics(registry, snapshot, IdleGtfClient.create(), SOURCES, TARGETS);
     }
 
     @AfterEach

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -19,10 +20,15 @@ import id.ktpbridge.collect.Collector;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerException;
 import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.ledger.LedgerRetries;
 import id.ktpbridge.ledger.NewInput;
 import id.ktpbridge.ledger.SchemaMigrator;
 import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.ops.BridgeMetrics;
+import id.ktpbridge.ops.LedgerSnapshot;
+import id.ktpbridge.testkit.IdleGtfClient;
 import id.ktpbridge.testkit.LogCapture;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.h2.jdbcx.JdbcConnectionPool;
@@ -42,10 +48,13 @@ class ResultPublisherTest {
     private JdbcConnectionPool ds;
     /** What the next flush throws; null: it works. */
     private volatile LedgerException flushFails;
+    /** How many result writes to come commit and then fail, as when the commit's reply is lost. */
+    private final AtomicInteger repliesLost = new AtomicInteger();
     private Ledger ledger;
     private DefaultCamelContext camel;
     private Outbox outbox;
     private ResultPublisher publisher;
+    private SimpleMeterRegistry meters;
     /** Ledger ids the target was handed. */
     private final List<String> delivered = new CopyOnWriteArrayList<>();
 
@@ -62,6 +71,28 @@ class ResultPublisherTest {
                 }
                 super.flush();
             }
+
+            @Override
+            public boolean recordResult(String id, String resultStatus, String result, String reasonCode,
+                                        Long completedAt, String resultJson, Long claimToken,
+                                        InTransaction alsoInTransaction) {
+                return replyLost(super.recordResult(id, resultStatus, result, reasonCode, completedAt, resultJson,
+                        claimToken, alsoInTransaction));
+            }
+
+            @Override
+            public boolean recordVerdict(String id, String resultStatus, String reasonCode, Long completedAt,
+                                         String resultJson, long claimToken, InTransaction alsoInTransaction) {
+                return replyLost(super.recordVerdict(id, resultStatus, reasonCode, completedAt, resultJson, claimToken,
+                        alsoInTransaction));
+            }
+
+            private boolean replyLost(boolean stored) {
+                if (repliesLost.getAndDecrement() > 0) {
+                    throw new LedgerException(new SQLTransientConnectionException("connection lost"));
+                }
+                return stored;
+            }
         };
         camel = new DefaultCamelContext();
         camel.addRoutes(new RouteBuilder() {
@@ -75,6 +106,9 @@ class ResultPublisherTest {
         outbox = new Outbox(new DeliveryStore(ds), ledger, camel.createProducerTemplate(), List.of("http"),
                 Duration.ofMinutes(1), Duration.ofMinutes(1), 10, Duration.ofMinutes(5));
         publisher = new ResultPublisher(ledger, JSON, outbox);
+        meters = new SimpleMeterRegistry();
+        publisher.metrics(new BridgeMetrics(meters, new LedgerSnapshot(camel, ledger, outbox.store(),
+                Duration.ofMinutes(1), Duration.ofMinutes(1)), IdleGtfClient.create(), List.of("FILE"), List.of("http")));
     }
 
     @AfterEach
@@ -110,6 +144,74 @@ class ResultPublisherTest {
     @Test
     void aResultWhoseFlushFailsForNowAfterItsStoreIsDeliveredAtOnceNotPublishedAgain() {
         assertDeliveredDespiteTheFlush(new LedgerException(new SQLTransientConnectionException("connection lost")));
+    }
+
+    @Test
+    void aResultWhoseCommitsReplyIsLostIsCountedAndDeliveredAtOnceByTheTryAgain() {
+        LedgerRecord r = confirmedRow();
+        // the ledger retries as the collector makes them: each try builds its document anew
+        Collector collector = new Collector(ledger, null, publisher, Duration.ofSeconds(1), 2, Duration.ofMillis(1));
+        repliesLost.set(1);
+        try (LogCapture log = new LogCapture()) {
+            assertTrue(collector.collect(r, Collector.VIA_CALLBACK, finalDetails(r)));
+
+            assertFinishedOnce(r, "COMPLETED", log);
+            assertEquals("VALID", ledger.findById(r.id()).orElseThrow().result());
+        }
+    }
+
+    @Test
+    void aVerdictWhoseCommitsReplyIsLostIsCountedAndDeliveredAtOnceByTheTryAgain() {
+        LedgerRecord r = confirmedRow();
+        long claim = ledger.claim(r.id(), Collector.VIA_POLL);
+        repliesLost.set(1);
+        boolean[] stored = {false};
+        try (LogCapture log = new LogCapture()) {
+            // as the poller's verdict is tried again (Collector.publishClaimed); its document is dated
+            // anew by each try, so the second is not the text the first stored
+            LedgerRetries.run(() -> stored[0] = publisher.publishVerdict(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE",
+                    "no outcome by the deadline", claim), 2, 5, (e, wait) -> { });
+
+            assertTrue(stored[0], "the verdict is stored: its caller must not take it for refused");
+            assertFinishedOnce(r, "TIMED_OUT", log);
+        }
+    }
+
+    @Test
+    void aTryAgainLeavesADeliveryTheRetryScheduleHasTakenMeanwhileToIt() {
+        LedgerRecord r = confirmedRow();
+        long claim = ledger.claim(r.id(), Collector.VIA_POLL);
+        repliesLost.set(1);
+        boolean[] stored = {false};
+        LedgerRetries.run(() -> stored[0] = publisher.publishVerdict(r, ResultStatus.TIMED_OUT, "POLL_DEADLINE",
+                "no outcome by the deadline", claim), 2, 5, (e, wait) -> {
+                    // between the tries, the retry schedule takes the row under a lease of its own
+                    try (Connection c = ds.getConnection(); var ps = c.prepareStatement(
+                            "UPDATE ktp_delivery SET next_attempt_at = ? WHERE ledger_id = ?")) {
+                        ps.setLong(1, System.currentTimeMillis() + Duration.ofMinutes(10).toMillis());
+                        ps.setString(2, r.id());
+                        assertEquals(1, ps.executeUpdate());
+                    } catch (SQLException failed) {
+                        throw new IllegalStateException(failed);
+                    }
+                });
+
+        assertTrue(stored[0]);
+        assertEquals(List.of(), delivered, "not sent alongside the schedule's attempt");
+        assertEquals(DeliveryStore.PENDING, outbox.store().state(r.id(), "http"));
+        assertEquals(1.0, meters.get("ktp_inputs").tag("source", "FILE").tag("outcome", "TIMED_OUT").counter().count());
+    }
+
+    /** Counted once, delivered at once (the lease is 5 min), and not reported as someone else's. */
+    private void assertFinishedOnce(LedgerRecord r, String status, LogCapture log) {
+        assertEquals(List.of(r.id()), delivered, "delivered at once, not after the delivery lease");
+        assertEquals(DeliveryStore.DELIVERED, outbox.store().state(r.id(), "http"));
+        assertEquals(status, ledger.findById(r.id()).orElseThrow().resultStatus());
+        assertEquals(1.0, meters.get("ktp_inputs").tag("source", "FILE").tag("outcome", status).counter().count(),
+                "ktp_inputs_total counts it once");
+        assertEquals(1, log.count("stored by an earlier try whose reply was lost"), log.text());
+        assertFalse(log.text().contains("already has a result"), log.text());
+        assertFalse(log.text().contains("could not be delivered"), log.text());
     }
 
     /** A callback's final record, collected while the ledger's flush fails with {@code failure}. */
