@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.function.Predicate;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,9 +27,16 @@ final class StartupChecks {
     static final int MAX_INSTANCE_ID = 128;
 
     private final Settings s;
+    private final Predicate<Path> searchable;
 
     StartupChecks(Settings s) {
+        this(s, Files::isExecutable);
+    }
+
+    /** @param searchable whether a folder's entries can be looked at; a seam for the tests, run as root */
+    StartupChecks(Settings s, Predicate<Path> searchable) {
         this.s = s;
+        this.searchable = searchable;
     }
 
     void run() {
@@ -166,6 +174,11 @@ final class StartupChecks {
         }
         if (!Files.isReadable(dir) || !Files.isWritable(dir)) {
             throw refused(key, dir + " cannot be read and written (inputs are moved out of it)");
+        }
+        // read without search (mode 600): its files are listed, but none can be looked at, opened or moved
+        if (!searchable.test(dir)) {
+            throw refused(key, dir + " cannot be searched (its x permission): its files would be listed but"
+                    + " could not be opened");
         }
     }
 

@@ -3,6 +3,7 @@ package id.ktpbridge;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -162,6 +163,40 @@ class BatchModeTest {
         } finally {
             chattr("-i", ahead);
         }
+    }
+
+    @Test
+    void aFileThatIsListedButCannotBeLookedAtDoesNotEndTheRunAsASuccess() throws Exception {
+        // a path longer than the kernel takes (PATH_MAX, 4096 bytes): the folder lists the file, and every look at
+        // it fails (ENAMETOOLONG), as every look does in a folder without its x bit (chmod -R 600) or on a share
+        // refusing to stat its entries (EACCES, ESTALE). Root, which runs the tests, is refused neither of those
+        Path deep = dataDir;
+        while (deep.toString().length() < 3850) {
+            deep = deep.resolve("d".repeat(100));
+        }
+        String name = "u4071" + "x".repeat(241) + ".png";
+        Path staging = Files.createDirectories(dataDir.resolve("staging"));
+        Files.write(staging.resolve(name), SampleImages.card("u4071", "png"));
+        Path inbox = Files.move(staging, Files.createDirectories(deep).resolve("inbox"));
+        try {
+            assertThrows(java.nio.file.FileSystemException.class, () -> Files.size(inbox.resolve(name)));
+            try (LogCapture log = new LogCapture()) {
+                // it ended at once with exit 0 and "Inputs: 0", as if the folder were empty
+                String printed = captureStdout(() -> assertEquals(1, BridgeApp.runBatch(dataDir,
+                        Map.of("ktp.source.dir", inbox.toString(), "ktp.batch.max-wait", "60000"))));
+                assertEquals(0, log.count("ktp.batch.max-wait passed"), "not held until max-wait: " + log.text());
+                assertTrue(printed.contains("1 file(s) stay in the source folder untaken: they are listed but cannot be"
+                        + " looked at"), printed);
+                assertTrue(printed.contains("not every file could be taken"), printed);
+                assertEquals(1, log.count("The file drop: a file that is listed but cannot be looked at"
+                        + " (FileSystemException: File name too long) is left in the drop folder"), log.text());
+                assertFalse(log.text().contains("u4071") || printed.contains("u4071"), printed);
+            }
+        } finally {
+            // the temporary folder's clean-up cannot reach the file either
+            Files.move(inbox, dataDir.resolve("inbox"));
+        }
+        assertTrue(Files.exists(dataDir.resolve("inbox").resolve(name)), "left in the folder");
     }
 
     private static boolean chattr(String change, Path file) throws Exception {

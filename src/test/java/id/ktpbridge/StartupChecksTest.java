@@ -46,6 +46,27 @@ class StartupChecksTest {
     }
 
     @Test
+    void aDropFolderThatCannotBeSearchedIsRefusedByName() throws Exception {
+        Path inbox = Files.createDirectories(dataDir.resolve("inbox"));
+        java.util.Properties settings = new java.util.Properties();
+        settings.put("ktp.data-dir", dataDir.toString());
+        settings.put("ktp.source.dir", inbox.toString());
+        settings.put("ktp.source.done-dir", dataDir.resolve("done").toString());
+        settings.put("ktp.source.failed-dir", dataDir.resolve("failed").toString());
+        settings.put("ktp.results.dir", dataDir.resolve("results").toString());
+        try (org.apache.camel.impl.DefaultCamelContext context = new org.apache.camel.impl.DefaultCamelContext()) {
+            context.getPropertiesComponent().setInitialProperties(settings);
+            // mode 600 to the bundle's account (chmod -R 600 inbox): its files are listed, none can be looked at,
+            // and a batch run ended at once with exit 0. Root searches any folder, so the answer is the seam's
+            IllegalStateException refused = assertThrows(IllegalStateException.class,
+                    () -> new StartupChecks(new Settings(context), dir -> !dir.equals(inbox)).run());
+            assertEquals("Setting 'ktp.source.dir' (KTP_SOURCE_DIR): " + inbox + " cannot be searched (its x"
+                    + " permission): its files would be listed but could not be opened", refused.getMessage());
+            new StartupChecks(new Settings(context), dir -> true).run();
+        }
+    }
+
+    @Test
     void aPortAnotherProcessHoldsIsRefusedByName() throws Exception {
         assertTakenPortRefused("ktp.callback.port", "Setting 'ktp.callback.port' (KTP_CALLBACK_PORT)");
         assertRefused(Map.of("ktp.callback.port", "80800"), "80800 is not a port");

@@ -22,9 +22,10 @@ import org.slf4j.LoggerFactory;
  * reached every target. Results a target still does not take {@code ktp.batch.delivery-wait}
  * after everything else is done stay queued for the next run (exit 1, naming them); results a
  * target refused for good also give exit 1, as do files the file route leaves untaken: a name the
- * JVM cannot decode or with a backslash, a symbolic link to no file, a file dated in the future
- * that the bundle may not date now (taken only once that date has passed). A run that is complete
- * but in which some inputs got no verdict from OneKYC (FAILED, TIMED_OUT) exits 4.
+ * JVM cannot decode or with a backslash, a symbolic link to no file, a file that can be listed but
+ * not looked at, a file dated in the future that the bundle may not date now (taken only once that
+ * date has passed). A run that is complete but in which some inputs got no verdict from OneKYC
+ * (FAILED, TIMED_OUT) exits 4.
  */
 public class BatchMonitor implements Runnable {
 
@@ -174,6 +175,7 @@ public class BatchMonitor implements Runnable {
         long backslashed = folder.getOrDefault(DropFolder.Kind.BACKSLASH, 0L);
         long danglingLinks = folder.getOrDefault(DropFolder.Kind.DANGLING_LINK, 0L);
         long ahead = folder.getOrDefault(DropFolder.Kind.FUTURE_DATED, 0L);
+        long unexaminable = folder.getOrDefault(DropFolder.Kind.UNEXAMINABLE, 0L);
         Map<String, Integer> open = ledger.openCounts();
         BatchSummary summary = new BatchSummary(out, sourceFileNames);
         // this run's inputs: those it took, and those of an earlier run it gave their result (resumed)
@@ -187,7 +189,7 @@ public class BatchMonitor implements Runnable {
         // an input still open at the end (max-wait passed) has no result either, whichever run took it
         boolean recorded = unlisted == null && waiting == 0 && open.isEmpty() && counts.withoutResult() == 0 && earlierWithoutResult == 0;
         boolean complete = recorded && pending == 0 && refused == 0 && unmoved == 0 && unnamed == 0
-                && backslashed == 0 && danglingLinks == 0 && ahead == 0;
+                && backslashed == 0 && danglingLinks == 0 && ahead == 0 && unexaminable == 0;
         if (unlisted != null) {
             out.printf("Inputs may still wait in the source folder: %s%n", unlisted);
         }
@@ -209,6 +211,11 @@ public class BatchMonitor implements Runnable {
         if (danglingLinks > 0) {
             out.printf("%d symbolic link(s) stay in the source folder untaken: their target is missing%n",
                     danglingLinks);
+        }
+        if (unexaminable > 0) {
+            out.printf("%d file(s) stay in the source folder untaken: they are listed but cannot be looked at (a"
+                    + " folder without its search permission, x; a share refusing to stat them: see the WARN line)%n",
+                    unexaminable);
         }
         if (ahead > 0) {
             out.printf("%d file(s) stay in the source folder untaken until their date has passed: dated more than a"

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -24,8 +25,8 @@ import org.slf4j.LoggerFactory;
  * them. Files whose result is recorded but whose move away was refused (settled in place) are not
  * taken again: they are counted apart. So are the files the route never takes, which it leaves in
  * the folder: a name the JVM cannot decode (a warning says how many there are), a name with a
- * backslash, a symbolic link to no file, and a file dated in the future that the bundle may not date
- * now, until its date has passed.
+ * backslash, a symbolic link to no file, a file that can be listed but not looked at, and a file
+ * dated in the future that the bundle may not date now, until its date has passed.
  */
 public class DropFolder {
 
@@ -41,6 +42,11 @@ public class DropFolder {
         BACKSLASH,
         /** a symbolic link whose target is missing */
         DANGLING_LINK,
+        /**
+         * listed, but its attributes cannot be read (a folder without its search permission, x; a share
+         * refusing to stat its entries, EACCES or ESTALE): the route never sees it as a file
+         */
+        UNEXAMINABLE,
         /** dated in the future, and the bundle may not date it now: left until its date has passed */
         FUTURE_DATED
     }
@@ -156,9 +162,16 @@ public class DropFolder {
         if (!takenByTheSource(file)) {
             return null;
         }
-        if (!Files.isRegularFile(file)) {
-            // a link is followed (the route rejects a link to a file as SYMBOLIC_LINK): one to nothing is never taken
-            return Files.isSymbolicLink(file) && !Files.exists(file) ? Kind.DANGLING_LINK : null;
+        BasicFileAttributes attributes;
+        try {
+            // a link is followed (the route rejects a link to a file as SYMBOLIC_LINK). Not Files.isRegularFile:
+            // it says false for an entry that cannot be looked at too, which then counted as no file at all
+            attributes = attributes(file);
+        } catch (IOException e) {
+            return notFollowed(file, e);
+        }
+        if (!attributes.isRegularFile()) {
+            return null;
         }
         if (!decodable(file)) {
             return Kind.UNDECODABLE;
@@ -170,6 +183,24 @@ public class DropFolder {
             return Kind.SETTLED;
         }
         return futureDated.test(file) ? Kind.FUTURE_DATED : Kind.WAITING;
+    }
+
+    /**
+     * An entry whose attributes could not be read through its links ({@code failure}): a symbolic
+     * link to nothing (or into a loop) is never taken; an entry gone since the listing is none; any
+     * other cannot be looked at, and the route leaves it.
+     */
+    private Kind notFollowed(Path file, IOException failure) {
+        try {
+            if (attributes(file, LinkOption.NOFOLLOW_LINKS).isSymbolicLink()) {
+                return Kind.DANGLING_LINK;
+            }
+        } catch (NoSuchFileException gone) {
+            return null;
+        } catch (IOException e) {
+            return Kind.UNEXAMINABLE;
+        }
+        return failure instanceof NoSuchFileException ? null : Kind.UNEXAMINABLE;
     }
 
     /**
@@ -220,6 +251,11 @@ public class DropFolder {
     /** The folder's attributes; a seam for the tests, as {@link #list}. */
     protected BasicFileAttributes attributes() throws IOException {
         return Files.readAttributes(dir, BasicFileAttributes.class);
+    }
+
+    /** A listed entry's attributes; a seam for the tests, whose root account may look at any file. */
+    protected BasicFileAttributes attributes(Path file, LinkOption... options) throws IOException {
+        return Files.readAttributes(file, BasicFileAttributes.class, options);
     }
 
     /** The drop folder is there but could not be listed. */

@@ -1,8 +1,13 @@
 package id.ktpbridge.ingest;
 
 import java.io.File;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.regex.Pattern;
 
 import id.ktpbridge.ThrottledWarning;
@@ -15,9 +20,11 @@ import org.slf4j.LoggerFactory;
  * The file drop's listing filter for files Camel's read lock can never take: a name with a
  * backslash (Camel turns it into a folder separator, and looks for a file that does not exist), a
  * name the JVM cannot decode (it comes out with U+FFFD, a name that leads to no file), a symbolic
- * link to no file. The read lock skips such a file at every scan, but only after the listing has
- * counted it among the {@code ktp.source.batch-size} files a scan takes: a scan's worth of them
- * hid every file listed after them. They are left out of the listing instead, and left in the
+ * link to no file, a file that is listed but cannot be looked at (a folder without its search
+ * permission, x; a share refusing to stat its entries), which Camel takes for no file. The read
+ * lock skips such a file at every scan, but only after the listing has counted it among the
+ * {@code ktp.source.batch-size} files a scan takes: a scan's worth of them hid every file listed
+ * after them. They are left out of the listing instead, and left in the
  * folder, with a warning once a minute per kind, without the name (it may hold a NIK); the one for
  * undecodable names comes from the batch end's count of the folder, which says how many there are.
  */
@@ -31,6 +38,9 @@ public class UntakeableFiles implements GenericFileFilter<File> {
             + " backslash is left in the drop folder (the file consumer reads it as a folder): rename it", 60_000);
     private final ThrottledWarning danglingLink = new ThrottledWarning(LOG, "The file drop: a symbolic link to no file"
             + " is left in the drop folder: remove it", 60_000);
+    private final ThrottledWarning unexaminable = new ThrottledWarning(LOG, "The file drop: a file that is listed but"
+            + " cannot be looked at ({}) is left in the drop folder: check that the folder can be searched (its x"
+            + " permission) and the share", 60_000);
 
     /** @param include {@code ktp.source.include}: Camel asks this filter before its own include rule */
     public UntakeableFiles(String include, GenericFileFilter<File> next) {
@@ -48,23 +58,51 @@ public class UntakeableFiles implements GenericFileFilter<File> {
                 backslash.warn();
                 return false;
             }
-            if (!f.exists()) {
-                if (isSymbolicLink(f)) {
-                    danglingLink.warn();
-                }
-                // else a name the JVM cannot decode, or a file gone since the listing
+            if (!lookable(f)) {
                 return false;
             }
         }
         return next.accept(file);
     }
 
-    private static boolean isSymbolicLink(File f) {
+    /**
+     * Whether the file's attributes can be read, through a link as the read lock reads them; not
+     * File.exists, which says false for a file that cannot be looked at too (and it was left
+     * without a word).
+     */
+    private boolean lookable(File f) {
+        Path path;
         try {
-            return Files.isSymbolicLink(f.toPath());
+            path = f.toPath();
         } catch (InvalidPathException undecodable) {
             // U+FFFD under a character set without it (C or POSIX locale)
             return false;
         }
+        try {
+            attributes(path);
+            return true;
+        } catch (IOException e) {
+            if (isSymbolicLink(path)) {
+                // to nothing, or into a loop
+                danglingLink.warn();
+            } else if (!(e instanceof NoSuchFileException)) {
+                unexaminable.warn(FailureReport.safeMessage(e));
+            }
+            // else a name the JVM cannot decode, or a file gone since the listing
+            return false;
+        }
+    }
+
+    private boolean isSymbolicLink(Path path) {
+        try {
+            return attributes(path, LinkOption.NOFOLLOW_LINKS).isSymbolicLink();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** A listed file's attributes; a seam for the tests, whose root account may look at any file. */
+    protected BasicFileAttributes attributes(Path file, LinkOption... options) throws IOException {
+        return Files.readAttributes(file, BasicFileAttributes.class, options);
     }
 }

@@ -1,6 +1,7 @@
 package id.ktpbridge.batch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -175,6 +176,30 @@ class BatchMonitorTest {
         String report = finished.get(15, TimeUnit.SECONDS);
         assertEquals(1, exitCode, report);
         assertTrue(report.contains("Inputs may still wait in the source folder"), report);
+    }
+
+    @Test
+    void aFileThatIsListedButCannotBeLookedAtEndsTheRunWithExitOne() throws Exception {
+        java.nio.file.Path refused = java.nio.file.Files.write(inbox.resolve("u3.png"), new byte[] {1, 2, 3});
+        // a share refusing to stat its entries (or a folder without its x bit): counted as no file, the run
+        // ended with exit 0 and nothing taken. Root looks at any file, so the refusal is the seam's
+        DropFolder folder = new DropFolder(inbox, ".*\\.png", settled::holds) {
+            @Override
+            protected java.nio.file.attribute.BasicFileAttributes attributes(java.nio.file.Path file,
+                    java.nio.file.LinkOption... options) throws java.io.IOException {
+                if (file.equals(refused)) {
+                    throw new java.nio.file.FileSystemException(file.toString(), null, "Stale file handle");
+                }
+                return super.attributes(file, options);
+            }
+        };
+        monitor(Duration.ofSeconds(60), folder).start();
+        String report = finished.get(15, TimeUnit.SECONDS);
+        assertEquals(1, exitCode, report);
+        assertTrue(report.contains("1 file(s) stay in the source folder untaken: they are listed but cannot be looked"
+                + " at"), report);
+        assertTrue(report.contains("not every file could be taken"), report);
+        assertFalse(report.contains("u3"), report);
     }
 
     /** The inbox as a network share that refuses its first {@code failures} listings (root may list any folder). */

@@ -3,8 +3,12 @@ package id.ktpbridge.batch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 
 import id.ktpbridge.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
@@ -67,6 +71,28 @@ class DropFolderTest {
         assertEquals(java.util.Map.of(DropFolder.Kind.WAITING, 2L, DropFolder.Kind.BACKSLASH, 1L,
                 DropFolder.Kind.DANGLING_LINK, 1L, DropFolder.Kind.FUTURE_DATED, 1L, DropFolder.Kind.UNDECODABLE, 1L),
                 folder.census());
+    }
+
+    @Test
+    void aFileThatIsListedButCannotBeLookedAtIsCountedApartNotAsNothing() throws Exception {
+        Files.write(dir.resolve("u1.jpg"), new byte[] {1});
+        Path refused = Files.write(dir.resolve("u2.jpg"), new byte[] {1});
+        Files.createSymbolicLink(dir.resolve("u3.jpg"), dir.resolve("gone.jpg"));
+        // a folder without its x bit, or a share refusing stat (EACCES, ESTALE): listed, never looked at. Root
+        // looks at any file, so the refusal is the seam's
+        DropFolder folder = new DropFolder(dir, "(?is).*\\.(jpe?g|png)", p -> false) {
+            @Override
+            protected BasicFileAttributes attributes(Path file, LinkOption... options) throws IOException {
+                if (file.equals(refused)) {
+                    throw new AccessDeniedException(file.toString());
+                }
+                return super.attributes(file, options);
+            }
+        };
+
+        assertEquals(1, folder.waiting());
+        assertEquals(java.util.Map.of(DropFolder.Kind.WAITING, 1L, DropFolder.Kind.UNEXAMINABLE, 1L,
+                DropFolder.Kind.DANGLING_LINK, 1L), folder.census());
     }
 
     /** A file named with raw bytes (a shell's printf escapes), as Java cannot name it under a UTF-8 locale. */

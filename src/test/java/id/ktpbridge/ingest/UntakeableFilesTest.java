@@ -91,6 +91,41 @@ class UntakeableFilesTest {
         }
     }
 
+    @Test
+    void aFileThatIsListedButCannotBeLookedAtIsLeftOutWithAWarningWithoutItsName() throws Exception {
+        Path inbox = Files.createDirectories(dataDir.resolve("inbox"));
+        Path good = Files.write(inbox.resolve("u7401.png"), new byte[] {1});
+        Path refused = Files.write(inbox.resolve("k7402.png"), new byte[] {1});
+        // a folder without its x bit, or a share refusing stat (EACCES): Camel's listing has it, File.exists
+        // says false, and it was left without a word. Root looks at any file, so the refusal is the seam's
+        UntakeableFiles filter = new UntakeableFiles("(?is).*\\.(jpe?g|png)", f -> true) {
+            @Override
+            protected java.nio.file.attribute.BasicFileAttributes attributes(Path file, LinkOption... options)
+                    throws IOException {
+                if (file.equals(refused)) {
+                    throw new java.nio.file.AccessDeniedException(file.toString());
+                }
+                return super.attributes(file, options);
+            }
+        };
+        try (LogCapture log = new LogCapture()) {
+            for (int scan = 0; scan < 3; scan++) {
+                assertTrue(filter.accept(listed(inbox, good)));
+                assertFalse(filter.accept(listed(inbox, refused)));
+            }
+            // once a minute, with the reason and without the name (possibly a NIK)
+            assertEquals(1, log.count("a file that is listed but cannot be looked at (AccessDeniedException) is left"
+                    + " in the drop folder"), log.text());
+            assertFalse(log.text().contains("k7402"), log.text());
+        }
+    }
+
+    /** The file as Camel's file consumer lists it. */
+    private static org.apache.camel.component.file.GenericFile<java.io.File> listed(Path inbox, Path file) {
+        return org.apache.camel.component.file.FileConsumer.asGenericFile(inbox.toString(), file.toFile(), null,
+                false);
+    }
+
     private interface Untakeable {
         void make() throws Exception;
     }
