@@ -369,7 +369,19 @@ public class BridgeConfiguration implements CamelConfiguration {
                     s.duration("ktp.batch.delivery-wait", Duration.ofMinutes(2)), dropFolder,
                     s.duration("ktp.batch.max-wait", Duration.ofMinutes(35)), Duration.ofMillis(100), main::finish);
             monitor.sourceFileNames(s.flag("ktp.batch.summary.file-names", false));
-            context.addStartupListener((ctx, alreadyStarted) -> monitor.start());
+            // once every route has started: the monitor stops the file route when the run is done, and a stop
+            // while the routes still start failed the start (an empty folder is found done at once)
+            context.addStartupListener(new org.apache.camel.StartupListener() {
+                @Override
+                public void onCamelContextStarted(CamelContext ctx, boolean alreadyStarted) {
+                    // not yet
+                }
+
+                @Override
+                public void onCamelContextFullyStarted(CamelContext ctx, boolean alreadyStarted) {
+                    monitor.start();
+                }
+            });
         }
         // last: every setting the start reads has been read
         UnknownSettings.warn(context, System.getenv());

@@ -199,6 +199,78 @@ class BatchModeTest {
         assertTrue(Files.exists(dataDir.resolve("inbox").resolve(name)), "left in the folder");
     }
 
+    @Test
+    void aFileDroppedOnceTheRunIsFoundDoneIsNotTakenBehindItsSummary() throws Exception {
+        Path inbox = dataDir.resolve("inbox");
+        Results.drop(inbox, "u4081.png", SampleImages.card("u4081", "png"));
+        int[] exit = {-1};
+        String printed;
+        // a file dropped once the run is found done and taken by the file route before it stops is finished and
+        // in the summary. The route stopped only with the run, after the summary: such a file was submitted and
+        // moved to done, and the run said "Inputs: 1 ... Every input has a result record."
+        try (DropWhenDone late = new DropWhenDone(inbox, "u4082.png")) {
+            printed = captureStdout(() -> exit[0] = BridgeApp.runBatch(dataDir, Map.of("ktp.batch.max-wait", "60000")));
+            assertTrue(late.taken, "the file route took the file dropped as it stopped");
+        }
+        assertEquals(0, exit[0], printed);
+        assertTrue(printed.contains("Inputs: 2 "), printed);
+        assertTrue(printed.contains("Every input has a result record."), printed);
+        assertEquals(java.util.Set.of("u4081.png", "u4082.png"),
+                Results.bySourceFile(dataDir.resolve("results")).keySet(), printed);
+    }
+
+    /**
+     * Drops a file into the drop folder once the run is found done (the batch monitor says so, or
+     * the application starts to shut down should it not), and holds the thread that logged it until
+     * the file has left the folder.
+     */
+    private static final class DropWhenDone extends org.apache.logging.log4j.core.appender.AbstractAppender
+            implements AutoCloseable {
+
+        private final org.apache.logging.log4j.core.LoggerContext context =
+                (org.apache.logging.log4j.core.LoggerContext) org.apache.logging.log4j.LogManager.getContext(false);
+        private final Path inbox;
+        private final String name;
+        private final java.util.concurrent.atomic.AtomicBoolean dropped = new java.util.concurrent.atomic.AtomicBoolean();
+        private volatile boolean taken;
+
+        DropWhenDone(Path inbox, String name) {
+            super("drop-when-done-" + System.nanoTime(), null, null, true,
+                    org.apache.logging.log4j.core.config.Property.EMPTY_ARRAY);
+            this.inbox = inbox;
+            this.name = name;
+            start();
+            context.getConfiguration().getRootLogger().addAppender(this, null, null);
+            context.updateLoggers();
+        }
+
+        @Override
+        public void append(org.apache.logging.log4j.core.LogEvent event) {
+            String line = event.getMessage().getFormattedMessage();
+            boolean done = line.startsWith("Batch monitor: every input is done") || line.contains(") is shutting down");
+            if (!done || !dropped.compareAndSet(false, true)) {
+                return;
+            }
+            try {
+                Results.drop(inbox, name, SampleImages.card("u4082", "png"));
+                long until = System.currentTimeMillis() + 15_000;
+                while (Files.exists(inbox.resolve(name)) && System.currentTimeMillis() < until) {
+                    Thread.sleep(50);
+                }
+                taken = !Files.exists(inbox.resolve(name));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        @Override
+        public void close() {
+            context.getConfiguration().getRootLogger().removeAppender(getName());
+            context.updateLoggers();
+            stop();
+        }
+    }
+
     private static boolean chattr(String change, Path file) throws Exception {
         try {
             Process p = new ProcessBuilder("chattr", change, file.toString()).redirectErrorStream(true).start();

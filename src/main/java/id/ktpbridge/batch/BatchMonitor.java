@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * JVM cannot decode or with a backslash, a symbolic link to no file, a file that can be listed but
  * not looked at, a file dated in the future that the bundle may not date now (taken only once that
  * date has passed). A run that is complete but in which some inputs got no verdict from OneKYC
- * (FAILED, TIMED_OUT) exits 4.
+ * (FAILED, TIMED_OUT) exits 4. Once the run is found done, the file drop stops taking files before
+ * the summary is written: a file dropped later waits for the next run.
  */
 public class BatchMonitor implements Runnable {
 
@@ -36,6 +37,8 @@ public class BatchMonitor implements Runnable {
      * which the launcher and the Kubernetes manifests set), a run that ended with inputs open.
      */
     public static final int EXIT_WITHOUT_VERDICT = 4;
+    /** The file drop's route (routes/ingest-file.yaml), stopped once the run is found done. */
+    static final String FILE_ROUTE = "ingest-file";
 
     private final CamelContext context;
     private final Ledger ledger;
@@ -47,6 +50,10 @@ public class BatchMonitor implements Runnable {
     private final LongToIntFunction refusedSince;
     private final Duration deliveryWait;
     private final long startedAt = System.currentTimeMillis();
+    /** The wait's state, kept across the checks before and after the file route stops (one thread). */
+    private int quietChecks;
+    private long onlyDeliveriesSince = -1;
+    private boolean away;
 
     /**
      * @param refusedSince deliveries refused for good since the given time (epoch millis)
@@ -82,50 +89,20 @@ public class BatchMonitor implements Runnable {
     @Override
     public void run() {
         long deadline = startedAt + maxWait.toMillis();
-        int quietChecks = 0;
-        long onlyDeliveriesSince = -1;
-        boolean away = false;
-        boolean ended = false;
         try {
-            while (System.currentTimeMillis() < deadline) {
-                Thread.sleep(checkEvery.toMillis());
-                boolean done;
-                boolean delivered;
-                try {
-                    // cheapest first: while inputs are in flight the folder is not listed at all. A stored result
-                    // still due to a target (a retry, or one a killed run had taken) keeps the batch open too,
-                    // for at most ktp.batch.delivery-wait once nothing else is left
-                    done = context.getInflightRepository().size() == 0 && ledger.openCounts().isEmpty()
-                            && !dropFolder.anyWaiting();
-                    delivered = done && pendingDeliveries.getAsInt() == 0;
-                    away = false;
-                } catch (RuntimeException e) {
-                    // the ledger away for a moment (a failover) or the drop folder unlistable (a share's hiccup):
-                    // not quiet, and the wait goes on
-                    if (!away) {
-                        LOG.warn("Batch monitor: {}; still waiting", e instanceof DropFolder.ListingFailed
-                                ? e.getMessage() : "the ledger did not answer (" + e.getMessage() + ")");
-                    }
-                    away = true;
-                    quietChecks = 0;
-                    onlyDeliveriesSince = -1;
-                    continue;
-                }
-                quietChecks = delivered ? quietChecks + 1 : 0;
-                if (quietChecks >= 2) {
-                    ended = true;
-                    break;
-                }
-                long now = System.currentTimeMillis();
-                onlyDeliveriesSince = done && !delivered ? (onlyDeliveriesSince < 0 ? now : onlyDeliveriesSince) : -1;
-                if (onlyDeliveriesSince >= 0 && now - onlyDeliveriesSince >= deliveryWait.toMillis()) {
-                    LOG.warn("Result deliveries still pending after ktp.batch.delivery-wait; they stay queued for the"
-                            + " next run");
-                    ended = true;
-                    break;
-                }
+            End end = waitForTheEnd(deadline, true);
+            if (end != End.MAX_WAIT) {
+                // the file route kept taking files while the summary was written: one dropped then was submitted
+                // (its file moved to done) and the run still said every input had its result. Stopped first, a
+                // file it took since the last check is finished before the summary; the others wait there
+                stopTakingFiles();
+                quietChecks = 0;
+                end = waitForTheEnd(deadline, false);
             }
-            if (!ended) {
+            if (end == End.DELIVERIES_PENDING) {
+                LOG.warn("Result deliveries still pending after ktp.batch.delivery-wait; they stay queued for the"
+                        + " next run");
+            } else if (end == End.MAX_WAIT) {
                 LOG.warn("ktp.batch.max-wait passed with {}; ending the run", openInputs());
             }
         } catch (InterruptedException e) {
@@ -142,6 +119,78 @@ public class BatchMonitor implements Runnable {
                     + " ledger (%s); see the results and ktp_submission.%n", e.getMessage());
         } finally {
             finish.accept(code, text.toString(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** How the wait for the end of the run ended. */
+    private enum End {
+        /** nothing in flight, open or waiting, every result delivered */
+        DONE,
+        /** only deliveries left, for ktp.batch.delivery-wait */
+        DELIVERIES_PENDING,
+        MAX_WAIT
+    }
+
+    /**
+     * Checks every {@link #checkEvery} until the run is done (twice in a row), only deliveries have
+     * been left for {@link #deliveryWait}, or {@code deadline} passes.
+     *
+     * @param folderToo whether files waiting in the drop folder keep the run open (not once its route is stopped)
+     */
+    private End waitForTheEnd(long deadline, boolean folderToo) throws InterruptedException {
+        while (System.currentTimeMillis() < deadline) {
+            Thread.sleep(checkEvery.toMillis());
+            boolean done;
+            boolean delivered;
+            try {
+                // cheapest first: while inputs are in flight the folder is not listed at all. A stored result
+                // still due to a target (a retry, or one a killed run had taken) keeps the batch open too,
+                // for at most ktp.batch.delivery-wait once nothing else is left
+                done = context.getInflightRepository().size() == 0 && ledger.openCounts().isEmpty()
+                        && !(folderToo && dropFolder.anyWaiting());
+                delivered = done && pendingDeliveries.getAsInt() == 0;
+                away = false;
+            } catch (RuntimeException e) {
+                // the ledger away for a moment (a failover) or the drop folder unlistable (a share's hiccup):
+                // not quiet, and the wait goes on
+                if (!away) {
+                    LOG.warn("Batch monitor: {}; still waiting", e instanceof DropFolder.ListingFailed
+                            ? e.getMessage() : "the ledger did not answer (" + e.getMessage() + ")");
+                }
+                away = true;
+                quietChecks = 0;
+                onlyDeliveriesSince = -1;
+                continue;
+            }
+            quietChecks = delivered ? quietChecks + 1 : 0;
+            if (quietChecks >= 2) {
+                return End.DONE;
+            }
+            long now = System.currentTimeMillis();
+            onlyDeliveriesSince = done && !delivered ? (onlyDeliveriesSince < 0 ? now : onlyDeliveriesSince) : -1;
+            if (onlyDeliveriesSince >= 0 && now - onlyDeliveriesSince >= deliveryWait.toMillis()) {
+                return End.DELIVERIES_PENDING;
+            }
+        }
+        return End.MAX_WAIT;
+    }
+
+    /**
+     * Stops the file drop's route (the only source batch mode runs, see BundleConfiguration), waiting
+     * for the files it has in hand as a graceful stop does (up to camel.main.shutdown-timeout).
+     */
+    private void stopTakingFiles() {
+        if (context.getRoute(FILE_ROUTE) == null) {
+            LOG.warn("Batch monitor: no route {} to stop; a file dropped from now on may be taken after the summary",
+                    FILE_ROUTE);
+            return;
+        }
+        LOG.info("Batch monitor: every input is done; the file drop stops taking files, and the summary follows");
+        try {
+            context.getRouteController().stopRoute(FILE_ROUTE);
+        } catch (Exception e) {
+            LOG.warn("Batch monitor: the route {} could not be stopped ({}); a file dropped from now on may be taken"
+                    + " after the summary", FILE_ROUTE, e.getMessage());
         }
     }
 
