@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.SftpATTRS;
 import com.jcraft.jsch.SftpException;
+import id.ktpbridge.Lru;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.SettledInPlace;
@@ -39,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * as a dropped file's sidecar ({@link FileSidecar#apply}). It is looked up by name for each image
  * (one {@code lstat}, plus one read when it exists; a link is never followed, its image rejected)
  * over a single SFTP session of its own, and it follows its image: to the done folder (or deleted)
- * after a submission, to the failed folder otherwise. An image is never submitted without its sidecar being known: if the server cannot
+ * after a submission, to the failed folder otherwise (one that stays behind is not applied to a
+ * later image of its name, see {@link #leftBehind}). An image is never submitted without its sidecar being known: if the server cannot
  * say whether one exists, or cannot hand it over, the image waits for a later poll (see {@link
  * #sidecarFailed}) rather than go under a partner user the sidecar may override.
  * <p>
@@ -60,6 +62,13 @@ public class SftpSidecar extends ServiceSupport {
     static final java.time.Duration MAX_UNREACHABLE_PAUSE = java.time.Duration.ofMinutes(1);
     /** How long a deferred input that names no pause of its own is left out of the listings: as a failed download. */
     static final java.time.Duration DEFERRAL_PAUSE = java.time.Duration.ofMillis(UnreadableFiles.FAILED_PAUSE_MILLIS);
+    /**
+     * How long a file found changed after its listing is left out of the listings (by the version
+     * listed): its new version waits for the read lock's minimum age anyway.
+     */
+    static final java.time.Duration CHANGING_PAUSE = SIDECAR_RETRY_PAUSE;
+    /** Sidecars remembered as left behind by their image: far more than a server refusing moves would leave. */
+    static final int MAX_LEFT_BEHIND = 10_000;
     /** Exchange property: whether {@link #replaced} found the remote file replaced. */
     private static final String REPLACED = "KtpSftpFileReplaced";
     /** Exchange property: the {@link Stamp} of the input's file. */
@@ -87,6 +96,12 @@ public class SftpSidecar extends ServiceSupport {
      * {@link SourceMoveRefusals#MAX_CUT_OFF_MOVES} in a row left in place as a refused one is.
      */
     private final PassingFailures cutOffQuarantines = new PassingFailures(SourceMoveRefusals.MAX_CUT_OFF_MOVES + 1);
+    /**
+     * Sidecars that stayed in the source folder when their image left, by path (see {@link
+     * #leftBehind}). In memory, and bounded: after a restart, or past the bound, such a sidecar is
+     * applied to the next image of its name, as before.
+     */
+    private final java.util.Map<String, LeftBehind> leftBehind = Lru.map(MAX_LEFT_BEHIND);
     private ChannelSftp channel;
 
     /**
@@ -303,7 +318,8 @@ public class SftpSidecar extends ServiceSupport {
     /**
      * Camel bean method, right after the download: what the image is on the server now, so that
      * {@link #replaced} can tell at the end whether it was replaced meanwhile (the consumer's own
-     * size and time are from its listing, before the file stopped changing).
+     * size and time are from its listing). A file that is no longer what was listed waits, before
+     * anything is recorded (see {@link #stillChanging}).
      */
     public void stamp(Exchange exchange) {
         String imagePath = exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class);
@@ -315,6 +331,9 @@ public class SftpSidecar extends ServiceSupport {
             SftpATTRS image = lookUp(c -> SftpConnector.lstat(c, imagePath));
             if (image != null) {
                 exchange.setProperty(STAMP, new Stamp(image.getSize(), image.getMTime()));
+                if (changedSinceListed(exchange, image)) {
+                    stillChanging(exchange);
+                }
             }
         } catch (Unreached e) {
             // without the stamp a file replaced while its input is submitted would be moved away
@@ -325,6 +344,49 @@ public class SftpSidecar extends ServiceSupport {
         }
     }
 
+    /**
+     * Whether the file is no longer the one listed: the server gives it another size or time than
+     * the listing did (the consumer's {@code CamelFileLength} / {@code CamelFileLastModified}), or
+     * the download came out of another size. A link is not compared: the listing of a server that
+     * follows links gives its target's attributes, which its {@code lstat} never would.
+     */
+    private static boolean changedSinceListed(Exchange exchange, SftpATTRS now) {
+        if (now.isLink() || now.isDir()) {
+            return false;
+        }
+        Long listedSize = exchange.getMessage().getHeader(Exchange.FILE_LENGTH, Long.class);
+        Long listedModified = exchange.getMessage().getHeader(Exchange.FILE_LAST_MODIFIED, Long.class);
+        // as the consumer makes the header of the listing's whole seconds
+        boolean changed = listedSize != null && listedSize != now.getSize()
+                || listedModified != null && listedModified != now.getMTime() * 1000L;
+        String local = exchange.getMessage().getHeader(Exchange.FILE_LOCAL_WORK_PATH, String.class);
+        if (!changed && local != null && listedSize != null) {
+            try {
+                changed = Files.size(Path.of(local)) != listedSize;
+            } catch (IOException e) {
+                // no local copy to compare: the server's answer stands
+            }
+        }
+        return changed;
+    }
+
+    /**
+     * The file changed after it was listed (an upload that stalled past the minimum age and went on,
+     * a file created empty and written a moment later): what was downloaded may be part of it. The
+     * input is given back before it is inspected, with nothing recorded, and the file is taken again
+     * once the listing has seen it settle; inspected, the part would get a result of its own
+     * (CORRUPT_IMAGE, EMPTY_FILE) and the whole file a second one.
+     */
+    private void stillChanging(Exchange exchange) {
+        LOG.warn("A file on the SFTP server changed after it was listed (still being uploaded?); it is taken again"
+                + " once it has stopped changing");
+        exchange.getMessage().setHeader(InputHeaders.NOT_NOW, "its file on the SFTP server changed after it was"
+                + " listed: it may still be being uploaded");
+        exchange.getMessage().setHeader(InputHeaders.NOT_NOW_PAUSE, CHANGING_PAUSE.toMillis());
+        // not "replaced while processed": nothing was, and the quarantine gives it back with its pause
+        exchange.setProperty(REPLACED, false);
+    }
+
     /** Camel bean method: reads the sidecar of the remote image in the exchange, if there is one. */
     public void read(Exchange exchange) {
         String imagePath = exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class);
@@ -333,7 +395,7 @@ public class SftpSidecar extends ServiceSupport {
             return;
         }
         if (exchange.getMessage().getHeader(InputHeaders.NOT_NOW) != null) {
-            return; // stamp could not reach the server: the image waits
+            return; // stamp could not reach the server, or found the file changed: the image waits
         }
         String sidecarPath = sidecarOf(imagePath);
         String sidecarRelative = sidecarOf(relativeName);
@@ -354,9 +416,14 @@ public class SftpSidecar extends ServiceSupport {
             sidecarFailures.passed(sidecarPath);
             return;
         }
+        if (leftBehind(sidecarPath, attrs)) {
+            sidecarFailures.passed(sidecarPath);
+            return;
+        }
         exchange.setProperty(SIDECAR, sidecarRelative);
         PlacedName.shareDecisions(exchange);
-        exchange.getExchangeExtension().addOnCompletion(new FollowImage(sidecarPath, sidecarRelative));
+        exchange.getExchangeExtension().addOnCompletion(new FollowImage(sidecarPath, sidecarRelative,
+                attrs.getSize(), attrs.getMTime()));
         if (attrs.isLink()) {
             exchange.getMessage().setHeader(InputHeaders.SIDECAR_ERROR, FileSidecar.SYMBOLIC_LINK);
             return;
@@ -382,6 +449,87 @@ public class SftpSidecar extends ServiceSupport {
             return;
         }
         rules.apply(exchange, text);
+    }
+
+    /**
+     * Whether the sidecar at {@code path} is one an earlier image of its name already used and that
+     * stayed behind when that image left (its move or delete failed, see {@link FollowImage}): the
+     * same size and modification time as then. It is not this image's, and is not applied to it;
+     * it is moved (or deleted) now, as it should have been. One of another size or time is a new
+     * sidecar, and the image's own.
+     */
+    private boolean leftBehind(String path, SftpATTRS now) {
+        LeftBehind left;
+        synchronized (leftBehind) {
+            left = leftBehind.get(path);
+            if (left != null && (now.isLink() || now.getSize() != left.size() || now.getMTime() != left.modifiedSeconds())) {
+                leftBehind.remove(path);
+                left = null;
+            }
+        }
+        if (left == null) {
+            return false;
+        }
+        LOG.warn("A sidecar an earlier image of its name used was still on {}; it is not applied to a later image of that name",
+                settings.server());
+        if (left.dir() == null ? delete(path) : move(path, left.dir(), left.dirKey(), left.placed())) {
+            synchronized (leftBehind) {
+                leftBehind.remove(path);
+            }
+        }
+        return true;
+    }
+
+    /** Deletes a sidecar; false, with a warning, when it could not be. */
+    private boolean delete(String path) {
+        try {
+            call(c -> {
+                try {
+                    c.rm(SftpConnector.literal(path));
+                } catch (SftpException e) {
+                    // tried again after a delete whose reply was lost: it is gone already
+                    if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                        throw e;
+                    }
+                }
+                return null;
+            });
+            return true;
+        } catch (Exception e) {
+            LOG.warn("Could not delete a sidecar on {}: {}", settings.server(), SftpConnector.safe(e));
+            return false;
+        }
+    }
+
+    /**
+     * Moves a sidecar into the folder {@code dir} ({@code dirKey} its setting) under {@code placed},
+     * a free name there; false, with a warning, when it could not be.
+     */
+    private boolean move(String path, String dir, String dirKey, String placed) {
+        String target = SftpSettings.normalize(dir + "/" + placed);
+        try {
+            call(c -> {
+                int slash = target.lastIndexOf('/');
+                if (slash > 0) {
+                    SftpStartupCheck.mkdirs(c, target.substring(0, slash), dirKey, settings);
+                }
+                // the target is a free name (placed); nothing there is deleted first: a sidecar of the
+                // same name moved a moment ago by another image would be lost
+                try {
+                    c.rename(SftpConnector.literal(path), SftpConnector.literal(target));
+                } catch (SftpException e) {
+                    // tried again after a rename whose reply was lost: the sidecar is there already
+                    if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE || SftpConnector.lstat(c, target) == null) {
+                        throw e;
+                    }
+                }
+                return null;
+            });
+            return true;
+        } catch (Exception e) {
+            LOG.warn("Could not move a sidecar to {} on {}: {}", dir, settings.server(), SftpConnector.safe(e));
+            return false;
+        }
     }
 
     /**
@@ -522,14 +670,26 @@ public class SftpSidecar extends ServiceSupport {
         channel = null;
     }
 
+    /**
+     * A sidecar that stayed in the source folder when its image left, by its path: its size and
+     * modification time then, and where it should have gone ({@code dir} null: deleted).
+     */
+    private record LeftBehind(long size, int modifiedSeconds, String dir, String dirKey, String placed) {
+    }
+
     /** Moves (or deletes) the sidecar where its image went. */
     private final class FollowImage extends SynchronizationAdapter implements org.apache.camel.Ordered {
         private final String path;
         private final String relative;
+        /** The sidecar as it was read: what is remembered if it stays behind. */
+        private final long size;
+        private final int modifiedSeconds;
 
-        FollowImage(String path, String relative) {
+        FollowImage(String path, String relative, long size, int modifiedSeconds) {
             this.path = path;
             this.relative = relative;
+            this.size = size;
+            this.modifiedSeconds = modifiedSeconds;
         }
 
         /** After the consumer's own move (or delete) of the image: a sidecar whose image stayed stays too. */
@@ -544,16 +704,11 @@ public class SftpSidecar extends ServiceSupport {
                 return;
             }
             if (settings.deleteAfterSuccess()) {
-                try {
-                    call(c -> {
-                        c.rm(SftpConnector.literal(path));
-                        return null;
-                    });
-                } catch (Exception e) {
-                    LOG.warn("Could not delete a sidecar on {}: {}", settings.server(), SftpConnector.safe(e));
+                if (!delete(path)) {
+                    stayed(null, null, null);
                 }
             } else {
-                move(settings.remoteDir(settings.doneDir()), SftpSettings.DONE_DIR,
+                follow(settings.remoteDir(settings.doneDir()), SftpSettings.DONE_DIR,
                         placed(exchange, DONE_ASIDE, settings.doneDir(), relative));
             }
         }
@@ -563,33 +718,25 @@ public class SftpSidecar extends ServiceSupport {
             // an image replaced meanwhile stays for its own turn, and its sidecar with it
             // ... and one whose quarantine was refused stays, with its sidecar beside it
             if (!Settlement.staysInSource(exchange) && !replaced(exchange) && !SettledInPlace.kept(exchange)) {
-                move(settings.remoteDir(settings.failedDir()), SftpSettings.FAILED_DIR,
+                follow(settings.remoteDir(settings.failedDir()), SftpSettings.FAILED_DIR,
                         placed(exchange, FAILED_ASIDE, settings.failedDir(), relative));
             }
         }
 
-        private void move(String dir, String key, String placed) {
-            String target = SftpSettings.normalize(dir + "/" + placed);
-            try {
-                call(c -> {
-                    int slash = target.lastIndexOf('/');
-                    if (slash > 0) {
-                        SftpStartupCheck.mkdirs(c, target.substring(0, slash), key, settings);
-                    }
-                    // the target is a free name (placed); nothing there is deleted first: a sidecar of the
-                    // same name moved a moment ago by another image would be lost
-                    try {
-                        c.rename(SftpConnector.literal(path), SftpConnector.literal(target));
-                    } catch (SftpException e) {
-                        // tried again after a rename whose reply was lost: the sidecar is there already
-                        if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE || SftpConnector.lstat(c, target) == null) {
-                            throw e;
-                        }
-                    }
-                    return null;
-                });
-            } catch (Exception e) {
-                LOG.warn("Could not move a sidecar to {} on {}: {}", dir, settings.server(), SftpConnector.safe(e));
+        private void follow(String dir, String key, String placed) {
+            if (!move(path, dir, key, placed)) {
+                stayed(dir, key, placed);
+            }
+        }
+
+        /**
+         * The sidecar stayed behind its image: a later image of its name (a scanner reusing
+         * {@code u00017.jpg} days on) would be submitted under this one's partner user and metadata.
+         * Remembered, so that it is not (see {@link #leftBehind}).
+         */
+        private void stayed(String dir, String key, String placed) {
+            synchronized (leftBehind) {
+                leftBehind.put(path, new LeftBehind(size, modifiedSeconds, dir, key, placed));
             }
         }
     }

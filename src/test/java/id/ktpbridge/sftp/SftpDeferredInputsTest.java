@@ -9,8 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.submit.InputsInHand;
@@ -65,6 +68,48 @@ class SftpDeferredInputsTest {
                 assertEquals(1, app.sandbox().submissionCount());
                 assertEquals(1, app.ledger().createdSince(0).size(), "its row was resumed");
             }
+        }
+    }
+
+    @Test
+    void aFileThatChangesAfterItIsListedWaitsAndGetsOneResultForTheWholeFile() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            byte[] stalled = SampleImages.card("u5901", "png");
+            byte[] late = SampleImages.card("u5902", "jpg");
+            // an upload that stalled past the read lock and goes on once the bundle has downloaded its
+            // first half; a file created empty and written a moment later
+            Files.write(inbox.resolve("u5901.png"), Arrays.copyOf(stalled, stalled.length / 2));
+            server.afterDownloadOf("u5901.png", () -> append(inbox.resolve("u5901.png"),
+                    Arrays.copyOfRange(stalled, stalled.length / 2, stalled.length)));
+            Files.write(inbox.resolve("u5902.jpg"), new byte[0]);
+            server.afterDownloadOf("u5902.jpg", () -> append(inbox.resolve("u5902.jpg"), late));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(server.path("/inbox/.done/u5901.png"))
+                        && Files.exists(server.path("/inbox/.done/u5902.jpg")));
+                // before, the part downloaded got a result of its own (CORRUPT_IMAGE, EMPTY_FILE), and the
+                // whole file, left on the server as replaced, a second one
+                await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10))
+                        .until(() -> Results.count(app.results()) == 2);
+                Map<String, JsonNode> results = Results.bySourceFile(app.results());
+                assertEquals(stalled.length, results.get("u5901.png").path("sourceSize").asLong(), results.toString());
+                assertEquals(late.length, results.get("u5902.jpg").path("sourceSize").asLong(), results.toString());
+                for (JsonNode r : results.values()) {
+                    assertEquals("COMPLETED", r.path("status").asText(), r.toString());
+                }
+                assertEquals(2, app.ledger().createdSince(0).size(), "nothing was recorded for the parts");
+                assertEquals(2, log.count("(still being uploaded?)"), log.text());
+                assertFalse(log.text().contains("u590"), "the file name (it may hold a NIK) is in the log");
+            }
+        }
+    }
+
+    private static void append(Path file, byte[] bytes) {
+        try {
+            Files.write(file, bytes, StandardOpenOption.APPEND);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

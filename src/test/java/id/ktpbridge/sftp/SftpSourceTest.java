@@ -281,6 +281,63 @@ class SftpSourceTest {
     }
 
     @Test
+    void aSidecarLeftBehindByItsImageIsNotAppliedToALaterImageOfItsName() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Path sidecar = inbox.resolve("u5741.json");
+            // the server refuses to move the sidecar: it stays in the inbox when its image goes to done
+            server.refuseMovesOf("u5741.json");
+            Files.writeString(sidecar, "{\"partnerUserId\": \"cust-5741\"}");
+            Files.write(inbox.resolve("u5741.png"), SampleImages.card("u5741-1", "png"));
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                Set<String> seen = new java.util.HashSet<>();
+                assertEquals("cust-5741", nextResult(app, inbox.resolve("u5741.png"), seen).path("partnerUserId").asText());
+                // after the image's move
+                await().atMost(Duration.ofSeconds(5)).until(() -> log.count("Could not move a sidecar") == 1);
+                assertTrue(Files.exists(sidecar), "the sidecar stayed");
+
+                // the name reused later, without a sidecar: the one left behind is not its own (before, it
+                // was submitted under the earlier person's partner user and metadata)
+                Path image = Files.write(inbox.resolve("u5741.png"), SampleImages.card("u5741-2", "png"));
+                Files.setLastModifiedTime(image, FileTime.fromMillis(System.currentTimeMillis() + 2_000));
+                assertEquals("u5741", nextResult(app, image, seen).path("partnerUserId").asText());
+
+                // a sidecar written anew (another size and time) is the next image's own
+                Files.writeString(sidecar, "{\"partnerUserId\": \"cust-5741-b\"}");
+                Files.setLastModifiedTime(sidecar, FileTime.fromMillis(System.currentTimeMillis() + 3_000));
+                image = Files.write(inbox.resolve("u5741.png"), SampleImages.card("u5741-3", "png"));
+                Files.setLastModifiedTime(image, FileTime.fromMillis(System.currentTimeMillis() + 4_000));
+                assertEquals("cust-5741-b", nextResult(app, image, seen).path("partnerUserId").asText());
+
+                // once the server moves it again, the sidecar left behind goes where it should have gone
+                // when the next image of its name comes, and is not applied to it either
+                server.allowMovesOf("u5741.json");
+                image = Files.write(inbox.resolve("u5741.png"), SampleImages.card("u5741-4", "png"));
+                Files.setLastModifiedTime(image, FileTime.fromMillis(System.currentTimeMillis() + 6_000));
+                assertEquals("u5741", nextResult(app, image, seen).path("partnerUserId").asText());
+                await().atMost(Duration.ofSeconds(5)).until(() -> !Files.exists(sidecar));
+                try (Stream<Path> done = Files.list(server.path("/inbox/.done"))) {
+                    assertEquals(1, done.filter(p -> p.getFileName().toString().endsWith("-u5741.json")).count());
+                }
+                assertEquals(4, app.sandbox().submissionCount());
+                assertFalse(log.text().contains("u5741"), "the file name (it may hold a NIK) is in the log");
+            }
+        }
+    }
+
+    /** The result of the image at {@code image} once it has left the inbox: the one not {@code seen} before. */
+    private static JsonNode nextResult(BridgeApp app, Path image, Set<String> seen) {
+        await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == seen.size() + 1
+                && !Files.exists(image));
+        JsonNode result = Results.read(app.results()).stream()
+                .filter(r -> !seen.contains(r.path("ledgerId").asText())).findFirst().orElseThrow();
+        seen.add(result.path("ledgerId").asText());
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        return result;
+    }
+
+    @Test
     void aFileTheLoginMayNotReadIsTriedAgainLaterNotInALoop() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
              LogCapture log = new LogCapture()) {

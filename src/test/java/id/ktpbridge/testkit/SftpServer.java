@@ -35,6 +35,7 @@ import org.apache.sshd.server.command.Command;
 import org.apache.sshd.server.session.ServerSession;
 import org.apache.sshd.sftp.server.DirectoryHandle;
 import org.apache.sshd.sftp.server.FileHandle;
+import org.apache.sshd.sftp.server.Handle;
 import org.apache.sshd.sftp.server.SftpEventListener;
 import org.apache.sshd.sftp.server.SftpSubsystem;
 import org.apache.sshd.sftp.server.SftpSubsystemConfigurator;
@@ -74,6 +75,8 @@ public final class SftpServer implements AutoCloseable {
     private final Set<String> refuseReadsOf = ConcurrentHashMap.newKeySet();
     private final Map<String, AtomicInteger> dropConnectionOnMoveOf = new ConcurrentHashMap<>();
     private final Set<String> loseReplyToMoveOf = ConcurrentHashMap.newKeySet();
+    /** Changes made to a file once a handle of it is closed, by file name (see {@link #afterDownloadOf}). */
+    private final Map<String, Runnable> afterDownloadOf = new ConcurrentHashMap<>();
     /** Moves asked of the server (renames, made or not), by the moved file's name. */
     private final Map<String, AtomicInteger> movesAsked = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicInteger readsRefused = new java.util.concurrent.atomic.AtomicInteger();
@@ -146,6 +149,16 @@ public final class SftpServer implements AutoCloseable {
                     throw new IOException("read broke off (test fault)");
                 }
                 bytesRead.computeIfAbsent(name, n -> new java.util.concurrent.atomic.LongAdder()).add(dataLen);
+            }
+
+            @Override
+            public void closed(ServerSession session, String remoteHandle, Handle localHandle, Throwable thrown) {
+                // before the reply to the close: the client sees the change in whatever it asks next
+                Runnable change = localHandle instanceof FileHandle
+                        ? afterDownloadOf.remove(localHandle.getFile().getFileName().toString()) : null;
+                if (change != null) {
+                    change.run();
+                }
             }
 
             @Override
@@ -308,6 +321,14 @@ public final class SftpServer implements AutoCloseable {
      */
     public void loseReplyToMoveOf(String fileName) {
         loseReplyToMoveOf.add(fileName);
+    }
+
+    /**
+     * Once the next download of a file of this name is done (its handle closed), {@code change} is
+     * made, before the client hears back: an upload that goes on after the bundle took the file. Once.
+     */
+    public void afterDownloadOf(String fileName, Runnable change) {
+        afterDownloadOf.put(fileName, change);
     }
 
     /** How many moves of files of this name the server was asked for (made, refused or failed). */
