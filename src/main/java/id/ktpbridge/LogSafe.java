@@ -12,13 +12,17 @@ public final class LogSafe {
 
     private static final Pattern DIGIT_RUN = Pattern.compile("\\d{9,}");
     private static final Pattern CONTROL = Pattern.compile("\\p{Cntrl}");
-    /** A URL parameter that carries a secret (a database password, a presigned URL's signature). */
+    /**
+     * A URL parameter that carries a secret (a database password, pgjdbc's {@code sslpassword}, an
+     * OAuth {@code client_secret} or {@code access_token}, a presigned URL's signature): any name
+     * ending so.
+     */
     private static final Pattern SECRET_PARAMETER = Pattern.compile(
-            "(?i)\\b(password|passwd|pwd|secret|token|passphrase|x-amz-signature|x-amz-credential|signature|sig)=[^&;\\s]*");
-    /** A URL's user information ({@code //user:password@host}). */
-    private static final Pattern USER_INFO = Pattern.compile("//[^/\\s@]+@");
+            "(?i)([\\w.-]*(?:password|passwd|pwd|secret|token|passphrase|signature|credential|sig))=[^&;\\s]*");
+    /** A URL's user information ({@code //user:password@host}), up to its last '@' (a password may hold '@' or '/'). */
+    private static final Pattern USER_INFO = Pattern.compile("//[^\\s?#]*@");
     /** Camel's placeholder parser quotes the whole value it failed on, a password perhaps. */
-    private static final Pattern QUOTED_VALUE = Pattern.compile("(?i)(from the text: ).*");
+    private static final Pattern QUOTED_VALUE = Pattern.compile("(?i)(from (?:the )?text: |from input: ).*");
 
     private LogSafe() {
     }

@@ -39,6 +39,24 @@ class KtpScanBridgeTest {
     }
 
     @Test
+    void secretsUnderLongerNamesAndPasswordsHoldingAtOrSlashAreNotShown() {
+        String shown = KtpScanBridge.reasons(new IllegalStateException(
+                "Unable to parse URL jdbc:postgresql://pg:5432?user=ktp&sslpassword=S3cr3t&client_secret=c5&access_token=t0k"));
+        assertFalse(shown.contains("S3cr3t") || shown.contains("c5") || shown.contains("t0k"), shown);
+        assertTrue(shown.contains("user=ktp"), shown);
+
+        for (String url : new String[] {"jdbc:postgresql://ktp:p@ss@pg:5432/db", "jdbc:postgresql://ktp:ab/cd@pg/db"}) {
+            String masked = KtpScanBridge.reasons(new IllegalStateException("Unable to parse URL " + url));
+            assertFalse(masked.contains("ss@pg") || masked.contains("ab/cd") || masked.contains("p@ss"), masked);
+            assertTrue(masked.contains("@pg"), "the host stays: " + masked);
+        }
+
+        String placeholder = KtpScanBridge.reasons(new IllegalArgumentException(
+                "Property with key [q] not found in properties from text: p{{q}}r"));
+        assertFalse(placeholder.contains("p{{q}}r"), placeholder);
+    }
+
+    @Test
     void messagesWithoutSecretsAreShownAsTheyAre() {
         assertEquals("Setting 'ktp.poll.interval' must be a number <- bad",
                 KtpScanBridge.reasons(new IllegalStateException("Setting 'ktp.poll.interval' must be a number",

@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
  * (Camel Main gives no way to set its idle timeout), so a client that sends a request's headers
  * and then nothing, or its body a byte at a time, held its connection for ever, and on the
  * callback path a body buffer of up to {@code ktp.callback.max-body-size} with it. A request whose
- * body has not all come within the timeout of its headers has its connection closed, on any path.
+ * body has not all come within the timeout of its headers has its connection closed (on HTTP/2, its
+ * stream reset), on any path.
  * Installed on the main server's router, first of its handlers, once the context is about to
  * start its routes (as {@link CallbackNotReady}); a connection that has not sent its headers yet,
  * or sends nothing between requests, is not timed.
@@ -49,7 +50,12 @@ public final class SlowRequests {
                     if (!request.isEnded()) {
                         closed.warn(millis);
                         rc.put(CLOSED_HERE, Boolean.TRUE);
-                        request.connection().close();
+                        if (request.version() == io.vertx.core.http.HttpVersion.HTTP_2) {
+                            // its stream only: other requests share the connection (a proxy's h2c)
+                            request.response().reset();
+                        } else {
+                            request.connection().close();
+                        }
                     }
                 });
                 // end() is a future of its own: the body handler's end handler stays in place

@@ -331,23 +331,36 @@ public class GtfClient {
      * then on. A refusal by the token endpoint (the token could not be had) switches nothing.
      */
     public JsonNode details(CallContext ctx, String submissionId) {
+        // whether this call goes with the user's id: one that went without it may ask again
+        boolean sentWithUser = detailsWithUserHeaders.get();
         try {
             return StatusWord.normalise(detailsByEitherToken(ctx, submissionId));
         } catch (GtfApiException e) {
-            if (!asksForPartnerUser(e) || !"auto".equals(detailsUserHeaders)
-                    || !detailsWithUserHeaders.compareAndSet(false, true)) {
+            if (sentWithUser || !asksForPartnerUser(e) || !"auto".equals(detailsUserHeaders)) {
                 throw e;
             }
-            LOG.warn("The details endpoint asked for the partner user id ({}), as ESIGN's does: sending"
-                    + " x-partner-user-id and x-partner-user-id-type on details calls from now on", e.code());
+            // calls refused alike at the same moment each ask again; one says so
+            if (detailsWithUserHeaders.compareAndSet(false, true)) {
+                LOG.warn("The details endpoint asked for the partner user id ({} {}), as ESIGN's does: sending"
+                        + " x-partner-user-id and x-partner-user-id-type on details calls from now on", e.code(),
+                        LogSafe.text(e.errorCause(), 40));
+            }
             return StatusWord.normalise(detailsByEitherToken(ctx, submissionId));
         }
     }
 
-    /** Details refused for want of the user's id headers: {@code 400 1550 PARTNER_USER_ID_CAN_NOT_BE_EMPTY}. */
+    /**
+     * Details refused for want of the user's id headers: a 400 saying the partner user id or its
+     * type is empty ({@code 1550 PARTNER_USER_ID_CAN_NOT_BE_EMPTY}); the code alone only without a
+     * cause, as 1550 also stands for other missing or invalid parameters.
+     */
     private static boolean asksForPartnerUser(GtfApiException e) {
-        return "details".equals(e.endpoint()) && e.httpStatus() == 400
-                && ("1550".equals(e.code()) || "PARTNER_USER_ID_CAN_NOT_BE_EMPTY".equals(e.errorCause()));
+        if (!"details".equals(e.endpoint()) || e.httpStatus() != 400) {
+            return false;
+        }
+        String cause = e.errorCause();
+        return "PARTNER_USER_ID_CAN_NOT_BE_EMPTY".equals(cause) || "PARTNER_USER_ID_TYPE_CAN_NOT_BE_EMPTY".equals(cause)
+                || "1550".equals(e.code()) && (cause == null || cause.isBlank());
     }
 
     /**

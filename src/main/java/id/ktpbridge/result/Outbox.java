@@ -354,10 +354,11 @@ public class Outbox {
         Exception failure = done.getException();
         if (failure == null || alreadyThere(failure)) {
             store.delivered(ledgerId, target);
-            answered(target, began);
+            answered(target, began, true);
             LOG.debug("Result of ledger {} delivered to {}", ledgerId, target);
         } else if (isPermanent(failure)) {
-            answered(target, began);
+            // it answered about this document: up, but a pause it asked for stands
+            answered(target, began, false);
             if (metrics != null) {
                 metrics.deliveryFailed(target, true);
             }
@@ -446,13 +447,16 @@ public class Outbox {
 
     /**
      * An attempt begun at {@code began} was answered (taken, or this document refused): the target is
-     * up, unless an attempt begun later found it down or was asked to pause since. Attempts of several
+     * up, unless an attempt begun later found it down or was asked to pause since. Only one taken
+     * ends a pause: a refusal of one document is no sign that the target wants more. Attempts of several
      * results run side by side: a success sent before a 429 came back says nothing against the
      * target's wish to be left alone, nor against an outage found after it was sent.
      */
-    private void answered(String target, long began) {
+    private void answered(String target, long began, boolean taken) {
         failing.computeIfPresent(target, (t, markedAt) -> began > markedAt ? null : markedAt);
-        pausedUntil.computeIfPresent(target, (t, p) -> began > p.setAt() ? null : p);
+        if (taken) {
+            pausedUntil.computeIfPresent(target, (t, p) -> began > p.setAt() ? null : p);
+        }
         DownSpell[] ended = {null};
         downSpells.computeIfPresent(target, (t, was) -> {
             if (began > was.countedAt()) {

@@ -30,6 +30,8 @@ class DetailsTokenTest {
     private volatile String detailsTakes = "user";
     /** The details endpoint wants x-partner-user-id and its type, as ESIGN's does. */
     private volatile boolean detailsNeedUser;
+    /** The details endpoint refuses with 1550 for another missing or invalid parameter. */
+    private volatile boolean detailsRefuseParams;
     private final java.util.List<String> detailsUsers = new java.util.concurrent.CopyOnWriteArrayList<>();
     private HttpServer server;
 
@@ -55,6 +57,11 @@ class DetailsTokenTest {
             if (detailsNeedUser && (user == null || ex.getRequestHeaders().getFirst("x-partner-user-id-type") == null)) {
                 TokenPerAttemptTest.send(ex, 400, "{\"success\":false,\"data\":null,\"errors\":[{\"code\":1550,"
                         + "\"cause\":\"PARTNER_USER_ID_CAN_NOT_BE_EMPTY\"}]}");
+                return;
+            }
+            if (detailsRefuseParams) {
+                TokenPerAttemptTest.send(ex, 400, "{\"success\":false,\"data\":null,\"errors\":[{\"code\":1550,"
+                        + "\"cause\":\"INVALID_REQUEST_PARAMS\"}]}");
                 return;
             }
             detailsUsers.add(String.valueOf(user));
@@ -122,6 +129,19 @@ class DetailsTokenTest {
         assertEquals("VALID", client.details(ctx(), "sub-2").path("result").asText());
         assertEquals(3, detailsCalls.get(), "sent with it from then on");
         assertEquals(java.util.List.of("u1", "u1"), detailsUsers);
+    }
+
+    @Test
+    void a1550ForAnotherParameterDoesNotSendTheUsersIdFromThenOn() {
+        GtfClient client = client("user");
+        detailsRefuseParams = true;
+        GtfApiException e = assertThrows(GtfApiException.class, () -> client.details(ctx(), "sub-1"));
+        assertEquals("1550", e.code());
+        assertEquals(1, detailsCalls.get(), "not asked again with the user's id");
+
+        detailsRefuseParams = false;
+        assertEquals("VALID", client.details(ctx(), "sub-2").path("result").asText());
+        assertEquals(java.util.List.of("null"), detailsUsers, "the user's id is not sent where it was not asked for");
     }
 
     @Test
