@@ -203,7 +203,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         gtfHttp.maxRetryAfter(s.duration("gtf.retry.max-retry-after", GtfHttp.DEFAULT_MAX_RETRY_AFTER));
         gtfHttp.retryUsedUpQuota(s.flag("gtf.retry.quota-exceeded", true));
         GtfClient gtf = new GtfClient(gtfSettings, gtfHttp, json);
-        gtf.detailsUserHeaders(s.choice("gtf.details.partner-user-headers", "auto", "auto", "always", "never"));
+        gtf.detailsUserHeaders(s.choice("gtf.details.partner-user-headers", "never", "never", "auto", "always"));
         registry.bind("gtfClient", gtf);
 
         List<String> targets = Arrays.stream(s.string("ktp.results.targets", "file").split(","))

@@ -44,7 +44,7 @@ public class GtfClient {
     private final java.util.concurrent.atomic.AtomicBoolean detailsWithPartnerToken;
     private final java.util.concurrent.atomic.AtomicBoolean partnerSessionPerCall;
     /** See {@link #detailsUserHeaders}. */
-    private volatile String detailsUserHeaders = "auto";
+    private volatile String detailsUserHeaders = "never";
     private final java.util.concurrent.atomic.AtomicBoolean detailsWithUserHeaders =
             new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -366,9 +366,10 @@ public class GtfClient {
     /**
      * {@code gtf.details.partner-user-headers}: whether details calls carry {@code x-partner-user-id}
      * and {@code x-partner-user-id-type}, which the reference's COE page does not list and ESIGN's
-     * details call requires. {@code auto} (the default): not at first, and from the first refusal
-     * that asks for them ({@code 1550}) on, that call asked again with them; {@code always};
-     * {@code never}.
+     * details call requires. {@code never} (the default, as COE documents the call); {@code auto}:
+     * not at first, and from the first refusal that asks for them ({@code 1550}) on, that call
+     * asked again with them (COE also answers 1550 for other missing or invalid parameters, so this
+     * is for a server known to want them); {@code always}.
      */
     public void detailsUserHeaders(String mode) {
         this.detailsUserHeaders = mode;
