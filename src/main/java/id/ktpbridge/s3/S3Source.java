@@ -6,8 +6,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
+import id.ktpbridge.ThrottledWarning;
 import id.ktpbridge.ingest.InputHeaders;
 import id.ktpbridge.ingest.PassingFailures;
 import id.ktpbridge.ingest.Settlement;
@@ -26,6 +28,7 @@ import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.CopyObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.MetadataDirective;
@@ -80,6 +83,8 @@ public class S3Source {
     private volatile PassingFailures movesFailed = new PassingFailures(MAX_PASSING_MOVE_FAILURES, MOVE_RETRY_WINDOW,
             Clock.systemUTC());
     private volatile IdempotentRepository repository;
+    /** Per target bucket: the warning that a copy there went without the object's KMS key, which it refused. */
+    private final Map<String, ThrottledWarning> keyRefusedAt = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * @param processedBucket where submitted objects go ({@code null}: the object's own bucket)
@@ -336,6 +341,8 @@ public class S3Source {
      * The copy keeps the object's content type, encoding, disposition, cache control, user
      * metadata and KMS key ({@link ObjectEncryption}), and adds the input's ledger id
      * ({@value #LEDGER_ID_METADATA}), by which a later try knows its own copy ({@link #placed}).
+     * A target that refuses the key (another account, a key policy that leaves the role out) gets
+     * the copy under its default encryption: the refusal would leave the object in place for good.
      */
     private void copy(Exchange exchange, String fromBucket, String fromKey, String etag, String toBucket, String toKey) {
         Message msg = exchange.getMessage();
@@ -344,7 +351,6 @@ public class S3Source {
             // the object could not be fetched (a stand-in was read): asked of the object itself
             encryption = ObjectEncryption.of(lookAt(fromBucket, fromKey));
         }
-        ObjectEncryption as = encryption;
         Map<String, String> metadata = new java.util.HashMap<>();
         Map<?, ?> own = msg.getHeader(AWS2S3Constants.METADATA, Map.class);
         if (own != null) {
@@ -358,22 +364,21 @@ public class S3Source {
         if (ledgerId != null) {
             metadata.put(LEDGER_ID_METADATA, ledgerId);
         }
+        Consumer<CopyObjectRequest.Builder> what = r -> r.sourceBucket(fromBucket).sourceKey(fromKey)
+                .destinationBucket(toBucket).destinationKey(toKey)
+                .copySourceIfMatch(etag == null || etag.isBlank() ? null : etag);
         try {
             try {
-                client.copyObject(r -> as.applyTo(r.sourceBucket(fromBucket).sourceKey(fromKey).destinationBucket(toBucket)
-                        .destinationKey(toKey).copySourceIfMatch(etag == null || etag.isBlank() ? null : etag)
-                        .metadataDirective(MetadataDirective.REPLACE).metadata(metadata)
-                        .contentType(header(msg, AWS2S3Constants.CONTENT_TYPE))
-                        .contentEncoding(header(msg, AWS2S3Constants.CONTENT_ENCODING))
-                        .contentDisposition(header(msg, AWS2S3Constants.CONTENT_DISPOSITION))
-                        .cacheControl(header(msg, AWS2S3Constants.CACHE_CONTROL))));
+                copy(what, encryption, msg, metadata);
             } catch (S3Exception e) {
-                if (e.awsErrorDetails() == null || !"MetadataTooLarge".equals(e.awsErrorDetails().errorCode())) {
+                if (encryption.equals(ObjectEncryption.NONE) || !ObjectEncryption.keyRefused(e)) {
                     throw e;
                 }
-                // its own metadata leaves no room for the ledger id (2 KB in all): copied as it is
-                client.copyObject(r -> as.applyTo(r.sourceBucket(fromBucket).sourceKey(fromKey).destinationBucket(toBucket)
-                        .destinationKey(toKey).copySourceIfMatch(etag == null || etag.isBlank() ? null : etag)));
+                // once more under the target's default encryption; should that fail too, it is handled as any failure
+                copy(what, ObjectEncryption.NONE, msg, metadata);
+                keyRefusedAt.computeIfAbsent(toBucket, b -> new ThrottledWarning(LOG, "S3 source: a KMS key was"
+                        + " refused for copies to bucket {} ({}); copies there go under the bucket's default"
+                        + " encryption", 60_000)).warn(toBucket, UnreadableObjects.failure(e));
             }
         } catch (S3Exception e) {
             if (e.statusCode() == 412) {
@@ -385,6 +390,30 @@ public class S3Source {
                 throw new ObjectGone();
             }
             throw e;
+        }
+    }
+
+    /** One copy of the object under {@code as}. */
+    private void copy(Consumer<CopyObjectRequest.Builder> what, ObjectEncryption as, Message msg,
+                      Map<String, String> metadata) {
+        try {
+            client.copyObject(r -> {
+                what.accept(r);
+                as.applyTo(r.metadataDirective(MetadataDirective.REPLACE).metadata(metadata)
+                        .contentType(header(msg, AWS2S3Constants.CONTENT_TYPE))
+                        .contentEncoding(header(msg, AWS2S3Constants.CONTENT_ENCODING))
+                        .contentDisposition(header(msg, AWS2S3Constants.CONTENT_DISPOSITION))
+                        .cacheControl(header(msg, AWS2S3Constants.CACHE_CONTROL)));
+            });
+        } catch (S3Exception e) {
+            if (e.awsErrorDetails() == null || !"MetadataTooLarge".equals(e.awsErrorDetails().errorCode())) {
+                throw e;
+            }
+            // its own metadata leaves no room for the ledger id (2 KB in all): copied as it is
+            client.copyObject(r -> {
+                what.accept(r);
+                as.applyTo(r);
+            });
         }
     }
 

@@ -165,7 +165,7 @@ final class UnreadableObjects extends DelegatingS3Client {
     }
 
     /** HTTP status and S3 error code, or the kind of failure when the store did not answer; never the key. */
-    private static String failure(SdkException e) {
+    static String failure(SdkException e) {
         if (e instanceof S3Exception s3) {
             String code = s3.awsErrorDetails() == null ? null : s3.awsErrorDetails().errorCode();
             return "HTTP " + s3.statusCode() + (code == null ? "" : " " + LogSafe.text(code, 100));

@@ -358,6 +358,40 @@ class S3SourceTest {
     }
 
     @Test
+    void objectsWhoseKmsKeyTheTargetRefusesAreMovedAndQuarantinedUnderItsDefaultEncryption() throws Exception {
+        String bucket = s3.newBucket("ktp-kms-denied");
+        // a copy of these that names their KMS key is refused 403 AccessDenied, one without is made
+        // (testkit FaultyObjects): a target in another account, a key policy that leaves the role out
+        s3.client().putObject(r -> r.bucket(bucket).key("inbox/u5881-kms-denied.png")
+                        .serverSideEncryption(ServerSideEncryption.AWS_KMS).ssekmsKeyId(KMS_KEY),
+                RequestBody.fromBytes(SampleImages.card("u5881", "png")));
+        s3.client().putObject(r -> r.bucket(bucket).key("inbox/u5882-kms-denied.png")
+                .serverSideEncryption(ServerSideEncryption.AWS_KMS).ssekmsKeyId(KMS_KEY), RequestBody.fromString("not an image"));
+        int denied = FaultyObjects.kmsDeniedCopies();
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, sourceOn(bucket))) {
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 2 && s3.keys(bucket, "inbox/").isEmpty());
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            assertEquals("COMPLETED", results.get("u5881-kms-denied.png").path("status").asText());
+            assertEquals("REJECTED", results.get("u5882-kms-denied.png").path("status").asText());
+            assertEquals(List.of("processed/u5881-kms-denied.png"), s3.keys(bucket, "processed/"));
+            assertEquals(List.of("failed/u5882-kms-denied.png", "failed/u5882-kms-denied.png.error.json"),
+                    s3.keys(bucket, "failed/"));
+            assertEquals(null, s3.client().headObject(r -> r.bucket(bucket).key("processed/u5881-kms-denied.png"))
+                    .ssekmsKeyId());
+            assertEquals(null, s3.client().headObject(r -> r.bucket(bucket).key("failed/u5882-kms-denied.png"))
+                    .ssekmsKeyId());
+            assertEquals(denied + 2, FaultyObjects.kmsDeniedCopies(), "each copy tried under its key first");
+            await().during(Duration.ofSeconds(1)).atMost(WAIT).until(() -> Results.count(app.results()) == 2);
+            // one line for the bucket, however many copies
+            assertEquals(1, logs.count("a KMS key was refused for copies to bucket " + bucket + " (HTTP 403 AccessDenied);"
+                    + " copies there go under the bucket's default encryption"), logs.text());
+            assertFalse(logs.text().contains("not taken again"), logs.text());
+            assertFalse(logs.text().contains("u588"), "an object key is in the log");
+            assertFalse(logs.text().contains(KMS_KEY), "the key's ARN is in the log");
+        }
+    }
+
+    @Test
     void anObjectWhoseFetchFailsForAWhileIsTakenOnceTheStoreAnswersAgain() throws Exception {
         String bucket = s3.newBucket("ktp-fetch-fails");
         // the first reads of this one answer 500, more than the client's own retries (testkit FaultyObjects)

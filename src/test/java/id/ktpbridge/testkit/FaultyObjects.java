@@ -36,6 +36,10 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
  * <li>{@code -kms-disabled}: every read answers {@code 400 KMS.DisabledException}, as AWS answers for
  * an object under a KMS key that is disabled, and every copy of it is refused so before it is sent
  * ({@link #kmsRefusals} counts the reads);</li>
+ * <li>{@code -kms-denied}: a copy of the object that names a KMS key or algorithm is refused before it
+ * is sent, {@code 403 AccessDenied}, as AWS refuses one into a bucket of another account or under a
+ * key whose policy leaves the role out; one without encryption settings is made ({@link
+ * #kmsDeniedCopies} counts the refusals);</li>
  * <li>{@code -move-fails}: the first {@value #UNAVAILABLE_ATTEMPTS} copies of the object elsewhere
  * ({@code CopyObject}, a move's first step) answer {@code 500 InternalError} (the copy was made);
  * {@code -move-always-fails}: every copy does ({@link #copiesFailed} counts them).</li>
@@ -66,21 +70,47 @@ public final class FaultyObjects implements ExecutionInterceptor {
         return KMS_REFUSALS.get();
     }
 
+    private static final java.util.concurrent.atomic.AtomicInteger KMS_DENIED_COPIES =
+            new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Copies of {@code -kms-denied} objects refused for their KMS settings so far, in this JVM. */
+    public static int kmsDeniedCopies() {
+        return KMS_DENIED_COPIES.get();
+    }
+
     private static final String KMS_DISABLED = "arn:aws:kms:ap-southeast-3:111122223333:key/test is disabled.";
 
-    /** A copy of a {@code -kms-disabled} object is refused before it is sent: S3Proxy would make it otherwise. */
+    /**
+     * A copy of a {@code -kms-disabled} object, or of a {@code -kms-denied} one that carries KMS
+     * settings, is refused before it is sent: S3Proxy would make it otherwise.
+     */
     @Override
     public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+        if (!(context.request() instanceof CopyObjectRequest copy)) {
+            return;
+        }
         // the key alone: the bucket's name may hold the word too
-        if (context.request() instanceof CopyObjectRequest copy && String.valueOf(copy.sourceKey() != null
-                ? copy.sourceKey() : copy.copySource().substring(copy.copySource().indexOf('/') + 1)).contains("-kms-disabled")) {
-            throw (software.amazon.awssdk.services.s3.model.S3Exception) software.amazon.awssdk.services.s3.model
-                    .S3Exception.builder().statusCode(400).message(KMS_DISABLED)
-                    .awsErrorDetails(software.amazon.awssdk.awscore.exception.AwsErrorDetails.builder()
-                            .errorCode("KMS.DisabledException").errorMessage(KMS_DISABLED).serviceName("S3").build())
-                    .build();
+        String key = String.valueOf(copy.sourceKey() != null ? copy.sourceKey()
+                : copy.copySource().substring(copy.copySource().indexOf('/') + 1));
+        if (key.contains("-kms-disabled")) {
+            throw refusal(400, "KMS.DisabledException", KMS_DISABLED);
+        }
+        if (key.contains("-kms-denied") && (copy.serverSideEncryptionAsString() != null || copy.ssekmsKeyId() != null
+                || copy.bucketKeyEnabled() != null)) {
+            KMS_DENIED_COPIES.incrementAndGet();
+            throw refusal(403, "AccessDenied", "User: arn:aws:sts::111122223333:assumed-role/ktp-bridge/test is not"
+                    + " authorized to perform: kms:GenerateDataKey on resource: " + copy.ssekmsKeyId());
         }
     }
+
+    private static software.amazon.awssdk.services.s3.model.S3Exception refusal(int status, String code, String message) {
+        return (software.amazon.awssdk.services.s3.model.S3Exception) software.amazon.awssdk.services.s3.model
+                .S3Exception.builder().statusCode(status).message(message)
+                .awsErrorDetails(software.amazon.awssdk.awscore.exception.AwsErrorDetails.builder()
+                        .errorCode(code).errorMessage(message).serviceName("S3").build())
+                .build();
+    }
+
     static final int UNAVAILABLE_ATTEMPTS = 10;
     /** Reads of a {@code -breaks-off-often} object that break off: more than the bundle's 5 in a row. */
     public static final int OFTEN_BROKEN_READS = 7;
