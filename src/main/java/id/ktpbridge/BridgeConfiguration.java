@@ -383,8 +383,6 @@ public class BridgeConfiguration implements CamelConfiguration {
                 }
             });
         }
-        // last: every setting the start reads has been read
-        UnknownSettings.warn(context, System.getenv());
     }
 
     /**

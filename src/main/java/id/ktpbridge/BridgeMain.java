@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import org.apache.camel.CamelContext;
 import org.apache.camel.main.Main;
 
 /**
@@ -38,6 +39,17 @@ public class BridgeMain extends Main {
         overrides.forEach(this::addOverrideProperty);
         configure().addConfiguration(new BundleConfiguration(this));
         configure().setRoutesIncludePattern(routeLocations(Path.of("routes")));
+    }
+
+    /**
+     * Trimmed settings from the first lookup on: Camel Main reads {@code camel.server.port =
+     * {{ktp.callback.port}}} and its like before the bundle's configuration runs (see TrimmedSettings).
+     */
+    @Override
+    protected CamelContext createCamelContext() {
+        CamelContext context = super.createCamelContext();
+        TrimmedSettings.install(context);
+        return context;
     }
 
     /** Ends the run with the given exit code and a report printed once Camel has shut down (batch mode). */

@@ -33,14 +33,22 @@ public class BundleConfiguration implements CamelConfiguration {
 
     @Override
     public void configure(CamelContext context) throws Exception {
-        checkBatchMode(new Settings(context));
-        // the checks come first: a wrong setting stops the start before the ledger and sandbox open
-        new StartupChecks(new Settings(context)).run();
-        new S3Configuration().configure(context);
-        new SftpConfiguration().configure(context);
-        new BridgeConfiguration(main).configure(context);
-        context.addRoutes(new SubmitRoutes());
-        context.addRoutes(new CollectRoutes());
+        // under another Camel Main runtime (BridgeMain has it from the start): the routes see the values the checks saw
+        TrimmedSettings.install(context);
+        try {
+            checkBatchMode(new Settings(context));
+            // the checks come first: a wrong setting stops the start before the ledger and sandbox open
+            new StartupChecks(new Settings(context)).run();
+            new S3Configuration().configure(context);
+            new SftpConfiguration().configure(context);
+            new BridgeConfiguration(main).configure(context);
+            context.addRoutes(new SubmitRoutes());
+            context.addRoutes(new CollectRoutes());
+        } finally {
+            // last, once every setting the start reads has been read; on a refused start too, which a
+            // misspelt name (KTP_SOURCE_S3_BUKET: "Missing required setting") has often caused
+            UnknownSettings.warn(context, System.getenv());
+        }
     }
 
     /** Batch mode ({@code ktp.exit-when-done}) is for the bundle's own start and the file drop folder. */

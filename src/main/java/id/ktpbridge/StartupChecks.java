@@ -46,9 +46,12 @@ final class StartupChecks {
                     + " placeholder (the shipped Kubernetes ConfigMap and Secret have them): set the real value");
         }
         writableFolder("ktp.data-dir");
-        sourceFolder("ktp.source.dir", s.flag("ktp.exit-when-done", false));
-        notAFile("ktp.source.done-dir");
-        notAFile("ktp.source.failed-dir");
+        // with the file drop off nothing uses its folders: one this instance cannot reach does not matter
+        if (s.flag("ktp.source.file.enabled", true)) {
+            sourceFolder("ktp.source.dir", s.flag("ktp.exit-when-done", false));
+            notAFile("ktp.source.done-dir");
+            notAFile("ktp.source.failed-dir");
+        }
         boolean fileTarget = Arrays.stream(s.string("ktp.results.targets", "file").split(","))
                 .map(t -> t.trim().toLowerCase(Locale.ROOT)).anyMatch("file"::equals);
         if (fileTarget) {
@@ -159,15 +162,23 @@ final class StartupChecks {
         }
     }
 
-    /** The drop folder: made when missing (a typo would then go unseen, so a batch run says so). */
+    /**
+     * The drop folder: made when missing (a typo would then go unseen, so a batch run says so). One
+     * that cannot be made is refused: Camel's consumer only warned and polled nothing, and a batch
+     * ended "Inputs: 0" with exit 0.
+     */
     private void sourceFolder(String key, boolean batch) {
         Path dir = s.path(key);
         if (!Files.exists(dir)) {
+            try {
+                Files.createDirectories(dir);
+            } catch (IOException e) {
+                throw refused(key, dir + " cannot be made a folder (" + e.getClass().getSimpleName() + ")");
+            }
             if (batch) {
-                LOG.warn("Setting '{}' ({}): {} does not exist; it is made empty, and this batch has nothing to do",
+                LOG.warn("Setting '{}' ({}): {} did not exist; it was made empty, and this batch has nothing to do",
                         key, Settings.envName(key), dir);
             }
-            return;
         }
         if (!Files.isDirectory(dir)) {
             throw refused(key, dir + " is a file, not a folder");

@@ -46,6 +46,30 @@ class StartupChecksTest {
     }
 
     @Test
+    void aDropFolderThatCannotBeMadeIsRefusedByName() throws Exception {
+        // root makes folders anywhere: a file where its parent should be fails the same way
+        Path inbox = Files.writeString(dataDir.resolve("afile"), "x").resolve("inbox");
+        assertRefused(Map.of("ktp.source.dir", inbox.toString()), "Setting 'ktp.source.dir' (KTP_SOURCE_DIR): "
+                + inbox + " cannot be made a folder");
+        // a batch ended "Inputs: 0" with exit 0, the consumer only warning that it could not make the folder
+        Path other = Files.createDirectories(dataDir.resolve("batch"));
+        assertRefused(Map.of("ktp.data-dir", other.toString(), "ktp.source.dir", inbox.toString(),
+                "ktp.exit-when-done", "true"), "Setting 'ktp.source.dir' (KTP_SOURCE_DIR): " + inbox
+                + " cannot be made a folder");
+    }
+
+    @Test
+    void theFileDropsFoldersAreNotCheckedWithTheFileSourceOff() throws Exception {
+        Path file = Files.writeString(dataDir.resolve("afile"), "x");
+        try (BridgeApp app = BridgeApp.start(dataDir.resolve("data"), Map.of("ktp.source.file.enabled", "false",
+                "ktp.source.dir", file.toString(), "ktp.source.done-dir", file.toString(),
+                "ktp.source.failed-dir", file.resolve("failed").toString()))) {
+            assertEquals(org.apache.camel.ServiceStatus.Stopped, app.context().getRouteController()
+                    .getRouteStatus("ingest-file"));
+        }
+    }
+
+    @Test
     void aDropFolderThatCannotBeSearchedIsRefusedByName() throws Exception {
         Path inbox = Files.createDirectories(dataDir.resolve("inbox"));
         java.util.Properties settings = new java.util.Properties();

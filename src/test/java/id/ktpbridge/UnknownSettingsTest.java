@@ -30,6 +30,17 @@ class UnknownSettingsTest {
     }
 
     @Test
+    void aMisspeltSettingIsNamedWhenTheStartItStopsIsRefused() {
+        try (LogCapture logs = new LogCapture()) {
+            String error = BridgeApp.startupError(dataDir, Map.of("ktp.source.s3.enabled", "true",
+                    "ktp.source.s3.use-default-credentials", "true", "ktp.source.s3.buket", "kyc-inbox"));
+            assertTrue(error.contains("Missing required setting ktp.source.s3.bucket"), error);
+            assertTrue(logs.text().contains("Setting 'ktp.source.s3.buket' is not one the bundle reads: ignored."
+                    + " Did you mean 'ktp.source.s3.bucket'?"), logs.text());
+        }
+    }
+
+    @Test
     void aMisspeltJvmOptionIsNamedToo() {
         System.setProperty("ktp.sorce.include", ".*");
         try (LogCapture logs = new LogCapture();
