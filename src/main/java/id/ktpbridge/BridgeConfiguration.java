@@ -1,5 +1,6 @@
 package id.ktpbridge;
 
+import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
@@ -34,6 +35,7 @@ import id.ktpbridge.gtf.GtfHttp;
 import id.ktpbridge.gtf.GtfSettings;
 import id.ktpbridge.gtf.RateLimiter;
 import id.ktpbridge.ingest.DropFolderClock;
+import id.ktpbridge.ingest.DropFolderStore;
 import id.ktpbridge.ingest.EmptyFiles;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileQuarantine;
@@ -69,6 +71,8 @@ import id.ktpbridge.submit.FailureRecorder;
 import id.ktpbridge.submit.InputsInHand;
 import id.ktpbridge.submit.Intake;
 import id.ktpbridge.submit.ReplacedInputs;
+import id.ktpbridge.submit.SourcePlaces;
+import id.ktpbridge.submit.StrandedInputs;
 import id.ktpbridge.submit.SubmissionWorkers;
 import id.ktpbridge.submit.Submitter;
 import id.ktpbridge.target.FileResultTarget;
@@ -78,6 +82,7 @@ import id.ktpbridge.target.JdbcResultTarget;
 import id.ktpbridge.target.ResultsDatabase;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.component.file.GenericFileFilter;
 import org.apache.camel.component.http.HttpComponent;
 import org.apache.camel.health.HealthCheckRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -113,6 +118,7 @@ public class BridgeConfiguration implements CamelConfiguration {
 
     @Override
     public void configure(CamelContext context) throws Exception {
+        long startedAt = System.currentTimeMillis();
         context.getPropertiesComponent().addPropertiesFunction(new AbsolutePathFunction(context));
         Settings s = new Settings(context);
         Registry registry = context.getRegistry();
@@ -259,11 +265,36 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("inputsInHand", inputsInHand);
         intake.inputsInHand(inputsInHand);
         // with the file drop off this instance may not see the folder the others read: it judges no file gone
-        ReplacedInputs replacedInputs = new ReplacedInputs(ledger, publisher, leases, inputsInHand,
-                s.flag("ktp.source.file.enabled", true) ? s.path("ktp.source.dir") : null, Duration.ofMillis(claimTtl), s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
+        DropFolderStore dropFolderStore = s.flag("ktp.source.file.enabled", true)
+                ? new DropFolderStore(s.path("ktp.source.dir"), dataDir.resolve("drop-folder-store")) : null;
+        ReplacedInputs replacedInputs = new ReplacedInputs(ledger, publisher, leases, inputsInHand, dropFolderStore,
+                Duration.ofMillis(claimTtl), s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
                 s.duration("ktp.poll.deadline", Duration.ofMinutes(30)));
         intake.replacedInputs(replacedInputs);
         registry.bind("replacedInputs", replacedInputs);
+        // inputs an earlier run left where no source of this configuration reads: ended where the ledger is
+        // this process's alone, else counted in a WARN (another instance may read that place)
+        StrandedInputs strandedInputs = new StrandedInputs(ledger, replacedInputs, SourcePlaces.from(s),
+                !cluster && ownsItsLedger(s), startedAt, Duration.ofMillis(claimTtl));
+        registry.bind("strandedInputs", strandedInputs);
+        // at start, once the routes run (results are delivered), before the start ends and before batch
+        // mode's monitor begins; route end-stranded-inputs looks again should this look fail
+        context.addStartupListener(new org.apache.camel.StartupListener() {
+            @Override
+            public void onCamelContextStarted(CamelContext ctx, boolean alreadyStarted) {
+                // not yet
+            }
+
+            @Override
+            public void onCamelContextFullyStarted(CamelContext ctx, boolean alreadyStarted) {
+                try {
+                    strandedInputs.atStart();
+                } catch (RuntimeException e) {
+                    LOG.warn("Inputs left where no source of this configuration reads could not be looked for ({});"
+                            + " looked for again in a minute", e.getMessage());
+                }
+            }
+        });
         if (cluster) {
             renewClaims(context, inputRepositories, inputsInHand, claimTtl);
         }
@@ -293,8 +324,11 @@ public class BridgeConfiguration implements CamelConfiguration {
         PausedFiles pausedFiles = new PausedFiles();
         FutureDatedLeft futureDatedLeft = new FutureDatedLeft(new FutureDatedFiles(s.string("ktp.source.include")));
         // files the read lock can never take are left out first: they would take a scan's places
-        registry.bind("fileListingFilter", new UntakeableFiles(s.string("ktp.source.include"),
-                settledFiles.before(pausedFiles.before(fileTimes(s, futureDatedLeft)))));
+        GenericFileFilter<File> fileListingFilter = new UntakeableFiles(s.string("ktp.source.include"),
+                settledFiles.before(pausedFiles.before(fileTimes(s, futureDatedLeft))));
+        // a file listed shows the file system the drop folder holds its files on (see DropFolderStore)
+        registry.bind("fileListingFilter", dropFolderStore == null ? fileListingFilter
+                : dropFolderStore.noting(fileListingFilter));
         registry.bind("fileMoveRefusals", new SourceMoveRefusals(settledFiles));
         registry.bind("fileQuarantine", new FileQuarantine(new FailureReport(json), s.path("ktp.source.failed-dir"),
                 settledFiles, pausedFiles));
@@ -369,6 +403,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                     s.duration("ktp.batch.delivery-wait", Duration.ofMinutes(2)), dropFolder,
                     s.duration("ktp.batch.max-wait", Duration.ofMinutes(35)), Duration.ofMillis(100), main::finish);
             monitor.sourceFileNames(s.flag("ktp.batch.summary.file-names", false));
+            monitor.notWaitingFor(strandedInputs::stillOpen);
             // once every route has started: the monitor stops the file route when the run is done, and a stop
             // while the routes still start failed the start (an empty folder is found done at once)
             context.addStartupListener(new org.apache.camel.StartupListener() {

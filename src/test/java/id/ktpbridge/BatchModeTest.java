@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
+import id.ktpbridge.batch.BatchMonitor;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.RecordingHttpServer;
@@ -321,6 +322,29 @@ class BatchModeTest {
         assertEquals(0, Results.count(dataDir.resolve("results")));
         assertTrue(printed.contains("Some inputs have no result record yet."), printed);
         assertTrue(printed.contains("CONFIRMED"), printed);
+    }
+
+    @Test
+    void anInputLeftWhereNoSourceOfTheRunReadsIsEndedInsteadOfHoldingTheRunToItsMaxWait() throws Exception {
+        // a service run with the SFTP source on, killed while an input waited out an outage, on this ledger;
+        // batch mode runs the file drop only
+        String stranded = java.util.UUID.randomUUID().toString();
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            app.ledger().insert(new id.ktpbridge.ledger.NewInput(stranded, "sftp", "sftp://sftp.example:22/inbox/u4061.png",
+                    "u4061.png", "ab".repeat(32), 1L, "image/png", "P", "u4061", "T", "ps-4061", "sdk-4061", null),
+                    id.ktpbridge.ledger.SubmissionState.RECEIVED);
+        }
+        Results.drop(dataDir.resolve("inbox"), "u4062.png", SampleImages.card("u4062", "png"));
+
+        long began = System.nanoTime();
+        String printed = captureStdout(() -> assertEquals(BatchMonitor.EXIT_WITHOUT_VERDICT, BridgeApp.runBatch(dataDir,
+                Map.of("ktp.batch.max-wait", "60000"))));
+
+        assertTrue(Duration.ofNanos(System.nanoTime() - began).toSeconds() < 50, "not held to ktp.batch.max-wait");
+        assertTrue(printed.lines().anyMatch(l -> l.startsWith("local-" + stranded) && l.contains("SOURCE_GONE")),
+                printed);
+        assertTrue(printed.contains("Every input has a result record."), printed);
+        assertEquals(2, Results.count(dataDir.resolve("results")));
     }
 
     @Test

@@ -60,6 +60,8 @@ public class BatchMonitor implements Runnable {
      * @param deliveryWait how long pending deliveries alone keep the run open
      */
     private volatile boolean sourceFileNames;
+    /** Open inputs at a place this configuration does not read, left to whoever reads it: not waited for. */
+    private volatile IntSupplier notWaitedFor = () -> 0;
 
     public BatchMonitor(CamelContext context, Ledger ledger, IntSupplier pendingDeliveries,
                         LongToIntFunction refusedSince, Duration deliveryWait, DropFolder dropFolder,
@@ -78,6 +80,14 @@ public class BatchMonitor implements Runnable {
     /** Whether the summary names each input by its source file ({@code ktp.batch.summary.file-names}), not its result. */
     public void sourceFileNames(boolean on) {
         this.sourceFileNames = on;
+    }
+
+    /**
+     * Open inputs the run does not wait for: found at start at a place no source of this configuration
+     * reads, and not this process's to end (see StrandedInputs). They keep the run from a success.
+     */
+    public void notWaitingFor(IntSupplier stranded) {
+        this.notWaitedFor = stranded;
     }
 
     public void start() {
@@ -146,7 +156,7 @@ public class BatchMonitor implements Runnable {
                 // cheapest first: while inputs are in flight the folder is not listed at all. A stored result
                 // still due to a target (a retry, or one a killed run had taken) keeps the batch open too,
                 // for at most ktp.batch.delivery-wait once nothing else is left
-                done = context.getInflightRepository().size() == 0 && ledger.openCounts().isEmpty()
+                done = context.getInflightRepository().size() == 0 && nothingOpenToWaitFor()
                         && !(folderToo && dropFolder.anyWaiting());
                 delivered = done && pendingDeliveries.getAsInt() == 0;
                 away = false;
@@ -173,6 +183,12 @@ public class BatchMonitor implements Runnable {
             }
         }
         return End.MAX_WAIT;
+    }
+
+    /** Whether every open input is one the run does not wait for (usually: none is open). */
+    private boolean nothingOpenToWaitFor() {
+        Map<String, Integer> open = ledger.openCounts();
+        return open.isEmpty() || open.values().stream().mapToLong(Integer::longValue).sum() <= notWaitedFor.getAsInt();
     }
 
     /**
@@ -272,6 +288,11 @@ public class BatchMonitor implements Runnable {
         }
         if (!open.isEmpty()) {
             out.printf("Open submissions: %s%n", open);
+            int stranded = notWaitedFor.getAsInt();
+            if (stranded > 0) {
+                out.printf("%d of them wait at a place no source of this run reads, left to the instance that reads it"
+                        + " (see the WARN line and README, Inputs in flight when a source changes)%n", stranded);
+            }
         }
         if (earlierWithoutResult > 0) {
             out.printf("%d input(s) ended without a stored result (see ktp_submission.result_status)%n",

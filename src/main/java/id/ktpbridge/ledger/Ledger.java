@@ -147,6 +147,44 @@ public class Ledger {
     }
 
     /**
+     * Inputs not confirmed yet whose source has not let go of them, taken before {@code createdBefore}
+     * and untouched since {@code updatedBefore}, that no worker holds at {@code now} (see
+     * InputsInHand): those an earlier process or another instance left waiting.
+     */
+    public List<LedgerRecord> findUnconfirmedLeftAlone(long createdBefore, long updatedBefore, long now) {
+        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_released_at IS NULL"
+                + " AND state IN (?, ?, ?) AND created_at < ? AND updated_at < ?"
+                + " AND (worker IS NULL OR worker_until IS NULL OR worker_until < ?)", SubmissionState.RECEIVED.name(),
+                SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name(), createdBefore, updatedBefore, now);
+    }
+
+    /** How many of the rows {@code ids} are not in a final state yet. */
+    public int countOpenAmong(List<String> ids) {
+        int open = 0;
+        for (int from = 0; from < ids.size(); from += 500) {
+            List<String> chunk = ids.subList(from, Math.min(ids.size(), from + 500));
+            try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                    "SELECT COUNT(*) FROM ktp_submission WHERE id IN (" + placeholders(chunk.size()) + ") AND state IN ("
+                            + placeholders(OPEN_STATES.size()) + ")")) {
+                int i = 1;
+                for (String id : chunk) {
+                    ps.setString(i++, id);
+                }
+                for (SubmissionState state : OPEN_STATES) {
+                    ps.setString(i++, state.name());
+                }
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    open += rs.getInt(1);
+                }
+            } catch (SQLException e) {
+                throw new LedgerException(e);
+            }
+        }
+        return open;
+    }
+
+    /**
      * Rows ended FAILED with {@code reasonCode} before {@code endedBefore} whose result was never
      * stored: the process stopped, or the ledger failed, between the two writes.
      */

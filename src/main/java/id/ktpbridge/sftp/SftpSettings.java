@@ -172,7 +172,7 @@ public record SftpSettings(
     }
 
     /** {@code inbox/./.done//x} -> {@code inbox/.done/x}, {@code inbox/../done} -> {@code done}; {@code .} when empty. */
-    static String normalize(String path) {
+    public static String normalize(String path) {
         Deque<String> parts = new ArrayDeque<>();
         for (String part : path.split("/")) {
             if (part.isEmpty() || part.equals(".")) {

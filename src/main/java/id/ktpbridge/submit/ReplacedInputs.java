@@ -1,12 +1,11 @@
 package id.ktpbridge.submit;
 
-import java.io.IOException;
-import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
+import id.ktpbridge.ingest.DropFolderStore;
 import id.ktpbridge.ledger.Leases;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
@@ -38,6 +37,8 @@ public class ReplacedInputs {
     private static final String LEASE = "replaced-inputs-sweep";
     private static final String MESSAGE = "its file was replaced by other bytes before its upload";
     private static final String GONE = "its file left the drop folder before its upload";
+    private static final String UNREAD = "it waited for its upload at a place this configuration's sources no longer"
+            + " read: ";
     /** Left alone this long, a file drop input whose file is gone is ended (its worker is long past it). */
     private static final long GONE_AFTER_MILLIS = 60_000;
 
@@ -45,24 +46,28 @@ public class ReplacedInputs {
     private final ResultPublisher publisher;
     private final Leases leases;
     private final InputsInHand inHand;
-    /** {@code ktp.source.dir}, and the file system it was first found on. */
-    private final Path dropFolder;
-    private FileStore dropFolderStore;
+    /** {@code ktp.source.dir}, and the file system it holds its files on; null with the file drop off. */
+    private final DropFolderStore dropFolder;
+    /** Set where this process's ledger is its alone: the places its sources read, and its start. */
+    private volatile SourcePlaces places;
+    private volatile long startedAt;
     private final Duration untouchedFor;
     /** {@code ktp.poll.reconfirm-after}: an uploaded input handed to the poller is looked at (and confirmed) then. */
     private final Duration reconfirmAfter;
     private final Duration pollDeadline;
 
     /**
-     * @param dropFolder {@code ktp.source.dir}: a file drop input is only taken for gone from there
+     * @param dropFolder {@code ktp.source.dir}: a file drop input is only taken for gone from there;
+     *     null with the file drop off
      * @param untouchedFor how long a replaced input must have been left alone before a sweep ends it
      *     ({@code ktp.source.claim-ttl}: a live instance renews the claims of what it has in hand)
      * @param reconfirmAfter {@code ktp.poll.reconfirm-after}
      * @param pollDeadline {@code ktp.poll.deadline}
      */
     public ReplacedInputs(Ledger ledger, ResultPublisher publisher, Leases leases, InputsInHand inHand,
-                          Path dropFolder, Duration untouchedFor, Duration reconfirmAfter, Duration pollDeadline) {
-        this.dropFolder = dropFolder == null ? null : dropFolder.toAbsolutePath().normalize();
+                          DropFolderStore dropFolder, Duration untouchedFor, Duration reconfirmAfter,
+                          Duration pollDeadline) {
+        this.dropFolder = dropFolder;
         this.ledger = ledger;
         this.publisher = publisher;
         this.leases = leases;
@@ -90,17 +95,32 @@ public class ReplacedInputs {
     }
 
     /**
+     * Where this process's ledger is its alone (no cluster, no other process on it), an input an
+     * earlier process left unconfirmed at a place {@code places} does not read is ended as one whose
+     * file is gone: nobody would ever take it again (see {@link StrandedInputs}).
+     *
+     * @param startedAt this process's start: inputs taken since are this configuration's own
+     */
+    public void endStranded(SourcePlaces places, long startedAt) {
+        this.startedAt = startedAt;
+        this.places = places;
+    }
+
+    /**
      * Ends a file drop input not confirmed yet whose file is no longer in the drop folder (moved,
-     * renamed or deleted while it waited for another attempt), unless a worker has it in hand: FAILED
-     * {@code SOURCE_GONE}, or handed to the poller when already uploaded. Otherwise it would stay
-     * open for good (a batch run waits for it) and its content claim would turn the same image away
-     * under any other name.
+     * renamed or deleted while it waited for another attempt), or an input an earlier process left
+     * at a place no source of this configuration reads (see {@link #endStranded}), unless a worker
+     * has it in hand: FAILED {@code SOURCE_GONE}, or handed to the poller when already uploaded.
+     * Otherwise it would stay open for good (a batch run waits for it) and its content claim would
+     * turn the same image away under any other name.
      *
      * @return what was found and done
      */
     Gone endIfGone(LedgerRecord row) {
-        if (!"file".equals(row.sourceType()) || row.sourceRef() == null || !row.sourceRef().startsWith("file:")
-                || !gone(Path.of(row.sourceRef().substring(5)).toAbsolutePath().normalize())) {
+        String unread = unread(row);
+        if (unread == null && (!"file".equals(row.sourceType()) || row.sourceRef() == null
+                || !row.sourceRef().startsWith("file:")
+                || !gone(Path.of(row.sourceRef().substring(5)).toAbsolutePath().normalize()))) {
             return Gone.NOT_GONE;
         }
         if (!inHand.takeToEnd(row.id())) {
@@ -108,9 +128,10 @@ public class ReplacedInputs {
         }
         try {
             if (row.state() == SubmissionState.UPLOADED) {
-                handToPoller(row, "gone from the drop folder");
+                handToPoller(row, unread != null ? "left where no source reads it (" + unread + ")"
+                        : "gone from the drop folder");
             } else {
-                end(row, Intake.SOURCE_GONE, GONE);
+                end(row, Intake.SOURCE_GONE, unread != null ? UNREAD + unread : GONE);
             }
             return Gone.ENDED;
         } finally {
@@ -118,27 +139,20 @@ public class ReplacedInputs {
         }
     }
 
+    /** Why no source takes the row's input again, when this process may end it for that; else null. */
+    private String unread(LedgerRecord row) {
+        SourcePlaces read = places;
+        return read == null || row.createdAt() >= startedAt ? null : read.unread(row);
+    }
+
     /**
      * The file is not there, in a drop folder that is: the drop folder of this configuration, on the
-     * file system it was on when first looked at. A share unmounted for a moment leaves its mount
-     * point empty, on the file system below it: all its files would look gone.
+     * file system it was seen holding files on. A share not mounted (yet, or for a moment) leaves its
+     * mount point empty, on the file system below it: all its files would look gone.
      */
     private boolean gone(Path file) {
-        if (dropFolder == null || !file.startsWith(dropFolder) || !Files.isDirectory(file.getParent())
-                || !Files.notExists(file)) {
-            return false;
-        }
-        try {
-            FileStore store = Files.getFileStore(dropFolder);
-            synchronized (this) {
-                if (dropFolderStore == null) {
-                    dropFolderStore = store;
-                }
-                return dropFolderStore.equals(store);
-            }
-        } catch (IOException e) {
-            return false;
-        }
+        return dropFolder != null && file.startsWith(dropFolder.folder()) && Files.isDirectory(file.getParent())
+                && Files.notExists(file) && dropFolder.holdsItsFiles();
     }
 
     /** What {@link #endIfGone} found. */
@@ -194,7 +208,8 @@ public class ReplacedInputs {
             published(ended.id(), Intake.SOURCE_REPLACED, MESSAGE);
         }
         for (LedgerRecord ended : ledger.findFailedWithoutResult(Intake.SOURCE_GONE, now - 60_000)) {
-            published(ended.id(), Intake.SOURCE_GONE, GONE);
+            // its own message: a file gone, a place no longer read, or what an operator wrote (README)
+            published(ended.id(), Intake.SOURCE_GONE, ended.errorMessage() != null ? ended.errorMessage() : GONE);
         }
         for (LedgerRecord row : ledger.findUnconfirmedFilesUntouchedSince(now - GONE_AFTER_MILLIS)) {
             endIfGone(row);

@@ -122,6 +122,32 @@ class BatchMonitorTest {
     }
 
     @Test
+    void inputsLeftToAnotherInstanceDoNotHoldTheRunToItsMaxWait() throws Exception {
+        // at a place no source of this run reads, on a ledger other instances use: not this run's to end
+        insertEarlier(SubmissionState.RECEIVED);
+        BatchMonitor monitor = monitor(Duration.ofSeconds(60));
+        monitor.notWaitingFor(() -> 1);
+        monitor.start();
+        String report = finished.get(15, TimeUnit.SECONDS);
+        assertEquals(1, exitCode, report);
+        assertTrue(report.contains("Open submissions: {RECEIVED=1}"), report);
+        assertTrue(report.contains("1 of them wait at a place no source of this run reads"), report);
+    }
+
+    @Test
+    void anOpenInputBesideThoseLeftToAnotherInstanceIsWaitedFor() throws Exception {
+        insertEarlier(SubmissionState.RECEIVED);
+        insertEarlier(SubmissionState.CONFIRMED);
+        BatchMonitor monitor = monitor(Duration.ofSeconds(2));
+        monitor.notWaitingFor(() -> 1);
+        long began = System.nanoTime();
+        monitor.start();
+        String report = finished.get(15, TimeUnit.SECONDS);
+        assertTrue(Duration.ofNanos(System.nanoTime() - began).toMillis() >= 1_900, "waited for the other one");
+        assertEquals(1, exitCode, report);
+    }
+
+    @Test
     void aHiddenFileTheSourceNeverTakesDoesNotKeepTheRunOpen() throws Exception {
         // the AppleDouble file a Mac copies next to an image
         java.nio.file.Files.write(inbox.resolve("._u1.png"), new byte[] {0, 5, 22, 7});

@@ -4,6 +4,8 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -129,6 +131,70 @@ class GoneFileTest {
             await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
             assertEquals(List.of("COMPLETED"), Results.read(app.results()).stream()
                     .map(r -> r.path("status").asText()).collect(Collectors.toList()));
+        }
+    }
+
+    @Test
+    void aShareNotYetMountedAtTheNextStartEndsNothingAndItsFilesGetOneResult() throws Exception {
+        // a share is a file system of its own: here tmpfs, apart from the data folder's
+        Path shm = Path.of("/dev/shm");
+        assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm), "no /dev/shm");
+        Path share = Files.createTempDirectory(shm, "ktp-share-");
+        try {
+            assumeFalse(Files.getFileStore(share).equals(Files.getFileStore(dataDir)), "/dev/shm on the data folder's");
+            Path inbox = dataDir.resolve("inbox");
+            Files.createSymbolicLink(inbox, share);
+            String id;
+            try (BridgeApp app = BridgeApp.start(dataDir, OUTAGE)) {
+                Path staging = share.resolve(".u9206.png");
+                Files.write(staging, SampleImages.card("u9206", "png"));
+                Files.move(staging, share.resolve("u9206.png"));
+                await().atMost(Duration.ofSeconds(20)).until(() -> app.sandbox().injectedFailures("presign") >= 1);
+                id = app.ledger().createdSince(0).get(0).id();
+            }
+            // the next start comes before the share is mounted: its mount point is an empty folder on the
+            // file system below it, where every waiting input's file looks gone
+            Files.delete(inbox);
+            Files.createDirectory(inbox);
+            try (BridgeApp app = BridgeApp.start(dataDir, OUTAGE)) {
+                leftAloneAnHour(app, app.ledger().findById(id).orElseThrow());
+                app.bean("replacedInputs", ReplacedInputs.class).sweep();
+                assertFalse(app.ledger().findById(id).orElseThrow().state().isFinal(), "left open");
+                assertEquals(0, Results.count(app.results()));
+
+                Files.delete(inbox);
+                Files.createSymbolicLink(inbox, share);
+                app.sandbox().settings().setFailureRate("presign", 0.0);
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+                app.bean("replacedInputs", ReplacedInputs.class).sweep();
+                assertEquals(List.of("COMPLETED"), Results.read(app.results()).stream()
+                        .map(r -> r.path("status").asText()).collect(Collectors.toList()));
+            }
+        } finally {
+            try (var files = Files.walk(share)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    @Test
+    void anImageDeletedWhileTheBundleWasDownIsEndedAfterTheRestart() throws Exception {
+        String id;
+        try (BridgeApp app = BridgeApp.start(dataDir, OUTAGE)) {
+            Results.drop(app.inbox(), "u9207.png", SampleImages.card("u9207", "png"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> app.sandbox().injectedFailures("presign") >= 1);
+            id = app.ledger().createdSince(0).get(0).id();
+        }
+        // the drop folder lists empty from the start: it is judged by the file system it had files on before
+        Files.delete(dataDir.resolve("inbox").resolve("u9207.png"));
+        try (BridgeApp app = BridgeApp.start(dataDir, OUTAGE)) {
+            leftAloneAnHour(app, app.ledger().findById(id).orElseThrow());
+            app.bean("replacedInputs", ReplacedInputs.class).sweep();
+            await().atMost(Duration.ofSeconds(10)).until(() -> Results.count(app.results()) == 1);
+            assertEquals("SOURCE_GONE", Results.read(app.results()).get(0).path("reasonCode").asText());
+            assertEquals(Map.of(), app.ledger().openCounts());
         }
     }
 
