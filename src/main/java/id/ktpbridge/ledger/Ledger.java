@@ -376,11 +376,35 @@ public class Ledger {
     /**
      * The bytes are at the storage: the submission id, its session ids and the upload URL (for a
      * confirm answered 422, which uploads again) as of now; a restart confirms this submission.
+     * <p>
+     * Notes in the same write that its confirm is sent (see {@link #noteConfirmSent}): the confirm
+     * follows at once, and a note of its own before it would cost every input one more statement.
+     * Written a moment early, it is wrong only for a process killed in that moment, and then on the
+     * safe side: a refusal of the next confirm hands the input to the poller, which confirms it
+     * again or ends it, where a missing note could have its image processed twice. The confirm
+     * step clears it when the answer says the confirm was not applied ({@link #clearConfirmSent}).
      */
     public void markUploaded(String id, String submissionId, String partnerSessionId, String sdkSessionId,
                              String uploadUrl, Long uploadUrlExpiresAt) {
         writeSubmission(id, SubmissionState.UPLOADED, submissionId, partnerSessionId, sdkSessionId, uploadUrl,
                 uploadUrlExpiresAt, true);
+    }
+
+    /**
+     * Notes that a confirm of the row's submission is about to be sent, for an input resumed
+     * uploaded: kept in the ledger, so a process that takes the input after this one was killed
+     * before the answer knows the confirm may have been applied.
+     *
+     * @return true when the note was there already: an earlier confirm's answer was never had
+     */
+    public boolean noteConfirmSent(String id) {
+        return 0 == update("UPDATE ktp_submission SET confirm_sent_at = ? WHERE id = ? AND confirm_sent_at IS NULL",
+                System.currentTimeMillis(), id);
+    }
+
+    /** The confirm's answer said it was not applied (refused for now, never sent): no longer in doubt. */
+    public void clearConfirmSent(String id) {
+        update("UPDATE ktp_submission SET confirm_sent_at = NULL WHERE id = ?", id);
     }
 
     /**
@@ -391,21 +415,27 @@ public class Ledger {
      * <p>
      * A callback noted for the row's earlier submission (one OneKYC ended before our confirm, e.g.
      * its URL ran out) is forgotten with it when the submission changes: kept, it would have the new
-     * submission collected at once after its confirm, and its ERROR reason published for it.
+     * submission collected at once after its confirm, and its ERROR reason published for it. So is
+     * the note of a confirm sent, which is about the earlier submission; UPLOADED writes it anew
+     * (see {@link #markUploaded}).
      */
     private void writeSubmission(String id, SubmissionState state, String submissionId, String partnerSessionId,
                                  String sdkSessionId, String uploadUrl, Long uploadUrlExpiresAt, boolean runOver) {
+        long now = System.currentTimeMillis();
+        boolean uploaded = state == SubmissionState.UPLOADED;
         requireOne(update("UPDATE ktp_submission SET state = ?,"
                         + " callback_at = CASE WHEN submission_id = ? THEN callback_at ELSE NULL END,"
                         + " callback_error = CASE WHEN submission_id = ? THEN callback_error ELSE NULL END,"
+                        + (uploaded ? " confirm_sent_at = ?,"
+                                : " confirm_sent_at = CASE WHEN submission_id = ? THEN confirm_sent_at ELSE NULL END,")
                         + " submission_id = ?, partner_session_id = ?,"
                         + " sdk_session_id = ?, upload_url = ?, upload_url_expires_at = ?,"
                         + (runOver ? " deferred_since = NULL," : "")
                         + " updated_at = ? WHERE id = ?"
                         + " AND state IN (?, ?, ?)",
-                state.name(), submissionId, submissionId, submissionId, partnerSessionId, sdkSessionId, uploadUrl,
-                uploadUrlExpiresAt, System.currentTimeMillis(), id, SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(),
-                SubmissionState.UPLOADED.name()), id);
+                state.name(), submissionId, submissionId, uploaded ? (Object) now : submissionId, submissionId,
+                partnerSessionId, sdkSessionId, uploadUrl, uploadUrlExpiresAt, now, id,
+                SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name()), id);
     }
 
     public void markConfirmed(String id, long submittedAt, long firstPollAt, long deadlineAt) {

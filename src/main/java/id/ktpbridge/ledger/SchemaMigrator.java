@@ -30,7 +30,8 @@ public final class SchemaMigrator {
     static final List<String> SCRIPTS = List.of("V1__ledger.sql", "V2__outbox_and_idempotency.sql", "V3__resume.sql",
             "V4__claims_and_leases.sql", "V5__content_claims_and_release.sql", "V6__deferral_window.sql",
             "V7__ended_index.sql", "V8__inputs_in_hand.sql", "V9__delivery_due_by_target.sql",
-            "V10__callback_error.sql", "V11__claim_ledger_id.sql", "V12__claim_token.sql");
+            "V10__callback_error.sql", "V11__claim_ledger_id.sql", "V12__claim_token.sql",
+            "V13__confirm_sent.sql");
 
     private SchemaMigrator() {
     }

@@ -110,9 +110,21 @@ public class Submitter {
 
     public void confirm(Exchange exchange) {
         WorkItem work = work(exchange);
-        // a confirm that got no answer is taken as confirmed (see below): what fails here for a
-        // passing reason is one refused for now or never sent, or the upload again a 422 asked for
-        deferIfPassing(work, () -> confirm(work));
+        try {
+            // a confirm that got no answer is taken as confirmed (see below): what fails here for a
+            // passing reason is one refused for now or never sent, or the upload again a 422 asked for
+            deferIfPassing(work, () -> confirm(work));
+        } catch (GtfApiException e) {
+            if (!work.confirmInDoubt) {
+                throw e;
+            }
+            // refused for now until the window ended, after a confirm an earlier process sent and got
+            // no answer to (killed meanwhile): that one may have been applied, as in the case below
+            LOG.warn("Confirm of submission {} was refused ({}) after a confirm sent before a restart got no answer:"
+                    + " taken as confirmed; the poller confirms it again if it is still INITIATED",
+                    work.presigned.submissionId(), e.getMessage());
+            recordConfirmed(work, work.presigned.submissionId());
+        }
     }
 
     private void deferIfPassing(WorkItem work, Runnable step) {
@@ -332,6 +344,43 @@ public class Submitter {
     }
 
     private void confirm(WorkItem work) {
+        if (work.resumeFrom == SubmissionState.UPLOADED && !work.confirmNoted) {
+            // resumed uploaded: a note of a confirm sent says an earlier process sent one and got no
+            // answer (it was killed); else the note is written now, durable before this one goes out
+            // (run again after the flush failed, the step finds its own note: in doubt, the safe side)
+            boolean inDoubt = ledger.noteConfirmSent(work.ledgerId);
+            if (!inDoubt) {
+                ledger.flush();
+            }
+            work.confirmInDoubt = inDoubt;
+            work.confirmNoted = true;
+        }
+        String submissionId;
+        try {
+            submissionId = sendConfirm(work);
+        } catch (GtfApiException | StorageUploadException | InputDeferredException e) {
+            // not applied by the last word had (the cases that may have been are taken as confirmed
+            // below): the note goes, so this input's later refusals fail it as usual. Not while an
+            // earlier process's confirm is in doubt
+            if (!work.confirmInDoubt) {
+                forgetConfirmSent(work);
+            }
+            throw e;
+        }
+        recordConfirmed(work, submissionId);
+    }
+
+    private void forgetConfirmSent(WorkItem work) {
+        try {
+            ledger.clearConfirmSent(work.ledgerId);
+        } catch (LedgerException e) {
+            // kept, a refusal after a restart is taken as confirmed and settled by the poller
+            LOG.warn("Ledger {}: the note of its confirm could not be cleared ({})", work.ledgerId, e.getMessage());
+        }
+    }
+
+    /** @return the submission confirmed (or taken as confirmed) */
+    private String sendConfirm(WorkItem work) {
         String submissionId = work.presigned.submissionId();
         // 422: the storage has no upload for it (lost, or not visible yet): upload again, a bounded number of times
         for (int attempt = 1; ; attempt++) {
@@ -354,11 +403,14 @@ public class Submitter {
                 }
                 if (e.isTransient()) {
                     // refused for now (throttled) or never sent (no token): not applied, so the input
-                    // waits in its source, uploaded, and confirms when taken again
+                    // waits in its source, uploaded, and confirms when taken again (one whose earlier
+                    // confirm is in doubt is taken as confirmed once the window is over, see above)
                     throw e;
                 }
                 boolean notApplied = e.isEnveloped() && (e.httpStatus() == 422 || e.httpStatus() == 404);
-                if (e.afterUnansweredAttempt() && !notApplied) {
+                // an attempt without an answer, of this take or one a killed process sent
+                boolean unansweredBefore = e.afterUnansweredAttempt() || work.confirmInDoubt;
+                if (unansweredBefore && !notApplied) {
                     // an earlier attempt may have been applied before its reply was lost: a later refusal
                     // (a token refused twice, say; a DUPLICATE_PARTNER_SESSION_ID, which says the attempt
                     // arrived) does not undo that, so the poller settles it too. Only
@@ -369,7 +421,10 @@ public class Submitter {
                             e.getMessage());
                     break;
                 }
-                if (notApplied && e.httpStatus() == 404 && e.isSubmissionNotFound() && !e.afterUnansweredAttempt()
+                if (notApplied) {
+                    work.confirmInDoubt = false;
+                }
+                if (notApplied && e.httpStatus() == 404 && e.isSubmissionNotFound() && !unansweredBefore
                         && attempt < maxPresigns) {
                     // OneKYC no longer has the submission, never confirmed (it expired with its URL while
                     // the input waited, or the server lost it): the image is still here, so it goes to a
@@ -393,6 +448,10 @@ public class Submitter {
                 submissionId = uploadAgain(work);
             }
         }
+        return submissionId;
+    }
+
+    private void recordConfirmed(WorkItem work, String submissionId) {
         long now = System.currentTimeMillis();
         ledger.markConfirmed(work.ledgerId, now, now + firstPollDelay.toMillis(), now + pollDeadline.toMillis());
         // durable before the source lets go of the input: from here on only the ledger remembers it

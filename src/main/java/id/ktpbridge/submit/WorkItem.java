@@ -30,6 +30,15 @@ public final class WorkItem {
     /** The submission id already recorded for a resumed input, else null. */
     final String knownSubmissionId;
     Presigned presigned;
+    /**
+     * A confirm of this submission was sent before this take and its answer never came (the ledger's
+     * note of it was found on a resumed input, see {@code Ledger.noteConfirmSent}): it may have been
+     * applied, as an attempt of this take without an answer may. Dropped once OneKYC's own 404 or
+     * 422 says the submission is not confirmed.
+     */
+    boolean confirmInDoubt;
+    /** Whether the confirm step has looked for (and written) that note for a resumed input. */
+    boolean confirmNoted;
     /** When the upload URL of {@link #presigned} expires (epoch ms). */
     long urlExpiresAt;
 

@@ -601,6 +601,24 @@ class LedgerTest {
     }
 
     @Test
+    void theNoteOfAConfirmSentIsWrittenWithTheUploadAndGoesWithItsSubmission() {
+        String id = newRow(SubmissionState.RECEIVED);
+        ledger.markUploaded(id, "sub-" + id, "psid-" + id, "sdk-" + id, "https://storage.test/" + id, 5_000L);
+        assertTrue(ledger.noteConfirmSent(id), "the upload's write notes the confirm that follows it");
+
+        // its answer said not applied: a later confirm of a resumed input notes itself
+        ledger.clearConfirmSent(id);
+        assertFalse(ledger.noteConfirmSent(id), "no note was there: this one is written now");
+        assertTrue(ledger.noteConfirmSent(id));
+
+        // the same submission presigned again keeps it; another one does not
+        ledger.holdSubmission(id, "sub-" + id, "psid-" + id, "sdk-" + id, "https://storage.test/" + id, 6_000L);
+        assertTrue(ledger.noteConfirmSent(id));
+        ledger.holdSubmission(id, "sub-new-" + id, "psid-" + id, "sdk-" + id, "https://storage.test/2" + id, 7_000L);
+        assertFalse(ledger.noteConfirmSent(id), "the note was about the earlier submission");
+    }
+
+    @Test
     void aCallbackBeforeTheConfirmClaimsNothingAndIsNotedByTheFallback() {
         String id = newRow(SubmissionState.RECEIVED);
         ledger.markUploaded(id, "sub-" + id, "psid-" + id, "sdk-" + id, "https://storage.test/" + id, 5_000L);

@@ -172,6 +172,25 @@ class ConfirmInDoubtTest {
     }
 
     @Test
+    void aConfirmThrottledForTheWholeWindowFailsTheInputWhenTakenAgain() throws Exception {
+        Map<String, String> p = props();
+        p.put("ktp.submit.retry-window", "3s");
+        try (BridgeApp app = BridgeApp.start(dataDir, p)) {
+            // every answer says the confirm was not applied: the note of it sent, written with the
+            // upload, goes, so the turn after the first is no confirm in doubt
+            app.sandbox().settings().setFailureStatuses(List.of(429));
+            app.sandbox().settings().setFailureRate("confirm", 1.0);
+            Results.drop(app.inbox(), "u3310.png", SampleImages.card("u3310.png", "png"));
+            JsonNode result = awaitResult(app);
+            assertEquals("FAILED", result.path("status").asText(), result.toString());
+            assertEquals("GTF_CONFIRM_FAILED", result.path("reasonCode").asText());
+            assertTrue(confirmAnswers(app.sandbox(), 429) >= 2, "taken again before it failed");
+            String submissionId = app.sandbox().submissionIds().get(0);
+            assertEquals("INITIATED", app.sandbox().submissionStatus(submissionId));
+        }
+    }
+
+    @Test
     void anUploadedInputWhoseFileIsReplacedBeforeItsConfirmStillGetsItsOutcome() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, props())) {
             app.sandbox().settings().setFailureStatuses(List.of(429));
