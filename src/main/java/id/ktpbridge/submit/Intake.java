@@ -346,6 +346,14 @@ public class Intake implements Processor {
                 if (inputsInHand != null) {
                     // before anything is written for it: another instance may be submitting it
                     inputsInHand.take(exchange, earlier.id());
+                    // and read again now that it is in hand: the worker that had it may have moved it on
+                    // (confirmed, ended, presigned anew) and let go between the look above and the take
+                    LedgerRecord current = ledger.findById(earlier.id()).orElse(earlier);
+                    if (current.state() != earlier.state()) {
+                        resumeOrSkip(exchange, current, image, reason, detail);
+                        return;
+                    }
+                    earlier = current;
                 }
                 if (earlier.state() == SubmissionState.RECEIVED) {
                     // stopped between writing the row and claiming its content

@@ -21,6 +21,7 @@ import id.ktpbridge.ingest.InputDeferredException;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.SchemaMigrator;
+import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.result.ResultPublisher;
 import id.ktpbridge.result.ResultStatus;
 import id.ktpbridge.testkit.SampleImages;
@@ -52,6 +53,8 @@ class InputsInHandTest {
     private final CountDownLatch releaseFirst = new CountDownLatch(1);
     private DefaultCamelContext first;
     private DefaultCamelContext second;
+    /** Run once, right after an intake's look for the earlier row of its input. */
+    private volatile Runnable afterLook;
 
     /** Stands in for the OneKYC steps of one instance; the first instance's presign waits to be released. */
     public class Steps {
@@ -82,7 +85,18 @@ class InputsInHandTest {
     void setUp() throws Exception {
         ds = JdbcConnectionPool.create("jdbc:h2:mem:in-hand-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "");
         SchemaMigrator.migrate(ds);
-        ledger = new Ledger(ds);
+        ledger = new Ledger(ds) {
+            @Override
+            public java.util.Optional<LedgerRecord> findUnreleased(String sourceRef, String sha256) {
+                java.util.Optional<LedgerRecord> found = super.findUnreleased(sourceRef, sha256);
+                Runnable once = afterLook;
+                afterLook = null;
+                if (once != null) {
+                    once.run();
+                }
+                return found;
+            }
+        };
         ResultPublisher publisher = new ResultPublisher(ledger, new ObjectMapper(), null) {
             @Override
             public void publishLocal(LedgerRecord r, ResultStatus status, String reason, String message) {
@@ -125,6 +139,33 @@ class InputsInHandTest {
         assertNull(later.getException());
         assertEquals(List.of("first presign", "first upload", "first confirm", "second presign", "second upload",
                 "second confirm"), steps);
+    }
+
+    @Test
+    void anInputTheFirstConfirmsBetweenTheSecondsLookAndItsTakeIsNotSubmittedAgain() throws Exception {
+        byte[] image = SampleImages.card("u9105", "png");
+        CompletableFuture<Exchange> firstRun = CompletableFuture.supplyAsync(() -> send(first, image));
+        assertTrue(firstPresigning.await(10, TimeUnit.SECONDS));
+        String row = ledger.createdSince(0).get(0).id();
+        ledger.holdSubmission(row, "sub-1", "psid-1", "sdk-1", "https://storage.test/1", System.currentTimeMillis()
+                + 600_000);
+        // the second instance has read the row PRESIGNED; the first confirms it and lets go before the take
+        afterLook = () -> {
+            ledger.markUploaded(row, "sub-1", "psid-1", "sdk-1", "https://storage.test/1",
+                    System.currentTimeMillis() + 600_000);
+            long now = System.currentTimeMillis();
+            ledger.markConfirmed(row, now, now + 60_000, now + 600_000);
+            releaseFirst.countDown();
+            assertNull(firstRun.join().getException());
+        };
+
+        Exchange second = send(this.second, image);
+        assertNull(second.getException(), "nothing failed: the input was submitted");
+        assertEquals(List.of("first presign", "first upload", "first confirm"), steps,
+                "the second instance presigned nothing: its input is the one confirmed");
+        LedgerRecord r = ledger.findById(row).orElseThrow();
+        assertEquals(SubmissionState.CONFIRMED, r.state());
+        assertEquals("sub-1", r.submissionId());
     }
 
     @Test
