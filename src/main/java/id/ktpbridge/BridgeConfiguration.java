@@ -271,6 +271,8 @@ public class BridgeConfiguration implements CamelConfiguration {
                 Duration.ofMillis(claimTtl), s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
                 s.duration("ktp.poll.deadline", Duration.ofMinutes(30)));
         intake.replacedInputs(replacedInputs);
+        intake.pollTimes(s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
+                s.duration("ktp.poll.deadline", Duration.ofMinutes(30)));
         registry.bind("replacedInputs", replacedInputs);
         // inputs an earlier run left where no source of this configuration reads: ended where the ledger is
         // this process's alone, else counted in a WARN (another instance may read that place)

@@ -78,6 +78,8 @@ public class Intake implements Processor {
     private volatile boolean clustered;
     private volatile ReplacedInputs replacedInputs;
     private volatile InputsInHand inputsInHand;
+    private volatile java.time.Duration reconfirmAfter = java.time.Duration.ofSeconds(30);
+    private volatile java.time.Duration pollDeadline = java.time.Duration.ofMinutes(30);
 
     public Intake(Ledger ledger, ImageInspector inspector, PartnerUserResolver users, ResultPublisher publisher,
                   ObjectMapper json, String onboardingPartner, Path spoolDir, boolean dedupeByContent) {
@@ -134,6 +136,15 @@ public class Intake implements Processor {
     /** Cluster mode: the holds on the inputs in hand, which another instance must not submit too. */
     public void inputsInHand(InputsInHand inHand) {
         this.inputsInHand = inHand;
+    }
+
+    /**
+     * {@code ktp.poll.reconfirm-after} and {@code ktp.poll.deadline}, for an uploaded input whose
+     * source can no longer be read (see {@link #unreadInFlight}): the poller confirms it.
+     */
+    public void pollTimes(java.time.Duration reconfirmAfter, java.time.Duration pollDeadline) {
+        this.reconfirmAfter = reconfirmAfter;
+        this.pollDeadline = pollDeadline;
     }
 
     /** Where inputs whose file was replaced before their upload are ended. */
@@ -236,6 +247,11 @@ public class Intake implements Processor {
 
         if (again) {
             LedgerRecord own = ledger.findById(ledgerId).orElse(null);
+            if (own != null && own.submittedAt() != null && !own.state().isFinal()) {
+                // handed to the poller before the step failed (see unreadInFlight): nothing more to do
+                resumeOrSkip(exchange, own, image, reason, detail);
+                return;
+            }
             if (own != null && own.state() == SubmissionState.REJECTED
                     && (own.reasonCode() != null || reason != null)) {
                 // rejected before the step failed: the same rejection again (its result is stored once);
@@ -252,6 +268,13 @@ public class Intake implements Processor {
         if (earlier != null) {
             resumeOrSkip(exchange, earlier, image, reason, detail);
             return;
+        }
+        if (image.sha256() == null && reason != null) {
+            LedgerRecord inFlight = inFlightAt(sourceRef, listedSize(msg, image));
+            if (inFlight != null) {
+                unreadInFlight(exchange, inFlight, image, reason, detail);
+                return;
+            }
         }
         if (image.sha256() != null) {
             endReplaced(sourceType, sourceRef, image.sha256());
@@ -367,6 +390,54 @@ public class Intake implements Processor {
             }
             default -> LOG.info("Input already submitted as ledger {} (submission {}, {}): nothing to submit",
                     earlier.id(), earlier.submissionId(), earlier.state());
+        }
+    }
+
+    /**
+     * The newest input at {@code sourceRef} on its way to OneKYC (read, not confirmed, not let go by
+     * its source) whose size is {@code size}, when known: the file met again whose bytes cannot be
+     * read now. Another size is another version of the file (the input at the reference was
+     * replaced), which is left to what ends replaced inputs.
+     */
+    private LedgerRecord inFlightAt(String sourceRef, Long size) {
+        return ledger.findUnconfirmedAt(sourceRef).stream()
+                .filter(r -> r.sourceSha256() != null && (size == null || size.equals(r.sourceSize())))
+                .max(java.util.Comparator.comparingLong(LedgerRecord::createdAt)).orElse(null);
+    }
+
+    /** The input's size as read or listed; null when neither says. */
+    private static Long listedSize(org.apache.camel.Message msg, Inspection image) {
+        return image.size() > 0 ? Long.valueOf(image.size()) : msg.getHeader(Exchange.FILE_LENGTH, Long.class);
+    }
+
+    /**
+     * An input on its way (row {@code row}) is met again and now rejected before its bytes are read:
+     * a smaller {@code ktp.source.max-size} after a restart, reads that fail now. It is that row's
+     * outcome, not a second input's: a row of its own would give the file two results (the first
+     * row ended later as gone, or confirmed). Before its upload it ends with this rejection; uploaded
+     * (the bytes at OneKYC's storage, its confirm refused for now or in doubt), it is handed to the
+     * poller, which confirms it without the image or collects its outcome, and its source lets go of
+     * it as submitted, as for an uploaded input whose file was replaced or left (see ReplacedInputs).
+     */
+    private void unreadInFlight(Exchange exchange, LedgerRecord row, Inspection image, RejectReason reason,
+                                String detail) {
+        exchange.setProperty(WorkItem.LEDGER_ID, row.id());
+        if (inputsInHand != null) {
+            // another worker may be submitting it from its copy
+            inputsInHand.take(exchange, row.id());
+        }
+        LedgerRecord current = ledger.findById(row.id()).orElse(row);
+        switch (current.state()) {
+            case RECEIVED, PRESIGNED -> throw reject(exchange, current.id(), current.sourceType(), reason, detail);
+            case UPLOADED -> {
+                long now = System.currentTimeMillis();
+                ledger.markConfirmed(current.id(), now, now + reconfirmAfter.toMillis(), now + pollDeadline.toMillis());
+                ledger.flush();
+                LOG.warn("Ledger {} is uploaded but its source cannot be read now ({}): the poller confirms its"
+                        + " submission {} and collects its outcome", current.id(), reason, current.submissionId());
+            }
+            // moved on meanwhile (confirmed, ended)
+            default -> resumeOrSkip(exchange, current, image, reason, detail);
         }
     }
 
