@@ -9,7 +9,8 @@ public enum SubmissionState {
     RECEIVED,
     /**
      * Presigned: the submission id is held for this input (no other input may upload to it);
-     * about to upload. A restart presigns again.
+     * about to upload. A restart uploads to the stored URL while it has more than 30 s left, else
+     * presigns again.
      */
     PRESIGNED,
     /** Presigned and the bytes stored at the URL (submission id known); about to confirm. */
