@@ -41,10 +41,24 @@ final class CheckpointGate implements DataSource {
     static final long CHECKPOINT_WAIT_SECONDS = 60;
 
     private final DataSource target;
+    private final ClosedDatabaseEviction eviction;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
     CheckpointGate(DataSource target) {
+        this(target, null);
+    }
+
+    /** @param eviction the pool's, told when H2 closed the database under it; null for none */
+    CheckpointGate(DataSource target, ClosedDatabaseEviction eviction) {
         this.target = target;
+        this.eviction = eviction;
+    }
+
+    /** Runs {@code listener} each time the pool finds the database closed ({@link ClosedDatabaseEviction}). */
+    void onClosure(Runnable listener) {
+        if (eviction != null) {
+            eviction.onClosure(listener);
+        }
     }
 
     /** Refuses a flush from a thread in an open ledger transaction: it would wait for itself. */

@@ -72,8 +72,16 @@ public final class DataSources {
         config.setPoolName(name);
         config.setConnectionTimeout(10_000);
         config.setInitializationFailTimeout(initializationFailTimeout);
+        if (!url.startsWith("jdbc:h2:")) {
+            HikariDataSource ds = new HikariDataSource(config);
+            return new Pool(ds, ds::close);
+        }
+        // a database H2 closed after a failed write is opened anew, not kept dead until a restart
+        ClosedDatabaseEviction eviction = new ClosedDatabaseEviction();
+        config.setExceptionOverride(eviction);
         HikariDataSource ds = new HikariDataSource(config);
+        eviction.pool(ds);
         // H2's checkpoints must not meet a statement half-way (see CheckpointGate)
-        return new Pool(url.startsWith("jdbc:h2:") ? new CheckpointGate(ds) : ds, ds::close);
+        return new Pool(new CheckpointGate(ds, eviction), ds::close);
     }
 }

@@ -17,6 +17,9 @@ import javax.sql.DataSource;
  * queued behind a flush that already covered their writes return without writing again. The
  * fsync makes those steps survive a power cut too, not only a killed process. The checkpoint
  * waits for statements in progress to end and holds new ones back meanwhile ({@link CheckpointGate}).
+ * Once H2 has closed the database under the pool after a failed write, a caller whose write was
+ * not flushed by then gets a {@linkplain LedgerException#isStoreFailure store failure}, not a
+ * checkpoint of the database the pool opens anew, which no longer holds that write.
  */
 public final class DurableFlush {
 
@@ -26,10 +29,36 @@ public final class DurableFlush {
     private final ReentrantLock lock = new ReentrantLock();
     private volatile long flushed;
     private final AtomicLong checkpoints = new AtomicLong();
+    /** Writes made before H2 closed the database under the pool and not flushed by then: lost. */
+    private volatile Lost lost = new Lost(0, 0);
+    /** The number of the thread's last write (a caller flushes for writes of its own thread). */
+    private final ThreadLocal<long[]> lastWrite = ThreadLocal.withInitial(() -> new long[1]);
+
+    /** The writes numbered after {@code after} up to {@code upTo}. */
+    private record Lost(long after, long upTo) {
+
+        boolean holds(long write) {
+            return write > after && write <= upTo;
+        }
+    }
 
     private DurableFlush(DataSource dataSource, boolean needed) {
         this.dataSource = dataSource;
         this.needed = needed;
+        if (needed && dataSource instanceof CheckpointGate gate) {
+            gate.onClosure(this::closed);
+        }
+    }
+
+    /**
+     * H2 closed the database (see {@link ClosedDatabaseEviction}), before the pool can open it
+     * again: every write counted since the last flush is gone, and a flush of the database opened
+     * anew would not bring it back. Spans of several closures are joined.
+     */
+    private synchronized void closed() {
+        Lost was = lost;
+        long from = flushed;
+        lost = new Lost(was.upTo() > was.after() ? Math.min(was.after(), from) : from, written.get());
     }
 
     /** H2 keeps recent commits in memory; other databases (PostgreSQL) make each commit durable themselves. */
@@ -56,7 +85,7 @@ public final class DurableFlush {
 
     /** Called after each committed write. */
     void written() {
-        written.incrementAndGet();
+        lastWrite.get()[0] = written.incrementAndGet();
     }
 
     /** How many times the database was actually written (for tests: flushes share them). */
@@ -79,6 +108,7 @@ public final class DurableFlush {
             gate.requireNoOpenTransaction();
         }
         long mine = written.get();
+        requireNotLost();
         if (flushed >= mine) {
             return;
         }
@@ -104,5 +134,17 @@ public final class DurableFlush {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** The caller's last write was lost with a database H2 closed: a flush now would cover it up. */
+    private void requireNotLost() {
+        if (lost.holds(lastWrite.get()[0])) {
+            throw lostWrite();
+        }
+    }
+
+    private static LedgerException lostWrite() {
+        return LedgerException.storeFailure("H2 closed the ledger's database after a failed write to its file before"
+                + " this write was flushed: it may be lost");
     }
 }

@@ -19,11 +19,25 @@ public class LedgerException extends RuntimeException {
 
     private final boolean duplicateKey;
     private final boolean transientFailure;
+    private final boolean storeFailure;
 
     public LedgerException(String message) {
         super(message);
         this.duplicateKey = false;
         this.transientFailure = false;
+        this.storeFailure = false;
+    }
+
+    private LedgerException(String message, boolean storeFailure) {
+        super(message);
+        this.duplicateKey = false;
+        this.transientFailure = storeFailure;
+        this.storeFailure = storeFailure;
+    }
+
+    /** A failure as {@link #isStoreFailure}, found by the bundle itself (see {@link DurableFlush}). */
+    static LedgerException storeFailure(String message) {
+        return new LedgerException(message, true);
     }
 
     /**
@@ -36,7 +50,8 @@ public class LedgerException extends RuntimeException {
         super("Ledger database error" + (cause.getSQLState() == null ? "" : " (SQL state " + cause.getSQLState() + ")")
                 + ": " + redacted(cause.getMessage()) + where(cause), RedactedCause.of(cause));
         this.duplicateKey = duplicateKey(cause);
-        this.transientFailure = isTransient(cause);
+        this.storeFailure = H2StoreFailures.failed(cause);
+        this.transientFailure = storeFailure || isTransient(cause);
     }
 
     /**
@@ -130,10 +145,22 @@ public class LedgerException extends RuntimeException {
     /**
      * Whether the same statement may well succeed if tried again: the connection broke, the pool
      * had none to give, the server restarted, or the transaction lost a conflict (a restart or a
-     * failover of the database, not a wrong statement or a full disk).
+     * failover of the database, not a wrong statement or a full disk on PostgreSQL). An
+     * {@linkplain #isStoreFailure embedded database whose file failed} counts too: the pool opens
+     * the file again, and the statement works once the file can be written (space freed); taken
+     * as for good, the input or outcome it was for would end FAILED (the failed step,
+     * RESULT_NOT_STORED) once the file opens again.
      */
     public boolean isTransient() {
         return transientFailure;
+    }
+
+    /**
+     * The embedded H2 database could not read or write its file, or has closed itself after that
+     * (a full disk, an I/O error): the commits it had not yet written to the file may be lost.
+     */
+    public boolean isStoreFailure() {
+        return storeFailure;
     }
 
     private static boolean isTransient(Throwable cause) {

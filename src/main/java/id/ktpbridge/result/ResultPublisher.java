@@ -42,7 +42,8 @@ public class ResultPublisher {
     private volatile boolean keepImageUrls;
     /**
      * Writes whose commit may have been made though it failed (its reply lost in a database
-     * failover), by ledger id: a try again that finds this very document stored knows it its own.
+     * failover), or may be lost though it was made (H2 failed to write its file before the flush),
+     * by ledger id: a try again that finds this very document stored knows it its own.
      * Each is looked at by the next publish of its row; bounded for those never tried again.
      */
     private final Map<String, Unsure> unsure = new LinkedHashMap<>() {
@@ -52,7 +53,7 @@ public class ResultPublisher {
         }
     };
 
-    /** A write that failed after queuing its deliveries: the document's digest and what it queued, and when. */
+    /** A write in doubt, which queued its deliveries: the document's digest and what it queued, and when. */
     private record Unsure(byte[] digest, ResultStatus status, String reasonCode, List<String> queued, long queuedAt) {
     }
 
@@ -191,10 +192,10 @@ public class ResultPublisher {
         if (own != null) {
             // an earlier try's commit was made and its reply lost: its result, never counted and its
             // deliveries leased to it, is this call's to finish, not left to the retry schedule
-            LOG.info("Result of ledger {} submission {} was stored by an earlier try whose reply was lost",
-                    r.id(), r.submissionId());
-            finish(r, earlier.status(), earlier.reasonCode(), () -> outbox.deliverStillLeased(r.id(),
-                    ResultDocument.name(r), earlier.status().name(), own, earlier.queued(), earlier.queuedAt()));
+            LOG.info("Result of ledger {} submission {} was stored by an earlier try whose reply was lost or whose"
+                    + " flush failed", r.id(), r.submissionId());
+            finish(r, earlier, () -> outbox.deliverStillLeased(r.id(), ResultDocument.name(r),
+                    earlier.status().name(), own, earlier.queued(), earlier.queuedAt()));
             return true;
         }
         if (!stored) {
@@ -207,30 +208,47 @@ public class ResultPublisher {
                     }, status);
             return false;
         }
-        finish(r, status, reasonCode, () -> outbox.deliverNow(r.id(), ResultDocument.name(r), status.name(), body,
-                queued));
+        finish(r, new Unsure(digest(body), status, reasonCode, List.copyOf(queued), queuedAt[0]), () ->
+                outbox.deliverNow(r.id(), ResultDocument.name(r), status.name(), body, queued));
         return true;
     }
 
-    /** What follows a stored result: counted, flushed, and attempted at each target it was queued for. */
-    private void finish(LedgerRecord r, ResultStatus status, String reasonCode, Runnable deliver) {
-        // counted once stored: a flush that fails below leaves it stored, and no later call stores it again
-        if (metrics != null) {
-            metrics.inputFinished(r.sourceType(), status.name());
-        }
+    /**
+     * What follows a stored result: flushed, counted, and attempted at each target it was queued
+     * for. {@code stored} is the write, noted for the next try when the ledger's file failed.
+     */
+    private void finish(LedgerRecord r, Unsure stored, Runnable deliver) {
         // durable before any target sees it: a restart must not collect and deliver it again
         try {
             ledger.flush();
         } catch (LedgerException e) {
-            // committed, so stored and queued for good; only its write to disk waits (H2 writes its
-            // commits in the background too). Its delivery rows are leased to this call: kept back, they
-            // would wait out the lease, and the caller would take a stored result for one not stored.
-            // Delivered now, a crash before that write could have it collected and delivered twice
+            if (e.isStoreFailure()) {
+                // H2 could not write its file (a full disk) and drops, or has dropped, the commits it
+                // holds: this one may be gone once the file is open again, and a target must not have
+                // a result the ledger has not. The caller tries again (the source keeps the input; a
+                // claim goes stale); a try that finds this very write stored finishes it then
+                synchronized (unsure) {
+                    unsure.put(r.id(), stored);
+                }
+                LOG.warn("Result of ledger {} submission {} is not delivered: the ledger's file could not be written"
+                        + " and the result may be lost ({})", r.id(), r.submissionId(), e.getMessage());
+                throw e;
+            }
+            // committed and the database still open, so stored and queued for good; only its write
+            // to disk waits (H2 writes its commits in the background too). Its delivery rows are
+            // leased to this call: kept back, they would wait out the lease, and the caller would
+            // take a stored result for one not stored. Delivered now, a crash before that write
+            // could have it collected and delivered twice
             LOG.warn("Result of ledger {} submission {} is stored, but the ledger could not flush it to disk yet"
                     + " ({}): delivered all the same", r.id(), r.submissionId(), e.getMessage());
         }
-        LOG.info("Result ready: ledger {} submission {} status {} reason {}", r.id(), r.submissionId(), status,
-                reasonCode == null || reasonCode.isEmpty() ? "-" : id.ktpbridge.LogSafe.text(reasonCode, 64));
+        // counted once: a later call finds it stored and does not store it again
+        if (metrics != null) {
+            metrics.inputFinished(r.sourceType(), stored.status().name());
+        }
+        LOG.info("Result ready: ledger {} submission {} status {} reason {}", r.id(), r.submissionId(),
+                stored.status(), stored.reasonCode() == null || stored.reasonCode().isEmpty() ? "-"
+                        : id.ktpbridge.LogSafe.text(stored.reasonCode(), 64));
         deliver.run();
     }
 

@@ -7,6 +7,9 @@ import java.sql.SQLException;
 import java.sql.SQLIntegrityConstraintViolationException;
 import java.sql.SQLTransientConnectionException;
 
+import org.h2.api.ErrorCode;
+import org.h2.message.DbException;
+import org.h2.mvstore.DataUtils;
 import org.junit.jupiter.api.Test;
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
@@ -29,6 +32,28 @@ class LedgerExceptionTest {
         assertFalse(new LedgerException(new SQLException("syntax error", "42601")).isTransient());
         assertFalse(new LedgerException(new SQLException("no state")).isTransient());
         assertFalse(new LedgerException("Ledger row x was not in the expected state").isTransient());
+    }
+
+    @Test
+    void anEmbeddedDatabaseWhoseFileFailedIsWorthTryingAgainAndSaysItMayHaveLostCommits() {
+        // H2 closed the database after a failed write to its file: the pool opens it anew
+        LedgerException closed = new LedgerException(DbException.get(ErrorCode.DATABASE_IS_CLOSED).getSQLException());
+        assertTrue(closed.isTransient());
+        assertTrue(closed.isStoreFailure());
+        // the failed write itself, as CHECKPOINT SYNC or a statement that wrote meets it
+        SQLException write = DbException.convert(DataUtils.newMVStoreException(DataUtils.ERROR_INTERNAL, "{0}",
+                new java.util.concurrent.ExecutionException(DataUtils.newMVStoreException(
+                        DataUtils.ERROR_WRITING_FAILED, "Writing to {0} failed", "async:/data/ledger.mv.db"))))
+                .getSQLException();
+        assertTrue(new LedgerException(write).isTransient());
+        assertTrue(new LedgerException(write).isStoreFailure());
+
+        // the store's other errors are not about its file: a lock timeout, a value refused
+        SQLException locked = DbException.convert(DataUtils.newMVStoreException(DataUtils.ERROR_TRANSACTION_LOCKED,
+                "Map {0} is locked", "ktp_submission")).getSQLException();
+        assertFalse(new LedgerException(locked).isStoreFailure());
+        assertFalse(new LedgerException(new SQLException("value too long", "22001")).isStoreFailure());
+        assertFalse(new LedgerException(new SQLTransientConnectionException("pool timed out")).isStoreFailure());
     }
 
     @Test

@@ -31,7 +31,10 @@ import id.ktpbridge.testkit.LogCapture;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.impl.DefaultCamelContext;
+import org.h2.api.ErrorCode;
 import org.h2.jdbcx.JdbcConnectionPool;
+import org.h2.message.DbException;
+import org.h2.mvstore.DataUtils;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -39,7 +42,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Storing a result: the ledger's columns get OneKYC's values without a NUL (PostgreSQL refuses it
  * in text), and a result whose flush fails after its store committed is still delivered at once,
- * not reported as lost.
+ * not reported as lost, unless the flush found H2's file failing: then the commit may be gone, and
+ * the result waits.
  */
 class ResultPublisherTest {
 
@@ -147,6 +151,21 @@ class ResultPublisherTest {
     }
 
     @Test
+    void aResultWhoseFlushFindsTheLedgerClosedAfterAFailedWriteIsNotDelivered() {
+        // H2 closed the database after a write to its file failed: the commit may be gone
+        assertNotDeliveredWhileTheFileFails(new LedgerException(
+                DbException.get(ErrorCode.DATABASE_IS_CLOSED).getSQLException()));
+    }
+
+    @Test
+    void aResultWhoseFlushCannotWriteTheLedgersFileIsNotDelivered() {
+        // CHECKPOINT SYNC on a full disk
+        assertNotDeliveredWhileTheFileFails(new LedgerException(DbException.convert(DataUtils.newMVStoreException(
+                DataUtils.ERROR_WRITING_FAILED, "Writing to {0} failed", "async:/data/ledger.mv.db",
+                new java.io.IOException("No space left on device"))).getSQLException()));
+    }
+
+    @Test
     void aResultWhoseCommitsReplyIsLostIsCountedAndDeliveredAtOnceByTheTryAgain() {
         LedgerRecord r = confirmedRow();
         // the ledger retries as the collector makes them: each try builds its document anew
@@ -212,6 +231,38 @@ class ResultPublisherTest {
         assertEquals(1, log.count("stored by an earlier try whose reply was lost"), log.text());
         assertFalse(log.text().contains("already has a result"), log.text());
         assertFalse(log.text().contains("could not be delivered"), log.text());
+    }
+
+    /**
+     * A callback's final record, collected while the ledger's file fails ({@code failure} at every
+     * flush): not delivered, not counted, and the collector sees the failure (its claim goes stale).
+     * Once the file can be written, a try again that finds this very result stored delivers it.
+     */
+    private void assertNotDeliveredWhileTheFileFails(LedgerException failure) {
+        assertTrue(failure.isStoreFailure(), failure.getMessage());
+        LedgerRecord r = confirmedRow();
+        Collector collector = new Collector(ledger, null, publisher, Duration.ofSeconds(1), 2, Duration.ofMillis(1));
+        flushFails = failure;
+        try (LogCapture log = new LogCapture()) {
+            collector.collect(r, Collector.VIA_CALLBACK, finalDetails(r));
+
+            assertEquals(List.of(), delivered, "no target gets a result the ledger may have lost");
+            assertEquals(DeliveryStore.PENDING, outbox.store().state(r.id(), "http"));
+            assertEquals(0.0, meters.find("ktp_inputs").counters().stream().mapToDouble(c -> c.count()).sum(),
+                    "not counted yet");
+            assertTrue(log.count("is not delivered: the ledger's file could not be written") >= 1, log.text());
+            assertEquals(0, log.count("delivered all the same"), log.text());
+            assertEquals(0, log.count("could not be stored"), log.text());
+            // tried again and then given up: the claim goes stale and the poller collects it again
+            assertEquals(1, log.count("could not be delivered"), log.text());
+        }
+
+        // the file is written again, the commit held: the next try finishes it
+        flushFails = null;
+        publisher.publishOutcome(r, finalDetails(r), Collector.VIA_CALLBACK);
+        assertEquals(List.of(r.id()), delivered);
+        assertEquals(DeliveryStore.DELIVERED, outbox.store().state(r.id(), "http"));
+        assertEquals(1.0, meters.get("ktp_inputs").tag("source", "FILE").tag("outcome", "COMPLETED").counter().count());
     }
 
     /** A callback's final record, collected while the ledger's flush fails with {@code failure}. */
