@@ -13,7 +13,8 @@ import org.apache.camel.component.properties.PropertiesLookup;
  * the file route polled a new folder "/data/inbox ", and a password with a space at its end let
  * the SFTP start-up check log in and every listing fail. The routes' placeholders, the
  * {@code {{path:...}}} function's and nested ones ({@code {{ktp.data-dir}}/inbox}) all go
- * through here.
+ * through here. Camel's parser logs each value it resolves at DEBUG under its class's name, so
+ * under this one's: log4j2.properties holds it at INFO, as Camel's own.
  */
 final class TrimmedSettings extends DefaultPropertiesParser {
 

@@ -46,6 +46,7 @@ class ShippedLogLevelsTest {
     /** A logger of each pinned package (as the libraries name theirs) and its level in the shipped configuration. */
     private static final Map<String, Level> PINNED = Map.ofEntries(
             Map.entry("org.apache.camel.component.properties.DefaultPropertiesParser", Level.INFO),
+            Map.entry("id.ktpbridge.TrimmedSettings", Level.INFO),
             Map.entry("org.apache.hc.client5.http.headers", Level.INFO),
             Map.entry("org.apache.hc.client5.http.wire", Level.INFO),
             Map.entry("org.apache.http.wire", Level.INFO),
