@@ -10,6 +10,7 @@ import java.util.function.IntSupplier;
 import java.util.function.LongToIntFunction;
 
 import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.result.ResultStatus;
 import org.apache.camel.CamelContext;
 import org.slf4j.Logger;
@@ -156,7 +157,7 @@ public class BatchMonitor implements Runnable {
                 // cheapest first: while inputs are in flight the folder is not listed at all. A stored result
                 // still due to a target (a retry, or one a killed run had taken) keeps the batch open too,
                 // for at most ktp.batch.delivery-wait once nothing else is left
-                done = context.getInflightRepository().size() == 0 && nothingOpenToWaitFor()
+                done = context.getInflightRepository().size() == 0 && nothingOpenToWaitFor(!folderToo)
                         && !(folderToo && dropFolder.anyWaiting());
                 delivered = done && pendingDeliveries.getAsInt() == 0;
                 away = false;
@@ -185,9 +186,22 @@ public class BatchMonitor implements Runnable {
         return End.MAX_WAIT;
     }
 
-    /** Whether every open input is one the run does not wait for (usually: none is open). */
-    private boolean nothingOpenToWaitFor() {
+    /** Open inputs no worker has in hand while the file route is stopped: their files wait in the folder. */
+    private static final java.util.Set<String> BEFORE_CONFIRM = java.util.Set.of(SubmissionState.RECEIVED.name(),
+            SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name());
+
+    /**
+     * Whether every open input is one the run does not wait for (usually: none is open). Once the
+     * file route is stopped (and nothing is in flight) an input not yet confirmed, one a passing
+     * failure gave back to the folder in the moment before the stop, can only wait there: not
+     * waited for (the summary counts it open, exit 1), where the run would wait for its max-wait.
+     */
+    private boolean nothingOpenToWaitFor(boolean fileRouteStopped) {
         Map<String, Integer> open = ledger.openCounts();
+        if (fileRouteStopped) {
+            return open.entrySet().stream().filter(e -> !BEFORE_CONFIRM.contains(e.getKey()))
+                    .mapToLong(Map.Entry::getValue).sum() == 0;
+        }
         return open.isEmpty() || open.values().stream().mapToLong(Integer::longValue).sum() <= notWaitedFor.getAsInt();
     }
 

@@ -38,9 +38,17 @@ class BatchMonitorTest {
     private int exitCode = -1;
 
     /** Refuses its first {@link #refusals} open-count reads as a database failing over would. */
+    /** Runs before the open-count read of that number (1 = the first), once. */
+    private volatile int beforeRead;
+    private volatile Runnable atRead = () -> { };
+    private final AtomicInteger reads = new AtomicInteger();
+
     private final Ledger ledger = new Ledger(migrated(ds)) {
         @Override
         public Map<String, Integer> openCounts() {
+            if (reads.incrementAndGet() == beforeRead) {
+                atRead.run();
+            }
             if (refusals.getAndDecrement() > 0) {
                 throw new LedgerException(new SQLTransientConnectionException("connection lost"));
             }
@@ -132,6 +140,24 @@ class BatchMonitorTest {
         assertEquals(1, exitCode, report);
         assertTrue(report.contains("Open submissions: {RECEIVED=1}"), report);
         assertTrue(report.contains("1 of them wait at a place no source of this run reads"), report);
+    }
+
+    @Test
+    void anInputGivenBackToTheFolderJustBeforeTheRouteStopDoesNotHoldTheRunToItsMaxWait() throws Exception {
+        // the run is found done (two quiet reads), the route stops, and then a file it took in that
+        // moment turns out given back to the folder by a passing failure: not confirmed, no worker has it
+        beforeRead = 3;
+        atRead = () -> {
+            try {
+                insertEarlier(SubmissionState.PRESIGNED);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        monitor(Duration.ofSeconds(60)).start();
+        String report = finished.get(15, TimeUnit.SECONDS);
+        assertEquals(1, exitCode, report);
+        assertTrue(report.contains("Open submissions: {PRESIGNED=1}"), report);
     }
 
     @Test
