@@ -103,14 +103,8 @@ class ClusterTest {
 
                 Path logs = Files.createDirectories(Path.of(System.getProperty("ktp.test.output", "target/test-output")));
                 for (int i = 0; i < 3; i++) {
-                    Map<String, String> env = new HashMap<>();
-                    env.put("GTF_SANDBOX_ENABLED", "false");
-                    env.put("GTF_TOKEN_URL", sandbox.baseUrl());
-                    env.put("GTF_API_URL", sandbox.baseUrl());
-                    env.put("KTP_DATA_DIR", Files.createDirectories(work.resolve("node" + i)).toString());
-                    env.put("KTP_CALLBACK_PORT", String.valueOf(callbackPorts[i]));
-                    env.put("KTP_MANAGEMENT_PORT", String.valueOf(BridgeApp.freePort()));
-                    env.put("KTP_CALLBACK_AUTH_TOKEN", "cluster-test");
+                    Map<String, String> env = BridgeProcess.againstSandbox(sandbox.baseUrl(),
+                            Files.createDirectories(work.resolve("node" + i)), callbackPorts[i], "cluster-test");
                     Map<String, String> props = new HashMap<>(common);
                     props.put("ktp.cluster.instance-id", "node" + i);
                     Path log = logs.resolve("cluster-node" + i + ".log");

@@ -59,14 +59,7 @@ class ConfirmSentBeforeAKillTest {
         try {
             Path data = work.resolve("data");
             Results.drop(data.resolve("inbox"), "u7101.png", SampleImages.card("u7101.png", "png"));
-            Map<String, String> env = new HashMap<>();
-            env.put("GTF_SANDBOX_ENABLED", "false");
-            env.put("GTF_TOKEN_URL", sandbox.baseUrl());
-            env.put("GTF_API_URL", sandbox.baseUrl());
-            env.put("KTP_DATA_DIR", data.toString());
-            env.put("KTP_CALLBACK_PORT", String.valueOf(callbackPort));
-            env.put("KTP_MANAGEMENT_PORT", String.valueOf(BridgeApp.freePort()));
-            env.put("KTP_CALLBACK_AUTH_TOKEN", "kill-test");
+            Map<String, String> env = BridgeProcess.againstSandbox(sandbox.baseUrl(), data, callbackPort, "kill-test");
             // the retry after the lost answer comes a minute later: the kill lands in that wait
             Map<String, String> first = Map.of("gtf.retry.max-attempts", "3", "gtf.retry.initial-delay", "60000",
                     "gtf.retry.max-delay", "60000", "ktp.source.read-lock-min-age", "100",

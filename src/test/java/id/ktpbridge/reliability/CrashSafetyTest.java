@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -61,14 +60,7 @@ class CrashSafetyTest {
                 names.add(name);
                 Results.drop(data.resolve("inbox"), name, SampleImages.card(name, i % 2 == 0 ? "png" : "jpg"));
             }
-            Map<String, String> env = new HashMap<>();
-            env.put("GTF_SANDBOX_ENABLED", "false");
-            env.put("GTF_TOKEN_URL", sandbox.baseUrl());
-            env.put("GTF_API_URL", sandbox.baseUrl());
-            env.put("KTP_DATA_DIR", data.toString());
-            env.put("KTP_CALLBACK_PORT", String.valueOf(callbackPort));
-            env.put("KTP_MANAGEMENT_PORT", String.valueOf(BridgeApp.freePort()));
-            env.put("KTP_CALLBACK_AUTH_TOKEN", "crash-test");
+            Map<String, String> env = BridgeProcess.againstSandbox(sandbox.baseUrl(), data, callbackPort, "crash-test");
             Map<String, String> fast = Map.of("ktp.source.read-lock-min-age", "100", "ktp.source.poll-delay", "200",
                     "ktp.concurrency", "4", "ktp.poll.interval", "300", "ktp.poll.first-delay", "500",
                     "ktp.poll.initial-backoff", "300", "ktp.poll.max-backoff", "1000", "camel.server.host", "127.0.0.1",

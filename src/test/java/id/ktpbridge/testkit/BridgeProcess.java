@@ -20,6 +20,24 @@ public final class BridgeProcess {
     }
 
     /**
+     * The environment of an instance against an OneKYC sandbox of the test's own (its embedded one
+     * off), with its data folder, callback port and callback token and a free management port:
+     * a mutable map, for the test's own additions.
+     */
+    public static Map<String, String> againstSandbox(String sandboxUrl, Path dataDir, int callbackPort,
+                                                     String callbackToken) {
+        Map<String, String> env = new java.util.HashMap<>();
+        env.put("GTF_SANDBOX_ENABLED", "false");
+        env.put("GTF_TOKEN_URL", sandboxUrl);
+        env.put("GTF_API_URL", sandboxUrl);
+        env.put("KTP_DATA_DIR", dataDir.toString());
+        env.put("KTP_CALLBACK_PORT", String.valueOf(callbackPort));
+        env.put("KTP_MANAGEMENT_PORT", String.valueOf(BridgeApp.freePort()));
+        env.put("KTP_CALLBACK_AUTH_TOKEN", callbackToken);
+        return env;
+    }
+
+    /**
      * @param env        environment variables (the documented configuration contract)
      * @param properties extra {@code -Dkey=value} settings
      * @param log        where stdout and stderr go (appended)
