@@ -1006,9 +1006,20 @@ public class Ledger {
         return counts;
     }
 
-    private static void requireOne(int rows, String id) {
+    private void requireOne(int rows, String id) {
         if (rows != 1) {
-            throw new LedgerException("Ledger row " + id + " was not in the expected state");
+            throw new LedgerException("Ledger row " + id + " was not in the expected state (" + rows + " rows written; "
+                    + whatItIs(id) + ")");
+        }
+    }
+
+    /** The row's state and whether it holds a submission, for a write that found it otherwise than expected. */
+    private String whatItIs(String id) {
+        try {
+            return findById(id).map(r -> "now " + r.state() + (r.submissionId() == null ? ", no submission"
+                    : ", with a submission")).orElse("no such row");
+        } catch (LedgerException e) {
+            return "not read again: " + e.getMessage();
         }
     }
 

@@ -581,6 +581,14 @@ class LedgerTest {
     }
 
     @Test
+    void aWriteThatFindsTheRowOtherwiseThanExpectedSaysWhatTheRowIs() {
+        String id = newRow(SubmissionState.FAILED);
+        LedgerException e = org.junit.jupiter.api.Assertions.assertThrows(LedgerException.class,
+                () -> ledger.markUploaded(id, "sub-" + id, "psid-" + id, "sdk-" + id, "https://storage.test/" + id, 5L));
+        assertTrue(e.getMessage().contains("0 rows written; now FAILED, no submission"), e.getMessage());
+    }
+
+    @Test
     void aCallbackNotedForASubmissionReplacedBeforeItsConfirmIsForgottenWithIt() {
         String id = newRow(SubmissionState.RECEIVED);
         ledger.markUploaded(id, "sub-old-" + id, "psid-" + id, "sdk-" + id, "https://storage.test/" + id, 5_000L);
