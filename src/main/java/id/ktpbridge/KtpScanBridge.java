@@ -20,9 +20,11 @@ public final class KtpScanBridge {
             exitCode = new BridgeMain().run(args);
         } catch (Exception e) {
             // a setting refused at start: its message, not a stack trace, and an exit even though
-            // something started before the check (the embedded sandbox) still holds a thread
+            // something started before the check (the embedded sandbox) still holds a thread. Its
+            // code is not batch mode's 1 (inputs left without a result), which a caller may run
+            // again as it is: this one needs the setting changed first
             System.err.println("KTP Scan Bridge did not start: " + reasons(e));
-            System.exit(1);
+            System.exit(2);
             return;
         }
         // Camel has stopped: nothing uses the HTTP clients any more

@@ -81,7 +81,7 @@ class BundleJarIT {
         }
         String output = Files.readString(log);
         assertTrue(ended, "the process ends: " + output);
-        assertEquals(1, p.exitValue(), output);
+        assertEquals(2, p.exitValue(), output);
         assertTrue(output.contains("KTP Scan Bridge did not start:") && output.contains("ftp"), output);
         assertFalse(output.contains("Exception in thread"), output);
     }

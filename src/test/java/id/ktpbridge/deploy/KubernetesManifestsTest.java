@@ -159,6 +159,16 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void eachResultTargetAddsItsPoolsWaitToTheGracePeriod() {
+        // the shipped ConfigMap suggests adding s3 or http: each target's pool may be waited for too
+        List<String> problems = gracePeriodProblems(mutated("configmap.yaml",
+                yaml -> replaceOnce(yaml, "KTP_RESULTS_TARGETS: \"jdbc\"", "KTP_RESULTS_TARGETS: \"jdbc,s3,http\"")),
+                BundleProperties.load());
+        assertEquals(1, problems.size(), problems.toString());
+        assertTrue(problems.get(0).contains("pool waits 60 s"), problems.toString());
+    }
+
+    @Test
     void secretHoldsPlaceholdersOnly() {
         assertEquals(List.of(), secretPlaceholderProblems(Manifests.load(K8S)));
     }
@@ -676,9 +686,11 @@ class KubernetesManifestsTest {
 
     /**
      * After {@code camel.main.shutdown-timeout}, Camel waits up to 10 s for each thread pool still
-     * busy, one after the other: the bundle's submission, poll and delivery-retry workers.
+     * busy, one after the other: the bundle's submission, poll and delivery-retry workers, and one
+     * pool per result target for its immediate attempts (BridgeConfiguration).
      */
-    private static final long POOL_WAITS_SECONDS = 3 * 10;
+    private static final long POOL_WAIT_SECONDS = 10;
+    private static final int FIXED_POOLS = 3;
 
     /**
      * SIGKILL must not come before the preStop pause and the bundle's own stop
@@ -696,10 +708,14 @@ class KubernetesManifestsTest {
                 long pauseSeconds = pause instanceof Number n ? n.longValue() : 0;
                 String stop = bundle.effective("camel.main.shutdown-timeout", environment(m, c));
                 long stopSeconds = stop == null ? 45 : Long.parseLong(stop.trim()); // Camel's default
-                if (graceSeconds < pauseSeconds + stopSeconds + POOL_WAITS_SECONDS + 5) {
+                String targets = bundle.effective("ktp.results.targets", environment(m, c));
+                long targetPools = targets == null ? 1 : java.util.Arrays.stream(targets.split(","))
+                        .map(String::trim).filter(t -> !t.isEmpty()).distinct().count();
+                long poolWaits = (FIXED_POOLS + targetPools) * POOL_WAIT_SECONDS;
+                if (graceSeconds < pauseSeconds + stopSeconds + poolWaits + 5) {
                     problems.add("Deployment " + d.name() + " container " + c.get("name") + ": grace period "
                             + graceSeconds + " s < preStop " + pauseSeconds + " s + shutdown-timeout " + stopSeconds
-                            + " s + pool waits " + POOL_WAITS_SECONDS + " s + 5 s");
+                            + " s + pool waits " + poolWaits + " s + 5 s");
                 }
             }
         }
