@@ -20,9 +20,10 @@ import javax.sql.DataSource;
  * Keeps H2's explicit checkpoints apart from statements in progress. A {@code CHECKPOINT} that
  * runs while another session is half-way through a statement can persist a table change without
  * its index change: after a killed process the ledger's indexes then miss rows, or point at rows
- * that are gone ({@code Row "..." not found in primary index}), and queries by state go wrong. H2's
- * own background writer does not do this; a checkpoint does (seen with H2 2.3.232 under
- * concurrent writes and {@code kill -9}, with any {@code RETENTION_TIME}).
+ * that are gone ({@code Row "..." not found in primary index}), and queries by state go wrong
+ * (seen with H2 2.3.232 under concurrent writes and {@code kill -9}, with any {@code RETENTION_TIME}).
+ * H2's own background writer can write such a state too, less often, which no gate around the
+ * bundle's statements can keep apart: a file left so is rebuilt at the next start ({@link H2UncleanStop}).
  *
  * <p>Every statement takes the gate's read side for its run; inside a transaction it keeps it
  * until the commit or rollback (a thread re-entering the read side is never blocked by a waiting

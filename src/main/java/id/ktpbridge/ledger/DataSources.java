@@ -76,12 +76,25 @@ public final class DataSources {
             HikariDataSource ds = new HikariDataSource(config);
             return new Pool(ds, ds::close);
         }
-        // a database H2 closed after a failed write is opened anew, not kept dead until a restart
-        ClosedDatabaseEviction eviction = new ClosedDatabaseEviction();
-        config.setExceptionOverride(eviction);
-        HikariDataSource ds = new HikariDataSource(config);
-        eviction.pool(ds);
-        // H2's checkpoints must not meet a statement half-way (see CheckpointGate)
-        return new Pool(new CheckpointGate(ds, eviction), ds::close);
+        // a file the last process left open is rebuilt before it is used (see H2UncleanStop)
+        H2UncleanStop.Release release = H2UncleanStop.opening(url, user, password);
+        try {
+            // a database H2 closed after a failed write is opened anew, not kept dead until a restart
+            ClosedDatabaseEviction eviction = new ClosedDatabaseEviction();
+            config.setExceptionOverride(eviction);
+            HikariDataSource ds = new HikariDataSource(config);
+            eviction.pool(ds);
+            // H2's checkpoints must not meet a statement half-way (see CheckpointGate)
+            return new Pool(new CheckpointGate(ds, eviction), () -> {
+                try {
+                    ds.close();
+                } finally {
+                    release.close();
+                }
+            });
+        } catch (RuntimeException e) {
+            release.close();
+            throw e;
+        }
     }
 }

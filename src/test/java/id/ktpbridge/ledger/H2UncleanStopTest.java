@@ -1,0 +1,263 @@
+package id.ktpbridge.ledger;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An H2 file whose process was killed can hold changes H2 shows to some transactions and not to
+ * others (see {@link H2UncleanStop}); the pool that opens it next rebuilds it first.
+ */
+class H2UncleanStopTest {
+
+    /** Most runs see such changes after one or two kills. */
+    private static final int KILLS = 15;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aFileLeftOpenByAKilledProcessIsRebuiltSoEveryTransactionSeesTheSameRows() throws Exception {
+        String url = CheckpointUnderKillTest.url(dir);
+        Random random = new Random(20261128L);
+        Set<String> views = Set.of();
+        int kill = 0;
+        while (kill < KILLS && views.size() < 2) {
+            kill++;
+            Process writer = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xmx128m", "-cp", System.getProperty("java.class.path"), Writer.class.getName(), dir.toString())
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("writer.log").toFile()).start();
+            try {
+                await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(dir.resolve("writing"))
+                        || !writer.isAlive());
+                assertTrue(writer.isAlive(), "the writer started: " + Files.readString(dir.resolve("writer.log")));
+                // past some of H2's background writes (every 500 ms), which is where such changes come from
+                Duration writing = Duration.ofMillis(700 + random.nextInt(800));
+                await().during(writing).atMost(writing.plusSeconds(10)).until(writer::isAlive);
+            } finally {
+                writer.destroyForcibly();
+                writer.waitFor(30, TimeUnit.SECONDS);
+                Files.deleteIfExists(dir.resolve("writing"));
+            }
+            assertTrue(Files.exists(dir.resolve("ledger.in-use")), "the writer's pool marked the file open");
+            views = views(url);
+        }
+        assertTrue(views.size() > 1, kill + " kills left changes that some transactions see and others do not: "
+                + views);
+        System.out.println("changes seen by some transactions only after kill " + kill + ": " + views);
+
+        DataSources.Pool pool = DataSources.create(url, "sa", "", 4, "reopened");
+        long rows;
+        try (Connection c = pool.dataSource().getConnection();
+             ResultSet rs = c.createStatement().executeQuery("SELECT COUNT(*) FROM t")) {
+            rs.next();
+            rows = rs.getLong(1);
+        } finally {
+            pool.closer().close();
+        }
+        assertTrue(rows > 0);
+        assertFalse(Files.exists(dir.resolve("ledger.in-use")), "a pool that closed leaves no marker");
+        Set<String> after = views(url);
+        assertEquals(1, after.size(), "every transaction sees the same rows after the rebuild: " + after);
+        assertTrue(after.iterator().next().startsWith(rows + "/"), after + " against " + rows);
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(), files.map(p -> p.getFileName().toString())
+                    .filter(n -> n.contains("rebuil")).toList(), "no file of the rebuild is left");
+        }
+    }
+
+    @Test
+    void aFileClosedByItsPoolIsNotRebuiltNorIsOneAnotherPoolOfTheProcessHolds() throws Exception {
+        String url = CheckpointUnderKillTest.url(dir);
+        DataSources.Pool first = DataSources.create(url, "sa", "", 2, "first");
+        try (Connection c = first.dataSource().getConnection()) {
+            c.createStatement().execute("CREATE TABLE t (id INT PRIMARY KEY)");
+            c.createStatement().execute("INSERT INTO t VALUES (1)");
+        }
+        Object file = Files.readAttributes(dir.resolve("ledger.mv.db"),
+                java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        DataSources.Pool second = DataSources.create(url, "sa", "", 2, "second");
+        second.closer().close();
+        assertTrue(Files.exists(dir.resolve("ledger.in-use")), "still open in the first pool");
+        first.closer().close();
+        assertFalse(Files.exists(dir.resolve("ledger.in-use")));
+
+        DataSources.Pool again = DataSources.create(url, "sa", "", 2, "again");
+        try (Connection c = again.dataSource().getConnection();
+             ResultSet rs = c.createStatement().executeQuery("SELECT COUNT(*) FROM t")) {
+            rs.next();
+            assertEquals(1, rs.getInt(1));
+        } finally {
+            again.closer().close();
+        }
+        assertEquals(file, Files.readAttributes(dir.resolve("ledger.mv.db"),
+                java.nio.file.attribute.BasicFileAttributes.class).fileKey(), "the same file, not a rebuilt one");
+    }
+
+    @Test
+    void aFileMarkedOpenIsRebuiltAndARebuildStoppedBetweenItsMovesIsFinished() throws Exception {
+        String url = CheckpointUnderKillTest.url(dir);
+        DataSources.Pool pool = DataSources.create(url, "sa", "", 2, "first");
+        try (Connection c = pool.dataSource().getConnection()) {
+            c.createStatement().execute("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))");
+            c.createStatement().execute("CREATE INDEX ix_v ON t (v)");
+            c.createStatement().execute("INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+        } finally {
+            pool.closer().close();
+        }
+        Path db = dir.resolve("ledger.mv.db");
+        Object before = Files.readAttributes(db, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        Files.writeString(dir.resolve("ledger.in-use"), "left by a killed process\n");
+        DataSources.Pool rebuilt = DataSources.create(url, "sa", "", 2, "rebuilt");
+        try (Connection c = rebuilt.dataSource().getConnection();
+             ResultSet rs = c.createStatement().executeQuery("SELECT id FROM t USE INDEX (ix_v) WHERE v = 'b'")) {
+            assertTrue(rs.next());
+            assertEquals(2, rs.getInt(1));
+        } finally {
+            rebuilt.closer().close();
+        }
+        assertNotEquals(before, Files.readAttributes(db, java.nio.file.attribute.BasicFileAttributes.class).fileKey(),
+                "a file marked open is rebuilt");
+
+        // stopped after the old file stepped aside and before the new one took its name
+        Files.move(db, dir.resolve("ledger-rebuilt.mv.db"));
+        Files.writeString(dir.resolve("ledger.mv.db.before-rebuild"), "the old file");
+        DataSources.Pool finished = DataSources.create(url, "sa", "", 2, "finished");
+        try (Connection c = finished.dataSource().getConnection();
+             ResultSet rs = c.createStatement().executeQuery("SELECT COUNT(*) FROM t")) {
+            rs.next();
+            assertEquals(2, rs.getInt(1));
+        } finally {
+            finished.closer().close();
+        }
+        assertFalse(Files.exists(dir.resolve("ledger.mv.db.before-rebuild")));
+        assertFalse(Files.exists(dir.resolve("ledger-rebuilt.mv.db")));
+    }
+
+    @Test
+    void aRebuildThatCannotBeDoneLeavesTheFileAsItWasAndOpensIt() throws Exception {
+        String url = CheckpointUnderKillTest.url(dir);
+        DataSources.Pool pool = DataSources.create(url, "sa", "", 2, "first");
+        try (Connection c = pool.dataSource().getConnection()) {
+            c.createStatement().execute("CREATE TABLE t (id INT PRIMARY KEY)");
+            c.createStatement().execute("INSERT INTO t VALUES (1), (2), (3)");
+        } finally {
+            pool.closer().close();
+        }
+        Files.writeString(dir.resolve("ledger.in-use"), "left by a killed process\n");
+        // where the rebuild writes the database out: taken by a folder that is not empty
+        Files.createDirectories(dir.resolve("ledger.rebuild.sql.gz").resolve("in-the-way"));
+        DataSources.Pool opened = DataSources.create(url, "sa", "", 2, "opened");
+        try (Connection c = opened.dataSource().getConnection();
+             ResultSet rs = c.createStatement().executeQuery("SELECT COUNT(*) FROM t")) {
+            rs.next();
+            assertEquals(3, rs.getInt(1));
+        } finally {
+            opened.closer().close();
+        }
+        assertFalse(Files.exists(dir.resolve("ledger.in-use")));
+    }
+
+    @Test
+    void onlyH2FilesNamedByPathAreTaken() {
+        assertEquals(Optional.of(Path.of("/data/ledger")), H2UncleanStop.databasePath("jdbc:h2:file:/data/ledger;A=B"));
+        assertEquals(Optional.of(Path.of("/data/ledger")), H2UncleanStop.databasePath("jdbc:h2:async:/data/ledger"));
+        assertEquals(Optional.of(Path.of("./ledger")), H2UncleanStop.databasePath("jdbc:h2:./ledger"));
+        assertEquals(Optional.of(Path.of(System.getProperty("user.home"), "ktp/ledger")),
+                H2UncleanStop.databasePath("jdbc:h2:~/ktp/ledger"));
+        assertEquals(Optional.empty(), H2UncleanStop.databasePath("jdbc:h2:mem:ledger"));
+        assertEquals(Optional.empty(), H2UncleanStop.databasePath("jdbc:h2:tcp://db/ledger"));
+        assertEquals(Optional.empty(), H2UncleanStop.databasePath("jdbc:h2:split:/data/ledger"));
+        assertEquals(Optional.empty(), H2UncleanStop.databasePath("jdbc:postgresql://db/ktp"));
+    }
+
+    /**
+     * What each of several transactions held open at once sees (rows, rows RECEIVED): H2 numbers
+     * them from 1, as the killed process did its own.
+     */
+    private static Set<String> views(String url) throws SQLException {
+        Set<String> seen = new TreeSet<>();
+        List<Connection> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < 12; i++) {
+                Connection c = DriverManager.getConnection(H2FileUrls.forLedger(url), "sa", "");
+                open.add(c);
+                c.setAutoCommit(false);
+                try (ResultSet rs = c.createStatement().executeQuery(
+                        "SELECT COUNT(*), COUNT(CASE WHEN state = 'RECEIVED' THEN 1 END) FROM t")) {
+                    rs.next();
+                    seen.add(rs.getLong(1) + "/" + rs.getLong(2));
+                }
+            }
+        } finally {
+            for (Connection c : open) {
+                c.close();
+            }
+        }
+        return seen;
+    }
+
+    /** Inserts and updates rows on 8 threads, without flushes (H2's background writer alone), until killed. */
+    public static final class Writer {
+
+        public static void main(String[] args) throws Exception {
+            Path dir = Path.of(args[0]);
+            DataSource ds = DataSources.create(CheckpointUnderKillTest.url(dir), "sa", "", 16, "kill-test").dataSource();
+            try (Connection c = ds.getConnection()) {
+                c.createStatement().execute("CREATE TABLE IF NOT EXISTS t (id VARCHAR(36) PRIMARY KEY,"
+                        + " state VARCHAR(16) NOT NULL, payload VARCHAR(200))");
+                c.createStatement().execute("CREATE INDEX IF NOT EXISTS ix_t_state ON t (state)");
+            }
+            ExecutorService threads = Executors.newFixedThreadPool(8);
+            String payload = "p".repeat(100);
+            for (int i = 0; i < 8; i++) {
+                threads.submit(() -> {
+                    while (true) {
+                        String id = UUID.randomUUID().toString();
+                        try (Connection c = ds.getConnection()) {
+                            update(c, "INSERT INTO t (id, state, payload) VALUES (?, 'RECEIVED', ?)", id, payload);
+                            update(c, "UPDATE t SET state = 'DONE' WHERE id = ?", id);
+                        }
+                    }
+                });
+            }
+            Files.createFile(dir.resolve("writing"));
+            new java.util.concurrent.CountDownLatch(1).await();
+        }
+
+        private static void update(Connection c, String sql, Object... values) throws SQLException {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                for (int i = 0; i < values.length; i++) {
+                    ps.setObject(i + 1, values[i]);
+                }
+                ps.executeUpdate();
+            }
+        }
+    }
+}
