@@ -64,7 +64,7 @@ class CallbackTest {
                 .put("submissionId", first.path("submissionId").asText()).put("status", "COMPLETED")
                 .put("result", "VALID").putNull("reasonCode").toString());
         assertEquals(200, replay.statusCode());
-        await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(3))
+        await().during(Duration.ofMillis(800)).atMost(Duration.ofMillis(10_800))
                 .until(() -> Results.count(app.results()) == 2);
         assertEquals(2, app.sandbox().submissionCount());
         assertEquals(first.toString(), Results.read(app.results()).get(0).toString(), "result unchanged");
@@ -379,7 +379,7 @@ class CallbackTest {
                     .put("submissionId", confirmed.submissionId()).put("status", status).putNull("result").toString());
             assertEquals(200, r.statusCode(), status);
         }
-        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> {
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(11)).until(() -> {
             LedgerRecord now = app.ledger().findById(confirmed.id()).orElseThrow();
             return now.state() == SubmissionState.CONFIRMED && now.callbackAt() == null;
         });
@@ -399,7 +399,7 @@ class CallbackTest {
             assertEquals(401, post(auth, body).statusCode(), "auth " + auth);
         }
         assertEquals(400, post("Bearer " + TOKEN, body.replace("\"COMPLETED\"", "42")).statusCode());
-        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> {
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(11)).until(() -> {
             LedgerRecord now = app.ledger().findById(confirmed.id()).orElseThrow();
             return now.state() == SubmissionState.CONFIRMED && now.callbackAt() == null;
         });
@@ -411,7 +411,7 @@ class CallbackTest {
         app = BridgeApp.start(dataDir, Map.of("ktp.poll.enabled", "false", "ktp.callback.auth-token", TOKEN,
                 "ktp.callback.allowed-cidrs", "10.99.0.0/16"));
         assertEquals(403, post("Bearer " + TOKEN, body).statusCode());
-        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() ->
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(11)).until(() ->
                 app.ledger().findById(confirmed.id()).orElseThrow().callbackAt() == null);
 
         // the control: the same callback, let in, is noted at once

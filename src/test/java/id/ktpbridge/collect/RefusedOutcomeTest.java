@@ -573,7 +573,7 @@ class RefusedOutcomeTest {
             assertTrue(app.ledger().claim(row.id(), "callback") > 0);
 
             assertFalse(collecting.get(20, java.util.concurrent.TimeUnit.SECONDS), "it ended nothing");
-            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(11))
                     .until(() -> Results.count(app.results()) == 0);
             LedgerRecord after = app.ledger().findById(row.id()).orElseThrow();
             assertEquals(SubmissionState.COLLECTING, after.state(), "still the other collector's");

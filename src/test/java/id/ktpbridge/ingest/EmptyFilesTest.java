@@ -44,7 +44,7 @@ class EmptyFilesTest {
             assertEquals("EMPTY_FILE", rejected.path("reasonCode").asText());
 
             // scans go on every 200 ms: the placeholder stays where it is, with nothing recorded
-            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> Files.exists(placeholder)
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(12)).until(() -> Files.exists(placeholder)
                     && Results.count(app.results()) == 1);
             assertTrue(Files.exists(placeholder), "the placeholder was taken");
             assertEquals(1, Results.count(app.results()), Results.bySourceFile(app.results()).toString());

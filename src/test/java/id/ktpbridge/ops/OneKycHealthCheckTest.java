@@ -133,7 +133,7 @@ class OneKycHealthCheckTest {
                 assertEquals(HealthCheck.State.UP, check.call().getState());
                 clock.advance(Duration.ofSeconds(10));
             }
-            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> gateway.accepted() == 1);
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(12)).until(() -> gateway.accepted() == 1);
             assertEquals(1, gateway.accepted(), "probed again within the interval");
             clock.advance(Duration.ofSeconds(11));
             assertEquals(HealthCheck.State.UP, check.call().getState());
@@ -143,7 +143,7 @@ class OneKycHealthCheckTest {
             breaker.onSuccess("status");
             clock.advance(Duration.ofSeconds(20));
             assertEquals(HealthCheck.State.UP, check.call().getState());
-            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> gateway.accepted() == 2);
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(12)).until(() -> gateway.accepted() == 2);
             assertEquals(2, gateway.accepted(), "probed while calls told");
         }
     }
@@ -158,7 +158,10 @@ class OneKycHealthCheckTest {
             OneKycHealthCheck check = new OneKycHealthCheck(breaker, true, off);
             off.startIfDue();
             // readiness asked again and again for 3 s: up throughout, and no connection made
-            await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(200))
+            // (failFast: a long atMost must not let the window start over after a moment not ready)
+            await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(13)).pollInterval(Duration.ofMillis(200))
+                    .failFast("not ready, or probed", () -> check.call().getState() != HealthCheck.State.UP
+                            || api.accepted() != 0)
                     .until(() -> check.call().getState() == HealthCheck.State.UP && api.accepted() == 0);
             assertEquals(0, api.accepted());
         }

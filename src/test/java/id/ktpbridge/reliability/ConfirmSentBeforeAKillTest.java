@@ -95,7 +95,7 @@ class ConfirmSentBeforeAKillTest {
                         .anyMatch(c -> c.endpoint().equals("confirm") && c.httpStatus() == refusal),
                         "confirmed again after the restart and refused");
                 // no second result, no second submission: the image is not submitted again
-                await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(2))
+                await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(11))
                         .until(() -> Results.count(restarted.results()) == 1);
                 assertEquals(List.of(submissionId), sandbox.submissionIds());
                 assertEquals(1, sandbox.confirmCount(submissionId));

@@ -85,7 +85,7 @@ class UnreadAfterARestartTest {
                 assertEquals(row, result.path("ledgerId").asText());
                 assertEquals(1, app.ledger().createdSince(0).size(), "no second row for the file");
                 await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(app.done().resolve("u7201.png")));
-                await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(2))
+                await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(11))
                         .until(() -> Results.count(app.results()) == 1);
                 String submissionId = sandbox.submissionIds().get(0);
                 assertEquals(1, sandbox.submissionCount());

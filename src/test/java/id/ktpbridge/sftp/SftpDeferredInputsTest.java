@@ -56,8 +56,10 @@ class SftpDeferredInputsTest {
                 // taken again, it finds its row held and is given back with no pause of its own
                 await().atMost(Duration.ofSeconds(30)).until(() -> log.text().contains("another worker is submitting it"));
                 long downloads = server.bytesRead("u5801.png");
-                // before, the next listing took it at once: downloaded and given back in a loop
-                await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4))
+                // before, the next listing took it at once: downloaded and given back in a loop. The
+                // watch is shorter than the pause, as the line may be seen late: its legit download 5 s
+                // on must not fall in it (a download never comes undone, so a long atMost costs nothing)
+                await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(12))
                         .until(() -> server.bytesRead("u5801.png") == downloads);
                 assertTrue(log.text().contains("the SFTP file stays on the server and is taken again in 5 s"), log.text());
 
@@ -122,16 +124,16 @@ class SftpDeferredInputsTest {
                     "ktp.source.sftp.oversize-poll-delay", "300"))) {
                 // each listing holds a session of its own between its polls: no login per poll (the
                 // start-up check's login is the first, and its session is closed)
-                await().atMost(Duration.ofSeconds(10)).until(() -> server.logins() == 3 && server.sessions() == 2);
+                await().atMost(Duration.ofSeconds(10)).until(() -> server.logins() >= 3 && server.sessions() == 2);
                 int logins = server.logins();
-                await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3))
+                await().during(Duration.ofMillis(1500)).atMost(Duration.ofMillis(11_500))
                         .until(() -> server.logins() == logins && server.sessions() == 2);
                 // the server takes no more sessions of the login: the sidecar session is cut off
                 server.limitSessions(2);
                 Files.write(inbox.resolve("u5811.png"), SampleImages.card("u5811", "png"));
 
                 // before, it was rejected INVALID_SIDECAR at its 5th try, some 10 s on, sidecar or not
-                await().during(Duration.ofSeconds(14)).atMost(Duration.ofSeconds(16))
+                await().during(Duration.ofSeconds(14)).atMost(Duration.ofSeconds(24))
                         .until(() -> Results.count(app.results()) == 0);
                 assertTrue(log.count("The sidecar session to") >= 3, log.text());
                 assertEquals(0, app.ledger().createdSince(0).size(), "nothing was recorded");

@@ -132,7 +132,7 @@ class SftpSourceTest {
                     assertEquals(0, left.count());
                 }
                 // the done and failed folders inside the inbox are not polled again (dot folders are skipped)
-                await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(3))
+                await().during(Duration.ofMillis(800)).atMost(Duration.ofMillis(10_800))
                         .until(() -> Results.count(app.results()) == 7);
                 assertEquals(4, app.sandbox().submissionCount());
                 assertEquals(7, app.ledger().createdSince(0).size());
@@ -197,7 +197,7 @@ class SftpSourceTest {
                 assertTrue(Files.exists(server.path("/inbox/.failed/u5407-text.png.error.json")));
                 await().atMost(Duration.ofSeconds(10)).until(() -> Results.count(app.results()) == 1);
                 // one result, not one per attempt
-                await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(11))
                         .until(() -> Results.count(app.results()) == 1);
                 assertEquals("UNSUPPORTED_FORMAT", Results.read(app.results()).get(0).path("reasonCode").asText());
                 assertTrue(log.text().contains("went while the failed input was moved"), log.text());
@@ -248,7 +248,7 @@ class SftpSourceTest {
                 await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
                 assertEquals("u5411.png", Results.read(app.results()).get(0).path("sourceFile").asText());
                 // it stays on the server, without a result
-                await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4))
+                await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(12))
                         .until(() -> Files.exists(inbox.resolve(name)) && Results.count(app.results()) == 1);
                 assertTrue(log.text().contains("a file whose name has more than 244 bytes is left on the server (downloaded"), log.text());
                 assertFalse(log.text().contains("could not be downloaded"), log.text());
@@ -270,7 +270,7 @@ class SftpSourceTest {
             try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(server.path("/inbox/.done/u5731.png")));
                 await().atMost(Duration.ofSeconds(10)).until(() -> server.movesAsked("u5731.json") == 2);
-                await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(11))
                         .until(() -> Files.exists(server.path("/inbox/.done/u5731.json"))
                                 && !Files.exists(inbox.resolve("u5731.json")));
                 assertEquals(2, server.movesAsked("u5731.json"), "moved once, asked once more");
@@ -529,7 +529,7 @@ class SftpSourceTest {
                 long done = server.bytesRead("u5461.png");
                 long failed = server.bytesRead("u5462-text.png");
                 // later listings (every 200 ms) leave both alone
-                await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4))
+                await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(12))
                         .until(() -> Results.count(app.results()) == 2);
                 assertEquals(done, server.bytesRead("u5461.png"), "downloaded again");
                 assertEquals(failed, server.bytesRead("u5462-text.png"), "downloaded again");
@@ -915,7 +915,7 @@ class SftpSourceTest {
                 assertArrayEquals(image, Files.readAllBytes(server.path("/inbox/.failed/u5801-large.png")));
                 assertEquals(0, server.bytesRead("u5801-large.png"), "not a byte of it was downloaded");
                 assertTrue(server.bytesRead("u5802.png") > 0, "the counter counts");
-                await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(3))
+                await().during(Duration.ofMillis(800)).atMost(Duration.ofMillis(10_800))
                         .until(() -> Results.count(app.results()) == 2);
                 assertEquals(1, app.sandbox().submissionCount());
 

@@ -184,13 +184,15 @@ class JdbcResultTargetTest {
 
     @Test
     void aRowLockedElsewhereHoldsTheWriteUpOnlyForTheStatementTimeout() throws Exception {
+        // 3 s: the cancel it sends then must be answered before the socket gives up at twice that,
+        // which a loaded machine may not do within a second
         JdbcResultTarget impatient = new JdbcResultTarget(postgresResults("locked"), json, () -> { },
-                Duration.ofSeconds(1));
+                Duration.ofSeconds(3));
         impatient.write(exchange(personal().toString(), "sub-e"));
         try (Connection partner = DriverManager.getConnection(postgres.jdbcUrl("locked"), "postgres", "")) {
             lockRow(partner, "sub-e");
             // PostgreSQL waits for a row lock for as long as it is held (no lock_timeout by default)
-            SQLException e = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertThrows(SQLException.class,
+            SQLException e = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertThrows(SQLException.class,
                     () -> impatient.write(exchange(personal().toString(), "sub-e"))));
             assertEquals("57014", e.getSQLState(), "cancelled, to be retried");
         }

@@ -143,7 +143,7 @@ class TargetsTest {
             assertEquals(2, jdbcRows(app, "jdbc:h2:file:" + app.dataDir().resolve("ledger")));
             assertEquals(Map.of(DeliveryStore.DELIVERED, 2), deliveries(app).get("jdbc"));
             // delivered results are not sent again
-            await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(3))
+            await().during(Duration.ofMillis(800)).atMost(Duration.ofMillis(10_800))
                     .until(() -> http.accepted().size() == 2);
         }
     }
@@ -165,7 +165,7 @@ class TargetsTest {
             // nor is the target asked for a later result before then (retry passes every 200 ms)
             drop(app, "u5106.png");
             await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
-            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3))
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(12))
                     .until(() -> http.received().size() == 1);
             assertTrue(nextAttemptAt(app, "http") > System.currentTimeMillis() + 3_500_000);
         }
@@ -182,7 +182,7 @@ class TargetsTest {
             int attempts = http.received().size();
             assertEquals(1, attempts);
             assertEquals(Map.of(DeliveryStore.DELIVERED, 1), deliveries(app).get("file"));
-            await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(3))
+            await().during(Duration.ofMillis(800)).atMost(Duration.ofMillis(10_800))
                     .until(() -> http.received().size() == attempts);
             // a receiver's answer may echo the document: it is kept in the outbox row, not logged
             assertTrue(lastErrors(app).contains("test says 422"), lastErrors(app));
@@ -235,10 +235,12 @@ class TargetsTest {
         try (RecordingHttpServer http = new RecordingHttpServer()) {
             Map<String, String> props = targets(http, "");
             props.put("ktp.results.targets", "file,http");
-            // each byte comes well within the timeout: only the deadline ends the attempt
+            // each byte comes well within the timeout: only the deadline ends the attempt. The timeout
+            // leaves a loaded machine time for the plain answer later, whose attempt would be retried
+            // (the deadline must exceed the connect timeout and the timeout together)
             props.put("ktp.results.http.connect-timeout", "1000");
-            props.put("ktp.results.http.timeout", "1000");
-            props.put("ktp.results.http.deadline", "3000");
+            props.put("ktp.results.http.timeout", "2500");
+            props.put("ktp.results.http.deadline", "4000");
             props.put("ktp.results.retry.lease", "10000");
             http.trickle(Duration.ofMillis(200));
             try (BridgeApp app = BridgeApp.start(dataDir, props)) {
@@ -251,7 +253,7 @@ class TargetsTest {
                 await().atMost(Duration.ofSeconds(30)).until(() ->
                         Map.of(DeliveryStore.DELIVERED, 1).equals(deliveries(app).get("http")));
                 // no attempt outlived its lease, so none overlapped the one that delivered
-                await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(11))
                         .until(() -> http.accepted().size() == 1);
             }
         }
