@@ -44,6 +44,8 @@ final class CheckpointGate implements DataSource {
     private final DataSource target;
     private final ClosedDatabaseEviction eviction;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    /** Connections handed out (and the checkpoint's own) not closed yet: the database is open while any is. */
+    private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
 
     CheckpointGate(DataSource target) {
         this(target, null);
@@ -74,6 +76,7 @@ final class CheckpointGate implements DataSource {
         requireNoOpenTransaction();
         // the connection first: once the write side is held, statements that already have one wait
         // at the gate, and the pool could have none left to give
+        open.incrementAndGet();
         try (Connection c = target.getConnection()) {
             boolean locked;
             try {
@@ -91,7 +94,14 @@ final class CheckpointGate implements DataSource {
             } finally {
                 lock.writeLock().unlock();
             }
+        } finally {
+            open.decrementAndGet();
         }
+    }
+
+    /** Connections of the gate's not closed yet (0 once its pool closed them all). */
+    int openConnections() {
+        return open.get();
     }
 
     @FunctionalInterface
@@ -110,6 +120,7 @@ final class CheckpointGate implements DataSource {
     }
 
     private Connection gated(Connection connection) {
+        open.incrementAndGet();
         return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
                 new Class<?>[] {Connection.class}, new GatedConnection(connection));
     }
@@ -119,6 +130,7 @@ final class CheckpointGate implements DataSource {
 
         private final Connection connection;
         private boolean inTransaction;
+        private boolean closed;
 
         GatedConnection(Connection connection) {
             this.connection = connection;
@@ -139,6 +151,10 @@ final class CheckpointGate implements DataSource {
                         return shielded(connection, method, args);
                     } finally {
                         endTransaction();
+                        if (!"commit".equals(name) && !closed) {
+                            closed = true;
+                            open.decrementAndGet();
+                        }
                     }
                 }
                 case "rollback" -> {

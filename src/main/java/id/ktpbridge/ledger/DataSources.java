@@ -77,7 +77,7 @@ public final class DataSources {
             return new Pool(ds, ds::close);
         }
         // a file the last process left open is rebuilt before it is used (see H2UncleanStop)
-        H2UncleanStop.Release release = H2UncleanStop.opening(url, user, password);
+        H2UncleanStop.Release release = H2UncleanStop.opening(url, user, password, maxConnections);
         try {
             // a database H2 closed after a failed write is opened anew, not kept dead until a restart
             ClosedDatabaseEviction eviction = new ClosedDatabaseEviction();
@@ -85,10 +85,18 @@ public final class DataSources {
             HikariDataSource ds = new HikariDataSource(config);
             eviction.pool(ds);
             // H2's checkpoints must not meet a statement half-way (see CheckpointGate)
-            return new Pool(new CheckpointGate(ds, eviction), () -> {
+            CheckpointGate gate = new CheckpointGate(ds, eviction);
+            // the file was cut off as a kill cuts it, and is opened again as it is
+            gate.onClosure(() -> release.keep("H2 closed it after a failed write"));
+            return new Pool(gate, () -> {
                 try {
                     ds.close();
                 } finally {
+                    int open = gate.openConnections();
+                    if (open > 0) {
+                        // the pool gives up on connections still in use: H2 keeps the file open
+                        release.keep(open + " connection(s) still in use at the close");
+                    }
                     release.close();
                 }
             });

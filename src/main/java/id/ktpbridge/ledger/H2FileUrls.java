@@ -38,6 +38,11 @@ public final class H2FileUrls {
      * URL chose itself ({@code retry:}, {@code split:}, ...) is kept, and gets the second setting only.
      * Any other URL is returned unchanged.
      */
+    /** Whether H2 takes {@code name} (a URL's database part, without a file system prefix) for a path. */
+    static boolean namesAPath(String name) {
+        return PATH.matcher(name).matches();
+    }
+
     public static String forLedger(String url) {
         if (url == null || !url.startsWith(PREFIX)) {
             return url;

@@ -6,9 +6,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -25,13 +29,21 @@ import org.slf4j.LoggerFactory;
  * change without its undo record. H2 then shows that change to a transaction that happens to get
  * the number of the one that made it, and the value before it to every other: one statement finds
  * a row and the next one does not (an input resumed from RECEIVED whose next update changed no row
- * and ended it FAILED). Rebuilt from its rows ({@code SCRIPT}, then {@code RUNSCRIPT} into a new
- * file that takes the old one's place) each row is as the rebuild read it, and every index is made
- * anew from the rows. Only changes that were never flushed are at stake, as after any kill.
+ * and ended it FAILED). Rebuilt (its definitions, then its rows copied into a new file that takes
+ * the old one's place, no copy of the rows on disk between) each row is as the rebuild read it, and
+ * every index is made anew from the rows. Only changes that were never flushed are at stake, as
+ * after any kill.
+ * <p>
+ * The rebuild reads as a transaction numbered above any the killed process can have had open, so
+ * it reads every such change as not made, as H2's own writes take it. A transaction whose commit
+ * that write met half-way may still be read in part (H2 cannot tell it from an open one either).
  * <p>
  * A file left open is known by a marker beside it ({@code <name>.in-use}), made when the first pool
- * of the process opens it and removed once the last one has closed it. A file another process
- * holds (H2's file lock) is left to refuse the pool as before.
+ * of the process opens it and removed once the last one has closed it with every connection; it
+ * stays when H2 closed the database under a pool after a failed write (the pool opens it again
+ * as it is). A file another process holds (H2's file lock) is left to refuse the pool as before.
+ * Without the room for a copy, or as a user without admin rights ({@code SCRIPT NODATA} needs them),
+ * the file is opened as it is, with a WARN.
  */
 final class H2UncleanStop {
 
@@ -47,19 +59,32 @@ final class H2UncleanStop {
 
     /** Undoes {@link #opening}: the marker goes with the last pool of the process on the file. */
     interface Release extends AutoCloseable {
+        /** The file is left as a killed process leaves it ({@code why}): the marker stays for the next start. */
+        void keep(String why);
+
         @Override
         void close();
     }
+
+    private static final Release NOTHING = new Release() {
+        @Override
+        public void keep(String why) {
+        }
+
+        @Override
+        public void close() {
+        }
+    };
 
     /**
      * Called before a pool opens {@code url}: rebuilds the file when it was left open, and marks it
      * open until the returned release is closed (after the pool). Any URL that is not an H2 file of
      * this process's own is left alone.
      */
-    static Release opening(String url, String user, String password) {
+    static Release opening(String url, String user, String password, int maxConnections) {
         Optional<Path> named = databasePath(url);
         if (named.isEmpty()) {
-            return () -> { };
+            return NOTHING;
         }
         Path base = named.get();
         synchronized (OPEN) {
@@ -69,8 +94,8 @@ final class H2UncleanStop {
                     finishInterruptedRebuild(base);
                     Path marker = sibling(base, ".in-use");
                     if (Files.exists(marker) && Files.exists(sibling(base, ".mv.db"))
-                            && !rebuildOrKeep(url, base, user, password)) {
-                        return () -> { }; // held by another process: its marker, not ours
+                            && !rebuildOrKeep(url, base, user, password, maxConnections)) {
+                        return NOTHING; // held by another process: its marker, not ours
                     }
                     Files.createDirectories(marker.toAbsolutePath().getParent());
                     Files.writeString(marker, "open since " + java.time.Instant.now() + "\n");
@@ -80,11 +105,27 @@ final class H2UncleanStop {
             }
             OPEN.put(base, pools + 1);
         }
-        return () -> {
-            synchronized (OPEN) {
-                int left = OPEN.merge(base, -1, Integer::sum);
-                if (left <= 0) {
+        return new Release() {
+            private volatile String kept;
+
+            @Override
+            public void keep(String why) {
+                kept = why;
+            }
+
+            @Override
+            public void close() {
+                synchronized (OPEN) {
+                    int left = OPEN.merge(base, -1, Integer::sum);
+                    if (left > 0) {
+                        return;
+                    }
                     OPEN.remove(base);
+                    if (kept != null) {
+                        LOG.warn("The H2 database {} is left as a killed process leaves it ({}): the next start"
+                                + " rebuilds it", sibling(base, ".mv.db"), kept);
+                        return;
+                    }
                     try {
                         Files.deleteIfExists(sibling(base, ".in-use"));
                     } catch (IOException e) {
@@ -97,9 +138,9 @@ final class H2UncleanStop {
     }
 
     /**
-     * The database's path without H2's {@code .mv.db}, for a URL naming a file by path on the
-     * default or the {@code async:} file system; empty for anything else (memory, a server, other
-     * file systems).
+     * The database's path without H2's {@code .mv.db}, absolute, for a URL naming a file by path on
+     * the default or the {@code async:} file system; empty for anything else (memory, a server,
+     * other file systems).
      */
     static Optional<Path> databasePath(String url) {
         if (url == null || !url.startsWith(PREFIX)) {
@@ -114,13 +155,16 @@ final class H2UncleanStop {
         } else if (lower.startsWith("async:")) {
             name = name.substring("async:".length());
         }
+        Path path;
         if (name.startsWith("~/") || name.startsWith("~\\")) {
-            return Optional.of(Path.of(System.getProperty("user.home"), name.substring(2)));
+            path = Path.of(System.getProperty("user.home"), name.substring(2));
+        } else if (H2FileUrls.namesAPath(name) && !name.startsWith("~")) {
+            path = Path.of(name);
+        } else {
+            return Optional.empty();
         }
-        if (name.startsWith("/") || name.startsWith("./") || name.matches("(?s)[A-Za-z]:[/\\\\].*")) {
-            return Optional.of(Path.of(name));
-        }
-        return Optional.empty();
+        // one key however the URL spells it: a second spelling must not take the file for left open
+        return Optional.of(path.toAbsolutePath().normalize());
     }
 
     /**
@@ -129,9 +173,18 @@ final class H2UncleanStop {
      *
      * @return false when another process holds the file (nothing was done)
      */
-    private static boolean rebuildOrKeep(String url, Path base, String user, String password) throws IOException {
+    private static boolean rebuildOrKeep(String url, Path base, String user, String password, int maxConnections)
+            throws IOException {
+        Path db = sibling(base, ".mv.db");
+        long needed = Files.size(db) + (64L << 20);
+        long free = Files.getFileStore(db).getUsableSpace();
+        if (free < needed) {
+            LOG.warn("The H2 database {} was not closed when it was last open, and is opened as it is: a rebuild needs"
+                    + " about {} MB free beside it, {} MB are", db, needed >> 20, free >> 20);
+            return true;
+        }
         try {
-            return rebuild(url, base, user, password);
+            return rebuild(url, base, user, password, maxConnections);
         } catch (LedgerException | IOException e) {
             finishInterruptedRebuild(base);
             LOG.warn("Could not rebuild the H2 database {} ({}): opened as it is", sibling(base, ".mv.db"),
@@ -141,36 +194,60 @@ final class H2UncleanStop {
     }
 
     /** @return false when another process holds the file (nothing was done) */
-    private static boolean rebuild(String url, Path base, String user, String password) throws IOException {
+    private static boolean rebuild(String url, Path base, String user, String password, int maxConnections)
+            throws IOException {
         Path db = sibling(base, ".mv.db");
-        Path script = sibling(base, ".rebuild.sql.gz");
         Path rebuiltBase = sibling(base, "-rebuilt");
         Path rebuilt = sibling(rebuiltBase, ".mv.db");
         LOG.warn("The H2 database {} was not closed when it was last open (its process killed, the power lost):"
                 + " rebuilding it from its rows before it is used", db);
         long start = System.nanoTime();
-        try (Connection c = DriverManager.getConnection(H2FileUrls.forLedger(url), user, password);
-             Statement st = c.createStatement()) {
-            st.execute("SCRIPT TO '" + quoted(script) + "' COMPRESSION GZIP");
-            st.execute("SHUTDOWN");
+        discard(rebuilt);
+        List<Connection> held = new ArrayList<>();
+        try {
+            // H2 numbers each transaction with the lowest number free, from 1: every number the killed
+            // process can have used is taken by a transaction held open here, so the reading one
+            // gets a number of its own and reads every change left without its undo record as not
+            // made, as H2's own writes take it. (SCRIPT would not do: it copies such changes as made.)
+            for (int i = 0; i < Math.max(64, 2 * maxConnections + 16); i++) {
+                Connection c = DriverManager.getConnection(H2FileUrls.forLedger(url), user, password);
+                held.add(c);
+                c.setAutoCommit(false);
+                try (Statement st = c.createStatement()) {
+                    st.execute("SELECT 1");
+                }
+            }
+            Connection reader = DriverManager.getConnection(H2FileUrls.forLedger(url), user, password);
+            held.add(reader);
+            reader.setAutoCommit(false);
+            try (Connection writer = DriverManager.getConnection(H2FileUrls.forLedger(rebuiltUrl(url, rebuiltBase)),
+                    user, password)) {
+                copy(reader, writer);
+                try (Statement st = writer.createStatement()) {
+                    st.execute("SHUTDOWN");
+                }
+            } catch (SQLException e) {
+                discard(rebuilt);
+                // not H2's message: it may quote the statement that failed, a row's values with it
+                throw new LedgerException("Could not rebuild the H2 database " + db + ": " + brief(e));
+            }
+            try (Statement st = reader.createStatement()) {
+                st.execute("SHUTDOWN");
+            }
         } catch (SQLException e) {
             if (e.getErrorCode() == ALREADY_OPEN) {
                 LOG.warn("The H2 database {} is held by another process: not rebuilt", db);
                 return false;
             }
-            throw new LedgerException("Could not read the H2 database " + db + " to rebuild it: " + e.getMessage());
-        }
-        discard(rebuilt);
-        // the same settings (a cipher, say) for the new file
-        String rebuiltUrl = PREFIX + "file:" + rebuiltBase.toAbsolutePath().toString().replace('\\', '/')
-                + (url.indexOf(';') < 0 ? "" : url.substring(url.indexOf(';')));
-        try (Connection c = DriverManager.getConnection(H2FileUrls.forLedger(rebuiltUrl), user, password);
-             Statement st = c.createStatement()) {
-            st.execute("RUNSCRIPT FROM '" + quoted(script) + "' COMPRESSION GZIP");
-            st.execute("SHUTDOWN");
-        } catch (SQLException e) {
-            discard(rebuilt);
-            throw new LedgerException("Could not rebuild the H2 database " + db + ": " + e.getMessage());
+            throw new LedgerException("Could not read the H2 database " + db + " to rebuild it: " + brief(e));
+        } finally {
+            for (Connection c : held) {
+                try {
+                    c.close();
+                } catch (SQLException ignored) {
+                    // closed by the SHUTDOWN
+                }
+            }
         }
         // the old file steps aside before the new one takes its name: a stop in between is finished
         // at the next start (finishInterruptedRebuild)
@@ -178,9 +255,94 @@ final class H2UncleanStop {
         Files.move(db, old, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         Files.move(rebuilt, db, StandardCopyOption.ATOMIC_MOVE);
         discard(old);
-        discard(script);
         LOG.info("Rebuilt the H2 database {} in {} ms", db, (System.nanoTime() - start) / 1_000_000);
         return true;
+    }
+
+    /**
+     * The database's definitions (tables, indexes, constraints, users; {@code SCRIPT NODATA}), then
+     * every table's rows as {@code reader} reads them, into the new database {@code writer} opened.
+     */
+    private static void copy(Connection reader, Connection writer) throws SQLException {
+        List<String> definitions = new ArrayList<>();
+        try (Statement st = reader.createStatement(); ResultSet rs = st.executeQuery("SCRIPT NODATA")) {
+            while (rs.next()) {
+                String sql = rs.getString(1);
+                if (!sql.startsWith("--")) { // the row-count notes
+                    definitions.add(sql);
+                }
+            }
+        }
+        List<String> tables = new ArrayList<>();
+        try (Statement st = reader.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_TYPE = 'BASE TABLE'"
+                        + " AND TABLE_SCHEMA <> 'INFORMATION_SCHEMA'")) {
+            while (rs.next()) {
+                tables.add(quotedName(rs.getString(1)) + "." + quotedName(rs.getString(2)));
+            }
+        }
+        writer.setAutoCommit(false);
+        try (Statement st = writer.createStatement()) {
+            for (String sql : definitions) {
+                st.execute(sql);
+            }
+            st.execute("SET REFERENTIAL_INTEGRITY FALSE"); // rows come table by table
+        }
+        for (String table : tables) {
+            try (Statement st = reader.createStatement(); ResultSet rows = st.executeQuery("SELECT * FROM " + table)) {
+                int columns = rows.getMetaData().getColumnCount();
+                try (PreparedStatement insert = writer.prepareStatement("INSERT INTO " + table
+                        + " OVERRIDING SYSTEM VALUE VALUES (" + String.join(", ", java.util.Collections.nCopies(columns,
+                        "?")) + ")")) {
+                    int batch = 0;
+                    while (rows.next()) {
+                        for (int i = 1; i <= columns; i++) {
+                            insert.setObject(i, rows.getObject(i));
+                        }
+                        insert.addBatch();
+                        if (++batch == 500) {
+                            insert.executeBatch();
+                            batch = 0;
+                        }
+                    }
+                    if (batch > 0) {
+                        insert.executeBatch();
+                    }
+                }
+            }
+            writer.commit();
+        }
+        try (Statement st = writer.createStatement()) {
+            st.execute("SET REFERENTIAL_INTEGRITY TRUE");
+        }
+        writer.commit();
+    }
+
+    private static String quotedName(String name) {
+        return "\"" + name.replace("\"", "\"\"") + "\"";
+    }
+
+    /**
+     * The URL of the new file: the same settings (a cipher, say), but none that would have the new
+     * file refused or filled before the rows come (IFEXISTS, INIT, SCHEMA).
+     */
+    static String rebuiltUrl(String url, Path rebuiltBase) {
+        StringBuilder out = new StringBuilder(PREFIX + "file:" + rebuiltBase.toString().replace('\\', '/'));
+        int settings = url.indexOf(';');
+        if (settings >= 0) {
+            for (String setting : url.substring(settings + 1).split(";")) {
+                String name = setting.split("=", 2)[0].trim().toUpperCase(Locale.ROOT);
+                if (!setting.isBlank() && !List.of("IFEXISTS", "INIT", "SCHEMA").contains(name)) {
+                    out.append(';').append(setting);
+                }
+            }
+        }
+        return out.toString();
+    }
+
+    /** H2's error code and SQL state, not its message, which may quote a statement and its values. */
+    private static String brief(SQLException e) {
+        return "H2 error " + e.getErrorCode() + ", SQL state " + e.getSQLState();
     }
 
     /** Puts a file back in place when a rebuild was stopped while the two files swapped names. */
@@ -195,7 +357,6 @@ final class H2UncleanStop {
         if (Files.exists(db)) {
             discard(old);
             discard(rebuilt);
-            discard(sibling(base, ".rebuild.sql.gz"));
         }
     }
 

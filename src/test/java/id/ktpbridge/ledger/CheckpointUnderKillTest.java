@@ -62,6 +62,9 @@ class CheckpointUnderKillTest {
                 Files.deleteIfExists(dir.resolve("writing"));
             }
             assertEquals(List.of(), inconsistencies(url), "after kill " + kill);
+            // the next writer opens the file as it is, not rebuilt (H2UncleanStop): what the kills
+            // leave adds up, as it did before there were rebuilds
+            Files.deleteIfExists(dir.resolve("ledger.in-use"));
             long before = rows;
             rows = rowCount(url);
             assertTrue(rows > before, "the writer wrote rows before kill " + kill + " (" + before + " -> " + rows + ")");
