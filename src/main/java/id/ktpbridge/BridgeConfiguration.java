@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
@@ -68,6 +69,7 @@ import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.sftp.SftpListingClaims;
 import id.ktpbridge.submit.FailureRecorder;
+import id.ktpbridge.submit.GoneCheck;
 import id.ktpbridge.submit.InputsInHand;
 import id.ktpbridge.submit.Intake;
 import id.ktpbridge.submit.ReplacedInputs;
@@ -270,13 +272,18 @@ public class BridgeConfiguration implements CamelConfiguration {
         ReplacedInputs replacedInputs = new ReplacedInputs(ledger, publisher, leases, inputsInHand, dropFolderStore,
                 Duration.ofMillis(claimTtl), s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
                 s.duration("ktp.poll.deadline", Duration.ofMinutes(30)));
+        SourcePlaces places = SourcePlaces.from(s);
+        // SFTP and S3 inputs whose file or object was deleted or moved away while they waited: the checks
+        // of the sources that are on (SftpConfiguration, S3Configuration) tell the sweep which are gone
+        replacedInputs.remote(places, Stream.of("sftpGoneCheck", "s3GoneCheck")
+                .map(name -> registry.lookupByNameAndType(name, GoneCheck.class)).filter(Objects::nonNull).toList());
         intake.replacedInputs(replacedInputs);
         intake.pollTimes(s.duration("ktp.poll.reconfirm-after", Duration.ofSeconds(30)),
                 s.duration("ktp.poll.deadline", Duration.ofMinutes(30)));
         registry.bind("replacedInputs", replacedInputs);
         // inputs an earlier run left where no source of this configuration reads: ended where the ledger is
         // this process's alone, else counted in a WARN (another instance may read that place)
-        StrandedInputs strandedInputs = new StrandedInputs(ledger, replacedInputs, SourcePlaces.from(s),
+        StrandedInputs strandedInputs = new StrandedInputs(ledger, replacedInputs, places,
                 !cluster && ownsItsLedger(s), startedAt, Duration.ofMillis(claimTtl));
         registry.bind("strandedInputs", strandedInputs);
         // at start, once the routes run (results are delivered), before the start ends and before batch

@@ -147,6 +147,22 @@ public class Ledger {
     }
 
     /**
+     * Inputs of {@code sourceType} not confirmed yet whose source has not let go of them, untouched
+     * since {@code updatedBefore}: the ones whose file or object may have left their SFTP server or
+     * S3 bucket meanwhile. At most {@code limit}, in the order taken from after the row taken at
+     * {@code afterCreatedAt} with id {@code afterId} (a page at a time: ones still there would
+     * otherwise fill every page). The state index finds the open rows, few beside the ended ones.
+     */
+    public List<LedgerRecord> findUnconfirmedUntouchedSince(String sourceType, long updatedBefore, long afterCreatedAt,
+                                                            String afterId, int limit) {
+        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE state IN (?, ?, ?) AND source_type = ?"
+                + " AND source_released_at IS NULL AND updated_at < ? AND (created_at > ? OR created_at = ? AND id > ?)"
+                + " ORDER BY created_at, id FETCH FIRST " + limit + " ROWS ONLY", SubmissionState.RECEIVED.name(),
+                SubmissionState.PRESIGNED.name(), SubmissionState.UPLOADED.name(), sourceType, updatedBefore,
+                afterCreatedAt, afterCreatedAt, afterId);
+    }
+
+    /**
      * Inputs not confirmed yet whose source has not let go of them, taken before {@code createdBefore}
      * and untouched since {@code updatedBefore}, that no worker holds at {@code now} (see
      * InputsInHand): those an earlier process or another instance left waiting.

@@ -101,6 +101,10 @@ public class S3Configuration implements CamelConfiguration {
         S3PollGate gate = new S3PollGate(Duration.ofMinutes(1));
         registry.bind("s3SourceClient", S3Client.class, client);
         registry.bind("s3SourceGate", gate);
+        if (enabled) {
+            // whether the objects of inputs left waiting are still in the bucket (ReplacedInputs' sweep)
+            registry.bind("s3GoneCheck", new S3GoneCheck(client, CHECK_TIMEOUT));
+        }
         registry.bind("s3Source", new S3Source(context, client, gate, prefix, include, afterSuccess.equals("delete"),
                 processedBucket, processedPrefix, failedBucket, failedPrefix));
     }

@@ -35,6 +35,8 @@ import org.slf4j.LoggerFactory;
  *       (SftpLinks);</li>
  *   <li>{@code sftpLinks}: marks an input listed as a symbolic link, which is rejected unread;</li>
  *   <li>{@code sourceClaims}: a file's claim, once confirmed, names its input (SourceClaims);</li>
+ *   <li>{@code sftpGoneCheck} (source on only): whether the files of inputs left waiting are still on
+ *       the server, for the sweep of gone inputs (SftpGoneCheck);</li>
  *   <li>{@code {{sftp-dir:KEY}}}: a done/failed folder setting (relative to
  *       {@code ktp.source.sftp.directory}) as a path from the login folder;</li>
  *   <li>{@code {{sftp-known-hosts:file}}}: {@code ktp.source.sftp.known-hosts-file} when host keys
@@ -87,6 +89,10 @@ public class SftpConfiguration implements CamelConfiguration {
         sidecar.readWindow(s.duration("ktp.source.sftp.broken-read-window",
                 id.ktpbridge.submit.Intake.DEFAULT_BROKEN_READ_WINDOW));
         context.getRegistry().bind("sftpSidecar", sidecar);
+        if (settings != null) {
+            // whether the files of inputs left waiting are still on the server (ReplacedInputs' sweep)
+            context.getRegistry().bind("sftpGoneCheck", new SftpGoneCheck(settings));
+        }
         context.addService(sidecar);
         // case-insensitive, as Camel's consumer compiles the same rule
         java.util.regex.Pattern include = java.util.regex.Pattern.compile(s.optional("ktp.source.sftp.include")

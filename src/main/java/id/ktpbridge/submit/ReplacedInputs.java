@@ -4,6 +4,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import id.ktpbridge.ingest.DropFolderStore;
 import id.ktpbridge.ledger.Leases;
@@ -30,6 +33,12 @@ import org.slf4j.LoggerFactory;
  * a claim lives (an instance killed on them, or an input left waiting by an outage). A live
  * instance touches the rows of the inputs it has in hand as often as it renews their claims
  * ({@link InputsInHand#renew}), however long a step waits (a long Retry-After, say).
+ * <p>
+ * The sweep also ends inputs whose file or object is gone before their upload: a file drop input
+ * whose file left the drop folder, and an SFTP or S3 input left alone as long whose file or object
+ * its server or bucket says is not there any more, at a place this configuration reads (deleted or
+ * moved away by hand while an outage kept it waiting). Only its source hands an input back, so
+ * such an input would stay open for good.
  */
 public class ReplacedInputs {
 
@@ -41,6 +50,8 @@ public class ReplacedInputs {
             + " read: ";
     /** Left alone this long, a file drop input whose file is gone is ended (its worker is long past it). */
     private static final long GONE_AFTER_MILLIS = 60_000;
+    /** SFTP or S3 inputs asked about per source and sweep, at most: each is a call to the server. */
+    static final int REMOTE_PAGE = 100;
 
     private final Ledger ledger;
     private final ResultPublisher publisher;
@@ -55,6 +66,11 @@ public class ReplacedInputs {
     /** {@code ktp.poll.reconfirm-after}: an uploaded input handed to the poller is looked at (and confirmed) then. */
     private final Duration reconfirmAfter;
     private final Duration pollDeadline;
+    /** The places this configuration's sources read, and the checks of its SFTP and S3 sources (see {@link #remote}). */
+    private volatile SourcePlaces remotePlaces;
+    private volatile List<GoneCheck> remoteChecks = List.of();
+    /** Per source type, the last input the previous sweep asked about: the next one goes on after it. */
+    private final Map<String, LedgerRecord> remoteAfter = new ConcurrentHashMap<>();
 
     /**
      * @param dropFolder {@code ktp.source.dir}: a file drop input is only taken for gone from there;
@@ -104,6 +120,17 @@ public class ReplacedInputs {
     public void endStranded(SourcePlaces places, long startedAt) {
         this.startedAt = startedAt;
         this.places = places;
+    }
+
+    /**
+     * Has the sweep ask the SFTP and S3 sources (those on, one check each) whether the files and
+     * objects of inputs left alone for {@code ktp.source.claim-ttl} are still there, for the inputs at
+     * a place {@code read} says is read: those definitely gone are ended as {@link #endIfGone} ends a
+     * file drop input.
+     */
+    public void remote(SourcePlaces read, List<GoneCheck> checks) {
+        this.remotePlaces = read;
+        this.remoteChecks = List.copyOf(checks);
     }
 
     /**
@@ -180,7 +207,7 @@ public class ReplacedInputs {
 
     /**
      * Camel bean method: one pass, on one instance of a cluster at a time; also stores the results
-     * of replaced inputs ended without one.
+     * of replaced inputs ended without one, and ends the inputs whose file or object is gone.
      */
     public void sweep() {
         if (!leases.tryHold(LEASE, Math.max(1_000, untouchedFor.toMillis() / 2))) {
@@ -213,6 +240,60 @@ public class ReplacedInputs {
         }
         for (LedgerRecord row : ledger.findUnconfirmedFilesUntouchedSince(now - GONE_AFTER_MILLIS)) {
             endIfGone(row);
+        }
+        for (GoneCheck check : remoteChecks) {
+            endGone(check, cutoff);
+        }
+    }
+
+    /**
+     * Up to {@value #REMOTE_PAGE} inputs of {@code check}'s source not confirmed yet and untouched
+     * since {@code cutoff} (a live instance touches those it has in hand within a claim's time): each
+     * at a place this configuration reads whose file or object the source says is gone is ended.
+     */
+    private void endGone(GoneCheck check, long cutoff) {
+        LedgerRecord after = remoteAfter.get(check.sourceType());
+        List<LedgerRecord> page = ledger.findUnconfirmedUntouchedSince(check.sourceType(), cutoff,
+                after == null ? Long.MIN_VALUE : after.createdAt(), after == null ? "" : after.id(), REMOTE_PAGE);
+        // a full page: the next sweep goes on after it; else it starts again from the first
+        if (page.size() < REMOTE_PAGE) {
+            remoteAfter.remove(check.sourceType());
+        } else {
+            remoteAfter.put(check.sourceType(), page.get(page.size() - 1));
+        }
+        SourcePlaces read = remotePlaces;
+        // one at a place no source reads is StrandedInputs' (this instance may not be the one that reads it)
+        List<LedgerRecord> asked = page.stream().filter(r -> r.sourceRef() != null && read.unread(r) == null).toList();
+        if (asked.isEmpty()) {
+            return;
+        }
+        Set<String> gone = check.gone(asked.stream().map(LedgerRecord::sourceRef).distinct().toList());
+        for (LedgerRecord row : asked) {
+            if (gone.contains(row.sourceRef())) {
+                endGone(row, check);
+            }
+        }
+    }
+
+    /** As {@link #endIfGone}, for an input whose file or object {@code check}'s source says is gone. */
+    private void endGone(LedgerRecord found, GoneCheck check) {
+        if (!inHand.takeToEnd(found.id())) {
+            return; // a worker has it in hand: it may still submit its copy
+        }
+        try {
+            // as it is now, in hand: a worker may have moved it on since it was found
+            LedgerRecord row = ledger.findById(found.id()).orElse(null);
+            if (row == null || row.state() != SubmissionState.RECEIVED && row.state() != SubmissionState.PRESIGNED
+                    && row.state() != SubmissionState.UPLOADED) {
+                return;
+            }
+            if (row.state() == SubmissionState.UPLOADED) {
+                handToPoller(row, "gone from " + check.place());
+            } else {
+                end(row, Intake.SOURCE_GONE, check.goneMessage());
+            }
+        } finally {
+            inHand.letGo(found.id());
         }
     }
 

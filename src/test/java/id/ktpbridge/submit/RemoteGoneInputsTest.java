@@ -1,0 +1,207 @@
+package id.ktpbridge.submit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.ledger.Leases;
+import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.ledger.NewInput;
+import id.ktpbridge.ledger.SchemaMigrator;
+import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.result.ResultPublisher;
+import id.ktpbridge.result.ResultStatus;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The sweep's look at SFTP and S3 inputs left waiting: which inputs it asks their source about, at
+ * most {@value ReplacedInputs#REMOTE_PAGE} per source and sweep, and what it does with those the
+ * source says are gone (SftpGoneFileTest and S3GoneObjectTest run it against real servers).
+ */
+class RemoteGoneInputsTest {
+
+    private static final Duration CLAIM_TTL = Duration.ofMinutes(10);
+    private static final long HOUR_AGO = System.currentTimeMillis() - 3_600_000;
+
+    private final JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:remote-gone-" + UUID.randomUUID()
+            + ";DB_CLOSE_DELAY=-1", "sa", "");
+    private final Ledger ledger = new Ledger(migrated(ds));
+    private final List<String> published = new CopyOnWriteArrayList<>();
+    private final ResultPublisher publisher = new ResultPublisher(ledger, new ObjectMapper(), null) {
+        @Override
+        public void publishLocal(LedgerRecord r, ResultStatus status, String reason, String message) {
+            published.add(r.id() + " " + status + " " + reason + " " + message);
+        }
+    };
+    /** The SFTP source on h:22, folder inbox; the S3 source on bucket b, prefix inbox/. */
+    private final SourcePlaces places = new SourcePlaces(true, Path.of("/srv/ktp/inbox"), true, "h:22", "inbox", false,
+            true, "b", "inbox/");
+    private final InputsInHand inHand = new InputsInHand(ledger, "here", CLAIM_TTL.toMillis(), false);
+    private final ReplacedInputs replaced = new ReplacedInputs(ledger, publisher, new Leases(ds, "here"), inHand, null,
+            CLAIM_TTL, Duration.ofSeconds(30), Duration.ofMinutes(30));
+    private final Source sftp = new Source("sftp");
+    private final Source s3 = new Source("s3");
+
+    @AfterEach
+    void tearDown() {
+        ds.dispose();
+    }
+
+    @Test
+    void inputsTheSourceSaysAreGoneAreEndedOrHandedToThePollerAndOnlyThey() {
+        String received = insert("sftp", "sftp://h:22/inbox/u1.png", SubmissionState.RECEIVED, HOUR_AGO);
+        String presigned = insert("s3", "s3://b/inbox/u2.png", SubmissionState.PRESIGNED, HOUR_AGO);
+        String uploaded = insert("sftp", "sftp://h:22/inbox/u3.png", SubmissionState.UPLOADED, HOUR_AGO);
+        String there = insert("sftp", "sftp://h:22/inbox/u4.png", SubmissionState.RECEIVED, HOUR_AGO);
+        // touched within a claim's time: a worker of some instance may have it in hand
+        String touched = insert("sftp", "sftp://h:22/inbox/u5.png", SubmissionState.RECEIVED,
+                System.currentTimeMillis());
+        String held = insert("s3", "s3://b/inbox/u6.png", SubmissionState.RECEIVED, HOUR_AGO);
+        assertEquals(true, inHand.takeToEnd(held));
+        // at a place no source of this configuration reads: StrandedInputs' to end, not asked about
+        String elsewhere = insert("sftp", "sftp://other:22/inbox/u7.png", SubmissionState.RECEIVED, HOUR_AGO);
+        sftp.gone.addAll(Set.of("sftp://h:22/inbox/u1.png", "sftp://h:22/inbox/u3.png", "sftp://h:22/inbox/u5.png",
+                "sftp://other:22/inbox/u7.png"));
+        s3.gone.addAll(Set.of("s3://b/inbox/u2.png", "s3://b/inbox/u6.png"));
+        replaced.remote(places, List.of(sftp, s3));
+
+        replaced.sweep();
+
+        assertEquals(List.of(List.of("sftp://h:22/inbox/u1.png", "sftp://h:22/inbox/u3.png",
+                "sftp://h:22/inbox/u4.png")), sorted(sftp.asked));
+        assertEquals(List.of(List.of("s3://b/inbox/u2.png", "s3://b/inbox/u6.png")), sorted(s3.asked));
+        assertEquals(SubmissionState.FAILED, state(received));
+        assertEquals(SubmissionState.FAILED, state(presigned));
+        // its bytes are at OneKYC's storage: the poller confirms it and collects its outcome
+        assertEquals(SubmissionState.CONFIRMED, state(uploaded));
+        assertEquals(List.of(received + " FAILED SOURCE_GONE its file left sftp", presigned
+                + " FAILED SOURCE_GONE its file left s3").stream().sorted().toList(), published.stream().sorted().toList());
+        for (String id : List.of(received, presigned, uploaded)) {
+            assertNotNull(released(id), "let go of: its content claim no longer turns the same image away");
+        }
+        for (String id : List.of(there, touched, held, elsewhere)) {
+            assertEquals(SubmissionState.RECEIVED, state(id), id);
+            assertNull(released(id), id);
+        }
+
+        replaced.sweep();
+        assertEquals(2, published.size(), "one result each");
+    }
+
+    @Test
+    void eachSweepAsksAboutAPageOfInputsAndTheNextGoesOnAfterIt() {
+        List<String> refs = new ArrayList<>();
+        for (int i = 0; i < ReplacedInputs.REMOTE_PAGE + 50; i++) {
+            String ref = String.format("sftp://h:22/inbox/u%03d.png", i);
+            insert("sftp", ref, SubmissionState.RECEIVED, HOUR_AGO + i);
+            refs.add(ref);
+        }
+        // one beyond the first page is gone: before, a page full of inputs still there hid it for good
+        String last = refs.get(refs.size() - 1);
+        sftp.gone.add(last);
+        replaced.remote(places, List.of(sftp));
+
+        replaced.sweep();
+        assertEquals(refs.subList(0, ReplacedInputs.REMOTE_PAGE), sftp.asked.get(0));
+        assertEquals(List.of(), published);
+        replaced.sweep();
+        assertEquals(refs.subList(ReplacedInputs.REMOTE_PAGE, refs.size()), sftp.asked.get(1));
+        assertEquals(1, published.size());
+        // a page short of full: the next sweep starts again from the first
+        replaced.sweep();
+        assertEquals(refs.subList(0, ReplacedInputs.REMOTE_PAGE), sftp.asked.get(2));
+    }
+
+    /** A source that says the references in {@link #gone} are gone, and notes what it was asked. */
+    private static final class Source implements GoneCheck {
+        private final String type;
+        final Set<String> gone = ConcurrentHashMap.newKeySet();
+        final List<List<String>> asked = new CopyOnWriteArrayList<>();
+
+        Source(String type) {
+            this.type = type;
+        }
+
+        @Override
+        public String sourceType() {
+            return type;
+        }
+
+        @Override
+        public String goneMessage() {
+            return "its file left " + type;
+        }
+
+        @Override
+        public String place() {
+            return type;
+        }
+
+        @Override
+        public Set<String> gone(List<String> sourceRefs) {
+            asked.add(List.copyOf(sourceRefs));
+            return sourceRefs.stream().filter(gone::contains).collect(java.util.stream.Collectors.toSet());
+        }
+    }
+
+    private static List<List<String>> sorted(List<List<String>> asked) {
+        return asked.stream().map(refs -> refs.stream().sorted().toList()).toList();
+    }
+
+    private String insert(String type, String ref, SubmissionState state, long at) {
+        String id = UUID.randomUUID().toString();
+        ledger.insert(new NewInput(id, type, ref, ref.substring(ref.lastIndexOf('/') + 1),
+                UUID.randomUUID().toString().replace("-", ""), 1L, "image/png", "P", "u1", "T",
+                UUID.randomUUID().toString(), UUID.randomUUID().toString(), null), state);
+        update("UPDATE ktp_submission SET created_at = ?, updated_at = ?, submission_id = ? WHERE id = ?", at, at,
+                state == SubmissionState.RECEIVED ? null : "sub-" + id, id);
+        return id;
+    }
+
+    private SubmissionState state(String id) {
+        return ledger.findById(id).orElseThrow().state();
+    }
+
+    private Long released(String id) {
+        try (var c = ds.getConnection(); var ps = c.prepareStatement(
+                "SELECT source_released_at FROM ktp_submission WHERE id = ?")) {
+            ps.setString(1, id);
+            try (var rs = ps.executeQuery()) {
+                rs.next();
+                long at = rs.getLong(1);
+                return rs.wasNull() ? null : at;
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void update(String sql, Object... args) {
+        try (var c = ds.getConnection(); var ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            ps.executeUpdate();
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static JdbcConnectionPool migrated(JdbcConnectionPool ds) {
+        SchemaMigrator.migrate(ds);
+        return ds;
+    }
+}
