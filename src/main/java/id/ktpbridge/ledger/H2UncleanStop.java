@@ -87,26 +87,33 @@ final class H2UncleanStop {
             return NOTHING;
         }
         Path base = named.get();
+        String notRebuilt = null;
         synchronized (OPEN) {
             int pools = OPEN.getOrDefault(base, 0);
             if (pools == 0) {
                 try {
                     finishInterruptedRebuild(base);
                     Path marker = sibling(base, ".in-use");
-                    if (Files.exists(marker) && Files.exists(sibling(base, ".mv.db"))
-                            && !rebuildOrKeep(url, base, user, password, maxConnections)) {
-                        return NOTHING; // held by another process: its marker, not ours
+                    if (Files.exists(marker) && Files.exists(sibling(base, ".mv.db"))) {
+                        Rebuild done = rebuildOrKeep(url, base, user, password, maxConnections);
+                        if (done == Rebuild.HELD_ELSEWHERE) {
+                            return NOTHING; // its marker, not ours
+                        }
+                        if (done == Rebuild.NOT_DONE) {
+                            // what it holds is still there: the marker stays until a rebuild is done
+                            notRebuilt = "not rebuilt at its start";
+                        }
                     }
-                    Files.createDirectories(marker.toAbsolutePath().getParent());
-                    Files.writeString(marker, "open since " + java.time.Instant.now() + "\n");
+                    mark(marker);
                 } catch (IOException e) {
                     throw new LedgerException("Could not check or mark the H2 database " + base + ": " + e.getMessage());
                 }
             }
             OPEN.put(base, pools + 1);
         }
+        String keptFromStart = notRebuilt;
         return new Release() {
-            private volatile String kept;
+            private volatile String kept = keptFromStart;
 
             @Override
             public void keep(String why) {
@@ -167,13 +174,34 @@ final class H2UncleanStop {
         return Optional.of(path.toAbsolutePath().normalize());
     }
 
+    /** What {@link #rebuildOrKeep} did. */
+    private enum Rebuild { DONE, NOT_DONE, HELD_ELSEWHERE }
+
+    /** The marker, on disk before the database is used (a power cut must not take it away). */
+    private static void mark(Path marker) throws IOException {
+        Path folder = marker.toAbsolutePath().getParent();
+        Files.createDirectories(folder);
+        try (java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(marker,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE,
+                java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+            out.write(java.nio.ByteBuffer.wrap(("open since " + java.time.Instant.now() + "\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+            out.force(true);
+        }
+        try (java.nio.channels.FileChannel dir = java.nio.channels.FileChannel.open(folder,
+                java.nio.file.StandardOpenOption.READ)) {
+            dir.force(true);
+        } catch (IOException e) {
+            // a file system whose folders cannot be opened so: the file itself is on disk
+        }
+    }
+
     /**
      * A rebuild that cannot be done (no room for the copy, say) leaves the file as it was, to be
-     * opened so, as before there were rebuilds; a file H2 cannot read at all refuses the pool then.
-     *
-     * @return false when another process holds the file (nothing was done)
+     * opened so, as before there were rebuilds (the marker stays, so a later start tries again); a
+     * file H2 cannot read at all refuses the pool then.
      */
-    private static boolean rebuildOrKeep(String url, Path base, String user, String password, int maxConnections)
+    private static Rebuild rebuildOrKeep(String url, Path base, String user, String password, int maxConnections)
             throws IOException {
         Path db = sibling(base, ".mv.db");
         long needed = Files.size(db) + (64L << 20);
@@ -181,15 +209,16 @@ final class H2UncleanStop {
         if (free < needed) {
             LOG.warn("The H2 database {} was not closed when it was last open, and is opened as it is: a rebuild needs"
                     + " about {} MB free beside it, {} MB are", db, needed >> 20, free >> 20);
-            return true;
+            return Rebuild.NOT_DONE;
         }
         try {
-            return rebuild(url, base, user, password, maxConnections);
-        } catch (LedgerException | IOException e) {
+            return rebuild(url, base, user, password, maxConnections) ? Rebuild.DONE : Rebuild.HELD_ELSEWHERE;
+        } catch (IOException | RuntimeException e) {
             finishInterruptedRebuild(base);
             LOG.warn("Could not rebuild the H2 database {} ({}): opened as it is", sibling(base, ".mv.db"),
-                    e.getMessage());
-            return true;
+                    e instanceof LedgerException || e instanceof IOException ? e.getMessage()
+                            : e.getClass().getSimpleName());
+            return Rebuild.NOT_DONE;
         }
     }
 
@@ -209,19 +238,28 @@ final class H2UncleanStop {
             // process can have used is taken by a transaction held open here, so the reading one
             // gets a number of its own and reads every change left without its undo record as not
             // made, as H2's own writes take it. (SCRIPT would not do: it copies such changes as made.)
-            for (int i = 0; i < Math.max(64, 2 * maxConnections + 16); i++) {
-                Connection c = DriverManager.getConnection(H2FileUrls.forLedger(url), user, password);
+            // (several kills' worth may be there, made under a larger pool than today's: a margin)
+            String oldUrl = H2FileUrls.forLedger(ownFileOnly(url));
+            for (int i = 0; i < Math.max(512, 4 * maxConnections + 16); i++) {
+                Connection c = DriverManager.getConnection(oldUrl, user, password);
                 held.add(c);
                 c.setAutoCommit(false);
                 try (Statement st = c.createStatement()) {
                     st.execute("SELECT 1");
                 }
             }
-            Connection reader = DriverManager.getConnection(H2FileUrls.forLedger(url), user, password);
+            Connection reader = DriverManager.getConnection(oldUrl, user, password);
             held.add(reader);
+            // committed values only (a URL's LOCK_MODE=0 would read uncommitted ones), row by row
+            // (H2 would otherwise hold a whole table's result, and put what does not fit in memory
+            // in a file of its own in the temporary folder)
+            reader.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
             reader.setAutoCommit(false);
-            try (Connection writer = DriverManager.getConnection(H2FileUrls.forLedger(rebuiltUrl(url, rebuiltBase)),
-                    user, password)) {
+            try (Statement st = reader.createStatement()) {
+                st.execute("SET LAZY_QUERY_EXECUTION TRUE");
+            }
+            try (Connection writer = DriverManager.getConnection(
+                    H2FileUrls.forLedger(ownFileOnly(rebuiltUrl(url, rebuiltBase))), user, password)) {
                 copy(reader, writer);
                 try (Statement st = writer.createStatement()) {
                     st.execute("SHUTDOWN");
@@ -295,14 +333,21 @@ final class H2UncleanStop {
                         + " OVERRIDING SYSTEM VALUE VALUES (" + String.join(", ", java.util.Collections.nCopies(columns,
                         "?")) + ")")) {
                     int batch = 0;
+                    long bytes = 0;
                     while (rows.next()) {
                         for (int i = 1; i <= columns; i++) {
-                            insert.setObject(i, rows.getObject(i));
+                            Object value = rows.getObject(i);
+                            insert.setObject(i, value);
+                            bytes += value instanceof String text ? 2L * text.length()
+                                    : value instanceof byte[] data ? data.length : 16;
                         }
                         insert.addBatch();
-                        if (++batch == 500) {
+                        // a few MB at a time (result documents are large), each committed at once
+                        if (++batch == 500 || bytes > (8L << 20)) {
                             insert.executeBatch();
+                            writer.commit();
                             batch = 0;
+                            bytes = 0;
                         }
                     }
                     if (batch > 0) {
@@ -335,6 +380,25 @@ final class H2UncleanStop {
                 if (!setting.isBlank() && !List.of("IFEXISTS", "INIT", "SCHEMA").contains(name)) {
                     out.append(';').append(setting);
                 }
+            }
+        }
+        return out.toString();
+    }
+
+    /**
+     * The URL without settings that would let the rebuild reach a database another process holds
+     * ({@code AUTO_SERVER}: through that process's server; {@code FILE_LOCK}: without the lock).
+     */
+    static String ownFileOnly(String url) {
+        int settings = url.indexOf(';');
+        if (settings < 0) {
+            return url;
+        }
+        StringBuilder out = new StringBuilder(url.substring(0, settings));
+        for (String setting : url.substring(settings + 1).split(";")) {
+            String name = setting.split("=", 2)[0].trim().toUpperCase(Locale.ROOT);
+            if (!setting.isBlank() && !List.of("AUTO_SERVER", "AUTO_SERVER_PORT", "FILE_LOCK").contains(name)) {
+                out.append(';').append(setting);
             }
         }
         return out.toString();

@@ -50,18 +50,22 @@ public final class S3GoneCheck implements GoneCheck {
     }
 
     @Override
-    public Set<String> gone(List<String> sourceRefs) {
+    public Answer look(List<String> sourceRefs) {
+        Set<String> answered = new HashSet<>();
         Set<String> gone = new HashSet<>();
         Map<String, Boolean> buckets = new HashMap<>();
+        Map<Integer, Integer> refused = new java.util.TreeMap<>();
         for (String ref : sourceRefs) {
             int slash = ref == null || !ref.startsWith("s3://") ? -1 : ref.indexOf('/', "s3://".length());
             if (slash < 0 || slash == ref.length() - 1) {
+                answered.add(ref);
                 continue;
             }
             String bucket = ref.substring("s3://".length(), slash);
             String key = ref.substring(slash + 1);
             try {
                 client.headObject(r -> r.bucket(bucket).key(key).overrideConfiguration(o -> o.apiCallTimeout(timeout)));
+                answered.add(ref);
             } catch (S3Exception e) {
                 if (e.statusCode() == 404) {
                     if (buckets.computeIfAbsent(bucket, this::bucketThere)) {
@@ -70,14 +74,24 @@ public final class S3GoneCheck implements GoneCheck {
                 } else if (e.statusCode() >= 500 || e.statusCode() == 429 || e.statusCode() == 408) {
                     away(sourceRefs.size(), e);
                     break;
+                } else {
+                    // refused (403: the key's policy, no s3:ListBucket, credentials no longer valid) or
+                    // asked otherwise: it may be there
+                    refused.merge(e.statusCode(), 1, Integer::sum);
                 }
-                // refused (403: the key's policy, credentials no longer valid) or asked otherwise: it may be there
+                answered.add(ref);
             } catch (SdkException e) {
                 away(sourceRefs.size(), e);
                 break;
             }
         }
-        return gone;
+        if (!refused.isEmpty()) {
+            // a missing key answers 403 without s3:ListBucket: such inputs would stay open unseen
+            LOG.warn("S3 source: the look whether objects of inputs left waiting are still in the bucket was refused"
+                    + " (HTTP status: count {}): they stay open until the store answers whether they are there; a"
+                    + " missing object answers 403 without s3:ListBucket", refused);
+        }
+        return new Answer(answered, gone);
     }
 
     private boolean bucketThere(String bucket) {

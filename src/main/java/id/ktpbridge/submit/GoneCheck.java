@@ -21,8 +21,16 @@ public interface GoneCheck {
     String place();
 
     /**
-     * Which of {@code sourceRefs} (as the source's ingest route writes them) the source says are not
-     * there, in one session or client for all of them. Never throws: what cannot be told is left out.
+     * Asks about {@code sourceRefs} (as the source's ingest route writes them), in one session or
+     * client for all of them, in their order. Never throws: what cannot be told is left out of the
+     * answer's {@code gone}, and a look that broke off leaves the rest out of its {@code answered}.
      */
-    Set<String> gone(List<String> sourceRefs);
+    Answer look(List<String> sourceRefs);
+
+    /**
+     * What a look found: the refs the source answered for (there, gone, or refused: asking again
+     * soon tells nothing new), and of them those it says are not there.
+     */
+    record Answer(Set<String> answered, Set<String> gone) {
+    }
 }

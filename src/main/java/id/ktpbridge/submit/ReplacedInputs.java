@@ -255,27 +255,39 @@ public class ReplacedInputs {
         LedgerRecord after = remoteAfter.get(check.sourceType());
         List<LedgerRecord> page = ledger.findUnconfirmedUntouchedSince(check.sourceType(), cutoff,
                 after == null ? Long.MIN_VALUE : after.createdAt(), after == null ? "" : after.id(), REMOTE_PAGE);
-        // a full page: the next sweep goes on after it; else it starts again from the first
-        if (page.size() < REMOTE_PAGE) {
-            remoteAfter.remove(check.sourceType());
-        } else {
-            remoteAfter.put(check.sourceType(), page.get(page.size() - 1));
-        }
         SourcePlaces read = remotePlaces;
         // one at a place no source reads is StrandedInputs' (this instance may not be the one that reads it)
         List<LedgerRecord> asked = page.stream().filter(r -> r.sourceRef() != null && read.unread(r) == null).toList();
-        if (asked.isEmpty()) {
-            return;
+        GoneCheck.Answer answer = asked.isEmpty() ? new GoneCheck.Answer(Set.of(), Set.of())
+                : check.look(asked.stream().map(LedgerRecord::sourceRef).distinct().toList());
+        // the next sweep goes on after the last row of the page asked about and answered for (a look
+        // that broke off has the rest asked again); after a page that was not full, from the first
+        LedgerRecord last = after;
+        boolean brokeOff = false;
+        for (LedgerRecord row : page) {
+            if (row.sourceRef() != null && read.unread(row) == null && !answer.answered().contains(row.sourceRef())) {
+                brokeOff = true;
+                break;
+            }
+            last = row;
         }
-        Set<String> gone = check.gone(asked.stream().map(LedgerRecord::sourceRef).distinct().toList());
+        if (!brokeOff && page.size() < REMOTE_PAGE) {
+            remoteAfter.remove(check.sourceType());
+        } else if (last != null) {
+            remoteAfter.put(check.sourceType(), last);
+        }
         for (LedgerRecord row : asked) {
-            if (gone.contains(row.sourceRef())) {
+            if (answer.gone().contains(row.sourceRef())) {
                 endGone(row, check);
             }
         }
     }
 
-    /** As {@link #endIfGone}, for an input whose file or object {@code check}'s source says is gone. */
+    /**
+     * As {@link #endIfGone}, for an input whose file or object {@code check}'s source said is gone:
+     * asked again once the input is in hand, as the answer may be old by then (a file put back the
+     * way some tools replace one, deleting it first).
+     */
     private void endGone(LedgerRecord found, GoneCheck check) {
         if (!inHand.takeToEnd(found.id())) {
             return; // a worker has it in hand: it may still submit its copy
@@ -284,7 +296,8 @@ public class ReplacedInputs {
             // as it is now, in hand: a worker may have moved it on since it was found
             LedgerRecord row = ledger.findById(found.id()).orElse(null);
             if (row == null || row.state() != SubmissionState.RECEIVED && row.state() != SubmissionState.PRESIGNED
-                    && row.state() != SubmissionState.UPLOADED) {
+                    && row.state() != SubmissionState.UPLOADED
+                    || !check.look(List.of(row.sourceRef())).gone().contains(row.sourceRef())) {
                 return;
             }
             if (row.state() == SubmissionState.UPLOADED) {

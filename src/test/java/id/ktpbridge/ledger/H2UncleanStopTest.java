@@ -189,6 +189,14 @@ class H2UncleanStopTest {
         } finally {
             opened.closer().close();
         }
+        assertTrue(Files.exists(dir.resolve("ledger.in-use")), "not rebuilt: the next start tries again");
+        Files.delete(dir.resolve("ledger-rebuilt.mv.db").resolve("in-the-way"));
+        Object before = Files.readAttributes(dir.resolve("ledger.mv.db"),
+                java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        DataSources.Pool again = DataSources.create(url, "sa", "", 2, "again");
+        again.closer().close();
+        assertNotEquals(before, Files.readAttributes(dir.resolve("ledger.mv.db"),
+                java.nio.file.attribute.BasicFileAttributes.class).fileKey(), "rebuilt once it can be");
         assertFalse(Files.exists(dir.resolve("ledger.in-use")));
     }
 
@@ -215,6 +223,13 @@ class H2UncleanStopTest {
         assertEquals("jdbc:h2:file:/d/ledger-rebuilt;DB_CLOSE_ON_EXIT=FALSE;CIPHER=AES",
                 H2UncleanStop.rebuiltUrl("jdbc:h2:file:/d/ledger;DB_CLOSE_ON_EXIT=FALSE;IFEXISTS=TRUE;CIPHER=AES;"
                         + "INIT=RUNSCRIPT FROM 'x';schema=KTP", Path.of("/d/ledger-rebuilt")));
+    }
+
+    @Test
+    void theRebuildNeverReachesADatabaseThroughAnotherProcess() {
+        assertEquals("jdbc:h2:file:/d/ledger;DB_CLOSE_ON_EXIT=FALSE;CIPHER=AES",
+                H2UncleanStop.ownFileOnly("jdbc:h2:file:/d/ledger;AUTO_SERVER=TRUE;DB_CLOSE_ON_EXIT=FALSE;file_lock=NO;"
+                        + "CIPHER=AES;AUTO_SERVER_PORT=9090"));
     }
 
     @Test

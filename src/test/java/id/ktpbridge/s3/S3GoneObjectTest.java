@@ -153,9 +153,9 @@ class S3GoneObjectTest {
                 "s3://ktp-no-such-bucket-9406/inbox/u9406.png");
         try (S3Client client = client(S3ProxyServer.SECRET_KEY); S3Client refused = client("wrong-secret")) {
             assertEquals(Set.of("s3://" + bucket + "/inbox/u9405.png"),
-                    new S3GoneCheck(client, Duration.ofSeconds(10)).gone(refs));
+                    new S3GoneCheck(client, Duration.ofSeconds(10)).look(refs).gone());
             // credentials refused (403) tell nothing
-            assertEquals(Set.of(), new S3GoneCheck(refused, Duration.ofSeconds(10)).gone(refs));
+            assertEquals(Set.of(), new S3GoneCheck(refused, Duration.ofSeconds(10)).look(refs).gone());
         }
     }
 

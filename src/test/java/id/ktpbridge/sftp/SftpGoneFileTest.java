@@ -141,23 +141,51 @@ class SftpGoneFileTest {
             Path inbox = Files.createDirectories(server.path("/inbox"));
             Files.write(inbox.resolve("u9304.png"), SampleImages.card("u9304", "png"));
             String at = "sftp://127.0.0.1:" + server.port() + "/";
+            Files.createDirectories(inbox.resolve("branch-b"));
             List<String> refs = List.of(at + "inbox/u9304.png", at + "inbox/u9305.png",
                     // its folder gone too (as a mount on the server that is away): nothing to tell by
-                    at + "inbox/branch-a/u9306.png");
+                    at + "inbox/branch-a/u9306.png",
+                    // its folder there but empty (as a mount point whose mount is away): nothing either
+                    at + "inbox/branch-b/u9307.png");
 
-            assertEquals(Set.of(at + "inbox/u9305.png"), check(server, PASSWORD).gone(refs));
+            assertEquals(Set.of(at + "inbox/u9305.png"), check(server, PASSWORD).look(refs).gone());
             // a server that answers a missing path with a plain failure: its folder's listing tells
             server.answerMissingWithFailure();
-            assertEquals(Set.of(at + "inbox/u9305.png"), check(server, PASSWORD).gone(refs));
+            assertEquals(Set.of(at + "inbox/u9305.png"), check(server, PASSWORD).look(refs).gone());
             assertTrue(server.missingAnsweredWithFailure() > 0);
             // a login refused tells nothing
-            assertEquals(Set.of(), check(server, "wrong-password").gone(refs));
+            assertEquals(Set.of(), check(server, "wrong-password").look(refs).gone());
+        }
+    }
+
+    @Test
+    void aLookWhoseServerStopsAnsweringIsCutOffAndTellsNothing() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Files.write(inbox.resolve("u9308.png"), SampleImages.card("u9308", "png"));
+            String at = "sftp://127.0.0.1:" + server.port() + "/";
+            // the gone file's folder is listed to tell whether it holds files: that listing hangs
+            server.hangListingOf("inbox");
+            try {
+                SftpGoneCheck check = new SftpGoneCheck(new SftpConnector(settings(server, PASSWORD)),
+                        Duration.ofSeconds(1));
+                var answer = java.util.concurrent.CompletableFuture.supplyAsync(() -> check.look(
+                        List.of(at + "inbox/u9309.png", at + "inbox/u9308.png"))).get(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertEquals(Set.of(), answer.gone());
+                assertEquals(Set.of(), answer.answered(), "the rest is asked again at the next sweep");
+            } finally {
+                server.releaseListings();
+            }
         }
     }
 
     private SftpGoneCheck check(SftpServer server, String password) {
-        return new SftpGoneCheck(new SftpSettings("127.0.0.1", server.port(), server.user(), password, null, null,
-                "no", null, "inbox", ".done", ".failed", false, Duration.ofSeconds(5), null, null));
+        return new SftpGoneCheck(settings(server, password));
+    }
+
+    private static SftpSettings settings(SftpServer server, String password) {
+        return new SftpSettings("127.0.0.1", server.port(), server.user(), password, null, null,
+                "no", null, "inbox", ".done", ".failed", false, Duration.ofSeconds(5), null, null);
     }
 
     /** The input's row, once its first presign was refused (the file stays on the server for a later attempt). */

@@ -80,9 +80,12 @@ class RemoteGoneInputsTest {
 
         replaced.sweep();
 
+        // the page, then each one found gone again once in hand
         assertEquals(List.of(List.of("sftp://h:22/inbox/u1.png", "sftp://h:22/inbox/u3.png",
-                "sftp://h:22/inbox/u4.png")), sorted(sftp.asked));
-        assertEquals(List.of(List.of("s3://b/inbox/u2.png", "s3://b/inbox/u6.png")), sorted(s3.asked));
+                "sftp://h:22/inbox/u4.png"), List.of("sftp://h:22/inbox/u1.png"), List.of("sftp://h:22/inbox/u3.png")),
+                sorted(sftp.asked));
+        assertEquals(List.of(List.of("s3://b/inbox/u2.png", "s3://b/inbox/u6.png"), List.of("s3://b/inbox/u2.png")),
+                sorted(s3.asked));
         assertEquals(SubmissionState.FAILED, state(received));
         assertEquals(SubmissionState.FAILED, state(presigned));
         // its bytes are at OneKYC's storage: the poller confirms it and collects its outcome
@@ -119,17 +122,56 @@ class RemoteGoneInputsTest {
         assertEquals(List.of(), published);
         replaced.sweep();
         assertEquals(refs.subList(ReplacedInputs.REMOTE_PAGE, refs.size()), sftp.asked.get(1));
+        assertEquals(List.of(last), sftp.asked.get(2), "asked again once in hand");
         assertEquals(1, published.size());
         // a page short of full: the next sweep starts again from the first
         replaced.sweep();
-        assertEquals(refs.subList(0, ReplacedInputs.REMOTE_PAGE), sftp.asked.get(2));
+        assertEquals(refs.subList(0, ReplacedInputs.REMOTE_PAGE), sftp.asked.get(3));
+    }
+
+    @Test
+    void aFileBackBeforeItsInputIsEndedIsLeftToItsAttempts() {
+        // some tools replace a file by deleting it first: the page's look met that moment
+        String back = insert("sftp", "sftp://h:22/inbox/u8.png", SubmissionState.RECEIVED, HOUR_AGO);
+        sftp.goneOnce.add("sftp://h:22/inbox/u8.png");
+        replaced.remote(places, List.of(sftp));
+
+        replaced.sweep();
+
+        assertEquals(List.of(List.of("sftp://h:22/inbox/u8.png"), List.of("sftp://h:22/inbox/u8.png")), sftp.asked);
+        assertEquals(SubmissionState.RECEIVED, state(back));
+        assertEquals(List.of(), published);
+    }
+
+    @Test
+    void aLookThatBrokeOffHasTheInputsItDidNotAnswerForAskedAgainFirst() {
+        List<String> refs = new ArrayList<>();
+        for (int i = 0; i < ReplacedInputs.REMOTE_PAGE + 50; i++) {
+            String ref = String.format("sftp://h:22/inbox/u%03d.png", i);
+            insert("sftp", ref, SubmissionState.RECEIVED, HOUR_AGO + i);
+            refs.add(ref);
+        }
+        replaced.remote(places, List.of(sftp));
+        sftp.answersFor = 30; // then the session broke
+
+        replaced.sweep();
+        sftp.answersFor = Integer.MAX_VALUE;
+        replaced.sweep();
+
+        assertEquals(refs.subList(0, ReplacedInputs.REMOTE_PAGE), sftp.asked.get(0));
+        assertEquals(refs.subList(30, 30 + ReplacedInputs.REMOTE_PAGE), sftp.asked.get(1),
+                "the next look starts at the first input not answered for");
     }
 
     /** A source that says the references in {@link #gone} are gone, and notes what it was asked. */
     private static final class Source implements GoneCheck {
         private final String type;
         final Set<String> gone = ConcurrentHashMap.newKeySet();
+        /** Gone at the first look only (put back at once). */
+        final Set<String> goneOnce = ConcurrentHashMap.newKeySet();
         final List<List<String>> asked = new CopyOnWriteArrayList<>();
+        /** How many references of a look are answered for before it breaks off. */
+        volatile int answersFor = Integer.MAX_VALUE;
 
         Source(String type) {
             this.type = type;
@@ -151,14 +193,22 @@ class RemoteGoneInputsTest {
         }
 
         @Override
-        public Set<String> gone(List<String> sourceRefs) {
+        public Answer look(List<String> sourceRefs) {
             asked.add(List.copyOf(sourceRefs));
-            return sourceRefs.stream().filter(gone::contains).collect(java.util.stream.Collectors.toSet());
+            List<String> answered = sourceRefs.subList(0, Math.min(answersFor, sourceRefs.size()));
+            Set<String> found = new java.util.HashSet<>();
+            for (String ref : answered) {
+                if (gone.contains(ref) || goneOnce.remove(ref)) {
+                    found.add(ref);
+                }
+            }
+            return new Answer(Set.copyOf(answered), found);
         }
     }
 
     private static List<List<String>> sorted(List<List<String>> asked) {
-        return asked.stream().map(refs -> refs.stream().sorted().toList()).toList();
+        return asked.stream().map(refs -> refs.stream().sorted().toList())
+                .sorted(java.util.Comparator.comparing(Object::toString)).toList();
     }
 
     private String insert(String type, String ref, SubmissionState state, long at) {

@@ -64,6 +64,8 @@ public final class SftpServer implements AutoCloseable {
     private final Map<String, AtomicInteger> failReads = new ConcurrentHashMap<>();
     /** Folder names whose listing fails until allowed again. */
     private final Set<String> failListing = ConcurrentHashMap.newKeySet();
+    private final Set<String> hangListingOf = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.CountDownLatch listingsReleased = new java.util.concurrent.CountDownLatch(1);
     private final Set<String> refuseListingOf = ConcurrentHashMap.newKeySet();
     private final AtomicInteger listingsRefused = new AtomicInteger();
     /** Folder names no file may be moved into (a rename the server refuses). */
@@ -198,6 +200,14 @@ public final class SftpServer implements AutoCloseable {
             @Override
             public void readingEntries(ServerSession session, String remoteHandle, DirectoryHandle localHandle)
                     throws IOException {
+                if (hangListingOf.contains(localHandle.getFile().getFileName().toString())) {
+                    // as a server whose folder is on a mount that hangs: no answer until released
+                    try {
+                        listingsReleased.await(2, java.util.concurrent.TimeUnit.MINUTES);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
                 if (failListing.contains(localHandle.getFile().getFileName().toString())) {
                     listingsRefused.incrementAndGet();
                     throw new IOException("listing refused (test fault)");
@@ -305,6 +315,15 @@ public final class SftpServer implements AutoCloseable {
     /** Listings of folders of this name are refused with permission denied (another account's folder, mode 0700). */
     public void refuseListingOf(String folderName) {
         refuseListingOf.add(folderName);
+    }
+
+    /** Listings of the folder get no answer until {@link #releaseListings} (the SSH side answers all along). */
+    public void hangListingOf(String folderName) {
+        hangListingOf.add(folderName);
+    }
+
+    public void releaseListings() {
+        listingsReleased.countDown();
     }
 
     public void failListing(String folderName) {
