@@ -309,12 +309,17 @@ public class Intake implements Processor {
         if (holder != null && replacedInputs != null && !holder.state().isFinal() && holder.submittedAt() == null) {
             // the holder's file may have been moved or renamed away while it waited (this may be that
             // file under its new name)
-            switch (replacedInputs.endIfGone(holder)) {
+            ReplacedInputs.Gone found = replacedInputs.endIfGone(holder);
+            if (found == ReplacedInputs.Gone.NOT_GONE && ("sftp".equals(holder.sourceType())
+                    || "s3".equals(holder.sourceType()))) {
+                found = replacedInputs.endIfRemoteGone(holder); // one look at its server or bucket
+            }
+            switch (found) {
                 // ended, or handed to the poller when already uploaded (it then holds on)
                 case ENDED -> holder = ledger.claimContent(sha256, ledgerId).orElse(null);
                 // a worker may still submit it from its copy, or give it back: known once it is done
                 case IN_HAND -> throw new InputDeferredException("the same bytes are on their way from a file"
-                        + " that left the drop folder (ledger " + holder.id() + "); taken again later");
+                        + " that left its folder (ledger " + holder.id() + "); taken again later");
                 case NOT_GONE -> { }
             }
         }

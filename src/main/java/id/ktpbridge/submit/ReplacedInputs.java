@@ -284,13 +284,33 @@ public class ReplacedInputs {
     }
 
     /**
+     * For the intake, which met the same bytes again under another name: ends an SFTP or S3 input
+     * not confirmed yet whose file or object its source says is gone, at a place this configuration
+     * reads, as the sweep would later (that image is likely the same file put back under a new name,
+     * which would otherwise be turned away as a duplicate of it until then).
+     */
+    Gone endIfRemoteGone(LedgerRecord row) {
+        SourcePlaces read = remotePlaces;
+        if (read == null || row.sourceRef() == null || read.unread(row) != null) {
+            return Gone.NOT_GONE;
+        }
+        for (GoneCheck check : remoteChecks) {
+            if (check.sourceType().equals(row.sourceType())) {
+                return check.look(List.of(row.sourceRef())).gone().contains(row.sourceRef()) ? endGone(row, check)
+                        : Gone.NOT_GONE;
+            }
+        }
+        return Gone.NOT_GONE;
+    }
+
+    /**
      * As {@link #endIfGone}, for an input whose file or object {@code check}'s source said is gone:
      * asked again once the input is in hand, as the answer may be old by then (a file put back the
      * way some tools replace one, deleting it first).
      */
-    private void endGone(LedgerRecord found, GoneCheck check) {
+    private Gone endGone(LedgerRecord found, GoneCheck check) {
         if (!inHand.takeToEnd(found.id())) {
-            return; // a worker has it in hand: it may still submit its copy
+            return Gone.IN_HAND; // a worker has it in hand: it may still submit its copy
         }
         try {
             // as it is now, in hand: a worker may have moved it on since it was found
@@ -298,13 +318,14 @@ public class ReplacedInputs {
             if (row == null || row.state() != SubmissionState.RECEIVED && row.state() != SubmissionState.PRESIGNED
                     && row.state() != SubmissionState.UPLOADED
                     || !check.look(List.of(row.sourceRef())).gone().contains(row.sourceRef())) {
-                return;
+                return Gone.NOT_GONE;
             }
             if (row.state() == SubmissionState.UPLOADED) {
                 handToPoller(row, "gone from " + check.place());
             } else {
                 end(row, Intake.SOURCE_GONE, check.goneMessage());
             }
+            return Gone.ENDED;
         } finally {
             inHand.letGo(found.id());
         }

@@ -67,6 +67,30 @@ class S3GoneObjectTest {
     }
 
     @Test
+    void theSameImagePutBackUnderAnotherKeyIsSubmittedAtOnceAndTheWaitingInputEnded() throws Exception {
+        String bucket = s3.newBucket("ktp-back");
+        byte[] image = SampleImages.card("u9411", "png");
+        try (BridgeApp app = BridgeApp.start(dataDir, waiting(s3, bucket))) {
+            s3.put(bucket, "inbox/u9411.png", image);
+            LedgerRecord row = waitingRow(app);
+            // renamed by hand (S3 has no rename: a copy, then the old key deleted) while it waited
+            s3.client().deleteObject(r -> r.bucket(bucket).key("inbox/u9411.png"));
+            app.sandbox().settings().setFailureRate("presign", 0.0);
+            s3.put(bucket, "inbox/u9411-renamed.png", image);
+
+            // before any sweep (its first comes a minute after the start): not a duplicate of the gone one
+            await().atMost(Duration.ofSeconds(40)).until(() -> Results.count(app.results()) == 2);
+            Map<String, JsonNode> bySource = Results.bySourceFile(app.results());
+            assertEquals("COMPLETED", bySource.get("u9411-renamed.png").path("status").asText(),
+                    bySource.toString());
+            JsonNode old = bySource.get("u9411.png");
+            assertEquals(row.id(), old.path("ledgerId").asText());
+            assertEquals("SOURCE_GONE", old.path("reasonCode").asText(), old.toString());
+            assertEquals(1, app.sandbox().submissionCount());
+        }
+    }
+
+    @Test
     void anObjectDeletedFromTheBucketWhileItsInputWaitedIsEndedByTheSweep() throws Exception {
         String bucket = s3.newBucket("ktp-gone");
         byte[] image = SampleImages.card("u9401", "png");

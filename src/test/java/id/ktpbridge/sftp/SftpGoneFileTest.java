@@ -86,6 +86,31 @@ class SftpGoneFileTest {
     }
 
     @Test
+    void theSameImagePutBackUnderAnotherNameIsSubmittedAtOnceAndTheWaitingInputEnded() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            byte[] image = SampleImages.card("u9311", "png");
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), waiting(server))) {
+                Files.write(inbox.resolve("u9311.png"), image);
+                LedgerRecord row = waitingRow(app);
+                // renamed by hand while it waited
+                Files.move(inbox.resolve("u9311.png"), inbox.resolve("u9311-renamed.png"));
+                app.sandbox().settings().setFailureRate("presign", 0.0);
+
+                // before any sweep (its first comes a minute after the start): not a duplicate of the gone one
+                await().atMost(Duration.ofSeconds(40)).until(() -> Results.count(app.results()) == 2);
+                Map<String, JsonNode> bySource = Results.bySourceFile(app.results());
+                assertEquals("COMPLETED", bySource.get("u9311-renamed.png").path("status").asText(),
+                        bySource.toString());
+                JsonNode old = bySource.get("u9311.png");
+                assertEquals(row.id(), old.path("ledgerId").asText());
+                assertEquals("SOURCE_GONE", old.path("reasonCode").asText(), old.toString());
+                assertEquals(1, app.sandbox().submissionCount());
+            }
+        }
+    }
+
+    @Test
     void aFileStillOnTheServerIsLeftToItsAttempts() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
             Path inbox = Files.createDirectories(server.path("/inbox"));
