@@ -53,6 +53,8 @@ final class H2UncleanStop {
     private static final int ALREADY_OPEN = 90020;
     /** Pools of this process per database, so a second pool on one file does not take it for left open. */
     private static final Map<Path, Integer> OPEN = new HashMap<>();
+    /** Why a database open in this process must keep its marker (any of its pools may have said so); under OPEN. */
+    private static final Map<Path, String> KEPT = new HashMap<>();
 
     private H2UncleanStop() {
     }
@@ -87,7 +89,6 @@ final class H2UncleanStop {
             return NOTHING;
         }
         Path base = named.get();
-        String notRebuilt = null;
         synchronized (OPEN) {
             int pools = OPEN.getOrDefault(base, 0);
             if (pools == 0) {
@@ -101,7 +102,7 @@ final class H2UncleanStop {
                         }
                         if (done == Rebuild.NOT_DONE) {
                             // what it holds is still there: the marker stays until a rebuild is done
-                            notRebuilt = "not rebuilt at its start";
+                            KEPT.putIfAbsent(base, "not rebuilt at its start");
                         }
                     }
                     mark(marker);
@@ -111,13 +112,12 @@ final class H2UncleanStop {
             }
             OPEN.put(base, pools + 1);
         }
-        String keptFromStart = notRebuilt;
         return new Release() {
-            private volatile String kept = keptFromStart;
-
             @Override
             public void keep(String why) {
-                kept = why;
+                synchronized (OPEN) {
+                    KEPT.putIfAbsent(base, why);
+                }
             }
 
             @Override
@@ -128,9 +128,10 @@ final class H2UncleanStop {
                         return;
                     }
                     OPEN.remove(base);
+                    String kept = KEPT.remove(base);
                     if (kept != null) {
                         LOG.warn("The H2 database {} is left as a killed process leaves it ({}): the next start"
-                                + " rebuilds it", sibling(base, ".mv.db"), kept);
+                                + " tries to rebuild it", sibling(base, ".mv.db"), kept);
                         return;
                     }
                     try {

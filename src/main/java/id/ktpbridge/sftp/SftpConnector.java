@@ -37,6 +37,14 @@ final class SftpConnector {
 
     /** A connected, authenticated SFTP channel; {@link #close} it (its session goes with it). */
     ChannelSftp open() {
+        return open(session -> { });
+    }
+
+    /**
+     * As {@link #open()}, handing the session to {@code created} before it connects, so another
+     * thread can end a start that hangs (the SFTP side's first answer has no time limit of its own).
+     */
+    ChannelSftp open(java.util.function.Consumer<Session> created) {
         JSch jsch = new JSch();
         try {
             if (settings.privateKeyFile() != null) {
@@ -58,6 +66,7 @@ final class SftpConnector {
                 jsch.setKnownHosts(settings.knownHostsFile());
             }
             session = jsch.getSession(settings.user(), settings.host(), settings.port());
+            created.accept(session);
             if (settings.password() != null) {
                 session.setPassword(settings.password());
             }

@@ -6,12 +6,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import com.jcraft.jsch.ChannelSftp;
+import com.jcraft.jsch.Session;
 import com.jcraft.jsch.SftpATTRS;
 import com.jcraft.jsch.SftpException;
 import id.ktpbridge.submit.GoneCheck;
@@ -31,11 +32,7 @@ public final class SftpGoneCheck implements GoneCheck {
     private static final Logger LOG = LoggerFactory.getLogger(SftpGoneCheck.class);
 
     /** Closes the sessions of looks whose calls take too long (one daemon thread for all). */
-    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "ktp-sftp-gone-watchdog");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final ScheduledThreadPoolExecutor WATCHDOG = watchdog();
 
     private final SftpConnector connector;
     private final Duration callLimit;
@@ -68,27 +65,34 @@ public final class SftpGoneCheck implements GoneCheck {
     public Answer look(List<String> sourceRefs) {
         Set<String> answered = new HashSet<>();
         Set<String> gone = new HashSet<>();
+        // no SFTP call has a time limit of its own, the first answer of the SFTP side included, and
+        // the session's keep-alives are answered by the server's SSH side while its SFTP side hangs (a
+        // stuck mount): a step that takes longer than this has the session closed under it, which ends it
+        AtomicReference<Session> session = new AtomicReference<>();
+        ScheduledFuture<?>[] watchdog = new ScheduledFuture<?>[1];
+        Runnable rearm = () -> {
+            if (watchdog[0] != null) {
+                watchdog[0].cancel(false);
+            }
+            watchdog[0] = WATCHDOG.schedule(() -> {
+                Session s = session.get();
+                if (s != null) {
+                    s.disconnect();
+                }
+            }, callLimit.toMillis(), TimeUnit.MILLISECONDS);
+        };
         ChannelSftp channel;
         try {
-            channel = connector.open();
+            rearm.run();
+            channel = connector.open(session::set);
         } catch (RuntimeException e) {
+            watchdog[0].cancel(false);
             // the message names the setting, never a file
             LOG.warn("SFTP source: could not look whether the files of {} input(s) left waiting are still on the"
                     + " server: {}; looked at again at the next sweep", sourceRefs.size(),
                     String.valueOf(e.getMessage()).replaceFirst("^SFTP source: ", ""));
             return new Answer(answered, gone);
         }
-        // no SFTP call has a time limit of its own, and the session's keep-alives are answered by the
-        // server's SSH side while its SFTP side hangs (a stuck mount): a call that takes longer than
-        // this has the session closed under it, which ends it
-        ScheduledFuture<?>[] watchdog = new ScheduledFuture<?>[1];
-        Runnable rearm = () -> {
-            if (watchdog[0] != null) {
-                watchdog[0].cancel(false);
-            }
-            watchdog[0] = WATCHDOG.schedule(() -> SftpConnector.close(channel), callLimit.toMillis(),
-                    TimeUnit.MILLISECONDS);
-        };
         int refused = 0;
         Map<String, Boolean> folders = new HashMap<>();
         try {
@@ -138,6 +142,17 @@ public final class SftpGoneCheck implements GoneCheck {
         return slash < 0 || slash == ref.length() - 1 ? null : ref.substring(slash + 1);
     }
 
+    private static ScheduledThreadPoolExecutor watchdog() {
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "ktp-sftp-gone-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
+        // a cancelled one goes at once: it holds its look's session
+        executor.setRemoveOnCancelPolicy(true);
+        return executor;
+    }
+
     /**
      * Whether the file's folder is there and lists at least one entry: a folder that lists none may
      * be a mount on the server that is away (every file in it would look gone), so it tells nothing.
@@ -156,13 +171,17 @@ public final class SftpGoneCheck implements GoneCheck {
         boolean holds = false;
         if (attributes != null && attributes.isDir()) {
             rearm.run();
-            for (Object entry : channel.ls(folder)) {
-                String name = ((ChannelSftp.LsEntry) entry).getFilename();
-                if (!".".equals(name) && !"..".equals(name)) {
-                    holds = true;
-                    break;
+            // up to its first entry only: a large folder is not listed whole
+            boolean[] any = {false};
+            channel.ls(folder, entry -> {
+                String name = entry.getFilename();
+                if (".".equals(name) || "..".equals(name)) {
+                    return ChannelSftp.LsEntrySelector.CONTINUE;
                 }
-            }
+                any[0] = true;
+                return ChannelSftp.LsEntrySelector.BREAK;
+            });
+            holds = any[0];
         }
         folders.put(folder, holds);
         return holds;

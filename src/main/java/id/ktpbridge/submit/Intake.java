@@ -310,9 +310,10 @@ public class Intake implements Processor {
             // the holder's file may have been moved or renamed away while it waited (this may be that
             // file under its new name)
             ReplacedInputs.Gone found = replacedInputs.endIfGone(holder);
-            if (found == ReplacedInputs.Gone.NOT_GONE && ("sftp".equals(holder.sourceType())
+            if (found == ReplacedInputs.Gone.NOT_GONE && dedupeByContent && ("sftp".equals(holder.sourceType())
                     || "s3".equals(holder.sourceType()))) {
-                found = replacedInputs.endIfRemoteGone(holder); // one look at its server or bucket
+                // one look at its server or bucket, rather than turn this one away as its duplicate
+                found = replacedInputs.endIfRemoteGone(holder);
             }
             switch (found) {
                 // ended, or handed to the poller when already uploaded (it then holds on)

@@ -71,6 +71,8 @@ public class ReplacedInputs {
     private volatile List<GoneCheck> remoteChecks = List.of();
     /** Per source type, the last input the previous sweep asked about: the next one goes on after it. */
     private final Map<String, LedgerRecord> remoteAfter = new ConcurrentHashMap<>();
+    /** Per source, the input its last look broke off at (see {@link #endGone(GoneCheck, long)}). */
+    private final Map<String, String> brokeOffAt = new ConcurrentHashMap<>();
 
     /**
      * @param dropFolder {@code ktp.source.dir}: a file drop input is only taken for gone from there;
@@ -263,22 +265,32 @@ public class ReplacedInputs {
         // the next sweep goes on after the last row of the page asked about and answered for (a look
         // that broke off has the rest asked again); after a page that was not full, from the first
         LedgerRecord last = after;
-        boolean brokeOff = false;
+        LedgerRecord unanswered = null;
         for (LedgerRecord row : page) {
             if (row.sourceRef() != null && read.unread(row) == null && !answer.answered().contains(row.sourceRef())) {
-                brokeOff = true;
+                unanswered = row;
                 break;
             }
             last = row;
         }
-        if (!brokeOff && page.size() < REMOTE_PAGE) {
+        if (unanswered != null && unanswered.id().equals(brokeOffAt.get(check.sourceType()))) {
+            // the look broke off at it twice running (a folder on a mount that hangs, say): the next
+            // pass goes on past it, or it would hold back every input after it for good
+            last = unanswered;
+            brokeOffAt.remove(check.sourceType());
+        } else if (unanswered != null) {
+            brokeOffAt.put(check.sourceType(), unanswered.id());
+        } else {
+            brokeOffAt.remove(check.sourceType());
+        }
+        if (unanswered == null && page.size() < REMOTE_PAGE) {
             remoteAfter.remove(check.sourceType());
         } else if (last != null) {
             remoteAfter.put(check.sourceType(), last);
         }
         for (LedgerRecord row : asked) {
             if (answer.gone().contains(row.sourceRef())) {
-                endGone(row, check);
+                endGone(row, check, true);
             }
         }
     }
@@ -296,8 +308,9 @@ public class ReplacedInputs {
         }
         for (GoneCheck check : remoteChecks) {
             if (check.sourceType().equals(row.sourceType())) {
-                return check.look(List.of(row.sourceRef())).gone().contains(row.sourceRef()) ? endGone(row, check)
-                        : Gone.NOT_GONE;
+                // its answer is a moment old: not asked again once in hand
+                return check.look(List.of(row.sourceRef())).gone().contains(row.sourceRef())
+                        ? endGone(row, check, false) : Gone.NOT_GONE;
             }
         }
         return Gone.NOT_GONE;
@@ -305,10 +318,10 @@ public class ReplacedInputs {
 
     /**
      * As {@link #endIfGone}, for an input whose file or object {@code check}'s source said is gone:
-     * asked again once the input is in hand, as the answer may be old by then (a file put back the
-     * way some tools replace one, deleting it first).
+     * with {@code askAgain}, asked again once the input is in hand, as the answer may be old by then
+     * (a file put back the way some tools replace one, deleting it first).
      */
-    private Gone endGone(LedgerRecord found, GoneCheck check) {
+    private Gone endGone(LedgerRecord found, GoneCheck check, boolean askAgain) {
         if (!inHand.takeToEnd(found.id())) {
             return Gone.IN_HAND; // a worker has it in hand: it may still submit its copy
         }
@@ -317,7 +330,7 @@ public class ReplacedInputs {
             LedgerRecord row = ledger.findById(found.id()).orElse(null);
             if (row == null || row.state() != SubmissionState.RECEIVED && row.state() != SubmissionState.PRESIGNED
                     && row.state() != SubmissionState.UPLOADED
-                    || !check.look(List.of(row.sourceRef())).gone().contains(row.sourceRef())) {
+                    || askAgain && !check.look(List.of(row.sourceRef())).gone().contains(row.sourceRef())) {
                 return Gone.NOT_GONE;
             }
             if (row.state() == SubmissionState.UPLOADED) {

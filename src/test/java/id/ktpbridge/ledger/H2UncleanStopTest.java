@@ -216,6 +216,16 @@ class H2UncleanStopTest {
         release.keep("H2 closed it after a failed write");
         release.close();
         assertTrue(Files.exists(dir.resolve("ledger.in-use")), "H2 closed it after a failed write: rebuilt next");
+
+        // two pools on the file (the results database the ledger's): what one of them met counts
+        // whichever closes last
+        Files.delete(dir.resolve("ledger.in-use"));
+        H2UncleanStop.Release results = H2UncleanStop.opening(url, "sa", "", 2);
+        H2UncleanStop.Release ledger = H2UncleanStop.opening(url, "sa", "", 2);
+        results.keep("H2 closed it after a failed write");
+        results.close();
+        ledger.close();
+        assertTrue(Files.exists(dir.resolve("ledger.in-use")), "kept for the file, not for the pool");
     }
 
     @Test

@@ -130,6 +130,24 @@ class RemoteGoneInputsTest {
     }
 
     @Test
+    void anInputEveryLookBreaksOffAtIsPassedOverSoTheOthersAreStillAskedAbout() {
+        List<String> refs = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            String ref = String.format("sftp://h:22/inbox/u%03d.png", i);
+            insert("sftp", ref, SubmissionState.RECEIVED, HOUR_AGO + i);
+            refs.add(ref);
+        }
+        replaced.remote(places, List.of(sftp));
+        sftp.answersFor = 0; // its folder hangs: the look never gets past the first
+
+        replaced.sweep();
+        replaced.sweep();
+        replaced.sweep();
+
+        assertEquals(List.of(refs, refs, refs.subList(1, 3)), sftp.asked);
+    }
+
+    @Test
     void aFileBackBeforeItsInputIsEndedIsLeftToItsAttempts() {
         // some tools replace a file by deleting it first: the page's look met that moment
         String back = insert("sftp", "sftp://h:22/inbox/u8.png", SubmissionState.RECEIVED, HOUR_AGO);
