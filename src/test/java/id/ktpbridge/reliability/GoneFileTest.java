@@ -17,11 +17,11 @@ import java.util.stream.Collectors;
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.SubmissionState;
-import id.ktpbridge.submit.InputsInHand;
 import id.ktpbridge.submit.ReplacedInputs;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
+import id.ktpbridge.testkit.WaitingInputs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -96,10 +96,10 @@ class GoneFileTest {
             Results.drop(app.inbox(), "u9204.png", SampleImages.card("u9204", "png"));
             await().atMost(Duration.ofSeconds(20)).until(() -> app.sandbox().injectedFailures("presign") >= 1);
             LedgerRecord row = app.ledger().createdSince(0).get(0);
-            noWorkerHasIt(app, row);
+            WaitingInputs.noWorkerHasIt(app, row, "ingest-file");
             // as a share unmounted for a while: the folder and all its files out of sight
             Path away = Files.move(app.inbox(), app.inbox().resolveSibling("inbox-away"));
-            leftAloneAnHour(app, row);
+            WaitingInputs.leftAloneAnHour(app, row);
             app.bean("replacedInputs", ReplacedInputs.class).sweep();
             assertFalse(app.ledger().findById(row.id()).orElseThrow().state().isFinal(), "left open");
             assertEquals(0, Results.count(app.results()));
@@ -119,8 +119,8 @@ class GoneFileTest {
             Path file = app.inbox().resolve("u9203.png");
             await().atMost(Duration.ofSeconds(20)).until(() -> app.sandbox().injectedFailures("presign") >= 1);
             LedgerRecord row = app.ledger().createdSince(0).get(0);
-            noWorkerHasIt(app, row);
-            leftAloneAnHour(app, row);
+            WaitingInputs.noWorkerHasIt(app, row, "ingest-file");
+            WaitingInputs.leftAloneAnHour(app, row);
             app.bean("replacedInputs", ReplacedInputs.class).sweep();
 
             assertFalse(app.ledger().findById(row.id()).orElseThrow().state().isFinal(), "left open");
@@ -157,7 +157,7 @@ class GoneFileTest {
             Files.delete(inbox);
             Files.createDirectory(inbox);
             try (BridgeApp app = BridgeApp.start(dataDir, OUTAGE)) {
-                leftAloneAnHour(app, app.ledger().findById(id).orElseThrow());
+                WaitingInputs.leftAloneAnHour(app, app.ledger().findById(id).orElseThrow());
                 app.bean("replacedInputs", ReplacedInputs.class).sweep();
                 assertFalse(app.ledger().findById(id).orElseThrow().state().isFinal(), "left open");
                 assertEquals(0, Results.count(app.results()));
@@ -190,38 +190,11 @@ class GoneFileTest {
         // the drop folder lists empty from the start: it is judged by the file system it had files on before
         Files.delete(dataDir.resolve("inbox").resolve("u9207.png"));
         try (BridgeApp app = BridgeApp.start(dataDir, OUTAGE)) {
-            leftAloneAnHour(app, app.ledger().findById(id).orElseThrow());
+            WaitingInputs.leftAloneAnHour(app, app.ledger().findById(id).orElseThrow());
             app.bean("replacedInputs", ReplacedInputs.class).sweep();
             await().atMost(Duration.ofSeconds(10)).until(() -> Results.count(app.results()) == 1);
             assertEquals("SOURCE_GONE", Results.read(app.results()).get(0).path("reasonCode").asText());
             assertEquals(Map.of(), app.ledger().openCounts());
-        }
-    }
-
-    /**
-     * Stops the file source and waits for the input's hold to be let go: the sweep leaves an input a
-     * worker has in hand whatever its file, and at the first failure its worker is in the deferral's
-     * pause (5 s) with the hold kept. Stopped, the source cannot take the file again meanwhile.
-     */
-    private static void noWorkerHasIt(BridgeApp app, LedgerRecord row) throws Exception {
-        app.context().getRouteController().stopRoute("ingest-file");
-        InputsInHand inHand = app.bean("inputsInHand", InputsInHand.class);
-        await().atMost(Duration.ofSeconds(30)).until(() -> {
-            if (!inHand.takeToEnd(row.id())) {
-                return false;
-            }
-            inHand.letGo(row.id());
-            return true;
-        });
-    }
-
-    /** As if no worker had touched the input's row for an hour (the sweep leaves rows touched within a minute). */
-    private static void leftAloneAnHour(BridgeApp app, LedgerRecord row) throws Exception {
-        try (var c = app.ledger().dataSource().getConnection(); var ps = c.prepareStatement(
-                "UPDATE ktp_submission SET updated_at = ? WHERE id = ?")) {
-            ps.setLong(1, System.currentTimeMillis() - 3_600_000);
-            ps.setString(2, row.id());
-            ps.executeUpdate();
         }
     }
 }

@@ -15,13 +15,13 @@ import java.util.Set;
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.SubmissionState;
-import id.ktpbridge.submit.InputsInHand;
 import id.ktpbridge.submit.ReplacedInputs;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.S3ProxyServer;
 import id.ktpbridge.testkit.SampleImages;
+import id.ktpbridge.testkit.WaitingInputs;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -72,7 +72,7 @@ class S3GoneObjectTest {
         byte[] image = SampleImages.card("u9411", "png");
         try (BridgeApp app = BridgeApp.start(dataDir, waiting(s3, bucket))) {
             s3.put(bucket, "inbox/u9411.png", image);
-            LedgerRecord row = waitingRow(app);
+            LedgerRecord row = WaitingInputs.afterARefusedPresign(app);
             // renamed by hand (S3 has no rename: a copy, then the old key deleted) while it waited
             s3.client().deleteObject(r -> r.bucket(bucket).key("inbox/u9411.png"));
             app.sandbox().settings().setFailureRate("presign", 0.0);
@@ -96,7 +96,7 @@ class S3GoneObjectTest {
         byte[] image = SampleImages.card("u9401", "png");
         try (LogCapture log = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, waiting(s3, bucket))) {
             s3.put(bucket, "inbox/u9401.png", image);
-            LedgerRecord row = waitingRow(app);
+            LedgerRecord row = WaitingInputs.afterARefusedPresign(app);
             s3.client().deleteObject(r -> r.bucket(bucket).key("inbox/u9401.png"));
 
             // the listing goes on, without the object: only the sweep can end its input, once its
@@ -132,9 +132,9 @@ class S3GoneObjectTest {
         String bucket = s3.newBucket("ktp-there");
         try (BridgeApp app = BridgeApp.start(dataDir, waiting(s3, bucket))) {
             s3.put(bucket, "inbox/u9402.png", SampleImages.card("u9402", "png"));
-            LedgerRecord row = waitingRow(app);
-            noWorkerHasIt(app, row);
-            leftAloneAnHour(app, row);
+            LedgerRecord row = WaitingInputs.afterARefusedPresign(app);
+            WaitingInputs.noWorkerHasIt(app, row, "ingest-s3");
+            WaitingInputs.leftAloneAnHour(app, row);
             app.bean("replacedInputs", ReplacedInputs.class).sweep();
 
             assertEquals(SubmissionState.RECEIVED, app.ledger().findById(row.id()).orElseThrow().state(), "left open");
@@ -153,11 +153,11 @@ class S3GoneObjectTest {
             String bucket = store.newBucket("ktp-down");
             try (BridgeApp app = BridgeApp.start(dataDir, waiting(store, bucket))) {
                 store.put(bucket, "inbox/u9403.png", SampleImages.card("u9403", "png"));
-                LedgerRecord row = waitingRow(app);
-                noWorkerHasIt(app, row);
+                LedgerRecord row = WaitingInputs.afterARefusedPresign(app);
+                WaitingInputs.noWorkerHasIt(app, row, "ingest-s3");
                 store.client().deleteObject(r -> r.bucket(bucket).key("inbox/u9403.png"));
                 store.close();
-                leftAloneAnHour(app, row);
+                WaitingInputs.leftAloneAnHour(app, row);
                 app.bean("replacedInputs", ReplacedInputs.class).sweep();
 
                 assertEquals(SubmissionState.RECEIVED, app.ledger().findById(row.id()).orElseThrow().state(), "left open");
@@ -188,38 +188,5 @@ class S3GoneObjectTest {
                         .toString())).forcePathStyle(true)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
                         S3ProxyServer.ACCESS_KEY, secret))).build();
-    }
-
-    /** The input's row, once its first presign was refused (the object stays for a later attempt). */
-    private static LedgerRecord waitingRow(BridgeApp app) {
-        await().atMost(Duration.ofSeconds(30)).until(() -> app.sandbox().injectedFailures("presign") >= 1
-                && app.ledger().createdSince(0).size() == 1);
-        return app.ledger().createdSince(0).get(0);
-    }
-
-    /**
-     * Stops the S3 source and waits for the input's hold to be let go: the sweep leaves an input a
-     * worker has in hand, and a stopped source does not take the object again meanwhile.
-     */
-    private static void noWorkerHasIt(BridgeApp app, LedgerRecord row) throws Exception {
-        app.context().getRouteController().stopRoute("ingest-s3");
-        InputsInHand inHand = app.bean("inputsInHand", InputsInHand.class);
-        await().atMost(Duration.ofSeconds(30)).until(() -> {
-            if (!inHand.takeToEnd(row.id())) {
-                return false;
-            }
-            inHand.letGo(row.id());
-            return true;
-        });
-    }
-
-    /** As if no worker had touched the input's row for an hour. */
-    private static void leftAloneAnHour(BridgeApp app, LedgerRecord row) throws Exception {
-        try (var c = app.ledger().dataSource().getConnection(); var ps = c.prepareStatement(
-                "UPDATE ktp_submission SET updated_at = ? WHERE id = ?")) {
-            ps.setLong(1, System.currentTimeMillis() - 3_600_000);
-            ps.setString(2, row.id());
-            ps.executeUpdate();
-        }
     }
 }

@@ -17,12 +17,12 @@ import java.util.Set;
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.SubmissionState;
-import id.ktpbridge.submit.InputsInHand;
 import id.ktpbridge.submit.ReplacedInputs;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
+import id.ktpbridge.testkit.WaitingInputs;
 import id.ktpbridge.testkit.SftpServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,7 +53,7 @@ class SftpGoneFileTest {
             byte[] image = SampleImages.card("u9301", "png");
             try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), waiting(server))) {
                 Files.write(inbox.resolve("u9301.png"), image);
-                LedgerRecord row = waitingRow(app);
+                LedgerRecord row = WaitingInputs.afterARefusedPresign(app);
                 Files.delete(inbox.resolve("u9301.png"));
 
                 // the listing goes on, without the file: only the sweep can end its input, once its
@@ -92,7 +92,7 @@ class SftpGoneFileTest {
             byte[] image = SampleImages.card("u9311", "png");
             try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), waiting(server))) {
                 Files.write(inbox.resolve("u9311.png"), image);
-                LedgerRecord row = waitingRow(app);
+                LedgerRecord row = WaitingInputs.afterARefusedPresign(app);
                 // renamed by hand while it waited
                 Files.move(inbox.resolve("u9311.png"), inbox.resolve("u9311-renamed.png"));
                 app.sandbox().settings().setFailureRate("presign", 0.0);
@@ -116,9 +116,9 @@ class SftpGoneFileTest {
             Path inbox = Files.createDirectories(server.path("/inbox"));
             try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), waiting(server))) {
                 Files.write(inbox.resolve("u9302.png"), SampleImages.card("u9302", "png"));
-                LedgerRecord row = waitingRow(app);
-                noWorkerHasIt(app, row);
-                leftAloneAnHour(app, row);
+                LedgerRecord row = WaitingInputs.afterARefusedPresign(app);
+                WaitingInputs.noWorkerHasIt(app, row, "ingest-sftp", "ingest-sftp-oversized");
+                WaitingInputs.leftAloneAnHour(app, row);
                 app.bean("replacedInputs", ReplacedInputs.class).sweep();
 
                 assertEquals(SubmissionState.RECEIVED, app.ledger().findById(row.id()).orElseThrow().state(), "left open");
@@ -139,11 +139,11 @@ class SftpGoneFileTest {
             Path inbox = Files.createDirectories(server.path("/inbox"));
             try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), waiting(server))) {
                 Files.write(inbox.resolve("u9303.png"), SampleImages.card("u9303", "png"));
-                LedgerRecord row = waitingRow(app);
-                noWorkerHasIt(app, row);
+                LedgerRecord row = WaitingInputs.afterARefusedPresign(app);
+                WaitingInputs.noWorkerHasIt(app, row, "ingest-sftp", "ingest-sftp-oversized");
                 Files.delete(inbox.resolve("u9303.png"));
                 server.suspend();
-                leftAloneAnHour(app, row);
+                WaitingInputs.leftAloneAnHour(app, row);
                 ReplacedInputs sweep = app.bean("replacedInputs", ReplacedInputs.class);
                 sweep.sweep();
 
@@ -213,42 +213,8 @@ class SftpGoneFileTest {
                 "no", null, "inbox", ".done", ".failed", false, Duration.ofSeconds(5), null, null);
     }
 
-    /** The input's row, once its first presign was refused (the file stays on the server for a later attempt). */
-    private static LedgerRecord waitingRow(BridgeApp app) {
-        await().atMost(Duration.ofSeconds(30)).until(() -> app.sandbox().injectedFailures("presign") >= 1
-                && app.ledger().createdSince(0).size() == 1);
-        return app.ledger().createdSince(0).get(0);
-    }
-
-    /**
-     * Stops the SFTP source and waits for the input's hold to be let go: the sweep leaves an input a
-     * worker has in hand, and a stopped source does not take the file again meanwhile.
-     */
-    private static void noWorkerHasIt(BridgeApp app, LedgerRecord row) throws Exception {
-        app.context().getRouteController().stopRoute("ingest-sftp");
-        app.context().getRouteController().stopRoute("ingest-sftp-oversized");
-        InputsInHand inHand = app.bean("inputsInHand", InputsInHand.class);
-        await().atMost(Duration.ofSeconds(30)).until(() -> {
-            if (!inHand.takeToEnd(row.id())) {
-                return false;
-            }
-            inHand.letGo(row.id());
-            return true;
-        });
-    }
-
     private static void startSource(BridgeApp app) throws Exception {
         app.context().getRouteController().startRoute("ingest-sftp");
         app.context().getRouteController().startRoute("ingest-sftp-oversized");
-    }
-
-    /** As if no worker had touched the input's row for an hour. */
-    private static void leftAloneAnHour(BridgeApp app, LedgerRecord row) throws Exception {
-        try (var c = app.ledger().dataSource().getConnection(); var ps = c.prepareStatement(
-                "UPDATE ktp_submission SET updated_at = ? WHERE id = ?")) {
-            ps.setLong(1, System.currentTimeMillis() - 3_600_000);
-            ps.setString(2, row.id());
-            ps.executeUpdate();
-        }
     }
 }

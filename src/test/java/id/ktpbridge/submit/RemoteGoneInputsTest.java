@@ -17,7 +17,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.ledger.Leases;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
-import id.ktpbridge.ledger.NewInput;
 import id.ktpbridge.ledger.SchemaMigrator;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.result.ResultPublisher;
@@ -39,6 +38,7 @@ class RemoteGoneInputsTest {
     private final JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:remote-gone-" + UUID.randomUUID()
             + ";DB_CLOSE_DELAY=-1", "sa", "");
     private final Ledger ledger = new Ledger(migrated(ds));
+    private final LedgerRows rows = new LedgerRows(ledger, ds);
     private final List<String> published = new CopyOnWriteArrayList<>();
     private final ResultPublisher publisher = new ResultPublisher(ledger, new ObjectMapper(), null) {
         @Override
@@ -62,17 +62,17 @@ class RemoteGoneInputsTest {
 
     @Test
     void inputsTheSourceSaysAreGoneAreEndedOrHandedToThePollerAndOnlyThey() {
-        String received = insert("sftp", "sftp://h:22/inbox/u1.png", SubmissionState.RECEIVED, HOUR_AGO);
-        String presigned = insert("s3", "s3://b/inbox/u2.png", SubmissionState.PRESIGNED, HOUR_AGO);
-        String uploaded = insert("sftp", "sftp://h:22/inbox/u3.png", SubmissionState.UPLOADED, HOUR_AGO);
-        String there = insert("sftp", "sftp://h:22/inbox/u4.png", SubmissionState.RECEIVED, HOUR_AGO);
+        String received = rows.insert("sftp", "sftp://h:22/inbox/u1.png", SubmissionState.RECEIVED, HOUR_AGO);
+        String presigned = rows.insert("s3", "s3://b/inbox/u2.png", SubmissionState.PRESIGNED, HOUR_AGO);
+        String uploaded = rows.insert("sftp", "sftp://h:22/inbox/u3.png", SubmissionState.UPLOADED, HOUR_AGO);
+        String there = rows.insert("sftp", "sftp://h:22/inbox/u4.png", SubmissionState.RECEIVED, HOUR_AGO);
         // touched within a claim's time: a worker of some instance may have it in hand
-        String touched = insert("sftp", "sftp://h:22/inbox/u5.png", SubmissionState.RECEIVED,
+        String touched = rows.insert("sftp", "sftp://h:22/inbox/u5.png", SubmissionState.RECEIVED,
                 System.currentTimeMillis());
-        String held = insert("s3", "s3://b/inbox/u6.png", SubmissionState.RECEIVED, HOUR_AGO);
+        String held = rows.insert("s3", "s3://b/inbox/u6.png", SubmissionState.RECEIVED, HOUR_AGO);
         assertEquals(true, inHand.takeToEnd(held));
         // at a place no source of this configuration reads: StrandedInputs' to end, not asked about
-        String elsewhere = insert("sftp", "sftp://other:22/inbox/u7.png", SubmissionState.RECEIVED, HOUR_AGO);
+        String elsewhere = rows.insert("sftp", "sftp://other:22/inbox/u7.png", SubmissionState.RECEIVED, HOUR_AGO);
         sftp.gone.addAll(Set.of("sftp://h:22/inbox/u1.png", "sftp://h:22/inbox/u3.png", "sftp://h:22/inbox/u5.png",
                 "sftp://other:22/inbox/u7.png"));
         s3.gone.addAll(Set.of("s3://b/inbox/u2.png", "s3://b/inbox/u6.png"));
@@ -86,18 +86,18 @@ class RemoteGoneInputsTest {
                 sorted(sftp.asked));
         assertEquals(List.of(List.of("s3://b/inbox/u2.png", "s3://b/inbox/u6.png"), List.of("s3://b/inbox/u2.png")),
                 sorted(s3.asked));
-        assertEquals(SubmissionState.FAILED, state(received));
-        assertEquals(SubmissionState.FAILED, state(presigned));
+        assertEquals(SubmissionState.FAILED, rows.state(received));
+        assertEquals(SubmissionState.FAILED, rows.state(presigned));
         // its bytes are at OneKYC's storage: the poller confirms it and collects its outcome
-        assertEquals(SubmissionState.CONFIRMED, state(uploaded));
+        assertEquals(SubmissionState.CONFIRMED, rows.state(uploaded));
         assertEquals(List.of(received + " FAILED SOURCE_GONE its file left sftp", presigned
                 + " FAILED SOURCE_GONE its file left s3").stream().sorted().toList(), published.stream().sorted().toList());
         for (String id : List.of(received, presigned, uploaded)) {
-            assertNotNull(released(id), "let go of: its content claim no longer turns the same image away");
+            assertNotNull(rows.released(id), "let go of: its content claim no longer turns the same image away");
         }
         for (String id : List.of(there, touched, held, elsewhere)) {
-            assertEquals(SubmissionState.RECEIVED, state(id), id);
-            assertNull(released(id), id);
+            assertEquals(SubmissionState.RECEIVED, rows.state(id), id);
+            assertNull(rows.released(id), id);
         }
 
         replaced.sweep();
@@ -109,7 +109,7 @@ class RemoteGoneInputsTest {
         List<String> refs = new ArrayList<>();
         for (int i = 0; i < ReplacedInputs.REMOTE_PAGE + 50; i++) {
             String ref = String.format("sftp://h:22/inbox/u%03d.png", i);
-            insert("sftp", ref, SubmissionState.RECEIVED, HOUR_AGO + i);
+            rows.insert("sftp", ref, SubmissionState.RECEIVED, HOUR_AGO + i);
             refs.add(ref);
         }
         // one beyond the first page is gone: before, a page full of inputs still there hid it for good
@@ -134,7 +134,7 @@ class RemoteGoneInputsTest {
         List<String> refs = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             String ref = String.format("sftp://h:22/inbox/u%03d.png", i);
-            insert("sftp", ref, SubmissionState.RECEIVED, HOUR_AGO + i);
+            rows.insert("sftp", ref, SubmissionState.RECEIVED, HOUR_AGO + i);
             refs.add(ref);
         }
         replaced.remote(places, List.of(sftp));
@@ -150,14 +150,14 @@ class RemoteGoneInputsTest {
     @Test
     void aFileBackBeforeItsInputIsEndedIsLeftToItsAttempts() {
         // some tools replace a file by deleting it first: the page's look met that moment
-        String back = insert("sftp", "sftp://h:22/inbox/u8.png", SubmissionState.RECEIVED, HOUR_AGO);
+        String back = rows.insert("sftp", "sftp://h:22/inbox/u8.png", SubmissionState.RECEIVED, HOUR_AGO);
         sftp.goneOnce.add("sftp://h:22/inbox/u8.png");
         replaced.remote(places, List.of(sftp));
 
         replaced.sweep();
 
         assertEquals(List.of(List.of("sftp://h:22/inbox/u8.png"), List.of("sftp://h:22/inbox/u8.png")), sftp.asked);
-        assertEquals(SubmissionState.RECEIVED, state(back));
+        assertEquals(SubmissionState.RECEIVED, rows.state(back));
         assertEquals(List.of(), published);
     }
 
@@ -166,7 +166,7 @@ class RemoteGoneInputsTest {
         List<String> refs = new ArrayList<>();
         for (int i = 0; i < ReplacedInputs.REMOTE_PAGE + 50; i++) {
             String ref = String.format("sftp://h:22/inbox/u%03d.png", i);
-            insert("sftp", ref, SubmissionState.RECEIVED, HOUR_AGO + i);
+            rows.insert("sftp", ref, SubmissionState.RECEIVED, HOUR_AGO + i);
             refs.add(ref);
         }
         replaced.remote(places, List.of(sftp));
@@ -227,45 +227,6 @@ class RemoteGoneInputsTest {
     private static List<List<String>> sorted(List<List<String>> asked) {
         return asked.stream().map(refs -> refs.stream().sorted().toList())
                 .sorted(java.util.Comparator.comparing(Object::toString)).toList();
-    }
-
-    private String insert(String type, String ref, SubmissionState state, long at) {
-        String id = UUID.randomUUID().toString();
-        ledger.insert(new NewInput(id, type, ref, ref.substring(ref.lastIndexOf('/') + 1),
-                UUID.randomUUID().toString().replace("-", ""), 1L, "image/png", "P", "u1", "T",
-                UUID.randomUUID().toString(), UUID.randomUUID().toString(), null), state);
-        update("UPDATE ktp_submission SET created_at = ?, updated_at = ?, submission_id = ? WHERE id = ?", at, at,
-                state == SubmissionState.RECEIVED ? null : "sub-" + id, id);
-        return id;
-    }
-
-    private SubmissionState state(String id) {
-        return ledger.findById(id).orElseThrow().state();
-    }
-
-    private Long released(String id) {
-        try (var c = ds.getConnection(); var ps = c.prepareStatement(
-                "SELECT source_released_at FROM ktp_submission WHERE id = ?")) {
-            ps.setString(1, id);
-            try (var rs = ps.executeQuery()) {
-                rs.next();
-                long at = rs.getLong(1);
-                return rs.wasNull() ? null : at;
-            }
-        } catch (java.sql.SQLException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private void update(String sql, Object... args) {
-        try (var c = ds.getConnection(); var ps = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                ps.setObject(i + 1, args[i]);
-            }
-            ps.executeUpdate();
-        } catch (java.sql.SQLException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private static JdbcConnectionPool migrated(JdbcConnectionPool ds) {

@@ -14,7 +14,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.ledger.Leases;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
-import id.ktpbridge.ledger.NewInput;
 import id.ktpbridge.ledger.SchemaMigrator;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.result.ResultPublisher;
@@ -36,6 +35,7 @@ class StrandedInputsTest {
     private final JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:stranded-" + UUID.randomUUID()
             + ";DB_CLOSE_DELAY=-1", "sa", "");
     private final Ledger ledger = new Ledger(migrated(ds));
+    private final LedgerRows rows = new LedgerRows(ledger, ds);
     private final List<String> published = new CopyOnWriteArrayList<>();
     private final ResultPublisher publisher = new ResultPublisher(ledger, new ObjectMapper(), null) {
         @Override
@@ -55,29 +55,29 @@ class StrandedInputsTest {
     @Test
     void onALedgerOfItsOwnTheyAreEndedOrHandedToThePollerAndOnlyThey() {
         long start = System.currentTimeMillis();
-        String received = insert("sftp", "sftp://h:22/inbox/u1.png", SubmissionState.RECEIVED, start - 60_000);
-        String uploaded = insert("s3", "s3://b/inbox/u2.png", SubmissionState.UPLOADED, start - 60_000);
-        String elsewhere = insert("file", "file:/srv/ktp/other/u3.png", SubmissionState.PRESIGNED, start - 60_000);
-        String read = insert("file", "file:" + DROP.resolve("u4.png"), SubmissionState.RECEIVED, start - 60_000);
-        String ownRoute = insert("http", "https://example/u5.png", SubmissionState.RECEIVED, start - 60_000);
-        String sinceStart = insert("sftp", "sftp://h:22/inbox/u6.png", SubmissionState.RECEIVED, start + 1);
-        String held = insert("sftp", "sftp://h:22/inbox/u7.png", SubmissionState.RECEIVED, start - 60_000);
+        String received = rows.insert("sftp", "sftp://h:22/inbox/u1.png", SubmissionState.RECEIVED, start - 60_000);
+        String uploaded = rows.insert("s3", "s3://b/inbox/u2.png", SubmissionState.UPLOADED, start - 60_000);
+        String elsewhere = rows.insert("file", "file:/srv/ktp/other/u3.png", SubmissionState.PRESIGNED, start - 60_000);
+        String read = rows.insert("file", "file:" + DROP.resolve("u4.png"), SubmissionState.RECEIVED, start - 60_000);
+        String ownRoute = rows.insert("http", "https://example/u5.png", SubmissionState.RECEIVED, start - 60_000);
+        String sinceStart = rows.insert("sftp", "sftp://h:22/inbox/u6.png", SubmissionState.RECEIVED, start + 1);
+        String held = rows.insert("sftp", "sftp://h:22/inbox/u7.png", SubmissionState.RECEIVED, start - 60_000);
         assertTrue(inHand.takeToEnd(held));
 
         stranded(true, start).atStart();
 
-        assertEquals(SubmissionState.FAILED, state(received));
+        assertEquals(SubmissionState.FAILED, rows.state(received));
         assertEquals("SOURCE_GONE", ledger.findById(received).orElseThrow().reasonCode());
-        assertEquals(SubmissionState.FAILED, state(elsewhere));
+        assertEquals(SubmissionState.FAILED, rows.state(elsewhere));
         // its bytes are at OneKYC's storage: the poller confirms it and collects its outcome
-        assertEquals(SubmissionState.CONFIRMED, state(uploaded));
+        assertEquals(SubmissionState.CONFIRMED, rows.state(uploaded));
         assertEquals(List.of(received + " FAILED SOURCE_GONE", elsewhere + " FAILED SOURCE_GONE").stream().sorted()
                 .toList(), published.stream().sorted().toList());
         for (String id : List.of(received, uploaded, elsewhere)) {
-            assertNotNull(released(id), "let go of: its content claim no longer turns the same image away");
+            assertNotNull(rows.released(id), "let go of: its content claim no longer turns the same image away");
         }
         for (String id : List.of(read, ownRoute, sinceStart, held)) {
-            assertEquals(SubmissionState.RECEIVED, state(id), id);
+            assertEquals(SubmissionState.RECEIVED, rows.state(id), id);
         }
     }
 
@@ -85,10 +85,10 @@ class StrandedInputsTest {
     void onALedgerOthersUseTooTheyAreCountedAndLeftWithoutHoldingUpABatch() {
         long start = System.currentTimeMillis();
         long hourAgo = start - 3_600_000;
-        String sftp = insert("sftp", "sftp://h:22/inbox/u1.png", SubmissionState.RECEIVED, hourAgo);
-        String s3 = insert("s3", "s3://b/inbox/u2.png", SubmissionState.UPLOADED, hourAgo);
+        String sftp = rows.insert("sftp", "sftp://h:22/inbox/u1.png", SubmissionState.RECEIVED, hourAgo);
+        String s3 = rows.insert("s3", "s3://b/inbox/u2.png", SubmissionState.UPLOADED, hourAgo);
         // touched a moment ago: an instance that reads SFTP has it in hand
-        String touched = insert("sftp", "sftp://h:22/inbox/u3.png", SubmissionState.RECEIVED, start - 1_000);
+        String touched = rows.insert("sftp", "sftp://h:22/inbox/u3.png", SubmissionState.RECEIVED, start - 1_000);
         StrandedInputs stranded = stranded(false, start);
 
         try (LogCapture log = new LogCapture()) {
@@ -99,7 +99,7 @@ class StrandedInputsTest {
         }
 
         for (String id : List.of(sftp, s3, touched)) {
-            assertTrue(!state(id).isFinal(), id);
+            assertTrue(!rows.state(id).isFinal(), id);
         }
         assertEquals(List.of(), published);
         assertEquals(2, stranded.stillOpen());
@@ -111,45 +111,6 @@ class StrandedInputsTest {
         ReplacedInputs replaced = new ReplacedInputs(ledger, publisher, new Leases(ds, "here"), inHand, null,
                 CLAIM_TTL, Duration.ofSeconds(30), Duration.ofMinutes(30));
         return new StrandedInputs(ledger, replaced, places, endThem, start, CLAIM_TTL);
-    }
-
-    private String insert(String type, String ref, SubmissionState state, long at) {
-        String id = UUID.randomUUID().toString();
-        ledger.insert(new NewInput(id, type, ref, ref.substring(ref.lastIndexOf('/') + 1),
-                UUID.randomUUID().toString().replace("-", ""), 1L, "image/png", "P", "u1", "T",
-                UUID.randomUUID().toString(), UUID.randomUUID().toString(), null), state);
-        update("UPDATE ktp_submission SET created_at = ?, updated_at = ?, submission_id = ? WHERE id = ?", at, at,
-                state == SubmissionState.RECEIVED ? null : "sub-" + id, id);
-        return id;
-    }
-
-    private SubmissionState state(String id) {
-        return ledger.findById(id).orElseThrow().state();
-    }
-
-    private Long released(String id) {
-        try (var c = ds.getConnection(); var ps = c.prepareStatement(
-                "SELECT source_released_at FROM ktp_submission WHERE id = ?")) {
-            ps.setString(1, id);
-            try (var rs = ps.executeQuery()) {
-                rs.next();
-                long at = rs.getLong(1);
-                return rs.wasNull() ? null : at;
-            }
-        } catch (java.sql.SQLException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private void update(String sql, Object... args) {
-        try (var c = ds.getConnection(); var ps = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                ps.setObject(i + 1, args[i]);
-            }
-            ps.executeUpdate();
-        } catch (java.sql.SQLException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private static JdbcConnectionPool migrated(JdbcConnectionPool ds) {
