@@ -168,7 +168,7 @@ class CheckpointUnderKillTest {
             Thread.sleep(Long.MAX_VALUE);
         }
 
-        private static void update(Connection c, String sql, Object... values) throws SQLException {
+        static void update(Connection c, String sql, Object... values) throws SQLException {
             try (PreparedStatement ps = c.prepareStatement(sql)) {
                 for (int i = 0; i < values.length; i++) {
                     ps.setObject(i + 1, values[i]);

@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -108,8 +107,7 @@ class H2UncleanStopTest {
             c.createStatement().execute("CREATE TABLE t (id INT PRIMARY KEY)");
             c.createStatement().execute("INSERT INTO t VALUES (1)");
         }
-        Object file = Files.readAttributes(dir.resolve("ledger.mv.db"),
-                java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        Object file = fileKey(dir.resolve("ledger.mv.db"));
         DataSources.Pool second = DataSources.create(url, "sa", "", 2, "second");
         second.closer().close();
         assertTrue(Files.exists(dir.resolve("ledger.in-use")), "still open in the first pool");
@@ -124,8 +122,7 @@ class H2UncleanStopTest {
         } finally {
             again.closer().close();
         }
-        assertEquals(file, Files.readAttributes(dir.resolve("ledger.mv.db"),
-                java.nio.file.attribute.BasicFileAttributes.class).fileKey(), "the same file, not a rebuilt one");
+        assertEquals(file, fileKey(dir.resolve("ledger.mv.db")), "the same file, not a rebuilt one");
     }
 
     @Test
@@ -140,7 +137,7 @@ class H2UncleanStopTest {
             pool.closer().close();
         }
         Path db = dir.resolve("ledger.mv.db");
-        Object before = Files.readAttributes(db, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        Object before = fileKey(db);
         Files.writeString(dir.resolve("ledger.in-use"), "left by a killed process\n");
         DataSources.Pool rebuilt = DataSources.create(url, "sa", "", 2, "rebuilt");
         try (Connection c = rebuilt.dataSource().getConnection();
@@ -150,7 +147,7 @@ class H2UncleanStopTest {
         } finally {
             rebuilt.closer().close();
         }
-        assertNotEquals(before, Files.readAttributes(db, java.nio.file.attribute.BasicFileAttributes.class).fileKey(),
+        assertNotEquals(before, fileKey(db),
                 "a file marked open is rebuilt");
 
         // stopped after the old file stepped aside and before the new one took its name
@@ -191,12 +188,10 @@ class H2UncleanStopTest {
         }
         assertTrue(Files.exists(dir.resolve("ledger.in-use")), "not rebuilt: the next start tries again");
         Files.delete(dir.resolve("ledger-rebuilt.mv.db").resolve("in-the-way"));
-        Object before = Files.readAttributes(dir.resolve("ledger.mv.db"),
-                java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        Object before = fileKey(dir.resolve("ledger.mv.db"));
         DataSources.Pool again = DataSources.create(url, "sa", "", 2, "again");
         again.closer().close();
-        assertNotEquals(before, Files.readAttributes(dir.resolve("ledger.mv.db"),
-                java.nio.file.attribute.BasicFileAttributes.class).fileKey(), "rebuilt once it can be");
+        assertNotEquals(before, fileKey(dir.resolve("ledger.mv.db")), "rebuilt once it can be");
         assertFalse(Files.exists(dir.resolve("ledger.in-use")));
     }
 
@@ -257,6 +252,11 @@ class H2UncleanStopTest {
         assertEquals(Optional.empty(), H2UncleanStop.databasePath("jdbc:postgresql://db/ktp"));
     }
 
+    /** The file's identity: a rebuilt file is a new one. */
+    private static Object fileKey(Path file) throws java.io.IOException {
+        return Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+    }
+
     /**
      * What each of several transactions held open at once sees (rows, rows RECEIVED), in the order
      * they began: H2 numbers them from 1, as the killed process did its own (16 connections).
@@ -303,23 +303,15 @@ class H2UncleanStopTest {
                     while (true) {
                         String id = UUID.randomUUID().toString();
                         try (Connection c = ds.getConnection()) {
-                            update(c, "INSERT INTO t (id, state, payload) VALUES (?, 'RECEIVED', ?)", id, payload);
-                            update(c, "UPDATE t SET state = 'DONE' WHERE id = ?", id);
+                            CheckpointUnderKillTest.Writer.update(c,
+                                    "INSERT INTO t (id, state, payload) VALUES (?, 'RECEIVED', ?)", id, payload);
+                            CheckpointUnderKillTest.Writer.update(c, "UPDATE t SET state = 'DONE' WHERE id = ?", id);
                         }
                     }
                 });
             }
             Files.createFile(dir.resolve("writing"));
             new java.util.concurrent.CountDownLatch(1).await();
-        }
-
-        private static void update(Connection c, String sql, Object... values) throws SQLException {
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
-                for (int i = 0; i < values.length; i++) {
-                    ps.setObject(i + 1, values[i]);
-                }
-                ps.executeUpdate();
-            }
         }
     }
 }
