@@ -87,7 +87,15 @@ public class CircuitBreaker {
 
     public void onTransientFailure(String endpoint) {
         lastOutcomeAt = Math.max(1, clock.millis());
-        circuits.computeIfAbsent(endpoint, e -> new Circuit()).failure(endpoint);
+        circuits.computeIfAbsent(endpoint, e -> new Circuit()).failure(endpoint, false);
+    }
+
+    /** The endpoint answered that it takes too many calls (429): counted as a failure, but it is up. */
+    public void onThrottled(String endpoint) {
+        long now = Math.max(1, clock.millis());
+        lastAnswerAt = now;
+        lastOutcomeAt = now;
+        circuits.computeIfAbsent(endpoint, e -> new Circuit()).failure(endpoint, true);
     }
 
     /** Whether no call at any endpoint has been answered or has failed for {@code quiet} (or ever). */
@@ -125,6 +133,7 @@ public class CircuitBreaker {
      * An endpoint no call has failed at for a cool-down and the longest a call takes to fail
      * ({@link #callsTakeUpTo}) is no longer counted: a call after the pause has answered by then or
      * failed (and the endpoint is paused again), and with no calls (no work) nothing says it is down.
+     * Nor is one whose last failure was a throttled answer: it is paused, not down.
      */
     public List<String> downEndpoints() {
         return circuits.entrySet().stream().filter(e -> e.getValue().down()).map(Map.Entry::getKey).sorted().toList();
@@ -136,13 +145,15 @@ public class CircuitBreaker {
         private long openUntil;
         private boolean open;
         private long lastFailureAt;
+        private boolean lastFailureThrottled;
 
         synchronized long openFor() {
             return open ? openUntil - clock.millis() : 0;
         }
 
         synchronized boolean down() {
-            return open && clock.millis() - lastFailureAt < coolDown.toMillis() + callsTakeUpTo.toMillis();
+            return open && !lastFailureThrottled
+                    && clock.millis() - lastFailureAt < coolDown.toMillis() + callsTakeUpTo.toMillis();
         }
 
         synchronized void success(String endpoint) {
@@ -153,13 +164,14 @@ public class CircuitBreaker {
             open = false;
         }
 
-        synchronized void failure(String endpoint) {
+        synchronized void failure(String endpoint, boolean throttled) {
             consecutiveFailures++;
             lastFailureAt = clock.millis();
+            lastFailureThrottled = throttled;
             if (consecutiveFailures >= threshold) {
                 if (!open) {
-                    LOG.warn("{} OneKYC {} calls failed in a row: pausing them for {} s", consecutiveFailures,
-                            endpoint, coolDown.toSeconds());
+                    LOG.warn("{} OneKYC {} calls failed in a row{}: pausing them for {} s", consecutiveFailures,
+                            endpoint, throttled ? " (the last throttled)" : "", coolDown.toSeconds());
                 }
                 open = true;
                 openUntil = clock.millis() + coolDown.toMillis();

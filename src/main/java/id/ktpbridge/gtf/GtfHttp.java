@@ -405,7 +405,9 @@ public class GtfHttp {
                 // circuit or the rate limit, it never went out
                 throw interrupted(endpoint, attempt, sending || unansweredBefore, e);
             }
-            if (failure.isTransient()) {
+            if (failure.isTransient() && failure.httpStatus() == 429) {
+                breaker.onThrottled(endpoint); // it answered: paused after a run of them, but not down
+            } else if (failure.isTransient()) {
                 breaker.onTransientFailure(endpoint);
             } else {
                 breaker.onSuccess(endpoint); // the service answered: it is up, the request was the problem

@@ -476,6 +476,26 @@ class GtfHttpTest {
     }
 
     @Test
+    void throttledAnswersPauseTheEndpointWithoutTakingItForDown() {
+        CircuitBreaker breaker = new CircuitBreaker(2, Duration.ofHours(1));
+        GtfHttp guarded = new GtfHttp(HttpClient.newHttpClient(), new ObjectMapper(), 2, Duration.ofMillis(10),
+                Duration.ofMillis(50), breaker, new RateLimiter(0));
+        answer(429, "0", "TOO_MANY_REQUESTS");
+        answer(429, "0", "TOO_MANY_REQUESTS");
+        GtfApiException e = assertThrows(GtfApiException.class, () -> guarded.call("status", get()));
+        assertEquals(429, e.httpStatus());
+        assertTrue(breaker.isOpen("status"), "a run of throttled answers pauses the endpoint's calls");
+        assertEquals(java.util.List.of(), breaker.downEndpoints(), "it answered: not down, readiness stays up");
+
+        // a server failure after the pause's start: that endpoint is down
+        breaker.onSuccess("status");
+        answer(503, "0", "SERVICE_UNAVAILABLE");
+        answer(503, "0", "SERVICE_UNAVAILABLE");
+        assertThrows(GtfApiException.class, () -> guarded.call("status", get()));
+        assertEquals(java.util.List.of("status"), breaker.downEndpoints());
+    }
+
+    @Test
     void aCallStoppedWhileItsCircuitIsOpenWasNeverSentAndCannotHaveBeenApplied() throws InterruptedException {
         CircuitBreaker breaker = new CircuitBreaker(1, Duration.ofMinutes(5));
         GtfHttp paused = new GtfHttp(HttpClient.newHttpClient(), new ObjectMapper(), 4, Duration.ofMillis(10),

@@ -58,6 +58,21 @@ class OneKycHealthCheckTest {
     }
 
     @Test
+    void aThrottlingOneKycKeepsTheReplicaReadyAndAFailureAfterItDoesNot() {
+        CircuitBreaker breaker = new CircuitBreaker(2, Duration.ofHours(1));
+        OneKycHealthCheck check = new OneKycHealthCheck(breaker);
+        breaker.onThrottled("confirm");
+        breaker.onThrottled("confirm");
+        assertTrue(breaker.isOpen("confirm"), "calls are paused");
+        assertEquals(HealthCheck.State.UP, check.call().getState(),
+                "answered 429: taken out of its Service, the replica would get no callbacks");
+        breaker.onTransientFailure("confirm");
+        assertEquals(HealthCheck.State.DOWN, check.call().getState(), "the last call got no answer");
+        breaker.onThrottled("confirm");
+        assertEquals(HealthCheck.State.UP, check.call().getState(), "it answers again, if only to say wait");
+    }
+
+    @Test
     void withLedgerOnlyReadinessPausedCallsAreToldButKeepTheReplicaReady() {
         CircuitBreaker breaker = new CircuitBreaker(1, Duration.ofHours(1));
         OneKycHealthCheck check = new OneKycHealthCheck(breaker, false);
