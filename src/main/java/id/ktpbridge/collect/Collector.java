@@ -472,11 +472,13 @@ public class Collector {
                     e.getMessage(), wait));
             return true;
         } catch (LedgerException e) {
-            if (e.isTransient()) {
-                givenUp(r, e);
-            } else {
+            if (e.isRefusedValue()) {
                 // the same outcome would fail the same way at every later try: end it with one that fits
                 storeInstead(r, via, e);
+            } else {
+                // the server's state, not the outcome (away, read-only after a failover, a right taken
+                // away): OneKYC's outcome is kept for a later try, not replaced by a local failure
+                givenUp(r, e);
             }
         } catch (RuntimeException e) {
             givenUp(r, e);

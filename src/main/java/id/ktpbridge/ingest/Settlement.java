@@ -25,6 +25,18 @@ public final class Settlement {
         exchange.setProperty(OUTCOME_RECORDED, true);
     }
 
+    /** Exchange property: the input stays in its source whatever failed (see {@link #keepInSource}). */
+    private static final String KEPT_IN_SOURCE = "KtpKeptInSource";
+
+    /**
+     * The input stays in its source to be taken again, whatever the failure: its submission was
+     * confirmed and only recording that failed, so no FAILED result may be given, and moved aside
+     * it would have no other attempt.
+     */
+    public static void keepInSource(Exchange exchange) {
+        exchange.setProperty(KEPT_IN_SOURCE, true);
+    }
+
     /**
      * The name a quarantined input goes under when its own name is taken in the failed folder:
      * {@code <ledger id>-<name>}, so an earlier input's bytes and report are kept.
@@ -56,7 +68,8 @@ public final class Settlement {
         if (Boolean.TRUE.equals(exchange.getProperty(OUTCOME_RECORDED, Boolean.class))) {
             return false;
         }
-        if (exchange.getContext().isStopping() || exchange.getContext().isStopped()) {
+        if (exchange.getContext().isStopping() || exchange.getContext().isStopped()
+                || Boolean.TRUE.equals(exchange.getProperty(KEPT_IN_SOURCE, Boolean.class))) {
             return true;
         }
         Throwable failure = exchange.getException() != null ? exchange.getException()

@@ -73,6 +73,8 @@ public final class DataSources {
         config.setConnectionTimeout(10_000);
         config.setInitializationFailTimeout(initializationFailTimeout);
         if (!url.startsWith("jdbc:h2:")) {
+            // a server a failover left read-only is not asked again on the same connection
+            config.setExceptionOverride(new ReadOnlyServerEviction());
             HikariDataSource ds = new HikariDataSource(config);
             return new Pool(ds, ds::close);
         }

@@ -14,18 +14,36 @@ public class LedgerException extends RuntimeException {
     /** The longest wait between two tries of a step that failed transiently ({@link #isTransient}). */
     public static final long MAX_RETRY_DELAY_MILLIS = 10_000;
 
-    /** PostgreSQL: the server is shutting down, crashed, or not accepting connections yet. */
-    private static final Set<String> SERVER_GOING_AWAY = Set.of("57P01", "57P02", "57P03");
+    /**
+     * PostgreSQL: the server is shutting down, crashed, not accepting connections yet, or closed an
+     * idle session; a statement cancelled (a statement timeout, an operator); a lock not had in time;
+     * a write sent to a server that is read-only now (25006: a primary demoted by a failover, reached
+     * by a pooled connection or a stale DNS answer while the new one takes writes).
+     */
+    private static final Set<String> PASSING_STATES = Set.of("57P01", "57P02", "57P03", "57P05", "57014", "55P03",
+            "25006");
+    /**
+     * SQL state classes the server's own state explains, not the statement: 53 insufficient
+     * resources (disk full, out of memory, too many connections), 58 system error (an I/O error).
+     */
+    private static final Set<String> PASSING_CLASSES = Set.of("53", "58");
+    /**
+     * SQL state classes that say a value was refused (22 data exception: too long, out of range;
+     * 54 program limit exceeded): the same value fails the same way at every try.
+     */
+    private static final Set<String> REFUSED_VALUE_CLASSES = Set.of("22", "54");
 
     private final boolean duplicateKey;
     private final boolean transientFailure;
     private final boolean storeFailure;
+    private final boolean refusedValue;
 
     public LedgerException(String message) {
         super(message);
         this.duplicateKey = false;
         this.transientFailure = false;
         this.storeFailure = false;
+        this.refusedValue = false;
     }
 
     private LedgerException(String message, boolean storeFailure) {
@@ -33,6 +51,7 @@ public class LedgerException extends RuntimeException {
         this.duplicateKey = false;
         this.transientFailure = storeFailure;
         this.storeFailure = storeFailure;
+        this.refusedValue = false;
     }
 
     /** A failure as {@link #isStoreFailure}, found by the bundle itself (see {@link DurableFlush}). */
@@ -52,6 +71,7 @@ public class LedgerException extends RuntimeException {
         this.duplicateKey = duplicateKey(cause);
         this.storeFailure = H2StoreFailures.failed(cause);
         this.transientFailure = storeFailure || isTransient(cause);
+        this.refusedValue = !transientFailure && inClass(cause, REFUSED_VALUE_CLASSES);
     }
 
     /**
@@ -163,6 +183,15 @@ public class LedgerException extends RuntimeException {
         return storeFailure;
     }
 
+    /**
+     * The database refused a value the statement carried (see {@link #REFUSED_VALUE_CLASSES}): the
+     * same statement would fail the same way at every later try, unlike a server that is away,
+     * read-only for now or short of room, or a permission taken away for a while.
+     */
+    public boolean isRefusedValue() {
+        return refusedValue;
+    }
+
     private static boolean isTransient(Throwable cause) {
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof SQLTransientException || t instanceof SQLRecoverableException) {
@@ -171,9 +200,20 @@ public class LedgerException extends RuntimeException {
             if (t instanceof SQLException sql && sql.getSQLState() != null) {
                 String state = sql.getSQLState();
                 // 08: connection exception; 40: transaction rollback (serialization failure, deadlock)
-                if (state.startsWith("08") || state.startsWith("40") || SERVER_GOING_AWAY.contains(state)) {
+                if (state.startsWith("08") || state.startsWith("40") || PASSING_STATES.contains(state)) {
                     return true;
                 }
+            }
+        }
+        return inClass(cause, PASSING_CLASSES);
+    }
+
+    /** Whether a link of the chain has a SQL state of one of {@code classes}. */
+    private static boolean inClass(Throwable cause, Set<String> classes) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().length() == 5
+                    && classes.contains(sql.getSQLState().substring(0, 2))) {
+                return true;
             }
         }
         return false;

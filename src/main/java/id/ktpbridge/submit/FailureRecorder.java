@@ -46,6 +46,15 @@ public class FailureRecorder implements Processor {
             LOG.warn("Ledger {} left for another attempt: {}", ledgerId, message);
             return;
         }
+        if (work != null && work.confirmTaken) {
+            // OneKYC has the image and its outcome will come: ending the row FAILED would publish a
+            // second, wrong result and drop its callback. Taken again, the input finds its row
+            // confirmed (done), or still uploaded, and its confirm is sent again (answered 409)
+            Settlement.keepInSource(exchange);
+            LOG.warn("Ledger {}: confirmed at OneKYC, but not recorded as such ({}); the input stays in its source"
+                    + " and is taken again", ledgerId, message);
+            return;
+        }
         String reason = FailureReport.reasonCode(failure);
         if (work == null && ledgerId != null && ledger.findById(ledgerId)
                 .map(r -> r.state() == SubmissionState.REJECTED).orElse(false)) {

@@ -123,6 +123,7 @@ public class Submitter {
             LOG.warn("Confirm of submission {} was refused ({}) after a confirm sent before a restart got no answer:"
                     + " taken as confirmed; the poller confirms it again if it is still INITIATED",
                     work.presigned.submissionId(), e.getMessage());
+            work.confirmTaken = true;
             recordConfirmed(work, work.presigned.submissionId());
         }
     }
@@ -367,6 +368,7 @@ public class Submitter {
             }
             throw e;
         }
+        work.confirmTaken = true;
         recordConfirmed(work, submissionId);
     }
 

@@ -39,6 +39,11 @@ public final class WorkItem {
     boolean confirmInDoubt;
     /** Whether the confirm step has looked for (and written) that note for a resumed input. */
     boolean confirmNoted;
+    /**
+     * OneKYC took this input's confirm (or it is taken as confirmed): from here on the input must
+     * not end FAILED, whatever fails next (see {@link FailureRecorder}).
+     */
+    boolean confirmTaken;
     /** When the upload URL of {@link #presigned} expires (epoch ms). */
     long urlExpiresAt;
 

@@ -27,6 +27,25 @@ class LedgerExceptionTest {
     }
 
     @Test
+    void aServerReadOnlyAfterAFailoverShortOfRoomOrCancellingIsWorthTryingAgain() {
+        for (String state : new String[] {"25006", "57014", "55P03", "57P05", "53100", "53200", "53300", "58030"}) {
+            LedgerException e = new LedgerException(new SQLException("server says no", state));
+            assertTrue(e.isTransient(), state);
+            assertFalse(e.isRefusedValue(), state);
+        }
+    }
+
+    @Test
+    void onlyAValueTheDatabaseRefusesFailsTheSameWayAtEveryTry() {
+        assertTrue(new LedgerException(new SQLException("value too long", "22001")).isRefusedValue());
+        assertTrue(new LedgerException(new SQLException("row is too big", "54000")).isRefusedValue());
+        assertFalse(new LedgerException(new SQLException("permission denied", "42501")).isRefusedValue(),
+                "a right can be given back");
+        assertFalse(new LedgerException(new SQLException("I/O error", "08006")).isRefusedValue());
+        assertFalse(new LedgerException("Ledger row x was not in the expected state").isRefusedValue());
+    }
+
+    @Test
     void aWrongStatementOrAConstraintIsNot() {
         assertFalse(new LedgerException(new SQLIntegrityConstraintViolationException("duplicate", "23505")).isTransient());
         assertFalse(new LedgerException(new SQLException("syntax error", "42601")).isTransient());
