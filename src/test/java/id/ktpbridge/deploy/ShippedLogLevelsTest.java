@@ -22,6 +22,7 @@ import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.RecordingHttpServer;
 import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.S3ProxyServer;
 import id.ktpbridge.testkit.SampleImages;
 import id.ktpbridge.testkit.SftpServer;
 import org.apache.logging.log4j.Level;
@@ -71,7 +72,11 @@ class ShippedLogLevelsTest {
             Map.entry("org.apache.camel.component.sql.DefaultSqlPrepareStatementStrategy", Level.INFO),
             Map.entry("org.apache.camel.component.jdbc.DefaultJdbcPrepareStatementStrategy", Level.INFO),
             Map.entry("org.apache.camel.component.file.remote.strategy.SftpChangedExclusiveReadLockStrategy",
-                    Level.INFO));
+                    Level.INFO),
+            Map.entry("org.apache.camel.processor.idempotent.IdempotentConsumer", Level.INFO),
+            Map.entry("org.apache.camel.processor.idempotent.IdempotentOnCompletion", Level.INFO),
+            Map.entry("org.apache.camel.impl.engine.DefaultUnitOfWork", Level.INFO),
+            Map.entry("org.apache.camel.support.UnitOfWorkHelper", Level.INFO));
 
     @TempDir
     Path tmp;
@@ -114,9 +119,10 @@ class ShippedLogLevelsTest {
         }
         String sftpPassword = "pw-Hq83kx";
         Set<String> kept = new HashSet<>(Set.of("zq4471", "zs5582", "pq9981", "ps7716", "q7Zs3cr3tQ", sftpPassword,
-                "pk-Vb29tw"));
+                "pk-Vb29tw", "zt6693", S3ProxyServer.SECRET_KEY));
         try (RecordingHttpServer http = new RecordingHttpServer();
              SftpServer sftp = SftpServer.start(tmp.resolve("sftp"), "partner", sftpPassword);
+             S3ProxyServer s3 = S3ProxyServer.startTransient(tmp.resolve("s3"));
              LogCapture log = new LogCapture()) {
             for (String logger : raised) {
                 Configurator.setLevel(logger, Level.TRACE);
@@ -124,7 +130,12 @@ class ShippedLogLevelsTest {
             Path sftpInbox = Files.createDirectories(sftp.path("/inbox"));
             Files.writeString(sftpInbox.resolve("zs5582.json"), "{\"partnerUserId\":\"ps7716\"}");
             Files.write(sftpInbox.resolve("zs5582.png"), SampleImages.card("zs5582", "png"));
-            Map<String, String> settings = new HashMap<>();
+            String bucket = s3.newBucket("ktp-trace");
+            s3.put(bucket, "inbox/zt6693.png", SampleImages.card("zt6693", "png"));
+            Map<String, String> settings = new HashMap<>(s3.sourceProperties(bucket));
+            // listed again while under way, several times: the duplicate check skips it each time
+            settings.put("ktp.source.s3.poll-delay", "100");
+            settings.put("gtf.sandbox.faults.latency", "300");
             settings.put("gtf.sandbox.enabled", "true");
             settings.put("gtf.pass-key", "pk-Vb29tw");
             settings.put("ktp.results.targets", "file,http");
@@ -144,14 +155,14 @@ class ShippedLogLevelsTest {
                 Files.createDirectories(app.inbox());
                 Files.writeString(app.inbox().resolve("zq4471.json"), "{\"partnerUserId\":\"pq9981\"}");
                 Results.drop(app.inbox(), "zq4471.png", SampleImages.card("zq4471", "png"));
-                await().atMost(Duration.ofSeconds(60)).until(() -> http.accepted().size() == 2
+                await().atMost(Duration.ofSeconds(60)).until(() -> http.accepted().size() == 3
                         && Files.exists(app.done().resolve("zq4471.png")));
-                assertEquals(Set.of("pq9981", "ps7716"), Results.read(app.results()).stream()
+                assertEquals(Set.of("pq9981", "ps7716", "zt6693"), Results.read(app.results()).stream()
                         .map(r -> r.path("partnerUserId").asText()).collect(Collectors.toSet()));
                 // and what OneKYC read from the cards
                 List<String> niks = Results.read(app.results()).stream()
                         .flatMap(r -> r.findValuesAsText("nik").stream()).toList();
-                assertEquals(2, niks.size(), "each card's NIK: " + niks);
+                assertEquals(3, niks.size(), "each card's NIK: " + niks);
                 kept.addAll(niks);
             }
             String text = log.text();
