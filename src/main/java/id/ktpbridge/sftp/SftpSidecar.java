@@ -153,7 +153,7 @@ public class SftpSidecar extends ServiceSupport {
             call(c -> {
                 int slash = target.lastIndexOf('/');
                 if (slash > 0) {
-                    SftpStartupCheck.mkdirs(c, target.substring(0, slash), SftpSettings.FAILED_DIR, settings);
+                    SftpStartupCheck.mkdirs(c, target.substring(0, slash), SftpSettings.FAILED_DIR, settings, false);
                 }
                 c.put(new ByteArrayInputStream(report), SftpConnector.literal(target + ".error.json"));
                 c.rename(SftpConnector.literal(path), SftpConnector.literal(target));
@@ -511,7 +511,7 @@ public class SftpSidecar extends ServiceSupport {
             call(c -> {
                 int slash = target.lastIndexOf('/');
                 if (slash > 0) {
-                    SftpStartupCheck.mkdirs(c, target.substring(0, slash), dirKey, settings);
+                    SftpStartupCheck.mkdirs(c, target.substring(0, slash), dirKey, settings, false);
                 }
                 // the target is a free name (placed); nothing there is deleted first: a sidecar of the
                 // same name moved a moment ago by another image would be lost

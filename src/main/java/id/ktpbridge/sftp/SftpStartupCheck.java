@@ -42,8 +42,16 @@ public final class SftpStartupCheck {
                 settings.directory(), (System.nanoTime() - start) / 1_000_000);
     }
 
-    /** {@code mkdir -p} on the server. */
+    /** {@code mkdir -p} on the server, for a configured folder: a refusal names it. */
     static void mkdirs(ChannelSftp channel, String path, String key, SftpSettings settings) {
+        mkdirs(channel, path, key, settings, true);
+    }
+
+    /**
+     * {@code mkdir -p} on the server; {@code nameable} false for a path that may hold an input's own
+     * sub-folders (a recursive source's: a partner user id, a NIK), which a refusal leaves out.
+     */
+    static void mkdirs(ChannelSftp channel, String path, String key, SftpSettings settings, boolean nameable) {
         StringBuilder current = new StringBuilder(path.startsWith("/") ? "/" : "");
         for (String part : path.split("/")) {
             if (part.isEmpty() || part.equals(".")) {
@@ -64,8 +72,8 @@ public final class SftpStartupCheck {
                 continue;
             }
             if (there != null) {
-                throw new SftpCheckException("SFTP source: '" + dir + "' is a file, not a folder: check "
-                        + SftpSettings.named(key), null);
+                throw new SftpCheckException("SFTP source: " + (nameable ? "'" + dir + "'" : "a folder under "
+                        + SftpSettings.named(key)) + " is a file, not a folder: check " + SftpSettings.named(key), null);
             }
             try {
                 channel.mkdir(dir);

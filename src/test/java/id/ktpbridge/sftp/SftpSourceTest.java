@@ -980,6 +980,29 @@ class SftpSourceTest {
     }
 
     @Test
+    void aSubFolderOfTheFailedFolderThatIsAFileIsNotNamedWhenTheQuarantineFails() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            // the sub-folder's name is the partner user's (a NIK, say); in the failed folder a file has it
+            Path branch = Files.createDirectories(inbox.resolve("3201887766"));
+            Files.writeString(branch.resolve("u5921-text.png"), "not a picture", StandardCharsets.UTF_8);
+            Files.writeString(Files.createDirectories(server.path("/inbox/.failed")).resolve("3201887766"), "in the way");
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"),
+                    sftp(server, tmp, "ktp.source.sftp.recursive", "true"))) {
+                await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1
+                        && log.text().contains("could not be moved to"));
+                assertTrue(log.text().contains("is a file, not a folder"), "the reason is told");
+                assertTrue(Files.exists(branch.resolve("u5921-text.png")), "it stays in place");
+            }
+            // the bundle's and Camel's lines (the test's own SFTP server logs the paths it is asked for)
+            List<String> named = log.text().lines().filter(l -> l.matches("^[A-Z]+ (id\\.ktpbridge|org\\.apache\\.camel)\\..*"))
+                    .filter(l -> l.contains("3201887766")).toList();
+            assertEquals(List.of(), named, "the sub-folder's name is not in the log");
+        }
+    }
+
+    @Test
     void symbolicLinksAreRejectedWithoutBeingFollowed() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
             Path inbox = Files.createDirectories(server.path("/inbox"));
