@@ -137,6 +137,8 @@ public class BridgeConfiguration implements CamelConfiguration {
         Ledger ledger = new Ledger(dataSource);
         registry.bind("ktpDataSource", dataSource);
         registry.bind("ledger", ledger);
+        // every health check's error is shown by its kind only (Camel finds the one strategy bound)
+        registry.bind("safeHealthErrors", new id.ktpbridge.ops.SafeHealthErrors());
 
         // inputs taken, per source: claimed while in progress, remembered once done (restarts, instances)
         long claimTtl = s.duration("ktp.source.claim-ttl", Duration.ofMinutes(10)).toMillis();
