@@ -39,6 +39,8 @@ public class BundleConfiguration implements CamelConfiguration {
             checkBatchMode(new Settings(context));
             // the checks come first: a wrong setting stops the start before the ledger and sandbox open
             new StartupChecks(new Settings(context)).run();
+            // once Camel's own settings are applied to the context, before a route starts
+            context.addStartupListener((ctx, alreadyStarted) -> id.ktpbridge.ops.TracingWithoutData.apply(ctx));
             new S3Configuration().configure(context);
             new SftpConfiguration().configure(context);
             new BridgeConfiguration(main).configure(context);
