@@ -214,6 +214,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         gtfHttp.retryUsedUpQuota(s.flag("gtf.retry.quota-exceeded", true));
         GtfClient gtf = new GtfClient(gtfSettings, gtfHttp, json);
         gtf.detailsUserHeaders(s.choice("gtf.details.partner-user-headers", "never", "never", "auto", "always"));
+        gtf.uploadContentType(uploadContentType(s));
         registry.bind("gtfClient", gtf);
 
         List<String> targets = Arrays.stream(s.string("ktp.results.targets", "file").split(","))
@@ -483,6 +484,19 @@ public class BridgeConfiguration implements CamelConfiguration {
                 }
             }
         });
+    }
+
+    /** {@code gtf.upload.content-type}: detect, none, or a MIME type sent as it is (see GtfClient). */
+    private static String uploadContentType(Settings s) {
+        String value = s.string("gtf.upload.content-type", "detect").trim();
+        if (value.equalsIgnoreCase("detect") || value.equalsIgnoreCase("none")) {
+            return value.toLowerCase(java.util.Locale.ROOT);
+        }
+        if (!value.matches("[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\\s*;[\\x20-\\x7E]*)?")) {
+            throw new IllegalStateException("Setting 'gtf.upload.content-type' (" + Settings.envName("gtf.upload.content-type") + ") must be detect,"
+                    + " none or a MIME type such as application/octet-stream, not '" + value + "'");
+        }
+        return value;
     }
 
     /**

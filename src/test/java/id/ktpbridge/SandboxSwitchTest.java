@@ -63,6 +63,13 @@ class SandboxSwitchTest {
     }
 
     @Test
+    void anUploadContentTypeThatIsNoMimeTypeIsRefused() {
+        String messages = BridgeApp.startupError(dataDir, Map.of("gtf.upload.content-type", "image jpeg"));
+        assertTrue(messages.contains("Setting 'gtf.upload.content-type' (GTF_UPLOAD_CONTENT_TYPE) must be detect, none"
+                + " or a MIME type"), messages);
+    }
+
+    @Test
     void aUrlWithALoginInItIsRefused() {
         String messages = BridgeApp.startupError(dataDir, Map.of("gtf.token-url", "https://user:secret@t.example.com",
                 "gtf.api-url", "https://a.example.com"));

@@ -45,6 +45,8 @@ public class GtfClient {
     private final java.util.concurrent.atomic.AtomicBoolean partnerSessionPerCall;
     /** See {@link #detailsUserHeaders}. */
     private volatile String detailsUserHeaders = "never";
+    /** {@code detect}, {@code none} or a type sent as it is: see {@link #uploadContentType(String)}. */
+    private volatile String uploadContentType = "detect";
     private final java.util.concurrent.atomic.AtomicBoolean detailsWithUserHeaders =
             new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -212,6 +214,7 @@ public class GtfClient {
      * again either way.
      */
     public void upload(Presigned.DocumentSlot slot, Path file, String contentType, long expiresAtMillis) {
+        String sentType = "detect".equals(uploadContentType) ? contentType : uploadContentType;
         if (slot.documentUrl() == null) {
             throw new StorageUploadException("the presign response has no documentUrl", null);
         }
@@ -225,11 +228,13 @@ public class GtfClient {
             long retryAfter = -1;
             long start = System.nanoTime();
             try {
-                HttpRequest request = HttpRequest.newBuilder(target)
+                HttpRequest.Builder put = HttpRequest.newBuilder(target)
                         .timeout(settings.uploadTimeout())
-                        .header("Content-Type", contentType)
-                        .PUT(HttpRequest.BodyPublishers.ofFile(file))
-                        .build();
+                        .PUT(HttpRequest.BodyPublishers.ofFile(file));
+                if (!"none".equals(sentType)) {
+                    put.header("Content-Type", sentType);
+                }
+                HttpRequest request = put.build();
                 HttpResponse<String> response = http.send(request);
                 status = response.statusCode();
                 body = response.body();
@@ -361,6 +366,18 @@ public class GtfClient {
         String cause = e.errorCause();
         return "PARTNER_USER_ID_CAN_NOT_BE_EMPTY".equals(cause) || "PARTNER_USER_ID_TYPE_CAN_NOT_BE_EMPTY".equals(cause)
                 || "1550".equals(e.code()) && (cause == null || cause.isBlank());
+    }
+
+    /**
+     * {@code gtf.upload.content-type}: the {@code Content-Type} of uploads to presigned URLs. The
+     * reference signs only {@code host} (any type is taken) and leaves open whether the type must
+     * match anything: {@code detect} (the default) sends the image's own ({@code image/jpeg} or
+     * {@code image/png}, as the reference's example); {@code none} sends no {@code Content-Type}
+     * (a URL signed without one, as OSS's own signing does); any other value is sent as it is (a
+     * URL signed for that type).
+     */
+    public void uploadContentType(String mode) {
+        this.uploadContentType = mode;
     }
 
     /**

@@ -210,6 +210,23 @@ class GtfClientTest {
     }
 
     @Test
+    void theUploadsContentTypeIsTheImagesNoneOrOneGivenAsTheSettingSays() throws Exception {
+        Path image = Files.write(tmp.resolve("ika.jpg"), SampleImages.card("ika", "jpg"));
+        java.util.Map<String, String> sent = new java.util.LinkedHashMap<>();
+        for (String mode : List.of("detect", "none", "application/octet-stream")) {
+            client.uploadContentType(mode);
+            Presigned p = client.presign(ctx("ika-" + sent.size()));
+            client.upload(p.documents().get("KTP_FRONT"), image, "image/jpeg");
+            List<StorageRequest> puts = sandbox.storageRequests();
+            StorageRequest put = puts.get(puts.size() - 1);
+            assertEquals(200, put.httpStatus(), mode);
+            sent.put(mode, String.valueOf(put.header("content-type")));
+        }
+        assertEquals(java.util.Map.of("detect", "image/jpeg", "none", "null",
+                "application/octet-stream", "application/octet-stream"), sent);
+    }
+
+    @Test
     void aPresignedUrlTheJdkCannotSendFailsTheUploadWithoutQuotingIt() throws Exception {
         Path image = Files.write(tmp.resolve("joko.png"), SampleImages.card("joko", "png"));
         for (String url : List.of("https://storage.test/ktp?X-Amz-Signature=secret sig",
