@@ -96,11 +96,12 @@ public final class ResultsDatabase implements AutoCloseable {
 
     /**
      * Wrong credentials or an account the server does not know (28xxx), a database that does not
-     * exist (3D000), a right missing or a table the history names missing (42xxx): each would meet
-     * every attempt, and only a person can put it right.
+     * exist (3D000), a right missing or a table the history names missing (42xxx), an H2 account
+     * that may not flush (90040): each would meet every attempt, and only a person can put it right.
      */
     static boolean isSettingsError(String sqlState) {
-        return sqlState != null && (sqlState.startsWith("28") || sqlState.equals("3D000") || sqlState.startsWith("42"));
+        return sqlState != null && (sqlState.startsWith("28") || sqlState.equals("3D000") || sqlState.startsWith("42")
+                || sqlState.equals(ADMIN_RIGHTS_REQUIRED));
     }
 
     /** The database, open and with its table up to date; an SQLException (retried) while it cannot be. */
@@ -146,14 +147,46 @@ public final class ResultsDatabase implements AutoCloseable {
         if (flushEachWrite) {
             try {
                 durable = DurableFlush.afterEachWrite(opened.dataSource());
+                requireFlushAllowed(opened.dataSource());
             } catch (RuntimeException e) {
                 closeQuietly(opened);
                 throw asSql("The results database cannot be opened", e);
+            } catch (SQLException e) {
+                closeQuietly(opened);
+                throw e;
             }
         }
         pool = opened;
         dataSource = opened.dataSource();
     }
+
+    /**
+     * An H2 results database is flushed to disk after each write ({@code CHECKPOINT SYNC}), which
+     * H2 allows an admin account only: an account kept to its table's rights would have every
+     * delivery's flush refused, and the delivery tried again for ever. Said at the open instead.
+     */
+    private static void requireFlushAllowed(DataSource ds) throws SQLException {
+        try (java.sql.Connection c = ds.getConnection()) {
+            if (!"H2".equalsIgnoreCase(c.getMetaData().getDatabaseProductName())) {
+                return;
+            }
+            try (java.sql.Statement st = c.createStatement()) {
+                st.execute("CHECKPOINT SYNC");
+            } catch (SQLException e) {
+                if (ADMIN_RIGHTS_REQUIRED.equals(e.getSQLState())) {
+                    throw new SQLException("The results database's account may not flush it (SQL state "
+                            + ADMIN_RIGHTS_REQUIRED + ")", ADMIN_RIGHTS_REQUIRED, new SQLException("H2 lets only an admin"
+                            + " account flush the database to disk after each write (CHECKPOINT SYNC), as the target"
+                            + " does before a delivery counts: give the account admin rights, or use PostgreSQL",
+                            ADMIN_RIGHTS_REQUIRED));
+                }
+                throw e;
+            }
+        }
+    }
+
+    /** H2's SQL state for a statement only an admin account may run. */
+    static final String ADMIN_RIGHTS_REQUIRED = "90040";
 
     private static SQLException asSql(String what, RuntimeException e) {
         SQLException cause = sqlCause(e);

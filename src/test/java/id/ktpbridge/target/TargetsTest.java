@@ -31,6 +31,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.ledger.H2FileUrls;
 import id.ktpbridge.result.DeliveryStore;
 import id.ktpbridge.result.Outbox;
+import id.ktpbridge.ledger.DataSources;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.PostgresServer;
@@ -480,6 +481,33 @@ class TargetsTest {
             unknownDatabase.put("ktp.results.jdbc.url", pg.jdbcUrl("no_such_database"));
             error = BridgeApp.startupError(dataDir, unknownDatabase);
             assertTrue(error.contains("ktp.results.jdbc.url") && error.contains("SQL state 3D000"), error);
+        }
+    }
+
+    @Test
+    void anH2ResultsDatabaseWhoseAccountMayNotFlushItStopsTheStart(@TempDir Path resultsDir) throws Exception {
+        String url = "jdbc:h2:" + resultsDir.resolve("results");
+        // the table made by an admin, and an account kept to its rights, as the README advises
+        DataSources.Pool admin = DataSources.create(url, "sa", "", 1, "results-admin");
+        try {
+            ResultsDatabase.migrate(admin.dataSource());
+            try (Connection c = admin.dataSource().getConnection(); java.sql.Statement st = c.createStatement()) {
+                st.execute("CREATE USER writer PASSWORD 'w-pass'");
+                st.execute("GRANT SELECT, INSERT, UPDATE ON ktp_result TO writer");
+                st.execute("GRANT SELECT ON ktp_results_schema_version TO writer");
+            }
+        } finally {
+            admin.closer().close();
+        }
+        try (RecordingHttpServer http = new RecordingHttpServer()) {
+            Map<String, String> props = targets(http, "");
+            props.put("ktp.results.targets", "file,jdbc");
+            props.put("ktp.results.jdbc.url", url);
+            props.put("ktp.results.jdbc.user", "writer");
+            props.put("ktp.results.jdbc.password", "w-pass");
+            String error = BridgeApp.startupError(dataDir, props);
+            assertTrue(error.contains("ktp.results.jdbc.url") && error.contains("SQL state 90040")
+                    && error.contains("only an admin account"), error);
         }
     }
 
