@@ -250,11 +250,11 @@ public class Outbox {
             // a retry could send it a second time). Until the target answers, new results skip it.
             long markedAt = System.currentTimeMillis();
             failing.merge(target, markedAt, Math::max);
-            // it may have ended just now, its answer (not the wait) saying whether the target is down
+            // its late answer does not lift the mark, even a success: a target that answers, but only
+            // after the wait, would hold the next new result's worker as long again. An attempt of the
+            // retry schedule answered within the wait lifts it (see answered)
             running.whenComplete((up, late) -> {
-                if (Boolean.TRUE.equals(up)) {
-                    failing.remove(target, markedAt);
-                } else if (late != null) {
+                if (late != null) {
                     Throwable cause = late instanceof CompletionException && late.getCause() != null
                             ? late.getCause() : late;
                     LOG.warn("Delivery state of ledger {} for {} not recorded ({}); the retry schedule takes it up",
@@ -341,6 +341,8 @@ public class Outbox {
             if (metrics != null) {
                 metrics.deliveryFailed(target, true);
             }
+            LOG.error("Result of ledger {} cannot be delivered to {}: the ledger holds no result document for it"
+                    + " (removed by the retention, or never stored)", ledgerId, target);
             return true;
         }
         long began = System.currentTimeMillis();
@@ -447,13 +449,18 @@ public class Outbox {
 
     /**
      * An attempt begun at {@code began} was answered (taken, or this document refused): the target is
-     * up, unless an attempt begun later found it down or was asked to pause since. Only one taken
+     * up, unless an attempt begun later found it down or was asked to pause since, and new results
+     * go to it at once again if it answered within the immediate attempts' wait. Only one taken
      * ends a pause: a refusal of one document is no sign that the target wants more. Attempts of several
      * results run side by side: a success sent before a 429 came back says nothing against the
      * target's wish to be left alone, nor against an outage found after it was sent.
      */
     private void answered(String target, long began, boolean taken) {
-        failing.computeIfPresent(target, (t, markedAt) -> began > markedAt ? null : markedAt);
+        // a slow answer (past the immediate attempts' wait) does not say new results can go at once
+        long wait = attemptWait.toMillis();
+        if (wait <= 0 || System.currentTimeMillis() - began < wait) {
+            failing.computeIfPresent(target, (t, markedAt) -> began > markedAt ? null : markedAt);
+        }
         if (taken) {
             pausedUntil.computeIfPresent(target, (t, p) -> began > p.setAt() ? null : p);
         }

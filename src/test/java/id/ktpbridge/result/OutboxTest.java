@@ -501,6 +501,55 @@ class OutboxTest {
     }
 
     @Test
+    void aTargetThatAnswersOnlyAfterTheWaitDoesNotHoldTheNextPublisherAgain() throws Exception {
+        ExecutorService attempts = Executors.newCachedThreadPool();
+        outbox.immediateAttempts(java.util.Map.of("http", attempts), Duration.ofMillis(300));
+        httpAnswers = new CountDownLatch(1); // a receiver that takes longer than the wait
+        try {
+            String a = publish();
+            assertEquals(DeliveryStore.PENDING, store.state(a, "http"));
+            httpAnswers.countDown();
+            Awaitility.await().atMost(Duration.ofSeconds(5))
+                    .until(() -> DeliveryStore.DELIVERED.equals(store.state(a, "http")));
+
+            // a's answer came, late: the next result is not tried at once (it would wait as long again)
+            String c = publish();
+            assertEquals(List.of(a), attempted, "c went to the retry schedule");
+            assertEquals(DeliveryStore.PENDING, store.state(c, "http"));
+
+            // the schedule's attempt, answered within the wait, lets new results go at once again
+            outbox.retryDue();
+            Awaitility.await().atMost(Duration.ofSeconds(5))
+                    .until(() -> DeliveryStore.DELIVERED.equals(store.state(c, "http")));
+            String d = publish();
+            assertEquals(DeliveryStore.DELIVERED, store.state(d, "http"));
+        } finally {
+            httpAnswers.countDown();
+            attempts.shutdownNow();
+        }
+    }
+
+    @Test
+    void aDeliveryWhoseDocumentIsNoLongerStoredIsRefusedAndSaidSo() throws Exception {
+        answer = new IOException("connect timed out");
+        String a = publish();
+        answer = null;
+        // the document went meanwhile (say, a row a retention pass thinned)
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            s.executeUpdate("UPDATE ktp_submission SET result_json = NULL WHERE id = '" + a + "'");
+        }
+        store.release(a, "http", 1);
+        try (id.ktpbridge.testkit.LogCapture log = new id.ktpbridge.testkit.LogCapture()) {
+            outbox.retryDue();
+            Awaitility.await().atMost(Duration.ofSeconds(10))
+                    .until(() -> DeliveryStore.REFUSED.equals(store.state(a, "http")));
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> log.text().contains(
+                    "Result of ledger " + a + " cannot be delivered to http: the ledger holds no result document"));
+        }
+        assertEquals(List.of(a), attempted, "nothing was sent");
+    }
+
+    @Test
     void downIsAnythingButAServerErrorAboutOneDocument() {
         // no answer, busy, or wrong address or credentials: every document would meet the same
         for (int code : new int[] {301, 308, 401, 403, 404, 408, 429, 502, 503, 504}) {
