@@ -47,6 +47,8 @@ public class FileResultTarget {
     private final FileAttribute<?>[] createAttributes;
     /** Set again once created: the umask narrows what creation gives. Null: the umask's. */
     private final Set<PosixFilePermission> mode;
+    /** The file system the folder was on at start ({@code unix:dev}); null when unknown. */
+    private final Object device;
 
     /** With the default permissions. */
     public FileResultTarget(Path dir, boolean fsync) {
@@ -70,7 +72,48 @@ public class FileResultTarget {
         // created no wider than wanted, so the file is never readable beyond it, not even empty
         this.createAttributes = mode == null ? new FileAttribute<?>[0]
                 : new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(mode)};
+        try {
+            Files.createDirectories(this.dir);
+        } catch (IOException e) {
+            // the first delivery says so, and is tried again
+        }
+        this.device = device(this.dir);
         removeLeftovers();
+    }
+
+    /** The device (file system) the folder is on, as {@code stat} gives it; null when unknown. */
+    private static Object device(Path folder) {
+        try {
+            return Files.getAttribute(folder, "unix:dev");
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The folder made at start, on the file system it was on then. Not made again here: a share
+     * that went away leaves its mount point (or its parent) behind on the local disk, and results
+     * written there would count as delivered while hidden from everyone reading the share.
+     */
+    private void requireFolder() throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new ResultsFolderUnavailable("the results folder (ktp.results.dir) is not there: a share that is"
+                    + " not mounted, or a folder removed by hand; the bundle makes it only at start");
+        }
+        Object now = device(dir);
+        if (device != null && now != null && !device.equals(now)) {
+            throw new ResultsFolderUnavailable("the results folder (ktp.results.dir) is on another file system than"
+                    + " at start (a share unmounted, or mounted since): restart the bundle once it is where it"
+                    + " belongs");
+        }
+    }
+
+    /** The results folder cannot take results now; the delivery is tried again. */
+    static final class ResultsFolderUnavailable extends IOException {
+
+        ResultsFolderUnavailable(String message) {
+            super(message);
+        }
     }
 
     /**
@@ -104,7 +147,7 @@ public class FileResultTarget {
         String name = msg.getHeader(ResultPublisher.RESULT_NAME, String.class);
         Path target = target(name);
         byte[] body = msg.getMandatoryBody(String.class).getBytes(StandardCharsets.UTF_8);
-        Files.createDirectories(dir);
+        requireFolder();
         // a name of its own per attempt: two writers of one result never share a temporary file
         Path temp = dir.resolve(".writing-" + name + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong())
                 + ".tmp");

@@ -86,6 +86,51 @@ class FileResultTargetTest {
     }
 
     @Test
+    void aFolderGoneAfterTheStartIsNotMadeAgainAndTheResultWaits() throws Exception {
+        // a share mounted at share/: gone, it leaves the mount point behind on the local disk
+        Path results = Files.createDirectories(dir.resolve("share/results"));
+        FileResultTarget target = new FileResultTarget(results, true);
+        Files.delete(results);
+
+        IOException e = assertThrows(IOException.class, () -> target.write(result("sub-9", "{}")));
+        assertTrue(e.getMessage().contains("the results folder (ktp.results.dir) is not there"), e.getMessage());
+        assertTrue(Files.notExists(results), "not made again on the local disk");
+
+        Files.createDirectories(results);
+        target.write(result("sub-9", "{}"));
+        assertEquals(List.of("sub-9.json"), files(results));
+    }
+
+    @Test
+    void aFolderOnAnotherFileSystemThanAtStartTakesNoResult() throws Exception {
+        Path shm = Path.of("/dev/shm");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm)
+                && !Files.getAttribute(shm, "unix:dev").equals(Files.getAttribute(dir, "unix:dev")),
+                "needs a second file system");
+        Path local = Files.createDirectories(dir.resolve("local"));
+        Path elsewhere = Files.createTempDirectory(shm, "ktp-results-");
+        try {
+            // the configured folder, as the path resolves now and after the other file system took its place
+            Path results = Files.createSymbolicLink(dir.resolve("results"), local);
+            FileResultTarget target = new FileResultTarget(results, true);
+            target.write(result("sub-10", "{}"));
+            Files.delete(results);
+            Files.createSymbolicLink(results, elsewhere);
+
+            IOException e = assertThrows(IOException.class, () -> target.write(result("sub-11", "{}")));
+            assertTrue(e.getMessage().contains("on another file system than at start"), e.getMessage());
+            assertEquals(List.of(), files(elsewhere));
+        } finally {
+            try (Stream<Path> left = Files.list(elsewhere)) {
+                for (Path p : left.toList()) {
+                    Files.delete(p);
+                }
+            }
+            Files.delete(elsewhere);
+        }
+    }
+
+    @Test
     void aFailedWriteLeavesNeitherTheResultNorItsTemporaryFile() throws Exception {
         Path results = Files.createDirectories(dir.resolve("results"));
         // a folder where the result file should go: the rename over it fails
