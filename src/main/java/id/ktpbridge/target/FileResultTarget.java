@@ -72,11 +72,7 @@ public class FileResultTarget {
         // created no wider than wanted, so the file is never readable beyond it, not even empty
         this.createAttributes = mode == null ? new FileAttribute<?>[0]
                 : new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(mode)};
-        try {
-            Files.createDirectories(this.dir);
-        } catch (IOException e) {
-            // the first delivery says so, and is tried again
-        }
+        // made by the start-up checks when the file target is on (StartupChecks), not here
         this.device = device(this.dir);
         removeLeftovers();
     }
@@ -91,7 +87,7 @@ public class FileResultTarget {
     }
 
     /**
-     * The folder made at start, on the file system it was on then. Not made again here: a share
+     * The folder there, on the file system it was on at start. Not made here: a share
      * that went away leaves its mount point (or its parent) behind on the local disk, and results
      * written there would count as delivered while hidden from everyone reading the share.
      */

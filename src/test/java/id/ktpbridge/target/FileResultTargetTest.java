@@ -41,7 +41,7 @@ class FileResultTargetTest {
 
     @Test
     void writesTheDocumentUnderItsNameAndLeavesNoTemporaryFile() throws Exception {
-        Path results = dir.resolve("results");
+        Path results = Files.createDirectories(dir.resolve("results"));
         Exchange exchange = result("sub-1", "{\"nama\":\"Budi Ñ\"}");
         new FileResultTarget(results, true).write(exchange);
 
@@ -150,7 +150,7 @@ class FileResultTargetTest {
         String umasked = PosixFilePermissions.toString(Files.getPosixFilePermissions(plain));
         Files.delete(plain);
 
-        Path results = dir.resolve("results");
+        Path results = Files.createDirectories(dir.resolve("results"));
         new FileResultTarget(results, true).write(result("sub-7", "{}"));
         assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(results.resolve("sub-7.json"))));
 
