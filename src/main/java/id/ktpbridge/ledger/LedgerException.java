@@ -164,8 +164,10 @@ public class LedgerException extends RuntimeException {
 
     /**
      * Whether the same statement may well succeed if tried again: the connection broke, the pool
-     * had none to give, the server restarted, or the transaction lost a conflict (a restart or a
-     * failover of the database, not a wrong statement or a full disk on PostgreSQL). An
+     * had none to give, the server restarted, is read-only for now (a failover) or short of room,
+     * the statement timed out or waited too long for a lock (H2's lock timeout is a
+     * {@link SQLTransientException}), or the transaction lost a conflict; not a wrong statement, a
+     * refused value or a right missing. An
      * {@linkplain #isStoreFailure embedded database whose file failed} counts too: the pool opens
      * the file again, and the statement works once the file can be written (space freed); taken
      * as for good, the input or outcome it was for would end FAILED (the failed step,

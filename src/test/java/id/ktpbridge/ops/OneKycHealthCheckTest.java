@@ -64,8 +64,11 @@ class OneKycHealthCheckTest {
         breaker.onThrottled("confirm");
         breaker.onThrottled("confirm");
         assertTrue(breaker.isOpen("confirm"), "calls are paused");
-        assertEquals(HealthCheck.State.UP, check.call().getState(),
+        HealthCheck.Result throttled = check.call();
+        assertEquals(HealthCheck.State.UP, throttled.getState(),
                 "answered 429: taken out of its Service, the replica would get no callbacks");
+        assertTrue(throttled.getMessage().orElse("").endsWith("paused after repeated 429 answers (throttled, not down):"
+                + " confirm"), throttled.getMessage().toString());
         breaker.onTransientFailure("confirm");
         assertEquals(HealthCheck.State.DOWN, check.call().getState(), "the last call got no answer");
         breaker.onThrottled("confirm");
