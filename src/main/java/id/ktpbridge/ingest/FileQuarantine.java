@@ -59,7 +59,7 @@ public class FileQuarantine {
         if (Settlement.staysInSource(exchange)) {
             Exception failure = FailureReport.failure(exchange);
             // before the consumer lets go of its claim: the next scan does not take it before then
-            java.time.Duration pause = InputDeferredException.retryAfter(failure);
+            java.time.Duration pause = Settlement.pause(exchange);
             if (pause != null) {
                 paused.pause(exchange, pause);
             }

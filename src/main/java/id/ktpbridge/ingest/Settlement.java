@@ -25,16 +25,26 @@ public final class Settlement {
         exchange.setProperty(OUTCOME_RECORDED, true);
     }
 
-    /** Exchange property: the input stays in its source whatever failed (see {@link #keepInSource}). */
+    /** Exchange property: the input stays in its source whatever failed, for this long at least (see {@link #keepInSource}). */
     private static final String KEPT_IN_SOURCE = "KtpKeptInSource";
 
     /**
-     * The input stays in its source to be taken again, whatever the failure: its submission was
-     * confirmed and only recording that failed, so no FAILED result may be given, and moved aside
-     * it would have no other attempt.
+     * The input stays in its source to be taken again after {@code pause}, whatever the failure:
+     * its submission may be confirmed and the ledger could not record that, so no FAILED result may
+     * be given, and moved aside it would have no other attempt.
      */
-    public static void keepInSource(Exchange exchange) {
-        exchange.setProperty(KEPT_IN_SOURCE, true);
+    public static void keepInSource(Exchange exchange, java.time.Duration pause) {
+        exchange.setProperty(KEPT_IN_SOURCE, pause);
+    }
+
+    /**
+     * How long a source leaves an input that {@link #staysInSource stays} before taking it again:
+     * what its deferral or {@link #keepInSource} asked for; null: as soon as it comes round to it.
+     */
+    public static java.time.Duration pause(Exchange exchange) {
+        java.time.Duration deferred = InputDeferredException.retryAfter(FailureReport.failure(exchange));
+        java.time.Duration kept = exchange.getProperty(KEPT_IN_SOURCE, java.time.Duration.class);
+        return deferred == null ? kept : kept == null || deferred.compareTo(kept) > 0 ? deferred : kept;
     }
 
     /**
@@ -69,7 +79,7 @@ public final class Settlement {
             return false;
         }
         if (exchange.getContext().isStopping() || exchange.getContext().isStopped()
-                || Boolean.TRUE.equals(exchange.getProperty(KEPT_IN_SOURCE, Boolean.class))) {
+                || exchange.getProperty(KEPT_IN_SOURCE) != null) {
             return true;
         }
         Throwable failure = exchange.getException() != null ? exchange.getException()

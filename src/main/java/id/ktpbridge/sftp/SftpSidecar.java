@@ -15,7 +15,6 @@ import id.ktpbridge.Lru;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.SettledInPlace;
-import id.ktpbridge.ingest.InputDeferredException;
 import id.ktpbridge.ingest.InputHeaders;
 import id.ktpbridge.ingest.PassingFailures;
 import id.ktpbridge.ingest.PausedFiles;
@@ -137,7 +136,7 @@ public class SftpSidecar extends ServiceSupport {
         if (Settlement.staysInSource(exchange)) {
             // before the consumer lets go of its claim: the next listing, at once while listings find
             // files, does not take it before then
-            java.time.Duration pause = InputDeferredException.retryAfter(FailureReport.failure(exchange));
+            java.time.Duration pause = Settlement.pause(exchange);
             if (pause == null) {
                 pause = DEFERRAL_PAUSE;
             }

@@ -23,6 +23,9 @@ public class FailureRecorder implements Processor {
 
     private static final Logger LOG = LoggerFactory.getLogger(FailureRecorder.class);
 
+    /** How long an input kept in its source after the ledger failed waits before it is taken again. */
+    static final java.time.Duration KEPT_PAUSE = java.time.Duration.ofSeconds(5);
+
     private final Ledger ledger;
     private final ResultPublisher publisher;
 
@@ -46,13 +49,16 @@ public class FailureRecorder implements Processor {
             LOG.warn("Ledger {} left for another attempt: {}", ledgerId, message);
             return;
         }
-        if (work != null && work.confirmTaken) {
-            // OneKYC has the image and its outcome will come: ending the row FAILED would publish a
-            // second, wrong result and drop its callback. Taken again, the input finds its row
+        if (work != null && (work.confirmTaken
+                || work.resumeFrom == SubmissionState.UPLOADED && ledgerFailed(failure))) {
+            // OneKYC has the image (or may have: a row resumed uploaded was noted as confirm-sent with
+            // its upload) and its outcome will come: ending the row FAILED would publish a second,
+            // wrong result and drop its callback. Taken again after a pause, the input finds its row
             // confirmed (done), or still uploaded, and its confirm is sent again (answered 409)
-            Settlement.keepInSource(exchange);
-            LOG.warn("Ledger {}: confirmed at OneKYC, but not recorded as such ({}); the input stays in its source"
-                    + " and is taken again", ledgerId, message);
+            Settlement.keepInSource(exchange, KEPT_PAUSE);
+            LOG.warn("Ledger {}: {} at OneKYC, but the ledger did not record it ({}); the input stays in its source"
+                    + " and is taken again in {} s", ledgerId, work.confirmTaken ? "confirmed" : "perhaps confirmed",
+                    message, KEPT_PAUSE.toSeconds());
             return;
         }
         String reason = FailureReport.reasonCode(failure);
@@ -76,4 +82,12 @@ public class FailureRecorder implements Processor {
         }
     }
 
+    private static boolean ledgerFailed(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof id.ktpbridge.ledger.LedgerException) {
+                return true;
+            }
+        }
+        return false;
+    }
 }

@@ -38,6 +38,9 @@ class ConfirmNotRecordedTest {
     static final AtomicInteger REFUSALS_LEFT = new AtomicInteger();
     static volatile String COLUMN = "STATE";
     static volatile String VALUE;
+    /** Once a picked write was refused, every update is refused for this long (ms; 0: none). */
+    static volatile long THEN_ALL_FOR;
+    static volatile long allUntil;
 
     @TempDir
     Path dataDir;
@@ -45,6 +48,8 @@ class ConfirmNotRecordedTest {
     @AfterEach
     void noMoreRefusals() {
         REFUSALS_LEFT.set(0);
+        THEN_ALL_FOR = 0;
+        allUntil = 0;
     }
 
     @Test
@@ -71,6 +76,27 @@ class ConfirmNotRecordedTest {
             }
             await().atMost(Duration.ofSeconds(30)).until(() -> app.ledger().openCounts().isEmpty());
             assertFalse(Files.exists(app.inbox().resolve("u7201.png")));
+        }
+    }
+
+    @Test
+    void aConfirmRecordedOnlyAfterEveryWriteWasRefusedForAWhileStillEndsInOneResult() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.source.read-lock-min-age", "100"))) {
+            // the right to update taken away as the confirm is recorded, and given back 8 s later: the
+            // input's next take (after the kept input's pause) meets the refusal too, at its first
+            // update (the note of its confirm, before the confirm is sent again)
+            THEN_ALL_FOR = 8_000;
+            refuse(app, "STATE", "CONFIRMED", 1);
+            Results.drop(app.inbox(), "u7203.png", SampleImages.card("u7203", "png"));
+
+            await().atMost(Duration.ofSeconds(90)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.bySourceFile(app.results()).get("u7203.png");
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            List<String> submissions = app.sandbox().submissionIds();
+            assertEquals(1, submissions.size(), "one presign: " + submissions);
+            assertTrue(app.sandbox().confirmAttempts(submissions.get(0)) >= 2);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(app.done().resolve("u7203.png")));
+            assertFalse(Files.exists(app.failed().resolve("u7203.png")), "not quarantined");
         }
     }
 
@@ -115,6 +141,21 @@ class ConfirmNotRecordedTest {
             Object written = newRow[i];
             if (written != null && (VALUE == null || VALUE.equals(written)) && !written.equals(oldRow[i])
                     && REFUSALS_LEFT.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                allUntil = THEN_ALL_FOR > 0 ? System.currentTimeMillis() + THEN_ALL_FOR : 0;
+                throw new SQLException("permission denied for table ktp_submission", "42501");
+            }
+        }
+    }
+
+    /**
+     * Refuses every update of the table while {@link #allUntil} lasts, as a right taken away does:
+     * per statement, whether or not it would change a row.
+     */
+    public static final class RefuseAllUpdates implements Trigger {
+
+        @Override
+        public void fire(Connection conn, Object[] oldRow, Object[] newRow) throws SQLException {
+            if (System.currentTimeMillis() < allUntil) {
                 throw new SQLException("permission denied for table ktp_submission", "42501");
             }
         }
@@ -127,6 +168,8 @@ class ConfirmNotRecordedTest {
              Statement s = c.createStatement()) {
             s.execute("CREATE TRIGGER refuse_writes BEFORE UPDATE ON ktp_submission FOR EACH ROW CALL '"
                     + RefuseWrites.class.getName() + "'");
+            s.execute("CREATE TRIGGER refuse_all_updates BEFORE UPDATE ON ktp_submission FOR EACH STATEMENT CALL '"
+                    + RefuseAllUpdates.class.getName() + "'");
         }
         REFUSALS_LEFT.set(times);
     }
