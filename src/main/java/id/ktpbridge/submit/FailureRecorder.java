@@ -61,6 +61,13 @@ public class FailureRecorder implements Processor {
                     message, KEPT_PAUSE.toSeconds());
             return;
         }
+        if (work == null && ledgerId != null && ledgerFailed(failure) && uploadedOrUnknown(ledgerId)) {
+            // failed before its work item, a row resumed uploaded: as above, its confirm may be in effect
+            Settlement.keepInSource(exchange, KEPT_PAUSE);
+            LOG.warn("Ledger {}: the ledger failed before an input resumed uploaded went on ({}); it stays in its"
+                    + " source and is taken again in {} s", ledgerId, message, KEPT_PAUSE.toSeconds());
+            return;
+        }
         String reason = FailureReport.reasonCode(failure);
         if (work == null && ledgerId != null && ledger.findById(ledgerId)
                 .map(r -> r.state() == SubmissionState.REJECTED).orElse(false)) {
@@ -79,6 +86,15 @@ public class FailureRecorder implements Processor {
         } else {
             LOG.warn("Step failed for ledger {} after it moved on ({}): its outcome comes from OneKYC", ledgerId,
                     message);
+        }
+    }
+
+    /** The row is uploaded (a confirm may have been sent), or the ledger cannot say. */
+    private boolean uploadedOrUnknown(String ledgerId) {
+        try {
+            return ledger.findById(ledgerId).map(r -> r.state() == SubmissionState.UPLOADED).orElse(false);
+        } catch (id.ktpbridge.ledger.LedgerException e) {
+            return true;
         }
     }
 

@@ -47,8 +47,10 @@ public class FileResultTarget {
     private final FileAttribute<?>[] createAttributes;
     /** Set again once created: the umask narrows what creation gives. Null: the umask's. */
     private final Set<PosixFilePermission> mode;
-    /** The file system the folder was on at start ({@code unix:dev}); null when unknown. */
-    private final Object device;
+    /** The file the bundle leaves in the results folder at start, to know it again at each delivery. */
+    static final String MARKER = ".ktp-results-folder";
+    /** Whether the folder had its marker at start: only then is it looked for. */
+    private final boolean marked;
 
     /** With the default permissions. */
     public FileResultTarget(Path dir, boolean fsync) {
@@ -73,34 +75,47 @@ public class FileResultTarget {
         this.createAttributes = mode == null ? new FileAttribute<?>[0]
                 : new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(mode)};
         // made by the start-up checks when the file target is on (StartupChecks), not here
-        this.device = device(this.dir);
+        this.marked = mark(this.dir);
         removeLeftovers();
     }
 
-    /** The device (file system) the folder is on, as {@code stat} gives it; null when unknown. */
-    private static Object device(Path folder) {
+    /**
+     * Leaves {@link #MARKER} in the folder (one of an earlier start or another replica will do):
+     * false when the folder is not there or takes no file, and then nothing is checked later.
+     */
+    private static boolean mark(Path folder) {
+        if (!Files.isDirectory(folder)) {
+            return false;
+        }
         try {
-            return Files.getAttribute(folder, "unix:dev");
-        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-            return null;
+            Path marker = folder.resolve(MARKER);
+            if (!Files.exists(marker)) {
+                Files.writeString(marker, "The KTP Scan Bridge file target delivers results into this folder.\n");
+            }
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 
     /**
-     * The folder there, on the file system it was on at start. Not made here: a share
-     * that went away leaves its mount point (or its parent) behind on the local disk, and results
-     * written there would count as delivered while hidden from everyone reading the share.
+     * The folder there, and the one seen at start: its marker file is in it. Not made here: a
+     * share that went away leaves its mount point (or its parent) behind on the local disk, and
+     * results written there would count as delivered while hidden from everyone reading the share.
+     * The marker is looked up inside the folder, which also mounts an automounted share again.
      */
     private void requireFolder() throws IOException {
+        if (marked && Files.exists(dir.resolve(MARKER))) {
+            return;
+        }
         if (!Files.isDirectory(dir)) {
             throw new ResultsFolderUnavailable("the results folder (ktp.results.dir) is not there: a share that is"
                     + " not mounted, or a folder removed by hand; the bundle makes it only at start");
         }
-        Object now = device(dir);
-        if (device != null && now != null && !device.equals(now)) {
-            throw new ResultsFolderUnavailable("the results folder (ktp.results.dir) is on another file system than"
-                    + " at start (a share unmounted, or mounted since): restart the bundle once it is where it"
-                    + " belongs");
+        if (marked) {
+            throw new ResultsFolderUnavailable("the results folder (ktp.results.dir) is not the one seen at start:"
+                    + " its file " + MARKER + " is missing (a share that went away leaves its mount point on the"
+                    + " local disk); the results wait until it is back");
         }
     }
 

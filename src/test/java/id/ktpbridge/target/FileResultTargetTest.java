@@ -33,9 +33,11 @@ class FileResultTargetTest {
         return exchange;
     }
 
+    /** The folder's files, but for the target's marker. */
     private List<String> files(Path folder) throws IOException {
         try (Stream<Path> s = Files.list(folder)) {
-            return s.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList());
+            return s.map(p -> p.getFileName().toString()).filter(n -> !n.equals(FileResultTarget.MARKER)).sorted()
+                    .collect(Collectors.toList());
         }
     }
 
@@ -90,44 +92,38 @@ class FileResultTargetTest {
         // a share mounted at share/: gone, it leaves the mount point behind on the local disk
         Path results = Files.createDirectories(dir.resolve("share/results"));
         FileResultTarget target = new FileResultTarget(results, true);
-        Files.delete(results);
+        Path away = Files.move(results, dir.resolve("away"));
 
         IOException e = assertThrows(IOException.class, () -> target.write(result("sub-9", "{}")));
         assertTrue(e.getMessage().contains("the results folder (ktp.results.dir) is not there"), e.getMessage());
         assertTrue(Files.notExists(results), "not made again on the local disk");
 
-        Files.createDirectories(results);
+        Files.move(away, results);
         target.write(result("sub-9", "{}"));
         assertEquals(List.of("sub-9.json"), files(results));
     }
 
     @Test
-    void aFolderOnAnotherFileSystemThanAtStartTakesNoResult() throws Exception {
-        Path shm = Path.of("/dev/shm");
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm)
-                && !Files.getAttribute(shm, "unix:dev").equals(Files.getAttribute(dir, "unix:dev")),
-                "needs a second file system");
-        Path local = Files.createDirectories(dir.resolve("local"));
-        Path elsewhere = Files.createTempDirectory(shm, "ktp-results-");
-        try {
-            // the configured folder, as the path resolves now and after the other file system took its place
-            Path results = Files.createSymbolicLink(dir.resolve("results"), local);
-            FileResultTarget target = new FileResultTarget(results, true);
-            target.write(result("sub-10", "{}"));
-            Files.delete(results);
-            Files.createSymbolicLink(results, elsewhere);
+    void aFolderOtherThanTheOneSeenAtStartTakesNoResultUntilItIsBack() throws Exception {
+        Path share = Files.createDirectories(dir.resolve("share"));
+        Path mountPoint = Files.createDirectories(dir.resolve("mount-point"));
+        // the configured folder, a share mounted on it: unmounted, the empty mount point is there instead
+        Path results = Files.createSymbolicLink(dir.resolve("results"), share);
+        FileResultTarget target = new FileResultTarget(results, true);
+        target.write(result("sub-10", "{}"));
+        assertTrue(Files.exists(share.resolve(FileResultTarget.MARKER)), "the folder is marked at start");
+        Files.delete(results);
+        Files.createSymbolicLink(results, mountPoint);
 
-            IOException e = assertThrows(IOException.class, () -> target.write(result("sub-11", "{}")));
-            assertTrue(e.getMessage().contains("on another file system than at start"), e.getMessage());
-            assertEquals(List.of(), files(elsewhere));
-        } finally {
-            try (Stream<Path> left = Files.list(elsewhere)) {
-                for (Path p : left.toList()) {
-                    Files.delete(p);
-                }
-            }
-            Files.delete(elsewhere);
-        }
+        IOException e = assertThrows(IOException.class, () -> target.write(result("sub-11", "{}")));
+        assertTrue(e.getMessage().contains("is not the one seen at start"), e.getMessage());
+        assertEquals(List.of(), files(mountPoint), "nothing hidden under the mount point");
+
+        // mounted again: the results go on
+        Files.delete(results);
+        Files.createSymbolicLink(results, share);
+        target.write(result("sub-11", "{}"));
+        assertEquals(List.of("sub-10.json", "sub-11.json"), files(share));
     }
 
     @Test
