@@ -45,9 +45,11 @@ class LauncherLocaleTest {
         try (OutputStream out = new JarOutputStream(Files.newOutputStream(jar), manifest)) {
             // a manifest only: -version reads it and runs nothing
         }
-        // C and POSIX set, none set at all, and a UTF-8 one (kept)
+        // C and POSIX set, none set at all, a UTF-8 one (kept), and one not installed here (as ssh
+        // forwards a desktop's LANG): glibc then fails the whole locale, and the JVM falls back to C
         for (Map<String, String> locale : List.of(Map.of("LC_ALL", "C"), Map.of("LANG", "POSIX"),
-                Map.<String, String>of(), Map.of("LANG", "C.UTF-8"))) {
+                Map.<String, String>of(), Map.of("LANG", "C.UTF-8"), Map.of("LANG", "xx_XX.UTF-8"),
+                Map.of("LANG", "C.UTF-8", "LC_TIME", "xx_XX.UTF-8"))) {
             Map<String, String> env = new java.util.HashMap<>(Map.of("PATH", System.getenv("PATH"), "HOME",
                     work.toString(), "KTP_JAR", jar.toString(), "KTP_CDS", "off", "KTP_HEAP", "32m",
                     "JAVA_OPTS", "-XshowSettings:properties -version"));
