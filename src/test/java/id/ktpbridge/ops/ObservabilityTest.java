@@ -58,9 +58,13 @@ class ObservabilityTest {
                 assertTrue(check.isReadiness() && !check.isLiveness(), id + " is a readiness check only");
             }
 
-            // the ledger's gauges follow its background reading
-            await().atMost(Duration.ofSeconds(5)).until(() -> get(app.managementUrl("/observe/metrics")).body()
-                    .contains("ktp_submissions{state=\"DELIVERED\"} 2.0"));
+            // the ledger's gauges follow its background reading: the rejected input's delivery may be
+            // recorded a moment after its file is there, and after a reading that counted it pending
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                String read = get(app.managementUrl("/observe/metrics")).body();
+                return read.contains("ktp_submissions{state=\"DELIVERED\"} 2.0")
+                        && read.contains("ktp_deliveries_pending{target=\"file\"} 0.0");
+            });
             String metrics = get(app.managementUrl("/observe/metrics")).body();
             assertTrue(metrics.contains("ktp_inputs_total{outcome=\"COMPLETED\",source=\"file\"} 2.0"), metrics);
             assertTrue(metrics.contains("ktp_inputs_total{outcome=\"REJECTED\",source=\"file\"} 1.0"), metrics);
