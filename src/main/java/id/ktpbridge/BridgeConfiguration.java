@@ -456,6 +456,11 @@ public class BridgeConfiguration implements CamelConfiguration {
         // the KtpSourceType each ingest route sets (routes/ingest-*.yaml), of the routes this instance runs
         List<String> sources = Stream.of("file", "sftp", "s3")
                 .filter(type -> settings.flag("ktp.source." + type + ".enabled", "file".equals(type))).toList();
+        if (sources.isEmpty()) {
+            // the shipped Kubernetes ConfigMap has every source off: ready replicas that take nothing
+            LOG.warn("No source is on (ktp.source.file.enabled, ktp.source.sftp.enabled, ktp.source.s3.enabled):"
+                    + " this instance takes no input; it collects outcomes and delivers results only");
+        }
         BridgeMetrics metrics = new BridgeMetrics(meters, snapshot, gtf, sources, targets);
         gtf.http().observer(metrics);
         publisher.metrics(metrics);

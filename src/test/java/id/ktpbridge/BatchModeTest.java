@@ -427,9 +427,12 @@ class BatchModeTest {
     void withTheFileDropOffAFileInTheFolderIsLeftAlone() throws Exception {
         Path inbox = Files.createDirectories(dataDir.resolve("inbox"));
         Results.drop(inbox, "u4402.png", SampleImages.card("u4402", "png"));
-        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.source.file.enabled", "false"))) {
+        try (id.ktpbridge.testkit.LogCapture log = new id.ktpbridge.testkit.LogCapture();
+             BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.source.file.enabled", "false"))) {
             assertEquals(org.apache.camel.ServiceStatus.Stopped,
                     app.context().getRouteController().getRouteStatus("ingest-file"));
+            // with no other source on either, the instance says it takes nothing
+            assertTrue(log.text().contains("No source is on"), "warned");
             await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
                     .until(() -> Files.exists(inbox.resolve("u4402.png")));
             assertEquals(0, app.sandbox().submissionCount());
