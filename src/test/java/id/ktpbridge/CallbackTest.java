@@ -323,6 +323,41 @@ class CallbackTest {
         assertEquals(400, postBytes("application/json; charset=utf-16le", utf8).statusCode(), "the charset named");
     }
 
+    @Test
+    void aCompressedBodyIsReadAndAnUnknownCodingIs415() throws Exception {
+        // an unknown submission: acknowledged once read, so a 200 says the body was understood
+        byte[] json = "{\"submissionId\":\"00000000-0000-0000-0000-000000000001\",\"status\":\"ERROR\"}"
+                .getBytes(UTF_8);
+        java.io.ByteArrayOutputStream gzipped = new java.io.ByteArrayOutputStream();
+        try (var out = new java.util.zip.GZIPOutputStream(gzipped)) {
+            out.write(json);
+        }
+        java.io.ByteArrayOutputStream deflated = new java.io.ByteArrayOutputStream();
+        try (var out = new java.util.zip.DeflaterOutputStream(deflated)) {
+            out.write(json);
+        }
+        assertEquals(200, postCoded("gzip", gzipped.toByteArray()).statusCode(), "gzip");
+        assertEquals(200, postCoded("deflate", deflated.toByteArray()).statusCode(), "deflate");
+        HttpResponse<String> br = postCoded("br", json);
+        assertEquals(415, br.statusCode(), br.body());
+        assertTrue(br.body().contains("Content-Encoding must be identity, gzip or deflate"), br.body());
+        assertEquals(400, postCoded("gzip", json).statusCode(), "not gzip at all");
+        // small on the wire, past ktp.callback.max-body-size (64 KB) once inflated
+        java.io.ByteArrayOutputStream bomb = new java.io.ByteArrayOutputStream();
+        try (var out = new java.util.zip.GZIPOutputStream(bomb)) {
+            out.write(new byte[4 << 20]);
+        }
+        assertTrue(bomb.size() < 64 << 10, "compressed: " + bomb.size());
+        assertEquals(413, postCoded("gzip", bomb.toByteArray()).statusCode());
+    }
+
+    private HttpResponse<String> postCoded(String coding, byte[] body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(app.callbackUrl()))
+                .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "application/json")
+                .header("Content-Encoding", coding)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     private HttpResponse<String> postBytes(String contentType, byte[] body) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(app.callbackUrl()))
                 .header("Authorization", "Bearer " + TOKEN).header("Content-Type", contentType)

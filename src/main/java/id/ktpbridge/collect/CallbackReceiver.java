@@ -57,6 +57,8 @@ public class CallbackReceiver {
             "Callback refused with 415: its Content-Type is not application/json", 60_000);
     private final ThrottledWarning tooLarge = new ThrottledWarning(LOG,
             "Callback refused with 413: its body is larger than ktp.callback.max-body-size ({} bytes)", 60_000);
+    private final ThrottledWarning unknownCoding = new ThrottledWarning(LOG,
+            "Callback refused with 415: its Content-Encoding is {}, not identity, gzip or deflate", 60_000);
     private static final Pattern SUBMISSION_ID_SHAPE = GtfClient.SUBMISSION_ID_SHAPE;
     /**
      * The statuses that end a submission. The CoE callback has only these; any other word (eSign's
@@ -168,6 +170,32 @@ public class CallbackReceiver {
             tooLarge.warn(maxBodyBytes);
             answer(exchange, 413, error("PAYLOAD_TOO_LARGE", "the body is larger than " + maxBodyBytes + " bytes"));
             return;
+        }
+        // a sender that compresses its body: taken (the reference names no coding, and a 400 for
+        // compressed JSON would be taken as final); a credential over the body covered the bytes sent
+        String coding = java.util.Objects.requireNonNullElse(request.header("Content-Encoding"), "").trim()
+                .toLowerCase(java.util.Locale.ROOT);
+        if (raw != null && !coding.isEmpty() && !coding.equals("identity")) {
+            if (!CallbackBodyCoding.known(coding)) {
+                unknownCoding.warn(id.ktpbridge.LogSafe.text(coding, 40));
+                exchange.getMessage().setHeader("Accept-Encoding", "identity, gzip, deflate");
+                answer(exchange, 415, error("UNSUPPORTED_MEDIA_TYPE",
+                        "Content-Encoding must be identity, gzip or deflate"));
+                return;
+            }
+            try {
+                raw = CallbackBodyCoding.decode(coding, raw, maxBodyBytes);
+            } catch (CallbackBodyCoding.TooLarge e) {
+                tooLarge.warn(maxBodyBytes);
+                answer(exchange, 413, error("PAYLOAD_TOO_LARGE", "the body is larger than " + maxBodyBytes
+                        + " bytes once decompressed"));
+                return;
+            } catch (IOException e) {
+                malformed.warn("the body does not decompress as its Content-Encoding says");
+                answer(exchange, 400, error("MALFORMED_CALLBACK", "the body does not decompress as its"
+                        + " Content-Encoding says"));
+                return;
+            }
         }
         String body = raw == null ? null : CallbackBodyText.of(raw, contentType);
         String problem = null;

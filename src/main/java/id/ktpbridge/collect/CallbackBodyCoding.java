@@ -1,0 +1,43 @@
+package id.ktpbridge.collect;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.InflaterInputStream;
+
+/** A callback body sent compressed ({@code Content-Encoding} gzip or deflate), read back within a size limit. */
+final class CallbackBodyCoding {
+
+    private CallbackBodyCoding() {
+    }
+
+    /** Thrown when the body is larger than the limit once decompressed. */
+    static final class TooLarge extends IOException {
+
+        TooLarge() {
+            super("too large once decompressed");
+        }
+    }
+
+    static boolean known(String coding) {
+        return coding.equals("gzip") || coding.equals("x-gzip") || coding.equals("deflate");
+    }
+
+    /** The body decompressed; {@link TooLarge} past {@code limit} bytes (a small body can inflate a thousandfold). */
+    static byte[] decode(String coding, byte[] body, long limit) throws IOException {
+        try (InputStream in = coding.equals("deflate") ? new InflaterInputStream(new ByteArrayInputStream(body))
+                : new GZIPInputStream(new ByteArrayInputStream(body))) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.min(body.length * 4, 1 << 16));
+            byte[] buffer = new byte[8192];
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                if (out.size() + (long) n > limit) {
+                    throw new TooLarge();
+                }
+                out.write(buffer, 0, n);
+            }
+            return out.toByteArray();
+        }
+    }
+}
