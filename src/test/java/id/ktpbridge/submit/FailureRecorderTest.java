@@ -6,22 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.SQLException;
 import java.util.List;
-import java.util.UUID;
-import java.util.concurrent.CopyOnWriteArrayList;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.ingest.Settlement;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerException;
-import id.ktpbridge.ledger.LedgerRecord;
-import id.ktpbridge.ledger.SchemaMigrator;
 import id.ktpbridge.ledger.SubmissionState;
-import id.ktpbridge.result.ResultPublisher;
-import id.ktpbridge.result.ResultStatus;
 import org.apache.camel.Exchange;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
-import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -32,27 +24,16 @@ import org.junit.jupiter.api.Test;
  */
 class FailureRecorderTest {
 
-    private final JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:failure-recorder-" + UUID.randomUUID()
-            + ";DB_CLOSE_DELAY=-1", "sa", "");
-    private final Ledger ledger = new Ledger(migrated(ds));
-    private final LedgerRows rows = new LedgerRows(ledger, ds);
-    private final List<String> published = new CopyOnWriteArrayList<>();
-    private final ResultPublisher publisher = new ResultPublisher(ledger, new ObjectMapper(), null) {
-        @Override
-        public void publishLocal(LedgerRecord r, ResultStatus status, String reason, String message) {
-            published.add(r.id() + " " + status);
-        }
-    };
+    private final LedgerRows rows = LedgerRows.inMemory("failure-recorder");
+    private final Ledger ledger = rows.ledger();
+    private final NotedResults publisher = new NotedResults(ledger, (r, status, reason, message) -> r.id() + " "
+            + status);
+    private final List<String> published = publisher.published;
     private final FailureRecorder recorder = new FailureRecorder(ledger, publisher);
-
-    private static javax.sql.DataSource migrated(javax.sql.DataSource ds) {
-        SchemaMigrator.migrate(ds);
-        return ds;
-    }
 
     @AfterEach
     void tearDown() {
-        ds.dispose();
+        rows.close();
     }
 
     private static Exchange failedAt(String ledgerId, Exception failure) {

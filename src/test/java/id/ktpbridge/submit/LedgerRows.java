@@ -20,6 +20,29 @@ final class LedgerRows {
         this.ds = ds;
     }
 
+    /** An empty, migrated ledger in an in-memory H2 database of its own ({@code name} and a random part); {@link #close} drops it. */
+    static LedgerRows inMemory(String name) {
+        org.h2.jdbcx.JdbcConnectionPool pool = org.h2.jdbcx.JdbcConnectionPool.create("jdbc:h2:mem:" + name + "-"
+                + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "");
+        id.ktpbridge.ledger.SchemaMigrator.migrate(pool);
+        return new LedgerRows(new Ledger(pool), pool);
+    }
+
+    Ledger ledger() {
+        return ledger;
+    }
+
+    DataSource ds() {
+        return ds;
+    }
+
+    /** Drops an {@link #inMemory} database. */
+    void close() {
+        if (ds instanceof org.h2.jdbcx.JdbcConnectionPool pool) {
+            pool.dispose();
+        }
+    }
+
     /** An input at {@code ref} in {@code state}, created and last touched {@code at} (with a submission past RECEIVED). */
     String insert(String type, String ref, SubmissionState state, long at) {
         String id = UUID.randomUUID().toString();

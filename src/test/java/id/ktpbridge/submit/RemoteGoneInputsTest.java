@@ -9,19 +9,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.ledger.Leases;
 import id.ktpbridge.ledger.Ledger;
-import id.ktpbridge.ledger.LedgerRecord;
-import id.ktpbridge.ledger.SchemaMigrator;
 import id.ktpbridge.ledger.SubmissionState;
-import id.ktpbridge.result.ResultPublisher;
-import id.ktpbridge.result.ResultStatus;
-import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -35,29 +28,23 @@ class RemoteGoneInputsTest {
     private static final Duration CLAIM_TTL = Duration.ofMinutes(10);
     private static final long HOUR_AGO = System.currentTimeMillis() - 3_600_000;
 
-    private final JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:remote-gone-" + UUID.randomUUID()
-            + ";DB_CLOSE_DELAY=-1", "sa", "");
-    private final Ledger ledger = new Ledger(migrated(ds));
-    private final LedgerRows rows = new LedgerRows(ledger, ds);
-    private final List<String> published = new CopyOnWriteArrayList<>();
-    private final ResultPublisher publisher = new ResultPublisher(ledger, new ObjectMapper(), null) {
-        @Override
-        public void publishLocal(LedgerRecord r, ResultStatus status, String reason, String message) {
-            published.add(r.id() + " " + status + " " + reason + " " + message);
-        }
-    };
+    private final LedgerRows rows = LedgerRows.inMemory("remote-gone");
+    private final Ledger ledger = rows.ledger();
+    private final NotedResults publisher = new NotedResults(ledger, (r, status, reason, message) -> r.id() + " "
+            + status + " " + reason + " " + message);
+    private final List<String> published = publisher.published;
     /** The SFTP source on h:22, folder inbox; the S3 source on bucket b, prefix inbox/. */
     private final SourcePlaces places = new SourcePlaces(true, Path.of("/srv/ktp/inbox"), true, "h:22", "inbox", false,
             true, "b", "inbox/");
     private final InputsInHand inHand = new InputsInHand(ledger, "here", CLAIM_TTL.toMillis(), false);
-    private final ReplacedInputs replaced = new ReplacedInputs(ledger, publisher, new Leases(ds, "here"), inHand, null,
+    private final ReplacedInputs replaced = new ReplacedInputs(ledger, publisher, new Leases(rows.ds(), "here"), inHand, null,
             CLAIM_TTL, Duration.ofSeconds(30), Duration.ofMinutes(30));
     private final Source sftp = new Source("sftp");
     private final Source s3 = new Source("s3");
 
     @AfterEach
     void tearDown() {
-        ds.dispose();
+        rows.close();
     }
 
     @Test
@@ -229,8 +216,4 @@ class RemoteGoneInputsTest {
                 .sorted(java.util.Comparator.comparing(Object::toString)).toList();
     }
 
-    private static JdbcConnectionPool migrated(JdbcConnectionPool ds) {
-        SchemaMigrator.migrate(ds);
-        return ds;
-    }
 }

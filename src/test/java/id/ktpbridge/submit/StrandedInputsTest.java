@@ -7,19 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.UUID;
-import java.util.concurrent.CopyOnWriteArrayList;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import id.ktpbridge.ledger.Leases;
 import id.ktpbridge.ledger.Ledger;
-import id.ktpbridge.ledger.LedgerRecord;
-import id.ktpbridge.ledger.SchemaMigrator;
 import id.ktpbridge.ledger.SubmissionState;
-import id.ktpbridge.result.ResultPublisher;
-import id.ktpbridge.result.ResultStatus;
 import id.ktpbridge.testkit.LogCapture;
-import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -32,24 +24,18 @@ class StrandedInputsTest {
     private static final Path DROP = Path.of("/srv/ktp/inbox");
     private static final Duration CLAIM_TTL = Duration.ofMinutes(10);
 
-    private final JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:stranded-" + UUID.randomUUID()
-            + ";DB_CLOSE_DELAY=-1", "sa", "");
-    private final Ledger ledger = new Ledger(migrated(ds));
-    private final LedgerRows rows = new LedgerRows(ledger, ds);
-    private final List<String> published = new CopyOnWriteArrayList<>();
-    private final ResultPublisher publisher = new ResultPublisher(ledger, new ObjectMapper(), null) {
-        @Override
-        public void publishLocal(LedgerRecord r, ResultStatus status, String reason, String message) {
-            published.add(r.id() + " " + status + " " + reason);
-        }
-    };
+    private final LedgerRows rows = LedgerRows.inMemory("stranded");
+    private final Ledger ledger = rows.ledger();
+    private final NotedResults publisher = new NotedResults(ledger, (r, status, reason, message) -> r.id() + " "
+            + status + " " + reason);
+    private final List<String> published = publisher.published;
     /** The file drop on (its folder {@link #DROP}), SFTP and S3 off. */
     private final SourcePlaces places = new SourcePlaces(true, DROP, false, "", "inbox", false, false, "", "");
     private final InputsInHand inHand = new InputsInHand(ledger, "here", CLAIM_TTL.toMillis(), false);
 
     @AfterEach
     void tearDown() {
-        ds.dispose();
+        rows.close();
     }
 
     @Test
@@ -108,13 +94,9 @@ class StrandedInputsTest {
     }
 
     private StrandedInputs stranded(boolean endThem, long start) {
-        ReplacedInputs replaced = new ReplacedInputs(ledger, publisher, new Leases(ds, "here"), inHand, null,
+        ReplacedInputs replaced = new ReplacedInputs(ledger, publisher, new Leases(rows.ds(), "here"), inHand, null,
                 CLAIM_TTL, Duration.ofSeconds(30), Duration.ofMinutes(30));
         return new StrandedInputs(ledger, replaced, places, endThem, start, CLAIM_TTL);
     }
 
-    private static JdbcConnectionPool migrated(JdbcConnectionPool ds) {
-        SchemaMigrator.migrate(ds);
-        return ds;
-    }
 }
