@@ -459,7 +459,9 @@ public class Outbox {
         // a slow answer (past the immediate attempts' wait) does not say new results can go at once
         long wait = attemptWait.toMillis();
         if (wait <= 0 || System.currentTimeMillis() - began < wait) {
-            failing.computeIfPresent(target, (t, markedAt) -> began > markedAt ? null : markedAt);
+            // begun in the mark's own millisecond counts as after it: a retry that quick follows the
+            // failure that marked it (ms clock), and at worst one more result is tried at once
+            failing.computeIfPresent(target, (t, markedAt) -> began >= markedAt ? null : markedAt);
         }
         if (taken) {
             pausedUntil.computeIfPresent(target, (t, p) -> began > p.setAt() ? null : p);
