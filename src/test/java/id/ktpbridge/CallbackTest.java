@@ -338,6 +338,12 @@ class CallbackTest {
         }
         assertEquals(200, postCoded("gzip", gzipped.toByteArray()).statusCode(), "gzip");
         assertEquals(200, postCoded("deflate", deflated.toByteArray()).statusCode(), "deflate");
+        java.io.ByteArrayOutputStream bare = new java.io.ByteArrayOutputStream();
+        try (var out = new java.util.zip.DeflaterOutputStream(bare, new java.util.zip.Deflater(
+                java.util.zip.Deflater.DEFAULT_COMPRESSION, true))) {
+            out.write(json);
+        }
+        assertEquals(200, postCoded("deflate", bare.toByteArray()).statusCode(), "deflate without its zlib wrapping");
         HttpResponse<String> br = postCoded("br", json);
         assertEquals(415, br.statusCode(), br.body());
         assertTrue(br.body().contains("Content-Encoding must be identity, gzip or deflate"), br.body());

@@ -27,9 +27,21 @@ final class CallbackBodyCoding {
 
     /** The body decompressed; {@link TooLarge} past {@code limit} bytes (a small body can inflate a thousandfold). */
     static byte[] decode(String coding, byte[] body, long limit) throws IOException {
-        try (InputStream in = coding.equals("deflate") ? new InflaterInputStream(new ByteArrayInputStream(body))
-                : new GZIPInputStream(new ByteArrayInputStream(body))) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.min(body.length * 4, 1 << 16));
+        if (coding.equals("deflate")) {
+            try {
+                return read(new InflaterInputStream(new ByteArrayInputStream(body)), body.length, limit);
+            } catch (java.util.zip.ZipException zlibHeaderMissing) {
+                // many senders send "deflate" as the bare DEFLATE stream, without its zlib wrapping
+                return read(new InflaterInputStream(new ByteArrayInputStream(body), new java.util.zip.Inflater(true)),
+                        body.length, limit);
+            }
+        }
+        return read(new GZIPInputStream(new ByteArrayInputStream(body)), body.length, limit);
+    }
+
+    private static byte[] read(InputStream stream, int sent, long limit) throws IOException {
+        try (InputStream in = stream) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(sent * 4L, 1 << 16));
             byte[] buffer = new byte[8192];
             for (int n; (n = in.read(buffer)) > 0; ) {
                 if (out.size() + (long) n > limit) {

@@ -25,10 +25,7 @@ public final class TracingWithoutData {
                     + " prints the bodies and headers of failed exchanges (result documents, file names: NIKs and"
                     + " names) into the log; the bundle logs each failure by ledger id and reason");
         }
-        // only when on: asking for the tracer makes one, and every step of every route then goes past it
-        if (!Boolean.TRUE.equals(context.isTracing()) && !context.isTracingStandby()) {
-            return;
-        }
+        // whether or not tracing is on for the context: a route can switch it on for itself (trace: true)
         Tracer tracer = context.getTracer();
         if (tracer != null) {
             tracer.setExchangeFormatter(stepsOnly());

@@ -36,6 +36,8 @@ import org.apache.camel.Message;
  */
 public class FileResultTarget {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FileResultTarget.class);
+
     private static final boolean FOLDER_SYNC_SUPPORTED = File.separatorChar == '/';
     private static final java.time.Duration LEFTOVER_AGE = java.time.Duration.ofHours(1);
 
@@ -49,8 +51,10 @@ public class FileResultTarget {
     private final Set<PosixFilePermission> mode;
     /** The file the bundle leaves in the results folder at start, to know it again at each delivery. */
     static final String MARKER = ".ktp-results-folder";
-    /** Whether the folder had its marker at start: only then is it looked for. */
-    private final boolean marked;
+    /** The token of the folder's marker at start; null: none could be had, and the folder is not checked. */
+    private final String token;
+    /** The file system the folder was on at start ({@code unix:dev}); null when unknown. */
+    private final Object device;
 
     /** With the default permissions. */
     public FileResultTarget(Path dir, boolean fsync) {
@@ -75,48 +79,81 @@ public class FileResultTarget {
         this.createAttributes = mode == null ? new FileAttribute<?>[0]
                 : new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(mode)};
         // made by the start-up checks when the file target is on (StartupChecks), not here
-        this.marked = mark(this.dir);
+        this.token = mark(this.dir);
+        this.device = token == null ? null : device(this.dir);
         removeLeftovers();
     }
 
     /**
-     * Leaves {@link #MARKER} in the folder (one of an earlier start or another replica will do):
-     * false when the folder is not there or takes no file, and then nothing is checked later.
+     * The token of {@link #MARKER} in the folder: the one there (an earlier start's, another
+     * replica's), else a new one written; null when the folder is not there or takes no file, and
+     * then nothing is checked later.
      */
-    private static boolean mark(Path folder) {
+    private static String mark(Path folder) {
         if (!Files.isDirectory(folder)) {
-            return false;
+            return null;
         }
+        Path marker = folder.resolve(MARKER);
         try {
-            Path marker = folder.resolve(MARKER);
-            if (!Files.exists(marker)) {
-                Files.writeString(marker, "The KTP Scan Bridge file target delivers results into this folder.\n");
+            if (Files.exists(marker)) {
+                return Files.readString(marker, StandardCharsets.UTF_8).trim();
             }
-            return true;
+            String token = java.util.UUID.randomUUID().toString();
+            Files.writeString(marker, token + "\n", StandardCharsets.UTF_8);
+            return token;
         } catch (IOException e) {
-            return false;
+            LOG.warn("The results folder (ktp.results.dir) takes no marker file ({}): a share that goes away while"
+                    + " the bundle runs is not told from its empty mount point", e.getClass().getSimpleName());
+            return null;
+        }
+    }
+
+    /** The device (file system) the folder is on, as {@code stat} gives it; null when unknown. */
+    private static Object device(Path folder) {
+        try {
+            return Files.getAttribute(folder, "unix:dev");
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return null;
         }
     }
 
     /**
-     * The folder there, and the one seen at start: its marker file is in it. Not made here: a
-     * share that went away leaves its mount point (or its parent) behind on the local disk, and
-     * results written there would count as delivered while hidden from everyone reading the share.
-     * The marker is looked up inside the folder, which also mounts an automounted share again.
+     * The folder there, and the one seen at start: its marker holds the token seen then. Not made
+     * here: a share that went away leaves its mount point (or its parent) behind on the local disk,
+     * and results written there would count as delivered while hidden from everyone reading the
+     * share. The marker is read inside the folder, which also mounts an automounted share again. A
+     * marker removed (a clean-up job) from a folder on the device seen at start is written again.
      */
     private void requireFolder() throws IOException {
-        if (marked && Files.exists(dir.resolve(MARKER))) {
+        if (token == null) {
+            if (!Files.isDirectory(dir)) {
+                throw new ResultsFolderUnavailable("the results folder (ktp.results.dir) is not there: a share that"
+                        + " is not mounted, or a folder removed by hand; the bundle makes it only at start");
+            }
+            return;
+        }
+        Path marker = dir.resolve(MARKER);
+        String there;
+        try {
+            there = Files.readString(marker, StandardCharsets.UTF_8).trim();
+        } catch (java.nio.file.NoSuchFileException e) {
+            there = null;
+        }
+        if (token.equals(there)) {
             return;
         }
         if (!Files.isDirectory(dir)) {
             throw new ResultsFolderUnavailable("the results folder (ktp.results.dir) is not there: a share that is"
                     + " not mounted, or a folder removed by hand; the bundle makes it only at start");
         }
-        if (marked) {
-            throw new ResultsFolderUnavailable("the results folder (ktp.results.dir) is not the one seen at start:"
-                    + " its file " + MARKER + " is missing (a share that went away leaves its mount point on the"
-                    + " local disk); the results wait until it is back");
+        if (there == null && device != null && device.equals(device(dir))) {
+            Files.writeString(marker, token + "\n", StandardCharsets.UTF_8);
+            return;
         }
+        throw new ResultsFolderUnavailable("the results folder (ktp.results.dir) is not the one seen at start: its"
+                + " file " + MARKER + (there == null ? " is missing and it is on another file system"
+                : " is another folder's") + " (a share that went away leaves its mount point on the local disk);"
+                + " the results wait until it is back");
     }
 
     /** The results folder cannot take results now; the delivery is tried again. */

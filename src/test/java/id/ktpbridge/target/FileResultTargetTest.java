@@ -106,12 +106,14 @@ class FileResultTargetTest {
     @Test
     void aFolderOtherThanTheOneSeenAtStartTakesNoResultUntilItIsBack() throws Exception {
         Path share = Files.createDirectories(dir.resolve("share"));
+        // the mount point under the share, marked by a start made while the share was not mounted
         Path mountPoint = Files.createDirectories(dir.resolve("mount-point"));
-        // the configured folder, a share mounted on it: unmounted, the empty mount point is there instead
+        new FileResultTarget(mountPoint, true);
         Path results = Files.createSymbolicLink(dir.resolve("results"), share);
         FileResultTarget target = new FileResultTarget(results, true);
         target.write(result("sub-10", "{}"));
         assertTrue(Files.exists(share.resolve(FileResultTarget.MARKER)), "the folder is marked at start");
+        // the share goes away: the path leads to the mount point
         Files.delete(results);
         Files.createSymbolicLink(results, mountPoint);
 
@@ -124,6 +126,43 @@ class FileResultTargetTest {
         Files.createSymbolicLink(results, share);
         target.write(result("sub-11", "{}"));
         assertEquals(List.of("sub-10.json", "sub-11.json"), files(share));
+    }
+
+    @Test
+    void anEmptyMountPointOnAnotherFileSystemTakesNoResult() throws Exception {
+        Path shm = Path.of("/dev/shm");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm)
+                && !Files.getAttribute(shm, "unix:dev").equals(Files.getAttribute(dir, "unix:dev")),
+                "needs a second file system");
+        Path share = Files.createDirectories(dir.resolve("share"));
+        Path mountPoint = Files.createTempDirectory(shm, "ktp-results-");
+        try {
+            Path results = Files.createSymbolicLink(dir.resolve("results"), share);
+            FileResultTarget target = new FileResultTarget(results, true);
+            Files.delete(results);
+            Files.createSymbolicLink(results, mountPoint);
+            IOException e = assertThrows(IOException.class, () -> target.write(result("sub-12", "{}")));
+            assertTrue(e.getMessage().contains("is missing and it is on another file system"), e.getMessage());
+            try (Stream<Path> left = Files.list(mountPoint)) {
+                assertEquals(List.of(), left.toList());
+            }
+        } finally {
+            Files.delete(mountPoint);
+        }
+    }
+
+    @Test
+    void aMarkerRemovedByACleanUpIsWrittenAgainAndTheResultsGoOn() throws Exception {
+        Path results = Files.createDirectories(dir.resolve("results"));
+        FileResultTarget target = new FileResultTarget(results, true);
+        String token = Files.readString(results.resolve(FileResultTarget.MARKER));
+        Files.delete(results.resolve(FileResultTarget.MARKER));
+        target.write(result("sub-13", "{}"));
+        assertEquals(List.of("sub-13.json"), files(results));
+        assertEquals(token, Files.readString(results.resolve(FileResultTarget.MARKER)), "the same folder's marker");
+        // and a replica starting on the same folder takes the marker there
+        new FileResultTarget(results, true).write(result("sub-14", "{}"));
+        assertEquals(token, Files.readString(results.resolve(FileResultTarget.MARKER)));
     }
 
     @Test
