@@ -34,6 +34,17 @@ public final class LogCapture implements AutoCloseable {
         }
     }
 
+    /** The first line of the log so far that holds {@code fragment}, or null: what a failed "not in the log" check shows. */
+    public String lineWith(String fragment) {
+        String text = text();
+        int at = text.indexOf(fragment);
+        if (at < 0) {
+            return null;
+        }
+        int end = text.indexOf('\n', at);
+        return text.substring(text.lastIndexOf('\n', at) + 1, end < 0 ? text.length() : end);
+    }
+
     /** How many times {@code fragment} appears in the log so far. */
     public int count(String fragment) {
         String text = text();
