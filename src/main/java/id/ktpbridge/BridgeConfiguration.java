@@ -395,6 +395,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         callbackReceiver.ledgerRetries(s.integer("ktp.db.retry-attempts", 6),
                 Duration.ofMillis(s.integer("ktp.db.retry-delay", 500)));
         callbackReceiver.recordsBudget(s.number("ktp.callback.record-queue-bytes", 16L << 20));
+        callbackReceiver.notePool(callbackNotePool(context, s.integer("ktp.callback.note-queue-size", 1000)));
         registry.bind("callbackReceiver", callbackReceiver);
 
         if (callbacks) {
@@ -601,6 +602,23 @@ public class BridgeConfiguration implements CamelConfiguration {
      * A details call runs under a collection claim; all its attempts, with their timeouts and the
      * waits between them, should end before another worker may take the claim over.
      */
+    /**
+     * Two threads note the callbacks the callback queue had no room for; up to {@code queueSize} more
+     * wait. Past that a callback is refused (503), not noted on the HTTP request's thread, whose
+     * answer would then wait on the ledger.
+     */
+    private ExecutorService callbackNotePool(CamelContext context, int queueSize) {
+        if (queueSize < 1) {
+            throw new IllegalStateException("ktp.callback.note-queue-size must be at least 1, not " + queueSize);
+        }
+        org.apache.camel.spi.ThreadPoolProfile profile = new org.apache.camel.spi.ThreadPoolProfile("ktp-callback-note");
+        profile.setPoolSize(2);
+        profile.setMaxPoolSize(2);
+        profile.setMaxQueueSize(queueSize);
+        profile.setRejectedPolicy(org.apache.camel.util.concurrent.ThreadPoolRejectedPolicy.Abort);
+        return context.getExecutorServiceManager().newThreadPool(this, "ktp-callback-note", profile);
+    }
+
     private static void warnIfDetailsCanOutlastTheirClaim(GtfSettings gtf, Duration staleClaimAfter) {
         int attempts = Math.max(1, gtf.retryMaxAttempts());
         long waitMillis = Math.max(GtfHttp.CLAIMED_CALL_MAX_RETRY_AFTER.toMillis(), gtf.retryMaxDelay().toMillis());

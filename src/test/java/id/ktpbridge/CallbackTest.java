@@ -140,6 +140,70 @@ class CallbackTest {
     }
 
     @Test
+    void aCallbackPastTheQueueAndTheWaitingNotesIs503AndNoAnswerWaitsOnTheLedger() throws Exception {
+        app.close();
+        app = BridgeApp.start(dataDir, Map.of("ktp.callback.auth-token", TOKEN, "ktp.callback.queue-size", "1",
+                "ktp.callback.note-queue-size", "1"));
+        // no worker takes from the queue, and every update of the submissions table waits: a slow ledger
+        app.context().getRouteController().stopRoute("collect-callback");
+        HeldUpdates.hold(app);
+        List<Integer> answers = new java.util.ArrayList<>();
+        HttpResponse<String> refused;
+        try {
+            HttpClient timed = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+            do {
+                // an answer that waited on the held ledger would time out here
+                refused = timed.send(HttpRequest.newBuilder(URI.create(app.callbackUrl()))
+                        .timeout(Duration.ofSeconds(10))
+                        .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(JSON.createObjectNode()
+                                .put("submissionId", java.util.UUID.randomUUID().toString())
+                                .put("status", "COMPLETED").put("result", "VALID").toString()))
+                        .build(), HttpResponse.BodyHandlers.ofString());
+                answers.add(refused.statusCode());
+            } while (refused.statusCode() == 200 && answers.size() < 20);
+        } finally {
+            HeldUpdates.release();
+        }
+        // one in the queue, two notes held by the ledger, one waiting for a note thread; the fifth is refused
+        assertEquals(List.of(200, 200, 200, 200, 503), answers);
+        assertEquals("5", refused.headers().firstValue("Retry-After").orElse(null));
+        assertEquals("TEMPORARILY_UNAVAILABLE", JSON.readTree(refused.body()).path("error").asText());
+        // the held notes go through, and a callback sent again then finds room
+        await().atMost(Duration.ofSeconds(30)).until(() -> post("Bearer " + TOKEN, JSON.createObjectNode()
+                .put("submissionId", java.util.UUID.randomUUID().toString()).put("status", "COMPLETED")
+                .toString()).statusCode() == 200);
+    }
+
+    /** Holds every update of the submissions table, statement by statement, until released (30 s at most). */
+    public static final class HeldUpdates implements org.h2.api.Trigger {
+
+        private static volatile java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(0);
+
+        static void hold(BridgeApp app) throws java.sql.SQLException {
+            held = new java.util.concurrent.CountDownLatch(1);
+            try (java.sql.Connection c = app.bean("ktpDataSource", javax.sql.DataSource.class).getConnection();
+                 java.sql.Statement s = c.createStatement()) {
+                s.execute("CREATE TRIGGER held_updates BEFORE UPDATE ON ktp_submission FOR EACH STATEMENT CALL '"
+                        + HeldUpdates.class.getName() + "'");
+            }
+        }
+
+        static void release() {
+            held.countDown();
+        }
+
+        @Override
+        public void fire(java.sql.Connection conn, Object[] oldRow, Object[] newRow) throws java.sql.SQLException {
+            try {
+                held.await(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Test
     void withPollingOffACallbackStillQueuedAtAStopIsCollectedAfterTheRestart() throws Exception {
         app.close();
         SandboxSettings settings = new SandboxSettings();

@@ -44,6 +44,9 @@ public class CallbackReceiver {
     private final ThrottledWarning queueFull = new ThrottledWarning(LOG,
             "Callback queue full (ktp.callback.queue-size): callback for submission {} noted, collected by the"
                     + " poll tick", 60_000);
+    private final ThrottledWarning notesFull = new ThrottledWarning(LOG,
+            "Callback queue full and ktp.callback.note-queue-size callbacks waiting to be noted in the ledger:"
+                    + " callback answered 503 for OneKYC to send it again", 60_000);
     // refusals, one line a minute per kind: without them a credential rotated at OneKYC and not here
     // has every callback refused without a trace. Never the body, a header value or a credential
     private final ThrottledWarning unauthorized = new ThrottledWarning(LOG,
@@ -81,6 +84,10 @@ public class CallbackReceiver {
     private final java.util.concurrent.atomic.AtomicLong recordsQueued = new java.util.concurrent.atomic.AtomicLong();
     private volatile long recordsBudget = 16L << 20;
     private volatile boolean noteBeforeAnswer;
+    /** Notes of callbacks the queue had no room for: a bounded pool that refuses when full (see {@link #noteLater}). */
+    private volatile java.util.concurrent.Executor notes = task -> {
+        throw new java.util.concurrent.RejectedExecutionException("no note pool set");
+    };
     /** ktp.db.retry-attempts and ktp.db.retry-delay, their defaults until {@link #ledgerRetries} is called. */
     private volatile int ledgerRetries = 6;
     private volatile long ledgerRetryDelayMillis = 500;
@@ -304,11 +311,39 @@ public class CallbackReceiver {
     }
 
     /**
-     * Camel bean method, for a callback the queue had no room for: only noted, so the poll tick
-     * (which runs with status polling off too) collects it once its row is due.
+     * The pool {@link #noteLater} hands its notes to. It must refuse a task when it is full
+     * ({@link java.util.concurrent.RejectedExecutionException}), not run it on the caller's thread:
+     * that thread is the HTTP request's, and a note can wait on ledger retries for many seconds.
      */
-    public void noteOnly(@Header(SUBMISSION_ID) String submissionId, @Header(RECORD_BYTES) Integer recordBytes,
-                         @Header(ERROR_REASON) String errorReason) {
+    public void notePool(java.util.concurrent.Executor pool) {
+        this.notes = pool;
+    }
+
+    /**
+     * Camel bean method, on the request's thread, for a callback the queue had no room for: its note
+     * ({@link #noteOnly}) is handed to the note pool. When that is full too (the ledger has been slow
+     * for a while) the answer becomes 503 with Retry-After, and OneKYC sends the callback again.
+     */
+    public void noteLater(Exchange exchange) {
+        var msg = exchange.getMessage();
+        String submissionId = msg.getHeader(SUBMISSION_ID, String.class);
+        Integer recordBytes = msg.getHeader(RECORD_BYTES, Integer.class);
+        String errorReason = msg.getHeader(ERROR_REASON, String.class);
+        try {
+            notes.execute(() -> noteOnly(submissionId, recordBytes, errorReason));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            released(recordBytes);
+            notesFull.warn();
+            msg.setHeader("Retry-After", "5");
+            answer(exchange, 503, error("TEMPORARILY_UNAVAILABLE", "too many callbacks waiting; send it again"));
+        }
+    }
+
+    /**
+     * A callback the queue had no room for: only noted, so the poll tick (which runs with status
+     * polling off too) collects it once its row is due.
+     */
+    private void noteOnly(String submissionId, Integer recordBytes, String errorReason) {
         released(recordBytes);
         retried(submissionId, () -> ledger.noteCallback(submissionId, errorReason));
         queueFull.warn(submissionId);

@@ -1,5 +1,6 @@
 package id.ktpbridge.collect;
 
+import org.apache.camel.ExchangePattern;
 import org.apache.camel.builder.RouteBuilder;
 
 /**
@@ -22,20 +23,19 @@ public class CollectRoutes extends RouteBuilder {
         from("direct:receive-callback").routeId("receive-callback")
                 .bean("callbackReceiver", "receive")
                 .filter(header(CallbackReceiver.SUBMISSION_ID).isNotNull())
-                    .wireTap("direct:queue-callback")
+                    // handed over, not waited for; a full queue refuses at once. The note made instead
+                    // runs on a bounded pool of its own (see CallbackReceiver#noteLater), never on
+                    // this request's thread: the answer does not wait on the ledger
+                    .doTry()
+                        .to(ExchangePattern.InOnly, COLLECT_QUEUE)
+                    .doCatch(IllegalStateException.class)
+                        .bean("callbackReceiver", "noteLater")
+                    .end()
                 .end()
                 .removeHeader(CallbackReceiver.SUBMISSION_ID)
                 .removeHeader(CallbackReceiver.RECORD)
                 .removeHeader(CallbackReceiver.RECORD_BYTES)
                 .removeHeader(CallbackReceiver.ERROR_REASON);
-
-        // answered already: a callback the queue has no room for is noted in the ledger instead
-        from("direct:queue-callback").routeId("queue-callback")
-                .doTry()
-                    .to(COLLECT_QUEUE)
-                .doCatch(IllegalStateException.class)
-                    .bean("callbackReceiver", "noteOnly")
-                .end();
 
         // a short poll timeout: at shutdown Camel waits for each worker's current poll (1 s by default)
         from(COLLECT_QUEUE + "&concurrentConsumers={{ktp.callback.workers}}&pollTimeout=100")
