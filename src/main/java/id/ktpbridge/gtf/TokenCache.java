@@ -4,15 +4,17 @@ import java.time.Clock;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 /**
  * One OneKYC token per {@link TokenKey}, reused until it nears expiry. Callers asking for the
- * same key while a fetch is under way wait for that fetch instead of starting their own. The
- * number of entries is bounded: expired entries go first, then the ones expiring soonest.
+ * same key while a fetch is under way wait for that fetch instead of starting their own. A token
+ * inside its refresh margin that still works is renewed by one caller while the others go on
+ * using it; a renewal that fails keeps it. The number of entries is bounded: expired entries go
+ * first, then the ones used least recently (never the one just fetched).
  */
 public class TokenCache {
 
@@ -25,9 +27,15 @@ public class TokenCache {
     private final long skewSeconds;
     private final int maxEntries;
     private final Clock clock;
+    /** Each key's token, or the fetch of one while no token of it can be used. */
     private final Map<TokenKey, CompletableFuture<UserToken>> entries = new ConcurrentHashMap<>();
-    /** When each key's token was last fetched (epoch seconds). */
+    /** Renewals under way of tokens that still work (see {@link #renew}). */
+    private final Map<TokenKey, CompletableFuture<UserToken>> renewals = new ConcurrentHashMap<>();
+    /** When each key's token was last fetched, or its renewal last tried (epoch seconds). */
     private final Map<TokenKey, Long> fetchedAt = new ConcurrentHashMap<>();
+    /** Each key's last use, in {@link #uses} order: the least recently used goes first when the cache is full. */
+    private final Map<TokenKey, Long> lastUsed = new ConcurrentHashMap<>();
+    private final AtomicLong uses = new AtomicLong();
     /** Requests served a usable cached token at once. */
     private final AtomicLong hits = new AtomicLong();
     /** Requests that found no usable token: they fetched one, or waited for a fetch under way. */
@@ -54,10 +62,26 @@ public class TokenCache {
                 // a fetch that failed is taken out of the map before it completes, but this caller may
                 // have read it just before that: as no token, not as the failure (which is another's)
                 UserToken cached = current.isCompletedExceptionally() ? null : current.getNow(null);
-                if (cached != null && (cached.usableAt(nowSeconds(), skewSeconds) || justFetched(key, cached))) {
-                    hits.incrementAndGet();
-                    return cached;
+                if (cached != null) {
+                    long now = nowSeconds();
+                    if (cached.usableAt(now, skewSeconds) || justFetched(key, cached)) {
+                        return hit(key, cached);
+                    }
+                    if (now < cached.expiresAtEpochSeconds() - MIN_LEFT_SECONDS) {
+                        // inside its margin but still working: one caller renews it, the others use it meanwhile
+                        CompletableFuture<UserToken> mine = new CompletableFuture<>();
+                        if (renewals.putIfAbsent(key, mine) != null) {
+                            return hit(key, cached);
+                        }
+                        return renew(key, current, cached, mine);
+                    }
                 }
+            }
+            // no token to use: a renewal under way (its token was refused meanwhile) serves this caller too
+            CompletableFuture<UserToken> renewal = renewals.get(key);
+            if (renewal != null) {
+                misses.incrementAndGet();
+                return awaitShared(renewal);
             }
             CompletableFuture<UserToken> mine = new CompletableFuture<>();
             boolean won = current == null ? entries.putIfAbsent(key, mine) == null : entries.replace(key, current, mine);
@@ -73,6 +97,7 @@ public class TokenCache {
         entries.computeIfPresent(key, (k, f) -> {
             if (f.isDone() && refused.equals(f.getNow(null))) {
                 fetchedAt.remove(k);
+                lastUsed.remove(k);
                 return null;
             }
             return f;
@@ -81,9 +106,9 @@ public class TokenCache {
 
     /**
      * A token inside its refresh margin, fetched a moment ago and not yet expired: the token
-     * endpoint handed back one that ends soon (some servers give the same token until it expires).
-     * It is used rather than fetched again on every call, until {@link #REFETCH_PAUSE_SECONDS} have
-     * passed or only {@link #MIN_LEFT_SECONDS} are left.
+     * endpoint handed back one that ends soon (some servers give the same token until it expires),
+     * or its renewal failed a moment ago. It is used rather than fetched again on every call, until
+     * {@link #REFETCH_PAUSE_SECONDS} have passed or only {@link #MIN_LEFT_SECONDS} are left.
      */
     private boolean justFetched(TokenKey key, UserToken token) {
         long now = nowSeconds();
@@ -107,58 +132,123 @@ public class TokenCache {
         return entries.size();
     }
 
+    private UserToken hit(TokenKey key, UserToken token) {
+        hits.incrementAndGet();
+        lastUsed.put(key, uses.incrementAndGet());
+        return token;
+    }
+
     private UserToken fetchInto(TokenKey key, CompletableFuture<UserToken> mine) {
         try {
-            fetches.incrementAndGet();
-            UserToken fetched = fetcher.apply(key);
-            long now = nowSeconds();
-            // renewed no earlier than half of what is left of it on arrival, whatever lifetime the answer named
-            UserToken token = fetched.asFetchedAt(now);
-            fetchedAt.put(key, now);
+            UserToken token = fetch(key);
+            lastUsed.put(key, uses.incrementAndGet());
             mine.complete(token);
-            evictIfOversized();
+            evictIfOversized(key);
             return token;
         } catch (RuntimeException | Error e) {
             // waiters must never hang on a fetch that died, whatever killed it
             if (entries.remove(key, mine)) {
                 fetchedAt.remove(key);
+                lastUsed.remove(key);
             }
             mine.completeExceptionally(e);
             throw e;
         }
     }
 
-    /** Waits for another caller's fetch and shares its outcome, failure included. */
-    private static UserToken awaitShared(CompletableFuture<UserToken> inFlight) {
+    /**
+     * Renews {@code old}, which still works, on this caller's thread. A failure (the token endpoint
+     * busy or down) keeps {@code old} and its callers going, and it is tried again after
+     * {@link #REFETCH_PAUSE_SECONDS}; it reaches this caller only if {@code old} was refused meanwhile
+     * or is about to end by then.
+     */
+    private UserToken renew(TokenKey key, CompletableFuture<UserToken> current, UserToken old,
+                            CompletableFuture<UserToken> mine) {
+        misses.incrementAndGet();
         try {
-            return inFlight.join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof RuntimeException cause) {
-                throw cause;
+            UserToken token = fetch(key);
+            CompletableFuture<UserToken> done = CompletableFuture.completedFuture(token);
+            // not over a fresher token another caller fetched after a refusal of the old one
+            if (entries.replace(key, current, done) || entries.putIfAbsent(key, done) == null) {
+                lastUsed.put(key, uses.incrementAndGet());
+            }
+            mine.complete(token);
+            evictIfOversized(key);
+            return token;
+        } catch (RuntimeException | Error e) {
+            mine.completeExceptionally(e);
+            long now = nowSeconds();
+            if (e instanceof RuntimeException && entries.get(key) == current
+                    && now < old.expiresAtEpochSeconds() - MIN_LEFT_SECONDS) {
+                fetchedAt.put(key, now);
+                lastUsed.put(key, uses.incrementAndGet());
+                return old;
             }
             throw e;
+        } finally {
+            renewals.remove(key, mine);
         }
     }
 
-    private void evictIfOversized() {
-        int excess = entries.size() - maxEntries;
-        if (excess <= 0) {
+    private UserToken fetch(TokenKey key) {
+        fetches.incrementAndGet();
+        UserToken fetched = fetcher.apply(key);
+        long now = nowSeconds();
+        // renewed no earlier than half of what is left of it on arrival, whatever lifetime the answer named
+        UserToken token = fetched.asFetchedAt(now);
+        fetchedAt.put(key, now);
+        return token;
+    }
+
+    /**
+     * Waits for another caller's fetch and shares its outcome, failure included. A stop while
+     * waiting ends the wait: the call it was for was never sent.
+     */
+    private static UserToken awaitShared(CompletableFuture<UserToken> inFlight) {
+        try {
+            return inFlight.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException cause) {
+                throw cause;
+            }
+            if (e.getCause() instanceof Error cause) {
+                throw cause;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw GtfApiException.stoppedUnapplied("token", "interrupted while waiting for a token", e);
+        }
+    }
+
+    /**
+     * Over the bound, down to nine tenths of it at once, so that a cache kept full by new users
+     * sorts its entries once every many fetches rather than at each.
+     */
+    private void evictIfOversized(TokenKey justFetched) {
+        int size = entries.size();
+        if (size <= maxEntries) {
             return;
         }
+        int excess = size - maxEntries + maxEntries / 10;
+        long now = nowSeconds();
         entries.entrySet().stream()
-                .filter(e -> e.getValue().isDone())
-                .sorted(Comparator.comparingLong(e -> expiry(e.getValue())))
+                .filter(e -> e.getValue().isDone() && !e.getKey().equals(justFetched))
+                .sorted(Comparator.comparing((Map.Entry<TokenKey, CompletableFuture<UserToken>> e) -> !expired(e.getValue(), now))
+                        .thenComparingLong(e -> lastUsed.getOrDefault(e.getKey(), Long.MIN_VALUE)))
                 .limit(excess)
+                .toList()
                 .forEach(e -> {
                     if (entries.remove(e.getKey(), e.getValue())) {
                         fetchedAt.remove(e.getKey());
+                        lastUsed.remove(e.getKey());
                     }
                 });
     }
 
-    private static long expiry(CompletableFuture<UserToken> f) {
-        UserToken t = f.getNow(null);
-        return t == null ? Long.MIN_VALUE : t.expiresAtEpochSeconds();
+    private static boolean expired(CompletableFuture<UserToken> f, long now) {
+        UserToken t = f.isCompletedExceptionally() ? null : f.getNow(null);
+        return t == null || now >= t.expiresAtEpochSeconds();
     }
 
     private long nowSeconds() {

@@ -1,5 +1,6 @@
 package id.ktpbridge.gtf;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
@@ -343,23 +344,179 @@ class TokenCacheTest {
     }
 
     @Test
-    void sizeBoundEvictsTheSoonestExpiringEntry() {
-        TokenKey carol = new TokenKey("partner-a", "carol", "PARTNER_USER_ID");
-        Map<TokenKey, Long> lifetimes = Map.of(ALICE, 600L, BOB, 200L, carol, 900L);
+    void aFullCacheKeepsTheTokenItJustFetchedAndTheOnesInUse() {
+        // the partner token (one hour) ends long before the users' (60 days): every new user used to
+        // evict it, and a fetch of it then evicted itself, so every details call minted one
+        TokenKey partner = TokenKey.partner("partner-a");
         AtomicInteger calls = new AtomicInteger();
-        TokenCache cache = cache(key -> new UserToken(key.partnerUserId() + "-" + calls.incrementAndGet(),
-                START_SECONDS + lifetimes.get(key)), 2);
+        Map<TokenKey, AtomicInteger> perKey = new ConcurrentHashMap<>();
+        TokenCache cache = cache(key -> {
+            perKey.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+            long life = key.isPartnerToken() ? 3_600 : 5_184_000;
+            return new UserToken("t" + calls.incrementAndGet(), clock.millis() / 1000 + life, life);
+        }, 3);
 
-        UserToken alice = cache.get(ALICE);
-        cache.get(BOB);
-        UserToken carolToken = cache.get(carol);
+        UserToken partnerToken = cache.get(partner);
+        for (int i = 0; i < 10; i++) {
+            TokenKey user = new TokenKey("partner-a", "user" + i, "PARTNER_USER_ID");
+            UserToken fetched = cache.get(user);
+            assertSame(fetched, cache.get(user), "the token just fetched stays");
+            assertSame(partnerToken, cache.get(partner), "the token in use stays");
+            assertTrue(cache.size() <= 3, "size " + cache.size());
+        }
+        assertEquals(1, perKey.get(partner).get());
+        assertEquals(11, calls.get());
+    }
 
-        assertEquals(2, cache.size());
-        assertSame(alice, cache.get(ALICE));
-        assertSame(carolToken, cache.get(carol));
-        assertEquals(3, calls.get());
-        cache.get(BOB);
-        assertEquals(4, calls.get(), "bob's token, expiring soonest, had been evicted");
-        assertEquals(2, cache.size());
+    @Test
+    void sizeBoundEvictsTheLeastRecentlyUsedEntriesTenthAtATime() {
+        CountingFetcher fetcher = new CountingFetcher();
+        TokenCache cache = cache(fetcher, 20);
+        List<TokenKey> users = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            users.add(new TokenKey("partner-a", "user" + i, "PARTNER_USER_ID"));
+            cache.get(users.get(i));
+        }
+        // users 0 and 1 used again: 2, 3 and 4 are now the least recently used
+        cache.get(users.get(0));
+        cache.get(users.get(1));
+        cache.get(new TokenKey("partner-a", "user20", "PARTNER_USER_ID"));
+
+        assertEquals(18, cache.size(), "one over the bound takes it down by a tenth, not to the bound");
+        assertEquals(21, fetcher.calls.get());
+        for (int i : new int[] {0, 1, 5, 19}) {
+            cache.get(users.get(i));
+        }
+        assertEquals(21, fetcher.calls.get(), "the recently used stayed");
+        cache.get(users.get(2));
+        cache.get(users.get(3));
+        cache.get(users.get(4));
+        assertEquals(24, fetcher.calls.get(), "the least recently used went");
+    }
+
+    @Test
+    void aTokenBeingRenewedStillServesTheOtherCallers() throws Exception {
+        CountDownLatch renewalStarted = new CountDownLatch(1);
+        CountDownLatch releaseRenewal = new CountDownLatch(1);
+        AtomicInteger calls = new AtomicInteger();
+        TokenCache cache = cache(key -> {
+            if (calls.incrementAndGet() == 2) {
+                renewalStarted.countDown();
+                try {
+                    releaseRenewal.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return new UserToken("t" + calls.get(), clock.millis() / 1000 + TTL_SECONDS);
+        }, 100);
+        UserToken first = cache.get(ALICE);
+        clock.advance(Duration.ofSeconds(TTL_SECONDS - SKEW_SECONDS));
+
+        Future<UserToken> renewer = pool.submit(() -> cache.get(ALICE));
+        assertTrue(renewalStarted.await(5, TimeUnit.SECONDS));
+        // inside its margin, with 30 s left: the others go on with it while one caller renews it
+        for (int i = 0; i < 5; i++) {
+            assertSame(first, pool.submit(() -> cache.get(ALICE)).get(5, TimeUnit.SECONDS));
+        }
+        releaseRenewal.countDown();
+        UserToken renewed = renewer.get(5, TimeUnit.SECONDS);
+        assertEquals("t2", renewed.value());
+        assertSame(renewed, cache.get(ALICE));
+        assertEquals(2, calls.get());
+    }
+
+    @Test
+    void aFailedRenewalKeepsTheTokenThatStillWorksAndIsTriedAgainLater() {
+        AtomicInteger calls = new AtomicInteger();
+        // an hour's token renewed in its last five minutes
+        TokenCache cache = new TokenCache(key -> {
+            if (calls.incrementAndGet() == 2) {
+                throw new IllegalStateException("token endpoint busy");
+            }
+            return new UserToken("t" + calls.get(), clock.millis() / 1000 + 3_600);
+        }, 300, 100, clock);
+        UserToken first = cache.get(ALICE);
+        clock.advance(Duration.ofSeconds(3_600 - 300));
+
+        assertSame(first, cache.get(ALICE), "the failed renewal's caller goes on with the old token");
+        assertEquals(2, calls.get());
+        clock.advance(Duration.ofSeconds(TokenCache.REFETCH_PAUSE_SECONDS - 1));
+        assertSame(first, cache.get(ALICE), "not asked again at once");
+        assertEquals(2, calls.get());
+        clock.advance(Duration.ofSeconds(1));
+        assertEquals("t3", cache.get(ALICE).value(), "renewed at the next try");
+    }
+
+    @Test
+    void aFailedRenewalOfATokenRefusedMeanwhileReachesItsCaller() throws Exception {
+        CountDownLatch renewalStarted = new CountDownLatch(1);
+        CountDownLatch releaseRenewal = new CountDownLatch(1);
+        AtomicInteger calls = new AtomicInteger();
+        IllegalStateException busy = new IllegalStateException("token endpoint busy");
+        TokenCache cache = cache(key -> {
+            if (calls.incrementAndGet() == 2) {
+                renewalStarted.countDown();
+                try {
+                    releaseRenewal.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw busy;
+            }
+            return new UserToken("t" + calls.get(), clock.millis() / 1000 + TTL_SECONDS);
+        }, 100);
+        UserToken first = cache.get(ALICE);
+        clock.advance(Duration.ofSeconds(TTL_SECONDS - SKEW_SECONDS));
+        Future<UserToken> renewer = pool.submit(() -> cache.get(ALICE));
+        assertTrue(renewalStarted.await(5, TimeUnit.SECONDS));
+        cache.invalidate(ALICE, first);
+        // with no token to use, a caller waits for the renewal under way rather than fetching too
+        Future<UserToken> waiter = pool.submit(() -> cache.get(ALICE));
+        await().atMost(Duration.ofSeconds(5)).until(() -> cache.misses() == 3);
+        releaseRenewal.countDown();
+
+        assertSame(busy, assertThrows(ExecutionException.class, () -> renewer.get(5, TimeUnit.SECONDS)).getCause());
+        assertSame(busy, assertThrows(ExecutionException.class, () -> waiter.get(5, TimeUnit.SECONDS)).getCause());
+        assertEquals(2, calls.get());
+        assertEquals("t3", cache.get(ALICE).value());
+    }
+
+    @Test
+    void aCallerWaitingForAnotherCallersFetchStopsWhenInterrupted() throws Exception {
+        CountDownLatch fetchStarted = new CountDownLatch(1);
+        CountDownLatch releaseFetch = new CountDownLatch(1);
+        TokenCache cache = cache(key -> {
+            fetchStarted.countDown();
+            try {
+                releaseFetch.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return new UserToken("t", clock.millis() / 1000 + TTL_SECONDS);
+        }, 100);
+        Future<UserToken> owner = pool.submit(() -> cache.get(ALICE));
+        assertTrue(fetchStarted.await(5, TimeUnit.SECONDS));
+        List<Object> outcome = new ArrayList<>();
+        Thread waiter = new Thread(() -> {
+            try {
+                cache.get(ALICE);
+                outcome.add("token");
+            } catch (GtfApiException e) {
+                outcome.add(e);
+                outcome.add(Thread.currentThread().isInterrupted());
+            }
+        });
+        waiter.start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiter.getState() == Thread.State.WAITING);
+        waiter.interrupt();
+        waiter.join(5000);
+        releaseFetch.countDown();
+
+        assertEquals(2, outcome.size(), "stopped with a failure, not served: " + outcome);
+        GtfApiException stopped = (GtfApiException) outcome.get(0);
+        assertTrue(!stopped.mayHaveBeenApplied("token"), "nothing was sent for it");
+        assertEquals(true, outcome.get(1), "the interrupt is kept for the caller's own stop");
+        assertEquals("t", owner.get(5, TimeUnit.SECONDS).value());
     }
 }
