@@ -395,7 +395,16 @@ public class BridgeConfiguration implements CamelConfiguration {
         callbackReceiver.ledgerRetries(s.integer("ktp.db.retry-attempts", 6),
                 Duration.ofMillis(s.integer("ktp.db.retry-delay", 500)));
         callbackReceiver.recordsBudget(s.number("ktp.callback.record-queue-bytes", 16L << 20));
-        callbackReceiver.notePool(callbackNotePool(context, s.integer("ktp.callback.note-queue-size", 1000)));
+        ExecutorService notePool = callbackNotePool(context, s.integer("ktp.callback.note-queue-size", 1000));
+        callbackReceiver.notePool(notePool);
+        // notes still waiting at a stop are not needed: status polling finds their results, and with
+        // it off each callback was noted before its answer. Not left to Camel's 10 s wait for busy pools
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                context.getExecutorServiceManager().shutdownNow(notePool);
+            }
+        });
         registry.bind("callbackReceiver", callbackReceiver);
 
         if (callbacks) {
@@ -560,7 +569,7 @@ public class BridgeConfiguration implements CamelConfiguration {
      * rows of those inputs (see InputsInHand): see ClaimRenewal.
      */
     private void renewClaims(CamelContext context, List<LedgerIdempotentRepository> repositories,
-                             InputsInHand inputsInHand, long claimTtl) {
+                             InputsInHand inputsInHand, long claimTtl) throws Exception {
         ScheduledExecutorService renewal = context.getExecutorServiceManager()
                 .newSingleThreadScheduledExecutor(this, "ktp-claim-renewal");
         List<ClaimRenewal.Renewal> renewals = new ArrayList<>();
@@ -570,6 +579,14 @@ public class BridgeConfiguration implements CamelConfiguration {
         // the holds on the inputs in hand (and their rows touched: the sweep of replaced inputs leaves them alone)
         renewals.add(new ClaimRenewal.Renewal("Holds on the inputs in hand", inputsInHand::renew));
         new ClaimRenewal(renewal, renewals, Math.max(1_000, claimTtl / 3)).start();
+        // stopped with the routes' work done: left to Camel's last sweep of its pools, its next
+        // renewal (queued, minutes ahead) held every stop for that sweep's whole 10 s wait
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                context.getExecutorServiceManager().shutdownNow(renewal);
+            }
+        });
     }
 
     /**
