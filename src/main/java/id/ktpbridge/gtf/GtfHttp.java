@@ -349,18 +349,21 @@ public class GtfHttp {
             boolean sending = false;
             try {
                 breaker.awaitClosed(endpoint);
+                try {
+                    sent = request.get();
+                } catch (IllegalArgumentException e) {
+                    throw unsendable(endpoint);
+                }
+                // the request's slot is taken once it is built: its token, when fetched, took a slot
+                // of its own, and a slot taken before would have passed by the time the token came
                 rateLimiter.acquire();
                 long start = System.nanoTime();
                 HttpResponse<String> response;
                 try {
-                    sent = request.get();
                     sending = true;
                     response = send(sent);
                 } catch (IllegalArgumentException e) {
-                    // the JDK refuses a header value (a control character in the pass-key or a partner
-                    // user id, say; tokens are checked when fetched) and quotes it in its message:
-                    // neither the value nor the message goes anywhere
-                    throw GtfApiException.unsendable(endpoint, "a request header value is not valid in HTTP");
+                    throw unsendable(endpoint);
                 } catch (IOException e) {
                     observer.observe(endpoint, 0, System.nanoTime() - start);
                     throw e;
@@ -434,6 +437,14 @@ public class GtfHttp {
                 throw interrupted(endpoint, attempt + 1, unansweredBefore, e);
             }
         }
+    }
+
+    /**
+     * The JDK refuses a header value (a control character in the pass-key or a partner user id, say;
+     * tokens are checked when fetched) and quotes it in its message: neither goes anywhere.
+     */
+    private static GtfApiException unsendable(String endpoint) {
+        return GtfApiException.unsendable(endpoint, "a request header value is not valid in HTTP");
     }
 
     /** A connection refused, a host that does not resolve, a connect that timed out: nothing was sent. */

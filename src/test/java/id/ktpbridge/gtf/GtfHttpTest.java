@@ -476,6 +476,32 @@ class GtfHttpTest {
     }
 
     @Test
+    void aCallWhoseTokenIsFetchedFirstKeepsToTheRateLimit() {
+        // two calls a second: the token call and the call it is for go out a slot apart. The call's
+        // slot was taken before its token's, so it went out the moment the token came, two at once
+        GtfHttp limited = new GtfHttp(HttpClient.newHttpClient(), new ObjectMapper(), 1, Duration.ofMillis(10),
+                Duration.ofMillis(50), new CircuitBreaker(5, Duration.ofMinutes(1)), new RateLimiter(2));
+        java.util.List<Long> arrivals = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        server.createContext("/timed", ex -> {
+            arrivals.add(System.nanoTime());
+            byte[] bytes = "{\"success\":true,\"data\":{\"ok\":true},\"errors\":[]}".getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", "application/json");
+            ex.sendResponseHeaders(200, bytes.length);
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(bytes);
+            }
+        });
+        URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/timed");
+        limited.call("presign", () -> {
+            limited.call("user-token", () -> HttpRequest.newBuilder(uri).build());
+            return HttpRequest.newBuilder(uri).build();
+        });
+        assertEquals(2, arrivals.size());
+        long apart = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(arrivals.get(1) - arrivals.get(0));
+        assertTrue(apart >= 400, "the call came " + apart + " ms after its token's, within one 500 ms slot");
+    }
+
+    @Test
     void throttledAnswersPauseTheEndpointWithoutTakingItForDown() {
         CircuitBreaker breaker = new CircuitBreaker(2, Duration.ofHours(1));
         GtfHttp guarded = new GtfHttp(HttpClient.newHttpClient(), new ObjectMapper(), 2, Duration.ofMillis(10),
