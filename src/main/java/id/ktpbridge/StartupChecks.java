@@ -51,6 +51,8 @@ final class StartupChecks {
             sourceFolder("ktp.source.dir", s.flag("ktp.exit-when-done", false));
             notAFile("ktp.source.done-dir");
             notAFile("ktp.source.failed-dir");
+            notTheDropFolder("ktp.source.done-dir");
+            notTheDropFolder("ktp.source.failed-dir");
         }
         boolean fileTarget = Arrays.stream(s.string("ktp.results.targets", "file").split(","))
                 .map(t -> t.trim().toLowerCase(Locale.ROOT)).anyMatch("file"::equals);
@@ -202,6 +204,30 @@ final class StartupChecks {
         Path dir = s.path(key);
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw refused(key, dir + " is a file, not a folder");
+        }
+    }
+
+    /**
+     * A done or failed folder that is the drop folder itself: each file moved there would be taken
+     * again as a new input, for ever (a rejected one rejected again, a submitted one rejected as a
+     * duplicate or, without the content check, submitted again). A sub-folder is fine: the drop
+     * folder is not read recursively.
+     */
+    private void notTheDropFolder(String key) {
+        Path dir = s.path(key).toAbsolutePath().normalize();
+        Path source = s.path("ktp.source.dir").toAbsolutePath().normalize();
+        boolean same = dir.equals(source);
+        if (!same && Files.isDirectory(dir) && Files.isDirectory(source)) {
+            try {
+                // the same folder by another path: a link, a bind mount
+                same = Files.isSameFile(dir, source);
+            } catch (IOException e) {
+                same = false;
+            }
+        }
+        if (same) {
+            throw refused(key, dir + " is the drop folder (ktp.source.dir) itself: the files moved there would be"
+                    + " taken again; use a folder of its own, such as a sub-folder of it");
         }
     }
 

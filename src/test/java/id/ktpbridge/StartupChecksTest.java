@@ -46,6 +46,29 @@ class StartupChecksTest {
     }
 
     @Test
+    void aDoneOrFailedFolderThatIsTheDropFolderIsRefusedByName() throws Exception {
+        Path inbox = Files.createDirectories(dataDir.resolve("inbox"));
+        assertRefused(Map.of("ktp.source.dir", inbox.toString(), "ktp.source.done-dir", inbox + "/./"),
+                "Setting 'ktp.source.done-dir' (KTP_SOURCE_DONE_DIR): " + inbox + " is the drop folder");
+        // the same folder by another path
+        Path link = Files.createSymbolicLink(dataDir.resolve("inbox-link"), inbox);
+        assertRefused(Map.of("ktp.source.dir", inbox.toString(), "ktp.source.failed-dir", link.toString()),
+                "Setting 'ktp.source.failed-dir' (KTP_SOURCE_FAILED_DIR): " + link + " is the drop folder");
+        // a sub-folder is not read: taken, and the submitted file stays there
+        Path data = dataDir.resolve("data");
+        try (BridgeApp app = BridgeApp.start(data, Map.of("ktp.source.done-dir",
+                data.resolve("inbox").resolve("done").toString()))) {
+            id.ktpbridge.testkit.Results.drop(app.inbox(), "u9401.png",
+                    id.ktpbridge.testkit.SampleImages.card("u9401", "png"));
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                    .until(() -> Files.exists(app.inbox().resolve("done").resolve("u9401.png")));
+            org.awaitility.Awaitility.await().during(java.time.Duration.ofSeconds(3))
+                    .atMost(java.time.Duration.ofSeconds(13))
+                    .until(() -> id.ktpbridge.testkit.Results.count(app.results()) == 1);
+        }
+    }
+
+    @Test
     void aDropFolderThatCannotBeMadeIsRefusedByName() throws Exception {
         // root makes folders anywhere: a file where its parent should be fails the same way
         Path inbox = Files.writeString(dataDir.resolve("afile"), "x").resolve("inbox");
