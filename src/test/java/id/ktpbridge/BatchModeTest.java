@@ -394,6 +394,28 @@ class BatchModeTest {
     }
 
     @Test
+    void aTargetWhoseAttemptsHangStillEndsTheRunAfterTheDeliveryWait() throws Exception {
+        Results.drop(dataDir.resolve("inbox"), "u4311.png", SampleImages.card("u4311", "png"));
+        try (RecordingHttpServer http = new RecordingHttpServer()) {
+            // each attempt goes on until its 3 s deadline, the next one 300 ms later: nearly always one
+            // in flight, which restarted the delivery wait at every check
+            http.trickle(Duration.ofMillis(200));
+            Map<String, String> props = new java.util.HashMap<>(Map.of("ktp.results.targets", "file,http",
+                    "ktp.results.http.url", http.url("/ktp/results"), "ktp.results.http.deadline", "3s",
+                    "ktp.results.http.connect-timeout", "500ms", "ktp.results.http.timeout", "2s",
+                    "ktp.results.retry.initial-backoff", "200", "ktp.results.retry.interval", "300"));
+            props.putAll(Map.of("ktp.results.retry.max-backoff", "300", "ktp.batch.delivery-wait", "1500",
+                    "ktp.batch.max-wait", "30000"));
+            try (LogCapture logs = new LogCapture()) {
+                String printed = captureStdout(() -> assertEquals(1, BridgeApp.runBatch(dataDir, props)));
+                assertEquals(1, logs.count("Result deliveries still pending after ktp.batch.delivery-wait"),
+                        "ended by the delivery wait, not ktp.batch.max-wait: " + printed);
+                assertEquals(0, logs.count("ktp.batch.max-wait passed"));
+            }
+        }
+    }
+
+    @Test
     void aDeliveryRefusedForGoodMakesTheRunFail() throws Exception {
         Results.drop(dataDir.resolve("inbox"), "u4401.png", SampleImages.card("u4401", "png"));
         try (RecordingHttpServer http = new RecordingHttpServer()) {

@@ -157,7 +157,11 @@ public class BatchMonitor implements Runnable {
                 // cheapest first: while inputs are in flight the folder is not listed at all. A stored result
                 // still due to a target (a retry, or one a killed run had taken) keeps the batch open too,
                 // for at most ktp.batch.delivery-wait once nothing else is left
-                done = context.getInflightRepository().size() == 0 && nothingOpenToWaitFor(!folderToo)
+                // in flight, only the file route's exchanges count (an input taken before its ledger
+                // row): every other route's work shows in the ledger. Counted too, the poll tick, the
+                // retry schedule and a delivery attempt hanging until its deadline kept restarting the
+                // delivery wait, and a run with a failing target ended at ktp.batch.max-wait instead
+                done = context.getInflightRepository().size(FILE_ROUTE) == 0 && nothingOpenToWaitFor(!folderToo)
                         && !(folderToo && dropFolder.anyWaiting());
                 delivered = done && pendingDeliveries.getAsInt() == 0;
                 away = false;
