@@ -117,6 +117,8 @@ final class StartupChecks {
         notNegative("ktp.source.file.broken-read-window", "5 failed reads in a row are enough");
         notNegative("ktp.source.s3.broken-read-window", "5 broken reads in a row are enough");
         notNegative("ktp.callback.request-timeout", "no limit");
+        // a timer's negative delay fires its route in a loop, as fast as it can
+        notNegative("ktp.source.sweep-first-delay", "the first sweep at start");
         notNegative("ktp.source.sftp.broken-read-window", "5 failed sidecar look-ups in a row are enough");
         instanceId();
         if (s.flag("camel.server.enabled", false)) {

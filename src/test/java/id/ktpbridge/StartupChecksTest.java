@@ -273,6 +273,15 @@ class StartupChecksTest {
     }
 
     @Test
+    void aNegativeSweepFirstDelayIsRefusedByName() {
+        // Camel's timer fires a route whose delay is negative in a loop, with no pause between the runs
+        assertRefused(Map.of("ktp.source.sweep-first-delay", "-1"), "Setting 'ktp.source.sweep-first-delay'"
+                + " (KTP_SOURCE_SWEEP_FIRST_DELAY): must not be negative (0: the first sweep at start)");
+        assertRefused(Map.of("ktp.source.sweep-first-delay", "a minute"),
+                "Setting 'ktp.source.sweep-first-delay' (KTP_SOURCE_SWEEP_FIRST_DELAY) is no duration");
+    }
+
+    @Test
     void aLedgerRefreshOfNothingIsRefusedByName() {
         assertRefused(Map.of("ktp.management.ledger-refresh", "0s"), "Setting 'ktp.management.ledger-refresh'"
                 + " (KTP_MANAGEMENT_LEDGER_REFRESH): must be at least 1 ms");

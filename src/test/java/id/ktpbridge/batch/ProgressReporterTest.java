@@ -1,10 +1,13 @@
 package id.ktpbridge.batch;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -12,9 +15,13 @@ import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.NewInput;
 import id.ktpbridge.ledger.SchemaMigrator;
 import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.LogCapture;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
 import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ProgressReporterTest {
 
@@ -236,6 +243,16 @@ class ProgressReporterTest {
             assertEquals(lines, logs.text().split("Progress:").length, "no new line");
         } finally {
             ds.dispose();
+        }
+    }
+
+    @Test
+    void theProgressRouteWritesTheLineOnItsTimer(@TempDir Path dataDir) throws Exception {
+        // through route report-progress and its timer, as a run writes it; the tests above call report()
+        try (LogCapture logs = new LogCapture();
+             BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.progress.interval", "300"))) {
+            Results.drop(app.inbox(), "u9301.png", SampleImages.card("u9301", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> logs.count("Progress: seen 1, ") > 0);
         }
     }
 

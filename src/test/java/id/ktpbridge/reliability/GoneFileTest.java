@@ -91,6 +91,27 @@ class GoneFileTest {
     }
 
     @Test
+    void theSweepRouteEndsAnImageDeletedWhileItWaitedOnItsOwn() throws Exception {
+        // the route's timer, not this test, runs the sweep: soon after start, then every claim-ttl
+        Map<String, String> props = new java.util.HashMap<>(OUTAGE);
+        props.put("ktp.source.sweep-first-delay", "500ms");
+        props.put("ktp.source.claim-ttl", "2s");
+        try (BridgeApp app = BridgeApp.start(dataDir, props)) {
+            Results.drop(app.inbox(), "u9208.png", SampleImages.card("u9208", "png"));
+            LedgerRecord row = WaitingInputs.afterARefusedPresign(app);
+            WaitingInputs.noWorkerHasIt(app, row, "ingest-file");
+            Files.delete(app.inbox().resolve("u9208.png"));
+            WaitingInputs.leftAloneAnHour(app, row);
+
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("FAILED", result.path("status").asText());
+            assertEquals("SOURCE_GONE", result.path("reasonCode").asText());
+            assertEquals(Map.of(), app.ledger().openCounts());
+        }
+    }
+
+    @Test
     void aDropFolderThatIsNotThereEndsNothing() throws Exception {
         try (BridgeApp app = BridgeApp.start(dataDir, OUTAGE)) {
             Results.drop(app.inbox(), "u9204.png", SampleImages.card("u9204", "png"));
