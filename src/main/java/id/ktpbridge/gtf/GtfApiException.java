@@ -196,6 +196,14 @@ public class GtfApiException extends RuntimeException {
     }
 
     /**
+     * This answer again, for a call not made because the wait it asked for has {@code leftMillis}
+     * to go (a copy: the original is shared).
+     */
+    GtfApiException stillWaiting(long leftMillis) {
+        return new GtfApiException(this, false).retryAfter(leftMillis);
+    }
+
+    /**
      * The HTTP status, or what a 2xx answer that refused the call counts as (see {@link #countsAs});
      * 0 when no usable answer arrived (connect/read failure, a 2xx that is no JSON envelope).
      */

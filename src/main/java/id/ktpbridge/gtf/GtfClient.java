@@ -513,6 +513,15 @@ public class GtfClient {
     /** A token endpoint's refusal of the bundle's credentials, answered again without a call until {@code until}. */
     private record CredentialsRefusal(GtfApiException refusal, long until) { }
 
+    /**
+     * A wait the token endpoint asked for ({@code Retry-After}) that its call did not wait out, by
+     * endpoint and onboarding partner: every token fetch of that kind waits it out, not only the
+     * caller whose fetch met it (the next caller, or another user's, would call at once).
+     */
+    private record TokenEndpointWait(GtfApiException answer, long until) { }
+
+    private final Map<String, TokenEndpointWait> tokenEndpointWaits = new java.util.concurrent.ConcurrentHashMap<>();
+
     private UserToken fetchToken(TokenKey key) {
         String endpoint = key.isPartnerToken() ? "partner-token" : "user-token";
         String path = key.isPartnerToken() ? settings.partnerTokenPath() : settings.userTokenPath();
@@ -526,11 +535,22 @@ public class GtfClient {
             // already held still serve collection (and callbacks reach it only while it is ready)
             throw paused.refusal();
         }
+        TokenEndpointWait waiting = tokenEndpointWaits.get(refusalKey);
+        if (waiting != null) {
+            long left = waiting.until() - System.currentTimeMillis();
+            if (left > 0) {
+                throw waiting.answer().stillWaiting(left);
+            }
+            tokenEndpointWaits.remove(refusalKey, waiting);
+        }
         JsonNode data;
         try {
             data = fetchTokenData(endpoint, path, key);
         } catch (GtfApiException e) {
             long now = System.currentTimeMillis();
+            if (e.retryAfterMillis() > 0) {
+                tokenEndpointWaits.put(refusalKey, new TokenEndpointWait(e, now + e.retryAfterMillis()));
+            }
             if (e.isTokenRefusal()) {
                 long pause = http.breaker().coolDown().toMillis();
                 credentialsRefusals.put(refusalKey, new CredentialsRefusal(e, now + pause));
@@ -546,6 +566,7 @@ public class GtfClient {
             throw e;
         }
         credentialsRefusals.remove(refusalKey);
+        tokenEndpointWaits.remove(refusalKey);
         String token = usableToken(endpoint, data);
         long now = System.currentTimeMillis() / 1000;
         long expiresAt = parseLong(data.path("expires_at").asText(""));

@@ -285,6 +285,31 @@ class TokenPerAttemptTest {
         assertEquals(0, tokensSeen.size(), "no status call without a token");
     }
     @Test
+    void aLongRetryAfterFromTheTokenEndpointHoldsBackEveryTokenFetchUntilItPasses() {
+        retryAfterSeconds = "120";
+        synchronized (tokenAnswers) {
+            tokenAnswers.add(429);
+        }
+        assertThrows(GtfApiException.class, () -> client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44"));
+        assertEquals(1, tokenRequests.get());
+        // the same user again, and another: neither calls the endpoint before its wait is over
+        GtfApiException again = assertThrows(GtfApiException.class,
+                () -> client.status(ctx(), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44"));
+        GtfApiException other = assertThrows(GtfApiException.class, () -> client.status(new CallContext(
+                new TokenKey("PARTNER", "user-2", "PARTNER_USER_ID"), UUID.randomUUID().toString(),
+                UUID.randomUUID().toString()), "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44"));
+        assertEquals(1, tokenRequests.get(), "the token endpoint was not called during its wait");
+        for (GtfApiException e : List.of(again, other)) {
+            assertEquals("user-token", e.endpoint());
+            assertEquals(429, e.httpStatus());
+            assertTrue(e.retryAfterMillis() > 100_000 && e.retryAfterMillis() <= 120_000,
+                    "what is left of the wait: " + e.retryAfterMillis());
+            assertFalse(e.mayHaveBeenApplied("status"), "no status call was sent");
+        }
+        assertEquals(0, tokensSeen.size());
+    }
+
+    @Test
     void aForbiddenWithCode110GetsAFreshTokenOnce() {
         // the reference's glossary: 110 is "unauthorized / invalid token in headers"; confirm lists 403 110
         synchronized (tokensSeen) {
