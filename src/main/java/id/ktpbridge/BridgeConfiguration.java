@@ -336,8 +336,9 @@ public class BridgeConfiguration implements CamelConfiguration {
         PausedFiles pausedFiles = new PausedFiles();
         FutureDatedLeft futureDatedLeft = new FutureDatedLeft(new FutureDatedFiles(s.string("ktp.source.include")));
         // files the read lock can never take are left out first: they would take a scan's places
-        GenericFileFilter<File> fileListingFilter = new UntakeableFiles(s.string("ktp.source.include"),
+        UntakeableFiles untakeableFiles = new UntakeableFiles(s.string("ktp.source.include"),
                 settledFiles.before(pausedFiles.before(fileTimes(s, futureDatedLeft))));
+        GenericFileFilter<File> fileListingFilter = untakeableFiles;
         // a file listed shows the file system the drop folder holds its files on (see DropFolderStore)
         registry.bind("fileListingFilter", dropFolderStore == null ? fileListingFilter
                 : dropFolderStore.noting(fileListingFilter));
@@ -416,6 +417,8 @@ public class BridgeConfiguration implements CamelConfiguration {
         }
         DropFolder dropFolder = new DropFolder(s.path("ktp.source.dir"), s.string("ktp.source.include"),
                 settledFiles::holds, futureDatedLeft::holds);
+        // said by the scan too, not only by a batch's end or a progress line (an idle service has neither)
+        untakeableFiles.onUndecodable(dropFolder::noteUndecodable);
         // with the file drop off, files left in its folder are never taken: not counted as waiting
         registry.bind("progressReporter", new ProgressReporter(ledger,
                 s.flag("ktp.source.file.enabled", true) ? dropFolder::waiting : () -> 0));

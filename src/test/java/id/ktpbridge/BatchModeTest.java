@@ -83,6 +83,21 @@ class BatchModeTest {
     }
 
     @Test
+    void aFileWhoseNameTheJvmCannotDecodeIsSaidByARunningServiceToo() throws Exception {
+        Path inbox = Files.createDirectories(dataDir.resolve("inbox"));
+        Path card = Files.write(dataDir.resolve("card.jpg"), SampleImages.card("latin1", "jpg"));
+        Process cp = new ProcessBuilder("sh", "-c", "cp \"$0\" \"$(printf 'kartu-\\351.jpg')\"", card.toString())
+                .directory(inbox.toFile()).inheritIO().start();
+        assertEquals(0, cp.waitFor());
+        // a service with nothing else to do: no batch end and no progress line to count the folder
+        try (LogCapture log = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> log.count("The drop folder " + inbox + " holds 1 file(s) whose name") == 1);
+            assertFalse(log.text().contains("kartu"), log.text());
+        }
+    }
+
+    @Test
     void aFileWhoseNameTheJvmCannotDecodeDoesNotHoldUpTheRun() throws Exception {
         Path inbox = dataDir.resolve("inbox");
         Results.drop(inbox, "u4031.png", SampleImages.card("u4031", "png"));

@@ -91,6 +91,14 @@ public class DropFolder {
         return count(Kind.SETTLED, Long.MAX_VALUE);
     }
 
+    /**
+     * A listing met a file whose name the JVM cannot decode: the WARN saying how many there are,
+     * at most once a minute (it lists the folder then).
+     */
+    public void noteUndecodable() {
+        warnUndecodable(-1);
+    }
+
     /** How many the source cannot take for their name (see {@link #decodable}): they stay there. */
     public long undecodable() {
         return kinds().getOrDefault(Kind.UNDECODABLE, 0L);

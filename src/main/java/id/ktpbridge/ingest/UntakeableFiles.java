@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * {@code ktp.source.batch-size} files a scan takes: a scan's worth of them hid every file listed
  * after them. They are left out of the listing instead, and left in the
  * folder, with a warning once a minute per kind, without the name (it may hold a NIK); the one for
- * undecodable names comes from the batch end's count of the folder, which says how many there are.
+ * undecodable names comes from a count of the folder ({@link #onUndecodable}), which says how many
+ * there are.
  */
 public class UntakeableFiles implements GenericFileFilter<File> {
 
@@ -42,11 +43,18 @@ public class UntakeableFiles implements GenericFileFilter<File> {
             + " cannot be looked at ({}) is left in the drop folder: check that the folder can be searched (its x"
             + " permission) and the share", 60_000);
 
+    private volatile Runnable undecodableSeen = () -> { };
+
     /** @param include {@code ktp.source.include}: Camel asks this filter before its own include rule */
     public UntakeableFiles(String include, GenericFileFilter<File> next) {
         // as Camel's file consumer compiles it
         this.include = Pattern.compile(include, Pattern.CASE_INSENSITIVE);
         this.next = next;
+    }
+
+    /** Told of each listed file whose name the JVM cannot decode. */
+    public void onUndecodable(Runnable seen) {
+        this.undecodableSeen = seen;
     }
 
     @Override
@@ -76,6 +84,7 @@ public class UntakeableFiles implements GenericFileFilter<File> {
             path = f.toPath();
         } catch (InvalidPathException undecodable) {
             // U+FFFD under a character set without it (C or POSIX locale)
+            undecodableSeen.run();
             return false;
         }
         try {
@@ -87,6 +96,9 @@ public class UntakeableFiles implements GenericFileFilter<File> {
                 danglingLink.warn();
             } else if (!(e instanceof NoSuchFileException)) {
                 unexaminable.warn(FailureReport.safeMessage(e));
+            } else if (f.getName().indexOf('\uFFFD') >= 0) {
+                // the name as decoded leads to no file
+                undecodableSeen.run();
             }
             // else a name the JVM cannot decode, or a file gone since the listing
             return false;
