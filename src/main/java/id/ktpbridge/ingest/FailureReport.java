@@ -65,6 +65,10 @@ public class FailureReport {
         if (e instanceof InputRejectedException r) {
             return r.reason().description() + ": " + r.detail();
         }
+        if (e instanceof InputAlreadyEndedException ended && ended.recordedMessage() != null) {
+            // quarantined again (a stop between its report and its move): the reason stays the report's
+            return ended.recordedMessage() + " (" + safeMessage(e) + ")";
+        }
         return safeMessage(e);
     }
 

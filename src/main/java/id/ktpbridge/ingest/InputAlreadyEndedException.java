@@ -8,13 +8,21 @@ package id.ktpbridge.ingest;
 public class InputAlreadyEndedException extends RuntimeException {
 
     private final String reasonCode;
+    private final String recordedMessage;
 
-    public InputAlreadyEndedException(String ledgerId, String reasonCode, String state) {
+    /** @param recordedMessage the message recorded with its result (null when none was): the reason, kept */
+    public InputAlreadyEndedException(String ledgerId, String reasonCode, String state, String recordedMessage) {
         super("already ended as " + state + " (ledger " + ledgerId + "); its result stands");
         this.reasonCode = reasonCode;
+        this.recordedMessage = recordedMessage;
     }
 
     public String reasonCode() {
         return reasonCode;
+    }
+
+    /** What its result says went wrong, as recorded; null when nothing was. */
+    public String recordedMessage() {
+        return recordedMessage;
     }
 }

@@ -369,7 +369,8 @@ public class Intake implements Processor {
                 LOG.info("Ledger {} already ended as {} ({}): quarantined again, no second result", earlier.id(),
                         earlier.state(), earlier.reasonCode());
                 Settlement.recorded(exchange);
-                throw new InputAlreadyEndedException(earlier.id(), earlier.reasonCode(), earlier.state().name());
+                throw new InputAlreadyEndedException(earlier.id(), earlier.reasonCode(), earlier.state().name(),
+                        earlier.errorMessage());
             }
             case RECEIVED, PRESIGNED, UPLOADED -> {
                 if (inputsInHand != null) {

@@ -34,6 +34,23 @@ class FileQuarantineTest {
     }
 
     @Test
+    void anInputQuarantinedAgainKeepsItsReasonInTheReport() throws Exception {
+        Path inbox = Files.createDirectories(dir.resolve("inbox"));
+        Path image = Files.write(inbox.resolve("u1.png"), new byte[] {1, 2, 3});
+        Exchange again = failed(image);
+        // taken again after a stop between the report and the move: the ledger has its result
+        again.setException(new InputAlreadyEndedException(LEDGER_ID, "CORRUPT_IMAGE", "REJECTED",
+                "The image is corrupt or truncated: no IEND chunk at the end"));
+        quarantine().settle(again);
+        com.fasterxml.jackson.databind.JsonNode report = new ObjectMapper()
+                .readTree(dir.resolve("failed").resolve("u1.png.error.json").toFile());
+        assertEquals("CORRUPT_IMAGE", report.path("reasonCode").asText());
+        assertTrue(report.path("message").asText().startsWith("The image is corrupt or truncated: no IEND chunk"),
+                report.toString());
+        assertTrue(report.path("message").asText().contains("already ended as REJECTED"), report.toString());
+    }
+
+    @Test
     void noReportStaysInTheFailedFolderWhenTheImageCouldNotFollowIt() throws Exception {
         Path inbox = Files.createDirectories(dir.resolve("inbox"));
         // gone from the drop folder before its move (an operator took it back): the move fails
