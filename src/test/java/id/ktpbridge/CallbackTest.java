@@ -20,6 +20,7 @@ import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.testkit.ApiCalls;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
@@ -68,6 +69,12 @@ class CallbackTest {
                 .until(() -> Results.count(app.results()) == 2);
         assertEquals(2, app.sandbox().submissionCount());
         assertEquals(first.toString(), Results.read(app.results()).get(0).toString(), "result unchanged");
+        // a duplicate collected again would give the same document under the same name: the details
+        // calls count the collections
+        for (String submissionId : app.sandbox().submissionIds()) {
+            assertEquals(1, ApiCalls.detailsAnswered(app.sandbox().requestLog(), submissionId),
+                    "collections of " + submissionId);
+        }
     }
 
     @Test

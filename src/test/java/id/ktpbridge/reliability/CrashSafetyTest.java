@@ -13,8 +13,10 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import id.ktpbridge.sandbox.ApiCall;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
+import id.ktpbridge.testkit.ApiCalls;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.BridgeProcess;
 import id.ktpbridge.testkit.Results;
@@ -71,6 +73,8 @@ class CrashSafetyTest {
 
             Random random = new Random(20261125L);
             boolean killedMidBatch = false;
+            // where each run's calls begin in the sandbox's request log
+            List<Integer> runsFrom = new ArrayList<>(List.of(0));
             for (int i = 0; i < KILLS; i++) {
                 BridgeProcess app = BridgeProcess.start(work, env, fast, log);
                 // the countdown starts once the application is up (each run adds its "started in" line to
@@ -94,6 +98,7 @@ class CrashSafetyTest {
                 }
                 Thread.sleep(random.nextInt(60));
                 app.kill();
+                runsFrom.add(settledLogSize(sandbox));
                 long left = inboxImages(data.resolve("inbox"));
                 killedMidBatch |= left > 0 && left < IMAGES;
             }
@@ -116,8 +121,15 @@ class CrashSafetyTest {
                     .filter(id -> !"INITIATED".equals(sandbox.submissionStatus(id))).collect(Collectors.toSet());
             assertEquals(confirmedAtEmulator, resultSubmissions,
                     "exactly the confirmed submissions have results: none confirmed twice for one input");
-            for (String id : confirmedAtEmulator) {
-                assertEquals(1, sandbox.confirmCount(id), "confirms of " + id);
+            // a submission is confirmed once at the sandbox however many confirms it gets: its log shows
+            // them. A run that was answered for a submission does not confirm it again; a later run may
+            // (answered 409) when the kill came before the answer was recorded
+            List<ApiCall> calls = sandbox.requestLog();
+            runsFrom.add(calls.size());
+            for (int run = 0; run + 1 < runsFrom.size(); run++) {
+                assertEquals(Set.of(), ApiCalls.confirmedAgainAfterAnAnswer(
+                        calls.subList(runsFrom.get(run), runsFrom.get(run + 1))),
+                        "confirmed again in run " + (run + 1) + " after a confirm was answered");
             }
             for (JsonNode r : results.values()) {
                 String expected = r.path("sourceFile").asText().contains("notektp") ? "INVALID" : "VALID";
@@ -126,6 +138,19 @@ class CrashSafetyTest {
         } finally {
             sandbox.stop();
         }
+    }
+
+    /**
+     * The request log's length once the calls a killed run left in the sandbox are answered: a call is
+     * logged as it is answered, and one sent just before the kill must not count as the next run's.
+     */
+    private static int settledLogSize(GtfSandbox sandbox) throws InterruptedException {
+        int size = -1;
+        while (sandbox.requestLog().size() != size) {
+            size = sandbox.requestLog().size();
+            Thread.sleep(500);
+        }
+        return size;
     }
 
     /** How many runs logged that they had started. */

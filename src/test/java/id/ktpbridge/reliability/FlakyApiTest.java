@@ -19,6 +19,7 @@ import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.sandbox.GtfSandbox;
+import id.ktpbridge.testkit.ApiCalls;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
@@ -75,8 +76,13 @@ class FlakyApiTest {
             Set<String> confirmed = sandbox.submissionIds().stream()
                     .filter(id -> !"INITIATED".equals(sandbox.submissionStatus(id))).collect(Collectors.toSet());
             assertEquals(confirmed, resultSubmissions, "one confirmed submission per input, and only those");
+            // a confirm sent again once one was answered, or a callback copy collected again, leaves the
+            // sandbox's state and the result as they were: the request log shows them
+            assertEquals(Set.of(), ApiCalls.confirmedAgainAfterAnAnswer(sandbox.requestLog()),
+                    "confirmed again after a confirm was answered");
             for (String id : confirmed) {
-                assertEquals(1, sandbox.confirmCount(id));
+                // a details call refused by the faults names no submission: one answered per collection
+                assertEquals(1, ApiCalls.detailsAnswered(sandbox.requestLog(), id), "collections of " + id);
             }
             assertTrue(sandbox.injectedFailures() > 10, "faults were really injected: " + sandbox.injectedFailures());
             assertTrue(sandbox.callbacksDropped() > 0, "some callbacks were lost");
