@@ -52,16 +52,23 @@ class DatabaseOutageProbesTest {
                 String metrics = http.send(HttpRequest.newBuilder(URI.create(app.managementUrl("/observe/metrics")))
                         .timeout(PROBE_TIMEOUT).GET().build(), HttpResponse.BodyHandlers.ofString()).body();
                 assertTrue(metrics.contains("ktp_polls_due NaN"), metrics);
-                // for the rest of a pool's connection wait and more, in the probes' own rhythm
+                // for the rest of a pool's connection wait and more, in the probes' own rhythm (failFast: one
+                // reading otherwise would only start the window again, within the long atMost)
                 await().during(Duration.ofSeconds(15)).atMost(Duration.ofSeconds(45)).pollInterval(Duration.ofSeconds(1))
-                        .until(() -> get(app, "/observe/health/live") == 200        // liveness stays UP
-                                && get(app, "/observe/health/ready") == 503 && get(app, "/observe/metrics") == 200);
+                        .failFast("a probe answered otherwise while the database was down", () -> !probesOfAnOutage(app))
+                        .until(() -> probesOfAnOutage(app));
 
                 pg.startAgain();
                 await().atMost(Duration.ofSeconds(60)).until(() -> get(app, "/observe/health/ready") == 200);
                 assertEquals(200, get(app, "/observe/health/live"));
             }
         }
+    }
+
+    /** Liveness UP, readiness DOWN, and metrics answered. */
+    private boolean probesOfAnOutage(BridgeApp app) throws Exception {
+        return get(app, "/observe/health/live") == 200 && get(app, "/observe/health/ready") == 503
+                && get(app, "/observe/metrics") == 200;
     }
 
     /** The status of a GET, which must come before a pool wait could end (else the test fails). */
