@@ -12,13 +12,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The file drop's scan filter for a drop folder whose clock runs behind this host's (a network
- * share dates the files it stores by its server's clock). Camel's read lock takes a file once its
- * modification time is {@code ktp.source.read-lock-min-age} behind this host's clock: with a server
- * clock seconds behind, a file still being written already looks that old and was taken part-way
- * (and rejected as truncated). The folder's clock is measured by writing a probe file there, at the
- * first scan and then once a minute; while it runs behind, a file is held back until it is the
- * minimum age by the folder's own clock ({@link EmptyFiles} ages an empty file by it too).
+ * The file drop's scan filter for files younger than {@code ktp.source.read-lock-min-age}: they are
+ * left for a later scan. Camel's read lock would wait for each of them on the scan's one thread, up
+ * to its timeout (a minute), and a file copied slowly, its time stamp moving all the while, held up
+ * every file after it at every scan; the read lock now only confirms the age.
+ * <p>
+ * The age is by the drop folder's clock, which may run behind this host's (a network share dates
+ * the files it stores by its server's clock): with a server clock seconds behind, a file still
+ * being written already looked old enough and was taken part-way (and rejected as truncated). The
+ * folder's clock is measured by writing a probe file there, at the first scan and then once a
+ * minute ({@link EmptyFiles} ages an empty file by it too).
  */
 public class DropFolderClock implements GenericFileFilter<File> {
 
@@ -55,8 +58,7 @@ public class DropFolderClock implements GenericFileFilter<File> {
         if (file.isDirectory() || minAgeMillis <= 0) {
             return true;
         }
-        long behind = behind();
-        return behind == 0 || file.getLastModified() + behind <= System.currentTimeMillis() - minAgeMillis;
+        return file.getLastModified() + behind() <= System.currentTimeMillis() - minAgeMillis;
     }
 
     /** How far the folder's clock runs behind this host's (0 within the tolerance), measured once a minute. */

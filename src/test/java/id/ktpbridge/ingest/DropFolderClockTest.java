@@ -1,5 +1,6 @@
 package id.ktpbridge.ingest;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,8 +8,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
+import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.Results;
+import id.ktpbridge.testkit.SampleImages;
 import org.apache.camel.component.file.GenericFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,6 +37,54 @@ class DropFolderClockTest {
         assertFalse(clock.accept(file(now - 10_500)), "half a second old by the share's clock");
         assertTrue(clock.accept(file(now - 12_500)), "two and a half seconds old by its clock");
         assertEquals(10_000, clock.behind());
+    }
+
+    @Test
+    void aFileYoungerThanTheMinimumAgeIsHeldBackOnALocalFolderToo() {
+        DropFolderClock clock = new DropFolderClock(2_000, f -> true, () -> 0);
+        long now = System.currentTimeMillis();
+        assertFalse(clock.accept(file(now - 500)), "half a second old: left for a later scan");
+        assertTrue(clock.accept(file(now - 2_500)));
+    }
+
+    /**
+     * Camel's read lock waits on the scan's thread for a file to reach the minimum age, up to a minute:
+     * a file being copied slowly (its time stamp moving all the while) held up every file after it.
+     */
+    @Test
+    void aFileStillBeingWrittenDoesNotHoldUpTheOthers() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dir.resolve("data"), Map.of("ktp.source.read-lock-min-age", "2000"))) {
+            Path inbox = Files.createDirectories(app.inbox());
+            // first by name, so a scan comes to it first
+            Path young = Files.write(inbox.resolve("u7401.png"), SampleImages.card("u7401", "png"));
+            AtomicBoolean writing = new AtomicBoolean(true);
+            Thread writer = new Thread(() -> {
+                while (writing.get()) {
+                    try {
+                        Files.setLastModifiedTime(young, FileTime.from(Instant.now()));
+                        Thread.sleep(200);
+                    } catch (Exception e) {
+                        return;
+                    }
+                }
+            });
+            writer.start();
+            try {
+                Results.drop(inbox, "u7402.png", SampleImages.card("u7402", "png"));
+                Files.setLastModifiedTime(inbox.resolve("u7402.png"), FileTime.from(Instant.now().minusSeconds(10)));
+
+                await().atMost(Duration.ofSeconds(20)).until(() -> Results.bySourceFile(app.results())
+                        .containsKey("u7402.png"));
+                assertTrue(writer.isAlive(), "the other file was still being written");
+                assertEquals("COMPLETED", Results.bySourceFile(app.results()).get("u7402.png").path("status").asText());
+                assertFalse(Results.bySourceFile(app.results()).containsKey("u7401.png"), "taken while written");
+            } finally {
+                writing.set(false);
+                writer.join();
+            }
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.bySourceFile(app.results())
+                    .containsKey("u7401.png"));
+        }
     }
 
     @Test
