@@ -10,6 +10,7 @@ public enum RejectReason {
     UNSUPPORTED_FORMAT("the file is not a JPEG or PNG image (checked by its first bytes)"),
     CORRUPT_IMAGE("the image is truncated or corrupt (its format's end marker is missing)"),
     SYMBOLIC_LINK("the input is a symbolic link; only regular files are taken"),
+    NOT_REGULAR_FILE("the input is not a regular file (a named pipe, a socket, a device); only regular files are taken"),
     INVALID_PARTNER_USER_ID("no valid partner user id could be derived for the file"),
     INVALID_PARTNER_USER_ID_TYPE("the partner user id type is not valid"),
     INVALID_SIDECAR("the sidecar JSON file cannot be used"),

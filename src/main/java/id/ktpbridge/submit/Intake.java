@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -513,11 +514,18 @@ public class Intake implements Processor {
         Path local = localFile(body);
         InputStream in;
         if (local != null) {
-            if (Files.isSymbolicLink(local)) {
+            BasicFileAttributes attributes = Files.readAttributes(local, BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            if (attributes.isSymbolicLink()) {
                 // a link can point anywhere on the host: never follow it
                 return new Inspection(local, 0, null, null, RejectReason.SYMBOLIC_LINK, "symbolic link");
             }
-            Inspection tooLarge = inspector.checkSize(local);
+            if (!attributes.isRegularFile()) {
+                // a named pipe's open waits for a writer, for ever if none comes, and the worker with it
+                return new Inspection(local, 0, null, null, RejectReason.NOT_REGULAR_FILE,
+                        attributes.isOther() ? "a named pipe, socket or device" : "a folder");
+            }
+            Inspection tooLarge = inspector.checkSize(local, attributes.size());
             if (tooLarge != null) {
                 return tooLarge;
             }

@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,6 +14,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.testkit.BridgeApp;
@@ -122,6 +124,49 @@ class HostileInputTest {
                 JsonNode ktp = results.get(name).path("submissionDetails").path("ktpData");
                 assertFalse(log.contains(ktp.path("nik").asText()), "NIK in the log");
                 assertFalse(log.contains(ktp.path("name").asText()), "name in the log");
+            }
+        }
+    }
+
+    /**
+     * A named pipe under an image's name: opening it for reading waits for a writer, which never
+     * comes, so the one submission worker would wait with it for good, and nothing else would flow.
+     */
+    @Test
+    void aNamedPipeIsRejectedAndTheRestFlows() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.concurrency", "1"))) {
+            Path inbox = Files.createDirectories(app.inbox());
+            Path pipe = inbox.resolve("u7020-pipe.png");
+            Process mkfifo;
+            try {
+                mkfifo = new ProcessBuilder("mkfifo", pipe.toString()).start();
+            } catch (java.io.IOException e) {
+                mkfifo = null;
+            }
+            assumeTrue(mkfifo != null, "no mkfifo");
+            assertEquals(0, mkfifo.waitFor());
+            try {
+                Results.drop(inbox, "u7021.png", SampleImages.card("u7021", "png"));
+
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+                Map<String, JsonNode> results = Results.bySourceFile(app.results());
+                assertEquals("REJECTED", results.get("u7020-pipe.png").path("status").asText(), results.toString());
+                assertEquals("NOT_REGULAR_FILE", results.get("u7020-pipe.png").path("reasonCode").asText());
+                assertEquals("COMPLETED", results.get("u7021.png").path("status").asText(), results.toString());
+                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(app.failed().resolve("u7020-pipe.png"),
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS) && !Files.exists(pipe, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+                assertEquals(1, app.sandbox().submissionCount(), "nothing about the pipe reached OneKYC");
+            } finally {
+                if (Files.exists(pipe, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    // a worker left waiting in its open gets its end of file, so the bundle can stop
+                    CompletableFuture.runAsync(() -> {
+                        try (var out = Files.newOutputStream(pipe)) {
+                            out.flush();
+                        } catch (java.io.IOException ignored) {
+                            // nobody was reading
+                        }
+                    });
+                }
             }
         }
     }
