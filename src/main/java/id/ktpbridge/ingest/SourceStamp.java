@@ -1,11 +1,16 @@
 package id.ktpbridge.ingest;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.Objects;
 
 import id.ktpbridge.submit.WorkItem;
@@ -15,20 +20,31 @@ import org.apache.camel.Exchange;
  * What a file in the drop folder was when its bytes were read for an input. The file consumer
  * moves whatever is at the input's path once the input is done, so a file replaced under the same
  * name meanwhile (or written to again) would go to the done or failed folder unread. Such a file
- * is left where it is instead, and taken later as an input of its own.
+ * is left where it is instead, and taken later as an input of its own. A file only touched, or
+ * copied over again with the same bytes (a sync client), is told apart by its bytes: it is the one
+ * that was read, and goes with its input.
  */
 public final class SourceStamp {
 
     /** Exchange property: the {@link Stamp} of the input's file. */
     static final String PROPERTY = "KtpSourceStamp";
 
-    private record Stamp(Path path, long size, FileTime modified, Object fileKey) {
+    /** {@code sha256}: of the bytes read, once they are; null before. */
+    private record Stamp(Path path, long size, FileTime modified, Object fileKey, String sha256) {
     }
 
     /** Before the file is opened: a change after this point shows at the end (reading it again is harmless, missing it is not). */
     public static void take(Exchange exchange, Path file) throws IOException {
         BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        exchange.setProperty(PROPERTY, new Stamp(file, a.size(), a.lastModifiedTime(), a.fileKey()));
+        exchange.setProperty(PROPERTY, new Stamp(file, a.size(), a.lastModifiedTime(), a.fileKey(), null));
+    }
+
+    /** Once the file's bytes are read: their SHA-256 (hex), which tells a file touched since from one replaced. */
+    public static void read(Exchange exchange, String sha256) {
+        Stamp s = exchange.getProperty(PROPERTY, Stamp.class);
+        if (s != null && sha256 != null) {
+            exchange.setProperty(PROPERTY, new Stamp(s.path(), s.size(), s.modified(), s.fileKey(), sha256));
+        }
     }
 
     /** Whether the file now at the input's path is not the one that was read (a missing one is not). */
@@ -37,13 +53,42 @@ public final class SourceStamp {
         if (s == null) {
             return false;
         }
+        BasicFileAttributes a;
         try {
-            BasicFileAttributes a = Files.readAttributes(s.path(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            return a.size() != s.size() || !a.lastModifiedTime().equals(s.modified())
-                    || !Objects.equals(a.fileKey(), s.fileKey());
+            a = Files.readAttributes(s.path(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         } catch (IOException e) {
             return false;
         }
+        if (a.size() == s.size() && a.lastModifiedTime().equals(s.modified()) && Objects.equals(a.fileKey(), s.fileKey())) {
+            return false;
+        }
+        if (a.size() != s.size() || s.sha256() == null || !a.isRegularFile()) {
+            return true;
+        }
+        // touched, or copied over again (another inode): the same bytes are the file that was read
+        try {
+            if (!s.sha256().equals(sha256(s.path()))) {
+                return true;
+            }
+        } catch (IOException e) {
+            return true; // bytes unknown: left for a take of its own, which reads them
+        }
+        // asked again at the end of the input (quarantine, sidecar): not hashed again unless it changes again
+        exchange.setProperty(PROPERTY, new Stamp(s.path(), a.size(), a.lastModifiedTime(), a.fileKey(), s.sha256()));
+        return false;
+    }
+
+    private static String sha256(Path file) throws IOException {
+        MessageDigest sha;
+        try {
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        try (InputStream in = new DigestInputStream(Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS), sha)) {
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+        }
+        return HexFormat.of().formatHex(sha.digest());
     }
 
     /**

@@ -560,7 +560,9 @@ public class Intake implements Processor {
             }
         });
         try (in) {
-            return inspector.inspectStream(in, spool);
+            Inspection inspection = inspector.inspectStream(in, spool);
+            SourceStamp.read(exchange, inspection.sha256());
+            return inspection;
         }
     }
 

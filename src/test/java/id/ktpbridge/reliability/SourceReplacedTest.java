@@ -2,11 +2,14 @@ package id.ktpbridge.reliability;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
@@ -23,6 +26,8 @@ import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A file overwritten in the drop folder after it was taken: OneKYC receives the bytes that were
@@ -80,6 +85,39 @@ class SourceReplacedTest {
                 assertEquals("cust-7201", r.path("partnerUserId").asText(), "the sidecar applied to both versions");
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(app.inbox().resolve("u7201.png")));
+        }
+    }
+
+    /**
+     * A sync client touching the file, or copying the same bytes over it again, while it is submitted:
+     * the file now there is the one that was read, so it goes to done/ with its input's one result
+     * (it was left as replaced, taken again and rejected DUPLICATE_CONTENT into failed/).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"touched", "copied again"})
+    void aFileTouchedOrCopiedAgainWithTheSameBytesWhileItIsSubmittedIsDoneOnce(String how) throws Exception {
+        byte[] image = SampleImages.card("u7202", "png");
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("gtf.sandbox.faults.latency", "400ms"))) {
+            Results.drop(app.inbox(), "u7202.png", image);
+            Path file = app.inbox().resolve("u7202.png");
+            await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().createdSince(0).stream()
+                    .anyMatch(r -> r.state() == SubmissionState.PRESIGNED));
+            if (how.equals("touched")) {
+                Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+            } else {
+                Path staging = Files.write(app.inbox().resolveSibling("u7202.png.part"), image);
+                Files.move(staging, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            }
+
+            await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(app.done().resolve("u7202.png")));
+            // the scans go on: a file left in the drop folder would be taken again within this
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10))
+                    .until(() -> Results.count(app.results()) == 1);
+            JsonNode result = Results.read(app.results()).get(0);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertFalse(Files.exists(file), "left in the drop folder");
+            assertFalse(Files.exists(app.failed().resolve("u7202.png")), "taken again and failed");
+            assertEquals(1, app.sandbox().submissionCount());
         }
     }
 
