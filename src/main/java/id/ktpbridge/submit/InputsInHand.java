@@ -1,9 +1,13 @@
 package id.ktpbridge.submit;
 
+import java.time.Duration;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
+import id.ktpbridge.Lru;
 import id.ktpbridge.ingest.InputDeferredException;
 import id.ktpbridge.ledger.Ledger;
 import org.apache.camel.Exchange;
@@ -29,6 +33,12 @@ public class InputsInHand {
     private final long holdMillis;
     private final boolean shared;
     private final Set<String> held = ConcurrentHashMap.newKeySet();
+    /** The inputs a hold turned away so far, by its row (see {@link #heldElsewhere}); a hold let go starts over. */
+    private final Map<String, Integer> turnedAway = Collections.synchronizedMap(Lru.map(10_000));
+    /** The pause of an input turned away by a hold, the first time (see {@link #heldElsewhere}). */
+    public static final Duration HELD_PAUSE = Duration.ofSeconds(5);
+    /** The longest such pause: the hold may be let go meanwhile, and the input waits out its pause all the same. */
+    static final Duration MAX_HELD_PAUSE = Duration.ofSeconds(30);
     /** Exchange property: the row this exchange has in hand. */
     private static final String IN_HAND = "KtpInHand";
 
@@ -55,13 +65,13 @@ public class InputsInHand {
             return; // the same exchange run again after a passing ledger failure
         }
         if (!held.add(ledgerId)) {
-            throw new InputDeferredException("another worker is submitting it (ledger " + ledgerId
+            throw heldElsewhere(ledgerId, "another worker is submitting it (ledger " + ledgerId
                     + "); taken again later");
         }
         long now = System.currentTimeMillis();
         if (!takeInLedger(ledgerId, now)) {
             held.remove(ledgerId);
-            throw new InputDeferredException("another instance of the cluster is submitting it (ledger "
+            throw heldElsewhere(ledgerId, "another instance of the cluster is submitting it (ledger "
                     + ledgerId + "); taken again later");
         }
         exchange.setProperty(IN_HAND, ledgerId);
@@ -76,6 +86,19 @@ public class InputsInHand {
                 }
             }
         });
+    }
+
+    /**
+     * The deferral of an input turned away because row {@code ledgerId} is held (by a worker of this
+     * instance or another): its source leaves it {@link #HELD_PAUSE}, and that much longer each time
+     * the same hold turns an input away, up to {@link #MAX_HELD_PAUSE}. Given back with no pause, it
+     * was taken, read, hashed and copied again at every scan for as long as the hold lasted (a slow
+     * upload, a long Retry-After).
+     */
+    public InputDeferredException heldElsewhere(String ledgerId, String why) {
+        int times = turnedAway.merge(ledgerId, 1, Integer::sum);
+        Duration pause = HELD_PAUSE.multipliedBy(times);
+        return new InputDeferredException(why, pause.compareTo(MAX_HELD_PAUSE) > 0 ? MAX_HELD_PAUSE : pause);
     }
 
     private boolean takeInLedger(String ledgerId, long now) {
@@ -109,6 +132,7 @@ public class InputsInHand {
     /** Lets go of the hold on row {@code ledgerId} (here and in the ledger). */
     public void letGo(String ledgerId) {
         held.remove(ledgerId);
+        turnedAway.remove(ledgerId);
         if (shared) {
             ledger.letGo(ledgerId, instance);
         }

@@ -320,8 +320,13 @@ public class Intake implements Processor {
                 // ended, or handed to the poller when already uploaded (it then holds on)
                 case ENDED -> holder = ledger.claimContent(sha256, ledgerId).orElse(null);
                 // a worker may still submit it from its copy, or give it back: known once it is done
-                case IN_HAND -> throw new InputDeferredException("the same bytes are on their way from a file"
-                        + " that left its folder (ledger " + holder.id() + "); taken again later");
+                // (left with a pause meanwhile: a slow upload may hold it for minutes)
+                case IN_HAND -> {
+                    String why = "the same bytes are on their way from a file that left its folder (ledger "
+                            + holder.id() + "); taken again later";
+                    throw inputsInHand != null ? inputsInHand.heldElsewhere(holder.id(), why)
+                            : new InputDeferredException(why, InputsInHand.HELD_PAUSE);
+                }
                 case NOT_GONE -> { }
             }
         }

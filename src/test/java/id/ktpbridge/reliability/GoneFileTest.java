@@ -17,8 +17,10 @@ import java.util.stream.Collectors;
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.submit.InputsInHand;
 import id.ktpbridge.submit.ReplacedInputs;
 import id.ktpbridge.testkit.BridgeApp;
+import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
 import id.ktpbridge.testkit.WaitingInputs;
@@ -58,6 +60,39 @@ class GoneFileTest {
             assertEquals("SOURCE_GONE", byName.get("u9201.png").path("reasonCode").asText());
             assertEquals(1, app.sandbox().submissionCount(), "one submission");
             assertEquals(Map.of(), app.ledger().openCounts());
+        }
+    }
+
+    /**
+     * The same bytes under a new name while a worker still has the first input in hand (a slow upload,
+     * say): the new file waits, given back with a pause each time, not taken, read, hashed and copied
+     * again at every scan for as long as the hold lasts.
+     */
+    @Test
+    void anImageRenamedWhileAWorkerHasItWaitsWithAPause() throws Exception {
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, OUTAGE)) {
+            Results.drop(app.inbox(), "u9208.png", SampleImages.card("u9208", "png"));
+            LedgerRecord row = WaitingInputs.afterARefusedPresign(app);
+            WaitingInputs.noWorkerHasIt(app, row, "ingest-file");
+            // held here as its worker would hold it
+            InputsInHand inHand = app.bean("inputsInHand", InputsInHand.class);
+            assertTrue(inHand.takeToEnd(row.id()));
+            Files.move(app.inbox().resolve("u9208.png"), app.inbox().resolve("u9208-again.png"));
+            app.context().getRouteController().startRoute("ingest-file");
+
+            String deferred = "the same bytes are on their way from a file that left its folder";
+            await().atMost(Duration.ofSeconds(20)).until(() -> logs.count(deferred) >= 1);
+            // the scans come every 200 ms meanwhile
+            await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6))
+                    .until(() -> logs.count("no outcome recorded yet (" + deferred) <= 2);
+            assertEquals(0, Results.count(app.results()));
+
+            inHand.letGo(row.id());
+            app.sandbox().settings().setFailureRate("presign", 0.0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+            Map<String, JsonNode> byName = Results.bySourceFile(app.results());
+            assertEquals("COMPLETED", byName.get("u9208-again.png").path("status").asText(), byName.toString());
+            assertEquals("SOURCE_GONE", byName.get("u9208.png").path("reasonCode").asText(), byName.toString());
         }
     }
 

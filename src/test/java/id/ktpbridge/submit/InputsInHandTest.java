@@ -239,6 +239,22 @@ class InputsInHandTest {
         assertEquals("here", worker(row), "free again once let go");
     }
 
+    @Test
+    void anInputTurnedAwayByAHoldWaitsLongerEachTimeUntilTheHoldIsLetGo() {
+        InputsInHand inHand = new InputsInHand(ledger, "first", 60_000, false);
+        List<java.time.Duration> pauses = new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            pauses.add(InputDeferredException.retryAfter(inHand.heldElsewhere("row-1", "held")));
+        }
+        assertEquals(List.of(5L, 10L, 15L, 20L, 25L, 30L, 30L, 30L),
+                pauses.stream().map(java.time.Duration::toSeconds).toList());
+        assertEquals(5, InputDeferredException.retryAfter(inHand.heldElsewhere("row-2", "held")).toSeconds(),
+                "another hold counts its own");
+        inHand.letGo("row-1");
+        assertEquals(5, InputDeferredException.retryAfter(inHand.heldElsewhere("row-1", "held")).toSeconds(),
+                "a hold let go starts over");
+    }
+
     private Exchange send(DefaultCamelContext instance, byte[] image) {
         return instance.createProducerTemplate().request("direct:submit-ktp", e -> {
             e.getMessage().setHeader("KtpSourceType", "s3");
