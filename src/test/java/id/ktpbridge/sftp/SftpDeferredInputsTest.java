@@ -53,7 +53,7 @@ class SftpDeferredInputsTest {
                 await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5)).until(() -> inHand.takeToEnd(row));
                 app.sandbox().settings().setFailureRate("presign", 0.0);
 
-                // taken again, it finds its row held and is given back with no pause of its own
+                // taken again, it finds its row held and is given back with a pause (5 s the first time)
                 await().atMost(Duration.ofSeconds(30)).until(() -> log.text().contains("another worker is submitting it"));
                 long downloads = server.bytesRead("u5801.png");
                 // before, the next listing took it at once: downloaded and given back in a loop. The
