@@ -124,6 +124,15 @@ public class Ledger {
     }
 
     /**
+     * Inputs at {@code sourceRef} whose bytes were read (they have a hash), in any state, whose
+     * source has not let go of them: on their way, or submitted or ended and not moved yet.
+     */
+    public List<LedgerRecord> findUnreleasedReadAt(String sourceRef) {
+        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_ref = ? AND source_released_at IS NULL"
+                + " AND source_sha256 IS NOT NULL", sourceRef);
+    }
+
+    /**
      * Inputs before their upload, untouched since {@code updatedBefore}, whose reference has since
      * been taken as a newer input with other bytes: their file was replaced.
      */

@@ -142,9 +142,24 @@ public class S3Source {
         }
         if (!standIn && msg.getBody() instanceof ResponseInputStream<?> fetched
                 && fetched.response() instanceof GetObjectResponse response) {
-            // a stand-in's says nothing of the object: its copy asks (copy)
+            // a stand-in's says nothing of the object: asked of it (lookAtUnread, copy)
             exchange.setProperty(ENCRYPTION, ObjectEncryption.of(response));
         }
+        partnerUser(msg);
+        if (msg.getBody() instanceof ResponseInputStream<?> stream) {
+            ObjectBody body = new ObjectBody(stream);
+            msg.setBody(body);
+            exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+                @Override
+                public void onDone(Exchange done) {
+                    body.close();
+                }
+            });
+        }
+    }
+
+    /** The partner user the object's user metadata names, if it names one. */
+    private static void partnerUser(Message msg) {
         Map<?, ?> metadata = msg.getHeader(AWS2S3Constants.METADATA, Map.class);
         if (metadata != null) {
             String user = metadata(metadata, META_PARTNER_USER_ID);
@@ -156,15 +171,48 @@ public class S3Source {
                 msg.setHeader(InputHeaders.PARTNER_USER_ID_TYPE, type);
             }
         }
-        if (msg.getBody() instanceof ResponseInputStream<?> stream) {
-            ObjectBody body = new ObjectBody(stream);
-            msg.setBody(body);
-            exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
-                @Override
-                public void onDone(Exchange done) {
-                    body.close();
-                }
-            });
+    }
+
+    /**
+     * Camel bean method on the worker, before the submission: an object that could not be fetched
+     * (a stand-in was read, with no user metadata or content headers of its own) is looked at
+     * ({@code HeadObject}), so that its result names the partner user its metadata names, and its
+     * copy to the failed prefix keeps its metadata, content headers and KMS key. Only if it is still
+     * the version listed; if the look fails too, the result goes by the name rules and the copy
+     * looks again.
+     */
+    public void lookAtUnread(Exchange exchange) {
+        Message msg = exchange.getMessage();
+        if (msg.getHeader(InputHeaders.UNREADABLE) == null || exchange.getProperty(ENCRYPTION) != null) {
+            return;
+        }
+        String etag = msg.getHeader(AWS2S3Constants.E_TAG, String.class);
+        HeadObjectResponse object;
+        try {
+            object = lookAt(msg.getHeader(AWS2S3Constants.BUCKET_NAME, String.class),
+                    msg.getHeader(AWS2S3Constants.KEY, String.class));
+        } catch (SdkException e) {
+            LOG.debug("An S3 object that could not be read could not be looked at either ({})",
+                    S3BucketCheck.objectError(e));
+            return;
+        }
+        if (object == null || etag != null && !stripQuotes(etag).equals(stripQuotes(object.eTag()))) {
+            return;
+        }
+        msg.setHeader(AWS2S3Constants.METADATA, object.metadata());
+        setOrRemove(msg, AWS2S3Constants.CONTENT_TYPE, object.contentType());
+        setOrRemove(msg, AWS2S3Constants.CONTENT_ENCODING, object.contentEncoding());
+        setOrRemove(msg, AWS2S3Constants.CONTENT_DISPOSITION, object.contentDisposition());
+        setOrRemove(msg, AWS2S3Constants.CACHE_CONTROL, object.cacheControl());
+        exchange.setProperty(ENCRYPTION, ObjectEncryption.of(object));
+        partnerUser(msg);
+    }
+
+    private static void setOrRemove(Message msg, String name, String value) {
+        if (value == null) {
+            msg.removeHeader(name);
+        } else {
+            msg.setHeader(name, value);
         }
     }
 
@@ -348,7 +396,7 @@ public class S3Source {
         Message msg = exchange.getMessage();
         ObjectEncryption encryption = exchange.getProperty(ENCRYPTION, ObjectEncryption.class);
         if (encryption == null) {
-            // the object could not be fetched (a stand-in was read): asked of the object itself
+            // the object could not be fetched (a stand-in was read) nor looked at (lookAtUnread): asked again
             encryption = ObjectEncryption.of(lookAt(fromBucket, fromKey));
         }
         Map<String, String> metadata = new java.util.HashMap<>();

@@ -3,6 +3,7 @@ package id.ktpbridge.s3;
 import java.io.InputStream;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.Collections;
 import java.util.Locale;
 import java.util.Map;
@@ -177,14 +178,21 @@ final class UnreadableObjects extends DelegatingS3Client {
         return "no answer, " + root.getClass().getSimpleName();
     }
 
-    /** An empty object in place of one that could not be fetched, its version taken from the listing. */
+    /**
+     * An empty object in place of one that could not be fetched, its version taken from the listing.
+     * It states the listed size, which an input on its way from this object is known by (Intake),
+     * and its modification time in whole seconds, as a fetch gives it (HTTP {@code Last-Modified}):
+     * the listings of some stores (MinIO, S3Proxy) give milliseconds, which would make another claim
+     * key ({@link S3Source#inputKey}) for the same version.
+     */
     private static <T> T standIn(S3Object object, ResponseTransformer<GetObjectResponse, T> transformer) {
         GetObjectResponse standIn = GetObjectResponse.builder()
                 .eTag(object.eTag())
-                .lastModified(object.lastModified())
+                .lastModified(object.lastModified() == null ? null
+                        : object.lastModified().truncatedTo(ChronoUnit.SECONDS))
                 .storageClass(object.storageClassAsString())
                 .contentType("application/octet-stream")
-                .contentLength(0L)
+                .contentLength(object.size())
                 .build();
         try {
             return transformer.transform(standIn, AbortableInputStream.create(InputStream.nullInputStream()));

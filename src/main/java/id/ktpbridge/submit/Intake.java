@@ -271,9 +271,16 @@ public class Intake implements Processor {
             return;
         }
         if (image.sha256() == null && reason != null) {
-            LedgerRecord inFlight = inFlightAt(sourceRef, listedSize(msg, image));
-            if (inFlight != null) {
-                unreadInFlight(exchange, inFlight, image, reason, detail);
+            LedgerRecord read = readAt(sourceRef, listedSize(msg, image));
+            if (read != null && (read.state() == SubmissionState.RECEIVED || read.state() == SubmissionState.PRESIGNED
+                    || read.state() == SubmissionState.UPLOADED)) {
+                unreadInFlight(exchange, read, image, reason, detail);
+                return;
+            }
+            if (read != null) {
+                // submitted or ended, and its source could not move it yet: it keeps its outcome, and its
+                // source only moves it (to done, or to failed when it ended so)
+                resumeOrSkip(exchange, read, image, reason, detail);
                 return;
             }
         }
@@ -407,14 +414,15 @@ public class Intake implements Processor {
     }
 
     /**
-     * The newest input at {@code sourceRef} on its way to OneKYC (read, not confirmed, not let go by
-     * its source) whose size is {@code size}, when known: the file met again whose bytes cannot be
-     * read now. Another size is another version of the file (the input at the reference was
-     * replaced), which is left to what ends replaced inputs.
+     * The newest input at {@code sourceRef} whose bytes were read, not let go by its source, whose
+     * size is {@code size}, when known: the file met again whose bytes cannot be read now, on its
+     * way to OneKYC, or submitted or ended and not moved yet (its move failed). Another size
+     * is another version of the file (the input at the reference was replaced), which is left to
+     * what ends replaced inputs.
      */
-    private LedgerRecord inFlightAt(String sourceRef, Long size) {
-        return ledger.findUnconfirmedAt(sourceRef).stream()
-                .filter(r -> r.sourceSha256() != null && (size == null || size.equals(r.sourceSize())))
+    private LedgerRecord readAt(String sourceRef, Long size) {
+        return ledger.findUnreleasedReadAt(sourceRef).stream()
+                .filter(r -> size == null || size.equals(r.sourceSize()))
                 .max(java.util.Comparator.comparingLong(LedgerRecord::createdAt)).orElse(null);
     }
 

@@ -305,11 +305,14 @@ class S3SourceTest {
     }
 
     @Test
-    void anObjectWhoseFetchFailsEveryTimeIsRejectedAfterItsTriesAndKeepsItsKmsKeyInTheFailedPrefix() throws Exception {
+    void anObjectWhoseFetchFailsEveryTimeIsRejectedAfterItsTriesAndKeepsItsMetadataAndKmsKeyInTheFailedPrefix()
+            throws Exception {
         String bucket = s3.newBucket("ktp-always-unavailable");
-        // every read of this one answers 500 (testkit FaultyObjects); it is put under a KMS key
+        // every read of this one answers 500 (testkit FaultyObjects); it is put under a KMS key, with
+        // user metadata that names its partner user
         s3.client().putObject(r -> r.bucket(bucket).key("inbox/u5875-always-unavailable.png")
-                        .serverSideEncryption(ServerSideEncryption.AWS_KMS).ssekmsKeyId(KMS_KEY),
+                        .serverSideEncryption(ServerSideEncryption.AWS_KMS).ssekmsKeyId(KMS_KEY)
+                        .contentType("image/png").metadata(Map.of("partner-user-id", "cust-5875")),
                 RequestBody.fromBytes(SampleImages.card("u5875", "png")));
         s3.put(bucket, "inbox/u5876.png", SampleImages.card("u5876", "png"));
         Map<String, String> props = sourceOn(bucket);
@@ -324,13 +327,17 @@ class S3SourceTest {
             assertEquals("UNREADABLE_SOURCE", unreadable.path("reasonCode").asText());
             assertTrue(unreadable.path("errorMessage").asText().contains("(the last time: HTTP 500 InternalError)"),
                     unreadable.toString());
+            // never fetched, its metadata is asked of the object: it names the partner user, not the name rules
+            assertEquals("cust-5875", unreadable.path("partnerUserId").asText(), unreadable.toString());
             assertEquals("COMPLETED", results.get("u5876.png").path("status").asText());
             await().atMost(WAIT).until(() -> s3.keys(bucket, "inbox/").isEmpty());
-            // never fetched, its KMS key is asked of the object for its copy
+            // and its copy keeps them, with its content type and KMS key
             HeadObjectResponse failed = s3.client().headObject(r -> r.bucket(bucket)
                     .key("failed/u5875-always-unavailable.png"));
             assertEquals(ServerSideEncryption.AWS_KMS, failed.serverSideEncryption());
             assertEquals(KMS_KEY, failed.ssekmsKeyId());
+            assertEquals("cust-5875", failed.metadata().get("partner-user-id"), failed.metadata().toString());
+            assertEquals("image/png", failed.contentType());
         }
     }
 
@@ -424,6 +431,42 @@ class S3SourceTest {
             assertEquals(1, app.ledger().createdSince(0).size());
             assertTrue(logs.text().contains("could not be moved to the processed prefix yet"), logs.text());
             await().during(Duration.ofSeconds(1)).atMost(WAIT).until(() -> Results.count(app.results()) == 1);
+        }
+    }
+
+    @Test
+    void aSubmittedObjectWhoseMoveFailedAndThenItsReadsIsOnlyMovedWithoutASecondResult() throws Exception {
+        String bucket = s3.newBucket("ktp-moved-unread");
+        byte[] image = SampleImages.card("u5891", "png");
+        Map<String, String> props = sourceOn(bucket);
+        props.put("ktp.source.s3.broken-read-window", "3s");
+        props.put("ktp.source.s3.backoff-multiplier", "2");
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, props)) {
+            // its moves fail for a passing reason (testkit FaultyObjects): later listings take it again
+            FaultyObjects.copiesFail(bucket, true);
+            s3.put(bucket, "inbox/u5891.png", image);
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 1
+                    && logs.text().contains("could not be moved to the processed prefix yet"));
+            assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+            // then its reads fail, until it is taken for one that cannot be read; once a listing met
+            // that, no exchange that read it is left to move it, and moves work again
+            FaultyObjects.readsFail(bucket, true);
+            int failedReads = FaultyObjects.readsFailed();
+            await().atMost(WAIT).until(() -> FaultyObjects.readsFailed() > failedReads);
+            FaultyObjects.copiesFail(bucket, false);
+
+            // the submission it was is found in the ledger: the object is only moved
+            await().atMost(Duration.ofSeconds(60)).until(() -> s3.keys(bucket, "inbox/").isEmpty());
+            assertTrue(logs.text().contains("could not be fetched 5 times in a row"), logs.text());
+            assertEquals(List.of("processed/u5891.png"), s3.keys(bucket, "processed/"));
+            assertEquals(List.of(), s3.keys(bucket, "failed/"));
+            await().during(Duration.ofSeconds(1)).atMost(WAIT).until(() -> Results.count(app.results()) == 1);
+            assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+            assertEquals(1, app.ledger().createdSince(0).size(), "no row of its own");
+            assertEquals(1, app.sandbox().submissionCount());
+        } finally {
+            FaultyObjects.readsFail(bucket, false);
+            FaultyObjects.copiesFail(bucket, false);
         }
     }
 

@@ -1,6 +1,7 @@
 package id.ktpbridge.s3;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,17 +9,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import id.ktpbridge.testkit.ManualClock;
+import id.ktpbridge.testkit.S3ProxyServer;
+import id.ktpbridge.testkit.SampleImages;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.sync.ResponseTransformer;
 import software.amazon.awssdk.http.AbortableInputStream;
+import software.amazon.awssdk.services.s3.DelegatingS3Client;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
@@ -104,6 +110,60 @@ class UnreadableObjectsTest {
             store.failing.set(true);
         }
         assertNull(client.takeReason("b", b.key(), b.eTag()));
+    }
+
+    @Test
+    void aStandInStatesTheObjectsSizeAndItsModificationTimeAsAFetchGivesThem(@TempDir Path dir) throws Exception {
+        try (S3ProxyServer s3 = S3ProxyServer.startTransient(dir)) {
+            String bucket = s3.newBucket("ktp-stand-in");
+            byte[] image = SampleImages.card("u5991", "png");
+            s3.put(bucket, "inbox/u5991.png", image);
+            AtomicBoolean failing = new AtomicBoolean();
+            S3Client store = new DelegatingS3Client(s3.client()) {
+                /** As MinIO lists objects: with milliseconds (S3Proxy lists whole seconds, as AWS does). */
+                @Override
+                public ListObjectsResponse listObjects(ListObjectsRequest request) {
+                    ListObjectsResponse page = super.listObjects(request);
+                    return page.toBuilder().contents(page.contents().stream().map(o -> o.toBuilder()
+                            .lastModified(o.lastModified().plusMillis(891)).build()).toList()).build();
+                }
+
+                @Override
+                public <T> T getObject(GetObjectRequest request, ResponseTransformer<GetObjectResponse, T> transformer) {
+                    if (failing.get()) {
+                        throw refusal(500, "InternalError", "We encountered an internal error. Please try again.");
+                    }
+                    return super.getObject(request, transformer);
+                }
+            };
+            UnreadableObjects client = new UnreadableObjects(store, Duration.ZERO);
+            client.listObjects(r -> r.bucket(bucket).prefix("inbox/"));
+            GetObjectResponse fetched = response(client, bucket, "inbox/u5991.png");
+            failing.set(true);
+            for (int i = 1; i < UnreadableObjects.FAILED_FETCHES; i++) {
+                client.listObjects(r -> r.bucket(bucket).prefix("inbox/"));
+                assertThrows(S3Exception.class, () -> response(client, bucket, "inbox/u5991.png"));
+            }
+            client.listObjects(r -> r.bucket(bucket).prefix("inbox/"));
+            GetObjectResponse standIn = response(client, bucket, "inbox/u5991.png");
+            assertNotNull(client.takeReason(bucket, "inbox/u5991.png", fetched.eTag()), "a stand-in");
+
+            // the listed size, by which an input on its way from this object is known
+            assertEquals(image.length, standIn.contentLength());
+            // the version as a fetch names it (its Last-Modified, whole seconds), of which the claim key is made
+            assertEquals(fetched.eTag(), standIn.eTag());
+            assertEquals(fetched.lastModified(), standIn.lastModified());
+        }
+    }
+
+    private static GetObjectResponse response(S3Client client, String bucket, String key) {
+        try (ResponseInputStream<GetObjectResponse> in = client.getObject(r -> r.bucket(bucket).key(key),
+                ResponseTransformer.toInputStream())) {
+            in.readAllBytes();
+            return in.response();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static byte[] fetch(S3Client client, S3Object object) {

@@ -118,4 +118,58 @@ class UnreadInFlightTest {
         assertEquals(SubmissionState.CONFIRMED, rows.get(0).state());
         assertEquals(row, done.getProperty(WorkItem.LEDGER_ID, String.class));
     }
+
+    @Test
+    void aSubmittedOrEndedInputWhoseMoveFailedAndWhoseReadsThenFailKeepsItsOutcome() {
+        // submitted, its outcome stored; its source's move failed for a passing reason
+        String submitted = row(REF, "ab");
+        ledger.markUploaded(submitted, "sub-2", "psid-2", "sdk-2", "https://storage.test/2", System.currentTimeMillis()
+                + 600_000);
+        ledger.markConfirmed(submitted, System.currentTimeMillis(), 0, Long.MAX_VALUE);
+        ledger.recordResult(submitted, "COMPLETED", "OK", null, System.currentTimeMillis(), "{}", c -> { });
+        // rejected for its bytes, its result stored; its quarantine failed so
+        String other = "s3://inbox/u9202.png";
+        String rejected = row(other, "cd");
+        ledger.markEnded(rejected, SubmissionState.REJECTED, "UNSUPPORTED_FORMAT", "not an image");
+        ledger.recordResult(rejected, "REJECTED", null, "UNSUPPORTED_FORMAT", System.currentTimeMillis(), "{}",
+                c -> { });
+
+        // met again, its reads failing: its source only moves it, to done
+        Exchange done = unread(REF, 1234L);
+        assertNull(done.getException(), "submitted: its source moves it");
+        assertEquals(submitted, done.getProperty(WorkItem.LEDGER_ID, String.class));
+        // or quarantines it again
+        Exchange ended = unread(other, 1234L);
+        assertEquals("InputAlreadyEndedException", ended.getException().getClass().getSimpleName());
+        assertEquals(rejected, ended.getProperty(WorkItem.LEDGER_ID, String.class));
+        assertEquals(List.of(), published, "no second result");
+        assertEquals(2, ledger.createdSince(0).size(), "no row of its own");
+
+        // another size is another version of the object: an input of its own
+        Exchange replaced = unread(REF, 999L);
+        assertEquals(List.of("REJECTED UNREADABLE_SOURCE"), published);
+        assertEquals(3, ledger.createdSince(0).size());
+        assertEquals("InputRejectedException", replaced.getException().getClass().getSimpleName());
+    }
+
+    /** A row at {@code ref} of 1,234 bytes, read (a hash), just received. */
+    private String row(String ref, String hash) {
+        String id = UUID.randomUUID().toString();
+        ledger.insert(new NewInput(id, "s3", ref, ref.substring(ref.lastIndexOf('/') + 1), hash.repeat(32), 1234L,
+                "image/png", "partner", "u9202", "PARTNER_USER_ID", UUID.randomUUID().toString(),
+                UUID.randomUUID().toString(), null), SubmissionState.RECEIVED);
+        return id;
+    }
+
+    /** The input at {@code ref}, listed at {@code size}, whose reads failed until it was given up. */
+    private Exchange unread(String ref, long size) {
+        return camel.createProducerTemplate().request("direct:submit-ktp", e -> {
+            e.getMessage().setHeader(InputHeaders.SOURCE_TYPE, "s3");
+            e.getMessage().setHeader(InputHeaders.SOURCE_REF, ref);
+            e.getMessage().setHeader(InputHeaders.SOURCE_FILE, ref.substring(ref.lastIndexOf('/') + 1));
+            e.getMessage().setHeader(InputHeaders.UNREADABLE, "fetching it failed 5 times in a row");
+            e.getMessage().setHeader(Exchange.FILE_LENGTH, size);
+            e.getMessage().setBody(new byte[0]);
+        });
+    }
 }

@@ -44,6 +44,9 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
  * ({@code CopyObject}, a move's first step) answer {@code 500 InternalError} (the copy was made);
  * {@code -move-always-fails}: every copy does ({@link #copiesFailed} counts them).</li>
  * </ul>
+ * <p>A bucket {@linkplain #readsFail whose reads fail} answers every read of its objects with
+ * {@code 500 InternalError}, and one {@linkplain #copiesFail whose copies fail} every copy from it,
+ * until switched back (a store failing a while after an object was read, or moved).
  * <p>A bucket whose name holds {@code -write-only} refuses to be looked at ({@code HeadBucket},
  * {@code ListObjectsV2}: {@code 403 AccessDenied}), as for a role with {@code s3:PutObject} only;
  * a bucket {@linkplain #unavailable made unavailable} answers every {@code HeadBucket} with
@@ -111,6 +114,34 @@ public final class FaultyObjects implements ExecutionInterceptor {
                 .build();
     }
 
+    private static final Set<String> READS_FAILING = ConcurrentHashMap.newKeySet();
+    private static final Set<String> COPIES_FAILING = ConcurrentHashMap.newKeySet();
+    private static final java.util.concurrent.atomic.AtomicInteger READS_FAILED =
+            new java.util.concurrent.atomic.AtomicInteger();
+
+    /** From now on every read of an object in {@code bucket} answers 500 while {@code fail}. */
+    public static void readsFail(String bucket, boolean fail) {
+        if (fail) {
+            READS_FAILING.add(bucket);
+        } else {
+            READS_FAILING.remove(bucket);
+        }
+    }
+
+    /** Reads answered 500 by {@link #readsFail} so far, in this JVM. */
+    public static int readsFailed() {
+        return READS_FAILED.get();
+    }
+
+    /** From now on every copy of an object in {@code bucket} answers 500 (the copy made) while {@code fail}. */
+    public static void copiesFail(String bucket, boolean fail) {
+        if (fail) {
+            COPIES_FAILING.add(bucket);
+        } else {
+            COPIES_FAILING.remove(bucket);
+        }
+    }
+
     static final int UNAVAILABLE_ATTEMPTS = 10;
     /** Reads of a {@code -breaks-off-often} object that break off: more than the bundle's 5 in a row. */
     public static final int OFTEN_BROKEN_READS = 7;
@@ -148,6 +179,9 @@ public final class FaultyObjects implements ExecutionInterceptor {
             // the SDK has folded bucket and key into the copy source by now. The copy was made: the
             // source stays where it was, so a retry copies it again
             String source = String.valueOf(copy.copySource());
+            if (COPIES_FAILING.stream().anyMatch(bucket -> source.startsWith(bucket + "/"))) {
+                return internalError(context, attributes);
+            }
             if (source.contains("-move-always-fails")) {
                 ALWAYS_FAILED_COPIES.incrementAndGet();
                 return internalError(context, attributes);
@@ -165,6 +199,10 @@ public final class FaultyObjects implements ExecutionInterceptor {
         String key = get.key();
         // attributes outlive an attempt: a retry the store answers is not given an earlier attempt's error
         attributes.putAttribute(ERROR, "");
+        if (READS_FAILING.contains(get.bucket())) {
+            READS_FAILED.incrementAndGet();
+            return internalError(context, attributes);
+        }
         if (key.contains("-always-unavailable") || key.contains("-unavailable") && UNAVAILABLE.computeIfAbsent(
                 get.bucket() + "/" + key, k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet()
                 <= UNAVAILABLE_ATTEMPTS) {
