@@ -619,10 +619,6 @@ public class BridgeConfiguration implements CamelConfiguration {
     }
 
     /**
-     * A details call runs under a collection claim; all its attempts, with their timeouts and the
-     * waits between them, should end before another worker may take the claim over.
-     */
-    /**
      * Two threads note the callbacks the callback queue had no room for; up to {@code queueSize} more
      * wait. Past that a callback is refused (503), not noted on the HTTP request's thread, whose
      * answer would then wait on the ledger.
@@ -639,6 +635,10 @@ public class BridgeConfiguration implements CamelConfiguration {
         return context.getExecutorServiceManager().newThreadPool(this, "ktp-callback-note", profile);
     }
 
+    /**
+     * A details call runs under a collection claim; all its attempts, with their timeouts and the
+     * waits between them, should end before another worker may take the claim over.
+     */
     private static void warnIfDetailsCanOutlastTheirClaim(GtfSettings gtf, Duration staleClaimAfter) {
         int attempts = Math.max(1, gtf.retryMaxAttempts());
         long waitMillis = Math.max(GtfHttp.CLAIMED_CALL_MAX_RETRY_AFTER.toMillis(), gtf.retryMaxDelay().toMillis());

@@ -35,6 +35,34 @@ class BadInputTest {
     Path dataDir;
 
     @Test
+    void aBadFileQuarantinedAgainKeepsItsReasonInItsReport() throws Exception {
+        JsonNode result;
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            // the failed folder is away (a file where it should be): the rejected file stays in the inbox,
+            // not taken again while the bundle runs
+            Files.deleteIfExists(app.failed());
+            Files.writeString(app.failed(), "not a folder");
+            Results.drop(app.inbox(), "u6251.png", "no image at all".getBytes(StandardCharsets.UTF_8));
+            await().atMost(Duration.ofSeconds(20)).until(() -> Results.count(app.results()) == 1);
+            result = Results.read(app.results()).get(0);
+            assertEquals("REJECTED", result.path("status").asText(), result.toString());
+            await().atMost(Duration.ofSeconds(20)).until(() -> app.ledger().openCounts().isEmpty());
+        }
+        Files.delete(dataDir.resolve("failed"));
+        Files.createDirectories(dataDir.resolve("failed"));
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+            // taken again at the next start: quarantined with its report, which says what its result says
+            await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(app.failed().resolve("u6251.png")));
+            JsonNode report = Results.parse(app.failed().resolve("u6251.png.error.json"));
+            assertEquals(result.path("reasonCode").asText(), report.path("reasonCode").asText(), report.toString());
+            String said = result.path("errorMessage").asText(result.path("message").asText());
+            assertFalse(said.isEmpty(), result.toString());
+            assertTrue(report.path("message").asText().startsWith(said), report + " against " + result);
+            assertEquals(1, Results.count(app.results()), "no second result");
+        }
+    }
+
+    @Test
     void aSecondBadFileUnderTheSameNameDoesNotReplaceTheFirstInTheFailedFolder() throws Exception {
         byte[] first = "first bad scan".getBytes(StandardCharsets.UTF_8);
         byte[] second = "second bad scan".getBytes(StandardCharsets.UTF_8);

@@ -1,7 +1,9 @@
 package id.ktpbridge.gtf;
 
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -226,24 +228,37 @@ public class TokenCache {
      * sorts its entries once every many fetches rather than at each.
      */
     private void evictIfOversized(TokenKey justFetched) {
+        try {
+            evictOver(justFetched);
+        } catch (RuntimeException e) {
+            // the token is had and cached: a failed clean-up is tried again at the next fetch, and must not
+            // fail the call it was fetched for
+        }
+    }
+
+    private void evictOver(TokenKey justFetched) {
         int size = entries.size();
         if (size <= maxEntries) {
             return;
         }
         int excess = size - maxEntries + maxEntries / 10;
         long now = nowSeconds();
-        entries.entrySet().stream()
-                .filter(e -> e.getValue().isDone() && !e.getKey().equals(justFetched))
-                .sorted(Comparator.comparing((Map.Entry<TokenKey, CompletableFuture<UserToken>> e) -> !expired(e.getValue(), now))
-                        .thenComparingLong(e -> lastUsed.getOrDefault(e.getKey(), Long.MIN_VALUE)))
-                .limit(excess)
-                .toList()
-                .forEach(e -> {
-                    if (entries.remove(e.getKey(), e.getValue())) {
-                        fetchedAt.remove(e.getKey());
-                        lastUsed.remove(e.getKey());
-                    }
-                });
+        // each entry's standing read once: the maps change while the sort runs, and a comparator
+        // reading them would contradict itself (the JDK's sort then throws)
+        record Standing(TokenKey key, CompletableFuture<UserToken> entry, boolean expired, long used) { }
+        List<Standing> done = new ArrayList<>();
+        entries.forEach((key, entry) -> {
+            if (entry.isDone() && !key.equals(justFetched)) {
+                done.add(new Standing(key, entry, expired(entry, now), lastUsed.getOrDefault(key, Long.MIN_VALUE)));
+            }
+        });
+        done.sort(Comparator.comparing((Standing st) -> !st.expired()).thenComparingLong(Standing::used));
+        for (Standing st : done.subList(0, Math.min(excess, done.size()))) {
+            if (entries.remove(st.key(), st.entry())) {
+                fetchedAt.remove(st.key());
+                lastUsed.remove(st.key());
+            }
+        }
     }
 
     private static boolean expired(CompletableFuture<UserToken> f, long now) {

@@ -383,7 +383,7 @@ public class Intake implements Processor {
                         earlier.state(), earlier.reasonCode());
                 Settlement.recorded(exchange);
                 throw new InputAlreadyEndedException(earlier.id(), earlier.reasonCode(), earlier.state().name(),
-                        earlier.errorMessage());
+                        resultMessage(earlier));
             }
             case RECEIVED, PRESIGNED, UPLOADED -> {
                 if (inputsInHand != null) {
@@ -488,6 +488,19 @@ public class Intake implements Processor {
         String code = earlier.reasonCode() != null ? earlier.reasonCode() : "INTERNAL_ERROR";
         String message = earlier.errorMessage() != null ? earlier.errorMessage() : "the failure was not recorded";
         publisher.publishLocal(earlier, ResultStatus.FAILED, code, message);
+    }
+
+    /** What an ended input's result says went wrong: a rejection's worded as {@link #reject} worded it. */
+    private static String resultMessage(LedgerRecord earlier) {
+        String recorded = earlier.errorMessage();
+        if (recorded == null || earlier.state() != SubmissionState.REJECTED || earlier.reasonCode() == null) {
+            return recorded;
+        }
+        try {
+            return RejectReason.valueOf(earlier.reasonCode()).description() + ": " + recorded;
+        } catch (IllegalArgumentException notOurs) {
+            return recorded;
+        }
     }
 
     private static final java.util.regex.Pattern SPOOL_COPY =
