@@ -90,7 +90,10 @@ public class SourceRelease {
         return "sftp".equals(type) && !Boolean.TRUE.equals(exchange.getProperty(SourceMoveRefusals.KEPT, Boolean.class));
     }
 
-    /** Runs after every other completion step, so after the consumer's own move of the input. */
+    /**
+     * Runs after every other completion step, so after the consumer's own move of the input (but
+     * before the S3 source's count of objects in flight, which waits for it).
+     */
     private final class Tracker extends SynchronizationAdapter implements Ordered {
 
         private volatile boolean letGo;

@@ -7,6 +7,7 @@ import id.ktpbridge.ingest.SourceErrorHandler;
 import org.apache.camel.Consumer;
 import org.apache.camel.Endpoint;
 import org.apache.camel.Exchange;
+import org.apache.camel.Ordered;
 import org.apache.camel.component.aws2.s3.AWS2S3Endpoint;
 import org.apache.camel.spi.PollingConsumerPollStrategy;
 import org.apache.camel.support.SynchronizationAdapter;
@@ -18,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * Poll strategy and exception handler of the S3 consumer ({@code ingest-s3}).
  * <ul>
  * <li>A poll lists the bucket only once every object of the previous poll is done (submitted and
- * moved, or quarantined). The objects of one poll are submitted in parallel, but a listing never
+ * moved, or quarantined, its release written and its in-progress mark gone). The objects of one poll are submitted in parallel, but a listing never
  * sees an object that is still being worked on or is just being moved away.</li>
  * <li>A failing poll (store unreachable, credentials revoked) is logged as one line when it starts
  * failing, then at most once per {@code repeatEvery} while it keeps failing, and once more when it
@@ -40,19 +41,37 @@ public class S3PollGate extends SourceErrorHandler implements PollingConsumerPol
         this.repeatEveryNanos = repeatEvery.toNanos();
     }
 
-    /** Counts the exchange as in flight until it is done; called on the consumer's thread. */
+    /**
+     * Counts the exchange as in flight until it is done; called on the consumer's thread, before
+     * the route hands the exchange to a worker.
+     *
+     * <p>Counted down as the exchange's last completion step: Camel runs steps of equal order in
+     * the reverse of their registration, so this one, {@link Ordered#LOWEST} and registered before
+     * {@link id.ktpbridge.ingest.SourceRelease}'s, runs after that, and after the consumer's own
+     * (no order), which drops the key's in-progress mark. Counted down before them, the next
+     * listing could begin in between: it skipped an object left for a retry as still in progress,
+     * and took the same bytes put back for the earlier input, whose release was not written yet.
+     */
     public void track(Exchange exchange) {
         inFlight.incrementAndGet();
-        exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
-            @Override
-            public void onDone(Exchange done) {
-                if (inFlight.decrementAndGet() == 0) {
-                    synchronized (monitor) {
-                        monitor.notifyAll();
-                    }
+        exchange.getExchangeExtension().addOnCompletion(new Done());
+    }
+
+    private final class Done extends SynchronizationAdapter implements Ordered {
+
+        @Override
+        public int getOrder() {
+            return Ordered.LOWEST;
+        }
+
+        @Override
+        public void onDone(Exchange done) {
+            if (inFlight.decrementAndGet() == 0) {
+                synchronized (monitor) {
+                    monitor.notifyAll();
                 }
             }
-        });
+        }
     }
 
     int inFlight() {
