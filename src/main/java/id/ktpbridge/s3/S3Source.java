@@ -60,6 +60,7 @@ public class S3Source {
 
     private final CamelContext context;
     private final S3Client client;
+    private final ConditionalDelete deletes;
     private final S3PollGate gate;
     private final String prefix;
     private final Pattern include;
@@ -95,6 +96,7 @@ public class S3Source {
                     String failedPrefix) {
         this.context = context;
         this.client = client;
+        this.deletes = new ConditionalDelete(client);
         this.gate = gate;
         this.prefix = prefix;
         // read without regard to case, as Camel's file and SFTP consumers read theirs: u1.JPG is taken everywhere
@@ -283,7 +285,7 @@ public class S3Source {
                 String toBucket = processedBucket == null ? bucket : processedBucket;
                 copy(exchange, bucket, key, etag, toBucket, placed(exchange, toBucket, processedPrefix + relative(key)));
             }
-            client.deleteObject(r -> r.bucket(bucket).key(key));
+            delete(bucket, key, etag);
             movesFailed.passed(inputKey(exchange));
             SourceRelease.letGo(exchange);
         } catch (ObjectReplaced e) {
@@ -335,7 +337,7 @@ public class S3Source {
             copy(exchange, bucket, key, etag, toBucket, target);
             client.putObject(r -> r.bucket(toBucket).key(target + ".error.json").contentType("application/json"),
                     RequestBody.fromBytes((report == null ? "{}" : report).getBytes(StandardCharsets.UTF_8)));
-            client.deleteObject(r -> r.bucket(bucket).key(key));
+            delete(bucket, key, etag);
             movesFailed.passed(inputKey(exchange));
             SourceRelease.letGo(exchange);
         } catch (ObjectReplaced e) {
@@ -433,8 +435,7 @@ public class S3Source {
                 throw new ObjectReplaced();
             }
             // the copy's source is not there (a copy names no other key that must exist)
-            if (e instanceof NoSuchKeyException || e.statusCode() == 404 && e.awsErrorDetails() != null
-                    && "NoSuchKey".equals(e.awsErrorDetails().errorCode())) {
+            if (ConditionalDelete.noSuchKey(e)) {
                 throw new ObjectGone();
             }
             throw e;
@@ -506,7 +507,20 @@ public class S3Source {
         return value == null || value.isBlank() ? null : value;
     }
 
-    /** Whether the key now holds another version than the one processed (checked before a plain delete). */
+    /**
+     * Deletes the object once it is copied (or instead of a move), only if it is still the version
+     * that was processed: a new version put under its key meanwhile stays ({@link ConditionalDelete}).
+     */
+    private void delete(String bucket, String key, String etag) {
+        if (!deletes.deleteIfUnchanged(bucket, key, etag)) {
+            throw new ObjectReplaced();
+        }
+    }
+
+    /**
+     * Whether the key now holds another version than the one processed, checked before a delete
+     * without a move, for a store that ignores the delete's own condition ({@link ConditionalDelete}).
+     */
     private boolean replaced(String bucket, String key, String etag) {
         if (!deleteAfterSuccess || etag == null || etag.isBlank()) {
             return false;
@@ -524,8 +538,9 @@ public class S3Source {
 
     /**
      * The object was replaced while its earlier version was worked on: the new version stays in
-     * place and is taken on its own (its ETag differs, so it is a new input). Between the check
-     * and the delete a few milliseconds remain in which a new version could still be put.
+     * place and is taken on its own (its ETag differs, so it is a new input). Only on a store that
+     * does not judge a delete's condition ({@link ConditionalDelete}) can one put in the few
+     * milliseconds between its look and the delete still be lost.
      */
     private static void leaveReplaced(Exchange exchange, boolean submitted) {
         SourceRelease.replacedWhileProcessed(exchange, "in the bucket");

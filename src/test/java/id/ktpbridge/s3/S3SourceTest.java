@@ -32,6 +32,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The S3 source against a real S3 API (S3Proxy, signatures checked), through the whole application. */
 class S3SourceTest {
@@ -605,6 +607,45 @@ class S3SourceTest {
             assertEquals(1, Results.read(app.results()).stream()
                     .filter(r -> "DUPLICATE_CONTENT".equals(r.path("reasonCode").asText())).count());
             assertEquals(2, app.sandbox().submissionCount());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ktp-put-in-copy", "ktp-put-in-copy-no-conditional-delete"})
+    void aNewVersionPutWhileTheEarlierOneIsCopiedIsNotDeletedWithIt(String hint) throws Exception {
+        // in a bucket named -no-conditional-delete a delete naming an ETag is answered 501 (testkit FaultyObjects)
+        String bucket = s3.newBucket(hint);
+        byte[] first = SampleImages.card("u5911", "png");
+        byte[] second = SampleImages.card("u5911-rescanned", "png");
+        byte[] bad = "not an image, first".getBytes(StandardCharsets.UTF_8);
+        byte[] corrected = SampleImages.card("u5912", "png");
+        int refusedBefore = FaultyObjects.conditionalDeletesRefused();
+        // the scanner puts a new version under the name just as the earlier one is copied to the processed
+        // prefix (or the failed prefix), before the earlier one is deleted
+        FaultyObjects.whenCopied(bucket, "inbox/u5911.png", () -> s3.put(bucket, "inbox/u5911.png", second));
+        FaultyObjects.whenCopied(bucket, "inbox/u5912.png", () -> s3.put(bucket, "inbox/u5912.png", corrected));
+        try (LogCapture logs = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, sourceOn(bucket))) {
+            s3.put(bucket, "inbox/u5911.png", first);
+            s3.put(bucket, "inbox/u5912.png", bad);
+
+            await().atMost(WAIT).until(() -> Results.count(app.results()) == 4);
+            Map<String, Long> outcomes = Results.read(app.results()).stream().collect(Collectors.groupingBy(
+                    r -> r.path("sourceFile").asText() + " " + r.path("status").asText(), Collectors.counting()));
+            assertEquals(Map.of("u5911.png COMPLETED", 2L, "u5912.png REJECTED", 1L, "u5912.png COMPLETED", 1L),
+                    outcomes);
+            assertEquals(3, app.sandbox().submissionCount(), "each version submitted once, the bad one not");
+            assertEquals(2, logs.count("was replaced while it was processed"), logs.text());
+            await().atMost(WAIT).until(() -> s3.keys(bucket, "inbox/").isEmpty());
+            assertArrayEquals(first, s3.get(bucket, "processed/u5911.png").orElseThrow());
+            assertArrayEquals(corrected, s3.get(bucket, "processed/u5912.png").orElseThrow());
+            List<String> processed = s3.keys(bucket, "processed/");
+            assertEquals(3, processed.size(), processed.toString());
+            String aside = processed.stream().filter(k -> k.endsWith("-u5911.png")).findFirst().orElseThrow();
+            assertArrayEquals(second, s3.get(bucket, aside).orElseThrow());
+            assertArrayEquals(bad, s3.get(bucket, "failed/u5912.png").orElseThrow());
+            // such a store is asked once, then the object is looked at before each delete
+            assertEquals(hint.contains("-no-conditional-delete") ? 1 : 0,
+                    FaultyObjects.conditionalDeletesRefused() - refusedBefore);
         }
     }
 

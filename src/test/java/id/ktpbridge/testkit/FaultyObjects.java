@@ -16,6 +16,7 @@ import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.http.SdkHttpResponse;
 import software.amazon.awssdk.services.s3.model.CopyObjectRequest;
+import software.amazon.awssdk.services.s3.model.DeleteObjectRequest;
 import software.amazon.awssdk.services.s3.model.HeadBucketRequest;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
@@ -44,6 +45,10 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
  * ({@code CopyObject}, a move's first step) answer {@code 500 InternalError} (the copy was made);
  * {@code -move-always-fails}: every copy does ({@link #copiesFailed} counts them).</li>
  * </ul>
+ * <p>A bucket whose name holds {@code -no-conditional-delete} answers every delete that names an ETag
+ * ({@code If-Match}) {@code 501 NotImplemented} before it is sent, as a store without conditional
+ * deletes does ({@link #conditionalDeletesRefused} counts them). An action set {@linkplain #whenCopied
+ * for a copy} runs once that copy is made, before its caller goes on (a new version put meanwhile).
  * <p>A bucket {@linkplain #readsFail whose reads fail} answers every read of its objects with
  * {@code 500 InternalError}, and one {@linkplain #copiesFail whose copies fail} every copy from it,
  * until switched back (a store failing a while after an object was read, or moved).
@@ -87,8 +92,39 @@ public final class FaultyObjects implements ExecutionInterceptor {
      * A copy of a {@code -kms-disabled} object, or of a {@code -kms-denied} one that carries KMS
      * settings, is refused before it is sent: S3Proxy would make it otherwise.
      */
+    private static final java.util.Map<String, Runnable> WHEN_COPIED = new ConcurrentHashMap<>();
+    private static final java.util.concurrent.atomic.AtomicInteger CONDITIONAL_DELETES_REFUSED =
+            new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Runs {@code action} once, on the copying thread, when a copy of {@code bucket}/{@code key} was made. */
+    public static void whenCopied(String bucket, String key, Runnable action) {
+        WHEN_COPIED.put(bucket + "/" + key, action);
+    }
+
+    /** Deletes with {@code If-Match} answered 501 in {@code -no-conditional-delete} buckets so far, in this JVM. */
+    public static int conditionalDeletesRefused() {
+        return CONDITIONAL_DELETES_REFUSED.get();
+    }
+
+    @Override
+    public void afterExecution(Context.AfterExecution context, ExecutionAttributes attributes) {
+        if (context.request() instanceof CopyObjectRequest copy && context.httpResponse().isSuccessful()) {
+            String source = copy.sourceBucket() != null ? copy.sourceBucket() + "/" + copy.sourceKey()
+                    : java.net.URLDecoder.decode(copy.copySource(), StandardCharsets.UTF_8);
+            Runnable action = WHEN_COPIED.remove(source);
+            if (action != null) {
+                action.run();
+            }
+        }
+    }
+
     @Override
     public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+        if (context.request() instanceof DeleteObjectRequest delete && delete.ifMatch() != null
+                && delete.bucket().contains("-no-conditional-delete")) {
+            CONDITIONAL_DELETES_REFUSED.incrementAndGet();
+            throw refusal(501, "NotImplemented", "A header you provided implies functionality that is not implemented");
+        }
         if (!(context.request() instanceof CopyObjectRequest copy)) {
             return;
         }
