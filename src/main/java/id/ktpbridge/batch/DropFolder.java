@@ -178,9 +178,11 @@ public class DropFolder {
         } catch (IOException e) {
             return notFollowed(file, e);
         }
-        if (!attributes.isRegularFile()) {
+        if (attributes.isDirectory()) {
             return null;
         }
+        // a named pipe, a socket or a device under an image's name is taken too (and rejected
+        // NOT_REGULAR_FILE): waited for like a file, not left out of the run's count
         if (!decodable(file)) {
             return Kind.UNDECODABLE;
         }

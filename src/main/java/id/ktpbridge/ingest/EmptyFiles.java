@@ -31,10 +31,26 @@ public class EmptyFiles implements GenericFileFilter<File> {
         if (!next.accept(file)) {
             return false;
         }
-        if (file.isDirectory() || file.getFileLength() > 0 || minAgeMillis <= 0) {
+        if (file.isDirectory() || file.getFileLength() > 0 || minAgeMillis <= 0 || notAFile(file.getFile())) {
             return true;
         }
         // its last change: a file written to since then is no longer empty
         return file.getLastModified() + next.behind() <= System.currentTimeMillis() - minAgeMillis;
+    }
+
+    /**
+     * A named pipe, a socket or a device (listed with length 0): no bytes are to come, and waiting
+     * only keeps its rejection (NOT_REGULAR_FILE) from a batch run's end.
+     */
+    private static boolean notAFile(File file) {
+        if (file == null) {
+            return false;
+        }
+        try {
+            return java.nio.file.Files.readAttributes(file.toPath(), java.nio.file.attribute.BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS).isOther();
+        } catch (java.io.IOException | java.nio.file.InvalidPathException e) {
+            return false;
+        }
     }
 }
