@@ -103,9 +103,18 @@ public final class Settings {
         }
     }
 
-    /** Durations accept Camel's forms: plain milliseconds ({@code 1500}) or {@code 2s}, {@code 5m}, {@code 1h30m}. */
+    /**
+     * Durations accept Camel's forms: plain milliseconds ({@code 1500}) or {@code 2s}, {@code 5m},
+     * {@code 1h30m}, {@code 1d}, {@code 500ms}. Anything else stops the start: Camel reads a text
+     * without such a unit ({@code 30S}, {@code 1y}, {@code PT30M}) or a negative one with a unit
+     * ({@code -5s}) as 0, which for a retention, a deadline or a timeout means something else entirely.
+     */
     public Duration duration(String key, Duration fallback) {
         return optional(key).map(v -> {
+            if (!DURATION.matcher(v).matches()) {
+                throw new IllegalStateException("Setting '" + key + "' (" + envName(key) + ") is no duration: '"
+                        + v + "' (use milliseconds, or forms such as 30s, 5m, 1h30m, 7d, 500ms, in lower case)");
+            }
             try {
                 return Duration.ofMillis(TimeUtils.toMilliSeconds(v));
             } catch (RuntimeException e) {
@@ -114,6 +123,10 @@ public final class Settings {
             }
         }).orElse(fallback);
     }
+
+    /** Plain milliseconds (a negative number is left to each setting's own check), or units in Camel's order. */
+    private static final java.util.regex.Pattern DURATION =
+            java.util.regex.Pattern.compile("-?\\d+|(?=\\d)(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?");
 
     public Path path(String key) {
         return Path.of(string(key)).toAbsolutePath().normalize();

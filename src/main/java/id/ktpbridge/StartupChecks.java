@@ -112,6 +112,27 @@ final class StartupChecks {
         if (s.duration("ktp.management.ledger-refresh", java.time.Duration.ofSeconds(5)).toMillis() < 1) {
             throw refused("ktp.management.ledger-refresh", "must be at least 1 ms");
         }
+        // at 0 (or a value Camel reads as 0) each breaks something unasked: claims stale at once (a
+        // cluster takes inputs in hand twice) and the sweeps' timers fire once; retention's timer
+        // fires once and personal data stays; every submission times out at its first poll; every
+        // OneKYC call fails at once; the ledger is never polled, or every callback is refused 413
+        for (String key : new String[] {"ktp.source.claim-ttl", "ktp.ledger.retention-interval", "ktp.poll.deadline",
+                "gtf.http.connect-timeout", "gtf.http.read-timeout", "gtf.http.upload-timeout",
+                "ktp.cluster.checkin-interval"}) {
+            if (s.optional(key).isPresent() && s.duration(key, java.time.Duration.ZERO).toMillis() < 1) {
+                throw refused(key, "must be more than 0");
+            }
+        }
+        for (String key : new String[] {"ktp.poll.interval", "ktp.poll.batch-size", "ktp.source.batch-size",
+                "ktp.callback.max-body-size", "ktp.db.retry-delay"}) {
+            if (s.optional(key).isPresent() && s.number(key, 1) < 1) {
+                throw refused(key, "must be at least 1");
+            }
+        }
+        // a negative count reaches Camel's redelivery as "for ever"
+        if (s.integer("ktp.db.retry-attempts", 0) < 0) {
+            throw refused("ktp.db.retry-attempts", "must not be negative");
+        }
         notNegative("ktp.health.onekyc.probe-interval", "no probe");
         notNegative("ktp.source.empty-file-min-age", "empty files are taken at once");
         notNegative("ktp.source.file.broken-read-window", "5 failed reads in a row are enough");

@@ -69,6 +69,30 @@ class StartupChecksTest {
     }
 
     @Test
+    void aDurationCamelWouldReadAsZeroIsRefusedByName() {
+        // upper-case units, ISO-8601, a year, a negative value with a unit: Camel reads each as 0,
+        // which turned the ledger's retention off or timed every submission out at its first poll
+        for (String value : new String[] {"365D", "PT30M", "1y", "30S", "-5s"}) {
+            assertRefused(Map.of("ktp.ledger.retention", value), "Setting 'ktp.ledger.retention' (KTP_LEDGER_RETENTION)"
+                    + " is no duration: '" + value + "'");
+        }
+    }
+
+    @Test
+    void aZeroThatWouldBreakSomethingUnaskedIsRefusedByName() {
+        for (String key : new String[] {"ktp.source.claim-ttl", "ktp.ledger.retention-interval", "ktp.poll.deadline",
+                "gtf.http.read-timeout", "ktp.cluster.checkin-interval"}) {
+            assertRefused(Map.of(key, "0"), "Setting '" + key + "' (" + Settings.envName(key) + "): must be more than 0");
+        }
+        for (String key : new String[] {"ktp.poll.batch-size", "ktp.source.batch-size", "ktp.callback.max-body-size",
+                "ktp.poll.interval"}) {
+            assertRefused(Map.of(key, "0"), "Setting '" + key + "' (" + Settings.envName(key) + "): must be at least 1");
+        }
+        assertRefused(Map.of("ktp.db.retry-attempts", "-1"), "Setting 'ktp.db.retry-attempts' (KTP_DB_RETRY_ATTEMPTS):"
+                + " must not be negative");
+    }
+
+    @Test
     void aDropFolderThatCannotBeMadeIsRefusedByName() throws Exception {
         // root makes folders anywhere: a file where its parent should be fails the same way
         Path inbox = Files.writeString(dataDir.resolve("afile"), "x").resolve("inbox");
