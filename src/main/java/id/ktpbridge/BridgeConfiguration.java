@@ -624,9 +624,6 @@ public class BridgeConfiguration implements CamelConfiguration {
      * answer would then wait on the ledger.
      */
     private ExecutorService callbackNotePool(CamelContext context, int queueSize) {
-        if (queueSize < 1) {
-            throw new IllegalStateException("ktp.callback.note-queue-size must be at least 1, not " + queueSize);
-        }
         org.apache.camel.spi.ThreadPoolProfile profile = new org.apache.camel.spi.ThreadPoolProfile("ktp-callback-note");
         profile.setPoolSize(2);
         profile.setMaxPoolSize(2);

@@ -124,7 +124,7 @@ final class StartupChecks {
             }
         }
         for (String key : new String[] {"ktp.poll.interval", "ktp.poll.batch-size", "ktp.source.batch-size",
-                "ktp.callback.max-body-size", "ktp.db.retry-delay"}) {
+                "ktp.callback.max-body-size", "ktp.callback.note-queue-size", "ktp.db.retry-delay"}) {
             if (s.optional(key).isPresent() && s.number(key, 1) < 1) {
                 throw refused(key, "must be at least 1");
             }

@@ -85,7 +85,7 @@ class StartupChecksTest {
             assertRefused(Map.of(key, "0"), "Setting '" + key + "' (" + Settings.envName(key) + "): must be more than 0");
         }
         for (String key : new String[] {"ktp.poll.batch-size", "ktp.source.batch-size", "ktp.callback.max-body-size",
-                "ktp.poll.interval"}) {
+                "ktp.poll.interval", "ktp.callback.note-queue-size"}) {
             assertRefused(Map.of(key, "0"), "Setting '" + key + "' (" + Settings.envName(key) + "): must be at least 1");
         }
         assertRefused(Map.of("ktp.db.retry-attempts", "-1"), "Setting 'ktp.db.retry-attempts' (KTP_DB_RETRY_ATTEMPTS):"
