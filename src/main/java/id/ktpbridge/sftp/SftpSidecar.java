@@ -66,6 +66,10 @@ public class SftpSidecar extends ServiceSupport {
      * listed): its new version waits for the read lock's minimum age anyway.
      */
     static final java.time.Duration CHANGING_PAUSE = SIDECAR_RETRY_PAUSE;
+    /** How long one call on the sidecar session may take before the session is closed under it (see {@link #limited}). */
+    static final java.time.Duration CALL_LIMIT = java.time.Duration.ofSeconds(30);
+    /** Closes the sessions of calls that take too long (one daemon thread for all). */
+    private static final java.util.concurrent.ScheduledThreadPoolExecutor WATCHDOG = watchdog();
     /** Sidecars remembered as left behind by their image: far more than a server refusing moves would leave. */
     static final int MAX_LEFT_BEHIND = 10_000;
     /** Exchange property: whether {@link #replaced} found the remote file replaced. */
@@ -102,6 +106,11 @@ public class SftpSidecar extends ServiceSupport {
      */
     private final java.util.Map<String, LeftBehind> leftBehind = Lru.map(MAX_LEFT_BEHIND);
     private ChannelSftp channel;
+    /** The session of {@link #channel} (or of the one being opened), for the watchdog of {@link #limited}. */
+    private final java.util.concurrent.atomic.AtomicReference<com.jcraft.jsch.Session> session =
+            new java.util.concurrent.atomic.AtomicReference<>();
+    /** How long one call on the session may take: as the gone check's ({@link SftpGoneCheck}). */
+    private volatile java.time.Duration callLimit = CALL_LIMIT;
 
     /**
      * @param settings null when the SFTP source is disabled: then {@link #read} does nothing
@@ -605,22 +614,78 @@ public class SftpSidecar extends ServiceSupport {
      * short). A call that fails for want of a working connection is tried once more on a new
      * session, so an idle session the server or a firewall dropped costs a reconnect, not an image.
      * One the server answered with a status (a refusal, a missing file) is not: a new login would
-     * get the same answer.
+     * get the same answer. Neither is one cut off for taking longer than {@link #callLimit} (see
+     * {@link #limited}): a second one would most likely wait as long, holding up every other.
      */
     private synchronized <T> T call(SftpCall<T> call) throws SftpException, IOException {
         if (!connected()) {
-            reopen();
+            limited(c -> {
+                reopen();
+                return null;
+            });
         }
         try {
-            return call.apply(channel);
+            return limited(call);
         } catch (SftpException | IOException | RuntimeException e) {
-            if (SftpConnector.answered(e)) {
+            if (SftpConnector.answered(e) || e instanceof NoAnswer) {
                 throw e;
             }
             LOG.debug("SFTP sidecar call failed, trying once more on a new session: {}", SftpConnector.safe(e));
-            reopen();
-            return call.apply(channel);
+            return limited(c -> {
+                reopen();
+                return call.apply(channel);
+            });
         }
+    }
+
+    /**
+     * Runs {@code step} with the session closed under it once it takes longer than {@link
+     * #callLimit}: no SFTP call has a time limit of its own, the session's opening included, and
+     * the session's keep-alives are answered by the server's SSH side while its SFTP side hangs (a
+     * stuck mount on the server). Without it, one call that never returns kept this session's lock
+     * for good: the listing's look-ups, and every submission worker (shared by all sources) that
+     * moved an SFTP input away, waited on it until a restart. Cut off, it fails as {@link NoAnswer},
+     * a lost connection: the image waits for a later poll, a failed input's move is tried again.
+     */
+    private <T> T limited(SftpCall<T> step) throws SftpException, IOException {
+        long limit = callLimit.toMillis();
+        java.util.concurrent.atomic.AtomicBoolean cut = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.ScheduledFuture<?> watchdog = WATCHDOG.schedule(() -> {
+            cut.set(true);
+            com.jcraft.jsch.Session s = session.get();
+            if (s != null) {
+                s.disconnect();
+            }
+        }, limit, java.util.concurrent.TimeUnit.MILLISECONDS);
+        try {
+            return step.apply(channel);
+        } catch (SftpException | IOException | RuntimeException e) {
+            if (!cut.get()) {
+                throw e;
+            }
+            // the input's own line (waits, move tried again) follows from the caller; no file is named
+            LOG.warn("The SFTP server {} did not answer the sidecar session within {} s; the session was closed"
+                    + " (the next call opens a new one)", settings.server(), Math.max(1, limit / 1000));
+            throw new NoAnswer(limit);
+        } finally {
+            watchdog.cancel(false);
+        }
+    }
+
+    /**
+     * A call cut off by {@link #limited}: a lost connection to whoever asks ({@link
+     * SourceMoveRefusals#connectionLost}), never the server's answer. No cause: the library's
+     * failure may look like a status of the server's.
+     */
+    private static final class NoAnswer extends java.net.SocketException {
+        NoAnswer(long millis) {
+            super("no answer from the SFTP server within " + Math.max(1, millis / 1000) + " s");
+        }
+    }
+
+    /** For tests: how long one call may take before its session is closed under it (see {@link #limited}). */
+    void callLimit(java.time.Duration limit) {
+        this.callLimit = limit;
     }
 
     /**
@@ -632,7 +697,7 @@ public class SftpSidecar extends ServiceSupport {
     private synchronized <T> T lookUp(SftpCall<T> look) throws SftpException, IOException {
         try {
             return call(look);
-        } catch (SftpCheckException e) {
+        } catch (SftpCheckException | NoAnswer e) {
             throw new Unreached(e);
         } catch (SftpException | IOException | RuntimeException e) {
             if (!connected()) {
@@ -660,7 +725,21 @@ public class SftpSidecar extends ServiceSupport {
     private void reopen() {
         SftpConnector.close(channel);
         channel = null;
-        channel = new SftpConnector(settings).open();
+        session.set(null);
+        // the session before it connects: a watchdog may have to end an opening that hangs
+        channel = new SftpConnector(settings).open(session::set);
+    }
+
+    private static java.util.concurrent.ScheduledThreadPoolExecutor watchdog() {
+        java.util.concurrent.ScheduledThreadPoolExecutor executor = new java.util.concurrent.ScheduledThreadPoolExecutor(
+                1, r -> {
+                    Thread t = new Thread(r, "ktp-sftp-sidecar-watchdog");
+                    t.setDaemon(true);
+                    return t;
+                });
+        // a cancelled one goes at once: nearly every call's is
+        executor.setRemoveOnCancelPolicy(true);
+        return executor;
     }
 
     @Override

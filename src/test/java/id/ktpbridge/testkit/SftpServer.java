@@ -82,6 +82,10 @@ public final class SftpServer implements AutoCloseable {
     /** Moves asked of the server (renames, made or not), by the moved file's name. */
     private final Map<String, AtomicInteger> movesAsked = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicInteger readsRefused = new java.util.concurrent.atomic.AtomicInteger();
+    /** Looks at these paths (from {@code /}) still to answer before they hang: see {@link #hangLooksAt}. */
+    private final Map<String, AtomicInteger> hangLooksAt = new ConcurrentHashMap<>();
+    private final AtomicInteger looksHung = new AtomicInteger();
+    private final java.util.concurrent.CountDownLatch looksReleased = new java.util.concurrent.CountDownLatch(1);
     /** Whether a stat of a missing path is answered with a generic failure (see {@link #answerMissingWithFailure}). */
     private volatile boolean missingAsFailure;
     private final AtomicInteger missingAnsweredWithFailure = new AtomicInteger();
@@ -128,11 +132,11 @@ public final class SftpServer implements AutoCloseable {
         SftpSubsystemFactory sftp = new SftpSubsystemFactory() {
             @Override
             public Command createSubsystem(ChannelSession channel) throws IOException {
-                if (!missingAsFailure) {
+                if (!missingAsFailure && hangLooksAt.isEmpty()) {
                     // MINA's own class, and so its own logger name (outside the bundle's package)
                     return super.createSubsystem(channel);
                 }
-                SftpSubsystem subsystem = new MissingAsFailure(channel, this);
+                SftpSubsystem subsystem = new FaultyLooks(channel, this);
                 getRegisteredListeners().forEach(subsystem::addSftpEventListener);
                 return subsystem;
             }
@@ -259,32 +263,71 @@ public final class SftpServer implements AutoCloseable {
         return missingAnsweredWithFailure.get();
     }
 
-    /** The SFTP subsystem, with stat and lstat of a missing path answered as {@link #answerMissingWithFailure} says. */
-    private final class MissingAsFailure extends SftpSubsystem {
-        MissingAsFailure(ChannelSession channel, SftpSubsystemConfigurator configurator) {
+    /**
+     * In SFTP sessions opened from now on, looks ({@code stat}, {@code lstat}) at {@code path} (as
+     * {@code /inbox/u1.png}) are answered {@code answered} more times, and then get no answer until
+     * {@link #releaseLooks} (the SSH side answers all along): an SFTP side hung on a stuck mount.
+     */
+    public void hangLooksAt(String path, int answered) {
+        hangLooksAt.put(path.replaceFirst("^/+", ""), new AtomicInteger(answered));
+    }
+
+    /** How many looks {@link #hangLooksAt} has held so far (released or not). */
+    public int looksHung() {
+        return looksHung.get();
+    }
+
+    public void releaseLooks() {
+        looksReleased.countDown();
+    }
+
+    /**
+     * The SFTP subsystem, with stat and lstat of a missing path answered as {@link
+     * #answerMissingWithFailure} says, and those {@link #hangLooksAt} names held.
+     */
+    private final class FaultyLooks extends SftpSubsystem {
+        FaultyLooks(ChannelSession channel, SftpSubsystemConfigurator configurator) {
             super(channel, configurator);
         }
 
         @Override
         protected Map<String, Object> doStat(int id, String path, int flags) throws IOException {
+            hangIfAsked(path);
             try {
                 return super.doStat(id, path, flags);
             } catch (java.nio.file.NoSuchFileException | java.io.FileNotFoundException e) {
-                throw missing();
+                throw missing(e);
             }
         }
 
         @Override
         protected Map<String, Object> doLStat(int id, String path, int flags) throws IOException {
+            hangIfAsked(path);
             try {
                 return super.doLStat(id, path, flags);
             } catch (java.nio.file.NoSuchFileException | java.io.FileNotFoundException e) {
-                throw missing();
+                throw missing(e);
             }
         }
 
-        /** A plain I/O error, which the subsystem answers with SSH_FX_FAILURE. */
-        private IOException missing() {
+        private void hangIfAsked(String path) {
+            AtomicInteger answered = hangLooksAt.get(path.replaceFirst("^/+", ""));
+            if (answered == null || answered.getAndDecrement() > 0) {
+                return;
+            }
+            looksHung.incrementAndGet();
+            try {
+                looksReleased.await(2, java.util.concurrent.TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        /** A plain I/O error, which the subsystem answers with SSH_FX_FAILURE (as asked). */
+        private IOException missing(IOException e) {
+            if (!missingAsFailure) {
+                return e;
+            }
             missingAnsweredWithFailure.incrementAndGet();
             return new IOException("failure (test fault)");
         }
