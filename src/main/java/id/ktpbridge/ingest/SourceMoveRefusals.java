@@ -32,13 +32,34 @@ public final class SourceMoveRefusals extends SourceErrorHandler {
     /** A connection cut at the same move this often is no blip: the file stays, as for a refusal. */
     public static final int MAX_CUT_OFF_MOVES = 3;
 
+    /** Whether a move or delete cut off by a lost connection was made all the same (its reply lost). */
+    private final java.util.function.Predicate<Exchange> madeAnyway;
+
     public SourceMoveRefusals(SettledInPlace settled) {
+        this(settled, exchange -> false);
+    }
+
+    /**
+     * @param madeAnyway asked after a move or delete cut off by a lost connection: whether the server
+     *                   made it before the connection went (the file gone from the source, and in
+     *                   the done folder when moved). Then the input is let go of as moved: the
+     *                   file is no longer where a later poll would find it
+     */
+    public SourceMoveRefusals(SettledInPlace settled, java.util.function.Predicate<Exchange> madeAnyway) {
         this.settled = settled;
+        this.madeAnyway = madeAnyway;
     }
 
     @Override
     public void handleException(String message, Exchange exchange, Throwable exception) {
         String ledgerId = exchange == null ? null : exchange.getProperty(WorkItem.LEDGER_ID, String.class);
+        if (ledgerId != null && !exchange.isFailed() && connectionLost(exception) && madeAnyway.test(exchange)) {
+            // only the reply was lost: nothing is left for a later poll, which would never see the file,
+            // and the input is let go of as moved (SourceRelease), so the same file dropped again is new
+            LOG.warn("Ledger {}: the connection to the source went while its file was moved ({}), but the move was"
+                    + " made", ledgerId, reason(exception));
+            return;
+        }
         if (ledgerId != null && !exchange.isFailed() && connectionLost(exception) && cutOffs.merge(ledgerId, 1,
                 Integer::sum) <= MAX_CUT_OFF_MOVES) {
             // not a refusal: the server's connection went (a network blip). The claim is let go of and the

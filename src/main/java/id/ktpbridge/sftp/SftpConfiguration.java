@@ -115,7 +115,7 @@ public class SftpConfiguration implements CamelConfiguration {
         context.getRegistry().bind("sftpListingFilter", SftpLinks.share(true, maxSize, listing));
         context.getRegistry().bind("sftpOversizedListingFilter", SftpLinks.share(false, maxSize, listing));
         context.getRegistry().bind("sftpLinks", new SftpLinks());
-        context.getRegistry().bind("sftpMoveRefusals", new SourceMoveRefusals(settled));
+        context.getRegistry().bind("sftpMoveRefusals", new SourceMoveRefusals(settled, sidecar::moveMade));
         context.getRegistry().bind("sourceClaims", new SourceClaims());
         long pause = s.duration("ktp.source.sftp.poll-delay", Duration.ofSeconds(5)).toMillis()
                 * (1 + s.integer("ktp.source.sftp.error-backoff-polls", 12));

@@ -216,6 +216,31 @@ public class SftpSidecar extends ServiceSupport {
     }
 
     /**
+     * For {@link SourceMoveRefusals}: whether the consumer's move of a submitted image to the done
+     * folder (or its delete), cut off by a lost connection, was made all the same, its reply lost:
+     * the file is gone from the source folder and (when moved) is in the done folder under the name
+     * {@link #doneTarget} gave it. Asked over this session, within its time limit; false when the
+     * server cannot say.
+     */
+    public boolean moveMade(Exchange exchange) {
+        String path = exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class);
+        String relative = exchange.getMessage().getHeader(Exchange.FILE_NAME, String.class);
+        if (settings == null || path == null || relative == null) {
+            return false;
+        }
+        // decided by doneTarget already (shared with the exchange's copies since stamp): no call to the server
+        String target = settings.deleteAfterSuccess() ? null : SftpSettings.normalize(settings.remoteDir(
+                settings.doneDir()) + "/" + placed(exchange, DONE_ASIDE, settings.doneDir(), relative));
+        try {
+            return call(c -> SftpConnector.lstat(c, path) == null
+                    && (target == null || SftpConnector.lstat(c, target) != null));
+        } catch (SftpException | IOException | RuntimeException e) {
+            LOG.debug("Could not ask the SFTP server whether a move was made: {}", SftpConnector.safe(e));
+            return false;
+        }
+    }
+
+    /**
      * {@code relative} (the image's or its sidecar's path from the source folder) as it goes into the
      * folder {@code dirSetting}: under its own name, or as {@code <ledger id>-<name>} when the image's
      * name or its sidecar's is taken there (a {@code u1.jpg} after a {@code u1.png}: the same
@@ -334,6 +359,9 @@ public class SftpSidecar extends ServiceSupport {
         if (settings == null || imagePath == null) {
             return;
         }
+        // before the exchange is copied: the sidecar's move (FollowImage) and the look whether a move
+        // whose reply was lost was made (moveMade) see the names the image went under
+        PlacedName.shareDecisions(exchange);
         try {
             // the file itself, as it is listed and moved: a link's own size and time
             SftpATTRS image = lookUp(c -> SftpConnector.lstat(c, imagePath));
@@ -429,7 +457,6 @@ public class SftpSidecar extends ServiceSupport {
             return;
         }
         exchange.setProperty(SIDECAR, sidecarRelative);
-        PlacedName.shareDecisions(exchange);
         exchange.getExchangeExtension().addOnCompletion(new FollowImage(sidecarPath, sidecarRelative,
                 attrs.getSize(), attrs.getMTime()));
         if (attrs.isLink()) {

@@ -184,6 +184,36 @@ class SftpSourceTest {
     }
 
     @Test
+    void aMoveWhoseReplyIsLostIsFoundMadeAndTheSameImageUploadedAgainIsRejectedAsADuplicate() throws Exception {
+        byte[] image = SampleImages.card("u5406", "png");
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            // the move to the done folder is made, then the connection goes before its reply
+            server.loseReplyToMoveOf("u5406.png");
+            Files.write(inbox.resolve("u5406.png"), image);
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
+                        && Files.exists(server.path("/inbox/.done/u5406.png")));
+                // the source let go of it: no later poll would, the file being in the done folder already
+                await().atMost(Duration.ofSeconds(10)).until(() -> unreleased(app) == 0);
+                assertTrue(log.text().contains("the move was made"), log.text());
+
+                // the same bytes uploaded again under the same name: a new input, a duplicate of the first
+                Path again = Files.write(inbox.resolve("u5406.png"), image);
+                Files.setLastModifiedTime(again, FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+                Map<String, Long> outcomes = Results.read(app.results()).stream().collect(Collectors.groupingBy(
+                        r -> r.path("status").asText() + " " + r.path("reasonCode").asText(""), Collectors.counting()));
+                assertEquals(Map.of("COMPLETED ", 1L, "REJECTED DUPLICATE_CONTENT", 1L), outcomes);
+                assertEquals(1, app.sandbox().submissionCount());
+                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(server.path("/inbox/.failed/u5406.png")));
+                assertFalse(log.text().contains("u5406"), "the file name (it may hold a NIK) is in the log");
+            }
+        }
+    }
+
+    @Test
     void aQuarantineCutOffByALostConnectionIsDoneByALaterPollWithoutASecondResult() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
              LogCapture log = new LogCapture()) {
@@ -1037,6 +1067,16 @@ class SftpSourceTest {
                 assertEquals(0, server.bytesRead("other.json") + server.bytesRead("u5922.json"), "the sidecar link was read");
                 assertFalse(Files.exists(inbox.resolve(".done/u5921.png"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
             }
+        }
+    }
+
+    /** How many ledger rows the source has not let go of. */
+    private static int unreleased(BridgeApp app) throws Exception {
+        try (java.sql.Connection c = app.ledger().dataSource().getConnection();
+             java.sql.Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM ktp_submission WHERE source_released_at IS NULL")) {
+            rs.next();
+            return rs.getInt(1);
         }
     }
 }
