@@ -128,11 +128,9 @@ public class Ledger {
      * source has not let go of them: on their way, or submitted or ended and not moved yet.
      */
     public List<LedgerRecord> findUnreleasedReadAt(String sourceRef) {
-        return query(UNRELEASED_READ_AT, sourceRef);
+        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_ref = ? AND source_released_at IS NULL"
+                + " AND source_sha256 IS NOT NULL", sourceRef);
     }
-
-    static final String UNRELEASED_READ_AT = "SELECT " + COLUMNS + " FROM ktp_submission WHERE source_ref = ?"
-            + " AND source_released_at IS NULL AND source_sha256 IS NOT NULL";
 
     /**
      * Inputs before their upload, untouched since {@code updatedBefore}, whose reference has since

@@ -57,25 +57,6 @@ class LedgerTest {
                 "{\"channel\":\"test\"}");
     }
 
-    @Test
-    void theInputsOfOneSourceReferenceAreFoundThroughAnIndex() throws Exception {
-        for (int i = 0; i < 50; i++) {
-            newRow(SubmissionState.RECEIVED);
-        }
-        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
-            s.execute("ANALYZE");
-        }
-        try (Connection c = ds.getConnection();
-             java.sql.PreparedStatement ps = c.prepareStatement("EXPLAIN " + Ledger.UNRELEASED_READ_AT)) {
-            ps.setString(1, "/in/u1.jpg");
-            try (java.sql.ResultSet rs = ps.executeQuery()) {
-                assertTrue(rs.next());
-                String plan = rs.getString(1);
-                assertTrue(plan.contains("IX_KTP_SUBMISSION_SOURCE_REF"), plan);
-            }
-        }
-    }
-
     private String newRow(SubmissionState state) {
         String id = UUID.randomUUID().toString();
         ledger.insert(input(id, id + ".jpg"), state);
