@@ -129,6 +129,21 @@ final class StartupChecks {
                 throw refused(key, "must be at least 1");
             }
         }
+        // read by the routes only, where Camel takes a text it cannot read (2S, 30S) as 0: a scan or
+        // listing loop without a pause, a progress timer that fires once. Read here as durations
+        // (which refuses such a text), and a pause of 0 refused
+        for (String key : new String[] {"ktp.source.poll-delay", "ktp.source.s3.poll-delay", "ktp.source.sftp.poll-delay",
+                "ktp.source.sftp.oversize-poll-delay", "ktp.source.sftp.read-lock-check-interval", "ktp.progress.interval"}) {
+            if (s.optional(key).isPresent() && s.duration(key, java.time.Duration.ZERO).toMillis() < 1) {
+                throw refused(key, "must be more than 0");
+            }
+        }
+        for (String key : new String[] {"ktp.source.read-lock-min-age", "ktp.source.sftp.read-lock-min-age",
+                "ktp.source.sftp.read-lock-timeout", "ktp.source.sftp.connect-timeout", "ktp.source.claim-release-delay"}) {
+            if (s.optional(key).isPresent()) {
+                s.duration(key, java.time.Duration.ZERO);
+            }
+        }
         // a negative count reaches Camel's redelivery as "for ever"
         if (s.integer("ktp.db.retry-attempts", 0) < 0) {
             throw refused("ktp.db.retry-attempts", "must not be negative");

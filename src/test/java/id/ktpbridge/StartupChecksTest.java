@@ -76,6 +76,11 @@ class StartupChecksTest {
             assertRefused(Map.of("ktp.ledger.retention", value), "Setting 'ktp.ledger.retention' (KTP_LEDGER_RETENTION)"
                     + " is no duration: '" + value + "'");
         }
+        // read by a route only: a scan loop without a pause
+        assertRefused(Map.of("ktp.source.poll-delay", "2S"), "Setting 'ktp.source.poll-delay' (KTP_SOURCE_POLL_DELAY)"
+                + " is no duration: '2S'");
+        assertRefused(Map.of("ktp.progress.interval", "0"), "Setting 'ktp.progress.interval' (KTP_PROGRESS_INTERVAL):"
+                + " must be more than 0");
     }
 
     @Test
