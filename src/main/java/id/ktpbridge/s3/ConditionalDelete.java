@@ -56,11 +56,14 @@ final class ConditionalDelete {
                 if (noSuchKey(e)) {
                     return true;
                 }
-                if (e.statusCode() != 501 && !(e.awsErrorDetails() != null
+                // 409 ConditionalRequestConflict: a write to the key was under way at that moment (a new
+                // version coming in, most likely): this once, the key is looked at instead
+                boolean conflict = e.statusCode() == 409;
+                if (!conflict && e.statusCode() != 501 && !(e.awsErrorDetails() != null
                         && "NotImplemented".equals(e.awsErrorDetails().errorCode()))) {
                     throw e;
                 }
-                if (unconditional.add(bucket)) {
+                if (!conflict && unconditional.add(bucket)) {
                     LOG.info("S3 source: the store of bucket {} does not take conditional deletes ({}); an object is"
                             + " looked at just before it is deleted instead", bucket, S3BucketCheck.objectError(e));
                 }

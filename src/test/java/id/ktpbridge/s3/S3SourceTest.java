@@ -611,7 +611,7 @@ class S3SourceTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"ktp-put-in-copy", "ktp-put-in-copy-no-conditional-delete"})
+    @ValueSource(strings = {"ktp-put-in-copy", "ktp-put-in-copy-no-conditional-delete", "ktp-put-in-copy-conflicting-delete"})
     void aNewVersionPutWhileTheEarlierOneIsCopiedIsNotDeletedWithIt(String hint) throws Exception {
         // in a bucket named -no-conditional-delete a delete naming an ETag is answered 501 (testkit FaultyObjects)
         String bucket = s3.newBucket(hint);
@@ -643,8 +643,10 @@ class S3SourceTest {
             String aside = processed.stream().filter(k -> k.endsWith("-u5911.png")).findFirst().orElseThrow();
             assertArrayEquals(second, s3.get(bucket, aside).orElseThrow());
             assertArrayEquals(bad, s3.get(bucket, "failed/u5912.png").orElseThrow());
-            // such a store is asked once, then the object is looked at before each delete
-            assertEquals(hint.contains("-no-conditional-delete") ? 1 : 0,
+            // such a store is asked once, then the object is looked at before each delete; a conflict
+            // has the object looked at that once, and each later delete asks again (four: both objects'
+            // versions)
+            assertEquals(hint.contains("-no-conditional-delete") ? 1 : hint.contains("-conflicting-delete") ? 4 : 0,
                     FaultyObjects.conditionalDeletesRefused() - refusedBefore);
         }
     }

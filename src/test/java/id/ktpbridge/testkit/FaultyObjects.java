@@ -47,7 +47,9 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
  * </ul>
  * <p>A bucket whose name holds {@code -no-conditional-delete} answers every delete that names an ETag
  * ({@code If-Match}) {@code 501 NotImplemented} before it is sent, as a store without conditional
- * deletes does ({@link #conditionalDeletesRefused} counts them). An action set {@linkplain #whenCopied
+ * deletes does; one whose name holds {@code -conflicting-delete} answers them {@code 409
+ * ConditionalRequestConflict}, as AWS does while another write to the key is under way
+ * ({@link #conditionalDeletesRefused} counts both). An action set {@linkplain #whenCopied
  * for a copy} runs once that copy is made, before its caller goes on (a new version put meanwhile).
  * <p>A bucket {@linkplain #readsFail whose reads fail} answers every read of its objects with
  * {@code 500 InternalError}, and one {@linkplain #copiesFail whose copies fail} every copy from it,
@@ -124,6 +126,11 @@ public final class FaultyObjects implements ExecutionInterceptor {
                 && delete.bucket().contains("-no-conditional-delete")) {
             CONDITIONAL_DELETES_REFUSED.incrementAndGet();
             throw refusal(501, "NotImplemented", "A header you provided implies functionality that is not implemented");
+        }
+        if (context.request() instanceof DeleteObjectRequest delete && delete.ifMatch() != null
+                && delete.bucket().contains("-conflicting-delete")) {
+            CONDITIONAL_DELETES_REFUSED.incrementAndGet();
+            throw refusal(409, "ConditionalRequestConflict", "A conflicting operation occurred");
         }
         if (!(context.request() instanceof CopyObjectRequest copy)) {
             return;
