@@ -57,6 +57,29 @@ class TokenCacheTest {
         }
     }
 
+    /** A fetch that, once started, waits until the test lets it go on (10 s at most). */
+    private static final class HeldFetch {
+        private final CountDownLatch started = new CountDownLatch(1);
+        private final CountDownLatch released = new CountDownLatch(1);
+
+        void hold() {
+            started.countDown();
+            try {
+                released.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        void awaitStarted() throws InterruptedException {
+            assertTrue(started.await(5, TimeUnit.SECONDS), "the fetch started");
+        }
+
+        void release() {
+            released.countDown();
+        }
+    }
+
     private TokenCache cache(Function<TokenKey, UserToken> fetcher, int maxEntries) {
         return new TokenCache(fetcher, SKEW_SECONDS, maxEntries, clock);
     }
@@ -396,17 +419,11 @@ class TokenCacheTest {
 
     @Test
     void aTokenBeingRenewedStillServesTheOtherCallers() throws Exception {
-        CountDownLatch renewalStarted = new CountDownLatch(1);
-        CountDownLatch releaseRenewal = new CountDownLatch(1);
+        HeldFetch renewal = new HeldFetch();
         AtomicInteger calls = new AtomicInteger();
         TokenCache cache = cache(key -> {
             if (calls.incrementAndGet() == 2) {
-                renewalStarted.countDown();
-                try {
-                    releaseRenewal.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                renewal.hold();
             }
             return new UserToken("t" + calls.get(), clock.millis() / 1000 + TTL_SECONDS);
         }, 100);
@@ -414,12 +431,12 @@ class TokenCacheTest {
         clock.advance(Duration.ofSeconds(TTL_SECONDS - SKEW_SECONDS));
 
         Future<UserToken> renewer = pool.submit(() -> cache.get(ALICE));
-        assertTrue(renewalStarted.await(5, TimeUnit.SECONDS));
+        renewal.awaitStarted();
         // inside its margin, with 30 s left: the others go on with it while one caller renews it
         for (int i = 0; i < 5; i++) {
             assertSame(first, pool.submit(() -> cache.get(ALICE)).get(5, TimeUnit.SECONDS));
         }
-        releaseRenewal.countDown();
+        renewal.release();
         UserToken renewed = renewer.get(5, TimeUnit.SECONDS);
         assertEquals("t2", renewed.value());
         assertSame(renewed, cache.get(ALICE));
@@ -450,18 +467,12 @@ class TokenCacheTest {
 
     @Test
     void aFailedRenewalOfATokenRefusedMeanwhileReachesItsCaller() throws Exception {
-        CountDownLatch renewalStarted = new CountDownLatch(1);
-        CountDownLatch releaseRenewal = new CountDownLatch(1);
+        HeldFetch renewal = new HeldFetch();
         AtomicInteger calls = new AtomicInteger();
         IllegalStateException busy = new IllegalStateException("token endpoint busy");
         TokenCache cache = cache(key -> {
             if (calls.incrementAndGet() == 2) {
-                renewalStarted.countDown();
-                try {
-                    releaseRenewal.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                renewal.hold();
                 throw busy;
             }
             return new UserToken("t" + calls.get(), clock.millis() / 1000 + TTL_SECONDS);
@@ -469,12 +480,12 @@ class TokenCacheTest {
         UserToken first = cache.get(ALICE);
         clock.advance(Duration.ofSeconds(TTL_SECONDS - SKEW_SECONDS));
         Future<UserToken> renewer = pool.submit(() -> cache.get(ALICE));
-        assertTrue(renewalStarted.await(5, TimeUnit.SECONDS));
+        renewal.awaitStarted();
         cache.invalidate(ALICE, first);
         // with no token to use, a caller waits for the renewal under way rather than fetching too
         Future<UserToken> waiter = pool.submit(() -> cache.get(ALICE));
         await().atMost(Duration.ofSeconds(5)).until(() -> cache.misses() == 3);
-        releaseRenewal.countDown();
+        renewal.release();
 
         assertSame(busy, assertThrows(ExecutionException.class, () -> renewer.get(5, TimeUnit.SECONDS)).getCause());
         assertSame(busy, assertThrows(ExecutionException.class, () -> waiter.get(5, TimeUnit.SECONDS)).getCause());
@@ -484,19 +495,13 @@ class TokenCacheTest {
 
     @Test
     void aCallerWaitingForAnotherCallersFetchStopsWhenInterrupted() throws Exception {
-        CountDownLatch fetchStarted = new CountDownLatch(1);
-        CountDownLatch releaseFetch = new CountDownLatch(1);
+        HeldFetch fetch = new HeldFetch();
         TokenCache cache = cache(key -> {
-            fetchStarted.countDown();
-            try {
-                releaseFetch.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            fetch.hold();
             return new UserToken("t", clock.millis() / 1000 + TTL_SECONDS);
         }, 100);
         Future<UserToken> owner = pool.submit(() -> cache.get(ALICE));
-        assertTrue(fetchStarted.await(5, TimeUnit.SECONDS));
+        fetch.awaitStarted();
         List<Object> outcome = new ArrayList<>();
         Thread waiter = new Thread(() -> {
             try {
@@ -511,7 +516,7 @@ class TokenCacheTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> waiter.getState() == Thread.State.WAITING);
         waiter.interrupt();
         waiter.join(5000);
-        releaseFetch.countDown();
+        fetch.release();
 
         assertEquals(2, outcome.size(), "stopped with a failure, not served: " + outcome);
         GtfApiException stopped = (GtfApiException) outcome.get(0);

@@ -200,14 +200,7 @@ class SftpSourceTest {
                 assertTrue(log.text().contains("the move was made"), log.text());
 
                 // the same bytes uploaded again under the same name: a new input, a duplicate of the first
-                Path again = Files.write(inbox.resolve("u5406.png"), image);
-                Files.setLastModifiedTime(again, FileTime.fromMillis(System.currentTimeMillis() + 5_000));
-                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
-                Map<String, Long> outcomes = Results.read(app.results()).stream().collect(Collectors.groupingBy(
-                        r -> r.path("status").asText() + " " + r.path("reasonCode").asText(""), Collectors.counting()));
-                assertEquals(Map.of("COMPLETED ", 1L, "REJECTED DUPLICATE_CONTENT", 1L), outcomes);
-                assertEquals(1, app.sandbox().submissionCount());
-                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(server.path("/inbox/.failed/u5406.png")));
+                uploadedAgainIsADuplicate(server, app, "u5406.png", image);
                 assertFalse(log.text().contains("u5406"), "the file name (it may hold a NIK) is in the log");
             }
         }
@@ -754,15 +747,7 @@ class SftpSourceTest {
                 await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
                         && Files.exists(server.path("/inbox/.done/u5301.png")));
 
-                // uploaded again: a new modification time, the same bytes
-                Path again = Files.write(inbox.resolve("u5301.png"), image);
-                Files.setLastModifiedTime(again, FileTime.fromMillis(System.currentTimeMillis() + 5_000));
-                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
-                Map<String, Long> outcomes = Results.read(app.results()).stream().collect(Collectors.groupingBy(
-                        r -> r.path("status").asText() + " " + r.path("reasonCode").asText(""), Collectors.counting()));
-                assertEquals(Map.of("COMPLETED ", 1L, "REJECTED DUPLICATE_CONTENT", 1L), outcomes);
-                assertEquals(1, app.sandbox().submissionCount());
-                await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(server.path("/inbox/.failed/u5301.png")));
+                uploadedAgainIsADuplicate(server, app, "u5301.png", image);
                 assertFalse(Files.exists(inbox.resolve("u5301.png")));
             }
         }
@@ -1078,5 +1063,22 @@ class SftpSourceTest {
             rs.next();
             return rs.getInt(1);
         }
+    }
+
+    /**
+     * {@code name} uploaded again to the inbox with {@code image}, the bytes of an input that has its
+     * result (a new modification time, the same bytes): rejected as a duplicate into the failed folder,
+     * nothing submitted again.
+     */
+    private static void uploadedAgainIsADuplicate(SftpServer server, BridgeApp app, String name, byte[] image)
+            throws java.io.IOException {
+        Path again = Files.write(server.path("/inbox").resolve(name), image);
+        Files.setLastModifiedTime(again, FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+        await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+        Map<String, Long> outcomes = Results.read(app.results()).stream().collect(Collectors.groupingBy(
+                r -> r.path("status").asText() + " " + r.path("reasonCode").asText(""), Collectors.counting()));
+        assertEquals(Map.of("COMPLETED ", 1L, "REJECTED DUPLICATE_CONTENT", 1L), outcomes);
+        assertEquals(1, app.sandbox().submissionCount());
+        await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(server.path("/inbox/.failed/" + name)));
     }
 }
