@@ -228,7 +228,8 @@ public class ImageInspector {
         return new Inspection(file, size, sha, null, reason, detail);
     }
 
-    private static MessageDigest sha256() {
+    /** A new SHA-256 digest: the content hash inputs are known by ({@link SourceStamp} checks a file with it too). */
+    static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
