@@ -209,9 +209,9 @@ public class GtfClient {
 
     /**
      * As {@link #upload(Presigned.DocumentSlot, Path, String)}, for a URL that lasts until
-     * {@code expiresAtMillis} (0: unknown). No attempt is made within {@link #UPLOAD_URL_MARGIN} of
-     * that, a retry after a wait included: storage would refuse it (403), and the caller presigns
-     * again either way.
+     * {@code expiresAtMillis} (0: unknown). The first attempt is made unless that has passed: a URL
+     * given for a second or two is used at once. A retry is not made within {@link #UPLOAD_URL_MARGIN}
+     * of it: storage would refuse it (403), and the caller presigns again either way.
      */
     public void upload(Presigned.DocumentSlot slot, Path file, String contentType, long expiresAtMillis) {
         String sentType = "detect".equals(uploadContentType) ? contentType : uploadContentType;
@@ -220,7 +220,8 @@ public class GtfClient {
         }
         URI target = presignedUri(slot.documentUrl());
         for (int attempt = 1; ; attempt++) {
-            if (expiresAtMillis > 0 && System.currentTimeMillis() + UPLOAD_URL_MARGIN.toMillis() > expiresAtMillis) {
+            long margin = attempt == 1 ? 0 : UPLOAD_URL_MARGIN.toMillis();
+            if (expiresAtMillis > 0 && System.currentTimeMillis() + margin >= expiresAtMillis) {
                 throw StorageUploadException.expiredBeforeSending();
             }
             int status;

@@ -379,14 +379,43 @@ class GtfClientTest {
     }
 
     @Test
-    void aUrlAtTheEndOfItsLifetimeIsNotSentTo() throws Exception {
+    void aUrlWhoseLifetimeHasPassedIsNotSentTo() throws Exception {
         Presigned p = client.presign(ctx("uma"));
         Path image = Files.write(tmp.resolve("u.png"), SampleImages.card("u", "png"));
         int before = sandbox.storageRequests().size();
         StorageUploadException e = assertThrows(StorageUploadException.class, () -> client.upload(
-                p.documents().get("KTP_FRONT"), image, "image/png", System.currentTimeMillis() + 200));
+                p.documents().get("KTP_FRONT"), image, "image/png", System.currentTimeMillis() - 1));
         assertTrue(e.isUrlRejected() && !e.isTransient(), e.getMessage());
         assertEquals(before, sandbox.storageRequests().size(), "nothing sent");
+    }
+
+    @Test
+    void aUrlGivenForOneSecondIsUsedAtOnce() throws Exception {
+        sandbox.settings().setUrlExpirySeconds(1);
+        Presigned p = client.presign(ctx("ulya"));
+        Presigned.DocumentSlot slot = p.documents().get("KTP_FRONT");
+        assertEquals(1, slot.expiryInSeconds());
+        Path image = Files.write(tmp.resolve("ulya.png"), SampleImages.card("ulya", "png"));
+        long expiresAt = System.currentTimeMillis() + 1_000;
+        // the upload goes out a little after the answer, as the submission's ledger write comes between
+        await().atMost(Duration.ofSeconds(1)).until(() -> System.currentTimeMillis() >= expiresAt - 990);
+        int before = sandbox.storageRequests().size();
+        client.upload(slot, image, "image/png", expiresAt);
+        assertEquals(before + 1, sandbox.storageRequests().size(), "sent once, and stored");
+    }
+
+    @Test
+    void aRetryIsNotSentAtTheEndOfTheUrlsLifetime() throws Exception {
+        Path image = Files.write(tmp.resolve("uli.png"), SampleImages.card("uli", "png"));
+        sandbox.settings().setFailureStatuses(List.of(500));
+        sandbox.settings().setFailureRate("storage", 1.0);
+        Presigned p = client.presign(ctx("uli"));
+        int before = sandbox.storageRequests().size();
+        // the first attempt fails; the retry would start within the margin of the URL's end
+        StorageUploadException e = assertThrows(StorageUploadException.class, () -> client.upload(
+                p.documents().get("KTP_FRONT"), image, "image/png", System.currentTimeMillis() + 500));
+        assertTrue(e.isUrlRejected() && !e.isTransient(), e.getMessage());
+        assertEquals(before + 1, sandbox.storageRequests().size(), "the first attempt only");
     }
 
     @Test
