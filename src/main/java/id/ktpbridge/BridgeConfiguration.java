@@ -911,6 +911,28 @@ public class BridgeConfiguration implements CamelConfiguration {
         }
     }
 
+    /**
+     * The callback port the sandbox calls back on. With {@code ktp.callback.port=0} (any free port)
+     * the port is chosen here and given to the callback server, not yet started: the sandbox needs
+     * it before the server has bound one, and Camel's server does not tell the port it bound.
+     */
+    private static int callbackPortForSandbox(Settings s, CamelContext context) {
+        int port = s.integer("ktp.callback.port", 8080);
+        var server = context.hasService(org.apache.camel.component.platform.http.main.MainHttpServer.class);
+        if (port != 0 || server == null || server.isStarted() || server.isStarting()) {
+            return port;
+        }
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getByName(s.string("camel.server.host", "0.0.0.0")))) {
+            port = probe.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("no free port for the callback server (ktp.callback.port=0)", e);
+        }
+        server.setPort(port);
+        LOG.info("Callback server on free port {} (ktp.callback.port=0), where the embedded sandbox calls back", port);
+        return port;
+    }
+
     private static GtfSandbox startSandbox(Settings s, CamelContext context, GtfSettings gtf, String callbackToken)
             throws Exception {
         SandboxSettings sb = new SandboxSettings();
@@ -925,8 +947,8 @@ public class BridgeConfiguration implements CamelConfiguration {
                 .map(String::trim).filter(k -> !k.isEmpty()).toList());
         sb.setPresignReusesOpenSubmission(s.flag("gtf.sandbox.presign-reuses-open-submission", false));
         sb.setCallbackEnabled(s.flag("gtf.sandbox.callback.enabled", true));
-        sb.setCallbackUrl(s.string("gtf.sandbox.callback.url",
-                "http://127.0.0.1:" + s.string("ktp.callback.port") + "/coe/submissions-callback"));
+        sb.setCallbackUrl(s.optional("gtf.sandbox.callback.url").orElseGet(() ->
+                "http://127.0.0.1:" + callbackPortForSandbox(s, context) + "/coe/submissions-callback"));
         sb.setCallbackAuthorization("Bearer " + callbackToken);
         sb.setCallbackDuplicates(s.integer("gtf.sandbox.callback.duplicates", 1));
         sb.setCallbackFullRecord(s.choice("gtf.sandbox.callback.body", "notification", "notification", "record")

@@ -83,4 +83,17 @@ class SandboxSwitchTest {
         assertTrue(messages.contains("Missing required setting 'gtf.token-url' (environment variable GTF_TOKEN_URL)"),
                 messages);
     }
+
+    @Test
+    void withAnyFreeCallbackPortTheSandboxCallsBackOnThePortTheServerListensOn() throws Exception {
+        // polling off: the result can only come by the callback
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.callback.port", "0", "ktp.poll.enabled", "false"))) {
+            Results.drop(app.inbox(), "u7102.png", SampleImages.card("u7102", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            var result = Results.read(app.results()).get(0);
+            assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+            assertEquals("callback", result.path("receivedVia").asText(), result.toString());
+            assertEquals(1, app.sandbox().callbacksDelivered());
+        }
+    }
 }
