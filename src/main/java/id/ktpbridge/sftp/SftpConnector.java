@@ -234,7 +234,7 @@ final class SftpConnector {
     /** Whether the folder of {@code path} lists its name; false when that folder is missing too. */
     private static boolean listed(ChannelSftp c, String path) throws SftpException {
         int slash = path.lastIndexOf('/');
-        String folder = slash < 0 ? "." : slash == 0 ? "/" : path.substring(0, slash);
+        String folder = folderOf(path);
         String name = path.substring(slash + 1);
         boolean[] found = {false};
         try {
@@ -254,6 +254,26 @@ final class SftpConnector {
             throw e;
         }
         return found[0];
+    }
+
+    /** The folder of {@code path}: {@code inbox/a.png} -> {@code inbox}, {@code a.png} -> {@code .}. */
+    static String folderOf(String path) {
+        int slash = path.lastIndexOf('/');
+        return slash < 0 ? "." : slash == 0 ? "/" : path.substring(0, slash);
+    }
+
+    /** Whether the folder lists an entry (other than {@code .} and {@code ..}): up to its first, not whole. */
+    static boolean listsAnEntry(ChannelSftp c, String folder) throws SftpException {
+        boolean[] any = {false};
+        c.ls(literal(folder), entry -> {
+            String name = entry.getFilename();
+            if (".".equals(name) || "..".equals(name)) {
+                return ChannelSftp.LsEntrySelector.CONTINUE;
+            }
+            any[0] = true;
+            return ChannelSftp.LsEntrySelector.BREAK;
+        });
+        return any[0];
     }
 
     /** Whether JSch reads this name as a pattern: it has a {@code *} or {@code ?}. */

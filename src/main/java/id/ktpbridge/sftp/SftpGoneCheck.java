@@ -160,8 +160,7 @@ public final class SftpGoneCheck implements GoneCheck {
      */
     private static boolean folderHoldsFiles(ChannelSftp channel, String path, Map<String, Boolean> folders,
                                             Runnable rearm) throws SftpException {
-        int slash = path.lastIndexOf('/');
-        String folder = slash < 0 ? "." : slash == 0 ? "/" : path.substring(0, slash);
+        String folder = SftpConnector.folderOf(path);
         Boolean known = folders.get(folder);
         if (known != null) {
             return known;
@@ -171,17 +170,7 @@ public final class SftpGoneCheck implements GoneCheck {
         boolean holds = false;
         if (attributes != null && attributes.isDir()) {
             rearm.run();
-            // up to its first entry only: a large folder is not listed whole
-            boolean[] any = {false};
-            channel.ls(folder, entry -> {
-                String name = entry.getFilename();
-                if (".".equals(name) || "..".equals(name)) {
-                    return ChannelSftp.LsEntrySelector.CONTINUE;
-                }
-                any[0] = true;
-                return ChannelSftp.LsEntrySelector.BREAK;
-            });
-            holds = any[0];
+            holds = SftpConnector.listsAnEntry(channel, folder);
         }
         folders.put(folder, holds);
         return holds;

@@ -128,7 +128,9 @@ public class SftpSidecar extends ServiceSupport {
      * the image to the failed folder with a {@code <name>.error.json} next to it, unless
      * {@link Settlement} says it stays on the server for the next attempt (the bundle was stopping
      * before its outcome was recorded). A name already in the failed folder is kept: the newcomer
-     * goes in under {@code <ledger id>-<name>}. If the server refuses, the image stays in place.
+     * goes in under {@code <ledger id>-<name>}. If the server refuses, the image stays in place. A
+     * move the server made before the connection went (only its reply lost) is found made, the
+     * image gone from the inbox and in the failed folder, and the input let go of as moved.
      */
     public void quarantine(Exchange exchange) {
         String path = exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class);
@@ -164,7 +166,14 @@ public class SftpSidecar extends ServiceSupport {
                     SftpStartupCheck.mkdirs(c, target.substring(0, slash), SftpSettings.FAILED_DIR, settings, false);
                 }
                 c.put(new ByteArrayInputStream(report), SftpConnector.literal(target + ".error.json"));
-                c.rename(SftpConnector.literal(path), SftpConnector.literal(target));
+                try {
+                    c.rename(SftpConnector.literal(path), SftpConnector.literal(target));
+                } catch (SftpException e) {
+                    // tried again after a rename whose reply was lost: the file is there already
+                    if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE || !moved(c, path, target)) {
+                        throw e;
+                    }
+                }
                 return null;
             });
             SourceRelease.letGo(exchange);
@@ -172,6 +181,16 @@ public class SftpSidecar extends ServiceSupport {
                 cutOffQuarantines.passed(ledgerId);
             }
         } catch (Exception e) {
+            if (ledgerId != null && SourceMoveRefusals.connectionLost(e) && !(e instanceof NoAnswer)
+                    && movedAfterAll(path, target)) {
+                // the second try cut off too, the first made all the same: a later poll would never see
+                // the file, and the input is let go of as moved, so the same file dropped again is new
+                LOG.warn("Ledger {}: the connection to {} went while the failed input was moved to {} ({}), but the"
+                        + " move was made", ledgerId, settings.server(), dir, SftpConnector.safe(e));
+                SourceRelease.letGo(exchange);
+                cutOffQuarantines.passed(ledgerId);
+                return;
+            }
             if (ledgerId != null && SourceMoveRefusals.connectionLost(e) && cutOffQuarantines.failed(ledgerId) > 0) {
                 // not a refusal: the server's connection went (a restart, a network blip). Camel gives the
                 // claim back, so the next listing takes the file again, finds its input ended, and
@@ -219,8 +238,8 @@ public class SftpSidecar extends ServiceSupport {
      * For {@link SourceMoveRefusals}: whether the consumer's move of a submitted image to the done
      * folder (or its delete), cut off by a lost connection, was made all the same, its reply lost:
      * the file is gone from the source folder and (when moved) is in the done folder under the name
-     * {@link #doneTarget} gave it. Asked over this session, within its time limit; false when the
-     * server cannot say.
+     * {@link #doneTarget} gave it, or (when deleted) its folder is there (see {@link #deleted}).
+     * Asked over this session, within its time limit; false when the server cannot say.
      */
     public boolean moveMade(Exchange exchange) {
         String path = exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class);
@@ -231,13 +250,49 @@ public class SftpSidecar extends ServiceSupport {
         // decided by doneTarget already (shared with the exchange's copies since stamp): no call to the server
         String target = settings.deleteAfterSuccess() ? null : SftpSettings.normalize(settings.remoteDir(
                 settings.doneDir()) + "/" + placed(exchange, DONE_ASIDE, settings.doneDir(), relative));
+        Long listed = exchange.getMessage().getHeader(Exchange.FILE_LAST_MODIFIED, Long.class);
         try {
-            return call(c -> SftpConnector.lstat(c, path) == null
-                    && (target == null || SftpConnector.lstat(c, target) != null));
+            return call(c -> target == null ? deleted(c, path, listed) : moved(c, path, target));
         } catch (SftpException | IOException | RuntimeException e) {
             LOG.debug("Could not ask the SFTP server whether a move was made: {}", SftpConnector.safe(e));
             return false;
         }
+    }
+
+    /** {@link #moved}, asked on a session of its own after a call cut off; false when the server cannot say. */
+    private boolean movedAfterAll(String path, String target) {
+        try {
+            return call(c -> moved(c, path, target));
+        } catch (SftpException | IOException | RuntimeException e) {
+            LOG.debug("Could not ask the SFTP server whether a move was made: {}", SftpConnector.safe(e));
+            return false;
+        }
+    }
+
+    /**
+     * Whether {@code path} was moved to {@code target}, a name free there when it was chosen (see
+     * {@link #placed}): the file is gone from the one and something is at the other.
+     */
+    private static boolean moved(ChannelSftp c, String path, String target) throws SftpException {
+        return SftpConnector.lstat(c, path) == null && SftpConnector.lstat(c, target) != null;
+    }
+
+    /**
+     * Whether {@code path} was deleted: it is not there, while its folder is there and lists an
+     * entry, or lists none but was changed no earlier than the file ({@code listedMillis}, as the
+     * listing dated it; a delete changes its folder). A server answers "no such file" for each file
+     * of a folder that is not there, and a mount on it that is away may leave an empty folder in its
+     * place, older than the files on the mount: then the file may be back with the mount, and a later
+     * poll deletes it.
+     */
+    private static boolean deleted(ChannelSftp c, String path, Long listedMillis) throws SftpException {
+        if (SftpConnector.lstat(c, path) != null) {
+            return false;
+        }
+        String folder = SftpConnector.folderOf(path);
+        SftpATTRS there = SftpConnector.stat(c, folder);
+        return there != null && there.isDir() && (SftpConnector.listsAnEntry(c, folder) || listedMillis != null
+                && Integer.toUnsignedLong(there.getMTime()) >= listedMillis / 1000);
     }
 
     /**

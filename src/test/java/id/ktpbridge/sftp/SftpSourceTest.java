@@ -230,6 +230,61 @@ class SftpSourceTest {
     }
 
     @Test
+    void aQuarantineWhoseReplyIsLostIsFoundMadeAndTheSameFileUploadedAgainGetsAResultOfItsOwn() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            // the move to the failed folder is made, then the connection goes before its reply: the
+            // sidecar session asks again on a new one, and finds the file no longer in the inbox
+            server.loseReplyToMoveOf("u5408-text.png");
+            Files.writeString(inbox.resolve("u5408-text.png"), "not an image");
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
+                        && Files.exists(server.path("/inbox/.failed/u5408-text.png")));
+                // the source let go of it: no later poll would, the file being in the failed folder already
+                await().atMost(Duration.ofSeconds(10)).until(() -> unreleased(app) == 0);
+                assertFalse(log.text().contains("could not be moved to"), log.text());
+                assertTrue(Files.exists(server.path("/inbox/.failed/u5408-text.png.error.json")));
+
+                // the same bytes uploaded again under the same name: a new input, with a result of its own
+                Path again = Files.writeString(inbox.resolve("u5408-text.png"), "not an image");
+                Files.setLastModifiedTime(again, FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2
+                        && !Files.exists(inbox.resolve("u5408-text.png")));
+                assertEquals(List.of("UNSUPPORTED_FORMAT", "UNSUPPORTED_FORMAT"), Results.read(app.results()).stream()
+                        .map(r -> r.path("reasonCode").asText()).toList());
+                await().atMost(Duration.ofSeconds(10)).until(() -> unreleased(app) == 0);
+                assertFalse(log.text().contains("u5408"), "the file name (it may hold a NIK) is in the log");
+            }
+        }
+    }
+
+    @Test
+    void aQuarantineWhoseReplyIsLostAndWhoseSecondTryIsCutOffIsFoundMade() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            // made, its reply lost; then the second try, on a new session, loses its connection too
+            server.loseReplyToMoveOf("u5412-text.png");
+            server.dropConnectionOnMoveOf("u5412-text.png", 1);
+            Files.writeString(inbox.resolve("u5412-text.png"), "not an image");
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), sftp(server, tmp))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
+                        && log.text().contains("went while the failed input was moved"));
+                // a later poll would never see the file, in the failed folder already: let go of now
+                await().atMost(Duration.ofSeconds(10)).until(() -> unreleased(app) == 0);
+                assertEquals(2, server.movesAsked("u5412-text.png"));
+                assertTrue(log.text().contains("but the move was made"), log.text());
+                assertFalse(log.text().contains("a later poll moves it"), log.text());
+                assertFalse(Files.exists(inbox.resolve("u5412-text.png")));
+                assertTrue(Files.exists(server.path("/inbox/.failed/u5412-text.png")));
+                assertTrue(Files.exists(server.path("/inbox/.failed/u5412-text.png.error.json")));
+                assertFalse(log.text().contains("u5412"), "the file name (it may hold a NIK) is in the log");
+            }
+        }
+    }
+
+    @Test
     void aLongNameGoingInBesideAnEarlierFileOfItsNameIsCutToFit() throws Exception {
         try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD)) {
             Path inbox = Files.createDirectories(server.path("/inbox"));
@@ -1056,7 +1111,7 @@ class SftpSourceTest {
     }
 
     /** How many ledger rows the source has not let go of. */
-    private static int unreleased(BridgeApp app) throws Exception {
+    static int unreleased(BridgeApp app) throws Exception {
         try (java.sql.Connection c = app.ledger().dataSource().getConnection();
              java.sql.Statement st = c.createStatement();
              java.sql.ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM ktp_submission WHERE source_released_at IS NULL")) {

@@ -77,6 +77,9 @@ public final class SftpServer implements AutoCloseable {
     private final Set<String> refuseReadsOf = ConcurrentHashMap.newKeySet();
     private final Map<String, AtomicInteger> dropConnectionOnMoveOf = new ConcurrentHashMap<>();
     private final Set<String> loseReplyToMoveOf = ConcurrentHashMap.newKeySet();
+    private final Set<String> loseReplyToDeleteOf = ConcurrentHashMap.newKeySet();
+    /** What happens on the server while a delete of the file of this name is cut off, by file name. */
+    private final Map<String, Runnable> dropConnectionOnDeleteOf = new ConcurrentHashMap<>();
     /** Changes made to a file once a handle of it is closed, by file name (see {@link #afterDownloadOf}). */
     private final Map<String, Runnable> afterDownloadOf = new ConcurrentHashMap<>();
     /** Moves asked of the server (renames, made or not), by the moved file's name. */
@@ -191,6 +194,23 @@ public final class SftpServer implements AutoCloseable {
                     movesRefused.computeIfAbsent(srcPath.getFileName().toString(), n -> new AtomicInteger())
                             .incrementAndGet();
                     throw new java.nio.file.AccessDeniedException("moves refused (test fault)");
+                }
+            }
+
+            @Override
+            public void removing(ServerSession session, Path path, boolean isDirectory) throws IOException {
+                String name = path.getFileName() == null ? null : path.getFileName().toString();
+                if (name != null && loseReplyToDeleteOf.remove(name)) {
+                    // done, but the connection goes before the reply (as for a move, above)
+                    Files.delete(path);
+                    session.close(true);
+                    throw new IOException("reply lost (test fault)");
+                }
+                Runnable meanwhile = name == null ? null : dropConnectionOnDeleteOf.remove(name);
+                if (meanwhile != null) {
+                    meanwhile.run();
+                    session.close(true);
+                    throw new IOException("connection dropped (test fault)");
                 }
             }
 
@@ -383,6 +403,22 @@ public final class SftpServer implements AutoCloseable {
      */
     public void loseReplyToMoveOf(String fileName) {
         loseReplyToMoveOf.add(fileName);
+    }
+
+    /**
+     * The next delete of a file of this name is made, and then the client's connection is dropped
+     * before the reply (a reply lost on the way), once.
+     */
+    public void loseReplyToDeleteOf(String fileName) {
+        loseReplyToDeleteOf.add(fileName);
+    }
+
+    /**
+     * The next delete of a file of this name is not made: {@code meanwhile} runs (the server's folder
+     * goes away, say) and the client's connection is dropped instead of the reply, once.
+     */
+    public void dropConnectionOnDeleteOf(String fileName, Runnable meanwhile) {
+        dropConnectionOnDeleteOf.put(fileName, meanwhile);
     }
 
     /**
