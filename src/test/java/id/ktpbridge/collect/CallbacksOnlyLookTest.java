@@ -12,6 +12,7 @@ import java.util.Map;
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.sandbox.GtfSandbox;
+import id.ktpbridge.testkit.ApiCalls;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
 import org.junit.jupiter.api.Test;
@@ -58,6 +59,8 @@ class CallbacksOnlyLookTest {
             assertEquals("COMPLETED", result.path("status").asText(), result.toString());
             assertEquals("callback", result.path("receivedVia").asText(), result.toString());
             assertEquals(1, app.sandbox().confirmCount(submissionId), "confirmed by the look tried again");
+            // the submit step's refused confirm names no submission: the look's is the only one
+            assertEquals(List.of(200), ApiCalls.confirmAnswers(app.sandbox().requestLog(), submissionId));
             // the only submission there is (a refused call is logged without its submission id)
             assertEquals(2, statusCalls(app.sandbox()), "the failed look and the one after it");
         }
@@ -78,6 +81,8 @@ class CallbacksOnlyLookTest {
             assertEquals("COMPLETED", result.path("status").asText(), result.toString());
             assertEquals("callback", result.path("receivedVia").asText(), result.toString());
             assertEquals(1, app.sandbox().confirmCount(submissionId));
+            // the refused ones name no submission: only the look's confirm tried again got through
+            assertEquals(List.of(200), ApiCalls.confirmAnswers(app.sandbox().requestLog(), submissionId));
             LedgerRecord row = app.ledger().findById(result.path("ledgerId").asText()).orElseThrow();
             assertEquals(1, row.pollAttempts(), "the look counted once, when it was had");
         }

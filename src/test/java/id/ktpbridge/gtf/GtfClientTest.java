@@ -32,6 +32,7 @@ import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.sandbox.StorageRequest;
 import id.ktpbridge.testkit.AnswerGateway;
 import id.ktpbridge.testkit.AnswerGateway.Answer;
+import id.ktpbridge.testkit.ApiCalls;
 import id.ktpbridge.testkit.SampleImages;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -207,6 +208,7 @@ class GtfClientTest {
             assertNull(put.header(forbidden), forbidden + " must not reach storage");
         }
         assertEquals(1, sandbox.confirmCount(p.submissionId()));
+        assertEquals(List.of(200), ApiCalls.confirmAnswers(sandbox.requestLog(), p.submissionId()));
     }
 
     @Test
@@ -541,6 +543,8 @@ class GtfClientTest {
             assertFalse(c.partnerSessionPerCall());
             assertEquals(1, calls("confirm").size(), "not sent once more under another id");
             assertEquals(1, sandbox.confirmCount(p.submissionId()));
+            // the lost attempt, applied; the one refused as its repeat never reached OneKYC
+            assertEquals(List.of(200), ApiCalls.confirmAnswers(sandbox.requestLog(), p.submissionId()));
         }
     }
 
@@ -631,6 +635,8 @@ class GtfClientTest {
             GtfApiException lost = confirmStoppedInItsRetryAfter(c, ctx, p.submissionId());
             assertTrue(lost.isTransient() && lost.mayHaveBeenApplied("confirm"), lost.getMessage());
             assertEquals(1, sandbox.confirmCount(p.submissionId()));
+            // applied once, and not sent again before the stop
+            assertEquals(List.of(200), ApiCalls.confirmAnswers(sandbox.requestLog(), p.submissionId()));
 
             // a 429 after the lost answer: the stop in its Retry-After still follows an attempt that may have taken
             CallContext other = ctx("umi2");
@@ -642,6 +648,8 @@ class GtfClientTest {
             GtfApiException afterLost = confirmStoppedInItsRetryAfter(c, other, q.submissionId());
             assertTrue(afterLost.isTransient() && afterLost.mayHaveBeenApplied("confirm"), afterLost.getMessage());
             assertEquals(1, sandbox.confirmCount(q.submissionId()));
+            // the gateway's 429 never reached OneKYC
+            assertEquals(List.of(200), ApiCalls.confirmAnswers(sandbox.requestLog(), q.submissionId()));
         }
     }
 

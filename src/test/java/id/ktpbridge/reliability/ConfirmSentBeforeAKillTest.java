@@ -15,6 +15,7 @@ import java.util.Map;
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
+import id.ktpbridge.testkit.ApiCalls;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.BridgeProcess;
 import id.ktpbridge.testkit.Results;
@@ -99,6 +100,9 @@ class ConfirmSentBeforeAKillTest {
                         .until(() -> Results.count(restarted.results()) == 1);
                 assertEquals(List.of(submissionId), sandbox.submissionIds());
                 assertEquals(1, sandbox.confirmCount(submissionId));
+                // the killed process's applied confirm, its answer lost; the restart's are refused before
+                // they are read (no submission named), and the poller sends none: it is not INITIATED
+                assertEquals(List.of(500), ApiCalls.confirmAnswers(sandbox.requestLog(), submissionId));
                 JsonNode result = Results.read(restarted.results()).get(0);
                 assertEquals(submissionId, result.path("submissionId").asText(), result.toString());
                 return result;

@@ -16,6 +16,7 @@ import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
+import id.ktpbridge.testkit.ApiCalls;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
@@ -90,6 +91,8 @@ class UnreadAfterARestartTest {
                 String submissionId = sandbox.submissionIds().get(0);
                 assertEquals(1, sandbox.submissionCount());
                 assertEquals(1, sandbox.confirmCount(submissionId));
+                // the poller's one confirm: the refusals before the stop name no submission in the log
+                assertEquals(List.of(200), ApiCalls.confirmAnswers(sandbox.requestLog(), submissionId));
             }
         } finally {
             sandbox.stop();

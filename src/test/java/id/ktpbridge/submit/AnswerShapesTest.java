@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -17,6 +18,7 @@ import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.testkit.AnswerGateway;
 import id.ktpbridge.testkit.AnswerGateway.Answer;
+import id.ktpbridge.testkit.ApiCalls;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
@@ -182,6 +184,8 @@ class AnswerShapesTest {
         java.util.List<String> ids = sandbox.submissionIds();
         assertEquals(1, ids.size(), "not presigned again");
         assertEquals(1, sandbox.confirmCount(ids.get(0)));
+        // the first, applied; the retry met the gateway's page, and the poller sends none to a confirmed one
+        assertEquals(List.of(200), ApiCalls.confirmAnswers(sandbox.requestLog(), ids.get(0)));
     }
 
     @Test
@@ -245,6 +249,8 @@ class AnswerShapesTest {
         assertEquals(1, conflict.get());
         assertEquals(1, sandbox.submissionIds().size());
         assertEquals(1, sandbox.confirmCount(sandbox.submissionIds().get(0)));
+        // the proxy's page never reached OneKYC: the one confirm it saw is the next take's
+        assertEquals(List.of(200), ApiCalls.confirmAnswers(sandbox.requestLog(), sandbox.submissionIds().get(0)));
     }
 
     @Test
@@ -319,6 +325,8 @@ class AnswerShapesTest {
         assertEquals(1, refused.get());
         assertEquals(1, sandbox.submissionIds().size());
         assertEquals(1, sandbox.confirmCount(sandbox.submissionIds().get(0)));
+        // the lost attempt, applied; the retry refused as its repeat never reached OneKYC
+        assertEquals(List.of(200), ApiCalls.confirmAnswers(sandbox.requestLog(), sandbox.submissionIds().get(0)));
         assertOneSessionIdPerSubmission(result);
     }
 
@@ -336,6 +344,8 @@ class AnswerShapesTest {
         assertEquals(2, unanswered.get());
         assertEquals(1, refused.get());
         assertEquals(1, sandbox.confirmCount(sandbox.submissionIds().get(0)));
+        // only the poller's lost attempt reached OneKYC; none after it
+        assertEquals(List.of(200), ApiCalls.confirmAnswers(sandbox.requestLog(), sandbox.submissionIds().get(0)));
         assertOneSessionIdPerSubmission(result);
     }
 

@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.ledger.LedgerRecord;
+import id.ktpbridge.testkit.ApiCalls;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
@@ -48,7 +49,8 @@ class ConfirmInDoubtTest {
             Results.drop(app.inbox(), "u3301.png", SampleImages.card("u3301.png", "png"));
             JsonNode result = awaitResult(app);
             assertEquals("COMPLETED", result.path("status").asText(), result.toString());
-            assertOneConfirmedSubmission(app.sandbox());
+            // the one confirm, applied, its answer lost: the poller sends none to a submission under way
+            assertOneConfirmedSubmission(app.sandbox(), List.of(500));
         }
     }
 
@@ -70,7 +72,8 @@ class ConfirmInDoubtTest {
 
             JsonNode result = awaitResult(app);
             assertEquals("COMPLETED", result.path("status").asText(), result.toString());
-            assertOneConfirmedSubmission(app.sandbox());
+            // the retries' refused tokens (401) are refused before the submission is read
+            assertOneConfirmedSubmission(app.sandbox(), List.of(500));
         }
     }
 
@@ -94,7 +97,8 @@ class ConfirmInDoubtTest {
             assertEquals("callback", result.path("receivedVia").asText());
             LedgerRecord row = app.ledger().findById(result.path("ledgerId").asText()).orElseThrow();
             assertTrue(row.callbackAt() <= row.submittedAt(), "the callback came before the confirm was recorded");
-            assertOneConfirmedSubmission(app.sandbox());
+            // the retry after the lost answer finds it confirmed, and is the last
+            assertOneConfirmedSubmission(app.sandbox(), List.of(500, 409));
         }
     }
 
@@ -122,7 +126,8 @@ class ConfirmInDoubtTest {
             app.sandbox().settings().setFailureRate("confirm", 0.0);
             JsonNode result = awaitResult(app);
             assertEquals("COMPLETED", result.path("status").asText(), result.toString());
-            assertOneConfirmedSubmission(app.sandbox());
+            // the refusals name no submission: the poller's confirm that got through is the one
+            assertOneConfirmedSubmission(app.sandbox(), List.of(200));
             assertEquals(refused, app.sandbox().injectedFailures("confirm"));
         }
     }
@@ -146,7 +151,8 @@ class ConfirmInDoubtTest {
 
             JsonNode result = awaitResult(app);
             assertEquals("COMPLETED", result.path("status").asText(), result.toString());
-            assertOneConfirmedSubmission(app.sandbox());
+            // the look's confirm; the refused one names no submission
+            assertOneConfirmedSubmission(app.sandbox(), List.of(200));
             // one look after the confirm, not a poll loop: the outcome came by its callback
             assertEquals(1, statusCalls(app.sandbox(), submissionId));
             assertEquals("callback", result.path("receivedVia").asText(), result.toString());
@@ -168,7 +174,8 @@ class ConfirmInDoubtTest {
             app.sandbox().settings().setFailureRate("confirm", 0.0);
             JsonNode result = awaitResult(app);
             assertEquals("COMPLETED", result.path("status").asText(), result.toString());
-            assertOneConfirmedSubmission(app.sandbox());
+            // the next take's; the throttled ones name no submission
+            assertOneConfirmedSubmission(app.sandbox(), List.of(200));
         }
     }
 
@@ -281,9 +288,14 @@ class ConfirmInDoubtTest {
         return Results.read(app.results()).get(0);
     }
 
-    private static void assertOneConfirmedSubmission(GtfSandbox sandbox) {
+    /**
+     * One submission, confirmed, whose confirms got {@code confirmAnswers} (the sandbox's state says
+     * confirmed once however many came; a confirm refused by fault injection names no submission).
+     */
+    private static void assertOneConfirmedSubmission(GtfSandbox sandbox, List<Integer> confirmAnswers) {
         List<String> ids = sandbox.submissionIds();
         assertEquals(1, ids.size(), "one submission: the input was not presigned again");
         assertEquals(1, sandbox.confirmCount(ids.get(0)));
+        assertEquals(confirmAnswers, ApiCalls.confirmAnswers(sandbox.requestLog(), ids.get(0)), "confirms");
     }
 }

@@ -21,6 +21,7 @@ import id.ktpbridge.gtf.TokenKey;
 import id.ktpbridge.ledger.NewInput;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.sandbox.StorageRequest;
+import id.ktpbridge.testkit.ApiCalls;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.Results;
@@ -61,6 +62,9 @@ class SubmissionReuseTest {
                 String submission = result.path("submissionId").asText();
                 assertTrue(submissions.add(submission), "one submission per input: " + submission);
                 assertEquals(1, app.sandbox().confirmCount(submission));
+                // confirmed by its own input alone, once
+                assertEquals(List.of(200), ApiCalls.confirmAnswers(app.sandbox().requestLog(), submission),
+                        "confirms of " + submission);
                 int size = sizes.get(result.path("sourceFile").asText());
                 // no faults are injected: each submission is stored exactly once, by its own input
                 List<StorageRequest> stored = app.sandbox().storageRequests().stream()
