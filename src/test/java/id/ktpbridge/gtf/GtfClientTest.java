@@ -398,7 +398,7 @@ class GtfClientTest {
         Path image = Files.write(tmp.resolve("ulya.png"), SampleImages.card("ulya", "png"));
         Presigned p = client.presign(ctx("ulya"));
         int before = sandbox.storageRequests().size();
-        client.upload(p.documents().get("KTP_FRONT"), image, "image/png", System.currentTimeMillis() + 500);
+        client.upload(p.documents().get("KTP_FRONT"), image, "image/png", System.currentTimeMillis() + 990);
         assertEquals(before + 1, sandbox.storageRequests().size(), "sent once, and stored");
     }
 
@@ -411,7 +411,7 @@ class GtfClientTest {
         int before = sandbox.storageRequests().size();
         // the first attempt fails; the retry would start within the margin of the URL's end
         StorageUploadException e = assertThrows(StorageUploadException.class, () -> client.upload(
-                p.documents().get("KTP_FRONT"), image, "image/png", System.currentTimeMillis() + 500));
+                p.documents().get("KTP_FRONT"), image, "image/png", System.currentTimeMillis() + 990));
         assertTrue(e.isUrlRejected() && !e.isTransient(), e.getMessage());
         assertEquals(before + 1, sandbox.storageRequests().size(), "the first attempt only");
     }
