@@ -161,6 +161,15 @@ public class SftpSidecar extends ServiceSupport {
         String target = SftpSettings.normalize(dir + "/" + placed(exchange, FAILED_ASIDE, settings.failedDir(), relative));
         try {
             call(c -> {
+                if (SftpConnector.lstat(c, path) == null) {
+                    // moved by a try whose reply was lost, or not there at all (its folder, a mount that
+                    // is away): no failed folder is made for it, which would put an inbox on the server's
+                    // own disk in the mount's place, where a cut-off delete would then be taken as made
+                    if (moved(c, path, target)) {
+                        return null;
+                    }
+                    throw new SftpException(ChannelSftp.SSH_FX_NO_SUCH_FILE, "the file is not there");
+                }
                 int slash = target.lastIndexOf('/');
                 if (slash > 0) {
                     SftpStartupCheck.mkdirs(c, target.substring(0, slash), SftpSettings.FAILED_DIR, settings, false);
@@ -169,8 +178,10 @@ public class SftpSidecar extends ServiceSupport {
                 try {
                     c.rename(SftpConnector.literal(path), SftpConnector.literal(target));
                 } catch (SftpException e) {
-                    // tried again after a rename whose reply was lost: the file is there already
-                    if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE || !moved(c, path, target)) {
+                    // moved meanwhile by a try whose reply was lost (some servers answer a missing
+                    // path with a generic failure): the file is there already
+                    if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE && e.id != ChannelSftp.SSH_FX_FAILURE
+                            || !moved(c, path, target)) {
                         throw e;
                     }
                 }

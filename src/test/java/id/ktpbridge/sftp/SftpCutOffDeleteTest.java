@@ -102,6 +102,27 @@ class SftpCutOffDeleteTest {
         }
     }
 
+    @Test
+    void aFailedInputsMoveWhileTheInboxIsAwayMakesNoInboxOnTheServersOwnDisk() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            Path away = server.path("/inbox-away");
+            // not an image: rejected and moved to the failed folder, by then with the inbox's mount away
+            server.afterDownloadOf("u5424.png", () -> move(inbox, away));
+            Files.writeString(inbox.resolve("u5424.png"), "not an image");
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), deleting(server, ".failed"))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
+                        && log.text().contains("the failed input could not be moved"));
+                assertEquals("REJECTED", Results.read(app.results()).get(0).path("status").asText());
+                // an inbox made there, with the failed folder in it, would stand for the mount, and a cut-off
+                // delete of a file on the mount would be taken as made while its file comes back with it
+                assertFalse(Files.exists(inbox), "an inbox was made in the mount's place");
+                assertTrue(Files.exists(away.resolve("u5424.png")));
+            }
+        }
+    }
+
     /**
      * Once the cut-off delete is told apart, the inbox comes back from {@code away}: the file is
      * taken again, found submitted and deleted, with its one result and its ledger row let go of.

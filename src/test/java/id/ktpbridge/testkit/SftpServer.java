@@ -88,6 +88,9 @@ public final class SftpServer implements AutoCloseable {
     /** Looks at these paths (from {@code /}) still to answer before they hang: see {@link #hangLooksAt}. */
     private final Map<String, AtomicInteger> hangLooksAt = new ConcurrentHashMap<>();
     private final AtomicInteger looksHung = new AtomicInteger();
+    /** File names whose lost move reply is followed by a dropped connection at the next look: see {@link #loseReplyToMoveOfThenDropTheNextLook}. */
+    private final Set<String> dropLookAfterLostMove = ConcurrentHashMap.newKeySet();
+    private final Set<String> dropNextLookAt = ConcurrentHashMap.newKeySet();
     private final java.util.concurrent.CountDownLatch looksReleased = new java.util.concurrent.CountDownLatch(1);
     /** Whether a stat of a missing path is answered with a generic failure (see {@link #answerMissingWithFailure}). */
     private volatile boolean missingAsFailure;
@@ -135,7 +138,8 @@ public final class SftpServer implements AutoCloseable {
         SftpSubsystemFactory sftp = new SftpSubsystemFactory() {
             @Override
             public Command createSubsystem(ChannelSession channel) throws IOException {
-                if (!missingAsFailure && hangLooksAt.isEmpty()) {
+                if (!missingAsFailure && hangLooksAt.isEmpty() && dropLookAfterLostMove.isEmpty()
+                        && dropNextLookAt.isEmpty()) {
                     // MINA's own class, and so its own logger name (outside the bundle's package)
                     return super.createSubsystem(channel);
                 }
@@ -181,6 +185,9 @@ public final class SftpServer implements AutoCloseable {
                     // done, but the connection goes before the reply: the client cannot tell whether it was.
                     // (A plain failure status would be the server's answer, which the bundle does not ask again.)
                     Files.move(srcPath, dstPath);
+                    if (dropLookAfterLostMove.remove(srcPath.getFileName().toString())) {
+                        dropNextLookAt.add(srcPath.getFileName().toString());
+                    }
                     session.close(true);
                     throw new IOException("reply lost (test fault)");
                 }
@@ -312,6 +319,7 @@ public final class SftpServer implements AutoCloseable {
 
         @Override
         protected Map<String, Object> doStat(int id, String path, int flags) throws IOException {
+            dropIfAsked(path);
             hangIfAsked(path);
             try {
                 return super.doStat(id, path, flags);
@@ -322,11 +330,20 @@ public final class SftpServer implements AutoCloseable {
 
         @Override
         protected Map<String, Object> doLStat(int id, String path, int flags) throws IOException {
+            dropIfAsked(path);
             hangIfAsked(path);
             try {
                 return super.doLStat(id, path, flags);
             } catch (java.nio.file.NoSuchFileException | java.io.FileNotFoundException e) {
                 throw missing(e);
+            }
+        }
+
+        private void dropIfAsked(String path) throws IOException {
+            int slash = path.lastIndexOf('/');
+            if (dropNextLookAt.remove(path.substring(slash + 1))) {
+                getServerSession().close(true);
+                throw new IOException("connection dropped (test fault)");
             }
         }
 
@@ -433,6 +450,16 @@ public final class SftpServer implements AutoCloseable {
     public int movesAsked(String fileName) {
         AtomicInteger n = movesAsked.get(fileName);
         return n == null ? 0 : n.get();
+    }
+
+    /**
+     * As {@link #loseReplyToMoveOf}, and then the next look ({@code stat}, {@code lstat}) at a file of
+     * this name, in a session opened from now on, drops the client's connection instead of its answer:
+     * the client's second try, asking whether the file is still there, is cut off too.
+     */
+    public void loseReplyToMoveOfThenDropTheNextLook(String fileName) {
+        dropLookAfterLostMove.add(fileName);
+        loseReplyToMoveOf(fileName);
     }
 
     /** The next move of a file of this name drops the client's connection instead (a network blip), once. */
