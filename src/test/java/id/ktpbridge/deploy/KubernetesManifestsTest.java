@@ -116,6 +116,11 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void theServiceTakesCallbacksToTheBundlesCallbackPort() {
+        assertEquals(List.of(), callbackServiceProblems(Manifests.load(K8S), BundleProperties.load()));
+    }
+
+    @Test
     void containerPortsAndProbesMatchTheBundlesSettings() {
         assertEquals(List.of(), bundlePortProblems(Manifests.load(K8S), BundleProperties.load()));
     }
@@ -138,6 +143,17 @@ class KubernetesManifestsTest {
     @Test
     void replicasShareOnePostgresLedgerInClusterMode() {
         assertEquals(List.of(), clusterProblems(Manifests.load(K8S), BundleProperties.load()));
+    }
+
+    @Test
+    void theDeploymentRunsSeveralReplicasSoTheClusterChecksApply() {
+        // clusterProblems passes a Deployment of one replica without a look
+        assertEquals(List.of(), replicaProblems(Manifests.load(K8S)));
+    }
+
+    @Test
+    void credentialsComeFromTheSecretAndNeverFromTheConfigMap() {
+        assertEquals(List.of(), credentialProblems(Manifests.load(K8S), BundleProperties.load()));
     }
 
     @Test
@@ -259,6 +275,76 @@ class KubernetesManifestsTest {
         problems = bundlePortProblems(mutated("configmap.yaml",
                 yaml -> yaml + "  KTP_CALLBACK_PORT: \"9090\"\n"), BundleProperties.load());
         assertTrue(problems.stream().anyMatch(p -> p.contains("9090")), problems.toString());
+    }
+
+    @Test
+    void aServiceThatDoesNotReachTheCallbackPortIsCaught() {
+        BundleProperties bundle = BundleProperties.load();
+        // no Service port for callbacks: OneKYC's callbacks reach no pod
+        List<String> problems = callbackServiceProblems(mutated("service.yaml", yaml -> replaceOnce(yaml,
+                "    - name: callback\n      port: 8080\n      targetPort: callback\n      protocol: TCP\n", "")), bundle);
+        assertTrue(problems.stream().anyMatch(p -> p.contains("no port of Service")), problems.toString());
+
+        // a port that exists, but is the management port, by name or by number
+        problems = callbackServiceProblems(mutated("service.yaml",
+                yaml -> replaceOnce(yaml, "targetPort: callback", "targetPort: management")), bundle);
+        assertTrue(problems.stream().anyMatch(p -> p.contains("no port of Service")), problems.toString());
+        problems = callbackServiceProblems(mutated("service.yaml",
+                yaml -> replaceOnce(yaml, "targetPort: callback", "targetPort: 9876")), bundle);
+        assertTrue(problems.stream().anyMatch(p -> p.contains("no port of Service")), problems.toString());
+
+        // the bundle listens on another port than the one the Service sends to
+        problems = callbackServiceProblems(mutated("configmap.yaml",
+                yaml -> yaml + "  KTP_CALLBACK_PORT: \"9090\"\n"), bundle);
+        assertTrue(problems.stream().anyMatch(p -> p.contains("ktp.callback.port is 9090")), problems.toString());
+
+        // no container port named callback at all
+        problems = callbackServiceProblems(mutated("deployment.yaml",
+                yaml -> replaceOnce(yaml, "- name: callback\n", "- name: callbacks\n")), bundle);
+        assertTrue(problems.stream().anyMatch(p -> p.contains("no container port named 'callback'")), problems.toString());
+    }
+
+    @Test
+    void oneReplicaOrNoneNamedIsCaught() {
+        List<String> problems = replicaProblems(mutated("deployment.yaml",
+                yaml -> replaceOnce(yaml, "  replicas: 3\n", "  replicas: 1\n")));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("replicas is 1")), problems.toString());
+        // Kubernetes' default is 1
+        problems = replicaProblems(mutated("deployment.yaml", yaml -> replaceOnce(yaml, "  replicas: 3\n", "")));
+        assertTrue(problems.stream().anyMatch(p -> p.contains("replicas is not set")), problems.toString());
+    }
+
+    @Test
+    void aCredentialInTheConfigMapOrTheDeploymentIsCaught() {
+        BundleProperties bundle = BundleProperties.load();
+        // moved from the Secret to the ConfigMap
+        Map<String, String> files = realFiles();
+        files.put("secret.yaml", replaceOnce(files.get("secret.yaml"), "  GTF_PASS_KEY: \"REPLACE_ME-gtf-pass-key\"\n", ""));
+        files.put("configmap.yaml", files.get("configmap.yaml") + "  GTF_PASS_KEY: \"REPLACE_ME-gtf-pass-key\"\n");
+        List<String> problems = credentialProblems(Manifests.of(files), bundle);
+        assertTrue(problems.stream().anyMatch(p -> p.contains("ConfigMap ktp-scan-bridge-config holds GTF_PASS_KEY")),
+                problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("GTF_PASS_KEY comes from ConfigMap ktp-scan-bridge-config")),
+                problems.toString());
+
+        // in the ConfigMap too, though the Secret's value wins (secretRef comes later)
+        problems = credentialProblems(mutated("configmap.yaml",
+                yaml -> yaml + "  KTP_DB_PASSWORD: \"REPLACE_ME-db-password\"\n"), bundle);
+        assertEquals(List.of("ConfigMap ktp-scan-bridge-config holds KTP_DB_PASSWORD: a credential belongs in the Secret"),
+                problems);
+
+        // a literal value in the Deployment overrides the Secret's
+        problems = credentialProblems(mutated("deployment.yaml", yaml -> replaceOnce(yaml, "          env:\n",
+                "          env:\n            - name: KTP_CALLBACK_AUTH_TOKEN\n              value: \"t0ken\"\n")), bundle);
+        assertTrue(problems.stream().anyMatch(p -> p.contains("KTP_CALLBACK_AUTH_TOKEN comes from a value in the Deployment")),
+                problems.toString());
+
+        // the Secret not handed to the container: none of them is set
+        problems = credentialProblems(mutated("deployment.yaml", yaml -> replaceOnce(yaml,
+                "            - secretRef:\n                name: ktp-scan-bridge-secrets\n", "")), bundle);
+        for (String name : CREDENTIALS) {
+            assertTrue(problems.stream().anyMatch(p -> p.contains(name + " is not set")), problems.toString());
+        }
     }
 
     @Test
@@ -444,6 +530,45 @@ class KubernetesManifestsTest {
                 if (podPorts.stream().noneMatch(ports -> resolvePort(target, ports) != null)) {
                     problems.add("Service " + s.name() + " port " + port.get("name") + ": targetPort " + target
                             + " is no container port of the selected pods " + podPorts);
+                }
+            }
+        }
+        return problems;
+    }
+
+    /**
+     * OneKYC's callbacks reach the bundle: a Service that selects the pods has a port whose
+     * targetPort is the container port named callback, the port the bundle listens on for them
+     * ({@code ktp.callback.port} as the container's environment makes it).
+     */
+    static List<String> callbackServiceProblems(Manifests m, BundleProperties bundle) {
+        List<String> problems = new ArrayList<>();
+        for (Doc d : m.ofKind("Deployment")) {
+            Map<String, Object> podLabels = map(path(d.body, "spec", "template", "metadata", "labels"));
+            List<Doc> services = m.ofKind("Service").stream()
+                    .filter(s -> selects(map(path(s.body, "spec", "selector")), podLabels)).collect(Collectors.toList());
+            // the serving containers; an init container is gone before a callback can come
+            for (Object o : list(path(d.body, "spec", "template", "spec", "containers"))) {
+                Map<String, Object> c = map(o);
+                String where = "Deployment " + d.name() + " container " + c.get("name");
+                Map<String, Integer> ports = containerPorts(c);
+                Integer callback = ports.get("callback");
+                if (callback == null) {
+                    problems.add(where + ": no container port named 'callback' " + ports);
+                    continue;
+                }
+                String listening = bundle.effective("ktp.callback.port", environment(m, c));
+                if (!String.valueOf(callback).equals(listening)) {
+                    problems.add(where + ": container port 'callback' is " + callback + " but ktp.callback.port is "
+                            + listening);
+                }
+                boolean reached = services.stream().flatMap(s -> list(path(s.body, "spec", "ports")).stream())
+                        .map(KubernetesManifestsTest::map)
+                        .map(p -> p.containsKey("targetPort") ? p.get("targetPort") : p.get("port"))
+                        .anyMatch(target -> callback.equals(resolvePort(target, ports)));
+                if (!reached) {
+                    problems.add(where + ": no port of Service " + services.stream().map(Doc::name).toList()
+                            + " has the container port 'callback' (" + callback + ") as its targetPort");
                 }
             }
         }
@@ -657,6 +782,91 @@ class KubernetesManifestsTest {
             }
         }
         return problems;
+    }
+
+    /** The shipped Deployment is a cluster's: more than one replica, named (Kubernetes runs 1 otherwise). */
+    static List<String> replicaProblems(Manifests m) {
+        List<String> problems = new ArrayList<>();
+        for (Doc d : m.ofKind("Deployment")) {
+            Object replicas = path(d.body, "spec", "replicas");
+            if (replicas == null) {
+                problems.add("Deployment " + d.name() + ": spec.replicas is not set (Kubernetes runs 1)");
+            } else if (!(replicas instanceof Number n) || n.intValue() <= 1) {
+                problems.add("Deployment " + d.name() + ": spec.replicas is " + replicas
+                        + ", not more than 1: the cluster-mode checks are passed over");
+            }
+        }
+        return problems;
+    }
+
+    /** The bundle's credentials (secret.yaml; README "Configuration"): GTF's client id and pass key, the callback's token, the ledger's login. */
+    static final List<String> CREDENTIALS = List.of("GTF_CLIENT_ID", "GTF_PASS_KEY", "KTP_CALLBACK_AUTH_TOKEN",
+            "KTP_DB_USER", "KTP_DB_PASSWORD");
+
+    /**
+     * Each credential reaches the container from the Secret (the value Kubernetes gives it, by
+     * envFrom or secretKeyRef), and no ConfigMap holds one: a ConfigMap is readable where a Secret
+     * is not, and shows in {@code kubectl describe}.
+     */
+    static List<String> credentialProblems(Manifests m, BundleProperties bundle) {
+        List<String> problems = new ArrayList<>();
+        for (String name : CREDENTIALS) {
+            if (!bundle.knownEnvNames().contains(name)) {
+                problems.add(name + " is no property of the bundle: the list of credentials is out of date");
+            }
+        }
+        for (Doc configMap : m.ofKind("ConfigMap")) {
+            for (String name : CREDENTIALS) {
+                if (dataKeys(configMap).contains(name)) {
+                    problems.add("ConfigMap " + configMap.name() + " holds " + name + ": a credential belongs in the Secret");
+                }
+            }
+        }
+        for (Doc d : m.ofKind("Deployment")) {
+            for (Map<String, Object> c : containers(d)) {
+                String where = "Deployment " + d.name() + " container " + c.get("name");
+                Map<String, String> origins = origins(m, c);
+                for (String name : CREDENTIALS) {
+                    String origin = origins.get(name);
+                    if (origin == null) {
+                        problems.add(where + ": " + name + " is not set");
+                    } else if (!origin.startsWith("Secret ")) {
+                        problems.add(where + ": " + name + " comes from " + origin + ", not from a Secret");
+                    }
+                }
+            }
+        }
+        return problems;
+    }
+
+    /**
+     * Where each variable of a container gets its value, as {@link #environment} builds it (the
+     * later envFrom wins, env over envFrom): "Secret name", "ConfigMap name" or "a value in the Deployment".
+     * An envFrom source that is not defined counts too (referenceProblems reports it).
+     */
+    static Map<String, String> origins(Manifests m, Map<String, Object> container) {
+        Map<String, String> origins = new LinkedHashMap<>();
+        for (Object from : list(container.get("envFrom"))) {
+            Map<String, Object> f = map(from);
+            String prefix = Objects.requireNonNullElse(str(f.get("prefix")), "");
+            String kind = f.containsKey("configMapRef") ? "ConfigMap" : "Secret";
+            String name = str(map(f.get(kind.equals("ConfigMap") ? "configMapRef" : "secretRef")).get("name"));
+            Doc source = m.find(kind, name);
+            if (source != null) {
+                dataKeys(source).forEach(k -> origins.put(prefix + k, kind + " " + name));
+            }
+        }
+        for (Object e : list(container.get("env"))) {
+            Map<String, Object> var = map(e);
+            Map<String, Object> valueFrom = map(var.get("valueFrom"));
+            String origin = valueFrom.containsKey("secretKeyRef")
+                    ? "Secret " + str(map(valueFrom.get("secretKeyRef")).get("name"))
+                    : valueFrom.containsKey("configMapKeyRef")
+                            ? "ConfigMap " + str(map(valueFrom.get("configMapKeyRef")).get("name"))
+                            : valueFrom.isEmpty() ? "a value in the Deployment" : "valueFrom " + valueFrom.keySet();
+            origins.put(str(var.get("name")), origin);
+        }
+        return origins;
     }
 
     /**
