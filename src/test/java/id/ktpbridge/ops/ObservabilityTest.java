@@ -9,8 +9,10 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 import id.ktpbridge.testkit.BridgeApp;
@@ -86,7 +88,53 @@ class ObservabilityTest {
             id.ktpbridge.result.DeliveryStore store = app.bean("outbox", id.ktpbridge.result.Outbox.class).store();
             assertEquals(java.util.Map.of("file", java.util.Map.of("DELIVERED", 3)), store.counts());
             assertEquals(java.util.Map.of(), store.counts(java.util.List.of("PENDING", "REFUSED")));
+
+            // a presign OneKYC refuses (503) for another image of a user seen before: the refusal is in
+            // the presign series under its status, and the image goes with the user's cached token
+            app.sandbox().settings().setFailureStatuses(List.of(503));
+            app.sandbox().settings().setFailureRate("presign", 1.0);
+            Files.writeString(app.inbox().resolve("u9001-again.json"), "{\"partnerUserId\":\"u9001\"}");
+            Results.drop(app.inbox(), "u9001-again.png", SampleImages.card("c", "png"));
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> app.sandbox().injectedFailures("presign") >= 1);
+            app.sandbox().settings().setFailureRate("presign", 0.0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 4);
+
+            metrics = get(app.managementUrl("/observe/metrics")).body();
+            long refused = app.sandbox().injectedFailures("presign");
+            assertEquals(refused, value(metrics, "ktp_onekyc_calls_seconds_count{endpoint=\"presign\",outcome=\"503\"}"),
+                    metrics);
+            assertEquals(3, value(metrics, "ktp_onekyc_calls_seconds_count{endpoint=\"presign\",outcome=\"ok\"}"), metrics);
+            // no other endpoint failed, and no failure was counted as another status
+            List<String> failures = metrics.lines().filter(l -> l.startsWith("ktp_onekyc_calls_seconds_count{")
+                    && !l.contains("outcome=\"ok\"")).toList();
+            assertEquals(List.of("ktp_onekyc_calls_seconds_count{endpoint=\"presign\",outcome=\"503\"} " + refused),
+                    failures, metrics);
+
+            // the token cache: one fetch per user, a token request for each call that carries one
+            assertEquals(2, value(metrics, "ktp_token_cache_fetches_total"), metrics);
+            assertEquals(2, app.sandbox().requestLog().stream().filter(c -> c.endpoint().equals("token")).count());
+            double hits = value(metrics, "ktp_token_cache_hits_total");
+            double misses = value(metrics, "ktp_token_cache_misses_total");
+            assertTrue(hits > 0, metrics);
+            assertTrue(misses >= 2, "each fetch was for a request that found no token: " + metrics);
+            // each attempt of a call with a user's token asks the cache once (read again, as a poll tick may
+            // still be between its request and the sandbox's note of it)
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                long tokenCalls = app.sandbox().requestLog().stream()
+                        .filter(c -> List.of("presign", "confirm", "status", "details").contains(c.endpoint())).count();
+                String now = get(app.managementUrl("/observe/metrics")).body();
+                assertEquals(tokenCalls, value(now, "ktp_token_cache_hits_total")
+                        + value(now, "ktp_token_cache_misses_total"), now);
+            });
         }
+    }
+
+    /** The value of one series, which must be there once. */
+    private static double value(String metrics, String series) {
+        List<String> lines = metrics.lines().filter(l -> l.startsWith(series + " ")).toList();
+        assertEquals(1, lines.size(), series + " in " + metrics);
+        return Double.parseDouble(lines.get(0).substring(series.length() + 1).trim());
     }
 
     private HttpResponse<String> get(String url) throws Exception {
