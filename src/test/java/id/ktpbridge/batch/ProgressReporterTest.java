@@ -68,6 +68,35 @@ class ProgressReporterTest {
         }
     }
 
+    @Test
+    void anInputConfirmedAtOneKycCountsAsSubmittedOpenAndOnceEnded() throws Exception {
+        JdbcConnectionPool ds = migratedDatabase();
+        Ledger ledger = new Ledger(ds);
+        // results settle 1 ms after they are written: the ended input's figures are added up, not read again
+        ProgressReporter progress = new ProgressReporter(ledger, () -> 0, Duration.ofMillis(1));
+        String confirmed = insert(ledger, SubmissionState.RECEIVED);
+        insert(ledger, SubmissionState.REJECTED); // never reached OneKYC
+        long now = System.currentTimeMillis();
+        ledger.markUploaded(confirmed, "sub-1", "psid-1", "sdk-1", "https://storage.test/1", now + 600_000);
+        try (LogCapture logs = new LogCapture()) {
+            progress.report();
+            assertTrue(last(logs).contains("seen 2, submitted 0, completed 0, OneKYC errors 0, failed/rejected 1,"
+                    + " open 1"), "uploaded, not yet confirmed: " + last(logs));
+            ledger.markConfirmed(confirmed, now, now + 60_000, now + 600_000);
+            progress.report();
+            assertTrue(last(logs).contains("seen 2, submitted 1, completed 0, OneKYC errors 0, failed/rejected 1,"
+                    + " open 1"), last(logs));
+
+            ledger.recordResult(confirmed, "COMPLETED", null, null, System.currentTimeMillis(), "{}", c -> { });
+            Thread.sleep(5);
+            progress.report();
+            assertTrue(last(logs).contains("seen 2, submitted 1, completed 1, OneKYC errors 0, failed/rejected 1,"
+                    + " open 0"), last(logs));
+        } finally {
+            ds.dispose();
+        }
+    }
+
     /** Counts what each tick reads: the whole run's count, and the rows read again for it. */
     private static final class Watched extends Ledger {
         final AtomicInteger wholeRunCounts = new AtomicInteger();
@@ -253,6 +282,8 @@ class ProgressReporterTest {
              BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.progress.interval", "300"))) {
             Results.drop(app.inbox(), "u9301.png", SampleImages.card("u9301", "png"));
             await().atMost(Duration.ofSeconds(30)).until(() -> logs.count("Progress: seen 1, ") > 0);
+            // confirmed at OneKYC: the line that tells its end says so
+            await().atMost(Duration.ofSeconds(30)).until(() -> logs.count("Progress: seen 1, submitted 1, completed 1,") > 0);
         }
     }
 
