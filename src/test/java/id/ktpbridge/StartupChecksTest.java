@@ -374,6 +374,17 @@ class StartupChecksTest {
     }
 
     @Test
+    void clusterModeWithAnH2LedgerIsRefusedByName() {
+        // each instance would keep a ledger of its own, and take the others' inputs as its own
+        String expected = "ktp.cluster.enabled=true needs a database all instances share: set ktp.db.url (KTP_DB_URL)"
+                + " to a PostgreSQL URL";
+        assertRefused(Map.of("ktp.cluster.enabled", "true", "ktp.db.url", "jdbc:h2:file:" + dataDir.resolve("shared")),
+                expected);
+        // not set: the H2 file in the data folder
+        assertRefused(Map.of("ktp.cluster.enabled", "true"), expected);
+    }
+
+    @Test
     void aPlaceholderOfTheShippedManifestsIsNamed() {
         assertEquals("GTF_PASS_KEY", StartupChecks.placeholder(Map.of("GTF_PASS_KEY", "REPLACE_ME-gtf-pass-key",
                 "KTP_DB_USER", "ktp", "OTHER", "REPLACE_ME")));
