@@ -65,6 +65,8 @@ import id.ktpbridge.ledger.SchemaMigrator;
 import id.ktpbridge.result.DeliveryStore;
 import id.ktpbridge.result.Outbox;
 import id.ktpbridge.result.ResultPublisher;
+import id.ktpbridge.s3.S3PollGate;
+import id.ktpbridge.s3.S3SourceHealthCheck;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.sftp.SftpListingClaims;
@@ -494,6 +496,11 @@ public class BridgeConfiguration implements CamelConfiguration {
                 checks.register(new OneKycHealthCheck(gtf.http().breaker(), dependenciesGate, probe));
                 // the first probe at once: the first readiness call then finds its outcome
                 probe.startIfDue();
+                if (dependenciesGate && sources.contains("s3")) {
+                    // Camel's consumer check forgets the failures when a back-off ends; this one does not
+                    checks.register(new S3SourceHealthCheck(registry.lookupByNameAndType("s3SourceGate",
+                            S3PollGate.class)));
+                }
                 if (!dependenciesGate) {
                     // Camel's consumer checks are readiness checks of the sources: left out
                     String excluded = checks.getExcludePattern();

@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * <li>A failing poll (store unreachable, credentials revoked) is logged as one line when it starts
  * failing, then at most once per {@code repeatEvery} while it keeps failing, and once more when it
  * works again: an outage does not flood the log. The consumer's back-off
- * ({@code backoffErrorThreshold}, {@code backoffMultiplier}) spaces the attempts out.</li>
+ * ({@code backoffErrorThreshold}, {@code backoffMultiplier}) spaces the attempts out. The failures
+ * in a row are what readiness reports ({@link S3SourceHealthCheck}).</li>
  * </ul>
  */
 public class S3PollGate extends SourceErrorHandler implements PollingConsumerPollStrategy {
@@ -35,6 +36,7 @@ public class S3PollGate extends SourceErrorHandler implements PollingConsumerPol
     private final Object monitor = new Object();
     private final long repeatEveryNanos;
     private int failuresInARow;
+    private Throwable lastFailure;
     private long lastReportNanos;
 
     public S3PollGate(Duration repeatEvery) {
@@ -101,7 +103,17 @@ public class S3PollGate extends SourceErrorHandler implements PollingConsumerPol
         if (failuresInARow > 0) {
             LOG.info("S3 source: listing the bucket works again after {} failed attempt(s)", failuresInARow);
             failuresInARow = 0;
+            lastFailure = null;
         }
+    }
+
+    /** Failed polls since the last that worked (0: none failed, or one worked since). */
+    synchronized int failuresInARow() {
+        return failuresInARow;
+    }
+
+    synchronized Throwable lastFailure() {
+        return lastFailure;
     }
 
     @Override
@@ -125,6 +137,7 @@ public class S3PollGate extends SourceErrorHandler implements PollingConsumerPol
             return;
         }
         failuresInARow++;
+        lastFailure = exception;
         long now = System.nanoTime();
         if (failuresInARow == 1 || now - lastReportNanos >= repeatEveryNanos) {
             lastReportNanos = now;

@@ -30,7 +30,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * ({@code java -jar}; its jar is never on a classpath) on a free loopback port, with signature
  * checking on (AWS V2/V4, identity {@link #ACCESS_KEY} / credential {@link #SECRET_KEY}). Storage is
  * in memory ({@link #startTransient}) or in a folder ({@link #startFilesystem}). Start one per test
- * class and use a fresh bucket per test ({@link #newBucket}); {@link #close} kills the process.
+ * class and use a fresh bucket per test ({@link #newBucket}); {@link #close} kills the process, and
+ * {@link #startAgain} starts it again on the same endpoint (an outage of the store).
  *
  * <p>The jar comes from the system property {@code s3proxy.jar}, which the Maven build sets.
  */
@@ -91,15 +92,38 @@ public final class S3ProxyServer implements AutoCloseable {
         backend.forEach(conf::setProperty);
         try {
             Files.createDirectories(workDir);
-            Path confFile = workDir.resolve("s3proxy.conf");
-            try (var out = Files.newBufferedWriter(confFile, StandardCharsets.UTF_8)) {
+            try (var out = Files.newBufferedWriter(workDir.resolve("s3proxy.conf"), StandardCharsets.UTF_8)) {
                 conf.store(out, "S3Proxy for tests");
             }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return launch(jar, workDir, endpoint);
+    }
+
+    /**
+     * The server {@linkplain #close closed} in {@code workDir} started again: the same endpoint, and
+     * the same objects if they were {@linkplain #startFilesystem kept in a folder} (a store back after
+     * an outage).
+     */
+    public static S3ProxyServer startAgain(Path workDir) {
+        Properties conf = new Properties();
+        try (var in = Files.newBufferedReader(workDir.resolve("s3proxy.conf"), StandardCharsets.UTF_8)) {
+            conf.load(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return launch(System.getProperty("s3proxy.jar"), workDir, URI.create(conf.getProperty("s3proxy.endpoint")));
+    }
+
+    private static S3ProxyServer launch(String jar, Path workDir, URI endpoint) {
+        try {
+            Path confFile = workDir.resolve("s3proxy.conf");
             Path log = workDir.resolve("s3proxy.log");
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-jar", jar, "--properties", confFile.toString())
                     .redirectErrorStream(true)
-                    .redirectOutput(log.toFile());
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
             pb.environment().put("LOG_LEVEL", "warn");
             Process process = pb.start();
             // should a test run end without close(), the child does not outlive it

@@ -37,6 +37,14 @@ public final class SilentProxy implements AutoCloseable {
         silent = true;
     }
 
+    /**
+     * Passes data on again (the server back): what was sent while silent is lost, so connections
+     * made before are of no further use to their clients; new ones work.
+     */
+    public void speak() {
+        silent = false;
+    }
+
     private void accept() {
         while (!listener.isClosed()) {
             try {
