@@ -52,8 +52,8 @@ class ClusterTest {
             SandboxSettings settings = new SandboxSettings();
             settings.setProcessingDelayMillis(600);
             settings.setLatencyMillis(30);
-            // OneKYC calls back one registered URL: it is pointed at the instance that gets killed once
-            // that one is chosen, below
+            // OneKYC calls back one registered URL: node1's until the kill, whose callbacks are then of
+            // node0's and node2's submissions too; then the instance that gets killed, below
             settings.setCallbackUrl(callbackUrl(callbackPorts[1]));
             settings.setCallbackAuthorization("Bearer cluster-test");
             settings.setCallbackMaxAttempts(2);
@@ -79,7 +79,10 @@ class ClusterTest {
                 common.put("ktp.source.claim-ttl", "20s");
                 common.put("ktp.source.batch-size", "3");
                 common.put("ktp.poll.interval", "300");
-                common.put("ktp.poll.first-delay", "800");
+                // no poll collects a result before the kill, while callbacks reach node1: its first
+                // collections, in cold JVMs on two busy cores, end up to 4.5 s after the confirm. After the
+                // kill callbacks go to a dead instance and polls collect, this much later
+                common.put("ktp.poll.first-delay", "10000");
                 common.put("ktp.poll.initial-backoff", "300");
                 common.put("ktp.poll.max-backoff", "1000");
                 common.put("ktp.poll.stale-claim-after", "10s");
@@ -130,8 +133,10 @@ class ClusterTest {
 
                 // kill one instance while it is in the middle of its share of the batch: it has submitted
                 // inputs whose results are not out yet (each takes the sandbox 600 ms at least). The first
-                // seen so, whichever it is: the others may take the whole batch from a slow one
+                // seen so, whichever it is: the others may take the whole batch from a slow one. Not before
+                // a result of a submission node0 or node2 made is out: node1's callbacks are checked by them
                 Path results = shared.resolve("results");
+                waitUntil(() -> !ofNode0And2(Results.read(results), logFiles).isEmpty(), 120_000);
                 int[] killed = {-1};
                 Set<String> heldBeforeKill = new HashSet<>();
                 waitUntil(() -> {
@@ -145,10 +150,16 @@ class ClusterTest {
                     }
                     return false;
                 }, 120_000);
+                // out while every callback went to node1
+                List<JsonNode> resultsBeforeKill = Results.read(results);
                 // the callbacks of its submissions that finish from now on go to a dead instance
                 settings.setCallbackUrl(callbackUrl(callbackPorts[killed[0]]));
                 instances.get(killed[0]).kill();
                 long resultsAtKill = Results.count(results);
+                // the killed instance's inputs in hand by the state of their rows, before the others can
+                // take them over (ktp.source.claim-ttl): a presign it had sent for one still RECEIVED
+                // leaves a submission nobody knows of
+                Map<String, Integer> inHandAtKill = inHand(db, "node" + killed[0]);
                 // a call is logged as it is answered: those the killed instance had under way are in by then,
                 // and the others take over its inputs no sooner than ktp.source.claim-ttl or a poll's
                 // reconfirm-after, many seconds later
@@ -156,6 +167,14 @@ class ClusterTest {
                 int callsBeforeKill = sandbox.requestLog().size();
                 assertTrue(!heldBeforeKill.isEmpty(), "the killed instance held submitted inputs without a result");
                 assertTrue(resultsAtKill < inputs.size(), "the kill came before the batch was done");
+                // a callback is handled by the instance it reaches, whichever made the submission: until the
+                // kill they reached node1, and no poll had started yet (ktp.poll.first-delay), so each result
+                // then of a submission node0 or node2 made came by callback
+                List<JsonNode> othersBeforeKill = ofNode0And2(resultsBeforeKill, logFiles);
+                for (JsonNode r : othersBeforeKill) {
+                    assertEquals("callback", r.path("receivedVia").asText(), "node1 collected the callback of "
+                            + r.path("sourceFile").asText() + ", submitted by another instance");
+                }
 
                 waitUntil(() -> Results.count(results) >= inputs.size(), 180_000);
                 // late callbacks and poll ticks: nothing more may appear
@@ -179,6 +198,16 @@ class ClusterTest {
                 Set<String> confirmed = sandbox.submissionIds().stream()
                         .filter(id -> !"INITIATED".equals(sandbox.submissionStatus(id))).collect(Collectors.toSet());
                 assertEquals(confirmed, resultSubmissions, "exactly one confirmed submission per input");
+                // and no submission presigned and left, but for the kill: a survivor takes over a row the
+                // killed instance recorded presigned (its stored URL lasts 10 minutes) or uploaded with its
+                // submission; one still RECEIVED is presigned anew, and a presign the killed instance had sent
+                // for it stays INITIATED. At most one each: an input's worker has one presign out at a time
+                // and records it before anything else
+                Set<String> unconfirmed = sandbox.submissionIds().stream()
+                        .filter(id -> "INITIATED".equals(sandbox.submissionStatus(id))).collect(Collectors.toSet());
+                assertTrue(unconfirmed.size() <= inHandAtKill.getOrDefault("RECEIVED", 0),
+                        "unconfirmed submissions " + unconfirmed + ", more than the killed instance's inputs in hand"
+                                + " not presigned by its ledger " + inHandAtKill);
                 // a submission is confirmed once at the sandbox however many confirms it gets: its log shows
                 // them. No instance confirms one it was answered for; after the kill a survivor may confirm
                 // one the killed instance was answered for (409), once
@@ -222,15 +251,44 @@ class ClusterTest {
 
     /** Submissions an instance logged as submitted that have no result yet. */
     private static Set<String> held(Path log, Path results) throws java.io.IOException {
-        Set<String> held = new HashSet<>();
+        Set<String> held = submitted(log);
+        Results.read(results).forEach(r -> held.remove(r.path("submissionId").asText()));
+        return held;
+    }
+
+    /** The results of submissions node0 or node2 logged as submitted. */
+    private static List<JsonNode> ofNode0And2(List<JsonNode> results, List<Path> logFiles) throws java.io.IOException {
+        Set<String> submitted = submitted(logFiles.get(0));
+        submitted.addAll(submitted(logFiles.get(2)));
+        return results.stream().filter(r -> submitted.contains(r.path("submissionId").asText())).toList();
+    }
+
+    /** Submissions an instance logged as submitted (confirmed by it). */
+    private static Set<String> submitted(Path log) throws java.io.IOException {
+        Set<String> submitted = new HashSet<>();
         if (Files.exists(log)) {
             java.util.regex.Matcher m = SUBMITTED.matcher(Files.readString(log));
             while (m.find()) {
-                held.add(m.group(1));
+                submitted.add(m.group(1));
             }
         }
-        Results.read(results).forEach(r -> held.remove(r.path("submissionId").asText()));
-        return held;
+        return submitted;
+    }
+
+    /** The ledger rows {@code instance}'s workers have in hand, counted by state. */
+    private static Map<String, Integer> inHand(String db, String instance) throws java.sql.SQLException {
+        Map<String, Integer> byState = new HashMap<>();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(db, "postgres", "");
+             java.sql.PreparedStatement ps = c.prepareStatement(
+                     "SELECT state, COUNT(*) FROM ktp_submission WHERE worker = ? GROUP BY state")) {
+            ps.setString(1, instance);
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    byState.put(rs.getString(1), rs.getInt(2));
+                }
+            }
+        }
+        return byState;
     }
 
     private static boolean contains(Path log, String text) {
