@@ -35,6 +35,7 @@ import id.ktpbridge.gtf.GtfClient;
 import id.ktpbridge.gtf.GtfHttp;
 import id.ktpbridge.gtf.GtfSettings;
 import id.ktpbridge.gtf.RateLimiter;
+import id.ktpbridge.ingest.CountingPollStrategy;
 import id.ktpbridge.ingest.DropFolderClock;
 import id.ktpbridge.ingest.DropFolderStore;
 import id.ktpbridge.ingest.EmptyFiles;
@@ -45,6 +46,7 @@ import id.ktpbridge.ingest.FileSystems;
 import id.ktpbridge.ingest.FutureDatedFiles;
 import id.ktpbridge.ingest.FutureDatedLeft;
 import id.ktpbridge.ingest.ImageInspector;
+import id.ktpbridge.ingest.ListingHealthCheck;
 import id.ktpbridge.ingest.PartnerUserResolver;
 import id.ktpbridge.ingest.PausedFiles;
 import id.ktpbridge.ingest.PlacedName;
@@ -66,7 +68,6 @@ import id.ktpbridge.result.DeliveryStore;
 import id.ktpbridge.result.Outbox;
 import id.ktpbridge.result.ResultPublisher;
 import id.ktpbridge.s3.S3PollGate;
-import id.ktpbridge.s3.S3SourceHealthCheck;
 import id.ktpbridge.sandbox.GtfSandbox;
 import id.ktpbridge.sandbox.SandboxSettings;
 import id.ktpbridge.sftp.SftpListingClaims;
@@ -149,7 +150,11 @@ public class BridgeConfiguration implements CamelConfiguration {
                 new LedgerIdempotentRepository(dataSource, "sftp", claimTtl, instance),
                 new LedgerIdempotentRepository(dataSource, "s3", claimTtl, instance));
         registry.bind("sftpProcessedInputs", inputRepositories.get(1));
-        registry.bind("sftpListingClaims", new SftpListingClaims(inputRepositories.get(1)));
+        SftpListingClaims sftpListingClaims = new SftpListingClaims(inputRepositories.get(1));
+        registry.bind("sftpListingClaims", sftpListingClaims);
+        // the main listing's (ingest-sftp's) polls are counted for readiness, sftp-source; the oversized
+        // files' listing asks the same server once a minute and does not speak for it
+        registry.bind("sftpCountedListingClaims", new CountingPollStrategy(sftpListingClaims));
         registry.bind("s3ProcessedInputs", inputRepositories.get(2));
 
         DeliveryStore deliveries = new DeliveryStore(dataSource);
@@ -496,10 +501,15 @@ public class BridgeConfiguration implements CamelConfiguration {
                 checks.register(new OneKycHealthCheck(gtf.http().breaker(), dependenciesGate, probe));
                 // the first probe at once: the first readiness call then finds its outcome
                 probe.startIfDue();
+                // Camel's consumer checks forget the failures when a back-off ends; these do not
+                if (dependenciesGate && sources.contains("sftp")) {
+                    checks.register(new ListingHealthCheck("sftp-source", "SFTP source: listing the inbox",
+                            registry.lookupByNameAndType("sftpCountedListingClaims", CountingPollStrategy.class)
+                                    .failures()));
+                }
                 if (dependenciesGate && sources.contains("s3")) {
-                    // Camel's consumer check forgets the failures when a back-off ends; this one does not
-                    checks.register(new S3SourceHealthCheck(registry.lookupByNameAndType("s3SourceGate",
-                            S3PollGate.class)));
+                    checks.register(new ListingHealthCheck("s3-source", "S3 source: listing the bucket",
+                            registry.lookupByNameAndType("s3SourceGate", S3PollGate.class).failures()));
                 }
                 if (!dependenciesGate) {
                     // Camel's consumer checks are readiness checks of the sources: left out

@@ -3,6 +3,7 @@ package id.ktpbridge.s3;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import id.ktpbridge.ingest.ListingFailures;
 import id.ktpbridge.ingest.SourceErrorHandler;
 import org.apache.camel.Consumer;
 import org.apache.camel.Endpoint;
@@ -25,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * failing, then at most once per {@code repeatEvery} while it keeps failing, and once more when it
  * works again: an outage does not flood the log. The consumer's back-off
  * ({@code backoffErrorThreshold}, {@code backoffMultiplier}) spaces the attempts out. The failures
- * in a row are what readiness reports ({@link S3SourceHealthCheck}).</li>
+ * in a row are what readiness reports ({@code s3-source}, {@link id.ktpbridge.ingest.ListingHealthCheck}).</li>
  * </ul>
  */
 public class S3PollGate extends SourceErrorHandler implements PollingConsumerPollStrategy {
@@ -35,8 +36,7 @@ public class S3PollGate extends SourceErrorHandler implements PollingConsumerPol
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Object monitor = new Object();
     private final long repeatEveryNanos;
-    private int failuresInARow;
-    private Throwable lastFailure;
+    private final ListingFailures failures = new ListingFailures();
     private long lastReportNanos;
 
     public S3PollGate(Duration repeatEvery) {
@@ -100,20 +100,14 @@ public class S3PollGate extends SourceErrorHandler implements PollingConsumerPol
 
     @Override
     public synchronized void commit(Consumer consumer, Endpoint endpoint, int polledMessages) {
-        if (failuresInARow > 0) {
-            LOG.info("S3 source: listing the bucket works again after {} failed attempt(s)", failuresInARow);
-            failuresInARow = 0;
-            lastFailure = null;
+        int failed = failures.worked();
+        if (failed > 0) {
+            LOG.info("S3 source: listing the bucket works again after {} failed attempt(s)", failed);
         }
     }
 
-    /** Failed polls since the last that worked (0: none failed, or one worked since). */
-    synchronized int failuresInARow() {
-        return failuresInARow;
-    }
-
-    synchronized Throwable lastFailure() {
-        return lastFailure;
+    public ListingFailures failures() {
+        return failures;
     }
 
     @Override
@@ -136,13 +130,12 @@ public class S3PollGate extends SourceErrorHandler implements PollingConsumerPol
             LOG.warn("S3 source: an object could not be processed: {}", S3BucketCheck.objectError(exception));
             return;
         }
-        failuresInARow++;
-        lastFailure = exception;
+        int failed = failures.failed(exception);
         long now = System.nanoTime();
-        if (failuresInARow == 1 || now - lastReportNanos >= repeatEveryNanos) {
+        if (failed == 1 || now - lastReportNanos >= repeatEveryNanos) {
             lastReportNanos = now;
             LOG.warn("S3 source: listing the bucket failed ({} time(s) in a row), retrying with back-off: {}",
-                    failuresInARow, S3BucketCheck.objectError(exception));
+                    failed, S3BucketCheck.objectError(exception));
         }
     }
 }

@@ -45,6 +45,18 @@ public final class SilentProxy implements AutoCloseable {
         silent = false;
     }
 
+    /**
+     * Closes the connections relayed so far, as a client closes them once its keep-alive gives up on
+     * a server that stopped answering (SSH's takes a minute, not waited for here); new connections
+     * are still taken, and get no answer while silent.
+     */
+    public void dropConnections() throws IOException {
+        for (Socket s : sockets) {
+            sockets.remove(s);
+            s.close();
+        }
+    }
+
     private void accept() {
         while (!listener.isClosed()) {
             try {
