@@ -5,6 +5,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -59,12 +60,27 @@ public class Ledger {
         long now = System.currentTimeMillis();
         update("INSERT INTO ktp_submission (id, source_type, source_ref, source_file, source_sha256, source_size,"
                         + " content_type, onboarding_partner, partner_user_id, partner_user_id_type, partner_session_id,"
-                        + " sdk_session_id, confirm_metadata, state, created_at, updated_at)"
-                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        + " sdk_session_id, confirm_metadata, state, created_at, updated_at, source_ref_tail)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + REF_TAIL + ")",
                 in.id(), in.sourceType(), in.sourceRef(), in.sourceFile(), in.sourceSha256(), in.sourceSize(),
                 in.contentType(), in.onboardingPartner(), in.partnerUserId(), in.partnerUserIdType(),
-                in.partnerSessionId(), in.sdkSessionId(), in.confirmMetadata(), state.name(), now, now);
+                in.partnerSessionId(), in.sdkSessionId(), in.confirmMetadata(), state.name(), now, now,
+                in.sourceRef());
     }
+
+    /**
+     * The indexed end of a source reference ({@code source_ref_tail}, schema 14), of the parameter,
+     * computed by the database as the migration computed it for the rows before it: H2 counts
+     * characters in UTF-16 units, PostgreSQL in code points. source_ref itself, 2,048 characters,
+     * is past what a PostgreSQL index entry takes.
+     */
+    private static final String REF_TAIL = "RIGHT(?, 255)";
+
+    /**
+     * The rows of one source reference (the parameter, twice): found through the index on its end,
+     * told apart by the whole of it. Without it each look-up read the whole table.
+     */
+    private static final String AT_REF = "source_ref_tail = " + REF_TAIL + " AND source_ref = ?";
 
     /** The stored upload URL of a presigned submission and its expiry (epoch ms), if any. */
     public record StoredUpload(String url, long expiresAt) {
@@ -107,10 +123,10 @@ public class Ledger {
      * reference and size its source has not let go of.
      */
     public Optional<LedgerRecord> findUnreleasedUnread(String sourceRef, Long size) {
-        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_ref = ? AND source_sha256 IS NULL"
-                + " AND source_released_at IS NULL AND state = ? ORDER BY created_at DESC", sourceRef,
-                SubmissionState.REJECTED.name()).stream()
-                .filter(r -> Objects.equals(r.sourceSize(), size)).findFirst();
+        return unreleasedAt(sourceRef).stream()
+                .filter(r -> r.sourceSha256() == null && r.state() == SubmissionState.REJECTED
+                        && Objects.equals(r.sourceSize(), size))
+                .max(Comparator.comparingLong(LedgerRecord::createdAt));
     }
 
     /**
@@ -118,9 +134,8 @@ public class Ledger {
      * confirm refused for now or not sent) whose source has not let go of them.
      */
     public List<LedgerRecord> findUnconfirmedAt(String sourceRef) {
-        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_ref = ? AND source_released_at IS NULL"
-                + " AND state IN (?, ?, ?)", sourceRef, SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(),
-                SubmissionState.UPLOADED.name());
+        return unreleasedAt(sourceRef).stream().filter(r -> r.state() == SubmissionState.RECEIVED
+                || r.state() == SubmissionState.PRESIGNED || r.state() == SubmissionState.UPLOADED).toList();
     }
 
     /**
@@ -128,8 +143,18 @@ public class Ledger {
      * source has not let go of them: on their way, or submitted or ended and not moved yet.
      */
     public List<LedgerRecord> findUnreleasedReadAt(String sourceRef) {
-        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE source_ref = ? AND source_released_at IS NULL"
-                + " AND source_sha256 IS NOT NULL", sourceRef);
+        return unreleasedAt(sourceRef).stream().filter(r -> r.sourceSha256() != null).toList();
+    }
+
+    /**
+     * The inputs at {@code sourceRef} whose source has not let go of them: a few at most, picked
+     * from here by the callers. Only the reference is asked, so that the index on its end is the one
+     * the database can read: given the state or the hash too, H2 took the state index (every input
+     * in an outage's backlog) or the one on the hash (for an IS NULL, every input rejected unread).
+     */
+    private List<LedgerRecord> unreleasedAt(String sourceRef) {
+        return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE " + AT_REF + " AND source_released_at IS NULL",
+                sourceRef, sourceRef);
     }
 
     /**
@@ -139,7 +164,8 @@ public class Ledger {
     public List<LedgerRecord> findReplacedUntouchedSince(long updatedBefore) {
         return query("SELECT " + COLUMNS + " FROM ktp_submission s WHERE s.source_released_at IS NULL"
                 + " AND s.state IN (?, ?) AND s.updated_at < ? AND s.source_sha256 IS NOT NULL AND EXISTS"
-                + " (SELECT 1 FROM ktp_submission n WHERE n.source_ref = s.source_ref"
+                + " (SELECT 1 FROM ktp_submission n WHERE n.source_ref_tail = s.source_ref_tail"
+                + " AND n.source_ref = s.source_ref"
                 + " AND n.created_at > s.created_at AND n.source_sha256 IS NOT NULL"
                 + " AND n.source_sha256 <> s.source_sha256)",
                 SubmissionState.RECEIVED.name(), SubmissionState.PRESIGNED.name(), updatedBefore);
@@ -215,8 +241,8 @@ public class Ledger {
      */
     public List<LedgerRecord> findFailedWithoutResult(String reasonCode, long endedBefore) {
         return query("SELECT " + COLUMNS + " FROM ktp_submission WHERE state = ? AND reason_code = ?"
-                + " AND result_status IS NULL AND completed_at < ?", SubmissionState.FAILED.name(), reasonCode,
-                endedBefore);
+                + " AND result_status IS NULL AND " + NO_RESULT + " AND completed_at < ?",
+                SubmissionState.FAILED.name(), reasonCode, endedBefore);
     }
 
     /**
@@ -849,7 +875,8 @@ public class Ledger {
     /** Inputs that ended without a stored result, whenever they were taken (earlier runs included). */
     public long endedWithoutResult() {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "SELECT COUNT(*) FROM ktp_submission WHERE state IN (?, ?, ?) AND result_status IS NULL")) {
+                "SELECT COUNT(*) FROM ktp_submission WHERE state IN (?, ?, ?) AND result_status IS NULL AND "
+                        + NO_RESULT)) {
             ps.setString(1, SubmissionState.DELIVERED.name());
             ps.setString(2, SubmissionState.REJECTED.name());
             ps.setString(3, SubmissionState.FAILED.name());
@@ -872,6 +899,13 @@ public class Ledger {
                     errors + o.errors, withoutResult + o.withoutResult);
         }
     }
+
+    /**
+     * No stored result: delivered_at is written with it (see {@link #recordResult}), and its index
+     * holds the few rows without one (the open ones and those that ended before it was stored), where
+     * the state index would read every ended (or every failed) input the retention keeps.
+     */
+    private static final String NO_RESULT = "delivered_at IS NULL";
 
     /** The inputs of a run that began at a moment: taken since, or given their result since. */
     private static final String OF_RUN = "(created_at >= ? OR delivered_at >= ?)";

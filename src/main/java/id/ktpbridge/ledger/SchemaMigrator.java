@@ -31,7 +31,7 @@ public final class SchemaMigrator {
             "V4__claims_and_leases.sql", "V5__content_claims_and_release.sql", "V6__deferral_window.sql",
             "V7__ended_index.sql", "V8__inputs_in_hand.sql", "V9__delivery_due_by_target.sql",
             "V10__callback_error.sql", "V11__claim_ledger_id.sql", "V12__claim_token.sql",
-            "V13__confirm_sent.sql");
+            "V13__confirm_sent.sql", "V14__lookup_indexes.sql");
 
     private SchemaMigrator() {
     }
