@@ -60,19 +60,18 @@ public class Ledger {
         long now = System.currentTimeMillis();
         update("INSERT INTO ktp_submission (id, source_type, source_ref, source_file, source_sha256, source_size,"
                         + " content_type, onboarding_partner, partner_user_id, partner_user_id_type, partner_session_id,"
-                        + " sdk_session_id, confirm_metadata, state, created_at, updated_at, source_ref_tail)"
-                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + REF_TAIL + ")",
+                        + " sdk_session_id, confirm_metadata, state, created_at, updated_at)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 in.id(), in.sourceType(), in.sourceRef(), in.sourceFile(), in.sourceSha256(), in.sourceSize(),
                 in.contentType(), in.onboardingPartner(), in.partnerUserId(), in.partnerUserIdType(),
-                in.partnerSessionId(), in.sdkSessionId(), in.confirmMetadata(), state.name(), now, now,
-                in.sourceRef());
+                in.partnerSessionId(), in.sdkSessionId(), in.confirmMetadata(), state.name(), now, now);
     }
 
     /**
      * The indexed end of a source reference ({@code source_ref_tail}, schema 14), of the parameter,
-     * computed by the database as the migration computed it for the rows before it: H2 counts
-     * characters in UTF-16 units, PostgreSQL in code points. source_ref itself, 2,048 characters,
-     * is past what a PostgreSQL index entry takes.
+     * computed by the database as it computes the column, which it generates for every row: H2
+     * counts characters in UTF-16 units, PostgreSQL in code points. source_ref itself, 2,048
+     * characters, is past what a PostgreSQL index entry takes.
      */
     private static final String REF_TAIL = "RIGHT(?, 255)";
 

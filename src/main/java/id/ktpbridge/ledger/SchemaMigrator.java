@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Applies numbered SQL scripts once each, in order, recording them in a history table. Plain SQL
- * that runs on H2 and PostgreSQL alike. The ledger's scripts live in {@code db/migration}; other
+ * that runs on H2 and PostgreSQL alike, or a script's PostgreSQL form beside it where their syntax
+ * differs. The ledger's scripts live in {@code db/migration}; other
  * schemas (the results table of the JDBC target) have their own folder and history table.
  */
 public final class SchemaMigrator {
@@ -168,7 +169,7 @@ public final class SchemaMigrator {
             throws SQLException {
         try (Statement s = c.createStatement()) {
             // comments go first, so a ';' inside one never splits a statement
-            for (String statement : stripComments(read(folder + "/" + script)).split(";")) {
+            for (String statement : stripComments(read(scriptFor(c, folder, script))).split(";")) {
                 if (!statement.isBlank()) {
                     s.execute(statement.strip());
                 }
@@ -182,6 +183,16 @@ public final class SchemaMigrator {
             }
         }
         LOG.info("Schema {} migrated to version {} ({})", folder, version, script);
+    }
+
+    /**
+     * The script's path: its PostgreSQL form ({@code <folder>/postgresql/<script>}) on PostgreSQL
+     * when it has one (where the two databases' syntax differs), else the one both run.
+     */
+    private static String scriptFor(Connection c, String folder, String script) throws SQLException {
+        String postgres = folder + "/postgresql/" + script;
+        return isPostgres(c) && SchemaMigrator.class.getResource("/" + postgres) != null ? postgres
+                : folder + "/" + script;
     }
 
     private static String stripComments(String sql) {

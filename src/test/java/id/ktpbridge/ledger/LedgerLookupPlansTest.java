@@ -87,6 +87,80 @@ class LedgerLookupPlansTest {
         }
     }
 
+    @Test
+    void rowsWrittenBeforeSchema14OrByAnEarlierVersionAreFoundOnH2() throws Exception {
+        JdbcConnectionPool ds = JdbcConnectionPool.create("jdbc:h2:mem:before14-" + UUID.randomUUID()
+                + ";DB_CLOSE_DELAY=-1", "sa", "");
+        try {
+            rowsWrittenBeforeSchema14AreFound(ds);
+        } finally {
+            ds.dispose();
+        }
+    }
+
+    @Test
+    void rowsWrittenBeforeSchema14OrByAnEarlierVersionAreFoundOnPostgresql() throws Exception {
+        DataSources.Pool pool = DataSources.create(pg.createDatabase("before14"), "postgres", "", 2, "before14-test");
+        try {
+            rowsWrittenBeforeSchema14AreFound(pool.dataSource());
+        } finally {
+            pool.closer().close();
+        }
+    }
+
+    /**
+     * Rows of a ledger at schema 13, and one an instance of that version writes once schema 14 is
+     * there (a rolling update, a rollback): the look-ups by reference find them all.
+     */
+    private static void rowsWrittenBeforeSchema14AreFound(DataSource ds) throws SQLException {
+        SchemaMigrator.migrate(ds, "ktp_schema_version", "db/migration", SchemaMigrator.SCRIPTS.subList(0, 13));
+        long t = System.currentTimeMillis() - 60_000;
+        String waiting = insertAsSchema13(ds, "file:/in/a.jpg", "aa", "RECEIVED", t, false);
+        String rejectedUnread = insertAsSchema13(ds, "file:/in/a.jpg", null, "REJECTED", t + 1, false);
+        // an input waiting at b, whose newer bytes were taken, ended and let go of: it was replaced
+        String replaced = insertAsSchema13(ds, "file:/in/b.jpg", "bb", "PRESIGNED", t + 2, false);
+        insertAsSchema13(ds, "file:/in/b.jpg", "b2", "DELIVERED", t + 3, true);
+
+        SchemaMigrator.migrate(ds);
+        String byEarlierVersion = insertAsSchema13(ds, "file:/in/c.jpg", "cc", "UPLOADED", t + 4, false);
+
+        Ledger ledger = new Ledger(ds);
+        assertEquals(List.of(waiting), ledger.findUnreleasedReadAt("file:/in/a.jpg").stream()
+                .map(LedgerRecord::id).toList());
+        assertEquals(rejectedUnread, ledger.findUnreleasedUnread("file:/in/a.jpg", 1234L).orElseThrow().id());
+        assertEquals(List.of(byEarlierVersion), ledger.findUnconfirmedAt("file:/in/c.jpg").stream()
+                .map(LedgerRecord::id).toList());
+        assertEquals(List.of(replaced), ledger.findReplacedUntouchedSince(t + 10).stream()
+                .map(LedgerRecord::id).toList());
+    }
+
+    /** A row as an instance at schema 13 writes it: the columns it knows, no source_ref_tail. */
+    private static String insertAsSchema13(DataSource ds, String ref, String hash, String state, long at,
+                                           boolean released) throws SQLException {
+        String id = UUID.randomUUID().toString();
+        try (Connection c = ds.getConnection(); var ps = c.prepareStatement("INSERT INTO ktp_submission (id,"
+                + " source_type, source_ref, source_file, source_sha256, source_size, content_type, onboarding_partner,"
+                + " partner_user_id, partner_user_id_type, partner_session_id, sdk_session_id, confirm_metadata, state,"
+                + " created_at, updated_at, source_released_at) VALUES (?, 'file', ?, 'a.jpg', ?, 1234, 'image/jpeg',"
+                + " 'partner-a', 'user-1', 'PARTNER_USER_ID', ?, ?, NULL, ?, ?, ?, ?)")) {
+            ps.setString(1, id);
+            ps.setString(2, ref);
+            ps.setString(3, hash == null ? null : hash.repeat(32));
+            ps.setString(4, UUID.randomUUID().toString());
+            ps.setString(5, UUID.randomUUID().toString());
+            ps.setString(6, state);
+            ps.setLong(7, at);
+            ps.setLong(8, at);
+            if (released) {
+                ps.setLong(9, at);
+            } else {
+                ps.setNull(9, java.sql.Types.BIGINT);
+            }
+            ps.executeUpdate();
+        }
+        return id;
+    }
+
     private static void lookUpsReadAnIndex(DataSource ds) throws SQLException {
         SchemaMigrator.migrate(ds);
         long now = fill(ds);
