@@ -946,6 +946,11 @@ public class BridgeConfiguration implements CamelConfiguration {
             throw new IllegalStateException("no free port for the callback server (ktp.callback.port=0)", e);
         }
         server.setPort(port);
+        var management = context.hasService(org.apache.camel.component.platform.http.main.ManagementHttpServer.class);
+        if (management != null && management.getPort() == 0) {
+            // a management port of 0 too is served by the callback server (Camel looks its router up by port)
+            management.setPort(port);
+        }
         LOG.info("Callback server on free port {} (ktp.callback.port=0), where the embedded sandbox calls back", port);
         return port;
     }

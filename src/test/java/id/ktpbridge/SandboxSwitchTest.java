@@ -86,8 +86,18 @@ class SandboxSwitchTest {
 
     @Test
     void withAnyFreeCallbackPortTheSandboxCallsBackOnThePortTheServerListensOn() throws Exception {
+        anyFreeCallbackPort(Map.of("ktp.callback.port", "0", "ktp.poll.enabled", "false"));
+    }
+
+    @Test
+    void withAnyFreeCallbackAndManagementPortTheBundleStartsAndIsCalledBack() throws Exception {
+        // as the launcher's class-data training start runs it
+        anyFreeCallbackPort(Map.of("ktp.callback.port", "0", "ktp.management.port", "0", "ktp.poll.enabled", "false"));
+    }
+
+    private void anyFreeCallbackPort(Map<String, String> settings) throws Exception {
         // polling off: the result can only come by the callback
-        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.callback.port", "0", "ktp.poll.enabled", "false"))) {
+        try (BridgeApp app = BridgeApp.start(dataDir, settings)) {
             Results.drop(app.inbox(), "u7102.png", SampleImages.card("u7102", "png"));
             await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
             var result = Results.read(app.results()).get(0);
