@@ -298,6 +298,22 @@ final class H2UncleanStop {
         return true;
     }
 
+    /** The table's columns that hold values of their own (not generated), quoted, in their order. */
+    private static List<String> storedColumns(Connection reader, String schema, String table) throws SQLException {
+        List<String> columns = new ArrayList<>();
+        try (PreparedStatement ps = reader.prepareStatement("SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS"
+                + " WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND IS_GENERATED = 'NEVER' ORDER BY ORDINAL_POSITION")) {
+            ps.setString(1, schema);
+            ps.setString(2, table);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    columns.add(quotedName(rs.getString(1)));
+                }
+            }
+        }
+        return columns;
+    }
+
     /**
      * The database's definitions (tables, indexes, constraints, users; {@code SCRIPT NODATA}), then
      * every table's rows as {@code reader} reads them, into the new database {@code writer} opened.
@@ -312,12 +328,12 @@ final class H2UncleanStop {
                 }
             }
         }
-        List<String> tables = new ArrayList<>();
+        List<String[]> tables = new ArrayList<>();
         try (Statement st = reader.createStatement(); ResultSet rs = st.executeQuery(
                 "SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_TYPE = 'BASE TABLE'"
                         + " AND TABLE_SCHEMA <> 'INFORMATION_SCHEMA'")) {
             while (rs.next()) {
-                tables.add(quotedName(rs.getString(1)) + "." + quotedName(rs.getString(2)));
+                tables.add(new String[] {rs.getString(1), rs.getString(2)});
             }
         }
         writer.setAutoCommit(false);
@@ -327,11 +343,15 @@ final class H2UncleanStop {
             }
             st.execute("SET REFERENTIAL_INTEGRITY FALSE"); // rows come table by table
         }
-        for (String table : tables) {
-            try (Statement st = reader.createStatement(); ResultSet rows = st.executeQuery("SELECT * FROM " + table)) {
+        for (String[] name : tables) {
+            String table = quotedName(name[0]) + "." + quotedName(name[1]);
+            // a generated column (ktp_submission.source_ref_tail) takes no value: the new database computes it
+            String columnList = String.join(", ", storedColumns(reader, name[0], name[1]));
+            try (Statement st = reader.createStatement();
+                 ResultSet rows = st.executeQuery("SELECT " + columnList + " FROM " + table)) {
                 int columns = rows.getMetaData().getColumnCount();
-                try (PreparedStatement insert = writer.prepareStatement("INSERT INTO " + table
-                        + " OVERRIDING SYSTEM VALUE VALUES (" + String.join(", ", java.util.Collections.nCopies(columns,
+                try (PreparedStatement insert = writer.prepareStatement("INSERT INTO " + table + " (" + columnList
+                        + ") OVERRIDING SYSTEM VALUE VALUES (" + String.join(", ", java.util.Collections.nCopies(columns,
                         "?")) + ")")) {
                     int batch = 0;
                     long bytes = 0;
