@@ -968,7 +968,9 @@ public class BridgeConfiguration implements CamelConfiguration {
         sb.setDocumentKeys(Arrays.stream(s.string("gtf.sandbox.document-keys", "KTP_FRONT").split(","))
                 .map(String::trim).filter(k -> !k.isEmpty()).toList());
         sb.setPresignReusesOpenSubmission(s.flag("gtf.sandbox.presign-reuses-open-submission", false));
-        sb.setCallbackEnabled(s.flag("gtf.sandbox.callback.enabled", true));
+        // no callback server (ktp.callback.enabled=false): nothing to call back, and whatever else holds its
+        // port would be sent the callbacks with their token
+        sb.setCallbackEnabled(s.flag("gtf.sandbox.callback.enabled", true) && s.flag("ktp.callback.enabled", true));
         sb.setCallbackUrl(s.optional("gtf.sandbox.callback.url").orElseGet(() ->
                 "http://127.0.0.1:" + callbackPortForSandbox(s, context) + "/coe/submissions-callback"));
         sb.setCallbackAuthorization("Bearer " + callbackToken);

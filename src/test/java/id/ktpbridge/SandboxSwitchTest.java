@@ -95,6 +95,17 @@ class SandboxSwitchTest {
         anyFreeCallbackPort(Map.of("ktp.callback.port", "0", "ktp.management.port", "0", "ktp.poll.enabled", "false"));
     }
 
+    @Test
+    void withTheCallbackServerOffTheSandboxSendsNoCallbacks() throws Exception {
+        try (BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.callback.enabled", "false"))) {
+            Results.drop(app.inbox(), "u7103.png", SampleImages.card("u7103", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+            assertEquals("COMPLETED", Results.read(app.results()).get(0).path("status").asText());
+            // its port may be another process's, which would be sent each callback and its token
+            assertEquals(0, app.sandbox().callbackAttempts());
+        }
+    }
+
     private void anyFreeCallbackPort(Map<String, String> settings) throws Exception {
         // polling off: the result can only come by the callback
         try (BridgeApp app = BridgeApp.start(dataDir, settings)) {

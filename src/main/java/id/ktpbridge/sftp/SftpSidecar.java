@@ -159,16 +159,15 @@ public class SftpSidecar extends ServiceSupport {
         String dir = settings.remoteDir(settings.failedDir());
         byte[] report = reports.report(exchange).getBytes(StandardCharsets.UTF_8);
         String target = SftpSettings.normalize(dir + "/" + placed(exchange, FAILED_ASIDE, settings.failedDir(), relative));
+        Long listed = exchange.getMessage().getHeader(Exchange.FILE_LAST_MODIFIED, Long.class);
         try {
-            call(c -> {
+            Missing missing = call(c -> {
                 if (SftpConnector.lstat(c, path) == null) {
-                    // moved by a try whose reply was lost, or not there at all (its folder, a mount that
-                    // is away): no failed folder is made for it, which would put an inbox on the server's
-                    // own disk in the mount's place, where a cut-off delete would then be taken as made
-                    if (moved(c, path, target)) {
-                        return null;
-                    }
-                    throw new SftpException(ChannelSftp.SSH_FX_NO_SUCH_FILE, "the file is not there");
+                    // moved by a try whose reply was lost, or not there at all (removed, or its folder a
+                    // mount that is away): no failed folder is made for it, which would put an inbox on the
+                    // server's own disk in the mount's place, where a cut-off delete would then be taken as made
+                    return moved(c, path, target) ? Missing.MOVED
+                            : deleted(c, path, listed) ? Missing.REMOVED : Missing.FOLDER_AWAY;
                 }
                 int slash = target.lastIndexOf('/');
                 if (slash > 0) {
@@ -185,8 +184,17 @@ public class SftpSidecar extends ServiceSupport {
                         throw e;
                     }
                 }
-                return null;
+                return Missing.MOVED;
             });
+            if (missing == Missing.REMOVED) {
+                LOG.warn("Ledger {}: the failed input's file was removed from its folder on {} before its move;"
+                        + " let go of", ledgerId, settings.server());
+            } else if (missing == Missing.FOLDER_AWAY) {
+                // not remembered as refused: back with its folder, the file is taken again, found ended, and moved
+                LOG.warn("Ledger {}: the failed input's folder on {} is not there now (a mount that is away?); a later"
+                        + " poll moves its file", ledgerId, settings.server());
+                return;
+            }
             SourceRelease.letGo(exchange);
             if (ledgerId != null) {
                 cutOffQuarantines.passed(ledgerId);
@@ -215,6 +223,9 @@ public class SftpSidecar extends ServiceSupport {
                     + " taken again while the bundle runs", ledgerId, dir, settings.server(), SftpConnector.safe(e));
         }
     }
+
+    /** What a failed input's move found at its file's place. */
+    private enum Missing { MOVED, REMOVED, FOLDER_AWAY }
 
     /**
      * Whether the listed {@code file} was given back a moment ago with a pause that has not passed

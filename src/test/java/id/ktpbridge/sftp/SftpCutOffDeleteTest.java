@@ -113,12 +113,45 @@ class SftpCutOffDeleteTest {
             Files.writeString(inbox.resolve("u5424.png"), "not an image");
             try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), deleting(server, ".failed"))) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
-                        && log.text().contains("the failed input could not be moved"));
+                        && log.text().contains("a later poll moves its file"));
                 assertEquals("REJECTED", Results.read(app.results()).get(0).path("status").asText());
                 // an inbox made there, with the failed folder in it, would stand for the mount, and a cut-off
                 // delete of a file on the mount would be taken as made while its file comes back with it
                 assertFalse(Files.exists(inbox), "an inbox was made in the mount's place");
                 assertTrue(Files.exists(away.resolve("u5424.png")));
+
+                // the mount back: the file is taken again, found ended, and moved, with no second result
+                move(away, inbox);
+                await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(inbox.resolve(".failed/u5424.png"))
+                        && unreleased(app) == 0);
+                await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10))
+                        .until(() -> Results.count(app.results()) == 1);
+                assertFalse(log.text().contains("could not be moved"), log.text());
+            }
+        }
+    }
+
+    @Test
+    void aFailedInputsFileRemovedBeforeItsMoveIsLetGoOf() throws Exception {
+        try (SftpServer server = SftpServer.start(tmp.resolve("server"), "partner", PASSWORD);
+             LogCapture log = new LogCapture()) {
+            Path inbox = Files.createDirectories(server.path("/inbox"));
+            // another upload keeps the inbox listing an entry: the folder is there, the file was removed
+            Files.writeString(inbox.resolve("notes.txt"), "not taken");
+            server.afterDownloadOf("u5425.png", () -> {
+                try {
+                    Files.delete(inbox.resolve("u5425.png"));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            Files.writeString(inbox.resolve("u5425.png"), "not an image");
+            try (BridgeApp app = BridgeApp.start(tmp.resolve("data"), deleting(server, ".failed"))) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1
+                        && unreleased(app) == 0);
+                assertTrue(log.text().contains("was removed from its folder"), log.text());
+                assertFalse(log.text().contains("could not be moved"), log.text());
+                assertFalse(Files.exists(inbox.resolve(".failed/u5425.png.error.json")), "a report for a file not there");
             }
         }
     }
