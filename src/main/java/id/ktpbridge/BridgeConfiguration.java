@@ -264,6 +264,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 publisher, json, gtfSettings.onboardingPartner(), dataDir.resolve("spool"),
                 dedupe.equals("content"));
         intake.clustered(cluster);
+        intake.spoolMemory(s.number("ktp.source.spool-memory-bytes", Intake.DEFAULT_SPOOL_MEMORY));
         if (!cluster && ownsItsLedger(s)) {
             // no other process uses this data folder (the ledger is this process's alone), and no route runs yet
             int removed = intake.removeLeftoverSpoolCopies();

@@ -148,6 +148,9 @@ final class StartupChecks {
         if (s.integer("ktp.db.retry-attempts", 0) < 0) {
             throw refused("ktp.db.retry-attempts", "must not be negative");
         }
+        if (s.number("ktp.source.spool-memory-bytes", 0) < 0) {
+            throw refused("ktp.source.spool-memory-bytes", "must not be negative (0: every copy in a spool file)");
+        }
         notNegative("ktp.health.onekyc.probe-interval", "no probe");
         notNegative("ktp.source.empty-file-min-age", "empty files are taken at once");
         notNegative("ktp.source.file.broken-read-window", "5 failed reads in a row are enough");

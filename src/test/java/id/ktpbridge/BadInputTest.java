@@ -158,7 +158,9 @@ class BadInputTest {
         // the data folder's spool is a plain file, so no copy can be made there, as on a full disk
         Files.createDirectories(dataDir);
         Files.writeString(dataDir.resolve("spool"), "in the way");
-        try (LogCapture log = new LogCapture(); BridgeApp app = BridgeApp.start(dataDir, Map.of())) {
+        // every copy in a spool file (the 16 MB in memory would hold this one)
+        try (LogCapture log = new LogCapture();
+             BridgeApp app = BridgeApp.start(dataDir, Map.of("ktp.source.spool-memory-bytes", "0"))) {
             Results.drop(app.inbox(), "u6321.png", SampleImages.card("u6321", "png"));
             // the bundle's own disk, not the input: no result and no ledger row
             await().atMost(Duration.ofSeconds(20)).until(() -> log.text().contains("local copy could not be written")

@@ -95,6 +95,8 @@ class StartupChecksTest {
         }
         assertRefused(Map.of("ktp.db.retry-attempts", "-1"), "Setting 'ktp.db.retry-attempts' (KTP_DB_RETRY_ATTEMPTS):"
                 + " must not be negative");
+        assertRefused(Map.of("ktp.source.spool-memory-bytes", "-1"),
+                "Setting 'ktp.source.spool-memory-bytes' (KTP_SOURCE_SPOOL_MEMORY_BYTES): must not be negative");
     }
 
     @Test

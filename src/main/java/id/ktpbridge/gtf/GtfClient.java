@@ -214,6 +214,20 @@ public class GtfClient {
      * of it: storage would refuse it (403), and the caller presigns again either way.
      */
     public void upload(Presigned.DocumentSlot slot, Path file, String contentType, long expiresAtMillis) {
+        upload(slot, () -> HttpRequest.BodyPublishers.ofFile(file), contentType, expiresAtMillis);
+    }
+
+    /** As {@link #upload(Presigned.DocumentSlot, Path, String, long)}, for bytes held in memory. */
+    public void upload(Presigned.DocumentSlot slot, byte[] image, String contentType, long expiresAtMillis) {
+        upload(slot, () -> HttpRequest.BodyPublishers.ofByteArray(image), contentType, expiresAtMillis);
+    }
+
+    /** The body of one upload attempt. */
+    private interface UploadBody {
+        HttpRequest.BodyPublisher open() throws FileNotFoundException;
+    }
+
+    private void upload(Presigned.DocumentSlot slot, UploadBody image, String contentType, long expiresAtMillis) {
         String sentType = "detect".equals(uploadContentType) ? contentType : uploadContentType;
         if (slot.documentUrl() == null) {
             throw new StorageUploadException("the presign response has no documentUrl", null);
@@ -231,7 +245,7 @@ public class GtfClient {
             try {
                 HttpRequest.Builder put = HttpRequest.newBuilder(target)
                         .timeout(settings.uploadTimeout())
-                        .PUT(HttpRequest.BodyPublishers.ofFile(file));
+                        .PUT(image.open());
                 if (!"none".equals(sentType)) {
                     put.header("Content-Type", sentType);
                 }

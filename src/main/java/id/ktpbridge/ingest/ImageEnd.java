@@ -5,8 +5,6 @@ import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * Walks a JPEG or PNG to its end marker. An image that stops before it is not complete, whatever
@@ -24,13 +22,18 @@ final class ImageEnd {
     private ImageEnd() {
     }
 
+    /** The bytes of an image (a file, its spool copy, a copy held in memory), opened from their start. */
+    interface Bytes {
+        InputStream open() throws IOException;
+    }
+
     /**
-     * Whether the PNG {@code file} reaches its IEND chunk (anything may follow it). Only called when
+     * Whether the PNG {@code image} reaches its IEND chunk (anything may follow it). Only called when
      * its last bytes are not that chunk, so a plain image is not read twice.
      */
-    static boolean pngReached(Path file) throws IOException {
+    static boolean pngReached(Bytes image) throws IOException {
         boolean dataSeen = false;
-        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 64 * 1024))) {
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(image.open(), 64 * 1024))) {
             in.skipNBytes(8);
             while (true) {
                 long length = in.readInt() & 0xFFFFFFFFL;
@@ -93,13 +96,13 @@ final class ImageEnd {
     }
 
     /**
-     * Whether the JPEG {@code file} reaches its own end marker (anything may follow it) after a scan:
+     * Whether the JPEG {@code image} reaches its own end marker (anything may follow it) after a scan:
      * an end marker before any scan ends a file with no picture in it.
      */
-    static boolean jpegReached(Path file) throws IOException {
+    static boolean jpegReached(Bytes image) throws IOException {
         Jpeg walk = new Jpeg();
         byte[] buf = new byte[64 * 1024];
-        try (InputStream in = Files.newInputStream(file)) {
+        try (InputStream in = image.open()) {
             int n;
             while (!walk.ended() && (n = in.read(buf)) > 0) {
                 walk.feed(buf, 0, n);

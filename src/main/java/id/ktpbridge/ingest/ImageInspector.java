@@ -11,8 +11,8 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * Reads an image once, as a stream: its size, SHA-256 and media type from its first bytes. Inputs
- * that are not local files are spooled to disk on the way, so a batch never sits in memory.
+ * Reads an image once, as a stream: its size, SHA-256 and media type from its first bytes, while
+ * copying it to what is uploaded later ({@link SpoolCopy}), so a batch never sits in memory.
  */
 public class ImageInspector {
 
@@ -32,14 +32,19 @@ public class ImageInspector {
     }
 
     /** The outcome of an inspection: either a usable image or the reason it is not one. */
-    public record Inspection(Path file, long size, String sha256, String contentType, RejectReason rejection,
-                             String detail) {
+    public record Inspection(Path file, byte[] held, long size, String sha256, String contentType,
+                             RejectReason rejection, String detail) {
+
+        public Inspection(Path file, long size, String sha256, String contentType, RejectReason rejection,
+                          String detail) {
+            this(file, null, size, sha256, contentType, rejection, detail);
+        }
 
         public boolean accepted() {
             return rejection == null;
         }
 
-        /** Without the file, whose name may be a NIK (it travels as an exchange property). */
+        /** Without the file, whose name may be a NIK, or the bytes (it travels as an exchange property). */
         @Override
         public String toString() {
             return "Inspection[size=" + size + ", contentType=" + contentType + ", rejection=" + rejection + "]";
@@ -63,7 +68,7 @@ public class ImageInspector {
             return tooLarge;
         }
         try (InputStream in = Files.newInputStream(file)) {
-            return inspect(file, in, OutputStream.nullOutputStream());
+            return inspect(file, in, OutputStream.nullOutputStream(), () -> Files.newInputStream(file));
         }
     }
 
@@ -81,9 +86,29 @@ public class ImageInspector {
             throw new SpoolFailure(e);
         }
         try (OutputStream copy = new SpoolStream(out)) {
-            return inspect(spoolFile, in, copy);
+            return inspect(spoolFile, in, copy, () -> Files.newInputStream(spoolFile));
         }
     }
+
+    /**
+     * Copies the stream into {@code copy} (memory or a spool file, see {@link SpoolCopy}) while
+     * inspecting it; stops reading past the size limit. An accepted inspection names the copy's file,
+     * or holds its bytes.
+     *
+     * @throws SpoolFailure when the copy cannot be written (a full disk): not the input's fault
+     */
+    public Inspection inspectStream(InputStream in, SpoolCopy copy) throws IOException {
+        Inspection inspection;
+        try (copy) {
+            inspection = inspect(null, in, copy, () -> {
+                Path file = copy.file();
+                return file != null ? Files.newInputStream(file) : new java.io.ByteArrayInputStream(copy.held());
+            });
+        }
+        return new Inspection(copy.file(), inspection.accepted() ? copy.held() : null, inspection.size(),
+                inspection.sha256(), inspection.contentType(), inspection.rejection(), inspection.detail());
+    }
+
 
     /** The local copy of an input could not be written; the input itself may be fine. */
     public static final class SpoolFailure extends IOException {
@@ -117,7 +142,7 @@ public class ImageInspector {
         }
     }
 
-    private Inspection inspect(Path file, InputStream raw, OutputStream copy) throws IOException {
+    private Inspection inspect(Path file, InputStream raw, OutputStream copy, ImageEnd.Bytes again) throws IOException {
         MessageDigest sha = sha256();
         byte[] head = new byte[16];
         int headLen = 0;
@@ -169,9 +194,9 @@ public class ImageInspector {
                 ? endsWith(tail, tailLen, PNG_END)
                 : jpegStart.scanReached() && containsNear(tail, tailLen, JPEG_END);
         // bytes after the end marker (a motion photo's video, a PNG trailer) are allowed: walk to the
-        // marker. The file is the input itself or its copy, written through as it was read
-        if (!complete && file != null && Files.isRegularFile(file)) {
-            complete = type.equals("image/png") ? ImageEnd.pngReached(file) : ImageEnd.jpegReached(file);
+        // marker. What is read again is the input itself or its copy, written through as it was read
+        if (!complete) {
+            complete = type.equals("image/png") ? ImageEnd.pngReached(again) : ImageEnd.jpegReached(again);
         }
         if (!complete) {
             return rejected(file, size, digest, RejectReason.CORRUPT_IMAGE,

@@ -173,6 +173,12 @@ public final class GtfSandbox {
         return s == null ? 0 : s.confirmAttempts();
     }
 
+    /** SHA-256 of each stored upload of a submission, by document key (empty when unknown). */
+    public java.util.Map<String, String> uploadedSha256s(String submissionId) {
+        Submission s = core.submissions.get(submissionId);
+        return s == null ? java.util.Map.of() : s.uploadedSha256s();
+    }
+
     /** Submission ids in creation order. */
     public List<String> submissionIds() {
         return core.submissions.ids();

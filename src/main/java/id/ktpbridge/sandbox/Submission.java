@@ -75,6 +75,17 @@ final class Submission {
         return true;
     }
 
+    /** SHA-256 of each document's stored upload, by document key (uploaded documents only). */
+    synchronized java.util.Map<String, String> uploadedSha256s() {
+        java.util.Map<String, String> uploaded = new java.util.TreeMap<>();
+        documents.forEach((key, doc) -> {
+            if (doc.uploaded) {
+                uploaded.put(key, doc.sha256);
+            }
+        });
+        return uploaded;
+    }
+
     synchronized void countConfirmAttempt() {
         confirmAttempts++;
     }

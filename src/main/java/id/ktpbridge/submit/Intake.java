@@ -27,6 +27,7 @@ import id.ktpbridge.ingest.RejectReason;
 import id.ktpbridge.ingest.RemoteStream;
 import id.ktpbridge.ingest.Settlement;
 import id.ktpbridge.ingest.SourceStamp;
+import id.ktpbridge.ingest.SpoolCopy;
 import id.ktpbridge.ledger.Ledger;
 import id.ktpbridge.ledger.LedgerRecord;
 import id.ktpbridge.ledger.NewInput;
@@ -76,6 +77,10 @@ public class Intake implements Processor {
     private volatile PassingFailures failedLocalReads;
     private volatile java.time.Duration localReadWindow;
     private volatile Opener opener = file -> Files.newInputStream(file, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    /** Copies held in memory instead of spool files (see {@link #spoolMemory}). */
+    private volatile SpoolCopy.Budget spoolMemory = new SpoolCopy.Budget(DEFAULT_SPOOL_MEMORY);
+    /** See {@link #spoolMemory}. */
+    public static final long DEFAULT_SPOOL_MEMORY = 16L << 20;
     private volatile boolean clustered;
     private volatile ReplacedInputs replacedInputs;
     private volatile InputsInHand inputsInHand;
@@ -146,6 +151,19 @@ public class Intake implements Processor {
     public void pollTimes(java.time.Duration reconfirmAfter, java.time.Duration pollDeadline) {
         this.reconfirmAfter = reconfirmAfter;
         this.pollDeadline = pollDeadline;
+    }
+
+    /**
+     * {@code ktp.source.spool-memory-bytes}: the copies of inputs in hand are held in memory up to
+     * this many bytes together; an input whose size does not fit gets a spool file (0: every one).
+     */
+    public void spoolMemory(long bytes) {
+        this.spoolMemory = new SpoolCopy.Budget(bytes);
+    }
+
+    /** Bytes of input copies held in memory now. */
+    public long spoolMemoryUsed() {
+        return spoolMemory.used();
     }
 
     /** Where inputs whose file was replaced before their upload are ended. */
@@ -302,7 +320,7 @@ public class Intake implements Processor {
         if (inputsInHand != null) {
             inputsInHand.take(exchange, ledgerId);
         }
-        exchange.setProperty(WorkItem.PROPERTY, new WorkItem(ledgerId, image.file(), image.contentType(),
+        exchange.setProperty(WorkItem.PROPERTY, new WorkItem(ledgerId, image.file(), image.held(), image.contentType(),
                 new CallContext(new TokenKey(onboardingPartner, user.id(), user.type()), input.partnerSessionId(),
                         input.sdkSessionId()), metadata, SubmissionState.RECEIVED, null, false));
     }
@@ -403,7 +421,7 @@ public class Intake implements Processor {
                     claimContent(exchange, earlier.id(), earlier.sourceType(), earlier.sourceSha256());
                 }
                 LOG.info("Resuming ledger {} from state {}", earlier.id(), earlier.state());
-                exchange.setProperty(WorkItem.PROPERTY, new WorkItem(earlier.id(), image.file(), image.contentType(),
+                exchange.setProperty(WorkItem.PROPERTY, new WorkItem(earlier.id(), image.file(), image.held(), image.contentType(),
                         new CallContext(new TokenKey(earlier.onboardingPartner(), earlier.partnerUserId(),
                                 earlier.partnerUserIdType()), earlier.partnerSessionId(), earlier.sdkSessionId()),
                         metadata(earlier.confirmMetadata()), earlier.state(), earlier.submissionId(), true));
@@ -531,14 +549,15 @@ public class Intake implements Processor {
     }
 
     /**
-     * Every input is copied to a spool file of its own while it is inspected, and that copy is what
-     * gets uploaded: a file replaced in the drop folder meanwhile cannot send other bytes than the
-     * ones hashed and recorded.
+     * Every input is copied while it is inspected, in memory or to a spool file of its own
+     * ({@link SpoolCopy}), and that copy is what gets uploaded: a file replaced in the drop folder
+     * meanwhile cannot send other bytes than the ones hashed and recorded.
      */
     private Inspection inspect(Exchange exchange, String ledgerId) throws IOException {
         Object body = exchange.getMessage().getBody();
         Path local = localFile(body);
         InputStream in;
+        long expectedSize = -1;
         if (local != null) {
             BasicFileAttributes attributes = Files.readAttributes(local, BasicFileAttributes.class,
                     java.nio.file.LinkOption.NOFOLLOW_LINKS);
@@ -551,6 +570,7 @@ public class Intake implements Processor {
                 return new Inspection(local, 0, null, null, RejectReason.NOT_REGULAR_FILE,
                         attributes.isOther() ? "a named pipe, socket or device" : "a folder");
             }
+            expectedSize = attributes.size();
             Inspection tooLarge = inspector.checkSize(local, attributes.size());
             if (tooLarge != null) {
                 return tooLarge;
@@ -568,25 +588,32 @@ public class Intake implements Processor {
             if (tooLarge != null) {
                 return tooLarge;
             }
+            expectedSize = listed == null ? -1 : listed;
             InputStream remote = exchange.getMessage().getBody(InputStream.class);
             in = remote == null ? null : new RemoteStream(remote);
         }
         if (in == null) {
             return new Inspection(null, 0, null, null, RejectReason.UNREADABLE_SOURCE, "the message has no readable body");
         }
-        Path spool = spoolDir.resolve(ledgerId + ".img");
+        SpoolCopy copy;
+        try {
+            copy = SpoolCopy.open(spoolMemory, spoolDir.resolve(ledgerId + ".img"), expectedSize);
+        } catch (ImageInspector.SpoolFailure e) {
+            in.close();
+            throw e;
+        }
         exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
             @Override
             public void onDone(Exchange done) {
                 try {
-                    Files.deleteIfExists(spool);
+                    copy.release();
                 } catch (IOException e) {
                     LOG.warn("Could not delete spool file of ledger {}: {}", ledgerId, e.getMessage());
                 }
             }
         });
         try (in) {
-            Inspection inspection = inspector.inspectStream(in, spool);
+            Inspection inspection = inspector.inspectStream(in, copy);
             SourceStamp.read(exchange, inspection.sha256());
             return inspection;
         }

@@ -474,7 +474,11 @@ public class Submitter {
     }
 
     private void uploadImage(WorkItem work) {
-        gtf.upload(primarySlot(work.presigned), work.image, work.contentType, work.urlExpiresAt);
+        if (work.held != null) {
+            gtf.upload(primarySlot(work.presigned), work.held, work.contentType, work.urlExpiresAt);
+        } else {
+            gtf.upload(primarySlot(work.presigned), work.image, work.contentType, work.urlExpiresAt);
+        }
     }
 
     /** The primary document key gets the image (or the only document there is); other keys follow the server's rules. */

@@ -15,7 +15,9 @@ public final class WorkItem {
     public static final String LEDGER_ID = "KtpLedgerId";
 
     final String ledgerId;
+    /** The copy to upload: a spool file, or null when {@link #held} holds its bytes. */
     final Path image;
+    final byte[] held;
     final String contentType;
     /** Replaced by {@link CallContext#withFreshSessions()} for each presign after the first. */
     CallContext context;
@@ -47,10 +49,11 @@ public final class WorkItem {
     /** When the upload URL of {@link #presigned} expires (epoch ms). */
     long urlExpiresAt;
 
-    WorkItem(String ledgerId, Path image, String contentType, CallContext context, JsonNode metadata,
+    WorkItem(String ledgerId, Path image, byte[] held, String contentType, CallContext context, JsonNode metadata,
              SubmissionState resumeFrom, String knownSubmissionId, boolean resumed) {
         this.ledgerId = ledgerId;
         this.image = image;
+        this.held = held;
         this.contentType = contentType;
         this.context = context;
         this.metadata = metadata;

@@ -76,6 +76,42 @@ class ImageInspectorTest {
     }
 
     @Test
+    void aStreamWhoseSizeFitsTheBudgetIsHeldInMemoryAndNoSpoolFileIsMade() throws Exception {
+        byte[] png = SampleImages.card("png-held", "png");
+        SpoolCopy.Budget budget = new SpoolCopy.Budget(png.length);
+        Path spool = dir.resolve("spool/held.img");
+        SpoolCopy copy = SpoolCopy.open(budget, spool, png.length);
+
+        Inspection result = inspector.inspectStream(new ByteArrayInputStream(png), copy);
+
+        assertAcceptedAs(result, png, "image/png");
+        assertNull(result.file());
+        assertArrayEquals(png, result.held());
+        assertFalse(Files.exists(spool.getParent()), "no spool file, nor its folder");
+        assertEquals(png.length, budget.used());
+        copy.release();
+        assertEquals(0, budget.used());
+    }
+
+    @Test
+    void aStreamPastTheBudgetGoesToItsSpoolFile() throws Exception {
+        byte[] jpeg = SampleImages.card("jpeg-spooled", "jpg");
+        SpoolCopy.Budget budget = new SpoolCopy.Budget(jpeg.length - 1);
+        Path spool = dir.resolve("spool/spooled.img");
+        SpoolCopy copy = SpoolCopy.open(budget, spool, jpeg.length);
+
+        Inspection result = inspector.inspectStream(new ByteArrayInputStream(jpeg), copy);
+
+        assertAcceptedAs(result, jpeg, "image/jpeg");
+        assertEquals(spool, result.file());
+        assertNull(result.held());
+        assertArrayEquals(jpeg, Files.readAllBytes(spool));
+        assertEquals(0, budget.used());
+        copy.release();
+        assertFalse(Files.exists(spool));
+    }
+
+    @Test
     void headerSplitAcrossTinyReadsIsStillRecognised() throws Exception {
         byte[] png = SampleImages.card("trickle", "png");
         InputStream oneByteAtATime = new ByteArrayInputStream(png) {
@@ -211,6 +247,11 @@ class ImageInspectorTest {
             assertAcceptedAs(inspector.inspectFile(Files.write(dir.resolve("u1." + format), image)), image, type);
             assertAcceptedAs(inspector.inspectStream(new ByteArrayInputStream(image), dir.resolve("spool." + format)),
                     image, type);
+            // walked to its end marker again from the copy held in memory
+            Inspection held = inspector.inspectStream(new ByteArrayInputStream(image),
+                    SpoolCopy.open(new SpoolCopy.Budget(1L << 20), dir.resolve("held." + format), image.length));
+            assertAcceptedAs(held, image, type);
+            assertArrayEquals(image, held.held());
         }
     }
 
@@ -255,6 +296,10 @@ class ImageInspectorTest {
                     inspector.inspectFile(Files.write(dir.resolve("cut.jpg"), cut)).rejection(), "cut at " + cutAt);
             assertEquals(RejectReason.CORRUPT_IMAGE, inspector.inspectStream(new ByteArrayInputStream(cut),
                     dir.resolve("cut.img")).rejection(), "streamed, cut at " + cutAt);
+            Inspection held = inspector.inspectStream(new ByteArrayInputStream(cut),
+                    SpoolCopy.open(new SpoolCopy.Budget(1L << 20), dir.resolve("cut-held.img"), cut.length));
+            assertEquals(RejectReason.CORRUPT_IMAGE, held.rejection(), "held in memory, cut at " + cutAt);
+            assertNull(held.held(), "a rejected input's bytes are not kept");
         }
 
         // still whole: padding after the image's own end marker (scanners round files up) ...
