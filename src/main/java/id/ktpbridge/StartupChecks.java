@@ -148,8 +148,15 @@ final class StartupChecks {
         if (s.integer("ktp.db.retry-attempts", 0) < 0) {
             throw refused("ktp.db.retry-attempts", "must not be negative");
         }
-        if (s.number("ktp.source.spool-memory-bytes", 0) < 0) {
+        long spoolMemory = s.number("ktp.source.spool-memory-bytes", 0);
+        if (spoolMemory < 0) {
             throw refused("ktp.source.spool-memory-bytes", "must not be negative (0: every copy in a spool file)");
+        }
+        // the copies live in the heap: past half of it the bundle's own work would run out of room
+        long halfHeap = Runtime.getRuntime().maxMemory() / 2;
+        if (spoolMemory > halfHeap) {
+            throw refused("ktp.source.spool-memory-bytes", "must be at most half the heap (" + halfHeap
+                    + " bytes here; KTP_HEAP sets the heap)");
         }
         notNegative("ktp.health.onekyc.probe-interval", "no probe");
         notNegative("ktp.source.empty-file-min-age", "empty files are taken at once");

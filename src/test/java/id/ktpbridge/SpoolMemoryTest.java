@@ -44,8 +44,13 @@ class SpoolMemoryTest {
                 dropped.put(sha256(image), user);
                 Results.drop(app.inbox(), user + (i % 2 == 0 ? ".png" : ".jpg"), image);
             }
-            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == dropped.size());
-            List<JsonNode> results = Results.read(app.results());
+            // and one the bundle rejects: its copy goes as well
+            Results.drop(app.inbox(), "u7199.png", "not an image".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            await().atMost(Duration.ofSeconds(60)).until(() -> Results.count(app.results()) == dropped.size() + 1);
+            List<JsonNode> results = new java.util.ArrayList<>(Results.read(app.results()));
+            assertEquals(1, results.stream().filter(r -> r.path("status").asText().equals("REJECTED")).count());
+            results.removeIf(r -> r.path("status").asText().equals("REJECTED"));
+            assertEquals(dropped.size(), results.size());
             for (JsonNode result : results) {
                 assertEquals("COMPLETED", result.path("status").asText(), result.toString());
                 String sha = result.path("sourceSha256").asText();

@@ -97,6 +97,8 @@ class StartupChecksTest {
                 + " must not be negative");
         assertRefused(Map.of("ktp.source.spool-memory-bytes", "-1"),
                 "Setting 'ktp.source.spool-memory-bytes' (KTP_SOURCE_SPOOL_MEMORY_BYTES): must not be negative");
+        assertRefused(Map.of("ktp.source.spool-memory-bytes", String.valueOf(Runtime.getRuntime().maxMemory())),
+                "Setting 'ktp.source.spool-memory-bytes' (KTP_SOURCE_SPOOL_MEMORY_BYTES): must be at most half the heap");
     }
 
     @Test

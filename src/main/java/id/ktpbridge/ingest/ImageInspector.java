@@ -32,12 +32,20 @@ public class ImageInspector {
     }
 
     /** The outcome of an inspection: either a usable image or the reason it is not one. */
-    public record Inspection(Path file, byte[] held, long size, String sha256, String contentType,
+    public record Inspection(Path file, SpoolCopy copy, long size, String sha256, String contentType,
                              RejectReason rejection, String detail) {
 
         public Inspection(Path file, long size, String sha256, String contentType, RejectReason rejection,
                           String detail) {
             this(file, null, size, sha256, contentType, rejection, detail);
+        }
+
+        /**
+         * The bytes when its copy is held in memory, else null. Through the copy, not kept here: an
+         * exchange Camel still holds after its end (a delayed release of its file) keeps no image.
+         */
+        public byte[] held() {
+            return copy == null ? null : copy.held();
         }
 
         public boolean accepted() {
@@ -105,7 +113,7 @@ public class ImageInspector {
                 return file != null ? Files.newInputStream(file) : new java.io.ByteArrayInputStream(copy.held());
             });
         }
-        return new Inspection(copy.file(), inspection.accepted() ? copy.held() : null, inspection.size(),
+        return new Inspection(copy.file(), inspection.accepted() && copy.file() == null ? copy : null, inspection.size(),
                 inspection.sha256(), inspection.contentType(), inspection.rejection(), inspection.detail());
     }
 

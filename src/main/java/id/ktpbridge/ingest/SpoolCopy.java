@@ -75,8 +75,13 @@ public final class SpoolCopy extends OutputStream {
     public static SpoolCopy open(Budget budget, Path file, long expectedSize) throws ImageInspector.SpoolFailure {
         SpoolCopy copy = new SpoolCopy(budget, file);
         if (expectedSize >= 0 && expectedSize <= Integer.MAX_VALUE - 8 && budget.reserve(expectedSize)) {
+            try {
+                copy.held = new byte[(int) expectedSize];
+            } catch (OutOfMemoryError e) {
+                budget.giveBack(expectedSize);
+                throw e;
+            }
             copy.reserved = expectedSize;
-            copy.held = new byte[(int) expectedSize];
         } else {
             copy.toDisk();
         }
@@ -107,12 +112,25 @@ public final class SpoolCopy extends OutputStream {
 
     /** A file that grew since its size was read: more memory if the budget has it. */
     private boolean grow(long needed) {
-        long want = Math.max(needed, Math.min(held.length * 2L, Integer.MAX_VALUE - 8));
-        if (want > Integer.MAX_VALUE - 8 || !budget.reserve(want - reserved)) {
+        if (needed > Integer.MAX_VALUE - 8) {
+            return false;
+        }
+        // doubling (from 64 KB for a file listed empty), not one read's worth at a time; just what
+        // is needed when the budget has no room for that
+        long want = Math.max(needed, Math.min(Math.max(held.length * 2L, 64 * 1024), Integer.MAX_VALUE - 8));
+        if (!budget.reserve(want - reserved)) {
+            want = needed;
+            if (!budget.reserve(want - reserved)) {
+                return false;
+            }
+        }
+        try {
+            held = Arrays.copyOf(held, (int) want);
+        } catch (OutOfMemoryError e) {
+            budget.giveBack(want - reserved);
             return false;
         }
         reserved = want;
-        held = Arrays.copyOf(held, (int) want);
         return true;
     }
 
@@ -151,10 +169,17 @@ public final class SpoolCopy extends OutputStream {
         return onDisk ? file : null;
     }
 
-    /** The bytes written, or null when they went to the spool file. */
+    /**
+     * The bytes written, or null when they went to the spool file.
+     *
+     * @throws IllegalStateException once released: its input is done, and its bytes are gone
+     */
     public byte[] held() {
         if (onDisk) {
             return null;
+        }
+        if (released) {
+            throw new IllegalStateException("the copy was released with its input");
         }
         if (count != held.length) {
             // a file that shrank since its size was read

@@ -320,7 +320,7 @@ public class Intake implements Processor {
         if (inputsInHand != null) {
             inputsInHand.take(exchange, ledgerId);
         }
-        exchange.setProperty(WorkItem.PROPERTY, new WorkItem(ledgerId, image.file(), image.held(), image.contentType(),
+        exchange.setProperty(WorkItem.PROPERTY, new WorkItem(ledgerId, image.file(), image.copy(), image.contentType(),
                 new CallContext(new TokenKey(onboardingPartner, user.id(), user.type()), input.partnerSessionId(),
                         input.sdkSessionId()), metadata, SubmissionState.RECEIVED, null, false));
     }
@@ -421,7 +421,7 @@ public class Intake implements Processor {
                     claimContent(exchange, earlier.id(), earlier.sourceType(), earlier.sourceSha256());
                 }
                 LOG.info("Resuming ledger {} from state {}", earlier.id(), earlier.state());
-                exchange.setProperty(WorkItem.PROPERTY, new WorkItem(earlier.id(), image.file(), image.held(), image.contentType(),
+                exchange.setProperty(WorkItem.PROPERTY, new WorkItem(earlier.id(), image.file(), image.copy(), image.contentType(),
                         new CallContext(new TokenKey(earlier.onboardingPartner(), earlier.partnerUserId(),
                                 earlier.partnerUserIdType()), earlier.partnerSessionId(), earlier.sdkSessionId()),
                         metadata(earlier.confirmMetadata()), earlier.state(), earlier.submissionId(), true));
@@ -599,7 +599,12 @@ public class Intake implements Processor {
         try {
             copy = SpoolCopy.open(spoolMemory, spoolDir.resolve(ledgerId + ".img"), expectedSize);
         } catch (ImageInspector.SpoolFailure e) {
-            in.close();
+            // the bundle's own disk: the input is given back without a result, whatever its close says
+            try {
+                in.close();
+            } catch (IOException | RuntimeException closing) {
+                e.addSuppressed(closing);
+            }
             throw e;
         }
         exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {

@@ -475,7 +475,7 @@ public class Submitter {
 
     private void uploadImage(WorkItem work) {
         if (work.held != null) {
-            gtf.upload(primarySlot(work.presigned), work.held, work.contentType, work.urlExpiresAt);
+            gtf.upload(primarySlot(work.presigned), work.held.held(), work.contentType, work.urlExpiresAt);
         } else {
             gtf.upload(primarySlot(work.presigned), work.image, work.contentType, work.urlExpiresAt);
         }

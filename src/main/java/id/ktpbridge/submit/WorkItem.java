@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import com.fasterxml.jackson.databind.JsonNode;
 import id.ktpbridge.gtf.CallContext;
 import id.ktpbridge.gtf.Presigned;
+import id.ktpbridge.ingest.SpoolCopy;
 import id.ktpbridge.ledger.SubmissionState;
 
 /** What the submit steps pass along for one input (an exchange property, never logged). */
@@ -17,7 +18,8 @@ public final class WorkItem {
     final String ledgerId;
     /** The copy to upload: a spool file, or null when {@link #held} holds its bytes. */
     final Path image;
-    final byte[] held;
+    /** The copy held in memory, or null (its bytes go when it is released, at the exchange's end). */
+    final SpoolCopy held;
     final String contentType;
     /** Replaced by {@link CallContext#withFreshSessions()} for each presign after the first. */
     CallContext context;
@@ -49,7 +51,7 @@ public final class WorkItem {
     /** When the upload URL of {@link #presigned} expires (epoch ms). */
     long urlExpiresAt;
 
-    WorkItem(String ledgerId, Path image, byte[] held, String contentType, CallContext context, JsonNode metadata,
+    WorkItem(String ledgerId, Path image, SpoolCopy held, String contentType, CallContext context, JsonNode metadata,
              SubmissionState resumeFrom, String knownSubmissionId, boolean resumed) {
         this.ledgerId = ledgerId;
         this.image = image;

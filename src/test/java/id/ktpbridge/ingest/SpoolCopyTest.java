@@ -42,10 +42,11 @@ class SpoolCopyTest {
         assertArrayEquals(b, Files.readAllBytes(second.file()));
         assertEquals(600, budget.used());
 
-        // once the first is released, its room serves the next
+        // once the first is released, its room serves the next, and its bytes are gone
         first.release();
         first.release();
         assertEquals(0, budget.used(), "released once, however often called");
+        assertThrows(IllegalStateException.class, first::held);
         SpoolCopy third = SpoolCopy.open(budget, dir.resolve("c.img"), 900);
         assertNull(third.file());
         assertEquals(900, budget.used());
@@ -94,6 +95,23 @@ class SpoolCopyTest {
         assertEquals(0, tight.used(), "its memory is given back when it moves");
         spilled.release();
         assertFalse(Files.exists(dir.resolve("s.img")));
+    }
+
+    @Test
+    void aFileListedEmptyThatFilledGrowsByDoublingNotByEachRead() throws Exception {
+        SpoolCopy.Budget budget = new SpoolCopy.Budget(1 << 20);
+        SpoolCopy copy = SpoolCopy.open(budget, dir.resolve("e.img"), 0);
+        byte[] chunk = bytes(1000, 6);
+        copy.write(chunk, 0, chunk.length);
+        assertEquals(64 * 1024, budget.used(), "64 KB at its first bytes");
+        for (int i = 0; i < 70; i++) {
+            copy.write(chunk, 0, chunk.length);
+        }
+        assertEquals(128 * 1024, budget.used(), "then twice that");
+        copy.close();
+        assertEquals(71_000, copy.held().length);
+        copy.release();
+        assertEquals(0, budget.used());
     }
 
     @Test
