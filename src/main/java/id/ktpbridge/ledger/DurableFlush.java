@@ -71,9 +71,11 @@ public final class DurableFlush {
     }
 
     /**
-     * For a database other than the ledger's (an H2 results database of its own): what to run
-     * after each committed write so that it is on disk when the caller goes on, as the caller then
-     * records it as done in the ledger. Does nothing for a database that is durable at each commit.
+     * For writes other than the ledger's (the JDBC target's rows, in a database of their own or the
+     * ledger's): what to run after each committed write so that it is on disk when the caller goes
+     * on, as the caller then records it as done in the ledger. A write H2 dropped when it closed the
+     * database is a {@linkplain LedgerException#isStoreFailure store failure} here too, on a pool
+     * of the bundle's ({@link DataSources}). Does nothing for a database that is durable at each commit.
      */
     public static Runnable afterEachWrite(DataSource dataSource) {
         DurableFlush f = of(dataSource);

@@ -31,17 +31,15 @@ public final class ResultsDatabase implements AutoCloseable {
 
     private final String setting;
     private final Supplier<DataSources.Pool> opener;
-    private final boolean flushEachWrite;
     private DataSources.Pool pool;
     private boolean closed;
     private volatile DataSource dataSource;
     private volatile Runnable durable = () -> { };
     private volatile boolean migrated;
 
-    private ResultsDatabase(String setting, Supplier<DataSources.Pool> opener, boolean flushEachWrite) {
+    private ResultsDatabase(String setting, Supplier<DataSources.Pool> opener) {
         this.setting = setting;
         this.opener = opener;
-        this.flushEachWrite = flushEachWrite;
     }
 
     /**
@@ -50,12 +48,17 @@ public final class ResultsDatabase implements AutoCloseable {
      * the delivery is recorded as done in the ledger right after.
      */
     public static ResultsDatabase own(Supplier<DataSources.Pool> opener) {
-        return new ResultsDatabase("ktp.results.jdbc.url", opener, true);
+        return new ResultsDatabase("ktp.results.jdbc.url", opener);
     }
 
-    /** The ledger's own database, open already; a row lost with the ledger's last commits is sent again. */
+    /**
+     * The ledger's own database, open already. An H2 one is flushed after each write as well: a kill
+     * loses the row only with the delivery's record made after it, which is then sent again; but
+     * once H2 has closed the database after a failed write to its file, the pool opens the file
+     * anew, and the record made there outlives a row the closed database dropped.
+     */
     public static ResultsDatabase ledgers(DataSource ledger) {
-        return new ResultsDatabase("ktp.db.url", () -> new DataSources.Pool(ledger, () -> { }), false);
+        return new ResultsDatabase("ktp.db.url", () -> new DataSources.Pool(ledger, () -> { }));
     }
 
     /** A database whose results table the caller has brought up to date ({@link #migrate}). */
@@ -144,17 +147,15 @@ public final class ResultsDatabase implements AutoCloseable {
             }
             throw asSql("The results database cannot be opened", e);
         }
-        if (flushEachWrite) {
-            try {
-                durable = DurableFlush.afterEachWrite(opened.dataSource());
-                requireFlushAllowed(opened.dataSource());
-            } catch (RuntimeException e) {
-                closeQuietly(opened);
-                throw asSql("The results database cannot be opened", e);
-            } catch (SQLException e) {
-                closeQuietly(opened);
-                throw e;
-            }
+        try {
+            durable = DurableFlush.afterEachWrite(opened.dataSource());
+            requireFlushAllowed(opened.dataSource());
+        } catch (RuntimeException e) {
+            closeQuietly(opened);
+            throw asSql("The results database cannot be opened", e);
+        } catch (SQLException e) {
+            closeQuietly(opened);
+            throw e;
         }
         pool = opened;
         dataSource = opened.dataSource();

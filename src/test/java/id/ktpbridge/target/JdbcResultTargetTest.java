@@ -1,5 +1,6 @@
 package id.ktpbridge.target;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -17,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 
 import javax.sql.DataSource;
 
@@ -25,6 +27,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import id.ktpbridge.ledger.DataSources;
 import id.ktpbridge.ledger.DurableFlush;
 import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerException;
 import id.ktpbridge.ledger.NewInput;
 import id.ktpbridge.ledger.SchemaMigrator;
 import id.ktpbridge.ledger.SubmissionState;
@@ -32,9 +35,11 @@ import id.ktpbridge.result.DeliveryStore;
 import id.ktpbridge.result.Outbox;
 import id.ktpbridge.result.PermanentDeliveryFailure;
 import id.ktpbridge.result.ResultPublisher;
+import id.ktpbridge.testkit.FullDisk;
 import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.PostgresServer;
 import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
@@ -44,10 +49,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The JDBC target with values its table cannot hold as they come, constraints of a partner's
- * table, and a database that keeps a statement waiting; on H2 and PostgreSQL.
+ * table, a database that keeps a statement waiting, and the ledger's H2 closed under its row; on
+ * H2 and PostgreSQL.
  */
 class JdbcResultTargetTest {
 
@@ -257,6 +265,54 @@ class JdbcResultTargetTest {
         assertEquals("0", queryTimeout(ledger.dataSource()), "ledger statements would be cancelled after 1 s");
     }
 
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aRowTheLedgersDatabaseLostWhenH2ClosedItIsNotRecordedAsDelivered(boolean poolOfItsOwn, @TempDir Path dir)
+            throws Exception {
+        // the default results database: the ledger's own embedded H2, its pool as the bridge opens it;
+        // or the ledger's file named as ktp.results.jdbc.url, opened by a pool of its own
+        String url = "jdbc:h2:" + FullDisk.prefix() + "async:" + dir.resolve("ledger").toString().replace('\\', '/')
+                + ";DB_CLOSE_ON_EXIT=FALSE;QUERY_CACHE_SIZE=32;RETENTION_TIME=1000";
+        DataSources.Pool pool = DataSources.create(url, "sa", "", 4, "ledger-closure");
+        closeAfter.add(pool.closer());
+        closeAfter.add(FullDisk::free);
+        DataSource ledgerDb = pool.dataSource();
+        SchemaMigrator.migrate(ledgerDb);
+        ResultsDatabase.migrate(ledgerDb);
+        Ledger ledger = new Ledger(ledgerDb);
+        ResultsDatabase results = poolOfItsOwn
+                ? ResultsDatabase.own(() -> DataSources.createTryingOnce(url, "sa", "", 2, "results-closure",
+                        Duration.ZERO))
+                : ResultsDatabase.ledgers(ledgerDb);
+        closeAfter.add(results);
+        JdbcResultTarget shared = new JdbcResultTarget(results, json, JdbcResultTarget.DEFAULT_STATEMENT_TIMEOUT);
+        // right after the row's write, H2 fails to write the file (a full disk) and closes the database;
+        // another thread meets it closed first, and the pool opens the file anew once it can be written,
+        // before the outbox records the delivery
+        Processor closedUnderThePool = exchange -> {
+            FullDisk.fill();
+            CompletableFuture.runAsync(() -> {
+                ledger.insert(input(), SubmissionState.RECEIVED);
+                await().atMost(Duration.ofSeconds(10)).until(() -> {
+                    try {
+                        ledger.flush();
+                        ledger.findById("none");
+                        return false;
+                    } catch (LedgerException closed) {
+                        return closed.getMessage().contains("90098");
+                    }
+                });
+            }).get();
+            FullDisk.free();
+        };
+        try (Delivery delivery = new Delivery(shared, ledgerDb, closedUnderThePool)) {
+            String id = delivery.deliver("sub-j", personal());
+            // the row was on disk before the database closed, so the record made in the one opened anew holds
+            assertEquals(DeliveryStore.DELIVERED, delivery.state(id));
+            assertEquals(1, count(ledgerDb, "sub-j"), "recorded as delivered, its row must be in the file");
+        }
+    }
+
     /** H2's query timeout (ms) of the session a connection of {@code ds} has. */
     private static String queryTimeout(DataSource ds) throws SQLException {
         try (Connection c = ds.getConnection(); ResultSet rs = c.createStatement().executeQuery(
@@ -329,23 +385,42 @@ class JdbcResultTargetTest {
         assertEquals(0, new ProcessBuilder("kill", "-" + signal, pid).inheritIO().start().waitFor());
     }
 
-    /** The outbox delivering to a JDBC target as the bridge does, with a ledger of its own. */
+    /** A new input, for a ledger write of its own. */
+    private static NewInput input() {
+        String id = UUID.randomUUID().toString();
+        return new NewInput(id, "FILE", "/in/" + id + ".jpg", id + ".jpg", "ab".repeat(32), 10L, "image/jpeg",
+                "partner-a", "user-" + id, "PARTNER_USER_ID", UUID.randomUUID().toString(),
+                UUID.randomUUID().toString(), "{}");
+    }
+
+    /** The outbox delivering to a JDBC target as the bridge does, with a ledger of its own unless given one. */
     private static final class Delivery implements AutoCloseable {
 
-        private final JdbcConnectionPool ledgerDb = JdbcConnectionPool.create("jdbc:h2:mem:ledger-"
-                + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "");
-        private final Ledger ledger = new Ledger(ledgerDb);
+        private final JdbcConnectionPool ownLedgerDb;
+        private final DataSource ledgerDb;
+        private final Ledger ledger;
         private final DefaultCamelContext camel = new DefaultCamelContext();
         private final Outbox outbox;
 
         Delivery(JdbcResultTarget target) throws Exception {
-            SchemaMigrator.migrate(ledgerDb);
+            this(target, null, exchange -> { });
+        }
+
+        /** @param afterWrite run once the target's write returned, before the outbox records the outcome */
+        Delivery(JdbcResultTarget target, DataSource migratedLedger, Processor afterWrite) throws Exception {
+            ownLedgerDb = migratedLedger != null ? null : JdbcConnectionPool.create("jdbc:h2:mem:ledger-"
+                    + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "");
+            ledgerDb = migratedLedger != null ? migratedLedger : ownLedgerDb;
+            if (ownLedgerDb != null) {
+                SchemaMigrator.migrate(ownLedgerDb);
+            }
+            ledger = new Ledger(ledgerDb);
             camel.addRoutes(new RouteBuilder() {
                 @Override
                 public void configure() {
                     // as routes/deliver-results.yaml: the failure goes back to the outbox, which logs it
                     errorHandler(noErrorHandler());
-                    from(Outbox.DELIVER_ENDPOINT).bean(target, "write");
+                    from(Outbox.DELIVER_ENDPOINT).bean(target, "write").process(afterWrite);
                 }
             });
             camel.start();
@@ -363,6 +438,7 @@ class JdbcResultTargetTest {
             List<String> queued = new ArrayList<>();
             assertTrue(ledger.recordResult(id, "COMPLETED", "PASS", null, 1L, doc.toString(),
                     c -> queued.addAll(outbox.enqueue(c, id))));
+            ledger.flush(); // as the publisher does before any target sees it
             outbox.deliverNow(id, submissionId, "COMPLETED", doc.toString(), queued);
             return id;
         }
@@ -385,10 +461,13 @@ class JdbcResultTargetTest {
         @Override
         public void close() throws Exception {
             camel.stop();
-            try (Connection c = ledgerDb.getConnection()) {
+            if (ownLedgerDb == null) {
+                return;
+            }
+            try (Connection c = ownLedgerDb.getConnection()) {
                 c.createStatement().execute("SHUTDOWN");
             }
-            ledgerDb.dispose();
+            ownLedgerDb.dispose();
         }
     }
 
