@@ -244,7 +244,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 + " pending, but ktp.results.targets no longer names it: they wait until it does, their inputs kept"
                 + " in the ledger past ktp.ledger.retention (README, Result targets)", pending,
                 target));
-        targets(s, context, registry, json, dataSource, targets);
+        targets(s, context, registry, json, ledger, targets);
         ResultPublisher publisher = new ResultPublisher(ledger, json, outbox);
         publisher.keepImageUrls(s.choice("ktp.results.image-urls", "omit", "omit", "keep").equals("keep"));
         Duration retryDelay = s.duration("ktp.poll.initial-backoff", Duration.ofSeconds(2));
@@ -732,7 +732,7 @@ public class BridgeConfiguration implements CamelConfiguration {
 
     /** The HTTP and JDBC targets; their beans exist whether or not they are in ktp.results.targets. */
     private static void targets(Settings s, CamelContext context, Registry registry, ObjectMapper json,
-                                DataSource ledgerDataSource, List<String> targets) throws Exception {
+                                Ledger ledger, List<String> targets) throws Exception {
         if (targets.contains("http") && s.optional("ktp.results.http.url").isEmpty()) {
             throw new IllegalStateException("ktp.results.targets contains http but ktp.results.http.url"
                     + " (KTP_RESULTS_HTTP_URL) is not set");
@@ -790,7 +790,7 @@ public class BridgeConfiguration implements CamelConfiguration {
             resultsDb = ResultsDatabase.own(() -> DataSources.createTryingOnce(url, user, password, size,
                     "ktp-results", socketTimeout));
         } else {
-            resultsDb = ResultsDatabase.ledgers(ledgerDataSource);
+            resultsDb = ResultsDatabase.ledgers(ledger.dataSource(), ledger::flushWriteMadeElsewhere);
         }
         context.addService(new ServiceSupport() {
             @Override

@@ -45,6 +45,17 @@ public class Ledger {
         flush.flush();
     }
 
+    /**
+     * After a write made on the ledger's database outside this class (the JDBC target's row in the
+     * ledger's own database): counted with the ledger's writes and flushed in the same group, so one
+     * checkpoint covers both, and a write H2 dropped when it closed the database is a
+     * {@linkplain LedgerException#isStoreFailure store failure} here too.
+     */
+    public void flushWriteMadeElsewhere() {
+        flush.written();
+        flush.flush();
+    }
+
     public DataSource dataSource() {
         return dataSource;
     }

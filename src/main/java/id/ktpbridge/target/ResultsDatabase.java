@@ -31,15 +31,18 @@ public final class ResultsDatabase implements AutoCloseable {
 
     private final String setting;
     private final Supplier<DataSources.Pool> opener;
+    /** The ledger's flush for the ledger's own database, else null (a flush of its own is made at the open). */
+    private final Runnable ledgerFlush;
     private DataSources.Pool pool;
     private boolean closed;
     private volatile DataSource dataSource;
     private volatile Runnable durable = () -> { };
     private volatile boolean migrated;
 
-    private ResultsDatabase(String setting, Supplier<DataSources.Pool> opener) {
+    private ResultsDatabase(String setting, Supplier<DataSources.Pool> opener, Runnable ledgerFlush) {
         this.setting = setting;
         this.opener = opener;
+        this.ledgerFlush = ledgerFlush;
     }
 
     /**
@@ -48,22 +51,23 @@ public final class ResultsDatabase implements AutoCloseable {
      * the delivery is recorded as done in the ledger right after.
      */
     public static ResultsDatabase own(Supplier<DataSources.Pool> opener) {
-        return new ResultsDatabase("ktp.results.jdbc.url", opener);
+        return new ResultsDatabase("ktp.results.jdbc.url", opener, null);
     }
 
     /**
-     * The ledger's own database, open already. An H2 one is flushed after each write as well: a kill
-     * loses the row only with the delivery's record made after it, which is then sent again; but
-     * once H2 has closed the database after a failed write to its file, the pool opens the file
+     * The ledger's own database, open already. An H2 one is flushed after each write as well, in the
+     * ledger's own flush group ({@code flushAfterWrite}, see {@code Ledger.flushWriteMadeElsewhere}):
+     * a kill loses the row only with the delivery's record made after it, which is then sent again;
+     * but once H2 has closed the database after a failed write to its file, the pool opens the file
      * anew, and the record made there outlives a row the closed database dropped.
      */
-    public static ResultsDatabase ledgers(DataSource ledger) {
-        return new ResultsDatabase("ktp.db.url", () -> new DataSources.Pool(ledger, () -> { }));
+    public static ResultsDatabase ledgers(DataSource ledger, Runnable flushAfterWrite) {
+        return new ResultsDatabase("ktp.db.url", () -> new DataSources.Pool(ledger, () -> { }), flushAfterWrite);
     }
 
     /** A database whose results table the caller has brought up to date ({@link #migrate}). */
     public static ResultsDatabase migrated(DataSource dataSource, Runnable durable) {
-        ResultsDatabase db = ledgers(dataSource);
+        ResultsDatabase db = new ResultsDatabase("ktp.db.url", () -> new DataSources.Pool(dataSource, () -> { }), durable);
         db.dataSource = dataSource;
         db.durable = durable;
         db.migrated = true;
@@ -146,6 +150,13 @@ public final class ResultsDatabase implements AutoCloseable {
                 throw e;
             }
             throw asSql("The results database cannot be opened", e);
+        }
+        if (ledgerFlush != null) {
+            // the ledger's flushes need the same rights, and go through its checkpoint gate
+            durable = ledgerFlush;
+            pool = opened;
+            dataSource = opened.dataSource();
+            return;
         }
         try {
             durable = DurableFlush.afterEachWrite(opened.dataSource());

@@ -283,7 +283,7 @@ class JdbcResultTargetTest {
         ResultsDatabase results = poolOfItsOwn
                 ? ResultsDatabase.own(() -> DataSources.createTryingOnce(url, "sa", "", 2, "results-closure",
                         Duration.ZERO))
-                : ResultsDatabase.ledgers(ledgerDb);
+                : ResultsDatabase.ledgers(ledgerDb, ledger::flushWriteMadeElsewhere);
         closeAfter.add(results);
         JdbcResultTarget shared = new JdbcResultTarget(results, json, JdbcResultTarget.DEFAULT_STATEMENT_TIMEOUT);
         // right after the row's write, H2 fails to write the file (a full disk) and closes the database;
