@@ -14,7 +14,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
+import id.ktpbridge.sandbox.ApiCall;
+import id.ktpbridge.sandbox.GtfSandbox;
+import id.ktpbridge.sandbox.SandboxSettings;
+import id.ktpbridge.sandbox.StorageRequest;
 import id.ktpbridge.testkit.BridgeApp;
 import id.ktpbridge.testkit.Results;
 import id.ktpbridge.testkit.SampleImages;
@@ -128,6 +135,138 @@ class ObservabilityTest {
                         + value(now, "ktp_token_cache_misses_total"), now);
             });
         }
+    }
+
+    /**
+     * Each OneKYC call is counted once, under its endpoint and the answer it got, as the sandbox tells
+     * them: refusals of the token endpoint, the storage, the confirm and the details call under their
+     * status, and calls the sandbox answered only after the client's timeout under no_answer, an API
+     * call (the token) and an upload alike; together, every call the sandbox saw and no other.
+     */
+    @Test
+    void eachCallIsCountedUnderItsEndpointAndTheAnswerItGot() throws Exception {
+        // an answer later than these counts as none: the sandbox's latency makes calls unanswered
+        Map<String, String> timeouts = Map.of("gtf.http.read-timeout", "2s", "gtf.http.upload-timeout", "1s");
+        try (BridgeApp app = BridgeApp.start(dataDir, timeouts)) {
+            GtfSandbox sandbox = app.sandbox();
+            SandboxSettings faults = sandbox.settings();
+
+            // a new user's image: the token endpoint, then the storage refuse it (503) until each has refused once
+            faults.setFailureStatuses(List.of(503));
+            faults.setFailureRate("token", 1.0);
+            faults.setFailureRate("storage", 1.0);
+            Results.drop(app.inbox(), "u9101.png", SampleImages.card("d", "png"));
+            refuseUntilRefused(sandbox, "token");
+            refuseUntilRefused(sandbox, "storage");
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 1);
+
+            // another of that user: the confirm, then the details call refuse it (500)
+            faults.setFailureStatuses(List.of(500));
+            faults.setFailureRate("confirm", 1.0);
+            faults.setFailureRate("details", 1.0);
+            dropOfUser(app, "u9101-b", "u9101");
+            refuseUntilRefused(sandbox, "confirm");
+            refuseUntilRefused(sandbox, "details");
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
+
+            // a new user's token call is answered after the read timeout (2 s) until the sandbox has so
+            // answered one; the retries after are answered at once. No other call is under way meanwhile
+            int tokenPhase = sandbox.requestLog().size();
+            faults.setLatencyMillis(2_500);
+            Results.drop(app.inbox(), "u9102.png", SampleImages.card("e", "png"));
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> sandbox.requestLog().size() > tokenPhase);
+            faults.setLatencyMillis(0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 3);
+
+            // an upload answered after the upload timeout (1 s), the presign before it within the read timeout
+            int uploadPhase = sandbox.storageRequests().size();
+            faults.setLatencyMillis(1_200);
+            dropOfUser(app, "u9101-c", "u9101");
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> sandbox.storageRequests().size() > uploadPhase);
+            faults.setLatencyMillis(0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 4);
+
+            // every call the sandbox saw, by endpoint and status; those it answered after the client gave
+            // up are each phase's calls but the one answered (the client asked again only after none).
+            // Read until the late answers are noted and the metrics have the last calls' answers
+            long[] unanswered = new long[2];
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                List<ApiCall> calls = sandbox.requestLog();
+                List<StorageRequest> storage = sandbox.storageRequests();
+                List<StorageRequest> puts = storage.stream().filter(r -> r.method().equals("PUT")).toList();
+                List<ApiCall> tokenCalls = calls.subList(tokenPhase, calls.size()).stream()
+                        .filter(c -> c.endpoint().equals("token")).toList();
+                List<StorageRequest> uploads = storage.subList(uploadPhase, storage.size()).stream()
+                        .filter(r -> r.method().equals("PUT")).toList();
+                assertTrue(tokenCalls.stream().allMatch(c -> c.httpStatus() == 200), tokenCalls.toString());
+                assertTrue(uploads.stream().allMatch(r -> r.httpStatus() == 200), uploads.toString());
+                unanswered[0] = tokenCalls.size() - 1;
+                unanswered[1] = uploads.size() - 1;
+
+                Map<String, Long> expected = new TreeMap<>();
+                for (ApiCall c : calls) {
+                    expected.merge(series(c.endpoint().equals("token") ? "user-token" : c.endpoint(), c.httpStatus()),
+                            1L, Long::sum);
+                }
+                for (StorageRequest r : puts) {
+                    expected.merge(series("upload", r.httpStatus()), 1L, Long::sum);
+                }
+                expected.merge(series("user-token", 200), -unanswered[0], Long::sum);
+                expected.merge(series("user-token", 0), unanswered[0], Long::sum);
+                expected.merge(series("upload", 200), -unanswered[1], Long::sum);
+                expected.merge(series("upload", 0), unanswered[1], Long::sum);
+                expected.values().removeIf(n -> n == 0);
+                assertEquals(expected, callCounts(get(app.managementUrl("/observe/metrics")).body()));
+            });
+            assertTrue(unanswered[0] >= 1 && unanswered[1] >= 1, java.util.Arrays.toString(unanswered));
+
+            // the refusals as the sandbox's fault counters tell them, and the unanswered calls
+            String metrics = get(app.managementUrl("/observe/metrics")).body();
+            assertEquals(sandbox.injectedFailures("token"), value(metrics, count("user-token", "503")), metrics);
+            assertEquals(sandbox.injectedFailures("storage"), value(metrics, count("upload", "503")), metrics);
+            assertEquals(sandbox.injectedFailures("confirm"), value(metrics, count("confirm", "500")), metrics);
+            assertEquals(sandbox.injectedFailures("details"), value(metrics, count("details", "500")), metrics);
+            assertEquals(unanswered[0], value(metrics, count("user-token", "no_answer")), metrics);
+            assertEquals(unanswered[1], value(metrics, count("upload", "no_answer")), metrics);
+        }
+    }
+
+    /** Lets the endpoint's refusals (set to every call) go on until it has refused one. */
+    private static void refuseUntilRefused(GtfSandbox sandbox, String endpoint) {
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
+                .until(() -> sandbox.injectedFailures(endpoint) >= 1);
+        sandbox.settings().setFailureRate(endpoint, 0.0);
+    }
+
+    /** An image of a user seen before, named so by its sidecar. */
+    private static void dropOfUser(BridgeApp app, String name, String user) throws Exception {
+        Files.writeString(app.inbox().resolve(name + ".json"), "{\"partnerUserId\":\"" + user + "\"}");
+        Results.drop(app.inbox(), name + ".png", SampleImages.card(name, "png"));
+    }
+
+    /** The key of a call count: the endpoint and the outcome the bundle labels a status with. */
+    private static String series(String endpoint, int status) {
+        return endpoint + " " + (status == 0 ? "no_answer" : status / 100 == 2 ? "ok" : String.valueOf(status));
+    }
+
+    private static String count(String endpoint, String outcome) {
+        return "ktp_onekyc_calls_seconds_count{endpoint=\"" + endpoint + "\",outcome=\"" + outcome + "\"}";
+    }
+
+    private static final Pattern CALL_COUNT =
+            Pattern.compile("ktp_onekyc_calls_seconds_count\\{endpoint=\"([^\"]+)\",outcome=\"([^\"]+)\"} (\\S+)");
+
+    /** Every ktp_onekyc_calls_seconds_count series, by {@link #series} key; one of other labels fails. */
+    private static Map<String, Long> callCounts(String metrics) {
+        Map<String, Long> counts = new TreeMap<>();
+        metrics.lines().filter(l -> l.startsWith("ktp_onekyc_calls_seconds_count")).forEach(l -> {
+            Matcher m = CALL_COUNT.matcher(l);
+            assertTrue(m.matches(), l);
+            counts.put(m.group(1) + " " + m.group(2), (long) Double.parseDouble(m.group(3)));
+        });
+        return counts;
     }
 
     /** The value of one series, which must be there once. */
