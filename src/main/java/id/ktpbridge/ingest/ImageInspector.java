@@ -113,10 +113,10 @@ public class ImageInspector {
                 return file != null ? Files.newInputStream(file) : new java.io.ByteArrayInputStream(copy.held());
             });
         }
-        return new Inspection(copy.file(), inspection.accepted() && copy.file() == null ? copy : null, inspection.size(),
-                inspection.sha256(), inspection.contentType(), inspection.rejection(), inspection.detail());
+        SpoolCopy held = inspection.accepted() && copy.file() == null ? copy : null;
+        return new Inspection(copy.file(), held, inspection.size(), inspection.sha256(), inspection.contentType(),
+                inspection.rejection(), inspection.detail());
     }
-
 
     /** The local copy of an input could not be written; the input itself may be fine. */
     public static final class SpoolFailure extends IOException {
