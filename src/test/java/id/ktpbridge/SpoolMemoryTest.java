@@ -6,10 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -41,7 +39,7 @@ class SpoolMemoryTest {
             for (int i = 0; i < 6; i++) {
                 String user = "u71" + i;
                 byte[] image = SampleImages.card(user, i % 2 == 0 ? "png" : "jpg");
-                dropped.put(sha256(image), user);
+                dropped.put(SampleImages.sha256(image), user);
                 Results.drop(app.inbox(), user + (i % 2 == 0 ? ".png" : ".jpg"), image);
             }
             // and one the bundle rejects: its copy goes as well
@@ -75,9 +73,5 @@ class SpoolMemoryTest {
         try (Stream<Path> files = Files.list(dir)) {
             return files.count();
         }
-    }
-
-    private static String sha256(byte[] bytes) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     }
 }

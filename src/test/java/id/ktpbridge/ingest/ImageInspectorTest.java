@@ -16,9 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,16 +29,12 @@ class ImageInspectorTest {
 
     private final ImageInspector inspector = new ImageInspector(LIMIT);
 
-    private static String sha256(byte[] bytes) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    }
-
     private static void assertAcceptedAs(Inspection result, byte[] original, String contentType) throws Exception {
         assertTrue(result.accepted(), () -> "rejected: " + result.rejection() + " " + result.detail());
         assertNull(result.rejection());
         assertEquals(contentType, result.contentType());
         assertEquals(original.length, result.size());
-        assertEquals(sha256(original), result.sha256());
+        assertEquals(SampleImages.sha256(original), result.sha256());
     }
 
     @Test
@@ -154,7 +148,7 @@ class ImageInspectorTest {
         assertEquals(RejectReason.UNSUPPORTED_FORMAT, result.rejection());
         assertNull(result.contentType());
         assertEquals(text.length, result.size());
-        assertEquals(sha256(text), result.sha256());
+        assertEquals(SampleImages.sha256(text), result.sha256());
     }
 
     @Test

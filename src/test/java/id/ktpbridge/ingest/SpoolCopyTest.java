@@ -24,6 +24,14 @@ class SpoolCopyTest {
         return b;
     }
 
+    /** As the inspection writes its copy: one read's bytes at a time, then closed. */
+    private static void writeInReads(SpoolCopy copy, byte[] bytes, int read) throws Exception {
+        for (int off = 0; off < bytes.length; off += read) {
+            copy.write(bytes, off, Math.min(read, bytes.length - off));
+        }
+        copy.close();
+    }
+
     @Test
     void copiesShareTheBudgetAndTheOneThatDoesNotFitGetsAFile() throws Exception {
         SpoolCopy.Budget budget = new SpoolCopy.Budget(1000);
@@ -73,10 +81,7 @@ class SpoolCopyTest {
         // room to grow: stays in memory, every byte kept
         SpoolCopy.Budget roomy = new SpoolCopy.Budget(10_000);
         SpoolCopy grown = SpoolCopy.open(roomy, dir.resolve("g.img"), 1000);
-        for (int off = 0; off < whole.length; off += 700) {
-            grown.write(whole, off, Math.min(700, whole.length - off));
-        }
-        grown.close();
+        writeInReads(grown, whole, 700);
         assertNull(grown.file());
         assertArrayEquals(whole, grown.held());
         assertTrue(roomy.used() >= whole.length);
@@ -86,10 +91,7 @@ class SpoolCopyTest {
         // no room: what was held goes to the file first, the rest after it
         SpoolCopy.Budget tight = new SpoolCopy.Budget(1000);
         SpoolCopy spilled = SpoolCopy.open(tight, dir.resolve("s.img"), 1000);
-        for (int off = 0; off < whole.length; off += 700) {
-            spilled.write(whole, off, Math.min(700, whole.length - off));
-        }
-        spilled.close();
+        writeInReads(spilled, whole, 700);
         assertNull(spilled.held());
         assertArrayEquals(whole, Files.readAllBytes(dir.resolve("s.img")));
         assertEquals(0, tight.used(), "its memory is given back when it moves");

@@ -7,12 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -127,7 +125,7 @@ class DuplicateContentTest {
             Path file = app.inbox().resolve("u8700.png");
             String ledgerId = UUID.randomUUID().toString();
             app.ledger().insert(new NewInput(ledgerId, "file", "file:" + file.toAbsolutePath(), "u8700.png",
-                    sha256(image), (long) image.length, "image/png", "partner", "u8700", "ANONYMOUS",
+                    SampleImages.sha256(image), (long) image.length, "image/png", "partner", "u8700", "ANONYMOUS",
                     UUID.randomUUID().toString(), UUID.randomUUID().toString(), null), SubmissionState.RECEIVED);
             try (Connection c = app.ledger().dataSource().getConnection();
                  PreparedStatement ps = c.prepareStatement("UPDATE ktp_submission SET state = 'DELIVERED',"
@@ -179,7 +177,8 @@ class DuplicateContentTest {
             throws Exception {
         String ledgerId = UUID.randomUUID().toString();
         app.ledger().insert(new NewInput(ledgerId, "file", "file:" + app.inbox().resolve(name).toAbsolutePath(), name,
-                sha256(image), (long) image.length, "image/png", "partner", name.substring(0, 5), "ANONYMOUS",
+                SampleImages.sha256(image), (long) image.length, "image/png", "partner", name.substring(0, 5),
+                "ANONYMOUS",
                 UUID.randomUUID().toString(), UUID.randomUUID().toString(), null), SubmissionState.RECEIVED);
         app.ledger().markEnded(ledgerId, SubmissionState.valueOf(state), reason, "recorded earlier");
         // and its result, as the earlier run stored and delivered it
@@ -198,9 +197,5 @@ class DuplicateContentTest {
                 return rs.wasNull() ? null : v;
             }
         }
-    }
-
-    static String sha256(byte[] bytes) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     }
 }

@@ -10,9 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -79,7 +77,8 @@ class SourceReplacedTest {
             Set<String> submitted = Results.read(app.results()).stream()
                     .peek(r -> assertEquals("COMPLETED", r.path("status").asText(), r.toString()))
                     .map(r -> r.path("sourceSha256").asText()).collect(Collectors.toSet());
-            assertEquals(Set.of(sha256(first), sha256(second)), submitted, "each version submitted once");
+            assertEquals(Set.of(SampleImages.sha256(first), SampleImages.sha256(second)), submitted,
+                    "each version submitted once");
             assertEquals(2, app.sandbox().submissionCount());
             for (JsonNode r : Results.read(app.results())) {
                 assertEquals("cust-7201", r.path("partnerUserId").asText(), "the sidecar applied to both versions");
@@ -137,14 +136,11 @@ class SourceReplacedTest {
             await().atMost(Duration.ofSeconds(40)).until(() -> Results.count(app.results()) == 2);
             Map<String, String> statusBySha = Results.read(app.results()).stream().collect(Collectors.toMap(
                     r -> r.path("sourceSha256").asText(), r -> (r.path("status").asText() + " " + r.path("reasonCode").asText()).trim()));
-            assertEquals(Map.of(sha256(first), "FAILED SOURCE_REPLACED", sha256(second), "COMPLETED"), statusBySha);
+            assertEquals(Map.of(SampleImages.sha256(first), "FAILED SOURCE_REPLACED", SampleImages.sha256(second),
+                    "COMPLETED"), statusBySha);
             assertEquals(1, app.sandbox().submissionCount(), "only the new bytes were submitted");
             await().atMost(Duration.ofSeconds(10)).until(() -> app.ledger().openCounts().isEmpty());
         }
-    }
-
-    private static String sha256(byte[] bytes) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     }
 
     @Test

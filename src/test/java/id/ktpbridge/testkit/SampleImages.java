@@ -52,6 +52,15 @@ public final class SampleImages {
         return out.toByteArray();
     }
 
+    /** The content hash inputs are known by: hex SHA-256, as in the ledger and the result's {@code sourceSha256}. */
+    public static String sha256(byte[] bytes) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public static Path write(Path dir, String fileName) throws IOException {
         String format = fileName.toLowerCase(java.util.Locale.ROOT).endsWith(".png") ? "png" : "jpg";
         Files.createDirectories(dir);
