@@ -81,21 +81,13 @@ public class ImageInspector {
     }
 
     /**
-     * Copies the stream to {@code spoolFile} while inspecting it; stops reading past the size limit.
+     * Copies the stream to {@code spoolFile} while inspecting it (a {@link SpoolCopy} that holds
+     * nothing in memory); stops reading past the size limit.
      *
      * @throws SpoolFailure when the copy cannot be written (a full disk): not the input's fault
      */
     public Inspection inspectStream(InputStream in, Path spoolFile) throws IOException {
-        OutputStream out;
-        try {
-            Files.createDirectories(spoolFile.getParent());
-            out = Files.newOutputStream(spoolFile);
-        } catch (IOException e) {
-            throw new SpoolFailure(e);
-        }
-        try (OutputStream copy = new SpoolStream(out)) {
-            return inspect(spoolFile, in, copy, () -> Files.newInputStream(spoolFile));
-        }
+        return inspectStream(in, SpoolCopy.open(new SpoolCopy.Budget(0), spoolFile, -1));
     }
 
     /**
@@ -122,31 +114,6 @@ public class ImageInspector {
     public static final class SpoolFailure extends IOException {
         SpoolFailure(IOException cause) {
             super(cause);
-        }
-    }
-
-    /** Tells a failed write of the copy from a failed read of the input. */
-    private static final class SpoolStream extends java.io.FilterOutputStream {
-        SpoolStream(OutputStream out) {
-            super(out);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            try {
-                out.write(b, off, len);
-            } catch (IOException e) {
-                throw new SpoolFailure(e);
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            try {
-                out.close();
-            } catch (IOException e) {
-                throw new SpoolFailure(e);
-            }
         }
     }
 

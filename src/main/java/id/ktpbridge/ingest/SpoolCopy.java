@@ -115,14 +115,11 @@ public final class SpoolCopy extends OutputStream {
         if (needed > Integer.MAX_VALUE - 8) {
             return false;
         }
-        // doubling (from 64 KB for a file listed empty), not one read's worth at a time; just what
-        // is needed when the budget has no room for that
-        long want = Math.max(needed, Math.min(Math.max(held.length * 2L, 64 * 1024), Integer.MAX_VALUE - 8));
+        // doubling (from 64 KB for a file listed empty), not one read's worth at a time; to the spool
+        // file when the budget has no room for that (growing by each read would copy it each time)
+        long want = Math.max(needed, Math.min(held.length == 0 ? 64 * 1024 : held.length * 2L, Integer.MAX_VALUE - 8));
         if (!budget.reserve(want - reserved)) {
-            want = needed;
-            if (!budget.reserve(want - reserved)) {
-                return false;
-            }
+            return false;
         }
         try {
             held = Arrays.copyOf(held, (int) want);

@@ -335,6 +335,24 @@ class ImageInspectorTest {
         assertTrue(endless.served < LIMIT + 128 * 1024, "read " + endless.served + " bytes");
     }
 
+    @Test
+    void anOversizedStreamHeldInMemoryStopsReadingAndItsCopyGrowsByDoubling() throws Exception {
+        CountingEndlessJpeg endless = new CountingEndlessJpeg();
+        SpoolCopy.Budget budget = new SpoolCopy.Budget(4 * LIMIT);
+        // listed small, as a file still being written is
+        SpoolCopy copy = SpoolCopy.open(budget, dir.resolve("growing.img"), 1000);
+
+        Inspection result = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> inspector.inspectStream(endless, copy));
+
+        assertEquals(RejectReason.FILE_TOO_LARGE, result.rejection());
+        assertTrue(endless.served < LIMIT + 128 * 1024, "read " + endless.served + " bytes");
+        assertNull(copy.file(), "held in memory all along");
+        // doubled from 1000: at most twice what it held, not a read's worth at a time
+        assertTrue(budget.used() <= 2 * (LIMIT + 64 * 1024), "reserved " + budget.used());
+        copy.release();
+        assertEquals(0, budget.used());
+    }
+
     /** JPEG magic followed by zeros forever. */
     private static final class CountingEndlessJpeg extends InputStream {
         private static final byte[] MAGIC = {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF};

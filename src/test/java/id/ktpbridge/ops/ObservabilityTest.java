@@ -145,8 +145,9 @@ class ObservabilityTest {
      */
     @Test
     void eachCallIsCountedUnderItsEndpointAndTheAnswerItGot() throws Exception {
-        // an answer later than these counts as none: the sandbox's latency makes calls unanswered
-        Map<String, String> timeouts = Map.of("gtf.http.read-timeout", "4s", "gtf.http.upload-timeout", "1s");
+        // an answer later than these counts as none: the sandbox's latency makes calls unanswered; wide, so
+        // that no other call of the run, on a loaded machine, is taken for unanswered
+        Map<String, String> timeouts = Map.of("gtf.http.read-timeout", "8s", "gtf.http.upload-timeout", "3s");
         try (BridgeApp app = BridgeApp.start(dataDir, timeouts)) {
             GtfSandbox sandbox = app.sandbox();
             SandboxSettings faults = sandbox.settings();
@@ -169,19 +170,19 @@ class ObservabilityTest {
             refuseUntilRefused(sandbox, "details");
             await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 2);
 
-            // a new user's token call is answered after the read timeout (4 s) until the sandbox has so
+            // a new user's token call is answered after the read timeout (8 s) until the sandbox has so
             // answered one; the retries after are answered at once. No other call is under way meanwhile
             int tokenPhase = sandbox.requestLog().size();
-            faults.setLatencyMillis(5_000);
+            faults.setLatencyMillis(10_000);
             Results.drop(app.inbox(), "u9102.png", SampleImages.card("e", "png"));
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
                     .until(() -> sandbox.requestLog().size() > tokenPhase);
             faults.setLatencyMillis(0);
             await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(app.results()) == 3);
 
-            // an upload answered after the upload timeout (1 s), the presign before it within the read timeout
+            // an upload answered after the upload timeout (3 s), the presign before it within the read timeout
             int uploadPhase = sandbox.storageRequests().size();
-            faults.setLatencyMillis(1_500);
+            faults.setLatencyMillis(5_000);
             dropOfUser(app, "u9101-c", "u9101");
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
                     .until(() -> sandbox.storageRequests().size() > uploadPhase);
