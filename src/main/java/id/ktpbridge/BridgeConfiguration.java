@@ -57,6 +57,7 @@ import id.ktpbridge.ingest.SourceStamp;
 import id.ktpbridge.ingest.UntakeableFiles;
 import id.ktpbridge.ledger.ClaimRenewal;
 import id.ktpbridge.ledger.DataSources;
+import id.ktpbridge.ledger.H2FileUrls;
 import id.ktpbridge.ledger.InstanceLock;
 import id.ktpbridge.ledger.InstanceLockWatch;
 import id.ktpbridge.ledger.Ledger;
@@ -244,6 +245,12 @@ public class BridgeConfiguration implements CamelConfiguration {
                 + " pending, but ktp.results.targets no longer names it: they wait until it does, their inputs kept"
                 + " in the ledger past ktp.ledger.retention (README, Result targets)", pending,
                 target));
+        if (targets.contains("jdbc") && s.optional("ktp.results.jdbc.url")
+                .filter(url -> H2FileUrls.sameLocalFile(url, ledgerUrl(s, dataDir))).isPresent()) {
+            // a pool of its own would checkpoint the ledger's file outside the ledger's checkpoint gate
+            throw new IllegalStateException("Setting 'ktp.results.jdbc.url' (KTP_RESULTS_JDBC_URL) names the ledger's own"
+                    + " H2 file: leave it unset, and the results table is kept in the ledger's database");
+        }
         targets(s, context, registry, json, ledger, targets);
         ResultPublisher publisher = new ResultPublisher(ledger, json, outbox);
         publisher.keepImageUrls(s.choice("ktp.results.image-urls", "omit", "omit", "keep").equals("keep"));
@@ -687,7 +694,13 @@ public class BridgeConfiguration implements CamelConfiguration {
     }
 
     private static DataSource dataSource(Settings s, Path dataDir, CamelContext context) throws Exception {
-        String url = s.optional("ktp.db.url").orElse(
+        String url = ledgerUrl(s, dataDir);
+        return pool(context, url, s.string("ktp.db.user", "sa"), s.string("ktp.db.password", ""),
+                s.integer("ktp.db.max-connections", 32), "ktp-ledger", socketTimeout(s));
+    }
+
+    private static String ledgerUrl(Settings s, Path dataDir) {
+        return s.optional("ktp.db.url").orElse(
                 "jdbc:h2:file:" + dataDir.resolve("ledger").toString().replace('\\', '/')
                         // H2 writes commits in the background; the ledger flushes them itself before each
                         // step that must survive a killed process (see DurableFlush). RETENTION_TIME=1000:
@@ -699,8 +712,6 @@ public class BridgeConfiguration implements CamelConfiguration {
                         // bundle anyway. Only here: setting it needs admin rights, which a user's own URL
                         // may not give
                         + ";DB_CLOSE_ON_EXIT=FALSE;QUERY_CACHE_SIZE=32;RETENTION_TIME=1000;TRACE_LEVEL_FILE=0");
-        return pool(context, url, s.string("ktp.db.user", "sa"), s.string("ktp.db.password", ""),
-                s.integer("ktp.db.max-connections", 32), "ktp-ledger", socketTimeout(s));
     }
 
     private static FileResultTarget fileResultTarget(Settings s) {

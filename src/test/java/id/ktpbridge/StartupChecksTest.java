@@ -395,6 +395,14 @@ class StartupChecksTest {
         assertEquals(null, StartupChecks.placeholder(Map.of("GTF_PASS_KEY", "pk-live", "HOME", "REPLACE_ME")));
     }
 
+    @Test
+    void aResultsDatabaseThatIsTheLedgersOwnH2FileIsRefused() {
+        // spelled otherwise than the ledger's own URL: another prefix, its own settings
+        String ledgerFile = "jdbc:h2:" + dataDir.resolve("ledger").toAbsolutePath() + ";AUTO_SERVER=FALSE";
+        assertRefused(Map.of("ktp.results.targets", "file,jdbc", "ktp.results.jdbc.url", ledgerFile),
+                "Setting 'ktp.results.jdbc.url' (KTP_RESULTS_JDBC_URL) names the ledger's own H2 file");
+    }
+
     private void assertRefused(Map<String, String> settings, String expected) {
         String messages = BridgeApp.startupError(dataDir, settings);
         assertTrue(messages.contains(expected), messages);

@@ -43,6 +43,15 @@ public final class H2FileUrls {
         return PATH.matcher(name).matches();
     }
 
+    /**
+     * Whether two H2 URLs name the same local database file (however each spells its path); false
+     * for anything else (memory, a server, another database).
+     */
+    public static boolean sameLocalFile(String a, String b) {
+        var first = H2UncleanStop.databasePath(a);
+        return first.isPresent() && first.equals(H2UncleanStop.databasePath(b));
+    }
+
     public static String forLedger(String url) {
         if (url == null || !url.startsWith(PREFIX)) {
             return url;
