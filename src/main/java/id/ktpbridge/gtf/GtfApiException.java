@@ -341,9 +341,14 @@ public class GtfApiException extends RuntimeException {
         return afterUnansweredAttempt && refusesRepeatedSessionId();
     }
 
-    /** OneKYC says the submission does not exist (status 404/1543, details 400/1552, confirm 404). */
+    /**
+     * OneKYC says the submission does not exist (status 404/1543, details 400/1552, confirm 404/404).
+     * By code too, not only by cause: the reference leaves the causes open, and a cause has come as a
+     * sentence. Only with OneKYC's envelope (a code): a gateway's bare 404 page knows nothing of it.
+     */
     public boolean isSubmissionNotFound() {
-        return "SUBMISSION_DOES_NOT_EXIST".equalsIgnoreCase(errorCause) || "1543".equals(code) || "1552".equals(code);
+        return "SUBMISSION_DOES_NOT_EXIST".equalsIgnoreCase(errorCause) || "1543".equals(code) || "1552".equals(code)
+                || httpStatus == 404 && "404".equals(code);
     }
 
     /**

@@ -495,8 +495,10 @@ public class GtfClient {
      * Runs a call with the cached token. The call reads the token again for each attempt it makes,
      * so a retry after a back-off never sends one that expired meanwhile. After a 401 (or a 403 with
      * code 110, see {@link GtfApiException#refusesToken()}) the token that got it is dropped and the
-     * call made once more; such a refusal then too drops that one as well, so the next call does not
-     * start with a token already refused.
+     * call made once more. A 401 then too drops that one as well, so the next call does not start
+     * with a token already refused; a 403 to a token fetched a moment ago is about what the call
+     * asked, not the token, which is kept: dropped, every later take of the input would fetch two
+     * tokens only to be refused the same way.
      */
     <T> T withToken(TokenKey key, Function<Supplier<String>, T> call) {
         AtomicReference<UserToken> used = new AtomicReference<>();
@@ -517,7 +519,7 @@ public class GtfClient {
             try {
                 return call.apply(current);
             } catch (GtfApiException again) {
-                if (again.refusesToken() && used.get() != null) {
+                if (again.refusesToken() && again.isUnauthorized() && used.get() != null) {
                     tokens.invalidate(key, used.get());
                 }
                 throw e.afterUnansweredAttempt() ? again.followingUnansweredAttempt() : again;

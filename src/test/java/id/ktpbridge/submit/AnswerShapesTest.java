@@ -239,6 +239,23 @@ class AnswerShapesTest {
     }
 
     @Test
+    void aConfirm404KnownByItsCodeAloneIsPresignedAnew() throws Exception {
+        // the reference leaves the causes open (one came as a sentence): OneKYC's code 404 says it
+        AtomicInteger throttled = gateway.answer("PUT", PRESIGN, 2, envelope(429, "429", "TOO_MANY_REQUESTS"));
+        AtomicInteger dropped = gateway.answer("PUT", PRESIGN, 1, Answer.json(404,
+                "{\"success\":false,\"data\":null,\"errors\":[{\"code\":404,\"cause\":\"Unknown error processing the"
+                        + " request\"}]}"));
+        JsonNode result = submitOne("u5131.png");
+        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
+        assertEquals(2, throttled.get());
+        assertEquals(1, dropped.get());
+        java.util.List<String> ids = sandbox.submissionIds();
+        assertEquals(2, ids.size(), "one new submission presigned: " + ids);
+        assertEquals(java.util.List.of(result.path("submissionId").asText()), confirmedSubmissions(),
+                "the new submission confirmed, the dropped one never");
+    }
+
+    @Test
     void aBareConflictOnConfirmLeavesTheInputInItsSourceForAnotherTry() throws Exception {
         // taken as confirmed, the submission would stay INITIATED with its image let go, until the deadline
         AtomicInteger conflict = gateway.answer("PUT", PRESIGN, 1, CONFLICT_PAGE);
