@@ -801,7 +801,7 @@ public class BridgeConfiguration implements CamelConfiguration {
             resultsDb = ResultsDatabase.own(() -> DataSources.createTryingOnce(url, user, password, size,
                     "ktp-results", socketTimeout));
         } else {
-            resultsDb = ResultsDatabase.ledgers(ledger.dataSource(), ledger::flushWriteMadeElsewhere);
+            resultsDb = ResultsDatabase.ledgers(ledger.dataSource(), ledger.writesMadeElsewhere());
         }
         context.addService(new ServiceSupport() {
             @Override

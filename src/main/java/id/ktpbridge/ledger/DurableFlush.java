@@ -19,7 +19,11 @@ import javax.sql.DataSource;
  * waits for statements in progress to end and holds new ones back meanwhile ({@link CheckpointGate}).
  * Once H2 has closed the database under the pool after a failed write, a caller whose write was
  * not flushed by then gets a {@linkplain LedgerException#isStoreFailure store failure}, not a
- * checkpoint of the database the pool opens anew, which no longer holds that write.
+ * checkpoint of the database the pool opens anew, which no longer holds that write. A write is
+ * counted after its commit, so one whose commit returned just before the closure can be counted
+ * after it, out of the span of writes the closure lost: each write therefore reads the count of
+ * closures before it starts ({@link #beginWrite}), and one that saw a closure by its counting is
+ * taken as lost (wrongly at worst for one made on the database opened anew: its step is tried again).
  */
 public final class DurableFlush {
 
@@ -31,8 +35,10 @@ public final class DurableFlush {
     private final AtomicLong checkpoints = new AtomicLong();
     /** Writes made before H2 closed the database under the pool and not flushed by then: lost. */
     private volatile Lost lost = new Lost(0, 0);
-    /** The number of the thread's last write (a caller flushes for writes of its own thread). */
-    private final ThreadLocal<long[]> lastWrite = ThreadLocal.withInitial(() -> new long[1]);
+    /** How many times H2 closed the database under the pool. */
+    private volatile long closures;
+    /** The thread's last write (a caller flushes for writes of its own thread). */
+    private final ThreadLocal<LastWrite> lastWrite = ThreadLocal.withInitial(LastWrite::new);
 
     /** The writes numbered after {@code after} up to {@code upTo}. */
     private record Lost(long after, long upTo) {
@@ -40,6 +46,12 @@ public final class DurableFlush {
         boolean holds(long write) {
             return write > after && write <= upTo;
         }
+    }
+
+    /** Its number, and whether H2 closed the database between its start and its counting. */
+    private static final class LastWrite {
+        long number;
+        boolean closedMeanwhile;
     }
 
     private DurableFlush(DataSource dataSource, boolean needed) {
@@ -53,9 +65,11 @@ public final class DurableFlush {
     /**
      * H2 closed the database (see {@link ClosedDatabaseEviction}), before the pool can open it
      * again: every write counted since the last flush is gone, and a flush of the database opened
-     * anew would not bring it back. Spans of several closures are joined.
+     * anew would not bring it back. Spans of several closures are joined. The count of closures
+     * goes up before the span is read: a write counted after that read sees it ({@link #written}).
      */
     private synchronized void closed() {
+        closures++;
         Lost was = lost;
         long from = flushed;
         lost = new Lost(was.upTo() > was.after() ? Math.min(was.after(), from) : from, written.get());
@@ -77,17 +91,37 @@ public final class DurableFlush {
      * database is a {@linkplain LedgerException#isStoreFailure store failure} here too, on a pool
      * of the bundle's ({@link DataSources}). Does nothing for a database that is durable at each commit.
      */
-    public static Runnable afterEachWrite(DataSource dataSource) {
-        DurableFlush f = of(dataSource);
-        return () -> {
-            f.written();
-            f.flush();
+    public static WriteFlush afterEachWrite(DataSource dataSource) {
+        return of(dataSource).eachWrite();
+    }
+
+    /** Each write made elsewhere on this database: counted with this group's writes and flushed at once. */
+    WriteFlush eachWrite() {
+        return new WriteFlush() {
+            @Override
+            public long beginWrite() {
+                return DurableFlush.this.beginWrite();
+            }
+
+            @Override
+            public void written(long began) {
+                DurableFlush.this.written(began);
+                flush();
+            }
         };
     }
 
-    /** Called after each committed write. */
-    void written() {
-        lastWrite.get()[0] = written.incrementAndGet();
+    /** Called before each write's statement or transaction starts (before it takes a connection). */
+    long beginWrite() {
+        return closures;
+    }
+
+    /** Called after each committed write, with what {@link #beginWrite} returned before it. */
+    void written(long began) {
+        LastWrite last = lastWrite.get();
+        last.number = written.incrementAndGet();
+        // read after the count: a closure whose span (read after its own count) missed this write shows here
+        last.closedMeanwhile = closures != began;
     }
 
     /** How many times the database was actually written (for tests: flushes share them). */
@@ -111,9 +145,15 @@ public final class DurableFlush {
         }
         long mine = written.get();
         requireNotLost();
-        if (flushed >= mine) {
-            return;
+        if (flushed < mine) {
+            checkpointCovering(mine);
         }
+        // again: H2 may have closed the database while this flush waited, and the checkpoint that
+        // covered the write (this one or another thread's) been of the database opened anew
+        requireNotLost();
+    }
+
+    private void checkpointCovering(long mine) {
         lock.lock();
         try {
             if (flushed >= mine) {
@@ -140,7 +180,8 @@ public final class DurableFlush {
 
     /** The caller's last write was lost with a database H2 closed: a flush now would cover it up. */
     private void requireNotLost() {
-        if (lost.holds(lastWrite.get()[0])) {
+        LastWrite last = lastWrite.get();
+        if (last.closedMeanwhile || lost.holds(last.number)) {
             throw lostWrite();
         }
     }

@@ -46,14 +46,13 @@ public class Ledger {
     }
 
     /**
-     * After a write made on the ledger's database outside this class (the JDBC target's row in the
+     * For writes made on the ledger's database outside this class (the JDBC target's row in the
      * ledger's own database): counted with the ledger's writes and flushed in the same group, so one
      * checkpoint covers both, and a write H2 dropped when it closed the database is a
      * {@linkplain LedgerException#isStoreFailure store failure} here too.
      */
-    public void flushWriteMadeElsewhere() {
-        flush.written();
-        flush.flush();
+    public WriteFlush writesMadeElsewhere() {
+        return flush.eachWrite();
     }
 
     public DataSource dataSource() {
@@ -755,6 +754,7 @@ public class Ledger {
     private boolean recordResult(String id, String resultStatus, String result, String reasonCode, Long completedAt,
                                  String resultJson, Long claimToken, String alsoUnless,
                                  InTransaction alsoInTransaction) {
+        long began = flush.beginWrite();
         try (Connection c = dataSource.getConnection()) {
             boolean autoCommit = c.getAutoCommit();
             c.setAutoCommit(false);
@@ -777,7 +777,7 @@ public class Ledger {
                 }
                 alsoInTransaction.run(c);
                 c.commit();
-                flush.written();
+                flush.written(began);
                 return true;
             } catch (SQLException | RuntimeException e) {
                 // a broken connection refuses the rollback too: keep the first error, it says why
@@ -1106,9 +1106,10 @@ public class Ledger {
     }
 
     private int update(String sql, Object... args) {
+        long began = flush.beginWrite();
         try (Connection c = dataSource.getConnection()) {
             int rows = execute(c, sql, args);
-            flush.written();
+            flush.written(began);
             return rows;
         } catch (SQLException e) {
             throw new LedgerException(e);

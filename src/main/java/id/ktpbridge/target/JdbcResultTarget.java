@@ -11,6 +11,7 @@ import javax.sql.DataSource;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import id.ktpbridge.ledger.WriteFlush;
 import id.ktpbridge.result.PermanentDeliveryFailure;
 import id.ktpbridge.result.ResultPublisher;
 import org.apache.camel.Exchange;
@@ -39,18 +40,18 @@ public class JdbcResultTarget {
     private final Duration statementTimeout;
 
     public JdbcResultTarget(DataSource dataSource, ObjectMapper json) {
-        this(dataSource, json, () -> { }, DEFAULT_STATEMENT_TIMEOUT);
+        this(dataSource, json, WriteFlush.NONE, DEFAULT_STATEMENT_TIMEOUT);
     }
 
     /**
      * Over a database whose results table is up to date already.
      *
-     * @param durable          run after each write, before the delivery is recorded as done in the ledger:
+     * @param durable          around each write, done before the delivery is recorded as done in the ledger:
      *                         a results database of its own on H2 writes its commits in the background, so a
      *                         kill right after would lose a row the ledger no longer sends again
      * @param statementTimeout how long one statement may take (zero: no limit), see {@link #limitWaits}
      */
-    public JdbcResultTarget(DataSource dataSource, ObjectMapper json, Runnable durable, Duration statementTimeout) {
+    public JdbcResultTarget(DataSource dataSource, ObjectMapper json, WriteFlush durable, Duration statementTimeout) {
         this(ResultsDatabase.migrated(dataSource, durable), json, statementTimeout);
     }
 
@@ -76,6 +77,7 @@ public class JdbcResultTarget {
         }
         // a database not reached yet fails here, before anything is read as the table's answer
         DataSource ready = database.ready();
+        long began = database.beginWrite();
         // the reset runs before the connection goes back to the pool; its failure does not hide the write's
         try (Connection c = ready.getConnection(); SqlCloseable reset = () -> clearSessionTimeout(c)) {
             limitWaits(c);
@@ -105,7 +107,7 @@ public class JdbcResultTarget {
             }
             throw e;
         }
-        database.written();
+        database.written(began);
     }
 
     /**

@@ -10,6 +10,7 @@ import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ledger.DataSources;
 import id.ktpbridge.ledger.DurableFlush;
 import id.ktpbridge.ledger.SchemaMigrator;
+import id.ktpbridge.ledger.WriteFlush;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,14 +33,14 @@ public final class ResultsDatabase implements AutoCloseable {
     private final String setting;
     private final Supplier<DataSources.Pool> opener;
     /** The ledger's flush for the ledger's own database, else null (a flush of its own is made at the open). */
-    private final Runnable ledgerFlush;
+    private final WriteFlush ledgerFlush;
     private DataSources.Pool pool;
     private boolean closed;
     private volatile DataSource dataSource;
-    private volatile Runnable durable = () -> { };
+    private volatile WriteFlush durable = WriteFlush.NONE;
     private volatile boolean migrated;
 
-    private ResultsDatabase(String setting, Supplier<DataSources.Pool> opener, Runnable ledgerFlush) {
+    private ResultsDatabase(String setting, Supplier<DataSources.Pool> opener, WriteFlush ledgerFlush) {
         this.setting = setting;
         this.opener = opener;
         this.ledgerFlush = ledgerFlush;
@@ -56,17 +57,17 @@ public final class ResultsDatabase implements AutoCloseable {
 
     /**
      * The ledger's own database, open already. An H2 one is flushed after each write as well, in the
-     * ledger's own flush group ({@code flushAfterWrite}, see {@code Ledger.flushWriteMadeElsewhere}):
+     * ledger's own flush group ({@code flushAfterWrite}, see {@code Ledger.writesMadeElsewhere}):
      * a kill loses the row only with the delivery's record made after it, which is then sent again;
      * but once H2 has closed the database after a failed write to its file, the pool opens the file
      * anew, and the record made there outlives a row the closed database dropped.
      */
-    public static ResultsDatabase ledgers(DataSource ledger, Runnable flushAfterWrite) {
+    public static ResultsDatabase ledgers(DataSource ledger, WriteFlush flushAfterWrite) {
         return new ResultsDatabase("ktp.db.url", () -> new DataSources.Pool(ledger, () -> { }), flushAfterWrite);
     }
 
     /** A database whose results table the caller has brought up to date ({@link #migrate}). */
-    public static ResultsDatabase migrated(DataSource dataSource, Runnable durable) {
+    public static ResultsDatabase migrated(DataSource dataSource, WriteFlush durable) {
         ResultsDatabase db = new ResultsDatabase("ktp.db.url", () -> new DataSources.Pool(dataSource, () -> { }), durable);
         db.dataSource = dataSource;
         db.durable = durable;
@@ -135,9 +136,14 @@ public final class ResultsDatabase implements AutoCloseable {
         }
     }
 
+    /** Read before each write's connection is taken, once the database is {@link #ready}: for {@link #written}. */
+    long beginWrite() {
+        return durable.beginWrite();
+    }
+
     /** Run after each committed write, before the delivery is recorded as done. */
-    void written() {
-        durable.run();
+    void written(long began) {
+        durable.written(began);
     }
 
     private void open() throws SQLException {

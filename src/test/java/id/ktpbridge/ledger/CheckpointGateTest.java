@@ -71,7 +71,7 @@ class CheckpointGateTest {
                 });
             }
             assertTrue(bothHoldOne.await(30, TimeUnit.SECONDS), "the workers did not get the pool's connections");
-            flush.written();
+            flush.written(flush.beginWrite());
             Future<?> flushed = workers.submit(flush::flush);
             // the pool is empty, so the flush must be waiting for a connection
             await().atMost(Duration.ofSeconds(30)).until(() -> hikari.getThreadsAwaitingConnection() == 1);
@@ -97,10 +97,11 @@ class CheckpointGateTest {
     @Test
     void aFlushFromInsideATransactionIsRefusedAtOnce() throws Exception {
         DurableFlush flush = DurableFlush.of(pool.dataSource());
+        long began = flush.beginWrite();
         try (Connection c = pool.dataSource().getConnection()) {
             c.setAutoCommit(false);
             update(c, "INSERT INTO t VALUES (1, 0)");
-            flush.written();
+            flush.written(began);
             // on this thread: the one holding the transaction open
             assertThrows(IllegalStateException.class, flush::flush, "it would wait for itself");
             c.commit();

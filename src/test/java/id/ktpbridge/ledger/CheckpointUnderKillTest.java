@@ -138,6 +138,7 @@ class CheckpointUnderKillTest {
                 threads.submit(() -> {
                     while (true) {
                         String id = UUID.randomUUID().toString();
+                        long began = flush.beginWrite();
                         try (Connection c = ds.getConnection()) {
                             update(c, "INSERT INTO t (id, state, payload) VALUES (?, 'RECEIVED', ?)", id, payload);
                             update(c, "UPDATE t SET state = 'UPLOADED' WHERE id = ?", id);
@@ -148,7 +149,7 @@ class CheckpointUnderKillTest {
                             c.commit();
                             c.setAutoCommit(true);
                         }
-                        flush.written();
+                        flush.written(began);
                     }
                 });
             }

@@ -61,9 +61,10 @@ class InterruptedLedgerIoTest {
                     rounds.incrementAndGet();
                     insert.setInt(1, n);
                     insert.setString(2, pad);
+                    long began = flush.beginWrite();
                     insert.executeUpdate();
                     committed.set(n + 1);
-                    flush.written();
+                    flush.written(began);
                     read.setInt(1, ThreadLocalRandom.current().nextInt(n + 1));
                     try (ResultSet rs = read.executeQuery()) {
                         assertTrue(rs.next());

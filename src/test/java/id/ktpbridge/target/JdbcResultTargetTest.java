@@ -31,6 +31,7 @@ import id.ktpbridge.ledger.LedgerException;
 import id.ktpbridge.ledger.NewInput;
 import id.ktpbridge.ledger.SchemaMigrator;
 import id.ktpbridge.ledger.SubmissionState;
+import id.ktpbridge.ledger.WriteFlush;
 import id.ktpbridge.result.DeliveryStore;
 import id.ktpbridge.result.Outbox;
 import id.ktpbridge.result.PermanentDeliveryFailure;
@@ -194,7 +195,7 @@ class JdbcResultTargetTest {
     void aRowLockedElsewhereHoldsTheWriteUpOnlyForTheStatementTimeout() throws Exception {
         // 3 s: the cancel it sends then must be answered before the socket gives up at twice that,
         // which a loaded machine may not do within a second
-        JdbcResultTarget impatient = new JdbcResultTarget(postgresResults("locked"), json, () -> { },
+        JdbcResultTarget impatient = new JdbcResultTarget(postgresResults("locked"), json, WriteFlush.NONE,
                 Duration.ofSeconds(3));
         impatient.write(exchange(personal().toString(), "sub-e"));
         try (Connection partner = DriverManager.getConnection(postgres.jdbcUrl("locked"), "postgres", "")) {
@@ -209,7 +210,7 @@ class JdbcResultTargetTest {
     @Test
     void aDatabaseThatStopsAnsweringIsCutOffAtTheSocket() throws Exception {
         DataSource results = postgresResults("stalled");
-        JdbcResultTarget impatient = new JdbcResultTarget(results, json, () -> { }, Duration.ofSeconds(1));
+        JdbcResultTarget impatient = new JdbcResultTarget(results, json, WriteFlush.NONE, Duration.ofSeconds(1));
         impatient.write(exchange(personal().toString(), "sub-f"));
         // the pool's one connection is served by this server process; stopped, it answers neither
         // the statement nor the cancel the statement timeout sends
@@ -235,7 +236,7 @@ class JdbcResultTargetTest {
     void aTimeoutTheDriverRefusesIsRetriedInsteadOfRefusingTheResult() throws Exception {
         // pgjdbc refuses a negative timeout with SQL state 22023, the class of a value the table cannot
         // hold; but no row was sent, and the result must not be REFUSED for it
-        JdbcResultTarget negative = new JdbcResultTarget(postgresResults("negative"), json, () -> { },
+        JdbcResultTarget negative = new JdbcResultTarget(postgresResults("negative"), json, WriteFlush.NONE,
                 Duration.ofSeconds(-1));
         try (Delivery delivery = new Delivery(negative)) {
             String id = delivery.deliver("sub-g", personal());
@@ -255,7 +256,8 @@ class JdbcResultTargetTest {
         closeAfter.add(ledger.closer());
         SchemaMigrator.migrate(ledger.dataSource(), "ktp_results_schema_version", "db/results",
                 List.of("V1__results.sql"));
-        JdbcResultTarget shared = new JdbcResultTarget(ledger.dataSource(), json, () -> { }, Duration.ofSeconds(1));
+        JdbcResultTarget shared = new JdbcResultTarget(ledger.dataSource(), json, WriteFlush.NONE,
+                Duration.ofSeconds(1));
         shared.write(exchange(personal().toString(), "sub-h"));
         assertEquals("0", queryTimeout(ledger.dataSource()), "ledger statements would be cancelled after 1 s");
         // also after a write the table refuses
@@ -263,6 +265,36 @@ class JdbcResultTargetTest {
         tooLong.put("padding", "x".repeat(1_000_000));
         assertThrows(PermanentDeliveryFailure.class, () -> shared.write(exchange(tooLong.toString(), "sub-i")));
         assertEquals("0", queryTimeout(ledger.dataSource()), "ledger statements would be cancelled after 1 s");
+    }
+
+    @Test
+    void theRowsWriteIsBegunForItsFlushBeforeTheRowIsWritten() throws Exception {
+        // what the flush reads before the write tells a closure of H2's database between the row's
+        // commit and its flush (DurableFlush); read after the row, it would miss a row the closure dropped
+        List<String> calls = new ArrayList<>();
+        WriteFlush recording = new WriteFlush() {
+            @Override
+            public long beginWrite() {
+                calls.add("begun, " + rows() + " row");
+                return 7;
+            }
+
+            @Override
+            public void written(long began) {
+                calls.add("written " + began + ", " + rows() + " row");
+            }
+
+            private int rows() {
+                try {
+                    return count(ds, "sub-k");
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        };
+        new JdbcResultTarget(ds, json, recording, JdbcResultTarget.DEFAULT_STATEMENT_TIMEOUT)
+                .write(exchange(document().toString(), "sub-k"));
+        assertEquals(List.of("begun, 0 row", "written 7, 1 row"), calls);
     }
 
     @ParameterizedTest
@@ -283,7 +315,7 @@ class JdbcResultTargetTest {
         ResultsDatabase results = poolOfItsOwn
                 ? ResultsDatabase.own(() -> DataSources.createTryingOnce(url, "sa", "", 2, "results-closure",
                         Duration.ZERO))
-                : ResultsDatabase.ledgers(ledgerDb, ledger::flushWriteMadeElsewhere);
+                : ResultsDatabase.ledgers(ledgerDb, ledger.writesMadeElsewhere());
         closeAfter.add(results);
         JdbcResultTarget shared = new JdbcResultTarget(results, json, JdbcResultTarget.DEFAULT_STATEMENT_TIMEOUT);
         // right after the row's write, H2 fails to write the file (a full disk) and closes the database;
