@@ -163,13 +163,27 @@ public class GtfClient {
      * those OneKYC never saw.
      */
     public Presigned presign(CallContext ctx) {
+        return presign(ctx, presigned -> { });
+    }
+
+    /**
+     * As {@link #presign(CallContext)}, with {@code usable} judging the answer too (the caller's
+     * check of its upload slots, say), inside the call as its submission id is: a {@link
+     * GtfApiException} either throws is that attempt's answer, observed, counted by the circuit
+     * breaker and retried by what it counts as (see {@link GtfHttp#call(String, Supplier, long,
+     * java.util.function.Consumer)}), not the 2xx it came in. It may be called for several answers
+     * of one presign; the one it passes is returned.
+     */
+    public Presigned presign(CallContext ctx, java.util.function.Consumer<Presigned> usable) {
         String pathAndQuery = settings.presignPath() + "?submissionType=" + settings.submissionType();
-        AtomicReference<CallContext> presignedWith = new AtomicReference<>(ctx);
-        JsonNode data = withSessionIds(ctx, sent -> {
-            presignedWith.set(sent); // the last sending is the one answered
-            return withToken(ctx.tokenKey(), token -> http.call("presign",
-                    () -> api(pathAndQuery, token.get(), sent).GET().build()));
-        }, lost -> {
+        AtomicReference<Presigned> answered = new AtomicReference<>();
+        withSessionIds(ctx, sent -> withToken(ctx.tokenKey(), token -> http.call("presign",
+                () -> api(pathAndQuery, token.get(), sent).GET().build(), http.maxRetryAfterMillis(), data -> {
+                    // with the ids of the sending answered
+                    Presigned presigned = presigned(data, sent);
+                    usable.accept(presigned);
+                    answered.set(presigned);
+                })), lost -> {
             // the attempt whose answer was lost made a submission that cannot be known now, and its
             // ids name that one: this input presigns once more under ids of its own (the caller
             // keeps them with the new submission, the details lookup key in per-submission mode)
@@ -178,6 +192,15 @@ public class GtfClient {
                     + " under new session ids");
             return lost.withFreshSessions();
         });
+        return answered.get();
+    }
+
+    /**
+     * A presign answer's {@code data}, presigned under {@code sessions}. One without a submission id
+     * counts as no answer (see {@link GtfApiException#NO_SUBMISSION_ID}); one whose id is not of
+     * {@link #SUBMISSION_ID_SHAPE} is refused.
+     */
+    private static Presigned presigned(JsonNode data, CallContext sessions) {
         String submissionId = data.path("submissionId").asText(null);
         if (submissionId == null || submissionId.isBlank()) {
             throw new GtfApiException("presign", 200, null, GtfApiException.NO_SUBMISSION_ID);
@@ -193,9 +216,8 @@ public class GtfClient {
                     UrlExpiry.seconds(e.getValue().path("expiryInSeconds"), url, System.currentTimeMillis())));
         });
         // no documents is judged by the caller, after the submission's status (one handed out again past
-        // INITIATED has none, and is not this input's to fail on)
-        return new Presigned(submissionId, StatusWord.of(data.path("status").asText(null)), documents,
-                presignedWith.get());
+        // INITIATED has none, and is not this input's to fail on): through usable, see presign
+        return new Presigned(submissionId, StatusWord.of(data.path("status").asText(null)), documents, sessions);
     }
 
     /**

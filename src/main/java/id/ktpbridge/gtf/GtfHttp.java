@@ -347,6 +347,7 @@ public class GtfHttp {
             long retryAfterMillis = -1;
             HttpRequest sent = null;
             boolean sending = false;
+            long start = 0;
             try {
                 breaker.awaitClosed(endpoint);
                 try {
@@ -357,7 +358,7 @@ public class GtfHttp {
                 // the request's slot is taken once it is built: its token, when fetched, took a slot
                 // of its own, and a slot taken before would have passed by the time the token came
                 rateLimiter.acquire();
-                long start = System.nanoTime();
+                start = System.nanoTime();
                 HttpResponse<String> response;
                 try {
                     sending = true;
@@ -404,6 +405,10 @@ public class GtfHttp {
                 throw unansweredBefore ? e.followingUnansweredAttempt() : e.notFollowingUnansweredAttempt();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+                if (sending) {
+                    // a call under way that got no answer, as an interrupted upload is observed
+                    observer.observe(endpoint, 0, System.nanoTime() - start);
+                }
                 // a stop: in the sending, this attempt may have been applied; in the wait for a closed
                 // circuit or the rate limit, it never went out
                 throw interrupted(endpoint, attempt, sending || unansweredBefore, e);

@@ -213,21 +213,23 @@ public class Submitter {
         work.sessionsUsed = true;
         long giveUpAt = System.currentTimeMillis() + heldSubmissionWait.toMillis();
         for (long wait = 250; ; wait = Math.min(2 * wait, 5_000)) {
-            work.presigned = gtf.presign(work.context);
+            // its upload slot is judged in the call, as the submission id is: a presign without one is
+            // observed and counted by what it counts as, not as the 2xx it came in
+            work.presigned = gtf.presign(work.context, presigned -> {
+                if (!notThisInputs(presigned, earlierSubmission)) {
+                    primarySlot(presigned);
+                }
+            });
             if (work.presigned.sessions() != null) {
                 // presigned once more under new session ids (a lost answer): the ids this submission goes by
                 work.context = work.presigned.sessions();
             }
             String submissionId = work.presigned.submissionId();
-            String status = work.presigned.status();
-            boolean pastInitiated = status != null && PAST_INITIATED.contains(status)
-                    // a word the reference does not name (CREATED, PENDING) is taken as a new submission
-                    // (refused, every presign again could leave one more behind), unless it comes without
-                    // upload slots, as one under way or finished does
-                    || status != null && !status.isBlank() && !"INITIATED".equals(status)
-                            && work.presigned.documents().isEmpty();
-            if (pastInitiated && !submissionId.equals(earlierSubmission)) {
-                // not this input's (its own, met again after a confirm that took, is fine): no upload to it
+            if (notThisInputs(work.presigned, earlierSubmission)) {
+                // no upload to it. Judged here, not in the call: a submission that exists, not an answer cut
+                // off. Asked again at once with the same session ids it may well come again, and counted by
+                // the circuit breaker, one user's such answers would pause every user's presigns. The input
+                // waits instead
                 throw new GtfApiException("presign", 200, null, GtfApiException.NOT_INITIATED);
             }
             work.urlExpiresAt = System.currentTimeMillis() + primarySlot(work.presigned).expiryInSeconds() * 1000;
@@ -262,6 +264,22 @@ public class Submitter {
                     work.ledgerId, submissionId, holder.id(), pause);
             pause(pause);
         }
+    }
+
+    /**
+     * A submission past {@code INITIATED} that is not this input's (its own, met again after a confirm
+     * that took, is fine): uploading to it and reading its 409 as "confirmed" would report another
+     * image's outcome.
+     */
+    private static boolean notThisInputs(Presigned presigned, String earlierSubmission) {
+        String status = presigned.status();
+        boolean pastInitiated = status != null && PAST_INITIATED.contains(status)
+                // a word the reference does not name (CREATED, PENDING) is taken as a new submission
+                // (refused, every presign again could leave one more behind), unless it comes without
+                // upload slots, as one under way or finished does
+                || status != null && !status.isBlank() && !"INITIATED".equals(status)
+                        && presigned.documents().isEmpty();
+        return pastInitiated && !presigned.submissionId().equals(earlierSubmission);
     }
 
     private static void pause(long millis) {

@@ -554,6 +554,32 @@ class GtfHttpTest {
     }
 
     @Test
+    void aCallStoppedWhileItsAnswerWasAwaitedIsObservedAsUnansweredOnce() throws InterruptedException {
+        java.util.List<String> observed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        http.observer((endpoint, status, nanos) -> observed.add(endpoint + " " + status));
+        URI stalled = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/stalled");
+        java.util.concurrent.atomic.AtomicReference<RuntimeException> failure =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        Thread worker = new Thread(() -> {
+            try {
+                http.call("confirm", () -> HttpRequest.newBuilder(stalled).timeout(Duration.ofSeconds(30))
+                        .PUT(HttpRequest.BodyPublishers.ofString("{}")).build());
+            } catch (RuntimeException e) {
+                failure.set(e);
+            }
+        });
+        worker.start();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> requests.get() == 1);
+        worker.interrupt(); // a stop, while the answer is on its way
+        worker.join(10_000);
+        GtfApiException e = org.junit.jupiter.api.Assertions.assertInstanceOf(GtfApiException.class, failure.get());
+        assertTrue(e.mayHaveBeenApplied("confirm"), e.getMessage());
+        // as an upload so stopped is: the metrics count the call, under no answer
+        assertEquals(java.util.List.of("confirm 0"), observed);
+        assertEquals(1, requests.get());
+    }
+
+    @Test
     void aHeaderValueHttpRefusesFailsAtOnceWithoutQuotingIt() {
         URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/coe/v1/submissions/urls");
         // a token with a control character in it, as a misbehaving token endpoint could hand out

@@ -28,13 +28,22 @@ class PresignAnswerTest {
     private volatile String presignData;
     /** When set, the token answer's data as it is. */
     private volatile String tokenData;
+    /** Presign answers' data given before {@link #presignData}, each once. */
+    private final java.util.Queue<String> nextPresignData = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicInteger presigns = new java.util.concurrent.atomic.AtomicInteger();
 
     @BeforeEach
     void start() throws Exception {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", ex -> {
-            String data = ex.getRequestURI().getPath().contains("authentication")
+            boolean token = ex.getRequestURI().getPath().contains("authentication");
+            String next = token ? null : nextPresignData.poll();
+            if (!token) {
+                presigns.incrementAndGet();
+            }
+            String data = token
                     ? tokenData != null ? tokenData : "{\"token\":\"t-1\",\"expiry_seconds\":300}"
+                    : next != null ? next
                     : presignData != null ? presignData : "{\"submissionId\":\"" + submissionId + "\",\"documents\":{\"KTP_FRONT\":{\"documentUrl\":"
                             + "\"http://127.0.0.1/upload\",\"expiryInSeconds\":300}}}";
             byte[] body = ("{\"success\":true,\"data\":" + data + ",\"errors\":null}").getBytes(StandardCharsets.UTF_8);
@@ -81,8 +90,8 @@ class PresignAnswerTest {
             assertTrue(e.isTransient(), answer + " is read as an answer that did not arrive whole");
         }
         // a submission without a place to upload to: handed on with no documents, for the submit step to
-        // judge after its status (Submitter); failing it there is not asked again, as each presign could
-        // leave another submission behind
+        // judge after its status (Submitter, in the call through presign's usable); failing it there is
+        // not asked again, as each presign could leave another submission behind
         for (String answer : new String[] {"{\"submissionId\":\"3f1c2a9e\",\"documents\":{}}",
                 "{\"submissionId\":\"3f1c2a9e\"}"}) {
             presignData = answer;
@@ -98,5 +107,46 @@ class PresignAnswerTest {
         assertTrue(e.isTransient());
         // a slot without its upload URL (Submitter's check) as one without documents
         assertFalse(new GtfApiException("presign", 200, null, GtfApiException.NO_DOCUMENT_URL).isTransient());
+    }
+
+    @Test
+    void aPresignAnswerThatCannotBeUsedIsObservedAsWhatItCountsAsAndAskedAgainInTheCall() {
+        GtfClient client = GtfClientTest.client("http://127.0.0.1:" + server.getAddress().getPort(),
+                Duration.ofSeconds(30));
+        java.util.List<Integer> observed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        client.http().observer((endpoint, status, nanos) -> {
+            if (endpoint.equals("presign")) {
+                observed.add(status);
+            }
+        });
+        CallContext ctx = new CallContext(new TokenKey("P", "u4", "PARTNER_USER_ID"), UUID.randomUUID().toString(),
+                UUID.randomUUID().toString());
+        submissionId = "3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44";
+        // one without its submission id, then a whole one: as the token endpoint's answer without its
+        // token, it is no answer to the metrics and asked again with the back-off in the same call
+        nextPresignData.add("{\"status\":\"INITIATED\"}");
+        assertEquals(submissionId, client.presign(ctx).submissionId());
+        assertEquals(2, presigns.get());
+        assertEquals(java.util.List.of(0, 200), observed);
+
+        // every attempt so: each one observed, and the call's attempts used up (3)
+        observed.clear();
+        presigns.set(0);
+        presignData = "{}";
+        GtfApiException e = assertThrows(GtfApiException.class, () -> client.presign(ctx));
+        assertEquals(GtfApiException.NO_SUBMISSION_ID, e.errorCause());
+        assertTrue(e.isTransient());
+        assertEquals(3, presigns.get());
+        assertEquals(java.util.List.of(0, 0, 0), observed);
+
+        // a submission id that cannot be taken: refused, counted as the refusal (400) it is, not asked again
+        observed.clear();
+        presigns.set(0);
+        presignData = null;
+        submissionId = "../../etc/x";
+        e = assertThrows(GtfApiException.class, () -> client.presign(ctx));
+        assertEquals("SUBMISSION_ID_NOT_USABLE", e.errorCause());
+        assertEquals(1, presigns.get());
+        assertEquals(java.util.List.of(400), observed);
     }
 }

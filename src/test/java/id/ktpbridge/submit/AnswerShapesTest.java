@@ -136,6 +136,43 @@ class AnswerShapesTest {
     }
 
     @Test
+    void presignAnswersTheSubmitStepCannotUseAreCountedAsWhatItTakesThemFor() throws Exception {
+        // one input's presign answered without a submission id: as good as no answer, asked again in the call
+        AtomicInteger noId = gateway.answer("GET", PRESIGN, 1, Answer.json(200,
+                "{\"success\":true,\"data\":{\"status\":\"INITIATED\",\"documents\":{}}}"));
+        try (BridgeApp app = BridgeApp.start(dataDir, props())) {
+            Results.drop(app.inbox(), "u5112.png", SampleImages.card("u5112", "png"));
+            await().atMost(Duration.ofSeconds(40)).until(() -> Results.count(app.results()) == 1);
+            assertEquals(1, noId.get());
+            // another's with its submission but no upload slot: refused, the input FAILED without another presign
+            AtomicInteger noSlot = gateway.answer("GET", PRESIGN, -1, Answer.json(200, "{\"success\":true,\"data\":"
+                    + "{\"submissionId\":\"3f1c2a9e-7b4d-4e51-9c0a-2d8e6f1b7a44\",\"status\":\"INITIATED\","
+                    + "\"documents\":{}}}"));
+            Results.drop(app.inbox(), "u5113.png", SampleImages.card("u5113", "png"));
+            await().atMost(Duration.ofSeconds(40)).until(() -> Results.count(app.results()) == 2);
+            Map<String, JsonNode> results = Results.bySourceFile(app.results());
+            assertEquals("COMPLETED", results.get("u5112.png").path("status").asText(), results.toString());
+            JsonNode failed = results.get("u5113.png");
+            assertEquals("FAILED", failed.path("status").asText(), failed.toString());
+            assertEquals("GTF_PRESIGN_FAILED", failed.path("reasonCode").asText(), failed.toString());
+            assertTrue(failed.path("errorMessage").asText().contains("NO_DOCUMENTS_IN_RESPONSE"), failed.toString());
+            assertEquals(1, noSlot.get(), "not asked again");
+            assertEquals(1, sandbox.submissionIds().size());
+
+            // neither counted as the 2xx it came in: the presign series are the answered one, the one
+            // without a submission id (no answer) and the one without a slot (a refusal, 400)
+            String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(app.managementUrl("/observe/metrics"))).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            List<String> presigns = metrics.lines()
+                    .filter(l -> l.startsWith("ktp_onekyc_calls_seconds_count{endpoint=\"presign\"")).sorted().toList();
+            assertEquals(List.of("ktp_onekyc_calls_seconds_count{endpoint=\"presign\",outcome=\"400\"} 1",
+                    "ktp_onekyc_calls_seconds_count{endpoint=\"presign\",outcome=\"no_answer\"} 1",
+                    "ktp_onekyc_calls_seconds_count{endpoint=\"presign\",outcome=\"ok\"} 1"), presigns, metrics);
+        }
+    }
+
+    @Test
     void aConfirmAnsweredWithAnErrorInA2xxWithoutSuccessIsRefused() throws Exception {
         AtomicInteger refused = gateway.answer("PUT", PRESIGN, -1, Answer.json(200,
                 "{\"data\":null,\"errors\":[{\"code\":\"1542\",\"cause\":\"SUBMISSION_CAN_NOT_BE_CONFIRMED\"}]}"));
