@@ -223,6 +223,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         GtfClient gtf = new GtfClient(gtfSettings, gtfHttp, json);
         gtf.detailsUserHeaders(s.choice("gtf.details.partner-user-headers", "never", "never", "auto", "always"));
         gtf.uploadContentType(uploadContentType(s));
+        gtf.uploadMethod(s.choice("gtf.upload.method", "PUT", "PUT", "POST"));
         registry.bind("gtfClient", gtf);
 
         List<String> targets = Arrays.stream(s.string("ktp.results.targets", "file").split(","))

@@ -70,6 +70,13 @@ class SandboxSwitchTest {
     }
 
     @Test
+    void anUploadMethodOtherThanPutOrPostIsRefused() {
+        String messages = BridgeApp.startupError(dataDir, Map.of("gtf.upload.method", "PATCH"));
+        assertTrue(messages.contains("Setting 'gtf.upload.method' (GTF_UPLOAD_METHOD) must be PUT or POST, not 'PATCH'"),
+                messages);
+    }
+
+    @Test
     void aUrlWithALoginInItIsRefused() {
         String messages = BridgeApp.startupError(dataDir, Map.of("gtf.token-url", "https://user:secret@t.example.com",
                 "gtf.api-url", "https://a.example.com"));

@@ -47,6 +47,8 @@ public class GtfClient {
     private volatile String detailsUserHeaders = "never";
     /** {@code detect}, {@code none} or a type sent as it is: see {@link #uploadContentType(String)}. */
     private volatile String uploadContentType = "detect";
+    /** See {@link #uploadMethod(String)}. */
+    private volatile String uploadMethod = "PUT";
     private final java.util.concurrent.atomic.AtomicBoolean detailsWithUserHeaders =
             new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -267,7 +269,7 @@ public class GtfClient {
             try {
                 HttpRequest.Builder put = HttpRequest.newBuilder(target)
                         .timeout(settings.uploadTimeout())
-                        .PUT(image.open());
+                        .method(uploadMethod, image.open());
                 if (!"none".equals(sentType)) {
                     put.header("Content-Type", sentType);
                 }
@@ -415,6 +417,16 @@ public class GtfClient {
      */
     public void uploadContentType(String mode) {
         this.uploadContentType = mode;
+    }
+
+    /**
+     * {@code gtf.upload.method}: the HTTP method of each upload to a presigned URL, {@code PUT} (the
+     * reference's, from ESIGN's guide) or {@code POST}. The reference lists the method among its open
+     * questions; a presigned URL is signed for one method, so a storage that signs for another
+     * refuses every upload until this says which.
+     */
+    public void uploadMethod(String method) {
+        this.uploadMethod = method;
     }
 
     /**

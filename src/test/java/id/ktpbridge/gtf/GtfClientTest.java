@@ -229,6 +229,26 @@ class GtfClientTest {
     }
 
     @Test
+    void theUploadGoesWithTheMethodTheSettingNames() throws Exception {
+        // a presigned URL is signed for one method: the sandbox's for PUT, so a POST to it is refused
+        Path image = Files.write(tmp.resolve("lia.png"), SampleImages.card("lia", "png"));
+        client.uploadMethod("POST");
+        Presigned p = client.presign(ctx("lia"));
+        assertThrows(StorageUploadException.class, () -> client.upload(p.documents().get("KTP_FRONT"), image,
+                "image/png"));
+        List<StorageRequest> sent = sandbox.storageRequests();
+        assertEquals("POST", sent.get(sent.size() - 1).method());
+        assertEquals("image/png", sent.get(sent.size() - 1).contentType());
+
+        client.uploadMethod("PUT");
+        Presigned again = client.presign(ctx("lia-2"));
+        client.upload(again.documents().get("KTP_FRONT"), image, "image/png");
+        sent = sandbox.storageRequests();
+        assertEquals("PUT", sent.get(sent.size() - 1).method());
+        assertEquals(200, sent.get(sent.size() - 1).httpStatus());
+    }
+
+    @Test
     void aPresignedUrlTheJdkCannotSendFailsTheUploadWithoutQuotingIt() throws Exception {
         Path image = Files.write(tmp.resolve("joko.png"), SampleImages.card("joko", "png"));
         for (String url : List.of("https://storage.test/ktp?X-Amz-Signature=secret sig",
