@@ -11,14 +11,22 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
+import id.ktpbridge.ThrottledWarning;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 /**
  * One OneKYC token per {@link TokenKey}, reused until it nears expiry. Callers asking for the
  * same key while a fetch is under way wait for that fetch instead of starting their own. A token
  * inside its refresh margin that still works is renewed by one caller while the others go on
  * using it; a renewal that fails keeps it. The number of entries is bounded: expired entries go
- * first, then the ones used least recently (never the one just fetched).
+ * first, then the ones used least recently (never the one just fetched). A bound smaller than the
+ * users being served shows as tokens dropped while valid and fetched again soon after: a WARN says
+ * to raise it (see {@link #evictOver}).
  */
 public class TokenCache {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TokenCache.class);
 
     /** Within its refresh margin, a token is fetched again at most this often while it lasts. */
     static final long REFETCH_PAUSE_SECONDS = 30;
@@ -38,6 +46,13 @@ public class TokenCache {
     /** Each key's last use, in {@link #uses} order: the least recently used goes first when the cache is full. */
     private final Map<TokenKey, Long> lastUsed = new ConcurrentHashMap<>();
     private final AtomicLong uses = new AtomicLong();
+    private final DroppedTokens dropped;
+    /** A bound too small for the users served: one line every ten minutes. */
+    private final ThrottledWarning tooSmall = new ThrottledWarning(LOG, "Token cache: a user's token dropped while"
+            + " valid had to be fetched again within {} min. gtf.token.cache-size ({}) holds fewer tokens than the users"
+            + " with submissions open, whose calls then fetch their tokens again and again (so many token calls may be"
+            + " throttled, and a 429 holds back every user's token fetch): raise it (about 1-2 KB of heap per token)",
+            600_000);
     /** Requests served a usable cached token at once. */
     private final AtomicLong hits = new AtomicLong();
     /** Requests that found no usable token: they fetched one, or waited for a fetch under way. */
@@ -50,6 +65,8 @@ public class TokenCache {
         this.skewSeconds = skewSeconds;
         this.maxEntries = Math.max(1, maxEntries);
         this.clock = clock;
+        // room for a round of more users than the bound: a user dropped comes back after the others
+        this.dropped = new DroppedTokens((int) Math.min(Integer.MAX_VALUE / 2, 4L * this.maxEntries));
     }
 
     public UserToken get(TokenKey key) {
@@ -145,6 +162,9 @@ public class TokenCache {
             UserToken token = fetch(key);
             lastUsed.put(key, uses.incrementAndGet());
             mine.complete(token);
+            if (dropped.fetchedAgain(key, nowSeconds())) {
+                tooSmall.warn(DroppedTokens.REMEMBERED_SECONDS / 60, maxEntries);
+            }
             evictIfOversized(key);
             return token;
         } catch (RuntimeException | Error e) {
@@ -257,6 +277,11 @@ public class TokenCache {
             if (entries.remove(st.key(), st.entry())) {
                 fetchedAt.remove(st.key());
                 lastUsed.remove(st.key());
+                if (!st.expired() && !st.key().isPartnerToken()) {
+                    // the poller goes round its open submissions in turn: with more users than the bound,
+                    // the least recently used are the ones due next, and each is fetched again at its turn
+                    dropped.dropped(st.key(), now);
+                }
             }
         }
     }

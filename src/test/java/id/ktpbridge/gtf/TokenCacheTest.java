@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
+import id.ktpbridge.testkit.LogCapture;
 import id.ktpbridge.testkit.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -415,6 +416,72 @@ class TokenCacheTest {
         cache.get(users.get(3));
         cache.get(users.get(4));
         assertEquals(24, fetcher.calls.get(), "the least recently used went");
+    }
+
+    @Test
+    void aBoundSmallerThanTheUsersPolledInTurnWarnsToRaiseIt() {
+        // the poller goes round more users with submissions open than the bound: the least recently
+        // used are the ones due next, each fetched again at its turn, in a round of 20 s or of 200 s
+        for (Duration apart : List.of(Duration.ofMillis(100), Duration.ofSeconds(1))) {
+            try (LogCapture log = new LogCapture()) {
+                int[] mints = mintsPerRound(200, 100, 3, apart);
+                assertEquals(List.of(200, 200, 200), java.util.Arrays.stream(mints).boxed().toList(),
+                        "every call fetched a token: the WARN is what tells");
+                String warning = log.lineWith("Token cache:");
+                assertTrue(warning != null && warning.startsWith("WARN ") && warning.contains("dropped while valid had"
+                        + " to be fetched again within 60 min") && warning.contains("gtf.token.cache-size (100)")
+                        && warning.contains("raise it"), apart + ": " + warning);
+                assertEquals(1, log.count("Token cache:"), "one line per cache, not one per fetch");
+                assertTrue(!log.text().contains("user1"), "no partner user id in the log");
+            }
+        }
+    }
+
+    @Test
+    void usersServedOnceAndGoneFillTheCacheWithoutAWarning() {
+        CountingFetcher fetcher = new CountingFetcher();
+        TokenCache cache = cache(fetcher, 100);
+        try (LogCapture log = new LogCapture()) {
+            // a new user a second, each with a submission polled every 5 s for 20 s and then never again
+            List<TokenKey> users = users(500);
+            for (int second = 0; second < 520; second++) {
+                for (int start = Math.max(0, second - 20); start <= Math.min(second, 499); start++) {
+                    if ((second - start) % 5 == 0) {
+                        cache.get(users.get(start));
+                    }
+                }
+                clock.advance(Duration.ofSeconds(1));
+            }
+            assertEquals(500, fetcher.calls.get(), "one token per user");
+            assertTrue(cache.size() <= 100);
+            assertEquals(null, log.lineWith("Token cache:"));
+        }
+    }
+
+    private static List<TokenKey> users(int n) {
+        List<TokenKey> users = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            users.add(new TokenKey("partner-a", "user" + i, "PARTNER_USER_ID"));
+        }
+        return users;
+    }
+
+    /** Tokens fetched in each round of {@code users} users asked in turn, one every {@code apart}. */
+    private int[] mintsPerRound(int users, int bound, int rounds, Duration apart) {
+        CountingFetcher fetcher = new CountingFetcher();
+        TokenCache cache = cache(fetcher, bound);
+        List<TokenKey> keys = users(users);
+        int[] mints = new int[rounds];
+        for (int round = 0; round < rounds; round++) {
+            int before = fetcher.calls.get();
+            for (TokenKey key : keys) {
+                cache.get(key);
+                clock.advance(apart);
+            }
+            mints[round] = fetcher.calls.get() - before;
+            assertTrue(cache.size() <= bound, "size " + cache.size());
+        }
+        return mints;
     }
 
     @Test
