@@ -157,15 +157,6 @@ public class Outbox {
         return store;
     }
 
-    /** Queues a stored result for every target and tries each once right away. */
-    public void enqueueAndDeliver(String ledgerId) {
-        List<String> queued = store.enqueue(ledgerId, targets, lease.toMillis());
-        Stored stored = load(ledgerId);
-        for (String target : queued) {
-            attempt(stored, ledgerId, target, 0);
-        }
-    }
-
     /**
      * Queues a result for every target on the caller's connection (its transaction stores the
      * result). The new rows are leased to the caller, who attempts them with {@link #deliverNow}.
@@ -176,8 +167,14 @@ public class Outbox {
         return store.enqueue(c, ledgerId, targets, lease.toMillis());
     }
 
-    /** One immediate attempt per queued target, with the document in hand; failures stay queued for the retry schedule. */
-    public void deliverNow(String ledgerId, String name, String status, String body, List<String> queued) {
+    /**
+     * One immediate attempt per queued target, with the document in hand; failures stay queued for the
+     * retry schedule.
+     *
+     * @param queuedAt when the rows were queued (leased to the caller), at the latest
+     */
+    public void deliverNow(String ledgerId, String name, String status, String body, List<String> queued,
+                           long queuedAt) {
         Stored stored = new Stored(ledgerId, name, status, body);
         // the rows were leased when they were queued (before now); attempts one after another can take a while
         long heldUntil = System.currentTimeMillis() + lease.toMillis();
@@ -185,8 +182,12 @@ public class Outbox {
         for (String target : queued) {
             try {
                 long now = System.currentTimeMillis();
-                // after another target's attempt, a whole lease again: one attempt may take nearly all of it
-                if (afterAnother && !store.renewLease(ledgerId, target, heldUntil, now, lease.toMillis())) {
+                // the first target too, once half its lease has passed since it was queued (the flush before
+                // the attempt can wait long on a busy ledger): past it, the retry schedule may have taken it.
+                // After another target's attempt, a whole lease again: one attempt may take nearly all of it
+                boolean renew = afterAnother || now >= queuedAt + lease.toMillis() / 2;
+                long leasedUntil = afterAnother ? heldUntil : queuedAt + lease.toMillis();
+                if (renew && !store.renewLease(ledgerId, target, leasedUntil, now, lease.toMillis())) {
                     // the earlier targets took so long that the lease ran out: the retry schedule may
                     // already be attempting it, and a second attempt now would send it twice
                     continue;
@@ -226,7 +227,7 @@ public class Outbox {
                         ledgerId, target, e.getMessage());
             }
         }
-        deliverNow(ledgerId, name, status, body, held);
+        deliverNow(ledgerId, name, status, body, held, System.currentTimeMillis());
     }
 
     /** An immediate attempt, on the target's executor and bounded by {@link #immediateAttempts} when it has one. */

@@ -209,7 +209,7 @@ public class ResultPublisher {
             return false;
         }
         finish(r, new Unsure(digest(body), status, reasonCode, List.copyOf(queued), queuedAt[0]), () ->
-                outbox.deliverNow(r.id(), ResultDocument.name(r), status.name(), body, queued));
+                outbox.deliverNow(r.id(), ResultDocument.name(r), status.name(), body, queued, queuedAt[0]));
         return true;
     }
 

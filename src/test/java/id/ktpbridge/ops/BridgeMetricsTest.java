@@ -208,9 +208,13 @@ class BridgeMetricsTest {
         String id = UUID.randomUUID().toString();
         ledger.insert(input(id), SubmissionState.FAILED);
         List<String> queued = new ArrayList<>();
+        long[] queuedAt = {0};
         assertTrue(ledger.recordResult(id, "FAILED", null, "TEST", 1L, "{\"ledgerId\":\"" + id + "\"}",
-                c -> queued.addAll(outbox.enqueue(c, id))));
-        outbox.deliverNow(id, "local-" + id, "FAILED", "{}", queued);
+                c -> {
+                    queued.addAll(outbox.enqueue(c, id));
+                    queuedAt[0] = System.currentTimeMillis();
+                }));
+        outbox.deliverNow(id, "local-" + id, "FAILED", "{}", queued, queuedAt[0]);
         return id;
     }
 

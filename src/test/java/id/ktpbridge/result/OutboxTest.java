@@ -292,6 +292,37 @@ class OutboxTest {
     }
 
     @Test
+    void aFreshResultWhoseLeaseRanOutBeforeItsFirstAttemptIsLeftToTheRetrySchedule() {
+        // the flush between storing the result and its first attempt waited past the lease (a busy
+        // ledger): the retry schedule took the row meanwhile, and an attempt now would send it twice
+        Outbox shortLease = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"),
+                Duration.ofMinutes(1), Duration.ofMinutes(1), 10, Duration.ofMillis(300));
+        String id = UUID.randomUUID().toString();
+        ledger.insert(new NewInput(id, "FILE", "/in/" + id, id + ".png", "ab".repeat(32), 10L, "image/png",
+                "partner-a", "user-" + id, "PARTNER_USER_ID", UUID.randomUUID().toString(),
+                UUID.randomUUID().toString(), "{}"), SubmissionState.FAILED);
+        List<String> queued = new java.util.ArrayList<>();
+        long[] queuedAt = {0};
+        assertTrue(ledger.recordResult(id, "FAILED", null, "TEST", 1L, "{\"ledgerId\":\"" + id + "\"}", c -> {
+            queued.addAll(shortLease.enqueue(c, id));
+            queuedAt[0] = System.currentTimeMillis();
+        }));
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> System.currentTimeMillis() > queuedAt[0] + 300);
+        assertTrue(store.takeDue(System.currentTimeMillis(), List.of("http"), 60_000).isPresent(),
+                "the retry schedule takes the row once its lease ran out");
+
+        shortLease.deliverNow(id, "local-" + id, "FAILED", "{}", queued, queuedAt[0]);
+        assertEquals(List.of(), attempted, "not attempted beside the retry schedule's attempt");
+        assertEquals(DeliveryStore.PENDING, store.state(id, "http"));
+
+        // within the first half of its lease the row is the publisher's, attempted without a renewal
+        Outbox longLease = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"),
+                Duration.ofMinutes(1), Duration.ofMinutes(1), 10, Duration.ofMinutes(5));
+        String fresh = publish(longLease);
+        assertEquals(List.of(fresh), attempted);
+    }
+
+    @Test
     void eachTargetAfterTheFirstStartsWithAWholeLease() throws Exception {
         // a slow first target, then one that hangs: its row must be held for a whole lease from the
         // start of its own attempt, not from when the result was stored
@@ -578,9 +609,13 @@ class OutboxTest {
                 "partner-a", "user-" + id, "PARTNER_USER_ID", UUID.randomUUID().toString(),
                 UUID.randomUUID().toString(), "{}"), SubmissionState.FAILED);
         List<String> queued = new java.util.ArrayList<>();
+        long[] queuedAt = {0};
         assertTrue(ledger.recordResult(id, "FAILED", null, "TEST", 1L, "{\"ledgerId\":\"" + id + "\"}",
-                c -> queued.addAll(outbox.enqueue(c, id))));
-        outbox.deliverNow(id, "local-" + id, "FAILED", "{}", queued);
+                c -> {
+                    queued.addAll(outbox.enqueue(c, id));
+                    queuedAt[0] = System.currentTimeMillis();
+                }));
+        outbox.deliverNow(id, "local-" + id, "FAILED", "{}", queued, queuedAt[0]);
         return id;
     }
 

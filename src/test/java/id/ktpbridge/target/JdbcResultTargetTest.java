@@ -468,10 +468,14 @@ class JdbcResultTargetTest {
                     UUID.randomUUID().toString(), "{}"), SubmissionState.COLLECTING);
             doc.put("ledgerId", id);
             List<String> queued = new ArrayList<>();
+            long[] queuedAt = {0};
             assertTrue(ledger.recordResult(id, "COMPLETED", "PASS", null, 1L, doc.toString(),
-                    c -> queued.addAll(outbox.enqueue(c, id))));
+                    c -> {
+                        queued.addAll(outbox.enqueue(c, id));
+                        queuedAt[0] = System.currentTimeMillis();
+                    }));
             ledger.flush(); // as the publisher does before any target sees it
-            outbox.deliverNow(id, submissionId, "COMPLETED", doc.toString(), queued);
+            outbox.deliverNow(id, submissionId, "COMPLETED", doc.toString(), queued, queuedAt[0]);
             return id;
         }
 
