@@ -108,7 +108,9 @@ public class BatchMonitor implements Runnable {
                 // file it took since the last check is finished before the summary; the others wait there
                 stopTakingFiles();
                 quietChecks = 0;
-                end = waitForTheEnd(deadline, false);
+                // its own two checks at least, even when the first wait ended right at the deadline: the
+                // run was found done, and must not then be reported as ended by ktp.batch.max-wait
+                end = waitForTheEnd(Math.max(deadline, System.currentTimeMillis() + 3 * checkEvery.toMillis()), false);
             }
             if (end == End.DELIVERIES_PENDING) {
                 LOG.warn("Result deliveries still pending after ktp.batch.delivery-wait; they stay queued for the"

@@ -72,6 +72,24 @@ class BatchMonitorTest {
     }
 
     @Test
+    void aRunFoundDoneJustBeforeItsMaxWaitIsNotReportedAsEndedByIt() throws Exception {
+        Duration maxWait = Duration.ofSeconds(2);
+        BatchMonitor monitor = monitor(maxWait);
+        long madeAt = System.currentTimeMillis(); // its max-wait counts from a moment before
+        // the first wait's second quiet check comes at the deadline: the run is done then
+        beforeRead = 2;
+        atRead = () -> org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(5))
+                .until(() -> System.currentTimeMillis() >= madeAt + maxWait.toMillis() - 20);
+        try (id.ktpbridge.testkit.LogCapture log = new id.ktpbridge.testkit.LogCapture()) {
+            monitor.start();
+            String report = finished.get(15, TimeUnit.SECONDS);
+            assertEquals(0, exitCode, report);
+            assertEquals(0, log.count("ktp.batch.max-wait passed"), log.text());
+        }
+    }
+
+    @Test
     void aLedgerStillAwayAtTheEndStillEndsTheRunWithExitOne() throws Exception {
         refusals.set(Integer.MAX_VALUE);
         monitor(Duration.ofMillis(500)).start();
