@@ -545,9 +545,11 @@ public class BridgeConfiguration implements CamelConfiguration {
 
     /**
      * On PostgreSQL, an instance without cluster mode refuses to start beside any other instance,
-     * and one in cluster mode beside an instance without it (see {@link InstanceLock}). Checked
-     * again every {@code ktp.db.instance-lock-check}; an instance that finds its lock taken by
-     * another (after a lost connection) stops, since the other has released its claims by then.
+     * one in cluster mode beside an instance without it, and any instance beside a live one under
+     * the same {@code ktp.cluster.instance-id} (see {@link InstanceLock}). Checked again every
+     * {@code ktp.db.instance-lock-check}; an instance that finds its lock or its id taken by another
+     * (after a lost connection) stops, since the other has released its claims, or works under
+     * the same id, by then.
      */
     private void instanceLock(Settings s, CamelContext context, String instance, boolean cluster) throws Exception {
         String url = s.optional("ktp.db.url").orElse("");

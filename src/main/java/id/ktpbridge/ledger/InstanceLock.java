@@ -21,6 +21,13 @@ import org.slf4j.LoggerFactory;
  * session, so a killed process frees it at once; the session's TCP keep-alives bound how long a
  * host that vanished keeps it. The lock is per database and schema, so deployments in separate
  * schemas of one database do not meet.
+ *
+ * <p>The same session also holds an exclusive advisory lock on this instance's id
+ * ({@code ktp.cluster.instance-id}): the id names the owner of claims, leases and ledger rows and
+ * is Quartz's scheduler id, so two live instances under one id (set in a ConfigMap every replica
+ * shares) would take each other's work for their own. Only the lock's session holds it, so the
+ * instance's pool cannot be mistaken for another holder, and a killed instance's id is free again
+ * as its lock is.
  */
 public final class InstanceLock implements AutoCloseable {
 
@@ -31,23 +38,29 @@ public final class InstanceLock implements AutoCloseable {
     private final String url;
     private final Properties connectionProperties;
     private final String session;
+    private final String instance;
     private final boolean cluster;
     private Connection connection;
-    /** The server process of the session that last took the lock (0 before the first). */
+    /** The server process of the session that last took the lock (0 before the first), and its start. */
     private int ownPid;
+    private java.time.OffsetDateTime ownStart;
     private String holders = "";
+    /** Whether the last refusal was for the id (another live instance under it), not the mode. */
+    private boolean idTaken;
 
-    private InstanceLock(String url, Properties connectionProperties, String session, boolean cluster) {
+    private InstanceLock(String url, Properties connectionProperties, String session, String instance,
+            boolean cluster) {
         this.url = url;
         this.connectionProperties = connectionProperties;
         this.session = session;
+        this.instance = instance;
         this.cluster = cluster;
     }
 
     /**
      * Takes the lock, or fails with a message that says who holds it and what to do.
      *
-     * @param instance this instance's name, shown to an instance refused beside it
+     * @param instance this instance's id, which no other live instance may hold; shown to one refused beside it
      * @param cluster true for the shared side (cluster mode), false for the exclusive one
      */
     public static InstanceLock take(String url, String user, String password, String instance, boolean cluster)
@@ -64,7 +77,7 @@ public final class InstanceLock implements AutoCloseable {
         properties.setProperty("loginTimeout", "10");
         properties.setProperty("socketTimeout", "30");
         properties.setProperty("tcpKeepAlive", "true");
-        InstanceLock lock = new InstanceLock(url, properties, session, cluster);
+        InstanceLock lock = new InstanceLock(url, properties, session, instance, cluster);
         // a database still starting gets as long as the connection pool gives it (10 s)
         long giveUpAt = System.currentTimeMillis() + 10_000;
         while (true) {
@@ -96,8 +109,9 @@ public final class InstanceLock implements AutoCloseable {
 
     /**
      * Checks that the lock is still held; after a lost connection (a database restart, say) it is
-     * taken again. Returns false only when another instance took it meanwhile, which this one
-     * cannot undo: the caller should stop. A database that cannot be reached is an SQLException.
+     * taken again. Returns false only when another instance took it (or this instance's id)
+     * meanwhile, which this one cannot undo: the caller should stop. A database that cannot be
+     * reached is an SQLException.
      */
     public synchronized boolean stillHeld() throws SQLException {
         if (connection != null) {
@@ -123,6 +137,14 @@ public final class InstanceLock implements AutoCloseable {
 
     /** What the instance that could not take the lock is told. */
     public synchronized String refusal() {
+        if (idTaken) {
+            return "Another running instance has this instance's id '" + instance.replaceAll("[^ -~]", "?")
+                    + "' on this ledger database (" + where() + holders + "). The id names the owner of claims,"
+                    + " leases and ledger rows and the Quartz scheduler, so two instances under one id would take"
+                    + " each other's work for their own. Give every instance its own ktp.cluster.instance-id"
+                    + " (KTP_CLUSTER_INSTANCE_ID), or leave it unset (host name and a random suffix); on Kubernetes"
+                    + " do not set it in a ConfigMap that every replica shares";
+        }
         if (cluster) {
             return "An instance without cluster mode is using this ledger database (" + where() + holders + "), and"
                     + " such an instance takes every claim in it for its own. Stop it, or set"
@@ -159,10 +181,25 @@ public final class InstanceLock implements AutoCloseable {
     static final String SERVER_KEEPALIVES = "SET tcp_keepalives_idle = 15; SET tcp_keepalives_interval = 5;"
             + " SET tcp_keepalives_count = 3";
 
-    private static final String HOLDERS = "SELECT a.pid, a.application_name FROM pg_locks l"
-            + " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
+    private static final String HOLDERS = "SELECT a.pid, a.application_name, a.client_addr, a.backend_start"
+            + " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
             + " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             + " AND l.classid = ?::int::oid AND l.objid = hashtext(current_schema())::oid AND l.objsubid = 2";
+
+    /**
+     * The id's lock: a 64-bit key (the one-number form, apart from the two-number form of the
+     * instance lock) hashed from the id, seeded by the schema's hash as the instance lock is keyed.
+     */
+    private static final String ID_KEY = "hashtextextended(?, hashtext(current_schema()))";
+
+    /** The id's lock as pg_locks shows it (the key's two halves; the id bound twice). */
+    private static final String ID_LOCK = "l.objsubid = 1 AND l.classid = (((" + ID_KEY + ") >> 32) & 4294967295)::oid"
+            + " AND l.objid = ((" + ID_KEY + ") & 4294967295)::oid";
+
+    /** The sessions holding the id's lock, as HOLDERS names them. */
+    private static final String ID_HOLDERS = "SELECT a.pid, a.application_name, a.client_addr, a.backend_start"
+            + " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
+            + " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND " + ID_LOCK;
 
     private boolean tryTake() throws SQLException {
         Connection c = DriverManager.getConnection(url, connectionProperties);
@@ -180,13 +217,21 @@ public final class InstanceLock implements AutoCloseable {
                     taken = rs.next() && rs.getBoolean(1);
                 }
             }
-            if (taken) {
-                try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+            idTaken = false;
+            if (!taken) {
+                holders = describeHolders(c, false);
+            } else if (!takeId(c)) {
+                // this session's shared lock goes with it: the instance does not start
+                taken = false;
+                idTaken = true;
+                holders = describeHolders(c, true);
+            } else {
+                try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                        "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()")) {
                     rs.next();
                     ownPid = rs.getInt(1);
+                    ownStart = rs.getObject(2, java.time.OffsetDateTime.class);
                 }
-            } else {
-                holders = describeHolders(c);
             }
         } finally {
             if (taken) {
@@ -198,22 +243,46 @@ public final class InstanceLock implements AutoCloseable {
         return taken;
     }
 
-    /** ", held by ktp-scan-bridge host-1a2b3c4d" from the holders' session names, where they can be read. */
-    private static String describeHolders(Connection c) throws SQLException {
+    /** Takes the id's lock on the session that holds the instance lock. */
+    private boolean takeId(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_lock(" + ID_KEY + ")")) {
+            ps.setString(1, instance);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+
+    /**
+     * ", held by ktp-scan-bridge host-1a2b3c4d" from the holders' session names (and, for the id,
+     * their client address: the other instance's pod or host), where they can be read.
+     */
+    private String describeHolders(Connection c, boolean ofId) throws SQLException {
         java.util.Set<String> names = new java.util.TreeSet<>();
-        try (PreparedStatement ps = c.prepareStatement(HOLDERS)) {
-            ps.setInt(1, KEY_CLASS);
+        try (PreparedStatement ps = c.prepareStatement(ofId ? ID_HOLDERS : HOLDERS)) {
+            if (ofId) {
+                ps.setString(1, instance);
+                ps.setString(2, instance);
+            } else {
+                ps.setInt(1, KEY_CLASS);
+            }
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     String name = rs.getString(2);
-                    names.add(name == null || name.isBlank() ? "a session without a name" : name);
+                    String from = rs.getString(3);
+                    names.add((name == null || name.isBlank() ? "a session without a name" : name)
+                            + (ofId && from != null ? " from " + from : ""));
                 }
             }
         }
         return names.isEmpty() ? "" : ", held by " + String.join(", ", names);
     }
 
-    /** Ends this instance's earlier session (its process id and name) if it still holds the lock; returns how many. */
+    /**
+     * Ends this instance's earlier session (its process id, start and name) if it still holds the
+     * lock or the id's lock; returns how many. Its start tells it from another instance's session
+     * that got the same process id since, under the same id too.
+     */
     private int endOwnEarlierSessions() throws SQLException {
         if (ownPid == 0) {
             return 0;
@@ -221,10 +290,14 @@ public final class InstanceLock implements AutoCloseable {
         int ended = 0;
         try (Connection c = DriverManager.getConnection(url, connectionProperties);
              PreparedStatement ps = c.prepareStatement("SELECT pg_terminate_backend(pid) FROM (" + HOLDERS
-                     + ") h WHERE h.pid = ? AND h.application_name = ? AND h.pid <> pg_backend_pid()")) {
+                     + " UNION " + ID_HOLDERS + ") h WHERE h.pid = ? AND h.backend_start = ?"
+                     + " AND h.application_name = ? AND h.pid <> pg_backend_pid()")) {
             ps.setInt(1, KEY_CLASS);
-            ps.setInt(2, ownPid);
-            ps.setString(3, session);
+            ps.setString(2, instance);
+            ps.setString(3, instance);
+            ps.setInt(4, ownPid);
+            ps.setObject(5, ownStart);
+            ps.setString(6, session);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     ended += rs.getBoolean(1) ? 1 : 0;
@@ -234,14 +307,17 @@ public final class InstanceLock implements AutoCloseable {
         return ended;
     }
 
-    /** Whether this session holds the lock (granted, of the side asked for). */
+    /** Whether this session holds the lock (granted, of the side asked for) and the id's lock. */
     private boolean held() throws SQLException {
-        try (PreparedStatement ps = connection.prepareStatement("SELECT count(*) FROM pg_locks"
-                + " WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
-                + " AND classid = ?::int::oid AND objid = hashtext(current_schema())::oid AND objsubid = 2")) {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT count(*) FROM pg_locks l"
+                + " WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted"
+                + " AND (l.classid = ?::int::oid AND l.objid = hashtext(current_schema())::oid AND l.objsubid = 2"
+                + " OR " + ID_LOCK + ")")) {
             ps.setInt(1, KEY_CLASS);
+            ps.setString(2, instance);
+            ps.setString(3, instance);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() && rs.getInt(1) > 0;
+                return rs.next() && rs.getInt(1) == 2;
             }
         }
     }

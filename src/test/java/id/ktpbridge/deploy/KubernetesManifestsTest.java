@@ -382,6 +382,27 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void anInstanceIdSharedByTheReplicasIsCaught() {
+        List<String> problems = clusterProblems(mutated("configmap.yaml",
+                yaml -> replaceOnce(yaml, "  KTP_CLUSTER_ENABLED: \"true\"\n",
+                        "  KTP_CLUSTER_ENABLED: \"true\"\n  KTP_CLUSTER_INSTANCE_ID: \"bridge\"\n")), BundleProperties.load());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("ktp.cluster.instance-id (bridge) is the same in every replica")),
+                problems.toString());
+
+        problems = clusterProblems(mutated("deployment.yaml", yaml -> replaceOnce(yaml, "          env:\n",
+                "          env:\n            - name: KTP_CLUSTER_INSTANCE_ID\n              value: \"bridge\"\n")),
+                BundleProperties.load());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("ktp.cluster.instance-id (bridge)")), problems.toString());
+
+        // each pod's own name is each replica's own id
+        problems = clusterProblems(mutated("deployment.yaml", yaml -> replaceOnce(yaml, "          env:\n",
+                "          env:\n            - name: KTP_CLUSTER_INSTANCE_ID\n              valueFrom:\n"
+                        + "                fieldRef:\n                  fieldPath: metadata.name\n")),
+                BundleProperties.load());
+        assertEquals(List.of(), problems);
+    }
+
+    @Test
     void aBudgetThatCountsUnreadyPodsOrNoBudgetAtAllIsCaught() {
         List<String> problems = disruptionBudgetProblems(mutated("poddisruptionbudget.yaml",
                 yaml -> replaceOnce(yaml, "unhealthyPodEvictionPolicy: AlwaysAllow",
@@ -770,6 +791,12 @@ class KubernetesManifestsTest {
                 String url = bundle.effective("ktp.db.url", env);
                 if (url == null || !url.startsWith("jdbc:postgresql://")) {
                     problems.add(where + ": ktp.db.url (" + url + ") is no PostgreSQL database the replicas share");
+                }
+                // a value written out (ConfigMap, Secret, env value) is every replica's; a fieldRef is each pod's own
+                String id = bundle.effective("ktp.cluster.instance-id", env);
+                if (id != null) {
+                    problems.add(where + ": ktp.cluster.instance-id (" + id + ") is the same in every replica,"
+                            + " which the second to start is refused for");
                 }
                 if (!"false".equals(bundle.effective("ktp.source.file.enabled", env))) {
                     String dropFolder = bundle.effective("ktp.source.dir", env);

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Instances without cluster mode keep to themselves on a PostgreSQL ledger. */
+/** Instances without cluster mode keep to themselves on a PostgreSQL ledger, and no two live instances share an id. */
 class InstanceLockTest {
 
     private static PostgresServer pg;
@@ -173,6 +173,85 @@ class InstanceLockTest {
         // and with nobody left, an instance starts again on the same ledger
         try (BridgeApp again = BridgeApp.start(dataDir.resolve("a"), props)) {
             assertEquals(2, again.ledger().createdSince(0).size());
+        }
+    }
+
+    @Test
+    void anIdHeldByALiveInstanceIsRefusedAndFreeOnceThatInstanceIsGone() throws Exception {
+        String url = newDatabase();
+        try (InstanceLock first = InstanceLock.take(url, "postgres", "", "twin", true)) {
+            String refused = message(() -> InstanceLock.take(url, "postgres", "", "twin", true));
+            assertTrue(refused.startsWith("Another running instance has this instance's id 'twin'"), refused);
+            assertTrue(refused.contains("ktp.cluster.instance-id (KTP_CLUSTER_INSTANCE_ID)"), refused);
+            assertTrue(refused.contains("held by ktp-scan-bridge twin from "), refused);
+            // another id takes its shared lock beside it, and the refused one left none behind
+            try (InstanceLock other = InstanceLock.take(url, "postgres", "", "twin-2", true)) {
+                assertTrue(first.stillHeld());
+                assertTrue(other.stillHeld());
+            }
+            // in another schema the id is another deployment's
+            try (Connection c = DriverManager.getConnection(url, "postgres", "")) {
+                c.createStatement().execute("CREATE SCHEMA team_b");
+            }
+            InstanceLock.take(url + "?currentSchema=team_b", "postgres", "", "twin", true).close();
+        }
+        // stopped: the same id starts again at once
+        InstanceLock again = InstanceLock.take(url, "postgres", "", "twin", true);
+        // killed: its connection cut without a goodbye, the server ends its session and the id is free
+        again.detachSession().abort(Runnable::run);
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
+                .until(() -> {
+                    InstanceLock.take(url, "postgres", "", "twin", true).close();
+                    return true;
+                });
+    }
+
+    @Test
+    void itsOwnEarlierSessionHoldingItsIdIsEndedAndTheIdTakenAgain() throws Exception {
+        String url = newDatabase();
+        try (InstanceLock lock = InstanceLock.take(url, "postgres", "", "test-own-id", true);
+             Connection lost = lock.detachSession()) {
+            // the shared lock is taken again beside the old session, the id is not: not another instance
+            assertThrows(java.sql.SQLException.class, lock::stillHeld, "its old session held the id: ended");
+            await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(lock::stillHeld);
+            assertTrue(lost.isClosed() || !lost.isValid(2), "the old session was ended");
+        }
+    }
+
+    @Test
+    void anIdTakenByAnotherInstanceWhileTheSessionWasLostStopsThisOne() throws Exception {
+        String url = newDatabase();
+        try (InstanceLock lock = InstanceLock.take(url, "postgres", "", "twin", true)) {
+            assertEquals(1, endLockSessions(url));
+            assertTrue(lock.stillHeld(), "nobody else has the id: taken again");
+            assertEquals(1, endLockSessions(url));
+            try (InstanceLock other = InstanceLock.take(url, "postgres", "", "twin", true)) {
+                assertFalse(lock.stillHeld(), "another instance took the id while this one had no session");
+                assertTrue(lock.refusal().startsWith("Another running instance has this instance's id"),
+                        lock.refusal());
+                assertTrue(other.stillHeld());
+            }
+        }
+    }
+
+    @Test
+    void aSecondInstanceUnderTheSameIdIsRefusedUntilTheFirstHasStopped() throws Exception {
+        String url = newDatabase();
+        Map<String, String> props = Map.of("ktp.db.url", url, "ktp.db.user", "postgres",
+                "ktp.cluster.enabled", "true", "ktp.cluster.instance-id", "pod-config-map",
+                "ktp.db.instance-lock-check", "200");
+        try (BridgeApp first = BridgeApp.start(dataDir.resolve("a"), props)) {
+            String refused = BridgeApp.startupError(dataDir.resolve("b"), props);
+            assertTrue(refused.contains("Another running instance has this instance's id 'pod-config-map'"), refused);
+            assertTrue(refused.contains("ktp.cluster.instance-id (KTP_CLUSTER_INSTANCE_ID)"), refused);
+            // its own pool's sessions, busy with an input, are not taken for another holder of the id
+            Results.drop(first.inbox(), "u9211.png", SampleImages.card("a", "png"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Results.count(first.results()) == 1);
+            Thread.sleep(1_000);
+            assertFalse(first.exit().isDone(), "the first one still runs");
+        }
+        try (BridgeApp again = BridgeApp.start(dataDir.resolve("b"), props)) {
+            assertEquals(1, again.ledger().createdSince(0).size());
         }
     }
 
