@@ -187,7 +187,10 @@ public class BridgeConfiguration implements CamelConfiguration {
         retention.claimTtl(Duration.ofMillis(claimTtl));
         registry.bind("ledgerRetention", retention);
         if (cluster) {
-            ClusteredQuartz.configure(context, dataSource, instance, s);
+            // Quartz on connections of its own, which workers filling the ledger's pool cannot hold up
+            DataSource quartzPool = pool(context, ledgerUrl(s, dataDir), s.string("ktp.db.user", "sa"),
+                    s.string("ktp.db.password", ""), ClusteredQuartz.CONNECTIONS, "ktp-quartz", socketTimeout(s));
+            ClusteredQuartz.configure(context, dataSource, quartzPool, instance, s);
         }
 
         String callbackToken = s.optional("ktp.callback.auth-token").orElse(null);

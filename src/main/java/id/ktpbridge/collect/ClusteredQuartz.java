@@ -12,6 +12,9 @@ import id.ktpbridge.Settings;
 import id.ktpbridge.ledger.SchemaMigrator;
 import org.apache.camel.CamelContext;
 import org.apache.camel.component.quartz.QuartzComponent;
+import org.apache.camel.support.LifecycleStrategySupport;
+import org.quartz.Scheduler;
+import org.quartz.SchedulerException;
 import org.quartz.impl.jdbcjobstore.JobStoreTX;
 import org.quartz.impl.jdbcjobstore.PostgreSQLDelegate;
 import org.quartz.utils.ConnectionProvider;
@@ -30,6 +33,11 @@ import org.slf4j.LoggerFactory;
  * whose endpoint it fires, and the instance that takes the tick looks up its own context by that
  * name) and {@code ktp.poll.interval} (an instance starting with another interval reschedules the
  * shared trigger). Each needs its own {@code ktp.cluster.instance-id}, which is its Quartz id.
+ * <p>
+ * Quartz works on a small pool of its own ({@link #CONNECTIONS}): on the ledger's pool, workers
+ * filling it while the database is slow held up Quartz's check-in until the other instances took
+ * this live one for dead and fired its tick a second time. A stopping instance puts its scheduler
+ * in standby before its routes stop, so it no longer takes ticks it would fire into a stopped route.
  */
 public final class ClusteredQuartz {
 
@@ -39,20 +47,39 @@ public final class ClusteredQuartz {
     /** Quartz's {@code sched_name}: the same on every instance of the bundle. */
     public static final String SCHEDULER_NAME = "ktp-scan-bridge";
 
+    /**
+     * Quartz's own connections: its scheduler thread (or the tick's worker when a tick ends), its
+     * misfire handler and its cluster check-in each have one without waiting for another.
+     */
+    public static final int CONNECTIONS = 3;
+
+    /**
+     * How long an instance that found no tick to take waits before it looks again: the longest a
+     * tick waits for another instance once the one that held it stops taking ticks (Quartz's 30 s
+     * default left the cluster without ticks that long at each instance's stop).
+     */
+    private static final long IDLE_WAIT_MILLIS = 5_000;
+
     private static final Logger LOG = LoggerFactory.getLogger(ClusteredQuartz.class);
 
     private ClusteredQuartz() {
     }
 
-    /** Migrates the Quartz tables and points the {@code quartz} component at them. */
-    public static void configure(CamelContext context, DataSource ledger, String instanceId, Settings s) {
+    /**
+     * Migrates the Quartz tables and points the {@code quartz} component at them.
+     *
+     * @param quartzPool the ledger database's pool of {@link #CONNECTIONS} for Quartz alone; the
+     *     bundle closes it once the context has stopped (after the {@code quartz} component)
+     */
+    public static void configure(CamelContext context, DataSource ledger, DataSource quartzPool, String instanceId,
+                                 Settings s) {
         // under SchemaMigrator's advisory lock: instances starting together create the tables once
         SchemaMigrator.migrate(ledger, "ktp_quartz_schema_version", "db/quartz", QUARTZ_SCRIPTS);
 
-        // Quartz looks its data source up by name in a JVM-wide registry; handing it the ledger pool
-        // there keeps it from building a second pool from connection settings
-        String dataSourceName = "ktp-ledger-" + instanceId;
-        DBConnectionManager.getInstance().addConnectionProvider(dataSourceName, new LedgerConnections(ledger));
+        // Quartz looks its data source up by name in a JVM-wide registry; handing it a pool of the
+        // bundle's there keeps it from building one of its own from connection settings
+        String dataSourceName = "ktp-quartz-" + instanceId;
+        DBConnectionManager.getInstance().addConnectionProvider(dataSourceName, new PoolConnections(quartzPool));
 
         long interval = s.duration("ktp.poll.interval", Duration.ofSeconds(1)).toMillis();
         long checkin = s.duration("ktp.cluster.checkin-interval", Duration.ofSeconds(5)).toMillis();
@@ -62,6 +89,7 @@ public final class ClusteredQuartz {
                 Map.entry("org.quartz.scheduler.instanceId", instanceId),
                 // one job to run, the poll tick, and never two of its fires at once
                 Map.entry("org.quartz.threadPool.threadCount", "1"),
+                Map.entry("org.quartz.scheduler.idleWaitTime", String.valueOf(IDLE_WAIT_MILLIS)),
                 Map.entry("org.quartz.jobStore.class", JobStoreTX.class.getName()),
                 Map.entry("org.quartz.jobStore.driverDelegateClass", PostgreSQLDelegate.class.getName()),
                 Map.entry("org.quartz.jobStore.dataSource", dataSourceName),
@@ -74,15 +102,39 @@ public final class ClusteredQuartz {
                 Map.entry("org.quartz.jobStore.misfireThreshold", String.valueOf(Math.max(interval, 1000)))));
         // the default adds the context name to the scheduler name; the shared name must stay as is
         quartz.setPrefixInstanceName(false);
+        // before the routes stop: the quartz route's consumer stops first, and a clustered store's
+        // trigger is not paused with it, so the scheduler went on taking the ticks and firing them
+        // into the stopped route until the component stopped, the shutdown's wait later (up to
+        // camel.main.shutdown-timeout)
+        context.addLifecycleStrategy(LifecycleStrategySupport.adapt(
+                LifecycleStrategySupport.onCamelContextStopping(stopping -> standby(quartz))));
         LOG.info("Poll schedule kept in the ledger database (Quartz clustered job store, instance {})", instanceId);
     }
 
-    /** The ledger's pool, lent to Quartz; the bundle closes it, so Quartz's shutdown leaves it open. */
-    private static final class LedgerConnections implements ConnectionProvider {
+    /**
+     * Takes no more ticks. Quartz hands back a tick it had taken and not yet fired (one due within
+     * 70 ms still fires, into the route that still runs), which the other instances take within
+     * {@link #IDLE_WAIT_MILLIS}; a tick under way runs to its end, which the route's stop waits for.
+     */
+    private static void standby(QuartzComponent quartz) {
+        Scheduler scheduler = quartz.getScheduler();
+        try {
+            if (scheduler != null && scheduler.isStarted() && !scheduler.isShutdown()) {
+                scheduler.standby();
+                LOG.info("Stopping: poll ticks left to the other instances of the cluster");
+            }
+        } catch (SchedulerException e) {
+            LOG.warn("Poll schedule not put in standby at the stop (the other instances take the ticks once"
+                    + " this one has stopped): {}", e.getMessage());
+        }
+    }
+
+    /** A pool of the bundle's, lent to Quartz; the bundle closes it, so Quartz's shutdown leaves it open. */
+    private static final class PoolConnections implements ConnectionProvider {
 
         private final DataSource dataSource;
 
-        LedgerConnections(DataSource dataSource) {
+        PoolConnections(DataSource dataSource) {
             this.dataSource = dataSource;
         }
 
