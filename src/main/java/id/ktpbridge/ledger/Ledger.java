@@ -773,6 +773,10 @@ public class Ledger {
                                 SubmissionState.COLLECTING.name(), claimToken);
                 if (rows == 0) {
                     c.rollback();
+                    // counted all the same, as update() counts a statement that matched nothing: a retry that
+                    // finds its earlier try's result stored (taken as lost for a closure around it, see
+                    // DurableFlush) is judged afresh by its flush, not failed again by that mark
+                    flush.written(began);
                     return false;
                 }
                 alsoInTransaction.run(c);

@@ -109,6 +109,23 @@ class DurableFlushTest {
     }
 
     @Test
+    void aResultFoundStoredByItsRetryIsFlushedAfresh() throws Exception {
+        try (ClosingDatabase db = new ClosingDatabase(dir)) {
+            Ledger ledger = new Ledger(db.gate);
+            ledger.insert(LedgerTest.input("res", "res.png"), SubmissionState.FAILED);
+            ledger.flush();
+            // the result's write is taken as lost for a closure around it, though it was made
+            db.closeAfterNextWrite.set(true);
+            assertTrue(ledger.recordResult("res", "FAILED", null, "TEST", 1L, "{}", c -> { }));
+            assertThrows(LedgerException.class, ledger::flush);
+
+            // its retry finds it stored and writes nothing: its flush is judged afresh, not failed for good
+            assertFalse(ledger.recordResult("res", "FAILED", null, "TEST", 1L, "{}", c -> { }));
+            ledger.flush();
+        }
+    }
+
+    @Test
     void aWriteMadeElsewhereCountedOnlyAfterH2ClosedTheDatabaseIsLostToo() throws Exception {
         try (ClosingDatabase db = new ClosingDatabase(dir)) {
             // a results database of its own on H2, and the ledger's own database (the default)
