@@ -354,9 +354,13 @@ public class BridgeConfiguration implements CamelConfiguration {
         SettledInPlace settledFiles = new SettledInPlace();
         PausedFiles pausedFiles = new PausedFiles();
         FutureDatedLeft futureDatedLeft = new FutureDatedLeft(new FutureDatedFiles(s.string("ktp.source.include")));
+        DropFolderClock dropFolderClock = new DropFolderClock(s.path("ktp.source.dir"),
+                s.duration("ktp.source.read-lock-min-age", Duration.ofSeconds(2)).toMillis(), futureDatedLeft);
+        // a worker asks again, by the same clock, whether the file it came to has stopped changing
+        intake.dropFolderClock(dropFolderClock);
         // files the read lock can never take are left out first: they would take a scan's places
         UntakeableFiles untakeableFiles = new UntakeableFiles(s.string("ktp.source.include"),
-                settledFiles.before(pausedFiles.before(fileTimes(s, futureDatedLeft))));
+                settledFiles.before(pausedFiles.before(fileTimes(s, dropFolderClock))));
         GenericFileFilter<File> fileListingFilter = untakeableFiles;
         // a file listed shows the file system the drop folder holds its files on (see DropFolderStore)
         registry.bind("fileListingFilter", dropFolderStore == null ? fileListingFilter
@@ -638,14 +642,13 @@ public class BridgeConfiguration implements CamelConfiguration {
     }
 
     /**
-     * The file drop's look at each listed file's time stamp before the read lock's: a file the
-     * route takes dated in the future is dated now ({@code futureDated}), a file is held back until
-     * it is the read lock's minimum age by the drop folder's clock, then an empty one waits until it
-     * has stayed empty for {@code ktp.source.empty-file-min-age} by that clock (its bytes may still come).
+     * The file drop's look at each listed file's time stamp before the read lock's: {@code clock}
+     * (which asks first whether a file the route takes is dated in the future: dated now) holds a
+     * file back until it is the read lock's minimum age by the drop folder's clock, then an empty one
+     * waits until it has stayed empty for {@code ktp.source.empty-file-min-age} by that clock (its
+     * bytes may still come).
      */
-    private static EmptyFiles fileTimes(Settings s, FutureDatedLeft futureDated) {
-        DropFolderClock clock = new DropFolderClock(s.path("ktp.source.dir"),
-                s.duration("ktp.source.read-lock-min-age", Duration.ofSeconds(2)).toMillis(), futureDated);
+    private static EmptyFiles fileTimes(Settings s, DropFolderClock clock) {
         return new EmptyFiles(s.duration("ktp.source.empty-file-min-age", Duration.ofMinutes(1)).toMillis(), clock);
     }
 

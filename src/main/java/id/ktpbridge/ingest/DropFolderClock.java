@@ -55,10 +55,16 @@ public class DropFolderClock implements GenericFileFilter<File> {
         if (!next.accept(file)) {
             return false;
         }
-        if (file.isDirectory() || minAgeMillis <= 0) {
-            return true;
-        }
-        return file.getLastModified() + behind() <= System.currentTimeMillis() - minAgeMillis;
+        return file.isDirectory() || oldEnough(file.getLastModified());
+    }
+
+    /**
+     * Whether a file last changed at {@code lastModified} (its time stamp, ms) is the minimum age by
+     * the folder's clock: asked again by a worker before it reads the file (see Intake), as the same
+     * test the scan made.
+     */
+    public boolean oldEnough(long lastModified) {
+        return minAgeMillis <= 0 || lastModified + behind() <= System.currentTimeMillis() - minAgeMillis;
     }
 
     /** How far the folder's clock runs behind this host's (0 within the tolerance), measured once a minute. */

@@ -46,6 +46,19 @@ public final class SourceStamp {
         }
     }
 
+    /**
+     * Right after the read: whether the file changed while it was read (its bytes may be parts of two
+     * versions). If so its stamp is dropped: the input is given back unread, not as one whose file
+     * was replaced while it was processed, and its quarantine gives it back with its pause.
+     */
+    public static boolean changedWhileRead(Exchange exchange) {
+        if (!replaced(exchange)) {
+            return false;
+        }
+        exchange.removeProperty(PROPERTY);
+        return true;
+    }
+
     /** Whether the file now at the input's path is not the one that was read (a missing one is not). */
     static boolean replaced(Exchange exchange) {
         Stamp s = exchange.getProperty(PROPERTY, Stamp.class);

@@ -14,6 +14,7 @@ import id.ktpbridge.gtf.CallContext;
 import id.ktpbridge.gtf.TokenKey;
 import id.ktpbridge.ingest.ImageInspector;
 import id.ktpbridge.ingest.ImageInspector.Inspection;
+import id.ktpbridge.ingest.DropFolderClock;
 import id.ktpbridge.ingest.FailureReport;
 import id.ktpbridge.ingest.FileSidecar;
 import id.ktpbridge.ingest.InputAlreadyEndedException;
@@ -86,6 +87,12 @@ public class Intake implements Processor {
     private volatile InputsInHand inputsInHand;
     private volatile java.time.Duration reconfirmAfter = java.time.Duration.ofSeconds(30);
     private volatile java.time.Duration pollDeadline = java.time.Duration.ofMinutes(30);
+    private volatile DropFolderClock dropFolderClock;
+    /**
+     * How long a drop-folder file found changing when its worker came to it is left out of the
+     * listing: its new version waits for the read lock's minimum age anyway.
+     */
+    static final java.time.Duration CHANGING_PAUSE = FileSidecar.READ_RETRY_PAUSE;
 
     public Intake(Ledger ledger, ImageInspector inspector, PartnerUserResolver users, ResultPublisher publisher,
                   ObjectMapper json, String onboardingPartner, Path spoolDir, boolean dedupeByContent) {
@@ -164,6 +171,14 @@ public class Intake implements Processor {
     /** Bytes of input copies held in memory now. */
     public long spoolMemoryUsed() {
         return spoolMemory.used();
+    }
+
+    /**
+     * The drop folder's clock and {@code ktp.source.read-lock-min-age}: a worker asks again whether
+     * a dropped file has stopped changing, as the scan that claimed it did (see {@link #stillAsListed}).
+     */
+    public void dropFolderClock(DropFolderClock clock) {
+        this.dropFolderClock = clock;
     }
 
     /** Where inputs whose file was replaced before their upload are ended. */
@@ -570,12 +585,16 @@ public class Intake implements Processor {
                 return new Inspection(local, 0, null, null, RejectReason.NOT_REGULAR_FILE,
                         attributes.isOther() ? "a named pipe, socket or device" : "a folder");
             }
+            boolean dropped = "file".equals(exchange.getMessage().getHeader(InputHeaders.SOURCE_TYPE, String.class));
+            if (dropped) {
+                stillAsListed(exchange.getMessage(), attributes);
+            }
             expectedSize = attributes.size();
             Inspection tooLarge = inspector.checkSize(local, attributes.size());
             if (tooLarge != null) {
                 return tooLarge;
             }
-            if ("file".equals(exchange.getMessage().getHeader(InputHeaders.SOURCE_TYPE, String.class))) {
+            if (dropped) {
                 SourceStamp.take(exchange, local);
             }
             // a link swapped in after the check above is not followed either (the open fails)
@@ -620,7 +639,40 @@ public class Intake implements Processor {
         try (in) {
             Inspection inspection = inspector.inspectStream(in, copy);
             SourceStamp.read(exchange, inspection.sha256());
+            if (SourceStamp.changedWhileRead(exchange)) {
+                // written to while it was read (a copy over it that began just then): the bytes read may
+                // be part of one version and part of another, whatever they were found to be (a part is
+                // CORRUPT_IMAGE or EMPTY_FILE, and the whole file would get a second result)
+                throw new InputDeferredException("its file changed while it was read: it may still be being"
+                        + " written; taken again once it has stopped changing", CHANGING_PAUSE);
+            }
             return inspection;
+        }
+    }
+
+    /**
+     * A dropped file is claimed by the scan once it has stopped changing, but read only when a worker
+     * comes to it, which can be minutes later while OneKYC is slow: a file copied over in place
+     * meanwhile (an SMB copy, {@code cp} onto the same name) would be read part-way and get a result
+     * of its own besides the whole file's. Unless it is still as the scan claimed it (its size and
+     * time, {@code CamelFileLength} / {@code CamelFileLastModified}) and the read lock's minimum age
+     * by the folder's clock, it is given back with nothing recorded, as a file still being written:
+     * left in the folder and taken again once it has stopped changing (the listing holds it back
+     * until then).
+     */
+    private void stillAsListed(org.apache.camel.Message msg, BasicFileAttributes attributes) {
+        Long listedSize = msg.getHeader(Exchange.FILE_LENGTH, Long.class);
+        Long listedModified = msg.getHeader(Exchange.FILE_LAST_MODIFIED, Long.class);
+        long modified = attributes.lastModifiedTime().toMillis();
+        if (listedSize != null && listedSize != attributes.size()
+                || listedModified != null && listedModified != modified) {
+            throw new InputDeferredException("its file changed after it was listed: it may still be being written;"
+                    + " taken again once it has stopped changing", CHANGING_PAUSE);
+        }
+        DropFolderClock clock = dropFolderClock;
+        if (clock != null && !clock.oldEnough(modified)) {
+            throw new InputDeferredException("its file changed less than ktp.source.read-lock-min-age ago: it may"
+                    + " still be being written; taken again once it has stopped changing", CHANGING_PAUSE);
         }
     }
 
