@@ -6,6 +6,7 @@ import id.ktpbridge.ingest.InputDeferredException;
 import id.ktpbridge.ingest.InputRejectedException;
 import id.ktpbridge.ingest.Settlement;
 import id.ktpbridge.ledger.Ledger;
+import id.ktpbridge.ledger.LedgerException;
 import id.ktpbridge.ledger.SubmissionState;
 import id.ktpbridge.result.ResultPublisher;
 import id.ktpbridge.result.ResultStatus;
@@ -69,17 +70,29 @@ public class FailureRecorder implements Processor {
             return;
         }
         String reason = FailureReport.reasonCode(failure);
-        if (work == null && ledgerId != null && ledger.findById(ledgerId)
-                .map(r -> r.state() == SubmissionState.REJECTED).orElse(false)) {
-            // rejected, and the rejection's own writes failed: it keeps its reason, and its result is
-            // stored when the input is taken again (it stays in its source)
-            LOG.error("Rejection of ledger {} not fully recorded: {}", ledgerId, message);
+        if (work == null && ledgerId != null && ledger.findById(ledgerId).map(r -> r.state() == SubmissionState.REJECTED
+                || r.state() == SubmissionState.FAILED && r.resultStatus() == null).orElse(false)) {
+            // rejected, and the rejection's own writes failed (or an ended row met again, whose missing
+            // result could not be stored either): it keeps its reason, and its result is stored when the
+            // input is taken again (Intake.resumeOrSkip). It stays in its source whatever the ledger's
+            // error: quarantined, it would never be met again and its row would have no result
+            Settlement.keepInSource(exchange, KEPT_PAUSE);
+            LOG.error("Outcome of ledger {} not fully recorded: {}; the input stays in its source and is taken again"
+                    + " in {} s", ledgerId, message, KEPT_PAUSE.toSeconds());
             return;
         }
         // only a row still before its confirm can fail here; a confirmed one gets its outcome from OneKYC
         if (ledgerId != null && ledger.markEnded(ledgerId, SubmissionState.FAILED, reason, message)) {
             LOG.error("Submission failed: ledger {} reason {} ({})", ledgerId, reason, message);
-            publisher.publishLocal(ledger.findById(ledgerId).orElseThrow(), ResultStatus.FAILED, reason, message);
+            try {
+                publisher.publishLocal(ledger.findById(ledgerId).orElseThrow(), ResultStatus.FAILED, reason, message);
+            } catch (LedgerException e) {
+                // ended FAILED without its result: as above, it gets it when the input is taken again
+                Settlement.keepInSource(exchange, KEPT_PAUSE);
+                LOG.error("Result of ledger {} not stored: {}; the input stays in its source and is taken again in {} s",
+                        ledgerId, FailureReport.safeMessage(e), KEPT_PAUSE.toSeconds());
+                return;
+            }
             Settlement.recorded(exchange);
         } else if (work == null) {
             LOG.error("Input could not be taken in: {}", message);
@@ -93,14 +106,14 @@ public class FailureRecorder implements Processor {
     private boolean uploadedOrUnknown(String ledgerId) {
         try {
             return ledger.findById(ledgerId).map(r -> r.state() == SubmissionState.UPLOADED).orElse(false);
-        } catch (id.ktpbridge.ledger.LedgerException e) {
+        } catch (LedgerException e) {
             return true;
         }
     }
 
     private static boolean ledgerFailed(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof id.ktpbridge.ledger.LedgerException) {
+            if (t instanceof LedgerException) {
                 return true;
             }
         }

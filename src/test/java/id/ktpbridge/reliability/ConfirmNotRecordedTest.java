@@ -163,7 +163,7 @@ class ConfirmNotRecordedTest {
         }
     }
 
-    private static void refuse(BridgeApp app, String column, String value, int times) throws SQLException {
+    static void refuse(BridgeApp app, String column, String value, int times) throws SQLException {
         COLUMN = column;
         VALUE = value;
         try (Connection c = app.bean("ktpDataSource", javax.sql.DataSource.class).getConnection();

@@ -59,6 +59,37 @@ class FailureRecorderTest {
     }
 
     @Test
+    void aRejectionWhoseResultWasNotStoredStaysInItsSourceWhateverTheLedgerError() {
+        String rejected = rows.insert("file", "file:/inbox/u3.png", SubmissionState.RECEIVED, 1L);
+        ledger.markEnded(rejected, SubmissionState.REJECTED, "CORRUPT_IMAGE", "truncated");
+        // the rejection's result write refused: it is stored when the input is taken again
+        Exchange exchange = failedAt(rejected, refused());
+        recorder.process(exchange);
+        assertEquals(SubmissionState.REJECTED, rows.state(rejected));
+        assertEquals(List.of(), published);
+        assertTrue(Settlement.staysInSource(exchange), "quarantined without its result");
+        assertEquals(java.time.Duration.ofSeconds(5), Settlement.pause(exchange));
+    }
+
+    @Test
+    void aFailureWhoseResultIsRefusedStaysInItsSource() {
+        String received = rows.insert("file", "file:/inbox/u4.png", SubmissionState.RECEIVED, 1L);
+        FailureRecorder refusing = new FailureRecorder(ledger, new NotedResults(ledger, (r, status, reason, message) -> {
+            throw refused();
+        }));
+        Exchange exchange = failedAt(received, new IllegalStateException("presign refused"));
+        refusing.process(exchange);
+        assertEquals(SubmissionState.FAILED, rows.state(received), "its outcome is recorded");
+        assertTrue(Settlement.staysInSource(exchange), "quarantined without its result");
+        assertEquals(java.time.Duration.ofSeconds(5), Settlement.pause(exchange));
+
+        // taken again, the row ended without its result: still kept should that write fail too
+        Exchange again = failedAt(received, refused());
+        refusing.process(again);
+        assertTrue(Settlement.staysInSource(again));
+    }
+
+    @Test
     void aRowBeforeItsUploadEndsFailedWithOneResult() {
         String received = rows.insert("sftp", "sftp://h:22/inbox/u2.png", SubmissionState.RECEIVED, 1L);
         Exchange exchange = failedAt(received, refused());
