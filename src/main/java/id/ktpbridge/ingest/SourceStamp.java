@@ -32,10 +32,20 @@ public final class SourceStamp {
     private record Stamp(Path path, long size, FileTime modified, Object fileKey, String sha256) {
     }
 
-    /** Before the file is opened: a change after this point shows at the end (reading it again is harmless, missing it is not). */
-    public static void take(Exchange exchange, Path file) throws IOException {
-        BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    /**
+     * Before the file is opened, from its attributes as just read and checked: a change after that
+     * look shows at the end (reading it again is harmless, missing it is not).
+     */
+    public static void take(Exchange exchange, Path file, BasicFileAttributes a) {
         exchange.setProperty(PROPERTY, new Stamp(file, a.size(), a.lastModifiedTime(), a.fileKey(), null));
+    }
+
+    private static Object fileKey(Path file) {
+        try {
+            return Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /** Once the file's bytes are read: their SHA-256 (hex), which tells a file touched since from one replaced. */
@@ -47,12 +57,20 @@ public final class SourceStamp {
     }
 
     /**
-     * Right after the read: whether the file changed while it was read (its bytes may be parts of two
-     * versions). If so its stamp is dropped: the input is given back unread, not as one whose file
-     * was replaced while it was processed, and its quarantine gives it back with its pause.
+     * Right after the read: whether the file read was written to while it was read (its bytes may be
+     * parts of two versions). If so its stamp is dropped: the input is given back unread, not as one
+     * whose file was replaced while it was processed, and its quarantine gives it back with its pause.
+     * Another file put at the path meanwhile (renamed over it, or the file deleted and made again) is
+     * no such change: the stream read the one it opened, whole, which goes on, and the new file is
+     * left in place for a take of its own ({@link #leaveReplaced}).
      */
     public static boolean changedWhileRead(Exchange exchange) {
-        if (!replaced(exchange)) {
+        Stamp s = exchange.getProperty(PROPERTY, Stamp.class);
+        if (s == null || !replaced(exchange)) {
+            return false;
+        }
+        Object now = fileKey(s.path());
+        if (s.fileKey() != null && now != null && !s.fileKey().equals(now)) {
             return false;
         }
         exchange.removeProperty(PROPERTY);
@@ -74,7 +92,10 @@ public final class SourceStamp {
         if (a.size() == s.size() && a.lastModifiedTime().equals(s.modified()) && Objects.equals(a.fileKey(), s.fileKey())) {
             return false;
         }
-        if (a.size() != s.size() || s.sha256() == null || !a.isRegularFile()) {
+        // another inode of another size may still be the bytes read: one renamed over the file between
+        // its look and its open was the one the stream read (the stamp holds the first one's size)
+        boolean sameFile = Objects.equals(a.fileKey(), s.fileKey());
+        if (a.size() != s.size() && sameFile || s.sha256() == null || !a.isRegularFile()) {
             return true;
         }
         // touched, or copied over again (another inode): the same bytes are the file that was read

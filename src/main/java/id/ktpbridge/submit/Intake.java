@@ -595,7 +595,8 @@ public class Intake implements Processor {
                 return tooLarge;
             }
             if (dropped) {
-                SourceStamp.take(exchange, local);
+                // from the attributes just checked: a change since that look shows at the end of the read
+                SourceStamp.take(exchange, local, attributes);
             }
             // a link swapped in after the check above is not followed either (the open fails)
             in = opener.open(local);
