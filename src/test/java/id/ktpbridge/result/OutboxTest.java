@@ -297,23 +297,14 @@ class OutboxTest {
         // ledger): the retry schedule took the row meanwhile, and an attempt now would send it twice
         Outbox shortLease = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"),
                 Duration.ofMinutes(1), Duration.ofMinutes(1), 10, Duration.ofMillis(300));
-        String id = UUID.randomUUID().toString();
-        ledger.insert(new NewInput(id, "FILE", "/in/" + id, id + ".png", "ab".repeat(32), 10L, "image/png",
-                "partner-a", "user-" + id, "PARTNER_USER_ID", UUID.randomUUID().toString(),
-                UUID.randomUUID().toString(), "{}"), SubmissionState.FAILED);
-        List<String> queued = new java.util.ArrayList<>();
-        long[] queuedAt = {0};
-        assertTrue(ledger.recordResult(id, "FAILED", null, "TEST", 1L, "{\"ledgerId\":\"" + id + "\"}", c -> {
-            queued.addAll(shortLease.enqueue(c, id));
-            queuedAt[0] = System.currentTimeMillis();
-        }));
-        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> System.currentTimeMillis() > queuedAt[0] + 300);
+        Queued q = storeResult(shortLease);
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> System.currentTimeMillis() > q.at() + 300);
         assertTrue(store.takeDue(System.currentTimeMillis(), List.of("http"), 60_000).isPresent(),
                 "the retry schedule takes the row once its lease ran out");
 
-        shortLease.deliverNow(id, "local-" + id, "FAILED", "{}", queued, queuedAt[0]);
+        shortLease.deliverNow(q.id(), "local-" + q.id(), "FAILED", "{}", q.targets(), q.at());
         assertEquals(List.of(), attempted, "not attempted beside the retry schedule's attempt");
-        assertEquals(DeliveryStore.PENDING, store.state(id, "http"));
+        assertEquals(DeliveryStore.PENDING, store.state(q.id(), "http"));
 
         // within the first half of its lease the row is the publisher's, attempted without a renewal
         Outbox longLease = new Outbox(store, ledger, camel.createProducerTemplate(), List.of("http"),
@@ -604,6 +595,15 @@ class OutboxTest {
 
     /** Stores a result for a new ledger row and delivers it as the publisher does. */
     private String publish(Outbox outbox) {
+        Queued q = storeResult(outbox);
+        outbox.deliverNow(q.id(), "local-" + q.id(), "FAILED", "{}", q.targets(), q.at());
+        return q.id();
+    }
+
+    /** A result stored for a new ledger row: its delivery rows queued, leased to the caller, at {@code at}. */
+    private record Queued(String id, List<String> targets, long at) { }
+
+    private Queued storeResult(Outbox outbox) {
         String id = UUID.randomUUID().toString();
         ledger.insert(new NewInput(id, "FILE", "/in/" + id, id + ".png", "ab".repeat(32), 10L, "image/png",
                 "partner-a", "user-" + id, "PARTNER_USER_ID", UUID.randomUUID().toString(),
@@ -615,8 +615,7 @@ class OutboxTest {
                     queued.addAll(outbox.enqueue(c, id));
                     queuedAt[0] = System.currentTimeMillis();
                 }));
-        outbox.deliverNow(id, "local-" + id, "FAILED", "{}", queued, queuedAt[0]);
-        return id;
+        return new Queued(id, queued, queuedAt[0]);
     }
 
     private static HttpOperationFailedException http(int code) {

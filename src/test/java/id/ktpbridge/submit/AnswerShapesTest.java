@@ -263,26 +263,21 @@ class AnswerShapesTest {
     void aSubmissionDroppedBeforeItsConfirmIsPresignedAnewForTheResumedInput() throws Exception {
         // throttled, the confirm leaves the input uploaded in its source; when it is taken again,
         // OneKYC no longer has that submission (expired with its URL, or lost in a restart)
-        AtomicInteger throttled = gateway.answer("PUT", PRESIGN, 2, envelope(429, "429", "TOO_MANY_REQUESTS"));
-        AtomicInteger dropped = gateway.answer("PUT", PRESIGN, 1, envelope(404, "404", "SUBMISSION_DOES_NOT_EXIST"));
-        JsonNode result = submitOne("u5107.png");
-        assertEquals("COMPLETED", result.path("status").asText(), result.toString());
-        assertEquals(2, throttled.get());
-        assertEquals(1, dropped.get());
-        java.util.List<String> ids = sandbox.submissionIds();
-        assertEquals(2, ids.size(), "one new submission presigned: " + ids);
-        assertEquals(java.util.List.of(result.path("submissionId").asText()), confirmedSubmissions(),
-                "the new submission confirmed, the dropped one never");
+        presignedAnewAfter(envelope(404, "404", "SUBMISSION_DOES_NOT_EXIST"), "u5107.png");
     }
 
     @Test
     void aConfirm404KnownByItsCodeAloneIsPresignedAnew() throws Exception {
         // the reference leaves the causes open (one came as a sentence): OneKYC's code 404 says it
+        presignedAnewAfter(Answer.json(404, "{\"success\":false,\"data\":null,\"errors\":[{\"code\":404,"
+                + "\"cause\":\"Unknown error processing the request\"}]}"), "u5131.png");
+    }
+
+    /** A confirm throttled twice, then answered {@code notFound} when the input is taken again. */
+    private void presignedAnewAfter(Answer notFound, String file) throws Exception {
         AtomicInteger throttled = gateway.answer("PUT", PRESIGN, 2, envelope(429, "429", "TOO_MANY_REQUESTS"));
-        AtomicInteger dropped = gateway.answer("PUT", PRESIGN, 1, Answer.json(404,
-                "{\"success\":false,\"data\":null,\"errors\":[{\"code\":404,\"cause\":\"Unknown error processing the"
-                        + " request\"}]}"));
-        JsonNode result = submitOne("u5131.png");
+        AtomicInteger dropped = gateway.answer("PUT", PRESIGN, 1, notFound);
+        JsonNode result = submitOne(file);
         assertEquals("COMPLETED", result.path("status").asText(), result.toString());
         assertEquals(2, throttled.get());
         assertEquals(1, dropped.get());
