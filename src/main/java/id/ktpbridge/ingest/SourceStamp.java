@@ -40,6 +40,20 @@ public final class SourceStamp {
         exchange.setProperty(PROPERTY, new Stamp(file, a.size(), a.lastModifiedTime(), a.fileKey(), null));
     }
 
+    /**
+     * Whether the file now at the input's path is another one than the input's (another file key):
+     * the input's own was moved away, and a new file took its name at once (a scanner writing the
+     * next image under the same name). False when unknown (no stamp, no file key, no file).
+     */
+    public static boolean anotherFileAt(Exchange exchange) {
+        Stamp s = exchange.getProperty(PROPERTY, Stamp.class);
+        if (s == null || s.fileKey() == null) {
+            return false;
+        }
+        Object now = fileKey(s.path());
+        return now != null && !now.equals(s.fileKey());
+    }
+
     private static Object fileKey(Path file) {
         try {
             return Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();

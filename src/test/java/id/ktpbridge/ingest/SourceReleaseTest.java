@@ -56,6 +56,44 @@ class SourceReleaseTest {
         assertEquals(0, tries.get());
     }
 
+    @Test
+    void aMovedFileWhoseNameANewFileTookAtOnceIsLetGo(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path inbox = java.nio.file.Files.createDirectories(dir.resolve("inbox"));
+        java.nio.file.Path done = java.nio.file.Files.createDirectories(dir.resolve("done"));
+        java.nio.file.Path file = java.nio.file.Files.write(inbox.resolve("scan.png"), new byte[] {1, 2, 3});
+
+        // moved to done as the consumer does, and a scanner writes the next image under the name at once
+        Exchange moved = fileExchange(file);
+        java.nio.file.Files.move(file, done.resolve("scan.png"));
+        java.nio.file.Files.write(file, new byte[] {4, 5, 6, 7});
+        complete(new SourceRelease(ledger, 6, 10), moved);
+        assertEquals(1, tries.get(), "the input's own file was moved: let go");
+
+        // a move the file system refused: the same file stays, not let go
+        Exchange refused = fileExchange(file);
+        complete(new SourceRelease(ledger, 6, 10), refused);
+        assertEquals(1, tries.get(), "still there: not let go");
+    }
+
+    /** A file input taken and read, as the file drop's are: its stamp from the file's attributes. */
+    private static Exchange fileExchange(java.nio.file.Path file) throws java.io.IOException {
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        exchange.getMessage().setHeader(InputHeaders.SOURCE_TYPE, "file");
+        exchange.getMessage().setHeader("CamelFileAbsolutePath", file.toString());
+        exchange.setProperty(WorkItem.LEDGER_ID, "ledger-1");
+        SourceStamp.take(exchange, file, java.nio.file.Files.readAttributes(file,
+                java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        return exchange;
+    }
+
+    private static void complete(SourceRelease release, Exchange exchange) {
+        release.track(exchange);
+        for (Synchronization s : exchange.getExchangeExtension().handoverCompletions()) {
+            s.onComplete(exchange);
+        }
+    }
+
     private static void done(SourceRelease release, boolean letGo, boolean failed) {
         Exchange exchange = new DefaultExchange(new DefaultCamelContext());
         exchange.getMessage().setHeader(InputHeaders.SOURCE_TYPE, "s3");
