@@ -82,11 +82,12 @@ public class SourceRelease {
     private static boolean consumerLetGo(Exchange exchange) {
         String type = exchange.getMessage().getHeader(InputHeaders.SOURCE_TYPE, String.class);
         if ("file".equals(type)) {
-            // a move the file system refused leaves the file where it was: it is not let go. Another file
-            // at its name is not it: moved, and a new one written under the name at once (by its file key)
+            // a move the file system refused leaves the file where it was: it is not let go (reported to
+            // SourceMoveRefusals, whatever file key a mount gives it now). Another file at its name is not
+            // it: moved, and a new one written under the name at once (by its file key)
             String path = exchange.getMessage().getHeader("CamelFileAbsolutePath", String.class);
-            return path != null && (!Files.exists(Path.of(path), LinkOption.NOFOLLOW_LINKS)
-                    || SourceStamp.anotherFileAt(exchange));
+            return path != null && !Boolean.TRUE.equals(exchange.getProperty(SourceMoveRefusals.KEPT, Boolean.class))
+                    && (!Files.exists(Path.of(path), LinkOption.NOFOLLOW_LINKS) || SourceStamp.anotherFileAt(exchange));
         }
         // the SFTP consumer moves or deletes it; a refusal is reported to SourceMoveRefusals
         return "sftp".equals(type) && !Boolean.TRUE.equals(exchange.getProperty(SourceMoveRefusals.KEPT, Boolean.class));

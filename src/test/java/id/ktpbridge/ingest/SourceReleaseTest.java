@@ -74,6 +74,15 @@ class SourceReleaseTest {
         Exchange refused = fileExchange(file);
         complete(new SourceRelease(ledger, 6, 10), refused);
         assertEquals(1, tries.get(), "still there: not let go");
+
+        // refused, with another file key there now (copied over with the same bytes, a mount's made-up
+        // inode numbers): the refusal says it stays
+        Exchange refusedOther = fileExchange(file);
+        java.nio.file.Path copy = java.nio.file.Files.write(dir.resolve("copy.png"), new byte[] {4, 5, 6, 7});
+        java.nio.file.Files.move(copy, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        refusedOther.setProperty(SourceMoveRefusals.KEPT, true);
+        complete(new SourceRelease(ledger, 6, 10), refusedOther);
+        assertEquals(1, tries.get(), "its move refused: not let go");
     }
 
     /** A file input taken and read, as the file drop's are: its stamp from the file's attributes. */
