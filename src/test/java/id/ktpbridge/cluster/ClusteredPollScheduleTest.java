@@ -5,10 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -22,8 +18,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import id.ktpbridge.collect.ClusteredQuartz;
 import id.ktpbridge.testkit.BridgeApp;
@@ -41,13 +35,9 @@ import org.junit.jupiter.api.io.TempDir;
 class ClusteredPollScheduleTest {
 
     private static final long INTERVAL = 500;
-    private static final Pattern TICKS = Pattern.compile("^ktp_poll_ticks_total(?:\\{[^}]*})? (\\S+)$",
-            Pattern.MULTILINE);
 
     @TempDir
     Path work;
-
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     @Test
     void eachTickRunsOnOneInstanceAndAnotherTakesOverWhenItDies() throws Exception {
@@ -179,20 +169,8 @@ class ClusteredPollScheduleTest {
         return counts;
     }
 
-    /** This instance's poll tick counter, or -1 while its management port does not answer. */
     private long ticks(int managementPort) {
-        try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(
-                            URI.create("http://127.0.0.1:" + managementPort + "/observe/metrics"))
-                    .timeout(Duration.ofSeconds(15)).GET().build(), HttpResponse.BodyHandlers.ofString());
-            Matcher m = TICKS.matcher(r.body());
-            return r.statusCode() == 200 && m.find() ? (long) Double.parseDouble(m.group(1)) : -1;
-        } catch (java.io.IOException e) {
-            return -1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return -1;
-        }
+        return PollTicks.read(managementPort);
     }
 
     private static long sum(long[] counts) {

@@ -4,10 +4,6 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -25,8 +21,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import javax.sql.DataSource;
 
@@ -51,13 +45,9 @@ import org.quartz.listeners.TriggerListenerSupport;
 class ClusteredQuartzTest {
 
     private static final long INTERVAL = 500;
-    private static final Pattern TICKS = Pattern.compile("^ktp_poll_ticks_total(?:\\{[^}]*})? (\\S+)$",
-            Pattern.MULTILINE);
 
     @TempDir
     Path work;
-
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     @Test
     void checkInsGoOnWhileTheLedgerPoolIsUsedUp() throws Exception {
@@ -225,19 +215,7 @@ class ClusteredQuartzTest {
         }
     }
 
-    /** The instance's poll tick counter, or -1 while its management port does not answer. */
     private long ticks(int managementPort) {
-        try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(
-                            URI.create("http://127.0.0.1:" + managementPort + "/observe/metrics"))
-                    .timeout(Duration.ofSeconds(15)).GET().build(), HttpResponse.BodyHandlers.ofString());
-            Matcher m = TICKS.matcher(r.body());
-            return r.statusCode() == 200 && m.find() ? (long) Double.parseDouble(m.group(1)) : -1;
-        } catch (java.io.IOException e) {
-            return -1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return -1;
-        }
+        return PollTicks.read(managementPort);
     }
 }
